@@ -1,0 +1,89 @@
+"""The composition root: ``create_app(backends, settings)``.
+
+The Worker (``src/entry.py``), the local server (``cli.py``) and the tests
+each build the same app with their own backends. The route table below is
+the API's index: find any endpoint here in one hop.
+"""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+
+from .auth import AuthMiddleware
+from .errors import APIError, MethodNotAllowed, NotFound, flavor_of, render
+from .http import AppContext
+from .ports import Backends
+from .routes import chat_completions, completions, health, models
+from .settings import Settings
+from .translate.catalog import Catalog
+
+OPENAI: list[BaseRoute] = [
+    Route("/chat/completions", chat_completions.create, methods=["POST"]),
+    Route("/completions", completions.create, methods=["POST"]),
+    Route("/models", models.list_models, methods=["GET"]),
+    Route("/models/{model:path}", models.retrieve, methods=["GET"]),
+]
+
+OLLAMA: list[BaseRoute] = []
+
+ROUTES: list[BaseRoute] = [
+    Route("/", health.root, methods=["GET", "HEAD"]),
+    Route("/health", health.health, methods=["GET", "HEAD"]),
+    Mount("/v1", routes=OPENAI),
+    Mount("/llm/openai/v1", routes=OPENAI),
+    *OLLAMA,
+    Mount("/llm/ollama", routes=[Route("/", health.root, methods=["GET", "HEAD"]), *OLLAMA]),
+]
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, APIError)
+    return render(exc, flavor_of(request.url.path))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        error: APIError = MethodNotAllowed(f"Method {request.method} is not allowed for {request.url.path}.")
+    elif exc.status_code == 404:
+        error = NotFound(f"Unknown request URL: {request.method} {request.url.path}.", code="unknown_url")
+    else:
+        error = APIError(str(exc.detail), status=exc.status_code)
+    return render(error, flavor_of(request.url.path))
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    # A bug: still answer in the API's own shape (the server logs the traceback).
+    error = APIError("The server had an error while processing your request.")
+    return render(error, flavor_of(request.url.path))
+
+
+def create_app(backends: Backends, settings: Settings) -> Starlette:
+    app = Starlette(
+        routes=ROUTES,
+        middleware=[
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_allow_origins),
+                allow_methods=["*"],
+                allow_headers=["*"],
+                expose_headers=["*"],
+                max_age=86400,
+            ),
+            Middleware(AuthMiddleware, settings=settings),
+        ],
+        exception_handlers={
+            APIError: _api_error,
+            HTTPException: _http_error,
+            Exception: _unexpected,
+        },
+    )
+    catalog = Catalog(aliases=settings.model_aliases, default_model=settings.default_model)
+    app.state.ctx = AppContext(backends=backends, settings=settings, catalog=catalog)
+    return app

@@ -1,0 +1,93 @@
+"""The narrow interfaces the core sees its bindings through.
+
+The Worker passes adapters over ``env.AI`` / ``env.DB`` / ``env.BUCKET``
+(``adapters/workers.py``); the local server passes SQLite, a folder and the
+simulator or the REST API (``adapters/local.py``, ``simulator/``). Handlers
+only ever see these Protocols, never JS objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+class AI(Protocol):
+    """Workers AI: ``env.AI.run(model, inputs, options)``.
+
+    Returns the model's output converted to Python: a ``dict`` for JSON
+    output, ``bytes`` for binary output (images, audio), or, when
+    ``inputs["stream"]`` is true, an async iterator of raw SSE bytes exactly
+    as Workers AI sends them (chunk boundaries are arbitrary). Failures are
+    raised as :class:`openai_workers_ai.errors.UpstreamError`.
+    """
+
+    async def run(
+        self, model: str, inputs: dict[str, Any], options: dict[str, Any] | None = None
+    ) -> dict[str, Any] | bytes | AsyncIterator[bytes]: ...
+
+
+class Statement(Protocol):
+    """A prepared D1 statement."""
+
+    def bind(self, *values: Any) -> Statement: ...
+
+    async def all(self) -> list[dict[str, Any]]: ...
+
+    async def first(self) -> dict[str, Any] | None: ...
+
+    async def run(self) -> int:
+        """Execute; return the number of rows changed."""
+        ...
+
+
+class Database(Protocol):
+    """D1: ``env.DB.prepare(sql).bind(...).all()/first()/run()`` and ``batch``."""
+
+    def prepare(self, sql: str) -> Statement: ...
+
+    async def batch(self, statements: Sequence[Statement]) -> None:
+        """Run the statements in one transaction (all or nothing)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    """An R2 object's metadata, and its body when it was fetched with ``get``."""
+
+    key: str
+    size: int
+    content_type: str | None = None
+    metadata: dict[str, str] | None = None
+    body: AsyncIterator[bytes] | None = None
+
+
+class ObjectStore(Protocol):
+    """R2: ``env.BUCKET.put/get/head/delete/list``."""
+
+    async def put(
+        self,
+        key: str,
+        body: bytes | AsyncIterator[bytes],
+        *,
+        content_type: str | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> StoredObject: ...
+
+    async def get(self, key: str) -> StoredObject | None: ...
+
+    async def head(self, key: str) -> StoredObject | None: ...
+
+    async def delete(self, keys: str | Sequence[str]) -> None: ...
+
+    async def list(self, prefix: str = "", limit: int = 1000) -> list[StoredObject]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Backends:
+    """Everything the app needs from the outside world."""
+
+    ai: AI
+    db: Database
+    bucket: ObjectStore

@@ -1,0 +1,83 @@
+"""Typed settings, read from Worker vars/secrets, ``os.environ`` or ``.dev.vars``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+
+from .errors import APIError
+
+
+def _csv(value: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (value or "").split(",") if part.strip())
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every knob the core reads. Field ``x`` comes from the variable ``X``."""
+
+    access_token: tuple[str, ...] = ()
+    """Accepted API keys (``ACCESS_TOKEN``, comma-separated). Empty means every request is refused."""
+    admin_tokens: tuple[str, ...] = ()
+    """Keys that may see every stored object, whoever created it."""
+    auth_disabled: bool = False
+    """Only the local server sets this (loopback, no key configured); the Worker never does."""
+    default_model: str = "@cf/meta/llama-3.1-8b-instruct"
+    model_aliases: Mapping[str, str] = field(default_factory=dict)
+    """Extra aliases (``MODEL_ALIASES``, a JSON object), on top of the built-in ones."""
+    cors_allow_origins: tuple[str, ...] = ("*",)
+    cloudflare_account_id: str = ""
+    cloudflare_api_token: str = ""
+    max_json_bytes: int = 32 * 1024 * 1024
+    max_file_bytes: int = 100 * 1024 * 1024
+    max_audio_bytes: int = 25 * 1024 * 1024
+    max_image_bytes: int = 10 * 1024 * 1024
+
+    @classmethod
+    def from_mapping(cls, env: Mapping[str, str], **overrides: object) -> Settings:
+        """Build from a mapping of variable names (``ACCESS_TOKEN`` …) to strings."""
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = env.get(f.name.upper())
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _convert(f.name, str(f.type), raw)
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def _convert(name: str, annotation: str, raw: str) -> object:
+    try:
+        if annotation.startswith("tuple"):
+            return _csv(raw)
+        if annotation == "bool":
+            return raw.strip().lower() in ("1", "true", "yes", "on")
+        if annotation == "int":
+            return int(raw)
+        if annotation.startswith("Mapping"):
+            value = json.loads(raw)
+            if not isinstance(value, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+            ):
+                raise ValueError("expected a JSON object of strings")
+            return value
+    except ValueError as exc:
+        raise APIError(f"Setting {name.upper()} is invalid: {exc}") from exc
+    return raw
+
+
+def read_dev_vars(text: str) -> dict[str, str]:
+    """Parse a ``.dev.vars`` file (dotenv syntax, as wrangler reads it)."""
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        key = key.strip().removeprefix("export ").strip()
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        out[key] = value
+    return out
