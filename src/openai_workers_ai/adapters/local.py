@@ -1,0 +1,249 @@
+"""Local stand-ins for the Worker's bindings (CPython only; never imported by the Worker).
+
+- :class:`SQLiteD1`: D1 on a SQLite file, with ``migrations/`` applied in order and
+  recorded in ``d1_migrations`` as wrangler records them.
+- :class:`FolderR2`: R2 on a folder (one file per object plus a JSON sidecar).
+- :class:`RestAI`: Workers AI over its REST API (``/client/v4/accounts/{id}/ai/run/{model}``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ..errors import UpstreamError
+from ..ports import StoredObject
+from .upstream import upstream_error
+
+
+class SQLiteStatement:
+    def __init__(self, db: SQLiteD1, sql: str, params: tuple[Any, ...] = ()) -> None:
+        self.db, self.sql, self.params = db, sql, params
+
+    def bind(self, *values: Any) -> SQLiteStatement:
+        return SQLiteStatement(self.db, self.sql, values)
+
+    async def all(self) -> list[dict[str, Any]]:
+        with self.db.transaction() as conn:
+            return [dict(row) for row in conn.execute(self.sql, self.params).fetchall()]
+
+    async def first(self) -> dict[str, Any] | None:
+        with self.db.transaction() as conn:
+            row = conn.execute(self.sql, self.params).fetchone()
+            return dict(row) if row is not None else None
+
+    async def run(self) -> int:
+        with self.db.transaction() as conn:
+            return conn.execute(self.sql, self.params).rowcount
+
+
+class SQLiteD1:
+    """D1 on SQLite. Each statement is its own transaction; ``batch`` is one transaction."""
+
+    def __init__(self, path: str | Path = ":memory:") -> None:
+        self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self.conn.row_factory = sqlite3.Row
+        self.conn.execute("PRAGMA foreign_keys = ON")
+
+    def transaction(self) -> _Transaction:
+        return _Transaction(self.conn)
+
+    def prepare(self, sql: str) -> SQLiteStatement:
+        return SQLiteStatement(self, sql)
+
+    async def batch(self, statements: Sequence[SQLiteStatement]) -> None:  # type: ignore[override]
+        with self.transaction() as conn:
+            for statement in statements:
+                conn.execute(statement.sql, statement.params)
+
+    def apply_migrations(self, directory: str | Path) -> list[str]:
+        """Apply ``*.sql`` files not yet recorded in ``d1_migrations``, in name order."""
+        conn = self.conn
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS d1_migrations("
+            "id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, "
+            "applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL)"
+        )
+        done = {row[0] for row in conn.execute("SELECT name FROM d1_migrations")}
+        applied = []
+        for path in sorted(Path(directory).glob("*.sql")):
+            if path.name in done:
+                continue
+            with self.transaction() as tx:
+                tx.executescript_in_tx(path.read_text())
+                tx.execute("INSERT INTO d1_migrations (name) VALUES (?)", (path.name,))
+            applied.append(path.name)
+        return applied
+
+
+class _Transaction:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.nested = conn.in_transaction
+
+    def __enter__(self) -> _Transaction:
+        if not self.nested:
+            self.conn.execute("BEGIN")
+        return self
+
+    def __exit__(self, kind: object, exc: object, tb: object) -> None:
+        if self.nested:
+            return
+        self.conn.execute("ROLLBACK" if kind else "COMMIT")
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        try:
+            return self.conn.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise UpstreamError(f"D1_ERROR: {exc}") from exc
+
+    def executescript_in_tx(self, script: str) -> None:
+        # sqlite3.executescript would COMMIT first; split on complete statements instead.
+        statement = ""
+        for line in script.splitlines(keepends=True):
+            statement += line
+            if sqlite3.complete_statement(statement):
+                self.execute(statement)
+                statement = ""
+        if statement.strip():
+            self.execute(statement)
+
+
+class FolderR2:
+    """R2 on a folder: ``<root>/<sha256(key)>`` holds the bytes, ``….json`` the metadata."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        return self.root / hashlib.sha256(key.encode()).hexdigest()
+
+    async def put(
+        self,
+        key: str,
+        body: bytes | AsyncIterator[bytes],
+        *,
+        content_type: str | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> StoredObject:
+        path = self._path(key)
+        partial = path.with_suffix(".part")
+        size = 0
+        with partial.open("wb") as f:
+            if isinstance(body, (bytes, bytearray, memoryview)):
+                size = f.write(body)
+            else:
+                async for chunk in body:
+                    size += f.write(chunk)
+        meta = {"key": key, "size": size, "content_type": content_type, "metadata": metadata or {}}
+        path.with_suffix(".json").write_text(json.dumps(meta))
+        partial.replace(path)
+        return StoredObject(key, size, content_type, metadata or {})
+
+    async def head(self, key: str) -> StoredObject | None:
+        path = self._path(key)
+        sidecar = path.with_suffix(".json")
+        if not path.exists() or not sidecar.exists():
+            return None
+        meta = json.loads(sidecar.read_text())
+        return StoredObject(key, meta["size"], meta["content_type"], meta["metadata"])
+
+    async def get(self, key: str) -> StoredObject | None:
+        head = await self.head(key)
+        if head is None:
+            return None
+        return StoredObject(head.key, head.size, head.content_type, head.metadata, _read(self._path(key)))
+
+    async def delete(self, keys: str | Sequence[str]) -> None:
+        for key in [keys] if isinstance(keys, str) else keys:
+            path = self._path(key)
+            path.unlink(missing_ok=True)
+            path.with_suffix(".json").unlink(missing_ok=True)
+
+    async def list(self, prefix: str = "", limit: int = 1000) -> list[StoredObject]:
+        out = []
+        for sidecar in sorted(self.root.glob("*.json")):
+            meta = json.loads(sidecar.read_text())
+            if meta["key"].startswith(prefix):
+                out.append(StoredObject(meta["key"], meta["size"], meta["content_type"], meta["metadata"]))
+        out.sort(key=lambda o: o.key)
+        return out[:limit]
+
+
+async def _read(path: Path, chunk_size: int = 1 << 20) -> AsyncIterator[bytes]:
+    with path.open("rb") as f:
+        while chunk := f.read(chunk_size):
+            yield chunk
+
+
+class RestAI:
+    """Workers AI through the REST API, with the same results and errors as the binding."""
+
+    def __init__(
+        self,
+        account_id: str,
+        api_token: str,
+        *,
+        base_url: str = "https://api.cloudflare.com",
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.url = f"{base_url.rstrip('/')}/client/v4/accounts/{account_id}/ai"
+        self.client = client or httpx.AsyncClient(timeout=httpx.Timeout(300, connect=10))
+        self.headers = {"authorization": f"Bearer {api_token}"}
+
+    async def run(
+        self, model: str, inputs: dict[str, Any], options: dict[str, Any] | None = None
+    ) -> dict[str, Any] | bytes | AsyncIterator[bytes]:
+        request = self.client.build_request(
+            "POST", f"{self.url}/run/{model}", json=inputs, headers=self.headers
+        )
+        try:
+            response = await self.client.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            raise UpstreamError(f"Workers AI is unreachable: {exc}") from exc
+        content_type = response.headers.get("content-type", "")
+        if response.status_code >= 400 or content_type.startswith("application/json"):
+            try:
+                body = json.loads(await response.aread() or b"{}")
+            finally:
+                await response.aclose()
+            if response.status_code >= 400 or not body.get("success", False):
+                raise _rest_error(response.status_code, body)
+            result = body.get("result")
+            return result if isinstance(result, dict) else {"result": result}
+        if content_type.startswith("text/event-stream"):
+            return _stream(response)
+        try:
+            return await response.aread()
+        finally:
+            await response.aclose()
+
+    async def models(self) -> list[dict[str, Any]]:
+        """The live catalog (``GET …/ai/models/search``)."""
+        response = await self.client.get(f"{self.url}/models/search", headers=self.headers)
+        body = response.json()
+        if response.status_code >= 400 or not body.get("success", False):
+            raise _rest_error(response.status_code, body)
+        return list(body.get("result") or [])
+
+
+def _rest_error(status: int, body: dict[str, Any]) -> UpstreamError:
+    errors = body.get("errors") or [{}]
+    first = errors[0] if isinstance(errors[0], dict) else {}
+    code, message = first.get("code"), first.get("message") or f"HTTP {status}"
+    return upstream_error(f"{code}: {message}" if code else str(message), status)
+
+
+async def _stream(response: httpx.Response) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in response.aiter_raw():
+            yield chunk
+    finally:
+        await response.aclose()

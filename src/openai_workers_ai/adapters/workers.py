@@ -1,0 +1,438 @@
+"""The ports over the Worker's bindings: ``env.AI``, ``env.DB``, ``env.BUCKET``.
+
+The only module of the core that knows about JavaScript. Everything crossing
+the boundary is converted here, once: Python values go out through
+:func:`_to_js`, JS values come back through :func:`_to_py`, JS errors come
+back as :class:`~openai_workers_ai.errors.UpstreamError`.
+
+The SDK's ``WorkerEntrypoint`` hands out ``self.env`` wrapped so that binding
+calls convert their arguments and results implicitly (``workers.rpc``'s
+``_BindingWrapper``). We unwrap to the plain JS binding and convert
+explicitly, so that what the core receives does not depend on that layer
+(e.g. ``JsDict`` vs ``dict``, memoryview vs bytes, null handling).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import fields
+from typing import Any
+
+import js
+from pyodide.ffi import JsException, JsProxy, to_js
+
+from ..errors import UpstreamError
+from ..ports import Backends, StoredObject
+from ..settings import Settings
+from .upstream import upstream_error
+
+try:  # Pyodide >= 0.27 (every Python 3.13 Worker) keeps JS null apart from undefined.
+    from pyodide.ffi import jsnull
+except ImportError:  # pragma: no cover - older Pyodide: None converts to undefined
+    jsnull = None
+
+_BUFFERS = frozenset(
+    {"ArrayBuffer", "Uint8Array", "Uint8ClampedArray", "Int8Array", "DataView", "Buffer"}
+)
+
+# R2 multipart parts must all have the same size (except the last) and be >= 5 MiB.
+R2_PART_BYTES = 8 * 1024 * 1024
+
+
+# --- conversions ---------------------------------------------------------------------
+
+
+def _raw(binding: Any) -> Any:
+    """The plain JS binding under the SDK's ``_BindingWrapper`` (or the binding itself)."""
+    try:
+        return object.__getattribute__(binding, "_binding")
+    except AttributeError:
+        return binding
+
+
+def _js_type(value: Any) -> str | None:
+    constructor = getattr(value, "constructor", None)
+    name = getattr(constructor, "name", None)
+    return name if isinstance(name, str) else None
+
+
+def _js_bytes(data: bytes | bytearray | memoryview) -> Any:
+    """A fresh ``Uint8Array`` holding a copy of ``data``."""
+    array = js.Uint8Array.new(len(data))
+    array.assign(data)
+    return array
+
+
+def _prepare(value: Any) -> Any:
+    """Replace what ``to_js`` would not convert the way JS APIs expect (bytes)."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return _js_bytes(value)
+    if isinstance(value, dict):
+        return {str(k): _prepare(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_prepare(v) for v in value]
+    return value
+
+
+def _to_js(value: Any) -> Any:
+    """Python -> JS: dicts become plain objects, lists Arrays, bytes Uint8Arrays.
+
+    ``None`` becomes ``undefined`` (an absent field), as ``to_js`` does.
+    """
+    return to_js(_prepare(value), dict_converter=js.Object.fromEntries)
+
+
+def _to_py(value: Any) -> Any:
+    """JS -> Python: plain dicts/lists/scalars, ``bytes`` for buffers, None for null."""
+    if value is None or value is jsnull:
+        return None
+    if isinstance(value, (str, bool, int, float, bytes)):
+        return value
+    if isinstance(value, JsProxy):
+        if _js_type(value) in _BUFFERS:
+            return bytes(value.to_bytes())
+        value = value.to_py()
+        if isinstance(value, JsProxy):  # not convertible (a class instance): leave it
+            return value
+    if isinstance(value, memoryview):
+        return value.tobytes()
+    if isinstance(value, dict):
+        return {k: _to_py(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_py(v) for v in value]
+    return value
+
+
+def _js_error_text(exc: BaseException) -> str:
+    """``"<name>: <message>"`` of a JS error (as Workers AI words it)."""
+    name = getattr(exc, "name", None)
+    message = getattr(exc, "message", None)
+    if isinstance(message, str) and message:
+        return f"{name}: {message}" if isinstance(name, str) and name else message
+    return str(exc)
+
+
+def _ai_error(exc: BaseException) -> UpstreamError:
+    return upstream_error(_js_error_text(exc))
+
+
+async def _read_stream(
+    stream: Any, on_error: Callable[[BaseException], UpstreamError] = _ai_error
+) -> AsyncIterator[bytes]:
+    """A JS ``ReadableStream`` of bytes as an async iterator of Python ``bytes``
+    (the SDK's own way: ``getReader()`` / ``read()`` / ``value.to_bytes()``).
+
+    Closing the iterator early (the client went away) cancels the stream.
+    """
+    reader = stream.getReader()
+    done = False
+    try:
+        while True:
+            try:
+                result = await reader.read()
+            except JsException as exc:
+                done = True
+                raise on_error(exc) from exc
+            if result.done:
+                done = True
+                return
+            chunk = result.value
+            if isinstance(chunk, str):
+                yield chunk.encode()
+            elif isinstance(chunk, (bytes, bytearray, memoryview)):
+                yield bytes(chunk)
+            else:
+                yield bytes(chunk.to_bytes())
+    finally:
+        if not done:
+            try:
+                await reader.cancel()
+            except JsException:
+                pass
+        try:
+            reader.releaseLock()
+        except JsException:
+            pass
+
+
+async def _read_all(stream: Any) -> bytes:
+    return b"".join([chunk async for chunk in _read_stream(stream)])
+
+
+# --- Workers AI -------------------------------------------------------------------------
+
+
+class WorkersAI:
+    """:class:`ports.AI` over the ``[ai]`` binding."""
+
+    def __init__(self, ai: Any) -> None:
+        self._ai = _raw(ai)
+
+    async def run(
+        self, model: str, inputs: dict[str, Any], options: dict[str, Any] | None = None
+    ) -> dict[str, Any] | bytes | AsyncIterator[bytes]:
+        args = [model, _to_js(inputs)]
+        if options:
+            args.append(_to_js(options))
+        try:
+            result = await self._ai.run(*args)
+        except JsException as exc:
+            raise _ai_error(exc) from exc
+        kind = _js_type(result)
+        if kind == "ReadableStream":
+            # stream=True: the SSE bytes as they come. Otherwise a binary output
+            # (an image from stable-diffusion, audio…): read it whole.
+            if inputs.get("stream"):
+                return _read_stream(result)
+            return await _read_all(result)
+        converted = _to_py(result)
+        if converted is None:
+            raise UpstreamError(f"Workers AI returned nothing for {model}.")
+        return converted  # type: ignore[no-any-return]
+
+
+# --- D1 ---------------------------------------------------------------------------------
+
+
+def _database_error(exc: BaseException) -> UpstreamError:
+    return UpstreamError(f"Database error: {_js_error_text(exc)}", code="database_error")
+
+
+def _bind_value(value: Any) -> Any:
+    if value is None:
+        return jsnull
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return _js_bytes(value).buffer  # D1 stores an ArrayBuffer as a BLOB
+    if isinstance(value, (str, int, float, bool)):
+        return value
+    raise TypeError(f"Cannot bind a {type(value).__name__} to a D1 statement")
+
+
+class WorkersStatement:
+    """:class:`ports.Statement` over a ``D1PreparedStatement``."""
+
+    def __init__(self, statement: Any) -> None:
+        self._statement = statement
+
+    def bind(self, *values: Any) -> WorkersStatement:
+        js_values = [_bind_value(v) for v in values]
+        try:
+            return WorkersStatement(self._statement.bind(*js_values))
+        except JsException as exc:
+            raise _database_error(exc) from exc
+
+    async def all(self) -> list[dict[str, Any]]:
+        try:
+            result = await self._statement.all()
+        except JsException as exc:
+            raise _database_error(exc) from exc
+        rows = _to_py(result.results)
+        return list(rows or [])
+
+    async def first(self) -> dict[str, Any] | None:
+        try:
+            row = await self._statement.first()
+        except JsException as exc:
+            raise _database_error(exc) from exc
+        return _to_py(row)  # type: ignore[no-any-return]
+
+    async def run(self) -> int:
+        try:
+            result = await self._statement.run()
+        except JsException as exc:
+            raise _database_error(exc) from exc
+        changes = _to_py(result.meta.changes)
+        return int(changes or 0)
+
+
+class WorkersD1:
+    """:class:`ports.Database` over a ``[[d1_databases]]`` binding."""
+
+    def __init__(self, db: Any) -> None:
+        self._db = _raw(db)
+
+    def prepare(self, sql: str) -> WorkersStatement:
+        try:
+            return WorkersStatement(self._db.prepare(sql))
+        except JsException as exc:
+            raise _database_error(exc) from exc
+
+    async def batch(self, statements: Sequence[Any]) -> None:
+        js_statements = js.Array.of(*[s._statement for s in statements])
+        try:
+            await self._db.batch(js_statements)
+        except JsException as exc:
+            raise _database_error(exc) from exc
+
+
+# --- R2 ---------------------------------------------------------------------------------
+
+
+def _storage_error(exc: BaseException) -> UpstreamError:
+    return UpstreamError(f"Storage error: {_js_error_text(exc)}", code="storage_error")
+
+
+def _stored(obj: Any, body: AsyncIterator[bytes] | None = None) -> StoredObject:
+    http_metadata = _to_py(getattr(obj, "httpMetadata", None)) or {}
+    custom = _to_py(getattr(obj, "customMetadata", None)) or {}
+    return StoredObject(
+        key=str(obj.key),
+        size=int(obj.size),
+        content_type=http_metadata.get("contentType") if isinstance(http_metadata, dict) else None,
+        metadata={str(k): str(v) for k, v in custom.items()} if isinstance(custom, dict) else {},
+        body=body,
+    )
+
+
+async def _chunks_of(body: AsyncIterator[bytes], size: int) -> AsyncIterator[bytes]:
+    """Re-cut a stream into chunks of exactly ``size`` bytes (the last may be shorter)."""
+    buffer = bytearray()
+    async for chunk in body:
+        buffer += chunk
+        while len(buffer) >= size:
+            yield bytes(buffer[:size])
+            del buffer[:size]
+    if buffer:
+        yield bytes(buffer)
+
+
+class WorkersR2:
+    """:class:`ports.ObjectStore` over an ``[[r2_buckets]]`` binding."""
+
+    def __init__(self, bucket: Any, part_bytes: int = R2_PART_BYTES) -> None:
+        self._bucket = _raw(bucket)
+        self._part_bytes = part_bytes
+
+    def _put_options(self, content_type: str | None, metadata: dict[str, str] | None) -> Any:
+        options: dict[str, Any] = {}
+        if content_type:
+            options["httpMetadata"] = {"contentType": content_type}
+        if metadata:
+            options["customMetadata"] = {str(k): str(v) for k, v in metadata.items()}
+        return _to_js(options)
+
+    async def put(
+        self,
+        key: str,
+        body: bytes | AsyncIterator[bytes],
+        *,
+        content_type: str | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> StoredObject:
+        options = self._put_options(content_type, metadata)
+        try:
+            if isinstance(body, (bytes, bytearray, memoryview)):
+                return _stored(await self._bucket.put(key, _js_bytes(body), options))
+            return await self._put_stream(key, body, options)
+        except JsException as exc:
+            raise _storage_error(exc) from exc
+
+    async def _put_stream(self, key: str, body: AsyncIterator[bytes], options: Any) -> StoredObject:
+        # R2 needs a known length for a streamed put: hold at most one part in
+        # memory; one part -> a plain put, more -> a multipart upload.
+        parts = _chunks_of(body, self._part_bytes)
+        first = await anext(parts, b"")
+        second = await anext(parts, None)
+        if second is None:
+            return _stored(await self._bucket.put(key, _js_bytes(first), options))
+        upload = await self._bucket.createMultipartUpload(key, options)
+        try:
+            uploaded = [await upload.uploadPart(1, _js_bytes(first))]
+            number = 2
+            chunk: bytes | None = second
+            while chunk is not None:
+                uploaded.append(await upload.uploadPart(number, _js_bytes(chunk)))
+                number += 1
+                chunk = await anext(parts, None)
+            return _stored(await upload.complete(js.Array.of(*uploaded)))
+        except BaseException:
+            try:
+                await upload.abort()
+            except JsException:
+                pass
+            raise
+
+    async def get(self, key: str) -> StoredObject | None:
+        try:
+            obj = await self._bucket.get(key)
+        except JsException as exc:
+            raise _storage_error(exc) from exc
+        if obj is None or obj is jsnull:
+            return None
+        return _stored(obj, body=_read_stream(obj.body, _storage_error))
+
+    async def head(self, key: str) -> StoredObject | None:
+        try:
+            obj = await self._bucket.head(key)
+        except JsException as exc:
+            raise _storage_error(exc) from exc
+        if obj is None or obj is jsnull:
+            return None
+        return _stored(obj)
+
+    async def delete(self, keys: str | Sequence[str]) -> None:
+        batch = [keys] if isinstance(keys, str) else list(keys)
+        try:
+            for start in range(0, len(batch), 1000):  # R2 deletes at most 1000 keys a call
+                await self._bucket.delete(js.Array.of(*batch[start : start + 1000]))
+        except JsException as exc:
+            raise _storage_error(exc) from exc
+
+    async def list(self, prefix: str = "", limit: int = 1000) -> list[StoredObject]:
+        out: list[StoredObject] = []
+        cursor: str | None = None
+        try:
+            while len(out) < limit:
+                options: dict[str, Any] = {
+                    "prefix": prefix,
+                    "limit": min(1000, limit - len(out)),
+                    "include": ["httpMetadata", "customMetadata"],
+                }
+                if cursor:
+                    options["cursor"] = cursor
+                page = await self._bucket.list(_to_js(options))
+                out.extend(_stored(obj) for obj in page.objects)
+                if not page.truncated:
+                    break
+                cursor = page.cursor
+        except JsException as exc:
+            raise _storage_error(exc) from exc
+        return out
+
+
+# --- settings and composition -------------------------------------------------------------
+
+
+def _env_value(raw: Any) -> str | None:
+    if raw is None or raw is jsnull:
+        return None
+    if isinstance(raw, str):
+        return raw
+    if isinstance(raw, bool):
+        return "true" if raw else "false"
+    if isinstance(raw, (int, float)):
+        return str(raw)
+    # A [vars] entry written as a TOML table/array arrives as a JS object.
+    return json.dumps(_to_py(raw))
+
+
+def settings_from_env(env: Any) -> Settings:
+    """:class:`Settings` from the Worker's vars and secrets (``ACCESS_TOKEN`` …)."""
+    values: dict[str, str] = {}
+    for f in fields(Settings):
+        if f.name == "auth_disabled":  # only the local server may turn auth off
+            continue
+        try:
+            raw = getattr(env, f.name.upper())
+        except AttributeError:
+            continue
+        value = _env_value(raw)
+        if value is not None:
+            values[f.name.upper()] = value
+    return Settings.from_mapping(values, auth_disabled=False)
+
+
+def backends_from_env(env: Any) -> Backends:
+    """The adapters over ``env.AI``, ``env.DB`` and ``env.BUCKET``."""
+    return Backends(ai=WorkersAI(env.AI), db=WorkersD1(env.DB), bucket=WorkersR2(env.BUCKET))

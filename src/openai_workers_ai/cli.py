@@ -1,0 +1,121 @@
+"""``openai-workers-ai``: the local server (and the simulator's REST API) on CPython.
+
+    uv run openai-workers-ai serve [--host 127.0.0.1] [--port 8787] [--data-dir .data] [--ai simulator|rest]
+    uv run openai-workers-ai simulator [--port 8788]      # the Workers AI REST API, simulated
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import ipaddress
+import os
+import sys
+from pathlib import Path
+
+from starlette.applications import Starlette
+
+from .adapters.local import FolderR2, RestAI, SQLiteD1
+from .app import create_app
+from .ports import AI, Backends
+from .settings import Settings, read_dev_vars
+from .simulator import Simulator
+from .translate.catalog import Catalog
+
+ROOT = Path(__file__).resolve().parents[2]
+MIGRATIONS = ROOT / "migrations"
+
+
+def load_environment(cwd: Path) -> dict[str, str]:
+    """``.dev.vars`` (as wrangler reads it) overlaid by the process environment."""
+    env: dict[str, str] = {}
+    dev_vars = cwd / ".dev.vars"
+    if dev_vars.exists():
+        env.update(read_dev_vars(dev_vars.read_text()))
+    env.update(os.environ)
+    return env
+
+
+def choose_ai(kind: str | None, settings: Settings) -> tuple[AI, str]:
+    """The AI backend and a line describing it. REST is the default when credentials are set."""
+    has_credentials = bool(settings.cloudflare_account_id and settings.cloudflare_api_token)
+    kind = kind or ("rest" if has_credentials else "simulator")
+    if kind == "rest":
+        if not has_credentials:
+            raise SystemExit("--ai rest needs CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN")
+        base = os.environ.get("CLOUDFLARE_API_BASE_URL", "https://api.cloudflare.com")
+        ai = RestAI(settings.cloudflare_account_id, settings.cloudflare_api_token, base_url=base)
+        return ai, f"Workers AI REST API ({base}, account {settings.cloudflare_account_id})"
+    catalog = Catalog(aliases=settings.model_aliases, default_model=settings.default_model)
+    return Simulator(catalog=catalog), "the Workers AI simulator (offline; deterministic stand-in models)"
+
+
+def build_local_app(
+    settings: Settings, data_dir: Path, ai: AI, migrations: Path = MIGRATIONS
+) -> Starlette:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    db = SQLiteD1(data_dir / "d1.sqlite3")
+    db.apply_migrations(migrations)
+    return create_app(Backends(ai=ai, db=db, bucket=FolderR2(data_dir / "r2")), settings)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    settings = Settings.from_mapping(load_environment(Path.cwd()))
+    auth_note = f"{len(settings.access_token)} key(s) from ACCESS_TOKEN"
+    if not settings.access_token:
+        if not _is_loopback(args.host):
+            raise SystemExit("Refusing to serve on a non-loopback address without ACCESS_TOKEN set.")
+        settings = dataclasses.replace(settings, auth_disabled=True)
+        auth_note = "off (no ACCESS_TOKEN set; loopback only; any API key is accepted)"
+    ai, ai_note = choose_ai(args.ai, settings)
+    app = build_local_app(settings, Path(args.data_dir), ai)
+    url = f"http://{args.host}:{args.port}"
+    print(f"openai-workers-ai listening on {url}", flush=True)
+    print(f"  OpenAI API: {url}/v1   Ollama API: {url}", flush=True)
+    print(f"  AI backend: {ai_note}", flush=True)
+    print(f"  auth: {auth_note}; data: {Path(args.data_dir).resolve()}", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+
+
+def simulator(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from .simulator.rest import create_rest_app
+
+    print(f"Workers AI REST simulator on http://{args.host}:{args.port}", flush=True)
+    uvicorn.run(create_rest_app(token=args.token), host=args.host, port=args.port, log_level="warning")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="openai-workers-ai")
+    commands = parser.add_subparsers(dest="command", required=True)
+    s = commands.add_parser("serve", help="run the local server")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8787)
+    s.add_argument("--data-dir", default=".data", help="SQLite (D1) and object (R2) storage")
+    s.add_argument("--ai", choices=["simulator", "rest"], default=None,
+                   help="default: rest when CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN are set")
+    s.add_argument("--log-level", default="warning")
+    s.set_defaults(func=serve)
+    r = commands.add_parser("simulator", help="serve the simulated Workers AI REST API")
+    r.add_argument("--host", default="127.0.0.1")
+    r.add_argument("--port", type=int, default=8788)
+    r.add_argument("--token", default=None, help="require this bearer token")
+    r.set_defaults(func=simulator)
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

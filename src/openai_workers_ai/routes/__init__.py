@@ -1,0 +1,1 @@
+"""One module per API resource; ``app.py`` holds the route table."""

@@ -1,0 +1,83 @@
+"""``POST /v1/completions`` (legacy): one choice per prompt."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .. import generation
+from ..generation import Generation
+from ..http import AppContext, context, json_response, parse_json
+from ..ids import new_id
+from ..streaming import SSE_DONE, primed, sse_response
+from ..translate import completions
+from ..translate.chat import usage_of
+from ..translate.text_generation import Usage
+from ..types.common import CompletionUsage
+from ..types.completions import Completion, CompletionChoice, CreateCompletionRequest
+
+
+async def create(request: Request) -> Response:
+    ctx = context(request)
+    body = await parse_json(request, CreateCompletionRequest)
+    model = ctx.catalog.resolve(body.model, task="text-generation")
+    gens = completions.generations(body, model)
+    completion_id, created = new_id("cmpl-"), int(time.time())
+    if body.stream:
+        include_usage = bool(body.stream_options and body.stream_options.include_usage)
+        frames = _frames(ctx, body, gens, completion_id, created, include_usage)
+        return sse_response(await primed(frames))
+    results = await asyncio.gather(*(generation.complete(ctx.backends.ai, g) for g in gens))
+    prompt_tokens = sum(r.usage.prompt_tokens for r in results)
+    completion_tokens = sum(r.usage.completion_tokens for r in results)
+    return json_response(
+        Completion(
+            id=completion_id,
+            created=created,
+            model=model.id,
+            choices=[
+                CompletionChoice(
+                    text=(prompt if body.echo else "") + r.text, index=i,
+                    finish_reason=r.finish_reason,  # type: ignore[arg-type]
+                )
+                for i, (r, prompt) in enumerate(zip(results, body.prompts(), strict=True))
+            ],
+            usage=CompletionUsage(
+                prompt_tokens=prompt_tokens,
+                completion_tokens=completion_tokens,
+                total_tokens=prompt_tokens + completion_tokens,
+            ),
+        )
+    )
+
+
+async def _frames(
+    ctx: AppContext, body: CreateCompletionRequest, gens: list[Generation],
+    completion_id: str, created: int, include_usage: bool,
+) -> AsyncIterator[bytes]:
+    """Prompts stream one after another, each chunk carrying its choice ``index``."""
+    model = gens[0].model.id
+    prompt_tokens = completion_tokens = 0
+    for index, gen in enumerate(gens):
+        if body.echo:
+            yield completions.chunk(completion_id, created, model, index, gen.prompt_text, None,
+                                    include_usage=include_usage)
+        async for piece in generation.stream(ctx.backends.ai, gen):
+            if piece.finish_reason is not None:
+                if piece.usage is not None:
+                    prompt_tokens += piece.usage.prompt_tokens
+                    completion_tokens += piece.usage.completion_tokens
+                yield completions.chunk(completion_id, created, model, index, "", piece.finish_reason,
+                                        include_usage=include_usage)
+                break
+            if piece.text:
+                yield completions.chunk(completion_id, created, model, index, piece.text, None,
+                                        include_usage=include_usage)
+    if include_usage:
+        usage = usage_of(Usage(prompt_tokens, completion_tokens)).model_dump()
+        yield completions.chunk(completion_id, created, model, 0, "", None, usage, include_usage=True)
+    yield SSE_DONE

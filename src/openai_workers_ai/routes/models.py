@@ -1,0 +1,55 @@
+"""``GET /v1/models`` and ``GET /v1/models/{model}``: the Workers AI catalog plus aliases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..errors import ModelNotFound
+from ..http import context, json_response
+from ..translate.catalog import Catalog, ModelInfo
+
+# The catalog carries no release dates; `created` is the date the catalog was compiled.
+CATALOG_CREATED = 1764028800  # 2025-11-25
+
+
+def model_object(info: ModelInfo, model_id: str | None = None) -> dict[str, Any]:
+    """OpenAI's ``model`` object, with the Workers AI facts as extra fields."""
+    obj: dict[str, Any] = {
+        "id": model_id or info.id,
+        "object": "model",
+        "created": CATALOG_CREATED,
+        "owned_by": info.owned_by,
+        "task": info.task,
+        "context_window": info.context_window,
+        "capabilities": sorted(info.capabilities),
+    }
+    if model_id and model_id != info.id:
+        obj["alias_for"] = info.id
+    if info.dimensions:
+        obj["dimensions"] = info.dimensions
+    return obj
+
+
+def all_models(catalog: Catalog) -> list[dict[str, Any]]:
+    out = [model_object(info) for info in catalog.models.values()]
+    for alias, target in catalog.aliases.items():
+        info = catalog.models.get(target)
+        if info is not None:
+            out.append(model_object(info, alias))
+    return out
+
+
+async def list_models(request: Request) -> Response:
+    return json_response({"object": "list", "data": all_models(context(request).catalog)})
+
+
+async def retrieve(request: Request) -> Response:
+    catalog = context(request).catalog
+    name: str = request.path_params["model"]
+    info = catalog.resolve(name)
+    if info.id not in catalog.models:
+        raise ModelNotFound(name)
+    return json_response(model_object(info, name if name != info.id else None))

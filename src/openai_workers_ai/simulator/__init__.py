@@ -1,0 +1,104 @@
+"""The Workers AI simulator: deterministic stand-in models with Workers AI's shapes.
+
+It is what the tests run against and what the local server uses offline. Use
+it in-process as the AI binding (:class:`Simulator`), or over HTTP in the
+Workers AI REST API's envelope (:mod:`.rest`) so the REST backend is tested too.
+
+Public conventions (also in the README):
+
+- text generation: a last user message starting with ``echo:`` is answered with
+  exactly the rest (one leading space dropped); anything else gets a
+  deterministic reply derived from the prompt. One whitespace-separated word is
+  one token for ``max_tokens`` and ``usage``.
+- ``fail:<status>`` as the last user message (or prompt) fails the call the way
+  Workers AI fails with that HTTP status (400, 404, 429, 500, 503 …).
+- streams are real Workers AI SSE events, cut into transport chunks of a few
+  bytes that split events and multi-byte UTF-8 characters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import UpstreamError
+from ..translate.catalog import Catalog, ModelInfo
+from . import text_generation
+from .failures import SimulatedFailure, no_such_model
+
+Handler = Callable[[ModelInfo, dict[str, Any]], "dict[str, Any] | bytes | AsyncIterator[bytes]"]
+
+# Workers AI task → the simulated model family. Each family is one module.
+HANDLERS: dict[str, Handler] = {
+    "text-generation": text_generation.run,
+}
+
+
+@dataclass
+class StreamRecord:
+    """What a test can observe about one simulated stream."""
+
+    model: str
+    bytes_sent: int = 0
+    finished: bool = False
+    closed: bool = False
+
+
+@dataclass
+class Simulator:
+    """Implements :class:`openai_workers_ai.ports.AI` without a network."""
+
+    catalog: Catalog = field(default_factory=Catalog)
+    chunk_size: int = 5
+    """Upper bound on transport chunk sizes for streams (bytes)."""
+    streams: list[StreamRecord] = field(default_factory=list)
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    async def run(
+        self, model: str, inputs: dict[str, Any], options: dict[str, Any] | None = None
+    ) -> dict[str, Any] | bytes | AsyncIterator[bytes]:
+        try:
+            result = self.answer(model, inputs)
+        except SimulatedFailure as failure:
+            raise failure.as_upstream_error() from None
+        if isinstance(result, (bytes, dict)):
+            return result
+        return self._transport(model, result)
+
+    def answer(self, model: str, inputs: dict[str, Any]) -> dict[str, Any] | bytes | AsyncIterator[bytes]:
+        """The model's raw answer (an SSE byte stream when streaming), or :class:`SimulatedFailure`."""
+        self.calls.append((model, inputs))
+        info = self.catalog.models.get(model)
+        if info is None:
+            raise no_such_model(model)
+        handler = HANDLERS.get(info.task)
+        if handler is None:
+            raise SimulatedFailure(400, 5018, f"The simulator has no {info.task} models yet.")
+        return handler(info, inputs)
+
+    async def _transport(self, model: str, stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        record = StreamRecord(model)
+        self.streams.append(record)
+        try:
+            async for chunk in network_chunks(stream, self.chunk_size):
+                record.bytes_sent += len(chunk)
+                yield chunk
+            record.finished = True
+        finally:
+            record.closed = True
+
+
+async def network_chunks(stream: AsyncIterator[bytes], size: int) -> AsyncIterator[bytes]:
+    """Re-cut a byte stream into chunks of 1..size bytes, deterministically."""
+    step = 0
+    async for data in stream:
+        view = memoryview(data)
+        while view:
+            step += 1
+            n = 1 + (step * 7) % max(size, 1)
+            yield bytes(view[:n])
+            view = view[n:]
+
+
+__all__ = ["HANDLERS", "Simulator", "SimulatedFailure", "StreamRecord", "UpstreamError"]

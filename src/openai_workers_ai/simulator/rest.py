@@ -1,0 +1,83 @@
+"""The simulator over HTTP, in the Workers AI REST API's shape.
+
+``POST /client/v4/accounts/{account}/ai/run/{model}`` answers
+``{"result": …, "success": true, "errors": [], "messages": []}``, an SSE
+stream when the input asks to stream, raw bytes for binary models, and the
+error envelope with the HTTP status Workers AI uses when a call fails.
+``GET /client/v4/accounts/{account}/ai/models/search`` lists the catalog.
+Used by the tests of the REST backend and by ``openai-workers-ai simulator``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from . import Simulator, network_chunks
+from .failures import SimulatedFailure
+
+
+def envelope(result: Any = None, *, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"result": result, "success": not errors, "errors": errors or [], "messages": []}
+
+
+def create_rest_app(simulator: Simulator | None = None, token: str | None = None) -> Starlette:
+    sim = simulator or Simulator()
+
+    def authorized(request: Request) -> bool:
+        return token is None or request.headers.get("authorization") == f"Bearer {token}"
+
+    async def run(request: Request) -> Response:
+        if not authorized(request):
+            return JSONResponse(envelope(errors=[{"code": 10000, "message": "Authentication error"}]), 401)
+        try:
+            inputs = json.loads(await request.body() or b"{}")
+        except ValueError:
+            return JSONResponse(envelope(errors=[{"code": 5006, "message": "Invalid JSON body"}]), 400)
+        try:
+            result = sim.answer(request.path_params["model"], inputs)
+        except SimulatedFailure as failure:
+            return JSONResponse(
+                envelope(errors=[{"code": failure.code, "message": failure.message}]), failure.status
+            )
+        if isinstance(result, dict):
+            return JSONResponse(envelope(result))
+        if isinstance(result, bytes):
+            return Response(result, media_type=_binary_type(result))
+        return StreamingResponse(network_chunks(result, sim.chunk_size), media_type="text/event-stream")
+
+    async def models(request: Request) -> Response:
+        if not authorized(request):
+            return JSONResponse(envelope(errors=[{"code": 10000, "message": "Authentication error"}]), 401)
+        return JSONResponse(
+            envelope(
+                [
+                    {"name": m.id, "description": m.description, "task": {"name": m.task}}
+                    for m in sim.catalog.models.values()
+                ]
+            )
+        )
+
+    return Starlette(
+        routes=[
+            Route("/client/v4/accounts/{account}/ai/run/{model:path}", run, methods=["POST"]),
+            Route("/client/v4/accounts/{account}/ai/models/search", models, methods=["GET"]),
+        ]
+    )
+
+
+def _binary_type(data: bytes) -> str:
+    if data.startswith(b"\x89PNG"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8"):
+        return "image/jpeg"
+    if data.startswith(b"RIFF"):
+        return "audio/wav"
+    if data.startswith((b"ID3", b"\xff\xfb", b"\xff\xf3")):
+        return "audio/mpeg"
+    return "application/octet-stream"

@@ -1,0 +1,133 @@
+"""Simulated text-generation models (classic Workers AI shape).
+
+Input validation follows the model schemas (``messages`` or ``prompt``,
+numeric ranges); output is ``{"response", "usage"}`` or, streaming, SSE events
+``data: {"response": "…", "p": "…"}`` with ``usage`` on the last one, then
+``data: [DONE]``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+from ..translate.catalog import ModelInfo
+from .failures import failure_for, invalid_input
+
+DEFAULT_MAX_TOKENS = 256
+RANGES: dict[str, tuple[float, float]] = {
+    "temperature": (0, 5),
+    "top_p": (0, 2),
+    "top_k": (1, 50),
+    "seed": (1, 9_999_999_999),
+    "repetition_penalty": (0, 2),
+    "frequency_penalty": (-2, 2),
+    "presence_penalty": (-2, 2),
+    "max_tokens": (1, 131_072),
+}
+# A vocabulary with multi-byte characters, so streams split UTF-8 sequences.
+WORDS = (
+    "the workers simulator answers deterministically with naïve café déjà vu "
+    "über straße 日本語 テキスト 🙂 🚀 façade jalapeño tokens stream gateway model "
+    "reply echo words cloudflare edge cache latency"
+).split()
+_WORD = re.compile(r"\S+")
+
+
+def tokens(text: str) -> int:
+    return len(_WORD.findall(text))
+
+
+def truncate(text: str, limit: int) -> tuple[str, bool]:
+    """The first ``limit`` words of ``text`` (whitespace kept), and whether it was cut."""
+    for n, match in enumerate(_WORD.finditer(text), start=1):
+        if n == limit:
+            rest = text[match.end() :]
+            return text[: match.end()], bool(rest.strip())
+    return text, False
+
+
+def validate(inputs: dict[str, Any]) -> None:
+    messages, prompt = inputs.get("messages"), inputs.get("prompt")
+    if messages is None and prompt is None:
+        raise invalid_input("oneOf at '/' not met, required properties: 'prompt' or 'messages'")
+    if prompt is not None and (not isinstance(prompt, str) or not prompt):
+        raise invalid_input("Type mismatch of '/prompt', 'string' not in 'string' with minLength 1")
+    if messages is not None:
+        if not isinstance(messages, list) or not messages:
+            raise invalid_input("Type mismatch of '/messages', expected a non-empty array")
+        for i, m in enumerate(messages):
+            if not isinstance(m, dict) or not isinstance(m.get("role"), str):
+                raise invalid_input(f"required properties at '/messages/{i}' are 'role,content'")
+            if not isinstance(m.get("content", ""), (str, list)):
+                raise invalid_input(f"Type mismatch of '/messages/{i}/content'")
+    for name, (low, high) in RANGES.items():
+        value = inputs.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise invalid_input(f"Type mismatch of '/{name}', expected a number")
+        if not low <= value <= high:
+            raise invalid_input(f"'/{name}' must be between {low} and {high}, got {value}")
+
+
+def last_user_text(inputs: dict[str, Any]) -> str:
+    if "messages" not in inputs:
+        return str(inputs.get("prompt", ""))
+    for message in reversed(inputs["messages"]):
+        if message.get("role") == "user":
+            content = message.get("content", "")
+            if isinstance(content, list):
+                return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+            return str(content)
+    return ""
+
+
+def prompt_text(inputs: dict[str, Any]) -> str:
+    if "messages" not in inputs:
+        return str(inputs.get("prompt", ""))
+    return "\n".join(str(m.get("content", "")) for m in inputs["messages"])
+
+
+def reply(inputs: dict[str, Any]) -> str:
+    """The model's whole answer before ``max_tokens`` applies."""
+    last = last_user_text(inputs)
+    if last.startswith("echo:"):
+        rest = last[5:]
+        return rest[1:] if rest.startswith(" ") else rest
+    digest = hashlib.sha256(
+        (prompt_text(inputs) + "\x00" + str(inputs.get("seed", ""))).encode()
+    ).digest()
+    count = 8 + digest[0] % 17
+    return " ".join(WORDS[digest[1 + i % 31] % len(WORDS)] for i in range(count)) + "."
+
+
+def run(model: ModelInfo, inputs: dict[str, Any]) -> dict[str, Any] | AsyncIterator[bytes]:
+    validate(inputs)
+    last = last_user_text(inputs)
+    if last.startswith("fail:") and last[5:].strip().isdigit():
+        raise failure_for(int(last[5:].strip()))
+    text, _ = truncate(reply(inputs), int(inputs.get("max_tokens") or DEFAULT_MAX_TOKENS))
+    usage = {
+        "prompt_tokens": tokens(prompt_text(inputs)),
+        "completion_tokens": tokens(text),
+        "total_tokens": tokens(prompt_text(inputs)) + tokens(text),
+    }
+    if inputs.get("stream"):
+        return _events(text, usage)
+    return {"response": text, "tool_calls": [], "usage": usage}
+
+
+def sse(payload: dict[str, Any] | str) -> bytes:
+    data = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
+    return f"data: {data}\n\n".encode()
+
+
+async def _events(text: str, usage: dict[str, int]) -> AsyncIterator[bytes]:
+    for piece in re.findall(r"\s*\S+|\s+$", text) or [text]:
+        yield sse({"response": piece, "p": "abcdefghijklmnopqrstuvwxyz0123456789"[: len(piece) % 7 + 1]})
+    yield sse({"response": "", "usage": usage})
+    yield sse("[DONE]")

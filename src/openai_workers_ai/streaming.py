@@ -1,0 +1,132 @@
+"""Streaming in layers: decode upstream SSE → (translators) → encode SSE / NDJSON.
+
+- :func:`sse_events` turns Workers AI's raw byte stream, split anywhere (inside
+  an event, inside a multi-byte UTF-8 character), into decoded ``data`` payloads.
+- :func:`sse_response` / :func:`ndjson_response` write an async iterator of
+  events to the client; a failure after the headers went out becomes one final
+  error event (OpenAI: ``event: error``; Ollama: ``{"error": …}`` line), and the
+  upstream iterator is always closed so we stop reading from Workers AI.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
+from typing import Any
+
+from starlette.responses import StreamingResponse
+
+from .errors import APIError
+
+logger = logging.getLogger(__name__)
+
+DONE = "[DONE]"
+
+
+async def sse_events(chunks: AsyncIterator[bytes]) -> AsyncIterator[str]:
+    """Yield the ``data`` of each server-sent event, joining multi-line data.
+
+    Stops at ``data: [DONE]``. Works on any chunking of the byte stream.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    buffer = ""
+    data: list[str] = []
+    async with aclosing(chunks) as stream:  # type: ignore[type-var]
+        async for chunk in stream:
+            buffer += decoder.decode(chunk)
+            if "\n" not in buffer:
+                continue
+            *lines, buffer = buffer.split("\n")
+            for line in lines:
+                line = line.removesuffix("\r")
+                if line.startswith("data:"):
+                    data.append(line[6:] if line.startswith("data: ") else line[5:])
+                elif not line and data:
+                    payload = "\n".join(data)
+                    data.clear()
+                    if payload == DONE:
+                        return
+                    yield payload
+        buffer += decoder.decode(b"", final=True)
+        if buffer.startswith("data:"):
+            data.append(buffer[5:].removeprefix(" "))
+        if data and (payload := "\n".join(data)) != DONE:
+            yield payload
+
+
+def sse(data: str, event: str | None = None) -> bytes:
+    head = f"event: {event}\n" if event else ""
+    return f"{head}data: {data}\n\n".encode()
+
+
+SSE_DONE = sse(DONE)
+
+
+def sse_response(
+    events: AsyncIterator[bytes], *, on_error: Callable[[APIError], bytes] | None = None
+) -> StreamingResponse:
+    """Stream pre-encoded SSE frames; an :class:`APIError` mid-stream ends it with an error event."""
+
+    def openai_error(error: APIError) -> bytes:
+        return sse(json.dumps(error.to_openai()), event="error")
+
+    return StreamingResponse(
+        _guarded(events, on_error or openai_error),
+        media_type="text/event-stream",
+        headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+    )
+
+
+def ndjson_response(events: AsyncIterator[dict[str, Any]]) -> StreamingResponse:
+    """One JSON object per line (Ollama); an error mid-stream is one ``{"error": …}`` line."""
+
+    async def lines() -> AsyncIterator[bytes]:
+        async with aclosing(events) as stream:  # type: ignore[type-var]
+            async for event in stream:
+                yield json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+
+    def ollama_error(error: APIError) -> bytes:
+        return json.dumps(error.to_ollama(), ensure_ascii=False).encode() + b"\n"
+
+    return StreamingResponse(_guarded(lines(), ollama_error), media_type="application/x-ndjson")
+
+
+async def _guarded(
+    frames: AsyncIterator[bytes], on_error: Callable[[APIError], bytes]
+) -> AsyncIterator[bytes]:
+    try:
+        async with aclosing(frames) as stream:  # type: ignore[type-var]
+            async for frame in stream:
+                yield frame
+    except APIError as error:
+        yield on_error(error)
+    except Exception:  # a bug; headers are gone, so report it in-band and log it
+        logger.exception("stream failed")
+        yield on_error(APIError("The server had an error while processing your request."))
+
+
+async def primed(items: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    """Start ``items`` now, so a failure before the first item is a normal error
+    response (with its status), not an event in an already-started stream."""
+    try:
+        first = await anext(items)
+    except StopAsyncIteration:
+        first = _EMPTY
+    except BaseException:
+        await items.aclose()  # type: ignore[attr-defined]
+        raise
+
+    async def chained() -> AsyncIterator[Any]:
+        async with aclosing(items) as rest:  # type: ignore[type-var]
+            if first is not _EMPTY:
+                yield first
+            async for item in rest:
+                yield item
+
+    return chained()
+
+
+_EMPTY = object()

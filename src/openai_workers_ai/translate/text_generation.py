@@ -1,0 +1,184 @@
+"""Workers AI text-generation output → one neutral form, for every model family.
+
+Workers AI answers in one of two shapes:
+
+- classic: ``{"response": "…", "tool_calls": [...], "usage": {...}}``, streamed
+  as ``data: {"response": "…"}`` events with ``usage`` on the last one;
+- OpenAI-style (newer models): a ``chat.completion`` object, streamed as
+  ``chat.completion.chunk`` events with ``choices[0].delta``.
+
+Both become :class:`Output` (whole) or :class:`Piece` (one streamed event).
+Reasoning models' thinking arrives as ``reasoning_content`` or inside
+``<think>…</think>``; both become ``reasoning``.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(slots=True)
+class ToolCallPiece:
+    """A tool call, whole or as a streamed fragment (``index`` identifies it)."""
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+
+
+@dataclass(slots=True)
+class Usage:
+    prompt_tokens: int
+    completion_tokens: int
+
+
+@dataclass(slots=True)
+class Piece:
+    """What one upstream stream event carried."""
+
+    text: str = ""
+    reasoning: str = ""
+    tool_calls: list[ToolCallPiece] = field(default_factory=list)
+    usage: Usage | None = None
+    finish_reason: str | None = None
+
+
+@dataclass(slots=True)
+class Output:
+    """A whole (non-streamed) upstream answer."""
+
+    text: str
+    reasoning: str = ""
+    tool_calls: list[ToolCallPiece] = field(default_factory=list)
+    usage: Usage | None = None
+    finish_reason: str | None = None
+
+
+def new_call_id() -> str:
+    return "call_" + secrets.token_urlsafe(18).replace("-", "a").replace("_", "b")
+
+
+def _usage(raw: Any) -> Usage | None:
+    if not isinstance(raw, dict):
+        return None
+    prompt = raw.get("prompt_tokens")
+    completion = raw.get("completion_tokens")
+    if not isinstance(prompt, int) or not isinstance(completion, int):
+        return None
+    return Usage(prompt, completion)
+
+
+def _arguments(raw: Any) -> str:
+    if raw is None:
+        return ""
+    return raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False)
+
+
+def _tool_calls(raw: Any) -> list[ToolCallPiece]:
+    """Both ``{name, arguments}`` (classic) and ``{id, type, function: {…}}`` (OpenAI) items."""
+    calls: list[ToolCallPiece] = []
+    for position, item in enumerate(raw or ()):
+        if not isinstance(item, dict):
+            continue
+        function = item.get("function") if isinstance(item.get("function"), dict) else item
+        calls.append(
+            ToolCallPiece(
+                index=item.get("index", position) if isinstance(item.get("index"), int) else position,
+                id=item.get("id"),
+                name=function.get("name"),
+                arguments=_arguments(function.get("arguments")),
+            )
+        )
+    return calls
+
+
+def parse_output(raw: dict[str, Any]) -> Output:
+    """A non-streamed Workers AI text-generation result."""
+    choices = raw.get("choices")
+    if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+        choice = choices[0]
+        message = choice.get("message") or {}
+        text = message.get("content") or ""
+        reasoning = message.get("reasoning_content") or message.get("reasoning") or ""
+        calls = _tool_calls(message.get("tool_calls"))
+        finish = choice.get("finish_reason")
+    else:
+        response = raw.get("response")
+        text = response if isinstance(response, str) else ("" if response is None else json.dumps(response))
+        reasoning = raw.get("reasoning_content") or ""
+        calls = _tool_calls(raw.get("tool_calls"))
+        finish = raw.get("finish_reason")
+    if not reasoning and "</think>" in text:
+        reasoning, _, text = text.partition("</think>")
+        reasoning = reasoning.replace("<think>", "", 1).strip()
+        text = text.lstrip()
+    return Output(text, reasoning, calls, _usage(raw.get("usage")), finish)
+
+
+def parse_event(raw: dict[str, Any]) -> Piece:
+    """One decoded ``data:`` payload of a Workers AI text-generation stream."""
+    choices = raw.get("choices")
+    if isinstance(choices, list):
+        piece = Piece(usage=_usage(raw.get("usage")))
+        if choices and isinstance(choices[0], dict):
+            choice = choices[0]
+            delta = choice.get("delta") or choice.get("message") or {}
+            piece.text = delta.get("content") or ""
+            piece.reasoning = delta.get("reasoning_content") or delta.get("reasoning") or ""
+            piece.tool_calls = _tool_calls(delta.get("tool_calls"))
+            piece.finish_reason = choice.get("finish_reason")
+        return piece
+    response = raw.get("response")
+    return Piece(
+        text=response if isinstance(response, str) else "",
+        reasoning=raw.get("reasoning_content") or "",
+        tool_calls=_tool_calls(raw.get("tool_calls")),
+        usage=_usage(raw.get("usage")),
+        finish_reason=raw.get("finish_reason"),
+    )
+
+
+class ThinkSplitter:
+    """Routes streamed text inside ``<think>…</think>`` to reasoning.
+
+    Only used for reasoning models, whose text may open with a think block
+    (the opening tag is sometimes already in the prompt template, so a bare
+    ``</think>`` also ends reasoning).
+    """
+
+    __slots__ = ("thinking", "buffer", "done")
+
+    def __init__(self) -> None:
+        self.thinking = True
+        self.buffer = ""
+        self.done = False
+
+    def feed(self, text: str) -> tuple[str, str]:
+        """→ (reasoning, answer) to emit."""
+        if self.done:
+            return "", text
+        self.buffer += text
+        if "</think>" in self.buffer:
+            reasoning, _, answer = self.buffer.partition("</think>")
+            self.done, self.buffer = True, ""
+            return reasoning.replace("<think>", "", 1), answer.lstrip("\n")
+        # Keep a possible partial tag in the buffer; release the rest as reasoning.
+        keep = 0
+        for k in range(min(len("</think>") - 1, len(self.buffer)), 0, -1):
+            if self.buffer.endswith("</think>"[:k]):
+                keep = k
+                break
+        out = self.buffer[: len(self.buffer) - keep]
+        self.buffer = self.buffer[len(self.buffer) - keep :]
+        return out.replace("<think>", "", 1), ""
+
+    def flush(self) -> tuple[str, str]:
+        """At the end: text never closed by ``</think>`` was the answer after all."""
+        if self.done:
+            return "", ""
+        rest, self.buffer, self.done = self.buffer, "", True
+        return "", rest

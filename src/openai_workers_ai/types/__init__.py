@@ -1,0 +1,1 @@
+"""Pydantic models, one per API object, named as the API names them."""

@@ -1,0 +1,75 @@
+"""Objects shared by several endpoints."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class Request(BaseModel):
+    """A request body: unknown top-level fields are rejected, as OpenAI does."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Lenient(BaseModel):
+    """A nested request object: unknown keys are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class StreamOptions(Lenient):
+    include_usage: bool | None = None
+    include_obfuscation: bool | None = None
+
+
+def stop_list(value: Any) -> list[str]:
+    """``stop`` as OpenAI takes it: null, a string, or up to 4 strings."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value] if value else []
+    return [s for s in value if s]
+
+
+class UsageDetails(BaseModel):
+    cached_tokens: int = 0
+
+
+class CompletionTokensDetails(BaseModel):
+    reasoning_tokens: int = 0
+
+
+class CompletionUsage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class Sampling(Request):
+    """Sampling fields shared by chat completions and completions."""
+
+    temperature: Annotated[float, Field(ge=0, le=2)] | None = None
+    top_p: Annotated[float, Field(ge=0, le=1)] | None = None
+    max_tokens: Annotated[int, Field(ge=1)] | None = None
+    n: Annotated[int, Field(ge=1, le=128)] | None = None
+    seed: int | None = None
+    frequency_penalty: Annotated[float, Field(ge=-2, le=2)] | None = None
+    presence_penalty: Annotated[float, Field(ge=-2, le=2)] | None = None
+    stop: str | Annotated[list[str], Field(max_length=4)] | None = None
+    stream: bool | None = False
+    stream_options: StreamOptions | None = None
+    logit_bias: dict[str, float] | None = None
+    user: str | None = None
+
+    @field_validator("stop")
+    @classmethod
+    def _stop_strings(cls, value: str | list[str] | None) -> str | list[str] | None:
+        if isinstance(value, list) and any(not isinstance(s, str) for s in value):
+            raise ValueError("stop must be a string or a list of up to 4 strings")
+        return value
+
+    @property
+    def stop_sequences(self) -> list[str]:
+        return stop_list(self.stop)

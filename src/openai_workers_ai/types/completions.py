@@ -1,0 +1,43 @@
+"""Legacy completions: ``CreateCompletionRequest``, ``Completion``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from .common import CompletionUsage, Sampling
+
+
+class CreateCompletionRequest(Sampling):
+    model: str
+    prompt: str | Annotated[list[str], Field(min_length=1)] | list[int] | list[list[int]] | None = None
+    best_of: Annotated[int, Field(ge=1, le=20)] | None = None
+    echo: bool | None = None
+    logprobs: Annotated[int, Field(ge=0, le=5)] | None = None
+    suffix: str | None = None
+
+    def prompts(self) -> list[str]:
+        if self.prompt is None:
+            return ["<|endoftext|>"]  # OpenAI's default when no prompt is given
+        if isinstance(self.prompt, str):
+            return [self.prompt]
+        if all(isinstance(p, str) for p in self.prompt):
+            return list(self.prompt)  # type: ignore[arg-type]
+        return []  # token arrays: the handler rejects them
+
+
+class CompletionChoice(BaseModel):
+    text: str
+    index: int
+    logprobs: Any = None
+    finish_reason: Literal["stop", "length", "content_filter"]
+
+
+class Completion(BaseModel):
+    id: str
+    object: Literal["text_completion"] = "text_completion"
+    created: int
+    model: str
+    choices: list[CompletionChoice]
+    usage: CompletionUsage

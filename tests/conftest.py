@@ -1,0 +1,61 @@
+"""Shared fixtures: the app in-process over the simulator, SQLite and a temp folder."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from openai_workers_ai.adapters.local import FolderR2, SQLiteD1
+from openai_workers_ai.app import create_app
+from openai_workers_ai.ports import Backends
+from openai_workers_ai.settings import Settings
+from openai_workers_ai.simulator import Simulator
+
+ROOT = Path(__file__).resolve().parents[1]
+KEY = "sk-test-key"
+OTHER_KEY = "sk-other-key"
+ADMIN_KEY = "sk-admin-key"
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(access_token=(KEY, OTHER_KEY), admin_tokens=(ADMIN_KEY,))
+
+
+@pytest.fixture
+def simulator() -> Simulator:
+    return Simulator()
+
+
+@pytest.fixture
+def db() -> SQLiteD1:
+    database = SQLiteD1(":memory:")
+    database.apply_migrations(ROOT / "migrations")
+    return database
+
+
+@pytest.fixture
+def bucket(tmp_path: Path) -> FolderR2:
+    return FolderR2(tmp_path / "r2")
+
+
+@pytest.fixture
+def backends(simulator: Simulator, db: SQLiteD1, bucket: FolderR2) -> Backends:
+    return Backends(ai=simulator, db=db, bucket=bucket)
+
+
+@pytest.fixture
+def app(backends: Backends, settings: Settings):  # noqa: ANN201
+    return create_app(backends, settings)
+
+
+@pytest.fixture
+async def client(app) -> AsyncIterator[httpx.AsyncClient]:  # noqa: ANN001
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", headers={"authorization": f"Bearer {KEY}"}
+    ) as c:
+        yield c
