@@ -1,0 +1,60 @@
+"""End-to-end fixtures: the real local server (``openai-workers-ai serve``) on a free port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+E2E_KEY = "sk-e2e-key"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start(args: list[str], env: dict[str, str], url: str, cwd: Path) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "openai_workers_ai.cli", *args],
+        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            out = proc.stdout.read().decode() if proc.stdout else ""
+            raise RuntimeError(f"server exited early ({proc.returncode}):\n{out}")
+        try:
+            httpx.get(url, timeout=0.5)
+            return proc
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("server did not start within 30 s")
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of a local server (simulator backend), keys ``E2E_KEY``."""
+    port = free_port()
+    data = tmp_path_factory.mktemp("server-data")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDFLARE_")}
+    env.update(ACCESS_TOKEN=E2E_KEY, ADMIN_TOKENS="sk-e2e-admin")
+    url = f"http://127.0.0.1:{port}"
+    proc = start(["serve", "--port", str(port), "--data-dir", str(data), "--ai", "simulator"],
+                 env, url + "/health", cwd=data)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()

@@ -1,0 +1,63 @@
+"""Validate response bodies against OpenAI's official OpenAPI schemas.
+
+``../shared/openai-openapi.json`` (beside the repository) is OpenAI's spec; tests
+that use :func:`assert_matches` skip cleanly where it is absent.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SPEC_PATHS = [
+    Path(__file__).resolve().parents[2] / "shared" / "openai-openapi.json",
+    Path(__file__).resolve().parents[1] / ".." / "shared" / "openai-openapi.json",
+]
+
+
+@cache
+def _spec() -> dict[str, Any] | None:
+    for path in SPEC_PATHS:
+        if path.exists():
+            return _nullable(json.loads(path.read_text()))
+    return None
+
+
+def _nullable(node: Any) -> Any:
+    """OpenAPI 3.0's ``nullable: true`` (still used in the spec) → JSON Schema's null type."""
+    if isinstance(node, list):
+        return [_nullable(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _nullable(value) for key, value in node.items()}
+    if out.pop("nullable", False) is True:
+        return {"anyOf": [out, {"type": "null"}]}
+    return out
+
+
+@cache
+def _validator(schema_name: str):  # noqa: ANN202
+    from jsonschema import Draft202012Validator
+
+    spec = _spec()
+    assert spec is not None
+    schemas = spec["components"]["schemas"]
+    if schema_name not in schemas:
+        raise KeyError(f"no schema {schema_name!r} in the OpenAPI spec")
+    # Resolve "#/components/schemas/X" references against the whole spec document.
+    root = {**spec, "$ref": f"#/components/schemas/{schema_name}"}
+    return Draft202012Validator(root)
+
+
+def assert_matches(body: Any, schema_name: str) -> None:
+    """Assert ``body`` validates against ``components.schemas[schema_name]``; skip without the spec."""
+    if _spec() is None:
+        pytest.skip("../shared/openai-openapi.json is absent")
+    errors = sorted(_validator(schema_name).iter_errors(body), key=lambda e: list(e.path))
+    assert not errors, f"{schema_name}: " + "; ".join(
+        f"{'/'.join(map(str, e.path)) or '<root>'}: {e.message}" for e in errors[:5]
+    )
