@@ -336,6 +336,7 @@ def test_entry_imports_light_and_bridge_serves_buffered_and_streamed_responses()
     out = worker_world(
         f"""
         BANNED = {BANNED!r}
+        assert not [m for m in BANNED if m in BASELINE]  # so "not newly loaded" means "not loaded"
         import entry
         loaded = sorted(m for m in set(sys.modules) - BASELINE if m.startswith("openai_workers_ai"))
         assert loaded == [], loaded  # nothing of the core until the first request
@@ -403,6 +404,26 @@ def test_core_app_through_the_worker_loads_nothing_local_only() -> None:
             assert json.loads(await anon.read())["error"]["code"] == "invalid_api_key"
             ok = await worker.fetch(Request("GET", "https://w.example/v1/models", [("Authorization", "Bearer sk-test")]))
             assert ok.status == 200, (ok.status, await ok.read())
+
+            # a chat completion through WorkersAI: buffered, streamed, failed
+            headers = [("Authorization", "Bearer sk-test"), ("Content-Type", "application/json")]
+            def chat(stream):
+                body = {{"model": "@cf/meta/llama-3.1-8b-instruct", "stream": stream,
+                        "messages": [{{"role": "user", "content": "hi"}}]}}
+                return Request("POST", "https://w.example/v1/chat/completions", headers, json.dumps(body).encode())
+            done = await worker.fetch(chat(False))
+            assert done.status == 200 and b"hello" in await done.read()
+            model, inputs, _ = env.AI.calls[-1]
+            assert model == "@cf/meta/llama-3.1-8b-instruct" and isinstance(inputs, JsObject)
+            assert inputs.to_py()["messages"] == [{{"role": "user", "content": "hi"}}]
+            env.AI.result = lambda: ReadableStream([b'data: {{"response":"hel"}}\\n\\n', b'data: {{"response":"lo"}}\\n\\n', b"data: [DONE]\\n\\n"])
+            streamed = await worker.fetch(chat(True))
+            assert streamed.status == 200 and isinstance(streamed.body, ReadableStream)
+            text = (await streamed.read()).decode()
+            assert '"hel"' in text and '"lo"' in text and text.rstrip().endswith("data: [DONE]"), text
+            env.AI.error = JsException("AiError", "3040: Capacity temporarily exceeded")
+            busy = await worker.fetch(chat(False))
+            assert busy.status == 503 and json.loads(await busy.read())["error"]["code"] == "upstream_overloaded"
             for task in WAIT_UNTIL:
                 await task
 
