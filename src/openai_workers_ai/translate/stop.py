@@ -4,13 +4,20 @@ from __future__ import annotations
 
 
 def cut_at_stop(text: str, stops: list[str]) -> tuple[str, bool]:
-    """``text`` up to the first stop sequence, and whether one was found."""
-    first = -1
+    """``text`` up to the stop sequence a model would hit first, and whether there was one.
+
+    "First" is the one that is complete earliest (generation halts the moment a
+    stop sequence has been produced), so streamed and whole answers agree.
+    """
+    best_end = best_start = -1
     for stop in stops:
         at = text.find(stop)
-        if at != -1 and (first == -1 or at < first):
-            first = at
-    return (text, False) if first == -1 else (text[:first], True)
+        if at == -1:
+            continue
+        end = at + len(stop)
+        if best_end == -1 or end < best_end or (end == best_end and at < best_start):
+            best_end, best_start = end, at
+    return (text, False) if best_end == -1 else (text[:best_start], True)
 
 
 class StopScanner:
@@ -35,14 +42,23 @@ class StopScanner:
         if stopped:
             self.held = ""
             return safe, True
-        hold = 0
-        for stop in self.stops:
-            for k in range(min(len(stop) - 1, len(buffer)), hold, -1):
-                if buffer.endswith(stop[:k]):
-                    hold = k
-                    break
+        hold = self._partial_tail(buffer)
         self.held = buffer[len(buffer) - hold :] if hold else ""
         return buffer[: len(buffer) - hold], False
+
+    def _partial_tail(self, buffer: str) -> int:
+        """Length of the longest tail of ``buffer`` that starts some stop sequence."""
+        size = len(buffer)
+        hold = 0
+        for stop in self.stops:
+            # Only positions holding the stop's first character can start a match.
+            at = buffer.find(stop[0], max(size - len(stop) + 1, 0))
+            while at != -1 and size - at > hold:
+                if stop.startswith(buffer[at:]):
+                    hold = size - at
+                    break
+                at = buffer.find(stop[0], at + 1)
+        return hold
 
     def flush(self) -> str:
         held, self.held = self.held, ""
