@@ -19,13 +19,14 @@ from .auth import AuthMiddleware
 from .errors import APIError, MethodNotAllowed, NotFound, flavor_of, render
 from .http import AppContext
 from .ports import Backends
-from .routes import chat_completions, completions, health, models
+from .routes import chat_completions, completions, embeddings, health, models
 from .settings import Settings
 from .translate.catalog import Catalog
 
 OPENAI: list[BaseRoute] = [
     Route("/chat/completions", chat_completions.create, methods=["POST"]),
     Route("/completions", completions.create, methods=["POST"]),
+    Route("/embeddings", embeddings.create, methods=["POST"]),
     Route("/models", models.list_models, methods=["GET"]),
     Route("/models/{model:path}", models.retrieve, methods=["GET"]),
 ]

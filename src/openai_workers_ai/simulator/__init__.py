@@ -24,7 +24,7 @@ from typing import Any
 
 from ..errors import UpstreamError
 from ..translate.catalog import Catalog, ModelInfo
-from . import text_generation
+from . import embeddings, text_generation
 from .failures import SimulatedFailure, no_such_model
 
 Handler = Callable[[ModelInfo, dict[str, Any]], "dict[str, Any] | bytes | AsyncIterator[bytes]"]
@@ -32,6 +32,7 @@ Handler = Callable[[ModelInfo, dict[str, Any]], "dict[str, Any] | bytes | AsyncI
 # Workers AI task → the simulated model family. Each family is one module.
 HANDLERS: dict[str, Handler] = {
     "text-generation": text_generation.run,
+    "text-embeddings": embeddings.run,
 }
 
 

@@ -41,6 +41,8 @@ text-embeddings
   bge-m3         as ``embeddings`` (``{text}`` → ``{shape, data}``) or ``{query, contexts}`` → scores.
   qwen3-embedding``{text? | queries?, documents?, instruction?}`` → ``{data, shape}``.
   plamo          ``{text}`` → ``{data, shape}``.
+  extra["matryoshka"]: trained with Matryoshka representation learning (embeddinggemma: 768/512/256/128,
+                 qwen3-embedding: 32–1024), so OpenAI's ``dimensions`` may truncate + renormalise.
 text-classification: text-classification ``{text}`` → ``[{label, score}]``;
   reranker ``{query?, contexts:[{text}], top_k?}`` → ``{response:[{id, score}]}``.
 automatic-speech-recognition
@@ -99,11 +101,11 @@ MODELS: tuple[ModelInfo, ...] = (
     # ── text-embeddings ───────────────────────────────────────────────────────
     ModelInfo("@cf/baai/bge-base-en-v1.5", "text-embeddings", "baai", 512, _none, "embeddings", dimensions=768, max_batch=100, description="BAAI general embedding (Base) model that transforms any given text into a 768-dimensional vector"),
     ModelInfo("@cf/baai/bge-large-en-v1.5", "text-embeddings", "baai", 512, _none, "embeddings", dimensions=1024, max_batch=100, description="BAAI general embedding (Large) model that transforms any given text into a 1024-dimensional vector"),
-    ModelInfo("@cf/baai/bge-m3", "text-embeddings", "baai", None, _none, "bge-m3", dimensions=1024, description="BGE-M3: multilingual, multi-granularity embedding model (dense retrieval; query/contexts scoring)."),
+    ModelInfo("@cf/baai/bge-m3", "text-embeddings", "baai", 60000, _none, "bge-m3", dimensions=1024, max_batch=100, description="BGE-M3: multilingual, multi-granularity embedding model (dense retrieval; query/contexts scoring)."),
     ModelInfo("@cf/baai/bge-small-en-v1.5", "text-embeddings", "baai", 512, _none, "embeddings", dimensions=384, max_batch=100, description="BAAI general embedding (Small) model that transforms any given text into a 384-dimensional vector"),
-    ModelInfo("@cf/google/embeddinggemma-300m", "text-embeddings", "google", None, _none, "embeddings", dimensions=768, description="EmbeddingGemma 300M: multilingual text embedding model from Google."),
+    ModelInfo("@cf/google/embeddinggemma-300m", "text-embeddings", "google", None, _none, "embeddings", dimensions=768, description="EmbeddingGemma 300M: multilingual text embedding model from Google.", extra={"matryoshka": True}),
     ModelInfo("@cf/pfnet/plamo-embedding-1b", "text-embeddings", "pfnet", None, _none, "plamo", dimensions=2048, description="PLaMo-Embedding-1B: Japanese text embedding model from Preferred Networks."),
-    ModelInfo("@cf/qwen/qwen3-embedding-0.6b", "text-embeddings", "qwen", None, _none, "qwen3-embedding", dimensions=1024, description="Qwen3 Embedding 0.6B: multilingual text embedding and ranking model."),
+    ModelInfo("@cf/qwen/qwen3-embedding-0.6b", "text-embeddings", "qwen", 8192, _none, "qwen3-embedding", dimensions=1024, max_batch=32, description="Qwen3 Embedding 0.6B: multilingual text embedding and ranking model.", extra={"matryoshka": True}),
     # ── text-generation ───────────────────────────────────────────────────────
     ModelInfo("@cf/aisingapore/gemma-sea-lion-v4-27b-it", "text-generation", "aisingapore", None, _chat | {JSON_MODE}, "messages-oai", description="SEA-LION v4 27B: Gemma-based instruction model for Southeast Asian languages."),
     ModelInfo("@cf/deepseek-ai/deepseek-math-7b-instruct", "text-generation", "deepseek-ai", None, _chat, "messages", description="DeepSeekMath 7B instruct: mathematical reasoning.", extra=_dep),
