@@ -3,49 +3,440 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
+import pytest
 
+from openai_workers_ai.app import create_app
+from openai_workers_ai.ports import Backends
+from openai_workers_ai.settings import Settings
+from openai_workers_ai.simulator import Simulator
+
+from .conftest import KEY
 from .openapi import assert_matches
+
+URL = "/v1/chat/completions"
+LLAMA = "@cf/meta/llama-3.1-8b-instruct"
+SCOUT = "@cf/meta/llama-4-scout-17b-16e-instruct"  # what the alias gpt-4o-mini names
 
 
 def sse_payloads(text: str) -> list[str]:
     return [line[6:] for line in text.split("\n") if line.startswith("data: ")]
 
 
-async def test_non_streaming_matches_openai_schema(client: httpx.AsyncClient) -> None:
-    r = await client.post(
-        "/v1/chat/completions",
-        json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "echo: hello there"}]},
-    )
+def user(content: Any) -> list[dict[str, Any]]:
+    return [{"role": "user", "content": content}]
+
+
+async def chat(client: httpx.AsyncClient, content: Any = "echo: hi", **fields: Any) -> httpx.Response:
+    body = {"model": LLAMA, "messages": user(content), **fields}
+    return await client.post(URL, json=body)
+
+
+async def ok(client: httpx.AsyncClient, content: Any = "echo: hi", **fields: Any) -> dict[str, Any]:
+    r = await chat(client, content, **fields)
     assert r.status_code == 200, r.text
     body = r.json()
     assert_matches(body, "CreateChatCompletionResponse")
-    assert body["id"].startswith("chatcmpl-")
-    assert body["choices"][0]["message"]["content"] == "hello there"
-    assert body["choices"][0]["finish_reason"] == "stop"
-    assert body["usage"] == {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
+    return body
 
 
-async def test_stream_chunks_match_schema_and_end_with_done(client: httpx.AsyncClient) -> None:
-    r = await client.post(
-        "/v1/chat/completions",
-        json={
-            "model": "gpt-4o-mini",
-            "stream": True,
-            "stream_options": {"include_usage": True},
-            "messages": [{"role": "user", "content": "echo: naïve café 日本語 🙂"}],
-        },
-    )
-    assert r.status_code == 200
+async def stream_chunks(client: httpx.AsyncClient, content: Any, **fields: Any) -> list[dict[str, Any]]:
+    r = await chat(client, content, stream=True, **fields)
+    assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/event-stream")
     payloads = sse_payloads(r.text)
     assert payloads[-1] == "[DONE]"
     chunks = [json.loads(p) for p in payloads[:-1]]
     for chunk in chunks:
         assert_matches(chunk, "CreateChatCompletionStreamResponse")
+    return chunks
+
+
+def content_of(chunks: list[dict[str, Any]]) -> str:
+    return "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+
+
+def finish_of(chunks: list[dict[str, Any]]) -> str | None:
+    reasons = [c["choices"][0]["finish_reason"] for c in chunks if c["choices"] and c["choices"][0]["finish_reason"]]
+    assert len(reasons) == 1, reasons
+    return reasons[0]
+
+
+def error_of(r: httpx.Response, status: int) -> dict[str, Any]:
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert_matches(body, "ErrorResponse")
+    assert set(body["error"]) == {"message", "type", "param", "code"}
+    return body["error"]
+
+
+# ---- responses --------------------------------------------------------------
+
+
+async def test_non_streaming_matches_openai_schema(client: httpx.AsyncClient) -> None:
+    body = await ok(client, "echo: hello there", model="gpt-4o-mini")
+    assert body["id"].startswith("chatcmpl-")
+    assert body["object"] == "chat.completion"
+    assert body["model"] == SCOUT
+    assert body["choices"][0]["message"] == {
+        "role": "assistant", "content": "hello there", "refusal": None, "annotations": []
+    }
+    assert body["choices"][0]["finish_reason"] == "stop"
+    assert body["usage"] == {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
+
+
+async def test_created_is_in_seconds_and_ids_unique(client: httpx.AsyncClient) -> None:
+    import time
+
+    a, b = await ok(client), await ok(client)
+    assert abs(a["created"] - time.time()) < 60
+    assert a["id"] != b["id"]
+
+
+async def test_stream_chunks_match_schema_and_end_with_done(client: httpx.AsyncClient) -> None:
+    chunks = await stream_chunks(
+        client, "echo: naïve café 日本語 🙂", model="gpt-4o-mini", stream_options={"include_usage": True}
+    )
     assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
-    text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"])
-    assert text == "naïve café 日本語 🙂"
+    assert {c["id"] for c in chunks} == {chunks[0]["id"]} and chunks[0]["id"].startswith("chatcmpl-")
+    assert all(c["object"] == "chat.completion.chunk" and c["model"] == SCOUT for c in chunks)
+    assert content_of(chunks) == "naïve café 日本語 🙂"
     assert chunks[-2]["choices"][0]["finish_reason"] == "stop"
     assert chunks[-1]["choices"] == [] and chunks[-1]["usage"]["completion_tokens"] == 4
+
+
+async def test_include_usage_puts_null_usage_on_other_chunks(client: httpx.AsyncClient) -> None:
+    chunks = await stream_chunks(client, "echo: a b c", stream_options={"include_usage": True})
+    assert all("usage" in c for c in chunks)
+    assert all(c["usage"] is None for c in chunks[:-1])
+    usage = chunks[-1]["usage"]
+    assert usage["completion_tokens"] == 3
+    assert usage["total_tokens"] == usage["prompt_tokens"] + 3
+
+
+@pytest.mark.parametrize("options", [None, {}, {"include_usage": False}])
+async def test_no_usage_chunk_unless_asked(client: httpx.AsyncClient, options: Any) -> None:
+    fields = {} if options is None else {"stream_options": options}
+    chunks = await stream_chunks(client, "echo: a b c", **fields)
+    assert all(c["choices"] for c in chunks)
+    assert all("usage" not in c for c in chunks)
+    assert finish_of(chunks) == "stop"
+
+
+async def test_stream_content_equals_whole_answer(client: httpx.AsyncClient) -> None:
+    whole = (await ok(client, "tell me something", seed=7))["choices"][0]["message"]["content"]
+    chunks = await stream_chunks(client, "tell me something", seed=7)
+    assert content_of(chunks) == whole and whole
+
+
+# ---- request fields -----------------------------------------------------------
+
+
+async def test_every_role_and_text_parts_reach_workers_ai(
+    client: httpx.AsyncClient, simulator: Simulator
+) -> None:
+    messages = [
+        {"role": "system", "content": "be brief"},
+        {"role": "developer", "content": [{"type": "text", "text": "dev "}, {"type": "text", "text": "rules"}]},
+        {"role": "user", "content": "what is 2+2?"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "call_1", "type": "function", "function": {"name": "add", "arguments": '{"a":2,"b":2}'}}
+        ]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "4"},
+        {"role": "assistant", "content": [{"type": "text", "text": "It is 4."}]},
+        {"role": "user", "content": [{"type": "text", "text": "echo: "}, {"type": "text", "text": "thanks"}]},
+    ]
+    r = await client.post(URL, json={"model": LLAMA, "messages": messages})
+    assert r.status_code == 200, r.text
+    assert_matches(r.json(), "CreateChatCompletionResponse")
+    assert r.json()["choices"][0]["message"]["content"] == "thanks"
+    model, inputs = simulator.calls[-1]
+    assert model == LLAMA
+    sent = inputs["messages"]
+    assert [m["role"] for m in sent] == ["system", "system", "user", "assistant", "tool", "assistant", "user"]
+    assert sent[1]["content"] == "dev rules"
+    assert sent[4]["content"] == "4"  # (tool-call plumbing: tests of the tools feature)
+    assert sent[5]["content"] == "It is 4."
+
+
+@pytest.mark.parametrize(
+    ("name", "resolved"),
+    [
+        (LLAMA, LLAMA),  # catalog id
+        ("@hf/nousresearch/hermes-2-pro-mistral-7b", "@hf/nousresearch/hermes-2-pro-mistral-7b"),
+        ("gpt-4o-mini", SCOUT),  # alias
+        ("GPT-4o-MINI", SCOUT),  # aliases are case-insensitive
+        ("@CF/META/LLAMA-3.1-8B-INSTRUCT", LLAMA),  # so are catalog ids
+    ],
+)
+async def test_model_names(client: httpx.AsyncClient, simulator: Simulator, name: str, resolved: str) -> None:
+    body = await ok(client, model=name)
+    assert body["model"] == resolved
+    assert simulator.calls[-1][0] == resolved
+
+
+async def test_uncatalogued_cf_id_is_passed_through(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    # Not in our catalog: the gateway forwards it; Workers AI (the simulator) decides.
+    r = await chat(client, model="@cf/acme/brand-new-model")
+    assert simulator.calls[-1][0] == "@cf/acme/brand-new-model"
+    assert error_of(r, 404)["code"] == "model_not_found"
+
+
+async def test_configured_alias(simulator: Simulator, backends: Backends) -> None:
+    settings = Settings(access_token=(KEY,), model_aliases={"my-model": LLAMA})
+    transport = httpx.ASGITransport(app=create_app(backends, settings))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t",
+                                 headers={"authorization": f"Bearer {KEY}"}) as c:
+        body = await ok(c, model="my-model")
+    assert body["model"] == LLAMA
+
+
+async def test_sampling_fields_are_forwarded(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    await ok(client, temperature=0.5, top_p=0.9, seed=42, frequency_penalty=0.5, presence_penalty=-0.5,
+             max_tokens=50, user="u-1", metadata={"trace": "abc"})
+    inputs = simulator.calls[-1][1]
+    assert inputs["temperature"] == 0.5 and inputs["top_p"] == 0.9 and inputs["seed"] == 42
+    assert inputs["frequency_penalty"] == 0.5 and inputs["presence_penalty"] == -0.5
+    assert inputs["max_tokens"] == 50
+    # user and metadata are the gateway's business, not the model's
+    assert "user" not in inputs and "metadata" not in inputs
+
+
+async def test_seed_makes_answers_reproducible(client: httpx.AsyncClient) -> None:
+    def text(b: dict[str, Any]) -> str:
+        return b["choices"][0]["message"]["content"]
+
+    a = text(await ok(client, "write a poem", seed=1))
+    assert a == text(await ok(client, "write a poem", seed=1))
+    others = {text(await ok(client, "write a poem", seed=s)) for s in (2, 3, 4)}
+    assert others - {a}
+
+
+@pytest.mark.parametrize("field", ["max_tokens", "max_completion_tokens"])
+async def test_token_limit_finishes_with_length(client: httpx.AsyncClient, field: str) -> None:
+    body = await ok(client, "echo: one two three four five", **{field: 3})
+    choice = body["choices"][0]
+    assert choice["message"]["content"] == "one two three"
+    assert choice["finish_reason"] == "length"
+    assert body["usage"]["completion_tokens"] == 3
+
+
+async def test_max_completion_tokens_wins_over_max_tokens(client: httpx.AsyncClient) -> None:
+    body = await ok(client, "echo: one two three four five", max_tokens=4, max_completion_tokens=2)
+    assert body["choices"][0]["message"]["content"] == "one two"
+
+
+async def test_token_limit_in_a_stream(client: httpx.AsyncClient) -> None:
+    chunks = await stream_chunks(client, "echo: one two three four five", max_completion_tokens=2)
+    assert content_of(chunks) == "one two"
+    assert finish_of(chunks) == "length"
+
+
+# ---- stop sequences ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stop", "expected"),
+    [
+        ("three", "one two "),
+        (["xyz", "four", "two"], "one "),
+        (["e t"], "on"),  # spans two words
+        (["nowhere"], "one two three four five"),
+        ([], "one two three four five"),
+    ],
+)
+async def test_stop_whole(client: httpx.AsyncClient, stop: Any, expected: str) -> None:
+    body = await ok(client, "echo: one two three four five", stop=stop)
+    assert body["choices"][0]["message"]["content"] == expected
+    assert body["choices"][0]["finish_reason"] == "stop"
+
+
+async def test_stop_split_across_events_in_a_stream(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    # The simulator streams one word per event: "e t" starts in "one" and ends in " two".
+    r = await chat(client, "echo: one two three four five six seven eight", stream=True, stop=["e t", "zzz"])
+    payloads = sse_payloads(r.text)
+    assert payloads[-1] == "[DONE]"
+    chunks = [json.loads(p) for p in payloads[:-1]]
+    deltas = [c["choices"][0]["delta"].get("content") or "" for c in chunks]
+    assert "".join(deltas) == "on"
+    assert not any(d.endswith("o") for d in deltas)  # a stop's prefix is never sent
+    assert finish_of(chunks) == "stop"
+    # the gateway stopped reading Workers AI's stream and closed it
+    record = simulator.streams[-1]
+    assert record.closed and not record.finished
+
+
+async def test_stop_in_a_stream_matches_whole_answer(client: httpx.AsyncClient) -> None:
+    whole = (await ok(client, "a long story", seed=3))["choices"][0]["message"]["content"]
+    words = whole.split()
+    stop = words[2][1:] + " " + words[3][:2]  # spans two events
+    cut = (await ok(client, "a long story", seed=3, stop=stop))["choices"][0]["message"]["content"]
+    assert cut == whole[: whole.index(stop)]
+    chunks = await stream_chunks(client, "a long story", seed=3, stop=[stop])
+    assert content_of(chunks) == cut
+    assert finish_of(chunks) == "stop"
+
+
+async def test_stop_with_usage_in_a_stream(client: httpx.AsyncClient) -> None:
+    chunks = await stream_chunks(client, "echo: one two three", stop="two", stream_options={"include_usage": True})
+    assert content_of(chunks) == "one "
+    usage = chunks[-1]["usage"]
+    assert usage["completion_tokens"] >= 1
+    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+
+
+async def test_five_stop_strings_are_refused(client: httpx.AsyncClient) -> None:
+    r = await chat(client, stop=["a", "b", "c", "d", "e"])
+    err = error_of(r, 400)
+    assert err["param"] == "stop" and err["type"] == "invalid_request_error"
+
+
+@pytest.mark.parametrize("stop", [5, [1, 2], {"a": "b"}])
+async def test_stop_of_wrong_type(client: httpx.AsyncClient, stop: Any) -> None:
+    assert error_of(await chat(client, stop=stop), 400)["param"].startswith("stop")
+
+
+# ---- request errors ----------------------------------------------------------------
+
+
+async def test_bad_json(client: httpx.AsyncClient) -> None:
+    r = await client.post(URL, content=b'{"model": "x", "messages": [', headers={"content-type": "application/json"})
+    err = error_of(r, 400)
+    assert err["type"] == "invalid_request_error" and "JSON" in err["message"]
+
+
+@pytest.mark.parametrize("body", [b"", b"[]", b'"text"', b"null"])
+async def test_body_not_an_object(client: httpx.AsyncClient, body: bytes) -> None:
+    r = await client.post(URL, content=body, headers={"content-type": "application/json"})
+    error_of(r, 400)
+
+
+async def test_wrong_content_type(client: httpx.AsyncClient) -> None:
+    body = json.dumps({"model": LLAMA, "messages": user("hi")})
+    r = await client.post(URL, content=body, headers={"content-type": "text/plain"})
+    assert "Content-Type" in error_of(r, 400)["message"]
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "Application/JSON"])
+async def test_json_content_type_with_parameters(client: httpx.AsyncClient, content_type: str) -> None:
+    body = json.dumps({"model": LLAMA, "messages": user("echo: ok")})
+    r = await client.post(URL, content=body, headers={"content-type": content_type})
+    assert r.status_code == 200, r.text
+    assert r.json()["choices"][0]["message"]["content"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("fields", "param"),
+    [
+        ({"temperature": "hot"}, "temperature"),
+        ({"temperature": 3}, "temperature"),
+        ({"top_p": 1.5}, "top_p"),
+        ({"max_tokens": 0}, "max_tokens"),
+        ({"max_completion_tokens": -1}, "max_completion_tokens"),
+        ({"frequency_penalty": 3}, "frequency_penalty"),
+        ({"presence_penalty": -3}, "presence_penalty"),
+        ({"seed": "x"}, "seed"),
+        ({"stream_options": "yes"}, "stream_options"),
+        ({"metadata": {"k": 1}}, "metadata.k"),
+        ({"model": 5}, "model"),
+        ({"messages": []}, "messages"),
+        ({"messages": "hi"}, "messages"),
+        ({"messages": [{"role": "robot", "content": "x"}]}, "messages[0].role"),
+        ({"messages": [{"content": "x"}]}, "messages[0].role"),
+        ({"messages": [{"role": "user", "content": 5}]}, "messages[0].content"),
+        ({"messages": [{"role": "user", "content": [{"type": "text"}]}]}, "messages[0].content[0].text"),
+        ({"messages": [{"role": "user", "content": [{"type": "bogus"}]}]}, "messages[0].content[0]"),
+    ],
+)
+async def test_invalid_fields_name_their_param(client: httpx.AsyncClient, fields: dict[str, Any], param: str) -> None:
+    body = {"model": LLAMA, "messages": user("hi"), **fields}
+    err = error_of(await client.post(URL, json=body), 400)
+    assert err["param"] == param, err
+    assert err["type"] == "invalid_request_error"
+
+
+async def test_unknown_top_level_field(client: httpx.AsyncClient) -> None:
+    err = error_of(await chat(client, frobnicate=True), 400)
+    assert err["param"] == "frobnicate"
+    assert err["message"] == "Unrecognized request argument supplied: frobnicate"
+
+
+@pytest.mark.parametrize("missing", ["model", "messages"])
+async def test_missing_required(client: httpx.AsyncClient, missing: str) -> None:
+    body = {"model": LLAMA, "messages": user("hi")}
+    del body[missing]
+    err = error_of(await client.post(URL, json=body), 400)
+    assert err["param"] == missing and "Missing required parameter" in err["message"]
+
+
+async def test_unknown_model(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    err = error_of(await chat(client, model="gpt-9-ultra"), 404)
+    assert err["code"] == "model_not_found" and err["param"] == "model"
+    assert "gpt-9-ultra" in err["message"]
+    assert simulator.calls == []
+
+
+async def test_model_of_another_task(client: httpx.AsyncClient) -> None:
+    err = error_of(await chat(client, model="@cf/baai/bge-base-en-v1.5"), 400)
+    assert err["param"] == "model"
+
+
+async def test_too_large(backends: Backends) -> None:
+    settings = Settings(access_token=(KEY,), max_json_bytes=200)
+    transport = httpx.ASGITransport(app=create_app(backends, settings))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t",
+                                 headers={"authorization": f"Bearer {KEY}"}) as c:
+        assert (await chat(c, "echo: small")).status_code == 200
+        err = error_of(await chat(c, "echo: " + "big " * 100), 413)
+        assert err["code"] == "payload_too_large"
+
+        async def chunked():  # no content-length: the limit holds while reading
+            yield json.dumps({"model": LLAMA, "messages": user("x" * 500)}).encode()
+
+        r = await c.post(URL, content=chunked(), headers={"content-type": "application/json"})
+        error_of(r, 413)
+
+
+# ---- Workers AI failures ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "expected", "code"),
+    [(400, 400, "invalid_request"), (429, 429, "rate_limit_exceeded"), (500, 502, "upstream_error"),
+     (503, 503, "upstream_overloaded")],
+)
+@pytest.mark.parametrize("stream", [False, True])
+async def test_workers_ai_failures_are_mapped(
+    client: httpx.AsyncClient, status: int, expected: int, code: str, stream: bool
+) -> None:
+    r = await chat(client, f"fail:{status}", stream=stream)
+    err = error_of(r, expected)
+    assert err["code"] == code
+    assert err["message"].startswith("Workers AI: ")
+    assert (r.headers.get("retry-after") is not None) == (expected == 429)
+
+
+async def test_failure_after_the_stream_started_is_an_error_event(client: httpx.AsyncClient) -> None:
+    r = await chat(client, "fail-mid:503", stream=True)
+    assert r.status_code == 200
+    frames = [f for f in r.text.split("\n\n") if f.strip()]
+    # the content that was produced, then one error event, and the stream ends (no [DONE])
+    chunks = [json.loads(f[6:]) for f in frames[:-1]]
+    assert content_of(chunks) == "partial answer"
+    assert frames[-1].startswith("event: error\ndata: ")
+    error = json.loads(frames[-1].split("data: ", 1)[1])
+    assert_matches(error, "ErrorResponse")
+    assert error["error"]["code"] == "upstream_overloaded"
+    assert "[DONE]" not in r.text
+
+
+async def test_fail_mid_without_stream_fails_normally(client: httpx.AsyncClient) -> None:
+    assert error_of(await chat(client, "fail-mid:429"), 429)["code"] == "rate_limit_exceeded"
+
+
+async def test_prefix_llm_openai(client: httpx.AsyncClient) -> None:
+    r = await client.post("/llm/openai/v1/chat/completions", json={"model": LLAMA, "messages": user("echo: yo")})
+    assert r.status_code == 200
+    assert r.json()["choices"][0]["message"]["content"] == "yo"

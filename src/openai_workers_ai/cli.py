@@ -2,6 +2,7 @@
 
     uv run openai-workers-ai serve [--host 127.0.0.1] [--port 8787] [--data-dir .data] [--ai simulator|rest]
     uv run openai-workers-ai simulator [--port 8788]      # the Workers AI REST API, simulated
+    uv run openai-workers-ai cleanup [--data-dir .data]    # the Worker's cron cleanup, run once
 """
 
 from __future__ import annotations
@@ -97,6 +98,22 @@ def simulator(args: argparse.Namespace) -> None:
     uvicorn.run(create_rest_app(token=args.token), host=args.host, port=args.port, log_level="warning")
 
 
+def cleanup(args: argparse.Namespace) -> None:
+    """Run the scheduled cleanup (expired files, crashed uploads, orphans) on the local data."""
+    import asyncio
+
+    from .maintenance import run_scheduled
+
+    data_dir = Path(args.data_dir)
+    db = SQLiteD1(data_dir / "d1.sqlite3")
+    db.apply_migrations(MIGRATIONS)
+    backends = Backends(ai=Simulator(), db=db, bucket=FolderR2(data_dir / "r2"))
+    counts = asyncio.run(run_scheduled(backends, Settings.from_mapping(load_environment(Path.cwd()))))
+    print(" ".join(f"{name}={count}" for name, count in sorted(counts.items())), flush=True)
+    if counts.get("errors"):
+        raise SystemExit(1)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="openai-workers-ai")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -113,6 +130,9 @@ def main(argv: list[str] | None = None) -> None:
     r.add_argument("--port", type=int, default=8788)
     r.add_argument("--token", default=None, help="require this bearer token")
     r.set_defaults(func=simulator)
+    c = commands.add_parser("cleanup", help="delete expired files and leftovers of failed requests")
+    c.add_argument("--data-dir", default=".data", help="as given to serve")
+    c.set_defaults(func=cleanup)
     args = parser.parse_args(argv)
     args.func(args)
 

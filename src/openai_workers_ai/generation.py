@@ -16,6 +16,7 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
+from .adapters.upstream import upstream_error
 from .errors import UpstreamError
 from .ports import AI
 from .streaming import sse_events
@@ -144,5 +145,5 @@ def _event(data: str) -> dict[str, Any]:
     if not isinstance(event, dict):
         raise UpstreamError("Workers AI sent a malformed stream event.")
     if "error" in event and "response" not in event and "choices" not in event:
-        raise UpstreamError(f"Workers AI failed mid-stream: {event['error']}")
+        raise upstream_error(f"{event['error']}")  # classified like any Workers AI failure
     return event

@@ -71,16 +71,33 @@ def validate(model: type[M], body: bytes | dict[str, Any]) -> M:
             return model.model_validate(body)
         return model.model_validate_json(body or b"null")
     except ValidationError as exc:
-        raise invalid_request(exc) from None
+        raise invalid_request(exc, body) from None
 
 
-def invalid_request(exc: ValidationError) -> InvalidRequest:
-    first = exc.errors(include_url=False)[0]
+def _input(body: bytes | dict[str, Any] | None) -> Any:
+    if not isinstance(body, (bytes, bytearray)):
+        return body
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
+def _most_telling(errors: list[Any]) -> Any:
+    # A union reports one error per member ("stop": not a string / list too long);
+    # a type mismatch of another member is the least telling, a deeper error the most.
+    return min(errors, key=lambda e: (e["type"].endswith("_type"), -len(e["loc"])))
+
+
+def invalid_request(exc: ValidationError, body: bytes | dict[str, Any] | None = None) -> InvalidRequest:
+    errors = exc.errors(include_url=False)
+    first = errors[0]
     if first["type"] in ("json_invalid", "model_type", "model_attributes_type") and not first["loc"]:
         return InvalidRequest(
             "We could not parse the JSON body of your request: the API expects a JSON object."
         )
-    param = dotted(first["loc"])
+    first = _most_telling(errors)
+    param = dotted(first["loc"], _input(body))
     message = first["msg"]
     if first["type"] == "missing":
         return InvalidRequest(f"Missing required parameter: '{param}'.", param=param)
@@ -89,20 +106,41 @@ def invalid_request(exc: ValidationError) -> InvalidRequest:
     return InvalidRequest(f"Invalid value for '{param}': {message}", param=param)
 
 
-def dotted(loc: tuple[int | str, ...]) -> str:
-    """``("messages", 0, "role")`` → ``messages[0].role``, as OpenAI names params."""
+def dotted(loc: tuple[int | str, ...], data: Any = None) -> str:
+    """``("messages", 0, "role")`` → ``messages[0].role``, as OpenAI names params.
+
+    pydantic also puts union members (``str``, ``list[str]``) and discriminator
+    values (``text``) in the location; walking the request ``data`` alongside
+    tells them apart from the request's own keys.
+    """
     out = ""
-    for part in loc:
+    node = data
+    for i, part in enumerate(loc):
         if isinstance(part, int):
             out += f"[{part}]"
-        elif not _is_union_tag(part):
-            out += f".{part}" if out else part
+            node = node[part] if isinstance(node, list) and -len(node) <= part < len(node) else None
+            continue
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif _is_union_tag(part) or (node is not None and i < len(loc) - 1):
+            continue
+        else:
+            node = None
+        out += f".{part}" if out else part
     return out
+
+
+_TYPE_TAGS = frozenset({"str", "int", "float", "bool", "bytes", "none", "dict", "list"})
 
 
 def _is_union_tag(part: str) -> bool:
     # pydantic puts the chosen union member / tag in the location; OpenAI doesn't.
-    return part.startswith(("function-", "tagged-union[", "union[")) or "[" in part
+    return (
+        part.startswith(("function-", "tagged-union[", "union["))
+        or "[" in part
+        or part in _TYPE_TAGS
+        or part[:1].isupper()  # a model class name (API field names are lower case)
+    )
 
 
 def json_response(payload: BaseModel | dict[str, Any] | list[Any], status: int = 200) -> Response:

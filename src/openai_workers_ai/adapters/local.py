@@ -245,5 +245,7 @@ async def _stream(response: httpx.Response) -> AsyncIterator[bytes]:
     try:
         async for chunk in response.aiter_raw():
             yield chunk
+    except httpx.HTTPError as exc:  # the connection broke mid-stream
+        raise UpstreamError(f"Workers AI stream was interrupted: {exc}") from exc
     finally:
         await response.aclose()

@@ -16,7 +16,7 @@ from ..ids import new_id
 from ..streaming import SSE_DONE, primed, sse_response
 from ..translate import completions
 from ..translate.chat import usage_of
-from ..translate.text_generation import Usage
+from ..translate.text_generation import Piece, Usage
 from ..types.common import CompletionUsage
 from ..types.completions import Completion, CompletionChoice, CreateCompletionRequest
 
@@ -29,8 +29,11 @@ async def create(request: Request) -> Response:
     completion_id, created = new_id("cmpl-"), int(time.time())
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        frames = _frames(ctx, body, gens, completion_id, created, include_usage)
-        return sse_response(await primed(frames))
+        # Start the first prompt's model call now: its failure is an error status, not an
+        # in-band event (the echoed prompt would otherwise have started the stream).
+        first = await primed(generation.stream(ctx.backends.ai, gens[0]))
+        frames = _frames(ctx, body, gens, completion_id, created, include_usage, first)
+        return sse_response(frames)
     results = await asyncio.gather(*(generation.complete(ctx.backends.ai, g) for g in gens))
     prompt_tokens = sum(r.usage.prompt_tokens for r in results)
     completion_tokens = sum(r.usage.completion_tokens for r in results)
@@ -57,7 +60,7 @@ async def create(request: Request) -> Response:
 
 async def _frames(
     ctx: AppContext, body: CreateCompletionRequest, gens: list[Generation],
-    completion_id: str, created: int, include_usage: bool,
+    completion_id: str, created: int, include_usage: bool, first: AsyncIterator[Piece],
 ) -> AsyncIterator[bytes]:
     """Prompts stream one after another, each chunk carrying its choice ``index``."""
     model = gens[0].model.id
@@ -66,7 +69,8 @@ async def _frames(
         if body.echo:
             yield completions.chunk(completion_id, created, model, index, gen.prompt_text, None,
                                     include_usage=include_usage)
-        async for piece in generation.stream(ctx.backends.ai, gen):
+        pieces = first if index == 0 else generation.stream(ctx.backends.ai, gen)
+        async for piece in pieces:
             if piece.finish_reason is not None:
                 if piece.usage is not None:
                     prompt_tokens += piece.usage.prompt_tokens

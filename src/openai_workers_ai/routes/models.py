@@ -49,7 +49,11 @@ async def list_models(request: Request) -> Response:
 async def retrieve(request: Request) -> Response:
     catalog = context(request).catalog
     name: str = request.path_params["model"]
+    if not name:  # `GET /v1/models/` names no model (resolve would pick the default one)
+        raise ModelNotFound(name)
     info = catalog.resolve(name)
     if info.id not in catalog.models:
         raise ModelNotFound(name)
-    return json_response(model_object(info, name if name != info.id else None))
+    # Answer with the name as listed (aliases match case-insensitively).
+    alias = next((a for a in catalog.aliases if a.lower() == name.lower()), None)
+    return json_response(model_object(info, alias if alias and alias != info.id else None))

@@ -86,6 +86,8 @@ class Simulator:
                 record.bytes_sent += len(chunk)
                 yield chunk
             record.finished = True
+        except SimulatedFailure as failure:  # the binding's stream errors as a call would
+            raise failure.as_upstream_error() from None
         finally:
             record.closed = True
 

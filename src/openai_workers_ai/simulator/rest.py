@@ -11,6 +11,7 @@ Used by the tests of the REST backend and by ``openai-workers-ai simulator``.
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
@@ -49,7 +50,8 @@ def create_rest_app(simulator: Simulator | None = None, token: str | None = None
             return JSONResponse(envelope(result))
         if isinstance(result, bytes):
             return Response(result, media_type=_binary_type(result))
-        return StreamingResponse(network_chunks(result, sim.chunk_size), media_type="text/event-stream")
+        return StreamingResponse(network_chunks(_ending_in_error(result), sim.chunk_size),
+                                 media_type="text/event-stream")
 
     async def models(request: Request) -> Response:
         if not authorized(request):
@@ -69,6 +71,16 @@ def create_rest_app(simulator: Simulator | None = None, token: str | None = None
             Route("/client/v4/accounts/{account}/ai/models/search", models, methods=["GET"]),
         ]
     )
+
+
+async def _ending_in_error(events: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """A failure after the stream started (``fail-mid:``) ends it with an error event."""
+    try:
+        async for event in events:
+            yield event
+    except SimulatedFailure as failure:
+        error = {"error": f"{failure.code}: {failure.message}", "code": failure.code}
+        yield b"event: error\ndata: " + json.dumps(error).encode() + b"\n\n"
 
 
 def _binary_type(data: bytes) -> str:

@@ -4,6 +4,12 @@ Input validation follows the model schemas (``messages`` or ``prompt``,
 numeric ranges); output is ``{"response", "usage"}`` or, streaming, SSE events
 ``data: {"response": "…", "p": "…"}`` with ``usage`` on the last one, then
 ``data: [DONE]``.
+
+Convention (besides ``echo:`` / ``fail:``, see the package docstring):
+``fail-mid:<status>`` as the last user message makes a *stream* send two
+events ("partial answer") and then fail as ``fail:<status>`` would (in
+process: the stream raises; over REST: the connection ends with an
+``event: error`` frame); not streaming, it fails like ``fail:<status>``.
 """
 
 from __future__ import annotations
@@ -110,6 +116,11 @@ def run(model: ModelInfo, inputs: dict[str, Any]) -> dict[str, Any] | AsyncItera
     last = last_user_text(inputs)
     if last.startswith("fail:") and last[5:].strip().isdigit():
         raise failure_for(int(last[5:].strip()))
+    if last.startswith("fail-mid:") and last[9:].strip().isdigit():
+        failure = failure_for(int(last[9:].strip()))
+        if not inputs.get("stream"):
+            raise failure
+        return _failing_events(failure)
     text, _ = truncate(reply(inputs), int(inputs.get("max_tokens") or DEFAULT_MAX_TOKENS))
     usage = {
         "prompt_tokens": tokens(prompt_text(inputs)),
@@ -124,6 +135,13 @@ def run(model: ModelInfo, inputs: dict[str, Any]) -> dict[str, Any] | AsyncItera
 def sse(payload: dict[str, Any] | str) -> bytes:
     data = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
     return f"data: {data}\n\n".encode()
+
+
+async def _failing_events(failure: Exception) -> AsyncIterator[bytes]:
+    """``fail-mid:<status>``: a stream that starts, then fails (as a broken upstream stream)."""
+    yield sse({"response": "partial ", "p": "a"})
+    yield sse({"response": "answer", "p": "ab"})
+    raise failure
 
 
 async def _events(text: str, usage: dict[str, int]) -> AsyncIterator[bytes]:
