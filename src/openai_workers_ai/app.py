@@ -19,7 +19,7 @@ from .auth import AuthMiddleware
 from .errors import APIError, MethodNotAllowed, NotFound, flavor_of, render
 from .http import AppContext
 from .ports import Backends
-from .routes import chat_completions, completions, embeddings, health, models
+from .routes import chat_completions, completions, embeddings, files, health, models
 from .settings import Settings
 from .translate.catalog import Catalog
 
@@ -29,6 +29,11 @@ OPENAI: list[BaseRoute] = [
     Route("/embeddings", embeddings.create, methods=["POST"]),
     Route("/models", models.list_models, methods=["GET"]),
     Route("/models/{model:path}", models.retrieve, methods=["GET"]),
+    Route("/files", files.create, methods=["POST"]),
+    Route("/files", files.list_files, methods=["GET"]),
+    Route("/files/{file_id}", files.retrieve, methods=["GET"]),
+    Route("/files/{file_id}", files.delete, methods=["DELETE"]),
+    Route("/files/{file_id}/content", files.content, methods=["GET"]),
 ]
 
 OLLAMA: list[BaseRoute] = []

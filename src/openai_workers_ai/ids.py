@@ -10,3 +10,24 @@ _ALPHABET = string.ascii_letters + string.digits
 
 def new_id(prefix: str, length: int = 24) -> str:
     return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+# ASCII order, so that SQLite's default (binary) collation sorts these ids by time.
+_ORDERED = string.digits + string.ascii_uppercase + string.ascii_lowercase
+
+
+_last_ms = 0
+
+
+def new_sortable_id(prefix: str, now_ms: int, length: int = 24) -> str:
+    """An id whose first 8 characters are a millisecond stamp in base62: sorting ids sorts
+    by creation time, so a list can page with ``id > ?`` even after the cursor's own object
+    was deleted. The stamp is ``now_ms``, bumped past the last one this process issued, so
+    ids made in the same millisecond still sort in creation order. The rest is random."""
+    global _last_ms
+    now_ms = _last_ms = max(now_ms, _last_ms + 1)
+    stamp = ""
+    for _ in range(8):  # 62**8 ms ≈ 6,900 years
+        now_ms, digit = divmod(now_ms, 62)
+        stamp = _ORDERED[digit] + stamp
+    return prefix + stamp + "".join(secrets.choice(_ALPHABET) for _ in range(length - 8))

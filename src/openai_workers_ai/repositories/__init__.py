@@ -1,0 +1,1 @@
+"""Data access: one small module per stored resource, plain parameterised SQL."""

@@ -1,0 +1,129 @@
+"""The ``files`` table (``migrations/0001_files.sql``): every SQL statement of the Files API.
+
+Ownership is a filter here, not in handlers: every read takes ``owner``, the
+caller's key hash, or ``None`` for an admin key (sees every row). Only
+``processed``, unexpired rows are visible; writes and deletes go through the
+no-orphan protocol of :mod:`openai_workers_ai.storage`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any, Literal
+
+from .. import storage
+from ..ports import Backends, Database
+from ..settings import Settings
+
+FILES = storage.BlobTable(table="files", prefix="files/", ready="processed")
+
+_COLUMNS = "id, owner, object_key, filename, purpose, bytes, content_type, created_at, expires_at, status"
+_VISIBLE = "status = 'processed' AND (expires_at IS NULL OR expires_at > ?)"
+
+
+@dataclass(frozen=True, slots=True)
+class FileRow:
+    id: str
+    owner: str
+    object_key: str
+    filename: str
+    purpose: str
+    bytes: int
+    content_type: str
+    created_at: int
+    expires_at: int | None
+    status: str
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> FileRow:
+        return cls(**{f.name: row[f.name] for f in fields(cls)})
+
+
+def _owned(owner: str | None, params: list[object]) -> str:
+    """The ownership clause (empty for admins), appending its parameter."""
+    if owner is None:
+        return ""
+    params.append(owner)
+    return " AND owner = ?"
+
+
+async def create(
+    backends: Backends, row: FileRow, body: bytes | bytearray, now: int
+) -> FileRow:
+    """Store a new file (bytes in R2, row in D1) or nothing; returns the processed row."""
+    stored = await storage.write(
+        backends,
+        FILES,
+        object_id=row.id,
+        key=row.object_key,
+        insert_sql=f"INSERT INTO files ({_COLUMNS}, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        insert_params=(
+            row.id, row.owner, row.object_key, row.filename, row.purpose, row.bytes,
+            row.content_type, row.created_at, row.expires_at, storage.UPLOADING, now,
+        ),
+        body=body,
+        content_type=row.content_type,
+        now=now,
+    )
+    return replace(row, bytes=stored.size, status=FILES.ready)
+
+
+async def get(db: Database, file_id: str, owner: str | None, now: int) -> FileRow | None:
+    """A visible file (processed, unexpired, the caller's unless admin), or None."""
+    params: list[object] = [file_id, now]
+    owned = _owned(owner, params)
+    row = await db.prepare(
+        f"SELECT {_COLUMNS} FROM files WHERE id = ? AND {_VISIBLE}{owned}"
+    ).bind(*params).first()
+    return FileRow.from_row(row) if row else None
+
+
+async def get_deletable(db: Database, file_id: str, owner: str | None, now: int) -> FileRow | None:
+    """A file the caller may delete: a visible one, or one whose earlier delete failed halfway."""
+    params: list[object] = [file_id, now]
+    owned = _owned(owner, params)
+    row = await db.prepare(
+        f"SELECT {_COLUMNS} FROM files WHERE id = ? AND ({_VISIBLE} OR status = 'deleting'){owned}"
+    ).bind(*params).first()
+    return FileRow.from_row(row) if row else None
+
+
+async def list_page(
+    db: Database,
+    *,
+    owner: str | None,
+    now: int,
+    limit: int,
+    order: Literal["asc", "desc"] = "desc",
+    purpose: str | None = None,
+    after: str | None = None,
+) -> tuple[list[FileRow], bool]:
+    """One page of visible files in creation order, after the cursor; and whether more follow.
+
+    Ids sort by creation time (:func:`ids.new_sortable_id`), so the cursor is a plain
+    comparison that stays valid even when the ``after`` file itself was deleted.
+    """
+    params: list[object] = [now]
+    where = _VISIBLE + _owned(owner, params)
+    if purpose is not None:
+        where += " AND purpose = ?"
+        params.append(purpose)
+    if after is not None:
+        where += " AND id > ?" if order == "asc" else " AND id < ?"
+        params.append(after)
+    params.append(limit + 1)
+    direction = "ASC" if order == "asc" else "DESC"
+    rows = await db.prepare(
+        f"SELECT {_COLUMNS} FROM files WHERE {where} ORDER BY id {direction} LIMIT ?"
+    ).bind(*params).all()
+    return [FileRow.from_row(r) for r in rows[:limit]], len(rows) > limit
+
+
+async def delete(backends: Backends, row: FileRow, now: int) -> None:
+    """Delete the bytes and the row (retry-safe; see :func:`storage.delete`)."""
+    await storage.delete(backends, FILES, row.id, row.object_key, now)
+
+
+async def cleanup(backends: Backends, settings: Settings, now: int) -> dict[str, int]:
+    """The scheduled cleanup: expired files, crashed uploads/deletes, rowless objects."""
+    return await storage.sweep(backends, FILES, now)

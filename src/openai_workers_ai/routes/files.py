@@ -1,0 +1,204 @@
+"""``/v1/files``: upload, list, retrieve, download and delete files (D1 rows + R2 bytes).
+
+Each file belongs to the API key that uploaded it (its SHA-256 is stored);
+other keys get 404 and never see it listed. Admin keys (``ADMIN_TOKENS``) see
+every file. Files past ``expires_at`` are not served; the scheduled cleanup
+(:mod:`openai_workers_ai.maintenance`) deletes them.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from ..errors import InvalidRequest, NotFound
+from ..http import context, json_response, principal
+from ..ids import new_sortable_id
+from ..multipart import Form, parse_form
+from ..repositories import files
+from ..repositories.files import FileRow
+from ..storage import object_key
+
+PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
+FILE_ID = re.compile(r"^file-[0-9A-Za-z]{24}$")
+MIN_EXPIRY, MAX_EXPIRY = 3600, 30 * 86400
+BATCH_EXPIRY = 30 * 86400  # OpenAI: batch files expire after 30 days unless told otherwise
+MAX_LIMIT = 10_000
+
+
+def file_object(row: FileRow) -> dict[str, Any]:
+    """OpenAI's ``file`` object."""
+    return {
+        "id": row.id,
+        "object": "file",
+        "bytes": row.bytes,
+        "created_at": row.created_at,
+        "expires_at": row.expires_at,
+        "filename": row.filename,
+        "purpose": row.purpose,
+        "status": "processed",
+        "status_details": None,
+    }
+
+
+def _owner(request: Request) -> str | None:
+    """The caller's key hash, or None for an admin key (which sees every file)."""
+    who = principal(request)
+    return None if who.admin else who.key_hash
+
+
+def _not_found(file_id: str) -> NotFound:
+    return NotFound(f"No such File object: {file_id}", param="id")
+
+
+async def create(request: Request) -> Response:
+    ctx = context(request)
+    form = await parse_form(request, max_file_bytes=ctx.settings.max_file_bytes)
+    upload = form.file("file")
+    if upload is None:
+        if form.get("file") is not None:
+            raise InvalidRequest("'file' must be a file upload, not a text field.", param="file")
+        raise InvalidRequest("Missing required parameter: 'file'.", param="file")
+    purpose = form.get("purpose")
+    if purpose is None:
+        raise InvalidRequest("Missing required parameter: 'purpose'.", param="purpose")
+    if purpose not in PURPOSES:
+        raise InvalidRequest(
+            f"Invalid value for 'purpose': '{purpose}' is not one of {', '.join(PURPOSES)}.",
+            param="purpose",
+        )
+    if upload.size == 0:
+        raise InvalidRequest("The file is empty: upload at least one byte.", param="file")
+    now_ms = int(time.time() * 1000)
+    now = now_ms // 1000
+    expires_after = _expires_after(form)
+    if expires_after is None and purpose == "batch":
+        expires_after = BATCH_EXPIRY
+    file_id = new_sortable_id("file-", now_ms)
+    row = FileRow(
+        id=file_id,
+        owner=principal(request).key_hash,
+        object_key=object_key(files.FILES, file_id),
+        filename=upload.filename or "file",
+        purpose=purpose,
+        bytes=upload.size,
+        content_type=upload.content_type or "application/octet-stream",
+        created_at=now,
+        expires_at=now + expires_after if expires_after is not None else None,
+        status="uploading",
+    )
+    stored = await files.create(ctx.backends, row, upload.data, now)
+    return json_response(file_object(stored))
+
+
+def _expires_after(form: Form) -> int | None:
+    """Seconds from ``expires_after[anchor]`` / ``expires_after[seconds]`` (as the client sends them)."""
+    anchor = form.get("expires_after[anchor]")
+    seconds = form.get("expires_after[seconds]")
+    if anchor is None and seconds is None:
+        return None
+    if anchor != "created_at":
+        raise InvalidRequest(
+            "Invalid value for 'expires_after.anchor': expected 'created_at'.",
+            param="expires_after.anchor",
+        )
+    try:
+        value = int(seconds) if seconds is not None else None
+    except ValueError:
+        value = None
+    if value is None or not MIN_EXPIRY <= value <= MAX_EXPIRY:
+        raise InvalidRequest(
+            f"Invalid value for 'expires_after.seconds': expected an integer between "
+            f"{MIN_EXPIRY} and {MAX_EXPIRY}.",
+            param="expires_after.seconds",
+        )
+    return value
+
+
+async def list_files(request: Request) -> Response:
+    query = request.query_params
+    limit = _limit(query.get("limit"))
+    order = query.get("order") or "desc"
+    if order not in ("asc", "desc"):
+        raise InvalidRequest(
+            f"Invalid value for 'order': '{order}' is not one of asc, desc.", param="order"
+        )
+    rows, has_more = await files.list_page(
+        context(request).backends.db,
+        owner=_owner(request),
+        now=int(time.time()),
+        limit=limit,
+        order=order,  # type: ignore[arg-type]
+        purpose=query.get("purpose") or None,
+        after=query.get("after") or None,
+    )
+    data = [file_object(row) for row in rows]
+    return json_response({
+        "object": "list",
+        "data": data,
+        "first_id": data[0]["id"] if data else None,
+        "last_id": data[-1]["id"] if data else None,
+        "has_more": has_more,
+    })
+
+
+def _limit(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return MAX_LIMIT
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_LIMIT:
+        raise InvalidRequest(
+            f"Invalid value for 'limit': expected an integer between 1 and {MAX_LIMIT}, got '{raw}'.",
+            param="limit",
+        )
+    return value
+
+
+async def _visible(request: Request) -> FileRow:
+    file_id: str = request.path_params["file_id"]
+    row = None
+    if FILE_ID.match(file_id):
+        row = await files.get(context(request).backends.db, file_id, _owner(request), int(time.time()))
+    if row is None:
+        raise _not_found(file_id)
+    return row
+
+
+async def retrieve(request: Request) -> Response:
+    return json_response(file_object(await _visible(request)))
+
+
+async def content(request: Request) -> Response:
+    row = await _visible(request)
+    stored = await context(request).backends.bucket.get(row.object_key)
+    if stored is None or stored.body is None:  # deleted since the row was read
+        raise _not_found(row.id)
+    return StreamingResponse(
+        stored.body,
+        media_type=row.content_type,
+        headers={
+            "content-length": str(stored.size),
+            "content-disposition": f"attachment; filename*=UTF-8''{quote(row.filename, safe='')}",
+        },
+    )
+
+
+async def delete(request: Request) -> Response:
+    ctx = context(request)
+    file_id: str = request.path_params["file_id"]
+    now = int(time.time())
+    row = None
+    if FILE_ID.match(file_id):
+        row = await files.get_deletable(ctx.backends.db, file_id, _owner(request), now)
+    if row is None:
+        raise _not_found(file_id)
+    await files.delete(ctx.backends, row, now)
+    return json_response({"id": row.id, "object": "file", "deleted": True})

@@ -1,0 +1,163 @@
+"""Blobs in R2 described by rows in D1: writes and deletes that leave no orphans.
+
+Any resource whose bytes live in R2 (files, generated images, assistants'
+attachments…) keeps one D1 row per object in a table with at least these
+columns (see ``migrations/0001_files.sql``)::
+
+    id TEXT PRIMARY KEY, object_key TEXT NOT NULL UNIQUE, bytes INTEGER NOT NULL,
+    status TEXT NOT NULL, updated_at INTEGER NOT NULL, expires_at INTEGER
+
+The two stores cannot share a transaction, so the row is the journal:
+
+- **write**: insert the row as ``uploading`` → put the bytes → mark it ready.
+  A failure after the insert deletes the bytes, then the row (bytes first: a
+  row is only ever removed once its bytes are gone). If that compensation
+  fails too, the ``uploading`` row is left for :func:`sweep`.
+- **delete**: mark the row ``deleting`` → delete the bytes → delete the row.
+  Every step is idempotent, so a delete that failed halfway is retried from
+  the start (by the client, or by :func:`sweep`).
+- **read**: only rows in the table's ready status are served.
+- :func:`sweep` finishes what crashed: expired objects, ``uploading`` /
+  ``deleting`` rows untouched for ``stale_after`` seconds, and R2 objects
+  under the table's prefix that no row names.
+
+So at every instant each R2 object is named by a row, and every ready row's
+bytes exist. Object keys are ``<prefix><id>/<random>``: knowing an id is not
+enough to fetch the bytes from the bucket.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from .errors import APIError
+from .ports import Backends, StoredObject
+
+log = logging.getLogger(__name__)
+
+UPLOADING = "uploading"
+DELETING = "deleting"
+STALE_AFTER = 6 * 3600
+"""An ``uploading`` / ``deleting`` row older than this (seconds) is a crashed request's."""
+SWEEP_BATCH = 100
+"""Rows handled per category per sweep (each costs a few D1/R2 calls; the cron runs hourly)."""
+ORPHAN_SCAN_LIMIT = 5000
+"""R2 objects checked for a row per sweep."""
+_D1_MAX_PARAMS = 100  # D1 binds at most 100 parameters per statement
+
+
+@dataclass(frozen=True, slots=True)
+class BlobTable:
+    """One resource's table and R2 prefix. ``table`` is a constant, never user input."""
+
+    table: str
+    prefix: str
+    ready: str = "ready"
+
+
+def object_key(table: BlobTable, object_id: str) -> str:
+    """A fresh R2 key for ``object_id``: the id plus 128 random bits."""
+    return f"{table.prefix}{object_id}/{secrets.token_urlsafe(16)}"
+
+
+async def write(
+    backends: Backends,
+    table: BlobTable,
+    *,
+    object_id: str,
+    key: str,
+    insert_sql: str,
+    insert_params: tuple[object, ...],
+    body: bytes | bytearray | AsyncIterator[bytes],
+    content_type: str | None,
+    now: int,
+) -> StoredObject:
+    """Store ``body`` under ``key`` and its row; on any failure, neither (or a row for :func:`sweep`).
+
+    ``insert_sql`` inserts the row with ``status = 'uploading'`` and ``updated_at = now``.
+    Returns what R2 stored; the row's ``bytes`` is set from it when marked ready.
+    """
+    db, bucket = backends.db, backends.bucket
+    await db.prepare(insert_sql).bind(*insert_params).run()
+    try:
+        stored = await bucket.put(key, body, content_type=content_type)  # type: ignore[arg-type]
+        changed = await db.prepare(
+            f"UPDATE {table.table} SET status = ?, bytes = ?, updated_at = ? WHERE id = ? AND status = ?"
+        ).bind(table.ready, stored.size, now, object_id, UPLOADING).run()
+        if changed != 1:  # swept as stale while the upload ran
+            raise APIError("The upload took too long and was abandoned; please retry.", status=500)
+    except BaseException:
+        await _discard(backends, table, object_id, key)
+        raise
+    return stored
+
+
+async def _discard(backends: Backends, table: BlobTable, object_id: str, key: str) -> None:
+    """Undo a failed write: bytes first, then the row; leave the row for the sweep if either fails."""
+    try:
+        await backends.bucket.delete(key)
+        await backends.db.prepare(f"DELETE FROM {table.table} WHERE id = ?").bind(object_id).run()
+    except Exception:
+        log.warning("could not undo the write of %s (the sweep will)", object_id, exc_info=True)
+
+
+async def delete(backends: Backends, table: BlobTable, object_id: str, key: str, now: int) -> None:
+    """Delete an object and its row: mark ``deleting``, delete bytes, delete row. Safe to retry."""
+    db = backends.db
+    await db.prepare(
+        f"UPDATE {table.table} SET status = ?, updated_at = ? WHERE id = ?"
+    ).bind(DELETING, now, object_id).run()
+    await backends.bucket.delete(key)
+    await db.prepare(f"DELETE FROM {table.table} WHERE id = ? AND status = ?").bind(
+        object_id, DELETING
+    ).run()
+
+
+async def sweep(
+    backends: Backends, table: BlobTable, now: int, *, stale_after: int = STALE_AFTER
+) -> dict[str, int]:
+    """Delete expired objects, stale ``uploading``/``deleting`` rows and rowless R2 objects.
+
+    Returns counts keyed ``<table>_expired``, ``<table>_stale``, ``<table>_orphans``.
+    """
+    db, name = backends.db, table.table
+    expired = await db.prepare(
+        f"SELECT id, object_key FROM {name} WHERE status = ? AND expires_at IS NOT NULL"
+        " AND expires_at <= ? ORDER BY expires_at LIMIT ?"
+    ).bind(table.ready, now, SWEEP_BATCH).all()
+    stale = await db.prepare(
+        f"SELECT id, object_key FROM {name} WHERE status IN (?, ?) AND updated_at <= ?"
+        " ORDER BY updated_at LIMIT ?"
+    ).bind(UPLOADING, DELETING, now - stale_after, SWEEP_BATCH).all()
+    done = {"expired": 0, "stale": 0}
+    for kind, rows in (("expired", expired), ("stale", stale)):
+        for row in rows:
+            try:
+                await delete(backends, table, row["id"], row["object_key"], now)
+            except Exception:  # one bad object must not stop the rest; the next run retries it
+                log.warning("sweep could not delete %s %s", name, row["id"], exc_info=True)
+                continue
+            done[kind] += 1
+    orphans = await _orphans(backends, table)
+    if orphans:
+        await backends.bucket.delete(orphans)
+    return {f"{name}_expired": done["expired"], f"{name}_stale": done["stale"], f"{name}_orphans": len(orphans)}
+
+
+async def _orphans(backends: Backends, table: BlobTable) -> list[str]:
+    """R2 keys under the prefix that no row names. Safe against concurrent requests: a row is
+    inserted before its bytes are put and deleted only after they are gone."""
+    keys = [obj.key for obj in await backends.bucket.list(table.prefix, ORPHAN_SCAN_LIMIT)]
+    orphans: list[str] = []
+    for start in range(0, len(keys), _D1_MAX_PARAMS):
+        chunk = keys[start : start + _D1_MAX_PARAMS]
+        marks = ", ".join("?" * len(chunk))
+        rows = await backends.db.prepare(
+            f"SELECT object_key FROM {table.table} WHERE object_key IN ({marks})"
+        ).bind(*chunk).all()
+        named = {row["object_key"] for row in rows}
+        orphans.extend(key for key in chunk if key not in named)
+    return orphans
