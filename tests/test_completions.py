@@ -1,0 +1,172 @@
+"""``POST /v1/completions`` (legacy): one choice per prompt, echo, stream, stop, usage."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from openai_workers_ai.simulator import Simulator
+
+from .openapi import assert_matches
+
+URL = "/v1/completions"
+MODEL = "@cf/meta/llama-3.1-8b-instruct"
+
+
+async def complete(client: httpx.AsyncClient, prompt: Any = "echo: hi", **fields: Any) -> httpx.Response:
+    return await client.post(URL, json={"model": MODEL, "prompt": prompt, **fields})
+
+
+async def ok(client: httpx.AsyncClient, prompt: Any = "echo: hi", **fields: Any) -> dict[str, Any]:
+    r = await complete(client, prompt, **fields)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert_matches(body, "CreateCompletionResponse")
+    assert body["object"] == "text_completion" and body["id"].startswith("cmpl-")
+    assert body["model"] == MODEL
+    return body
+
+
+async def chunks(client: httpx.AsyncClient, prompt: Any, **fields: Any) -> list[dict[str, Any]]:
+    r = await complete(client, prompt, stream=True, **fields)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("text/event-stream")
+    payloads = [line[6:] for line in r.text.split("\n") if line.startswith("data: ")]
+    assert payloads[-1] == "[DONE]"
+    out = [json.loads(p) for p in payloads[:-1]]
+    for chunk in out:
+        assert_matches(as_whole(chunk), "CreateCompletionResponse")
+    return out
+
+
+def as_whole(chunk: dict[str, Any]) -> dict[str, Any]:
+    """The spec has no chunk schema for completions; streams reuse ``CreateCompletionResponse``
+    except that an unfinished choice has ``finish_reason: null`` and ``usage`` may be null."""
+    copy = {**chunk, "choices": [{**c, "finish_reason": c["finish_reason"] or "stop"} for c in chunk["choices"]]}
+    if copy.get("usage", 0) is None:
+        del copy["usage"]
+    return copy
+
+
+def texts(chunks: list[dict[str, Any]]) -> dict[int, str]:
+    out: dict[int, str] = {}
+    for c in chunks:
+        for choice in c["choices"]:
+            out[choice["index"]] = out.get(choice["index"], "") + choice["text"]
+    return out
+
+
+async def test_prompt_string(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    body = await ok(client, "echo: hello world")
+    assert body["choices"] == [{"text": "hello world", "index": 0, "logprobs": None, "finish_reason": "stop"}]
+    assert body["usage"] == {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
+    assert simulator.calls[-1] == (MODEL, {"prompt": "echo: hello world"})
+
+
+async def test_prompt_list_gives_one_choice_per_prompt(client: httpx.AsyncClient) -> None:
+    body = await ok(client, ["echo: a", "echo: b c", "echo: d e f"])
+    assert [c["index"] for c in body["choices"]] == [0, 1, 2]
+    assert [c["text"] for c in body["choices"]] == ["a", "b c", "d e f"]
+    # usage sums the prompts' usage
+    assert body["usage"] == {"prompt_tokens": 2 + 3 + 4, "completion_tokens": 1 + 2 + 3, "total_tokens": 15}
+
+
+async def test_echo(client: httpx.AsyncClient) -> None:
+    body = await ok(client, ["echo: x", "echo: y"], echo=True)
+    assert [c["text"] for c in body["choices"]] == ["echo: xx", "echo: yy"]
+
+
+async def test_max_tokens_finishes_with_length(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    body = await ok(client, "echo: one two three four", max_tokens=2)
+    assert body["choices"][0]["text"] == "one two"
+    assert body["choices"][0]["finish_reason"] == "length"
+    assert body["usage"]["completion_tokens"] == 2
+    assert simulator.calls[-1][1]["max_tokens"] == 2
+
+
+@pytest.mark.parametrize(("stop", "expected"), [("three", "one two "), (["x", "two"], "one ")])
+async def test_stop(client: httpx.AsyncClient, stop: Any, expected: str) -> None:
+    body = await ok(client, "echo: one two three", stop=stop)
+    assert body["choices"][0]["text"] == expected
+    assert body["choices"][0]["finish_reason"] == "stop"
+
+
+async def test_stream(client: httpx.AsyncClient) -> None:
+    out = await chunks(client, "echo: naïve café 日本語")
+    assert texts(out) == {0: "naïve café 日本語"}
+    assert {c["id"] for c in out} == {out[0]["id"]}
+    assert [c["choices"][0]["finish_reason"] for c in out][-1] == "stop"
+    assert all("usage" not in c for c in out)
+
+
+async def test_stream_several_prompts_with_echo_stop_and_usage(client: httpx.AsyncClient) -> None:
+    out = await chunks(client, ["echo: one two three", "echo: four five"], echo=True, stop="two",
+                       stream_options={"include_usage": True})
+    assert texts(out) == {0: "echo: one two threeone ", 1: "echo: four fivefour five"}
+    finishes = {ch["index"]: ch["finish_reason"] for c in out for ch in c["choices"] if ch["finish_reason"]}
+    assert finishes == {0: "stop", 1: "stop"}
+    assert all(c["usage"] is None for c in out[:-1])
+    assert out[-1]["choices"] == []
+    usage = out[-1]["usage"]
+    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+    assert usage["completion_tokens"] >= 3
+
+
+async def test_stream_max_tokens(client: httpx.AsyncClient) -> None:
+    out = await chunks(client, "echo: one two three four", max_tokens=3)
+    assert texts(out) == {0: "one two three"}
+    assert out[-1]["choices"][0]["finish_reason"] == "length"
+
+
+@pytest.mark.parametrize("prompt", [[1, 2, 3], [[1, 2], [3]]])
+async def test_token_array_prompts_are_refused(client: httpx.AsyncClient, prompt: Any) -> None:
+    r = await complete(client, prompt)
+    assert r.status_code == 400
+    assert_matches(r.json(), "ErrorResponse")
+    assert r.json()["error"]["param"] == "prompt"
+
+
+@pytest.mark.parametrize(("fields", "param"), [({"n": 2}, "n"), ({"best_of": 3}, "best_of"),
+                                                ({"suffix": "end"}, "suffix")])
+async def test_unsupported_options(client: httpx.AsyncClient, fields: dict[str, Any], param: str) -> None:
+    r = await complete(client, **fields)
+    assert r.status_code == 400
+    assert r.json()["error"]["param"] == param
+
+
+async def test_invalid_fields(client: httpx.AsyncClient) -> None:
+    r = await complete(client, temperature="warm")
+    assert r.status_code == 400 and r.json()["error"]["param"] == "temperature"
+    r = await complete(client, stop=["a", "b", "c", "d", "e"])
+    assert r.status_code == 400 and r.json()["error"]["param"] == "stop"
+    r = await client.post(URL, json={"prompt": "x"})
+    assert r.status_code == 400 and r.json()["error"]["param"] == "model"
+
+
+async def test_unknown_model(client: httpx.AsyncClient) -> None:
+    r = await client.post(URL, json={"model": "davinci-999", "prompt": "x"})
+    assert r.status_code == 404 and r.json()["error"]["code"] == "model_not_found"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("echo", [False, True])
+async def test_failures_keep_their_status(client: httpx.AsyncClient, stream: bool, echo: bool) -> None:
+    r = await complete(client, "fail:429", stream=stream, echo=echo)
+    assert r.status_code == 429, r.text
+    assert r.json()["error"]["code"] == "rate_limit_exceeded"
+    assert r.headers["retry-after"]
+
+
+async def test_failure_of_a_later_prompt_in_a_stream_is_an_error_event(client: httpx.AsyncClient) -> None:
+    r = await complete(client, ["echo: fine", "fail:503"], stream=True)
+    assert r.status_code == 200
+    assert "event: error" in r.text and "upstream_overloaded" in r.text
+    assert "[DONE]" not in r.text
+
+
+async def test_prefix_llm_openai(client: httpx.AsyncClient) -> None:
+    r = await client.post("/llm/openai/v1/completions", json={"model": MODEL, "prompt": "echo: z"})
+    assert r.status_code == 200 and r.json()["choices"][0]["text"] == "z"
