@@ -1,0 +1,213 @@
+"""Auth on every route of ``app.ROUTES``, CORS, and the error shapes of 401/404/405."""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from starlette.routing import BaseRoute, Mount, Route
+
+from openai_workers_ai import app as app_module
+from openai_workers_ai.app import create_app
+from openai_workers_ai.ports import Backends
+from openai_workers_ai.settings import Settings
+
+from .openapi import assert_matches
+
+KEYS = ("sk-one", "sk-two", "sk-three")
+SAMPLES = {"model": "@cf/meta/llama-3.1-8b-instruct", "file_id": "file-abc123", "name": "img-abc123.png",
+           "digest": "sha256:" + "0" * 64}
+# Reachable without a key: liveness probes and images fetched by unguessable name.
+PUBLIC = {"/", "/health", "/api/version", "/llm/ollama/", "/llm/ollama/api/version",
+          "/v1/images/{name}", "/llm/openai/v1/images/{name}"}
+
+
+def walk(routes: list[BaseRoute], prefix: str = "") -> Iterator[tuple[str, str]]:
+    """(path template, method) for every route in the table."""
+    for route in routes:
+        if isinstance(route, Mount):
+            yield from walk(list(route.routes), prefix + route.path)
+        elif isinstance(route, Route):
+            for method in sorted(route.methods or ()):
+                yield prefix + route.path, method
+
+
+def concrete(template: str) -> str:
+    return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: SAMPLES[m.group(1)], template)
+
+
+ALL = sorted(set(walk(app_module.ROUTES)))
+PRIVATE = [(t, m) for t, m in ALL if t not in PUBLIC]
+
+
+def is_ollama(path: str) -> bool:
+    return path.startswith(("/api/", "/llm/ollama"))
+
+
+def assert_error_shape(r: httpx.Response, path: str) -> None:
+    if r.request.method == "HEAD":
+        return
+    body = r.json()
+    if is_ollama(path):
+        assert set(body) == {"error"} and isinstance(body["error"], str)
+    else:
+        assert_matches(body, "ErrorResponse")
+        assert set(body["error"]) == {"message", "type", "param", "code"}
+
+
+def make_client(backends: Backends, settings: Settings, **headers: str) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=create_app(backends, settings), raise_app_exceptions=False)
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver", headers=headers)
+
+
+@pytest.fixture
+async def anon(backends: Backends) -> httpx.AsyncClient:
+    settings = Settings.from_mapping({"ACCESS_TOKEN": " sk-one, sk-two ,sk-three", "ADMIN_TOKENS": "sk-admin"})
+    async with make_client(backends, settings) as c:
+        yield c
+
+
+def test_the_walk_sees_the_spine() -> None:
+    templates = {t for t, _ in ALL}
+    for path in ("/v1/chat/completions", "/llm/openai/v1/completions", "/v1/models/{model:path}", "/health"):
+        assert path in templates
+    assert PRIVATE
+
+
+@pytest.mark.parametrize(("template", "method"), PRIVATE)
+async def test_every_private_route_needs_a_key(anon: httpx.AsyncClient, template: str, method: str) -> None:
+    path = concrete(template)
+    for headers in ({}, {"authorization": "Bearer sk-wrong"}, {"authorization": "Bearer "},
+                    {"authorization": "Token sk-one"}, {"authorization": "Bearer sk-one-and-more"}):
+        r = await anon.request(method, path, headers=headers)
+        assert r.status_code == 401, (path, method, headers, r.text)
+        assert_error_shape(r, path)
+        if method != "HEAD" and not is_ollama(path):
+            assert r.json()["error"]["code"] == "invalid_api_key"
+    for key in (*KEYS, "sk-admin"):
+        r = await anon.request(method, path, headers={"authorization": f"Bearer {key}"})
+        assert r.status_code not in (401, 500), (path, method, key, r.text)
+
+
+@pytest.mark.parametrize("template", sorted(PUBLIC & {t for t, _ in ALL}))
+async def test_public_routes_need_no_key(anon: httpx.AsyncClient, template: str) -> None:
+    r = await anon.get(concrete(template))
+    assert r.status_code != 401, r.text
+
+
+async def test_liveness(anon: httpx.AsyncClient) -> None:
+    assert (await anon.get("/")).status_code == 200
+    r = await anon.get("/health")
+    assert r.status_code == 200 and r.json() == {"status": "ok"}
+    assert (await anon.head("/health")).status_code == 200
+
+
+@pytest.mark.parametrize("userinfo", ["user:sk-two", ":sk-two", "anything:sk-three"])
+async def test_basic_auth_with_the_key_as_password(anon: httpx.AsyncClient, userinfo: str) -> None:
+    token = base64.b64encode(userinfo.encode()).decode()
+    r = await anon.get("/v1/models", headers={"authorization": f"Basic {token}"})
+    assert r.status_code == 200
+
+
+@pytest.mark.parametrize("header", ["Basic sk-one", "Basic " + base64.b64encode(b"sk-one").decode(),
+                                    "Basic " + base64.b64encode(b"sk-one:wrong").decode()])
+async def test_bad_basic_auth(anon: httpx.AsyncClient, header: str) -> None:
+    assert (await anon.get("/v1/models", headers={"authorization": header})).status_code == 401
+
+
+async def test_bearer_scheme_is_case_insensitive(anon: httpx.AsyncClient) -> None:
+    assert (await anon.get("/v1/models", headers={"authorization": "bearer sk-one"})).status_code == 200
+
+
+@pytest.mark.parametrize("env", [{}, {"ACCESS_TOKEN": ""}, {"ACCESS_TOKEN": " , "}])
+async def test_no_access_token_refuses_everything(backends: Backends, env: dict[str, str]) -> None:
+    settings = Settings.from_mapping(env)
+    assert not settings.access_token and not settings.auth_disabled
+    async with make_client(backends, settings) as c:
+        for template, method in PRIVATE:
+            for headers in ({}, {"authorization": "Bearer "}, {"authorization": "Bearer anything"}):
+                r = await c.request(method, concrete(template), headers=headers)
+                assert r.status_code == 401, (template, method)
+        r = await c.get("/v1/models", headers={"authorization": "Bearer x"})
+        assert "ACCESS_TOKEN" in r.json()["error"]["message"]
+        assert (await c.get("/health")).status_code == 200
+
+
+# ---- error shapes -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [
+        ("GET", "/v1/nope", 404, "unknown_url"),
+        ("GET", "/llm/openai/v1/nope", 404, "unknown_url"),
+        ("GET", "/nope", 404, "unknown_url"),
+        ("GET", "/v1/chat/completions", 405, "method_not_allowed"),
+        ("DELETE", "/v1/models", 405, "method_not_allowed"),
+        ("PUT", "/llm/openai/v1/completions", 405, "method_not_allowed"),
+    ],
+)
+async def test_openai_error_shapes(anon: httpx.AsyncClient, method: str, path: str, status: int, code: str) -> None:
+    r = await anon.request(method, path, headers={"authorization": "Bearer sk-one"})
+    assert r.status_code == status
+    assert r.headers["content-type"].startswith("application/json")
+    assert_matches(r.json(), "ErrorResponse")
+    assert r.json()["error"]["code"] == code
+
+
+@pytest.mark.parametrize(("method", "path", "status"),
+                         [("GET", "/api/nope", 404), ("GET", "/llm/ollama/api/nope", 404), ("GET", "/api/chat", 405)])
+async def test_ollama_error_shapes(anon: httpx.AsyncClient, method: str, path: str, status: int) -> None:
+    r = await anon.request(method, path, headers={"authorization": "Bearer sk-one"})
+    assert r.status_code == status
+    assert set(r.json()) == {"error"} and isinstance(r.json()["error"], str)
+    r = await anon.request(method, path)
+    assert r.status_code == 401 and set(r.json()) == {"error"}
+
+
+async def test_unknown_route_without_key_is_401_not_404(anon: httpx.AsyncClient) -> None:
+    # no probing of what exists without a key
+    assert (await anon.get("/v1/secret-thing")).status_code == 401
+
+
+# ---- CORS ---------------------------------------------------------------------------------
+
+PREFLIGHT = {
+    "origin": "https://app.example",
+    "access-control-request-method": "POST",
+    "access-control-request-headers": "authorization, content-type, x-stainless-os, x-stainless-lang",
+}
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/llm/openai/v1/models", "/api/chat"])
+async def test_preflight_needs_no_key_and_echoes_headers(anon: httpx.AsyncClient, path: str) -> None:
+    r = await anon.options(path, headers=PREFLIGHT)
+    assert r.status_code == 200, r.text
+    assert r.headers["access-control-allow-origin"] in ("*", "https://app.example")
+    allowed = {h.strip().lower() for h in r.headers["access-control-allow-headers"].split(",")}
+    assert {"authorization", "content-type", "x-stainless-os", "x-stainless-lang"} <= allowed
+    assert "POST" in r.headers["access-control-allow-methods"]
+    assert int(r.headers["access-control-max-age"]) > 0
+
+
+async def test_cors_headers_on_answers_and_errors(anon: httpx.AsyncClient) -> None:
+    origin = {"origin": "https://app.example"}
+    r = await anon.get("/v1/models", headers={**origin, "authorization": "Bearer sk-one"})
+    assert r.status_code == 200 and r.headers["access-control-allow-origin"]
+    r = await anon.get("/v1/models", headers=origin)
+    assert r.status_code == 401 and r.headers["access-control-allow-origin"]  # the browser can read why
+
+
+async def test_allowed_origins_are_configurable(backends: Backends) -> None:
+    settings = Settings.from_mapping({"ACCESS_TOKEN": "sk-one", "CORS_ALLOW_ORIGINS": "https://good.example"})
+    async with make_client(backends, settings) as c:
+        r = await c.options("/v1/chat/completions", headers={**PREFLIGHT, "origin": "https://good.example"})
+        assert r.status_code == 200
+        assert r.headers["access-control-allow-origin"] == "https://good.example"
+        r = await c.options("/v1/chat/completions", headers={**PREFLIGHT, "origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in r.headers
+        r = await c.get("/v1/models", headers={"origin": "https://evil.example", "authorization": "Bearer sk-one"})
+        assert r.status_code == 200 and "access-control-allow-origin" not in r.headers
