@@ -16,7 +16,7 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 
-from .adapters.local import FolderR2, RestAI, SQLiteD1
+from .adapters.local import FolderR2, HttpFetcher, RestAI, SQLiteD1
 from .app import create_app
 from .ports import AI, Backends
 from .settings import Settings, read_dev_vars
@@ -57,7 +57,8 @@ def build_local_app(
     data_dir.mkdir(parents=True, exist_ok=True)
     db = SQLiteD1(data_dir / "d1.sqlite3")
     db.apply_migrations(migrations)
-    return create_app(Backends(ai=ai, db=db, bucket=FolderR2(data_dir / "r2")), settings)
+    bucket = FolderR2(data_dir / "r2")
+    return create_app(Backends(ai=ai, db=db, bucket=bucket, fetcher=HttpFetcher()), settings)
 
 
 def _is_loopback(host: str) -> bool:

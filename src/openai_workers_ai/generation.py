@@ -48,10 +48,14 @@ class Generation:
     max_tokens: int | None = None
     prompt_text: str = ""
     """The prompt as text, for estimating prompt tokens when Workers AI reports none."""
+    streams: bool = True
+    """False when the model cannot stream these inputs (e.g. classic JSON mode): :func:`stream`
+    then runs it whole and replays the answer as one piece."""
 
     @property
     def splits_thinking(self) -> bool:
-        return self.model.supports(REASONING)
+        # Only models that think inline in ``<think>`` tags; the others send reasoning separately.
+        return self.model.supports(REASONING) and self.model.extra.get("reasoning_format") == "think-tags"
 
 
 @dataclass(slots=True)
@@ -98,7 +102,7 @@ def _result(gen: Generation, raw: dict[str, Any]) -> Result:
 async def stream(ai: AI, gen: Generation) -> AsyncIterator[Piece]:
     """Run the model streaming; yield content pieces, then one last piece with
     ``finish_reason`` and ``usage`` set. Stops reading upstream at a stop sequence."""
-    raw = await ai.run(gen.model.id, {**gen.inputs, "stream": True})
+    raw = await ai.run(gen.model.id, {**gen.inputs, "stream": True} if gen.streams else gen.inputs)
     if isinstance(raw, dict):  # a model that does not stream answered whole
         result = _result(gen, raw)
         yield Piece(result.text, result.reasoning, result.tool_calls)

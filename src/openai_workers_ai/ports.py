@@ -85,9 +85,30 @@ class ObjectStore(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class Fetched:
+    """A downloaded resource."""
+
+    body: bytes
+    content_type: str | None = None
+
+
+class Fetcher(Protocol):
+    """Outbound HTTP GET (the Worker's global ``fetch``), for inputs given by URL
+    such as chat ``image_url`` parts.
+
+    Raises any exception on failure (network error, non-2xx status, or a body
+    larger than ``max_bytes``); callers turn it into a 400 naming the input.
+    """
+
+    async def get(self, url: str, *, max_bytes: int) -> Fetched: ...
+
+
+@dataclass(frozen=True, slots=True)
 class Backends:
     """Everything the app needs from the outside world."""
 
     ai: AI
     db: Database
     bucket: ObjectStore
+    fetcher: Fetcher | None = None
+    """None: URL inputs are refused with a 400 (only inline data is accepted)."""

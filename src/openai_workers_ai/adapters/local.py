@@ -4,6 +4,7 @@
   recorded in ``d1_migrations`` as wrangler records them.
 - :class:`FolderR2`: R2 on a folder (one file per object plus a JSON sidecar).
 - :class:`RestAI`: Workers AI over its REST API (``/client/v4/accounts/{id}/ai/run/{model}``).
+- :class:`HttpFetcher`: outbound GETs (image URLs) with httpx, as the Worker's ``fetch``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 import httpx
 
 from ..errors import UpstreamError
-from ..ports import StoredObject
+from ..ports import Fetched, StoredObject
 from .upstream import upstream_error
 
 
@@ -249,3 +250,23 @@ async def _stream(response: httpx.Response) -> AsyncIterator[bytes]:
         raise UpstreamError(f"Workers AI stream was interrupted: {exc}") from exc
     finally:
         await response.aclose()
+
+
+class HttpFetcher:
+    """:class:`ports.Fetcher` over httpx: follows redirects, stops reading past ``max_bytes``."""
+
+    def __init__(self, client: httpx.AsyncClient | None = None) -> None:
+        self.client = client or httpx.AsyncClient(timeout=httpx.Timeout(30, connect=10), follow_redirects=True)
+
+    async def get(self, url: str, *, max_bytes: int) -> Fetched:
+        async with self.client.stream("GET", url) as response:
+            if response.status_code >= 400:
+                raise OSError(f"HTTP {response.status_code}")
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > max_bytes:
+                    raise OSError(f"larger than {max_bytes} bytes")
+                chunks.append(chunk)
+            return Fetched(b"".join(chunks), response.headers.get("content-type"))

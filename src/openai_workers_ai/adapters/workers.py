@@ -1,4 +1,4 @@
-"""The ports over the Worker's bindings: ``env.AI``, ``env.DB``, ``env.BUCKET``.
+"""The ports over the Worker's bindings: ``env.AI``, ``env.DB``, ``env.BUCKET`` (and global ``fetch``).
 
 The only module of the core that knows about JavaScript. Everything crossing
 the boundary is converted here, once: Python values go out through
@@ -23,7 +23,7 @@ import js
 from pyodide.ffi import JsException, JsProxy, to_js
 
 from ..errors import UpstreamError
-from ..ports import Backends, StoredObject
+from ..ports import Backends, Fetched, StoredObject
 from ..settings import Settings
 from .upstream import upstream_error
 
@@ -190,6 +190,34 @@ class WorkersAI:
         if converted is None:
             raise UpstreamError(f"Workers AI returned nothing for {model}.")
         return converted  # type: ignore[no-any-return]
+
+
+# --- fetch ------------------------------------------------------------------------------
+
+
+class WorkersFetcher:
+    """:class:`ports.Fetcher` over the Worker's global ``fetch`` (redirects followed)."""
+
+    async def get(self, url: str, *, max_bytes: int) -> Fetched:
+        try:
+            response = await js.fetch(url)
+        except JsException as exc:
+            raise OSError(_js_error_text(exc)) from exc
+        if not response.ok:
+            raise OSError(f"HTTP {response.status}")
+        declared = response.headers.get("content-length")
+        if declared and str(declared).isdigit() and int(declared) > max_bytes:
+            raise OSError(f"larger than {max_bytes} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        if response.body is not None and response.body is not jsnull:
+            async for chunk in _read_stream(response.body):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise OSError(f"larger than {max_bytes} bytes")
+                chunks.append(chunk)
+        content_type = response.headers.get("content-type")
+        return Fetched(b"".join(chunks), str(content_type) if content_type else None)
 
 
 # --- D1 ---------------------------------------------------------------------------------
@@ -435,4 +463,5 @@ def settings_from_env(env: Any) -> Settings:
 
 def backends_from_env(env: Any) -> Backends:
     """The adapters over ``env.AI``, ``env.DB`` and ``env.BUCKET``."""
-    return Backends(ai=WorkersAI(env.AI), db=WorkersD1(env.DB), bucket=WorkersR2(env.BUCKET))
+    return Backends(ai=WorkersAI(env.AI), db=WorkersD1(env.DB), bucket=WorkersR2(env.BUCKET),
+                    fetcher=WorkersFetcher())

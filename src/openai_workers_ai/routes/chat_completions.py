@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .. import generation
+from .. import generation, image_urls
+from ..generation import Generation
 from ..http import context, json_response, parse_json
 from ..ids import new_id
+from ..ports import AI
 from ..streaming import SSE_DONE, primed, sse_response
 from ..translate import chat
-from ..translate.text_generation import Piece
+from ..translate.catalog import VISION
+from ..translate.text_generation import Piece, Usage
 from ..types.chat import CreateChatCompletionRequest
 
 
@@ -21,24 +25,67 @@ async def create(request: Request) -> Response:
     ctx = context(request)
     body = await parse_json(request, CreateChatCompletionRequest)
     model = ctx.catalog.resolve(body.model, task="text-generation")
-    gen = chat.generation(body, model)
+    if model.supports(VISION):  # non-vision models get a 400 for image parts from the translator
+        await image_urls.inline(body.messages, ctx.backends.fetcher, ctx.settings.max_image_bytes)
+    gens = chat.generations(body, model)
     completion_id, created = new_id("chatcmpl-"), int(time.time())
+    parallel = body.parallel_tool_calls
     if not body.stream:
-        result = await generation.complete(ctx.backends.ai, gen)
-        return json_response(chat.completion(completion_id, created, model, result))
+        results = await asyncio.gather(*(generation.complete(ctx.backends.ai, g) for g in gens))
+        for result in results:
+            result.tool_calls = chat.first_call_only(result.tool_calls, parallel)
+        return json_response(chat.completion(completion_id, created, model, list(results)))
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
     writer = chat.ChunkWriter(completion_id, created, model.id, include_usage)
-    pieces = await primed(generation.stream(ctx.backends.ai, gen))
-    return sse_response(_frames(writer, pieces))
+    pieces = await primed(_merged(ctx.backends.ai, gens))
+    return sse_response(_frames(writer, pieces, len(gens), parallel))
 
 
-async def _frames(writer: chat.ChunkWriter, pieces: AsyncIterator[Piece]) -> AsyncIterator[bytes]:
-    yield writer.role()
-    async for piece in pieces:
+async def _merged(ai: AI, gens: list[Generation]) -> AsyncIterator[tuple[int, Piece]]:
+    """The choices' streams, run concurrently, as ``(choice index, piece)`` in arrival order."""
+    if len(gens) == 1:
+        async for piece in generation.stream(ai, gens[0]):
+            yield 0, piece
+        return
+    streams = [generation.stream(ai, g) for g in gens]
+    pending = {asyncio.ensure_future(anext(s)): i for i, s in enumerate(streams)}
+    try:
+        while pending:
+            done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            for task in sorted(done, key=lambda t: pending[t]):
+                index = pending.pop(task)
+                try:
+                    piece = task.result()
+                except StopAsyncIteration:
+                    continue
+                yield index, piece
+                pending[asyncio.ensure_future(anext(streams[index]))] = index
+    finally:
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        for s in streams:
+            await s.aclose()  # type: ignore[attr-defined]
+
+
+async def _frames(
+    writer: chat.ChunkWriter, pieces: AsyncIterator[tuple[int, Piece]], n: int, parallel: bool | None
+) -> AsyncIterator[bytes]:
+    for index in range(n):
+        yield writer.role(index)
+    prompt_tokens: int | None = None
+    completion_tokens = 0
+    async for index, piece in pieces:
         if piece.finish_reason is not None:
-            yield writer.finish(piece.finish_reason)
-            if writer.include_usage and piece.usage is not None:
-                yield writer.usage(chat.usage_of(piece.usage))
-            break
-        yield writer.delta(piece.text, piece.reasoning, piece.tool_calls)
+            yield writer.finish(piece.finish_reason, index)
+            if piece.usage is not None:
+                prompt_tokens = piece.usage.prompt_tokens if prompt_tokens is None else prompt_tokens
+                completion_tokens += piece.usage.completion_tokens
+            continue
+        calls = chat.first_call_only(piece.tool_calls, parallel)
+        if piece.text or piece.reasoning or calls:
+            yield writer.delta(piece.text, piece.reasoning, calls, index)
+    if writer.include_usage:
+        yield writer.usage(chat.usage_of(Usage(prompt_tokens or 0, completion_tokens)))
     yield SSE_DONE
+

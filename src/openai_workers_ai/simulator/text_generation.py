@@ -5,6 +5,10 @@ numeric ranges); output is ``{"response", "usage"}`` or, streaming, SSE events
 ``data: {"response": "…", "p": "…"}`` with ``usage`` on the last one, then
 ``data: [DONE]``.
 
+Chat (``messages``) requests are answered by :mod:`.chat_families` in each model
+family's own shape, with the conventions of :mod:`.chat_behaviour` (tools, JSON
+mode, vision, reasoning). ``prompt`` requests get the classic shape below.
+
 Convention (besides ``echo:`` / ``fail:``, see the package docstring):
 ``fail-mid:<status>`` as the last user message makes a *stream* send two
 events ("partial answer") and then fail as ``fail:<status>`` would (in
@@ -68,6 +72,8 @@ def validate(inputs: dict[str, Any]) -> None:
         for i, m in enumerate(messages):
             if not isinstance(m, dict) or not isinstance(m.get("role"), str):
                 raise invalid_input(f"required properties at '/messages/{i}' are 'role,content'")
+            if m.get("content") is None and m.get("tool_calls"):
+                continue  # Chat Completions models: an assistant turn that only called tools
             if not isinstance(m.get("content", ""), (str, list)):
                 raise invalid_input(f"Type mismatch of '/messages/{i}/content'")
     for name, (low, high) in RANGES.items():
@@ -121,6 +127,10 @@ def run(model: ModelInfo, inputs: dict[str, Any]) -> dict[str, Any] | AsyncItera
         if not inputs.get("stream"):
             raise failure
         return _failing_events(failure)
+    if "messages" in inputs:  # chat: tools, JSON mode, vision, reasoning, per model family
+        from . import chat_families  # imports this module's helpers
+
+        return chat_families.run(model, inputs, prompt_text(inputs))
     text, _ = truncate(reply(inputs), int(inputs.get("max_tokens") or DEFAULT_MAX_TOKENS))
     usage = {
         "prompt_tokens": tokens(prompt_text(inputs)),

@@ -20,6 +20,7 @@ from ..types.chat import (
 )
 from ..types.common import CompletionUsage
 from .catalog import VISION, ModelInfo
+from .chat_options import format_inputs, native, reasoning_inputs, tool_inputs
 from .text_generation import ToolCallPiece, Usage, new_call_id
 
 # OpenAI's roles → the roles Workers AI chat templates know.
@@ -52,43 +53,95 @@ def sampling(
     return {k: v for k, v in values.items() if v is not None}
 
 
-def _content(message: Message, index: int, model: ModelInfo) -> str:
-    if isinstance(message.content, list):
-        for part_index, part in enumerate(message.content):
-            if isinstance(part, ImagePart) and not model.supports(VISION):
+def _content(message: Message, index: int, model: ModelInfo) -> str | list[dict[str, Any]]:
+    """The message content for Workers AI: text, or text and image parts for vision models."""
+    if not isinstance(message.content, list):
+        return message.text()
+    parts: list[dict[str, Any]] = []
+    for part_index, part in enumerate(message.content):
+        if isinstance(part, ImagePart):
+            if not model.supports(VISION):
                 raise InvalidRequest(
-                    f"The model `{model.id}` does not accept images; use a vision model.",
+                    f"The model `{model.id}` does not accept images; use a vision model such as "
+                    "@cf/meta/llama-4-scout-17b-16e-instruct.",
                     param=f"messages[{index}].content[{part_index}]",
                     code="image_not_supported",
                 )
-            if not isinstance(part, (TextPart, ImagePart)) and part.type != "refusal":
+            if not part.image_url.url.startswith("data:"):
+                # Routes inline URLs first (image_urls.inline); Workers AI takes data: URLs only.
                 raise InvalidRequest(
-                    f"Content parts of type '{part.type}' are not supported.",
-                    param=f"messages[{index}].content[{part_index}].type",
+                    "Image URLs must be data: URLs here.",
+                    param=f"messages[{index}].content[{part_index}].image_url.url",
+                    code="invalid_image_url",
                 )
+            parts.append({"type": "image_url", "image_url": {"url": part.image_url.url}})
+        elif isinstance(part, TextPart):
+            parts.append({"type": "text", "text": part.text})
+        elif part.type != "refusal":
+            raise InvalidRequest(
+                f"Content parts of type '{part.type}' are not supported.",
+                param=f"messages[{index}].content[{part_index}].type",
+            )
+    if any(p["type"] == "image_url" for p in parts):
+        return parts
     return message.text()
 
 
 def message_to_workers_ai(message: Message, index: int, model: ModelInfo) -> dict[str, Any]:
-    out: dict[str, Any] = {"role": ROLES[message.role], "content": _content(message, index, model)}
+    """One OpenAI message in the form the model's family takes.
+
+    Chat Completions models get ``tool_calls`` / ``tool_call_id`` as fields. Classic
+    models' schemas only have ``role`` and ``content``: an assistant's tool calls are
+    written into its content as the JSON the model itself emits, and tool results
+    are ``tool`` messages (with ``tool_call_id`` where the schema has it).
+    """
+    content = _content(message, index, model)
+    out: dict[str, Any] = {"role": ROLES[message.role], "content": content}
     if message.tool_calls:
-        out["tool_calls"] = [
-            {"id": c.id, "type": "function",
-             "function": {"name": c.function.name, "arguments": c.function.arguments}}
-            for c in message.tool_calls
-        ]
-    if message.tool_call_id:
+        if native(model):
+            out["tool_calls"] = [
+                {"id": c.id, "type": "function",
+                 "function": {"name": c.function.name, "arguments": c.function.arguments}}
+                for c in message.tool_calls
+            ]
+        else:
+            calls = json.dumps([{"name": c.function.name, "arguments": _loads(c.function.arguments)}
+                                for c in message.tool_calls], ensure_ascii=False)
+            text = content if isinstance(content, str) else message.text()
+            out["content"] = f"{text}\n{calls}" if text else calls
+    if message.tool_call_id and (native(model) or model.extra.get("tool_call_format") == "openai"):
         out["tool_call_id"] = message.tool_call_id
     if message.role in ("tool", "function") and message.name:
         out["name"] = message.name
     return out
 
 
+def _loads(arguments: str) -> Any:
+    try:
+        return json.loads(arguments)
+    except ValueError:
+        return arguments
+
+
+MAX_N = 4
+"""Most choices per request: each choice is one concurrent Workers AI call."""
+
+
 def generation(req: CreateChatCompletionRequest, model: ModelInfo) -> Generation:
-    """The Workers AI call for a chat completion request."""
-    if req.n not in (None, 1):
-        raise InvalidRequest("Only n=1 is supported.", param="n")
+    """The Workers AI call for a chat completion request (its first choice)."""
+    return generations(req, model)[0]
+
+
+def generations(req: CreateChatCompletionRequest, model: ModelInfo) -> list[Generation]:
+    """One Workers AI call per choice (``n``); with a ``seed``, choice ``i`` uses ``seed + i``."""
+    n = req.n or 1
+    if n > MAX_N:
+        raise InvalidRequest(
+            f"Invalid value for 'n': at most {MAX_N} choices are supported (each is one Workers AI call).",
+            param="n",
+        )
     messages = [message_to_workers_ai(m, i, model) for i, m in enumerate(req.messages)]
+    response_format, streams = format_inputs(req, model)
     inputs: dict[str, Any] = {
         "messages": messages,
         **sampling(
@@ -99,39 +152,65 @@ def generation(req: CreateChatCompletionRequest, model: ModelInfo) -> Generation
             frequency_penalty=req.frequency_penalty,
             presence_penalty=req.presence_penalty,
         ),
+        **tool_inputs(req, model),
+        **response_format,
+        **reasoning_inputs(req, model),
     }
-    return Generation(
-        model=model,
-        inputs=inputs,
-        stop=req.stop_sequences,
-        max_tokens=req.token_limit,
-        prompt_text="\n".join(m["content"] for m in messages),
-    )
+    prompt = "\n".join(m.text() for m in req.messages)
+    return [
+        Generation(
+            model=model,
+            inputs=inputs if i == 0 or req.seed is None else {**inputs, "seed": req.seed + i},
+            stop=req.stop_sequences,
+            max_tokens=req.token_limit,
+            prompt_text=prompt,
+            streams=streams,
+        )
+        for i in range(n)
+    ]
+
+
+def call_id(upstream: str | None) -> str:
+    """OpenAI-style ``call_…`` id for a tool call (upstream ids are kept inside it)."""
+    if not upstream:
+        return new_call_id()
+    return upstream if upstream.startswith("call_") else "call_" + upstream
+
+
+def first_call_only(calls: list[ToolCallPiece], parallel: bool | None) -> list[ToolCallPiece]:
+    """``parallel_tool_calls: false`` enforced by the gateway: only the first call survives."""
+    if parallel is not False or not calls:
+        return calls
+    return [c for c in calls if c.index == 0]
 
 
 def tool_calls(pieces: list[ToolCallPiece]) -> list[ToolCall] | None:
     if not pieces:
         return None
     return [
-        ToolCall(id=p.id or new_call_id(), function=FunctionCall(name=p.name or "", arguments=p.arguments or "{}"))
+        ToolCall(id=call_id(p.id), function=FunctionCall(name=p.name or "", arguments=p.arguments or "{}"))
         for p in pieces
     ]
 
 
-def completion(completion_id: str, created: int, model: ModelInfo, result: Result) -> ChatCompletion:
+def message(result: Result) -> ChatCompletionMessage:
     calls = tool_calls(result.tool_calls)
-    message = ChatCompletionMessage(
+    return ChatCompletionMessage(
         content=result.text if (result.text or not calls) else None,
         tool_calls=calls,
         reasoning_content=result.reasoning or None,
     )
-    return ChatCompletion(
-        id=completion_id,
-        created=created,
-        model=model.id,
-        choices=[Choice(index=0, message=message, finish_reason=result.finish_reason)],  # type: ignore[arg-type]
-        usage=usage(result),
-    )
+
+
+def completion(completion_id: str, created: int, model: ModelInfo, result: Result | list[Result]) -> ChatCompletion:
+    """The ``chat.completion`` for one result per choice. Prompt tokens are counted once, as OpenAI does."""
+    results = result if isinstance(result, list) else [result]
+    choices = [
+        Choice(index=i, message=message(r), finish_reason=r.finish_reason)  # type: ignore[arg-type]
+        for i, r in enumerate(results)
+    ]
+    total = Usage(results[0].usage.prompt_tokens, sum(r.usage.completion_tokens for r in results))
+    return ChatCompletion(id=completion_id, created=created, model=model.id, choices=choices, usage=usage_of(total))
 
 
 def usage(result: Result) -> CompletionUsage:
@@ -154,7 +233,7 @@ class ChunkWriter:
     def __init__(self, completion_id: str, created: int, model: str, include_usage: bool) -> None:
         self.head = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model}
         self.include_usage = include_usage
-        self.seen_calls: set[int] = set()
+        self.seen_calls: set[tuple[int, int]] = set()
 
     def frame(self, choices: list[dict[str, Any]], usage: dict[str, int] | None = None) -> bytes:
         chunk: dict[str, Any] = {**self.head, "choices": choices}
@@ -172,16 +251,17 @@ class ChunkWriter:
         if text:
             delta["content"] = text
         if calls:
-            delta["tool_calls"] = [self._call(c) for c in calls]
+            delta["tool_calls"] = [self._call(c, index) for c in calls]
         return self.frame([_choice(index, delta)])
 
-    def _call(self, piece: ToolCallPiece) -> dict[str, Any]:
-        if piece.index in self.seen_calls:
+    def _call(self, piece: ToolCallPiece, choice: int = 0) -> dict[str, Any]:
+        # The first delta of a call carries its id, type and name; later ones only arguments.
+        if (choice, piece.index) in self.seen_calls:
             return {"index": piece.index, "function": {"arguments": piece.arguments}}
-        self.seen_calls.add(piece.index)
+        self.seen_calls.add((choice, piece.index))
         return {
             "index": piece.index,
-            "id": piece.id or new_call_id(),
+            "id": call_id(piece.id),
             "type": "function",
             "function": {"name": piece.name or "", "arguments": piece.arguments},
         }

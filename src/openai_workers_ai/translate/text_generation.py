@@ -85,6 +85,8 @@ def _tool_calls(raw: Any) -> list[ToolCallPiece]:
         if not isinstance(item, dict):
             continue
         function = item.get("function") if isinstance(item.get("function"), dict) else item
+        if not (item.get("id") or function.get("name") or function.get("arguments")):
+            continue  # vLLM-style streams end a call with an all-null "finalization" fragment
         calls.append(
             ToolCallPiece(
                 index=item.get("index", position) if isinstance(item.get("index"), int) else position,

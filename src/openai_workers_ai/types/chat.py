@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from .common import CompletionUsage, Lenient, Sampling, StreamOptions
 
@@ -91,9 +91,13 @@ class Tool(Lenient):
     function: FunctionDefinition
 
 
+class NamedFunction(Lenient):
+    name: str
+
+
 class NamedToolChoice(Lenient):
     type: Literal["function"]
-    function: dict[str, str]
+    function: NamedFunction
 
 
 class JSONSchemaFormat(Lenient):
@@ -106,6 +110,12 @@ class JSONSchemaFormat(Lenient):
 class ResponseFormat(Lenient):
     type: Literal["text", "json_object", "json_schema"]
     json_schema: JSONSchemaFormat | None = None
+
+    @model_validator(mode="after")
+    def _schema_given(self) -> ResponseFormat:
+        if self.type == "json_schema" and self.json_schema is None:
+            raise ValueError("json_schema is required when type is 'json_schema'")
+        return self
 
 
 class CreateChatCompletionRequest(Sampling):

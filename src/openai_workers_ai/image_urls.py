@@ -1,0 +1,94 @@
+"""Image URLs in chat messages → ``data:`` URLs, the only form Workers AI vision models take.
+
+``https://`` (and ``http://``) images are downloaded through the
+:class:`~openai_workers_ai.ports.Fetcher` port (the Worker's ``fetch``; httpx
+locally), concurrently, at most ``max_image_bytes`` each. Failures are a 400
+naming the part, as OpenAI reports a failed image download.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+
+from .errors import InvalidRequest
+from .ports import Fetcher
+from .types.chat import ImagePart, Message
+
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+_MAGIC = ((b"\x89PNG", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF8", "image/gif"))
+
+
+def _sniff(body: bytes) -> str | None:
+    for magic, media_type in _MAGIC:
+        if body.startswith(magic):
+            return media_type
+    if body[:4] == b"RIFF" and body[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def _check_data_url(url: str, param: str, max_bytes: int) -> None:
+    head, sep, data = url.partition(",")
+    media_type = head[5:].partition(";")[0].lower()
+    if not sep or not head.endswith(";base64") or media_type not in IMAGE_TYPES:
+        raise InvalidRequest(
+            "Invalid image data URL: expected data:image/(png|jpeg|gif|webp);base64,<data>.",
+            param=param, code="invalid_image_url",
+        )
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidRequest("Invalid base64 image data.", param=param, code="invalid_image_url") from None
+    if len(raw) > max_bytes:
+        raise InvalidRequest(f"Image is larger than {max_bytes} bytes.", param=param, code="image_too_large")
+
+
+async def _download(fetcher: Fetcher, url: str, param: str, max_bytes: int) -> str:
+    try:
+        fetched = await fetcher.get(url, max_bytes=max_bytes)
+    except Exception as exc:  # any failure of the download is the client's bad URL
+        raise InvalidRequest(
+            f"Error while downloading {url}: {exc}", param=param, code="invalid_image_url"
+        ) from None
+    declared = (fetched.content_type or "").partition(";")[0].strip().lower()
+    media_type = declared if declared in IMAGE_TYPES else _sniff(fetched.body)
+    if media_type is None:
+        raise InvalidRequest(
+            f"The URL {url} did not return a supported image (png, jpeg, gif, webp).",
+            param=param, code="invalid_image_format",
+        )
+    return f"data:{media_type};base64,{base64.b64encode(fetched.body).decode()}"
+
+
+async def inline(messages: list[Message], fetcher: Fetcher | None, max_bytes: int) -> None:
+    """Replace every image URL in ``messages`` by a checked ``data:`` URL (in place)."""
+    downloads: list[tuple[ImagePart, str]] = []
+    for i, message in enumerate(messages):
+        if not isinstance(message.content, list):
+            continue
+        for j, part in enumerate(message.content):
+            if not isinstance(part, ImagePart):
+                continue
+            url, param = part.image_url.url, f"messages[{i}].content[{j}].image_url.url"
+            if url.startswith("data:"):
+                _check_data_url(url, param, max_bytes)
+            elif url.startswith(("https://", "http://")):
+                if fetcher is None:
+                    raise InvalidRequest(
+                        "Image URLs cannot be downloaded by this deployment; send a data: URL.",
+                        param=param, code="invalid_image_url",
+                    )
+                downloads.append((part, param))
+            else:
+                raise InvalidRequest(
+                    "Invalid image URL: expected an https:// URL or a data: URL.",
+                    param=param, code="invalid_image_url",
+                )
+    if downloads and fetcher is not None:
+        urls = await asyncio.gather(
+            *(_download(fetcher, part.image_url.url, param, max_bytes) for part, param in downloads)
+        )
+        for (part, _), url in zip(downloads, urls, strict=True):
+            part.image_url.url = url

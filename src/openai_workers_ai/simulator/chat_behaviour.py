@@ -1,0 +1,187 @@
+"""What a simulated chat model decides to answer, independent of its output format.
+
+Conventions (all deterministic; listed in the README):
+
+- **tools**: with ``tools`` given, each line of the last user message of the form
+  ``call:<function_name> <json-arguments>`` makes the model call that tool (several
+  lines → parallel calls; arguments omitted → an instance of the tool's
+  ``parameters`` schema). ``tool_choice: "required"`` without such a line calls
+  the first tool; a named ``tool_choice`` calls that tool; ``"none"`` calls none.
+- **tool results**: when the conversation ends with ``tool`` messages the model
+  answers ``Tool results: <content>; <content>``.
+- **JSON mode** (``response_format`` json_object / json_schema, or ``guided_json``):
+  the answer is a JSON instance valid for the schema (json_object:
+  ``{"answer": "<the usual reply>"}``).
+- **vision**: a request carrying images is answered ``I received <n> image(s):
+  <media types>.`` (unless the last user message is an ``echo:``).
+- **reasoning** models think first: ``The user asks: <first words>. I will answer.``;
+  thinking words count against ``max_tokens`` like answer words.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..translate.catalog import REASONING, ModelInfo
+from .failures import invalid_input
+from .json_instance import instance
+from .text_generation import last_user_text, reply, tokens, truncate
+
+DEFAULT_MAX_TOKENS = 256
+_CALL = re.compile(r"^call:([A-Za-z0-9_.\-]+)\s*(.*)$")
+
+
+@dataclass(slots=True)
+class Call:
+    name: str
+    arguments: Any
+    """A JSON value (usually an object); a string when the model wrote invalid JSON."""
+
+
+@dataclass(slots=True)
+class Answer:
+    text: str = ""
+    value: Any = None
+    """The JSON value in JSON mode (classic models return it as an object)."""
+    reasoning: str = ""
+    calls: list[Call] = field(default_factory=list)
+    finish_reason: str = "stop"
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def json_mode(self) -> bool:
+        return self.value is not None
+
+
+def tool_schemas(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Tool name → parameters schema, from either tool shape."""
+    out: dict[str, dict[str, Any]] = {}
+    for tool in inputs.get("tools") or ():
+        function = tool.get("function") if isinstance(tool.get("function"), dict) else tool
+        out[function["name"]] = function.get("parameters") or {}
+    return out
+
+
+def _directives(text: str, tools: dict[str, dict[str, Any]]) -> list[Call]:
+    calls = []
+    for line in text.splitlines():
+        match = _CALL.match(line.strip())
+        if match is None or match.group(1) not in tools:
+            continue
+        name, raw = match.group(1), match.group(2).strip()
+        if not raw:
+            calls.append(Call(name, instance(tools[name], name)))
+            continue
+        try:
+            calls.append(Call(name, json.loads(raw)))
+        except ValueError:
+            calls.append(Call(name, raw))
+    return calls
+
+
+def _calls(inputs: dict[str, Any], messages: list[dict[str, Any]]) -> list[Call]:
+    tools = tool_schemas(inputs)
+    choice = inputs.get("tool_choice")
+    if not tools or choice == "none" or not messages or messages[-1].get("role") != "user":
+        return []
+    calls = _directives(last_user_text(inputs), tools)
+    if isinstance(choice, dict):
+        name = choice.get("function", {}).get("name")
+        if name not in tools:
+            raise invalid_input(f"tool_choice names an unknown function '{name}'")
+        calls = [c for c in calls if c.name == name] or [Call(name, instance(tools[name], name))]
+    elif choice == "required" and not calls:
+        first = next(iter(tools))
+        calls = [Call(first, instance(tools[first], first))]
+    return calls
+
+
+def _tool_results(messages: list[dict[str, Any]]) -> list[str]:
+    results: list[str] = []
+    for message in reversed(messages):
+        if message.get("role") != "tool":
+            break
+        content = message.get("content")
+        if isinstance(content, list):
+            content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+        results.append(str(content or ""))
+    return results[::-1]
+
+
+def images(messages: list[dict[str, Any]]) -> list[str]:
+    """The image URLs in the messages' content parts."""
+    urls = []
+    for message in messages:
+        content = message.get("content")
+        parts = content if isinstance(content, list) else [content] if isinstance(content, dict) else []
+        for part in parts:
+            if isinstance(part, dict) and part.get("type") == "image_url":
+                urls.append(str((part.get("image_url") or {}).get("url", "")))
+    return urls
+
+
+def json_schema_of(inputs: dict[str, Any]) -> tuple[bool, Any]:
+    """(JSON mode on?, schema or None) from ``response_format`` (either shape) or ``guided_json``."""
+    if isinstance(inputs.get("guided_json"), dict):
+        return True, inputs["guided_json"]
+    fmt = inputs.get("response_format")
+    if not isinstance(fmt, dict) or fmt.get("type") not in ("json_object", "json_schema"):
+        return False, None
+    if fmt["type"] == "json_object":
+        return True, None
+    spec = fmt.get("json_schema")
+    if isinstance(spec, dict) and isinstance(spec.get("schema"), dict):  # OpenAI shape {name, schema, strict}
+        return True, spec["schema"]
+    return True, spec if isinstance(spec, dict) else {"type": "object"}
+
+
+def thinks(model: ModelInfo, inputs: dict[str, Any]) -> bool:
+    kwargs = inputs.get("chat_template_kwargs")
+    if isinstance(kwargs, dict) and kwargs.get("enable_thinking") is False:
+        return False
+    return model.supports(REASONING) and inputs.get("reasoning_effort") != "none"
+
+
+def decide(model: ModelInfo, inputs: dict[str, Any], prompt: str) -> Answer:
+    """The model's answer to validated ``inputs`` (``prompt``: the prompt as text, for usage)."""
+    messages: list[dict[str, Any]] = inputs.get("messages") or []
+    answer = Answer(prompt_tokens=tokens(prompt))
+    budget = int(inputs.get("max_tokens") or inputs.get("max_completion_tokens") or DEFAULT_MAX_TOKENS)
+    json_mode, schema = json_schema_of(inputs)
+    last = last_user_text(inputs)
+    if thinks(model, inputs) and not json_mode:
+        first_words = " ".join(last.split()[:6])
+        answer.reasoning, cut = truncate(f"The user asks: {first_words}. I will answer.", budget)
+        budget -= tokens(answer.reasoning)
+        if cut or budget <= 0:
+            answer.finish_reason = "length"
+            answer.completion_tokens = tokens(answer.reasoning)
+            return answer
+    answer.calls = _calls(inputs, messages)
+    results = _tool_results(messages)
+    pictures = images(messages)
+    if answer.calls:
+        answer.finish_reason = "tool_calls"
+        spent = sum(tokens(json.dumps(c.arguments)) for c in answer.calls)
+        answer.completion_tokens = tokens(answer.reasoning) + spent
+        return answer
+    if json_mode:
+        answer.value = {"answer": reply(inputs)} if schema is None else instance(schema, last)
+        answer.text = json.dumps(answer.value, ensure_ascii=False)
+    elif results:
+        answer.text = "Tool results: " + "; ".join(results)
+    elif pictures and not last.startswith("echo:"):
+        kinds = ", ".join(u[5:].partition(";")[0] or "unknown" for u in pictures)
+        answer.text = f"I received {len(pictures)} image{'s' if len(pictures) != 1 else ''}: {kinds}."
+    else:
+        answer.text = reply(inputs)
+    if not json_mode:  # JSON mode is constrained decoding: never cut mid-document
+        answer.text, cut = truncate(answer.text, budget)
+        if cut:
+            answer.finish_reason = "length"
+    answer.completion_tokens = tokens(answer.reasoning) + tokens(answer.text)
+    return answer

@@ -1,0 +1,162 @@
+"""Chat request options → Workers AI inputs, per model family (pure).
+
+What each family takes (see ``models_data.py`` for the families):
+
+- ``openai`` / ``gpt-oss`` (Chat Completions natively): OpenAI-shaped ``tools``,
+  ``tool_choice``, ``parallel_tool_calls``, ``response_format`` and
+  ``reasoning_effort`` are passed through (checked first).
+- classic ``messages`` / ``messages-oai``: ``tools`` as ``{name, description,
+  parameters}``; no ``tool_choice`` (``required`` / a named function is a 400);
+  ``parallel_tool_calls: false`` is enforced by the gateway (only the first call
+  is returned); JSON mode as ``response_format`` ``{type, json_schema: <schema>}``
+  (not streamable, so streams are replayed from one whole answer), or
+  ``guided_json`` on models that only take that.
+- llama-4-scout (vLLM; ``extra["tool_call_format"] == "openai"``): classic
+  input, but OpenAI-shaped tools and ``tool_choice``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import InvalidRequest
+from ..types.chat import CreateChatCompletionRequest, NamedToolChoice, Tool
+from .catalog import JSON_MODE, REASONING, TOOLS, ModelInfo
+
+NATIVE = frozenset({"openai", "gpt-oss"})
+# gpt-oss takes low|medium|high and cannot turn reasoning off.
+GPT_OSS_EFFORT = {"minimal": "low", "low": "low", "medium": "medium", "high": "high", "xhigh": "high"}
+
+
+def native(model: ModelInfo) -> bool:
+    """Whether the model takes OpenAI Chat Completions input as is."""
+    return model.family in NATIVE
+
+
+def openai_tools(model: ModelInfo) -> bool:
+    """Whether the model takes OpenAI-shaped tools and ``tool_choice``."""
+    return native(model) or model.extra.get("tool_call_format") == "openai"
+
+
+def tool_inputs(req: CreateChatCompletionRequest, model: ModelInfo) -> dict[str, Any]:
+    """``tools`` / ``tool_choice`` / ``parallel_tool_calls`` for the model, or a 400."""
+    if req.functions:
+        raise InvalidRequest(
+            "'functions' is deprecated and not supported here; send 'tools' instead.", param="functions"
+        )
+    if req.function_call is not None:
+        raise InvalidRequest(
+            "'function_call' is deprecated and not supported here; send 'tool_choice' instead.",
+            param="function_call",
+        )
+    choice = req.tool_choice
+    if not req.tools:
+        if choice is not None and choice != "none":
+            raise InvalidRequest(
+                "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.",
+                param="tool_choice",
+            )
+        return {}
+    if choice == "none":
+        return {}  # OpenAI: the model will not call a tool; not sending tools guarantees it
+    if not model.supports(TOOLS):
+        raise InvalidRequest(
+            f"The model `{model.id}` does not support tools (function calling); use a model that does, "
+            "e.g. @cf/meta/llama-3.3-70b-instruct-fp8-fast or @cf/openai/gpt-oss-120b.",
+            param="tools",
+            code="tools_not_supported",
+        )
+    names = [t.function.name for t in req.tools]
+    if isinstance(choice, NamedToolChoice) and choice.function.name not in names:
+        raise InvalidRequest(
+            f"Invalid value for 'tool_choice': no function named '{choice.function.name}' was specified "
+            "in the 'tools' parameter.",
+            param="tool_choice.function.name",
+        )
+    if openai_tools(model):
+        out: dict[str, Any] = {"tools": [_openai_tool(t) for t in req.tools]}
+        if choice is not None:
+            out["tool_choice"] = choice if isinstance(choice, str) else choice.model_dump()
+        if native(model) and req.parallel_tool_calls is not None:
+            out["parallel_tool_calls"] = req.parallel_tool_calls
+        return out
+    if choice not in (None, "auto"):
+        forced = choice if isinstance(choice, str) else f"function {choice.function.name}"
+        raise InvalidRequest(
+            f"The model `{model.id}` cannot be forced to call a tool (tool_choice: {forced}); "
+            "Workers AI's classic models only choose tools themselves. Use 'auto', or a model that "
+            "supports tool_choice, e.g. @cf/meta/llama-4-scout-17b-16e-instruct or @cf/openai/gpt-oss-120b.",
+            param="tool_choice",
+            code="tool_choice_not_supported",
+        )
+    return {"tools": [_classic_tool(t) for t in req.tools]}
+
+
+def _openai_tool(tool: Tool) -> dict[str, Any]:
+    return {"type": "function", "function": tool.function.model_dump(exclude_none=True)}
+
+
+def _classic_tool(tool: Tool) -> dict[str, Any]:
+    # The classic schemas require description and parameters.properties.
+    parameters = dict(tool.function.parameters or {})
+    parameters.setdefault("type", "object")
+    parameters.setdefault("properties", {})
+    return {"name": tool.function.name, "description": tool.function.description or "", "parameters": parameters}
+
+
+def format_inputs(req: CreateChatCompletionRequest, model: ModelInfo) -> tuple[dict[str, Any], bool]:
+    """Workers AI inputs for ``response_format``, and whether the result can be streamed."""
+    fmt = req.response_format
+    if fmt is None or fmt.type == "text":
+        return {}, True
+    if fmt.type == "json_object" and not any("json" in m.text().lower() for m in req.messages):
+        raise InvalidRequest(
+            "'messages' must contain the word 'json' in some form, to use 'response_format' of type "
+            "'json_object'.",
+            param="messages",
+        )
+    schema = fmt.json_schema.schema_ if fmt.json_schema is not None else None
+    if native(model):
+        return {"response_format": fmt.model_dump(by_alias=True, exclude_none=True)}, True
+    if model.supports(JSON_MODE):
+        if fmt.type == "json_object":
+            return {"response_format": {"type": "json_object"}}, False
+        return {"response_format": {"type": "json_schema", "json_schema": schema or {"type": "object"}}}, False
+    if model.extra.get("guided_json"):
+        return {"guided_json": schema or {"type": "object"}}, True
+    raise InvalidRequest(
+        f"The model `{model.id}` does not support JSON mode (response_format '{fmt.type}'); use a model "
+        "that does, e.g. @cf/meta/llama-3.3-70b-instruct-fp8-fast or @cf/openai/gpt-oss-120b.",
+        param="response_format",
+        code="response_format_not_supported",
+    )
+
+
+def reasoning_inputs(req: CreateChatCompletionRequest, model: ModelInfo) -> dict[str, Any]:
+    """``reasoning_effort`` where the model takes it; a 400 for models that don't reason."""
+    effort = req.reasoning_effort
+    if effort is None:
+        return {}
+    if not model.supports(REASONING):
+        raise InvalidRequest(
+            f"Unsupported parameter: 'reasoning_effort' is not supported with the model `{model.id}`.",
+            param="reasoning_effort",
+            code="unsupported_parameter",
+        )
+    if not native(model):
+        return {}  # classic reasoning models (qwq, deepseek-r1) always think; nothing to set
+    if model.family == "gpt-oss":
+        if effort not in GPT_OSS_EFFORT:
+            raise InvalidRequest(
+                f"The model `{model.id}` always reasons; reasoning_effort must be one of "
+                "minimal, low, medium, high, xhigh.",
+                param="reasoning_effort",
+            )
+        return {"reasoning_effort": GPT_OSS_EFFORT[effort]}
+    allowed = model.extra.get("reasoning_effort")
+    if isinstance(allowed, tuple) and effort not in allowed:
+        raise InvalidRequest(
+            f"Invalid value for 'reasoning_effort': the model `{model.id}` takes one of {', '.join(allowed)}.",
+            param="reasoning_effort",
+        )
+    return {"reasoning_effort": effort}
