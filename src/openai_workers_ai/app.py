@@ -19,7 +19,7 @@ from .auth import AuthMiddleware
 from .errors import APIError, MethodNotAllowed, NotFound, flavor_of, render
 from .http import AppContext
 from .ports import Backends
-from .routes import chat_completions, completions, embeddings, files, health, models
+from .routes import chat_completions, completions, embeddings, files, health, images, models
 from .settings import Settings
 from .translate.catalog import Catalog
 
@@ -27,6 +27,10 @@ OPENAI: list[BaseRoute] = [
     Route("/chat/completions", chat_completions.create, methods=["POST"]),
     Route("/completions", completions.create, methods=["POST"]),
     Route("/embeddings", embeddings.create, methods=["POST"]),
+    Route("/images/generations", images.generations, methods=["POST"]),
+    Route("/images/edits", images.edits, methods=["POST"]),
+    Route("/images/variations", images.variations, methods=["POST"]),
+    Route("/images/{name}", images.retrieve, methods=["GET", "HEAD"]),
     Route("/models", models.list_models, methods=["GET"]),
     Route("/models/{model:path}", models.retrieve, methods=["GET"]),
     Route("/files", files.create, methods=["POST"]),

@@ -21,7 +21,9 @@ from .errors import AuthenticationError, flavor_of, render
 from .settings import Settings
 
 # Reachable without a key: liveness, and images served to <img> tags by unguessable name.
-PUBLIC = re.compile(r"^/(?:|health|api/version|(?:llm/openai/)?v1/images/[^/]+)$")
+PUBLIC = re.compile(
+    r"^/(?:|health|api/version|(?:llm/openai/)?v1/images/(?!(?:generations|edits|variations)$)[^/]+)$"
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,8 @@ class Settings:
     max_file_bytes: int = 100 * 1024 * 1024
     max_audio_bytes: int = 25 * 1024 * 1024
     max_image_bytes: int = 10 * 1024 * 1024
+    image_url_ttl: int = 3600
+    """Seconds a generated image's URL (``response_format=url``) stays valid, as OpenAI's 60 minutes."""
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str], **overrides: object) -> Settings:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import math
 from collections.abc import Iterator
 
+import httpx
 import openai
 import pytest
 
 from openai_workers_ai.simulator.embeddings import vector
+from openai_workers_ai.simulator.image_codecs import png
 
+from ..images_util import jpeg_size, png_size
 from .conftest import E2E_KEY
 
 
@@ -44,3 +48,41 @@ def test_embeddings_errors_are_openai_errors(client: openai.OpenAI) -> None:
         client.embeddings.create(model="text-embedding-3-small", input="")
     with pytest.raises(openai.NotFoundError):
         client.embeddings.create(model="nope", input="x")
+
+
+def test_images_generate_url_then_fetch_without_auth(client: openai.OpenAI) -> None:
+    result = client.images.generate(model="dall-e-2", prompt="a lighthouse at dusk", size="512x512", n=2)
+    assert len(result.data) == 2 and result.created > 0
+    for image in result.data:
+        assert image.url and image.b64_json is None
+        fetched = httpx.get(image.url)  # no Authorization header, as an <img> tag
+        assert fetched.status_code == 200 and fetched.headers["content-type"] == "image/png"
+        assert png_size(fetched.content) == (512, 512)
+
+
+def test_images_generate_b64_json(client: openai.OpenAI) -> None:
+    result = client.images.generate(prompt="a cat", size="1024x768", response_format="b64_json")
+    assert png_size(base64.b64decode(result.data[0].b64_json or "")) == (1024, 768)
+    result = client.images.generate(model="dall-e-3", prompt="a dog", response_format="b64_json")
+    assert result.data[0].revised_prompt == "a dog"
+    assert jpeg_size(base64.b64decode(result.data[0].b64_json or "")) == (1024, 1024)
+    with pytest.raises(openai.BadRequestError) as info:
+        client.images.generate(model="dall-e-3", prompt="a dog", size="1792x1024")
+    assert info.value.body["param"] == "size"  # type: ignore[index]
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the client marks create_variation deprecated
+def test_images_edit_and_variation(client: openai.OpenAI) -> None:
+    source = png(64, 64, b"e2e")
+    result = client.images.edit(
+        image=("in.png", source, "image/png"), prompt="add snow", size="256x256", response_format="b64_json"
+    )
+    assert png_size(base64.b64decode(result.data[0].b64_json or "")) == (256, 256)
+    result = client.images.edit(
+        image=("in.png", source, "image/png"), mask=("m.png", source, "image/png"), prompt="a door"
+    )
+    assert result.data[0].url and httpx.get(result.data[0].url).status_code == 200
+    result = client.images.create_variation(image=("in.png", source, "image/png"), n=2, size="256x256")
+    assert len(result.data) == 2
+    with pytest.raises(openai.BadRequestError):
+        client.images.edit(image=("in.png", b"not an image", "image/png"), prompt="x")

@@ -24,7 +24,7 @@ from typing import Any
 
 from ..errors import UpstreamError
 from ..translate.catalog import Catalog, ModelInfo
-from . import embeddings, text_generation
+from . import embeddings, text_generation, text_to_image
 from .failures import SimulatedFailure, no_such_model
 
 Handler = Callable[[ModelInfo, dict[str, Any]], "dict[str, Any] | bytes | AsyncIterator[bytes]"]
@@ -33,6 +33,7 @@ Handler = Callable[[ModelInfo, dict[str, Any]], "dict[str, Any] | bytes | AsyncI
 HANDLERS: dict[str, Handler] = {
     "text-generation": text_generation.run,
     "text-embeddings": embeddings.run,
+    "text-to-image": text_to_image.run,
 }
 
 

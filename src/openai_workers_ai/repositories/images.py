@@ -1,0 +1,57 @@
+"""Generated images kept in R2 for ``response_format=url``.
+
+Each image is one R2 object ``images/<name>``. ``<name>`` is 256 random bits
+(URL-safe base64) plus the file extension: the name is the only credential,
+so ``GET /v1/images/<name>`` serves it without an API key (an ``<img>`` tag
+can load it). The expiry is the object's custom metadata ``expires_at``
+(Unix seconds): past it the image is not served (404) and
+:func:`delete_expired` removes it. No D1 row: nothing else refers to it.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from ..ports import ObjectStore, StoredObject
+
+PREFIX = "images/"
+NAME = re.compile(r"^[A-Za-z0-9_-]{43}\.(?:png|jpg|webp)$")
+MEDIA_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
+
+
+def new_name(extension: str) -> str:
+    return f"{secrets.token_urlsafe(32)}.{extension}"
+
+
+async def save(bucket: ObjectStore, data: bytes, extension: str, *, now: int, ttl: int) -> str:
+    """Store ``data``; return its unguessable name."""
+    name = new_name(extension)
+    await bucket.put(
+        PREFIX + name, data, content_type=MEDIA_TYPES[extension],
+        metadata={"expires_at": str(now + ttl)},
+    )
+    return name
+
+
+def expires_at(obj: StoredObject) -> int:
+    raw = (obj.metadata or {}).get("expires_at", "0")
+    return int(raw) if raw.isdigit() else 0
+
+
+async def load(bucket: ObjectStore, name: str, *, now: int) -> StoredObject | None:
+    """The image (with its body) if it exists and has not expired."""
+    if not NAME.match(name):
+        return None
+    head = await bucket.head(PREFIX + name)
+    if head is None or expires_at(head) <= now:
+        return None
+    return await bucket.get(PREFIX + name)
+
+
+async def delete_expired(bucket: ObjectStore, now: int) -> int:
+    """Delete every expired image; return how many were deleted."""
+    expired = [obj.key for obj in await bucket.list(PREFIX, limit=100_000) if expires_at(obj) <= now]
+    for start in range(0, len(expired), 1000):  # R2 deletes at most 1000 keys per call
+        await bucket.delete(expired[start : start + 1000])
+    return len(expired)

@@ -1,0 +1,234 @@
+"""``POST /v1/images/generations``, ``/edits``, ``/variations`` and ``GET /v1/images/{name}``.
+
+Images are generated with ``n`` concurrent Workers AI calls and returned as
+``b64_json`` or as a ``url``: an unguessable, expiring R2 object served
+without an API key (:mod:`openai_workers_ai.repositories.images`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from ..errors import InvalidRequest, NotFound
+from ..http import AppContext, context, json_response, parse_json, validate
+from ..multipart import Form, UploadedFile, parse_form
+from ..repositories import images as stored
+from ..translate import images
+from ..translate.catalog import ModelInfo
+from ..types.images import CreateImageRequest
+
+MAX_N = 4
+"""Images per request: each is one Workers AI call, run concurrently (OpenAI allows 10)."""
+MAX_PROMPT = 32000
+IMG2IMG = "@cf/runwayml/stable-diffusion-v1-5-img2img"
+INPAINTING = "@cf/runwayml/stable-diffusion-v1-5-inpainting"
+EDIT_STRENGTH, VARIATION_STRENGTH = 0.75, 0.6
+VARIATION_PROMPT = "A variation of the provided image, same subject, composition and style."
+
+
+async def generations(request: Request) -> Response:
+    ctx = context(request)
+    body = await parse_json(request, CreateImageRequest)
+    model = ctx.catalog.resolve(body.model or "dall-e-2", task="text-to-image")
+    images.check_model(model)
+    _check_common(body.prompt, body.n, body.stream, body.background)
+    _check_output_format(model, body.output_format)
+    size = images.parse_size(body.size, model)
+    calls = [
+        images.generation_inputs(model, body.prompt, size, body.quality) for _ in range(body.n or 1)
+    ]
+    revised = body.prompt if (body.model or "").lower() == "dall-e-3" else None
+    return await _respond(request, ctx, model, calls, _format(body.response_format, body.model), revised)
+
+
+async def edits(request: Request) -> Response:
+    ctx = context(request)
+    form = await parse_form(request, max_file_bytes=ctx.settings.max_image_bytes, what="image")
+    fields = _fields(form)
+    image = _image_file(form, "image", required=True)
+    mask = _image_file(form, "mask", required=False)
+    model = _edit_model(ctx, form.get("model"), inpainting=mask is not None)
+    _check_common(fields.prompt, fields.n, None, fields.background)
+    size = images.parse_size(fields.size, model)
+    calls = [
+        images.edit_inputs(model, fields.prompt, size, image, mask, EDIT_STRENGTH)
+        for _ in range(fields.n or 1)
+    ]
+    return await _respond(request, ctx, model, calls, _format(fields.response_format, fields.model), None)
+
+
+async def variations(request: Request) -> Response:
+    ctx = context(request)
+    form = await parse_form(request, max_file_bytes=ctx.settings.max_image_bytes, what="image")
+    if form.get("prompt") is not None:
+        raise InvalidRequest("Unrecognized request argument supplied: prompt", param="prompt")
+    fields = _fields(form, prompt=VARIATION_PROMPT)
+    image = _image_file(form, "image", required=True)
+    model = _edit_model(ctx, form.get("model"), inpainting=False)
+    _check_common(fields.prompt, fields.n, None, None)
+    size = images.parse_size(fields.size, model)
+    calls = [
+        images.edit_inputs(model, fields.prompt, size, image, None, VARIATION_STRENGTH)
+        for _ in range(fields.n or 1)
+    ]
+    return await _respond(request, ctx, model, calls, _format(fields.response_format, "dall-e-2"), None)
+
+
+async def retrieve(request: Request) -> Response:
+    """An image stored for ``response_format=url``: public (the name is the credential), until it expires."""
+    ctx = context(request)
+    name: str = request.path_params["name"]
+    now = int(time.time())
+    obj = await stored.load(ctx.backends.bucket, name, now=now)
+    if obj is None or obj.body is None:
+        raise NotFound("No such image: it never existed or its URL has expired.", code="image_not_found")
+    max_age = max(0, stored.expires_at(obj) - now)
+    return StreamingResponse(
+        obj.body,
+        media_type=obj.content_type or "application/octet-stream",
+        headers={
+            "content-length": str(obj.size),
+            "cache-control": f"private, max-age={max_age}, immutable",
+            "x-content-type-options": "nosniff",
+        },
+    )
+
+
+# ---- shared steps ------------------------------------------------------------------------
+
+
+async def _respond(
+    request: Request, ctx: AppContext, model: ModelInfo, calls: list[dict[str, Any]],
+    response_format: str, revised_prompt: str | None,
+) -> Response:
+    outputs = await asyncio.gather(*(ctx.backends.ai.run(model.id, inputs) for inputs in calls))
+    created = int(time.time())
+    data: list[dict[str, Any]] = []
+    for output in outputs:
+        raw = images.image_bytes(output)
+        if response_format == "b64_json":
+            item: dict[str, Any] = {"b64_json": base64.b64encode(raw).decode("ascii")}
+        else:
+            found = images.sniff(raw)
+            assert found is not None  # image_bytes checked it
+            name = await stored.save(
+                ctx.backends.bucket, raw, found.extension, now=created, ttl=ctx.settings.image_url_ttl
+            )
+            item = {"url": image_url(request, name)}
+        if revised_prompt is not None:
+            item["revised_prompt"] = revised_prompt
+        data.append(item)
+    return json_response({"created": created, "data": data})
+
+
+def image_url(request: Request, name: str) -> str:
+    """The absolute URL of a stored image, on the API mount the request used.
+
+    Behind a proxy the client-facing scheme/host come from ``X-Forwarded-Proto`` /
+    ``X-Forwarded-Host``; on Workers the request URL already is the public one.
+    """
+    headers = request.headers
+    scheme = headers.get("x-forwarded-proto", "").split(",")[0].strip() or request.url.scheme
+    host = headers.get("x-forwarded-host", "").split(",")[0].strip() or request.url.netloc
+    mount = request.url.path.rsplit("/images/", 1)[0]
+    return f"{scheme}://{host}{mount}/images/{name}"
+
+
+def _format(requested: str | None, model_name: str | None) -> str:
+    if requested is not None:
+        return requested
+    # GPT image models always answer with base64; DALL·E defaults to url.
+    return "b64_json" if (model_name or "").lower().startswith("gpt-image") else "url"
+
+
+def _check_common(prompt: str, n: int | None, stream: bool | None, background: str | None) -> None:
+    if not prompt.strip():
+        raise InvalidRequest("Invalid value for 'prompt': the prompt must not be empty.", param="prompt")
+    if len(prompt) > MAX_PROMPT:
+        raise InvalidRequest(
+            f"Invalid value for 'prompt': at most {MAX_PROMPT} characters are allowed.", param="prompt"
+        )
+    if n is not None and n > MAX_N:
+        raise InvalidRequest(
+            f"Invalid value for 'n': this server generates at most {MAX_N} images per request.",
+            param="n",
+        )
+    if stream:
+        raise InvalidRequest(
+            "Streaming image generation is not supported by Workers AI image models.", param="stream"
+        )
+    if background == "transparent":
+        raise InvalidRequest(
+            "Transparent backgrounds are not supported by Workers AI image models.", param="background"
+        )
+
+
+def _check_output_format(model: ModelInfo, output_format: str | None) -> None:
+    native = "png" if model.family == "stable-diffusion" else "jpeg"
+    if output_format is not None and output_format != native:
+        raise InvalidRequest(
+            f"Invalid value for 'output_format': `{model.id}` produces {native} images.",
+            param="output_format",
+        )
+
+
+class _Fields(CreateImageRequest):
+    """The text fields of an edits/variations form (file parts are read separately)."""
+
+    size: str | None = None
+
+
+def _fields(form: Form, prompt: str | None = None) -> _Fields:
+    values: dict[str, Any] = {
+        name: values[-1] for name, values in form.fields.items() if not name.endswith("[]")
+    }
+    values.setdefault("prompt", prompt)
+    values.pop("input_fidelity", None)  # a gpt-image edit option with no Workers AI counterpart
+    return validate(_Fields, values)  # pydantic's lax mode reads "2" as 2 and "true" as True
+
+
+def _image_file(form: Form, name: str, *, required: bool) -> bytes | None:
+    files: list[UploadedFile] = [*form.files.get(name, []), *form.files.get(name + "[]", [])]
+    if not files:
+        if required:
+            raise InvalidRequest(f"Missing required parameter: '{name}'.", param=name)
+        return None
+    if len(files) > 1:
+        raise InvalidRequest(
+            f"Only one '{name}' is supported by the Workers AI image models.", param=name
+        )
+    data = bytes(files[0].data)
+    found = images.sniff(data)
+    if found is None:
+        raise InvalidRequest(
+            f"Invalid '{name}': the file is not a valid PNG or JPEG image.",
+            param=name, code="invalid_image_format",
+        )
+    if found.media_type == "image/webp":
+        raise InvalidRequest(
+            f"Invalid '{name}': WebP images are not supported by the Workers AI image models; "
+            "send a PNG or JPEG.",
+            param=name, code="invalid_image_format",
+        )
+    return data
+
+
+def _edit_model(ctx: AppContext, name: str | None, *, inpainting: bool) -> ModelInfo:
+    """An explicit ``@cf/…`` stable-diffusion id is used as is; OpenAI names pick img2img / inpainting."""
+    if name and name.startswith(("@cf/", "@hf/")):
+        model = ctx.catalog.resolve(name, task="text-to-image")
+        images.check_model(model, edit=True)
+        if inpainting and not model.extra.get("needs_mask"):
+            raise InvalidRequest(
+                f"The model `{model.id}` does not take a mask; use {INPAINTING}.", param="mask"
+            )
+        return model
+    if name:
+        ctx.catalog.resolve(name, task="text-to-image")  # 404 for unknown names
+    return ctx.catalog.resolve(INPAINTING if inpainting else IMG2IMG, task="text-to-image")
