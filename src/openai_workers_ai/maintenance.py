@@ -33,7 +33,7 @@ async def run_scheduled(backends: Backends, settings: Settings, now: int | None 
         try:
             counts = await cleanup(backends, settings, now)
         except Exception:  # logged for `wrangler tail`; the next run retries
-            log.exception("cleanup %s failed", getattr(cleanup, "__qualname__", cleanup))
+            log.exception("cleanup %s.%s failed", cleanup.__module__, cleanup.__qualname__)
             totals["errors"] += 1
             continue
         for name, count in counts.items():

@@ -10,9 +10,10 @@ columns (see ``migrations/0001_files.sql``)::
 The two stores cannot share a transaction, so the row is the journal:
 
 - **write**: insert the row as ``uploading`` → put the bytes → mark it ready.
-  A failure after the insert deletes the bytes, then the row (bytes first: a
-  row is only ever removed once its bytes are gone). If that compensation
-  fails too, the ``uploading`` row is left for :func:`sweep`.
+  A failure after the insert runs the delete below. If that compensation
+  fails too, the ``uploading`` / ``deleting`` row is left for :func:`sweep`
+  (or, when the failure hid a committed "ready", the complete object stays:
+  the client saw an error for an upload that in fact succeeded).
 - **delete**: mark the row ``deleting`` → delete the bytes → delete the row.
   Every step is idempotent, so a delete that failed halfway is retried from
   the start (by the client, or by :func:`sweep`).
@@ -90,16 +91,19 @@ async def write(
         if changed != 1:  # swept as stale while the upload ran
             raise APIError("The upload took too long and was abandoned; please retry.", status=500)
     except BaseException:
-        await _discard(backends, table, object_id, key)
+        await _discard(backends, table, object_id, key, now)
         raise
     return stored
 
 
-async def _discard(backends: Backends, table: BlobTable, object_id: str, key: str) -> None:
-    """Undo a failed write: bytes first, then the row; leave the row for the sweep if either fails."""
+async def _discard(backends: Backends, table: BlobTable, object_id: str, key: str, now: int) -> None:
+    """Undo a failed write with :func:`delete`; if that fails too, its row is left for the sweep.
+
+    Not just "delete bytes, delete row": when marking the row ready did commit but
+    reported a failure, the row must leave the ready status before its bytes go.
+    """
     try:
-        await backends.bucket.delete(key)
-        await backends.db.prepare(f"DELETE FROM {table.table} WHERE id = ?").bind(object_id).run()
+        await delete(backends, table, object_id, key, now)
     except Exception:
         log.warning("could not undo the write of %s (the sweep will)", object_id, exc_info=True)
 
