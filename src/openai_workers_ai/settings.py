@@ -79,7 +79,9 @@ def read_dev_vars(text: str) -> dict[str, str]:
         key, _, value = line.partition("=")
         key = key.strip().removeprefix("export ").strip()
         value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            value = value[1:-1]
+        if value[:1] in ("'", '"', "`") and value.find(value[0], 1) != -1:
+            value = value[1 : value.find(value[0], 1)]  # quoted: anything after is a comment
+        else:
+            value = value.split(" #", 1)[0].split("\t#", 1)[0].strip()  # dotenv's inline comments
         out[key] = value
     return out

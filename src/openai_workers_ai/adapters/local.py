@@ -137,12 +137,16 @@ class FolderR2:
         path = self._path(key)
         partial = path.with_suffix(".part")
         size = 0
-        with partial.open("wb") as f:
-            if isinstance(body, (bytes, bytearray, memoryview)):
-                size = f.write(body)
-            else:
-                async for chunk in body:
-                    size += f.write(chunk)
+        try:
+            with partial.open("wb") as f:
+                if isinstance(body, (bytes, bytearray, memoryview)):
+                    size = f.write(body)
+                else:
+                    async for chunk in body:
+                        size += f.write(chunk)
+        except BaseException:  # the old object (if any) stays; no half-written debris
+            partial.unlink(missing_ok=True)
+            raise
         meta = {"key": key, "size": size, "content_type": content_type, "metadata": metadata or {}}
         path.with_suffix(".json").write_text(json.dumps(meta))
         partial.replace(path)

@@ -6,7 +6,8 @@ Conventions (all deterministic; listed in the README):
   ``call:<function_name> <json-arguments>`` makes the model call that tool (several
   lines → parallel calls; arguments omitted → an instance of the tool's
   ``parameters`` schema). ``tool_choice: "required"`` without such a line calls
-  the first tool; a named ``tool_choice`` calls that tool; ``"none"`` calls none.
+  the first tool; a named ``tool_choice`` calls that tool; ``"none"`` calls none;
+  ``parallel_tool_calls: false`` keeps only the first call.
 - **tool results**: when the conversation ends with ``tool`` messages the model
   answers ``Tool results: <content>; <content>``.
 - **JSON mode** (``response_format`` json_object / json_schema, or ``guided_json``):
@@ -97,7 +98,7 @@ def _calls(inputs: dict[str, Any], messages: list[dict[str, Any]]) -> list[Call]
     elif choice == "required" and not calls:
         first = next(iter(tools))
         calls = [Call(first, instance(tools[first], first))]
-    return calls
+    return calls[:1] if inputs.get("parallel_tool_calls") is False else calls
 
 
 def _tool_results(messages: list[dict[str, Any]]) -> list[str]:

@@ -74,7 +74,8 @@ def tool_inputs(req: CreateChatCompletionRequest, model: ModelInfo) -> dict[str,
             param="tool_choice.function.name",
         )
     if openai_tools(model):
-        out: dict[str, Any] = {"tools": [_openai_tool(t) for t in req.tools]}
+        shape = _openai_tool if native(model) else _classic_openai_tool
+        out: dict[str, Any] = {"tools": [shape(t) for t in req.tools]}
         if choice is not None:
             out["tool_choice"] = choice if isinstance(choice, str) else choice.model_dump()
         if native(model) and req.parallel_tool_calls is not None:
@@ -102,6 +103,11 @@ def _classic_tool(tool: Tool) -> dict[str, Any]:
     parameters.setdefault("type", "object")
     parameters.setdefault("properties", {})
     return {"name": tool.function.name, "description": tool.function.description or "", "parameters": parameters}
+
+
+def _classic_openai_tool(tool: Tool) -> dict[str, Any]:
+    # OpenAI-shaped, with the fields the classic schemas require (llama-4-scout).
+    return {"type": "function", "function": _classic_tool(tool)}
 
 
 def format_inputs(req: CreateChatCompletionRequest, model: ModelInfo) -> tuple[dict[str, Any], bool]:

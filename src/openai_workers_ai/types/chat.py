@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, StrictBool, model_validator
 
 from .common import CompletionUsage, Lenient, Sampling, StreamOptions
 
@@ -124,11 +124,11 @@ class CreateChatCompletionRequest(Sampling):
     max_completion_tokens: Annotated[int, Field(ge=1)] | None = None
     tools: list[Tool] | None = None
     tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
-    parallel_tool_calls: bool | None = None
+    parallel_tool_calls: StrictBool | None = None
     functions: list[FunctionDefinition] | None = None
     function_call: Literal["none", "auto"] | dict[str, str] | None = None
     response_format: ResponseFormat | None = None
-    logprobs: bool | None = None
+    logprobs: StrictBool | None = None
     top_logprobs: Annotated[int, Field(ge=0, le=20)] | None = None
     metadata: dict[str, str] | None = None
     store: bool | None = None

@@ -1,0 +1,273 @@
+"""Chat completions tools: tools / tool_choice / parallel_tool_calls per model family,
+tool calls back (whole and streamed), multi-turn tool history. In-process over the simulator."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from openai_workers_ai.simulator import Simulator
+
+from .openapi import assert_matches
+
+URL = "/v1/chat/completions"
+CLASSIC = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"  # flat {name, arguments: object}
+SCOUT = "@cf/meta/llama-4-scout-17b-16e-instruct"  # OpenAI-shaped calls, object arguments, vLLM stream
+QWEN3 = "@cf/qwen/qwen3-30b-a3b-fp8"  # messages-oai: classic input, chat.completion output
+GLM = "@cf/zai-org/glm-4.7-flash"  # openai family
+OSS = "@cf/openai/gpt-oss-120b"  # gpt-oss
+NO_TOOLS = "@cf/meta/llama-3.1-8b-instruct"
+TOOL_MODELS = [CLASSIC, SCOUT, QWEN3, GLM, OSS]
+
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Weather for a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string", "description": "City"}},
+                       "required": ["city"]},
+    },
+}
+TIME = {"type": "function", "function": {"name": "get_time", "parameters": {
+    "type": "object", "properties": {"zone": {"type": "string"}}, "required": ["zone"]}}}
+ARGS = {"city": "Zürich, 日本"}
+CALL = f"call:get_weather {json.dumps(ARGS, ensure_ascii=False)}"
+
+
+async def post(client: httpx.AsyncClient, model: str, content: str | list[dict[str, Any]] = CALL,
+               **fields: Any) -> httpx.Response:
+    messages = content if isinstance(content, list) else [{"role": "user", "content": content}]
+    body = {"model": model, "messages": messages, "tools": [WEATHER, TIME], **fields}
+    return await client.post(URL, json=body)
+
+
+async def ok(client: httpx.AsyncClient, model: str, content: Any = CALL, **fields: Any) -> dict[str, Any]:
+    r = await post(client, model, content, **fields)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert_matches(body, "CreateChatCompletionResponse")
+    return body
+
+
+async def chunks_of(client: httpx.AsyncClient, model: str, content: Any = CALL, **fields: Any) -> list[dict[str, Any]]:
+    r = await post(client, model, content, stream=True, **fields)
+    assert r.status_code == 200, r.text
+    payloads = [line[6:] for line in r.text.split("\n") if line.startswith("data: ")]
+    assert payloads[-1] == "[DONE]"
+    chunks = [json.loads(p) for p in payloads[:-1]]
+    for chunk in chunks:
+        assert_matches(chunk, "CreateChatCompletionStreamResponse")
+    return chunks
+
+
+def error_of(r: httpx.Response, param: str | None) -> dict[str, Any]:
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert error["type"] == "invalid_request_error" and error["message"]
+    assert error["param"] == param
+    return error
+
+
+def accumulate(chunks: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """Tool calls rebuilt from deltas as a client does; checks OpenAI's delta rules on the way."""
+    calls: dict[int, dict[str, Any]] = {}
+    for chunk in chunks:
+        for choice in chunk["choices"]:
+            for delta in choice["delta"].get("tool_calls") or ():
+                index = delta["index"]
+                if index not in calls:  # the first delta names the call
+                    assert delta["id"].startswith("call_") and delta["type"] == "function"
+                    assert delta["function"]["name"]
+                    calls[index] = {"id": delta["id"], "name": delta["function"]["name"], "arguments": ""}
+                else:
+                    assert "id" not in delta and "name" not in delta["function"]
+                calls[index]["arguments"] += delta["function"].get("arguments") or ""
+    return calls
+
+
+# ---- calls back ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model", TOOL_MODELS)
+async def test_tool_call_whole(client: httpx.AsyncClient, model: str) -> None:
+    body = await ok(client, model)
+    choice = body["choices"][0]
+    assert choice["finish_reason"] == "tool_calls"
+    assert choice["message"]["content"] is None
+    [call] = choice["message"]["tool_calls"]
+    assert call["id"].startswith("call_") and call["type"] == "function"
+    assert call["function"]["name"] == "get_weather"
+    assert isinstance(call["function"]["arguments"], str)
+    assert json.loads(call["function"]["arguments"]) == ARGS
+
+
+@pytest.mark.parametrize("model", TOOL_MODELS)
+async def test_tool_call_streamed(client: httpx.AsyncClient, model: str) -> None:
+    chunks = await chunks_of(client, model, stream_options={"include_usage": True})
+    calls = accumulate(chunks)
+    assert [c["name"] for c in calls.values()] == ["get_weather"]
+    assert json.loads(calls[0]["arguments"]) == ARGS
+    finishes = [c["choices"][0]["finish_reason"] for c in chunks if c["choices"]]
+    assert finishes[-1] == "tool_calls" and finishes.count("tool_calls") == 1
+    assert chunks[-1]["usage"]["completion_tokens"] > 0
+
+
+@pytest.mark.parametrize("model", TOOL_MODELS)
+async def test_parallel_calls_and_parallel_tool_calls_false(client: httpx.AsyncClient, model: str) -> None:
+    two = f"{CALL}\ncall:get_time {{\"zone\": \"UTC\"}}"
+    calls = (await ok(client, model, two))["choices"][0]["message"]["tool_calls"]
+    assert [c["function"]["name"] for c in calls] == ["get_weather", "get_time"]
+    assert len({c["id"] for c in calls}) == 2
+    streamed = accumulate(await chunks_of(client, model, two))
+    assert sorted(streamed) == [0, 1] and streamed[1]["name"] == "get_time"
+    one = (await ok(client, model, two, parallel_tool_calls=False))["choices"][0]["message"]["tool_calls"]
+    assert [c["function"]["name"] for c in one] == ["get_weather"]
+    assert list(accumulate(await chunks_of(client, model, two, parallel_tool_calls=False))) == [0]
+
+
+async def test_arguments_default_to_a_schema_instance(client: httpx.AsyncClient) -> None:
+    [call] = (await ok(client, GLM, "call:get_weather"))["choices"][0]["message"]["tool_calls"]
+    assert isinstance(json.loads(call["function"]["arguments"])["city"], str)
+
+
+# ---- what Workers AI receives ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model", [CLASSIC, QWEN3])
+async def test_classic_models_get_flat_tools_and_no_tool_choice(
+    client: httpx.AsyncClient, simulator: Simulator, model: str
+) -> None:
+    await ok(client, model, "hi", tool_choice="auto", parallel_tool_calls=True)
+    inputs = simulator.calls[-1][1]
+    assert inputs["tools"][0] == {
+        "name": "get_weather", "description": "Weather for a city",
+        "parameters": WEATHER["function"]["parameters"],
+    }
+    # description and parameters.properties are required by the classic schemas
+    assert inputs["tools"][1]["description"] == "" and inputs["tools"][1]["parameters"]["properties"]
+    assert "tool_choice" not in inputs and "parallel_tool_calls" not in inputs
+
+
+@pytest.mark.parametrize("model", [SCOUT, GLM, OSS])
+async def test_openai_shaped_models_get_tools_and_tool_choice(
+    client: httpx.AsyncClient, simulator: Simulator, model: str
+) -> None:
+    await ok(client, model, "hi", tool_choice={"type": "function", "function": {"name": "get_time"}})
+    inputs = simulator.calls[-1][1]
+    assert inputs["tools"][0] == WEATHER
+    assert inputs["tool_choice"] == {"type": "function", "function": {"name": "get_time"}}
+
+
+async def test_tool_choice_none_sends_no_tools(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    body = await ok(client, CLASSIC, tool_choice="none")
+    assert body["choices"][0]["finish_reason"] == "stop"
+    assert "tool_calls" not in body["choices"][0]["message"]
+    assert "tools" not in simulator.calls[-1][1]
+
+
+@pytest.mark.parametrize("model", [SCOUT, GLM, OSS])
+async def test_tool_choice_required_and_named_force_a_call(client: httpx.AsyncClient, model: str) -> None:
+    forced = (await ok(client, model, "no directive here", tool_choice="required"))["choices"][0]
+    assert forced["finish_reason"] == "tool_calls"
+    assert forced["message"]["tool_calls"][0]["function"]["name"] == "get_weather"
+    named = {"type": "function", "function": {"name": "get_time"}}
+    calls = (await ok(client, model, "hello", tool_choice=named))["choices"][0]["message"]["tool_calls"]
+    assert [c["function"]["name"] for c in calls] == ["get_time"]
+    assert "zone" in json.loads(calls[0]["function"]["arguments"])
+
+
+# ---- multi-turn ---------------------------------------------------------------------------
+
+
+def history(call: dict[str, Any], result: str = '{"temperature": "18C"}') -> list[dict[str, Any]]:
+    return [
+        {"role": "user", "content": CALL},
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": call["id"], "content": result},
+    ]
+
+
+@pytest.mark.parametrize("model", TOOL_MODELS)
+@pytest.mark.parametrize("stream", [False, True])
+async def test_round_trip(client: httpx.AsyncClient, simulator: Simulator, model: str, stream: bool) -> None:
+    [call] = (await ok(client, model))["choices"][0]["message"]["tool_calls"]
+    messages = history(call)
+    if stream:
+        chunks = await chunks_of(client, model, messages)
+        text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+        assert [c["choices"][0]["finish_reason"] for c in chunks if c["choices"]][-1] == "stop"
+    else:
+        body = await ok(client, model, messages)
+        text = body["choices"][0]["message"]["content"]
+        assert body["choices"][0]["finish_reason"] == "stop"
+    assert text == 'Tool results: {"temperature": "18C"}'
+    sent = simulator.calls[-1][1]["messages"]
+    assert [m["role"] for m in sent] == ["user", "assistant", "tool"]
+    assert sent[2]["content"] == '{"temperature": "18C"}'
+    if model in (GLM, OSS):  # Chat Completions models get the calls and their ids as fields
+        assert sent[1]["tool_calls"][0]["id"] == call["id"] == sent[2]["tool_call_id"]
+        assert json.loads(sent[1]["tool_calls"][0]["function"]["arguments"]) == ARGS
+    else:  # classic schemas only have role/content: the call is written as the model emits it
+        assert json.loads(sent[1]["content"]) == [{"name": "get_weather", "arguments": ARGS}]
+        assert ("tool_call_id" in sent[2]) == (model == SCOUT)
+
+
+async def test_upstream_ids_are_kept_inside_call_ids(client: httpx.AsyncClient) -> None:
+    [call] = (await ok(client, GLM))["choices"][0]["message"]["tool_calls"]
+    assert call["id"].startswith("call_chatcmpl-tool-")  # the model's own id, so history matches it
+
+
+# ---- 400s ---------------------------------------------------------------------------------
+
+
+async def test_tools_on_a_model_without_function_calling(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    calls = len(simulator.calls)
+    error = error_of(await post(client, NO_TOOLS), "tools")
+    assert error["code"] == "tools_not_supported" and NO_TOOLS in error["message"]
+    assert len(simulator.calls) == calls
+
+
+@pytest.mark.parametrize("choice", ["required", {"type": "function", "function": {"name": "get_time"}}])
+async def test_forcing_a_tool_on_a_classic_model(client: httpx.AsyncClient, choice: Any) -> None:
+    error = error_of(await post(client, CLASSIC, tool_choice=choice), "tool_choice")
+    assert error["code"] == "tool_choice_not_supported"
+
+
+async def test_tool_choice_without_tools(client: httpx.AsyncClient) -> None:
+    r = await client.post(URL, json={"model": GLM, "messages": [{"role": "user", "content": "x"}],
+                                     "tool_choice": "required"})
+    assert "only allowed when 'tools' are specified" in error_of(r, "tool_choice")["message"]
+
+
+async def test_named_tool_choice_must_name_a_given_tool(client: httpx.AsyncClient) -> None:
+    r = await post(client, GLM, tool_choice={"type": "function", "function": {"name": "nope"}})
+    error_of(r, "tool_choice.function.name")
+
+
+@pytest.mark.parametrize(
+    ("fields", "param"),
+    [
+        ({"tools": "get_weather"}, "tools"),
+        ({"tools": [{"type": "custom", "custom": {"name": "x"}}]}, "tools[0].type"),
+        ({"tools": [{"type": "function", "function": {"name": "bad name!"}}]}, "tools[0].function.name"),
+        ({"tools": [{"type": "function"}]}, "tools[0].function"),
+        ({"tool_choice": "sometimes"}, "tool_choice"),
+        ({"parallel_tool_calls": "yes"}, "parallel_tool_calls"),
+        ({"functions": [{"name": "f"}]}, "functions"),
+        ({"function_call": "auto"}, "function_call"),
+    ],
+)
+async def test_wrong_tool_fields(client: httpx.AsyncClient, fields: dict[str, Any], param: str) -> None:
+    body = {"model": GLM, "messages": [{"role": "user", "content": "x"}], "tools": [WEATHER], **fields}
+    error_of(await client.post(URL, json=body), param)
+
+
+async def test_tool_message_with_unknown_id_is_rejected_upstream(client: httpx.AsyncClient) -> None:
+    call = {"id": "call_x", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}
+    messages = history(call)
+    messages[2]["tool_call_id"] = "call_other"
+    r = await post(client, GLM, messages)
+    assert r.status_code == 400 and "tool_call_id" in r.json()["error"]["message"]
