@@ -11,6 +11,7 @@ import pytest
 from starlette.routing import BaseRoute, Mount, Route
 
 from openai_workers_ai import app as app_module
+from openai_workers_ai import auth
 from openai_workers_ai.app import create_app
 from openai_workers_ai.ports import Backends
 from openai_workers_ai.settings import Settings
@@ -21,8 +22,9 @@ KEYS = ("sk-one", "sk-two", "sk-three")
 SAMPLES = {"model": "@cf/meta/llama-3.1-8b-instruct", "file_id": "file-abc123", "name": "img-abc123.png",
            "digest": "sha256:" + "0" * 64}
 # Reachable without a key: liveness probes and images fetched by unguessable name.
-PUBLIC = {"/", "/health", "/api/version", "/llm/ollama/", "/llm/ollama/api/version",
-          "/v1/images/{name}", "/llm/openai/v1/images/{name}"}
+# `auth.PUBLIC` decides; it may open no more than these, and must open the first two.
+MAY_BE_PUBLIC = {"/", "/health", "/api/version", "/llm/ollama/", "/llm/ollama/api/version",
+                 "/v1/images/{name}", "/llm/openai/v1/images/{name}"}
 
 
 def walk(routes: list[BaseRoute], prefix: str = "") -> Iterator[tuple[str, str]]:
@@ -40,6 +42,7 @@ def concrete(template: str) -> str:
 
 
 ALL = sorted(set(walk(app_module.ROUTES)))
+PUBLIC = {t for t, _ in ALL if auth.PUBLIC.match(concrete(t))}
 PRIVATE = [(t, m) for t, m in ALL if t not in PUBLIC]
 
 
@@ -75,6 +78,7 @@ def test_the_walk_sees_the_spine() -> None:
     for path in ("/v1/chat/completions", "/llm/openai/v1/completions", "/v1/models/{model:path}", "/health"):
         assert path in templates
     assert PRIVATE
+    assert {"/", "/health"} <= PUBLIC <= MAY_BE_PUBLIC
 
 
 @pytest.mark.parametrize(("template", "method"), PRIVATE)
@@ -92,7 +96,7 @@ async def test_every_private_route_needs_a_key(anon: httpx.AsyncClient, template
         assert r.status_code not in (401, 500), (path, method, key, r.text)
 
 
-@pytest.mark.parametrize("template", sorted(PUBLIC & {t for t, _ in ALL}))
+@pytest.mark.parametrize("template", sorted(PUBLIC))
 async def test_public_routes_need_no_key(anon: httpx.AsyncClient, template: str) -> None:
     r = await anon.get(concrete(template))
     assert r.status_code != 401, r.text
@@ -159,13 +163,21 @@ async def test_openai_error_shapes(anon: httpx.AsyncClient, method: str, path: s
 
 
 @pytest.mark.parametrize(("method", "path", "status"),
-                         [("GET", "/api/nope", 404), ("GET", "/llm/ollama/api/nope", 404), ("GET", "/api/chat", 405)])
+                         [("GET", "/api/nope", 404), ("GET", "/llm/ollama/api/nope", 404)])
 async def test_ollama_error_shapes(anon: httpx.AsyncClient, method: str, path: str, status: int) -> None:
     r = await anon.request(method, path, headers={"authorization": "Bearer sk-one"})
     assert r.status_code == status
     assert set(r.json()) == {"error"} and isinstance(r.json()["error"], str)
     r = await anon.request(method, path)
     assert r.status_code == 401 and set(r.json()) == {"error"}
+
+
+@pytest.mark.parametrize(("template", "method"), [(t, m) for t, m in PRIVATE if t.startswith("/api/")][:1])
+async def test_ollama_405_shape(anon: httpx.AsyncClient, template: str, method: str) -> None:
+    wrong = "PUT" if method != "PUT" else "PATCH"
+    r = await anon.request(wrong, concrete(template), headers={"authorization": "Bearer sk-one"})
+    assert r.status_code == 405
+    assert set(r.json()) == {"error"} and isinstance(r.json()["error"], str)
 
 
 async def test_unknown_route_without_key_is_401_not_404(anon: httpx.AsyncClient) -> None:
