@@ -1,0 +1,166 @@
+"""Chat completions ``response_format``: text / json_object / json_schema → Workers AI JSON mode
+(or ``guided_json``), per model family; a 400 where the model has no JSON mode."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+from jsonschema import Draft202012Validator
+
+from openai_workers_ai.simulator import Simulator
+from openai_workers_ai.simulator.json_instance import instance
+
+from .openapi import assert_matches
+
+URL = "/v1/chat/completions"
+CLASSIC = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"  # JSON_MODE, classic
+GLM = "@cf/zai-org/glm-4.7-flash"  # openai family
+OSS = "@cf/openai/gpt-oss-20b"
+QWEN3 = "@cf/qwen/qwen3-30b-a3b-fp8"  # messages-oai
+GEMMA3 = "@cf/google/gemma-3-12b-it"  # guided_json only
+PLAIN = "@cf/meta/llama-3.2-1b-instruct"  # no JSON mode
+
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "minLength": 3},
+        "capital": {"type": "string"},
+        "population": {"type": "integer", "minimum": 1000},
+        "languages": {"type": "array", "items": {"type": "string"}, "minItems": 2},
+        "continent": {"enum": ["Asia", "Europe"]},
+        "leader": {"$ref": "#/$defs/Person"},
+        "motto": {"anyOf": [{"type": "null"}, {"type": "string", "maxLength": 4}]},
+    },
+    "required": ["name", "capital", "population", "languages", "continent", "leader", "motto"],
+    "additionalProperties": False,
+    "$defs": {"Person": {"type": "object", "properties": {"born": {"type": "string", "format": "date"}},
+                         "required": ["born"], "additionalProperties": False}},
+}
+FORMAT = {"type": "json_schema", "json_schema": {"name": "country", "schema": SCHEMA, "strict": True}}
+
+
+def chat(model: str, content: str = "Describe India as JSON.", **fields: Any) -> dict[str, Any]:
+    return {"model": model, "messages": [{"role": "user", "content": content}], **fields}
+
+
+async def ok(client: httpx.AsyncClient, body: dict[str, Any]) -> dict[str, Any]:
+    r = await client.post(URL, json=body)
+    assert r.status_code == 200, r.text
+    assert_matches(r.json(), "CreateChatCompletionResponse")
+    return r.json()
+
+
+async def streamed_text(client: httpx.AsyncClient, body: dict[str, Any]) -> str:
+    r = await client.post(URL, json={**body, "stream": True})
+    assert r.status_code == 200, r.text
+    payloads = [line[6:] for line in r.text.split("\n") if line.startswith("data: ")]
+    assert payloads[-1] == "[DONE]"
+    chunks = [json.loads(p) for p in payloads[:-1]]
+    for chunk in chunks:
+        assert_matches(chunk, "CreateChatCompletionStreamResponse")
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+    return "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+
+
+def valid(text: str, schema: dict[str, Any] = SCHEMA) -> dict[str, Any]:
+    value = json.loads(text)
+    errors = list(Draft202012Validator(schema).iter_errors(value))
+    assert not errors, errors
+    return value
+
+
+@pytest.mark.parametrize("model", [CLASSIC, GLM, OSS, QWEN3, GEMMA3])
+async def test_json_schema_whole_and_streamed(client: httpx.AsyncClient, model: str) -> None:
+    body = await ok(client, chat(model, response_format=FORMAT))
+    whole = body["choices"][0]["message"]["content"]
+    assert "reasoning_content" not in body["choices"][0]["message"]  # constrained decoding: no thinking
+    valid(whole)
+    assert await streamed_text(client, chat(model, response_format=FORMAT)) == whole
+
+
+async def test_classic_json_mode_sends_the_schema_and_does_not_stream(
+    client: httpx.AsyncClient, simulator: Simulator
+) -> None:
+    await streamed_text(client, chat(CLASSIC, response_format=FORMAT))
+    inputs = simulator.calls[-1][1]
+    # Workers AI's classic JSON mode: {type, json_schema: <the schema itself>}, and it cannot stream
+    assert inputs["response_format"] == {"type": "json_schema", "json_schema": SCHEMA}
+    assert "stream" not in inputs
+
+
+@pytest.mark.parametrize("model", [GLM, OSS])
+async def test_chat_completions_models_get_response_format_as_is(
+    client: httpx.AsyncClient, simulator: Simulator, model: str
+) -> None:
+    await streamed_text(client, chat(model, response_format=FORMAT))
+    inputs = simulator.calls[-1][1]
+    assert inputs["response_format"] == FORMAT and inputs["stream"] is True
+
+
+async def test_guided_json_models(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    await ok(client, chat(GEMMA3, response_format=FORMAT))
+    inputs = simulator.calls[-1][1]
+    assert inputs["guided_json"] == SCHEMA and "response_format" not in inputs
+
+
+@pytest.mark.parametrize("model", [CLASSIC, GLM])
+async def test_json_object(client: httpx.AsyncClient, simulator: Simulator, model: str) -> None:
+    body = await ok(client, chat(model, response_format={"type": "json_object"}))
+    assert isinstance(json.loads(body["choices"][0]["message"]["content"]), dict)
+    assert simulator.calls[-1][1]["response_format"] == {"type": "json_object"}
+
+
+async def test_json_object_needs_the_word_json(client: httpx.AsyncClient) -> None:
+    r = await client.post(URL, json=chat(GLM, "Describe India.", response_format={"type": "json_object"}))
+    assert r.status_code == 400 and r.json()["error"]["param"] == "messages"
+    assert "json" in r.json()["error"]["message"]
+
+
+async def test_text_format_is_plain(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    await ok(client, chat(PLAIN, response_format={"type": "text"}))
+    assert "response_format" not in simulator.calls[-1][1]
+
+
+async def test_model_without_json_mode_is_a_400(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    calls = len(simulator.calls)
+    r = await client.post(URL, json=chat(PLAIN, response_format=FORMAT))
+    assert r.status_code == 400
+    error = r.json()["error"]
+    assert error["param"] == "response_format" and error["code"] == "response_format_not_supported"
+    assert PLAIN in error["message"] and len(simulator.calls) == calls
+
+
+@pytest.mark.parametrize(
+    ("response_format", "param"),
+    [
+        ("json", "response_format"),
+        ({"type": "xml"}, "response_format.type"),
+        ({"type": "json_schema"}, "response_format"),
+        ({"type": "json_schema", "json_schema": {"schema": SCHEMA}}, "response_format.json_schema.name"),
+        ({"type": "json_schema", "json_schema": {"name": "x", "strict": "yes please"}},
+         "response_format.json_schema.strict"),
+    ],
+)
+async def test_wrong_response_format(client: httpx.AsyncClient, response_format: Any, param: str) -> None:
+    r = await client.post(URL, json=chat(GLM, response_format=response_format))
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert error["type"] == "invalid_request_error" and error["param"] == param
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "array", "items": {"type": "number", "exclusiveMinimum": 5, "maximum": 6}, "maxItems": 3},
+        {"type": ["integer", "null"], "multipleOf": 7, "minimum": 10},
+        {"allOf": [{"properties": {"a": {"const": 1}}}, {"properties": {"b": {"type": "boolean"}}}]},
+        {"type": "object", "properties": {"t": {"type": "string", "format": "date-time"}},
+         "required": ["t"]},
+        {"oneOf": [{"type": "string", "minLength": 12}], "maxLength": 12},
+    ],
+)
+def test_simulated_instances_are_valid(schema: dict[str, Any]) -> None:
+    assert not list(Draft202012Validator(schema).iter_errors(instance(schema, "seed")))
