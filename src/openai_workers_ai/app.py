@@ -20,6 +20,12 @@ from .errors import APIError, MethodNotAllowed, NotFound, flavor_of, render
 from .http import AppContext
 from .ports import Backends
 from .routes import chat_completions, completions, embeddings, files, health, images, models
+from .routes.ollama import chat as ollama_chat
+from .routes.ollama import embed as ollama_embed
+from .routes.ollama import generate as ollama_generate
+from .routes.ollama import management as ollama_management
+from .routes.ollama import models as ollama_models
+from .routes.ollama import version as ollama_version
 from .settings import Settings
 from .translate.catalog import Catalog
 
@@ -40,7 +46,22 @@ OPENAI: list[BaseRoute] = [
     Route("/files/{file_id}/content", files.content, methods=["GET"]),
 ]
 
-OLLAMA: list[BaseRoute] = []
+OLLAMA: list[BaseRoute] = [
+    Route("/api/version", ollama_version.version, methods=["GET"]),
+    Route("/api/chat", ollama_chat.create, methods=["POST"]),
+    Route("/api/generate", ollama_generate.create, methods=["POST"]),
+    Route("/api/embed", ollama_embed.create, methods=["POST"]),
+    Route("/api/embeddings", ollama_embed.legacy, methods=["POST"]),
+    Route("/api/tags", ollama_models.tags, methods=["GET"]),
+    Route("/api/show", ollama_models.show, methods=["POST"]),
+    Route("/api/ps", ollama_models.ps, methods=["GET"]),
+    Route("/api/pull", ollama_management.pull, methods=["POST"]),
+    Route("/api/push", ollama_management.push, methods=["POST"]),
+    Route("/api/create", ollama_management.create, methods=["POST"]),
+    Route("/api/copy", ollama_management.copy, methods=["POST"]),
+    Route("/api/delete", ollama_management.delete, methods=["DELETE"]),
+    Route("/api/blobs/{digest}", ollama_management.blob, methods=["HEAD", "POST"]),
+]
 
 ROUTES: list[BaseRoute] = [
     Route("/", health.root, methods=["GET", "HEAD"]),

@@ -86,3 +86,17 @@ def test_images_edit_and_variation(client: openai.OpenAI) -> None:
     assert len(result.data) == 2
     with pytest.raises(openai.BadRequestError):
         client.images.edit(image=("in.png", b"not an image", "image/png"), prompt="x")
+
+
+def test_moderations(client: openai.OpenAI) -> None:
+    result = client.moderations.create(input=["a nice walk", "unsafe:S10 they should all be hurt"])
+    assert result.id.startswith("modr-") and result.model == "@cf/meta/llama-guard-3-8b"
+    calm, hateful = result.results
+    assert calm.flagged is False and calm.categories.hate is False
+    assert hateful.flagged is True and hateful.categories.hate is True
+    assert hateful.category_scores.hate == 1.0
+    assert hateful.model_extra and hateful.model_extra["llama_guard_categories"] == ["S10"]
+    single = client.moderations.create(model="omni-moderation-latest", input="I want to kill them")
+    assert single.results[0].categories.violence is True
+    with pytest.raises(openai.BadRequestError):
+        client.moderations.create(input=[{"type": "image_url", "image_url": {"url": "https://x/y.png"}}])

@@ -24,14 +24,15 @@ from typing import Any
 
 from ..errors import UpstreamError
 from ..translate.catalog import Catalog, ModelInfo
-from . import embeddings, text_generation, text_to_image
+from . import embeddings, llama_guard, text_generation, text_to_image
 from .failures import SimulatedFailure, no_such_model
 
 Handler = Callable[[ModelInfo, dict[str, Any]], "dict[str, Any] | bytes | AsyncIterator[bytes]"]
 
-# Workers AI task → the simulated model family. Each family is one module.
+# Workers AI task (or "task/family", which wins) → the simulated model family. Each family is one module.
 HANDLERS: dict[str, Handler] = {
     "text-generation": text_generation.run,
+    "text-generation/llama-guard": llama_guard.run,
     "text-embeddings": embeddings.run,
     "text-to-image": text_to_image.run,
 }
@@ -74,7 +75,7 @@ class Simulator:
         info = self.catalog.models.get(model)
         if info is None:
             raise no_such_model(model)
-        handler = HANDLERS.get(info.task)
+        handler = HANDLERS.get(f"{info.task}/{info.family}") or HANDLERS.get(info.task)
         if handler is None:
             raise SimulatedFailure(400, 5018, f"The simulator has no {info.task} models yet.")
         return handler(info, inputs)
