@@ -19,7 +19,7 @@ from .auth import AuthMiddleware
 from .errors import APIError, MethodNotAllowed, NotFound, flavor_of, render
 from .http import AppContext
 from .ports import Backends
-from .routes import chat_completions, completions, embeddings, files, health, images, models
+from .routes import chat_completions, completions, embeddings, files, health, images, models, moderations
 from .routes.ollama import chat as ollama_chat
 from .routes.ollama import embed as ollama_embed
 from .routes.ollama import generate as ollama_generate
@@ -37,6 +37,7 @@ OPENAI: list[BaseRoute] = [
     Route("/images/edits", images.edits, methods=["POST"]),
     Route("/images/variations", images.variations, methods=["POST"]),
     Route("/images/{name}", images.retrieve, methods=["GET", "HEAD"]),
+    Route("/moderations", moderations.create, methods=["POST"]),
     Route("/models", models.list_models, methods=["GET"]),
     Route("/models/{model:path}", models.retrieve, methods=["GET"]),
     Route("/files", files.create, methods=["POST"]),

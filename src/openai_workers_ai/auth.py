@@ -20,9 +20,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from .errors import AuthenticationError, flavor_of, render
 from .settings import Settings
 
-# Reachable without a key: liveness, and images served to <img> tags by unguessable name.
+# Reachable without a key: liveness (with Ollama's `/` and `/api/version` probes, also under
+# /llm/ollama), and images served to <img> tags by unguessable name.
 PUBLIC = re.compile(
-    r"^/(?:|health|api/version|(?:llm/openai/)?v1/images/(?!(?:generations|edits|variations)$)[^/]+)$"
+    r"^/(?:|health|(?:llm/ollama/)?api/version|llm/ollama/?|(?:llm/openai/)?v1/images/(?!(?:generations|edits|variations)$)[^/]+)$"
 )
 
 

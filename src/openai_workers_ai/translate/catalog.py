@@ -49,6 +49,11 @@ def _owner(model_id: str) -> str:
     return parts[1] if len(parts) > 2 else "cloudflare"
 
 
+def short_name(model_id: str) -> str:
+    """``@cf/meta/llama-3.1-8b-instruct`` → ``llama-3.1-8b-instruct``."""
+    return model_id.rsplit("/", 1)[-1]
+
+
 def _guess(model_id: str) -> ModelInfo:
     """An uncatalogued ``@cf/``/``@hf/`` id: assume a plain chat model, no extras."""
     return ModelInfo(
@@ -76,6 +81,7 @@ class Catalog:
         self.aliases: dict[str, str] = {**models_data.ALIASES, **(aliases or {})}
         self.default_model = default_model
         self._lower = {k.lower(): k for k in (*self.models, *self.aliases)}
+        self._short = {short_name(k).lower(): k for k in sorted(self.models, reverse=True)}
 
     def resolve(self, name: str | None, *, task: str | None = None, param: str = "model") -> ModelInfo:
         """The model a request names (an alias, a catalog id, or any ``@cf/``/``@hf/`` id).
@@ -103,6 +109,12 @@ class Catalog:
                 code="model_not_supported",
             )
         return info
+
+    def by_short_name(self, name: str) -> ModelInfo | None:
+        """The catalogued model whose id ends in ``name`` (``llama-3.1-8b-instruct`` →
+        ``@cf/meta/llama-3.1-8b-instruct``; ``@cf/`` wins over ``@hf/``), or None."""
+        model_id = self._short.get(name.lower())
+        return None if model_id is None else self.models[model_id]
 
     def aliases_of(self, model_id: str) -> list[str]:
         return [alias for alias, target in self.aliases.items() if target == model_id]

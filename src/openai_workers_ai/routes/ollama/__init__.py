@@ -1,0 +1,118 @@
+"""The Ollama API (``/api/*``, also under ``/llm/ollama``): one module per resource.
+
+Shared here: reading a request body the way Ollama does — any Content-Type
+(``curl -d`` sends form-encoded), unknown fields ignored, errors worded as
+Ollama words them (``missing request body``, ``model is required`` …).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+
+from ...errors import InvalidRequest
+from ...http import context, dotted, read_body
+from ...translate import ollama
+from ...translate.text_generation import Piece
+
+M = TypeVar("M", bound=BaseModel)
+
+
+async def read(request: Request, model: type[M], *, optional: bool = False) -> M:
+    """The JSON body as ``model``; a 400 in Ollama's words when it is missing or invalid."""
+    body = await read_body(request, context(request).settings.max_json_bytes)
+    if not body.strip():
+        if optional:
+            return model()
+        raise InvalidRequest("missing request body")
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+
+
+def _invalid(exc: ValidationError) -> InvalidRequest:
+    first = exc.errors(include_url=False)[0]
+    if first["type"] == "json_invalid":
+        return InvalidRequest(f"invalid JSON body: {first['msg'].removeprefix('Invalid JSON: ')}")
+    if not first["loc"]:
+        return InvalidRequest("invalid request body: expected a JSON object")
+    param = dotted(first["loc"])
+    return InvalidRequest(f"invalid value for '{param}': {first['msg']}", param=param)
+
+
+def unloads(keep_alive: object) -> bool:
+    """``keep_alive: 0`` with no prompt is Ollama's unload request."""
+    return keep_alive in (0, 0.0, "0", "0s", "0m", "0h")
+
+
+async def events(
+    name: str, pieces: AsyncIterator[Piece], clock: ollama.Clock, *, key: str, thinking: bool
+) -> AsyncIterator[dict[str, Any]]:
+    """Ollama stream objects: ``done: false`` pieces, then the ``done: true`` summary.
+
+    ``key`` is ``message`` (chat: content in ``message.content``) or ``response``
+    (generate). Tool calls, gathered from their fragments, come whole in one
+    object before the summary.
+    """
+    calls = ollama.ToolCalls()
+    async for piece in pieces:
+        clock.piece()
+        if piece.finish_reason is not None:
+            if calls.calls:
+                yield _object(name, key, "", "", calls.ollama())
+            final = _object(name, key, "", "", [])
+            final.update(done=True, done_reason=ollama.done_reason(piece.finish_reason),
+                         **clock.metrics(piece.usage))
+            yield final
+            return
+        calls.add(piece.tool_calls)
+        reasoning = piece.reasoning if thinking else ""
+        if piece.text or reasoning:
+            yield _object(name, key, piece.text, reasoning, [])
+
+
+def _object(name: str, key: str, text: str, thinking: str, calls: list[dict[str, Any]]) -> dict[str, Any]:
+    obj: dict[str, Any] = {"model": name, "created_at": ollama.now()}
+    if key == "message":
+        message: dict[str, Any] = {"role": "assistant", "content": text}
+        if thinking:
+            message["thinking"] = thinking
+        if calls:
+            message["tool_calls"] = calls
+        obj["message"] = message
+    else:
+        obj["response"] = text
+        if thinking:
+            obj["thinking"] = thinking
+    obj["done"] = False
+    return obj
+
+
+async def collect(stream: AsyncIterator[dict[str, Any]], key: str) -> dict[str, Any]:
+    """``stream: false``: the stream's objects merged into the one Ollama returns."""
+    text: list[str] = []
+    thinking: list[str] = []
+    calls: list[dict[str, Any]] = []
+    final: dict[str, Any] = {}
+    async for obj in stream:
+        part = obj.get("message", obj)
+        text.append(part.get("content" if key == "message" else "response", ""))
+        thinking.append(part.get("thinking", ""))
+        calls.extend(part.get("tool_calls", ()))
+        final = obj
+    if key == "message":
+        message = final["message"]
+        message["content"] = "".join(text)
+        if any(thinking):
+            message["thinking"] = "".join(thinking)
+        if calls:
+            message["tool_calls"] = calls
+    else:
+        final["response"] = "".join(text)
+        if any(thinking):
+            final["thinking"] = "".join(thinking)
+    return final

@@ -1,0 +1,53 @@
+"""``POST /api/embed`` and the older ``POST /api/embeddings``, over the shared embeddings translator."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ...errors import InvalidRequest
+from ...generation import estimate_tokens
+from ...http import context, json_response
+from ...translate import embeddings, ollama
+from ...types.ollama import EmbeddingsRequest, EmbedRequest
+from . import read
+
+
+async def create(request: Request) -> Response:
+    clock = ollama.Clock()
+    ctx = context(request)
+    body = await read(request, EmbedRequest)
+    model = ollama.resolve(ctx.catalog, body.model, "text-embeddings", "embeddings")
+    name = body.model or model.id
+    texts = ([body.input] if body.input else []) if isinstance(body.input, str) else list(body.input)
+    if any(not t for t in texts):
+        raise InvalidRequest("invalid input: an input string is empty")
+    if body.truncate is False and model.context_window:
+        for i, text in enumerate(texts):
+            if estimate_tokens(text) > model.context_window:
+                raise InvalidRequest(f"input {i} length exceeds maximum context length ({model.context_window})")
+    embeddings.check_dimensions(model, body.dimensions)
+    vectors: list[list[float]] = []
+    tokens = 0
+    if texts:
+        clock.call()
+        vectors, tokens = await embeddings.embed(ctx.backends.ai, model, texts, body.dimensions)
+    metrics = clock.metrics(None)
+    return json_response({
+        "model": name,
+        "embeddings": vectors,
+        "total_duration": metrics["total_duration"],
+        "load_duration": metrics["load_duration"],
+        "prompt_eval_count": tokens,
+    })
+
+
+async def legacy(request: Request) -> Response:
+    """``/api/embeddings``: one ``prompt`` → ``{"embedding": [...]}`` (empty for an empty prompt)."""
+    ctx = context(request)
+    body = await read(request, EmbeddingsRequest)
+    model = ollama.resolve(ctx.catalog, body.model, "text-embeddings", "embeddings")
+    if not body.prompt:
+        return json_response({"embedding": []})
+    vectors, _ = await embeddings.embed(ctx.backends.ai, model, [body.prompt])
+    return json_response({"embedding": vectors[0]})

@@ -1,0 +1,71 @@
+"""``/api/pull``, ``/api/push``, ``/api/create``, ``/api/copy``, ``DELETE /api/delete``, ``/api/blobs``.
+
+The models are hosted by Workers AI: there is nothing to download, upload,
+build, copy or delete. Pulling a model the gateway serves succeeds at once
+(in Ollama's status format, so ``ollama pull`` and Open WebUI are content);
+everything else is a 403 saying why. Unknown models are 404s, as in Ollama.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ...errors import InvalidRequest, PermissionDenied
+from ...http import context, json_response
+from ...streaming import ndjson_response
+from ...translate import ollama
+from ...types.ollama import CopyRequest, ModelRequest
+from . import read
+
+HOSTED = "models are hosted by Cloudflare Workers AI"
+
+
+def _known(request: Request, name: str | None, field: str = "model") -> None:
+    """404 unless the gateway serves ``name``."""
+    if not name:
+        raise InvalidRequest(f"{field} is required")
+    ollama.resolve(context(request).catalog, name)
+
+
+async def pull(request: Request) -> Response:
+    body = await read(request, ModelRequest)
+    _known(request, body.model_name)
+    if body.stream is False:
+        return json_response({"status": "success"})
+    return ndjson_response(_statuses({"status": "success"}))
+
+
+async def _statuses(*statuses: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    for status in statuses:
+        yield status
+
+
+async def push(request: Request) -> Response:
+    body = await read(request, ModelRequest)
+    _known(request, body.model_name)
+    raise PermissionDenied(f"{HOSTED}; they cannot be pushed")
+
+
+async def create(request: Request) -> Response:
+    await read(request, ModelRequest, optional=True)
+    raise PermissionDenied(f"{HOSTED}; new models cannot be created here")
+
+
+async def copy(request: Request) -> Response:
+    body = await read(request, CopyRequest)
+    _known(request, body.source, "source")
+    raise PermissionDenied(f"{HOSTED}; they cannot be copied (set MODEL_ALIASES to add a name)")
+
+
+async def delete(request: Request) -> Response:
+    body = await read(request, ModelRequest)
+    _known(request, body.model_name)
+    raise PermissionDenied(f"{HOSTED}; they cannot be deleted")
+
+
+async def blob(request: Request) -> Response:
+    raise PermissionDenied(f"{HOSTED}; blobs cannot be uploaded")

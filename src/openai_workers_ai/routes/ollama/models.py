@@ -1,0 +1,67 @@
+"""``GET /api/tags``, ``POST /api/show``, ``GET /api/ps``: the Workers AI catalog, Ollama-shaped.
+
+Only facts the catalog has are reported; ``size``, ``format`` and the like are
+null (the weights are Cloudflare's, not files here). ``digest`` is the SHA-256
+of the Workers AI model id — stable, but not a hash of any weights.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ...http import context, json_response
+from ...translate import ollama
+from ...translate.catalog import Catalog, ModelInfo
+from ...types.ollama import ModelRequest
+from ..models import CATALOG_CREATED
+from . import read
+
+# Ollama serves language and embedding models; the other Workers AI tasks have no Ollama API.
+TASKS = ("text-generation", "text-embeddings")
+
+
+def listed(catalog: Catalog) -> list[ModelInfo]:
+    """The models ``/api/tags`` lists (deprecated ones still resolve, unlisted)."""
+    return [m for m in catalog.models.values() if m.task in TASKS and not m.extra.get("deprecated")]
+
+
+def _entry(info: ModelInfo) -> dict[str, Any]:
+    name = ollama.listed_name(info)
+    return {
+        "name": name,
+        "model": name,
+        "remote_model": info.id,
+        "modified_at": ollama.iso(CATALOG_CREATED),
+        "size": None,
+        "digest": ollama.digest(info.id),
+        "details": ollama.details(info),
+    }
+
+
+async def tags(request: Request) -> Response:
+    return json_response({"models": [_entry(m) for m in listed(context(request).catalog)]})
+
+
+async def ps(request: Request) -> Response:
+    """Workers AI models are always loaded: every listed model, without memory figures."""
+    models = [
+        {**_entry(m), "expires_at": None, "size_vram": None, "context_length": m.context_window}
+        for m in listed(context(request).catalog)
+    ]
+    return json_response({"models": models})
+
+
+async def show(request: Request) -> Response:
+    body = await read(request, ModelRequest)
+    info = ollama.resolve(context(request).catalog, body.model_name)
+    return json_response({
+        "modelfile": f"# Served by Cloudflare Workers AI; there is no local Modelfile.\nFROM {info.id}\n",
+        "details": ollama.details(info),
+        "model_info": ollama.model_info(info),
+        "capabilities": ollama.capabilities(info),
+        "remote_model": info.id,
+        "modified_at": ollama.iso(CATALOG_CREATED),
+    })

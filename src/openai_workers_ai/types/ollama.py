@@ -1,0 +1,126 @@
+"""Ollama API request bodies, as Ollama's server (``api/types.go``) takes them.
+
+Unknown fields are ignored, as Ollama's JSON decoder ignores them. Options
+Ollama knows but Workers AI has no use for (``num_ctx``, ``mirostat`` …) are
+accepted and have no effect.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from .common import Lenient
+
+JSON = dict[str, Any]
+
+
+class Options(Lenient):
+    """``options``: the Modelfile parameters a request may set."""
+
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    min_p: float | None = None
+    seed: int | None = None
+    num_predict: int | None = None
+    num_ctx: int | None = None
+    stop: list[str] | None = None
+    repeat_penalty: float | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+
+    @field_validator("stop", mode="before")
+    @classmethod
+    def _one_stop(cls, value: Any) -> Any:
+        # A Modelfile's single ``PARAMETER stop`` is sometimes sent as a bare string.
+        return [value] if isinstance(value, str) else value
+
+
+class FunctionCall(Lenient):
+    name: str
+    arguments: JSON = Field(default_factory=dict)
+    index: int | None = None
+
+
+class ToolCall(Lenient):
+    id: str | None = None
+    function: FunctionCall
+
+
+class Message(Lenient):
+    role: str
+    content: str | None = ""
+    images: list[str] | None = None
+    tool_calls: list[ToolCall] | None = None
+    tool_name: str | None = None
+    tool_call_id: str | None = None
+    thinking: str | None = None
+
+
+class Generative(Lenient):
+    """What ``/api/chat`` and ``/api/generate`` share."""
+
+    model: str | None = None
+    format: str | JSON | None = None
+    options: Options | None = None
+    stream: bool | None = True
+    think: bool | str | None = None
+    keep_alive: float | int | str | None = None
+
+    @property
+    def streaming(self) -> bool:
+        return self.stream is not False
+
+
+class ChatRequest(Generative):
+    messages: list[Message] = Field(default_factory=list)
+    tools: list[JSON] | None = None
+
+
+class GenerateRequest(Generative):
+    prompt: str | None = None
+    system: str | None = None
+    suffix: str | None = None
+    images: list[str] | None = None
+    raw: bool | None = None
+    template: str | None = None
+    context: list[int] | None = None
+
+
+class EmbedRequest(Lenient):
+    model: str | None = None
+    input: str | list[str] = Field(default_factory=list)
+    truncate: bool | None = True
+    dimensions: int | None = None
+    options: Options | None = None
+    keep_alive: float | int | str | None = None
+
+
+class EmbeddingsRequest(Lenient):
+    """The older ``/api/embeddings``: one ``prompt``, one vector."""
+
+    model: str | None = None
+    prompt: str = ""
+    options: Options | None = None
+    keep_alive: float | int | str | None = None
+
+
+class ModelRequest(Lenient):
+    """``/api/show``, ``/api/pull``, ``/api/push``, ``/api/create``, ``/api/delete``."""
+
+    model: str | None = None
+    name: str | None = None
+    """Deprecated spelling of ``model``, still sent by older clients."""
+    stream: bool | None = True
+    verbose: bool | None = None
+
+    @property
+    def model_name(self) -> str | None:
+        return self.model or self.name
+
+
+class CopyRequest(Lenient):
+    source: str | None = None
+    destination: str | None = None

@@ -1,0 +1,302 @@
+"""``POST /api/chat`` (Ollama) in-process over the simulator."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from openai_workers_ai.simulator import Simulator
+
+from .conftest import KEY
+
+URL = "/api/chat"
+METRICS = ("total_duration", "load_duration", "prompt_eval_count", "prompt_eval_duration",
+           "eval_count", "eval_duration")
+TOOLS = [{"type": "function", "function": {
+    "name": "get_weather", "description": "Weather in a city",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
+PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(40)).decode()
+
+
+def user(content: str, **extra: Any) -> list[dict[str, Any]]:
+    return [{"role": "user", "content": content, **extra}]
+
+
+def lines(r: httpx.Response) -> list[dict[str, Any]]:
+    assert r.headers["content-type"].startswith("application/x-ndjson")
+    assert r.text.endswith("\n")
+    return [json.loads(line) for line in r.text.split("\n")[:-1]]
+
+
+async def chat(client: httpx.AsyncClient, content: str = "echo: hi", **fields: Any) -> dict[str, Any]:
+    body = {"model": "llama3.1:8b", "messages": user(content), "stream": False, **fields}
+    r = await client.post(URL, json=body)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/json"
+    return r.json()
+
+
+async def stream(client: httpx.AsyncClient, content: str = "echo: hi", **fields: Any) -> list[dict[str, Any]]:
+    body = {"model": "llama3.1:8b", "messages": user(content), **fields}
+    r = await client.post(URL, json=body)
+    assert r.status_code == 200, r.text
+    return lines(r)
+
+
+def assert_final(obj: dict[str, Any], reason: str = "stop") -> None:
+    assert obj["done"] is True and obj["done_reason"] == reason
+    for key in METRICS:
+        assert isinstance(obj[key], int) and obj[key] >= 0, key
+    assert obj["total_duration"] >= obj["load_duration"] + obj["prompt_eval_duration"] + obj["eval_duration"] - 1
+
+
+async def test_not_streaming(client: httpx.AsyncClient) -> None:
+    body = await chat(client, "echo: Hello there")
+    assert body["model"] == "llama3.1:8b"
+    assert body["message"] == {"role": "assistant", "content": "Hello there"}
+    assert body["created_at"].endswith("Z") and "T" in body["created_at"]
+    assert_final(body)
+    assert body["eval_count"] == 2 and body["prompt_eval_count"] >= 2
+
+
+async def test_streams_by_default(client: httpx.AsyncClient) -> None:
+    objs = await stream(client, "echo: one two three four")
+    *pieces, final = objs
+    assert len(pieces) >= 2 and all(o["done"] is False for o in pieces)
+    assert all(o["message"]["role"] == "assistant" and o["model"] == "llama3.1:8b" for o in objs)
+    assert "".join(o["message"]["content"] for o in pieces) == "one two three four"
+    assert final["message"] == {"role": "assistant", "content": ""}
+    assert_final(final)
+    assert final["eval_count"] == 4
+
+
+async def test_stream_true_and_prefix(client: httpx.AsyncClient) -> None:
+    r = await client.post("/llm/ollama/api/chat", json={"model": "llama3.1", "messages": user("echo: a b"), "stream": True})
+    objs = lines(r)
+    assert "".join(o["message"]["content"] for o in objs) == "a b" and objs[-1]["done"]
+
+
+async def test_stop_sequences_enforced(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    body = await chat(client, "echo: one two END three", options={"stop": ["END", "@@", "##", "%%", "^^"]})
+    assert body["message"]["content"] == "one two " and body["done_reason"] == "stop"
+    objs = await stream(client, "echo: one two END three four five", options={"stop": ["END"]})
+    assert "".join(o["message"]["content"] for o in objs) == "one two "
+    assert simulator.streams[-1].closed
+
+
+async def test_num_predict_is_length(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    body = await chat(client, "echo: a b c d e", options={"num_predict": 2})
+    assert body["message"]["content"] == "a b" and body["done_reason"] == "length"
+    assert body["eval_count"] == 2
+    assert simulator.calls[-1][1]["max_tokens"] == 2
+    objs = await stream(client, "echo: a b c d e", options={"num_predict": 3})
+    assert_final(objs[-1], "length")
+    await chat(client, "echo: a", options={"num_predict": -1})
+    assert "max_tokens" not in simulator.calls[-1][1]
+
+
+async def test_options_reach_workers_ai(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    options = {"temperature": 0.3, "top_p": 0.8, "top_k": 20, "seed": 42, "repeat_penalty": 1.1,
+               "presence_penalty": 0.5, "frequency_penalty": 0.25, "num_ctx": 4096, "mirostat": 1}
+    await chat(client, options=options, keep_alive="5m")
+    inputs = simulator.calls[-1][1]
+    assert inputs["temperature"] == 0.3 and inputs["top_p"] == 0.8 and inputs["top_k"] == 20
+    assert inputs["seed"] == 42 and inputs["repetition_penalty"] == 1.1
+    assert inputs["presence_penalty"] == 0.5 and inputs["frequency_penalty"] == 0.25
+    assert "num_ctx" not in inputs and "mirostat" not in inputs
+    await chat(client, options={"seed": -1})
+    assert "seed" not in simulator.calls[-1][1]
+
+
+async def test_bad_option_names_the_option(client: httpx.AsyncClient) -> None:
+    body = {"model": "llama3.1", "messages": user("hi"), "options": {"temperature": "hot"}}
+    r = await client.post(URL, json=body)
+    assert r.status_code == 400 and "options.temperature" in r.json()["error"]
+    r = await client.post(URL, json={**body, "options": {"temperature": 9}})
+    assert r.status_code == 400 and "options.temperature" in r.json()["error"]
+
+
+async def test_tool_call(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    body = await chat(client, 'call:get_weather {"city": "Paris"}', model="llama3.3", tools=TOOLS)
+    [call] = body["message"]["tool_calls"]
+    assert call["function"]["name"] == "get_weather" and call["function"]["arguments"] == {"city": "Paris"}
+    assert call["id"].startswith("call_") and body["done_reason"] == "stop"
+    assert simulator.calls[-1][1]["tools"][0]["name"] == "get_weather"
+
+
+async def test_tool_call_streamed_whole(client: httpx.AsyncClient) -> None:
+    for model in ("llama3.3", "gpt-oss:20b"):  # classic, and OpenAI-style fragments
+        objs = await stream(client, 'call:get_weather {"city": "Oslo"}', model=model, tools=TOOLS, think=False)
+        calls = [c for o in objs for c in o["message"].get("tool_calls", ())]
+        assert [c["function"]["arguments"] for c in calls] == [{"city": "Oslo"}], model
+        assert objs[-1]["done"] and "tool_calls" not in objs[-1]["message"]
+
+
+async def test_tool_results_round_trip(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    messages = [
+        {"role": "user", "content": "weather?"},
+        {"role": "assistant", "content": "", "tool_calls": [{"function": {"name": "get_weather", "arguments": {"city": "Paris"}}}]},
+        {"role": "tool", "content": "sunny", "tool_name": "get_weather"},
+    ]
+    r = await client.post(URL, json={"model": "llama3.3", "messages": messages, "tools": TOOLS, "stream": False})
+    assert r.status_code == 200, r.text
+    assert r.json()["message"]["content"] == "Tool results: sunny"
+    sent = simulator.calls[-1][1]["messages"]
+    assert sent[2]["role"] == "tool" and sent[2]["content"] == "sunny" and sent[2]["name"] == "get_weather"
+    assert "get_weather" in sent[1]["content"]  # classic models get the call written into the turn
+
+
+async def test_tool_call_ids_pair_native(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    messages = [
+        {"role": "user", "content": "weather?"},
+        {"role": "assistant", "content": "", "tool_calls": [
+            {"function": {"name": "get_weather", "arguments": {"city": "A"}}},
+            {"id": "call_given", "function": {"name": "get_weather", "arguments": {"city": "B"}}}]},
+        {"role": "tool", "content": "rain", "tool_name": "get_weather"},
+        {"role": "tool", "content": "snow", "tool_name": "get_weather"},
+    ]
+    r = await client.post(URL, json={"model": "gpt-oss:20b", "messages": messages, "tools": TOOLS, "stream": False})
+    assert r.status_code == 200, r.text
+    sent = simulator.calls[-1][1]["messages"]
+    ids = [c["id"] for c in sent[1]["tool_calls"]]
+    assert ids[1] == "call_given" and [sent[2]["tool_call_id"], sent[3]["tool_call_id"]] == ids
+    assert json.loads(sent[1]["tool_calls"][0]["function"]["arguments"]) == {"city": "A"}
+
+
+async def test_tools_unsupported_model(client: httpx.AsyncClient) -> None:
+    r = await client.post(URL, json={"model": "llama3.1", "messages": user("hi"), "tools": TOOLS})
+    assert r.status_code == 400 and "does not support tools" in r.json()["error"]
+
+
+async def test_format_json(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    body = await chat(client, "Answer in JSON please", format="json")
+    assert isinstance(json.loads(body["message"]["content"]), dict)
+    assert simulator.calls[-1][1]["response_format"] == {"type": "json_object"}
+    body = await chat(client, "no mention of the format", format="json")  # Ollama needs no "json" word
+    assert isinstance(json.loads(body["message"]["content"]), dict)
+
+
+async def test_format_schema(client: httpx.AsyncClient) -> None:
+    schema = {"type": "object", "properties": {"age": {"type": "integer"}, "ok": {"type": "boolean"}},
+              "required": ["age", "ok"]}
+    body = await chat(client, "Ollama is 22", format=schema)
+    value = json.loads(body["message"]["content"])
+    assert isinstance(value["age"], int) and isinstance(value["ok"], bool)
+    objs = await stream(client, "Ollama is 22", format=schema)
+    assert set(json.loads("".join(o["message"]["content"] for o in objs))) == {"age", "ok"}
+
+
+async def test_format_invalid(client: httpx.AsyncClient) -> None:
+    r = await client.post(URL, json={"model": "llama3.1", "messages": user("hi"), "format": "xml"})
+    assert r.status_code == 400 and "format" in r.json()["error"]
+    body = await chat(client, "echo: plain", format="")
+    assert body["message"]["content"] == "plain"
+
+
+async def test_images_for_vision_model(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    body = await chat(client, "what is this?", model="llama4:scout", images=None,
+                      messages=user("what is this?", images=[PNG]))
+    assert body["message"]["content"] == "I received 1 image: image/png."
+    parts = simulator.calls[-1][1]["messages"][0]["content"]
+    assert parts[1]["image_url"]["url"] == f"data:image/png;base64,{PNG}"
+
+
+async def test_images_refused(client: httpx.AsyncClient) -> None:
+    r = await client.post(URL, json={"model": "llama3.1", "messages": user("x", images=[PNG])})
+    assert r.status_code == 400 and "images" in r.json()["error"]
+    r = await client.post(URL, json={"model": "llama4:scout", "messages": user("x", images=["not base64!"])})
+    assert r.status_code == 400 and "messages[0].images[0]" in r.json()["error"]
+
+
+async def test_thinking(client: httpx.AsyncClient) -> None:
+    body = await chat(client, "why is the sky blue", model="qwq:32b")
+    assert body["message"]["thinking"].strip().startswith("The user asks")
+    assert "The user asks" not in body["message"]["content"]
+    objs = await stream(client, "why is the sky blue", model="gpt-oss:20b", think="high")
+    assert "".join(o["message"].get("thinking", "") for o in objs).startswith("The user asks")
+    body = await chat(client, "why is the sky blue", model="gpt-oss:20b", think=False)
+    assert "thinking" not in body["message"] and body["message"]["content"]
+
+
+async def test_think_refused(client: httpx.AsyncClient) -> None:
+    r = await client.post(URL, json={"model": "llama3.1", "messages": user("x"), "think": True})
+    assert r.status_code == 400 and r.json() == {"error": '"llama3.1" does not support thinking'}
+    r = await client.post(URL, json={"model": "gpt-oss:20b", "messages": user("x"), "think": "max"})
+    assert r.status_code == 400 and "think" in r.json()["error"]
+
+
+async def test_load_and_unload(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    r = await client.post(URL, json={"model": "llama3.1"})
+    body = r.json()
+    assert r.status_code == 200 and body["done"] is True and body["done_reason"] == "load"
+    assert body["message"] == {"role": "assistant", "content": ""}
+    r = await client.post(URL, json={"model": "llama3.1", "messages": [], "keep_alive": 0})
+    assert r.json()["done_reason"] == "unload"
+    assert simulator.calls == []
+    r = await client.post(URL, json={"model": "nope", "messages": []})
+    assert r.status_code == 404
+
+
+async def test_errors(client: httpx.AsyncClient) -> None:
+    r = await client.post(URL, json={"model": "no-such-model", "messages": user("x")})
+    assert r.status_code == 404 and r.json() == {"error": "model 'no-such-model' not found"}
+    r = await client.post(URL, json={"model": "bge-m3", "messages": user("x")})
+    assert r.status_code == 400 and r.json() == {"error": '"bge-m3" does not support chat'}
+    r = await client.post(URL, content=b"")
+    assert r.status_code == 400 and r.json() == {"error": "missing request body"}
+    r = await client.post(URL, content=b"{nope")
+    assert r.status_code == 400 and r.json()["error"].startswith("invalid JSON body")
+    r = await client.post(URL, json=[1])
+    assert r.status_code == 400 and "JSON object" in r.json()["error"]
+    r = await client.post(URL, json={"model": "llama3.1", "messages": "hi"})
+    assert r.status_code == 400 and "'messages'" in r.json()["error"]
+    r = await client.post(URL, json={"model": "llama3.1", "messages": [{"content": "x"}]})
+    assert r.status_code == 400 and "messages[0].role" in r.json()["error"]
+    r = await client.get(URL)
+    assert r.status_code == 405 and set(r.json()) == {"error"}
+
+
+async def test_form_encoded_body_accepted(client: httpx.AsyncClient) -> None:
+    # ``curl -d '{…}'`` sends application/x-www-form-urlencoded; Ollama reads the JSON anyway.
+    body = json.dumps({"model": "llama3.1", "messages": user("echo: curl"), "stream": False})
+    r = await client.post(URL, content=body, headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 200 and r.json()["message"]["content"] == "curl"
+
+
+async def test_upstream_failure_before_stream(client: httpx.AsyncClient) -> None:
+    r = await client.post(URL, json={"model": "llama3.1", "messages": user("fail:429")})
+    assert r.status_code == 429 and set(r.json()) == {"error"}
+    r = await client.post(URL, json={"model": "llama3.1", "messages": user("fail:503"), "stream": False})
+    assert r.status_code == 503 and set(r.json()) == {"error"}
+
+
+async def test_failure_mid_stream_is_one_error_line(client: httpx.AsyncClient) -> None:
+    r = await client.post(URL, json={"model": "llama3.1", "messages": user("fail-mid:500")})
+    assert r.status_code == 200
+    objs = lines(r)
+    assert [o["message"]["content"] for o in objs[:-1]] == ["partial ", "answer"]
+    assert set(objs[-1]) == {"error"} and objs[-1]["error"]
+    assert not any(o.get("done") for o in objs)
+
+
+@pytest.mark.parametrize("headers", [
+    {"authorization": f"Bearer {KEY}"},
+    {"authorization": "Basic " + base64.b64encode(f"user:{KEY}".encode()).decode()},
+])
+async def test_auth_styles(app: Any, headers: dict[str, str]) -> None:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=headers) as c:
+        r = await c.post(URL, json={"model": "llama3.1", "messages": user("echo: ok"), "stream": False})
+        assert r.status_code == 200 and r.json()["message"]["content"] == "ok"
+
+
+async def test_auth_required(app: Any) -> None:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        r = await c.post(URL, json={"model": "llama3.1", "messages": user("x")})
+        assert r.status_code == 401 and set(r.json()) == {"error"}
+        r = await c.post("/llm/ollama/api/chat", json={}, headers={"authorization": "Bearer wrong"})
+        assert r.status_code == 401 and set(r.json()) == {"error"}

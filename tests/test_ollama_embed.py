@@ -1,0 +1,80 @@
+"""``POST /api/embed`` and ``POST /api/embeddings`` (Ollama) in-process over the simulator."""
+
+from __future__ import annotations
+
+import math
+
+import httpx
+
+from openai_workers_ai.simulator import Simulator
+
+URL = "/api/embed"
+
+
+def norm(v: list[float]) -> float:
+    return math.sqrt(sum(x * x for x in v))
+
+
+async def test_single_input(client: httpx.AsyncClient) -> None:
+    r = await client.post(URL, json={"model": "bge-m3", "input": "Why is the sky blue?"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["model"] == "bge-m3"
+    [vector] = body["embeddings"]
+    assert len(vector) == 1024
+    assert isinstance(body["total_duration"], int) and isinstance(body["load_duration"], int)
+    assert body["prompt_eval_count"] >= 1
+
+
+async def test_many_inputs_in_order_and_same_as_openai(client: httpx.AsyncClient) -> None:
+    texts = ["first", "second", "third"]
+    r = await client.post(URL, json={"model": "@cf/baai/bge-small-en-v1.5", "input": texts})
+    vectors = r.json()["embeddings"]
+    assert len(vectors) == 3 and all(len(v) == 384 for v in vectors)
+    assert vectors[0] != vectors[1]
+    o = await client.post("/v1/embeddings", json={"model": "@cf/baai/bge-small-en-v1.5", "input": texts})
+    assert [d["embedding"] for d in o.json()["data"]] == vectors
+
+
+async def test_empty_input(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    for empty in ([], ""):
+        r = await client.post(URL, json={"model": "bge-m3", "input": empty})
+        assert r.status_code == 200 and r.json()["embeddings"] == []
+    assert simulator.calls == []
+    r = await client.post(URL, json={"model": "bge-m3", "input": ["a", ""]})
+    assert r.status_code == 400
+
+
+async def test_dimensions(client: httpx.AsyncClient) -> None:
+    r = await client.post(URL, json={"model": "embeddinggemma", "input": "x", "dimensions": 256})
+    [vector] = r.json()["embeddings"]
+    assert len(vector) == 256 and abs(norm(vector) - 1) < 1e-9
+    r = await client.post(URL, json={"model": "bge-m3", "input": "x", "dimensions": 256})
+    assert r.status_code == 400 and set(r.json()) == {"error"}
+
+
+async def test_truncate_false_refuses_long_input(client: httpx.AsyncClient) -> None:
+    long = "word " * 1000  # ~1250 estimated tokens; bge-small takes 512
+    r = await client.post(URL, json={"model": "bge-small-en-v1.5", "input": long, "truncate": False})
+    assert r.status_code == 400 and "context length" in r.json()["error"]
+    r = await client.post(URL, json={"model": "bge-small-en-v1.5", "input": long})
+    assert r.status_code == 200
+
+
+async def test_errors(client: httpx.AsyncClient) -> None:
+    r = await client.post(URL, json={"model": "llama3.1", "input": "x"})
+    assert r.status_code == 400 and r.json() == {"error": '"llama3.1" does not support embeddings'}
+    r = await client.post(URL, json={"model": "all-minilm", "input": "x"})
+    assert r.status_code == 404 and r.json() == {"error": "model 'all-minilm' not found"}
+    r = await client.post(URL, json={"model": "bge-m3", "input": [1, 2]})
+    assert r.status_code == 400 and "input" in r.json()["error"]
+
+
+async def test_legacy_embeddings(client: httpx.AsyncClient) -> None:
+    r = await client.post("/api/embeddings", json={"model": "bge-base-en-v1.5:latest", "prompt": "Here is an article"})
+    assert r.status_code == 200
+    assert set(r.json()) == {"embedding"} and len(r.json()["embedding"]) == 768
+    r2 = await client.post(URL, json={"model": "bge-base-en-v1.5", "input": "Here is an article"})
+    assert r2.json()["embeddings"][0] == r.json()["embedding"]
+    r = await client.post("/api/embeddings", json={"model": "bge-base-en-v1.5", "prompt": ""})
+    assert r.json() == {"embedding": []}

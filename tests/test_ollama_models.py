@@ -1,0 +1,123 @@
+"""``GET /api/tags``, ``POST /api/show``, ``GET /api/ps`` and Ollama model names, in-process."""
+
+from __future__ import annotations
+
+import hashlib
+
+import httpx
+import pytest
+
+from openai_workers_ai.app import create_app
+from openai_workers_ai.ports import Backends
+from openai_workers_ai.settings import Settings
+
+from .conftest import KEY
+
+LLAMA = "@cf/meta/llama-3.1-8b-instruct"
+
+
+async def tags(client: httpx.AsyncClient) -> dict[str, dict]:
+    r = await client.get("/api/tags")
+    assert r.status_code == 200
+    return {m["name"]: m for m in r.json()["models"]}
+
+
+async def test_tags_lists_catalog_honestly(client: httpx.AsyncClient) -> None:
+    models = await tags(client)
+    llama = models["llama-3.1-8b-instruct:latest"]
+    assert llama["model"] == llama["name"] and llama["remote_model"] == LLAMA
+    assert llama["digest"] == hashlib.sha256(LLAMA.encode()).hexdigest()
+    assert llama["size"] is None and llama["modified_at"].startswith("2025-")
+    assert llama["details"] == {"parent_model": "", "format": None, "family": "llama", "families": ["llama"],
+                                "parameter_size": "8B", "quantization_level": None}
+    assert models["llama-3.3-70b-instruct-fp8-fast:latest"]["details"]["quantization_level"] == "FP8"
+    assert models["kimi-k2.6:latest"]["details"]["parameter_size"] is None  # the name states none
+    assert models["bge-m3:latest"]["details"]["family"] == "bge"
+    assert models["gpt-oss-120b:latest"]["details"]["family"] == "gpt-oss"
+
+
+async def test_tags_only_chat_and_embedding_models(client: httpx.AsyncClient) -> None:
+    remote = {m["remote_model"] for m in (await tags(client)).values()}
+    assert "@cf/baai/bge-m3" in remote and LLAMA in remote
+    assert "@cf/black-forest-labs/flux-1-schnell" not in remote  # text-to-image: no Ollama API
+    assert "@cf/microsoft/phi-2" not in remote  # deprecated
+    r = await client.post("/api/show", json={"model": "phi-2"})  # …but still served
+    assert r.status_code == 200
+
+
+async def test_every_listed_name_resolves(client: httpx.AsyncClient) -> None:
+    for name, entry in (await tags(client)).items():
+        r = await client.post("/api/show", json={"model": name})
+        assert r.status_code == 200 and r.json()["remote_model"] == entry["remote_model"], name
+
+
+async def test_show(client: httpx.AsyncClient) -> None:
+    r = await client.post("/api/show", json={"model": "gpt-oss:20b"})
+    body = r.json()
+    assert body["remote_model"] == "@cf/openai/gpt-oss-20b"
+    assert body["capabilities"] == ["completion", "tools", "thinking"]
+    assert body["model_info"]["gpt-oss.context_length"] == 128000
+    assert body["details"]["parameter_size"] == "20B"
+    assert "FROM @cf/openai/gpt-oss-20b" in body["modelfile"]
+    r = await client.post("/api/show", json={"model": "llama4:scout"})
+    assert r.json()["capabilities"] == ["completion", "tools", "vision"]
+    r = await client.post("/api/show", json={"name": "bge-large-en-v1.5"})  # older clients send "name"
+    body = r.json()
+    assert body["capabilities"] == ["embedding"] and body["model_info"]["bge.embedding_length"] == 1024
+    r = await client.post("/api/show", json={"model": LLAMA})
+    assert "llama.context_length" not in r.json()["model_info"]  # not in the catalog: not invented
+
+
+async def test_show_errors(client: httpx.AsyncClient) -> None:
+    r = await client.post("/api/show", json={"model": "mixtral:8x7b"})
+    assert r.status_code == 404 and r.json() == {"error": "model 'mixtral:8x7b' not found"}
+    r = await client.post("/api/show")
+    assert r.status_code == 400 and r.json() == {"error": "missing request body"}
+
+
+async def test_ps(client: httpx.AsyncClient) -> None:
+    r = await client.get("/api/ps")
+    models = {m["name"]: m for m in r.json()["models"]}
+    assert models["gpt-oss-20b:latest"]["context_length"] == 128000
+    assert models["llama-3.1-8b-instruct:latest"]["context_length"] is None
+    assert models["llama-3.1-8b-instruct:latest"]["size_vram"] is None
+
+
+@pytest.mark.parametrize("name", [
+    "llama3.1:8b", "llama3.1", "llama3.1:latest", "llama-3.1-8b-instruct", "LLaMA-3.1-8B-Instruct:latest",
+    LLAMA, "@cf/meta/llama-3.1-8b-instruct:latest",
+])
+async def test_names_map_to_workers_ai(client: httpx.AsyncClient, name: str) -> None:
+    r = await client.post("/api/show", json={"model": name})
+    assert r.status_code == 200 and r.json()["remote_model"] == LLAMA, name
+
+
+@pytest.mark.parametrize(("name", "model_id"), [
+    ("gpt-oss:20b", "@cf/openai/gpt-oss-20b"),
+    ("gpt-oss", "@cf/openai/gpt-oss-20b"),
+    ("qwq:32b", "@cf/qwen/qwq-32b"),
+    ("gemma3", "@cf/google/gemma-3-12b-it"),
+    ("deepseek-r1:32b", "@cf/deepseek-ai/deepseek-r1-distill-qwen-32b"),
+    ("bge-m3:latest", "@cf/baai/bge-m3"),
+    ("gpt-4o-mini", "@cf/meta/llama-4-scout-17b-16e-instruct"),  # the OpenAI-side aliases work too
+])
+async def test_library_and_alias_names(client: httpx.AsyncClient, name: str, model_id: str) -> None:
+    r = await client.post("/api/show", json={"model": name})
+    assert r.json()["remote_model"] == model_id
+
+
+async def test_configured_aliases(backends: Backends) -> None:
+    settings = Settings(access_token=(KEY,), model_aliases={"house-model:7b": "@cf/meta/llama-3.2-3b-instruct"})
+    transport = httpx.ASGITransport(app=create_app(backends, settings))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t",
+                                 headers={"authorization": f"Bearer {KEY}"}) as c:
+        r = await c.post("/api/show", json={"model": "house-model:7b"})
+        assert r.json()["remote_model"] == "@cf/meta/llama-3.2-3b-instruct"
+        r = await c.post("/api/chat", json={"model": "house-model:7b", "messages": [{"role": "user", "content": "echo: ok"}],
+                                            "stream": False})
+        assert r.json()["message"]["content"] == "ok" and r.json()["model"] == "house-model:7b"
+
+
+async def test_prefix(client: httpx.AsyncClient) -> None:
+    r = await client.get("/llm/ollama/api/tags")
+    assert r.status_code == 200 and r.json()["models"]
