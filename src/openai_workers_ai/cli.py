@@ -37,14 +37,15 @@ def load_environment(cwd: Path) -> dict[str, str]:
     return env
 
 
-def choose_ai(kind: str | None, settings: Settings) -> tuple[AI, str]:
-    """The AI backend and a line describing it. REST is the default when credentials are set."""
+def choose_ai(kind: str | None, settings: Settings, env: dict[str, str] | None = None) -> tuple[AI, str]:
+    """The AI backend and a line describing it. REST is the default when credentials are set;
+    ``CLOUDFLARE_API_BASE_URL`` (in ``env``, else the process environment) points it elsewhere."""
     has_credentials = bool(settings.cloudflare_account_id and settings.cloudflare_api_token)
     kind = kind or ("rest" if has_credentials else "simulator")
     if kind == "rest":
         if not has_credentials:
             raise SystemExit("--ai rest needs CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN")
-        base = os.environ.get("CLOUDFLARE_API_BASE_URL", "https://api.cloudflare.com")
+        base = (env if env is not None else os.environ).get("CLOUDFLARE_API_BASE_URL") or "https://api.cloudflare.com"
         ai = RestAI(settings.cloudflare_account_id, settings.cloudflare_api_token, base_url=base)
         return ai, f"Workers AI REST API ({base}, account {settings.cloudflare_account_id})"
     catalog = Catalog(aliases=settings.model_aliases, default_model=settings.default_model)
@@ -70,17 +71,24 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def local_settings(env: dict[str, str], host: str) -> tuple[Settings, str]:
+    """The server's settings and a line describing auth. Without ``ACCESS_TOKEN`` auth is
+    off, which is allowed on a loopback address only (an ``AUTH_DISABLED`` variable is ignored)."""
+    settings = Settings.from_mapping(env, auth_disabled=False)
+    if settings.access_token:
+        return settings, f"{len(settings.access_token)} key(s) from ACCESS_TOKEN"
+    if not _is_loopback(host):
+        raise SystemExit("Refusing to serve on a non-loopback address without ACCESS_TOKEN set.")
+    settings = dataclasses.replace(settings, auth_disabled=True)
+    return settings, "off (no ACCESS_TOKEN set; loopback only; any API key is accepted)"
+
+
 def serve(args: argparse.Namespace) -> None:
     import uvicorn
 
-    settings = Settings.from_mapping(load_environment(Path.cwd()))
-    auth_note = f"{len(settings.access_token)} key(s) from ACCESS_TOKEN"
-    if not settings.access_token:
-        if not _is_loopback(args.host):
-            raise SystemExit("Refusing to serve on a non-loopback address without ACCESS_TOKEN set.")
-        settings = dataclasses.replace(settings, auth_disabled=True)
-        auth_note = "off (no ACCESS_TOKEN set; loopback only; any API key is accepted)"
-    ai, ai_note = choose_ai(args.ai, settings)
+    env = load_environment(Path.cwd())
+    settings, auth_note = local_settings(env, args.host)
+    ai, ai_note = choose_ai(args.ai, settings, env)
     app = build_local_app(settings, Path(args.data_dir), ai)
     url = f"http://{args.host}:{args.port}"
     print(f"openai-workers-ai listening on {url}", flush=True)
