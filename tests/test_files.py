@@ -368,7 +368,8 @@ async def test_expired_files_are_not_served_and_are_cleaned_up(
         assert (await client.request(method, f"/v1/files/{gone['id']}{suffix}")).status_code == 404
     assert [f["id"] for f in (await client.get("/v1/files")).json()["data"]] == [keep["id"]]
     counts = await run_scheduled(backends, settings)
-    assert counts == {"errors": 0, "files_expired": 1, "files_stale": 0, "files_orphans": 0}
+    expected = {"errors": 0, "files_expired": 1, "files_stale": 0, "files_orphans": 0}
+    assert counts.items() >= expected.items()  # other resources add their own counts
     assert [r["id"] for r in rows(db)] == [keep["id"]]
     assert [o.key for o in await bucket.list()] == [rows(db)[0]["object_key"]]
 

@@ -49,7 +49,8 @@ async def test_stale_rows_are_finished_and_fresh_ones_left_alone(
                                   ("e", "processed", old)]:
         await bucket.put(insert(db, f"file-{name}", status, updated), b"x")
     counts = await run_scheduled(backends, Settings(), now=now)
-    assert counts == {"errors": 0, "files_expired": 0, "files_stale": 2, "files_orphans": 0}
+    expected = {"errors": 0, "files_expired": 0, "files_stale": 2, "files_orphans": 0}
+    assert counts.items() >= expected.items()  # other resources add their own counts
     # An upload or delete in flight (fresh row) keeps its bytes: they are not orphans.
     assert ids(db) == ["file-c", "file-d", "file-e"]
     assert sorted(await keys(bucket)) == ["files/file-c/rnd", "files/file-d/rnd", "files/file-e/rnd"]
@@ -128,5 +129,6 @@ async def test_the_worker_cron_signature_matches(backends: Backends, settings: S
 async def test_uploads_survive_the_sweep(client: httpx.AsyncClient, backends: Backends, settings: Settings) -> None:
     response = await client.post("/v1/files", data={"purpose": "user_data"}, files={"file": ("a", b"keep")})
     counts = await run_scheduled(backends, settings, now=int(time.time()) + STALE_AFTER * 10)
-    assert counts == {"errors": 0, "files_expired": 0, "files_stale": 0, "files_orphans": 0}
+    expected = {"errors": 0, "files_expired": 0, "files_stale": 0, "files_orphans": 0}
+    assert counts.items() >= expected.items()  # other resources add their own counts
     assert (await client.get(f"/v1/files/{response.json()['id']}/content")).content == b"keep"

@@ -21,11 +21,13 @@ from typing import Any
 import httpx
 import pytest
 
+from openai_workers_ai import maintenance
 from openai_workers_ai.adapters.local import FolderR2, SQLiteD1, SQLiteStatement
 from openai_workers_ai.app import create_app
 from openai_workers_ai.errors import UpstreamError
 from openai_workers_ai.maintenance import run_scheduled
 from openai_workers_ai.ports import Backends, StoredObject
+from openai_workers_ai.repositories import files
 from openai_workers_ai.settings import Settings
 from openai_workers_ai.storage import STALE_AFTER
 
@@ -108,6 +110,12 @@ class FaultyR2:
 
     async def list(self, prefix: str = "", limit: int = 1000) -> list[StoredObject]:
         return await self.faults.call("r2.list", lambda: self.inner.list(prefix, limit))  # type: ignore[no-any-return]
+
+
+@pytest.fixture(autouse=True)
+def only_the_files_cleanup(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The call counts below are the files sweep's; other resources' cleanups are tested with them.
+    monkeypatch.setattr(maintenance, "CLEANUPS", [files.cleanup])
 
 
 @dataclasses.dataclass
