@@ -166,6 +166,11 @@ async def test_delete_expired(bucket: FolderR2) -> None:
     assert await stored.load(bucket, old, now=1001) is None
     assert await stored.load(bucket, fresh, now=2000) is not None
     assert await stored.delete_expired(bucket, now=2000) == 0
+    foreign = "A" * 43 + ".png"  # under images/ but not written by us: no expiry metadata
+    await bucket.put(stored.PREFIX + foreign, png(8, 8))
+    assert await stored.load(bucket, foreign, now=2000) is None
+    assert await stored.delete_expired(bucket, now=10**10) == 1  # only `fresh`, finally expired
+    assert await bucket.head(stored.PREFIX + foreign) is not None
 
 
 # ---- edits and variations ------------------------------------------------------------------
@@ -287,3 +292,14 @@ async def test_simulator_validates_like_workers_ai(simulator: Simulator) -> None
     assert isinstance(out, bytes) and png_size(out) == (24, 16)
     out = await simulator.run("@cf/stabilityai/stable-diffusion-xl-base-1.0", {"prompt": "x"})
     assert isinstance(out, bytes) and png_size(out) == (1024, 1024)
+
+
+async def test_scheduled_cleanup_deletes_expired_images(backends: Backends, bucket: FolderR2) -> None:
+    from openai_workers_ai.maintenance import run_scheduled
+
+    old = await stored.save(bucket, png(8, 8), "png", now=1000, ttl=60)
+    fresh = await stored.save(bucket, png(8, 8), "png", now=1000, ttl=10_000)
+    counts = await run_scheduled(backends, Settings(), now=2000)
+    assert counts["images_expired"] == 1 and counts["errors"] == 0
+    assert await bucket.head(stored.PREFIX + old) is None
+    assert await bucket.head(stored.PREFIX + fresh) is not None

@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 import secrets
 
-from ..ports import ObjectStore, StoredObject
+from ..ports import Backends, ObjectStore, StoredObject
+from ..settings import Settings
 
 PREFIX = "images/"
 NAME = re.compile(r"^[A-Za-z0-9_-]{43}\.(?:png|jpg|webp)$")
@@ -34,9 +35,10 @@ async def save(bucket: ObjectStore, data: bytes, extension: str, *, now: int, tt
     return name
 
 
-def expires_at(obj: StoredObject) -> int:
-    raw = (obj.metadata or {}).get("expires_at", "0")
-    return int(raw) if raw.isdigit() else 0
+def expires_at(obj: StoredObject) -> int | None:
+    """The object's expiry, or None when it has none (then it is not one of ours: never served or deleted)."""
+    raw = (obj.metadata or {}).get("expires_at", "")
+    return int(raw) if raw.isdigit() else None
 
 
 async def load(bucket: ObjectStore, name: str, *, now: int) -> StoredObject | None:
@@ -44,14 +46,27 @@ async def load(bucket: ObjectStore, name: str, *, now: int) -> StoredObject | No
     if not NAME.match(name):
         return None
     head = await bucket.head(PREFIX + name)
-    if head is None or expires_at(head) <= now:
+    expiry = None if head is None else expires_at(head)
+    if expiry is None or expiry <= now:
         return None
     return await bucket.get(PREFIX + name)
 
 
 async def delete_expired(bucket: ObjectStore, now: int) -> int:
     """Delete every expired image; return how many were deleted."""
-    expired = [obj.key for obj in await bucket.list(PREFIX, limit=100_000) if expires_at(obj) <= now]
+    expired = [
+        obj.key for obj in await bucket.list(PREFIX, limit=100_000)
+        if (expiry := expires_at(obj)) is not None and expiry <= now
+    ]
     for start in range(0, len(expired), 1000):  # R2 deletes at most 1000 keys per call
         await bucket.delete(expired[start : start + 1000])
     return len(expired)
+
+
+async def cleanup(backends: Backends, settings: Settings, now: int) -> dict[str, int]:
+    """The scheduled cleanup (:data:`openai_workers_ai.maintenance.CLEANUPS`): expired images.
+
+    Reports ``images_expired`` only when it deleted some, so runs with nothing to do stay quiet.
+    """
+    deleted = await delete_expired(backends.bucket, now)
+    return {"images_expired": deleted} if deleted else {}

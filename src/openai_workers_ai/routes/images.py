@@ -88,7 +88,7 @@ async def retrieve(request: Request) -> Response:
     obj = await stored.load(ctx.backends.bucket, name, now=now)
     if obj is None or obj.body is None:
         raise NotFound("No such image: it never existed or its URL has expired.", code="image_not_found")
-    max_age = max(0, stored.expires_at(obj) - now)
+    max_age = max(0, (stored.expires_at(obj) or now) - now)
     return StreamingResponse(
         obj.body,
         media_type=obj.content_type or "application/octet-stream",
