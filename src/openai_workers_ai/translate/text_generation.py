@@ -152,22 +152,23 @@ class ThinkSplitter:
     ``</think>`` also ends reasoning).
     """
 
-    __slots__ = ("thinking", "buffer", "done")
+    __slots__ = ("thinking", "buffer", "done", "answered")
 
     def __init__(self) -> None:
         self.thinking = True
         self.buffer = ""
         self.done = False
+        self.answered = False  # the newlines between "</think>" and the answer may come in later events
 
     def feed(self, text: str) -> tuple[str, str]:
         """→ (reasoning, answer) to emit."""
         if self.done:
-            return "", text
+            return "", self._answer(text)
         self.buffer += text
         if "</think>" in self.buffer:
             reasoning, _, answer = self.buffer.partition("</think>")
             self.done, self.buffer = True, ""
-            return reasoning.replace("<think>", "", 1), answer.lstrip("\n")
+            return reasoning.replace("<think>", "", 1), self._answer(answer)
         # Keep a possible partial tag in the buffer; release the rest as reasoning.
         keep = 0
         for k in range(min(len("</think>") - 1, len(self.buffer)), 0, -1):
@@ -177,6 +178,12 @@ class ThinkSplitter:
         out = self.buffer[: len(self.buffer) - keep]
         self.buffer = self.buffer[len(self.buffer) - keep :]
         return out.replace("<think>", "", 1), ""
+
+    def _answer(self, text: str) -> str:
+        if not self.answered:
+            text = text.lstrip("\n")
+            self.answered = bool(text)
+        return text
 
     def flush(self) -> tuple[str, str]:
         """At the end: text never closed by ``</think>`` was the answer after all."""

@@ -1,0 +1,116 @@
+"""Reasoning models: thinking comes back as ``reasoning_content`` (whole and as deltas), never
+mixed into ``content``, whatever form each family thinks in; ``reasoning_effort`` per family."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from openai_workers_ai.simulator import Simulator
+
+from .openapi import assert_matches
+
+URL = "/v1/chat/completions"
+QWQ = "@cf/qwen/qwq-32b"  # "<think>…</think>" inline
+R1 = "@cf/deepseek-ai/deepseek-r1-distill-qwen-32b"  # only "</think>" (the template opens it)
+QWEN3 = "@cf/qwen/qwen3-30b-a3b-fp8"  # messages-oai: message.reasoning_content
+GLM = "@cf/zai-org/glm-4.7-flash"  # openai family: reasoning_content
+OSS = "@cf/openai/gpt-oss-120b"  # gpt-oss: message.reasoning
+REASONERS = [QWQ, R1, QWEN3, GLM, OSS]
+PLAIN = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
+THOUGHT = "The user asks: echo: the answer is 42. I will answer."
+
+
+def chat(model: str, content: str = "echo: the answer is 42", **fields: Any) -> dict[str, Any]:
+    return {"model": model, "messages": [{"role": "user", "content": content}], **fields}
+
+
+async def chunks_of(client: httpx.AsyncClient, body: dict[str, Any]) -> list[dict[str, Any]]:
+    r = await client.post(URL, json={**body, "stream": True})
+    assert r.status_code == 200, r.text
+    payloads = [line[6:] for line in r.text.split("\n") if line.startswith("data: ")]
+    assert payloads[-1] == "[DONE]"
+    chunks = [json.loads(p) for p in payloads[:-1]]
+    for chunk in chunks:
+        assert_matches(chunk, "CreateChatCompletionStreamResponse")
+    return chunks
+
+
+def joined(chunks: list[dict[str, Any]], key: str) -> str:
+    return "".join(c["choices"][0]["delta"].get(key) or "" for c in chunks if c["choices"])
+
+
+@pytest.mark.parametrize("model", REASONERS)
+async def test_reasoning_content_whole(client: httpx.AsyncClient, model: str) -> None:
+    r = await client.post(URL, json=chat(model))
+    assert r.status_code == 200, r.text
+    assert_matches(r.json(), "CreateChatCompletionResponse")
+    message = r.json()["choices"][0]["message"]
+    assert message["content"] == "the answer is 42"
+    assert message["reasoning_content"] == THOUGHT
+    assert "reasoning" not in message
+
+
+@pytest.mark.parametrize("model", REASONERS)
+async def test_reasoning_deltas_come_first_and_apart(client: httpx.AsyncClient, model: str) -> None:
+    chunks = await chunks_of(client, chat(model))
+    assert joined(chunks, "reasoning_content").strip() == THOUGHT
+    assert joined(chunks, "content") == "the answer is 42"
+    kinds = [("r" if "reasoning_content" in c["choices"][0]["delta"] else "") +
+             ("c" if c["choices"][0]["delta"].get("content") else "") for c in chunks if c["choices"]]
+    assert "rc" not in kinds  # never both in one delta
+    assert max(i for i, k in enumerate(kinds) if k == "r") < min(i for i, k in enumerate(kinds) if k == "c")
+
+
+@pytest.mark.parametrize("model", REASONERS)
+async def test_thinking_uses_up_max_tokens(client: httpx.AsyncClient, model: str) -> None:
+    r = await client.post(URL, json=chat(model, max_tokens=3))
+    choice = r.json()["choices"][0]
+    assert choice["finish_reason"] == "length"
+    assert choice["message"]["content"] in ("", None)
+    assert choice["message"]["reasoning_content"] == "The user asks:"
+
+
+async def test_plain_models_have_no_reasoning(client: httpx.AsyncClient) -> None:
+    message = (await client.post(URL, json=chat(PLAIN))).json()["choices"][0]["message"]
+    assert message["content"] == "the answer is 42" and "reasoning_content" not in message
+
+
+@pytest.mark.parametrize(
+    ("model", "effort", "sent"),
+    [(OSS, "minimal", "low"), (OSS, "xhigh", "high"), (OSS, "medium", "medium"), (GLM, "high", "high"),
+     (QWQ, "high", None)],  # classic reasoning models always think: nothing to send
+)
+async def test_reasoning_effort_per_family(
+    client: httpx.AsyncClient, simulator: Simulator, model: str, effort: str, sent: str | None
+) -> None:
+    r = await client.post(URL, json=chat(model, reasoning_effort=effort))
+    assert r.status_code == 200, r.text
+    assert simulator.calls[-1][1].get("reasoning_effort") == sent
+
+
+@pytest.mark.parametrize(
+    ("model", "effort", "code"),
+    [(PLAIN, "low", "unsupported_parameter"), (OSS, "none", None), ("@cf/zai-org/glm-5.2", "low", None),
+     (GLM, "extreme", None)],
+)
+async def test_reasoning_effort_400s(client: httpx.AsyncClient, model: str, effort: str, code: str | None) -> None:
+    r = await client.post(URL, json=chat(model, reasoning_effort=effort))
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert error["param"] == "reasoning_effort" and error["code"] == code
+
+
+async def test_gpt_oss_gets_chat_completions_input(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    history = [{"role": "developer", "content": "be brief"}, {"role": "user", "content": "hi"},
+               {"role": "assistant", "content": "hello", "reasoning_content": "greet back"},
+               {"role": "user", "content": "echo: ok"}]
+    r = await client.post(URL, json={"model": OSS, "messages": history, "max_completion_tokens": 50})
+    assert r.json()["choices"][0]["message"]["content"] == "ok"
+    inputs = simulator.calls[-1][1]
+    assert [m["role"] for m in inputs["messages"]] == ["system", "user", "assistant", "user"]
+    assert all("reasoning_content" not in m for m in inputs["messages"])  # thinking is not sent back
+    assert inputs["max_tokens"] == 50 and "input" not in inputs and "prompt" not in inputs
