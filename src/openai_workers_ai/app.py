@@ -20,6 +20,7 @@ from .errors import APIError, MethodNotAllowed, NotFound, flavor_of, render
 from .http import AppContext
 from .ports import Backends
 from .routes import chat_completions, completions, embeddings, files, health, images, models, moderations
+from .routes import audio_speech, audio_transcriptions, audio_translations
 from .routes.ollama import chat as ollama_chat
 from .routes.ollama import embed as ollama_embed
 from .routes.ollama import generate as ollama_generate
@@ -33,6 +34,9 @@ OPENAI: list[BaseRoute] = [
     Route("/chat/completions", chat_completions.create, methods=["POST"]),
     Route("/completions", completions.create, methods=["POST"]),
     Route("/embeddings", embeddings.create, methods=["POST"]),
+    Route("/audio/transcriptions", audio_transcriptions.create, methods=["POST"]),
+    Route("/audio/translations", audio_translations.create, methods=["POST"]),
+    Route("/audio/speech", audio_speech.create, methods=["POST"]),
     Route("/images/generations", images.generations, methods=["POST"]),
     Route("/images/edits", images.edits, methods=["POST"]),
     Route("/images/variations", images.variations, methods=["POST"]),

@@ -208,7 +208,7 @@ class RestAI:
     ) -> dict[str, Any] | bytes | AsyncIterator[bytes]:
         request = self.client.build_request(
             "POST", f"{self.url}/run/{model}", json=inputs, headers=self.headers
-        )
+        ) if _binary_input(inputs) is None else self._binary_request(model, inputs)
         try:
             response = await self.client.send(request, stream=True)
         except httpx.HTTPError as exc:
@@ -230,6 +230,15 @@ class RestAI:
         finally:
             await response.aclose()
 
+    def _binary_request(self, model: str, inputs: dict[str, Any]) -> httpx.Request:
+        """Nova-3 and the like over REST: the raw bytes as the body, the other inputs as query parameters."""
+        name, body, content_type = _binary_input(inputs)  # type: ignore[misc]
+        params = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in inputs.items() if k != name}
+        headers = {**self.headers, "content-type": content_type}
+        return self.client.build_request(
+            "POST", f"{self.url}/run/{model}", content=bytes(body), params=params, headers=headers
+        )
+
     async def models(self) -> list[dict[str, Any]]:
         """The live catalog (``GET …/ai/models/search``)."""
         response = await self.client.get(f"{self.url}/models/search", headers=self.headers)
@@ -237,6 +246,14 @@ class RestAI:
         if response.status_code >= 400 or not body.get("success", False):
             raise _rest_error(response.status_code, body)
         return list(body.get("result") or [])
+
+
+def _binary_input(inputs: dict[str, Any]) -> tuple[str, bytes | bytearray | memoryview, str] | None:
+    """The ``{body: bytes, contentType}`` input of a binary model (Nova-3's ``audio``), if any."""
+    for name, value in inputs.items():
+        if isinstance(value, dict) and isinstance(value.get("body"), (bytes, bytearray, memoryview)):
+            return name, value["body"], str(value.get("contentType") or "application/octet-stream")
+    return None
 
 
 def _rest_error(status: int, body: dict[str, Any]) -> UpstreamError:

@@ -68,6 +68,11 @@ def _prepare(value: Any) -> Any:
     """Replace what ``to_js`` would not convert the way JS APIs expect (bytes)."""
     if isinstance(value, (bytes, bytearray, memoryview)):
         return _js_bytes(value)
+    if isinstance(value, dict) and set(value) == {"body", "contentType"} and isinstance(
+        value["body"], (bytes, bytearray, memoryview)
+    ):
+        # A binary model input (Nova-3's ``audio: {body, contentType}``): the binding takes a stream.
+        return {"body": js.Response.new(_js_bytes(value["body"])).body, "contentType": value["contentType"]}
     if isinstance(value, dict):
         return {str(k): _prepare(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

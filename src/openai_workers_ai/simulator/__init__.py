@@ -25,6 +25,7 @@ from typing import Any
 from ..errors import UpstreamError
 from ..translate.catalog import Catalog, ModelInfo
 from . import embeddings, llama_guard, text_generation, text_to_image
+from . import speech_recognition, text_to_speech, translation
 from .failures import SimulatedFailure, no_such_model
 
 Handler = Callable[[ModelInfo, dict[str, Any]], "dict[str, Any] | bytes | AsyncIterator[bytes]"]
@@ -35,6 +36,9 @@ HANDLERS: dict[str, Handler] = {
     "text-generation/llama-guard": llama_guard.run,
     "text-embeddings": embeddings.run,
     "text-to-image": text_to_image.run,
+    "automatic-speech-recognition": speech_recognition.run,
+    "translation": translation.run,
+    "text-to-speech": text_to_speech.run,
 }
 
 

@@ -36,10 +36,16 @@ def create_rest_app(simulator: Simulator | None = None, token: str | None = None
     async def run(request: Request) -> Response:
         if not authorized(request):
             return JSONResponse(envelope(errors=[{"code": 10000, "message": "Authentication error"}]), 401)
-        try:
-            inputs = json.loads(await request.body() or b"{}")
-        except ValueError:
-            return JSONResponse(envelope(errors=[{"code": 5006, "message": "Invalid JSON body"}]), 400)
+        content_type = request.headers.get("content-type", "application/json")
+        if not content_type.startswith("application/json"):
+            # A binary model input (Nova-3): raw bytes, the other inputs as query parameters.
+            inputs = {k: _query_value(v) for k, v in request.query_params.items()}
+            inputs["audio"] = {"body": await request.body(), "contentType": content_type}
+        else:
+            try:
+                inputs = json.loads(await request.body() or b"{}")
+            except ValueError:
+                return JSONResponse(envelope(errors=[{"code": 5006, "message": "Invalid JSON body"}]), 400)
         try:
             result = sim.answer(request.path_params["model"], inputs)
         except SimulatedFailure as failure:
@@ -81,6 +87,15 @@ async def _ending_in_error(events: AsyncIterator[bytes]) -> AsyncIterator[bytes]
     except SimulatedFailure as failure:
         error = {"error": f"{failure.code}: {failure.message}", "code": failure.code}
         yield b"event: error\ndata: " + json.dumps(error).encode() + b"\n\n"
+
+
+def _query_value(value: str) -> Any:
+    if value in ("true", "false"):
+        return value == "true"
+    try:
+        return float(value) if "." in value else int(value)
+    except ValueError:
+        return value
 
 
 def _binary_type(data: bytes) -> str:

@@ -1,0 +1,34 @@
+"""``POST /v1/audio/speech``: text → audio bytes (MeloTTS or Deepgram Aura)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..errors import InvalidRequest
+from ..http import context, parse_json
+from ..translate import speech
+from ..types.audio import CreateSpeechRequest
+
+TTS = "text-to-speech"
+
+
+async def create(request: Request) -> Response:
+    ctx = context(request)
+    body = await parse_json(request, CreateSpeechRequest)
+    info = ctx.catalog.resolve(body.model, task=TTS)
+    if not isinstance(body.voice, str):
+        raise InvalidRequest("Custom voices are not supported; use a built-in voice name.", param="voice",
+                             code="unsupported_value")
+    if body.speed != 1.0:
+        raise InvalidRequest(f"`{body.model}` cannot change the speaking speed; omit 'speed' or use 1.0.",
+                             param="speed", code="unsupported_value")
+    if body.instructions:
+        raise InvalidRequest(f"`{body.model}` does not take voice instructions.", param="instructions",
+                             code="unsupported_value")
+    if body.stream_format == "sse":
+        raise InvalidRequest(f"stream_format 'sse' is not supported for `{body.model}`; use 'audio'.",
+                             param="stream_format", code="unsupported_value")
+    inputs = speech.speech_inputs(info, body.input, body.voice, body.response_format)
+    output = await ctx.backends.ai.run(info.id, inputs)
+    return Response(speech.audio_bytes(info, output), media_type=speech.CONTENT_TYPES[body.response_format])
