@@ -37,7 +37,7 @@ async def create(request: Request) -> Response:
             f"The model `{body.model}` does not report the spoken language, so it cannot translate; "
             "use whisper-1 (@cf/openai/whisper-large-v3-turbo).", param="model", code="model_not_supported",
         )
-    inputs = audio.transcription_inputs(info, upload.data, fmt)
+    inputs = audio.transcription_inputs(info, upload.data, fmt, release=True)
     del upload
     output = await ctx.backends.ai.run(info.id, inputs)
     del inputs

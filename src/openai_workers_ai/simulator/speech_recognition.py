@@ -24,7 +24,6 @@ Conventions (see :mod:`.audio_files` for how the audio is read):
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 from typing import Any
@@ -86,11 +85,11 @@ def _byte_array(audio: Any) -> bytes:
         raise invalid_input("'/audio' items must be integers between 0 and 255") from None
 
 
-def _body_or_base64(audio: Any) -> bytes:
+def _body_or_base64(audio: Any) -> bytes | bytearray | memoryview:
     if isinstance(audio, str):
-        try:
-            return base64.b64decode(audio, validate=True)
-        except binascii.Error:
+        try:  # a2b_base64 reads an ASCII str in place (b64decode would copy it to bytes first)
+            return binascii.a2b_base64(audio, strict_mode=True)
+        except (binascii.Error, ValueError):
             raise SimulatedFailure(400, 5004, "Invalid data type for base64 input: string") from None
     if isinstance(audio, dict):
         return _body(audio, "/audio")
@@ -99,16 +98,16 @@ def _body_or_base64(audio: Any) -> bytes:
     raise invalid_input("Type mismatch of '/audio', expected a base64 string or {body, contentType}")
 
 
-def _body(audio: Any, where: str) -> bytes:
+def _body(audio: Any, where: str) -> bytes | bytearray | memoryview:
     if not isinstance(audio, dict) or not isinstance(audio.get("contentType"), str):
         raise invalid_input(f"required properties at '{where}' are 'body,contentType'")
     body = audio.get("body")
     if not isinstance(body, (bytes, bytearray, memoryview)):
         raise invalid_input(f"Type mismatch of '{where}/body', expected a binary stream")
-    return bytes(body)
+    return body  # read in place: no copy of a large upload
 
 
-def _facts(audio: bytes) -> AudioFacts:
+def _facts(audio: bytes | bytearray | memoryview) -> AudioFacts:
     facts = inspect(audio)
     if facts is None:
         raise SimulatedFailure(400, 3010, "Invalid or incomplete input for the model: the audio could not be decoded")
@@ -128,7 +127,7 @@ def _check_options(inputs: dict[str, Any], options: dict[str, type | tuple[type,
 # --- transcripts -----------------------------------------------------------------------------
 
 
-def _words(audio: bytes, facts: AudioFacts, language: str) -> list[dict[str, Any]]:
+def _words(audio: bytes | bytearray | memoryview, facts: AudioFacts, language: str) -> list[dict[str, Any]]:
     """Evenly spread words for the audio's duration (none for silence)."""
     if facts.silent or facts.duration <= 0:
         return []

@@ -143,14 +143,20 @@ def check_supported(info: ModelInfo) -> None:
 
 def transcription_inputs(
     info: ModelInfo, audio: bytes | bytearray, fmt: str, *,
-    language: str | None = None, prompt: str | None = None, vad: bool = False,
+    language: str | None = None, prompt: str | None = None, vad: bool = False, release: bool = False,
 ) -> dict[str, Any]:
-    """The Workers AI input for transcribing ``audio`` (already checked to be ``fmt``)."""
+    """The Workers AI input for transcribing ``audio`` (already checked to be ``fmt``).
+
+    With ``release``, a ``bytearray`` is emptied once it has been re-encoded
+    (base64 or a byte list), so a large upload is not held twice over.
+    """
     if info.family == "whisper":
         if language and language != "en" and info.id.endswith("-en"):
             raise InvalidRequest(f"`{info.id}` only transcribes English.", param="language",
                                  code="unsupported_language")
-        return {"audio": list(audio)}
+        values = list(audio)
+        _release(audio, release)
+        return {"audio": values}
     if info.family == "deepgram":
         inputs: dict[str, Any] = {"audio": {"body": audio, "contentType": AUDIO_FORMATS[fmt]},
                                   "punctuate": True, "smart_format": True}
@@ -159,8 +165,10 @@ def transcription_inputs(
         else:
             inputs["detect_language"] = True
         return inputs
-    out: dict[str, Any] = {"audio": binascii.b2a_base64(audio, newline=False).decode("ascii"),
-                           "task": "transcribe"}
+    encoded = binascii.b2a_base64(audio, newline=False)
+    _release(audio, release)
+    out: dict[str, Any] = {"audio": encoded.decode("ascii"), "task": "transcribe"}
+    del encoded
     if language:
         out["language"] = language
     if prompt:
@@ -168,6 +176,11 @@ def transcription_inputs(
     if vad:
         out["vad_filter"] = True
     return out
+
+
+def _release(audio: bytes | bytearray, release: bool) -> None:
+    if release and isinstance(audio, bytearray):
+        audio.clear()
 
 
 def wav_duration(audio: bytes | bytearray) -> float | None:
