@@ -187,7 +187,9 @@ def small_app(backends: Backends):  # noqa: ANN201
     return create_app(backends, Settings(access_token=(KEY,), max_file_bytes=1000))
 
 
-async def test_too_large_is_413_from_content_length_and_while_reading(small_app, db: SQLiteD1) -> None:  # noqa: ANN001
+async def test_too_large_is_413_from_content_length_and_while_reading(
+    small_app, db: SQLiteD1, bucket: FolderR2  # noqa: ANN001
+) -> None:
     transport = httpx.ASGITransport(app=small_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=as_key(KEY)) as c:
         ok = await upload(c, b"x" * 1000)
@@ -208,6 +210,7 @@ async def test_too_large_is_413_from_content_length_and_while_reading(small_app,
         response = await c.post("/v1/files", content=chunked(), headers=headers)
         assert_error(response, 413, None, "larger than the limit")
     assert [r["bytes"] for r in rows(db)] == [1000]
+    assert len(await bucket.list()) == 1  # the streamed part of the refused upload was removed
 
 
 # --- retrieve / content / delete errors -------------------------------------------------------
@@ -384,3 +387,107 @@ async def test_a_file_is_served_until_its_expiry(
     counts = await run_scheduled(backends, settings, now=body["expires_at"])
     assert counts["files_expired"] == 1
     assert (await client.get(f"/v1/files/{body['id']}")).status_code == 404
+
+
+# --- field order and streaming ----------------------------------------------------------------
+
+BOUNDARY = "b0undary"
+
+
+def form_body(*parts: tuple[str, str | bytes]) -> bytes:
+    """A multipart body with the parts in exactly this order (bytes values are file parts)."""
+    out = b""
+    for name, value in parts:
+        out += f"--{BOUNDARY}\r\n".encode()
+        if isinstance(value, bytes):
+            out += f'Content-Disposition: form-data; name="{name}"; filename="{name}.bin"\r\n'.encode()
+            out += b"Content-Type: application/x-test\r\n\r\n" + value + b"\r\n"
+        else:
+            out += f'Content-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+    return out + f"--{BOUNDARY}--\r\n".encode()
+
+
+async def post_form(client: httpx.AsyncClient, *parts: tuple[str, str | bytes]) -> httpx.Response:
+    return await client.post("/v1/files", content=form_body(*parts),
+                             headers={"content-type": f"multipart/form-data; boundary={BOUNDARY}"})
+
+
+async def test_file_before_its_fields_is_accepted(client: httpx.AsyncClient) -> None:
+    # The openai-node client sends `file` first: the fields after it still count.
+    response = await post_form(client, ("file", b"node"), ("purpose", "batch"),
+                               ("expires_after[anchor]", "created_at"), ("expires_after[seconds]", "7200"))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["purpose"] == "batch" and body["expires_at"] == body["created_at"] + 7200
+    assert body["bytes"] == 4 and body["filename"] == "file.bin"
+    assert (await client.get(f"/v1/files/{body['id']}/content")).content == b"node"
+
+
+async def test_fields_after_a_streamed_file_count_too(client: httpx.AsyncClient, db: SQLiteD1) -> None:
+    response = await post_form(client, ("purpose", "assistants"), ("file", b"streamed"),
+                               ("purpose", "user_data"), ("expires_after[anchor]", "created_at"),
+                               ("expires_after[seconds]", "3600"))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["purpose"] == "user_data" and body["expires_at"] == body["created_at"] + 3600
+    assert (await client.get(f"/v1/files/{body['id']}")).json() == body
+    # Split around the file: the anchor before, the seconds after.
+    response = await post_form(client, ("purpose", "vision"), ("expires_after[anchor]", "created_at"),
+                               ("file", b"x"), ("expires_after[seconds]", "3600"))
+    assert response.status_code == 200 and response.json()["expires_at"] is not None
+    assert len(rows(db)) == 2
+
+
+async def test_a_bad_field_after_a_streamed_file_undoes_the_upload(
+    client: httpx.AsyncClient, db: SQLiteD1, bucket: FolderR2
+) -> None:
+    response = await post_form(client, ("purpose", "assistants"), ("file", b"streamed"), ("purpose", "nope"))
+    assert_error(response, 400, "purpose", "'nope'")
+    response = await post_form(client, ("purpose", "assistants"), ("file", b"streamed"),
+                               ("expires_after[seconds]", "60"))
+    assert_error(response, 400, "expires_after.anchor")
+    assert rows(db) == [] and await bucket.list() == []
+
+
+async def test_only_the_first_file_part_named_file_is_stored(client: httpx.AsyncClient) -> None:
+    response = await post_form(client, ("other", b"ignored"), ("purpose", "assistants"),
+                               ("file", b"first"), ("file", b"second"))
+    assert response.status_code == 200
+    assert (await client.get(f"/v1/files/{response.json()['id']}/content")).content == b"first"
+    response = await post_form(client, ("file", b"first"), ("file", b"second"), ("purpose", "assistants"))
+    assert (await client.get(f"/v1/files/{response.json()['id']}/content")).content == b"first"
+
+
+async def test_malformed_multipart_is_400_and_stores_nothing(
+    client: httpx.AsyncClient, db: SQLiteD1, bucket: FolderR2
+) -> None:
+    body = form_body(("purpose", "assistants"), ("file", b"abc"))
+    response = await client.post("/v1/files", content=body[:-30] + b"\r\n--wrong\r\n garbage",
+                                 headers={"content-type": f"multipart/form-data; boundary={BOUNDARY}"})
+    assert response.status_code == 400, response.text
+    assert rows(db) == [] and await bucket.list() == []
+
+
+async def test_the_upload_reaches_r2_as_a_stream(
+    client: httpx.AsyncClient, bucket: FolderR2, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[str] = []
+    put = bucket.put
+
+    async def spy(key: str, body: Any, **kw: Any) -> Any:
+        seen.append(type(body).__name__)
+        return await put(key, body, **kw)
+
+    monkeypatch.setattr(bucket, "put", spy)
+    payload = bytes(range(256)) * 4096  # 1 MiB, sent in 64 KiB chunks
+    data = form_body(("purpose", "assistants"), ("file", payload))
+
+    async def chunked():  # noqa: ANN202
+        for i in range(0, len(data), 65536):
+            yield data[i : i + 65536]
+
+    response = await client.post("/v1/files", content=chunked(),
+                                 headers={"content-type": f"multipart/form-data; boundary={BOUNDARY}"})
+    assert response.status_code == 200 and response.json()["bytes"] == len(payload)
+    assert seen == ["async_generator"]
+    assert (await client.get(f"/v1/files/{response.json()['id']}/content")).content == payload

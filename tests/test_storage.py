@@ -32,6 +32,7 @@ from openai_workers_ai.settings import Settings
 from openai_workers_ai.storage import STALE_AFTER
 
 from .conftest import KEY, ROOT
+from .test_files import BOUNDARY, form_body
 
 MODES = ("before", "after", "outage", "after+outage")
 
@@ -150,8 +151,13 @@ async def world_factory(tmp_path: Path, backends: Backends) -> AsyncIterator[Any
         await client.aclose()
 
 
-async def upload(client: httpx.AsyncClient, content: bytes = b"payload") -> httpx.Response:
-    return await client.post("/v1/files", data={"purpose": "assistants"}, files={"file": ("a.txt", content)})
+async def upload(
+    client: httpx.AsyncClient, content: bytes = b"payload", file_first: bool = False
+) -> httpx.Response:
+    """Fields first (the openai client's order: the bytes stream to R2) or the file first (held in memory)."""
+    parts = [("purpose", "assistants"), ("file", content)]
+    return await client.post("/v1/files", content=form_body(*(parts[::-1] if file_first else parts)),
+                             headers={"content-type": f"multipart/form-data; boundary={BOUNDARY}"})
 
 
 async def check_consistent(world: World, planted: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
@@ -198,13 +204,14 @@ async def test_healthy_runs_make_the_expected_calls(world_factory: Any) -> None:
     ]
 
 
+@pytest.mark.parametrize("file_first", [False, True])
 @pytest.mark.parametrize("mode", MODES)
-async def test_a_failed_upload_leaves_no_orphan(world_factory: Any, mode: str) -> None:
+async def test_a_failed_upload_leaves_no_orphan(world_factory: Any, mode: str, file_first: bool) -> None:
     for step in range(3):  # INSERT row, put bytes, mark processed
-        where = f"upload, {mode} at call {step}"
-        world = world_factory(f"up-{mode}-{step}")
+        where = f"upload ({file_first=}), {mode} at call {step}"
+        world = world_factory(f"up-{mode}-{step}-{file_first}")
         world.faults.arm(step, mode)
-        assert_server_error(await upload(world.client), where)
+        assert_server_error(await upload(world.client, file_first=file_first), where)
         rows = await check_consistent(world)
         # Left for the sweep, or (a committed "processed" whose reply was lost) complete.
         assert all(row["status"] in ("uploading", "deleting", "processed") for row in rows), where

@@ -3,12 +3,16 @@
 Starlette's ``request.form()`` spools large files to disk through a thread
 pool, which Pyodide lacks; this parser keeps parts in memory (each file held
 once) and enforces size limits while reading, so an oversized upload is a 413
-before it is all received.
+before it is all received. :class:`FormReader` is the streaming variant: a
+file part's bytes can go on (to R2) as they arrive, never held whole.
 """
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
@@ -132,3 +136,134 @@ async def parse_form(
     except Exception as exc:  # python-multipart's parse errors
         raise InvalidRequest(f"Could not parse the multipart body: {exc}") from None
     return form
+
+
+@dataclass(slots=True)
+class FilePart:
+    """The start of a file part; its bytes follow through :meth:`FormReader.file_data`."""
+
+    name: str
+    filename: str
+    content_type: str
+
+
+class FormReader:
+    """Pull-based multipart for uploads stored without being held in memory.
+
+    ``await reader.next()`` returns ``(name, value)`` for a text field, a
+    :class:`FilePart` at the start of a file (read its bytes with
+    ``reader.file_data()``; calling ``next()`` instead skips them), and None at
+    the end. At most one request chunk's worth of parsed data is buffered. Same
+    limits and errors as :func:`parse_form` (413 while reading, 400 if malformed).
+    """
+
+    def __init__(
+        self, request: Request, *, max_file_bytes: int, max_field_bytes: int = 1 << 20, what: str = "file"
+    ) -> None:
+        content_type, params = parse_options_header(request.headers.get("content-type", ""))
+        boundary = params.get(b"boundary")
+        if content_type != b"multipart/form-data" or not boundary:
+            raise InvalidRequest(
+                "Invalid Content-Type header: this endpoint expects multipart/form-data with a boundary."
+            )
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > max_file_bytes + max_field_bytes:
+            raise PayloadTooLarge(f"The {what} is larger than the limit of {max_file_bytes} bytes.")
+        self._request, self._boundary = request, boundary
+        self._limits = (max_file_bytes, max_field_bytes, what)
+        self._events = self._parse()
+
+    async def next(self) -> tuple[str, str] | FilePart | None:
+        async for event in self._events:
+            if event[0] == "field":
+                return event[1], event[2]
+            if event[0] == "file":
+                return event[1]  # type: ignore[no-any-return]
+            # "data" / "end" of a file part the caller did not read: skipped
+        return None
+
+    async def file_data(self) -> AsyncIterator[bytes]:
+        """The current file part's bytes, up to its end."""
+        async for event in self._events:
+            if event[0] == "end":
+                return
+            if event[0] == "data":
+                yield event[1]
+
+    async def _parse(self) -> AsyncIterator[tuple[Any, ...]]:
+        max_file_bytes, max_field_bytes, what = self._limits
+        events: deque[tuple[Any, ...]] = deque()
+        header_name = b""
+        headers: dict[bytes, bytes] = {}
+        part = _Part()
+        size = 0
+
+        def on_part_begin() -> None:
+            nonlocal part, size
+            part, size = _Part(), 0
+            headers.clear()
+
+        def on_header_field(data: bytes, start: int, end: int) -> None:
+            nonlocal header_name
+            header_name += data[start:end]
+
+        def on_header_value(data: bytes, start: int, end: int) -> None:
+            headers[header_name.lower()] = headers.get(header_name.lower(), b"") + data[start:end]
+
+        def on_header_end() -> None:
+            nonlocal header_name
+            header_name = b""
+
+        def on_headers_finished() -> None:
+            _, disposition = parse_options_header(headers.get(b"content-disposition", b""))
+            part.name = disposition.get(b"name", b"").decode("utf-8", "replace")
+            filename = disposition.get(b"filename")
+            part.filename = filename.decode("utf-8", "replace") if filename is not None else None
+            if b"content-type" in headers:
+                part.content_type = headers[b"content-type"].decode("latin-1").strip()
+            if part.filename is not None:
+                events.append(("file", FilePart(part.name, part.filename, part.content_type)))
+
+        def on_part_data(data: bytes, start: int, end: int) -> None:
+            nonlocal size
+            size += end - start
+            limit = max_file_bytes if part.filename is not None else max_field_bytes
+            if size > limit:
+                noun = what if part.filename is not None else f"form field '{part.name}'"
+                raise PayloadTooLarge(f"The {noun} is larger than the limit of {limit} bytes.")
+            if part.filename is None:
+                part.data += data[start:end]
+            elif end > start:
+                events.append(("data", bytes(data[start:end])))
+
+        def on_part_end() -> None:
+            if part.filename is None:
+                events.append(("field", part.name, part.data.decode("utf-8", "replace")))
+            else:
+                events.append(("end",))
+
+        parser = MultipartParser(self._boundary, {
+            "on_part_begin": on_part_begin, "on_part_data": on_part_data, "on_part_end": on_part_end,
+            "on_header_field": on_header_field, "on_header_value": on_header_value,
+            "on_header_end": on_header_end, "on_headers_finished": on_headers_finished,
+        })
+        async for chunk in self._request.stream():
+            _feed(parser, chunk)
+            while events:
+                yield events.popleft()
+        _feed(parser, None)
+        while events:
+            yield events.popleft()
+
+
+def _feed(parser: MultipartParser, chunk: bytes | None) -> None:
+    """Write a chunk (None: finalize); python-multipart's parse errors become a 400."""
+    try:
+        if chunk is None:
+            parser.finalize()
+        else:
+            parser.write(chunk)
+    except PayloadTooLarge:
+        raise
+    except Exception as exc:
+        raise InvalidRequest(f"Could not parse the multipart body: {exc}") from None

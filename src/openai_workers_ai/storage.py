@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from .errors import APIError
@@ -75,19 +75,25 @@ async def write(
     body: bytes | bytearray | AsyncIterator[bytes],
     content_type: str | None,
     now: int,
+    ready_columns: Callable[[], dict[str, object]] | None = None,
 ) -> StoredObject:
     """Store ``body`` under ``key`` and its row; on any failure, neither (or a row for :func:`sweep`).
 
     ``insert_sql`` inserts the row with ``status = 'uploading'`` and ``updated_at = now``.
-    Returns what R2 stored; the row's ``bytes`` is set from it when marked ready.
+    Returns what R2 stored; the row's ``bytes`` is set from it when marked ready, with
+    the columns ``ready_columns()`` returns (called once the body is consumed: values a
+    streamed request sent after its bytes; raising there abandons the write).
     """
     db, bucket = backends.db, backends.bucket
     await db.prepare(insert_sql).bind(*insert_params).run()
     try:
         stored = await bucket.put(key, body, content_type=content_type)  # type: ignore[arg-type]
+        extra = ready_columns() if ready_columns is not None else {}
+        assignments = "".join(f", {column} = ?" for column in extra)  # column names come from code
         changed = await db.prepare(
-            f"UPDATE {table.table} SET status = ?, bytes = ?, updated_at = ? WHERE id = ? AND status = ?"
-        ).bind(table.ready, stored.size, now, object_id, UPLOADING).run()
+            f"UPDATE {table.table} SET status = ?, bytes = ?, updated_at = ?{assignments}"
+            " WHERE id = ? AND status = ?"
+        ).bind(table.ready, stored.size, now, *extra.values(), object_id, UPLOADING).run()
         if changed != 1:  # swept as stale while the upload ran
             raise APIError("The upload took too long and was abandoned; please retry.", status=500)
     except BaseException:

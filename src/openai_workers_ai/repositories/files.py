@@ -8,6 +8,7 @@ no-orphan protocol of :mod:`openai_workers_ai.storage`.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, fields, replace
 from typing import Any, Literal
 
@@ -48,9 +49,26 @@ def _owned(owner: str | None, params: list[object]) -> str:
 
 
 async def create(
-    backends: Backends, row: FileRow, body: bytes | bytearray, now: int
+    backends: Backends,
+    row: FileRow,
+    body: bytes | bytearray | AsyncIterator[bytes],
+    now: int,
+    final: Callable[[], dict[str, Any]] | None = None,
 ) -> FileRow:
-    """Store a new file (bytes in R2, row in D1) or nothing; returns the processed row."""
+    """Store a new file (bytes in R2, row in D1) or nothing; returns the processed row.
+
+    ``body`` may be a stream (``row.bytes`` is then set from what R2 stored).
+    ``final()``, called once the body is consumed, may return new ``purpose`` /
+    ``expires_at`` values (form fields that came after a streamed file); raising
+    there undoes the upload.
+    """
+    changes: dict[str, Any] = {}
+
+    def ready_columns() -> dict[str, object]:
+        changes.update(final() if final is not None else {})
+        assert set(changes) <= {"purpose", "expires_at"}, changes
+        return dict(changes)
+
     stored = await storage.write(
         backends,
         FILES,
@@ -64,8 +82,9 @@ async def create(
         body=body,
         content_type=row.content_type,
         now=now,
+        ready_columns=ready_columns,
     )
-    return replace(row, bytes=stored.size, status=FILES.ready)
+    return replace(row, bytes=stored.size, status=FILES.ready, **changes)
 
 
 async def get(db: Database, file_id: str, owner: str | None, now: int) -> FileRow | None:

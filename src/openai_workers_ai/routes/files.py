@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
@@ -19,7 +20,7 @@ from starlette.responses import Response, StreamingResponse
 from ..errors import InvalidRequest, NotFound
 from ..http import context, json_response, principal
 from ..ids import new_sortable_id
-from ..multipart import Form, parse_form
+from ..multipart import FilePart, FormReader
 from ..repositories import files
 from ..repositories.files import FileRow
 from ..storage import object_key
@@ -57,28 +58,59 @@ def _not_found(file_id: str) -> NotFound:
 
 
 async def create(request: Request) -> Response:
+    """Upload. When ``purpose`` comes before the file (as the openai client sends it), the
+    bytes stream to R2 as they arrive; otherwise the file is held in memory until the
+    fields that follow it are read."""
     ctx = context(request)
-    form = await parse_form(request, max_file_bytes=ctx.settings.max_file_bytes)
-    upload = form.file("file")
-    if upload is None:
-        if form.get("file") is not None:
-            raise InvalidRequest("'file' must be a file upload, not a text field.", param="file")
-        raise InvalidRequest("Missing required parameter: 'file'.", param="file")
-    purpose = form.get("purpose")
-    if purpose is None:
-        raise InvalidRequest("Missing required parameter: 'purpose'.", param="purpose")
-    if purpose not in PURPOSES:
-        raise InvalidRequest(
-            f"Invalid value for 'purpose': '{purpose}' is not one of {', '.join(PURPOSES)}.",
-            param="purpose",
-        )
-    if upload.size == 0:
-        raise InvalidRequest("The file is empty: upload at least one byte.", param="file")
+    reader = FormReader(request, max_file_bytes=ctx.settings.max_file_bytes)
+    fields: dict[str, str] = {}
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, FilePart):
+            fields[part[0]] = part[1]
+        elif part.name == "file":
+            if "purpose" in fields:
+                return await _store(request, part, fields, reader.file_data(), reader)
+            data = bytearray()
+            async for chunk in reader.file_data():
+                data += chunk
+            while (rest := await reader.next()) is not None:  # the fields after it (other files skipped)
+                if not isinstance(rest, FilePart):
+                    fields[rest[0]] = rest[1]
+            return await _store(request, part, fields, _once(data))
+    if "file" in fields:
+        raise InvalidRequest("'file' must be a file upload, not a text field.", param="file")
+    raise InvalidRequest("Missing required parameter: 'file'.", param="file")
+
+
+async def _once(data: bytearray) -> AsyncIterator[bytes]:
+    if data:
+        yield data  # type: ignore[misc]  # one buffer, no copy
+
+
+async def _store(
+    request: Request,
+    upload: FilePart,
+    fields: dict[str, str],
+    chunks: AsyncIterator[bytes],
+    reader: FormReader | None = None,
+) -> Response:
+    """Validate the fields read so far, then store the file; with a ``reader``, the fields
+    that follow the file are read (and validated) before the upload is marked processed."""
+    purpose = _purpose(fields)
     now_ms = int(time.time() * 1000)
     now = now_ms // 1000
-    expires_after = _expires_after(form)
-    if expires_after is None and purpose == "batch":
-        expires_after = BATCH_EXPIRY
+    try:
+        expires_at = _expires_at(fields, purpose, now)
+    except InvalidRequest:
+        if reader is None:
+            raise
+        expires_at = None  # its other half may follow the file: final() decides
+    first = await anext(chunks, None)
+    if first is None:
+        raise InvalidRequest("The file is empty: upload at least one byte.", param="file")
+    body: bytes | bytearray | AsyncIterator[bytes] = first
+    if reader is not None:
+        body = _streamed(first, chunks, reader, fields)
     file_id = new_sortable_id("file-", now_ms)
     row = FileRow(
         id=file_id,
@@ -86,20 +118,56 @@ async def create(request: Request) -> Response:
         object_key=object_key(files.FILES, file_id),
         filename=upload.filename or "file",
         purpose=purpose,
-        bytes=upload.size,
+        bytes=len(first),
         content_type=upload.content_type or "application/octet-stream",
         created_at=now,
-        expires_at=now + expires_after if expires_after is not None else None,
+        expires_at=expires_at,
         status="uploading",
     )
-    stored = await files.create(ctx.backends, row, upload.data, now)
+
+    def final() -> dict[str, Any]:  # the form's last word, once it is all read
+        final_purpose = _purpose(fields)
+        return {"purpose": final_purpose, "expires_at": _expires_at(fields, final_purpose, now)}
+
+    stored = await files.create(context(request).backends, row, body, now, final)
     return json_response(file_object(stored))
 
 
-def _expires_after(form: Form) -> int | None:
+async def _streamed(
+    first: bytes, chunks: AsyncIterator[bytes], reader: FormReader, fields: dict[str, str]
+) -> AsyncIterator[bytes]:
+    """The file's bytes as they arrive, then the rest of the form read into ``fields``."""
+    yield first
+    async for chunk in chunks:
+        yield chunk
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, FilePart):
+            fields[part[0]] = part[1]
+
+
+def _purpose(fields: dict[str, str]) -> str:
+    purpose = fields.get("purpose")
+    if purpose is None:
+        raise InvalidRequest("Missing required parameter: 'purpose'.", param="purpose")
+    if purpose not in PURPOSES:
+        raise InvalidRequest(
+            f"Invalid value for 'purpose': '{purpose}' is not one of {', '.join(PURPOSES)}.",
+            param="purpose",
+        )
+    return purpose
+
+
+def _expires_at(fields: dict[str, str], purpose: str, now: int) -> int | None:
+    seconds = _expires_after(fields)
+    if seconds is None and purpose == "batch":
+        seconds = BATCH_EXPIRY
+    return now + seconds if seconds is not None else None
+
+
+def _expires_after(fields: dict[str, str]) -> int | None:
     """Seconds from ``expires_after[anchor]`` / ``expires_after[seconds]`` (as the client sends them)."""
-    anchor = form.get("expires_after[anchor]")
-    seconds = form.get("expires_after[seconds]")
+    anchor = fields.get("expires_after[anchor]")
+    seconds = fields.get("expires_after[seconds]")
     if anchor is None and seconds is None:
         return None
     if anchor != "created_at":
