@@ -75,7 +75,8 @@ async def test_streams_by_default(client: httpx.AsyncClient) -> None:
 
 
 async def test_stream_true_and_prefix(client: httpx.AsyncClient) -> None:
-    r = await client.post("/llm/ollama/api/chat", json={"model": "llama3.1", "messages": user("echo: a b"), "stream": True})
+    body = {"model": "llama3.1", "messages": user("echo: a b"), "stream": True}
+    r = await client.post("/llm/ollama/api/chat", json=body)
     objs = lines(r)
     assert "".join(o["message"]["content"] for o in objs) == "a b" and objs[-1]["done"]
 
@@ -139,7 +140,8 @@ async def test_tool_call_streamed_whole(client: httpx.AsyncClient) -> None:
 async def test_tool_results_round_trip(client: httpx.AsyncClient, simulator: Simulator) -> None:
     messages = [
         {"role": "user", "content": "weather?"},
-        {"role": "assistant", "content": "", "tool_calls": [{"function": {"name": "get_weather", "arguments": {"city": "Paris"}}}]},
+        {"role": "assistant", "content": "",
+         "tool_calls": [{"function": {"name": "get_weather", "arguments": {"city": "Paris"}}}]},
         {"role": "tool", "content": "sunny", "tool_name": "get_weather"},
     ]
     r = await client.post(URL, json={"model": "llama3.3", "messages": messages, "tools": TOOLS, "stream": False})

@@ -64,7 +64,8 @@ async def test_suffix_refused(client: httpx.AsyncClient) -> None:
 async def test_stop_and_options(client: httpx.AsyncClient, simulator: Simulator) -> None:
     body = await generate(client, "echo: alpha beta. gamma", options={"stop": ["."], "temperature": 0.1})
     assert body["response"] == "alpha beta" and simulator.calls[-1][1]["temperature"] == 0.1
-    r = await client.post(URL, json={"model": "llama3.1", "prompt": "echo: alpha beta. gamma", "options": {"stop": "."}})
+    body = {"model": "llama3.1", "prompt": "echo: alpha beta. gamma", "options": {"stop": "."}}
+    r = await client.post(URL, json=body)
     assert "".join(o.get("response", "") for o in lines(r)) == "alpha beta"
 
 

@@ -113,8 +113,8 @@ async def test_configured_aliases(backends: Backends) -> None:
                                  headers={"authorization": f"Bearer {KEY}"}) as c:
         r = await c.post("/api/show", json={"model": "house-model:7b"})
         assert r.json()["remote_model"] == "@cf/meta/llama-3.2-3b-instruct"
-        r = await c.post("/api/chat", json={"model": "house-model:7b", "messages": [{"role": "user", "content": "echo: ok"}],
-                                            "stream": False})
+        messages = [{"role": "user", "content": "echo: ok"}]
+        r = await c.post("/api/chat", json={"model": "house-model:7b", "messages": messages, "stream": False})
         assert r.json()["message"]["content"] == "ok" and r.json()["model"] == "house-model:7b"
 
 

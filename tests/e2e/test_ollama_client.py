@@ -65,7 +65,8 @@ def test_chat_tools(client: ollama.Client) -> None:
     r = client.chat(model="llama3.3", messages=messages, tools=[get_weather])
     [call] = r.message.tool_calls or []
     assert call.function.name == "get_weather" and call.function.arguments == {"city": "Paris"}
-    messages += [r.message, {"role": "tool", "content": get_weather(**call.function.arguments), "tool_name": "get_weather"}]
+    result = get_weather(**call.function.arguments)
+    messages += [r.message, {"role": "tool", "content": result, "tool_name": "get_weather"}]
     r = client.chat(model="llama3.3", messages=messages, tools=[get_weather])
     assert r.message.content == "Tool results: sunny"
     parts = list(client.chat(model="gpt-oss:20b", messages=messages[:1], tools=[get_weather], stream=True))
@@ -147,7 +148,8 @@ def test_errors(client: ollama.Client, server: str, monkeypatch: pytest.MonkeyPa
 
 def test_prefix_host_and_async(server: str) -> None:
     prefixed = ollama.Client(host=f"{server}/llm/ollama", headers={"Authorization": f"Bearer {E2E_KEY}"})
-    assert prefixed.chat(model="llama3.1", messages=[{"role": "user", "content": "echo: via prefix"}]).message.content == "via prefix"
+    r = prefixed.chat(model="llama3.1", messages=[{"role": "user", "content": "echo: via prefix"}])
+    assert r.message.content == "via prefix"
 
     async def run() -> str:
         aclient = ollama.AsyncClient(host=server, headers={"Authorization": f"Bearer {E2E_KEY}"})

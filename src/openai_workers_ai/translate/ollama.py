@@ -1,4 +1,4 @@
-"""Ollama ⇄ the gateway's internal forms (pure).
+"""Ollama requests ⇄ the gateway's internal forms (pure).
 
 Ollama requests become the same :class:`~openai_workers_ai.generation.Generation`
 the OpenAI side builds: ``/api/chat`` is converted into a Chat Completions
@@ -7,182 +7,33 @@ request and run through :func:`openai_workers_ai.translate.chat.generation`
 ``/api/generate`` is a one-turn chat, or a raw prompt with ``raw: true``.
 Ollama's ``options`` become Workers AI sampling inputs and gateway-enforced
 stop sequences. Back out, pieces become Ollama messages, with tool-call
-arguments as JSON objects and the durations Ollama reports.
-
-Model names (:func:`resolve`): a configured or built-in alias, a Workers AI id,
-a short id (``llama-3.1-8b-instruct``, optionally ``:latest``), or an Ollama
-library name (``llama3.1:8b``, table :data:`OLLAMA_NAMES`).
+arguments as JSON objects and the durations Ollama reports (:class:`Clock`).
+Model names and listings: :mod:`.ollama_models`.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
-import re
 import time
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
 from typing import Any
 
-from ..errors import InvalidRequest, ModelNotFound
+from ..errors import InvalidRequest
 from ..generation import Generation
 from ..http import validate
 from ..types.chat import CreateChatCompletionRequest
 from ..types.completions import CreateCompletionRequest
 from ..types.ollama import ChatRequest, GenerateRequest, Message, Options
 from . import chat, completions
-from .catalog import REASONING, TOOLS, VISION, Catalog, ModelInfo, short_name
+from .catalog import REASONING, ModelInfo
+from .ollama_models import iso
 from .text_generation import ToolCallPiece, Usage, new_call_id
-
-# Ollama library names → Workers AI ids, where the same model (or its closest hosted build) exists.
-OLLAMA_NAMES: dict[str, str] = {
-    "llama2:7b": "@cf/meta/llama-2-7b-chat-fp16",
-    "llama3:8b": "@cf/meta/llama-3-8b-instruct",
-    "llama3.1:8b": "@cf/meta/llama-3.1-8b-instruct",
-    "llama3.1:70b": "@cf/meta/llama-3.1-70b-instruct",
-    "llama3.2:1b": "@cf/meta/llama-3.2-1b-instruct",
-    "llama3.2:3b": "@cf/meta/llama-3.2-3b-instruct",
-    "llama3.2-vision:11b": "@cf/meta/llama-3.2-11b-vision-instruct",
-    "llama3.3:70b": "@cf/meta/llama-3.3-70b-instruct-fp8-fast",
-    "llama4:scout": "@cf/meta/llama-4-scout-17b-16e-instruct",
-    "llama-guard3:8b": "@cf/meta/llama-guard-3-8b",
-    "gemma3:12b": "@cf/google/gemma-3-12b-it",
-    "mistral:7b": "@cf/mistral/mistral-7b-instruct-v0.1",
-    "mistral-small3.1:24b": "@cf/mistralai/mistral-small-3.1-24b-instruct",
-    "qwq:32b": "@cf/qwen/qwq-32b",
-    "qwen2.5-coder:32b": "@cf/qwen/qwen2.5-coder-32b-instruct",
-    "qwen3:30b": "@cf/qwen/qwen3-30b-a3b-fp8",
-    "deepseek-r1:32b": "@cf/deepseek-ai/deepseek-r1-distill-qwen-32b",
-    "gpt-oss:20b": "@cf/openai/gpt-oss-20b",
-    "gpt-oss:120b": "@cf/openai/gpt-oss-120b",
-    "granite4:micro-h": "@cf/ibm-granite/granite-4.0-h-micro",
-    "embeddinggemma:300m": "@cf/google/embeddinggemma-300m",
-    "bge-large:335m": "@cf/baai/bge-large-en-v1.5",
-    "qwen3-embedding:0.6b": "@cf/qwen/qwen3-embedding-0.6b",
-}
-# A bare library name means its default tag (Ollama's ``:latest``).
-OLLAMA_DEFAULT_TAGS = {
-    "llama2": "llama2:7b", "llama3": "llama3:8b", "llama3.1": "llama3.1:8b", "llama3.2": "llama3.2:3b",
-    "llama3.2-vision": "llama3.2-vision:11b", "llama3.3": "llama3.3:70b", "llama4": "llama4:scout",
-    "llama-guard3": "llama-guard3:8b", "gemma3": "gemma3:12b", "mistral": "mistral:7b",
-    "mistral-small3.1": "mistral-small3.1:24b", "qwq": "qwq:32b", "qwen2.5-coder": "qwen2.5-coder:32b",
-    "qwen3": "qwen3:30b", "deepseek-r1": "deepseek-r1:32b", "gpt-oss": "gpt-oss:20b",
-    "embeddinggemma": "embeddinggemma:300m", "qwen3-embedding": "qwen3-embedding:0.6b",
-}
-
-# What each Ollama endpoint needs, and how Ollama words a model that can't do it.
-ACTIONS = {"text-generation": "chat", "text-embeddings": "embeddings"}
-
-
-def resolve(catalog: Catalog, name: str | None, task: str | None = None, action: str = "") -> ModelInfo:
-    """The model an Ollama request names; 404 ``model 'x' not found`` if none matches,
-    400 ``"x" does not support <action>`` if it is a model for another task."""
-    info = _lookup(catalog, name)
-    if task is not None and info.task != task:
-        raise InvalidRequest(f'"{name}" does not support {action or ACTIONS.get(task, task)}')
-    return info
-
-
-def _lookup(catalog: Catalog, name: str | None) -> ModelInfo:
-    if not name:
-        return catalog.resolve(name)
-    base, _, tag = name.partition(":")
-    # Workers AI ids carry no tag: "@cf/…:latest" must not pass for an uncatalogued id.
-    info = _known(catalog, name, guess=not (tag and name.startswith(("@cf/", "@hf/"))))
-    if info is not None:
-        return info
-    lowered, untagged = name.lower(), tag.lower() in ("", "latest")
-    library = OLLAMA_NAMES.get(lowered) or (
-        OLLAMA_NAMES.get(OLLAMA_DEFAULT_TAGS.get(base.lower(), "")) if untagged else None
-    )
-    candidates = [library] if library else []
-    candidates += [base] if untagged else [f"{base}-{tag}"]
-    for candidate in candidates:
-        info = catalog.by_short_name(candidate) or _known(catalog, candidate, guess=True)
-        if info is not None:
-            return info
-    raise ModelNotFound(name)
-
-
-def _known(catalog: Catalog, name: str, *, guess: bool) -> ModelInfo | None:
-    """What :meth:`Catalog.resolve` makes of ``name`` (an alias or id), or None."""
-    try:
-        info = catalog.resolve(name)
-    except ModelNotFound:
-        return None
-    return info if guess or info.id in catalog.models else None
-
-
-# ---- model listing (/api/tags, /api/show, /api/ps) --------------------------------------------
-
-_SIZE = re.compile(r"(?:^|-)(\d+(?:\.\d+)?)([bm])(?=-|$)", re.IGNORECASE)
-_QUANT = re.compile(r"(?:^|-)(fp8|fp16|bf16|int8|awq)(?=-|$)", re.IGNORECASE)
-
-
-def listed_name(info: ModelInfo) -> str:
-    """How ``/api/tags`` names a model: its short id with Ollama's default tag."""
-    return f"{short_name(info.id)}:latest"
-
-
-def digest(model_id: str) -> str:
-    """A stable identifier: SHA-256 of the Workers AI model id (not of any weights)."""
-    return hashlib.sha256(model_id.encode()).hexdigest()
-
-
-def model_family(info: ModelInfo) -> str | None:
-    short = short_name(info.id).lower()
-    if short.startswith("gpt-oss"):
-        return "gpt-oss"
-    match = re.match(r"[a-z]+", short)
-    return match.group(0) if match else None
-
-
-def details(info: ModelInfo) -> dict[str, Any]:
-    """Ollama's ``details``: what the model's name states; null where it states nothing."""
-    short = short_name(info.id)
-    family = model_family(info)
-    size = _SIZE.search(short)
-    quant = _QUANT.search(short)
-    return {
-        "parent_model": "",
-        "format": None,
-        "family": family,
-        "families": [family] if family else None,
-        "parameter_size": f"{size.group(1)}{size.group(2).upper()}" if size else None,
-        "quantization_level": quant.group(1).upper() if quant else None,
-    }
-
-
-def capabilities(info: ModelInfo) -> list[str]:
-    """Ollama's capability names for a model."""
-    if info.task == "text-embeddings":
-        return ["embedding"]
-    caps = ["completion"]
-    caps += ["tools"] if info.supports(TOOLS) else []
-    caps += ["vision"] if info.supports(VISION) else []
-    caps += ["thinking"] if info.supports(REASONING) else []
-    return caps
-
-
-def model_info(info: ModelInfo) -> dict[str, Any]:
-    """Ollama's ``model_info`` keys, only for facts the catalog has."""
-    arch = model_family(info) or "unknown"
-    out: dict[str, Any] = {"general.architecture": arch, "general.basename": short_name(info.id)}
-    if info.context_window:
-        out[f"{arch}.context_length"] = info.context_window
-    if info.dimensions:
-        out[f"{arch}.embedding_length"] = info.dimensions
-    return out
-
-
-def iso(ts: float) -> str:
-    """RFC 3339 with microseconds, as Ollama writes times."""
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def now() -> str:
+    """The current time as Ollama writes ``created_at``."""
     return iso(time.time())
 
 
@@ -256,7 +107,8 @@ def openai_messages(messages: list[Message]) -> list[dict[str, Any]]:
             ids = [c.id or f"call_{i}_{k}" for k, c in enumerate(m.tool_calls)]
             msg["tool_calls"] = [
                 {"id": call_id, "type": "function",
-                 "function": {"name": c.function.name, "arguments": json.dumps(c.function.arguments, ensure_ascii=False)}}
+                 "function": {"name": c.function.name,
+                              "arguments": json.dumps(c.function.arguments, ensure_ascii=False)}}
                 for call_id, c in zip(ids, m.tool_calls, strict=True)
             ]
             unanswered = ids
@@ -361,7 +213,8 @@ class ToolCalls:
 
     def ollama(self) -> list[dict[str, Any]]:
         return [
-            {"id": c.id or new_call_id(), "function": {"index": i, "name": c.name or "", "arguments": _arguments(c.arguments)}}
+            {"id": c.id or new_call_id(),
+             "function": {"index": i, "name": c.name or "", "arguments": _arguments(c.arguments)}}
             for i, c in enumerate(self.calls[k] for k in sorted(self.calls))
         ]
 

@@ -8,7 +8,7 @@ from starlette.responses import Response
 from ... import generation
 from ...http import context, json_response
 from ...streaming import ndjson_response, primed
-from ...translate import ollama
+from ...translate import ollama, ollama_models
 from ...types.ollama import ChatRequest
 from . import collect, events, read, unloads
 
@@ -17,7 +17,7 @@ async def create(request: Request) -> Response:
     clock = ollama.Clock()
     ctx = context(request)
     body = await read(request, ChatRequest)
-    model = ollama.resolve(ctx.catalog, body.model, "text-generation", "chat")
+    model = ollama_models.resolve(ctx.catalog, body.model, "text-generation", "chat")
     name = body.model or model.id
     if not body.messages:  # Ollama's "load the model" request: nothing to load here
         return json_response({

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ...errors import InvalidRequest
 from ...generation import estimate_tokens
 from ...http import context, json_response
-from ...translate import embeddings, ollama
+from ...translate import embeddings, ollama, ollama_models
 from ...types.ollama import EmbeddingsRequest, EmbedRequest
 from . import read
 
@@ -17,7 +19,7 @@ async def create(request: Request) -> Response:
     clock = ollama.Clock()
     ctx = context(request)
     body = await read(request, EmbedRequest)
-    model = ollama.resolve(ctx.catalog, body.model, "text-embeddings", "embeddings")
+    model = ollama_models.resolve(ctx.catalog, body.model, "text-embeddings", "embeddings")
     name = body.model or model.id
     texts = ([body.input] if body.input else []) if isinstance(body.input, str) else list(body.input)
     if any(not t for t in texts):
@@ -33,21 +35,22 @@ async def create(request: Request) -> Response:
         clock.call()
         vectors, tokens = await embeddings.embed(ctx.backends.ai, model, texts, body.dimensions)
     metrics = clock.metrics(None)
-    return json_response({
-        "model": name,
-        "embeddings": vectors,
-        "total_duration": metrics["total_duration"],
-        "load_duration": metrics["load_duration"],
-        "prompt_eval_count": tokens,
-    })
+    # Written by hand: vectors at float32 precision (Ollama's []float32), as /v1/embeddings writes them.
+    arrays = ",".join(map(embeddings.to_json_floats, vectors))
+    body = (
+        f'{{"model":{json.dumps(name, ensure_ascii=False)},"embeddings":[{arrays}],'
+        f'"total_duration":{metrics["total_duration"]},"load_duration":{metrics["load_duration"]},'
+        f'"prompt_eval_count":{tokens}}}'
+    )
+    return Response(body, media_type="application/json")
 
 
 async def legacy(request: Request) -> Response:
     """``/api/embeddings``: one ``prompt`` → ``{"embedding": [...]}`` (empty for an empty prompt)."""
     ctx = context(request)
     body = await read(request, EmbeddingsRequest)
-    model = ollama.resolve(ctx.catalog, body.model, "text-embeddings", "embeddings")
+    model = ollama_models.resolve(ctx.catalog, body.model, "text-embeddings", "embeddings")
     if not body.prompt:
         return json_response({"embedding": []})
     vectors, _ = await embeddings.embed(ctx.backends.ai, model, [body.prompt])
-    return json_response({"embedding": vectors[0]})
+    return Response(f'{{"embedding":{embeddings.to_json_floats(vectors[0])}}}', media_type="application/json")

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from ...errors import InvalidRequest, PermissionDenied
 from ...http import context, json_response
 from ...streaming import ndjson_response
-from ...translate import ollama
+from ...translate import ollama_models
 from ...types.ollama import CopyRequest, ModelRequest
 from . import read
 
@@ -28,7 +28,7 @@ def _known(request: Request, name: str | None, field: str = "model") -> None:
     """404 unless the gateway serves ``name``."""
     if not name:
         raise InvalidRequest(f"{field} is required")
-    ollama.resolve(context(request).catalog, name)
+    ollama_models.resolve(context(request).catalog, name)
 
 
 async def pull(request: Request) -> Response:

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ...http import context, json_response
-from ...translate import ollama
+from ...translate import ollama_models
 from ...translate.catalog import Catalog, ModelInfo
 from ...types.ollama import ModelRequest
 from ..models import CATALOG_CREATED
@@ -29,15 +29,15 @@ def listed(catalog: Catalog) -> list[ModelInfo]:
 
 
 def _entry(info: ModelInfo) -> dict[str, Any]:
-    name = ollama.listed_name(info)
+    name = ollama_models.listed_name(info)
     return {
         "name": name,
         "model": name,
         "remote_model": info.id,
-        "modified_at": ollama.iso(CATALOG_CREATED),
+        "modified_at": ollama_models.iso(CATALOG_CREATED),
         "size": None,
-        "digest": ollama.digest(info.id),
-        "details": ollama.details(info),
+        "digest": ollama_models.digest(info.id),
+        "details": ollama_models.details(info),
     }
 
 
@@ -56,12 +56,12 @@ async def ps(request: Request) -> Response:
 
 async def show(request: Request) -> Response:
     body = await read(request, ModelRequest)
-    info = ollama.resolve(context(request).catalog, body.model_name)
+    info = ollama_models.resolve(context(request).catalog, body.model_name)
     return json_response({
         "modelfile": f"# Served by Cloudflare Workers AI; there is no local Modelfile.\nFROM {info.id}\n",
-        "details": ollama.details(info),
-        "model_info": ollama.model_info(info),
-        "capabilities": ollama.capabilities(info),
+        "details": ollama_models.details(info),
+        "model_info": ollama_models.model_info(info),
+        "capabilities": ollama_models.capabilities(info),
         "remote_model": info.id,
-        "modified_at": ollama.iso(CATALOG_CREATED),
+        "modified_at": ollama_models.iso(CATALOG_CREATED),
     })
