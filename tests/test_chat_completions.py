@@ -338,6 +338,12 @@ async def test_json_content_type_with_parameters(client: httpx.AsyncClient, cont
         ({"frequency_penalty": 3}, "frequency_penalty"),
         ({"presence_penalty": -3}, "presence_penalty"),
         ({"seed": "x"}, "seed"),
+        ({"seed": 1.5}, "seed"),
+        ({"stream": "yes"}, "stream"),
+        ({"stream": 1}, "stream"),
+        ({"max_tokens": "5"}, "max_tokens"),
+        ({"max_tokens": 5.5}, "max_tokens"),
+        ({"temperature": "0.5"}, "temperature"),
         ({"stream_options": "yes"}, "stream_options"),
         ({"metadata": {"k": 1}}, "metadata.k"),
         ({"model": 5}, "model"),
@@ -355,6 +361,23 @@ async def test_invalid_fields_name_their_param(client: httpx.AsyncClient, fields
     err = error_of(await client.post(URL, json=body), 400)
     assert err["param"] == param, err
     assert err["type"] == "invalid_request_error"
+
+
+async def test_stream_options_need_stream(client: httpx.AsyncClient) -> None:
+    for stream in (False, None):
+        err = error_of(await chat(client, stream=stream, stream_options={"include_usage": True}), 400)
+        assert err["param"] == "stream_options"
+        assert err["message"] == "The 'stream_options' parameter is only allowed when 'stream' is enabled."
+    assert (await chat(client, stream_options=None)).status_code == 200
+
+
+@pytest.mark.parametrize("seed", [0, -1, 2**40, 9_999_999_999])
+async def test_any_integer_seed_is_accepted(client: httpx.AsyncClient, simulator: Simulator, seed: int) -> None:
+    # Workers AI takes 1..9999999999 only; OpenAI any integer. Still reproducible.
+    a = await ok(client, "a poem", seed=seed)
+    sent = simulator.calls[-1][1]["seed"]
+    assert 1 <= sent <= 9_999_999_999
+    assert (await ok(client, "a poem", seed=seed))["choices"] == a["choices"]
 
 
 async def test_unknown_top_level_field(client: httpx.AsyncClient) -> None:

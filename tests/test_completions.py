@@ -142,6 +142,10 @@ async def test_invalid_fields(client: httpx.AsyncClient) -> None:
     assert r.status_code == 400 and r.json()["error"]["param"] == "temperature"
     r = await complete(client, stop=["a", "b", "c", "d", "e"])
     assert r.status_code == 400 and r.json()["error"]["param"] == "stop"
+    r = await complete(client, max_tokens="3")
+    assert r.status_code == 400 and r.json()["error"]["param"] == "max_tokens"
+    r = await complete(client, stream_options={"include_usage": True})
+    assert r.status_code == 400 and r.json()["error"]["param"] == "stream_options"
     r = await client.post(URL, json={"prompt": "x"})
     assert r.status_code == 400 and r.json()["error"]["param"] == "model"
 

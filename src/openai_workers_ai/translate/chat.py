@@ -28,6 +28,9 @@ ROLES = {"system": "system", "developer": "system", "user": "user", "assistant":
          "tool": "tool", "function": "tool"}
 
 
+SEED_MAX = 9_999_999_999
+
+
 def sampling(
     *,
     max_tokens: int | None = None,
@@ -45,7 +48,8 @@ def sampling(
         "temperature": temperature,
         "top_p": top_p,
         "top_k": top_k,
-        "seed": seed,
+        # Workers AI takes seeds in 1..9999999999; OpenAI any integer (0 is common): fold the rest in.
+        "seed": None if seed is None else (seed - 1) % SEED_MAX + 1,
         "frequency_penalty": frequency_penalty,
         "presence_penalty": presence_penalty,
         "repetition_penalty": repetition_penalty,

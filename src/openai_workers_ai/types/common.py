@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, StrictBool, field_validator, model_validator
+
+from ..errors import InvalidRequest
 
 
 class Request(BaseModel):
@@ -50,15 +52,16 @@ class CompletionUsage(BaseModel):
 class Sampling(Request):
     """Sampling fields shared by chat completions and completions."""
 
-    temperature: Annotated[float, Field(ge=0, le=2)] | None = None
-    top_p: Annotated[float, Field(ge=0, le=1)] | None = None
-    max_tokens: Annotated[int, Field(ge=1)] | None = None
-    n: Annotated[int, Field(ge=1, le=128)] | None = None
-    seed: int | None = None
-    frequency_penalty: Annotated[float, Field(ge=-2, le=2)] | None = None
-    presence_penalty: Annotated[float, Field(ge=-2, le=2)] | None = None
+    # Strict, as OpenAI is: "0.5" is not a number, "true" not a boolean, 5.0 not an integer.
+    temperature: Annotated[float, Strict(), Field(ge=0, le=2)] | None = None
+    top_p: Annotated[float, Strict(), Field(ge=0, le=1)] | None = None
+    max_tokens: Annotated[int, Strict(), Field(ge=1)] | None = None
+    n: Annotated[int, Strict(), Field(ge=1, le=128)] | None = None
+    seed: Annotated[int, Strict()] | None = None
+    frequency_penalty: Annotated[float, Strict(), Field(ge=-2, le=2)] | None = None
+    presence_penalty: Annotated[float, Strict(), Field(ge=-2, le=2)] | None = None
     stop: str | Annotated[list[str], Field(max_length=4)] | None = None
-    stream: bool | None = False
+    stream: StrictBool | None = False
     stream_options: StreamOptions | None = None
     logit_bias: dict[str, float] | None = None
     user: str | None = None
@@ -69,6 +72,14 @@ class Sampling(Request):
         if isinstance(value, list) and any(not isinstance(s, str) for s in value):
             raise ValueError("stop must be a string or a list of up to 4 strings")
         return value
+
+    @model_validator(mode="after")
+    def _stream_options_need_stream(self) -> Sampling:
+        if self.stream_options is not None and not self.stream:
+            # raised as is (not a ValueError), so the 400 names the param as OpenAI does
+            raise InvalidRequest("The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+                                 param="stream_options")
+        return self
 
     @property
     def stop_sequences(self) -> list[str]:
