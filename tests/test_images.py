@@ -16,9 +16,10 @@ from openai_workers_ai.repositories import images as stored
 from openai_workers_ai.settings import Settings
 from openai_workers_ai.simulator import Simulator
 from openai_workers_ai.simulator.image_codecs import jpeg, png
+from openai_workers_ai.translate.masks import alpha_channel, inpainting_mask
 
 from .conftest import KEY
-from .images_util import jpeg_size, png_size
+from .images_util import jpeg_size, png_pixels, png_size, rgba_png
 from .openapi import assert_matches
 
 GEN = "/v1/images/generations"
@@ -199,14 +200,46 @@ async def test_edit_uses_img2img(client: httpx.AsyncClient, simulator: Simulator
     assert 0 < inputs["strength"] < 1
 
 
+def hole(width: int, height: int) -> bytes:
+    """Alpha bytes: transparent (edit here) in the left half of the top row block, opaque elsewhere."""
+    return bytes(0 if x < width // 2 and y < height // 2 else 255 for y in range(height) for x in range(width))
+
+
 async def test_edit_with_mask_uses_inpainting(client: httpx.AsyncClient, simulator: Simulator) -> None:
-    r = await client.post("/v1/images/edits", files=files(png(32, 32), png(32, 32, b"m")),
+    mask = rgba_png(32, 32, hole(32, 32), filter_type=4)
+    r = await client.post("/v1/images/edits", files=files(png(32, 32), mask),
                           data={"prompt": "a window", "model": "dall-e-2"})
     assert r.status_code == 200, r.text
     assert "url" in r.json()["data"][0]
     model, inputs = simulator.calls[-1]
     assert model == "@cf/runwayml/stable-diffusion-v1-5-inpainting"
-    assert bytes(inputs["mask"]) == png(32, 32, b"m")
+    sent = bytes(inputs["mask"])  # SD convention: a greyscale PNG, white = repaint
+    assert png_size(sent) == (32, 32)
+    assert png_pixels(sent) == bytes(255 - a for a in hole(32, 32))
+
+
+@pytest.mark.parametrize("filter_type", [0, 1, 2, 3, 4])
+@pytest.mark.parametrize("channels", [4, 2])
+def test_mask_alpha_decoding_every_filter(filter_type: int, channels: int) -> None:
+    alpha = bytes((x * 37 + y * 11) % 256 if (x + y) % 5 else 0 for y in range(9) for x in range(13))
+    width, height, rows = alpha_channel(rgba_png(13, 9, alpha, filter_type, channels))
+    assert (width, height) == (13, 9) and b"".join(rows) == alpha
+    out = inpainting_mask(rgba_png(13, 9, alpha, filter_type, channels), png(13, 9))
+    assert png_pixels(out) == bytes(255 if a == 0 else 0 for a in alpha)
+
+
+@pytest.mark.parametrize(
+    ("mask", "fragment"),
+    [
+        (png(16, 16), "got RGB"),
+        (rgba_png(8, 8, bytes(64)), "same dimensions"),
+        (jpeg(16, 16), "PNG file with transparency"),
+    ],
+)
+async def test_bad_masks(client: httpx.AsyncClient, mask: bytes, fragment: str) -> None:
+    r = await client.post("/v1/images/edits", files=files(png(16, 16), mask), data={"prompt": "p"})
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["param"] == "mask" and fragment in r.json()["error"]["message"]
 
 
 async def test_edit_accepts_jpeg_and_image_array_field(client: httpx.AsyncClient) -> None:
@@ -229,7 +262,7 @@ async def test_edit_accepts_jpeg_and_image_array_field(client: httpx.AsyncClient
         ({"image": ("x.png", png(8, 8), "image/png")}, {"prompt": "p", "n": "two"}, 400, "n"),
         ({"image": ("x.png", png(8, 8), "image/png")}, {"prompt": "p", "size": "100x100"}, 400, "size"),
         ({"image": ("x.png", png(8, 8), "image/png")}, {"prompt": "p", "model": "@cf/black-forest-labs/flux-1-schnell"}, 400, "model"),
-        ({"image": ("x.png", png(8, 8), "image/png"), "mask": ("m.png", png(8, 8), "image/png")},
+        ({"image": ("x.png", png(8, 8), "image/png"), "mask": ("m.png", rgba_png(8, 8, bytes(64)), "image/png")},
          {"prompt": "p", "model": "@cf/runwayml/stable-diffusion-v1-5-img2img"}, 400, "mask"),
         ({"image": ("x.png", png(8, 8), "image/png")}, {"prompt": "p", "bogus": "1"}, 400, "bogus"),
     ],

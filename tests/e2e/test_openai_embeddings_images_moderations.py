@@ -13,7 +13,7 @@ import pytest
 from openai_workers_ai.simulator.embeddings import vector
 from openai_workers_ai.simulator.image_codecs import png
 
-from ..images_util import jpeg_size, png_size
+from ..images_util import jpeg_size, png_size, rgba_png
 from .conftest import E2E_KEY
 
 
@@ -79,7 +79,8 @@ def test_images_edit_and_variation(client: openai.OpenAI) -> None:
     )
     assert png_size(base64.b64decode(result.data[0].b64_json or "")) == (256, 256)
     result = client.images.edit(
-        image=("in.png", source, "image/png"), mask=("m.png", source, "image/png"), prompt="a door"
+        image=("in.png", source, "image/png"), mask=("m.png", rgba_png(64, 64, bytes(4096)), "image/png"),
+        prompt="a door",
     )
     assert result.data[0].url and httpx.get(result.data[0].url).status_code == 200
     result = client.images.create_variation(image=("in.png", source, "image/png"), n=2, size="256x256")

@@ -19,7 +19,7 @@ from ..errors import InvalidRequest, NotFound
 from ..http import AppContext, context, json_response, parse_json, validate
 from ..multipart import Form, UploadedFile, parse_form
 from ..repositories import images as stored
-from ..translate import images
+from ..translate import images, masks
 from ..translate.catalog import ModelInfo
 from ..types.images import CreateImageRequest
 
@@ -51,9 +51,11 @@ async def edits(request: Request) -> Response:
     ctx = context(request)
     form = await parse_form(request, max_file_bytes=ctx.settings.max_image_bytes, what="image")
     fields = _fields(form)
-    image = _image_file(form, "image", required=True)
-    mask = _image_file(form, "mask", required=False)
+    image = _required_image(form, "image")
+    mask = _image_file(form, "mask")
     model = _edit_model(ctx, form.get("model"), inpainting=mask is not None)
+    if mask is not None:
+        mask = masks.inpainting_mask(mask, image)  # OpenAI's transparent = edit → SD's white = repaint
     _check_common(fields.prompt, fields.n, None, fields.background)
     size = images.parse_size(fields.size, model)
     calls = [
@@ -69,7 +71,7 @@ async def variations(request: Request) -> Response:
     if form.get("prompt") is not None:
         raise InvalidRequest("Unrecognized request argument supplied: prompt", param="prompt")
     fields = _fields(form, prompt=VARIATION_PROMPT)
-    image = _image_file(form, "image", required=True)
+    image = _required_image(form, "image")
     model = _edit_model(ctx, form.get("model"), inpainting=False)
     _check_common(fields.prompt, fields.n, None, None)
     size = images.parse_size(fields.size, model)
@@ -193,11 +195,17 @@ def _fields(form: Form, prompt: str | None = None) -> _Fields:
     return validate(_Fields, values)  # pydantic's lax mode reads "2" as 2 and "true" as True
 
 
-def _image_file(form: Form, name: str, *, required: bool) -> bytes | None:
+def _required_image(form: Form, name: str) -> bytes:
+    data = _image_file(form, name)
+    if data is None:
+        raise InvalidRequest(f"Missing required parameter: '{name}'.", param=name)
+    return data
+
+
+def _image_file(form: Form, name: str) -> bytes | None:
+    """The PNG/JPEG uploaded as ``name`` (or ``name[]``), None if absent, 400 if it is no such image."""
     files: list[UploadedFile] = [*form.files.get(name, []), *form.files.get(name + "[]", [])]
     if not files:
-        if required:
-            raise InvalidRequest(f"Missing required parameter: '{name}'.", param=name)
         return None
     if len(files) > 1:
         raise InvalidRequest(
