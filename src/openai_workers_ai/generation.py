@@ -113,13 +113,18 @@ async def stream(ai: AI, gen: Generation) -> AsyncIterator[Piece]:
     scanner = StopScanner(gen.stop)
     think = ThinkSplitter() if gen.splits_thinking else None
     reported: Usage | None = None
+    chunked: Usage | None = None  # chat.completion.chunk usage is per chunk on Workers AI: summed
     upstream_finish: str | None = None
     stopped = tools = False
     produced: list[str] = []
     async with aclosing(sse_events(raw)) as events:
         async for data in events:
-            piece = parse_event(_event(data))
-            reported = piece.usage or reported
+            event = _event(data)
+            piece = parse_event(event)
+            if piece.usage is not None and "choices" in event:
+                chunked = _add(chunked, piece.usage)
+            else:
+                reported = piece.usage or reported  # the closing {"response": "", "usage"} has the totals
             upstream_finish = piece.finish_reason or upstream_finish
             text, reasoning = piece.text, piece.reasoning
             if think is not None and text:
@@ -137,8 +142,14 @@ async def stream(ai: AI, gen: Generation) -> AsyncIterator[Piece]:
         if tail:
             produced.append(tail)
             yield Piece(tail)
-    usage = _usage(gen, None if stopped else reported, "".join(produced))
+    usage = _usage(gen, None if stopped else (reported or chunked), "".join(produced))
     yield Piece(usage=usage, finish_reason=_finish(gen, upstream_finish, usage, stopped, tools))
+
+
+def _add(total: Usage | None, part: Usage) -> Usage:
+    if total is None:
+        return Usage(part.prompt_tokens, part.completion_tokens)
+    return Usage(total.prompt_tokens + part.prompt_tokens, total.completion_tokens + part.completion_tokens)
 
 
 def _event(data: str) -> dict[str, Any]:

@@ -195,8 +195,10 @@ def _oai(model: ModelInfo, answer: Answer) -> dict[str, Any]:
     return {**_head(model, answer, "chat.completion"), "choices": [choice], "usage": usage}
 
 
-def _chunk(head: dict[str, Any], delta: dict[str, Any], completion: int, finish: str | None = None) -> bytes:
-    usage = {"prompt_tokens": 0, "completion_tokens": completion, "total_tokens": completion}
+def _chunk(head: dict[str, Any], delta: dict[str, Any], completion: int, finish: str | None = None,
+           prompt: int = 0) -> bytes:
+    # Workers AI's chunk usage is incremental (the prompt on the first chunk, then one token a chunk).
+    usage = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
     choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
     return sse({**head, "choices": [choice], "p": PAD[: completion % 7 + 1], "usage": usage})
 
@@ -204,7 +206,7 @@ def _chunk(head: dict[str, Any], delta: dict[str, Any], completion: int, finish:
 async def _oai_events(model: ModelInfo, answer: Answer) -> AsyncIterator[bytes]:
     head = _head(model, answer, "chat.completion.chunk")
     key = _reasoning_key(model)
-    yield _chunk(head, {"role": "assistant", "content": "", key: None}, 0)
+    yield _chunk(head, {"role": "assistant", "content": "", key: None}, 0, prompt=answer.prompt_tokens)
     for piece in _pieces(answer.reasoning):
         yield _chunk(head, {key: piece}, 1)
     for piece in _pieces(answer.text):

@@ -20,7 +20,7 @@ from ..types.chat import (
 )
 from ..types.common import CompletionUsage
 from .catalog import VISION, ModelInfo
-from .chat_options import format_inputs, native, reasoning_inputs, tool_inputs
+from .chat_options import format_inputs, native, openai_tools, reasoning_inputs, tool_inputs
 from .text_generation import ToolCallPiece, Usage, new_call_id
 
 # OpenAI's roles → the roles Workers AI chat templates know.
@@ -146,6 +146,11 @@ def generations(req: CreateChatCompletionRequest, model: ModelInfo) -> list[Gene
         )
     messages = [message_to_workers_ai(m, i, model) for i, m in enumerate(req.messages)]
     response_format, streams = format_inputs(req, model)
+    tools = tool_inputs(req, model)
+    if tools and model.family == "messages" and not openai_tools(model):
+        # Classic models may stream a tool call as plain text; run them whole and replay the
+        # answer, so calls always come back structured (as Cloudflare's own AI SDK provider does).
+        streams = False
     inputs: dict[str, Any] = {
         "messages": messages,
         **sampling(
@@ -156,7 +161,7 @@ def generations(req: CreateChatCompletionRequest, model: ModelInfo) -> list[Gene
             frequency_penalty=req.frequency_penalty,
             presence_penalty=req.presence_penalty,
         ),
-        **tool_inputs(req, model),
+        **tools,
         **response_format,
         **reasoning_inputs(req, model),
     }
