@@ -63,7 +63,16 @@ async def test_prompt_string(client: httpx.AsyncClient, simulator: Simulator) ->
     body = await ok(client, "echo: hello world")
     assert body["choices"] == [{"text": "hello world", "index": 0, "logprobs": None, "finish_reason": "stop"}]
     assert body["usage"] == {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
-    assert simulator.calls[-1] == (MODEL, {"prompt": "echo: hello world"})
+    assert simulator.calls[-1] == (MODEL, {"prompt": "echo: hello world", "max_tokens": 16})
+
+
+async def test_max_tokens_defaults_to_16_as_in_openai(client: httpx.AsyncClient) -> None:
+    words = " ".join(f"w{i}" for i in range(30))
+    body = await ok(client, "echo: " + words)
+    assert body["choices"][0]["text"] == " ".join(words.split()[:16])
+    assert body["choices"][0]["finish_reason"] == "length"
+    out = await chunks(client, "echo: " + words)
+    assert texts(out) == {0: body["choices"][0]["text"]}
 
 
 async def test_prompt_list_gives_one_choice_per_prompt(client: httpx.AsyncClient) -> None:

@@ -21,9 +21,14 @@ from ..types.common import CompletionUsage
 from ..types.completions import Completion, CompletionChoice, CreateCompletionRequest
 
 
+DEFAULT_MAX_TOKENS = 16
+
+
 async def create(request: Request) -> Response:
     ctx = context(request)
     body = await parse_json(request, CreateCompletionRequest)
+    if body.max_tokens is None:  # OpenAI's documented default for this endpoint
+        body = body.model_copy(update={"max_tokens": DEFAULT_MAX_TOKENS})
     model = ctx.catalog.resolve(body.model, task="text-generation")
     gens = completions.generations(body, model)
     completion_id, created = new_id("cmpl-"), int(time.time())
