@@ -169,6 +169,12 @@ async def test_tool_call_ids_pair_native(client: httpx.AsyncClient, simulator: S
     assert json.loads(sent[1]["tool_calls"][0]["function"]["arguments"]) == {"city": "A"}
 
 
+async def test_tool_type_defaults_to_function(client: httpx.AsyncClient) -> None:
+    tools = [{"function": TOOLS[0]["function"]}]  # Ollama does not insist on "type"
+    body = await chat(client, 'call:get_weather {"city": "Rome"}', model="llama3.3", tools=tools)
+    assert body["message"]["tool_calls"][0]["function"]["arguments"] == {"city": "Rome"}
+
+
 async def test_tools_unsupported_model(client: httpx.AsyncClient) -> None:
     r = await client.post(URL, json={"model": "llama3.1", "messages": user("hi"), "tools": TOOLS})
     assert r.status_code == 400 and "does not support tools" in r.json()["error"]

@@ -120,14 +120,14 @@ def openai_messages(messages: list[Message]) -> list[dict[str, Any]]:
     return out
 
 
-def _openai_request(body: dict[str, Any]) -> CreateChatCompletionRequest:
-    try:
-        return validate(CreateChatCompletionRequest, body)
-    except InvalidRequest as error:
-        if error.param in _SAMPLING_PARAMS:  # name the Ollama option, not the OpenAI field
-            option = "num_predict" if error.param == "max_tokens" else error.param
-            raise InvalidRequest(error.message.replace(f"'{error.param}'", f"'options.{option}'")) from None
-        raise
+def _ollama_wording(error: InvalidRequest) -> InvalidRequest:
+    """An error of the OpenAI-side translator, worded for Ollama: the option's name
+    (``options.temperature``, not ``temperature``) and a lower-case start, as Ollama writes."""
+    message = error.message
+    if error.param in _SAMPLING_PARAMS:
+        option = "num_predict" if error.param == "max_tokens" else error.param
+        message = message.replace(f"'{error.param}'", f"'options.{option}'")
+    return InvalidRequest(message[:1].lower() + message[1:], code=error.code)
 
 
 def _sampling(options: Options) -> dict[str, Any]:
@@ -152,13 +152,16 @@ def chat_generation(body: ChatRequest, model: ModelInfo, name: str) -> Generatio
     request: dict[str, Any] = {
         "model": model.id,
         "messages": openai_messages(body.messages),
-        "tools": body.tools or None,
+        "tools": [{"type": "function", **tool} for tool in body.tools] if body.tools else None,
         "response_format": _format(body.format, body.messages),
         "reasoning_effort": _reasoning_effort(body.think, model, name),
         **_sampling(options),
     }
-    req = _openai_request({k: v for k, v in request.items() if v is not None})
-    return _with_options(chat.generation(req, model), options)
+    try:
+        req = validate(CreateChatCompletionRequest, {k: v for k, v in request.items() if v is not None})
+        return _with_options(chat.generation(req, model), options)
+    except InvalidRequest as error:
+        raise _ollama_wording(error) from None
 
 
 def generate_generation(body: GenerateRequest, model: ModelInfo, name: str) -> Generation:
@@ -172,9 +175,9 @@ def generate_generation(body: GenerateRequest, model: ModelInfo, name: str) -> G
         fields = {k: v for k, v in _sampling(options).items() if v is not None}
         try:
             req = validate(CreateCompletionRequest, {"model": model.id, "prompt": body.prompt or "", **fields})
+            gen = completions.generations(req, model)[0]
         except InvalidRequest as error:
-            raise InvalidRequest(error.message.replace("'max_tokens'", "'options.num_predict'")) from None
-        gen = completions.generations(req, model)[0]
+            raise _ollama_wording(error) from None
         return _with_options(replace(gen, inputs={**gen.inputs, "raw": True}), options)
     messages = [Message(role="system", content=body.system)] if body.system else []
     messages.append(Message(role="user", content=body.prompt or "", images=body.images))
