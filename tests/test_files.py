@@ -468,6 +468,19 @@ async def test_malformed_multipart_is_400_and_stores_nothing(
     assert rows(db) == [] and await bucket.list() == []
 
 
+@pytest.mark.parametrize("file_first", [False, True])
+async def test_a_truncated_body_stores_nothing(
+    client: httpx.AsyncClient, db: SQLiteD1, bucket: FolderR2, file_first: bool
+) -> None:
+    parts = [("purpose", "assistants"), ("file", b"z" * 5000)]
+    body = form_body(*(parts[::-1] if file_first else parts))
+    cut = body.index(b"zzz") + 1000
+    response = await client.post("/v1/files", content=body[:cut],
+                                  headers={"content-type": f"multipart/form-data; boundary={BOUNDARY}"})
+    assert_error(response, 400, None, "ends in the middle of a file")
+    assert rows(db) == [] and await bucket.list() == []
+
+
 async def test_the_upload_reaches_r2_as_a_stream(
     client: httpx.AsyncClient, bucket: FolderR2, monkeypatch: pytest.MonkeyPatch
 ) -> None:

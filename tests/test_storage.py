@@ -154,7 +154,8 @@ async def world_factory(tmp_path: Path, backends: Backends) -> AsyncIterator[Any
 async def upload(
     client: httpx.AsyncClient, content: bytes = b"payload", file_first: bool = False
 ) -> httpx.Response:
-    """Fields first (the openai client's order: the bytes stream to R2) or the file first (held in memory)."""
+    """Fields first (the openai client's order) or the file first (openai-node's): the purpose
+    is then known only after the bytes went to R2."""
     parts = [("purpose", "assistants"), ("file", content)]
     return await client.post("/v1/files", content=form_body(*(parts[::-1] if file_first else parts)),
                              headers={"content-type": f"multipart/form-data; boundary={BOUNDARY}"})

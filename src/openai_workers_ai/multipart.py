@@ -183,12 +183,14 @@ class FormReader:
         return None
 
     async def file_data(self) -> AsyncIterator[bytes]:
-        """The current file part's bytes, up to its end."""
+        """The current file part's bytes, up to its end (400 if the body stops before it)."""
         async for event in self._events:
             if event[0] == "end":
                 return
             if event[0] == "data":
                 yield event[1]
+        # python-multipart's finalize() does not check that the body was complete
+        raise InvalidRequest("Could not parse the multipart body: it ends in the middle of a file.")
 
     async def _parse(self) -> AsyncIterator[tuple[Any, ...]]:
         max_file_bytes, max_field_bytes, what = self._limits

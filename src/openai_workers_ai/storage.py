@@ -43,10 +43,11 @@ UPLOADING = "uploading"
 DELETING = "deleting"
 STALE_AFTER = 6 * 3600
 """An ``uploading`` / ``deleting`` row older than this (seconds) is a crashed request's."""
-SWEEP_BATCH = 100
-"""Rows handled per category per sweep (each costs a few D1/R2 calls; the cron runs hourly)."""
-ORPHAN_SCAN_LIMIT = 5000
-"""R2 objects checked for a row per sweep."""
+SWEEP_BATCH = 50
+"""Rows handled per category per sweep. Each costs 3 D1/R2 calls; a Worker invocation may
+make 1,000 calls to Cloudflare services on the free plan, shared by every cleanup."""
+ORPHAN_SCAN_LIMIT = 2000
+"""R2 objects checked for a row per sweep (1 list call per 1,000, 1 D1 query per 100)."""
 _D1_MAX_PARAMS = 100  # D1 binds at most 100 parameters per statement
 
 

@@ -58,9 +58,9 @@ def _not_found(file_id: str) -> NotFound:
 
 
 async def create(request: Request) -> Response:
-    """Upload. When ``purpose`` comes before the file (as the openai client sends it), the
-    bytes stream to R2 as they arrive; otherwise the file is held in memory until the
-    fields that follow it are read."""
+    """Upload. The bytes stream to R2 as they arrive, whatever the order of the form's parts;
+    fields that follow the file (openai-node sends ``file`` first) are read and validated
+    before the upload is marked processed, and a bad one undoes it."""
     ctx = context(request)
     reader = FormReader(request, max_file_bytes=ctx.settings.max_file_bytes)
     fields: dict[str, str] = {}
@@ -68,49 +68,20 @@ async def create(request: Request) -> Response:
         if not isinstance(part, FilePart):
             fields[part[0]] = part[1]
         elif part.name == "file":
-            if "purpose" in fields:
-                return await _store(request, part, fields, reader.file_data(), reader)
-            data = bytearray()
-            async for chunk in reader.file_data():
-                data += chunk
-            while (rest := await reader.next()) is not None:  # the fields after it (other files skipped)
-                if not isinstance(rest, FilePart):
-                    fields[rest[0]] = rest[1]
-            return await _store(request, part, fields, _once(data))
+            return await _store(request, part, fields, reader)
     if "file" in fields:
         raise InvalidRequest("'file' must be a file upload, not a text field.", param="file")
     raise InvalidRequest("Missing required parameter: 'file'.", param="file")
 
 
-async def _once(data: bytearray) -> AsyncIterator[bytes]:
-    if data:
-        yield data  # type: ignore[misc]  # one buffer, no copy
-
-
-async def _store(
-    request: Request,
-    upload: FilePart,
-    fields: dict[str, str],
-    chunks: AsyncIterator[bytes],
-    reader: FormReader | None = None,
-) -> Response:
-    """Validate the fields read so far, then store the file; with a ``reader``, the fields
-    that follow the file are read (and validated) before the upload is marked processed."""
-    purpose = _purpose(fields)
+async def _store(request: Request, upload: FilePart, fields: dict[str, str], reader: FormReader) -> Response:
+    purpose = _purpose(fields) if "purpose" in fields else ""  # "": may follow the file
     now_ms = int(time.time() * 1000)
     now = now_ms // 1000
-    try:
-        expires_at = _expires_at(fields, purpose, now)
-    except InvalidRequest:
-        if reader is None:
-            raise
-        expires_at = None  # its other half may follow the file: final() decides
+    chunks = reader.file_data()
     first = await anext(chunks, None)
     if first is None:
         raise InvalidRequest("The file is empty: upload at least one byte.", param="file")
-    body: bytes | bytearray | AsyncIterator[bytes] = first
-    if reader is not None:
-        body = _streamed(first, chunks, reader, fields)
     file_id = new_sortable_id("file-", now_ms)
     row = FileRow(
         id=file_id,
@@ -118,17 +89,18 @@ async def _store(
         object_key=object_key(files.FILES, file_id),
         filename=upload.filename or "file",
         purpose=purpose,
-        bytes=len(first),
+        bytes=0,  # set from what R2 stored
         content_type=upload.content_type or "application/octet-stream",
         created_at=now,
-        expires_at=expires_at,
+        expires_at=None,
         status="uploading",
     )
 
-    def final() -> dict[str, Any]:  # the form's last word, once it is all read
+    def final() -> dict[str, Any]:  # the whole form is read: its last word counts
         final_purpose = _purpose(fields)
         return {"purpose": final_purpose, "expires_at": _expires_at(fields, final_purpose, now)}
 
+    body = _streamed(first, chunks, reader, fields)
     stored = await files.create(context(request).backends, row, body, now, final)
     return json_response(file_object(stored))
 
