@@ -85,7 +85,10 @@ async def test_bad_fields(client: httpx.AsyncClient, fields: dict[str, str], par
 async def test_translator_failure_is_reported(client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch) -> None:
     from openai_workers_ai.simulator import HANDLERS, translation
 
-    monkeypatch.setitem(HANDLERS, "translation", lambda info, inputs: translation.run(info, {**inputs, "text": "fail:503"}))
+    def failing(info, inputs):  # noqa: ANN001, ANN202
+        return translation.run(info, {**inputs, "text": "fail:503"})
+
+    monkeypatch.setitem(HANDLERS, "translation", failing)
     error = error_of(await translate(client, make_wav(2.0, comment="lang=fr")), 503)
     assert error["type"] == "server_error"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -118,7 +118,9 @@ async def _events(transcript: Transcript) -> AsyncIterator[bytes]:
     yield sse(json.dumps({"type": "transcript.text.done", "text": transcript.text}, ensure_ascii=False))
 
 
-def render(transcript: Transcript, fmt: str, task: str, granularities: list[str] | None = None) -> Response:
+def render(
+    transcript: Transcript, fmt: str, task: str, granularities: Sequence[str] | None = None
+) -> Response:
     """The transcript in OpenAI's ``response_format``: JSON objects, or text/plain bodies."""
     if fmt == "text":
         return PlainTextResponse(transcript.text + "\n")

@@ -66,9 +66,9 @@ def run(model: ModelInfo, inputs: dict[str, Any]) -> dict[str, Any]:
     if family == "deepgram":
         return _nova(inputs)
     if family == "nemotron-asr":
-        audio = _body_or_base64(inputs.get("audio"))
-        facts = _facts(audio)
-        return {"text": " ".join(w["word"] for w in _words(audio, facts, "en")), "duration": facts.duration}
+        body = _body_or_base64(inputs.get("audio"))
+        spoken = _facts(body)
+        return {"text": " ".join(w["word"] for w in _words(body, spoken, "en")), "duration": spoken.duration}
     raise SimulatedFailure(400, 5018, f"{model.id} is not available over this interface (WebSocket only).")
 
 

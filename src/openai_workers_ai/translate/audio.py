@@ -245,7 +245,8 @@ def transcript_from(
                     _num(s.get("compression_ratio")), _num(s.get("no_speech_prob")), _words(s.get("words")))
             for s in output.get("segments") or [] if isinstance(s, dict)
         ]
-        info_ = output.get("transcription_info") if isinstance(output.get("transcription_info"), dict) else {}
+        raw_info = output.get("transcription_info")
+        info_: dict[str, Any] = raw_info if isinstance(raw_info, dict) else {}
         words = [w for s in segments for w in s.words]
         reported = info_.get("language") if isinstance(info_.get("language"), str) else None
         length = _num(info_.get("duration"), -1)

@@ -1,0 +1,42 @@
+"""The Worker's AI adapter hands binary model inputs (Nova-3's ``audio: {body, contentType}``) over as streams."""
+
+from __future__ import annotations
+
+from .test_worker_shell import worker_world
+
+
+def test_body_and_content_type_become_a_stream() -> None:
+    out = worker_world(
+        """
+        from openai_workers_ai.adapters.workers import WorkersAI
+
+        class BodyResponse(Response):  # like the runtime's: `new Response(bytes).body` is a ReadableStream
+            @classmethod
+            def new(cls, body, headers=None, status=200, **init):
+                r = super().new(body, headers, status, **init)
+                r.body = ReadableStream([body.to_bytes()])
+                return r
+
+        js.Response = BodyResponse
+        ai_binding = FakeAI(result=JsObject([("results", JsObject([]))]))
+        ai = WorkersAI(ai_binding)
+
+        async def main():
+            await ai.run("@cf/deepgram/nova-3", {"audio": {"body": bytearray(b"RIFFxxxx"), "contentType": "audio/wav"},
+                                                 "smart_format": True})
+            _, inputs, _ = ai_binding.calls[-1]
+            audio = inputs.audio
+            assert isinstance(audio, JsObject) and audio.contentType == "audio/wav"
+            assert isinstance(audio.body, ReadableStream)
+            reader = audio.body.getReader()
+            assert (await reader.read()).value.to_bytes() == b"RIFFxxxx"
+            assert inputs.smart_format is True
+            # any other dict with bytes stays a plain object with a Uint8Array
+            await ai.run("@cf/x", {"image": {"body": b"x", "contentType": "image/png", "extra": 1}})
+            assert isinstance(ai_binding.calls[-1][1].image.body, Uint8Array)
+
+        run(main())
+        print("ok")
+        """
+    )
+    assert out.strip() == "ok"
