@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
+import subprocess
+from collections.abc import Iterator
 
 import httpx
 import ollama
 import pytest
 from pydantic import BaseModel
 
-from .conftest import E2E_KEY
+from .conftest import E2E_KEY, free_port, start
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(40)
 
@@ -176,3 +179,45 @@ def test_ndjson_framing_raw_http(server: str) -> None:
         assert isinstance(final[key], int), key
     r = httpx.post(f"{server}/api/chat", json={**body, "stream": False}, headers={"Authorization": f"Bearer {E2E_KEY}"})
     assert r.headers["content-type"] == "application/json" and r.json()["done"] is True
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def rest_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The server on the Workers AI REST backend (``serve --ai rest``), against the simulator over HTTP."""
+    data = tmp_path_factory.mktemp("ollama-rest")
+    sim_port, port = free_port(), free_port()
+    sim_url, url = f"http://127.0.0.1:{sim_port}", f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDFLARE_")}
+    sim = start(["simulator", "--port", str(sim_port), "--token", "cf-token"], env, sim_url + "/", cwd=data)
+    try:
+        env.update(ACCESS_TOKEN=E2E_KEY, CLOUDFLARE_ACCOUNT_ID="acc", CLOUDFLARE_API_TOKEN="cf-token",
+                   CLOUDFLARE_API_BASE_URL=sim_url)
+        server = start(["serve", "--port", str(port), "--data-dir", str(data / "d"), "--ai", "rest"],
+                       env, url + "/health", cwd=data)
+        try:
+            yield url
+        finally:
+            _stop(server)
+    finally:
+        _stop(sim)
+
+
+def test_over_the_rest_backend(rest_server: str) -> None:
+    client = ollama.Client(host=rest_server, headers={"Authorization": f"Bearer {E2E_KEY}"})
+    parts = list(client.chat(model="llama3.1:8b", messages=[{"role": "user", "content": "echo: über 日本語 🙂"}],
+                             stream=True))
+    assert "".join(p.message.content or "" for p in parts) == "über 日本語 🙂" and parts[-1].done
+    r = client.chat(model="gpt-oss:20b", messages=[{"role": "user", "content": 'call:get_weather {"city": "Lima"}'}],
+                    tools=[get_weather])
+    assert [c.function.arguments for c in r.message.tool_calls or []] == [{"city": "Lima"}]
+    assert len(client.embed(model="bge-m3", input=["a", "b"]).embeddings) == 2
+    with pytest.raises(ollama.ResponseError):
+        list(client.chat(model="llama3.1", messages=[{"role": "user", "content": "fail-mid:503"}], stream=True))
