@@ -266,6 +266,9 @@ async def test_stop_split_across_events_in_a_stream(client: httpx.AsyncClient, s
     # the gateway stopped reading Workers AI's stream and closed it
     record = simulator.streams[-1]
     assert record.closed and not record.finished
+    await chat(client, "echo: one two three four five six seven eight", stream=True)
+    whole = simulator.streams[-1]
+    assert record.bytes_sent < whole.bytes_sent / 2
 
 
 async def test_stop_in_a_stream_matches_whole_answer(client: httpx.AsyncClient) -> None:
@@ -463,3 +466,76 @@ async def test_prefix_llm_openai(client: httpx.AsyncClient) -> None:
     r = await client.post("/llm/openai/v1/chat/completions", json={"model": LLAMA, "messages": user("echo: yo")})
     assert r.status_code == 200
     assert r.json()["choices"][0]["message"]["content"] == "yo"
+
+
+# ---- upstream stream framing, through the whole app ------------------------------------------
+
+
+@pytest.mark.parametrize("chunk_size", [1, 2, 3])
+async def test_utf8_split_at_every_byte(backends: Backends, settings: Settings, chunk_size: int) -> None:
+    sim = Simulator(chunk_size=chunk_size)
+    app = create_app(Backends(ai=sim, db=backends.db, bucket=backends.bucket), settings)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t",
+                                 headers={"authorization": f"Bearer {KEY}"}) as c:
+        chunks = await stream_chunks(c, "echo: 日本語 🙂🚀 naïve", stream_options={"include_usage": True})
+    assert content_of(chunks) == "日本語 🙂🚀 naïve"
+    assert chunks[-1]["usage"]["completion_tokens"] == 3
+
+
+class RawAI:
+    """An AI binding that streams exactly the given bytes, in the given pieces."""
+
+    def __init__(self, *pieces: bytes) -> None:
+        self.pieces = pieces
+
+    async def run(self, model: str, inputs: dict[str, Any], options: dict[str, Any] | None = None) -> Any:
+        async def stream():  # noqa: ANN202
+            for piece in self.pieces:
+                yield piece
+
+        return stream()
+
+
+async def raw_stream_client(backends: Backends, settings: Settings, *pieces: bytes) -> list[dict[str, Any]]:
+    app = create_app(Backends(ai=RawAI(*pieces), db=backends.db, bucket=backends.bucket), settings)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t",
+                                 headers={"authorization": f"Bearer {KEY}"}) as c:
+        return await stream_chunks(c, "anything", stream_options={"include_usage": True})
+
+
+async def test_crlf_comments_and_multiline_data_from_upstream(backends: Backends, settings: Settings) -> None:
+    body = (': ping\r\n\r\n'
+            'data: {"response":\r\ndata: "héllo "}\r\n\r\n'
+            'event: message\r\ndata: {"response":"wörld"}\r\n\r\n'
+            'data: {"response":"","usage":{"prompt_tokens":7,"completion_tokens":2,"total_tokens":9}}\r\n\r\n'
+            'data: [DONE]\r\n\r\n').encode()
+    pieces = [body[i : i + 3] for i in range(0, len(body), 3)]
+    chunks = await raw_stream_client(backends, settings, *pieces)
+    assert content_of(chunks) == "héllo wörld"
+    assert chunks[-1]["usage"] == {"prompt_tokens": 7, "completion_tokens": 2, "total_tokens": 9}
+
+
+async def test_openai_shaped_upstream_stream(backends: Backends, settings: Settings) -> None:
+    # newer Workers AI models stream chat.completion.chunk events
+    events = [
+        {"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]},
+        {"choices": [{"index": 0, "delta": {"content": "Hi "}, "finish_reason": None}]},
+        {"choices": [{"index": 0, "delta": {"content": "there"}, "finish_reason": "length"}]},
+        {"choices": [], "usage": {"prompt_tokens": 4, "completion_tokens": 2, "total_tokens": 6}},
+    ]
+    body = b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events) + b"data: [DONE]\n\n"
+    chunks = await raw_stream_client(backends, settings, body)
+    assert content_of(chunks) == "Hi there"
+    assert finish_of(chunks) == "length"
+    assert chunks[-1]["usage"]["completion_tokens"] == 2
+
+
+async def test_malformed_upstream_event_is_an_error_event(backends: Backends, settings: Settings) -> None:
+    app = create_app(Backends(ai=RawAI(b'data: {"response":"ok"}\n\ndata: {not json\n\n'),
+                              db=backends.db, bucket=backends.bucket), settings)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t",
+                                 headers={"authorization": f"Bearer {KEY}"}) as c:
+        r = await chat(c, "x", stream=True)
+    assert r.status_code == 200
+    assert "event: error" in r.text and "server_error" in r.text and "[DONE]" not in r.text
+    assert content_of([json.loads(p) for p in sse_payloads(r.text)[:-1]]) == "ok"
