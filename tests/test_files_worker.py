@@ -1,0 +1,134 @@
+"""The Files API through the Worker shell: ``entry.py``, the SDK's ASGI bridge, ``WorkersD1`` /
+``WorkersR2`` over stand-in bindings (D1 on sqlite3 behind JS-shaped values, R2 in a dict), and
+the cron ``scheduled`` handler running the cleanup (see ``test_worker_shell.py`` for the world)."""
+
+from __future__ import annotations
+
+from .test_worker_shell import worker_world
+
+
+def test_files_and_cleanup_through_the_worker() -> None:
+    out = worker_world(
+        r"""
+        import json, sqlite3
+        from pathlib import Path
+        import entry
+
+        class Stmt(JsProxy):
+            js_name = "D1PreparedStatement"
+            def __init__(self, db, sql, values=()):
+                self.db, self.sql, self.values = db, sql, values
+            def bind(self, *values):
+                return Stmt(self.db, self.sql, values)
+            def _exec(self):
+                params = [None if v is jsnull else v for v in self.values]
+                assert not any(v is None for v in self.values), "None would be undefined in JS"
+                return self.db.conn.execute(self.sql, params)
+            def _row(self, row):
+                return JsObject([(k, jsnull if row[k] is None else row[k]) for k in row.keys()])
+            async def all(self):
+                rows = self._exec().fetchall()
+                return JsObject([("results", JsArray(self._row(r) for r in rows)), ("success", True)])
+            async def first(self):
+                row = self._exec().fetchone()
+                return jsnull if row is None else self._row(row)
+            async def run(self):
+                cursor = self._exec()
+                return JsObject([("meta", JsObject([("changes", cursor.rowcount)]))])
+
+        class D1(JsProxy):
+            js_name = "D1Database"
+            def __init__(self):
+                self.conn = sqlite3.connect(":memory:", isolation_level=None)
+                self.conn.row_factory = sqlite3.Row
+                self.conn.executescript(Path("migrations/0001_files.sql").read_text())
+            def prepare(self, sql):
+                return Stmt(self, sql)
+
+        class R2Object(JsProxy):
+            js_name = "R2Object"
+            def __init__(self, key, data, options):
+                self.key, self.size, self.data = key, len(data), data
+                self.httpMetadata = getattr(options, "httpMetadata", None)
+                self.customMetadata = getattr(options, "customMetadata", None)
+
+        class R2(JsProxy):
+            js_name = "R2Bucket"
+            def __init__(self):
+                self.objects = {}
+            async def put(self, key, data, options):
+                self.objects[key] = R2Object(key, data.to_bytes(), options)
+                return self.objects[key]
+            async def get(self, key):
+                obj = self.objects.get(key)
+                if obj is None:
+                    return jsnull
+                obj.body = ReadableStream([obj.data[:5], obj.data[5:]])
+                return obj
+            async def head(self, key):
+                return self.objects.get(key, jsnull)
+            async def delete(self, keys):
+                for k in keys:
+                    self.objects.pop(k, None)
+            async def list(self, options):
+                keys = sorted(k for k in self.objects if k.startswith(options.prefix))[: options.limit]
+                return JsObject([("objects", JsArray(self.objects[k] for k in keys)), ("truncated", False)])
+
+        env = Env(AI=FakeAI(), DB=D1(), BUCKET=R2(), ACCESS_TOKEN="sk-a,sk-b", ADMIN_TOKENS="sk-admin")
+        worker = entry.Default(object(), env)
+
+        def call(method, path, key="sk-a", body=None, headers=()):
+            hdrs = [("Authorization", f"Bearer {key}"), *headers]
+            return worker.fetch(Request(method, "https://w.example" + path, hdrs, body))
+
+        async def as_json(response):
+            return response.status, json.loads(await response.read())
+
+        async def main():
+            payload = b'{"a": 1}\n' * 50
+            form = (b"--B\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbatch\r\n"
+                    b"--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"in.jsonl\"\r\n"
+                    b"Content-Type: application/jsonl\r\n\r\n" + payload + b"\r\n--B--\r\n")
+            status, created = await as_json(await call(
+                "POST", "/v1/files", body=form, headers=[("Content-Type", "multipart/form-data; boundary=B")]))
+            assert status == 200, created
+            assert created["bytes"] == len(payload) and created["purpose"] == "batch"
+            assert isinstance(created["created_at"], int) and created["expires_at"] == created["created_at"] + 30 * 86400
+            file_id = created["id"]
+
+            status, got = await as_json(await call("GET", f"/v1/files/{file_id}"))
+            assert status == 200 and got == created, got
+            status, listed = await as_json(await call("GET", "/v1/files?limit=1"))
+            assert [f["id"] for f in listed["data"]] == [file_id] and listed["has_more"] is False
+            content = await call("GET", f"/v1/files/{file_id}/content")
+            assert content.status == 200 and await content.read() == payload
+            assert ("content-type", "application/jsonl") in list(content.headers)
+            status, other = await as_json(await call("GET", f"/v1/files/{file_id}", key="sk-b"))
+            assert status == 404 and other["error"]["param"] == "id"
+            status, listed = await as_json(await call("GET", "/v1/files", key="sk-admin"))
+            assert [f["id"] for f in listed["data"]] == [file_id]
+
+            (row,) = env.DB.conn.execute("SELECT owner, object_key, status FROM files").fetchall()
+            assert row["status"] == "processed" and row["object_key"].startswith(f"files/{file_id}/")
+            assert "sk-a" not in row["owner"] and list(env.BUCKET.objects) == [row["object_key"]]
+
+            status, deleted = await as_json(await call("DELETE", f"/v1/files/{file_id}"))
+            assert status == 200 and deleted == {"id": file_id, "object": "file", "deleted": True}
+            assert env.BUCKET.objects == {} and env.DB.conn.execute("SELECT * FROM files").fetchall() == []
+
+            # The cron: an expired file and an orphan object are cleaned up.
+            status, kept = await as_json(await call(
+                "POST", "/v1/files", body=form.replace(b"batch", b"assistants"),
+                headers=[("Content-Type", "multipart/form-data; boundary=B")]))
+            env.DB.conn.execute("UPDATE files SET expires_at = 1 WHERE id = ?", (kept["id"],))
+            env.BUCKET.objects["files/file-gone/x"] = R2Object("files/file-gone/x", b"x", None)
+            await worker.scheduled(object(), env, None)
+            assert env.BUCKET.objects == {} and env.DB.conn.execute("SELECT * FROM files").fetchall() == []
+            for task in WAIT_UNTIL:
+                await task
+
+        run(main())
+        print("ok")
+        """
+    )
+    assert out.strip() == "ok"
