@@ -207,6 +207,10 @@ async def test_missing_file_and_model(client: httpx.AsyncClient) -> None:
     assert error_of(r, 400)["param"] == "file"
     r = await client.post(URL, files={"file": ("a.wav", make_wav(1.0), "audio/wav")})
     assert error_of(r, 400)["param"] == "model"
+    r = await client.post(URL, data={"model": "whisper-1", "file": "speech.wav"},
+                          files={"other": ("x.txt", b"x", "text/plain")})
+    error = error_of(r, 400)
+    assert error["param"] == "file" and "file upload" in error["message"]
 
 
 async def test_not_multipart(client: httpx.AsyncClient) -> None:

@@ -45,7 +45,9 @@ async def read_upload(request: Request, model: type[M]) -> tuple[M, UploadedFile
     body = validate(model, _payload(form))
     upload = form.file("file")
     if upload is None:
-        raise InvalidRequest("Missing required parameter: 'file'.", param="file")
+        sent_as_text = "file" in form.fields
+        raise InvalidRequest("'file' must be a file upload (a multipart part with a filename)." if sent_as_text
+                             else "Missing required parameter: 'file'.", param="file")
     fmt = audio.audio_format(upload.filename, upload.content_type)
     if not upload.size:
         raise InvalidRequest("The audio file is empty.", param="file", code="invalid_value")
@@ -63,6 +65,8 @@ def _payload(form: Form) -> dict[str, Any]:
     """Form fields as a JSON-like dict: ``x[]`` lists, ``obj[key]`` objects, other fields as strings."""
     payload: dict[str, Any] = {}
     for name, values in form.fields.items():
+        if name == "file":  # a text part named `file`: reported as a missing upload
+            continue
         base = name.removesuffix("[]")
         if base in _LISTS:
             payload[base] = form.get_list(base)
