@@ -107,12 +107,21 @@ async def test_library_and_alias_names(client: httpx.AsyncClient, name: str, mod
 
 
 async def test_configured_aliases(backends: Backends) -> None:
-    settings = Settings(access_token=(KEY,), model_aliases={"house-model:7b": "@cf/meta/llama-3.2-3b-instruct"})
+    settings = Settings(access_token=(KEY,), model_aliases={
+        "house-model:7b": "@cf/meta/llama-3.2-3b-instruct", "embedder": "@cf/baai/bge-small-en-v1.5",
+        "whisper": "@cf/openai/whisper", "broken": "no-such-model"})
     transport = httpx.ASGITransport(app=create_app(backends, settings))
     async with httpx.AsyncClient(transport=transport, base_url="http://t",
                                  headers={"authorization": f"Bearer {KEY}"}) as c:
         r = await c.post("/api/show", json={"model": "house-model:7b"})
         assert r.json()["remote_model"] == "@cf/meta/llama-3.2-3b-instruct"
+        listed = {m["name"]: m for m in (await c.get("/api/tags")).json()["models"]}
+        assert listed["house-model:7b"]["remote_model"] == "@cf/meta/llama-3.2-3b-instruct"
+        assert listed["house-model:7b"]["digest"] == listed["llama-3.2-3b-instruct:latest"]["digest"]
+        assert listed["embedder:latest"]["details"]["family"] == "bge"  # untagged aliases get ":latest"
+        assert "whisper:latest" not in listed  # not a chat or embedding model
+        r = await c.post("/api/show", json={"model": "embedder:latest"})
+        assert r.json()["capabilities"] == ["embedding"]
         messages = [{"role": "user", "content": "echo: ok"}]
         r = await c.post("/api/chat", json={"model": "house-model:7b", "messages": messages, "stream": False})
         assert r.json()["message"]["content"] == "ok" and r.json()["model"] == "house-model:7b"

@@ -12,9 +12,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ...http import context, json_response
+from ...errors import ModelNotFound
+from ...http import AppContext, context, json_response
 from ...translate import ollama_models
-from ...translate.catalog import Catalog, ModelInfo
+from ...translate.catalog import ModelInfo
 from ...types.ollama import ModelRequest
 from ..models import CATALOG_CREATED
 from . import read
@@ -23,13 +24,23 @@ from . import read
 TASKS = ("text-generation", "text-embeddings")
 
 
-def listed(catalog: Catalog) -> list[ModelInfo]:
-    """The models ``/api/tags`` lists (deprecated ones still resolve, unlisted)."""
-    return [m for m in catalog.models.values() if m.task in TASKS and not m.extra.get("deprecated")]
+def listed(ctx: AppContext) -> list[tuple[str, ModelInfo]]:
+    """(name, model) for ``/api/tags``: the catalog's chat and embedding models (deprecated
+    ones still resolve, unlisted), then the aliases configured in ``MODEL_ALIASES``."""
+    catalog = ctx.catalog
+    out = [(ollama_models.listed_name(m), m) for m in catalog.models.values()
+           if m.task in TASKS and not m.extra.get("deprecated")]
+    for alias in ctx.settings.model_aliases:
+        try:
+            info = catalog.resolve(alias)
+        except ModelNotFound:  # an alias of a name Workers AI doesn't have: nothing to list
+            continue
+        if info.task in TASKS:
+            out.append((alias if ":" in alias else f"{alias}:latest", info))
+    return out
 
 
-def _entry(info: ModelInfo) -> dict[str, Any]:
-    name = ollama_models.listed_name(info)
+def _entry(name: str, info: ModelInfo) -> dict[str, Any]:
     return {
         "name": name,
         "model": name,
@@ -42,14 +53,14 @@ def _entry(info: ModelInfo) -> dict[str, Any]:
 
 
 async def tags(request: Request) -> Response:
-    return json_response({"models": [_entry(m) for m in listed(context(request).catalog)]})
+    return json_response({"models": [_entry(name, m) for name, m in listed(context(request))]})
 
 
 async def ps(request: Request) -> Response:
     """Workers AI models are always loaded: every listed model, without memory figures."""
     models = [
-        {**_entry(m), "expires_at": None, "size_vram": None, "context_length": m.context_window}
-        for m in listed(context(request).catalog)
+        {**_entry(name, m), "expires_at": None, "size_vram": None, "context_length": m.context_window}
+        for name, m in listed(context(request))
     ]
     return json_response({"models": models})
 
