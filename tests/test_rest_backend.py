@@ -151,3 +151,45 @@ async def test_failure_mid_stream_over_rest(rest_client: httpx.AsyncClient) -> N
     assert frames[-1].startswith("event: error\n")
     assert json.loads(frames[-1].split("data: ", 1)[1])["error"]["code"] == "upstream_overloaded"
     assert "partial" in r.text and "[DONE]" not in r.text
+
+
+@pytest.mark.parametrize(
+    ("status", "content_type", "body", "expected"),
+    [
+        (502, "text/html", b"<html>Bad gateway</html>", 502),  # Cloudflare's edge, not the API
+        (503, "text/html", b"<html>busy</html>", 503),
+        (429, "text/plain", b"slow down", 429),
+        (200, "application/json", b"{not json", 502),
+        (200, "application/json", b"[1, 2]", 502),
+        (200, "application/json", b'{"success": false, "errors": "oops"}', 502),
+        (400, "application/json", b'{"success": false, "errors": [{"code": 5006, "message": "bad"}]}', 400),
+        (500, "application/json", b"", 502),
+    ],
+)
+async def test_unexpected_answers_are_upstream_errors(status: int, content_type: str, body: bytes, expected: int) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, content=body, headers={"content-type": content_type})
+
+    ai = RestAI("a", "t", base_url="http://cf.test", client=httpx.AsyncClient(transport=httpx.MockTransport(answer)))
+    with pytest.raises(UpstreamError) as caught:
+        await ai.run(MODEL, chat_inputs("hi"))
+    assert caught.value.status == expected
+    with pytest.raises(UpstreamError):
+        await ai.models()
+
+
+async def test_stream_cut_off_mid_way_is_an_upstream_error() -> None:
+    class Broken(httpx.AsyncByteStream):
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            yield b'data: {"response": "par'
+            raise httpx.ReadError("connection reset")
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, stream=Broken(), headers={"content-type": "text/event-stream"})
+
+    ai = RestAI("a", "t", base_url="http://cf.test", client=httpx.AsyncClient(transport=httpx.MockTransport(answer)))
+    stream = await ai.run(MODEL, chat_inputs("hi", stream=True))
+    assert not isinstance(stream, (dict, bytes))
+    with pytest.raises(UpstreamError, match="interrupted"):
+        async for _ in stream:
+            pass

@@ -216,7 +216,9 @@ class RestAI:
         content_type = response.headers.get("content-type", "")
         if response.status_code >= 400 or content_type.startswith("application/json"):
             try:
-                body = json.loads(await response.aread() or b"{}")
+                body = _envelope(await response.aread())
+            except httpx.HTTPError as exc:
+                raise UpstreamError(f"Workers AI's answer was cut off: {exc}") from exc
             finally:
                 await response.aclose()
             if response.status_code >= 400 or not body.get("success", False):
@@ -241,8 +243,11 @@ class RestAI:
 
     async def models(self) -> list[dict[str, Any]]:
         """The live catalog (``GET …/ai/models/search``)."""
-        response = await self.client.get(f"{self.url}/models/search", headers=self.headers)
-        body = response.json()
+        try:
+            response = await self.client.get(f"{self.url}/models/search", headers=self.headers)
+        except httpx.HTTPError as exc:
+            raise UpstreamError(f"Workers AI is unreachable: {exc}") from exc
+        body = _envelope(response.content)
         if response.status_code >= 400 or not body.get("success", False):
             raise _rest_error(response.status_code, body)
         return list(body.get("result") or [])
@@ -256,9 +261,18 @@ def _binary_input(inputs: dict[str, Any]) -> tuple[str, bytes | bytearray | memo
     return None
 
 
+def _envelope(raw: bytes) -> dict[str, Any]:
+    """The REST API's JSON envelope; anything else (an HTML error page from the edge …) is {}."""
+    try:
+        body = json.loads(raw or b"{}")
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
 def _rest_error(status: int, body: dict[str, Any]) -> UpstreamError:
-    errors = body.get("errors") or [{}]
-    first = errors[0] if isinstance(errors[0], dict) else {}
+    errors = body.get("errors")
+    first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
     code, message = first.get("code"), first.get("message") or f"HTTP {status}"
     return upstream_error(f"{code}: {message}" if code else str(message), status)
 
