@@ -113,6 +113,19 @@ async def test_missing_fields_and_unknown_model(client: httpx.AsyncClient) -> No
     assert error_of(await speak(client, model="tts-9"), 404)["code"] == "model_not_found"
 
 
+async def test_content_type_follows_the_bytes(client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    import base64
+
+    from openai_workers_ai.simulator import HANDLERS
+    from openai_workers_ai.simulator.audio_files import wav
+
+    monkeypatch.setitem(HANDLERS, "text-to-speech", lambda info, inputs: {"audio": base64.b64encode(wav(1.0)).decode()})
+    r = await speak(client)
+    assert r.headers["content-type"] == "audio/wav" and r.content == wav(1.0)
+    monkeypatch.setitem(HANDLERS, "text-to-speech", lambda info, inputs: {"audio": "%%%"})
+    assert error_of(await speak(client), 502)["type"] == "server_error"
+
+
 async def test_upstream_failure(client: httpx.AsyncClient) -> None:
     assert error_of(await speak(client, input="fail:429"), 429)["type"] == "requests"
     assert error_of(await speak(client, model="tts-1-hd", input="fail:503"), 503)["type"] == "server_error"

@@ -31,4 +31,5 @@ async def create(request: Request) -> Response:
                              param="stream_format", code="unsupported_value")
     inputs = speech.speech_inputs(info, body.input, body.voice, body.response_format)
     output = await ctx.backends.ai.run(info.id, inputs)
-    return Response(speech.audio_bytes(info, output), media_type=speech.CONTENT_TYPES[body.response_format])
+    audio = speech.audio_bytes(info, output)
+    return Response(audio, media_type=speech.media_type(audio, body.response_format))

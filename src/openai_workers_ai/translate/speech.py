@@ -79,6 +79,14 @@ def _bad_voice(voice: str, info: ModelInfo, allowed: tuple[str, ...]) -> Invalid
                           code="invalid_value")
 
 
+def media_type(audio: bytes, fmt: str) -> str:
+    """OpenAI's content type for ``fmt``, unless the bytes are plainly something else
+    (MeloTTS is documented to return MP3; if it ever sends WAV, say so)."""
+    if fmt == "mp3" and audio[:4] == b"RIFF" and audio[8:12] == b"WAVE":
+        return CONTENT_TYPES["wav"]
+    return CONTENT_TYPES[fmt]
+
+
 def audio_bytes(info: ModelInfo, output: Any) -> bytes:
     """The audio in a model's output (MeloTTS: base64 in ``audio``; Aura: the bytes)."""
     if isinstance(output, (bytes, bytearray)):
