@@ -189,3 +189,29 @@ async def test_simulator_validates_like_workers_ai(simulator: Simulator) -> None
     assert isinstance(out, dict)
     scores = {r["id"]: r["score"] for r in out["response"]}
     assert scores[1] == pytest.approx(1.0) and abs(scores[0]) < 0.5
+
+
+async def test_concurrency_is_bounded(app, simulator: Simulator, client: httpx.AsyncClient) -> None:  # noqa: ANN001
+    import asyncio
+
+    from openai_workers_ai.translate.embeddings import MAX_CONCURRENT
+
+    in_flight = peak = 0
+    real_run = simulator.run
+
+    async def slow_run(model: str, inputs: dict, options: dict | None = None):  # noqa: ANN202
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0)
+        try:
+            return await real_run(model, inputs, options)
+        finally:
+            in_flight -= 1
+
+    simulator.run = slow_run  # type: ignore[method-assign]
+    texts = [f"t{i}" for i in range(32 * 10)]
+    r = await client.post("/v1/embeddings", json={"model": "@cf/qwen/qwen3-embedding-0.6b", "input": texts,
+                                                  "encoding_format": "base64"})
+    assert r.status_code == 200 and len(r.json()["data"]) == 320
+    assert peak == MAX_CONCURRENT

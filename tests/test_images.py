@@ -118,6 +118,7 @@ async def test_explicit_workers_ai_models(client: httpx.AsyncClient) -> None:
         ({"prompt": ""}, 400, "prompt"),
         ({"prompt": "   "}, 400, "prompt"),
         ({"prompt": "x" * 32001}, 400, "prompt"),
+        ({"prompt": "x" * 2049, "model": "dall-e-3"}, 400, "prompt"),
         ({}, 400, "prompt"),
         ({"prompt": "x", "response_format": "png"}, 400, "response_format"),
         ({"prompt": "x", "quality": "ultra"}, 400, "quality"),

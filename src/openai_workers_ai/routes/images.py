@@ -39,6 +39,7 @@ async def generations(request: Request) -> Response:
     images.check_model(model)
     _check_common(body.prompt, body.n, body.stream, body.background)
     _check_output_format(model, body.output_format)
+    images.check_prompt(model, body.prompt)
     size = images.parse_size(body.size, model)
     calls = [
         images.generation_inputs(model, body.prompt, size, body.quality) for _ in range(body.n or 1)

@@ -15,7 +15,8 @@ from ..translate import moderations
 from ..types.moderations import CreateModerationRequest
 
 DEFAULT_MODEL = "omni-moderation-latest"
-MAX_INPUTS = 32  # OpenAI's documented limit is per-token; bound the concurrent Llama Guard calls
+MAX_INPUTS = 32  # strings per request: each is one Llama Guard call
+MAX_CONCURRENT = 6  # calls in flight (a Worker has 6 simultaneous outbound connections)
 
 
 async def create(request: Request) -> Response:
@@ -29,9 +30,13 @@ async def create(request: Request) -> Response:
             "(@cf/meta/llama-guard-3-8b).",
             param="model", code="model_not_supported",
         )
-    outputs = await asyncio.gather(
-        *(ctx.backends.ai.run(model.id, moderations.guard_inputs(t)) for t in texts)
-    )
+    gate = asyncio.Semaphore(MAX_CONCURRENT)
+
+    async def classify(text: str) -> Any:
+        async with gate:
+            return await ctx.backends.ai.run(model.id, moderations.guard_inputs(text))
+
+    outputs = await asyncio.gather(*(classify(t) for t in texts))
     results = [moderations.result(*moderations.verdict(output)) for output in outputs]
     return json_response({"id": new_id("modr-"), "model": model.id, "results": results})
 

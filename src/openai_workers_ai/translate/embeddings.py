@@ -24,6 +24,8 @@ from .catalog import ModelInfo
 
 DEFAULT_MAX_BATCH = 32
 """Inputs per Workers AI call for models whose schema states no limit."""
+MAX_CONCURRENT = 6
+"""Workers AI calls in flight per request (a Worker has 6 simultaneous outbound connections)."""
 
 
 def is_matryoshka(model: ModelInfo) -> bool:
@@ -90,7 +92,13 @@ async def embed(
     check_dimensions(model, dimensions)
     size = model.max_batch or DEFAULT_MAX_BATCH
     groups = batches(texts, size)
-    outputs = await asyncio.gather(*(ai.run(model.id, model_inputs(model, g)) for g in groups))
+    gate = asyncio.Semaphore(MAX_CONCURRENT)
+
+    async def run(group: list[str]) -> Any:
+        async with gate:
+            return await ai.run(model.id, model_inputs(model, group))
+
+    outputs = await asyncio.gather(*(run(g) for g in groups))
     vectors: list[list[float]] = []
     for group, output in zip(groups, outputs, strict=True):
         vectors.extend(vectors_of(output, len(group)))

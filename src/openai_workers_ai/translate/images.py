@@ -71,6 +71,14 @@ def check_model(model: ModelInfo, *, edit: bool = False) -> None:
         )
 
 
+def check_prompt(model: ModelInfo, prompt: str) -> None:
+    """FLUX.1 schnell's schema caps the prompt at 2048 characters: say so on ``prompt``."""
+    if model.id == FIXED_1024 and len(prompt) > 2048:
+        raise InvalidRequest(
+            f"Invalid value for 'prompt': `{model.id}` takes at most 2048 characters.", param="prompt"
+        )
+
+
 def parse_size(size: str | None, model: ModelInfo) -> tuple[int, int]:
     """``"WxH"`` / ``"auto"`` / None → (width, height) the model can draw, else a 400 on ``size``."""
     if size is None or size == "auto":
