@@ -265,9 +265,29 @@ async def test_wrong_tool_fields(client: httpx.AsyncClient, fields: dict[str, An
     error_of(await client.post(URL, json=body), param)
 
 
-async def test_tool_message_with_unknown_id_is_rejected_upstream(client: httpx.AsyncClient) -> None:
+def broken_histories() -> list[tuple[list[dict[str, Any]], str, str]]:
     call = {"id": "call_x", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}
-    messages = history(call)
-    messages[2]["tool_call_id"] = "call_other"
-    r = await post(client, GLM, messages)
-    assert r.status_code == 400 and "tool_call_id" in r.json()["error"]["message"]
+    unknown = history(call)
+    unknown[2]["tool_call_id"] = "call_other"
+    missing = history(call)
+    del missing[2]["tool_call_id"]
+    unanswered = [*history(call)[:2], {"role": "user", "content": "and?"}]
+    orphan = [{"role": "user", "content": "x"}, {"role": "tool", "tool_call_id": "call_x", "content": "1"}]
+    return [(unknown, "messages[2].role", "must be a response"),
+            (missing, "messages[2].tool_call_id", "Missing required parameter"),
+            (unanswered, "messages[1].role", "did not have response messages: call_x"),
+            (orphan, "messages[1].role", "must be a response")]
+
+
+@pytest.mark.parametrize(("messages", "param", "text"), broken_histories())
+async def test_broken_tool_history(client: httpx.AsyncClient, messages: list[dict[str, Any]], param: str,
+                                   text: str) -> None:
+    assert text in error_of(await post(client, GLM, messages), param)["message"]
+
+
+def test_the_simulator_checks_tool_call_ids_too(simulator: Simulator) -> None:
+    from openai_workers_ai.simulator import SimulatedFailure
+
+    messages, _, _ = broken_histories()[0]
+    with pytest.raises(SimulatedFailure, match="tool_call_id"):
+        simulator.answer(GLM, {"messages": messages, "tools": [WEATHER]})

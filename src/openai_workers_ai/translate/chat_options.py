@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import InvalidRequest
-from ..types.chat import CreateChatCompletionRequest, NamedToolChoice, Tool
+from ..types.chat import CreateChatCompletionRequest, Message, NamedToolChoice, Tool
 from .catalog import JSON_MODE, REASONING, TOOLS, ModelInfo
 
 NATIVE = frozenset({"openai", "gpt-oss"})
@@ -166,3 +166,34 @@ def reasoning_inputs(req: CreateChatCompletionRequest, model: ModelInfo) -> dict
             param="reasoning_effort",
         )
     return {"reasoning_effort": effort}
+
+
+def check_tool_history(messages: list[Message]) -> None:
+    """OpenAI's rules for tool turns: every ``tool`` message answers a call of the assistant turn
+    before it, and every call of an assistant turn is answered before the conversation goes on."""
+    pending: dict[str, int] = {}  # unanswered tool_call_id → index of the assistant message
+    for i, message in enumerate(messages):
+        if message.role == "tool":
+            if not message.tool_call_id:
+                raise InvalidRequest(
+                    f"Missing required parameter: 'messages[{i}].tool_call_id'.", param=f"messages[{i}].tool_call_id"
+                )
+            if message.tool_call_id not in pending:
+                raise InvalidRequest(
+                    "Invalid parameter: messages with role 'tool' must be a response to a preceding message "
+                    f"with 'tool_calls' (no call with id '{message.tool_call_id}' is waiting for its result).",
+                    param=f"messages[{i}].role",
+                )
+            del pending[message.tool_call_id]
+            continue
+        if pending:
+            break
+        if message.role == "assistant" and message.tool_calls:
+            pending = {call.id: i for call in message.tool_calls}
+    if pending:
+        index = min(pending.values())
+        raise InvalidRequest(
+            "An assistant message with 'tool_calls' must be followed by tool messages responding to each "
+            f"'tool_call_id'. The following tool_call_ids did not have response messages: {', '.join(pending)}",
+            param=f"messages[{index}].role",
+        )
