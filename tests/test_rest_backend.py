@@ -193,3 +193,13 @@ async def test_stream_cut_off_mid_way_is_an_upstream_error() -> None:
     with pytest.raises(UpstreamError, match="interrupted"):
         async for _ in stream:
             pass
+
+
+@pytest.mark.parametrize("body", [b"[1, 2]", b'"text"', b"{bad", b"null"])
+async def test_simulator_rest_app_refuses_non_objects(simulator: Simulator, body: bytes) -> None:
+    transport = httpx.ASGITransport(create_rest_app(simulator))
+    async with httpx.AsyncClient(transport=transport, base_url="http://rest.test") as c:
+        r = await c.post(f"/client/v4/accounts/a/ai/run/{MODEL}", content=body,
+                         headers={"content-type": "application/json"})
+    assert r.status_code == 400
+    assert r.json()["success"] is False and r.json()["errors"][0]["code"] == 5006

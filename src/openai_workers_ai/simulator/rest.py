@@ -46,6 +46,9 @@ def create_rest_app(simulator: Simulator | None = None, token: str | None = None
                 inputs = json.loads(await request.body() or b"{}")
             except ValueError:
                 return JSONResponse(envelope(errors=[{"code": 5006, "message": "Invalid JSON body"}]), 400)
+            if not isinstance(inputs, dict):
+                message = "Error: Type mismatch of '/', 'object' expected"
+                return JSONResponse(envelope(errors=[{"code": 5006, "message": message}]), 400)
         try:
             result = sim.answer(request.path_params["model"], inputs)
         except SimulatedFailure as failure:
