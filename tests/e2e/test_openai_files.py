@@ -18,6 +18,7 @@ def client(server: str) -> OpenAI:
     return OpenAI(base_url=f"{server}/v1", api_key=E2E_KEY, max_retries=0)
 
 
+def test_create_retrieve_content_delete(client: OpenAI) -> None:
     payload = b'{"prompt": "hi", "completion": "there"}\n' * 100
     created = client.files.create(file=("train.jsonl", io.BytesIO(payload)), purpose="fine-tune")
     assert created.id.startswith("file-") and created.object == "file"
@@ -85,3 +86,22 @@ async def test_the_async_client_works_too(server: str) -> None:
     assert (await client.files.content(created.id)).content == b"async"
     await client.files.delete(created.id)
     await client.close()
+
+
+def test_a_file_sent_before_its_purpose_over_http(client: OpenAI, server: str) -> None:
+    # openai-node's order (file first), as raw HTTP through uvicorn; a few MB so it arrives in many chunks.
+    import os
+
+    import httpx
+
+    payload = os.urandom(3 * 1024 * 1024)
+    body = (b'--B\r\nContent-Disposition: form-data; name="file"; filename="blob.bin"\r\n'
+            b"Content-Type: application/octet-stream\r\n\r\n" + payload +
+            b'\r\n--B\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nuser_data\r\n--B--\r\n')
+    response = httpx.post(f"{server}/v1/files", content=body, headers={
+        "authorization": f"Bearer {E2E_KEY}", "content-type": "multipart/form-data; boundary=B"})
+    assert response.status_code == 200, response.text
+    file_id = response.json()["id"]
+    assert client.files.retrieve(file_id).purpose == "user_data"
+    assert client.files.content(file_id).content == payload
+    client.files.delete(file_id)
