@@ -129,6 +129,7 @@ async def test_explicit_workers_ai_models(client: httpx.AsyncClient) -> None:
         ({"prompt": "x", "negative_prompt": "y"}, 400, "negative_prompt"),
         ({"prompt": "x", "model": "gpt-4o-mini"}, 400, "model"),
         ({"prompt": "x", "model": "@cf/black-forest-labs/flux-2-dev"}, 400, "model"),
+        ({"prompt": "x", "model": "@cf/runwayml/stable-diffusion-v1-5-inpainting"}, 400, "model"),
         ({"prompt": "x", "model": "dall-e-9"}, 404, "model"),
     ],
 )

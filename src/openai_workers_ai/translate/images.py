@@ -62,6 +62,12 @@ def check_model(model: ModelInfo, *, edit: bool = False) -> None:
             param="model",
             code="model_not_supported",
         )
+    if not edit and model.extra.get("needs_image"):
+        raise InvalidRequest(
+            f"The model `{model.id}` transforms an input image; use it with /v1/images/edits.",
+            param="model",
+            code="model_not_supported",
+        )
     if edit and model.family != "stable-diffusion":
         raise InvalidRequest(
             f"The model `{model.id}` cannot edit images; use @cf/runwayml/stable-diffusion-v1-5-img2img "
