@@ -291,3 +291,26 @@ def test_the_simulator_checks_tool_call_ids_too(simulator: Simulator) -> None:
     messages, _, _ = broken_histories()[0]
     with pytest.raises(SimulatedFailure, match="tool_call_id"):
         simulator.answer(GLM, {"messages": messages, "tools": [WEATHER]})
+
+
+@pytest.mark.parametrize("model", [CLASSIC, GLM])
+async def test_allowed_tools_narrows_the_tools(client: httpx.AsyncClient, simulator: Simulator, model: str) -> None:
+    choice = {"type": "allowed_tools",
+              "allowed_tools": {"mode": "auto", "tools": [{"type": "function", "function": {"name": "get_time"}}]}}
+    body = await ok(client, model, f"{CALL}\ncall:get_time {{\"zone\": \"CET\"}}", tool_choice=choice)
+    assert [c["function"]["name"] for c in body["choices"][0]["message"]["tool_calls"]] == ["get_time"]
+    inputs = simulator.calls[-1][1]
+    assert len(inputs["tools"]) == 1 and inputs.get("tool_choice", "auto") == "auto"
+
+
+async def test_allowed_tools_required_and_unknown(client: httpx.AsyncClient) -> None:
+    ref = {"type": "function", "function": {"name": "get_time"}}
+    required = {"type": "allowed_tools", "allowed_tools": {"mode": "required", "tools": [ref]}}
+    calls = (await ok(client, GLM, "hi", tool_choice=required))["choices"][0]["message"]["tool_calls"]
+    assert [c["function"]["name"] for c in calls] == ["get_time"]
+    error_of(await post(client, CLASSIC, tool_choice=required), "tool_choice")  # classic: can't force
+    unknown = {"type": "allowed_tools", "allowed_tools": {"mode": "auto", "tools": [
+        ref, {"type": "function", "function": {"name": "nope"}}]}}
+    error_of(await post(client, GLM, tool_choice=unknown), "tool_choice.allowed_tools.tools[1].function.name")
+    bad_mode = {"type": "allowed_tools", "allowed_tools": {"mode": "sometimes", "tools": [ref]}}
+    error_of(await post(client, GLM, tool_choice=bad_mode), "tool_choice.allowed_tools.mode")

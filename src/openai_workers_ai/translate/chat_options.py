@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import InvalidRequest
-from ..types.chat import CreateChatCompletionRequest, Message, NamedToolChoice, Tool
+from ..types.chat import AllowedToolsChoice, CreateChatCompletionRequest, Message, NamedToolChoice, Tool
 from .catalog import JSON_MODE, REASONING, TOOLS, ModelInfo
 
 NATIVE = frozenset({"openai", "gpt-oss"})
@@ -50,7 +50,21 @@ def tool_inputs(req: CreateChatCompletionRequest, model: ModelInfo) -> dict[str,
             param="function_call",
         )
     choice = req.tool_choice
-    if not req.tools:
+    tools = req.tools
+    if isinstance(choice, AllowedToolsChoice) and tools:
+        # A subset of the tools, in a mode: sent as those tools with tool_choice auto / required.
+        names = [t.function.name for t in tools]
+        for position, ref in enumerate(choice.allowed_tools.tools):
+            if ref.function.name not in names:
+                raise InvalidRequest(
+                    f"Invalid value for 'tool_choice': no function named '{ref.function.name}' was specified "
+                    "in the 'tools' parameter.",
+                    param=f"tool_choice.allowed_tools.tools[{position}].function.name",
+                )
+        allowed = {ref.function.name for ref in choice.allowed_tools.tools}
+        tools = [t for t in tools if t.function.name in allowed]
+        choice = choice.allowed_tools.mode
+    if not tools:
         if choice is not None and choice != "none":
             raise InvalidRequest(
                 "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.",
@@ -66,7 +80,7 @@ def tool_inputs(req: CreateChatCompletionRequest, model: ModelInfo) -> dict[str,
             param="tools",
             code="tools_not_supported",
         )
-    names = [t.function.name for t in req.tools]
+    names = [t.function.name for t in tools]
     if isinstance(choice, NamedToolChoice) and choice.function.name not in names:
         raise InvalidRequest(
             f"Invalid value for 'tool_choice': no function named '{choice.function.name}' was specified "
@@ -75,7 +89,7 @@ def tool_inputs(req: CreateChatCompletionRequest, model: ModelInfo) -> dict[str,
         )
     if openai_tools(model):
         shape = _openai_tool if native(model) else _classic_openai_tool
-        out: dict[str, Any] = {"tools": [shape(t) for t in req.tools]}
+        out: dict[str, Any] = {"tools": [shape(t) for t in tools]}
         if choice is not None:
             out["tool_choice"] = choice if isinstance(choice, str) else choice.model_dump()
         if native(model) and req.parallel_tool_calls is not None:
@@ -90,7 +104,7 @@ def tool_inputs(req: CreateChatCompletionRequest, model: ModelInfo) -> dict[str,
             param="tool_choice",
             code="tool_choice_not_supported",
         )
-    return {"tools": [_classic_tool(t) for t in req.tools]}
+    return {"tools": [_classic_tool(t) for t in tools]}
 
 
 def _openai_tool(tool: Tool) -> dict[str, Any]:

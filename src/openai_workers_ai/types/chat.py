@@ -100,6 +100,23 @@ class NamedToolChoice(Lenient):
     function: NamedFunction
 
 
+class AllowedToolRef(Lenient):
+    type: Literal["function"]
+    function: NamedFunction
+
+
+class AllowedTools(Lenient):
+    mode: Literal["auto", "required"]
+    tools: Annotated[list[AllowedToolRef], Field(min_length=1)]
+
+
+class AllowedToolsChoice(Lenient):
+    """``{"type": "allowed_tools", "allowed_tools": {"mode", "tools"}}``: a subset of ``tools``."""
+
+    type: Literal["allowed_tools"]
+    allowed_tools: AllowedTools
+
+
 class JSONSchemaFormat(Lenient):
     name: str
     description: str | None = None
@@ -123,7 +140,7 @@ class CreateChatCompletionRequest(Sampling):
     messages: Annotated[list[Message], Field(min_length=1)]
     max_completion_tokens: Annotated[int, Field(ge=1)] | None = None
     tools: list[Tool] | None = None
-    tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
+    tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | AllowedToolsChoice | None = None
     parallel_tool_calls: StrictBool | None = None
     functions: list[FunctionDefinition] | None = None
     function_call: Literal["none", "auto"] | dict[str, str] | None = None
