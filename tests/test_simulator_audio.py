@@ -153,3 +153,13 @@ async def test_rest_json_and_binary_outputs(rest_ai: RestAI) -> None:
     with pytest.raises(UpstreamError) as info:
         await rest_ai.run("@cf/openai/whisper", {"audio": "x"})
     assert info.value.status == 400
+
+
+async def test_the_local_server_simulator_keeps_no_inputs() -> None:
+    sim = Simulator(keep_calls=0)
+    await sim.run(TURBO, {"audio": base64.b64encode(make_wav(1.0)).decode()})
+    assert sim.calls == []
+    two = Simulator(keep_calls=2)
+    for text in ("a", "b", "c"):
+        await two.run("@cf/meta/m2m100-1.2b", {"text": text, "target_lang": "en"})
+    assert [inputs["text"] for _, inputs in two.calls] == ["b", "c"]

@@ -49,7 +49,7 @@ def choose_ai(kind: str | None, settings: Settings, env: dict[str, str] | None =
         ai = RestAI(settings.cloudflare_account_id, settings.cloudflare_api_token, base_url=base)
         return ai, f"Workers AI REST API ({base}, account {settings.cloudflare_account_id})"
     catalog = Catalog(aliases=settings.model_aliases, default_model=settings.default_model)
-    return Simulator(catalog=catalog), "the Workers AI simulator (offline; deterministic stand-in models)"
+    return Simulator(catalog=catalog, keep_calls=0), "the Workers AI simulator (offline; deterministic stand-in models)"
 
 
 def build_local_app(

@@ -61,6 +61,9 @@ class Simulator:
     """Upper bound on transport chunk sizes for streams (bytes)."""
     streams: list[StreamRecord] = field(default_factory=list)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    keep_calls: int | None = None
+    """How many recent calls ``calls`` remembers: all (None) for tests; the local server keeps
+    none, so a long-running server does not hold every input it was sent (25 MB audio …)."""
 
     async def run(
         self, model: str, inputs: dict[str, Any], options: dict[str, Any] | None = None
@@ -76,6 +79,8 @@ class Simulator:
     def answer(self, model: str, inputs: dict[str, Any]) -> dict[str, Any] | bytes | AsyncIterator[bytes]:
         """The model's raw answer (an SSE byte stream when streaming), or :class:`SimulatedFailure`."""
         self.calls.append((model, inputs))
+        if self.keep_calls is not None and len(self.calls) > self.keep_calls:
+            del self.calls[: len(self.calls) - self.keep_calls]
         info = self.catalog.models.get(model)
         if info is None:
             raise no_such_model(model)
