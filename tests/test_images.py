@@ -75,9 +75,13 @@ async def test_dall_e_3_flux_jpeg_with_revised_prompt(client: httpx.AsyncClient,
 
 
 async def test_gpt_image_defaults_to_b64_json(client: httpx.AsyncClient) -> None:
-    r = await client.post(GEN, json={"prompt": "x", "model": "gpt-image-1"})
+    r = await client.post(GEN, json={"prompt": "x", "model": "gpt-image-1", "quality": "high"})
     assert r.status_code == 200, r.text
-    assert "b64_json" in r.json()["data"][0]
+    body = r.json()
+    assert_matches(body, "ImagesResponse")
+    assert "b64_json" in body["data"][0]
+    assert body["output_format"] == "jpeg" and body["size"] == "1024x1024" and body["quality"] == "high"
+    assert body["background"] == "opaque"
 
 
 async def test_url_stored_jpeg_and_other_mount(client: httpx.AsyncClient, app) -> None:  # noqa: ANN001

@@ -45,7 +45,9 @@ async def generations(request: Request) -> Response:
         images.generation_inputs(model, body.prompt, size, body.quality) for _ in range(body.n or 1)
     ]
     revised = body.prompt if (body.model or "").lower() == "dall-e-3" else None
-    return await _respond(request, ctx, model, calls, _format(body.response_format, body.model), revised)
+    response_format = _format(body.response_format, body.model)
+    return await _respond(request, ctx, model, calls, response_format, revised,
+                          _gpt_image_fields(body.model, size, body.quality))
 
 
 async def edits(request: Request) -> Response:
@@ -63,7 +65,8 @@ async def edits(request: Request) -> Response:
         images.edit_inputs(model, fields.prompt, size, image, mask, EDIT_STRENGTH)
         for _ in range(fields.n or 1)
     ]
-    return await _respond(request, ctx, model, calls, _format(fields.response_format, fields.model), None)
+    return await _respond(request, ctx, model, calls, _format(fields.response_format, fields.model), None,
+                          _gpt_image_fields(fields.model, size, fields.quality))
 
 
 async def variations(request: Request) -> Response:
@@ -108,18 +111,20 @@ async def retrieve(request: Request) -> Response:
 
 async def _respond(
     request: Request, ctx: AppContext, model: ModelInfo, calls: list[dict[str, Any]],
-    response_format: str, revised_prompt: str | None,
+    response_format: str, revised_prompt: str | None, extra: dict[str, Any] | None = None,
 ) -> Response:
     outputs = await asyncio.gather(*(ctx.backends.ai.run(model.id, inputs) for inputs in calls))
     created = int(time.time())
     data: list[dict[str, Any]] = []
+    extension = "png"
     for output in outputs:
         raw = images.image_bytes(output)
+        found = images.sniff(raw)
+        assert found is not None  # image_bytes checked it
+        extension = found.extension
         if response_format == "b64_json":
             item: dict[str, Any] = {"b64_json": base64.b64encode(raw).decode("ascii")}
         else:
-            found = images.sniff(raw)
-            assert found is not None  # image_bytes checked it
             name = await stored.save(
                 ctx.backends.bucket, raw, found.extension, now=created, ttl=ctx.settings.image_url_ttl
             )
@@ -127,7 +132,24 @@ async def _respond(
         if revised_prompt is not None:
             item["revised_prompt"] = revised_prompt
         data.append(item)
-    return json_response({"created": created, "data": data})
+    body: dict[str, Any] = {"created": created, "data": data}
+    if extra is not None:
+        body.update(extra, output_format="jpeg" if extension == "jpg" else extension)
+    return json_response(body)
+
+
+def _gpt_image_fields(
+    model_name: str | None, size: tuple[int, int], quality: str | None
+) -> dict[str, Any] | None:
+    """What OpenAI adds for GPT image models: ``background``, ``size``, ``quality`` (+ ``output_format``)."""
+    if not (model_name or "").lower().startswith("gpt-image"):
+        return None
+    out: dict[str, Any] = {"background": "opaque"}
+    if f"{size[0]}x{size[1]}" in ("1024x1024", "1024x1536", "1536x1024"):
+        out["size"] = f"{size[0]}x{size[1]}"
+    if quality in ("low", "medium", "high"):
+        out["quality"] = quality
+    return out
 
 
 def image_url(request: Request, name: str) -> str:
