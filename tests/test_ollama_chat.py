@@ -175,6 +175,23 @@ async def test_tool_type_defaults_to_function(client: httpx.AsyncClient) -> None
     assert body["message"]["tool_calls"][0]["function"]["arguments"] == {"city": "Rome"}
 
 
+async def test_tool_results_pair_by_name(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    messages = [
+        {"role": "user", "content": "weather and time?"},
+        {"role": "assistant", "content": "", "tool_calls": [
+            {"function": {"name": "get_weather", "arguments": {"city": "A"}}},
+            {"function": {"name": "get_time", "arguments": {}}}]},
+        {"role": "tool", "content": "noon", "tool_name": "get_time"},  # answered out of order
+        {"role": "tool", "content": "rain", "tool_name": "get_weather"},
+    ]
+    tools = TOOLS + [{"type": "function", "function": {"name": "get_time", "parameters": {"type": "object"}}}]
+    r = await client.post(URL, json={"model": "gpt-oss:20b", "messages": messages, "tools": tools, "stream": False})
+    assert r.status_code == 200, r.text
+    sent = simulator.calls[-1][1]["messages"]
+    ids = {c["function"]["name"]: c["id"] for c in sent[1]["tool_calls"]}
+    assert sent[2]["tool_call_id"] == ids["get_time"] and sent[3]["tool_call_id"] == ids["get_weather"]
+
+
 async def test_tools_unsupported_model(client: httpx.AsyncClient) -> None:
     r = await client.post(URL, json={"model": "llama3.1", "messages": user("hi"), "tools": TOOLS})
     assert r.status_code == 400 and "does not support tools" in r.json()["error"]

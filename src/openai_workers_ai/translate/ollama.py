@@ -58,7 +58,7 @@ def _format(value: str | dict[str, Any] | None, messages: list[Message]) -> dict
             return {"type": "json_object"}
         value = {"type": "object"}
     if isinstance(value, dict):
-        return {"type": "json_schema", "json_schema": {"name": "response", "schema": value, "strict": True}}
+        return {"type": "json_schema", "json_schema": {"name": "response", "schema": value}}
     raise InvalidRequest(f'invalid format: "{value}"; expected "json" or a JSON schema object')
 
 
@@ -92,10 +92,14 @@ def image_url(data: str, where: str) -> str:
 
 
 def openai_messages(messages: list[Message]) -> list[dict[str, Any]]:
-    """Ollama messages as Chat Completions messages. Tool calls get ids when Ollama sent
-    none, and each ``tool`` message answers the next unanswered call before it."""
+    """Ollama messages as Chat Completions messages.
+
+    Ollama's tool calls and results often carry no ids: calls get ``call_<m>_<k>``,
+    and a ``tool`` message without ``tool_call_id`` answers the earliest unanswered
+    call of its ``tool_name`` (else the earliest unanswered call).
+    """
     out: list[dict[str, Any]] = []
-    unanswered: list[str] = []
+    unanswered: list[tuple[str, str]] = []  # (id, function name) of the last assistant's calls
     for i, m in enumerate(messages):
         msg: dict[str, Any] = {"role": m.role, "content": m.content or ""}
         if m.images:
@@ -104,20 +108,29 @@ def openai_messages(messages: list[Message]) -> list[dict[str, Any]]:
                 for k, img in enumerate(m.images)
             ]
         if m.tool_calls:
-            ids = [c.id or f"call_{i}_{k}" for k, c in enumerate(m.tool_calls)]
+            unanswered = [(c.id or f"call_{i}_{k}", c.function.name) for k, c in enumerate(m.tool_calls)]
             msg["tool_calls"] = [
                 {"id": call_id, "type": "function",
                  "function": {"name": c.function.name,
                               "arguments": json.dumps(c.function.arguments, ensure_ascii=False)}}
-                for call_id, c in zip(ids, m.tool_calls, strict=True)
+                for (call_id, _), c in zip(unanswered, m.tool_calls, strict=True)
             ]
-            unanswered = ids
         if m.role == "tool":
-            msg["tool_call_id"] = m.tool_call_id or (unanswered.pop(0) if unanswered else f"call_{i}")
+            msg["tool_call_id"] = _answered(unanswered, m) or f"call_{i}"
             if m.tool_name:
                 msg["name"] = m.tool_name
         out.append(msg)
     return out
+
+
+def _answered(unanswered: list[tuple[str, str]], message: Message) -> str | None:
+    """The id of the call a ``tool`` message answers, taken off the unanswered list."""
+    for k, (call_id, name) in enumerate(unanswered):
+        if call_id == message.tool_call_id or (not message.tool_call_id and name == message.tool_name):
+            return unanswered.pop(k)[0]
+    if message.tool_call_id:
+        return message.tool_call_id
+    return unanswered.pop(0)[0] if unanswered else None
 
 
 def _ollama_wording(error: InvalidRequest) -> InvalidRequest:
