@@ -170,6 +170,20 @@ async def test_stream_events(client: httpx.AsyncClient) -> None:
     assert "".join(e["delta"] for e in events[:-1]) == events[-1]["text"] == plain
 
 
+async def test_stream_falls_back_to_one_delta(client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from openai_workers_ai.simulator import HANDLERS
+
+    def odd(info, inputs):  # noqa: ANN001, ANN202 - segments that do not add up to the text
+        return {"text": "Hello, world.", "segments": [{"start": 0, "end": 1, "text": " Hello"},
+                                                       {"start": 1, "end": 2, "text": " world"}]}
+
+    monkeypatch.setitem(HANDLERS, "automatic-speech-recognition", odd)
+    r = await transcribe(client, model="gpt-4o-transcribe", stream="true")
+    events = [json.loads(line[6:]) for line in r.text.split("\n") if line.startswith("data: ")]
+    assert events == [{"type": "transcript.text.delta", "delta": "Hello, world."},
+                      {"type": "transcript.text.done", "text": "Hello, world."}]
+
+
 async def test_stream_is_ignored_for_whisper_1(client: httpx.AsyncClient) -> None:
     r = await transcribe(client, stream="true")
     assert r.headers["content-type"] == "application/json" and r.json()["text"]

@@ -99,7 +99,8 @@ async def create(request: Request) -> Response:
     if stream and body.response_format not in ("json", "text"):
         raise InvalidRequest(f"Streaming is not supported with response_format '{body.response_format}'.",
                              param="stream", code="unsupported_value")
-    language = body.language or None if info.family == "deepgram" else audio.language_code(body.language)
+    # Nova-3 takes BCP-47 tags as they are; Whisper wants one of its language codes.
+    language = (body.language or None) if info.family == "deepgram" else audio.language_code(body.language)
     inputs = audio.transcription_inputs(info, upload.data, fmt, language=language, prompt=body.prompt,
                                         vad=body.chunking_strategy is not None, release=True)
     del upload  # now only in `inputs`: as base64 or a byte list (the buffer was released), or as is
@@ -112,13 +113,15 @@ async def create(request: Request) -> Response:
 
 
 async def _events(transcript: Transcript) -> AsyncIterator[bytes]:
-    """Workers AI's Whisper does not stream: the finished transcript, one delta per segment."""
-    text = ""
-    for segment in transcript.segments:
-        delta = segment.text.strip() if not text else segment.text
-        if delta:
-            text += delta
-            yield sse(json.dumps({"type": "transcript.text.delta", "delta": delta}, ensure_ascii=False))
+    """Workers AI's Whisper does not stream: the finished transcript, one delta per segment
+    (one delta for it all when the segments do not add up to the text exactly)."""
+    deltas = [s.text for s in transcript.segments if s.text]
+    if deltas:
+        deltas[0] = deltas[0].lstrip()
+    if "".join(deltas) != transcript.text:
+        deltas = [transcript.text] if transcript.text else []
+    for delta in deltas:
+        yield sse(json.dumps({"type": "transcript.text.delta", "delta": delta}, ensure_ascii=False))
     yield sse(json.dumps({"type": "transcript.text.done", "text": transcript.text}, ensure_ascii=False))
 
 
