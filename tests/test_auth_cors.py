@@ -223,3 +223,29 @@ async def test_allowed_origins_are_configurable(backends: Backends) -> None:
         assert "access-control-allow-origin" not in r.headers
         r = await c.get("/v1/models", headers={"origin": "https://evil.example", "authorization": "Bearer sk-one"})
         assert r.status_code == 200 and "access-control-allow-origin" not in r.headers
+
+
+class Boom:
+    """An AI binding with a bug."""
+
+    async def run(self, *args: object, **kwargs: object) -> None:
+        raise RuntimeError("secret internals")
+
+
+BODIES = {
+    "/v1/chat/completions": {"model": "@cf/meta/llama-3.1-8b-instruct", "messages": [{"role": "user", "content": "x"}]},
+    "/llm/openai/v1/completions": {"model": "@cf/meta/llama-3.1-8b-instruct", "prompt": "x"},
+}
+
+
+@pytest.mark.parametrize("path", sorted(BODIES))
+async def test_a_bug_is_a_500_in_the_apis_shape_with_cors(backends: Backends, path: str) -> None:
+    settings = Settings(access_token=("sk-one",))
+    broken = Backends(ai=Boom(), db=backends.db, bucket=backends.bucket)  # type: ignore[arg-type]
+    async with make_client(broken, settings, authorization="Bearer sk-one", origin="https://app.example") as c:
+        r = await c.post(path, json=BODIES[path])
+    assert r.status_code == 500
+    assert r.headers["access-control-allow-origin"]
+    assert "secret internals" not in r.text
+    assert_matches(r.json(), "ErrorResponse")
+    assert r.json()["error"]["type"] == "server_error"

@@ -7,6 +7,8 @@ the API's index: find any endpoint here in one hop.
 
 from __future__ import annotations
 
+import logging
+
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -14,6 +16,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .auth import AuthMiddleware
 from .errors import APIError, MethodNotAllowed, NotFound, flavor_of, render
@@ -78,6 +81,9 @@ ROUTES: list[BaseRoute] = [
 ]
 
 
+logger = logging.getLogger(__name__)
+
+
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, APIError)
     return render(exc, flavor_of(request.url.path))
@@ -100,6 +106,34 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return render(error, flavor_of(request.url.path))
 
 
+class _LastResort:
+    """A bug's 500, answered inside the CORS middleware (so a browser can read it) and in the
+    API's own shape; Starlette's own last-resort handler sits outside every middleware."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception:
+            if started:
+                raise
+            logger.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            error = APIError("The server had an error while processing your request.")
+            await render(error, flavor_of(scope["path"]))(scope, receive, send)
+
+
 def create_app(backends: Backends, settings: Settings) -> Starlette:
     app = Starlette(
         routes=ROUTES,
@@ -113,6 +147,7 @@ def create_app(backends: Backends, settings: Settings) -> Starlette:
                 max_age=86400,
             ),
             Middleware(AuthMiddleware, settings=settings),
+            Middleware(_LastResort),
         ],
         exception_handlers={
             APIError: _api_error,
