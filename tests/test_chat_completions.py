@@ -539,3 +539,57 @@ async def test_malformed_upstream_event_is_an_error_event(backends: Backends, se
     assert r.status_code == 200
     assert "event: error" in r.text and "server_error" in r.text and "[DONE]" not in r.text
     assert content_of([json.loads(p) for p in sse_payloads(r.text)[:-1]]) == "ok"
+
+
+class DictAI:
+    """An AI binding that answers with a fixed JSON result (whole, even when asked to stream)."""
+
+    def __init__(self, result: dict[str, Any]) -> None:
+        self.result = result
+
+    async def run(self, model: str, inputs: dict[str, Any], options: dict[str, Any] | None = None) -> Any:
+        return self.result
+
+
+async def with_ai(backends: Backends, settings: Settings, ai: Any, **fields: Any) -> httpx.Response:
+    app = create_app(Backends(ai=ai, db=backends.db, bucket=backends.bucket), settings)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t",
+                                 headers={"authorization": f"Bearer {KEY}"}) as c:
+        return await chat(c, "twelve chars", **fields)
+
+
+async def test_usage_is_estimated_when_workers_ai_reports_none(backends: Backends, settings: Settings) -> None:
+    r = await with_ai(backends, settings, DictAI({"response": "sixteen chars!!!"}))
+    body = r.json()
+    assert_matches(body, "CreateChatCompletionResponse")
+    # one token per 4 characters, rounded up: "twelve chars" → 3, the answer → 4
+    assert body["usage"] == {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}
+
+
+async def test_whole_answer_to_a_stream_request_is_streamed(backends: Backends, settings: Settings) -> None:
+    ai = DictAI({"response": "all at once", "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}})
+    r = await with_ai(backends, settings, ai, stream=True, stream_options={"include_usage": True}, stop="once")
+    chunks = [json.loads(p) for p in sse_payloads(r.text)[:-1]]
+    assert content_of(chunks) == "all at "
+    assert finish_of(chunks) == "stop"
+    assert chunks[-1]["usage"]["prompt_tokens"] == 5
+
+
+async def test_openai_shaped_whole_answer(backends: Backends, settings: Settings) -> None:
+    ai = DictAI({"choices": [{"index": 0, "message": {"role": "assistant", "content": "cut sh"},
+                              "finish_reason": "length"}],
+                 "usage": {"prompt_tokens": 9, "completion_tokens": 2, "total_tokens": 11}})
+    body = (await with_ai(backends, settings, ai)).json()
+    assert_matches(body, "CreateChatCompletionResponse")
+    assert body["choices"][0]["message"]["content"] == "cut sh"
+    assert body["choices"][0]["finish_reason"] == "length"
+    assert body["usage"]["prompt_tokens"] == 9
+
+
+async def test_unexpected_result_type_is_a_bad_gateway(backends: Backends, settings: Settings) -> None:
+    class BytesAI:
+        async def run(self, *args: Any, **kwargs: Any) -> bytes:
+            return b"\x89PNG"
+
+    r = await with_ai(backends, settings, BytesAI())
+    assert error_of(r, 502)["type"] == "server_error"
