@@ -314,3 +314,34 @@ async def test_allowed_tools_required_and_unknown(client: httpx.AsyncClient) -> 
     error_of(await post(client, GLM, tool_choice=unknown), "tool_choice.allowed_tools.tools[1].function.name")
     bad_mode = {"type": "allowed_tools", "allowed_tools": {"mode": "sometimes", "tools": [ref]}}
     error_of(await post(client, GLM, tool_choice=bad_mode), "tool_choice.allowed_tools.mode")
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize(
+    ("content", "names"),
+    [('call-text:get_weather {"city": "Rome"}', ["get_weather"]),
+     ('call-text:get_weather {"city": "Rome"}\ncall-text:get_time {"zone": "CET"}', ["get_weather", "get_time"])],
+)
+async def test_calls_written_as_text_are_recovered(
+    client: httpx.AsyncClient, simulator: Simulator, content: str, names: list[str], stream: bool
+) -> None:
+    # Classic models sometimes write the call in `response` ({"name", "parameters"} or <tool_call> tags).
+    if stream:
+        calls = list(accumulate(await chunks_of(client, CLASSIC, content)).values())
+    else:
+        message = (await ok(client, CLASSIC, content))["choices"][0]["message"]
+        assert message["content"] is None
+        calls = [{"name": c["function"]["name"], "arguments": c["function"]["arguments"]}
+                 for c in message["tool_calls"]]
+    assert [c["name"] for c in calls] == names
+    assert json.loads(calls[0]["arguments"]) == {"city": "Rome"}
+    raw = simulator.answer(CLASSIC, simulator.calls[-1][1])  # what Workers AI answered: text, no calls
+    assert isinstance(raw, dict) and raw["tool_calls"] == [] and "Rome" in raw["response"]
+
+
+async def test_text_that_is_not_a_known_call_stays_text(client: httpx.AsyncClient) -> None:
+    body = await ok(client, CLASSIC, 'echo: {"name": "unknown_tool", "parameters": {}}')
+    assert body["choices"][0]["finish_reason"] == "stop"
+    assert json.loads(body["choices"][0]["message"]["content"])["name"] == "unknown_tool"
+    native = await ok(client, GLM, 'call-text:get_weather {"city": "Rome"}')  # Chat Completions models: as sent
+    assert native["choices"][0]["finish_reason"] == "stop" and native["choices"][0]["message"]["content"]

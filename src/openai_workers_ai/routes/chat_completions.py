@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from functools import partial
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -17,7 +18,7 @@ from ..ports import AI
 from ..streaming import SSE_DONE, primed, sse_response
 from ..translate import chat
 from ..translate.catalog import VISION
-from ..translate.text_generation import Piece, Usage
+from ..translate.text_generation import Piece, ToolCallPiece, Usage
 from ..types.chat import CreateChatCompletionRequest
 
 
@@ -34,12 +35,15 @@ async def create(request: Request) -> Response:
     if not body.stream:
         results = await asyncio.gather(*(generation.complete(ctx.backends.ai, g) for g in gens))
         for result in results:
+            result.text, result.tool_calls = chat.recover_calls(body, model, result.text, result.tool_calls)
             result.tool_calls = chat.first_call_only(result.tool_calls, parallel)
+            if result.tool_calls:
+                result.finish_reason = "tool_calls"
         return json_response(chat.completion(completion_id, created, model, list(results)))
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
     writer = chat.ChunkWriter(completion_id, created, model.id, include_usage)
     pieces = await primed(_merged(ctx.backends.ai, gens))
-    return sse_response(_frames(writer, pieces, len(gens), parallel))
+    return sse_response(_frames(writer, pieces, len(gens), parallel, partial(chat.recover_calls, body, model)))
 
 
 async def _merged(ai: AI, gens: list[Generation]) -> AsyncIterator[tuple[int, Piece]]:
@@ -70,22 +74,27 @@ async def _merged(ai: AI, gens: list[Generation]) -> AsyncIterator[tuple[int, Pi
 
 
 async def _frames(
-    writer: chat.ChunkWriter, pieces: AsyncIterator[tuple[int, Piece]], n: int, parallel: bool | None
+    writer: chat.ChunkWriter, pieces: AsyncIterator[tuple[int, Piece]], n: int, parallel: bool | None,
+    recover: Callable[[str, list[ToolCallPiece]], tuple[str, list[ToolCallPiece]]],
 ) -> AsyncIterator[bytes]:
     for index in range(n):
         yield writer.role(index)
     prompt_tokens: int | None = None
     completion_tokens = 0
+    called: set[int] = set()
     async for index, piece in pieces:
         if piece.finish_reason is not None:
-            yield writer.finish(piece.finish_reason, index)
+            yield writer.finish("tool_calls" if index in called else piece.finish_reason, index)
             if piece.usage is not None:
                 prompt_tokens = piece.usage.prompt_tokens if prompt_tokens is None else prompt_tokens
                 completion_tokens += piece.usage.completion_tokens
             continue
-        calls = chat.first_call_only(piece.tool_calls, parallel)
-        if piece.text or piece.reasoning or calls:
-            yield writer.delta(piece.text, piece.reasoning, calls, index)
+        text, calls = recover(piece.text, piece.tool_calls)
+        calls = chat.first_call_only(calls, parallel)
+        if calls:
+            called.add(index)
+        if text or piece.reasoning or calls:
+            yield writer.delta(text, piece.reasoning, calls, index)
     if writer.include_usage:
         yield writer.usage(chat.usage_of(Usage(prompt_tokens or 0, completion_tokens)))
     yield SSE_DONE

@@ -8,6 +8,9 @@ Conventions (all deterministic; listed in the README):
   ``parameters`` schema). ``tool_choice: "required"`` without such a line calls
   the first tool; a named ``tool_choice`` calls that tool; ``"none"`` calls none;
   ``parallel_tool_calls: false`` keeps only the first call.
+- ``call-text:<function_name> <json-arguments>`` lines make the model *write* the call as text
+  instead (as Llama 3.x / Hermes do at times): one call as ``{"name", "parameters"}``, several as
+  ``<tool_call>{"name", "arguments"}</tool_call>`` lines.
 - **tool results**: when the conversation ends with ``tool`` messages the model
   answers ``Tool results: <content>; <content>``.
 - **JSON mode** (``response_format`` json_object / json_schema, or ``guided_json``):
@@ -33,6 +36,7 @@ from .text_generation import last_user_text, reply, tokens, truncate
 
 DEFAULT_MAX_TOKENS = 256
 _CALL = re.compile(r"^call:([A-Za-z0-9_.\-]+)\s*(.*)$")
+_TEXT_CALL = re.compile(r"^call-text:([A-Za-z0-9_.\-]+)\s*(.*)$")
 
 
 @dataclass(slots=True)
@@ -67,10 +71,10 @@ def tool_schemas(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _directives(text: str, tools: dict[str, dict[str, Any]]) -> list[Call]:
+def _directives(text: str, tools: dict[str, dict[str, Any]], pattern: re.Pattern[str] = _CALL) -> list[Call]:
     calls = []
     for line in text.splitlines():
-        match = _CALL.match(line.strip())
+        match = pattern.match(line.strip())
         if match is None or match.group(1) not in tools:
             continue
         name, raw = match.group(1), match.group(2).strip()
@@ -84,10 +88,16 @@ def _directives(text: str, tools: dict[str, dict[str, Any]]) -> list[Call]:
     return calls
 
 
+def tools_on(inputs: dict[str, Any], messages: list[dict[str, Any]]) -> bool:
+    """Whether the model may call a tool now (tools given, not refused, a user spoke last)."""
+    return bool(inputs.get("tools")) and inputs.get("tool_choice") != "none" and bool(messages) and (
+        messages[-1].get("role") == "user")
+
+
 def _calls(inputs: dict[str, Any], messages: list[dict[str, Any]]) -> list[Call]:
     tools = tool_schemas(inputs)
     choice = inputs.get("tool_choice")
-    if not tools or choice == "none" or not messages or messages[-1].get("role") != "user":
+    if not tools_on(inputs, messages):
         return []
     calls = _directives(last_user_text(inputs), tools)
     if isinstance(choice, dict):
@@ -165,6 +175,16 @@ def decide(model: ModelInfo, inputs: dict[str, Any], prompt: str) -> Answer:
     answer.calls = _calls(inputs, messages)
     results = _tool_results(messages)
     pictures = images(messages)
+    written = [] if answer.calls or not tools_on(inputs, messages) else _directives(
+        last, tool_schemas(inputs), _TEXT_CALL)
+    if written:  # the call as text: the gateway must recognise it
+        if len(written) == 1:
+            answer.text = json.dumps({"name": written[0].name, "parameters": written[0].arguments})
+        else:
+            answer.text = "\n".join(
+                f"<tool_call>{json.dumps({'name': c.name, 'arguments': c.arguments})}</tool_call>" for c in written)
+        answer.completion_tokens = tokens(answer.reasoning) + tokens(answer.text)
+        return answer
     if answer.calls:
         answer.finish_reason = "tool_calls"
         spent = sum(tokens(json.dumps(c.arguments)) for c in answer.calls)

@@ -21,7 +21,7 @@ from ..types.chat import (
 from ..types.common import CompletionUsage
 from .catalog import VISION, ModelInfo
 from .chat_options import check_tool_history, format_inputs, native, openai_tools, reasoning_inputs, tool_inputs
-from .text_generation import ToolCallPiece, Usage, new_call_id
+from .text_generation import ToolCallPiece, Usage, new_call_id, text_tool_calls
 
 # OpenAI's roles → the roles Workers AI chat templates know.
 ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant",
@@ -184,6 +184,21 @@ def call_id(upstream: str | None) -> str:
     if not upstream:
         return new_call_id()
     return upstream if upstream.startswith("call_") else "call_" + upstream
+
+
+def recover_calls(
+    req: CreateChatCompletionRequest, model: ModelInfo, text: str, calls: list[ToolCallPiece]
+) -> tuple[str, list[ToolCallPiece]]:
+    """A classic model that wrote its tool call as text gets it back as a tool call.
+
+    (Classic models with tools are run whole, so ``text`` is the whole answer here.)
+    """
+    if calls or not text or not req.tools or req.tool_choice == "none":
+        return text, calls
+    if model.family != "messages" or openai_tools(model):
+        return text, calls
+    found = text_tool_calls(text, {t.function.name for t in req.tools})
+    return ("", found) if found else (text, calls)
 
 
 def first_call_only(calls: list[ToolCallPiece], parallel: bool | None) -> list[ToolCallPiece]:

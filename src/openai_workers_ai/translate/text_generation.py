@@ -15,6 +15,7 @@ Reasoning models' thinking arrives as ``reasoning_content`` or inside
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -95,6 +96,34 @@ def _tool_calls(raw: Any) -> list[ToolCallPiece]:
                 arguments=_arguments(function.get("arguments")),
             )
         )
+    return calls
+
+
+_TAGGED_CALL = re.compile(r"<tool_call>\s*(.*?)\s*</tool_call>", re.S)
+_FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.S)
+
+
+def text_tool_calls(text: str, names: set[str]) -> list[ToolCallPiece]:
+    """Tool calls a model wrote as text instead of ``tool_calls`` (Llama 3.x and Hermes do at times):
+    the whole text is ``{"name", "arguments"|"parameters"}`` (or a list of them), possibly after
+    ``<|python_tag|>``, in a code fence or in ``<tool_call>`` tags. Only names in ``names`` count;
+    anything else means the text is an answer, and nothing is returned."""
+    body = text.strip().removeprefix("<|python_tag|>").strip()
+    candidates = _TAGGED_CALL.findall(body) or [_FENCE.sub(r"\1", body)]
+    calls: list[ToolCallPiece] = []
+    for candidate in candidates:
+        try:
+            value = json.loads(candidate)
+        except ValueError:
+            return []
+        for item in value if isinstance(value, list) else [value]:
+            if not isinstance(item, dict):
+                return []
+            function = item.get("function") if isinstance(item.get("function"), dict) else item
+            arguments = function.get("arguments", function.get("parameters", {}))
+            if function.get("name") not in names or not isinstance(arguments, (dict, str)):
+                return []
+            calls.append(ToolCallPiece(len(calls), None, function["name"], _arguments(arguments) or "{}"))
     return calls
 
 
