@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,16 +24,26 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+LOGS: dict[int, Path] = {}
+
+
+def output(proc: subprocess.Popen[bytes]) -> str:
+    """What a server started by :func:`start` has printed so far."""
+    return LOGS[proc.pid].read_text(errors="replace")
+
+
 def start(args: list[str], env: dict[str, str], url: str, cwd: Path) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "openai_workers_ai.cli", *args],
-        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
+    # Output goes to a file, not a pipe nobody drains (a full pipe would freeze the server).
+    with tempfile.NamedTemporaryFile(dir=cwd, prefix=f"{args[0]}-", suffix=".log", delete=False) as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "openai_workers_ai.cli", *args],
+            cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    LOGS[proc.pid] = Path(log.name)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            out = proc.stdout.read().decode() if proc.stdout else ""
-            raise RuntimeError(f"server exited early ({proc.returncode}):\n{out}")
+            raise RuntimeError(f"server exited early ({proc.returncode}):\n{output(proc)}")
         try:
             httpx.get(url, timeout=0.5)
             return proc

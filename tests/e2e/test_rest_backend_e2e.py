@@ -11,7 +11,7 @@ import openai
 import pytest
 from openai import OpenAI
 
-from .conftest import free_port, start
+from .conftest import free_port, output, start
 
 KEY = "sk-rest-e2e"
 TOKEN = "cf-e2e-token"
@@ -39,8 +39,7 @@ def rest_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
                    CLOUDFLARE_API_BASE_URL=sim_url)
         # no --ai: credentials make REST the default
         server = start(["serve", "--port", str(port), "--data-dir", str(data / "d")], env, url + "/health", cwd=data)
-        assert server.stdout is not None
-        lines = [server.stdout.readline().decode() for _ in range(4)]
+        lines = output(server).splitlines(keepends=True)  # printed before it listens
         try:
             yield url, lines
         finally:
