@@ -430,8 +430,9 @@ async def test_too_large(backends: Backends) -> None:
 
 @pytest.mark.parametrize(
     ("status", "expected", "code"),
-    [(400, 400, "invalid_request"), (429, 429, "rate_limit_exceeded"), (500, 502, "upstream_error"),
-     (503, 503, "upstream_overloaded")],
+    [(400, 400, "invalid_request"), (403, 403, "model_terms_not_accepted"), (404, 404, "model_not_found"),
+     (408, 504, "upstream_timeout"), (413, 413, "payload_too_large"), (429, 429, "rate_limit_exceeded"),
+     (500, 502, "upstream_error"), (503, 503, "upstream_overloaded")],
 )
 @pytest.mark.parametrize("stream", [False, True])
 async def test_workers_ai_failures_are_mapped(
