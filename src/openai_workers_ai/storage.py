@@ -25,6 +25,12 @@ The two stores cannot share a transaction, so the row is the journal:
 So at every instant each R2 object is named by a row, and every ready row's
 bytes exist. Object keys are ``<prefix><id>/<random>``: knowing an id is not
 enough to fetch the bytes from the bucket.
+
+A new resource (see ``repositories/files.py``): a migration with the columns
+above, ``T = BlobTable("t", "t/", ready=...)``, :func:`write` /
+:func:`delete` from its repository, reads filtered on ``status = T.ready``,
+and ``lambda b, s, now: sweep(b, T, now)`` appended to
+``maintenance.CLEANUPS``.
 """
 
 from __future__ import annotations
