@@ -272,3 +272,18 @@ async def test_openai_mount(client: httpx.AsyncClient) -> None:
     r = await client.post("/llm/openai/v1/audio/transcriptions", data={"model": "whisper-1"},
                           files={"file": ("a.wav", make_wav(1.0), "audio/wav")})
     assert r.status_code == 200 and r.json()["text"]
+
+
+async def test_per_word_vtt_cues_become_sentences(client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from openai_workers_ai.simulator import HANDLERS
+
+    words = [{"word": w, "start": i * 0.5, "end": i * 0.5 + 0.4} for i, w in enumerate("Hi there. Bye now.".split())]
+    vtt = "WEBVTT\n\n" + "".join(f"00:0{w['start']:.3f} --> 00:0{w['end']:.3f}\n {w['word']}\n\n" for w in words)
+
+    def whisper(info, inputs):  # noqa: ANN001, ANN202 - one VTT cue per word
+        return {"text": "Hi there. Bye now.", "word_count": 4, "words": words, "vtt": vtt}
+
+    monkeypatch.setitem(HANDLERS, "automatic-speech-recognition", whisper)
+    body = (await transcribe(client, make_wav(2.0), model="@cf/openai/whisper", response_format="verbose_json")).json()
+    assert [(s["start"], s["end"], s["text"]) for s in body["segments"]] == [
+        (0.0, 0.9, " Hi there."), (1.0, 1.9, " Bye now.")]

@@ -16,6 +16,8 @@ Conventions (see :mod:`.audio_files` for how the audio is read):
 - The spoken language is ``en`` unless the WAV's ``ICMT`` comment says
   ``lang=xx``; large-v3-turbo reports it in ``transcription_info.language``
   (probability 0.97). A ``language`` input overrides it (the words follow).
+  As captured from the real model: large-v3-turbo's words carry a leading space
+  and its VTT has one cue per word (``MM:SS.mmm``); Whisper's cues are per segment.
   ``task: "translate"`` answers with English words. ``prefix`` starts the text.
 - ``whisper-tiny-en`` only speaks English. ``fail=<status>`` in the ``ICMT``
   comment fails the call like Workers AI does with that status.
@@ -152,22 +154,24 @@ def _segments(words: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
 
 
 def _timestamp(seconds: float) -> str:
+    """``MM:SS.mmm`` (hours only when there are any), as Whisper's VTT writer does."""
     ms = round(seconds * 1000)
-    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
+    hours = f"{ms // 3_600_000:02d}:" if ms >= 3_600_000 else ""
+    return f"{hours}{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
 
 
-def _vtt(words: list[dict[str, Any]]) -> str:
+def _vtt(groups: list[list[dict[str, Any]]]) -> str:
     cues = [
-        f"{_timestamp(seg[0]['start'])} --> {_timestamp(seg[-1]['end'])}\n"
-        + " ".join(w["word"] for w in seg)
-        for seg in _segments(words)
+        f"{_timestamp(group[0]['start'])} --> {_timestamp(group[-1]['end'])}\n"
+        + " ".join(w["word"].strip() for w in group)
+        for group in groups
     ]
     return "WEBVTT\n\n" + "".join(cue + "\n\n" for cue in cues)
 
 
 def _whisper_output(words: list[dict[str, Any]]) -> dict[str, Any]:
     text = " ".join(w["word"] for w in words)
-    return {"text": text, "word_count": len(words), "words": words, "vtt": _vtt(words)}
+    return {"text": text, "word_count": len(words), "words": words, "vtt": _vtt(_segments(words))}
 
 
 def _turbo(inputs: dict[str, Any]) -> dict[str, Any]:
@@ -181,10 +185,12 @@ def _turbo(inputs: dict[str, Any]) -> dict[str, Any]:
     words = _words(audio, facts, "en" if task == "translate" else detected)
     if inputs.get("prefix") and words:
         words[0]["word"] = f"{inputs['prefix']} {words[0]['word']}"
+    for word in words:  # as observed from the real model: each word keeps its leading space
+        word["word"] = " " + word["word"]
     segments = [
         {
             "start": seg[0]["start"], "end": seg[-1]["end"],
-            "text": " " + " ".join(w["word"] for w in seg),
+            "text": "".join(w["word"] for w in seg),
             "temperature": 0.0, "avg_logprob": -0.21, "compression_ratio": 1.3,
             "no_speech_prob": 0.01, "words": seg,
         }
@@ -198,7 +204,7 @@ def _turbo(inputs: dict[str, Any]) -> dict[str, Any]:
         "text": "".join(s["text"] for s in segments).strip(),
         "word_count": len(words),
         "segments": segments,
-        "vtt": _vtt(words),
+        "vtt": _vtt([[w] for w in words]),  # observed: one cue per word
     }
 
 

@@ -4,7 +4,8 @@ Families (``ModelInfo.family``):
 
 - ``whisper`` (``@cf/openai/whisper``, ``whisper-tiny-en``): ``{audio: number[]}`` →
   ``{text, word_count, words, vtt}``. No language, prompt or temperature input;
-  segments come from the VTT cues, the language is not reported.
+  segments come from the VTT cues (sentences of the words when each cue is one word),
+  the language is not reported.
 - ``whisper-v3`` (``whisper-large-v3-turbo``, what ``whisper-1`` means here):
   ``{audio: base64, task, language?, initial_prompt?, vad_filter?}`` →
   ``{transcription_info, text, word_count, segments[words], vtt}``.
@@ -256,8 +257,9 @@ def transcript_from(
     cues = parse_vtt(output.get("vtt") or "") if isinstance(output.get("vtt"), str) else []
     segments = [Segment(start, end, " " + body, words=[w for w in words if start <= w.start < end])
                 for start, end, body in cues]
-    if not segments:
-        segments = _group(words) if words else _fallback(text, duration)
+    if not segments or (len(segments) > 1 and all(len(s.text.split()) == 1 for s in segments)):
+        # no cues, or one cue per word (as large-v3-turbo writes its VTT): sentences instead
+        segments = _group(words) if words else segments or _fallback(text, duration)
     if info.id.endswith("-en"):
         language = "en"
     return Transcript(text, language, _end(segments, duration), segments, words)
