@@ -76,6 +76,8 @@ async def test_stops_at_done_without_reading_further() -> None:
 async def test_last_event_without_blank_line() -> None:
     assert await decode(b"data: a\n\ndata: b") == ["a", "b"]
     assert await decode(b"data: a\n\ndata: b\n") == ["a", "b"]
+    assert await decode(b"data: a\r\n\r\ndata: b\r") == ["a", "b"]
+    assert await decode(b"data: a\n\ndata: [DONE]") == ["a"]
 
 
 async def test_source_is_closed_when_consumer_stops() -> None:

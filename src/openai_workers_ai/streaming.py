@@ -52,7 +52,7 @@ async def sse_events(chunks: AsyncIterator[bytes]) -> AsyncIterator[str]:
                     yield payload
         buffer += decoder.decode(b"", final=True)
         if buffer.startswith("data:"):
-            data.append(buffer[5:].removeprefix(" "))
+            data.append(buffer[5:].removeprefix(" ").removesuffix("\r"))
         if data and (payload := "\n".join(data)) != DONE:
             yield payload
 
