@@ -154,3 +154,25 @@ async def test_classic_tools_run_whole_when_streaming(tmp_path: Any) -> None:
     calls = [d for c in chunks if c["choices"] for d in c["choices"][0]["delta"].get("tool_calls") or ()]
     assert calls[0]["function"]["name"] == "get_weather" and json.loads(calls[0]["function"]["arguments"]) == {
         "city": "Oslo"}
+
+
+async def test_empty_json_answer_to_a_stream_request_is_retried_whole(tmp_path: Any) -> None:
+    # gpt-oss on /ai/run may answer stream:true with an empty JSON result instead of SSE (S8).
+    whole = {"id": "x", "object": "chat.completion", "choices": [
+        {"index": 0, "message": {"role": "assistant", "content": "Hi", "reasoning": "Greet."},
+         "finish_reason": "stop"}], "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}}
+
+    class EmptyStream(Replay):
+        async def run(self, model: str, inputs: dict[str, Any], options: dict[str, Any] | None = None) -> Any:
+            self.calls.append(inputs)
+            return {"result": None} if inputs.get("stream") else self.whole
+
+    ai = EmptyStream(whole=whole)
+    body = {"model": "@cf/openai/gpt-oss-20b", "messages": [{"role": "user", "content": "hi"}], "stream": True,
+            "stream_options": {"include_usage": True}}
+    chunks = chunks_of(await post(ai, tmp_path, body))
+    deltas = [c["choices"][0]["delta"] for c in chunks if c["choices"]]
+    assert "".join(d.get("content") or "" for d in deltas) == "Hi"
+    assert "".join(d.get("reasoning_content") or "" for d in deltas) == "Greet."
+    assert [c.get("stream") for c in ai.calls] == [True, None]
+    assert chunks[-1]["usage"]["total_tokens"] == 8

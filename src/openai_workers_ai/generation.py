@@ -103,6 +103,10 @@ async def stream(ai: AI, gen: Generation) -> AsyncIterator[Piece]:
     """Run the model streaming; yield content pieces, then one last piece with
     ``finish_reason`` and ``usage`` set. Stops reading upstream at a stop sequence."""
     raw = await ai.run(gen.model.id, {**gen.inputs, "stream": True} if gen.streams else gen.inputs)
+    if isinstance(raw, dict) and gen.streams and not ("response" in raw or "choices" in raw):
+        # Some models (gpt-oss on /ai/run) answer a stream request with an empty JSON result:
+        # ask again without streaming and replay the answer.
+        raw = await ai.run(gen.model.id, gen.inputs)
     if isinstance(raw, dict):  # a model that does not stream answered whole
         result = _result(gen, raw)
         yield Piece(result.text, result.reasoning, result.tool_calls)
