@@ -78,13 +78,20 @@ async def test_retrieve_unknown(client: httpx.AsyncClient, name: str) -> None:
 
 
 async def test_configured_aliases_are_listed(backends: Backends) -> None:
-    settings = Settings(access_token=(KEY,), model_aliases={"house-model": LLAMA})
+    settings = Settings(access_token=(KEY,), model_aliases={"house-model": LLAMA, "brand-new": "@cf/acme/brand-new"})
     transport = httpx.ASGITransport(app=create_app(backends, settings))
     async with httpx.AsyncClient(transport=transport, base_url="http://t",
                                  headers={"authorization": f"Bearer {KEY}"}) as c:
         data = {m["id"]: m for m in (await c.get("/v1/models")).json()["data"]}
         assert data["house-model"]["alias_for"] == LLAMA
         assert (await c.get("/v1/models/house-model")).json()["alias_for"] == LLAMA
+        # an alias for an uncatalogued id is served (passed through), so it is listed too
+        assert data["brand-new"]["alias_for"] == "@cf/acme/brand-new"
+        assert data["brand-new"]["owned_by"] == "acme" and data["brand-new"]["task"] == "text-generation"
+        r = await c.get("/v1/models/brand-new")
+        assert r.status_code == 200 and r.json() == data["brand-new"]
+        assert "@cf/acme/brand-new" not in data  # the catalog itself lists only what it knows
+        assert (await c.get("/v1/models/@cf/acme/brand-new")).status_code == 404
 
 
 async def test_wrong_method(client: httpx.AsyncClient) -> None:

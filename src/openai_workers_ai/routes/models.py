@@ -36,10 +36,15 @@ def model_object(info: ModelInfo, model_id: str | None = None) -> dict[str, Any]
 def all_models(catalog: Catalog) -> list[dict[str, Any]]:
     out = [model_object(info) for info in catalog.models.values()]
     for alias, target in catalog.aliases.items():
-        info = catalog.models.get(target)
+        # A configured alias may name an uncatalogued @cf/ id: requests resolve it, so list it.
+        info = catalog.models.get(target) or (catalog.resolve(target) if _passes_through(target) else None)
         if info is not None:
             out.append(model_object(info, alias))
     return out
+
+
+def _passes_through(model_id: str) -> bool:
+    return model_id.startswith(("@cf/", "@hf/"))
 
 
 async def list_models(request: Request) -> Response:
@@ -52,8 +57,8 @@ async def retrieve(request: Request) -> Response:
     if not name:  # `GET /v1/models/` names no model (resolve would pick the default one)
         raise ModelNotFound(name)
     info = catalog.resolve(name)
-    if info.id not in catalog.models:
-        raise ModelNotFound(name)
     # Answer with the name as listed (aliases match case-insensitively).
     alias = next((a for a in catalog.aliases if a.lower() == name.lower()), None)
+    if info.id not in catalog.models and alias is None:
+        raise ModelNotFound(name)
     return json_response(model_object(info, alias if alias and alias != info.id else None))
