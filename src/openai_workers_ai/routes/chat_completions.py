@@ -31,19 +31,18 @@ async def create(request: Request) -> Response:
         await image_urls.inline(body.messages, ctx.backends.fetcher, ctx.settings.max_image_bytes)
     gens = chat.generations(body, model)
     completion_id, created = new_id("chatcmpl-"), int(time.time())
-    parallel = body.parallel_tool_calls
+    settle = partial(chat.settle_calls, body, model)
     if not body.stream:
         results = await asyncio.gather(*(generation.complete(ctx.backends.ai, g) for g in gens))
         for result in results:
-            result.text, result.tool_calls = chat.recover_calls(body, model, result.text, result.tool_calls)
-            result.tool_calls = chat.first_call_only(result.tool_calls, parallel)
+            result.text, result.tool_calls = settle(result.text, result.tool_calls)
             if result.tool_calls:
                 result.finish_reason = "tool_calls"
         return json_response(chat.completion(completion_id, created, model, list(results)))
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
     writer = chat.ChunkWriter(completion_id, created, model.id, include_usage)
     pieces = await primed(_merged(ctx.backends.ai, gens))
-    return sse_response(_frames(writer, pieces, len(gens), parallel, partial(chat.recover_calls, body, model)))
+    return sse_response(_frames(writer, pieces, len(gens), settle))
 
 
 async def _merged(ai: AI, gens: list[Generation]) -> AsyncIterator[tuple[int, Piece]]:
@@ -74,9 +73,10 @@ async def _merged(ai: AI, gens: list[Generation]) -> AsyncIterator[tuple[int, Pi
 
 
 async def _frames(
-    writer: chat.ChunkWriter, pieces: AsyncIterator[tuple[int, Piece]], n: int, parallel: bool | None,
-    recover: Callable[[str, list[ToolCallPiece]], tuple[str, list[ToolCallPiece]]],
+    writer: chat.ChunkWriter, pieces: AsyncIterator[tuple[int, Piece]], n: int,
+    settle: Callable[[str, list[ToolCallPiece]], tuple[str, list[ToolCallPiece]]],
 ) -> AsyncIterator[bytes]:
+    """Role chunks for every choice, then the choices' deltas as they come, each with its index."""
     for index in range(n):
         yield writer.role(index)
     prompt_tokens: int | None = None
@@ -89,8 +89,7 @@ async def _frames(
                 prompt_tokens = piece.usage.prompt_tokens if prompt_tokens is None else prompt_tokens
                 completion_tokens += piece.usage.completion_tokens
             continue
-        text, calls = recover(piece.text, piece.tool_calls)
-        calls = chat.first_call_only(calls, parallel)
+        text, calls = settle(piece.text, piece.tool_calls)
         if calls:
             called.add(index)
         if text or piece.reasoning or calls:

@@ -201,6 +201,15 @@ def recover_calls(
     return ("", found) if found else (text, calls)
 
 
+def settle_calls(
+    req: CreateChatCompletionRequest, model: ModelInfo, text: str, calls: list[ToolCallPiece]
+) -> tuple[str, list[ToolCallPiece]]:
+    """What the gateway does to a choice's (or a streamed piece's) tool calls: recover calls
+    written as text, and keep only the first when ``parallel_tool_calls`` is false."""
+    text, calls = recover_calls(req, model, text, calls)
+    return text, first_call_only(calls, req.parallel_tool_calls)
+
+
 def first_call_only(calls: list[ToolCallPiece], parallel: bool | None) -> list[ToolCallPiece]:
     """``parallel_tool_calls: false`` enforced by the gateway: only the first call survives."""
     if parallel is not False or not calls:
