@@ -594,3 +594,10 @@ async def test_unexpected_result_type_is_a_bad_gateway(backends: Backends, setti
 
     r = await with_ai(backends, settings, BytesAI())
     assert error_of(r, 502)["type"] == "server_error"
+
+
+async def test_held_back_text_is_released_when_the_stream_ends(client: httpx.AsyncClient) -> None:
+    # "d" could start the stop "d!"; the stream ends, so it was answer after all
+    chunks = await stream_chunks(client, "echo: a b c d", stop=["d!", "c!"])
+    assert content_of(chunks) == "a b c d"
+    assert finish_of(chunks) == "stop"
