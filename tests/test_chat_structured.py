@@ -140,6 +140,8 @@ async def test_model_without_json_mode_is_a_400(client: httpx.AsyncClient, simul
         ({"type": "xml"}, "response_format.type"),
         ({"type": "json_schema"}, "response_format"),
         ({"type": "json_schema", "json_schema": {"schema": SCHEMA}}, "response_format.json_schema.name"),
+        ({"type": "json_schema", "json_schema": {"name": "my schema", "schema": SCHEMA}},
+         "response_format.json_schema.name"),
         ({"type": "json_schema", "json_schema": {"name": "x", "strict": "yes please"}},
          "response_format.json_schema.strict"),
     ],

@@ -255,6 +255,7 @@ async def test_named_tool_choice_must_name_a_given_tool(client: httpx.AsyncClien
         ({"tools": [{"type": "function", "function": {"name": "bad name!"}}]}, "tools[0].function.name"),
         ({"tools": [{"type": "function"}]}, "tools[0].function"),
         ({"tool_choice": "sometimes"}, "tool_choice"),
+        ({"tools": [WEATHER] * 129}, "tools"),
         ({"parallel_tool_calls": "yes"}, "parallel_tool_calls"),
         ({"functions": [{"name": "f"}]}, "functions"),
         ({"function_call": "auto"}, "function_call"),

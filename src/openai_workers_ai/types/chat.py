@@ -118,7 +118,7 @@ class AllowedToolsChoice(Lenient):
 
 
 class JSONSchemaFormat(Lenient):
-    name: str
+    name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
     description: str | None = None
     schema_: dict[str, Any] | None = Field(default=None, alias="schema")
     strict: bool | None = None
@@ -139,7 +139,7 @@ class CreateChatCompletionRequest(Sampling):
     model: str
     messages: Annotated[list[Message], Field(min_length=1)]
     max_completion_tokens: Annotated[int, Field(ge=1)] | None = None
-    tools: list[Tool] | None = None
+    tools: Annotated[list[Tool], Field(max_length=128)] | None = None
     tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | AllowedToolsChoice | None = None
     parallel_tool_calls: StrictBool | None = None
     functions: list[FunctionDefinition] | None = None
