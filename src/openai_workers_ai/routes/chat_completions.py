@@ -18,6 +18,7 @@ from ..ports import AI
 from ..streaming import SSE_DONE, primed, sse_response
 from ..translate import chat
 from ..translate.catalog import VISION
+from ..translate.chat_options import check_tool_history
 from ..translate.text_generation import Piece, ToolCallPiece, Usage
 from ..types.chat import CreateChatCompletionRequest
 
@@ -26,7 +27,7 @@ async def create(request: Request) -> Response:
     ctx = context(request)
     body = await parse_json(request, CreateChatCompletionRequest)
     model = ctx.catalog.resolve(body.model, task="text-generation")
-    chat.check_tool_history(body.messages)
+    check_tool_history(body.messages)
     if model.supports(VISION):  # non-vision models get a 400 for image parts from the translator
         await image_urls.inline(body.messages, ctx.backends.fetcher, ctx.settings.max_image_bytes)
     gens = chat.generations(body, model)

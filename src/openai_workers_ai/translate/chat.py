@@ -20,7 +20,7 @@ from ..types.chat import (
 )
 from ..types.common import CompletionUsage
 from .catalog import VISION, ModelInfo
-from .chat_options import check_tool_history, format_inputs, native, openai_tools, reasoning_inputs, tool_inputs
+from .chat_options import format_inputs, native, openai_tools, reasoning_inputs, tool_inputs
 from .text_generation import ToolCallPiece, Usage, new_call_id, text_tool_calls
 
 # OpenAI's roles → the roles Workers AI chat templates know.
