@@ -166,3 +166,42 @@ async def test_wrong_response_format(client: httpx.AsyncClient, response_format:
 )
 def test_simulated_instances_are_valid(schema: dict[str, Any]) -> None:
     assert not list(Draft202012Validator(schema).iter_errors(instance(schema, "seed")))
+
+
+@pytest.mark.parametrize(
+    ("schema", "fragment"),
+    [
+        ({"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]},
+         "'additionalProperties' is required"),
+        ({"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string"}}, "required": ["a"],
+          "additionalProperties": False}, "Missing 'b'"),
+        ({"type": "array", "items": {"type": "string"}}, "must be a JSON Schema of 'type: \"object\"'"),
+        ({**SCHEMA, "$defs": {"Person": {"type": "object", "properties": {"born": {"type": "string"}}}}},
+         "In context=('$defs', 'Person')"),
+        ({"type": "object", "additionalProperties": False, "required": ["xs"], "properties": {
+            "xs": {"type": "array", "items": {"type": "object", "properties": {}}}}},
+         "In context=('properties', 'xs', 'items')"),
+    ],
+)
+async def test_strict_schemas_follow_openai_rules(client: httpx.AsyncClient, schema: dict[str, Any],
+                                                  fragment: str) -> None:
+    fmt = {"type": "json_schema", "json_schema": {"name": "s", "schema": schema, "strict": True}}
+    r = await client.post(URL, json=chat(GLM, response_format=fmt))
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert (error["param"], error["code"]) == ("response_format", "invalid_json_schema")
+    assert fragment in error["message"] and error["message"].startswith("Invalid schema for response_format 's'")
+    lenient = {"type": "json_schema", "json_schema": {"name": "s", "schema": schema}}  # not strict: fine
+    assert (await client.post(URL, json=chat(GLM, response_format=lenient))).status_code == 200
+
+
+async def test_strict_tool_parameters(client: httpx.AsyncClient) -> None:
+    loose = {"type": "object", "properties": {"city": {"type": "string"}}}
+    tools = [{"type": "function", "function": {"name": "ok", "strict": True, "parameters": {
+                 **loose, "required": ["city"], "additionalProperties": False}}},
+             {"type": "function", "function": {"name": "f", "strict": True, "parameters": loose}}]
+    r = await client.post(URL, json=chat(GLM, tools=tools))
+    assert r.status_code == 400
+    error = r.json()["error"]
+    assert (error["param"], error["code"]) == ("tools[1].function.parameters", "invalid_function_parameters")
+    assert error["message"].startswith("Invalid schema for function 'f'")

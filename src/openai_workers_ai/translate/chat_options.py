@@ -21,6 +21,7 @@ from typing import Any
 
 from ..errors import InvalidRequest
 from ..types.chat import AllowedToolsChoice, CreateChatCompletionRequest, Message, NamedToolChoice, Tool
+from . import strict_schema
 from .catalog import JSON_MODE, REASONING, TOOLS, ModelInfo
 
 NATIVE = frozenset({"openai", "gpt-oss"})
@@ -49,6 +50,9 @@ def tool_inputs(req: CreateChatCompletionRequest, model: ModelInfo) -> dict[str,
             "'function_call' is deprecated and not supported here; send 'tool_choice' instead.",
             param="function_call",
         )
+    for position, tool in enumerate(req.tools or ()):
+        if tool.function.strict:
+            strict_schema.check_tool(position, tool.function.name, tool.function.parameters)
     choice = req.tool_choice
     tools = req.tools
     if isinstance(choice, AllowedToolsChoice) and tools:
@@ -136,6 +140,8 @@ def format_inputs(req: CreateChatCompletionRequest, model: ModelInfo) -> tuple[d
             param="messages",
         )
     schema = fmt.json_schema.schema_ if fmt.json_schema is not None else None
+    if fmt.json_schema is not None and fmt.json_schema.strict:
+        strict_schema.check_response_format(fmt.json_schema.name, schema)
     if native(model):
         return {"response_format": fmt.model_dump(by_alias=True, exclude_none=True)}, True
     if model.supports(JSON_MODE):
