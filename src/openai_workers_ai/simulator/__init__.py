@@ -10,6 +10,8 @@ Public conventions (also in the README):
   exactly the rest (one leading space dropped); anything else gets a
   deterministic reply derived from the prompt. One whitespace-separated word is
   one token for ``max_tokens`` and ``usage``.
+- chat: tools (``call:<name> <json>``), tool results, JSON mode, vision and
+  reasoning, per model family: :mod:`.chat_behaviour` and :mod:`.chat_families`.
 - ``fail:<status>`` as the last user message (or prompt) fails the call the way
   Workers AI fails with that HTTP status (400, 404, 429, 500, 503 …).
 - streams are real Workers AI SSE events, cut into transport chunks of a few
