@@ -60,81 +60,19 @@ class _Part:
 async def parse_form(
     request: Request, *, max_file_bytes: int, max_field_bytes: int = 1 << 20, what: str = "file"
 ) -> Form:
-    """Parse the request's multipart body; 400 if it is not multipart, 413 past the limits."""
-    content_type, params = parse_options_header(request.headers.get("content-type", ""))
-    boundary = params.get(b"boundary")
-    if content_type != b"multipart/form-data" or not boundary:
-        raise InvalidRequest(
-            "Invalid Content-Type header: this endpoint expects multipart/form-data with a boundary."
-        )
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_file_bytes + max_field_bytes:
-        raise PayloadTooLarge(f"The {what} is larger than the limit of {max_file_bytes} bytes.")
-
+    """Parse the request's multipart body into memory (each file held once);
+    400 if it is not multipart or is malformed, 413 past the limits."""
+    reader = FormReader(request, max_file_bytes=max_file_bytes, max_field_bytes=max_field_bytes, what=what)
     form = Form()
-    header_name = b""
-    headers: dict[bytes, bytes] = {}
-    part = _Part()
-
-    def on_part_begin() -> None:
-        nonlocal part
-        part = _Part()
-        headers.clear()
-
-    def on_header_field(data: bytes, start: int, end: int) -> None:
-        nonlocal header_name
-        header_name += data[start:end]
-
-    def on_header_value(data: bytes, start: int, end: int) -> None:
-        headers[header_name.lower()] = headers.get(header_name.lower(), b"") + data[start:end]
-
-    def on_header_end() -> None:
-        nonlocal header_name
-        header_name = b""
-
-    def on_headers_finished() -> None:
-        _, disposition = parse_options_header(headers.get(b"content-disposition", b""))
-        part.name = disposition.get(b"name", b"").decode("utf-8", "replace")
-        filename = disposition.get(b"filename")
-        part.filename = filename.decode("utf-8", "replace") if filename is not None else None
-        if b"content-type" in headers:
-            part.content_type = headers[b"content-type"].decode("latin-1").strip()
-
-    def on_part_data(data: bytes, start: int, end: int) -> None:
-        part.data += data[start:end]
-        limit = max_file_bytes if part.filename is not None else max_field_bytes
-        if len(part.data) > limit:
-            noun = what if part.filename is not None else f"form field '{part.name}'"
-            raise PayloadTooLarge(f"The {noun} is larger than the limit of {limit} bytes.")
-
-    def on_part_end() -> None:
-        if part.filename is not None:
-            form.files.setdefault(part.name, []).append(
-                UploadedFile(part.filename, part.content_type, part.data)
-            )
+    while (item := await reader.next()) is not None:
+        if isinstance(item, FilePart):
+            data = bytearray()
+            async for chunk in reader.file_data():
+                data += chunk
+            form.files.setdefault(item.name, []).append(UploadedFile(item.filename, item.content_type, data))
         else:
-            form.fields.setdefault(part.name, []).append(part.data.decode("utf-8", "replace"))
-
-    parser = MultipartParser(
-        boundary,
-        {
-            "on_part_begin": on_part_begin,
-            "on_part_data": on_part_data,
-            "on_part_end": on_part_end,
-            "on_header_field": on_header_field,
-            "on_header_value": on_header_value,
-            "on_header_end": on_header_end,
-            "on_headers_finished": on_headers_finished,
-        },
-    )
-    try:
-        async for chunk in request.stream():
-            parser.write(chunk)
-        parser.finalize()
-    except PayloadTooLarge:
-        raise
-    except Exception as exc:  # python-multipart's parse errors
-        raise InvalidRequest(f"Could not parse the multipart body: {exc}") from None
+            name, value = item
+            form.fields.setdefault(name, []).append(value)
     return form
 
 
