@@ -165,3 +165,11 @@ async def test_wrong_parts(client: httpx.AsyncClient, part: dict[str, Any], para
     messages = [{"role": "user", "content": [{"type": "text", "text": "hi"}, part]}]
     r = await client.post(URL, json={"model": SCOUT, "messages": messages})
     error_of(r, param)
+
+
+@pytest.mark.parametrize("role", ["system", "assistant"])
+async def test_images_only_in_user_messages(client: httpx.AsyncClient, role: str) -> None:
+    messages = [{"role": role, "content": [{"type": "image_url", "image_url": {"url": PNG_URL}}]},
+                {"role": "user", "content": "hi"}]
+    r = await client.post(URL, json={"model": SCOUT, "messages": messages})
+    assert f"role '{role}' contains an image URL" in error_of(r, "messages[0]")["message"]

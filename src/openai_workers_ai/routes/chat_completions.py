@@ -18,7 +18,7 @@ from ..ports import AI
 from ..streaming import SSE_DONE, primed, sse_response
 from ..translate import chat
 from ..translate.catalog import VISION
-from ..translate.chat_options import check_tool_history
+from ..translate.chat_options import check_image_roles, check_tool_history
 from ..translate.text_generation import Piece, ToolCallPiece, Usage
 from ..types.chat import CreateChatCompletionRequest
 
@@ -28,6 +28,7 @@ async def create(request: Request) -> Response:
     body = await parse_json(request, CreateChatCompletionRequest)
     model = ctx.catalog.resolve(body.model, task="text-generation")
     check_tool_history(body.messages)
+    check_image_roles(body.messages)
     if model.supports(VISION):  # non-vision models get a 400 for image parts from the translator
         await image_urls.inline(body.messages, ctx.backends.fetcher, ctx.settings.max_image_bytes)
     gens = chat.generations(body, model)

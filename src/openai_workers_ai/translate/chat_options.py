@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import InvalidRequest
-from ..types.chat import AllowedToolsChoice, CreateChatCompletionRequest, Message, NamedToolChoice, Tool
+from ..types.chat import AllowedToolsChoice, CreateChatCompletionRequest, ImagePart, Message, NamedToolChoice, Tool
 from . import strict_schema
 from .catalog import JSON_MODE, REASONING, TOOLS, ModelInfo
 
@@ -217,3 +217,15 @@ def check_tool_history(messages: list[Message]) -> None:
             f"'tool_call_id'. The following tool_call_ids did not have response messages: {', '.join(pending)}",
             param=f"messages[{index}].role",
         )
+
+
+def check_image_roles(messages: list[Message]) -> None:
+    """OpenAI takes images in user messages only."""
+    for i, message in enumerate(messages):
+        if message.role != "user" and isinstance(message.content, list):
+            if any(isinstance(part, ImagePart) for part in message.content):
+                raise InvalidRequest(
+                    f"Invalid 'messages[{i}]'. Image URLs are only allowed for messages with role 'user', "
+                    f"but this message with role '{message.role}' contains an image URL.",
+                    param=f"messages[{i}]",
+                )
