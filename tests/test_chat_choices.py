@@ -103,3 +103,19 @@ async def test_logprobs_are_accepted_and_null(client: httpx.AsyncClient, simulat
 async def test_wrong_logprobs(client: httpx.AsyncClient, fields: dict[str, Any], param: str) -> None:
     r = await client.post(URL, json=chat(**fields))
     assert r.status_code == 400 and r.json()["error"]["param"] == param
+
+
+@pytest.mark.parametrize(
+    ("fields", "param"),
+    [({"modalities": ["text", "audio"], "audio": {"voice": "alloy", "format": "wav"}}, "modalities"),
+     ({"audio": {"voice": "alloy", "format": "wav"}}, "audio"),
+     ({"web_search_options": {}}, "web_search_options")],
+)
+async def test_outputs_workers_ai_cannot_give(client: httpx.AsyncClient, fields: dict[str, Any], param: str) -> None:
+    r = await client.post(URL, json=chat(**fields))
+    assert r.status_code == 400 and r.json()["error"]["param"] == param
+
+
+async def test_text_modality_and_prediction_are_fine(client: httpx.AsyncClient) -> None:
+    r = await client.post(URL, json=chat(modalities=["text"], prediction={"type": "content", "content": "x"}))
+    assert r.status_code == 200, r.text

@@ -20,7 +20,7 @@ from ..types.chat import (
 )
 from ..types.common import CompletionUsage
 from .catalog import VISION, ModelInfo
-from .chat_options import format_inputs, native, openai_tools, reasoning_inputs, tool_inputs
+from .chat_options import check_outputs, format_inputs, native, openai_tools, reasoning_inputs, tool_inputs
 from .text_generation import ToolCallPiece, Usage, new_call_id, text_tool_calls
 
 # OpenAI's roles → the roles Workers AI chat templates know.
@@ -144,6 +144,7 @@ def generations(req: CreateChatCompletionRequest, model: ModelInfo) -> list[Gene
             f"Invalid value for 'n': at most {MAX_N} choices are supported (each is one Workers AI call).",
             param="n",
         )
+    check_outputs(req)
     messages = [message_to_workers_ai(m, i, model) for i, m in enumerate(req.messages)]
     response_format, streams = format_inputs(req, model)
     tools = tool_inputs(req, model)

@@ -229,3 +229,17 @@ def check_image_roles(messages: list[Message]) -> None:
                     f"but this message with role '{message.role}' contains an image URL.",
                     param=f"messages[{i}]",
                 )
+
+
+def check_outputs(req: CreateChatCompletionRequest) -> None:
+    """Outputs Workers AI text models cannot give are a 400, not silently text."""
+    if req.audio is not None or (req.modalities and any(m != "text" for m in req.modalities)):
+        raise InvalidRequest(
+            "Audio output is not supported by Workers AI text models; use modalities ['text'] "
+            "and /v1/audio/speech for speech.",
+            param="modalities" if req.modalities and any(m != "text" for m in req.modalities) else "audio",
+        )
+    if req.web_search_options is not None:
+        raise InvalidRequest(
+            "Web search is not available on Workers AI models.", param="web_search_options"
+        )
