@@ -25,15 +25,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 
-from openai_workers_ai import generation  # noqa: E402
 from openai_workers_ai.adapters.local import FolderR2, SQLiteD1  # noqa: E402
 from openai_workers_ai.app import create_app  # noqa: E402
 from openai_workers_ai.ports import Backends  # noqa: E402
-from openai_workers_ai.routes.chat_completions import _frames  # noqa: E402
+from openai_workers_ai.routes.chat_completions import _frames, _merged  # noqa: E402
 from openai_workers_ai.settings import Settings  # noqa: E402
 from openai_workers_ai.simulator import Simulator  # noqa: E402
 from openai_workers_ai.translate import chat  # noqa: E402
 from openai_workers_ai.translate.catalog import Catalog  # noqa: E402
+from openai_workers_ai.types.chat import CreateChatCompletionRequest  # noqa: E402
 
 KEY = "sk-bench"
 CHAT = {
@@ -130,13 +130,20 @@ class ReplayAI:
 async def bench_stream(tokens: int, stops: list[str]) -> dict[str, float]:
     pieces = upstream_sse(tokens, 64)
     model = Catalog().resolve("@cf/meta/llama-3.1-8b-instruct")
-    gen = generation.Generation(model=model, inputs={"messages": []}, stop=stops)
+    body = CreateChatCompletionRequest.model_validate(
+        {"model": model.id, "messages": [{"role": "user", "content": "hi"}], "stop": stops or None}
+    )
+    [gen] = chat.generations(body, model)
+
+    def settle(text: str, calls: list[Any]) -> tuple[str, list[Any]]:
+        return chat.settle_calls(body, model, text, calls)
+
     best = float("inf")
     for _ in range(3):
         writer = chat.ChunkWriter("chatcmpl-bench", 0, model.id, include_usage=True)
         c0 = time.process_time()
         frames = 0
-        async for _frame in _frames(writer, generation.stream(ReplayAI(pieces), gen)):
+        async for _frame in _frames(writer, _merged(ReplayAI(pieces), [gen]), 1, settle):
             frames += 1
         best = min(best, time.process_time() - c0)
     return {"chunks": frames, "chunks_per_s": frames / best, "us_per_chunk": best / frames * 1e6}

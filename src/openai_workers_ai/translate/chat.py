@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 from ..errors import InvalidRequest
@@ -262,23 +263,33 @@ def usage_of(u: Usage) -> CompletionUsage:
 class ChunkWriter:
     """Encodes ``chat.completion.chunk`` SSE frames for one response."""
 
-    __slots__ = ("head", "include_usage", "seen_calls")
+    __slots__ = ("head", "include_usage", "seen_calls", "_text_frame")
 
     def __init__(self, completion_id: str, created: int, model: str, include_usage: bool) -> None:
         self.head = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model}
         self.include_usage = include_usage
         self.seen_calls: set[tuple[int, int]] = set()
+        # The hot path (a content-only delta of choice 0) is a template around the text:
+        # encoding one string instead of the whole chunk keeps a frame at ~1 µs.
+        marker = "\x00"
+        template = self.frame([_choice(0, {"content": marker})]).decode()
+        prefix, _, suffix = template.partition(json.dumps(marker))
+        self._text_frame = (prefix.encode(), suffix.encode())
 
     def frame(self, choices: list[dict[str, Any]], usage: dict[str, int] | None = None) -> bytes:
         chunk: dict[str, Any] = {**self.head, "choices": choices}
         if self.include_usage:
             chunk["usage"] = usage
-        return b"data: " + json.dumps(chunk, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
+        # "replace": a lone surrogate (an upstream \\ud83d escape cut from its pair) must not crash the stream.
+        return b"data: " + json.dumps(chunk, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace") + b"\n\n"
 
     def role(self, index: int = 0) -> bytes:
         return self.frame([_choice(index, {"role": "assistant", "content": "", "refusal": None})])
 
     def delta(self, text: str, reasoning: str, calls: list[ToolCallPiece], index: int = 0) -> bytes:
+        if index == 0 and text and not reasoning and not calls:
+            prefix, suffix = self._text_frame
+            return prefix + encode_basestring(text).encode("utf-8", "replace") + suffix
         delta: dict[str, Any] = {}
         if reasoning:
             delta["reasoning_content"] = reasoning
