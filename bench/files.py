@@ -48,8 +48,8 @@ def reset_peak(pid: int) -> int:
 
 def chunks(data: bytes, size: int = 64 * 1024):  # noqa: ANN201
     view = memoryview(data)
-    for start in range(0, len(data), size):
-        yield view[start : start + size]
+    for offset in range(0, len(data), size):
+        yield view[offset : offset + size]
 
 
 def main() -> None:

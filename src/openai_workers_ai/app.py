@@ -22,8 +22,19 @@ from .auth import AuthMiddleware
 from .errors import APIError, MethodNotAllowed, NotFound, flavor_of, render
 from .http import AppContext
 from .ports import Backends
-from .routes import chat_completions, completions, embeddings, files, health, images, models, moderations
-from .routes import audio_speech, audio_transcriptions, audio_translations
+from .routes import (
+    audio_speech,
+    audio_transcriptions,
+    audio_translations,
+    chat_completions,
+    completions,
+    embeddings,
+    files,
+    health,
+    images,
+    models,
+    moderations,
+)
 from .routes.ollama import chat as ollama_chat
 from .routes.ollama import embed as ollama_embed
 from .routes.ollama import generate as ollama_generate

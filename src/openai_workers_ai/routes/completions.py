@@ -20,7 +20,6 @@ from ..translate.text_generation import Piece, Usage
 from ..types.common import CompletionUsage
 from ..types.completions import Completion, CompletionChoice, CreateCompletionRequest
 
-
 DEFAULT_MAX_TOKENS = 16
 
 

@@ -26,8 +26,7 @@ from typing import Any
 
 from ..errors import UpstreamError
 from ..translate.catalog import Catalog, ModelInfo
-from . import embeddings, llama_guard, text_generation, text_to_image
-from . import speech_recognition, text_to_speech, translation
+from . import embeddings, llama_guard, speech_recognition, text_generation, text_to_image, text_to_speech, translation
 from .failures import SimulatedFailure, no_such_model
 
 Handler = Callable[[ModelInfo, dict[str, Any]], "dict[str, Any] | bytes | AsyncIterator[bytes]"]

@@ -26,7 +26,6 @@ from ..translate.catalog import ModelInfo
 from .failures import failure_for, invalid_input
 
 
-
 def _is_bge(info: ModelInfo) -> bool:
     return info.id.startswith("@cf/baai/")
 

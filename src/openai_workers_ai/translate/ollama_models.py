@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ..errors import InvalidRequest, ModelNotFound
@@ -164,4 +164,4 @@ def model_info(info: ModelInfo) -> dict[str, Any]:
 
 def iso(ts: float) -> str:
     """RFC 3339 with microseconds, as Ollama writes times."""
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
