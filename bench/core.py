@@ -151,7 +151,6 @@ async def bench_stream(tokens: int, stops: list[str]) -> dict[str, float]:
 
 def bench_server(n: int) -> dict[str, float]:
     """Latency of one request at a time: over HTTP to the local server vs in-process ASGI."""
-
     from tests.e2e.conftest import free_port, start
 
     port = free_port()
