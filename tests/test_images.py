@@ -134,7 +134,7 @@ async def test_explicit_workers_ai_models(client: httpx.AsyncClient) -> None:
         ({"prompt": "x", "model": "gpt-4o-mini"}, 400, "model"),
         ({"prompt": "x", "model": "@cf/black-forest-labs/flux-2-dev"}, 400, "model"),
         ({"prompt": "x", "model": "@cf/runwayml/stable-diffusion-v1-5-inpainting"}, 400, "model"),
-        ({"prompt": "x", "model": "dall-e-9"}, 404, "model"),
+        ({"prompt": "x", "model": "dall-e-9"}, 404, None),
     ],
 )
 async def test_generation_errors(client: httpx.AsyncClient, payload: dict, status: int, param: str) -> None:

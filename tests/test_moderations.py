@@ -68,7 +68,7 @@ async def test_multimodal_text_parts_are_one_input(client: httpx.AsyncClient, si
         ({"input": [{"type": "audio"}]}, 400, "input[0]"),
         ({"input": "x", "model": "gpt-4o-mini"}, 400, "model"),
         ({"input": "x", "model": "text-embedding-3-small"}, 400, "model"),
-        ({"input": "x", "model": "nope"}, 404, "model"),
+        ({"input": "x", "model": "nope"}, 404, None),
         ({"input": "x", "extra": 1}, 400, "extra"),
     ],
 )

@@ -89,10 +89,9 @@ class NotFound(APIError):
 class ModelNotFound(NotFound):
     code = "model_not_found"
 
-    def __init__(self, model: str, *, param: str | None = "model") -> None:
-        super().__init__(
-            f"The model `{model}` does not exist or you do not have access to it.", param=param
-        )
+    def __init__(self, model: str) -> None:
+        # OpenAI sends `param: null` with model_not_found.
+        super().__init__(f"The model `{model}` does not exist or you do not have access to it.")
         self.model = model
 
     def to_ollama(self) -> dict[str, Any]:

@@ -98,7 +98,7 @@ class Catalog:
         info = self.models.get(target)
         if info is None:
             if not target.startswith(("@cf/", "@hf/")):
-                raise ModelNotFound(name, param=param)
+                raise ModelNotFound(name)
             info = _guess(target)
             if task is not None and info.task != task:
                 info = ModelInfo(id=target, task=task, owned_by=_owner(target))
