@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, Field, StrictBool, model_validator
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, StrictBool, model_serializer, model_validator
 
 from .common import CompletionUsage, Lenient, Sampling, StreamOptions
 
@@ -171,16 +171,29 @@ class CreateChatCompletionRequest(Sampling):
 # ---- responses ------------------------------------------------------------
 
 
-def _none(value: object) -> bool:
-    return value is None
+class _OmitsNone(BaseModel):
+    """A response object whose fields named in ``_omit_if_none`` are left out when None,
+    as OpenAI leaves them out (pydantic 2.10, the Worker's, has no ``Field(exclude_if=…)``)."""
+
+    _omit_if_none: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _omit_nones(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for name in self._omit_if_none:
+            if data.get(name, 0) is None:
+                del data[name]
+        return data
 
 
-class ChatCompletionMessage(BaseModel):
+class ChatCompletionMessage(_OmitsNone):
+    _omit_if_none = ("tool_calls", "reasoning_content")
+
     role: Literal["assistant"] = "assistant"
     content: str | None
     refusal: str | None = None
-    tool_calls: list[ToolCall] | None = Field(default=None, exclude_if=_none)
-    reasoning_content: str | None = Field(default=None, exclude_if=_none)
+    tool_calls: list[ToolCall] | None = None
+    reasoning_content: str | None = None
     annotations: list[Any] = []
 
 
@@ -191,12 +204,14 @@ class Choice(BaseModel):
     finish_reason: Literal["stop", "length", "tool_calls", "content_filter"]
 
 
-class ChatCompletion(BaseModel):
+class ChatCompletion(_OmitsNone):
+    _omit_if_none = ("system_fingerprint", "service_tier")
+
     id: str
     object: Literal["chat.completion"] = "chat.completion"
     created: int
     model: str
     choices: list[Choice]
     usage: CompletionUsage
-    system_fingerprint: str | None = Field(default=None, exclude_if=_none)
-    service_tier: str | None = Field(default=None, exclude_if=_none)
+    system_fingerprint: str | None = None
+    service_tier: str | None = None
