@@ -5,12 +5,22 @@ from nothing but the env (vars, secrets, bindings); a new deployment or a
 changed secret starts new isolates.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from workers import WorkerEntrypoint
 
-_built: dict = {}
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from openai_workers_ai.ports import Backends
+    from openai_workers_ai.settings import Settings
+
+_built: dict[str, Any] = {}
 
 
-def _bindings(env):
+def _bindings(env: Any) -> tuple[Backends, Settings]:
     if "backends" not in _built:
         from openai_workers_ai.adapters.workers import backends_from_env, settings_from_env
 
@@ -19,23 +29,24 @@ def _bindings(env):
     return _built["backends"], _built["settings"]
 
 
-def _app(env):
+def _app(env: Any) -> Starlette:
     if "app" not in _built:
         from openai_workers_ai.app import create_app
 
         _built["app"] = create_app(*_bindings(env))
-    return _built["app"]
+    app: Starlette = _built["app"]
+    return app
 
 
 class Default(WorkerEntrypoint):
-    async def fetch(self, request):
+    async def fetch(self, request: Any) -> Any:
         try:
             from workers import asgi
         except ImportError:  # a runtime whose bundled SDK predates workers.asgi
-            import asgi
+            import asgi  # type: ignore[import-untyped, no-redef]  # the old SDK's module has no types
         return await asgi.fetch(_app(self.env), request, self.env)
 
-    async def scheduled(self, controller, env=None, ctx=None):
+    async def scheduled(self, controller: Any, env: Any = None, ctx: Any = None) -> None:
         # Cron trigger (wrangler.toml [triggers]): expire stored files and images.
         try:
             from openai_workers_ai.maintenance import run_scheduled

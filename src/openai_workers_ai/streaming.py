@@ -13,7 +13,7 @@ from __future__ import annotations
 import codecs
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing
 from typing import Any
 
@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 DONE = "[DONE]"
 
 
-async def sse_events(chunks: AsyncIterator[bytes]) -> AsyncIterator[str]:
+async def sse_events(chunks: AsyncIterator[bytes]) -> AsyncGenerator[str, None]:
     """Yield the ``data`` of each server-sent event, joining multi-line data.
 
     Stops at ``data: [DONE]``. Works on any chunking of the byte stream.

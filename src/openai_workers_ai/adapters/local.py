@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from ..errors import UpstreamError
-from ..ports import Fetched, StoredObject
+from ..ports import Fetched, Statement, StoredObject
 from .upstream import upstream_error
 
 
@@ -58,9 +58,11 @@ class SQLiteD1:
     def prepare(self, sql: str) -> SQLiteStatement:
         return SQLiteStatement(self, sql)
 
-    async def batch(self, statements: Sequence[SQLiteStatement]) -> None:  # type: ignore[override]
+    async def batch(self, statements: Sequence[Statement]) -> None:
         with self.transaction() as conn:
             for statement in statements:
+                if not isinstance(statement, SQLiteStatement):
+                    raise TypeError("SQLiteD1.batch runs only statements this database prepared")
                 conn.execute(statement.sql, statement.params)
 
     def apply_migrations(self, directory: str | Path) -> list[str]:

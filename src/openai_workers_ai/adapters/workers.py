@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import fields
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import js
 from pyodide.ffi import JsException, JsProxy, to_js
@@ -27,8 +27,11 @@ from ..ports import Backends, Fetched, StoredObject
 from ..settings import Settings
 from .upstream import upstream_error
 
+if TYPE_CHECKING:
+    from pyodide.ffi import JsBuffer
+
 try:  # Pyodide >= 0.27 (every Python 3.13 Worker) keeps JS null apart from undefined.
-    from pyodide.ffi import jsnull
+    from pyodide.ffi import jsnull  # type: ignore[attr-defined]  # the dev stubs (pyodide-py 0.25) predate it
 except ImportError:  # pragma: no cover - older Pyodide: None converts to undefined
     jsnull = None
 
@@ -96,7 +99,7 @@ def _to_py(value: Any) -> Any:
         return value
     if isinstance(value, JsProxy):
         if _js_type(value) in _BUFFERS:
-            return bytes(value.to_bytes())
+            return bytes(cast("JsBuffer", value).to_bytes())
         value = value.to_py()
         if isinstance(value, JsProxy):  # not convertible (a class instance): leave it
             return value

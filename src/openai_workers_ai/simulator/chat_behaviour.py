@@ -62,11 +62,17 @@ class Answer:
         return self.value is not None
 
 
+def function_of(tool: dict[str, Any]) -> dict[str, Any]:
+    """A tool's ``{name, description, parameters}`` in either shape (OpenAI's nests it under ``function``)."""
+    function = tool.get("function")
+    return function if isinstance(function, dict) else tool
+
+
 def tool_schemas(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Tool name → parameters schema, from either tool shape."""
     out: dict[str, dict[str, Any]] = {}
     for tool in inputs.get("tools") or ():
-        function = tool.get("function") if isinstance(tool.get("function"), dict) else tool
+        function = function_of(tool)
         out[function["name"]] = function.get("parameters") or {}
     return out
 

@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from ..translate.catalog import JSON_MODE, VISION, ModelInfo
-from .chat_behaviour import Answer, decide, images, json_schema_of
+from .chat_behaviour import Answer, decide, function_of, images, json_schema_of
 from .failures import invalid_input
 from .text_generation import sse
 
@@ -77,7 +77,7 @@ def _check_tool(model: ModelInfo, tool: Any, position: int) -> None:
         if not tool["function"].get("name"):
             raise invalid_input(f"required property '{where}/function/name' is missing")
         return
-    function = tool.get("function") if isinstance(tool.get("function"), dict) else tool
+    function = function_of(tool)
     for key in ("name", "description", "parameters"):
         if key not in function:
             raise invalid_input(f"required properties at '{where}' are 'name,description,parameters'")

@@ -99,9 +99,9 @@ def run(info: ModelInfo, inputs: dict[str, Any]) -> dict[str, Any] | bytes:
         width, height = _int(inputs, "width", 0, 2048) or 1024, _int(inputs, "height", 0, 2048) or 1024
         _int(inputs, "num_steps", 1, 50)
         return jpeg(width, height)
-    width, height = _int(inputs, "width", 256, 2048), _int(inputs, "height", 256, 2048)
+    asked_width, asked_height = _int(inputs, "width", 256, 2048), _int(inputs, "height", 256, 2048)
     _int(inputs, "num_steps", 1, 20)
     source = _input_image(inputs, info)
     native = 1024 if "xl" in info.id else 512
     default = source or (native, native)
-    return png(width or default[0], height or default[1], seed)
+    return png(asked_width or default[0], asked_height or default[1], seed)

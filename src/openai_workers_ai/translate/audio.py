@@ -190,6 +190,7 @@ def wav_duration(audio: bytes | bytearray) -> float | None:
     if bytes(view[:4]) != b"RIFF" or bytes(view[8:12]) != b"WAVE":
         return None
     pos, byte_rate = 12, 0
+    size: int
     while pos + 8 <= len(view):
         chunk, (size,) = bytes(view[pos : pos + 4]), struct.unpack("<I", view[pos + 4 : pos + 8])
         if chunk == b"fmt " and size >= 12:

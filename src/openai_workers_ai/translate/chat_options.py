@@ -100,7 +100,8 @@ def tool_inputs(req: CreateChatCompletionRequest, model: ModelInfo) -> dict[str,
             out["parallel_tool_calls"] = req.parallel_tool_calls
         return out
     if choice not in (None, "auto"):
-        forced = choice if isinstance(choice, str) else f"function {choice.function.name}"
+        # An allowed_tools choice became its mode above: only a named choice is left to spell out.
+        forced = f"function {choice.function.name}" if isinstance(choice, NamedToolChoice) else choice
         raise InvalidRequest(
             f"The model `{model.id}` cannot be forced to call a tool (tool_choice: {forced}); "
             "Workers AI's classic models only choose tools themselves. Use 'auto', or a model that "

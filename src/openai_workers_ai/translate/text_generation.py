@@ -79,13 +79,19 @@ def _arguments(raw: Any) -> str:
     return raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False)
 
 
+def _function_of(item: dict[str, Any]) -> dict[str, Any]:
+    """The ``{name, arguments}`` part of a call in either shape: OpenAI's nests it under ``function``."""
+    function = item.get("function")
+    return function if isinstance(function, dict) else item
+
+
 def _tool_calls(raw: Any) -> list[ToolCallPiece]:
     """Both ``{name, arguments}`` (classic) and ``{id, type, function: {…}}`` (OpenAI) items."""
     calls: list[ToolCallPiece] = []
     for position, item in enumerate(raw or ()):
         if not isinstance(item, dict):
             continue
-        function = item.get("function") if isinstance(item.get("function"), dict) else item
+        function = _function_of(item)
         if not (item.get("id") or function.get("name") or function.get("arguments")):
             continue  # vLLM-style streams end a call with an all-null "finalization" fragment
         calls.append(
@@ -119,7 +125,7 @@ def text_tool_calls(text: str, names: set[str]) -> list[ToolCallPiece]:
         for item in value if isinstance(value, list) else [value]:
             if not isinstance(item, dict):
                 return []
-            function = item.get("function") if isinstance(item.get("function"), dict) else item
+            function = _function_of(item)
             arguments = function.get("arguments", function.get("parameters", {}))
             if function.get("name") not in names or not isinstance(arguments, (dict, str)):
                 return []

@@ -37,12 +37,12 @@ async def create(request: Request) -> Response:
     metrics = clock.metrics(None)
     # Written by hand: vectors at float32 precision (Ollama's []float32), as /v1/embeddings writes them.
     arrays = ",".join(map(embeddings.to_json_floats, vectors))
-    body = (
+    payload = (
         f'{{"model":{json.dumps(name, ensure_ascii=False)},"embeddings":[{arrays}],'
         f'"total_duration":{metrics["total_duration"]},"load_duration":{metrics["load_duration"]},'
         f'"prompt_eval_count":{tokens}}}'
     )
-    return Response(body, media_type="application/json")
+    return Response(payload, media_type="application/json")
 
 
 async def legacy(request: Request) -> Response:
