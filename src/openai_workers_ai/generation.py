@@ -11,10 +11,10 @@ reports usage, else estimated at ~4 characters a token).
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from .adapters.upstream import upstream_error
 from .errors import UpstreamError
@@ -58,16 +58,19 @@ class Generation:
         return self.model.supports(REASONING) and self.model.extra.get("reasoning_format") == "think-tags"
 
 
+FinishReason = Literal["stop", "length", "tool_calls"]
+
+
 @dataclass(slots=True)
 class Result:
     text: str
     reasoning: str
     tool_calls: list[ToolCallPiece]
-    finish_reason: str
+    finish_reason: FinishReason
     usage: Usage
 
 
-def _finish(gen: Generation, upstream: str | None, usage: Usage, stopped: bool, tools: bool) -> str:
+def _finish(gen: Generation, upstream: str | None, usage: Usage, stopped: bool, tools: bool) -> FinishReason:
     if tools:
         return "tool_calls"
     if stopped:
@@ -99,7 +102,7 @@ def _result(gen: Generation, raw: dict[str, Any]) -> Result:
     return Result(text, out.reasoning, out.tool_calls, finish, usage)
 
 
-async def stream(ai: AI, gen: Generation) -> AsyncIterator[Piece]:
+async def stream(ai: AI, gen: Generation) -> AsyncGenerator[Piece, None]:
     """Run the model streaming; yield content pieces, then one last piece with
     ``finish_reason`` and ``usage`` set. Stops reading upstream at a stop sequence."""
     raw = await ai.run(gen.model.id, {**gen.inputs, "stream": True} if gen.streams else gen.inputs)

@@ -69,7 +69,7 @@ class ObjectStore(Protocol):
     async def put(
         self,
         key: str,
-        body: bytes | AsyncIterator[bytes],
+        body: bytes | bytearray | AsyncIterator[bytes],
         *,
         content_type: str | None = None,
         metadata: dict[str, str] | None = None,

@@ -46,7 +46,7 @@ class Settings:
                 continue
             values[f.name] = _convert(f.name, str(f.type), raw)
         values.update(overrides)
-        return cls(**values)  # type: ignore[arg-type]
+        return cls(**values)  # type: ignore[arg-type]  # each value converted for its field's type
 
 
 def _convert(name: str, annotation: str, raw: str) -> object:

@@ -94,7 +94,7 @@ async def write(
     db, bucket = backends.db, backends.bucket
     await db.prepare(insert_sql).bind(*insert_params).run()
     try:
-        stored = await bucket.put(key, body, content_type=content_type)  # type: ignore[arg-type]
+        stored = await bucket.put(key, body, content_type=content_type)
         extra = ready_columns() if ready_columns is not None else {}
         assignments = "".join(f", {column} = ?" for column in extra)  # column names come from code
         changed = await db.prepare(

@@ -34,7 +34,7 @@ async def sse_events(chunks: AsyncIterator[bytes]) -> AsyncGenerator[str, None]:
     decoder = codecs.getincrementaldecoder("utf-8")("replace")
     buffer = ""
     data: list[str] = []
-    async with aclosing(chunks) as stream:  # type: ignore[type-var]
+    async with aclosing(chunks) as stream:  # type: ignore[type-var]  # an async generator: has aclose()
         async for chunk in stream:
             buffer += decoder.decode(chunk)
             if "\n" not in buffer:
@@ -84,7 +84,7 @@ def ndjson_response(events: AsyncIterator[dict[str, Any]]) -> StreamingResponse:
     """One JSON object per line (Ollama); an error mid-stream is one ``{"error": …}`` line."""
 
     async def lines() -> AsyncIterator[bytes]:
-        async with aclosing(events) as stream:  # type: ignore[type-var]
+        async with aclosing(events) as stream:  # type: ignore[type-var]  # an async generator: has aclose()
             async for event in stream:
                 yield json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
 
@@ -98,7 +98,7 @@ async def _guarded(
     frames: AsyncIterator[bytes], on_error: Callable[[APIError], bytes]
 ) -> AsyncIterator[bytes]:
     try:
-        async with aclosing(frames) as stream:  # type: ignore[type-var]
+        async with aclosing(frames) as stream:  # type: ignore[type-var]  # an async generator: has aclose()
             async for frame in stream:
                 yield frame
     except APIError as error:
@@ -116,11 +116,11 @@ async def primed(items: AsyncIterator[Any]) -> AsyncIterator[Any]:
     except StopAsyncIteration:
         first = _EMPTY
     except BaseException:
-        await items.aclose()  # type: ignore[attr-defined]
+        await items.aclose()  # type: ignore[attr-defined]  # an async generator: has aclose()
         raise
 
     async def chained() -> AsyncIterator[Any]:
-        async with aclosing(items) as rest:  # type: ignore[type-var]
+        async with aclosing(items) as rest:  # type: ignore[type-var]  # an async generator: has aclose()
             if first is not _EMPTY:
                 yield first
             async for item in rest:

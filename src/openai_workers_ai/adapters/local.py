@@ -131,7 +131,7 @@ class FolderR2:
     async def put(
         self,
         key: str,
-        body: bytes | AsyncIterator[bytes],
+        body: bytes | bytearray | AsyncIterator[bytes],
         *,
         content_type: str | None = None,
         metadata: dict[str, str] | None = None,
@@ -208,9 +208,10 @@ class RestAI:
     async def run(
         self, model: str, inputs: dict[str, Any], options: dict[str, Any] | None = None
     ) -> dict[str, Any] | bytes | AsyncIterator[bytes]:
+        binary = _binary_input(inputs)
         request = self.client.build_request(
             "POST", f"{self.url}/run/{model}", json=inputs, headers=self.headers
-        ) if _binary_input(inputs) is None else self._binary_request(model, inputs)
+        ) if binary is None else self._binary_request(model, inputs, binary)
         try:
             response = await self.client.send(request, stream=True)
         except httpx.HTTPError as exc:
@@ -234,9 +235,9 @@ class RestAI:
         finally:
             await response.aclose()
 
-    def _binary_request(self, model: str, inputs: dict[str, Any]) -> httpx.Request:
+    def _binary_request(self, model: str, inputs: dict[str, Any], binary: _BinaryInput) -> httpx.Request:
         """Nova-3 and the like over REST: the raw bytes as the body, the other inputs as query parameters."""
-        name, body, content_type = _binary_input(inputs)  # type: ignore[misc]
+        name, body, content_type = binary
         params = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in inputs.items() if k != name}
         headers = {**self.headers, "content-type": content_type}
         return self.client.build_request(
@@ -255,7 +256,11 @@ class RestAI:
         return list(body.get("result") or [])
 
 
-def _binary_input(inputs: dict[str, Any]) -> tuple[str, bytes | bytearray | memoryview, str] | None:
+_BinaryInput = tuple[str, bytes | bytearray | memoryview, str]
+"""An input's name, its bytes and their content type."""
+
+
+def _binary_input(inputs: dict[str, Any]) -> _BinaryInput | None:
     """The ``{body: bytes, contentType}`` input of a binary model (Nova-3's ``audio``), if any."""
     for name, value in inputs.items():
         if isinstance(value, dict) and isinstance(value.get("body"), (bytes, bytearray, memoryview)):

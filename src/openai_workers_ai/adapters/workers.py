@@ -351,7 +351,7 @@ class WorkersR2:
     async def put(
         self,
         key: str,
-        body: bytes | AsyncIterator[bytes],
+        body: bytes | bytearray | AsyncIterator[bytes],
         *,
         content_type: str | None = None,
         metadata: dict[str, str] | None = None,

@@ -71,7 +71,7 @@ async def _merged(ai: AI, gens: list[Generation]) -> AsyncIterator[tuple[int, Pi
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
         for s in streams:
-            await s.aclose()  # type: ignore[attr-defined]
+            await s.aclose()
 
 
 async def _frames(

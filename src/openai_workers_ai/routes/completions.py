@@ -49,7 +49,7 @@ async def create(request: Request) -> Response:
             choices=[
                 CompletionChoice(
                     text=(prompt if body.echo else "") + r.text, index=i,
-                    finish_reason=r.finish_reason,  # type: ignore[arg-type]
+                    finish_reason=r.finish_reason,  # type: ignore[arg-type]  # no tools here: never "tool_calls"
                 )
                 for i, (r, prompt) in enumerate(zip(results, body.prompts(), strict=True))
             ],

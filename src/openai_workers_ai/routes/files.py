@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -163,17 +163,13 @@ def _expires_after(fields: dict[str, str]) -> int | None:
 async def list_files(request: Request) -> Response:
     query = request.query_params
     limit = _limit(query.get("limit"))
-    order = query.get("order") or "desc"
-    if order not in ("asc", "desc"):
-        raise InvalidRequest(
-            f"Invalid value for 'order': '{order}' is not one of asc, desc.", param="order"
-        )
+    order = _order(query.get("order"))
     rows, has_more = await files.list_page(
         context(request).backends.db,
         owner=_owner(request),
         now=int(time.time()),
         limit=limit,
-        order=order,  # type: ignore[arg-type]
+        order=order,
         purpose=query.get("purpose") or None,
         after=query.get("after") or None,
     )
@@ -185,6 +181,14 @@ async def list_files(request: Request) -> Response:
         "last_id": data[-1]["id"] if data else None,
         "has_more": has_more,
     })
+
+
+def _order(raw: str | None) -> Literal["asc", "desc"]:
+    if not raw or raw == "desc":
+        return "desc"
+    if raw == "asc":
+        return "asc"
+    raise InvalidRequest(f"Invalid value for 'order': '{raw}' is not one of asc, desc.", param="order")
 
 
 def _limit(raw: str | None) -> int:

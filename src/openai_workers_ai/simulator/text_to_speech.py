@@ -56,7 +56,7 @@ def _aura(model: ModelInfo, inputs: dict[str, Any]) -> bytes:
     text = inputs.get("text")
     if not isinstance(text, str):
         raise invalid_input("required properties at '/' are 'text'")
-    speakers: tuple[str, ...] = tuple(model.extra.get("voices", ()))  # type: ignore[arg-type]
+    speakers = model.names("voices")
     speaker = inputs.get("speaker")
     if speaker is not None and speaker not in speakers:
         raise invalid_input(f"'/speaker' must be one of {', '.join(speakers)}")

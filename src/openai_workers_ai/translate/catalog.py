@@ -42,6 +42,11 @@ class ModelInfo:
     def supports(self, capability: str) -> bool:
         return capability in self.capabilities
 
+    def names(self, key: str) -> tuple[str, ...]:
+        """A tuple-valued ``extra`` entry (``voices``, ``reasoning_effort``); empty when absent."""
+        value = self.extra.get(key)
+        return value if isinstance(value, tuple) else ()
+
 
 def _owner(model_id: str) -> str:
     # "@cf/meta/llama-3.1-8b-instruct" → "meta"

@@ -241,7 +241,7 @@ def completion(completion_id: str, created: int, model: ModelInfo, result: Resul
     """The ``chat.completion`` for one result per choice. Prompt tokens are counted once, as OpenAI does."""
     results = result if isinstance(result, list) else [result]
     choices = [
-        Choice(index=i, message=message(r), finish_reason=r.finish_reason)  # type: ignore[arg-type]
+        Choice(index=i, message=message(r), finish_reason=r.finish_reason)
         for i, r in enumerate(results)
     ]
     total = Usage(results[0].usage.prompt_tokens, sum(r.usage.completion_tokens for r in results))

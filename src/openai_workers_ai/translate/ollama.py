@@ -65,8 +65,8 @@ def _format(value: str | dict[str, Any] | None, messages: list[Message]) -> dict
 def _reasoning_effort(think: bool | str | None, model: ModelInfo, name: str) -> str | None:
     if think is None or think is False:
         # ``think: false``: turn reasoning off where the model lets it be turned off.
-        efforts = model.extra.get("reasoning_effort") or ()
-        return "none" if think is False and "none" in efforts else None  # type: ignore[operator]
+        efforts = model.names("reasoning_effort")
+        return "none" if think is False and "none" in efforts else None
     if not model.supports(REASONING):
         raise InvalidRequest(f'"{name}" does not support thinking')
     if think is True:

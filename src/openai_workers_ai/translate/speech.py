@@ -63,7 +63,7 @@ def speech_inputs(info: ModelInfo, text: str, voice: str, fmt: str) -> dict[str,
                 "(tts-1-hd, gpt-4o-mini-tts).", param="response_format", code="unsupported_value")
         return {"prompt": text, "lang": lang}
     if info.family == "aura":
-        speakers: tuple[str, ...] = tuple(info.extra.get("voices", ()))  # type: ignore[arg-type]
+        speakers = info.names("voices")
         mapping = AURA_VOICES.get(info.id, {})
         speaker = mapping.get(voice) or (voice if voice in speakers else None)
         if speaker is None:

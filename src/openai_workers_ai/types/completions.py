@@ -22,9 +22,8 @@ class CreateCompletionRequest(Sampling):
             return ["<|endoftext|>"]  # OpenAI's default when no prompt is given
         if isinstance(self.prompt, str):
             return [self.prompt]
-        if all(isinstance(p, str) for p in self.prompt):
-            return list(self.prompt)  # type: ignore[arg-type]
-        return []  # token arrays: the handler rejects them
+        strings = [p for p in self.prompt if isinstance(p, str)]
+        return strings if len(strings) == len(self.prompt) else []  # token arrays: the handler rejects them
 
 
 class CompletionChoice(BaseModel):
