@@ -6,13 +6,17 @@ Covers what structured-output schemas use: ``type`` (one or a list), ``propertie
 ``definitions``, string ``minLength`` / ``maxLength`` / ``format`` (date, date-time,
 email, uri, uuid) and numeric ``minimum`` / ``maximum`` / exclusive bounds /
 ``multipleOf``. Every property is filled in, so the instance is valid for
-strict schemas (all properties required) and lenient ones alike.
+strict schemas (all properties required) and lenient ones alike. A schema it cannot read
+(``"type": {}``, ``"minItems": "x"`` …) is the model's 400 (``invalid_input``), as
+Workers AI refuses a malformed schema; sizes are capped at :data:`MAX_SIZE`.
 """
 
 from __future__ import annotations
 
 import hashlib
 from typing import Any
+
+from .failures import invalid_input
 
 FORMATS = {
     "date": "2026-01-01",
@@ -23,12 +27,17 @@ FORMATS = {
     "uuid": "00000000-0000-4000-8000-000000000000",
 }
 MAX_DEPTH = 8
+MAX_SIZE = 1000
+"""Most items / characters generated for one array / string, whatever ``minItems`` / ``minLength`` ask."""
 
 
 def instance(schema: Any, seed: str = "") -> Any:
     """A value valid for ``schema`` (deterministic for the same ``seed``)."""
     root = schema if isinstance(schema, dict) else {}
-    return _value(root, root, seed, 0)
+    try:
+        return _value(root, root, seed, 0)
+    except (TypeError, ValueError, AttributeError, OverflowError, RecursionError) as exc:
+        raise invalid_input(f"the JSON schema is not valid ({type(exc).__name__}: {exc})") from None
 
 
 def _resolve(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
@@ -84,7 +93,7 @@ def _object(schema: dict[str, Any], root: dict[str, Any], seed: str, depth: int)
 
 
 def _array(schema: dict[str, Any], root: dict[str, Any], seed: str, depth: int) -> Any:
-    count = max(int(schema.get("minItems", 0)), 1)
+    count = min(max(int(schema.get("minItems", 0)), 1), MAX_SIZE)
     if schema.get("maxItems") is not None:
         count = min(count, int(schema["maxItems"]))
     prefix = schema.get("prefixItems") or []
@@ -99,7 +108,7 @@ def _string(schema: dict[str, Any], root: dict[str, Any], seed: str, depth: int)
     if schema.get("format") in FORMATS:
         return FORMATS[schema["format"]]
     text = _word(seed, "s")
-    low, high = int(schema.get("minLength", 0)), schema.get("maxLength")
+    low, high = min(int(schema.get("minLength", 0)), MAX_SIZE), schema.get("maxLength")
     text = text.ljust(low, "x")
     return text if high is None else text[: int(high)]
 

@@ -28,6 +28,9 @@ def _walk(node: Any, context: tuple[str, ...]) -> str | None:
     if not isinstance(node, dict):
         return None
     where = f"In context={context!r}, " if context else "In context=(), "
+    for key, kind in (("required", list), *((k, dict) for k in _NESTED_MAPS), *((k, list) for k in _NESTED_LISTS)):
+        if node.get(key) is not None and not isinstance(node[key], kind):  # walked below: must be the right kind
+            return where + f"'{key}' must be {'an object' if kind is dict else 'an array'}."
     properties = node.get("properties")
     if node.get("type") == "object" or isinstance(properties, dict):
         if node.get("additionalProperties") is not False:
