@@ -97,12 +97,12 @@ def invalid_request(exc: ValidationError, body: bytes | dict[str, Any] | None = 
             "We could not parse the JSON body of your request: the API expects a JSON object."
         )
     first = _most_telling(errors)
-    param = dotted(first["loc"], _input(body))
+    param = dotted(first["loc"], _input(body)) or None
     message = first["msg"]
     if first["type"] == "missing":
         return InvalidRequest(f"Missing required parameter: '{param}'.", param=param)
     if first["type"] == "extra_forbidden":
-        return InvalidRequest(f"Unrecognized request argument supplied: {param}", param=param)
+        return InvalidRequest(f"Unrecognized request argument supplied: {param or '(an empty name)'}", param=param)
     return InvalidRequest(f"Invalid value for '{param}': {message}", param=param)
 
 
@@ -126,7 +126,8 @@ def dotted(loc: tuple[int | str, ...], data: Any = None) -> str:
             continue
         else:
             node = None
-        out += f".{part}" if out else part
+        if part:  # an empty key (``{"": …}``) names nothing: the object holding it is the param
+            out += f".{part}" if out else part
     return out
 
 

@@ -157,6 +157,8 @@ class FormReader:
         def on_headers_finished() -> None:
             _, disposition = parse_options_header(headers.get(b"content-disposition", b""))
             part.name = disposition.get(b"name", b"").decode("utf-8", "replace")
+            if not part.name:  # raised through _feed as a 400
+                raise ValueError("a part has no name (Content-Disposition: form-data; name=\"…\").")
             filename = disposition.get(b"filename")
             part.filename = filename.decode("utf-8", "replace") if filename is not None else None
             if b"content-type" in headers:

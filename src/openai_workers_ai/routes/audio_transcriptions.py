@@ -67,7 +67,7 @@ def _payload(form: Form) -> dict[str, Any]:
     for name, values in form.fields.items():
         if name == "file":  # a text part named `file`: reported as a missing upload
             continue
-        base = name.removesuffix("[]")
+        base = name.removesuffix("[]") or name
         if base in _LISTS:
             payload[base] = form.get_list(base)
         elif "[" in name and name.endswith("]"):
