@@ -1,0 +1,573 @@
+"""Bounded, deterministic fuzzing of every route in ``app.ROUTES``: bad input is a 4xx in the API's own shape.
+
+Each case is a malformed or adversarial request (wrong JSON types for every field of each
+request model — names from ``types/`` and OpenAI's request schemas — nulls, huge and
+negative numbers, nested garbage, unicode edge cases, non-object and non-JSON bodies, wrong
+content types, truncated and odd multipart forms, odd path params, every method on every
+path). Each answer must be below 500 and, when it is an error, an OpenAI
+``{"error": {message, type, param, code}}`` (``param`` naming a real field) or an Ollama
+``{"error": "…"}``; a 200 stream must not carry a server error. The corpus is fixed (no
+randomness), so a failure replays; each test collects every bad case before failing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import BaseModel
+
+from openai_workers_ai import app as app_module
+from openai_workers_ai.routes.images import _Fields as ImageFormFields
+from openai_workers_ai.types import audio, chat, completions, embeddings, images, moderations, ollama
+
+from .audio import make_wav
+from .images_util import rgba_png
+from .openapi import _spec
+from .test_auth_cors import walk
+
+ALL = sorted(set(walk(app_module.ROUTES)))
+PATHS = sorted({template for template, _ in ALL})
+SERVER_ERROR = "The server had an error while processing your request."
+
+
+def is_ollama(path: str) -> bool:
+    return path.startswith(("/api/", "/llm/ollama"))
+
+
+def suffix(template: str) -> str:
+    """``/llm/openai/v1/chat/completions`` → ``/chat/completions``; ``/llm/ollama/api/chat`` → ``/api/chat``."""
+    for prefix in ("/llm/openai/v1", "/v1", "/llm/ollama"):
+        if template.startswith(prefix + "/"):
+            return template[len(prefix):]
+    return template
+
+
+# ---- what each route takes -------------------------------------------------------------------
+
+PNG = rgba_png(8, 8, bytes([255] * 64))
+WAV = make_wav(0.5)
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A route's request: valid bodies to mutate, the models and OpenAI schemas naming its fields."""
+
+    kind: str  # "json" | "multipart"
+    bases: tuple[dict[str, Any], ...]
+    """Valid requests; every node of each (``messages[0].content[1].image_url.url`` …) gets garbage."""
+    models: tuple[type[BaseModel], ...] = ()
+    schemas: tuple[str, ...] = ()
+    files: dict[str, tuple[str, bytes, str]] = field(default_factory=dict)
+    extra: frozenset[str] = frozenset()
+    """Params named by errors that are not body fields (``mask``, query params …)."""
+
+    @property
+    def base(self) -> dict[str, Any]:
+        return self.bases[0]
+
+
+LLAMA = "@cf/meta/llama-3.1-8b-instruct"
+TOOL = {"type": "function", "function": {"name": "f", "description": "d", "strict": False,
+                                         "parameters": {"type": "object", "properties": {"a": {"type": "string"}}}}}
+CHAT_MESSAGES = [{"role": "user", "content": "hi"}]
+RICH_MESSAGES = [
+    {"role": "system", "content": [{"type": "text", "text": "be brief"}]},
+    {"role": "user", "content": [{"type": "text", "text": "what is this"},
+                                 {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo=",
+                                                                     "detail": "low"}}]},
+    {"role": "assistant", "content": None,
+     "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "f", "arguments": '{"a": "x"}'}}]},
+    {"role": "tool", "tool_call_id": "call_1", "content": "42"},
+]
+OLLAMA_OPTIONS = {"num_predict": 4, "temperature": 0.5, "top_k": 2, "top_p": 0.9, "seed": 1, "stop": ["\n\n"],
+                  "num_ctx": 2048, "repeat_penalty": 1.1}
+SPECS: dict[str, Spec] = {
+    "/chat/completions": Spec("json", (
+        {"model": LLAMA, "messages": CHAT_MESSAGES, "max_tokens": 4},
+        {"model": LLAMA, "messages": CHAT_MESSAGES, "stream": True, "stream_options": {"include_usage": True},
+         "stop": ["x", "y"], "temperature": 0.5, "n": 1, "logprobs": False, "max_completion_tokens": 4},
+        {"model": "@cf/meta/llama-3.2-11b-vision-instruct", "messages": RICH_MESSAGES, "tools": [TOOL],
+         "tool_choice": {"type": "function", "function": {"name": "f"}}, "metadata": {"k": "v"},
+         "logit_bias": {"50256": -100}},
+        {"model": LLAMA, "messages": CHAT_MESSAGES, "response_format": {
+            "type": "json_schema", "json_schema": {"name": "s", "strict": True, "schema": {
+                "type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"],
+                "additionalProperties": False}}}},
+        {"model": LLAMA, "messages": CHAT_MESSAGES, "response_format": {"type": "json_schema", "json_schema": {
+            "name": "t", "schema": {"type": "object", "properties": {
+                "a": {"type": "array", "items": {"type": "string", "minLength": 2, "format": "date"}, "minItems": 1,
+                      "maxItems": 3},
+                "b": {"type": ["integer", "null"], "minimum": 0, "maximum": 9, "multipleOf": 3},
+                "c": {"anyOf": [{"$ref": "#/$defs/d"}, {"type": "null"}]},
+                "e": {"allOf": [{"properties": {"f": {"const": 1}}}], "prefixItems": [{"type": "boolean"}]}},
+                "$defs": {"d": {"enum": ["x", "y"]}}}}}},
+        {"model": LLAMA, "messages": CHAT_MESSAGES, "tools": [TOOL], "tool_choice": "required",
+         "parallel_tool_calls": False},
+    ), (chat.CreateChatCompletionRequest,), ("CreateChatCompletionRequest",)),
+    "/completions": Spec("json", (
+        {"model": LLAMA, "prompt": "hi", "max_tokens": 4},
+        {"model": LLAMA, "prompt": ["a", "b"], "stream": True, "stream_options": {"include_usage": True},
+         "stop": "x", "echo": True, "suffix": "s", "best_of": 1, "logprobs": 0},
+    ), (completions.CreateCompletionRequest,), ("CreateCompletionRequest",)),
+    "/embeddings": Spec("json", (
+        {"model": "text-embedding-3-small", "input": "hi"},
+        {"model": "@cf/google/embeddinggemma-300m", "input": ["a", "b"], "dimensions": 256,
+         "encoding_format": "base64"},
+        {"model": "text-embedding-3-small", "input": [[1, 2, 3]]},
+    ), (embeddings.CreateEmbeddingRequest,), ("CreateEmbeddingRequest",)),
+    "/moderations": Spec("json", (
+        {"input": "hi"},
+        {"model": "omni-moderation-latest", "input": [{"type": "text", "text": "hi"},
+                                                      {"type": "image_url", "image_url": {"url": "https://x/y.png"}}]},
+    ), (moderations.CreateModerationRequest,), ("CreateModerationRequest",)),
+    "/audio/speech": Spec("json", (
+        {"model": "tts-1", "input": "hi", "voice": "alloy"},
+        {"model": "gpt-4o-mini-tts", "input": "hi", "voice": {"id": "v"}, "instructions": "calm", "speed": 1.5,
+         "response_format": "wav", "stream_format": "sse"},
+    ), (audio.CreateSpeechRequest,), ("CreateSpeechRequest",)),
+    "/images/generations": Spec("json", (
+        {"prompt": "a fox", "size": "256x256", "response_format": "b64_json"},
+        {"prompt": "a fox", "model": "gpt-image-1", "quality": "low", "n": 1, "size": "1024x1024",
+         "output_format": "png", "background": "opaque", "moderation": "low", "output_compression": 50},
+    ), (images.CreateImageRequest,), ("CreateImageRequest",)),
+    "/audio/transcriptions": Spec(
+        "multipart", ({"model": "whisper-1"},), (audio.CreateTranscriptionRequest,), ("CreateTranscriptionRequest",),
+        files={"file": ("a.wav", WAV, "audio/wav")},
+    ),
+    "/audio/translations": Spec(
+        "multipart", ({"model": "whisper-1"},), (audio.CreateTranslationRequest,), ("CreateTranslationRequest",),
+        files={"file": ("a.wav", WAV, "audio/wav")},
+    ),
+    "/images/edits": Spec(
+        "multipart", ({"prompt": "a fox", "size": "256x256", "response_format": "b64_json"},),
+        (ImageFormFields,), ("CreateImageEditRequest",), files={"image": ("a.png", PNG, "image/png")},
+        extra=frozenset({"mask", "input_fidelity"}),
+    ),
+    "/images/variations": Spec(
+        "multipart", ({"size": "256x256", "response_format": "b64_json"},),
+        (ImageFormFields,), ("CreateImageVariationRequest",), files={"image": ("a.png", PNG, "image/png")},
+    ),
+    "/files": Spec(
+        "multipart", ({"purpose": "user_data"},), (), ("CreateFileRequest",),
+        files={"file": ("a.jsonl", b'{"a": 1}\n', "application/jsonl")},
+        extra=frozenset({"expires_after.anchor", "expires_after.seconds", "limit", "order", "after"}),
+    ),
+    "/api/chat": Spec("json", (
+        {"model": "llama3.1", "messages": CHAT_MESSAGES, "stream": False, "options": OLLAMA_OPTIONS},
+        {"model": "llama3.2-vision", "stream": True, "format": "json", "think": False, "keep_alive": "5m",
+         "messages": [{"role": "user", "content": "hi", "images": ["iVBORw0KGgo="]},
+                      {"role": "assistant", "content": "",
+                       "tool_calls": [{"function": {"name": "f", "arguments": {"a": 1}}}]},
+                      {"role": "tool", "content": "1", "tool_name": "f"}]},
+        {"model": "llama3.1", "messages": CHAT_MESSAGES, "stream": False, "tools": [TOOL],
+         "format": {"type": "object", "properties": {"a": {"type": "string"}}}},
+    ), (ollama.ChatRequest,)),
+    "/api/generate": Spec("json", (
+        {"model": "llama3.1", "prompt": "hi", "stream": False, "options": OLLAMA_OPTIONS},
+        {"model": "llama3.1", "prompt": "hi", "system": "s", "suffix": "x", "raw": True, "format": "json",
+         "context": [1, 2], "images": ["iVBORw0KGgo="], "template": "{{ .Prompt }}", "think": True},
+    ), (ollama.GenerateRequest,)),
+    "/api/embed": Spec("json", (
+        {"model": "nomic-embed-text", "input": "hi"},
+        {"model": "nomic-embed-text", "input": ["a", "b"], "truncate": False, "dimensions": 8,
+         "options": OLLAMA_OPTIONS, "keep_alive": 0},
+    ), (ollama.EmbedRequest,)),
+    "/api/embeddings": Spec("json", ({"model": "nomic-embed-text", "prompt": "hi", "options": OLLAMA_OPTIONS},),
+                            (ollama.EmbeddingsRequest,)),
+    "/api/show": Spec("json", ({"model": "llama3.1", "verbose": True}, {"name": "llama3.1"}), (ollama.ModelRequest,)),
+    "/api/pull": Spec("json", ({"model": "llama3.1", "stream": False}, {"name": "llama3.1"}), (ollama.ModelRequest,)),
+    "/api/push": Spec("json", ({"model": "llama3.1"},), (ollama.ModelRequest,)),
+    "/api/create": Spec("json", ({"model": "x"},), (ollama.ModelRequest,)),
+    "/api/copy": Spec("json", ({"source": "llama3.1", "destination": "y"},), (ollama.CopyRequest,)),
+    "/api/delete": Spec("json", ({"model": "llama3.1"},), (ollama.ModelRequest,)),
+}
+
+
+def _schema_properties(name: str) -> set[str]:
+    spec = _spec()
+    if spec is None:
+        return set()
+    schemas = spec["components"]["schemas"]
+
+    def props(node: dict[str, Any]) -> set[str]:
+        if "$ref" in node:
+            return props(schemas[node["$ref"].rsplit("/", 1)[1]])
+        out = set(node.get("properties", {}))
+        for part in node.get("allOf", []):
+            out |= props(part)
+        return out
+
+    return props(schemas[name])
+
+
+@cache
+def fields(route: str) -> frozenset[str]:
+    """Every top-level field the route's request may name: pydantic fields (and aliases) + OpenAI's."""
+    spec = SPECS[route]
+    names = set(spec.base) | set(spec.files) | set(spec.extra)
+    for model in spec.models:
+        for name, info in model.model_fields.items():
+            names.add(info.alias or name)
+    for schema in spec.schemas:
+        names |= _schema_properties(schema)
+    return frozenset(names)
+
+
+# ---- garbage ---------------------------------------------------------------------------------
+
+DEEP = json.loads("[" * 60 + "]" * 60)
+GARBAGE: list[Any] = [
+    None, True, False, 0, -1, -(2**63), 2**64, 10**30, 1.5, -0.0, 1e308, -1e308,
+    "", " ", "x", "\x00", "\u202etxt.exe", "null", "true", "1", "-1", "NaN", "1e400", "\U0001f600" * 3,
+    "a" * 5000, [], [None], [1, "a", None], [[]], [{}], {}, {"": None}, {"a": {"b": [1, {"c": None}]}},
+    DEEP, [""] * 3, ["x"] * 200,
+]
+# Written into the JSON text as is: a lone surrogate (not representable by json.dumps of a str).
+RAW_VALUES = ['"\\ud800"', '"\\udfff\\ud800"', '"a\\u0000b"', '["\\ud83d"]', '{"\\ud800": 1}', "1e400", "-1e400",
+              "123456789012345678901234567890123456789", "0.0000000000000000000000001"]
+
+
+# Nodes inside a field get one value of each kind (the whole list is for the fields themselves).
+NESTED_GARBAGE = [None, True, -1, 2**64, 1.5, "", "\x00", [], [None], {}, {"": None}, DEEP]
+NESTED_RAW = ['"\\ud800"', "1e400"]
+
+
+def body_with(base: dict[str, Any], path: tuple[str | int, ...], raw: str | None, value: Any = None) -> str:
+    """``base`` as JSON with the value at ``path`` replaced (``raw``: JSON text spliced in as is)."""
+    marker = "\u2063MARK\u2063"
+    doc = json.loads(json.dumps(base))
+    node = doc
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = marker if raw is not None else value
+    text = json.dumps(doc)
+    return text.replace(json.dumps(marker), raw) if raw is not None else text
+
+
+def without(base: dict[str, Any], path: tuple[str | int, ...]) -> str:
+    doc = json.loads(json.dumps(base))
+    node = doc
+    for key in path[:-1]:
+        node = node[key]
+    del node[path[-1]]
+    return json.dumps(doc)
+
+
+def json_cases(route: str) -> Iterator[tuple[str, str]]:
+    """(label, JSON body): for each base body, every top-level field the route knows and every
+    node inside the base, × every garbage value; and each node left out."""
+    spec = SPECS[route]
+    top = sorted(fields(route) - set(spec.files) - spec.extra) + ["", "\x00", "\u202e", "a" * 300, "__class__"]
+    for i, base in enumerate(spec.bases):
+        # Every field the route knows on the first base; the others add their own nodes.
+        for path in [(name,) for name in top] * (i == 0) + [p for p in nodes(base) if i or len(p) > 1]:
+            for value in GARBAGE if len(path) == 1 else NESTED_GARBAGE:
+                yield f"{path}={_short(value)}", body_with(base, path, None, value)
+            for raw in RAW_VALUES if len(path) == 1 else NESTED_RAW:
+                yield f"{path}={raw}", body_with(base, path, raw)
+        for path in nodes(base):
+            yield f"{path} missing", without(base, path)
+
+
+def nodes(doc: Any, prefix: tuple[str | int, ...] = ()) -> Iterator[tuple[str | int, ...]]:
+    """The path of every value inside ``doc`` (not ``doc`` itself)."""
+    items = doc.items() if isinstance(doc, dict) else enumerate(doc) if isinstance(doc, list) else ()
+    for key, value in items:
+        yield (*prefix, key)
+        yield from nodes(value, (*prefix, key))
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+# ---- checking answers ------------------------------------------------------------------------
+
+# A pydantic location part that is no API name: a union member, a validator, a model class, nothing.
+NOT_A_NAME = re.compile(r"^$|^(str|int|float|bool|none|dict|list|bytes)$|^(function-|tagged-union\[|union\[|list\[)|^[A-Z]")
+
+
+def problem(r: httpx.Response, route: str | None, sent: set[str] = frozenset()) -> str | None:  # type: ignore[assignment]
+    """What is wrong with the answer to a bad request, or None."""
+    path = r.request.url.path
+    if r.status_code >= 500:
+        return f"status {r.status_code}: {r.text[:300]}"
+    if r.request.method == "HEAD":
+        return None
+    if r.status_code < 400:
+        text = r.text
+        if SERVER_ERROR in text or '"server_error"' in text:
+            return f"status {r.status_code} with a server error in the stream: {text[:300]}"
+        return None
+    try:
+        body = r.json()
+    except ValueError:
+        return f"status {r.status_code}, not JSON: {r.text[:200]!r}"
+    if is_ollama(path):
+        if not (isinstance(body, dict) and set(body) == {"error"} and isinstance(body["error"], str)
+                and body["error"].strip()):
+            return f"status {r.status_code}, not Ollama's error shape: {body}"
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    if not (isinstance(error, dict) and set(error) == {"message", "type", "param", "code"}):
+        return f"status {r.status_code}, not OpenAI's error shape: {body}"
+    if not (isinstance(error["message"], str) and error["message"].strip()):
+        return f"status {r.status_code}, empty message: {body}"
+    for key in ("type", "code"):
+        if error[key] is not None and not isinstance(error[key], str):
+            return f"status {r.status_code}, {key} is not a string or null: {body}"
+    param = error["param"]
+    if param is not None:
+        if not isinstance(param, str) or not param:
+            return f"status {r.status_code}, param is not a name: {body}"
+        if param in sent:  # an unknown field, named as the client sent it
+            return None
+        if any(NOT_A_NAME.search(re.sub(r"(\[\d+\])+$", "", p)) for p in param.split(".")):
+            return f"status {r.status_code}, odd param {param!r}: {body}"
+        root = re.split(r"[.\[]", param, maxsplit=1)[0]
+        known = (fields(route) if route in SPECS else frozenset()) | sent | {"id", "model"}
+        if root not in known:
+            return f"status {r.status_code}, param {param!r} is no field of {route}: {body}"
+    return None
+
+
+def concrete(template: str) -> str:
+    samples = {"model": "@cf/meta/llama-3.1-8b-instruct", "file_id": "file-abc123", "name": "img-abc123.png",
+               "digest": "sha256:" + "0" * 64}
+    return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: samples[m.group(1)], template)
+
+
+async def run_cases(client: httpx.AsyncClient, cases: Iterator[tuple[str, dict[str, Any]]], route: str | None) -> None:
+    failures: list[str] = []
+    for label, request in cases:
+        sent = request.pop("sent", set())
+        r = await client.request(**request)
+        if (why := problem(r, route, sent)) is not None:
+            failures.append(f"{request['method']} {request['url']} {label}: {why}")
+    assert not failures, f"{len(failures)} bad answers:\n" + "\n".join(failures[:40])
+
+
+# ---- JSON routes -----------------------------------------------------------------------------
+
+JSON_ROUTES = [(t, m) for t, m in ALL if m in ("POST", "DELETE") and suffix(t) in SPECS
+               and SPECS[suffix(t)].kind == "json"]
+PRIMARY = [(t, m) for t, m in JSON_ROUTES if t.startswith(("/v1/", "/api/"))]
+
+
+@pytest.mark.parametrize(("template", "method"), PRIMARY)
+async def test_every_field_gets_garbage(client: httpx.AsyncClient, template: str, method: str) -> None:
+    route = suffix(template)
+
+    def cases() -> Iterator[tuple[str, dict[str, Any]]]:
+        for label, body in json_cases(route):
+            sent = set(json.loads(body.replace("\\ud800", "").replace("\\udfff", "").replace("\\ud83d", "")))
+            yield label, {"method": method, "url": template, "content": body.encode(),
+                          "headers": {"content-type": "application/json"}, "sent": sent}
+
+    await run_cases(client, cases(), route)
+
+
+NOT_OBJECTS = [b"[]", b"1", b'"x"', b"null", b"true", b"{", b'{"model": ', b"", b"   ", b"\xff\xfe{}", b"{}",
+               b"NaN", b"1e400", b'{"a":1}{"b":2}', b"[" * 5000 + b"]" * 5000, b'{"model": "\\ud800"}',
+               b"\x00", '{"model": "\u202e"}'.encode(), b'{"__proto__": {}}', b"<xml/>"]
+CONTENT_TYPES = [None, "application/json", "text/plain", "application/x-www-form-urlencoded",
+                 "multipart/form-data", "multipart/form-data; boundary=zzz", "application/json; charset=latin-1",
+                 "application/problem+json", "*/*", "application/json\x7f", ""]
+
+
+@pytest.mark.parametrize(("template", "method"), [(t, m) for t, m in ALL if m in ("POST", "DELETE", "PUT")])
+async def test_bodies_that_are_no_object(client: httpx.AsyncClient, template: str, method: str) -> None:
+    path = concrete(template)
+
+    def cases() -> Iterator[tuple[str, dict[str, Any]]]:
+        for content_type in CONTENT_TYPES:
+            for body in NOT_OBJECTS:
+                headers = {} if content_type is None else {"content-type": content_type}
+                yield f"{content_type!r} {body[:30]!r}", {"method": method, "url": path, "content": body,
+                                                          "headers": headers}
+
+    await run_cases(client, cases(), suffix(template))
+
+
+# ---- multipart routes -------------------------------------------------------------------------
+
+BOUNDARY = "fuzzfuzzfuzz"
+
+
+def multipart(parts: list[tuple[str, str | None, bytes, str | None]]) -> bytes:
+    """(name, filename, data, content type) parts as a multipart body."""
+    out = b""
+    for name, filename, data, content_type in parts:
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename is not None else "")
+        out += f"--{BOUNDARY}\r\nContent-Disposition: {disposition}\r\n".encode()
+        if content_type is not None:
+            out += f"Content-Type: {content_type}\r\n".encode()
+        out += b"\r\n" + data + b"\r\n"
+    return out + f"--{BOUNDARY}--\r\n".encode()
+
+
+FORM_GARBAGE = ["", " ", "-1", "0", "1e400", "NaN", "inf", "99999999999999999999999", "true", "null", "[]", "{}",
+                "\x00", "\u202e", "a" * 3000, "1.5", "\U0001f600"]
+
+
+def form_parts(spec: Spec, fields_: dict[str, str], files: dict[str, tuple[str, bytes, str]] | None = None
+               ) -> list[tuple[str, str | None, bytes, str | None]]:
+    parts: list[tuple[str, str | None, bytes, str | None]] = [
+        (name, None, value.encode("utf-8", "surrogatepass"), None) for name, value in fields_.items()]
+    for name, (filename, data, content_type) in (spec.files if files is None else files).items():
+        parts.append((name, filename, data, content_type))
+    return parts
+
+
+def multipart_cases(route: str) -> Iterator[tuple[str, bytes, str]]:
+    """(label, body, content type) for a multipart route."""
+    spec = SPECS[route]
+    ctype = f"multipart/form-data; boundary={BOUNDARY}"
+    names = sorted(fields(route) - set(spec.files)) + ["timestamp_granularities[]", "include[]",
+                                                       "expires_after[anchor]", "expires_after[seconds]",
+                                                       "chunking_strategy[type]", "image[]", "a[b][c]", "[]", "x["]
+    for name in names:
+        for value in FORM_GARBAGE:
+            yield f"{name}={value[:20]!r}", multipart(form_parts(spec, {**spec.base, name: value})), ctype
+    # Missing fields and files, files sent as text, text sent as files, duplicates.
+    for name in spec.base:
+        rest = {k: v for k, v in spec.base.items() if k != name}
+        yield f"{name} missing", multipart(form_parts(spec, rest)), ctype
+        yield f"{name} as a file", multipart(
+            form_parts(spec, rest) + [(name, "x.txt", spec.base[name].encode(), "text/plain")]), ctype
+    for name, (filename, data, content_type) in spec.files.items():
+        yield f"{name} missing", multipart(form_parts(spec, spec.base, {})), ctype
+        yield f"{name} as text", multipart(form_parts(spec, {**spec.base, name: "hello"}, {})), ctype
+        yield f"{name} twice", multipart(form_parts(spec, spec.base) + [(name, filename, data, content_type)]), ctype
+        yield f"{name} empty", multipart(form_parts(spec, spec.base, {name: (filename, b"", content_type)})), ctype
+        for odd in ("", "..", "../../etc/passwd", "a\x00b.png", "\u202egnp.exe", "x" * 1000, "é.wav"):
+            yield f"{name} named {odd[:20]!r}", multipart(
+                form_parts(spec, spec.base, {name: (odd, data, content_type)})), ctype
+        for odd_type in ("", "garbage", "image/png; charset=\x7f", "audio/wav", "application/json"):
+            yield f"{name} typed {odd_type!r}", multipart(
+                form_parts(spec, spec.base, {name: (filename, data, odd_type)})), ctype
+        for junk in (b"\x00", b"GIF89a", b"\x89PNG\r\n\x1a\n", b"RIFF\x00\x00\x00\x00WAVE", data[: len(data) // 2]):
+            yield f"{name} holding {junk[:12]!r}", multipart(
+                form_parts(spec, spec.base, {name: (filename, junk, content_type)})), ctype
+    for name, value in spec.base.items():
+        yield f"{name} twice", multipart(form_parts(spec, spec.base) + [(name, None, value.encode(), None)]), ctype
+    whole = multipart(form_parts(spec, spec.base))
+    for cut in sorted({1, 10, len(BOUNDARY) + 4, 60, len(whole) // 3, len(whole) // 2, len(whole) - 40,
+                       len(whole) - 8, len(whole) - 2}):
+        yield f"cut at {cut}", whole[:cut], ctype
+    yield "no closing boundary", whole[: whole.rindex(b"--" + BOUNDARY.encode())], ctype
+    yield "other boundary", whole, "multipart/form-data; boundary=other"
+    yield "no boundary", whole, "multipart/form-data"
+    yield "empty boundary", whole, "multipart/form-data; boundary="
+    yield "json instead", json.dumps(spec.base).encode(), "application/json"
+    yield "no content type", whole, ""
+    yield "header garbage", whole.replace(b"Content-Disposition: form-data;", b"Content-Disposition: \x00;;", 1), ctype
+    yield "no disposition", whole.replace(b"Content-Disposition", b"X-Nothing"), ctype
+    yield "empty form", f"--{BOUNDARY}--\r\n".encode(), ctype
+    yield "bare CRs", whole.replace(b"\r\n", b"\n"), ctype
+
+
+MULTIPART = [(t, m) for t, m in ALL if m == "POST" and suffix(t) in SPECS and SPECS[suffix(t)].kind == "multipart"]
+
+
+@pytest.mark.parametrize(("template", "method"), [(t, m) for t, m in MULTIPART if t.startswith("/v1/")])
+async def test_multipart_garbage(client: httpx.AsyncClient, template: str, method: str) -> None:
+    route = suffix(template)
+
+    def cases() -> Iterator[tuple[str, dict[str, Any]]]:
+        for label, body, ctype in multipart_cases(route):
+            sent = {n.partition("[")[0] or n for n in re.findall(r'name="([^"]*)"', body.decode("latin-1"))}
+            yield label, {"method": method, "url": template, "content": body, "headers": {"content-type": ctype},
+                          "sent": sent}
+
+    await run_cases(client, cases(), route)
+
+
+# ---- paths, methods and query strings -------------------------------------------------------------
+
+ODD_IDS = ["%00", "..%2Fx", "../x", "%2e%2e", "x%20y", "%ff", "%c0%ae", "%E2%80%AE", "%F0%9F%98%80", "a" * 3000,
+           "%25", "x?y", "x;y", "x/y/z", "%0d%0aX-Injected:%201", "'%22;--", "*", "~", "%5Cx", ""]
+
+
+@pytest.mark.parametrize("template", [t for t in PATHS if "{" in t])
+async def test_odd_path_params(client: httpx.AsyncClient, template: str) -> None:
+    methods = sorted({m for t, m in ALL if t == template})
+
+    def cases() -> Iterator[tuple[str, dict[str, Any]]]:
+        for odd in ODD_IDS:
+            url = re.sub(r"\{(\w+)(?::\w+)?\}", odd, template)
+            for method in methods:
+                yield odd[:20], {"method": method, "url": url}
+
+    await run_cases(client, cases(), suffix(template))
+
+
+async def test_odd_paths_near_the_routes(client: httpx.AsyncClient) -> None:
+    def cases() -> Iterator[tuple[str, dict[str, Any]]]:
+        for odd in ("/v1/files/../x", "/v1/models/%00", "/v1//models", "/v1/files/file-abc/content/x", "/v1/%00",
+                    "/api/../v1/models", "/llm/ollama/api/%00", "/llm/ollama", "/v1/models/" + "a" * 8000,
+                    "/v1/images/%2e%2e%2f%2e%2e%2fetc%2fpasswd", "/api/blobs/sha256:%00", "/v1/files?limit=%00"):
+            for method in ("GET", "POST", "DELETE", "HEAD"):
+                yield odd[:40], {"method": method, "url": odd, "sent": {"limit"}}
+
+    await run_cases(client, cases(), None)
+
+
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
+
+
+@pytest.mark.parametrize("template", PATHS)
+async def test_every_method_on_every_path(client: httpx.AsyncClient, template: str) -> None:
+    path = concrete(template)
+
+    def cases() -> Iterator[tuple[str, dict[str, Any]]]:
+        for method in METHODS:
+            yield method, {"method": method, "url": path}
+            yield f"{method} + origin", {"method": method, "url": path,
+                                         "headers": {"origin": "https://evil.example",
+                                                     "access-control-request-method": "POST"}}
+
+    await run_cases(client, cases(), suffix(template))
+
+
+QUERIES = {
+    "limit": ["0", "-1", "abc", "1e3", "99999999999999999999", "", "%00", "1.5"],
+    "order": ["", "up", "ASC", "%00"],
+    "after": ["", "x", "file-" + "z" * 24, "%00", "' OR 1=1 --", "a" * 3000],
+    "purpose": ["", "x", "%00", "batch"],
+}
+
+
+async def test_query_garbage(client: httpx.AsyncClient) -> None:
+    def cases() -> Iterator[tuple[str, dict[str, Any]]]:
+        for name, values in QUERIES.items():
+            for value in values:
+                for url in ("/v1/files", "/v1/models", "/api/tags", "/v1/files/file-abc/content"):
+                    yield f"{name}={value[:20]}", {"method": "GET", "url": f"{url}?{name}={value}", "sent": {name}}
+        yield "repeated", {"method": "GET", "url": "/v1/files?limit=1&limit=x&order=asc&order=zzz",
+                           "sent": {"limit", "order"}}
+
+    await run_cases(client, cases(), "/files")
+
+
+async def test_nothing_stored_is_lost(client: httpx.AsyncClient) -> None:
+    """Garbage uploads, deletes and downloads leave an existing file whole and listed."""
+    content = b'{"keep": "me"}\n'
+    r = await client.post("/v1/files", files={"file": ("keep.jsonl", content)}, data={"purpose": "batch"})
+    assert r.status_code == 200, r.text
+    file_id = r.json()["id"]
+    for _label, body, ctype in multipart_cases("/files"):
+        await client.post("/v1/files", content=body, headers={"content-type": ctype})
+    for odd in (file_id + "%00", file_id + "/", file_id.upper(), file_id[:-1], f"{file_id}%2F..%2F{file_id}"):
+        await client.delete(f"/v1/files/{odd}")
+    listed = (await client.get("/v1/files")).json()["data"]
+    assert [f["id"] for f in listed if f["id"] == file_id] == [file_id]
+    assert (await client.get(f"/v1/files/{file_id}/content")).content == content
