@@ -441,13 +441,14 @@ def test_core_app_through_the_worker_loads_nothing_local_only() -> None:
 def test_workers_ai_adapter_conversions_and_errors() -> None:
     out = worker_world(
         """
-        from openai_workers_ai.adapters.workers import WorkersAI, _raw
+        from openai_workers_ai.adapters.workers import WorkersAI
+        from openai_workers_ai.adapters.workers_convert import unwrap
         from openai_workers_ai.errors import UpstreamError
         from workers import _EnvWrapper
 
         ai_binding = FakeAI(result=JsObject([("response", "hi"), ("usage", JsObject([("total_tokens", 3)])), ("tool_calls", jsnull)]))
         wrapped = _EnvWrapper(Env(AI=ai_binding)).AI  # what self.env.AI really is
-        assert type(wrapped).__name__ == "_BindingWrapper" and _raw(wrapped) is ai_binding
+        assert type(wrapped).__name__ == "_BindingWrapper" and unwrap(wrapped) is ai_binding
         ai = WorkersAI(wrapped)
 
         async def main():

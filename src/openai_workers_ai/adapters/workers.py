@@ -1,171 +1,44 @@
 """The ports over the Worker's bindings: ``env.AI``, ``env.DB``, ``env.BUCKET`` (and global ``fetch``).
 
-The only module of the core that knows about JavaScript. Everything crossing
-the boundary is converted here, once: Python values go out through
-:func:`_to_js`, JS values come back through :func:`_to_py`, JS errors come
-back as :class:`~openai_workers_ai.errors.UpstreamError`.
-
-The SDK's ``WorkerEntrypoint`` hands out ``self.env`` wrapped so that binding
-calls convert their arguments and results implicitly (``workers.rpc``'s
-``_BindingWrapper``). We unwrap to the plain JS binding and convert
-explicitly, so that what the core receives does not depend on that layer
-(e.g. ``JsDict`` vs ``dict``, memoryview vs bytes, null handling).
+With :mod:`.workers_convert` (the value conversions it uses), the only code of the
+core that knows about JavaScript. Everything crossing the boundary is converted
+once, there; JS errors come back as :class:`~openai_workers_ai.errors.UpstreamError`
+(a failed ``fetch`` as :class:`OSError`, as :class:`ports.Fetcher` asks).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import fields
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 import js
-from pyodide.ffi import JsException, JsProxy, to_js
+from pyodide.ffi import JsException
 
 from ..errors import UpstreamError
-from ..ports import Backends, Fetched, StoredObject
+from ..ports import Backends, Fetched, Statement, StoredObject
 from ..settings import Settings
 from .upstream import upstream_error
-
-if TYPE_CHECKING:
-    from pyodide.ffi import JsBuffer
-
-try:  # Pyodide >= 0.27 (every Python 3.13 Worker) keeps JS null apart from undefined.
-    from pyodide.ffi import jsnull  # type: ignore[attr-defined]  # the dev stubs (pyodide-py 0.25) predate it
-except ImportError:  # pragma: no cover - older Pyodide: None converts to undefined
-    jsnull = None
-
-_BUFFERS = frozenset(
-    {"ArrayBuffer", "Uint8Array", "Uint8ClampedArray", "Int8Array", "DataView", "Buffer"}
+from .workers_convert import (
+    is_null,
+    js_bytes,
+    js_error_text,
+    js_type,
+    jsnull,
+    read_all,
+    read_stream,
+    to_js,
+    to_py,
+    unwrap,
 )
 
 # R2 multipart parts must all have the same size (except the last) and be >= 5 MiB.
 R2_PART_BYTES = 8 * 1024 * 1024
 
 
-# --- conversions ---------------------------------------------------------------------
-
-
-def _raw(binding: Any) -> Any:
-    """The plain JS binding under the SDK's ``_BindingWrapper`` (or the binding itself)."""
-    try:
-        return object.__getattribute__(binding, "_binding")
-    except AttributeError:
-        return binding
-
-
-def _js_type(value: Any) -> str | None:
-    constructor = getattr(value, "constructor", None)
-    name = getattr(constructor, "name", None)
-    return name if isinstance(name, str) else None
-
-
-def _js_bytes(data: bytes | bytearray | memoryview) -> Any:
-    """A fresh ``Uint8Array`` holding a copy of ``data``."""
-    array = js.Uint8Array.new(len(data))
-    array.assign(data)
-    return array
-
-
-def _prepare(value: Any) -> Any:
-    """Replace what ``to_js`` would not convert the way JS APIs expect (bytes)."""
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return _js_bytes(value)
-    if isinstance(value, dict) and set(value) == {"body", "contentType"} and isinstance(
-        value["body"], (bytes, bytearray, memoryview)
-    ):
-        # A binary model input (Nova-3's ``audio: {body, contentType}``): the binding takes a stream.
-        return {"body": js.Response.new(_js_bytes(value["body"])).body, "contentType": value["contentType"]}
-    if isinstance(value, dict):
-        return {str(k): _prepare(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_prepare(v) for v in value]
-    return value
-
-
-def _to_js(value: Any) -> Any:
-    """Python -> JS: dicts become plain objects, lists Arrays, bytes Uint8Arrays.
-
-    ``None`` becomes ``undefined`` (an absent field), as ``to_js`` does.
-    """
-    return to_js(_prepare(value), dict_converter=js.Object.fromEntries)
-
-
-def _to_py(value: Any) -> Any:
-    """JS -> Python: plain dicts/lists/scalars, ``bytes`` for buffers, None for null."""
-    if value is None or value is jsnull:
-        return None
-    if isinstance(value, (str, bool, int, float, bytes)):
-        return value
-    if isinstance(value, JsProxy):
-        if _js_type(value) in _BUFFERS:
-            return bytes(cast("JsBuffer", value).to_bytes())
-        value = value.to_py()
-        if isinstance(value, JsProxy):  # not convertible (a class instance): leave it
-            return value
-    if isinstance(value, memoryview):
-        return value.tobytes()
-    if isinstance(value, dict):
-        return {k: _to_py(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_to_py(v) for v in value]
-    return value
-
-
-def _js_error_text(exc: BaseException) -> str:
-    """``"<name>: <message>"`` of a JS error (as Workers AI words it)."""
-    name = getattr(exc, "name", None)
-    message = getattr(exc, "message", None)
-    if isinstance(message, str) and message:
-        return f"{name}: {message}" if isinstance(name, str) and name else message
-    return str(exc)
-
-
 def _ai_error(exc: BaseException) -> UpstreamError:
-    return upstream_error(_js_error_text(exc))
-
-
-async def _read_stream(
-    stream: Any, on_error: Callable[[BaseException], UpstreamError] = _ai_error
-) -> AsyncIterator[bytes]:
-    """A JS ``ReadableStream`` of bytes as an async iterator of Python ``bytes``
-    (the SDK's own way: ``getReader()`` / ``read()`` / ``value.to_bytes()``).
-
-    Closing the iterator early (the client went away) cancels the stream.
-    """
-    reader = stream.getReader()
-    done = False
-    try:
-        while True:
-            try:
-                result = await reader.read()
-            except JsException as exc:
-                done = True
-                raise on_error(exc) from exc
-            if result.done:
-                done = True
-                return
-            chunk = result.value
-            if isinstance(chunk, str):
-                yield chunk.encode()
-            elif isinstance(chunk, (bytes, bytearray, memoryview)):
-                yield bytes(chunk)
-            else:
-                yield bytes(chunk.to_bytes())
-    finally:
-        if not done:
-            try:
-                await reader.cancel()
-            except JsException:
-                pass
-        try:
-            reader.releaseLock()
-        except JsException:
-            pass
-
-
-async def _read_all(stream: Any) -> bytes:
-    return b"".join([chunk async for chunk in _read_stream(stream)])
+    return upstream_error(js_error_text(exc))
 
 
 # --- Workers AI -------------------------------------------------------------------------
@@ -175,29 +48,29 @@ class WorkersAI:
     """:class:`ports.AI` over the ``[ai]`` binding."""
 
     def __init__(self, ai: Any) -> None:
-        self._ai = _raw(ai)
+        self._ai = unwrap(ai)
 
     async def run(
         self, model: str, inputs: dict[str, Any], options: dict[str, Any] | None = None
     ) -> dict[str, Any] | bytes | AsyncIterator[bytes]:
-        args = [model, _to_js(inputs)]
+        args = [model, to_js(inputs)]
         if options:
-            args.append(_to_js(options))
+            args.append(to_js(options))
         try:
             result = await self._ai.run(*args)
         except JsException as exc:
             raise _ai_error(exc) from exc
-        kind = _js_type(result)
+        kind = js_type(result)
         if kind == "ReadableStream":
             # stream=True: the SSE bytes as they come. Otherwise a binary output
             # (an image from stable-diffusion, audio…): read it whole.
             if inputs.get("stream"):
-                return _read_stream(result)
-            return await _read_all(result)
-        converted = _to_py(result)
+                return read_stream(result, _ai_error)
+            return await read_all(result, _ai_error)
+        converted = to_py(result)
         if converted is None:
             raise UpstreamError(f"Workers AI returned nothing for {model}.")
-        return converted  # type: ignore[no-any-return]
+        return converted  # type: ignore[no-any-return]  # a JS object converted: a dict
 
 
 # --- fetch ------------------------------------------------------------------------------
@@ -210,7 +83,7 @@ class WorkersFetcher:
         try:
             response = await js.fetch(url)
         except JsException as exc:
-            raise OSError(_js_error_text(exc)) from exc
+            raise OSError(js_error_text(exc)) from exc
         if not response.ok:
             raise OSError(f"HTTP {response.status}")
         declared = response.headers.get("content-length")
@@ -218,8 +91,8 @@ class WorkersFetcher:
             raise OSError(f"larger than {max_bytes} bytes")
         chunks: list[bytes] = []
         size = 0
-        if response.body is not None and response.body is not jsnull:
-            async for chunk in _read_stream(response.body):
+        if not is_null(response.body):
+            async for chunk in read_stream(response.body, _ai_error):
                 size += len(chunk)
                 if size > max_bytes:
                     raise OSError(f"larger than {max_bytes} bytes")
@@ -232,14 +105,14 @@ class WorkersFetcher:
 
 
 def _database_error(exc: BaseException) -> UpstreamError:
-    return UpstreamError(f"Database error: {_js_error_text(exc)}", code="database_error")
+    return UpstreamError(f"Database error: {js_error_text(exc)}", code="database_error")
 
 
 def _bind_value(value: Any) -> Any:
     if value is None:
         return jsnull
     if isinstance(value, (bytes, bytearray, memoryview)):
-        return _js_bytes(value).buffer  # D1 stores an ArrayBuffer as a BLOB
+        return js_bytes(value).buffer  # D1 stores an ArrayBuffer as a BLOB
     if isinstance(value, (str, int, float, bool)):
         return value
     raise TypeError(f"Cannot bind a {type(value).__name__} to a D1 statement")
@@ -263,7 +136,7 @@ class WorkersStatement:
             result = await self._statement.all()
         except JsException as exc:
             raise _database_error(exc) from exc
-        rows = _to_py(result.results)
+        rows = to_py(result.results)
         return list(rows or [])
 
     async def first(self) -> dict[str, Any] | None:
@@ -271,14 +144,14 @@ class WorkersStatement:
             row = await self._statement.first()
         except JsException as exc:
             raise _database_error(exc) from exc
-        return _to_py(row)  # type: ignore[no-any-return]
+        return to_py(row)  # type: ignore[no-any-return]  # a row object converted: a dict (or None)
 
     async def run(self) -> int:
         try:
             result = await self._statement.run()
         except JsException as exc:
             raise _database_error(exc) from exc
-        changes = _to_py(result.meta.changes)
+        changes = to_py(result.meta.changes)
         return int(changes or 0)
 
 
@@ -286,7 +159,7 @@ class WorkersD1:
     """:class:`ports.Database` over a ``[[d1_databases]]`` binding."""
 
     def __init__(self, db: Any) -> None:
-        self._db = _raw(db)
+        self._db = unwrap(db)
 
     def prepare(self, sql: str) -> WorkersStatement:
         try:
@@ -294,8 +167,13 @@ class WorkersD1:
         except JsException as exc:
             raise _database_error(exc) from exc
 
-    async def batch(self, statements: Sequence[Any]) -> None:
-        js_statements = js.Array.of(*[s._statement for s in statements])
+    async def batch(self, statements: Sequence[Statement]) -> None:
+        prepared = []
+        for statement in statements:
+            if not isinstance(statement, WorkersStatement):
+                raise TypeError("WorkersD1.batch runs only statements this database prepared")
+            prepared.append(statement._statement)
+        js_statements = js.Array.of(*prepared)
         try:
             await self._db.batch(js_statements)
         except JsException as exc:
@@ -306,12 +184,12 @@ class WorkersD1:
 
 
 def _storage_error(exc: BaseException) -> UpstreamError:
-    return UpstreamError(f"Storage error: {_js_error_text(exc)}", code="storage_error")
+    return UpstreamError(f"Storage error: {js_error_text(exc)}", code="storage_error")
 
 
 def _stored(obj: Any, body: AsyncIterator[bytes] | None = None) -> StoredObject:
-    http_metadata = _to_py(getattr(obj, "httpMetadata", None)) or {}
-    custom = _to_py(getattr(obj, "customMetadata", None)) or {}
+    http_metadata = to_py(getattr(obj, "httpMetadata", None)) or {}
+    custom = to_py(getattr(obj, "customMetadata", None)) or {}
     return StoredObject(
         key=str(obj.key),
         size=int(obj.size),
@@ -337,7 +215,7 @@ class WorkersR2:
     """:class:`ports.ObjectStore` over an ``[[r2_buckets]]`` binding."""
 
     def __init__(self, bucket: Any, part_bytes: int = R2_PART_BYTES) -> None:
-        self._bucket = _raw(bucket)
+        self._bucket = unwrap(bucket)
         self._part_bytes = part_bytes
 
     def _put_options(self, content_type: str | None, metadata: dict[str, str] | None) -> Any:
@@ -346,7 +224,7 @@ class WorkersR2:
             options["httpMetadata"] = {"contentType": content_type}
         if metadata:
             options["customMetadata"] = {str(k): str(v) for k, v in metadata.items()}
-        return _to_js(options)
+        return to_js(options)
 
     async def put(
         self,
@@ -359,7 +237,7 @@ class WorkersR2:
         options = self._put_options(content_type, metadata)
         try:
             if isinstance(body, (bytes, bytearray, memoryview)):
-                return _stored(await self._bucket.put(key, _js_bytes(body), options))
+                return _stored(await self._bucket.put(key, js_bytes(body), options))
             return await self._put_stream(key, body, options)
         except JsException as exc:
             raise _storage_error(exc) from exc
@@ -371,14 +249,14 @@ class WorkersR2:
         first = await anext(parts, b"")
         second = await anext(parts, None)
         if second is None:
-            return _stored(await self._bucket.put(key, _js_bytes(first), options))
+            return _stored(await self._bucket.put(key, js_bytes(first), options))
         upload = await self._bucket.createMultipartUpload(key, options)
         try:
-            uploaded = [await upload.uploadPart(1, _js_bytes(first))]
+            uploaded = [await upload.uploadPart(1, js_bytes(first))]
             number = 2
             chunk: bytes | None = second
             while chunk is not None:
-                uploaded.append(await upload.uploadPart(number, _js_bytes(chunk)))
+                uploaded.append(await upload.uploadPart(number, js_bytes(chunk)))
                 number += 1
                 chunk = await anext(parts, None)
             return _stored(await upload.complete(js.Array.of(*uploaded)))
@@ -394,16 +272,16 @@ class WorkersR2:
             obj = await self._bucket.get(key)
         except JsException as exc:
             raise _storage_error(exc) from exc
-        if obj is None or obj is jsnull:
+        if is_null(obj):
             return None
-        return _stored(obj, body=_read_stream(obj.body, _storage_error))
+        return _stored(obj, body=read_stream(obj.body, _storage_error))
 
     async def head(self, key: str) -> StoredObject | None:
         try:
             obj = await self._bucket.head(key)
         except JsException as exc:
             raise _storage_error(exc) from exc
-        if obj is None or obj is jsnull:
+        if is_null(obj):
             return None
         return _stored(obj)
 
@@ -427,7 +305,7 @@ class WorkersR2:
                 }
                 if cursor:
                     options["cursor"] = cursor
-                page = await self._bucket.list(_to_js(options))
+                page = await self._bucket.list(to_js(options))
                 out.extend(_stored(obj) for obj in page.objects)
                 if not page.truncated:
                     break
@@ -441,7 +319,7 @@ class WorkersR2:
 
 
 def _env_value(raw: Any) -> str | None:
-    if raw is None or raw is jsnull:
+    if is_null(raw):
         return None
     if isinstance(raw, str):
         return raw
@@ -450,7 +328,7 @@ def _env_value(raw: Any) -> str | None:
     if isinstance(raw, (int, float)):
         return str(raw)
     # A [vars] entry written as a TOML table/array arrives as a JS object.
-    return json.dumps(_to_py(raw))
+    return json.dumps(to_py(raw))
 
 
 def settings_from_env(env: Any) -> Settings:
