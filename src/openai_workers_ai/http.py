@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from .auth import Principal
 from .errors import InvalidRequest, PayloadTooLarge
+from .limits import declared_over, read_at_most
 from .ports import Backends
 from .settings import Settings
 from .translate.catalog import Catalog
@@ -40,17 +41,13 @@ def principal(request: Request) -> Principal:
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The request body, refusing more than ``limit`` bytes (413) before reading it all."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"Request body is larger than the limit of {limit} bytes.")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"Request body is larger than the limit of {limit} bytes.")
-        chunks.append(chunk)
-    return b"".join(chunks)
+
+    def too_large() -> PayloadTooLarge:
+        return PayloadTooLarge(f"Request body is larger than the limit of {limit} bytes.")
+
+    if declared_over(request.headers.get("content-length"), limit):
+        raise too_large()
+    return await read_at_most(request.stream(), limit, too_large)
 
 
 async def parse_json(request: Request, model: type[M]) -> M:

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from ..errors import UpstreamError
+from ..limits import read_at_most
 from ..ports import Fetched, Statement, StoredObject
 from .upstream import upstream_error
 
@@ -304,11 +305,7 @@ class HttpFetcher:
         async with self.client.stream("GET", url) as response:
             if response.status_code >= 400:
                 raise OSError(f"HTTP {response.status_code}")
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > max_bytes:
-                    raise OSError(f"larger than {max_bytes} bytes")
-                chunks.append(chunk)
-            return Fetched(b"".join(chunks), response.headers.get("content-type"))
+            body = await read_at_most(
+                response.aiter_bytes(), max_bytes, lambda: OSError(f"larger than {max_bytes} bytes")
+            )
+            return Fetched(body, response.headers.get("content-type"))

@@ -17,6 +17,7 @@ import js
 from pyodide.ffi import JsException
 
 from ..errors import UpstreamError
+from ..limits import declared_over, read_at_most
 from ..ports import Backends, Fetched, Statement, StoredObject
 from ..settings import Settings
 from .upstream import upstream_error
@@ -87,18 +88,15 @@ class WorkersFetcher:
         if not response.ok:
             raise OSError(f"HTTP {response.status}")
         declared = response.headers.get("content-length")
-        if declared and str(declared).isdigit() and int(declared) > max_bytes:
+        if declared_over(str(declared) if declared else None, max_bytes):
             raise OSError(f"larger than {max_bytes} bytes")
-        chunks: list[bytes] = []
-        size = 0
+        body = b""
         if not is_null(response.body):
-            async for chunk in read_stream(response.body, _ai_error):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise OSError(f"larger than {max_bytes} bytes")
-                chunks.append(chunk)
+            body = await read_at_most(
+                read_stream(response.body, _ai_error), max_bytes, lambda: OSError(f"larger than {max_bytes} bytes")
+            )
         content_type = response.headers.get("content-type")
-        return Fetched(b"".join(chunks), str(content_type) if content_type else None)
+        return Fetched(body, str(content_type) if content_type else None)
 
 
 # --- D1 ---------------------------------------------------------------------------------

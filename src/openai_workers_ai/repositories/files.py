@@ -89,20 +89,19 @@ async def create(
 
 async def get(db: Database, file_id: str, owner: str | None, now: int) -> FileRow | None:
     """A visible file (processed, unexpired, the caller's unless admin), or None."""
-    params: list[object] = [file_id, now]
-    owned = _owned(owner, params)
-    row = await db.prepare(
-        f"SELECT {_COLUMNS} FROM files WHERE id = ? AND {_VISIBLE}{owned}"
-    ).bind(*params).first()
-    return FileRow.from_row(row) if row else None
+    return await _find(db, file_id, owner, now, _VISIBLE)
 
 
 async def get_deletable(db: Database, file_id: str, owner: str | None, now: int) -> FileRow | None:
     """A file the caller may delete: a visible one, or one whose earlier delete failed halfway."""
-    params: list[object] = [file_id, now]
+    return await _find(db, file_id, owner, now, f"({_VISIBLE} OR status = 'deleting')")
+
+
+async def _find(db: Database, file_id: str, owner: str | None, now: int, condition: str) -> FileRow | None:
+    params: list[object] = [file_id, now]  # ``condition`` takes ``now`` (through _VISIBLE)
     owned = _owned(owner, params)
     row = await db.prepare(
-        f"SELECT {_COLUMNS} FROM files WHERE id = ? AND ({_VISIBLE} OR status = 'deleting'){owned}"
+        f"SELECT {_COLUMNS} FROM files WHERE id = ? AND {condition}{owned}"
     ).bind(*params).first()
     return FileRow.from_row(row) if row else None
 

@@ -2,7 +2,8 @@
 
 Shared here: reading a request body the way Ollama does — any Content-Type
 (``curl -d`` sends form-encoded), unknown fields ignored, errors worded as
-Ollama words them (``missing request body``, ``model is required`` …).
+Ollama words them (``missing request body``, ``model is required`` …); and
+answering a generation (``/api/chat``, ``/api/generate``) as NDJSON or one object.
 """
 
 from __future__ import annotations
@@ -12,9 +13,14 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
+from starlette.responses import Response
 
+from ... import generation
 from ...errors import InvalidRequest
-from ...http import context, dotted, read_body
+from ...generation import Generation
+from ...http import context, dotted, json_response, read_body
+from ...ports import AI
+from ...streaming import ndjson_response, primed
 from ...translate import ollama
 from ...translate.text_generation import Piece
 
@@ -49,7 +55,20 @@ def unloads(keep_alive: object) -> bool:
     return keep_alive in (0, 0.0, "0", "0s", "0m", "0h")
 
 
-async def events(
+async def respond(
+    ai: AI, gen: Generation, name: str, clock: ollama.Clock, *, key: str, streaming: bool, thinking: bool
+) -> Response:
+    """Run ``gen`` and answer as Ollama does: NDJSON objects as they come, or
+    (``stream: false``) the one object they merge into. ``key`` as in :func:`_events`."""
+    clock.call()
+    pieces = await primed(generation.stream(ai, gen))
+    stream = _events(name, pieces, clock, key=key, thinking=thinking)
+    if streaming:
+        return ndjson_response(stream)
+    return json_response(await _collect(stream, key))
+
+
+async def _events(
     name: str, pieces: AsyncIterator[Piece], clock: ollama.Clock, *, key: str, thinking: bool
 ) -> AsyncIterator[dict[str, Any]]:
     """Ollama stream objects: ``done: false`` pieces, then the ``done: true`` summary.
@@ -92,7 +111,7 @@ def _object(name: str, key: str, text: str, thinking: str, calls: list[dict[str,
     return obj
 
 
-async def collect(stream: AsyncIterator[dict[str, Any]], key: str) -> dict[str, Any]:
+async def _collect(stream: AsyncIterator[dict[str, Any]], key: str) -> dict[str, Any]:
     """``stream: false``: the stream's objects merged into the one Ollama returns."""
     text: list[str] = []
     thinking: list[str] = []

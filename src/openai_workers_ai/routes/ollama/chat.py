@@ -5,12 +5,10 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ... import generation
 from ...http import context, json_response
-from ...streaming import ndjson_response, primed
 from ...translate import ollama, ollama_models
 from ...types.ollama import ChatRequest
-from . import collect, events, read, unloads
+from . import read, respond, unloads
 
 
 async def create(request: Request) -> Response:
@@ -25,9 +23,6 @@ async def create(request: Request) -> Response:
             "done_reason": "unload" if unloads(body.keep_alive) else "load", "done": True,
         })
     gen = ollama.chat_generation(body, model, name)
-    clock.call()
-    pieces = await primed(generation.stream(ctx.backends.ai, gen))
-    stream = events(name, pieces, clock, key="message", thinking=body.think is not False)
-    if body.streaming:
-        return ndjson_response(stream)
-    return json_response(await collect(stream, "message"))
+    return await respond(
+        ctx.backends.ai, gen, name, clock, key="message", streaming=body.streaming, thinking=body.think is not False
+    )

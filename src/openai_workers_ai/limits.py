@@ -1,0 +1,28 @@
+"""Size limits on bytes coming in: request bodies (``http.read_body``) and downloads (the fetchers).
+
+A declared ``Content-Length`` past the limit is refused before reading; the
+bytes are counted as they arrive either way, since the header may be absent or lie.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+
+def declared_over(content_length: str | None, limit: int) -> bool:
+    """Whether a ``Content-Length`` value says more than ``limit`` bytes (a malformed one says nothing)."""
+    return content_length is not None and content_length.isdigit() and int(content_length) > limit
+
+
+async def read_at_most(
+    chunks: AsyncIterator[bytes], limit: int, too_large: Callable[[], BaseException]
+) -> bytes:
+    """All of ``chunks`` joined, raising ``too_large()`` as soon as they pass ``limit`` bytes."""
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            raise too_large()
+        parts.append(chunk)
+    return b"".join(parts)
