@@ -19,6 +19,9 @@ from starlette.requests import Request
 
 from .errors import InvalidRequest, PayloadTooLarge
 
+MAX_BOUNDARY = 70
+"""RFC 2046's longest boundary; every client's is shorter."""
+
 
 @dataclass(slots=True)
 class UploadedFile:
@@ -104,6 +107,9 @@ class FormReader:
             raise InvalidRequest(
                 "Invalid Content-Type header: this endpoint expects multipart/form-data with a boundary."
             )
+        if len(boundary) > MAX_BOUNDARY:  # python-multipart's parser would raise (past 256) while reading
+            raise InvalidRequest(f"Invalid Content-Type header: the multipart boundary is longer than "
+                                 f"{MAX_BOUNDARY} characters (RFC 2046).")
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > max_file_bytes + max_field_bytes:
             raise PayloadTooLarge(f"The {what} is larger than the limit of {max_file_bytes} bytes.")
