@@ -23,6 +23,8 @@ from .images import sniff
 
 _LOW = (255).__and__
 CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # PNG colour type → samples per pixel
+MAX_EDGE = 4096
+"""Widest / tallest mask decoded: a few KB of PNG can claim gigabytes of pixels."""
 
 
 def _invalid(why: str) -> InvalidRequest:
@@ -80,12 +82,14 @@ def alpha_channel(data: bytes) -> tuple[int, int, list[bytes]]:
         raise _invalid(f"format must be in ['RGBA', 'LA'] (transparent pixels mark the area to edit), got {mode}.")
     if depth != 8 or interlace:
         raise _invalid("only 8-bit, non-interlaced PNG masks are supported.")
-    try:
-        raw = zlib.decompress(idat)
-    except zlib.error:
-        raise _invalid("the PNG's pixel data is corrupt.") from None
+    if not (0 < width <= MAX_EDGE and 0 < height <= MAX_EDGE):
+        raise _invalid(f"the mask must be from 1x1 to {MAX_EDGE}x{MAX_EDGE} pixels, got {width}x{height}.")
     bpp = CHANNELS[color]
     stride = 1 + width * bpp
+    try:
+        raw = zlib.decompressobj().decompress(idat, stride * height)  # no more than the rows need
+    except zlib.error:
+        raise _invalid("the PNG's pixel data is corrupt.") from None
     if len(raw) < stride * height:
         raise _invalid("the PNG's pixel data is truncated.")
     rows, prev = [], bytes(width)
