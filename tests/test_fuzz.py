@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import re
+import struct
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -52,6 +54,30 @@ def suffix(template: str) -> str:
 # ---- what each route takes -------------------------------------------------------------------
 
 PNG = rgba_png(8, 8, bytes([255] * 64))
+
+
+def png(width: int, height: int, *, depth: int = 8, color: int = 6, interlace: int = 0, idat: bytes | None = None,
+        header: bytes | None = None) -> bytes:
+    """A PNG built chunk by chunk, so each part can be wrong."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    if header is None:
+        header = struct.pack(">IIBBBBB", width, height, depth, color, 0, 0, interlace)
+    if idat is None:
+        idat = zlib.compress(bytes((1 + width * 4) * height))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+BAD_PNGS = {
+    "other size": png(4, 4), "RGB": png(8, 8, color=2), "palette": png(8, 8, color=3), "16-bit": png(8, 8, depth=16),
+    "interlaced": png(8, 8, interlace=1), "zero width": png(0, 8), "huge": png(100_000, 100_000, idat=b"x\x9c\x03\x00"),
+    "4097 wide": png(4097, 1), "corrupt IDAT": png(8, 8, idat=b"garbage"), "short IDAT": png(8, 8, idat=zlib.compress(b"\0")),
+    "short IHDR": png(8, 8, header=b"\0\0"), "filter 9": png(1, 1, idat=zlib.compress(b"\x09\0\0\0\0")),
+    "no IEND": png(8, 8)[:-12], "length lies": png(8, 8).replace(b"\x00\x00\x00\x0dIHDR", b"\xff\xff\xff\xffIHDR"),
+    "magic only": b"\x89PNG\r\n\x1a\n", "jpeg magic": b"\xff\xd8\xff\xc0\x00\x11\x08\x00\x00\x00\x00" + bytes(20),
+    "webp": b"RIFF\x00\x00\x00\x00WEBPVP8 " + bytes(30),
+}
 WAV = make_wav(0.5)
 
 
@@ -74,6 +100,7 @@ class Spec:
 
 
 LLAMA = "@cf/meta/llama-3.1-8b-instruct"
+SCOUT = "@cf/meta/llama-4-scout-17b-16e-instruct"  # tools and vision
 TOOL = {"type": "function", "function": {"name": "f", "description": "d", "strict": False,
                                          "parameters": {"type": "object", "properties": {"a": {"type": "string"}}}}}
 CHAT_MESSAGES = [{"role": "user", "content": "hi"}]
@@ -93,7 +120,7 @@ SPECS: dict[str, Spec] = {
         {"model": LLAMA, "messages": CHAT_MESSAGES, "max_tokens": 4},
         {"model": LLAMA, "messages": CHAT_MESSAGES, "stream": True, "stream_options": {"include_usage": True},
          "stop": ["x", "y"], "temperature": 0.5, "n": 1, "logprobs": False, "max_completion_tokens": 4},
-        {"model": "@cf/meta/llama-3.2-11b-vision-instruct", "messages": RICH_MESSAGES, "tools": [TOOL],
+        {"model": SCOUT, "messages": RICH_MESSAGES, "tools": [TOOL],
          "tool_choice": {"type": "function", "function": {"name": "f"}}, "metadata": {"k": "v"},
          "logit_bias": {"50256": -100}},
         {"model": LLAMA, "messages": CHAT_MESSAGES, "response_format": {
@@ -108,13 +135,13 @@ SPECS: dict[str, Spec] = {
                 "c": {"anyOf": [{"$ref": "#/$defs/d"}, {"type": "null"}]},
                 "e": {"allOf": [{"properties": {"f": {"const": 1}}}], "prefixItems": [{"type": "boolean"}]}},
                 "$defs": {"d": {"enum": ["x", "y"]}}}}}},
-        {"model": LLAMA, "messages": CHAT_MESSAGES, "tools": [TOOL], "tool_choice": "required",
+        {"model": SCOUT, "messages": CHAT_MESSAGES, "tools": [TOOL], "tool_choice": "required",
          "parallel_tool_calls": False},
     ), (chat.CreateChatCompletionRequest,), ("CreateChatCompletionRequest",)),
     "/completions": Spec("json", (
         {"model": LLAMA, "prompt": "hi", "max_tokens": 4},
         {"model": LLAMA, "prompt": ["a", "b"], "stream": True, "stream_options": {"include_usage": True},
-         "stop": "x", "echo": True, "suffix": "s", "best_of": 1, "logprobs": 0},
+         "stop": "x", "echo": True, "best_of": 1, "seed": 7, "presence_penalty": 0.5, "user": "u"},
     ), (completions.CreateCompletionRequest,), ("CreateCompletionRequest",)),
     "/embeddings": Spec("json", (
         {"model": "text-embedding-3-small", "input": "hi"},
@@ -124,18 +151,18 @@ SPECS: dict[str, Spec] = {
     ), (embeddings.CreateEmbeddingRequest,), ("CreateEmbeddingRequest",)),
     "/moderations": Spec("json", (
         {"input": "hi"},
-        {"model": "omni-moderation-latest", "input": [{"type": "text", "text": "hi"},
-                                                      {"type": "image_url", "image_url": {"url": "https://x/y.png"}}]},
+        {"model": "omni-moderation-latest", "input": [{"type": "text", "text": "hi"}]},
+        {"model": "text-moderation-latest", "input": ["a", "b"]},
     ), (moderations.CreateModerationRequest,), ("CreateModerationRequest",)),
     "/audio/speech": Spec("json", (
-        {"model": "tts-1", "input": "hi", "voice": "alloy"},
-        {"model": "gpt-4o-mini-tts", "input": "hi", "voice": {"id": "v"}, "instructions": "calm", "speed": 1.5,
+        {"model": "tts-1", "input": "hi", "voice": "alloy", "speed": 1.5},
+        {"model": "gpt-4o-mini-tts", "input": "hi", "voice": "nova", "instructions": "calm",
          "response_format": "wav", "stream_format": "sse"},
     ), (audio.CreateSpeechRequest,), ("CreateSpeechRequest",)),
     "/images/generations": Spec("json", (
         {"prompt": "a fox", "size": "256x256", "response_format": "b64_json"},
         {"prompt": "a fox", "model": "gpt-image-1", "quality": "low", "n": 1, "size": "1024x1024",
-         "output_format": "png", "background": "opaque", "moderation": "low", "output_compression": 50},
+         "output_format": "jpeg", "background": "opaque", "moderation": "low", "output_compression": 50},
     ), (images.CreateImageRequest,), ("CreateImageRequest",)),
     "/audio/transcriptions": Spec(
         "multipart", ({"model": "whisper-1"},), (audio.CreateTranscriptionRequest,), ("CreateTranscriptionRequest",),
@@ -147,8 +174,9 @@ SPECS: dict[str, Spec] = {
     ),
     "/images/edits": Spec(
         "multipart", ({"prompt": "a fox", "size": "256x256", "response_format": "b64_json"},),
-        (ImageFormFields,), ("CreateImageEditRequest",), files={"image": ("a.png", PNG, "image/png")},
-        extra=frozenset({"mask", "input_fidelity"}),
+        (ImageFormFields,), ("CreateImageEditRequest",),
+        files={"image": ("a.png", PNG, "image/png"), "mask": ("m.png", rgba_png(8, 8, bytes(64)), "image/png")},
+        extra=frozenset({"input_fidelity"}),
     ),
     "/images/variations": Spec(
         "multipart", ({"size": "256x256", "response_format": "b64_json"},),
@@ -161,25 +189,26 @@ SPECS: dict[str, Spec] = {
     ),
     "/api/chat": Spec("json", (
         {"model": "llama3.1", "messages": CHAT_MESSAGES, "stream": False, "options": OLLAMA_OPTIONS},
-        {"model": "llama3.2-vision", "stream": True, "format": "json", "think": False, "keep_alive": "5m",
+        {"model": "llama4", "stream": True, "format": "json", "think": False, "keep_alive": "5m",
          "messages": [{"role": "user", "content": "hi", "images": ["iVBORw0KGgo="]},
                       {"role": "assistant", "content": "",
                        "tool_calls": [{"function": {"name": "f", "arguments": {"a": 1}}}]},
                       {"role": "tool", "content": "1", "tool_name": "f"}]},
-        {"model": "llama3.1", "messages": CHAT_MESSAGES, "stream": False, "tools": [TOOL],
+        {"model": "qwen3", "messages": CHAT_MESSAGES, "stream": False, "tools": [TOOL], "think": True,
          "format": {"type": "object", "properties": {"a": {"type": "string"}}}},
     ), (ollama.ChatRequest,)),
     "/api/generate": Spec("json", (
         {"model": "llama3.1", "prompt": "hi", "stream": False, "options": OLLAMA_OPTIONS},
-        {"model": "llama3.1", "prompt": "hi", "system": "s", "suffix": "x", "raw": True, "format": "json",
-         "context": [1, 2], "images": ["iVBORw0KGgo="], "template": "{{ .Prompt }}", "think": True},
+        {"model": "qwen3", "prompt": "hi", "system": "s", "raw": True,
+         "context": [1, 2], "template": "{{ .Prompt }}", "think": True},
+        {"model": "llama4", "prompt": "what is this", "images": ["iVBORw0KGgo="], "stream": False},
     ), (ollama.GenerateRequest,)),
     "/api/embed": Spec("json", (
-        {"model": "nomic-embed-text", "input": "hi"},
-        {"model": "nomic-embed-text", "input": ["a", "b"], "truncate": False, "dimensions": 8,
+        {"model": "embeddinggemma", "input": "hi"},
+        {"model": "embeddinggemma", "input": ["a", "b"], "truncate": False, "dimensions": 128,
          "options": OLLAMA_OPTIONS, "keep_alive": 0},
     ), (ollama.EmbedRequest,)),
-    "/api/embeddings": Spec("json", ({"model": "nomic-embed-text", "prompt": "hi", "options": OLLAMA_OPTIONS},),
+    "/api/embeddings": Spec("json", ({"model": "embeddinggemma", "prompt": "hi", "options": OLLAMA_OPTIONS},),
                             (ollama.EmbeddingsRequest,)),
     "/api/show": Spec("json", ({"model": "llama3.1", "verbose": True}, {"name": "llama3.1"}), (ollama.ModelRequest,)),
     "/api/pull": Spec("json", ({"model": "llama3.1", "stream": False}, {"name": "llama3.1"}), (ollama.ModelRequest,)),
@@ -228,6 +257,9 @@ GARBAGE: list[Any] = [
     "", " ", "x", "\x00", "\u202etxt.exe", "null", "true", "1", "-1", "NaN", "1e400", "\U0001f600" * 3,
     "a" * 5000, [], [None], [1, "a", None], [[]], [{}], {}, {"": None}, {"a": {"b": [1, {"c": None}]}},
     DEEP, [""] * 3, ["x"] * 200,
+    # Strings shaped like the values some fields parse further: sizes, model ids, data URLs, durations.
+    "0x0", "-8x-8", "99999999x99999999", "1024x1024x3", "@cf/", "@cf/../../x", "@hf/x:latest", "x:y:z",
+    "data:image/png;base64,!!!", "data:,", "-5m", "99999999999h", "file-" + "0" * 24,
 ]
 # Written into the JSON text as is: a lone surrogate (not representable by json.dumps of a str).
 RAW_VALUES = ['"\\ud800"', '"\\udfff\\ud800"', '"a\\u0000b"', '["\\ud83d"]', '{"\\ud800": 1}', "1e400", "-1e400",
@@ -235,7 +267,8 @@ RAW_VALUES = ['"\\ud800"', '"\\udfff\\ud800"', '"a\\u0000b"', '["\\ud83d"]', '{"
 
 
 # Nodes inside a field get one value of each kind (the whole list is for the fields themselves).
-NESTED_GARBAGE = [None, True, -1, 2**64, 1.5, "", "\x00", [], [None], {}, {"": None}, DEEP]
+NESTED_GARBAGE = [None, True, -1, 2**64, 1.5, "", "\x00", "@cf/x", "data:image/png;base64,!!!",
+                  [], [None], {}, {"": None}, DEEP]
 NESTED_RAW = ['"\\ud800"', "1e400"]
 
 
@@ -306,7 +339,7 @@ def problem(r: httpx.Response, route: str | None, sent: set[str] = frozenset()) 
         text = r.text
         if SERVER_ERROR in text or '"server_error"' in text:
             return f"status {r.status_code} with a server error in the stream: {text[:300]}"
-        return None
+        return not_strict_json(r)
     try:
         body = r.json()
     except ValueError:
@@ -336,6 +369,29 @@ def problem(r: httpx.Response, route: str | None, sent: set[str] = frozenset()) 
         known = (fields(route) if route in SPECS else frozenset()) | sent | {"id", "model"}
         if root not in known:
             return f"status {r.status_code}, param {param!r} is no field of {route}: {body}"
+    return None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def not_strict_json(r: httpx.Response) -> str | None:
+    """A JSON / NDJSON / SSE answer holding ``NaN`` or ``Infinity`` (Python's json writes them; no client reads them)."""
+    media_type = r.headers.get("content-type", "").partition(";")[0]
+    if media_type == "application/json":
+        documents = [r.text]
+    elif media_type == "application/x-ndjson":
+        documents = [line for line in r.text.splitlines() if line.strip()]
+    elif media_type == "text/event-stream":
+        documents = [line[5:] for line in r.text.splitlines() if line.startswith("data:") and "[DONE]" not in line]
+    else:
+        return None
+    for document in documents:
+        try:
+            json.loads(document, parse_constant=_no_constant)
+        except ValueError as exc:
+            return f"status {r.status_code}, not strict JSON ({exc}): {document[:300]}"
     return None
 
 
@@ -377,7 +433,8 @@ async def test_every_field_gets_garbage(client: httpx.AsyncClient, template: str
 
 NOT_OBJECTS = [b"[]", b"1", b'"x"', b"null", b"true", b"{", b'{"model": ', b"", b"   ", b"\xff\xfe{}", b"{}",
                b"NaN", b"1e400", b'{"a":1}{"b":2}', b"[" * 5000 + b"]" * 5000, b'{"model": "\\ud800"}',
-               b"\x00", '{"model": "\u202e"}'.encode(), b'{"__proto__": {}}', b"<xml/>"]
+               b"\x00", '{"model": "\u202e"}'.encode(), b'{"__proto__": {}}', b"<xml/>",
+               b'{"model": 1, "model": "x", "model": null}', b"\xef\xbb\xbf{}", b'{"a": 1e999999}']
 CONTENT_TYPES = [None, "application/json", "text/plain", "application/x-www-form-urlencoded",
                  "multipart/form-data", "multipart/form-data; boundary=zzz", "application/json; charset=latin-1",
                  "application/problem+json", "*/*", "application/json\x7f", ""]
@@ -454,9 +511,12 @@ def multipart_cases(route: str) -> Iterator[tuple[str, bytes, str]]:
         for odd_type in ("", "garbage", "image/png; charset=\x7f", "audio/wav", "application/json"):
             yield f"{name} typed {odd_type!r}", multipart(
                 form_parts(spec, spec.base, {name: (filename, data, odd_type)})), ctype
-        for junk in (b"\x00", b"GIF89a", b"\x89PNG\r\n\x1a\n", b"RIFF\x00\x00\x00\x00WAVE", data[: len(data) // 2]):
-            yield f"{name} holding {junk[:12]!r}", multipart(
-                form_parts(spec, spec.base, {name: (filename, junk, content_type)})), ctype
+        junk = {"NUL": b"\x00", "GIF": b"GIF89a", "WAVE": b"RIFF\x00\x00\x00\x00WAVE", "half": data[: len(data) // 2]}
+        if data.startswith(b"\x89PNG"):
+            junk |= BAD_PNGS
+        for what, bad in junk.items():
+            yield f"{name} holding {what}", multipart(
+                form_parts(spec, spec.base, {**spec.files, name: (filename, bad, content_type)})), ctype
     for name, value in spec.base.items():
         yield f"{name} twice", multipart(form_parts(spec, spec.base) + [(name, None, value.encode(), None)]), ctype
     whole = multipart(form_parts(spec, spec.base))
@@ -571,3 +631,41 @@ async def test_nothing_stored_is_lost(client: httpx.AsyncClient) -> None:
     listed = (await client.get("/v1/files")).json()["data"]
     assert [f["id"] for f in listed if f["id"] == file_id] == [file_id]
     assert (await client.get(f"/v1/files/{file_id}/content")).content == content
+
+
+HEADERS: list[dict[str, str]] = [
+    {"content-length": "abc"}, {"content-length": "-1"}, {"content-length": "99999999999999999999999"},
+    {"content-length": "0"}, {"content-length": "1"},
+    {"authorization": "Bearer"}, {"authorization": "Bearer \u00e9"}, {"authorization": "Basic !!!"},
+    {"authorization": "Bearer " + "k" * 10000}, {"authorization": ""}, {"x-api-key": "\x7f"},
+    {"content-type": "application/json; charset=utf-16"}, {"content-type": "multipart/form-data; boundary=\"\""},
+    {"content-type": "multipart/form-data; boundary=" + "b" * 2000}, {"content-encoding": "gzip"},
+    {"transfer-encoding": "chunked"}, {"accept": "text/event-stream"}, {"expect": "100-continue"},
+]
+
+
+@pytest.mark.parametrize("template", [t for t in PATHS if t.startswith(("/v1/", "/api/"))])
+async def test_header_garbage(client: httpx.AsyncClient, template: str) -> None:
+    path = concrete(template)
+    route = suffix(template)
+    methods = sorted({m for t, m in ALL if t == template} - {"HEAD"})
+    body = json.dumps(SPECS[route].base).encode() if route in SPECS and SPECS[route].kind == "json" else b"{}"
+
+    def cases() -> Iterator[tuple[str, dict[str, Any]]]:
+        for headers in HEADERS:
+            for method in methods:
+                yield str(headers)[:60], {"method": method, "url": path, "content": body,
+                                          "headers": {"content-type": b"application/json",
+                                                      **{k: v.encode() for k, v in headers.items()}}}
+
+    await run_cases(client, cases(), route)
+
+
+async def test_a_mask_claiming_too_many_pixels_is_refused_before_inflating(client: httpx.AsyncClient) -> None:
+    """A few KB of PNG can claim gigabytes of pixels: the mask's size is checked before its data is inflated."""
+    bomb = png(8192, 8192, idat=zlib.compress(bytes(1 << 20), 1))  # would inflate to 256 MB if it were whole
+    files = {"image": ("a.png", PNG, "image/png"), "mask": ("m.png", bomb, "image/png")}
+    r = await client.post("/v1/images/edits", files=files, data={"prompt": "a fox", "size": "256x256"})
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert error["param"] == "mask" and "4096x4096" in error["message"]
