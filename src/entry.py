@@ -39,7 +39,10 @@ def _app(env: Any) -> Starlette:
 
 
 class Default(WorkerEntrypoint):
+    """The Worker's entrypoint: HTTP requests and the cron trigger."""
+
     async def fetch(self, request: Any) -> Any:
+        """Serve ``request`` with the core's ASGI app (through the SDK's ``asgi`` bridge)."""
         try:
             from workers import asgi
         except ImportError:  # a runtime whose bundled SDK predates workers.asgi
@@ -47,6 +50,7 @@ class Default(WorkerEntrypoint):
         return await asgi.fetch(_app(self.env), request, self.env)
 
     async def scheduled(self, controller: Any, env: Any = None, ctx: Any = None) -> None:
+        """The cron trigger: the maintenance run (expired files and images)."""
         # Cron trigger (wrangler.toml [triggers]): expire stored files and images.
         try:
             from openai_workers_ai.maintenance import run_scheduled

@@ -146,6 +146,9 @@ class _LastResort:
 
 
 def create_app(backends: Backends, settings: Settings) -> Starlette:
+    """The ASGI app over ``backends``: the route table, CORS, authentication, and errors rendered
+    in the addressed API's format (the one composition root: the Worker, the local server and the tests call it).
+    """
     app = Starlette(
         routes=ROUTES,
         middleware=[

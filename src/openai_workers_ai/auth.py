@@ -39,6 +39,7 @@ ANONYMOUS = Principal(key_hash="anonymous", admin=True)
 
 
 def key_hash(key: str) -> str:
+    """The SHA-256 hex digest of an API key (what stored resources record as their owner)."""
     return hashlib.sha256(key.encode()).hexdigest()
 
 
@@ -67,6 +68,10 @@ def _matches(candidate: str, keys: tuple[str, ...]) -> bool:
 
 
 class AuthMiddleware:
+    """Refuses requests without a valid API key (401 in the addressed API's format), except
+    :data:`PUBLIC` paths; puts the caller's :class:`Principal` in ``scope["state"]["principal"]``.
+    """
+
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.settings = settings
@@ -89,6 +94,7 @@ class AuthMiddleware:
         await self.app(scope, receive, send)
 
     def authenticate(self, key: str | None) -> Principal:
+        """The principal for a presented key; :class:`AuthenticationError` if none is configured, given or matching."""
         settings = self.settings
         if not settings.access_token:
             raise AuthenticationError(

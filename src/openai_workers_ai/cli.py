@@ -55,6 +55,7 @@ def choose_ai(kind: str | None, settings: Settings, env: dict[str, str] | None =
 def build_local_app(
     settings: Settings, data_dir: Path, ai: AI, migrations: Path = MIGRATIONS
 ) -> Starlette:
+    """The app on local bindings: SQLite (migrations applied) and a folder under ``data_dir``, and ``ai``."""
     data_dir.mkdir(parents=True, exist_ok=True)
     db = SQLiteD1(data_dir / "d1.sqlite3")
     db.apply_migrations(migrations)
@@ -84,6 +85,7 @@ def local_settings(env: dict[str, str], host: str) -> tuple[Settings, str]:
 
 
 def serve(args: argparse.Namespace) -> None:
+    """``openai-workers-ai serve``: the local server under uvicorn."""
     import uvicorn
 
     env = load_environment(Path.cwd())
@@ -99,6 +101,7 @@ def serve(args: argparse.Namespace) -> None:
 
 
 def simulator(args: argparse.Namespace) -> None:
+    """``openai-workers-ai simulator``: the Workers AI REST API, simulated, under uvicorn."""
     import uvicorn
 
     from .simulator.rest import create_rest_app
@@ -124,6 +127,7 @@ def cleanup(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """The command line: ``serve``, ``simulator``, ``cleanup``."""
     parser = argparse.ArgumentParser(prog="openai-workers-ai")
     commands = parser.add_subparsers(dest="command", required=True)
     s = commands.add_parser("serve", help="run the local server")

@@ -31,6 +31,8 @@ Flavor = Literal["openai", "ollama"]
 
 
 class APIError(Exception):
+    """A failure reported to the client: ``status``, OpenAI's ``type`` and ``code``, and the ``param`` at fault."""
+
     status: int = 500
     type: str = "server_error"
     code: str | None = None
@@ -52,6 +54,7 @@ class APIError(Exception):
             self.status = status
 
     def to_openai(self) -> dict[str, Any]:
+        """``{"error": {"message", "type", "param", "code"}}``."""
         return {
             "error": {
                 "message": self.message,
@@ -62,6 +65,7 @@ class APIError(Exception):
         }
 
     def to_ollama(self) -> dict[str, Any]:
+        """``{"error": "<message>"}``."""
         return {"error": self.message}
 
 
@@ -95,6 +99,7 @@ class ModelNotFound(NotFound):
         self.model = model
 
     def to_ollama(self) -> dict[str, Any]:
+        """Worded as Ollama words it: ``model '<name>' not found``."""
         return {"error": f"model '{self.model}' not found"}
 
 

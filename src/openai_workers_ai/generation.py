@@ -54,6 +54,7 @@ class Generation:
 
     @property
     def splits_thinking(self) -> bool:
+        """Whether reasoning arrives inline, in ``<think>`` tags, to be split from the text."""
         # Only models that think inline in ``<think>`` tags; the others send reasoning separately.
         return self.model.supports(REASONING) and self.model.extra.get("reasoning_format") == "think-tags"
 
@@ -63,6 +64,8 @@ FinishReason = Literal["stop", "length", "tool_calls"]
 
 @dataclass(slots=True)
 class Result:
+    """A whole (non-streamed) generation, after stop sequences and ``<think>`` splitting."""
+
     text: str
     reasoning: str
     tool_calls: list[ToolCallPiece]

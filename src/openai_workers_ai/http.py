@@ -30,11 +30,13 @@ class AppContext:
 
 
 def context(request: Request) -> AppContext:
+    """The app's :class:`AppContext` (backends, settings, catalog)."""
     ctx: AppContext = request.app.state.ctx
     return ctx
 
 
 def principal(request: Request) -> Principal:
+    """Who is calling (set by the auth middleware)."""
     who: Principal = request.scope["state"]["principal"]
     return who
 
@@ -63,6 +65,7 @@ async def parse_json(request: Request, model: type[M]) -> M:
 
 
 def validate(model: type[M], body: bytes | dict[str, Any]) -> M:
+    """``body`` (JSON bytes or a dict) as ``model``; a 400 naming the ``param`` otherwise."""
     try:
         if isinstance(body, dict):
             return model.model_validate(body)
@@ -87,6 +90,7 @@ def _most_telling(errors: list[Any]) -> Any:
 
 
 def invalid_request(exc: ValidationError, body: bytes | dict[str, Any] | None = None) -> InvalidRequest:
+    """The 400 for a validation failure, worded as OpenAI words it, with the ``param`` at fault."""
     errors = exc.errors(include_url=False)
     first = errors[0]
     if first["type"] in ("json_invalid", "model_type", "model_attributes_type") and not first["loc"]:
@@ -142,6 +146,7 @@ def _is_union_tag(part: str) -> bool:
 
 
 def json_response(payload: BaseModel | dict[str, Any] | list[Any], status: int = 200) -> Response:
+    """``payload`` as compact JSON (a pydantic model as it serializes itself)."""
     if isinstance(payload, BaseModel):
         body = payload.model_dump_json()
     else:

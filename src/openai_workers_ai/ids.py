@@ -9,6 +9,7 @@ _ALPHABET = string.ascii_letters + string.digits
 
 
 def new_id(prefix: str, length: int = 24) -> str:
+    """``prefix`` followed by ``length`` random letters and digits."""
     return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(length))
 
 

@@ -31,11 +31,17 @@ class AI(Protocol):
 class Statement(Protocol):
     """A prepared D1 statement."""
 
-    def bind(self, *values: Any) -> Statement: ...
+    def bind(self, *values: Any) -> Statement:
+        """The statement with ``values`` for its ``?`` placeholders, in order."""
+        ...
 
-    async def all(self) -> list[dict[str, Any]]: ...
+    async def all(self) -> list[dict[str, Any]]:
+        """Every result row, as a dict of columns."""
+        ...
 
-    async def first(self) -> dict[str, Any] | None: ...
+    async def first(self) -> dict[str, Any] | None:
+        """The first result row, or None when there is none."""
+        ...
 
     async def run(self) -> int:
         """Execute; return the number of rows changed."""
@@ -45,7 +51,9 @@ class Statement(Protocol):
 class Database(Protocol):
     """D1: ``env.DB.prepare(sql).bind(...).all()/first()/run()`` and ``batch``."""
 
-    def prepare(self, sql: str) -> Statement: ...
+    def prepare(self, sql: str) -> Statement:
+        """A statement for ``sql`` (parameters bound later with :meth:`Statement.bind`)."""
+        ...
 
     async def batch(self, statements: Sequence[Statement]) -> None:
         """Run the statements in one transaction (all or nothing)."""
@@ -73,15 +81,25 @@ class ObjectStore(Protocol):
         *,
         content_type: str | None = None,
         metadata: dict[str, str] | None = None,
-    ) -> StoredObject: ...
+    ) -> StoredObject:
+        """Store ``body`` (whole, or streamed) under ``key``, replacing any object there; return what was stored."""
+        ...
 
-    async def get(self, key: str) -> StoredObject | None: ...
+    async def get(self, key: str) -> StoredObject | None:
+        """The object with its ``body`` to read, or None if there is none."""
+        ...
 
-    async def head(self, key: str) -> StoredObject | None: ...
+    async def head(self, key: str) -> StoredObject | None:
+        """The object's metadata only, or None if there is none."""
+        ...
 
-    async def delete(self, keys: str | Sequence[str]) -> None: ...
+    async def delete(self, keys: str | Sequence[str]) -> None:
+        """Delete one key or many; keys that do not exist are no error."""
+        ...
 
-    async def list(self, prefix: str = "", limit: int = 1000) -> list[StoredObject]: ...
+    async def list(self, prefix: str = "", limit: int = 1000) -> list[StoredObject]:
+        """Up to ``limit`` objects whose key starts with ``prefix``, in key order (metadata only)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,6 +58,7 @@ async def sse_events(chunks: AsyncIterator[bytes]) -> AsyncGenerator[str, None]:
 
 
 def sse(data: str, event: str | None = None) -> bytes:
+    """One server-sent event: ``data: …`` (after ``event: …`` when given) and the blank line."""
     head = f"event: {event}\n" if event else ""
     return f"{head}data: {data}\n\n".encode()
 

@@ -25,6 +25,8 @@ from .upstream import upstream_error
 
 
 class SQLiteStatement:
+    """:class:`ports.Statement` on :class:`SQLiteD1`: the SQL and its bound parameters."""
+
     def __init__(self, db: SQLiteD1, sql: str, params: tuple[Any, ...] = ()) -> None:
         self.db, self.sql, self.params = db, sql, params
 
@@ -54,6 +56,7 @@ class SQLiteD1:
         self.conn.execute("PRAGMA foreign_keys = ON")
 
     def transaction(self) -> _Transaction:
+        """A context manager: one transaction (or a part of the open one), rolled back on error."""
         return _Transaction(self.conn)
 
     def prepare(self, sql: str) -> SQLiteStatement:

@@ -24,6 +24,8 @@ _VISIBLE = "status = 'processed' AND (expires_at IS NULL OR expires_at > ?)"
 
 @dataclass(frozen=True, slots=True)
 class FileRow:
+    """A row of the ``files`` table."""
+
     id: str
     owner: str
     object_key: str
@@ -37,6 +39,7 @@ class FileRow:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> FileRow:
+        """The row as D1 returns it (a dict of columns)."""
         return cls(**{f.name: row[f.name] for f in fields(cls)})
 
 

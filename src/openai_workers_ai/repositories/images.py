@@ -22,6 +22,7 @@ MEDIA_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
 
 
 def new_name(extension: str) -> str:
+    """A fresh image name: 256 random bits, URL-safe, and the extension."""
     return f"{secrets.token_urlsafe(32)}.{extension}"
 
 

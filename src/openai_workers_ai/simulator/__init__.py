@@ -69,6 +69,7 @@ class Simulator:
     async def run(
         self, model: str, inputs: dict[str, Any], options: dict[str, Any] | None = None
     ) -> dict[str, Any] | bytes | AsyncIterator[bytes]:
+        """:meth:`ports.AI.run`: the simulated answer; a simulated failure is raised as the gateway's upstream error."""
         try:
             result = self.answer(model, inputs)
         except SimulatedFailure as failure:

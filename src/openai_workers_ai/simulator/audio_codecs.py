@@ -43,6 +43,7 @@ def _crc16(data: bytes) -> int:
 
 
 def flac(seconds: float, rate: int = 24000, block: int = 4096) -> bytes:
+    """``seconds`` of silence as FLAC (mono, 16-bit)."""
     total = max(1, round(seconds * rate))
     info = struct.pack(">HH", block, block) + bytes(6)  # min/max block size; frame sizes unknown
     packed = (rate << 44) | (0 << 41) | (15 << 36) | total  # rate 20b, channels-1 3b, bps-1 5b, samples 36b
@@ -85,6 +86,7 @@ def _ogg_page(packets: list[bytes], granule: int, sequence: int, flags: int) -> 
 
 
 def ogg_opus(seconds: float) -> bytes:
+    """``seconds`` of silence as Ogg Opus."""
     pre_skip, silence = 312, b"\xf8\xff\xfe"  # a 20 ms CELT silence frame
     head = b"OpusHead" + struct.pack("<BBHIhB", 1, 1, pre_skip, 24000, 0, 0)
     tags = b"OpusTags" + struct.pack("<I", 9) + b"simulator" + struct.pack("<I", 0)

@@ -41,6 +41,8 @@ _TEXT_CALL = re.compile(r"^call-text:([A-Za-z0-9_.\-]+)\s*(.*)$")
 
 @dataclass(slots=True)
 class Call:
+    """A tool call the simulated model makes."""
+
     name: str
     arguments: Any
     """A JSON value (usually an object); a string when the model wrote invalid JSON."""
@@ -48,6 +50,8 @@ class Call:
 
 @dataclass(slots=True)
 class Answer:
+    """What the simulated model answers, before it is put in a family's output shape."""
+
     text: str = ""
     value: Any = None
     """The JSON value in JSON mode (classic models return it as an object)."""
@@ -59,6 +63,7 @@ class Answer:
 
     @property
     def json_mode(self) -> bool:
+        """Whether the answer is a JSON value (JSON mode or a schema)."""
         return self.value is not None
 
 
@@ -157,6 +162,7 @@ def json_schema_of(inputs: dict[str, Any]) -> tuple[bool, Any]:
 
 
 def thinks(model: ModelInfo, inputs: dict[str, Any]) -> bool:
+    """Whether the model reasons for these inputs (not when thinking is turned off)."""
     kwargs = inputs.get("chat_template_kwargs")
     if isinstance(kwargs, dict) and kwargs.get("enable_thinking") is False:
         return False

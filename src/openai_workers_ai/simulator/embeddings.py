@@ -31,6 +31,7 @@ def _is_bge(info: ModelInfo) -> bool:
 
 
 def vector(model: str, text: str, dim: int, pooling: str = "mean") -> list[float]:
+    """A deterministic unit vector of ``dim`` values for ``text``."""
     raw = hashlib.shake_256(f"{model}\x00{pooling}\x00{text}".encode()).digest(2 * dim)
     values = struct.unpack(f"<{dim}h", raw)
     norm = math.sqrt(math.fsum(v * v for v in values)) or 1.0

@@ -30,17 +30,21 @@ class SimulatedFailure(Exception):
         self.message = message
 
     def as_upstream_error(self) -> UpstreamError:
+        """The error the gateway would raise for this failure."""
         return upstream_error(f"{self.code}: {self.message}", self.status)
 
 
 def failure_for(status: int) -> SimulatedFailure:
+    """The failure Workers AI answers with ``status`` (its known code and wording, if any)."""
     code, message = KNOWN.get(status, (3000 + status % 1000, f"Simulated failure with status {status}"))
     return SimulatedFailure(status, code, message)
 
 
 def no_such_model(model: str) -> SimulatedFailure:
+    """Workers AI's 5007 for an unknown model."""
     return SimulatedFailure(400, 5007, f"No such model {model} or task")
 
 
 def invalid_input(detail: str) -> SimulatedFailure:
+    """Workers AI's 5006 for inputs its schema refuses."""
     return SimulatedFailure(400, 5006, f"Error: {detail}")

@@ -20,6 +20,7 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 
 
 def png(width: int, height: int, seed: bytes = b"") -> bytes:
+    """A ``width`` x ``height`` PNG in bands coloured from ``seed``."""
     palette = hashlib.sha256(seed).digest()
     rows = []
     band = max(1, height // 8)
@@ -40,6 +41,7 @@ def _segment(marker: int, payload: bytes) -> bytes:
 
 
 def jpeg(width: int, height: int) -> bytes:
+    """A flat grey ``width`` x ``height`` baseline JPEG."""
     blocks = -(-width // 8) * -(-height // 8)
     bits = 2 * blocks  # per block: DC "0" (difference 0) + AC "0" (end of block)
     scan = bytearray(-(-bits // 8))

@@ -25,6 +25,7 @@ _WORD = re.compile(r"\b(" + "|".join(WORDS) + r")\b", re.IGNORECASE)
 
 
 def categories(text: str) -> list[str]:
+    """The hazard categories (``S1`` …) ``text`` triggers: explicit ``unsafe:Sn`` markers, then trigger words."""
     found: list[str] = []
     for match in _MARKER.finditer(text):
         found.append(f"S{match[1]}")

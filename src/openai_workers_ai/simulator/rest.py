@@ -24,10 +24,14 @@ from .failures import SimulatedFailure
 
 
 def envelope(result: Any = None, *, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The Cloudflare API's response envelope."""
     return {"result": result, "success": not errors, "errors": errors or [], "messages": []}
 
 
 def create_rest_app(simulator: Simulator | None = None, token: str | None = None) -> Starlette:
+    """The Workers AI REST API (``/client/v4/accounts/{id}/ai/run/{model}`` …) over ``simulator``;
+    with ``token``, requests must carry it as a bearer token.
+    """
     sim = simulator or Simulator()
 
     def authorized(request: Request) -> bool:

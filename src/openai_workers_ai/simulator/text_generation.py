@@ -48,6 +48,7 @@ _WORD = re.compile(r"\S+")
 
 
 def tokens(text: str) -> int:
+    """The simulator's token count: whitespace-separated words."""
     return len(_WORD.findall(text))
 
 
@@ -61,6 +62,7 @@ def truncate(text: str, limit: int) -> tuple[str, bool]:
 
 
 def validate(inputs: dict[str, Any]) -> None:
+    """Workers AI's schema checks on the inputs (``prompt`` / ``messages``, sampling ranges), in its words."""
     messages, prompt = inputs.get("messages"), inputs.get("prompt")
     if messages is None and prompt is None:
         raise invalid_input("oneOf at '/' not met, required properties: 'prompt' or 'messages'")
@@ -87,6 +89,7 @@ def validate(inputs: dict[str, Any]) -> None:
 
 
 def last_user_text(inputs: dict[str, Any]) -> str:
+    """The text of the last user message (or the prompt)."""
     if "messages" not in inputs:
         return str(inputs.get("prompt", ""))
     for message in reversed(inputs["messages"]):
@@ -99,6 +102,7 @@ def last_user_text(inputs: dict[str, Any]) -> str:
 
 
 def prompt_text(inputs: dict[str, Any]) -> str:
+    """The whole prompt as text (for counting prompt tokens)."""
     if "messages" not in inputs:
         return str(inputs.get("prompt", ""))
     return "\n".join(str(m.get("content", "")) for m in inputs["messages"])
@@ -143,6 +147,7 @@ def run(model: ModelInfo, inputs: dict[str, Any]) -> dict[str, Any] | AsyncItera
 
 
 def sse(payload: dict[str, Any] | str) -> bytes:
+    """One Workers AI SSE event."""
     data = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
     return f"data: {data}\n\n".encode()
 

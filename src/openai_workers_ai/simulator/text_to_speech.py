@@ -29,6 +29,7 @@ CONTAINERS = ("none", "wav", "ogg")
 
 
 def seconds_for(text: str) -> float:
+    """How long speaking ``text`` takes (at least half a second)."""
     return max(0.5, len(text.split()) / WORDS_PER_SECOND)
 
 

@@ -63,6 +63,8 @@ _NAMES = {name: code for code, name in LANGUAGES.items()}
 
 @dataclass(slots=True)
 class Word:
+    """A word and its times (seconds), as in ``verbose_json``."""
+
     word: str
     start: float
     end: float
@@ -70,6 +72,8 @@ class Word:
 
 @dataclass(slots=True)
 class Segment:
+    """A transcript segment, with OpenAI's ``verbose_json`` fields."""
+
     start: float
     end: float
     text: str
@@ -82,6 +86,8 @@ class Segment:
 
 @dataclass(slots=True)
 class Transcript:
+    """What a speech-recognition model heard, whatever the model family."""
+
     text: str
     language: str | None
     """ISO code the model reported (or was told); None when it does not say."""
@@ -90,6 +96,7 @@ class Transcript:
     words: list[Word]
 
     def translated(self, segments: list[Segment]) -> Transcript:
+        """This transcript with its text replaced by English ``segments`` (words dropped)."""
         return replace(self, text=" ".join(s.text.strip() for s in segments if s.text.strip()),
                        language="en", segments=segments, words=[])
 
@@ -134,6 +141,7 @@ def language_name(code: str | None) -> str:
 
 
 def check_supported(info: ModelInfo) -> None:
+    """400 unless ``info`` is a model that transcribes uploaded files here."""
     if info.family not in TRANSCRIBE_FAMILIES:
         raise InvalidRequest(
             f"The model `{info.id}` cannot transcribe uploaded files here; use whisper-1, "
@@ -193,7 +201,7 @@ def wav_duration(audio: bytes | bytearray) -> float | None:
     size: int
     while pos + 8 <= len(view):
         chunk, (size,) = bytes(view[pos : pos + 4]), struct.unpack("<I", view[pos + 4 : pos + 8])
-        if chunk == b"fmt " and size >= 12:
+        if chunk == b"fmt " and size >= 12 and pos + 20 <= len(view):  # a cut-short file may end inside it
             (byte_rate,) = struct.unpack("<I", view[pos + 16 : pos + 20])
         elif chunk == b"data" and byte_rate:
             return round(min(size, len(view) - pos - 8) / byte_rate, 3)
@@ -300,6 +308,7 @@ def translation_input(text: str, source: str) -> dict[str, Any]:
 
 
 def translated_text(output: Any) -> str:
+    """m2m100's ``translated_text``; an upstream error for any other shape."""
     if not isinstance(output, dict) or not isinstance(output.get("translated_text"), str):
         raise UpstreamError("Workers AI returned an unexpected result for @cf/meta/m2m100-1.2b.")
     return str(output["translated_text"]).strip()

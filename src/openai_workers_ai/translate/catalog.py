@@ -23,6 +23,8 @@ STREAMING = "streaming"
 
 @dataclass(frozen=True, slots=True)
 class ModelInfo:
+    """A Workers AI model as the gateway needs to know it."""
+
     id: str
     task: str
     """Workers AI task: text-generation, text-embeddings, automatic-speech-recognition,
@@ -40,6 +42,7 @@ class ModelInfo:
     extra: Mapping[str, object] = field(default_factory=dict)
 
     def supports(self, capability: str) -> bool:
+        """Whether the model has ``capability`` (TOOLS, VISION, JSON_MODE, REASONING, STREAMING)."""
         return capability in self.capabilities
 
     def names(self, key: str) -> tuple[str, ...]:
@@ -122,4 +125,5 @@ class Catalog:
         return None if model_id is None else self.models[model_id]
 
     def aliases_of(self, model_id: str) -> list[str]:
+        """The configured aliases that name ``model_id``."""
         return [alias for alias, target in self.aliases.items() if target == model_id]

@@ -220,6 +220,7 @@ def first_call_only(calls: list[ToolCallPiece], parallel: bool | None) -> list[T
 
 
 def tool_calls(pieces: list[ToolCallPiece]) -> list[ToolCall] | None:
+    """The ``tool_calls`` of a chat message (None when there are none)."""
     if not pieces:
         return None
     return [
@@ -229,6 +230,7 @@ def tool_calls(pieces: list[ToolCallPiece]) -> list[ToolCall] | None:
 
 
 def message(result: Result) -> ChatCompletionMessage:
+    """The assistant ``message`` of a chat completion choice."""
     calls = tool_calls(result.tool_calls)
     return ChatCompletionMessage(
         content=result.text if (result.text or not calls) else None,
@@ -249,10 +251,12 @@ def completion(completion_id: str, created: int, model: ModelInfo, result: Resul
 
 
 def usage(result: Result) -> CompletionUsage:
+    """The completion's ``usage``."""
     return usage_of(result.usage)
 
 
 def usage_of(u: Usage) -> CompletionUsage:
+    """OpenAI's ``usage`` object for token counts."""
     return CompletionUsage(
         prompt_tokens=u.prompt_tokens,
         completion_tokens=u.completion_tokens,
@@ -277,6 +281,7 @@ class ChunkWriter:
         self._text_frame = (prefix.encode(), suffix.encode())
 
     def frame(self, choices: list[dict[str, Any]], usage: dict[str, int] | None = None) -> bytes:
+        """One chunk holding ``choices`` (and ``usage`` when the client asked for it)."""
         chunk: dict[str, Any] = {**self.head, "choices": choices}
         if self.include_usage:
             chunk["usage"] = usage
@@ -284,9 +289,11 @@ class ChunkWriter:
         return b"data: " + json.dumps(chunk, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace") + b"\n\n"
 
     def role(self, index: int = 0) -> bytes:
+        """The opening delta of a choice: role ``assistant``, empty content."""
         return self.frame([_choice(index, {"role": "assistant", "content": "", "refusal": None})])
 
     def delta(self, text: str, reasoning: str, calls: list[ToolCallPiece], index: int = 0) -> bytes:
+        """A content / reasoning / tool-call delta of choice ``index``."""
         if index == 0 and text and not reasoning and not calls:
             prefix, suffix = self._text_frame
             return prefix + encode_basestring(text).encode("utf-8", "replace") + suffix
@@ -312,9 +319,11 @@ class ChunkWriter:
         }
 
     def finish(self, finish_reason: str, index: int = 0) -> bytes:
+        """The choice's last chunk: an empty delta with its ``finish_reason``."""
         return self.frame([_choice(index, {}, finish_reason)])
 
     def usage(self, result_usage: CompletionUsage) -> bytes:
+        """The usage chunk (``stream_options.include_usage``): no choices."""
         return self.frame([], result_usage.model_dump())
 
 

@@ -37,6 +37,7 @@ def generations(req: CreateCompletionRequest, model: ModelInfo) -> list[Generati
 
 def chunk(completion_id: str, created: int, model: str, index: int, text: str,
           finish_reason: str | None, usage: dict[str, int] | None = None, include_usage: bool = False) -> bytes:
+    """One ``text_completion`` SSE frame: a choice's text, or (``usage`` given) the usage frame."""
     body: dict[str, object] = {
         "id": completion_id,
         "object": "text_completion",

@@ -29,6 +29,7 @@ MAX_CONCURRENT = 6
 
 
 def is_matryoshka(model: ModelInfo) -> bool:
+    """Whether the model's vectors may be cut to fewer ``dimensions`` (Matryoshka-trained)."""
     return bool(model.extra.get("matryoshka"))
 
 
@@ -78,6 +79,7 @@ def shorten(vector: Sequence[float], dimensions: int) -> list[float]:
 
 
 def batches(texts: Sequence[str], size: int) -> list[list[str]]:
+    """``texts`` in runs of at most ``size`` (one Workers AI call each)."""
     return [list(texts[i : i + size]) for i in range(0, len(texts), size)]
 
 

@@ -44,6 +44,7 @@ class Limits:
 
 
 def limits(model: ModelInfo) -> Limits:
+    """The image edges ``model`` can draw."""
     if model.id == FIXED_1024:
         return Limits(None, None)
     if model.family == "flux":  # lucid-origin
@@ -131,6 +132,7 @@ def edit_inputs(
     model: ModelInfo, prompt: str, size: tuple[int, int], image: bytes, mask: bytes | None,
     strength: float | None = None,
 ) -> dict[str, Any]:
+    """The model's inputs for an edit: the generation inputs plus the image (and mask, strength)."""
     inputs = generation_inputs(model, prompt, size)
     inputs["image_b64"] = base64.b64encode(image).decode("ascii")
     if mask is not None:
@@ -161,12 +163,15 @@ def image_bytes(output: Any) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class ImageFile:
+    """An uploaded image's format and size, read from its header."""
+
     media_type: str  # image/png | image/jpeg | image/webp
     width: int
     height: int
 
     @property
     def extension(self) -> str:
+        """The file extension for ``media_type``."""
         return {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}[self.media_type]
 
 

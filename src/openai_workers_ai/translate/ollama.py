@@ -201,6 +201,7 @@ def generate_generation(body: GenerateRequest, model: ModelInfo, name: str) -> G
 # ---- results → Ollama ------------------------------------------------------------------------
 
 def done_reason(finish_reason: str | None) -> str:
+    """Ollama's ``done_reason`` for an OpenAI ``finish_reason``."""
     return "length" if finish_reason == "length" else "stop"
 
 
@@ -219,6 +220,7 @@ class ToolCalls:
     calls: dict[int, ToolCallPiece] = field(default_factory=dict)
 
     def add(self, pieces: list[ToolCallPiece]) -> None:
+        """Gather streamed fragments: the first of an index opens a call, later ones extend its arguments."""
         for p in pieces:
             seen = self.calls.get(p.index)
             if seen is None:
@@ -228,6 +230,7 @@ class ToolCalls:
                 seen.arguments += p.arguments
 
     def ollama(self) -> list[dict[str, Any]]:
+        """The calls, whole, in Ollama's shape (arguments as an object)."""
         return [
             {"id": c.id or new_call_id(),
              "function": {"index": i, "name": c.name or "", "arguments": _arguments(c.arguments)}}
@@ -245,13 +248,16 @@ class Clock:
     first: int = 0
 
     def call(self) -> None:
+        """Mark the moment Workers AI is called."""
         self.called = time.perf_counter_ns()
 
     def piece(self) -> None:
+        """Mark the first piece's arrival (later calls change nothing)."""
         if not self.first:
             self.first = time.perf_counter_ns()
 
     def metrics(self, usage: Usage | None) -> dict[str, int]:
+        """Ollama's duration and count fields, measured up to now."""
         end = time.perf_counter_ns()
         called = self.called or end
         first = self.first or end

@@ -117,6 +117,7 @@ def digest(model_id: str) -> str:
 
 
 def model_family(info: ModelInfo) -> str | None:
+    """Ollama's ``details.family`` for a model (``llama``, ``gpt-oss`` …)."""
     short = short_name(info.id).lower()
     if short.startswith("gpt-oss"):
         return "gpt-oss"

@@ -53,6 +53,7 @@ def _walk(node: Any, context: tuple[str, ...]) -> str | None:
 
 
 def check_response_format(name: str, schema: Any) -> None:
+    """400 (``invalid_json_schema``) unless a strict ``response_format`` schema follows OpenAI's rules."""
     found = problem(schema)
     if found:
         raise InvalidRequest(f"Invalid schema for response_format '{name}': {found}",
@@ -60,6 +61,7 @@ def check_response_format(name: str, schema: Any) -> None:
 
 
 def check_tool(position: int, name: str, schema: Any) -> None:
+    """400 (``invalid_function_parameters``) unless a strict tool's parameters follow OpenAI's rules."""
     found = problem(schema if schema is not None else {"type": "object", "properties": {},
                                                        "additionalProperties": False})
     if found:

@@ -12,6 +12,8 @@ from typing import Protocol
 
 
 class Timed(Protocol):
+    """Anything with a start, an end (seconds) and text: a transcript segment."""
+
     start: float
     end: float
     text: str
@@ -23,6 +25,7 @@ def _clock(seconds: float, separator: str) -> str:
 
 
 def srt(segments: Sequence[Timed]) -> str:
+    """SubRip subtitles, one cue per segment."""
     return "".join(
         f"{i}\n{_clock(s.start, ',')} --> {_clock(s.end, ',')}\n{s.text.strip()}\n\n"
         for i, s in enumerate(segments, start=1)
@@ -30,6 +33,7 @@ def srt(segments: Sequence[Timed]) -> str:
 
 
 def vtt(segments: Sequence[Timed]) -> str:
+    """WebVTT subtitles, one cue per segment."""
     return "WEBVTT\n\n" + "".join(
         f"{_clock(s.start, '.')} --> {_clock(s.end, '.')}\n{s.text.strip()}\n\n" for s in segments
     )

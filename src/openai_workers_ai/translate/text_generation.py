@@ -33,6 +33,8 @@ class ToolCallPiece:
 
 @dataclass(slots=True)
 class Usage:
+    """Token counts of one generation."""
+
     prompt_tokens: int
     completion_tokens: int
 
@@ -60,6 +62,7 @@ class Output:
 
 
 def new_call_id() -> str:
+    """A fresh tool call id in OpenAI's format (``call_…``)."""
     return "call_" + secrets.token_urlsafe(18).replace("-", "a").replace("_", "b")
 
 
