@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import AsyncIterator, Sequence
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
 from starlette.requests import Request
@@ -126,7 +126,10 @@ async def _events(transcript: Transcript) -> AsyncIterator[bytes]:
 
 
 def render(
-    transcript: Transcript, fmt: str, task: str, granularities: Sequence[str] | None = None
+    transcript: Transcript,
+    fmt: str,
+    task: Literal["transcribe", "translate"],
+    granularities: Sequence[str] | None = None,
 ) -> Response:
     """The transcript in OpenAI's ``response_format``: JSON objects, or text/plain bodies."""
     if fmt == "text":
@@ -141,7 +144,7 @@ def render(
         return json_response(Transcription(text=transcript.text, usage=usage).model_dump(exclude_none=True))
     wanted = granularities or ["segment"]
     verbose = TranscriptionVerbose(
-        task=task,  # type: ignore[arg-type]
+        task=task,
         language=audio.language_name(transcript.language),
         duration=duration,
         text=transcript.text,
