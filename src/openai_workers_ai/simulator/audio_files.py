@@ -58,7 +58,7 @@ def _wav(view: memoryview) -> AudioFacts | None:
         chunk_id = bytes(view[pos : pos + 4])
         (size,) = struct.unpack("<I", view[pos + 4 : pos + 8])
         body = view[pos + 8 : pos + 8 + size]
-        if chunk_id == b"fmt " and size >= 16:
+        if chunk_id == b"fmt " and len(body) >= 16:  # a cut-short file may end inside it
             fmt = struct.unpack("<HHIIHH", body[:16])
         elif chunk_id == b"data":
             data_size = len(body)  # a truncated file: what is there
