@@ -69,6 +69,29 @@ def png(width: int, height: int, *, depth: int = 8, color: int = 6, interlace: i
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
+def wav(*chunks: tuple[bytes, bytes], riff_size: int | None = None) -> bytes:
+    """A RIFF/WAVE file of the given chunks, each ``(id, body)``; a body may lie about its size by being cut."""
+    body = b"WAVE" + b"".join(cid + struct.pack("<I", len(data)) + data for cid, data in chunks)
+    return b"RIFF" + struct.pack("<I", len(body) if riff_size is None else riff_size) + body
+
+
+FMT = struct.pack("<HHIIHH", 1, 1, 16000, 32000, 2, 16)
+BAD_WAVS = {
+    "fmt cut short": wav((b"fmt ", FMT))[:30], "fmt of 12": wav((b"fmt ", FMT[:12]), (b"data", bytes(3200))),
+    "zero rate": wav((b"fmt ", struct.pack("<HHIIHH", 1, 1, 0, 0, 2, 16)), (b"data", bytes(3200))),
+    "zero channels": wav((b"fmt ", struct.pack("<HHIIHH", 1, 0, 16000, 32000, 0, 16)), (b"data", bytes(3200))),
+    "no data": wav((b"fmt ", FMT)), "no fmt": wav((b"data", bytes(3200))),
+    "data first": wav((b"data", bytes(3200)), (b"fmt ", FMT)),
+    "data too short": wav((b"fmt ", FMT), (b"data", bytes(2))),
+    "data lies": wav((b"fmt ", FMT), (b"data", bytes(3200)))[:-3000],
+    "huge chunk": wav((b"fmt ", FMT), (b"junk", b""), (b"data", bytes(3200))).replace(
+        b"junk\x00\x00\x00\x00", b"junk\xff\xff\xff\xff"),
+    "LIST cut": wav((b"fmt ", FMT), (b"data", bytes(3200)), (b"LIST", b"INFOICMT\xff\xff\x00\x00la")),
+    "header only": b"RIFF\x00\x00\x00\x00WAVE", "id3 huge": b"ID3\x04\x00\x00\x7f\x7f\x7f\x7f" + bytes(10),
+    "mp3 frame": b"\xff\xfb\x90\x00" + bytes(100), "ogg": b"OggS" + bytes(40), "ftyp": bytes(4) + b"ftypM4A " + bytes(8),
+}
+
+
 BAD_PNGS = {
     "other size": png(4, 4), "RGB": png(8, 8, color=2), "palette": png(8, 8, color=3), "16-bit": png(8, 8, depth=16),
     "interlaced": png(8, 8, interlace=1), "zero width": png(0, 8), "huge": png(100_000, 100_000, idat=b"x\x9c\x03\x00"),
@@ -514,6 +537,8 @@ def multipart_cases(route: str) -> Iterator[tuple[str, bytes, str]]:
         junk = {"NUL": b"\x00", "GIF": b"GIF89a", "WAVE": b"RIFF\x00\x00\x00\x00WAVE", "half": data[: len(data) // 2]}
         if data.startswith(b"\x89PNG"):
             junk |= BAD_PNGS
+        if data.startswith(b"RIFF"):
+            junk |= BAD_WAVS
         for what, bad in junk.items():
             yield f"{name} holding {what}", multipart(
                 form_parts(spec, spec.base, {**spec.files, name: (filename, bad, content_type)})), ctype
