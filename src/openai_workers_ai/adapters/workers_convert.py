@@ -23,10 +23,9 @@ from ..errors import UpstreamError
 if TYPE_CHECKING:
     from pyodide.ffi import JsBuffer
 
-try:  # Pyodide >= 0.27 (every Python 3.13 Worker) keeps JS null apart from undefined.
-    from pyodide.ffi import jsnull  # type: ignore[attr-defined]  # the dev stubs (pyodide-py 0.25) predate it
-except ImportError:  # pragma: no cover - older Pyodide: None converts to undefined
-    jsnull = None
+# Pyodide >= 0.27 (every Python 3.13 Worker) keeps JS null apart from undefined; before, None
+# converts to undefined. Read with getattr: the dev stubs (pyodide-py) have it on Python >= 3.12 only.
+jsnull: Any = getattr(ffi, "jsnull", None)
 
 __all__ = [
     "is_null", "js_bytes", "js_error_text", "js_type", "jsnull", "read_all", "read_stream", "to_js", "to_py", "unwrap",
