@@ -26,6 +26,9 @@ _MP3_BITRATES_V1 = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256,
 _MP3_BITRATES_V2 = (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)
 ESTIMATED_BITRATE = 128_000
 
+WORDS_PER_SECOND = 2.5
+"""The simulator's speaking rate: how long text-to-speech talks, how many words speech recognition hears."""
+
 
 @dataclass(frozen=True, slots=True)
 class AudioFacts:

@@ -31,10 +31,9 @@ import hashlib
 from typing import Any
 
 from ..translate.catalog import ModelInfo
-from .audio_files import AudioFacts, inspect
+from .audio_files import WORDS_PER_SECOND, AudioFacts, inspect
 from .failures import SimulatedFailure, failure_for, invalid_input
 
-WORDS_PER_SECOND = 2.5
 WORDS_PER_SEGMENT = 8
 VOCABULARY: dict[str, tuple[str, ...]] = {
     "en": tuple("the quick workers gateway speaks clearly about edge models and audio today".split()),

@@ -20,10 +20,9 @@ from typing import Any
 
 from ..translate.catalog import ModelInfo
 from . import audio_codecs
-from .audio_files import pcm16, silent_mp3, wav
+from .audio_files import WORDS_PER_SECOND, pcm16, silent_mp3, wav
 from .failures import failure_for, invalid_input
 
-WORDS_PER_SECOND = 2.5
 ENCODINGS = ("linear16", "flac", "mulaw", "alaw", "mp3", "opus", "aac")
 CONTAINERS = ("none", "wav", "ogg")
 
