@@ -18,6 +18,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
 from .errors import InvalidRequest, PayloadTooLarge
+from .limits import declared_over
 
 MAX_BOUNDARY = 70
 """RFC 2046's longest boundary; every client's is shorter."""
@@ -110,8 +111,7 @@ class FormReader:
         if len(boundary) > MAX_BOUNDARY:  # python-multipart's parser would raise (past 256) while reading
             raise InvalidRequest(f"Invalid Content-Type header: the multipart boundary is longer than "
                                  f"{MAX_BOUNDARY} characters (RFC 2046).")
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > max_file_bytes + max_field_bytes:
+        if declared_over(request.headers.get("content-length"), max_file_bytes + max_field_bytes):
             raise PayloadTooLarge(f"The {what} is larger than the limit of {max_file_bytes} bytes.")
         self._request, self._boundary = request, boundary
         self._limits = (max_file_bytes, max_field_bytes, what)
