@@ -1,4 +1,4 @@
-"""Size limits on bytes coming in: request bodies (``http.read_body``) and downloads (the fetchers).
+"""Size limits on bytes coming in: request bodies (``http.read_body``, ``multipart``) and downloads (the fetchers).
 
 A declared ``Content-Length`` past the limit is refused before reading; the
 bytes are counted as they arrive either way, since the header may be absent or lie.
