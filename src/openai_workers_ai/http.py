@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -69,9 +70,41 @@ def validate(model: type[M], body: bytes | dict[str, Any]) -> M:
     try:
         if isinstance(body, dict):
             return model.model_validate(body)
-        return model.model_validate_json(body or b"null")
+        result = model.model_validate_json(body or b"null")
     except ValidationError as exc:
         raise invalid_request(exc, body) from None
+    check_finite(result)
+    return result
+
+
+def check_finite(request: BaseModel) -> None:
+    """400 naming the param if a validated request holds ``NaN`` or an infinite number (pydantic's JSON
+    parser takes ``NaN``/``Infinity``, and ``1e400`` overflows): JSON has neither, and Workers AI's REST
+    API and binding cannot be sent them. Walks the parsed objects, never the body's bytes."""
+    path = _not_finite(request, ())
+    if path:
+        param = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+        raise InvalidRequest(f"Invalid value for '{param}': numbers must be finite (JSON has no NaN or Infinity).",
+                             param=param)
+
+
+def _not_finite(node: Any, path: tuple[int | str, ...]) -> tuple[int | str, ...] | None:
+    if isinstance(node, float):
+        return None if math.isfinite(node) else path
+    if isinstance(node, BaseModel):
+        fields = type(node).model_fields
+        items: Any = ((fields[k].alias or k, v) for k, v in node.__dict__.items() if k in fields)
+    elif isinstance(node, dict):
+        items = node.items()
+    elif isinstance(node, list):
+        items = enumerate(node)
+    else:
+        return None
+    for key, value in items:
+        found = _not_finite(value, (*path, key))
+        if found is not None:
+            return found
+    return None
 
 
 def _input(body: bytes | dict[str, Any] | None) -> Any:

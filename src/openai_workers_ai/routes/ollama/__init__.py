@@ -18,7 +18,7 @@ from starlette.responses import Response
 from ... import generation
 from ...errors import InvalidRequest
 from ...generation import Generation
-from ...http import context, dotted, json_response, read_body
+from ...http import check_finite, context, dotted, json_response, read_body
 from ...ports import AI
 from ...streaming import ndjson_response, primed
 from ...translate import ollama
@@ -35,9 +35,11 @@ async def read(request: Request, model: type[M], *, optional: bool = False) -> M
             return model()
         raise InvalidRequest("missing request body")
     try:
-        return model.model_validate_json(body)
+        result = model.model_validate_json(body)
     except ValidationError as exc:
         raise _invalid(exc) from None
+    check_finite(result)
+    return result
 
 
 def _invalid(exc: ValidationError) -> InvalidRequest:
