@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Literal
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
@@ -89,6 +89,13 @@ class FilePart:
     content_type: str
 
 
+_Event = (
+    tuple[Literal["field"], str, str] | tuple[Literal["file"], FilePart] | tuple[Literal["data"], bytes]
+    | tuple[Literal["end"]]
+)
+"""What the parser reports: a text field (name, value), a file part's start, its bytes, its end."""
+
+
 class FormReader:
     """Pull-based multipart for uploads stored without being held in memory.
 
@@ -122,7 +129,7 @@ class FormReader:
             if event[0] == "field":
                 return event[1], event[2]
             if event[0] == "file":
-                return event[1]  # type: ignore[no-any-return]
+                return event[1]
             # "data" / "end" of a file part the caller did not read: skipped
         return None
 
@@ -136,9 +143,9 @@ class FormReader:
         # python-multipart's finalize() does not check that the body was complete
         raise InvalidRequest("Could not parse the multipart body: it ends in the middle of a file.")
 
-    async def _parse(self) -> AsyncIterator[tuple[Any, ...]]:
+    async def _parse(self) -> AsyncIterator[_Event]:
         max_file_bytes, max_field_bytes, what = self._limits
-        events: deque[tuple[Any, ...]] = deque()
+        events: deque[_Event] = deque()
         header_name = b""
         headers: dict[bytes, bytes] = {}
         part = _Part()
