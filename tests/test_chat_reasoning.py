@@ -81,7 +81,7 @@ async def test_plain_models_have_no_reasoning(client: httpx.AsyncClient) -> None
 
 @pytest.mark.parametrize(
     ("model", "effort", "sent"),
-    [(OSS, "minimal", "low"), (OSS, "xhigh", "high"), (OSS, "medium", "medium"), (GLM, "high", "high"),
+    [(OSS, "minimal", "low"), (OSS, "xhigh", "high"), (OSS, "max", "high"), (OSS, "medium", "medium"), (GLM, "high", "high"),
      (QWQ, "high", None)],  # classic reasoning models always think: nothing to send
 )
 async def test_reasoning_effort_per_family(

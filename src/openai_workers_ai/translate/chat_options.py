@@ -26,7 +26,7 @@ from .catalog import JSON_MODE, REASONING, TOOLS, ModelInfo
 
 NATIVE = frozenset({"openai", "gpt-oss"})
 # gpt-oss takes low|medium|high and cannot turn reasoning off.
-GPT_OSS_EFFORT = {"minimal": "low", "low": "low", "medium": "medium", "high": "high", "xhigh": "high"}
+GPT_OSS_EFFORT = {"minimal": "low", "low": "low", "medium": "medium", "high": "high", "xhigh": "high", "max": "high"}
 
 
 def native(model: ModelInfo) -> bool:
@@ -176,7 +176,7 @@ def reasoning_inputs(req: CreateChatCompletionRequest, model: ModelInfo) -> dict
         if effort not in GPT_OSS_EFFORT:
             raise InvalidRequest(
                 f"The model `{model.id}` always reasons; reasoning_effort must be one of "
-                "minimal, low, medium, high, xhigh.",
+                "minimal, low, medium, high, xhigh, max.",
                 param="reasoning_effort",
             )
         return {"reasoning_effort": GPT_OSS_EFFORT[effort]}
