@@ -13,6 +13,7 @@ randomness), so a failure replays; each test collects every bad case before fail
 from __future__ import annotations
 
 import json
+import random
 import re
 import struct
 import zlib
@@ -722,3 +723,107 @@ async def test_a_mask_claiming_too_many_pixels_is_refused_before_inflating(clien
     assert r.status_code == 400, r.text
     error = r.json()["error"]
     assert error["param"] == "mask" and "4096x4096" in error["message"]
+
+
+
+# ---- requests valid for OpenAI's own schemas --------------------------------------------------
+
+STRINGS = ["hi", "", "x" * 40, "fail", "ok?", "{\"a\": 1}", "\u202e\u0000", "https://example.com/a.png",
+           "data:image/png;base64,iVBORw0KGgo=", "file-abc", "auto", "a b"]
+
+
+class SpecRequest:
+    """A random request valid for an OpenAI request schema (``$ref``, ``allOf``, ``anyOf``/``oneOf``,
+    ``enum``, bounds, optional properties), from a seeded generator: the same seed, the same request."""
+
+    def __init__(self, seed: str) -> None:
+        spec = _spec()
+        assert spec is not None
+        self.schemas = spec["components"]["schemas"]
+        self.rng = random.Random(seed)
+        self.optional = self.rng.choice([0.05, 0.15, 0.35])  # how often an optional property is sent
+
+    def value(self, node: dict[str, Any], depth: int = 0) -> Any:
+        rng = self.rng
+        if "$ref" in node:
+            return self.value({**self.schemas[node["$ref"].rsplit("/", 1)[1]],
+                               **{k: v for k, v in node.items() if k != "$ref"}}, depth)
+        if node.get("nullable") and rng.random() < 0.1:
+            return None
+        if "allOf" in node:
+            merged: dict[str, Any] = {"type": "object", "properties": {}, "required": []}
+            for part in node["allOf"]:
+                part = self._resolved(part)
+                merged["properties"].update(part.get("properties", {}))
+                merged["required"] += part.get("required", [])
+            return self.value(merged, depth)
+        for key in ("anyOf", "oneOf"):
+            if key in node:
+                return self.value(rng.choice(node[key]), depth)
+        if "enum" in node:
+            return rng.choice(node["enum"])
+        kind = node.get("type", "object" if "properties" in node else "string")
+        if isinstance(kind, list):
+            kind = rng.choice(kind)
+        if kind == "object":
+            if depth > 5:
+                return {}
+            required = set(node.get("required", []))
+            out = {name: self.value(sub, depth + 1) for name, sub in node.get("properties", {}).items()
+                   if name in required or rng.random() < self.optional}
+            extra = node.get("additionalProperties")
+            if not node.get("properties") and extra not in (None, False):
+                item = self.value(extra, depth + 1) if isinstance(extra, dict) else rng.choice(STRINGS)
+                out = {rng.choice(["k", "50256", "a b"]): item}
+            return out
+        if kind == "array":
+            low = node.get("minItems", 0)
+            count = rng.randint(low, min(node.get("maxItems", 3), low + 3)) if depth <= 5 else low
+            return [self.value(node.get("items", {}), depth + 1) for _ in range(count)]
+        if kind in ("integer", "number"):
+            low, high = node.get("minimum", -5), node.get("maximum", 300)
+            value = rng.uniform(low, high)
+            return round(value) if kind == "integer" else round(value, 3)
+        if kind == "boolean":
+            return rng.random() < 0.5
+        if kind == "null":
+            return None
+        text = rng.choice(STRINGS)
+        return text[: node["maxLength"]] if "maxLength" in node else text.ljust(node.get("minLength", 0), "x")
+
+    def _resolved(self, node: dict[str, Any]) -> dict[str, Any]:
+        while "$ref" in node:
+            node = self.schemas[node["$ref"].rsplit("/", 1)[1]]
+        return node
+
+
+SPEC_ROUTES = {
+    "/chat/completions": ("CreateChatCompletionRequest", [LLAMA, SCOUT, "@cf/qwen/qwen3-30b-a3b-fp8", "gpt-4o-mini",
+                                                          "@cf/openai/gpt-oss-20b"]),
+    "/completions": ("CreateCompletionRequest", [LLAMA, "gpt-3.5-turbo-instruct"]),
+    "/embeddings": ("CreateEmbeddingRequest", ["text-embedding-3-small", "@cf/google/embeddinggemma-300m"]),
+    "/moderations": ("CreateModerationRequest", ["omni-moderation-latest", "text-moderation-latest"]),
+    "/audio/speech": ("CreateSpeechRequest", ["tts-1", "gpt-4o-mini-tts"]),
+    "/images/generations": ("CreateImageRequest", ["dall-e-2", "dall-e-3", "gpt-image-1"]),
+}
+SPEC_CASES = 100
+
+
+@pytest.mark.parametrize("route", sorted(SPEC_ROUTES))
+async def test_requests_valid_for_openais_schema(client: httpx.AsyncClient, route: str) -> None:
+    """Random requests OpenAI's schema accepts (with one of our models): answered, or refused with a 4xx."""
+    if _spec() is None:
+        pytest.skip("../shared/openai-openapi.json is absent")
+    schema, models = SPEC_ROUTES[route]
+
+    def cases() -> Iterator[tuple[str, dict[str, Any]]]:
+        for i in range(SPEC_CASES):
+            generator = SpecRequest(f"{route}-{i}")
+            body = generator.value({"$ref": f"#/components/schemas/{schema}"})
+            body["model"] = generator.rng.choice(models)
+            if route == "/images/generations":
+                body.update(n=1, size="256x256") if body["model"] == "dall-e-2" else body.pop("n", None)
+            yield f"seed {route}-{i} {json.dumps(body)[:600]}", {"method": "POST", "url": "/v1" + route, "json": body,
+                                                                "sent": set(body)}
+
+    await run_cases(client, cases(), route)
