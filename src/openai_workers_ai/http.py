@@ -127,9 +127,10 @@ def invalid_request(exc: ValidationError, body: bytes | dict[str, Any] | None = 
     errors = exc.errors(include_url=False)
     first = errors[0]
     if first["type"] in ("json_invalid", "model_type", "model_attributes_type") and not first["loc"]:
-        return InvalidRequest(
-            "We could not parse the JSON body of your request: the API expects a JSON object."
-        )
+        # Say where the JSON breaks (a lone surrogate, a cut-off body …); else that it is no object.
+        invalid = first["type"] == "json_invalid"
+        detail = first["msg"].removeprefix("Invalid JSON: ") if invalid else "the API expects a JSON object"
+        return InvalidRequest(f"We could not parse the JSON body of your request: {detail}.")
     first = _most_telling(errors)
     param = dotted(first["loc"], _input(body)) or None
     message = first["msg"]
