@@ -9,8 +9,16 @@ _ALPHABET = string.ascii_letters + string.digits
 
 
 def new_id(prefix: str, length: int = 24) -> str:
-    """``prefix`` followed by ``length`` random letters and digits."""
-    return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(length))
+    """``prefix`` followed by ``length`` random letters and digits (uniform: one draw below 62**length)."""
+    return prefix + _base62(secrets.randbelow(62**length), length)
+
+
+def _base62(number: int, length: int) -> str:
+    digits = []
+    for _ in range(length):
+        number, digit = divmod(number, 62)
+        digits.append(_ALPHABET[digit])
+    return "".join(digits)
 
 
 # ASCII order, so that SQLite's default (binary) collation sorts these ids by time.
@@ -31,4 +39,4 @@ def new_sortable_id(prefix: str, now_ms: int, length: int = 24) -> str:
     for _ in range(8):  # 62**8 ms ≈ 6,900 years
         now_ms, digit = divmod(now_ms, 62)
         stamp = _ORDERED[digit] + stamp
-    return prefix + stamp + "".join(secrets.choice(_ALPHABET) for _ in range(length - 8))
+    return prefix + stamp + _base62(secrets.randbelow(62 ** (length - 8)), length - 8)
