@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from typing import Any
 
@@ -13,6 +12,7 @@ import pytest
 from openai_workers_ai.simulator import Simulator
 
 from .openapi import assert_matches
+from .sse import chat_chunks
 
 URL = "/v1/chat/completions"
 LLAMA = "@cf/meta/llama-3.1-8b-instruct"
@@ -25,13 +25,7 @@ def chat(model: str = LLAMA, content: str = "write a haiku", **fields: Any) -> d
 
 async def chunks_of(client: httpx.AsyncClient, body: dict[str, Any]) -> list[dict[str, Any]]:
     r = await client.post(URL, json={**body, "stream": True})
-    assert r.status_code == 200, r.text
-    payloads = [line[6:] for line in r.text.split("\n") if line.startswith("data: ")]
-    assert payloads[-1] == "[DONE]"
-    chunks = [json.loads(p) for p in payloads[:-1]]
-    for chunk in chunks:
-        assert_matches(chunk, "CreateChatCompletionStreamResponse")
-    return chunks
+    return chat_chunks(r)
 
 
 @pytest.mark.parametrize("model", [LLAMA, GLM])

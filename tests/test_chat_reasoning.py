@@ -3,7 +3,6 @@ mixed into ``content``, whatever form each family thinks in; ``reasoning_effort`
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import httpx
@@ -12,6 +11,7 @@ import pytest
 from openai_workers_ai.simulator import Simulator
 
 from .openapi import assert_matches
+from .sse import chat_chunks
 
 URL = "/v1/chat/completions"
 QWQ = "@cf/qwen/qwq-32b"  # "<think>…</think>" inline
@@ -30,13 +30,7 @@ def chat(model: str, content: str = "echo: the answer is 42", **fields: Any) -> 
 
 async def chunks_of(client: httpx.AsyncClient, body: dict[str, Any]) -> list[dict[str, Any]]:
     r = await client.post(URL, json={**body, "stream": True})
-    assert r.status_code == 200, r.text
-    payloads = [line[6:] for line in r.text.split("\n") if line.startswith("data: ")]
-    assert payloads[-1] == "[DONE]"
-    chunks = [json.loads(p) for p in payloads[:-1]]
-    for chunk in chunks:
-        assert_matches(chunk, "CreateChatCompletionStreamResponse")
-    return chunks
+    return chat_chunks(r)
 
 
 def joined(chunks: list[dict[str, Any]], key: str) -> str:

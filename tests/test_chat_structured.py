@@ -14,6 +14,7 @@ from openai_workers_ai.simulator import Simulator
 from openai_workers_ai.simulator.json_instance import instance
 
 from .openapi import assert_matches
+from .sse import chat_chunks
 
 URL = "/v1/chat/completions"
 CLASSIC = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"  # JSON_MODE, classic
@@ -55,12 +56,7 @@ async def ok(client: httpx.AsyncClient, body: dict[str, Any]) -> dict[str, Any]:
 
 async def streamed_text(client: httpx.AsyncClient, body: dict[str, Any]) -> str:
     r = await client.post(URL, json={**body, "stream": True})
-    assert r.status_code == 200, r.text
-    payloads = [line[6:] for line in r.text.split("\n") if line.startswith("data: ")]
-    assert payloads[-1] == "[DONE]"
-    chunks = [json.loads(p) for p in payloads[:-1]]
-    for chunk in chunks:
-        assert_matches(chunk, "CreateChatCompletionStreamResponse")
+    chunks = chat_chunks(r)
     assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
     return "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
 

@@ -12,6 +12,7 @@ import pytest
 from openai_workers_ai.simulator import Simulator
 
 from .openapi import assert_matches
+from .sse import chat_chunks
 
 URL = "/v1/chat/completions"
 CLASSIC = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"  # flat {name, arguments: object}
@@ -54,13 +55,7 @@ async def ok(client: httpx.AsyncClient, model: str, content: Any = CALL, **field
 
 async def chunks_of(client: httpx.AsyncClient, model: str, content: Any = CALL, **fields: Any) -> list[dict[str, Any]]:
     r = await post(client, model, content, stream=True, **fields)
-    assert r.status_code == 200, r.text
-    payloads = [line[6:] for line in r.text.split("\n") if line.startswith("data: ")]
-    assert payloads[-1] == "[DONE]"
-    chunks = [json.loads(p) for p in payloads[:-1]]
-    for chunk in chunks:
-        assert_matches(chunk, "CreateChatCompletionStreamResponse")
-    return chunks
+    return chat_chunks(r)
 
 
 def error_of(r: httpx.Response, param: str | None) -> dict[str, Any]:

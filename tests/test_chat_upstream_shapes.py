@@ -18,6 +18,7 @@ from openai_workers_ai.settings import Settings
 
 from .conftest import KEY
 from .openapi import assert_matches
+from .sse import chat_chunks
 
 URL = "/v1/chat/completions"
 GEMMA4 = "@cf/google/gemma-4-26b-a4b-it"
@@ -74,13 +75,7 @@ async def post(ai: Replay, tmp_path: Any, body: dict[str, Any]) -> httpx.Respons
 
 
 def chunks_of(r: httpx.Response) -> list[dict[str, Any]]:
-    assert r.status_code == 200, r.text
-    payloads = [line[6:] for line in r.text.split("\n") if line.startswith("data: ")]
-    assert payloads[-1] == "[DONE]"
-    chunks = [json.loads(p) for p in payloads[:-1]]
-    for chunk in chunks:
-        assert_matches(chunk, "CreateChatCompletionStreamResponse")
-    return chunks
+    return chat_chunks(r)
 
 
 async def test_gemma4_stream_usage_reasoning_and_text(tmp_path: Any) -> None:
