@@ -64,6 +64,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     proc = start(["serve", "--port", str(port), "--data-dir", str(data), "--ai", "simulator"],
                  env, url + "/health", cwd=data)
     yield url
+    stop(proc)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """End a server started with :func:`start` (SIGTERM, then SIGKILL after 10 s)."""
     proc.terminate()
     try:
         proc.wait(timeout=10)

@@ -6,7 +6,6 @@ import asyncio
 import base64
 import json
 import os
-import subprocess
 from collections.abc import Iterator
 
 import httpx
@@ -14,7 +13,7 @@ import ollama
 import pytest
 from pydantic import BaseModel
 
-from .conftest import E2E_KEY, free_port, start
+from .conftest import E2E_KEY, free_port, start, stop
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(40)
 
@@ -181,14 +180,6 @@ def test_ndjson_framing_raw_http(server: str) -> None:
     assert r.headers["content-type"] == "application/json" and r.json()["done"] is True
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-
-
 @pytest.fixture(scope="module")
 def rest_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The server on the Workers AI REST backend (``serve --ai rest``), against the simulator over HTTP."""
@@ -205,9 +196,9 @@ def rest_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         try:
             yield url
         finally:
-            _stop(server)
+            stop(server)
     finally:
-        _stop(sim)
+        stop(sim)
 
 
 def test_over_the_rest_backend(rest_server: str) -> None:

@@ -4,26 +4,17 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator
 
 import openai
 import pytest
 from openai import OpenAI
 
-from .conftest import free_port, output, start
+from .conftest import free_port, output, start, stop
 
 KEY = "sk-rest-e2e"
 TOKEN = "cf-e2e-token"
 MODEL = "@cf/meta/llama-3.1-8b-instruct"
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 @pytest.fixture(scope="module")
