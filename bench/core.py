@@ -14,6 +14,7 @@ import json
 import os
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -80,7 +81,7 @@ def asgi_call(app: Any, body: bytes) -> Any:
 
 async def bench_requests(n: int) -> dict[str, float]:
     sim = Simulator()
-    app = create_app(Backends(sim, SQLiteD1(), FolderR2("/tmp/bench-r2")), Settings(access_token=(KEY,)))
+    app = create_app(Backends(sim, SQLiteD1(), FolderR2(tempfile.mkdtemp(prefix="bench-r2-"))), Settings(access_token=(KEY,)))
     body = json.dumps(CHAT).encode()
     info = Catalog().resolve(CHAT["model"])
     inputs = {"messages": CHAT["messages"], "temperature": 0.7, "max_tokens": 64}
@@ -154,12 +155,12 @@ def bench_server(n: int) -> dict[str, float]:
     from tests.e2e.conftest import free_port, start
 
     port = free_port()
-    env = {**os.environ, "ACCESS_TOKEN": KEY}
-    env.pop("CLOUDFLARE_API_TOKEN", None)
-    data = Path("/tmp/bench-server-data")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDFLARE_")}
+    env.update(ACCESS_TOKEN=KEY)
+    data = Path(tempfile.mkdtemp(prefix="bench-core-"))
     url = f"http://127.0.0.1:{port}"
     proc = start(["serve", "--port", str(port), "--data-dir", str(data), "--ai", "simulator"],
-                 env, url + "/health", cwd=ROOT / "bench")
+                 env, url + "/health", cwd=data)
     try:
         body = json.dumps(CHAT).encode()
         headers = {"authorization": f"Bearer {KEY}", "content-type": "application/json"}
@@ -183,7 +184,7 @@ def bench_server(n: int) -> dict[str, float]:
         proc.wait(timeout=10)
 
     sim = Simulator()
-    app = create_app(Backends(sim, SQLiteD1(), FolderR2("/tmp/bench-r2")), Settings(access_token=(KEY,)))
+    app = create_app(Backends(sim, SQLiteD1(), FolderR2(tempfile.mkdtemp(prefix="bench-r2-"))), Settings(access_token=(KEY,)))
 
     async def inproc() -> list[float]:
         out = []
