@@ -601,3 +601,15 @@ async def test_held_back_text_is_released_when_the_stream_ends(client: httpx.Asy
     chunks = await stream_chunks(client, "echo: a b c d", stop=["d!", "c!"])
     assert content_of(chunks) == "a b c d"
     assert finish_of(chunks) == "stop"
+
+
+async def test_strict_types_and_empty_content_array_as_openai(client: httpx.AsyncClient) -> None:
+    base = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "echo: hi"}]}
+    for extra, param in [
+        ({"max_completion_tokens": "5"}, "max_completion_tokens"),
+        ({"stream": True, "stream_options": {"include_usage": "yes"}}, "stream_options.include_usage"),
+        ({"messages": [{"role": "user", "content": []}]}, "messages[0].content"),
+    ]:
+        r = await client.post("/v1/chat/completions", json={**base, **extra})
+        assert r.status_code == 400, (extra, r.text)
+        assert r.json()["error"]["param"] == param

@@ -22,7 +22,7 @@ class Lenient(BaseModel):
 
 
 class StreamOptions(Lenient):
-    include_usage: bool | None = None
+    include_usage: StrictBool | None = None
     include_obfuscation: bool | None = None
 
 
