@@ -50,12 +50,7 @@ class Default(WorkerEntrypoint):
         return await asgi.fetch(_app(self.env), request, self.env)
 
     async def scheduled(self, controller: Any, env: Any = None, ctx: Any = None) -> None:
-        """The cron trigger: the maintenance run (expired files and images)."""
-        # Cron trigger (wrangler.toml [triggers]): expire stored files and images.
-        try:
-            from openai_workers_ai.maintenance import run_scheduled
-        except ModuleNotFoundError as exc:
-            if exc.name != "openai_workers_ai.maintenance":
-                raise
-            return  # nothing to maintain yet
+        """The cron trigger (wrangler.toml ``[triggers]``): expire stored files and generated images."""
+        from openai_workers_ai.maintenance import run_scheduled
+
         await run_scheduled(*_bindings(self.env))
