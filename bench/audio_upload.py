@@ -20,16 +20,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.files import KEY, MB, chunks, memory, reset_peak  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import KEY, MB, chunks, local_server, memory, reset_peak  # noqa: E402
+
 from openai_workers_ai.simulator.audio_files import wav  # noqa: E402
-from tests.e2e.conftest import free_port, start  # noqa: E402
 
 DEFAULT_MODELS = "whisper-1,@cf/deepgram/nova-3,@cf/openai/whisper"
 
@@ -45,29 +44,19 @@ def multipart(audio: bytes, model: str, boundary: str = "benchboundary7MA4YWxkTr
 
 def measure(model: str, audio: bytes) -> tuple[float, int, int]:
     """(seconds, peak extra bytes, response status) for one upload to a fresh server."""
-    data_dir = Path(tempfile.mkdtemp(prefix="bench-audio-"))
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDFLARE_")}
-    env.update(ACCESS_TOKEN=KEY)
-    proc = start(["serve", "--port", str(port), "--data-dir", str(data_dir), "--ai", "simulator"],
-                 env, url + "/health", cwd=data_dir)
-    try:
+    with local_server("bench-audio-") as (url, pid):
         with httpx.Client(base_url=url, headers={"authorization": f"Bearer {KEY}"}, timeout=600) as client:
             small, small_type = multipart(wav(1.0, samples=os.urandom(32_000)), model)
             client.post("/v1/audio/transcriptions", content=small,
                         headers={"content-type": small_type}).raise_for_status()
             body, content_type = multipart(audio, model)
-            before = reset_peak(proc.pid)
+            before = reset_peak(pid)
             started = time.perf_counter()
             response = client.post("/v1/audio/transcriptions", content=chunks(body),
                                    headers={"content-type": content_type, "content-length": str(len(body))})
             elapsed = time.perf_counter() - started
-            peak = memory(proc.pid)["VmHWM"] - before
+            peak = memory(pid)["VmHWM"] - before
             return elapsed, peak, response.status_code
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def main() -> None:

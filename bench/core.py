@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -22,9 +21,8 @@ from typing import Any
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import KEY, asgi_post, local_server  # noqa: E402
 
 from openai_workers_ai.adapters.local import FolderR2, SQLiteD1  # noqa: E402
 from openai_workers_ai.app import create_app  # noqa: E402
@@ -36,7 +34,6 @@ from openai_workers_ai.translate import chat  # noqa: E402
 from openai_workers_ai.translate.catalog import Catalog  # noqa: E402
 from openai_workers_ai.types.chat import CreateChatCompletionRequest  # noqa: E402
 
-KEY = "sk-bench"
 CHAT = {
     "model": "@cf/meta/llama-3.1-8b-instruct",
     "messages": [
@@ -48,45 +45,15 @@ CHAT = {
 }
 
 
-def asgi_call(app: Any, body: bytes) -> Any:
-    """One request straight through the ASGI app (no HTTP client in the way)."""
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-        "scheme": "http", "path": "/v1/chat/completions", "raw_path": b"/v1/chat/completions",
-        "query_string": b"", "root_path": "", "server": ("bench", 80), "client": ("127.0.0.1", 1),
-        "headers": [(b"authorization", f"Bearer {KEY}".encode()), (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode())],
-    }
-    sent = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    status: list[int] = []
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            status.append(message["status"])
-
-    async def run() -> int:
-        await app(scope, receive, send)
-        return status[0]
-
-    return run()
-
-
 async def bench_requests(n: int) -> dict[str, float]:
     sim = Simulator()
     app = create_app(Backends(sim, SQLiteD1(), FolderR2(tempfile.mkdtemp(prefix="bench-r2-"))), Settings(access_token=(KEY,)))
     body = json.dumps(CHAT).encode()
+    call = asgi_post(app, "/v1/chat/completions", body)
     info = Catalog().resolve(CHAT["model"])
     inputs = {"messages": CHAT["messages"], "temperature": 0.7, "max_tokens": 64}
     for _ in range(200):  # warm up both paths
-        assert await asgi_call(app, body) == 200
+        assert (await call())[0] == 200
         await sim.run(info.id, inputs)
     sim.calls.clear()
 
@@ -98,7 +65,7 @@ async def bench_requests(n: int) -> dict[str, float]:
 
     t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(n):
-        await asgi_call(app, body)
+        await call()
     app_wall, app_cpu = time.perf_counter() - t0, time.process_time() - c0
     return {
         "app_rps": n / app_wall, "app_cpu_ms": app_cpu / n * 1000,
@@ -152,17 +119,8 @@ async def bench_stream(tokens: int, stops: list[str]) -> dict[str, float]:
 
 def bench_server(n: int) -> dict[str, float]:
     """Latency of one request at a time: over HTTP to the local server vs in-process ASGI."""
-    from tests.e2e.conftest import free_port, start
-
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDFLARE_")}
-    env.update(ACCESS_TOKEN=KEY)
-    data = Path(tempfile.mkdtemp(prefix="bench-core-"))
-    url = f"http://127.0.0.1:{port}"
-    proc = start(["serve", "--port", str(port), "--data-dir", str(data), "--ai", "simulator"],
-                 env, url + "/health", cwd=data)
-    try:
-        body = json.dumps(CHAT).encode()
+    body = json.dumps(CHAT).encode()
+    with local_server("bench-core-") as (url, _pid):
         headers = {"authorization": f"Bearer {KEY}", "content-type": "application/json"}
         with httpx.Client(base_url=url, headers=headers) as client:
             for _ in range(100):
@@ -179,18 +137,17 @@ def bench_server(n: int) -> dict[str, float]:
                 t0 = time.perf_counter()
                 client.get("/health")
                 bare.append(time.perf_counter() - t0)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
     sim = Simulator()
     app = create_app(Backends(sim, SQLiteD1(), FolderR2(tempfile.mkdtemp(prefix="bench-r2-"))), Settings(access_token=(KEY,)))
+
+    call = asgi_post(app, "/v1/chat/completions", body)
 
     async def inproc() -> list[float]:
         out = []
         for _ in range(n):
             t0 = time.perf_counter()
-            await asgi_call(app, body)
+            await call()
             out.append(time.perf_counter() - t0)
         return out
 

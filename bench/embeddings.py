@@ -21,8 +21,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import KEY, asgi_post  # noqa: E402
 
 from openai_workers_ai.adapters.local import FolderR2, SQLiteD1  # noqa: E402
 from openai_workers_ai.app import create_app  # noqa: E402
@@ -32,7 +32,6 @@ from openai_workers_ai.simulator import Simulator  # noqa: E402
 from openai_workers_ai.translate.catalog import Catalog  # noqa: E402
 from openai_workers_ai.translate.embeddings import DEFAULT_MAX_BATCH, batches  # noqa: E402
 
-KEY = "sk-bench"
 TEXTS = [f"Document {i}: the quick brown fox jumps over the lazy dog, again and again." for i in range(100)]
 CASES = [
     ("bge-base-en-v1.5, float", {"model": "@cf/baai/bge-base-en-v1.5", "encoding_format": "float"}),
@@ -40,38 +39,6 @@ CASES = [
     ("qwen3-embedding (4 calls), base64", {"model": "@cf/qwen/qwen3-embedding-0.6b", "encoding_format": "base64"}),
     ("embeddinggemma dimensions=256", {"model": "@cf/google/embeddinggemma-300m", "dimensions": 256}),
 ]
-
-
-def asgi_post(app: Any, path: str, body: bytes) -> Callable[[], Awaitable[tuple[int, int]]]:
-    base = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-        "server": ("bench", 80), "client": ("127.0.0.1", 1),
-        "headers": [(b"authorization", f"Bearer {KEY}".encode()), (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode())],
-    }
-
-    async def call() -> tuple[int, int]:
-        scope = dict(base)  # Starlette's routing rewrites the scope in place
-        sent, status, size = False, [0], [0]
-
-        async def receive() -> dict[str, Any]:
-            nonlocal sent
-            if sent:
-                return {"type": "http.disconnect"}
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        async def send(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                status[0] = message["status"]
-            elif message["type"] == "http.response.body":
-                size[0] += len(message.get("body", b""))
-
-        await app(scope, receive, send)
-        return status[0], size[0]
-
-    return call
 
 
 async def timed(fn: Callable[[], Awaitable[Any]], rounds: int) -> float:

@@ -17,39 +17,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.e2e.conftest import free_port, start  # noqa: E402
-
-KEY = "sk-bench"
-MB = 1024 * 1024
-
-
-def memory(pid: int) -> dict[str, int]:
-    """VmRSS / VmHWM of a process, in bytes."""
-    out = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        name, _, value = line.partition(":")
-        if name in ("VmRSS", "VmHWM"):
-            out[name] = int(value.split()[0]) * 1024
-    return out
-
-
-def reset_peak(pid: int) -> int:
-    """Reset the peak RSS to the current RSS; return the current RSS."""
-    Path(f"/proc/{pid}/clear_refs").write_text("5")
-    return memory(pid)["VmRSS"]
-
-
-def chunks(data: bytes, size: int = 64 * 1024):  # noqa: ANN201
-    view = memoryview(data)
-    for offset in range(0, len(data), size):
-        yield view[offset : offset + size]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import KEY, MB, chunks, local_server, memory, reset_peak  # noqa: E402
 
 
 def main() -> None:
@@ -60,16 +34,9 @@ def main() -> None:
     size = args.mb * MB
     payload = os.urandom(size)
 
-    data_dir = Path(tempfile.mkdtemp(prefix="bench-files-"))
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDFLARE_")}
-    env.update(ACCESS_TOKEN=KEY)
-    proc = start(["serve", "--port", str(port), "--data-dir", str(data_dir), "--ai", "simulator"],
-                 env, url + "/health", cwd=data_dir)
     headers = {"authorization": f"Bearer {KEY}"}
     results: dict[str, list[tuple[float, int]]] = {"upload": [], "download": []}
-    try:
+    with local_server("bench-files-") as (url, pid):
         with httpx.Client(base_url=url, headers=headers, timeout=300) as client:
             # Warm up (imports, first-request setup) so the baseline is the steady state.
             warm = client.post("/v1/files", data={"purpose": "user_data"}, files={"file": ("w", b"w")})
@@ -81,18 +48,18 @@ def main() -> None:
                     files={"file": ("big.bin", payload, "application/octet-stream")},
                 )
                 body = request.read()
-                base = reset_peak(proc.pid)
+                base = reset_peak(pid)
                 started = time.perf_counter()
                 response = client.post("/v1/files", content=chunks(body), headers={
                     "content-type": request.headers["content-type"], "content-length": str(len(body)),
                 })
                 elapsed = time.perf_counter() - started
                 response.raise_for_status()
-                results["upload"].append((elapsed, memory(proc.pid)["VmHWM"] - base))
+                results["upload"].append((elapsed, memory(pid)["VmHWM"] - base))
                 file_id = response.json()["id"]
                 del body, request
 
-                base = reset_peak(proc.pid)
+                base = reset_peak(pid)
                 started = time.perf_counter()
                 received = 0
                 with client.stream("GET", f"/v1/files/{file_id}/content") as download:
@@ -101,11 +68,8 @@ def main() -> None:
                         received += len(chunk)
                 elapsed = time.perf_counter() - started
                 assert received == size, (received, size)
-                results["download"].append((elapsed, memory(proc.pid)["VmHWM"] - base))
+                results["download"].append((elapsed, memory(pid)["VmHWM"] - base))
                 client.delete(f"/v1/files/{file_id}").raise_for_status()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
     print(f"file size: {args.mb} MB ({size} bytes), {args.runs} runs, local server (SQLite + folder R2)")
     for direction, runs in results.items():
