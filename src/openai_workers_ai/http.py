@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -15,6 +15,7 @@ from starlette.responses import Response
 from .auth import Principal
 from .errors import InvalidRequest, PayloadTooLarge
 from .limits import declared_over, read_at_most
+from .live_catalog import LiveCatalog
 from .ports import Backends
 from .settings import Settings
 from .translate.catalog import Catalog
@@ -29,6 +30,8 @@ class AppContext:
     backends: Backends
     settings: Settings
     catalog: Catalog
+    live_catalog: LiveCatalog = field(default_factory=LiveCatalog)
+    """The catalog with Workers AI's live models merged in (``GET /v1/models`` only)."""
 
 
 def context(request: Request) -> AppContext:

@@ -27,6 +27,19 @@ class AI(Protocol):
         self, model: str, inputs: dict[str, Any], options: dict[str, Any] | None = None
     ) -> dict[str, Any] | bytes | AsyncIterator[bytes]: ...
 
+    # Optional: ``models()`` (:class:`AIModels`). Not declared here, so backends without it
+    # (tests' fakes) still are an ``AI``; the core looks it up with ``getattr``.
+
+
+class AIModels(Protocol):
+    """The optional part of :class:`AI`: ``env.AI.models()``."""
+
+    async def models(self) -> list[dict[str, Any]]:
+        """The live catalog, in the binding's ``AiModelsSearchObject`` shape: ``{id, source, name,
+        description, task: {id, name, description}, tags, properties: [{property_id, value}]}``
+        (the REST API's ``GET …/ai/models/search``). Failures are raised as ``UpstreamError``."""
+        ...
+
 
 class Statement(Protocol):
     """A prepared D1 statement."""

@@ -249,16 +249,32 @@ class RestAI:
         )
 
     async def models(self) -> list[dict[str, Any]]:
-        """The live catalog (``GET …/ai/models/search``)."""
-        try:
-            response = await self.client.get(f"{self.url}/models/search", headers=self.headers)
-        except httpx.HTTPError as exc:
-            raise UpstreamError(f"Workers AI is unreachable: {exc}") from exc
-        body = _envelope(response.content)
-        if response.status_code >= 400 or not body.get("success", False):
-            raise _rest_error(response.status_code, body)
-        return list(body.get("result") or [])
+        """The live catalog (``GET …/ai/models/search``, every page), as ``env.AI.models()`` gives it:
+        a list of ``AiModelsSearchObject`` dicts."""
+        out: list[dict[str, Any]] = []
+        for page in range(1, _MODELS_MAX_PAGES + 1):
+            params = {"page": page, "per_page": _MODELS_PER_PAGE}
+            try:
+                response = await self.client.get(f"{self.url}/models/search", params=params, headers=self.headers)
+            except httpx.HTTPError as exc:
+                raise UpstreamError(f"Workers AI is unreachable: {exc}") from exc
+            body = _envelope(response.content)
+            if response.status_code >= 400 or not body.get("success", False):
+                raise _rest_error(response.status_code, body)
+            result = body.get("result")
+            if not isinstance(result, list):
+                raise UpstreamError("Workers AI's model catalog is not a list.")
+            out.extend(entry for entry in result if isinstance(entry, dict))
+            info = body.get("result_info")
+            total = info.get("total_count") if isinstance(info, dict) else None
+            if len(result) < _MODELS_PER_PAGE or (isinstance(total, int) and len(out) >= total):
+                break
+        return out
 
+
+# The live catalog is read in pages of this size (the search API pages), at most this many pages.
+_MODELS_PER_PAGE = 100
+_MODELS_MAX_PAGES = 10
 
 _BinaryInput = tuple[str, bytes | bytearray | memoryview, str]
 """An input's name, its bytes and their content type."""

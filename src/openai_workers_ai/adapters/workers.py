@@ -34,6 +34,10 @@ from .workers_convert import (
     unwrap,
 )
 
+# The live model catalog is read in pages of this size, at most this many pages.
+MODELS_PER_PAGE = 100
+MODELS_MAX_PAGES = 10
+
 # R2 multipart parts must all have the same size (except the last) and be >= 5 MiB.
 R2_PART_BYTES = 8 * 1024 * 1024
 
@@ -72,6 +76,24 @@ class WorkersAI:
         if converted is None:
             raise UpstreamError(f"Workers AI returned nothing for {model}.")
         return converted  # type: ignore[no-any-return]  # a JS object converted: a dict
+
+    async def models(self) -> list[dict[str, Any]]:
+        """:class:`ports.AIModels`: ``env.AI.models()``, page by page (the search API it fronts pages)."""
+        out: dict[str, dict[str, Any]] = {}
+        for page in range(1, MODELS_MAX_PAGES + 1):
+            try:
+                result = await self._ai.models(to_js({"page": page, "per_page": MODELS_PER_PAGE}))
+            except JsException as exc:
+                raise _ai_error(exc) from exc
+            entries = to_py(result)
+            if not isinstance(entries, list):
+                raise UpstreamError("Workers AI's model catalog is not a list.")
+            new = [e for e in entries if isinstance(e, dict) and str(e.get("name")) not in out]
+            out.update((str(e.get("name")), e) for e in new)
+            # A short page is the last; a page with nothing new means the binding ignores paging.
+            if len(entries) < MODELS_PER_PAGE or not new:
+                break
+        return list(out.values())
 
 
 # --- fetch ------------------------------------------------------------------------------

@@ -1,4 +1,8 @@
-"""``GET /v1/models`` and ``GET /v1/models/{model}``: the Workers AI catalog plus aliases."""
+"""``GET /v1/models`` and ``GET /v1/models/{model}``: the Workers AI catalog plus aliases.
+
+The catalog is the static one with the models of Workers AI's live catalog it lacks
+(:mod:`openai_workers_ai.live_catalog`); other endpoints resolve models from the static one only.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..errors import ModelNotFound
-from ..http import context, json_response
+from ..http import AppContext, context, json_response
 from ..translate.catalog import Catalog, ModelInfo
 
 # The catalog carries no release dates; `created` is the date the catalog was compiled.
@@ -47,12 +51,16 @@ def _passes_through(model_id: str) -> bool:
     return model_id.startswith(("@cf/", "@hf/"))
 
 
+async def _catalog(ctx: AppContext) -> Catalog:
+    return await ctx.live_catalog.get(ctx.backends.ai, ctx.catalog, ctx.settings.live_catalog_ttl)
+
+
 async def list_models(request: Request) -> Response:
-    return json_response({"object": "list", "data": all_models(context(request).catalog)})
+    return json_response({"object": "list", "data": all_models(await _catalog(context(request)))})
 
 
 async def retrieve(request: Request) -> Response:
-    catalog = context(request).catalog
+    catalog = await _catalog(context(request))
     name: str = request.path_params["model"]
     if not name:  # `GET /v1/models/` names no model (resolve would pick the default one)
         raise ModelNotFound(name)

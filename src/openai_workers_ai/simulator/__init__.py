@@ -16,6 +16,8 @@ Public conventions (also in the README):
   Workers AI fails with that HTTP status (400, 404, 429, 500, 503 …).
 - streams are real Workers AI SSE events, cut into transport chunks of a few
   bytes that split events and multi-byte UTF-8 characters.
+- ``models()`` lists the simulator's catalog as Workers AI's live catalog does
+  (:mod:`.models_search`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from ..errors import UpstreamError
 from ..translate.catalog import Catalog, ModelInfo
 from . import embeddings, llama_guard, speech_recognition, text_generation, text_to_image, text_to_speech, translation
 from .failures import SimulatedFailure, no_such_model
+from .models_search import search_objects
 
 Handler = Callable[[ModelInfo, dict[str, Any]], "dict[str, Any] | bytes | AsyncIterator[bytes]"]
 
@@ -77,6 +80,10 @@ class Simulator:
         if isinstance(result, (bytes, dict)):
             return result
         return self._transport(model, result)
+
+    async def models(self) -> list[dict[str, Any]]:
+        """:meth:`ports.AI.models`: the simulator's catalog in the binding's ``AiModelsSearchObject`` shape."""
+        return search_objects(self.catalog)
 
     def answer(self, model: str, inputs: dict[str, Any]) -> dict[str, Any] | bytes | AsyncIterator[bytes]:
         """The model's raw answer (an SSE byte stream when streaming), or :class:`SimulatedFailure`."""

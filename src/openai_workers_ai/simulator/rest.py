@@ -4,7 +4,9 @@
 ``{"result": …, "success": true, "errors": [], "messages": []}``, an SSE
 stream when the input asks to stream, raw bytes for binary models, and the
 error envelope with the HTTP status Workers AI uses when a call fails.
-``GET /client/v4/accounts/{account}/ai/models/search`` lists the catalog.
+``GET /client/v4/accounts/{account}/ai/models/search`` lists the catalog (:meth:`Simulator.models`),
+paged as the API pages it: ``page`` (from 1) and ``per_page`` (default 20) query parameters, and
+``result_info: {page, per_page, count, total_count}``.
 Used by the tests of the REST backend and by ``openai-workers-ai simulator``.
 """
 
@@ -69,14 +71,12 @@ def create_rest_app(simulator: Simulator | None = None, token: str | None = None
     async def models(request: Request) -> Response:
         if not authorized(request):
             return JSONResponse(envelope(errors=[{"code": 10000, "message": "Authentication error"}]), 401)
-        return JSONResponse(
-            envelope(
-                [
-                    {"name": m.id, "description": m.description, "task": {"name": m.task}}
-                    for m in sim.catalog.models.values()
-                ]
-            )
-        )
+        entries = await sim.models()
+        page = max(_int(request.query_params.get("page"), 1), 1)
+        per_page = max(_int(request.query_params.get("per_page"), 20), 1)
+        shown = entries[(page - 1) * per_page : page * per_page]
+        info = {"page": page, "per_page": per_page, "count": len(shown), "total_count": len(entries)}
+        return JSONResponse({**envelope(shown), "result_info": info})
 
     return Starlette(
         routes=[
@@ -94,6 +94,13 @@ async def _ending_in_error(events: AsyncIterator[bytes]) -> AsyncIterator[bytes]
     except SimulatedFailure as failure:
         error = {"error": f"{failure.code}: {failure.message}", "code": failure.code}
         yield b"event: error\ndata: " + json.dumps(error).encode() + b"\n\n"
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value is not None else default
+    except ValueError:
+        return default
 
 
 def _query_value(value: str) -> Any:
