@@ -55,20 +55,31 @@ def asgi_post(app: Any, path: str, body: bytes) -> Callable[[], Awaitable[tuple[
 
 
 @contextmanager
-def local_server(prefix: str) -> Iterator[tuple[str, int]]:
-    """``openai-workers-ai serve`` on the simulator, data and log in a fresh temporary folder,
-    key :data:`KEY`, no Cloudflare credentials; yields ``(base URL, pid)``."""
+def local_server(prefix: str, ai: str = "simulator") -> Iterator[tuple[str, int]]:
+    """``openai-workers-ai serve``, data and log in a fresh temporary folder, key :data:`KEY`;
+    yields ``(base URL, pid)``. ``ai="simulator"``: the in-process simulator; ``ai="rest"``: the
+    Workers AI REST backend against the simulator served over HTTP (``openai-workers-ai simulator``)."""
     data_dir = Path(tempfile.mkdtemp(prefix=prefix))
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDFLARE_")}
     env.update(ACCESS_TOKEN=KEY)
-    proc = start(["serve", "--port", str(port), "--data-dir", str(data_dir), "--ai", "simulator"],
-                 env, url + "/health", cwd=data_dir)
+    upstream = None
+    if ai == "rest":
+        sim_url = f"http://127.0.0.1:{free_port()}"
+        upstream = start(["simulator", "--port", sim_url.rsplit(":", 1)[1], "--token", "bench-token"],
+                         env, sim_url + "/", cwd=data_dir)
+        env.update(CLOUDFLARE_ACCOUNT_ID="bench", CLOUDFLARE_API_TOKEN="bench-token", CLOUDFLARE_API_BASE_URL=sim_url)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
     try:
-        yield url, proc.pid
+        proc = start(["serve", "--port", str(port), "--data-dir", str(data_dir), "--ai", ai],
+                     env, url + "/health", cwd=data_dir)
+        try:
+            yield url, proc.pid
+        finally:
+            stop(proc)
     finally:
-        stop(proc)
+        if upstream is not None:
+            stop(upstream)
 
 
 def memory(pid: int) -> dict[str, int]:

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from openai_workers_ai.ports import Base64Bytes
 from openai_workers_ai.settings import Settings
 from openai_workers_ai.simulator import Simulator
 from openai_workers_ai.translate.subtitles import parse_vtt
@@ -49,7 +50,9 @@ async def test_json_default(client: httpx.AsyncClient, simulator: Simulator) -> 
     assert body["usage"] == {"type": "duration", "seconds": 5}
     model, inputs = simulator.calls[-1]
     assert model == "@cf/openai/whisper-large-v3-turbo"
-    assert base64.b64decode(inputs["audio"]) == make_wav(4.2)
+    # The core hands the bytes on as Base64Bytes; each adapter sends them as base64 text.
+    assert isinstance(inputs["audio"], Base64Bytes)
+    assert base64.b64decode(inputs["audio"].text()) == make_wav(4.2)
     assert inputs["task"] == "transcribe" and "language" not in inputs
 
 

@@ -58,3 +58,27 @@ async def test_moderations_over_rest(rest_client: httpx.AsyncClient) -> None:
 async def test_upstream_400_over_rest(rest_client: httpx.AsyncClient) -> None:
     r = await rest_client.post("/v1/images/generations", json={"prompt": "fail:400"})
     assert r.status_code == 400 and r.json()["error"]["type"] == "invalid_request_error"
+
+
+async def test_whisper_audio_over_rest_is_base64_text(rest_client: httpx.AsyncClient, simulator: Simulator) -> None:
+    from .audio import make_wav
+
+    audio = make_wav(2.0)
+    r = await rest_client.post("/v1/audio/transcriptions", data={"model": "whisper-1", "prompt": "café \u0000 ü"},
+                               files={"file": ("a.wav", audio, "audio/wav")})
+    assert r.status_code == 200, r.text
+    model, inputs = simulator.calls[-1]  # what the REST API received, decoded from JSON
+    assert model == "@cf/openai/whisper-large-v3-turbo"
+    assert base64.b64decode(inputs["audio"]) == audio and inputs["initial_prompt"] == "café \u0000 ü"
+
+
+async def test_nova3_audio_over_rest_is_the_raw_body(rest_client: httpx.AsyncClient, simulator: Simulator) -> None:
+    from .audio import make_wav
+
+    audio = make_wav(1.5)
+    r = await rest_client.post("/v1/audio/transcriptions", data={"model": "@cf/deepgram/nova-3"},
+                               files={"file": ("a.wav", audio, "audio/wav")})
+    assert r.status_code == 200, r.text
+    model, inputs = simulator.calls[-1]  # as the REST API received it: the bytes as the body
+    assert model == "@cf/deepgram/nova-3"
+    assert bytes(inputs["audio"]["body"]) == audio and inputs["audio"]["contentType"] == "audio/wav"

@@ -1,4 +1,5 @@
-"""The Worker's AI adapter hands binary model inputs (Nova-3's ``audio: {body, contentType}``) over as streams."""
+"""The Worker's AI adapter hands binary model inputs over: Nova-3's ``audio: {body, contentType}`` as
+streams, ``Base64Bytes`` as base64 text."""
 
 from __future__ import annotations
 
@@ -34,6 +35,10 @@ def test_body_and_content_type_become_a_stream() -> None:
             # any other dict with bytes stays a plain object with a Uint8Array
             await ai.run("@cf/x", {"image": {"body": b"x", "contentType": "image/png", "extra": 1}})
             assert isinstance(ai_binding.calls[-1][1].image.body, Uint8Array)
+            # Base64Bytes become the base64 text the model takes
+            from openai_workers_ai.ports import Base64Bytes
+            await ai.run("@cf/openai/whisper-large-v3-turbo", {"audio": Base64Bytes(bytearray(b"RIFF")), "task": "transcribe"})
+            assert ai_binding.calls[-1][1].audio == "UklGRg==" and ai_binding.calls[-1][1].task == "transcribe"
 
         run(main())
         print("ok")

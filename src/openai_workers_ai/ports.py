@@ -8,13 +8,33 @@ only ever see these Protocols, never JS objects.
 
 from __future__ import annotations
 
+import binascii
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 
+@dataclass(frozen=True, slots=True)
+class Base64Bytes:
+    """An input value Workers AI takes as base64 text (whisper-large-v3-turbo's ``audio``).
+
+    The core keeps the bytes; each adapter turns them into the text where it sends them
+    (the REST adapter while streaming the request body), so a large upload is not held
+    as bytes and as base64 text at once. It only ever stands at the top level of ``inputs``.
+    """
+
+    data: bytes | bytearray | memoryview
+
+    def text(self) -> str:
+        """The base64 text Workers AI expects."""
+        return binascii.b2a_base64(self.data, newline=False).decode("ascii")
+
+
 class AI(Protocol):
     """Workers AI: ``env.AI.run(model, inputs, options)``.
+
+    ``inputs`` are the model's inputs as Python values; bytes go as binary, and a
+    :class:`Base64Bytes` value as base64 text.
 
     Returns the model's output converted to Python: a ``dict`` for JSON
     output, ``bytes`` for binary output (images, audio), or, when

@@ -9,8 +9,10 @@
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import json
+import secrets
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -20,7 +22,7 @@ import httpx
 
 from ..errors import UpstreamError
 from ..limits import read_at_most
-from ..ports import Fetched, Statement, StoredObject
+from ..ports import Base64Bytes, Fetched, Statement, StoredObject
 from .upstream import upstream_error
 
 
@@ -213,9 +215,14 @@ class RestAI:
         self, model: str, inputs: dict[str, Any], options: dict[str, Any] | None = None
     ) -> dict[str, Any] | bytes | AsyncIterator[bytes]:
         binary = _binary_input(inputs)
-        request = self.client.build_request(
-            "POST", f"{self.url}/run/{model}", json=inputs, headers=self.headers
-        ) if binary is None else self._binary_request(model, inputs, binary)
+        if binary is not None:
+            request = self._binary_request(model, inputs, binary)
+        elif any(isinstance(v, Base64Bytes) for v in inputs.values()):
+            length, content = _json_with_base64(inputs)
+            headers = {**self.headers, "content-type": "application/json", "content-length": str(length)}
+            request = self.client.build_request("POST", f"{self.url}/run/{model}", content=content, headers=headers)
+        else:
+            request = self.client.build_request("POST", f"{self.url}/run/{model}", json=inputs, headers=self.headers)
         try:
             response = await self.client.send(request, stream=True)
         except httpx.HTTPError as exc:
@@ -243,9 +250,9 @@ class RestAI:
         """Nova-3 and the like over REST: the raw bytes as the body, the other inputs as query parameters."""
         name, body, content_type = binary
         params = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in inputs.items() if k != name}
-        headers = {**self.headers, "content-type": content_type}
+        headers = {**self.headers, "content-type": content_type, "content-length": str(len(body))}
         return self.client.build_request(
-            "POST", f"{self.url}/run/{model}", content=bytes(body), params=params, headers=headers
+            "POST", f"{self.url}/run/{model}", content=_pieces(body), params=params, headers=headers
         )
 
     async def models(self) -> list[dict[str, Any]]:
@@ -286,6 +293,41 @@ def _binary_input(inputs: dict[str, Any]) -> _BinaryInput | None:
         if isinstance(value, dict) and isinstance(value.get("body"), (bytes, bytearray, memoryview)):
             return name, value["body"], str(value.get("contentType") or "application/octet-stream")
     return None
+
+
+_BASE64_CHUNK = 3 * 64 * 1024  # a multiple of 3: chunks encode to base64 that concatenates
+
+
+async def _pieces(data: bytes | bytearray | memoryview, size: int = 1 << 20) -> AsyncIterator[bytes]:
+    """``data`` sent as it is, a slice at a time (no whole copy of a large upload)."""
+    view = memoryview(data)
+    for start in range(0, len(view), size):
+        yield bytes(view[start : start + size])
+
+
+def _json_with_base64(inputs: dict[str, Any]) -> tuple[int, AsyncIterator[bytes]]:
+    """``inputs`` as a JSON body whose :class:`Base64Bytes` values are encoded while it is sent,
+    a chunk at a time, so the base64 text of a large upload never exists whole; and its length."""
+    # Random placeholders: no other input text can contain them.
+    placeholders = {name: secrets.token_hex(16) for name, v in inputs.items() if isinstance(v, Base64Bytes)}
+    rest = json.dumps({k: placeholders.get(k, v) for k, v in inputs.items()})
+    pieces: list[bytes | Base64Bytes] = []
+    for name, placeholder in placeholders.items():
+        before, _, rest = rest.partition(placeholder)
+        pieces += [before.encode(), inputs[name]]
+    pieces.append(rest.encode())
+    length = sum(len(p) if isinstance(p, bytes) else 4 * -(-len(p.data) // 3) for p in pieces)
+
+    async def body() -> AsyncIterator[bytes]:
+        for piece in pieces:
+            if isinstance(piece, bytes):
+                yield piece
+                continue
+            view = memoryview(piece.data)
+            for start in range(0, len(view), _BASE64_CHUNK):
+                yield binascii.b2a_base64(view[start : start + _BASE64_CHUNK], newline=False)
+
+    return length, body()
 
 
 def _envelope(raw: bytes) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from pyodide import ffi
 from pyodide.ffi import JsException, JsProxy
 
 from ..errors import UpstreamError
+from ..ports import Base64Bytes
 
 if TYPE_CHECKING:
     from pyodide.ffi import JsBuffer
@@ -67,6 +68,8 @@ def _prepare(value: Any) -> Any:
     """Replace what ``to_js`` would not convert the way JS APIs expect (bytes)."""
     if isinstance(value, (bytes, bytearray, memoryview)):
         return js_bytes(value)
+    if isinstance(value, Base64Bytes):
+        return value.text()
     if isinstance(value, dict) and set(value) == {"body", "contentType"} and isinstance(
         value["body"], (bytes, bytearray, memoryview)
     ):

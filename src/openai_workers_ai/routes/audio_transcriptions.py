@@ -103,7 +103,7 @@ async def create(request: Request) -> Response:
     language = (body.language or None) if info.family == "deepgram" else audio.language_code(body.language)
     inputs = audio.transcription_inputs(info, upload.data, fmt, language=language, prompt=body.prompt,
                                         vad=body.chunking_strategy is not None, release=True)
-    del upload  # now only in `inputs`: as base64 or a byte list (the buffer was released), or as is
+    del upload  # now only in `inputs`: as a byte list (the buffer was released), or the bytes themselves
     output = await ctx.backends.ai.run(info.id, inputs)
     del inputs
     transcript = audio.transcript_from(info, output, language=language, duration=duration)

@@ -30,6 +30,7 @@ import binascii
 import hashlib
 from typing import Any
 
+from ..ports import Base64Bytes
 from ..translate.catalog import ModelInfo
 from .audio_files import WORDS_PER_SECOND, AudioFacts, inspect
 from .failures import SimulatedFailure, failure_for, invalid_input
@@ -87,6 +88,8 @@ def _byte_array(audio: Any) -> bytes:
 
 
 def _body_or_base64(audio: Any) -> bytes | bytearray | memoryview:
+    if isinstance(audio, Base64Bytes):  # in process: what the binding would send as base64 text
+        return audio.data
     if isinstance(audio, str):
         try:  # a2b_base64 reads an ASCII str in place (b64decode would copy it to bytes first)
             return binascii.a2b_base64(audio, strict_mode=True)

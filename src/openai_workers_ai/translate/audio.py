@@ -16,12 +16,12 @@ Families (``ModelInfo.family``):
 
 from __future__ import annotations
 
-import binascii
 import struct
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import InvalidRequest, UpstreamError
+from ..ports import Base64Bytes
 from .catalog import ModelInfo
 from .subtitles import parse_vtt
 
@@ -156,8 +156,9 @@ def transcription_inputs(
 ) -> dict[str, Any]:
     """The Workers AI input for transcribing ``audio`` (already checked to be ``fmt``).
 
-    With ``release``, a ``bytearray`` is emptied once it has been re-encoded
-    (base64 or a byte list), so a large upload is not held twice over.
+    With ``release``, a ``bytearray`` is emptied once it has been re-encoded as a
+    byte list, so a large upload is not held twice over; base64 models get the
+    bytes themselves as :class:`~openai_workers_ai.ports.Base64Bytes`.
     """
     if info.family == "whisper":
         if language and language != "en" and info.id.endswith("-en"):
@@ -174,10 +175,8 @@ def transcription_inputs(
         else:
             inputs["detect_language"] = True
         return inputs
-    encoded = binascii.b2a_base64(audio, newline=False)
-    _release(audio, release)
-    out: dict[str, Any] = {"audio": encoded.decode("ascii"), "task": "transcribe"}
-    del encoded
+    # Base64 text, made by the adapter where it sends it: the core holds the upload once.
+    out: dict[str, Any] = {"audio": Base64Bytes(audio), "task": "transcribe"}
     if language:
         out["language"] = language
     if prompt:
