@@ -22,7 +22,7 @@ Errors after a stream has started are sent as events instead
 
 from __future__ import annotations
 
-import json
+from json import dumps
 from typing import Any, Literal
 
 from starlette.responses import Response
@@ -152,7 +152,7 @@ def render(error: APIError, flavor: Flavor = "openai") -> Response:
     body = error.to_ollama() if flavor == "ollama" else error.to_openai()
     headers = {"retry-after": "1"} if error.status == 429 else None
     return Response(
-        json.dumps(body, ensure_ascii=False),
+        dumps(body, ensure_ascii=False),
         status_code=error.status,
         media_type="application/json",
         headers=headers,

@@ -10,10 +10,10 @@ reports usage, else estimated at ~4 characters a token).
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass, field
+from json import loads
 from typing import Any, Literal
 
 from .adapters.upstream import upstream_error
@@ -164,7 +164,7 @@ def _add(total: Usage | None, part: Usage) -> Usage:
 
 def _event(data: str) -> dict[str, Any]:
     try:
-        event = json.loads(data)
+        event = loads(data)
     except ValueError:
         raise UpstreamError("Workers AI sent a malformed stream event.") from None
     if not isinstance(event, dict):

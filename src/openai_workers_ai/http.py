@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass, field
+from json import dumps, loads
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -122,7 +122,7 @@ def _input(body: bytes | dict[str, Any] | None) -> Any:
     if not isinstance(body, (bytes, bytearray)):
         return body
     try:
-        return json.loads(body)
+        return loads(body)
     except ValueError:
         return None
 
@@ -195,5 +195,5 @@ def json_response(payload: BaseModel | dict[str, Any] | list[Any], status: int =
     if isinstance(payload, BaseModel):
         body = payload.model_dump_json()
     else:
-        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        body = dumps(payload, ensure_ascii=False, separators=(",", ":"))
     return Response(body, status_code=status, media_type="application/json")

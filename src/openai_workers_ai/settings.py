@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from json import loads
 
 from .errors import APIError
 
@@ -60,7 +60,7 @@ def _convert(name: str, annotation: str, raw: str) -> object:
         if annotation == "int":
             return int(raw)
         if annotation.startswith("Mapping"):
-            value = json.loads(raw)
+            value = loads(raw)
             if not isinstance(value, dict) or not all(
                 isinstance(k, str) and isinstance(v, str) for k, v in value.items()
             ):

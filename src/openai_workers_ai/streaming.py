@@ -11,10 +11,10 @@
 from __future__ import annotations
 
 import codecs
-import json
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing
+from json import dumps
 from typing import Any
 
 from starlette.responses import StreamingResponse
@@ -72,7 +72,7 @@ def sse_response(
     """Stream pre-encoded SSE frames; an :class:`APIError` mid-stream ends it with an error event."""
 
     def openai_error(error: APIError) -> bytes:
-        return sse(json.dumps(error.to_openai()), event="error")
+        return sse(dumps(error.to_openai()), event="error")
 
     return StreamingResponse(
         _guarded(events, on_error or openai_error),
@@ -87,10 +87,10 @@ def ndjson_response(events: AsyncIterator[dict[str, Any]]) -> StreamingResponse:
     async def lines() -> AsyncIterator[bytes]:
         async with aclosing(events) as stream:  # type: ignore[type-var]  # an async generator: has aclose()
             async for event in stream:
-                yield json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+                yield dumps(event, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
 
     def ollama_error(error: APIError) -> bytes:
-        return json.dumps(error.to_ollama(), ensure_ascii=False).encode() + b"\n"
+        return dumps(error.to_ollama(), ensure_ascii=False).encode() + b"\n"
 
     return StreamingResponse(_guarded(lines(), ollama_error), media_type="application/x-ndjson")
 

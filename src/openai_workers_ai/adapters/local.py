@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import binascii
 import hashlib
-import json
 import secrets
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
+from json import dumps, loads
 from pathlib import Path
 from typing import Any
 
@@ -156,7 +156,7 @@ class FolderR2:
             partial.unlink(missing_ok=True)
             raise
         meta = {"key": key, "size": size, "content_type": content_type, "metadata": metadata or {}}
-        path.with_suffix(".json").write_text(json.dumps(meta))
+        path.with_suffix(".json").write_text(dumps(meta))
         partial.replace(path)
         return StoredObject(key, size, content_type, metadata or {})
 
@@ -165,7 +165,7 @@ class FolderR2:
         sidecar = path.with_suffix(".json")
         if not path.exists() or not sidecar.exists():
             return None
-        meta = json.loads(sidecar.read_text())
+        meta = loads(sidecar.read_text())
         return StoredObject(key, meta["size"], meta["content_type"], meta["metadata"])
 
     async def get(self, key: str) -> StoredObject | None:
@@ -183,7 +183,7 @@ class FolderR2:
     async def list(self, prefix: str = "", limit: int = 1000) -> list[StoredObject]:
         out = []
         for sidecar in sorted(self.root.glob("*.json")):
-            meta = json.loads(sidecar.read_text())
+            meta = loads(sidecar.read_text())
             if meta["key"].startswith(prefix):
                 out.append(StoredObject(meta["key"], meta["size"], meta["content_type"], meta["metadata"]))
         out.sort(key=lambda o: o.key)
@@ -310,7 +310,7 @@ def _json_with_base64(inputs: dict[str, Any]) -> tuple[int, AsyncIterator[bytes]
     a chunk at a time, so the base64 text of a large upload never exists whole; and its length."""
     # Random placeholders: no other input text can contain them.
     placeholders = {name: secrets.token_hex(16) for name, v in inputs.items() if isinstance(v, Base64Bytes)}
-    rest = json.dumps({k: placeholders.get(k, v) for k, v in inputs.items()})
+    rest = dumps({k: placeholders.get(k, v) for k, v in inputs.items()})
     pieces: list[bytes | Base64Bytes] = []
     for name, placeholder in placeholders.items():
         before, _, rest = rest.partition(placeholder)
@@ -333,7 +333,7 @@ def _json_with_base64(inputs: dict[str, Any]) -> tuple[int, AsyncIterator[bytes]
 def _envelope(raw: bytes) -> dict[str, Any]:
     """The REST API's JSON envelope; anything else (an HTML error page from the edge …) is {}."""
     try:
-        body = json.loads(raw or b"{}")
+        body = loads(raw or b"{}")
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}

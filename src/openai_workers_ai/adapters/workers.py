@@ -8,9 +8,9 @@ once, there; JS errors come back as :class:`~openai_workers_ai.errors.UpstreamEr
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import fields
+from json import dumps
 from typing import Any
 
 import js
@@ -348,7 +348,7 @@ def _env_value(raw: Any) -> str | None:
     if isinstance(raw, (int, float)):
         return str(raw)
     # A [vars] entry written as a TOML table/array arrives as a JS object.
-    return json.dumps(to_py(raw))
+    return dumps(to_py(raw))
 
 
 def settings_from_env(env: Any) -> Settings:

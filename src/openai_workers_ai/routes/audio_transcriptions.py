@@ -7,9 +7,9 @@ Also the pieces ``/v1/audio/translations`` shares: reading the multipart upload
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import AsyncIterator, Sequence
+from json import dumps
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
@@ -121,8 +121,8 @@ async def _events(transcript: Transcript) -> AsyncIterator[bytes]:
     if "".join(deltas) != transcript.text:
         deltas = [transcript.text] if transcript.text else []
     for delta in deltas:
-        yield sse(json.dumps({"type": "transcript.text.delta", "delta": delta}, ensure_ascii=False))
-    yield sse(json.dumps({"type": "transcript.text.done", "text": transcript.text}, ensure_ascii=False))
+        yield sse(dumps({"type": "transcript.text.delta", "delta": delta}, ensure_ascii=False))
+    yield sse(dumps({"type": "transcript.text.done", "text": transcript.text}, ensure_ascii=False))
 
 
 def render(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from json import dumps
 from typing import Any
 
 from starlette.requests import Request
@@ -31,7 +31,7 @@ async def create(request: Request) -> Response:
     data = ",".join(
         f'{{"object":"embedding","index":{i},"embedding":{e}}}' for i, e in enumerate(encoded)
     )
-    tail = json.dumps(
+    tail = dumps(
         {"model": model.id, "usage": {"prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens}},
         separators=(",", ":"), ensure_ascii=False,
     )

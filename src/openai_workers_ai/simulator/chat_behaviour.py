@@ -24,9 +24,9 @@ Conventions (all deterministic; listed in the README):
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
+from json import dumps, loads
 from typing import Any
 
 from ..translate.catalog import REASONING, ModelInfo
@@ -93,7 +93,7 @@ def _directives(text: str, tools: dict[str, dict[str, Any]], pattern: re.Pattern
             calls.append(Call(name, instance(tools[name], name)))
             continue
         try:
-            calls.append(Call(name, json.loads(raw)))
+            calls.append(Call(name, loads(raw)))
         except ValueError:
             calls.append(Call(name, raw))
     return calls
@@ -191,20 +191,20 @@ def decide(model: ModelInfo, inputs: dict[str, Any], prompt: str) -> Answer:
         last, tool_schemas(inputs), _TEXT_CALL)
     if written:  # the call as text: the gateway must recognise it
         if len(written) == 1:
-            answer.text = json.dumps({"name": written[0].name, "parameters": written[0].arguments})
+            answer.text = dumps({"name": written[0].name, "parameters": written[0].arguments})
         else:
             answer.text = "\n".join(
-                f"<tool_call>{json.dumps({'name': c.name, 'arguments': c.arguments})}</tool_call>" for c in written)
+                f"<tool_call>{dumps({'name': c.name, 'arguments': c.arguments})}</tool_call>" for c in written)
         answer.completion_tokens = tokens(answer.reasoning) + tokens(answer.text)
         return answer
     if answer.calls:
         answer.finish_reason = "tool_calls"
-        spent = sum(tokens(json.dumps(c.arguments)) for c in answer.calls)
+        spent = sum(tokens(dumps(c.arguments)) for c in answer.calls)
         answer.completion_tokens = tokens(answer.reasoning) + spent
         return answer
     if json_mode:
         answer.value = {"answer": reply(inputs)} if schema is None else instance(schema, last)
-        answer.text = json.dumps(answer.value, ensure_ascii=False)
+        answer.text = dumps(answer.value, ensure_ascii=False)
     elif results:
         answer.text = "Tool results: " + "; ".join(results)
     elif pictures and not last.startswith("echo:"):

@@ -21,8 +21,8 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import AsyncIterator
+from json import dumps
 from typing import Any
 
 from ..translate.catalog import JSON_MODE, VISION, ModelInfo
@@ -101,7 +101,7 @@ def _call_id(model: ModelInfo, index: int, answer: Answer) -> str:
 
 
 def _arguments(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return value if isinstance(value, str) else dumps(value, ensure_ascii=False)
 
 
 def _usage(answer: Answer) -> dict[str, int]:

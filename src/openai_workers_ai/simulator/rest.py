@@ -12,8 +12,8 @@ Used by the tests of the REST backend and by ``openai-workers-ai simulator``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
+from json import dumps, loads
 from typing import Any
 
 from starlette.applications import Starlette
@@ -49,7 +49,7 @@ def create_rest_app(simulator: Simulator | None = None, token: str | None = None
             inputs["audio"] = {"body": await request.body(), "contentType": content_type}
         else:
             try:
-                inputs = json.loads(await request.body() or b"{}")
+                inputs = loads(await request.body() or b"{}")
             except ValueError:
                 return JSONResponse(envelope(errors=[{"code": 5006, "message": "Invalid JSON body"}]), 400)
             if not isinstance(inputs, dict):
@@ -93,7 +93,7 @@ async def _ending_in_error(events: AsyncIterator[bytes]) -> AsyncIterator[bytes]
             yield event
     except SimulatedFailure as failure:
         error = {"error": f"{failure.code}: {failure.message}", "code": failure.code}
-        yield b"event: error\ndata: " + json.dumps(error).encode() + b"\n\n"
+        yield b"event: error\ndata: " + dumps(error).encode() + b"\n\n"
 
 
 def _int(value: str | None, default: int) -> int:

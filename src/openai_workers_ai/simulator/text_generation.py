@@ -19,9 +19,9 @@ process: the stream raises; over REST: the connection ends with an
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import AsyncIterator
+from json import dumps
 from typing import Any
 
 from ..translate.catalog import ModelInfo
@@ -148,7 +148,7 @@ def run(model: ModelInfo, inputs: dict[str, Any]) -> dict[str, Any] | AsyncItera
 
 def sse(payload: dict[str, Any] | str) -> bytes:
     """One Workers AI SSE event."""
-    data = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
+    data = payload if isinstance(payload, str) else dumps(payload, ensure_ascii=False)
     return f"data: {data}\n\n".encode()
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from json import dumps, loads
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -110,7 +110,7 @@ def message_to_workers_ai(message: Message, index: int, model: ModelInfo) -> dic
                 for c in message.tool_calls
             ]
         else:
-            calls = json.dumps([{"name": c.function.name, "arguments": _loads(c.function.arguments)}
+            calls = dumps([{"name": c.function.name, "arguments": _loads(c.function.arguments)}
                                 for c in message.tool_calls], ensure_ascii=False)
             text = content if isinstance(content, str) else message.text()
             out["content"] = f"{text}\n{calls}" if text else calls
@@ -123,7 +123,7 @@ def message_to_workers_ai(message: Message, index: int, model: ModelInfo) -> dic
 
 def _loads(arguments: str) -> Any:
     try:
-        return json.loads(arguments)
+        return loads(arguments)
     except ValueError:
         return arguments
 
@@ -277,7 +277,7 @@ class ChunkWriter:
         # encoding one string instead of the whole chunk keeps a frame at ~1 µs.
         marker = "\x00"
         template = self.frame([_choice(0, {"content": marker})]).decode()
-        prefix, _, suffix = template.partition(json.dumps(marker))
+        prefix, _, suffix = template.partition(dumps(marker))
         self._text_frame = (prefix.encode(), suffix.encode())
 
     def frame(self, choices: list[dict[str, Any]], usage: dict[str, int] | None = None) -> bytes:
@@ -286,7 +286,7 @@ class ChunkWriter:
         if self.include_usage:
             chunk["usage"] = usage
         # "replace": a lone surrogate (an upstream \\ud83d escape cut from its pair) must not crash the stream.
-        return b"data: " + json.dumps(chunk, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace") + b"\n\n"
+        return b"data: " + dumps(chunk, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace") + b"\n\n"
 
     def role(self, index: int = 0) -> bytes:
         """The opening delta of a choice: role ``assistant``, empty content."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from json import dumps
 
 from ..errors import InvalidRequest
 from ..generation import Generation
@@ -49,4 +49,4 @@ def chunk(completion_id: str, created: int, model: str, index: int, text: str,
     }
     if include_usage:
         body["usage"] = usage
-    return b"data: " + json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
+    return b"data: " + dumps(body, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"

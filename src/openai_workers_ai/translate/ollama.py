@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import time
 from dataclasses import dataclass, field, replace
+from json import dumps, loads
 from typing import Any
 
 from ..errors import InvalidRequest
@@ -112,7 +112,7 @@ def openai_messages(messages: list[Message]) -> list[dict[str, Any]]:
             msg["tool_calls"] = [
                 {"id": call_id, "type": "function",
                  "function": {"name": c.function.name,
-                              "arguments": json.dumps(c.function.arguments, ensure_ascii=False)}}
+                              "arguments": dumps(c.function.arguments, ensure_ascii=False)}}
                 for (call_id, _), c in zip(unanswered, m.tool_calls, strict=True)
             ]
         if m.role == "tool":
@@ -207,7 +207,7 @@ def done_reason(finish_reason: str | None) -> str:
 
 def _arguments(raw: str) -> dict[str, Any]:
     try:
-        value = json.loads(raw) if raw else {}
+        value = loads(raw) if raw else {}
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}

@@ -14,10 +14,10 @@ Reasoning models' thinking arrives as ``reasoning_content`` or inside
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 from dataclasses import dataclass, field
+from json import dumps, loads
 from typing import Any
 
 
@@ -79,7 +79,7 @@ def _usage(raw: Any) -> Usage | None:
 def _arguments(raw: Any) -> str:
     if raw is None:
         return ""
-    return raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False)
+    return raw if isinstance(raw, str) else dumps(raw, ensure_ascii=False)
 
 
 def _function_of(item: dict[str, Any]) -> dict[str, Any]:
@@ -122,7 +122,7 @@ def text_tool_calls(text: str, names: set[str]) -> list[ToolCallPiece]:
     calls: list[ToolCallPiece] = []
     for candidate in candidates:
         try:
-            value = json.loads(candidate)
+            value = loads(candidate)
         except ValueError:
             return []
         for item in value if isinstance(value, list) else [value]:
@@ -148,7 +148,7 @@ def parse_output(raw: dict[str, Any]) -> Output:
         finish = choice.get("finish_reason")
     else:
         response = raw.get("response")
-        text = response if isinstance(response, str) else ("" if response is None else json.dumps(response))
+        text = response if isinstance(response, str) else ("" if response is None else dumps(response))
         reasoning = raw.get("reasoning_content") or ""
         calls = _tool_calls(raw.get("tool_calls"))
         finish = raw.get("finish_reason")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from json import dumps
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -38,7 +38,7 @@ async def create(request: Request) -> Response:
     # Written by hand: vectors at float32 precision (Ollama's []float32), as /v1/embeddings writes them.
     arrays = ",".join(map(embeddings.to_json_floats, vectors))
     payload = (
-        f'{{"model":{json.dumps(name, ensure_ascii=False)},"embeddings":[{arrays}],'
+        f'{{"model":{dumps(name, ensure_ascii=False)},"embeddings":[{arrays}],'
         f'"total_duration":{metrics["total_duration"]},"load_duration":{metrics["load_duration"]},'
         f'"prompt_eval_count":{tokens}}}'
     )
