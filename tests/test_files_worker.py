@@ -45,36 +45,7 @@ def test_files_and_cleanup_through_the_worker() -> None:
             def prepare(self, sql):
                 return Stmt(self, sql)
 
-        class R2Object(JsProxy):
-            js_name = "R2Object"
-            def __init__(self, key, data, options):
-                self.key, self.size, self.data = key, len(data), data
-                self.httpMetadata = getattr(options, "httpMetadata", None)
-                self.customMetadata = getattr(options, "customMetadata", None)
-
-        class R2(JsProxy):
-            js_name = "R2Bucket"
-            def __init__(self):
-                self.objects = {}
-            async def put(self, key, data, options):
-                self.objects[key] = R2Object(key, data.to_bytes(), options)
-                return self.objects[key]
-            async def get(self, key):
-                obj = self.objects.get(key)
-                if obj is None:
-                    return jsnull
-                obj.body = ReadableStream([obj.data[:5], obj.data[5:]])
-                return obj
-            async def head(self, key):
-                return self.objects.get(key, jsnull)
-            async def delete(self, keys):
-                for k in keys:
-                    self.objects.pop(k, None)
-            async def list(self, options):
-                keys = sorted(k for k in self.objects if k.startswith(options.prefix))[: options.limit]
-                return JsObject([("objects", JsArray(self.objects[k] for k in keys)), ("truncated", False)])
-
-        env = Env(AI=FakeAI(), DB=D1(), BUCKET=R2(), ACCESS_TOKEN="sk-a,sk-b", ADMIN_TOKENS="sk-admin")
+        env = Env(AI=FakeAI(), DB=D1(), BUCKET=FakeR2(), ACCESS_TOKEN="sk-a,sk-b", ADMIN_TOKENS="sk-admin")
         worker = entry.Default(object(), env)
 
         def call(method, path, key="sk-a", body=None, headers=()):
@@ -121,7 +92,7 @@ def test_files_and_cleanup_through_the_worker() -> None:
                 "POST", "/v1/files", body=form.replace(b"batch", b"assistants"),
                 headers=[("Content-Type", "multipart/form-data; boundary=B")]))
             env.DB.conn.execute("UPDATE files SET expires_at = 1 WHERE id = ?", (kept["id"],))
-            env.BUCKET.objects["files/file-gone/x"] = R2Object("files/file-gone/x", b"x", None)
+            env.BUCKET.objects["files/file-gone/x"] = FakeR2Object("files/file-gone/x", b"x", None)
             await worker.scheduled(object(), env, None)
             assert env.BUCKET.objects == {} and env.DB.conn.execute("SELECT * FROM files").fetchall() == []
             for task in WAIT_UNTIL:

@@ -297,6 +297,56 @@ class FakeAI(JsProxy):
             raise self.error
         return self.result() if callable(self.result) else self.result
 
+# R2 in a dict: put, multipart uploads, get (the body in two chunks), head, delete, list with cursors.
+class FakeR2Object(JsProxy):
+    js_name = "HeadResult"
+    def __init__(self, key, data, options):
+        self.key, self.size, self.data = key, len(data), data
+        self.httpMetadata = getattr(options, "httpMetadata", None)
+        self.customMetadata = getattr(options, "customMetadata", None)
+
+class FakeR2Upload(JsProxy):
+    def __init__(self, bucket, key, options):
+        self.bucket, self.key, self.options, self.parts = bucket, key, options, []
+    async def uploadPart(self, number, data):
+        self.parts.append((number, data.to_bytes()))
+        return JsObject([("partNumber", number)])
+    async def complete(self, parts):
+        assert [p.partNumber for p in parts] == [n for n, _ in self.parts]
+        return await self.bucket.put(self.key, Uint8Array(b"".join(d for _, d in self.parts)), self.options)
+    async def abort(self):
+        pass
+
+class FakeR2(JsProxy):
+    js_name = "R2Bucket"
+    def __init__(self):
+        self.objects, self.uploads = {}, []
+    async def put(self, key, data, options):
+        self.objects[key] = FakeR2Object(key, data.to_bytes(), options)
+        return self.objects[key]
+    async def createMultipartUpload(self, key, options):
+        self.uploads.append(FakeR2Upload(self, key, options))
+        return self.uploads[-1]
+    async def get(self, key):
+        obj = self.objects.get(key)
+        if obj is None:
+            return jsnull
+        obj.body = ReadableStream([obj.data[:3], obj.data[3:]])
+        return obj
+    async def head(self, key):
+        return self.objects.get(key, jsnull)
+    async def delete(self, keys):
+        for k in keys:
+            self.objects.pop(k, None)
+    async def list(self, options):
+        keys = sorted(k for k in self.objects if k.startswith(options.prefix))
+        start = int(getattr(options, "cursor", 0) or 0)
+        page = keys[start:start + options.limit]
+        more = start + options.limit < len(keys)
+        return JsObject([("objects", JsArray(self.objects[k] for k in page)),
+                         ("truncated", more), ("cursor", str(start + options.limit))])
+
+
 class Env(JsProxy):
     js_name = "Object"
     def __init__(self, **values):
@@ -543,54 +593,6 @@ def test_d1_and_r2_adapters() -> None:
             async def batch(self, statements):
                 self.batches.append([(s.sql, s.values) for s in statements])
 
-        class R2Object(JsProxy):
-            js_name = "HeadResult"
-            def __init__(self, key, data, options):
-                self.key, self.size, self.data = key, len(data), data
-                self.httpMetadata = getattr(options, "httpMetadata", None)
-                self.customMetadata = getattr(options, "customMetadata", None)
-
-        class Upload(JsProxy):
-            def __init__(self, bucket, key, options):
-                self.bucket, self.key, self.options, self.parts = bucket, key, options, []
-            async def uploadPart(self, number, data):
-                self.parts.append((number, data.to_bytes()))
-                return JsObject([("partNumber", number)])
-            async def complete(self, parts):
-                assert [p.partNumber for p in parts] == [n for n, _ in self.parts]
-                return await self.bucket.put(self.key, Uint8Array(b"".join(d for _, d in self.parts)), self.options)
-            async def abort(self):
-                pass
-
-        class R2(JsProxy):
-            js_name = "R2Bucket"
-            def __init__(self):
-                self.objects, self.uploads = {}, []
-            async def put(self, key, data, options):
-                self.objects[key] = R2Object(key, data.to_bytes(), options)
-                return self.objects[key]
-            async def createMultipartUpload(self, key, options):
-                self.uploads.append(Upload(self, key, options))
-                return self.uploads[-1]
-            async def get(self, key):
-                obj = self.objects.get(key)
-                if obj is None:
-                    return jsnull
-                obj.body = ReadableStream([obj.data[:3], obj.data[3:]])
-                return obj
-            async def head(self, key):
-                return self.objects.get(key, jsnull)
-            async def delete(self, keys):
-                for k in keys:
-                    self.objects.pop(k, None)
-            async def list(self, options):
-                keys = sorted(k for k in self.objects if k.startswith(options.prefix))
-                start = int(getattr(options, "cursor", 0) or 0)
-                page = keys[start:start + options.limit]
-                more = start + options.limit < len(keys)
-                return JsObject([("objects", JsArray(self.objects[k] for k in page)),
-                                 ("truncated", more), ("cursor", str(start + options.limit))])
-
         async def main():
             d1 = D1()
             db = WorkersD1(d1)
@@ -610,7 +612,7 @@ def test_d1_and_r2_adapters() -> None:
             else:
                 raise AssertionError("no error")
 
-            r2 = R2()
+            r2 = FakeR2()
             bucket = WorkersR2(r2, part_bytes=4)
             stored = await bucket.put("a/1", b"hello world", content_type="text/plain", metadata={"owner": "x"})
             assert (stored.key, stored.size, stored.content_type, stored.metadata) == ("a/1", 11, "text/plain", {"owner": "x"})
