@@ -19,7 +19,7 @@ from ..types.chat import (
     TextPart,
     ToolCall,
 )
-from ..types.common import CompletionUsage
+from ..types.common import CompletionUsage, Sampling
 from .catalog import VISION, ModelInfo
 from .chat_options import check_outputs, format_inputs, native, openai_tools, reasoning_inputs, tool_inputs
 from .text_generation import ToolCallPiece, Usage, new_call_id, text_tool_calls
@@ -56,6 +56,18 @@ def sampling(
         "repetition_penalty": repetition_penalty,
     }
     return {k: v for k, v in values.items() if v is not None}
+
+
+def openai_sampling(req: Sampling, max_tokens: int | None) -> dict[str, Any]:
+    """The sampling inputs of an OpenAI request (chat completions and completions share the fields)."""
+    return sampling(
+        max_tokens=max_tokens,
+        temperature=req.temperature,
+        top_p=req.top_p,
+        seed=req.seed,
+        frequency_penalty=req.frequency_penalty,
+        presence_penalty=req.presence_penalty,
+    )
 
 
 def _content(message: Message, index: int, model: ModelInfo) -> str | list[dict[str, Any]]:
@@ -155,14 +167,7 @@ def generations(req: CreateChatCompletionRequest, model: ModelInfo) -> list[Gene
         streams = False
     inputs: dict[str, Any] = {
         "messages": messages,
-        **sampling(
-            max_tokens=req.token_limit,
-            temperature=req.temperature,
-            top_p=req.top_p,
-            seed=req.seed,
-            frequency_penalty=req.frequency_penalty,
-            presence_penalty=req.presence_penalty,
-        ),
+        **openai_sampling(req, req.token_limit),
         **tools,
         **response_format,
         **reasoning_inputs(req, model),

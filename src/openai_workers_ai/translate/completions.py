@@ -8,7 +8,7 @@ from ..errors import InvalidRequest
 from ..generation import Generation
 from ..types.completions import CreateCompletionRequest
 from .catalog import ModelInfo
-from .chat import sampling
+from .chat import openai_sampling
 
 
 def generations(req: CreateCompletionRequest, model: ModelInfo) -> list[Generation]:
@@ -20,14 +20,7 @@ def generations(req: CreateCompletionRequest, model: ModelInfo) -> list[Generati
     prompts = req.prompts()
     if not prompts:
         raise InvalidRequest("Token arrays are not supported as prompt; send text.", param="prompt")
-    params = sampling(
-        max_tokens=req.max_tokens,
-        temperature=req.temperature,
-        top_p=req.top_p,
-        seed=req.seed,
-        frequency_penalty=req.frequency_penalty,
-        presence_penalty=req.presence_penalty,
-    )
+    params = openai_sampling(req, req.max_tokens)
     return [
         Generation(model=model, inputs={"prompt": prompt, **params}, stop=req.stop_sequences,
                    max_tokens=req.max_tokens, prompt_text=prompt)
