@@ -26,12 +26,12 @@ from common import KEY, asgi_post, local_server  # noqa: E402
 
 from openai_workers_ai.adapters.local import FolderR2, SQLiteD1  # noqa: E402
 from openai_workers_ai.app import create_app  # noqa: E402
+from openai_workers_ai.catalog import Catalog  # noqa: E402
 from openai_workers_ai.ports import Backends  # noqa: E402
 from openai_workers_ai.routes.chat_completions import _frames, _merged  # noqa: E402
 from openai_workers_ai.settings import Settings  # noqa: E402
 from openai_workers_ai.simulator import Simulator  # noqa: E402
 from openai_workers_ai.translate import chat  # noqa: E402
-from openai_workers_ai.translate.catalog import Catalog  # noqa: E402
 from openai_workers_ai.types.chat import CreateChatCompletionRequest  # noqa: E402
 
 CHAT = {

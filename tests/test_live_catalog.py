@@ -12,24 +12,21 @@ import pytest
 
 from openai_workers_ai.adapters.local import FolderR2, RestAI, SQLiteD1
 from openai_workers_ai.app import create_app
-from openai_workers_ai.errors import UpstreamError
-from openai_workers_ai.live_catalog import RETRY_AFTER
-from openai_workers_ai.ports import Backends
-from openai_workers_ai.settings import Settings
-from openai_workers_ai.simulator import Simulator
-from openai_workers_ai.simulator.models_search import DEPRECATION_DATE, search_objects
-from openai_workers_ai.simulator.rest import create_rest_app
-from openai_workers_ai.translate.catalog import (
+from openai_workers_ai.catalog import (
     REASONING,
     STREAMING,
     TOOLS,
     VISION,
     Catalog,
     ModelInfo,
-    live_model,
-    live_models,
-    with_live,
 )
+from openai_workers_ai.catalog.live import RETRY_AFTER, live_model, live_models, with_live
+from openai_workers_ai.errors import UpstreamError
+from openai_workers_ai.ports import Backends
+from openai_workers_ai.settings import Settings
+from openai_workers_ai.simulator import Simulator
+from openai_workers_ai.simulator.models_search import DEPRECATION_DATE, search_objects
+from openai_workers_ai.simulator.rest import create_rest_app
 
 from .conftest import KEY
 from .openapi import assert_matches

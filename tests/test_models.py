@@ -6,9 +6,9 @@ import httpx
 import pytest
 
 from openai_workers_ai.app import create_app
+from openai_workers_ai.catalog import Catalog
 from openai_workers_ai.ports import Backends
 from openai_workers_ai.settings import Settings
-from openai_workers_ai.translate.catalog import Catalog
 
 from .conftest import KEY
 from .openapi import assert_matches

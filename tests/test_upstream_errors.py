@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from openai_workers_ai.adapters.upstream import classify, clean_message, upstream_error
 from openai_workers_ai.errors import UpstreamError
+from openai_workers_ai.workers_ai.errors import classify, clean_message, upstream_error
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .auth import AuthMiddleware
+from .catalog import Catalog
 from .errors import APIError, MethodNotAllowed, NotFound, flavor_of, render
 from .http import AppContext
 from .ports import Backends
@@ -42,7 +43,6 @@ from .routes.ollama import management as ollama_management
 from .routes.ollama import models as ollama_models
 from .routes.ollama import version as ollama_version
 from .settings import Settings
-from .translate.catalog import Catalog
 
 OPENAI: list[BaseRoute] = [
     Route("/chat/completions", chat_completions.create, methods=["POST"]),

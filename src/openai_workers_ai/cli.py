@@ -18,10 +18,10 @@ from starlette.applications import Starlette
 
 from .adapters.local import FolderR2, HttpFetcher, RestAI, SQLiteD1
 from .app import create_app
+from .catalog import Catalog
 from .ports import AI, Backends
 from .settings import Settings, read_dev_vars
 from .simulator import Simulator
-from .translate.catalog import Catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS = ROOT / "migrations"

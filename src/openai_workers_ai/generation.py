@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 from json import loads
 from typing import Any, Literal
 
-from .adapters.upstream import upstream_error
+from .catalog import REASONING, ModelInfo
 from .errors import UpstreamError
 from .ports import AI
 from .streaming import sse_events
-from .translate.catalog import REASONING, ModelInfo
 from .translate.stop import StopScanner, cut_at_stop
 from .translate.text_generation import (
     Output,
@@ -31,6 +30,7 @@ from .translate.text_generation import (
     parse_event,
     parse_output,
 )
+from .workers_ai.errors import upstream_error
 
 
 def estimate_tokens(text: str) -> int:

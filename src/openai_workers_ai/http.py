@@ -13,12 +13,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .auth import Principal
+from .catalog import Catalog
+from .catalog.live import LiveCatalog
 from .errors import InvalidRequest, PayloadTooLarge
 from .limits import declared_over, read_at_most
-from .live_catalog import LiveCatalog
 from .ports import Backends
 from .settings import Settings
-from .translate.catalog import Catalog
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -13,20 +13,9 @@ import base64
 import binascii
 
 from .errors import InvalidRequest
+from .media_types import IMAGE_TYPES, image_type
 from .ports import Fetcher
 from .types.chat import ImagePart, Message
-
-IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
-_MAGIC = ((b"\x89PNG", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF8", "image/gif"))
-
-
-def _sniff(body: bytes) -> str | None:
-    for magic, media_type in _MAGIC:
-        if body.startswith(magic):
-            return media_type
-    if body[:4] == b"RIFF" and body[8:12] == b"WEBP":
-        return "image/webp"
-    return None
 
 
 def _check_data_url(url: str, param: str, max_bytes: int) -> None:
@@ -53,7 +42,7 @@ async def _download(fetcher: Fetcher, url: str, param: str, max_bytes: int) -> s
             f"Error while downloading {url}: {exc}", param=param, code="invalid_image_url"
         ) from None
     declared = (fetched.content_type or "").partition(";")[0].strip().lower()
-    media_type = declared if declared in IMAGE_TYPES else _sniff(fetched.body)
+    media_type = declared if declared in IMAGE_TYPES else image_type(fetched.body)
     if media_type is None:
         raise InvalidRequest(
             f"The URL {url} did not return a supported image (png, jpeg, gif, webp).",

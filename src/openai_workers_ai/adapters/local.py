@@ -23,7 +23,7 @@ import httpx
 from ..errors import UpstreamError
 from ..limits import read_at_most
 from ..ports import Base64Bytes, Fetched, Statement, StoredObject
-from .upstream import upstream_error
+from ..workers_ai.errors import upstream_error
 
 
 class SQLiteStatement:

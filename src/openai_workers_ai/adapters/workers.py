@@ -20,7 +20,7 @@ from ..errors import UpstreamError
 from ..limits import declared_over, read_at_most
 from ..ports import Backends, Fetched, Statement, StoredObject
 from ..settings import Settings
-from .upstream import upstream_error
+from ..workers_ai.errors import upstream_error
 from .workers_convert import (
     is_null,
     js_bytes,

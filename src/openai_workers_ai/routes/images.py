@@ -15,12 +15,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from ..catalog import ModelInfo
 from ..errors import InvalidRequest, NotFound
 from ..http import AppContext, context, json_response, parse_json, validate
 from ..multipart import Form, UploadedFile, parse_form
 from ..repositories import images as stored
 from ..translate import images, masks
-from ..translate.catalog import ModelInfo
 from ..types.images import CreateImageRequest
 
 MAX_N = 4

@@ -11,9 +11,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..catalog import Catalog, ModelInfo
 from ..errors import ModelNotFound
 from ..http import AppContext, context, json_response
-from ..translate.catalog import Catalog, ModelInfo
 
 # The catalog carries no release dates; `created` is the date the catalog was compiled.
 CATALOG_CREATED = 1764028800  # 2025-11-25

@@ -26,8 +26,8 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..catalog import Catalog, ModelInfo
 from ..errors import UpstreamError
-from ..translate.catalog import Catalog, ModelInfo
 from . import embeddings, llama_guard, speech_recognition, text_generation, text_to_image, text_to_speech, translation
 from .failures import SimulatedFailure, no_such_model
 from .models_search import search_objects

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from json import dumps, loads
 from typing import Any
 
-from ..translate.catalog import REASONING, ModelInfo
+from ..catalog import REASONING, ModelInfo
 from .failures import invalid_input
 from .json_instance import instance
 from .text_generation import last_user_text, reply, tokens, truncate

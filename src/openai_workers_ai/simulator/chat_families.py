@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator
 from json import dumps
 from typing import Any
 
-from ..translate.catalog import JSON_MODE, VISION, ModelInfo
+from ..catalog import JSON_MODE, VISION, ModelInfo
 from .chat_behaviour import Answer, decide, function_of, images, json_schema_of
 from .failures import invalid_input
 from .text_generation import sse

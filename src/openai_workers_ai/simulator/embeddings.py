@@ -22,7 +22,7 @@ import math
 import struct
 from typing import Any
 
-from ..translate.catalog import ModelInfo
+from ..catalog import ModelInfo
 from .failures import failure_for, invalid_input
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..adapters.upstream import upstream_error
 from ..errors import UpstreamError
+from ..workers_ai.errors import upstream_error
 
 # HTTP status → (Workers AI internal code, message) for ``fail:<status>``; codes from
 # Cloudflare's Workers AI errors page (see adapters/upstream.py). 429 is a rate-limit

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..translate.catalog import ModelInfo
+from ..catalog import ModelInfo
 from .failures import failure_for, invalid_input
 
 WORDS = {"kill": "S1", "bomb": "S9", "suicide": "S11"}

@@ -18,7 +18,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from ..translate.catalog import REASONING, TASK_NAMES, TOOLS, VISION, Catalog, ModelInfo
+from ..catalog import REASONING, TOOLS, VISION, Catalog, ModelInfo
+from ..catalog.live import TASK_NAMES
 
 DEPRECATION_DATE = "2025-10-01"
 """A stand-in date (the static catalog marks models deprecated without one)."""

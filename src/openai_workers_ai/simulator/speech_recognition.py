@@ -30,8 +30,8 @@ import binascii
 import hashlib
 from typing import Any
 
+from ..catalog import ModelInfo
 from ..ports import Base64Bytes
-from ..translate.catalog import ModelInfo
 from .audio_files import WORDS_PER_SECOND, AudioFacts, inspect
 from .failures import SimulatedFailure, failure_for, invalid_input
 

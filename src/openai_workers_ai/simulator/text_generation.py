@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator
 from json import dumps
 from typing import Any
 
-from ..translate.catalog import ModelInfo
+from ..catalog import ModelInfo
 from .failures import failure_for, invalid_input
 
 DEFAULT_MAX_TOKENS = 256

@@ -22,7 +22,7 @@ import base64
 import binascii
 from typing import Any
 
-from ..translate.catalog import ModelInfo
+from ..catalog import ModelInfo
 from ..translate.images import sniff
 from .failures import failure_for, invalid_input
 from .image_codecs import jpeg, png

@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from ..translate.catalog import ModelInfo
+from ..catalog import ModelInfo
 from . import audio_codecs
 from .audio_files import WORDS_PER_SECOND, pcm16, silent_mp3, wav
 from .failures import failure_for, invalid_input

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..translate.catalog import ModelInfo
+from ..catalog import ModelInfo
 from .failures import failure_for, invalid_input
 
 

@@ -20,9 +20,9 @@ import struct
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ..catalog import ModelInfo
 from ..errors import InvalidRequest, UpstreamError
 from ..ports import Base64Bytes
-from .catalog import ModelInfo
 from .subtitles import parse_vtt
 
 TRANSCRIBE_FAMILIES = ("whisper", "whisper-v3", "deepgram")

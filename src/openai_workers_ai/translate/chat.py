@@ -6,6 +6,7 @@ from json import dumps, loads
 from json.encoder import encode_basestring
 from typing import Any
 
+from ..catalog import VISION, ModelInfo
 from ..errors import InvalidRequest
 from ..generation import Generation, Result
 from ..types.chat import (
@@ -20,7 +21,6 @@ from ..types.chat import (
     ToolCall,
 )
 from ..types.common import CompletionUsage, Sampling
-from .catalog import VISION, ModelInfo
 from .chat_options import check_outputs, format_inputs, native, openai_tools, reasoning_inputs, tool_inputs
 from .text_generation import ToolCallPiece, Usage, new_call_id, text_tool_calls
 

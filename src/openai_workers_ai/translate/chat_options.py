@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..catalog import JSON_MODE, REASONING, TOOLS, ModelInfo
 from ..errors import InvalidRequest
 from ..types.chat import AllowedToolsChoice, CreateChatCompletionRequest, ImagePart, Message, NamedToolChoice, Tool
 from . import strict_schema
-from .catalog import JSON_MODE, REASONING, TOOLS, ModelInfo
 
 NATIVE = frozenset({"openai", "gpt-oss"})
 # gpt-oss takes low|medium|high and cannot turn reasoning off.

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from json import dumps
 
+from ..catalog import ModelInfo
 from ..errors import InvalidRequest
 from ..generation import Generation
 from ..types.completions import CreateCompletionRequest
-from .catalog import ModelInfo
 from .chat import openai_sampling
 
 

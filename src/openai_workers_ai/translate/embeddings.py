@@ -17,10 +17,10 @@ import struct
 from collections.abc import Sequence
 from typing import Any
 
+from ..catalog import ModelInfo
 from ..errors import InvalidRequest, UpstreamError
 from ..generation import estimate_tokens
 from ..ports import AI
-from .catalog import ModelInfo
 
 DEFAULT_MAX_BATCH = 32
 """Inputs per Workers AI call for models whose schema states no limit."""

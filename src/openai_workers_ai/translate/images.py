@@ -27,8 +27,9 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
+from ..catalog import ModelInfo
 from ..errors import InvalidRequest, UpstreamError
-from .catalog import ModelInfo
+from ..media_types import image_type
 
 DEFAULT_SIZE = (1024, 1024)
 FIXED_1024 = "@cf/black-forest-labs/flux-1-schnell"
@@ -177,12 +178,13 @@ class ImageFile:
 
 def sniff(data: bytes) -> ImageFile | None:
     """The type and size of a PNG, JPEG or WebP file, or None if ``data`` is none of them (or truncated)."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) >= 24 and data[12:16] == b"IHDR":
+    kind = image_type(data)
+    if kind == "image/png" and len(data) >= 24 and data[12:16] == b"IHDR":
         width, height = struct.unpack(">II", data[16:24])
         return ImageFile("image/png", width, height) if width and height else None
-    if data.startswith(b"\xff\xd8\xff"):
+    if kind == "image/jpeg":
         return _jpeg(data)
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP" and len(data) >= 30:
+    if kind == "image/webp" and len(data) >= 30:
         return _webp(data)
     return None
 

@@ -20,14 +20,15 @@ from dataclasses import dataclass, field, replace
 from json import dumps, loads
 from typing import Any
 
+from ..catalog import REASONING, ModelInfo
 from ..errors import InvalidRequest
 from ..generation import Generation
 from ..http import validate
+from ..media_types import image_type
 from ..types.chat import CreateChatCompletionRequest
 from ..types.completions import CreateCompletionRequest
 from ..types.ollama import ChatRequest, GenerateRequest, Message, Options
 from . import chat, completions
-from .catalog import REASONING, ModelInfo
 from .ollama_models import iso
 from .text_generation import ToolCallPiece, Usage, new_call_id
 
@@ -85,10 +86,7 @@ def image_url(data: str, where: str) -> str:
         head = base64.b64decode(data, validate=True)[:12]
     except (binascii.Error, ValueError):
         raise InvalidRequest(f"invalid image data in {where}: expected base64") from None
-    media = "image/png" if head.startswith(b"\x89PNG") else (
-        "image/gif" if head.startswith(b"GIF8") else (
-            "image/webp" if head[8:12] == b"WEBP" else "image/jpeg"))
-    return f"data:{media};base64,{data}"
+    return f"data:{image_type(head) or 'image/jpeg'};base64,{data}"
 
 
 def openai_messages(messages: list[Message]) -> list[dict[str, Any]]:

@@ -18,8 +18,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from ..catalog import REASONING, TOOLS, VISION, Catalog, ModelInfo, short_name
 from ..errors import InvalidRequest, ModelNotFound
-from .catalog import REASONING, TOOLS, VISION, Catalog, ModelInfo, short_name
 
 # Ollama library names → Workers AI ids, where the same model (or its closest hosted build) exists.
 OLLAMA_NAMES: dict[str, str] = {

@@ -18,8 +18,8 @@ import base64
 import binascii
 from typing import Any
 
+from ..catalog import ModelInfo
 from ..errors import InvalidRequest, UpstreamError
-from .catalog import ModelInfo
 
 OPENAI_VOICES = ("alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage",
                  "shimmer", "verse", "marin", "cedar")

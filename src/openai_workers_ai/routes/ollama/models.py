@@ -12,10 +12,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ...catalog import ModelInfo
 from ...errors import ModelNotFound
 from ...http import AppContext, context, json_response
 from ...translate import ollama_models
-from ...translate.catalog import ModelInfo
 from ...types.ollama import ModelRequest
 from ..models import CATALOG_CREATED
 from . import read

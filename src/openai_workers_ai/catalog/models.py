@@ -70,7 +70,7 @@ voice-activity-detection: smart-turn ``{audio, dtype?}`` → ``{is_complete, pro
 
 from __future__ import annotations
 
-from .catalog import JSON_MODE, REASONING, STREAMING, TOOLS, VISION, ModelInfo
+from .model_info import JSON_MODE, REASONING, STREAMING, TOOLS, VISION, ModelInfo
 
 _chat = frozenset({STREAMING})
 _none: frozenset[str] = frozenset()
