@@ -20,8 +20,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .auth import AuthMiddleware
 from .catalog import Catalog
+from .context import AppContext
 from .errors import APIError, MethodNotAllowed, NotFound, flavor_of, render
-from .http import AppContext
 from .ports import Backends
 from .routes import (
     audio_speech,

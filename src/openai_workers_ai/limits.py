@@ -1,4 +1,4 @@
-"""Size limits on bytes coming in: request bodies (``http.read_body``, ``multipart``) and downloads (the fetchers).
+"""Size limits on bytes coming in: request bodies (:func:`read_body`, ``multipart``) and downloads (the fetchers).
 
 A declared ``Content-Length`` past the limit is refused before reading; the
 bytes are counted as they arrive either way, since the header may be absent or lie.
@@ -7,6 +7,10 @@ bytes are counted as they arrive either way, since the header may be absent or l
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+
+from starlette.requests import Request
+
+from .errors import PayloadTooLarge
 
 
 def declared_over(content_length: str | None, limit: int) -> bool:
@@ -26,3 +30,14 @@ async def read_at_most(
             raise too_large()
         parts.append(chunk)
     return b"".join(parts)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refusing more than ``limit`` bytes (413) before reading it all."""
+
+    def too_large() -> PayloadTooLarge:
+        return PayloadTooLarge(f"Request body is larger than the limit of {limit} bytes.")
+
+    if declared_over(request.headers.get("content-length"), limit):
+        raise too_large()
+    return await read_at_most(request.stream(), limit, too_large)

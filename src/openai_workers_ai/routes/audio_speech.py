@@ -5,10 +5,11 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..context import context
 from ..errors import InvalidRequest
-from ..http import context, parse_json
 from ..translate import speech
 from ..types.audio import CreateSpeechRequest
+from ..validation import parse_json
 
 TTS = "text-to-speech"
 

@@ -16,9 +16,10 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from ..context import context
 from ..errors import InvalidRequest
-from ..http import context, json_response, validate
 from ..multipart import Form, UploadedFile, parse_form
+from ..replies import json_response
 from ..streaming import sse, sse_response
 from ..translate import audio, subtitles
 from ..translate.audio import Transcript
@@ -30,6 +31,7 @@ from ..types.audio import (
     TranscriptionVerbose,
     TranscriptionWord,
 )
+from ..validation import validate
 
 M = TypeVar("M", bound=BaseModel)
 ASR = "automatic-speech-recognition"

@@ -16,8 +16,8 @@ import asyncio
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..context import context
 from ..errors import InvalidRequest, UpstreamError
-from ..http import context
 from ..ports import AI
 from ..translate import audio
 from ..translate.audio import Segment, Transcript

@@ -12,15 +12,17 @@ from starlette.responses import Response
 
 from .. import generation, image_urls
 from ..catalog import VISION
+from ..context import context
 from ..generation import Generation
-from ..http import context, json_response, parse_json
 from ..ids import new_id
 from ..ports import AI
+from ..replies import json_response
 from ..streaming import SSE_DONE, primed, sse_response
 from ..translate import chat
 from ..translate.chat_options import check_image_roles, check_tool_history
 from ..translate.text_generation import Piece, ToolCallPiece, Usage
 from ..types.chat import CreateChatCompletionRequest
+from ..validation import parse_json
 
 
 async def create(request: Request) -> Response:

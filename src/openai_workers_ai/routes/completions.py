@@ -10,15 +10,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .. import generation
+from ..context import AppContext, context
 from ..generation import Generation
-from ..http import AppContext, context, json_response, parse_json
 from ..ids import new_id
+from ..replies import json_response
 from ..streaming import SSE_DONE, primed, sse_response
 from ..translate import completions
 from ..translate.chat import usage_of
 from ..translate.text_generation import Piece, Usage
 from ..types.common import CompletionUsage
 from ..types.completions import Completion, CompletionChoice, CreateCompletionRequest
+from ..validation import parse_json
 
 DEFAULT_MAX_TOKENS = 16
 

@@ -8,10 +8,11 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..context import context
 from ..errors import InvalidRequest
-from ..http import context, parse_json
 from ..translate import embeddings
 from ..types.embeddings import CreateEmbeddingRequest
+from ..validation import parse_json
 
 MAX_INPUTS = 2048  # OpenAI's limit on inputs per request
 

@@ -17,10 +17,11 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from ..context import context, owner, principal
 from ..errors import InvalidRequest, NotFound
-from ..http import context, json_response, principal
 from ..ids import new_sortable_id
 from ..multipart import FilePart, FormReader
+from ..replies import json_response
 from ..repositories import files
 from ..repositories.files import FileRow
 from ..storage import object_key
@@ -45,12 +46,6 @@ def file_object(row: FileRow) -> dict[str, Any]:
         "status": "processed",
         "status_details": None,
     }
-
-
-def _owner(request: Request) -> str | None:
-    """The caller's key hash, or None for an admin key (which sees every file)."""
-    who = principal(request)
-    return None if who.admin else who.key_hash
 
 
 def _not_found(file_id: str) -> NotFound:
@@ -166,7 +161,7 @@ async def list_files(request: Request) -> Response:
     order = _order(query.get("order"))
     rows, has_more = await files.list_page(
         context(request).backends.db,
-        owner=_owner(request),
+        owner=owner(request),
         now=int(time.time()),
         limit=limit,
         order=order,
@@ -210,7 +205,7 @@ async def _visible(request: Request) -> FileRow:
     file_id: str = request.path_params["file_id"]
     row = None
     if FILE_ID.match(file_id):
-        row = await files.get(context(request).backends.db, file_id, _owner(request), int(time.time()))
+        row = await files.get(context(request).backends.db, file_id, owner(request), int(time.time()))
     if row is None:
         raise _not_found(file_id)
     return row
@@ -241,7 +236,7 @@ async def delete(request: Request) -> Response:
     now = int(time.time())
     row = None
     if FILE_ID.match(file_id):
-        row = await files.get_deletable(ctx.backends.db, file_id, _owner(request), now)
+        row = await files.get_deletable(ctx.backends.db, file_id, owner(request), now)
     if row is None:
         raise _not_found(file_id)
     await files.delete(ctx.backends, row, now)

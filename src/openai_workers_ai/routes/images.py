@@ -16,12 +16,14 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from ..catalog import ModelInfo
+from ..context import AppContext, context
 from ..errors import InvalidRequest, NotFound
-from ..http import AppContext, context, json_response, parse_json, validate
 from ..multipart import Form, UploadedFile, parse_form
+from ..replies import json_response
 from ..repositories import images as stored
 from ..translate import images, masks
 from ..types.images import CreateImageRequest
+from ..validation import parse_json, validate
 
 MAX_N = 4
 """Images per request: each is one Workers AI call, run concurrently (OpenAI allows 10)."""

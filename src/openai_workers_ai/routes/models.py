@@ -12,8 +12,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..catalog import Catalog, ModelInfo
+from ..context import AppContext, context
 from ..errors import ModelNotFound
-from ..http import AppContext, context, json_response
+from ..replies import json_response
 
 # The catalog carries no release dates; `created` is the date the catalog was compiled.
 CATALOG_CREATED = 1764028800  # 2025-11-25

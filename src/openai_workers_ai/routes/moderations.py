@@ -8,11 +8,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..context import context
 from ..errors import InvalidRequest
-from ..http import context, json_response, parse_json
 from ..ids import new_id
+from ..replies import json_response
 from ..translate import moderations
 from ..types.moderations import CreateModerationRequest
+from ..validation import parse_json
 
 DEFAULT_MODEL = "omni-moderation-latest"
 MAX_INPUTS = 32  # strings per request: each is one Llama Guard call

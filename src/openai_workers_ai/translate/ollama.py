@@ -23,11 +23,11 @@ from typing import Any
 from ..catalog import REASONING, ModelInfo
 from ..errors import InvalidRequest
 from ..generation import Generation
-from ..http import validate
 from ..media_types import image_type
 from ..types.chat import CreateChatCompletionRequest
 from ..types.completions import CreateCompletionRequest
 from ..types.ollama import ChatRequest, GenerateRequest, Message, Options
+from ..validation import validate
 from . import chat, completions
 from .ollama_models import iso
 from .text_generation import ToolCallPiece, Usage, new_call_id

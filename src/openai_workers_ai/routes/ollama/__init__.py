@@ -11,45 +11,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
-from starlette.requests import Request
+from pydantic import BaseModel
 from starlette.responses import Response
 
 from ... import generation
-from ...errors import InvalidRequest
 from ...generation import Generation
-from ...http import check_finite, context, dotted, json_response, read_body
 from ...ports import AI
+from ...replies import json_response
 from ...streaming import ndjson_response, primed
 from ...translate import ollama
 from ...translate.text_generation import Piece
 
 M = TypeVar("M", bound=BaseModel)
-
-
-async def read(request: Request, model: type[M], *, optional: bool = False) -> M:
-    """The JSON body as ``model``; a 400 in Ollama's words when it is missing or invalid."""
-    body = await read_body(request, context(request).settings.max_json_bytes)
-    if not body.strip():
-        if optional:
-            return model()
-        raise InvalidRequest("missing request body")
-    try:
-        result = model.model_validate_json(body)
-    except ValidationError as exc:
-        raise _invalid(exc) from None
-    check_finite(result)
-    return result
-
-
-def _invalid(exc: ValidationError) -> InvalidRequest:
-    first = exc.errors(include_url=False)[0]
-    if first["type"] == "json_invalid":
-        return InvalidRequest(f"invalid JSON body: {first['msg'].removeprefix('Invalid JSON: ')}")
-    if not first["loc"]:
-        return InvalidRequest("invalid request body: expected a JSON object")
-    param = dotted(first["loc"])
-    return InvalidRequest(f"invalid value for '{param}': {first['msg']}", param=param)
 
 
 def unloads(keep_alive: object) -> bool:

@@ -5,16 +5,18 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ...http import context, json_response
+from ...context import context
+from ...replies import json_response
 from ...translate import ollama, ollama_models
 from ...types.ollama import ChatRequest
-from . import read, respond, unloads
+from ...validation import parse_ollama
+from . import respond, unloads
 
 
 async def create(request: Request) -> Response:
     clock = ollama.Clock()
     ctx = context(request)
-    body = await read(request, ChatRequest)
+    body = await parse_ollama(request, ChatRequest)
     model = ollama_models.resolve(ctx.catalog, body.model, "text-generation", "chat")
     name = body.model or model.id
     if not body.messages:  # Ollama's "load the model" request: nothing to load here

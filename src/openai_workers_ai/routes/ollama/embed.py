@@ -7,18 +7,19 @@ from json import dumps
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ...context import context
 from ...errors import InvalidRequest
 from ...generation import estimate_tokens
-from ...http import context, json_response
+from ...replies import json_response
 from ...translate import embeddings, ollama, ollama_models
 from ...types.ollama import EmbeddingsRequest, EmbedRequest
-from . import read
+from ...validation import parse_ollama
 
 
 async def create(request: Request) -> Response:
     clock = ollama.Clock()
     ctx = context(request)
-    body = await read(request, EmbedRequest)
+    body = await parse_ollama(request, EmbedRequest)
     model = ollama_models.resolve(ctx.catalog, body.model, "text-embeddings", "embeddings")
     name = body.model or model.id
     texts = ([body.input] if body.input else []) if isinstance(body.input, str) else list(body.input)
@@ -48,7 +49,7 @@ async def create(request: Request) -> Response:
 async def legacy(request: Request) -> Response:
     """``/api/embeddings``: one ``prompt`` → ``{"embedding": [...]}`` (empty for an empty prompt)."""
     ctx = context(request)
-    body = await read(request, EmbeddingsRequest)
+    body = await parse_ollama(request, EmbeddingsRequest)
     model = ollama_models.resolve(ctx.catalog, body.model, "text-embeddings", "embeddings")
     if not body.prompt:
         return json_response({"embedding": []})

@@ -5,16 +5,18 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ...http import context, json_response
+from ...context import context
+from ...replies import json_response
 from ...translate import ollama, ollama_models
 from ...types.ollama import GenerateRequest
-from . import read, respond, unloads
+from ...validation import parse_ollama
+from . import respond, unloads
 
 
 async def create(request: Request) -> Response:
     clock = ollama.Clock()
     ctx = context(request)
-    body = await read(request, GenerateRequest)
+    body = await parse_ollama(request, GenerateRequest)
     model = ollama_models.resolve(ctx.catalog, body.model, "text-generation", "generate")
     name = body.model or model.id
     if not body.prompt and not body.images:  # Ollama's "load the model" request

@@ -14,12 +14,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ...context import context
 from ...errors import InvalidRequest, PermissionDenied
-from ...http import context, json_response
+from ...replies import json_response
 from ...streaming import ndjson_response
 from ...translate import ollama_models
 from ...types.ollama import CopyRequest, ModelRequest
-from . import read
+from ...validation import parse_ollama
 
 HOSTED = "models are hosted by Cloudflare Workers AI"
 
@@ -32,7 +33,7 @@ def _known(request: Request, name: str | None, field: str = "model") -> None:
 
 
 async def pull(request: Request) -> Response:
-    body = await read(request, ModelRequest)
+    body = await parse_ollama(request, ModelRequest)
     _known(request, body.model_name)
     if body.stream is False:
         return json_response({"status": "success"})
@@ -45,24 +46,24 @@ async def _statuses(*statuses: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
 
 
 async def push(request: Request) -> Response:
-    body = await read(request, ModelRequest)
+    body = await parse_ollama(request, ModelRequest)
     _known(request, body.model_name)
     raise PermissionDenied(f"{HOSTED}; they cannot be pushed")
 
 
 async def create(request: Request) -> Response:
-    await read(request, ModelRequest, optional=True)
+    await parse_ollama(request, ModelRequest, optional=True)
     raise PermissionDenied(f"{HOSTED}; new models cannot be created here")
 
 
 async def copy(request: Request) -> Response:
-    body = await read(request, CopyRequest)
+    body = await parse_ollama(request, CopyRequest)
     _known(request, body.source, "source")
     raise PermissionDenied(f"{HOSTED}; they cannot be copied (set MODEL_ALIASES to add a name)")
 
 
 async def delete(request: Request) -> Response:
-    body = await read(request, ModelRequest)
+    body = await parse_ollama(request, ModelRequest)
     _known(request, body.model_name)
     raise PermissionDenied(f"{HOSTED}; they cannot be deleted")
 

@@ -13,12 +13,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ...catalog import ModelInfo
+from ...context import AppContext, context
 from ...errors import ModelNotFound
-from ...http import AppContext, context, json_response
+from ...replies import json_response
 from ...translate import ollama_models
 from ...types.ollama import ModelRequest
+from ...validation import parse_ollama
 from ..models import CATALOG_CREATED
-from . import read
 
 # Ollama serves language and embedding models; the other Workers AI tasks have no Ollama API.
 TASKS = ("text-generation", "text-embeddings")
@@ -66,7 +67,7 @@ async def ps(request: Request) -> Response:
 
 
 async def show(request: Request) -> Response:
-    body = await read(request, ModelRequest)
+    body = await parse_ollama(request, ModelRequest)
     info = ollama_models.resolve(context(request).catalog, body.model_name)
     return json_response({
         "modelfile": f"# Served by Cloudflare Workers AI; there is no local Modelfile.\nFROM {info.id}\n",

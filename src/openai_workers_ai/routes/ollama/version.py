@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ...http import json_response
+from ...replies import json_response
 
 OLLAMA_VERSION = "0.12.6"
 """Clients gate features (tools, structured outputs, thinking) on this; the gateway speaks that API."""

@@ -1,60 +1,26 @@
-"""Request parsing and response writing shared by every route."""
+"""Request bodies → validated pydantic models; every failure a 400 that names the ``param``.
+
+OpenAI's bodies (:func:`parse_json`) are JSON with a JSON content type, worded as
+OpenAI words its errors; Ollama's (:func:`parse_ollama`) are taken whatever the
+content type (``curl -d`` sends form-encoded) and worded as Ollama words them.
+Both refuse bodies past ``MAX_JSON_BYTES`` (413) and numbers JSON cannot hold.
+"""
 
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
-from json import dumps, loads
+from json import loads
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
-from starlette.responses import Response
 
-from .auth import Principal
-from .catalog import Catalog
-from .catalog.live import LiveCatalog
-from .errors import InvalidRequest, PayloadTooLarge
-from .limits import declared_over, read_at_most
-from .ports import Backends
-from .settings import Settings
+from .context import context
+from .errors import InvalidRequest
+from .limits import read_body
 
 M = TypeVar("M", bound=BaseModel)
-
-
-@dataclass(frozen=True, slots=True)
-class AppContext:
-    """What every handler may use, built once by ``create_app``."""
-
-    backends: Backends
-    settings: Settings
-    catalog: Catalog
-    live_catalog: LiveCatalog = field(default_factory=LiveCatalog)
-    """The catalog with Workers AI's live models merged in (``GET /v1/models`` only)."""
-
-
-def context(request: Request) -> AppContext:
-    """The app's :class:`AppContext` (backends, settings, catalog)."""
-    ctx: AppContext = request.app.state.ctx
-    return ctx
-
-
-def principal(request: Request) -> Principal:
-    """Who is calling (set by the auth middleware)."""
-    who: Principal = request.scope["state"]["principal"]
-    return who
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refusing more than ``limit`` bytes (413) before reading it all."""
-
-    def too_large() -> PayloadTooLarge:
-        return PayloadTooLarge(f"Request body is larger than the limit of {limit} bytes.")
-
-    if declared_over(request.headers.get("content-length"), limit):
-        raise too_large()
-    return await read_at_most(request.stream(), limit, too_large)
 
 
 async def parse_json(request: Request, model: type[M]) -> M:
@@ -190,10 +156,27 @@ def _is_union_tag(part: str) -> bool:
     )
 
 
-def json_response(payload: BaseModel | dict[str, Any] | list[Any], status: int = 200) -> Response:
-    """``payload`` as compact JSON (a pydantic model as it serializes itself)."""
-    if isinstance(payload, BaseModel):
-        body = payload.model_dump_json()
-    else:
-        body = dumps(payload, ensure_ascii=False, separators=(",", ":"))
-    return Response(body, status_code=status, media_type="application/json")
+async def parse_ollama(request: Request, model: type[M], *, optional: bool = False) -> M:
+    """An Ollama JSON body as ``model``; a 400 in Ollama's words when it is missing or invalid
+    (an empty body is ``model()`` when ``optional``)."""
+    body = await read_body(request, context(request).settings.max_json_bytes)
+    if not body.strip():
+        if optional:
+            return model()
+        raise InvalidRequest("missing request body")
+    try:
+        result = model.model_validate_json(body)
+    except ValidationError as exc:
+        raise _ollama_invalid(exc) from None
+    check_finite(result)
+    return result
+
+
+def _ollama_invalid(exc: ValidationError) -> InvalidRequest:
+    first = exc.errors(include_url=False)[0]
+    if first["type"] == "json_invalid":
+        return InvalidRequest(f"invalid JSON body: {first['msg'].removeprefix('Invalid JSON: ')}")
+    if not first["loc"]:
+        return InvalidRequest("invalid request body: expected a JSON object")
+    param = dotted(first["loc"])
+    return InvalidRequest(f"invalid value for '{param}': {first['msg']}", param=param)
