@@ -27,12 +27,15 @@ from common import KEY, asgi_post, local_server  # noqa: E402
 from openai_workers_ai.adapters.local import FolderR2, SQLiteD1  # noqa: E402
 from openai_workers_ai.app import create_app  # noqa: E402
 from openai_workers_ai.catalog import Catalog  # noqa: E402
+from openai_workers_ai.context import AppContext  # noqa: E402
 from openai_workers_ai.ports import Backends  # noqa: E402
-from openai_workers_ai.routes.chat_completions import _frames, _merged  # noqa: E402
+from openai_workers_ai.routes.chat_completions import _frames  # noqa: E402
 from openai_workers_ai.settings import Settings  # noqa: E402
 from openai_workers_ai.simulator import Simulator  # noqa: E402
-from openai_workers_ai.translate import chat  # noqa: E402
+from openai_workers_ai.translate.chat import chat_spec  # noqa: E402
+from openai_workers_ai.translate.chat_completion import ChunkWriter  # noqa: E402
 from openai_workers_ai.types.chat import CreateChatCompletionRequest  # noqa: E402
+from openai_workers_ai.workers_ai import pipeline  # noqa: E402
 
 CHAT = {
     "model": "@cf/meta/llama-3.1-8b-instruct",
@@ -101,17 +104,16 @@ async def bench_stream(tokens: int, stops: list[str]) -> dict[str, float]:
     body = CreateChatCompletionRequest.model_validate(
         {"model": model.id, "messages": [{"role": "user", "content": "hi"}], "stop": stops or None}
     )
-    [gen] = chat.generations(body, model)
-
-    def settle(text: str, calls: list[Any]) -> tuple[str, list[Any]]:
-        return chat.settle_calls(body, model, text, calls)
+    spec = chat_spec(body, model)
+    backends = Backends(ReplayAI(pieces), SQLiteD1(), FolderR2(tempfile.mkdtemp(prefix="bench-r2-")))
+    ctx = AppContext(backends, Settings(), Catalog())
 
     best = float("inf")
     for _ in range(3):
-        writer = chat.ChunkWriter("chatcmpl-bench", 0, model.id, include_usage=True)
+        writer = ChunkWriter("chatcmpl-bench", 0, model.id, include_usage=True)
         c0 = time.process_time()
         frames = 0
-        async for _frame in _frames(writer, _merged(ReplayAI(pieces), [gen]), 1, settle):
+        async for _frame in _frames(writer, pipeline.stream(ctx, spec), 1):
             frames += 1
         best = min(best, time.process_time() - c0)
     return {"chunks": frames, "chunks_per_s": frames / best, "us_per_chunk": best / frames * 1e6}

@@ -30,7 +30,7 @@ from openai_workers_ai.catalog import Catalog  # noqa: E402
 from openai_workers_ai.ports import Backends  # noqa: E402
 from openai_workers_ai.settings import Settings  # noqa: E402
 from openai_workers_ai.simulator import Simulator  # noqa: E402
-from openai_workers_ai.translate.embeddings import DEFAULT_MAX_BATCH, batches  # noqa: E402
+from openai_workers_ai.workers_ai.embeddings import DEFAULT_MAX_BATCH, batches  # noqa: E402
 
 TEXTS = [f"Document {i}: the quick brown fox jumps over the lazy dog, again and again." for i in range(100)]
 CASES = [

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from openai_workers_ai.translate.chat import ChunkWriter
+from openai_workers_ai.translate.chat_completion import ChunkWriter
 
 TEXTS = ["hello", ' "quoted" \\ back', "line\nbreak\ttab", "naïve 日本語 🙂", "\x00\x01\x1f", "</script>"]
 

@@ -11,7 +11,7 @@ import pytest
 
 from openai_workers_ai.simulator import Simulator
 from openai_workers_ai.simulator.embeddings import vector
-from openai_workers_ai.translate.embeddings import shorten
+from openai_workers_ai.workers_ai.embeddings import shorten
 
 from .openapi import assert_matches
 
@@ -194,7 +194,7 @@ async def test_simulator_validates_like_workers_ai(simulator: Simulator) -> None
 async def test_concurrency_is_bounded(app, simulator: Simulator, client: httpx.AsyncClient) -> None:  # noqa: ANN001
     import asyncio
 
-    from openai_workers_ai.translate.embeddings import MAX_CONCURRENT
+    from openai_workers_ai.workers_ai.embeddings import MAX_CONCURRENT
 
     in_flight = peak = 0
     real_run = simulator.run

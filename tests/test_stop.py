@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from openai_workers_ai.translate.stop import StopScanner, cut_at_stop
+from openai_workers_ai.workers_ai.stops import StopScanner, cut_at_stop
 
 
 def scan(pieces: list[str], stops: list[str]) -> tuple[str, bool, list[str]]:

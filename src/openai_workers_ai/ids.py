@@ -40,3 +40,11 @@ def new_sortable_id(prefix: str, now_ms: int, length: int = 24) -> str:
         now_ms, digit = divmod(now_ms, 62)
         stamp = _ORDERED[digit] + stamp
     return prefix + stamp + _base62(secrets.randbelow(62 ** (length - 8)), length - 8)
+
+
+def call_id(upstream: str | None = None) -> str:
+    """A tool call's id in OpenAI's form (``call_…``): ``upstream``'s id kept inside it (so a call
+    sent back matches), or a fresh one."""
+    if not upstream:
+        return new_id("call_")
+    return upstream if upstream.startswith("call_") else "call_" + upstream

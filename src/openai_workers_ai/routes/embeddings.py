@@ -10,9 +10,10 @@ from starlette.responses import Response
 
 from ..context import context
 from ..errors import InvalidRequest
-from ..translate import embeddings
+from ..translate.embeddings import to_base64, to_json_floats
 from ..types.embeddings import CreateEmbeddingRequest
 from ..validation import parse_json
+from ..workers_ai.embeddings import check_dimensions, embed
 
 MAX_INPUTS = 2048  # OpenAI's limit on inputs per request
 
@@ -22,13 +23,13 @@ async def create(request: Request) -> Response:
     body = await parse_json(request, CreateEmbeddingRequest)
     texts = input_texts(body.input)
     model = ctx.catalog.resolve(body.model, task="text-embeddings")
-    embeddings.check_dimensions(model, body.dimensions)
-    vectors, prompt_tokens = await embeddings.embed(ctx.backends.ai, model, texts, body.dimensions)
+    check_dimensions(model, body.dimensions)
+    vectors, prompt_tokens = await embed(ctx.backends.ai, model, texts, body.dimensions)
     # Written by hand: formatting ~10⁵ floats is most of this endpoint's own cost.
     if body.encoding_format == "base64":
-        encoded = ['"' + embeddings.to_base64(v) + '"' for v in vectors]
+        encoded = ['"' + to_base64(v) + '"' for v in vectors]
     else:
-        encoded = [embeddings.to_json_floats(v) for v in vectors]
+        encoded = [to_json_floats(v) for v in vectors]
     data = ",".join(
         f'{{"object":"embedding","index":{i},"embedding":{e}}}' for i, e in enumerate(encoded)
     )

@@ -1,4 +1,4 @@
-"""Legacy completions ⇄ Workers AI text generation (pure)."""
+"""Legacy completions: a ``CreateCompletionRequest`` → specs (one per prompt), and ``text_completion`` frames (pure)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ from json import dumps
 
 from ..catalog import ModelInfo
 from ..errors import InvalidRequest
-from ..generation import Generation
 from ..types.completions import CreateCompletionRequest
-from .chat import openai_sampling
+from ..workers_ai.spec import ChatSpec, Sampling, Usage
+from .chat_completion import usage_of
 
 
-def generations(req: CreateCompletionRequest, model: ModelInfo) -> list[Generation]:
-    """One Workers AI call per prompt (each becomes one choice)."""
+def prompt_specs(req: CreateCompletionRequest, model: ModelInfo) -> list[ChatSpec]:
+    """One spec per prompt (each becomes one choice)."""
     if req.n not in (None, 1) or req.best_of not in (None, 1):
         raise InvalidRequest("Only n=1 and best_of=1 are supported.", param="n" if req.n not in (None, 1) else "best_of")
     if req.suffix:
@@ -20,26 +20,33 @@ def generations(req: CreateCompletionRequest, model: ModelInfo) -> list[Generati
     prompts = req.prompts()
     if not prompts:
         raise InvalidRequest("Token arrays are not supported as prompt; send text.", param="prompt")
-    params = openai_sampling(req, req.max_tokens)
-    return [
-        Generation(model=model, inputs={"prompt": prompt, **params}, stop=req.stop_sequences,
-                   max_tokens=req.max_tokens, prompt_text=prompt)
-        for prompt in prompts
-    ]
+    sampling = Sampling(
+        max_tokens=req.max_tokens, temperature=req.temperature, top_p=req.top_p, seed=req.seed,
+        frequency_penalty=req.frequency_penalty, presence_penalty=req.presence_penalty,
+    )
+    return [ChatSpec(model=model, prompt=prompt, sampling=sampling, stop=tuple(req.stop_sequences)) for prompt in prompts]
 
 
-def chunk(completion_id: str, created: int, model: str, index: int, text: str,
-          finish_reason: str | None, usage: dict[str, int] | None = None, include_usage: bool = False) -> bytes:
-    """One ``text_completion`` SSE frame: a choice's text, or (``usage`` given) the usage frame."""
-    body: dict[str, object] = {
-        "id": completion_id,
-        "object": "text_completion",
-        "created": created,
-        "model": model,
-        "choices": [] if usage is not None else [
-            {"text": text, "index": index, "logprobs": None, "finish_reason": finish_reason}
-        ],
-    }
-    if include_usage:
-        body["usage"] = usage
-    return b"data: " + dumps(body, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
+class ChunkWriter:
+    """Encodes ``text_completion`` SSE frames for one response."""
+
+    __slots__ = ("head", "include_usage")
+
+    def __init__(self, completion_id: str, created: int, model: str, include_usage: bool) -> None:
+        self.head = {"id": completion_id, "object": "text_completion", "created": created, "model": model}
+        self.include_usage = include_usage
+
+    def text(self, index: int, text: str, finish_reason: str | None = None) -> bytes:
+        """A choice's text (and, at its end, its ``finish_reason``)."""
+        choice = {"text": text, "index": index, "logprobs": None, "finish_reason": finish_reason}
+        return self._frame([choice], None)
+
+    def usage(self, usage: Usage) -> bytes:
+        """The usage frame (``stream_options.include_usage``): no choices."""
+        return self._frame([], usage_of(usage).model_dump())
+
+    def _frame(self, choices: list[dict[str, object]], usage: dict[str, int] | None) -> bytes:
+        body: dict[str, object] = {**self.head, "choices": choices}
+        if self.include_usage:
+            body["usage"] = usage
+        return b"data: " + dumps(body, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"

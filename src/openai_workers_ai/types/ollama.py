@@ -7,10 +7,11 @@ accepted and have no effect.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
+from .chat import FunctionDefinition
 from .common import Lenient
 
 JSON = dict[str, Any]
@@ -19,8 +20,9 @@ JSON = dict[str, Any]
 class Options(Lenient):
     """``options``: the Modelfile parameters a request may set."""
 
-    temperature: float | None = None
-    top_p: float | None = None
+    # The ranges OpenAI takes (Workers AI's are no wider).
+    temperature: Annotated[float, Field(ge=0, le=2)] | None = None
+    top_p: Annotated[float, Field(ge=0, le=1)] | None = None
     top_k: int | None = None
     min_p: float | None = None
     seed: int | None = None
@@ -28,8 +30,8 @@ class Options(Lenient):
     num_ctx: int | None = None
     stop: list[str] | None = None
     repeat_penalty: float | None = None
-    presence_penalty: float | None = None
-    frequency_penalty: float | None = None
+    presence_penalty: Annotated[float, Field(ge=-2, le=2)] | None = None
+    frequency_penalty: Annotated[float, Field(ge=-2, le=2)] | None = None
 
     @field_validator("stop", mode="before")
     @classmethod
@@ -50,7 +52,7 @@ class ToolCall(Lenient):
 
 
 class Message(Lenient):
-    role: str
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
     content: str | None = ""
     images: list[str] | None = None
     tool_calls: list[ToolCall] | None = None
@@ -74,9 +76,16 @@ class Generative(Lenient):
         return self.stream is not False
 
 
+class Tool(Lenient):
+    """A function the model may call (Ollama does not insist on ``type``)."""
+
+    type: Literal["function"] = "function"
+    function: FunctionDefinition
+
+
 class ChatRequest(Generative):
     messages: list[Message] = Field(default_factory=list)
-    tools: list[JSON] | None = None
+    tools: list[Tool] | None = None
 
 
 class GenerateRequest(Generative):

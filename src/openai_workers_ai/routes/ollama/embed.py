@@ -9,15 +9,18 @@ from starlette.responses import Response
 
 from ...context import context
 from ...errors import InvalidRequest
-from ...generation import estimate_tokens
 from ...replies import json_response
-from ...translate import embeddings, ollama, ollama_models
+from ...translate import ollama_models
+from ...translate.embeddings import to_json_floats
+from ...translate.ollama_replies import Timings
 from ...types.ollama import EmbeddingsRequest, EmbedRequest
 from ...validation import parse_ollama
+from ...workers_ai.embeddings import check_dimensions, embed
+from ...workers_ai.spec import estimate_tokens
 
 
 async def create(request: Request) -> Response:
-    clock = ollama.Clock()
+    timings = Timings()
     ctx = context(request)
     body = await parse_ollama(request, EmbedRequest)
     model = ollama_models.resolve(ctx.catalog, body.model, "text-embeddings", "embeddings")
@@ -29,15 +32,15 @@ async def create(request: Request) -> Response:
         for i, text in enumerate(texts):
             if estimate_tokens(text) > model.context_window:
                 raise InvalidRequest(f"input {i} length exceeds maximum context length ({model.context_window})")
-    embeddings.check_dimensions(model, body.dimensions)
+    check_dimensions(model, body.dimensions)
     vectors: list[list[float]] = []
     tokens = 0
     if texts:
-        clock.call()
-        vectors, tokens = await embeddings.embed(ctx.backends.ai, model, texts, body.dimensions)
-    metrics = clock.metrics(None)
+        timings.call()
+        vectors, tokens = await embed(ctx.backends.ai, model, texts, body.dimensions)
+    metrics = timings.metrics(None)
     # Written by hand: vectors at float32 precision (Ollama's []float32), as /v1/embeddings writes them.
-    arrays = ",".join(map(embeddings.to_json_floats, vectors))
+    arrays = ",".join(map(to_json_floats, vectors))
     payload = (
         f'{{"model":{dumps(name, ensure_ascii=False)},"embeddings":[{arrays}],'
         f'"total_duration":{metrics["total_duration"]},"load_duration":{metrics["load_duration"]},'
@@ -53,5 +56,5 @@ async def legacy(request: Request) -> Response:
     model = ollama_models.resolve(ctx.catalog, body.model, "text-embeddings", "embeddings")
     if not body.prompt:
         return json_response({"embedding": []})
-    vectors, _ = await embeddings.embed(ctx.backends.ai, model, [body.prompt])
-    return Response(f'{{"embedding":{embeddings.to_json_floats(vectors[0])}}}', media_type="application/json")
+    vectors, _ = await embed(ctx.backends.ai, model, [body.prompt])
+    return Response(f'{{"embedding":{to_json_floats(vectors[0])}}}', media_type="application/json")

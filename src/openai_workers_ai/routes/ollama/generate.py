@@ -8,23 +8,23 @@ from starlette.responses import Response
 from ...context import context
 from ...replies import json_response
 from ...translate import ollama, ollama_models
+from ...translate.ollama_replies import Timings, now
 from ...types.ollama import GenerateRequest
 from ...validation import parse_ollama
-from . import respond, unloads
+from ._respond import respond
 
 
 async def create(request: Request) -> Response:
-    clock = ollama.Clock()
+    timings = Timings()
     ctx = context(request)
     body = await parse_ollama(request, GenerateRequest)
     model = ollama_models.resolve(ctx.catalog, body.model, "text-generation", "generate")
     name = body.model or model.id
     if not body.prompt and not body.images:  # Ollama's "load the model" request
         return json_response({
-            "model": name, "created_at": ollama.now(), "response": "",
-            "done": True, "done_reason": "unload" if unloads(body.keep_alive) else "load",
+            "model": name, "created_at": now(), "response": "",
+            "done": True, "done_reason": "unload" if ollama.unloads(body.keep_alive) else "load",
         })
-    gen = ollama.generate_generation(body, model, name)
-    return await respond(
-        ctx.backends.ai, gen, name, clock, key="response", streaming=body.streaming, thinking=body.think is not False
-    )
+    spec = ollama.generate_spec(body, model, name)
+    thinking = body.think is not False
+    return await respond(ctx, spec, name, timings, key="response", streaming=body.streaming, thinking=thinking)

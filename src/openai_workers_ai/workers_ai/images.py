@@ -1,4 +1,4 @@
-"""Image URLs in chat messages → ``data:`` URLs, the only form Workers AI vision models take.
+"""Image URLs in a spec's messages → ``data:`` URLs, the only form Workers AI vision models take.
 
 ``https://`` (and ``http://``) images are downloaded through the
 :class:`~openai_workers_ai.ports.Fetcher` port (the Worker's ``fetch``; httpx
@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+from dataclasses import replace
 
-from .errors import InvalidRequest
-from .media_types import IMAGE_TYPES, image_type
-from .ports import Fetcher
-from .types.chat import ImagePart, Message
+from ..errors import InvalidRequest
+from ..media_types import IMAGE_TYPES, image_type
+from ..ports import Fetcher
+from .spec import ChatSpec, ImagePart
 
 
 def _check_data_url(url: str, param: str, max_bytes: int) -> None:
@@ -51,33 +52,31 @@ async def _download(fetcher: Fetcher, url: str, param: str, max_bytes: int) -> s
     return f"data:{media_type};base64,{base64.b64encode(fetched.body).decode()}"
 
 
-async def inline(messages: list[Message], fetcher: Fetcher | None, max_bytes: int) -> None:
-    """Replace every image URL in ``messages`` by a checked ``data:`` URL (in place)."""
-    downloads: list[tuple[ImagePart, str]] = []
-    for i, message in enumerate(messages):
-        if not isinstance(message.content, list):
-            continue
-        for j, part in enumerate(message.content):
-            if not isinstance(part, ImagePart):
-                continue
-            url, param = part.image_url.url, f"messages[{i}].content[{j}].image_url.url"
-            if url.startswith("data:"):
-                _check_data_url(url, param, max_bytes)
-            elif url.startswith(("https://", "http://")):
+async def inline(spec: ChatSpec, fetcher: Fetcher | None, max_bytes: int) -> ChatSpec:
+    """``spec`` with every image URL replaced by a checked ``data:`` URL."""
+    downloads: list[ImagePart] = []
+    for message in spec.messages:
+        for part in message.images():
+            if part.url.startswith("data:"):
+                _check_data_url(part.url, part.url_where, max_bytes)
+            elif part.url.startswith(("https://", "http://")):
                 if fetcher is None:
                     raise InvalidRequest(
                         "Image URLs cannot be downloaded by this deployment; send a data: URL.",
-                        param=param, code="invalid_image_url",
+                        param=part.url_where, code="invalid_image_url",
                     )
-                downloads.append((part, param))
+                downloads.append(part)
             else:
                 raise InvalidRequest(
                     "Invalid image URL: expected an https:// URL or a data: URL.",
-                    param=param, code="invalid_image_url",
+                    param=part.url_where, code="invalid_image_url",
                 )
-    if downloads and fetcher is not None:
-        urls = await asyncio.gather(
-            *(_download(fetcher, part.image_url.url, param, max_bytes) for part, param in downloads)
-        )
-        for (part, _), url in zip(downloads, urls, strict=True):
-            part.image_url.url = url
+    if not downloads or fetcher is None:
+        return spec
+    urls = await asyncio.gather(*(_download(fetcher, part.url, part.url_where, max_bytes) for part in downloads))
+    inlined = {id(part): replace(part, url=url) for part, url in zip(downloads, urls, strict=True)}
+    messages = tuple(
+        replace(m, content=tuple(inlined.get(id(p), p) for p in m.content)) if m.images() else m
+        for m in spec.messages
+    )
+    return replace(spec, messages=messages)

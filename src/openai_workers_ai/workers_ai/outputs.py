@@ -15,28 +15,11 @@ Reasoning models' thinking arrives as ``reasoning_content`` or inside
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass, field
 from json import dumps, loads
 from typing import Any
 
-
-@dataclass(slots=True)
-class ToolCallPiece:
-    """A tool call, whole or as a streamed fragment (``index`` identifies it)."""
-
-    index: int
-    id: str | None = None
-    name: str | None = None
-    arguments: str = ""
-
-
-@dataclass(slots=True)
-class Usage:
-    """Token counts of one generation."""
-
-    prompt_tokens: int
-    completion_tokens: int
+from .spec import ToolCallPiece, Usage
 
 
 @dataclass(slots=True)
@@ -59,11 +42,6 @@ class Output:
     tool_calls: list[ToolCallPiece] = field(default_factory=list)
     usage: Usage | None = None
     finish_reason: str | None = None
-
-
-def new_call_id() -> str:
-    """A fresh tool call id in OpenAI's format (``call_…``)."""
-    return "call_" + secrets.token_urlsafe(18).replace("-", "a").replace("_", "b")
 
 
 def _usage(raw: Any) -> Usage | None:

@@ -1,0 +1,116 @@
+"""The pipeline's results → ``chat.completion`` objects and ``chat.completion.chunk`` frames (pure)."""
+
+from __future__ import annotations
+
+from json import dumps
+from json.encoder import encode_basestring
+from typing import Any
+
+from ..ids import call_id
+from ..types.chat import ChatCompletion, ChatCompletionMessage, FunctionCall, ToolCall
+from ..types.chat import Choice as ChatChoice
+from ..types.common import CompletionUsage
+from ..workers_ai.spec import Choice, Generated, ToolCallPiece, Usage
+
+
+def tool_calls(pieces: list[ToolCallPiece]) -> list[ToolCall] | None:
+    """The ``tool_calls`` of a chat message (None when there are none)."""
+    if not pieces:
+        return None
+    return [
+        ToolCall(id=call_id(p.id), function=FunctionCall(name=p.name or "", arguments=p.arguments or "{}"))
+        for p in pieces
+    ]
+
+
+def message(choice: Choice) -> ChatCompletionMessage:
+    """The assistant ``message`` of a chat completion choice."""
+    calls = tool_calls(choice.tool_calls)
+    return ChatCompletionMessage(
+        content=choice.text if (choice.text or not calls) else None,
+        tool_calls=calls,
+        reasoning_content=choice.reasoning or None,
+    )
+
+
+def completion(completion_id: str, created: int, model: str, generated: Generated) -> ChatCompletion:
+    """The ``chat.completion``: one choice per generated answer."""
+    choices = [
+        ChatChoice(index=i, message=message(c), finish_reason=c.finish_reason)
+        for i, c in enumerate(generated.choices)
+    ]
+    return ChatCompletion(id=completion_id, created=created, model=model, choices=choices,
+                          usage=usage_of(generated.usage))
+
+
+def usage_of(u: Usage) -> CompletionUsage:
+    """OpenAI's ``usage`` object for token counts."""
+    return CompletionUsage(prompt_tokens=u.prompt_tokens, completion_tokens=u.completion_tokens,
+                           total_tokens=u.total_tokens)
+
+
+class ChunkWriter:
+    """Encodes ``chat.completion.chunk`` SSE frames for one response."""
+
+    __slots__ = ("head", "include_usage", "seen_calls", "_text_frame")
+
+    def __init__(self, completion_id: str, created: int, model: str, include_usage: bool) -> None:
+        self.head = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model}
+        self.include_usage = include_usage
+        self.seen_calls: set[tuple[int, int]] = set()
+        # The hot path (a content-only delta of choice 0) is a template around the text:
+        # encoding one string instead of the whole chunk keeps a frame at ~1 µs.
+        marker = "\x00"
+        template = self.frame([_choice(0, {"content": marker})]).decode()
+        prefix, _, suffix = template.partition(dumps(marker))
+        self._text_frame = (prefix.encode(), suffix.encode())
+
+    def frame(self, choices: list[dict[str, Any]], usage: dict[str, int] | None = None) -> bytes:
+        """One chunk holding ``choices`` (and ``usage`` when the client asked for it)."""
+        chunk: dict[str, Any] = {**self.head, "choices": choices}
+        if self.include_usage:
+            chunk["usage"] = usage
+        # "replace": a lone surrogate (an upstream \\ud83d escape cut from its pair) must not crash the stream.
+        return b"data: " + dumps(chunk, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace") + b"\n\n"
+
+    def role(self, index: int = 0) -> bytes:
+        """The opening delta of a choice: role ``assistant``, empty content."""
+        return self.frame([_choice(index, {"role": "assistant", "content": "", "refusal": None})])
+
+    def delta(self, text: str, reasoning: str, calls: list[ToolCallPiece], index: int = 0) -> bytes:
+        """A content / reasoning / tool-call delta of choice ``index``."""
+        if index == 0 and text and not reasoning and not calls:
+            prefix, suffix = self._text_frame
+            return prefix + encode_basestring(text).encode("utf-8", "replace") + suffix
+        delta: dict[str, Any] = {}
+        if reasoning:
+            delta["reasoning_content"] = reasoning
+        if text:
+            delta["content"] = text
+        if calls:
+            delta["tool_calls"] = [self._call(c, index) for c in calls]
+        return self.frame([_choice(index, delta)])
+
+    def _call(self, piece: ToolCallPiece, choice: int = 0) -> dict[str, Any]:
+        # The first delta of a call carries its id, type and name; later ones only arguments.
+        if (choice, piece.index) in self.seen_calls:
+            return {"index": piece.index, "function": {"arguments": piece.arguments}}
+        self.seen_calls.add((choice, piece.index))
+        return {
+            "index": piece.index,
+            "id": call_id(piece.id),
+            "type": "function",
+            "function": {"name": piece.name or "", "arguments": piece.arguments},
+        }
+
+    def finish(self, finish_reason: str, index: int = 0) -> bytes:
+        """The choice's last chunk: an empty delta with its ``finish_reason``."""
+        return self.frame([_choice(index, {}, finish_reason)])
+
+    def usage(self, usage: Usage) -> bytes:
+        """The usage chunk (``stream_options.include_usage``): no choices."""
+        return self.frame([], usage_of(usage).model_dump())
+
+
+def _choice(index: int, delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+    return {"index": index, "delta": delta, "logprobs": None, "finish_reason": finish_reason}

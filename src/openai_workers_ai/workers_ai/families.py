@@ -1,0 +1,300 @@
+"""A :class:`~.spec.ChatSpec` → Workers AI inputs, per model family (pure).
+
+What each family takes (``catalog/models.py`` lists the families):
+
+- ``openai`` / ``gpt-oss`` (Chat Completions natively): OpenAI-shaped ``tools``,
+  ``tool_choice``, ``parallel_tool_calls``, ``response_format`` and
+  ``reasoning_effort`` are passed through.
+- classic ``messages`` / ``messages-oai``: ``tools`` as ``{name, description,
+  parameters}``; no ``tool_choice`` (a forced choice is a 400); an assistant's
+  tool calls written into its content as the JSON the model emits;
+  ``parallel_tool_calls: false`` enforced by the gateway (:mod:`.pipeline`); JSON
+  mode as ``response_format`` ``{type, json_schema: <schema>}`` (not streamable,
+  so streams are replayed from one whole answer), or ``guided_json`` on models
+  that only take that.
+- llama-4-scout (vLLM; ``extra["tool_call_format"] == "openai"``): classic
+  input, but OpenAI-shaped tools and ``tool_choice``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from json import dumps, loads
+from typing import Any
+
+from ..catalog import JSON_MODE, REASONING, TOOLS, VISION, ModelInfo
+from ..errors import InvalidRequest
+from .spec import ChatSpec, Forced, ImagePart, Message, Sampling, Tool
+
+NATIVE = frozenset({"openai", "gpt-oss"})
+# gpt-oss takes low|medium|high and cannot turn reasoning off.
+GPT_OSS_EFFORT = {"minimal": "low", "low": "low", "medium": "medium", "high": "high", "xhigh": "high", "max": "high"}
+SEED_MAX = 9_999_999_999
+
+
+@dataclass(frozen=True, slots=True)
+class ModelCall:
+    """One Workers AI call and what the gateway enforces around it."""
+
+    model: ModelInfo
+    inputs: dict[str, Any]
+    stop: tuple[str, ...] = ()
+    max_tokens: int | None = None
+    prompt_text: str = ""
+    """The prompt as text, for estimating prompt tokens when Workers AI reports none."""
+    streams: bool = True
+    """False when the model cannot stream these inputs (e.g. classic JSON mode): the
+    pipeline then runs it whole and replays the answer."""
+    tool_names: frozenset[str] = field(default_factory=frozenset)
+    """Tools a classic model may write a call to as text (recovered as a tool call)."""
+
+    @property
+    def splits_thinking(self) -> bool:
+        """Whether reasoning arrives inline, in ``<think>`` tags, to be split from the text."""
+        return self.model.supports(REASONING) and self.model.extra.get("reasoning_format") == "think-tags"
+
+
+def native(model: ModelInfo) -> bool:
+    """Whether the model takes OpenAI Chat Completions input as is."""
+    return model.family in NATIVE
+
+
+def openai_tools(model: ModelInfo) -> bool:
+    """Whether the model takes OpenAI-shaped tools and ``tool_choice``."""
+    return native(model) or model.extra.get("tool_call_format") == "openai"
+
+
+def calls(spec: ChatSpec) -> list[ModelCall]:
+    """The Workers AI calls for ``spec``: one per choice (with a ``seed``, choice ``i`` uses ``seed + i``)."""
+    model = spec.model
+    if spec.prompt is not None:
+        inputs: dict[str, Any] = {"prompt": spec.prompt, **sampling(spec.sampling)}
+        if spec.raw:
+            inputs["raw"] = True
+        streams = True
+    else:
+        response_format, streams = format_inputs(spec)
+        tools = tool_inputs(spec)
+        if tools and model.family == "messages" and not openai_tools(model):
+            # Classic models may stream a tool call as plain text; run them whole and replay the
+            # answer, so calls always come back structured (as Cloudflare's own AI SDK provider does).
+            streams = False
+        inputs = {
+            "messages": [message_input(m, model) for m in spec.messages],
+            **sampling(spec.sampling),
+            **tools,
+            **response_format,
+            **reasoning_inputs(spec),
+        }
+    recoverable = spec.tools and spec.tool_choice != "none" and model.family == "messages" and not openai_tools(model)
+    call = ModelCall(
+        model=model,
+        inputs=inputs,
+        stop=spec.stop,
+        max_tokens=spec.sampling.max_tokens,
+        prompt_text=spec.prompt_text(),
+        streams=streams,
+        tool_names=frozenset(t.name for t in spec.tools) if recoverable else frozenset(),
+    )
+    seed = spec.sampling.seed
+    if spec.n == 1 or seed is None:
+        return [call] * spec.n
+    return [call if i == 0 else _with_inputs(call, seed=_fold(seed + i)) for i in range(spec.n)]
+
+
+def _with_inputs(call: ModelCall, **inputs: Any) -> ModelCall:
+    return ModelCall(call.model, {**call.inputs, **inputs}, call.stop, call.max_tokens, call.prompt_text,
+                     call.streams, call.tool_names)
+
+
+def _fold(seed: int) -> int:
+    # Workers AI takes seeds in 1..9999999999; OpenAI any integer (0 is common): fold the rest in.
+    return (seed - 1) % SEED_MAX + 1
+
+
+def sampling(values: Sampling) -> dict[str, Any]:
+    """Workers AI sampling inputs; unset values are left to the model's defaults."""
+    out = {
+        "max_tokens": values.max_tokens,
+        "temperature": values.temperature,
+        "top_p": values.top_p,
+        "top_k": values.top_k,
+        "seed": None if values.seed is None else _fold(values.seed),
+        "frequency_penalty": values.frequency_penalty,
+        "presence_penalty": values.presence_penalty,
+        "repetition_penalty": values.repetition_penalty,
+    }
+    return {k: v for k, v in out.items() if v is not None}
+
+
+# ---- messages ---------------------------------------------------------------------------------
+
+
+def _content(message: Message, model: ModelInfo) -> str | list[dict[str, Any]]:
+    """The message content for Workers AI: text, or text and image parts for vision models."""
+    if not message.images():
+        return message.text()
+    parts: list[dict[str, Any]] = []
+    for part in message.content:
+        if isinstance(part, str):
+            parts.append({"type": "text", "text": part})
+            continue
+        _check_image(part, model)
+        parts.append({"type": "image_url", "image_url": {"url": part.url}})
+    return parts
+
+
+def _check_image(part: ImagePart, model: ModelInfo) -> None:
+    if not model.supports(VISION):
+        raise InvalidRequest(
+            f"The model `{model.id}` does not accept images; use a vision model such as "
+            "@cf/meta/llama-4-scout-17b-16e-instruct.",
+            param=part.where,
+            code="image_not_supported",
+        )
+    if not part.url.startswith("data:"):
+        # The pipeline inlines URLs first (workers_ai.images); Workers AI takes data: URLs only.
+        raise InvalidRequest("Image URLs must be data: URLs here.", param=part.url_where, code="invalid_image_url")
+
+
+def message_input(message: Message, model: ModelInfo) -> dict[str, Any]:
+    """One message in the form the model's family takes.
+
+    Chat Completions models get ``tool_calls`` / ``tool_call_id`` as fields. Classic
+    models' schemas only have ``role`` and ``content``: an assistant's tool calls are
+    written into its content as the JSON the model itself emits, and tool results
+    are ``tool`` messages (with ``tool_call_id`` where the schema has it).
+    """
+    content = _content(message, model)
+    out: dict[str, Any] = {"role": message.role, "content": content}
+    if message.tool_calls:
+        if native(model):
+            out["tool_calls"] = [
+                {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+                for c in message.tool_calls
+            ]
+        else:
+            written = dumps([{"name": c.name, "arguments": _loads(c.arguments)} for c in message.tool_calls],
+                            ensure_ascii=False)
+            text = content if isinstance(content, str) else message.text()
+            out["content"] = f"{text}\n{written}" if text else written
+    if message.tool_call_id and openai_tools(model):
+        out["tool_call_id"] = message.tool_call_id
+    if message.role == "tool" and message.name:
+        out["name"] = message.name
+    return out
+
+
+def _loads(arguments: str) -> Any:
+    try:
+        return loads(arguments)
+    except ValueError:
+        return arguments
+
+
+# ---- tools, output format, reasoning ----------------------------------------------------------
+
+
+def tool_inputs(spec: ChatSpec) -> dict[str, Any]:
+    """``tools`` / ``tool_choice`` / ``parallel_tool_calls`` for the model, or a 400."""
+    model, choice = spec.model, spec.tool_choice
+    if not spec.tools or choice == "none":
+        return {}  # "none": the model will not call a tool; not sending tools guarantees it
+    if not model.supports(TOOLS):
+        raise InvalidRequest(
+            f"The model `{model.id}` does not support tools (function calling); use a model that does, "
+            "e.g. @cf/meta/llama-3.3-70b-instruct-fp8-fast or @cf/openai/gpt-oss-120b.",
+            param=spec.params.tools,
+            code="tools_not_supported",
+        )
+    if openai_tools(model):
+        shape = _openai_tool if native(model) else _classic_openai_tool
+        out: dict[str, Any] = {"tools": [shape(t) for t in spec.tools]}
+        if isinstance(choice, Forced):
+            out["tool_choice"] = {"type": "function", "function": {"name": choice.name}}
+        elif choice is not None:
+            out["tool_choice"] = choice
+        if native(model) and spec.parallel_tool_calls is not None:
+            out["parallel_tool_calls"] = spec.parallel_tool_calls
+        return out
+    if choice not in (None, "auto"):
+        forced = f"function {choice.name}" if isinstance(choice, Forced) else choice
+        raise InvalidRequest(
+            f"The model `{model.id}` cannot be forced to call a tool (tool_choice: {forced}); "
+            "Workers AI's classic models only choose tools themselves. Use 'auto', or a model that "
+            "supports tool_choice, e.g. @cf/meta/llama-4-scout-17b-16e-instruct or @cf/openai/gpt-oss-120b.",
+            param=spec.params.tool_choice,
+            code="tool_choice_not_supported",
+        )
+    return {"tools": [_classic_tool(t) for t in spec.tools]}
+
+
+def _openai_tool(tool: Tool) -> dict[str, Any]:
+    function = {"name": tool.name, "description": tool.description, "parameters": tool.parameters,
+                "strict": tool.strict}
+    return {"type": "function", "function": {k: v for k, v in function.items() if v is not None}}
+
+
+def _classic_tool(tool: Tool) -> dict[str, Any]:
+    # The classic schemas require description and parameters.properties.
+    parameters = dict(tool.parameters or {})
+    parameters.setdefault("type", "object")
+    parameters.setdefault("properties", {})
+    return {"name": tool.name, "description": tool.description or "", "parameters": parameters}
+
+
+def _classic_openai_tool(tool: Tool) -> dict[str, Any]:
+    # OpenAI-shaped, with the fields the classic schemas require (llama-4-scout).
+    return {"type": "function", "function": _classic_tool(tool)}
+
+
+def format_inputs(spec: ChatSpec) -> tuple[dict[str, Any], bool]:
+    """Workers AI inputs for structured output, and whether the result can be streamed."""
+    fmt, model = spec.output_format, spec.model
+    if fmt is None:
+        return {}, True
+    if native(model):
+        return {"response_format": fmt.openai()}, True
+    schema = dict(fmt.schema) if fmt.schema else {"type": "object"}
+    if model.supports(JSON_MODE):
+        if fmt.type == "json_object":
+            return {"response_format": {"type": "json_object"}}, False
+        return {"response_format": {"type": "json_schema", "json_schema": schema}}, False
+    if model.extra.get("guided_json"):
+        return {"guided_json": schema}, True
+    raise InvalidRequest(
+        f"The model `{model.id}` does not support JSON mode (response_format '{fmt.type}'); use a model "
+        "that does, e.g. @cf/meta/llama-3.3-70b-instruct-fp8-fast or @cf/openai/gpt-oss-120b.",
+        param=spec.params.output_format,
+        code="response_format_not_supported",
+    )
+
+
+def reasoning_inputs(spec: ChatSpec) -> dict[str, Any]:
+    """``reasoning_effort`` where the model takes it; a 400 for models that don't reason."""
+    effort, model, param = spec.reasoning_effort, spec.model, spec.params.reasoning_effort
+    if effort is None:
+        return {}
+    if not model.supports(REASONING):
+        raise InvalidRequest(
+            f"Unsupported parameter: '{param}' is not supported with the model `{model.id}`.",
+            param=param,
+            code="unsupported_parameter",
+        )
+    if not native(model):
+        return {}  # classic reasoning models (qwq, deepseek-r1) always think; nothing to set
+    if model.family == "gpt-oss":
+        if effort not in GPT_OSS_EFFORT:
+            raise InvalidRequest(
+                f"The model `{model.id}` always reasons; {param} must be one of "
+                "minimal, low, medium, high, xhigh, max.",
+                param=param,
+            )
+        return {"reasoning_effort": GPT_OSS_EFFORT[effort]}
+    allowed = model.names("reasoning_effort")
+    if allowed and effort not in allowed:
+        raise InvalidRequest(
+            f"Invalid value for '{param}': the model `{model.id}` takes one of {', '.join(allowed)}.",
+            param=param,
+        )
+    return {"reasoning_effort": effort}

@@ -1,0 +1,229 @@
+"""The one text-generation pipeline every front door shares.
+
+A door builds a :class:`~.spec.ChatSpec` and calls :func:`complete` (whole) or
+:func:`stream` (events); here, in order:
+
+1. images given by URL are downloaded and inlined (vision models; :mod:`.images`);
+2. the spec becomes one Workers AI call per choice, in the model family's
+   format (:mod:`.families`; a spec the model cannot serve is a 400 here);
+3. the model runs (choices concurrently), and the gateway applies what Workers
+   AI does not: stop sequences (:mod:`.stops`, and it stops reading upstream),
+   reasoning split out of ``<think>`` blocks, tool calls a classic model wrote as
+   text recovered, ``parallel_tool_calls: false`` (first call only),
+   ``finish_reason`` (``tool_calls`` whenever a choice called a tool) and usage
+   (Workers AI's own when it reports it, else estimated at ~4 characters a
+   token; the prompt counted once across choices).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from json import loads
+from typing import TYPE_CHECKING, Any
+
+from ..catalog import VISION
+from ..errors import UpstreamError
+from ..ports import AI
+from ..streaming import sse_events
+from . import families, images
+from .errors import upstream_error
+from .families import ModelCall
+from .outputs import Piece, ThinkSplitter, parse_event, parse_output, text_tool_calls
+from .spec import (
+    ChatSpec,
+    Choice,
+    Delta,
+    Done,
+    Event,
+    Finish,
+    FinishReason,
+    Generated,
+    ToolCallPiece,
+    Usage,
+    estimate_tokens,
+)
+from .stops import StopScanner, cut_at_stop
+
+if TYPE_CHECKING:
+    from ..context import AppContext
+
+
+async def complete(ctx: AppContext, spec: ChatSpec) -> Generated:
+    """Run every choice whole, concurrently."""
+    calls = await _prepare(ctx, spec)
+    choices = await asyncio.gather(*(_complete(ctx.backends.ai, call, spec) for call in calls))
+    return Generated(list(choices), _total(c.usage for c in choices))
+
+
+async def stream(ctx: AppContext, spec: ChatSpec) -> AsyncGenerator[Event, None]:
+    """Run every choice streaming: :class:`Delta` s as they come (choices interleaved), a
+    :class:`Finish` per choice, then one :class:`Done` with the usage of them all.
+
+    Nothing is called before the first ``anext``; a door that must answer a failure with a
+    status (not an in-band event) primes it first (:func:`openai_workers_ai.streaming.primed`)."""
+    calls = await _prepare(ctx, spec)
+    ai = ctx.backends.ai
+    usages: list[Usage] = []
+    if len(calls) == 1:
+        async with aclosing(_stream(ai, calls[0], spec, 0, usages)) as events:
+            async for event in events:
+                yield event
+    else:
+        async with aclosing(_merged([_stream(ai, call, spec, i, usages) for i, call in enumerate(calls)])) as events:
+            async for event in events:
+                yield event
+    yield Done(_total(usages))
+
+
+async def _prepare(ctx: AppContext, spec: ChatSpec) -> list[ModelCall]:
+    """The model calls for ``spec``, images inlined; every 400 the spec deserves is raised here."""
+    if spec.model.supports(VISION):  # other models get a 400 for image parts from the families
+        spec = await images.inline(spec, ctx.backends.fetcher, ctx.settings.max_image_bytes)
+    return families.calls(spec)
+
+
+def _total(usages: Any) -> Usage:
+    """Choices of one prompt: the prompt counted once, as OpenAI counts it; completions summed."""
+    listed: list[Usage] = list(usages)
+    return Usage(listed[0].prompt_tokens if listed else 0, sum(u.completion_tokens for u in listed))
+
+
+# ---- one choice --------------------------------------------------------------------------------
+
+
+def _settled(spec: ChatSpec, call: ModelCall, text: str, calls: list[ToolCallPiece]) -> tuple[str, list[ToolCallPiece]]:
+    """Recover a tool call a classic model wrote as text (it ran whole, so ``text`` is its whole
+    answer), and keep only the first call when ``parallel_tool_calls`` is false."""
+    if call.tool_names and text and not calls:
+        found = text_tool_calls(text, set(call.tool_names))
+        if found:
+            text, calls = "", found
+    if spec.parallel_tool_calls is False and calls:
+        calls = [c for c in calls if c.index == 0]
+    return text, calls
+
+
+def _finish(call: ModelCall, upstream: str | None, usage: Usage, stopped: bool, tools: bool) -> FinishReason:
+    if tools:
+        return "tool_calls"
+    if stopped:
+        return "stop"
+    if upstream == "length" or (call.max_tokens is not None and usage.completion_tokens >= call.max_tokens):
+        return "length"
+    return "stop"
+
+
+def _usage(call: ModelCall, reported: Usage | None, produced: str) -> Usage:
+    if reported is not None:
+        return reported
+    return Usage(estimate_tokens(call.prompt_text), estimate_tokens(produced))
+
+
+async def _complete(ai: AI, call: ModelCall, spec: ChatSpec) -> Choice:
+    raw = await ai.run(call.model.id, call.inputs)
+    if not isinstance(raw, dict):
+        raise UpstreamError(f"Workers AI returned an unexpected result for {call.model.id}.")
+    return _choice(call, spec, raw)
+
+
+def _choice(call: ModelCall, spec: ChatSpec, raw: dict[str, Any]) -> Choice:
+    out = parse_output(raw)
+    text, stopped = cut_at_stop(out.text, list(call.stop))
+    text, tool_calls = _settled(spec, call, text, out.tool_calls)
+    usage = _usage(call, out.usage, out.reasoning + out.text)
+    return Choice(text, out.reasoning, tool_calls, _finish(call, out.finish_reason, usage, stopped, bool(tool_calls)),
+                  usage)
+
+
+async def _stream(
+    ai: AI, call: ModelCall, spec: ChatSpec, index: int, usages: list[Usage]
+) -> AsyncGenerator[Delta | Finish, None]:
+    """One choice's deltas, then its :class:`Finish`; its usage is appended to ``usages``.
+    Stops reading upstream at a stop sequence."""
+    model = call.model.id
+    raw = await ai.run(model, {**call.inputs, "stream": True} if call.streams else call.inputs)
+    if isinstance(raw, dict) and call.streams and not ("response" in raw or "choices" in raw):
+        # Some models (gpt-oss on /ai/run) answer a stream request with an empty JSON result:
+        # ask again without streaming and replay the answer.
+        raw = await ai.run(model, call.inputs)
+    if isinstance(raw, dict):  # a model that does not stream answered whole: replayed
+        choice = _choice(call, spec, raw)
+        usages.append(choice.usage)
+        if choice.text or choice.reasoning or choice.tool_calls:
+            yield Delta(index, choice.text, choice.reasoning, choice.tool_calls)
+        yield Finish(index, choice.finish_reason)
+        return
+    if isinstance(raw, bytes):
+        raise UpstreamError(f"Workers AI returned bytes for text model {model}.")
+    scanner = StopScanner(list(call.stop))
+    think = ThinkSplitter() if call.splits_thinking else None
+    reported: Usage | None = None
+    chunked: Usage | None = None  # chat.completion.chunk usage is per chunk on Workers AI: summed
+    upstream_finish: str | None = None
+    stopped = tools = False
+    produced: list[str] = []
+    async with aclosing(sse_events(raw)) as events:
+        async for data in events:
+            event = _event(data)
+            piece: Piece = parse_event(event)
+            if piece.usage is not None and "choices" in event:
+                chunked = piece.usage if chunked is None else chunked + piece.usage
+            else:
+                reported = piece.usage or reported  # the closing {"response": "", "usage"} has the totals
+            upstream_finish = piece.finish_reason or upstream_finish
+            text, reasoning = piece.text, piece.reasoning
+            if think is not None and text:
+                thought, text = think.feed(text)
+                reasoning += thought
+            text, stopped = scanner.feed(text)
+            text, calls = _settled(spec, call, text, piece.tool_calls) if piece.tool_calls else (text, piece.tool_calls)
+            tools = tools or bool(calls)
+            if text or reasoning or calls:
+                produced.append(reasoning + text)
+                yield Delta(index, text, reasoning, calls)
+            if stopped:
+                break
+    if not stopped:
+        tail = (think.flush()[1] if think is not None else "") + scanner.flush()
+        if tail:
+            produced.append(tail)
+            yield Delta(index, tail)
+    usage = _usage(call, None if stopped else (reported or chunked), "".join(produced))
+    usages.append(usage)
+    yield Finish(index, _finish(call, upstream_finish, usage, stopped, tools))
+
+
+def _event(data: str) -> dict[str, Any]:
+    try:
+        event = loads(data)
+    except ValueError:
+        raise UpstreamError("Workers AI sent a malformed stream event.") from None
+    if not isinstance(event, dict):
+        raise UpstreamError("Workers AI sent a malformed stream event.")
+    if "error" in event and "response" not in event and "choices" not in event:
+        raise upstream_error(f"{event['error']}")  # classified like any Workers AI failure
+    return event
+
+
+async def _merged(streams: list[AsyncGenerator[Delta | Finish, None]]) -> AsyncGenerator[Delta | Finish, None]:
+    """The choices' streams, run concurrently, their events in arrival order."""
+    pending = {asyncio.ensure_future(anext(s)): i for i, s in enumerate(streams)}
+    try:
+        while pending:
+            done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            for task in sorted(done, key=lambda t: pending[t]):
+                index = pending.pop(task)
+                try:
+                    event = task.result()
+                except StopAsyncIteration:
+                    continue
+                yield event
+                pending[asyncio.ensure_future(anext(streams[index]))] = index
+    finally:
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        for s in streams:
+            await s.aclose()
