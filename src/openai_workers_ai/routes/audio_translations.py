@@ -22,7 +22,7 @@ from ..ports import AI
 from ..translate import audio
 from ..translate.audio import Segment, Transcript
 from ..types.audio import CreateTranslationRequest
-from .audio_transcriptions import ASR, read_upload, render
+from ._audio import ASR, read_upload, render
 
 TRANSLATOR = "@cf/meta/m2m100-1.2b"
 CONCURRENCY = 4  # m2m100 calls in flight per request

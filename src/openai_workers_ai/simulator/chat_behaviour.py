@@ -32,7 +32,7 @@ from typing import Any
 from ..catalog import REASONING, ModelInfo
 from .failures import invalid_input
 from .json_instance import instance
-from .text_generation import last_user_text, reply, tokens, truncate
+from .words import last_user_text, reply, tokens, truncate
 
 DEFAULT_MAX_TOKENS = 256
 _CALL = re.compile(r"^call:([A-Za-z0-9_.\-]+)\s*(.*)$")

@@ -28,7 +28,7 @@ from typing import Any
 from ..catalog import JSON_MODE, VISION, ModelInfo
 from .chat_behaviour import Answer, decide, function_of, images, json_schema_of
 from .failures import invalid_input
-from .text_generation import sse
+from .words import sse
 
 NATIVE = frozenset({"openai", "gpt-oss"})
 EFFORTS = {"gpt-oss": ("low", "medium", "high")}

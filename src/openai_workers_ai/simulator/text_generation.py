@@ -18,14 +18,14 @@ process: the stream raises; over REST: the connection ends with an
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import AsyncIterator
-from json import dumps
 from typing import Any
 
 from ..catalog import ModelInfo
+from . import chat_families
 from .failures import failure_for, invalid_input
+from .words import last_user_text, prompt_text, reply, sse, tokens, truncate
 
 DEFAULT_MAX_TOKENS = 256
 RANGES: dict[str, tuple[float, float]] = {
@@ -38,29 +38,6 @@ RANGES: dict[str, tuple[float, float]] = {
     "presence_penalty": (-2, 2),
     "max_tokens": (1, 131_072),
 }
-# A vocabulary with multi-byte characters, so streams split UTF-8 sequences.
-WORDS = (
-    "the workers simulator answers deterministically with naïve café déjà vu "
-    "über straße 日本語 テキスト 🙂 🚀 façade jalapeño tokens stream gateway model "
-    "reply echo words cloudflare edge cache latency"
-).split()
-_WORD = re.compile(r"\S+")
-
-
-def tokens(text: str) -> int:
-    """The simulator's token count: whitespace-separated words."""
-    return len(_WORD.findall(text))
-
-
-def truncate(text: str, limit: int) -> tuple[str, bool]:
-    """The first ``limit`` words of ``text`` (whitespace kept), and whether it was cut."""
-    for n, match in enumerate(_WORD.finditer(text), start=1):
-        if n == limit:
-            rest = text[match.end() :]
-            return text[: match.end()], bool(rest.strip())
-    return text, False
-
-
 def validate(inputs: dict[str, Any]) -> None:
     """Workers AI's schema checks on the inputs (``prompt`` / ``messages``, sampling ranges), in its words."""
     messages, prompt = inputs.get("messages"), inputs.get("prompt")
@@ -88,39 +65,6 @@ def validate(inputs: dict[str, Any]) -> None:
             raise invalid_input(f"'/{name}' must be between {low} and {high}, got {value}")
 
 
-def last_user_text(inputs: dict[str, Any]) -> str:
-    """The text of the last user message (or the prompt)."""
-    if "messages" not in inputs:
-        return str(inputs.get("prompt", ""))
-    for message in reversed(inputs["messages"]):
-        if message.get("role") == "user":
-            content = message.get("content", "")
-            if isinstance(content, list):
-                return "".join(p.get("text", "") for p in content if isinstance(p, dict))
-            return str(content)
-    return ""
-
-
-def prompt_text(inputs: dict[str, Any]) -> str:
-    """The whole prompt as text (for counting prompt tokens)."""
-    if "messages" not in inputs:
-        return str(inputs.get("prompt", ""))
-    return "\n".join(str(m.get("content", "")) for m in inputs["messages"])
-
-
-def reply(inputs: dict[str, Any]) -> str:
-    """The model's whole answer before ``max_tokens`` applies."""
-    last = last_user_text(inputs)
-    if last.startswith("echo:"):
-        rest = last[5:]
-        return rest[1:] if rest.startswith(" ") else rest
-    digest = hashlib.sha256(
-        (prompt_text(inputs) + "\x00" + str(inputs.get("seed", ""))).encode()
-    ).digest()
-    count = 8 + digest[0] % 17
-    return " ".join(WORDS[digest[1 + i % 31] % len(WORDS)] for i in range(count)) + "."
-
-
 def run(model: ModelInfo, inputs: dict[str, Any]) -> dict[str, Any] | AsyncIterator[bytes]:
     validate(inputs)
     last = last_user_text(inputs)
@@ -132,8 +76,6 @@ def run(model: ModelInfo, inputs: dict[str, Any]) -> dict[str, Any] | AsyncItera
             raise failure
         return _failing_events(failure)
     if "messages" in inputs:  # chat: tools, JSON mode, vision, reasoning, per model family
-        from . import chat_families  # imports this module's helpers
-
         return chat_families.run(model, inputs, prompt_text(inputs))
     text, _ = truncate(reply(inputs), int(inputs.get("max_tokens") or DEFAULT_MAX_TOKENS))
     usage = {
@@ -144,12 +86,6 @@ def run(model: ModelInfo, inputs: dict[str, Any]) -> dict[str, Any] | AsyncItera
     if inputs.get("stream"):
         return _events(text, usage)
     return {"response": text, "tool_calls": [], "usage": usage}
-
-
-def sse(payload: dict[str, Any] | str) -> bytes:
-    """One Workers AI SSE event."""
-    data = payload if isinstance(payload, str) else dumps(payload, ensure_ascii=False)
-    return f"data: {data}\n\n".encode()
 
 
 async def _failing_events(failure: Exception) -> AsyncIterator[bytes]:
