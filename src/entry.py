@@ -39,7 +39,7 @@ def _app(env: Any) -> Starlette:
 
 
 class Default(WorkerEntrypoint):
-    """The Worker's entrypoint: HTTP requests and the cron trigger."""
+    """The Worker's entrypoint: HTTP requests, the Queue of background jobs, and the cron trigger."""
 
     async def fetch(self, request: Any) -> Any:
         """Serve ``request`` with the core's ASGI app (through the SDK's ``asgi`` bridge)."""
@@ -54,3 +54,11 @@ class Default(WorkerEntrypoint):
         from openai_workers_ai.maintenance import run_scheduled
 
         await run_scheduled(*_bindings(self.env))
+
+    async def queue(self, batch: Any, env: Any = None, ctx: Any = None) -> None:
+        """The Queue consumer (wrangler.toml ``[[queues.consumers]]``): run each background job, then
+        acknowledge it; a failed one is retried by the Queue, then sent to the dead-letter queue."""
+        from openai_workers_ai.adapters.workers import deliveries
+        from openai_workers_ai.jobs import consume
+
+        await consume(_app(self.env).state.ctx, deliveries(batch))

@@ -10,6 +10,7 @@ import pytest
 
 from openai_workers_ai.adapters.local import FolderR2, SQLiteD1
 from openai_workers_ai.app import create_app
+from openai_workers_ai.jobs import InProcessJobs
 from openai_workers_ai.ports import Backends
 from openai_workers_ai.settings import Settings
 from openai_workers_ai.simulator import Simulator
@@ -43,8 +44,14 @@ def bucket(tmp_path: Path) -> FolderR2:
 
 
 @pytest.fixture
-def backends(simulator: Simulator, db: SQLiteD1, bucket: FolderR2) -> Backends:
-    return Backends(ai=simulator, db=db, bucket=bucket)
+def jobs() -> InProcessJobs:
+    """Background jobs, run when a test drains them (``await jobs.drain(app.state.ctx)``)."""
+    return InProcessJobs()
+
+
+@pytest.fixture
+def backends(simulator: Simulator, db: SQLiteD1, bucket: FolderR2, jobs: InProcessJobs) -> Backends:
+    return Backends(ai=simulator, db=db, bucket=bucket, jobs=jobs)
 
 
 @pytest.fixture

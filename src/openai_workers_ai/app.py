@@ -8,6 +8,7 @@ the API's index: find any endpoint here in one hop.
 from __future__ import annotations
 
 import logging
+import time
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -20,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .auth import AuthMiddleware
 from .catalog import Catalog
-from .context import AppContext
+from .context import AppContext, Clock
 from .errors import APIError, MethodNotAllowed, NotFound, flavor_of, render
 from .ports import Backends
 from .routes import (
@@ -145,7 +146,7 @@ class _LastResort:
             await render(error, flavor_of(scope["path"]))(scope, receive, send)
 
 
-def create_app(backends: Backends, settings: Settings) -> Starlette:
+def create_app(backends: Backends, settings: Settings, clock: Clock = time.time) -> Starlette:
     """The ASGI app over ``backends``: the route table, CORS, authentication, and errors rendered
     in the addressed API's format (the one composition root: the Worker, the local server and the tests call it).
     """
@@ -170,5 +171,5 @@ def create_app(backends: Backends, settings: Settings) -> Starlette:
         },
     )
     catalog = Catalog(aliases=settings.model_aliases, default_model=settings.default_model)
-    app.state.ctx = AppContext(backends=backends, settings=settings, catalog=catalog)
+    app.state.ctx = AppContext(backends=backends, settings=settings, catalog=catalog, clock=clock)
     return app

@@ -8,17 +8,21 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
 import ipaddress
 import os
 import sys
 from pathlib import Path
 
+import uvicorn
 from starlette.applications import Starlette
 
 from .adapters.local import FolderR2, HttpFetcher, RestAI, SQLiteD1
 from .app import create_app
 from .catalog import Catalog
+from .context import AppContext
+from .jobs import InProcessJobs
 from .ports import AI, Backends
 from .settings import Settings, read_dev_vars
 from .simulator import Simulator
@@ -60,7 +64,19 @@ def build_local_app(
     db = SQLiteD1(data_dir / "d1.sqlite3")
     db.apply_migrations(migrations)
     bucket = FolderR2(data_dir / "r2")
-    return create_app(Backends(ai=ai, db=db, bucket=bucket, fetcher=HttpFetcher()), settings)
+    jobs = InProcessJobs()
+    return create_app(Backends(ai=ai, db=db, bucket=bucket, fetcher=HttpFetcher(), jobs=jobs), settings)
+
+
+async def run_server(server: uvicorn.Server, app: Starlette) -> None:
+    """uvicorn's server and the app's background-job runner, in one event loop (the runner is
+    started here, not by ASGI lifespan: the Worker's bridge runs lifespan around every request)."""
+    ctx: AppContext = app.state.ctx
+    if isinstance(ctx.backends.jobs, InProcessJobs):
+        async with ctx.backends.jobs.running(ctx):
+            await server.serve()
+    else:
+        await server.serve()
 
 
 def _is_loopback(host: str) -> bool:
@@ -86,8 +102,6 @@ def local_settings(env: dict[str, str], host: str) -> tuple[Settings, str]:
 
 def serve(args: argparse.Namespace) -> None:
     """``openai-workers-ai serve``: the local server under uvicorn."""
-    import uvicorn
-
     env = load_environment(Path.cwd())
     settings, auth_note = local_settings(env, args.host)
     ai, ai_note = choose_ai(args.ai, settings, env)
@@ -97,13 +111,12 @@ def serve(args: argparse.Namespace) -> None:
     print(f"  OpenAI API: {url}/v1   Ollama API: {url}", flush=True)
     print(f"  AI backend: {ai_note}", flush=True)
     print(f"  auth: {auth_note}; data: {Path(args.data_dir).resolve()}", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    asyncio.run(run_server(uvicorn.Server(config), app))
 
 
 def simulator(args: argparse.Namespace) -> None:
     """``openai-workers-ai simulator``: the Workers AI REST API, simulated, under uvicorn."""
-    import uvicorn
-
     from .simulator.rest import create_rest_app
 
     print(f"Workers AI REST simulator on http://{args.host}:{args.port}", flush=True)
@@ -112,8 +125,6 @@ def simulator(args: argparse.Namespace) -> None:
 
 def cleanup(args: argparse.Namespace) -> None:
     """Run the scheduled cleanup (expired files, crashed uploads, orphans) on the local data."""
-    import asyncio
-
     from .maintenance import run_scheduled
 
     data_dir = Path(args.data_dir)

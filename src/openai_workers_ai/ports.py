@@ -1,9 +1,9 @@
 """The narrow interfaces the core sees its bindings through.
 
-The Worker passes adapters over ``env.AI`` / ``env.DB`` / ``env.BUCKET``
-(``adapters/workers.py``); the local server passes SQLite, a folder and the
-simulator or the REST API (``adapters/local.py``, ``simulator/``). Handlers
-only ever see these Protocols, never JS objects.
+The Worker passes adapters over ``env.AI`` / ``env.DB`` / ``env.BUCKET`` /
+``env.JOBS`` (``adapters/workers.py``); the local server passes SQLite, a folder,
+the simulator or the REST API, and an in-process job runner (``adapters/local.py``,
+``simulator/``, ``jobs.py``). Handlers only ever see these Protocols, never JS objects.
 """
 
 from __future__ import annotations
@@ -155,6 +155,44 @@ class Fetcher(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class Job:
+    """Background work, as data: what to do (``kind``), to what (``id``), for whom (``owner``,
+    the key hash of the caller who caused it, or None). Handlers: :mod:`openai_workers_ai.jobs`."""
+
+    kind: str
+    id: str
+    owner: str | None = None
+
+    def to_json(self) -> dict[str, str | None]:
+        """The job as a JSON object (a Queue message's body)."""
+        return {"kind": self.kind, "id": self.id, "owner": self.owner}
+
+    @classmethod
+    def from_json(cls, body: Any) -> Job | None:
+        """A job from a message body; None when the body is not one."""
+        if not isinstance(body, dict) or not isinstance(body.get("kind"), str) or not isinstance(body.get("id"), str):
+            return None
+        owner = body.get("owner")
+        return cls(body["kind"], body["id"], owner if isinstance(owner, str) else None)
+
+
+MAX_DELAY = 12 * 3600
+"""The longest a job may be delayed (Cloudflare Queues' ``delaySeconds`` limit); a handler that
+finds its job early sends it again."""
+
+
+class Jobs(Protocol):
+    """A background-job queue: a Cloudflare Queue in the Worker, an in-process runner locally.
+
+    Delivery is at least once: a job may run twice (a redelivered message), so every
+    handler must be idempotent."""
+
+    async def send(self, job: Job, *, delay: int = 0) -> None:
+        """Queue ``job`` to run after ``delay`` seconds (at most :data:`MAX_DELAY`)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
 class Backends:
     """Everything the app needs from the outside world."""
 
@@ -163,3 +201,5 @@ class Backends:
     bucket: ObjectStore
     fetcher: Fetcher | None = None
     """None: URL inputs are refused with a 400 (only inline data is accepted)."""
+    jobs: Jobs | None = None
+    """None: no background work (what it would do is left to the scheduled cleanup)."""

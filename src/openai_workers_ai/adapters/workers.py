@@ -1,4 +1,4 @@
-"""The ports over the Worker's bindings: ``env.AI``, ``env.DB``, ``env.BUCKET`` (and global ``fetch``).
+"""The ports over the Worker's bindings: ``env.AI``, ``env.DB``, ``env.BUCKET``, ``env.JOBS`` (and global ``fetch``).
 
 With :mod:`.workers_convert` (the value conversions it uses), the only code of the
 core that knows about JavaScript. Everything crossing the boundary is converted
@@ -18,7 +18,7 @@ from pyodide.ffi import JsException
 
 from ..errors import UpstreamError
 from ..limits import declared_over, read_at_most
-from ..ports import Backends, Fetched, Statement, StoredObject
+from ..ports import Backends, Fetched, Job, Statement, StoredObject
 from ..settings import Settings
 from ..workers_ai.errors import upstream_error
 from .workers_convert import (
@@ -335,6 +335,47 @@ class WorkersR2:
         return out
 
 
+# --- Queues -----------------------------------------------------------------------------
+
+
+class WorkersQueue:
+    """:class:`ports.Jobs` over the ``[[queues.producers]]`` binding (``JOBS``)."""
+
+    def __init__(self, queue: Any) -> None:
+        self._queue = unwrap(queue)
+
+    async def send(self, job: Job, *, delay: int = 0) -> None:
+        args = [to_js(job.to_json())]
+        if delay > 0:
+            args.append(to_js({"delaySeconds": delay}))
+        try:
+            await self._queue.send(*args)
+        except JsException as exc:
+            raise UpstreamError(f"The job queue failed: {js_error_text(exc)}") from exc
+
+
+class QueueDelivery:
+    """One message of a Queue batch (``queue(batch)``), as :class:`openai_workers_ai.jobs.Delivery`."""
+
+    def __init__(self, message: Any) -> None:
+        self._message = message
+
+    @property
+    def job(self) -> Job | None:
+        return Job.from_json(to_py(self._message.body))
+
+    def ack(self) -> None:
+        self._message.ack()
+
+    def retry(self) -> None:
+        self._message.retry()
+
+
+def deliveries(batch: Any) -> list[QueueDelivery]:
+    """The messages of a Queue batch."""
+    return [QueueDelivery(message) for message in unwrap(batch).messages]
+
+
 # --- settings and composition -------------------------------------------------------------
 
 
@@ -368,6 +409,7 @@ def settings_from_env(env: Any) -> Settings:
 
 
 def backends_from_env(env: Any) -> Backends:
-    """The adapters over ``env.AI``, ``env.DB`` and ``env.BUCKET``."""
+    """The adapters over ``env.AI``, ``env.DB``, ``env.BUCKET`` and (when bound) ``env.JOBS``."""
+    queue = getattr(env, "JOBS", None)
     return Backends(ai=WorkersAI(env.AI), db=WorkersD1(env.DB), bucket=WorkersR2(env.BUCKET),
-                    fetcher=WorkersFetcher())
+                    fetcher=WorkersFetcher(), jobs=None if is_null(queue) else WorkersQueue(queue))

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, fields, replace
-from typing import Any, Literal
+from typing import Any
 
 from .. import storage
+from ..pagination import Page
 from ..ports import Backends, Database
 from ..settings import Settings
+from .pages import page_of
 
 FILES = storage.BlobTable(table="files", prefix="files/", ready="processed")
 
@@ -110,34 +112,16 @@ async def _find(db: Database, file_id: str, owner: str | None, now: int, conditi
 
 
 async def list_page(
-    db: Database,
-    *,
-    owner: str | None,
-    now: int,
-    limit: int,
-    order: Literal["asc", "desc"] = "desc",
-    purpose: str | None = None,
-    after: str | None = None,
+    db: Database, *, owner: str | None, now: int, page: Page, purpose: str | None = None
 ) -> tuple[list[FileRow], bool]:
-    """One page of visible files in creation order, after the cursor; and whether more follow.
-
-    Ids sort by creation time (:func:`ids.new_sortable_id`), so the cursor is a plain
-    comparison that stays valid even when the ``after`` file itself was deleted.
-    """
+    """One page of visible files in creation order; and whether more follow."""
     params: list[object] = [now]
     where = _VISIBLE + _owned(owner, params)
     if purpose is not None:
         where += " AND purpose = ?"
         params.append(purpose)
-    if after is not None:
-        where += " AND id > ?" if order == "asc" else " AND id < ?"
-        params.append(after)
-    params.append(limit + 1)
-    direction = "ASC" if order == "asc" else "DESC"
-    rows = await db.prepare(
-        f"SELECT {_COLUMNS} FROM files WHERE {where} ORDER BY id {direction} LIMIT ?"
-    ).bind(*params).all()
-    return [FileRow.from_row(r) for r in rows[:limit]], len(rows) > limit
+    rows, has_more = await page_of(db, f"SELECT {_COLUMNS} FROM files", where, params, page)
+    return [FileRow.from_row(r) for r in rows], has_more
 
 
 async def delete(backends: Backends, row: FileRow, now: int) -> None:

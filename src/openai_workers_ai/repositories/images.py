@@ -5,7 +5,8 @@ Each image is one R2 object ``images/<name>``. ``<name>`` is 256 random bits
 so ``GET /v1/images/<name>`` serves it without an API key (an ``<img>`` tag
 can load it). The expiry is the object's custom metadata ``expires_at``
 (Unix seconds): past it the image is not served (404) and
-:func:`delete_expired` removes it. No D1 row: nothing else refers to it.
+:func:`expire` removes it (a job sent when it is stored), or else the scheduled
+:func:`delete_expired`. No D1 row: nothing else refers to it.
 """
 
 from __future__ import annotations
@@ -51,6 +52,19 @@ async def load(bucket: ObjectStore, name: str, *, now: int) -> StoredObject | No
     if expiry is None or expiry <= now:
         return None
     return await bucket.get(PREFIX + name)
+
+
+async def expire(bucket: ObjectStore, name: str, *, now: int) -> int:
+    """Delete the image ``name`` if it has expired; else return the seconds it has left (0: gone).
+    Safe to repeat (an image-expiry job may run twice)."""
+    head = await bucket.head(PREFIX + name) if NAME.match(name) else None
+    expiry = None if head is None else expires_at(head)
+    if expiry is None:
+        return 0
+    if expiry > now:
+        return expiry - now
+    await bucket.delete(PREFIX + name)
+    return 0
 
 
 async def delete_expired(bucket: ObjectStore, now: int) -> int:

@@ -9,9 +9,8 @@ every file. Files past ``expires_at`` are not served; the scheduled cleanup
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import AsyncIterator
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -21,6 +20,7 @@ from ..context import context, owner, principal
 from ..errors import InvalidRequest, NotFound
 from ..ids import new_sortable_id
 from ..multipart import FilePart, FormReader
+from ..pagination import list_object, page
 from ..replies import json_response
 from ..repositories import files
 from ..repositories.files import FileRow
@@ -71,7 +71,7 @@ async def create(request: Request) -> Response:
 
 async def _store(request: Request, upload: FilePart, fields: dict[str, str], reader: FormReader) -> Response:
     purpose = _purpose(fields) if "purpose" in fields else ""  # "": may follow the file
-    now_ms = int(time.time() * 1000)
+    now_ms = int(context(request).clock() * 1000)
     now = now_ms // 1000
     chunks = reader.file_data()
     first = await anext(chunks, None)
@@ -156,56 +156,23 @@ def _expires_after(fields: dict[str, str]) -> int | None:
 
 
 async def list_files(request: Request) -> Response:
-    query = request.query_params
-    limit = _limit(query.get("limit"))
-    order = _order(query.get("order"))
+    ctx = context(request)
     rows, has_more = await files.list_page(
-        context(request).backends.db,
+        ctx.backends.db,
         owner=owner(request),
-        now=int(time.time()),
-        limit=limit,
-        order=order,
-        purpose=query.get("purpose") or None,
-        after=query.get("after") or None,
+        now=ctx.now(),
+        page=page(request.query_params, default_limit=MAX_LIMIT, max_limit=MAX_LIMIT),
+        purpose=request.query_params.get("purpose") or None,
     )
-    data = [file_object(row) for row in rows]
-    return json_response({
-        "object": "list",
-        "data": data,
-        "first_id": data[0]["id"] if data else None,
-        "last_id": data[-1]["id"] if data else None,
-        "has_more": has_more,
-    })
-
-
-def _order(raw: str | None) -> Literal["asc", "desc"]:
-    if not raw or raw == "desc":
-        return "desc"
-    if raw == "asc":
-        return "asc"
-    raise InvalidRequest(f"Invalid value for 'order': '{raw}' is not one of asc, desc.", param="order")
-
-
-def _limit(raw: str | None) -> int:
-    if raw is None or raw == "":
-        return MAX_LIMIT
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= MAX_LIMIT:
-        raise InvalidRequest(
-            f"Invalid value for 'limit': expected an integer between 1 and {MAX_LIMIT}, got '{raw}'.",
-            param="limit",
-        )
-    return value
+    return json_response(list_object([file_object(row) for row in rows], has_more))
 
 
 async def _visible(request: Request) -> FileRow:
     file_id: str = request.path_params["file_id"]
     row = None
     if FILE_ID.match(file_id):
-        row = await files.get(context(request).backends.db, file_id, owner(request), int(time.time()))
+        ctx = context(request)
+        row = await files.get(ctx.backends.db, file_id, owner(request), ctx.now())
     if row is None:
         raise _not_found(file_id)
     return row
@@ -233,7 +200,7 @@ async def content(request: Request) -> Response:
 async def delete(request: Request) -> Response:
     ctx = context(request)
     file_id: str = request.path_params["file_id"]
-    now = int(time.time())
+    now = ctx.now()
     row = None
     if FILE_ID.match(file_id):
         row = await files.get_deletable(ctx.backends.db, file_id, owner(request), now)

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import time
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from .. import jobs
 from ..catalog import ModelInfo
 from ..context import AppContext, context
 from ..errors import InvalidRequest, NotFound
 from ..multipart import Form, UploadedFile, parse_form
+from ..ports import Job
 from ..replies import json_response
 from ..repositories import images as stored
 from ..translate import images, masks
@@ -92,7 +93,7 @@ async def retrieve(request: Request) -> Response:
     """An image stored for ``response_format=url``: public (the name is the credential), until it expires."""
     ctx = context(request)
     name: str = request.path_params["name"]
-    now = int(time.time())
+    now = ctx.now()
     obj = await stored.load(ctx.backends.bucket, name, now=now)
     if obj is None or obj.body is None:
         raise NotFound("No such image: it never existed or its URL has expired.", code="image_not_found")
@@ -116,7 +117,7 @@ async def _respond(
     response_format: str, revised_prompt: str | None, extra: dict[str, Any] | None = None,
 ) -> Response:
     outputs = await asyncio.gather(*(ctx.backends.ai.run(model.id, inputs) for inputs in calls))
-    created = int(time.time())
+    created = ctx.now()
     data: list[dict[str, Any]] = []
     extension = "png"
     for output in outputs:
@@ -127,9 +128,9 @@ async def _respond(
         if response_format == "b64_json":
             item: dict[str, Any] = {"b64_json": base64.b64encode(raw).decode("ascii")}
         else:
-            name = await stored.save(
-                ctx.backends.bucket, raw, found.extension, now=created, ttl=ctx.settings.image_url_ttl
-            )
+            ttl = ctx.settings.image_url_ttl
+            name = await stored.save(ctx.backends.bucket, raw, found.extension, now=created, ttl=ttl)
+            await jobs.send(ctx, Job("images.expire", name), delay=ttl)
             item = {"url": image_url(request, name)}
         if revised_prompt is not None:
             item["revised_prompt"] = revised_prompt

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, StrictBool, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StrictBool, field_validator, model_validator
 
 from ..errors import InvalidRequest
 
@@ -19,6 +19,32 @@ class Lenient(BaseModel):
     """A nested request object: unknown keys are ignored."""
 
     model_config = ConfigDict(extra="ignore")
+
+
+METADATA_PAIRS, METADATA_KEY_CHARS, METADATA_VALUE_CHARS = 16, 64, 512
+
+
+def check_metadata(metadata: dict[str, str], param: str = "metadata") -> dict[str, str]:
+    """OpenAI's rules for ``metadata``: at most 16 pairs, keys of at most 64 characters, values of
+    at most 512; a 400 worded as OpenAI words it otherwise."""
+    if len(metadata) > METADATA_PAIRS:
+        raise InvalidRequest(
+            f"Invalid '{param}': too many properties. Expected an object with at most {METADATA_PAIRS} "
+            f"properties, but got an object with {len(metadata)} properties instead.", param=param)
+    for key, value in metadata.items():
+        if len(key) > METADATA_KEY_CHARS:
+            raise InvalidRequest(
+                f"Invalid '{param}': key too long. Expected keys of maximum length {METADATA_KEY_CHARS}, "
+                f"but got a key of length {len(key)} instead.", param=param)
+        if len(value) > METADATA_VALUE_CHARS:
+            raise InvalidRequest(
+                f"Invalid '{param}.{key}': string too long. Expected a string with maximum length "
+                f"{METADATA_VALUE_CHARS}, but got a string with length {len(value)} instead.", param=f"{param}.{key}")
+    return metadata
+
+
+Metadata = Annotated[dict[str, str], AfterValidator(check_metadata)]
+"""A request's ``metadata`` (validated as :func:`check_metadata` says)."""
 
 
 class StreamOptions(Lenient):

@@ -1,0 +1,193 @@
+"""Background work: jobs sent through the :class:`~.ports.Jobs` port, run by :func:`execute`.
+
+A job is data (:class:`~.ports.Job`: ``{kind, id, owner}``), and every runner calls
+the same :func:`execute` with the app's :class:`~.context.AppContext`:
+
+- the Worker: a Cloudflare Queue (``env.JOBS`` in ``wrangler.toml``, with a
+  dead-letter queue). ``adapters/workers.py`` sends; ``entry.Default.queue``
+  receives batches and hands them to :func:`consume`;
+- the local server: :class:`InProcessJobs`, a task in the server's event loop,
+  started by the CLI (not by ASGI lifespan, which the Worker's bridge runs
+  around every request);
+- tests: the same :class:`InProcessJobs`, run on demand with :meth:`~InProcessJobs.drain`.
+
+Delivery is at least once — a failed job is retried, a Queue may redeliver — so every
+handler is idempotent: it re-reads the state and changes it with one conditional
+statement. Adding a kind of job is one entry in :data:`HANDLERS`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Protocol
+
+from .context import AppContext, Clock
+from .ports import MAX_DELAY, Job
+from .repositories import images
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[AppContext, Job], Awaitable[None]]
+
+
+async def _expire_image(ctx: AppContext, job: Job) -> None:
+    """``images.expire``: delete a generated image once its URL has expired (sent when it was stored)."""
+    remaining = await images.expire(ctx.backends.bucket, job.id, now=ctx.now())
+    if remaining:  # sent early (a delay is at most MAX_DELAY): come back at the expiry
+        await send(ctx, job, delay=remaining)
+
+
+HANDLERS: dict[str, Handler] = {
+    "images.expire": _expire_image,
+}
+
+
+async def send(ctx: AppContext, job: Job, *, delay: int = 0) -> bool:
+    """Queue ``job`` (``delay`` capped at :data:`~.ports.MAX_DELAY`); False when this deployment has
+    no job queue (the scheduled cleanup then does what the job would have done)."""
+    if ctx.backends.jobs is None:
+        return False
+    await ctx.backends.jobs.send(job, delay=max(0, min(delay, MAX_DELAY)))
+    return True
+
+
+async def execute(ctx: AppContext, job: Job) -> None:
+    """Run one job. An unknown kind is logged and dropped (a message from a newer or older
+    deployment); a failure is raised, for the runner to retry."""
+    handler = HANDLERS.get(job.kind)
+    if handler is None:
+        log.warning("dropping a job of unknown kind %r (id %s)", job.kind, job.id)
+        return
+    await handler(ctx, job)
+
+
+class Delivery(Protocol):
+    """One received message: its job (None when the body is not one), and its fate."""
+
+    @property
+    def job(self) -> Job | None: ...
+
+    def ack(self) -> None: ...
+
+    def retry(self) -> None: ...
+
+
+async def consume(ctx: AppContext, deliveries: Iterable[Delivery]) -> None:
+    """A Queue batch: each job run, then acknowledged; a failed one retried (by the Queue, which
+    moves it to the dead-letter queue after its last retry). A malformed message is dropped."""
+    for delivery in deliveries:
+        job = delivery.job
+        if job is None:
+            log.warning("dropping a queue message that is not a job")
+            delivery.ack()
+            continue
+        try:
+            await execute(ctx, job)
+        except Exception:
+            log.exception("job %s %s failed; retrying", job.kind, job.id)
+            delivery.retry()
+        else:
+            delivery.ack()
+
+
+@dataclass(order=True, slots=True)
+class _Queued:
+    due: float
+    seq: int
+    job: Job
+    attempt: int = 1
+
+
+class InProcessJobs:
+    """:class:`~.ports.Jobs` in this process: a heap of due times, run by :meth:`running`
+    (the local server) or by :meth:`drain` (tests). A failed job is retried after
+    ``retry_after`` seconds, at most ``max_attempts`` times, then logged and dropped
+    (the local dead-letter queue). Jobs still queued when the process stops are lost:
+    what they would have done is left to the scheduled cleanup and to deadlines on read."""
+
+    def __init__(
+        self, clock: Clock = time.time, *, max_attempts: int = 3, retry_after: float = 5.0, concurrency: int = 8
+    ) -> None:
+        self.clock = clock
+        self.max_attempts = max_attempts
+        self.retry_after = retry_after
+        self.concurrency = concurrency
+        self._heap: list[_Queued] = []
+        self._seq = 0
+        self._wake = asyncio.Event()
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+    async def send(self, job: Job, *, delay: int = 0) -> None:
+        self._push(job, self.clock() + delay, 1)
+
+    def _push(self, job: Job, due: float, attempt: int) -> None:
+        self._seq += 1
+        heapq.heappush(self._heap, _Queued(due, self._seq, job, attempt))
+        self._wake.set()
+
+    async def drain(self, ctx: AppContext) -> int:
+        """Run every job due now — including those sent or retried while draining — and return
+        how many ran. Later jobs wait (advance the clock to reach them)."""
+        ran = 0
+        while self._heap and self._heap[0].due <= self.clock():
+            await self._run(ctx, heapq.heappop(self._heap), retry_now=True)
+            ran += 1
+        return ran
+
+    async def _run(self, ctx: AppContext, queued: _Queued, *, retry_now: bool = False) -> None:
+        try:
+            await execute(ctx, queued.job)
+        except Exception:
+            if queued.attempt >= self.max_attempts:
+                log.exception("job %s %s failed %d times; dropped", queued.job.kind, queued.job.id, queued.attempt)
+                return
+            log.warning("job %s %s failed; retrying", queued.job.kind, queued.job.id, exc_info=True)
+            due = self.clock() + (0 if retry_now else self.retry_after)
+            self._push(queued.job, due, queued.attempt + 1)
+
+    @asynccontextmanager
+    async def running(self, ctx: AppContext) -> AsyncIterator[None]:
+        """Run jobs as they come due, in a task of the current event loop, for the block's duration."""
+        task = asyncio.create_task(self._loop(ctx), name="openai-workers-ai jobs")
+        try:
+            yield
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _loop(self, ctx: AppContext) -> None:
+        gate = asyncio.Semaphore(self.concurrency)
+        tasks: set[asyncio.Task[None]] = set()
+
+        async def run(queued: _Queued) -> None:
+            try:
+                await self._run(ctx, queued)
+            finally:
+                gate.release()
+
+        try:
+            while True:
+                self._wake.clear()
+                if self._heap and self._heap[0].due <= self.clock():
+                    await gate.acquire()
+                    task = asyncio.create_task(run(heapq.heappop(self._heap)))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                    continue
+                timeout = None if not self._heap else max(0.0, self._heap[0].due - self.clock())
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout)
+                except TimeoutError:
+                    pass
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)

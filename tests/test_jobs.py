@@ -1,0 +1,180 @@
+"""Background jobs: the port, the handlers, the in-process runner (drained and running), the Queue consumer."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+import pytest
+
+from openai_workers_ai import jobs as jobs_module
+from openai_workers_ai.adapters.local import FolderR2, SQLiteD1
+from openai_workers_ai.app import create_app
+from openai_workers_ai.context import AppContext
+from openai_workers_ai.jobs import InProcessJobs, consume, execute
+from openai_workers_ai.ports import MAX_DELAY, Backends, Job
+from openai_workers_ai.repositories import images
+from openai_workers_ai.settings import Settings
+from openai_workers_ai.simulator import Simulator
+
+from .conftest import KEY
+
+START = 1_900_000_000.0
+TTL = 600
+
+
+class Clock:
+    """Time that moves only when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def runner(clock: Clock) -> InProcessJobs:
+    return InProcessJobs(clock)
+
+
+@pytest.fixture
+def app(simulator: Simulator, db: SQLiteD1, bucket: FolderR2, runner: InProcessJobs, clock: Clock):  # noqa: ANN201
+    settings = Settings(access_token=(KEY,), image_url_ttl=TTL)
+    return create_app(Backends(ai=simulator, db=db, bucket=bucket, jobs=runner), settings, clock=clock)
+
+
+@pytest.fixture
+def ctx(app) -> AppContext:  # noqa: ANN001
+    context: AppContext = app.state.ctx
+    return context
+
+
+async def generate(client: httpx.AsyncClient) -> str:
+    r = await client.post("/v1/images/generations", json={"prompt": "a cat", "model": "dall-e-2", "response_format": "url"})
+    assert r.status_code == 200, r.text
+    return str(r.json()["data"][0]["url"]).rsplit("/", 1)[1]
+
+
+async def stored_images(bucket: FolderR2) -> list[str]:
+    return [o.key for o in await bucket.list(images.PREFIX)]
+
+
+async def test_a_generated_image_is_deleted_by_its_job_when_it_expires(
+    client: httpx.AsyncClient, ctx: AppContext, runner: InProcessJobs, clock: Clock, bucket: FolderR2
+) -> None:
+    name = await generate(client)
+    assert len(runner) == 1  # sent when the image was stored, due at its expiry
+    assert await runner.drain(ctx) == 0  # not due yet
+    assert (await client.get(f"/v1/images/{name}")).status_code == 200
+    clock.now += TTL
+    assert await runner.drain(ctx) == 1
+    assert await stored_images(bucket) == []
+    assert (await client.get(f"/v1/images/{name}")).status_code == 404
+
+
+async def test_a_redelivered_or_early_job_is_harmless(
+    client: httpx.AsyncClient, ctx: AppContext, runner: InProcessJobs, clock: Clock, bucket: FolderR2
+) -> None:
+    name = await generate(client)
+    job = Job("images.expire", name)
+    await execute(ctx, job)  # delivered early: the image stays, the job comes back at the expiry
+    assert await stored_images(bucket) != [] and len(runner) == 2
+    clock.now += TTL
+    assert await runner.drain(ctx) == 2  # both copies run; the second finds nothing left to do
+    await execute(ctx, job)  # and a third, redelivered later
+    assert await stored_images(bucket) == [] and len(runner) == 0
+
+
+async def test_a_long_delay_is_capped_at_the_queue_limit(ctx: AppContext, runner: InProcessJobs, clock: Clock) -> None:
+    await jobs_module.send(ctx, Job("images.expire", "x.png"), delay=10 * MAX_DELAY)
+    clock.now += MAX_DELAY
+    assert await runner.drain(ctx) == 1
+
+
+async def test_failures_are_retried_then_dropped(
+    ctx: AppContext, runner: InProcessJobs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    attempts: list[str] = []
+
+    async def flaky(context: AppContext, job: Job) -> None:
+        attempts.append(job.id)
+        if job.id == "always" or attempts.count(job.id) == 1:
+            raise RuntimeError("boom")
+
+    monkeypatch.setitem(jobs_module.HANDLERS, "test.flaky", flaky)
+    await runner.send(Job("test.flaky", "once"))
+    await runner.send(Job("test.flaky", "always"))
+    await runner.send(Job("no.such.kind", "x"))  # dropped, not retried
+    assert await runner.drain(ctx) == 3 + 1 + 2  # three jobs; "once" again; "always" twice more
+    assert attempts.count("once") == 2 and attempts.count("always") == runner.max_attempts
+    assert len(runner) == 0
+
+
+class Delivery:
+    def __init__(self, body: object) -> None:
+        self.body, self.fate = body, ""
+
+    @property
+    def job(self) -> Job | None:
+        return Job.from_json(self.body)
+
+    def ack(self) -> None:
+        self.fate = "ack"
+
+    def retry(self) -> None:
+        self.fate = "retry"
+
+
+async def test_a_queue_batch_is_acked_or_retried_per_message(
+    ctx: AppContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def handler(context: AppContext, job: Job) -> None:
+        if job.id == "bad":
+            raise RuntimeError("boom")
+
+    monkeypatch.setitem(jobs_module.HANDLERS, "test.kind", handler)
+    batch = [Delivery({"kind": "test.kind", "id": "good", "owner": "o"}), Delivery({"kind": "test.kind", "id": "bad"}),
+             Delivery("not a job"), Delivery({"kind": "unknown", "id": "x"})]
+    await consume(ctx, batch)
+    assert [d.fate for d in batch] == ["ack", "retry", "ack", "ack"]
+
+
+def test_jobs_travel_as_json() -> None:
+    job = Job("images.expire", "abc.png", owner="k")
+    assert Job.from_json(job.to_json()) == job
+    assert Job.from_json({"kind": "k", "id": "i"}) == Job("k", "i")
+    assert Job.from_json({"kind": "k"}) is None and Job.from_json([1]) is None
+
+
+async def test_the_running_runner_executes_jobs_as_they_come_due(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran: list[str] = []
+    done = asyncio.Event()
+
+    async def record(context: AppContext, job: Job) -> None:
+        ran.append(job.id)
+        if len(ran) == 2:
+            done.set()
+
+    monkeypatch.setitem(jobs_module.HANDLERS, "test.record", record)
+    runner = InProcessJobs()
+    app = create_app(Backends(ai=Simulator(), db=SQLiteD1(), bucket=FolderR2(tmp_path), jobs=runner), Settings())
+    async with runner.running(app.state.ctx):
+        await runner.send(Job("test.record", "later"), delay=1)
+        await runner.send(Job("test.record", "now"))
+        await asyncio.wait_for(done.wait(), timeout=5)
+    assert ran == ["now", "later"]
+
+
+async def test_without_a_queue_nothing_is_sent(tmp_path: Path) -> None:
+    app = create_app(Backends(ai=Simulator(), db=SQLiteD1(), bucket=FolderR2(tmp_path)), Settings())
+    assert await jobs_module.send(app.state.ctx, Job("images.expire", "x.png")) is False
+
