@@ -5,6 +5,7 @@
 - Every route of ``app.OPENAI``, ``app.OLLAMA`` and the top-level routes appears, as ```METHOD /path```,
   in the README's endpoint index (Ollama's may instead be in ``docs/ollama.md``), in a table row or
   paragraph that links the module serving it; and every ```METHOD /path``` there is a route.
+- Every file a page names in a code span (``routes/files.py``, ``migrations/0001_files.sql``) exists.
 - ``docs/README.md`` links every page of ``docs/``.
 """
 
@@ -121,6 +122,36 @@ def test_repeated_headings_are_numbered(tmp_path: Path) -> None:
 def test_relative_links_lead_to_files_and_headings(page: Path) -> None:
     problems = broken_links(page)
     assert not problems, "\n".join(problems)
+
+
+SOURCE_MENTION = re.compile(r"[\w./-]+\.(?:py|sql|toml)")
+PACKAGE = ROOT / "src" / "openai_workers_ai"
+
+
+def missing_sources(page: Path) -> list[str]:
+    """The files named in code spans (``routes/files.py``, ``wrangler.toml``) that the repository lacks.
+
+    A path resolves from the repository, ``src/`` or the package; a bare name (``translation.py``, after
+    ``simulator/speech_recognition.py``) may be any file of that name under ``src/``, ``tests/`` or ``bench/``.
+    """
+    missing = []
+    for line in prose_lines(page.read_text()):
+        for code in CODE_SPAN.finditer(line):
+            name = code.group(2)
+            if not SOURCE_MENTION.fullmatch(name):
+                continue
+            if any((base / name).is_file() for base in (ROOT, ROOT / "src", PACKAGE)):
+                continue
+            if "/" not in name and any(next((ROOT / d).rglob(name), None) for d in ("src", "tests", "bench")):
+                continue
+            missing.append(name)
+    return missing
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: str(page.relative_to(ROOT)))
+def test_files_named_in_code_exist(page: Path) -> None:
+    missing = missing_sources(page)
+    assert not missing, f"{page.relative_to(ROOT)} names files that are not in the repository: {missing}"
 
 
 def test_docs_index_links_every_page() -> None:
