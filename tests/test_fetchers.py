@@ -9,7 +9,7 @@ import pytest
 
 from openai_workers_ai.adapters.local import HttpFetcher
 
-from .test_worker_shell import worker_world
+from .worker_world import worker_world
 
 
 async def test_http_fetcher() -> None:

@@ -1,51 +1,20 @@
 """The Files API through the Worker shell: ``entry.py``, the SDK's ASGI bridge, ``WorkersD1`` /
 ``WorkersR2`` over stand-in bindings (D1 on sqlite3 behind JS-shaped values, R2 in a dict), and
-the cron ``scheduled`` handler running the cleanup (see ``test_worker_shell.py`` for the world)."""
+the cron ``scheduled`` handler running the cleanup (the world: ``tests/worker_world/``)."""
 
 from __future__ import annotations
 
-from .test_worker_shell import worker_world
+from .worker_world import worker_world
 
 
 def test_files_and_cleanup_through_the_worker() -> None:
     out = worker_world(
         r"""
-        import json, sqlite3
+        import json
         from pathlib import Path
         import entry
 
-        class Stmt(JsProxy):
-            js_name = "D1PreparedStatement"
-            def __init__(self, db, sql, values=()):
-                self.db, self.sql, self.values = db, sql, values
-            def bind(self, *values):
-                return Stmt(self.db, self.sql, values)
-            def _exec(self):
-                params = [None if v is jsnull else v for v in self.values]
-                assert not any(v is None for v in self.values), "None would be undefined in JS"
-                return self.db.conn.execute(self.sql, params)
-            def _row(self, row):
-                return JsObject([(k, jsnull if row[k] is None else row[k]) for k in row.keys()])
-            async def all(self):
-                rows = self._exec().fetchall()
-                return JsObject([("results", JsArray(self._row(r) for r in rows)), ("success", True)])
-            async def first(self):
-                row = self._exec().fetchone()
-                return jsnull if row is None else self._row(row)
-            async def run(self):
-                cursor = self._exec()
-                return JsObject([("meta", JsObject([("changes", cursor.rowcount)]))])
-
-        class D1(JsProxy):
-            js_name = "D1Database"
-            def __init__(self):
-                self.conn = sqlite3.connect(":memory:", isolation_level=None)
-                self.conn.row_factory = sqlite3.Row
-                self.conn.executescript(Path("migrations/0001_files.sql").read_text())
-            def prepare(self, sql):
-                return Stmt(self, sql)
-
-        env = Env(AI=FakeAI(), DB=D1(), BUCKET=FakeR2(), ACCESS_TOKEN="sk-a,sk-b", ADMIN_TOKENS="sk-admin")
+        env = Env(AI=FakeAI(), DB=FakeD1(Path("migrations")), BUCKET=FakeR2(), ACCESS_TOKEN="sk-a,sk-b", ADMIN_TOKENS="sk-admin")
         worker = entry.Default(object(), env)
 
         def call(method, path, key="sk-a", body=None, headers=()):

@@ -3,7 +3,7 @@
 No Python Worker can run here (workerd fetches Pyodide at start), so each
 check runs in a fresh interpreter where ``js``, ``pyodide``, ``pyodide.ffi``,
 ``pyodide.http``, ``_pyodide_entrypoint_helper`` and ``_cloudflare_compat_flags``
-are small stand-ins (``STANDINS`` below) and the *real* ``workers`` SDK
+are small stand-ins (``tests/worker_world/``) and the *real* ``workers`` SDK
 (``workers-runtime-sdk``, from the dev dependencies) runs on top of them.
 
 What this proves: entry.py's wiring, the SDK's ASGI bridge driving our app
@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import textwrap
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from .worker_world import ROOT, worker_world
 
 # Loaded by the local server only, or missing/useless in Pyodide. Checked as
 # "not newly imported" after ``import asyncio``: asyncio itself (CPython and
@@ -43,335 +41,6 @@ BANNED = [
     "openai_workers_ai.adapters.local",
     "openai_workers_ai.simulator",
 ]
-
-STANDINS = r'''
-import asyncio, sys, threading, types, urllib.parse
-
-# --- Pyodide cannot start threads: neither can we, here. -------------------------------
-THREAD_ATTEMPTS = []
-def _no_threads(self, *a, **k):
-    THREAD_ATTEMPTS.append(repr(self))
-    raise RuntimeError("can't start new thread")
-threading.Thread.start = _no_threads
-
-# --- pyodide.ffi ------------------------------------------------------------------------
-class JsProxy:
-    js_name = "Object"
-    @property
-    def constructor(self):
-        return types.SimpleNamespace(name=self.js_name)
-    def to_py(self):
-        return self
-
-class JsException(JsProxy, Exception):
-    js_name = "Error"
-    def __init__(self, name, message):
-        Exception.__init__(self, f"{name}: {message}")
-        self.name, self.message = name, message
-
-class JsNull(JsProxy):
-    js_name = "null"
-    def __repr__(self):
-        return "jsnull"
-jsnull = JsNull()
-
-class JsObject(JsProxy):
-    """A plain JS object (what Object.fromEntries returns)."""
-    def __init__(self, entries=()):
-        object.__setattr__(self, "_d", dict(entries))
-    def __getattr__(self, name):
-        try:
-            return self._d[name]
-        except KeyError:
-            raise AttributeError(name) from None
-    def to_py(self):
-        def conv(v):
-            if isinstance(v, JsObject): return v.to_py()
-            if isinstance(v, JsArray): return v.to_py()
-            return v  # nulls stay jsnull, as in Pyodide >= 0.27
-        return {k: conv(v) for k, v in self._d.items()}
-
-class JsArray(JsProxy, list):
-    js_name = "Array"
-    def to_py(self):
-        return [v.to_py() if isinstance(v, (JsObject, JsArray)) else v for v in self]
-
-class Uint8Array(JsProxy):
-    js_name = "Uint8Array"
-    def __init__(self, data=b""):
-        self._b = bytearray(data)
-    @classmethod
-    def new(cls, n):
-        return cls(bytes(n) if isinstance(n, int) else n)
-    def assign(self, data):
-        assert len(data) == len(self._b), "assign needs equal lengths"
-        self._b[:] = bytes(data)
-    def to_bytes(self):
-        return bytes(self._b)
-    def slice(self):
-        return Uint8Array(self._b)
-    @property
-    def buffer(self):
-        return ArrayBuffer(self._b)
-
-class ArrayBuffer(Uint8Array):
-    js_name = "ArrayBuffer"
-
-def to_js(value, *, dict_converter=None, default_converter=None, **kw):
-    if isinstance(value, JsProxy):
-        return value
-    if isinstance(value, dict):
-        items = [(k, to_js(v, dict_converter=dict_converter)) for k, v in value.items()]
-        return dict_converter(items) if dict_converter else JsObject(items)
-    if isinstance(value, (list, tuple)):
-        return JsArray(to_js(v, dict_converter=dict_converter) for v in value)
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return Uint8Array(value)
-    return value  # str, numbers, bools; None stands for undefined
-
-class _Buffer:
-    def __init__(self, obj):
-        self.data = Uint8Array(bytes(obj))
-    def release(self):
-        pass
-
-class _PyProxy:
-    def __init__(self, obj):
-        self._obj = obj
-    def getBuffer(self):
-        return _Buffer(self._obj)
-    def destroy(self):
-        pass
-
-def create_proxy(obj):
-    return _PyProxy(obj)
-
-ffi = types.ModuleType("pyodide.ffi")
-ffi.__dict__.update(
-    JsProxy=JsProxy, JsException=JsException, JsBuffer=Uint8Array, jsnull=jsnull,
-    to_js=to_js, create_proxy=create_proxy, create_once_callable=lambda f: f,
-    destroy_proxies=lambda proxies: None,
-)
-pyodide = types.ModuleType("pyodide")
-pyodide.__path__ = []
-pyodide.__version__ = "0.28.3"
-pyodide.ffi = ffi
-http = types.ModuleType("pyodide.http")
-class FetchResponse:
-    def __init__(self, url, js_response):
-        self.js_response = js_response
-async def pyfetch(*a, **k):
-    raise RuntimeError("no network in the stand-in world")
-http.FetchResponse, http.pyfetch = FetchResponse, pyfetch
-pyodide.http = http
-
-# --- streams ----------------------------------------------------------------------------
-class ReadableStream(JsProxy):
-    js_name = "ReadableStream"
-    def __init__(self, chunks=(), error=None):
-        self.chunks = [c if isinstance(c, JsProxy) else Uint8Array(c) for c in chunks]
-        self.error = error
-        self.cancelled = False
-        self.closed = True
-    def getReader(self):
-        return _Reader(self)
-    def __aiter__(self):  # the SDK reads request bodies with `async for`
-        return self._iter()
-    async def _iter(self):
-        for c in self.chunks:
-            yield c
-
-class _Reader:
-    def __init__(self, stream):
-        self.s = stream
-    async def read(self):
-        s = self.s
-        while not s.chunks and not s.closed and s.error is None:
-            await asyncio.sleep(0)
-        if s.chunks:
-            return types.SimpleNamespace(done=False, value=s.chunks.pop(0))
-        if s.error is not None:
-            raise s.error
-        return types.SimpleNamespace(done=True, value=None)
-    async def cancel(self):
-        self.s.cancelled = True
-    def releaseLock(self):
-        pass
-
-class _Writer:
-    def __init__(self, stream):
-        self.s = stream
-    async def write(self, chunk):
-        self.s.chunks.append(chunk)
-    async def close(self):
-        self.s.closed = True
-
-class TransformStream(JsProxy):
-    @classmethod
-    def new(cls):
-        t = cls()
-        t.readable = ReadableStream()
-        t.readable.closed = False
-        t.writable = types.SimpleNamespace(getWriter=lambda: _Writer(t.readable))
-        return t
-
-# --- fetch API ----------------------------------------------------------------------------
-class Headers(JsProxy, list):
-    js_name = "Headers"
-    @classmethod
-    def new(cls, pairs):
-        return cls(tuple(p) for p in pairs)
-    def get(self, name):
-        return next((v for k, v in self if k.lower() == name.lower()), None)
-
-class Response(JsProxy):
-    js_name = "Response"
-    @classmethod
-    def new(cls, body, headers=None, status=200, **init):
-        r = cls()
-        r.body, r.headers, r.status, r.init = body, headers, status, init
-        return r
-    async def read(self):
-        if isinstance(self.body, ReadableStream):
-            out, reader = b"", self.body.getReader()
-            while True:
-                got = await reader.read()
-                if got.done:
-                    return out
-                out += got.value.to_bytes()
-        return self.body.to_bytes() if self.body is not None else b""
-
-class Request(JsProxy):
-    js_name = "Request"
-    def __init__(self, method, url, headers=(), body=None):
-        self.method, self.url = method, url
-        self.headers = Headers.new(headers)
-        self.body = ReadableStream([body]) if body else None
-
-class URL(JsProxy):
-    @classmethod
-    def new(cls, url):
-        u, p = cls(), urllib.parse.urlsplit(url)
-        u.protocol, u.pathname = p.scheme + ":", p.path or "/"
-        u.search = "?" + p.query if p.query else ""
-        return u
-
-class _JsObjectCtor:
-    @staticmethod
-    def fromEntries(entries):
-        return JsObject(entries)
-
-class _JsArrayCtor:
-    @staticmethod
-    def of(*items):
-        return JsArray(items)
-
-js = types.ModuleType("js")
-js.__dict__.update(
-    Object=_JsObjectCtor, Array=_JsArrayCtor, Uint8Array=Uint8Array, URL=URL,
-    Headers=Headers, Response=Response, TransformStream=TransformStream,
-    Request=Request, ReadableStream=ReadableStream,
-)
-
-# --- the runtime's helper modules -----------------------------------------------------------
-WAIT_UNTIL = []
-helper = types.ModuleType("_pyodide_entrypoint_helper")
-helper.patchWaitUntil = lambda ctx: None
-helper.cloudflareWorkersModule = types.SimpleNamespace(waitUntil=WAIT_UNTIL.append, env=None)
-flags = types.ModuleType("_cloudflare_compat_flags")
-flags.__getattr__ = lambda name: False
-
-sys.modules.update({
-    "js": js, "pyodide": pyodide, "pyodide.ffi": ffi, "pyodide.http": http,
-    "_pyodide_entrypoint_helper": helper, "_cloudflare_compat_flags": flags,
-})
-
-# --- bindings ---------------------------------------------------------------------------------
-class FakeAI(JsProxy):
-    js_name = "Ai"
-    def __init__(self, result=None, error=None):
-        self.result, self.error, self.calls = result, error, []
-    async def run(self, model, inputs, options=None):
-        self.calls.append((model, inputs, options))
-        if self.error is not None:
-            raise self.error
-        return self.result() if callable(self.result) else self.result
-
-# R2 in a dict: put, multipart uploads, get (the body in two chunks), head, delete, list with cursors.
-class FakeR2Object(JsProxy):
-    js_name = "HeadResult"
-    def __init__(self, key, data, options):
-        self.key, self.size, self.data = key, len(data), data
-        self.httpMetadata = getattr(options, "httpMetadata", None)
-        self.customMetadata = getattr(options, "customMetadata", None)
-
-class FakeR2Upload(JsProxy):
-    def __init__(self, bucket, key, options):
-        self.bucket, self.key, self.options, self.parts = bucket, key, options, []
-    async def uploadPart(self, number, data):
-        self.parts.append((number, data.to_bytes()))
-        return JsObject([("partNumber", number)])
-    async def complete(self, parts):
-        assert [p.partNumber for p in parts] == [n for n, _ in self.parts]
-        return await self.bucket.put(self.key, Uint8Array(b"".join(d for _, d in self.parts)), self.options)
-    async def abort(self):
-        pass
-
-class FakeR2(JsProxy):
-    js_name = "R2Bucket"
-    def __init__(self):
-        self.objects, self.uploads = {}, []
-    async def put(self, key, data, options):
-        self.objects[key] = FakeR2Object(key, data.to_bytes(), options)
-        return self.objects[key]
-    async def createMultipartUpload(self, key, options):
-        self.uploads.append(FakeR2Upload(self, key, options))
-        return self.uploads[-1]
-    async def get(self, key):
-        obj = self.objects.get(key)
-        if obj is None:
-            return jsnull
-        obj.body = ReadableStream([obj.data[:3], obj.data[3:]])
-        return obj
-    async def head(self, key):
-        return self.objects.get(key, jsnull)
-    async def delete(self, keys):
-        for k in keys:
-            self.objects.pop(k, None)
-    async def list(self, options):
-        keys = sorted(k for k in self.objects if k.startswith(options.prefix))
-        start = int(getattr(options, "cursor", 0) or 0)
-        page = keys[start:start + options.limit]
-        more = start + options.limit < len(keys)
-        return JsObject([("objects", JsArray(self.objects[k] for k in page)),
-                         ("truncated", more), ("cursor", str(start + options.limit))])
-
-
-class Env(JsProxy):
-    js_name = "Object"
-    def __init__(self, **values):
-        self.__dict__.update(values)
-
-BASELINE = set(sys.modules)
-
-def run(coro):
-    return asyncio.run(coro)
-'''
-
-
-def worker_world(code: str) -> str:
-    """Run ``code`` after ``STANDINS`` in a fresh interpreter; return its stdout."""
-    script = STANDINS + "\n" + textwrap.dedent(code)
-    proc = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env={"PYTHONPATH": f"{ROOT / 'src'}", "PATH": "/usr/bin:/bin", "PYTHONHASHSEED": "0"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert proc.returncode == 0, f"stand-in world failed:\n{proc.stdout}\n{proc.stderr}"
-    return proc.stdout
 
 
 def _core_app_importable() -> bool:
@@ -568,45 +237,24 @@ def test_d1_and_r2_adapters() -> None:
         from openai_workers_ai.adapters.workers import WorkersD1, WorkersR2
         from openai_workers_ai.errors import UpstreamError
 
-        class Stmt(JsProxy):
-            js_name = "D1PreparedStatement"
-            def __init__(self, db, sql, values=()):
-                self.db, self.sql, self.values = db, sql, values
-            def bind(self, *values):
-                return Stmt(self.db, self.sql, values)
-            async def all(self):
-                if "boom" in self.sql:
-                    raise JsException("Error", "D1_ERROR: no such table: boom")
-                return JsObject([("results", JsArray([JsObject([("id", 1), ("blob", jsnull)])])), ("success", True)])
-            async def first(self):
-                return jsnull if "none" in self.sql else JsObject([("id", 1)])
-            async def run(self):
-                self.db.ran.append((self.sql, self.values))
-                return JsObject([("meta", JsObject([("changes", 2)]))])
-
-        class D1(JsProxy):
-            js_name = "D1Database"
-            def __init__(self):
-                self.ran, self.batches = [], []
-            def prepare(self, sql):
-                return Stmt(self, sql)
-            async def batch(self, statements):
-                self.batches.append([(s.sql, s.values) for s in statements])
-
         async def main():
-            d1 = D1()
+            d1 = FakeD1()
+            d1.conn.execute("CREATE TABLE t (a, b, c, d, e)")
             db = WorkersD1(d1)
-            assert await db.prepare("select 1").bind(1).all() == [{"id": 1, "blob": None}]
-            assert await db.prepare("select none").first() is None
-            assert await db.prepare("select one").first() == {"id": 1}
-            assert await db.prepare("insert").bind(None, b"\\x00", "s", 3, True).run() == 2
+            assert await db.prepare("SELECT ? AS id, NULL AS blob").bind(1).all() == [{"id": 1, "blob": None}]
+            assert await db.prepare("SELECT 1 AS id WHERE 0").first() is None
+            assert await db.prepare("SELECT 1 AS id").first() == {"id": 1}
+            two_rows = "INSERT INTO t SELECT ?1, ?2, ?3, ?4, ?5 FROM (SELECT 1 UNION ALL SELECT 2)"
+            assert await db.prepare(two_rows).bind(None, b"\\x00", "s", 3, True).run() == 2
             values = d1.ran[-1][1]
             assert values[0] is jsnull and isinstance(values[1], ArrayBuffer) and values[1].to_bytes() == b"\\x00"
             assert values[2:] == ("s", 3, True)
-            await db.batch([db.prepare("a").bind(1), db.prepare("b")])
-            assert d1.batches == [[("a", (1,)), ("b", ())]]
+            assert tuple(d1.conn.execute("SELECT a, b FROM t").fetchone()) == (None, b"\\x00")
+            await db.batch([db.prepare("INSERT INTO t (a) VALUES (?)").bind(1), db.prepare("DELETE FROM t")])
+            assert d1.batches == [[("INSERT INTO t (a) VALUES (?)", (1,)), ("DELETE FROM t", ())]]
+            assert tuple(d1.conn.execute("SELECT count(*) FROM t").fetchone()) == (0,)
             try:
-                await db.prepare("select boom").all()
+                await db.prepare("SELECT * FROM boom").all()
             except UpstreamError as e:
                 assert e.code == "database_error" and "no such table" in e.message
             else:

@@ -3,7 +3,7 @@ streams, ``Base64Bytes`` as base64 text."""
 
 from __future__ import annotations
 
-from .test_worker_shell import worker_world
+from .worker_world import worker_world
 
 
 def test_body_and_content_type_become_a_stream() -> None:
