@@ -131,9 +131,10 @@ describe("OpenAI API", () => {
 
   test("chat: plain", async () => {
     const body = await json("POST", "/v1/chat/completions", {
-      json: { model: "gpt-4o-mini", messages: [{ role: "user", content: "echo: hello there" }] },
+      json: { model: "house-model", messages: [{ role: "user", content: "echo: hello there" }] },
     });
     assert.equal(body.object, "chat.completion");
+    assert.equal(body.model, "@cf/meta/llama-3.1-8b-instruct", "MODEL_ALIASES read from env");
     assert.equal(body.choices[0].message.content, "hello there");
     assert.equal(body.choices[0].finish_reason, "stop");
     assert.ok(body.usage.total_tokens > 0);
@@ -204,6 +205,15 @@ describe("OpenAI API", () => {
     const { model, inputs } = worker.env.AI.calls.at(-1);
     assert.equal(model, "@cf/openai/whisper-large-v3-turbo");
     assert.equal(typeof inputs.audio, "string", "whisper-large-v3-turbo takes base64 text");
+
+    const nova = new FormData();
+    nova.append("model", "@cf/deepgram/nova-3");
+    nova.append("file", new Blob([makeWav(2)], { type: "audio/wav" }), "speech.wav");
+    const transcribed = await json("POST", "/v1/audio/transcriptions", { body: nova });
+    assert.ok(transcribed.text.length > 0);
+    const audio = worker.env.AI.calls.at(-1).inputs.audio;
+    assert.ok(audio.body instanceof ReadableStream, "Nova-3 takes its audio as a stream");
+    assert.equal(audio.contentType, "audio/wav");
   });
 
   test("images: a generation answered with a URL, then fetched through the Worker", async () => {
@@ -260,6 +270,25 @@ describe("OpenAI API", () => {
     await worker.settle();
     assert.deepEqual(worker.env.DB.query("SELECT id FROM files"), []);
     assert.deepEqual(stored(), []);
+  });
+
+  test("files: a large upload streams from the request body into an R2 multipart upload", async () => {
+    const size = 8 * 1024 * 1024 + 1000; // one full 8 MiB part, then the rest
+    const payload = new Uint8Array(size).map((_, i) => 97 + (i % 26));
+    const form = new FormData();
+    form.append("purpose", "user_data");
+    form.append("file", new Blob([payload], { type: "text/plain" }), "big.txt");
+    const created = await json("POST", "/v1/files", { body: form });
+    assert.equal(created.bytes, size);
+    const [upload] = worker.env.BUCKET.uploads;
+    assert.ok(upload, "a multipart upload was used");
+    assert.deepEqual([...upload.parts.values()].map((p) => p.length), [8 * 1024 * 1024, 1000]);
+    const content = await call("GET", `/v1/files/${created.id}/content`);
+    const got = new Uint8Array(await content.arrayBuffer());
+    await worker.settle();
+    assert.equal(got.length, size);
+    assert.ok(got.every((b, i) => b === payload[i]));
+    await json("DELETE", `/v1/files/${created.id}`);
   });
 
   test("errors: a 400 in OpenAI's format, and a failed binding call mapped once", async () => {

@@ -82,7 +82,9 @@ export function makeEnv(simulatorUrl, vars = {}) {
     BUCKET: new MemoryR2(),
     ACCESS_TOKEN: "sk-a,sk-b",
     ADMIN_TOKENS: "sk-admin",
-    MODEL_ALIASES: { "gpt-4o-mini": "@cf/meta/llama-3.1-8b-instruct" }, // a [vars] table arrives as an object
+    AUTH_DISABLED: "true", // ignored: only the local server may turn auth off
+    MODEL_ALIASES: { "house-model": "@cf/meta/llama-3.1-8b-instruct" }, // a [vars] table arrives as an object
+    MAX_FILE_BYTES: 64 * 1024 * 1024, // a [vars] number arrives as a number
     ...vars,
   };
 }

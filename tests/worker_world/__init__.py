@@ -1,11 +1,12 @@
 """The Worker under CPython: a stand-in world of ``js``, ``pyodide`` and workerd's helper modules.
 
-No Python Worker can run under CPython, so :func:`worker_world` runs a script in a fresh interpreter
-where :mod:`.prelude` has registered these modules under the names the Worker imports; the *real*
-``workers`` SDK (``workers-runtime-sdk``, from the dev dependencies), ``src/entry.py`` and the adapters
-run on top of them. The stand-ins mirror Pyodide's documented conversions (``to_js`` with
-``dict_converter``, ``JsBuffer``'s ``assign``/``to_bytes``, ``jsnull``, ``JsException.name``/``.message``);
-``env`` bindings are in :mod:`.bindings`.
+The Worker itself runs in real Pyodide in ``tests/in_pyodide`` (``docs/pyodide.md``); this world keeps
+the adapter checks that suite cannot drive (see ``tests/test_worker_shell.py``) running in every pytest.
+:func:`worker_world` runs a script in a fresh interpreter where :mod:`.prelude` has registered these
+modules under the names the Worker imports; the adapters and the *real* ``workers`` SDK
+(``workers-runtime-sdk``, from the dev dependencies) run on top of them. The stand-ins mirror Pyodide's
+documented conversions (``to_js`` with ``dict_converter``, ``JsBuffer``'s ``assign``/``to_bytes``,
+``jsnull``, ``JsException.name``/``.message``); ``env`` bindings are in :mod:`.bindings`.
 
 Nothing here is imported by the tests' own process except this module, which has no side effects.
 """

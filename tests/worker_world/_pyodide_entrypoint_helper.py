@@ -1,14 +1,10 @@
-"""Stand-in for workerd's ``_pyodide_entrypoint_helper``: ``waitUntil`` records its tasks in :data:`WAIT_UNTIL`."""
+"""Stand-in for workerd's ``_pyodide_entrypoint_helper`` (the SDK imports it; nothing here waits on it)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
 from types import SimpleNamespace
-from typing import Any
 
-WAIT_UNTIL: list[Awaitable[Any]] = []
-
-cloudflareWorkersModule = SimpleNamespace(waitUntil=WAIT_UNTIL.append, env=None)
+cloudflareWorkersModule = SimpleNamespace(waitUntil=lambda awaitable: None, env=None)
 
 
 def patchWaitUntil(ctx: object) -> None:

@@ -6,7 +6,6 @@ Each speaks in JS values (:mod:`._values`) as the real binding does, so the adap
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._values import JsArray, JsException, JsObject, JsProxy, Uint8Array, jsnull
@@ -73,18 +72,16 @@ class FakeD1Statement(JsProxy):
 
 
 class FakeD1(JsProxy):
-    """``env.DB``: D1 over an in-memory sqlite3 database (``migrations`` applied), JS values in and out.
+    """``env.DB``: D1 over an in-memory sqlite3 database, JS values in and out.
     Records the statements ``run`` and the ``batch``es."""
 
     js_name = "D1Database"
 
-    def __init__(self, migrations: Path | None = None) -> None:
+    def __init__(self) -> None:
         import sqlite3  # not at import: the Worker world asserts the Worker never loads sqlite3
 
         self.conn = sqlite3.connect(":memory:", isolation_level=None)
         self.conn.row_factory = sqlite3.Row
-        for script in sorted(migrations.glob("*.sql")) if migrations else []:
-            self.conn.executescript(script.read_text())
         self.ran: list[tuple[str, tuple[Any, ...]]] = []
         self.batches: list[list[tuple[str, tuple[Any, ...]]]] = []
 

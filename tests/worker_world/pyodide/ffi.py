@@ -1,5 +1,5 @@
 """Stand-in for ``pyodide.ffi``: ``to_js`` with ``dict_converter``, ``JsBuffer``, ``jsnull``,
-``JsException``, and the proxies the SDK's ASGI bridge makes for request bodies."""
+``JsException``, and the names the SDK imports (its proxies are not exercised here)."""
 
 from __future__ import annotations
 
@@ -37,27 +37,8 @@ def to_js(
     return value
 
 
-class _Buffer:
-    def __init__(self, obj: bytes) -> None:
-        self.data = Uint8Array(bytes(obj))
-
-    def release(self) -> None:
-        pass
-
-
-class _PyProxy:
-    def __init__(self, obj: bytes) -> None:
-        self._obj = obj
-
-    def getBuffer(self) -> _Buffer:
-        return _Buffer(self._obj)
-
-    def destroy(self) -> None:
-        pass
-
-
-def create_proxy(obj: bytes) -> _PyProxy:
-    return _PyProxy(obj)
+def create_proxy(obj: F) -> F:
+    return obj
 
 
 def create_once_callable(f: F) -> F:
