@@ -101,6 +101,10 @@ export function makeWorker(world, env) {
     async scheduled(controller = { cron: "0 * * * *", scheduledTime: Date.now() }) {
       await worker.scheduled(controller, env, ctx);
     },
+    // A Queue consumer's delivery (once entry.Default has a `queue` handler): a MessageBatch.
+    async queue(batch) {
+      await worker.queue(batch, env, ctx);
+    },
     // What workerd waits for after the response (ctx.waitUntil): the SDK's ASGI shutdown, streams' ends.
     async settle() {
       while (world.background.length) await world.background.shift();

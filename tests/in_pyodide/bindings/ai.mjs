@@ -21,7 +21,17 @@ export class SimulatedAI {
   }
 
   async run(model, inputs, options) {
-    this.calls.push({ model, inputs, options });
+    const call = { model, inputs, options, seconds: 0 };
+    this.calls.push(call);
+    const start = performance.now();
+    try {
+      return await this.answer(model, inputs);
+    } finally {
+      call.seconds = (performance.now() - start) / 1000;
+    }
+  }
+
+  async answer(model, inputs) {
     const url = `${this.baseUrl}/client/v4/accounts/${ACCOUNT}/ai/run/${model}`;
     let response;
     const audio = inputs?.audio;
@@ -48,6 +58,7 @@ export class SimulatedAI {
   }
 
   async models(params = {}) {
+    this.calls.push({ models: params });
     const query = new URLSearchParams({ page: String(params.page ?? 1), per_page: String(params.per_page ?? 20) });
     const response = await fetch(`${this.baseUrl}/client/v4/accounts/${ACCOUNT}/ai/models/search?${query}`);
     const envelope = await response.json();
