@@ -1,5 +1,5 @@
 """The :class:`~openai_workers_ai.ports.Fetcher` adapters (image URLs for chat vision), without a network:
-``WorkersFetcher`` over a stand-in global ``fetch`` in ``test_worker_shell``'s Worker world, and
+``WorkersFetcher`` over a stand-in global ``fetch`` in the Worker stand-in world (``tests/worker_world``), and
 ``HttpFetcher`` over an httpx mock transport."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 
 from openai_workers_ai.adapters.local import HttpFetcher
 
-from .test_worker_shell import worker_world
+from .worker_world import worker_world
 
 
 async def test_http_fetcher() -> None:

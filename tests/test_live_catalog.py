@@ -30,7 +30,7 @@ from openai_workers_ai.simulator.rest import create_rest_app
 
 from .conftest import KEY
 from .openapi import assert_matches
-from .test_worker_shell import worker_world
+from .worker_world import worker_world
 
 LLAMA = "@cf/meta/llama-3.1-8b-instruct"
 NEW = "@cf/acme/brand-new-llm"

@@ -1,0 +1,128 @@
+"""Figures measured the same way in Pyodide and in CPython: the app's import, the per-isolate build
+(``create_app``), and the wall time of a non-streaming chat completion through raw ASGI with the
+simulator in process (no network, no JS bridge: the core's own cost in each runtime).
+
+In Pyodide the harness (``world.mjs``) calls these functions; under CPython
+``python tests/in_pyodide/measure.py PYODIDE_FIGURES.json`` measures the same in a fresh interpreter
+and prints both side by side, with the ratio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import sys
+import time
+from json import dumps, loads
+from typing import Any
+
+BODY = dumps({"model": "@cf/meta/llama-3.1-8b-instruct", "messages": [{"role": "user", "content": "echo: hello"}]})
+KEY = "sk-figures"
+
+
+def import_app() -> float:
+    """Seconds to import ``openai_workers_ai.app`` (the first time in this interpreter)."""
+    start = time.perf_counter()
+    import openai_workers_ai.app  # noqa: F401
+
+    return time.perf_counter() - start
+
+
+class _Unused:
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"a chat completion does not touch storage ({name})")
+
+
+def build(times: int = 20) -> tuple[Any, float]:
+    """The app over the in-process simulator, and the median seconds ``create_app`` took (of ``times``)."""
+    from openai_workers_ai.app import create_app
+    from openai_workers_ai.ports import Backends
+    from openai_workers_ai.settings import Settings
+    from openai_workers_ai.simulator import Simulator
+
+    backends = Backends(ai=Simulator(keep_calls=0), db=_Unused(), bucket=_Unused())
+    settings = Settings(access_token=(KEY,))
+    took = []
+    for _ in range(times):
+        start = time.perf_counter()
+        app = create_app(backends, settings)
+        took.append(time.perf_counter() - start)
+    return app, statistics.median(took)
+
+
+async def chat(app: Any) -> int:
+    """One chat completion through raw ASGI; its status."""
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": "/v1/chat/completions", "raw_path": b"/v1/chat/completions", "query_string": b"",
+        "headers": [(b"authorization", f"Bearer {KEY}".encode()), (b"content-type", b"application/json")],
+    }
+    messages = [{"type": "http.request", "body": BODY.encode(), "more_body": False}]
+    status = 0
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop() if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    await app(scope, receive, send)
+    return status
+
+
+async def requests(app: Any, count: int) -> dict[str, float]:
+    """Seconds for the first request and the median of ``count`` after it."""
+    start = time.perf_counter()
+    assert await chat(app) == 200
+    first = time.perf_counter() - start
+    times = []
+    for _ in range(count):
+        start = time.perf_counter()
+        assert await chat(app) == 200
+        times.append(time.perf_counter() - start)
+    return {"first_request": first, "request": statistics.median(times)}
+
+
+async def figures(count: int = 200) -> dict[str, float]:
+    """Everything above, in one fresh interpreter (import first)."""
+    imported = import_app()
+    app, built = build()
+    return {"import_app": imported, "create_app": built, **await requests(app, count)}
+
+
+def _row(name: str, pyodide: float | None, cpython: float | None) -> str:
+    def ms(value: float | None) -> str:
+        return f"{value * 1000:10.2f}" if value is not None else f"{'-':>10}"
+
+    ratio = f"{pyodide / cpython:7.1f}x" if pyodide and cpython else f"{'':>8}"
+    return f"  {name:<44}{ms(pyodide)}{ms(cpython)} {ratio}"
+
+
+def report(pyodide: dict[str, float], cpython: dict[str, float]) -> str:
+    """The side-by-side table (milliseconds)."""
+    lines = [f"  {'':<44}{'Pyodide':>10}{'CPython':>10}   ratio   (ms)"]
+    names = {
+        "import_entry": "import entry (top level, entropy blocked)",
+        "import_app": "import openai_workers_ai.app",
+        "create_app": "create_app (per-isolate build), median",
+        "first_request": "first chat request (raw ASGI)",
+        "request": "chat request, median (raw ASGI)",
+        "shell_first_request": "first request through the shell (build incl.)",
+        "shell_request": "chat request through the shell, median",
+        "binding_call": "  of which inside env.AI.run (loopback HTTP)",
+    }
+    for key, name in names.items():
+        if key in pyodide or key in cpython:
+            lines.append(_row(name, pyodide.get(key), cpython.get(key)))
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    measured = asyncio.run(figures())
+    if len(sys.argv) > 1:
+        with open(sys.argv[1]) as file:
+            print(report(loads(file.read()), measured))
+    else:
+        print(dumps(measured))

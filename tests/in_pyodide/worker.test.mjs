@@ -1,0 +1,347 @@
+// The Worker inside real Pyodide: each scenario sends a real JS Request to entry.Default.fetch, which
+// answers through the SDK's workers.asgi bridge, the app and adapters/workers.py, over the JS
+// stand-ins of env.AI (the simulator on loopback), env.DB (node:sqlite) and env.BUCKET (memory).
+// Run by tests/in_pyodide/run (see docs/pyodide.md); SIMULATOR_URL names the simulator.
+
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { after, before, describe, test } from "node:test";
+
+import { boot, makeEnv, makeWorker } from "./world.mjs";
+
+const BASE = "https://worker.test";
+const KEY = "sk-a";
+const LOCAL_ONLY = [
+  "uvicorn", "httpx", "sqlite3", "_sqlite3", "socketserver", "http.server", "multiprocessing",
+  "openai_workers_ai.cli", "openai_workers_ai.adapters.local", "openai_workers_ai.simulator",
+];
+
+let world;
+let worker;
+const figures = {};
+
+// workerd's requests carry the Host header a client sent; Node's Request adds none by itself.
+function request(method, path, { key = KEY, json, body, headers = {} } = {}) {
+  const auth = key ? { authorization: `Bearer ${key}` } : {};
+  const init = { method, headers: { host: new URL(BASE).host, ...auth, ...headers } };
+  if (json !== undefined) {
+    init.body = JSON.stringify(json);
+    init.headers["content-type"] = "application/json";
+  } else if (body !== undefined) {
+    init.body = body;
+  }
+  return new Request(BASE + path, init);
+}
+
+async function call(method, path, options) {
+  const response = await worker.fetch(request(method, path, options));
+  assert.ok(response instanceof Response, "the Worker answers a JS Response");
+  return response;
+}
+
+async function json(method, path, options, status = 200) {
+  const response = await call(method, path, options);
+  const text = await response.text();
+  await worker.settle();
+  assert.equal(response.status, status, text);
+  return JSON.parse(text);
+}
+
+// Reads a streamed JS body chunk by chunk, as a client would; the chunks as text.
+async function chunks(response) {
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  const out = [];
+  for (let got = await reader.read(); !got.done; got = await reader.read()) {
+    assert.ok(got.value instanceof Uint8Array, "stream chunks are bytes");
+    out.push(decoder.decode(got.value, { stream: true }));
+  }
+  await worker.settle();
+  return out;
+}
+
+function sseEvents(text) {
+  return text.split("\n\n").filter((e) => e.startsWith("data: ")).map((e) => e.slice(6));
+}
+
+function makeWav(seconds = 1, rate = 16000) {
+  const samples = seconds * rate;
+  const wav = new DataView(new ArrayBuffer(44 + samples * 2));
+  const ascii = (at, s) => [...s].forEach((c, i) => wav.setUint8(at + i, c.charCodeAt(0)));
+  ascii(0, "RIFF"); wav.setUint32(4, 36 + samples * 2, true); ascii(8, "WAVE");
+  ascii(12, "fmt "); wav.setUint32(16, 16, true); wav.setUint16(20, 1, true); wav.setUint16(22, 1, true);
+  wav.setUint32(24, rate, true); wav.setUint32(28, rate * 2, true); wav.setUint16(32, 2, true); wav.setUint16(34, 16, true);
+  ascii(36, "data"); wav.setUint32(40, samples * 2, true);
+  for (let i = 0; i < samples; i++) wav.setInt16(44 + i * 2, Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / rate)), true);
+  return new Uint8Array(wav.buffer);
+}
+
+const median = (values) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+before(async () => {
+  world = await boot();
+  Object.assign(figures, world.timings);
+  worker = makeWorker(world, makeEnv(process.env.SIMULATOR_URL));
+});
+
+after(() => {
+  if (process.env.FIGURES_OUT) writeFileSync(process.env.FIGURES_OUT, JSON.stringify(figures));
+});
+
+describe("cold start", () => {
+  test("entry is imported at the top level with entropy blocked, loading nothing local-only", () => {
+    assert.deepEqual(world.snapshot.entropy_attempts, []);
+    assert.ok(world.snapshot.loaded.includes("entry") && world.snapshot.loaded.includes("workers"));
+    assert.deepEqual(world.snapshot.loaded.filter((m) => LOCAL_ONLY.includes(m)), []);
+  });
+
+  test("the first request builds the app (figures: per-isolate build, then per request)", async () => {
+    // What entry's top level did not import, the first request imports (measured apart).
+    figures.import_app = world.pyodide.pyimport("measure").import_app();
+    const body = { model: "@cf/meta/llama-3.1-8b-instruct", messages: [{ role: "user", content: "echo: warm" }] };
+    let start = performance.now();
+    const first = await json("POST", "/v1/chat/completions", { json: body });
+    figures.shell_first_request = (performance.now() - start) / 1000;
+    assert.equal(first.choices[0].message.content, "warm");
+    const times = [];
+    for (let i = 0; i < 30; i++) {
+      start = performance.now();
+      await json("POST", "/v1/chat/completions", { json: body });
+      times.push((performance.now() - start) / 1000);
+    }
+    figures.shell_request = median(times);
+    figures.binding_call = median(worker.env.AI.calls.slice(-times.length).map((c) => c.seconds));
+  });
+});
+
+describe("OpenAI API", () => {
+  test("auth: no key and a wrong key are 401 in OpenAI's format", async () => {
+    for (const key of [null, "sk-wrong"]) {
+      const body = await json("GET", "/v1/models", { key }, 401);
+      assert.equal(body.error.code, "invalid_api_key");
+      assert.equal(body.error.type, "invalid_request_error");
+    }
+  });
+
+  test("models: the live catalog read through env.AI.models()", async () => {
+    const body = await json("GET", "/v1/models");
+    assert.equal(body.object, "list");
+    assert.ok(body.data.length > 50 && body.data.every((m) => m.object === "model" && typeof m.id === "string"));
+    assert.ok(body.data.some((m) => m.id === "@cf/meta/llama-3.1-8b-instruct"));
+  });
+
+  test("chat: plain", async () => {
+    const body = await json("POST", "/v1/chat/completions", {
+      json: { model: "house-model", messages: [{ role: "user", content: "echo: hello there" }] },
+    });
+    assert.equal(body.object, "chat.completion");
+    assert.equal(body.model, "@cf/meta/llama-3.1-8b-instruct", "MODEL_ALIASES read from env");
+    assert.equal(body.choices[0].message.content, "hello there");
+    assert.equal(body.choices[0].finish_reason, "stop");
+    assert.ok(body.usage.total_tokens > 0);
+  });
+
+  test("chat: streamed, read chunk by chunk from the JS body", async () => {
+    const response = await call("POST", "/v1/chat/completions", {
+      json: { model: "@cf/meta/llama-3.1-8b-instruct", stream: true,
+              messages: [{ role: "user", content: "echo: one two three four five six" }] },
+    });
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get("content-type"), /^text\/event-stream/);
+    assert.ok(response.body instanceof ReadableStream);
+    const parts = await chunks(response);
+    assert.ok(parts.length > 2, `several chunks, got ${parts.length}`);
+    const events = sseEvents(parts.join(""));
+    assert.equal(events.at(-1), "[DONE]");
+    const objects = events.slice(0, -1).map((e) => JSON.parse(e));
+    assert.ok(objects.every((o) => o.object === "chat.completion.chunk"));
+    assert.equal(objects.map((o) => o.choices[0]?.delta?.content ?? "").join(""), "one two three four five six");
+    assert.equal(objects.at(-1).choices[0].finish_reason, "stop");
+  });
+
+  test("chat: tools, buffered and streamed", async () => {
+    const tools = [{ type: "function", function: { name: "get_weather", parameters: {
+      type: "object", properties: { city: { type: "string" } }, required: ["city"] } } }];
+    const messages = [{ role: "user", content: 'call:get_weather {"city": "Zürich"}' }];
+    for (const model of ["@cf/qwen/qwen3-30b-a3b-fp8", "@cf/zai-org/glm-4.7-flash"]) {
+      const body = await json("POST", "/v1/chat/completions", { json: { model, messages, tools } });
+      const [toolCall] = body.choices[0].message.tool_calls;
+      assert.equal(body.choices[0].finish_reason, "tool_calls", model);
+      assert.equal(toolCall.function.name, "get_weather");
+      assert.deepEqual(JSON.parse(toolCall.function.arguments), { city: "Zürich" });
+    }
+    const response = await call("POST", "/v1/chat/completions", {
+      json: { model: "@cf/zai-org/glm-4.7-flash", messages, tools, stream: true },
+    });
+    const objects = sseEvents((await chunks(response)).join("")).slice(0, -1).map((e) => JSON.parse(e));
+    const args = objects.flatMap((o) => o.choices[0]?.delta?.tool_calls ?? []).map((c) => c.function?.arguments ?? "");
+    assert.deepEqual(JSON.parse(args.join("")), { city: "Zürich" });
+    assert.equal(objects.findLast((o) => o.choices[0]?.finish_reason).choices[0].finish_reason, "tool_calls");
+  });
+
+  test("completions", async () => {
+    const body = await json("POST", "/v1/completions", {
+      json: { model: "@cf/meta/llama-3.1-8b-instruct", prompt: "echo: once upon", max_tokens: 16 },
+    });
+    assert.equal(body.object, "text_completion");
+    assert.equal(typeof body.choices[0].text, "string");
+    assert.ok(body.choices[0].text.length > 0 && body.usage.completion_tokens > 0);
+  });
+
+  test("embeddings", async () => {
+    const body = await json("POST", "/v1/embeddings", { json: { model: "text-embedding-3-small", input: ["a", "b c"] } });
+    assert.equal(body.object, "list");
+    assert.equal(body.data.length, 2);
+    assert.ok(body.data.every((d, i) => d.object === "embedding" && d.index === i && d.embedding.length === 768));
+    assert.ok(body.data[0].embedding.every((x) => typeof x === "number"));
+  });
+
+  test("audio: a transcription (multipart upload, the audio handed to the binding)", async () => {
+    const form = new FormData();
+    form.append("model", "whisper-1");
+    form.append("file", new Blob([makeWav(2)], { type: "audio/wav" }), "speech.wav");
+    const body = await json("POST", "/v1/audio/transcriptions", { body: form });
+    assert.equal(typeof body.text, "string");
+    assert.ok(body.text.length > 0);
+    const { model, inputs } = worker.env.AI.calls.at(-1);
+    assert.equal(model, "@cf/openai/whisper-large-v3-turbo");
+    assert.equal(typeof inputs.audio, "string", "whisper-large-v3-turbo takes base64 text");
+
+    const nova = new FormData();
+    nova.append("model", "@cf/deepgram/nova-3");
+    nova.append("file", new Blob([makeWav(2)], { type: "audio/wav" }), "speech.wav");
+    const transcribed = await json("POST", "/v1/audio/transcriptions", { body: nova });
+    assert.ok(transcribed.text.length > 0);
+    const audio = worker.env.AI.calls.at(-1).inputs.audio;
+    assert.ok(audio.body instanceof ReadableStream, "Nova-3 takes its audio as a stream");
+    assert.equal(audio.contentType, "audio/wav");
+  });
+
+  test("images: a generation answered with a URL, then fetched through the Worker", async () => {
+    const body = await json("POST", "/v1/images/generations", {
+      json: { model: "dall-e-2", prompt: "a lighthouse", size: "256x256", response_format: "url" },
+    });
+    const url = new URL(body.data[0].url);
+    assert.equal(url.origin, BASE);
+    const image = await call("GET", url.pathname, { key: null });
+    assert.equal(image.status, 200);
+    assert.match(image.headers.get("content-type"), /^image\//);
+    const bytes = new Uint8Array(await image.arrayBuffer());
+    await worker.settle();
+    assert.ok(bytes.length > 8);
+    assert.deepEqual([...bytes.slice(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
+    // R2 answers null for a missing key: a 404, not a crash.
+    const other = url.pathname.replace(/\/([^/])([^/]*)$/, (_, c, rest) => `/${c === "A" ? "B" : "A"}${rest}`);
+    const missing = await call("GET", other, { key: null });
+    await missing.arrayBuffer();
+    await worker.settle();
+    assert.equal(missing.status, 404);
+  });
+
+  test("files: upload, list, retrieve, content, delete; then the cron cleans up", async () => {
+    const payload = '{"a": 1}\n'.repeat(50);
+    const upload = () => {
+      const form = new FormData();
+      form.append("purpose", "batch");
+      form.append("file", new Blob([payload], { type: "application/jsonl" }), "in.jsonl");
+      return json("POST", "/v1/files", { body: form });
+    };
+    const created = await upload();
+    assert.equal(created.object, "file");
+    assert.equal(created.bytes, payload.length);
+    assert.equal(created.expires_at, created.created_at + 30 * 86400);
+    const listed = await json("GET", "/v1/files?limit=10");
+    assert.deepEqual(listed.data.map((f) => f.id), [created.id]);
+    assert.deepEqual(await json("GET", `/v1/files/${created.id}`), created);
+    assert.equal((await json("GET", `/v1/files/${created.id}`, { key: "sk-b" }, 404)).error.param, "id");
+    const content = await call("GET", `/v1/files/${created.id}/content`);
+    assert.equal(content.status, 200);
+    assert.equal((await chunks(content)).join(""), payload);
+    const [row] = worker.env.DB.query("SELECT object_key, status FROM files");
+    assert.equal(row.status, "processed");
+    const stored = () => [...worker.env.BUCKET.objects.keys()].filter((k) => k.startsWith("files/"));
+    assert.deepEqual(stored(), [row.object_key]);
+    const deleted = await json("DELETE", `/v1/files/${created.id}`);
+    assert.deepEqual(deleted, { id: created.id, object: "file", deleted: true });
+    assert.deepEqual(stored(), []);
+
+    const expired = await upload();
+    worker.env.DB.query("UPDATE files SET expires_at = 1 WHERE id = ?", expired.id);
+    await worker.scheduled();
+    await worker.settle();
+    assert.deepEqual(worker.env.DB.query("SELECT id FROM files"), []);
+    assert.deepEqual(stored(), []);
+  });
+
+  test("files: a large upload streams from the request body into an R2 multipart upload", async () => {
+    const size = 8 * 1024 * 1024 + 1000; // one full 8 MiB part, then the rest
+    const payload = new Uint8Array(size).map((_, i) => 97 + (i % 26));
+    const form = new FormData();
+    form.append("purpose", "user_data");
+    form.append("file", new Blob([payload], { type: "text/plain" }), "big.txt");
+    const created = await json("POST", "/v1/files", { body: form });
+    assert.equal(created.bytes, size);
+    const [upload] = worker.env.BUCKET.uploads;
+    assert.ok(upload, "a multipart upload was used");
+    assert.deepEqual([...upload.parts.values()].map((p) => p.length), [8 * 1024 * 1024, 1000]);
+    const content = await call("GET", `/v1/files/${created.id}/content`);
+    const got = new Uint8Array(await content.arrayBuffer());
+    await worker.settle();
+    assert.equal(got.length, size);
+    assert.ok(got.every((b, i) => b === payload[i]));
+    await json("DELETE", `/v1/files/${created.id}`);
+  });
+
+  test("errors: a 400 in OpenAI's format, and a failed binding call mapped once", async () => {
+    const bad = await json("POST", "/v1/chat/completions", { json: { model: "@cf/meta/llama-3.1-8b-instruct" } }, 400);
+    assert.equal(bad.error.type, "invalid_request_error");
+    assert.equal(bad.error.param, "messages");
+    const busy = await json("POST", "/v1/chat/completions", {
+      json: { model: "@cf/meta/llama-3.1-8b-instruct", messages: [{ role: "user", content: "fail:503" }] },
+    }, 503);
+    assert.equal(busy.error.code, "upstream_overloaded");
+  });
+});
+
+describe("Ollama API", () => {
+  test("chat: NDJSON streamed by default, read chunk by chunk", async () => {
+    const response = await call("POST", "/api/chat", {
+      json: { model: "llama3.1:8b", messages: [{ role: "user", content: "echo: one two three four" }] },
+    });
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get("content-type"), /^application\/x-ndjson/);
+    const lines = (await chunks(response)).join("").trim().split("\n").map((l) => JSON.parse(l));
+    assert.ok(lines.length > 2);
+    assert.equal(lines.map((l) => l.message?.content ?? "").join(""), "one two three four");
+    assert.equal(lines.at(-1).done, true);
+    assert.ok(lines.slice(0, -1).every((l) => l.done === false));
+  });
+
+  test("generate, not streamed; a bad request in Ollama's format", async () => {
+    const body = await json("POST", "/api/generate", { json: { model: "llama3.1:8b", prompt: "echo: hi", stream: false } });
+    assert.equal(body.response, "hi");
+    assert.equal(body.done, true);
+    const bad = await json("POST", "/api/chat", { json: { model: "llama3.1:8b", messages: "not a list" } }, 400);
+    assert.equal(typeof bad.error, "string");
+  });
+});
+
+describe("the isolate afterwards", () => {
+  test("nothing local-only was ever loaded, and no thread was started", () => {
+    const loaded = world.pyodide.runPython("import sys; sorted(sys.modules)").toJs();
+    assert.deepEqual(loaded.filter((m) => LOCAL_ONLY.includes(m)), []);
+    assert.equal(world.pyodide.runPython("import threading; threading.active_count()"), 1);
+  });
+});
+
+describe("figures", () => {
+  test("the core measured alone (raw ASGI, the simulator in process), as under CPython", async () => {
+    const measure = world.pyodide.pyimport("measure");
+    const [app, built] = measure.build().toJs({ depth: 1 });
+    figures.create_app = built;
+    const measured = await measure.requests(app, 200);
+    Object.assign(figures, measured.toJs({ dict_converter: Object.fromEntries }));
+    measured.destroy();
+    app.destroy();
+  });
+});
