@@ -163,9 +163,12 @@ class Job:
     id: str
     owner: str | None = None
 
-    def to_json(self) -> dict[str, str | None]:
-        """The job as a JSON object (a Queue message's body)."""
-        return {"kind": self.kind, "id": self.id, "owner": self.owner}
+    def to_json(self) -> dict[str, str]:
+        """The job as a JSON object (a Queue message's body); ``owner`` only when there is one."""
+        body = {"kind": self.kind, "id": self.id}
+        if self.owner is not None:
+            body["owner"] = self.owner
+        return body
 
     @classmethod
     def from_json(cls, body: Any) -> Job | None:

@@ -238,6 +238,45 @@ describe("OpenAI API", () => {
     assert.equal(missing.status, 404);
   });
 
+  test("background jobs: an image's expiry job goes to env.JOBS, and the queue handler runs it", async () => {
+    const jobs = worker.env.JOBS;
+    jobs.sent.length = 0;
+    const body = await json("POST", "/v1/images/generations", {
+      json: { model: "dall-e-2", prompt: "a harbour", size: "256x256", response_format: "url" },
+    });
+    const path = new URL(body.data[0].url).pathname;
+    const name = path.split("/").pop();
+    assert.equal(jobs.sent.length, 1);
+    assert.deepEqual(jobs.sent[0].body, { kind: "images.expire", id: name });  // no owner: left out
+    assert.deepEqual(jobs.sent[0].options, { delaySeconds: 3600 });
+    // Delivered early (a redelivery, say): acknowledged, the image kept, the job sent again for later.
+    let batch = jobs.batch();
+    await worker.queue(batch);
+    assert.deepEqual(batch.messages.map((m) => m.fate), ["ack"]);
+    assert.equal(jobs.sent.length, 1);
+    assert.ok(jobs.sent[0].options.delaySeconds > 3500);
+    const kept = await call("GET", path, { key: null });
+    await kept.arrayBuffer();
+    await worker.settle();
+    assert.equal(kept.status, 200);
+    // Once expired (the object's expiry moved into the past), the same job deletes it; again, it is harmless.
+    worker.env.BUCKET.objects.get(`images/${name}`).customMetadata.expires_at = "1";
+    const job = jobs.sent[0].body;
+    for (let round = 0; round < 2; round++) {
+      if (round > 0) jobs.sent.push({ body: job, options: {} });  // the same message, delivered again
+      batch = jobs.batch();
+      await worker.queue(batch);
+      assert.deepEqual(batch.messages.map((m) => m.fate), ["ack"]);
+    }
+    assert.equal(worker.env.BUCKET.objects.has(`images/${name}`), false);
+    assert.equal(jobs.sent.length, 0);
+    // A message that is no job is dropped (acknowledged), not retried forever.
+    jobs.sent.push({ body: "not a job", options: {} });
+    batch = jobs.batch();
+    await worker.queue(batch);
+    assert.deepEqual(batch.messages.map((m) => m.fate), ["ack"]);
+  });
+
   test("files: upload, list, retrieve, content, delete; then the cron cleans up", async () => {
     const payload = '{"a": 1}\n'.repeat(50);
     const upload = () => {

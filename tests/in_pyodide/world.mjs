@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 
 import { SimulatedAI } from "./bindings/ai.mjs";
 import { SqliteD1 } from "./bindings/d1.mjs";
+import { MemoryQueue } from "./bindings/queue.mjs";
 import { MemoryR2 } from "./bindings/r2.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -80,6 +81,7 @@ export function makeEnv(simulatorUrl, vars = {}) {
     AI: new SimulatedAI(simulatorUrl),
     DB: new SqliteD1(join(ROOT, "migrations")),
     BUCKET: new MemoryR2(),
+    JOBS: new MemoryQueue(),
     ACCESS_TOKEN: "sk-a,sk-b",
     ADMIN_TOKENS: "sk-admin",
     AUTH_DISABLED: "true", // ignored: only the local server may turn auth off
@@ -101,7 +103,7 @@ export function makeWorker(world, env) {
     async scheduled(controller = { cron: "0 * * * *", scheduledTime: Date.now() }) {
       await worker.scheduled(controller, env, ctx);
     },
-    // A Queue consumer's delivery (once entry.Default has a `queue` handler): a MessageBatch.
+    // A Queue consumer's delivery: a MessageBatch (env.JOBS.batch() makes one of what was sent).
     async queue(batch) {
       await worker.queue(batch, env, ctx);
     },
