@@ -64,21 +64,20 @@ def chat_spec(req: CreateChatCompletionRequest, model: ModelInfo) -> spec.ChatSp
 
 def _message(message: Message, index: int) -> spec.Message:
     where = f"messages[{index}]"
-    content: str | tuple[spec.Part, ...] = message.text()
-    if isinstance(message.content, list) and any(isinstance(p, ImagePart) for p in message.content):
+    content: str | tuple[spec.Part, ...] = message.content if isinstance(message.content, str) else message.text()
+    if isinstance(message.content, list):
         parts: list[spec.Part] = []
         for k, part in enumerate(message.content):
-            if isinstance(part, ImagePart):
+            if isinstance(part, TextPart):
+                parts.append(part.text)
+            elif isinstance(part, ImagePart):
                 part_where = f"{where}.content[{k}]"
                 parts.append(spec.ImagePart(part.image_url.url, part_where, f"{part_where}.image_url.url"))
-            elif isinstance(part, TextPart):
-                parts.append(part.text)
-        content = tuple(parts)
-    if isinstance(message.content, list):
-        for k, part in enumerate(message.content):
-            if not isinstance(part, TextPart | ImagePart) and part.type != "refusal":
+            elif part.type != "refusal":
                 raise InvalidRequest(f"Content parts of type '{part.type}' are not supported.",
                                      param=f"{where}.content[{k}].type")
+        if any(isinstance(p, spec.ImagePart) for p in parts):
+            content = tuple(parts)
     role = ROLES[message.role]
     return spec.Message(
         role=role,

@@ -53,8 +53,12 @@ if TYPE_CHECKING:
 async def complete(ctx: AppContext, spec: ChatSpec) -> Generated:
     """Run every choice whole, concurrently."""
     calls = await _prepare(ctx, spec)
-    choices = await asyncio.gather(*(_complete(ctx.backends.ai, call, spec) for call in calls))
-    return Generated(list(choices), _total(c.usage for c in choices))
+    ai = ctx.backends.ai
+    if len(calls) == 1:  # the common case, without gather's task
+        choices = [await _complete(ai, calls[0], spec)]
+    else:
+        choices = list(await asyncio.gather(*(_complete(ai, call, spec) for call in calls)))
+    return Generated(choices, _total(c.usage for c in choices))
 
 
 async def stream(ctx: AppContext, spec: ChatSpec) -> AsyncGenerator[Event, None]:
