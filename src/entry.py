@@ -1,41 +1,38 @@
-"""The Worker: every request goes to the core's ASGI app (``openai_workers_ai.app``).
+"""The Worker: HTTP requests go to the core's ASGI app, Queue batches to its job runner, the cron to its cleanup.
 
-The app, its backends and settings are built once per isolate, on first use,
-from nothing but the env (vars, secrets, bindings); a new deployment or a
-changed secret starts new isolates.
+Everything that does not need ``env`` is imported here, at the top level: the runtime runs this
+scope once at deploy time and snapshots Pyodide's memory, so a new isolate starts with the app's
+code, every route, pydantic's validators and the model catalog already loaded. Nothing imported
+here may read entropy, the clock, the network or the environment (``tests/test_cold_start.py``).
+What needs ``env`` — settings, bindings, ``create_app`` — is built once per isolate, on its first
+event (a few requests' worth of CPU); a new deployment or a changed secret starts new isolates.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from starlette.applications import Starlette
 from workers import WorkerEntrypoint
 
-if TYPE_CHECKING:
-    from starlette.applications import Starlette
+try:
+    from workers import asgi
+except ImportError:  # a runtime whose bundled SDK predates workers.asgi
+    import asgi  # type: ignore[import-untyped, no-redef]  # the old SDK's module has no types
 
-    from openai_workers_ai.ports import Backends
-    from openai_workers_ai.settings import Settings
+from openai_workers_ai.adapters.workers import backends_from_env, deliveries, settings_from_env
+from openai_workers_ai.app import create_app
+from openai_workers_ai.jobs import consume
+from openai_workers_ai.maintenance import run_scheduled
 
-_built: dict[str, Any] = {}
-
-
-def _bindings(env: Any) -> tuple[Backends, Settings]:
-    if "backends" not in _built:
-        from openai_workers_ai.adapters.workers import backends_from_env, settings_from_env
-
-        _built["settings"] = settings_from_env(env)
-        _built["backends"] = backends_from_env(env)
-    return _built["backends"], _built["settings"]
+_isolate: dict[str, Starlette] = {}
 
 
 def _app(env: Any) -> Starlette:
-    if "app" not in _built:
-        from openai_workers_ai.app import create_app
-
-        _built["app"] = create_app(*_bindings(env))
-    app: Starlette = _built["app"]
-    return app
+    """The app over this isolate's ``env``, built on its first use."""
+    if "app" not in _isolate:
+        _isolate["app"] = create_app(backends_from_env(env), settings_from_env(env))
+    return _isolate["app"]
 
 
 class Default(WorkerEntrypoint):
@@ -43,22 +40,14 @@ class Default(WorkerEntrypoint):
 
     async def fetch(self, request: Any) -> Any:
         """Serve ``request`` with the core's ASGI app (through the SDK's ``asgi`` bridge)."""
-        try:
-            from workers import asgi
-        except ImportError:  # a runtime whose bundled SDK predates workers.asgi
-            import asgi  # type: ignore[import-untyped, no-redef]  # the old SDK's module has no types
         return await asgi.fetch(_app(self.env), request, self.env)
-
-    async def scheduled(self, controller: Any, env: Any = None, ctx: Any = None) -> None:
-        """The cron trigger (wrangler.toml ``[triggers]``): expire stored files and generated images."""
-        from openai_workers_ai.maintenance import run_scheduled
-
-        await run_scheduled(*_bindings(self.env))
 
     async def queue(self, batch: Any, env: Any = None, ctx: Any = None) -> None:
         """The Queue consumer (wrangler.toml ``[[queues.consumers]]``): run each background job, then
         acknowledge it; a failed one is retried by the Queue, then sent to the dead-letter queue."""
-        from openai_workers_ai.adapters.workers import deliveries
-        from openai_workers_ai.jobs import consume
-
         await consume(_app(self.env).state.ctx, deliveries(batch))
+
+    async def scheduled(self, controller: Any, env: Any = None, ctx: Any = None) -> None:
+        """The cron trigger (wrangler.toml ``[triggers]``): expire stored files and generated images."""
+        app_ctx = _app(self.env).state.ctx
+        await run_scheduled(app_ctx.backends, app_ctx.settings)

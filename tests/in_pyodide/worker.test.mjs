@@ -89,9 +89,14 @@ after(() => {
 });
 
 describe("cold start", () => {
-  test("entry is imported at the top level with entropy blocked, loading nothing local-only", () => {
+  test("entry imports the whole app at the top level, with entropy and the clock blocked, loading nothing local-only", () => {
     assert.deepEqual(world.snapshot.entropy_attempts, []);
     assert.ok(world.snapshot.loaded.includes("entry") && world.snapshot.loaded.includes("workers"));
+    // The whole app is in the snapshot: the factory, every door, the pipeline, the SDK's bridge.
+    const inSnapshot = ["openai_workers_ai.app", "openai_workers_ai.routes.chat_completions",
+      "openai_workers_ai.routes.files", "openai_workers_ai.routes.ollama.chat", "openai_workers_ai.workers_ai.pipeline",
+      "openai_workers_ai.jobs", "openai_workers_ai.catalog.models", "workers.asgi"];
+    assert.deepEqual(inSnapshot.filter((m) => !world.snapshot.loaded.includes(m)), []);
     assert.deepEqual(world.snapshot.loaded.filter((m) => LOCAL_ONLY.includes(m)), []);
   });
 

@@ -1,5 +1,6 @@
 """Stand-in for Pyodide's ``js`` module (the JS globals the adapters use): ``Object``, ``Array``,
-``Uint8Array``, ``Headers``, ``ReadableStream``, and ``fetch`` (a test sets ``js.fetch = …``)."""
+``Uint8Array``, ``Headers``, ``ReadableStream``, and ``fetch`` (a test sets ``js.fetch = …``); ``Request``
+and ``Response`` only as names (the SDK's ``workers.asgi`` annotates with them at import)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 from ._values import ArrayBuffer, BytesLike, JsArray, JsObject, JsProxy, Uint8Array
 
-__all__ = ["Array", "ArrayBuffer", "Headers", "Object", "ReadableStream", "Uint8Array", "fetch"]
+__all__ = ["Array", "ArrayBuffer", "Headers", "Object", "ReadableStream", "Request", "Response", "Uint8Array", "fetch"]
 
 
 class ReadableStream(JsProxy):
@@ -54,6 +55,14 @@ class Headers(JsProxy, list[tuple[str, str]]):
 
     def get(self, name: str) -> str | None:
         return next((v for k, v in self if k.lower() == name.lower()), None)
+
+
+class Request(JsProxy):
+    js_name = "Request"
+
+
+class Response(JsProxy):
+    js_name = "Response"
 
 
 class Object:

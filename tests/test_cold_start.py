@@ -1,0 +1,87 @@
+"""Cold start: the Worker's entry module loads the whole app at its top level (inside the deploy-time
+memory snapshot), and nothing it imports reads entropy, the clock, the network or the environment.
+
+Run under CPython in the stand-in world (the Pyodide suite checks the same import in real Pyodide).
+The same guard (``tests/in_pyodide/snapshot.py``) holds for the local server's CLI.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from .worker_world import worker_world
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "openai_workers_ai"
+LOCAL_ONLY = {"uvicorn", "httpx", "sqlite3", "_sqlite3", "socketserver", "http.server", "multiprocessing",
+              "openai_workers_ai.cli", "openai_workers_ai.adapters.local", "openai_workers_ai.simulator"}
+
+SCRIPT = """
+    import json
+    sys.path.insert(0, "tests/in_pyodide")
+    from snapshot import import_entry
+    print(json.dumps(import_entry({module!r}, {libraries!r})))
+"""
+
+
+def snapshot(module: str = "entry", libraries: tuple[str, ...] = ()) -> dict[str, list[str]]:
+    script = SCRIPT.format(module=module, libraries=libraries)
+    result: dict[str, list[str]] = json.loads(worker_world(script).splitlines()[-1])
+    return result
+
+
+def modules_under(folder: str) -> set[str]:
+    out = set()
+    for path in (PACKAGE / folder).rglob("*.py"):
+        parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        out.add(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return out
+
+
+@pytest.fixture(scope="module")
+def entry() -> dict[str, list[str]]:
+    return snapshot()
+
+
+def test_nothing_read_entropy_the_clock_or_the_environment(entry: dict[str, list[str]]) -> None:
+    assert entry["entropy_attempts"] == []
+
+
+def test_the_app_every_route_and_every_api_type_load_at_the_top_level(entry: dict[str, list[str]]) -> None:
+    loaded = set(entry["loaded"])
+    expected = {"openai_workers_ai.app", "openai_workers_ai.jobs", "openai_workers_ai.adapters.workers",
+                "openai_workers_ai.catalog.models", "openai_workers_ai.workers_ai.pipeline", "workers.asgi",
+                "pydantic", "starlette.applications"}
+    expected |= modules_under("routes") | modules_under("types") | modules_under("translate")
+    assert expected - loaded == set()
+
+
+def test_nothing_local_only_loads(entry: dict[str, list[str]]) -> None:
+    assert LOCAL_ONLY & set(entry["loaded"]) == set()
+
+
+def test_the_guard_catches_what_it_must(tmp_path: Path) -> None:
+    """The guard itself: a module that draws entropy, reads the clock or the environment at import fails."""
+    for body in ("import secrets\nKEY = secrets.token_hex(8)", "import time\nSTARTED = time.time()",
+                 "import os\nREGION = os.environ.get('REGION')"):
+        module = PACKAGE / "_cold_start_probe.py"
+        module.write_text(body + "\n")
+        try:
+            out = worker_world(f"""
+                sys.path.insert(0, "tests/in_pyodide")
+                from snapshot import import_entry
+                try:
+                    import_entry("openai_workers_ai._cold_start_probe")
+                except RuntimeError as exc:
+                    print("refused:", exc)
+            """)
+        finally:
+            module.unlink()
+        assert "refused:" in out, body
+
+
+def test_the_local_server_imports_cleanly_too() -> None:
+    """The CLI's own modules too (its server libraries may seed themselves: there is no snapshot there)."""
+    assert snapshot("openai_workers_ai.cli", ("uvicorn", "httpx", "sqlite3"))["entropy_attempts"] == []
