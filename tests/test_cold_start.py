@@ -63,22 +63,20 @@ def test_nothing_local_only_loads(entry: dict[str, list[str]]) -> None:
 
 
 def test_the_guard_catches_what_it_must(tmp_path: Path) -> None:
-    """The guard itself: a module that draws entropy, reads the clock or the environment at import fails."""
-    for body in ("import secrets\nKEY = secrets.token_hex(8)", "import time\nSTARTED = time.time()",
-                 "import os\nREGION = os.environ.get('REGION')"):
-        module = PACKAGE / "_cold_start_probe.py"
-        module.write_text(body + "\n")
-        try:
-            out = worker_world(f"""
-                sys.path.insert(0, "tests/in_pyodide")
-                from snapshot import import_entry
-                try:
-                    import_entry("openai_workers_ai._cold_start_probe")
-                except RuntimeError as exc:
-                    print("refused:", exc)
-            """)
-        finally:
-            module.unlink()
+    """The guard itself: project code that draws entropy, reads the clock or the environment at import fails."""
+    probes = tmp_path / "openai_workers_ai_probes"  # a name the guard treats as the project's code
+    probes.mkdir()
+    for i, body in enumerate(("import secrets\nKEY = secrets.token_hex(8)", "import time\nSTARTED = time.time()",
+                              "import os\nREGION = os.environ.get('REGION')")):
+        (probes / f"probe{i}.py").write_text(body + "\n")
+        out = worker_world(f"""
+            sys.path[:0] = ["tests/in_pyodide", {str(tmp_path)!r}]
+            from snapshot import import_entry
+            try:
+                import_entry("openai_workers_ai_probes.probe{i}")
+            except RuntimeError as exc:
+                print("refused:", exc)
+        """)
         assert "refused:" in out, body
 
 

@@ -57,12 +57,12 @@ def entropy_blocked() -> Iterator[list[str]]:
                 saved.append((module, name, original))
                 setattr(module, name, refuse(f"{module_name}.{name}", original))
     environ = os.environ
-    os.environ = _ProjectBlind(environ, attempts)  # type: ignore[assignment]
+    os.environ = _ProjectBlind(environ, attempts)  # type: ignore[assignment]  # noqa: B003 (a view for the import, not a change)
     try:
         yield attempts
     finally:
         blocking[0] = False
-        os.environ = environ
+        os.environ = environ  # noqa: B003 (the real one back)
         for module, name, original in saved:
             setattr(module, name, original)
 
@@ -84,7 +84,7 @@ class _ProjectBlind(dict[str, str]):
         self._check(key)
         return super().__getitem__(key)
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         self._check(key)
         return super().get(key, default)
 
