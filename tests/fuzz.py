@@ -237,10 +237,7 @@ SPECS: dict[str, Spec] = {
 
 
 def _schema_properties(name: str) -> set[str]:
-    spec = _spec()
-    if spec is None:
-        return set()
-    schemas = spec["components"]["schemas"]
+    schemas = _spec()["components"]["schemas"]
 
     def props(node: dict[str, Any]) -> set[str]:
         if "$ref" in node:
@@ -533,9 +530,7 @@ class SpecRequest:
     ``enum``, bounds, optional properties), from a seeded generator: the same seed, the same request."""
 
     def __init__(self, seed: str) -> None:
-        spec = _spec()
-        assert spec is not None
-        self.schemas = spec["components"]["schemas"]
+        self.schemas = _spec()["components"]["schemas"]
         self.rng = random.Random(seed)
         self.optional = self.rng.choice([0.05, 0.15, 0.35])  # how often an optional property is sent
 
