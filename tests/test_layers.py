@@ -21,6 +21,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = tuple((name, frozenset(units)) 
     ("backends behind the ports", {"adapters", "simulator"}),
     ("doors: one module per API resource", {"routes"}),
     ("background work", {"jobs", "maintenance"}),
+    ("executors of the stateful APIs", {"runner"}),
     ("API formats, translated (pure)", {"translate"}),
     ("the generation pipeline; data access", {"workers_ai", "repositories"}),
     ("request plumbing", {"validation", "storage"}),
