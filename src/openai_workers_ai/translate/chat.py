@@ -23,9 +23,6 @@ from ..types.chat import (
 from ..workers_ai import spec
 from . import strict_schema
 
-# OpenAI's roles → the neutral roles.
-ROLES: dict[str, spec.Role] = {"system": "system", "developer": "system", "user": "user",
-                               "assistant": "assistant", "tool": "tool", "function": "tool"}
 
 MAX_N = 4
 """Most choices per request: each choice is one concurrent Workers AI call."""
@@ -78,7 +75,7 @@ def _message(message: Message, index: int) -> spec.Message:
                                      param=f"{where}.content[{k}].type")
         if any(isinstance(p, spec.ImagePart) for p in parts):
             content = tuple(parts)
-    role = ROLES[message.role]
+    role = spec.ROLES[message.role]
     return spec.Message(
         role=role,
         content=content,

@@ -23,8 +23,6 @@ from ..media_types import image_type
 from ..types.ollama import ChatRequest, GenerateRequest, Message, Options
 from ..workers_ai import spec
 
-ROLES: dict[str, spec.Role] = {"system": "system", "developer": "system", "user": "user",
-                               "assistant": "assistant", "tool": "tool", "function": "tool"}
 
 
 def chat_spec(body: ChatRequest, model: ModelInfo, name: str) -> spec.ChatSpec:
@@ -140,7 +138,7 @@ def messages(turns: list[Message]) -> tuple[spec.Message, ...]:
                 spec.ToolCall(call_id, c.function.name, dumps(c.function.arguments, ensure_ascii=False))
                 for (call_id, _), c in zip(unanswered, m.tool_calls, strict=True)
             )
-        role = ROLES[m.role]
+        role = spec.ROLES[m.role]
         answered = (_answered(unanswered, m) or f"call_{i}") if role == "tool" else None
         out.append(spec.Message(role, content, calls, answered, m.tool_name if role == "tool" else None, where))
     return tuple(out)

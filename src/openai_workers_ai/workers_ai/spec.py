@@ -52,6 +52,10 @@ class ToolCall:
 
 Role = Literal["system", "user", "assistant", "tool"]
 
+ROLES: dict[str, Role] = {"system": "system", "developer": "system", "user": "user",
+                          "assistant": "assistant", "tool": "tool", "function": "tool"}
+"""The role names the APIs use (OpenAI's and Ollama's), as neutral roles."""
+
 
 @dataclass(frozen=True, slots=True)
 class Message:
