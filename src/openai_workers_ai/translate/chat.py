@@ -23,7 +23,6 @@ from ..types.chat import (
 from ..workers_ai import spec
 from . import strict_schema
 
-
 MAX_N = 4
 """Most choices per request: each choice is one concurrent Workers AI call."""
 

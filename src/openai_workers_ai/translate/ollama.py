@@ -24,7 +24,6 @@ from ..types.ollama import ChatRequest, GenerateRequest, Message, Options
 from ..workers_ai import spec
 
 
-
 def chat_spec(body: ChatRequest, model: ModelInfo, name: str) -> spec.ChatSpec:
     """The spec for ``/api/chat``."""
     options = body.options or Options()
