@@ -28,7 +28,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = tuple((name, frozenset(units)) 
     ("the app context", {"context"}),
     ("building blocks", {"catalog", "auth", "types", "multipart", "streaming", "pagination", "replies"}),
     ("settings and limits", {"settings", "limits"}),
-    ("ground", {"errors", "ports", "ids", "media_types"}),
+    ("ground", {"errors", "ports", "ids", "media_types", "fanout", "disconnect"}),
 ))
 
 # What pure translation may use of the layers below it besides data: the neutral spec, not the pipeline.

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .auth import AuthMiddleware
 from .catalog import Catalog
 from .context import AppContext, Clock
+from .disconnect import CancelOnDisconnect
 from .errors import APIError, MethodNotAllowed, NotFound, flavor_of, render
 from .ports import Backends
 from .routes import (
@@ -163,6 +164,7 @@ def create_app(backends: Backends, settings: Settings, clock: Clock = time.time)
             ),
             Middleware(AuthMiddleware, settings=settings),
             Middleware(_LastResort),
+            Middleware(CancelOnDisconnect),
         ],
         exception_handlers={
             APIError: _api_error,

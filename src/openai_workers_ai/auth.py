@@ -35,7 +35,10 @@ class Principal:
     admin: bool = False
 
 
-ANONYMOUS = Principal(key_hash="anonymous", admin=True)
+LOCAL = Principal(key_hash="anonymous", admin=True)
+"""The caller when the local server runs without keys (loopback only): one user, who sees everything."""
+NOBODY = Principal(key_hash="", admin=False)
+"""The caller of a public route (health, generated images): owns nothing, sees nothing stored."""
 
 
 def key_hash(key: str) -> str:
@@ -60,10 +63,16 @@ def _presented_key(headers: list[tuple[bytes, bytes]]) -> str | None:
     return None
 
 
-def _matches(candidate: str, keys: tuple[str, ...]) -> bool:
+def _digests(keys: tuple[str, ...]) -> tuple[bytes, ...]:
+    return tuple(hashlib.sha256(key.encode()).digest() for key in keys)
+
+
+def _matches(presented: bytes, digests: tuple[bytes, ...]) -> bool:
+    # Digests of one length on both sides, and no early exit: the time taken tells neither
+    # which key matched nor how long the keys are.
     found = False
-    for key in keys:  # no early exit: time does not depend on which key matched
-        found |= hmac.compare_digest(candidate.encode(), key.encode())
+    for digest in digests:
+        found |= hmac.compare_digest(presented, digest)
     return found
 
 
@@ -75,6 +84,8 @@ class AuthMiddleware:
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.settings = settings
+        self._admins = _digests(settings.admin_tokens)
+        self._keys = _digests(settings.access_token) + self._admins
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -82,8 +93,8 @@ class AuthMiddleware:
             return
         path: str = scope["path"]
         state = scope.setdefault("state", {})
-        if self.settings.auth_disabled or PUBLIC.match(path):
-            state["principal"] = ANONYMOUS
+        if PUBLIC.match(path) or self.settings.auth_disabled:
+            state["principal"] = NOBODY if PUBLIC.match(path) else LOCAL
             await self.app(scope, receive, send)
             return
         try:
@@ -106,6 +117,7 @@ class AuthMiddleware:
                 "You didn't provide an API key. Provide it in an Authorization header "
                 "as 'Bearer YOUR_KEY'."
             )
-        if not _matches(key, settings.access_token + settings.admin_tokens):
+        presented = hashlib.sha256(key.encode()).digest()
+        if not _matches(presented, self._keys):
             raise AuthenticationError("Incorrect API key provided.")
-        return Principal(key_hash(key), admin=_matches(key, settings.admin_tokens))
+        return Principal(presented.hex(), admin=_matches(presented, self._admins))

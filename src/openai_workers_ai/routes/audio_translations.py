@@ -11,13 +11,14 @@ models that do not report the language (``@cf/openai/whisper``, Nova-3) are refu
 
 from __future__ import annotations
 
-import asyncio
+from functools import partial
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ..context import context
 from ..errors import InvalidRequest, UpstreamError
+from ..fanout import gather_bounded
 from ..ports import AI
 from ..translate import audio
 from ..translate.audio import Segment, Transcript
@@ -51,16 +52,14 @@ async def create(request: Request) -> Response:
 
 async def translate(ai: AI, transcript: Transcript) -> Transcript:
     """Each segment's text in English (timings kept, word timings dropped)."""
-    gate = asyncio.Semaphore(CONCURRENCY)
     source = transcript.language or "en"
 
     async def one(segment: Segment) -> Segment:
         if not segment.text.strip():
             return segment
-        async with gate:
-            output = await ai.run(TRANSLATOR, audio.translation_input(segment.text.strip(), source))
+        output = await ai.run(TRANSLATOR, audio.translation_input(segment.text.strip(), source))
         return Segment(segment.start, segment.end, " " + audio.translated_text(output), segment.temperature,
                        segment.avg_logprob, segment.compression_ratio, segment.no_speech_prob)
 
-    segments = await asyncio.gather(*(one(s) for s in transcript.segments))
-    return transcript.translated(list(segments))
+    segments = await gather_bounded([partial(one, s) for s in transcript.segments], CONCURRENCY)
+    return transcript.translated(segments)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
+from functools import partial
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ..context import AppContext, context
+from ..fanout import gather_bounded
 from ..ids import new_id
 from ..replies import json_response
 from ..streaming import SSE_DONE, primed, sse_response
@@ -37,7 +38,7 @@ async def create(request: Request) -> Response:
         # in-band event (the echoed prompt would otherwise have started the stream).
         first = await primed(pipeline.stream(ctx, specs[0]))
         return sse_response(_frames(ctx, writer, specs, first, bool(body.echo)))
-    results = await asyncio.gather(*(pipeline.complete(ctx, spec) for spec in specs))
+    results = await gather_bounded([partial(pipeline.complete, ctx, spec) for spec in specs])
     choices = [
         CompletionChoice(text=(_echoed(spec, body.echo)) + r.choices[0].text, index=i,
                          finish_reason=r.choices[0].finish_reason)  # type: ignore[arg-type]  # no tools: never "tool_calls"

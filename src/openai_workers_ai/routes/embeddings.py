@@ -13,9 +13,7 @@ from ..errors import InvalidRequest
 from ..translate.embeddings import to_base64, to_json_floats
 from ..types.embeddings import CreateEmbeddingRequest
 from ..validation import parse_json
-from ..workers_ai.embeddings import check_dimensions, embed
-
-MAX_INPUTS = 2048  # OpenAI's limit on inputs per request
+from ..workers_ai.embeddings import MAX_INPUTS, check_dimensions, embed
 
 
 async def create(request: Request) -> Response:

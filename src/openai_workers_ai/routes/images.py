@@ -7,8 +7,8 @@ without an API key (:mod:`openai_workers_ai.repositories.images`).
 
 from __future__ import annotations
 
-import asyncio
 import base64
+from functools import partial
 from typing import Any
 
 from starlette.requests import Request
@@ -18,6 +18,7 @@ from .. import jobs
 from ..catalog import ModelInfo
 from ..context import AppContext, context
 from ..errors import InvalidRequest, NotFound
+from ..fanout import gather_bounded
 from ..multipart import Form, UploadedFile, parse_form
 from ..ports import Job
 from ..replies import json_response
@@ -116,7 +117,7 @@ async def _respond(
     request: Request, ctx: AppContext, model: ModelInfo, calls: list[dict[str, Any]],
     response_format: str, revised_prompt: str | None, extra: dict[str, Any] | None = None,
 ) -> Response:
-    outputs = await asyncio.gather(*(ctx.backends.ai.run(model.id, inputs) for inputs in calls))
+    outputs = await gather_bounded([partial(ctx.backends.ai.run, model.id, inputs) for inputs in calls])
     created = ctx.now()
     data: list[dict[str, Any]] = []
     extension = "png"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+from functools import partial
 from typing import Any
 
 from starlette.requests import Request
@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from ..context import context
 from ..errors import InvalidRequest
+from ..fanout import gather_bounded
 from ..ids import new_id
 from ..replies import json_response
 from ..translate import moderations
@@ -18,7 +19,6 @@ from ..validation import parse_json
 
 DEFAULT_MODEL = "omni-moderation-latest"
 MAX_INPUTS = 32  # strings per request: each is one Llama Guard call
-MAX_CONCURRENT = 6  # calls in flight (a Worker has 6 simultaneous outbound connections)
 
 
 async def create(request: Request) -> Response:
@@ -32,13 +32,8 @@ async def create(request: Request) -> Response:
             "(@cf/meta/llama-guard-3-8b).",
             param="model", code="model_not_supported",
         )
-    gate = asyncio.Semaphore(MAX_CONCURRENT)
-
-    async def classify(text: str) -> Any:
-        async with gate:
-            return await ctx.backends.ai.run(model.id, moderations.guard_inputs(text))
-
-    outputs = await asyncio.gather(*(classify(t) for t in texts))
+    ai = ctx.backends.ai
+    outputs = await gather_bounded([partial(ai.run, model.id, moderations.guard_inputs(t)) for t in texts])
     results = [moderations.result(*moderations.verdict(output)) for output in outputs]
     return json_response({"id": new_id("modr-"), "model": model.id, "results": results})
 

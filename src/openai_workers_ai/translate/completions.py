@@ -10,6 +10,9 @@ from ..types.completions import CreateCompletionRequest
 from ..workers_ai.spec import ChatSpec, Sampling, Usage
 from .chat_completion import usage_of
 
+MAX_PROMPTS = 128
+"""Prompts one request may complete: each is one generation (run at most 6 at a time)."""
+
 
 def prompt_specs(req: CreateCompletionRequest, model: ModelInfo) -> list[ChatSpec]:
     """One spec per prompt (each becomes one choice)."""
@@ -20,6 +23,10 @@ def prompt_specs(req: CreateCompletionRequest, model: ModelInfo) -> list[ChatSpe
     prompts = req.prompts()
     if not prompts:
         raise InvalidRequest("Token arrays are not supported as prompt; send text.", param="prompt")
+    if len(prompts) > MAX_PROMPTS:
+        raise InvalidRequest(
+            f"Invalid 'prompt': array too long. Expected an array with maximum length {MAX_PROMPTS}, but got an "
+            f"array with length {len(prompts)} instead.", param="prompt")
     sampling = Sampling(
         max_tokens=req.max_tokens, temperature=req.temperature, top_p=req.top_p, seed=req.seed,
         frequency_penalty=req.frequency_penalty, presence_penalty=req.presence_penalty,

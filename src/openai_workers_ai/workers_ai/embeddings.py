@@ -10,19 +10,22 @@ gateway's estimate (:func:`.spec.estimate_tokens`).
 
 from __future__ import annotations
 
-import asyncio
 import math
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from ..catalog import ModelInfo
 from ..errors import InvalidRequest, UpstreamError
+from ..fanout import MAX_IN_FLIGHT, gather_bounded
 from ..ports import AI
 from .spec import estimate_tokens
 
+MAX_INPUTS = 2048
+"""Inputs one request may embed (OpenAI's limit; Ollama's API gets the same)."""
 DEFAULT_MAX_BATCH = 32
 """Inputs per Workers AI call for models whose schema states no limit."""
-MAX_CONCURRENT = 6
+MAX_CONCURRENT = MAX_IN_FLIGHT
 """Workers AI calls in flight per request (a Worker has 6 simultaneous outbound connections)."""
 
 
@@ -92,13 +95,7 @@ async def embed(
     check_dimensions(model, dimensions)
     size = model.max_batch or DEFAULT_MAX_BATCH
     groups = batches(texts, size)
-    gate = asyncio.Semaphore(MAX_CONCURRENT)
-
-    async def run(group: list[str]) -> Any:
-        async with gate:
-            return await ai.run(model.id, model_inputs(model, group))
-
-    outputs = await asyncio.gather(*(run(g) for g in groups))
+    outputs = await gather_bounded([partial(ai.run, model.id, model_inputs(model, g)) for g in groups], MAX_CONCURRENT)
     vectors: list[list[float]] = []
     for group, output in zip(groups, outputs, strict=True):
         vectors.extend(vectors_of(output, len(group)))

@@ -8,12 +8,13 @@ naming the part, as OpenAI reports a failed image download.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 from dataclasses import replace
+from functools import partial
 
 from ..errors import InvalidRequest
+from ..fanout import gather_bounded
 from ..media_types import IMAGE_TYPES, image_type
 from ..ports import Fetcher
 from .spec import ChatSpec, ImagePart
@@ -73,7 +74,7 @@ async def inline(spec: ChatSpec, fetcher: Fetcher | None, max_bytes: int) -> Cha
                 )
     if not downloads or fetcher is None:
         return spec
-    urls = await asyncio.gather(*(_download(fetcher, part.url, part.url_where, max_bytes) for part in downloads))
+    urls = await gather_bounded([partial(_download, fetcher, part.url, part.url_where, max_bytes) for part in downloads])
     inlined = {id(part): replace(part, url=url) for part, url in zip(downloads, urls, strict=True)}
     messages = tuple(
         replace(m, content=tuple(inlined.get(id(p), p) for p in m.content)) if m.images() else m

@@ -20,11 +20,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
+from functools import partial
 from json import loads
 from typing import TYPE_CHECKING, Any
 
 from ..catalog import VISION
 from ..errors import UpstreamError
+from ..fanout import gather_bounded
 from ..ports import AI
 from ..streaming import sse_events
 from . import families, images
@@ -54,10 +56,7 @@ async def complete(ctx: AppContext, spec: ChatSpec) -> Generated:
     """Run every choice whole, concurrently."""
     calls = await _prepare(ctx, spec)
     ai = ctx.backends.ai
-    if len(calls) == 1:  # the common case, without gather's task
-        choices = [await _complete(ai, calls[0], spec)]
-    else:
-        choices = list(await asyncio.gather(*(_complete(ai, call, spec) for call in calls)))
+    choices = await gather_bounded([partial(_complete, ai, call, spec) for call in calls])
     return Generated(choices, _total(c.usage for c in choices))
 
 

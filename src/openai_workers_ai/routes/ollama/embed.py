@@ -15,7 +15,7 @@ from ...translate.embeddings import to_json_floats
 from ...translate.ollama_replies import Timings
 from ...types.ollama import EmbeddingsRequest, EmbedRequest
 from ...validation import parse_ollama
-from ...workers_ai.embeddings import check_dimensions, embed
+from ...workers_ai.embeddings import MAX_INPUTS, check_dimensions, embed
 from ...workers_ai.spec import estimate_tokens
 
 
@@ -26,6 +26,8 @@ async def create(request: Request) -> Response:
     model = ollama_models.resolve(ctx.catalog, body.model, "text-embeddings", "embeddings")
     name = body.model or model.id
     texts = ([body.input] if body.input else []) if isinstance(body.input, str) else list(body.input)
+    if len(texts) > MAX_INPUTS:
+        raise InvalidRequest(f"invalid input: at most {MAX_INPUTS} inputs may be embedded in one request")
     if any(not t for t in texts):
         raise InvalidRequest("invalid input: an input string is empty")
     if body.truncate is False and model.context_window:

@@ -1,0 +1,122 @@
+"""Bounded work per request: one fan-out helper with a limit, and caps on list inputs (issue: hold under abuse)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from openai_workers_ai.fanout import MAX_IN_FLIGHT, gather_bounded
+from openai_workers_ai.translate.completions import MAX_PROMPTS
+from openai_workers_ai.workers_ai.embeddings import MAX_INPUTS
+
+
+async def test_fanout_keeps_order_and_its_bound() -> None:
+    running = peak = 0
+
+    async def call(i: int) -> int:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.001 * (i % 3))
+        running -= 1
+        return i
+
+    assert await gather_bounded([lambda i=i: call(i) for i in range(40)]) == list(range(40))
+    assert peak == MAX_IN_FLIGHT
+    assert await gather_bounded([lambda i=i: call(i) for i in range(10)], limit=2) == list(range(10))
+    assert peak == MAX_IN_FLIGHT and running == 0
+
+
+async def test_the_first_failure_cancels_the_rest() -> None:
+    finished: list[int] = []
+
+    async def call(i: int) -> int:
+        if i == 3:
+            raise ValueError("boom")
+        await asyncio.sleep(0.05)
+        finished.append(i)
+        return i
+
+    with pytest.raises(ValueError, match="boom"):
+        await gather_bounded([lambda i=i: call(i) for i in range(20)])
+    await asyncio.sleep(0.1)
+    assert finished == []  # nothing ran on after the failure
+
+
+async def test_a_cancelled_request_cancels_its_calls() -> None:
+    started: list[int] = []
+    finished: list[int] = []
+
+    async def call(i: int) -> None:
+        started.append(i)
+        await asyncio.sleep(0.05)
+        finished.append(i)
+
+    task = asyncio.ensure_future(gather_bounded([lambda i=i: call(i) for i in range(20)]))
+    await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.sleep(0.1)
+    assert len(started) == MAX_IN_FLIGHT and finished == []
+
+
+async def test_completions_prompts_are_capped(client: httpx.AsyncClient) -> None:
+    body = {"model": "@cf/meta/llama-3.1-8b-instruct", "prompt": ["echo: x"] * (MAX_PROMPTS + 1)}
+    r = await client.post("/v1/completions", json=body)
+    assert r.status_code == 400 and r.json()["error"]["param"] == "prompt"
+    r = await client.post("/v1/completions", json={**body, "prompt": ["echo: x"] * 20})
+    assert r.status_code == 200 and len(r.json()["choices"]) == 20
+
+
+async def test_ollama_embed_inputs_are_capped_as_openais(client: httpx.AsyncClient) -> None:
+    r = await client.post("/api/embed", json={"model": "bge-m3", "input": ["x"] * (MAX_INPUTS + 1)})
+    assert r.status_code == 400 and "at most 2048" in r.json()["error"]
+    r = await client.post("/v1/embeddings", json={"model": "text-embedding-3-small", "input": ["x"] * (MAX_INPUTS + 1)})
+    assert r.status_code == 400 and r.json()["error"]["param"] == "input"
+
+
+class SlowAI:
+    """A model that takes its time, and notes whether its call was abandoned."""
+
+    def __init__(self) -> None:
+        self.started = self.cancelled = 0
+
+    async def run(self, model: str, inputs: dict, options: dict | None = None) -> dict:  # type: ignore[type-arg]
+        self.started += 1
+        try:
+            await asyncio.sleep(5)
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+        return {"response": "late"}
+
+
+async def test_a_non_streaming_request_stops_when_its_client_leaves(db, bucket) -> None:  # noqa: ANN001
+    from openai_workers_ai.app import create_app
+    from openai_workers_ai.ports import Backends
+    from openai_workers_ai.settings import Settings
+
+    ai = SlowAI()
+    app = create_app(Backends(ai=ai, db=db, bucket=bucket), Settings(access_token=("k",)))
+    body = b'{"model": "@cf/meta/llama-3.1-8b-instruct", "prompt": ["a", "b", "c"]}'
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": "/v1/completions", "raw_path": b"/v1/completions", "query_string": b"", "root_path": "",
+             "server": ("t", 80), "client": ("127.0.0.1", 1),
+             "headers": [(b"authorization", b"Bearer k"), (b"content-type", b"application/json")]}
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+    sent: list[dict] = []  # type: ignore[type-arg]
+
+    async def receive() -> dict:  # type: ignore[type-arg]
+        if messages:
+            return messages.pop()
+        await asyncio.sleep(0.05)  # the client hangs up while the model works
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:  # type: ignore[type-arg]
+        sent.append(message)
+
+    await asyncio.wait_for(app(scope, receive, send), timeout=2)
+    assert ai.started == 3 and ai.cancelled == 3 and sent == []
