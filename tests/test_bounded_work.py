@@ -120,3 +120,36 @@ async def test_a_non_streaming_request_stops_when_its_client_leaves(db, bucket) 
 
     await asyncio.wait_for(app(scope, receive, send), timeout=2)
     assert ai.started == 3 and ai.cancelled == 3 and sent == []
+
+
+def multipart(parts: list[tuple[str, str | None, bytes]], boundary: str = "b0undary") -> bytes:
+    out = b""
+    for name, filename, data in parts:
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+        out += f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode() + data + b"\r\n"
+    return out + f"--{boundary}--\r\n".encode()
+
+
+async def chunked(body: bytes):  # noqa: ANN201
+    for start in range(0, len(body), 65536):  # no Content-Length: the limits apply while reading
+        yield body[start : start + 65536]
+
+
+HEADERS = {"content-type": "multipart/form-data; boundary=b0undary"}
+
+
+async def test_a_form_is_bounded_in_parts_and_in_total(client: httpx.AsyncClient) -> None:
+    fields = [(f"f{i}", None, b"x" * (1 << 20)) for i in range(5)]  # 1 MiB each: each field fits, together not
+    r = await client.post("/v1/files", content=chunked(multipart(fields)), headers=HEADERS)
+    assert r.status_code == 413 and "together" in r.json()["error"]["message"]
+    many = [(f"f{i}", None, b"x") for i in range(100)]
+    r = await client.post("/v1/files", content=chunked(multipart(many)), headers=HEADERS)
+    assert r.status_code == 400 and "parts" in r.json()["error"]["message"]
+
+
+async def test_image_parts_together_are_bounded(app, client: httpx.AsyncClient) -> None:  # noqa: ANN001
+    limit = app.state.ctx.settings.max_image_bytes
+    images = [("image[]", f"{i}.png", b"\x89PNG" + b"x" * (limit - 4)) for i in range(3)]  # each at the limit
+    r = await client.post("/v1/images/edits", content=chunked(multipart([("prompt", None, b"a cat"), *images])),
+                          headers=HEADERS)
+    assert r.status_code == 413 and "together" in r.json()["error"]["message"]

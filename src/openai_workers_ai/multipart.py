@@ -17,11 +17,15 @@ from typing import Literal
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
-from .errors import InvalidRequest, PayloadTooLarge
+from .errors import APIError, InvalidRequest, PayloadTooLarge
 from .limits import declared_over
 
 MAX_BOUNDARY = 70
 """RFC 2046's longest boundary; every client's is shorter."""
+MAX_PARTS = 64
+"""Parts one form may have (OpenAI's multipart requests send a handful)."""
+MAX_FIELDS_BYTES = 4 << 20
+"""The text fields of one form, together."""
 
 
 @dataclass(slots=True)
@@ -62,11 +66,12 @@ class _Part:
 
 
 async def parse_form(
-    request: Request, *, max_file_bytes: int, max_field_bytes: int = 1 << 20, what: str = "file"
+    request: Request, *, max_file_bytes: int, max_field_bytes: int = 1 << 20, max_files: int = 1, what: str = "file"
 ) -> Form:
     """Parse the request's multipart body into memory (each file held once);
     400 if it is not multipart or is malformed, 413 past the limits."""
-    reader = FormReader(request, max_file_bytes=max_file_bytes, max_field_bytes=max_field_bytes, what=what)
+    reader = FormReader(request, max_file_bytes=max_file_bytes, max_field_bytes=max_field_bytes,
+                        max_files=max_files, what=what)
     form = Form()
     while (item := await reader.next()) is not None:
         if isinstance(item, FilePart):
@@ -107,7 +112,8 @@ class FormReader:
     """
 
     def __init__(
-        self, request: Request, *, max_file_bytes: int, max_field_bytes: int = 1 << 20, what: str = "file"
+        self, request: Request, *, max_file_bytes: int, max_field_bytes: int = 1 << 20, max_files: int = 1,
+        what: str = "file",
     ) -> None:
         content_type, params = parse_options_header(request.headers.get("content-type", ""))
         boundary = params.get(b"boundary")
@@ -118,10 +124,10 @@ class FormReader:
         if len(boundary) > MAX_BOUNDARY:  # python-multipart's parser would raise (past 256) while reading
             raise InvalidRequest(f"Invalid Content-Type header: the multipart boundary is longer than "
                                  f"{MAX_BOUNDARY} characters (RFC 2046).")
-        if declared_over(request.headers.get("content-length"), max_file_bytes + max_field_bytes):
+        if declared_over(request.headers.get("content-length"), max_file_bytes * max_files + MAX_FIELDS_BYTES):
             raise PayloadTooLarge(f"The {what} is larger than the limit of {max_file_bytes} bytes.")
         self._request, self._boundary = request, boundary
-        self._limits = (max_file_bytes, max_field_bytes, what)
+        self._limits = (max_file_bytes, max_field_bytes, max_files, what)
         self._events = self._parse()
 
     async def next(self) -> tuple[str, str] | FilePart | None:
@@ -144,17 +150,20 @@ class FormReader:
         raise InvalidRequest("Could not parse the multipart body: it ends in the middle of a file.")
 
     async def _parse(self) -> AsyncIterator[_Event]:
-        max_file_bytes, max_field_bytes, what = self._limits
+        max_file_bytes, max_field_bytes, max_files, what = self._limits
         events: deque[_Event] = deque()
         header_name = b""
         headers: dict[bytes, bytes] = {}
         part = _Part()
-        size = 0
+        size = parts = files_total = fields_total = 0
 
         def on_part_begin() -> None:
-            nonlocal part, size
+            nonlocal part, size, parts
             part, size = _Part(), 0
             headers.clear()
+            parts += 1
+            if parts > MAX_PARTS:
+                raise InvalidRequest(f"The form has more than {MAX_PARTS} parts.")
 
         def on_header_field(data: bytes, start: int, end: int) -> None:
             nonlocal header_name
@@ -180,12 +189,22 @@ class FormReader:
                 events.append(("file", FilePart(part.name, part.filename, part.content_type)))
 
         def on_part_data(data: bytes, start: int, end: int) -> None:
-            nonlocal size
+            nonlocal size, files_total, fields_total
             size += end - start
             limit = max_file_bytes if part.filename is not None else max_field_bytes
             if size > limit:
                 noun = what if part.filename is not None else f"form field '{part.name}'"
                 raise PayloadTooLarge(f"The {noun} is larger than the limit of {limit} bytes.")
+            if part.filename is not None:
+                files_total += end - start
+                if files_total > max_file_bytes * max_files:
+                    raise PayloadTooLarge(f"The form's files are larger than the limit of "
+                                          f"{max_file_bytes * max_files} bytes together.")
+            else:
+                fields_total += end - start
+                if fields_total > MAX_FIELDS_BYTES:
+                    raise PayloadTooLarge(f"The form's fields are larger than the limit of "
+                                          f"{MAX_FIELDS_BYTES} bytes together.")
             if part.filename is None:
                 part.data += data[start:end]
             elif end > start:
@@ -218,7 +237,7 @@ def _feed(parser: MultipartParser, chunk: bytes | None) -> None:
             parser.finalize()
         else:
             parser.write(chunk)
-    except PayloadTooLarge:
+    except APIError:  # the limits' 413s and 400s, worded already
         raise
     except Exception as exc:
         raise InvalidRequest(f"Could not parse the multipart body: {exc}") from None

@@ -56,7 +56,7 @@ async def generations(request: Request) -> Response:
 
 async def edits(request: Request) -> Response:
     ctx = context(request)
-    form = await parse_form(request, max_file_bytes=ctx.settings.max_image_bytes, what="image")
+    form = await parse_form(request, max_file_bytes=ctx.settings.max_image_bytes, max_files=2, what="image")
     fields = _fields(form)
     image = _required_image(form, "image")
     mask = _image_file(form, "mask")
