@@ -151,17 +151,16 @@ def create_app(backends: Backends, settings: Settings, clock: Clock = time.time)
     """The ASGI app over ``backends``: the route table, CORS, authentication, and errors rendered
     in the addressed API's format (the one composition root: the Worker, the local server and the tests call it).
     """
+    # Without keys (the local server on loopback) no browser origin is allowed: a page the user
+    # visits must not spend their quota or read their files.
+    cors = [] if settings.auth_disabled else [Middleware(
+        CORSMiddleware, allow_origins=list(settings.cors_allow_origins), allow_methods=["*"], allow_headers=["*"],
+        expose_headers=["*"], max_age=86400,
+    )]
     app = Starlette(
         routes=ROUTES,
         middleware=[
-            Middleware(
-                CORSMiddleware,
-                allow_origins=list(settings.cors_allow_origins),
-                allow_methods=["*"],
-                allow_headers=["*"],
-                expose_headers=["*"],
-                max_age=86400,
-            ),
+            *cors,
             Middleware(AuthMiddleware, settings=settings),
             Middleware(_LastResort),
             Middleware(CancelOnDisconnect),

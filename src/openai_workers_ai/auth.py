@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .errors import AuthenticationError, flavor_of, render
+from .errors import AuthenticationError, PermissionDenied, flavor_of, render
 from .settings import Settings
 
 # Reachable without a key: liveness (with Ollama's `/` and `/api/version` probes, also under
@@ -63,6 +63,14 @@ def _presented_key(headers: list[tuple[bytes, bytes]]) -> str | None:
     return None
 
 
+_LOOPBACK_HOST = re.compile(r"^(?:localhost|127\.0\.0\.1|\[::1\])(?::\d{1,5})?$", re.IGNORECASE)
+
+
+def _loopback_host(headers: list[tuple[bytes, bytes]]) -> bool:
+    host = next((value for name, value in headers if name == b"host"), b"")
+    return bool(_LOOPBACK_HOST.match(host.decode("latin-1")))
+
+
 def _digests(keys: tuple[str, ...]) -> tuple[bytes, ...]:
     return tuple(hashlib.sha256(key.encode()).digest() for key in keys)
 
@@ -93,6 +101,14 @@ class AuthMiddleware:
             return
         path: str = scope["path"]
         state = scope.setdefault("state", {})
+        if self.settings.auth_disabled and not _loopback_host(scope["headers"]):
+            # Without keys the local server is for this machine's own clients: a web page the user
+            # visits must not reach it through DNS rebinding (its Host is the attacker's name).
+            error = PermissionDenied(
+                "This server runs without API keys, so it answers only requests addressed to localhost, "
+                "127.0.0.1 or [::1]; set ACCESS_TOKEN to serve other host names.", code="host_not_allowed")
+            await render(error, flavor_of(path))(scope, receive, send)
+            return
         if PUBLIC.match(path) or self.settings.auth_disabled:
             state["principal"] = NOBODY if PUBLIC.match(path) else LOCAL
             await self.app(scope, receive, send)

@@ -35,6 +35,9 @@ class Settings:
     max_image_bytes: int = 10 * 1024 * 1024
     image_url_ttl: int = 3600
     """Seconds a generated image's URL (``response_format=url``) stays valid, as OpenAI's 60 minutes."""
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
+    """Client addresses whose ``X-Forwarded-Proto`` / ``X-Forwarded-Host`` are believed (a reverse
+    proxy on this machine, by default); anyone else's are ignored."""
     live_catalog_ttl: int = 3600
     """Seconds ``GET /v1/models`` keeps Workers AI's live model catalog before fetching it again; 0: static catalog only."""
 

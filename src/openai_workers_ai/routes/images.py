@@ -8,6 +8,7 @@ without an API key (:mod:`openai_workers_ai.repositories.images`).
 from __future__ import annotations
 
 import base64
+import re
 from functools import partial
 from typing import Any
 
@@ -156,15 +157,24 @@ def _gpt_image_fields(
     return out
 
 
+_HOST = re.compile(r"^[A-Za-z0-9.-]+(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$")
+
+
 def image_url(request: Request, name: str) -> str:
     """The absolute URL of a stored image, on the API mount the request used.
 
-    Behind a proxy the client-facing scheme/host come from ``X-Forwarded-Proto`` /
-    ``X-Forwarded-Host``; on Workers the request URL already is the public one.
+    Behind a reverse proxy the client-facing scheme/host come from ``X-Forwarded-Proto`` /
+    ``X-Forwarded-Host``, believed only from ``TRUSTED_PROXIES`` and only when they name an http(s)
+    scheme and a host; on Workers the request URL already is the public one.
     """
-    headers = request.headers
-    scheme = headers.get("x-forwarded-proto", "").split(",")[0].strip() or request.url.scheme
-    host = headers.get("x-forwarded-host", "").split(",")[0].strip() or request.url.netloc
+    scheme, host = request.url.scheme, request.url.netloc
+    client = request.client.host if request.client else None
+    if client in context(request).settings.trusted_proxies:
+        headers = request.headers
+        scheme = headers.get("x-forwarded-proto", "").split(",")[0].strip().lower() or scheme
+        host = headers.get("x-forwarded-host", "").split(",")[0].strip() or host
+    if scheme not in ("http", "https") or not _HOST.match(host):
+        scheme, host = request.url.scheme, request.url.netloc
     mount = request.url.path.rsplit("/images/", 1)[0]
     return f"{scheme}://{host}{mount}/images/{name}"
 
