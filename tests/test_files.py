@@ -504,3 +504,14 @@ async def test_the_upload_reaches_r2_as_a_stream(
     assert response.status_code == 200 and response.json()["bytes"] == len(payload)
     assert seen == ["async_generator"]
     assert (await client.get(f"/v1/files/{response.json()['id']}/content")).content == payload
+
+
+@pytest.mark.parametrize("content_type", ["text/plain\x01", "text/plain\x7f; a=b", "not-a-type", "text/plain; x"])
+async def test_a_content_type_that_no_header_can_carry_is_refused(client: httpx.AsyncClient, content_type: str) -> None:
+    boundary = "b0undary"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nassistants\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n"
+            f"Content-Type: {content_type}\r\n\r\nhello\r\n--{boundary}--\r\n").encode("latin-1")
+    r = await client.post("/v1/files", content=body, headers={"content-type": f"multipart/form-data; boundary={boundary}"})
+    assert r.status_code == 400 and r.json()["error"]["param"] == "file"
+    assert (await client.get("/v1/files")).json()["data"] == []

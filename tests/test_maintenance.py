@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -132,3 +133,27 @@ async def test_uploads_survive_the_sweep(client: httpx.AsyncClient, backends: Ba
     expected = {"errors": 0, "files_expired": 0, "files_stale": 0, "files_orphans": 0}
     assert counts.items() >= expected.items()  # other resources add their own counts
     assert (await client.get(f"/v1/files/{response.json()['id']}/content")).content == b"keep"
+
+
+def test_cli_cleanup_clears_what_a_killed_server_left(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``kill -9`` mid-upload leaves a row ``uploading`` and a ``.part`` file: ``--stale-after`` clears both."""
+    monkeypatch.chdir(tmp_path)
+    db = SQLiteD1(tmp_path / "d1.sqlite3")
+    db.apply_migrations(ROOT / "migrations")
+    FolderR2(tmp_path / "r2")
+    now = int(time.time())
+    insert(db, "file-crashed", "uploading", now - 120)
+    partial = tmp_path / "r2" / "deadbeef.part"
+    partial.write_bytes(b"half an upload")
+    os.utime(partial, (now - 120, now - 120))
+    fresh = tmp_path / "r2" / "cafe.part"  # a write in progress: left alone
+    fresh.write_bytes(b"being written")
+    db.conn.close()
+    main(["cleanup", "--data-dir", str(tmp_path)])  # the default (6 hours): too young to be a crash's
+    assert "files_stale=0" in capsys.readouterr().out and partial.exists()
+    main(["cleanup", "--data-dir", str(tmp_path), "--stale-after", "60"])
+    out = capsys.readouterr().out
+    assert "files_stale=1" in out and "partials_removed=1" in out
+    assert not partial.exists() and fresh.exists()

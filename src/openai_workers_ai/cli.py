@@ -2,7 +2,7 @@
 
     uv run openai-workers-ai serve [--host 127.0.0.1] [--port 8787] [--data-dir .data] [--ai simulator|rest]
     uv run openai-workers-ai simulator [--port 8788]      # the Workers AI REST API, simulated
-    uv run openai-workers-ai cleanup [--data-dir .data]    # the Worker's cron cleanup, run once
+    uv run openai-workers-ai cleanup [--data-dir .data] [--stale-after SECONDS]   # the cron cleanup, run once
 """
 
 from __future__ import annotations
@@ -130,8 +130,13 @@ def cleanup(args: argparse.Namespace) -> None:
     data_dir = Path(args.data_dir)
     db = SQLiteD1(data_dir / "d1.sqlite3")
     db.apply_migrations(MIGRATIONS)
-    backends = Backends(ai=Simulator(), db=db, bucket=FolderR2(data_dir / "r2"))
-    counts = asyncio.run(run_scheduled(backends, Settings.from_mapping(load_environment(Path.cwd()))))
+    bucket = FolderR2(data_dir / "r2")
+    settings = Settings.from_mapping(load_environment(Path.cwd()))
+    if args.stale_after is not None:
+        settings = dataclasses.replace(settings, stale_after=args.stale_after)
+    backends = Backends(ai=Simulator(), db=db, bucket=bucket)
+    counts = asyncio.run(run_scheduled(backends, settings))
+    counts["partials_removed"] = bucket.remove_partials(settings.stale_after)
     print(" ".join(f"{name}={count}" for name, count in sorted(counts.items())), flush=True)
     if counts.get("errors"):
         raise SystemExit(1)
@@ -156,6 +161,9 @@ def main(argv: list[str] | None = None) -> None:
     r.set_defaults(func=simulator)
     c = commands.add_parser("cleanup", help="delete expired files and leftovers of failed requests")
     c.add_argument("--data-dir", default=".data", help="as given to serve")
+    c.add_argument("--stale-after", type=int, default=None, metavar="SECONDS",
+                   help="uploads and deletes unfinished for this long are a crashed request's "
+                        "(default: STALE_AFTER, 6 hours)")
     c.set_defaults(func=cleanup)
     args = parser.parse_args(argv)
     args.func(args)

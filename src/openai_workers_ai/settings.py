@@ -33,6 +33,8 @@ class Settings:
     max_file_bytes: int = 100 * 1024 * 1024
     max_audio_bytes: int = 25 * 1024 * 1024
     max_image_bytes: int = 10 * 1024 * 1024
+    stale_after: int = 6 * 3600
+    """Seconds after which an upload or delete that never finished (a crashed request) is swept."""
     image_url_ttl: int = 3600
     """Seconds a generated image's URL (``response_format=url``) stays valid, as OpenAI's 60 minutes."""
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")

@@ -13,6 +13,7 @@ import binascii
 import hashlib
 import secrets
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Sequence
 from json import dumps, loads
 from pathlib import Path
@@ -125,11 +126,26 @@ class _Transaction:
 
 
 class FolderR2:
-    """R2 on a folder: ``<root>/<sha256(key)>`` holds the bytes, ``….json`` the metadata."""
+    """R2 on a folder: ``<root>/<sha256(key)>`` holds the bytes, ``….json`` the metadata; an object
+    being written is ``….part`` until it is whole."""
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
+
+    def remove_partials(self, older_than: float) -> int:
+        """Delete ``.part`` files untouched for ``older_than`` seconds (a write a killed process left);
+        return how many. A write in progress touches its file with every chunk."""
+        removed = 0
+        cutoff = time.time() - older_than
+        for partial in self.root.glob("*.part"):
+            try:
+                if partial.stat().st_mtime < cutoff:
+                    partial.unlink()
+                    removed += 1
+            except FileNotFoundError:  # finished or removed meanwhile
+                continue
+        return removed
 
     def _path(self, key: str) -> Path:
         return self.root / hashlib.sha256(key.encode()).hexdigest()

@@ -131,4 +131,4 @@ async def delete(backends: Backends, row: FileRow, now: int) -> None:
 
 async def cleanup(backends: Backends, settings: Settings, now: int) -> dict[str, int]:
     """The scheduled cleanup: expired files, crashed uploads/deletes, rowless objects."""
-    return await storage.sweep(backends, FILES, now)
+    return await storage.sweep(backends, FILES, now, stale_after=settings.stale_after)

@@ -31,6 +31,9 @@ FILE_ID = re.compile(r"^file-[0-9A-Za-z]{24}$")
 MIN_EXPIRY, MAX_EXPIRY = 3600, 30 * 86400
 BATCH_EXPIRY = 30 * 86400  # OpenAI: batch files expire after 30 days unless told otherwise
 MAX_LIMIT = 10_000
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+MEDIA_TYPE = re.compile(rf"^{_TOKEN}/{_TOKEN}(?:[ \t]*;[ \t]*{_TOKEN}=(?:{_TOKEN}|\"[^\"\x00-\x1f\x7f]*\"))*$")
+"""A media type as RFC 9110 writes one (no control characters, nothing a header cannot carry)."""
 
 
 def file_object(row: FileRow) -> dict[str, Any]:
@@ -73,6 +76,9 @@ async def _store(request: Request, upload: FilePart, fields: dict[str, str], rea
     purpose = _purpose(fields) if "purpose" in fields else ""  # "": may follow the file
     now_ms = int(context(request).clock() * 1000)
     now = now_ms // 1000
+    content_type = upload.content_type or "application/octet-stream"
+    if not MEDIA_TYPE.match(content_type):  # it is served back as a header: it must be one
+        raise InvalidRequest(f"Invalid Content-Type for the uploaded file: {content_type!r}.", param="file")
     chunks = reader.file_data()
     first = await anext(chunks, None)
     if first is None:
@@ -85,7 +91,7 @@ async def _store(request: Request, upload: FilePart, fields: dict[str, str], rea
         filename=upload.filename or "file",
         purpose=purpose,
         bytes=0,  # set from what R2 stored
-        content_type=upload.content_type or "application/octet-stream",
+        content_type=content_type,
         created_at=now,
         expires_at=None,
         status="uploading",
