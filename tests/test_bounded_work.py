@@ -153,3 +153,17 @@ async def test_image_parts_together_are_bounded(app, client: httpx.AsyncClient) 
     r = await client.post("/v1/images/edits", content=chunked(multipart([("prompt", None, b"a cat"), *images])),
                           headers=HEADERS)
     assert r.status_code == 413 and "together" in r.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("url", ["/v1/chat/completions", "/api/chat"])
+async def test_a_huge_message_list_is_refused_before_it_is_validated(client: httpx.AsyncClient, url: str) -> None:
+    import json
+
+    model = "llama3.1" if url.startswith("/api") else "gpt-4o-mini"
+    body = json.dumps({"model": model, "messages": [{"role": "user", "content": "hi"}] * 300_000}).encode()
+    r = await client.post(url, content=body, headers={"content-type": "application/json"})
+    # Counted on the parsed JSON (validating 300,000 messages one by one first would take seconds):
+    # the count's own words, not pydantic's "List should have at most 2048 items after validation".
+    assert r.status_code == 400 and "2048" in r.text and "after validation" not in r.text
+    r = await client.post(url, json={"model": model, "messages": [{"role": "user", "content": "hi"}] * 2049})
+    assert r.status_code == 400 and "2048" in r.text  # small bodies: pydantic's own check

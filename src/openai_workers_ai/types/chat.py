@@ -145,7 +145,7 @@ class ResponseFormat(Lenient):
 
 class CreateChatCompletionRequest(Sampling):
     model: str
-    messages: Annotated[list[Message], Field(min_length=1)]
+    messages: Annotated[list[Message], Field(min_length=1, max_length=2048)]  # OpenAI's limit
     max_completion_tokens: Annotated[int, Strict(), Field(ge=1)] | None = None
     tools: Annotated[list[Tool], Field(max_length=128)] | None = None
     tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | AllowedToolsChoice | None = None

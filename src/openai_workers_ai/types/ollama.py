@@ -84,7 +84,7 @@ class Tool(Lenient):
 
 
 class ChatRequest(Generative):
-    messages: list[Message] = Field(default_factory=list)
+    messages: Annotated[list[Message], Field(max_length=2048)] = Field(default_factory=list)  # as OpenAI's
     tools: list[Tool] | None = None
 
 
