@@ -31,9 +31,9 @@ def echo(req: CreateResponse) -> dict[str, Any]:
     if fmt is not None and fmt.type == "json_object":
         text_format = {"type": "json_object"}
     elif fmt is not None and fmt.type == "json_schema":
-        text_format = {"type": "json_schema", "name": fmt.name, "schema": fmt.schema_, "description": fmt.description,
-                       "strict": fmt.strict}
-    return {
+        described = {"name": fmt.name, "schema": fmt.schema_, "description": fmt.description, "strict": fmt.strict}
+        text_format = {"type": "json_schema", **{k: v for k, v in described.items() if v is not None}}
+    echoed = {
         "instructions": req.instructions,
         "max_output_tokens": req.max_output_tokens,
         "max_tool_calls": req.max_tool_calls,
@@ -53,8 +53,10 @@ def echo(req: CreateResponse) -> dict[str, Any]:
         "top_logprobs": req.top_logprobs or 0,
         "top_p": 1.0 if req.top_p is None else req.top_p,
         "truncation": req.truncation or "disabled",
-        "user": req.user,
     }
+    if req.user is not None:  # a string when given, else absent (the schema has no null)
+        echoed["user"] = req.user
+    return echoed
 
 
 def usage_object(usage: Usage, reasoning_tokens: int = 0) -> dict[str, Any]:
@@ -75,7 +77,7 @@ def response_object(
     previous_response_id: str | None = None, conversation_id: str | None = None, background: bool = False,
 ) -> dict[str, Any]:
     """OpenAI's ``response`` object."""
-    return {
+    response = {
         "id": response_id,
         "object": "response",
         "created_at": created_at,
@@ -88,9 +90,11 @@ def response_object(
         "model": model,
         "output": output,
         "previous_response_id": previous_response_id,
-        "usage": usage,
         **echoed,
     }
+    if usage is not None:  # absent until the response is generated (the schema has no null)
+        response["usage"] = usage
+    return response
 
 
 def outcome(reason: FinishReason | None) -> tuple[str, dict[str, Any] | None]:
@@ -271,7 +275,8 @@ def _copy(item: Item) -> Item:
 def replay(response: dict[str, Any]) -> list[Event]:
     """The events a stream of ``response`` would have carried, rebuilt from the stored object (a
     response still queued or in progress, or cancelled, gets no closing event)."""
-    start = {**response, "status": "in_progress", "output": [], "usage": None, "completed_at": None}
+    start = {**response, "status": "in_progress", "output": [], "completed_at": None}
+    start.pop("usage", None)
     writer = EventWriter(start)
     events = [writer.lifecycle("response.created"), writer.lifecycle("response.in_progress")]
     for position, item in enumerate(response["output"]):

@@ -295,8 +295,8 @@ def estimated_tokens(turns: Sequence[spec.Message]) -> int:
 
 
 def fit(turns: list[spec.Message], model: ModelInfo, truncation: str, max_tokens: int | None) -> list[spec.Message]:
-    """The turns within the model's context window: the oldest non-system turns dropped with ``auto``
-    (a tool turn never left without its call), a 400 with ``disabled``."""
+    """The turns within the model's context window: the oldest turns but the instructions dropped with
+    ``auto`` (the kept ones start with a user turn, so no tool result loses its call), a 400 with ``disabled``."""
     window = model.context_window
     if window is None:
         return turns
@@ -311,7 +311,7 @@ def fit(turns: list[spec.Message], model: ModelInfo, truncation: str, max_tokens
     rest = [t for t in turns if not (t.role == "system" and t.where == "instructions")]
     while len(rest) > 1 and estimated_tokens(system + rest) > budget:
         rest.pop(0)
-        while rest and rest[0].role == "tool":
+        while len(rest) > 1 and rest[0].role != "user":  # the kept turns start with the user's
             rest.pop(0)
     return system + rest
 
