@@ -215,7 +215,7 @@ async def test_images_by_data_url_and_by_file_id(client: httpx.AsyncClient) -> N
 
 
 async def test_text_files_are_read_by_the_model(client: httpx.AsyncClient) -> None:
-    data = base64.b64encode("the secret is 42".encode()).decode()
+    data = base64.b64encode(b"the secret is 42").decode()
     response = await create(client, input=[{"role": "user", "content": [
         {"type": "input_text", "text": "echo: "},
         {"type": "input_file", "filename": "notes.txt", "file_data": f"data:text/plain;base64,{data}"}]}])

@@ -125,8 +125,14 @@ def test_websocket_mode(client: OpenAI) -> None:
 
 
 def test_agents_sdk_runs_an_agent_with_a_function_tool(server: str) -> None:
-    from agents import Agent, Runner, function_tool, set_default_openai_api, set_default_openai_client
-    from agents import set_tracing_disabled
+    from agents import (
+        Agent,
+        Runner,
+        function_tool,
+        set_default_openai_api,
+        set_default_openai_client,
+        set_tracing_disabled,
+    )
 
     calls: list[str] = []
 

@@ -13,22 +13,25 @@ appear together or not at all.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from json import dumps, loads
+from json import loads
 from typing import Any
 
 from .. import storage
 from ..errors import InvalidRequest
-from ..ids import new_sortable_id
 from ..pagination import Page
 from ..ports import Backends, Database, ObjectStore, Statement
+from ..replies import json_bytes
 from .pages import page_of
 
 ITEMS = storage.BlobTable(table="items", prefix="items/", ready="ready")
 INLINE_MAX = 64 * 1024
 """Largest item JSON (bytes) kept in its D1 row; larger ones go to R2 (a D1 row holds at most 2 MB)."""
 
+ROWS_PER_INSERT = 9
+"""Item rows per INSERT: 10 parameters each, under D1's 100 per statement."""
 _COLUMNS = "id, container, role, item_id, owner, type, data, object_key, bytes, status, created_at, updated_at"
 _SELECT = "SELECT id, item_id, data, object_key FROM items"
 
@@ -42,9 +45,15 @@ class NewItem:
     item: dict[str, Any]
 
 
-def row_key(now_ms: int) -> str:
-    """A fresh row key: time-ordered, so rows read back in the order they were written."""
-    return new_sortable_id("it", now_ms)
+_last = 0
+
+
+def row_key(now: int) -> str:
+    """A fresh row key: time-ordered (microseconds, bumped past the last one this process issued, so
+    keys made together still sort in order), then random, so rows read back in the order written."""
+    global _last
+    _last = max(now * 1_000_000, _last + 1)
+    return f"it{_last:014x}{secrets.token_hex(5)}"
 
 
 async def stage(
@@ -53,29 +62,40 @@ async def stage(
     """The statements that store ``items`` (for the caller's batch); large items are staged in R2 first.
 
     ``guard`` (``" AND EXISTS (…)"`` and its parameters) makes every statement conditional, so a
-    batch whose guard fails writes nothing (a cancelled response's output)."""
+    batch whose guard fails writes nothing (a cancelled response's output). Unguarded small items
+    share statements, :data:`ROWS_PER_INSERT` rows each (D1 binds at most 100 parameters)."""
     db = backends.db
     condition, params = guard
     statements: list[Statement] = []
-    now_ms = now * 1000
+    rows: list[tuple[object, ...]] = []
     for new in items:
-        key = row_key(now_ms)
-        body = dumps(new.item, ensure_ascii=False, separators=(",", ":")).encode()
+        key = row_key(now)
+        encoded = json_bytes(new.item)
+        size = len(encoded)
         item_id, kind = str(new.item.get("id", "")), str(new.item.get("type", ""))
-        if len(body) <= INLINE_MAX:
-            statements.append(db.prepare(
-                f"INSERT INTO items ({_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, NULL, ?, 'ready', ?, ? WHERE 1{condition}"
-            ).bind(key, new.container, new.role, item_id, owner, kind, body.decode(), len(body), now, now, *params))
+        if size <= INLINE_MAX:
+            row = (key, new.container, new.role, item_id, owner, kind, encoded.decode(), size, now, now)
+            if condition:
+                statements.append(db.prepare(
+                    f"INSERT INTO items ({_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, NULL, ?, 'ready', ?, ? WHERE 1{condition}"
+                ).bind(*row, *params))
+            else:
+                rows.append(row)
             continue
         object_key = storage.object_key(ITEMS, key)
         await storage.stage(
             backends, ITEMS, object_id=key, key=object_key,
             insert_sql=f"INSERT INTO items ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)",
-            insert_params=(key, new.container, new.role, item_id, owner, kind, object_key, len(body),
+            insert_params=(key, new.container, new.role, item_id, owner, kind, object_key, size,
                            storage.UPLOADING, now, now),
-            body=body, content_type="application/json", now=now,
+            body=encoded, content_type="application/json", now=now,
         )
         statements.append(db.prepare(storage.ready_sql(ITEMS, condition)).bind(now, key, *params))
+    for start in range(0, len(rows), ROWS_PER_INSERT):
+        chunk = rows[start:start + ROWS_PER_INSERT]
+        values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, NULL, ?, 'ready', ?, ?)"] * len(chunk))
+        statements.append(db.prepare(f"INSERT INTO items ({_COLUMNS}) VALUES {values}").bind(
+            *(value for row in chunk for value in row)))
     return statements
 
 

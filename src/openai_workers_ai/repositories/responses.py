@@ -14,6 +14,7 @@ from typing import Any
 
 from .. import storage
 from ..ports import Backends, Database, Statement
+from ..replies import json_bytes
 from ..settings import Settings
 from . import items
 from .items import ITEMS
@@ -29,7 +30,7 @@ _COLUMNS = ("id, owner, status, model, background, previous_response_id, convers
 
 
 def _json(value: Any) -> str | None:
-    return None if value is None else dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return None if value is None else json_bytes(value).decode()
 
 
 @dataclass(slots=True)

@@ -12,17 +12,16 @@ from starlette.responses import Response
 
 from ..context import context, owner, principal
 from ..errors import InvalidRequest, NotFound
-from ..ids import new_sortable_id
 from ..pagination import list_object, page
 from ..replies import json_response
 from ..repositories import conversations, items
 from ..repositories.conversations import ConversationRow
-from ..translate.responses import item_of
+from ..translate.responses import item_of, object_id
 from ..types.conversations import CreateConversationBody, CreateItemsBody, UpdateConversationBody, conversation_object
 from ..types.responses import INCLUDABLE
 from ..validation import parse_json
 
-CONVERSATION_ID = re.compile(r"^conv_[0-9A-Za-z]{1,64}$")
+CONVERSATION_ID = re.compile(r"^conv_[0-9a-f]{48}$")
 
 
 def _object(row: ConversationRow) -> dict[str, Any]:
@@ -52,9 +51,7 @@ async def create(request: Request) -> Response:
     ctx = context(request)
     body = await parse_json(request, CreateConversationBody)
     new = _new_items(body.items or [])
-    now_ms = int(ctx.clock() * 1000)
-    row = ConversationRow(new_sortable_id("conv_", now_ms, 40), principal(request).key_hash, body.metadata or {},
-                          now_ms // 1000)
+    row = ConversationRow(object_id("conv_"), principal(request).key_hash, body.metadata or {}, ctx.now())
     db = ctx.backends.db
     staged = await items.stage(ctx.backends, row.owner, conversations.in_conversation(row.id, new), row.created_at)
     await db.batch([conversations.insert(db, row), *staged])

@@ -18,9 +18,8 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..context import AppContext, context, owner, principal
 from ..errors import APIError, InvalidRequest, NotFound
-from ..ids import new_sortable_id
 from ..pagination import list_object, page
-from ..replies import json_response
+from ..replies import json_bytes_response, json_response
 from ..repositories import items, responses
 from ..repositories.responses import ResponseRow
 from ..runner import response_inputs
@@ -32,7 +31,7 @@ from ..types.responses import INCLUDABLE, CompactBody, CreateResponse, TokenCoun
 from ..validation import parse_json, validate
 from ..workers_ai import pipeline, spec
 
-RESPONSE_ID = re.compile(r"^resp_[0-9A-Za-z]{1,64}$")
+RESPONSE_ID = re.compile(r"^resp_[0-9a-f]{48}$")
 
 
 # ---- create ----------------------------------------------------------------------------------
@@ -48,7 +47,7 @@ async def create(request: Request) -> Response:
         final: dict[str, Any] = {}
         async for event in runner.execute(ctx, plan, streaming=False):
             final = event.get("response", final)
-        return json_response(final)
+        return json_bytes_response(final)
     if body.background:  # streamed while stored as a background response (cancellable, with a deadline)
         await runner.enqueue(ctx, plan, send=False)
         await runner.claim(ctx, plan.response_id)
@@ -194,10 +193,9 @@ async def compact(request: Request) -> Response:
     summary_spec = spec.ChatSpec(model=chat.model, messages=(
         spec.Message("system", SUMMARIZE), spec.Message("user", "\n".join(lines), where="input")))
     generated = await pipeline.complete(ctx, summary_spec)
-    now_ms = int(ctx.clock() * 1000)
     usage = objects.usage_object(generated.usage)
-    return json_response({"id": new_sortable_id("resp_", now_ms, 40), "object": "response.compaction",
-                          "created_at": now_ms // 1000,
+    return json_response({"id": translate.object_id("resp_"), "object": "response.compaction",
+                          "created_at": ctx.now(),
                           "output": [translate.compaction_item(generated.choices[0].text)], "usage": usage})
 
 

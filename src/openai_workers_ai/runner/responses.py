@@ -33,7 +33,7 @@ from typing import Any
 from ..catalog import ModelInfo
 from ..context import AppContext
 from ..errors import APIError, InvalidRequest
-from ..ids import call_id, new_sortable_id
+from ..ids import call_id
 from ..ports import Job
 from ..repositories import conversations, items, responses
 from ..repositories.responses import ResponseRow
@@ -146,19 +146,19 @@ async def prepare(ctx: AppContext, req: CreateResponse, *, owner: str, reader: s
     if gateway:
         chat = replace(chat, tools=(*chat.tools, *(g.function for g, _ in gateway.values())))
     echoed = objects.echo(req)
-    if len(translate.dumps_compact(echoed)) > MAX_ECHO_BYTES:
+    if len(req.instructions or "") + (len(translate.dumps_compact(req.tools)) if req.tools else 0) > MAX_ECHO_BYTES:
         raise InvalidRequest("'instructions' and 'tools' together must be under 1 MiB here (they are stored "
                              "with the response).", param="instructions")
-    now_ms = int(ctx.clock() * 1000)
-    return Plan(response_id or new_sortable_id("resp_", now_ms, 40), owner, model, req, echoed, stored_new, chat,
-                now_ms // 1000, gateway, past.items)
+    return Plan(response_id or translate.object_id("resp_"), owner, model, req, echoed, stored_new, chat, ctx.now(),
+                gateway, past.items)
 
 
 # ---- running ---------------------------------------------------------------------------------
 
 
 async def execute(ctx: AppContext, plan: Plan, *, streaming: bool) -> AsyncIterator[objects.Event]:
-    """The response's events, ending with ``response.completed`` / ``incomplete`` / ``failed``.
+    """The response's events, ending with ``response.completed`` / ``incomplete`` / ``failed`` (drained,
+    when not ``streaming``: then only the item and closing events are made).
 
     A failure of the model is reported in-band when streaming or in the background (an ``error``
     event, then ``response.failed``, and the failure stored); a foreground response that does not
@@ -173,8 +173,9 @@ async def execute(ctx: AppContext, plan: Plan, *, streaming: bool) -> AsyncItera
                     "code": _error_code(error), "message": error.message}))
             raise
     writer = objects.EventWriter(plan.response("in_progress", []))
-    yield writer.lifecycle("response.created")
-    yield writer.lifecycle("response.in_progress")
+    if streaming:  # drained (not streamed), only the last event counts
+        yield writer.lifecycle("response.created")
+        yield writer.lifecycle("response.in_progress")
     try:
         reason, usage = None, spec.Usage(0, 0)
         chat = plan.spec

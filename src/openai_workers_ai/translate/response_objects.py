@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..ids import call_id, new_id
+from ..ids import call_id
 from ..types.responses import CreateResponse, Item
 from ..workers_ai.spec import Choice, Delta, FinishReason, ToolCallPiece, Usage
-from .responses import echo_tools
+from .responses import echo_tools, object_id
 
 Event = dict[str, Any]
 
@@ -105,18 +105,18 @@ def outcome(reason: FinishReason | None) -> tuple[str, dict[str, Any] | None]:
 
 
 def reasoning_item(text: str, status: str = "completed", item_id: str | None = None) -> Item:
-    return {"id": item_id or new_id("rs_"), "type": "reasoning", "summary": [],
+    return {"id": item_id or object_id("rs_"), "type": "reasoning", "summary": [],
             "content": [{"type": "reasoning_text", "text": text}] if text else [], "status": status}
 
 
 def message_output(text: str, status: str = "completed", item_id: str | None = None) -> Item:
     content = [_text_part(text)] if status != "in_progress" else []
-    return {"id": item_id or new_id("msg_"), "type": "message", "status": status, "role": "assistant",
+    return {"id": item_id or object_id("msg_"), "type": "message", "status": status, "role": "assistant",
             "content": content}
 
 
 def function_call_item(piece: ToolCallPiece, status: str = "completed", item_id: str | None = None) -> Item:
-    return {"id": item_id or new_id("fc_"), "type": "function_call", "status": status, "call_id": call_id(piece.id),
+    return {"id": item_id or object_id("fc_"), "type": "function_call", "status": status, "call_id": call_id(piece.id),
             "name": piece.name or "", "arguments": piece.arguments or ("{}" if status == "completed" else "")}
 
 

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import secrets
 from collections.abc import Collection, Sequence
 from json import dumps, loads
 from typing import Any
 
 from ..catalog import ModelInfo
 from ..errors import InvalidRequest
-from ..ids import new_id
 from ..types.responses import Context, CreateResponse, Item
 from ..workers_ai import spec
 from . import strict_schema
@@ -38,6 +38,11 @@ COMPACTION_PREFIX = "owai-compaction-v1:"
 (readable, not encrypted: the summary is the client's own conversation)."""
 PARAMS = spec.Params(tools="tools", tool_choice="tool_choice", output_format="text.format",
                      reasoning_effort="reasoning.effort")
+
+
+def object_id(prefix: str) -> str:
+    """A Responses id: ``prefix`` and 48 random hex digits, as OpenAI's look (``msg_67cc…``)."""
+    return prefix + secrets.token_hex(24)
 
 
 def _bad(message: str, param: str, code: str | None = None) -> InvalidRequest:
@@ -58,7 +63,7 @@ def input_items(value: str | list[Item] | None) -> list[Item]:
 
 
 def message_item(role: str, content: list[Item], item_id: str | None = None, phase: str | None = None) -> Item:
-    item: Item = {"id": item_id or new_id("msg_"), "type": "message", "status": "completed", "role": role,
+    item: Item = {"id": item_id or object_id("msg_"), "type": "message", "status": "completed", "role": role,
                   "content": content}
     if phase is not None:
         item["phase"] = phase
@@ -118,7 +123,7 @@ def _string(raw: Item, key: str, where: str, default: str | None = None) -> str:
 def _id(raw: Item, kind: str, where: str) -> str:
     given = raw.get("id")
     if given is None:
-        return new_id(PREFIXES[kind])
+        return object_id(PREFIXES[kind])
     if not isinstance(given, str) or not given:
         raise _bad(f"Invalid type for '{where}.id': expected a string.", f"{where}.id")
     return given
@@ -184,7 +189,7 @@ def _part(raw: Any, where: str, role: str) -> Item:
 def compaction_item(summary: str, item_id: str | None = None) -> Item:
     """A ``compaction`` item carrying ``summary``."""
     content = base64.b64encode((COMPACTION_PREFIX + summary).encode()).decode()
-    return {"id": item_id or new_id("cmp_"), "type": "compaction", "encrypted_content": content}
+    return {"id": item_id or object_id("cmp_"), "type": "compaction", "encrypted_content": content}
 
 
 def compaction_summary(content: str, where: str) -> str:
