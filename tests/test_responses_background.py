@@ -93,6 +93,19 @@ async def test_queued_then_generated_by_its_job(client: httpx.AsyncClient, ctx: 
     assert [i["content"][0]["text"] for i in items["data"]] == ["echo: later"]
 
 
+async def test_a_queued_response_keeps_its_request(client: httpx.AsyncClient, ctx: AppContext,
+                                                   runner_jobs: InProcessJobs, simulator: Simulator) -> None:
+    tool = {"type": "function", "name": "lookup", "parameters": {"type": "object", "properties": {"q": {}}}}
+    response = await queue(client, 'call:lookup {"q": 1}', model="@cf/meta/llama-4-scout-17b-16e-instruct",
+                           tools=[tool], instructions="Use tools.", max_output_tokens=50, metadata={"a": "b"})
+    await runner_jobs.drain(ctx)
+    done = await status(client, response["id"])
+    assert done["status"] == "completed" and done["output"][0]["type"] == "function_call"
+    assert done["tools"][0]["strict"] is None and done["metadata"] == {"a": "b"} and done["max_output_tokens"] == 50
+    inputs = simulator.calls[-1][1]
+    assert inputs["messages"][0] == {"role": "system", "content": "Use tools."} and inputs["max_tokens"] == 50
+
+
 async def test_a_redelivered_job_does_not_generate_twice(client: httpx.AsyncClient, ctx: AppContext,
                                                          runner_jobs: InProcessJobs, simulator: Simulator) -> None:
     response = await queue(client)

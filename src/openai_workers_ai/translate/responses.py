@@ -434,8 +434,9 @@ def echo_tools(tools: list[Item] | None) -> list[Item]:
     out: list[Item] = []
     for tool in tools or ():
         if tool.get("type") == "function":
+            # ``strict`` as sent (null when left out): a stored response's tools are read back as its request
             out.append({"type": "function", "name": tool.get("name"), "description": tool.get("description"),
-                        "parameters": tool.get("parameters"), "strict": tool.get("strict", True)})
+                        "parameters": tool.get("parameters"), "strict": tool.get("strict")})
         else:
             out.append(dict(tool))
     return out
