@@ -449,3 +449,34 @@ async def test_model_failures(client: httpx.AsyncClient, db: SQLiteD1) -> None:
     # A stream whose model refuses the request before answering is an HTTP error, not an event.
     error = error_of(await client.post("/v1/responses", json={"model": LLAMA, "input": "fail:400", "stream": True}),
                      400)
+
+
+# ---- gateway-run tools ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_gateway_run_tool_is_run_by_the_server(client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch,
+                                                       stream: bool) -> None:
+    """How file_search will plug in: the model calls it as a function, the server runs it and goes on."""
+    from openai_workers_ai.runner import responses as runner
+    from openai_workers_ai.workers_ai import spec
+
+    ran: list[str] = []
+
+    async def search(ctx: Any, declared: dict[str, Any], arguments: str, owner: str) -> tuple[list[Any], str]:
+        ran.append(json.loads(arguments)["query"])
+        item = {"id": "fs_1", "type": "file_search_call", "status": "completed", "queries": [ran[-1]],
+                "results": None}
+        return [item], "found: the manual says 42"
+
+    tool = runner.GatewayTool("file_search", spec.Tool("file_search", "Search the files.", {
+        "type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}), search)
+    monkeypatch.setitem(runner.GATEWAY_TOOLS, "file_search", tool)
+    body = {"model": SCOUT, "input": 'call:file_search {"query": "answer"}', "stream": stream,
+            "tools": [{"type": "file_search", "vector_store_ids": ["vs_1"]}]}
+    r = await client.post("/v1/responses", json=body)
+    response = sse_events(r)[-1]["response"] if stream else r.json()
+    assert_matches(response, "Response")
+    assert ran == ["answer"]
+    assert [i["type"] for i in response["output"]] == ["file_search_call", "message"]
+    assert text_of(response) == "Tool results: found: the manual says 42"

@@ -201,8 +201,10 @@ async def execute(ctx: AppContext, plan: Plan, *, streaming: bool) -> AsyncItera
                 reason, usage = choice.finish_reason, usage + generated.usage
             if not calls:
                 break
-            chat = await _run_gateway(ctx, plan, chat, calls, writer)
             for out in writer.close_open():
+                yield out
+            chat, added = await _run_gateway(ctx, plan, chat, calls, writer)
+            for out in added:
                 yield out
             writer.next_round()
         status, incomplete = objects.outcome(reason)
@@ -240,17 +242,19 @@ def _divert(pieces: list[spec.ToolCallPiece], calls: dict[int, spec.ToolCallPiec
 
 
 async def _run_gateway(ctx: AppContext, plan: Plan, chat: spec.ChatSpec, calls: dict[int, spec.ToolCallPiece],
-                       writer: objects.EventWriter) -> spec.ChatSpec:
-    """Run the gateway tools the model called; the spec continued with their calls and results."""
+                       writer: objects.EventWriter) -> tuple[spec.ChatSpec, list[objects.Event]]:
+    """Run the gateway tools the model called; the spec continued with their calls and results, and
+    the events of the items they added."""
     turns = list(chat.messages)
     made = [spec.ToolCall(call_id(c.id), c.name or "", c.arguments or "{}") for c in calls.values()]
     turns.append(spec.Message("assistant", "", tuple(made)))
+    events: list[objects.Event] = []
     for call in made:
         tool, declared = plan.gateway[call.name]
         added, result = await tool.run(ctx, declared, call.arguments, plan.owner)
-        writer.add_items(added)
+        events += writer.add_items(added)
         turns.append(spec.Message("tool", result, tool_call_id=call.id, name=call.name))
-    return replace(chat, messages=tuple(turns))
+    return replace(chat, messages=tuple(turns)), events
 
 
 def _error_code(error: APIError) -> str:
