@@ -55,4 +55,5 @@ CREATE TABLE IF NOT EXISTS items (
 
 CREATE INDEX IF NOT EXISTS items_container ON items (container, role, id);
 CREATE INDEX IF NOT EXISTS items_container_item ON items (container, item_id);
+CREATE INDEX IF NOT EXISTS items_owner_item ON items (owner, item_id);  -- item_reference look-ups
 CREATE INDEX IF NOT EXISTS items_status_updated ON items (status, updated_at);
