@@ -21,7 +21,8 @@ import httpx
 from pydantic import BaseModel
 
 from openai_workers_ai.routes.images import _Fields as ImageFormFields
-from openai_workers_ai.types import audio, chat, completions, embeddings, images, moderations, ollama
+from openai_workers_ai.types import audio, chat, completions, conversations, embeddings, images, moderations, ollama
+from openai_workers_ai.types import responses as responses_types
 
 from .audio import make_wav
 from .images_util import rgba_png
@@ -130,6 +131,15 @@ RICH_MESSAGES = [
      "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "f", "arguments": '{"a": "x"}'}}]},
     {"role": "tool", "tool_call_id": "call_1", "content": "42"},
 ]
+RESPONSE_TOOL = {"type": "function", "name": "f", "description": "d", "strict": False,
+                 "parameters": {"type": "object", "properties": {"a": {"type": "string"}}}}
+RESPONSE_ITEMS = [
+    {"role": "user", "content": [{"type": "input_text", "text": "what is this"},
+                                 {"type": "input_image", "image_url": "data:image/png;base64,iVBORw0KGgo=",
+                                  "detail": "low"}]},
+    {"type": "function_call", "call_id": "call_1", "name": "f", "arguments": '{"a": "x"}'},
+    {"type": "function_call_output", "call_id": "call_1", "output": "42"},
+]
 OLLAMA_OPTIONS = {"num_predict": 4, "temperature": 0.5, "top_k": 2, "top_p": 0.9, "seed": 1, "stop": ["\n\n"],
                   "num_ctx": 2048, "repeat_penalty": 1.1}
 SPECS: dict[str, Spec] = {
@@ -204,6 +214,23 @@ SPECS: dict[str, Spec] = {
         files={"file": ("a.jsonl", b'{"a": 1}\n', "application/jsonl")},
         extra=frozenset({"expires_after.anchor", "expires_after.seconds", "limit", "order", "after"}),
     ),
+    "/responses": Spec("json", (
+        {"model": LLAMA, "input": "hi", "max_output_tokens": 16},
+        {"model": SCOUT, "instructions": "be brief", "metadata": {"k": "v"}, "stream": True, "input": RESPONSE_ITEMS,
+         "tools": [RESPONSE_TOOL], "tool_choice": {"type": "function", "name": "f"}, "temperature": 0.5,
+         "truncation": "auto", "include": ["message.input_image.image_url"]},
+        {"model": LLAMA, "input": "answer in json", "store": False, "text": {"format": {
+            "type": "json_schema", "name": "s", "strict": True, "schema": {
+                "type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"],
+                "additionalProperties": False}}}},
+        {"model": "@cf/openai/gpt-oss-20b", "input": "hi", "reasoning": {"effort": "low"}, "background": True},
+    ), (responses_types.CreateResponse,), ("CreateResponse",)),
+    "/responses/input_tokens": Spec("json", ({"model": LLAMA, "input": RESPONSE_ITEMS, "tools": [RESPONSE_TOOL]},),
+                                    (responses_types.TokenCountsBody,), ("TokenCountsBody",)),
+    "/responses/compact": Spec("json", ({"model": LLAMA, "input": RESPONSE_ITEMS},), (responses_types.CompactBody,),
+                               ("CompactResponseMethodPublicBody",)),
+    "/conversations": Spec("json", ({"metadata": {"k": "v"}, "items": RESPONSE_ITEMS[:1]},),
+                           (conversations.CreateConversationBody,), ("CreateConversationBody",)),
     "/api/chat": Spec("json", (
         {"model": "llama3.1", "messages": CHAT_MESSAGES, "stream": False, "options": OLLAMA_OPTIONS},
         {"model": "llama4", "stream": True, "format": "json", "think": False, "keep_alive": "5m",
@@ -390,7 +417,8 @@ def problem(r: httpx.Response, route: str | None, sent: set[str] | frozenset[str
         if any(NOT_A_NAME.search(re.sub(r"(\[\d+\])+$", "", p)) for p in param.split(".")):
             return f"status {r.status_code}, odd param {param!r}: {body}"
         root = re.split(r"[.\[]", param, maxsplit=1)[0]
-        known = (fields(route) if route in SPECS else frozenset()) | sent | {"id", "model"}
+        path_params = set(re.findall(r"\{(\w+)", route or ""))  # a 404 may name the id in the path
+        known = (fields(route) if route in SPECS else frozenset()) | sent | path_params | {"id", "model"}
         if root not in known:
             return f"status {r.status_code}, param {param!r} is no field of {route}: {body}"
     return None
@@ -421,7 +449,8 @@ def not_strict_json(r: httpx.Response) -> str | None:
 
 def concrete(template: str) -> str:
     samples = {"model": "@cf/meta/llama-3.1-8b-instruct", "file_id": "file-abc123", "name": "img-abc123.png",
-               "digest": "sha256:" + "0" * 64}
+               "digest": "sha256:" + "0" * 64,
+               "response_id": "resp_abc123", "conversation_id": "conv_abc123", "item_id": "msg_abc123"}
     return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: samples[m.group(1)], template)
 
 

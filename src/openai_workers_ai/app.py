@@ -16,7 +16,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .auth import AuthMiddleware
@@ -31,12 +31,14 @@ from .routes import (
     audio_translations,
     chat_completions,
     completions,
+    conversations,
     embeddings,
     files,
     health,
     images,
     models,
     moderations,
+    responses,
 )
 from .routes.ollama import chat as ollama_chat
 from .routes.ollama import embed as ollama_embed
@@ -49,6 +51,14 @@ from .settings import Settings
 OPENAI: list[BaseRoute] = [
     Route("/chat/completions", chat_completions.create, methods=["POST"]),
     Route("/completions", completions.create, methods=["POST"]),
+    Route("/responses", responses.create, methods=["POST"]),
+    WebSocketRoute("/responses", responses.websocket),
+    Route("/responses/input_tokens", responses.input_tokens, methods=["POST"]),
+    Route("/responses/compact", responses.compact, methods=["POST"]),
+    Route("/responses/{response_id}", responses.retrieve, methods=["GET"]),
+    Route("/responses/{response_id}", responses.delete, methods=["DELETE"]),
+    Route("/responses/{response_id}/cancel", responses.cancel, methods=["POST"]),
+    Route("/responses/{response_id}/input_items", responses.input_items, methods=["GET"]),
     Route("/embeddings", embeddings.create, methods=["POST"]),
     Route("/audio/transcriptions", audio_transcriptions.create, methods=["POST"]),
     Route("/audio/translations", audio_translations.create, methods=["POST"]),
@@ -65,6 +75,14 @@ OPENAI: list[BaseRoute] = [
     Route("/files/{file_id}", files.retrieve, methods=["GET"]),
     Route("/files/{file_id}", files.delete, methods=["DELETE"]),
     Route("/files/{file_id}/content", files.content, methods=["GET"]),
+    Route("/conversations", conversations.create, methods=["POST"]),
+    Route("/conversations/{conversation_id}", conversations.retrieve, methods=["GET"]),
+    Route("/conversations/{conversation_id}", conversations.update, methods=["POST"]),
+    Route("/conversations/{conversation_id}", conversations.delete, methods=["DELETE"]),
+    Route("/conversations/{conversation_id}/items", conversations.list_items, methods=["GET"]),
+    Route("/conversations/{conversation_id}/items", conversations.create_items, methods=["POST"]),
+    Route("/conversations/{conversation_id}/items/{item_id}", conversations.retrieve_item, methods=["GET"]),
+    Route("/conversations/{conversation_id}/items/{item_id}", conversations.delete_item, methods=["DELETE"]),
 ]
 
 OLLAMA: list[BaseRoute] = [

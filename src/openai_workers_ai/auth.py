@@ -96,7 +96,7 @@ class AuthMiddleware:
         self._keys = _digests(settings.access_token) + self._admins
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
@@ -116,6 +116,9 @@ class AuthMiddleware:
         try:
             state["principal"] = self.authenticate(_presented_key(scope["headers"]))
         except AuthenticationError as error:
+            if scope["type"] == "websocket":  # refused at the handshake (HTTP 403), before any message
+                await send({"type": "websocket.close", "code": 1008, "reason": error.message[:120]})
+                return
             await render(error, flavor_of(path))(scope, receive, send)
             return
         await self.app(scope, receive, send)

@@ -30,6 +30,7 @@ from typing import Protocol
 from .context import AppContext, Clock
 from .ports import MAX_DELAY, Job
 from .repositories import images
+from .runner import responses as responses_runner
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ async def _expire_image(ctx: AppContext, job: Job) -> None:
 
 HANDLERS: dict[str, Handler] = {
     "images.expire": _expire_image,
+    responses_runner.JOB_KIND: responses_runner.run_job,  # generate a background response
 }
 
 

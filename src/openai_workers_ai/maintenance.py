@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from .ports import Backends
-from .repositories import files, images
+from .repositories import files, images, responses
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -23,6 +23,7 @@ Cleanup = Callable[[Backends, Settings, int], Awaitable[dict[str, int]]]
 CLEANUPS: list[Cleanup] = [
     files.cleanup,  # expired files, crashed uploads/deletes, R2 objects without a row
     images.cleanup,  # generated images past their URL expiry
+    responses.cleanup,  # background responses past their deadline; items' crashed writes and orphans
 ]
 
 

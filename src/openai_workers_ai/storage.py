@@ -109,6 +109,37 @@ async def write(
     return stored
 
 
+async def stage(
+    backends: Backends,
+    table: BlobTable,
+    *,
+    object_id: str,
+    key: str,
+    insert_sql: str,
+    insert_params: tuple[object, ...],
+    body: bytes,
+    content_type: str | None,
+    now: int,
+) -> None:
+    """The first two steps of :func:`write` — the row inserted ``uploading``, the bytes put — leaving
+    the third to the caller: :func:`ready_sql` in its own ``db.batch``, so the object becomes visible
+    together with whatever else that batch writes (a response and its items, all or nothing). A row
+    never marked ready is a crashed write's, removed by :func:`sweep`; a failure here undoes both."""
+    await backends.db.prepare(insert_sql).bind(*insert_params).run()
+    try:
+        await backends.bucket.put(key, body, content_type=content_type)
+    except BaseException:
+        await _discard(backends, table, object_id, key, now)
+        raise
+
+
+def ready_sql(table: BlobTable, condition: str = "") -> str:
+    """The statement marking a staged row ready: binds ``(updated_at, id, *condition's parameters)``;
+    ``condition`` (``AND …``) may make it conditional on other rows."""
+    return (f"UPDATE {table.table} SET status = '{table.ready}', updated_at = ? WHERE id = ?"
+            f" AND status = '{UPLOADING}'{condition}")
+
+
 async def _discard(backends: Backends, table: BlobTable, object_id: str, key: str, now: int) -> None:
     """Undo a failed write with :func:`delete`; if that fails too, its row is left for the sweep.
 

@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from ..catalog import ModelInfo
-from . import chat_families
+from . import chat_families, responses_input
 from .failures import failure_for, invalid_input
 from .words import last_user_text, prompt_text, reply, sse, tokens, truncate
 
@@ -66,6 +66,13 @@ def validate(inputs: dict[str, Any]) -> None:
 
 
 def run(model: ModelInfo, inputs: dict[str, Any]) -> dict[str, Any] | AsyncIterator[bytes]:
+    if "input" in inputs and model.family == "gpt-oss":  # gpt-oss's Responses-shaped input
+        chat = responses_input.chat_inputs(inputs)
+        validate(chat)
+        last = last_user_text(chat)
+        if last.startswith(("fail:", "fail-mid:")) and last.partition(":")[2].strip().isdigit():
+            raise failure_for(int(last.partition(":")[2].strip()))
+        return responses_input.run(model, inputs)
     validate(inputs)
     last = last_user_text(inputs)
     if last.startswith("fail:") and last[5:].strip().isdigit():

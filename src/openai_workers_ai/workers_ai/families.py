@@ -14,6 +14,12 @@ What each family takes (``catalog/models.py`` lists the families):
   that only take that.
 - llama-4-scout (vLLM; ``extra["tool_call_format"] == "openai"``): classic
   input, but OpenAI-shaped tools and ``tool_choice``.
+- gpt-oss, for a request that came in through the Responses API
+  (``spec.native_format == "responses"``): Workers AI's Responses-shaped input
+  (``input`` items, ``instructions``, flat function ``tools``, ``text.format``,
+  ``reasoning.effort``, ``max_output_tokens``), answered with a Response object; it
+  does not stream, so streams are replayed from the whole answer. What that input
+  cannot say (``tool_choice: required``, a seed, penalties) goes the Chat Completions way.
 """
 
 from __future__ import annotations
@@ -67,8 +73,11 @@ def openai_tools(model: ModelInfo) -> bool:
 def calls(spec: ChatSpec) -> list[ModelCall]:
     """The Workers AI calls for ``spec``: one per choice (with a ``seed``, choice ``i`` uses ``seed + i``)."""
     model = spec.model
-    if spec.prompt is not None:
-        inputs: dict[str, Any] = {"prompt": spec.prompt, **sampling(spec.sampling)}
+    if responses_shaped(spec):
+        inputs: dict[str, Any] = responses_inputs(spec)
+        streams = False
+    elif spec.prompt is not None:
+        inputs = {"prompt": spec.prompt, **sampling(spec.sampling)}
         if spec.raw:
             inputs["raw"] = True
         streams = True
@@ -298,3 +307,72 @@ def reasoning_inputs(spec: ChatSpec) -> dict[str, Any]:
             param=param,
         )
     return {"reasoning_effort": effort}
+
+
+# ---- gpt-oss: Responses-shaped input ----------------------------------------------------------
+
+
+def responses_shaped(spec: ChatSpec) -> bool:
+    """Whether ``spec`` goes to the model as Workers AI's Responses input (gpt-oss, from the Responses API,
+    and nothing that input cannot express)."""
+    s = spec.sampling
+    return (spec.native_format == "responses" and spec.model.family == "gpt-oss" and spec.prompt is None
+            and spec.n == 1 and spec.tool_choice != "required" and s.seed is None and s.top_k is None
+            and s.frequency_penalty is None and s.presence_penalty is None and s.repetition_penalty is None)
+
+
+def responses_inputs(spec: ChatSpec) -> dict[str, Any]:
+    """Workers AI's Responses input for gpt-oss: system turns as ``instructions``, the rest as items."""
+    instructions = [m.text() for m in spec.messages if m.role == "system"]
+    items: list[dict[str, Any]] = []
+    for message in spec.messages:
+        if message.role == "system":
+            continue
+        if message.role == "tool":
+            items.append({"type": "function_call_output", "call_id": message.tool_call_id or "",
+                          "output": message.text()})
+            continue
+        if message.role == "user":
+            items.append({"role": "user", "content": _responses_content(message, spec.model)})
+        elif message.text():
+            items.append({"role": "assistant", "content": message.text()})
+        for call in message.tool_calls:
+            items.append({"type": "function_call", "call_id": call.id, "name": call.name,
+                          "arguments": call.arguments})
+    inputs: dict[str, Any] = {"input": items}
+    if instructions:
+        inputs["instructions"] = "\n\n".join(instructions)
+    s = spec.sampling
+    for key, value in (("max_output_tokens", s.max_tokens), ("temperature", s.temperature), ("top_p", s.top_p)):
+        if value is not None:
+            inputs[key] = value
+    if spec.tools and spec.tool_choice != "none":
+        tool_inputs(spec)  # the same 400s as the chat path
+        inputs["tools"] = [{"type": "function", "name": t.name, "description": t.description,
+                            "parameters": t.parameters, "strict": t.strict} for t in spec.tools]
+        if isinstance(spec.tool_choice, Forced):
+            inputs["tool_choice"] = {"type": "function", "name": spec.tool_choice.name}
+        if spec.parallel_tool_calls is not None:
+            inputs["parallel_tool_calls"] = spec.parallel_tool_calls
+    fmt = spec.output_format
+    if fmt is not None:
+        described = {"name": fmt.name, "description": fmt.description, "schema": fmt.schema, "strict": fmt.strict}
+        inputs["text"] = {"format": {"type": "json_object"} if fmt.type == "json_object" else
+                          {"type": "json_schema", **{k: v for k, v in described.items() if v is not None}}}
+    effort = reasoning_inputs(spec).get("reasoning_effort")
+    if effort is not None:
+        inputs["reasoning"] = {"effort": effort}
+    return inputs
+
+
+def _responses_content(message: Message, model: ModelInfo) -> str | list[dict[str, Any]]:
+    if not message.images():
+        return message.text()
+    parts: list[dict[str, Any]] = []
+    for part in message.content:
+        if isinstance(part, str):
+            parts.append({"type": "input_text", "text": part})
+        else:
+            _check_image(part, model)
+            parts.append({"type": "input_image", "image_url": part.url, "detail": "auto"})
+    return parts

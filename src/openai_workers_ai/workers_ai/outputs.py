@@ -7,7 +7,10 @@ Workers AI answers in one of two shapes:
 - OpenAI-style (newer models): a ``chat.completion`` object, streamed as
   ``chat.completion.chunk`` events with ``choices[0].delta``.
 
-Both become :class:`Output` (whole) or :class:`Piece` (one streamed event).
+gpt-oss, sent Responses-shaped input, answers with a ``response`` object whose
+``output`` holds ``reasoning``, ``message`` and ``function_call`` items.
+
+All become :class:`Output` (whole) or :class:`Piece` (one streamed event).
 Reasoning models' thinking arrives as ``reasoning_content`` or inside
 ``<think>…</think>``; both become ``reasoning``.
 """
@@ -47,8 +50,8 @@ class Output:
 def _usage(raw: Any) -> Usage | None:
     if not isinstance(raw, dict):
         return None
-    prompt = raw.get("prompt_tokens")
-    completion = raw.get("completion_tokens")
+    prompt = raw.get("prompt_tokens", raw.get("input_tokens"))  # the latter: a Response's usage
+    completion = raw.get("completion_tokens", raw.get("output_tokens"))
     if not isinstance(prompt, int) or not isinstance(completion, int):
         return None
     return Usage(prompt, completion)
@@ -116,6 +119,8 @@ def text_tool_calls(text: str, names: set[str]) -> list[ToolCallPiece]:
 
 def parse_output(raw: dict[str, Any]) -> Output:
     """A non-streamed Workers AI text-generation result."""
+    if isinstance(raw.get("output"), list):
+        return _response_output(raw)
     choices = raw.get("choices")
     if isinstance(choices, list) and choices and isinstance(choices[0], dict):
         choice = choices[0]
@@ -135,6 +140,28 @@ def parse_output(raw: dict[str, Any]) -> Output:
         reasoning = reasoning.replace("<think>", "", 1).strip()
         text = text.lstrip()
     return Output(text, reasoning, calls, _usage(raw.get("usage")), finish)
+
+
+def _response_output(raw: dict[str, Any]) -> Output:
+    """A Response object (gpt-oss given Responses input): its items' text, reasoning and calls."""
+    text: list[str] = []
+    reasoning: list[str] = []
+    calls: list[ToolCallPiece] = []
+    for item in raw["output"]:
+        if not isinstance(item, dict):
+            continue
+        content = item.get("content")
+        parts: list[Any] = content if isinstance(content, list) else []
+        if item.get("type") == "message":
+            text.extend(p.get("text") or "" for p in parts if isinstance(p, dict) and p.get("type") == "output_text")
+        elif item.get("type") == "reasoning":
+            reasoning.extend(p.get("text") or "" for p in parts if isinstance(p, dict))
+        elif item.get("type") == "function_call":
+            calls.append(ToolCallPiece(len(calls), item.get("call_id"), item.get("name"),
+                                       _arguments(item.get("arguments"))))
+    details = raw.get("incomplete_details")
+    finish = "length" if isinstance(details, dict) and details.get("reason") == "max_output_tokens" else None
+    return Output("".join(text), "".join(reasoning), calls, _usage(raw.get("usage")), finish)
 
 
 def parse_event(raw: dict[str, Any]) -> Piece:

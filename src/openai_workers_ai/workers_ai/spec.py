@@ -167,6 +167,9 @@ class ChatSpec:
     n: int = 1
     """Choices: each is one concurrent model call."""
     params: Params = Params()
+    native_format: Literal["chat", "responses"] = "chat"
+    """The API shape the request came in: gpt-oss takes Responses-shaped input natively, so a
+    Responses request reaches it in that shape (:func:`.families.responses_inputs`)."""
 
     def prompt_text(self) -> str:
         """The prompt as text, for estimating prompt tokens when Workers AI reports none."""

@@ -1,0 +1,198 @@
+"""The ``items`` table (``migrations/0002_responses.sql``): the items of responses and conversations.
+
+A row is one item of one container (a response's ``input`` or ``output``, a conversation's
+``item``). Its JSON is in the row when it is at most :data:`INLINE_MAX` bytes, else in R2 under
+``object_key`` (images and files sent inline are what makes an item large), written with the
+no-orphan protocol of :mod:`openai_workers_ai.storage`: staged (row ``uploading``, bytes put) before
+the batch that writes the rest, and marked ready inside that batch.
+
+Writes are statements handed back to the caller's ``db.batch`` (one row per statement: D1 binds
+at most 100 parameters per statement), so a response, its items and a conversation's new items
+appear together or not at all.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from json import loads
+from typing import Any
+
+from .. import storage
+from ..errors import InvalidRequest
+from ..pagination import Page
+from ..ports import Backends, Database, ObjectStore, Statement
+from ..replies import json_bytes
+from .pages import page_of
+
+ITEMS = storage.BlobTable(table="items", prefix="items/", ready="ready")
+INLINE_MAX = 64 * 1024
+"""Largest item JSON (bytes) kept in its D1 row; larger ones go to R2 (a D1 row holds at most 2 MB)."""
+
+ROWS_PER_INSERT = 9
+"""Item rows per INSERT: 10 parameters each, under D1's 100 per statement."""
+_COLUMNS = "id, container, role, item_id, owner, type, data, object_key, bytes, status, created_at, updated_at"
+_SELECT = "SELECT id, item_id, data, object_key FROM items"
+
+
+@dataclass(frozen=True, slots=True)
+class NewItem:
+    """An item to store in ``container``."""
+
+    container: str
+    role: str
+    item: dict[str, Any]
+
+
+_last = 0
+
+
+def row_key(now: int) -> str:
+    """A fresh row key: time-ordered (microseconds, bumped past the last one this process issued, so
+    keys made together still sort in order), then random, so rows read back in the order written."""
+    global _last
+    _last = max(now * 1_000_000, _last + 1)
+    return f"it{_last:014x}{secrets.token_hex(5)}"
+
+
+async def stage(
+    backends: Backends, owner: str, items: Sequence[NewItem], now: int, guard: tuple[str, tuple[object, ...]] = ("", ())
+) -> list[Statement]:
+    """The statements that store ``items`` (for the caller's batch); large items are staged in R2 first.
+
+    ``guard`` (``" AND EXISTS (…)"`` and its parameters) makes every statement conditional, so a
+    batch whose guard fails writes nothing (a cancelled response's output). Unguarded small items
+    share statements, :data:`ROWS_PER_INSERT` rows each (D1 binds at most 100 parameters)."""
+    db = backends.db
+    condition, params = guard
+    statements: list[Statement] = []
+    rows: list[tuple[object, ...]] = []
+    for new in items:
+        key = row_key(now)
+        encoded = json_bytes(new.item)
+        size = len(encoded)
+        item_id, kind = str(new.item.get("id", "")), str(new.item.get("type", ""))
+        if size <= INLINE_MAX:
+            row = (key, new.container, new.role, item_id, owner, kind, encoded.decode(), size, now, now)
+            if condition:
+                statements.append(db.prepare(
+                    f"INSERT INTO items ({_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, NULL, ?, 'ready', ?, ? WHERE 1{condition}"
+                ).bind(*row, *params))
+            else:
+                rows.append(row)
+            continue
+        object_key = storage.object_key(ITEMS, key)
+        await storage.stage(
+            backends, ITEMS, object_id=key, key=object_key,
+            insert_sql=f"INSERT INTO items ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)",
+            insert_params=(key, new.container, new.role, item_id, owner, kind, object_key, size,
+                           storage.UPLOADING, now, now),
+            body=encoded, content_type="application/json", now=now,
+        )
+        statements.append(db.prepare(storage.ready_sql(ITEMS, condition)).bind(now, key, *params))
+    for start in range(0, len(rows), ROWS_PER_INSERT):
+        chunk = rows[start:start + ROWS_PER_INSERT]
+        values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, NULL, ?, 'ready', ?, ?)"] * len(chunk))
+        statements.append(db.prepare(f"INSERT INTO items ({_COLUMNS}) VALUES {values}").bind(
+            *(value for row in chunk for value in row)))
+    return statements
+
+
+async def load(bucket: ObjectStore, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The items of ``rows`` (their JSON from the row, or from R2)."""
+    out: list[dict[str, Any]] = []
+    for row in rows:
+        if row["data"] is not None:
+            out.append(loads(row["data"]))
+            continue
+        stored = await bucket.get(row["object_key"])
+        if stored is None or stored.body is None:
+            continue  # deleted since the row was read
+        out.append(loads(b"".join([chunk async for chunk in stored.body])))
+    return out
+
+
+async def all_of(backends: Backends, container: str, roles: Sequence[str]) -> list[dict[str, Any]]:
+    """Every ready item of ``container`` with one of ``roles``, in order (one D1 query)."""
+    marks = ", ".join("?" * len(roles))
+    rows = await backends.db.prepare(
+        f"{_SELECT} WHERE container = ? AND role IN ({marks}) AND status = 'ready' ORDER BY id"
+    ).bind(container, *roles).all()
+    return await load(backends.bucket, rows)
+
+
+async def page_in(
+    backends: Backends, container: str, role: str, page: Page
+) -> tuple[list[dict[str, Any]], bool]:
+    """One page of ``container``'s items; ``after`` / ``before`` name items by their API id."""
+    db = backends.db
+    cursors: dict[str, str | None] = {"after": page.after, "before": page.before}
+    for name, item_id in cursors.items():
+        if item_id is not None:
+            row = await db.prepare("SELECT id FROM items WHERE container = ? AND item_id = ?").bind(
+                container, item_id).first()
+            if row is None:
+                raise InvalidRequest(f"Invalid '{name}': no item with id '{item_id}' in this list.", param=name)
+            cursors[name] = row["id"]
+    rows, has_more = await page_of(
+        db, _SELECT, "container = ? AND role = ? AND status = 'ready'", [container, role],
+        Page(page.limit, page.order, cursors["after"], cursors["before"]),
+    )
+    return await load(backends.bucket, rows), has_more
+
+
+async def get(backends: Backends, container: str, item_id: str) -> tuple[str, dict[str, Any]] | None:
+    """(row key, item) of ``container``'s item ``item_id``, or None."""
+    row = await backends.db.prepare(
+        f"{_SELECT} WHERE container = ? AND item_id = ? AND status = 'ready' ORDER BY id LIMIT 1"
+    ).bind(container, item_id).first()
+    if row is None:
+        return None
+    loaded = await load(backends.bucket, [row])
+    return (row["id"], loaded[0]) if loaded else None
+
+
+async def find(backends: Backends, owner: str | None, item_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The caller's stored items with these API ids (for ``item_reference``), newest first wins."""
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(item_ids), 90):  # D1 binds at most 100 parameters
+        chunk = list(item_ids[start:start + 90])
+        marks = ", ".join("?" * len(chunk))
+        owned = "" if owner is None else " AND owner = ?"
+        rows = await backends.db.prepare(
+            f"{_SELECT} WHERE item_id IN ({marks}) AND status = 'ready'{owned} ORDER BY id DESC"
+        ).bind(*chunk, *([] if owner is None else [owner])).all()
+        for row, item in zip(rows, await load(backends.bucket, rows), strict=False):
+            found.setdefault(row["item_id"], item)
+    return found
+
+
+def delete_statements(db: Database, container: str, now: int) -> list[Statement]:
+    """Statements deleting ``container``'s inline items and marking its R2 ones ``deleting``."""
+    return [
+        db.prepare("DELETE FROM items WHERE container = ? AND object_key IS NULL").bind(container),
+        db.prepare("UPDATE items SET status = ?, updated_at = ? WHERE container = ? AND object_key IS NOT NULL").bind(
+            storage.DELETING, now, container),
+    ]
+
+
+async def finish_deletes(backends: Backends, container: str, now: int) -> None:
+    """Delete the R2 objects of ``container``'s ``deleting`` rows, then the rows (the sweep retries a failure)."""
+    rows = await backends.db.prepare(
+        "SELECT id, object_key FROM items WHERE container = ? AND status = ?").bind(container, storage.DELETING).all()
+    for row in rows:
+        await storage.delete(backends, ITEMS, row["id"], row["object_key"], now)
+
+
+async def delete_one(backends: Backends, key: str, object_key: str | None, now: int) -> None:
+    """Delete one item row (and its R2 object)."""
+    if object_key is None:
+        await backends.db.prepare("DELETE FROM items WHERE id = ?").bind(key).run()
+    else:
+        await storage.delete(backends, ITEMS, key, object_key, now)
+
+
+async def object_key_of(db: Database, key: str) -> str | None:
+    row = await db.prepare("SELECT object_key FROM items WHERE id = ?").bind(key).first()
+    return None if row is None else row["object_key"]

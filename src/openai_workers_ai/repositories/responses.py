@@ -1,0 +1,169 @@
+"""The ``responses`` table (``migrations/0002_responses.sql``): every SQL statement of stored Responses.
+
+Ownership is a filter here: reads take ``owner`` (the caller's key hash, None for an admin key).
+Status changes are one conditional statement each (``… WHERE id = ? AND status IN (…)``), so a
+redelivered job, a cancel racing a completion, or a read finding a response past its deadline
+all settle on one outcome: whichever statement commits first wins, the others change nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from json import dumps, loads
+from typing import Any
+
+from .. import storage
+from ..ports import Backends, Database, Statement
+from ..replies import json_bytes
+from ..settings import Settings
+from . import items
+from .items import ITEMS
+
+ACTIVE = ("queued", "in_progress")
+TERMINAL = ("completed", "failed", "incomplete", "cancelled")
+MAX_CHAIN = 1000
+"""Longest ``previous_response_id`` chain read back (older responses are left out)."""
+SWEEP_BATCH = 50
+
+_COLUMNS = ("id, owner, status, model, background, previous_response_id, conversation_id, request, usage, error,"
+            " incomplete_details, created_at, completed_at, deadline")
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json_bytes(value).decode()
+
+
+@dataclass(slots=True)
+class ResponseRow:
+    """A row of the ``responses`` table (JSON columns decoded)."""
+
+    id: str
+    owner: str
+    status: str
+    model: str
+    background: bool
+    previous_response_id: str | None
+    conversation_id: str | None
+    request: dict[str, Any]
+    usage: dict[str, Any] | None
+    error: dict[str, Any] | None
+    incomplete_details: dict[str, Any] | None
+    created_at: int
+    completed_at: int | None
+    deadline: int | None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> ResponseRow:
+        def decoded(name: str) -> Any:
+            return None if row[name] is None else loads(row[name])
+
+        return cls(row["id"], row["owner"], row["status"], row["model"], bool(row["background"]),
+                   row["previous_response_id"], row["conversation_id"], loads(row["request"]), decoded("usage"),
+                   decoded("error"), decoded("incomplete_details"), row["created_at"], row["completed_at"],
+                   row["deadline"])
+
+
+def insert(db: Database, row: ResponseRow, now: int) -> Statement:
+    """The statement inserting ``row``."""
+    return db.prepare(f"INSERT INTO responses ({_COLUMNS}, updated_at) VALUES ({', '.join('?' * 15)})").bind(
+        row.id, row.owner, row.status, row.model, int(row.background), row.previous_response_id,
+        row.conversation_id, _json(row.request), _json(row.usage), _json(row.error), _json(row.incomplete_details),
+        row.created_at, row.completed_at, row.deadline, now,
+    )
+
+
+def in_progress_guard(response_id: str) -> tuple[str, tuple[object, ...]]:
+    """A condition (for :func:`items.stage`) that holds while the response is still ``in_progress``."""
+    return " AND EXISTS (SELECT 1 FROM responses WHERE id = ? AND status = 'in_progress')", (response_id,)
+
+
+def finish(db: Database, row: ResponseRow, now: int, *, was: tuple[str, ...] = ("in_progress",)) -> Statement:
+    """The statement moving a response from one of ``was`` to its final state (``row``'s status and results)."""
+    marks = ", ".join("?" * len(was))
+    return db.prepare(
+        "UPDATE responses SET status = ?, usage = ?, error = ?, incomplete_details = ?, completed_at = ?,"
+        f" deadline = NULL, updated_at = ? WHERE id = ? AND status IN ({marks})"
+    ).bind(row.status, _json(row.usage), _json(row.error), _json(row.incomplete_details), row.completed_at, now,
+           row.id, *was)
+
+
+async def get(db: Database, response_id: str, owner: str | None) -> ResponseRow | None:
+    """The response (the caller's, unless admin), or None."""
+    owned = "" if owner is None else " AND owner = ?"
+    row = await db.prepare(f"SELECT {_COLUMNS} FROM responses WHERE id = ?{owned}").bind(
+        response_id, *([] if owner is None else [owner])).first()
+    return ResponseRow.from_row(row) if row else None
+
+
+async def claim(db: Database, response_id: str, now: int) -> bool:
+    """``queued`` → ``in_progress``; False when another delivery (or a cancel) got there first."""
+    changed = await db.prepare(
+        "UPDATE responses SET status = 'in_progress', updated_at = ? WHERE id = ? AND status = 'queued'"
+    ).bind(now, response_id).run()
+    return changed == 1
+
+
+async def cancel(db: Database, response_id: str, now: int) -> bool:
+    """A ``queued`` / ``in_progress`` response → ``cancelled``; False when it had already finished."""
+    changed = await db.prepare(
+        "UPDATE responses SET status = 'cancelled', completed_at = NULL, deadline = NULL, updated_at = ?"
+        " WHERE id = ? AND status IN ('queued', 'in_progress')"
+    ).bind(now, response_id).run()
+    return changed == 1
+
+
+def _expired_error() -> str:
+    return dumps({"code": "server_error", "message": "The response was not generated before its deadline."})
+
+
+async def expire(db: Database, response_id: str, now: int) -> bool:
+    """A response past its deadline, still ``queued`` / ``in_progress`` → ``failed``."""
+    changed = await db.prepare(
+        "UPDATE responses SET status = 'failed', error = ?, deadline = NULL, updated_at = ?"
+        " WHERE id = ? AND status IN ('queued', 'in_progress') AND deadline IS NOT NULL AND deadline <= ?"
+    ).bind(_expired_error(), now, response_id, now).run()
+    return changed == 1
+
+
+async def chain_items(backends: Backends, response_id: str, owner: str | None) -> list[dict[str, Any]]:
+    """The input and output items of ``response_id`` and of every response before it in its
+    ``previous_response_id`` chain, oldest first: one D1 query however long the chain (a recursive CTE),
+    plus one R2 read per item too large for its row."""
+    owned = "" if owner is None else " AND r.owner = ?"
+    rows = await backends.db.prepare(
+        "WITH RECURSIVE chain(id, depth) AS ("
+        " SELECT ?, 0"
+        " UNION ALL"
+        " SELECT r.previous_response_id, chain.depth + 1 FROM responses r JOIN chain ON r.id = chain.id"
+        " WHERE r.previous_response_id IS NOT NULL AND chain.depth < ?)"
+        " SELECT i.id, i.item_id, i.data, i.object_key FROM chain"
+        " JOIN responses r ON r.id = chain.id"
+        " JOIN items i ON i.container = chain.id"
+        f" WHERE i.status = 'ready' AND i.role IN ('input', 'output'){owned}"
+        " ORDER BY chain.depth DESC, CASE i.role WHEN 'input' THEN 0 ELSE 1 END, i.id"
+    ).bind(response_id, MAX_CHAIN, *([] if owner is None else [owner])).all()
+    return await items.load(backends.bucket, rows)
+
+
+async def delete(backends: Backends, response_id: str, now: int) -> None:
+    """Delete the response and its items (R2 objects after the rows; the sweep finishes a failed delete)."""
+    db = backends.db
+    await db.batch([db.prepare("DELETE FROM responses WHERE id = ?").bind(response_id),
+                    *items.delete_statements(db, response_id, now)])
+    await items.finish_deletes(backends, response_id, now)
+
+
+async def cleanup(backends: Backends, settings: Settings, now: int) -> dict[str, int]:
+    """The scheduled cleanup: background responses past their deadline failed; crashed item writes
+    and deletes finished; R2 item objects without a row removed."""
+    db = backends.db
+    overdue = await db.prepare(
+        "SELECT id FROM responses WHERE deadline IS NOT NULL AND deadline <= ? AND status IN ('queued', 'in_progress')"
+        " LIMIT ?"
+    ).bind(now, SWEEP_BATCH).all()
+    expired = sum([await expire(db, row["id"], now) for row in overdue])
+    counts = await storage.sweep(backends, ITEMS, now)
+    counts = {k: v for k, v in counts.items() if v}
+    if expired:
+        counts["responses_expired"] = expired
+    return counts

@@ -1,0 +1,248 @@
+"""``/v1/responses``: create (JSON, SSE, background), retrieve (and replay), delete, cancel, input items,
+``input_tokens``, ``compact``; and WebSocket mode on the same path.
+
+The executor is :mod:`openai_workers_ai.runner.responses`; this door parses, picks how the response
+runs, and encodes its events (SSE ``event: <type>`` frames, or one WebSocket message each).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from json import loads
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from ..context import AppContext, context, owner, principal
+from ..errors import APIError, InvalidRequest, NotFound
+from ..pagination import list_object, page
+from ..replies import json_bytes_response, json_response
+from ..repositories import items, responses
+from ..repositories.responses import ResponseRow
+from ..runner import response_inputs
+from ..runner import responses as runner
+from ..streaming import primed, sse, sse_response
+from ..translate import response_objects as objects
+from ..translate import responses as translate
+from ..types.responses import INCLUDABLE, CompactBody, CreateResponse, TokenCountsBody
+from ..validation import parse_json, validate
+from ..workers_ai import pipeline, spec
+
+RESPONSE_ID = re.compile(r"^resp_[0-9a-f]{48}$")
+
+
+# ---- create ----------------------------------------------------------------------------------
+
+
+async def create(request: Request) -> Response:
+    ctx = context(request)
+    body = await parse_json(request, CreateResponse)
+    plan = await runner.prepare(ctx, body, owner=principal(request).key_hash, reader=owner(request))
+    if body.background and not body.stream:
+        return json_response(await runner.enqueue(ctx, plan))
+    if not body.stream:
+        final: dict[str, Any] = {}
+        async for event in runner.execute(ctx, plan, streaming=False):
+            final = event.get("response", final)
+        return json_bytes_response(final)
+    if body.background:  # streamed while stored as a background response (cancellable, with a deadline)
+        await runner.enqueue(ctx, plan, send=False)
+        await runner.claim(ctx, plan.response_id)
+    return _sse(await primed(runner.execute(ctx, plan, streaming=True)))
+
+
+def _sse(events: AsyncIterator[objects.Event], starting_after: int = -1) -> Response:
+    last = [starting_after]
+
+    async def frames() -> AsyncIterator[bytes]:
+        async for event in events:
+            last[0] = event["sequence_number"]
+            if event["sequence_number"] > starting_after:
+                yield sse(runner.dumps_event(event), event=event["type"])
+
+    def on_error(error: APIError) -> bytes:  # a bug: the executor reports model failures itself
+        event = {"type": "error", "code": error.code, "message": error.message, "param": error.param,
+                 "sequence_number": last[0] + 1}
+        return sse(runner.dumps_event(event), event="error")
+
+    return sse_response(frames(), on_error=on_error)
+
+
+# ---- stored responses ------------------------------------------------------------------------
+
+
+def _not_found(response_id: str) -> NotFound:
+    # Only a well-formed id is a param at fault (``GET /responses/compact`` names no response).
+    return NotFound(f"Response with id '{response_id}' not found.",
+                    param="response_id" if RESPONSE_ID.match(response_id) else None)
+
+
+async def _row(request: Request) -> ResponseRow:
+    ctx = context(request)
+    response_id: str = request.path_params["response_id"]
+    row = None
+    if RESPONSE_ID.match(response_id):
+        row = await responses.get(ctx.backends.db, response_id, owner(request))
+        if row is not None and row.deadline is not None and row.deadline <= ctx.now() and row.status in responses.ACTIVE:
+            await responses.expire(ctx.backends.db, row.id, ctx.now())
+            row = await responses.get(ctx.backends.db, response_id, owner(request))
+    if row is None:
+        raise _not_found(response_id)
+    return row
+
+
+async def response_of(ctx: AppContext, row: ResponseRow) -> dict[str, Any]:
+    """The stored response as OpenAI's object."""
+    output = [] if row.status in responses.ACTIVE else await items.all_of(ctx.backends, row.id, ["output"])
+    return objects.response_object(
+        row.id, created_at=row.created_at, status=row.status, model=row.model, echoed=row.request, output=output,
+        usage=row.usage, error=row.error, incomplete_details=row.incomplete_details, completed_at=row.completed_at,
+        previous_response_id=row.previous_response_id, conversation_id=row.conversation_id,
+        background=row.background,
+    )
+
+
+def _include(request: Request) -> None:
+    for value in request.query_params.getlist("include") + request.query_params.getlist("include[]"):
+        if value not in INCLUDABLE:
+            raise InvalidRequest(f"Invalid value for 'include': '{value}'.", param="include")
+
+
+async def retrieve(request: Request) -> Response:
+    _include(request)
+    ctx = context(request)
+    response = await response_of(ctx, await _row(request))
+    if request.query_params.get("stream", "").lower() != "true":
+        return json_response(response)
+    raw = request.query_params.get("starting_after", "-1")
+    if not raw.lstrip("-").isdigit():
+        raise InvalidRequest("Invalid value for 'starting_after': expected an integer.", param="starting_after")
+
+    async def replayed() -> AsyncIterator[objects.Event]:
+        for event in objects.replay(response):
+            yield event
+
+    return _sse(replayed(), int(raw))
+
+
+async def delete(request: Request) -> Response:
+    ctx = context(request)
+    row = await _row(request)
+    await responses.delete(ctx.backends, row.id, ctx.now())
+    return json_response({"id": row.id, "object": "response", "deleted": True})
+
+
+async def cancel(request: Request) -> Response:
+    ctx = context(request)
+    row = await _row(request)
+    if not row.background:
+        raise InvalidRequest("Cannot cancel a synchronous response: only background responses can be cancelled.",
+                             param="response_id")
+    await responses.cancel(ctx.backends.db, row.id, ctx.now())
+    return json_response(await response_of(ctx, await _row(request)))
+
+
+async def input_items(request: Request) -> Response:
+    _include(request)
+    ctx = context(request)
+    row = await _row(request)
+    data, has_more = await items.page_in(ctx.backends, row.id, "input", page(request.query_params))
+    return json_response(list_object(data, has_more))
+
+
+# ---- input_tokens, compact -------------------------------------------------------------------
+
+
+async def _context(request: Request, body: TokenCountsBody | CompactBody) -> tuple[spec.ChatSpec, list[str]]:
+    """The spec a response with this context would run, and its turns as text lines."""
+    ctx = context(request)
+    reader = owner(request)
+    req = body if isinstance(body, TokenCountsBody) else TokenCountsBody(
+        model=body.model, input=body.input, instructions=body.instructions,
+        previous_response_id=body.previous_response_id)
+    model = ctx.catalog.resolve(req.model or ctx.settings.default_model, task="text-generation")
+    past = await response_inputs.history(ctx, req.previous_response_id, req.conversation_id, reader)
+    new = await response_inputs.references(ctx, translate.input_items(req.input), reader)
+    wheres = [past.where] * len(past.items) + [f"input[{i}]" for i in range(len(new))]
+    resolved = [await response_inputs.resolve(ctx, item, where, reader)
+                for item, where in zip([*past.items, *new], wheres, strict=True)]
+    chat = translate.chat_spec(req, model, resolved, wheres)
+    lines = [f"{m.role}: {m.text()}" + "".join(f" [called {c.name}({c.arguments})]" for c in m.tool_calls)
+             for m in chat.messages]
+    return chat, lines
+
+
+async def input_tokens(request: Request) -> Response:
+    chat, _ = await _context(request, await parse_json(request, TokenCountsBody))
+    tools = sum(spec.estimate_tokens(translate.dumps_compact(t.parameters or {}) + t.name) for t in chat.tools)
+    return json_response({"object": "response.input_tokens",
+                          "input_tokens": translate.estimated_tokens(chat.messages) + tools})
+
+
+SUMMARIZE = ("Summarize the conversation below for whoever continues it: keep every fact, decision, name, "
+             "number and open task; drop pleasantries. Answer with the summary only.")
+
+
+async def compact(request: Request) -> Response:
+    ctx = context(request)
+    body = await parse_json(request, CompactBody)
+    chat, lines = await _context(request, body)
+    summary_spec = spec.ChatSpec(model=chat.model, messages=(
+        spec.Message("system", SUMMARIZE), spec.Message("user", "\n".join(lines), where="input")))
+    generated = await pipeline.complete(ctx, summary_spec)
+    usage = objects.usage_object(generated.usage)
+    return json_response({"id": translate.object_id("resp_"), "object": "response.compaction",
+                          "created_at": ctx.now(),
+                          "output": [translate.compaction_item(generated.choices[0].text)], "usage": usage})
+
+
+# ---- WebSocket mode --------------------------------------------------------------------------
+
+
+async def websocket(ws: WebSocket) -> None:
+    """``response.create`` messages in, the same events as SSE out, one JSON message each. The socket
+    keeps its last response's context, so a continuation with that ``previous_response_id`` reads no D1
+    (and works with ``store: false``)."""
+    await ws.accept()
+    ctx: AppContext = ws.app.state.ctx
+    who = ws.scope["state"]["principal"]
+    last: tuple[str, list[Any]] | None = None
+    while True:
+        try:
+            raw = await ws.receive_text()
+        except WebSocketDisconnect:
+            return
+        try:
+            last = await _turn(ws, ctx, who, raw, last)
+        except APIError as error:
+            await ws.send_text(runner.dumps_event({"type": "error", "code": error.code, "message": error.message,
+                                                   "param": error.param, "sequence_number": 0}))
+
+
+async def _turn(ws: WebSocket, ctx: AppContext, who: Any, raw: str,
+                last: tuple[str, list[Any]] | None) -> tuple[str, list[Any]] | None:
+    try:
+        message = loads(raw)
+    except ValueError:
+        raise InvalidRequest("Messages must be JSON objects.") from None
+    if not isinstance(message, dict) or message.get("type") != "response.create":
+        raise InvalidRequest("Expected a 'response.create' message.", param="type")
+    body = {k: v for k, v in message.items() if k != "type"}
+    for transport_only in ("stream", "background"):
+        if body.pop(transport_only, None):
+            raise InvalidRequest(f"'{transport_only}' is not supported over WebSocket (responses always stream).",
+                                 param=transport_only)
+    req = validate(CreateResponse, body)
+    cached = last[1] if last is not None and req.previous_response_id == last[0] else None
+    plan = await runner.prepare(ctx, req, owner=who.key_hash, reader=None if who.admin else who.key_hash,
+                                cached=cached)
+    final: dict[str, Any] | None = None
+    async for event in runner.execute(ctx, plan, streaming=True):
+        await ws.send_text(runner.dumps_event(event))
+        final = event.get("response", final)
+    if final is None or final["status"] == "failed":
+        return last
+    return plan.response_id, [*plan.history, *plan.input, *final["output"]]

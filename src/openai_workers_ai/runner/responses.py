@@ -1,0 +1,358 @@
+"""The Responses executor: a request → a :class:`Plan` → one generator of events, however it is run.
+
+:func:`prepare` decides everything a response needs while the request is still open (so every
+400 / 404 is an HTTP error): the model, the history (``previous_response_id`` chain or
+``conversation``), the input items in their stored shape, the spec for the pipeline.
+:func:`execute` runs it and yields the Responses events; it serves all the ways a response runs:
+
+- ``stream: true`` — the route encodes the events as SSE (or WebSocket messages) as they come;
+- otherwise — the route drains it and answers the last event's response;
+- ``background: true`` — :func:`enqueue` stores the response ``queued`` and sends a
+  ``responses.run`` job; the job (:func:`run_job`) claims it (``queued`` → ``in_progress``,
+  conditional: a redelivered message finds nothing to do) and drains the same generator.
+
+Persistence happens at step boundaries, never per delta: a foreground response is written once,
+when it is done (the response, its input and output items, and the conversation's new items in
+one batch); a background one is written ``queued`` with its input, and finished with one batch
+whose every statement is conditional on it still being ``in_progress`` — so a cancel that
+committed first wins, and the finished output is discarded.
+
+Gateway-run tools (:data:`GATEWAY_TOOLS`): a tool type the server runs itself is offered to the
+model as a function; when the model calls it the executor runs it, adds its items to the output,
+and calls the model again (at most :data:`MAX_ROUNDS` times). ``file_search`` plugs in here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from json import dumps
+from typing import Any
+
+from ..catalog import ModelInfo
+from ..context import AppContext
+from ..errors import APIError, InvalidRequest
+from ..ids import call_id
+from ..ports import Job
+from ..repositories import conversations, items, responses
+from ..repositories.responses import ResponseRow
+from ..streaming import primed
+from ..translate import response_objects as objects
+from ..translate import responses as translate
+from ..types.responses import INCLUDABLE, CreateResponse, Item
+from ..workers_ai import pipeline, spec
+from . import response_inputs
+
+log = logging.getLogger(__name__)
+
+JOB_KIND = "responses.run"
+DEADLINE = 15 * 60
+"""Seconds a background response may stay queued / in progress before it is failed."""
+MAX_ROUNDS = 8
+"""Model calls per response when gateway-run tools are called."""
+MAX_ECHO_BYTES = 1024 * 1024
+"""The request fields a Response echoes (instructions, tools …) must fit a D1 row with room to spare."""
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayTool:
+    """A tool the server runs itself: the model calls ``function``; ``run`` answers with the items to add
+    to the output (e.g. a ``file_search_call``) and the text the model reads as the call's result."""
+
+    type: str
+    function: spec.Tool
+    run: Callable[[AppContext, Item, str, str], Awaitable[tuple[list[Item], str]]]
+    """(context, the tool as the request declared it, the call's arguments, the owner) → (items, result)."""
+
+
+GATEWAY_TOOLS: dict[str, GatewayTool] = {}
+"""Tool type → its gateway implementation (empty until vector stores bring ``file_search``)."""
+
+
+@dataclass(slots=True)
+class Plan:
+    """Everything a response needs to run, decided while the request is open."""
+
+    response_id: str
+    owner: str
+    model: ModelInfo
+    request: CreateResponse
+    echoed: dict[str, Any]
+    input: list[Item]
+    """The new input items, in their stored shape."""
+    spec: spec.ChatSpec
+    created_at: int
+    gateway: dict[str, tuple[GatewayTool, Item]] = field(default_factory=dict)
+    """Function name → (gateway tool, its declaration in the request)."""
+    history: list[Item] = field(default_factory=list)
+    """The items before the input (the chain's or the conversation's), as stored."""
+
+    @property
+    def store(self) -> bool:
+        return self.request.store is not False
+
+    @property
+    def conversation_id(self) -> str | None:
+        return self.request.conversation_id
+
+    def row(self, status: str, **fields: Any) -> ResponseRow:
+        return ResponseRow(self.response_id, self.owner, status, self.model.id, bool(self.request.background),
+                           self.request.previous_response_id, self.conversation_id, self.echoed,
+                           fields.get("usage"), fields.get("error"), fields.get("incomplete_details"),
+                           self.created_at, fields.get("completed_at"), fields.get("deadline"))
+
+    def response(self, status: str, output: list[Item], **fields: Any) -> dict[str, Any]:
+        return objects.response_object(
+            self.response_id, created_at=self.created_at, status=status, model=self.model.id, echoed=self.echoed,
+            output=output, previous_response_id=self.request.previous_response_id,
+            conversation_id=self.conversation_id, background=bool(self.request.background), **fields)
+
+
+def check_request(req: CreateResponse) -> None:
+    """The 400s that depend on nothing but the request."""
+    if req.prompt is not None:
+        raise InvalidRequest("Prompt templates ('prompt') are not supported here; send 'input' and "
+                             "'instructions'.", param="prompt")
+    for i, value in enumerate(req.include or ()):
+        if value not in INCLUDABLE:
+            raise InvalidRequest(f"Invalid value for 'include[{i}]': '{value}'.", param=f"include[{i}]")
+    if req.background and req.store is False:
+        raise InvalidRequest("Background responses must be stored: 'background' needs 'store' true.", param="store")
+
+
+async def prepare(ctx: AppContext, req: CreateResponse, *, owner: str, reader: str | None,
+                  response_id: str | None = None, new_input: list[Item] | None = None,
+                  cached: list[Item] | None = None) -> Plan:
+    """The plan for ``req`` by ``owner`` (``reader``: the owner filter for reads, None for admins).
+
+    A job passes the stored ``response_id`` and ``new_input``; a WebSocket passes ``cached``, the
+    history it kept of its last response (used instead of reading the chain)."""
+    check_request(req)
+    model = ctx.catalog.resolve(req.model or ctx.settings.default_model, task="text-generation")
+    new = new_input if new_input is not None else translate.input_items(req.input)
+    if cached is not None:
+        past = response_inputs.History(cached, "previous_response_id")
+    else:
+        past = await response_inputs.history(ctx, req.previous_response_id, req.conversation_id, reader)
+    resolved_new = await response_inputs.references(ctx, new, reader)
+    stored_new = [item if item.get("type") != "item_reference" else resolved_new[i] for i, item in enumerate(new)]
+    wheres = [past.where] * len(past.items) + [f"input[{i}]" for i in range(len(new))]
+    resolved = [await response_inputs.resolve(ctx, item, where, reader)
+                for item, where in zip([*past.items, *resolved_new], wheres, strict=True)]
+    gateway = {t.function.name: (t, tool) for tool in req.tools or ()
+               if (t := GATEWAY_TOOLS.get(str(tool.get("type"))))}
+    chat = translate.chat_spec(req, model, resolved, wheres, gateway_tools=GATEWAY_TOOLS.keys())
+    if gateway:
+        chat = replace(chat, tools=(*chat.tools, *(g.function for g, _ in gateway.values())))
+    echoed = objects.echo(req)
+    if len(req.instructions or "") + (len(translate.dumps_compact(req.tools)) if req.tools else 0) > MAX_ECHO_BYTES:
+        raise InvalidRequest("'instructions' and 'tools' together must be under 1 MiB here (they are stored "
+                             "with the response).", param="instructions")
+    return Plan(response_id or translate.object_id("resp_"), owner, model, req, echoed, stored_new, chat, ctx.now(),
+                gateway, past.items)
+
+
+# ---- running ---------------------------------------------------------------------------------
+
+
+async def execute(ctx: AppContext, plan: Plan, *, streaming: bool) -> AsyncIterator[objects.Event]:
+    """The response's events, ending with ``response.completed`` / ``incomplete`` / ``failed`` (drained,
+    when not ``streaming``: then only the item and closing events are made).
+
+    A failure of the model is reported in-band when streaming or in the background (an ``error``
+    event, then ``response.failed``, and the failure stored); a foreground response that does not
+    stream raises it instead (nothing is stored, the client gets the HTTP error)."""
+    first: AsyncIterator[spec.Event] | None = None
+    if streaming:  # started before the first event: what fails before the model answers is an HTTP error
+        try:
+            first = await primed(pipeline.stream(ctx, plan.spec))
+        except APIError as error:
+            if plan.request.background:
+                await _persist_failure(ctx, plan, plan.response("failed", [], error={
+                    "code": _error_code(error), "message": error.message}))
+            raise
+    writer = objects.EventWriter(plan.response("in_progress", []))
+    if streaming:  # drained (not streamed), only the last event counts
+        yield writer.lifecycle("response.created")
+        yield writer.lifecycle("response.in_progress")
+    try:
+        reason, usage = None, spec.Usage(0, 0)
+        chat = plan.spec
+        for _ in range(MAX_ROUNDS):
+            calls: dict[int, spec.ToolCallPiece] = {}
+            if streaming:
+                events, first = first or pipeline.stream(ctx, chat), None
+                async for event in events:
+                    if isinstance(event, spec.Delta):
+                        event.tool_calls = _divert(event.tool_calls, calls, plan)
+                        for out in writer.delta(event):
+                            yield out
+                    elif isinstance(event, spec.Finish):
+                        reason = event.reason
+                    else:
+                        usage = usage + event.usage
+            else:
+                generated = await pipeline.complete(ctx, chat)
+                choice = generated.choices[0]
+                choice.tool_calls = _divert(choice.tool_calls, calls, plan)
+                writer.output.extend(item for item in objects.output_items(choice)
+                                     if not (calls and item["type"] == "message" and not choice.text))
+                reason, usage = choice.finish_reason, usage + generated.usage
+            if not calls:
+                break
+            for out in writer.close_open():
+                yield out
+            chat, added = await _run_gateway(ctx, plan, chat, calls, writer)
+            for out in added:
+                yield out
+            writer.next_round()
+        status, incomplete = objects.outcome(reason)
+        for out in writer.close_all("incomplete" if status == "incomplete" else "completed"):
+            yield out
+        final = plan.response(status, writer.output, completed_at=ctx.now(), incomplete_details=incomplete,
+                              usage=objects.usage_object(usage, objects.reasoning_tokens(writer.output, usage)))
+        await _persist(ctx, plan, final)
+    except APIError as error:
+        if not streaming and not plan.request.background:
+            raise
+        for out in writer.close_all("incomplete"):
+            yield out
+        yield writer.error(error.code, error.message, error.param)
+        failed = plan.response("failed", writer.output, error={"code": _error_code(error), "message": error.message})
+        await _persist_failure(ctx, plan, failed)
+        yield writer.event("response.failed", response=failed)
+        return
+    yield writer.event(f"response.{status}", response=final)
+
+
+def _divert(pieces: list[spec.ToolCallPiece], calls: dict[int, spec.ToolCallPiece],
+            plan: Plan) -> list[spec.ToolCallPiece]:
+    """Calls of gateway-run tools kept aside (accumulated in ``calls``); the client's calls passed on."""
+    if not plan.gateway:
+        return pieces
+    out = []
+    for piece in pieces:
+        if piece.index in calls or piece.name in plan.gateway:
+            held = calls.setdefault(piece.index, spec.ToolCallPiece(piece.index, piece.id, piece.name))
+            held.arguments += piece.arguments
+        else:
+            out.append(piece)
+    return out
+
+
+async def _run_gateway(ctx: AppContext, plan: Plan, chat: spec.ChatSpec, calls: dict[int, spec.ToolCallPiece],
+                       writer: objects.EventWriter) -> tuple[spec.ChatSpec, list[objects.Event]]:
+    """Run the gateway tools the model called; the spec continued with their calls and results, and
+    the events of the items they added."""
+    turns = list(chat.messages)
+    made = [spec.ToolCall(call_id(c.id), c.name or "", c.arguments or "{}") for c in calls.values()]
+    turns.append(spec.Message("assistant", "", tuple(made)))
+    events: list[objects.Event] = []
+    for call in made:
+        tool, declared = plan.gateway[call.name]
+        added, result = await tool.run(ctx, declared, call.arguments, plan.owner)
+        events += writer.add_items(added)
+        turns.append(spec.Message("tool", result, tool_call_id=call.id, name=call.name))
+    return replace(chat, messages=tuple(turns)), events
+
+
+def _error_code(error: APIError) -> str:
+    return "rate_limit_exceeded" if error.status == 429 else "server_error"
+
+
+# ---- persisting ------------------------------------------------------------------------------
+
+
+async def _persist(ctx: AppContext, plan: Plan, final: dict[str, Any]) -> None:
+    """Store the finished response (when ``store``), and append to its conversation — one batch."""
+    if not plan.store:
+        return
+    backends, now = ctx.backends, ctx.now()
+    row = plan.row(final["status"], usage=final["usage"], incomplete_details=final["incomplete_details"],
+                   completed_at=final["completed_at"])
+    output = [items.NewItem(plan.response_id, "output", item) for item in final["output"]]
+    conversation = [] if plan.conversation_id is None else conversations.in_conversation(
+        plan.conversation_id, [*plan.input, *final["output"]])
+    db = backends.db
+    if plan.request.background:
+        guard = responses.in_progress_guard(plan.response_id)
+        statements = await items.stage(backends, plan.owner, [*output, *conversation], now, guard)
+        await db.batch([*statements, responses.finish(db, row, now)])
+        return
+    new_input = [items.NewItem(plan.response_id, "input", item) for item in plan.input]
+    statements = await items.stage(backends, plan.owner, [*new_input, *output, *conversation], now)
+    await db.batch([responses.insert(db, row, now), *statements])
+
+
+async def _persist_failure(ctx: AppContext, plan: Plan, failed: dict[str, Any]) -> None:
+    """Record a failure (best effort: if D1 fails too, a background response's deadline still ends it)."""
+    if not plan.store:
+        return
+    db, now = ctx.backends.db, ctx.now()
+    row = plan.row("failed", error=failed["error"])
+    try:
+        if plan.request.background:
+            await db.batch([responses.finish(db, row, now)])
+        else:
+            new_input = [items.NewItem(plan.response_id, "input", item) for item in plan.input]
+            await db.batch([responses.insert(db, row, now),
+                            *await items.stage(ctx.backends, plan.owner, new_input, now)])
+    except Exception:
+        log.warning("could not record the failure of response %s", plan.response_id, exc_info=True)
+
+
+# ---- background --------------------------------------------------------------------------------
+
+
+async def enqueue(ctx: AppContext, plan: Plan, *, send: bool = True) -> dict[str, Any]:
+    """Store a background response ``queued`` with its input, and (``send``) its job; the Response."""
+    if send and ctx.backends.jobs is None:
+        raise InvalidRequest("Background responses need a job queue, and this deployment has none "
+                             "(the JOBS Queue binding).", param="background")
+    db, now = ctx.backends.db, ctx.now()
+    row = plan.row("queued", deadline=now + DEADLINE)
+    new_input = [items.NewItem(plan.response_id, "input", item) for item in plan.input]
+    await db.batch([responses.insert(db, row, now), *await items.stage(ctx.backends, plan.owner, new_input, now)])
+    if send and ctx.backends.jobs is not None:
+        await ctx.backends.jobs.send(Job(JOB_KIND, plan.response_id, plan.owner))
+    return plan.response("queued", [])
+
+
+async def claim(ctx: AppContext, response_id: str) -> bool:
+    return await responses.claim(ctx.backends.db, response_id, ctx.now())
+
+
+async def plan_of(ctx: AppContext, row: ResponseRow) -> Plan:
+    """The plan of a stored (background) response, rebuilt from its row and input items."""
+    stored_input = await items.all_of(ctx.backends, row.id, ["input"])
+    request = CreateResponse.model_validate({
+        **{k: row.request[k] for k in ("instructions", "tools", "tool_choice", "parallel_tool_calls", "temperature",
+                                        "top_p", "max_output_tokens", "truncation", "metadata", "store")},
+        "text": row.request["text"], "reasoning": {"effort": row.request["reasoning"]["effort"]},
+        "model": row.model, "previous_response_id": row.previous_response_id, "conversation": row.conversation_id,
+        "background": True,
+    })
+    return await prepare(ctx, request, owner=row.owner, reader=None, response_id=row.id, new_input=stored_input)
+
+
+async def run_job(ctx: AppContext, job: Job) -> None:
+    """``responses.run``: generate a queued background response (a second delivery finds it claimed)."""
+    row = await responses.get(ctx.backends.db, job.id, None)
+    if row is None or row.status != "queued":
+        return
+    try:
+        plan = await plan_of(ctx, row)
+    except APIError as error:  # its context changed since it was queued (a deleted previous response …)
+        failed = replace(row, status="failed", error={"code": "server_error", "message": error.message})
+        await ctx.backends.db.batch([responses.finish(ctx.backends.db, failed, ctx.now(), was=("queued",))])
+        return
+    plan.created_at = row.created_at
+    if not await claim(ctx, row.id):
+        return
+    async for _ in execute(ctx, plan, streaming=False):
+        pass
+
+
+def dumps_event(event: objects.Event) -> str:
+    return dumps(event, ensure_ascii=False, separators=(",", ":"))

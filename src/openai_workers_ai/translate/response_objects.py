@@ -1,0 +1,297 @@
+"""The pipeline's results → Response objects, their output items and stream events (pure).
+
+- :func:`echo` — the request fields a Response echoes, as OpenAI echoes them (defaults filled in);
+- :func:`response_object` — the ``response`` object;
+- :func:`output_items` — a whole answer (:class:`~..workers_ai.spec.Choice`) as output items:
+  a ``reasoning`` item, a ``message`` with one ``output_text`` part, ``function_call`` items;
+- :class:`EventWriter` — streamed pipeline events as OpenAI's event sequence, each with the next
+  ``sequence_number``: ``response.created``, ``response.in_progress``, per item
+  ``output_item.added`` → (``content_part.added`` → text / reasoning deltas → ``….done`` →
+  ``content_part.done``, or argument deltas → ``function_call_arguments.done``) →
+  ``output_item.done``, then ``response.completed`` / ``incomplete`` / ``failed``;
+- :func:`replay` — the same sequence rebuilt from a stored response (``GET …?stream=true``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..ids import call_id
+from ..types.responses import CreateResponse, Item
+from ..workers_ai.spec import Choice, Delta, FinishReason, ToolCallPiece, Usage
+from .responses import echo_tools, object_id
+
+Event = dict[str, Any]
+
+
+def echo(req: CreateResponse) -> dict[str, Any]:
+    """The request fields a Response echoes (OpenAI's defaults where the request left them out)."""
+    fmt = req.text.format if req.text and req.text.format else None
+    text_format: dict[str, Any] = {"type": "text"}
+    if fmt is not None and fmt.type == "json_object":
+        text_format = {"type": "json_object"}
+    elif fmt is not None and fmt.type == "json_schema":
+        described = {"name": fmt.name, "schema": fmt.schema_, "description": fmt.description, "strict": fmt.strict}
+        text_format = {"type": "json_schema", **{k: v for k, v in described.items() if v is not None}}
+    echoed = {
+        "instructions": req.instructions,
+        "max_output_tokens": req.max_output_tokens,
+        "max_tool_calls": req.max_tool_calls,
+        "metadata": req.metadata or {},
+        "parallel_tool_calls": True if req.parallel_tool_calls is None else req.parallel_tool_calls,
+        "prompt_cache_key": req.prompt_cache_key,
+        "prompt_cache_retention": req.prompt_cache_retention,
+        "reasoning": {"effort": req.reasoning.effort if req.reasoning else None,
+                      "summary": req.reasoning.summary if req.reasoning else None},
+        "safety_identifier": req.safety_identifier,
+        "service_tier": "default",
+        "store": req.store is not False,
+        "temperature": 1.0 if req.temperature is None else req.temperature,
+        "text": {"format": text_format, "verbosity": (req.text.verbosity if req.text else None) or "medium"},
+        "tool_choice": "auto" if req.tool_choice is None else req.tool_choice,
+        "tools": echo_tools(req.tools),
+        "top_logprobs": req.top_logprobs or 0,
+        "top_p": 1.0 if req.top_p is None else req.top_p,
+        "truncation": req.truncation or "disabled",
+    }
+    if req.user is not None:  # a string when given, else absent (the schema has no null)
+        echoed["user"] = req.user
+    return echoed
+
+
+def usage_object(usage: Usage, reasoning_tokens: int = 0) -> dict[str, Any]:
+    """A Response's ``usage``."""
+    return {
+        "input_tokens": usage.prompt_tokens,
+        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+        "output_tokens": usage.completion_tokens,
+        "output_tokens_details": {"reasoning_tokens": min(reasoning_tokens, usage.completion_tokens)},
+        "total_tokens": usage.total_tokens,
+    }
+
+
+def response_object(
+    response_id: str, *, created_at: int, status: str, model: str, echoed: dict[str, Any], output: list[Item],
+    usage: dict[str, Any] | None = None, error: dict[str, Any] | None = None,
+    incomplete_details: dict[str, Any] | None = None, completed_at: int | None = None,
+    previous_response_id: str | None = None, conversation_id: str | None = None, background: bool = False,
+) -> dict[str, Any]:
+    """OpenAI's ``response`` object."""
+    response = {
+        "id": response_id,
+        "object": "response",
+        "created_at": created_at,
+        "status": status,
+        "background": background,
+        "completed_at": completed_at,
+        "conversation": {"id": conversation_id} if conversation_id else None,
+        "error": error,
+        "incomplete_details": incomplete_details,
+        "model": model,
+        "output": output,
+        "previous_response_id": previous_response_id,
+        **echoed,
+    }
+    if usage is not None:  # absent until the response is generated (the schema has no null)
+        response["usage"] = usage
+    return response
+
+
+def outcome(reason: FinishReason | None) -> tuple[str, dict[str, Any] | None]:
+    """(status, incomplete_details) for how the generation finished."""
+    if reason == "length":
+        return "incomplete", {"reason": "max_output_tokens"}
+    return "completed", None
+
+
+def reasoning_item(text: str, status: str = "completed", item_id: str | None = None) -> Item:
+    return {"id": item_id or object_id("rs_"), "type": "reasoning", "summary": [],
+            "content": [{"type": "reasoning_text", "text": text}] if text else [], "status": status}
+
+
+def message_output(text: str, status: str = "completed", item_id: str | None = None) -> Item:
+    content = [_text_part(text)] if status != "in_progress" else []
+    return {"id": item_id or object_id("msg_"), "type": "message", "status": status, "role": "assistant",
+            "content": content}
+
+
+def function_call_item(piece: ToolCallPiece, status: str = "completed", item_id: str | None = None) -> Item:
+    return {"id": item_id or object_id("fc_"), "type": "function_call", "status": status, "call_id": call_id(piece.id),
+            "name": piece.name or "", "arguments": piece.arguments or ("{}" if status == "completed" else "")}
+
+
+def _text_part(text: str) -> Item:
+    return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+
+
+def output_items(choice: Choice) -> list[Item]:
+    """A whole answer as output items."""
+    status = "incomplete" if choice.finish_reason == "length" else "completed"
+    out: list[Item] = []
+    if choice.reasoning:
+        out.append(reasoning_item(choice.reasoning, status))
+    if choice.text or not (choice.reasoning or choice.tool_calls):
+        out.append(message_output(choice.text, status))
+    out.extend(function_call_item(piece) for piece in choice.tool_calls)
+    return out
+
+
+def reasoning_tokens(items: list[Item], usage: Usage) -> int:
+    """The output tokens spent reasoning (Workers AI does not say: estimated from the text's share)."""
+    text = sum(len(p.get("text", "")) for i in items if i["type"] == "reasoning" for p in i["content"])
+    total = text + sum(len(p.get("text", "")) for i in items if i["type"] == "message" for p in i["content"])
+    return usage.completion_tokens * text // total if total else 0
+
+
+class EventWriter:
+    """A response's stream events, numbered; it accumulates the output items as it goes."""
+
+    def __init__(self, response: dict[str, Any]) -> None:
+        self.response = response
+        self.output: list[Item] = response["output"]
+        self.seq = -1
+        self._open: Item | None = None  # the reasoning item or message receiving deltas
+        self._text = ""
+        self._calls: dict[tuple[int, int], int] = {}  # (round, call index) → output index
+        self._round = 0
+
+    def event(self, kind: str, **fields: Any) -> Event:
+        self.seq += 1
+        return {"type": kind, "sequence_number": self.seq, **fields}
+
+    def lifecycle(self, kind: str) -> Event:
+        """``response.created`` / ``in_progress`` / ``completed`` … carrying the response as it is now."""
+        return self.event(kind, response=self.response)
+
+    def next_round(self) -> None:
+        """A new model call of the same response (after a gateway-run tool): its calls are new items."""
+        self._round += 1
+
+    def delta(self, delta: Delta) -> list[Event]:
+        events: list[Event] = []
+        if delta.reasoning:
+            events += self._write("reasoning", delta.reasoning)
+        if delta.text:
+            events += self._write("message", delta.text)
+        for piece in delta.tool_calls:
+            events += self._call(piece)
+        return events
+
+    def _write(self, kind: str, text: str, item_id: str | None = None) -> list[Event]:
+        events: list[Event] = []
+        if self._open is None or self._open["type"] != kind:
+            events += self.close_open()
+            item = (reasoning_item("", "in_progress", item_id) if kind == "reasoning"
+                    else message_output("", "in_progress", item_id))
+            item["content"] = []
+            self.output.append(item)
+            self._open, self._text = item, ""
+            index = len(self.output) - 1
+            events.append(self.event("response.output_item.added", output_index=index, item=_copy(item)))
+            part = {"type": "reasoning_text", "text": ""} if kind == "reasoning" else _text_part("")
+            events.append(self.event("response.content_part.added", item_id=item["id"], output_index=index,
+                                     content_index=0, part=part))
+        self._text += text
+        item_id, index = self._open["id"], self.output.index(self._open)
+        if kind == "reasoning":
+            events.append(self.event("response.reasoning_text.delta", item_id=item_id, output_index=index,
+                                     content_index=0, delta=text))
+        else:
+            events.append(self.event("response.output_text.delta", item_id=item_id, output_index=index,
+                                     content_index=0, delta=text, logprobs=[]))
+        return events
+
+    def close_open(self, status: str = "completed") -> list[Event]:
+        item, self._open = self._open, None
+        if item is None:
+            return []
+        index = self.output.index(item)
+        item["status"] = status
+        if item["type"] == "reasoning":
+            part: Item = {"type": "reasoning_text", "text": self._text}
+            done = self.event("response.reasoning_text.done", item_id=item["id"], output_index=index,
+                              content_index=0, text=self._text)
+        else:
+            part = _text_part(self._text)
+            done = self.event("response.output_text.done", item_id=item["id"], output_index=index, content_index=0,
+                              text=self._text, logprobs=[])
+        item["content"] = [part]
+        return [done,
+                self.event("response.content_part.done", item_id=item["id"], output_index=index, content_index=0,
+                           part=part),
+                self.event("response.output_item.done", output_index=index, item=_copy(item))]
+
+    def _call(self, piece: ToolCallPiece, item_id: str | None = None) -> list[Event]:
+        events: list[Event] = []
+        key = (self._round, piece.index)
+        if key not in self._calls:
+            events += self.close_open()
+            item = function_call_item(piece, "in_progress", item_id)
+            item["arguments"] = ""
+            self.output.append(item)
+            self._calls[key] = len(self.output) - 1
+            events.append(self.event("response.output_item.added", output_index=len(self.output) - 1,
+                                     item=_copy(item)))
+        index = self._calls[key]
+        item = self.output[index]
+        if piece.arguments:
+            item["arguments"] += piece.arguments
+            events.append(self.event("response.function_call_arguments.delta", item_id=item["id"],
+                                     output_index=index, delta=piece.arguments))
+        return events
+
+    def close_all(self, status: str = "completed") -> list[Event]:
+        """Every item still open, finished (``status``: ``incomplete`` when cut short)."""
+        events = self.close_open(status)
+        for index in sorted(self._calls.values()):
+            item = self.output[index]
+            if item["status"] != "in_progress":
+                continue
+            item["status"] = "completed"
+            item["arguments"] = item["arguments"] or "{}"
+            events.append(self.event("response.function_call_arguments.done", item_id=item["id"], output_index=index,
+                                     name=item["name"], arguments=item["arguments"]))
+            events.append(self.event("response.output_item.done", output_index=index, item=_copy(item)))
+        return events
+
+    def add_items(self, items: list[Item]) -> list[Event]:
+        """Whole items (a gateway-run tool's call and result) added to the output."""
+        events: list[Event] = self.close_open()
+        for item in items:
+            self.output.append(item)
+            index = len(self.output) - 1
+            events.append(self.event("response.output_item.added", output_index=index, item=_copy(item)))
+            events.append(self.event("response.output_item.done", output_index=index, item=_copy(item)))
+        return events
+
+    def error(self, code: str | None, message: str, param: str | None) -> Event:
+        return self.event("error", code=code, message=message, param=param)
+
+
+def _copy(item: Item) -> Item:
+    return {**item, "content": list(item["content"])} if "content" in item else dict(item)
+
+
+def replay(response: dict[str, Any]) -> list[Event]:
+    """The events a stream of ``response`` would have carried, rebuilt from the stored object (a
+    response still queued or in progress, or cancelled, gets no closing event)."""
+    start = {**response, "status": "in_progress", "output": [], "completed_at": None}
+    start.pop("usage", None)
+    writer = EventWriter(start)
+    events = [writer.lifecycle("response.created"), writer.lifecycle("response.in_progress")]
+    for position, item in enumerate(response["output"]):
+        kind = item["type"]
+        if kind in ("message", "reasoning"):
+            text = "".join(p.get("text", p.get("refusal", "")) for p in item.get("content", ()))
+            events += writer._write(kind, text, item["id"])
+            events += writer.close_open(item.get("status", "completed"))
+        elif kind == "function_call":
+            piece = ToolCallPiece(position, item["call_id"], item["name"], item["arguments"])
+            events += writer._call(piece, item["id"])
+            events += writer.close_all()
+        else:
+            events += writer.add_items([item])
+    closing = {"completed": "response.completed", "incomplete": "response.incomplete", "failed": "response.failed"}
+    if response["status"] in closing:
+        events.append(writer.event(closing[response["status"]], response=response))
+    return events

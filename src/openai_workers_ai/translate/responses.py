@@ -1,0 +1,447 @@
+"""A Responses request → stored items and the neutral :class:`~..workers_ai.spec.ChatSpec` (pure).
+
+Two steps, both pure:
+
+- :func:`input_items` checks each ``input`` item as OpenAI does and gives it the shape it is stored
+  and listed in (an id, a ``status``, content as parts); every 400 names ``input[i]…``.
+- :func:`chat_spec` turns the context (the chain's or conversation's items, then the new input, all
+  already resolved: files read, references looked up) plus ``instructions``, ``tools``,
+  ``text.format`` and ``reasoning`` into one spec for the pipeline, trimmed to the model's context
+  window when ``truncation`` is ``auto``.
+
+Consecutive ``function_call`` items become one assistant turn with tool calls, a
+``function_call_output`` a ``tool`` turn, a ``compaction`` item the summary it carries. Reasoning
+items are history the chat path has no place for (the gpt-oss path gets them back as they came).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+from collections.abc import Collection, Sequence
+from json import dumps, loads
+from typing import Any
+
+from ..catalog import ModelInfo
+from ..errors import InvalidRequest
+from ..types.responses import Context, CreateResponse, Item
+from ..workers_ai import spec
+from . import strict_schema
+
+ROLES: dict[str, spec.Role] = {"user": "user", "system": "system", "developer": "system", "assistant": "assistant"}
+PHASES = ("commentary", "final_answer")
+PREFIXES = {"message": "msg_", "function_call": "fc_", "function_call_output": "fco_", "reasoning": "rs_",
+            "compaction": "cmp_"}
+COMPACTION_PREFIX = "owai-compaction-v1:"
+"""A ``compaction`` item's ``encrypted_content`` here is this prefix and the summary, base64-encoded
+(readable, not encrypted: the summary is the client's own conversation)."""
+PARAMS = spec.Params(tools="tools", tool_choice="tool_choice", output_format="text.format",
+                     reasoning_effort="reasoning.effort")
+
+
+def object_id(prefix: str) -> str:
+    """A Responses id: ``prefix`` and 48 random hex digits, as OpenAI's look (``msg_67cc…``)."""
+    return prefix + secrets.token_hex(24)
+
+
+def _bad(message: str, param: str, code: str | None = None) -> InvalidRequest:
+    return InvalidRequest(message, param=param, code=code)
+
+
+# ---- input items -------------------------------------------------------------------------------
+
+
+def input_items(value: str | list[Item] | None) -> list[Item]:
+    """The request's ``input`` as items in their stored shape (``item_reference`` s left as they are,
+    for the runner to look up); a 400 naming the param for any bad item."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [message_item("user", [{"type": "input_text", "text": value}])]
+    return [item_of(item, f"input[{i}]") for i, item in enumerate(value)]
+
+
+def message_item(role: str, content: list[Item], item_id: str | None = None, phase: str | None = None) -> Item:
+    item: Item = {"id": item_id or object_id("msg_"), "type": "message", "status": "completed", "role": role,
+                  "content": content}
+    if phase is not None:
+        item["phase"] = phase
+    return item
+
+
+def item_of(raw: Any, where: str) -> Item:
+    """One input item in its stored shape."""
+    if not isinstance(raw, dict):
+        raise _bad(f"Invalid '{where}': expected an object.", where)
+    kind = raw.get("type", "message" if "role" in raw else None)
+    if kind is not None and not isinstance(kind, str):
+        raise _bad(f"Invalid type for '{where}.type': expected a string.", f"{where}.type")
+    if kind == "item_reference" or (kind is None and set(raw) <= {"id", "type"} and "id" in raw):
+        return {"type": "item_reference", "id": _string(raw, "id", where)}
+    if kind == "message":
+        return _message(raw, where)
+    if kind == "function_call":
+        return {"id": _id(raw, kind, where), "type": kind, "status": "completed",
+                "call_id": _string(raw, "call_id", where), "name": _string(raw, "name", where),
+                "arguments": _string(raw, "arguments", where, default="{}")}
+    if kind == "function_call_output":
+        output = raw.get("output")
+        if isinstance(output, list):
+            output = [_part(p, f"{where}.output[{k}]", "user") for k, p in enumerate(output)]
+        elif not isinstance(output, str):
+            raise _bad(f"Missing required parameter: '{where}.output'.", f"{where}.output")
+        return {"id": _id(raw, kind, where), "type": kind, "status": "completed",
+                "call_id": _string(raw, "call_id", where), "output": output}
+    if kind == "reasoning":
+        summary = raw.get("summary", [])
+        if not isinstance(summary, list):
+            raise _bad(f"Invalid '{where}.summary': expected an array.", f"{where}.summary")
+        item = {"id": _id(raw, kind, where), "type": kind, "summary": summary, "status": "completed"}
+        for key in ("content", "encrypted_content"):
+            if raw.get(key) is not None:
+                item[key] = raw[key]
+        return item
+    if kind == "compaction":
+        summary = compaction_summary(_string(raw, "encrypted_content", where), f"{where}.encrypted_content")
+        return compaction_item(summary, raw.get("id") if isinstance(raw.get("id"), str) else None)
+    if kind is None:
+        raise _bad(f"Missing required parameter: '{where}.type'.", f"{where}.type")
+    raise _bad(f"Input items of type '{kind}' are not supported here (supported: message, function_call, "
+               "function_call_output, reasoning, compaction, item_reference).", f"{where}.type")
+
+
+def _string(raw: Item, key: str, where: str, default: str | None = None) -> str:
+    value = raw.get(key, default)
+    if value is None:
+        raise _bad(f"Missing required parameter: '{where}.{key}'.", f"{where}.{key}")
+    if not isinstance(value, str):
+        raise _bad(f"Invalid type for '{where}.{key}': expected a string.", f"{where}.{key}")
+    return value
+
+
+def _id(raw: Item, kind: str, where: str) -> str:
+    given = raw.get("id")
+    if given is None:
+        return object_id(PREFIXES[kind])
+    if not isinstance(given, str) or not given:
+        raise _bad(f"Invalid type for '{where}.id': expected a string.", f"{where}.id")
+    return given
+
+
+def _message(raw: Item, where: str) -> Item:
+    role = raw.get("role")
+    if not isinstance(role, str) or role not in ROLES:
+        raise _bad(f"Invalid value for '{where}.role': expected one of user, system, developer, assistant.",
+                   f"{where}.role")
+    content = raw.get("content")
+    if isinstance(content, str):
+        parts = [{"type": "output_text", "text": content, "annotations": [], "logprobs": []} if role == "assistant"
+                 else {"type": "input_text", "text": content}]
+    elif isinstance(content, list):
+        parts = [_part(p, f"{where}.content[{k}]", role) for k, p in enumerate(content)]
+    else:
+        raise _bad(f"Missing required parameter: '{where}.content'.", f"{where}.content")
+    phase = raw.get("phase")
+    if phase is not None and (role != "assistant" or not isinstance(phase, str) or phase not in PHASES):
+        raise _bad(f"Invalid value for '{where}.phase': only assistant messages take a phase, one of "
+                   "commentary, final_answer.", f"{where}.phase")
+    return message_item(role, parts, _id(raw, "message", where), phase)
+
+
+def _part(raw: Any, where: str, role: str) -> Item:
+    if not isinstance(raw, dict):
+        raise _bad(f"Invalid '{where}': expected an object.", where)
+    kind = raw.get("type")
+    allowed = ("output_text", "refusal") if role == "assistant" else ("input_text", "input_image", "input_file")
+    if not isinstance(kind, str) or kind not in allowed:
+        raise _bad(f"Invalid value for '{where}.type': a {role} message's content parts are "
+                   f"{', '.join(allowed)}; got '{kind}'.", f"{where}.type")
+    if kind == "input_text":
+        return {"type": kind, "text": _string(raw, "text", where)}
+    if kind == "output_text":
+        return {"type": kind, "text": _string(raw, "text", where), "annotations": [], "logprobs": []}
+    if kind == "refusal":
+        return {"type": kind, "refusal": _string(raw, "refusal", where)}
+    if kind == "input_image":
+        url, file_id = raw.get("image_url"), raw.get("file_id")
+        if not isinstance(url, str) and not isinstance(file_id, str):
+            raise _bad(f"Missing required parameter: '{where}.image_url' (or '{where}.file_id').",
+                       f"{where}.image_url")
+        detail = raw.get("detail") or "auto"
+        if not isinstance(detail, str) or detail not in ("auto", "low", "high", "original"):
+            raise _bad(f"Invalid value for '{where}.detail'.", f"{where}.detail")
+        return {"type": kind, "image_url": url if isinstance(url, str) else None,
+                "file_id": file_id if isinstance(file_id, str) else None, "detail": detail}
+    if raw.get("file_url") is not None:
+        raise _bad("'file_url' is not supported here: send the file as 'file_data' or upload it and send "
+                   "'file_id'.", f"{where}.file_url")
+    data, file_id = raw.get("file_data"), raw.get("file_id")
+    if not isinstance(data, str) and not isinstance(file_id, str):
+        raise _bad(f"Missing required parameter: '{where}.file_data' (or '{where}.file_id').", f"{where}.file_data")
+    part: Item = {"type": kind}
+    for key in ("file_id", "file_data", "filename"):
+        if isinstance(raw.get(key), str):
+            part[key] = raw[key]
+    return part
+
+
+def compaction_item(summary: str, item_id: str | None = None) -> Item:
+    """A ``compaction`` item carrying ``summary``."""
+    content = base64.b64encode((COMPACTION_PREFIX + summary).encode()).decode()
+    return {"id": item_id or object_id("cmp_"), "type": "compaction", "encrypted_content": content}
+
+
+def compaction_summary(content: str, where: str) -> str:
+    """The summary a ``compaction`` item made here carries; a 400 for any other."""
+    try:
+        text = base64.b64decode(content, validate=True).decode()
+    except (binascii.Error, ValueError):
+        text = ""
+    if not text.startswith(COMPACTION_PREFIX):
+        raise _bad("This compaction item was not made by this server (POST /v1/responses/compact makes them).",
+                   where, "invalid_encrypted_content")
+    return text[len(COMPACTION_PREFIX):]
+
+
+# ---- items → messages --------------------------------------------------------------------------
+
+
+def messages(items: Sequence[Item], wheres: Sequence[str]) -> list[spec.Message]:
+    """Resolved items (files read as text or images, references looked up) → the spec's turns."""
+    out: list[spec.Message] = []
+    pending_calls: list[spec.ToolCall] = []
+    call_where = ""
+    known_calls: set[str] = set()
+
+    def flush() -> None:
+        nonlocal pending_calls
+        if pending_calls:
+            last = out[-1] if out else None
+            if last is not None and last.role == "assistant" and not last.tool_calls:
+                out[-1] = spec.Message("assistant", last.content, tuple(pending_calls), where=last.where)
+            else:
+                out.append(spec.Message("assistant", "", tuple(pending_calls), where=call_where))
+            pending_calls = []
+
+    for item, where in zip(items, wheres, strict=True):
+        kind = item.get("type")
+        if kind == "function_call":
+            if not pending_calls:
+                call_where = where
+            pending_calls.append(spec.ToolCall(item["call_id"], item["name"], item["arguments"]))
+            known_calls.add(item["call_id"])
+            continue
+        flush()
+        if kind == "message":
+            out.append(_turn(item, where))
+        elif kind == "function_call_output":
+            if item["call_id"] not in known_calls:
+                raise _bad(f"No tool call found for function call output with call_id {item['call_id']}.",
+                           f"{where}.call_id")
+            output = item["output"]
+            text = output if isinstance(output, str) else "".join(
+                p.get("text", "") for p in output if p.get("type") == "input_text")
+            out.append(spec.Message("tool", text, tool_call_id=item["call_id"], where=where))
+        elif kind == "compaction":
+            summary = compaction_summary(item["encrypted_content"], f"{where}.encrypted_content")
+            out.append(spec.Message("system", f"A summary of the conversation so far:\n{summary}", where=where))
+    flush()
+    return out
+
+
+def _turn(item: Item, where: str) -> spec.Message:
+    role = ROLES[item["role"]]
+    parts: list[spec.Part] = []
+    for k, part in enumerate(item["content"]):
+        kind = part.get("type")
+        if kind in ("input_text", "output_text"):
+            parts.append(part["text"])
+        elif kind == "refusal":
+            parts.append(part["refusal"])
+        elif kind == "input_image":
+            part_where = f"{where}.content[{k}]"
+            parts.append(spec.ImagePart(part["image_url"], part_where, f"{part_where}.image_url"))
+    if any(isinstance(p, spec.ImagePart) for p in parts):
+        return spec.Message(role, tuple(parts), where=where)
+    return spec.Message(role, "".join(p for p in parts if isinstance(p, str)), where=where)
+
+
+# ---- the spec ----------------------------------------------------------------------------------
+
+
+def chat_spec(req: Context, model: ModelInfo, items: Sequence[Item], wheres: Sequence[str], *,
+              gateway_tools: Collection[str] = (), max_tokens: int | None = None) -> spec.ChatSpec:
+    """The spec for a response whose whole context is ``items`` (history then input, resolved)."""
+    turns = messages(items, wheres)
+    if req.instructions:
+        turns.insert(0, spec.Message("system", req.instructions, where="instructions"))
+    output_format = _output_format(req, turns)
+    tools, choice = tools_of(req, gateway_tools)
+    sampling = spec.Sampling(max_tokens=max_tokens)
+    if isinstance(req, CreateResponse):
+        sampling = spec.Sampling(max_tokens=req.max_output_tokens or max_tokens, temperature=req.temperature,
+                                 top_p=req.top_p)
+    turns = fit(turns, model, req.truncation or "disabled", sampling.max_tokens)
+    if not any(t.role != "system" for t in turns):
+        raise _bad("The response has no input: send 'input' (or a 'previous_response_id' / 'conversation' "
+                   "with items).", "input")
+    return spec.ChatSpec(
+        model=model, messages=tuple(turns), tools=tools, tool_choice=choice,
+        parallel_tool_calls=req.parallel_tool_calls, output_format=output_format, sampling=sampling,
+        reasoning_effort=req.reasoning.effort if req.reasoning else None, params=PARAMS, native_format="responses",
+    )
+
+
+def estimated_tokens(turns: Sequence[spec.Message]) -> int:
+    """The prompt's size as the gateway estimates it (~4 characters a token; an image ~ 768)."""
+    return sum(spec.estimate_tokens(t.text() + "".join(c.arguments for c in t.tool_calls)) + 768 * len(t.images())
+               + 4 for t in turns)
+
+
+def fit(turns: list[spec.Message], model: ModelInfo, truncation: str, max_tokens: int | None) -> list[spec.Message]:
+    """The turns within the model's context window: the oldest turns but the instructions dropped with
+    ``auto`` (the kept ones start with a user turn, so no tool result loses its call), a 400 with ``disabled``."""
+    window = model.context_window
+    if window is None:
+        return turns
+    budget = window - (max_tokens or 0)
+    if estimated_tokens(turns) <= budget:
+        return turns
+    if truncation != "auto":
+        raise _bad(f"Your input exceeds the context window of this model ({window} tokens, estimated at ~4 "
+                   "characters a token). Shorten the input, or set 'truncation' to 'auto' to drop the oldest "
+                   "items.", "input", "context_length_exceeded")
+    system = [t for t in turns if t.role == "system" and t.where == "instructions"]
+    rest = [t for t in turns if not (t.role == "system" and t.where == "instructions")]
+    while len(rest) > 1 and estimated_tokens(system + rest) > budget:
+        rest.pop(0)
+        while len(rest) > 1 and rest[0].role != "user":  # the kept turns start with the user's
+            rest.pop(0)
+    return system + rest
+
+
+def _output_format(req: Context, turns: Sequence[spec.Message]) -> spec.OutputFormat | None:
+    fmt = req.text.format if req.text else None
+    if fmt is None or fmt.type == "text":
+        return None
+    if fmt.type == "json_object":
+        if not any("json" in t.text().lower() for t in turns):
+            raise _bad("Response input messages must contain the word 'json' in some form to use 'text.format' "
+                       "of type 'json_object'.", "input")
+        return spec.OutputFormat("json_object")
+    if not fmt.name:
+        raise _bad("Missing required parameter: 'text.format.name'.", "text.format.name")
+    if fmt.schema_ is None:
+        raise _bad("Missing required parameter: 'text.format.schema'.", "text.format.schema")
+    if fmt.strict:
+        found = strict_schema.problem(fmt.schema_)
+        if found:
+            raise _bad(f"Invalid schema for response_format '{fmt.name}': {found}", "text.format.schema",
+                       "invalid_json_schema")
+    return spec.OutputFormat("json_schema", fmt.schema_, fmt.name, fmt.description, fmt.strict)
+
+
+def tools_of(req: Context, gateway_tools: Collection[str] = ()) -> tuple[tuple[spec.Tool, ...], spec.ToolChoice]:
+    """Function tools (and the gateway-run tools the runner offers) and the choice among them.
+
+    A gateway-run tool (``gateway_tools``: types such as ``file_search`` that the server runs itself)
+    is offered to the model as a function of the same name; any other non-function type is a 400."""
+    tools: list[spec.Tool] = []
+    for i, tool in enumerate(req.tools or ()):
+        where = f"tools[{i}]"
+        if not isinstance(tool, dict):
+            raise _bad(f"Invalid '{where}': expected an object.", where)
+        kind = tool.get("type")
+        if not isinstance(kind, str):
+            raise _bad(f"Missing required parameter: '{where}.type'.", f"{where}.type")
+        if kind in gateway_tools:
+            continue  # the runner adds its function
+        if kind == "file_search":
+            raise _bad("The 'file_search' tool needs vector stores, which this server does not offer yet; "
+                       "send your own function tool instead.", f"{where}.type", "unsupported_tool_type")
+        if kind != "function":
+            raise _bad(f"Tools of type '{kind}' are not supported here: Workers AI models call function tools "
+                       "(type 'function') only.", f"{where}.type", "unsupported_tool_type")
+        name = _string(tool, "name", where)
+        parameters = tool.get("parameters")
+        if parameters is not None and not isinstance(parameters, dict):
+            raise _bad(f"Invalid type for '{where}.parameters': expected an object.", f"{where}.parameters")
+        if tool.get("strict") is True:
+            found = strict_schema.problem(parameters if parameters is not None else
+                                          {"type": "object", "properties": {}, "additionalProperties": False})
+            if found:
+                raise _bad(f"Invalid schema for function '{name}': {found}", f"{where}.parameters",
+                           "invalid_function_parameters")
+        description = tool.get("description")
+        tools.append(spec.Tool(name, description if isinstance(description, str) else None, parameters,
+                               tool.get("strict") if isinstance(tool.get("strict"), bool) else None))
+    return tuple(tools), _choice(req.tool_choice, tools)
+
+
+def _choice(choice: str | Item | None, tools: list[spec.Tool]) -> spec.ToolChoice:
+    names = {t.name for t in tools}
+    if choice is None or (isinstance(choice, str) and choice in ("auto", "none", "required")):
+        if choice == "required" and not tools:
+            raise _bad("Invalid value for 'tool_choice': 'required' needs at least one tool.", "tool_choice")
+        return choice  # type: ignore[return-value]  # one of the literals, checked above
+    if not isinstance(choice, dict):
+        raise _bad(f"Invalid value for 'tool_choice': '{choice}' is not one of none, auto, required.", "tool_choice")
+    kind = choice.get("type")
+    if kind == "function":
+        name = choice.get("name")
+        if not isinstance(name, str) or name not in names:
+            raise _bad(f"Invalid value for 'tool_choice': no function named '{name}' was specified in the 'tools' "
+                       "parameter.", "tool_choice.name")
+        return spec.Forced(str(name))
+    if kind == "allowed_tools":
+        allowed = choice.get("tools")
+        if not isinstance(allowed, list):
+            raise _bad("Missing required parameter: 'tool_choice.tools'.", "tool_choice.tools")
+        allowed_names = {str(t.get("name")) for t in allowed if isinstance(t, dict)}
+        unknown = allowed_names - names
+        if unknown:
+            raise _bad(f"Invalid value for 'tool_choice': no function named '{sorted(map(str, unknown))[0]}' was "
+                       "specified in the 'tools' parameter.", "tool_choice.tools")
+        tools[:] = [t for t in tools if t.name in allowed_names]
+        mode = choice.get("mode", "auto")
+        if mode not in ("auto", "required"):
+            raise _bad("Invalid value for 'tool_choice.mode': expected auto or required.", "tool_choice.mode")
+        return "required" if mode == "required" else "auto"
+    raise _bad(f"Invalid value for 'tool_choice': tools of type '{kind}' are not supported here.", "tool_choice.type")
+
+
+def text_of_file(data: bytes, filename: str, where: str) -> str:
+    """A text file's content, as the model reads it; a 400 for anything that is not UTF-8 text."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _bad(f"The file '{filename}' is not a text file: Workers AI models read text files (UTF-8) and "
+                   "images here; send a PDF's text instead.", where, "unsupported_file") from None
+    return f"File {filename}:\n{text}"
+
+
+def arguments_json(arguments: str) -> Any:
+    """Tool-call arguments as JSON (their text when they are not)."""
+    try:
+        return loads(arguments)
+    except ValueError:
+        return arguments
+
+
+def echo_tools(tools: list[Item] | None) -> list[Item]:
+    """``tools`` as a Response echoes them (function tools with every field OpenAI lists)."""
+    out: list[Item] = []
+    for tool in tools or ():
+        if tool.get("type") == "function":
+            # ``strict`` as sent (null when left out): a stored response's tools are read back as its request
+            out.append({"type": "function", "name": tool.get("name"), "description": tool.get("description"),
+                        "parameters": tool.get("parameters"), "strict": tool.get("strict")})
+        else:
+            out.append(dict(tool))
+    return out
+
+
+def dumps_compact(value: Any) -> str:
+    """JSON as stored: compact, UTF-8."""
+    return dumps(value, ensure_ascii=False, separators=(",", ":"))

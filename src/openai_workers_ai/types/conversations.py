@@ -1,0 +1,30 @@
+"""Conversations: ``CreateConversationBody``, ``UpdateConversationBody``, the items body; the objects as dicts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from .common import Metadata, Request
+
+MAX_ITEMS = 20
+"""Items per create / add request, as at OpenAI."""
+
+
+class CreateConversationBody(Request):
+    metadata: Metadata | None = None
+    items: Annotated[list[dict[str, Any]], Field(max_length=MAX_ITEMS)] | None = None
+
+
+class UpdateConversationBody(Request):
+    metadata: Metadata
+
+
+class CreateItemsBody(Request):
+    items: Annotated[list[dict[str, Any]], Field(max_length=MAX_ITEMS)]
+
+
+def conversation_object(conversation_id: str, created_at: int, metadata: dict[str, str]) -> dict[str, Any]:
+    """OpenAI's ``conversation`` object."""
+    return {"id": conversation_id, "object": "conversation", "created_at": created_at, "metadata": metadata}

@@ -1,0 +1,119 @@
+"""The Responses API's requests: ``CreateResponse``, ``TokenCountsBody``, ``CompactResponseMethodPublicBody``.
+
+Every field of OpenAI's ``CreateResponse`` is accepted (an unknown one is a 400, as at OpenAI); the
+items of ``input`` and the entries of ``tools`` stay plain JSON here and are checked one by one in
+:mod:`openai_workers_ai.translate.responses`, so each 400 names the exact ``input[i]…`` param.
+Responses and their items are answered as plain dicts in OpenAI's shapes
+(:mod:`openai_workers_ai.translate.response_objects`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, Strict, StrictBool
+
+from .common import Lenient, Metadata, Request
+
+Item = dict[str, Any]
+"""One input or output item, as JSON."""
+
+
+class TextFormat(Lenient):
+    type: Literal["text", "json_object", "json_schema"]
+    name: str | None = None
+    schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    description: str | None = None
+    strict: StrictBool | None = None
+
+
+class TextParam(Lenient):
+    format: TextFormat | None = None
+    verbosity: Literal["low", "medium", "high"] | None = None
+
+
+class ReasoningParam(Lenient):
+    effort: Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"] | None = None
+    summary: Literal["auto", "concise", "detailed"] | None = None
+    generate_summary: Literal["auto", "concise", "detailed"] | None = None
+
+
+class ConversationRef(Lenient):
+    id: str
+
+
+Temperature = Annotated[float, Strict(), Field(ge=0, le=2)]
+TopP = Annotated[float, Strict(), Field(ge=0, le=1)]
+
+
+class Context(Request):
+    """What decides a response's context: shared by create, ``input_tokens`` and ``compact``."""
+
+    model: str | None = None
+    input: str | list[Item] | None = None
+    instructions: str | None = None
+    previous_response_id: str | None = None
+    conversation: str | ConversationRef | None = None
+    tools: list[Item] | None = None
+    tool_choice: str | Item | None = None
+    parallel_tool_calls: StrictBool | None = None
+    text: TextParam | None = None
+    reasoning: ReasoningParam | None = None
+    truncation: Literal["auto", "disabled"] | None = None
+
+    @property
+    def conversation_id(self) -> str | None:
+        return self.conversation.id if isinstance(self.conversation, ConversationRef) else self.conversation
+
+
+class CreateResponse(Context):
+    """``POST /v1/responses`` (and a WebSocket ``response.create``)."""
+
+    temperature: Temperature | None = None
+    top_p: TopP | None = None
+    max_output_tokens: Annotated[int, Strict(), Field(ge=1)] | None = None
+    max_tool_calls: Annotated[int, Strict(), Field(ge=1)] | None = None
+    store: StrictBool | None = True
+    background: StrictBool | None = False
+    stream: StrictBool | None = False
+    stream_options: dict[str, Any] | None = None
+    metadata: Metadata | None = None
+    user: str | None = None
+    safety_identifier: str | None = None
+    prompt_cache_key: str | None = None
+    prompt_cache_retention: Literal["in_memory", "24h"] | None = None
+    prompt_cache_options: dict[str, Any] | None = None
+    include: list[str] | None = None
+    service_tier: str | None = None
+    top_logprobs: Annotated[int, Strict(), Field(ge=0, le=20)] | None = None
+    prompt: dict[str, Any] | None = None
+    moderation: dict[str, Any] | None = None
+    context_management: list[dict[str, Any]] | None = None
+
+
+class TokenCountsBody(Context):
+    """``POST /v1/responses/input_tokens``."""
+
+    personality: str | None = None
+
+
+class CompactBody(Request):
+    """``POST /v1/responses/compact``: ``model`` is required."""
+
+    model: str
+    input: str | list[Item] | None = None
+    instructions: str | None = None
+    previous_response_id: str | None = None
+    prompt_cache_key: str | None = None
+    prompt_cache_retention: str | None = None
+    prompt_cache_options: dict[str, Any] | None = None
+    service_tier: str | None = None
+
+
+INCLUDABLE = frozenset({
+    "file_search_call.results", "web_search_call.results", "web_search_call.action.sources",
+    "message.input_image.image_url", "computer_call_output.output.image_url", "code_interpreter_call.outputs",
+    "reasoning.encrypted_content", "message.output_text.logprobs",
+})
+"""The ``include`` values OpenAI takes; those that apply here change nothing (image URLs are always
+included, and there are no encrypted reasoning or log probabilities to add)."""

@@ -1,0 +1,151 @@
+"""The official ``openai`` client's Responses and Conversations APIs, and the OpenAI Agents SDK, against the
+real local server, unchanged."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+
+import openai
+import pytest
+from openai import AsyncOpenAI, OpenAI
+from pydantic import BaseModel
+
+from ..images_util import rgba_png
+from .conftest import E2E_KEY
+
+SCOUT = "@cf/meta/llama-4-scout-17b-16e-instruct"
+WEATHER = {"type": "function", "name": "get_weather", "description": "The weather in a city.", "strict": True,
+           "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"],
+                          "additionalProperties": False}}
+
+
+@pytest.fixture
+def client(server: str) -> OpenAI:
+    return OpenAI(base_url=f"{server}/v1", api_key=E2E_KEY, max_retries=0)
+
+
+def test_create_plain_and_output_text(client: OpenAI) -> None:
+    response = client.responses.create(model="gpt-4o-mini", input="echo: Hello from Responses")
+    assert response.output_text == "Hello from Responses" and response.status == "completed"
+    assert client.responses.retrieve(response.id).output_text == "Hello from Responses"
+
+
+def test_tools_round_trip_with_function_call_output(client: OpenAI) -> None:
+    first = client.responses.create(model=SCOUT, input='call:get_weather {"city": "Paris"}',
+                                    tools=[WEATHER])  # type: ignore[list-item]
+    [call] = [item for item in first.output if item.type == "function_call"]
+    assert json.loads(call.arguments) == {"city": "Paris"}
+    second = client.responses.create(model=SCOUT, previous_response_id=first.id, tools=[WEATHER],  # type: ignore[list-item]
+                                     input=[{"type": "function_call_output", "call_id": call.call_id,
+                                             "output": "18°C and clear"}])
+    assert second.output_text == "Tool results: 18°C and clear"
+
+
+def test_parse_with_json_schema(client: OpenAI) -> None:
+    class Person(BaseModel):
+        name: str
+        age: int
+
+    parsed = client.responses.parse(model="gpt-4o-mini", input="Describe a person.", text_format=Person)
+    assert isinstance(parsed.output_parsed, Person)
+
+
+def test_image_input(client: OpenAI) -> None:
+    url = "data:image/png;base64," + base64.b64encode(rgba_png(3, 3, b"\xff" * 9)).decode()
+    response = client.responses.create(model=SCOUT, input=[{"role": "user", "content": [
+        {"type": "input_text", "text": "What is in this image?"},
+        {"type": "input_image", "image_url": url, "detail": "auto"}]}])
+    assert response.output_text == "I received 1 image: image/png."
+
+
+def test_previous_response_id_three_turns_and_input_items(client: OpenAI) -> None:
+    previous = None
+    for word in ("alpha", "beta", "gamma"):
+        response = client.responses.create(model="gpt-4o-mini", input=f"echo: {word}",
+                                           previous_response_id=previous)
+        assert response.output_text == word
+        previous = response.id
+    items = client.responses.input_items.list(response.id)
+    assert [i.content[0].text for i in items.data] == ["echo: gamma"]  # type: ignore[union-attr]
+    deleted = client.responses.delete(response.id)
+    assert deleted is None
+    with pytest.raises(openai.NotFoundError):
+        client.responses.retrieve(response.id)
+
+
+def test_stream(client: OpenAI) -> None:
+    deltas = []
+    with client.responses.stream(model="gpt-4o-mini", input="echo: streamed through the helper") as stream:
+        for event in stream:
+            if event.type == "response.output_text.delta":
+                deltas.append(event.delta)
+        final = stream.get_final_response()
+    assert "".join(deltas) == final.output_text == "streamed through the helper"
+
+
+def test_background_polling_and_cancel(client: OpenAI) -> None:
+    response = client.responses.create(model="gpt-4o-mini", input="echo: in the background", background=True)
+    assert response.status in ("queued", "in_progress", "completed")
+    deadline = time.monotonic() + 20
+    while response.status in ("queued", "in_progress") and time.monotonic() < deadline:
+        time.sleep(0.05)
+        response = client.responses.retrieve(response.id)
+    assert response.status == "completed" and response.output_text == "in the background"
+    cancelled = client.responses.cancel(response.id)  # already done: nothing changes
+    assert cancelled.status == "completed"
+
+
+def test_conversations_crud_and_responses_in_them(client: OpenAI) -> None:
+    conversation = client.conversations.create(metadata={"topic": "e2e"},
+                                               items=[{"type": "message", "role": "user", "content": "echo: hi"}])
+    assert client.conversations.retrieve(conversation.id).metadata == {"topic": "e2e"}
+    client.conversations.update(conversation.id, metadata={"topic": "changed"})
+    response = client.responses.create(model="gpt-4o-mini", input="echo: inside", conversation=conversation.id)
+    assert response.output_text == "inside"
+    items = client.conversations.items.list(conversation.id, order="asc")
+    assert [i.type for i in items.data] == ["message", "message", "message"]
+    added = client.conversations.items.create(conversation.id, items=[
+        {"type": "message", "role": "user", "content": "later"}])
+    item = client.conversations.items.retrieve(added.data[0].id, conversation_id=conversation.id)
+    assert item.id == added.data[0].id
+    client.conversations.items.delete(item.id, conversation_id=conversation.id)
+    assert client.conversations.delete(conversation.id).deleted is True
+
+
+def test_websocket_mode(client: OpenAI) -> None:
+    with client.responses.connect() as connection:
+        connection.response.create(model="gpt-4o-mini", input="echo: over a socket")
+        for event in connection:
+            if event.type == "response.completed":
+                assert event.response.output_text == "over a socket"
+                break
+
+
+def test_agents_sdk_runs_an_agent_with_a_function_tool(server: str) -> None:
+    from agents import (
+        Agent,
+        Runner,
+        function_tool,
+        set_default_openai_api,
+        set_default_openai_client,
+        set_tracing_disabled,
+    )
+
+    calls: list[str] = []
+
+    @function_tool
+    def get_weather(city: str) -> str:
+        """The weather in a city."""
+        calls.append(city)
+        return f"sunny in {city}"
+
+    set_tracing_disabled(True)
+    set_default_openai_api("responses")
+    set_default_openai_client(AsyncOpenAI(base_url=f"{server}/v1", api_key=E2E_KEY, max_retries=0))
+    agent = Agent(name="weather", instructions="Answer with the weather.", model="gpt-4o-mini", tools=[get_weather])
+    result = asyncio.run(Runner.run(agent, 'call:get_weather {"city": "Lisbon"}'))
+    assert calls == ["Lisbon"]
+    assert result.final_output == "Tool results: sunny in Lisbon"

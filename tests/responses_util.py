@@ -1,0 +1,95 @@
+"""Reading Responses streams in tests: every event validated against OpenAI's schema, and the
+sequence checked for order and consistency."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from .openapi import assert_matches
+
+EVENT_SCHEMAS = {
+    "response.created": "ResponseCreatedEvent",
+    "response.queued": "ResponseQueuedEvent",
+    "response.in_progress": "ResponseInProgressEvent",
+    "response.completed": "ResponseCompletedEvent",
+    "response.incomplete": "ResponseIncompleteEvent",
+    "response.failed": "ResponseFailedEvent",
+    "response.output_item.added": "ResponseOutputItemAddedEvent",
+    "response.output_item.done": "ResponseOutputItemDoneEvent",
+    "response.content_part.added": "ResponseContentPartAddedEvent",
+    "response.content_part.done": "ResponseContentPartDoneEvent",
+    "response.output_text.delta": "ResponseTextDeltaEvent",
+    "response.output_text.done": "ResponseTextDoneEvent",
+    "response.reasoning_text.delta": "ResponseReasoningTextDeltaEvent",
+    "response.reasoning_text.done": "ResponseReasoningTextDoneEvent",
+    "response.function_call_arguments.delta": "ResponseFunctionCallArgumentsDeltaEvent",
+    "response.function_call_arguments.done": "ResponseFunctionCallArgumentsDoneEvent",
+    "error": "ResponseErrorEvent",
+}
+
+
+def sse_events(r: httpx.Response) -> list[dict[str, Any]]:
+    """The events of a 200 SSE response (``event:`` lines must match each payload's ``type``)."""
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("text/event-stream")
+    events = []
+    for block in r.text.strip().split("\n\n"):
+        lines = block.split("\n")
+        assert lines[0].startswith("event: ") and lines[1].startswith("data: "), block
+        event = json.loads(lines[1][6:])
+        assert event["type"] == lines[0][7:]
+        events.append(event)
+    return checked(events)
+
+
+def checked(events: list[dict[str, Any]], first: int = 0) -> list[dict[str, Any]]:
+    """``events`` validated one by one, and as a sequence: numbered from ``first`` without gaps; created and
+    in_progress first; every delta between its item's added and done; indexes and ids consistent; one
+    terminal event last. Returns ``events``."""
+    assert [e["sequence_number"] for e in events] == list(range(first, first + len(events)))
+    for event in events:
+        assert_matches(event, EVENT_SCHEMAS[event["type"]])
+        assert_matches(event, "ResponseStreamEvent")
+    if first != 0:  # a tail (``starting_after``): its items were opened before it
+        return events
+    assert [e["type"] for e in events[:2]] == ["response.created", "response.in_progress"]
+    open_items: dict[int, dict[str, Any]] = {}
+    done_items: dict[int, dict[str, Any]] = {}
+    texts: dict[int, str] = {}
+    for event in events[2:]:
+        kind = event["type"]
+        if kind == "response.output_item.added":
+            index = event["output_index"]
+            assert index not in open_items and index not in done_items
+            assert index == len(open_items) + len(done_items), "output indexes are consecutive"
+            open_items[index] = event["item"]
+            texts[index] = ""
+        elif kind == "response.output_item.done":
+            index = event["output_index"]
+            assert open_items.pop(index)["id"] == event["item"]["id"]
+            done_items[index] = event["item"]
+            if event["item"]["type"] in ("message", "reasoning") and event["item"]["content"]:
+                assert event["item"]["content"][0]["text"] == texts[index]
+            if event["item"]["type"] == "function_call":
+                assert event["item"]["arguments"] == texts[index] or not texts[index]
+        elif "item_id" in event:
+            index = event["output_index"]
+            assert index in open_items, f"{kind} outside its item"
+            assert open_items[index]["id"] == event["item_id"]
+            assert event.get("content_index", 0) == 0
+            if kind.endswith(".delta"):
+                texts[index] += event["delta"]
+            elif kind in ("response.output_text.done", "response.reasoning_text.done"):
+                assert event["text"] == texts[index]
+            elif kind == "response.function_call_arguments.done":
+                assert event["arguments"] == texts[index] or not texts[index]
+    terminal = [e for e in events if e["type"] in ("response.completed", "response.incomplete", "response.failed")]
+    if terminal:
+        assert terminal == events[-1:], "the terminal event comes last, once"
+        assert not open_items, "every item is done before the response"
+        assert [i["id"] for i in terminal[0]["response"]["output"]] == [done_items[k]["id"] for k in sorted(done_items)]
+        assert_matches(terminal[0]["response"], "Response")
+    return events

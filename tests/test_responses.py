@@ -1,0 +1,482 @@
+"""``/v1/responses`` in process: create (JSON and SSE), the Response object, stored responses, input items,
+chains, tools, structured output, images and files, truncation, input_tokens, compact, errors, ownership."""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+from typing import Any
+
+import httpx
+import pytest
+
+from openai_workers_ai.adapters.local import FolderR2, SQLiteD1
+from openai_workers_ai.repositories import items as items_repo
+from openai_workers_ai.simulator import Simulator
+
+from .conftest import ADMIN_KEY, OTHER_KEY
+from .images_util import rgba_png
+from .openapi import assert_matches
+from .responses_util import checked, sse_events
+
+LLAMA = "@cf/meta/llama-3.1-8b-instruct"
+SCOUT = "@cf/meta/llama-4-scout-17b-16e-instruct"  # tools, vision, tool_choice
+HERMES = "@hf/nousresearch/hermes-2-pro-mistral-7b"  # tools; a 24,000-token context window
+WEATHER = {"type": "function", "name": "get_weather", "description": "The weather in a city.", "strict": True,
+           "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"],
+                          "additionalProperties": False}}
+
+
+async def create(client: httpx.AsyncClient, **body: Any) -> dict[str, Any]:
+    body.setdefault("model", LLAMA)
+    r = await client.post("/v1/responses", json=body)
+    assert r.status_code == 200, r.text
+    response: dict[str, Any] = r.json()
+    assert_matches(response, "Response")
+    return response
+
+
+def text_of(response: dict[str, Any]) -> str:
+    """What the official client's ``output_text`` gives."""
+    return "".join(p["text"] for item in response["output"] if item["type"] == "message"
+                   for p in item["content"] if p["type"] == "output_text")
+
+
+def error_of(r: httpx.Response, status: int) -> dict[str, Any]:
+    assert r.status_code == status, r.text
+    assert_matches(r.json(), "ErrorResponse")
+    error: dict[str, Any] = r.json()["error"]
+    return error
+
+
+# ---- create ----------------------------------------------------------------------------------
+
+
+async def test_a_response_is_openais_object_and_is_stored(client: httpx.AsyncClient) -> None:
+    response = await create(client, input="echo: Hello there", instructions="Be brief.", metadata={"k": "v"},
+                            temperature=0.5, user="u-1", prompt_cache_key="pc")
+    assert response["id"].startswith("resp_") and response["object"] == "response"
+    assert response["status"] == "completed" and response["error"] is None and response["incomplete_details"] is None
+    assert text_of(response) == "Hello there"
+    assert response["model"] == LLAMA and response["instructions"] == "Be brief."
+    assert response["metadata"] == {"k": "v"} and response["temperature"] == 0.5 and response["user"] == "u-1"
+    assert response["store"] is True and response["background"] is False and response["tool_choice"] == "auto"
+    usage = response["usage"]
+    assert usage["output_tokens"] == 2 and usage["total_tokens"] == usage["input_tokens"] + 2
+    stored = (await client.get(f"/v1/responses/{response['id']}")).json()
+    assert stored == response
+
+
+async def test_store_false_is_not_stored(client: httpx.AsyncClient, db: SQLiteD1) -> None:
+    response = await create(client, input="echo: hi", store=False)
+    assert response["store"] is False
+    assert (await client.get(f"/v1/responses/{response['id']}")).status_code == 404
+    assert (await db.prepare("SELECT COUNT(*) AS n FROM items").first()) == {"n": 0}
+
+
+async def test_input_items_are_listed_paginated(client: httpx.AsyncClient) -> None:
+    sent = [{"role": "developer", "content": "be nice"}, {"role": "user", "content": "one"},
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "two"}], "id": "msg_mine"},
+            {"role": "assistant", "content": "three", "phase": "commentary"},
+            {"role": "user", "content": "echo: four"}]
+    response = await create(client, input=sent)
+    path = f"/v1/responses/{response['id']}/input_items"
+    listed = (await client.get(path)).json()
+    assert_matches(listed, "ResponseItemList")
+    assert [i["role"] for i in listed["data"]] == ["user", "assistant", "user", "user", "developer"]  # desc
+    assert listed["data"][2]["id"] == "msg_mine" and listed["data"][1]["phase"] == "commentary"
+    page = (await client.get(path, params={"order": "asc", "limit": 2})).json()
+    assert [i["role"] for i in page["data"]] == ["developer", "user"] and page["has_more"] is True
+    rest = (await client.get(path, params={"order": "asc", "after": page["last_id"]})).json()
+    assert [i["id"] for i in rest["data"]][0] == "msg_mine" and rest["has_more"] is False
+    error = error_of(await client.get(path, params={"after": "msg_nope"}), 400)
+    assert error["param"] == "after"
+
+
+async def test_streaming_follows_openais_event_sequence(client: httpx.AsyncClient) -> None:
+    r = await client.post("/v1/responses", json={"model": LLAMA, "input": "echo: Streaming works, café ☕",
+                                                 "stream": True})
+    events = sse_events(r)
+    kinds = [e["type"] for e in events]
+    assert kinds[:4] == ["response.created", "response.in_progress", "response.output_item.added",
+                         "response.content_part.added"]
+    assert kinds[-4:] == ["response.output_text.done", "response.content_part.done", "response.output_item.done",
+                          "response.completed"]
+    final = events[-1]["response"]
+    assert text_of(final) == "Streaming works, café ☕" and final["status"] == "completed"
+    assert "".join(e["delta"] for e in events if e["type"] == "response.output_text.delta") == text_of(final)
+    assert (await client.get(f"/v1/responses/{final['id']}")).json() == final
+
+
+@pytest.mark.parametrize("model", ["@cf/qwen/qwen3-30b-a3b-fp8", "@cf/deepseek-ai/deepseek-r1-distill-qwen-32b",
+                                   "@cf/openai/gpt-oss-20b"])
+async def test_reasoning_comes_as_a_reasoning_item(client: httpx.AsyncClient, model: str) -> None:
+    whole = await create(client, model=model, input="echo: the answer", reasoning={"effort": "low"})
+    kinds = [i["type"] for i in whole["output"]]
+    assert kinds == ["reasoning", "message"] and text_of(whole) == "the answer"
+    assert whole["output"][0]["content"][0]["text"].startswith("The user asks")
+    assert whole["usage"]["output_tokens_details"]["reasoning_tokens"] > 0
+    r = await client.post("/v1/responses", json={"model": model, "input": "echo: the answer", "stream": True,
+                                                 "reasoning": {"effort": "low"}})
+    events = sse_events(r)
+    assert "response.reasoning_text.delta" in [e["type"] for e in events]
+    assert [i["type"] for i in events[-1]["response"]["output"]] == ["reasoning", "message"]
+
+
+async def test_gpt_oss_gets_responses_shaped_input(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    await create(client, model="gpt-oss-120b", instructions="Be brief.", input="echo: hi", max_output_tokens=64,
+                 reasoning={"effort": "high"}, tools=[WEATHER])
+    model, inputs = simulator.calls[-1]
+    assert model == "@cf/openai/gpt-oss-120b" and "messages" not in inputs
+    assert inputs["instructions"] == "Be brief." and inputs["input"] == [{"role": "user", "content": "echo: hi"}]
+    assert inputs["reasoning"] == {"effort": "high"} and inputs["max_output_tokens"] == 64
+    assert inputs["tools"][0]["name"] == "get_weather" and "function" not in inputs["tools"][0]
+    await create(client, model=LLAMA, input="hi")
+    assert "messages" in simulator.calls[-1][1]  # every other model: the chat path
+
+
+async def test_max_output_tokens_makes_an_incomplete_response(client: httpx.AsyncClient) -> None:
+    response = await create(client, input="tell me a long story about the sea", max_output_tokens=3)
+    assert response["status"] == "incomplete" and response["incomplete_details"] == {"reason": "max_output_tokens"}
+    assert response["output"][0]["status"] == "incomplete"
+    r = await client.post("/v1/responses", json={"model": LLAMA, "input": "tell me a long story",
+                                                 "max_output_tokens": 3, "stream": True})
+    assert sse_events(r)[-1]["type"] == "response.incomplete"
+
+
+# ---- tools, structured output, images, files -----------------------------------------------------
+
+
+async def test_a_function_tool_round_trip(client: httpx.AsyncClient) -> None:
+    first = await create(client, model=SCOUT, input='call:get_weather {"city": "Paris"}', tools=[WEATHER])
+    [call] = first["output"]
+    assert call["type"] == "function_call" and call["name"] == "get_weather" and call["call_id"].startswith("call_")
+    assert json.loads(call["arguments"]) == {"city": "Paris"} and call["status"] == "completed"
+    assert first["tools"][0]["name"] == "get_weather" and first["tools"][0]["strict"] is True
+    second = await create(client, model=SCOUT, previous_response_id=first["id"], tools=[WEATHER],
+                          input=[{"type": "function_call_output", "call_id": call["call_id"], "output": "22°C"}])
+    assert text_of(second) == "Tool results: 22°C"
+    # The same without storage: the client sends the whole history back.
+    third = await create(client, model=SCOUT, tools=[WEATHER], store=False, input=[
+        {"role": "user", "content": "weather?"}, call,
+        {"type": "function_call_output", "call_id": call["call_id"], "output": "sunny"}])
+    assert text_of(third) == "Tool results: sunny"
+
+
+async def test_streamed_tool_calls(client: httpx.AsyncClient) -> None:
+    r = await client.post("/v1/responses", json={
+        "model": SCOUT, "tools": [WEATHER], "stream": True,
+        "input": 'call:get_weather {"city": "Paris"}\ncall:get_weather {"city": "Oslo"}'})
+    events = sse_events(r)
+    done = [e for e in events if e["type"] == "response.function_call_arguments.done"]
+    assert [json.loads(e["arguments"]) for e in done] == [{"city": "Paris"}, {"city": "Oslo"}]
+    assert [i["type"] for i in events[-1]["response"]["output"]] == ["function_call", "function_call"]
+
+
+async def test_tool_choice_and_parallel_tool_calls(client: httpx.AsyncClient) -> None:
+    forced = await create(client, model=SCOUT, input="hello", tools=[WEATHER],
+                          tool_choice={"type": "function", "name": "get_weather"})
+    assert forced["output"][0]["type"] == "function_call"
+    assert forced["tool_choice"] == {"type": "function", "name": "get_weather"}
+    none = await create(client, model=SCOUT, input='call:get_weather {"city": "x"}', tools=[WEATHER],
+                        tool_choice="none")
+    assert [i["type"] for i in none["output"]] == ["message"]
+    one = await create(client, model=SCOUT, tools=[WEATHER], parallel_tool_calls=False,
+                       input='call:get_weather {"city": "a"}\ncall:get_weather {"city": "b"}')
+    assert len(one["output"]) == 1 and one["parallel_tool_calls"] is False
+
+
+async def test_json_schema_output(client: httpx.AsyncClient) -> None:
+    schema = {"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+              "required": ["name", "age"], "additionalProperties": False}
+    response = await create(client, input="a person", text={"format": {
+        "type": "json_schema", "name": "person", "schema": schema, "strict": True}})
+    assert set(json.loads(text_of(response))) == {"name", "age"}
+    assert response["text"]["format"]["name"] == "person"
+    loose = await create(client, input="answer in JSON", text={"format": {"type": "json_object"}})
+    assert isinstance(json.loads(text_of(loose)), dict)
+
+
+async def test_images_by_data_url_and_by_file_id(client: httpx.AsyncClient) -> None:
+    png = rgba_png(2, 2, b"\xff" * 4)
+    url = "data:image/png;base64," + base64.b64encode(png).decode()
+    response = await create(client, model=SCOUT, input=[{"role": "user", "content": [
+        {"type": "input_text", "text": "what is this"}, {"type": "input_image", "image_url": url}]}])
+    assert text_of(response) == "I received 1 image: image/png."
+    uploaded = (await client.post("/v1/files", files={"file": ("a.png", png, "image/png")},
+                                  data={"purpose": "vision"})).json()
+    by_file = await create(client, model=SCOUT, input=[{"role": "user", "content": [
+        {"type": "input_text", "text": "and this"}, {"type": "input_image", "file_id": uploaded["id"]}]}])
+    assert text_of(by_file) == "I received 1 image: image/png."
+    error = error_of(await client.post("/v1/responses", json={"model": LLAMA, "input": [{"role": "user", "content": [
+        {"type": "input_image", "image_url": url}]}]}), 400)
+    assert error["param"] == "input[0].content[0]" and error["code"] == "image_not_supported"
+
+
+async def test_text_files_are_read_by_the_model(client: httpx.AsyncClient) -> None:
+    data = base64.b64encode(b"the secret is 42").decode()
+    response = await create(client, input=[{"role": "user", "content": [
+        {"type": "input_text", "text": "echo: "},
+        {"type": "input_file", "filename": "notes.txt", "file_data": f"data:text/plain;base64,{data}"}]}])
+    assert text_of(response) == "File notes.txt:\nthe secret is 42"
+    binary = base64.b64encode(b"%PDF-1.4\xff\xfe").decode()
+    error = error_of(await client.post("/v1/responses", json={"model": LLAMA, "input": [{"role": "user", "content": [
+        {"type": "input_file", "filename": "a.pdf", "file_data": binary}]}]}), 400)
+    assert error["param"] == "input[0].content[0]" and "text file" in error["message"]
+
+
+async def test_large_items_live_in_r2(client: httpx.AsyncClient, bucket: FolderR2, db: SQLiteD1) -> None:
+    png = rgba_png(300, 300, random.Random(3).randbytes(300 * 300))
+    assert len(png) > items_repo.INLINE_MAX
+    url = "data:image/png;base64," + base64.b64encode(png).decode()
+    response = await create(client, model=SCOUT, input=[{"role": "user", "content": [
+        {"type": "input_text", "text": "look"}, {"type": "input_image", "image_url": url}]}])
+    row = await db.prepare("SELECT data, object_key, bytes FROM items WHERE role = 'input'").first()
+    assert row is not None and row["data"] is None and row["object_key"].startswith("items/")
+    assert [o.key for o in await bucket.list("items/")] == [row["object_key"]]
+    listed = (await client.get(f"/v1/responses/{response['id']}/input_items")).json()
+    assert listed["data"][0]["content"][1]["image_url"] == url
+    follow = await create(client, model=SCOUT, input="and now?", previous_response_id=response["id"])
+    assert text_of(follow) == "I received 1 image: image/png."  # the chain reads the item back from R2
+    assert (await client.delete(f"/v1/responses/{response['id']}")).status_code == 200
+    assert await bucket.list("items/") == []
+
+
+# ---- chains -----------------------------------------------------------------------------------
+
+
+async def test_previous_response_id_three_turns_deep(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    previous = None
+    for turn in ("one", "two", "three"):
+        response = await create(client, input=f"echo: {turn}", previous_response_id=previous,
+                                instructions=f"turn {turn}")
+        previous = response["id"]
+    messages = simulator.calls[-1][1]["messages"]
+    assert [(m["role"], m["content"]) for m in messages] == [
+        ("system", "turn three"), ("user", "echo: one"), ("assistant", "one"), ("user", "echo: two"),
+        ("assistant", "two"), ("user", "echo: three")]  # earlier instructions are not carried over
+    assert response["previous_response_id"] is not None
+
+
+class CountingD1(SQLiteD1):
+    """D1 that counts the statements it runs (reads and writes)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.selects = 0
+
+    def prepare(self, sql: str) -> Any:
+        if sql.lstrip().upper().startswith(("SELECT", "WITH")):
+            self.selects += 1
+        return super().prepare(sql)
+
+
+@pytest.fixture
+def db() -> SQLiteD1:
+    from .conftest import ROOT
+
+    database = CountingD1()
+    database.apply_migrations(ROOT / "migrations")
+    return database
+
+
+async def test_a_20_turn_chain_is_read_in_two_queries(client: httpx.AsyncClient, db: CountingD1,
+                                                      simulator: Simulator) -> None:
+    previous = None
+    for turn in range(20):
+        previous = (await create(client, input=f"echo: {turn}", previous_response_id=previous))["id"]
+    before = db.selects
+    await create(client, input="echo: last", previous_response_id=previous)
+    assert db.selects - before == 2  # the previous response's row, then the whole chain
+    assert len(simulator.calls[-1][1]["messages"]) == 41
+
+
+async def test_truncation(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    big = "word " * 60_000  # ~75,000 estimated tokens: past hermes' 24,000
+    error = error_of(await client.post("/v1/responses", json={"model": HERMES, "input": big}), 400)
+    assert error["code"] == "context_length_exceeded" and error["param"] == "input"
+    first = await create(client, model=HERMES, input="echo: " + "x " * 30_000)  # ~15,000 tokens: fits
+    chained = {"model": HERMES, "input": "echo: " + "y " * 30_000, "previous_response_id": first["id"]}
+    error = error_of(await client.post("/v1/responses", json=chained), 400)
+    assert error["code"] == "context_length_exceeded"
+    trimmed = await create(client, **chained, truncation="auto")
+    assert trimmed["status"] == "completed" and trimmed["truncation"] == "auto"
+    sent = simulator.calls[-1][1]["messages"]
+    assert len(sent) == 1 and sent[0]["content"].startswith("echo: y")
+
+
+# ---- stored responses ------------------------------------------------------------------------
+
+
+async def test_retrieve_replays_the_stream(client: httpx.AsyncClient) -> None:
+    response = await create(client, model="@cf/qwen/qwen3-30b-a3b-fp8", input="echo: replayed")
+    r = await client.get(f"/v1/responses/{response['id']}", params={"stream": "true"})
+    events = sse_events(r)
+    assert events[-1]["response"] == response
+    assert [i["id"] for i in events[-1]["response"]["output"]] == [i["id"] for i in response["output"]]
+    later = await client.get(f"/v1/responses/{response['id']}", params={"stream": "true", "starting_after": "3"})
+    tail = [json.loads(line[6:]) for line in later.text.split("\n") if line.startswith("data: ")]
+    checked(tail, first=4)
+
+
+async def test_delete(client: httpx.AsyncClient, db: SQLiteD1) -> None:
+    response = await create(client, input="echo: bye")
+    r = await client.delete(f"/v1/responses/{response['id']}")
+    assert r.json() == {"id": response["id"], "object": "response", "deleted": True}
+    for method, path in (("GET", ""), ("DELETE", ""), ("GET", "/input_items")):
+        assert (await client.request(method, f"/v1/responses/{response['id']}{path}")).status_code == 404
+    assert (await db.prepare("SELECT COUNT(*) AS n FROM items").first()) == {"n": 0}
+
+
+async def test_another_keys_response_is_a_404_but_admins_see_it(client: httpx.AsyncClient) -> None:
+    response = await create(client, input="echo: mine")
+    other = {"authorization": f"Bearer {OTHER_KEY}"}
+    for method, path in (("GET", ""), ("DELETE", ""), ("GET", "/input_items"), ("POST", "/cancel")):
+        error = error_of(await client.request(method, f"/v1/responses/{response['id']}{path}", headers=other), 404)
+        assert error["param"] == "response_id"
+    error = error_of(await client.post("/v1/responses", headers=other, json={
+        "model": LLAMA, "input": "hi", "previous_response_id": response["id"]}), 404)
+    assert error["code"] == "previous_response_not_found" and error["param"] == "previous_response_id"
+    admin = {"authorization": f"Bearer {ADMIN_KEY}"}
+    assert (await client.get(f"/v1/responses/{response['id']}", headers=admin)).json() == response
+
+
+# ---- input_tokens, compact ---------------------------------------------------------------------
+
+
+async def test_input_tokens_is_an_estimate_that_grows_with_the_input(client: httpx.AsyncClient) -> None:
+    counts = []
+    for text in ("hi", "hello " * 100):
+        r = await client.post("/v1/responses/input_tokens", json={"model": LLAMA, "input": text, "tools": [WEATHER]})
+        assert r.status_code == 200, r.text
+        assert_matches(r.json(), "TokenCountsResource")
+        counts.append(r.json()["input_tokens"])
+    assert 0 < counts[0] < counts[1]
+
+
+async def test_compact_makes_an_item_that_feeds_back(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    first = await create(client, input="echo: we chose blue")
+    r = await client.post("/v1/responses/compact", json={"model": LLAMA, "previous_response_id": first["id"]})
+    assert r.status_code == 200, r.text
+    compacted = r.json()
+    assert_matches(compacted, "CompactResource")
+    [item] = compacted["output"]
+    assert item["type"] == "compaction" and item["id"].startswith("cmp_")
+    follow = await create(client, input=[item, {"role": "user", "content": "echo: go on"}])
+    system = simulator.calls[-1][1]["messages"][0]
+    assert system["role"] == "system" and system["content"].startswith("A summary of the conversation so far:")
+    assert text_of(follow) == "go on"
+    error = error_of(await client.post("/v1/responses", json={"model": LLAMA, "input": [
+        {"type": "compaction", "encrypted_content": "c29tZXRoaW5n"}]}), 400)
+    assert error["param"] == "input[0].encrypted_content"
+    assert error_of(await client.post("/v1/responses/compact", json={"input": "x"}), 400)["param"] == "model"
+
+
+# ---- errors ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("body", "param", "needle"), [
+    ({"input": [{"type": "web_search_call", "id": "x"}]}, "input[0].type", "not supported"),
+    ({"input": [{"role": "robot", "content": "hi"}]}, "input[0].role", "user"),
+    ({"input": [{"role": "user"}]}, "input[0].content", "Missing"),
+    ({"input": [{"role": "user", "content": [{"type": "output_text", "text": "x"}]}]}, "input[0].content[0].type",
+     "input_text"),
+    ({"input": [{"role": "user", "content": "x", "phase": "final_answer"}]}, "input[0].phase", "assistant"),
+    ({"input": [{"type": "function_call_output", "call_id": "call_x", "output": "1"}]}, "input[0].call_id",
+     "No tool call"),
+    ({"input": [{"type": "function_call", "name": "f", "arguments": "{}"}]}, "input[0].call_id", "Missing"),
+    ({"input": "hi", "tools": [{"type": "web_search"}]}, "tools[0].type", "function"),
+    ({"input": "hi", "tools": [{"type": "file_search", "vector_store_ids": ["vs_1"]}]}, "tools[0].type",
+     "vector stores"),
+    ({"input": "hi", "tools": [{"type": "function", "name": "f", "strict": True,
+                                "parameters": {"type": "object", "properties": {"a": {"type": "string"}}}}]},
+     "tools[0].parameters", "additionalProperties"),
+    ({"input": "hi", "tools": [WEATHER], "tool_choice": {"type": "function", "name": "nope"}}, "tool_choice.name",
+     "nope"),
+    ({"input": "hi", "tool_choice": "required"}, "tool_choice", "tool"),
+    ({"input": "hi", "text": {"format": {"type": "json_object"}}}, "input", "json"),
+    ({"input": "hi", "text": {"format": {"type": "json_schema", "name": "s"}}}, "text.format.schema", "Missing"),
+    ({"input": "hi", "background": True, "store": False}, "store", "store"),
+    ({"input": "hi", "prompt": {"id": "pmpt_1"}}, "prompt", "not supported"),
+    ({"input": "hi", "include": ["everything"]}, "include[0]", "everything"),
+    ({"input": "hi", "previous_response_id": "resp_x", "conversation": "conv_y"}, "previous_response_id",
+     "together"),
+    ({}, "input", "no input"),
+    ({"input": "hi", "reasoning": {"effort": "high"}}, "reasoning.effort", "not supported"),
+    ({"input": "hi", "tools": [WEATHER], "model": "@cf/meta/llama-3.1-8b-instruct"}, "tools", "tools"),
+    ({"input": "hi", "bogus": 1}, "bogus", "Unrecognized"),
+])
+async def test_bad_requests_are_400s_naming_the_param(client: httpx.AsyncClient, body: dict[str, Any], param: str,
+                                                      needle: str) -> None:
+    body.setdefault("model", LLAMA)
+    error = error_of(await client.post("/v1/responses", json=body), 400)
+    assert error["param"] == param and needle.lower() in error["message"].lower(), error
+
+
+async def test_unknown_previous_response_and_conversation(client: httpx.AsyncClient) -> None:
+    error = error_of(await client.post("/v1/responses", json={"model": LLAMA, "input": "hi",
+                                                              "previous_response_id": "resp_nope"}), 404)
+    assert error["code"] == "previous_response_not_found"
+    error = error_of(await client.post("/v1/responses", json={"model": LLAMA, "input": "hi",
+                                                              "conversation": "conv_nope"}), 404)
+    assert error["param"] == "conversation"
+    error = error_of(await client.post("/v1/responses", json={"model": LLAMA, "input": [
+        {"type": "item_reference", "id": "msg_nope"}]}), 404)
+    assert error["param"] == "input[0].id"
+
+
+async def test_item_references_read_stored_items(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    first = await create(client, input=[{"role": "user", "content": "echo: remembered", "id": "msg_ref1"}])
+    await create(client, input=[{"type": "item_reference", "id": "msg_ref1"},
+                                {"type": "item_reference", "id": first["output"][0]["id"]},
+                                {"role": "user", "content": "echo: next"}])
+    assert [m["content"] for m in simulator.calls[-1][1]["messages"]] == ["echo: remembered", "remembered",
+                                                                          "echo: next"]
+
+
+async def test_model_failures(client: httpx.AsyncClient, db: SQLiteD1) -> None:
+    error = error_of(await client.post("/v1/responses", json={"model": LLAMA, "input": "fail:503"}), 503)
+    assert error["type"] == "server_error"
+    assert (await db.prepare("SELECT COUNT(*) AS n FROM responses").first()) == {"n": 0}  # nothing stored
+    r = await client.post("/v1/responses", json={"model": LLAMA, "input": "fail-mid:500", "stream": True})
+    events = sse_events(r)
+    assert [e["type"] for e in events[-2:]] == ["error", "response.failed"]
+    failed = events[-1]["response"]
+    assert failed["status"] == "failed" and failed["error"]["code"] == "server_error"
+    stored = (await client.get(f"/v1/responses/{failed['id']}")).json()
+    assert stored["status"] == "failed" and stored["error"] == failed["error"] and stored["output"] == []
+    # A stream whose model refuses the request before answering is an HTTP error, not an event.
+    error = error_of(await client.post("/v1/responses", json={"model": LLAMA, "input": "fail:400", "stream": True}),
+                     400)
+
+
+# ---- gateway-run tools ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_gateway_run_tool_is_run_by_the_server(client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch,
+                                                       stream: bool) -> None:
+    """How file_search will plug in: the model calls it as a function, the server runs it and goes on."""
+    from openai_workers_ai.runner import responses as runner
+    from openai_workers_ai.workers_ai import spec
+
+    ran: list[str] = []
+
+    async def search(ctx: Any, declared: dict[str, Any], arguments: str, owner: str) -> tuple[list[Any], str]:
+        ran.append(json.loads(arguments)["query"])
+        item = {"id": "fs_1", "type": "file_search_call", "status": "completed", "queries": [ran[-1]],
+                "results": None}
+        return [item], "found: the manual says 42"
+
+    tool = runner.GatewayTool("file_search", spec.Tool("file_search", "Search the files.", {
+        "type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}), search)
+    monkeypatch.setitem(runner.GATEWAY_TOOLS, "file_search", tool)
+    body = {"model": SCOUT, "input": 'call:file_search {"query": "answer"}', "stream": stream,
+            "tools": [{"type": "file_search", "vector_store_ids": ["vs_1"]}]}
+    r = await client.post("/v1/responses", json=body)
+    response = sse_events(r)[-1]["response"] if stream else r.json()
+    assert_matches(response, "Response")
+    assert ran == ["answer"]
+    assert [i["type"] for i in response["output"]] == ["file_search_call", "message"]
+    assert text_of(response) == "Tool results: found: the manual says 42"
