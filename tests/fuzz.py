@@ -421,7 +421,9 @@ def not_strict_json(r: httpx.Response) -> str | None:
 
 def concrete(template: str) -> str:
     samples = {"model": "@cf/meta/llama-3.1-8b-instruct", "file_id": "file-abc123", "name": "img-abc123.png",
-               "digest": "sha256:" + "0" * 64}
+               "digest": "sha256:" + "0" * 64,
+           "assistant_id": "asst_abc123", "thread_id": "thread_abc123", "message_id": "msg_abc123",
+           "run_id": "run_abc123", "step_id": "step_abc123"}
     return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: samples[m.group(1)], template)
 
 

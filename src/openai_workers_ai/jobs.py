@@ -23,13 +23,14 @@ import heapq
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import asynccontextmanager
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
 from .context import AppContext, Clock
 from .ports import MAX_DELAY, Job
 from .repositories import images
+from .runner import runs
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +44,17 @@ async def _expire_image(ctx: AppContext, job: Job) -> None:
         await send(ctx, job, delay=remaining)
 
 
+async def _execute_run(ctx: AppContext, job: Job) -> None:
+    """``runs.execute``: an Assistants run, executed in the background (sent when it is created, and when
+    its tool outputs arrive); its events are drained, the executor writes what they say."""
+    async with aclosing(runs.execute(ctx, job.id)) as events:
+        async for _ in events:
+            pass
+
+
 HANDLERS: dict[str, Handler] = {
     "images.expire": _expire_image,
+    "runs.execute": _execute_run,
 }
 
 
