@@ -21,7 +21,18 @@ import httpx
 from pydantic import BaseModel
 
 from openai_workers_ai.routes.images import _Fields as ImageFormFields
-from openai_workers_ai.types import audio, chat, completions, embeddings, images, moderations, ollama
+from openai_workers_ai.types import (
+    assistants,
+    audio,
+    chat,
+    completions,
+    embeddings,
+    images,
+    moderations,
+    ollama,
+    runs,
+    threads,
+)
 
 from .audio import make_wav
 from .images_util import rgba_png
@@ -130,6 +141,18 @@ RICH_MESSAGES = [
      "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "f", "arguments": '{"a": "x"}'}}]},
     {"role": "tool", "tool_call_id": "call_1", "content": "42"},
 ]
+JSON_SCHEMA_FORMAT = {"type": "json_schema", "json_schema": {"name": "s", "strict": True, "schema": {
+    "type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"], "additionalProperties": False}}}
+THREAD_MESSAGE = {"role": "user", "metadata": {"k": "v"},
+                  "content": [{"type": "text", "text": "hi"},
+                              {"type": "image_url", "image_url": {"url": "https://example.com/a.png", "detail": "low"}},
+                              {"type": "image_file", "image_file": {"file_id": "file-abc123", "detail": "high"}}],
+                  "attachments": [{"file_id": "file-abc123", "tools": [{"type": "file_search"}]}]}
+RUN_SETTINGS = {"model": SCOUT, "instructions": "x", "tools": [TOOL], "metadata": {"k": "v"}, "temperature": 1,
+                "top_p": 1, "max_prompt_tokens": 1000, "max_completion_tokens": 1000,
+                "truncation_strategy": {"type": "last_messages", "last_messages": 3},
+                "tool_choice": {"type": "function", "function": {"name": "f"}}, "parallel_tool_calls": False,
+                "response_format": "auto", "reasoning_effort": None}
 OLLAMA_OPTIONS = {"num_predict": 4, "temperature": 0.5, "top_k": 2, "top_p": 0.9, "seed": 1, "stop": ["\n\n"],
                   "num_ctx": 2048, "repeat_penalty": 1.1}
 SPECS: dict[str, Spec] = {
@@ -204,6 +227,38 @@ SPECS: dict[str, Spec] = {
         files={"file": ("a.jsonl", b'{"a": 1}\n', "application/jsonl")},
         extra=frozenset({"expires_after.anchor", "expires_after.seconds", "limit", "order", "after"}),
     ),
+    "/assistants": Spec("json", (
+        {"model": SCOUT, "name": "n", "instructions": "i", "tools": [TOOL], "metadata": {"k": "v"},
+         "temperature": 0.5, "top_p": 0.9, "response_format": {"type": "json_object"}},
+        {"model": LLAMA, "description": "d", "response_format": JSON_SCHEMA_FORMAT,
+         "tool_resources": {"code_interpreter": {"file_ids": []}, "file_search": {"vector_store_ids": []}}},
+    ), (assistants.CreateAssistantRequest,), ("CreateAssistantRequest",)),
+    "/assistants/{assistant_id}": Spec("json", (
+        {"model": SCOUT, "name": "n", "tools": [TOOL], "metadata": {"k": "v"}, "response_format": "auto"},
+    ), (assistants.ModifyAssistantRequest,), ("ModifyAssistantRequest",)),
+    "/threads": Spec("json", (
+        {"messages": [{"role": "user", "content": "hi"}, THREAD_MESSAGE], "metadata": {"k": "v"},
+         "tool_resources": {"code_interpreter": {"file_ids": []}}},
+    ), (threads.CreateThreadRequest,), ("CreateThreadRequest",)),
+    "/threads/runs": Spec("json", (
+        {"assistant_id": "asst_abc123", "thread": {"messages": [THREAD_MESSAGE], "metadata": {"k": "v"}},
+         "tool_resources": {"file_search": {"vector_store_ids": []}}, "stream": True, **RUN_SETTINGS},
+    ), (runs.CreateThreadAndRunRequest,), ("CreateThreadAndRunRequest",)),
+    "/threads/{thread_id}": Spec("json", ({"metadata": {"k": "v"}, "tool_resources": {}},),
+                                 (threads.ModifyThreadRequest,), ("ModifyThreadRequest",)),
+    "/threads/{thread_id}/messages": Spec("json", (THREAD_MESSAGE,), (threads.CreateMessageRequest,),
+                                          ("CreateMessageRequest",)),
+    "/threads/{thread_id}/messages/{message_id}": Spec("json", ({"metadata": {"k": "v"}},),
+                                                       (threads.ModifyMessageRequest,), ("ModifyMessageRequest",)),
+    "/threads/{thread_id}/runs": Spec("json", (
+        {"assistant_id": "asst_abc123", "additional_instructions": "y",
+         "additional_messages": [{"role": "user", "content": "hi"}], **RUN_SETTINGS},
+    ), (runs.CreateRunRequest,), ("CreateRunRequest",), extra=frozenset({"include"})),
+    "/threads/{thread_id}/runs/{run_id}": Spec("json", ({"metadata": {"k": "v"}},), (runs.ModifyRunRequest,),
+                                               ("ModifyRunRequest",)),
+    "/threads/{thread_id}/runs/{run_id}/submit_tool_outputs": Spec("json", (
+        {"tool_outputs": [{"tool_call_id": "call_1", "output": "x"}], "stream": False},
+    ), (runs.SubmitToolOutputsRunRequest,), ("SubmitToolOutputsRunRequest",)),
     "/api/chat": Spec("json", (
         {"model": "llama3.1", "messages": CHAT_MESSAGES, "stream": False, "options": OLLAMA_OPTIONS},
         {"model": "llama4", "stream": True, "format": "json", "think": False, "keep_alive": "5m",

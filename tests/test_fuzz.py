@@ -100,10 +100,19 @@ async def test_bodies_that_are_no_object(client: httpx.AsyncClient, template: st
             for body in bodies:
                 headers = {} if content_type is None else {"content-type": content_type}
                 yield f"{content_type!r} {body[:30]!r}", {"method": method, "url": path, "content": body,
-                                                          "headers": headers}
+                                                          "headers": headers, "sent": _keys(body)}
 
     await run_cases(client, cases(), suffix(template))
 
+
+
+def _keys(body: bytes) -> set[str]:
+    """The top-level keys of a body that is a JSON object (an unknown one is named as the client sent it)."""
+    try:
+        parsed = json.loads(body)
+    except (ValueError, RecursionError):
+        return set()
+    return set(parsed) if isinstance(parsed, dict) else set()
 
 
 # ---- multipart routes ------------------------------------------------------------------------
@@ -256,6 +265,7 @@ SPEC_ROUTES = {
     "/moderations": ("CreateModerationRequest", ["omni-moderation-latest", "text-moderation-latest"]),
     "/audio/speech": ("CreateSpeechRequest", ["tts-1", "gpt-4o-mini-tts"]),
     "/images/generations": ("CreateImageRequest", ["dall-e-2", "dall-e-3", "gpt-image-1"]),
+    "/assistants": ("CreateAssistantRequest", [LLAMA, SCOUT, "gpt-4o-mini", "@cf/qwen/qwen3-30b-a3b-fp8"]),
 }
 SPEC_CASES = 100
 
