@@ -226,13 +226,20 @@ async def _start(ctx: AppContext, run: Run, caller: str | None, stream: bool,
     return json_response(stored.run if stored else run)
 
 
+ANNOUNCEMENTS = frozenset({"thread.run.step.created", "thread.run.step.in_progress", "thread.message.created",
+                           "thread.message.in_progress"})
+"""Events the executor sends right before the delta that caused them: written in one chunk with it."""
+
+
 def _stream(opening: list[AssistantStreamEvent], events: AsyncIterator[AssistantStreamEvent]) -> Response:
     async def frames() -> AsyncIterator[bytes]:
-        for event in opening:
-            yield sse(event.json(), event=event.event)
+        held = b"".join(sse(event.json(), event=event.event) for event in opening)
         async for event in events:
-            yield sse(event.json(), event=event.event)
-        yield sse("[DONE]", event="done")
+            held += sse(event.json(), event=event.event)
+            if event.event not in ANNOUNCEMENTS:
+                yield held
+                held = b""
+        yield held + sse("[DONE]", event="done")
 
     def error_event(error: APIError) -> bytes:
         # OpenAI's ErrorEvent: the error object itself is the event's data
