@@ -5,7 +5,9 @@ by the cron, and what the model is given (instructions, truncation, attachments,
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable, Sequence
+import asyncio
+import json
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from contextlib import aclosing
 from typing import Any
 
@@ -233,6 +235,96 @@ async def test_a_run_read_past_its_deadline_mid_stream_expires(client: httpx.Asy
     assert tail == ["thread.run.step.expired", "thread.run.expired"]
     reply = (await messages_of(client, created_thread["id"]))[0]
     assert reply["status"] == "incomplete" and reply["incomplete_details"] == {"reason": "run_expired"}
+
+
+class SlowSimulator(Simulator):
+    """The simulator, its streams paced (a pause before each chunk), as a real model's are."""
+
+    async def run(self, model: str, inputs: dict[str, Any], options: dict[str, Any] | None = None) -> Any:
+        result = await super().run(model, inputs, options)
+        if not inputs.get("stream") or isinstance(result, (bytes, dict)):
+            return result
+
+        async def paced() -> AsyncIterator[bytes]:
+            async for chunk in result:
+                await asyncio.sleep(0.001)
+                yield chunk
+
+        return paced()
+
+
+async def test_a_stream_closed_mid_run_hands_the_run_to_the_background(
+    client: httpx.AsyncClient, jobs: InProcessJobs, ctx: AppContext
+) -> None:
+    created_thread, created = await started(client)  # its job waits: the executor below takes the run first
+    async with aclosing(executor.execute(ctx, created["id"])) as stream:
+        await until(stream, "thread.message.delta")
+    # closed mid-reply: the run is queued again, its unfinished reply and step gone, a job sent
+    base = f"/v1/threads/{created_thread['id']}/runs/{created['id']}"
+    assert (await ok(client.get(base)))["status"] == "queued"
+    assert [m["role"] for m in await messages_of(client, created_thread["id"])] == ["user"]
+    assert await listed(client, f"{base}/steps", "ListRunStepsResponse") == []
+    assert len(jobs) == 2  # its own job, and the hand-off's: the first to run generates, the other finds nothing
+    done = await finished(client, jobs, ctx, created)
+    assert done["status"] == "completed"
+    replies = await messages_of(client, created_thread["id"])
+    assert [m["role"] for m in replies] == ["assistant", "user"] and replies[0]["status"] == "completed"
+
+
+async def test_a_client_that_disconnects_mid_stream_leaves_the_run_to_the_background(
+    flaky: FlakyD1, bucket: FolderR2, jobs: InProcessJobs, settings: Settings, clock: Clock
+) -> None:
+    app = create_app(Backends(ai=SlowSimulator(), db=flaky, bucket=bucket, jobs=jobs), settings, clock=clock)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver",
+                                 headers={"authorization": f"Bearer {KEY}"}) as client:
+        created_thread = await thread(client, LONG)
+        asst = await assistant(client)
+    body = json.dumps({"assistant_id": asst["id"], "stream": True}).encode()
+    path = f"/v1/threads/{created_thread['id']}/runs"
+    first_delta = asyncio.Event()
+    received = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal received
+        if not received:
+            received = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await first_delta.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        if b"thread.message.delta" in message.get("body", b""):
+            first_delta.set()
+
+    scope = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",
+             "method": "POST", "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+             "root_path": "", "server": ("testserver", 80), "client": ("127.0.0.1", 1),
+             "headers": [(b"authorization", f"Bearer {KEY}".encode()), (b"content-type", b"application/json")]}
+    await app(scope, receive, send)  # returns once the disconnect cancelled the response
+    await asyncio.sleep(0.01)
+    assert len(jobs) == 1
+    await jobs.drain(app.state.ctx)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver",
+                                 headers={"authorization": f"Bearer {KEY}"}) as client:
+        runs = await listed(client, f"/v1/threads/{created_thread['id']}/runs", "ListRunsResponse")
+        assert runs[0]["status"] == "completed"
+        replies = await messages_of(client, created_thread["id"])
+        assert [m["status"] for m in replies] == ["completed", "completed"]
+        assert replies[0]["content"][0]["text"]["value"] == LONG.removeprefix("echo: ")
+
+
+async def test_without_a_job_queue_a_closed_stream_fails_its_run(
+    client: httpx.AsyncClient, simulator: Simulator, flaky: FlakyD1, bucket: FolderR2, settings: Settings
+) -> None:
+    created_thread, created = await started(client)  # queued (its job never runs)
+    queueless: AppContext = create_app(Backends(ai=simulator, db=flaky, bucket=bucket), settings).state.ctx
+    async with aclosing(executor.execute(queueless, created["id"])) as stream:
+        await until(stream, "thread.message.delta")
+    failed = await ok(client.get(f"/v1/threads/{created_thread['id']}/runs/{created['id']}"), "RunObject")
+    assert failed["status"] == "failed"
+    assert failed["last_error"] == {"code": "server_error", "message": "The stream was closed before the run ended."}
+    reply = (await messages_of(client, created_thread["id"]))[0]
+    assert reply["status"] == "incomplete" and reply["incomplete_details"] == {"reason": "run_failed"}
 
 
 # ---- failures -----------------------------------------------------------------------------------------

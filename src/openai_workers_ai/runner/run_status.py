@@ -21,10 +21,10 @@ from typing import Any
 
 from ..context import AppContext
 from ..errors import InvalidRequest
-from ..ports import Backends, Database
+from ..ports import Backends, Database, Job
 from ..repositories import messages, run_steps, runs
 from ..settings import Settings
-from ..types.runs import AssistantStreamEvent, Run
+from ..types.runs import AssistantStreamEvent, Run, RunStep
 from ..types.threads import Message, text_part
 
 RUN_TTL = 600
@@ -102,6 +102,27 @@ async def settle(ctx: AppContext, run_id: str, reply: Message | None, text: str)
         run = run.model_copy(update={"status": "cancelled", "cancelled_at": now, "expires_at": None})
     await _tidy(db, run_id, run.status, now, reply, text)
     return run
+
+
+async def hand_off(ctx: AppContext, run: Run, owner: str, reply: Message | None, steps: list[RunStep]) -> None:
+    """A streamed run whose client went away mid-run goes on in the background, as at OpenAI: the reply
+    and steps it had started are dropped, and it is ``queued`` again with a ``runs.execute`` job (which
+    starts the generation over). Without a job queue it fails instead, rather than wait for its expiry."""
+    db, now = ctx.backends.db, ctx.now()
+    if ctx.backends.jobs is None:
+        error = {"code": "server_error", "message": "The stream was closed before the run ended."}
+        if await runs.transition(db, run.id, ("in_progress",), "failed", now,
+                                 {"failed_at": now, "last_error": error, "expires_at": None}):
+            await _tidy(db, run.id, "failed", now, reply)
+        return
+    if not await runs.transition(db, run.id, ("in_progress",), "queued", now, {"expires_at": now + RUN_TTL}):
+        return
+    unfinished = [s.id for s in steps if s.status == "in_progress"] + ([reply.id] if reply is not None else [])
+    await db.batch([
+        db.prepare(f"DELETE FROM {table} WHERE id = ? AND status = 'in_progress'").bind(object_id)
+        for object_id in unfinished for table in ("run_steps", "messages")
+    ])
+    await ctx.backends.jobs.send(Job("runs.execute", run.id, owner))
 
 
 async def cancel(ctx: AppContext, run: Run) -> Run:

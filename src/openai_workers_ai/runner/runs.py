@@ -20,6 +20,7 @@ the way its new status says (:mod:`.run_status`). A failure of Workers AI or D1 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
@@ -64,11 +65,17 @@ async def execute(ctx: AppContext, run_id: str) -> AsyncGenerator[Event, None]:
     yield Event("thread.run.in_progress", run)
     generation = _Generation(ctx, run)
     try:
-        async for event in generation.generate(stored.tool_outputs):
-            yield event
+        async with aclosing(generation.generate(stored.tool_outputs)) as generated:
+            async for event in generated:
+                yield event
     except Exception as exc:  # a failed model call, a D1 error, a bug: the run fails, it never stays in_progress
         async for event in generation.fail(exc):
             yield event
+    except BaseException:  # closed or cancelled: a stream's client went away; the run goes on in the background
+        handing = asyncio.ensure_future(
+            run_status.hand_off(ctx, generation.run, stored.owner, generation.message, generation.steps))
+        await asyncio.shield(handing)  # a cancelled request must not cancel the hand-off too
+        raise
 
 
 @dataclass
