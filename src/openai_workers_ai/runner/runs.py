@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
@@ -97,7 +97,7 @@ class _Generation:
     def _now_ms(self) -> int:
         return int(self.ctx.clock() * 1000)
 
-    async def generate(self, tool_outputs: list[dict[str, str]] | None) -> AsyncIterator[Event]:
+    async def generate(self, tool_outputs: list[dict[str, str]] | None) -> AsyncGenerator[Event, None]:
         if tool_outputs:
             async for event in self._record_outputs(tool_outputs):
                 yield event
@@ -132,7 +132,7 @@ class _Generation:
 
     # ---- streaming ------------------------------------------------------------------------------
 
-    async def _delta(self, delta: Delta) -> AsyncIterator[Event]:
+    async def _delta(self, delta: Delta) -> AsyncGenerator[Event, None]:
         if delta.text:
             if self.message is None:
                 async for event in self._start_message():
@@ -159,7 +159,7 @@ class _Generation:
                        assistant_id=self.run.assistant_id, thread_id=self.run.thread_id, run_id=self.run.id,
                        type=kind, status="in_progress", step_details=details)  # type: ignore[arg-type]
 
-    async def _start_message(self) -> AsyncIterator[Event]:
+    async def _start_message(self) -> AsyncGenerator[Event, None]:
         now_ms = self._now_ms()
         message = Message(id=new_sortable_id("msg_", now_ms), created_at=now_ms // 1000,
                           thread_id=self.run.thread_id, status="in_progress", role="assistant", content=[],
@@ -212,7 +212,7 @@ class _Generation:
         return CompletionUsage(prompt_tokens=self.usage.prompt_tokens, completion_tokens=self.usage.completion_tokens,
                                total_tokens=self.usage.total_tokens)
 
-    async def _finish(self, finish: FinishReason) -> AsyncIterator[Event]:
+    async def _finish(self, finish: FinishReason) -> AsyncGenerator[Event, None]:
         """Write the reply and the steps whole, then end the run by what the model did."""
         if await runs.status_of(self.db, self.run.id) != "in_progress":
             async for event in self._interrupted():
@@ -258,7 +258,7 @@ class _Generation:
         async for event in self._end(status, {**changes, **usage}):
             yield event
 
-    async def _end(self, status: str, changes: dict[str, Any]) -> AsyncIterator[Event]:
+    async def _end(self, status: str, changes: dict[str, Any]) -> AsyncGenerator[Event, None]:
         """The run's last transition (from ``in_progress``); if it was taken away meanwhile, end it the way
         its new status says."""
         now = self.ctx.now()
@@ -273,7 +273,7 @@ class _Generation:
             self.run = ended.run
             yield event_for(ended.run)
 
-    async def _interrupted(self) -> AsyncIterator[Event]:
+    async def _interrupted(self) -> AsyncGenerator[Event, None]:
         """The run left ``in_progress`` under us (cancelled, expired, its thread deleted): keep what was
         written of the reply, end the steps, and report the run as it now is."""
         ended = await run_status.settle(self.ctx, self.run.id, self.message, "".join(self.text))
@@ -286,7 +286,7 @@ class _Generation:
                 yield Event(f"thread.run.step.{kind}", step.model_copy(update={"status": kind}))
         yield event_for(ended)
 
-    async def fail(self, exc: Exception) -> AsyncIterator[Event]:
+    async def fail(self, exc: Exception) -> AsyncGenerator[Event, None]:
         """End the run ``failed`` with ``last_error`` (the reply so far kept, ``incomplete``)."""
         error = last_error(exc)
         now = self.ctx.now()
@@ -317,7 +317,7 @@ class _Generation:
         if ended is not None:
             yield event_for(ended.run)
 
-    async def _record_outputs(self, outputs: list[dict[str, str]]) -> AsyncIterator[Event]:
+    async def _record_outputs(self, outputs: list[dict[str, str]]) -> AsyncGenerator[Event, None]:
         """The outputs submitted for the run's pending tool calls, written into their step (completed)."""
         by_id = {o["tool_call_id"]: o["output"] for o in outputs}
         now = self.ctx.now()
