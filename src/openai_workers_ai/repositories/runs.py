@@ -113,10 +113,9 @@ async def active_in(db: Database, thread_id: str) -> str | None:
 
 async def overdue(db: Database, now: int, limit: int, thread_id: str | None = None) -> list[str]:
     """Active runs past their ``expires_at`` (of one thread, or of all), oldest deadline first."""
-    where, params = f"status IN ({_ACTIVE}) AND expires_at <= ?", [now]
+    where, params = f"status IN ({_ACTIVE}) AND expires_at <= ?", [now, *([thread_id] if thread_id else [])]
     if thread_id is not None:
         where += " AND thread_id = ?"
-        params.append(thread_id)  # type: ignore[arg-type]  # a mixed list of bind values
     rows = await db.prepare(f"SELECT id FROM runs WHERE {where} ORDER BY expires_at LIMIT ?").bind(
         *params, limit
     ).all()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from json import dumps
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -189,7 +190,7 @@ def _new_run(ctx: AppContext, body: RunSettings, assistant: Assistant, thread_id
     )
 
 
-def _tool_choice(body: RunSettings, tools: Sequence[dict[str, object]]) -> str | dict[str, object]:
+def _tool_choice(body: RunSettings, tools: Sequence[dict[str, Any]]) -> str | dict[str, Any]:
     choice = body.tool_choice
     if choice is None:
         return "auto"
@@ -201,7 +202,7 @@ def _tool_choice(body: RunSettings, tools: Sequence[dict[str, object]]) -> str |
     if choice.type != "function":
         raise InvalidRequest(f"Invalid value for 'tool_choice': the {choice.type} tool is not offered.",
                              param="tool_choice.type")
-    names = {t["function"]["name"] for t in tools if t.get("type") == "function"}  # type: ignore[index]
+    names = {t["function"]["name"] for t in tools if t.get("type") == "function"}
     if choice.function is None or choice.function.name not in names:
         name = choice.function.name if choice.function else ""
         raise InvalidRequest(f"Invalid value for 'tool_choice': no function named '{name}' is among the run's tools.",

@@ -24,7 +24,7 @@ from ..errors import InvalidRequest
 from ..ports import Backends, Database, Job
 from ..repositories import messages, run_steps, runs
 from ..settings import Settings
-from ..types.runs import AssistantStreamEvent, Run, RunStep
+from ..types.runs import AssistantStreamEvent, Run, RunStep, StepStatus
 from ..types.threads import Message, text_part
 
 RUN_TTL = 600
@@ -32,8 +32,9 @@ RUN_TTL = 600
 SWEEP_BATCH = 100
 """Overdue runs expired per scheduled cleanup."""
 
-_ENDING = {"cancelled": ("run_cancelled", "cancelled"), "expired": ("run_expired", "expired"),
-           "failed": ("run_failed", "failed")}
+_ENDING: dict[str, tuple[str, StepStatus]] = {
+    "cancelled": ("run_cancelled", "cancelled"), "expired": ("run_expired", "expired"), "failed": ("run_failed", "failed"),
+}
 
 
 def event_for(run: Run) -> AssistantStreamEvent:
@@ -53,7 +54,7 @@ async def _tidy(db: Database, run_id: str, status: str, now: int, reply: Message
             "content": [text_part(text)], "status": "incomplete", "incomplete_at": now,
             "incomplete_details": {"reason": reason}})))
     statements.append(messages.close_statement(db, run_id, reason, now))
-    statements.append(run_steps.close_statement(db, run_id, step_status, now))  # type: ignore[arg-type]
+    statements.append(run_steps.close_statement(db, run_id, step_status, now))
     await db.batch(statements)
 
 

@@ -25,15 +25,16 @@ import time
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from ..context import AppContext
 from ..errors import APIError, UpstreamError
 from ..ids import call_id, new_sortable_id
+from ..ports import Database
 from ..repositories import messages, run_steps, runs
 from ..translate import runs as translate
 from ..types.common import CompletionUsage
-from ..types.runs import AssistantStreamEvent, LastError, Run, RunStep, StepError
+from ..types.runs import AssistantStreamEvent, LastError, Run, RunStatus, RunStep, StepError
 from ..types.threads import Message, text_part
 from ..workers_ai import pipeline
 from ..workers_ai.spec import Delta, Done, Finish, FinishReason, ToolCallPiece, Usage
@@ -91,7 +92,7 @@ class _Generation:
     usage: Usage | None = None
 
     @property
-    def db(self) -> Any:
+    def db(self) -> Database:
         return self.ctx.backends.db
 
     def _now_ms(self) -> int:
@@ -154,10 +155,10 @@ class _Generation:
                 "step_details": {"type": "tool_calls", "tool_calls": [self._call_delta(p) for p in delta.tool_calls]}
             }})
 
-    def _new_step(self, kind: str, details: dict[str, Any]) -> RunStep:
+    def _new_step(self, kind: Literal["message_creation", "tool_calls"], details: dict[str, Any]) -> RunStep:
         return RunStep(id=new_sortable_id("step_", self._now_ms()), created_at=self.ctx.now(),
                        assistant_id=self.run.assistant_id, thread_id=self.run.thread_id, run_id=self.run.id,
-                       type=kind, status="in_progress", step_details=details)  # type: ignore[arg-type]
+                       type=kind, status="in_progress", step_details=details)
 
     async def _start_message(self) -> AsyncGenerator[Event, None]:
         now_ms = self._now_ms()
@@ -245,6 +246,8 @@ class _Generation:
         if statements:
             await self.db.batch(statements)
         usage = self._run_usage()
+        status: RunStatus
+        changes: dict[str, Any]
         if self.calls:
             status, changes = "requires_action", {"expires_at": now + RUN_TTL, "required_action": {
                 "type": "submit_tool_outputs", "submit_tool_outputs": {"tool_calls": self._tool_calls()}}}
@@ -258,13 +261,13 @@ class _Generation:
         async for event in self._end(status, {**changes, **usage}):
             yield event
 
-    async def _end(self, status: str, changes: dict[str, Any]) -> AsyncGenerator[Event, None]:
+    async def _end(self, status: RunStatus, changes: dict[str, Any]) -> AsyncGenerator[Event, None]:
         """The run's last transition (from ``in_progress``); if it was taken away meanwhile, end it the way
         its new status says."""
         now = self.ctx.now()
         if status == "incomplete" and "prompt_tokens" not in changes:
             changes = {**changes, **self._run_usage(), "expires_at": None}
-        if not await runs.transition(self.db, self.run.id, ("in_progress",), status, now, changes):  # type: ignore[arg-type]
+        if not await runs.transition(self.db, self.run.id, ("in_progress",), status, now, changes):
             async for event in self._interrupted():
                 yield event
             return

@@ -196,7 +196,8 @@ def _tools(
     if isinstance(choice, Mapping):
         name = (choice.get("function") or {}).get("name")
         return listed, spec.Forced(name) if name else "required"
-    return listed, choice if choice in ("none", "auto", "required") else None  # type: ignore[return-value]
+    modes: dict[str, spec.ToolChoice] = {"none": "none", "auto": "auto", "required": "required"}
+    return listed, modes.get(choice) if isinstance(choice, str) else None
 
 
 def output_format(value: str | Mapping[str, Any] | None) -> spec.OutputFormat | None:
