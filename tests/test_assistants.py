@@ -71,6 +71,17 @@ async def test_a_model_that_cannot_serve_the_settings_is_refused_at_once(client:
     assert error["param"] == "model"
 
 
+async def test_reasoning_effort_where_the_model_reasons(client: httpx.AsyncClient) -> None:
+    created = await ok(client.post("/v1/assistants", json={"model": "@cf/openai/gpt-oss-20b",
+                                                           "reasoning_effort": "low"}), "AssistantObject")
+    assert created["reasoning_effort"] == "low"
+    error = error_of(await client.post("/v1/assistants", json={"model": "@cf/openai/gpt-oss-20b",
+                                                                "reasoning_effort": "none"}), 400)
+    assert error["param"] == "reasoning_effort"
+    error = error_of(await client.post("/v1/assistants", json={"model": SCOUT, "reasoning_effort": "low"}), 400)
+    assert error["param"] == "reasoning_effort" and error["code"] == "unsupported_parameter"
+
+
 async def test_modify_changes_only_what_is_sent(client: httpx.AsyncClient) -> None:
     created = await assistant(client, name="A", metadata={"a": "1"})
     changed = await ok(client.post(f"/v1/assistants/{created['id']}",
