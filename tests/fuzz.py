@@ -21,7 +21,19 @@ import httpx
 from pydantic import BaseModel
 
 from openai_workers_ai.routes.images import _Fields as ImageFormFields
-from openai_workers_ai.types import audio, chat, completions, conversations, embeddings, images, moderations, ollama
+from openai_workers_ai.types import (
+    assistants,
+    audio,
+    chat,
+    completions,
+    conversations,
+    embeddings,
+    images,
+    moderations,
+    ollama,
+    runs,
+    threads,
+)
 from openai_workers_ai.types import responses as responses_types
 
 from .audio import make_wav
@@ -140,6 +152,18 @@ RESPONSE_ITEMS = [
     {"type": "function_call", "call_id": "call_1", "name": "f", "arguments": '{"a": "x"}'},
     {"type": "function_call_output", "call_id": "call_1", "output": "42"},
 ]
+JSON_SCHEMA_FORMAT = {"type": "json_schema", "json_schema": {"name": "s", "strict": True, "schema": {
+    "type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"], "additionalProperties": False}}}
+THREAD_MESSAGE = {"role": "user", "metadata": {"k": "v"},
+                  "content": [{"type": "text", "text": "hi"},
+                              {"type": "image_url", "image_url": {"url": "https://example.com/a.png", "detail": "low"}},
+                              {"type": "image_file", "image_file": {"file_id": "file-abc123", "detail": "high"}}],
+                  "attachments": [{"file_id": "file-abc123", "tools": [{"type": "file_search"}]}]}
+RUN_SETTINGS = {"model": SCOUT, "instructions": "x", "tools": [TOOL], "metadata": {"k": "v"}, "temperature": 1,
+                "top_p": 1, "max_prompt_tokens": 1000, "max_completion_tokens": 1000,
+                "truncation_strategy": {"type": "last_messages", "last_messages": 3},
+                "tool_choice": {"type": "function", "function": {"name": "f"}}, "parallel_tool_calls": False,
+                "response_format": "auto", "reasoning_effort": None}
 OLLAMA_OPTIONS = {"num_predict": 4, "temperature": 0.5, "top_k": 2, "top_p": 0.9, "seed": 1, "stop": ["\n\n"],
                   "num_ctx": 2048, "repeat_penalty": 1.1}
 SPECS: dict[str, Spec] = {
@@ -231,6 +255,38 @@ SPECS: dict[str, Spec] = {
                                ("CompactResponseMethodPublicBody",)),
     "/conversations": Spec("json", ({"metadata": {"k": "v"}, "items": RESPONSE_ITEMS[:1]},),
                            (conversations.CreateConversationBody,), ("CreateConversationBody",)),
+    "/assistants": Spec("json", (
+        {"model": SCOUT, "name": "n", "instructions": "i", "tools": [TOOL], "metadata": {"k": "v"},
+         "temperature": 0.5, "top_p": 0.9, "response_format": {"type": "json_object"}},
+        {"model": LLAMA, "description": "d", "response_format": JSON_SCHEMA_FORMAT,
+         "tool_resources": {"code_interpreter": {"file_ids": []}, "file_search": {"vector_store_ids": []}}},
+    ), (assistants.CreateAssistantRequest,), ("CreateAssistantRequest",)),
+    "/assistants/{assistant_id}": Spec("json", (
+        {"model": SCOUT, "name": "n", "tools": [TOOL], "metadata": {"k": "v"}, "response_format": "auto"},
+    ), (assistants.ModifyAssistantRequest,), ("ModifyAssistantRequest",)),
+    "/threads": Spec("json", (
+        {"messages": [{"role": "user", "content": "hi"}, THREAD_MESSAGE], "metadata": {"k": "v"},
+         "tool_resources": {"code_interpreter": {"file_ids": []}}},
+    ), (threads.CreateThreadRequest,), ("CreateThreadRequest",)),
+    "/threads/runs": Spec("json", (
+        {"assistant_id": "asst_abc123", "thread": {"messages": [THREAD_MESSAGE], "metadata": {"k": "v"}},
+         "tool_resources": {"file_search": {"vector_store_ids": []}}, "stream": True, **RUN_SETTINGS},
+    ), (runs.CreateThreadAndRunRequest,), ("CreateThreadAndRunRequest",)),
+    "/threads/{thread_id}": Spec("json", ({"metadata": {"k": "v"}, "tool_resources": {}},),
+                                 (threads.ModifyThreadRequest,), ("ModifyThreadRequest",)),
+    "/threads/{thread_id}/messages": Spec("json", (THREAD_MESSAGE,), (threads.CreateMessageRequest,),
+                                          ("CreateMessageRequest",)),
+    "/threads/{thread_id}/messages/{message_id}": Spec("json", ({"metadata": {"k": "v"}},),
+                                                       (threads.ModifyMessageRequest,), ("ModifyMessageRequest",)),
+    "/threads/{thread_id}/runs": Spec("json", (
+        {"assistant_id": "asst_abc123", "additional_instructions": "y",
+         "additional_messages": [{"role": "user", "content": "hi"}], **RUN_SETTINGS},
+    ), (runs.CreateRunRequest,), ("CreateRunRequest",), extra=frozenset({"include"})),
+    "/threads/{thread_id}/runs/{run_id}": Spec("json", ({"metadata": {"k": "v"}},), (runs.ModifyRunRequest,),
+                                               ("ModifyRunRequest",)),
+    "/threads/{thread_id}/runs/{run_id}/submit_tool_outputs": Spec("json", (
+        {"tool_outputs": [{"tool_call_id": "call_1", "output": "x"}], "stream": False},
+    ), (runs.SubmitToolOutputsRunRequest,), ("SubmitToolOutputsRunRequest",)),
     "/api/chat": Spec("json", (
         {"model": "llama3.1", "messages": CHAT_MESSAGES, "stream": False, "options": OLLAMA_OPTIONS},
         {"model": "llama4", "stream": True, "format": "json", "think": False, "keep_alive": "5m",
@@ -450,7 +506,9 @@ def not_strict_json(r: httpx.Response) -> str | None:
 def concrete(template: str) -> str:
     samples = {"model": "@cf/meta/llama-3.1-8b-instruct", "file_id": "file-abc123", "name": "img-abc123.png",
                "digest": "sha256:" + "0" * 64,
-               "response_id": "resp_abc123", "conversation_id": "conv_abc123", "item_id": "msg_abc123"}
+               "response_id": "resp_abc123", "conversation_id": "conv_abc123", "item_id": "msg_abc123",
+               "assistant_id": "asst_abc123", "thread_id": "thread_abc123", "message_id": "msg_abc123",
+               "run_id": "run_abc123", "step_id": "step_abc123"}
     return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: samples[m.group(1)], template)
 
 

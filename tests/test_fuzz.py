@@ -266,6 +266,7 @@ SPEC_ROUTES = {
     "/moderations": ("CreateModerationRequest", ["omni-moderation-latest", "text-moderation-latest"]),
     "/audio/speech": ("CreateSpeechRequest", ["tts-1", "gpt-4o-mini-tts"]),
     "/images/generations": ("CreateImageRequest", ["dall-e-2", "dall-e-3", "gpt-image-1"]),
+    "/assistants": ("CreateAssistantRequest", [LLAMA, SCOUT, "gpt-4o-mini", "@cf/qwen/qwen3-30b-a3b-fp8"]),
 }
 SPEC_CASES = 100
 

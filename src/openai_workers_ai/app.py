@@ -26,6 +26,7 @@ from .disconnect import CancelOnDisconnect
 from .errors import APIError, MethodNotAllowed, NotFound, flavor_of, render
 from .ports import Backends
 from .routes import (
+    assistants,
     audio_speech,
     audio_transcriptions,
     audio_translations,
@@ -36,9 +37,13 @@ from .routes import (
     files,
     health,
     images,
+    messages,
     models,
     moderations,
     responses,
+    run_steps,
+    runs,
+    threads,
 )
 from .routes.ollama import chat as ollama_chat
 from .routes.ollama import embed as ollama_embed
@@ -83,6 +88,29 @@ OPENAI: list[BaseRoute] = [
     Route("/conversations/{conversation_id}/items", conversations.create_items, methods=["POST"]),
     Route("/conversations/{conversation_id}/items/{item_id}", conversations.retrieve_item, methods=["GET"]),
     Route("/conversations/{conversation_id}/items/{item_id}", conversations.delete_item, methods=["DELETE"]),
+    Route("/assistants", assistants.create, methods=["POST"]),
+    Route("/assistants", assistants.list_assistants, methods=["GET"]),
+    Route("/assistants/{assistant_id}", assistants.retrieve, methods=["GET"]),
+    Route("/assistants/{assistant_id}", assistants.modify, methods=["POST"]),
+    Route("/assistants/{assistant_id}", assistants.delete, methods=["DELETE"]),
+    Route("/threads", threads.create, methods=["POST"]),
+    Route("/threads/runs", runs.create_thread_and_run, methods=["POST"]),
+    Route("/threads/{thread_id}", threads.retrieve, methods=["GET"]),
+    Route("/threads/{thread_id}", threads.modify, methods=["POST"]),
+    Route("/threads/{thread_id}", threads.delete, methods=["DELETE"]),
+    Route("/threads/{thread_id}/messages", messages.create, methods=["POST"]),
+    Route("/threads/{thread_id}/messages", messages.list_messages, methods=["GET"]),
+    Route("/threads/{thread_id}/messages/{message_id}", messages.retrieve, methods=["GET"]),
+    Route("/threads/{thread_id}/messages/{message_id}", messages.modify, methods=["POST"]),
+    Route("/threads/{thread_id}/messages/{message_id}", messages.delete, methods=["DELETE"]),
+    Route("/threads/{thread_id}/runs", runs.create, methods=["POST"]),
+    Route("/threads/{thread_id}/runs", runs.list_runs, methods=["GET"]),
+    Route("/threads/{thread_id}/runs/{run_id}", runs.retrieve, methods=["GET"]),
+    Route("/threads/{thread_id}/runs/{run_id}", runs.modify, methods=["POST"]),
+    Route("/threads/{thread_id}/runs/{run_id}/cancel", runs.cancel, methods=["POST"]),
+    Route("/threads/{thread_id}/runs/{run_id}/submit_tool_outputs", runs.submit_tool_outputs, methods=["POST"]),
+    Route("/threads/{thread_id}/runs/{run_id}/steps", run_steps.list_steps, methods=["GET"]),
+    Route("/threads/{thread_id}/runs/{run_id}/steps/{step_id}", run_steps.retrieve, methods=["GET"]),
 ]
 
 OLLAMA: list[BaseRoute] = [

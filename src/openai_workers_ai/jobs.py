@@ -30,7 +30,7 @@ from typing import Protocol
 from .context import AppContext, Clock
 from .ports import MAX_DELAY, Job
 from .repositories import images
-from .runner import responses as responses_runner
+from .runner import responses, runs
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,8 @@ async def _expire_image(ctx: AppContext, job: Job) -> None:
 
 HANDLERS: dict[str, Handler] = {
     "images.expire": _expire_image,
-    responses_runner.JOB_KIND: responses_runner.run_job,  # generate a background response
+    responses.JOB_KIND: responses.run_job,  # generate a background response
+    runs.JOB_KIND: runs.run_job,  # execute an Assistants run
 }
 
 

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 
 from .ports import Backends
 from .repositories import files, images, responses
+from .runner import run_status
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ CLEANUPS: list[Cleanup] = [
     files.cleanup,  # expired files, crashed uploads/deletes, R2 objects without a row
     images.cleanup,  # generated images past their URL expiry
     responses.cleanup,  # background responses past their deadline; items' crashed writes and orphans
+    run_status.cleanup,  # Assistants runs left queued / in progress / waiting past their expires_at
 ]
 
 

@@ -282,6 +282,50 @@ describe("OpenAI API", () => {
     assert.deepEqual(batch.messages.map((m) => m.fate), ["ack"]);
   });
 
+  test("assistants: a run goes to env.JOBS and the queue handler executes it, once; a streamed tool call", async () => {
+    const jobs = worker.env.JOBS;
+    jobs.sent.length = 0;
+    const weather = { type: "function", function: { name: "get_weather", parameters: {
+      type: "object", properties: { city: { type: "string" } } } } };
+    const assistant = await json("POST", "/v1/assistants", {
+      json: { model: "@cf/meta/llama-4-scout-17b-16e-instruct", instructions: "Be brief.", tools: [weather] },
+    });
+    const thread = await json("POST", "/v1/threads", {
+      json: { messages: [{ role: "user", content: "echo: from Pyodide" }] },
+    });
+    const base = `/v1/threads/${thread.id}`;
+    const run = await json("POST", `${base}/runs`, { json: { assistant_id: assistant.id } });
+    assert.equal(run.status, "queued");
+    assert.equal(jobs.sent.length, 1);
+    assert.deepEqual({ kind: jobs.sent[0].body.kind, id: jobs.sent[0].body.id }, { kind: "runs.execute", id: run.id });
+    // One active run per thread: the conditional INSERT changes no row (D1's meta.changes), a 400.
+    const busy = await json("POST", `${base}/runs`, { json: { assistant_id: assistant.id } }, 400);
+    assert.match(busy.error.message, /already has an active run/);
+    // Delivered twice: both acknowledged, one generation.
+    jobs.sent.push({ body: jobs.sent[0].body, options: {} });
+    const batch = jobs.batch();
+    await worker.queue(batch);
+    assert.deepEqual(batch.messages.map((m) => m.fate), ["ack", "ack"]);
+    const done = await json("GET", `${base}/runs/${run.id}`);
+    assert.equal(done.status, "completed");
+    const messages = await json("GET", `${base}/messages`);
+    assert.deepEqual(messages.data.map((m) => m.role), ["assistant", "user"]);
+    assert.equal(messages.data[0].content[0].text.value, "from Pyodide");
+    // Streamed: a tool call through requires_action, read chunk by chunk from the JS body.
+    await json("POST", `${base}/messages`, { json: { role: "user", content: 'call:get_weather {"city": "Oslo"}' } });
+    const streamed = await call("POST", `${base}/runs`, { json: { assistant_id: assistant.id, stream: true } });
+    assert.equal(streamed.status, 200);
+    const text = (await chunks(streamed)).join("");
+    const names = [...text.matchAll(/^event: (.+)$/gm)].map((m) => m[1]);
+    assert.deepEqual(names.slice(0, 3), ["thread.run.created", "thread.run.queued", "thread.run.in_progress"]);
+    assert.deepEqual(names.slice(-2), ["thread.run.requires_action", "done"]);
+    const waiting = JSON.parse(text.split("event: thread.run.requires_action\ndata: ")[1].split("\n")[0]);
+    assert.equal(waiting.required_action.submit_tool_outputs.tool_calls[0].function.arguments, '{"city": "Oslo"}');
+    // Deleting the thread takes its messages, runs and steps (one D1 batch).
+    assert.equal((await json("DELETE", base)).deleted, true);
+    assert.equal((await json("GET", `${base}/runs/${run.id}`, {}, 404)).error.message, `No thread found with id '${thread.id}'.`);
+  });
+
   test("files: upload, list, retrieve, content, delete; then the cron cleans up", async () => {
     const payload = '{"a": 1}\n'.repeat(50);
     const upload = () => {

@@ -57,6 +57,12 @@ class SQLiteD1:
         self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self.conn.row_factory = sqlite3.Row
         self.conn.execute("PRAGMA foreign_keys = ON")
+        if str(path) != ":memory:":
+            # Each statement commits on its own (as on D1): in WAL mode with synchronous=NORMAL a commit
+            # is not an fsync (~0.03 ms instead of ~0.6 ms here); a crash of the machine may lose the
+            # last commits, never corrupt the file. Readers no longer wait for a writer either.
+            self.conn.execute("PRAGMA journal_mode = WAL")
+            self.conn.execute("PRAGMA synchronous = NORMAL")
 
     def transaction(self) -> _Transaction:
         """A context manager: one transaction (or a part of the open one), rolled back on error."""

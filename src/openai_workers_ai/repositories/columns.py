@@ -1,0 +1,37 @@
+"""What the Assistants tables share: JSON columns, the ownership clause, and one-row conditional updates."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from json import dumps, loads
+from typing import Any
+
+from ..ports import Database
+
+
+def to_json(value: Any) -> str | None:
+    """A JSON column's text (None stays NULL)."""
+    return None if value is None else dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def from_json(text: str | None) -> Any:
+    """A JSON column's value (NULL is None)."""
+    return None if text is None else loads(text)
+
+
+def owned(owner: str | None, params: list[object], column: str = "owner") -> str:
+    """The ownership clause (empty for an admin key, ``owner`` None), appending its parameter."""
+    if owner is None:
+        return ""
+    params.append(owner)
+    return f" AND {column} = ?"
+
+
+async def update_where(
+    db: Database, table: str, changes: Mapping[str, object], where: str, params: list[object]
+) -> int:
+    """``UPDATE table SET <changes> WHERE where``; how many rows changed. ``table`` and the column
+    names come from code, never from a request; dict and list values are stored as JSON."""
+    assignments = ", ".join(f"{column} = ?" for column in changes)
+    values = [to_json(v) if isinstance(v, (dict, list)) else v for v in changes.values()]
+    return await db.prepare(f"UPDATE {table} SET {assignments} WHERE {where}").bind(*values, *params).run()

@@ -1,0 +1,81 @@
+"""The ``run_steps`` table: what a run did, step by step (a message written, tools called).
+
+Ownership is the thread's: callers read the thread (with its owner) first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..pagination import Page
+from ..ports import Database, Statement
+from ..types.common import CompletionUsage
+from ..types.runs import RunStep, StepStatus
+from .columns import from_json, to_json
+from .pages import page_of
+
+_FIELDS = ("id", "run_id", "thread_id", "assistant_id", "created_at", "type", "status", "step_details", "last_error",
+           "expired_at", "cancelled_at", "failed_at", "completed_at")
+_COLUMNS = ", ".join((*_FIELDS, "prompt_tokens", "completion_tokens"))
+_JSON = frozenset({"step_details", "last_error"})
+_ENDED_AT = {"cancelled": "cancelled_at", "failed": "failed_at", "completed": "completed_at", "expired": "expired_at"}
+
+
+def _step(row: dict[str, Any]) -> RunStep:
+    values = {k: from_json(row[k]) if k in _JSON else row[k] for k in _FIELDS}
+    if row["prompt_tokens"] is not None:
+        prompt, completion = row["prompt_tokens"], row["completion_tokens"] or 0
+        values["usage"] = CompletionUsage(prompt_tokens=prompt, completion_tokens=completion,
+                                          total_tokens=prompt + completion)
+    return RunStep(**values)
+
+
+def insert_statement(db: Database, step: RunStep) -> Statement:
+    """Insert a run's new step, only while the run is ``in_progress``."""
+    values = [to_json(getattr(step, c)) if c in _JSON else getattr(step, c) for c in _FIELDS]
+    marks = ", ".join("?" * len(_FIELDS))
+    return db.prepare(
+        f"INSERT INTO run_steps ({', '.join(_FIELDS)}) SELECT {marks}"
+        " WHERE EXISTS (SELECT 1 FROM runs WHERE id = ? AND status = 'in_progress')"
+    ).bind(*values, step.run_id)
+
+
+def finish_statement(db: Database, step: RunStep, running: bool = True) -> Statement:
+    """Write a step's final state (status, details, usage, error, end time) while it is ``in_progress``;
+    with ``running``, only while its run is ``in_progress`` too."""
+    usage = step.usage
+    guard = " AND EXISTS (SELECT 1 FROM runs WHERE id = ? AND status = 'in_progress')" if running else ""
+    ended_at = _ENDED_AT.get(step.status)
+    return db.prepare(
+        "UPDATE run_steps SET status = ?, step_details = ?, last_error = ?, prompt_tokens = ?, completion_tokens = ?"
+        f"{f', {ended_at} = ?' if ended_at else ''} WHERE id = ? AND status = 'in_progress'{guard}"
+    ).bind(
+        step.status, to_json(step.step_details), to_json(step.last_error and step.last_error.model_dump()),
+        usage and usage.prompt_tokens, usage and usage.completion_tokens,
+        *([getattr(step, ended_at)] if ended_at else []), step.id, *([step.run_id] if running else []),
+    )
+
+
+def close_statement(db: Database, run_id: str, status: StepStatus, now: int) -> Statement:
+    """End a run's unfinished steps (``cancelled``, ``failed``, ``expired``) when the run ends without them."""
+    return db.prepare(
+        f"UPDATE run_steps SET status = ?, {_ENDED_AT[status]} = ? WHERE run_id = ? AND status = 'in_progress'"
+    ).bind(status, now, run_id)
+
+
+async def get(db: Database, run_id: str, step_id: str) -> RunStep | None:
+    row = await db.prepare(f"SELECT {_COLUMNS} FROM run_steps WHERE id = ? AND run_id = ?").bind(
+        step_id, run_id
+    ).first()
+    return _step(row) if row else None
+
+
+async def list_page(db: Database, run_id: str, page: Page) -> tuple[list[RunStep], bool]:
+    rows, has_more = await page_of(db, f"SELECT {_COLUMNS} FROM run_steps", "run_id = ?", [run_id], page)
+    return [_step(r) for r in rows], has_more
+
+
+async def of_run(db: Database, run_id: str) -> list[RunStep]:
+    """Every step of the run, in order."""
+    rows = await db.prepare(f"SELECT {_COLUMNS} FROM run_steps WHERE run_id = ? ORDER BY id").bind(run_id).all()
+    return [_step(r) for r in rows]

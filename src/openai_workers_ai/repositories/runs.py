@@ -1,0 +1,146 @@
+"""The ``runs`` table: a thread's runs, and every change of a run's status.
+
+A status changes only through :func:`transition`: one conditional ``UPDATE … WHERE id = ? AND status IN
+(…)``, and the caller learns whether its one row changed. Two actors racing (a redelivered job, a
+cancel, the expiry sweep, the executor) can therefore never both win, and a run that reached a final
+status never leaves it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ..pagination import Page
+from ..ports import Database, Statement
+from ..types.common import CompletionUsage
+from ..types.runs import ACTIVE, Run, RunStatus
+from .columns import from_json, to_json, update_where
+from .pages import page_of
+
+_FIELDS = ("id", "thread_id", "assistant_id", "created_at", "status", "model", "instructions", "tools", "metadata",
+           "temperature", "top_p", "max_prompt_tokens", "max_completion_tokens", "truncation_strategy",
+           "tool_choice", "parallel_tool_calls", "response_format", "reasoning_effort", "required_action",
+           "last_error", "incomplete_details", "started_at", "expires_at", "cancelled_at", "failed_at",
+           "completed_at")
+_COLUMNS = ", ".join((*_FIELDS, "owner", "tool_outputs", "prompt_tokens", "completion_tokens"))
+_JSON = frozenset({"tools", "metadata", "truncation_strategy", "tool_choice", "response_format", "required_action",
+                   "last_error", "incomplete_details"})
+_ACTIVE = ", ".join(f"'{status}'" for status in ACTIVE)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRun:
+    """A run as the API shows it, and what only the gateway keeps of it."""
+
+    run: Run
+    owner: str
+    tool_outputs: list[dict[str, str]] | None
+    """Outputs submitted for the pending tool calls, for the executor to record in their step."""
+
+
+def _stored(row: dict[str, Any]) -> StoredRun:
+    values = {k: from_json(row[k]) if k in _JSON else row[k] for k in _FIELDS}
+    values["parallel_tool_calls"] = bool(values["parallel_tool_calls"])
+    if row["prompt_tokens"] is not None:
+        prompt, completion = row["prompt_tokens"], row["completion_tokens"] or 0
+        values["usage"] = CompletionUsage(prompt_tokens=prompt, completion_tokens=completion,
+                                          total_tokens=prompt + completion)
+    return StoredRun(Run(**values), row["owner"], from_json(row["tool_outputs"]))
+
+
+def _insert_values(run: Run, owner: str) -> list[object]:
+    """The new row's values: the run's fields, its owner, and ``updated_at`` (its creation)."""
+    values = [to_json(getattr(run, c)) if c in _JSON else getattr(run, c) for c in _FIELDS]
+    return [*values, owner, run.created_at]
+
+
+def insert_statement(db: Database, run: Run, owner: str) -> Statement:
+    """Insert a new run (in a new thread: nothing can be active there)."""
+    marks = ", ".join("?" * (len(_FIELDS) + 2))
+    return db.prepare(
+        f"INSERT INTO runs ({', '.join(_FIELDS)}, owner, updated_at) VALUES ({marks})"
+    ).bind(*_insert_values(run, owner))
+
+
+async def insert_unless_active(db: Database, run: Run, owner: str, before: Sequence[Statement] = ()) -> bool:
+    """Insert a new run unless its thread has an active one (one statement: two runs created at once
+    cannot both start), after ``before`` (its ``additional_messages``, inserted on the same
+    condition, in the same batch); whether it was inserted."""
+    marks = ", ".join("?" * (len(_FIELDS) + 2))
+    statement = db.prepare(
+        f"INSERT INTO runs ({', '.join(_FIELDS)}, owner, updated_at) SELECT {marks}"
+        f" WHERE NOT EXISTS (SELECT 1 FROM runs WHERE thread_id = ? AND status IN ({_ACTIVE}))"
+    ).bind(*_insert_values(run, owner), run.thread_id)
+    if not before:
+        return await statement.run() == 1
+    await db.batch([*before, statement])
+    return await db.prepare("SELECT 1 FROM runs WHERE id = ?").bind(run.id).first() is not None
+
+
+async def get(db: Database, thread_id: str, run_id: str) -> StoredRun | None:
+    row = await db.prepare(f"SELECT {_COLUMNS} FROM runs WHERE id = ? AND thread_id = ?").bind(
+        run_id, thread_id
+    ).first()
+    return _stored(row) if row else None
+
+
+async def get_by_id(db: Database, run_id: str) -> StoredRun | None:
+    """A run by id alone (the executor's read: the job names only the run)."""
+    row = await db.prepare(f"SELECT {_COLUMNS} FROM runs WHERE id = ?").bind(run_id).first()
+    return _stored(row) if row else None
+
+
+async def status_of(db: Database, run_id: str) -> RunStatus | None:
+    """The run's status alone (None: the run is gone with its thread)."""
+    row = await db.prepare("SELECT status FROM runs WHERE id = ?").bind(run_id).first()
+    return None if row is None else row["status"]
+
+
+async def list_page(db: Database, thread_id: str, page: Page) -> tuple[list[Run], bool]:
+    rows, has_more = await page_of(db, f"SELECT {_COLUMNS} FROM runs", "thread_id = ?", [thread_id], page)
+    return [_stored(r).run for r in rows], has_more
+
+
+async def active_in(db: Database, thread_id: str) -> str | None:
+    """The id of the thread's active run, if it has one."""
+    row = await db.prepare(
+        f"SELECT id FROM runs WHERE thread_id = ? AND status IN ({_ACTIVE}) ORDER BY id DESC LIMIT 1"
+    ).bind(thread_id).first()
+    return None if row is None else str(row["id"])
+
+
+async def overdue(db: Database, now: int, limit: int, thread_id: str | None = None) -> list[str]:
+    """Active runs past their ``expires_at`` (of one thread, or of all), oldest deadline first."""
+    where, params = f"status IN ({_ACTIVE}) AND expires_at <= ?", [now, *([thread_id] if thread_id else [])]
+    if thread_id is not None:
+        where += " AND thread_id = ?"
+    rows = await db.prepare(f"SELECT id FROM runs WHERE {where} ORDER BY expires_at LIMIT ?").bind(
+        *params, limit
+    ).all()
+    return [str(r["id"]) for r in rows]
+
+
+async def transition(
+    db: Database, run_id: str, sources: tuple[RunStatus, ...], status: RunStatus, now: int,
+    changes: Mapping[str, object] | None = None, *, deadline: Literal["ahead", "passed"] | None = None,
+) -> bool:
+    """Move the run from one of ``sources`` to ``status`` (with ``changes`` to other columns) in one
+    conditional statement; whether its row changed. ``deadline``: only if ``expires_at`` is still
+    ``ahead`` (or unset), or only if it has ``passed``."""
+    marks = ", ".join("?" * len(sources))
+    where = f"id = ? AND status IN ({marks})"
+    params: list[object] = [run_id, *sources]
+    if deadline == "ahead":
+        where += " AND (expires_at IS NULL OR expires_at > ?)"
+        params.append(now)
+    elif deadline == "passed":
+        where += " AND expires_at <= ?"
+        params.append(now)
+    changed = await update_where(db, "runs", {"status": status, "updated_at": now, **(changes or {})}, where, params)
+    return changed == 1
+
+
+async def update_metadata(db: Database, run: Run) -> None:
+    await db.prepare("UPDATE runs SET metadata = ? WHERE id = ?").bind(to_json(run.metadata), run.id).run()

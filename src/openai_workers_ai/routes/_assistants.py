@@ -1,0 +1,148 @@
+"""What the Assistants doors share: the tools and resources on offer, the model check, the caller's
+thread, and a client's new message (its files checked)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from starlette.requests import Request
+
+from ..catalog import ModelInfo
+from ..context import AppContext, context, owner
+from ..errors import InvalidRequest, NotFound
+from ..ids import new_sortable_id
+from ..repositories import files, threads
+from ..translate import runs as translate
+from ..translate import strict_schema
+from ..types.assistants import AssistantTool, FunctionTool, ToolResources, tool_json
+from ..types.threads import CreateMessageRequest, ImageFileContent, ImageURLContent, Message, Thread, text_part
+from ..workers_ai import families
+
+NO_CODE_INTERPRETER = ("The code_interpreter tool is not offered: Workers AI has no sandbox to run code in. "
+                       "Use function tools and run code on your side.")
+NO_FILE_SEARCH = ("The file_search tool is not available yet: it needs vector stores, which this deployment "
+                  "does not offer yet. Attach files to messages instead: their text is given to the model.")
+
+
+INCLUDABLE = {"step_details.tool_calls[*].file_search.results[*].content"}
+
+
+def check_include(request: Request) -> None:
+    """``include[]`` (runs and steps): only file search results' content may be named, as at OpenAI
+    (and there are none until file_search exists)."""
+    for value in request.query_params.getlist("include[]") + request.query_params.getlist("include"):
+        if value not in INCLUDABLE:
+            raise InvalidRequest(f"Invalid value for 'include': '{value}' is not one of {sorted(INCLUDABLE)}.",
+                                 param="include")
+
+
+def not_found(kind: str, object_id: str) -> NotFound:
+    """OpenAI's 404 for a missing (or another key's) object: ``No thread found with id '…'.``"""
+    return NotFound(f"No {kind} found with id '{object_id}'.")
+
+
+def now_ms(ctx: AppContext) -> int:
+    return int(ctx.clock() * 1000)
+
+
+async def thread_of(request: Request) -> Thread:
+    """The thread the path names, if the caller may see it (another key's thread is a 404)."""
+    thread_id: str = request.path_params["thread_id"]
+    thread = await threads.get(context(request).backends.db, thread_id, owner(request))
+    if thread is None:
+        raise not_found("thread", thread_id)
+    return thread
+
+
+def checked_tools(tools: Sequence[AssistantTool], param: str = "tools") -> list[dict[str, Any]]:
+    """The tools as stored; a 400 for the tools not on offer and for strict schemas OpenAI refuses."""
+    for i, tool in enumerate(tools):
+        if tool.type == "code_interpreter":
+            raise InvalidRequest(NO_CODE_INTERPRETER, param=f"{param}[{i}].type", code="unsupported_tool")
+        if tool.type == "file_search":
+            raise InvalidRequest(NO_FILE_SEARCH, param=f"{param}[{i}].type", code="unsupported_tool")
+        if isinstance(tool, FunctionTool) and tool.function.strict:
+            strict_schema.check_tool(i, tool.function.name, tool.function.parameters)
+    names = [t.function.name for t in tools if isinstance(t, FunctionTool)]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise InvalidRequest(f"Duplicate function name '{name}' in '{param}'.", param=f"{param}[{i}].function.name")
+    return [tool_json(t) for t in tools]
+
+
+def checked_resources(resources: ToolResources | None, param: str = "tool_resources") -> None:
+    """A 400 for resources of the tools not on offer (empty lists are accepted)."""
+    if resources is None:
+        return
+    if resources.code_interpreter is not None and resources.code_interpreter.file_ids:
+        raise InvalidRequest(NO_CODE_INTERPRETER, param=f"{param}.code_interpreter", code="unsupported_tool")
+    search = resources.file_search
+    if search is not None and (search.vector_store_ids or search.vector_stores):
+        raise InvalidRequest(NO_FILE_SEARCH, param=f"{param}.file_search", code="unsupported_tool")
+
+
+def checked_model(ctx: AppContext, name: str, param: str = "model") -> ModelInfo:
+    """The text-generation model ``name`` names (404 / 400 otherwise)."""
+    return ctx.catalog.resolve(name, task="text-generation", param=param)
+
+
+def check_on_model(
+    model: ModelInfo, tools: list[dict[str, Any]], tool_choice: str | dict[str, Any] | None,
+    response_format: str | dict[str, Any] | None, reasoning_effort: str | None,
+) -> None:
+    """The 400 the pipeline would answer for these settings on this model (no tools, no JSON mode, no
+    such reasoning effort), answered now rather than when a run fails."""
+    families.calls(translate.settings_spec(model, tools, tool_choice, response_format, reasoning_effort))
+
+
+async def new_message(
+    request: Request, body: CreateMessageRequest, thread_id: str, where: str = ""
+) -> Message:
+    """A client's message for ``thread_id``, its content and attachments checked (``where``: the param
+    naming it, ``messages[0].`` …): the files it names are the caller's, its images are images."""
+    ctx = context(request)
+    caller = owner(request)
+    content: list[dict[str, Any]] = []
+    if isinstance(body.content, str):
+        if not body.content:
+            raise InvalidRequest(f"Invalid '{where}content': empty string. Expected a non-empty string or array.",
+                                 param=f"{where}content")
+        content.append(text_part(body.content))
+    else:
+        for k, part in enumerate(body.content):
+            param = f"{where}content[{k}]"
+            if isinstance(part, (ImageFileContent, ImageURLContent)) and body.role != "user":
+                raise InvalidRequest(f"Invalid '{param}': images are only allowed in messages with role 'user'.",
+                                     param=param)
+            if isinstance(part, ImageFileContent):
+                await _visible_file(ctx, part.image_file.file_id, caller, f"{param}.image_file.file_id")
+                content.append({"type": "image_file", "image_file": {"file_id": part.image_file.file_id,
+                                                                     "detail": part.image_file.detail or "auto"}})
+            elif isinstance(part, ImageURLContent):
+                url = part.image_url.url
+                if not url.startswith(("https://", "http://", "data:image/")):
+                    raise InvalidRequest(f"Invalid '{param}.image_url.url': expected an https:// URL or a data: "
+                                         "URL of an image.", param=f"{param}.image_url.url")
+                content.append({"type": "image_url", "image_url": {"url": url,
+                                                                   "detail": part.image_url.detail or "auto"}})
+            else:
+                content.append(text_part(part.text))
+    attachments: list[dict[str, Any]] = []
+    for k, attachment in enumerate(body.attachments or ()):
+        param = f"{where}attachments[{k}]"
+        for j, tool in enumerate(attachment.tools):
+            if tool.type == "code_interpreter":
+                raise InvalidRequest(NO_CODE_INTERPRETER, param=f"{param}.tools[{j}].type", code="unsupported_tool")
+        await _visible_file(ctx, attachment.file_id, caller, f"{param}.file_id")
+        attachments.append({"file_id": attachment.file_id, "tools": [{"type": t.type} for t in attachment.tools]})
+    ms = now_ms(ctx)
+    return Message(id=new_sortable_id("msg_", ms), created_at=ms // 1000, thread_id=thread_id, status="completed",
+                   completed_at=ms // 1000, role=body.role, content=content, attachments=attachments,
+                   metadata=body.metadata or {})
+
+
+async def _visible_file(ctx: AppContext, file_id: str, caller: str | None, param: str) -> None:
+    if await files.get(ctx.backends.db, file_id, caller, ctx.now()) is None:
+        raise InvalidRequest(f"Invalid '{param}': no file with id '{file_id}' (upload it with /v1/files first).",
+                             param=param)

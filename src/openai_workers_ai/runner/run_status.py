@@ -1,0 +1,192 @@
+"""A run's status changes made outside its execution: cancel, submitted tool outputs, expiry.
+
+OpenAI's status machine::
+
+    queued ──► in_progress ──► completed | requires_action | incomplete | failed
+      │            │                          │
+      │            └──► cancelling ──► cancelled ◄── (cancel, from queued or requires_action)
+      └─────────── any of queued / in_progress / requires_action past expires_at ──► expired
+                                                      requires_action ──(tool outputs)──► queued
+
+Each arrow is one conditional ``UPDATE`` (:func:`..repositories.runs.transition`) whose one changed
+row the caller checks; the run's unfinished reply and steps are then ended in one batch. A run that
+nothing executes (queued, requires_action) is cancelled at once; an executing one is ``cancelling``
+until its executor notices. Expiry runs on read (every route that reads a thread's runs) and in the
+scheduled cleanup (:func:`cleanup`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..context import AppContext
+from ..errors import InvalidRequest
+from ..ports import Backends, Database, Job
+from ..repositories import messages, run_steps, runs
+from ..settings import Settings
+from ..types.runs import AssistantStreamEvent, Run, RunStep, StepStatus
+from ..types.threads import Message, text_part
+
+RUN_TTL = 600
+"""Seconds a run may stay queued or in progress, or wait for tool outputs, before it expires (OpenAI: 10 minutes)."""
+SWEEP_BATCH = 100
+"""Overdue runs expired per scheduled cleanup."""
+
+_ENDING: dict[str, tuple[str, StepStatus]] = {
+    "cancelled": ("run_cancelled", "cancelled"), "expired": ("run_expired", "expired"), "failed": ("run_failed", "failed"),
+}
+
+
+def event_for(run: Run) -> AssistantStreamEvent:
+    """The stream event that reports the run in its current status (``thread.run.<status>``)."""
+    return AssistantStreamEvent(f"thread.run.{run.status}", run)
+
+
+async def _tidy(db: Database, run_id: str, status: str, now: int, reply: Message | None = None, text: str = "") -> None:
+    """End what the run left unfinished when it ended ``status``: its reply ``incomplete`` (with the text
+    it had, when the executor knows it), its open steps ``cancelled`` / ``expired`` / ``failed``."""
+    if status not in _ENDING:
+        return
+    reason, step_status = _ENDING[status]
+    statements = []
+    if reply is not None:
+        statements.append(messages.finish_statement(db, reply.model_copy(update={
+            "content": [text_part(text)], "status": "incomplete", "incomplete_at": now,
+            "incomplete_details": {"reason": reason}})))
+    statements.append(messages.close_statement(db, run_id, reason, now))
+    statements.append(run_steps.close_statement(db, run_id, step_status, now))
+    await db.batch(statements)
+
+
+async def expire(db: Database, run_id: str, now: int) -> bool:
+    """End an overdue active run: ``expired`` (a ``cancelling`` one: ``cancelled``); whether this call did."""
+    if await runs.transition(db, run_id, ("cancelling",), "cancelled", now,
+                             {"cancelled_at": now, "expires_at": None}, deadline="passed"):
+        await _tidy(db, run_id, "cancelled", now)
+        return True
+    if await runs.transition(db, run_id, ("queued", "in_progress", "requires_action"), "expired", now,
+                             {"required_action": None}, deadline="passed"):
+        await _tidy(db, run_id, "expired", now)
+        return True
+    return False
+
+
+async def expire_overdue(ctx: AppContext, thread_id: str) -> None:
+    """Expire the thread's overdue runs (before its runs are read or a new one is checked for)."""
+    now = ctx.now()
+    for run_id in await runs.overdue(ctx.backends.db, now, SWEEP_BATCH, thread_id):
+        await expire(ctx.backends.db, run_id, now)
+
+
+async def expire_if_overdue(ctx: AppContext, run_id: str) -> Run | None:
+    """The run as it now is, expired first if it is past its deadline (None: it is gone)."""
+    db, now = ctx.backends.db, ctx.now()
+    stored = await runs.get_by_id(db, run_id)
+    if stored is None:
+        return None
+    run = stored.run
+    if run.status in ("queued", "in_progress", "requires_action", "cancelling") and (run.expires_at or now + 1) <= now:
+        await expire(db, run_id, now)
+        stored = await runs.get_by_id(db, run_id)
+    return None if stored is None else stored.run
+
+
+async def settle(ctx: AppContext, run_id: str, reply: Message | None, text: str) -> Run | None:
+    """For an executor whose run left ``in_progress`` under it: a ``cancelling`` run becomes ``cancelled``;
+    the reply it was writing keeps its text, ``incomplete``; open steps end. The run as it now is."""
+    db, now = ctx.backends.db, ctx.now()
+    run = await expire_if_overdue(ctx, run_id)
+    if run is None:
+        return None
+    if run.status == "cancelling" and await runs.transition(db, run_id, ("cancelling",), "cancelled", now,
+                                                            {"cancelled_at": now, "expires_at": None}):
+        run = run.model_copy(update={"status": "cancelled", "cancelled_at": now, "expires_at": None})
+    await _tidy(db, run_id, run.status, now, reply, text)
+    return run
+
+
+async def hand_off(ctx: AppContext, run: Run, owner: str, reply: Message | None, steps: list[RunStep]) -> None:
+    """A streamed run whose client went away mid-run goes on in the background, as at OpenAI: the reply
+    and steps it had started are dropped, and it is ``queued`` again with a ``runs.execute`` job (which
+    starts the generation over). Without a job queue it fails instead, rather than wait for its expiry."""
+    db, now = ctx.backends.db, ctx.now()
+    if ctx.backends.jobs is None:
+        error = {"code": "server_error", "message": "The stream was closed before the run ended."}
+        if await runs.transition(db, run.id, ("in_progress",), "failed", now,
+                                 {"failed_at": now, "last_error": error, "expires_at": None}):
+            await _tidy(db, run.id, "failed", now, reply)
+        return
+    if not await runs.transition(db, run.id, ("in_progress",), "queued", now, {"expires_at": now + RUN_TTL}):
+        return
+    unfinished = [s.id for s in steps if s.status == "in_progress"] + ([reply.id] if reply is not None else [])
+    await db.batch([
+        db.prepare(f"DELETE FROM {table} WHERE id = ? AND status = 'in_progress'").bind(object_id)
+        for object_id in unfinished for table in ("run_steps", "messages")
+    ])
+    await ctx.backends.jobs.send(Job("runs.execute", run.id, owner))
+
+
+async def cancel(ctx: AppContext, run: Run) -> Run:
+    """Cancel the run: at once when nothing executes it (queued, requires_action), else ``cancelling``
+    for its executor to end. A 400 when it has already ended."""
+    db = ctx.backends.db
+    for _ in range(3):  # the status may change between the read and the update: read again
+        now = ctx.now()
+        if run.status in ("queued", "requires_action"):
+            if await runs.transition(db, run.id, (run.status,), "cancelled", now,
+                                     {"cancelled_at": now, "expires_at": None, "required_action": None}):
+                await _tidy(db, run.id, "cancelled", now)
+                return await _reread(db, run)
+        elif run.status == "in_progress":
+            if await runs.transition(db, run.id, ("in_progress",), "cancelling", now):
+                return await _reread(db, run)
+        else:
+            raise InvalidRequest(f"Cannot cancel run with status '{run.status}'.", param=None)
+        run = await _reread(db, run)
+    raise InvalidRequest("The run changed status while it was being cancelled; please retry.")
+
+
+async def submit_tool_outputs(ctx: AppContext, run: Run, outputs: list[dict[str, Any]]) -> Run:
+    """Take the outputs of every pending tool call; the run is ``queued`` again for its executor,
+    which writes them into the tool-calls step. The 400s OpenAI answers otherwise."""
+    if run.status != "requires_action" or run.required_action is None:
+        raise InvalidRequest(f"Runs in status \"{run.status}\" do not accept tool outputs.", param=None)
+    pending = [c["id"] for c in run.required_action["submit_tool_outputs"]["tool_calls"]]
+    given: dict[str, str] = {}
+    for i, output in enumerate(outputs):
+        call = output.get("tool_call_id")
+        if not call:
+            raise InvalidRequest(f"Missing required parameter: 'tool_outputs[{i}].tool_call_id'.",
+                                 param=f"tool_outputs[{i}].tool_call_id")
+        if call not in pending:
+            raise InvalidRequest(f"Invalid 'tool_outputs[{i}].tool_call_id': no pending tool call has id '{call}'.",
+                                 param=f"tool_outputs[{i}].tool_call_id")
+        if call in given:
+            raise InvalidRequest(f"Duplicate tool output for tool call '{call}'.", param=f"tool_outputs[{i}]")
+        given[call] = output.get("output") or ""
+    missing = [c for c in pending if c not in given]
+    if missing:
+        raise InvalidRequest(f"Expected tool outputs for call_ids {pending}, got {list(given)}.", param="tool_outputs")
+    now = ctx.now()
+    if not await runs.transition(ctx.backends.db, run.id, ("requires_action",), "queued", now, {
+        "required_action": None, "tool_outputs": [{"tool_call_id": c, "output": o} for c, o in given.items()],
+        "expires_at": now + RUN_TTL,
+    }, deadline="ahead"):
+        current = await expire_if_overdue(ctx, run.id)
+        status = current.status if current else "expired"
+        raise InvalidRequest(f"Runs in status \"{status}\" do not accept tool outputs.", param=None)
+    return await _reread(ctx.backends.db, run)
+
+
+async def _reread(db: Database, run: Run) -> Run:
+    stored = await runs.get_by_id(db, run.id)
+    return run if stored is None else stored.run
+
+
+async def cleanup(backends: Backends, settings: Settings, now: int) -> dict[str, int]:
+    """The scheduled cleanup (:data:`openai_workers_ai.maintenance.CLEANUPS`): overdue runs expired.
+    Reports ``runs_expired`` only when there were some."""
+    expired = 0
+    for run_id in await runs.overdue(backends.db, now, SWEEP_BATCH):
+        expired += await expire(backends.db, run_id, now)
+    return {"runs_expired": expired} if expired else {}

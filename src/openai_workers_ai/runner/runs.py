@@ -1,0 +1,358 @@
+"""The Assistants run executor: :func:`execute` claims a queued run and yields its AssistantStreamEvents.
+
+A streamed run (``stream: true``) sends the events as they come; a background job
+(``jobs.HANDLERS["runs.execute"]``) drains the same generator. Either way the rows are written at
+step boundaries only — a message and its step when the reply starts, the whole reply when it ends —
+never per delta::
+
+    claim: queued → in_progress            (one conditional UPDATE: a redelivered job finds nothing to do)
+    record submitted tool outputs           thread.run.step.completed
+    read the thread, build the ChatSpec     (translate/runs.py; too long for max_prompt_tokens → incomplete)
+    stream the pipeline                     thread.run.step.created, thread.message.created, …delta…
+    end:  in_progress → completed | requires_action | incomplete | failed
+
+Every write made while generating is conditional on the run still being ``in_progress``: a run
+cancelled, expired or deleted with its thread meanwhile gets nothing more written, and the executor
+notices (it also looks every :data:`CHECK_EVERY` seconds while the model streams) and ends the run
+the way its new status says (:mod:`.run_status`). A failure of Workers AI or D1 mid-run ends it
+``failed`` with ``last_error``; if even that cannot be written, the run expires at ``expires_at``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ..context import AppContext
+from ..errors import APIError, UpstreamError
+from ..ids import call_id, new_sortable_id
+from ..ports import Database, Job
+from ..repositories import messages, run_steps, runs
+from ..translate import runs as translate
+from ..types.common import CompletionUsage
+from ..types.runs import AssistantStreamEvent, LastError, Run, RunStatus, RunStep, StepError
+from ..types.threads import Message, text_part
+from ..workers_ai import pipeline
+from ..workers_ai.spec import Delta, Done, Finish, FinishReason, ToolCallPiece, Usage
+from . import run_context, run_status
+from .run_status import RUN_TTL, event_for
+
+Event = AssistantStreamEvent
+
+CHECK_EVERY = 1.0
+"""Seconds between looks at the run's status while the model streams (a cancel is noticed within it)."""
+
+
+JOB_KIND = "runs.execute"
+
+
+async def run_job(ctx: AppContext, job: Job) -> None:
+    """``runs.execute``: an Assistants run, executed in the background (sent when it is created, and when
+    its tool outputs arrive); its events are drained, the executor writes what they say."""
+    async with aclosing(execute(ctx, job.id)) as events:
+        async for _ in events:
+            pass
+
+
+async def execute(ctx: AppContext, run_id: str) -> AsyncGenerator[Event, None]:
+    """Claim the run if it is ``queued`` and run it; yield its events. A run that is not queued (a
+    redelivered job, a run cancelled or expired before it started) is left as it is: the events then
+    say only where it ended, if it did."""
+    db, now = ctx.backends.db, ctx.now()
+    stored = await runs.get_by_id(db, run_id)
+    if stored is None:
+        return
+    started_at = stored.run.started_at or now
+    if not await runs.transition(db, run_id, ("queued",), "in_progress", now, {"started_at": started_at},
+                                 deadline="ahead"):
+        ended = await run_status.expire_if_overdue(ctx, run_id)
+        if ended is not None and ended.status not in ("queued", "in_progress"):
+            yield event_for(ended)
+        return
+    run = stored.run.model_copy(update={"status": "in_progress", "started_at": started_at})
+    yield Event("thread.run.in_progress", run)
+    generation = _Generation(ctx, run)
+    try:
+        async with aclosing(generation.generate(stored.tool_outputs)) as generated:
+            async for event in generated:
+                yield event
+    except Exception as exc:  # a failed model call, a D1 error, a bug: the run fails, it never stays in_progress
+        async for event in generation.fail(exc):
+            yield event
+    except BaseException:  # closed or cancelled: a stream's client went away; the run goes on in the background
+        handing = asyncio.ensure_future(
+            run_status.hand_off(ctx, generation.run, stored.owner, generation.message, generation.steps))
+        await asyncio.shield(handing)  # a cancelled request must not cancel the hand-off too
+        raise
+
+
+@dataclass
+class _Generation:
+    """One execution of a run: its reply and tool calls as they stream, and how it ends."""
+
+    ctx: AppContext
+    run: Run
+    message: Message | None = None
+    steps: list[RunStep] = field(default_factory=list)
+    text: list[str] = field(default_factory=list)
+    calls: dict[int, ToolCallPiece] = field(default_factory=dict)
+    usage: Usage | None = None
+
+    @property
+    def db(self) -> Database:
+        return self.ctx.backends.db
+
+    def _now_ms(self) -> int:
+        return int(self.ctx.clock() * 1000)
+
+    async def generate(self, tool_outputs: list[dict[str, str]] | None) -> AsyncGenerator[Event, None]:
+        if tool_outputs:
+            async for event in self._record_outputs(tool_outputs):
+                yield event
+        spent = self.run.usage.completion_tokens if self.run.usage else 0
+        if self.run.max_completion_tokens is not None and spent >= self.run.max_completion_tokens:
+            async for event in self._end("incomplete", {"incomplete_details": {"reason": "max_completion_tokens"}}):
+                yield event
+            return
+        try:
+            spec = await run_context.spec_for(self.ctx, self.run, spent)
+        except translate.PromptTooLong:
+            async for event in self._end("incomplete", {"incomplete_details": {"reason": "max_prompt_tokens"}}):
+                yield event
+            return
+        finish: FinishReason = "stop"
+        checked = time.monotonic()
+        async with aclosing(pipeline.stream(self.ctx, spec)) as stream:
+            async for item in stream:
+                if isinstance(item, Delta):
+                    async for event in self._delta(item):
+                        yield event
+                    if time.monotonic() - checked >= CHECK_EVERY:
+                        checked = time.monotonic()
+                        if await runs.status_of(self.db, self.run.id) != "in_progress":
+                            break
+                elif isinstance(item, Finish):
+                    finish = item.reason
+                elif isinstance(item, Done):
+                    self.usage = item.usage
+        async for event in self._finish(finish):
+            yield event
+
+    # ---- streaming ------------------------------------------------------------------------------
+
+    async def _delta(self, delta: Delta) -> AsyncGenerator[Event, None]:
+        if delta.text:
+            if self.message is None:
+                async for event in self._start_message():
+                    yield event
+            assert self.message is not None
+            part: dict[str, Any] = {"index": 0, "type": "text", "text": {"value": delta.text}}
+            if not self.text:
+                part["text"]["annotations"] = []
+            self.text.append(delta.text)
+            yield Event("thread.message.delta", {"id": self.message.id, "object": "thread.message.delta",
+                                                 "delta": {"content": [part]}})
+        if delta.tool_calls:
+            step = self._tool_step()
+            if step is None:
+                step = await self._start_tool_step()
+                yield Event("thread.run.step.created", step)
+                yield Event("thread.run.step.in_progress", step)
+            yield Event("thread.run.step.delta", {"id": step.id, "object": "thread.run.step.delta", "delta": {
+                "step_details": {"type": "tool_calls", "tool_calls": [self._call_delta(p) for p in delta.tool_calls]}
+            }})
+
+    def _new_step(self, kind: Literal["message_creation", "tool_calls"], details: dict[str, Any]) -> RunStep:
+        return RunStep(id=new_sortable_id("step_", self._now_ms()), created_at=self.ctx.now(),
+                       assistant_id=self.run.assistant_id, thread_id=self.run.thread_id, run_id=self.run.id,
+                       type=kind, status="in_progress", step_details=details)
+
+    async def _start_message(self) -> AsyncGenerator[Event, None]:
+        now_ms = self._now_ms()
+        message = Message(id=new_sortable_id("msg_", now_ms), created_at=now_ms // 1000,
+                          thread_id=self.run.thread_id, status="in_progress", role="assistant", content=[],
+                          assistant_id=self.run.assistant_id, run_id=self.run.id, attachments=[], metadata={})
+        step = self._new_step("message_creation", {"type": "message_creation",
+                                                   "message_creation": {"message_id": message.id}})
+        await self.db.batch([run_steps.insert_statement(self.db, step),
+                             messages.insert_for_run_statement(self.db, message, self.run.id)])
+        self.message = message
+        self.steps.append(step)
+        for event in (Event("thread.run.step.created", step), Event("thread.run.step.in_progress", step),
+                      Event("thread.message.created", message), Event("thread.message.in_progress", message)):
+            yield event
+
+    def _tool_step(self) -> RunStep | None:
+        return next((s for s in self.steps if s.type == "tool_calls"), None)
+
+    async def _start_tool_step(self) -> RunStep:
+        step = self._new_step("tool_calls", {"type": "tool_calls", "tool_calls": []})
+        await run_steps.insert_statement(self.db, step).run()
+        self.steps.append(step)
+        return step
+
+    def _call_delta(self, piece: ToolCallPiece) -> dict[str, Any]:
+        known = self.calls.get(piece.index)
+        if known is None:
+            self.calls[piece.index] = ToolCallPiece(piece.index, call_id(piece.id), piece.name, piece.arguments)
+            known = self.calls[piece.index]
+            return {"index": piece.index, "id": known.id, "type": "function",
+                    "function": {"name": piece.name or "", "arguments": piece.arguments, "output": None}}
+        known.arguments += piece.arguments
+        return {"index": piece.index, "type": "function", "function": {"arguments": piece.arguments}}
+
+    # ---- endings --------------------------------------------------------------------------------
+
+    def _tool_calls(self) -> list[dict[str, Any]]:
+        return [{"id": p.id, "type": "function", "function": {"name": p.name or "", "arguments": p.arguments or "{}"}}
+                for _, p in sorted(self.calls.items())]
+
+    def _run_usage(self) -> dict[str, int]:
+        before = self.run.usage or CompletionUsage(prompt_tokens=0, completion_tokens=0, total_tokens=0)
+        now = self.usage or Usage(0, 0)
+        return {"prompt_tokens": before.prompt_tokens + now.prompt_tokens,
+                "completion_tokens": before.completion_tokens + now.completion_tokens}
+
+    def _step_usage(self, step: RunStep) -> CompletionUsage | None:
+        # The generation's usage goes to its first step (a reply and tool calls of one answer share it).
+        if self.usage is None or step is not self.steps[0]:
+            return CompletionUsage(prompt_tokens=0, completion_tokens=0, total_tokens=0)
+        return CompletionUsage(prompt_tokens=self.usage.prompt_tokens, completion_tokens=self.usage.completion_tokens,
+                               total_tokens=self.usage.total_tokens)
+
+    async def _finish(self, finish: FinishReason) -> AsyncGenerator[Event, None]:
+        """Write the reply and the steps whole, then end the run by what the model did."""
+        if await runs.status_of(self.db, self.run.id) != "in_progress":
+            async for event in self._interrupted():
+                yield event
+            return
+        now = self.ctx.now()
+        cut = finish == "length" and not self.calls
+        events: list[Event] = []
+        statements = []
+        if self.message is not None:
+            self.message = self.message.model_copy(update={
+                "content": [text_part("".join(self.text))],
+                **({"status": "incomplete", "incomplete_at": now, "incomplete_details": {"reason": "max_tokens"}}
+                   if cut else {"status": "completed", "completed_at": now}),
+            })
+            statements.append(messages.finish_statement(self.db, self.message, self.run.id))
+            events.append(Event(f"thread.message.{self.message.status}", self.message))
+        for i, step in enumerate(self.steps):
+            if step.type == "tool_calls":
+                step = step.model_copy(update={"usage": self._step_usage(step), "step_details": {
+                    "type": "tool_calls",
+                    "tool_calls": [{**c, "function": {**c["function"], "output": None}} for c in self._tool_calls()],
+                }})
+            else:
+                step = step.model_copy(update={"status": "completed", "completed_at": now,
+                                               "usage": self._step_usage(step)})
+                events.append(Event("thread.run.step.completed", step))
+            self.steps[i] = step
+            statements.append(run_steps.finish_statement(self.db, step))
+        if statements:
+            await self.db.batch(statements)
+        usage = self._run_usage()
+        status: RunStatus
+        changes: dict[str, Any]
+        if self.calls:
+            status, changes = "requires_action", {"expires_at": now + RUN_TTL, "required_action": {
+                "type": "submit_tool_outputs", "submit_tool_outputs": {"tool_calls": self._tool_calls()}}}
+        elif cut:
+            status, changes = "incomplete", {"incomplete_details": {"reason": "max_completion_tokens"},
+                                             "expires_at": None}
+        else:
+            status, changes = "completed", {"completed_at": now, "expires_at": None}
+        for event in events:
+            yield event
+        async for event in self._end(status, {**changes, **usage}):
+            yield event
+
+    async def _end(self, status: RunStatus, changes: dict[str, Any]) -> AsyncGenerator[Event, None]:
+        """The run's last transition (from ``in_progress``); if it was taken away meanwhile, end it the way
+        its new status says."""
+        now = self.ctx.now()
+        if status == "incomplete" and "prompt_tokens" not in changes:
+            changes = {**changes, **self._run_usage(), "expires_at": None}
+        if not await runs.transition(self.db, self.run.id, ("in_progress",), status, now, changes):
+            async for event in self._interrupted():
+                yield event
+            return
+        ended = await runs.get_by_id(self.db, self.run.id)
+        if ended is not None:
+            self.run = ended.run
+            yield event_for(ended.run)
+
+    async def _interrupted(self) -> AsyncGenerator[Event, None]:
+        """The run left ``in_progress`` under us (cancelled, expired, its thread deleted): keep what was
+        written of the reply, end the steps, and report the run as it now is."""
+        ended = await run_status.settle(self.ctx, self.run.id, self.message, "".join(self.text))
+        if ended is None:
+            return
+        self.run = ended
+        for step in self.steps:
+            if step.status == "in_progress":
+                kind = {"cancelled": "cancelled", "expired": "expired"}.get(ended.status, "failed")
+                yield Event(f"thread.run.step.{kind}", step.model_copy(update={"status": kind}))
+        yield event_for(ended)
+
+    async def fail(self, exc: Exception) -> AsyncGenerator[Event, None]:
+        """End the run ``failed`` with ``last_error`` (the reply so far kept, ``incomplete``)."""
+        error = last_error(exc)
+        now = self.ctx.now()
+        step_error = StepError(code="rate_limit_exceeded" if error.code == "rate_limit_exceeded" else "server_error",
+                               message=error.message)
+        statements = []
+        if self.message is not None:
+            self.message = self.message.model_copy(update={
+                "content": [text_part("".join(self.text))], "status": "incomplete", "incomplete_at": now,
+                "incomplete_details": {"reason": "run_failed"}})
+            statements.append(messages.finish_statement(self.db, self.message, self.run.id))
+        failed_steps = []
+        for step in self.steps:
+            step = step.model_copy(update={"status": "failed", "failed_at": now, "last_error": step_error})
+            failed_steps.append(step)
+            statements.append(run_steps.finish_statement(self.db, step))
+        if statements:
+            await self.db.batch(statements)
+        if not await runs.transition(self.db, self.run.id, ("in_progress",), "failed", now, {
+            "failed_at": now, "last_error": error.model_dump(), "expires_at": None, **self._run_usage()
+        }):
+            async for event in self._interrupted():
+                yield event
+            return
+        for step in failed_steps:
+            yield Event("thread.run.step.failed", step)
+        ended = await runs.get_by_id(self.db, self.run.id)
+        if ended is not None:
+            yield event_for(ended.run)
+
+    async def _record_outputs(self, outputs: list[dict[str, str]]) -> AsyncGenerator[Event, None]:
+        """The outputs submitted for the run's pending tool calls, written into their step (completed)."""
+        by_id = {o["tool_call_id"]: o["output"] for o in outputs}
+        now = self.ctx.now()
+        for step in await run_steps.of_run(self.db, self.run.id):
+            if step.type != "tool_calls" or step.status != "in_progress":
+                continue
+            calls = [{**c, "function": {**c["function"], "output": by_id.get(c["id"], c["function"].get("output"))}}
+                     for c in step.step_details["tool_calls"]]
+            step = step.model_copy(update={"status": "completed", "completed_at": now,
+                                           "step_details": {"type": "tool_calls", "tool_calls": calls}})
+            await run_steps.finish_statement(self.db, step).run()
+            yield Event("thread.run.step.completed", step)
+
+
+def last_error(exc: Exception) -> LastError:
+    """A run's ``last_error`` for a failure: Workers AI's rate limit, a prompt the model refused, or the
+    server's (D1, a bug)."""
+    if isinstance(exc, APIError) and exc.status == 429:
+        return LastError(code="rate_limit_exceeded", message=exc.message)
+    if isinstance(exc, APIError) and 400 <= exc.status < 500:
+        return LastError(code="invalid_prompt", message=exc.message)
+    if isinstance(exc, UpstreamError):
+        return LastError(code="server_error", message=exc.message)
+    return LastError(code="server_error", message="The server had an error while processing the run.")

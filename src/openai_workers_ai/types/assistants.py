@@ -1,0 +1,133 @@
+"""Assistants: ``CreateAssistantRequest``, ``ModifyAssistantRequest``, ``Assistant``, and the tools,
+tool resources and response formats that assistants and runs share."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, Strict
+
+from .chat import FunctionDefinition, ResponseFormat
+from .common import Lenient, Metadata, Request
+
+
+class FunctionTool(Lenient):
+    type: Literal["function"]
+    function: FunctionDefinition
+
+
+class FileSearchOptions(Lenient):
+    max_num_results: Annotated[int, Strict(), Field(ge=1, le=50)] | None = None
+    ranking_options: dict[str, Any] | None = None
+
+
+class FileSearchTool(Lenient):
+    type: Literal["file_search"]
+    file_search: FileSearchOptions | None = None
+
+
+class CodeInterpreterTool(Lenient):
+    type: Literal["code_interpreter"]
+
+
+AssistantTool = Annotated[FunctionTool | FileSearchTool | CodeInterpreterTool, Field(discriminator="type")]
+
+
+class CodeInterpreterResources(Lenient):
+    file_ids: Annotated[list[str], Field(max_length=20)] = []
+
+
+class FileSearchResources(Lenient):
+    vector_store_ids: Annotated[list[str], Field(max_length=1)] | None = None
+    vector_stores: Annotated[list[dict[str, Any]], Field(max_length=1)] | None = None
+
+
+class ToolResources(Lenient):
+    code_interpreter: CodeInterpreterResources | None = None
+    file_search: FileSearchResources | None = None
+
+
+ResponseFormatOption = Literal["auto"] | ResponseFormat
+"""``"auto"``, or a chat completion's ``response_format`` object."""
+
+ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
+Temperature = Annotated[float, Strict(), Field(ge=0, le=2)]
+TopP = Annotated[float, Strict(), Field(ge=0, le=1)]
+Name = Annotated[str, Field(max_length=256)]
+Description = Annotated[str, Field(max_length=512)]
+Instructions = Annotated[str, Field(max_length=256_000)]
+
+
+class CreateAssistantRequest(Request):
+    model: str
+    name: Name | None = None
+    description: Description | None = None
+    instructions: Instructions | None = None
+    tools: Annotated[list[AssistantTool], Field(max_length=128)] = []
+    tool_resources: ToolResources | None = None
+    metadata: Metadata | None = None
+    temperature: Temperature | None = None
+    top_p: TopP | None = None
+    response_format: ResponseFormatOption | None = None
+    reasoning_effort: ReasoningEffort | None = None
+
+
+class ModifyAssistantRequest(Request):
+    """Only the fields sent change (``model_fields_set``); ``null`` clears a nullable one."""
+
+    model: str | None = None
+    name: Name | None = None
+    description: Description | None = None
+    instructions: Instructions | None = None
+    tools: Annotated[list[AssistantTool], Field(max_length=128)] | None = None
+    tool_resources: ToolResources | None = None
+    metadata: Metadata | None = None
+    temperature: Temperature | None = None
+    top_p: TopP | None = None
+    response_format: ResponseFormatOption | None = None
+    reasoning_effort: ReasoningEffort | None = None
+
+
+# ---- responses ------------------------------------------------------------
+
+
+class Assistant(BaseModel):
+    id: str
+    object: Literal["assistant"] = "assistant"
+    created_at: int
+    name: str | None
+    description: str | None
+    model: str
+    instructions: str | None
+    tools: list[dict[str, Any]]
+    tool_resources: dict[str, Any] | None
+    metadata: dict[str, str]
+    temperature: float | None
+    top_p: float | None
+    response_format: str | dict[str, Any]
+    reasoning_effort: str | None
+
+
+class Deleted(BaseModel):
+    """``{"id", "object": "<kind>.deleted", "deleted": true}``."""
+
+    id: str
+    object: str
+    deleted: bool = True
+
+
+def tool_json(tool: FunctionTool | FileSearchTool | CodeInterpreterTool) -> dict[str, Any]:
+    """A tool as an assistant or a run shows it (unset optional fields left out)."""
+    return tool.model_dump(mode="json", exclude_none=True, by_alias=True)
+
+
+def response_format_json(value: ResponseFormatOption | None) -> str | dict[str, Any]:
+    """``response_format`` as an assistant or a run shows it (``"auto"`` when unset)."""
+    if value is None or isinstance(value, str):
+        return "auto"
+    return value.model_dump(mode="json", exclude_none=True, by_alias=True)
+
+
+def tool_resources_json(value: ToolResources | None) -> dict[str, Any]:
+    """``tool_resources`` as stored and shown (``{}`` when unset)."""
+    return {} if value is None else value.model_dump(mode="json", exclude_none=True)

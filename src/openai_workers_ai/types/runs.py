@@ -1,0 +1,172 @@
+"""Runs and run steps: ``CreateRunRequest``, ``CreateThreadAndRunRequest``, ``SubmitToolOutputsRunRequest``,
+``Run``, ``RunStep``, and ``AssistantStreamEvent`` (one server-sent event of a streamed run)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from json import dumps
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, Strict, StrictBool
+
+from .assistants import (
+    AssistantTool,
+    Instructions,
+    ReasoningEffort,
+    ResponseFormatOption,
+    Temperature,
+    ToolResources,
+    TopP,
+)
+from .common import CompletionUsage, Lenient, Metadata, Request
+from .threads import CreateMessageRequest, CreateThreadRequest
+
+
+class TruncationStrategy(Lenient):
+    type: Literal["auto", "last_messages"]
+    last_messages: Annotated[int, Strict(), Field(ge=1)] | None = None
+
+
+class ToolChoiceFunction(Lenient):
+    name: str
+
+
+class NamedToolChoice(Lenient):
+    type: Literal["function", "code_interpreter", "file_search"]
+    function: ToolChoiceFunction | None = None
+
+
+ToolChoiceOption = Literal["none", "auto", "required"] | NamedToolChoice
+TokenLimit = Annotated[int, Strict(), Field(ge=256)]
+
+
+class RunSettings(Request):
+    """What a run may override of its assistant, and the run's own limits (both ways to create a run)."""
+
+    assistant_id: str
+    model: str | None = None
+    instructions: Instructions | None = None
+    tools: Annotated[list[AssistantTool], Field(max_length=20)] | None = None
+    metadata: Metadata | None = None
+    temperature: Temperature | None = None
+    top_p: TopP | None = None
+    stream: StrictBool | None = None
+    max_prompt_tokens: TokenLimit | None = None
+    max_completion_tokens: TokenLimit | None = None
+    truncation_strategy: TruncationStrategy | None = None
+    tool_choice: ToolChoiceOption | None = None
+    parallel_tool_calls: StrictBool | None = None
+    response_format: ResponseFormatOption | None = None
+    reasoning_effort: ReasoningEffort | None = None
+
+
+class CreateRunRequest(RunSettings):
+    additional_instructions: str | None = None
+    additional_messages: list[CreateMessageRequest] | None = None
+
+
+class CreateThreadAndRunRequest(RunSettings):
+    thread: CreateThreadRequest | None = None
+    tool_resources: ToolResources | None = None
+
+
+class ModifyRunRequest(Request):
+    metadata: Metadata | None = None
+
+
+class ToolOutput(Lenient):
+    tool_call_id: str | None = None
+    output: str | None = None
+
+
+class SubmitToolOutputsRunRequest(Request):
+    tool_outputs: list[ToolOutput]
+    stream: StrictBool | None = None
+
+
+# ---- responses ------------------------------------------------------------
+
+RunStatus = Literal[
+    "queued", "in_progress", "requires_action", "cancelling", "cancelled", "failed", "completed", "incomplete",
+    "expired",
+]
+ACTIVE: tuple[RunStatus, ...] = ("queued", "in_progress", "requires_action", "cancelling")
+"""A thread with a run in one of these takes no new run and no new message."""
+
+
+class LastError(BaseModel):
+    code: Literal["server_error", "rate_limit_exceeded", "invalid_prompt"]
+    message: str
+
+
+class Run(BaseModel):
+    id: str
+    object: Literal["thread.run"] = "thread.run"
+    created_at: int
+    thread_id: str
+    assistant_id: str
+    status: RunStatus
+    required_action: dict[str, Any] | None = None
+    last_error: LastError | None = None
+    expires_at: int | None = None
+    started_at: int | None = None
+    cancelled_at: int | None = None
+    failed_at: int | None = None
+    completed_at: int | None = None
+    incomplete_details: dict[str, str] | None = None
+    model: str
+    instructions: str
+    tools: list[dict[str, Any]]
+    metadata: dict[str, str]
+    usage: CompletionUsage | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    max_prompt_tokens: int | None = None
+    max_completion_tokens: int | None = None
+    truncation_strategy: dict[str, Any]
+    tool_choice: str | dict[str, Any]
+    parallel_tool_calls: bool
+    response_format: str | dict[str, Any]
+    reasoning_effort: str | None = None
+
+
+StepStatus = Literal["in_progress", "cancelled", "failed", "completed", "expired"]
+
+
+class StepError(BaseModel):
+    code: Literal["server_error", "rate_limit_exceeded"]
+    message: str
+
+
+class RunStep(BaseModel):
+    id: str
+    object: Literal["thread.run.step"] = "thread.run.step"
+    created_at: int
+    assistant_id: str
+    thread_id: str
+    run_id: str
+    type: Literal["message_creation", "tool_calls"]
+    status: StepStatus
+    step_details: dict[str, Any]
+    last_error: StepError | None = None
+    expired_at: int | None = None
+    cancelled_at: int | None = None
+    failed_at: int | None = None
+    completed_at: int | None = None
+    metadata: dict[str, str] = {}
+    usage: CompletionUsage | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AssistantStreamEvent:
+    """One event of a streamed run: its name (``thread.run.created`` …) and its data, a whole object
+    (or a delta object) as the API defines it."""
+
+    event: str
+    data: BaseModel | dict[str, Any]
+
+    def json(self) -> str:
+        """The event's data as JSON text."""
+        if isinstance(self.data, BaseModel):
+            return self.data.model_dump_json()
+        return dumps(self.data, ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,142 @@
+"""``/v1/assistants``: create, list (paged), retrieve, modify, delete; the tools on offer; ownership."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from .assistants import LLAMA, SCOUT, WEATHER, assistant, error_of, listed, ok, thread
+from .conftest import ADMIN_KEY, OTHER_KEY
+
+
+async def test_create_shows_every_field_as_openai_does(client: httpx.AsyncClient) -> None:
+    fmt = {"type": "json_schema", "json_schema": {"name": "answer", "schema": {"type": "object"}}}
+    created = await assistant(client, name="Weather", description="Says the weather", metadata={"team": "a"},
+                              temperature=0.3, top_p=0.9, response_format=fmt)
+    assert created["id"].startswith("asst_") and created["object"] == "assistant"
+    assert created["model"] == SCOUT and created["instructions"] == "Be brief."
+    assert created["name"] == "Weather" and created["description"] == "Says the weather"
+    assert created["tools"] == [WEATHER] and created["tool_resources"] == {}
+    assert created["metadata"] == {"team": "a"} and created["temperature"] == 0.3 and created["top_p"] == 0.9
+    assert created["response_format"] == fmt
+    assert await ok(client.get(f"/v1/assistants/{created['id']}"), "AssistantObject") == created
+
+
+async def test_defaults_and_the_model_named_as_the_client_named_it(client: httpx.AsyncClient) -> None:
+    created = await ok(client.post("/v1/assistants", json={"model": "gpt-4o-mini"}), "AssistantObject")
+    assert created["model"] == "gpt-4o-mini"
+    assert created["tools"] == [] and created["metadata"] == {} and created["response_format"] == "auto"
+    assert created["name"] is None and created["instructions"] is None and created["temperature"] is None
+
+
+async def test_openai_beta_header_is_accepted_not_required(client: httpx.AsyncClient) -> None:
+    r = await client.post("/v1/assistants", json={"model": SCOUT}, headers={"OpenAI-Beta": "assistants=v2"})
+    assert r.status_code == 200
+
+
+@pytest.mark.parametrize(("body", "param", "words"), [
+    ({"tools": [{"type": "code_interpreter"}]}, "tools[0].type", "not offered"),
+    ({"tools": [WEATHER, {"type": "file_search"}]}, "tools[1].type", "vector stores"),
+    ({"tool_resources": {"code_interpreter": {"file_ids": ["file-x"]}}}, "tool_resources.code_interpreter",
+     "not offered"),
+    ({"tool_resources": {"file_search": {"vector_store_ids": ["vs_1"]}}}, "tool_resources.file_search",
+     "vector stores"),
+    ({"tools": [WEATHER, WEATHER]}, "tools[1].function.name", "Duplicate"),
+    ({"tools": [{"type": "function", "function": {"name": "bad name"}}]}, "tools[0].function.name", ""),
+    ({"metadata": {f"k{i}": "v" for i in range(17)}}, "metadata", "too many properties"),
+    ({"metadata": {"k" * 65: "v"}}, "metadata", "key too long"),
+    ({"metadata": {"k": "v" * 513}}, "metadata.k", "string too long"),
+    ({"temperature": 2.5}, "temperature", ""),
+    ({"top_p": "1"}, "top_p", ""),
+    ({"name": "n" * 257}, "name", ""),
+    ({"response_format": "json"}, "response_format", ""),
+    ({"reasoning_effort": "extreme"}, "reasoning_effort", ""),
+    ({"unknown": 1}, "unknown", "Unrecognized"),
+])
+async def test_bad_fields_are_400s_naming_the_param(client: httpx.AsyncClient, body: dict, param: str,
+                                                    words: str) -> None:
+    error = error_of(await client.post("/v1/assistants", json={"model": SCOUT, **body}), 400)
+    assert error["param"] == param and words in error["message"]
+    assert error["type"] == "invalid_request_error"
+
+
+async def test_a_model_that_cannot_serve_the_settings_is_refused_at_once(client: httpx.AsyncClient) -> None:
+    error = error_of(await client.post("/v1/assistants", json={"model": LLAMA, "tools": [WEATHER]}), 400)
+    assert error["param"] == "tools"
+    error = error_of(await client.post("/v1/assistants", json={"model": "gpt-9-turbo"}), 404)
+    assert error["code"] == "model_not_found"
+    error = error_of(await client.post("/v1/assistants", json={"model": "@cf/baai/bge-m3"}), 400)
+    assert error["param"] == "model"
+    error = error_of(await client.post("/v1/assistants", json={}), 400)
+    assert error["param"] == "model"
+
+
+async def test_reasoning_effort_where_the_model_reasons(client: httpx.AsyncClient) -> None:
+    created = await ok(client.post("/v1/assistants", json={"model": "@cf/openai/gpt-oss-20b",
+                                                           "reasoning_effort": "low"}), "AssistantObject")
+    assert created["reasoning_effort"] == "low"
+    error = error_of(await client.post("/v1/assistants", json={"model": "@cf/openai/gpt-oss-20b",
+                                                                "reasoning_effort": "none"}), 400)
+    assert error["param"] == "reasoning_effort"
+    error = error_of(await client.post("/v1/assistants", json={"model": SCOUT, "reasoning_effort": "low"}), 400)
+    assert error["param"] == "reasoning_effort" and error["code"] == "unsupported_parameter"
+
+
+async def test_modify_changes_only_what_is_sent(client: httpx.AsyncClient) -> None:
+    created = await assistant(client, name="A", metadata={"a": "1"})
+    changed = await ok(client.post(f"/v1/assistants/{created['id']}",
+                                   json={"name": None, "instructions": "Be long.", "metadata": {"b": "2"},
+                                         "tools": []}), "AssistantObject")
+    assert changed["name"] is None and changed["instructions"] == "Be long."
+    assert changed["metadata"] == {"b": "2"} and changed["tools"] == []
+    assert changed["model"] == SCOUT and changed["created_at"] == created["created_at"]
+    assert await ok(client.get(f"/v1/assistants/{created['id']}")) == changed
+    # the settings are checked against the (new) model, and nothing is written when they fail
+    error = error_of(await client.post(f"/v1/assistants/{created['id']}",
+                                       json={"model": LLAMA, "tools": [WEATHER]}), 400)
+    assert error["param"] == "tools"
+    assert (await ok(client.get(f"/v1/assistants/{created['id']}")))["model"] == SCOUT
+
+
+async def test_delete_leaves_its_threads(client: httpx.AsyncClient) -> None:
+    created = await assistant(client)
+    kept = await thread(client, "hello")
+    deleted = await ok(client.delete(f"/v1/assistants/{created['id']}"), "DeleteAssistantResponse")
+    assert deleted == {"id": created["id"], "object": "assistant.deleted", "deleted": True}
+    for r in (await client.get(f"/v1/assistants/{created['id']}"), await client.delete(f"/v1/assistants/{created['id']}"),
+              await client.post(f"/v1/assistants/{created['id']}", json={"name": "x"})):
+        assert error_of(r, 404)["message"] == f"No assistant found with id '{created['id']}'."
+    assert (await ok(client.get(f"/v1/threads/{kept['id']}")))["id"] == kept["id"]
+    r = await client.post(f"/v1/threads/{kept['id']}/runs", json={"assistant_id": created["id"]})
+    assert error_of(r, 404)["message"] == f"No assistant found with id '{created['id']}'."
+
+
+async def test_list_pages_both_ways(client: httpx.AsyncClient) -> None:
+    ids = [(await assistant(client, name=str(i)))["id"] for i in range(7)]
+    first = await ok(client.get("/v1/assistants?limit=3"), "ListAssistantsResponse")
+    assert [a["id"] for a in first["data"]] == ids[::-1][:3] and first["has_more"] is True
+    assert first["first_id"] == ids[6] and first["last_id"] == ids[4]
+    second = await ok(client.get(f"/v1/assistants?limit=3&after={first['last_id']}"))
+    third = await ok(client.get(f"/v1/assistants?limit=3&after={second['last_id']}"))
+    assert [a["id"] for a in second["data"] + third["data"]] == ids[::-1][3:]
+    assert second["has_more"] is True and third["has_more"] is False
+    ascending = await listed(client, f"/v1/assistants?order=asc&after={ids[1]}&before={ids[5]}",
+                             "ListAssistantsResponse")
+    assert [a["id"] for a in ascending] == ids[2:5]
+    assert len(await listed(client, "/v1/assistants", "ListAssistantsResponse")) == 7  # default limit 20
+    for query, param in (("limit=0", "limit"), ("limit=101", "limit"), ("order=up", "order")):
+        assert error_of(await client.get(f"/v1/assistants?{query}"), 400)["param"] == param
+
+
+async def test_another_key_sees_nothing_and_an_admin_key_sees_all(client: httpx.AsyncClient) -> None:
+    mine = await assistant(client)
+    other = {"authorization": f"Bearer {OTHER_KEY}"}
+    for r in (await client.get(f"/v1/assistants/{mine['id']}", headers=other),
+              await client.post(f"/v1/assistants/{mine['id']}", json={"name": "x"}, headers=other),
+              await client.delete(f"/v1/assistants/{mine['id']}", headers=other)):
+        error_of(r, 404)
+    assert await listed(client, "/v1/assistants", "ListAssistantsResponse") != []
+    assert (await ok(client.get("/v1/assistants", headers=other)))["data"] == []
+    admin = {"authorization": f"Bearer {ADMIN_KEY}"}
+    assert [a["id"] for a in (await ok(client.get("/v1/assistants", headers=admin)))["data"]] == [mine["id"]]
+    assert (await ok(client.get(f"/v1/assistants/{mine['id']}", headers=admin)))["id"] == mine["id"]

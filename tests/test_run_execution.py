@@ -1,0 +1,559 @@
+"""How runs execute: at-least-once delivery (a redelivered job never generates twice nor resurrects a
+cancelled run), a cancel / a thread deleted / an expiry while the model streams, failures of Workers AI
+and of D1 mid-run (the run ends ``failed`` with ``last_error``, never ``in_progress``), expiry on read and
+by the cron, and what the model is given (instructions, truncation, attachments, images)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from contextlib import aclosing
+from typing import Any
+
+import httpx
+import pytest
+
+from openai_workers_ai.adapters.local import FolderR2, SQLiteD1
+from openai_workers_ai.app import create_app
+from openai_workers_ai.context import AppContext
+from openai_workers_ai.errors import UpstreamError
+from openai_workers_ai.jobs import InProcessJobs
+from openai_workers_ai.maintenance import run_scheduled
+from openai_workers_ai.ports import Backends, Job, Statement
+from openai_workers_ai.runner import runs as executor
+from openai_workers_ai.settings import Settings
+from openai_workers_ai.simulator import Simulator
+from openai_workers_ai.types.runs import AssistantStreamEvent
+
+from .assistants import CALL_WEATHER, LLAMA, assistant, error_of, events, finished, listed, names, ok, run, thread
+from .conftest import KEY
+from .test_threads import PNG, upload
+
+START = 1_900_000_000.0
+
+
+class Clock:
+    """Time that moves only when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class FlakyD1:
+    """D1 whose statements fail (as D1 fails: an ``UpstreamError``) when ``fails(sql)`` says so, ``times`` times."""
+
+    def __init__(self, db: SQLiteD1) -> None:
+        self.db = db
+        self.fails: Callable[[str], bool] = lambda sql: False
+        self.times = 0
+
+    def arm(self, fails: Callable[[str], bool], times: int = 1) -> None:
+        self.fails, self.times = fails, times
+
+    def check(self, sql: str) -> None:
+        if self.times and self.fails(sql):
+            self.times -= 1
+            raise UpstreamError("D1_ERROR: injected failure", status=500)
+
+    def prepare(self, sql: str) -> _FlakyStatement:
+        return _FlakyStatement(self, self.db.prepare(sql))
+
+    async def batch(self, statements: Sequence[Statement]) -> None:
+        inner = []
+        for statement in statements:
+            assert isinstance(statement, _FlakyStatement)
+            self.check(statement.inner.sql)
+            inner.append(statement.inner)
+        await self.db.batch(inner)
+
+
+class _FlakyStatement:
+    def __init__(self, db: FlakyD1, inner: Any) -> None:
+        self.flaky, self.inner = db, inner
+
+    def bind(self, *values: Any) -> _FlakyStatement:
+        return _FlakyStatement(self.flaky, self.inner.bind(*values))
+
+    async def all(self) -> list[dict[str, Any]]:
+        self.flaky.check(self.inner.sql)
+        result: list[dict[str, Any]] = await self.inner.all()
+        return result
+
+    async def first(self) -> dict[str, Any] | None:
+        self.flaky.check(self.inner.sql)
+        result: dict[str, Any] | None = await self.inner.first()
+        return result
+
+    async def run(self) -> int:
+        self.flaky.check(self.inner.sql)
+        result: int = await self.inner.run()
+        return result
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def jobs(clock: Clock) -> InProcessJobs:
+    return InProcessJobs(clock)
+
+
+@pytest.fixture
+def flaky(db: SQLiteD1) -> FlakyD1:
+    return FlakyD1(db)
+
+
+@pytest.fixture
+def app(simulator: Simulator, flaky: FlakyD1, bucket: FolderR2, jobs: InProcessJobs, settings: Settings,
+        clock: Clock):  # noqa: ANN201
+    return create_app(Backends(ai=simulator, db=flaky, bucket=bucket, jobs=jobs), settings, clock=clock)
+
+
+@pytest.fixture
+def ctx(app: Any) -> AppContext:
+    context: AppContext = app.state.ctx
+    return context
+
+
+@pytest.fixture(autouse=True)
+def look_at_every_delta(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The executor looks at the run's status after every delta (not once a second), so a test can act mid-stream."""
+    monkeypatch.setattr(executor, "CHECK_EVERY", 0.0)
+
+
+async def until(stream: AsyncGenerator[AssistantStreamEvent, None], name: str) -> list[str]:
+    """The events' names up to and including the first ``name``."""
+    seen = []
+    async for event in stream:
+        seen.append(event.event)
+        if event.event == name:
+            return seen
+    raise AssertionError(f"no {name} in {seen}")
+
+
+async def rest(stream: AsyncGenerator[AssistantStreamEvent, None]) -> list[AssistantStreamEvent]:
+    return [event async for event in stream]
+
+
+LONG = "echo: " + " ".join(f"w{i}" for i in range(40))
+
+
+async def started(client: httpx.AsyncClient, text: str = LONG, **fields: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A thread holding ``text``, and a queued run of it (its job not run)."""
+    asst = await assistant(client)
+    created_thread = await thread(client, text)
+    return created_thread, await run(client, created_thread["id"], asst["id"], **fields)
+
+
+async def messages_of(client: httpx.AsyncClient, thread_id: str) -> list[dict[str, Any]]:
+    return await listed(client, f"/v1/threads/{thread_id}/messages", "ListMessagesResponse")
+
+
+# ---- at-least-once delivery ---------------------------------------------------------------------
+
+
+async def test_a_redelivered_job_never_generates_twice(client: httpx.AsyncClient, jobs: InProcessJobs,
+                                                       ctx: AppContext, simulator: Simulator) -> None:
+    created_thread, created = await started(client, "echo: once")
+    job = Job("runs.execute", created["id"])
+    await jobs.send(job)  # delivered twice before it ran
+    assert await jobs.drain(ctx) == 2
+    calls = len(simulator.calls)
+    await jobs.send(job)  # and once more after it completed
+    await jobs.drain(ctx)
+    assert len(simulator.calls) == calls == 1
+    assert [m["role"] for m in await messages_of(client, created_thread["id"])] == ["assistant", "user"]
+    assert (await ok(client.get(f"/v1/threads/{created_thread['id']}/runs/{created['id']}")))["status"] == "completed"
+
+
+async def test_a_second_delivery_while_the_first_runs_does_nothing(client: httpx.AsyncClient, ctx: AppContext) -> None:
+    _, created = await started(client)
+    async with aclosing(executor.execute(ctx, created["id"])) as first:
+        await until(first, "thread.message.delta")
+        assert await rest(executor.execute(ctx, created["id"])) == []  # claimed already: nothing to do
+        assert [e.event for e in await rest(first)][-1] == "thread.run.completed"
+
+
+async def test_a_redelivered_job_does_not_resurrect_a_cancelled_run(client: httpx.AsyncClient, jobs: InProcessJobs,
+                                                                    ctx: AppContext, simulator: Simulator) -> None:
+    created_thread, created = await started(client, "echo: never")
+    await ok(client.post(f"/v1/threads/{created_thread['id']}/runs/{created['id']}/cancel"))
+    await jobs.send(Job("runs.execute", created["id"]))
+    assert await jobs.drain(ctx) == 2
+    assert simulator.calls == []
+    assert (await ok(client.get(f"/v1/threads/{created_thread['id']}/runs/{created['id']}")))["status"] == "cancelled"
+
+
+# ---- while the model streams ----------------------------------------------------------------------
+
+
+async def test_cancel_while_the_model_streams(client: httpx.AsyncClient, ctx: AppContext) -> None:
+    created_thread, created = await started(client)
+    base = f"/v1/threads/{created_thread['id']}/runs/{created['id']}"
+    async with aclosing(executor.execute(ctx, created["id"])) as stream:
+        await until(stream, "thread.message.delta")
+        cancelling = await ok(client.post(f"{base}/cancel"), "RunObject")
+        assert cancelling["status"] == "cancelling"
+        tail = await rest(stream)
+    assert [e.event for e in tail] == ["thread.run.step.cancelled", "thread.run.cancelled"]
+    ended = await ok(client.get(base), "RunObject")
+    assert ended["status"] == "cancelled" and ended["cancelled_at"] is not None
+    reply = (await messages_of(client, created_thread["id"]))[0]
+    assert reply["status"] == "incomplete" and reply["incomplete_details"] == {"reason": "run_cancelled"}
+    assert reply["content"][0]["text"]["value"].startswith("w0")  # what was written is kept
+    steps = await listed(client, f"{base}/steps", "ListRunStepsResponse")
+    assert [s["status"] for s in steps] == ["cancelled"]
+
+
+async def test_a_run_whose_thread_is_deleted_mid_stream_stops_and_leaves_nothing(
+    client: httpx.AsyncClient, ctx: AppContext, db: SQLiteD1
+) -> None:
+    created_thread, created = await started(client)
+    async with aclosing(executor.execute(ctx, created["id"])) as stream:
+        await until(stream, "thread.message.delta")
+        await ok(client.delete(f"/v1/threads/{created_thread['id']}"))
+        assert await rest(stream) == []
+    for table in ("messages", "runs", "run_steps"):
+        assert db.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] == 0
+
+
+async def test_a_run_read_past_its_deadline_mid_stream_expires(client: httpx.AsyncClient, ctx: AppContext,
+                                                               clock: Clock) -> None:
+    created_thread, created = await started(client)
+    base = f"/v1/threads/{created_thread['id']}/runs/{created['id']}"
+    async with aclosing(executor.execute(ctx, created["id"])) as stream:
+        await until(stream, "thread.message.delta")
+        clock.now += 601
+        assert (await ok(client.get(base), "RunObject"))["status"] == "expired"
+        tail = [e.event for e in await rest(stream)]
+    assert tail == ["thread.run.step.expired", "thread.run.expired"]
+    reply = (await messages_of(client, created_thread["id"]))[0]
+    assert reply["status"] == "incomplete" and reply["incomplete_details"] == {"reason": "run_expired"}
+
+
+class SlowSimulator(Simulator):
+    """The simulator, its streams paced (a pause before each chunk), as a real model's are."""
+
+    async def run(self, model: str, inputs: dict[str, Any], options: dict[str, Any] | None = None) -> Any:
+        result = await super().run(model, inputs, options)
+        if not inputs.get("stream") or isinstance(result, (bytes, dict)):
+            return result
+
+        async def paced() -> AsyncIterator[bytes]:
+            async for chunk in result:
+                await asyncio.sleep(0.001)
+                yield chunk
+
+        return paced()
+
+
+async def test_a_stream_closed_mid_run_hands_the_run_to_the_background(
+    client: httpx.AsyncClient, jobs: InProcessJobs, ctx: AppContext
+) -> None:
+    created_thread, created = await started(client)  # its job waits: the executor below takes the run first
+    async with aclosing(executor.execute(ctx, created["id"])) as stream:
+        await until(stream, "thread.message.delta")
+    # closed mid-reply: the run is queued again, its unfinished reply and step gone, a job sent
+    base = f"/v1/threads/{created_thread['id']}/runs/{created['id']}"
+    assert (await ok(client.get(base)))["status"] == "queued"
+    assert [m["role"] for m in await messages_of(client, created_thread["id"])] == ["user"]
+    assert await listed(client, f"{base}/steps", "ListRunStepsResponse") == []
+    assert len(jobs) == 2  # its own job, and the hand-off's: the first to run generates, the other finds nothing
+    done = await finished(client, jobs, ctx, created)
+    assert done["status"] == "completed"
+    replies = await messages_of(client, created_thread["id"])
+    assert [m["role"] for m in replies] == ["assistant", "user"] and replies[0]["status"] == "completed"
+
+
+async def test_a_client_that_disconnects_mid_stream_leaves_the_run_to_the_background(
+    flaky: FlakyD1, bucket: FolderR2, jobs: InProcessJobs, settings: Settings, clock: Clock
+) -> None:
+    app = create_app(Backends(ai=SlowSimulator(), db=flaky, bucket=bucket, jobs=jobs), settings, clock=clock)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver",
+                                 headers={"authorization": f"Bearer {KEY}"}) as client:
+        created_thread = await thread(client, LONG)
+        asst = await assistant(client)
+    body = json.dumps({"assistant_id": asst["id"], "stream": True}).encode()
+    path = f"/v1/threads/{created_thread['id']}/runs"
+    first_delta = asyncio.Event()
+    received = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal received
+        if not received:
+            received = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await first_delta.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        if b"thread.message.delta" in message.get("body", b""):
+            first_delta.set()
+
+    scope = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",
+             "method": "POST", "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+             "root_path": "", "server": ("testserver", 80), "client": ("127.0.0.1", 1),
+             "headers": [(b"authorization", f"Bearer {KEY}".encode()), (b"content-type", b"application/json")]}
+    await app(scope, receive, send)  # returns once the disconnect cancelled the response
+    await asyncio.sleep(0.01)
+    assert len(jobs) == 1
+    await jobs.drain(app.state.ctx)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver",
+                                 headers={"authorization": f"Bearer {KEY}"}) as client:
+        runs = await listed(client, f"/v1/threads/{created_thread['id']}/runs", "ListRunsResponse")
+        assert runs[0]["status"] == "completed"
+        replies = await messages_of(client, created_thread["id"])
+        assert [m["status"] for m in replies] == ["completed", "completed"]
+        assert replies[0]["content"][0]["text"]["value"] == LONG.removeprefix("echo: ")
+
+
+async def test_without_a_job_queue_a_closed_stream_fails_its_run(
+    client: httpx.AsyncClient, simulator: Simulator, flaky: FlakyD1, bucket: FolderR2, settings: Settings
+) -> None:
+    created_thread, created = await started(client)  # queued (its job never runs)
+    queueless: AppContext = create_app(Backends(ai=simulator, db=flaky, bucket=bucket), settings).state.ctx
+    async with aclosing(executor.execute(queueless, created["id"])) as stream:
+        await until(stream, "thread.message.delta")
+    failed = await ok(client.get(f"/v1/threads/{created_thread['id']}/runs/{created['id']}"), "RunObject")
+    assert failed["status"] == "failed"
+    assert failed["last_error"] == {"code": "server_error", "message": "The stream was closed before the run ended."}
+    reply = (await messages_of(client, created_thread["id"]))[0]
+    assert reply["status"] == "incomplete" and reply["incomplete_details"] == {"reason": "run_failed"}
+
+
+# ---- failures -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "code"), [("fail:503", "server_error"), ("fail:429", "rate_limit_exceeded"),
+                                            ("fail:400", "invalid_prompt"), ("fail:500", "server_error")])
+async def test_workers_ai_failing_fails_the_run(client: httpx.AsyncClient, jobs: InProcessJobs, ctx: AppContext,
+                                                text: str, code: str) -> None:
+    created_thread, created = await started(client, text)
+    failed = await finished(client, jobs, ctx, created)
+    assert failed["status"] == "failed" and failed["failed_at"] is not None
+    assert failed["last_error"]["code"] == code and failed["last_error"]["message"].startswith("Workers AI")
+    assert failed["expires_at"] is None
+    assert [m["role"] for m in await messages_of(client, created_thread["id"])] == ["user"]
+
+
+async def test_workers_ai_failing_mid_stream(client: httpx.AsyncClient) -> None:
+    asst = await assistant(client)
+    created_thread = await thread(client, "fail-mid:503")
+    base = f"/v1/threads/{created_thread['id']}"
+    pairs = events(await client.post(f"{base}/runs", json={"assistant_id": asst["id"], "stream": True}))
+    assert names(pairs)[-2:] == ["thread.run.step.failed", "thread.run.failed"]
+    failed = pairs[-1][1]
+    assert failed["last_error"]["code"] == "server_error"
+    assert pairs[-2][1]["last_error"] == failed["last_error"]
+    reply = (await messages_of(client, created_thread["id"]))[0]
+    assert reply["status"] == "incomplete" and reply["incomplete_details"] == {"reason": "run_failed"}
+    assert reply["content"][0]["text"]["value"] == "partial answer"
+    steps = await listed(client, f"{base}/runs/{failed['id']}/steps", "ListRunStepsResponse")
+    assert steps[0]["status"] == "failed" and steps[0]["failed_at"] is not None
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE messages SET content",  # writing the reply whole
+    "INSERT INTO run_steps",  # starting the reply
+    "SELECT id, created_at, thread_id",  # reading the thread
+])
+async def test_d1_failing_mid_run_fails_the_run(client: httpx.AsyncClient, jobs: InProcessJobs, ctx: AppContext,
+                                                flaky: FlakyD1, statement: str) -> None:
+    created_thread, created = await started(client, "echo: hello")
+    flaky.arm(lambda sql: sql.startswith(statement))
+    failed = await finished(client, jobs, ctx, created)
+    assert failed["status"] == "failed"
+    assert failed["last_error"] == {"code": "server_error", "message": "D1_ERROR: injected failure"}
+    for message in await messages_of(client, created_thread["id"]):
+        assert message["status"] != "in_progress"
+
+
+async def test_d1_failing_at_the_claim_is_retried(client: httpx.AsyncClient, jobs: InProcessJobs, ctx: AppContext,
+                                                  flaky: FlakyD1) -> None:
+    _, created = await started(client, "echo: hello")
+    flaky.arm(lambda sql: sql.startswith("UPDATE runs SET status"))
+    done = await finished(client, jobs, ctx, created)  # the job failed once, and its retry ran the run
+    assert done["status"] == "completed"
+
+
+# ---- expiry ---------------------------------------------------------------------------------------------
+
+
+async def test_a_queued_run_expires_on_read_and_its_job_then_does_nothing(
+    client: httpx.AsyncClient, jobs: InProcessJobs, ctx: AppContext, clock: Clock, simulator: Simulator
+) -> None:
+    created_thread, created = await started(client, "echo: late")
+    clock.now += 600
+    expired = await ok(client.get(f"/v1/threads/{created_thread['id']}/runs/{created['id']}"), "RunObject")
+    assert expired["status"] == "expired"
+    await jobs.drain(ctx)
+    assert simulator.calls == []
+    # the thread is free again
+    asst = await assistant(client)
+    assert (await finished(client, jobs, ctx, await run(client, created_thread["id"], asst["id"])))["status"] == \
+        "completed"
+
+
+async def test_a_run_waiting_for_tool_outputs_expires(client: httpx.AsyncClient, jobs: InProcessJobs,
+                                                      ctx: AppContext, clock: Clock) -> None:
+    created_thread, created = await started(client, CALL_WEATHER)
+    waiting = await finished(client, jobs, ctx, created)
+    call = waiting["required_action"]["submit_tool_outputs"]["tool_calls"][0]["id"]
+    clock.now += 601
+    base = f"/v1/threads/{created_thread['id']}/runs/{created['id']}"
+    r = await client.post(f"{base}/submit_tool_outputs", json={"tool_outputs": [{"tool_call_id": call, "output": "x"}]})
+    assert error_of(r, 400)["message"] == 'Runs in status "expired" do not accept tool outputs.'
+    steps = await listed(client, f"{base}/steps", "ListRunStepsResponse")
+    assert steps[0]["status"] == "expired" and steps[0]["expired_at"] is not None
+
+
+async def test_the_cron_expires_overdue_runs(client: httpx.AsyncClient, app: Any, clock: Clock, db: SQLiteD1) -> None:
+    created_thread, created = await started(client, "echo: x")
+    ctx: AppContext = app.state.ctx
+    assert "runs_expired" not in await run_scheduled(ctx.backends, ctx.settings, int(clock.now))
+    clock.now += 600
+    totals = await run_scheduled(ctx.backends, ctx.settings, int(clock.now))
+    assert totals["runs_expired"] == 1 and totals["errors"] == 0
+    status = db.conn.execute("SELECT status FROM runs WHERE id = ?", (created["id"],)).fetchone()[0]
+    assert status == "expired"
+
+
+async def test_a_cancelling_run_whose_executor_died_ends_cancelled(client: httpx.AsyncClient, ctx: AppContext,
+                                                                   clock: Clock) -> None:
+    created_thread, created = await started(client)
+    base = f"/v1/threads/{created_thread['id']}/runs/{created['id']}"
+    stream = executor.execute(ctx, created["id"])
+    await until(stream, "thread.message.delta")  # the executor is never resumed: as if its Worker died
+    assert (await ok(client.post(f"{base}/cancel")))["status"] == "cancelling"
+    clock.now += 600
+    ended = await ok(client.get(base), "RunObject")
+    assert ended["status"] == "cancelled"
+    assert (await messages_of(client, created_thread["id"]))[0]["status"] == "incomplete"
+    await stream.aclose()
+
+
+# ---- what the model is given ---------------------------------------------------------------------------
+
+
+def prompt(simulator: Simulator) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = simulator.calls[-1][1]["messages"]
+    return messages
+
+
+async def test_instructions_then_the_thread(client: httpx.AsyncClient, jobs: InProcessJobs, ctx: AppContext,
+                                            simulator: Simulator) -> None:
+    asst = await assistant(client, instructions="You are terse.")
+    created_thread = await thread(client, "echo: one")
+    await finished(client, jobs, ctx, await run(client, created_thread["id"], asst["id"],
+                                                additional_instructions="Today is Monday."))
+    assert prompt(simulator) == [{"role": "system", "content": "You are terse.\n\nToday is Monday."},
+                                 {"role": "user", "content": "echo: one"}]
+    await ok(client.post(f"/v1/threads/{created_thread['id']}/messages", json={"role": "user", "content": "echo: two"}))
+    await finished(client, jobs, ctx, await run(client, created_thread["id"], asst["id"]))
+    assert [m["content"] for m in prompt(simulator)] == ["You are terse.", "echo: one", "one", "echo: two"]
+
+
+async def test_truncation_last_messages(client: httpx.AsyncClient, jobs: InProcessJobs, ctx: AppContext,
+                                        simulator: Simulator) -> None:
+    asst = await assistant(client, instructions="Hi.")
+    created_thread = await thread(client, *[f"echo: {i}" for i in range(6)])
+    await finished(client, jobs, ctx, await run(client, created_thread["id"], asst["id"],
+                                                truncation_strategy={"type": "last_messages", "last_messages": 2}))
+    assert [m["content"] for m in prompt(simulator)] == ["Hi.", "echo: 4", "echo: 5"]
+
+
+async def test_max_prompt_tokens_drops_the_oldest_messages(client: httpx.AsyncClient, jobs: InProcessJobs,
+                                                           ctx: AppContext, simulator: Simulator) -> None:
+    asst = await assistant(client, instructions="Hi.")
+    big = "x" * 400  # ~100 tokens each
+    created_thread = await thread(client, *[f"{big} {i}" for i in range(5)], "echo: last")
+    done = await finished(client, jobs, ctx, await run(client, created_thread["id"], asst["id"], max_prompt_tokens=256))
+    assert done["status"] == "completed"
+    assert [m["content"][-1:] for m in prompt(simulator)] == [".", "3", "4", "t"]
+
+
+async def test_a_prompt_that_cannot_fit_max_prompt_tokens_ends_incomplete(client: httpx.AsyncClient,
+                                                                          jobs: InProcessJobs, ctx: AppContext,
+                                                                          simulator: Simulator) -> None:
+    asst = await assistant(client)
+    created_thread = await thread(client, "x" * 2000)
+    done = await finished(client, jobs, ctx, await run(client, created_thread["id"], asst["id"], max_prompt_tokens=256))
+    assert done["status"] == "incomplete" and done["incomplete_details"] == {"reason": "max_prompt_tokens"}
+    assert simulator.calls == []
+
+
+async def test_max_completion_tokens_ends_incomplete(client: httpx.AsyncClient, jobs: InProcessJobs,
+                                                     ctx: AppContext) -> None:
+    created_thread, created = await started(client, "echo: " + " ".join(["word"] * 300), max_completion_tokens=256)
+    done = await finished(client, jobs, ctx, created)
+    assert done["status"] == "incomplete" and done["incomplete_details"] == {"reason": "max_completion_tokens"}
+    assert done["usage"]["completion_tokens"] == 256
+    reply = (await messages_of(client, created_thread["id"]))[0]
+    assert reply["status"] == "incomplete" and reply["incomplete_details"] == {"reason": "max_tokens"}
+    assert len(reply["content"][0]["text"]["value"].split()) == 256
+
+
+async def test_attached_text_files_go_in_as_context(client: httpx.AsyncClient, jobs: InProcessJobs, ctx: AppContext,
+                                                    simulator: Simulator) -> None:
+    notes = await upload(client, "notes.txt", "The cat is called Tom. ✓".encode())
+    blob = await upload(client, "blob.bin", bytes(range(256)))
+    asst = await assistant(client)
+    created_thread = await ok(client.post("/v1/threads", json={"messages": [{
+        "role": "user", "content": "echo: What is the cat called?",
+        "attachments": [{"file_id": notes, "tools": [{"type": "file_search"}]}, {"file_id": blob}]}]}))
+    await finished(client, jobs, ctx, await run(client, created_thread["id"], asst["id"]))
+    assert prompt(simulator)[-1]["content"] == (
+        "echo: What is the cat called?\n\n[Attached file notes.txt]\nThe cat is called Tom. ✓\n\n"
+        "[Attached file blob.bin: not a text file, not shown]")
+    await ok(client.delete(f"/v1/files/{notes}"))  # a file deleted since is left out
+    await ok(client.post(f"/v1/threads/{created_thread['id']}/messages", json={"role": "user", "content": "echo: hm"}))
+    await finished(client, jobs, ctx, await run(client, created_thread["id"], asst["id"]))
+    # (the first reply, an echo, still quotes it: only the attachment itself is gone)
+    assert prompt(simulator)[1]["content"] == (
+        "echo: What is the cat called?\n\n[Attached file blob.bin: not a text file, not shown]")
+
+
+async def test_images_go_to_vision_models_only(client: httpx.AsyncClient, jobs: InProcessJobs, ctx: AppContext,
+                                               simulator: Simulator) -> None:
+    image = await upload(client, "dot.png", PNG, "vision")
+    content = [{"type": "text", "text": "What is this?"}, {"type": "image_file", "image_file": {"file_id": image}}]
+    created_thread = await ok(client.post("/v1/threads", json={"messages": [{"role": "user", "content": content}]}))
+    await finished(client, jobs, ctx, await run(client, created_thread["id"], (await assistant(client))["id"]))
+    reply = (await messages_of(client, created_thread["id"]))[0]
+    assert reply["content"][0]["text"]["value"] == "I received 1 image: image/png."
+    parts = prompt(simulator)[-1]["content"]
+    assert any(str(p.get("image_url", {}).get("url", "")).startswith("data:image/png;base64,") for p in parts)
+
+    plain = await ok(client.post("/v1/assistants", json={"model": LLAMA}))
+    await ok(client.post(f"/v1/threads/{created_thread['id']}/messages", json={"role": "user", "content": content}))
+    done = await finished(client, jobs, ctx, await run(client, created_thread["id"], plain["id"]))
+    assert done["status"] == "completed"
+    assert prompt(simulator)[-1]["content"] == "What is this?"
+
+
+async def test_a_stream_reports_a_run_it_could_not_claim(client: httpx.AsyncClient, ctx: AppContext) -> None:
+    created_thread, created = await started(client, "echo: x")
+    await ok(client.post(f"/v1/threads/{created_thread['id']}/runs/{created['id']}/cancel"))
+    assert [e.event for e in await rest(executor.execute(ctx, created["id"]))] == ["thread.run.cancelled"]
+
+
+async def test_a_run_of_a_thread_made_by_another_client_is_the_thread_owners(
+    simulator: Simulator, db: SQLiteD1, bucket: FolderR2, settings: Settings
+) -> None:
+    """A job carries no key: the executor reads the run and its files by id (checked when they were attached)."""
+    local = InProcessJobs()
+    app = create_app(Backends(ai=simulator, db=db, bucket=bucket, jobs=local), settings)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver",
+                                 headers={"authorization": f"Bearer {KEY}"}) as client:
+        notes = await upload(client, "n.txt", b"owned text")
+        asst = await assistant(client)
+        created_thread = await ok(client.post("/v1/threads", json={"messages": [{
+            "role": "user", "content": "echo: read", "attachments": [{"file_id": notes}]}]}))
+        await finished(client, local, app.state.ctx, await run(client, created_thread["id"], asst["id"]))
+        assert "owned text" in (await messages_of(client, created_thread["id"]))[0]["content"][0]["text"]["value"]
