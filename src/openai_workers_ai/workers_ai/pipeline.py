@@ -8,7 +8,8 @@ A door builds a :class:`~.spec.ChatSpec` and calls :func:`complete` (whole) or
    format (:mod:`.families`; a spec the model cannot serve is a 400 here);
 3. the model runs (choices concurrently), and the gateway applies what Workers
    AI does not: stop sequences (:mod:`.stops`, and it stops reading upstream),
-   reasoning split out of ``<think>`` blocks, tool calls a classic model wrote as
+   reasoning split out of ``<think>`` blocks, a forced tool choice given as
+   constrained output read back as a tool call, tool calls a classic model wrote as
    text recovered, ``parallel_tool_calls: false`` (first call only),
    ``finish_reason`` (``tool_calls`` whenever a choice called a tool) and usage
    (Workers AI's own when it reports it, else estimated at ~4 characters a
@@ -30,7 +31,7 @@ from ..streaming import sse_events
 from . import families, images
 from .errors import upstream_error
 from .families import ModelCall
-from .outputs import Piece, ThinkSplitter, parse_event, parse_output, text_tool_calls
+from .outputs import Piece, ThinkSplitter, forced_call, parse_event, parse_output, text_tool_calls
 from .spec import (
     ChatSpec,
     Choice,
@@ -98,9 +99,14 @@ def _total(usages: Any) -> Usage:
 
 
 def _settled(spec: ChatSpec, call: ModelCall, text: str, calls: list[ToolCallPiece]) -> tuple[str, list[ToolCallPiece]]:
-    """Recover a tool call a classic model wrote as text (it ran whole, so ``text`` is its whole
-    answer), and keep only the first call when ``parallel_tool_calls`` is false."""
-    if call.tool_names and text and not calls:
+    """Read a forced answer back as its tool call, recover a tool call a classic model wrote as text
+    (both ran whole, so ``text`` is the whole answer), and keep only the first call when
+    ``parallel_tool_calls`` is false."""
+    if call.forced and not calls:
+        forced = forced_call(text, call.forced)
+        if forced is not None:
+            text, calls = "", [forced]
+    elif call.tool_names and text and not calls:
         found = text_tool_calls(text, set(call.tool_names))
         if found:
             text, calls = "", found
