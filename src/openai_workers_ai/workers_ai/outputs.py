@@ -51,7 +51,9 @@ def _usage(raw: Any) -> Usage | None:
     completion = raw.get("completion_tokens")
     if not isinstance(prompt, int) or not isinstance(completion, int):
         return None
-    return Usage(prompt, completion)
+    details = raw.get("completion_tokens_details")
+    reasoning = details.get("reasoning_tokens") if isinstance(details, dict) else None
+    return Usage(prompt, completion, reasoning if isinstance(reasoning, int) and 0 <= reasoning <= completion else 0)
 
 
 def _arguments(raw: Any) -> str:

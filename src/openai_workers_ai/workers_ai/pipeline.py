@@ -13,7 +13,8 @@ A door builds a :class:`~.spec.ChatSpec` and calls :func:`complete` (whole) or
    text recovered, ``parallel_tool_calls: false`` (first call only),
    ``finish_reason`` (``tool_calls`` whenever a choice called a tool) and usage
    (Workers AI's own when it reports it, else estimated at ~4 characters a
-   token; the prompt counted once across choices).
+   token; the prompt counted once across choices; reasoning tokens likewise, or
+   estimated from the reasoning text).
 """
 
 from __future__ import annotations
@@ -92,7 +93,8 @@ async def _prepare(ctx: AppContext, spec: ChatSpec) -> list[ModelCall]:
 def _total(usages: Any) -> Usage:
     """Choices of one prompt: the prompt counted once, as OpenAI counts it; completions summed."""
     listed: list[Usage] = list(usages)
-    return Usage(listed[0].prompt_tokens if listed else 0, sum(u.completion_tokens for u in listed))
+    return Usage(listed[0].prompt_tokens if listed else 0, sum(u.completion_tokens for u in listed),
+                 sum(u.reasoning_tokens for u in listed))
 
 
 # ---- one choice --------------------------------------------------------------------------------
@@ -125,10 +127,15 @@ def _finish(call: ModelCall, upstream: str | None, usage: Usage, stopped: bool, 
     return "stop"
 
 
-def _usage(call: ModelCall, reported: Usage | None, produced: str) -> Usage:
-    if reported is not None:
-        return reported
-    return Usage(estimate_tokens(call.prompt_text), estimate_tokens(produced))
+def _usage(call: ModelCall, reported: Usage | None, produced: str, reasoning: str) -> Usage:
+    """Workers AI's counts when it reports them, else estimates; reasoning tokens estimated from
+    the reasoning text when it reports none (never more than the completion)."""
+    if reported is None:
+        reported = Usage(estimate_tokens(call.prompt_text), estimate_tokens(produced + reasoning))
+    if reasoning and not reported.reasoning_tokens:
+        estimate = min(estimate_tokens(reasoning), reported.completion_tokens)
+        reported = Usage(reported.prompt_tokens, reported.completion_tokens, estimate)
+    return reported
 
 
 async def _complete(ai: AI, call: ModelCall, spec: ChatSpec) -> Choice:
@@ -142,7 +149,7 @@ def _choice(call: ModelCall, spec: ChatSpec, raw: dict[str, Any]) -> Choice:
     out = parse_output(raw)
     text, stopped = cut_at_stop(out.text, list(call.stop))
     text, tool_calls = _settled(spec, call, text, out.tool_calls)
-    usage = _usage(call, out.usage, out.reasoning + out.text)
+    usage = _usage(call, out.usage, out.text, out.reasoning)
     return Choice(text, out.reasoning, tool_calls, _finish(call, out.finish_reason, usage, stopped, bool(tool_calls)),
                   usage)
 
@@ -174,6 +181,7 @@ async def _stream(
     upstream_finish: str | None = None
     stopped = tools = False
     produced: list[str] = []
+    thoughts: list[str] = []
     async with aclosing(sse_events(raw)) as events:
         async for data in events:
             event = _event(data)
@@ -191,7 +199,8 @@ async def _stream(
             text, calls = _settled(spec, call, text, piece.tool_calls) if piece.tool_calls else (text, piece.tool_calls)
             tools = tools or bool(calls)
             if text or reasoning or calls:
-                produced.append(reasoning + text)
+                produced.append(text)
+                thoughts.append(reasoning)
                 yield Delta(index, text, reasoning, calls)
             if stopped:
                 break
@@ -200,7 +209,7 @@ async def _stream(
         if tail:
             produced.append(tail)
             yield Delta(index, tail)
-    usage = _usage(call, None if stopped else (reported or chunked), "".join(produced))
+    usage = _usage(call, None if stopped else (reported or chunked), "".join(produced), "".join(thoughts))
     usages.append(usage)
     yield Finish(index, _finish(call, upstream_finish, usage, stopped, tools))
 
