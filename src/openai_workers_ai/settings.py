@@ -35,6 +35,9 @@ class Settings:
     max_image_bytes: int = 10 * 1024 * 1024
     image_url_ttl: int = 3600
     """Seconds a generated image's URL (``response_format=url``) stays valid, as OpenAI's 60 minutes."""
+    tiktoken_url: str = "https://openaipublic.blob.core.windows.net/encodings/"
+    """Where OpenAI's token vocabularies (``<name>.tiktoken``) are downloaded from, once, into R2
+    when a request sends token ids (``workers_ai/vocabularies.py``)."""
     live_catalog_ttl: int = 3600
     """Seconds ``GET /v1/models`` keeps Workers AI's live model catalog before fetching it again; 0: static catalog only."""
 
