@@ -136,6 +136,8 @@ async def test_empty_token_arrays_are_refused(client: httpx.AsyncClient, prompt:
     assert r.status_code == 400
     assert_matches(r.json(), "ErrorResponse")
     assert r.json()["error"]["param"] in ("prompt", "prompt[1]")
+    if prompt:
+        assert r.json()["error"]["code"] == "empty_array"  # the spec's minItems on inner token arrays
 
 
 @pytest.mark.parametrize(("fields", "param"), [({"n": 2}, "n"), ({"best_of": 3}, "best_of"),

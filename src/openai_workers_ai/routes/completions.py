@@ -26,7 +26,7 @@ DEFAULT_MAX_TOKENS = 16
 
 async def create(request: Request) -> Response:
     ctx = context(request)
-    body = await parse_json(request, CreateCompletionRequest)
+    body = await parse_json(request, CreateCompletionRequest, task="text-generation")
     if body.max_tokens is None:  # OpenAI's documented default for this endpoint
         body = body.model_copy(update={"max_tokens": DEFAULT_MAX_TOKENS})
     model = ctx.catalog.resolve(body.model, task="text-generation")

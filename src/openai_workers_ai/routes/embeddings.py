@@ -23,7 +23,7 @@ MAX_REQUEST_TOKENS = 300_000  # summed over a request's inputs
 
 async def create(request: Request) -> Response:
     ctx = context(request)
-    body = await parse_json(request, CreateEmbeddingRequest)
+    body = await parse_json(request, CreateEmbeddingRequest, task="text-embeddings")
     inputs = embedding_inputs(body.input)
     model = ctx.catalog.resolve(body.model, task="text-embeddings")
     check_dimensions(model, body.dimensions)
