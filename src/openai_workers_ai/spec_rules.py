@@ -48,20 +48,12 @@ def check(schema: str, body: Any) -> None:
 # ---- the spec's rules --------------------------------------------------------------------------
 
 
+_KINDS: dict[type, str] = {type(None): "null", bool: "boolean", int: "integer", float: "number", str: "string",
+                          list: "array", dict: "object"}
+
+
 def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object" if isinstance(value, dict) else "unknown"
+    return _KINDS.get(type(value), "unknown")
 
 
 def _fits(kind: str, types: list[str]) -> bool:
@@ -266,9 +258,17 @@ def _tag(options: list[Node]) -> tuple[str, dict[Any, Node]] | None:
     return None
 
 
+# The rules are constant data: what depends only on a node (by identity) is worked out once.
+_CANDIDATES: dict[tuple[int, str], list[Node]] = {}
+_TAGS: dict[int, tuple[str, dict[Any, Node]] | None] = {}
+
+
 def _union(options: list[Node], value: Any, param: str) -> InvalidRequest | None:
     kind = _kind(value)
-    candidates = [o for o in options if _admits(o, kind)]
+    key = (id(options), kind)
+    candidates = _CANDIDATES.get(key)
+    if candidates is None:
+        candidates = _CANDIDATES[key] = [o for o in options if _admits(o, kind)]
     if not candidates:
         expected: list[str] = []
         for option in options:
@@ -278,7 +278,9 @@ def _union(options: list[Node], value: Any, param: str) -> InvalidRequest | None
         return InvalidRequest(f"Invalid type for '{param}': expected {_join(expected)}, but got "
                               f"{_NAMES.get(kind, kind)} instead.", param=param, code="invalid_type")
     if kind == "object" and len(candidates) > 1:
-        tag = _tag(candidates)
+        if id(candidates) not in _TAGS:
+            _TAGS[id(candidates)] = _tag(candidates)
+        tag = _TAGS[id(candidates)]
         if tag is not None:
             name, by_value = tag
             where = _where(param, name)
