@@ -15,7 +15,7 @@ from openai_workers_ai.catalog import JSON_MODE, STREAMING, TOOLS, ModelInfo
 from openai_workers_ai.errors import InvalidRequest
 from openai_workers_ai.simulator import Simulator
 from openai_workers_ai.simulator.json_instance import instance
-from openai_workers_ai.workers_ai import families, spec
+from openai_workers_ai.workers_ai import families, forced, spec
 
 from .test_chat_tools import CLASSIC, GLM, QWEN3, SCOUT, TIME, WEATHER, accumulate, chunks_of, error_of, ok, post
 
@@ -148,7 +148,7 @@ def test_tools_with_definitions_keep_their_references_in_a_choice() -> None:
                                    "required": [name]}}}
 
     tools = (spec.Tool("a", None, pydantic_like("x")), spec.Tool("b", None, pydantic_like("y")))
-    schema = families.forced_schema(tools)
+    schema = forced.forced_schema(tools)
     assert sorted(schema["$defs"]) == ["a.Item", "b.Item"]
     jsonschema.Draft202012Validator.check_schema(schema)
     value = instance(schema)

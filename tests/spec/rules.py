@@ -145,9 +145,6 @@ def _at(node: dict[str, Any], path: str, defs: dict[str, Any]) -> dict[str, Any]
         else:
             holder = next((p for p in [node, *node.get("allOf", ())] if step in p.get("properties", {})), node)
             node = holder.setdefault("properties", {}).setdefault(step, {})
-        for key in ("anyOf",):  # a documented rule applies to the non-null option(s)
-            if key in node and step != path.rsplit(".", 1)[-1]:
-                pass
     while "$ref" in node:
         node.update(json.loads(json.dumps(defs[node.pop("$ref")])))
     return node

@@ -29,6 +29,7 @@ from typing import Any
 
 from ..catalog import JSON_MODE, REASONING, TOOLS, VISION, ModelInfo
 from ..errors import InvalidRequest
+from .forced import forced_schema, instructed
 from .spec import ChatSpec, Forced, ImagePart, Message, Sampling, Tool
 
 NATIVE = frozenset({"openai", "gpt-oss"})
@@ -84,7 +85,7 @@ def calls(spec: ChatSpec) -> list[ModelCall]:
     elif forced:
         response_format, _ = _constrained(spec, forced_schema(forced))
         inputs = {
-            "messages": [message_input(m, model) for m in _instructed(spec.messages, forced, len(spec.tools))],
+            "messages": [message_input(m, model) for m in instructed(spec.messages, forced, len(spec.tools))],
             **sampling(spec.sampling),
             **response_format,
             **reasoning_inputs(spec),
@@ -270,77 +271,6 @@ def forced_tools(spec: ChatSpec) -> tuple[Tool, ...]:
     if isinstance(choice, Forced):
         return tuple(t for t in spec.tools if t.name == choice.name)[:1]
     return spec.tools
-
-
-def _parameters(tool: Tool) -> dict[str, Any]:
-    parameters = dict(tool.parameters or {})
-    parameters.setdefault("type", "object")
-    if parameters["type"] == "object":
-        parameters.setdefault("properties", {})
-    return parameters
-
-
-def forced_schema(tools: tuple[Tool, ...]) -> dict[str, Any]:
-    """The JSON schema a forced answer follows: the one tool's parameters, or a choice of
-    ``{"name": <tool>, "arguments": <its parameters>}`` objects (each tool's ``$defs`` lifted to
-    the root under the tool's name, so its ``$ref`` s still resolve)."""
-    if len(tools) == 1:
-        return _parameters(tools[0])
-    options: list[dict[str, Any]] = []
-    lifted: dict[str, Any] = {}
-    for tool in tools:
-        parameters = _parameters(tool)
-        definitions = {**parameters.pop("definitions", {}), **parameters.pop("$defs", {})}
-        prefix = f"{tool.name}."
-        lifted.update({prefix + k: _renamed(v, prefix) for k, v in definitions.items()})
-        options.append({
-            "type": "object",
-            "properties": {"name": {"type": "string", "enum": [tool.name]}, "arguments": _renamed(parameters, prefix)},
-            "required": ["name", "arguments"],
-            "additionalProperties": False,
-        })
-    schema: dict[str, Any] = {"anyOf": options}
-    if lifted:
-        schema["$defs"] = lifted
-    return schema
-
-
-def _renamed(node: Any, prefix: str) -> Any:
-    """``node`` with ``#/$defs/X`` (and ``#/definitions/X``) references pointing at ``#/$defs/<prefix>X``."""
-    if isinstance(node, list):
-        return [_renamed(item, prefix) for item in node]
-    if not isinstance(node, dict):
-        return node
-    out = {k: _renamed(v, prefix) for k, v in node.items()}
-    ref = out.get("$ref")
-    if isinstance(ref, str):
-        for root in ("#/$defs/", "#/definitions/"):
-            if ref.startswith(root):
-                out["$ref"] = "#/$defs/" + prefix + ref[len(root):]
-    return out
-
-
-def _instructed(messages: tuple[Message, ...], tools: tuple[Tool, ...], given: int) -> tuple[Message, ...]:
-    """The conversation with the forced choice spelled out in its system message: no tools are
-    sent, so the model learns here what the function is for and what its answer must be."""
-    def described(tool: Tool) -> str:
-        schema = dumps(_parameters(tool), ensure_ascii=False, separators=(",", ":"))
-        return f"`{tool.name}`" + (f" ({tool.description})" if tool.description else "") + f", parameters: {schema}"
-
-    if len(tools) == 1:
-        instruction = (f"Call the function {described(tools[0])}. Answer with only the JSON object of "
-                       "its arguments.")
-    else:
-        listed = "\n".join(f"- {described(t)}" for t in tools)
-        instruction = ("Call one of these functions:\n" + listed + '\nAnswer with only a JSON object '
-                       '{"name": <the function\'s name>, "arguments": <its arguments>}.')
-    if given > len(tools):
-        instruction += " Do not call any other function."
-    if messages and messages[0].role == "system" and isinstance(messages[0].content, str):
-        first = messages[0]
-        return (replace(first, content=f"{first.content}\n\n{instruction}" if first.content else instruction),
-                *messages[1:])
-    return (Message("system", instruction), *messages)
 
 
 def _openai_tool(tool: Tool) -> dict[str, Any]:
