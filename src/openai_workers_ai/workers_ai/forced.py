@@ -18,6 +18,7 @@ from .spec import Message, Tool
 
 
 def schema_of(tool: Tool) -> dict[str, Any]:
+    """The tool's parameter schema, an object schema when it gives none."""
     parameters = dict(tool.parameters or {})
     parameters.setdefault("type", "object")
     if parameters["type"] == "object":
