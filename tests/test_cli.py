@@ -94,3 +94,21 @@ def test_build_local_app_applies_migrations(tmp_path: Path) -> None:
 def test_parser_rejects_unknown_backend() -> None:
     with pytest.raises(SystemExit):
         cli.main(["serve", "--ai", "openai"])
+
+
+def test_vocabulary_import_stores_a_checked_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import asyncio
+    import gzip
+
+    from openai_workers_ai.adapters.local import FolderR2
+
+    from .vocab import tiktoken_file
+
+    (tmp_path / "o200k_base.tiktoken.gz").write_bytes(gzip.compress(tiktoken_file("o200k_base")))
+    cli.main(["vocabulary", str(tmp_path / "o200k_base.tiktoken.gz"), "--data-dir", str(tmp_path / "data")])
+    assert "o200k_base: stored as vocabularies/o200k_base.tiktoken" in capsys.readouterr().out
+    stored = asyncio.run(FolderR2(tmp_path / "data" / "r2").head("vocabularies/o200k_base.tiktoken"))
+    assert stored is not None and stored.size == len(tiktoken_file("o200k_base"))
+    (tmp_path / "other.tiktoken").write_bytes(b"abc 0\n")
+    with pytest.raises(SystemExit, match="none of OpenAI's"):
+        cli.main(["vocabulary", str(tmp_path / "other.tiktoken"), "--data-dir", str(tmp_path / "data")])

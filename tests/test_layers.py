@@ -26,9 +26,10 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = tuple((name, frozenset(units)) 
     ("the generation pipeline; data access", {"workers_ai", "repositories"}),
     ("request plumbing", {"validation", "storage"}),
     ("the app context", {"context"}),
-    ("building blocks", {"catalog", "auth", "types", "multipart", "streaming", "pagination", "replies"}),
+    ("building blocks", {"catalog", "auth", "types", "multipart", "streaming", "pagination", "replies",
+                         "spec_rules"}),
     ("settings and limits", {"settings", "limits"}),
-    ("ground", {"errors", "ports", "ids", "media_types", "fanout", "disconnect"}),
+    ("ground", {"errors", "ports", "ids", "media_types", "fanout", "disconnect", "openai_rules"}),
 ))
 
 # What pure translation may use of the layers below it besides data: the neutral spec, not the pipeline.

@@ -65,7 +65,7 @@ async def test_multimodal_text_parts_are_one_input(client: httpx.AsyncClient, si
         ({"input": 3}, 400, "input"),
         ({"input": ["x"] * 33}, 400, "input"),
         ({"input": [{"type": "image_url", "image_url": {"url": "https://x/y.png"}}]}, 400, "input[0]"),
-        ({"input": [{"type": "audio"}]}, 400, "input[0]"),
+        ({"input": [{"type": "audio"}]}, 400, "input[0].type"),
         ({"input": "x", "model": "gpt-4o-mini"}, 400, "model"),
         ({"input": "x", "model": "text-embedding-3-small"}, 400, "model"),
         ({"input": "x", "model": "nope"}, 404, None),

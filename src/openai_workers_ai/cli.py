@@ -3,6 +3,7 @@
     uv run openai-workers-ai serve [--host 127.0.0.1] [--port 8787] [--data-dir .data] [--ai simulator|rest]
     uv run openai-workers-ai simulator [--port 8788]      # the Workers AI REST API, simulated
     uv run openai-workers-ai cleanup [--data-dir .data] [--stale-after SECONDS]   # the cron cleanup, run once
+    uv run openai-workers-ai vocabulary FILE [--data-dir .data]  # an OpenAI .tiktoken file into R2, offline
 """
 
 from __future__ import annotations
@@ -142,8 +143,27 @@ def cleanup(args: argparse.Namespace) -> None:
         raise SystemExit(1)
 
 
+def vocabulary(args: argparse.Namespace) -> None:
+    """Put OpenAI's ``cl100k_base`` / ``o200k_base`` ``.tiktoken`` file (or its ``.gz``) where the
+    gateway looks for it (R2), for token-array inputs on a machine that cannot download it."""
+    import gzip
+    import hashlib
+
+    from .workers_ai.vocabularies import ENCODINGS
+
+    data = Path(args.file).read_bytes()
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    digest = hashlib.sha256(data).hexdigest()
+    encoding = next((e for e in ENCODINGS.values() if e.sha256 == digest), None)
+    if encoding is None:
+        raise SystemExit(f"{args.file} is none of OpenAI's {', '.join(ENCODINGS)} files (SHA-256 {digest})")
+    asyncio.run(FolderR2(Path(args.data_dir) / "r2").put(encoding.key, data, content_type="text/plain"))
+    print(f"{encoding.name}: stored as {encoding.key} in {Path(args.data_dir).resolve()}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """The command line: ``serve``, ``simulator``, ``cleanup``."""
+    """The command line: ``serve``, ``simulator``, ``cleanup``, ``vocabulary``."""
     parser = argparse.ArgumentParser(prog="openai-workers-ai")
     commands = parser.add_subparsers(dest="command", required=True)
     s = commands.add_parser("serve", help="run the local server")
@@ -165,6 +185,10 @@ def main(argv: list[str] | None = None) -> None:
                    help="uploads and deletes unfinished for this long are a crashed request's "
                         "(default: STALE_AFTER, 6 hours)")
     c.set_defaults(func=cleanup)
+    v = commands.add_parser("vocabulary", help="store an OpenAI token vocabulary (.tiktoken) for token-array inputs")
+    v.add_argument("file", help="cl100k_base.tiktoken or o200k_base.tiktoken (or .gz)")
+    v.add_argument("--data-dir", default=".data", help="as given to serve")
+    v.set_defaults(func=vocabulary)
     args = parser.parse_args(argv)
     args.func(args)
 

@@ -40,6 +40,9 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     """Client addresses whose ``X-Forwarded-Proto`` / ``X-Forwarded-Host`` are believed (a reverse
     proxy on this machine, by default); anyone else's are ignored."""
+    tiktoken_url: str = "https://openaipublic.blob.core.windows.net/encodings/"
+    """Where OpenAI's token vocabularies (``<name>.tiktoken``) are downloaded from, once, into R2
+    when a request sends token ids (``workers_ai/vocabularies.py``)."""
     live_catalog_ttl: int = 3600
     """Seconds ``GET /v1/models`` keeps Workers AI's live model catalog before fetching it again; 0: static catalog only."""
 

@@ -1,7 +1,9 @@
 """Request bodies → validated pydantic models; every failure a 400 that names the ``param``.
 
 OpenAI's bodies (:func:`parse_json`) are JSON with a JSON content type, worded as
-OpenAI words its errors; Ollama's (:func:`parse_ollama`) are taken whatever the
+OpenAI words its errors, checked in OpenAI's order: the model first (an unknown model is a
+404 whatever else is wrong), then OpenAI's own rules (:mod:`.spec_rules`, derived from its
+spec), then the door's model; Ollama's (:func:`parse_ollama`) are taken whatever the
 content type (``curl -d`` sends form-encoded) and worded as Ollama words them.
 Both refuse bodies past ``MAX_JSON_BYTES`` (413) and numbers JSON cannot hold.
 """
@@ -10,12 +12,13 @@ from __future__ import annotations
 
 import math
 import re
-from json import loads
+from json import dumps, loads
 from typing import Any, TypeVar, get_args
 
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
+from . import spec_rules
 from .context import context
 from .errors import InvalidRequest
 from .limits import read_body
@@ -23,32 +26,28 @@ from .limits import read_body
 M = TypeVar("M", bound=BaseModel)
 
 
-async def parse_json(request: Request, model: type[M]) -> M:
-    """Validate a JSON body into ``model``; every failure is a 400 naming the ``param``."""
+async def parse_json(request: Request, model: type[M], *, task: str | None = None) -> M:
+    """Validate a JSON body into ``model``; every failure is a 400 naming the ``param``. With
+    ``task``, the body's ``model`` is resolved for that task first, as OpenAI answers an unknown
+    model (404) before it looks at the other fields."""
     content_type = request.headers.get("content-type", "application/json")
     media_type = content_type.partition(";")[0].strip().lower()
     if media_type != "application/json" and not media_type.endswith("+json"):
         raise InvalidRequest(
             f"Invalid Content-Type header ({content_type}); expected application/json."
         )
-    body = await read_body(request, context(request).settings.max_json_bytes)
-    return validate(model, body)
+    ctx = context(request)
+    body = await read_body(request, ctx.settings.max_json_bytes)
+    raw = _input(body)
+    if task is not None and isinstance(raw, dict) and isinstance(raw.get("model"), str) and raw["model"]:
+        ctx.catalog.resolve(raw["model"], task=task)
+    return validate(model, body, raw)
 
 
-LARGE_BODY = 1 << 20
-"""Bodies past this size have their long lists counted before they are validated (:func:`check_lengths`)."""
-
-
-def check_lengths(model: type[BaseModel], body: bytes, words: str = "openai") -> None:
-    """A large body's top-level lists against the model's ``max_length`` constraints, counted on the
-    parsed JSON: pydantic validates every item of a list before it looks at its length, so 800,000
-    chat messages would cost seconds before the 400. Only large bodies pay the extra parse."""
-    if len(body) <= LARGE_BODY:
-        return
-    try:
-        data = loads(body)
-    except ValueError:
-        return  # the validator reports it, with where the JSON breaks
+def check_lengths(model: type[BaseModel], data: Any, words: str = "openai") -> None:
+    """The body's top-level lists against the model's ``max_length`` constraints, counted on the parsed
+    JSON: pydantic validates every item of a list before it looks at its length, so 800,000 chat
+    messages would cost seconds before the 400."""
     if not isinstance(data, dict):
         return
     for name, limit in _list_limits(model).items():
@@ -82,10 +81,14 @@ def _max_length(nodes: list[Any]) -> int | None:
     return None
 
 
-def validate(model: type[M], body: bytes | dict[str, Any]) -> M:
-    """``body`` (JSON bytes or a dict) as ``model``; a 400 naming the ``param`` otherwise."""
-    if not isinstance(body, dict):
-        check_lengths(model, body)
+def validate(model: type[M], body: bytes | dict[str, Any], raw: Any = None) -> M:
+    """``body`` (JSON bytes or a dict) as ``model``; a 400 naming the ``param`` otherwise. A JSON
+    body (``raw``: it parsed) meets OpenAI's rules for the schema named as ``model``, then has its
+    long lists counted, before it is validated."""
+    if isinstance(body, (bytes, bytearray)):
+        data = raw if raw is not None else _input(body)
+        spec_rules.check(model.__name__, data)
+        check_lengths(model, data)
     try:
         if isinstance(body, dict):
             return model.model_validate(body)
@@ -133,13 +136,22 @@ def _not_finite(node: Any, path: tuple[int | str, ...]) -> tuple[int | str, ...]
     return None
 
 
+# A lone surrogate escape (``"\ud800"``): Python's JSON reader takes it, pydantic's does not.
+_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
 def _input(body: bytes | dict[str, Any] | None) -> Any:
+    """The JSON body as Python data, or None where it is not JSON pydantic would read (the
+    pydantic error then tells what is wrong)."""
     if not isinstance(body, (bytes, bytearray)):
         return body
     try:
-        return loads(body)
-    except ValueError:
+        value = loads(body)
+        if _SURROGATE.search(body):
+            dumps(value, ensure_ascii=False).encode()  # raises for an unpaired surrogate
+    except (ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
         return None
+    return value
 
 
 def _most_telling(errors: list[Any]) -> Any:
@@ -213,7 +225,7 @@ async def parse_ollama(request: Request, model: type[M], *, optional: bool = Fal
         if optional:
             return model()
         raise InvalidRequest("missing request body")
-    check_lengths(model, body, "ollama")
+    check_lengths(model, _input(body), "ollama")
     try:
         result = model.model_validate_json(body)
     except ValidationError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -13,6 +14,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from openai_workers_ai.adapters.local import FolderR2
+
+from ..vocab import seed
 
 ROOT = Path(__file__).resolve().parents[2]
 E2E_KEY = "sk-e2e-key"
@@ -59,7 +64,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     data = tmp_path_factory.mktemp("server-data")
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDFLARE_")}
-    env.update(ACCESS_TOKEN=E2E_KEY, ADMIN_TOKENS="sk-e2e-admin")
+    # OpenAI's token vocabularies already in its R2, as `openai-workers-ai vocabulary` puts them; nothing
+    # is ever downloaded (the download URL is a closed loopback port).
+    asyncio.run(seed(FolderR2(data / "r2")))
+    env.update(ACCESS_TOKEN=E2E_KEY, ADMIN_TOKENS="sk-e2e-admin", TIKTOKEN_URL="http://127.0.0.1:9/")
     url = f"http://127.0.0.1:{port}"
     proc = start(["serve", "--port", str(port), "--data-dir", str(data), "--ai", "simulator"],
                  env, url + "/health", cwd=data)

@@ -123,8 +123,10 @@ async def test_async_client(aclient: AsyncOpenAI) -> None:
     assert MODEL in [m.id async for m in aclient.models.list()]
     with pytest.raises(openai.NotFoundError):
         await aclient.models.retrieve("nope-model")
+    tokens = await aclient.completions.create(model=MODEL, prompt=[0, 1, 2, 3], echo=True)  # cl100k_base ids
+    assert tokens.choices[0].text.startswith('!"#$')
     with pytest.raises(openai.BadRequestError):
-        await aclient.completions.create(model=MODEL, prompt=[1, 2, 3])
+        await aclient.completions.create(model=MODEL, prompt=[[0, 1], []])
 
 
 # ---- raw HTTP: what the client hides --------------------------------------------------------

@@ -16,7 +16,7 @@ TTS = "text-to-speech"
 
 async def create(request: Request) -> Response:
     ctx = context(request)
-    body = await parse_json(request, CreateSpeechRequest)
+    body = await parse_json(request, CreateSpeechRequest, task=TTS)
     info = ctx.catalog.resolve(body.model, task=TTS)
     if not isinstance(body.voice, str):
         raise InvalidRequest("Custom voices are not supported; use a built-in voice name.", param="voice",

@@ -21,7 +21,7 @@ from ..workers_ai.spec import Delta, Done, Event, Finish
 
 async def create(request: Request) -> Response:
     ctx = context(request)
-    body = await parse_json(request, CreateChatCompletionRequest)
+    body = await parse_json(request, CreateChatCompletionRequest, task="text-generation")
     model = ctx.catalog.resolve(body.model, task="text-generation")
     spec = chat_spec(body, model)
     completion_id, created = new_id("chatcmpl-"), ctx.now()

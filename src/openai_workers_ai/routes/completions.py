@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..context import AppContext, context
+from ..errors import InvalidRequest
 from ..fanout import gather_bounded
 from ..ids import new_id
 from ..replies import json_response
@@ -19,17 +20,18 @@ from ..types.completions import Completion, CompletionChoice, CreateCompletionRe
 from ..validation import parse_json
 from ..workers_ai import pipeline
 from ..workers_ai.spec import ChatSpec, Delta, Done, Event, Finish, Usage
+from ..workers_ai.vocabularies import encoding_for, vocabulary
 
 DEFAULT_MAX_TOKENS = 16
 
 
 async def create(request: Request) -> Response:
     ctx = context(request)
-    body = await parse_json(request, CreateCompletionRequest)
+    body = await parse_json(request, CreateCompletionRequest, task="text-generation")
     if body.max_tokens is None:  # OpenAI's documented default for this endpoint
         body = body.model_copy(update={"max_tokens": DEFAULT_MAX_TOKENS})
     model = ctx.catalog.resolve(body.model, task="text-generation")
-    specs = prompt_specs(body, model)
+    specs = prompt_specs(body, model, await _prompts(ctx, body))
     completion_id, created = new_id("cmpl-"), ctx.now()
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
@@ -47,6 +49,20 @@ async def create(request: Request) -> Response:
     usage = sum((r.usage for r in results), Usage(0, 0))
     return json_response(Completion(id=completion_id, created=created, model=model.id, choices=choices,
                                     usage=usage_of(usage)))
+
+
+async def _prompts(ctx: AppContext, body: CreateCompletionRequest) -> list[str]:
+    """The prompts as text: token-id prompts decoded with the encoding of the OpenAI model the
+    request names (``workers_ai/vocabularies.py``)."""
+    arrays = body.token_arrays()
+    if not arrays:
+        return body.prompts()
+    for i, ids in enumerate(arrays):
+        if not ids:
+            where = "prompt" if len(arrays) == 1 else f"prompt[{i}]"
+            raise InvalidRequest(f"Invalid value for '{where}': a token array must not be empty.", param=where)
+    vocab = await vocabulary(ctx, encoding_for(body.model))
+    return [vocab.decode(ids, "prompt" if len(arrays) == 1 else f"prompt[{i}]") for i, ids in enumerate(arrays)]
 
 
 def _echoed(spec: ChatSpec, echo: bool | None) -> str:

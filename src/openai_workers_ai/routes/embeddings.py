@@ -8,21 +8,27 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..context import context
+from ..context import AppContext, context
 from ..errors import InvalidRequest
 from ..translate.embeddings import to_base64, to_json_floats
 from ..types.embeddings import CreateEmbeddingRequest
 from ..validation import parse_json
 from ..workers_ai.embeddings import MAX_INPUTS, check_dimensions, embed
+from ..workers_ai.vocabularies import encoding_for, is_token_array, vocabulary
+
+MAX_INPUT_TOKENS = 8192  # per input, OpenAI's embedding models' context
+MAX_REQUEST_TOKENS = 300_000  # summed over a request's inputs
 
 
 async def create(request: Request) -> Response:
     ctx = context(request)
-    body = await parse_json(request, CreateEmbeddingRequest)
-    texts = input_texts(body.input)
+    body = await parse_json(request, CreateEmbeddingRequest, task="text-embeddings")
+    inputs = embedding_inputs(body.input)
     model = ctx.catalog.resolve(body.model, task="text-embeddings")
     check_dimensions(model, body.dimensions)
-    vectors, prompt_tokens = await embed(ctx.backends.ai, model, texts, body.dimensions)
+    texts, counted = await _texts(ctx, body.model, inputs)
+    vectors, estimated = await embed(ctx.backends.ai, model, texts, body.dimensions)
+    prompt_tokens = estimated if counted is None else counted
     # Written by hand: formatting ~10⁵ floats is most of this endpoint's own cost.
     if body.encoding_format == "base64":
         encoded = ['"' + to_base64(v) + '"' for v in vectors]
@@ -38,33 +44,66 @@ async def create(request: Request) -> Response:
     return Response(f'{{"object":"list","data":[{data}],{tail[1:]}', media_type="application/json")
 
 
-def input_texts(value: Any) -> list[str]:
-    """``input`` as a list of non-empty strings, or the 400 OpenAI gives for it."""
+async def _texts(ctx: AppContext, model: str, inputs: list[str] | list[list[int]]) -> tuple[list[str], int | None]:
+    """The inputs as text, and their exact token count when they came as token ids (decoded with the
+    encoding of the OpenAI model the request names: ``workers_ai/vocabularies.py``)."""
+    if all(isinstance(item, str) for item in inputs):
+        return inputs, None  # type: ignore[return-value]  # all strings
+    arrays: list[list[int]] = inputs  # type: ignore[assignment]  # the other shape: all token arrays
+    vocab = await vocabulary(ctx, encoding_for(model))
+    param = "input" if len(arrays) == 1 else None
+    return [vocab.decode(ids, param or f"input[{i}]") for i, ids in enumerate(arrays)], sum(map(len, arrays))
+
+
+def embedding_inputs(value: Any) -> list[str] | list[list[int]]:
+    """``input`` as non-empty strings or non-empty token arrays (``[int]`` is one array), or the 400
+    OpenAI gives for it (the spec's ``CreateEmbeddingRequest.input``: at most 2048 items, each token
+    array at most 8192 tokens, 300,000 tokens in all)."""
     if isinstance(value, str):
         if not value:
             raise _invalid("input", "an input cannot be an empty string")
         return [value]
     if not isinstance(value, list):
-        raise _invalid("input", "expected a string or an array of strings")
+        raise _invalid("input", "expected a string, an array of strings, or token arrays")
     if not value:
         raise _invalid("input", "the array of inputs must not be empty")
-    if len(value) > MAX_INPUTS:
+    if is_token_array(value):
+        value = [value]
+    elif len(value) > MAX_INPUTS:
         raise _invalid("input", f"at most {MAX_INPUTS} inputs may be sent in one request")
-    if all(isinstance(v, int) and not isinstance(v, bool) for v in value) or all(
-        isinstance(v, list) for v in value
-    ):
-        raise InvalidRequest(
-            "Token arrays are not supported for `input`: Workers AI embedding models take text "
-            "and their tokenizers are not OpenAI's. Send the input as a string or a list of strings.",
-            param="input",
-            code="unsupported_value",
-        )
+    if isinstance(value[0], list):
+        return _token_arrays(value)
+    strings: list[str] = []
     for i, item in enumerate(value):
         if not isinstance(item, str):
-            raise _invalid(f"input[{i}]", "expected a string")
+            raise _invalid(f"input[{i}]", "expected a string (inputs are all strings or all token arrays)")
         if not item:
             raise _invalid(f"input[{i}]", "an input cannot be an empty string")
-    return value
+        strings.append(item)
+    return strings
+
+
+def _token_arrays(arrays: list[list[Any]]) -> list[list[int]]:
+    single = len(arrays) == 1
+    for i, ids in enumerate(arrays):
+        where = "input" if single else f"input[{i}]"
+        if not isinstance(ids, list):
+            raise _invalid(where, "expected an array of integer token ids (inputs are all strings or all token arrays)")
+        if not is_token_array(ids):
+            bad = next((k for k, v in enumerate(ids) if type(v) is not int), None)
+            if bad is None:
+                raise _invalid(where, "a token array must not be empty")
+            raise _invalid(f"{where}[{bad}]", "expected an integer token id")
+        if len(ids) > MAX_INPUT_TOKENS:
+            raise InvalidRequest(
+                f"This model's maximum context length is {MAX_INPUT_TOKENS} tokens, however you requested "
+                f"{len(ids)} tokens in {where}. Please reduce your prompt.", param=where)
+    total = sum(map(len, arrays))
+    if total > MAX_REQUEST_TOKENS:
+        raise InvalidRequest(
+            f"Requested {total} tokens, max {MAX_REQUEST_TOKENS} tokens per request.", param="input",
+            code="max_tokens_per_request")
+    return arrays
 
 
 def _invalid(param: str, why: str) -> InvalidRequest:

@@ -39,7 +39,7 @@ VARIATION_PROMPT = "A variation of the provided image, same subject, composition
 
 async def generations(request: Request) -> Response:
     ctx = context(request)
-    body = await parse_json(request, CreateImageRequest)
+    body = await parse_json(request, CreateImageRequest, task="text-to-image")
     model = ctx.catalog.resolve(body.model or "dall-e-2", task="text-to-image")
     images.check_model(model)
     _check_common(body.prompt, body.n, body.stream, body.background)

@@ -23,7 +23,7 @@ MAX_INPUTS = 32  # strings per request: each is one Llama Guard call
 
 async def create(request: Request) -> Response:
     ctx = context(request)
-    body = await parse_json(request, CreateModerationRequest)
+    body = await parse_json(request, CreateModerationRequest, task="text-generation")
     texts = input_texts(body.input)
     model = ctx.catalog.resolve(body.model or DEFAULT_MODEL, task="text-generation")
     if model.family != "llama-guard":

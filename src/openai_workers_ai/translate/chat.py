@@ -4,7 +4,8 @@ Everything that is OpenAI's rule rather than the model's is checked here, as Ope
 checks it: tool turns answer the calls before them, images only in user turns,
 ``allowed_tools`` and a named ``tool_choice`` name given tools, ``json_object``
 needs the word "json", ``strict`` schemas follow the Structured Outputs rules,
-outputs Workers AI cannot give (audio, web search) are refused. What the model can
+outputs Workers AI cannot give (audio, web search) are refused; ``audio`` without the audio
+modality is ignored, as OpenAI ignores it. What the model can
 or cannot do is the pipeline's to decide (:mod:`..workers_ai.families`).
 """
 
@@ -199,12 +200,13 @@ def check_image_roles(messages: list[Message]) -> None:
 
 
 def check_outputs(req: CreateChatCompletionRequest) -> None:
-    """Outputs Workers AI text models cannot give are a 400, not silently text."""
-    if req.audio is not None or (req.modalities and any(m != "text" for m in req.modalities)):
+    """Outputs Workers AI text models cannot give are a 400, not silently text. ``audio`` without
+    the audio modality is ignored, as OpenAI ignores it."""
+    if req.modalities and any(m != "text" for m in req.modalities):
         raise InvalidRequest(
             "Audio output is not supported by Workers AI text models; use modalities ['text'] "
             "and /v1/audio/speech for speech.",
-            param="modalities" if req.modalities and any(m != "text" for m in req.modalities) else "audio",
+            param="modalities",
         )
     if req.web_search_options is not None:
         raise InvalidRequest(

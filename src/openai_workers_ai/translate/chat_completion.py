@@ -9,7 +9,7 @@ from typing import Any
 from ..ids import call_id
 from ..types.chat import ChatCompletion, ChatCompletionMessage, FunctionCall, ToolCall
 from ..types.chat import Choice as ChatChoice
-from ..types.common import CompletionUsage
+from ..types.common import CompletionTokensDetails, CompletionUsage
 from ..workers_ai.spec import Choice, Generated, ToolCallPiece, Usage
 
 
@@ -45,8 +45,9 @@ def completion(completion_id: str, created: int, model: str, generated: Generate
 
 def usage_of(u: Usage) -> CompletionUsage:
     """OpenAI's ``usage`` object for token counts."""
+    details = CompletionTokensDetails(reasoning_tokens=u.reasoning_tokens) if u.reasoning_tokens else None
     return CompletionUsage(prompt_tokens=u.prompt_tokens, completion_tokens=u.completion_tokens,
-                           total_tokens=u.total_tokens)
+                           total_tokens=u.total_tokens, completion_tokens_details=details)
 
 
 class ChunkWriter:

@@ -14,15 +14,15 @@ MAX_PROMPTS = 128
 """Prompts one request may complete: each is one generation (run at most 6 at a time)."""
 
 
-def prompt_specs(req: CreateCompletionRequest, model: ModelInfo) -> list[ChatSpec]:
-    """One spec per prompt (each becomes one choice)."""
+def prompt_specs(req: CreateCompletionRequest, model: ModelInfo, prompts: list[str]) -> list[ChatSpec]:
+    """One spec per prompt (each becomes one choice); ``prompts`` are the request's, as text."""
     if req.n not in (None, 1) or req.best_of not in (None, 1):
         raise InvalidRequest("Only n=1 and best_of=1 are supported.", param="n" if req.n not in (None, 1) else "best_of")
     if req.suffix:
         raise InvalidRequest("suffix is not supported by Workers AI models.", param="suffix")
-    prompts = req.prompts()
     if not prompts:
-        raise InvalidRequest("Token arrays are not supported as prompt; send text.", param="prompt")
+        raise InvalidRequest("Invalid value for 'prompt': expected a string, an array of strings, or token arrays.",
+                             param="prompt")
     if len(prompts) > MAX_PROMPTS:
         raise InvalidRequest(
             f"Invalid 'prompt': array too long. Expected an array with maximum length {MAX_PROMPTS}, but got an "

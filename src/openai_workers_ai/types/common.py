@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StrictBool, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    Strict,
+    StrictBool,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from ..errors import InvalidRequest
 
@@ -73,6 +84,15 @@ class CompletionUsage(BaseModel):
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
+    completion_tokens_details: CompletionTokensDetails | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_no_details(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Only where reasoning was produced; left out otherwise (as before, and as OpenAI's older models).
+        data: dict[str, Any] = handler(self)
+        if data.get("completion_tokens_details", 0) is None:
+            del data["completion_tokens_details"]
+        return data
 
 
 class Sampling(Request):

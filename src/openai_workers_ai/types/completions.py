@@ -18,12 +18,21 @@ class CreateCompletionRequest(Sampling):
     suffix: str | None = None
 
     def prompts(self) -> list[str]:
+        """The prompts given as text (none when they are token arrays: :meth:`token_arrays`)."""
         if self.prompt is None:
             return ["<|endoftext|>"]  # OpenAI's default when no prompt is given
         if isinstance(self.prompt, str):
             return [self.prompt]
         strings = [p for p in self.prompt if isinstance(p, str)]
-        return strings if len(strings) == len(self.prompt) else []  # token arrays: the handler rejects them
+        return strings if len(strings) == len(self.prompt) else []
+
+    def token_arrays(self) -> list[list[int]]:
+        """The prompts given as token ids (``[int]`` is one prompt), or none."""
+        if not isinstance(self.prompt, list) or not self.prompt or isinstance(self.prompt[0], str):
+            return []
+        if isinstance(self.prompt[0], int):
+            return [self.prompt]
+        return self.prompt
 
 
 class CompletionChoice(BaseModel):

@@ -6,7 +6,12 @@ What each family takes (``catalog/models.py`` lists the families):
   ``tool_choice``, ``parallel_tool_calls``, ``response_format`` and
   ``reasoning_effort`` are passed through.
 - classic ``messages`` / ``messages-oai``: ``tools`` as ``{name, description,
-  parameters}``; no ``tool_choice`` (a forced choice is a 400); an assistant's
+  parameters}``; no ``tool_choice``: a forced choice (``required`` or a named
+  function) is *constrained output* instead — no tools are sent, the model is
+  told which function to call and its answer is held to JSON mode / ``guided_json``
+  with the function's parameter schema (``required`` with several tools: a choice
+  among ``{"name", "arguments"}`` objects), and the pipeline reads it back as a tool
+  call (:attr:`ModelCall.forced`); an assistant's
   tool calls written into its content as the JSON the model emits;
   ``parallel_tool_calls: false`` enforced by the gateway (:mod:`.pipeline`); JSON
   mode as ``response_format`` ``{type, json_schema: <schema>}`` (not streamable,
@@ -24,12 +29,13 @@ What each family takes (``catalog/models.py`` lists the families):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from json import dumps, loads
 from typing import Any
 
 from ..catalog import JSON_MODE, REASONING, TOOLS, VISION, ModelInfo
 from ..errors import InvalidRequest
+from .forced import forced_schema, instructed
 from .spec import ChatSpec, Forced, ImagePart, Message, Sampling, Tool
 
 NATIVE = frozenset({"openai", "gpt-oss"})
@@ -53,6 +59,9 @@ class ModelCall:
     pipeline then runs it whole and replays the answer."""
     tool_names: frozenset[str] = field(default_factory=frozenset)
     """Tools a classic model may write a call to as text (recovered as a tool call)."""
+    forced: tuple[str, ...] = ()
+    """A forced tool choice given as constrained output: the answer is the one named tool's
+    arguments, or (several names) ``{"name", "arguments"}`` of one of them."""
 
     @property
     def splits_thinking(self) -> bool:
@@ -73,6 +82,7 @@ def openai_tools(model: ModelInfo) -> bool:
 def calls(spec: ChatSpec) -> list[ModelCall]:
     """The Workers AI calls for ``spec``: one per choice (with a ``seed``, choice ``i`` uses ``seed + i``)."""
     model = spec.model
+    forced = forced_tools(spec)
     if responses_shaped(spec):
         inputs: dict[str, Any] = responses_inputs(spec)
         streams = False
@@ -81,6 +91,15 @@ def calls(spec: ChatSpec) -> list[ModelCall]:
         if spec.raw:
             inputs["raw"] = True
         streams = True
+    elif forced:
+        response_format, _ = _constrained(spec, forced_schema(forced))
+        inputs = {
+            "messages": [message_input(m, model) for m in instructed(spec.messages, forced, len(spec.tools))],
+            **sampling(spec.sampling),
+            **response_format,
+            **reasoning_inputs(spec),
+        }
+        streams = False  # read back whole into a tool call, then replayed as tool-call deltas
     else:
         response_format, streams = format_inputs(spec)
         tools = tool_inputs(spec)
@@ -95,7 +114,8 @@ def calls(spec: ChatSpec) -> list[ModelCall]:
             **response_format,
             **reasoning_inputs(spec),
         }
-    recoverable = spec.tools and spec.tool_choice != "none" and model.family == "messages" and not openai_tools(model)
+    recoverable = (spec.tools and spec.tool_choice != "none" and not forced and model.family == "messages"
+                   and not openai_tools(model))
     call = ModelCall(
         model=model,
         inputs=inputs,
@@ -104,16 +124,12 @@ def calls(spec: ChatSpec) -> list[ModelCall]:
         prompt_text=spec.prompt_text(),
         streams=streams,
         tool_names=frozenset(t.name for t in spec.tools) if recoverable else frozenset(),
+        forced=tuple(t.name for t in forced),
     )
     seed = spec.sampling.seed
     if spec.n == 1 or seed is None:
         return [call] * spec.n
-    return [call if i == 0 else _with_inputs(call, seed=_fold(seed + i)) for i in range(spec.n)]
-
-
-def _with_inputs(call: ModelCall, **inputs: Any) -> ModelCall:
-    return ModelCall(call.model, {**call.inputs, **inputs}, call.stop, call.max_tokens, call.prompt_text,
-                     call.streams, call.tool_names)
+    return [call if i == 0 else replace(call, inputs={**call.inputs, "seed": _fold(seed + i)}) for i in range(spec.n)]
 
 
 def _fold(seed: int) -> int:
@@ -205,17 +221,13 @@ def _loads(arguments: str) -> Any:
 
 
 def tool_inputs(spec: ChatSpec) -> dict[str, Any]:
-    """``tools`` / ``tool_choice`` / ``parallel_tool_calls`` for the model, or a 400."""
+    """``tools`` / ``tool_choice`` / ``parallel_tool_calls`` for the model, or a 400
+    (a forced choice the model cannot take natively is :func:`forced_tools`' business)."""
     model, choice = spec.model, spec.tool_choice
     if not spec.tools or choice == "none":
         return {}  # "none": the model will not call a tool; not sending tools guarantees it
     if not model.supports(TOOLS):
-        raise InvalidRequest(
-            f"The model `{model.id}` does not support tools (function calling); use a model that does, "
-            "e.g. @cf/meta/llama-3.3-70b-instruct-fp8-fast or @cf/openai/gpt-oss-120b.",
-            param=spec.params.tools,
-            code="tools_not_supported",
-        )
+        raise _no_tools(spec)
     if openai_tools(model):
         shape = _openai_tool if native(model) else _classic_openai_tool
         out: dict[str, Any] = {"tools": [shape(t) for t in spec.tools]}
@@ -226,16 +238,48 @@ def tool_inputs(spec: ChatSpec) -> dict[str, Any]:
         if native(model) and spec.parallel_tool_calls is not None:
             out["parallel_tool_calls"] = spec.parallel_tool_calls
         return out
-    if choice not in (None, "auto"):
+    return {"tools": [_classic_tool(t) for t in spec.tools]}
+
+
+def _no_tools(spec: ChatSpec) -> InvalidRequest:
+    return InvalidRequest(
+        f"The model `{spec.model.id}` does not support tools (function calling); use a model that does, "
+        "e.g. @cf/meta/llama-3.3-70b-instruct-fp8-fast or @cf/openai/gpt-oss-120b.",
+        param=spec.params.tools,
+        code="tools_not_supported",
+    )
+
+
+def constrains(model: ModelInfo) -> bool:
+    """Whether the model's output can be held to a JSON schema (JSON mode or ``guided_json``)."""
+    return model.supports(JSON_MODE) or bool(model.extra.get("guided_json"))
+
+
+def forced_tools(spec: ChatSpec) -> tuple[Tool, ...]:
+    """The tools a forced ``tool_choice`` leaves the model, when it is given as constrained output
+    (the model takes no ``tool_choice``); empty when the choice is not forced or the model takes it.
+
+    Constrained output needs no function calling at all, so a model with JSON mode but no tools
+    can be forced too; a model with neither is a 400."""
+    model, choice = spec.model, spec.tool_choice
+    if not spec.tools or not (choice == "required" or isinstance(choice, Forced)):
+        return ()
+    if openai_tools(model) and model.supports(TOOLS):
+        return ()  # tool_choice passed as is
+    if not constrains(model):
+        if not model.supports(TOOLS):
+            raise _no_tools(spec)
         forced = f"function {choice.name}" if isinstance(choice, Forced) else choice
         raise InvalidRequest(
-            f"The model `{model.id}` cannot be forced to call a tool (tool_choice: {forced}); "
-            "Workers AI's classic models only choose tools themselves. Use 'auto', or a model that "
-            "supports tool_choice, e.g. @cf/meta/llama-4-scout-17b-16e-instruct or @cf/openai/gpt-oss-120b.",
+            f"The model `{model.id}` cannot be forced to call a tool (tool_choice: {forced}): it takes no "
+            "tool_choice and has no JSON mode. Use 'auto', or a model that supports tool_choice, e.g. "
+            "@cf/meta/llama-4-scout-17b-16e-instruct or @cf/openai/gpt-oss-120b.",
             param=spec.params.tool_choice,
             code="tool_choice_not_supported",
         )
-    return {"tools": [_classic_tool(t) for t in spec.tools]}
+    if isinstance(choice, Forced):
+        return tuple(t for t in spec.tools if t.name == choice.name)[:1]
+    return spec.tools
 
 
 def _openai_tool(tool: Tool) -> dict[str, Any]:
@@ -264,16 +308,24 @@ def format_inputs(spec: ChatSpec) -> tuple[dict[str, Any], bool]:
         return {}, True
     if native(model):
         return {"response_format": fmt.openai()}, True
-    schema = dict(fmt.schema) if fmt.schema else {"type": "object"}
+    return _constrained(spec, None if fmt.type == "json_object" else dict(fmt.schema or {"type": "object"}))
+
+
+def _constrained(spec: ChatSpec, schema: dict[str, Any] | None) -> tuple[dict[str, Any], bool]:
+    """Inputs holding a classic model's answer to ``schema`` (None: any JSON object), and whether
+    they stream; a 400 for a model that cannot be held to one."""
+    model = spec.model
     if model.supports(JSON_MODE):
-        if fmt.type == "json_object":
+        if schema is None:
             return {"response_format": {"type": "json_object"}}, False
         return {"response_format": {"type": "json_schema", "json_schema": schema}}, False
     if model.extra.get("guided_json"):
-        return {"guided_json": schema}, True
+        return {"guided_json": schema or {"type": "object"}}, True
+    fmt = spec.output_format
     raise InvalidRequest(
-        f"The model `{model.id}` does not support JSON mode (response_format '{fmt.type}'); use a model "
-        "that does, e.g. @cf/meta/llama-3.3-70b-instruct-fp8-fast or @cf/openai/gpt-oss-120b.",
+        f"The model `{model.id}` does not support JSON mode (response_format "
+        f"'{fmt.type if fmt else 'json_schema'}'); use a model that does, e.g. "
+        "@cf/meta/llama-3.3-70b-instruct-fp8-fast or @cf/openai/gpt-oss-120b.",
         param=spec.params.output_format,
         code="response_format_not_supported",
     )

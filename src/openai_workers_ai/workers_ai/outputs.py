@@ -54,7 +54,9 @@ def _usage(raw: Any) -> Usage | None:
     completion = raw.get("completion_tokens", raw.get("output_tokens"))
     if not isinstance(prompt, int) or not isinstance(completion, int):
         return None
-    return Usage(prompt, completion)
+    details = raw.get("completion_tokens_details")
+    reasoning = details.get("reasoning_tokens") if isinstance(details, dict) else None
+    return Usage(prompt, completion, reasoning if isinstance(reasoning, int) and 0 <= reasoning <= completion else 0)
 
 
 def _arguments(raw: Any) -> str:
@@ -115,6 +117,23 @@ def text_tool_calls(text: str, names: set[str]) -> list[ToolCallPiece]:
                 return []
             calls.append(ToolCallPiece(len(calls), None, function["name"], _arguments(arguments) or "{}"))
     return calls
+
+
+def forced_call(text: str, names: tuple[str, ...]) -> ToolCallPiece | None:
+    """The tool call in a forced, schema-constrained answer: with one name the text is that tool's
+    arguments (kept as they came, even cut short by ``max_tokens``, as OpenAI returns them); with
+    several it is ``{"name", "arguments"}`` naming one of them. None when the text is neither."""
+    body = _FENCE.sub(r"\1", text.strip())
+    if len(names) == 1:
+        return ToolCallPiece(0, None, names[0], body or "{}")
+    try:
+        value = loads(body)
+    except ValueError:
+        return None
+    if not isinstance(value, dict) or value.get("name") not in names:
+        return None
+    arguments = value.get("arguments", value.get("parameters", {}))
+    return ToolCallPiece(0, None, value["name"], _arguments(arguments) or "{}")
 
 
 def parse_output(raw: dict[str, Any]) -> Output:

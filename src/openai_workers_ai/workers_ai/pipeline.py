@@ -8,11 +8,13 @@ A door builds a :class:`~.spec.ChatSpec` and calls :func:`complete` (whole) or
    format (:mod:`.families`; a spec the model cannot serve is a 400 here);
 3. the model runs (choices concurrently), and the gateway applies what Workers
    AI does not: stop sequences (:mod:`.stops`, and it stops reading upstream),
-   reasoning split out of ``<think>`` blocks, tool calls a classic model wrote as
+   reasoning split out of ``<think>`` blocks, a forced tool choice given as
+   constrained output read back as a tool call, tool calls a classic model wrote as
    text recovered, ``parallel_tool_calls: false`` (first call only),
    ``finish_reason`` (``tool_calls`` whenever a choice called a tool) and usage
    (Workers AI's own when it reports it, else estimated at ~4 characters a
-   token; the prompt counted once across choices).
+   token; the prompt counted once across choices; reasoning tokens likewise, or
+   estimated from the reasoning text).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from ..streaming import sse_events
 from . import families, images
 from .errors import upstream_error
 from .families import ModelCall
-from .outputs import Piece, ThinkSplitter, parse_event, parse_output, text_tool_calls
+from .outputs import Piece, ThinkSplitter, forced_call, parse_event, parse_output, text_tool_calls
 from .spec import (
     ChatSpec,
     Choice,
@@ -90,16 +92,22 @@ async def _prepare(ctx: AppContext, spec: ChatSpec) -> list[ModelCall]:
 def _total(usages: Any) -> Usage:
     """Choices of one prompt: the prompt counted once, as OpenAI counts it; completions summed."""
     listed: list[Usage] = list(usages)
-    return Usage(listed[0].prompt_tokens if listed else 0, sum(u.completion_tokens for u in listed))
+    return Usage(listed[0].prompt_tokens if listed else 0, sum(u.completion_tokens for u in listed),
+                 sum(u.reasoning_tokens for u in listed))
 
 
 # ---- one choice --------------------------------------------------------------------------------
 
 
 def _settled(spec: ChatSpec, call: ModelCall, text: str, calls: list[ToolCallPiece]) -> tuple[str, list[ToolCallPiece]]:
-    """Recover a tool call a classic model wrote as text (it ran whole, so ``text`` is its whole
-    answer), and keep only the first call when ``parallel_tool_calls`` is false."""
-    if call.tool_names and text and not calls:
+    """Read a forced answer back as its tool call, recover a tool call a classic model wrote as text
+    (both ran whole, so ``text`` is the whole answer), and keep only the first call when
+    ``parallel_tool_calls`` is false."""
+    if call.forced and not calls:
+        forced = forced_call(text, call.forced)
+        if forced is not None:
+            text, calls = "", [forced]
+    elif call.tool_names and text and not calls:
         found = text_tool_calls(text, set(call.tool_names))
         if found:
             text, calls = "", found
@@ -118,10 +126,15 @@ def _finish(call: ModelCall, upstream: str | None, usage: Usage, stopped: bool, 
     return "stop"
 
 
-def _usage(call: ModelCall, reported: Usage | None, produced: str) -> Usage:
-    if reported is not None:
-        return reported
-    return Usage(estimate_tokens(call.prompt_text), estimate_tokens(produced))
+def _usage(call: ModelCall, reported: Usage | None, produced: str, reasoning: str) -> Usage:
+    """Workers AI's counts when it reports them, else estimates; reasoning tokens estimated from
+    the reasoning text when it reports none (never more than the completion)."""
+    if reported is None:
+        reported = Usage(estimate_tokens(call.prompt_text), estimate_tokens(produced + reasoning))
+    if reasoning and not reported.reasoning_tokens:
+        estimate = min(estimate_tokens(reasoning), reported.completion_tokens)
+        reported = Usage(reported.prompt_tokens, reported.completion_tokens, estimate)
+    return reported
 
 
 async def _complete(ai: AI, call: ModelCall, spec: ChatSpec) -> Choice:
@@ -135,7 +148,7 @@ def _choice(call: ModelCall, spec: ChatSpec, raw: dict[str, Any]) -> Choice:
     out = parse_output(raw)
     text, stopped = cut_at_stop(out.text, list(call.stop))
     text, tool_calls = _settled(spec, call, text, out.tool_calls)
-    usage = _usage(call, out.usage, out.reasoning + out.text)
+    usage = _usage(call, out.usage, out.text, out.reasoning)
     return Choice(text, out.reasoning, tool_calls, _finish(call, out.finish_reason, usage, stopped, bool(tool_calls)),
                   usage)
 
@@ -167,6 +180,7 @@ async def _stream(
     upstream_finish: str | None = None
     stopped = tools = False
     produced: list[str] = []
+    thoughts: list[str] = []
     async with aclosing(sse_events(raw)) as events:
         async for data in events:
             event = _event(data)
@@ -184,7 +198,8 @@ async def _stream(
             text, calls = _settled(spec, call, text, piece.tool_calls) if piece.tool_calls else (text, piece.tool_calls)
             tools = tools or bool(calls)
             if text or reasoning or calls:
-                produced.append(reasoning + text)
+                produced.append(text)
+                thoughts.append(reasoning)
                 yield Delta(index, text, reasoning, calls)
             if stopped:
                 break
@@ -193,7 +208,7 @@ async def _stream(
         if tail:
             produced.append(tail)
             yield Delta(index, tail)
-    usage = _usage(call, None if stopped else (reported or chunked), "".join(produced))
+    usage = _usage(call, None if stopped else (reported or chunked), "".join(produced), "".join(thoughts))
     usages.append(usage)
     yield Finish(index, _finish(call, upstream_finish, usage, stopped, tools))
 

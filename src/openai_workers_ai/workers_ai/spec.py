@@ -192,6 +192,9 @@ class Usage:
 
     prompt_tokens: int
     completion_tokens: int
+    reasoning_tokens: int = 0
+    """Of ``completion_tokens``, those spent on reasoning (Workers AI's count when it reports one,
+    else estimated from the reasoning text as the rest is)."""
 
     @property
     def total_tokens(self) -> int:
@@ -199,7 +202,8 @@ class Usage:
 
     def __add__(self, other: Usage) -> Usage:
         """Two generations of different prompts (completions' prompts): everything summed."""
-        return Usage(self.prompt_tokens + other.prompt_tokens, self.completion_tokens + other.completion_tokens)
+        return Usage(self.prompt_tokens + other.prompt_tokens, self.completion_tokens + other.completion_tokens,
+                     self.reasoning_tokens + other.reasoning_tokens)
 
 
 @dataclass(slots=True)

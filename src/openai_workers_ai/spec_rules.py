@@ -1,0 +1,405 @@
+"""OpenAI's request rules, checked on the JSON body as sent, before anything else reads it.
+
+Two kinds, each from OpenAI's own words:
+
+- **the spec's**: every range, enum, length, item count, pattern and ``maxProperties`` of the
+  served request schemas and the schemas they reference, plus the rules OpenAI states only in a
+  field's description — derived from its OpenAPI spec into :mod:`.openai_rules` by
+  ``tests/spec/rules.py`` (not written by hand, field by field);
+- **cross-field rules** from field descriptions (:data:`CROSS_FIELD`: what needs what, what
+  excludes what), each quoting the sentence it enforces.
+
+Errors are worded as OpenAI words them (``Invalid 'temperature': decimal above maximum value. …``,
+``Invalid value: 'x'. Supported values are: …``, ``Missing required parameter: '…'``) and name
+the param at fault (``messages[2].content[0].type``). A request's pydantic model (the doors'
+types) validates after these, for what the gateway itself needs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from .errors import InvalidRequest
+from .openai_rules import DEFS, SCHEMAS
+
+Node = dict[str, Any]
+
+_NAMES = {"string": "a string", "integer": "an integer", "number": "a decimal", "boolean": "a boolean",
+          "object": "an object", "array": "an array", "null": "null"}
+
+
+def check(schema: str, body: Any) -> None:
+    """400 for the first of OpenAI's rules ``body`` breaks (``schema``: the request schema's name);
+    schemas not derived (not an OpenAI JSON body) are not checked."""
+    node = SCHEMAS.get(schema)
+    if node is None or not isinstance(body, dict):
+        return
+    rules = [rule for rule in CROSS_FIELD if rule.schema == schema]
+    for rule in [r for r in rules if r.first] + [_SCHEMA] + [r for r in rules if not r.first]:
+        error = _error(node, body, "") if rule is _SCHEMA else rule.broken(body)
+        if error is not None:
+            raise error
+
+
+# ---- the spec's rules --------------------------------------------------------------------------
+
+
+_KINDS: dict[type, str] = {type(None): "null", bool: "boolean", int: "integer", float: "number", str: "string",
+                          list: "array", dict: "object"}
+
+
+def _kind(value: Any) -> str:
+    return _KINDS.get(type(value), "unknown")
+
+
+def _fits(kind: str, types: list[str]) -> bool:
+    return kind in types or (kind == "integer" and "number" in types)
+
+
+def _resolved(node: Node) -> Node:
+    while "$ref" in node and len(node) == 1:
+        node = DEFS[node["$ref"]]
+    return node
+
+
+def _admits(node: Node, kind: str) -> bool:
+    """Whether ``node`` can hold a value of JSON type ``kind`` (the first cut among union options)."""
+    node = _resolved(node)
+    if "$ref" in node and not _admits(DEFS[node["$ref"]], kind):
+        return False
+    if "type" in node and not _fits(kind, node["type"]):
+        return False
+    if "anyOf" in node and not any(_admits(o, kind) for o in node["anyOf"]):
+        return False
+    return all(_admits(p, kind) for p in node.get("allOf", ()))
+
+
+def _types(node: Node) -> list[str]:
+    node = _resolved(node)
+    if "type" in node:
+        return list(node["type"])
+    found: list[str] = []
+    for option in node.get("anyOf", ()):
+        found += [t for t in _types(option) if t not in found]
+    return found
+
+
+def _join(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + (", or " if len(names) > 2 else " or ") + names[-1]
+
+
+def _where(param: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{param}[{key}]"
+    if not key:  # an empty key names nothing: the object holding it is the param
+        return param
+    return f"{param}.{key}" if param else key
+
+
+def _shown(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 100 else text[:100] + "…"
+
+
+def _quoted(values: list[Any]) -> str:
+    shown = [f"'{_shown(v)}'" for v in values]
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + ", and " + shown[-1]
+
+
+def _error(node: Node, value: Any, param: str) -> InvalidRequest | None:
+    """The first rule of ``node`` that ``value`` breaks, as OpenAI's 400."""
+    if "$ref" in node:
+        found = _error(DEFS[node["$ref"]], value, param)
+        if found is not None:
+            return found
+    kind = _kind(value)
+    if "type" in node and not _fits(kind, node["type"]):
+        expected = _join([_NAMES.get(t, t) for t in node["type"]])
+        return InvalidRequest(f"Invalid type for '{param}': expected {expected}, but got {_NAMES.get(kind, kind)} "
+                              "instead.", param=param, code="invalid_type")
+    if "enum" in node and not any(type(value) is type(v) and value == v for v in node["enum"]):
+        return InvalidRequest(f"Invalid value: '{_shown(value)}'. Supported values are: {_quoted(node['enum'])}.",
+                              param=param, code="invalid_value")
+    checker = _CHECKS.get(kind)
+    found = checker(node, value, param) if checker is not None else None
+    if found is not None:
+        return found
+    if "anyOf" in node:
+        found = _union(node["anyOf"], value, param)
+        if found is not None:
+            return found
+    for part in node.get("allOf", ()):
+        found = _error(part, value, param)
+        if found is not None:
+            return found
+    return None
+
+
+def _bounds(node: Node, value: Any, param: str) -> InvalidRequest | None:
+    noun = "integer" if isinstance(value, int) else "decimal"
+    for key, broken, relation, side in (("minimum", value < node.get("minimum", value), ">=", "below minimum"),
+                                        ("maximum", value > node.get("maximum", value), "<=", "above maximum"),
+                                        ("exclusiveMinimum", value <= node.get("exclusiveMinimum", value - 1), ">",
+                                         "below minimum"),
+                                        ("exclusiveMaximum", value >= node.get("exclusiveMaximum", value + 1), "<",
+                                         "above maximum")):
+        if key in node and broken:
+            code = f"{noun}_{side.replace(' ', '_')[:-4]}_value"  # decimal_above_max_value, as OpenAI's
+            return InvalidRequest(f"Invalid '{param}': {noun} {side} value. Expected a value {relation} {node[key]}, "
+                                  f"but got {value} instead.", param=param, code=code)
+    return None
+
+
+@cache
+def _pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _string(node: Node, value: str, param: str) -> InvalidRequest | None:
+    if "maxLength" in node and len(value) > node["maxLength"]:
+        return InvalidRequest(f"Invalid '{param}': string too long. Expected a string with maximum length "
+                              f"{node['maxLength']}, but got a string with length {len(value)} instead.",
+                              param=param, code="string_above_max_length")
+    if "minLength" in node and len(value) < node["minLength"]:
+        return InvalidRequest(f"Invalid '{param}': string too short. Expected a string with minimum length "
+                              f"{node['minLength']}, but got a string with length {len(value)} instead.",
+                              param=param, code="string_below_min_length")
+    if "pattern" in node and not _pattern(node["pattern"]).search(value):
+        return InvalidRequest(f"Invalid '{param}': string does not match pattern. Expected a string that matches "
+                              f"the pattern '{node['pattern']}'.", param=param, code="invalid_value")
+    return None
+
+
+def _array(node: Node, value: list[Any], param: str) -> InvalidRequest | None:
+    if "minItems" in node and len(value) < node["minItems"]:
+        if not value:
+            return InvalidRequest(f"Invalid '{param}': empty array. Expected an array with minimum length "
+                                  f"{node['minItems']}, but got an empty array instead.", param=param,
+                                  code="empty_array")
+        return InvalidRequest(f"Invalid '{param}': array too short. Expected an array with minimum length "
+                              f"{node['minItems']}, but got an array with length {len(value)} instead.",
+                              param=param, code="array_below_min_length")
+    if "maxItems" in node and len(value) > node["maxItems"]:
+        return InvalidRequest(f"Invalid '{param}': array too long. Expected an array with maximum length "
+                              f"{node['maxItems']}, but got an array with length {len(value)} instead.",
+                              param=param, code="array_above_max_length")
+    items = node.get("items")
+    if items is not None:
+        for i, item in enumerate(value):
+            found = _error(items, item, _where(param, i))
+            if found is not None:
+                return found
+    return None
+
+
+def _object(node: Node, value: dict[str, Any], param: str) -> InvalidRequest | None:
+    if "maxProperties" in node and len(value) > node["maxProperties"]:
+        return InvalidRequest(f"Invalid '{param}': too many properties. Expected an object with at most "
+                              f"{node['maxProperties']} properties, but got an object with {len(value)} properties "
+                              "instead.", param=param, code="object_above_max_properties")
+    names = node.get("propertyNames")
+    if names is not None:
+        longest = names.get("maxLength")
+        for key in value:
+            if longest is not None and len(key) > longest:
+                return InvalidRequest(f"Invalid '{param}': key too long. Expected keys of maximum length "
+                                      f"{longest}, but got a key of length {len(key)} instead.", param=param,
+                                      code="invalid_value")
+    for name in node.get("required", ()):
+        if name not in value:
+            where = _where(param, name)
+            return InvalidRequest(f"Missing required parameter: '{where}'.", param=where,
+                                  code="missing_required_parameter")
+    properties = node.get("properties", {})
+    for name, sub in properties.items():
+        if name in value:
+            found = _error(sub, value[name], _where(param, name))
+            if found is not None:
+                return found
+    rest = node.get("additionalProperties")
+    if rest is not None:
+        for key, item in value.items():
+            if key not in properties:
+                found = _error(rest, item, _where(param, key))
+                if found is not None:
+                    return found
+    return None
+
+
+def _number(node: Node, value: Any, param: str) -> InvalidRequest | None:
+    return _bounds(node, value, param) if any(k in node for k in _BOUNDS) else None
+
+
+_BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+_CHECKS: dict[str, Callable[[Node, Any, str], InvalidRequest | None]] = {
+    "integer": _number, "number": _number, "string": _string, "array": _array, "object": _object,
+}
+
+
+def _tag(options: list[Node]) -> tuple[str, dict[Any, Node]] | None:
+    """A property whose single ``enum`` value tells the (object) options apart, as the spec's
+    discriminators (``role``, ``type``) do."""
+    resolved = [_resolved(o) for o in options]
+    common = set.intersection(*(set(o.get("properties", {})) for o in resolved)) if resolved else set()
+    for name in sorted(common, key=lambda n: (n not in ("type", "role"), n)):
+        by_value: dict[Any, Node] = {}
+        for option in resolved:
+            values = _resolved(option["properties"][name]).get("enum")
+            if not values:
+                break
+            for v in values:
+                by_value.setdefault(v, option)
+        else:
+            return name, by_value
+    return None
+
+
+# The rules are constant data: what depends only on a node (by identity) is worked out once.
+_CANDIDATES: dict[tuple[int, str], list[Node]] = {}
+_TAGS: dict[int, tuple[str, dict[Any, Node]] | None] = {}
+
+
+def _union(options: list[Node], value: Any, param: str) -> InvalidRequest | None:
+    kind = _kind(value)
+    key = (id(options), kind)
+    candidates = _CANDIDATES.get(key)
+    if candidates is None:
+        candidates = _CANDIDATES[key] = [o for o in options if _admits(o, kind)]
+    if not candidates:
+        expected: list[str] = []
+        for option in options:
+            expected += [_NAMES.get(t, t) for t in _types(option) if _NAMES.get(t, t) not in expected]
+        if not expected:
+            return None
+        return InvalidRequest(f"Invalid type for '{param}': expected {_join(expected)}, but got "
+                              f"{_NAMES.get(kind, kind)} instead.", param=param, code="invalid_type")
+    if kind == "object" and len(candidates) > 1:
+        if id(candidates) not in _TAGS:
+            _TAGS[id(candidates)] = _tag(candidates)
+        tag = _TAGS[id(candidates)]
+        if tag is not None:
+            name, by_value = tag
+            where = _where(param, name)
+            if name not in value:
+                return InvalidRequest(f"Missing required parameter: '{where}'.", param=where,
+                                      code="missing_required_parameter")
+            chosen = by_value.get(value[name]) if isinstance(value[name], (str, int, float, bool)) else None
+            if chosen is None:
+                return InvalidRequest(f"Invalid value: '{_shown(value[name])}'. Supported values are: "
+                                      f"{_quoted(list(by_value))}.", param=where, code="invalid_value")
+            return _error(chosen, value, param)
+    errors = []
+    for option in candidates:
+        found = _error(option, value, param)
+        if found is None:
+            return None
+        errors.append(found)
+    # The most telling: not a mere type mismatch of another option, then the deepest, the furthest in.
+    return max(errors, key=lambda e: (e.code != "invalid_type", len(e.param or ""), e.param or ""))
+
+
+# ---- cross-field rules from field descriptions -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A rule OpenAI states in a field's description, across fields."""
+
+    schema: str
+    param: str
+    says: str
+    """The description's sentence (the rule's source)."""
+    check: Callable[[dict[str, Any]], str | None]
+    """The 400's message when a body breaks the rule, else None."""
+    code: str | None = "invalid_value"
+    first: bool = False
+    """Checked before the schema's own rules (OpenAI answers it first)."""
+    where: Callable[[dict[str, Any]], str] | None = None
+    """The param at fault, when it depends on the body (else :attr:`param`)."""
+
+    def broken(self, body: dict[str, Any]) -> InvalidRequest | None:
+        message = self.check(body)
+        if message is None:
+            return None
+        return InvalidRequest(message, param=self.where(body) if self.where else self.param, code=self.code)
+
+
+_SCHEMA = Rule("", "", "the schema's own rules", lambda b: None)
+
+
+def _given(body: dict[str, Any], name: str) -> bool:
+    return body.get(name) is not None
+
+
+def _image_outside_user(body: dict[str, Any]) -> tuple[int, str] | None:
+    """The first non-user message with an image part: (index, role)."""
+    messages = body.get("messages")
+    for i, message in enumerate(messages if isinstance(messages, list) else ()):
+        if not isinstance(message, dict) or message.get("role") == "user":
+            continue
+        content = message.get("content")
+        if isinstance(content, list) and any(isinstance(p, dict) and p.get("type") == "image_url" for p in content):
+            return i, str(message.get("role"))
+    return None
+
+
+CROSS_FIELD: tuple[Rule, ...] = (
+    Rule("CreateChatCompletionRequest", "messages",
+         "ChatCompletionRequestMessageContentPartImage is a part of user messages only (the other roles' "
+         "content parts are text); answered first, in OpenAI's words for it",
+         lambda b: None if (found := _image_outside_user(b)) is None else
+         f"Invalid 'messages[{found[0]}]'. Image URLs are only allowed for messages with role 'user', but this "
+         f"message with role '{found[1]}' contains an image URL.",
+         None, first=True, where=lambda b: f"messages[{(_image_outside_user(b) or (0, ''))[0]}]"),
+    Rule("CreateChatCompletionRequest", "top_logprobs",
+         "top_logprobs: 'logprobs must be set to true if this parameter is used.'",
+         lambda b: "Invalid value for 'top_logprobs': 'logprobs' must be set to true if 'top_logprobs' is used."
+         if _given(b, "top_logprobs") and b.get("logprobs") is not True else None),
+    Rule("CreateChatCompletionRequest", "stream_options",
+         "stream_options: 'Only set this when you set stream: true.'",
+         lambda b: "The 'stream_options' parameter is only allowed when 'stream' is enabled."
+         if _given(b, "stream_options") and b.get("stream") is not True else None),
+    Rule("CreateCompletionRequest", "stream_options",
+         "stream_options: 'Only set this when you set stream: true.'",
+         lambda b: "The 'stream_options' parameter is only allowed when 'stream' is enabled."
+         if _given(b, "stream_options") and b.get("stream") is not True else None),
+    Rule("CreateChatCompletionRequest", "audio",
+         "audio: 'Required when audio output is requested with modalities: [\"audio\"].'",
+         lambda b: "Missing required parameter: 'audio' (audio output is requested with modalities ['audio'])."
+         if "audio" in (b.get("modalities") or ()) and not _given(b, "audio") else None,
+         "missing_required_parameter"),
+    Rule("CreateChatCompletionRequest", "tool_choice",
+         "tool_choice: '`none` is the default when no tools are present.' (a choice needs tools)",
+         lambda b: "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified."
+         if _given(b, "tool_choice") and b["tool_choice"] != "none" and not b.get("tools") else None),
+    Rule("CreateCompletionRequest", "best_of",
+         "best_of: 'When used with n, best_of controls the number of candidate completions and n specifies how "
+         "many to return – best_of must be greater than n.'",
+         lambda b: f"Invalid value for 'best_of': best_of ({b['best_of']}) must be at least n ({b['n']})."
+         if isinstance(b.get("best_of"), int) and isinstance(b.get("n"), int) and b["best_of"] < b["n"] else None),
+    Rule("CreateEmbeddingRequest", "dimensions",
+         "dimensions: 'Only supported in text-embedding-3 and later models.'",
+         lambda b: "This model does not support specifying dimensions."
+         if _given(b, "dimensions") and str(b.get("model", "")).startswith("text-embedding-ada") else None,
+         None),
+    Rule("CreateImageRequest", "n",
+         "n: 'For dall-e-3, only n=1 is supported.'",
+         lambda b: "Invalid value for 'n': dall-e-3 only supports n=1."
+         if b.get("model") == "dall-e-3" and isinstance(b.get("n"), int) and b["n"] != 1 else None),
+    Rule("CreateImageRequest", "prompt",
+         "prompt: 'The maximum length is 32000 characters for the GPT image models, 1000 characters for dall-e-2 "
+         "and 4000 characters for dall-e-3.'",
+         lambda b: f"Invalid 'prompt': string too long. Expected a string with maximum length "
+                   f"{_image_prompt_limit(b)}, but got a string with length {len(b['prompt'])} instead."
+         if isinstance(b.get("prompt"), str) and len(b["prompt"]) > _image_prompt_limit(b) else None,
+         "string_above_max_length"),
+)
+
+
+def _image_prompt_limit(body: dict[str, Any]) -> int:
+    model = body.get("model") or "dall-e-2"
+    return {"dall-e-2": 1000, "dall-e-3": 4000}.get(model, 32000) if isinstance(model, str) else 32000
