@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 
 from .ports import Backends
 from .repositories import files, images
+from .runner import vectors
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,7 @@ Cleanup = Callable[[Backends, Settings, int], Awaitable[dict[str, int]]]
 CLEANUPS: list[Cleanup] = [
     files.cleanup,  # expired files, crashed uploads/deletes, R2 objects without a row
     images.cleanup,  # generated images past their URL expiry
+    vectors.sweep,  # expired vector stores, half-done deletes, ingestions that stopped
 ]
 
 
