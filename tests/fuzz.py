@@ -21,7 +21,7 @@ import httpx
 from pydantic import BaseModel
 
 from openai_workers_ai.routes.images import _Fields as ImageFormFields
-from openai_workers_ai.types import audio, chat, completions, embeddings, images, moderations, ollama
+from openai_workers_ai.types import audio, chat, completions, embeddings, images, moderations, ollama, vector_stores
 
 from .audio import make_wav
 from .images_util import rgba_png
@@ -204,6 +204,11 @@ SPECS: dict[str, Spec] = {
         files={"file": ("a.jsonl", b'{"a": 1}\n', "application/jsonl")},
         extra=frozenset({"expires_after.anchor", "expires_after.seconds", "limit", "order", "after"}),
     ),
+    "/vector_stores": Spec("json", (
+        {"name": "kb"},
+        {"name": "kb", "description": "d", "metadata": {"k": "v"}, "expires_after": {"anchor": "last_active_at", "days": 7},
+         "chunking_strategy": {"type": "static", "static": {"max_chunk_size_tokens": 400, "chunk_overlap_tokens": 100}}},
+    ), (vector_stores.CreateVectorStoreRequest,), ("CreateVectorStoreRequest",)),
     "/api/chat": Spec("json", (
         {"model": "llama3.1", "messages": CHAT_MESSAGES, "stream": False, "options": OLLAMA_OPTIONS},
         {"model": "llama4", "stream": True, "format": "json", "think": False, "keep_alive": "5m",
@@ -421,7 +426,8 @@ def not_strict_json(r: httpx.Response) -> str | None:
 
 def concrete(template: str) -> str:
     samples = {"model": "@cf/meta/llama-3.1-8b-instruct", "file_id": "file-abc123", "name": "img-abc123.png",
-               "digest": "sha256:" + "0" * 64}
+               "digest": "sha256:" + "0" * 64,
+               "vector_store_id": "vs_abc123", "batch_id": "vsfb_abc123"}
     return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: samples[m.group(1)], template)
 
 

@@ -20,7 +20,8 @@ from .openapi import assert_matches
 
 KEYS = ("sk-one", "sk-two", "sk-three")
 SAMPLES = {"model": "@cf/meta/llama-3.1-8b-instruct", "file_id": "file-abc123", "name": "img-abc123.png",
-           "digest": "sha256:" + "0" * 64}
+           "digest": "sha256:" + "0" * 64,
+           "vector_store_id": "vs_abc123", "batch_id": "vsfb_abc123"}
 # Reachable without a key: liveness probes and images fetched by unguessable name.
 # `auth.PUBLIC` decides; it may open no more than these, and must open the first two.
 MAY_BE_PUBLIC = {"/", "/health", "/api/version", "/llm/ollama/", "/llm/ollama/api/version",

@@ -100,10 +100,19 @@ async def test_bodies_that_are_no_object(client: httpx.AsyncClient, template: st
             for body in bodies:
                 headers = {} if content_type is None else {"content-type": content_type}
                 yield f"{content_type!r} {body[:30]!r}", {"method": method, "url": path, "content": body,
-                                                          "headers": headers}
+                                                          "headers": headers, "sent": _keys(body)}
 
     await run_cases(client, cases(), suffix(template))
 
+
+
+def _keys(body: bytes) -> set[str]:
+    """The top-level keys of a body that is a JSON object (an unknown one may be named back)."""
+    try:
+        value = json.loads(body)
+    except (ValueError, RecursionError):
+        return set()
+    return set(value) if isinstance(value, dict) else set()
 
 
 # ---- multipart routes ------------------------------------------------------------------------

@@ -14,6 +14,7 @@ const KEY = "sk-a";
 const LOCAL_ONLY = [
   "uvicorn", "httpx", "sqlite3", "_sqlite3", "socketserver", "http.server", "multiprocessing",
   "openai_workers_ai.cli", "openai_workers_ai.adapters.local", "openai_workers_ai.simulator",
+  "openai_workers_ai.adapters.local_vectors", "numpy",
 ];
 
 let world;

@@ -88,7 +88,7 @@ async def render_store(ctx: AppContext, row: StoreRow) -> dict[str, Any]:
 
 
 def store_not_found(store_id: str) -> NotFound:
-    return NotFound(f"No vector store found with id '{store_id}'.", param="vector_store_id")
+    return NotFound(f"No vector store found with id '{store_id}'.")
 
 
 async def visible_store(request: Request, *, usable: bool = False) -> StoreRow:
@@ -100,8 +100,7 @@ async def visible_store(request: Request, *, usable: bool = False) -> StoreRow:
     if row is None:
         raise store_not_found(store_id)
     if usable and row.expired(context(request).now()):
-        raise InvalidRequest(f"Vector store {store_id} has expired; it cannot be changed or searched.",
-                             param="vector_store_id")
+        raise InvalidRequest(f"Vector store {store_id} has expired; it cannot be changed or searched.")
     return row
 
 
@@ -111,7 +110,7 @@ async def visible_file(request: Request, store: StoreRow) -> StoreFileRow:
     if FILE_ID.match(file_id):
         row = await vector_store_files.get(context(request).backends.db, store.id, file_id)
     if row is None:
-        raise NotFound(f"No file found with id '{file_id}' in vector store '{store.id}'.", param="file_id")
+        raise NotFound(f"No file found with id '{file_id}' in vector store '{store.id}'.")
     return row
 
 

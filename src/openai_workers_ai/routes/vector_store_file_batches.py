@@ -38,7 +38,7 @@ async def _visible_batch(request: Request, store: StoreRow) -> BatchRow:
     if BATCH_ID.match(batch_id):
         row = await vector_store_file_batches.get(context(request).backends.db, store.id, batch_id)
     if row is None:
-        raise NotFound(f"No file batch found with id '{batch_id}' in vector store '{store.id}'.", param="batch_id")
+        raise NotFound(f"No file batch found with id '{batch_id}' in vector store '{store.id}'.")
     return row
 
 
