@@ -3,16 +3,18 @@ pieces the ``file_search`` tool shares with them: attribute filters and ranking 
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
     AfterValidator,
+    Discriminator,
     Field,
     Strict,
     StrictBool,
     StrictFloat,
     StrictInt,
     StrictStr,
+    Tag,
     model_validator,
 )
 
@@ -140,21 +142,34 @@ class ComparisonFilter(Request):
         return self
 
 
+def _filter_kind(value: Any) -> str:
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    return "CompoundFilter" if kind in ("and", "or") else "ComparisonFilter"  # class names: no param names
+
+
 class CompoundFilter(Request):
     """``{type: and | or, filters}``: comparison or compound filters combined."""
 
     type: Literal["and", "or"]
-    filters: list[Union[ComparisonFilter, CompoundFilter]]  # noqa: UP007  # a forward reference
+    filters: list[AnyFilter]
 
+
+AnyFilter = Annotated[
+    Union[Annotated[ComparisonFilter, Tag("ComparisonFilter")], Annotated[CompoundFilter, Tag("CompoundFilter")]],  # noqa: UP007
+    Discriminator(_filter_kind),
+]
+"""A filter in a request: ``and``/``or`` make it compound, any other ``type`` a comparison."""
+CompoundFilter.model_rebuild()
 
 Filter = ComparisonFilter | CompoundFilter
+"""A validated filter (what :func:`..runner.attribute_filters.matches` takes)."""
 
 
 class HybridSearch(Lenient):
     """How reciprocal rank fusion weighs the semantic and the keyword ranking."""
 
-    embedding_weight: Annotated[float, Strict(), Field(ge=0)] | Annotated[int, Strict(), Field(ge=0)]
-    text_weight: Annotated[float, Strict(), Field(ge=0)] | Annotated[int, Strict(), Field(ge=0)]
+    embedding_weight: Annotated[float, Strict(), Field(ge=0)]
+    text_weight: Annotated[float, Strict(), Field(ge=0)]
 
 
 Ranker = Literal["none", "auto", "default-2024-11-15", "default_2024_08_21"]
@@ -162,7 +177,7 @@ Ranker = Literal["none", "auto", "default-2024-11-15", "default_2024_08_21"]
 
 class RankingOptions(Request):
     ranker: Ranker | None = None
-    score_threshold: Annotated[float, Strict(), Field(ge=0, le=1)] | Annotated[int, Strict(), Field(ge=0, le=1)] | None = None
+    score_threshold: Annotated[float, Strict(), Field(ge=0, le=1)] | None = None
     hybrid_search: HybridSearch | None = None
 
 
@@ -170,5 +185,5 @@ class VectorStoreSearchRequest(Request):
     query: StrictStr | Annotated[list[StrictStr], Field(min_length=1)]
     rewrite_query: StrictBool | None = None
     max_num_results: Annotated[int, Strict(), Field(ge=1, le=50)] | None = None
-    filters: Filter | None = None
+    filters: AnyFilter | None = None
     ranking_options: RankingOptions | None = None
