@@ -41,6 +41,8 @@ class LocalVectorIndex:
         self._free: list[int] = []
         self._matrix: npt.NDArray[np.float32] = np.zeros((0, 0), dtype=np.float32)
         self._metadata: list[dict[str, MetadataValue] | None] = []
+        self._postings: dict[str, dict[tuple[str, MetadataValue], set[int]]] = {}
+        """Metadata key → value → slots holding it: filters are set operations, not a scan."""
         rows = self.conn.execute("SELECT id, vector, metadata FROM vectors").fetchall()
         if rows:
             self._place([(i, np.frombuffer(v, dtype=np.float32), loads(m)) for i, v, m in rows])
@@ -67,11 +69,16 @@ class LocalVectorIndex:
                 raise UpstreamError(f"VECTOR_UPSERT_ERROR: vector id {vector.id!r} is longer than 64 bytes")
             norm = float(np.linalg.norm(values))
             prepared.append((vector.id, values / norm if norm else values, dict(vector.metadata)))
-        with self.conn:
+        self.conn.execute("BEGIN")  # one transaction: one sync to disk per upsert, not one per vector
+        try:
             self.conn.executemany(
                 "INSERT OR REPLACE INTO vectors (id, vector, metadata) VALUES (?, ?, ?)",
                 [(i, v.tobytes(), dumps(m)) for i, v, m in prepared],
             )
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
         self._place(prepared)
 
     def _place(self, vectors: list[tuple[str, npt.NDArray[np.float32], dict[str, MetadataValue]]]) -> None:
@@ -83,8 +90,15 @@ class LocalVectorIndex:
                 slot = self._free.pop() if self._free else self._grow()
                 self._slot[vector_id] = slot
                 self._ids[slot] = vector_id
+            self._unindex(slot)
             self._matrix[slot] = values
             self._metadata[slot] = metadata
+            for key, value in metadata.items():
+                self._postings.setdefault(key, {}).setdefault(_term(value), set()).add(slot)
+
+    def _unindex(self, slot: int) -> None:
+        for key, value in (self._metadata[slot] or {}).items():
+            self._postings[key][_term(value)].discard(slot)
 
     def _grow(self) -> int:
         used = len(self._ids)
@@ -110,45 +124,54 @@ class LocalVectorIndex:
             )
         norm = float(np.linalg.norm(query))
         query = query / norm if norm else query
-        slots = np.fromiter(
-            (s for s, m in enumerate(self._metadata) if m is not None and _matches(m, filter)), dtype=np.intp
-        )
+        chosen = self._filtered(filter)
+        slots = np.fromiter(sorted(chosen), dtype=np.intp, count=len(chosen))
         if not slots.size:
             return []
-        scores = self._matrix[slots] @ query
+        used = len(self._ids)
+        if slots.size * 4 > used:  # most rows: one product over all of them beats copying the chosen ones
+            scores = (self._matrix[:used] @ query)[slots]
+        else:
+            scores = self._matrix[slots] @ query
         k = min(top_k, slots.size)
         best = np.argpartition(-scores, k - 1)[:k] if k < slots.size else np.arange(slots.size)
         best = best[np.lexsort((slots[best], -scores[best]))]  # ties: the older slot first, deterministic
         return [VectorMatch(str(self._ids[slots[i]]), float(scores[i])) for i in best]
 
+    def _filtered(self, filter: dict[str, Any] | None) -> set[int]:
+        """The slots whose metadata passes Vectorize's filter: every key's condition holds (a missing
+        key equals nothing)."""
+        chosen = set(self._slot.values())
+        for key, condition in (filter or {}).items():
+            if not isinstance(condition, dict):
+                condition = {"$eq": condition}
+            postings = self._postings.get(key, {})
+            for operator, operand in condition.items():
+                if operator not in _OPERATORS:
+                    raise UpstreamError(f"VECTOR_QUERY_ERROR: unsupported filter operator {operator!r}")
+                values = operand if operator in ("$in", "$nin") else [operand]
+                if not isinstance(values, list):
+                    raise UpstreamError(f"VECTOR_QUERY_ERROR: {operator} takes an array")
+                holding: set[int] = set()
+                for value in values:
+                    holding |= postings.get(_term(value), set())
+                chosen = chosen & holding if operator in ("$eq", "$in") else chosen - holding
+        return chosen
+
     async def delete(self, ids: Sequence[str]) -> None:
-        with self.conn:
-            self.conn.executemany("DELETE FROM vectors WHERE id = ?", [(i,) for i in ids])
+        self.conn.execute("BEGIN")
+        self.conn.executemany("DELETE FROM vectors WHERE id = ?", [(i,) for i in ids])
+        self.conn.execute("COMMIT")
         for vector_id in ids:
             slot = self._slot.pop(vector_id, None)
             if slot is not None:
+                self._unindex(slot)
                 self._ids[slot] = None
                 self._metadata[slot] = None
                 self._free.append(slot)
 
 
-def _matches(metadata: dict[str, MetadataValue], filter: dict[str, Any] | None) -> bool:
-    """Vectorize's metadata filter: every key's condition holds (a missing key equals nothing)."""
-    if not filter:
-        return True
-    for key, condition in filter.items():
-        if not isinstance(condition, dict):
-            condition = {"$eq": condition}
-        value = metadata.get(key)
-        for operator, operand in condition.items():
-            if operator not in _OPERATORS:
-                raise UpstreamError(f"VECTOR_QUERY_ERROR: unsupported filter operator {operator!r}")
-            if operator == "$eq" and value != operand:
-                return False
-            if operator == "$ne" and value == operand:
-                return False
-            if operator == "$in" and value not in operand:
-                return False
-            if operator == "$nin" and value in operand:
-                return False
-    return True
+def _term(value: Any) -> tuple[str, Any]:
+    """A metadata value as a dictionary key: ``True`` is not ``1`` (Python's ``True == 1`` is)."""
+    kind = "bool" if isinstance(value, bool) else "number" if isinstance(value, (int, float)) else "string"
+    return kind, value
