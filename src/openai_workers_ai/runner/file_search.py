@@ -41,6 +41,8 @@ RERANK_MIN = 20
 PUSHED_FILE_IDS = 40
 """A filter matching at most this many files is sent to the vector index as ``file_id $in`` (its
 filter must stay under 2 KB); a broader one is applied to a larger candidate set afterwards."""
+TOUCH_EVERY = 60
+"""Seconds between updates of a searched store's ``last_active_at`` (and so of its expiry)."""
 _STOPWORDS = frozenset(
     "a an and are as at be by can could do does did for from has have how i in is it its me my of on or "
     "please should tell that the their there this to was what when where which who why will with would you your".split()
@@ -97,7 +99,8 @@ async def file_search(
             raise NotFound(f"No vector store found with id '{store_id}'.", param="vector_store_ids")
         if store.expired(now):
             raise InvalidRequest(f"Vector store {store_id} has expired.", param="vector_store_ids")
-        await vector_stores.touch(db, store_id, now)
+        if now - store.last_active_at >= TOUCH_EVERY:  # not one D1 write per search
+            await vector_stores.touch(db, store_id, now)
     store_ids = list(dict.fromkeys(vector_store_ids))
     if not store_ids:
         return []
