@@ -244,7 +244,8 @@ async def test_file_batches(client: httpx.AsyncClient, app: Any, vectors: LocalV
     assert row["status"] == "cancelled"
 
     for body, param in (({}, "files"), ({"file_ids": ids[:1], "files": [{"file_id": ids[0]}]}, "file_ids"),
-                        ({"file_ids": []}, "file_ids"), ({"file_ids": ["file-x"]}, "file_ids[0]")):
+                        ({"file_ids": []}, "file_ids"), ({"file_ids": ["file-x"]}, "file_ids[0]"),
+                        ({"files": [{"file_id": ids[0]}, {"file_id": "file-x"}]}, "files[1].file_id")):
         r = await client.post(f"/v1/vector_stores/{store_id}/file_batches", json=body)
         assert r.status_code in (400, 404) and r.json()["error"]["param"] == param, (body, r.text)
 

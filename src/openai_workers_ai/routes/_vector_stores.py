@@ -136,7 +136,7 @@ async def filenames(request: Request, file_ids: Sequence[str], param: str) -> di
     for n, file_id in enumerate(file_ids):
         row = await files.get(ctx.backends.db, file_id, owner(request), ctx.now()) if FILE_ID.match(file_id) else None
         if row is None:
-            where = param if param in ("file_id",) else f"{param}[{n}]"
+            where = {"file_id": "file_id", "files": f"files[{n}].file_id"}.get(param, f"{param}[{n}]")
             raise NotFound(f"No file found with id '{file_id}'.", param=where)
         out[file_id] = row.filename
     return out
