@@ -91,6 +91,7 @@ async def file_search(
     ``InvalidRequest`` for an expired store or an empty query. ``queries_for`` gives the queries
     actually searched (what a ``file_search_call`` reports)."""
     db = ctx.backends.db
+    max_num_results = max(1, min(50, max_num_results))  # OpenAI's bounds, for callers that did not check
     queries = queries_for(query, rewrite_query)
     now = ctx.now()
     for store_id in dict.fromkeys(vector_store_ids):
