@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import random
 import statistics
 import sys
@@ -106,14 +107,14 @@ def _syllables(n: int) -> str:
 # A vocabulary as text has one: the topical words above and 5,000 others, drawn by Zipf's law (the
 # commonest word in most chunks, most words rare), so a query's words match some chunks, not all.
 VOCABULARY = WORDS + [_syllables(n + 200) for n in range(5000)]
-ZIPF = [1 / (rank + 1) for rank in range(len(VOCABULARY))]
+ZIPF = list(itertools.accumulate(1 / (rank + 1) for rank in range(len(VOCABULARY))))  # cumulative weights
 
 
 def text_of(n_words: int, rng: random.Random) -> str:
     sentences, words = [], 0
     while words < n_words:
         length = rng.randint(6, 18)
-        sentences.append(" ".join(rng.choices(VOCABULARY, ZIPF, k=length)).capitalize() + ".")
+        sentences.append(" ".join(rng.choices(VOCABULARY, cum_weights=ZIPF, k=length)).capitalize() + ".")
         words += length
     return " ".join(sentences)
 
@@ -201,7 +202,7 @@ async def searching(files: int, per_file: int, searches: int) -> None:
         store_id = await fill(app, files, per_file, rng)
         print(f"search: {len(index)} chunks written in {time.perf_counter() - start:.1f} s")
         ctx = app.state.ctx
-        queries = [" ".join(rng.choices(VOCABULARY, ZIPF, k=rng.randint(2, 6))) for _ in range(searches)]
+        queries = [" ".join(rng.choices(VOCABULARY, cum_weights=ZIPF, k=rng.randint(2, 6))) for _ in range(searches)]
         totals, parts = [], {"embeddings": [], "index": [], "reranker": []}  # type: ignore[var-annotated]
         for query in queries:
             timed.seconds.clear()
