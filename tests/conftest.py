@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from openai_workers_ai.adapters.local import FolderR2, SQLiteD1
+from openai_workers_ai.adapters.local_vectors import LocalVectorIndex
 from openai_workers_ai.app import create_app
 from openai_workers_ai.jobs import InProcessJobs
 from openai_workers_ai.ports import Backends
@@ -66,8 +67,15 @@ def jobs() -> InProcessJobs:
 
 
 @pytest.fixture
-def backends(simulator: Simulator, db: SQLiteD1, bucket: FolderR2, jobs: InProcessJobs) -> Backends:
-    return Backends(ai=simulator, db=db, bucket=bucket, jobs=jobs)
+def vectors() -> LocalVectorIndex:
+    return LocalVectorIndex()
+
+
+@pytest.fixture
+def backends(
+    simulator: Simulator, db: SQLiteD1, bucket: FolderR2, jobs: InProcessJobs, vectors: LocalVectorIndex
+) -> Backends:
+    return Backends(ai=simulator, db=db, bucket=bucket, jobs=jobs, vectors=vectors)
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ from openai_workers_ai.types import (
     ollama,
     runs,
     threads,
+    vector_stores,
 )
 from openai_workers_ai.types import responses as responses_types
 
@@ -287,6 +288,11 @@ SPECS: dict[str, Spec] = {
     "/threads/{thread_id}/runs/{run_id}/submit_tool_outputs": Spec("json", (
         {"tool_outputs": [{"tool_call_id": "call_1", "output": "x"}], "stream": False},
     ), (runs.SubmitToolOutputsRunRequest,), ("SubmitToolOutputsRunRequest",)),
+    "/vector_stores": Spec("json", (
+        {"name": "kb"},
+        {"name": "kb", "description": "d", "metadata": {"k": "v"}, "expires_after": {"anchor": "last_active_at", "days": 7},
+         "chunking_strategy": {"type": "static", "static": {"max_chunk_size_tokens": 400, "chunk_overlap_tokens": 100}}},
+    ), (vector_stores.CreateVectorStoreRequest,), ("CreateVectorStoreRequest",)),
     "/api/chat": Spec("json", (
         {"model": "llama3.1", "messages": CHAT_MESSAGES, "stream": False, "options": OLLAMA_OPTIONS},
         {"model": "llama4", "stream": True, "format": "json", "think": False, "keep_alive": "5m",
@@ -508,7 +514,8 @@ def concrete(template: str) -> str:
                "digest": "sha256:" + "0" * 64,
                "response_id": "resp_abc123", "conversation_id": "conv_abc123", "item_id": "msg_abc123",
                "assistant_id": "asst_abc123", "thread_id": "thread_abc123", "message_id": "msg_abc123",
-               "run_id": "run_abc123", "step_id": "step_abc123"}
+               "run_id": "run_abc123", "step_id": "step_abc123", "vector_store_id": "vs_abc123",
+               "batch_id": "vsfb_abc123"}
     return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: samples[m.group(1)], template)
 
 

@@ -16,7 +16,8 @@ from .worker_world import worker_world
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "openai_workers_ai"
 LOCAL_ONLY = {"uvicorn", "httpx", "sqlite3", "_sqlite3", "socketserver", "http.server", "multiprocessing",
-              "openai_workers_ai.cli", "openai_workers_ai.adapters.local", "openai_workers_ai.simulator"}
+              "openai_workers_ai.cli", "openai_workers_ai.adapters.local", "openai_workers_ai.simulator",
+              "openai_workers_ai.adapters.local_vectors", "numpy"}
 
 SCRIPT = """
     import json

@@ -142,3 +142,65 @@ def test_d1_and_r2_adapters() -> None:
         """
     )
     assert out.strip() == "ok"
+
+
+def test_vectorize_adapter() -> None:
+    """``env.VECTORS``: vectors and options as JS values, matches back as Python, JS errors translated once."""
+    out = worker_world(
+        """
+        from openai_workers_ai.adapters.workers import WorkersVectorize, backends_from_env
+        from openai_workers_ai.errors import UpstreamError
+        from openai_workers_ai.ports import Vector, VectorMatch
+
+        class FakeVectorize(JsProxy):
+            js_name = "VectorizeIndexImpl"
+
+            def __init__(self):
+                self.calls, self.error = [], None
+
+            async def upsert(self, vectors):
+                self.calls.append(("upsert", vectors))
+                if self.error:
+                    raise self.error
+                return JsObject([("mutationId", "m1")])
+
+            async def query(self, vector, options):
+                self.calls.append(("query", vector, options))
+                return JsObject([("matches", JsArray([JsObject([("id", "a.0"), ("score", 0.75)])])), ("count", 1)])
+
+            async def deleteByIds(self, ids):
+                self.calls.append(("deleteByIds", ids))
+
+        index = FakeVectorize()
+        vectors = WorkersVectorize(index)
+
+        async def main():
+            await vectors.upsert([Vector("a.0", [0.5, 0.25], {"vector_store_id": "vs_1", "file_id": "file-1"})])
+            kind, sent = index.calls[-1]
+            assert isinstance(sent, JsArray) and isinstance(sent[0], JsObject)
+            assert sent[0].id == "a.0" and list(sent[0].values) == [0.5, 0.25]
+            assert sent[0].metadata.vector_store_id == "vs_1"
+            found = await vectors.query([0.5, 0.25], top_k=50, filter={"vector_store_id": {"$in": ["vs_1"]}})
+            assert found == [VectorMatch("a.0", 0.75)], found
+            _, vector, options = index.calls[-1]
+            assert options.topK == 50 and options.returnMetadata == "none" and options.returnValues is False
+            assert options.filter.to_py() == {"vector_store_id": {"$in": ["vs_1"]}}
+            await vectors.delete([])  # nothing to delete: no call
+            await vectors.delete(["a.0"])
+            assert index.calls[-1][0] == "deleteByIds" and list(index.calls[-1][1]) == ["a.0"]
+            index.error = JsException("Error", "VECTOR_UPSERT_ERROR (code = 40006): invalid vector")
+            try:
+                await vectors.upsert([Vector("b.0", [1.0, 0.0], {})])
+            except UpstreamError as e:
+                assert e.code == "vector_index_error" and "40006" in e.message, (e.code, e.message)
+            else:
+                raise AssertionError("no error")
+            with_index = backends_from_env(Env(AI=FakeAI(), DB=FakeD1(), BUCKET=FakeR2(), VECTORS=index))
+            assert isinstance(with_index.vectors, WorkersVectorize)
+            assert backends_from_env(Env(AI=FakeAI(), DB=FakeD1(), BUCKET=FakeR2())).vectors is None
+            print("vectorize ok")
+
+        run(main())
+        """
+    )
+    assert "vectorize ok" in out

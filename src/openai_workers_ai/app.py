@@ -44,6 +44,9 @@ from .routes import (
     run_steps,
     runs,
     threads,
+    vector_store_file_batches,
+    vector_store_files,
+    vector_stores,
 )
 from .routes.ollama import chat as ollama_chat
 from .routes.ollama import embed as ollama_embed
@@ -111,6 +114,25 @@ OPENAI: list[BaseRoute] = [
     Route("/threads/{thread_id}/runs/{run_id}/submit_tool_outputs", runs.submit_tool_outputs, methods=["POST"]),
     Route("/threads/{thread_id}/runs/{run_id}/steps", run_steps.list_steps, methods=["GET"]),
     Route("/threads/{thread_id}/runs/{run_id}/steps/{step_id}", run_steps.retrieve, methods=["GET"]),
+    Route("/vector_stores", vector_stores.create, methods=["POST"]),
+    Route("/vector_stores", vector_stores.list_stores, methods=["GET"]),
+    Route("/vector_stores/{vector_store_id}", vector_stores.retrieve, methods=["GET"]),
+    Route("/vector_stores/{vector_store_id}", vector_stores.modify, methods=["POST"]),
+    Route("/vector_stores/{vector_store_id}", vector_stores.delete, methods=["DELETE"]),
+    Route("/vector_stores/{vector_store_id}/search", vector_stores.search, methods=["POST"]),
+    Route("/vector_stores/{vector_store_id}/files", vector_store_files.create, methods=["POST"]),
+    Route("/vector_stores/{vector_store_id}/files", vector_store_files.list_files, methods=["GET"]),
+    Route("/vector_stores/{vector_store_id}/files/{file_id}", vector_store_files.retrieve, methods=["GET"]),
+    Route("/vector_stores/{vector_store_id}/files/{file_id}", vector_store_files.update, methods=["POST"]),
+    Route("/vector_stores/{vector_store_id}/files/{file_id}", vector_store_files.delete, methods=["DELETE"]),
+    Route("/vector_stores/{vector_store_id}/files/{file_id}/content", vector_store_files.content, methods=["GET"]),
+    Route("/vector_stores/{vector_store_id}/file_batches", vector_store_file_batches.create, methods=["POST"]),
+    Route("/vector_stores/{vector_store_id}/file_batches/{batch_id}", vector_store_file_batches.retrieve,
+          methods=["GET"]),
+    Route("/vector_stores/{vector_store_id}/file_batches/{batch_id}/cancel", vector_store_file_batches.cancel,
+          methods=["POST"]),
+    Route("/vector_stores/{vector_store_id}/file_batches/{batch_id}/files", vector_store_file_batches.list_files,
+          methods=["GET"]),
 ]
 
 OLLAMA: list[BaseRoute] = [

@@ -60,13 +60,18 @@ def choose_ai(kind: str | None, settings: Settings, env: dict[str, str] | None =
 def build_local_app(
     settings: Settings, data_dir: Path, ai: AI, migrations: Path = MIGRATIONS
 ) -> Starlette:
-    """The app on local bindings: SQLite (migrations applied) and a folder under ``data_dir``, and ``ai``."""
+    """The app on local bindings: SQLite (migrations applied), a folder and a vector index under
+    ``data_dir``, and ``ai``."""
+    from .adapters.local_vectors import LocalVectorIndex  # numpy: loaded when a server starts, not on import
+
     data_dir.mkdir(parents=True, exist_ok=True)
     db = SQLiteD1(data_dir / "d1.sqlite3")
     db.apply_migrations(migrations)
     bucket = FolderR2(data_dir / "r2")
     jobs = InProcessJobs()
-    return create_app(Backends(ai=ai, db=db, bucket=bucket, fetcher=HttpFetcher(), jobs=jobs), settings)
+    vectors = LocalVectorIndex(data_dir / "vectors.sqlite3")
+    return create_app(Backends(ai=ai, db=db, bucket=bucket, fetcher=HttpFetcher(), jobs=jobs, vectors=vectors),
+                      settings)
 
 
 async def run_server(server: uvicorn.Server, app: Starlette) -> None:
@@ -131,11 +136,13 @@ def cleanup(args: argparse.Namespace) -> None:
     data_dir = Path(args.data_dir)
     db = SQLiteD1(data_dir / "d1.sqlite3")
     db.apply_migrations(MIGRATIONS)
+    from .adapters.local_vectors import LocalVectorIndex
+
     bucket = FolderR2(data_dir / "r2")
     settings = Settings.from_mapping(load_environment(Path.cwd()))
     if args.stale_after is not None:
         settings = dataclasses.replace(settings, stale_after=args.stale_after)
-    backends = Backends(ai=Simulator(), db=db, bucket=bucket)
+    backends = Backends(ai=Simulator(), db=db, bucket=bucket, vectors=LocalVectorIndex(data_dir / "vectors.sqlite3"))
     counts = asyncio.run(run_scheduled(backends, settings))
     counts["partials_removed"] = bucket.remove_partials(settings.stale_after)
     print(" ".join(f"{name}={count}" for name, count in sorted(counts.items())), flush=True)

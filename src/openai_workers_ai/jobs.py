@@ -30,7 +30,7 @@ from typing import Protocol
 from .context import AppContext, Clock
 from .ports import MAX_DELAY, Job
 from .repositories import images
-from .runner import responses, runs
+from .runner import ingest, responses, runs
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +44,27 @@ async def _expire_image(ctx: AppContext, job: Job) -> None:
         await send(ctx, job, delay=remaining)
 
 
+async def _ingest(ctx: AppContext, job: Job) -> None:
+    """``vector_stores.ingest``: one file of a vector store (id ``vs_…/file-…``)."""
+    store_id, _, file_id = job.id.partition("/")
+    await ingest.ingest(ctx, store_id, file_id)
+
+
+async def _ingest_batch(ctx: AppContext, job: Job) -> None:
+    """``vector_stores.ingest_batch``: a store's (``vs_…``) or a batch's (``vs_…/vsfb_…``) files still in
+    progress, a few per job; the job queues itself again for the rest (or, with no queue, goes on)."""
+    store_id, _, batch_id = job.id.partition("/")
+    while await ingest.ingest_pending(ctx, store_id, batch_id or None):
+        if await send(ctx, job):
+            return
+
+
 HANDLERS: dict[str, Handler] = {
     "images.expire": _expire_image,
     responses.JOB_KIND: responses.run_job,  # generate a background response
     runs.JOB_KIND: runs.run_job,  # execute an Assistants run
+    "vector_stores.ingest": _ingest,
+    "vector_stores.ingest_batch": _ingest_batch,
 }
 
 

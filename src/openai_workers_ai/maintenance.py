@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 
 from .ports import Backends
 from .repositories import files, images, responses
-from .runner import run_status
+from .runner import run_status, vectors
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,7 @@ CLEANUPS: list[Cleanup] = [
     images.cleanup,  # generated images past their URL expiry
     responses.cleanup,  # background responses past their deadline; items' crashed writes and orphans
     run_status.cleanup,  # Assistants runs left queued / in progress / waiting past their expires_at
+    vectors.sweep,  # expired vector stores, half-done deletes, ingestions that stopped
 ]
 
 

@@ -47,8 +47,9 @@ class AI(Protocol):
         self, model: str, inputs: dict[str, Any], options: dict[str, Any] | None = None
     ) -> dict[str, Any] | bytes | AsyncIterator[bytes]: ...
 
-    # Optional: ``models()`` (:class:`AIModels`). Not declared here, so backends without it
-    # (tests' fakes) still are an ``AI``; the core looks it up with ``getattr``.
+    # Optional: ``models()`` (:class:`AIModels`) and ``to_markdown()`` (:class:`AIMarkdown`). Not
+    # declared here, so backends without them (tests' fakes) still are an ``AI``; the core looks
+    # them up with ``getattr``.
 
 
 class AIModels(Protocol):
@@ -58,6 +59,25 @@ class AIModels(Protocol):
         """The live catalog, in the binding's ``AiModelsSearchObject`` shape: ``{id, source, name,
         description, task: {id, name, description}, tags, properties: [{property_id, value}]}``
         (the REST API's ``GET …/ai/models/search``). Failures are raised as ``UpstreamError``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Conversion:
+    """A document converted to Markdown (Workers AI's ``ConversionResult``): ``markdown``, or the
+    ``error`` that kept it from being converted."""
+
+    name: str
+    markdown: str | None = None
+    error: str | None = None
+
+
+class AIMarkdown(Protocol):
+    """The optional part of :class:`AI`: ``env.AI.toMarkdown()`` (REST ``POST …/ai/tomarkdown``)."""
+
+    async def to_markdown(self, name: str, data: bytes, content_type: str) -> Conversion:
+        """``data`` (a PDF, an Office document, an image …) as Markdown. A document Workers AI cannot
+        convert is a :class:`Conversion` with ``error``; a failed call is raised as ``UpstreamError``."""
         ...
 
 
@@ -195,6 +215,49 @@ class Jobs(Protocol):
         ...
 
 
+MetadataValue = str | int | float | bool
+
+
+@dataclass(frozen=True, slots=True)
+class Vector:
+    """A vector to store: its id (at most 64 bytes), values, and metadata to filter on."""
+
+    id: str
+    values: Sequence[float]
+    metadata: dict[str, MetadataValue]
+
+
+@dataclass(frozen=True, slots=True)
+class VectorMatch:
+    """A query's match: the vector's id and its cosine similarity to the query (-1 to 1)."""
+
+    id: str
+    score: float
+
+
+class VectorIndex(Protocol):
+    """A vector index with Vectorize's semantics (``env.VECTORS`` in the Worker; an embedded index
+    locally): one index of cosine vectors, metadata filters, ids chosen by the caller.
+
+    ``filter`` is Vectorize's metadata filter: ``{key: value}`` (equality) or ``{key: {"$eq" | "$ne" |
+    "$in" | "$nin": value}}``, keys ANDed. Failures are raised as ``UpstreamError``.
+    """
+
+    async def upsert(self, vectors: Sequence[Vector]) -> None:
+        """Insert the vectors, replacing any with the same id (values and metadata in full)."""
+        ...
+
+    async def query(
+        self, values: Sequence[float], *, top_k: int, filter: dict[str, Any] | None = None
+    ) -> list[VectorMatch]:
+        """The ``top_k`` (at most 100) vectors most similar to ``values`` that match ``filter``, best first."""
+        ...
+
+    async def delete(self, ids: Sequence[str]) -> None:
+        """Delete the vectors with these ids; ids that do not exist are no error."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Backends:
     """Everything the app needs from the outside world."""
@@ -206,3 +269,5 @@ class Backends:
     """None: URL inputs are refused with a 400 (only inline data is accepted)."""
     jobs: Jobs | None = None
     """None: no background work (what it would do is left to the scheduled cleanup)."""
+    vectors: VectorIndex | None = None
+    """None: vector stores are searched by keywords only (no embeddings are made)."""

@@ -45,6 +45,8 @@ class Settings:
     when a request sends token ids (``workers_ai/vocabularies.py``)."""
     live_catalog_ttl: int = 3600
     """Seconds ``GET /v1/models`` keeps Workers AI's live model catalog before fetching it again; 0: static catalog only."""
+    vector_store_embedding_model: str = "@cf/baai/bge-m3"
+    """The model that embeds vector stores' chunks and queries; the vector index must have its dimensions."""
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str], **overrides: object) -> Settings:

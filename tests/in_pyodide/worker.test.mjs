@@ -14,6 +14,7 @@ const KEY = "sk-a";
 const LOCAL_ONLY = [
   "uvicorn", "httpx", "sqlite3", "_sqlite3", "socketserver", "http.server", "multiprocessing",
   "openai_workers_ai.cli", "openai_workers_ai.adapters.local", "openai_workers_ai.simulator",
+  "openai_workers_ai.adapters.local_vectors", "numpy",
 ];
 
 let world;
@@ -378,6 +379,41 @@ describe("OpenAI API", () => {
     assert.equal(got.length, size);
     assert.ok(got.every((b, i) => b === payload[i]));
     await json("DELETE", `/v1/files/${created.id}`);
+  });
+
+  test("vector stores: a PDF through env.AI.toMarkdown, ingested by the queue into env.VECTORS, searched, deleted", async () => {
+    const jobs = worker.env.JOBS;
+    const index = worker.env.VECTORS;
+    jobs.sent.length = 0;
+    const pdf = "%PDF-1.4\n1 0 obj << /Length 60 >>\nstream\nBT /F1 12 Tf 72 720 Td (Refunds take five working days.) Tj ET\nendstream\nendobj\n%%EOF\n";
+    const upload = async (name, content, type) => {
+      const form = new FormData();
+      form.append("purpose", "assistants");
+      form.append("file", new Blob([content], { type }), name);
+      return (await json("POST", "/v1/files", { body: form })).id;
+    };
+    const ids = [await upload("refunds.pdf", pdf, "application/pdf"),
+                 await upload("shipping.txt", "Parcels ship within two days by courier.", "text/plain")];
+    const store = await json("POST", "/v1/vector_stores", { json: { name: "kb", file_ids: ids } });
+    assert.equal(store.status, "in_progress");
+    assert.deepEqual(jobs.sent.map((m) => m.body.kind), ["vector_stores.ingest_batch"]);
+    const batch = jobs.batch();
+    await worker.queue(batch);
+    assert.deepEqual(batch.messages.map((m) => m.fate), ["ack"]);
+    const done = await json("GET", `/v1/vector_stores/${store.id}`);
+    assert.deepEqual(done.file_counts, { in_progress: 0, completed: 2, failed: 0, cancelled: 0, total: 2 });
+    assert.equal(index.vectors.size, 2);
+    assert.ok(worker.env.AI.calls.some((c) => c.toMarkdown?.includes("refunds.pdf")), "the PDF went through toMarkdown");
+    const content = await json("GET", `/v1/vector_stores/${store.id}/files/${ids[0]}/content`);
+    assert.equal(content.data[0].text, "Refunds take five working days.");
+    const found = await json("POST", `/v1/vector_stores/${store.id}/search`, { json: { query: "how long do refunds take?" } });
+    assert.equal(found.data[0].filename, "refunds.pdf");
+    assert.ok(found.data[0].score > found.data[1].score);
+    const query = index.calls.filter((c) => c.query).at(-1).query;
+    assert.deepEqual(query.filter, { vector_store_id: { $in: [store.id] } });
+    await json("DELETE", `/v1/vector_stores/${store.id}`);
+    assert.equal(index.vectors.size, 0);
+    assert.equal(worker.env.DB.query("SELECT COUNT(*) AS n FROM vector_store_chunks")[0].n, 0);
   });
 
   test("errors: a 400 in OpenAI's format, and a failed binding call mapped once", async () => {

@@ -14,6 +14,7 @@ import { SimulatedAI } from "./bindings/ai.mjs";
 import { SqliteD1 } from "./bindings/d1.mjs";
 import { MemoryQueue } from "./bindings/queue.mjs";
 import { MemoryR2 } from "./bindings/r2.mjs";
+import { MemoryVectorize } from "./bindings/vectorize.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, "../..");
@@ -82,6 +83,7 @@ export function makeEnv(simulatorUrl, vars = {}) {
     DB: new SqliteD1(join(ROOT, "migrations")),
     BUCKET: new MemoryR2(),
     JOBS: new MemoryQueue(),
+    VECTORS: new MemoryVectorize(),
     ACCESS_TOKEN: "sk-a,sk-b",
     ADMIN_TOKENS: "sk-admin",
     AUTH_DISABLED: "true", // ignored: only the local server may turn auth off

@@ -23,7 +23,7 @@ import httpx
 
 from ..errors import UpstreamError
 from ..limits import read_at_most
-from ..ports import Base64Bytes, Fetched, Statement, StoredObject
+from ..ports import Base64Bytes, Conversion, Fetched, Statement, StoredObject
 from ..workers_ai.errors import upstream_error
 
 
@@ -299,6 +299,25 @@ class RestAI:
             if len(result) < _MODELS_PER_PAGE or (isinstance(total, int) and len(out) >= total):
                 break
         return out
+
+    async def to_markdown(self, name: str, data: bytes, content_type: str) -> Conversion:
+        """:class:`ports.AIMarkdown` over ``POST …/ai/tomarkdown`` (one document per call)."""
+        try:
+            response = await self.client.post(
+                f"{self.url}/tomarkdown", files={"files": (name, data, content_type)}, headers=self.headers
+            )
+        except httpx.HTTPError as exc:
+            raise UpstreamError(f"Workers AI is unreachable: {exc}") from exc
+        body = _envelope(response.content)
+        if response.status_code >= 400 or not body.get("success", False):
+            raise _rest_error(response.status_code, body)
+        result = body.get("result")
+        first = result[0] if isinstance(result, list) and result and isinstance(result[0], dict) else None
+        if first is None:
+            raise UpstreamError("Workers AI's Markdown conversion returned no document.")
+        if first.get("format") == "markdown" and isinstance(first.get("data"), str):
+            return Conversion(name, markdown=first["data"])
+        return Conversion(name, error=str(first.get("error") or "the document could not be converted"))
 
 
 # The live catalog is read in pages of this size (the search API pages), at most this many pages.

@@ -1,4 +1,5 @@
-"""The ports over the Worker's bindings: ``env.AI``, ``env.DB``, ``env.BUCKET``, ``env.JOBS`` (and global ``fetch``).
+"""The ports over the Worker's bindings: ``env.AI``, ``env.DB``, ``env.BUCKET``, ``env.JOBS``, ``env.VECTORS``
+(and global ``fetch``).
 
 With :mod:`.workers_convert` (the value conversions it uses), the only code of the
 core that knows about JavaScript. Everything crossing the boundary is converted
@@ -18,7 +19,7 @@ from pyodide.ffi import JsException
 
 from ..errors import UpstreamError
 from ..limits import declared_over, read_at_most
-from ..ports import Backends, Fetched, Job, Statement, StoredObject
+from ..ports import Backends, Conversion, Fetched, Job, Statement, StoredObject, Vector, VectorMatch
 from ..settings import Settings
 from ..workers_ai.errors import upstream_error
 from .workers_convert import (
@@ -94,6 +95,30 @@ class WorkersAI:
             if len(entries) < MODELS_PER_PAGE or not new:
                 break
         return list(out.values())
+
+    async def to_markdown(self, name: str, data: bytes, content_type: str) -> Conversion:
+        """:class:`ports.AIMarkdown`: ``env.AI.toMarkdown({name, blob})``."""
+        blob = js.Blob.new(js.Array.of(js_bytes(data)), to_js({"type": content_type}))
+        try:
+            result = await self._ai.toMarkdown(_document(name, blob))
+        except JsException as exc:
+            raise _ai_error(exc) from exc
+        converted = to_py(result)
+        if isinstance(converted, list):
+            converted = converted[0] if converted else None
+        if not isinstance(converted, dict):
+            raise UpstreamError("Workers AI's Markdown conversion returned no document.")
+        if converted.get("format") == "markdown" and isinstance(converted.get("data"), str):
+            return Conversion(name, markdown=converted["data"])
+        return Conversion(name, error=str(converted.get("error") or "the document could not be converted"))
+
+
+def _document(name: str, blob: Any) -> Any:
+    """A ``MarkdownDocument``: ``{name, blob}`` (the Blob passed as it is, not converted)."""
+    document = js.Object.new()
+    document.name = name
+    document.blob = blob
+    return document
 
 
 # --- fetch ------------------------------------------------------------------------------
@@ -376,6 +401,48 @@ def deliveries(batch: Any) -> list[QueueDelivery]:
     return [QueueDelivery(message) for message in unwrap(batch).messages]
 
 
+# --- Vectorize --------------------------------------------------------------------------
+
+
+def _vector_error(exc: BaseException) -> UpstreamError:
+    return UpstreamError(f"Vector index error: {js_error_text(exc)}", code="vector_index_error")
+
+
+class WorkersVectorize:
+    """:class:`ports.VectorIndex` over a ``[[vectorize]]`` binding (``VECTORS``)."""
+
+    def __init__(self, index: Any) -> None:
+        self._index = unwrap(index)
+
+    async def upsert(self, vectors: Sequence[Vector]) -> None:
+        payload = [{"id": v.id, "values": list(v.values), "metadata": v.metadata} for v in vectors]
+        try:
+            await self._index.upsert(to_js(payload))
+        except JsException as exc:
+            raise _vector_error(exc) from exc
+
+    async def query(
+        self, values: Sequence[float], *, top_k: int, filter: dict[str, Any] | None = None
+    ) -> list[VectorMatch]:
+        options: dict[str, Any] = {"topK": top_k, "returnValues": False, "returnMetadata": "none"}
+        if filter:
+            options["filter"] = filter
+        try:
+            result = to_py(await self._index.query(to_js(list(values)), to_js(options)))
+        except JsException as exc:
+            raise _vector_error(exc) from exc
+        matches = result.get("matches") if isinstance(result, dict) else None
+        return [VectorMatch(str(m["id"]), float(m["score"])) for m in matches or [] if isinstance(m, dict)]
+
+    async def delete(self, ids: Sequence[str]) -> None:
+        if not ids:
+            return
+        try:
+            await self._index.deleteByIds(to_js(list(ids)))
+        except JsException as exc:
+            raise _vector_error(exc) from exc
+
+
 # --- settings and composition -------------------------------------------------------------
 
 
@@ -409,7 +476,9 @@ def settings_from_env(env: Any) -> Settings:
 
 
 def backends_from_env(env: Any) -> Backends:
-    """The adapters over ``env.AI``, ``env.DB``, ``env.BUCKET`` and (when bound) ``env.JOBS``."""
+    """The adapters over ``env.AI``, ``env.DB``, ``env.BUCKET`` and (when bound) ``env.JOBS`` and ``env.VECTORS``."""
     queue = getattr(env, "JOBS", None)
+    index = getattr(env, "VECTORS", None)
     return Backends(ai=WorkersAI(env.AI), db=WorkersD1(env.DB), bucket=WorkersR2(env.BUCKET),
-                    fetcher=WorkersFetcher(), jobs=None if is_null(queue) else WorkersQueue(queue))
+                    fetcher=WorkersFetcher(), jobs=None if is_null(queue) else WorkersQueue(queue),
+                    vectors=None if is_null(index) else WorkersVectorize(index))

@@ -18,6 +18,9 @@ Public conventions (also in the README):
   bytes that split events and multi-byte UTF-8 characters.
 - ``models()`` lists the simulator's catalog as Workers AI's live catalog does
   (:mod:`.models_search`).
+- embeddings bring texts that share words closer (:mod:`.embeddings`); the reranker scores a
+  context by the query words it holds (:mod:`.reranker`); ``to_markdown()`` converts text, HTML,
+  simple PDFs, DOCX and images (:mod:`.markdown`).
 """
 
 from __future__ import annotations
@@ -28,7 +31,18 @@ from typing import Any
 
 from ..catalog import Catalog, ModelInfo
 from ..errors import UpstreamError
-from . import embeddings, llama_guard, speech_recognition, text_generation, text_to_image, text_to_speech, translation
+from ..ports import Conversion
+from . import (
+    embeddings,
+    llama_guard,
+    markdown,
+    reranker,
+    speech_recognition,
+    text_generation,
+    text_to_image,
+    text_to_speech,
+    translation,
+)
 from .failures import SimulatedFailure, no_such_model
 from .models_search import search_objects
 
@@ -39,6 +53,7 @@ HANDLERS: dict[str, Handler] = {
     "text-generation": text_generation.run,
     "text-generation/llama-guard": llama_guard.run,
     "text-embeddings": embeddings.run,
+    "text-classification/reranker": reranker.run,
     "text-to-image": text_to_image.run,
     "automatic-speech-recognition": speech_recognition.run,
     "translation": translation.run,
@@ -85,11 +100,22 @@ class Simulator:
         """:meth:`ports.AI.models`: the simulator's catalog in the binding's ``AiModelsSearchObject`` shape."""
         return search_objects(self.catalog)
 
-    def answer(self, model: str, inputs: dict[str, Any]) -> dict[str, Any] | bytes | AsyncIterator[bytes]:
-        """The model's raw answer (an SSE byte stream when streaming), or :class:`SimulatedFailure`."""
+    async def to_markdown(self, name: str, data: bytes, content_type: str) -> Conversion:
+        """:meth:`ports.AIMarkdown.to_markdown`: the document as :mod:`.markdown` converts it."""
+        self._remember("toMarkdown", {"name": name, "bytes": len(data), "content_type": content_type})
+        try:
+            return markdown.convert(name, data, content_type)
+        except SimulatedFailure as failure:
+            raise failure.as_upstream_error() from None
+
+    def _remember(self, model: str, inputs: dict[str, Any]) -> None:
         self.calls.append((model, inputs))
         if self.keep_calls is not None and len(self.calls) > self.keep_calls:
             del self.calls[: len(self.calls) - self.keep_calls]
+
+    def answer(self, model: str, inputs: dict[str, Any]) -> dict[str, Any] | bytes | AsyncIterator[bytes]:
+        """The model's raw answer (an SSE byte stream when streaming), or :class:`SimulatedFailure`."""
+        self._remember(model, inputs)
         info = self.catalog.models.get(model)
         if info is None:
             raise no_such_model(model)

@@ -7,6 +7,8 @@ error envelope with the HTTP status Workers AI uses when a call fails.
 ``GET /client/v4/accounts/{account}/ai/models/search`` lists the catalog (:meth:`Simulator.models`),
 paged as the API pages it: ``page`` (from 1) and ``per_page`` (default 20) query parameters, and
 ``result_info: {page, per_page, count, total_count}``.
+``POST /client/v4/accounts/{account}/ai/tomarkdown`` converts the multipart form's ``files``
+(:meth:`Simulator.to_markdown`) into a list of ``{id, name, mimeType, format, tokens, data | error}``.
 Used by the tests of the REST backend and by ``openai-workers-ai simulator``.
 """
 
@@ -21,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from . import Simulator, network_chunks
+from . import Simulator, markdown, network_chunks
 from .failures import SimulatedFailure
 
 
@@ -68,6 +70,32 @@ def create_rest_app(simulator: Simulator | None = None, token: str | None = None
         return StreamingResponse(network_chunks(_ending_in_error(result), sim.chunk_size),
                                  media_type="text/event-stream")
 
+    async def to_markdown(request: Request) -> Response:
+        if not authorized(request):
+            return JSONResponse(envelope(errors=[{"code": 10000, "message": "Authentication error"}]), 401)
+        form = await request.form()
+        results = []
+        for n, upload in enumerate(form.getlist("files")):
+            if isinstance(upload, str):
+                continue
+            data = await upload.read()
+            mime = upload.content_type or "application/octet-stream"
+            name = upload.filename or f"file{n}"
+            try:
+                converted = markdown.convert(name, data, mime)
+            except SimulatedFailure as failure:
+                return JSONResponse(envelope(errors=[{"code": failure.code, "message": failure.message}]),
+                                    failure.status)
+            entry: dict[str, Any] = {"id": f"doc-{n}", "name": name, "mimeType": mime}
+            if converted.markdown is not None:
+                entry.update(format="markdown", tokens=len(converted.markdown) // 4, data=converted.markdown)
+            else:
+                entry.update(format="error", error=converted.error)
+            results.append(entry)
+        if not results:
+            return JSONResponse(envelope(errors=[{"code": 5006, "message": "No files to convert"}]), 400)
+        return JSONResponse(envelope(results))
+
     async def models(request: Request) -> Response:
         if not authorized(request):
             return JSONResponse(envelope(errors=[{"code": 10000, "message": "Authentication error"}]), 401)
@@ -82,6 +110,7 @@ def create_rest_app(simulator: Simulator | None = None, token: str | None = None
         routes=[
             Route("/client/v4/accounts/{account}/ai/run/{model:path}", run, methods=["POST"]),
             Route("/client/v4/accounts/{account}/ai/models/search", models, methods=["GET"]),
+            Route("/client/v4/accounts/{account}/ai/tomarkdown", to_markdown, methods=["POST"]),
         ]
     )
 

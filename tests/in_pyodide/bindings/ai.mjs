@@ -57,6 +57,18 @@ export class SimulatedAI {
     return response.body;
   }
 
+  // env.AI.toMarkdown(documents): {name, blob} or a list of them → a ConversionResult or a list.
+  async toMarkdown(documents) {
+    const list = Array.isArray(documents) ? documents : [documents];
+    this.calls.push({ toMarkdown: list.map((d) => d.name) });
+    const form = new FormData();
+    for (const { name, blob } of list) form.append("files", blob, name);
+    const response = await fetch(`${this.baseUrl}/client/v4/accounts/${ACCOUNT}/ai/tomarkdown`, { method: "POST", body: form });
+    const envelope = await response.json();
+    if (!envelope.success) throw aiError(envelope.errors[0].code, envelope.errors[0].message);
+    return Array.isArray(documents) ? envelope.result : envelope.result[0];
+  }
+
   async models(params = {}) {
     this.calls.push({ models: params });
     const query = new URLSearchParams({ page: String(params.page ?? 1), per_page: String(params.per_page ?? 20) });

@@ -1,0 +1,214 @@
+"""The ``vector_store_files`` table: files attached to a store, each with its ingestion state.
+
+A file's life: ``in_progress`` (attached; ingestion queued or running) → ``completed`` | ``failed`` |
+``cancelled``; ``deleting`` while its vectors are removed. Every change of state is one conditional
+``UPDATE … WHERE … AND status = ?`` whose changed-row count the caller checks, so a redelivered job,
+a cancel and a delete can race without a file ending in two states.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from json import dumps, loads
+from typing import Any
+
+from ..pagination import Page
+from ..ports import Database, MetadataValue
+from .pages import page_of
+
+IN_PROGRESS, COMPLETED, FAILED, CANCELLED, DELETING = "in_progress", "completed", "failed", "cancelled", "deleting"
+STATUSES = (IN_PROGRESS, COMPLETED, FAILED, CANCELLED)
+"""The statuses a client sees (``deleting`` files are invisible)."""
+
+_COLUMNS = ("vector_store_id, id, batch_id, filename, status, last_error_code, last_error_message, attributes, "
+            "chunk_tokens, overlap_tokens, chunk_count, usage_bytes, created_at, updated_at")
+
+
+@dataclass(frozen=True, slots=True)
+class StoreFileRow:
+    """A row of ``vector_store_files`` (``attributes`` decoded)."""
+
+    vector_store_id: str
+    id: str
+    batch_id: str | None
+    filename: str
+    status: str
+    last_error_code: str | None
+    last_error_message: str | None
+    attributes: dict[str, MetadataValue]
+    chunk_tokens: int
+    overlap_tokens: int
+    chunk_count: int
+    usage_bytes: int
+    created_at: int
+    updated_at: int
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> StoreFileRow:
+        values = {f.name: row[f.name] for f in fields(cls)}
+        values["attributes"] = loads(row["attributes"])
+        return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """``file_counts``: files per status."""
+
+    in_progress: int = 0
+    completed: int = 0
+    failed: int = 0
+    cancelled: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.in_progress + self.completed + self.failed + self.cancelled
+
+    def as_dict(self) -> dict[str, int]:
+        return {"in_progress": self.in_progress, "completed": self.completed, "failed": self.failed,
+                "cancelled": self.cancelled, "total": self.total}
+
+
+async def attach(db: Database, rows: Sequence[StoreFileRow]) -> None:
+    """Attach files (one transaction). A file already in the store is left as it is, unless it had
+    failed or been cancelled: then it starts over with the new strategy, attributes and batch."""
+    statements = [
+        db.prepare(
+            f"INSERT INTO vector_store_files ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, 0, 0, ?, ?)"
+            " ON CONFLICT (vector_store_id, id) DO UPDATE SET status = excluded.status, batch_id = excluded.batch_id,"
+            " attributes = excluded.attributes, chunk_tokens = excluded.chunk_tokens,"
+            " overlap_tokens = excluded.overlap_tokens, last_error_code = NULL, last_error_message = NULL,"
+            " chunk_count = 0, usage_bytes = 0, updated_at = excluded.updated_at"
+            " WHERE vector_store_files.status IN (?, ?)"
+        ).bind(row.vector_store_id, row.id, row.batch_id, row.filename, IN_PROGRESS, dumps(row.attributes),
+               row.chunk_tokens, row.overlap_tokens, row.created_at, row.updated_at, FAILED, CANCELLED)
+        for row in rows
+    ]
+    for start in range(0, len(statements), 100):
+        await db.batch(statements[start : start + 100])
+
+
+async def get(db: Database, store_id: str, file_id: str, *, deleting: bool = False) -> StoreFileRow | None:
+    """The file in the store (one being deleted only when ``deleting``), or None."""
+    condition = "" if deleting else " AND status != 'deleting'"
+    row = await db.prepare(
+        f"SELECT {_COLUMNS} FROM vector_store_files WHERE vector_store_id = ? AND id = ?{condition}"
+    ).bind(store_id, file_id).first()
+    return StoreFileRow.from_row(row) if row else None
+
+
+async def list_page(
+    db: Database, store_id: str, page: Page, *, status: str | None = None, batch_id: str | None = None
+) -> tuple[list[StoreFileRow], bool]:
+    params: list[object] = [store_id]
+    where = "vector_store_id = ? AND status != 'deleting'"
+    if status is not None:
+        where += " AND status = ?"
+        params.append(status)
+    if batch_id is not None:
+        where += " AND batch_id = ?"
+        params.append(batch_id)
+    rows, has_more = await page_of(db, f"SELECT {_COLUMNS} FROM vector_store_files", where, params, page)
+    return [StoreFileRow.from_row(r) for r in rows], has_more
+
+
+async def in_store(db: Database, store_ids: Sequence[str], status: str = COMPLETED) -> list[StoreFileRow]:
+    """Every file of the stores in ``status`` (for filters on attributes)."""
+    marks = ", ".join("?" * len(store_ids))
+    rows = await db.prepare(
+        f"SELECT {_COLUMNS} FROM vector_store_files WHERE vector_store_id IN ({marks}) AND status = ?"
+    ).bind(*store_ids, status).all()
+    return [StoreFileRow.from_row(r) for r in rows]
+
+
+async def pending(db: Database, store_id: str, batch_id: str | None, limit: int) -> list[str]:
+    """Ids of files still ``in_progress`` in the store (or in one of its batches)."""
+    where, params = "vector_store_id = ? AND status = ?", [store_id, IN_PROGRESS]
+    if batch_id is not None:
+        where += " AND batch_id = ?"
+        params.append(batch_id)
+    rows = await db.prepare(f"SELECT id FROM vector_store_files WHERE {where} ORDER BY id LIMIT ?").bind(
+        *params, limit
+    ).all()
+    return [r["id"] for r in rows]
+
+
+async def counts(db: Database, store_id: str, batch_id: str | None = None) -> Counts:
+    """``file_counts`` of a store, or of one of its batches."""
+    where, params = "vector_store_id = ?", [store_id]
+    if batch_id is not None:
+        where += " AND batch_id = ?"
+        params.append(batch_id)
+    rows = await db.prepare(
+        f"SELECT status, COUNT(*) AS n FROM vector_store_files WHERE {where} GROUP BY status"
+    ).bind(*params).all()
+    found = {r["status"]: int(r["n"]) for r in rows if r["status"] in STATUSES}
+    return Counts(**found)
+
+
+async def usage_bytes(db: Database, store_id: str) -> int:
+    row = await db.prepare(
+        "SELECT COALESCE(SUM(usage_bytes), 0) AS n FROM vector_store_files WHERE vector_store_id = ? AND status = ?"
+    ).bind(store_id, COMPLETED).first()
+    return int(row["n"]) if row else 0
+
+
+async def transition(db: Database, store_id: str, file_id: str, expected: str | Sequence[str], status: str,
+                     now: int, **columns: object) -> bool:
+    """Move the file from ``expected`` (one status or several) to ``status``, setting ``columns``
+    (names from code); True when it was in ``expected`` and moved."""
+    olds = [expected] if isinstance(expected, str) else list(expected)
+    assignments = "".join(f", {column} = ?" for column in columns)
+    marks = ", ".join("?" * len(olds))
+    changed = await db.prepare(
+        f"UPDATE vector_store_files SET status = ?, updated_at = ?{assignments}"
+        f" WHERE vector_store_id = ? AND id = ? AND status IN ({marks})"
+    ).bind(status, now, *columns.values(), store_id, file_id, *olds).run()
+    return changed == 1
+
+
+async def heartbeat(db: Database, store_id: str, file_id: str, now: int, **columns: object) -> bool:
+    """A running ingestion's step: still ``in_progress``? (and ``updated_at``, ``columns`` set)."""
+    return await transition(db, store_id, file_id, IN_PROGRESS, IN_PROGRESS, now, **columns)
+
+
+async def set_attributes(db: Database, store_id: str, file_id: str, attributes: dict[str, MetadataValue]) -> bool:
+    changed = await db.prepare(
+        "UPDATE vector_store_files SET attributes = ? WHERE vector_store_id = ? AND id = ? AND status != 'deleting'"
+    ).bind(dumps(attributes), store_id, file_id).run()
+    return changed == 1
+
+
+async def cancel_batch(db: Database, store_id: str, batch_id: str, now: int) -> list[StoreFileRow]:
+    """The batch's files still in progress, now ``cancelled`` (each with the chunk count it may own)."""
+    rows = await db.prepare(
+        f"SELECT {_COLUMNS} FROM vector_store_files WHERE vector_store_id = ? AND batch_id = ? AND status = ?"
+    ).bind(store_id, batch_id, IN_PROGRESS).all()
+    cancelled = []
+    for row in map(StoreFileRow.from_row, rows):
+        if await transition(db, store_id, row.id, IN_PROGRESS, CANCELLED, now):
+            cancelled.append(row)
+    return cancelled
+
+
+async def all_of(db: Database, store_id: str) -> list[StoreFileRow]:
+    """Every file of the store, in any status (to delete their vectors)."""
+    rows = await db.prepare(f"SELECT {_COLUMNS} FROM vector_store_files WHERE vector_store_id = ?").bind(
+        store_id
+    ).all()
+    return [StoreFileRow.from_row(r) for r in rows]
+
+
+async def remove(db: Database, store_id: str, file_id: str) -> None:
+    """The row, and with it (foreign keys) its chunks."""
+    await db.prepare("DELETE FROM vector_store_files WHERE vector_store_id = ? AND id = ?").bind(
+        store_id, file_id
+    ).run()
+
+
+async def stale(db: Database, before: int, limit: int) -> list[StoreFileRow]:
+    """Files whose ingestion or delete stopped without finishing (no heartbeat since ``before``)."""
+    rows = await db.prepare(
+        f"SELECT {_COLUMNS} FROM vector_store_files WHERE status IN (?, ?) AND updated_at <= ? ORDER BY updated_at LIMIT ?"
+    ).bind(IN_PROGRESS, DELETING, before, limit).all()
+    return [StoreFileRow.from_row(r) for r in rows]

@@ -1,0 +1,93 @@
+"""``/v1/vector_stores/{vector_store_id}/file_batches``: attach many files at once, retrieve the batch
+(its status and ``file_counts`` follow from its files), cancel it (files not yet ingested end
+``cancelled``, and what they stored is deleted), and list its files. See docs/vector_stores.md."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..context import context
+from ..errors import NotFound
+from ..ids import new_sortable_id
+from ..pagination import list_object, page
+from ..ports import Job
+from ..replies import json_response
+from ..repositories import vector_store_file_batches, vector_store_files
+from ..repositories.vector_store_file_batches import BatchRow
+from ..repositories.vector_stores import StoreRow
+from ..runner import vectors
+from ..types.vector_stores import CreateVectorStoreFileBatchRequest
+from ..validation import parse_json
+from ._vector_stores import (
+    BATCH_ID,
+    MAX_LIMIT,
+    batch_object,
+    file_object,
+    filenames,
+    new_file_row,
+    start_ingestion,
+    status_filter,
+    visible_store,
+)
+
+
+async def _visible_batch(request: Request, store: StoreRow) -> BatchRow:
+    batch_id: str = request.path_params["batch_id"]
+    row = None
+    if BATCH_ID.match(batch_id):
+        row = await vector_store_file_batches.get(context(request).backends.db, store.id, batch_id)
+    if row is None:
+        raise NotFound(f"No file batch found with id '{batch_id}' in vector store '{store.id}'.")
+    return row
+
+
+async def _render(request: Request, row: BatchRow) -> Response:
+    counts = await vector_store_files.counts(context(request).backends.db, row.vector_store_id, row.id)
+    return json_response(batch_object(row, counts))
+
+
+async def create(request: Request) -> Response:
+    store = await visible_store(request, usable=True)
+    body = await parse_json(request, CreateVectorStoreFileBatchRequest)
+    ctx = context(request)
+    now_ms = int(ctx.clock() * 1000)
+    now = now_ms // 1000
+    batch = BatchRow(new_sortable_id("vsfb_", now_ms), store.id, now, False)
+    if body.files is not None:
+        names = await filenames(request, [f.file_id for f in body.files], "files")
+        rows = [new_file_row(store.id, f.file_id, names[f.file_id], f.chunking_strategy, f.attributes, batch.id, now)
+                for f in body.files]
+    else:
+        names = await filenames(request, body.file_ids or [], "file_ids")
+        rows = [new_file_row(store.id, file_id, names[file_id], body.chunking_strategy, body.attributes, batch.id, now)
+                for file_id in names]
+    await vector_store_file_batches.create(ctx.backends.db, batch)
+    await vector_store_files.attach(ctx.backends.db, rows)
+    await start_ingestion(request, Job("vector_stores.ingest_batch", f"{store.id}/{batch.id}", store.owner))
+    return await _render(request, batch)
+
+
+async def retrieve(request: Request) -> Response:
+    store = await visible_store(request)
+    return await _render(request, await _visible_batch(request, store))
+
+
+async def cancel(request: Request) -> Response:
+    store = await visible_store(request)
+    batch = await _visible_batch(request, store)
+    ctx = context(request)
+    await vector_store_file_batches.cancel(ctx.backends.db, batch.id)
+    for row in await vector_store_files.cancel_batch(ctx.backends.db, store.id, batch.id, ctx.now()):
+        await vectors.purge(ctx.backends, store.id, row.id, row.chunk_count)
+    return await _render(request, BatchRow(batch.id, batch.vector_store_id, batch.created_at, True))
+
+
+async def list_files(request: Request) -> Response:
+    store = await visible_store(request)
+    batch = await _visible_batch(request, store)
+    rows, has_more = await vector_store_files.list_page(
+        context(request).backends.db, store.id, page(request.query_params, max_limit=MAX_LIMIT),
+        status=status_filter(request), batch_id=batch.id,
+    )
+    return json_response(list_object([file_object(r) for r in rows], has_more))

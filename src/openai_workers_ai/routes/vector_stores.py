@@ -1,0 +1,117 @@
+"""``/v1/vector_stores``: create, list, retrieve, modify and delete vector stores, and search one.
+
+A store belongs to the key that created it (other keys get 404; admin keys see all). Files attached
+on creation are ingested in the background (``runner/ingest.py``); the search is hybrid (vectors and
+keywords, fused, reranked: ``runner/file_search.py``). Expired stores are shown with ``status:
+expired`` until the scheduled cleanup deletes them. See docs/vector_stores.md.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..context import context, owner, principal
+from ..ids import new_sortable_id
+from ..pagination import list_object, page
+from ..ports import Job
+from ..replies import json_response
+from ..repositories import vector_store_files, vector_stores
+from ..repositories.vector_stores import ACTIVE, StoreRow, expiry
+from ..runner import vectors
+from ..runner.file_search import file_search, queries_for
+from ..types.vector_stores import CreateVectorStoreRequest, UpdateVectorStoreRequest, VectorStoreSearchRequest
+from ..validation import parse_json
+from ._vector_stores import (
+    MAX_LIMIT,
+    STORE_ID,
+    filenames,
+    new_file_row,
+    render_store,
+    start_ingestion,
+    store_not_found,
+    visible_store,
+)
+
+
+async def create(request: Request) -> Response:
+    body = await parse_json(request, CreateVectorStoreRequest)
+    ctx = context(request)
+    now_ms = int(ctx.clock() * 1000)
+    now = now_ms // 1000
+    names = await filenames(request, body.file_ids or [], "file_ids")
+    days = body.expires_after.days if body.expires_after else None
+    row = StoreRow(
+        id=new_sortable_id("vs_", now_ms), owner=principal(request).key_hash, name=body.name or "",
+        description=body.description, metadata=dict(body.metadata or {}), expires_after_days=days,
+        expires_at=expiry(days, now), last_active_at=now, created_at=now, status=ACTIVE,
+    )
+    await vector_stores.create(ctx.backends.db, row)
+    if names:
+        await vector_store_files.attach(ctx.backends.db, [
+            new_file_row(row.id, file_id, name, body.chunking_strategy, None, None, now)
+            for file_id, name in names.items()])
+        await start_ingestion(request, Job("vector_stores.ingest_batch", row.id, row.owner))
+    return json_response(await render_store(ctx, row))
+
+
+async def list_stores(request: Request) -> Response:
+    ctx = context(request)
+    rows, has_more = await vector_stores.list_page(
+        ctx.backends.db, owner=owner(request), page=page(request.query_params, max_limit=MAX_LIMIT)
+    )
+    return json_response(list_object([await render_store(ctx, row) for row in rows], has_more))
+
+
+async def retrieve(request: Request) -> Response:
+    return json_response(await render_store(context(request), await visible_store(request)))
+
+
+async def modify(request: Request) -> Response:
+    row = await visible_store(request)
+    body = await parse_json(request, UpdateVectorStoreRequest)
+    ctx = context(request)
+    changes: dict[str, object] = {}
+    if body.name is not None:
+        changes["name"] = body.name
+    if body.metadata is not None:
+        changes["metadata"] = dict(body.metadata)
+    if "expires_after" in body.model_fields_set:  # null removes the expiry
+        days = body.expires_after.days if body.expires_after else None
+        changes.update(expires_after_days=days, expires_at=expiry(days, row.last_active_at))
+    await vector_stores.update(ctx.backends.db, row.id, changes)
+    updated = await vector_stores.get(ctx.backends.db, row.id, owner(request))
+    if updated is None:  # deleted meanwhile
+        raise store_not_found(row.id)
+    return json_response(await render_store(ctx, updated))
+
+
+async def delete(request: Request) -> Response:
+    ctx = context(request)
+    store_id: str = request.path_params["vector_store_id"]
+    row = None
+    if STORE_ID.match(store_id):
+        row = await vector_stores.get_deletable(ctx.backends.db, store_id, owner(request))
+    if row is None:
+        raise store_not_found(store_id)
+    await vectors.remove_store(ctx.backends, row.id)
+    return json_response({"id": row.id, "object": "vector_store.deleted", "deleted": True})
+
+
+async def search(request: Request) -> Response:
+    """Hybrid search of one store: every matching chunk is one result, best first."""
+    row = await visible_store(request, usable=True)
+    body = await parse_json(request, VectorStoreSearchRequest)
+    results = await file_search(
+        context(request), [row.id], body.query, max_num_results=body.max_num_results or 10,
+        filters=body.filters, ranking_options=body.ranking_options, owner=owner(request),
+        rewrite_query=bool(body.rewrite_query),
+    )
+    return json_response({
+        "object": "vector_store.search_results.page",
+        "search_query": queries_for(body.query, bool(body.rewrite_query)),
+        "data": [{"file_id": r.file_id, "filename": r.filename, "score": r.score, "attributes": r.attributes,
+                  "content": r.content} for r in results],
+        "has_more": False,
+        "next_page": None,
+    })

@@ -1,0 +1,132 @@
+"""Ingestion: a file attached to a vector store → text → chunks → embeddings → vectors.
+
+Run by the ``vector_stores.ingest`` job (one file) and ``vector_stores.ingest_batch`` (a store's or a
+batch's files, a few per job), or inline where there is no job queue. Each step of
+:data:`STEP` chunks is one heartbeat (the file still ``in_progress``? its ``chunk_count`` raised
+first, so the file row always names every vector it may own), one D1 batch of chunk rows, the
+embeddings (Workers AI, in the model's batches) and one upsert into the vector index.
+
+- A file that cannot be read ends ``failed`` with ``unsupported_file`` / ``invalid_file``; a Workers
+  AI or vector-index failure ends it ``failed`` with ``server_error``. Either way its vectors and
+  chunks are deleted first (if that fails too, the job fails and is retried).
+- A redelivered job finds the file no longer ``in_progress`` and does nothing; a twin running at
+  the same time writes the same ids and vectors (derived from store, file and chunk index).
+- A file cancelled or deleted mid-ingestion: the next heartbeat finds it, and the ingestion
+  deletes what it stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from itertools import islice
+
+from ..context import AppContext
+from ..errors import APIError
+from ..ports import Vector
+from ..repositories import chunks, files, vector_store_files
+from ..repositories.vector_store_files import COMPLETED, FAILED, IN_PROGRESS, StoreFileRow
+from ..workers_ai.embeddings import embed
+from . import vectors
+from .chunking import Chunk, iter_chunks
+from .extract import Unreadable, check, extract
+
+log = logging.getLogger(__name__)
+
+STEP = 100
+"""Chunks per step: one D1 batch, one vector upsert (a 1 MB text file is ~700 chunks)."""
+FILES_PER_JOB = 4
+"""Files one ``vector_stores.ingest_batch`` job ingests before it queues the rest (a Worker
+invocation may make 1,000 calls to Cloudflare services; a 1 MB file takes about 30)."""
+
+
+async def ingest(ctx: AppContext, store_id: str, file_id: str) -> None:
+    """Ingest one file of a store if it is still ``in_progress`` (else nothing: a redelivery)."""
+    db = ctx.backends.db
+    row = await vector_store_files.get(db, store_id, file_id)
+    if row is None or row.status != IN_PROGRESS:
+        return
+    count = 0
+    try:
+        text = await _text(ctx, store_id, row)
+        for step in _steps(text, row):
+            count = step[-1].index + 1
+            if not await vector_store_files.heartbeat(db, store_id, file_id, ctx.now(), chunk_count=count):
+                await _abandon(ctx, store_id, file_id, count)
+                return
+            await chunks.upsert(db, store_id, file_id, [(c.index, c.text, c.tokens) for c in step])
+            await _store_vectors(ctx, store_id, file_id, step)
+        if count == 0:
+            raise Unreadable("invalid_file", f"{row.filename} has no text to index.")
+    except Unreadable as exc:
+        await _fail(ctx, row, count, exc.code, exc.message)
+        return
+    except APIError as exc:  # Workers AI, the vector index or D1 failed (translated at the adapters)
+        log.warning("ingesting %s into %s failed: %s", file_id, store_id, exc.message)
+        await _fail(ctx, row, count, "server_error", exc.message)
+        return
+    usage = len(text.encode()) + 4 * _dimensions(ctx) * count
+    if not await vector_store_files.transition(db, store_id, file_id, IN_PROGRESS, COMPLETED, ctx.now(),
+                                               usage_bytes=usage):
+        await _abandon(ctx, store_id, file_id, count)
+
+
+async def ingest_pending(ctx: AppContext, store_id: str, batch_id: str | None, limit: int = FILES_PER_JOB) -> bool:
+    """Ingest up to ``limit`` files of the store (or batch) still ``in_progress``; True when more are left."""
+    waiting = await vector_store_files.pending(ctx.backends.db, store_id, batch_id, limit + 1)
+    for file_id in waiting[:limit]:
+        await ingest(ctx, store_id, file_id)
+    return len(waiting) > limit
+
+
+def _steps(text: str, row: StoreFileRow) -> Iterator[list[Chunk]]:
+    chunked = iter_chunks(text, row.chunk_tokens, row.overlap_tokens)
+    while step := list(islice(chunked, STEP)):
+        yield step
+
+
+async def _text(ctx: AppContext, store_id: str, row: StoreFileRow) -> str:
+    """The file's text, read from R2 (the file must still exist; its owner is the store's)."""
+    stored_file = await files.get(ctx.backends.db, row.id, None, ctx.now())
+    if stored_file is not None:
+        check(stored_file.filename, stored_file.content_type, stored_file.bytes)
+    stored = None if stored_file is None else await ctx.backends.bucket.get(stored_file.object_key)
+    if stored_file is None or stored is None or stored.body is None:
+        raise Unreadable("invalid_file", f"The file {row.id} no longer exists.")
+    data = bytearray()
+    async for piece in stored.body:
+        data += piece
+    return await extract(ctx.backends.ai, stored_file.filename, stored_file.content_type, bytes(data))
+
+
+def _dimensions(ctx: AppContext) -> int:
+    if ctx.backends.vectors is None:
+        return 0
+    model = ctx.catalog.models.get(ctx.settings.vector_store_embedding_model)
+    return (model.dimensions or 0) if model is not None else 0
+
+
+async def _store_vectors(ctx: AppContext, store_id: str, file_id: str, step: list[Chunk]) -> None:
+    index = ctx.backends.vectors
+    if index is None:  # keyword search only
+        return
+    model = ctx.catalog.resolve(ctx.settings.vector_store_embedding_model, task="text-embeddings")
+    values, _ = await embed(ctx.backends.ai, model, [c.text for c in step])
+    metadata = {"vector_store_id": store_id, "file_id": file_id}
+    await index.upsert([Vector(chunks.vector_id(store_id, file_id, c.index), v, dict(metadata))
+                        for c, v in zip(step, values, strict=True)])
+
+
+async def _fail(ctx: AppContext, row: StoreFileRow, count: int, code: str, message: str) -> None:
+    """Delete what the ingestion stored, then mark the file ``failed`` (if it still is in progress)."""
+    await vectors.purge(ctx.backends, row.vector_store_id, row.id, max(count, row.chunk_count))
+    await vector_store_files.transition(ctx.backends.db, row.vector_store_id, row.id, IN_PROGRESS, FAILED,
+                                        ctx.now(), last_error_code=code, last_error_message=message[:1000])
+
+
+async def _abandon(ctx: AppContext, store_id: str, file_id: str, count: int) -> None:
+    """The file stopped being ``in_progress`` under us: unless a twin completed it, delete what we stored."""
+    row = await vector_store_files.get(ctx.backends.db, store_id, file_id, deleting=True)
+    if row is not None and row.status == COMPLETED:
+        return
+    await vectors.purge(ctx.backends, store_id, file_id, max(count, row.chunk_count if row else 0))

@@ -1,0 +1,189 @@
+"""Vector stores' requests, as OpenAI's schemas name them (``CreateVectorStoreRequest`` …), and the
+pieces the ``file_search`` tool shares with them: attribute filters and ranking options."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    AfterValidator,
+    Discriminator,
+    Field,
+    Strict,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    Tag,
+    model_validator,
+)
+
+from ..errors import InvalidRequest
+from .common import Lenient, Metadata, Request
+
+MAX_ATTRIBUTES, MAX_ATTRIBUTE_KEY, MAX_ATTRIBUTE_STRING = 16, 64, 512
+
+AttributeValue = StrictStr | StrictBool | StrictInt | StrictFloat
+
+
+def check_attributes(attributes: dict[str, AttributeValue], param: str = "attributes") -> dict[str, AttributeValue]:
+    """OpenAI's rules for a file's ``attributes``: at most 16 pairs, keys of at most 64 characters,
+    strings of at most 512."""
+    if len(attributes) > MAX_ATTRIBUTES:
+        raise InvalidRequest(
+            f"Invalid '{param}': too many properties. Expected an object with at most {MAX_ATTRIBUTES} "
+            f"properties, but got an object with {len(attributes)} properties instead.", param=param)
+    for key, value in attributes.items():
+        if len(key) > MAX_ATTRIBUTE_KEY:
+            raise InvalidRequest(
+                f"Invalid '{param}': key too long. Expected keys of maximum length {MAX_ATTRIBUTE_KEY}, "
+                f"but got a key of length {len(key)} instead.", param=param)
+        if isinstance(value, str) and len(value) > MAX_ATTRIBUTE_STRING:
+            raise InvalidRequest(
+                f"Invalid '{param}.{key}': string too long. Expected a string with maximum length "
+                f"{MAX_ATTRIBUTE_STRING}, but got a string with length {len(value)} instead.", param=f"{param}.{key}")
+    return attributes
+
+
+Attributes = Annotated[dict[str, AttributeValue], AfterValidator(check_attributes)]
+"""A vector store file's ``attributes`` (validated as :func:`check_attributes` says)."""
+
+
+class AutoChunkingStrategy(Request):
+    type: Literal["auto"]
+
+
+class StaticChunking(Request):
+    max_chunk_size_tokens: Annotated[int, Strict(), Field(ge=100, le=4096)]
+    chunk_overlap_tokens: Annotated[int, Strict(), Field(ge=0)]
+
+    @model_validator(mode="after")
+    def _overlap_at_most_half(self) -> StaticChunking:
+        if self.chunk_overlap_tokens > self.max_chunk_size_tokens // 2:
+            raise InvalidRequest(
+                "Invalid 'chunking_strategy.static.chunk_overlap_tokens': the overlap must not exceed half of "
+                f"max_chunk_size_tokens ({self.max_chunk_size_tokens // 2}).",
+                param="chunking_strategy.static.chunk_overlap_tokens")
+        return self
+
+
+class StaticChunkingStrategy(Request):
+    type: Literal["static"]
+    static: StaticChunking
+
+
+ChunkingStrategy = Annotated[AutoChunkingStrategy | StaticChunkingStrategy, Field(discriminator="type")]
+
+
+class ExpiresAfter(Request):
+    """``expires_after``: the store expires ``days`` after it was last active."""
+
+    anchor: Literal["last_active_at"]
+    days: Annotated[int, Strict(), Field(ge=1, le=365)]
+
+
+class CreateVectorStoreRequest(Request):
+    file_ids: Annotated[list[StrictStr], Field(max_length=500)] | None = None
+    name: StrictStr | None = None
+    description: StrictStr | None = None
+    expires_after: ExpiresAfter | None = None
+    chunking_strategy: ChunkingStrategy | None = None
+    metadata: Metadata | None = None
+
+
+class UpdateVectorStoreRequest(Request):
+    name: StrictStr | None = None
+    expires_after: ExpiresAfter | None = None
+    metadata: Metadata | None = None
+
+
+class CreateVectorStoreFileRequest(Request):
+    file_id: StrictStr
+    chunking_strategy: ChunkingStrategy | None = None
+    attributes: Attributes | None = None
+
+
+class CreateVectorStoreFileBatchRequest(Request):
+    file_ids: Annotated[list[StrictStr], Field(min_length=1, max_length=2000)] | None = None
+    files: Annotated[list[CreateVectorStoreFileRequest], Field(min_length=1, max_length=2000)] | None = None
+    chunking_strategy: ChunkingStrategy | None = None
+    attributes: Attributes | None = None
+
+    @model_validator(mode="after")
+    def _file_ids_or_files(self) -> CreateVectorStoreFileBatchRequest:
+        if (self.file_ids is None) == (self.files is None):
+            raise InvalidRequest("Exactly one of 'file_ids' and 'files' must be given.",
+                                 param="file_ids" if self.file_ids is not None else "files")
+        return self
+
+
+class UpdateVectorStoreFileAttributesRequest(Request):
+    attributes: Attributes | None
+
+
+# ---- filters and ranking (the search endpoint and the file_search tool) ---------------------
+
+ComparisonType = Literal["eq", "ne", "gt", "gte", "lt", "lte", "in", "nin"]
+Scalar = StrictStr | StrictBool | StrictInt | StrictFloat
+
+
+class ComparisonFilter(Request):
+    """``{type, key, value}``: an attribute compared with a value (``in``/``nin``: a list of values)."""
+
+    type: ComparisonType
+    key: StrictStr
+    value: Scalar | list[StrictStr | StrictInt | StrictFloat]
+
+    @model_validator(mode="after")
+    def _value_fits_type(self) -> ComparisonFilter:
+        if (self.type in ("in", "nin")) != isinstance(self.value, list):
+            wanted = "an array" if self.type in ("in", "nin") else "a string, number or boolean"
+            raise ValueError(f"the value of a '{self.type}' filter must be {wanted}")
+        return self
+
+
+def _filter_kind(value: Any) -> str:
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    return "CompoundFilter" if kind in ("and", "or") else "ComparisonFilter"  # class names: no param names
+
+
+class CompoundFilter(Request):
+    """``{type: and | or, filters}``: comparison or compound filters combined."""
+
+    type: Literal["and", "or"]
+    filters: list[AnyFilter]
+
+
+AnyFilter = Annotated[
+    Union[Annotated[ComparisonFilter, Tag("ComparisonFilter")], Annotated[CompoundFilter, Tag("CompoundFilter")]],  # noqa: UP007
+    Discriminator(_filter_kind),
+]
+"""A filter in a request: ``and``/``or`` make it compound, any other ``type`` a comparison."""
+CompoundFilter.model_rebuild()
+
+Filter = ComparisonFilter | CompoundFilter
+"""A validated filter (what :func:`..runner.attribute_filters.matches` takes)."""
+
+
+class HybridSearch(Lenient):
+    """How reciprocal rank fusion weighs the semantic and the keyword ranking."""
+
+    embedding_weight: Annotated[float, Strict(), Field(ge=0)]
+    text_weight: Annotated[float, Strict(), Field(ge=0)]
+
+
+Ranker = Literal["none", "auto", "default-2024-11-15", "default_2024_08_21"]
+
+
+class RankingOptions(Request):
+    ranker: Ranker | None = None
+    score_threshold: Annotated[float, Strict(), Field(ge=0, le=1)] | None = None
+    hybrid_search: HybridSearch | None = None
+
+
+class VectorStoreSearchRequest(Request):
+    query: StrictStr | Annotated[list[StrictStr], Field(min_length=1)]
+    rewrite_query: StrictBool | None = None
+    max_num_results: Annotated[int, Strict(), Field(ge=1, le=50)] | None = None
+    filters: AnyFilter | None = None
+    ranking_options: RankingOptions | None = None

@@ -1,0 +1,262 @@
+"""``/v1/vector_stores``, its files and file batches: every route, its objects and its errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from openai_workers_ai.adapters.local_vectors import LocalVectorIndex
+
+from .conftest import ADMIN_KEY, OTHER_KEY
+from .openapi import assert_matches
+from .vector_stores_util import docx, drain, pdf, store_with, upload
+
+DOCS = {
+    "cats.txt": "Cats are small domesticated felines. They purr, groom themselves and sleep most of the day.",
+    "dogs.md": "# Dogs\n\nDogs are loyal companions. They bark, fetch sticks and guard the house.",
+}
+
+
+async def test_create_ingest_retrieve_list_modify_delete(client: httpx.AsyncClient, app: Any,
+                                                       vectors: LocalVectorIndex) -> None:
+    store_id, ids = await store_with(client, app, DOCS, metadata={"team": "pets"},
+                                     expires_after={"anchor": "last_active_at", "days": 3})
+    r = await client.get(f"/v1/vector_stores/{store_id}")
+    store = r.json()
+    assert_matches(store, "VectorStoreObject")
+    assert store["status"] == "completed" and store["name"] == "kb" and store["metadata"] == {"team": "pets"}
+    assert store["file_counts"] == {"in_progress": 0, "completed": 2, "failed": 0, "cancelled": 0, "total": 2}
+    assert store["usage_bytes"] > 0
+    assert store["expires_after"] == {"anchor": "last_active_at", "days": 3}
+    assert store["expires_at"] == store["last_active_at"] + 3 * 86400
+    assert len(vectors) == 2  # one chunk each
+
+    r = await client.post(f"/v1/vector_stores/{store_id}", json={"name": "renamed", "metadata": {"a": "b"},
+                                                                 "expires_after": None})
+    assert r.status_code == 200, r.text
+    assert (r.json()["name"], r.json()["metadata"], r.json()["expires_at"]) == ("renamed", {"a": "b"}, None)
+
+    listed = (await client.get("/v1/vector_stores")).json()
+    assert_matches(listed, "ListVectorStoresResponse")
+    assert [s["id"] for s in listed["data"]] == [store_id]
+
+    r = await client.delete(f"/v1/vector_stores/{store_id}")
+    assert r.json() == {"id": store_id, "object": "vector_store.deleted", "deleted": True}
+    assert (await client.get(f"/v1/vector_stores/{store_id}")).status_code == 404
+    assert len(vectors) == 0
+    db = app.state.ctx.backends.db
+    for table in ("vector_store_files", "vector_store_chunks"):
+        assert (await db.prepare(f"SELECT COUNT(*) AS n FROM {table}").first())["n"] == 0
+    # the files themselves stay
+    assert (await client.get(f"/v1/files/{ids['cats.txt']}")).status_code == 200
+
+
+async def test_pagination_as_openai_pages(client: httpx.AsyncClient) -> None:
+    created = [(await client.post("/v1/vector_stores", json={"name": f"s{i}"})).json()["id"] for i in range(5)]
+    first = (await client.get("/v1/vector_stores?limit=2")).json()
+    assert [s["id"] for s in first["data"]] == created[::-1][:2] and first["has_more"]
+    second = (await client.get(f"/v1/vector_stores?limit=2&after={first['last_id']}")).json()
+    assert [s["id"] for s in second["data"]] == created[::-1][2:4]
+    ascending = (await client.get("/v1/vector_stores?order=asc&limit=10")).json()
+    assert [s["id"] for s in ascending["data"]] == created and not ascending["has_more"]
+    r = await client.get("/v1/vector_stores?limit=101")
+    assert r.status_code == 400 and r.json()["error"]["param"] == "limit"
+
+
+async def test_stores_belong_to_their_key(client: httpx.AsyncClient, app: Any) -> None:
+    store_id = (await client.post("/v1/vector_stores", json={"name": "mine"})).json()["id"]
+    other = {"authorization": f"Bearer {OTHER_KEY}"}
+    for method, path in (("GET", ""), ("POST", ""), ("DELETE", ""), ("POST", "/search"), ("GET", "/files")):
+        r = await client.request(method, f"/v1/vector_stores/{store_id}{path}", headers=other,
+                                 json={"query": "x"} if method == "POST" else None)
+        assert r.status_code == 404, (method, path, r.text)
+    assert (await client.get("/v1/vector_stores", headers=other)).json()["data"] == []
+    admin = await client.get(f"/v1/vector_stores/{store_id}", headers={"authorization": f"Bearer {ADMIN_KEY}"})
+    assert admin.status_code == 200
+    # another key's file cannot be attached
+    file_id = await upload(client, "a.txt", "hello")
+    mine = (await client.post("/v1/vector_stores", json={}, headers=other)).json()["id"]
+    r = await client.post(f"/v1/vector_stores/{mine}/files", json={"file_id": file_id}, headers=other)
+    assert r.status_code == 404 and r.json()["error"]["param"] == "file_id"
+
+
+@pytest.mark.parametrize(("body", "param"), [
+    ({"file_ids": ["file-nope"]}, "file_ids[0]"),
+    ({"chunking_strategy": {"type": "static", "static": {"max_chunk_size_tokens": 99, "chunk_overlap_tokens": 0}}},
+     "chunking_strategy.static.max_chunk_size_tokens"),
+    ({"chunking_strategy": {"type": "static", "static": {"max_chunk_size_tokens": 4097, "chunk_overlap_tokens": 0}}},
+     "chunking_strategy.static.max_chunk_size_tokens"),
+    ({"chunking_strategy": {"type": "static", "static": {"max_chunk_size_tokens": 800, "chunk_overlap_tokens": 401}}},
+     "chunking_strategy.static.chunk_overlap_tokens"),
+    ({"chunking_strategy": {"type": "other"}}, "chunking_strategy"),
+    ({"expires_after": {"anchor": "created_at", "days": 1}}, "expires_after.anchor"),
+    ({"expires_after": {"anchor": "last_active_at", "days": 366}}, "expires_after.days"),
+    ({"metadata": {str(i): "v" for i in range(17)}}, "metadata"),
+    ({"name": 5}, "name"),
+    ({"file_ids": ["x"] * 501}, "file_ids"),
+    ({"colour": "red"}, "colour"),
+])
+async def test_create_refuses_bad_bodies(client: httpx.AsyncClient, body: dict[str, Any], param: str) -> None:
+    r = await client.post("/v1/vector_stores", json=body)
+    assert r.status_code in (400, 404), r.text
+    error = r.json()["error"]
+    assert error["param"] == param, error
+    assert (await client.get("/v1/vector_stores")).json()["data"] == []
+
+
+async def test_unknown_and_malformed_ids_are_404(client: httpx.AsyncClient) -> None:
+    store_id = (await client.post("/v1/vector_stores", json={})).json()["id"]
+    for path in ("/v1/vector_stores/vs_nope", "/v1/vector_stores/vs_" + "a" * 24,
+                 f"/v1/vector_stores/{store_id}/files/file-nope", f"/v1/vector_stores/{store_id}/files/x/content",
+                 f"/v1/vector_stores/{store_id}/file_batches/vsfb_nope",
+                 f"/v1/vector_stores/{store_id}/file_batches/vsfb_nope/files"):
+        r = await client.get(path)
+        assert r.status_code == 404, path
+        assert r.json()["error"]["type"] == "invalid_request_error"
+
+
+async def test_files_attach_list_filter_update_content_delete(client: httpx.AsyncClient, app: Any,
+                                                            vectors: LocalVectorIndex) -> None:
+    store_id = (await client.post("/v1/vector_stores", json={"name": "kb"})).json()["id"]
+    good = await upload(client, "notes.txt", "Remember the milk. " * 300)
+    bad = await upload(client, "archive.zip", b"PK\x03\x04 not for indexing", "application/zip")
+    r = await client.post(f"/v1/vector_stores/{store_id}/files", json={
+        "file_id": good, "attributes": {"author": "ann", "year": 2024, "draft": False},
+        "chunking_strategy": {"type": "static", "static": {"max_chunk_size_tokens": 200, "chunk_overlap_tokens": 50}}})
+    assert r.status_code == 200, r.text
+    attached = r.json()
+    assert_matches(attached, "VectorStoreFileObject")
+    assert attached["status"] == "in_progress" and attached["attributes"]["year"] == 2024
+    assert attached["chunking_strategy"]["static"] == {"max_chunk_size_tokens": 200, "chunk_overlap_tokens": 50}
+    await client.post(f"/v1/vector_stores/{store_id}/files", json={"file_id": bad})
+    await drain(app)
+
+    done = (await client.get(f"/v1/vector_stores/{store_id}/files/{good}")).json()
+    assert done["status"] == "completed" and done["last_error"] is None and done["usage_bytes"] > 0
+    failed = (await client.get(f"/v1/vector_stores/{store_id}/files/{bad}")).json()
+    assert failed["status"] == "failed" and failed["last_error"]["code"] == "unsupported_file"
+    listed = (await client.get(f"/v1/vector_stores/{store_id}/files?filter=failed")).json()
+    assert_matches(listed, "ListVectorStoreFilesResponse")
+    assert [f["id"] for f in listed["data"]] == [bad]
+    r = await client.get(f"/v1/vector_stores/{store_id}/files?filter=done")
+    assert r.status_code == 400 and r.json()["error"]["param"] == "filter"
+
+    r = await client.post(f"/v1/vector_stores/{store_id}/files/{good}", json={"attributes": {"author": "bo"}})
+    assert r.json()["attributes"] == {"author": "bo"}
+    r = await client.post(f"/v1/vector_stores/{store_id}/files/{good}", json={"attributes": {"k": "x" * 513}})
+    assert r.status_code == 400 and r.json()["error"]["param"] == "attributes.k"
+
+    content = (await client.get(f"/v1/vector_stores/{store_id}/files/{good}/content")).json()
+    assert_matches(content, "VectorStoreFileContentResponse")
+    assert len(content["data"]) == len(vectors) > 5
+    assert all(len(part["text"]) <= 800 and "milk" in part["text"] for part in content["data"])
+
+    r = await client.delete(f"/v1/vector_stores/{store_id}/files/{good}")
+    assert r.json() == {"id": good, "object": "vector_store.file.deleted", "deleted": True}
+    assert len(vectors) == 0
+    assert (await client.get(f"/v1/vector_stores/{store_id}/files/{good}")).status_code == 404
+    assert (await client.get(f"/v1/files/{good}")).status_code == 200  # the file itself stays
+    # attached again: ingested again
+    await client.post(f"/v1/vector_stores/{store_id}/files", json={"file_id": good})
+    await drain(app)
+    assert (await client.get(f"/v1/vector_stores/{store_id}/files/{good}")).json()["status"] == "completed"
+
+
+async def test_content_pages(client: httpx.AsyncClient, app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from openai_workers_ai.routes import vector_store_files
+
+    monkeypatch.setattr(vector_store_files, "CONTENT_PAGE", 3)
+    store_id, ids = await store_with(client, app, {"long.txt": "word " * 2000}, chunking_strategy={
+        "type": "static", "static": {"max_chunk_size_tokens": 100, "chunk_overlap_tokens": 0}})
+    url = f"/v1/vector_stores/{store_id}/files/{ids['long.txt']}/content"
+    texts, page = [], None
+    while True:
+        body = (await client.get(url + (f"?page={page}" if page else ""))).json()
+        texts += [d["text"] for d in body["data"]]
+        if not body["has_more"]:
+            break
+        page = body["next_page"]
+    assert len(texts) == 25 and body["next_page"] is None
+    assert (await client.get(url + "?page=x")).status_code == 400
+
+
+@pytest.mark.parametrize(("name", "content", "expected"), [
+    ("page.html", "<html><head><style>p{}</style></head><body><h2>Refunds</h2><p>Refunds take five days.</p></body></html>",
+     "## Refunds\n\nRefunds take five days."),
+    ("report.pdf", pdf("Quarterly revenue grew", "by twelve percent"), "Quarterly revenue grew\nby twelve percent"),
+    ("report2.pdf", pdf("Compressed text works too", compress=True), "Compressed text works too"),
+    ("letter.docx", docx("Dear reader,", "hello."), "Dear reader,\n\nhello."),
+    ("data.json", '{"answer": 42}', '{"answer": 42}'),
+    ("main.py", "def main():\n    return 1\n", "def main():\n    return 1"),
+])
+async def test_file_types(client: httpx.AsyncClient, app: Any, name: str, content: str | bytes, expected: str) -> None:
+    store_id, ids = await store_with(client, app, {name: content})
+    row = (await client.get(f"/v1/vector_stores/{store_id}/files/{ids[name]}")).json()
+    assert row["status"] == "completed", row
+    text = (await client.get(f"/v1/vector_stores/{store_id}/files/{ids[name]}/content")).json()["data"][0]["text"]
+    assert text == expected
+
+
+@pytest.mark.parametrize(("name", "content", "code"), [
+    ("latin1.txt", "café".encode("latin-1"), "invalid_file"),
+    ("blob.bin", b"\x00\x01\x02", "unsupported_file"),
+    ("empty.txt", "   \n  ", "invalid_file"),
+    ("scan.pdf", b"%PDF-1.4 no text objects here", "invalid_file"),
+])
+async def test_files_that_cannot_be_indexed_fail(client: httpx.AsyncClient, app: Any, name: str, content: bytes | str,
+                                                 code: str) -> None:
+    store_id, ids = await store_with(client, app, {name: content})
+    row = (await client.get(f"/v1/vector_stores/{store_id}/files/{ids[name]}")).json()
+    assert row["status"] == "failed" and row["last_error"]["code"] == code, row
+    store = (await client.get(f"/v1/vector_stores/{store_id}")).json()
+    assert store["file_counts"]["failed"] == 1 and store["status"] == "completed"
+
+
+async def test_file_batches(client: httpx.AsyncClient, app: Any, vectors: LocalVectorIndex) -> None:
+    store_id = (await client.post("/v1/vector_stores", json={})).json()["id"]
+    ids = [await upload(client, f"f{i}.txt", f"document number {i} about topic {i}") for i in range(6)]
+    r = await client.post(f"/v1/vector_stores/{store_id}/file_batches", json={
+        "file_ids": ids[:3], "attributes": {"group": "a"}})
+    assert r.status_code == 200, r.text
+    batch = r.json()
+    assert_matches(batch, "VectorStoreFileBatchObject")
+    assert batch["status"] == "in_progress" and batch["file_counts"]["in_progress"] == 3
+    r = await client.post(f"/v1/vector_stores/{store_id}/file_batches", json={
+        "files": [{"file_id": ids[3], "attributes": {"group": "b"}}, {"file_id": ids[4]}]})
+    second = r.json()
+    await drain(app)
+    done = (await client.get(f"/v1/vector_stores/{store_id}/file_batches/{batch['id']}")).json()
+    assert done["status"] == "completed" and done["file_counts"]["completed"] == 3
+    files = (await client.get(f"/v1/vector_stores/{store_id}/file_batches/{second['id']}/files")).json()["data"]
+    assert sorted(f["id"] for f in files) == sorted(ids[3:5])
+    assert {f["id"]: f["attributes"] for f in files} == {ids[3]: {"group": "b"}, ids[4]: {}}
+    assert len(vectors) == 5
+
+    # cancelled before it ran: its files end cancelled and store nothing
+    third = (await client.post(f"/v1/vector_stores/{store_id}/file_batches", json={"file_ids": [ids[5]]})).json()
+    r = await client.post(f"/v1/vector_stores/{store_id}/file_batches/{third['id']}/cancel")
+    assert r.json()["status"] == "cancelled" and r.json()["file_counts"]["cancelled"] == 1
+    await drain(app)
+    assert len(vectors) == 5
+    row = (await client.get(f"/v1/vector_stores/{store_id}/files/{ids[5]}")).json()
+    assert row["status"] == "cancelled"
+
+    for body, param in (({}, "files"), ({"file_ids": ids[:1], "files": [{"file_id": ids[0]}]}, "file_ids"),
+                        ({"file_ids": []}, "file_ids"), ({"file_ids": ["file-x"]}, "file_ids[0]"),
+                        ({"files": [{"file_id": ids[0]}, {"file_id": "file-x"}]}, "files[1].file_id")):
+        r = await client.post(f"/v1/vector_stores/{store_id}/file_batches", json=body)
+        assert r.status_code in (400, 404) and r.json()["error"]["param"] == param, (body, r.text)
+
+
+async def test_an_expired_store_shows_expired_and_refuses_use(client: httpx.AsyncClient, app: Any,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    store_id = (await client.post("/v1/vector_stores", json={
+        "expires_after": {"anchor": "last_active_at", "days": 1}})).json()["id"]
+    ctx = app.state.ctx
+    later = ctx.clock() + 2 * 86400
+    monkeypatch.setattr(type(ctx), "now", lambda self: int(later))
+    assert (await client.get(f"/v1/vector_stores/{store_id}")).json()["status"] == "expired"
+    r = await client.post(f"/v1/vector_stores/{store_id}/search", json={"query": "x"})
+    assert r.status_code == 400 and "expired" in r.json()["error"]["message"]
