@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import openai
 import pytest
@@ -18,6 +14,7 @@ from pydantic import BaseModel
 
 from ..images_util import rgba_png
 from .conftest import E2E_KEY
+from .test_libraries import run_isolated
 
 SCOUT = "@cf/meta/llama-4-scout-17b-16e-instruct"
 WEATHER = {"type": "function", "name": "get_weather", "description": "The weather in a city.", "strict": True,
@@ -127,18 +124,10 @@ def test_websocket_mode(client: OpenAI) -> None:
                 break
 
 
-AGENTS_SDK = "openai-agents==0.24.0"
+AGENTS_SDK = ("openai-agents==0.24.0",)
 """The Agents SDK release the test runs (current; it needs pydantic >= 2.12, so it gets its own environment)."""
 
 
 def test_agents_sdk_runs_an_agent_with_a_function_tool(server: str) -> None:
-    uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
-    script = Path(__file__).parent / "agents_sdk" / "run_agent.py"
-    proc = subprocess.run(
-        [uv, "run", "--isolated", "--no-project", "--quiet", "--with", AGENTS_SDK, "python", str(script),
-         f"{server}/v1", E2E_KEY],
-        capture_output=True, text=True, timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result = run_isolated("agents_sdk.py", [f"{server}/v1", E2E_KEY], AGENTS_SDK)
     assert result == {"calls": ["Lisbon"], "final_output": "Tool results: sunny in Lisbon"}

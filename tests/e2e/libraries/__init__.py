@@ -1,0 +1,1 @@
+"""Scripts the end-to-end tests run in environments of their own (current library releases)."""
