@@ -18,6 +18,7 @@ world makes ``Thread.start`` fail the way Pyodide does and records attempts.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -31,6 +32,12 @@ ROOT = Path(__file__).resolve().parents[1]
 # can't be asserted absent; what is asserted for them is that no thread starts.
 BANNED = [
     "uvicorn",
+    "uvloop",
+    "httptools",
+    "aiohttp",  # the REST backend's and the URL fetcher's HTTP client, and what it brings along:
+    "yarl",
+    "multidict",
+    "aiohappyeyeballs",
     "httpx",
     "sqlite3",
     "_sqlite3",
@@ -379,6 +386,24 @@ def _core_app_importable() -> bool:
         [sys.executable, "-c", "import openai_workers_ai.app"], cwd=ROOT, capture_output=True
     )
     return probe.returncode == 0
+
+
+def test_the_banned_modules_are_what_the_local_server_loads() -> None:
+    """The list above names real modules: the local server with the REST backend loads these, so
+    their absence from the Worker means something."""
+    code = textwrap.dedent(
+        """
+        import json, sys
+        from openai_workers_ai import cli
+        from openai_workers_ai.settings import Settings
+        cli.choose_ai("rest", Settings(cloudflare_account_id="a", cloudflare_api_token="t"), {})
+        import uvicorn.loops.uvloop, uvicorn.protocols.http.httptools_impl  # what serve() runs on
+        print(json.dumps(sorted(sys.modules)))
+        """
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    local = {"uvicorn", "uvloop", "httptools", "aiohttp", "yarl", "multidict", "aiohappyeyeballs", "sqlite3"}
+    assert local <= set(BANNED) and local <= set(json.loads(run.stdout))
 
 
 def test_entry_imports_light_and_bridge_serves_buffered_and_streamed_responses() -> None:
