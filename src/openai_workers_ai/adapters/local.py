@@ -53,22 +53,31 @@ class SQLiteStatement:
 
 
 class SQLiteD1:
-    """D1 on SQLite. Each statement is its own transaction; ``batch`` is one transaction."""
+    """D1 on SQLite. Each statement is its own transaction; ``batch`` is one transaction.
+
+    Several processes may share the file (``serve --workers``): it is in WAL mode (readers and the
+    writer do not block each other) and a writer waits up to :data:`BUSY_TIMEOUT` seconds for
+    another's transaction to end. Transactions of several statements take the write lock at BEGIN
+    (``BEGIN IMMEDIATE``), so one never fails half-way for having read what another process changed.
+    """
 
     def __init__(self, path: str | Path = ":memory:") -> None:
-        self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self.conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
         self.conn.row_factory = sqlite3.Row
         self.conn.execute("PRAGMA foreign_keys = ON")
+        if str(path) != ":memory:":
+            self.conn.execute("PRAGMA journal_mode = WAL")  # kept in the file: every process sees it
 
-    def transaction(self) -> _Transaction:
-        """A context manager: one transaction (or a part of the open one), rolled back on error."""
-        return _Transaction(self.conn)
+    def transaction(self, *, write: bool = False) -> _Transaction:
+        """A context manager: one transaction (or a part of the open one), rolled back on error.
+        ``write``: it will write after reading, so it takes the write lock first."""
+        return _Transaction(self.conn, "BEGIN IMMEDIATE" if write else "BEGIN")
 
     def prepare(self, sql: str) -> SQLiteStatement:
         return SQLiteStatement(self, sql)
 
     async def batch(self, statements: Sequence[Statement]) -> None:
-        with self.transaction() as conn:
+        with self.transaction(write=True) as conn:
             for statement in statements:
                 if not isinstance(statement, SQLiteStatement):
                     raise TypeError("SQLiteD1.batch runs only statements this database prepared")
@@ -76,32 +85,35 @@ class SQLiteD1:
 
     def apply_migrations(self, directory: str | Path) -> list[str]:
         """Apply ``*.sql`` files not yet recorded in ``d1_migrations``, in name order."""
-        conn = self.conn
-        conn.execute(
+        self.conn.execute(
             "CREATE TABLE IF NOT EXISTS d1_migrations("
             "id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, "
             "applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL)"
         )
-        done = {row[0] for row in conn.execute("SELECT name FROM d1_migrations")}
         applied = []
         for path in sorted(Path(directory).glob("*.sql")):
-            if path.name in done:
-                continue
-            with self.transaction() as tx:
+            # Checked under the write lock: processes starting at once apply each file once.
+            with self.transaction(write=True) as tx:
+                if tx.execute("SELECT 1 FROM d1_migrations WHERE name = ?", (path.name,)).fetchone():
+                    continue
                 tx.executescript_in_tx(path.read_text())
                 tx.execute("INSERT INTO d1_migrations (name) VALUES (?)", (path.name,))
             applied.append(path.name)
         return applied
 
 
+BUSY_TIMEOUT = 10.0
+"""Seconds a statement waits for another process's write transaction before failing."""
+
+
 class _Transaction:
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
+    def __init__(self, conn: sqlite3.Connection, begin: str = "BEGIN") -> None:
+        self.conn, self.begin = conn, begin
         self.nested = conn.in_transaction
 
     def __enter__(self) -> _Transaction:
         if not self.nested:
-            self.conn.execute("BEGIN")
+            self.conn.execute(self.begin)
         return self
 
     def __exit__(self, kind: object, exc: object, tb: object) -> None:
@@ -146,7 +158,8 @@ class FolderR2:
         metadata: dict[str, str] | None = None,
     ) -> StoredObject:
         path = self._path(key)
-        partial = path.with_suffix(".part")
+        # Unique per write: two writers of one key (other requests, other processes) never share it.
+        partial = path.with_name(f"{path.name}.{secrets.token_hex(8)}.part")
         size = 0
         try:
             with partial.open("wb") as f:
@@ -159,7 +172,9 @@ class FolderR2:
             partial.unlink(missing_ok=True)
             raise
         meta = {"key": key, "size": size, "content_type": content_type, "metadata": metadata or {}}
-        path.with_suffix(".json").write_text(dumps(meta))
+        sidecar = partial.with_suffix(".json-part")  # not "*.json": list() never reads it half-written
+        sidecar.write_text(dumps(meta))
+        sidecar.replace(path.with_suffix(".json"))  # whole or not at all, for readers in other processes
         partial.replace(path)
         return StoredObject(key, size, content_type, metadata or {})
 
