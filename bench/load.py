@@ -46,12 +46,16 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.body: list[bytes] = []
         self.done: asyncio.Future[tuple[int, bytes]] | None = None
+        self.keep_alive = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
         self.parser.feed_data(data)
+
+    def on_headers_complete(self) -> None:
+        self.keep_alive = self.parser.should_keep_alive()  # asked later, the parser has forgotten
 
     def on_body(self, body: bytes) -> None:
         self.body.append(body)
@@ -92,8 +96,11 @@ class Load:
         head = (f"POST {self.path} HTTP/1.1\r\nhost: {self.host}:{self.port}\r\nauthorization: Bearer {self.token}\r\n"
                 f"content-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n")
         answer = await connection.request(head.encode() + body)
-        if connection.parser.should_keep_alive():
+        if connection.keep_alive:
             self.idle.append(connection)
+        else:
+            assert connection.transport is not None
+            connection.transport.close()
         return answer
 
     async def chat(self, i: int) -> None:
