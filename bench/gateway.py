@@ -4,8 +4,9 @@
 
 Starts a no-delay Workers AI REST stand-in (``bench/upstream.py``, 64-token replies), then in turn:
 the floor (``bench/passthrough.py``: ~90 lines of aiohttp, OpenAI chat in, ``/ai/run`` out, no
-validation), this project's server (``openai-workers-ai serve --ai rest``) and, when ``litellm`` is
-importable, LiteLLM's proxy, all against that stand-in. Each gets the same load: serial requests
+validation), the same logic on this project's HTTP stack (``bench/stack.py``: uvicorn as ``serve``
+runs it, ``RestAI``), this project's server (``openai-workers-ai serve --ai rest``) and, when
+``litellm`` is importable, LiteLLM's proxy, all against that stand-in. Each gets the same load: serial requests
 (latency at concurrency 1), concurrent requests (16 at a time) and concurrent streams (16 at a time).
 Every reply is checked (the stand-in's answer depends on the prompt). CPU is the gateway's whole
 process tree, from ``/proc``; figures are ratios to the floor measured in the same round. Then the
@@ -202,6 +203,13 @@ def floor(upstream: str, port: int) -> Gateway:
     return Gateway("floor (bench/passthrough.py, aiohttp)", argv, port)
 
 
+def stack(upstream: str, port: int) -> Gateway:
+    argv = [sys.executable, str(BENCH / "stack.py"), "--port", str(port), "--upstream", upstream,
+            "--account", ACCOUNT, "--token", UPSTREAM_TOKEN]
+    return Gateway("the floor's logic on this project's stack (bench/stack.py)", argv, port,
+                   {"PYTHONPATH": str(ROOT / "src")})
+
+
 def litellm(python: str, upstream: str, port: int, data_dir: Path) -> Gateway:
     """LiteLLM's proxy with the stand-in as its Cloudflare upstream (LiteLLM calls Workers AI's
     OpenAI-compatible endpoint, ``…/ai/v1/chat/completions``)."""
@@ -262,6 +270,16 @@ def report(rounds: list[dict[str, Figures]], direct: list[float], workers: list[
             if name != floor_name:
                 line += f"   ratio {spread(ratios(name, attr, added), '.2f')}"
             print(line)
+    stack_name = next((n for n in names if "stack" in n), None)
+    project_name = next((n for n in names if n.startswith("this project")), None)
+    if stack_name and project_name:
+        print("\nwhere a chat's CPU goes (median over rounds of the differences):")
+        for title, attr in (("c=16", "cpu_ms_concurrent"), ("c=1", "cpu_ms_serial")):
+            floor_ms = statistics.median(values(floor_name, attr))
+            stack_ms = statistics.median([getattr(r[stack_name], attr) - getattr(r[floor_name], attr) for r in rounds])
+            app_ms = statistics.median([getattr(r[project_name], attr) - getattr(r[stack_name], attr) for r in rounds])
+            print(f"  {title:5s} the floor {floor_ms:.3f} ms; this project's stack {stack_ms:+.3f} ms against it; "
+                  f"the app on top of the stack {app_ms:+.3f} ms")
     for name in names[1:]:
         if not name.startswith("this project"):
             continue
@@ -309,7 +327,8 @@ def main() -> None:
             for n in range(args.repeat):
                 print(f"round {n + 1}/{args.repeat}", flush=True)
                 direct.append(run(direct_p50(upstream, sizes["serial"])))
-                gateways = [floor(upstream, free_port()), project(upstream, free_port(), log_dir)]
+                gateways = [floor(upstream, free_port()), stack(upstream, free_port()),
+                            project(upstream, free_port(), log_dir)]
                 if litellm_python:
                     gateways.append(litellm(litellm_python, upstream, free_port(), log_dir))
                 results: dict[str, Figures] = {}
