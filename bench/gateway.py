@@ -50,6 +50,7 @@ class Gateway:
     port: int
     env: dict[str, str] = field(default_factory=dict)
     health: str = "/health"
+    share: int = 1  # gets 1/share of the load (per-request figures need fewer requests from a slow one)
 
     @property
     def url(self) -> str:
@@ -225,7 +226,7 @@ def litellm(python: str, upstream: str, port: int, data_dir: Path) -> Gateway:
     # Offline: its cost map as shipped, no tokenizer downloads (this bench reaches loopback only).
     env = {"CLOUDFLARE_ACCOUNT_ID": ACCOUNT, "LITELLM_LOG": "ERROR", "LITELLM_LOCAL_MODEL_COST_MAP": "True",
            "HF_HUB_OFFLINE": "1"}
-    return Gateway("LiteLLM proxy", argv, port, env, health="/health/liveliness")
+    return Gateway("LiteLLM proxy", argv, port, env, health="/health/liveliness", share=10)
 
 
 # ---- the report -------------------------------------------------------------------------------
@@ -334,7 +335,7 @@ def main() -> None:
                 results: dict[str, Figures] = {}
                 for g in gateways:
                     with running(g.argv, g.env, g.url + g.health, log_dir) as pid:
-                        results[g.name] = f = run(measure(g.url, pid, sizes))
+                        results[g.name] = f = run(measure(g.url, pid, {k: v // g.share for k, v in sizes.items()}))
                     print(f"  {g.name}: {f.cpu_ms_concurrent:.3f} ms CPU/chat (c=16), {f.cpu_ms_serial:.3f} (c=1), "
                           f"{f.chunks_per_cpu_s:.0f} chunks/CPU-s, p50 {f.p50_ms:.3f} ms, {f.rps:.0f} chats/s", flush=True)
                 rounds.append(results)

@@ -94,3 +94,17 @@ def test_build_local_app_applies_migrations(tmp_path: Path) -> None:
 def test_parser_rejects_unknown_backend() -> None:
     with pytest.raises(SystemExit):
         cli.main(["serve", "--ai", "openai"])
+
+
+async def test_process_lifetime_closes_the_http_clients(tmp_path: Path) -> None:
+    from openai_workers_ai.adapters.local import FolderR2, HttpFetcher, SQLiteD1
+    from openai_workers_ai.ports import Backends
+
+    ai, fetcher = RestAI("a", "t"), HttpFetcher()
+    sessions = [ai.session(), fetcher.session()]  # made on first use, in this loop
+    backends = Backends(ai=ai, db=SQLiteD1(), bucket=FolderR2(tmp_path), fetcher=fetcher)
+    async with cli.process_lifetime(backends, Settings()):
+        assert not any(s.closed for s in sessions)
+    assert all(s.closed for s in sessions)
+    async with cli.process_lifetime(Backends(ai=Simulator(), db=SQLiteD1(), bucket=FolderR2(tmp_path)), Settings()):
+        pass  # backends without pools to close

@@ -115,9 +115,10 @@ class ServeOptions:
 
 
 @asynccontextmanager
-async def process_lifetime(backends: Backends) -> AsyncIterator[None]:
-    """Around serving, in each server process and its event loop: start what runs beside the
-    requests (per process), and close the backends' connection pools when the server stops."""
+async def process_lifetime(backends: Backends, settings: Settings) -> AsyncIterator[None]:
+    """Around serving, in each server process and its event loop (``serve --workers N``: in each of
+    the N): start what runs beside the requests there, and close the backends' connection pools
+    when the server stops."""
     try:
         yield
     finally:
@@ -139,7 +140,7 @@ def serve_process(options: ServeOptions, sockets: list[Any] | None = None) -> No
                             access_log=False, http=_http_protocol())
 
     async def run() -> None:
-        async with process_lifetime(backends):
+        async with process_lifetime(backends, options.settings):
             await uvicorn.Server(config).serve(sockets)
 
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
