@@ -130,7 +130,7 @@ async def process_lifetime(backends: Backends, settings: Settings) -> AsyncItera
 
 def serve_process(options: ServeOptions, sockets: list[Any] | None = None) -> None:
     """One server process: its own backends and app, uvicorn until SIGINT/SIGTERM. ``sockets``: the
-    listening socket shared by several processes; None: bind ``options.host:options.port``."""
+    listening socket to accept on (from ``processes.supervise``); None: bind ``options.host:port``."""
     import uvicorn
 
     ai, _ = choose_ai(options.ai, options.settings, options.env)
