@@ -1,5 +1,5 @@
 """What the benchmarks share: a request straight through the ASGI app, a local server in a
-temporary folder, and the server process's memory figures (Linux ``/proc``)."""
+temporary folder, and a server's memory and CPU figures (Linux ``/proc``)."""
 
 from __future__ import annotations
 
@@ -90,6 +90,36 @@ def memory(pid: int) -> dict[str, int]:
         if name in ("VmRSS", "VmHWM"):
             out[name] = int(value.split()[0]) * 1024
     return out
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and every live descendant (from each process's parent in ``/proc/*/stat``)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:  # it ended while we looked
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    tree, todo = [], [pid]
+    while todo:
+        tree.append(todo.pop())
+        todo.extend(children.get(tree[-1], []))
+    return tree
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds used so far by every thread of ``pid`` and of its live descendants: the
+    scheduler's nanosecond count (``/proc/<pid>/task/<tid>/schedstat``), not the 10 ms ticks of
+    ``/proc/<pid>/stat``, so that short loads measure well."""
+    total = 0
+    for member in process_tree(pid):
+        for task in Path(f"/proc/{member}/task").glob("*/schedstat"):
+            try:
+                total += int(task.read_text().split()[0])
+            except (OSError, IndexError, ValueError):  # the thread ended while we looked
+                continue
+    return total / 1e9
 
 
 def reset_peak(pid: int) -> int:

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from openai_workers_ai.adapters.local import FolderR2, RestAI, SQLiteD1
+from openai_workers_ai.adapters.local import FolderR2, SQLiteD1
 from openai_workers_ai.app import create_app
 from openai_workers_ai.ports import Backends
 from openai_workers_ai.settings import Settings
@@ -20,6 +20,7 @@ from openai_workers_ai.simulator.rest import create_rest_app
 
 from .conftest import KEY
 from .openapi import assert_matches
+from .served import rest_ai_over
 
 URL = "/v1/chat/completions"
 TOOL = {"type": "function", "function": {"name": "lookup", "parameters": {
@@ -28,13 +29,12 @@ TOOL = {"type": "function", "function": {"name": "lookup", "parameters": {
 
 @pytest.fixture
 async def rest_client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    upstream = httpx.AsyncClient(transport=httpx.ASGITransport(create_rest_app(Simulator(), token="t")))
-    ai = RestAI("acc", "t", base_url="http://rest.test", client=upstream)
-    app = create_app(Backends(ai=ai, db=SQLiteD1(":memory:"), bucket=FolderR2(tmp_path)), Settings(access_token=(KEY,)))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t",
-                                 headers={"authorization": f"Bearer {KEY}"}) as client:
-        yield client
-    await upstream.aclose()
+    async with rest_ai_over(create_rest_app(Simulator(), token="t"), token="t", account="acc") as ai:
+        app = create_app(Backends(ai=ai, db=SQLiteD1(":memory:"), bucket=FolderR2(tmp_path)),
+                         Settings(access_token=(KEY,)))
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t",
+                                     headers={"authorization": f"Bearer {KEY}"}) as client:
+            yield client
 
 
 async def run(client: httpx.AsyncClient, body: dict[str, Any], stream: bool) -> dict[str, Any]:

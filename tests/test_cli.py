@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,37 @@ def test_vocabulary_import_stores_a_checked_file(tmp_path: Path, capsys: pytest.
     (tmp_path / "other.tiktoken").write_bytes(b"abc 0\n")
     with pytest.raises(SystemExit, match="none of OpenAI's"):
         cli.main(["vocabulary", str(tmp_path / "other.tiktoken"), "--data-dir", str(tmp_path / "data")])
+
+
+async def test_process_lifetime_runs_the_jobs_and_closes_the_http_clients(tmp_path: Path) -> None:
+    from openai_workers_ai.adapters.local import FolderR2, HttpFetcher, SQLiteD1
+    from openai_workers_ai.app import create_app
+    from openai_workers_ai.jobs import InProcessJobs
+    from openai_workers_ai.ports import Backends
+
+    ai, fetcher, jobs = RestAI("a", "t"), HttpFetcher(), InProcessJobs()
+    sessions = [ai.session(), fetcher.session()]  # made on first use, in this loop
+    app = create_app(Backends(ai=ai, db=SQLiteD1(), bucket=FolderR2(tmp_path), fetcher=fetcher, jobs=jobs), Settings())
+    async with cli.process_lifetime(app.state.ctx):
+        assert not any(s.closed for s in sessions)
+        ran: list[str] = []
+        from openai_workers_ai import jobs as jobs_module
+        from openai_workers_ai.ports import Job
+
+        async def record(ctx: object, job: Job) -> None:
+            ran.append(job.id)
+
+        jobs_module.HANDLERS["test.record"] = record
+        try:
+            await jobs.send(Job("test.record", "x"))
+            for _ in range(100):
+                if ran:
+                    break
+                await asyncio.sleep(0.01)
+        finally:
+            del jobs_module.HANDLERS["test.record"]
+        assert ran == ["x"]  # the runner runs inside the lifetime
+    assert all(s.closed for s in sessions)
+    plain = create_app(Backends(ai=Simulator(), db=SQLiteD1(), bucket=FolderR2(tmp_path)), Settings())
+    async with cli.process_lifetime(plain.state.ctx):
+        pass  # backends without pools to close, and no job runner

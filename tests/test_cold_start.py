@@ -15,9 +15,10 @@ import pytest
 from .worker_world import worker_world
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "openai_workers_ai"
-LOCAL_ONLY = {"uvicorn", "httpx", "sqlite3", "_sqlite3", "socketserver", "http.server", "multiprocessing",
-              "openai_workers_ai.cli", "openai_workers_ai.adapters.local", "openai_workers_ai.simulator",
-              "openai_workers_ai.adapters.local_vectors", "numpy"}
+LOCAL_ONLY = {"uvicorn", "uvloop", "httptools", "aiohttp", "yarl", "multidict", "aiohappyeyeballs", "httpx", "numpy",
+              "sqlite3", "_sqlite3", "socketserver", "http.server", "multiprocessing", "openai_workers_ai.cli",
+              "openai_workers_ai.adapters.local", "openai_workers_ai.adapters.local_vectors",
+              "openai_workers_ai.simulator", "openai_workers_ai.processes", "openai_workers_ai.server_protocol"}
 
 SCRIPT = """
     import json

@@ -1,34 +1,47 @@
 """The :class:`~openai_workers_ai.ports.Fetcher` adapters (image URLs for chat vision), without a network:
 ``WorkersFetcher`` over a stand-in global ``fetch`` in the Worker stand-in world (``tests/worker_world``), and
-``HttpFetcher`` over an httpx mock transport."""
+``HttpFetcher`` against a small app served on loopback."""
 
 from __future__ import annotations
 
-import httpx
+from typing import Any
+
+import aiohttp
 import pytest
 
 from openai_workers_ai.adapters.local import HttpFetcher
 
+from .served import refused_url, served
 from .worker_world import worker_world
 
 
 async def test_http_fetcher() -> None:
-    def serve(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/a.png":
-            return httpx.Response(200, content=b"\x89PNGdata", headers={"content-type": "image/png"})
-        if request.url.path == "/moved":
-            return httpx.Response(302, headers={"location": "https://img.test/a.png"})
-        if request.url.path == "/big":
-            return httpx.Response(200, content=b"x" * 100)
-        return httpx.Response(404)
+    async def serve(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        path, host = scope["path"], dict(scope["headers"])[b"host"].decode()
+        status, headers, body = {
+            "/a.png": (200, [(b"content-type", b"image/png")], b"\x89PNGdata"),
+            "/moved": (302, [(b"location", f"http://{host}/a.png".encode())], b""),
+            "/loop": (302, [(b"location", b"/loop")], b""),
+            "/big": (200, [], b"x" * 100),
+        }.get(path, (404, [], b""))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
-    fetcher = HttpFetcher(httpx.AsyncClient(transport=httpx.MockTransport(serve), follow_redirects=True))
-    got = await fetcher.get("https://img.test/moved", max_bytes=64)
-    assert (got.body, got.content_type) == (b"\x89PNGdata", "image/png")
-    with pytest.raises(OSError, match="larger than 64 bytes"):
-        await fetcher.get("https://img.test/big", max_bytes=64)
-    with pytest.raises(OSError, match="HTTP 404"):
-        await fetcher.get("https://img.test/nothing", max_bytes=64)
+    fetcher = HttpFetcher()
+    try:
+        async with served(serve) as url:
+            got = await fetcher.get(f"{url}/moved", max_bytes=64)
+            assert (got.body, got.content_type) == (b"\x89PNGdata", "image/png")
+            with pytest.raises(OSError, match="larger than 64 bytes"):
+                await fetcher.get(f"{url}/big", max_bytes=64)
+            with pytest.raises(OSError, match="HTTP 404"):
+                await fetcher.get(f"{url}/nothing", max_bytes=64)
+            with pytest.raises(aiohttp.TooManyRedirects):
+                await fetcher.get(f"{url}/loop", max_bytes=64)
+        with pytest.raises(aiohttp.ClientConnectionError):
+            await fetcher.get(f"{refused_url()}/a.png", max_bytes=64)
+    finally:
+        await fetcher.aclose()
 
 
 def test_workers_fetcher_reads_the_body_and_enforces_the_limit() -> None:

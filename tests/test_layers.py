@@ -17,6 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "openai_workers_ai"
 # Top to bottom: a unit (a module or a subpackage of openai_workers_ai) imports only units on lower layers.
 LAYERS: tuple[tuple[str, frozenset[str]], ...] = tuple((name, frozenset(units)) for name, units in (
     ("the local shell", {"cli"}),  # src/entry.py, the Worker's shell, stands outside the package
+    ("the local server's processes and HTTP protocol", {"processes", "server_protocol"}),
     ("the composition root", {"app"}),
     ("backends behind the ports", {"adapters", "simulator"}),
     ("doors: one module per API resource", {"routes"}),

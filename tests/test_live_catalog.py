@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from openai_workers_ai.adapters.local import FolderR2, RestAI, SQLiteD1
+from openai_workers_ai.adapters.local import FolderR2, SQLiteD1
 from openai_workers_ai.app import create_app
 from openai_workers_ai.catalog import (
     REASONING,
@@ -30,6 +30,7 @@ from openai_workers_ai.simulator.rest import create_rest_app
 
 from .conftest import KEY
 from .openapi import assert_matches
+from .served import rest_ai_over
 from .worker_world import worker_world
 
 LLAMA = "@cf/meta/llama-3.1-8b-instruct"
@@ -271,14 +272,10 @@ def test_live_catalog_ttl_setting() -> None:
 # ---- the adapters -------------------------------------------------------------------------------
 
 
-def rest_ai(simulator: Simulator) -> RestAI:
-    client = httpx.AsyncClient(transport=httpx.ASGITransport(create_rest_app(simulator, token="t")))
-    return RestAI("account-1", "t", base_url="http://rest.test", client=client)
-
-
 async def test_rest_backend_lists_every_page_in_the_binding_shape(simulator: Simulator) -> None:
     assert len(simulator.catalog.models) > 100  # more than one page of 100
-    assert await rest_ai(simulator).models() == await simulator.models()
+    async with rest_ai_over(create_rest_app(simulator, token="t")) as ai:
+        assert await ai.models() == await simulator.models()
     async with httpx.AsyncClient(transport=httpx.ASGITransport(create_rest_app(simulator)), base_url="http://r") as c:
         body = (await c.get("/client/v4/accounts/a/ai/models/search", params={"page": 2})).json()
     assert body["success"] and len(body["result"]) == 20
@@ -288,8 +285,9 @@ async def test_rest_backend_lists_every_page_in_the_binding_shape(simulator: Sim
 async def test_app_over_rest_lists_the_live_models(over: Any) -> None:
     extra = ModelInfo(NEW, "text-generation", "acme", 32000, frozenset({STREAMING, TOOLS}))
     simulator = Simulator(catalog=Catalog([*Catalog().models.values(), extra]))
-    client, _ = over(rest_ai(simulator))
-    data = await listed(client)
+    async with rest_ai_over(create_rest_app(simulator, token="t")) as ai:
+        client, _ = over(ai)
+        data = await listed(client)
     assert data[NEW]["context_window"] == 32000 and data[NEW]["capabilities"] == ["streaming", "tools"]
 
 

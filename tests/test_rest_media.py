@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from openai_workers_ai.adapters.local import FolderR2, RestAI, SQLiteD1
+from openai_workers_ai.adapters.local import FolderR2, SQLiteD1
 from openai_workers_ai.app import create_app
 from openai_workers_ai.ports import Backends
 from openai_workers_ai.settings import Settings
@@ -18,18 +18,17 @@ from openai_workers_ai.simulator.rest import create_rest_app
 
 from .conftest import KEY
 from .images_util import jpeg_size, png_size
+from .served import rest_ai_over
 
 
 @pytest.fixture
 async def rest_client(simulator: Simulator, db: SQLiteD1, bucket: FolderR2, settings: Settings
                       ) -> AsyncIterator[httpx.AsyncClient]:
-    upstream = httpx.AsyncClient(transport=httpx.ASGITransport(create_rest_app(simulator)))
-    ai = RestAI("account-1", "token", base_url="http://rest.test", client=upstream)
-    app = create_app(Backends(ai=ai, db=db, bucket=bucket), settings)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver",
-                                 headers={"authorization": f"Bearer {KEY}"}) as client:
-        yield client
-    await upstream.aclose()
+    async with rest_ai_over(create_rest_app(simulator), token="token") as ai:
+        app = create_app(Backends(ai=ai, db=db, bucket=bucket), settings)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver",
+                                     headers={"authorization": f"Bearer {KEY}"}) as client:
+            yield client
 
 
 async def test_embeddings_over_rest(rest_client: httpx.AsyncClient) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import httpx
 import pytest
 
 from openai_workers_ai.adapters.local import RestAI
@@ -17,9 +16,11 @@ from openai_workers_ai.simulator import Simulator
 from openai_workers_ai.simulator.embeddings import vector
 from openai_workers_ai.simulator.rest import create_rest_app
 
+from .served import served
 from .vector_stores_util import docx, pdf
 
 M3 = "@cf/baai/bge-m3"
+
 
 
 def cosine(a: list[float], b: list[float]) -> float:
@@ -79,19 +80,21 @@ async def test_markdown_conversion_of_images_and_failures() -> None:
 
 
 async def test_markdown_conversion_over_rest() -> None:
-    transport = httpx.ASGITransport(app=create_rest_app(token="t"))
-    async with httpx.AsyncClient(transport=transport, base_url="http://sim") as client:
-        ai = RestAI("acct", "t", base_url="http://sim", client=client)
-        converted = await ai.to_markdown("r.pdf", pdf("Over REST"), "application/pdf")
-        assert converted.markdown == "Over REST"
-        refused = await ai.to_markdown("a.zip", b"PK", "application/zip")
-        assert refused.markdown is None and refused.error
-        with pytest.raises(UpstreamError) as caught:
-            await ai.to_markdown("a.txt", b"fail:429", "text/plain")
-        assert caught.value.status == 429
-        wrong = RestAI("acct", "nope", base_url="http://sim", client=client)
-        with pytest.raises(UpstreamError):
-            await wrong.to_markdown("a.txt", b"x", "text/plain")
+    async with served(create_rest_app(token="t")) as url:
+        ai, wrong = RestAI("acct", "t", base_url=url), RestAI("acct", "nope", base_url=url)
+        try:
+            converted = await ai.to_markdown("r.pdf", pdf("Over REST"), "application/pdf")
+            assert converted.markdown == "Over REST"
+            refused = await ai.to_markdown("a.zip", b"PK", "application/zip")
+            assert refused.markdown is None and refused.error
+            with pytest.raises(UpstreamError) as caught:
+                await ai.to_markdown("a.txt", b"fail:429", "text/plain")
+            assert caught.value.status == 429
+            with pytest.raises(UpstreamError):
+                await wrong.to_markdown("a.txt", b"x", "text/plain")
+        finally:
+            await ai.aclose()
+            await wrong.aclose()
 
 
 async def test_the_local_index_has_vectorizes_semantics(tmp_path: Path) -> None:

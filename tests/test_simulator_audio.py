@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 
 from openai_workers_ai.adapters.local import RestAI
@@ -17,6 +17,7 @@ from openai_workers_ai.translate.audio import wav_duration
 from openai_workers_ai.translate.subtitles import parse_vtt
 
 from .audio import make_wav
+from .served import rest_ai_over
 
 TURBO = "@cf/openai/whisper-large-v3-turbo"
 
@@ -131,9 +132,9 @@ def test_audio_inspection() -> None:
 
 
 @pytest.fixture
-def rest_ai() -> RestAI:
-    transport = httpx.ASGITransport(app=create_rest_app(token="t"))
-    return RestAI("acct", "t", base_url="http://sim", client=httpx.AsyncClient(transport=transport))
+async def rest_ai() -> AsyncIterator[RestAI]:
+    async with rest_ai_over(create_rest_app(token="t"), token="t", account="acct") as ai:
+        yield ai
 
 
 async def test_rest_binary_input_for_nova_3(rest_ai: RestAI) -> None:

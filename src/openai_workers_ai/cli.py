@@ -1,9 +1,15 @@
 """``openai-workers-ai``: the local server (and the simulator's REST API) on CPython.
 
     uv run openai-workers-ai serve [--host 127.0.0.1] [--port 8787] [--data-dir .data] [--ai simulator|rest]
+                                   [--workers N|auto]
     uv run openai-workers-ai simulator [--port 8788]      # the Workers AI REST API, simulated
     uv run openai-workers-ai cleanup [--data-dir .data] [--stale-after SECONDS]   # the cron cleanup, run once
     uv run openai-workers-ai vocabulary FILE [--data-dir .data]  # an OpenAI .tiktoken file into R2, offline
+
+``serve`` runs uvicorn (httptools and uvloop where installed) in one process, or with ``--workers N``
+in N processes sharing one listening socket, the SQLite file and the data folder; each process
+builds its own app and backends and runs :func:`process_lifetime` around serving (the background-job
+runner among them: a job runs in the process that sent it).
 """
 
 from __future__ import annotations
@@ -14,7 +20,10 @@ import dataclasses
 import ipaddress
 import os
 import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -57,32 +66,28 @@ def choose_ai(kind: str | None, settings: Settings, env: dict[str, str] | None =
     return Simulator(catalog=catalog, keep_calls=0), "the Workers AI simulator (offline; deterministic stand-in models)"
 
 
+def prepare_data(data_dir: Path, migrations: Path = MIGRATIONS) -> None:
+    """Make the data folder and bring the SQLite file up to date (once, before any process serves)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    SQLiteD1(data_dir / "d1.sqlite3").apply_migrations(migrations)
+
+
+def local_backends(data_dir: Path, ai: AI) -> Backends:
+    """SQLite, a folder and a vector index under ``data_dir`` (prepared), ``ai``, the URL fetcher, and
+    an in-process job runner (started by :func:`process_lifetime`)."""
+    from .adapters.local_vectors import LocalVectorIndex  # numpy: loaded when a server starts, not on import
+
+    return Backends(ai=ai, db=SQLiteD1(data_dir / "d1.sqlite3"), bucket=FolderR2(data_dir / "r2"),
+                    fetcher=HttpFetcher(), jobs=InProcessJobs(), vectors=LocalVectorIndex(data_dir / "vectors.sqlite3"))
+
+
 def build_local_app(
     settings: Settings, data_dir: Path, ai: AI, migrations: Path = MIGRATIONS
 ) -> Starlette:
     """The app on local bindings: SQLite (migrations applied), a folder and a vector index under
-    ``data_dir``, and ``ai``."""
-    from .adapters.local_vectors import LocalVectorIndex  # numpy: loaded when a server starts, not on import
-
-    data_dir.mkdir(parents=True, exist_ok=True)
-    db = SQLiteD1(data_dir / "d1.sqlite3")
-    db.apply_migrations(migrations)
-    bucket = FolderR2(data_dir / "r2")
-    jobs = InProcessJobs()
-    vectors = LocalVectorIndex(data_dir / "vectors.sqlite3")
-    return create_app(Backends(ai=ai, db=db, bucket=bucket, fetcher=HttpFetcher(), jobs=jobs, vectors=vectors),
-                      settings)
-
-
-async def run_server(server: uvicorn.Server, app: Starlette) -> None:
-    """uvicorn's server and the app's background-job runner, in one event loop (the runner is
-    started here, not by ASGI lifespan: the Worker's bridge runs lifespan around every request)."""
-    ctx: AppContext = app.state.ctx
-    if isinstance(ctx.backends.jobs, InProcessJobs):
-        async with ctx.backends.jobs.running(ctx):
-            await server.serve()
-    else:
-        await server.serve()
+    ``data_dir``, ``ai``, and an in-process job runner."""
+    prepare_data(data_dir, migrations)
+    return create_app(local_backends(data_dir, ai), settings)
 
 
 def _is_loopback(host: str) -> bool:
@@ -106,19 +111,108 @@ def local_settings(env: dict[str, str], host: str) -> tuple[Settings, str]:
     return settings, "off (no ACCESS_TOKEN set; loopback only; any API key is accepted)"
 
 
+@dataclasses.dataclass(frozen=True)
+class ServeOptions:
+    """What every server process needs to build its own app (picklable: it crosses to new processes)."""
+
+    settings: Settings
+    env: dict[str, str]
+    ai: str | None
+    data_dir: Path
+    host: str
+    port: int
+    log_level: str
+
+
+@asynccontextmanager
+async def process_lifetime(ctx: AppContext) -> AsyncIterator[None]:
+    """Around serving, in each server process and its event loop (``serve --workers N``: in each of
+    the N): the app's background-job runner (started here, not by ASGI lifespan, which the Worker's
+    bridge runs around every request), and the backends' connection pools closed when the server stops."""
+    backends = ctx.backends
+    try:
+        if isinstance(backends.jobs, InProcessJobs):
+            async with backends.jobs.running(ctx):
+                yield
+        else:
+            yield
+    finally:
+        for backend in (backends.ai, backends.fetcher):
+            aclose: Callable[[], Any] | None = getattr(backend, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+
+def serve_process(options: ServeOptions, sockets: list[Any] | None = None) -> None:
+    """One server process: its own backends and app, uvicorn until SIGINT/SIGTERM. ``sockets``: the
+    listening socket to accept on (from ``processes.supervise``); None: bind ``options.host:port``."""
+    import uvicorn
+
+    ai, _ = choose_ai(options.ai, options.settings, options.env)
+    app = create_app(local_backends(options.data_dir, ai), options.settings)
+    config = uvicorn.Config(app, host=options.host, port=options.port, log_level=options.log_level,
+                            access_log=False, http=_http_protocol())
+
+    async def run() -> None:
+        async with process_lifetime(app.state.ctx):
+            await uvicorn.Server(config).serve(sockets)
+
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        runner.run(run())
+
+
+def _http_protocol() -> Any:
+    """httptools (C) where installed, writing once per loop pass; else uvicorn's choice (h11)."""
+    try:
+        from .server_protocol import GatheringHttpToolsProtocol
+    except ImportError:
+        return "auto"
+    return GatheringHttpToolsProtocol
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop where it is installed (not on Windows), else asyncio's."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
+def worker_count(value: str) -> int:
+    """``--workers``: a positive number, or ``auto`` for one process per CPU this process may use."""
+    if value == "auto":
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        count = int(value)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number or auto, not {value!r}")
+    return count
+
+
 def serve(args: argparse.Namespace) -> None:
-    """``openai-workers-ai serve``: the local server under uvicorn."""
+    """``openai-workers-ai serve``: the local server under uvicorn, in one process or ``--workers``."""
     env = load_environment(Path.cwd())
     settings, auth_note = local_settings(env, args.host)
-    ai, ai_note = choose_ai(args.ai, settings, env)
-    app = build_local_app(settings, Path(args.data_dir), ai)
+    _, ai_note = choose_ai(args.ai, settings, env)  # refuse bad settings before anything starts
+    workers = getattr(args, "workers", 1)
+    data_dir = Path(args.data_dir)
+    prepare_data(data_dir)
     url = f"http://{args.host}:{args.port}"
     print(f"openai-workers-ai listening on {url}", flush=True)
     print(f"  OpenAI API: {url}/v1   Ollama API: {url}", flush=True)
     print(f"  AI backend: {ai_note}", flush=True)
-    print(f"  auth: {auth_note}; data: {Path(args.data_dir).resolve()}", flush=True)
-    config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
-    asyncio.run(run_server(uvicorn.Server(config), app))
+    print(f"  auth: {auth_note}; data: {data_dir.resolve()}", flush=True)
+    options = ServeOptions(settings, env, args.ai, data_dir, args.host, args.port, args.log_level)
+    if workers == 1:
+        serve_process(options)
+        return
+    print(f"  processes: {workers}", flush=True)
+    from .processes import supervise
+
+    raise SystemExit(supervise(serve_process, options, workers))
 
 
 def simulator(args: argparse.Namespace) -> None:
@@ -179,6 +273,8 @@ def main(argv: list[str] | None = None) -> None:
     s.add_argument("--data-dir", default=".data", help="SQLite (D1) and object (R2) storage")
     s.add_argument("--ai", choices=["simulator", "rest"], default=None,
                    help="default: rest when CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN are set")
+    s.add_argument("--workers", type=worker_count, default=1, metavar="N|auto",
+                   help="server processes sharing the port and the data (auto: one per CPU; default 1)")
     s.add_argument("--log-level", default="warning")
     s.set_defaults(func=serve)
     r = commands.add_parser("simulator", help="serve the simulated Workers AI REST API")

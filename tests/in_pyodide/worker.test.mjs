@@ -12,9 +12,10 @@ import { boot, makeEnv, makeWorker } from "./world.mjs";
 const BASE = "https://worker.test";
 const KEY = "sk-a";
 const LOCAL_ONLY = [
-  "uvicorn", "httpx", "sqlite3", "_sqlite3", "socketserver", "http.server", "multiprocessing",
+  "uvicorn", "uvloop", "httptools", "aiohttp", "yarl", "multidict", "aiohappyeyeballs", "httpx", "numpy",
+  "sqlite3", "_sqlite3", "socketserver", "http.server", "multiprocessing",
   "openai_workers_ai.cli", "openai_workers_ai.adapters.local", "openai_workers_ai.simulator",
-  "openai_workers_ai.adapters.local_vectors", "numpy",
+  "openai_workers_ai.adapters.local_vectors", "openai_workers_ai.processes", "openai_workers_ai.server_protocol",
 ];
 
 let world;

@@ -4,11 +4,14 @@
   recorded in ``d1_migrations`` as wrangler records them.
 - :class:`FolderR2`: R2 on a folder (one file per object plus a JSON sidecar).
 - :class:`RestAI`: Workers AI over its REST API (``/client/v4/accounts/{id}/ai/run/{model}``).
-- :class:`HttpFetcher`: outbound GETs (image URLs) with httpx, as the Worker's ``fetch``.
+- :class:`HttpFetcher`: outbound GETs (image URLs), as the Worker's ``fetch``.
+
+Both speak HTTP with aiohttp (``docs/gateway.md`` says why that client).
 """
 
 from __future__ import annotations
 
+import asyncio
 import binascii
 import hashlib
 import secrets
@@ -19,7 +22,7 @@ from json import dumps, loads
 from pathlib import Path
 from typing import Any
 
-import httpx
+import aiohttp
 
 from ..errors import UpstreamError
 from ..limits import read_at_most
@@ -51,28 +54,36 @@ class SQLiteStatement:
 
 
 class SQLiteD1:
-    """D1 on SQLite. Each statement is its own transaction; ``batch`` is one transaction."""
+    """D1 on SQLite. Each statement is its own transaction; ``batch`` is one transaction.
+
+    Several processes may share the file (``serve --workers``): it is in WAL mode (readers and the
+    writer do not block each other) and a writer waits up to :data:`BUSY_TIMEOUT` seconds for
+    another's transaction to end. Transactions of several statements take the write lock at BEGIN
+    (``BEGIN IMMEDIATE``), so one never fails half-way for having read what another process changed.
+    """
 
     def __init__(self, path: str | Path = ":memory:") -> None:
-        self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self.conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
         self.conn.row_factory = sqlite3.Row
         self.conn.execute("PRAGMA foreign_keys = ON")
         if str(path) != ":memory:":
             # Each statement commits on its own (as on D1): in WAL mode with synchronous=NORMAL a commit
             # is not an fsync (~0.03 ms instead of ~0.6 ms here); a crash of the machine may lose the
-            # last commits, never corrupt the file. Readers no longer wait for a writer either.
+            # last commits, never corrupt the file. Readers no longer wait for a writer either, and the
+            # mode is kept in the file: every process of `serve --workers N` sees it.
             self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute("PRAGMA synchronous = NORMAL")
 
-    def transaction(self) -> _Transaction:
-        """A context manager: one transaction (or a part of the open one), rolled back on error."""
-        return _Transaction(self.conn)
+    def transaction(self, *, write: bool = False) -> _Transaction:
+        """A context manager: one transaction (or a part of the open one), rolled back on error.
+        ``write``: it will write after reading, so it takes the write lock first."""
+        return _Transaction(self.conn, "BEGIN IMMEDIATE" if write else "BEGIN")
 
     def prepare(self, sql: str) -> SQLiteStatement:
         return SQLiteStatement(self, sql)
 
     async def batch(self, statements: Sequence[Statement]) -> None:
-        with self.transaction() as conn:
+        with self.transaction(write=True) as conn:
             for statement in statements:
                 if not isinstance(statement, SQLiteStatement):
                     raise TypeError("SQLiteD1.batch runs only statements this database prepared")
@@ -80,32 +91,35 @@ class SQLiteD1:
 
     def apply_migrations(self, directory: str | Path) -> list[str]:
         """Apply ``*.sql`` files not yet recorded in ``d1_migrations``, in name order."""
-        conn = self.conn
-        conn.execute(
+        self.conn.execute(
             "CREATE TABLE IF NOT EXISTS d1_migrations("
             "id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, "
             "applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL)"
         )
-        done = {row[0] for row in conn.execute("SELECT name FROM d1_migrations")}
         applied = []
         for path in sorted(Path(directory).glob("*.sql")):
-            if path.name in done:
-                continue
-            with self.transaction() as tx:
+            # Checked under the write lock: processes starting at once apply each file once.
+            with self.transaction(write=True) as tx:
+                if tx.execute("SELECT 1 FROM d1_migrations WHERE name = ?", (path.name,)).fetchone():
+                    continue
                 tx.executescript_in_tx(path.read_text())
                 tx.execute("INSERT INTO d1_migrations (name) VALUES (?)", (path.name,))
             applied.append(path.name)
         return applied
 
 
+BUSY_TIMEOUT = 10.0
+"""Seconds a statement waits for another process's write transaction before failing."""
+
+
 class _Transaction:
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
+    def __init__(self, conn: sqlite3.Connection, begin: str = "BEGIN") -> None:
+        self.conn, self.begin = conn, begin
         self.nested = conn.in_transaction
 
     def __enter__(self) -> _Transaction:
         if not self.nested:
-            self.conn.execute("BEGIN")
+            self.conn.execute(self.begin)
         return self
 
     def __exit__(self, kind: object, exc: object, tb: object) -> None:
@@ -165,7 +179,8 @@ class FolderR2:
         metadata: dict[str, str] | None = None,
     ) -> StoredObject:
         path = self._path(key)
-        partial = path.with_suffix(".part")
+        # Unique per write: two writers of one key (other requests, other processes) never share it.
+        partial = path.with_name(f"{path.name}.{secrets.token_hex(8)}.part")
         size = 0
         try:
             with partial.open("wb") as f:
@@ -178,7 +193,9 @@ class FolderR2:
             partial.unlink(missing_ok=True)
             raise
         meta = {"key": key, "size": size, "content_type": content_type, "metadata": metadata or {}}
-        path.with_suffix(".json").write_text(dumps(meta))
+        sidecar = partial.with_suffix(".json-part")  # not "*.json": list() never reads it half-written
+        sidecar.write_text(dumps(meta))
+        sidecar.replace(path.with_suffix(".json"))  # whole or not at all, for readers in other processes
         partial.replace(path)
         return StoredObject(key, size, content_type, metadata or {})
 
@@ -219,7 +236,11 @@ async def _read(path: Path, chunk_size: int = 1 << 20) -> AsyncIterator[bytes]:
 
 
 class RestAI:
-    """Workers AI through the REST API, with the same results and errors as the binding."""
+    """Workers AI through the REST API, with the same results and errors as the binding.
+
+    Its aiohttp session (one connection pool) is made on first use, in the event loop that uses
+    it; :meth:`aclose` closes it. Pass ``session`` to use one of your own (then you close it).
+    """
 
     def __init__(
         self,
@@ -227,69 +248,77 @@ class RestAI:
         api_token: str,
         *,
         base_url: str = "https://api.cloudflare.com",
-        client: httpx.AsyncClient | None = None,
+        session: aiohttp.ClientSession | None = None,
     ) -> None:
         self.url = f"{base_url.rstrip('/')}/client/v4/accounts/{account_id}/ai"
-        self.client = client or httpx.AsyncClient(timeout=httpx.Timeout(300, connect=10))
         self.headers = {"authorization": f"Bearer {api_token}"}
+        self._json_headers = {**self.headers, "content-type": "application/json"}
+        self._session, self._owned = session, session is None
+
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0),  # as many connections as requests in flight
+                timeout=aiohttp.ClientTimeout(connect=10, sock_read=300),
+            )
+        return self._session
+
+    async def aclose(self) -> None:
+        """Close the connection pool (when this object made it)."""
+        if self._owned and self._session is not None:
+            await self._session.close()
+            self._session = None
 
     async def run(
         self, model: str, inputs: dict[str, Any], options: dict[str, Any] | None = None
     ) -> dict[str, Any] | bytes | AsyncIterator[bytes]:
+        url, params = f"{self.url}/run/{model}", None
         binary = _binary_input(inputs)
-        if binary is not None:
-            request = self._binary_request(model, inputs, binary)
+        data: bytes | AsyncIterator[bytes]
+        if binary is not None:  # Nova-3 and the like: the raw bytes as the body, the rest as query parameters
+            name, audio, content_type = binary
+            params = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in inputs.items() if k != name}
+            headers = {**self.headers, "content-type": content_type, "content-length": str(len(audio))}
+            data = _pieces(audio)
         elif any(isinstance(v, Base64Bytes) for v in inputs.values()):
-            length, content = _json_with_base64(inputs)
-            headers = {**self.headers, "content-type": "application/json", "content-length": str(length)}
-            request = self.client.build_request("POST", f"{self.url}/run/{model}", content=content, headers=headers)
+            length, data = _json_with_base64(inputs)
+            headers = {**self._json_headers, "content-length": str(length)}
         else:
-            request = self.client.build_request("POST", f"{self.url}/run/{model}", json=inputs, headers=self.headers)
+            data, headers = dumps(inputs).encode(), self._json_headers
         try:
-            response = await self.client.send(request, stream=True)
-        except httpx.HTTPError as exc:
-            raise UpstreamError(f"Workers AI is unreachable: {exc}") from exc
+            response = await self.session().post(url, data=data, params=params, headers=headers)
+        except _ERRORS as exc:
+            raise UpstreamError(f"Workers AI is unreachable: {_describe(exc)}") from exc
         content_type = response.headers.get("content-type", "")
-        if response.status_code >= 400 or content_type.startswith("application/json"):
-            try:
-                body = _envelope(await response.aread())
-            except httpx.HTTPError as exc:
-                raise UpstreamError(f"Workers AI's answer was cut off: {exc}") from exc
-            finally:
-                await response.aclose()
-            if response.status_code >= 400 or not body.get("success", False):
-                raise _rest_error(response.status_code, body)
-            result = body.get("result")
-            return result if isinstance(result, dict) else {"result": result}
-        if content_type.startswith("text/event-stream"):
+        if response.status < 400 and content_type.startswith("text/event-stream"):
             return _stream(response)
         try:
-            return await response.aread()
+            raw = await response.read()
+        except _ERRORS as exc:
+            raise UpstreamError(f"Workers AI's answer was cut off: {_describe(exc)}") from exc
         finally:
-            await response.aclose()
-
-    def _binary_request(self, model: str, inputs: dict[str, Any], binary: _BinaryInput) -> httpx.Request:
-        """Nova-3 and the like over REST: the raw bytes as the body, the other inputs as query parameters."""
-        name, body, content_type = binary
-        params = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in inputs.items() if k != name}
-        headers = {**self.headers, "content-type": content_type, "content-length": str(len(body))}
-        return self.client.build_request(
-            "POST", f"{self.url}/run/{model}", content=_pieces(body), params=params, headers=headers
-        )
+            response.release()
+        if response.status >= 400 or content_type.startswith("application/json"):
+            body = _envelope(raw)
+            if response.status >= 400 or not body.get("success", False):
+                raise _rest_error(response.status, body)
+            result = body.get("result")
+            return result if isinstance(result, dict) else {"result": result}
+        return raw
 
     async def models(self) -> list[dict[str, Any]]:
         """The live catalog (``GET …/ai/models/search``, every page), as ``env.AI.models()`` gives it:
         a list of ``AiModelsSearchObject`` dicts."""
         out: list[dict[str, Any]] = []
         for page in range(1, _MODELS_MAX_PAGES + 1):
-            params = {"page": page, "per_page": _MODELS_PER_PAGE}
+            params = {"page": str(page), "per_page": str(_MODELS_PER_PAGE)}
             try:
-                response = await self.client.get(f"{self.url}/models/search", params=params, headers=self.headers)
-            except httpx.HTTPError as exc:
-                raise UpstreamError(f"Workers AI is unreachable: {exc}") from exc
-            body = _envelope(response.content)
-            if response.status_code >= 400 or not body.get("success", False):
-                raise _rest_error(response.status_code, body)
+                async with self.session().get(f"{self.url}/models/search", params=params, headers=self.headers) as r:
+                    status, body = r.status, _envelope(await r.read())
+            except _ERRORS as exc:
+                raise UpstreamError(f"Workers AI is unreachable: {_describe(exc)}") from exc
+            if status >= 400 or not body.get("success", False):
+                raise _rest_error(status, body)
             result = body.get("result")
             if not isinstance(result, list):
                 raise UpstreamError("Workers AI's model catalog is not a list.")
@@ -302,15 +331,15 @@ class RestAI:
 
     async def to_markdown(self, name: str, data: bytes, content_type: str) -> Conversion:
         """:class:`ports.AIMarkdown` over ``POST …/ai/tomarkdown`` (one document per call)."""
+        form = aiohttp.FormData()
+        form.add_field("files", data, filename=name, content_type=content_type)
         try:
-            response = await self.client.post(
-                f"{self.url}/tomarkdown", files={"files": (name, data, content_type)}, headers=self.headers
-            )
-        except httpx.HTTPError as exc:
-            raise UpstreamError(f"Workers AI is unreachable: {exc}") from exc
-        body = _envelope(response.content)
-        if response.status_code >= 400 or not body.get("success", False):
-            raise _rest_error(response.status_code, body)
+            async with self.session().post(f"{self.url}/tomarkdown", data=form, headers=self.headers) as r:
+                status, body = r.status, _envelope(await r.read())
+        except _ERRORS as exc:
+            raise UpstreamError(f"Workers AI is unreachable: {_describe(exc)}") from exc
+        if status >= 400 or not body.get("success", False):
+            raise _rest_error(status, body)
         result = body.get("result")
         first = result[0] if isinstance(result, list) and result and isinstance(result[0], dict) else None
         if first is None:
@@ -318,6 +347,14 @@ class RestAI:
         if first.get("format") == "markdown" and isinstance(first.get("data"), str):
             return Conversion(name, markdown=first["data"])
         return Conversion(name, error=str(first.get("error") or "the document could not be converted"))
+
+
+_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError)
+"""What aiohttp raises when the network or the peer fails (timeouts are ``asyncio.TimeoutError``)."""
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
 
 
 # The live catalog is read in pages of this size (the search API pages), at most this many pages.
@@ -387,27 +424,39 @@ def _rest_error(status: int, body: dict[str, Any]) -> UpstreamError:
     return upstream_error(f"{code}: {message}" if code else str(message), status)
 
 
-async def _stream(response: httpx.Response) -> AsyncIterator[bytes]:
+async def _stream(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+    """The response body, each piece as it arrives (no re-chunking, no waiting for more)."""
     try:
-        async for chunk in response.aiter_raw():
+        async for chunk in response.content.iter_any():
             yield chunk
-    except httpx.HTTPError as exc:  # the connection broke mid-stream
-        raise UpstreamError(f"Workers AI stream was interrupted: {exc}") from exc
+    except _ERRORS as exc:  # the connection broke mid-stream
+        raise UpstreamError(f"Workers AI stream was interrupted: {_describe(exc)}") from exc
     finally:
-        await response.aclose()
+        response.release()  # back to the pool when read to the end; closed otherwise
 
 
 class HttpFetcher:
-    """:class:`ports.Fetcher` over httpx: follows redirects, stops reading past ``max_bytes``."""
+    """:class:`ports.Fetcher` over aiohttp: follows redirects, stops reading past ``max_bytes``.
+    Its session is made on first use; :meth:`aclose` closes it."""
 
-    def __init__(self, client: httpx.AsyncClient | None = None) -> None:
-        self.client = client or httpx.AsyncClient(timeout=httpx.Timeout(30, connect=10), follow_redirects=True)
+    def __init__(self, session: aiohttp.ClientSession | None = None) -> None:
+        self._session, self._owned = session, session is None
+
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(connect=10, sock_read=30))
+        return self._session
+
+    async def aclose(self) -> None:
+        if self._owned and self._session is not None:
+            await self._session.close()
+            self._session = None
 
     async def get(self, url: str, *, max_bytes: int) -> Fetched:
-        async with self.client.stream("GET", url) as response:
-            if response.status_code >= 400:
-                raise OSError(f"HTTP {response.status_code}")
+        async with self.session().get(url) as response:
+            if response.status >= 400:
+                raise OSError(f"HTTP {response.status}")
             body = await read_at_most(
-                response.aiter_bytes(), max_bytes, lambda: OSError(f"larger than {max_bytes} bytes")
+                response.content.iter_chunked(1 << 16), max_bytes, lambda: OSError(f"larger than {max_bytes} bytes")
             )
             return Fetched(body, response.headers.get("content-type"))

@@ -1,0 +1,75 @@
+"""What ``test_processes`` runs in other processes (``spawn``: each imports this module, so it
+imports little)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+
+from openai_workers_ai.adapters.local import SQLiteD1
+
+JOBS = 200
+
+
+def all_ready(folder: Path, me: int, count: int) -> None:
+    """A barrier between processes: each leaves a file, then waits for everyone's."""
+    (folder / f"ready-{me}").touch()
+    deadline = time.monotonic() + 60
+    while len(list(folder.glob("ready-*"))) < count and time.monotonic() < deadline:
+        time.sleep(0.002)
+
+
+def claim_jobs(path: str, owner: int, seed: int) -> list[int]:
+    """In a process of its own: claim every job it can, in a random order, as a runner would
+    (one conditional UPDATE per job), logging each claim in the same transaction."""
+    db = SQLiteD1(path)
+    all_ready(Path(path).parent, owner, 4)
+
+    async def claim() -> list[int]:
+        ids = list(range(JOBS))
+        random.Random(seed).shuffle(ids)
+        won = []
+        for job in ids:
+            changed = await db.prepare("UPDATE jobs SET owner = ? WHERE id = ? AND owner IS NULL").bind(owner, job).run()
+            if changed:
+                won.append(job)
+                await db.batch([db.prepare("INSERT INTO claims (job, owner) VALUES (?, ?)").bind(job, owner),
+                                db.prepare("UPDATE jobs SET done = done + 1 WHERE id = ?").bind(job)])
+            await asyncio.sleep(0.001)  # the job's work, off the database
+        return won
+
+    return asyncio.run(claim())
+
+
+def migrate(path: str, migrations: str, me: int) -> list[str]:
+    db = SQLiteD1(path)
+    all_ready(Path(path).parent, me, 4)
+    return db.apply_migrations(migrations)
+
+
+GRACE = 2.0  # seconds: longer than a process takes to start here, shorter than the "later" crash
+
+
+class Options:
+    def __init__(self, port: int, record: Path, behaviour: str) -> None:
+        self.host, self.port, self.record, self.behaviour = "127.0.0.1", port, record, behaviour
+
+
+def stand_in(options: Options, sockets: list[socket.socket]) -> None:
+    """A server process stand-in: records its pid and listening socket, then does as told."""
+    with options.record.open("a") as f:
+        f.write(f"{os.getpid()} {sockets[0].getsockname()[1]}\n")
+    if options.behaviour == "crash-at-start":
+        raise SystemExit(3)
+    if options.behaviour == "first-crashes-later" and len(options.record.read_text().splitlines()) == 1:
+        time.sleep(GRACE + 0.5)
+        raise SystemExit(4)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    while True:
+        time.sleep(0.05)
