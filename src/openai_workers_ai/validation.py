@@ -11,6 +11,7 @@ Both refuse bodies past ``MAX_JSON_BYTES`` (413) and numbers JSON cannot hold.
 from __future__ import annotations
 
 import math
+from functools import cache
 import re
 from json import dumps, loads
 from typing import Any, TypeVar, get_args
@@ -60,8 +61,10 @@ def check_lengths(model: type[BaseModel], data: Any, words: str = "openai") -> N
                 f"array with length {len(value)} instead.", param=name)
 
 
+@cache
 def _list_limits(model: type[BaseModel]) -> dict[str, int]:
-    """The top-level list fields' ``max_length``, wherever the annotation puts it (a union's member too)."""
+    """The top-level list fields' ``max_length``, wherever the annotation puts it (a union's member too);
+    read once per model."""
     limits: dict[str, int] = {}
     for name, field in model.model_fields.items():
         found = _max_length([*field.metadata, field.annotation])
