@@ -31,7 +31,8 @@ _isolate: dict[str, Starlette] = {}
 def _app(env: Any) -> Starlette:
     """The app over this isolate's ``env``, built on its first use."""
     if "app" not in _isolate:
-        _isolate["app"] = create_app(backends_from_env(env), settings_from_env(env))
+        settings = settings_from_env(env)
+        _isolate["app"] = create_app(backends_from_env(env, settings), settings)
     return _isolate["app"]
 
 

@@ -30,7 +30,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = tuple((name, frozenset(units)) 
     ("building blocks", {"catalog", "auth", "types", "multipart", "streaming", "pagination", "replies",
                          "spec_rules"}),
     ("settings and limits", {"settings", "limits"}),
-    ("ground", {"errors", "ports", "ids", "media_types", "fanout", "disconnect", "openai_rules"}),
+    ("ground", {"errors", "ports", "ids", "media_types", "fanout", "disconnect", "openai_rules", "outbound"}),
 ))
 
 # What pure translation may use of the layers below it besides data: the neutral spec, not the pipeline.

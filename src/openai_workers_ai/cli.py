@@ -72,13 +72,14 @@ def prepare_data(data_dir: Path, migrations: Path = MIGRATIONS) -> None:
     SQLiteD1(data_dir / "d1.sqlite3").apply_migrations(migrations)
 
 
-def local_backends(data_dir: Path, ai: AI) -> Backends:
+def local_backends(data_dir: Path, ai: AI, settings: Settings | None = None) -> Backends:
     """SQLite, a folder and a vector index under ``data_dir`` (prepared), ``ai``, the URL fetcher, and
     an in-process job runner (started by :func:`process_lifetime`)."""
     from .adapters.local_vectors import LocalVectorIndex  # numpy: loaded when a server starts, not on import
 
     return Backends(ai=ai, db=SQLiteD1(data_dir / "d1.sqlite3"), bucket=FolderR2(data_dir / "r2"),
-                    fetcher=HttpFetcher(), jobs=InProcessJobs(), vectors=LocalVectorIndex(data_dir / "vectors.sqlite3"))
+                    fetcher=HttpFetcher(allow_http=settings is not None and settings.fetch_allow_http),
+                    jobs=InProcessJobs(), vectors=LocalVectorIndex(data_dir / "vectors.sqlite3"))
 
 
 def build_local_app(
@@ -87,7 +88,7 @@ def build_local_app(
     """The app on local bindings: SQLite (migrations applied), a folder and a vector index under
     ``data_dir``, ``ai``, and an in-process job runner."""
     prepare_data(data_dir, migrations)
-    return create_app(local_backends(data_dir, ai), settings)
+    return create_app(local_backends(data_dir, ai, settings), settings)
 
 
 def _is_loopback(host: str) -> bool:
@@ -149,7 +150,7 @@ def serve_process(options: ServeOptions, sockets: list[Any] | None = None) -> No
     import uvicorn
 
     ai, _ = choose_ai(options.ai, options.settings, options.env)
-    app = create_app(local_backends(options.data_dir, ai), options.settings)
+    app = create_app(local_backends(options.data_dir, ai, options.settings), options.settings)
     config = uvicorn.Config(app, host=options.host, port=options.port, log_level=options.log_level,
                             access_log=False, http=_http_protocol())
 

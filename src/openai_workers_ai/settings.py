@@ -37,6 +37,8 @@ class Settings:
     """Seconds after which an upload or delete that never finished (a crashed request) is swept."""
     image_url_ttl: int = 3600
     """Seconds a generated image's URL (``response_format=url``) stays valid, as OpenAI's 60 minutes."""
+    fetch_allow_http: bool = False
+    """Whether URL inputs (chat ``image_url`` …) may be plain ``http``; https only by default."""
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     """Client addresses whose ``X-Forwarded-Proto`` / ``X-Forwarded-Host`` are believed (a reverse
     proxy on this machine, by default); anyone else's are ignored."""

@@ -14,16 +14,21 @@ from __future__ import annotations
 import asyncio
 import binascii
 import hashlib
+import ipaddress
 import secrets
+import socket
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Sequence
 from json import dumps, loads
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import aiohttp
+import aiohttp.abc
 
+from .. import outbound
 from ..errors import UpstreamError
 from ..limits import read_at_most
 from ..ports import Base64Bytes, Conversion, Fetched, Statement, StoredObject
@@ -435,16 +440,43 @@ async def _stream(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
         response.release()  # back to the pool when read to the end; closed otherwise
 
 
-class HttpFetcher:
-    """:class:`ports.Fetcher` over aiohttp: follows redirects, stops reading past ``max_bytes``.
-    Its session is made on first use; :meth:`aclose` closes it."""
+class _PublicResolver(aiohttp.abc.AbstractResolver):
+    """Resolves as usual, then keeps only public addresses (none left: :class:`outbound.Refused`); the
+    connection goes to an address checked here, so DNS cannot answer differently after the check."""
 
-    def __init__(self, session: aiohttp.ClientSession | None = None) -> None:
+    def __init__(self) -> None:
+        self._resolver = aiohttp.DefaultResolver()
+
+    async def close(self) -> None:
+        await self._resolver.close()
+
+    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET) -> list[Any]:
+        found = await self._resolver.resolve(host, port, family)
+        allowed = [entry for entry in found if outbound.public(ipaddress.ip_address(entry["host"]))]
+        if not allowed:
+            raise outbound.Refused(f"{host} resolves to no public address")
+        return allowed
+
+
+class HttpFetcher:
+    """:class:`ports.Fetcher` over aiohttp, under :mod:`openai_workers_ai.outbound`'s policy: https only
+    (``allow_http``), public addresses only (``allow_private`` is for tests on loopback), redirects
+    followed by hand and checked at each hop, bytes and time capped. Its session is made on first
+    use; :meth:`aclose` closes it."""
+
+    def __init__(
+        self, session: aiohttp.ClientSession | None = None, *, allow_http: bool = False, allow_private: bool = False
+    ) -> None:
         self._session, self._owned = session, session is None
+        self.allow_http, self.allow_private = allow_http, allow_private
 
     def session(self) -> aiohttp.ClientSession:
         if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(connect=10, sock_read=30))
+            resolver = None if self.allow_private else _PublicResolver()
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(resolver=resolver, limit=100),
+                timeout=aiohttp.ClientTimeout(total=outbound.FETCH_TIMEOUT, connect=outbound.CONNECT_TIMEOUT),
+            )
         return self._session
 
     async def aclose(self) -> None:
@@ -453,10 +485,17 @@ class HttpFetcher:
             self._session = None
 
     async def get(self, url: str, *, max_bytes: int) -> Fetched:
-        async with self.session().get(url) as response:
-            if response.status >= 400:
-                raise OSError(f"HTTP {response.status}")
-            body = await read_at_most(
-                response.content.iter_chunked(1 << 16), max_bytes, lambda: OSError(f"larger than {max_bytes} bytes")
-            )
-            return Fetched(body, response.headers.get("content-type"))
+        for _ in range(outbound.MAX_REDIRECTS + 1):
+            outbound.check(url, allow_http=self.allow_http, allow_private=self.allow_private)
+            async with self.session().get(url, allow_redirects=False) as response:
+                location = response.headers.get("location")
+                if response.status in (301, 302, 303, 307, 308) and location:
+                    url = urljoin(url, location)
+                    continue
+                if response.status >= 400:
+                    raise OSError(f"HTTP {response.status}")
+                body = await read_at_most(
+                    response.content.iter_chunked(1 << 16), max_bytes, lambda: OSError(f"larger than {max_bytes} bytes")
+                )
+                return Fetched(body, response.headers.get("content-type"))
+        raise outbound.Refused(f"more than {outbound.MAX_REDIRECTS} redirects")

@@ -13,10 +13,12 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import fields
 from json import dumps
 from typing import Any
+from urllib.parse import urljoin
 
 import js
 from pyodide.ffi import JsException
 
+from .. import outbound
 from ..errors import UpstreamError
 from ..limits import declared_over, read_at_most
 from ..ports import Backends, Conversion, Fetched, Job, Statement, StoredObject, Vector, VectorMatch
@@ -125,25 +127,42 @@ def _document(name: str, blob: Any) -> Any:
 
 
 class WorkersFetcher:
-    """:class:`ports.Fetcher` over the Worker's global ``fetch`` (redirects followed)."""
+    """:class:`ports.Fetcher` over the Worker's global ``fetch``, under :mod:`openai_workers_ai.outbound`'s
+    policy: https only (``allow_http``), no literal private address nor ``localhost`` (Workers cannot
+    reach private networks, and what they are given is checked all the same), redirects followed by hand
+    and checked at each hop, bytes and time capped."""
+
+    def __init__(self, *, allow_http: bool = False) -> None:
+        self.allow_http = allow_http
 
     async def get(self, url: str, *, max_bytes: int) -> Fetched:
-        try:
-            response = await js.fetch(url)
-        except JsException as exc:
-            raise OSError(js_error_text(exc)) from exc
-        if not response.ok:
-            raise OSError(f"HTTP {response.status}")
-        declared = response.headers.get("content-length")
-        if declared_over(str(declared) if declared else None, max_bytes):
-            raise OSError(f"larger than {max_bytes} bytes")
-        body = b""
-        if not is_null(response.body):
-            body = await read_at_most(
-                read_stream(response.body, _ai_error), max_bytes, lambda: OSError(f"larger than {max_bytes} bytes")
-            )
-        content_type = response.headers.get("content-type")
-        return Fetched(body, str(content_type) if content_type else None)
+        for _ in range(outbound.MAX_REDIRECTS + 1):
+            outbound.check(url, allow_http=self.allow_http)
+            init: dict[str, Any] = {"redirect": "manual"}
+            timeout = getattr(getattr(js, "AbortSignal", None), "timeout", None)
+            if timeout is not None:
+                init["signal"] = timeout(int(outbound.FETCH_TIMEOUT * 1000))
+            try:
+                response = await js.fetch(url, to_js(init))
+            except JsException as exc:
+                raise OSError(js_error_text(exc)) from exc
+            location = response.headers.get("location")
+            if int(response.status) in (301, 302, 303, 307, 308) and location:
+                url = urljoin(url, str(location))
+                continue
+            if not response.ok:
+                raise OSError(f"HTTP {response.status}")
+            declared = response.headers.get("content-length")
+            if declared_over(str(declared) if declared else None, max_bytes):
+                raise OSError(f"larger than {max_bytes} bytes")
+            body = b""
+            if not is_null(response.body):
+                body = await read_at_most(
+                    read_stream(response.body, _ai_error), max_bytes, lambda: OSError(f"larger than {max_bytes} bytes")
+                )
+            content_type = response.headers.get("content-type")
+            return Fetched(body, str(content_type) if content_type else None)
+        raise outbound.Refused(f"more than {outbound.MAX_REDIRECTS} redirects")
 
 
 # --- D1 ---------------------------------------------------------------------------------
@@ -475,10 +494,12 @@ def settings_from_env(env: Any) -> Settings:
     return Settings.from_mapping(values, auth_disabled=False)
 
 
-def backends_from_env(env: Any) -> Backends:
+def backends_from_env(env: Any, settings: Settings | None = None) -> Backends:
     """The adapters over ``env.AI``, ``env.DB``, ``env.BUCKET`` and (when bound) ``env.JOBS`` and ``env.VECTORS``."""
+    settings = settings or settings_from_env(env)
     queue = getattr(env, "JOBS", None)
     index = getattr(env, "VECTORS", None)
     return Backends(ai=WorkersAI(env.AI), db=WorkersD1(env.DB), bucket=WorkersR2(env.BUCKET),
-                    fetcher=WorkersFetcher(), jobs=None if is_null(queue) else WorkersQueue(queue),
+                    fetcher=WorkersFetcher(allow_http=settings.fetch_allow_http),
+                    jobs=None if is_null(queue) else WorkersQueue(queue),
                     vectors=None if is_null(index) else WorkersVectorize(index))

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 from dataclasses import replace
 from functools import partial
 
+from .. import outbound
 from ..errors import InvalidRequest
 from ..fanout import gather_bounded
 from ..media_types import IMAGE_TYPES, image_type
 from ..ports import Fetcher
 from .spec import ChatSpec, ImagePart
+
+log = logging.getLogger(__name__)
 
 
 def _check_data_url(url: str, param: str, max_bytes: int) -> None:
@@ -39,9 +43,11 @@ def _check_data_url(url: str, param: str, max_bytes: int) -> None:
 async def _download(fetcher: Fetcher, url: str, param: str, max_bytes: int) -> str:
     try:
         fetched = await fetcher.get(url, max_bytes=max_bytes)
-    except Exception as exc:  # any failure of the download is the client's bad URL
+    except Exception as exc:  # any failure is the client's bad URL; one text, whatever it was (outbound.py)
+        log.info("image download failed: %s: %s", url, exc)
         raise InvalidRequest(
-            f"Error while downloading {url}: {exc}", param=param, code="invalid_image_url"
+            f"Error while downloading {url}: {outbound.FAILED} (an https URL of a public host, an image "
+            f"of at most {max_bytes} bytes).", param=param, code="invalid_image_url"
         ) from None
     declared = (fetched.content_type or "").partition(";")[0].strip().lower()
     media_type = declared if declared in IMAGE_TYPES else image_type(fetched.body)
