@@ -60,7 +60,8 @@ def choose_ai(kind: str | None, settings: Settings, env: dict[str, str] | None =
         if not has_credentials:
             raise SystemExit("--ai rest needs CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN")
         base = (env if env is not None else os.environ).get("CLOUDFLARE_API_BASE_URL") or "https://api.cloudflare.com"
-        ai = RestAI(settings.cloudflare_account_id, settings.cloudflare_api_token, base_url=base)
+        ai = RestAI(settings.cloudflare_account_id, settings.cloudflare_api_token, base_url=base,
+                    timeout=settings.upstream_timeout)
         return ai, f"Workers AI REST API ({base}, account {settings.cloudflare_account_id})"
     catalog = Catalog(aliases=settings.model_aliases, default_model=settings.default_model)
     return Simulator(catalog=catalog, keep_calls=0), "the Workers AI simulator (offline; deterministic stand-in models)"

@@ -36,6 +36,8 @@ class APIError(Exception):
     status: int = 500
     type: str = "server_error"
     code: str | None = None
+    retry_after: int | None = None
+    """Seconds the client should wait before retrying (``Retry-After``), when the failure says."""
 
     def __init__(
         self,
@@ -132,8 +134,9 @@ class UpstreamError(APIError):
     status = 502
     type = "server_error"
 
-    def __init__(self, message: str, *, status: int = 502, code: str | None = None) -> None:
+    def __init__(self, message: str, *, status: int = 502, code: str | None = None, retry_after: int | None = None) -> None:
         super().__init__(message, status=status, code=code)
+        self.retry_after = retry_after
         if status == 429:
             self.type, self.code = "requests", code or "rate_limit_exceeded"
         elif 400 <= status < 500:
@@ -150,7 +153,8 @@ def flavor_of(path: str) -> Flavor:
 def render(error: APIError, flavor: Flavor = "openai") -> Response:
     """The one place an error becomes an HTTP response."""
     body = error.to_ollama() if flavor == "ollama" else error.to_openai()
-    headers = {"retry-after": "1"} if error.status == 429 else None
+    retry_after = error.retry_after if error.retry_after is not None else (1 if error.status == 429 else None)
+    headers = {"retry-after": str(retry_after)} if retry_after is not None else None
     return Response(
         dumps(body, ensure_ascii=False),
         status_code=error.status,

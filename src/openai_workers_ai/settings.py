@@ -37,6 +37,9 @@ class Settings:
     """Seconds after which an upload or delete that never finished (a crashed request) is swept."""
     image_url_ttl: int = 3600
     """Seconds a generated image's URL (``response_format=url``) stays valid, as OpenAI's 60 minutes."""
+    upstream_timeout: int = 60
+    """Seconds of silence from the Workers AI REST API (no answer, no next stream chunk) before a 504
+    ``upstream_timeout`` (the local server's REST backend)."""
     fetch_allow_http: bool = False
     """Whether URL inputs (chat ``image_url`` …) may be plain ``http``; https only by default."""
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")

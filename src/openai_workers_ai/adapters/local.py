@@ -240,6 +240,15 @@ async def _read(path: Path, chunk_size: int = 1 << 20) -> AsyncIterator[bytes]:
             yield chunk
 
 
+CONNECT_TIMEOUT = 10.0
+"""Seconds to connect to the Workers AI REST API."""
+UPSTREAM_TIMEOUT = 60.0
+"""Seconds of silence (no answer yet, no next chunk of a stream) after which Workers AI is taken to hang:
+a 504 ``upstream_timeout`` (``UPSTREAM_TIMEOUT``)."""
+TOTAL_TIMEOUT = 300.0
+"""Seconds a whole non-streamed answer may take to arrive, however it trickles."""
+
+
 class RestAI:
     """Workers AI through the REST API, with the same results and errors as the binding.
 
@@ -254,8 +263,10 @@ class RestAI:
         *,
         base_url: str = "https://api.cloudflare.com",
         session: aiohttp.ClientSession | None = None,
+        timeout: float = UPSTREAM_TIMEOUT,
     ) -> None:
         self.url = f"{base_url.rstrip('/')}/client/v4/accounts/{account_id}/ai"
+        self.timeout = timeout
         self.headers = {"authorization": f"Bearer {api_token}"}
         self._json_headers = {**self.headers, "content-type": "application/json"}
         self._session, self._owned = session, session is None
@@ -264,7 +275,8 @@ class RestAI:
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=0),  # as many connections as requests in flight
-                timeout=aiohttp.ClientTimeout(connect=10, sock_read=300),
+                # A silent upstream (no headers, no next chunk) is a hang after `timeout` seconds.
+                timeout=aiohttp.ClientTimeout(connect=CONNECT_TIMEOUT, sock_read=self.timeout),
             )
         return self._session
 
@@ -293,20 +305,21 @@ class RestAI:
         try:
             response = await self.session().post(url, data=data, params=params, headers=headers)
         except _ERRORS as exc:
-            raise UpstreamError(f"Workers AI is unreachable: {_describe(exc)}") from exc
+            raise _unreachable(exc, self.timeout) from exc
         content_type = response.headers.get("content-type", "")
         if response.status < 400 and content_type.startswith("text/event-stream"):
-            return _stream(response)
+            return _stream(response, self.timeout)
         try:
-            raw = await response.read()
+            # A body that trickles in (each chunk within the read timeout) is still bounded as a whole.
+            raw = await asyncio.wait_for(response.read(), TOTAL_TIMEOUT)
         except _ERRORS as exc:
-            raise UpstreamError(f"Workers AI's answer was cut off: {_describe(exc)}") from exc
+            raise _unreachable(exc, self.timeout, "Workers AI's answer was cut off") from exc
         finally:
             response.release()
         if response.status >= 400 or content_type.startswith("application/json"):
             body = _envelope(raw)
             if response.status >= 400 or not body.get("success", False):
-                raise _rest_error(response.status, body)
+                raise _rest_error(response.status, body, response.headers.get("retry-after"))
             result = body.get("result")
             return result if isinstance(result, dict) else {"result": result}
         return raw
@@ -360,6 +373,13 @@ _ERRORS = (aiohttp.ClientError, asyncio.TimeoutError)
 
 def _describe(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
+
+
+def _unreachable(exc: BaseException, timeout: float, what: str = "Workers AI is unreachable") -> UpstreamError:
+    if isinstance(exc, asyncio.TimeoutError):
+        return UpstreamError(f"Workers AI did not answer within {timeout:g} seconds.", status=504,
+                             code="upstream_timeout")
+    return UpstreamError(f"{what}: {_describe(exc)}")
 
 
 # The live catalog is read in pages of this size (the search API pages), at most this many pages.
@@ -422,20 +442,23 @@ def _envelope(raw: bytes) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-def _rest_error(status: int, body: dict[str, Any]) -> UpstreamError:
+def _rest_error(status: int, body: dict[str, Any], retry_after: str | None = None) -> UpstreamError:
     errors = body.get("errors")
     first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
     code, message = first.get("code"), first.get("message") or f"HTTP {status}"
-    return upstream_error(f"{code}: {message}" if code else str(message), status)
+    error = upstream_error(f"{code}: {message}" if code else str(message), status)
+    if retry_after is not None and retry_after.strip().isdigit():  # passed on as the upstream said it
+        error.retry_after = int(retry_after.strip())
+    return error
 
 
-async def _stream(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+async def _stream(response: aiohttp.ClientResponse, timeout: float) -> AsyncIterator[bytes]:
     """The response body, each piece as it arrives (no re-chunking, no waiting for more)."""
     try:
         async for chunk in response.content.iter_any():
             yield chunk
-    except _ERRORS as exc:  # the connection broke mid-stream
-        raise UpstreamError(f"Workers AI stream was interrupted: {_describe(exc)}") from exc
+    except _ERRORS as exc:  # the connection broke mid-stream, or went silent
+        raise _unreachable(exc, timeout, "Workers AI stream was interrupted") from exc
     finally:
         response.release()  # back to the pool when read to the end; closed otherwise
 

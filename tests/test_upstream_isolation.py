@@ -1,0 +1,78 @@
+"""An upstream that misbehaves: a hang is a 504 within the timeout, a silent stream ends with an error
+event, the upstream's Retry-After reaches the client (issue: hold under abuse)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+
+from openai_workers_ai.adapters.local import FolderR2, RestAI, SQLiteD1
+from openai_workers_ai.app import create_app
+from openai_workers_ai.errors import UpstreamError
+from openai_workers_ai.ports import Backends
+from openai_workers_ai.settings import Settings
+
+from .conftest import KEY
+from .served import served
+
+MODEL = "@cf/meta/llama-3.1-8b-instruct"
+CHAT = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}]}
+
+
+async def upstream(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The REST API misbehaving as the request's model name says: hang, stall mid-stream, or rate limit."""
+    while (await receive()).get("more_body"):
+        pass
+    path = scope["path"]
+    if path.endswith("/hang"):
+        await asyncio.sleep(2)  # well past the 0.5 s timeout
+    if path.endswith("/stall"):
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/event-stream")]})
+        await send({"type": "http.response.body", "body": b'data: {"response":"partial "}\n\n', "more_body": True})
+        await asyncio.sleep(2)  # well past the 0.5 s timeout
+    await send({"type": "http.response.start", "status": 429,
+                "headers": [(b"content-type", b"application/json"), (b"retry-after", b"7")]})
+    await send({"type": "http.response.body",
+                "body": b'{"success":false,"errors":[{"code":3040,"message":"Capacity temporarily exceeded"}]}'})
+
+
+@pytest.fixture
+async def client(db: SQLiteD1, bucket: FolderR2):  # noqa: ANN201
+    async with served(upstream) as url:
+        ai = RestAI("acct", "t", base_url=url, timeout=0.5)
+        app = create_app(Backends(ai=ai, db=db, bucket=bucket), Settings(access_token=(KEY,)))
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t",
+                                     headers={"authorization": f"Bearer {KEY}"}) as c:
+            yield c
+        await ai.aclose()
+
+
+async def test_a_hanging_upstream_is_a_504_within_the_timeout(client: httpx.AsyncClient) -> None:
+    r = await asyncio.wait_for(client.post("/v1/chat/completions", json={**CHAT, "model": "@cf/x/hang"}), 5)
+    assert r.status_code == 504 and r.json()["error"]["code"] == "upstream_timeout"
+
+
+async def test_a_stream_that_goes_silent_ends_with_an_error_event(client: httpx.AsyncClient) -> None:
+    body = {**CHAT, "model": "@cf/x/stall", "stream": True}
+    r = await asyncio.wait_for(client.post("/v1/chat/completions", json=body), 5)
+    assert r.status_code == 200
+    assert "partial" in r.text and "event: error" in r.text and "upstream_timeout" in r.text
+
+
+async def test_the_upstreams_retry_after_reaches_the_client(client: httpx.AsyncClient) -> None:
+    r = await client.post("/v1/chat/completions", json={**CHAT, "model": "@cf/x/limited"})
+    assert r.status_code == 503 and r.headers["retry-after"] == "7"
+    r = await client.post("/api/chat", json={"model": "@cf/x/limited", "messages": [{"role": "user", "content": "x"}]})
+    assert r.headers["retry-after"] == "7"
+
+
+async def test_a_rate_limit_without_retry_after_still_says_when() -> None:
+    error = UpstreamError("slow down", status=429)
+    from openai_workers_ai.errors import render
+
+    assert render(error).headers["retry-after"] == "1"
