@@ -76,3 +76,37 @@ async def test_a_rate_limit_without_retry_after_still_says_when() -> None:
     from openai_workers_ai.errors import render
 
     assert render(error).headers["retry-after"] == "1"
+
+
+async def test_idle_and_header_trickling_connections_are_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from openai_workers_ai.server_protocol import GatheringHttpToolsProtocol
+
+    monkeypatch.setattr(GatheringHttpToolsProtocol, "header_timeout", 0.3)
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    async with served(app, http=GatheringHttpToolsProtocol) as url:
+        host, port = url.removeprefix("http://").split(":")
+
+        async def closed_after(*sends: bytes) -> float:
+            reader, writer = await asyncio.open_connection(host, int(port))
+            loop = asyncio.get_running_loop()
+            start = loop.time()
+            try:
+                for data in sends:
+                    writer.write(data)
+                    await writer.drain()
+                    await asyncio.sleep(0.1)
+                assert await asyncio.wait_for(reader.read(), 3) == b""  # closed by the server, nothing answered
+            except ConnectionError:  # closed while we were still trickling
+                pass
+            writer.close()
+            return loop.time() - start
+
+        assert await closed_after() < 1.5  # a connection that never says anything
+        trickle = [b"GET / HTTP/1.1\r\n", b"Host: x\r\n", b"X-A: 1\r\n", b"X-B: 1\r\n", b"X-C: 1\r\n"] * 3
+        assert await closed_after(*trickle) < 2.5  # headers one line at a time, never finished
+        async with httpx.AsyncClient() as c:  # a normal request is unaffected
+            assert (await c.get(url + "/")).text == "ok"

@@ -38,6 +38,9 @@ from .settings import Settings, read_dev_vars
 from .simulator import Simulator
 
 ROOT = Path(__file__).resolve().parents[2]
+KEEP_ALIVE = 5
+"""Seconds an idle keep-alive connection stays open (a new connection must send its headers within
+``server_protocol``'s ``header_timeout``: 10 s)."""
 MIGRATIONS = ROOT / "migrations"
 
 
@@ -124,6 +127,7 @@ class ServeOptions:
     host: str
     port: int
     log_level: str
+    limit_concurrency: int = 1024
 
 
 @asynccontextmanager
@@ -153,7 +157,8 @@ def serve_process(options: ServeOptions, sockets: list[Any] | None = None) -> No
     ai, _ = choose_ai(options.ai, options.settings, options.env)
     app = create_app(local_backends(options.data_dir, ai, options.settings), options.settings)
     config = uvicorn.Config(app, host=options.host, port=options.port, log_level=options.log_level,
-                            access_log=False, http=_http_protocol())
+                            access_log=False, http=_http_protocol(), timeout_keep_alive=KEEP_ALIVE,
+                            limit_concurrency=options.limit_concurrency)
 
     async def run() -> None:
         async with process_lifetime(app.state.ctx):
@@ -207,7 +212,8 @@ def serve(args: argparse.Namespace) -> None:
     print(f"  OpenAI API: {url}/v1   Ollama API: {url}", flush=True)
     print(f"  AI backend: {ai_note}", flush=True)
     print(f"  auth: {auth_note}; data: {data_dir.resolve()}", flush=True)
-    options = ServeOptions(settings, env, args.ai, data_dir, args.host, args.port, args.log_level)
+    options = ServeOptions(settings, env, args.ai, data_dir, args.host, args.port, args.log_level,
+                           args.limit_concurrency)
     if workers == 1:
         serve_process(options)
         return
@@ -275,6 +281,8 @@ def main(argv: list[str] | None = None) -> None:
     s.add_argument("--data-dir", default=".data", help="SQLite (D1) and object (R2) storage")
     s.add_argument("--ai", choices=["simulator", "rest"], default=None,
                    help="default: rest when CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN are set")
+    s.add_argument("--limit-concurrency", type=int, default=1024, metavar="N",
+                   help="connections and requests at once, per process, before new ones get a 503 (1024)")
     s.add_argument("--workers", type=worker_count, default=1, metavar="N|auto",
                    help="server processes sharing the port and the data (auto: one per CPU; default 1)")
     s.add_argument("--log-level", default="warning")

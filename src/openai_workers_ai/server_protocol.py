@@ -43,8 +43,40 @@ class _GatheringTransport:
 
 
 class GatheringHttpToolsProtocol(HttpToolsProtocol):
-    """``uvicorn.Config(http=GatheringHttpToolsProtocol)``: httptools, one write per loop pass."""
+    """``uvicorn.Config(http=GatheringHttpToolsProtocol)``: httptools, one write per loop pass; and a
+    connection must send a request's headers within :attr:`header_timeout` seconds of opening (or of
+    starting the request), so idle and header-trickling connections cannot be held open (uvicorn
+    itself closes idle keep-alive connections after ``timeout_keep_alive``)."""
+
+    header_timeout = 10.0
+    _header_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)  # type: ignore[arg-type]
         self.transport = _GatheringTransport(self.transport, self.loop)  # type: ignore[assignment]
+        self._wait_for_headers()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._wait_for_headers()
+
+    def on_headers_complete(self) -> None:
+        self._headers_arrived()
+        super().on_headers_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._headers_arrived()
+        super().connection_lost(exc)
+
+    def _wait_for_headers(self) -> None:
+        self._headers_arrived()
+        self._header_timer = self.loop.call_later(self.header_timeout, self._headers_too_slow)
+
+    def _headers_arrived(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _headers_too_slow(self) -> None:
+        self._header_timer = None
+        self.transport.close()
