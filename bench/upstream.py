@@ -2,6 +2,7 @@
 
     python bench/upstream.py --port 9100 [--tokens 64]
 
+A model whose name contains ``stall`` never answers (the connection is held open: ``bench/abuse.py``).
 ``POST /client/v4/accounts/{id}/ai/run/{model}`` with ``{"messages": [...], "stream": bool}`` answers at
 once, in the REST API's shapes (and ``…/ai/v1/chat/completions``, the OpenAI-compatible endpoint, in
 OpenAI's): the ``{"result": {"response", "usage"}, "success": true, ...}``
@@ -58,6 +59,8 @@ class _Protocol(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         assert self.transport is not None
+        if b"/stall" in self.url:  # a model that never answers (bench/abuse.py): the connection is held
+            return
         try:
             inputs: Any = loads(b"".join(self.body) or b"{}")
             prompt = str(inputs["messages"][-1]["content"])
