@@ -167,3 +167,42 @@ async def test_a_huge_message_list_is_refused_before_it_is_validated(client: htt
     assert r.status_code == 400 and "2048" in r.text and "after validation" not in r.text
     r = await client.post(url, json={"model": model, "messages": [{"role": "user", "content": "hi"}] * 2049})
     assert r.status_code == 400 and "2048" in r.text  # small bodies: pydantic's own check
+
+
+class BigImages:
+    """A fetcher whose every URL is a 4 MiB PNG; counts what it was asked for."""
+
+    def __init__(self) -> None:
+        self.requested = 0
+
+    async def get(self, url: str, *, max_bytes: int):  # noqa: ANN201
+        from openai_workers_ai.ports import Fetched
+
+        self.requested += 1
+        body = b"\x89PNG\r\n\x1a\n" + b"\0" * (4 * 1024 * 1024)
+        if len(body) > max_bytes:
+            raise OSError(f"larger than {max_bytes} bytes")
+        await asyncio.sleep(0.01)
+        return Fetched(body, "image/png")
+
+
+@pytest.mark.parametrize(("count", "code"), [(17, "too_many_images"), (12, "image_too_large")])
+async def test_the_images_of_a_request_are_bounded_in_number_and_bytes(
+    db, bucket, count: int, code: str  # noqa: ANN001
+) -> None:
+    from openai_workers_ai.app import create_app
+    from openai_workers_ai.ports import Backends
+    from openai_workers_ai.settings import Settings
+    from openai_workers_ai.simulator import Simulator
+
+    fetcher = BigImages()
+    app = create_app(Backends(ai=Simulator(), db=db, bucket=bucket, fetcher=fetcher), Settings(access_token=("k",)))
+    parts = [{"type": "image_url", "image_url": {"url": f"https://img.example/{i}.png"}} for i in range(count)]
+    body = {"model": "@cf/meta/llama-4-scout-17b-16e-instruct",
+            "messages": [{"role": "user", "content": [{"type": "text", "text": "what?"}, *parts]}]}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t",
+                                 headers={"authorization": "Bearer k"}) as client:
+        r = await client.post("/v1/chat/completions", json=body)
+    assert r.status_code == 400 and r.json()["error"]["code"] == code
+    if code == "too_many_images":
+        assert fetcher.requested == 0  # refused before anything was fetched

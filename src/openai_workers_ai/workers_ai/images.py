@@ -59,9 +59,20 @@ async def _download(fetcher: Fetcher, url: str, param: str, max_bytes: int) -> s
     return f"data:{media_type};base64,{base64.b64encode(fetched.body).decode()}"
 
 
+MAX_IMAGES = 16
+"""Images one request may carry (each may be downloaded, and each is sent on to the model)."""
+MAX_DOWNLOADED_BYTES = 32 * 1024 * 1024
+"""Bytes the downloads of one request may add up to (each is also capped by ``MAX_IMAGE_BYTES``)."""
+
+
 async def inline(spec: ChatSpec, fetcher: Fetcher | None, max_bytes: int) -> ChatSpec:
-    """``spec`` with every image URL replaced by a checked ``data:`` URL."""
+    """``spec`` with every image URL replaced by a checked ``data:`` URL (at most :data:`MAX_IMAGES`,
+    their downloads at most :data:`MAX_DOWNLOADED_BYTES` together)."""
     downloads: list[ImagePart] = []
+    parts = [part for message in spec.messages for part in message.images()]
+    if len(parts) > MAX_IMAGES:
+        raise InvalidRequest(f"Too many images: at most {MAX_IMAGES} may be sent in one request, got {len(parts)}.",
+                             param=parts[MAX_IMAGES].where, code="too_many_images")
     for message in spec.messages:
         for part in message.images():
             if part.url.startswith("data:"):
@@ -80,7 +91,17 @@ async def inline(spec: ChatSpec, fetcher: Fetcher | None, max_bytes: int) -> Cha
                 )
     if not downloads or fetcher is None:
         return spec
-    urls = await gather_bounded([partial(_download, fetcher, part.url, part.url_where, max_bytes) for part in downloads])
+    budget = [MAX_DOWNLOADED_BYTES]
+
+    async def download(part: ImagePart) -> str:
+        url = await _download(fetcher, part.url, part.url_where, min(max_bytes, budget[0]))
+        budget[0] -= len(url)  # the data: URL kept, a third over the bytes
+        if budget[0] < 0:  # the downloads still running are cancelled with this
+            raise InvalidRequest(f"The images of this request add up to more than {MAX_DOWNLOADED_BYTES} bytes.",
+                                 param=part.url_where, code="image_too_large")
+        return url
+
+    urls = await gather_bounded([partial(download, part) for part in downloads])
     inlined = {id(part): replace(part, url=url) for part, url in zip(downloads, urls, strict=True)}
     messages = tuple(
         replace(m, content=tuple(inlined.get(id(p), p) for p in m.content)) if m.images() else m
