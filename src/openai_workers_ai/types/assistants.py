@@ -16,9 +16,14 @@ class FunctionTool(Lenient):
     function: FunctionDefinition
 
 
+class FileSearchRankingOptions(Lenient):
+    ranker: Literal["auto", "default_2024_08_21"] | None = None
+    score_threshold: Annotated[float, Strict(), Field(ge=0, le=1)]
+
+
 class FileSearchOptions(Lenient):
     max_num_results: Annotated[int, Strict(), Field(ge=1, le=50)] | None = None
-    ranking_options: dict[str, Any] | None = None
+    ranking_options: FileSearchRankingOptions | None = None
 
 
 class FileSearchTool(Lenient):
