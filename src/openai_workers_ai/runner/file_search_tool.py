@@ -15,11 +15,12 @@ from dataclasses import dataclass
 
 from ..context import AppContext
 from ..errors import APIError, InvalidRequest, NotFound
-from ..repositories import vector_stores
+from ..repositories import assistants, threads, vector_stores
 from ..translate import file_search as tool
 from ..translate.citations import Source
 from ..translate.responses import object_id
 from ..types.responses import FileSearchTools, Item
+from ..types.runs import Run
 from ..types.vector_stores import Filter, RankingOptions
 from ..validation import validate
 from ..workers_ai import spec
@@ -108,3 +109,30 @@ class ResponsesFileSearch:
 
 
 RESPONSES = ResponsesFileSearch()
+
+
+# ---- Assistants -----------------------------------------------------------------------------------
+
+ASSISTANTS_MAX_RESULTS = 20
+"""OpenAI's default for the Assistants file_search tool (``file_search.max_num_results`` changes it)."""
+
+
+async def run_options(ctx: AppContext, run: Run) -> Options:
+    """What a run's searches search: the thread's and the assistant's vector stores (both, as at OpenAI),
+    with the run's file_search tool's ``max_num_results`` and ``ranking_options``."""
+    db = ctx.backends.db
+    thread = await threads.get(db, run.thread_id, None)
+    assistant = await assistants.get(db, run.assistant_id, None)
+    store_ids = [*_store_ids(thread.tool_resources if thread else None),
+                 *_store_ids(assistant.tool_resources if assistant else None)]
+    declared = next((t for t in run.tools if t.get("type") == "file_search"), {})
+    settings = declared.get("file_search") or {}
+    ranking = settings.get("ranking_options")
+    return Options(tuple(dict.fromkeys(store_ids)), settings.get("max_num_results") or ASSISTANTS_MAX_RESULTS,
+                   None, validate(RankingOptions, ranking) if ranking else None)
+
+
+def _store_ids(resources: dict[str, object] | None) -> list[str]:
+    search = (resources or {}).get("file_search")
+    ids = search.get("vector_store_ids") if isinstance(search, dict) else None
+    return [i for i in ids if isinstance(i, str)] if isinstance(ids, list) else []
