@@ -138,7 +138,8 @@ async def prepare(ctx: AppContext, req: CreateResponse, *, owner: str, reader: s
     gateway: dict[str, tuple[GatewayTool, Item]] = {}
     for i, tool in enumerate(req.tools or ()):
         if (t := GATEWAY_TOOLS.get(str(tool.get("type")))) is not None:
-            await t.check(ctx, tool, i, reader)
+            if response_id is None:  # checked when the request was made, not again when its job runs
+                await t.check(ctx, tool, i, reader)
             gateway[t.function.name] = (t, tool)
     echoed = objects.echo(req)
     if len(req.instructions or "") + (len(translate.dumps_compact(req.tools)) if req.tools else 0) > MAX_ECHO_BYTES:

@@ -380,9 +380,6 @@ def tools_of(req: Context, gateway_tools: Mapping[str, spec.Tool] | None = None
             raise _bad(f"Tools of type '{kind}' are not supported here (supported: {supported}): Workers AI "
                        "models call function tools.", f"{where}.type", "unsupported_tool_type")
         name = _string(tool, "name", where)
-        if any(name == f.name for f in gateway.values()):
-            raise _bad(f"Invalid '{where}.name': the function name '{name}' is the {name} tool's; choose another.",
-                       f"{where}.name")
         parameters = tool.get("parameters")
         if parameters is not None and not isinstance(parameters, dict):
             raise _bad(f"Invalid type for '{where}.parameters': expected an object.", f"{where}.parameters")
@@ -395,6 +392,11 @@ def tools_of(req: Context, gateway_tools: Mapping[str, spec.Tool] | None = None
         description = tool.get("description")
         tools.append(spec.Tool(name, description if isinstance(description, str) else None, parameters,
                                tool.get("strict") if isinstance(tool.get("strict"), bool) else None))
+    taken = {f.name: kind for kind, f in hosted.items()}
+    for i, tool in enumerate(req.tools or ()):
+        if tool.get("type") == "function" and tool.get("name") in taken:
+            raise _bad(f"Invalid 'tools[{i}].name': the function name '{tool['name']}' is the "
+                       f"{taken[tool['name']]} tool's; choose another.", f"tools[{i}].name")
     tools.extend(hosted.values())
     return tuple(tools), _choice(req.tool_choice, tools, hosted)
 
