@@ -149,7 +149,8 @@ async def test_a_forced_search_is_made_once_then_the_model_answers(client: httpx
     store_id, _ = await corpus_store(client, app)
     response = await respond(client, model=model, input=QUESTION, tool_choice=choice, tools=[file_search(store_id)])
     assert [i["type"] for i in response["output"]] == ["file_search_call", "message"]
-    assert response["status"] == "completed" and answer_of(response)["annotations"]
+    assert call_of(response)["queries"] == [QUESTION]
+    assert response["status"] == "completed" and answer_of(response)["text"] == ANSWER
 
 
 async def test_the_model_may_ask_several_queries_and_search_again(client: httpx.AsyncClient, app: Any) -> None:

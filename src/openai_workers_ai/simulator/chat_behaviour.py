@@ -13,8 +13,9 @@ Conventions (all deterministic; listed in the README):
   ``<tool_call>{"name", "arguments"}</tool_call>`` lines.
 - **file search**: offered the gateway's ``file_search`` function (a ``queries`` parameter), the
   model calls it with the user's last message as its query whenever the user spoke last (unless
-  ``call:`` lines decide otherwise); forced to call it, it does the same. Given its results (blocks
-  headed ``[n] <file name>``), it answers with the first sentence of the first result, cited: ``… [n]``.
+  ``call:`` lines decide otherwise); forced to call it, it does the same (as constrained output too:
+  a schema whose only property is ``queries``). Given its results (blocks headed ``[n] <file name>``),
+  it answers with the first sentence of the first result, cited: ``… [n]``.
 - **tool results**: when the conversation ends with other ``tool`` messages the model
   answers ``Tool results: <content>; <content>``.
 - **JSON mode** (``response_format`` json_object / json_schema, or ``guided_json``):
@@ -92,6 +93,12 @@ def tool_schemas(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def _searches(name: str, schema: dict[str, Any]) -> bool:
     """Whether ``name`` is the gateway's file_search function (it takes ``queries``)."""
     return name == FILE_SEARCH and "queries" in (schema.get("properties") or {})
+
+
+def _search_schema(schema: Any) -> bool:
+    """Whether constrained output asks for file_search's arguments (a forced call on a model without
+    ``tool_choice``): an object whose only property is ``queries``."""
+    return isinstance(schema, dict) and set(schema.get("properties") or ()) == {"queries"}
 
 
 def _arguments(name: str, schema: dict[str, Any], last: str) -> Any:
@@ -244,7 +251,12 @@ def decide(model: ModelInfo, inputs: dict[str, Any], prompt: str) -> Answer:
         answer.completion_tokens = tokens(answer.reasoning) + spent
         return answer
     if json_mode:
-        answer.value = {"answer": reply(inputs)} if schema is None else instance(schema, last)
+        if schema is None:
+            answer.value = {"answer": reply(inputs)}
+        elif _search_schema(schema):
+            answer.value = _arguments(FILE_SEARCH, schema, last)
+        else:
+            answer.value = instance(schema, last)
         answer.text = dumps(answer.value, ensure_ascii=False)
     elif results:
         answer.text = cited_answer(results) or "Tool results: " + "; ".join(results)
