@@ -10,7 +10,9 @@ import httpx
 import pytest
 
 from openai_workers_ai.context import AppContext
+from openai_workers_ai.errors import UpstreamError
 from openai_workers_ai.jobs import InProcessJobs
+from openai_workers_ai.runner import file_search_tool
 from openai_workers_ai.simulator import Simulator, chat_behaviour
 
 from .assistants import CALL_WEATHER, LLAMA, WEATHER, assistant, error_of, events, finished, listed, names, ok, run
@@ -262,3 +264,46 @@ async def test_a_code_interpreter_stays_refused(client: httpx.AsyncClient) -> No
         "model": "@cf/meta/llama-4-scout-17b-16e-instruct", "tools": [SEARCH, {"type": "code_interpreter"}]}), 400)
     assert error["param"] == "tools[1].type"
     assert_matches({"error": error}, "ErrorResponse")
+
+
+async def test_a_run_cancelled_while_searching_goes_no_further(client: httpx.AsyncClient, app: Any,
+                                                               jobs: InProcessJobs, ctx: AppContext,
+                                                               monkeypatch: pytest.MonkeyPatch,
+                                                               simulator: Simulator) -> None:
+    store_id, _ = await corpus_store(client, app)
+    asst = await searching_assistant(client, store_id)
+    created_thread = await new_thread(client, QUESTION)
+    created = await run(client, created_thread["id"], asst["id"])
+    original = file_search_tool.search
+
+    async def cancelled_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        await ok(client.post(f"/v1/threads/{created_thread['id']}/runs/{created['id']}/cancel"))
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(file_search_tool, "search", cancelled_meanwhile)
+    def generations() -> int:
+        return sum("messages" in inputs for _, inputs in simulator.calls)
+
+    before = generations()
+    done = await finished(client, jobs, ctx, created)
+    assert done["status"] == "cancelled"
+    assert generations() == before + 1  # the generation that asked for the search, none after it
+    assert [m["role"] for m in await listed(client, f"/v1/threads/{created_thread['id']}/messages",
+                                            "ListMessagesResponse")] == ["user"]
+
+
+async def test_workers_ai_failing_while_searching_fails_the_run(client: httpx.AsyncClient, app: Any,
+                                                                jobs: InProcessJobs, ctx: AppContext,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    store_id, _ = await corpus_store(client, app)
+    asst = await searching_assistant(client, store_id)
+    created_thread = await new_thread(client, QUESTION)
+
+    async def failing(*args: Any, **kwargs: Any) -> Any:
+        raise UpstreamError("The embedding model is out of capacity.", status=503)
+
+    monkeypatch.setattr(file_search_tool, "search", failing)
+    done = await finished(client, jobs, ctx, await run(client, created_thread["id"], asst["id"]))
+    assert done["status"] == "failed" and done["last_error"]["code"] == "server_error"
+    (step,) = await steps_of(client, done)
+    assert step["status"] == "failed" and step["step_details"]["tool_calls"][0]["type"] == "file_search"

@@ -161,7 +161,8 @@ class _Generation:
                 break
             async for event in self._search():
                 yield event
-            if self.calls:  # the client's functions were called too: their outputs come first
+            # the client's functions were called too (their outputs come first), or the run was cancelled
+            if self.calls or await runs.status_of(self.db, self.run.id) != "in_progress":
                 break
         async for event in self._finish(finish):
             yield event
@@ -180,13 +181,14 @@ class _Generation:
             self.text.append(delta.text)
             yield Event("thread.message.delta", {"id": self.message.id, "object": "thread.message.delta",
                                                  "delta": {"content": [part]}})
-        pieces = [p for p in delta.tool_calls
-                  if not (p.index in self.searches or (p.name == file_search.NAME and self._searching()))]
-        for piece in delta.tool_calls:
-            if piece not in pieces:
+        kept = []
+        for piece in delta.tool_calls:  # the gateway's file_search calls are held for the gateway to run
+            if piece.index in self.searches or (piece.name == file_search.NAME and self._searching()):
                 held = self.searches.setdefault(piece.index, ToolCallPiece(piece.index, call_id(piece.id), piece.name))
                 held.arguments += piece.arguments
-        delta.tool_calls = pieces
+            else:
+                kept.append(piece)
+        delta.tool_calls = kept
         if delta.tool_calls:
             step = self._tool_step()
             if step is None:
