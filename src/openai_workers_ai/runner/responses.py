@@ -185,13 +185,9 @@ async def _execute(ctx: AppContext, plan: Plan, *, streaming: bool) -> AsyncIter
         yield writer.lifecycle("response.in_progress")
     try:
         reason, usage = None, spec.Usage(0, 0)
-        chat = plan.spec
-        sources: list[Source] = []
-        ran = 0  # gateway tool calls run
+        gateway = _Gateway(plan, plan.spec)
         for round_ in range(MAX_ROUNDS):
-            limit = plan.request.max_tool_calls
-            if plan.gateway and (round_ == MAX_ROUNDS - 1 or (limit is not None and ran >= limit)):
-                chat = _without_gateway(chat, plan)  # the last call answers
+            chat = gateway.next_spec(last=round_ == MAX_ROUNDS - 1)
             calls: dict[int, spec.ToolCallPiece] = {}
             if streaming:
                 events, first = first or pipeline.stream(ctx, chat), None
@@ -208,31 +204,15 @@ async def _execute(ctx: AppContext, plan: Plan, *, streaming: bool) -> AsyncIter
                 generated = await pipeline.complete(ctx, chat)
                 choice = generated.choices[0]
                 choice.tool_calls = _divert(choice.tool_calls, calls, plan)
-                writer.output.extend(objects.cited(item, sources) for item in objects.output_items(choice)
+                writer.output.extend(objects.cited(item, gateway.sources) for item in objects.output_items(choice)
                                      if not (calls and item["type"] == "message" and not choice.text))
                 reason, usage = choice.finish_reason, usage + generated.usage
             if not calls:
                 break
             for out in writer.close_open():
                 yield out
-            turns = list(chat.messages)
-            made = [spec.ToolCall(call_id(c.id), c.name or "", c.arguments or "{}") for c in calls.values()]
-            turns.append(spec.Message("assistant", "", tuple(made)))
-            for call in made:
-                tool, declared = plan.gateway[call.name]
-                item = tool.begin(call.arguments, _last_user_text(plan.spec))
-                if tool.working is not None:
-                    for out in writer.begin_item(item, tool.working):
-                        yield out
-                result = await tool.run(ctx, declared, item, file_search_format.budget_for(plan.model.context_window),
-                                        len(sources))
-                sources += result.sources
-                for out in writer.end_item(result.item) if tool.working is not None else writer.add_items([result.item]):
-                    yield out
-                turns.append(spec.Message("tool", result.text, tool_call_id=call.id, name=call.name))
-                ran += 1
-            chat = replace(chat, messages=tuple(turns), tool_choice=_after_gateway(chat.tool_choice, plan))
-            writer.cite(sources)
+            async for out in gateway.run(ctx, calls, writer):
+                yield out
             writer.next_round()
         status, incomplete = objects.outcome(reason)
         for out in writer.close_all("incomplete" if status == "incomplete" else "completed"):
@@ -268,22 +248,54 @@ def _divert(pieces: list[spec.ToolCallPiece], calls: dict[int, spec.ToolCallPiec
     return out
 
 
-def _after_gateway(choice: spec.ToolChoice, plan: Plan) -> spec.ToolChoice:
-    """The tool choice once a gateway tool ran: a forced or required choice was met, the model may answer."""
-    if choice == "required" or (isinstance(choice, spec.Forced) and choice.name in plan.gateway):
-        return "auto"
-    return choice
+@dataclass(slots=True)
+class _Gateway:
+    """The gateway tools' part of a response: the conversation as they extend it, the sources the
+    answers may cite, and how many calls ran."""
 
+    plan: Plan
+    chat: spec.ChatSpec
+    sources: list[Source] = field(default_factory=list)
+    ran: int = 0
 
-def _without_gateway(chat: spec.ChatSpec, plan: Plan) -> spec.ChatSpec:
-    """The spec without the gateway tools' functions (no more of their calls: the model must answer)."""
-    tools = tuple(t for t in chat.tools if t.name not in plan.gateway)
-    choice = _after_gateway(chat.tool_choice, plan) if tools else None
-    return replace(chat, tools=tools, tool_choice=choice)
+    def next_spec(self, *, last: bool) -> spec.ChatSpec:
+        """The next model call's spec: without the gateway's functions on the ``last`` call, or once
+        ``max_tool_calls`` ran (the model must answer then)."""
+        limit = self.plan.request.max_tool_calls
+        if self.plan.gateway and (last or (limit is not None and self.ran >= limit)):
+            tools = tuple(t for t in self.chat.tools if t.name not in self.plan.gateway)
+            self.chat = replace(self.chat, tools=tools, tool_choice=self._after(self.chat.tool_choice) if tools else None)
+        return self.chat
 
+    def _after(self, choice: spec.ToolChoice) -> spec.ToolChoice:
+        """The tool choice once a gateway tool ran: a forced or required choice was met, the model may answer."""
+        if choice == "required" or (isinstance(choice, spec.Forced) and choice.name in self.plan.gateway):
+            return "auto"
+        return choice
 
-def _last_user_text(chat: spec.ChatSpec) -> str:
-    return next((m.text() for m in reversed(chat.messages) if m.role == "user"), "")
+    async def run(self, ctx: AppContext, calls: dict[int, spec.ToolCallPiece],
+                  writer: objects.EventWriter) -> AsyncIterator[objects.Event]:
+        """Run the gateway tools the model called: their items' events; the conversation goes on with
+        the calls and their results, and the next answers may cite what they found."""
+        turns = list(self.chat.messages)
+        made = [spec.ToolCall(call_id(c.id), c.name or "", c.arguments or "{}") for c in calls.values()]
+        turns.append(spec.Message("assistant", "", tuple(made)))
+        asked = next((m.text() for m in reversed(self.plan.spec.messages) if m.role == "user"), "")
+        budget = file_search_format.budget_for(self.plan.model.context_window)
+        for call in made:
+            tool, declared = self.plan.gateway[call.name]
+            item = tool.begin(call.arguments, asked)
+            if tool.working is not None:
+                for out in writer.begin_item(item, tool.working):
+                    yield out
+            result = await tool.run(ctx, declared, item, budget, len(self.sources))
+            self.sources += result.sources
+            for out in writer.end_item(result.item) if tool.working is not None else writer.add_items([result.item]):
+                yield out
+            turns.append(spec.Message("tool", result.text, tool_call_id=call.id, name=call.name))
+            self.ran += 1
+        self.chat = replace(self.chat, messages=tuple(turns), tool_choice=self._after(self.chat.tool_choice))
+        writer.cite(self.sources)
 
 
 def _error_code(error: APIError) -> str:

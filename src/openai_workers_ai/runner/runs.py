@@ -84,7 +84,7 @@ async def execute(ctx: AppContext, run_id: str) -> AsyncGenerator[Event, None]:
         return
     run = stored.run.model_copy(update={"status": "in_progress", "started_at": started_at})
     yield Event("thread.run.in_progress", run)
-    generation = _Generation(ctx, run, stored.owner)
+    generation = _Generation(ctx, run)
     try:
         async with aclosing(generation.generate(stored.tool_outputs)) as generated:
             async for event in generated:
@@ -105,7 +105,6 @@ class _Generation:
 
     ctx: AppContext
     run: Run
-    owner: str
     message: Message | None = None
     steps: list[RunStep] = field(default_factory=list)
     text: list[str] = field(default_factory=list)
