@@ -90,15 +90,17 @@ def tool_schemas(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _searches(name: str, schema: dict[str, Any]) -> bool:
+def _searches(name: str, schema: Any) -> bool:
     """Whether ``name`` is the gateway's file_search function (it takes ``queries``)."""
-    return name == FILE_SEARCH and "queries" in (schema.get("properties") or {})
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    return name == FILE_SEARCH and isinstance(properties, dict) and "queries" in properties
 
 
 def _search_schema(schema: Any) -> bool:
     """Whether constrained output asks for file_search's arguments (a forced call on a model without
     ``tool_choice``): an object whose only property is ``queries``."""
-    return isinstance(schema, dict) and set(schema.get("properties") or ()) == {"queries"}
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    return isinstance(properties, dict) and set(properties) == {"queries"}
 
 
 def _arguments(name: str, schema: dict[str, Any], last: str) -> Any:
