@@ -261,3 +261,16 @@ async def test_one_search_tool_and_no_function_of_its_name(client: httpx.AsyncCl
     assert clash.status_code == 400 and clash.json()["error"]["param"] == "tools[1].name"
     alone = await client.post("/v1/responses", json={"model": SCOUT, "input": "call:file_search", "tools": [named]})
     assert alone.status_code == 200 and alone.json()["output"][-1]["type"] == "function_call"  # the client's own
+
+
+async def test_a_conversations_items_show_results_when_included(client: httpx.AsyncClient, app: Any) -> None:
+    store_id, _ = await corpus_store(client, app)
+    conversation = (await client.post("/v1/conversations", json={})).json()["id"]
+    await respond(client, input=QUESTION, conversation=conversation, tools=[file_search(store_id)])
+    url = f"/v1/conversations/{conversation}/items"
+    listed = (await client.get(url, params={"order": "asc"})).json()["data"]
+    assert [i["type"] for i in listed] == ["message", "file_search_call", "message"] and listed[1]["results"] is None
+    included = (await client.get(url, params={"order": "asc", "include[]": RESULTS})).json()["data"]
+    assert included[1]["results"][0]["filename"] == "passwords.md"
+    one = (await client.get(f"{url}/{listed[1]['id']}", params={"include": RESULTS})).json()
+    assert one == included[1]
