@@ -27,6 +27,10 @@ EVENT_SCHEMAS = {
     "response.reasoning_text.done": "ResponseReasoningTextDoneEvent",
     "response.function_call_arguments.delta": "ResponseFunctionCallArgumentsDeltaEvent",
     "response.function_call_arguments.done": "ResponseFunctionCallArgumentsDoneEvent",
+    "response.output_text.annotation.added": "ResponseOutputTextAnnotationAddedEvent",
+    "response.file_search_call.in_progress": "ResponseFileSearchCallInProgressEvent",
+    "response.file_search_call.searching": "ResponseFileSearchCallSearchingEvent",
+    "response.file_search_call.completed": "ResponseFileSearchCallCompletedEvent",
     "error": "ResponseErrorEvent",
 }
 

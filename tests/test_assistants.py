@@ -36,11 +36,15 @@ async def test_openai_beta_header_is_accepted_not_required(client: httpx.AsyncCl
 
 @pytest.mark.parametrize(("body", "param", "words"), [
     ({"tools": [{"type": "code_interpreter"}]}, "tools[0].type", "not offered"),
-    ({"tools": [WEATHER, {"type": "file_search"}]}, "tools[1].type", "vector stores"),
+    ({"tools": [WEATHER, {"type": "file_search"}, {"type": "file_search"}]}, "tools[2]", "Only one"),
+    ({"tools": [{"type": "file_search"}, {"type": "function", "function": {"name": "file_search"}}]},
+     "tools[1].function.name", "file_search tool"),
+    ({"tools": [{"type": "file_search", "file_search": {"ranking_options": {"ranker": "auto"}}}]},
+     "tools[0].file_search.ranking_options.score_threshold", "Missing"),
+    ({"tools": [{"type": "file_search", "file_search": {"max_num_results": 51}}]},
+     "tools[0].file_search.max_num_results", ""),
     ({"tool_resources": {"code_interpreter": {"file_ids": ["file-x"]}}}, "tool_resources.code_interpreter",
      "not offered"),
-    ({"tool_resources": {"file_search": {"vector_store_ids": ["vs_1"]}}}, "tool_resources.file_search",
-     "vector stores"),
     ({"tools": [WEATHER, WEATHER]}, "tools[1].function.name", "Duplicate"),
     ({"tools": [{"type": "function", "function": {"name": "bad name"}}]}, "tools[0].function.name", ""),
     ({"metadata": {f"k{i}": "v" for i in range(17)}}, "metadata", "too many properties"),

@@ -387,8 +387,6 @@ async def test_compact_makes_an_item_that_feeds_back(client: httpx.AsyncClient, 
      "No tool call"),
     ({"input": [{"type": "function_call", "name": "f", "arguments": "{}"}]}, "input[0].call_id", "Missing"),
     ({"input": "hi", "tools": [{"type": "web_search"}]}, "tools[0].type", "function"),
-    ({"input": "hi", "tools": [{"type": "file_search", "vector_store_ids": ["vs_1"]}]}, "tools[0].type",
-     "vector stores"),
     ({"input": "hi", "tools": [{"type": "function", "name": "f", "strict": True,
                                 "parameters": {"type": "object", "properties": {"a": {"type": "string"}}}}]},
      "tools[0].parameters", "additionalProperties"),
@@ -457,26 +455,37 @@ async def test_model_failures(client: httpx.AsyncClient, db: SQLiteD1) -> None:
 @pytest.mark.parametrize("stream", [False, True])
 async def test_a_gateway_run_tool_is_run_by_the_server(client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch,
                                                        stream: bool) -> None:
-    """How file_search will plug in: the model calls it as a function, the server runs it and goes on."""
+    """The plug-in point file_search uses: a registered tool type is offered to the model as a function;
+    the server runs its calls, adds the item it answers, and calls the model again."""
     from openai_workers_ai.runner import responses as runner
+    from openai_workers_ai.runner.gateway import Ran
     from openai_workers_ai.workers_ai import spec
 
     ran: list[str] = []
 
-    async def search(ctx: Any, declared: dict[str, Any], arguments: str, owner: str) -> tuple[list[Any], str]:
-        ran.append(json.loads(arguments)["query"])
-        item = {"id": "fs_1", "type": "file_search_call", "status": "completed", "queries": [ran[-1]],
-                "results": None}
-        return [item], "found: the manual says 42"
+    class Lookup:  # registered as web_search: a hosted type OpenAI's schemas know
+        type = "web_search"
+        function = spec.Tool("lookup", "Look it up.", {
+            "type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]})
+        working = None
 
-    tool = runner.GatewayTool("file_search", spec.Tool("file_search", "Search the files.", {
-        "type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}), search)
-    monkeypatch.setitem(runner.GATEWAY_TOOLS, "file_search", tool)
-    body = {"model": SCOUT, "input": 'call:file_search {"query": "answer"}', "stream": stream,
-            "tools": [{"type": "file_search", "vector_store_ids": ["vs_1"]}]}
+        async def check(self, ctx: Any, declared: dict[str, Any], index: int, reader: str | None) -> None:
+            pass
+
+        def begin(self, arguments: str, fallback: str) -> dict[str, Any]:
+            return {"id": "fc_lookup", "type": "function_call", "status": "in_progress", "call_id": "call_lookup",
+                    "name": "lookup", "arguments": arguments}
+
+        async def run(self, ctx: Any, declared: dict[str, Any], item: dict[str, Any], budget: int, first: int) -> Ran:
+            ran.append(json.loads(item["arguments"])["query"])
+            return Ran({**item, "status": "completed"}, "found: the manual says 42")
+
+    monkeypatch.setitem(runner.GATEWAY_TOOLS, "web_search", Lookup())
+    body = {"model": SCOUT, "input": 'call:lookup {"query": "answer"}', "stream": stream,
+            "tools": [{"type": "web_search"}]}
     r = await client.post("/v1/responses", json=body)
     response = sse_events(r)[-1]["response"] if stream else r.json()
     assert_matches(response, "Response")
     assert ran == ["answer"]
-    assert [i["type"] for i in response["output"]] == ["file_search_call", "message"]
+    assert [i["type"] for i in response["output"]] == ["function_call", "message"]
     assert text_of(response) == "Tool results: found: the manual says 42"

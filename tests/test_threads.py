@@ -52,8 +52,8 @@ async def test_modify_the_thread(client: httpx.AsyncClient) -> None:
     assert changed["metadata"] == {"b": "2"}
     assert (await ok(client.get(f"/v1/threads/{created['id']}")))["metadata"] == {"b": "2"}
     error = error_of(await client.post(f"/v1/threads/{created['id']}",
-                                       json={"tool_resources": {"file_search": {"vector_store_ids": ["vs_1"]}}}), 400)
-    assert error["param"] == "tool_resources.file_search"
+                                       json={"tool_resources": {"file_search": {"vector_store_ids": ["vs_1"]}}}), 404)
+    assert error["param"] == "tool_resources.file_search.vector_store_ids"
 
 
 async def test_message_parts_attachments_and_metadata(client: httpx.AsyncClient) -> None:

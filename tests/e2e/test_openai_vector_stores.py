@@ -1,5 +1,6 @@
 """The official ``openai`` client's vector stores against the real local server: create, upload and
-poll, batches, search. (A Response and an Assistant answering with ``file_search`` come with those APIs.)"""
+poll, batches, search; and a Response and an Assistant run answering from an uploaded file with the
+``file_search`` tool, citing it."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ import io
 import openai
 import pytest
 from openai import OpenAI
+from openai.types.beta.threads import FileCitationAnnotation
+from openai.types.beta.threads.runs import FileSearchToolCall
+from openai.types.responses import ResponseFileSearchToolCall
 
 from .conftest import E2E_KEY
 
@@ -60,3 +64,63 @@ def test_errors(client: OpenAI) -> None:
     assert caught.value.body["param"] == "chunking_strategy.static.chunk_overlap_tokens"  # type: ignore[index]
     with pytest.raises(openai.NotFoundError):
         client.vector_stores.files.create(vector_store_id=client.vector_stores.create().id, file_id="file-missing")
+
+
+MANUAL = (b"# The espresso machine\n\nTo descale the machine, fill the tank with one part citric acid to ten parts "
+          b"water and run the cleaning cycle twice. Descale every month.")
+SCOUT = "@cf/meta/llama-4-scout-17b-16e-instruct"
+
+
+@pytest.fixture
+def manual(client: OpenAI) -> tuple[str, str]:
+    """A store holding the machine's manual, ingested: (store id, file id)."""
+    store = client.vector_stores.create(name="manuals")
+    attached = client.vector_stores.files.upload_and_poll(vector_store_id=store.id, poll_interval_ms=50,
+                                                          file=("espresso.md", io.BytesIO(MANUAL)))
+    assert attached.status == "completed"
+    return store.id, attached.id
+
+
+def test_a_response_answers_from_the_file_and_cites_it(client: OpenAI, manual: tuple[str, str]) -> None:
+    store_id, file_id = manual
+    response = client.responses.create(model=SCOUT, input="How do I descale the machine?",
+                                       tools=[{"type": "file_search", "vector_store_ids": [store_id]}],
+                                       include=["file_search_call.results"])
+    call = response.output[0]
+    assert isinstance(call, ResponseFileSearchToolCall) and call.status == "completed"
+    assert call.queries == ["How do I descale the machine?"] and call.results
+    assert call.results[0].file_id == file_id and call.results[0].filename == "espresso.md"
+    assert response.output_text.startswith("To descale the machine, fill the tank")
+    (citation,) = response.output[1].content[0].annotations  # type: ignore[union-attr]
+    assert citation.type == "file_citation" and citation.file_id == file_id and citation.filename == "espresso.md"
+    assert citation.index == len(response.output_text)
+    with client.responses.stream(model=SCOUT, input="How do I descale the machine?",
+                                 tools=[{"type": "file_search", "vector_store_ids": [store_id]}]) as stream:
+        kinds = [event.type for event in stream]
+        final = stream.get_final_response()
+    assert "response.file_search_call.searching" in kinds and "response.output_text.annotation.added" in kinds
+    assert final.output_text == response.output_text
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the client marks the Assistants API deprecated
+def test_an_assistant_run_answers_from_the_file_and_cites_it(client: OpenAI, manual: tuple[str, str]) -> None:
+    store_id, file_id = manual
+    assistant = client.beta.assistants.create(model=SCOUT, instructions="Answer from the manuals.",
+                                              tools=[{"type": "file_search"}],
+                                              tool_resources={"file_search": {"vector_store_ids": [store_id]}})
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": "How do I descale the machine?"}])
+    run = client.beta.threads.runs.create_and_poll(
+        thread_id=thread.id, assistant_id=assistant.id, poll_interval_ms=50,
+        include=["step_details.tool_calls[*].file_search.results[*].content"])
+    assert run.status == "completed"
+    steps = client.beta.threads.runs.steps.list(run.id, thread_id=thread.id, order="asc",
+                                                include=["step_details.tool_calls[*].file_search.results[*].content"])
+    search = steps.data[0].step_details.tool_calls[0]  # type: ignore[union-attr]
+    assert isinstance(search, FileSearchToolCall) and search.file_search.results
+    assert search.file_search.results[0].file_id == file_id
+    assert search.file_search.results[0].content and "citric acid" in (search.file_search.results[0].content[0].text or "")
+    text = client.beta.threads.messages.list(thread.id).data[0].content[0].text  # type: ignore[union-attr]
+    assert text.value.startswith("To descale the machine")
+    (citation,) = text.annotations
+    assert isinstance(citation, FileCitationAnnotation) and citation.file_citation.file_id == file_id
+    assert text.value[citation.start_index:citation.end_index] == citation.text

@@ -382,7 +382,7 @@ describe("OpenAI API", () => {
     await json("DELETE", `/v1/files/${created.id}`);
   });
 
-  test("vector stores: a PDF through env.AI.toMarkdown, ingested by the queue into env.VECTORS, searched, deleted", async () => {
+  test("vector stores: a PDF through env.AI.toMarkdown, ingested by the queue into env.VECTORS, searched, answered from by file_search, deleted", async () => {
     const jobs = worker.env.JOBS;
     const index = worker.env.VECTORS;
     jobs.sent.length = 0;
@@ -412,6 +412,14 @@ describe("OpenAI API", () => {
     assert.ok(found.data[0].score > found.data[1].score);
     const query = index.calls.filter((c) => c.query).at(-1).query;
     assert.deepEqual(query.filter, { vector_store_id: { $in: [store.id] } });
+    const answered = await json("POST", "/v1/responses", { json: {
+      model: "@cf/meta/llama-4-scout-17b-16e-instruct", input: "How long do refunds take?",
+      tools: [{ type: "file_search", vector_store_ids: [store.id] }], include: ["file_search_call.results"] } });
+    assert.deepEqual(answered.output.map((i) => i.type), ["file_search_call", "message"]);
+    assert.equal(answered.output[0].results[0].filename, "refunds.pdf");
+    assert.equal(answered.output[1].content[0].text, "Refunds take five working days.");
+    assert.deepEqual(answered.output[1].content[0].annotations, [
+      { type: "file_citation", file_id: ids[0], filename: "refunds.pdf", index: 31 }]);
     await json("DELETE", `/v1/vector_stores/${store.id}`);
     assert.equal(index.vectors.size, 0);
     assert.equal(worker.env.DB.query("SELECT COUNT(*) AS n FROM vector_store_chunks")[0].n, 0);

@@ -13,28 +13,34 @@ from ..context import AppContext, context, owner
 from ..errors import InvalidRequest, NotFound
 from ..ids import new_sortable_id
 from ..repositories import files, threads
+from ..runner.file_search_tool import check_stores
+from ..translate import file_search, strict_schema
 from ..translate import runs as translate
-from ..translate import strict_schema
-from ..types.assistants import AssistantTool, FunctionTool, ToolResources, tool_json
+from ..types.assistants import AssistantTool, FunctionTool, ToolResources, tool_json, tool_resources_json
+from ..types.runs import RunStep
 from ..types.threads import CreateMessageRequest, ImageFileContent, ImageURLContent, Message, Thread, text_part
 from ..workers_ai import families
+from ._vector_stores import create_store
 
 NO_CODE_INTERPRETER = ("The code_interpreter tool is not offered: Workers AI has no sandbox to run code in. "
                        "Use function tools and run code on your side.")
-NO_FILE_SEARCH = ("The file_search tool is not available yet: it needs vector stores, which this deployment "
-                  "does not offer yet. Attach files to messages instead: their text is given to the model.")
+INCLUDABLE = {file_search.RESULT_CONTENT}
 
 
-INCLUDABLE = {"step_details.tool_calls[*].file_search.results[*].content"}
-
-
-def check_include(request: Request) -> None:
-    """``include[]`` (runs and steps): only file search results' content may be named, as at OpenAI
-    (and there are none until file_search exists)."""
-    for value in request.query_params.getlist("include[]") + request.query_params.getlist("include"):
+def check_include(request: Request) -> list[str]:
+    """``include[]`` (runs and steps): only file search results' content may be named, as at OpenAI."""
+    values = request.query_params.getlist("include[]") + request.query_params.getlist("include")
+    for value in values:
         if value not in INCLUDABLE:
             raise InvalidRequest(f"Invalid value for 'include': '{value}' is not one of {sorted(INCLUDABLE)}.",
                                  param="include")
+    return values
+
+
+def shown_step(step: RunStep, include: Sequence[str]) -> RunStep:
+    """A run step as the client sees it: file search results' ``content`` only when ``include`` names it."""
+    details = file_search.step_shown(step.step_details, include)
+    return step if details is step.step_details else step.model_copy(update={"step_details": details})
 
 
 def not_found(kind: str, object_id: str) -> NotFound:
@@ -57,13 +63,17 @@ async def thread_of(request: Request) -> Thread:
 
 def checked_tools(tools: Sequence[AssistantTool], param: str = "tools") -> list[dict[str, Any]]:
     """The tools as stored; a 400 for the tools not on offer and for strict schemas OpenAI refuses."""
+    searching = any(t.type == "file_search" for t in tools)
     for i, tool in enumerate(tools):
         if tool.type == "code_interpreter":
             raise InvalidRequest(NO_CODE_INTERPRETER, param=f"{param}[{i}].type", code="unsupported_tool")
-        if tool.type == "file_search":
-            raise InvalidRequest(NO_FILE_SEARCH, param=f"{param}[{i}].type", code="unsupported_tool")
+        if tool.type == "file_search" and any(t.type == "file_search" for t in tools[:i]):
+            raise InvalidRequest(f"Only one 'file_search' tool may be given in '{param}'.", param=f"{param}[{i}]")
         if isinstance(tool, FunctionTool) and tool.function.strict:
             strict_schema.check_tool(i, tool.function.name, tool.function.parameters)
+        if isinstance(tool, FunctionTool) and searching and tool.function.name == file_search.NAME:
+            raise InvalidRequest(f"Invalid '{param}[{i}].function.name': the name '{file_search.NAME}' is the "
+                                 "file_search tool's; choose another.", param=f"{param}[{i}].function.name")
     names = [t.function.name for t in tools if isinstance(t, FunctionTool)]
     for i, name in enumerate(names):
         if name in names[:i]:
@@ -71,15 +81,31 @@ def checked_tools(tools: Sequence[AssistantTool], param: str = "tools") -> list[
     return [tool_json(t) for t in tools]
 
 
-def checked_resources(resources: ToolResources | None, param: str = "tool_resources") -> None:
-    """A 400 for resources of the tools not on offer (empty lists are accepted)."""
+async def checked_resources(request: Request, resources: ToolResources | None,
+                            param: str = "tool_resources") -> dict[str, Any]:
+    """``tool_resources`` as stored: a 400 for code_interpreter files (not on offer); the file_search
+    stores checked as the caller's (404; an expired one 400), and a store made from
+    ``vector_stores[0]`` (its files attached and ingested) named instead."""
+    stored = tool_resources_json(resources)
     if resources is None:
-        return
+        return stored
     if resources.code_interpreter is not None and resources.code_interpreter.file_ids:
         raise InvalidRequest(NO_CODE_INTERPRETER, param=f"{param}.code_interpreter", code="unsupported_tool")
     search = resources.file_search
-    if search is not None and (search.vector_store_ids or search.vector_stores):
-        raise InvalidRequest(NO_FILE_SEARCH, param=f"{param}.file_search", code="unsupported_tool")
+    if search is None:
+        return stored
+    ids = list(search.vector_store_ids or ())
+    if ids and search.vector_stores:
+        raise InvalidRequest(f"Only one vector store may be attached: give '{param}.file_search.vector_store_ids' "
+                             "or 'vector_stores', not both.", param=f"{param}.file_search")
+    await check_stores(context(request), ids, owner(request), f"{param}.file_search.vector_store_ids")
+    for new in search.vector_stores or ():
+        row = await create_store(request, file_ids=new.file_ids, metadata=new.metadata,
+                                 chunking_strategy=new.chunking_strategy,
+                                 param=f"{param}.file_search.vector_stores[0].file_ids")
+        ids.append(row.id)
+    stored["file_search"] = {"vector_store_ids": ids}
+    return stored
 
 
 def checked_model(ctx: AppContext, name: str, param: str = "model") -> ModelInfo:

@@ -10,13 +10,14 @@ from typing import Any
 from starlette.requests import Request
 
 from .. import jobs
-from ..context import AppContext, context, owner
+from ..context import AppContext, context, owner, principal
 from ..errors import InvalidRequest, NotFound
+from ..ids import new_sortable_id
 from ..ports import Job
 from ..repositories import files, vector_store_files, vector_stores
 from ..repositories.vector_store_file_batches import BatchRow
 from ..repositories.vector_store_files import IN_PROGRESS, STATUSES, Counts, StoreFileRow
-from ..repositories.vector_stores import StoreRow
+from ..repositories.vector_stores import ACTIVE, StoreRow, expiry
 from ..runner.chunking import DEFAULT_CHUNK_TOKENS, DEFAULT_OVERLAP_TOKENS
 from ..types.vector_stores import ChunkingStrategy, StaticChunkingStrategy
 
@@ -154,3 +155,27 @@ async def start_ingestion(request: Request, job: Job) -> None:
     ctx = context(request)
     if not await jobs.send(ctx, job):
         await jobs.execute(ctx, job)
+
+
+async def create_store(request: Request, *, file_ids: Sequence[str], param: str = "file_ids", name: str = "",
+                       description: str | None = None, metadata: dict[str, str] | None = None,
+                       expires_after_days: int | None = None,
+                       chunking_strategy: ChunkingStrategy | None = None) -> StoreRow:
+    """A new store of the caller's, with ``file_ids`` attached and their ingestion started (a 404 naming
+    ``param`` for a file the caller cannot attach)."""
+    ctx = context(request)
+    now_ms = int(ctx.clock() * 1000)
+    now = now_ms // 1000
+    names = await filenames(request, file_ids, param)
+    row = StoreRow(
+        id=new_sortable_id("vs_", now_ms), owner=principal(request).key_hash, name=name, description=description,
+        metadata=dict(metadata or {}), expires_after_days=expires_after_days,
+        expires_at=expiry(expires_after_days, now), last_active_at=now, created_at=now, status=ACTIVE,
+    )
+    await vector_stores.create(ctx.backends.db, row)
+    if names:
+        await vector_store_files.attach(ctx.backends.db, [
+            new_file_row(row.id, file_id, filename, chunking_strategy, None, None, now)
+            for file_id, filename in names.items()])
+        await start_ingestion(request, Job("vector_stores.ingest_batch", row.id, row.owner))
+    return row

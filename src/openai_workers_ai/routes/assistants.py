@@ -22,7 +22,6 @@ from ..types.assistants import (
     Deleted,
     ModifyAssistantRequest,
     response_format_json,
-    tool_resources_json,
 )
 from ..validation import parse_json
 from ._assistants import check_on_model, checked_model, checked_resources, checked_tools, not_found, now_ms
@@ -33,14 +32,14 @@ async def create(request: Request) -> Response:
     body = await parse_json(request, CreateAssistantRequest)
     model = checked_model(ctx, body.model)
     tools = checked_tools(body.tools)
-    checked_resources(body.tool_resources)
     response_format = response_format_json(body.response_format)
     check_on_model(model, tools, None, response_format, body.reasoning_effort)
+    resources = await checked_resources(request, body.tool_resources)  # last: it may create a vector store
     ms = now_ms(ctx)
     assistant = Assistant(
         id=new_sortable_id("asst_", ms), created_at=ms // 1000, name=body.name, description=body.description,
         model=body.model, instructions=body.instructions, tools=tools,
-        tool_resources=tool_resources_json(body.tool_resources), metadata=body.metadata or {},
+        tool_resources=resources, metadata=body.metadata or {},
         temperature=body.temperature, top_p=body.top_p, response_format=response_format,
         reasoning_effort=body.reasoning_effort,
     )
@@ -79,9 +78,6 @@ async def modify(request: Request) -> Response:
         changes["model"] = body.model
     if "tools" in sent:
         changes["tools"] = checked_tools(body.tools or [])
-    if "tool_resources" in sent:
-        checked_resources(body.tool_resources)
-        changes["tool_resources"] = tool_resources_json(body.tool_resources)
     if "metadata" in sent:
         changes["metadata"] = body.metadata or {}
     if "response_format" in sent:
@@ -89,6 +85,9 @@ async def modify(request: Request) -> Response:
     assistant = assistant.model_copy(update=changes)
     model = checked_model(ctx, assistant.model)
     check_on_model(model, assistant.tools, None, assistant.response_format, assistant.reasoning_effort)
+    if "tool_resources" in sent:  # last: it may create a vector store
+        assistant = assistant.model_copy(update={
+            "tool_resources": await checked_resources(request, body.tool_resources)})
     await assistants.update(ctx.backends.db, assistant)
     return json_response(assistant)
 

@@ -16,6 +16,7 @@ from ..pagination import list_object, page
 from ..replies import json_response
 from ..repositories import conversations, items
 from ..repositories.conversations import ConversationRow
+from ..translate.file_search import shown
 from ..translate.responses import item_of, object_id
 from ..types.conversations import CreateConversationBody, CreateItemsBody, UpdateConversationBody, conversation_object
 from ..types.responses import INCLUDABLE
@@ -41,10 +42,13 @@ def _new_items(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return new
 
 
-def _include(request: Request) -> None:
-    for value in request.query_params.getlist("include") + request.query_params.getlist("include[]"):
+def _include(request: Request) -> list[str]:
+    """The ``include`` values asked for (a file search's results are shown only when named)."""
+    values = request.query_params.getlist("include") + request.query_params.getlist("include[]")
+    for value in values:
         if value not in INCLUDABLE:
             raise InvalidRequest(f"Invalid value for 'include': '{value}'.", param="include")
+    return values
 
 
 async def create(request: Request) -> Response:
@@ -87,15 +91,15 @@ async def delete(request: Request) -> Response:
 
 
 async def list_items(request: Request) -> Response:
-    _include(request)
+    include = _include(request)
     ctx = context(request)
     row = await _row(request)
     data, has_more = await items.page_in(ctx.backends, row.id, "item", page(request.query_params))
-    return json_response(list_object(data, has_more))
+    return json_response(list_object(shown(data, include), has_more))
 
 
 async def create_items(request: Request) -> Response:
-    _include(request)
+    include = _include(request)
     ctx = context(request)
     row = await _row(request)
     body = await parse_json(request, CreateItemsBody)
@@ -105,7 +109,7 @@ async def create_items(request: Request) -> Response:
         raise InvalidRequest(f"The conversation already has an item with id '{sorted(taken)[0]}'.", param="items")
     staged = await items.stage(ctx.backends, row.owner, conversations.in_conversation(row.id, new), ctx.now())
     await ctx.backends.db.batch(staged)
-    return json_response(list_object(new, False))
+    return json_response(list_object(shown(new, include), False))
 
 
 async def _item(request: Request) -> tuple[ConversationRow, str, dict[str, Any]]:
@@ -118,9 +122,9 @@ async def _item(request: Request) -> tuple[ConversationRow, str, dict[str, Any]]
 
 
 async def retrieve_item(request: Request) -> Response:
-    _include(request)
+    include = _include(request)
     _, _, item = await _item(request)
-    return json_response(item)
+    return json_response(shown(item, include))
 
 
 async def delete_item(request: Request) -> Response:

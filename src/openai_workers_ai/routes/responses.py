@@ -25,6 +25,7 @@ from ..repositories.responses import ResponseRow
 from ..runner import response_inputs
 from ..runner import responses as runner
 from ..streaming import primed, sse, sse_response
+from ..translate import file_search
 from ..translate import response_objects as objects
 from ..translate import responses as translate
 from ..types.responses import INCLUDABLE, CompactBody, CreateResponse, TokenCountsBody
@@ -105,16 +106,19 @@ async def response_of(ctx: AppContext, row: ResponseRow) -> dict[str, Any]:
     )
 
 
-def _include(request: Request) -> None:
-    for value in request.query_params.getlist("include") + request.query_params.getlist("include[]"):
+def _include(request: Request) -> list[str]:
+    """The ``include`` values asked for (a file search's results are shown only when named)."""
+    values = request.query_params.getlist("include") + request.query_params.getlist("include[]")
+    for value in values:
         if value not in INCLUDABLE:
             raise InvalidRequest(f"Invalid value for 'include': '{value}'.", param="include")
+    return values
 
 
 async def retrieve(request: Request) -> Response:
-    _include(request)
+    include = _include(request)
     ctx = context(request)
-    response = await response_of(ctx, await _row(request))
+    response = file_search.shown(await response_of(ctx, await _row(request)), include)
     if request.query_params.get("stream", "").lower() != "true":
         return json_response(response)
     raw = request.query_params.get("starting_after", "-1")
@@ -146,11 +150,11 @@ async def cancel(request: Request) -> Response:
 
 
 async def input_items(request: Request) -> Response:
-    _include(request)
+    include = _include(request)
     ctx = context(request)
     row = await _row(request)
     data, has_more = await items.page_in(ctx.backends, row.id, "input", page(request.query_params))
-    return json_response(list_object(data, has_more))
+    return json_response(list_object(file_search.shown(data, include), has_more))
 
 
 # ---- input_tokens, compact -------------------------------------------------------------------
@@ -169,7 +173,7 @@ async def _context(request: Request, body: TokenCountsBody | CompactBody) -> tup
     wheres = [past.where] * len(past.items) + [f"input[{i}]" for i in range(len(new))]
     resolved = [await response_inputs.resolve(ctx, item, where, reader)
                 for item, where in zip([*past.items, *new], wheres, strict=True)]
-    chat = translate.chat_spec(req, model, resolved, wheres)
+    chat = translate.chat_spec(req, model, resolved, wheres, gateway_tools=runner.gateway_functions())
     lines = [f"{m.role}: {m.text()}" + "".join(f" [called {c.name}({c.arguments})]" for c in m.tool_calls)
              for m in chat.messages]
     return chat, lines

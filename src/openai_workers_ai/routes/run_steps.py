@@ -1,4 +1,5 @@
-"""``/v1/threads/{thread_id}/runs/{run_id}/steps``: what a run did, step by step (list, retrieve)."""
+"""``/v1/threads/{thread_id}/runs/{run_id}/steps``: what a run did, step by step (list, retrieve); a file
+search's results show their content when ``include[]`` names it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from ..context import context
 from ..pagination import list_object, page
 from ..replies import json_response
 from ..repositories import run_steps, runs
-from ._assistants import check_include, not_found, thread_of
+from ._assistants import check_include, not_found, shown_step, thread_of
 
 
 async def _run_id(request: Request) -> str:
@@ -22,17 +23,17 @@ async def _run_id(request: Request) -> str:
 
 
 async def list_steps(request: Request) -> Response:
-    check_include(request)
+    include = check_include(request)
     run_id = await _run_id(request)
     found, has_more = await run_steps.list_page(context(request).backends.db, run_id, page(request.query_params))
-    return json_response(list_object([s.model_dump() for s in found], has_more))
+    return json_response(list_object([shown_step(s, include).model_dump() for s in found], has_more))
 
 
 async def retrieve(request: Request) -> Response:
-    check_include(request)
+    include = check_include(request)
     run_id = await _run_id(request)
     step_id: str = request.path_params["step_id"]
     found = await run_steps.get(context(request).backends.db, run_id, step_id)
     if found is None:
         raise not_found("run step", step_id)
-    return json_response(found)
+    return json_response(shown_step(found, include))

@@ -27,7 +27,7 @@ from ..repositories import assistants, messages, runs, threads
 from ..runner import run_status
 from ..runner import runs as executor
 from ..streaming import sse, sse_response
-from ..types.assistants import Assistant, response_format_json, tool_resources_json
+from ..types.assistants import Assistant, response_format_json
 from ..types.runs import (
     AssistantStreamEvent,
     CreateRunRequest,
@@ -35,6 +35,7 @@ from ..types.runs import (
     ModifyRunRequest,
     Run,
     RunSettings,
+    RunStep,
     SubmitToolOutputsRunRequest,
 )
 from ..types.threads import Thread
@@ -48,6 +49,7 @@ from ._assistants import (
     new_message,
     not_found,
     now_ms,
+    shown_step,
     thread_of,
 )
 
@@ -58,7 +60,7 @@ UNFINISHED = ("queued", "in_progress", "cancelling")
 
 async def create(request: Request) -> Response:
     ctx = context(request)
-    check_include(request)
+    include = check_include(request)
     body = await parse_json(request, CreateRunRequest)
     thread = await thread_of(request)
     assistant = await _assistant(request, body.assistant_id)
@@ -72,7 +74,7 @@ async def create(request: Request) -> Response:
         active = await runs.active_in(db, thread.id)
         raise InvalidRequest(f"Thread {thread.id} already has an active run {active}.")
     return await _start(ctx, run, owner(request), bool(body.stream), [
-        AssistantStreamEvent("thread.run.created", run), AssistantStreamEvent("thread.run.queued", run)])
+        AssistantStreamEvent("thread.run.created", run), AssistantStreamEvent("thread.run.queued", run)], include)
 
 
 async def create_thread_and_run(request: Request) -> Response:
@@ -80,15 +82,18 @@ async def create_thread_and_run(request: Request) -> Response:
     body = await parse_json(request, CreateThreadAndRunRequest)
     assistant = await _assistant(request, body.assistant_id)
     given = body.thread
-    checked_resources(given.tool_resources if given else None, "thread.tool_resources")
-    checked_resources(body.tool_resources)
     ms = now_ms(ctx)
-    thread = Thread(id=new_sortable_id("thread_", ms), created_at=ms // 1000,
-                    tool_resources=tool_resources_json(given.tool_resources if given else None),
+    thread = Thread(id=new_sortable_id("thread_", ms), created_at=ms // 1000, tool_resources={},
                     metadata=(given.metadata if given else None) or {})
     run = _new_run(ctx, body, assistant, thread.id, None)
     first = [await new_message(request, m, thread.id, f"thread.messages[{i}].")
              for i, m in enumerate((given.messages if given else None) or ())]
+    # Last, as they may create vector stores. The run's own resources go to its new thread where the
+    # thread names none (a run has no resources of its own to keep).
+    resources = await checked_resources(request, given.tool_resources if given else None, "thread.tool_resources")
+    for kind, value in (await checked_resources(request, body.tool_resources)).items():
+        resources.setdefault(kind, value)
+    thread = thread.model_copy(update={"tool_resources": resources})
     db, key = ctx.backends.db, principal(request).key_hash
     await db.batch([threads.insert_statement(db, thread, key), *(messages.insert_statement(db, m) for m in first),
                     runs.insert_statement(db, run, key)])
@@ -199,8 +204,10 @@ def _tool_choice(body: RunSettings, tools: Sequence[dict[str, Any]]) -> str | di
             raise InvalidRequest("Invalid value for 'tool_choice': 'required' needs at least one tool.",
                                  param="tool_choice")
         return choice
+    if choice.type == "file_search" and any(t.get("type") == "file_search" for t in tools):
+        return {"type": "file_search"}
     if choice.type != "function":
-        raise InvalidRequest(f"Invalid value for 'tool_choice': the {choice.type} tool is not offered.",
+        raise InvalidRequest(f"Invalid value for 'tool_choice': the {choice.type} tool is not among the run's tools.",
                              param="tool_choice.type")
     names = {t["function"]["name"] for t in tools if t.get("type") == "function"}
     if choice.function is None or choice.function.name not in names:
@@ -214,10 +221,11 @@ def _tool_choice(body: RunSettings, tools: Sequence[dict[str, Any]]) -> str | di
 
 
 async def _start(ctx: AppContext, run: Run, caller: str | None, stream: bool,
-                 opening: list[AssistantStreamEvent]) -> Response:
-    """Run it: in the background (the ``queued`` run is the reply), or inline as a stream of events."""
+                 opening: list[AssistantStreamEvent], include: Sequence[str] = ()) -> Response:
+    """Run it: in the background (the ``queued`` run is the reply), or inline as a stream of events (run
+    steps' file search results with their content when ``include`` names it)."""
     if stream:
-        return _stream(opening, executor.execute(ctx, run.id))
+        return _stream(opening, _shown(executor.execute(ctx, run.id), include))
     if await jobs.send(ctx, Job("runs.execute", run.id, caller)):
         return json_response(run)
     # This deployment has no job queue: the run executes before the reply, which shows how it ended.
@@ -225,6 +233,14 @@ async def _start(ctx: AppContext, run: Run, caller: str | None, stream: bool,
         pass
     stored = await runs.get_by_id(ctx.backends.db, run.id)
     return json_response(stored.run if stored else run)
+
+
+async def _shown(events: AsyncIterator[AssistantStreamEvent], include: Sequence[str]
+                 ) -> AsyncIterator[AssistantStreamEvent]:
+    async for event in events:
+        if isinstance(event.data, RunStep):
+            event = AssistantStreamEvent(event.event, shown_step(event.data, include))
+        yield event
 
 
 ANNOUNCEMENTS = frozenset({"thread.run.step.created", "thread.run.step.in_progress", "thread.message.created",

@@ -13,7 +13,7 @@ from ..context import context, principal
 from ..ids import new_sortable_id
 from ..replies import json_response
 from ..repositories import threads
-from ..types.assistants import Deleted, tool_resources_json
+from ..types.assistants import Deleted
 from ..types.threads import CreateThreadRequest, ModifyThreadRequest, Thread
 from ..validation import parse_json
 from ._assistants import checked_resources, new_message, now_ms, thread_of
@@ -22,11 +22,12 @@ from ._assistants import checked_resources, new_message, now_ms, thread_of
 async def create(request: Request) -> Response:
     ctx = context(request)
     body = await parse_json(request, CreateThreadRequest)
-    checked_resources(body.tool_resources)
     ms = now_ms(ctx)
-    thread = Thread(id=new_sortable_id("thread_", ms), created_at=ms // 1000,
-                    tool_resources=tool_resources_json(body.tool_resources), metadata=body.metadata or {})
+    thread = Thread(id=new_sortable_id("thread_", ms), created_at=ms // 1000, tool_resources={},
+                    metadata=body.metadata or {})
     first = [await new_message(request, m, thread.id, f"messages[{i}].") for i, m in enumerate(body.messages or ())]
+    # last: it may create a vector store
+    thread = thread.model_copy(update={"tool_resources": await checked_resources(request, body.tool_resources)})
     await threads.create(ctx.backends.db, thread, principal(request).key_hash, first)
     return json_response(thread)
 
@@ -39,8 +40,7 @@ async def modify(request: Request) -> Response:
     body = await parse_json(request, ModifyThreadRequest)
     thread = await thread_of(request)
     if "tool_resources" in body.model_fields_set:
-        checked_resources(body.tool_resources)
-        thread = thread.model_copy(update={"tool_resources": tool_resources_json(body.tool_resources)})
+        thread = thread.model_copy(update={"tool_resources": await checked_resources(request, body.tool_resources)})
     if "metadata" in body.model_fields_set:
         thread = thread.model_copy(update={"metadata": body.metadata or {}})
     await threads.update(context(request).backends.db, thread)

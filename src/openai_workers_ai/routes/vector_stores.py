@@ -11,13 +11,11 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..context import context, owner, principal
-from ..ids import new_sortable_id
+from ..context import context, owner
 from ..pagination import list_object, page
-from ..ports import Job
 from ..replies import json_response
-from ..repositories import vector_store_files, vector_stores
-from ..repositories.vector_stores import ACTIVE, StoreRow, expiry
+from ..repositories import vector_stores
+from ..repositories.vector_stores import expiry
 from ..runner import vectors
 from ..runner.file_search import file_search, queries_for
 from ..types.vector_stores import CreateVectorStoreRequest, UpdateVectorStoreRequest, VectorStoreSearchRequest
@@ -25,10 +23,8 @@ from ..validation import parse_json
 from ._vector_stores import (
     MAX_LIMIT,
     STORE_ID,
-    filenames,
-    new_file_row,
+    create_store,
     render_store,
-    start_ingestion,
     store_not_found,
     visible_store,
 )
@@ -36,23 +32,11 @@ from ._vector_stores import (
 
 async def create(request: Request) -> Response:
     body = await parse_json(request, CreateVectorStoreRequest)
-    ctx = context(request)
-    now_ms = int(ctx.clock() * 1000)
-    now = now_ms // 1000
-    names = await filenames(request, body.file_ids or [], "file_ids")
-    days = body.expires_after.days if body.expires_after else None
-    row = StoreRow(
-        id=new_sortable_id("vs_", now_ms), owner=principal(request).key_hash, name=body.name or "",
-        description=body.description, metadata=dict(body.metadata or {}), expires_after_days=days,
-        expires_at=expiry(days, now), last_active_at=now, created_at=now, status=ACTIVE,
-    )
-    await vector_stores.create(ctx.backends.db, row)
-    if names:
-        await vector_store_files.attach(ctx.backends.db, [
-            new_file_row(row.id, file_id, name, body.chunking_strategy, None, None, now)
-            for file_id, name in names.items()])
-        await start_ingestion(request, Job("vector_stores.ingest_batch", row.id, row.owner))
-    return json_response(await render_store(ctx, row))
+    row = await create_store(request, file_ids=body.file_ids or [], name=body.name or "",
+                             description=body.description, metadata=body.metadata,
+                             expires_after_days=body.expires_after.days if body.expires_after else None,
+                             chunking_strategy=body.chunking_strategy)
+    return json_response(await render_store(context(request), row))
 
 
 async def list_stores(request: Request) -> Response:

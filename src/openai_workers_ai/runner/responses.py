@@ -17,15 +17,17 @@ one batch); a background one is written ``queued`` with its input, and finished 
 whose every statement is conditional on it still being ``in_progress`` — so a cancel that
 committed first wins, and the finished output is discarded.
 
-Gateway-run tools (:data:`GATEWAY_TOOLS`): a tool type the server runs itself is offered to the
-model as a function; when the model calls it the executor runs it, adds its items to the output,
-and calls the model again (at most :data:`MAX_ROUNDS` times). ``file_search`` plugs in here.
+Gateway-run tools (:data:`GATEWAY_TOOLS`): a tool type the server runs itself (``file_search``) is
+offered to the model as a function; when the model calls it the executor adds its item to the output
+(``file_search_call``), runs it, gives the model the result and calls the model again (at most
+:data:`MAX_ROUNDS` times). A forced or required ``tool_choice`` holds for the first call only, and
+the answers written after a search cite its results (``file_citation`` annotations).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from json import dumps
 from typing import Any
@@ -38,11 +40,14 @@ from ..ports import Job
 from ..repositories import conversations, items, responses
 from ..repositories.responses import ResponseRow
 from ..streaming import primed
+from ..translate import file_search as file_search_format
 from ..translate import response_objects as objects
 from ..translate import responses as translate
+from ..translate.citations import Source
 from ..types.responses import INCLUDABLE, CreateResponse, Item
 from ..workers_ai import pipeline, spec
-from . import response_inputs
+from . import file_search_tool, response_inputs
+from .gateway import GatewayTool
 
 log = logging.getLogger(__name__)
 
@@ -55,19 +60,8 @@ MAX_ECHO_BYTES = 1024 * 1024
 """The request fields a Response echoes (instructions, tools …) must fit a D1 row with room to spare."""
 
 
-@dataclass(frozen=True, slots=True)
-class GatewayTool:
-    """A tool the server runs itself: the model calls ``function``; ``run`` answers with the items to add
-    to the output (e.g. a ``file_search_call``) and the text the model reads as the call's result."""
-
-    type: str
-    function: spec.Tool
-    run: Callable[[AppContext, Item, str, str], Awaitable[tuple[list[Item], str]]]
-    """(context, the tool as the request declared it, the call's arguments, the owner) → (items, result)."""
-
-
-GATEWAY_TOOLS: dict[str, GatewayTool] = {}
-"""Tool type → its gateway implementation (empty until vector stores bring ``file_search``)."""
+GATEWAY_TOOLS: dict[str, GatewayTool] = {"file_search": file_search_tool.RESPONSES}
+"""Tool type → the tool the gateway runs itself for it (:mod:`.gateway`)."""
 
 
 @dataclass(slots=True)
@@ -140,17 +134,24 @@ async def prepare(ctx: AppContext, req: CreateResponse, *, owner: str, reader: s
     wheres = [past.where] * len(past.items) + [f"input[{i}]" for i in range(len(new))]
     resolved = [await response_inputs.resolve(ctx, item, where, reader)
                 for item, where in zip([*past.items, *resolved_new], wheres, strict=True)]
-    gateway = {t.function.name: (t, tool) for tool in req.tools or ()
-               if (t := GATEWAY_TOOLS.get(str(tool.get("type"))))}
-    chat = translate.chat_spec(req, model, resolved, wheres, gateway_tools=GATEWAY_TOOLS.keys())
-    if gateway:
-        chat = replace(chat, tools=(*chat.tools, *(g.function for g, _ in gateway.values())))
+    chat = translate.chat_spec(req, model, resolved, wheres, gateway_tools=gateway_functions())
+    gateway: dict[str, tuple[GatewayTool, Item]] = {}
+    for i, tool in enumerate(req.tools or ()):
+        if (t := GATEWAY_TOOLS.get(str(tool.get("type")))) is not None:
+            if response_id is None:  # checked when the request was made, not again when its job runs
+                await t.check(ctx, tool, i, reader)
+            gateway[t.function.name] = (t, tool)
     echoed = objects.echo(req)
     if len(req.instructions or "") + (len(translate.dumps_compact(req.tools)) if req.tools else 0) > MAX_ECHO_BYTES:
         raise InvalidRequest("'instructions' and 'tools' together must be under 1 MiB here (they are stored "
                              "with the response).", param="instructions")
     return Plan(response_id or translate.object_id("resp_"), owner, model, req, echoed, stored_new, chat, ctx.now(),
                 gateway, past.items)
+
+
+def gateway_functions() -> dict[str, spec.Tool]:
+    """Tool type → the function the model is offered for it, for every gateway-run tool."""
+    return {kind: tool.function for kind, tool in GATEWAY_TOOLS.items()}
 
 
 # ---- running ---------------------------------------------------------------------------------
@@ -162,7 +163,13 @@ async def execute(ctx: AppContext, plan: Plan, *, streaming: bool) -> AsyncItera
 
     A failure of the model is reported in-band when streaming or in the background (an ``error``
     event, then ``response.failed``, and the failure stored); a foreground response that does not
-    stream raises it instead (nothing is stored, the client gets the HTTP error)."""
+    stream raises it instead (nothing is stored, the client gets the HTTP error). A file search's
+    results are stored, and shown when ``include`` asks for them."""
+    async for event in _execute(ctx, plan, streaming=streaming):
+        yield file_search_format.shown(event, plan.request.include)
+
+
+async def _execute(ctx: AppContext, plan: Plan, *, streaming: bool) -> AsyncIterator[objects.Event]:
     first: AsyncIterator[spec.Event] | None = None
     if streaming:  # started before the first event: what fails before the model answers is an HTTP error
         try:
@@ -178,8 +185,9 @@ async def execute(ctx: AppContext, plan: Plan, *, streaming: bool) -> AsyncItera
         yield writer.lifecycle("response.in_progress")
     try:
         reason, usage = None, spec.Usage(0, 0)
-        chat = plan.spec
-        for _ in range(MAX_ROUNDS):
+        gateway = _Gateway(plan, plan.spec)
+        for round_ in range(MAX_ROUNDS):
+            chat = gateway.next_spec(last=round_ == MAX_ROUNDS - 1)
             calls: dict[int, spec.ToolCallPiece] = {}
             if streaming:
                 events, first = first or pipeline.stream(ctx, chat), None
@@ -196,15 +204,14 @@ async def execute(ctx: AppContext, plan: Plan, *, streaming: bool) -> AsyncItera
                 generated = await pipeline.complete(ctx, chat)
                 choice = generated.choices[0]
                 choice.tool_calls = _divert(choice.tool_calls, calls, plan)
-                writer.output.extend(item for item in objects.output_items(choice)
+                writer.output.extend(objects.cited(item, gateway.sources) for item in objects.output_items(choice)
                                      if not (calls and item["type"] == "message" and not choice.text))
                 reason, usage = choice.finish_reason, usage + generated.usage
             if not calls:
                 break
             for out in writer.close_open():
                 yield out
-            chat, added = await _run_gateway(ctx, plan, chat, calls, writer)
-            for out in added:
+            async for out in gateway.run(ctx, calls, writer):
                 yield out
             writer.next_round()
         status, incomplete = objects.outcome(reason)
@@ -241,20 +248,54 @@ def _divert(pieces: list[spec.ToolCallPiece], calls: dict[int, spec.ToolCallPiec
     return out
 
 
-async def _run_gateway(ctx: AppContext, plan: Plan, chat: spec.ChatSpec, calls: dict[int, spec.ToolCallPiece],
-                       writer: objects.EventWriter) -> tuple[spec.ChatSpec, list[objects.Event]]:
-    """Run the gateway tools the model called; the spec continued with their calls and results, and
-    the events of the items they added."""
-    turns = list(chat.messages)
-    made = [spec.ToolCall(call_id(c.id), c.name or "", c.arguments or "{}") for c in calls.values()]
-    turns.append(spec.Message("assistant", "", tuple(made)))
-    events: list[objects.Event] = []
-    for call in made:
-        tool, declared = plan.gateway[call.name]
-        added, result = await tool.run(ctx, declared, call.arguments, plan.owner)
-        events += writer.add_items(added)
-        turns.append(spec.Message("tool", result, tool_call_id=call.id, name=call.name))
-    return replace(chat, messages=tuple(turns)), events
+@dataclass(slots=True)
+class _Gateway:
+    """The gateway tools' part of a response: the conversation as they extend it, the sources the
+    answers may cite, and how many calls ran."""
+
+    plan: Plan
+    chat: spec.ChatSpec
+    sources: list[Source] = field(default_factory=list)
+    ran: int = 0
+
+    def next_spec(self, *, last: bool) -> spec.ChatSpec:
+        """The next model call's spec: without the gateway's functions on the ``last`` call, or once
+        ``max_tool_calls`` ran (the model must answer then)."""
+        limit = self.plan.request.max_tool_calls
+        if self.plan.gateway and (last or (limit is not None and self.ran >= limit)):
+            tools = tuple(t for t in self.chat.tools if t.name not in self.plan.gateway)
+            self.chat = replace(self.chat, tools=tools, tool_choice=self._after(self.chat.tool_choice) if tools else None)
+        return self.chat
+
+    def _after(self, choice: spec.ToolChoice) -> spec.ToolChoice:
+        """The tool choice once a gateway tool ran: a forced or required choice was met, the model may answer."""
+        if choice == "required" or (isinstance(choice, spec.Forced) and choice.name in self.plan.gateway):
+            return "auto"
+        return choice
+
+    async def run(self, ctx: AppContext, calls: dict[int, spec.ToolCallPiece],
+                  writer: objects.EventWriter) -> AsyncIterator[objects.Event]:
+        """Run the gateway tools the model called: their items' events; the conversation goes on with
+        the calls and their results, and the next answers may cite what they found."""
+        turns = list(self.chat.messages)
+        made = [spec.ToolCall(call_id(c.id), c.name or "", c.arguments or "{}") for c in calls.values()]
+        turns.append(spec.Message("assistant", "", tuple(made)))
+        asked = next((m.text() for m in reversed(self.plan.spec.messages) if m.role == "user"), "")
+        budget = file_search_format.budget_for(self.plan.model.context_window)
+        for call in made:
+            tool, declared = self.plan.gateway[call.name]
+            item = tool.begin(call.arguments, asked)
+            if tool.working is not None:
+                for out in writer.begin_item(item, tool.working):
+                    yield out
+            result = await tool.run(ctx, declared, item, budget, len(self.sources))
+            self.sources += result.sources
+            for out in writer.end_item(result.item) if tool.working is not None else writer.add_items([result.item]):
+                yield out
+            turns.append(spec.Message("tool", result.text, tool_call_id=call.id, name=call.name))
+            self.ran += 1
+        self.chat = replace(self.chat, messages=tuple(turns), tool_choice=self._after(self.chat.tool_choice))
+        writer.cite(self.sources)
 
 
 def _error_code(error: APIError) -> str:

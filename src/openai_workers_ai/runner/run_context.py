@@ -1,5 +1,6 @@
-"""What a run's next generation reads: the thread's messages, the run's own steps and replies, and the
-files they name (images as ``data:`` URLs for vision models, attachments' text) → the ChatSpec."""
+"""What a run's next generation reads: the thread's messages, the run's own steps, replies and file
+searches, and the files they name (images as ``data:`` URLs for vision models, attachments' text) →
+the ChatSpec."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from ..context import AppContext
 from ..media_types import image_type
 from ..repositories import files, messages, run_steps
 from ..translate import runs as translate
+from ..translate.citations import Source
+from ..translate.file_search import budget_for
 from ..types.runs import Run
 from ..types.threads import Message
 from ..workers_ai.spec import ChatSpec
@@ -19,8 +22,9 @@ MAX_ATTACHED_BYTES = 1024 * 1024
 """The most of an attached file a run reads (its text is cut there; the prompt is trimmed to fit anyway)."""
 
 
-async def spec_for(ctx: AppContext, run: Run, completion_used: int) -> ChatSpec:
-    """The spec of the run's next generation (``translate.PromptTooLong`` when it cannot fit)."""
+async def spec_for(ctx: AppContext, run: Run, completion_used: int) -> tuple[ChatSpec, list[Source]]:
+    """The spec of the run's next generation, and the file_search results its answer may cite
+    (``translate.PromptTooLong`` when it cannot fit)."""
     db = ctx.backends.db
     model = ctx.catalog.resolve(run.model, task="text-generation")
     thread = await messages.context(db, run.thread_id, exclude_run=run.id)
@@ -29,8 +33,9 @@ async def spec_for(ctx: AppContext, run: Run, completion_used: int) -> ChatSpec:
         s.step_details["message_creation"]["message_id"] for s in steps if s.type == "message_creation"
     ])
     read = await _files(ctx, thread, vision=model.supports(VISION))
-    return translate.run_spec(run, model, translate.thread_turns(thread, read, model),
-                              translate.run_turns(steps, replies), completion_used)
+    own = translate.run_turns(steps, replies, budget_for(model.context_window))
+    return (translate.run_spec(run, model, translate.thread_turns(thread, read, model), own, completion_used),
+            own.sources)
 
 
 async def _files(ctx: AppContext, thread: list[Message], vision: bool) -> translate.Files:

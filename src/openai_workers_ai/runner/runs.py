@@ -9,7 +9,13 @@ never per delta::
     record submitted tool outputs           thread.run.step.completed
     read the thread, build the ChatSpec     (translate/runs.py; too long for max_prompt_tokens → incomplete)
     stream the pipeline                     thread.run.step.created, thread.message.created, …delta…
+    file_search called: the gateway         a tool_calls step (file_search, with results); then read and
+      searches                              stream again
     end:  in_progress → completed | requires_action | incomplete | failed
+
+The model calls file_search as a function (``translate/file_search.py``); the gateway runs the
+search (:mod:`.file_search_tool`) and the model goes on with the results; its reply's citation
+markers become ``file_citation`` annotations.
 
 Every write made while generating is conditional on the run still being ``in_progress``: a run
 cancelled, expired or deleted with its thread meanwhile gets nothing more written, and the executor
@@ -32,13 +38,15 @@ from ..errors import APIError, UpstreamError
 from ..ids import call_id, new_sortable_id
 from ..ports import Database, Job
 from ..repositories import messages, run_steps, runs
+from ..translate import file_search
 from ..translate import runs as translate
+from ..translate.citations import Source, message_annotations
 from ..types.common import CompletionUsage
 from ..types.runs import AssistantStreamEvent, LastError, Run, RunStatus, RunStep, StepError
 from ..types.threads import Message, text_part
 from ..workers_ai import pipeline
 from ..workers_ai.spec import Delta, Done, Finish, FinishReason, ToolCallPiece, Usage
-from . import run_context, run_status
+from . import file_search_tool, run_context, run_status
 from .run_status import RUN_TTL, event_for
 
 Event = AssistantStreamEvent
@@ -48,6 +56,7 @@ CHECK_EVERY = 1.0
 
 
 JOB_KIND = "runs.execute"
+NO_USAGE = CompletionUsage(prompt_tokens=0, completion_tokens=0, total_tokens=0)
 
 
 async def run_job(ctx: AppContext, job: Job) -> None:
@@ -100,6 +109,12 @@ class _Generation:
     steps: list[RunStep] = field(default_factory=list)
     text: list[str] = field(default_factory=list)
     calls: dict[int, ToolCallPiece] = field(default_factory=dict)
+    searches: dict[int, ToolCallPiece] = field(default_factory=dict)
+    """The model's calls of the gateway's file_search (run here, never sent to the client)."""
+    sources: list[Source] = field(default_factory=list)
+    """The search results the model has read (what its reply may cite)."""
+    asked: str = ""
+    """The user's last words (the query when the model's file_search arguments name none)."""
     usage: Usage | None = None
 
     @property
@@ -113,32 +128,41 @@ class _Generation:
         if tool_outputs:
             async for event in self._record_outputs(tool_outputs):
                 yield event
-        spent = self.run.usage.completion_tokens if self.run.usage else 0
-        if self.run.max_completion_tokens is not None and spent >= self.run.max_completion_tokens:
-            async for event in self._end("incomplete", {"incomplete_details": {"reason": "max_completion_tokens"}}):
+        while True:  # a generation, then another after each file search
+            spent = self.run.usage.completion_tokens if self.run.usage else 0
+            if self.run.max_completion_tokens is not None and spent >= self.run.max_completion_tokens:
+                async for event in self._end("incomplete", {"incomplete_details": {"reason": "max_completion_tokens"}}):
+                    yield event
+                return
+            try:
+                spec, self.sources = await run_context.spec_for(self.ctx, self.run, spent)
+                self.asked = next((m.text() for m in reversed(spec.messages) if m.role == "user"), "")
+            except translate.PromptTooLong:
+                async for event in self._end("incomplete", {"incomplete_details": {"reason": "max_prompt_tokens"}}):
+                    yield event
+                return
+            finish: FinishReason = "stop"
+            checked = time.monotonic()
+            async with aclosing(pipeline.stream(self.ctx, spec)) as stream:
+                async for item in stream:
+                    if isinstance(item, Delta):
+                        async for event in self._delta(item):
+                            yield event
+                        if time.monotonic() - checked >= CHECK_EVERY:
+                            checked = time.monotonic()
+                            if await runs.status_of(self.db, self.run.id) != "in_progress":
+                                break
+                    elif isinstance(item, Finish):
+                        finish = item.reason
+                    elif isinstance(item, Done):
+                        self.usage = item.usage
+            if not self.searches or await runs.status_of(self.db, self.run.id) != "in_progress":
+                break
+            async for event in self._search():
                 yield event
-            return
-        try:
-            spec = await run_context.spec_for(self.ctx, self.run, spent)
-        except translate.PromptTooLong:
-            async for event in self._end("incomplete", {"incomplete_details": {"reason": "max_prompt_tokens"}}):
-                yield event
-            return
-        finish: FinishReason = "stop"
-        checked = time.monotonic()
-        async with aclosing(pipeline.stream(self.ctx, spec)) as stream:
-            async for item in stream:
-                if isinstance(item, Delta):
-                    async for event in self._delta(item):
-                        yield event
-                    if time.monotonic() - checked >= CHECK_EVERY:
-                        checked = time.monotonic()
-                        if await runs.status_of(self.db, self.run.id) != "in_progress":
-                            break
-                elif isinstance(item, Finish):
-                    finish = item.reason
-                elif isinstance(item, Done):
-                    self.usage = item.usage
+            # the client's functions were called too (their outputs come first), or the run was cancelled
+            if self.calls or await runs.status_of(self.db, self.run.id) != "in_progress":
+                break
         async for event in self._finish(finish):
             yield event
 
@@ -156,6 +180,14 @@ class _Generation:
             self.text.append(delta.text)
             yield Event("thread.message.delta", {"id": self.message.id, "object": "thread.message.delta",
                                                  "delta": {"content": [part]}})
+        kept = []
+        for piece in delta.tool_calls:  # the gateway's file_search calls are held for the gateway to run
+            if piece.index in self.searches or (piece.name == file_search.NAME and self._searching()):
+                held = self.searches.setdefault(piece.index, ToolCallPiece(piece.index, call_id(piece.id), piece.name))
+                held.arguments += piece.arguments
+            else:
+                kept.append(piece)
+        delta.tool_calls = kept
         if delta.tool_calls:
             step = self._tool_step()
             if step is None:
@@ -165,6 +197,9 @@ class _Generation:
             yield Event("thread.run.step.delta", {"id": step.id, "object": "thread.run.step.delta", "delta": {
                 "step_details": {"type": "tool_calls", "tool_calls": [self._call_delta(p) for p in delta.tool_calls]}
             }})
+
+    def _searching(self) -> bool:
+        return any(t.get("type") == "file_search" for t in self.run.tools)
 
     def _new_step(self, kind: Literal["message_creation", "tool_calls"], details: dict[str, Any]) -> RunStep:
         return RunStep(id=new_sortable_id("step_", self._now_ms()), created_at=self.ctx.now(),
@@ -205,6 +240,83 @@ class _Generation:
         known.arguments += piece.arguments
         return {"index": piece.index, "type": "function", "function": {"arguments": piece.arguments}}
 
+    # ---- file search ----------------------------------------------------------------------------
+
+    async def _search(self) -> AsyncGenerator[Event, None]:
+        """Run the file searches the model asked for, as a ``tool_calls`` step; the reply it wrote before
+        them is finished first. The generation's usage is folded into the run's, for the next one."""
+        now = self.ctx.now()
+        statements = []
+        events: list[Event] = []
+        if self.message is not None:
+            self.message, ended = self._reply(self.message, "stop", now)
+            statements.append(messages.finish_statement(self.db, self.message, self.run.id))
+            events += ended
+        usage = self._generation_usage()  # to the generation's first step: its reply's, or the search's
+        for i, step in enumerate(self.steps):
+            if step.type == "message_creation":
+                step = step.model_copy(update={"status": "completed", "completed_at": now, "usage": usage})
+                usage = NO_USAGE
+                self.steps[i] = step
+                statements.append(run_steps.finish_statement(self.db, step))
+                events.append(Event("thread.run.step.completed", step))
+        options = await file_search_tool.run_options(self.ctx, self.run)
+        ranking = options.ranking_options.model_dump(exclude_none=True) if options.ranking_options else None
+        calls = [c for _, c in sorted(self.searches.items())]
+        step = self._new_step("tool_calls", {"type": "tool_calls", "tool_calls": [
+            file_search.step_call(c.id or "", ranking, None) for c in calls]})
+        statements.append(run_steps.insert_statement(self.db, step))
+        await self.db.batch(statements)
+        self.steps.append(step)  # a failure while searching fails it with the run
+        for event in events:
+            yield event
+        yield Event("thread.run.step.created", step)
+        yield Event("thread.run.step.in_progress", step)
+        yield Event("thread.run.step.delta", {"id": step.id, "object": "thread.run.step.delta", "delta": {
+            "step_details": {"type": "tool_calls", "tool_calls": [
+                {"index": i, **file_search.step_call(c.id or "", ranking, None)} for i, c in enumerate(calls)]}}})
+        done, first = [], len(self.sources)
+        for call in calls:
+            queries = file_search.queries_of(call.arguments, self.asked)
+            found = await file_search_tool.search(self.ctx, options, queries, first)
+            first += len(found)
+            done.append(file_search.step_call(call.id or "", ranking, found))
+        step = step.model_copy(update={"status": "completed", "completed_at": self.ctx.now(),
+                                       "step_details": {"type": "tool_calls", "tool_calls": done},
+                                       "usage": usage})
+        await run_steps.finish_statement(self.db, step).run()
+        yield Event("thread.run.step.completed", step)
+        usage_now = self._run_usage()
+        prompt, completion = usage_now["prompt_tokens"], usage_now["completion_tokens"]
+        self.run = self.run.model_copy(update={"usage": CompletionUsage(
+            prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion)})
+        self.usage, self.message, self.text, self.searches = None, None, [], {}
+        self.steps = [s for s in self.steps if s.id != step.id and s.type == "tool_calls" and s.status == "in_progress"]
+
+    def _reply(self, message: Message, finish: FinishReason, now: int) -> tuple[Message, list[Event]]:
+        """The reply, whole, and its last events: its text citing the results the model read (markers
+        appended, in a last delta with the annotations, when it cited none but used some), completed
+        (or cut at ``max_tokens``)."""
+        streamed = "".join(self.text)
+        text, annotations = message_annotations(streamed, self.sources)
+        part = text_part(text)
+        part["text"]["annotations"] = annotations
+        cut = finish == "length" and not self.calls
+        message = message.model_copy(update={
+            "content": [part],
+            **({"status": "incomplete", "incomplete_at": now, "incomplete_details": {"reason": "max_tokens"}}
+               if cut else {"status": "completed", "completed_at": now}),
+        })
+        events = []
+        if annotations:
+            delta: dict[str, Any] = {"annotations": [{"index": i, **a} for i, a in enumerate(annotations)]}
+            if text != streamed:
+                delta["value"] = text[len(streamed):]
+            events.append(Event("thread.message.delta", {"id": message.id, "object": "thread.message.delta",
+                                                         "delta": {"content": [{"index": 0, "type": "text",
+                                                                                "text": delta}]}}))
+        return message, [*events, Event(f"thread.message.{message.status}", message)]
+
     # ---- endings --------------------------------------------------------------------------------
 
     def _tool_calls(self) -> list[dict[str, Any]]:
@@ -216,6 +328,12 @@ class _Generation:
         now = self.usage or Usage(0, 0)
         return {"prompt_tokens": before.prompt_tokens + now.prompt_tokens,
                 "completion_tokens": before.completion_tokens + now.completion_tokens}
+
+    def _generation_usage(self) -> CompletionUsage:
+        if self.usage is None:
+            return NO_USAGE
+        return CompletionUsage(prompt_tokens=self.usage.prompt_tokens, completion_tokens=self.usage.completion_tokens,
+                               total_tokens=self.usage.total_tokens)
 
     def _step_usage(self, step: RunStep) -> CompletionUsage | None:
         # The generation's usage goes to its first step (a reply and tool calls of one answer share it).
@@ -235,13 +353,9 @@ class _Generation:
         events: list[Event] = []
         statements = []
         if self.message is not None:
-            self.message = self.message.model_copy(update={
-                "content": [text_part("".join(self.text))],
-                **({"status": "incomplete", "incomplete_at": now, "incomplete_details": {"reason": "max_tokens"}}
-                   if cut else {"status": "completed", "completed_at": now}),
-            })
+            self.message, ended = self._reply(self.message, finish, now)
             statements.append(messages.finish_statement(self.db, self.message, self.run.id))
-            events.append(Event(f"thread.message.{self.message.status}", self.message))
+            events += ended
         for i, step in enumerate(self.steps):
             if step.type == "tool_calls":
                 step = step.model_copy(update={"usage": self._step_usage(step), "step_details": {

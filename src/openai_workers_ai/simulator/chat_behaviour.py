@@ -11,7 +11,12 @@ Conventions (all deterministic; listed in the README):
 - ``call-text:<function_name> <json-arguments>`` lines make the model *write* the call as text
   instead (as Llama 3.x / Hermes do at times): one call as ``{"name", "parameters"}``, several as
   ``<tool_call>{"name", "arguments"}</tool_call>`` lines.
-- **tool results**: when the conversation ends with ``tool`` messages the model
+- **file search**: offered the gateway's ``file_search`` function (a ``queries`` parameter), the
+  model calls it with the user's last message as its query whenever the user spoke last (unless
+  ``call:`` lines decide otherwise); forced to call it, it does the same (as constrained output too:
+  a schema whose only property is ``queries``). Given its results (blocks headed ``[n] <file name>``),
+  it answers with the first sentence of the first result, cited: ``… [n]``.
+- **tool results**: when the conversation ends with other ``tool`` messages the model
   answers ``Tool results: <content>; <content>``.
 - **JSON mode** (``response_format`` json_object / json_schema, or ``guided_json``):
   the answer is a JSON instance valid for the schema (json_object:
@@ -37,6 +42,9 @@ from .words import last_user_text, reply, tokens, truncate
 DEFAULT_MAX_TOKENS = 256
 _CALL = re.compile(r"^call:([A-Za-z0-9_.\-]+)\s*(.*)$")
 _TEXT_CALL = re.compile(r"^call-text:([A-Za-z0-9_.\-]+)\s*(.*)$")
+_SOURCE = re.compile(r"^\[(\d+)\] \S")
+_SENTENCE = re.compile(r"^(.+?[.!?])(?=\s|$)", re.S)
+FILE_SEARCH = "file_search"
 
 
 @dataclass(slots=True)
@@ -82,6 +90,28 @@ def tool_schemas(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _searches(name: str, schema: Any) -> bool:
+    """Whether ``name`` is the gateway's file_search function (it takes ``queries``)."""
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    return name == FILE_SEARCH and isinstance(properties, dict) and "queries" in properties
+
+
+def _search_schema(schema: Any) -> bool:
+    """Whether constrained output asks for file_search's arguments (a forced call on a model without
+    ``tool_choice``): an object whose only property is ``queries``."""
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    return isinstance(properties, dict) and set(properties) == {"queries"}
+
+
+def _arguments(name: str, schema: dict[str, Any], last: str) -> Any:
+    """Arguments the model makes up for a call it decided on: a search for the user's words, else an
+    instance of the tool's schema."""
+    if _searches(name, schema):
+        asked = " ".join(line for line in last.splitlines() if not line.strip().startswith(("call:", "call-text:")))
+        return {"queries": [asked.strip() or last.strip()]}
+    return instance(schema, name)
+
+
 def _directives(text: str, tools: dict[str, dict[str, Any]], pattern: re.Pattern[str] = _CALL) -> list[Call]:
     calls = []
     for line in text.splitlines():
@@ -90,7 +120,7 @@ def _directives(text: str, tools: dict[str, dict[str, Any]], pattern: re.Pattern
             continue
         name, raw = match.group(1), match.group(2).strip()
         if not raw:
-            calls.append(Call(name, instance(tools[name], name)))
+            calls.append(Call(name, _arguments(name, tools[name], text)))
             continue
         try:
             calls.append(Call(name, loads(raw)))
@@ -110,15 +140,18 @@ def _calls(inputs: dict[str, Any], messages: list[dict[str, Any]]) -> list[Call]
     choice = inputs.get("tool_choice")
     if not tools_on(inputs, messages):
         return []
-    calls = _directives(last_user_text(inputs), tools)
+    last = last_user_text(inputs)
+    calls = _directives(last, tools)
+    if not calls and FILE_SEARCH in tools and _searches(FILE_SEARCH, tools[FILE_SEARCH]):
+        calls = [Call(FILE_SEARCH, _arguments(FILE_SEARCH, tools[FILE_SEARCH], last))]
     if isinstance(choice, dict):
         name = choice.get("function", {}).get("name")
         if name not in tools:
             raise invalid_input(f"tool_choice names an unknown function '{name}'")
-        calls = [c for c in calls if c.name == name] or [Call(name, instance(tools[name], name))]
+        calls = [c for c in calls if c.name == name] or [Call(name, _arguments(name, tools[name], last))]
     elif choice == "required" and not calls:
         first = next(iter(tools))
-        calls = [Call(first, instance(tools[first], first))]
+        calls = [Call(first, _arguments(first, tools[first], last))]
     return calls[:1] if inputs.get("parallel_tool_calls") is False else calls
 
 
@@ -132,6 +165,23 @@ def _tool_results(messages: list[dict[str, Any]]) -> list[str]:
             content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
         results.append(str(content or ""))
     return results[::-1]
+
+
+def cited_answer(results: list[str]) -> str | None:
+    """The answer to file_search results: the first sentence of the first result, and its marker
+    (None: the results are not a search's)."""
+    for result in results:
+        lines = result.splitlines()
+        starts = [i for i, line in enumerate(lines) if _SOURCE.match(line)]
+        if not starts:
+            continue
+        first = starts[0]
+        end = starts[1] if len(starts) > 1 else len(lines)
+        body = " ".join(line.strip() for line in lines[first + 1:end] if line.strip() and not line.startswith("#"))
+        match = _SENTENCE.match(body)
+        sentence = (match.group(1) if match else body[:200]).strip() or "The file says nothing more."
+        return f"{sentence} [{lines[first][1:].partition(']')[0]}]"
+    return None
 
 
 def images(messages: list[dict[str, Any]]) -> list[str]:
@@ -203,10 +253,15 @@ def decide(model: ModelInfo, inputs: dict[str, Any], prompt: str) -> Answer:
         answer.completion_tokens = tokens(answer.reasoning) + spent
         return answer
     if json_mode:
-        answer.value = {"answer": reply(inputs)} if schema is None else instance(schema, last)
+        if schema is None:
+            answer.value = {"answer": reply(inputs)}
+        elif _search_schema(schema):
+            answer.value = _arguments(FILE_SEARCH, schema, last)
+        else:
+            answer.value = instance(schema, last)
         answer.text = dumps(answer.value, ensure_ascii=False)
     elif results:
-        answer.text = "Tool results: " + "; ".join(results)
+        answer.text = cited_answer(results) or "Tool results: " + "; ".join(results)
     elif pictures and not last.startswith("echo:"):
         kinds = ", ".join(u[5:].partition(";")[0] or "unknown" for u in pictures)
         answer.text = f"I received {len(pictures)} image{'s' if len(pictures) != 1 else ''}: {kinds}."

@@ -6,19 +6,23 @@
   a ``reasoning`` item, a ``message`` with one ``output_text`` part, ``function_call`` items;
 - :class:`EventWriter` — streamed pipeline events as OpenAI's event sequence, each with the next
   ``sequence_number``: ``response.created``, ``response.in_progress``, per item
-  ``output_item.added`` → (``content_part.added`` → text / reasoning deltas → ``….done`` →
-  ``content_part.done``, or argument deltas → ``function_call_arguments.done``) →
-  ``output_item.done``, then ``response.completed`` / ``incomplete`` / ``failed``;
+  ``output_item.added`` → (``content_part.added`` → text / reasoning deltas (and
+  ``output_text.annotation.added``) → ``….done`` → ``content_part.done``, or argument deltas →
+  ``function_call_arguments.done``, or a gateway tool's ``response.file_search_call.in_progress`` →
+  ``….searching`` → ``….completed``) → ``output_item.done``, then ``response.completed`` /
+  ``incomplete`` / ``failed``;
 - :func:`replay` — the same sequence rebuilt from a stored response (``GET …?stream=true``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from ..ids import call_id
 from ..types.responses import CreateResponse, Item
 from ..workers_ai.spec import Choice, Delta, FinishReason, ToolCallPiece, Usage
+from .citations import Citer, Source, cite_text
 from .responses import echo_tools, object_id
 
 Event = dict[str, Any]
@@ -120,8 +124,21 @@ def function_call_item(piece: ToolCallPiece, status: str = "completed", item_id:
             "name": piece.name or "", "arguments": piece.arguments or ("{}" if status == "completed" else "")}
 
 
-def _text_part(text: str) -> Item:
-    return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+def _text_part(text: str, annotations: list[Item] | None = None) -> Item:
+    return {"type": "output_text", "text": text, "annotations": annotations or [], "logprobs": []}
+
+
+def cited(item: Item, sources: Sequence[Source]) -> Item:
+    """A whole ``message`` item citing ``sources``: the markers out of its text, ``file_citation`` annotations in."""
+    if item.get("type") != "message" or not sources:
+        return item
+    content = []
+    for part in item["content"]:
+        if part.get("type") == "output_text":
+            text, annotations = cite_text(part["text"], sources)
+            part = _text_part(text, annotations)
+        content.append(part)
+    return {**item, "content": content}
 
 
 def output_items(choice: Choice) -> list[Item]:
@@ -154,6 +171,9 @@ class EventWriter:
         self._text = ""
         self._calls: dict[tuple[int, int], int] = {}  # (round, call index) → output index
         self._round = 0
+        self._sources: list[Source] = []  # what the messages from now on may cite
+        self._citer: Citer | None = None  # the open message's citations
+        self._annotations: list[Item] = []  # the open message's annotations
 
     def event(self, kind: str, **fields: Any) -> Event:
         self.seq += 1
@@ -166,6 +186,10 @@ class EventWriter:
     def next_round(self) -> None:
         """A new model call of the same response (after a gateway-run tool): its calls are new items."""
         self._round += 1
+
+    def cite(self, sources: Sequence[Source]) -> None:
+        """Messages written from now on may cite ``sources`` (their markers become annotations)."""
+        self._sources = list(sources)
 
     def delta(self, delta: Delta) -> list[Event]:
         events: list[Event] = []
@@ -186,25 +210,51 @@ class EventWriter:
             item["content"] = []
             self.output.append(item)
             self._open, self._text = item, ""
+            self._citer = Citer(self._sources) if kind == "message" and self._sources else None
+            self._annotations = []
             index = len(self.output) - 1
             events.append(self.event("response.output_item.added", output_index=index, item=_copy(item)))
             part = {"type": "reasoning_text", "text": ""} if kind == "reasoning" else _text_part("")
             events.append(self.event("response.content_part.added", item_id=item["id"], output_index=index,
                                      content_index=0, part=part))
+        found: list[Item] = []
+        if kind == "message" and self._citer is not None:
+            text, found = self._citer.feed(text)
+        return events + self._delta(kind, text) + self.annotate(found)
+
+    def _delta(self, kind: str, text: str) -> list[Event]:
+        if not text or self._open is None:
+            return []
         self._text += text
         item_id, index = self._open["id"], self.output.index(self._open)
         if kind == "reasoning":
-            events.append(self.event("response.reasoning_text.delta", item_id=item_id, output_index=index,
-                                     content_index=0, delta=text))
-        else:
-            events.append(self.event("response.output_text.delta", item_id=item_id, output_index=index,
-                                     content_index=0, delta=text, logprobs=[]))
+            return [self.event("response.reasoning_text.delta", item_id=item_id, output_index=index, content_index=0,
+                               delta=text)]
+        return [self.event("response.output_text.delta", item_id=item_id, output_index=index, content_index=0,
+                           delta=text, logprobs=[])]
+
+    def annotate(self, annotations: list[Item]) -> list[Event]:
+        """``response.output_text.annotation.added`` for annotations of the open message."""
+        if self._open is None:
+            return []
+        item_id, index = self._open["id"], self.output.index(self._open)
+        events = []
+        for annotation in annotations:
+            self._annotations.append(annotation)
+            events.append(self.event("response.output_text.annotation.added", item_id=item_id, output_index=index,
+                                     content_index=0, annotation_index=len(self._annotations) - 1,
+                                     annotation=annotation))
         return events
 
     def close_open(self, status: str = "completed") -> list[Event]:
-        item, self._open = self._open, None
-        if item is None:
+        if self._open is None:
             return []
+        events: list[Event] = []
+        if self._citer is not None:  # the text held back, and the citations of an answer without markers
+            rest, found = self._citer.close()
+            events += self._delta("message", rest) + self.annotate(found)
+            self._citer = None
+        item, self._open = self._open, None
         index = self.output.index(item)
         item["status"] = status
         if item["type"] == "reasoning":
@@ -212,11 +262,11 @@ class EventWriter:
             done = self.event("response.reasoning_text.done", item_id=item["id"], output_index=index,
                               content_index=0, text=self._text)
         else:
-            part = _text_part(self._text)
+            part = _text_part(self._text, self._annotations)
             done = self.event("response.output_text.done", item_id=item["id"], output_index=index, content_index=0,
                               text=self._text, logprobs=[])
         item["content"] = [part]
-        return [done,
+        return [*events, done,
                 self.event("response.content_part.done", item_id=item["id"], output_index=index, content_index=0,
                            part=part),
                 self.event("response.output_item.done", output_index=index, item=_copy(item))]
@@ -264,6 +314,28 @@ class EventWriter:
             events.append(self.event("response.output_item.done", output_index=index, item=_copy(item)))
         return events
 
+    def begin_item(self, item: Item, working: str) -> list[Event]:
+        """A gateway tool's item added in progress: ``output_item.added``, ``response.<type>.in_progress``,
+        then ``response.<type>.<working>`` (``searching``)."""
+        events: list[Event] = self.close_open()
+        self.output.append(item)
+        index = len(self.output) - 1
+        events.append(self.event("response.output_item.added", output_index=index, item=_copy(item)))
+        events.append(self.event(f"response.{item['type']}.in_progress", output_index=index, item_id=item["id"]))
+        item["status"] = working
+        events.append(self.event(f"response.{item['type']}.{working}", output_index=index, item_id=item["id"]))
+        return events
+
+    def end_item(self, item: Item) -> list[Event]:
+        """The gateway tool's item, finished (it replaces the one :meth:`begin_item` added, same id)."""
+        index = next(i for i, o in enumerate(self.output) if o.get("id") == item["id"])
+        self.output[index] = item
+        events: list[Event] = []
+        if item["status"] == "completed":
+            events.append(self.event(f"response.{item['type']}.completed", output_index=index, item_id=item["id"]))
+        events.append(self.event("response.output_item.done", output_index=index, item=_copy(item)))
+        return events
+
     def error(self, code: str | None, message: str, param: str | None) -> Event:
         return self.event("error", code=code, message=message, param=param)
 
@@ -284,11 +356,15 @@ def replay(response: dict[str, Any]) -> list[Event]:
         if kind in ("message", "reasoning"):
             text = "".join(p.get("text", p.get("refusal", "")) for p in item.get("content", ()))
             events += writer._write(kind, text, item["id"])
+            events += writer.annotate([a for p in item.get("content", ()) for a in p.get("annotations") or ()])
             events += writer.close_open(item.get("status", "completed"))
         elif kind == "function_call":
             piece = ToolCallPiece(position, item["call_id"], item["name"], item["arguments"])
             events += writer._call(piece, item["id"])
             events += writer.close_all()
+        elif kind == "file_search_call":
+            events += writer.begin_item({**item, "status": "in_progress"}, "searching")
+            events += writer.end_item(item)
         else:
             events += writer.add_items([item])
     closing = {"completed": "response.completed", "incomplete": "response.incomplete", "failed": "response.failed"}

@@ -11,7 +11,8 @@ Two steps, both pure:
 
 Consecutive ``function_call`` items become one assistant turn with tool calls, a
 ``function_call_output`` a ``tool`` turn, a ``compaction`` item the summary it carries. Reasoning
-items are history the chat path has no place for (the gpt-oss path gets them back as they came).
+items are history the chat path has no place for (the gpt-oss path gets them back as they came); a
+``file_search_call`` is history too (the answer that used its results follows it).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
-from collections.abc import Collection, Sequence
+from collections.abc import Mapping, Sequence
 from json import dumps, loads
 from typing import Any
 
@@ -32,7 +33,7 @@ from . import strict_schema
 ROLES: dict[str, spec.Role] = {"user": "user", "system": "system", "developer": "system", "assistant": "assistant"}
 PHASES = ("commentary", "final_answer")
 PREFIXES = {"message": "msg_", "function_call": "fc_", "function_call_output": "fco_", "reasoning": "rs_",
-            "compaction": "cmp_"}
+            "compaction": "cmp_", "file_search_call": "fs_"}
 COMPACTION_PREFIX = "owai-compaction-v1:"
 """A ``compaction`` item's ``encrypted_content`` here is this prefix and the summary, base64-encoded
 (readable, not encrypted: the summary is the client's own conversation)."""
@@ -105,10 +106,21 @@ def item_of(raw: Any, where: str) -> Item:
     if kind == "compaction":
         summary = compaction_summary(_string(raw, "encrypted_content", where), f"{where}.encrypted_content")
         return compaction_item(summary, raw.get("id") if isinstance(raw.get("id"), str) else None)
+    if kind == "file_search_call":  # a response's output sent back as input: the search it ran
+        queries = raw.get("queries", [])
+        if not isinstance(queries, list) or not all(isinstance(q, str) for q in queries):
+            raise _bad(f"Invalid '{where}.queries': expected an array of strings.", f"{where}.queries")
+        results = raw.get("results")
+        if results is not None and not isinstance(results, list):
+            raise _bad(f"Invalid '{where}.results': expected an array or null.", f"{where}.results")
+        status = raw.get("status", "completed")
+        if status not in ("in_progress", "searching", "completed", "incomplete", "failed"):
+            raise _bad(f"Invalid value for '{where}.status'.", f"{where}.status")
+        return {"id": _id(raw, kind, where), "type": kind, "status": status, "queries": queries, "results": results}
     if kind is None:
         raise _bad(f"Missing required parameter: '{where}.type'.", f"{where}.type")
     raise _bad(f"Input items of type '{kind}' are not supported here (supported: message, function_call, "
-               "function_call_output, reasoning, compaction, item_reference).", f"{where}.type")
+               "function_call_output, file_search_call, reasoning, compaction, item_reference).", f"{where}.type")
 
 
 def _string(raw: Item, key: str, where: str, default: str | None = None) -> str:
@@ -271,7 +283,7 @@ def _turn(item: Item, where: str) -> spec.Message:
 
 
 def chat_spec(req: Context, model: ModelInfo, items: Sequence[Item], wheres: Sequence[str], *,
-              gateway_tools: Collection[str] = (), max_tokens: int | None = None) -> spec.ChatSpec:
+              gateway_tools: Mapping[str, spec.Tool] | None = None, max_tokens: int | None = None) -> spec.ChatSpec:
     """The spec for a response whose whole context is ``items`` (history then input, resolved)."""
     turns = messages(items, wheres)
     if req.instructions:
@@ -342,12 +354,15 @@ def _output_format(req: Context, turns: Sequence[spec.Message]) -> spec.OutputFo
     return spec.OutputFormat("json_schema", fmt.schema_, fmt.name, fmt.description, fmt.strict)
 
 
-def tools_of(req: Context, gateway_tools: Collection[str] = ()) -> tuple[tuple[spec.Tool, ...], spec.ToolChoice]:
+def tools_of(req: Context, gateway_tools: Mapping[str, spec.Tool] | None = None
+             ) -> tuple[tuple[spec.Tool, ...], spec.ToolChoice]:
     """Function tools (and the gateway-run tools the runner offers) and the choice among them.
 
-    A gateway-run tool (``gateway_tools``: types such as ``file_search`` that the server runs itself)
-    is offered to the model as a function of the same name; any other non-function type is a 400."""
+    A gateway-run tool (``gateway_tools``: type → function, for types such as ``file_search`` that the
+    server runs itself) is offered to the model as that function; any other non-function type is a 400."""
+    gateway = gateway_tools or {}
     tools: list[spec.Tool] = []
+    hosted: dict[str, spec.Tool] = {}
     for i, tool in enumerate(req.tools or ()):
         where = f"tools[{i}]"
         if not isinstance(tool, dict):
@@ -355,14 +370,15 @@ def tools_of(req: Context, gateway_tools: Collection[str] = ()) -> tuple[tuple[s
         kind = tool.get("type")
         if not isinstance(kind, str):
             raise _bad(f"Missing required parameter: '{where}.type'.", f"{where}.type")
-        if kind in gateway_tools:
-            continue  # the runner adds its function
-        if kind == "file_search":
-            raise _bad("The 'file_search' tool needs vector stores, which this server does not offer yet; "
-                       "send your own function tool instead.", f"{where}.type", "unsupported_tool_type")
+        if kind in gateway:
+            if kind in hosted:
+                raise _bad(f"Only one '{kind}' tool may be given.", where)
+            hosted[kind] = gateway[kind]
+            continue
         if kind != "function":
-            raise _bad(f"Tools of type '{kind}' are not supported here: Workers AI models call function tools "
-                       "(type 'function') only.", f"{where}.type", "unsupported_tool_type")
+            supported = ", ".join(["function", *gateway])
+            raise _bad(f"Tools of type '{kind}' are not supported here (supported: {supported}): Workers AI "
+                       "models call function tools.", f"{where}.type", "unsupported_tool_type")
         name = _string(tool, "name", where)
         parameters = tool.get("parameters")
         if parameters is not None and not isinstance(parameters, dict):
@@ -376,10 +392,16 @@ def tools_of(req: Context, gateway_tools: Collection[str] = ()) -> tuple[tuple[s
         description = tool.get("description")
         tools.append(spec.Tool(name, description if isinstance(description, str) else None, parameters,
                                tool.get("strict") if isinstance(tool.get("strict"), bool) else None))
-    return tuple(tools), _choice(req.tool_choice, tools)
+    taken = {f.name: kind for kind, f in hosted.items()}
+    for i, tool in enumerate(req.tools or ()):
+        if tool.get("type") == "function" and tool.get("name") in taken:
+            raise _bad(f"Invalid 'tools[{i}].name': the function name '{tool['name']}' is the "
+                       f"{taken[tool['name']]} tool's; choose another.", f"tools[{i}].name")
+    tools.extend(hosted.values())
+    return tuple(tools), _choice(req.tool_choice, tools, hosted)
 
 
-def _choice(choice: str | Item | None, tools: list[spec.Tool]) -> spec.ToolChoice:
+def _choice(choice: str | Item | None, tools: list[spec.Tool], hosted: Mapping[str, spec.Tool]) -> spec.ToolChoice:
     names = {t.name for t in tools}
     if choice is None or (isinstance(choice, str) and choice in ("auto", "none", "required")):
         if choice == "required" and not tools:
@@ -394,11 +416,14 @@ def _choice(choice: str | Item | None, tools: list[spec.Tool]) -> spec.ToolChoic
             raise _bad(f"Invalid value for 'tool_choice': no function named '{name}' was specified in the 'tools' "
                        "parameter.", "tool_choice.name")
         return spec.Forced(str(name))
+    if isinstance(kind, str) and kind in hosted:  # {"type": "file_search"}: that tool, forced
+        return spec.Forced(hosted[kind].name)
     if kind == "allowed_tools":
         allowed = choice.get("tools")
         if not isinstance(allowed, list):
             raise _bad("Missing required parameter: 'tool_choice.tools'.", "tool_choice.tools")
-        allowed_names = {str(t.get("name")) for t in allowed if isinstance(t, dict)}
+        allowed_names = {hosted[t["type"]].name if t.get("type") in hosted else str(t.get("name"))
+                         for t in allowed if isinstance(t, dict)}
         unknown = allowed_names - names
         if unknown:
             raise _bad(f"Invalid value for 'tool_choice': no function named '{sorted(map(str, unknown))[0]}' was "
@@ -430,13 +455,17 @@ def arguments_json(arguments: str) -> Any:
 
 
 def echo_tools(tools: list[Item] | None) -> list[Item]:
-    """``tools`` as a Response echoes them (function tools with every field OpenAI lists)."""
+    """``tools`` as a Response echoes them (function and file_search tools with every field OpenAI lists)."""
     out: list[Item] = []
     for tool in tools or ():
         if tool.get("type") == "function":
             # ``strict`` as sent (null when left out): a stored response's tools are read back as its request
             out.append({"type": "function", "name": tool.get("name"), "description": tool.get("description"),
                         "parameters": tool.get("parameters"), "strict": tool.get("strict")})
+        elif tool.get("type") == "file_search":  # OpenAI's defaults filled in
+            out.append({**tool, "filters": tool.get("filters"), "max_num_results": tool.get("max_num_results", 10),
+                        "ranking_options": {"ranker": "auto", "score_threshold": 0.0,
+                                            **(tool.get("ranking_options") or {})}})
         else:
             out.append(dict(tool))
     return out

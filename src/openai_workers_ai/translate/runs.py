@@ -2,7 +2,7 @@
 
 The prompt is the run's instructions (the assistant's, or the run's override, plus
 ``additional_instructions``), then the thread's messages, then what the run itself did so far (its
-replies and its tool calls with their outputs, from its steps). Images go in for vision models
+replies, its tool calls with their outputs, its file searches with their results, from its steps). Images go in for vision models
 (``image_file`` parts arrive here already read, as ``data:`` URLs); attached files' text is added to
 the message it is attached to. The thread is trimmed to fit: ``truncation_strategy`` ``last_messages``
 keeps the last *n* messages; ``auto`` drops the oldest until the prompt fits ``max_prompt_tokens``
@@ -22,9 +22,13 @@ from ..types.runs import Run, RunStep
 from ..types.threads import Message
 from ..workers_ai import spec
 from ..workers_ai.spec import estimate_tokens
+from . import file_search
+from .citations import Source
 
 MESSAGE_OVERHEAD = 4
 """Tokens counted per message besides its text (role and separators), as chat templates spend them."""
+MAX_SEARCHES = 8
+"""File searches a run may make; then the model answers with what it found."""
 DEFAULT_RESERVE = 4096
 """Tokens kept free for the answer in the context window when the run sets no ``max_completion_tokens``
 (at most a quarter of the window)."""
@@ -61,43 +65,67 @@ def thread_turns(messages: Sequence[Message], files: Files, model: ModelInfo) ->
     return [(_message(m, files, vision),) for m in messages]
 
 
-def run_turns(steps: Sequence[RunStep], replies: Mapping[str, Message]) -> list[Turns]:
-    """What the run did so far, from its steps: its replies, and its tool calls with their outputs."""
-    turns: list[Turns] = []
+@dataclass(frozen=True, slots=True)
+class Own:
+    """What the run did so far: its turns, the file_search results it was given (numbered in order,
+    what its replies cite), and how many searches it ran."""
+
+    turns: list[Turns] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
+    searches: int = 0
+
+
+def run_turns(steps: Sequence[RunStep], replies: Mapping[str, Message], budget: int = 0) -> Own:
+    """What the run did so far, from its steps: its replies, its tool calls with their outputs, and its
+    file searches with their results (``budget``: characters of results the model reads per search)."""
+    own = Own()
+    searches = 0
     for step in steps:
         details = step.step_details
         if details["type"] == "message_creation":
             reply = replies.get(details["message_creation"]["message_id"])
             if reply is not None and reply.text():
-                turns.append((spec.Message("assistant", reply.text(), where=reply.id),))
+                own.turns.append((spec.Message("assistant", reply.text(), where=reply.id),))
             continue
-        calls = [c for c in details["tool_calls"] if c.get("type") == "function"]
-        if not calls:
+        calls = [c for c in details["tool_calls"] if c.get("type") in ("function", "file_search")]
+        if not calls or (step.status != "completed" and any(c["type"] == "file_search" for c in calls)):
             continue
-        asked = spec.Message("assistant", tool_calls=tuple(
-            spec.ToolCall(c["id"], c["function"]["name"], c["function"]["arguments"]) for c in calls
-        ), where=step.id)
-        answers = tuple(
-            spec.Message("tool", c["function"]["output"] or "", tool_call_id=c["id"], name=c["function"]["name"],
-                         where=step.id)
-            for c in calls
-        )
-        turns.append((asked, *answers))
-    return turns
+        asked: list[spec.ToolCall] = []
+        answers: list[spec.Message] = []
+        for call in calls:
+            if call["type"] == "file_search":
+                found = file_search.sources_of_step([call], len(own.sources))
+                own.sources.extend(found)
+                searches += 1
+                asked.append(spec.ToolCall(call["id"], file_search.NAME, "{}"))
+                answers.append(spec.Message("tool", file_search.tool_result(found, budget), tool_call_id=call["id"],
+                                            name=file_search.NAME, where=step.id))
+                continue
+            function = call["function"]
+            asked.append(spec.ToolCall(call["id"], function["name"], function["arguments"]))
+            answers.append(spec.Message("tool", function["output"] or "", tool_call_id=call["id"],
+                                        name=function["name"], where=step.id))
+        own.turns.append((spec.Message("assistant", tool_calls=tuple(asked), where=step.id), *answers))
+    return Own(own.turns, own.sources, searches)
 
 
-def run_spec(run: Run, model: ModelInfo, thread: list[Turns], own: list[Turns], completion_used: int = 0) -> spec.ChatSpec:
+def run_spec(run: Run, model: ModelInfo, thread: list[Turns], own: Own, completion_used: int = 0) -> spec.ChatSpec:
     """The spec for the run's next generation: ``thread`` trimmed to fit, then the run's ``own`` turns.
-    ``completion_used``: completion tokens the run already spent (``max_completion_tokens`` covers them all)."""
+    ``completion_used``: completion tokens the run already spent (``max_completion_tokens`` covers them all).
+
+    Once the run has searched, a ``required`` or file_search ``tool_choice`` has been met (the model
+    may answer); after :data:`MAX_SEARCHES` searches it is no longer offered the search."""
     max_tokens = None
     if run.max_completion_tokens is not None:
         max_tokens = max(1, run.max_completion_tokens - completion_used)
     system = (spec.Message("system", run.instructions, where="instructions"),) if run.instructions else ()
-    kept = _truncated(run, model, system, thread, own, max_tokens)
-    tools, choice = _tools(run.tools, run.tool_choice)
+    kept = _truncated(run, model, system, thread, own.turns, max_tokens)
+    tools, choice = _tools(run.tools, run.tool_choice, search=own.searches < MAX_SEARCHES)
+    if own.searches and (choice == "required" or choice == spec.Forced(file_search.NAME)):
+        choice = "auto"
     return spec.ChatSpec(
         model=model,
-        messages=(*system, *(m for turns in (*kept, *own) for m in turns)),
+        messages=(*system, *(m for turns in (*kept, *own.turns) for m in turns)),
         tools=tools,
         tool_choice=choice,
         parallel_tool_calls=run.parallel_tool_calls,
@@ -185,15 +213,21 @@ def _truncated(
 
 
 def _tools(
-    tools: Sequence[Mapping[str, Any]], choice: str | Mapping[str, Any] | None
+    tools: Sequence[Mapping[str, Any]], choice: str | Mapping[str, Any] | None, search: bool = True
 ) -> tuple[tuple[spec.Tool, ...], spec.ToolChoice]:
+    """The run's function tools, and the gateway's file_search function when the run has that tool
+    (``search``: still offered)."""
     listed = tuple(
         spec.Tool(f["name"], f.get("description"), f.get("parameters"), f.get("strict"))
         for t in tools if t.get("type") == "function" and (f := t["function"])
     )
+    if search and any(t.get("type") == "file_search" for t in tools):
+        listed = (*listed, file_search.FUNCTION)
     if not listed:
         return (), None
     if isinstance(choice, Mapping):
+        if choice.get("type") == "file_search":
+            return listed, spec.Forced(file_search.NAME) if search else "auto"
         name = (choice.get("function") or {}).get("name")
         return listed, spec.Forced(name) if name else "required"
     modes: dict[str, spec.ToolChoice] = {"none": "none", "auto": "auto", "required": "required"}

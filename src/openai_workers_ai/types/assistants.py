@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, Strict
 
 from .chat import FunctionDefinition, ResponseFormat
 from .common import Lenient, Metadata, Request
+from .vector_stores import ChunkingStrategy
 
 
 class FunctionTool(Lenient):
@@ -16,9 +17,14 @@ class FunctionTool(Lenient):
     function: FunctionDefinition
 
 
+class FileSearchRankingOptions(Lenient):
+    ranker: Literal["auto", "default_2024_08_21"] | None = None
+    score_threshold: Annotated[float, Strict(), Field(ge=0, le=1)]
+
+
 class FileSearchOptions(Lenient):
     max_num_results: Annotated[int, Strict(), Field(ge=1, le=50)] | None = None
-    ranking_options: dict[str, Any] | None = None
+    ranking_options: FileSearchRankingOptions | None = None
 
 
 class FileSearchTool(Lenient):
@@ -37,9 +43,17 @@ class CodeInterpreterResources(Lenient):
     file_ids: Annotated[list[str], Field(max_length=20)] = []
 
 
+class NewVectorStore(Lenient):
+    """``tool_resources.file_search.vector_stores[0]``: a store to create with these files, and use."""
+
+    file_ids: Annotated[list[str], Field(max_length=500)] = []
+    chunking_strategy: ChunkingStrategy | None = None
+    metadata: Metadata | None = None
+
+
 class FileSearchResources(Lenient):
     vector_store_ids: Annotated[list[str], Field(max_length=1)] | None = None
-    vector_stores: Annotated[list[dict[str, Any]], Field(max_length=1)] | None = None
+    vector_stores: Annotated[list[NewVectorStore], Field(max_length=1)] | None = None
 
 
 class ToolResources(Lenient):

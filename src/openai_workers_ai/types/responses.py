@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, Strict, StrictBool
+from pydantic import Field, Strict, StrictBool, StrictStr
 
 from .common import Lenient, Metadata, Request
+from .vector_stores import AnyFilter, RankingOptions
 
 Item = dict[str, Any]
 """One input or output item, as JSON."""
@@ -89,6 +90,22 @@ class CreateResponse(Context):
     prompt: dict[str, Any] | None = None
     moderation: dict[str, Any] | None = None
     context_management: list[dict[str, Any]] | None = None
+
+
+class FileSearchToolParam(Request):
+    """A ``file_search`` entry of ``tools`` (the gateway runs the search: :mod:`..runner.file_search_tool`)."""
+
+    type: Literal["file_search"]
+    vector_store_ids: list[StrictStr]
+    max_num_results: Annotated[int, Strict(), Field(ge=1, le=50)] | None = None
+    filters: AnyFilter | None = None
+    ranking_options: RankingOptions | None = None
+
+
+class FileSearchTools(Request):
+    """``tools`` with only its ``file_search`` entries checked (the others None), so errors name ``tools[i]…``."""
+
+    tools: list[FileSearchToolParam | None]
 
 
 class TokenCountsBody(Context):
