@@ -38,6 +38,26 @@ def vocabularies_in_memory(monkeypatch: pytest.MonkeyPatch, parsed_vocabularies:
     monkeypatch.setattr(vocabularies, "_loaded", dict(parsed_vocabularies))
 
 
+START = 1_900_000_000.0
+"""Where the tests' clock starts (a fixed time, so ids and expiries do not depend on today)."""
+
+
+class Clock:
+    """Time that moves only when a test says so (``clock.now += 60``); pass it to ``create_app`` and
+    ``InProcessJobs``."""
+
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
 @pytest.fixture
 def settings() -> Settings:
     return Settings(access_token=(KEY, OTHER_KEY), admin_tokens=(ADMIN_KEY,))

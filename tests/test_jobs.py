@@ -18,25 +18,10 @@ from openai_workers_ai.repositories import images
 from openai_workers_ai.settings import Settings
 from openai_workers_ai.simulator import Simulator
 
-from .conftest import KEY
+from .conftest import KEY, Clock
 
-START = 1_900_000_000.0
 TTL = 600
 
-
-class Clock:
-    """Time that moves only when a test says so."""
-
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

@@ -20,25 +20,12 @@ from openai_workers_ai.runner import responses as runner
 from openai_workers_ai.settings import Settings
 from openai_workers_ai.simulator import Simulator
 
-from .conftest import KEY
+from .conftest import KEY, Clock
 from .openapi import assert_matches
 from .responses_util import sse_events
 
 LLAMA = "@cf/meta/llama-3.1-8b-instruct"
-START = 1_900_000_000.0
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

@@ -27,20 +27,8 @@ from openai_workers_ai.simulator import Simulator
 from openai_workers_ai.types.runs import AssistantStreamEvent
 
 from .assistants import CALL_WEATHER, LLAMA, assistant, error_of, events, finished, listed, names, ok, run, thread
-from .conftest import KEY
+from .conftest import KEY, Clock
 from .test_threads import PNG, upload
-
-START = 1_900_000_000.0
-
-
-class Clock:
-    """Time that moves only when a test says so."""
-
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class FlakyD1:
@@ -93,10 +81,6 @@ class _FlakyStatement:
         result: int = await self.inner.run()
         return result
 
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Collection
 from functools import cache
 from json import dumps, loads
 from typing import Any, TypeVar, get_args
@@ -218,6 +219,16 @@ def _is_union_tag(part: str) -> bool:
         or part in _TYPE_TAGS
         or part[:1].isupper()  # a model class name (API field names are lower case)
     )
+
+
+def includes(request: Request, allowed: Collection[str]) -> list[str]:
+    """The ``include`` query values (``include`` or ``include[]``, repeated), each one of ``allowed``."""
+    values = request.query_params.getlist("include") + request.query_params.getlist("include[]")
+    for value in values:
+        if value not in allowed:
+            raise InvalidRequest(f"Invalid value for 'include': '{value}' is not one of {sorted(allowed)}.",
+                                 param="include")
+    return values
 
 
 async def parse_ollama(request: Request, model: type[M], *, optional: bool = False) -> M:

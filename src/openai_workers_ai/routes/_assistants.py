@@ -19,6 +19,7 @@ from ..translate import runs as translate
 from ..types.assistants import AssistantTool, FunctionTool, ToolResources, tool_json, tool_resources_json
 from ..types.runs import RunStep
 from ..types.threads import CreateMessageRequest, ImageFileContent, ImageURLContent, Message, Thread, text_part
+from ..validation import includes
 from ..workers_ai import families
 from ._vector_stores import create_store
 
@@ -29,12 +30,7 @@ INCLUDABLE = {file_search.RESULT_CONTENT}
 
 def check_include(request: Request) -> list[str]:
     """``include[]`` (runs and steps): only file search results' content may be named, as at OpenAI."""
-    values = request.query_params.getlist("include[]") + request.query_params.getlist("include")
-    for value in values:
-        if value not in INCLUDABLE:
-            raise InvalidRequest(f"Invalid value for 'include': '{value}' is not one of {sorted(INCLUDABLE)}.",
-                                 param="include")
-    return values
+    return includes(request, INCLUDABLE)
 
 
 def shown_step(step: RunStep, include: Sequence[str]) -> RunStep:

@@ -20,7 +20,7 @@ from ..translate.file_search import shown
 from ..translate.responses import item_of, object_id
 from ..types.conversations import CreateConversationBody, CreateItemsBody, UpdateConversationBody, conversation_object
 from ..types.responses import INCLUDABLE
-from ..validation import parse_json
+from ..validation import includes, parse_json
 
 CONVERSATION_ID = re.compile(r"^conv_[0-9a-f]{48}$")
 
@@ -40,15 +40,6 @@ def _new_items(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if item_id in ids[:i]:
             raise InvalidRequest(f"Duplicate item id '{item_id}'.", param=f"items[{i}].id")
     return new
-
-
-def _include(request: Request) -> list[str]:
-    """The ``include`` values asked for (a file search's results are shown only when named)."""
-    values = request.query_params.getlist("include") + request.query_params.getlist("include[]")
-    for value in values:
-        if value not in INCLUDABLE:
-            raise InvalidRequest(f"Invalid value for 'include': '{value}'.", param="include")
-    return values
 
 
 async def create(request: Request) -> Response:
@@ -91,7 +82,7 @@ async def delete(request: Request) -> Response:
 
 
 async def list_items(request: Request) -> Response:
-    include = _include(request)
+    include = includes(request, INCLUDABLE)
     ctx = context(request)
     row = await _row(request)
     data, has_more = await items.page_in(ctx.backends, row.id, "item", page(request.query_params))
@@ -99,7 +90,7 @@ async def list_items(request: Request) -> Response:
 
 
 async def create_items(request: Request) -> Response:
-    include = _include(request)
+    include = includes(request, INCLUDABLE)
     ctx = context(request)
     row = await _row(request)
     body = await parse_json(request, CreateItemsBody)
@@ -122,7 +113,7 @@ async def _item(request: Request) -> tuple[ConversationRow, str, dict[str, Any]]
 
 
 async def retrieve_item(request: Request) -> Response:
-    include = _include(request)
+    include = includes(request, INCLUDABLE)
     _, _, item = await _item(request)
     return json_response(shown(item, include))
 

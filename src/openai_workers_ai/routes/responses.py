@@ -29,7 +29,7 @@ from ..translate import file_search
 from ..translate import response_objects as objects
 from ..translate import responses as translate
 from ..types.responses import INCLUDABLE, CompactBody, CreateResponse, TokenCountsBody
-from ..validation import parse_json, validate
+from ..validation import includes, parse_json, validate
 from ..workers_ai import pipeline, spec
 
 RESPONSE_ID = re.compile(r"^resp_[0-9a-f]{48}$")
@@ -106,17 +106,8 @@ async def response_of(ctx: AppContext, row: ResponseRow) -> dict[str, Any]:
     )
 
 
-def _include(request: Request) -> list[str]:
-    """The ``include`` values asked for (a file search's results are shown only when named)."""
-    values = request.query_params.getlist("include") + request.query_params.getlist("include[]")
-    for value in values:
-        if value not in INCLUDABLE:
-            raise InvalidRequest(f"Invalid value for 'include': '{value}'.", param="include")
-    return values
-
-
 async def retrieve(request: Request) -> Response:
-    include = _include(request)
+    include = includes(request, INCLUDABLE)
     ctx = context(request)
     response = file_search.shown(await response_of(ctx, await _row(request)), include)
     if request.query_params.get("stream", "").lower() != "true":
@@ -150,7 +141,7 @@ async def cancel(request: Request) -> Response:
 
 
 async def input_items(request: Request) -> Response:
-    include = _include(request)
+    include = includes(request, INCLUDABLE)
     ctx = context(request)
     row = await _row(request)
     data, has_more = await items.page_in(ctx.backends, row.id, "input", page(request.query_params))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -33,11 +33,12 @@ class Lenient(BaseModel):
 
 
 METADATA_PAIRS, METADATA_KEY_CHARS, METADATA_VALUE_CHARS = 16, 64, 512
+M = TypeVar("M")
 
 
-def check_metadata(metadata: dict[str, str], param: str = "metadata") -> dict[str, str]:
-    """OpenAI's rules for ``metadata``: at most 16 pairs, keys of at most 64 characters, values of
-    at most 512; a 400 worded as OpenAI words it otherwise."""
+def check_metadata(metadata: dict[str, M], param: str = "metadata") -> dict[str, M]:
+    """OpenAI's rules for ``metadata`` (and a vector store file's ``attributes``): at most 16 pairs, keys
+    of at most 64 characters, string values of at most 512; a 400 worded as OpenAI words it otherwise."""
     if len(metadata) > METADATA_PAIRS:
         raise InvalidRequest(
             f"Invalid '{param}': too many properties. Expected an object with at most {METADATA_PAIRS} "
@@ -47,7 +48,7 @@ def check_metadata(metadata: dict[str, str], param: str = "metadata") -> dict[st
             raise InvalidRequest(
                 f"Invalid '{param}': key too long. Expected keys of maximum length {METADATA_KEY_CHARS}, "
                 f"but got a key of length {len(key)} instead.", param=param)
-        if len(value) > METADATA_VALUE_CHARS:
+        if isinstance(value, str) and len(value) > METADATA_VALUE_CHARS:
             raise InvalidRequest(
                 f"Invalid '{param}.{key}': string too long. Expected a string with maximum length "
                 f"{METADATA_VALUE_CHARS}, but got a string with length {len(value)} instead.", param=f"{param}.{key}")

@@ -3,6 +3,7 @@ pieces the ``file_search`` tool shares with them: attribute filters and ranking 
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
@@ -19,34 +20,13 @@ from pydantic import (
 )
 
 from ..errors import InvalidRequest
-from .common import Lenient, Metadata, Request
-
-MAX_ATTRIBUTES, MAX_ATTRIBUTE_KEY, MAX_ATTRIBUTE_STRING = 16, 64, 512
+from .common import Lenient, Metadata, Request, check_metadata
 
 AttributeValue = StrictStr | StrictBool | StrictInt | StrictFloat
 
 
-def check_attributes(attributes: dict[str, AttributeValue], param: str = "attributes") -> dict[str, AttributeValue]:
-    """OpenAI's rules for a file's ``attributes``: at most 16 pairs, keys of at most 64 characters,
-    strings of at most 512."""
-    if len(attributes) > MAX_ATTRIBUTES:
-        raise InvalidRequest(
-            f"Invalid '{param}': too many properties. Expected an object with at most {MAX_ATTRIBUTES} "
-            f"properties, but got an object with {len(attributes)} properties instead.", param=param)
-    for key, value in attributes.items():
-        if len(key) > MAX_ATTRIBUTE_KEY:
-            raise InvalidRequest(
-                f"Invalid '{param}': key too long. Expected keys of maximum length {MAX_ATTRIBUTE_KEY}, "
-                f"but got a key of length {len(key)} instead.", param=param)
-        if isinstance(value, str) and len(value) > MAX_ATTRIBUTE_STRING:
-            raise InvalidRequest(
-                f"Invalid '{param}.{key}': string too long. Expected a string with maximum length "
-                f"{MAX_ATTRIBUTE_STRING}, but got a string with length {len(value)} instead.", param=f"{param}.{key}")
-    return attributes
-
-
-Attributes = Annotated[dict[str, AttributeValue], AfterValidator(check_attributes)]
-"""A vector store file's ``attributes`` (validated as :func:`check_attributes` says)."""
+Attributes = Annotated[dict[str, AttributeValue], AfterValidator(partial(check_metadata, param="attributes"))]
+"""A vector store file's ``attributes``: ``metadata``'s rules (:func:`~.common.check_metadata`)."""
 
 
 class AutoChunkingStrategy(Request):
