@@ -61,13 +61,23 @@ class Options:
         self.host, self.port, self.record, self.behaviour = "127.0.0.1", port, record, behaviour
 
 
+def _first(marker: Path) -> bool:
+    """Whether this process is the first to get here (an exclusive create: two starting together
+    cannot both be first, nor both miss it)."""
+    try:
+        marker.open("x").close()
+    except FileExistsError:
+        return False
+    return True
+
+
 def stand_in(options: Options, sockets: list[socket.socket]) -> None:
     """A server process stand-in: records its pid and listening socket, then does as told."""
     with options.record.open("a") as f:
         f.write(f"{os.getpid()} {sockets[0].getsockname()[1]}\n")
     if options.behaviour == "crash-at-start":
         raise SystemExit(3)
-    if options.behaviour == "first-crashes-later" and len(options.record.read_text().splitlines()) == 1:
+    if options.behaviour == "first-crashes-later" and _first(options.record.with_suffix(".first")):
         time.sleep(GRACE + 0.5)
         raise SystemExit(4)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
