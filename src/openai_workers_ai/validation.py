@@ -11,8 +11,8 @@ Both refuse bodies past ``MAX_JSON_BYTES`` (413) and numbers JSON cannot hold.
 from __future__ import annotations
 
 import math
-from functools import cache
 import re
+from functools import cache
 from json import dumps, loads
 from typing import Any, TypeVar, get_args
 
