@@ -25,7 +25,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = tuple((name, frozenset(units)) 
     ("executors of the stateful APIs", {"runner"}),
     ("API formats, translated (pure)", {"translate"}),
     ("the generation pipeline; data access", {"workers_ai", "repositories"}),
-    ("request plumbing", {"validation", "storage", "gate"}),
+    ("request plumbing", {"validation", "storage", "gate", "routing"}),
     ("the app context", {"context"}),
     ("building blocks", {"catalog", "auth", "types", "multipart", "streaming", "pagination", "replies",
                          "spec_rules"}),

@@ -15,7 +15,7 @@ from starlette.types import ASGIApp
 
 from .catalog import Catalog
 from .context import AppContext, Clock
-from .gate import Gate, Route
+from .gate import Gate
 from .ports import Backends
 from .routes import (
     assistants,
@@ -46,6 +46,7 @@ from .routes.ollama import generate as ollama_generate
 from .routes.ollama import management as ollama_management
 from .routes.ollama import models as ollama_models
 from .routes.ollama import version as ollama_version
+from .routing import Route, Router
 from .settings import Settings
 
 OPENAI: list[BaseRoute] = [
@@ -155,11 +156,12 @@ ROUTES: list[BaseRoute] = [
 
 
 class _App(Starlette):
-    """Starlette with :class:`~.gate.Gate` as its one middleware, in place of its own error
-    middlewares: the gate answers every error, in the addressed API's shape."""
+    """Starlette over :data:`ROUTES` (:mod:`.routing`), with :class:`~.gate.Gate` as its one middleware
+    in place of its own error middlewares: the gate answers every error, in the addressed API's shape."""
 
     def __init__(self, settings: Settings) -> None:
-        super().__init__(routes=ROUTES)
+        super().__init__()
+        self.router = Router(ROUTES)
         self.settings = settings
 
     def build_middleware_stack(self) -> ASGIApp:

@@ -18,18 +18,12 @@ watching for a disconnect cost two tasks a request. For an HTTP request, in orde
    disconnect after the response (the Worker's ASGI bridge; test transports) are unaffected.
 
 A WebSocket gets the key check (a refusal closes it at the handshake) and Starlette's own handling.
-
-Routes are Starlette's, but their handlers are called without Starlette's per-request error
-wrapper (:class:`Route`): errors are the gate's to answer.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
-from collections.abc import Awaitable, Callable, Collection
-from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
@@ -37,7 +31,6 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route as StarletteRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .auth import Keys
@@ -62,24 +55,14 @@ class Gate:
         self.websockets = ExceptionMiddleware(app, handlers={APIError: _api_error, HTTPException: _http_error})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            await self._http(scope, receive, send)
-        elif scope["type"] == "websocket":
-            error = self.keys.admit(scope)
-            if isinstance(error, AuthenticationError):  # refused at the handshake (HTTP 403), before any message
-                await send({"type": "websocket.close", "code": 1008, "reason": error.message[:120]})
-            elif error is not None:
-                await render(error, flavor_of(scope["path"]))(scope, receive, send)
-            else:
-                await self.websockets(scope, receive, send)
-        else:
-            await self.app(scope, receive, send)
-
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._not_http(scope, receive, send)
+            return
         cors = self.cors
         if cors is not None:
             headers = Headers(scope=scope)
-            if scope["method"] == "OPTIONS" and "origin" in headers and "access-control-request-method" in headers:
+            origin = headers.get("origin")
+            if origin is not None and scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
                 await cors.preflight_response(request_headers=headers)(scope, receive, send)
                 return
         started = complete = False
@@ -89,8 +72,12 @@ class Gate:
             if message["type"] == "http.response.start":
                 started = True
                 if cors is not None:
-                    await cors.send(message, send, headers)  # sends it, with the CORS headers
-                    return
+                    if origin is None and not any(name == b"vary" for name, _ in message.get("headers", ())):
+                        # What CORSMiddleware adds for a request that is no browser's (the usual case).
+                        message["headers"] = [*message.get("headers", ()), (b"vary", b"Origin")]
+                    else:
+                        await cors.send(message, send, headers)  # sends it, with the CORS headers
+                        return
             elif message["type"] == "http.response.body" and not message.get("more_body", False):
                 complete = True
             await send(message)
@@ -137,6 +124,18 @@ class Gate:
             if gone and task is not None:
                 task.uncancel()  # the cancellation was ours, and is over
 
+    async def _not_http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            error = self.keys.admit(scope)
+            if isinstance(error, AuthenticationError):  # refused at the handshake (HTTP 403), before any message
+                await send({"type": "websocket.close", "code": 1008, "reason": error.message[:120]})
+            elif error is not None:
+                await render(error, flavor_of(scope["path"]))(scope, receive, send)
+            else:
+                await self.websockets(scope, receive, send)
+        else:  # lifespan
+            await self.app(scope, receive, send)
+
 
 def _answer(exc: Exception, scope: Scope, receive: Receive) -> Response:
     """The error response for what the route raised, in the addressed API's shape."""
@@ -169,22 +168,3 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     return _http_error_response(request, exc)
 
-
-class Route(StarletteRoute):
-    """A Starlette route whose handler (``async def handler(request) -> Response``) runs without
-    Starlette's per-request exception wrapper, which only passes errors on to the gate here but
-    costs a wrapped ``send`` (every streamed chunk passes it) and a few µs a request."""
-
-    def __init__(self, path: str, endpoint: Callable[..., Any], *, methods: Collection[str] | None = None,
-                 name: str | None = None) -> None:
-        super().__init__(path, endpoint, methods=methods, name=name)
-        if inspect.iscoroutinefunction(endpoint):
-            self.app = _handled_by(endpoint)
-
-
-def _handled_by(handler: Callable[[Request], Awaitable[Response]]) -> ASGIApp:
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        response = await handler(Request(scope, receive, send))
-        await response(scope, receive, send)
-
-    return app
