@@ -352,9 +352,16 @@ def _compiled(node: Node) -> Valid:
     tests: list[Valid] = []
     if "$ref" in node:
         tests.append(_valid(DEFS[node["$ref"]]))
+    by_type = {t: test for t, kind in _KINDS.items() if (test := _kind_test(node, kind)) is not None}
     if "type" in node:
         fitting = frozenset(t for t, kind in _KINDS.items() if _fits(kind, node["type"]))
-        tests.append(lambda value: type(value) in fitting)
+        if by_type:  # the JSON type, then what a value of that type must meet, in one test
+            meets = by_type
+            tests.append(lambda value: type(value) in fitting and ((test := meets.get(type(value))) is None
+                                                                  or test(value)))
+            by_type = {}
+        else:
+            tests.append(lambda value: type(value) in fitting)
     if "enum" in node:
         values = node["enum"]
         if all(type(v) is str for v in values):
@@ -362,7 +369,6 @@ def _compiled(node: Node) -> Valid:
             tests.append(lambda value: type(value) is str and value in strings)
         else:
             tests.append(lambda value: any(type(value) is type(v) and value == v for v in values))
-    by_type = {t: test for t, kind in _KINDS.items() if (test := _kind_test(node, kind)) is not None}
     if by_type:
         tests.append(lambda value: (test := by_type.get(type(value))) is None or test(value))
     if "anyOf" in node:
