@@ -318,11 +318,14 @@ def _union(options: list[Node], value: Any, param: str) -> InvalidRequest | None
 
 
 # ---- the same rules compiled: valid or not ------------------------------------------------------
-# Each test answers exactly whether ``_error(node, value, param)`` is None (for any param), node by
-# node and keyword by keyword as ``_error`` reads them; tests/test_spec_rules.py holds the two to it.
+# Each test answers exactly whether ``_error(node, value, param)`` is None (for any param); tests/
+# test_spec_rules.py holds the two to it. A node's test also holds the rules of the nodes it takes in
+# ($ref, allOf), gathered by JSON type: a value is looked at once, and an object's keys walked once.
 
 Valid = Callable[[Any], bool]
 _VALID: dict[int, Valid] = {}
+_COMPILING: set[int] = set()
+_OBJECT_KEYS = ("maxProperties", "propertyNames", "required", "properties", "additionalProperties")
 
 
 def _valid(node: Node) -> Valid:
@@ -331,7 +334,9 @@ def _valid(node: Node) -> Valid:
     if key not in _VALID:
         # Until compiled, a rule that refers back to itself ($ref) finds itself here when it runs.
         _VALID[key] = lambda value: _VALID[key](value)
+        _COMPILING.add(key)
         _VALID[key] = _compiled(node)
+        _COMPILING.discard(key)
     return _VALID[key]
 
 
@@ -348,37 +353,72 @@ def _all(tests: list[Valid]) -> Valid:
     return every
 
 
+def _conjuncts(node: Node, inlined: frozenset[int] = frozenset()) -> tuple[list[Node], list[Valid]]:
+    """``node`` and the nodes it takes in ($ref, allOf), flattened: a value meets ``node`` when it
+    meets the keywords of each (their own $ref and allOf aside). A node already being compiled (a
+    rule that refers back to itself) is not taken in but tested as itself: the second list."""
+    nodes, itself = [node], []
+    inlined |= {id(node)}
+    for part in ([DEFS[node["$ref"]]] if "$ref" in node else []) + list(node.get("allOf", ())):
+        if id(part) in inlined or id(part) in _COMPILING:
+            itself.append(_valid(part))
+        else:
+            more, tested = _conjuncts(part, inlined)
+            nodes += more
+            itself += tested
+    return nodes, itself
+
+
 def _compiled(node: Node) -> Valid:
-    tests: list[Valid] = []
-    if "$ref" in node:
-        tests.append(_valid(DEFS[node["$ref"]]))
-    by_type = {t: test for t, kind in _KINDS.items() if (test := _kind_test(node, kind)) is not None}
-    if "type" in node:
-        fitting = frozenset(t for t, kind in _KINDS.items() if _fits(kind, node["type"]))
-        if by_type:  # the JSON type, then what a value of that type must meet, in one test
-            meets = by_type
-            tests.append(lambda value: type(value) in fitting and ((test := meets.get(type(value))) is None
-                                                                  or test(value)))
-            by_type = {}
-        else:
-            tests.append(lambda value: type(value) in fitting)
-    if "enum" in node:
-        values = node["enum"]
-        if all(type(v) is str for v in values):
-            strings = frozenset(values)
-            tests.append(lambda value: type(value) is str and value in strings)
-        else:
-            tests.append(lambda value: any(type(value) is type(v) and value == v for v in values))
-    if by_type:
-        tests.append(lambda value: (test := by_type.get(type(value))) is None or test(value))
-    if "anyOf" in node:
-        tests.append(_union_test(node["anyOf"]))
-    tests += [_valid(part) for part in node.get("allOf", ())]
-    return _all(tests) if tests else lambda value: True
+    fitting: frozenset[type] | None = None  # the Python types every "type" admits
+    by_type: dict[type, list[Valid]] = {}  # what values of a type must meet besides
+    objects: list[Node] = []
+    parts, others = _conjuncts(node)
+    for part in parts:
+        if "type" in part:
+            admitted = frozenset(t for t, kind in _KINDS.items() if _fits(kind, part["type"]))
+            fitting = admitted if fitting is None else fitting & admitted
+        if "enum" in part:
+            others.append(_enum_test(part["enum"]))
+        for t, kind in _KINDS.items():
+            if (kind_test := _kind_test(part, kind)) is not None:
+                by_type.setdefault(t, []).append(kind_test)
+        if any(k in part for k in _OBJECT_KEYS):
+            objects.append(part)
+        if "anyOf" in part:
+            others.append(_union_test(part["anyOf"]))
+    if objects:
+        by_type.setdefault(dict, []).append(_object_test(objects))
+    checks = {t: _all(tests) for t, tests in by_type.items()}
+    if not checks and not others:
+        return (lambda value: True) if fitting is None else (lambda value: type(value) in fitting)
+    if fitting is None and not checks and len(others) == 1:
+        return others[0]
+
+    def meets(value: Any) -> bool:
+        kind = type(value)
+        if fitting is not None and kind not in fitting:
+            return False
+        check = checks.get(kind)
+        if check is not None and not check(value):
+            return False
+        for other in others:
+            if not other(value):
+                return False
+        return True
+
+    return meets
+
+
+def _enum_test(values: list[Any]) -> Valid:
+    if all(type(v) is str for v in values):
+        strings = frozenset(values)
+        return lambda value: type(value) is str and value in strings
+    return lambda value: any(type(value) is type(v) and value == v for v in values)
 
 
 def _kind_test(node: Node, kind: str) -> Valid | None:
-    """What ``_error``'s checker for values of JSON type ``kind`` checks (None: nothing)."""
+    """What ``_error``'s checker for values of JSON type ``kind`` checks, objects aside (None: nothing)."""
     if kind in ("integer", "number") and any(k in node for k in _BOUNDS):
         low, high = node.get("minimum"), node.get("maximum")
         above, below = node.get("exclusiveMinimum"), node.get("exclusiveMaximum")
@@ -393,43 +433,53 @@ def _kind_test(node: Node, kind: str) -> Valid | None:
     if kind == "array" and any(k in node for k in ("minItems", "maxItems", "items")):
         fewest, most = node.get("minItems"), node.get("maxItems")
         item = _valid(node["items"]) if "items" in node else None
-        return lambda value: ((fewest is None or len(value) >= fewest) and (most is None or len(value) <= most)
-                              and (item is None or all(item(v) for v in value)))
-    if kind == "object":
-        tests = _object_tests(node)
-        return _all(tests) if tests else None
+
+        def fits(value: list[Any]) -> bool:
+            if (fewest is not None and len(value) < fewest) or (most is not None and len(value) > most):
+                return False
+            if item is not None:
+                for v in value:
+                    if not item(v):
+                        return False
+            return True
+
+        return fits
     return None
 
 
-def _object_tests(node: Node) -> list[Valid]:
-    tests: list[Valid] = []
-    most = node.get("maxProperties")
-    if most is not None:
-        tests.append(lambda value: len(value) <= most)
-    longest_key = node.get("propertyNames", {}).get("maxLength")
-    if longest_key is not None:
-        tests.append(lambda value: all(len(k) <= longest_key for k in value))
-    required = node.get("required", ())
-    if required:
-        tests.append(lambda value: all(name in value for name in required))
-    properties = {name: _valid(sub) for name, sub in node.get("properties", {}).items()}
-    if properties:
+def _object_test(parts: list[Node]) -> Valid:
+    """The object rules of ``parts`` (a node and those it takes in), in one pass over the keys."""
+    most = min((p["maxProperties"] for p in parts if "maxProperties" in p), default=None)
+    longest_key = min((p["propertyNames"]["maxLength"] for p in parts if "maxLength" in p.get("propertyNames", {})),
+                      default=None)
+    required = list(dict.fromkeys(name for p in parts for name in p.get("required", ())))
+    tests: dict[str, list[Valid]] = {}
+    for part in parts:
+        for name, sub in part.get("properties", {}).items():
+            tests.setdefault(name, []).append(_valid(sub))
+    properties = {name: _all(t) for name, t in tests.items()}
+    # additionalProperties: for the keys its own node does not name
+    rests = [(frozenset(p.get("properties", {})), _valid(p["additionalProperties"]))
+             for p in parts if "additionalProperties" in p]
 
-        def given(value: dict[str, Any]) -> bool:
-            # The shorter of the two is walked: a chat body has a handful of the schema's ~40 properties.
-            if len(value) >= len(properties):
-                return all(test(value[name]) for name, test in properties.items() if name in value)
-            for name, item in value.items():
-                test = properties.get(name)
-                if test is not None and not test(item):
+    def fits(value: dict[str, Any]) -> bool:
+        if most is not None and len(value) > most:
+            return False
+        if longest_key is not None and any(len(key) > longest_key for key in value):
+            return False
+        for name in required:
+            if name not in value:
+                return False
+        for name, item in value.items():
+            test = properties.get(name)
+            if test is not None and not test(item):
+                return False
+            for named, rest in rests:
+                if name not in named and not rest(item):
                     return False
-            return True
+        return True
 
-        tests.append(given)
-    if "additionalProperties" in node:
-        rest = _valid(node["additionalProperties"])
-        tests.append(lambda value: all(rest(v) for k, v in value.items() if k not in properties))
-    return tests
+    return fits
 
 
 def _union_test(options: list[Node]) -> Valid:
@@ -457,7 +507,16 @@ def _union_test_for(options: list[Node], kind: str) -> Valid:
 
         return tagged
     tests = [_valid(option) for option in candidates]
-    return lambda value: any(test(value) for test in tests)
+    if len(tests) == 1:
+        return tests[0]
+
+    def takes(value: Any) -> bool:
+        for test in tests:
+            if test(value):
+                return True
+        return False
+
+    return takes
 
 
 _ABSENT = object()
