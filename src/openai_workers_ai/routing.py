@@ -64,7 +64,7 @@ class Router(routing.Router):
         route, routed = found
         scope.update(routed)
         scope["path_params"] = {}
-        await route.handle(scope, receive, send)
+        await route.app(scope, receive, send)  # (route.handle would check the method: it is one of the route's)
 
 
 def _fixed_paths(routes: Sequence[BaseRoute], prefix: str = "") -> list[tuple[str, routing.Route]]:

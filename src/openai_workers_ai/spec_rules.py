@@ -44,12 +44,12 @@ def check(schema: str, body: Any) -> None:
         return
     first, later = _cross_field(schema)
     for rule in first:
-        if (error := rule.broken(body)) is not None:
+        if (rule.given is None or rule.given in body) and (error := rule.broken(body)) is not None:
             raise error
     if not _valid(node)(body) and (error := _error(node, body, "")) is not None:
         raise error
     for rule in later:
-        if (error := rule.broken(body)) is not None:
+        if (rule.given is None or rule.given in body) and (error := rule.broken(body)) is not None:
             raise error
 
 
@@ -540,6 +540,8 @@ class Rule:
     """Checked before the schema's own rules (OpenAI answers it first)."""
     where: Callable[[dict[str, Any]], str] | None = None
     """The param at fault, when it depends on the body (else :attr:`param`)."""
+    given: str | None = None
+    """A key the rule cannot be broken without: a body that lacks it (most do) is not checked."""
 
     def broken(self, body: dict[str, Any]) -> InvalidRequest | None:
         message = self.check(body)
@@ -578,38 +580,40 @@ CROSS_FIELD: tuple[Rule, ...] = (
     Rule("CreateChatCompletionRequest", "top_logprobs",
          "top_logprobs: 'logprobs must be set to true if this parameter is used.'",
          lambda b: "Invalid value for 'top_logprobs': 'logprobs' must be set to true if 'top_logprobs' is used."
-         if _given(b, "top_logprobs") and b.get("logprobs") is not True else None),
+         if _given(b, "top_logprobs") and b.get("logprobs") is not True else None, given="top_logprobs"),
     Rule("CreateChatCompletionRequest", "stream_options",
          "stream_options: 'Only set this when you set stream: true.'",
          lambda b: "The 'stream_options' parameter is only allowed when 'stream' is enabled."
-         if _given(b, "stream_options") and b.get("stream") is not True else None),
+         if _given(b, "stream_options") and b.get("stream") is not True else None, given="stream_options"),
     Rule("CreateCompletionRequest", "stream_options",
          "stream_options: 'Only set this when you set stream: true.'",
          lambda b: "The 'stream_options' parameter is only allowed when 'stream' is enabled."
-         if _given(b, "stream_options") and b.get("stream") is not True else None),
+         if _given(b, "stream_options") and b.get("stream") is not True else None, given="stream_options"),
     Rule("CreateChatCompletionRequest", "audio",
          "audio: 'Required when audio output is requested with modalities: [\"audio\"].'",
          lambda b: "Missing required parameter: 'audio' (audio output is requested with modalities ['audio'])."
          if "audio" in (b.get("modalities") or ()) and not _given(b, "audio") else None,
-         "missing_required_parameter"),
+         "missing_required_parameter", given="modalities"),
     Rule("CreateChatCompletionRequest", "tool_choice",
          "tool_choice: '`none` is the default when no tools are present.' (a choice needs tools)",
          lambda b: "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified."
-         if _given(b, "tool_choice") and b["tool_choice"] != "none" and not b.get("tools") else None),
+         if _given(b, "tool_choice") and b["tool_choice"] != "none" and not b.get("tools") else None,
+         given="tool_choice"),
     Rule("CreateCompletionRequest", "best_of",
          "best_of: 'When used with n, best_of controls the number of candidate completions and n specifies how "
          "many to return – best_of must be greater than n.'",
          lambda b: f"Invalid value for 'best_of': best_of ({b['best_of']}) must be at least n ({b['n']})."
-         if isinstance(b.get("best_of"), int) and isinstance(b.get("n"), int) and b["best_of"] < b["n"] else None),
+         if isinstance(b.get("best_of"), int) and isinstance(b.get("n"), int) and b["best_of"] < b["n"] else None,
+         given="best_of"),
     Rule("CreateEmbeddingRequest", "dimensions",
          "dimensions: 'Only supported in text-embedding-3 and later models.'",
          lambda b: "This model does not support specifying dimensions."
          if _given(b, "dimensions") and str(b.get("model", "")).startswith("text-embedding-ada") else None,
-         None),
+         None, given="dimensions"),
     Rule("CreateImageRequest", "n",
          "n: 'For dall-e-3, only n=1 is supported.'",
          lambda b: "Invalid value for 'n': dall-e-3 only supports n=1."
-         if b.get("model") == "dall-e-3" and isinstance(b.get("n"), int) and b["n"] != 1 else None),
+         if b.get("model") == "dall-e-3" and isinstance(b.get("n"), int) and b["n"] != 1 else None, given="n"),
     Rule("CreateImageRequest", "prompt",
          "prompt: 'The maximum length is 32000 characters for the GPT image models, 1000 characters for dall-e-2 "
          "and 4000 characters for dall-e-3.'",
