@@ -16,8 +16,7 @@ watching for a disconnect cost two tasks a request. For an HTTP request, in orde
    ``http.disconnect``; if it comes before the response is complete, the request is cancelled —
    its model calls with it (``fanout.gather_bounded`` cancels what it started), and streams too.
    Quicker requests never pay for the task and the event-loop passes it takes (~40 µs of CPU a
-   request at concurrency 1, as much as the rest of the gate); a client that left earlier is
-   noticed when the listening starts. Servers that only report a disconnect after the response
+   request at concurrency 1); a client that left earlier is noticed when the listening starts. Servers that only report a disconnect after the response
    (the Worker's ASGI bridge; test transports) are unaffected.
 
 A WebSocket gets the key check (a refusal closes it at the handshake) and Starlette's own handling.
@@ -66,12 +65,12 @@ class Gate:
             await self._not_http(scope, receive, send)
             return
         cors = self.cors
-        if cors is not None:
-            headers = Headers(scope=scope)
-            origin = headers.get("origin")
-            if origin is not None and scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
-                await cors.preflight_response(request_headers=headers)(scope, receive, send)
-                return
+        headers = Headers(scope=scope)
+        origin = headers.get("origin") if cors is not None else None
+        if cors is not None and origin is not None and scope["method"] == "OPTIONS" \
+                and "access-control-request-method" in headers:
+            await cors.preflight_response(request_headers=headers)(scope, receive, send)
+            return
         started = complete = False
 
         async def respond(message: Message) -> None:
