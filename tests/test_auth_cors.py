@@ -252,3 +252,10 @@ async def test_a_bug_is_a_500_in_the_apis_shape_with_cors(backends: Backends, pa
     assert "secret internals" not in r.text
     assert_matches(r.json(), "ErrorResponse")
     assert r.json()["error"]["type"] == "server_error"
+
+
+async def test_every_answer_varies_by_origin(anon: httpx.AsyncClient) -> None:
+    # CORSMiddleware's Vary: Origin, also on answers to clients that send no Origin (caches must not share them).
+    for headers in ({"authorization": "Bearer sk-one"}, {"authorization": "Bearer sk-one", "origin": "https://app.example"}, {}):
+        r = await anon.get("/v1/models", headers=headers)
+        assert r.headers.get_list("vary") == ["Origin"], (headers, r.headers)

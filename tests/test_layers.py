@@ -25,12 +25,12 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = tuple((name, frozenset(units)) 
     ("executors of the stateful APIs", {"runner"}),
     ("API formats, translated (pure)", {"translate"}),
     ("the generation pipeline; data access", {"workers_ai", "repositories"}),
-    ("request plumbing", {"validation", "storage"}),
+    ("request plumbing", {"validation", "storage", "gate", "routing"}),
     ("the app context", {"context"}),
     ("building blocks", {"catalog", "auth", "types", "multipart", "streaming", "pagination", "replies",
                          "spec_rules"}),
     ("settings and limits", {"settings", "limits"}),
-    ("ground", {"errors", "ports", "ids", "media_types", "fanout", "disconnect", "openai_rules", "outbound"}),
+    ("ground", {"errors", "ports", "ids", "media_types", "fanout", "openai_rules", "outbound"}),
 ))
 
 # What pure translation may use of the layers below it besides data: the neutral spec, not the pipeline.

@@ -6,6 +6,8 @@ ignored."""
 
 from __future__ import annotations
 
+import json
+import random
 from typing import Any
 
 import httpx
@@ -201,3 +203,38 @@ def test_unions_name_the_deepest_place_that_went_wrong() -> None:
         spec_rules.check("CreateCompletionRequest", {"prompt": [[1, 2], []]})
     assert getattr(info.value, "param", None) == "prompt[1]"
     spec_rules.check("NotAnOpenAISchema", {"anything": 1})  # only the derived schemas are checked
+
+
+SCHEMA_OF = {CHAT: "CreateChatCompletionRequest", COMPLETIONS: "CreateCompletionRequest",
+             EMBEDDINGS: "CreateEmbeddingRequest", SPEECH: "CreateSpeechRequest", IMAGES: "CreateImageRequest",
+             MODERATIONS: "CreateModerationRequest"}
+
+
+def test_the_compiled_rules_agree_with_the_rules_walked() -> None:
+    """``check`` asks the compiled test whether a body is valid and walks the rules only when it is not:
+    the two must agree on every body (one the test takes must break no rule). Bodies: each row's, then
+    thousands made by grafting the rows' values (valid and not) at random places of the bases."""
+    rng = random.Random(13)
+    grafts: list[Any] = [None, True, 0, -1, 1.5, 1e300, "", "x", "x" * 70, [], [1], [""], {}, {"": 1},
+                         USER, TOOL, {"type": "text", "text": "x"}, {"type": "image_url", "image_url": {"url": "u"}}]
+    for _endpoint, fields, _param, _code, _source in ROWS:
+        grafts += [json.loads(json.dumps(value)) for value in fields.values()]
+
+    def graft(value: Any, depth: int = 0) -> Any:
+        if isinstance(value, dict) and depth < 4 and rng.random() < 0.8:
+            key = rng.choice([*value, *rng.choice(ROWS)[1], "type", "role", "content"])
+            return {**value, key: graft(value.get(key), depth + 1)}
+        if isinstance(value, list) and value and depth < 4 and rng.random() < 0.8:
+            i = rng.randrange(len(value))
+            return [*value[:i], graft(value[i], depth + 1), *value[i + 1:]]
+        return json.loads(json.dumps(rng.choice(grafts)))
+
+    bodies = [(endpoint, {**BASES[endpoint], **fields}) for endpoint, fields, _, _, _ in ROWS]
+    bodies += [(endpoint, graft(BASES[endpoint])) for endpoint in BASES for _ in range(3000)]
+    invalid = 0
+    for endpoint, body in bodies:
+        node = spec_rules.SCHEMAS[SCHEMA_OF[endpoint]]
+        walked = spec_rules._error(node, body, "")
+        assert spec_rules._valid(node)(body) == (walked is None), (endpoint, body, walked)
+        invalid += walked is not None
+    assert invalid > len(bodies) // 4  # the bodies do break rules, often

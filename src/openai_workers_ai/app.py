@@ -7,23 +7,15 @@ the API's index: find any endpoint here in one hop.
 
 from __future__ import annotations
 
-import logging
 import time
 
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.routing import BaseRoute, Mount, WebSocketRoute
+from starlette.types import ASGIApp
 
-from .auth import AuthMiddleware
 from .catalog import Catalog
 from .context import AppContext, Clock
-from .disconnect import CancelOnDisconnect
-from .errors import APIError, MethodNotAllowed, NotFound, flavor_of, render
+from .gate import Gate
 from .ports import Backends
 from .routes import (
     assistants,
@@ -54,6 +46,7 @@ from .routes.ollama import generate as ollama_generate
 from .routes.ollama import management as ollama_management
 from .routes.ollama import models as ollama_models
 from .routes.ollama import version as ollama_version
+from .routing import Route, Router
 from .settings import Settings
 
 OPENAI: list[BaseRoute] = [
@@ -162,83 +155,25 @@ ROUTES: list[BaseRoute] = [
 ]
 
 
-logger = logging.getLogger(__name__)
+class _App(Starlette):
+    """Starlette over :data:`ROUTES` (:mod:`.routing`), with :class:`~.gate.Gate` as its one middleware
+    in place of its own error middlewares: the gate answers every error, in the addressed API's shape."""
 
+    def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self.router = Router(ROUTES)
+        self.settings = settings
 
-async def _api_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, APIError)
-    return render(exc, flavor_of(request.url.path))
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    if exc.status_code == 405:
-        error: APIError = MethodNotAllowed(f"Method {request.method} is not allowed for {request.url.path}.")
-    elif exc.status_code == 404:
-        error = NotFound(f"Unknown request URL: {request.method} {request.url.path}.", code="unknown_url")
-    else:
-        error = APIError(str(exc.detail), status=exc.status_code)
-    return render(error, flavor_of(request.url.path))
-
-
-async def _unexpected(request: Request, exc: Exception) -> Response:
-    # A bug: still answer in the API's own shape (the server logs the traceback).
-    error = APIError("The server had an error while processing your request.")
-    return render(error, flavor_of(request.url.path))
-
-
-class _LastResort:
-    """A bug's 500, answered inside the CORS middleware (so a browser can read it) and in the
-    API's own shape; Starlette's own last-resort handler sits outside every middleware."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracked(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracked)
-        except Exception:
-            if started:
-                raise
-            logger.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
-            error = APIError("The server had an error while processing your request.")
-            await render(error, flavor_of(scope["path"]))(scope, receive, send)
+    def build_middleware_stack(self) -> ASGIApp:
+        return Gate(self.router, self.settings)
 
 
 def create_app(backends: Backends, settings: Settings, clock: Clock = time.time) -> Starlette:
-    """The ASGI app over ``backends``: the route table, CORS, authentication, and errors rendered
-    in the addressed API's format (the one composition root: the Worker, the local server and the tests call it).
+    """The ASGI app over ``backends``: the route table behind the gate (CORS, authentication, errors
+    rendered in the addressed API's format, work stopped when the client leaves). The one composition
+    root: the Worker, the local server and the tests call it.
     """
-    # Without keys (the local server on loopback) no browser origin is allowed: a page the user
-    # visits must not spend their quota or read their files.
-    cors = [] if settings.auth_disabled else [Middleware(
-        CORSMiddleware, allow_origins=list(settings.cors_allow_origins), allow_methods=["*"], allow_headers=["*"],
-        expose_headers=["*"], max_age=86400,
-    )]
-    app = Starlette(
-        routes=ROUTES,
-        middleware=[
-            *cors,
-            Middleware(AuthMiddleware, settings=settings),
-            Middleware(_LastResort),
-            Middleware(CancelOnDisconnect),
-        ],
-        exception_handlers={
-            APIError: _api_error,
-            HTTPException: _http_error,
-            Exception: _unexpected,
-        },
-    )
+    app = _App(settings)
     catalog = Catalog(aliases=settings.model_aliases, default_model=settings.default_model)
     app.state.ctx = AppContext(backends=backends, settings=settings, catalog=catalog, clock=clock)
     return app

@@ -5,7 +5,8 @@
 - :func:`sse_response` / :func:`ndjson_response` write an async iterator of
   events to the client; a failure after the headers went out becomes one final
   error event (OpenAI: ``event: error``; Ollama: ``{"error": …}`` line), and the
-  upstream iterator is always closed so we stop reading from Workers AI.
+  upstream iterator is always closed so we stop reading from Workers AI. A client
+  that leaves stops the stream: the gate (:mod:`.gate`) cancels its request.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from contextlib import aclosing
 from json import dumps
 from typing import Any
 
+from starlette.requests import ClientDisconnect
 from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from .errors import APIError
 
@@ -68,20 +71,20 @@ SSE_DONE = sse(DONE)
 
 def sse_response(
     events: AsyncIterator[bytes], *, on_error: Callable[[APIError], bytes] | None = None
-) -> StreamingResponse:
+) -> Streamed:
     """Stream pre-encoded SSE frames; an :class:`APIError` mid-stream ends it with an error event."""
 
     def openai_error(error: APIError) -> bytes:
         return sse(dumps(error.to_openai()), event="error")
 
-    return StreamingResponse(
+    return Streamed(
         _guarded(events, on_error or openai_error),
         media_type="text/event-stream",
         headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
     )
 
 
-def ndjson_response(events: AsyncIterator[dict[str, Any]]) -> StreamingResponse:
+def ndjson_response(events: AsyncIterator[dict[str, Any]]) -> Streamed:
     """One JSON object per line (Ollama); an error mid-stream is one ``{"error": …}`` line."""
 
     async def lines() -> AsyncIterator[bytes]:
@@ -92,7 +95,19 @@ def ndjson_response(events: AsyncIterator[dict[str, Any]]) -> StreamingResponse:
     def ollama_error(error: APIError) -> bytes:
         return dumps(error.to_ollama(), ensure_ascii=False).encode() + b"\n"
 
-    return StreamingResponse(_guarded(lines(), ollama_error), media_type="application/x-ndjson")
+    return Streamed(_guarded(lines(), ollama_error), media_type="application/x-ndjson")
+
+
+class Streamed(StreamingResponse):
+    """Starlette's streaming response, without the task group it runs per response (on servers
+    of ASGI spec < 2.4, uvicorn's) to listen for the client leaving: the gate cancels a request
+    whose client left, streams included."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.stream_response(send)
+        except OSError:  # a send to a client gone (ASGI 2.4), as Starlette answers it
+            raise ClientDisconnect() from None
 
 
 async def _guarded(

@@ -99,15 +99,23 @@ def validate(model: type[M], body: bytes | dict[str, Any], raw: Any = None) -> M
         result = model.model_validate_json(body or b"null")
     except ValidationError as exc:
         raise invalid_request(exc, body) from None
-    if isinstance(body, dict) or _MAYBE_NOT_FINITE.search(body):
+    if isinstance(body, dict) or _maybe_not_finite(body):
         check_finite(result)
     return result
 
 
-# What a non-finite number can look like in JSON text that pydantic parses: NaN, Infinity,
-# or a literal too large for a float (1e400, or 309+ digits). A body without any of these
-# holds only finite numbers, so the walk below is skipped (false positives only cost the walk).
-_MAYBE_NOT_FINITE = re.compile(rb"NaN|Infinity|[eE]\+?\d{3}|\d{309}")
+def _maybe_not_finite(body: bytes) -> bool:
+    """Whether JSON text that pydantic parses may hold a non-finite number: NaN, Infinity, or a
+    literal too large for a float (1e400, or 309+ digits). A body without any of these holds only
+    finite numbers, so the walk below is skipped (false positives only cost the walk)."""
+    return (b"NaN" in body or b"Infinity" in body or _BIG_EXPONENT.search(body) is not None
+            or _LONG_NUMBER.search(body) is not None)
+
+
+# Separate searches: one pattern of four alternatives is tried at every byte (~3 µs a chat body).
+# A JSON number's exponent follows a digit, so the search starts at digits, not at every "e" of the text.
+_BIG_EXPONENT = re.compile(rb"\d[eE]\+?\d{3}")
+_LONG_NUMBER = re.compile(rb"\d{309}")
 
 
 def check_finite(request: BaseModel) -> None:

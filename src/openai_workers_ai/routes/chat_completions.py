@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from ..context import context
 from ..ids import new_id
-from ..replies import json_response
+from ..replies import json_bytes_response
 from ..streaming import SSE_DONE, primed, sse_response
 from ..translate.chat import chat_spec
 from ..translate.chat_completion import ChunkWriter, completion
@@ -26,7 +26,7 @@ async def create(request: Request) -> Response:
     spec = chat_spec(body, model)
     completion_id, created = new_id("chatcmpl-"), ctx.now()
     if not body.stream:
-        return json_response(completion(completion_id, created, model.id, await pipeline.complete(ctx, spec)))
+        return json_bytes_response(completion(completion_id, created, model.id, await pipeline.complete(ctx, spec)))
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
     writer = ChunkWriter(completion_id, created, model.id, include_usage)
     events = await primed(pipeline.stream(ctx, spec))

@@ -1,0 +1,46 @@
+"""``translate.chat_completion.completion`` builds the ``chat.completion`` object as data: it must be
+exactly what the ``types.chat`` models (the object's documented shape) serialize to."""
+
+from __future__ import annotations
+
+import pytest
+
+from openai_workers_ai.replies import json_bytes
+from openai_workers_ai.translate.chat_completion import completion
+from openai_workers_ai.types.chat import ChatCompletion, ChatCompletionMessage, FunctionCall, ToolCall
+from openai_workers_ai.types.chat import Choice as ChatChoice
+from openai_workers_ai.types.common import CompletionTokensDetails, CompletionUsage
+from openai_workers_ai.workers_ai.spec import Choice, Generated, ToolCallPiece, Usage
+
+CALL = ToolCallPiece(0, "call_1", "get_weather", '{"city": "Paris"}')
+CHOICES = [
+    Choice("Hello!", "", [], "stop", Usage(5, 2)),
+    Choice("", "", [CALL, ToolCallPiece(1, "x7", None, "")], "tool_calls", Usage(5, 9)),
+    Choice("Said and called", "thought about it", [CALL], "tool_calls", Usage(5, 12, 4)),
+    Choice("", "only thinking", [], "length", Usage(5, 64, 64)),
+    Choice("naïve 日本語 🙂 \"quoted\"", "", [], "stop", Usage(0, 0)),
+]
+
+
+def modelled(completion_id: str, created: int, model: str, generated: Generated) -> ChatCompletion:
+    """The object built from the models."""
+    def message(c: Choice) -> ChatCompletionMessage:
+        calls = [ToolCall(id=p.id if (p.id or "").startswith("call_") else f"call_{p.id}",
+                          function=FunctionCall(name=p.name or "", arguments=p.arguments or "{}"))
+                 for p in c.tool_calls] or None
+        return ChatCompletionMessage(content=c.text if (c.text or not calls) else None, tool_calls=calls,
+                                     reasoning_content=c.reasoning or None)
+
+    u = generated.usage
+    usage = CompletionUsage(prompt_tokens=u.prompt_tokens, completion_tokens=u.completion_tokens,
+                            total_tokens=u.total_tokens, completion_tokens_details=CompletionTokensDetails(
+                                reasoning_tokens=u.reasoning_tokens) if u.reasoning_tokens else None)
+    return ChatCompletion(id=completion_id, created=created, model=model, usage=usage, choices=[
+        ChatChoice(index=i, message=message(c), finish_reason=c.finish_reason) for i, c in enumerate(generated.choices)])
+
+
+@pytest.mark.parametrize("usage", [Usage(5, 2), Usage(5, 30, 11)])
+@pytest.mark.parametrize("choices", [[c] for c in CHOICES] + [CHOICES])
+def test_the_object_is_what_the_models_serialize(choices: list[Choice], usage: Usage) -> None:
+    args = ("chatcmpl-x", 1700000000, "@cf/meta/llama-3.1-8b-instruct", Generated(choices, usage))
+    assert json_bytes(completion(*args)) == modelled(*args).model_dump_json().encode()
