@@ -4,9 +4,10 @@
 
 1. 200 concurrent streamed chats through the REST backend: every stream complete and correct, no error;
    the server's peak memory printed.
-2. One key holds 100 upstream calls that never answer; meanwhile another key's chats complete in their
+2. One key sends 300 upstream calls that never answer; meanwhile another key's chats complete in their
    normal time (median latency printed beside the same key's before the stall). The stalled calls end
-   as 504s after ``UPSTREAM_TIMEOUT`` (set short here), or as 429s past the per-key in-flight limit.
+   as 504s after ``UPSTREAM_TIMEOUT`` (set short here), or at once as 429s past the per-key in-flight
+   limit (256).
 
 Loopback only, bounded; every process is stopped at the end.
 """
@@ -67,7 +68,7 @@ async def latencies(client: httpx.AsyncClient, n: int) -> list[float]:
 async def stalls(url: str, stalled: int) -> dict[str, Any]:
     other = httpx.AsyncClient(base_url=url, headers={"authorization": f"Bearer {KEYS[1]}"}, timeout=30)
     holder = httpx.AsyncClient(base_url=url, headers={"authorization": f"Bearer {KEYS[0]}"}, timeout=60,
-                               limits=httpx.Limits(max_connections=stalled + 10))
+                               limits=httpx.Limits(max_connections=stalled + 10, max_keepalive_connections=stalled))
     async with other, holder:
         before = await latencies(other, 50)
         held = [asyncio.ensure_future(holder.post("/v1/chat/completions", json={**CHAT, "model": "@cf/x/stall"}))
@@ -98,8 +99,8 @@ def main() -> None:
         peak = memory(server.pid)["VmHWM"]
         print(f"200 concurrent streams through the REST backend: {good} complete, {failed} errors; "
               f"server RSS {rss / 2**20:.0f} MB before, peak {peak / 2**20:.0f} MB")
-        result = asyncio.run(stalls(url, 100))
-        print(f"100 stalled upstream calls from one key: the other key's chat median {result['before_ms']:.1f} ms "
+        result = asyncio.run(stalls(url, 300))
+        print(f"300 stalled upstream calls from one key (MAX_IN_FLIGHT_PER_KEY 256): the other key's chat median {result['before_ms']:.1f} ms "
               f"before, {result['during_ms']:.1f} ms during (ratio {result['during_ms'] / result['before_ms']:.2f}); "
               f"the stalled calls ended as {result['statuses']}")
     finally:

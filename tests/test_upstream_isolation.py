@@ -110,3 +110,58 @@ async def test_idle_and_header_trickling_connections_are_closed(monkeypatch: pyt
         assert await closed_after(*trickle) < 2.5  # headers one line at a time, never finished
         async with httpx.AsyncClient() as c:  # a normal request is unaffected
             assert (await c.get(url + "/")).text == "ok"
+
+
+class SlowAI:
+    """A model that answers after ``delay`` seconds; a stream starts at once, then waits ``delay``."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+
+    async def run(self, model: str, inputs: dict[str, Any], options: Any = None) -> Any:
+        if not inputs.get("stream"):
+            await asyncio.sleep(self.delay)
+            return {"response": "late"}
+
+        async def events() -> Any:
+            yield b'data: {"response":"early "}\n\n'  # the stream starts, then the model goes quiet
+            await asyncio.sleep(self.delay)
+            yield b'data: {"response":"late"}\n\n'
+            yield b"data: [DONE]\n\n"
+
+        return events()
+
+
+def slow_app(db: SQLiteD1, bucket: FolderR2, delay: float, **settings: Any):  # noqa: ANN201
+    keys = ("key-a", "key-b")
+    return create_app(Backends(ai=SlowAI(delay), db=db, bucket=bucket), Settings(access_token=keys, **settings))
+
+
+async def test_a_silent_stream_gets_keep_alive_comments(
+    db: SQLiteD1, bucket: FolderR2, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from openai_workers_ai import streaming
+
+    monkeypatch.setattr(streaming, "SSE_KEEPALIVE", 0.1)
+    app = slow_app(db, bucket, 0.35)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t",
+                                 headers={"authorization": "Bearer key-a"}) as c:
+        r = await c.post("/v1/chat/completions", json={**CHAT, "stream": True})
+    frames = r.text.split("\n\n")
+    assert frames.count(": keep-alive") >= 2  # the model was silent for three periods
+    assert '"content":"late"' in r.text and r.text.endswith("data: [DONE]\n\n")
+
+
+async def test_one_keys_requests_in_flight_are_bounded_not_the_others(db: SQLiteD1, bucket: FolderR2) -> None:
+    app = slow_app(db, bucket, 0.3, max_in_flight_per_key=2)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t", headers={"authorization": "Bearer key-a"}) as a, \
+            httpx.AsyncClient(transport=transport, base_url="http://t", headers={"authorization": "Bearer key-b"}) as b:
+        answers = await asyncio.gather(*(a.post("/v1/chat/completions", json=CHAT) for _ in range(3)),
+                                       b.post("/v1/chat/completions", json=CHAT))
+        statuses = sorted(r.status_code for r in answers[:3])
+        assert statuses == [200, 200, 429] and answers[3].status_code == 200
+        refused = next(r for r in answers if r.status_code == 429)
+        assert refused.json()["error"]["code"] == "too_many_requests_in_flight" and refused.headers["retry-after"]
+        assert (await a.get("/v1/models")).status_code == 200  # the count went back down
+        assert app.state.ctx is not None

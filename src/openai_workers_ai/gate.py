@@ -7,7 +7,9 @@ watching for a disconnect cost two tasks a request. For an HTTP request, in orde
 
 1. a CORS preflight is answered, and every other answer gets the CORS headers (Starlette's
    ``CORSMiddleware`` decides both);
-2. the API key is checked (:class:`.auth.Keys`); a refusal is answered in the API's format;
+2. the API key is checked (:class:`.auth.Keys`); a refusal is answered in the API's format; a key
+   with ``MAX_IN_FLIGHT_PER_KEY`` (256) requests running gets a 429 for more (one key's stalled calls
+   cannot take every connection from the others);
 3. the route runs. An :class:`APIError` it raises becomes its JSON error, Starlette's 404 and 405
    ours, anything else a 500 in the API's shape (logged) — unless the response had started: then
    the exception goes on to the server;
@@ -36,7 +38,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .auth import Keys
-from .errors import APIError, AuthenticationError, MethodNotAllowed, NotFound, flavor_of, render
+from .errors import APIError, AuthenticationError, MethodNotAllowed, NotFound, RateLimited, flavor_of, render
 from .settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -52,6 +54,8 @@ class Gate:
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.keys = Keys(settings)
+        self.max_in_flight = settings.max_in_flight_per_key
+        self.in_flight: dict[str, int] = {}  # requests running, by caller's key hash
         # Without keys (the local server on loopback) no browser origin is allowed: a page the user
         # visits must not spend their quota or read their files.
         self.cors = None if settings.auth_disabled else CORSMiddleware(
@@ -89,6 +93,14 @@ class Gate:
             await send(message)
 
         error = self.keys.admit(scope)
+        caller: str = scope["state"]["principal"].key_hash if error is None else ""
+        if error is None and caller and self.max_in_flight:
+            if self.in_flight.get(caller, 0) >= self.max_in_flight:
+                error = RateLimited(
+                    f"Too many requests in flight for this API key (at most {self.max_in_flight} at once); "
+                    "retry when some have finished.", code="too_many_requests_in_flight")
+            else:
+                self.in_flight[caller] = self.in_flight.get(caller, 0) + 1
         if error is not None:
             await render(error, flavor_of(scope["path"]))(scope, receive, respond)
             return
@@ -139,6 +151,12 @@ class Gate:
                 listener.cancel()
             if gone and task is not None:
                 task.uncancel()  # the cancellation was ours, and is over
+            if caller and self.max_in_flight:
+                left = self.in_flight[caller] - 1
+                if left:
+                    self.in_flight[caller] = left
+                else:
+                    del self.in_flight[caller]
 
     async def _not_http(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":

@@ -37,6 +37,9 @@ class Settings:
     """Seconds after which an upload or delete that never finished (a crashed request) is swept."""
     image_url_ttl: int = 3600
     """Seconds a generated image's URL (``response_format=url``) stays valid, as OpenAI's 60 minutes."""
+    max_in_flight_per_key: int = 256
+    """Requests one API key may have running at once (per Worker isolate, per server process); more get
+    a 429. 0: no limit. Public routes (health, generated images) do not count."""
     upstream_timeout: int = 60
     """Seconds of silence from the Workers AI REST API (no answer, no next stream chunk) before a 504
     ``upstream_timeout`` (the local server's REST backend)."""

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
@@ -81,6 +82,7 @@ def sse_response(
         _guarded(events, on_error or openai_error),
         media_type="text/event-stream",
         headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+        keepalive=SSE_KEEPALIVE,
     )
 
 
@@ -98,16 +100,64 @@ def ndjson_response(events: AsyncIterator[dict[str, Any]]) -> Streamed:
     return Streamed(_guarded(lines(), ollama_error), media_type="application/x-ndjson")
 
 
+SSE_KEEPALIVE = 15.0
+"""Seconds a server-sent event stream may stay silent before a comment line (``: keep-alive``) goes out,
+so that proxies and clients waiting on a slow model (or on a Workers AI that hangs, until its timeout
+ends the stream with an error event) do not close it."""
+_KEEPALIVE_FRAME = b": keep-alive\n\n"
+
+
 class Streamed(StreamingResponse):
     """Starlette's streaming response, without the task group it runs per response (on servers
     of ASGI spec < 2.4, uvicorn's) to listen for the client leaving: the gate cancels a request
-    whose client left, streams included."""
+    whose client left, streams included. With ``keepalive``, a silent stream gets a comment line
+    every ``keepalive`` seconds (one timer a stream, none a chunk)."""
+
+    def __init__(self, content: AsyncIterator[bytes], *, keepalive: float | None = None, **kwargs: Any) -> None:
+        super().__init__(content, **kwargs)
+        self.keepalive = keepalive
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            await self.stream_response(send)
+            if self.keepalive is None:
+                await self.stream_response(send)
+            else:
+                await self._stream_with_keepalive(send, self.keepalive)
         except OSError:  # a send to a client gone (ASGI 2.4), as Starlette answers it
             raise ClientDisconnect() from None
+
+    async def _stream_with_keepalive(self, send: Send, every: float) -> None:
+        loop = asyncio.get_running_loop()
+        last_sent = loop.time()
+        pending: set[asyncio.Task[None]] = set()
+        timer: asyncio.TimerHandle | None = None
+
+        async def keepalive() -> None:
+            await send({"type": "http.response.body", "body": _KEEPALIVE_FRAME, "more_body": True})
+
+        def tick() -> None:
+            nonlocal timer, last_sent
+            idle = loop.time() - last_sent
+            if idle >= every:  # silent for a whole period: say something
+                last_sent = loop.time()
+                task = loop.create_task(keepalive())
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+                idle = 0.0
+            timer = loop.call_later(every - idle, tick)
+
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        timer = loop.call_later(every, tick)
+        try:
+            async for chunk in self.body_iterator:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                last_sent = loop.time()
+        finally:
+            if timer is not None:
+                timer.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 async def _guarded(
