@@ -4,7 +4,7 @@
 -- binds at most 100 parameters (every write is one row per statement, many statements per batch).
 
 CREATE TABLE IF NOT EXISTS responses (
-    id                   TEXT PRIMARY KEY,    -- resp_<time-ordered base62>: ORDER BY id = creation order
+    id                   TEXT PRIMARY KEY,    -- resp_ and 48 random hex digits (not time-ordered)
     owner                TEXT NOT NULL,       -- SHA-256 (hex) of the API key that created it
     status               TEXT NOT NULL,       -- queued | in_progress | completed | failed | incomplete | cancelled
     model                TEXT NOT NULL,       -- the Workers AI model id that answers
@@ -25,7 +25,7 @@ CREATE INDEX IF NOT EXISTS responses_owner_id ON responses (owner, id);
 CREATE INDEX IF NOT EXISTS responses_deadline ON responses (deadline) WHERE deadline IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS conversations (
-    id         TEXT PRIMARY KEY,              -- conv_<time-ordered base62>
+    id         TEXT PRIMARY KEY,              -- conv_ and 48 random hex digits
     owner      TEXT NOT NULL,
     metadata   TEXT NOT NULL,                 -- JSON object of strings
     created_at INTEGER NOT NULL

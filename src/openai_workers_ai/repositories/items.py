@@ -48,12 +48,13 @@ class NewItem:
 _last = 0
 
 
-def row_key(now: int) -> str:
+def row_key(now: int, suffix: str) -> str:
     """A fresh row key: time-ordered (microseconds, bumped past the last one this process issued, so
-    keys made together still sort in order), then random, so rows read back in the order written."""
+    keys made together still sort in order and differ), then ``suffix`` (random: keys of other processes
+    differ too), so rows read back in the order written."""
     global _last
     _last = max(now * 1_000_000, _last + 1)
-    return f"it{_last:014x}{secrets.token_hex(5)}"
+    return f"it{_last:014x}{suffix}"
 
 
 async def stage(
@@ -68,8 +69,9 @@ async def stage(
     condition, params = guard
     statements: list[Statement] = []
     rows: list[tuple[object, ...]] = []
+    suffix = secrets.token_hex(5)  # one draw per batch: the stamps already differ within it
     for new in items:
-        key = row_key(now)
+        key = row_key(now, suffix)
         encoded = json_bytes(new.item)
         size = len(encoded)
         item_id, kind = str(new.item.get("id", "")), str(new.item.get("type", ""))

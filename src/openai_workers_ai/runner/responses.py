@@ -165,6 +165,10 @@ async def execute(ctx: AppContext, plan: Plan, *, streaming: bool) -> AsyncItera
     event, then ``response.failed``, and the failure stored); a foreground response that does not
     stream raises it instead (nothing is stored, the client gets the HTTP error). A file search's
     results are stored, and shown when ``include`` asks for them."""
+    if not plan.gateway:  # no gateway-run tool: no results to hide
+        async for event in _execute(ctx, plan, streaming=streaming):
+            yield event
+        return
     async for event in _execute(ctx, plan, streaming=streaming):
         yield file_search_format.shown(event, plan.request.include)
 
@@ -179,10 +183,11 @@ async def _execute(ctx: AppContext, plan: Plan, *, streaming: bool) -> AsyncIter
                 await _persist_failure(ctx, plan, plan.response("failed", [], error={
                     "code": _error_code(error), "message": error.message}))
             raise
-    writer = objects.EventWriter(plan.response("in_progress", []))
+    writer = objects.EventWriter()
     if streaming:  # drained (not streamed), only the last event counts
-        yield writer.lifecycle("response.created")
-        yield writer.lifecycle("response.in_progress")
+        started = plan.response("in_progress", writer.output)
+        yield writer.lifecycle("response.created", started)
+        yield writer.lifecycle("response.in_progress", started)
     try:
         reason, usage = None, spec.Usage(0, 0)
         gateway = _Gateway(plan, plan.spec)

@@ -163,9 +163,8 @@ def reasoning_tokens(items: list[Item], usage: Usage) -> int:
 class EventWriter:
     """A response's stream events, numbered; it accumulates the output items as it goes."""
 
-    def __init__(self, response: dict[str, Any]) -> None:
-        self.response = response
-        self.output: list[Item] = response["output"]
+    def __init__(self) -> None:
+        self.output: list[Item] = []
         self.seq = -1
         self._open: Item | None = None  # the reasoning item or message receiving deltas
         self._text = ""
@@ -179,9 +178,9 @@ class EventWriter:
         self.seq += 1
         return {"type": kind, "sequence_number": self.seq, **fields}
 
-    def lifecycle(self, kind: str) -> Event:
-        """``response.created`` / ``in_progress`` / ``completed`` … carrying the response as it is now."""
-        return self.event(kind, response=self.response)
+    def lifecycle(self, kind: str, response: dict[str, Any]) -> Event:
+        """``response.created`` / ``in_progress`` … carrying ``response`` (whose output is :attr:`output`)."""
+        return self.event(kind, response=response)
 
     def next_round(self) -> None:
         """A new model call of the same response (after a gateway-run tool): its calls are new items."""
@@ -347,10 +346,10 @@ def _copy(item: Item) -> Item:
 def replay(response: dict[str, Any]) -> list[Event]:
     """The events a stream of ``response`` would have carried, rebuilt from the stored object (a
     response still queued or in progress, or cancelled, gets no closing event)."""
-    start = {**response, "status": "in_progress", "output": [], "completed_at": None}
+    writer = EventWriter()
+    start = {**response, "status": "in_progress", "output": writer.output, "completed_at": None}
     start.pop("usage", None)
-    writer = EventWriter(start)
-    events = [writer.lifecycle("response.created"), writer.lifecycle("response.in_progress")]
+    events = [writer.lifecycle("response.created", start), writer.lifecycle("response.in_progress", start)]
     for position, item in enumerate(response["output"]):
         kind = item["type"]
         if kind in ("message", "reasoning"):
