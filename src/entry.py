@@ -40,7 +40,11 @@ class Default(WorkerEntrypoint):
     """The Worker's entrypoint: HTTP requests, the Queue of background jobs, and the cron trigger."""
 
     async def fetch(self, request: Any) -> Any:
-        """Serve ``request`` with the core's ASGI app (through the SDK's ``asgi`` bridge)."""
+        """Serve ``request`` with the core's ASGI app (through the SDK's ``asgi`` bridge); a WebSocket
+        upgrade (``/v1/responses`` in WebSocket mode) through the bridge's WebSocket side, as the SDK's
+        own entrypoint does (its ``fetch`` would hand the app an HTTP request)."""
+        if (request.headers.get("upgrade") or "").lower() == "websocket" and hasattr(asgi, "websocket"):
+            return await asgi.websocket(_app(self.env), request, self.env)
         return await asgi.fetch(_app(self.env), request, self.env)
 
     async def queue(self, batch: Any, env: Any = None, ctx: Any = None) -> None:
