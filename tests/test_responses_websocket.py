@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from openai_workers_ai.app import create_app
+from openai_workers_ai.ports import Backends
+from openai_workers_ai.settings import Settings
 from openai_workers_ai.simulator import Simulator
 
-from .conftest import KEY
+from .conftest import KEY, OTHER_KEY
 from .responses_util import checked
 
 LLAMA = "@cf/meta/llama-3.1-8b-instruct"
@@ -52,3 +58,92 @@ def test_the_websocket_needs_a_key(app: Any) -> None:
         with client.websocket_connect("/v1/responses", headers={"authorization": "Bearer wrong"}):
             pass
     assert refused.value.code == 1008
+
+
+def events_until_done(ws: Any, count: int) -> list[dict[str, Any]]:
+    """The socket's events until ``count`` responses (or errors) have ended."""
+    events, ended = [], 0
+    while ended < count:
+        event = json.loads(ws.receive_text())
+        events.append(event)
+        ended += event["type"] in ("response.completed", "response.incomplete", "response.failed", "error")
+    return events
+
+
+class HeldAI:
+    """The simulator, except that a call whose last message says ``hold`` waits until released."""
+
+    def __init__(self, simulator: Simulator) -> None:
+        self.simulator, self.released = simulator, threading.Event()
+
+    async def run(self, model: str, inputs: dict[str, Any], options: dict[str, Any] | None = None) -> Any:
+        if "hold" in json.dumps(inputs.get("messages", [])[-1:]):
+            while not self.released.is_set():
+                await asyncio.sleep(0.005)
+        return await self.simulator.run(model, inputs, options)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.simulator, name)
+
+
+def test_lanes_run_side_by_side_in_order_within_and_echo_their_stream_id(
+        backends: Backends, settings: Settings, simulator: Simulator) -> None:
+    held = HeldAI(simulator)
+    app = create_app(replace(backends, ai=held), settings)  # type: ignore[arg-type]
+    with TestClient(app) as client, client.websocket_connect(
+            "/v1/responses", headers={"authorization": f"Bearer {KEY}"}) as ws:
+        def send(stream_id: str, text: str) -> None:
+            ws.send_text(json.dumps({"type": "response.create", "stream_id": stream_id, "model": LLAMA,
+                                     "input": text, "store": False}))
+
+        send("a", "echo: hold on")   # lane a waits on the model …
+        send("a", "echo: a second")  # … and its next response waits behind it
+        send("b", "echo: b first")   # lane b is not held up
+        lane_b = events_until_done(ws, 1)
+        assert {e["stream_id"] for e in lane_b} == {"b"}
+        assert checked([{k: v for k, v in e.items() if k != "stream_id"} for e in lane_b])[-1]["type"] == \
+            "response.completed"
+        assert lane_b[-1]["response"]["output"][0]["content"][0]["text"] == "b first"
+        held.released.set()
+        lane_a = events_until_done(ws, 2)
+        assert {e["stream_id"] for e in lane_a} == {"a"}
+        texts = [e["response"]["output"][0]["content"][0]["text"] for e in lane_a if e["type"] == "response.completed"]
+        assert texts == ["hold on", "a second"]  # FIFO within the lane
+        # A lane may continue a response made on another: the socket remembers both.
+        first_b = lane_b[-1]["response"]["id"]
+        ws.send_text(json.dumps({"type": "response.create", "model": LLAMA, "input": "echo: fork",
+                                 "previous_response_id": first_b, "store": False}))
+        forked = events_until_done(ws, 1)
+        assert "stream_id" not in forked[-1] and forked[-1]["type"] == "response.completed"
+        assert [m["content"] for m in simulator.calls[-1][1]["messages"]] == ["echo: b first", "b first", "echo: fork"]
+
+
+def test_bad_messages_get_error_events_and_the_socket_stays_open(app: Any) -> None:
+    with TestClient(app) as client, client.websocket_connect(
+            "/v1/responses", headers={"authorization": f"Bearer {KEY}"}) as ws:
+        for raw, param in (("not json", None), ('{"type": "session.update"}', "type"),
+                           ('{"type": "response.create", "stream_id": "bad id!", "input": "x"}', "stream_id")):
+            ws.send_text(raw)
+            error = json.loads(ws.receive_text())
+            assert error["type"] == "error" and error["param"] == param, error
+        ws.send_bytes(json.dumps({"type": "response.create", "model": LLAMA, "input": "echo: bytes",
+                                  "store": False}).encode())
+        done = events_until_done(ws, 1)[-1]
+        assert done["response"]["output"][0]["content"][0]["text"] == "bytes"
+
+
+def test_a_continuation_on_the_socket_still_checks_the_conversation(app: Any) -> None:
+    with TestClient(app) as client:
+        other = {"authorization": f"Bearer {OTHER_KEY}"}
+        theirs = client.post("/v1/conversations", headers=other,
+                             json={"items": [{"type": "message", "role": "user", "content": "theirs"}]}).json()
+        with client.websocket_connect("/v1/responses", headers={"authorization": f"Bearer {KEY}"}) as ws:
+            mine = turn(ws, input="echo: mine")[-1]["response"]
+            # Continuing a response the socket remembers, into another key's conversation: refused as
+            # over HTTP (both fields together are a 400), and nothing is appended to it.
+            [error] = turn(ws, input="echo: injected", previous_response_id=mine["id"], conversation=theirs["id"])
+            assert error["param"] == "previous_response_id" and "together" in error["message"]
+            [error] = turn(ws, input="echo: injected", conversation=theirs["id"])
+            assert error["code"] == "conversation_not_found"
+        listed = client.get(f"/v1/conversations/{theirs['id']}/items", headers=other).json()["data"]
+        assert [item["content"][0]["text"] for item in listed] == ["theirs"]

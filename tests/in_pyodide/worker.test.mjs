@@ -328,6 +328,84 @@ describe("OpenAI API", () => {
     assert.equal((await json("GET", `${base}/runs/${run.id}`, {}, 404)).error.message, `No thread found with id '${thread.id}'.`);
   });
 
+  test("responses: stored, streamed as SSE, continued; a background one through env.JOBS, generated once", async () => {
+    const model = "@cf/meta/llama-3.1-8b-instruct";
+    const first = await json("POST", "/v1/responses", { json: { model, input: "echo: stored in D1" } });
+    assert.equal(first.status, "completed");
+    assert.equal(first.output[0].content[0].text, "stored in D1");
+    const streamed = await call("POST", "/v1/responses", {
+      json: { model, input: "echo: streamed", stream: true, previous_response_id: first.id },
+    });
+    const text = (await chunks(streamed)).join("");
+    const names = [...text.matchAll(/^event: (.+)$/gm)].map((m) => m[1]);
+    assert.deepEqual(names.slice(0, 2), ["response.created", "response.in_progress"]);
+    assert.equal(names.at(-1), "response.completed");
+    const done = JSON.parse(text.split("event: response.completed\ndata: ")[1].split("\n")[0]);
+    assert.equal(done.response.previous_response_id, first.id);
+    const items = await json("GET", `/v1/responses/${done.response.id}/input_items`);
+    assert.deepEqual(items.data.map((i) => i.content[0].text), ["echo: streamed"]);
+    // Background: stored queued, its job sent to env.JOBS; delivered twice, generated once.
+    const jobs = worker.env.JOBS;
+    jobs.sent.length = 0;
+    const queued = await json("POST", "/v1/responses", { json: { model, input: "echo: later", background: true } });
+    assert.equal(queued.status, "queued");
+    assert.deepEqual(jobs.sent.map((m) => [m.body.kind, m.body.id]), [["responses.run", queued.id]]);
+    jobs.sent.push({ body: jobs.sent[0].body, options: {} });
+    const batch = jobs.batch();
+    await worker.queue(batch);
+    assert.deepEqual(batch.messages.map((m) => m.fate), ["ack", "ack"]);
+    const later = await json("GET", `/v1/responses/${queued.id}`);
+    assert.equal(later.status, "completed");
+    assert.deepEqual(later.output.map((i) => i.content[0].text), ["later"]);
+  });
+
+  test("responses: WebSocket mode through the SDK bridge's WebSocket side (workerd's WebSocketPair stand-in)", async () => {
+    const model = "@cf/meta/llama-3.1-8b-instruct";
+    const open = async (key) => {
+      const response = await worker.fetch(request("GET", "/v1/responses", { key, headers: {
+        upgrade: "websocket", connection: "Upgrade", "sec-websocket-version": "13",
+        "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==" } }));
+      assert.equal(response.status, 101, "an upgrade is answered by the bridge's WebSocket side");
+      const socket = response.webSocket;
+      const got = { events: [], closed: null };
+      socket.addEventListener("message", (e) => got.events.push(JSON.parse(e.data)));
+      socket.addEventListener("close", (e) => { got.closed = e; });
+      socket.accept();
+      return { socket, got };
+    };
+    const until = async (what, predicate) => {
+      for (let i = 0; i < 2000 && !predicate(); i++) await new Promise((r) => setTimeout(r, 5));
+      assert.ok(predicate(), `timed out waiting for ${what}`);
+    };
+    const { socket, got } = await open(KEY);
+    const ended = () => got.events.filter((e) => e.type === "response.completed");
+    socket.send(JSON.stringify({ type: "response.create", stream_id: "lane-1", model, input: "echo: over a socket" }));
+    await until("the first response", () => ended().length === 1);
+    assert.deepEqual(got.events.slice(0, 2).map((e) => e.type), ["response.created", "response.in_progress"]);
+    assert.deepEqual(got.events.map((e) => e.sequence_number), got.events.map((_, i) => i));
+    assert.ok(got.events.every((e) => e.stream_id === "lane-1"));
+    const first = ended()[0].response;
+    assert.equal(first.output[0].content[0].text, "over a socket");
+    // A continuation reads the socket's memory; a bad message is an error event, the socket stays open.
+    socket.send("not json");
+    socket.send(JSON.stringify({ type: "response.create", model, input: "echo: two", previous_response_id: first.id,
+      store: false }));
+    await until("the continuation", () => ended().length === 2);
+    assert.equal(got.events.find((e) => e.type === "error").message, "Messages must be JSON objects.");
+    assert.equal(ended()[1].response.previous_response_id, first.id);
+    assert.equal(ended()[1].response.output[0].content[0].text, "two");
+    assert.equal(got.closed, null);
+    socket.close(1000, "bye");
+    await worker.settle(); // the app's side ends (the bridge's waitUntil settles)
+    const stored = await json("GET", `/v1/responses/${first.id}`);
+    assert.deepEqual(stored.output, first.output);
+    // A wrong key: the bridge accepted the pair, the app closes it with 1008 before any message.
+    const refused = await open("sk-wrong");
+    await until("the refusal", () => refused.got.closed !== null);
+    assert.equal(refused.got.closed.code, 1008);
+    await worker.settle();
+  });
+
   test("files: upload, list, retrieve, content, delete; then the cron cleans up", async () => {
     const payload = '{"a": 1}\n'.repeat(50);
     const upload = () => {

@@ -1,7 +1,8 @@
 // The Worker's world inside real Pyodide under Node: Pyodide from npm, the Worker's dependencies
 // from PyPI wheels, src/ mounted, the SDK (workers-runtime-sdk) from the project's venv, and workerd's
 // two internal modules stubbed. Node provides the rest of what workerd would (Request, Response,
-// Headers, ReadableStream, TransformStream, fetch), so Python's `js` module is real here.
+// Headers, ReadableStream, TransformStream, fetch), so Python's `js` module is real here; workerd's
+// WebSocketPair (and a Response that may be a 101) is a stand-in, bindings/websocket.mjs.
 //
 // Configured by the environment (tests/in_pyodide/run sets it): PYODIDE_DIR (the npm package),
 // PYODIDE_WHEELS (a folder of .whl files), WORKERS_SDK (the folder of the `workers` package).
@@ -15,6 +16,7 @@ import { SqliteD1 } from "./bindings/d1.mjs";
 import { MemoryQueue } from "./bindings/queue.mjs";
 import { MemoryR2 } from "./bindings/r2.mjs";
 import { MemoryVectorize } from "./bindings/vectorize.mjs";
+import { WebSocketPair, workersResponse } from "./bindings/websocket.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, "../..");
@@ -32,6 +34,9 @@ function mount(pyodide, hostPath, at) {
 
 // Boots Pyodide once (one isolate) and imports the entry module as deploy time would.
 export async function boot() {
+  // workerd's WebSocket API, which Node lacks (bindings/websocket.mjs).
+  globalThis.WebSocketPair = WebSocketPair;
+  globalThis.Response = workersResponse(globalThis.Response);
   const timings = {};
   let start = performance.now();
   const { loadPyodide } = await import(join(required("PYODIDE_DIR"), "pyodide.mjs"));

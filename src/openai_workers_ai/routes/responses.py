@@ -7,6 +7,8 @@ runs, and encodes its events (SSE ``event: <type>`` frames, or one WebSocket mes
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 from collections.abc import AsyncIterator
 from json import loads
@@ -14,7 +16,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
 from ..context import AppContext, context, owner, principal
 from ..errors import APIError, InvalidRequest, NotFound
@@ -33,6 +35,8 @@ from ..validation import includes, parse_json, validate
 from ..workers_ai import pipeline, spec
 
 RESPONSE_ID = re.compile(r"^resp_[0-9a-f]{48}$")
+
+log = logging.getLogger(__name__)
 
 
 # ---- create ----------------------------------------------------------------------------------
@@ -196,48 +200,103 @@ async def compact(request: Request) -> Response:
 
 # ---- WebSocket mode --------------------------------------------------------------------------
 
+STREAM_ID = re.compile(r"^[A-Za-z0-9_.-]{1,256}$")
+REMEMBERED = 16
+"""Responses whose context a socket keeps, so that continuing one of them reads no D1."""
+
 
 async def websocket(ws: WebSocket) -> None:
-    """``response.create`` messages in, the same events as SSE out, one JSON message each. The socket
-    keeps its last response's context, so a continuation with that ``previous_response_id`` reads no D1
-    (and works with ``store: false``)."""
+    """``response.create`` messages in, the same events as SSE out, one JSON message each.
+
+    Messages with the same ``stream_id`` (a lane; none is a lane too) run in order, one at a time;
+    lanes run side by side, and each event of a lane's responses echoes its ``stream_id``. The socket
+    remembers its last :data:`REMEMBERED` responses' context, so a continuation of one of them (from
+    any lane) reads no D1 for the chain, and works with ``store: false``."""
     await ws.accept()
-    ctx: AppContext = ws.app.state.ctx
-    who = ws.scope["state"]["principal"]
-    last: tuple[str, list[Any]] | None = None
-    while True:
-        try:
-            raw = await ws.receive_text()
-        except WebSocketDisconnect:
-            return
-        try:
-            last = await _turn(ws, ctx, who, raw, last)
-        except APIError as error:
-            await ws.send_text(runner.dumps_event({"type": "error", "code": error.code, "message": error.message,
-                                                   "param": error.param, "sequence_number": 0}))
-
-
-async def _turn(ws: WebSocket, ctx: AppContext, who: Any, raw: str,
-                last: tuple[str, list[Any]] | None) -> tuple[str, list[Any]] | None:
+    socket = _Socket(ws)
     try:
-        message = loads(raw)
-    except ValueError:
-        raise InvalidRequest("Messages must be JSON objects.") from None
-    if not isinstance(message, dict) or message.get("type") != "response.create":
-        raise InvalidRequest("Expected a 'response.create' message.", param="type")
-    body = {k: v for k, v in message.items() if k != "type"}
-    for transport_only in ("stream", "background"):
-        if body.pop(transport_only, None):
-            raise InvalidRequest(f"'{transport_only}' is not supported over WebSocket (responses always stream).",
-                                 param=transport_only)
-    req = validate(CreateResponse, body)
-    cached = last[1] if last is not None and req.previous_response_id == last[0] else None
-    plan = await runner.prepare(ctx, req, owner=who.key_hash, reader=None if who.admin else who.key_hash,
-                                cached=cached)
-    final: dict[str, Any] | None = None
-    async for event in runner.execute(ctx, plan, streaming=True):
-        await ws.send_text(runner.dumps_event(event))
-        final = event.get("response", final)
-    if final is None or final["status"] == "failed":
-        return last
-    return plan.response_id, [*plan.history, *plan.input, *final["output"]]
+        while (message := await ws.receive())["type"] != "websocket.disconnect":
+            text = message.get("text")
+            await socket.take(text if text is not None else (message.get("bytes") or b"").decode("utf-8", "replace"))
+    finally:
+        await socket.close()
+
+
+class _Socket:
+    """One WebSocket's lanes, what it remembers, and its sends (one at a time)."""
+
+    def __init__(self, ws: WebSocket) -> None:
+        self.ws = ws
+        self.ctx: AppContext = ws.app.state.ctx
+        self.who = ws.scope["state"]["principal"]
+        self.lanes: dict[str | None, asyncio.Queue[dict[str, Any]]] = {}
+        self.tasks: list[asyncio.Task[None]] = []
+        self.sending = asyncio.Lock()
+        self.remembered: dict[str, list[Any]] = {}
+
+    async def send(self, event: objects.Event, stream_id: str | None) -> None:
+        if stream_id is not None:
+            event = {**event, "stream_id": stream_id}
+        async with self.sending:
+            await self.ws.send_text(runner.dumps_event(event))
+
+    async def fail(self, error: APIError, stream_id: str | None) -> None:
+        await self.send({"type": "error", "code": error.code, "message": error.message, "param": error.param,
+                         "sequence_number": 0}, stream_id)
+
+    async def take(self, raw: str) -> None:
+        """One client message: checked, then queued on its lane."""
+        try:
+            message = loads(raw)
+        except ValueError:
+            await self.fail(InvalidRequest("Messages must be JSON objects."), None)
+            return
+        if not isinstance(message, dict) or message.get("type") != "response.create":
+            await self.fail(InvalidRequest("Expected a 'response.create' message.", param="type"), None)
+            return
+        stream_id = message.get("stream_id")
+        if stream_id is not None and not (isinstance(stream_id, str) and STREAM_ID.match(stream_id)):
+            await self.fail(InvalidRequest("'stream_id' must be 1-256 letters, digits, '_', '.' or '-'.",
+                                           param="stream_id"), None)
+            return
+        if stream_id not in self.lanes:
+            self.lanes[stream_id] = asyncio.Queue()
+            self.tasks.append(asyncio.ensure_future(self._lane(stream_id, self.lanes[stream_id])))
+        self.lanes[stream_id].put_nowait(message)
+
+    async def _lane(self, stream_id: str | None, queue: asyncio.Queue[dict[str, Any]]) -> None:
+        while True:
+            message = await queue.get()
+            try:
+                await self._turn(message, stream_id)
+            except APIError as error:
+                await self.fail(error, stream_id)
+            except Exception:  # a bug: the lane goes on, the client hears of it
+                log.exception("a WebSocket response failed")
+                await self.fail(APIError("The server had an error while processing your request.", status=500,
+                                         code="server_error"), stream_id)
+
+    async def _turn(self, message: dict[str, Any], stream_id: str | None) -> None:
+        body = {k: v for k, v in message.items() if k not in ("type", "stream_id")}
+        for transport_only in ("stream", "background"):
+            if body.pop(transport_only, None):
+                raise InvalidRequest(f"'{transport_only}' is not supported over WebSocket (responses always "
+                                     "stream).", param=transport_only)
+        req = validate(CreateResponse, body)
+        cached = self.remembered.get(req.previous_response_id) if req.previous_response_id else None
+        plan = await runner.prepare(self.ctx, req, owner=self.who.key_hash,
+                                    reader=None if self.who.admin else self.who.key_hash, cached=cached)
+        final: dict[str, Any] | None = None
+        async for event in runner.execute(self.ctx, plan, streaming=True):
+            await self.send(event, stream_id)
+            final = event.get("response", final)
+        if final is not None and final["status"] != "failed":
+            self.remembered[plan.response_id] = [*plan.history, *plan.input, *final["output"]]
+            while len(self.remembered) > REMEMBERED:
+                del self.remembered[next(iter(self.remembered))]
+
+    async def close(self) -> None:
+        """The client left: the lanes' responses in progress stop (as a streamed response's do)."""
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)

@@ -125,7 +125,7 @@ async def prepare(ctx: AppContext, req: CreateResponse, *, owner: str, reader: s
     check_request(req)
     model = ctx.catalog.resolve(req.model or ctx.settings.default_model, task="text-generation")
     new = new_input if new_input is not None else translate.input_items(req.input)
-    if cached is not None:
+    if cached is not None and req.conversation_id is None:  # with a conversation: its 400 (both given), or its checks
         past = response_inputs.History(cached, "previous_response_id")
     else:
         past = await response_inputs.history(ctx, req.previous_response_id, req.conversation_id, reader)
