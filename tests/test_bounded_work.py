@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import httpx
 import pytest
 
+from openai_workers_ai.errors import InvalidRequest
 from openai_workers_ai.fanout import MAX_IN_FLIGHT, gather_bounded
 from openai_workers_ai.translate.completions import MAX_PROMPTS
-from openai_workers_ai.workers_ai.embeddings import MAX_INPUTS
+from openai_workers_ai.types.common import MAX_CONTENT_PARTS
+from openai_workers_ai.types.embeddings import MAX_INPUTS
+from openai_workers_ai.types.responses import MAX_INPUT_ITEMS
+from openai_workers_ai.types.threads import MAX_THREAD_MESSAGES
+from openai_workers_ai.validation import MAX_CONTAINERS, MAX_VALUES, check_size
 
 
 async def test_fanout_keeps_order_and_its_bound() -> None:
@@ -157,16 +163,134 @@ async def test_image_parts_together_are_bounded(app, client: httpx.AsyncClient) 
 
 @pytest.mark.parametrize("url", ["/v1/chat/completions", "/api/chat"])
 async def test_a_huge_message_list_is_refused_before_it_is_validated(client: httpx.AsyncClient, url: str) -> None:
-    import json
-
     model = "llama3.1" if url.startswith("/api") else "gpt-4o-mini"
-    body = json.dumps({"model": model, "messages": [{"role": "user", "content": "hi"}] * 300_000}).encode()
+    body = json.dumps({"model": model, "messages": [{"role": "user", "content": "hi"}] * 20_000}).encode()
     r = await client.post(url, content=body, headers={"content-type": "application/json"})
-    # Counted on the parsed JSON (validating 300,000 messages one by one first would take seconds):
+    # Counted on the parsed JSON (validating 20,000 messages one by one first would take a while):
     # the count's own words, not pydantic's "List should have at most 2048 items after validation".
     assert r.status_code == 400 and "2048" in r.text and "after validation" not in r.text
+    if url.startswith("/v1"):
+        assert r.json()["error"]["param"] == "messages" and r.json()["error"]["code"] == "array_above_max_length"
     r = await client.post(url, json={"model": model, "messages": [{"role": "user", "content": "hi"}] * 2049})
-    assert r.status_code == 400 and "2048" in r.text  # small bodies: pydantic's own check
+    assert r.status_code == 400 and "2048" in r.text
+    # 300,000 messages are not even parsed: the body's brackets are counted first.
+    body = json.dumps({"model": model, "messages": [{"role": "user", "content": "hi"}] * 300_000}).encode()
+    r = await client.post(url, content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 400 and "too many JSON values" in r.text
+
+
+# ---- JSON bodies: counted before they are parsed, their lists before they are validated -------------
+
+
+def test_a_body_is_counted_by_its_brackets_and_commas() -> None:
+    check_size(b'{"model": "m", "messages": [{"role": "user", "content": "hi"}]}')
+    for shape in ([[]] * (MAX_CONTAINERS + 1), [{}] * (MAX_CONTAINERS + 1), [0] * MAX_VALUES):
+        with pytest.raises(InvalidRequest) as caught:
+            check_size(json.dumps({"input": shape}).encode())
+        assert caught.value.code == "too_many_json_values"
+    check_size(json.dumps({"input": [[]] * (MAX_CONTAINERS - 2)}).encode())  # and the object, and its list
+    check_size(json.dumps({"input": [0] * (MAX_VALUES - 2)}).encode())
+    # Brackets and commas in strings are text, escaped quotes included: counted past, not held against it.
+    text = '[{,\\"' * MAX_VALUES
+    check_size(json.dumps({"messages": [{"role": "user", "content": text}] * 3}).encode())
+    with pytest.raises(InvalidRequest, match="too many JSON values"):
+        check_size(json.dumps({"messages": [{"role": "user", "content": text}], "x": [[]] * MAX_CONTAINERS}).encode())
+
+
+@pytest.mark.parametrize(("url", "body", "ollama"), [
+    ("/v1/chat/completions", {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}],
+                              "tools": [{"type": "function", "function": {"name": "f", "parameters": {
+                                  "type": "object", "properties": {f"p{i}": {} for i in range(40_000)}}}}]}, False),
+    ("/v1/embeddings", {"model": "text-embedding-3-small", "input": ["ab"] * 1_000_000}, False),
+    ("/api/generate", {"model": "llama3.1", "prompt": "x", "context": [1] * 1_000_000}, True),
+    ("/api/chat", {"model": "llama3.1", "messages": [{"role": "user", "content": "hi"}],
+                   "options": {"stop": [[]] * 100_000}}, True),
+])
+async def test_a_body_of_too_many_values_is_a_400_in_the_apis_words(
+    client: httpx.AsyncClient, url: str, body: dict, ollama: bool  # type: ignore[type-arg]
+) -> None:
+    r = await client.post(url, content=json.dumps(body).encode(), headers={"content-type": "application/json"})
+    assert r.status_code == 400
+    if ollama:
+        assert r.json() == {"error": f"request body holds too many JSON values: at most {MAX_CONTAINERS} arrays and "
+                                     f"objects, and {MAX_VALUES} items and members in all"}
+    else:
+        assert r.json()["error"]["code"] == "too_many_json_values" and r.json()["error"]["type"] == "invalid_request_error"
+
+
+async def test_a_websocket_message_is_counted_too(app) -> None:  # noqa: ANN001
+    from starlette.testclient import TestClient
+
+    from .conftest import KEY
+
+    with TestClient(app) as client, client.websocket_connect(
+            "/v1/responses", headers={"authorization": f"Bearer {KEY}"}) as ws:
+        ws.send_text(json.dumps({"type": "response.create", "model": "gpt-4o-mini", "input": [[]] * 40_000}))
+        error = json.loads(ws.receive_text())
+        assert error["type"] == "error" and error["code"] == "too_many_json_values"
+        items = [{"role": "user", "content": "hi"}] * (MAX_INPUT_ITEMS + 1)
+        ws.send_text(json.dumps({"type": "response.create", "model": "gpt-4o-mini", "input": items}))
+        error = json.loads(ws.receive_text())
+        assert error["type"] == "error" and error["param"] == "input" and error["code"] == "array_above_max_length"
+
+
+def parts(n: int, kind: str = "text") -> list[dict]:  # type: ignore[type-arg]
+    return [{"type": kind, "text": "a"}] * n
+
+
+@pytest.mark.parametrize(("url", "body", "param", "limit"), [
+    ("/v1/threads", {"messages": [{"role": "user", "content": "hi"}] * 33}, "messages", MAX_THREAD_MESSAGES),
+    ("/v1/threads", {"messages": [{"role": "user", "content": parts(257)}]}, "messages[0].content",
+     MAX_CONTENT_PARTS),
+    ("/v1/threads/runs", {"assistant_id": "asst_x", "thread": {"messages": [{"role": "user", "content": "hi"}] * 33}},
+     "thread.messages", MAX_THREAD_MESSAGES),
+    ("/v1/chat/completions", {"model": "gpt-4o-mini", "messages": [
+        {"role": "user", "content": "hi"}, {"role": "user", "content": parts(257)}]}, "messages[1].content",
+     MAX_CONTENT_PARTS),
+    ("/v1/responses", {"model": "gpt-4o-mini", "input": [{"role": "user", "content": "hi"}] * 2049}, "input",
+     MAX_INPUT_ITEMS),
+    ("/v1/responses", {"model": "gpt-4o-mini", "input": [{"role": "user", "content": parts(257, "input_text")}]},
+     "input[0].content", MAX_CONTENT_PARTS),
+    ("/v1/responses", {"model": "gpt-4o-mini", "input": [{"type": "function_call_output", "call_id": "c",
+                                                          "output": parts(257, "input_text")}]},
+     "input[0].output", MAX_CONTENT_PARTS),
+    ("/v1/conversations", {"items": [{"role": "user", "content": "hi"}] * 21}, "items", 20),
+])
+async def test_lists_are_capped_naming_the_param(
+    client: httpx.AsyncClient, url: str, body: dict, param: str, limit: int  # type: ignore[type-arg]
+) -> None:
+    r = await client.post(url, json=body)
+    error = r.json()["error"]
+    assert r.status_code == 400 and error["param"] == param, error
+    assert error["message"].startswith(f"Invalid '{param}': array too long. Expected an array with maximum length "
+                                       f"{limit}, but got an array with length {limit + 1} instead.")
+
+
+async def test_lists_at_their_caps_are_taken(client: httpx.AsyncClient) -> None:
+    r = await client.post("/v1/threads", json={"messages": [{"role": "user", "content": parts(MAX_CONTENT_PARTS)}]
+                                               * MAX_THREAD_MESSAGES})
+    assert r.status_code == 200, r.text
+    thread = r.json()["id"]
+    r = await client.post(f"/v1/threads/{thread}/messages", json={"role": "user", "content": parts(257)})
+    assert r.status_code == 400 and r.json()["error"]["param"] == "content"
+    r = await client.post("/v1/chat/completions", json={"model": "@cf/meta/llama-3.1-8b-instruct", "messages": [
+        {"role": "user", "content": parts(MAX_CONTENT_PARTS)}]})
+    assert r.status_code == 200, r.text
+    r = await client.post("/v1/responses", json={"model": "@cf/meta/llama-3.1-8b-instruct", "store": False, "input": [
+        {"role": "user", "content": parts(MAX_CONTENT_PARTS, "input_text")}] * 4})
+    assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize(("url", "body"), [
+    ("/api/generate", {"model": "llama4:scout", "prompt": "x", "images": ["not base64!"] * 17}),
+    ("/api/chat", {"model": "llama4:scout", "messages": [{"role": "user", "content": "x", "images": ["not base64!"] * 17}]}),
+    ("/api/chat", {"model": "llama4:scout", "messages": [{"role": "user", "content": "x", "images": ["not base64!"] * 9}] * 2}),
+])
+async def test_ollama_images_are_counted_before_any_is_decoded(client: httpx.AsyncClient, url: str, body: dict) -> None:  # type: ignore[type-arg]
+    r = await client.post(url, json={**body, "stream": False})
+    # The count's error, not "invalid image data" (each would be base64-decoded first).
+    assert r.status_code == 400 and "at most 16" in r.json()["error"], r.text
+    assert "invalid image data" not in r.text
 
 
 class BigImages:

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Collection
+import sys
+from collections.abc import Collection, Sequence
 from functools import cache
 from json import dumps, loads
-from typing import Any, TypeVar, get_args
+from types import UnionType
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
@@ -40,59 +42,162 @@ async def parse_json(request: Request, model: type[M], *, task: str | None = Non
         )
     ctx = context(request)
     body = await read_body(request, ctx.settings.max_json_bytes)
+    check_size(body)
     raw = _input(body)
     if task is not None and isinstance(raw, dict) and isinstance(raw.get("model"), str) and raw["model"]:
         ctx.catalog.resolve(raw["model"], task=task)
     return validate(model, body, raw)
 
 
-def check_lengths(model: type[BaseModel], data: Any, words: str = "openai") -> None:
-    """The body's top-level lists against the model's ``max_length`` constraints, counted on the parsed
-    JSON: pydantic validates every item of a list before it looks at its length, so 800,000 chat
-    messages would cost seconds before the 400."""
-    if not isinstance(data, dict):
+MAX_CONTAINERS = 1 << 15
+"""Arrays and objects one JSON body may hold (32,768). Each becomes objects to build and check: at
+this many, the slowest door's checks take a few tenths of a second, where 800,000 took minutes."""
+MAX_VALUES = 1 << 19
+"""Array items and object members one JSON body may hold (524,288): room for token-array inputs
+(embeddings take 300,000 tokens a request), while a body of tiny values stays small once parsed."""
+_STRIPPED = 1 << 16
+"""Strings a body's exact count looks past (their brackets and commas are not the body's); a body
+with more is counted with them, conservatively."""
+_STRING = re.compile(rb'"[^"]*"')
+
+
+def check_size(body: bytes, words: str = "openai") -> None:
+    """A 400 for a JSON body of more than :data:`MAX_CONTAINERS` arrays and objects or :data:`MAX_VALUES`
+    items and members, counted on its bytes before it is parsed: a 16 MiB body of ``[],`` or of
+    ``{"role": "user", "content": "hi"},`` costs seconds and hundreds of MB to parse and validate.
+
+    The count is the body's brackets and commas (a value follows a comma, or opens its array or
+    object), a few µs for a chat body; only when that passes a limit are the brackets and commas
+    inside strings set aside for an exact count (at most ~0.15 s for 16 MiB)."""
+    containers = body.count(b"{") + body.count(b"[")
+    if containers <= MAX_CONTAINERS and containers + body.count(b",") <= MAX_VALUES:
         return
-    for name, limit in _list_limits(model).items():
+    bare = body.replace(b"\\\\", b"").replace(b'\\"', b"")  # escapes: every quote left opens or closes a string
+    if bare.count(b'"') <= 2 * _STRIPPED:
+        bare = _STRING.sub(b"", bare)
+    containers = bare.count(b"{") + bare.count(b"[")
+    values = containers + bare.count(b",")
+    if containers <= MAX_CONTAINERS and values <= MAX_VALUES:
+        return
+    if words == "ollama":
+        raise InvalidRequest(f"request body holds too many JSON values: at most {MAX_CONTAINERS} arrays and objects, "
+                             f"and {MAX_VALUES} items and members in all")
+    raise InvalidRequest(
+        f"The request body holds too many JSON values: {containers} arrays and objects (at most {MAX_CONTAINERS}) "
+        f"and about {values} items and members (at most {MAX_VALUES}).", code="too_many_json_values")
+
+
+def check_lengths(model: type[BaseModel], data: Any, words: str = "openai") -> None:
+    """The body's lists against the model's ``max_length`` constraints, top-level and nested (a chat
+    message's ``content`` parts, a thread's ``messages``), counted on the parsed JSON: pydantic validates
+    every item of a list before it looks at its length, so 800,000 chat messages would cost seconds
+    before the 400. The walk follows only the fields that lead to a limit."""
+    if isinstance(data, dict):
+        _check(_limits(model), data, (), words)
+
+
+Limits = dict[str, tuple[int | None, "Limits"]]
+"""A model's fields that have a list limit or lead to one: the limit (None: no list), and what each
+object there holds."""
+_UNLIMITED = sys.maxsize
+
+
+def _check(limits: Limits, data: dict[str, Any], path: tuple[str | int, ...], words: str) -> None:
+    for name, (limit, inner) in limits.items():
         value = data.get(name)
-        if isinstance(value, list) and len(value) > limit:
-            if words == "ollama":
-                raise InvalidRequest(f"invalid value for '{name}': at most {limit} items, got {len(value)}", param=name)
-            raise InvalidRequest(
-                f"Invalid '{name}': array too long. Expected an array with maximum length {limit}, but got an "
-                f"array with length {len(value)} instead.", param=name)
+        if type(value) is list:
+            if limit is not None and len(value) > limit:
+                raise _too_long((*path, name), limit, len(value), words)
+            if inner:
+                for i, item in enumerate(value):
+                    if type(item) is dict:
+                        _check(inner, item, (*path, name, i), words)
+        elif inner and type(value) is dict:
+            _check(inner, value, (*path, name), words)
+
+
+def _too_long(path: tuple[str | int, ...], limit: int, length: int, words: str) -> InvalidRequest:
+    param = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+    if words == "ollama":
+        return InvalidRequest(f"invalid value for '{param}': at most {limit} items, got {length}", param=param)
+    return InvalidRequest(
+        f"Invalid '{param}': array too long. Expected an array with maximum length {limit}, but got an "
+        f"array with length {length} instead.", param=param, code="array_above_max_length")
 
 
 @cache
-def _list_limits(model: type[BaseModel]) -> dict[str, int]:
-    """The top-level list fields' ``max_length``, wherever the annotation puts it (a union's member too);
-    read once per model."""
-    limits: dict[str, int] = {}
+def _limits(model: type[BaseModel]) -> Limits:
+    """Worked out once per model, from its fields' annotations."""
+    return _model_limits(model, frozenset())
+
+
+def _model_limits(model: type[BaseModel], seen: frozenset[type]) -> Limits:
+    limits: Limits = {}
+    seen = seen | {model}
     for name, field in model.model_fields.items():
-        found = _max_length([*field.metadata, field.annotation])
-        if found is not None:
-            limits[field.alias or name] = found
+        limit, inner = _shape(field.annotation, field.metadata, seen)
+        if (limit is not None and limit < _UNLIMITED) or inner:
+            limits[field.alias or name] = (limit, inner)
     return limits
 
 
-def _max_length(nodes: list[Any]) -> int | None:
-    for node in nodes:
+def _shape(annotation: Any, metadata: Sequence[Any], seen: frozenset[type]) -> tuple[int | None, Limits]:
+    """What an annotation (with the constraints attached to it) holds: the ``max_length`` of a list it
+    may be (None: it is no list; :data:`_UNLIMITED`: a list of any length), and the limits of the models
+    it or its list's items may be. A union takes its members' loosest limit and merges their models'
+    limits; a model already on the way down (a recursive one) adds nothing."""
+    if get_origin(annotation) is Annotated:
+        inner, *more = get_args(annotation)
+        return _shape(inner, [*metadata, *more], seen)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return None, {} if annotation in seen else _model_limits(annotation, seen)
+    origin = get_origin(annotation)
+    if origin is list:
+        (item,) = get_args(annotation) or (Any,)
+        limit = _max_length(metadata)
+        return _UNLIMITED if limit is None else limit, _shape(item, (), seen)[1]
+    if origin in (Union, UnionType):
+        merged: tuple[int | None, Limits] = (None, {})
+        for member in get_args(annotation):
+            merged = _merge(merged, _shape(member, metadata, seen))
+        return merged
+    return None, {}
+
+
+def _merge(a: tuple[int | None, Limits], b: tuple[int | None, Limits]) -> tuple[int | None, Limits]:
+    """Two union members' shapes as one: the looser list limit (pydantic still holds each member to its
+    own), and their models' limits merged field by field."""
+    limit = b[0] if a[0] is None else a[0] if b[0] is None else max(a[0], b[0])
+    inner = dict(a[1])
+    for key, entry in b[1].items():
+        inner[key] = entry if key not in inner else _merge(inner[key], entry)
+    return limit, inner
+
+
+def _max_length(metadata: Sequence[Any]) -> int | None:
+    for node in metadata:
         limit = getattr(node, "max_length", None)
         if isinstance(limit, int):
             return limit
-        inner = [*getattr(node, "metadata", ()), *getattr(node, "__metadata__", ()), *get_args(node)]
-        if inner and (found := _max_length(inner)) is not None:
+        found = _max_length(getattr(node, "metadata", ()))
+        if found is not None:
             return found
     return None
 
 
 def validate(model: type[M], body: bytes | dict[str, Any], raw: Any = None) -> M:
     """``body`` (JSON bytes or a dict) as ``model``; a 400 naming the ``param`` otherwise. A JSON
-    body (``raw``: it parsed) meets OpenAI's rules for the schema named as ``model``, then has its
-    long lists counted, before it is validated."""
+    body (``raw``: it parsed) is counted (:func:`check_size`; by the caller, who parsed it, when ``raw``
+    is given) and meets OpenAI's rules for the schema named as ``model``; either has its long lists
+    counted before it is validated."""
     if isinstance(body, (bytes, bytearray)):
+        if raw is None:
+            check_size(body)
         data = raw if raw is not None else _input(body)
         spec_rules.check(model.__name__, data)
         check_lengths(model, data)
+    else:
+        check_lengths(model, body)
     try:
         if isinstance(body, dict):
             return model.model_validate(body)
@@ -247,6 +352,7 @@ async def parse_ollama(request: Request, model: type[M], *, optional: bool = Fal
         if optional:
             return model()
         raise InvalidRequest("missing request body")
+    check_size(body, "ollama")
     check_lengths(model, _input(body), "ollama")
     try:
         result = model.model_validate_json(body)

@@ -11,9 +11,9 @@ from starlette.responses import Response
 from ..context import AppContext, context
 from ..errors import InvalidRequest
 from ..translate.embeddings import to_base64, to_json_floats
-from ..types.embeddings import CreateEmbeddingRequest
+from ..types.embeddings import MAX_INPUTS, CreateEmbeddingRequest
 from ..validation import parse_json
-from ..workers_ai.embeddings import MAX_INPUTS, check_dimensions, embed
+from ..workers_ai.embeddings import check_dimensions, embed
 from ..workers_ai.vocabularies import encoding_for, is_token_array, vocabulary
 
 MAX_INPUT_TOKENS = 8192  # per input, OpenAI's embedding models' context

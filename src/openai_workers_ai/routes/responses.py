@@ -31,7 +31,7 @@ from ..translate import file_search
 from ..translate import response_objects as objects
 from ..translate import responses as translate
 from ..types.responses import INCLUDABLE, CompactBody, CreateResponse, TokenCountsBody
-from ..validation import includes, parse_json, validate
+from ..validation import check_size, includes, parse_json, validate
 from ..workers_ai import pipeline, spec
 
 RESPONSE_ID = re.compile(r"^resp_[0-9a-f]{48}$")
@@ -247,7 +247,11 @@ class _Socket:
     async def take(self, raw: str) -> None:
         """One client message: checked, then queued on its lane."""
         try:
+            check_size(raw.encode())
             message = loads(raw)
+        except InvalidRequest as error:
+            await self.fail(error, None)
+            return
         except ValueError:
             await self.fail(InvalidRequest("Messages must be JSON objects."), None)
             return

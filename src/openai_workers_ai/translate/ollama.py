@@ -20,6 +20,7 @@ from typing import Any
 from ..catalog import REASONING, ModelInfo
 from ..errors import InvalidRequest
 from ..media_types import image_type
+from ..types.common import MAX_IMAGES
 from ..types.ollama import ChatRequest, GenerateRequest, Message, Options
 from ..workers_ai import spec
 
@@ -121,7 +122,12 @@ def image_url(data: str, where: str) -> str:
 
 
 def messages(turns: list[Message]) -> tuple[spec.Message, ...]:
-    """Ollama messages as neutral messages, tool calls given ids and tool results matched to them."""
+    """Ollama messages as neutral messages, tool calls given ids and tool results matched to them. Their
+    images are counted before any is decoded."""
+    count = sum(len(m.images) for m in turns if m.images)
+    if count > MAX_IMAGES:
+        raise InvalidRequest(f"too many images: at most {MAX_IMAGES} may be sent in one request, got {count}.",
+                             code="too_many_images")
     out: list[spec.Message] = []
     unanswered: list[tuple[str, str]] = []  # (id, function name) of the last assistant's calls
     for i, m in enumerate(turns):

@@ -26,6 +26,7 @@ from typing import Any
 
 from ..catalog import ModelInfo
 from ..errors import InvalidRequest
+from ..types.common import MAX_CONTENT_PARTS
 from ..types.responses import Context, CreateResponse, Item
 from ..workers_ai import spec
 from . import strict_schema
@@ -89,7 +90,7 @@ def item_of(raw: Any, where: str) -> Item:
     if kind == "function_call_output":
         output = raw.get("output")
         if isinstance(output, list):
-            output = [_part(p, f"{where}.output[{k}]", "user") for k, p in enumerate(output)]
+            output = [_part(p, f"{where}.output[{k}]", "user") for k, p in enumerate(_parts(output, f"{where}.output"))]
         elif not isinstance(output, str):
             raise _bad(f"Missing required parameter: '{where}.output'.", f"{where}.output")
         return {"id": _id(raw, kind, where), "type": kind, "status": "completed",
@@ -151,7 +152,7 @@ def _message(raw: Item, where: str) -> Item:
         parts = [{"type": "output_text", "text": content, "annotations": [], "logprobs": []} if role == "assistant"
                  else {"type": "input_text", "text": content}]
     elif isinstance(content, list):
-        parts = [_part(p, f"{where}.content[{k}]", role) for k, p in enumerate(content)]
+        parts = [_part(p, f"{where}.content[{k}]", role) for k, p in enumerate(_parts(content, f"{where}.content"))]
     else:
         raise _bad(f"Missing required parameter: '{where}.content'.", f"{where}.content")
     phase = raw.get("phase")
@@ -159,6 +160,13 @@ def _message(raw: Item, where: str) -> Item:
         raise _bad(f"Invalid value for '{where}.phase': only assistant messages take a phase, one of "
                    "commentary, final_answer.", f"{where}.phase")
     return message_item(role, parts, _id(raw, "message", where), phase)
+
+
+def _parts(parts: list[Any], where: str) -> list[Any]:
+    if len(parts) > MAX_CONTENT_PARTS:
+        raise _bad(f"Invalid '{where}': array too long. Expected an array with maximum length {MAX_CONTENT_PARTS}, "
+                   f"but got an array with length {len(parts)} instead.", where, "array_above_max_length")
+    return parts
 
 
 def _part(raw: Any, where: str, role: str) -> Item:

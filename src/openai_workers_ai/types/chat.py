@@ -14,7 +14,7 @@ from pydantic import (
     model_validator,
 )
 
-from .common import CompletionUsage, Lenient, Sampling, StreamOptions
+from .common import MAX_CONTENT_PARTS, CompletionUsage, Lenient, Sampling, StreamOptions
 
 
 class TextPart(Lenient):
@@ -70,7 +70,8 @@ class ToolCall(Lenient):
 
 class Message(Lenient):
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
-    content: str | Annotated[list[ContentPart], Field(min_length=1)] | None = None  # [] is a 400, as at OpenAI
+    # [] is a 400, as at OpenAI
+    content: str | Annotated[list[ContentPart], Field(min_length=1, max_length=MAX_CONTENT_PARTS)] | None = None
     name: str | None = None
     tool_calls: list[ToolCall] | None = None
     tool_call_id: str | None = None

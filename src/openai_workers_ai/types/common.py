@@ -32,6 +32,13 @@ class Lenient(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+MAX_CONTENT_PARTS = 256
+"""Content parts one message may have (chat, Assistants messages, Responses items; OpenAI documents no
+number): far more text parts than clients send, and far more than the images a request may carry."""
+MAX_IMAGES = 16
+"""Images one generation request may carry (each may be downloaded, and each is sent on to the model)."""
+
+
 METADATA_PAIRS, METADATA_KEY_CHARS, METADATA_VALUE_CHARS = 16, 64, 512
 M = TypeVar("M")
 

@@ -8,6 +8,9 @@ from pydantic import BaseModel, Field
 
 from .common import Request
 
+MAX_INPUTS = 2048
+"""Inputs one request may embed (OpenAI's limit; Ollama's API gets the same)."""
+
 
 class CreateEmbeddingRequest(Request):
     model: str

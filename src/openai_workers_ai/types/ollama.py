@@ -12,7 +12,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator
 
 from .chat import FunctionDefinition
-from .common import Lenient
+from .common import MAX_IMAGES, Lenient
+from .embeddings import MAX_INPUTS
 
 JSON = dict[str, Any]
 
@@ -54,7 +55,7 @@ class ToolCall(Lenient):
 class Message(Lenient):
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
     content: str | None = ""
-    images: list[str] | None = None
+    images: Annotated[list[str], Field(max_length=MAX_IMAGES)] | None = None
     tool_calls: list[ToolCall] | None = None
     tool_name: str | None = None
     tool_call_id: str | None = None
@@ -92,7 +93,7 @@ class GenerateRequest(Generative):
     prompt: str | None = None
     system: str | None = None
     suffix: str | None = None
-    images: list[str] | None = None
+    images: Annotated[list[str], Field(max_length=MAX_IMAGES)] | None = None
     raw: bool | None = None
     template: str | None = None
     context: list[int] | None = None
@@ -100,7 +101,7 @@ class GenerateRequest(Generative):
 
 class EmbedRequest(Lenient):
     model: str | None = None
-    input: str | list[str] = Field(default_factory=list)
+    input: str | Annotated[list[str], Field(max_length=MAX_INPUTS)] = Field(default_factory=list)
     truncate: bool | None = True
     dimensions: int | None = None
     options: Options | None = None

@@ -18,6 +18,10 @@ from .vector_stores import AnyFilter, RankingOptions
 
 Item = dict[str, Any]
 """One input or output item, as JSON."""
+MAX_INPUT_ITEMS = 2048
+"""Items one ``input`` may list (OpenAI documents no number; chat's ``messages`` take as many, and
+this many items fill the context window of the largest Workers AI model well before the count)."""
+Input = str | Annotated[list[Item], Field(max_length=MAX_INPUT_ITEMS)]
 
 
 class TextFormat(Lenient):
@@ -51,7 +55,7 @@ class Context(Request):
     """What decides a response's context: shared by create, ``input_tokens`` and ``compact``."""
 
     model: str | None = None
-    input: str | list[Item] | None = None
+    input: Input | None = None
     instructions: str | None = None
     previous_response_id: str | None = None
     conversation: str | ConversationRef | None = None
@@ -118,7 +122,7 @@ class CompactBody(Request):
     """``POST /v1/responses/compact``: ``model`` is required."""
 
     model: str
-    input: str | list[Item] | None = None
+    input: Input | None = None
     instructions: str | None = None
     previous_response_id: str | None = None
     prompt_cache_key: str | None = None

@@ -19,7 +19,7 @@ from .assistants import (
     TopP,
 )
 from .common import CompletionUsage, Lenient, Metadata, Request
-from .threads import CreateMessageRequest, CreateThreadRequest
+from .threads import MAX_THREAD_MESSAGES, CreateMessageRequest, CreateThreadRequest
 
 
 class TruncationStrategy(Lenient):
@@ -62,7 +62,7 @@ class RunSettings(Request):
 
 class CreateRunRequest(RunSettings):
     additional_instructions: str | None = None
-    additional_messages: list[CreateMessageRequest] | None = None
+    additional_messages: Annotated[list[CreateMessageRequest], Field(max_length=MAX_THREAD_MESSAGES)] | None = None
 
 
 class CreateThreadAndRunRequest(RunSettings):

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field
 
 from .assistants import ToolResources
-from .common import Lenient, Metadata, Request
+from .common import MAX_CONTENT_PARTS, Lenient, Metadata, Request
 
 
 class TextContent(Lenient):
@@ -49,13 +49,17 @@ class Attachment(Lenient):
 
 class CreateMessageRequest(Request):
     role: Literal["user", "assistant"]
-    content: str | Annotated[list[MessageContentPart], Field(min_length=1)]
+    content: str | Annotated[list[MessageContentPart], Field(min_length=1, max_length=MAX_CONTENT_PARTS)]
     attachments: list[Attachment] | None = None
     metadata: Metadata | None = None
 
 
+MAX_THREAD_MESSAGES = 32
+"""Messages a thread may be created with (OpenAI's limit), and a run's ``additional_messages``."""
+
+
 class CreateThreadRequest(Request):
-    messages: list[CreateMessageRequest] | None = None
+    messages: Annotated[list[CreateMessageRequest], Field(max_length=MAX_THREAD_MESSAGES)] | None = None
     tool_resources: ToolResources | None = None
     metadata: Metadata | None = None
 

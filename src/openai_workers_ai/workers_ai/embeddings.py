@@ -21,8 +21,6 @@ from ..fanout import MAX_IN_FLIGHT, gather_bounded
 from ..ports import AI
 from .spec import estimate_tokens
 
-MAX_INPUTS = 2048
-"""Inputs one request may embed (OpenAI's limit; Ollama's API gets the same)."""
 DEFAULT_MAX_BATCH = 32
 """Inputs per Workers AI call for models whose schema states no limit."""
 MAX_CONCURRENT = MAX_IN_FLIGHT

@@ -19,6 +19,7 @@ from ..errors import InvalidRequest
 from ..fanout import gather_bounded
 from ..media_types import IMAGE_TYPES, image_type
 from ..ports import Fetcher
+from ..types.common import MAX_IMAGES
 from .spec import ChatSpec, ImagePart
 
 log = logging.getLogger(__name__)
@@ -59,8 +60,6 @@ async def _download(fetcher: Fetcher, url: str, param: str, max_bytes: int) -> s
     return f"data:{media_type};base64,{base64.b64encode(fetched.body).decode()}"
 
 
-MAX_IMAGES = 16
-"""Images one request may carry (each may be downloaded, and each is sent on to the model)."""
 MAX_DOWNLOADED_BYTES = 32 * 1024 * 1024
 """Bytes the downloads of one request may add up to (each is also capped by ``MAX_IMAGE_BYTES``)."""
 

@@ -13,9 +13,10 @@ from ...replies import json_response
 from ...translate import ollama_models
 from ...translate.embeddings import to_json_floats
 from ...translate.ollama_replies import Timings
+from ...types.embeddings import MAX_INPUTS
 from ...types.ollama import EmbeddingsRequest, EmbedRequest
 from ...validation import parse_ollama
-from ...workers_ai.embeddings import MAX_INPUTS, check_dimensions, embed
+from ...workers_ai.embeddings import check_dimensions, embed
 from ...workers_ai.spec import estimate_tokens
 
 
