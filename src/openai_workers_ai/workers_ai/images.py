@@ -93,7 +93,9 @@ async def inline(spec: ChatSpec, fetcher: Fetcher | None, max_bytes: int) -> Cha
     budget = [MAX_DOWNLOADED_BYTES]
 
     async def download(part: ImagePart) -> str:
-        url = await _download(fetcher, part.url, part.url_where, min(max_bytes, budget[0]))
+        # Each download is held to the image limit, not to what the budget has left: a download cut short
+        # fails with the fetch's one generic error, where the budget's own 400 says what happened.
+        url = await _download(fetcher, part.url, part.url_where, max_bytes)
         budget[0] -= len(url)  # the data: URL kept, a third over the bytes
         if budget[0] < 0:  # the downloads still running are cancelled with this
             raise InvalidRequest(f"The images of this request add up to more than {MAX_DOWNLOADED_BYTES} bytes.",
