@@ -42,6 +42,9 @@ ROOT = Path(__file__).resolve().parents[2]
 KEEP_ALIVE = 5
 """Seconds an idle keep-alive connection stays open (a new connection must send its headers within
 ``server_protocol``'s ``header_timeout``: 10 s)."""
+GRACEFUL_SHUTDOWN = 10
+"""Seconds a server process, told to stop (SIGTERM, SIGINT), gives the requests in flight to finish
+before it cancels them and exits (uvicorn alone waits for them forever)."""
 MIGRATIONS = ROOT / "migrations"
 
 
@@ -159,7 +162,8 @@ def serve_process(options: ServeOptions, sockets: list[Any] | None = None) -> No
     app = create_app(local_backends(options.data_dir, ai, options.settings), options.settings)
     config = uvicorn.Config(app, host=options.host, port=options.port, log_level=options.log_level,
                             access_log=False, http=_http_protocol(), timeout_keep_alive=KEEP_ALIVE,
-                            limit_concurrency=options.limit_concurrency)
+                            limit_concurrency=options.limit_concurrency,
+                            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN)
 
     async def run() -> None:
         async with process_lifetime(app.state.ctx):

@@ -4,8 +4,9 @@ The parent binds the port (:func:`listening_sockets`), starts N processes (``spa
 interpreter that builds its own app, so nothing made before the start is shared by accident), hands
 each its listening socket and waits. A process that ends on its own is replaced, unless it ended
 within :data:`STARTUP_GRACE` seconds of its start (then it cannot start, and the server stops with
-an error). SIGINT or SIGTERM to the parent stops every process: SIGTERM to each (uvicorn finishes
-the requests in flight), SIGKILL to any still there after :data:`STOP_TIMEOUT` seconds.
+an error). SIGINT or SIGTERM to the parent stops every process: SIGTERM to each (the requests in
+flight get ``cli.GRACEFUL_SHUTDOWN`` seconds to finish), SIGKILL to any still there after
+:data:`STOP_TIMEOUT` seconds.
 """
 
 from __future__ import annotations
