@@ -30,7 +30,7 @@ class Settings:
     cloudflare_account_id: str = ""
     cloudflare_api_token: str = ""
     max_json_bytes: int = 16 * 1024 * 1024
-    """A JSON body's bytes: room for a base64 image at ``max_image_bytes`` (13.4 MiB as a data URL) and
+    """A JSON body's bytes: room for a base64 image at ``max_image_bytes`` (13.3 MiB as a data URL) and
     text besides, while the ~4× a body is held as it is parsed and checked fits a Worker's 128 MB
     (docs/limits.md)."""
     max_file_bytes: int = 100 * 1024 * 1024

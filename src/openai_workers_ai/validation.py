@@ -51,7 +51,7 @@ async def parse_json(request: Request, model: type[M], *, task: str | None = Non
 
 MAX_CONTAINERS = 1 << 15
 """Arrays and objects one JSON body may hold (32,768). Each becomes objects to build and check: at
-this many, the slowest door's checks take a few tenths of a second, where 800,000 took minutes."""
+this many, the slowest door takes about half a second, where 800,000 thread messages took a minute."""
 MAX_VALUES = 1 << 19
 """Array items and object members one JSON body may hold (524,288): room for token-array inputs
 (embeddings take 300,000 tokens a request), while a body of tiny values stays small once parsed."""
@@ -67,7 +67,7 @@ def check_size(body: bytes, words: str = "openai") -> None:
     ``{"role": "user", "content": "hi"},`` costs seconds and hundreds of MB to parse and validate.
 
     The count is the body's brackets and commas (a value follows a comma, or opens its array or
-    object), a few µs for a chat body; only when that passes a limit are the brackets and commas
+    object), under a µs for a chat body; only when that passes a limit are the brackets and commas
     inside strings set aside for an exact count (at most ~0.15 s for 16 MiB)."""
     containers = body.count(b"{") + body.count(b"[")
     if containers <= MAX_CONTAINERS and containers + body.count(b",") <= MAX_VALUES:

@@ -19,8 +19,7 @@ from .vector_stores import AnyFilter, RankingOptions
 Item = dict[str, Any]
 """One input or output item, as JSON."""
 MAX_INPUT_ITEMS = 2048
-"""Items one ``input`` may list (OpenAI documents no number; chat's ``messages`` take as many, and
-this many items fill the context window of the largest Workers AI model well before the count)."""
+"""Items one ``input`` may list: as many as chat's ``messages`` (OpenAI documents no number)."""
 Input = str | Annotated[list[Item], Field(max_length=MAX_INPUT_ITEMS)]
 
 
