@@ -87,6 +87,11 @@ def finish(db: Database, row: ResponseRow, now: int, *, was: tuple[str, ...] = (
            row.id, *was)
 
 
+async def fail(db: Database, row: ResponseRow, now: int, *, was: tuple[str, ...]) -> bool:
+    """:func:`finish` run alone (``row`` failed, with its error); whether the response was one of ``was``."""
+    return await finish(db, row, now, was=was).run() == 1
+
+
 async def get(db: Database, response_id: str, owner: str | None) -> ResponseRow | None:
     """The response (the caller's, unless admin), or None."""
     owned = "" if owner is None else " AND owner = ?"
@@ -95,11 +100,35 @@ async def get(db: Database, response_id: str, owner: str | None) -> ResponseRow 
     return ResponseRow.from_row(row) if row else None
 
 
+async def status_of(db: Database, response_id: str) -> str | None:
+    """The response's status (None when it is gone)."""
+    row = await db.prepare("SELECT status FROM responses WHERE id = ?").bind(response_id).first()
+    return None if row is None else str(row["status"])
+
+
+async def current(db: Database, row: ResponseRow, now: int) -> ResponseRow:
+    """``row`` as it stands now: failed first when it is still active past its deadline (the read that
+    finds it overdue ends it, as the cron would)."""
+    if row.status not in ACTIVE or row.deadline is None or row.deadline > now:
+        return row
+    await expire(db, row.id, now)
+    return await get(db, row.id, None) or row
+
+
 async def claim(db: Database, response_id: str, now: int) -> bool:
     """``queued`` → ``in_progress``; False when another delivery (or a cancel) got there first."""
     changed = await db.prepare(
         "UPDATE responses SET status = 'in_progress', updated_at = ? WHERE id = ? AND status = 'queued'"
     ).bind(now, response_id).run()
+    return changed == 1
+
+
+async def requeue(db: Database, response_id: str, now: int, deadline: int) -> bool:
+    """``in_progress`` → ``queued`` again, with a new deadline (a stream's client left: its job takes
+    over); False when it had ended meanwhile (completed, cancelled …)."""
+    changed = await db.prepare(
+        "UPDATE responses SET status = 'queued', deadline = ?, updated_at = ? WHERE id = ? AND status = 'in_progress'"
+    ).bind(deadline, now, response_id).run()
     return changed == 1
 
 
@@ -128,7 +157,7 @@ async def expire(db: Database, response_id: str, now: int) -> bool:
 async def chain_items(backends: Backends, response_id: str, owner: str | None) -> list[dict[str, Any]]:
     """The input and output items of ``response_id`` and of every response before it in its
     ``previous_response_id`` chain, oldest first: one D1 query however long the chain (a recursive CTE),
-    plus one R2 read per item too large for its row."""
+    plus one R2 read per item too large for its row (:class:`~.items.MissingContent` if one is gone)."""
     owned = "" if owner is None else " AND r.owner = ?"
     rows = await backends.db.prepare(
         "WITH RECURSIVE chain(id, depth) AS ("
@@ -142,7 +171,7 @@ async def chain_items(backends: Backends, response_id: str, owner: str | None) -
         f" WHERE i.status = 'ready' AND i.role IN ('input', 'output'){owned}"
         " ORDER BY chain.depth DESC, CASE i.role WHEN 'input' THEN 0 ELSE 1 END, i.id"
     ).bind(response_id, MAX_CHAIN, *([] if owner is None else [owner])).all()
-    return await items.load(backends.bucket, rows)
+    return await items.load(backends.bucket, rows, whole=True)
 
 
 async def delete(backends: Backends, response_id: str, now: int) -> None:
