@@ -583,7 +583,7 @@ async def test_an_item_missing_from_r2_fails_the_chain_not_silently(client: http
     assert failed["status"] == "failed" and "could not be read" in failed["error"]["message"]
 
 
-# ---- the previous response past its deadline ----------------------------------------------------
+# ---- the previous response past its deadline; stored sizes; the request's settings in the job -----
 
 
 async def test_a_previous_response_past_its_deadline_is_failed_before_it_is_continued(
@@ -597,6 +597,58 @@ async def test_a_previous_response_past_its_deadline_is_failed_before_it_is_cont
     r = await client.post("/v1/responses", json=body)
     assert r.status_code == 200 and r.json()["output"][0]["content"][0]["text"] == "next"
     assert (await status(client, lost["id"]))["status"] == "failed"
+
+
+@pytest.mark.parametrize(("field", "value", "param"), [
+    ("text", {"format": {"type": "json_schema", "name": "big", "schema": {
+        "type": "object", "description": "d" * (1024 * 1024)}}}, "text.format"),
+    ("tool_choice", {"type": "allowed_tools", "mode": "auto", "tools": [
+        {"type": "function", "name": f"f{i:06d}" + "x" * 40} for i in range(20_000)]}, "tool_choice"),
+    ("instructions", "i" * (1024 * 1024), "instructions"),
+])
+@pytest.mark.parametrize("background", [False, True])
+async def test_what_a_response_stores_must_fit_its_row(client: httpx.AsyncClient, db: SQLiteD1,
+                                                       simulator: Simulator, field: str, value: Any, param: str,
+                                                       background: bool) -> None:
+    r = await client.post("/v1/responses", json={"model": LLAMA, "input": "echo: json", field: value,
+                                                 "background": background})
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert error["param"] == param and "must be under 1 MiB" in error["message"]
+    assert simulator.calls == [] and await count(db, "responses") == 0  # refused before the model ran
+
+
+async def test_a_background_response_runs_with_the_requests_settings(
+        client: httpx.AsyncClient, ctx: AppContext, runner_jobs: InProcessJobs, simulator: Simulator,
+        db: SQLiteD1) -> None:
+    sent = {"max_tool_calls": 2, "include": ["file_search_call.results"], "user": "u-1", "safety_identifier": "s-1",
+            "prompt_cache_key": "k-1", "top_logprobs": 3, "service_tier": "flex", "parallel_tool_calls": False}
+    response = await queue(client, "echo: settings", **sent)
+    assert "__settings" not in response and "include" not in response
+    row = await responses_repo.get(db, response["id"], None)
+    assert row is not None
+    plan = await runner.plan_of(ctx, row)
+    assert {k: getattr(plan.request, k) for k in sent} == sent
+    assert plan.request.temperature is None and plan.request.top_p is None and plan.request.tool_choice is None
+    await runner_jobs.drain(ctx)
+    inputs = simulator.calls[-1][1]
+    assert "temperature" not in inputs and "top_p" not in inputs  # the model's defaults, as in the foreground
+    stored = await status(client, response["id"])
+    assert "__settings" not in stored and stored["temperature"] == 1.0 and stored["user"] == "u-1"
+
+
+async def test_a_response_queued_before_its_settings_were_kept_still_runs(
+        client: httpx.AsyncClient, ctx: AppContext, runner_jobs: InProcessJobs, db: SQLiteD1) -> None:
+    response = await queue(client, "echo: old row", temperature=0.5)
+    row = await responses_repo.get(db, response["id"], None)
+    assert row is not None and row.settings is not None and row.settings["temperature"] == 0.5
+    await db.prepare("UPDATE responses SET request = ? WHERE id = ?").bind(
+        json.dumps(row.request), row.id).run()  # as stored before
+    old = await responses_repo.get(db, response["id"], None)
+    assert old is not None and old.settings is None
+    assert (await runner.plan_of(ctx, old)).request.temperature == 0.5
+    await runner_jobs.drain(ctx)
+    assert (await status(client, response["id"]))["status"] == "completed"
 
 
 async def test_d1_failing_while_a_streamed_background_response_looks_at_its_status(

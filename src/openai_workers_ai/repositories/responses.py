@@ -4,6 +4,11 @@ Ownership is a filter here: reads take ``owner`` (the caller's key hash, None fo
 Status changes are one conditional statement each (``… WHERE id = ? AND status IN (…)``), so a
 redelivered job, a cancel racing a completion, or a read finding a response past its deadline
 all settle on one outcome: whichever statement commits first wins, the others change nothing.
+
+The ``request`` column holds the request fields the Response object echoes; a background response's
+also holds, under :data:`SETTINGS_KEY`, the request's other settings as the client sent them (the
+echo fills in defaults, and leaves ``include`` out), so its job runs with exactly the request's
+settings. :class:`ResponseRow` keeps the two apart (``request`` and ``settings``).
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ TERMINAL = ("completed", "failed", "incomplete", "cancelled")
 MAX_CHAIN = 1000
 """Longest ``previous_response_id`` chain read back (older responses are left out)."""
 SWEEP_BATCH = 50
+SETTINGS_KEY = "__settings"
+"""The key of a background response's settings in its ``request`` JSON (never shown: see the docstring)."""
 
 _COLUMNS = ("id, owner, status, model, background, previous_response_id, conversation_id, request, usage, error,"
             " incomplete_details, created_at, completed_at, deadline")
@@ -51,23 +58,34 @@ class ResponseRow:
     created_at: int
     completed_at: int | None
     deadline: int | None
+    settings: dict[str, Any] | None = None
+    """A background response's request settings as sent (None for a foreground one, or one stored
+    before they were kept)."""
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> ResponseRow:
         def decoded(name: str) -> Any:
             return None if row[name] is None else loads(row[name])
 
+        request = loads(row["request"])
+        settings = request.pop(SETTINGS_KEY, None)
         return cls(row["id"], row["owner"], row["status"], row["model"], bool(row["background"]),
-                   row["previous_response_id"], row["conversation_id"], loads(row["request"]), decoded("usage"),
+                   row["previous_response_id"], row["conversation_id"], request, decoded("usage"),
                    decoded("error"), decoded("incomplete_details"), row["created_at"], row["completed_at"],
-                   row["deadline"])
+                   row["deadline"], settings)
+
+
+def stored_request(request: dict[str, Any], settings: dict[str, Any] | None) -> bytes:
+    """The ``request`` column's JSON for these echoed fields and settings."""
+    return json_bytes(request if settings is None else {**request, SETTINGS_KEY: settings})
 
 
 def insert(db: Database, row: ResponseRow, now: int) -> Statement:
     """The statement inserting ``row``."""
     return db.prepare(f"INSERT INTO responses ({_COLUMNS}, updated_at) VALUES ({', '.join('?' * 15)})").bind(
         row.id, row.owner, row.status, row.model, int(row.background), row.previous_response_id,
-        row.conversation_id, _json(row.request), _json(row.usage), _json(row.error), _json(row.incomplete_details),
+        row.conversation_id, stored_request(row.request, row.settings).decode(), _json(row.usage), _json(row.error),
+        _json(row.incomplete_details),
         row.created_at, row.completed_at, row.deadline, now,
     )
 

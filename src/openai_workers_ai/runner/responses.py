@@ -9,7 +9,8 @@
 - otherwise — the route drains it and answers the last event's response;
 - ``background: true`` — :func:`enqueue` stores the response ``queued`` and sends a
   ``responses.run`` job; the job (:func:`run_job`) claims it (``queued`` → ``in_progress``,
-  conditional: a redelivered message finds nothing to do) and drains the same generator;
+  conditional: a redelivered message finds nothing to do) and drains the same generator, its
+  request rebuilt from the row (:func:`plan_of`: the echoed fields and the settings as sent);
 - ``background`` with ``stream`` — :func:`start_streamed` stores it ``queued`` and claims it, and the
   request streams the generator; if the client goes away first, :func:`hand_off` queues it again for
   a job, and a cancel meanwhile ends the stream as stored.
@@ -66,7 +67,8 @@ CHECK_EVERY = 1.0
 """Seconds between looks at a streamed background response's status while the model streams (a cancel
 is noticed within it, and the model stopped)."""
 MAX_ECHO_BYTES = 1024 * 1024
-"""The request fields a Response echoes (instructions, tools …) must fit a D1 row with room to spare."""
+"""The request fields a response stores (its whole echo: instructions, tools, text.format, tool_choice,
+metadata …, and a background response's settings) must fit a D1 row (2 MB) with room to spare."""
 
 
 GATEWAY_TOOLS: dict[str, GatewayTool] = {"file_search": file_search_tool.RESPONSES}
@@ -90,6 +92,8 @@ class Plan:
     """Function name → (gateway tool, its declaration in the request)."""
     history: list[Item] = field(default_factory=list)
     """The items before the input (the chain's or the conversation's), as stored."""
+    settings: dict[str, Any] | None = None
+    """A background response's request settings as sent (:func:`settings_of`), stored with it."""
 
     @property
     def store(self) -> bool:
@@ -103,7 +107,7 @@ class Plan:
         return ResponseRow(self.response_id, self.owner, status, self.model.id, bool(self.request.background),
                            self.request.previous_response_id, self.conversation_id, self.echoed,
                            fields.get("usage"), fields.get("error"), fields.get("incomplete_details"),
-                           self.created_at, fields.get("completed_at"), fields.get("deadline"))
+                           self.created_at, fields.get("completed_at"), fields.get("deadline"), self.settings)
 
     def response(self, status: str, output: list[Item], **fields: Any) -> dict[str, Any]:
         return objects.response_object(
@@ -132,6 +136,10 @@ async def prepare(ctx: AppContext, req: CreateResponse, *, owner: str, reader: s
     A job passes the stored ``response_id`` and ``new_input``; a WebSocket passes ``cached``, the
     history it kept of its last response (used instead of reading the chain)."""
     check_request(req)
+    echoed = objects.echo(req)
+    settings = settings_of(req) if req.background else None
+    if response_id is None:  # checked when the request was made, not again when its job runs
+        _check_size(echoed, settings)
     model = ctx.catalog.resolve(req.model or ctx.settings.default_model, task="text-generation")
     new = new_input if new_input is not None else translate.input_items(req.input)
     if cached is not None:
@@ -150,12 +158,35 @@ async def prepare(ctx: AppContext, req: CreateResponse, *, owner: str, reader: s
             if response_id is None:  # checked when the request was made, not again when its job runs
                 await t.check(ctx, tool, i, reader)
             gateway[t.function.name] = (t, tool)
-    echoed = objects.echo(req)
-    if len(req.instructions or "") + (len(translate.dumps_compact(req.tools)) if req.tools else 0) > MAX_ECHO_BYTES:
-        raise InvalidRequest("'instructions' and 'tools' together must be under 1 MiB here (they are stored "
-                             "with the response).", param="instructions")
     return Plan(response_id or translate.object_id("resp_"), owner, model, req, echoed, stored_new, chat, ctx.now(),
-                gateway, past.items)
+                gateway, past.items, settings)
+
+
+SETTINGS_LEFT_OUT = frozenset({"model", "input", "instructions", "tools", "text", "metadata", "previous_response_id",
+                               "conversation", "background", "stream", "stream_options"})
+"""Fields a background response's settings leave out: the row has them (its echo, lossless for these, or
+its columns), or they are the request's transport (``text.verbosity`` is filled in by the echo and
+changes nothing here)."""
+
+
+def settings_of(req: CreateResponse) -> dict[str, Any]:
+    """The request's settings as sent (what a background response's job rebuilds its request from,
+    besides the echoed fields): only the fields the client set, so a default stays the model's."""
+    return req.model_dump(mode="json", by_alias=True, exclude_unset=True, exclude=set(SETTINGS_LEFT_OUT))
+
+
+def _check_size(echoed: dict[str, Any], settings: dict[str, Any] | None) -> None:
+    """A 400 when the request fields a response stores (its whole echo, and a background response's
+    settings) would not fit a D1 row with room to spare — decided before the model runs."""
+    size = len(responses.stored_request(echoed, settings))
+    if size <= MAX_ECHO_BYTES:
+        return
+    sizes = {name: len(translate.dumps_compact(value).encode()) for name, value in echoed.items()}
+    largest = max(sizes, key=lambda name: sizes[name])
+    param = {"text": "text.format"}.get(largest, largest)
+    raise InvalidRequest(f"The request fields a response stores (instructions, tools, text.format, tool_choice, "
+                         f"metadata …) must be under {MAX_ECHO_BYTES / 2**20:g} MiB of JSON together here; these "
+                         f"are {size} bytes, '{param}' the largest ({sizes[largest]} bytes).", param=param)
 
 
 def gateway_functions() -> dict[str, spec.Tool]:
@@ -358,6 +389,9 @@ class _Gateway:
         the calls and their results, and the next answers may cite what they found."""
         turns = list(self.chat.messages)
         made = [spec.ToolCall(call_id(c.id), c.name or "", c.arguments or "{}") for c in calls.values()]
+        limit = self.plan.request.max_tool_calls
+        if limit is not None:  # calls past max_tool_calls are ignored, as at OpenAI
+            made = made[:max(limit - self.ran, 0)]
         turns.append(spec.Message("assistant", "", tuple(made)))
         asked = next((m.text() for m in reversed(self.plan.spec.messages) if m.role == "user"), "")
         budget = file_search_format.budget_for(self.plan.model.context_window)
@@ -506,12 +540,17 @@ async def claim(ctx: AppContext, response_id: str) -> bool:
 async def plan_of(ctx: AppContext, row: ResponseRow) -> Plan:
     """The plan of a stored (background) response, rebuilt from its row and input items."""
     stored_input = await items.all_of(ctx.backends, row.id, ["input"])
+    echoed = row.request
+    if row.settings is not None:
+        settings = row.settings
+    else:  # stored before its settings were kept: the echo (with OpenAI's defaults filled in) stands for them
+        settings = {k: echoed[k] for k in ("tool_choice", "parallel_tool_calls", "temperature", "top_p",
+                                           "max_output_tokens", "truncation", "store")}
+        settings["reasoning"] = {"effort": echoed["reasoning"]["effort"]}
     request = CreateResponse.model_validate({
-        **{k: row.request[k] for k in ("instructions", "tools", "tool_choice", "parallel_tool_calls", "temperature",
-                                        "top_p", "max_output_tokens", "truncation", "metadata", "store")},
-        "text": row.request["text"], "reasoning": {"effort": row.request["reasoning"]["effort"]},
-        "model": row.model, "previous_response_id": row.previous_response_id, "conversation": row.conversation_id,
-        "background": True,
+        **settings, "instructions": echoed["instructions"], "tools": echoed["tools"], "text": echoed["text"],
+        "metadata": echoed["metadata"], "model": row.model, "previous_response_id": row.previous_response_id,
+        "conversation": row.conversation_id, "background": True,
     })
     return await prepare(ctx, request, owner=row.owner, reader=None, response_id=row.id, new_input=stored_input)
 
