@@ -136,6 +136,19 @@ async def test_gpt_oss_gets_responses_shaped_input(client: httpx.AsyncClient, si
     assert "messages" in simulator.calls[-1][1]  # every other model: the chat path
 
 
+async def test_reasoning_items_are_history_no_model_reads_back(client: httpx.AsyncClient,
+                                                                simulator: Simulator) -> None:
+    first = await create(client, model="@cf/openai/gpt-oss-20b", input="echo: the answer",
+                         reasoning={"effort": "low"})
+    assert [i["type"] for i in first["output"]] == ["reasoning", "message"]
+    await create(client, model="@cf/openai/gpt-oss-20b", input="echo: again", previous_response_id=first["id"])
+    inputs = simulator.calls[-1][1]["input"]  # the gpt-oss path: Responses-shaped input, built from the messages
+    assert inputs == [{"role": "user", "content": "echo: the answer"}, {"role": "assistant", "content": "the answer"},
+                      {"role": "user", "content": "echo: again"}]
+    await create(client, model=LLAMA, input=[*first["output"], {"role": "user", "content": "echo: more"}])
+    assert [m["role"] for m in simulator.calls[-1][1]["messages"]] == ["assistant", "user"]  # the chat path too
+
+
 async def test_max_output_tokens_makes_an_incomplete_response(client: httpx.AsyncClient) -> None:
     response = await create(client, input="tell me a long story about the sea", max_output_tokens=3)
     assert response["status"] == "incomplete" and response["incomplete_details"] == {"reason": "max_output_tokens"}

@@ -54,8 +54,7 @@ async def create(request: Request) -> Response:
             final = event.get("response", final)
         return json_bytes_response(final)
     if body.background:  # streamed while stored as a background response (cancellable, with a deadline)
-        await runner.enqueue(ctx, plan, send=False)
-        await runner.claim(ctx, plan.response_id)
+        await runner.start_streamed(ctx, plan)
     return _sse(await primed(runner.execute(ctx, plan, streaming=True)))
 
 
@@ -91,9 +90,8 @@ async def _row(request: Request) -> ResponseRow:
     row = None
     if RESPONSE_ID.match(response_id):
         row = await responses.get(ctx.backends.db, response_id, owner(request))
-        if row is not None and row.deadline is not None and row.deadline <= ctx.now() and row.status in responses.ACTIVE:
-            await responses.expire(ctx.backends.db, row.id, ctx.now())
-            row = await responses.get(ctx.backends.db, response_id, owner(request))
+        if row is not None:
+            row = await responses.current(ctx.backends.db, row, ctx.now())
     if row is None:
         raise _not_found(response_id)
     return row
