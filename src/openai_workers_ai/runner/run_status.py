@@ -118,11 +118,11 @@ async def hand_off(ctx: AppContext, run: Run, owner: str, reply: Message | None,
         return
     if not await runs.transition(db, run.id, ("in_progress",), "queued", now, {"expires_at": now + RUN_TTL}):
         return
-    unfinished = [s.id for s in steps if s.status == "in_progress"] + ([reply.id] if reply is not None else [])
-    await db.batch([
-        db.prepare(f"DELETE FROM {table} WHERE id = ? AND status = 'in_progress'").bind(object_id)
-        for object_id in unfinished for table in ("run_steps", "messages")
-    ])
+    unfinished = [run_steps.delete_unfinished_statement(db, s.id) for s in steps if s.status == "in_progress"]
+    if reply is not None:
+        unfinished.append(messages.delete_unfinished_statement(db, reply.id))
+    if unfinished:
+        await db.batch(unfinished)
     await ctx.backends.jobs.send(Job("runs.execute", run.id, owner))
 
 
