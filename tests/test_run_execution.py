@@ -366,6 +366,44 @@ async def test_d1_failing_at_the_claim_is_retried(client: httpx.AsyncClient, job
     assert done["status"] == "completed"
 
 
+D1_FAILED = {"code": "server_error", "message": "D1_ERROR: injected failure"}
+REPLY_WRITE = "UPDATE messages SET content"
+
+
+async def test_d1_failing_again_while_a_run_fails_still_ends_it_failed(client: httpx.AsyncClient, jobs: InProcessJobs,
+                                                                         ctx: AppContext, flaky: FlakyD1,
+                                                                         clock: Clock) -> None:
+    created_thread, created = await started(client, "echo: hello")
+    flaky.arm(lambda sql: sql.startswith(REPLY_WRITE), times=5)  # the reply's write fails, and fails again
+    failed = await finished(client, jobs, ctx, created)
+    assert failed["status"] == "failed" and failed["last_error"] == D1_FAILED and failed["expires_at"] is None
+    reply = (await messages_of(client, created_thread["id"]))[0]
+    assert reply["role"] == "assistant" and reply["status"] == "incomplete"
+    assert reply["incomplete_details"] == {"reason": "run_failed"}
+    steps = await listed(client, f"/v1/threads/{created_thread['id']}/runs/{created['id']}/steps", "ListRunStepsResponse")
+    assert [s["status"] for s in steps] == ["failed"]
+    clock.now += 601  # it ended: it does not expire later, without its last_error
+    later = await ok(client.get(f"/v1/threads/{created_thread['id']}/runs/{created['id']}"), "RunObject")
+    assert later["status"] == "failed" and later["last_error"] == D1_FAILED
+    await run(client, created_thread["id"], failed["assistant_id"])  # the thread is free
+
+
+async def test_d1_failing_again_while_a_streamed_run_fails_ends_the_stream_with_the_failure(
+    client: httpx.AsyncClient, flaky: FlakyD1
+) -> None:
+    asst = await assistant(client)
+    created_thread = await thread(client, "echo: hello")
+    flaky.arm(lambda sql: sql.startswith(REPLY_WRITE), times=5)
+    pairs = events(await client.post(f"/v1/threads/{created_thread['id']}/runs",
+                                     json={"assistant_id": asst["id"], "stream": True}))
+    assert names(pairs)[-2:] == ["thread.run.step.failed", "thread.run.failed"]
+    failed = pairs[-1][1]
+    assert failed["status"] == "failed" and failed["last_error"] == D1_FAILED
+    assert failed["usage"] is not None and failed["usage"]["completion_tokens"] > 0
+    stored = await ok(client.get(f"/v1/threads/{created_thread['id']}/runs/{failed['id']}"), "RunObject")
+    assert stored == failed
+
+
 # ---- expiry ---------------------------------------------------------------------------------------------
 
 

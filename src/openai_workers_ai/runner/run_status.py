@@ -42,7 +42,7 @@ def event_for(run: Run) -> AssistantStreamEvent:
     return AssistantStreamEvent(f"thread.run.{run.status}", run)
 
 
-async def _tidy(db: Database, run_id: str, status: str, now: int, reply: Message | None = None, text: str = "") -> None:
+async def tidy(db: Database, run_id: str, status: str, now: int, reply: Message | None = None, text: str = "") -> None:
     """End what the run left unfinished when it ended ``status``: its reply ``incomplete`` (with the text
     it had, when the executor knows it), its open steps ``cancelled`` / ``expired`` / ``failed``."""
     if status not in _ENDING:
@@ -62,11 +62,11 @@ async def expire(db: Database, run_id: str, now: int) -> bool:
     """End an overdue active run: ``expired`` (a ``cancelling`` one: ``cancelled``); whether this call did."""
     if await runs.transition(db, run_id, ("cancelling",), "cancelled", now,
                              {"cancelled_at": now, "expires_at": None}, deadline="passed"):
-        await _tidy(db, run_id, "cancelled", now)
+        await tidy(db, run_id, "cancelled", now)
         return True
     if await runs.transition(db, run_id, ("queued", "in_progress", "requires_action"), "expired", now,
                              {"required_action": None}, deadline="passed"):
-        await _tidy(db, run_id, "expired", now)
+        await tidy(db, run_id, "expired", now)
         return True
     return False
 
@@ -101,7 +101,7 @@ async def settle(ctx: AppContext, run_id: str, reply: Message | None, text: str)
     if run.status == "cancelling" and await runs.transition(db, run_id, ("cancelling",), "cancelled", now,
                                                             {"cancelled_at": now, "expires_at": None}):
         run = run.model_copy(update={"status": "cancelled", "cancelled_at": now, "expires_at": None})
-    await _tidy(db, run_id, run.status, now, reply, text)
+    await tidy(db, run_id, run.status, now, reply, text)
     return run
 
 
@@ -114,7 +114,7 @@ async def hand_off(ctx: AppContext, run: Run, owner: str, reply: Message | None,
         error = {"code": "server_error", "message": "The stream was closed before the run ended."}
         if await runs.transition(db, run.id, ("in_progress",), "failed", now,
                                  {"failed_at": now, "last_error": error, "expires_at": None}):
-            await _tidy(db, run.id, "failed", now, reply)
+            await tidy(db, run.id, "failed", now, reply)
         return
     if not await runs.transition(db, run.id, ("in_progress",), "queued", now, {"expires_at": now + RUN_TTL}):
         return
@@ -135,7 +135,7 @@ async def cancel(ctx: AppContext, run: Run) -> Run:
         if run.status in ("queued", "requires_action"):
             if await runs.transition(db, run.id, (run.status,), "cancelled", now,
                                      {"cancelled_at": now, "expires_at": None, "required_action": None}):
-                await _tidy(db, run.id, "cancelled", now)
+                await tidy(db, run.id, "cancelled", now)
                 return await _reread(db, run)
         elif run.status == "in_progress":
             if await runs.transition(db, run.id, ("in_progress",), "cancelling", now):
