@@ -1,11 +1,12 @@
-"""A run's status changes made outside its execution: cancel, submitted tool outputs, expiry.
+"""A run's status changes made outside its execution: cancel, submitted tool outputs, expiry, a run that cannot start.
 
-OpenAI's status machine::
+OpenAI's status machine (and the gateway's own arrow for a run nothing will execute, ``queued → failed``)::
 
     queued ──► in_progress ──► completed | requires_action | incomplete | failed
       │            │                          │
       │            └──► cancelling ──► cancelled ◄── (cancel, from queued or requires_action)
-      └─────────── any of queued / in_progress / requires_action past expires_at ──► expired
+      ├─────────── any of queued / in_progress / requires_action past expires_at ──► expired
+      └─────────── its job not sent, or its stream failed before it started ──► failed
                                                       requires_action ──(tool outputs)──► queued
 
 Each arrow is one conditional ``UPDATE`` (:func:`..repositories.runs.transition`) whose one changed
@@ -17,6 +18,7 @@ scheduled cleanup (:func:`cleanup`).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from ..context import AppContext
@@ -24,8 +26,10 @@ from ..errors import InvalidRequest
 from ..ports import Backends, Database, Job
 from ..repositories import messages, run_steps, runs
 from ..settings import Settings
-from ..types.runs import AssistantStreamEvent, Run, RunStep, StepStatus
+from ..types.runs import AssistantStreamEvent, LastError, Run, RunStatus, RunStep, StepStatus
 from ..types.threads import Message, text_part
+
+log = logging.getLogger(__name__)
 
 RUN_TTL = 600
 """Seconds a run may stay queued or in progress, or wait for tool outputs, before it expires (OpenAI: 10 minutes)."""
@@ -103,6 +107,24 @@ async def settle(ctx: AppContext, run_id: str, reply: Message | None, text: str)
         run = run.model_copy(update={"status": "cancelled", "cancelled_at": now, "expires_at": None})
     await tidy(db, run_id, run.status, now, reply, text)
     return run
+
+
+async def fail_unstarted(ctx: AppContext, run_id: str, error: LastError,
+                         sources: tuple[RunStatus, ...] = ("queued",)) -> Run | None:
+    """End ``failed``, with ``error`` as its ``last_error``, a run that nothing will execute: its job
+    could not be sent, or the stream that was to execute it failed before it started. Its open steps
+    (a tool-calls step whose outputs it was to record) end ``failed`` too. The run as it now is when
+    this call ended it; None when it had left ``sources`` meanwhile."""
+    db, now = ctx.backends.db, ctx.now()
+    if not await runs.transition(db, run_id, sources, "failed", now,
+                                 {"failed_at": now, "last_error": error.model_dump(), "expires_at": None}):
+        return None
+    try:
+        await tidy(db, run_id, "failed", now)
+    except Exception:  # the run has ended, as it must; its steps stay as they were
+        log.warning("run %s failed, but its steps could not be closed", run_id, exc_info=True)
+    stored = await runs.get_by_id(db, run_id)
+    return None if stored is None else stored.run
 
 
 async def hand_off(ctx: AppContext, run: Run, owner: str, reply: Message | None, steps: list[RunStep]) -> None:

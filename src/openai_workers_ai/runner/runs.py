@@ -101,6 +101,34 @@ async def execute(ctx: AppContext, run_id: str) -> AsyncGenerator[Event, None]:
         raise
 
 
+async def execute_inline(ctx: AppContext, run_id: str) -> AsyncGenerator[Event, None]:
+    """:func:`execute`, for a caller that is the run's only executor (a stream; a deployment without a
+    job queue), so that no job retries it: a failure before the run started (D1 failing at its first
+    read or at its claim) ends it ``failed`` with ``last_error`` — rather than leave it ``queued``,
+    blocking its thread until it expires — and the events say so. If even that cannot be written,
+    the failure is raised (the run then expires)."""
+    started = False
+    failure: Exception | None = None
+    try:
+        async with aclosing(execute(ctx, run_id)) as events:
+            async for event in events:
+                started = True
+                yield event
+    except Exception as exc:
+        if started:
+            raise
+        failure = exc
+    if failure is None:
+        return
+    log.warning("run %s could not start; it fails", run_id, exc_info=failure)
+    # in_progress too: the claim may have been written before D1's answer was lost, and nothing else
+    # executes this run
+    ended = await run_status.fail_unstarted(ctx, run_id, last_error(failure), ("queued", "in_progress"))
+    if ended is None:
+        raise failure
+    yield event_for(ended)
+
+
 @dataclass
 class _Generation:
     """One execution of a run: its reply and tool calls as they stream, and how it ends."""
