@@ -22,6 +22,8 @@ from openai_workers_ai.errors import UpstreamError
 from openai_workers_ai.jobs import InProcessJobs
 from openai_workers_ai.maintenance import run_scheduled
 from openai_workers_ai.ports import Backends, Job, Statement
+from openai_workers_ai.repositories import runs as repositories_runs
+from openai_workers_ai.runner import run_status
 from openai_workers_ai.runner import runs as executor
 from openai_workers_ai.settings import Settings
 from openai_workers_ai.simulator import Simulator
@@ -590,6 +592,51 @@ async def test_a_run_waiting_for_tool_outputs_expires(client: httpx.AsyncClient,
     assert error_of(r, 400)["message"] == 'Runs in status "expired" do not accept tool outputs.'
     steps = await listed(client, f"{base}/steps", "ListRunStepsResponse")
     assert steps[0]["status"] == "expired" and steps[0]["expired_at"] is not None
+
+
+async def test_tool_outputs_that_lose_a_race_to_expiry(client: httpx.AsyncClient, jobs: InProcessJobs,
+                                                       ctx: AppContext, flaky: FlakyD1, clock: Clock) -> None:
+    created_thread, created = await started(client, CALL_WEATHER)
+    waiting = await finished(client, jobs, ctx, created)
+    call = waiting["required_action"]["submit_tool_outputs"]["tool_calls"][0]["id"]
+    passed: list[bool] = []
+
+    def deadline_passes(sql: str) -> bool:  # right after the route has read the run, still waiting
+        if sql.startswith(RUN_READ) and sql.endswith("WHERE id = ?") and not passed:
+            passed.append(True)
+            clock.now += run_status.RUN_TTL + 1
+        return False
+
+    flaky.arm(deadline_passes)
+    r = await client.post(f"/v1/threads/{created_thread['id']}/runs/{created['id']}/submit_tool_outputs",
+                          json={"tool_outputs": [{"tool_call_id": call, "output": "sunny"}]})
+    assert passed and error_of(r, 400)["message"] == 'Runs in status "expired" do not accept tool outputs.'
+    expired = await ok(client.get(f"/v1/threads/{created_thread['id']}/runs/{created['id']}"), "RunObject")
+    assert expired["status"] == "expired" and expired["required_action"] is None
+    steps = await listed(client, f"/v1/threads/{created_thread['id']}/runs/{created['id']}/steps", "ListRunStepsResponse")
+    assert [(s["type"], s["status"]) for s in steps] == [("tool_calls", "expired")]
+    assert len(jobs) == 0  # nothing sent to execute it
+
+
+async def test_a_cancel_that_keeps_losing_the_race_gives_up(client: httpx.AsyncClient, db: SQLiteD1,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    created_thread, created = await started(client, "echo: hi")
+    transition = repositories_runs.transition
+    tried: list[tuple[str, ...]] = []
+
+    async def overtaken(db_: Any, run_id: str, sources: tuple[str, ...], status: str, *args: Any, **kwargs: Any) -> bool:
+        if status in ("cancelled", "cancelling"):  # another actor moves the run first: queued ↔ in_progress
+            tried.append(sources)
+            other = "in_progress" if sources == ("queued",) else "queued"
+            await db.prepare("UPDATE runs SET status = ? WHERE id = ?").bind(other, run_id).run()
+        changed: bool = await transition(db_, run_id, sources, status, *args, **kwargs)  # type: ignore[arg-type]
+        return changed
+
+    monkeypatch.setattr(repositories_runs, "transition", overtaken)
+    r = await client.post(f"/v1/threads/{created_thread['id']}/runs/{created['id']}/cancel")
+    assert error_of(r, 400)["message"] == "The run changed status while it was being cancelled; please retry."
+    assert tried == [("queued",), ("in_progress",), ("queued",)]  # three tries, each overtaken
+    assert (await ok(client.get(f"/v1/threads/{created_thread['id']}/runs/{created['id']}")))["status"] == "in_progress"
 
 
 async def test_the_cron_expires_overdue_runs(client: httpx.AsyncClient, app: Any, clock: Clock, db: SQLiteD1) -> None:
