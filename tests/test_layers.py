@@ -8,6 +8,7 @@ draws the same list.
 from __future__ import annotations
 
 import ast
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -138,3 +139,21 @@ def test_the_check_sees_what_it_must() -> None:
     assert "workers_ai" in edges["routes"]  # from ..workers_ai import pipeline
     assert "context" in edges["validation"]  # from .context import context
     assert "routes" in edges["app"]  # from .routes.ollama import chat as ollama_chat
+
+
+SQL = re.compile(r"\b(SELECT\s.+\sFROM|INSERT INTO|UPDATE \w+ SET|DELETE FROM)\b")
+NO_SQL = ("routes", "runner")
+
+
+def sql_in(path: Path) -> list[str]:
+    """The string constants of ``path`` (f-strings' literal parts too) that are SQL statements."""
+    return [node.value for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and SQL.search(node.value)]
+
+
+def test_no_sql_in_doors_and_executors() -> None:
+    """Data access lives in ``repositories/`` (one module per resource): doors and executors write no SQL."""
+    found = {str(path.relative_to(PACKAGE)): sql for unit in NO_SQL for path in (PACKAGE / unit).rglob("*.py")
+             if (sql := sql_in(path))}
+    assert not found, found
+    assert sql_in(PACKAGE / "repositories" / "run_steps.py")  # the check sees SQL where it is
