@@ -85,3 +85,31 @@ def test_the_guard_catches_what_it_must(tmp_path: Path) -> None:
 def test_the_local_server_imports_cleanly_too() -> None:
     """The CLI's own modules too (its server libraries may seed themselves: there is no snapshot there)."""
     assert snapshot("openai_workers_ai.cli", ("uvicorn", "httpx", "sqlite3"))["entropy_attempts"] == []
+
+
+def test_create_app_matches_no_route_and_reads_no_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The route table's fixed paths are matched once, at import (``app.FIXED``), and the built-in
+    catalog's lookup tables built once: ``create_app`` does neither (nor does a fixed path's request)."""
+    from starlette import routing as starlette_routing
+    from starlette.testclient import TestClient
+
+    from openai_workers_ai import app as app_module
+    from openai_workers_ai.catalog import catalog as catalog_module
+    from openai_workers_ai.ports import Backends
+    from openai_workers_ai.settings import Settings
+    from openai_workers_ai.simulator import Simulator
+
+    assert ("POST", "/v1/chat/completions") in app_module.FIXED and ("GET", "/llm/ollama/api/tags") in app_module.FIXED
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise AssertionError("worked out per app: it is static")
+
+    for route_type in (starlette_routing.Route, starlette_routing.Mount, starlette_routing.WebSocketRoute):
+        monkeypatch.setattr(route_type, "matches", refused)
+    monkeypatch.setattr(catalog_module, "short_name", refused)
+    built = app_module.create_app(Backends(Simulator(keep_calls=0), None, None),  # type: ignore[arg-type]
+                                  Settings(access_token=("sk-a",), model_aliases={"house": "@cf/meta/llama-3.1-8b-instruct"}))
+    assert built.router.fixed is app_module.FIXED  # type: ignore[attr-defined]  # (the project's Router)
+    assert built.state.ctx.catalog.resolve("HOUSE").id == "@cf/meta/llama-3.1-8b-instruct"
+    with TestClient(built) as client:
+        assert client.get("/v1/models", headers={"Authorization": "Bearer sk-a"}).status_code == 200
