@@ -48,6 +48,7 @@ from .routes.ollama import models as ollama_models
 from .routes.ollama import version as ollama_version
 from .routing import Route, Router, fixed_table
 from .settings import Settings
+from .validation import read_models
 
 OPENAI: list[BaseRoute] = [
     Route("/chat/completions", chat_completions.create, methods=["POST"]),
@@ -153,6 +154,8 @@ ROUTES: list[BaseRoute] = [
     *OLLAMA,
     Mount("/llm/ollama", routes=[Route("/", health.root, methods=["GET", "HEAD"]), *OLLAMA]),
 ]
+
+read_models()  # what each request model's checks need, read now (in the Worker, inside the snapshot)
 
 FIXED = fixed_table(ROUTES)
 """The fixed paths of :data:`ROUTES`, matched once here, at import (in the Worker, inside the
