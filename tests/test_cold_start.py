@@ -67,27 +67,68 @@ def test_nothing_local_only_loads(entry: dict[str, list[str]]) -> None:
     assert LOCAL_ONLY & set(entry["loaded"]) == set()
 
 
+# Each probe is a module of project code (the guard treats ``openai_workers_ai*`` as the project's).
+REFUSED = {
+    "secrets": "import secrets\nKEY = secrets.token_hex(8)",
+    "time": "import time\nSTARTED = time.time()",
+    "monotonic": "import time\nSTARTED = time.monotonic()",
+    "perf_counter": "from time import perf_counter\nSTARTED = perf_counter()",
+    "datetime_now": "import datetime\nSTARTED = datetime.datetime.now()",
+    "datetime_today": "from datetime import datetime\nSTARTED = datetime.today()",
+    "datetime_utcnow": "import datetime\nSTARTED = datetime.datetime.utcnow()",
+    "date_today": "from datetime import date\nTODAY = date.today()",
+    "random_instance": "import random\nRNG = random.Random()",
+    "random_reseeded": "import random\nrandom.seed()",
+    "system_random": "import random\nKEY = random.SystemRandom().random()",
+    "system_random_choice": "from random import SystemRandom\nKEY = SystemRandom().choice('abc')",
+    "environ_get": "import os\nREGION = os.environ.get('REGION')",
+    "getenv": "import os\nREGION = os.getenv('REGION')",
+    "environ_copy": "import os\nENV = os.environ.copy()",
+    "environ_iterated": "import os\nNAMES = [name for name in os.environ]",
+    "environ_items": "import os\nENV = dict(os.environ.items())",
+    "environ_dict": "import os\nENV = dict(os.environ)",
+}
+ACCEPTED = {  # deterministic: nothing to freeze that an isolate should draw for itself
+    "seeded_random": "import random\nRNG = random.Random(42)\nFIRST = RNG.random()",
+    "system_random_kept": "import random\nRNG = random.SystemRandom()",
+    "a_fixed_date": "import datetime\nEPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)",
+    "clocks_kept_not_read": "import time\nfrom time import monotonic\nCLOCKS = (time.time, monotonic)",
+}
+
+
 def test_the_guard_catches_what_it_must(tmp_path: Path) -> None:
-    """The guard itself: project code that draws entropy, reads the clock or the environment at import fails."""
-    probes = tmp_path / "openai_workers_ai_probes"  # a name the guard treats as the project's code
+    """The guard itself: project code that draws entropy, reads the clock or the environment at import
+    fails, whichever way it reaches them; code that only keeps a clock or seeds its own generator does not."""
+    probes = tmp_path / "openai_workers_ai_probes"
     probes.mkdir()
-    for i, body in enumerate(("import secrets\nKEY = secrets.token_hex(8)", "import time\nSTARTED = time.time()",
-                              "import os\nREGION = os.environ.get('REGION')")):
-        (probes / f"probe{i}.py").write_text(body + "\n")
-        out = worker_world(f"""
-            sys.path[:0] = ["tests/in_pyodide", {str(tmp_path)!r}]
-            from snapshot import import_entry
+    for name, body in {**REFUSED, **ACCEPTED}.items():
+        (probes / f"{name}.py").write_text(body + "\n")
+    out = worker_world(f"""
+        import json
+        sys.path[:0] = ["tests/in_pyodide", {str(tmp_path)!r}]
+        from snapshot import import_entry
+        outcomes = {{}}
+        for name in {sorted({**REFUSED, **ACCEPTED})!r}:
             try:
-                import_entry("openai_workers_ai_probes.probe{i}")
+                outcomes[name] = import_entry("openai_workers_ai_probes." + name)["entropy_attempts"]
             except RuntimeError as exc:
-                print("refused:", exc)
-        """)
-        assert "refused:" in out, body
+                outcomes[name] = "refused: " + str(exc)
+        # once an import is over, what it kept answers as the original does
+        import datetime, os, random, time
+        from openai_workers_ai_probes import clocks_kept_not_read as kept
+        assert kept.monotonic is time.monotonic and kept.CLOCKS[0]() > 0 and kept.CLOCKS[1]() > 0
+        assert type(datetime.datetime.now()) is datetime.datetime and isinstance(os.environ, os._Environ)
+        random.Random().random()
+        print(json.dumps(outcomes))
+    """)
+    outcomes = json.loads(out.splitlines()[-1])
+    assert {name for name in REFUSED if not str(outcomes[name]).startswith("refused: ")} == set()
+    assert {name: outcomes[name] for name in ACCEPTED} == dict.fromkeys(ACCEPTED, [])
 
 
 def test_the_local_server_imports_cleanly_too() -> None:
     """The CLI's own modules too (its server libraries may seed themselves: there is no snapshot there)."""
-    assert snapshot("openai_workers_ai.cli", ("uvicorn", "httpx", "sqlite3"))["entropy_attempts"] == []
+    assert snapshot("openai_workers_ai.cli", ("uvicorn", "httpx", "sqlite3", "aiohttp"))["entropy_attempts"] == []
 
 
 # ---- what the snapshot holds: nothing static is left for an isolate to build -------------------------
