@@ -65,13 +65,25 @@ def check_lengths(model: type[BaseModel], data: Any, words: str = "openai") -> N
 @cache
 def _list_limits(model: type[BaseModel]) -> dict[str, int]:
     """The top-level list fields' ``max_length``, wherever the annotation puts it (a union's member too);
-    read once per model."""
+    read once per model (for every model of the package at import: :func:`read_models`)."""
     limits: dict[str, int] = {}
     for name, field in model.model_fields.items():
         found = _max_length([*field.metadata, field.annotation])
         if found is not None:
             limits[field.alias or name] = found
     return limits
+
+
+def read_models() -> None:
+    """Read what :func:`check_lengths` needs of every pydantic model the package has defined, now:
+    ``app.py`` calls this at import, once every route and type module is loaded (in the Worker, inside
+    the deploy-time snapshot), so that no request reads a model's fields for the first time."""
+    models: list[type[BaseModel]] = [BaseModel]
+    while models:
+        for sub in models.pop().__subclasses__():
+            models.append(sub)
+            if sub.__module__.startswith(__package__ or "openai_workers_ai"):
+                _list_limits(sub)
 
 
 def _max_length(nodes: list[Any]) -> int | None:

@@ -10,7 +10,6 @@ once, there; JS errors come back as :class:`~openai_workers_ai.errors.UpstreamEr
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import fields
 from json import dumps
 from typing import Any
 from urllib.parse import urljoin
@@ -22,7 +21,7 @@ from .. import outbound
 from ..errors import UpstreamError
 from ..limits import declared_over, read_at_most
 from ..ports import Backends, Conversion, Fetched, Job, Statement, StoredObject, Vector, VectorMatch
-from ..settings import Settings
+from ..settings import VARIABLES, Settings
 from ..workers_ai.errors import upstream_error
 from .workers_convert import (
     is_null,
@@ -481,16 +480,14 @@ def _env_value(raw: Any) -> str | None:
 def settings_from_env(env: Any) -> Settings:
     """:class:`Settings` from the Worker's vars and secrets (``ACCESS_TOKEN`` …)."""
     values: dict[str, str] = {}
-    for f in fields(Settings):
-        if f.name == "auth_disabled":  # only the local server may turn auth off
-            continue
+    for variable in VARIABLES:  # (not AUTH_DISABLED: only the local server may turn auth off)
         try:
-            raw = getattr(env, f.name.upper())
+            raw = getattr(env, variable)
         except AttributeError:
             continue
         value = _env_value(raw)
         if value is not None:
-            values[f.name.upper()] = value
+            values[variable] = value
     return Settings.from_mapping(values, auth_disabled=False)
 
 

@@ -50,11 +50,14 @@ TASK_NAMES: dict[str, str] = {
 _FLAGS = {"function_calling": TOOLS, "vision": VISION, "reasoning": REASONING}
 
 
+_SEPARATORS = re.compile(r"[\s_]+")
+
+
 def task_key(name: object) -> str | None:
     """``"Text Generation"`` → ``text-generation``; None for a missing or blank name."""
     if not isinstance(name, str) or not name.strip():
         return None
-    return re.sub(r"[\s_]+", "-", name.strip().lower())
+    return _SEPARATORS.sub("-", name.strip().lower())
 
 
 def _flag(value: object) -> bool:
