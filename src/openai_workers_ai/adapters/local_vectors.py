@@ -2,13 +2,12 @@
 over a numpy matrix, written through to a SQLite file (CPython only; never imported by the Worker).
 Processes sharing the file (``serve --workers N``) see each other's writes: :class:`LocalVectorIndex`.
 
-Why exact search over numpy rather than an approximate index: at the sizes a local server holds
-(thousands to a few hundred thousand chunks) a matrix product answers in about a millisecond per
-10,000 vectors of 1,024 dimensions, returns the true nearest neighbours (so tests can assert exact
-orders), and builds in no time; HNSW libraries (usearch, hnswlib) took 8–10 s to index 10,000 such
-vectors on two cores and, at their default settings, missed most of the true top 50, and sqlite-vec
-needs a Python whose ``sqlite3`` can load extensions (many builds cannot) and was 16x slower per query.
-Figures: ``bench/vector_stores.py`` and docs/vector_stores.md.
+Why exact search over numpy rather than an approximate index: at the sizes a local server holds it
+answers as fast as the HNSW libraries, returns the true nearest neighbours (so tests can assert exact
+orders) and builds in no time, where HNSW took tens of seconds to index 10,000 vectors and missed most
+of the true top 50 at its default settings, and sqlite-vec needs a ``sqlite3`` that can load
+extensions and was far slower per query. The figures, measured by ``bench/vector_index_choice.py``,
+are in docs/vector_stores.md, "The local index".
 """
 
 from __future__ import annotations
