@@ -28,6 +28,7 @@ from openai_workers_ai.types.responses import CreateResponse
 from .conftest import KEY, Clock
 from .openapi import assert_matches
 from .responses_util import sse_events
+from .sse import post_and_leave
 from .test_run_execution import FlakyD1
 
 LLAMA = "@cf/meta/llama-3.1-8b-instruct"
@@ -285,33 +286,6 @@ def pace(simulator: Simulator, monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr(simulator, "run", run)
 
 
-async def disconnecting(app: Any, body: dict[str, Any]) -> None:
-    """POST ``body`` to ``/v1/responses`` over raw ASGI, the client leaving once the first text delta
-    reached it (the gate cancels the request, as uvicorn reports it)."""
-    raw = json.dumps(body).encode()
-    first_delta = asyncio.Event()
-    received = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal received
-        if not received:
-            received = True
-            return {"type": "http.request", "body": raw, "more_body": False}
-        await first_delta.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        if b"response.output_text.delta" in message.get("body", b""):
-            first_delta.set()
-
-    path = "/v1/responses"
-    scope = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",
-             "method": "POST", "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
-             "root_path": "", "server": ("testserver", 80), "client": ("127.0.0.1", 1),
-             "headers": [(b"authorization", f"Bearer {KEY}".encode()), (b"content-type", b"application/json")]}
-    await app(scope, receive, send)  # returns once the disconnect cancelled the request
-
-
 async def only_response(db: SQLiteD1) -> dict[str, Any]:
     rows = await db.prepare("SELECT id, status, error FROM responses").all()
     assert len(rows) == 1
@@ -322,7 +296,8 @@ async def test_a_streamed_background_response_goes_on_when_its_client_leaves(
         app: Any, client: httpx.AsyncClient, ctx: AppContext, db: SQLiteD1, runner_jobs: InProcessJobs,
         simulator: Simulator, monkeypatch: pytest.MonkeyPatch) -> None:
     pace(simulator, monkeypatch)
-    await disconnecting(app, {"model": LLAMA, "input": LONG, "background": True, "stream": True})
+    await post_and_leave(app, "/v1/responses", {"model": LLAMA, "input": LONG, "background": True, "stream": True},
+                         b"response.output_text.delta")
     row = await only_response(db)
     assert row["status"] == "queued" and len(runner_jobs) == 1  # handed to a job, not left in_progress
     assert simulator.streams[-1].closed and not simulator.streams[-1].finished  # the request's model call stopped

@@ -32,6 +32,7 @@ from openai_workers_ai.types.runs import AssistantStreamEvent
 from .assistants import CALL_WEATHER, LLAMA, assistant, error_of, events, finished, listed, names, ok, run, thread
 from .conftest import KEY, Clock
 from .openapi import assert_matches
+from .sse import post_and_leave
 from .test_threads import PNG, upload
 
 
@@ -292,28 +293,8 @@ async def test_a_client_that_disconnects_mid_stream_leaves_the_run_to_the_backgr
                                  headers={"authorization": f"Bearer {KEY}"}) as client:
         created_thread = await thread(client, LONG)
         asst = await assistant(client)
-    body = json.dumps({"assistant_id": asst["id"], "stream": True}).encode()
-    path = f"/v1/threads/{created_thread['id']}/runs"
-    first_delta = asyncio.Event()
-    received = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal received
-        if not received:
-            received = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        await first_delta.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        if b"thread.message.delta" in message.get("body", b""):
-            first_delta.set()
-
-    scope = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",
-             "method": "POST", "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
-             "root_path": "", "server": ("testserver", 80), "client": ("127.0.0.1", 1),
-             "headers": [(b"authorization", f"Bearer {KEY}".encode()), (b"content-type", b"application/json")]}
-    await app(scope, receive, send)  # returns once the disconnect cancelled the response
+    await post_and_leave(app, f"/v1/threads/{created_thread['id']}/runs", {"assistant_id": asst["id"], "stream": True},
+                         b"thread.message.delta")
     await asyncio.sleep(0.01)
     assert len(jobs) == 1
     await jobs.drain(app.state.ctx)
