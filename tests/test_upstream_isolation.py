@@ -251,3 +251,35 @@ async def test_one_keys_requests_in_flight_are_bounded_not_the_others(db: SQLite
         assert refused.json()["error"]["code"] == "too_many_requests_in_flight" and refused.headers["retry-after"]
         assert (await a.get("/v1/models")).status_code == 200  # the count went back down
         assert app.state.ctx is not None
+
+
+async def test_stalled_calls_do_not_take_every_upstream_connection() -> None:
+    """More upstream calls stalled than a default pool holds (aiohttp's 100): another call still gets
+    a connection of its own at once (issue 14: every other key's calls waited up to 300 s)."""
+    from .served import rest_ai_over
+
+    stalled, release = [0], asyncio.Event()
+
+    async def stalling(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        while (await receive()).get("more_body"):
+            pass
+        if scope["path"].endswith("/stall"):
+            stalled[0] += 1
+            await release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": b'{"success":true,"result":{"response":"ok"}}'})
+
+    n = 120
+    async with rest_ai_over(stalling) as ai:
+        calls = [asyncio.create_task(ai.run("@cf/x/stall", {"prompt": "x"})) for _ in range(n)]
+        try:
+            for _ in range(300):  # until the upstream holds them all (a capped pool never gets there)
+                if stalled[0] == n:
+                    break
+                await asyncio.sleep(0.01)
+            start = time.monotonic()
+            assert await asyncio.wait_for(ai.run("@cf/x/quick", {"prompt": "x"}), 3) == {"response": "ok"}
+            assert time.monotonic() - start < 1 and stalled[0] == n
+        finally:
+            release.set()
+            assert await asyncio.gather(*calls) == [{"response": "ok"}] * n
