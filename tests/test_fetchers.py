@@ -347,3 +347,75 @@ async def test_an_ollama_image_is_never_a_url_to_fetch(backends: Backends, image
         r = await c.post("/v1/chat/completions", json=vision_chat("https://img.test/a.png"))
         assert r.status_code == 200  # the same fetcher does download an OpenAI image_url
     assert fetcher.requested == ["https://img.test/a.png"]
+
+
+async def test_the_fetch_timeout_bounds_all_hops_together(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Six hops of 0.15 s each: within a 0.5 s limit one by one, not together."""
+    import asyncio
+    import time
+
+    from openai_workers_ai import outbound
+
+    async def slow_hops(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        hop = int(scope["path"].rsplit("/", 1)[1])
+        await asyncio.sleep(0.15)
+        last = hop == outbound.MAX_REDIRECTS
+        await send({"type": "http.response.start", "status": 200 if last else 302,
+                    "headers": [(b"content-type", b"image/png")] if last else [(b"location", b"/hop/%d" % (hop + 1))]})
+        await send({"type": "http.response.body", "body": PNG if last else b""})
+
+    fetcher = HttpFetcher(allow_http=True, allow_private=True)
+    try:
+        async with served(slow_hops) as url:
+            monkeypatch.setattr(outbound, "FETCH_TIMEOUT", 0.5)
+            start = time.monotonic()
+            with pytest.raises(TimeoutError):  # an OSError, as the Fetcher port's failures are
+                await fetcher.get(f"{url}/hop/0", max_bytes=64)
+            assert time.monotonic() - start < 0.8
+            monkeypatch.setattr(outbound, "FETCH_TIMEOUT", 5.0)
+            assert (await fetcher.get(f"{url}/hop/0", max_bytes=64)).body == PNG
+    finally:
+        await fetcher.aclose()
+
+
+def test_the_workers_fetcher_gives_every_hop_one_timeout_signal() -> None:
+    out = worker_world(
+        """
+        import asyncio
+        from openai_workers_ai.adapters.workers import WorkersFetcher
+
+        class FetchResponse(JsProxy):
+            js_name = "Response"
+            def __init__(self, status, headers):
+                self.status, self.ok = status, 200 <= status < 300
+                self.headers = Headers.new(headers)
+                self.body = ReadableStream([b"\\x89PNG"])
+
+        class Signal:
+            pass
+
+        class AbortSignal:
+            made = []
+            @staticmethod
+            def timeout(ms):
+                AbortSignal.made.append(ms)
+                return Signal()
+        js.AbortSignal = AbortSignal
+
+        HOPS = {"https://img.test/a": (302, [("location", "/b")]), "https://img.test/b": (302, [("location", "/c")]),
+                "https://img.test/c": (200, [("content-type", "image/png")])}
+        signals = []
+
+        async def fetch(url, init=None):
+            signals.append(init.signal)
+            return FetchResponse(*HOPS[url])
+        js.fetch = fetch
+
+        async def main():
+            await WorkersFetcher().get("https://img.test/a", max_bytes=100)
+            print(AbortSignal.made, len(signals), len({id(s) for s in signals}))
+
+        asyncio.run(main())
+        """
+    )
+    assert out.strip() == "[30000] 3 1"  # one 30 s signal, shared by the three hops

@@ -31,7 +31,7 @@ from urllib.parse import unquote, urlsplit
 
 MAX_REDIRECTS = 5
 FETCH_TIMEOUT = 30.0
-"""Seconds a whole fetch may take (connecting, every redirect, the body)."""
+"""Seconds a whole fetch may take (connecting, every redirect, the body), all hops together."""
 CONNECT_TIMEOUT = 10.0
 FAILED = "the URL could not be fetched"
 """The one text of every fetch failure, whatever went wrong."""

@@ -542,7 +542,8 @@ class HttpFetcher:
             resolver = None if self.allow_private else _PublicResolver()
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(resolver=resolver, limit=100),
-                timeout=aiohttp.ClientTimeout(total=outbound.FETCH_TIMEOUT, connect=outbound.CONNECT_TIMEOUT),
+                # The whole fetch (every hop, the body) is bounded by `get`; connecting, here.
+                timeout=aiohttp.ClientTimeout(connect=outbound.CONNECT_TIMEOUT),
             )
         return self._session
 
@@ -552,6 +553,10 @@ class HttpFetcher:
             self._session = None
 
     async def get(self, url: str, *, max_bytes: int) -> Fetched:
+        async with asyncio.timeout(outbound.FETCH_TIMEOUT):  # every hop and the body together (TimeoutError)
+            return await self._get(url, max_bytes)
+
+    async def _get(self, url: str, max_bytes: int) -> Fetched:
         for _ in range(outbound.MAX_REDIRECTS + 1):
             outbound.check(url, allow_http=self.allow_http, allow_private=self.allow_private)
             async with self.session().get(url, allow_redirects=False) as response:
