@@ -135,12 +135,12 @@ class WorkersFetcher:
         self.allow_http = allow_http
 
     async def get(self, url: str, *, max_bytes: int) -> Fetched:
+        init: dict[str, Any] = {"redirect": "manual"}
+        timeout = getattr(getattr(js, "AbortSignal", None), "timeout", None)
+        if timeout is not None:  # one signal for every hop and the body: the whole fetch is bounded
+            init["signal"] = timeout(int(outbound.FETCH_TIMEOUT * 1000))
         for _ in range(outbound.MAX_REDIRECTS + 1):
             outbound.check(url, allow_http=self.allow_http)
-            init: dict[str, Any] = {"redirect": "manual"}
-            timeout = getattr(getattr(js, "AbortSignal", None), "timeout", None)
-            if timeout is not None:
-                init["signal"] = timeout(int(outbound.FETCH_TIMEOUT * 1000))
             try:
                 response = await js.fetch(url, to_js(init))
             except JsException as exc:
