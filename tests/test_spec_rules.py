@@ -68,7 +68,8 @@ SCHEMA_OF = {CHAT: "CreateChatCompletionRequest", COMPLETIONS: "CreateCompletion
              FILE_BATCHES: "CreateVectorStoreFileBatchRequest", CONVERSATIONS: "CreateConversationBody",
              CONVERSATION: "UpdateConversationBody", ITEMS: "CreateItemsBody"}
 """The pydantic request model each endpoint validates with (the name its rules are looked up by)."""
-MODEL_FIRST = [CHAT, COMPLETIONS, EMBEDDINGS, SPEECH, IMAGES]
+MODEL_FIRST = [CHAT, COMPLETIONS, EMBEDDINGS, SPEECH, IMAGES, RESPONSES, INPUT_TOKENS, COMPACT, ASSISTANTS,
+               ASSISTANT, RUNS, THREAD_RUNS]
 """The endpoints whose body names a model: answered before the fields."""
 TOOL = {"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {}}}}
 USER = {"role": "user", "content": "hi"}

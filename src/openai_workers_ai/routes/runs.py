@@ -61,7 +61,7 @@ UNFINISHED = ("queued", "in_progress", "cancelling")
 async def create(request: Request) -> Response:
     ctx = context(request)
     include = check_include(request)
-    body = await parse_json(request, CreateRunRequest)
+    body = await parse_json(request, CreateRunRequest, task="text-generation")
     thread = await thread_of(request)
     assistant = await _assistant(request, body.assistant_id)
     run = _new_run(ctx, body, assistant, thread.id, body.additional_instructions)
@@ -79,7 +79,7 @@ async def create(request: Request) -> Response:
 
 async def create_thread_and_run(request: Request) -> Response:
     ctx = context(request)
-    body = await parse_json(request, CreateThreadAndRunRequest)
+    body = await parse_json(request, CreateThreadAndRunRequest, task="text-generation")
     assistant = await _assistant(request, body.assistant_id)
     given = body.thread
     ms = now_ms(ctx)
