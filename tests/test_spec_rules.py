@@ -176,6 +176,8 @@ ROWS: list[tuple[str, dict[str, Any], str, str | None, str]] = [
      "audio: 'Required when audio output is requested with modalities: [\"audio\"]'"),
     (CHAT, {"tool_choice": "required"}, "tool_choice", "invalid_value",
      "tool_choice: '`none` is the default when no tools are present'"),
+    (CHAT, {"parallel_tool_calls": False}, "parallel_tool_calls", "invalid_value",
+     "parallel_tool_calls: a setting of tool use, only allowed when 'tools' are specified"),
     (CHAT, {"messages": [{"role": "system", "content": [{"type": "image_url", "image_url": {"url": "data:,"}}]}, USER]},
      "messages[0]", None, "image parts belong to user messages only"),
     (COMPLETIONS, {"best_of": 1, "n": 2}, "best_of", "invalid_value", "best_of: 'best_of must be greater than n'"),

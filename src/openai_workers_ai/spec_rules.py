@@ -644,6 +644,12 @@ CROSS_FIELD: tuple[Rule, ...] = (
          lambda b: "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified."
          if _given(b, "tool_choice") and b["tool_choice"] != "none" and not b.get("tools") else None,
          given="tool_choice"),
+    Rule("CreateChatCompletionRequest", "parallel_tool_calls",
+         "ParallelToolCalls: 'Whether to enable parallel function calling during tool use.' (a setting of tool "
+         "use: OpenAI answers it without tools with this 400)",
+         lambda b: "Invalid value for 'parallel_tool_calls': 'parallel_tool_calls' is only allowed when 'tools' "
+                   "are specified."
+         if _given(b, "parallel_tool_calls") and not b.get("tools") else None, given="parallel_tool_calls"),
     Rule("CreateCompletionRequest", "best_of",
          "best_of: 'When used with n, best_of controls the number of candidate completions and n specifies how "
          "many to return – best_of must be greater than n.'",
