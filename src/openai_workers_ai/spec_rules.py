@@ -153,7 +153,10 @@ def _error(node: Node, value: Any, param: str) -> InvalidRequest | None:
 
 
 def _bounds(node: Node, value: Any, param: str) -> InvalidRequest | None:
-    noun = "integer" if isinstance(value, int) else "decimal"
+    # Named by the field's type, as OpenAI does ('temperature': 5 is a decimal above maximum value).
+    types = node.get("type", ())
+    noun = ("integer" if "integer" in types else "decimal" if "number" in types
+            else "integer" if isinstance(value, int) else "decimal")
     for key, broken, relation, side in (("minimum", value < node.get("minimum", value), ">=", "below minimum"),
                                         ("maximum", value > node.get("maximum", value), "<=", "above maximum"),
                                         ("exclusiveMinimum", value <= node.get("exclusiveMinimum", value - 1), ">",
@@ -255,20 +258,42 @@ _CHECKS: dict[str, Callable[[Node, Any, str], InvalidRequest | None]] = {
 
 def _tag(options: list[Node]) -> tuple[str, dict[Any, Node]] | None:
     """A property whose single ``enum`` value tells the (object) options apart, as the spec's
-    discriminators (``role``, ``type``) do."""
+    discriminators (``role``, ``type``) do. A property that tells every option apart is preferred;
+    else one that tells some apart, a value shared by several options standing for the union of
+    those (a Responses input item of ``type: message`` is an input or an output message, told apart
+    by its ``role``). A value no option of the union admits leaves it untagged."""
     resolved = [_resolved(o) for o in options]
     common = set.intersection(*(set(o.get("properties", {})) for o in resolved)) if resolved else set()
+    partial: tuple[str, dict[Any, list[Node]]] | None = None
     for name in sorted(common, key=lambda n: (n not in ("type", "role"), n)):
-        by_value: dict[Any, Node] = {}
+        by_value: dict[Any, list[Node]] = {}
         for option in resolved:
             values = _resolved(option["properties"][name]).get("enum")
             if not values:
                 break
             for v in values:
-                by_value.setdefault(v, option)
+                if option not in by_value.setdefault(v, []):
+                    by_value[v].append(option)
         else:
-            return name, by_value
-    return None
+            if all(len(shared) == 1 for shared in by_value.values()):
+                return name, {v: shared[0] for v, shared in by_value.items()}
+            if partial is None and len(by_value) > 1:
+                partial = name, by_value
+    if partial is None:
+        return None
+    name, by_value = partial
+    return name, {v: shared[0] if len(shared) == 1 else _shared(shared) for v, shared in by_value.items()}
+
+
+_SHARED: dict[tuple[int, ...], Node] = {}
+
+
+def _shared(options: list[Node]) -> Node:
+    """The union of ``options`` (one node for the same options, so what is worked out for it is kept)."""
+    key = tuple(id(o) for o in options)
+    if key not in _SHARED:
+        _SHARED[key] = {"anyOf": options}
+    return _SHARED[key]
 
 
 # The rules are constant data: what depends only on a node (by identity) is worked out once.
@@ -310,9 +335,29 @@ def _union(options: list[Node], value: Any, param: str) -> InvalidRequest | None
         found = _error(option, value, param)
         if found is None:
             return None
-        errors.append(found)
-    # The most telling: not a mere type mismatch of another option, then the deepest, the furthest in.
-    return max(errors, key=lambda e: (e.code != "invalid_type", len(e.param or ""), e.param or ""))
+        errors.append((option, found))
+    if kind == "object" and isinstance(value.get("type"), str):
+        # The options its own ``type`` names, if any (an input item of type web_search_call: the errors
+        # of the web search call, not of the item reference that type is not).
+        named = [(o, e) for o, e in errors if _takes(o, "type", value["type"])]
+        errors = named or errors
+    # The most telling: not a mere type mismatch of another option, nor a key missing from an object
+    # that another option describes, then the deepest, the furthest in.
+    return max((e for _, e in errors), key=lambda e: (e.code != "invalid_type", e.code != "missing_required_parameter",
+                                                      len(e.param or ""), e.param or ""))
+
+
+def _takes(node: Node, key: str, value: Any) -> bool:
+    """Whether an object of ``node`` may have ``value`` at ``key`` (a union: one of its options may)."""
+    node = _resolved(node)
+    if "$ref" in node and not _takes(DEFS[node["$ref"]], key, value):
+        return False
+    sub = node.get("properties", {}).get(key)
+    if sub is not None and _error(sub, value, key) is not None:
+        return False
+    if "anyOf" in node and not any(_takes(o, key, value) for o in node["anyOf"]):
+        return False
+    return all(_takes(p, key, value) for p in node.get("allOf", ()))
 
 
 # ---- the same rules compiled: valid or not ------------------------------------------------------
@@ -600,6 +645,12 @@ CROSS_FIELD: tuple[Rule, ...] = (
          lambda b: "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified."
          if _given(b, "tool_choice") and b["tool_choice"] != "none" and not b.get("tools") else None,
          given="tool_choice"),
+    Rule("CreateChatCompletionRequest", "parallel_tool_calls",
+         "ParallelToolCalls: 'Whether to enable parallel function calling during tool use.' (a setting of tool "
+         "use: OpenAI answers it without tools with this 400)",
+         lambda b: "Invalid value for 'parallel_tool_calls': 'parallel_tool_calls' is only allowed when 'tools' "
+                   "are specified."
+         if _given(b, "parallel_tool_calls") and not b.get("tools") else None, given="parallel_tool_calls"),
     Rule("CreateCompletionRequest", "best_of",
          "best_of: 'When used with n, best_of controls the number of candidate completions and n specifies how "
          "many to return – best_of must be greater than n.'",

@@ -29,6 +29,7 @@ import aiohttp
 import aiohttp.abc
 
 from .. import outbound
+from ..catalog.live import MAX_PAGES, PER_PAGE
 from ..errors import UpstreamError
 from ..limits import read_at_most
 from ..ports import Base64Bytes, Conversion, Fetched, Statement, StoredObject
@@ -333,8 +334,8 @@ class RestAI:
         """The live catalog (``GET …/ai/models/search``, every page), as ``env.AI.models()`` gives it:
         a list of ``AiModelsSearchObject`` dicts."""
         out: list[dict[str, Any]] = []
-        for page in range(1, _MODELS_MAX_PAGES + 1):
-            params = {"page": str(page), "per_page": str(_MODELS_PER_PAGE)}
+        for page in range(1, MAX_PAGES + 1):
+            params = {"page": str(page), "per_page": str(PER_PAGE)}
             try:
                 async with self.session().get(f"{self.url}/models/search", params=params, headers=self.headers) as r:
                     status, body = r.status, _envelope(await r.read())
@@ -348,7 +349,7 @@ class RestAI:
             out.extend(entry for entry in result if isinstance(entry, dict))
             info = body.get("result_info")
             total = info.get("total_count") if isinstance(info, dict) else None
-            if len(result) < _MODELS_PER_PAGE or (isinstance(total, int) and len(out) >= total):
+            if len(result) < PER_PAGE or (isinstance(total, int) and len(out) >= total):
                 break
         return out
 
@@ -390,10 +391,6 @@ def _unreachable(exc: BaseException, timeout: float, what: str = "Workers AI is 
                              code="upstream_timeout")
     return UpstreamError(f"{what}: {_describe(exc)}")
 
-
-# The live catalog is read in pages of this size (the search API pages), at most this many pages.
-_MODELS_PER_PAGE = 100
-_MODELS_MAX_PAGES = 10
 
 _BinaryInput = tuple[str, bytes | bytearray | memoryview, str]
 """An input's name, its bytes and their content type."""

@@ -18,6 +18,7 @@ import js
 from pyodide.ffi import JsException
 
 from .. import outbound
+from ..catalog.live import MAX_PAGES, PER_PAGE
 from ..errors import UpstreamError
 from ..limits import declared_over, read_at_most
 from ..ports import Backends, Conversion, Fetched, Job, Statement, StoredObject, Vector, VectorMatch
@@ -35,10 +36,6 @@ from .workers_convert import (
     to_py,
     unwrap,
 )
-
-# The live model catalog is read in pages of this size, at most this many pages.
-MODELS_PER_PAGE = 100
-MODELS_MAX_PAGES = 10
 
 # R2 multipart parts must all have the same size (except the last) and be >= 5 MiB.
 R2_PART_BYTES = 8 * 1024 * 1024
@@ -82,9 +79,9 @@ class WorkersAI:
     async def models(self) -> list[dict[str, Any]]:
         """:class:`ports.AIModels`: ``env.AI.models()``, page by page (the search API it fronts pages)."""
         out: dict[str, dict[str, Any]] = {}
-        for page in range(1, MODELS_MAX_PAGES + 1):
+        for page in range(1, MAX_PAGES + 1):
             try:
-                result = await self._ai.models(to_js({"page": page, "per_page": MODELS_PER_PAGE}))
+                result = await self._ai.models(to_js({"page": page, "per_page": PER_PAGE}))
             except JsException as exc:
                 raise _ai_error(exc) from exc
             entries = to_py(result)
@@ -93,7 +90,7 @@ class WorkersAI:
             new = [e for e in entries if isinstance(e, dict) and str(e.get("name")) not in out]
             out.update((str(e.get("name")), e) for e in new)
             # A short page is the last; a page with nothing new means the binding ignores paging.
-            if len(entries) < MODELS_PER_PAGE or not new:
+            if len(entries) < PER_PAGE or not new:
                 break
         return list(out.values())
 

@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 RETRY_AFTER = 60.0
 """Seconds before a failed live call is tried again (at most the TTL)."""
 PER_PAGE = 100
-"""Models asked for per page of the live catalog (the binding's ``models()`` and the REST search API page)."""
+"""Models asked for per page of the live catalog (the binding's ``models()`` and the REST search API page):
+both adapters (``adapters/workers.py``, ``adapters/local.py``) page by these."""
 MAX_PAGES = 10
 """Pages read at most (1,000 models: far more than Workers AI lists)."""
 

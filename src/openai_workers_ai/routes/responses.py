@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 
 async def create(request: Request) -> Response:
     ctx = context(request)
-    body = await parse_json(request, CreateResponse)
+    body = await parse_json(request, CreateResponse, task="text-generation")
     plan = await runner.prepare(ctx, body, owner=principal(request).key_hash, reader=owner(request))
     if body.background and not body.stream:
         return json_response(await runner.enqueue(ctx, plan))
@@ -173,7 +173,7 @@ async def _context(request: Request, body: TokenCountsBody | CompactBody) -> tup
 
 
 async def input_tokens(request: Request) -> Response:
-    chat, _ = await _context(request, await parse_json(request, TokenCountsBody))
+    chat, _ = await _context(request, await parse_json(request, TokenCountsBody, task="text-generation"))
     tools = sum(spec.estimate_tokens(translate.dumps_compact(t.parameters or {}) + t.name) for t in chat.tools)
     return json_response({"object": "response.input_tokens",
                           "input_tokens": translate.estimated_tokens(chat.messages) + tools})
@@ -185,7 +185,7 @@ SUMMARIZE = ("Summarize the conversation below for whoever continues it: keep ev
 
 async def compact(request: Request) -> Response:
     ctx = context(request)
-    body = await parse_json(request, CompactBody)
+    body = await parse_json(request, CompactBody, task="text-generation")
     chat, lines = await _context(request, body)
     summary_spec = spec.ChatSpec(model=chat.model, messages=(
         spec.Message("system", SUMMARIZE), spec.Message("user", "\n".join(lines), where="input")))

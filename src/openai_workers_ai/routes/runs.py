@@ -64,7 +64,7 @@ UNSENT = LastError(code="server_error", message="The run could not be queued for
 async def create(request: Request) -> Response:
     ctx = context(request)
     include = check_include(request)
-    body = await parse_json(request, CreateRunRequest)
+    body = await parse_json(request, CreateRunRequest, task="text-generation")
     thread = await thread_of(request)
     assistant = await _assistant(request, body.assistant_id)
     run = _new_run(ctx, body, assistant, thread.id, body.additional_instructions)
@@ -82,7 +82,7 @@ async def create(request: Request) -> Response:
 
 async def create_thread_and_run(request: Request) -> Response:
     ctx = context(request)
-    body = await parse_json(request, CreateThreadAndRunRequest)
+    body = await parse_json(request, CreateThreadAndRunRequest, task="text-generation")
     assistant = await _assistant(request, body.assistant_id)
     given = body.thread
     ms = now_ms(ctx)
