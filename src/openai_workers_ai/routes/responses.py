@@ -21,7 +21,7 @@ from starlette.websockets import WebSocket
 from ..context import AppContext, context, owner, principal
 from ..errors import APIError, InvalidRequest, NotFound
 from ..pagination import list_object, page
-from ..replies import json_bytes_response, json_response
+from ..replies import json_bytes, json_bytes_response, json_response
 from ..repositories import items, responses
 from ..repositories.responses import ResponseRow
 from ..runner import response_inputs
@@ -280,7 +280,9 @@ class _Socket:
             if body.pop(transport_only, None):
                 raise InvalidRequest(f"'{transport_only}' is not supported over WebSocket (responses always "
                                      "stream).", param=transport_only)
-        req = validate(CreateResponse, body)
+        if isinstance(body.get("model"), str) and body["model"]:  # the model first, as over HTTP
+            self.ctx.catalog.resolve(body["model"], task="text-generation")
+        req = validate(CreateResponse, json_bytes(body), body)  # OpenAI's rules, as over HTTP
         cached = self.remembered.get(req.previous_response_id) if req.previous_response_id else None
         plan = await runner.prepare(self.ctx, req, owner=self.who.key_hash,
                                     reader=None if self.who.admin else self.who.key_hash, cached=cached)
