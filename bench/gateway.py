@@ -1,12 +1,14 @@
 """The local server as a self-hosted gateway, side by side with the least a gateway can do.
 
-    uv run python bench/gateway.py [--repeat 3] [--quick]
+    uv run python bench/gateway.py [--repeat 3] [--quick] [--no-workers] [--litellm-python PATH]
 
 Starts a no-delay Workers AI REST stand-in (``bench/upstream.py``, 64-token replies), then in turn:
 the floor (``bench/passthrough.py``: ~90 lines of aiohttp, OpenAI chat in, ``/ai/run`` out, no
 validation), the same logic on this project's HTTP stack (``bench/stack.py``: uvicorn as ``serve``
 runs it, ``RestAI``), this project's server (``openai-workers-ai serve --ai rest``) and, when
-``litellm`` is importable, LiteLLM's proxy, all against that stand-in. Each gets the same load: serial requests
+``--litellm-python`` names a Python with ``litellm[proxy]`` (an environment of its own: the project's
+pydantic pin and LiteLLM's cannot share one; ``docs/gateway.md``) or ``litellm`` is importable here,
+LiteLLM's proxy, all against that stand-in. Each gets the same load: serial requests
 (latency at concurrency 1), concurrent requests (16 at a time) and concurrent streams (16 at a time).
 Every reply is checked (the stand-in's answer depends on the prompt). CPU is the gateway's whole
 process tree, from ``/proc``; figures are ratios to the floor measured in the same round. Then the

@@ -48,8 +48,9 @@ class Default(WorkerEntrypoint):
         return await asgi.fetch(_app(self.env), request, self.env)
 
     async def queue(self, batch: Any, env: Any = None, ctx: Any = None) -> None:
-        """The Queue consumer (wrangler.toml ``[[queues.consumers]]``): run each background job, then
-        acknowledge it; a failed one is retried by the Queue, then sent to the dead-letter queue."""
+        """The Queue consumer (wrangler.toml ``[[queues.consumers]]``): run the batch's background jobs
+        concurrently, acknowledging each as it succeeds; a failed one is retried by the Queue, then sent
+        to the dead-letter queue."""
         await consume(_app(self.env).state.ctx, deliveries(batch))
 
     async def scheduled(self, controller: Any, env: Any = None, ctx: Any = None) -> None:

@@ -102,6 +102,36 @@ async def test_modify_changes_only_what_is_sent(client: httpx.AsyncClient) -> No
     assert (await ok(client.get(f"/v1/assistants/{created['id']}")))["model"] == SCOUT
 
 
+async def test_modify_tool_resources(client: httpx.AsyncClient) -> None:
+    created = await assistant(client, tools=[{"type": "file_search"}])
+    url = f"/v1/assistants/{created['id']}"
+    store = await ok(client.post("/v1/vector_stores", json={"name": "kb"}))
+    named = {"file_search": {"vector_store_ids": [store["id"]]}}
+    changed = await ok(client.post(url, json={"tool_resources": named}), "AssistantObject")
+    assert changed["tool_resources"] == named and changed["tools"] == created["tools"]
+    assert await ok(client.get(url)) == changed
+    # refused, and nothing written: code_interpreter files, a store that is not the caller's, two stores
+    for body, status, param in (
+        ({"code_interpreter": {"file_ids": ["file-x"]}}, 400, "tool_resources.code_interpreter"),
+        ({"file_search": {"vector_store_ids": ["vs_nope"]}}, 404, "tool_resources.file_search.vector_store_ids"),
+        ({"file_search": {"vector_store_ids": [store["id"]], "vector_stores": [{"file_ids": []}]}}, 400,
+         "tool_resources.file_search"),
+    ):
+        error = error_of(await client.post(url, json={"tool_resources": body, "name": "changed"}), status)
+        assert error["param"] == param
+        assert await ok(client.get(url)) == changed
+    other = error_of(await client.post(url, json={"tool_resources": named}, headers={"authorization": f"Bearer {OTHER_KEY}"}),
+                     404)
+    assert other["param"] is None
+    # a store made from vector_stores replaces the named one; an empty object clears them
+    made = await ok(client.post(url, json={"tool_resources": {"file_search": {"vector_stores": [{"file_ids": []}]}}}),
+                    "AssistantObject")
+    [made_id] = made["tool_resources"]["file_search"]["vector_store_ids"]
+    assert made_id != store["id"] and (await ok(client.get(f"/v1/vector_stores/{made_id}")))["id"] == made_id
+    cleared = await ok(client.post(url, json={"tool_resources": {}}), "AssistantObject")
+    assert cleared["tool_resources"] == {} and (await ok(client.get(url)))["tool_resources"] == {}
+
+
 async def test_delete_leaves_its_threads(client: httpx.AsyncClient) -> None:
     created = await assistant(client)
     kept = await thread(client, "hello")

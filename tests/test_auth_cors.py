@@ -259,3 +259,66 @@ async def test_every_answer_varies_by_origin(anon: httpx.AsyncClient) -> None:
     for headers in ({"authorization": "Bearer sk-one"}, {"authorization": "Bearer sk-one", "origin": "https://app.example"}, {}):
         r = await anon.get("/v1/models", headers=headers)
         assert r.headers.get_list("vary") == ["Origin"], (headers, r.headers)
+
+
+# ---- how keys are compared, and who a public route runs as --------------------------------
+
+
+@pytest.mark.parametrize("presented", ["sk-one", "sk-two", "sk-admin-with-a-much-longer-key-than-the-others",
+                                       "x", "sk-on", "sk-one!", "y" * 300, "sk-admin"])
+async def test_keys_are_compared_as_digests_of_one_length(
+    backends: Backends, monkeypatch: pytest.MonkeyPatch, presented: str
+) -> None:
+    """Whatever the length of the key presented or configured, ``hmac.compare_digest`` sees two SHA-256
+    digests (32 bytes each), once for every configured key: its time tells nothing of the keys' lengths."""
+    compared: list[tuple[int, int]] = []
+    real = auth.hmac.compare_digest
+
+    def recording(a: bytes, b: bytes) -> bool:
+        compared.append((len(a), len(b)))
+        return real(a, b)
+
+    monkeypatch.setattr(auth.hmac, "compare_digest", recording)
+    settings = Settings(access_token=("sk-one", "sk-two-is-longer"),
+                        admin_tokens=("sk-admin-with-a-much-longer-key-than-the-others",))
+    async with make_client(backends, settings) as c:
+        r = await c.get("/v1/models", headers={"authorization": f"Bearer {presented}"})
+    accepted = presented in ("sk-one", "sk-admin-with-a-much-longer-key-than-the-others")
+    assert r.status_code == (200 if accepted else 401)
+    assert compared == [(32, 32)] * (3 + accepted)  # every key (no early exit); then the admin key, if it matched
+
+
+async def test_a_public_route_runs_as_nobody(backends: Backends, settings: Settings) -> None:
+    """A public route (liveness, an image URL) gets a principal that owns nothing and is no admin, so it
+    can read nothing stored, whoever calls it and whether or not the server has keys."""
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route as StarletteRoute
+
+    from openai_workers_ai.context import context, owner, principal
+    from openai_workers_ai.pagination import page
+    from openai_workers_ai.repositories import files
+    from openai_workers_ai.routing import Router
+
+    from .conftest import ADMIN_KEY, KEY
+
+    async def probe(request):  # noqa: ANN001, ANN202  # what a route behind the gate may read
+        ctx, who = context(request), principal(request)
+        rows, _ = await files.list_page(ctx.backends.db, owner=owner(request), now=ctx.now(), page=page({}))
+        return JSONResponse({"key_hash": who.key_hash, "admin": who.admin, "files": [row.id for row in rows]})
+
+    for app_settings, key in ((settings, ADMIN_KEY), (Settings(auth_disabled=True), "anything")):
+        app = create_app(backends, app_settings)
+        headers = {"authorization": f"Bearer {KEY if not app_settings.auth_disabled else key}"}
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8787", headers=headers) as c:
+            stored = await c.post("/v1/files", files={"file": ("a.txt", b"secret")}, data={"purpose": "assistants"})
+            assert stored.status_code == 200
+        app.router = Router([StarletteRoute(path, probe) for path in ("/health", "/v1/images/{name}", "/v1/files")])
+        app.middleware_stack = None  # the gate in front of the probe, built again on the next request
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8787",
+                                     headers={"authorization": f"Bearer {key}"}) as c:
+            mine = (await c.get("/v1/files")).json()
+            assert stored.json()["id"] in mine["files"]  # the probe sees what the caller may see on a private route
+            for path in ("/health", "/v1/images/img-abc123.png"):
+                seen = (await c.get(path)).json()
+                assert seen == {"key_hash": "", "admin": False, "files": []}, (path, seen)

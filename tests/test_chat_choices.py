@@ -46,6 +46,18 @@ async def test_n_choices_whole(client: httpx.AsyncClient, simulator: Simulator, 
         3 * len(single["choices"][0]["message"]["reasoning_content"].split()) if model == GLM else 0)
 
 
+@pytest.mark.parametrize(("seed", "sent"), [
+    (-5, [9_999_999_994, 9_999_999_995, 9_999_999_996]),  # OpenAI takes any integer; Workers AI 1..9,999,999,999
+    (9_999_999_999, [9_999_999_999, 1, 2]),  # seed + 1 is past Workers AI's range: folded back to its start
+    (2**63 - 1, [7_777_113_010, 7_777_113_011, 7_777_113_012]),
+])
+async def test_n_choices_fold_each_seed_into_workers_ai_s_range(client: httpx.AsyncClient, simulator: Simulator,
+                                                                seed: int, sent: list[int]) -> None:
+    r = await client.post(URL, json=chat(n=3, seed=seed))
+    assert r.status_code == 200, r.text
+    assert [inputs["seed"] for _, inputs in simulator.calls[-3:]] == sent
+
+
 @pytest.mark.parametrize("model", [LLAMA, GLM])
 async def test_n_choices_streamed(client: httpx.AsyncClient, model: str) -> None:
     whole = (await client.post(URL, json=chat(model, n=3, seed=5))).json()

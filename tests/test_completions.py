@@ -185,3 +185,17 @@ async def test_failure_of_a_later_prompt_in_a_stream_is_an_error_event(client: h
 async def test_prefix_llm_openai(client: httpx.AsyncClient) -> None:
     r = await client.post("/llm/openai/v1/completions", json={"model": MODEL, "prompt": "echo: z"})
     assert r.status_code == 200 and r.json()["choices"][0]["text"] == "z"
+
+
+@pytest.mark.parametrize(("alias", "model"), [
+    ("gpt-3.5-turbo-instruct", "@cf/meta/llama-3.1-8b-instruct-fast"),
+    ("davinci-002", "@cf/meta/llama-3.1-8b-instruct-fast"),
+    ("babbage-002", "@cf/meta/llama-3.2-1b-instruct"),
+])
+async def test_openai_s_completions_models_are_aliases(client: httpx.AsyncClient, simulator: Simulator, alias: str,
+                                                       model: str) -> None:
+    r = await client.post(URL, json={"model": alias, "prompt": [9906, 1917]})  # token ids: cl100k_base, as OpenAI's
+    assert r.status_code == 200, r.text
+    assert r.json()["model"] == model and simulator.calls[-1][0] == model
+    listed = (await client.get(f"/v1/models/{alias}")).json()
+    assert listed["alias_for"] == model

@@ -18,6 +18,7 @@ from openai_workers_ai.repositories import images
 from openai_workers_ai.settings import Settings
 from openai_workers_ai.simulator import Simulator
 
+from .assistants import assistant, ok, run, thread
 from .conftest import KEY, Clock
 
 TTL = 600
@@ -129,6 +130,85 @@ async def test_a_queue_batch_is_acked_or_retried_per_message(
              Delivery("not a job"), Delivery({"kind": "unknown", "id": "x"})]
     await consume(ctx, batch)
     assert [d.fate for d in batch] == ["ack", "retry", "ack", "ack"]
+
+
+class Watched(Delivery):
+    """A delivery whose fate is told to ``fated`` as it is decided."""
+
+    def __init__(self, body: object, fated: asyncio.Event) -> None:
+        super().__init__(body)
+        self.fated = fated
+
+    def ack(self) -> None:
+        super().ack()
+        self.fated.set()
+
+    def retry(self) -> None:
+        super().retry()
+        self.fated.set()
+
+
+async def test_a_queue_batch_runs_its_jobs_concurrently(ctx: AppContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[str] = []
+    both = asyncio.Event()
+
+    async def slow(context: AppContext, job: Job) -> None:  # each waits for the other to start: one at a time, it fails
+        started.append(job.id)
+        if len(started) == 2:
+            both.set()
+        await asyncio.wait_for(both.wait(), timeout=5)
+
+    monkeypatch.setitem(jobs_module.HANDLERS, "test.slow", slow)
+    batch = [Delivery({"kind": "test.slow", "id": "a"}), Delivery({"kind": "test.slow", "id": "b"})]
+    await asyncio.wait_for(consume(ctx, batch), timeout=10)
+    assert [d.fate for d in batch] == ["ack", "ack"]
+
+
+async def test_a_failed_job_is_retried_while_the_others_of_its_batch_run_on(ctx: AppContext,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    bad_fated = asyncio.Event()
+
+    async def handler(context: AppContext, job: Job) -> None:
+        if job.id == "bad":
+            raise RuntimeError("boom")
+        await asyncio.wait_for(bad_fated.wait(), timeout=5)  # still running when the failed one is retried
+
+    monkeypatch.setitem(jobs_module.HANDLERS, "test.kind", handler)
+    batch = [Delivery({"kind": "test.kind", "id": "good"}), Watched({"kind": "test.kind", "id": "bad"}, bad_fated)]
+    await asyncio.wait_for(consume(ctx, batch), timeout=10)
+    assert [d.fate for d in batch] == ["ack", "retry"]
+
+
+async def test_a_queue_batch_runs_at_most_concurrency_jobs_at_once(ctx: AppContext,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    running: list[str] = []
+    most = 0
+
+    async def counted(context: AppContext, job: Job) -> None:
+        nonlocal most
+        running.append(job.id)
+        most = max(most, len(running))
+        for _ in range(3):
+            await asyncio.sleep(0)
+        running.remove(job.id)
+
+    monkeypatch.setitem(jobs_module.HANDLERS, "test.counted", counted)
+    batch = [Delivery({"kind": "test.counted", "id": str(i)}) for i in range(5)]
+    await consume(ctx, batch, concurrency=2)
+    assert most == 2 and [d.fate for d in batch] == ["ack"] * 5
+
+
+async def test_a_run_delivered_twice_in_one_batch_generates_once(client: httpx.AsyncClient, ctx: AppContext,
+                                                                 simulator: Simulator) -> None:
+    asst = await assistant(client)
+    created_thread = await thread(client, "echo: once")
+    created = await run(client, created_thread["id"], asst["id"])
+    body = Job("runs.execute", created["id"]).to_json()
+    batch = [Delivery(body), Delivery(body)]  # the two deliveries race for the run's claim
+    await consume(ctx, batch)
+    assert [d.fate for d in batch] == ["ack", "ack"]
+    done = await ok(client.get(f"/v1/threads/{created_thread['id']}/runs/{created['id']}"))
+    assert done["status"] == "completed" and len(simulator.calls) == 1
 
 
 def test_jobs_travel_as_json() -> None:

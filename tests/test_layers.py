@@ -2,12 +2,13 @@
 
 Read statically (every ``import`` in every module, function-level ones too), so a lazy import
 cannot hide an edge. A new module or package joins a layer in :data:`LAYERS`; docs/architecture.md
-draws the same list.
+draws the same list (checked: :func:`test_the_architecture_drawing_is_the_layers`).
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -138,3 +139,51 @@ def test_the_check_sees_what_it_must() -> None:
     assert "workers_ai" in edges["routes"]  # from ..workers_ai import pipeline
     assert "context" in edges["validation"]  # from .context import context
     assert "routes" in edges["app"]  # from .routes.ollama import chat as ollama_chat
+
+
+SQL = re.compile(r"\b(SELECT\s.+\sFROM|INSERT INTO|UPDATE \w+ SET|DELETE FROM)\b")
+NO_SQL = ("routes", "runner")
+
+
+def sql_in(path: Path) -> list[str]:
+    """The string constants of ``path`` (f-strings' literal parts too) that are SQL statements."""
+    return [node.value for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and SQL.search(node.value)]
+
+
+def test_no_sql_in_doors_and_executors() -> None:
+    """Data access lives in ``repositories/`` (one module per resource): doors and executors write no SQL."""
+    found = {str(path.relative_to(PACKAGE)): sql for unit in NO_SQL for path in (PACKAGE / unit).rglob("*.py")
+             if (sql := sql_in(path))}
+    assert not found, found
+    assert sql_in(PACKAGE / "repositories" / "run_steps.py")  # the check sees SQL where it is
+
+
+DOC = PACKAGE.parents[1] / "docs" / "architecture.md"
+
+
+def drawn_units() -> list[str]:
+    """The units docs/architecture.md's layer drawing names, top to bottom: on each line of the drawing that
+    does not continue a description, the leading ``name.py`` / ``name/`` words."""
+    text = DOC.read_text()
+    drawing = text.split("## Layers", 1)[1].split("```", 2)[1]
+    found: list[str] = []
+    for line in drawing.splitlines():
+        if not line or line[0].isspace():
+            continue
+        for word in line.split():
+            name = word.removesuffix("/") if word.endswith("/") else word.removesuffix(".py")
+            if name == word or not name.isidentifier():  # not a module or package of the package
+                break
+            found.append(name)
+    return found
+
+
+def test_the_architecture_drawing_is_the_layers() -> None:
+    """docs/architecture.md draws :data:`LAYERS`: the same units, top to bottom in the same order."""
+    drawn = drawn_units()
+    placed = [u for _, layer in LAYERS for u in layer]
+    assert sorted(drawn) == sorted(placed), (f"drawn, not on a layer: {sorted(set(drawn) - set(placed))}; "
+                                             f"on a layer, not drawn: {sorted(set(placed) - set(drawn))}")
+    level = {u: i for i, (_, layer) in enumerate(LAYERS) for u in layer}
+    assert [level[u] for u in drawn] == sorted(level[u] for u in drawn), "the drawing's order is not the layers'"

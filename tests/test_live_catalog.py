@@ -294,7 +294,8 @@ async def test_app_over_rest_lists_the_live_models(over: Any) -> None:
 def test_worker_adapter_models() -> None:
     out = worker_world(
         """
-        from openai_workers_ai.adapters.workers import WorkersAI, MODELS_PER_PAGE
+        from openai_workers_ai.adapters.workers import WorkersAI
+        from openai_workers_ai.catalog.live import PER_PAGE as MODELS_PER_PAGE
         from openai_workers_ai.errors import UpstreamError
 
         def obj(name):

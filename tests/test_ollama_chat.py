@@ -9,9 +9,12 @@ from typing import Any
 import httpx
 import pytest
 
+from openai_workers_ai.app import create_app
+from openai_workers_ai.ports import Backends
+from openai_workers_ai.settings import Settings
 from openai_workers_ai.simulator import Simulator
 
-from .conftest import KEY
+from .conftest import KEY, START, Clock
 
 URL = "/api/chat"
 METRICS = ("total_duration", "load_duration", "prompt_eval_count", "prompt_eval_duration",
@@ -325,3 +328,21 @@ async def test_auth_required(app: Any) -> None:
         assert r.status_code == 401 and set(r.json()) == {"error"}
         r = await c.post("/llm/ollama/api/chat", json={}, headers={"authorization": "Bearer wrong"})
         assert r.status_code == 401 and set(r.json()) == {"error"}
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/api/chat", {"model": "llama3.1:8b", "messages": user("echo: one two")}),
+    ("/api/chat", {"model": "llama3.1:8b"}),  # a load request
+    ("/api/generate", {"model": "llama3.1:8b", "prompt": "echo: one two"}),
+    ("/api/generate", {"model": "llama3.1:8b"}),
+])
+async def test_created_at_is_the_app_clock_s_time_with_microseconds(
+        backends: Backends, settings: Settings, clock: Clock, path: str, body: dict[str, Any]) -> None:
+    clock.now = START + 0.25  # 2030-03-17T17:46:40.250000Z
+    transport = httpx.ASGITransport(app=create_app(backends, settings, clock=clock))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
+                                 headers={"authorization": f"Bearer {KEY}"}) as client:
+        r = await client.post(path, json=body)
+    assert r.status_code == 200, r.text
+    objs = [json.loads(line) for line in r.text.splitlines()]
+    assert {o["created_at"] for o in objs} == {"2030-03-17T17:46:40.250000Z"}

@@ -1,29 +1,40 @@
 """``serve --workers N``: several processes on one port, sharing the SQLite file and the data folder.
 
 The supervisor (``processes.supervise``) with stand-in targets; SQLite under several processes at
-once (WAL, busy timeout, ``BEGIN IMMEDIATE``); and the real server with two processes."""
+once (WAL, busy timeout, ``BEGIN IMMEDIATE``); and the real server with two processes, its background
+jobs (Responses, Assistants runs, image expiry) each executed once."""
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import os
+import queue
 import signal
 import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from openai import OpenAI
 
 from openai_workers_ai import cli
-from openai_workers_ai.adapters.local import SQLiteD1
+from openai_workers_ai.adapters.local import FolderR2, SQLiteD1
+from openai_workers_ai.simulator import Simulator
+from openai_workers_ai.simulator.rest import create_rest_app
 
 from .conftest import ROOT
 from .e2e.conftest import free_port, output, start, stop
 from .process_targets import GRACE, JOBS, claim_jobs, migrate
+from .served import served
 
 # ---- SQLite shared by processes -------------------------------------------------------------
 
@@ -188,6 +199,192 @@ def test_serve_with_two_workers_shares_the_port_and_the_data(tmp_path: Path) -> 
     while not all(_gone(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert all(_gone(pid) for pid in workers)
+
+
+# ---- background work with two processes, end to end -----------------------------------------
+
+
+def _proc_tcp_inode(local_port: int, remote_port: int) -> str | None:
+    """The socket inode of the IPv4 TCP connection ``127.0.0.1:local_port → :remote_port`` (``/proc/net/tcp``)."""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].rsplit(":", 1)[1], 16) == local_port and int(fields[2].rsplit(":", 1)[1], 16) == remote_port:
+            return fields[9]
+    return None
+
+
+def _holder(pids: list[int], inode: str | None) -> int | None:
+    """Which of ``pids`` holds the socket ``inode`` open."""
+    for pid in pids:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                if os.readlink(fd) == f"socket:[{inode}]":
+                    return pid
+            except OSError:
+                continue
+    return None
+
+
+class _RecordingUpstream:
+    """The simulator's Workers AI REST API, recording each model call's body and the server process that
+    made it (found while the call's connection is open: its socket, in ``/proc``, is that process's)."""
+
+    def __init__(self) -> None:
+        self.app = create_rest_app(Simulator(), token="t")
+        self.workers: list[int] = []
+        self.calls: list[tuple[bytes, int | None]] = []
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or "/ai/run/" not in scope["path"]:
+            return await self.app(scope, receive, send)
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body, more = body + message.get("body", b""), message.get("more_body", False)
+        inode = _proc_tcp_inode(scope["client"][1], scope["server"][1])
+        self.calls.append((body, _holder(self.workers, inode)))
+        replayed = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal replayed
+            if replayed:
+                return dict(await receive())  # what comes next (a disconnect), as it comes
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+@contextmanager
+def _served_in_a_thread(app: Any) -> Iterator[str]:
+    """``tests.served.served`` in a thread of its own (the test drives a synchronous client meanwhile)."""
+    started: queue.Queue[str] = queue.Queue()
+    done = threading.Event()
+
+    async def serve() -> None:
+        async with served(app) as url:
+            started.put(url)
+            while not done.is_set():
+                await asyncio.sleep(0.02)
+
+    thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
+    thread.start()
+    try:
+        yield started.get(timeout=30)
+    finally:
+        done.set()
+        thread.join(timeout=30)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the client marks the Assistants API deprecated
+def test_background_jobs_run_once_each_with_two_workers(tmp_path: Path) -> None:
+    """Background Responses and Assistants runs made through two server processes are each generated
+    exactly once, and a generated image's expiry job runs too.
+
+    Why it holds: a job is data sent to the :class:`~openai_workers_ai.jobs.InProcessJobs` of the process
+    that served the request creating it, a heap in that process's memory that no other process sees, so
+    each message has one consumer; that runner retries a failed job (at least once delivery, as a Queue
+    redelivers in the Worker), and every handler first claims its row with one conditional statement in
+    the shared SQLite file (``responses.claim``, a run's ``queued → in_progress`` transition), which one
+    caller wins (WAL, busy timeout: ``test_each_job_is_claimed_once_by_processes_racing_for_it``).
+
+    Proven here end to end: the server runs ``--ai rest`` against the simulator's REST API served by this
+    test, which records every model call and which server process made it: each prompt reached the model
+    once, both processes executed jobs, and every response and run ended ``completed`` with one message."""
+    key = "sk-jobs"
+    upstream = _RecordingUpstream()
+    with _served_in_a_thread(upstream) as upstream_url:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDFLARE_")}
+        env.update(ACCESS_TOKEN=key, IMAGE_URL_TTL="1", LIVE_CATALOG_TTL="0", CLOUDFLARE_ACCOUNT_ID="acc",
+                   CLOUDFLARE_API_TOKEN="t", CLOUDFLARE_API_BASE_URL=upstream_url)
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        data = tmp_path / "data"
+        server = start(["serve", "--port", str(port), "--data-dir", str(data), "--workers", "2", "--ai", "rest"],
+                       env, url + "/health", cwd=tmp_path)
+        try:
+            upstream.workers = [pid for pid in _children(server.pid)
+                                if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()]
+            assert len(upstream.workers) == 2
+            bucket = FolderR2(data / "r2")  # the servers' R2 folder, read as they read it
+
+            def stored_images() -> list[str]:
+                return [o.key for o in asyncio.run(bucket.list("images/"))]
+
+            image = OpenAI(base_url=url + "/v1", api_key=key, max_retries=0).images.generate(
+                prompt="a lighthouse", model="dall-e-2", response_format="url")
+            assert image.data is not None and image.data[0].url and len(stored_images()) == 1
+            made = _make_background_work(url, key, upstream)
+            for client, kind, tag, obj_id, thread_id in made:
+                _check_done_once(client, kind, tag, obj_id, thread_id)
+            for client in {id(client): client for client, *_ in made}.values():
+                client.close()
+            deadline = time.monotonic() + 10
+            while stored_images() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert stored_images() == [], "the image's expiry job did not run"
+        finally:
+            stop(server)
+        log = output(server)
+    assert server.returncode == 0
+    assert "Traceback" not in log and "retrying" not in log and "dropped" not in log, log
+    tags = [tag for _, _, tag, _, _ in made]
+    reached = {tag: [pid for body, pid in upstream.calls if tag.encode() in body] for tag in tags}
+    assert {tag: len(pids) for tag, pids in reached.items()} == dict.fromkeys(tags, 1)  # each generated once
+    assert set(upstream.workers) == {pids[0] for pids in reached.values()}, "both processes ran jobs"
+    assert len(upstream.calls) == len(tags) + 1  # and nothing else called the model but the image itself
+
+
+def _make_background_work(url: str, key: str, upstream: _RecordingUpstream) -> list[tuple[OpenAI, str, str, str, str]]:
+    """Background responses and runs, each through a client (a connection) of its own, so the kernel
+    spreads them over both processes; more rounds while one process has run none (rarely needed)."""
+    first = OpenAI(base_url=url + "/v1", api_key=key, max_retries=0)
+    assistant = first.beta.assistants.create(model="gpt-4o-mini", instructions="Be brief.")
+    made: list[tuple[OpenAI, str, str, str, str]] = []
+    while len(made) < 40:
+        for _ in range(6):
+            client = OpenAI(base_url=url + "/v1", api_key=key, max_retries=0)
+            tag = f"tag-r{len(made):02d}"
+            response = client.responses.create(model="gpt-4o-mini", input=f"echo: {tag}", background=True)
+            assert response.status in ("queued", "in_progress", "completed")
+            made.append((client, "response", tag, response.id, ""))
+            tag = f"tag-r{len(made):02d}"
+            run = client.beta.threads.create_and_run(
+                assistant_id=assistant.id, thread={"messages": [{"role": "user", "content": f"echo: {tag}"}]})
+            made.append((client, "run", tag, run.id, run.thread_id))
+        deadline = time.monotonic() + 10
+        while len(upstream.calls) < len(made) + 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if len({pid for _, pid in upstream.calls[1:]}) == 2:  # the first call: the image
+            break
+    return made
+
+
+def _check_done_once(client: OpenAI, kind: str, tag: str, obj_id: str, thread_id: str) -> None:
+    """Polled until it ends: ``completed``, with exactly one reply (one output message, or one
+    ``message_creation`` step and one assistant message) saying ``tag``."""
+    deadline = time.monotonic() + 10
+    if kind == "response":
+        response = client.responses.retrieve(obj_id)
+        while response.status in ("queued", "in_progress") and time.monotonic() < deadline:
+            time.sleep(0.05)
+            response = client.responses.retrieve(obj_id)
+        assert response.status == "completed", response
+        assert [item.type for item in response.output] == ["message"] and response.output_text == tag
+        assert len(client.responses.input_items.list(obj_id).data) == 1
+        return
+    run = client.beta.threads.runs.retrieve(obj_id, thread_id=thread_id)
+    while run.status in ("queued", "in_progress") and time.monotonic() < deadline:
+        time.sleep(0.05)
+        run = client.beta.threads.runs.retrieve(obj_id, thread_id=thread_id)
+    assert run.status == "completed", run
+    steps = client.beta.threads.runs.steps.list(obj_id, thread_id=thread_id)
+    assert [step.type for step in steps.data] == ["message_creation"]
+    messages = client.beta.threads.messages.list(thread_id, order="asc").data
+    assert [m.role for m in messages] == ["user", "assistant"]
+    reply = messages[1].content[0]
+    assert reply.type == "text" and reply.text.value == tag and messages[1].run_id == obj_id
 
 
 def test_workers_option() -> None:

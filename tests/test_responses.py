@@ -136,12 +136,26 @@ async def test_gpt_oss_gets_responses_shaped_input(client: httpx.AsyncClient, si
     assert "messages" in simulator.calls[-1][1]  # every other model: the chat path
 
 
+async def test_reasoning_items_are_history_no_model_reads_back(client: httpx.AsyncClient,
+                                                                simulator: Simulator) -> None:
+    first = await create(client, model="@cf/openai/gpt-oss-20b", input="echo: the answer",
+                         reasoning={"effort": "low"})
+    assert [i["type"] for i in first["output"]] == ["reasoning", "message"]
+    await create(client, model="@cf/openai/gpt-oss-20b", input="echo: again", previous_response_id=first["id"])
+    inputs = simulator.calls[-1][1]["input"]  # the gpt-oss path: Responses-shaped input, built from the messages
+    assert inputs == [{"role": "user", "content": "echo: the answer"}, {"role": "assistant", "content": "the answer"},
+                      {"role": "user", "content": "echo: again"}]
+    await create(client, model=LLAMA, input=[*first["output"], {"role": "user", "content": "echo: more"}])
+    assert [m["role"] for m in simulator.calls[-1][1]["messages"]] == ["assistant", "user"]  # the chat path too
+
+
 async def test_max_output_tokens_makes_an_incomplete_response(client: httpx.AsyncClient) -> None:
-    response = await create(client, input="tell me a long story about the sea", max_output_tokens=3)
+    story = "echo: " + " ".join(["once upon a time by the sea"] * 8)  # longer than OpenAI's least budget (16)
+    response = await create(client, input=story, max_output_tokens=16)
     assert response["status"] == "incomplete" and response["incomplete_details"] == {"reason": "max_output_tokens"}
     assert response["output"][0]["status"] == "incomplete"
-    r = await client.post("/v1/responses", json={"model": LLAMA, "input": "tell me a long story",
-                                                 "max_output_tokens": 3, "stream": True})
+    r = await client.post("/v1/responses", json={"model": LLAMA, "input": story, "max_output_tokens": 16,
+                                                 "stream": True})
     assert sse_events(r)[-1]["type"] == "response.incomplete"
 
 
@@ -377,7 +391,9 @@ async def test_compact_makes_an_item_that_feeds_back(client: httpx.AsyncClient, 
 
 
 @pytest.mark.parametrize(("body", "param", "needle"), [
-    ({"input": [{"type": "web_search_call", "id": "x"}]}, "input[0].type", "not supported"),
+    ({"input": [{"type": "web_search_call", "id": "ws_1", "status": "completed",
+                 "action": {"type": "search", "query": "x"}}]}, "input[0].type", "not supported"),
+    ({"input": [{"type": "web_search_call", "id": "ws_1"}]}, "input[0].status", "Missing"),
     ({"input": [{"role": "robot", "content": "hi"}]}, "input[0].role", "user"),
     ({"input": [{"role": "user"}]}, "input[0].content", "Missing"),
     ({"input": [{"role": "user", "content": [{"type": "output_text", "text": "x"}]}]}, "input[0].content[0].type",

@@ -3,6 +3,10 @@ deadlines, and faults injected into D1, R2 and Workers AI at each step."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
 from typing import Any
 
 import httpx
@@ -19,10 +23,13 @@ from openai_workers_ai.repositories import responses as responses_repo
 from openai_workers_ai.runner import responses as runner
 from openai_workers_ai.settings import Settings
 from openai_workers_ai.simulator import Simulator
+from openai_workers_ai.types.responses import CreateResponse
 
 from .conftest import KEY, Clock
 from .openapi import assert_matches
 from .responses_util import sse_events
+from .sse import post_and_leave
+from .test_run_execution import FlakyD1
 
 LLAMA = "@cf/meta/llama-3.1-8b-instruct"
 
@@ -245,3 +252,386 @@ async def test_claim_is_one_conditional_statement(ctx: AppContext, client: httpx
     response = await queue(client)
     assert await responses_repo.claim(ctx.backends.db, response["id"], 0) is True
     assert await responses_repo.claim(ctx.backends.db, response["id"], 0) is False
+
+
+# ---- a streamed background response: its client leaving, a cancel while it streams ------------------
+
+
+LONG = "echo: " + " ".join(f"word{i}" for i in range(150))
+
+
+def pace(simulator: Simulator, monkeypatch: pytest.MonkeyPatch,
+         each: Callable[[int], Awaitable[None]] | None = None) -> None:
+    """The simulator's streams paced as a real model's are (a pause before each chunk); ``each(n)`` is
+    awaited before the n-th chunk."""
+    real = simulator.run
+
+    async def run(model: str, inputs: dict[str, Any], options: dict[str, Any] | None = None) -> Any:
+        result = await real(model, inputs, options)
+        if not inputs.get("stream") or isinstance(result, (bytes, dict)):
+            return result
+
+        async def paced() -> AsyncIterator[bytes]:
+            async with aclosing(result) as chunks:
+                n = 0
+                async for chunk in chunks:
+                    n += 1
+                    if each is not None:
+                        await each(n)
+                    await asyncio.sleep(0.001)
+                    yield chunk
+
+        return paced()
+
+    monkeypatch.setattr(simulator, "run", run)
+
+
+async def only_response(db: SQLiteD1) -> dict[str, Any]:
+    rows = await db.prepare("SELECT id, status, error FROM responses").all()
+    assert len(rows) == 1
+    return rows[0]
+
+
+async def test_a_streamed_background_response_goes_on_when_its_client_leaves(
+        app: Any, client: httpx.AsyncClient, ctx: AppContext, db: SQLiteD1, runner_jobs: InProcessJobs,
+        simulator: Simulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    pace(simulator, monkeypatch)
+    await post_and_leave(app, "/v1/responses", {"model": LLAMA, "input": LONG, "background": True, "stream": True},
+                         b"response.output_text.delta")
+    row = await only_response(db)
+    assert row["status"] == "queued" and len(runner_jobs) == 1  # handed to a job, not left in_progress
+    assert simulator.streams[-1].closed and not simulator.streams[-1].finished  # the request's model call stopped
+    assert await runner_jobs.drain(ctx) == 1
+    done = await status(client, row["id"])
+    assert done["status"] == "completed" and done["background"] is True
+    assert done["output"][0]["content"][0]["text"] == LONG.removeprefix("echo: ")
+    replayed = sse_events(await client.get(f"/v1/responses/{row['id']}", params={"stream": "true"}))
+    assert replayed[-1]["type"] == "response.completed" and replayed[-1]["response"]["output"] == done["output"]
+
+
+async def test_a_stream_closed_mid_response_hands_it_to_a_job(ctx: AppContext, db: SQLiteD1,
+                                                                runner_jobs: InProcessJobs) -> None:
+    plan = await runner.prepare(ctx, CreateResponse.model_validate(
+        {"model": LLAMA, "input": LONG, "background": True, "stream": True}), owner="o", reader="o")
+    await runner.start_streamed(ctx, plan)
+    async with aclosing(runner.execute(ctx, plan, streaming=True)) as events:
+        async for event in events:
+            if event["type"] == "response.output_text.delta":
+                break  # the stream is closed here (a server whose send failed)
+    row = await responses_repo.get(db, plan.response_id, None)
+    assert row is not None and row.status == "queued" and row.deadline == int(ctx.now()) + runner.DEADLINE
+    assert len(runner_jobs) == 1
+    await runner_jobs.drain(ctx)
+    assert await responses_repo.status_of(db, plan.response_id) == "completed"
+
+
+async def test_without_a_queue_a_stream_closed_mid_response_fails_it_at_once(
+        simulator: Simulator, db: SQLiteD1, bucket: FolderR2, clock: Clock) -> None:
+    queueless: AppContext = create_app(Backends(ai=simulator, db=db, bucket=bucket),
+                                       Settings(access_token=(KEY,)), clock=clock).state.ctx
+    plan = await runner.prepare(queueless, CreateResponse.model_validate(
+        {"model": LLAMA, "input": LONG, "background": True, "stream": True}), owner="o", reader="o")
+    await runner.start_streamed(queueless, plan)
+    async with aclosing(runner.execute(queueless, plan, streaming=True)) as events:
+        async for event in events:
+            if event["type"] == "response.output_text.delta":
+                break
+    row = await responses_repo.get(db, plan.response_id, None)
+    assert row is not None and row.status == "failed" and row.deadline is None
+    assert row.error is not None and "no job queue" in row.error["message"]
+
+
+async def test_a_queue_failing_at_the_hand_off_fails_the_response_at_once(
+        ctx: AppContext, db: SQLiteD1, runner_jobs: InProcessJobs, monkeypatch: pytest.MonkeyPatch) -> None:
+    plan = await runner.prepare(ctx, CreateResponse.model_validate(
+        {"model": LLAMA, "input": LONG, "background": True, "stream": True}), owner="o", reader="o")
+    await runner.start_streamed(ctx, plan)
+
+    async def failing_send(job: Job, *, delay: int = 0) -> None:
+        raise UpstreamError("The job queue failed: simulated")
+
+    monkeypatch.setattr(runner_jobs, "send", failing_send)
+    async with aclosing(runner.execute(ctx, plan, streaming=True)) as events:
+        async for event in events:
+            if event["type"] == "response.output_text.delta":
+                break
+    row = await responses_repo.get(db, plan.response_id, None)
+    assert row is not None and row.status == "failed" and row.error is not None
+    assert "could not be queued" in row.error["message"]
+
+
+async def test_a_stream_that_ends_first_hands_nothing_over(client: httpx.AsyncClient, db: SQLiteD1,
+                                                           runner_jobs: InProcessJobs) -> None:
+    events = sse_events(await client.post("/v1/responses", json={
+        "model": LLAMA, "input": "echo: done", "background": True, "stream": True}))
+    assert events[-1]["type"] == "response.completed"
+    assert (await only_response(db))["status"] == "completed" and len(runner_jobs) == 0
+
+
+async def test_cancelling_a_streamed_background_response_ends_its_stream_as_cancelled(
+        client: httpx.AsyncClient, db: SQLiteD1, simulator: Simulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = simulator.run
+
+    async def cancelled_while_generating(model: str, inputs: dict[str, Any], options: Any = None) -> Any:
+        row = await only_response(db)
+        r = await client.post(f"/v1/responses/{row['id']}/cancel")
+        assert r.status_code == 200 and r.json()["status"] == "cancelled"
+        return await real(model, inputs, options)
+
+    monkeypatch.setattr(simulator, "run", cancelled_while_generating)
+    events = sse_events(await client.post("/v1/responses", json={
+        "model": LLAMA, "input": "echo: never shown", "background": True, "stream": True}))
+    kinds = [e["type"] for e in events]
+    assert "response.completed" not in kinds  # what is stored is cancelled, and so the stream ends
+    assert events[-1] == {"type": "error", "code": "response_cancelled", "message": "The response was cancelled.",
+                          "param": None, "sequence_number": len(events) - 1}
+    stored = await status(client, events[0]["response"]["id"])
+    assert stored["status"] == "cancelled" and stored["output"] == []
+    assert await count(db, "items WHERE role = 'output'") == 0
+
+
+async def test_a_cancel_stops_the_model_of_a_streamed_background_response(
+        client: httpx.AsyncClient, db: SQLiteD1, simulator: Simulator, clock: Clock,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    async def cancel_at(n: int) -> None:
+        if n == 40:  # mid-answer
+            row = await only_response(db)
+            assert await responses_repo.cancel(db, row["id"], int(clock.now))
+
+    pace(simulator, monkeypatch, cancel_at)
+    monkeypatch.setattr(runner, "CHECK_EVERY", 0.0)  # look at every delta
+    events = sse_events(await client.post("/v1/responses", json={
+        "model": LLAMA, "input": LONG, "background": True, "stream": True}))
+    assert events[-1]["type"] == "error" and events[-1]["code"] == "response_cancelled"
+    shown = "".join(e["delta"] for e in events if e["type"] == "response.output_text.delta")
+    assert 0 < len(shown) < len(LONG) - len("echo: ")
+    done = [e for e in events if e["type"] == "response.output_item.done"]
+    assert [e["item"]["status"] for e in done] == ["incomplete"]
+    assert simulator.streams[-1].closed and not simulator.streams[-1].finished  # the model was stopped
+    assert (await only_response(db))["status"] == "cancelled"
+
+
+# ---- faults at each step: the job queue, D1, R2 ----------------------------------------------------
+
+
+async def test_the_queue_failing_fails_the_queued_response_at_once(
+        client: httpx.AsyncClient, db: SQLiteD1, runner_jobs: InProcessJobs, monkeypatch: pytest.MonkeyPatch) -> None:
+    for failure in (UpstreamError("The job queue failed: simulated"), RuntimeError("queue down")):
+        async def failing_send(job: Job, *, delay: int = 0, failure: Exception = failure) -> None:
+            raise failure
+
+        monkeypatch.setattr(runner_jobs, "send", failing_send)
+        r = await client.post("/v1/responses", json={"model": LLAMA, "input": "echo: x", "background": True})
+        assert r.status_code == 502 and r.json()["error"]["type"] == "server_error"
+        assert_matches(r.json(), "ErrorResponse")
+    rows = await db.prepare("SELECT status, deadline, error FROM responses").all()
+    assert [(row["status"], row["deadline"]) for row in rows] == [("failed", None), ("failed", None)]
+    assert all("could not be queued" in row["error"] for row in rows)
+
+
+@pytest.fixture
+def flaky(db: SQLiteD1) -> FlakyD1:
+    return FlakyD1(db)
+
+
+@pytest.fixture
+def flaky_app(simulator: Simulator, flaky: FlakyD1, bucket: FolderR2, runner_jobs: InProcessJobs,
+              clock: Clock) -> Any:
+    return create_app(Backends(ai=simulator, db=flaky, bucket=bucket, jobs=runner_jobs),  # type: ignore[arg-type]
+                      Settings(access_token=(KEY,)), clock=clock)
+
+
+@pytest.fixture
+async def flaky_client(flaky_app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=flaky_app), base_url="http://t",
+                                 headers={"authorization": f"Bearer {KEY}"}) as c:
+        yield c
+
+
+CLAIM = "SET status = 'in_progress'"
+READ_INPUT = "role IN (?)"
+
+
+@pytest.mark.parametrize("statement", [CLAIM, READ_INPUT])
+async def test_d1_failing_at_the_claim_or_at_plan_of_is_retried(
+        flaky_client: httpx.AsyncClient, flaky_app: Any, flaky: FlakyD1, runner_jobs: InProcessJobs,
+        simulator: Simulator, statement: str) -> None:
+    response = await queue(flaky_client)
+    flaky.arm(lambda sql: statement in sql, times=1)
+    assert await runner_jobs.drain(flaky_app.state.ctx) == 2  # failed once (not failing the response), retried
+    assert flaky.times == 0
+    done = await status(flaky_client, response["id"])
+    assert done["status"] == "completed" and done["output"][0]["content"][0]["text"] == "later"
+    assert len(simulator.calls) == 1
+
+
+async def test_d1_failing_at_the_claim_of_a_streamed_background_response(
+        flaky_client: httpx.AsyncClient, flaky: FlakyD1, simulator: Simulator) -> None:
+    flaky.arm(lambda sql: CLAIM in sql, times=1)
+    r = await flaky_client.post("/v1/responses", json={"model": LLAMA, "input": "echo: x", "background": True,
+                                                       "stream": True})
+    assert r.status_code == 500 and r.json()["error"]["type"] == "server_error"
+    rows = await flaky.db.prepare("SELECT status, deadline FROM responses").all()
+    assert rows == [{"status": "failed", "deadline": None}]  # not left queued without a job
+    assert simulator.calls == []
+
+
+async def test_d1_failing_at_plan_of_for_good_leaves_it_to_the_deadline(
+        flaky_client: httpx.AsyncClient, flaky_app: Any, flaky: FlakyD1, runner_jobs: InProcessJobs,
+        clock: Clock) -> None:
+    response = await queue(flaky_client)
+    flaky.arm(lambda sql: READ_INPUT in sql, times=100)
+    await runner_jobs.drain(flaky_app.state.ctx)  # every attempt fails: dropped (the dead-letter queue)
+    flaky.arm(lambda sql: False)
+    assert (await status(flaky_client, response["id"]))["status"] == "queued"
+    clock.now += runner.DEADLINE
+    assert (await status(flaky_client, response["id"]))["status"] == "failed"
+
+
+BIG = "echo: " + "z" * 70_000  # its items are stored in R2
+
+
+async def test_r2_failing_at_a_background_finish(client: httpx.AsyncClient, ctx: AppContext, bucket: FolderR2,
+                                                 db: SQLiteD1, runner_jobs: InProcessJobs, clock: Clock,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    response = await queue(client, BIG)
+
+    async def failing_put(*args: Any, **kwargs: Any) -> Any:
+        raise UpstreamError("R2 is down")
+
+    real_put = bucket.put
+    monkeypatch.setattr(bucket, "put", failing_put)
+    await runner_jobs.drain(ctx)
+    monkeypatch.setattr(bucket, "put", real_put)
+    failed = await status(client, response["id"])
+    assert failed["status"] == "failed" and failed["error"] == {"code": "server_error", "message": "R2 is down"}
+    assert failed["output"] == [] and await count(db, "items WHERE role = 'output'") == 0
+    # the chain continues from what was stored: its input, no half-written output
+    nxt = await client.post("/v1/responses", json={"model": LLAMA, "input": "echo: next",
+                                                   "previous_response_id": response["id"]})
+    assert nxt.status_code == 200 and nxt.json()["status"] == "completed"
+    clock.now += 7 * 24 * 3600
+    await run_scheduled(ctx.backends, ctx.settings, int(clock.now))
+    assert await count(db, "items WHERE status != 'ready'") == 0
+
+
+async def test_r2_failing_while_reading_a_chain(client: httpx.AsyncClient, ctx: AppContext, bucket: FolderR2,
+                                                db: SQLiteD1, runner_jobs: InProcessJobs,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    first = await client.post("/v1/responses", json={"model": LLAMA, "input": BIG})
+    assert first.status_code == 200
+    queued = await queue(client, previous_response_id=first.json()["id"])  # its job reads the chain again
+    before = await count(db, "responses")
+    real_get = bucket.get
+
+    async def failing_get(key: str) -> Any:
+        raise UpstreamError("R2 is down")
+
+    monkeypatch.setattr(bucket, "get", failing_get)
+    body = {"model": LLAMA, "input": "echo: more", "previous_response_id": first.json()["id"]}
+    r = await client.post("/v1/responses", json=body)
+    assert r.status_code == 502 and r.json()["error"]["message"] == "R2 is down"
+    assert_matches(r.json(), "ErrorResponse")
+    assert await count(db, "responses") == before  # nothing written
+    await runner_jobs.drain(ctx)  # R2 down at every attempt: retried, then dropped — still queued
+    assert (await status(client, queued["id"]))["status"] == "queued"
+    monkeypatch.setattr(bucket, "get", real_get)
+    await execute(ctx, Job(runner.JOB_KIND, queued["id"], None))  # redelivered once R2 is back
+    assert (await status(client, queued["id"]))["status"] == "completed"
+
+
+async def test_an_item_missing_from_r2_fails_the_chain_not_silently(client: httpx.AsyncClient, ctx: AppContext,
+                                                                    bucket: FolderR2, db: SQLiteD1,
+                                                                    runner_jobs: InProcessJobs) -> None:
+    first = (await client.post("/v1/responses", json={"model": LLAMA, "input": BIG})).json()
+    queued = await queue(client, previous_response_id=first["id"])
+    row = await db.prepare("SELECT object_key FROM items WHERE container = ? AND object_key IS NOT NULL").bind(
+        first["id"]).first()
+    assert row is not None
+    await bucket.delete(row["object_key"])  # lost
+    r = await client.post("/v1/responses", json={"model": LLAMA, "input": "echo: more",
+                                                 "previous_response_id": first["id"]})
+    assert r.status_code == 500 and r.json()["error"]["param"] == "previous_response_id"
+    assert "could not be read" in r.json()["error"]["message"]
+    await runner_jobs.drain(ctx)  # not a passing failure: the queued one fails at once
+    failed = await status(client, queued["id"])
+    assert failed["status"] == "failed" and "could not be read" in failed["error"]["message"]
+
+
+# ---- the previous response past its deadline; stored sizes; the request's settings in the job -----
+
+
+async def test_a_previous_response_past_its_deadline_is_failed_before_it_is_continued(
+        client: httpx.AsyncClient, runner_jobs: InProcessJobs, clock: Clock) -> None:
+    lost = await queue(client, "echo: lost")
+    runner_jobs._heap.clear()  # its message is lost
+    body = {"model": LLAMA, "input": "echo: next", "previous_response_id": lost["id"]}
+    early = await client.post("/v1/responses", json=body)
+    assert early.status_code == 400 and "still queued" in early.json()["error"]["message"]
+    clock.now += runner.DEADLINE
+    r = await client.post("/v1/responses", json=body)
+    assert r.status_code == 200 and r.json()["output"][0]["content"][0]["text"] == "next"
+    assert (await status(client, lost["id"]))["status"] == "failed"
+
+
+@pytest.mark.parametrize(("field", "value", "param"), [
+    ("text", {"format": {"type": "json_schema", "name": "big", "schema": {
+        "type": "object", "description": "d" * (1024 * 1024)}}}, "text.format"),
+    ("tool_choice", {"type": "allowed_tools", "mode": "auto", "tools": [
+        {"type": "function", "name": f"f{i:06d}" + "x" * 40} for i in range(20_000)]}, "tool_choice"),
+    ("instructions", "i" * (1024 * 1024), "instructions"),
+])
+@pytest.mark.parametrize("background", [False, True])
+async def test_what_a_response_stores_must_fit_its_row(client: httpx.AsyncClient, db: SQLiteD1,
+                                                       simulator: Simulator, field: str, value: Any, param: str,
+                                                       background: bool) -> None:
+    r = await client.post("/v1/responses", json={"model": LLAMA, "input": "echo: json", field: value,
+                                                 "background": background})
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert error["param"] == param and "must be under 1 MiB" in error["message"]
+    assert simulator.calls == [] and await count(db, "responses") == 0  # refused before the model ran
+
+
+async def test_a_background_response_runs_with_the_requests_settings(
+        client: httpx.AsyncClient, ctx: AppContext, runner_jobs: InProcessJobs, simulator: Simulator,
+        db: SQLiteD1) -> None:
+    sent = {"max_tool_calls": 2, "include": ["file_search_call.results"], "user": "u-1", "safety_identifier": "s-1",
+            "prompt_cache_key": "k-1", "top_logprobs": 3, "service_tier": "flex", "parallel_tool_calls": False}
+    response = await queue(client, "echo: settings", **sent)
+    assert "__settings" not in response and "include" not in response
+    row = await responses_repo.get(db, response["id"], None)
+    assert row is not None
+    plan = await runner.plan_of(ctx, row)
+    assert {k: getattr(plan.request, k) for k in sent} == sent
+    assert plan.request.temperature is None and plan.request.top_p is None and plan.request.tool_choice is None
+    await runner_jobs.drain(ctx)
+    inputs = simulator.calls[-1][1]
+    assert "temperature" not in inputs and "top_p" not in inputs  # the model's defaults, as in the foreground
+    stored = await status(client, response["id"])
+    assert "__settings" not in stored and stored["temperature"] == 1.0 and stored["user"] == "u-1"
+
+
+async def test_a_response_queued_before_its_settings_were_kept_still_runs(
+        client: httpx.AsyncClient, ctx: AppContext, runner_jobs: InProcessJobs, db: SQLiteD1) -> None:
+    response = await queue(client, "echo: old row", temperature=0.5)
+    row = await responses_repo.get(db, response["id"], None)
+    assert row is not None and row.settings is not None and row.settings["temperature"] == 0.5
+    await db.prepare("UPDATE responses SET request = ? WHERE id = ?").bind(
+        json.dumps(row.request), row.id).run()  # as stored before
+    old = await responses_repo.get(db, response["id"], None)
+    assert old is not None and old.settings is None
+    assert (await runner.plan_of(ctx, old)).request.temperature == 0.5
+    await runner_jobs.drain(ctx)
+    assert (await status(client, response["id"]))["status"] == "completed"
+
+
+async def test_d1_failing_while_a_streamed_background_response_looks_at_its_status(
+        flaky_client: httpx.AsyncClient, flaky: FlakyD1, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner, "CHECK_EVERY", 0.0)
+    flaky.arm(lambda sql: sql.startswith("SELECT status FROM responses"), times=1000)
+    events = sse_events(await flaky_client.post("/v1/responses", json={
+        "model": LLAMA, "input": "echo: on and on", "background": True, "stream": True}))
+    assert flaky.times < 1000  # it looked, and failed to
+    assert events[-1]["type"] == "response.completed"  # the generation went on; its conditional end decided
+    assert (await status(flaky_client, events[-1]["response"]["id"]))["status"] == "completed"

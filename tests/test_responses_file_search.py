@@ -191,6 +191,24 @@ async def test_in_the_background(client: httpx.AsyncClient, app: Any) -> None:
     assert answer_of(done)["annotations"][0]["file_id"] == ids["passwords.md"]
 
 
+@pytest.mark.parametrize("background", [False, True])
+async def test_max_tool_calls_caps_the_searches_in_the_background_too(client: httpx.AsyncClient, app: Any,
+                                                                     background: bool) -> None:
+    store_id, _ = await corpus_store(client, app)
+    two = 'call:file_search {"queries": ["invoices"]}\ncall:file_search {"queries": ["holidays"]}'
+    body = {"model": SCOUT, "input": two, "tools": [file_search(store_id)], "include": [RESULTS],
+            "background": background}
+    uncapped = (await client.post("/v1/responses", json=body)).json()
+    capped = (await client.post("/v1/responses", json={**body, "max_tool_calls": 1})).json()
+    await drain(app)
+    uncapped, capped = [(await client.get(f"/v1/responses/{r['id']}", params={"include": RESULTS})).json()
+                        for r in (uncapped, capped)]
+    assert [i["type"] for i in uncapped["output"]] == ["file_search_call", "file_search_call", "message"]
+    assert [i["type"] for i in capped["output"]] == ["file_search_call", "message"]  # the second call ignored
+    assert capped["max_tool_calls"] == 1 and call_of(capped)["queries"] == ["invoices"]
+    assert call_of(capped)["results"]  # include holds for the job as for the request
+
+
 async def test_an_answer_without_markers_cites_what_it_used(client: httpx.AsyncClient, app: Any,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     store_id, ids = await corpus_store(client, app)

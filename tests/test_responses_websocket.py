@@ -47,6 +47,11 @@ def test_responses_over_a_websocket(app: Any, simulator: Simulator) -> None:
         assert error["type"] == "error" and error["param"] == "stream"
         [error] = turn(ws, input="hi", previous_response_id="resp_unknown")
         assert error["code"] == "previous_response_not_found"
+        # The body meets OpenAI's rules as over HTTP, the model answered first.
+        [error] = turn(ws, input="hi", max_output_tokens=1)
+        assert error["param"] == "max_output_tokens" and error["code"] == "integer_below_min_value", error
+        [error] = turn(ws, input="hi", model="no-such-model", temperature=5)
+        assert error["code"] == "model_not_found", error
         stored = checked(turn(ws, input="echo: three"))[-1]["response"]
     with TestClient(app) as client:
         r = client.get(f"/v1/responses/{stored['id']}", headers={"authorization": f"Bearer {KEY}"})

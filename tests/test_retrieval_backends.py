@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import math
+import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from openai_workers_ai.adapters import local_vectors
 from openai_workers_ai.adapters.local import RestAI
 from openai_workers_ai.adapters.local_vectors import LocalVectorIndex
 from openai_workers_ai.errors import UpstreamError
@@ -118,3 +121,62 @@ async def test_the_local_index_has_vectorizes_semantics(tmp_path: Path) -> None:
                 lambda: index.query([1, 0, 0], top_k=1, filter={"k": {"$regex": "x"}})):
         with pytest.raises(UpstreamError):
             await bad()
+
+
+async def test_processes_sharing_the_file_see_each_others_writes(tmp_path: Path) -> None:
+    """``serve --workers N``: one index per process over one file; each sees what the others wrote."""
+    a, b = LocalVectorIndex(tmp_path / "v.sqlite3"), LocalVectorIndex(tmp_path / "v.sqlite3")
+    await a.upsert([Vector("x.0", [1, 0, 0], {"vector_store_id": "vs_1"}),
+                    Vector("x.1", [0, 1, 0], {"vector_store_id": "vs_1"})])
+    assert [m.id for m in await b.query([1, 0, 0], top_k=10, filter={"vector_store_id": "vs_1"})] == ["x.0", "x.1"]
+    await a.upsert([Vector("x.1", [1, 0.1, 0], {"vector_store_id": "vs_2"})])  # replaced: values and metadata
+    assert [m.id for m in await b.query([1, 0, 0], top_k=10, filter={"vector_store_id": "vs_1"})] == ["x.0"]
+    assert [m.id for m in await b.query([0, 1, 0], top_k=1)] == ["x.1"]
+    await b.delete(["x.0"])
+    assert [m.id for m in await a.query([1, 0, 0], top_k=10)] == ["x.1"]
+    await b.upsert([Vector("x.0", [0, 0, 1], {"vector_store_id": "vs_3"})])  # deleted, then back
+    await a.delete(["x.1", "never"])
+    assert [m.id for m in await b.query([0, 0, 1], top_k=10)] == ["x.0"] == [m.id for m in await a.query(
+        [0, 0, 1], top_k=10)]
+    assert len(a) == len(b) == 1
+    with pytest.raises(UpstreamError):  # the dimensions another process set are the index's
+        await LocalVectorIndex(tmp_path / "v.sqlite3").upsert([Vector("y", [1, 0], {})])
+
+
+async def test_a_process_that_fell_far_behind_reloads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(local_vectors, "KEEP_DELETIONS", 3)
+    a, b = LocalVectorIndex(tmp_path / "v.sqlite3"), LocalVectorIndex(tmp_path / "v.sqlite3")
+    await a.upsert([Vector(f"v{i}", [1, i, 0], {"n": i}) for i in range(5)])
+    assert len(b) == 5
+    for i in range(4):  # deletions b misses, then forgets
+        await a.delete([f"v{i}"])
+    await a.upsert([Vector("w", [0, 0, 1], {"n": 9})])
+    assert a.conn.execute("SELECT COUNT(*) FROM vectors_deleted").fetchone()[0] < 4
+    assert sorted(m.id for m in await b.query([1, 1, 1], top_k=10)) == ["v4", "w"]
+    assert [m.id for m in await b.query([1, 1, 1], top_k=10, filter={"n": {"$in": [0, 1, 2, 3]}})] == []
+
+
+async def test_a_query_reads_nothing_from_the_file_when_no_other_process_wrote(tmp_path: Path) -> None:
+    a, b = LocalVectorIndex(tmp_path / "v.sqlite3"), LocalVectorIndex(tmp_path / "v.sqlite3")
+    await a.upsert([Vector("x", [1, 0, 0], {})])
+    await b.query([1, 0, 0], top_k=1)
+    read: dict[str, list[str]] = {"a": [], "b": []}
+    b.conn.set_trace_callback(read["b"].append)
+    await b.query([1, 0, 0], top_k=1)
+    assert read["b"] == ["PRAGMA data_version"]
+    await a.upsert([Vector("x", [1, 0, 0], {})])
+    a.conn.set_trace_callback(read["a"].append)
+    await a.query([1, 0, 0], top_k=1)  # its own write is no news to it
+    assert read["a"] == ["PRAGMA data_version"]
+
+
+async def test_an_index_file_from_before_generations_is_read_and_upgraded(tmp_path: Path) -> None:
+    old = sqlite3.connect(tmp_path / "v.sqlite3")
+    old.execute("CREATE TABLE vectors (id TEXT PRIMARY KEY, vector BLOB NOT NULL, metadata TEXT NOT NULL)")
+    old.execute("INSERT INTO vectors VALUES ('x', ?, '{\"k\": \"v\"}')", (np.array([1, 0], dtype=np.float32).tobytes(),))
+    old.commit()
+    old.close()
+    a, b = LocalVectorIndex(tmp_path / "v.sqlite3"), LocalVectorIndex(tmp_path / "v.sqlite3")
+    assert [m.id for m in await a.query([1, 0], top_k=1, filter={"k": "v"})] == ["x"]
+    await b.upsert([Vector("y", [0, 1], {})])
+    assert sorted(m.id for m in await a.query([1, 1], top_k=5)) == ["x", "y"]

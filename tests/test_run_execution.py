@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from openai import AsyncOpenAI
 
 from openai_workers_ai.adapters.local import FolderR2, SQLiteD1
 from openai_workers_ai.app import create_app
@@ -21,6 +22,8 @@ from openai_workers_ai.errors import UpstreamError
 from openai_workers_ai.jobs import InProcessJobs
 from openai_workers_ai.maintenance import run_scheduled
 from openai_workers_ai.ports import Backends, Job, Statement
+from openai_workers_ai.repositories import runs as repositories_runs
+from openai_workers_ai.runner import run_status
 from openai_workers_ai.runner import runs as executor
 from openai_workers_ai.settings import Settings
 from openai_workers_ai.simulator import Simulator
@@ -28,19 +31,23 @@ from openai_workers_ai.types.runs import AssistantStreamEvent
 
 from .assistants import CALL_WEATHER, LLAMA, assistant, error_of, events, finished, listed, names, ok, run, thread
 from .conftest import KEY, Clock
+from .openapi import assert_matches
+from .sse import post_and_leave
 from .test_threads import PNG, upload
 
 
 class FlakyD1:
-    """D1 whose statements fail (as D1 fails: an ``UpstreamError``) when ``fails(sql)`` says so, ``times`` times."""
+    """D1 whose statements fail (as D1 fails: an ``UpstreamError``) when ``fails(sql)`` says so, ``times`` times;
+    with ``lost``, a failing ``run()`` statement is written first (D1's answer, not the write, is lost)."""
 
     def __init__(self, db: SQLiteD1) -> None:
         self.db = db
         self.fails: Callable[[str], bool] = lambda sql: False
         self.times = 0
+        self.lost = False
 
-    def arm(self, fails: Callable[[str], bool], times: int = 1) -> None:
-        self.fails, self.times = fails, times
+    def arm(self, fails: Callable[[str], bool], times: int = 1, *, lost: bool = False) -> None:
+        self.fails, self.times, self.lost = fails, times, lost
 
     def check(self, sql: str) -> None:
         if self.times and self.fails(sql):
@@ -77,15 +84,38 @@ class _FlakyStatement:
         return result
 
     async def run(self) -> int:
-        self.flaky.check(self.inner.sql)
+        if not self.flaky.lost:
+            self.flaky.check(self.inner.sql)
         result: int = await self.inner.run()
+        if self.flaky.lost:
+            self.flaky.check(self.inner.sql)
         return result
 
 
 
+class FlakyJobs(InProcessJobs):
+    """The in-process runner, whose ``send`` fails (as a Queue's does: an ``UpstreamError``) ``failures`` times;
+    with ``delivered``, the job is sent and run first (the Queue's answer, not the message, is lost)."""
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__(clock)
+        self.failures = 0
+        self.delivered: AppContext | None = None
+
+    async def send(self, job: Job, *, delay: int = 0) -> None:
+        if not self.failures:
+            await super().send(job, delay=delay)
+            return
+        self.failures -= 1
+        if self.delivered is not None:
+            await super().send(job, delay=delay)
+            await self.drain(self.delivered)
+        raise UpstreamError("The job queue failed: injected failure")
+
+
 @pytest.fixture
-def jobs(clock: Clock) -> InProcessJobs:
-    return InProcessJobs(clock)
+def jobs(clock: Clock) -> FlakyJobs:
+    return FlakyJobs(clock)
 
 
 @pytest.fixture
@@ -263,28 +293,8 @@ async def test_a_client_that_disconnects_mid_stream_leaves_the_run_to_the_backgr
                                  headers={"authorization": f"Bearer {KEY}"}) as client:
         created_thread = await thread(client, LONG)
         asst = await assistant(client)
-    body = json.dumps({"assistant_id": asst["id"], "stream": True}).encode()
-    path = f"/v1/threads/{created_thread['id']}/runs"
-    first_delta = asyncio.Event()
-    received = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal received
-        if not received:
-            received = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        await first_delta.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        if b"thread.message.delta" in message.get("body", b""):
-            first_delta.set()
-
-    scope = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",
-             "method": "POST", "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
-             "root_path": "", "server": ("testserver", 80), "client": ("127.0.0.1", 1),
-             "headers": [(b"authorization", f"Bearer {KEY}".encode()), (b"content-type", b"application/json")]}
-    await app(scope, receive, send)  # returns once the disconnect cancelled the response
+    await post_and_leave(app, f"/v1/threads/{created_thread['id']}/runs", {"assistant_id": asst["id"], "stream": True},
+                         b"thread.message.delta")
     await asyncio.sleep(0.01)
     assert len(jobs) == 1
     await jobs.drain(app.state.ctx)
@@ -366,6 +376,174 @@ async def test_d1_failing_at_the_claim_is_retried(client: httpx.AsyncClient, job
     assert done["status"] == "completed"
 
 
+D1_FAILED = {"code": "server_error", "message": "D1_ERROR: injected failure"}
+REPLY_WRITE = "UPDATE messages SET content"
+
+
+async def test_d1_failing_again_while_a_run_fails_still_ends_it_failed(client: httpx.AsyncClient, jobs: InProcessJobs,
+                                                                         ctx: AppContext, flaky: FlakyD1,
+                                                                         clock: Clock) -> None:
+    created_thread, created = await started(client, "echo: hello")
+    flaky.arm(lambda sql: sql.startswith(REPLY_WRITE), times=5)  # the reply's write fails, and fails again
+    failed = await finished(client, jobs, ctx, created)
+    assert failed["status"] == "failed" and failed["last_error"] == D1_FAILED and failed["expires_at"] is None
+    reply = (await messages_of(client, created_thread["id"]))[0]
+    assert reply["role"] == "assistant" and reply["status"] == "incomplete"
+    assert reply["incomplete_details"] == {"reason": "run_failed"}
+    steps = await listed(client, f"/v1/threads/{created_thread['id']}/runs/{created['id']}/steps", "ListRunStepsResponse")
+    assert [s["status"] for s in steps] == ["failed"]
+    clock.now += 601  # it ended: it does not expire later, without its last_error
+    later = await ok(client.get(f"/v1/threads/{created_thread['id']}/runs/{created['id']}"), "RunObject")
+    assert later["status"] == "failed" and later["last_error"] == D1_FAILED
+    await run(client, created_thread["id"], failed["assistant_id"])  # the thread is free
+
+
+async def test_d1_failing_again_while_a_streamed_run_fails_ends_the_stream_with_the_failure(
+    client: httpx.AsyncClient, flaky: FlakyD1
+) -> None:
+    asst = await assistant(client)
+    created_thread = await thread(client, "echo: hello")
+    flaky.arm(lambda sql: sql.startswith(REPLY_WRITE), times=5)
+    pairs = events(await client.post(f"/v1/threads/{created_thread['id']}/runs",
+                                     json={"assistant_id": asst["id"], "stream": True}))
+    assert names(pairs)[-2:] == ["thread.run.step.failed", "thread.run.failed"]
+    failed = pairs[-1][1]
+    assert failed["status"] == "failed" and failed["last_error"] == D1_FAILED
+    assert failed["usage"] is not None and failed["usage"]["completion_tokens"] > 0
+    stored = await ok(client.get(f"/v1/threads/{created_thread['id']}/runs/{failed['id']}"), "RunObject")
+    assert stored == failed
+
+
+RUN_READ = "SELECT id, thread_id, assistant_id, created_at, status"
+CLAIM = "UPDATE runs SET status"
+
+
+@pytest.mark.parametrize(("statement", "lost"), [
+    (RUN_READ, False),  # the executor's first read of the run
+    (CLAIM, False),  # queued → in_progress, not written
+    (CLAIM, True),  # queued → in_progress written, but D1's answer lost: the run is in_progress, and nobody runs it
+])
+async def test_a_stream_that_cannot_start_its_run_fails_it(client: httpx.AsyncClient, jobs: InProcessJobs,
+                                                           flaky: FlakyD1, statement: str, lost: bool) -> None:
+    asst = await assistant(client)
+    created_thread = await thread(client, "echo: hello")
+    url = f"/v1/threads/{created_thread['id']}/runs"
+    flaky.arm(lambda sql: sql.startswith(statement), lost=lost)
+    pairs = events(await client.post(url, json={"assistant_id": asst["id"], "stream": True}))
+    assert names(pairs) == ["thread.run.created", "thread.run.queued", "thread.run.failed"]
+    failed = pairs[-1][1]
+    assert failed["last_error"] == D1_FAILED and failed["failed_at"] is not None and failed["expires_at"] is None
+    assert await ok(client.get(f"{url}/{failed['id']}"), "RunObject") == failed
+    assert len(jobs) == 0  # not left to the background
+    again = events(await client.post(url, json={"assistant_id": asst["id"], "stream": True}))  # the thread is free
+    assert names(again)[-1] == "thread.run.completed"
+
+
+async def test_streamed_tool_outputs_whose_run_cannot_start_fail_it(client: httpx.AsyncClient, jobs: InProcessJobs,
+                                                                    ctx: AppContext, flaky: FlakyD1) -> None:
+    created_thread, created = await started(client, CALL_WEATHER)
+    waiting = await finished(client, jobs, ctx, created)
+    call = waiting["required_action"]["submit_tool_outputs"]["tool_calls"][0]["id"]
+    flaky.arm(lambda sql: sql.startswith(CLAIM) and "started_at" in sql)  # the claim (not the submission's update)
+    pairs = events(await client.post(f"/v1/threads/{created_thread['id']}/runs/{created['id']}/submit_tool_outputs",
+                                     json={"tool_outputs": [{"tool_call_id": call, "output": "sunny"}], "stream": True}))
+    assert names(pairs) == ["thread.run.queued", "thread.run.failed"]
+    assert pairs[-1][1]["last_error"] == D1_FAILED
+    steps = await listed(client, f"/v1/threads/{created_thread['id']}/runs/{created['id']}/steps", "ListRunStepsResponse")
+    assert [(s["type"], s["status"]) for s in steps] == [("tool_calls", "failed")]
+
+
+async def test_when_even_the_failure_cannot_be_written_the_stream_ends_with_an_error_event(
+    client: httpx.AsyncClient, flaky: FlakyD1, clock: Clock
+) -> None:
+    asst = await assistant(client)
+    created_thread = await thread(client, "echo: hello")
+    flaky.arm(lambda sql: sql.startswith(CLAIM), times=2)  # the claim, then queued → failed
+    r = await client.post(f"/v1/threads/{created_thread['id']}/runs", json={"assistant_id": asst["id"], "stream": True})
+    assert r.status_code == 200
+    blocks = [dict(line.split(": ", 1) for line in block.split("\n")) for block in r.text.split("\n\n") if block]
+    assert [b["event"] for b in blocks] == ["thread.run.created", "thread.run.queued", "error"]  # and no done
+    error = json.loads(blocks[-1]["data"])  # OpenAI's ErrorEvent: the error object is the data
+    assert error == {"message": "D1_ERROR: injected failure", "type": "server_error", "param": None, "code": None}
+    assert_matches({"event": "error", "data": error}, "AssistantStreamEvent")
+    created = json.loads(blocks[0]["data"])
+    url = f"/v1/threads/{created_thread['id']}/runs/{created['id']}"
+    assert (await ok(client.get(url)))["status"] == "queued"  # left to expire
+    clock.now += 600
+    assert (await ok(client.get(url)))["status"] == "expired"
+
+
+async def test_without_a_job_queue_a_run_that_cannot_start_is_answered_failed(
+    client: httpx.AsyncClient, simulator: Simulator, flaky: FlakyD1, bucket: FolderR2, settings: Settings,
+    clock: Clock
+) -> None:
+    queueless = create_app(Backends(ai=simulator, db=flaky, bucket=bucket), settings, clock=clock)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=queueless), base_url="http://testserver",
+                                 headers={"authorization": f"Bearer {KEY}"}) as direct:
+        asst = await assistant(direct)
+        created_thread = await thread(direct, "echo: hello")
+        flaky.arm(lambda sql: sql.startswith(CLAIM))
+        failed = await ok(direct.post(f"/v1/threads/{created_thread['id']}/runs", json={"assistant_id": asst["id"]}),
+                          "RunObject")
+    assert failed["status"] == "failed" and failed["last_error"] == D1_FAILED
+
+
+UNSENT = {"code": "server_error", "message": "The run could not be queued for execution."}
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the client marks the Assistants API deprecated
+async def test_a_run_whose_job_cannot_be_sent_fails_and_the_clients_retry_makes_a_new_one(
+    client: httpx.AsyncClient, jobs: FlakyJobs, ctx: AppContext
+) -> None:
+    asst = await assistant(client)
+    created_thread = await thread(client, "echo: hello")
+    url = f"/v1/threads/{created_thread['id']}/runs"
+    jobs.failures = 1
+    error = error_of(await client.post(url, json={"assistant_id": asst["id"]}), 502)
+    assert error["type"] == "server_error"
+    [failed] = await listed(client, url, "ListRunsResponse")
+    assert failed["status"] == "failed" and failed["last_error"] == UNSENT and failed["expires_at"] is None
+
+    # The official client retries a 5xx; its retry finds the thread free and makes a new run.
+    jobs.failures = 1
+    official = AsyncOpenAI(base_url="http://testserver/v1", api_key=KEY, http_client=client, max_retries=1)
+    created = await official.beta.threads.runs.create(created_thread["id"], assistant_id=asst["id"])
+    assert created.status == "queued"
+    assert [r["status"] for r in await listed(client, url, "ListRunsResponse")] == ["queued", "failed", "failed"]
+    done = await finished(client, jobs, ctx, created.model_dump())
+    assert done["status"] == "completed"
+
+
+async def test_tool_outputs_whose_job_cannot_be_sent_fail_the_run(client: httpx.AsyncClient, jobs: FlakyJobs,
+                                                                  ctx: AppContext) -> None:
+    created_thread, created = await started(client, CALL_WEATHER)
+    waiting = await finished(client, jobs, ctx, created)
+    call = waiting["required_action"]["submit_tool_outputs"]["tool_calls"][0]["id"]
+    submit = f"/v1/threads/{created_thread['id']}/runs/{created['id']}/submit_tool_outputs"
+    outputs = {"tool_outputs": [{"tool_call_id": call, "output": "sunny"}]}
+    jobs.failures = 1
+    error_of(await client.post(submit, json=outputs), 502)
+    failed = await ok(client.get(f"/v1/threads/{created_thread['id']}/runs/{created['id']}"), "RunObject")
+    assert failed["status"] == "failed" and failed["last_error"] == UNSENT and failed["required_action"] is None
+    steps = await listed(client, f"/v1/threads/{created_thread['id']}/runs/{created['id']}/steps", "ListRunStepsResponse")
+    assert [(s["type"], s["status"]) for s in steps] == [("tool_calls", "failed")]
+    # A retry of the same call is refused as the run has ended; the thread is free for a new run.
+    assert error_of(await client.post(submit, json=outputs), 400)["message"] == \
+        'Runs in status "failed" do not accept tool outputs.'
+    again = await run(client, created_thread["id"], waiting["assistant_id"])
+    assert (await finished(client, jobs, ctx, again))["status"] == "requires_action"
+
+
+async def test_a_job_whose_sending_failed_but_got_through_is_answered_as_it_ran(client: httpx.AsyncClient,
+                                                                               jobs: FlakyJobs, ctx: AppContext) -> None:
+    created_thread = await thread(client, "echo: hello")
+    asst = await assistant(client)
+    jobs.failures, jobs.delivered = 1, ctx  # the job was sent and ran; only the Queue's answer was lost
+    done = await ok(client.post(f"/v1/threads/{created_thread['id']}/runs", json={"assistant_id": asst["id"]}),
+                    "RunObject")
+    assert done["status"] == "completed" and done["last_error"] is None
+
+
 # ---- expiry ---------------------------------------------------------------------------------------------
 
 
@@ -395,6 +573,51 @@ async def test_a_run_waiting_for_tool_outputs_expires(client: httpx.AsyncClient,
     assert error_of(r, 400)["message"] == 'Runs in status "expired" do not accept tool outputs.'
     steps = await listed(client, f"{base}/steps", "ListRunStepsResponse")
     assert steps[0]["status"] == "expired" and steps[0]["expired_at"] is not None
+
+
+async def test_tool_outputs_that_lose_a_race_to_expiry(client: httpx.AsyncClient, jobs: InProcessJobs,
+                                                       ctx: AppContext, flaky: FlakyD1, clock: Clock) -> None:
+    created_thread, created = await started(client, CALL_WEATHER)
+    waiting = await finished(client, jobs, ctx, created)
+    call = waiting["required_action"]["submit_tool_outputs"]["tool_calls"][0]["id"]
+    passed: list[bool] = []
+
+    def deadline_passes(sql: str) -> bool:  # right after the route has read the run, still waiting
+        if sql.startswith(RUN_READ) and sql.endswith("WHERE id = ?") and not passed:
+            passed.append(True)
+            clock.now += run_status.RUN_TTL + 1
+        return False
+
+    flaky.arm(deadline_passes)
+    r = await client.post(f"/v1/threads/{created_thread['id']}/runs/{created['id']}/submit_tool_outputs",
+                          json={"tool_outputs": [{"tool_call_id": call, "output": "sunny"}]})
+    assert passed and error_of(r, 400)["message"] == 'Runs in status "expired" do not accept tool outputs.'
+    expired = await ok(client.get(f"/v1/threads/{created_thread['id']}/runs/{created['id']}"), "RunObject")
+    assert expired["status"] == "expired" and expired["required_action"] is None
+    steps = await listed(client, f"/v1/threads/{created_thread['id']}/runs/{created['id']}/steps", "ListRunStepsResponse")
+    assert [(s["type"], s["status"]) for s in steps] == [("tool_calls", "expired")]
+    assert len(jobs) == 0  # nothing sent to execute it
+
+
+async def test_a_cancel_that_keeps_losing_the_race_gives_up(client: httpx.AsyncClient, db: SQLiteD1,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    created_thread, created = await started(client, "echo: hi")
+    transition = repositories_runs.transition
+    tried: list[tuple[str, ...]] = []
+
+    async def overtaken(db_: Any, run_id: str, sources: tuple[str, ...], status: str, *args: Any, **kwargs: Any) -> bool:
+        if status in ("cancelled", "cancelling"):  # another actor moves the run first: queued ↔ in_progress
+            tried.append(sources)
+            other = "in_progress" if sources == ("queued",) else "queued"
+            await db.prepare("UPDATE runs SET status = ? WHERE id = ?").bind(other, run_id).run()
+        changed: bool = await transition(db_, run_id, sources, status, *args, **kwargs)  # type: ignore[arg-type]
+        return changed
+
+    monkeypatch.setattr(repositories_runs, "transition", overtaken)
+    r = await client.post(f"/v1/threads/{created_thread['id']}/runs/{created['id']}/cancel")
+    assert error_of(r, 400)["message"] == "The run changed status while it was being cancelled; please retry."
+    assert tried == [("queued",), ("in_progress",), ("queued",)]  # three tries, each overtaken
+    assert (await ok(client.get(f"/v1/threads/{created_thread['id']}/runs/{created['id']}")))["status"] == "in_progress"
 
 
 async def test_the_cron_expires_overdue_runs(client: httpx.AsyncClient, app: Any, clock: Clock, db: SQLiteD1) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -51,6 +52,26 @@ async def test_whole_answer_shape_and_determinism() -> None:
     assert a != await sim.run(MODEL, {"prompt": "tell me", "seed": 4})
     words = len(a["response"].split())
     assert a["usage"] == {"prompt_tokens": 2, "completion_tokens": words, "total_tokens": 2 + words}
+
+
+async def test_wait_makes_a_slow_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr(asyncio, "sleep", sleep)
+    sim = Simulator()
+    out = await sim.run(MODEL, {"messages": [{"role": "user", "content": "wait:2.5 echo: late"}]})
+    assert isinstance(out, dict) and out["response"] == "late" and slept == [2.5]
+    parts = [{"type": "text", "text": "wait:3 echo: parts"}]
+    out = await sim.run(MODEL, {"messages": [{"role": "user", "content": parts}]})
+    assert isinstance(out, dict) and out["response"] == "parts" and slept == [2.5, 3.0]
+    assert parts[0]["text"] == "wait:3 echo: parts"  # the caller's inputs untouched
+    out = await sim.run(MODEL, {"prompt": "wait:999 echo: capped"})
+    assert isinstance(out, dict) and out["response"] == "capped" and slept[-1] == 60.0
+    await sim.run(MODEL, {"messages": [{"role": "user", "content": "echo: wait:1 is not first"}]})
+    assert len(slept) == 3
 
 
 async def test_echo_and_max_tokens() -> None:

@@ -27,7 +27,6 @@ from openai_workers_ai.app import create_app
 from openai_workers_ai.errors import UpstreamError
 from openai_workers_ai.maintenance import run_scheduled
 from openai_workers_ai.ports import Backends, StoredObject
-from openai_workers_ai.repositories import files
 from openai_workers_ai.settings import Settings
 from openai_workers_ai.storage import STALE_AFTER
 
@@ -116,7 +115,7 @@ class FaultyR2:
 @pytest.fixture(autouse=True)
 def only_the_files_cleanup(monkeypatch: pytest.MonkeyPatch) -> None:
     # The call counts below are the files sweep's; other resources' cleanups are tested with them.
-    monkeypatch.setattr(maintenance, "CLEANUPS", [files.cleanup])
+    monkeypatch.setattr(maintenance, "CLEANUPS", [maintenance.files_cleanup])
 
 
 @dataclasses.dataclass
@@ -201,7 +200,9 @@ async def test_healthy_runs_make_the_expected_calls(world_factory: Any) -> None:
     world.faults.arm(None)
     assert (await world.client.delete(f"/v1/files/{file_id}")).status_code == 200
     assert world.faults.calls == [
-        "d1.first:SELECT id, owner,", "d1.run:UPDATE files SET", "r2.delete", "d1.run:DELETE FROM files",
+        "d1.first:SELECT id, owner,", "d1.run:UPDATE files SET",
+        "d1.run:UPDATE vector_store_files SET", "d1.all:SELECT vector_store_id FROM",  # out of every vector store
+        "r2.delete", "d1.run:DELETE FROM files",
     ]
 
 
@@ -231,7 +232,7 @@ async def test_a_failed_upload_leaves_no_orphan(world_factory: Any, mode: str, f
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_a_failed_delete_is_safe_to_retry(world_factory: Any, mode: str) -> None:
-    for step in range(4):  # SELECT row, mark deleting, delete bytes, delete row
+    for step in range(6):  # SELECT row, mark deleting, out of vector stores (2), delete bytes, delete row
         where = f"delete, {mode} at call {step}"
         world = world_factory(f"del-{mode}-{step}")
         file_id = (await upload(world.client)).json()["id"]
@@ -252,7 +253,7 @@ async def test_a_failed_delete_is_safe_to_retry(world_factory: Any, mode: str) -
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_a_failed_delete_is_finished_by_the_sweep(world_factory: Any, mode: str) -> None:
-    for step in range(1, 4):
+    for step in range(1, 6):
         world = world_factory(f"delsweep-{mode}-{step}")
         file_id = (await upload(world.client)).json()["id"]
         world.faults.arm(step, mode)
@@ -292,8 +293,8 @@ async def test_a_failing_sweep_is_finished_by_the_next(world_factory: Any, mode:
     world = await expired_files_and_an_orphan(f"sweep-{mode}")
     world.faults.arm(None)
     await run_scheduled(world.backends, Settings(), now=later)
-    healthy_calls = len(world.faults.calls)  # 2 selects, 2 x 3 delete steps, list, lookup, delete
-    assert healthy_calls == 11, world.faults.calls
+    healthy_calls = len(world.faults.calls)  # 2 selects, 2 x 5 delete steps, list, lookup, delete
+    assert healthy_calls == 15, world.faults.calls
     for step in range(healthy_calls):
         world = await expired_files_and_an_orphan(f"sweep-{mode}-{step}")
         world.faults.arm(step, mode)

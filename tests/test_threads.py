@@ -95,7 +95,7 @@ async def test_message_parts_attachments_and_metadata(client: httpx.AsyncClient)
      "content[0].image_url.url", "https://"),
     ({"role": "assistant", "content": [{"type": "image_url", "image_url": {"url": "https://x/y.png"}}]},
      "content[0]", "role 'user'"),
-    ({"role": "user", "content": [{"type": "audio", "audio": {}}]}, "content[0]", ""),
+    ({"role": "user", "content": [{"type": "audio", "audio": {}}]}, "content[0].type", "Supported values"),
     ({"role": "user", "content": "hi", "attachments": [{"file_id": "file-nope", "tools": []}]},
      "attachments[0].file_id", "no file"),
     ({"role": "user", "content": "hi", "attachments": [{"file_id": "file-x", "tools": [{"type": "code_interpreter"}]}]},

@@ -8,8 +8,11 @@ import httpx
 import pytest
 
 from openai_workers_ai.adapters.local_vectors import LocalVectorIndex
+from openai_workers_ai.app import create_app
+from openai_workers_ai.ports import Backends
+from openai_workers_ai.settings import Settings
 
-from .conftest import ADMIN_KEY, OTHER_KEY
+from .conftest import ADMIN_KEY, KEY, OTHER_KEY, START, Clock
 from .openapi import assert_matches
 from .vector_stores_util import docx, drain, pdf, store_with, upload
 
@@ -90,7 +93,7 @@ async def test_stores_belong_to_their_key(client: httpx.AsyncClient, app: Any) -
      "chunking_strategy.static.max_chunk_size_tokens"),
     ({"chunking_strategy": {"type": "static", "static": {"max_chunk_size_tokens": 800, "chunk_overlap_tokens": 401}}},
      "chunking_strategy.static.chunk_overlap_tokens"),
-    ({"chunking_strategy": {"type": "other"}}, "chunking_strategy"),
+    ({"chunking_strategy": {"type": "other"}}, "chunking_strategy.type"),
     ({"expires_after": {"anchor": "created_at", "days": 1}}, "expires_after.anchor"),
     ({"expires_after": {"anchor": "last_active_at", "days": 366}}, "expires_after.days"),
     ({"metadata": {str(i): "v" for i in range(17)}}, "metadata"),
@@ -243,7 +246,8 @@ async def test_file_batches(client: httpx.AsyncClient, app: Any, vectors: LocalV
     row = (await client.get(f"/v1/vector_stores/{store_id}/files/{ids[5]}")).json()
     assert row["status"] == "cancelled"
 
-    for body, param in (({}, "files"), ({"file_ids": ids[:1], "files": [{"file_id": ids[0]}]}, "file_ids"),
+    # {}: the spec's first form (file_ids) is the one named missing
+    for body, param in (({}, "file_ids"), ({"file_ids": ids[:1], "files": [{"file_id": ids[0]}]}, "file_ids"),
                         ({"file_ids": []}, "file_ids"), ({"file_ids": ["file-x"]}, "file_ids[0]"),
                         ({"files": [{"file_id": ids[0]}, {"file_id": "file-x"}]}, "files[1].file_id")):
         r = await client.post(f"/v1/vector_stores/{store_id}/file_batches", json=body)
@@ -260,3 +264,56 @@ async def test_an_expired_store_shows_expired_and_refuses_use(client: httpx.Asyn
     assert (await client.get(f"/v1/vector_stores/{store_id}")).json()["status"] == "expired"
     r = await client.post(f"/v1/vector_stores/{store_id}/search", json={"query": "x"})
     assert r.status_code == 400 and "expired" in r.json()["error"]["message"]
+
+
+async def test_a_search_moves_last_active_at_and_the_expiry_with_it(backends: Backends, settings: Settings,
+                                                                    clock: Clock) -> None:
+    app = create_app(backends, settings, clock=clock)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t",
+                                 headers={"authorization": f"Bearer {KEY}"}) as client:
+        store_id, _ = await store_with(client, app, DOCS, expires_after={"anchor": "last_active_at", "days": 1})
+        forever, _ = await store_with(client, app, {"a.txt": "Cats purr."})
+        created = (await client.get(f"/v1/vector_stores/{store_id}")).json()
+        assert (created["last_active_at"], created["expires_at"]) == (START, START + 86400)
+
+        async def search_then_get(which: str) -> dict[str, Any]:
+            r = await client.post(f"/v1/vector_stores/{which}/search", json={"query": "cats"})
+            assert r.status_code == 200, r.text
+            return dict((await client.get(f"/v1/vector_stores/{which}")).json())
+
+        clock.now += 30  # within a minute of the last move: no write
+        assert (await search_then_get(store_id))["last_active_at"] == START
+        clock.now += 23 * 3600  # the store would expire an hour from now
+        searched = await search_then_get(store_id)
+        assert searched["last_active_at"] == int(clock.now)
+        assert searched["expires_at"] == int(clock.now) + 86400
+        clock.now += 2 * 3600  # past the first expiry, not the moved one
+        assert (await client.get(f"/v1/vector_stores/{store_id}")).json()["status"] == "completed"
+        assert (await search_then_get(store_id))["expires_at"] == int(clock.now) + 86400
+        unexpiring = await search_then_get(forever)
+        assert (unexpiring["last_active_at"], unexpiring["expires_at"]) == (int(clock.now), None)
+        clock.now += 86400  # untouched for its whole expires_after: expired
+        assert (await client.get(f"/v1/vector_stores/{store_id}")).json()["status"] == "expired"
+
+
+@pytest.mark.parametrize(("body", "param"), [
+    ({"expires_after": {"anchor": "last_active_at", "days": 0}}, "expires_after.days"),
+    ({"expires_after": {"anchor": "last_active_at", "days": 366}}, "expires_after.days"),
+    ({"expires_after": {"anchor": "last_active_at", "days": "7"}}, "expires_after.days"),
+    ({"expires_after": {"anchor": "created_at", "days": 7}}, "expires_after.anchor"),
+    ({"expires_after": {"days": 7}}, "expires_after.anchor"),
+    ({"name": 3}, "name"),
+    ({"metadata": {str(i): "v" for i in range(17)}}, "metadata"),
+    ({"metadata": {"k": 1}}, "metadata.k"),
+    ({"chunking_strategy": {"type": "auto"}}, "chunking_strategy"),  # only on creation
+    ({"file_ids": []}, "file_ids"),
+])
+async def test_modify_refuses_bad_bodies_and_changes_nothing(client: httpx.AsyncClient, body: dict[str, Any],
+                                                             param: str) -> None:
+    store = (await client.post("/v1/vector_stores", json={
+        "name": "kb", "metadata": {"a": "b"}, "expires_after": {"anchor": "last_active_at", "days": 3}})).json()
+    r = await client.post(f"/v1/vector_stores/{store['id']}", json=body)
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert (error["type"], error["param"]) == ("invalid_request_error", param), error
+    assert (await client.get(f"/v1/vector_stores/{store['id']}")).json() == store

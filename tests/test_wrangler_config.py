@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 import tomllib
 
+from openai_workers_ai.jobs import BATCH_CONCURRENCY
+
 from .conftest import ROOT
 
 CONFIG = tomllib.loads((ROOT / "wrangler.toml").read_text())
@@ -30,3 +32,9 @@ def test_bindings_are_the_ones_the_adapters_read() -> None:
     assert CONFIG["ai"]["binding"] == "AI"
     assert [d["binding"] for d in CONFIG["d1_databases"]] == ["DB"]
     assert [b["binding"] for b in CONFIG["r2_buckets"]] == ["BUCKET"]
+
+
+def test_a_whole_queue_batch_runs_at_once() -> None:
+    """``jobs.consume`` runs a batch's jobs concurrently, bounded by a figure that fits the batch size."""
+    [consumer] = CONFIG["queues"]["consumers"]
+    assert BATCH_CONCURRENCY >= consumer.get("max_batch_size", 10)

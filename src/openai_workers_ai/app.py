@@ -46,8 +46,9 @@ from .routes.ollama import generate as ollama_generate
 from .routes.ollama import management as ollama_management
 from .routes.ollama import models as ollama_models
 from .routes.ollama import version as ollama_version
-from .routing import Route, Router
+from .routing import Route, Router, fixed_table
 from .settings import Settings
+from .validation import read_models
 
 OPENAI: list[BaseRoute] = [
     Route("/chat/completions", chat_completions.create, methods=["POST"]),
@@ -154,6 +155,12 @@ ROUTES: list[BaseRoute] = [
     Mount("/llm/ollama", routes=[Route("/", health.root, methods=["GET", "HEAD"]), *OLLAMA]),
 ]
 
+read_models()  # what each request model's checks need, read now (in the Worker, inside the snapshot)
+
+FIXED = fixed_table(ROUTES)
+"""The fixed paths of :data:`ROUTES`, matched once here, at import (in the Worker, inside the
+deploy-time snapshot), so that ``create_app`` matches no route (``tests/test_cold_start.py``)."""
+
 
 class _App(Starlette):
     """Starlette over :data:`ROUTES` (:mod:`.routing`), with :class:`~.gate.Gate` as its one middleware
@@ -161,7 +168,7 @@ class _App(Starlette):
 
     def __init__(self, settings: Settings) -> None:
         super().__init__()
-        self.router = Router(ROUTES)
+        self.router = Router(ROUTES, FIXED)
         self.settings = settings
 
     def build_middleware_stack(self) -> ASGIApp:

@@ -22,12 +22,21 @@ watching for a disconnect cost two tasks a request. For an HTTP request, in orde
    (the Worker's ASGI bridge; test transports) are unaffected.
 
 A WebSocket gets the key check (a refusal closes it at the handshake) and Starlette's own handling.
+
+Without keys (the local server on loopback, ``auth_disabled``) no web page may use the server: CORS
+is off, but a browser still sends "simple" requests (a ``text/plain`` POST, a form post) cross-origin
+without asking first, and a WebSocket has no CORS at all. So a request or WebSocket handshake that
+carries an ``Origin`` other than a loopback one (``http(s)://localhost``, ``127.0.0.1`` or ``[::1]``,
+any port), or that the browser marks as coming from another site (``Sec-Fetch-Site: cross-site`` or
+``same-site``), is refused with a 403 ``origin_not_allowed`` (a WebSocket: closed with 1008 at the
+handshake). The official clients send neither header.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
@@ -38,7 +47,16 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .auth import Keys
-from .errors import APIError, AuthenticationError, MethodNotAllowed, NotFound, RateLimited, flavor_of, render
+from .errors import (
+    APIError,
+    AuthenticationError,
+    MethodNotAllowed,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    flavor_of,
+    render,
+)
 from .settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -47,6 +65,20 @@ LISTEN_AFTER = 0.05
 """Seconds after its body was read that a request starts listening for its client leaving: longer
 than the gateway's own work on a request, shorter than any model's answer."""
 
+_FOREIGN = "origin_not_allowed"
+_LOOPBACK_ORIGIN = re.compile(r"^https?://(?:localhost|127\.0\.0\.1|\[::1\])(?::\d{1,5})?$", re.IGNORECASE)
+
+
+def _from_a_web_page(headers: Headers) -> PermissionDenied | None:
+    """The refusal of a request a web page made (a keyless server serves none), or None."""
+    origin = headers.get("origin")
+    if (origin is not None and not _LOOPBACK_ORIGIN.match(origin)) \
+            or headers.get("sec-fetch-site", "").lower() in ("cross-site", "same-site"):
+        return PermissionDenied(
+            "This server runs without API keys, so it answers no web page: requests from another origin "
+            "are refused. Set ACCESS_TOKEN (and CORS_ALLOW_ORIGINS) to serve browsers.", code=_FOREIGN)
+    return None
+
 
 class Gate:
     """The middleware in front of the routes (``app``): see the module's docstring."""
@@ -54,6 +86,7 @@ class Gate:
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.keys = Keys(settings)
+        self.keyless = settings.auth_disabled
         self.max_in_flight = settings.max_in_flight_per_key
         self.in_flight: dict[str, int] = {}  # requests running, by caller's key hash
         # Without keys (the local server on loopback) no browser origin is allowed: a page the user
@@ -92,7 +125,7 @@ class Gate:
                 complete = True
             await send(message)
 
-        error = self.keys.admit(scope)
+        error = (_from_a_web_page(headers) if self.keyless else None) or self.keys.admit(scope)
         caller: str = scope["state"]["principal"].key_hash if error is None else ""
         if error is None and caller and self.max_in_flight:
             if self.in_flight.get(caller, 0) >= self.max_in_flight:
@@ -160,8 +193,9 @@ class Gate:
 
     async def _not_http(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
-            error = self.keys.admit(scope)
-            if isinstance(error, AuthenticationError):  # refused at the handshake (HTTP 403), before any message
+            error = (_from_a_web_page(Headers(scope=scope)) if self.keyless else None) or self.keys.admit(scope)
+            if isinstance(error, AuthenticationError) or (isinstance(error, PermissionDenied) and error.code == _FOREIGN):
+                # refused at the handshake (HTTP 403), before any message
                 await send({"type": "websocket.close", "code": 1008, "reason": error.message[:120]})
             elif error is not None:
                 await render(error, flavor_of(scope["path"]))(scope, receive, send)

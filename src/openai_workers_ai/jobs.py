@@ -5,7 +5,8 @@ the same :func:`execute` with the app's :class:`~.context.AppContext`:
 
 - the Worker: a Cloudflare Queue (``env.JOBS`` in ``wrangler.toml``, with a
   dead-letter queue). ``adapters/workers.py`` sends; ``entry.Default.queue``
-  receives batches and hands them to :func:`consume`;
+  receives batches and hands them to :func:`consume`, which runs a batch's jobs
+  concurrently;
 - the local server: :class:`InProcessJobs`, a task in the server's event loop,
   started by the CLI (not by ASGI lifespan, which the Worker's bridge runs
   around every request);
@@ -98,22 +99,35 @@ class Delivery(Protocol):
     def retry(self) -> None: ...
 
 
-async def consume(ctx: AppContext, deliveries: Iterable[Delivery]) -> None:
-    """A Queue batch: each job run, then acknowledged; a failed one retried (by the Queue, which
-    moves it to the dead-letter queue after its last retry). A malformed message is dropped."""
-    for delivery in deliveries:
+BATCH_CONCURRENCY = 10
+"""Jobs of one Queue batch run at once: a whole batch (``max_batch_size`` in ``wrangler.toml``)."""
+
+
+async def consume(ctx: AppContext, deliveries: Iterable[Delivery], *, concurrency: int = BATCH_CONCURRENCY) -> None:
+    """A Queue batch: its jobs run concurrently (at most ``concurrency`` at once), so that a burst of
+    runs does not wait behind each other's generation; each is acknowledged when it succeeds, or
+    retried when it fails (by the Queue, which moves it to the dead-letter queue after its last
+    retry), as soon as it ends. A malformed message is dropped. Jobs of one batch may be the same job
+    delivered twice: handlers are idempotent under concurrent delivery too (one conditional statement
+    decides which delivery does the work)."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def run(delivery: Delivery) -> None:
         job = delivery.job
         if job is None:
             log.warning("dropping a queue message that is not a job")
             delivery.ack()
-            continue
-        try:
-            await execute(ctx, job)
-        except Exception:
-            log.exception("job %s %s failed; retrying", job.kind, job.id)
-            delivery.retry()
-        else:
-            delivery.ack()
+            return
+        async with gate:
+            try:
+                await execute(ctx, job)
+            except Exception:
+                log.exception("job %s %s failed; retrying", job.kind, job.id)
+                delivery.retry()
+                return
+        delivery.ack()
+
+    await asyncio.gather(*(run(delivery) for delivery in deliveries))
 
 
 @dataclass(order=True, slots=True)

@@ -21,8 +21,14 @@ log = logging.getLogger(__name__)
 
 Cleanup = Callable[[Backends, Settings, int], Awaitable[dict[str, int]]]
 
+
+async def files_cleanup(backends: Backends, settings: Settings, now: int) -> dict[str, int]:
+    """Files: ``files.cleanup``, each file deleted taken out of every vector store first."""
+    return await files.cleanup(backends, settings, now, detach=vectors.forget_file)
+
+
 CLEANUPS: list[Cleanup] = [
-    files.cleanup,  # expired files, crashed uploads/deletes, R2 objects without a row
+    files_cleanup,  # expired files (out of vector stores too), crashed uploads/deletes, R2 objects without a row
     images.cleanup,  # generated images past their URL expiry
     responses.cleanup,  # background responses past their deadline; items' crashed writes and orphans
     run_status.cleanup,  # Assistants runs left queued / in progress / waiting past their expires_at

@@ -7,13 +7,15 @@
   embeddings, most of the Ollama API …) reaches its route with one dict lookup, instead of the
   table's patterns tried in order and each ``Mount``'s own router descended (~7 µs a request). Which
   route a fixed path and method reach, and what routing puts in the scope on the way, is worked out
-  once, by Starlette's own matching; every other request is routed by Starlette as before.
+  by Starlette's own matching once for the static table, at import (:func:`fixed_table`); every other
+  request is routed by Starlette as before.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 from starlette import routing
@@ -41,17 +43,31 @@ def _handled_by(handler: Callable[[Request], Awaitable[Response]]) -> ASGIApp:
     return app
 
 
-class Router(routing.Router):
-    """Starlette's router over ``routes``, fixed paths found by one lookup."""
+Fixed = Mapping[tuple[str, str], tuple[routing.Route, Mapping[str, Any]]]
+"""(method, path) → the route a fixed path reaches and the scope's keys as routing leaves them."""
 
-    def __init__(self, routes: Sequence[BaseRoute]) -> None:
+
+def fixed_table(routes: Sequence[BaseRoute]) -> Fixed:
+    """What :class:`Router` looks fixed paths up in: every fixed path of ``routes`` (and of their
+    mounts), for each of its route's methods, matched once by Starlette's own matching. The route
+    table is static, so ``app.py`` works this out once, at import (in the Worker, inside the
+    deploy-time snapshot: ``create_app`` matches nothing)."""
+    fixed: dict[tuple[str, str], tuple[routing.Route, Mapping[str, Any]]] = {}
+    for path, route in _fixed_paths(routes):
+        for method in route.methods or ():
+            found = _matched(routes, {"type": "http", "path": path, "method": method, "root_path": ""})
+            if found is not None:
+                fixed[method, path] = found
+    return MappingProxyType(fixed)
+
+
+class Router(routing.Router):
+    """Starlette's router over ``routes``, fixed paths found by one lookup in ``fixed`` (the
+    :func:`fixed_table` of ``routes``, worked out here when not given)."""
+
+    def __init__(self, routes: Sequence[BaseRoute], fixed: Fixed | None = None) -> None:
         super().__init__(routes=routes)
-        self.fixed: dict[tuple[str, str], tuple[routing.Route, Scope]] = {}
-        for path, route in _fixed_paths(self.routes):
-            for method in route.methods or ():
-                found = _matched(self, {"type": "http", "path": path, "method": method, "root_path": ""})
-                if found is not None:
-                    self.fixed[method, path] = found
+        self.fixed = fixed_table(self.routes) if fixed is None else fixed
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         # (A server's root_path would change what matches: such requests are routed by Starlette.)
@@ -62,6 +78,8 @@ class Router(routing.Router):
             await super().app(scope, receive, send)
             return
         route, routed = found
+        if "router" not in scope:  # as Starlette's Router.app
+            scope["router"] = self
         scope.update(routed)
         scope["path_params"] = {}
         await route.app(scope, receive, send)  # (route.handle would check the method: it is one of the route's)
@@ -78,12 +96,11 @@ def _fixed_paths(routes: Sequence[BaseRoute], prefix: str = "") -> list[tuple[st
     return found
 
 
-def _matched(router: routing.Router, scope: Scope) -> tuple[routing.Route, Scope] | None:
-    """The route Starlette's router would hand ``scope`` to, and the scope's keys as routing leaves
-    them (what ``Router.app`` and ``Mount`` do on a full match); None unless every step is one."""
+def _matched(routes: Sequence[BaseRoute], scope: Scope) -> tuple[routing.Route, Mapping[str, Any]] | None:
+    """The route Starlette's router over ``routes`` would hand ``scope`` to, and the scope's keys as
+    routing leaves them (what ``Router.app`` and ``Mount`` do on a full match; ``router`` aside: the
+    router sets it per request); None unless every step is one."""
     routed = dict(scope)
-    routed.setdefault("router", router)
-    routes: Sequence[BaseRoute] = router.routes
     while True:
         for candidate in routes:
             match, child_scope = candidate.matches(routed)
@@ -94,7 +111,7 @@ def _matched(router: routing.Router, scope: Scope) -> tuple[routing.Route, Scope
         else:
             return None
         if isinstance(candidate, routing.Route):
-            return candidate, {k: v for k, v in routed.items() if k not in scope or scope[k] != v}
+            return candidate, MappingProxyType({k: v for k, v in routed.items() if k not in scope or scope[k] != v})
         if not isinstance(candidate, Mount):
             return None
         routes = candidate.routes

@@ -63,13 +63,19 @@ class Settings:
     def from_mapping(cls, env: Mapping[str, str], **overrides: object) -> Settings:
         """Build from a mapping of variable names (``ACCESS_TOKEN`` …) to strings."""
         values: dict[str, object] = {}
-        for f in fields(cls):
-            raw = env.get(f.name.upper())
+        for name, variable, annotation in _FIELDS:
+            raw = env.get(variable)
             if raw is None or raw == "":
                 continue
-            values[f.name] = _convert(f.name, str(f.type), raw)
+            values[name] = _convert(name, annotation, raw)
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]  # each value converted for its field's type
+
+
+_FIELDS = tuple((f.name, f.name.upper(), str(f.type)) for f in fields(Settings))
+"""Each field's name, its variable's and its type's (worked out once, at import)."""
+VARIABLES = tuple(variable for name, variable, _ in _FIELDS if name != "auth_disabled")
+"""The variables a deployment may set (``auth_disabled`` is the local server's alone)."""
 
 
 def _convert(name: str, annotation: str, raw: str) -> object:

@@ -53,11 +53,9 @@ def check(schema: str, body: Any) -> None:
             raise error
 
 
-@cache
 def _cross_field(schema: str) -> tuple[tuple[Rule, ...], tuple[Rule, ...]]:
     """The schema's cross-field rules: those answered before its own rules, and those after."""
-    rules = [rule for rule in CROSS_FIELD if rule.schema == schema]
-    return tuple(r for r in rules if r.first), tuple(r for r in rules if not r.first)
+    return _CROSS_FIELD_BY_SCHEMA.get(schema) or ((), ())
 
 
 # ---- the spec's rules --------------------------------------------------------------------------
@@ -155,7 +153,10 @@ def _error(node: Node, value: Any, param: str) -> InvalidRequest | None:
 
 
 def _bounds(node: Node, value: Any, param: str) -> InvalidRequest | None:
-    noun = "integer" if isinstance(value, int) else "decimal"
+    # Named by the field's type, as OpenAI does ('temperature': 5 is a decimal above maximum value).
+    types = node.get("type", ())
+    noun = ("integer" if "integer" in types else "decimal" if "number" in types
+            else "integer" if isinstance(value, int) else "decimal")
     for key, broken, relation, side in (("minimum", value < node.get("minimum", value), ">=", "below minimum"),
                                         ("maximum", value > node.get("maximum", value), "<=", "above maximum"),
                                         ("exclusiveMinimum", value <= node.get("exclusiveMinimum", value - 1), ">",
@@ -257,20 +258,42 @@ _CHECKS: dict[str, Callable[[Node, Any, str], InvalidRequest | None]] = {
 
 def _tag(options: list[Node]) -> tuple[str, dict[Any, Node]] | None:
     """A property whose single ``enum`` value tells the (object) options apart, as the spec's
-    discriminators (``role``, ``type``) do."""
+    discriminators (``role``, ``type``) do. A property that tells every option apart is preferred;
+    else one that tells some apart, a value shared by several options standing for the union of
+    those (a Responses input item of ``type: message`` is an input or an output message, told apart
+    by its ``role``). A value no option of the union admits leaves it untagged."""
     resolved = [_resolved(o) for o in options]
     common = set.intersection(*(set(o.get("properties", {})) for o in resolved)) if resolved else set()
+    partial: tuple[str, dict[Any, list[Node]]] | None = None
     for name in sorted(common, key=lambda n: (n not in ("type", "role"), n)):
-        by_value: dict[Any, Node] = {}
+        by_value: dict[Any, list[Node]] = {}
         for option in resolved:
             values = _resolved(option["properties"][name]).get("enum")
             if not values:
                 break
             for v in values:
-                by_value.setdefault(v, option)
+                if option not in by_value.setdefault(v, []):
+                    by_value[v].append(option)
         else:
-            return name, by_value
-    return None
+            if all(len(shared) == 1 for shared in by_value.values()):
+                return name, {v: shared[0] for v, shared in by_value.items()}
+            if partial is None and len(by_value) > 1:
+                partial = name, by_value
+    if partial is None:
+        return None
+    name, by_value = partial
+    return name, {v: shared[0] if len(shared) == 1 else _shared(shared) for v, shared in by_value.items()}
+
+
+_SHARED: dict[tuple[int, ...], Node] = {}
+
+
+def _shared(options: list[Node]) -> Node:
+    """The union of ``options`` (one node for the same options, so what is worked out for it is kept)."""
+    key = tuple(id(o) for o in options)
+    if key not in _SHARED:
+        _SHARED[key] = {"anyOf": options}
+    return _SHARED[key]
 
 
 # The rules are constant data: what depends only on a node (by identity) is worked out once.
@@ -312,9 +335,29 @@ def _union(options: list[Node], value: Any, param: str) -> InvalidRequest | None
         found = _error(option, value, param)
         if found is None:
             return None
-        errors.append(found)
-    # The most telling: not a mere type mismatch of another option, then the deepest, the furthest in.
-    return max(errors, key=lambda e: (e.code != "invalid_type", len(e.param or ""), e.param or ""))
+        errors.append((option, found))
+    if kind == "object" and isinstance(value.get("type"), str):
+        # The options its own ``type`` names, if any (an input item of type web_search_call: the errors
+        # of the web search call, not of the item reference that type is not).
+        named = [(o, e) for o, e in errors if _takes(o, "type", value["type"])]
+        errors = named or errors
+    # The most telling: not a mere type mismatch of another option, nor a key missing from an object
+    # that another option describes, then the deepest, the furthest in.
+    return max((e for _, e in errors), key=lambda e: (e.code != "invalid_type", e.code != "missing_required_parameter",
+                                                      len(e.param or ""), e.param or ""))
+
+
+def _takes(node: Node, key: str, value: Any) -> bool:
+    """Whether an object of ``node`` may have ``value`` at ``key`` (a union: one of its options may)."""
+    node = _resolved(node)
+    if "$ref" in node and not _takes(DEFS[node["$ref"]], key, value):
+        return False
+    sub = node.get("properties", {}).get(key)
+    if sub is not None and _error(sub, value, key) is not None:
+        return False
+    if "anyOf" in node and not any(_takes(o, key, value) for o in node["anyOf"]):
+        return False
+    return all(_takes(p, key, value) for p in node.get("allOf", ()))
 
 
 # ---- the same rules compiled: valid or not ------------------------------------------------------
@@ -329,7 +372,8 @@ _OBJECT_KEYS = ("maxProperties", "propertyNames", "required", "properties", "add
 
 
 def _valid(node: Node) -> Valid:
-    """Whether a value breaks none of ``node``'s rules: compiled on first use, then kept."""
+    """Whether a value breaks none of ``node``'s rules: compiled once, then kept (every request
+    schema's is compiled at import, below)."""
     key = id(node)
     if key not in _VALID:
         # Until compiled, a rule that refers back to itself ($ref) finds itself here when it runs.
@@ -491,11 +535,13 @@ def _union_test(options: list[Node]) -> Valid:
 
 
 def _union_test_for(options: list[Node], kind: str) -> Valid:
-    candidates = [o for o in options if _admits(o, kind)]
+    candidates = _CANDIDATES[id(options), kind] = [o for o in options if _admits(o, kind)]  # (for _union too)
     if not candidates:
         expected = any(_types(option) for option in options)
         return lambda value: not expected
-    tag = _tag(candidates) if kind == "object" and len(candidates) > 1 else None
+    tag = None
+    if kind == "object" and len(candidates) > 1:
+        tag = _TAGS[id(candidates)] = _tag(candidates)
     if tag is not None:
         name, by_value = tag
         chosen = {v: _valid(option) for v, option in by_value.items()}
@@ -599,6 +645,12 @@ CROSS_FIELD: tuple[Rule, ...] = (
          lambda b: "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified."
          if _given(b, "tool_choice") and b["tool_choice"] != "none" and not b.get("tools") else None,
          given="tool_choice"),
+    Rule("CreateChatCompletionRequest", "parallel_tool_calls",
+         "ParallelToolCalls: 'Whether to enable parallel function calling during tool use.' (a setting of tool "
+         "use: OpenAI answers it without tools with this 400)",
+         lambda b: "Invalid value for 'parallel_tool_calls': 'parallel_tool_calls' is only allowed when 'tools' "
+                   "are specified."
+         if _given(b, "parallel_tool_calls") and not b.get("tools") else None, given="parallel_tool_calls"),
     Rule("CreateCompletionRequest", "best_of",
          "best_of: 'When used with n, best_of controls the number of candidate completions and n specifies how "
          "many to return – best_of must be greater than n.'",
@@ -627,3 +679,15 @@ CROSS_FIELD: tuple[Rule, ...] = (
 def _image_prompt_limit(body: dict[str, Any]) -> int:
     model = body.get("model") or "dall-e-2"
     return {"dall-e-2": 1000, "dall-e-3": 4000}.get(model, 32000) if isinstance(model, str) else 32000
+
+
+_CROSS_FIELD_BY_SCHEMA = {schema: (tuple(r for r in CROSS_FIELD if r.schema == schema and r.first),
+                                   tuple(r for r in CROSS_FIELD if r.schema == schema and not r.first))
+                          for schema in dict.fromkeys(rule.schema for rule in CROSS_FIELD)}
+
+# Every request schema's rules compiled now, at import: in the Worker, inside the deploy-time snapshot
+# (~5 ms of CPU otherwise, on each isolate's first request); tests/test_cold_start.py checks it. The
+# unions' candidates and tags that an invalid body's walk (_union) looks up are worked out on the way.
+for _node in SCHEMAS.values():
+    _valid(_node)
+del _node

@@ -16,7 +16,10 @@ The two stores cannot share a transaction, so the row is the journal:
   the client saw an error for an upload that in fact succeeded).
 - **delete**: mark the row ``deleting`` → delete the bytes → delete the row.
   Every step is idempotent, so a delete that failed halfway is retried from
-  the start (by the client, or by :func:`sweep`).
+  the start (by the client, or by :func:`sweep`). What other rows hold of the
+  object (a file's place in vector stores) is let go of by ``detach``, run
+  once the row is ``deleting`` (so nothing new can take hold of it) and
+  before the bytes go: a failure there leaves the row ``deleting``, retried.
 - **read**: only rows in the table's ready status are served.
 - :func:`sweep` finishes what crashed: expired objects, ``uploading`` /
   ``deleting`` rows untouched for ``stale_after`` seconds, and R2 objects
@@ -37,13 +40,16 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from .errors import APIError
 from .ports import Backends, StoredObject
 
 log = logging.getLogger(__name__)
+
+Detach = Callable[[Backends, str, int], Awaitable[None]]
+"""``detach(backends, object_id, now)``: other rows let go of an object being deleted (idempotent)."""
 
 UPLOADING = "uploading"
 DELETING = "deleting"
@@ -152,12 +158,16 @@ async def _discard(backends: Backends, table: BlobTable, object_id: str, key: st
         log.warning("could not undo the write of %s (the sweep will)", object_id, exc_info=True)
 
 
-async def delete(backends: Backends, table: BlobTable, object_id: str, key: str, now: int) -> None:
-    """Delete an object and its row: mark ``deleting``, delete bytes, delete row. Safe to retry."""
+async def delete(backends: Backends, table: BlobTable, object_id: str, key: str, now: int, *,
+                 detach: Detach | None = None) -> None:
+    """Delete an object and its row: mark ``deleting``, ``detach`` it from what refers to it, delete
+    bytes, delete row. Safe to retry."""
     db = backends.db
     await db.prepare(
         f"UPDATE {table.table} SET status = ?, updated_at = ? WHERE id = ?"
     ).bind(DELETING, now, object_id).run()
+    if detach is not None:
+        await detach(backends, object_id, now)
     await backends.bucket.delete(key)
     await db.prepare(f"DELETE FROM {table.table} WHERE id = ? AND status = ?").bind(
         object_id, DELETING
@@ -165,9 +175,10 @@ async def delete(backends: Backends, table: BlobTable, object_id: str, key: str,
 
 
 async def sweep(
-    backends: Backends, table: BlobTable, now: int, *, stale_after: int = STALE_AFTER
+    backends: Backends, table: BlobTable, now: int, *, stale_after: int = STALE_AFTER, detach: Detach | None = None
 ) -> dict[str, int]:
-    """Delete expired objects, stale ``uploading``/``deleting`` rows and rowless R2 objects.
+    """Delete expired objects, stale ``uploading``/``deleting`` rows and rowless R2 objects (each
+    row's object ``detach``-ed first, as :func:`delete` does).
 
     Returns counts keyed ``<table>_expired``, ``<table>_stale``, ``<table>_orphans``.
     """
@@ -184,7 +195,7 @@ async def sweep(
     for kind, rows in (("expired", expired), ("stale", stale)):
         for row in rows:
             try:
-                await delete(backends, table, row["id"], row["object_key"], now)
+                await delete(backends, table, row["id"], row["object_key"], now, detach=detach)
             except Exception:  # one bad object must not stop the rest; the next run retries it
                 log.warning("sweep could not delete %s %s", name, row["id"], exc_info=True)
                 continue

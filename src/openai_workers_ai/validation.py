@@ -127,7 +127,8 @@ def _too_long(path: tuple[str | int, ...], limit: int, length: int, words: str) 
 
 @cache
 def _limits(model: type[BaseModel]) -> Limits:
-    """Worked out once per model, from its fields' annotations."""
+    """Worked out once per model, from its fields' annotations (for every model of the package at
+    import: :func:`read_models`)."""
     return _model_limits(model, frozenset())
 
 
@@ -172,6 +173,18 @@ def _merge(a: tuple[int | None, Limits], b: tuple[int | None, Limits]) -> tuple[
     for key, entry in b[1].items():
         inner[key] = entry if key not in inner else _merge(inner[key], entry)
     return limit, inner
+
+
+def read_models() -> None:
+    """Read what :func:`check_lengths` needs of every pydantic model the package has defined, now:
+    ``app.py`` calls this at import, once every route and type module is loaded (in the Worker, inside
+    the deploy-time snapshot), so that no request reads a model's fields for the first time."""
+    models: list[type[BaseModel]] = [BaseModel]
+    while models:
+        for sub in models.pop().__subclasses__():
+            models.append(sub)
+            if sub.__module__.startswith(__package__ or "openai_workers_ai"):
+                _limits(sub)
 
 
 def _max_length(metadata: Sequence[Any]) -> int | None:

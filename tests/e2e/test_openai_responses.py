@@ -94,8 +94,16 @@ def test_background_polling_and_cancel(client: OpenAI) -> None:
         time.sleep(0.05)
         response = client.responses.retrieve(response.id)
     assert response.status == "completed" and response.output_text == "in the background"
-    cancelled = client.responses.cancel(response.id)  # already done: nothing changes
-    assert cancelled.status == "completed"
+    assert client.responses.cancel(response.id).status == "completed"  # already done: nothing changes
+    # a model slow to answer (the simulator's `wait:`): cancelled while it is still being generated
+    slow = client.responses.create(model="gpt-4o-mini", input="wait:2 echo: never stored", background=True)
+    assert slow.status == "queued"
+    assert client.responses.retrieve(slow.id).status in ("queued", "in_progress")
+    cancelled = client.responses.cancel(slow.id)
+    assert cancelled.status == "cancelled" and cancelled.output == []
+    time.sleep(2.5)  # past the model's answer: its job's finish found the response cancelled
+    after = client.responses.retrieve(slow.id)
+    assert after.status == "cancelled" and after.output == [] and after.completed_at is None
 
 
 def test_conversations_crud_and_responses_in_them(client: OpenAI) -> None:

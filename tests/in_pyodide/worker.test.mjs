@@ -303,7 +303,7 @@ describe("OpenAI API", () => {
     // One active run per thread: the conditional INSERT changes no row (D1's meta.changes), a 400.
     const busy = await json("POST", `${base}/runs`, { json: { assistant_id: assistant.id } }, 400);
     assert.match(busy.error.message, /already has an active run/);
-    // Delivered twice: both acknowledged, one generation.
+    // Delivered twice in one batch (its jobs run concurrently): both acknowledged, one generation.
     jobs.sent.push({ body: jobs.sent[0].body, options: {} });
     const batch = jobs.batch();
     await worker.queue(batch);

@@ -32,14 +32,49 @@ SCHEMAS = (
     "CreateSpeechRequest",
     "CreateImageRequest",
     "CreateModerationRequest",
+    # Responses
+    "CreateResponse",
+    "TokenCountsBody",
+    "CompactBody",
+    # Assistants: assistants, threads, messages, runs
+    "CreateAssistantRequest",
+    "ModifyAssistantRequest",
+    "CreateThreadRequest",
+    "ModifyThreadRequest",
+    "CreateMessageRequest",
+    "ModifyMessageRequest",
+    "CreateRunRequest",
+    "CreateThreadAndRunRequest",
+    "ModifyRunRequest",
+    "SubmitToolOutputsRunRequest",
+    # vector stores, their files and file batches
+    "CreateVectorStoreRequest",
+    "UpdateVectorStoreRequest",
+    "VectorStoreSearchRequest",
+    "CreateVectorStoreFileRequest",
+    "UpdateVectorStoreFileAttributesRequest",
+    "CreateVectorStoreFileBatchRequest",
+    # conversations
+    "CreateConversationBody",
+    "UpdateConversationBody",
+    "CreateItemsBody",
 )
-"""The JSON request bodies served (their pydantic models carry the same names)."""
+"""The JSON request bodies served, by the names of their pydantic models (the check is looked up by
+that name): the spec's schema names, but for those in :data:`SOURCES`."""
+
+SOURCES: dict[str, str] = {
+    "CompactBody": "CompactResponseMethodPublicBody",
+    "CreateItemsBody": "POST /conversations/{conversation_id}/items",  # an inline schema: the operation's body
+}
+"""Where a served model's name is not the spec's: the spec's schema, or the operation whose JSON request
+body it is."""
 
 KEPT = ("enum", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "pattern",
         "minItems", "maxItems", "maxProperties", "required")
 
 # (schema, dotted path — "*" for additionalProperties values, "[]" for items —, the keywords added,
-#  the sentence of OpenAI's description that states the rule)
+#  the sentence of OpenAI's description that states the rule). The schema is a served request (the
+# rule holds there only) or a definition of the spec (the rule holds wherever it is referenced).
 DOCUMENTED: tuple[tuple[str, str, dict[str, Any], str], ...] = (
     ("CreateChatCompletionRequest", "logit_bias.*", {"minimum": -100, "maximum": 100},
      "logit_bias: 'an associated bias value from -100 to 100'"),
@@ -47,15 +82,22 @@ DOCUMENTED: tuple[tuple[str, str, dict[str, Any], str], ...] = (
      "logit_bias: 'an associated bias value from -100 to 100'"),
     ("CreateChatCompletionRequest", "tools", {"maxItems": 128},
      "tools: 'A max of 128 functions are supported.' (as for functions)"),
-    ("CreateChatCompletionRequest", "tools[].function.name", {"maxLength": 64, "pattern": "^[a-zA-Z0-9_-]+$"},
+    ("FunctionObject", "name", {"maxLength": 64, "pattern": "^[a-zA-Z0-9_-]+$"},
      "FunctionObject.name: 'Must be a-z, A-Z, 0-9, or contain underscores and dashes, with a maximum length of 64.'"),
-    ("CreateChatCompletionRequest", "functions[].name", {"maxLength": 64, "pattern": "^[a-zA-Z0-9_-]+$"},
+    ("ChatCompletionFunctions", "name", {"maxLength": 64, "pattern": "^[a-zA-Z0-9_-]+$"},
      "ChatCompletionFunctions.name: 'Must be a-z, A-Z, 0-9, or contain underscores and dashes, with a maximum "
      "length of 64.'"),
-    ("CreateChatCompletionRequest", "response_format.json_schema.name",
-     {"maxLength": 64, "pattern": "^[a-zA-Z0-9_-]+$"},
+    ("ResponseFormatJsonSchema", "json_schema.name", {"maxLength": 64, "pattern": "^[a-zA-Z0-9_-]+$"},
      "JSONSchema.name: 'Must be a-z, A-Z, 0-9, or contain underscores and dashes, with a maximum length of 64.'"),
-    ("CreateChatCompletionRequest", "metadata",
+    ("TextResponseFormatJsonSchema", "name", {"maxLength": 64, "pattern": "^[a-zA-Z0-9_-]+$"},
+     "TextResponseFormatJsonSchema.name: 'Must be a-z, A-Z, 0-9, or contain underscores and dashes, with a "
+     "maximum length of 64.'"),
+    ("FunctionTool", "name", {"pattern": "^[a-zA-Z0-9_-]+$"},
+     "FunctionTool.name: the function-name rule of FunctionObject.name ('Must be a-z, A-Z, 0-9, or contain "
+     "underscores and dashes'), which the Responses API answers as \"Invalid 'tools[0].name': string does not "
+     "match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'.\" (its length it does not "
+     "check)"),
+    ("Metadata", "",
      {"maxProperties": 16, "propertyNames": {"maxLength": 64}, "additionalProperties": {"maxLength": 512}},
      "Metadata: 'Set of 16 key-value pairs … Keys are strings with a maximum length of 64 characters. Values are "
      "strings with a maximum length of 512 characters.'"),
@@ -65,16 +107,65 @@ DOCUMENTED: tuple[tuple[str, str, dict[str, Any], str], ...] = (
 )
 
 
+# (definition, the keys its ``required`` lists that OpenAI does not require, why). The spec marks as
+# required what its SDKs always send (nullable fields the generated types must carry); OpenAI takes
+# requests without them, documents them as optional, and so does the gateway.
+RELAXED: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("FunctionTool", ("strict", "parameters"),
+     "Responses function tools: 'strict' is nullable and defaults to true when left out ('functions are strict "
+     "by default' in Responses); 'parameters' is nullable (a function that takes none)"),
+    ("InputImageContent", ("detail",),
+     "input_image.detail: the vision guide's input_image parts leave it out (it defaults to auto)"),
+    ("OutputMessage", ("id", "status"),
+     "an assistant message sent back as history: required as fields of the output object; as input the "
+     "gateway takes it without them, as hand-built histories send it (an id, when given, is kept)"),
+    ("OutputTextContent", ("annotations", "logprobs"),
+     "output_text parts sent back as history: what the model returned with the text, not input"),
+)
+
+
 def _ref_name(ref: str) -> str:
     return ref.rsplit("/", 1)[-1]
 
 
+_SHAPES = ("$ref", "type", "enum", "const", "anyOf", "oneOf", "allOf", "properties", "items")
+
+
+def _nullable(schema: Any) -> bool:
+    """Whether ``schema`` also takes null through a part of its ``allOf`` that says nothing else
+    (``allOf: [{$ref: X}, {nullable: true}]``; ``nullable`` elsewhere is read as a ``null`` type)."""
+    return isinstance(schema, dict) and any(_only_null(part) for part in schema.get("allOf", ()))
+
+
+def _only_null(part: Any) -> bool:
+    if not isinstance(part, dict):
+        return False
+    if part.get("nullable") is True:  # as written in the spec
+        return not any(k in part for k in _SHAPES)
+    # as tests/openapi.py reads it: {"anyOf": [{…nothing…}, {"type": "null"}]}
+    options = part.get("anyOf")
+    return (isinstance(options, list) and {"type": "null"} in options
+            and all(not any(k in o for k in _SHAPES) for o in options if o != {"type": "null"}))
+
+
+def _admits_null(node: dict[str, Any]) -> bool:
+    return "null" in node.get("type", ()) or any(o.get("type") == ["null"] for o in node.get("anyOf", ()))
+
+
 class Deriver:
     def __init__(self, spec: dict[str, Any]) -> None:
+        self.paths: dict[str, Any] = spec["paths"]
         self.schemas: dict[str, Any] = spec["components"]["schemas"]
         self.defs: dict[str, Any] = {}
 
     def node(self, schema: Any) -> dict[str, Any]:
+        out = self._node(schema)
+        if out and _nullable(schema) and not _admits_null(out):
+            # OpenAPI 3.0's ``nullable`` beside a ``$ref``, or as a part of ``allOf``
+            return {"anyOf": [out, {"type": ["null"]}]}
+        return out
+
+    def _node(self, schema: Any) -> dict[str, Any]:
         if not isinstance(schema, dict):
             return {}
         if "$ref" in schema:
@@ -118,8 +209,16 @@ class Deriver:
             out["allOf"] = parts
         return out
 
+    def source(self, name: str) -> Any:
+        """The spec's schema for the served request ``name`` (:data:`SOURCES`)."""
+        source = SOURCES.get(name, name)
+        if " " in source:
+            method, path = source.split(" ", 1)
+            return self.paths[path][method.lower()]["requestBody"]["content"]["application/json"]["schema"]
+        return self.schemas[source]
+
     def root(self, name: str) -> dict[str, Any]:
-        schema = self.node(self.schemas[name])
+        schema = self.node(self.source(name))
         self._drop_model(schema)
         return schema
 
@@ -135,7 +234,7 @@ class Deriver:
 
 def _at(node: dict[str, Any], path: str, defs: dict[str, Any]) -> dict[str, Any]:
     """The node at ``path`` (a copy is made of any definition on the way, so the patch stays local)."""
-    for step in path.replace("[]", ".[]").split("."):
+    for step in path.replace("[]", ".[]").split(".") if path else ():
         while "$ref" in node:
             node.update(json.loads(json.dumps(defs[node.pop("$ref")])))
         if step == "[]":
@@ -153,15 +252,30 @@ def _at(node: dict[str, Any], path: str, defs: dict[str, Any]) -> dict[str, Any]
 def _patch(node: dict[str, Any], rule: dict[str, Any]) -> None:
     options = [o for o in node.get("anyOf", ()) if o.get("type") != ["null"]]
     for target in options or [node]:
-        target.update(json.loads(json.dumps(rule)))
+        _merge(target, json.loads(json.dumps(rule)))
+
+
+def _merge(node: dict[str, Any], rule: dict[str, Any]) -> None:
+    """``rule``'s keywords into ``node``, keeping what a schema keyword (``additionalProperties``) held."""
+    for key, value in rule.items():
+        if isinstance(value, dict) and isinstance(node.get(key), dict):
+            _merge(node[key], value)
+        else:
+            node[key] = value
 
 
 def derive() -> tuple[dict[str, Any], dict[str, Any]]:
     deriver = Deriver(_spec())
     roots = {name: deriver.root(name) for name in SCHEMAS}
-    for schema, path, rule, _why in DOCUMENTED:
+    for schema, keys, _why in RELAXED:
+        node = deriver.defs[schema]
+        node["required"] = [r for r in node["required"] if r not in keys]
+        if not node["required"]:
+            del node["required"]
+    # Definitions first, so that a served request's own rule patches a copy that has them.
+    for schema, path, rule, _why in sorted(DOCUMENTED, key=lambda d: d[0] in roots):
         if rule:
-            _patch(_at(roots[schema], path, deriver.defs), rule)
+            _patch(_at(roots[schema] if schema in roots else deriver.defs[schema], path, deriver.defs), rule)
     used: dict[str, Any] = {}
 
     def collect(node: Any) -> None:

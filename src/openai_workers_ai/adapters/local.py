@@ -29,6 +29,7 @@ import aiohttp
 import aiohttp.abc
 
 from .. import outbound
+from ..catalog.live import MAX_PAGES, PER_PAGE
 from ..errors import UpstreamError
 from ..limits import read_at_most
 from ..ports import Base64Bytes, Conversion, Fetched, Statement, StoredObject
@@ -244,7 +245,8 @@ CONNECT_TIMEOUT = 10.0
 """Seconds to connect to the Workers AI REST API."""
 UPSTREAM_TIMEOUT = 60.0
 """Seconds of silence (no answer yet, no next chunk of a stream) after which Workers AI is taken to hang:
-a 504 ``upstream_timeout`` (``UPSTREAM_TIMEOUT``)."""
+a 504 ``upstream_timeout`` (``UPSTREAM_TIMEOUT``). A stream is also taken to hang when this long passes
+without an event, whatever else trickles in (SSE comments, an event a byte at a time)."""
 TOTAL_TIMEOUT = 300.0
 """Seconds a whole non-streamed answer may take to arrive, however it trickles."""
 
@@ -313,6 +315,10 @@ class RestAI:
             # A body that trickles in (each chunk within the read timeout) is still bounded as a whole.
             raw = await asyncio.wait_for(response.read(), TOTAL_TIMEOUT)
         except _ERRORS as exc:
+            if isinstance(exc, asyncio.TimeoutError) and not isinstance(exc, aiohttp.ServerTimeoutError):
+                raise UpstreamError(  # wait_for's: the whole answer took too long (each chunk was in time)
+                    f"Workers AI did not send its whole answer within {TOTAL_TIMEOUT:g} seconds.", status=504,
+                    code="upstream_timeout") from exc
             raise _unreachable(exc, self.timeout, "Workers AI's answer was cut off") from exc
         finally:
             response.release()
@@ -328,8 +334,8 @@ class RestAI:
         """The live catalog (``GET …/ai/models/search``, every page), as ``env.AI.models()`` gives it:
         a list of ``AiModelsSearchObject`` dicts."""
         out: list[dict[str, Any]] = []
-        for page in range(1, _MODELS_MAX_PAGES + 1):
-            params = {"page": str(page), "per_page": str(_MODELS_PER_PAGE)}
+        for page in range(1, MAX_PAGES + 1):
+            params = {"page": str(page), "per_page": str(PER_PAGE)}
             try:
                 async with self.session().get(f"{self.url}/models/search", params=params, headers=self.headers) as r:
                     status, body = r.status, _envelope(await r.read())
@@ -343,7 +349,7 @@ class RestAI:
             out.extend(entry for entry in result if isinstance(entry, dict))
             info = body.get("result_info")
             total = info.get("total_count") if isinstance(info, dict) else None
-            if len(result) < _MODELS_PER_PAGE or (isinstance(total, int) and len(out) >= total):
+            if len(result) < PER_PAGE or (isinstance(total, int) and len(out) >= total):
                 break
         return out
 
@@ -376,15 +382,15 @@ def _describe(exc: BaseException) -> str:
 
 
 def _unreachable(exc: BaseException, timeout: float, what: str = "Workers AI is unreachable") -> UpstreamError:
+    """The error for what aiohttp raised; a timeout names the limit that fired (``timeout``: the read's)."""
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return UpstreamError(f"Workers AI could not be reached within {CONNECT_TIMEOUT:g} seconds.", status=504,
+                             code="upstream_timeout")
     if isinstance(exc, asyncio.TimeoutError):
         return UpstreamError(f"Workers AI did not answer within {timeout:g} seconds.", status=504,
                              code="upstream_timeout")
     return UpstreamError(f"{what}: {_describe(exc)}")
 
-
-# The live catalog is read in pages of this size (the search API pages), at most this many pages.
-_MODELS_PER_PAGE = 100
-_MODELS_MAX_PAGES = 10
 
 _BinaryInput = tuple[str, bytes | bytearray | memoryview, str]
 """An input's name, its bytes and their content type."""
@@ -453,14 +459,49 @@ def _rest_error(status: int, body: dict[str, Any], retry_after: str | None = Non
 
 
 async def _stream(response: aiohttp.ClientResponse, timeout: float) -> AsyncIterator[bytes]:
-    """The response body, each piece as it arrives (no re-chunking, no waiting for more)."""
+    """The response body, each piece as it arrives (no re-chunking, no waiting for more).
+
+    Silence is the read timeout's (``timeout`` seconds without a byte); a stream that keeps sending
+    but no events (SSE comments, an event a byte at a time) is a hang too once ``timeout`` seconds
+    pass without a ``data:`` line completed, noticed when its next piece arrives."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    lines = _DataLines()
     try:
         async for chunk in response.content.iter_any():
+            if lines.completed_in(chunk):
+                deadline = loop.time() + timeout
+            elif loop.time() > deadline:
+                raise UpstreamError(f"Workers AI sent no event within {timeout:g} seconds.", status=504,
+                                    code="upstream_timeout")
             yield chunk
     except _ERRORS as exc:  # the connection broke mid-stream, or went silent
         raise _unreachable(exc, timeout, "Workers AI stream was interrupted") from exc
     finally:
         response.release()  # back to the pool when read to the end; closed otherwise
+
+
+class _DataLines:
+    """Tells, piece by piece of an SSE byte stream split anywhere, when a ``data:`` line is completed
+    (comment lines, ``: …``, do not count)."""
+
+    __slots__ = ("head",)
+
+    def __init__(self) -> None:
+        self.head = b""  # the first bytes (up to 5) of the line being read
+
+    def completed_in(self, chunk: bytes) -> bool:
+        completed = False
+        start, head = 0, self.head
+        while (end := chunk.find(b"\n", start)) >= 0:
+            if len(head) < 5:
+                head += chunk[start:min(end, start + 5 - len(head))]
+            completed = completed or head == b"data:"
+            head, start = b"", end + 1
+        if len(head) < 5:
+            head += chunk[start:start + 5 - len(head)]
+        self.head = head
+        return completed
 
 
 class _PublicResolver(aiohttp.abc.AbstractResolver):
@@ -498,7 +539,8 @@ class HttpFetcher:
             resolver = None if self.allow_private else _PublicResolver()
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(resolver=resolver, limit=100),
-                timeout=aiohttp.ClientTimeout(total=outbound.FETCH_TIMEOUT, connect=outbound.CONNECT_TIMEOUT),
+                # The whole fetch (every hop, the body) is bounded by `get`; connecting, here.
+                timeout=aiohttp.ClientTimeout(connect=outbound.CONNECT_TIMEOUT),
             )
         return self._session
 
@@ -508,6 +550,10 @@ class HttpFetcher:
             self._session = None
 
     async def get(self, url: str, *, max_bytes: int) -> Fetched:
+        async with asyncio.timeout(outbound.FETCH_TIMEOUT):  # every hop and the body together (TimeoutError)
+            return await self._get(url, max_bytes)
+
+    async def _get(self, url: str, max_bytes: int) -> Fetched:
         for _ in range(outbound.MAX_REDIRECTS + 1):
             outbound.check(url, allow_http=self.allow_http, allow_private=self.allow_private)
             async with self.session().get(url, allow_redirects=False) as response:

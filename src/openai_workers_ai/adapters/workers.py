@@ -10,7 +10,6 @@ once, there; JS errors come back as :class:`~openai_workers_ai.errors.UpstreamEr
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import fields
 from json import dumps
 from typing import Any
 from urllib.parse import urljoin
@@ -19,10 +18,11 @@ import js
 from pyodide.ffi import JsException
 
 from .. import outbound
+from ..catalog.live import MAX_PAGES, PER_PAGE
 from ..errors import UpstreamError
 from ..limits import declared_over, read_at_most
 from ..ports import Backends, Conversion, Fetched, Job, Statement, StoredObject, Vector, VectorMatch
-from ..settings import Settings
+from ..settings import VARIABLES, Settings
 from ..workers_ai.errors import upstream_error
 from .workers_convert import (
     is_null,
@@ -36,10 +36,6 @@ from .workers_convert import (
     to_py,
     unwrap,
 )
-
-# The live model catalog is read in pages of this size, at most this many pages.
-MODELS_PER_PAGE = 100
-MODELS_MAX_PAGES = 10
 
 # R2 multipart parts must all have the same size (except the last) and be >= 5 MiB.
 R2_PART_BYTES = 8 * 1024 * 1024
@@ -83,9 +79,9 @@ class WorkersAI:
     async def models(self) -> list[dict[str, Any]]:
         """:class:`ports.AIModels`: ``env.AI.models()``, page by page (the search API it fronts pages)."""
         out: dict[str, dict[str, Any]] = {}
-        for page in range(1, MODELS_MAX_PAGES + 1):
+        for page in range(1, MAX_PAGES + 1):
             try:
-                result = await self._ai.models(to_js({"page": page, "per_page": MODELS_PER_PAGE}))
+                result = await self._ai.models(to_js({"page": page, "per_page": PER_PAGE}))
             except JsException as exc:
                 raise _ai_error(exc) from exc
             entries = to_py(result)
@@ -94,7 +90,7 @@ class WorkersAI:
             new = [e for e in entries if isinstance(e, dict) and str(e.get("name")) not in out]
             out.update((str(e.get("name")), e) for e in new)
             # A short page is the last; a page with nothing new means the binding ignores paging.
-            if len(entries) < MODELS_PER_PAGE or not new:
+            if len(entries) < PER_PAGE or not new:
                 break
         return list(out.values())
 
@@ -136,12 +132,12 @@ class WorkersFetcher:
         self.allow_http = allow_http
 
     async def get(self, url: str, *, max_bytes: int) -> Fetched:
+        init: dict[str, Any] = {"redirect": "manual"}
+        timeout = getattr(getattr(js, "AbortSignal", None), "timeout", None)
+        if timeout is not None:  # one signal for every hop and the body: the whole fetch is bounded
+            init["signal"] = timeout(int(outbound.FETCH_TIMEOUT * 1000))
         for _ in range(outbound.MAX_REDIRECTS + 1):
             outbound.check(url, allow_http=self.allow_http)
-            init: dict[str, Any] = {"redirect": "manual"}
-            timeout = getattr(getattr(js, "AbortSignal", None), "timeout", None)
-            if timeout is not None:
-                init["signal"] = timeout(int(outbound.FETCH_TIMEOUT * 1000))
             try:
                 response = await js.fetch(url, to_js(init))
             except JsException as exc:
@@ -481,16 +477,14 @@ def _env_value(raw: Any) -> str | None:
 def settings_from_env(env: Any) -> Settings:
     """:class:`Settings` from the Worker's vars and secrets (``ACCESS_TOKEN`` …)."""
     values: dict[str, str] = {}
-    for f in fields(Settings):
-        if f.name == "auth_disabled":  # only the local server may turn auth off
-            continue
+    for variable in VARIABLES:  # (not AUTH_DISABLED: only the local server may turn auth off)
         try:
-            raw = getattr(env, f.name.upper())
+            raw = getattr(env, variable)
         except AttributeError:
             continue
         value = _env_value(raw)
         if value is not None:
-            values[f.name.upper()] = value
+            values[variable] = value
     return Settings.from_mapping(values, auth_disabled=False)
 
 

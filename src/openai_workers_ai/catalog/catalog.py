@@ -15,6 +15,25 @@ from . import models as data
 from .model_info import ModelInfo, guess, owner, short_name
 
 
+def _by_id(models: Iterable[ModelInfo]) -> dict[str, ModelInfo]:
+    return {m.id: m for m in models}
+
+
+def _by_short_name(ids: Iterable[str]) -> dict[str, str]:
+    return {short_name(k).lower(): k for k in sorted(ids, reverse=True)}
+
+
+def _by_lower(names: Iterable[str]) -> dict[str, str]:
+    return {k.lower(): k for k in names}
+
+
+# The built-in catalog's lookup tables, worked out once, at import (in the Worker, inside the
+# deploy-time snapshot): ``create_app`` builds a Catalog per app, and copies these.
+_MODELS = _by_id(data.MODELS)
+_SHORT = _by_short_name(_MODELS)
+_LOWER = _by_lower((*_MODELS, *data.ALIASES))
+
+
 class Catalog:
     """Resolves request model names to :class:`ModelInfo`."""
 
@@ -24,13 +43,17 @@ class Catalog:
         aliases: Mapping[str, str] | None = None,
         default_model: str | None = None,
     ) -> None:
-        self.models: dict[str, ModelInfo] = {
-            m.id: m for m in (data.MODELS if models is None else models)
-        }
+        if models is None:
+            self.models: dict[str, ModelInfo] = dict(_MODELS)
+            self._short = dict(_SHORT)
+            self._lower = dict(_LOWER)
+        else:
+            self.models = _by_id(models)
+            self._short = _by_short_name(self.models)
+            self._lower = _by_lower((*self.models, *data.ALIASES))
         self.aliases: dict[str, str] = {**data.ALIASES, **(aliases or {})}
+        self._lower.update(_by_lower(aliases or ()))
         self.default_model = default_model
-        self._lower = {k.lower(): k for k in (*self.models, *self.aliases)}
-        self._short = {short_name(k).lower(): k for k in sorted(self.models, reverse=True)}
 
     def resolve(self, name: str | None, *, task: str | None = None, param: str = "model") -> ModelInfo:
         """The model a request names (an alias, a catalog id, or any ``@cf/``/``@hf/`` id).

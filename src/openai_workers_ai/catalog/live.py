@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 RETRY_AFTER = 60.0
 """Seconds before a failed live call is tried again (at most the TTL)."""
 PER_PAGE = 100
-"""Models asked for per page of the live catalog (the binding's ``models()`` and the REST search API page)."""
+"""Models asked for per page of the live catalog (the binding's ``models()`` and the REST search API page):
+both adapters (``adapters/workers.py``, ``adapters/local.py``) page by these."""
 MAX_PAGES = 10
 """Pages read at most (1,000 models: far more than Workers AI lists)."""
 
@@ -50,11 +51,14 @@ TASK_NAMES: dict[str, str] = {
 _FLAGS = {"function_calling": TOOLS, "vision": VISION, "reasoning": REASONING}
 
 
+_SEPARATORS = re.compile(r"[\s_]+")
+
+
 def task_key(name: object) -> str | None:
     """``"Text Generation"`` → ``text-generation``; None for a missing or blank name."""
     if not isinstance(name, str) or not name.strip():
         return None
-    return re.sub(r"[\s_]+", "-", name.strip().lower())
+    return _SEPARATORS.sub("-", name.strip().lower())
 
 
 def _flag(value: object) -> bool:

@@ -216,6 +216,10 @@ ALIASES: dict[str, str] = {
     "gpt-oss-20b": "@cf/openai/gpt-oss-20b",
     "openai/gpt-oss-120b": "@cf/openai/gpt-oss-120b",
     "openai/gpt-oss-20b": "@cf/openai/gpt-oss-20b",
+    # completions (/v1/completions' models: the instruct model as gpt-3.5-turbo, babbage as the smallest)
+    "gpt-3.5-turbo-instruct": "@cf/meta/llama-3.1-8b-instruct-fast",
+    "davinci-002": "@cf/meta/llama-3.1-8b-instruct-fast",
+    "babbage-002": "@cf/meta/llama-3.2-1b-instruct",
     # embeddings
     "text-embedding-ada-002": "@cf/baai/bge-base-en-v1.5",
     "text-embedding-3-small": "@cf/baai/bge-base-en-v1.5",

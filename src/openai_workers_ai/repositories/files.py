@@ -124,11 +124,14 @@ async def list_page(
     return [FileRow.from_row(r) for r in rows], has_more
 
 
-async def delete(backends: Backends, row: FileRow, now: int) -> None:
-    """Delete the bytes and the row (retry-safe; see :func:`storage.delete`)."""
-    await storage.delete(backends, FILES, row.id, row.object_key, now)
+async def delete(backends: Backends, row: FileRow, now: int, *, detach: storage.Detach | None = None) -> None:
+    """Delete the bytes and the row, ``detach``-ing the file from what holds it first (retry-safe; see
+    :func:`storage.delete`)."""
+    await storage.delete(backends, FILES, row.id, row.object_key, now, detach=detach)
 
 
-async def cleanup(backends: Backends, settings: Settings, now: int) -> dict[str, int]:
-    """The scheduled cleanup: expired files, crashed uploads/deletes, rowless objects."""
-    return await storage.sweep(backends, FILES, now, stale_after=settings.stale_after)
+async def cleanup(backends: Backends, settings: Settings, now: int, *,
+                  detach: storage.Detach | None = None) -> dict[str, int]:
+    """The scheduled cleanup: expired files, crashed uploads/deletes (each ``detach``-ed first, as by
+    :func:`delete`), rowless objects."""
+    return await storage.sweep(backends, FILES, now, stale_after=settings.stale_after, detach=detach)

@@ -101,8 +101,14 @@ async def stage(
     return statements
 
 
-async def load(bucket: ObjectStore, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The items of ``rows`` (their JSON from the row, or from R2)."""
+class MissingContent(Exception):
+    """An item row is ready but its R2 object is not there (deleted since the row was read, or lost)."""
+
+
+async def load(bucket: ObjectStore, rows: Sequence[dict[str, Any]], *, whole: bool = False) -> list[dict[str, Any]]:
+    """The items of ``rows`` (their JSON from the row, or from R2). An item whose R2 object is gone is
+    left out (deleted since the row was read) — or, when the list must be ``whole`` (a chain the model
+    reads), :class:`MissingContent` is raised."""
     out: list[dict[str, Any]] = []
     for row in rows:
         if row["data"] is not None:
@@ -110,6 +116,8 @@ async def load(bucket: ObjectStore, rows: Sequence[dict[str, Any]]) -> list[dict
             continue
         stored = await bucket.get(row["object_key"])
         if stored is None or stored.body is None:
+            if whole:
+                raise MissingContent(row["object_key"])
             continue  # deleted since the row was read
         out.append(loads(b"".join([chunk async for chunk in stored.body])))
     return out

@@ -128,3 +128,8 @@ def close_statement(db: Database, run_id: str, reason: str, now: int) -> Stateme
         "UPDATE messages SET status = 'incomplete', incomplete_at = ?, incomplete_details = ?"
         " WHERE run_id = ? AND status = 'in_progress'"
     ).bind(now, to_json({"reason": reason}), run_id)
+
+
+def delete_unfinished_statement(db: Database, message_id: str) -> Statement:
+    """Delete a run's reply still ``in_progress`` (a streamed run handed to the background starts over)."""
+    return db.prepare("DELETE FROM messages WHERE id = ? AND status = 'in_progress'").bind(message_id)

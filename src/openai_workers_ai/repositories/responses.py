@@ -4,6 +4,11 @@ Ownership is a filter here: reads take ``owner`` (the caller's key hash, None fo
 Status changes are one conditional statement each (``… WHERE id = ? AND status IN (…)``), so a
 redelivered job, a cancel racing a completion, or a read finding a response past its deadline
 all settle on one outcome: whichever statement commits first wins, the others change nothing.
+
+The ``request`` column holds the request fields the Response object echoes; a background response's
+also holds, under :data:`SETTINGS_KEY`, the request's other settings as the client sent them (the
+echo fills in defaults, and leaves ``include`` out), so its job runs with exactly the request's
+settings. :class:`ResponseRow` keeps the two apart (``request`` and ``settings``).
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ TERMINAL = ("completed", "failed", "incomplete", "cancelled")
 MAX_CHAIN = 1000
 """Longest ``previous_response_id`` chain read back (older responses are left out)."""
 SWEEP_BATCH = 50
+SETTINGS_KEY = "__settings"
+"""The key of a background response's settings in its ``request`` JSON (never shown: see the docstring)."""
 
 _COLUMNS = ("id, owner, status, model, background, previous_response_id, conversation_id, request, usage, error,"
             " incomplete_details, created_at, completed_at, deadline")
@@ -51,23 +58,34 @@ class ResponseRow:
     created_at: int
     completed_at: int | None
     deadline: int | None
+    settings: dict[str, Any] | None = None
+    """A background response's request settings as sent (None for a foreground one, or one stored
+    before they were kept)."""
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> ResponseRow:
         def decoded(name: str) -> Any:
             return None if row[name] is None else loads(row[name])
 
+        request = loads(row["request"])
+        settings = request.pop(SETTINGS_KEY, None)
         return cls(row["id"], row["owner"], row["status"], row["model"], bool(row["background"]),
-                   row["previous_response_id"], row["conversation_id"], loads(row["request"]), decoded("usage"),
+                   row["previous_response_id"], row["conversation_id"], request, decoded("usage"),
                    decoded("error"), decoded("incomplete_details"), row["created_at"], row["completed_at"],
-                   row["deadline"])
+                   row["deadline"], settings)
+
+
+def stored_request(request: dict[str, Any], settings: dict[str, Any] | None) -> bytes:
+    """The ``request`` column's JSON for these echoed fields and settings."""
+    return json_bytes(request if settings is None else {**request, SETTINGS_KEY: settings})
 
 
 def insert(db: Database, row: ResponseRow, now: int) -> Statement:
     """The statement inserting ``row``."""
     return db.prepare(f"INSERT INTO responses ({_COLUMNS}, updated_at) VALUES ({', '.join('?' * 15)})").bind(
         row.id, row.owner, row.status, row.model, int(row.background), row.previous_response_id,
-        row.conversation_id, _json(row.request), _json(row.usage), _json(row.error), _json(row.incomplete_details),
+        row.conversation_id, stored_request(row.request, row.settings).decode(), _json(row.usage), _json(row.error),
+        _json(row.incomplete_details),
         row.created_at, row.completed_at, row.deadline, now,
     )
 
@@ -87,6 +105,11 @@ def finish(db: Database, row: ResponseRow, now: int, *, was: tuple[str, ...] = (
            row.id, *was)
 
 
+async def fail(db: Database, row: ResponseRow, now: int, *, was: tuple[str, ...]) -> bool:
+    """:func:`finish` run alone (``row`` failed, with its error); whether the response was one of ``was``."""
+    return await finish(db, row, now, was=was).run() == 1
+
+
 async def get(db: Database, response_id: str, owner: str | None) -> ResponseRow | None:
     """The response (the caller's, unless admin), or None."""
     owned = "" if owner is None else " AND owner = ?"
@@ -95,11 +118,35 @@ async def get(db: Database, response_id: str, owner: str | None) -> ResponseRow 
     return ResponseRow.from_row(row) if row else None
 
 
+async def status_of(db: Database, response_id: str) -> str | None:
+    """The response's status (None when it is gone)."""
+    row = await db.prepare("SELECT status FROM responses WHERE id = ?").bind(response_id).first()
+    return None if row is None else str(row["status"])
+
+
+async def current(db: Database, row: ResponseRow, now: int) -> ResponseRow:
+    """``row`` as it stands now: failed first when it is still active past its deadline (the read that
+    finds it overdue ends it, as the cron would)."""
+    if row.status not in ACTIVE or row.deadline is None or row.deadline > now:
+        return row
+    await expire(db, row.id, now)
+    return await get(db, row.id, None) or row
+
+
 async def claim(db: Database, response_id: str, now: int) -> bool:
     """``queued`` → ``in_progress``; False when another delivery (or a cancel) got there first."""
     changed = await db.prepare(
         "UPDATE responses SET status = 'in_progress', updated_at = ? WHERE id = ? AND status = 'queued'"
     ).bind(now, response_id).run()
+    return changed == 1
+
+
+async def requeue(db: Database, response_id: str, now: int, deadline: int) -> bool:
+    """``in_progress`` → ``queued`` again, with a new deadline (a stream's client left: its job takes
+    over); False when it had ended meanwhile (completed, cancelled …)."""
+    changed = await db.prepare(
+        "UPDATE responses SET status = 'queued', deadline = ?, updated_at = ? WHERE id = ? AND status = 'in_progress'"
+    ).bind(deadline, now, response_id).run()
     return changed == 1
 
 
@@ -128,7 +175,7 @@ async def expire(db: Database, response_id: str, now: int) -> bool:
 async def chain_items(backends: Backends, response_id: str, owner: str | None) -> list[dict[str, Any]]:
     """The input and output items of ``response_id`` and of every response before it in its
     ``previous_response_id`` chain, oldest first: one D1 query however long the chain (a recursive CTE),
-    plus one R2 read per item too large for its row."""
+    plus one R2 read per item too large for its row (:class:`~.items.MissingContent` if one is gone)."""
     owned = "" if owner is None else " AND r.owner = ?"
     rows = await backends.db.prepare(
         "WITH RECURSIVE chain(id, depth) AS ("
@@ -142,7 +189,7 @@ async def chain_items(backends: Backends, response_id: str, owner: str | None) -
         f" WHERE i.status = 'ready' AND i.role IN ('input', 'output'){owned}"
         " ORDER BY chain.depth DESC, CASE i.role WHEN 'input' THEN 0 ELSE 1 END, i.id"
     ).bind(response_id, MAX_CHAIN, *([] if owner is None else [owner])).all()
-    return await items.load(backends.bucket, rows)
+    return await items.load(backends.bucket, rows, whole=True)
 
 
 async def delete(backends: Backends, response_id: str, now: int) -> None:

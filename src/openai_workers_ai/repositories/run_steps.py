@@ -63,6 +63,11 @@ def close_statement(db: Database, run_id: str, status: StepStatus, now: int) -> 
     ).bind(status, now, run_id)
 
 
+def delete_unfinished_statement(db: Database, step_id: str) -> Statement:
+    """Delete a step still ``in_progress`` (a streamed run handed to the background starts over)."""
+    return db.prepare("DELETE FROM run_steps WHERE id = ? AND status = 'in_progress'").bind(step_id)
+
+
 async def get(db: Database, run_id: str, step_id: str) -> RunStep | None:
     row = await db.prepare(f"SELECT {_COLUMNS} FROM run_steps WHERE id = ? AND run_id = ?").bind(
         step_id, run_id

@@ -206,6 +206,21 @@ async def remove(db: Database, store_id: str, file_id: str) -> None:
     ).run()
 
 
+async def mark_file_deleting(db: Database, file_id: str, now: int) -> None:
+    """The file's rows in every store marked ``deleting`` at once (its upload is being deleted)."""
+    await db.prepare(
+        "UPDATE vector_store_files SET status = ?, updated_at = ? WHERE id = ? AND status != ?"
+    ).bind(DELETING, now, file_id, DELETING).run()
+
+
+async def stores_holding(db: Database, file_id: str) -> list[str]:
+    """The stores with a row of the file, in any status (``migrations/0005``: found by file id)."""
+    rows = await db.prepare(
+        "SELECT vector_store_id FROM vector_store_files WHERE id = ? ORDER BY vector_store_id"
+    ).bind(file_id).all()
+    return [r["vector_store_id"] for r in rows]
+
+
 async def stale(db: Database, before: int, limit: int) -> list[StoreFileRow]:
     """Files whose ingestion or delete stopped without finishing (no heartbeat since ``before``)."""
     rows = await db.prepare(

@@ -29,7 +29,7 @@ from ._assistants import check_on_model, checked_model, checked_resources, check
 
 async def create(request: Request) -> Response:
     ctx = context(request)
-    body = await parse_json(request, CreateAssistantRequest)
+    body = await parse_json(request, CreateAssistantRequest, task="text-generation")
     model = checked_model(ctx, body.model)
     tools = checked_tools(body.tools)
     response_format = response_format_json(body.response_format)
@@ -67,7 +67,7 @@ async def retrieve(request: Request) -> Response:
 
 async def modify(request: Request) -> Response:
     ctx = context(request)
-    body = await parse_json(request, ModifyAssistantRequest)
+    body = await parse_json(request, ModifyAssistantRequest, task="text-generation")
     assistant = await _visible(request)
     sent = body.model_fields_set
     changes: dict[str, Any] = {

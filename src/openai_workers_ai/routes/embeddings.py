@@ -14,7 +14,7 @@ from ..translate.embeddings import to_base64, to_json_floats
 from ..types.embeddings import MAX_INPUTS, CreateEmbeddingRequest
 from ..validation import parse_json
 from ..workers_ai.embeddings import check_dimensions, embed
-from ..workers_ai.vocabularies import encoding_for, is_token_array, vocabulary
+from ..workers_ai.vocabularies import decoded, is_token_array
 
 MAX_INPUT_TOKENS = 8192  # per input, OpenAI's embedding models' context
 MAX_REQUEST_TOKENS = 300_000  # summed over a request's inputs
@@ -50,9 +50,7 @@ async def _texts(ctx: AppContext, model: str, inputs: list[str] | list[list[int]
     if all(isinstance(item, str) for item in inputs):
         return inputs, None  # type: ignore[return-value]  # all strings
     arrays: list[list[int]] = inputs  # type: ignore[assignment]  # the other shape: all token arrays
-    vocab = await vocabulary(ctx, encoding_for(model))
-    param = "input" if len(arrays) == 1 else None
-    return [vocab.decode(ids, param or f"input[{i}]") for i, ids in enumerate(arrays)], sum(map(len, arrays))
+    return await decoded(ctx, model, arrays, "input"), sum(map(len, arrays))
 
 
 def embedding_inputs(value: Any) -> list[str] | list[list[int]]:

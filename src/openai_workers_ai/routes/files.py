@@ -3,7 +3,8 @@
 Each file belongs to the API key that uploaded it (its SHA-256 is stored);
 other keys get 404 and never see it listed. Admin keys (``ADMIN_TOKENS``) see
 every file. Files past ``expires_at`` are not served; the scheduled cleanup
-(:mod:`openai_workers_ai.maintenance`) deletes them.
+(:mod:`openai_workers_ai.maintenance`) deletes them. A deleted file, by either, is taken out of
+every vector store that holds it (``runner/vectors.py`` ``forget_file``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ..pagination import list_object, page
 from ..replies import json_response
 from ..repositories import files
 from ..repositories.files import FileRow
+from ..runner import vectors
 from ..storage import object_key
 
 PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
@@ -212,5 +214,5 @@ async def delete(request: Request) -> Response:
         row = await files.get_deletable(ctx.backends.db, file_id, owner(request), now)
     if row is None:
         raise _not_found(file_id)
-    await files.delete(ctx.backends, row, now)
+    await files.delete(ctx.backends, row, now, detach=vectors.forget_file)  # and out of every vector store
     return json_response({"id": row.id, "object": "file", "deleted": True})

@@ -21,7 +21,7 @@ from starlette.websockets import WebSocket
 from ..context import AppContext, context, owner, principal
 from ..errors import APIError, InvalidRequest, NotFound
 from ..pagination import list_object, page
-from ..replies import json_bytes_response, json_response
+from ..replies import json_bytes, json_bytes_response, json_response
 from ..repositories import items, responses
 from ..repositories.responses import ResponseRow
 from ..runner import response_inputs
@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 
 async def create(request: Request) -> Response:
     ctx = context(request)
-    body = await parse_json(request, CreateResponse)
+    body = await parse_json(request, CreateResponse, task="text-generation")
     plan = await runner.prepare(ctx, body, owner=principal(request).key_hash, reader=owner(request))
     if body.background and not body.stream:
         return json_response(await runner.enqueue(ctx, plan))
@@ -54,8 +54,7 @@ async def create(request: Request) -> Response:
             final = event.get("response", final)
         return json_bytes_response(final)
     if body.background:  # streamed while stored as a background response (cancellable, with a deadline)
-        await runner.enqueue(ctx, plan, send=False)
-        await runner.claim(ctx, plan.response_id)
+        await runner.start_streamed(ctx, plan)
     return _sse(await primed(runner.execute(ctx, plan, streaming=True)))
 
 
@@ -91,9 +90,8 @@ async def _row(request: Request) -> ResponseRow:
     row = None
     if RESPONSE_ID.match(response_id):
         row = await responses.get(ctx.backends.db, response_id, owner(request))
-        if row is not None and row.deadline is not None and row.deadline <= ctx.now() and row.status in responses.ACTIVE:
-            await responses.expire(ctx.backends.db, row.id, ctx.now())
-            row = await responses.get(ctx.backends.db, response_id, owner(request))
+        if row is not None:
+            row = await responses.current(ctx.backends.db, row, ctx.now())
     if row is None:
         raise _not_found(response_id)
     return row
@@ -175,7 +173,7 @@ async def _context(request: Request, body: TokenCountsBody | CompactBody) -> tup
 
 
 async def input_tokens(request: Request) -> Response:
-    chat, _ = await _context(request, await parse_json(request, TokenCountsBody))
+    chat, _ = await _context(request, await parse_json(request, TokenCountsBody, task="text-generation"))
     tools = sum(spec.estimate_tokens(translate.dumps_compact(t.parameters or {}) + t.name) for t in chat.tools)
     return json_response({"object": "response.input_tokens",
                           "input_tokens": translate.estimated_tokens(chat.messages) + tools})
@@ -187,7 +185,7 @@ SUMMARIZE = ("Summarize the conversation below for whoever continues it: keep ev
 
 async def compact(request: Request) -> Response:
     ctx = context(request)
-    body = await parse_json(request, CompactBody)
+    body = await parse_json(request, CompactBody, task="text-generation")
     chat, lines = await _context(request, body)
     summary_spec = spec.ChatSpec(model=chat.model, messages=(
         spec.Message("system", SUMMARIZE), spec.Message("user", "\n".join(lines), where="input")))
@@ -286,7 +284,9 @@ class _Socket:
             if body.pop(transport_only, None):
                 raise InvalidRequest(f"'{transport_only}' is not supported over WebSocket (responses always "
                                      "stream).", param=transport_only)
-        req = validate(CreateResponse, body)
+        if isinstance(body.get("model"), str) and body["model"]:  # the model first, as over HTTP
+            self.ctx.catalog.resolve(body["model"], task="text-generation")
+        req = validate(CreateResponse, json_bytes(body), body)  # OpenAI's rules, as over HTTP
         cached = self.remembered.get(req.previous_response_id) if req.previous_response_id else None
         plan = await runner.prepare(self.ctx, req, owner=self.who.key_hash,
                                     reader=None if self.who.admin else self.who.key_hash, cached=cached)

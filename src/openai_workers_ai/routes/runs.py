@@ -32,6 +32,7 @@ from ..types.runs import (
     AssistantStreamEvent,
     CreateRunRequest,
     CreateThreadAndRunRequest,
+    LastError,
     ModifyRunRequest,
     Run,
     RunSettings,
@@ -56,12 +57,14 @@ from ._assistants import (
 POLL_AFTER_MS = 100
 """``openai-poll-after-ms`` on an unfinished run: the official clients' polling helpers wait this long."""
 UNFINISHED = ("queued", "in_progress", "cancelling")
+UNSENT = LastError(code="server_error", message="The run could not be queued for execution.")
+"""A run's ``last_error`` when its ``runs.execute`` job could not be sent (the run then fails at once)."""
 
 
 async def create(request: Request) -> Response:
     ctx = context(request)
     include = check_include(request)
-    body = await parse_json(request, CreateRunRequest)
+    body = await parse_json(request, CreateRunRequest, task="text-generation")
     thread = await thread_of(request)
     assistant = await _assistant(request, body.assistant_id)
     run = _new_run(ctx, body, assistant, thread.id, body.additional_instructions)
@@ -79,7 +82,7 @@ async def create(request: Request) -> Response:
 
 async def create_thread_and_run(request: Request) -> Response:
     ctx = context(request)
-    body = await parse_json(request, CreateThreadAndRunRequest)
+    body = await parse_json(request, CreateThreadAndRunRequest, task="text-generation")
     assistant = await _assistant(request, body.assistant_id)
     given = body.thread
     ms = now_ms(ctx)
@@ -225,11 +228,21 @@ async def _start(ctx: AppContext, run: Run, caller: str | None, stream: bool,
     """Run it: in the background (the ``queued`` run is the reply), or inline as a stream of events (run
     steps' file search results with their content when ``include`` names it)."""
     if stream:
-        return _stream(opening, _shown(executor.execute(ctx, run.id), include))
-    if await jobs.send(ctx, Job("runs.execute", run.id, caller)):
+        return _stream(opening, _shown(executor.execute_inline(ctx, run.id), include))
+    try:
+        sent = await jobs.send(ctx, Job("runs.execute", run.id, caller))
+    except Exception:
+        # No job will execute the run: it fails now (if it is still queued), so that the client's retry
+        # of this error finds the thread free rather than busy with a run nothing executes.
+        if await run_status.fail_unstarted(ctx, run.id, UNSENT) is not None:
+            raise
+        # It left queued meanwhile: the job got through after all (and claimed it), or it was cancelled.
+        stored = await runs.get_by_id(ctx.backends.db, run.id)
+        return json_response(stored.run if stored else run)
+    if sent:
         return json_response(run)
     # This deployment has no job queue: the run executes before the reply, which shows how it ended.
-    async for _ in executor.execute(ctx, run.id):
+    async for _ in executor.execute_inline(ctx, run.id):
         pass
     stored = await runs.get_by_id(ctx.backends.db, run.id)
     return json_response(stored.run if stored else run)
@@ -251,11 +264,16 @@ ANNOUNCEMENTS = frozenset({"thread.run.step.created", "thread.run.step.in_progre
 def _stream(opening: list[AssistantStreamEvent], events: AsyncIterator[AssistantStreamEvent]) -> Response:
     async def frames() -> AsyncIterator[bytes]:
         held = b"".join(sse(event.json(), event=event.event) for event in opening)
-        async for event in events:
-            held += sse(event.json(), event=event.event)
-            if event.event not in ANNOUNCEMENTS:
+        try:
+            async for event in events:
+                held += sse(event.json(), event=event.event)
+                if event.event not in ANNOUNCEMENTS:
+                    yield held
+                    held = b""
+        except Exception:
+            if held:  # what was held goes out before the error event (the run's id with it)
                 yield held
-                held = b""
+            raise
         yield held + sse("[DONE]", event="done")
 
     def error_event(error: APIError) -> bytes:

@@ -21,7 +21,8 @@ DEFAULT_CHUNK_TOKENS = 800
 DEFAULT_OVERLAP_TOKENS = 400
 MIN_CHUNK_TOKENS, MAX_CHUNK_TOKENS = 100, 4096
 
-_BOUNDARIES = (re.compile(r"\n\s*\n"), re.compile(r"\n"), re.compile(r"[.!?][\"')\]]*\s"), re.compile(r"\s"))
+_SPACE = re.compile(r"\s")
+_BOUNDARIES = (re.compile(r"\n\s*\n"), re.compile(r"\n"), re.compile(r"[.!?][\"')\]]*\s"), _SPACE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +72,7 @@ def _word_start(text: str, index: int, limit: int) -> int:
     """``index``, or the start of the next word when ``index`` falls inside one (before ``limit``)."""
     if index == 0 or text[index - 1].isspace():
         return index
-    space = re.compile(r"\s").search(text, index, limit)
+    space = _SPACE.search(text, index, limit)
     return space.end() if space else index
 
 

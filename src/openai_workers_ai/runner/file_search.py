@@ -67,10 +67,13 @@ class Result:
             self.content.append({"type": "text", "text": self.text})
 
 
+_WORD = re.compile(r"\w+")
+
+
 def rewrite(query: str) -> str:
     """``rewrite_query``: the query reduced to its keywords (question words and filler dropped), or
     the query itself when nothing would be left. Deterministic; no model is called."""
-    words = [w for w in re.findall(r"\w+", query) if w.lower() not in _STOPWORDS]
+    words = [w for w in _WORD.findall(query) if w.lower() not in _STOPWORDS]
     return " ".join(words) or query.strip()
 
 

@@ -9,6 +9,9 @@ from html.parser import HTMLParser
 _BLOCKS = {"p", "div", "section", "article", "header", "footer", "main", "aside", "nav", "table", "tr",
            "ul", "ol", "pre", "blockquote", "figure", "form", "hr", "dl", "dt", "dd"}
 _HIDDEN = {"script", "style", "head", "template", "noscript", "svg"}
+_HEADING = re.compile(r"h[1-6]")
+_SPACES = re.compile(r"\s+")
+_BLANK_LINES = re.compile(r"\n{3,}")
 
 
 class _Text(HTMLParser):
@@ -20,7 +23,7 @@ class _Text(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _HIDDEN:
             self.hidden += 1
-        elif re.fullmatch(r"h[1-6]", tag):
+        elif _HEADING.fullmatch(tag):
             self.out.append("\n\n" + "#" * int(tag[1]) + " ")
         elif tag == "li":
             self.out.append("\n- ")
@@ -34,12 +37,12 @@ class _Text(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in _HIDDEN:
             self.hidden = max(0, self.hidden - 1)
-        elif tag in _BLOCKS or re.fullmatch(r"h[1-6]", tag):
+        elif tag in _BLOCKS or _HEADING.fullmatch(tag):
             self.out.append("\n\n")
 
     def handle_data(self, data: str) -> None:
         if not self.hidden:
-            self.out.append(re.sub(r"\s+", " ", data))
+            self.out.append(_SPACES.sub(" ", data))
 
 
 def html_to_text(html: str) -> str:
@@ -49,4 +52,4 @@ def html_to_text(html: str) -> str:
     parser.close()
     text = "".join(parser.out)
     lines = [line.strip() for line in text.splitlines()]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()

@@ -16,7 +16,7 @@ import binascii
 from dataclasses import dataclass
 
 from ..context import AppContext
-from ..errors import InvalidRequest, NotFound
+from ..errors import APIError, InvalidRequest, NotFound
 from ..media_types import IMAGE_TYPES, image_type
 from ..repositories import conversations, files, items, responses
 from ..translate.responses import text_of_file
@@ -43,10 +43,19 @@ async def history(ctx: AppContext, previous_response_id: str | None, conversatio
         if row is None:
             raise NotFound(f"Previous response with id '{previous_response_id}' not found.",
                            param="previous_response_id", code="previous_response_not_found")
+        row = await responses.current(db, row, ctx.now())  # past its deadline: failed first, then continued
         if row.status in responses.ACTIVE:
             raise InvalidRequest(f"Previous response with id '{previous_response_id}' is still {row.status}; "
                                  "wait for it to finish.", param="previous_response_id")
-        chained = await responses.chain_items(ctx.backends, previous_response_id, None)
+        try:
+            chained = await responses.chain_items(ctx.backends, previous_response_id, None)
+        except items.MissingContent:  # an item's R2 object is gone: deleted meanwhile, or lost
+            if await responses.get(db, previous_response_id, owner) is None:
+                raise NotFound(f"Previous response with id '{previous_response_id}' not found.",
+                               param="previous_response_id", code="previous_response_not_found") from None
+            raise APIError("An item of the previous response's chain could not be read (its stored content is "
+                           "missing). Retry; if it persists, start a new chain.", param="previous_response_id",
+                           code="server_error") from None
         return History(chained, "previous_response_id")
     if conversation_id is not None:
         if await conversations.get(db, conversation_id, owner) is None:

@@ -9,7 +9,11 @@
 - otherwise — the route drains it and answers the last event's response;
 - ``background: true`` — :func:`enqueue` stores the response ``queued`` and sends a
   ``responses.run`` job; the job (:func:`run_job`) claims it (``queued`` → ``in_progress``,
-  conditional: a redelivered message finds nothing to do) and drains the same generator.
+  conditional: a redelivered message finds nothing to do) and drains the same generator, its
+  request rebuilt from the row (:func:`plan_of`: the echoed fields and the settings as sent);
+- ``background`` with ``stream`` — :func:`start_streamed` stores it ``queued`` and claims it, and the
+  request streams the generator; if the client goes away first, :func:`hand_off` queues it again for
+  a job, and a cancel meanwhile ends the stream as stored.
 
 Persistence happens at step boundaries, never per delta: a foreground response is written once,
 when it is done (the response, its input and output items, and the conversation's new items in
@@ -26,15 +30,18 @@ the answers written after a search cite its results (``file_citation`` annotatio
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from json import dumps
 from typing import Any
 
 from ..catalog import ModelInfo
 from ..context import AppContext
-from ..errors import APIError, InvalidRequest
+from ..errors import APIError, InvalidRequest, UpstreamError
 from ..ids import call_id
 from ..ports import Job
 from ..repositories import conversations, items, responses
@@ -56,8 +63,12 @@ DEADLINE = 15 * 60
 """Seconds a background response may stay queued / in progress before it is failed."""
 MAX_ROUNDS = 8
 """Model calls per response when gateway-run tools are called."""
+CHECK_EVERY = 1.0
+"""Seconds between looks at a streamed background response's status while the model streams (a cancel
+is noticed within it, and the model stopped)."""
 MAX_ECHO_BYTES = 1024 * 1024
-"""The request fields a Response echoes (instructions, tools …) must fit a D1 row with room to spare."""
+"""The request fields a response stores (its whole echo: instructions, tools, text.format, tool_choice,
+metadata …, and a background response's settings) must fit a D1 row (2 MB) with room to spare."""
 
 
 GATEWAY_TOOLS: dict[str, GatewayTool] = {"file_search": file_search_tool.RESPONSES}
@@ -81,6 +92,8 @@ class Plan:
     """Function name → (gateway tool, its declaration in the request)."""
     history: list[Item] = field(default_factory=list)
     """The items before the input (the chain's or the conversation's), as stored."""
+    settings: dict[str, Any] | None = None
+    """A background response's request settings as sent (:func:`settings_of`), stored with it."""
 
     @property
     def store(self) -> bool:
@@ -94,7 +107,7 @@ class Plan:
         return ResponseRow(self.response_id, self.owner, status, self.model.id, bool(self.request.background),
                            self.request.previous_response_id, self.conversation_id, self.echoed,
                            fields.get("usage"), fields.get("error"), fields.get("incomplete_details"),
-                           self.created_at, fields.get("completed_at"), fields.get("deadline"))
+                           self.created_at, fields.get("completed_at"), fields.get("deadline"), self.settings)
 
     def response(self, status: str, output: list[Item], **fields: Any) -> dict[str, Any]:
         return objects.response_object(
@@ -123,6 +136,10 @@ async def prepare(ctx: AppContext, req: CreateResponse, *, owner: str, reader: s
     A job passes the stored ``response_id`` and ``new_input``; a WebSocket passes ``cached``, the
     history it kept of its last response (used instead of reading the chain)."""
     check_request(req)
+    echoed = objects.echo(req)
+    settings = settings_of(req) if req.background else None
+    if response_id is None:  # checked when the request was made, not again when its job runs
+        _check_size(echoed, settings)
     model = ctx.catalog.resolve(req.model or ctx.settings.default_model, task="text-generation")
     new = new_input if new_input is not None else translate.input_items(req.input)
     if cached is not None and req.conversation_id is None:  # with a conversation: its 400 (both given), or its checks
@@ -141,12 +158,35 @@ async def prepare(ctx: AppContext, req: CreateResponse, *, owner: str, reader: s
             if response_id is None:  # checked when the request was made, not again when its job runs
                 await t.check(ctx, tool, i, reader)
             gateway[t.function.name] = (t, tool)
-    echoed = objects.echo(req)
-    if len(req.instructions or "") + (len(translate.dumps_compact(req.tools)) if req.tools else 0) > MAX_ECHO_BYTES:
-        raise InvalidRequest("'instructions' and 'tools' together must be under 1 MiB here (they are stored "
-                             "with the response).", param="instructions")
     return Plan(response_id or translate.object_id("resp_"), owner, model, req, echoed, stored_new, chat, ctx.now(),
-                gateway, past.items)
+                gateway, past.items, settings)
+
+
+SETTINGS_LEFT_OUT = frozenset({"model", "input", "instructions", "tools", "text", "metadata", "previous_response_id",
+                               "conversation", "background", "stream", "stream_options"})
+"""Fields a background response's settings leave out: the row has them (its echo, lossless for these, or
+its columns), or they are the request's transport (``text.verbosity`` is filled in by the echo and
+changes nothing here)."""
+
+
+def settings_of(req: CreateResponse) -> dict[str, Any]:
+    """The request's settings as sent (what a background response's job rebuilds its request from,
+    besides the echoed fields): only the fields the client set, so a default stays the model's."""
+    return req.model_dump(mode="json", by_alias=True, exclude_unset=True, exclude=set(SETTINGS_LEFT_OUT))
+
+
+def _check_size(echoed: dict[str, Any], settings: dict[str, Any] | None) -> None:
+    """A 400 when the request fields a response stores (its whole echo, and a background response's
+    settings) would not fit a D1 row with room to spare — decided before the model runs."""
+    size = len(responses.stored_request(echoed, settings))
+    if size <= MAX_ECHO_BYTES:
+        return
+    sizes = {name: len(translate.dumps_compact(value).encode()) for name, value in echoed.items()}
+    largest = max(sizes, key=lambda name: sizes[name])
+    param = {"text": "text.format"}.get(largest, largest)
+    raise InvalidRequest(f"The request fields a response stores (instructions, tools, text.format, tool_choice, "
+                         f"metadata …) must be under {MAX_ECHO_BYTES / 2**20:g} MiB of JSON together here; these "
+                         f"are {size} bytes, '{param}' the largest ({sizes[largest]} bytes).", param=param)
 
 
 def gateway_functions() -> dict[str, spec.Tool]:
@@ -164,13 +204,23 @@ async def execute(ctx: AppContext, plan: Plan, *, streaming: bool) -> AsyncItera
     A failure of the model is reported in-band when streaming or in the background (an ``error``
     event, then ``response.failed``, and the failure stored); a foreground response that does not
     stream raises it instead (nothing is stored, the client gets the HTTP error). A file search's
-    results are stored, and shown when ``include`` asks for them."""
-    if not plan.gateway:  # no gateway-run tool: no results to hide
-        async for event in _execute(ctx, plan, streaming=streaming):
-            yield event
-        return
-    async for event in _execute(ctx, plan, streaming=streaming):
-        yield file_search_format.shown(event, plan.request.include)
+    results are stored, and shown when ``include`` asks for them.
+
+    A background response streamed in its request ends the way it is stored: cancelled meanwhile (the
+    executor looks every :data:`CHECK_EVERY` seconds while the model streams, and once more at the end),
+    its stream ends with an ``error`` event ``response_cancelled``. If its client goes away (the request
+    is cancelled, or the stream closed) before it ends, it is handed to a job (:func:`hand_off`)."""
+    events = _execute(ctx, plan, streaming=streaming)
+    try:
+        async for event in events:
+            yield event if not plan.gateway else file_search_format.shown(event, plan.request.include)
+    except (asyncio.CancelledError, GeneratorExit):  # the stream's client went away
+        if streaming and plan.request.background:
+            handing = asyncio.ensure_future(hand_off(ctx, plan))
+            await asyncio.shield(handing)  # a cancelled request must not cancel the hand-off too
+        raise
+    finally:
+        await events.aclose()  # type: ignore[attr-defined]  # an async generator: has aclose()
 
 
 async def _execute(ctx: AppContext, plan: Plan, *, streaming: bool) -> AsyncIterator[objects.Event]:
@@ -183,6 +233,7 @@ async def _execute(ctx: AppContext, plan: Plan, *, streaming: bool) -> AsyncIter
                 await _persist_failure(ctx, plan, plan.response("failed", [], error={
                     "code": _error_code(error), "message": error.message}))
             raise
+    watched = streaming and bool(plan.request.background)  # stored in_progress while this request runs it
     writer = objects.EventWriter()
     if streaming:  # drained (not streamed), only the last event counts
         started = plan.response("in_progress", writer.output)
@@ -191,20 +242,28 @@ async def _execute(ctx: AppContext, plan: Plan, *, streaming: bool) -> AsyncIter
     try:
         reason, usage = None, spec.Usage(0, 0)
         gateway = _Gateway(plan, plan.spec)
+        stopped = False
         for round_ in range(MAX_ROUNDS):
             chat = gateway.next_spec(last=round_ == MAX_ROUNDS - 1)
             calls: dict[int, spec.ToolCallPiece] = {}
             if streaming:
                 events, first = first or pipeline.stream(ctx, chat), None
-                async for event in events:
-                    if isinstance(event, spec.Delta):
-                        event.tool_calls = _divert(event.tool_calls, calls, plan)
-                        for out in writer.delta(event):
-                            yield out
-                    elif isinstance(event, spec.Finish):
-                        reason = event.reason
-                    else:
-                        usage = usage + event.usage
+                checked = time.monotonic()
+                async with aclosing(events) as stream:  # type: ignore[type-var]  # an async generator
+                    async for event in stream:
+                        if isinstance(event, spec.Delta):
+                            event.tool_calls = _divert(event.tool_calls, calls, plan)
+                            for out in writer.delta(event):
+                                yield out
+                            if watched and time.monotonic() - checked >= CHECK_EVERY:
+                                checked = time.monotonic()
+                                if not await _still_in_progress(ctx, plan):
+                                    stopped = True  # cancelled (or failed at its deadline): stop the model
+                                    break
+                        elif isinstance(event, spec.Finish):
+                            reason = event.reason
+                        else:
+                            usage = usage + event.usage
             else:
                 generated = await pipeline.complete(ctx, chat)
                 choice = generated.choices[0]
@@ -212,13 +271,20 @@ async def _execute(ctx: AppContext, plan: Plan, *, streaming: bool) -> AsyncIter
                 writer.output.extend(objects.cited(item, gateway.sources) for item in objects.output_items(choice)
                                      if not (calls and item["type"] == "message" and not choice.text))
                 reason, usage = choice.finish_reason, usage + generated.usage
-            if not calls:
+            if stopped or not calls:
                 break
             for out in writer.close_open():
                 yield out
             async for out in gateway.run(ctx, calls, writer):
                 yield out
             writer.next_round()
+            if watched and not await _still_in_progress(ctx, plan):
+                stopped = True
+                break
+        if stopped:
+            for out in await _ending_as_stored(ctx, plan, writer, "in_progress") or ():
+                yield out
+            return
         status, incomplete = objects.outcome(reason)
         for out in writer.close_all("incomplete" if status == "incomplete" else "completed"):
             yield out
@@ -230,12 +296,51 @@ async def _execute(ctx: AppContext, plan: Plan, *, streaming: bool) -> AsyncIter
             raise
         for out in writer.close_all("incomplete"):
             yield out
-        yield writer.error(error.code, error.message, error.param)
         failed = plan.response("failed", writer.output, error={"code": _error_code(error), "message": error.message})
         await _persist_failure(ctx, plan, failed)
-        yield writer.event("response.failed", response=failed)
+        instead = await _ending_as_stored(ctx, plan, writer, "failed") if watched else None
+        for out in instead or (writer.error(error.code, error.message, error.param),
+                               writer.event("response.failed", response=failed)):
+            yield out
         return
-    yield writer.event(f"response.{status}", response=final)
+    instead = await _ending_as_stored(ctx, plan, writer, status) if watched else None
+    for out in instead or (writer.event(f"response.{status}", response=final),):
+        yield out
+
+
+async def _still_in_progress(ctx: AppContext, plan: Plan) -> bool:
+    """Whether the response is still stored ``in_progress`` (a D1 failure says yes: the generation goes on,
+    and its conditional end decides)."""
+    try:
+        return await responses.status_of(ctx.backends.db, plan.response_id) == "in_progress"
+    except APIError:
+        log.warning("could not read the status of response %s", plan.response_id, exc_info=True)
+        return True
+
+
+async def _ending_as_stored(ctx: AppContext, plan: Plan, writer: objects.EventWriter,
+                            status: str) -> list[objects.Event] | None:
+    """For a background response streamed in its request, once its end was written: None when it is
+    stored ``status``; else the stream's last events, saying how it is stored — cancelled meanwhile
+    (an ``error`` event ``response_cancelled``: OpenAI's stream events have no ``response.cancelled``),
+    failed at its deadline (``error``, then ``response.failed``), or deleted (``error``)."""
+    try:
+        row = await responses.get(ctx.backends.db, plan.response_id, None)
+    except APIError:  # D1 failing: what this stream did stands (its deadline ends what it could not write)
+        log.warning("could not re-read response %s", plan.response_id, exc_info=True)
+        return None
+    if row is not None and (row.status == status or row.status in responses.ACTIVE):
+        return None  # as written (or its end could not be written: its deadline ends it)
+    events = writer.close_all("incomplete")
+    if row is not None and row.status == "cancelled":
+        return [*events, writer.error("response_cancelled", "The response was cancelled.", None)]
+    if row is not None and row.status == "failed":
+        error = row.error or {"code": "server_error", "message": "The response failed."}
+        return [*events, writer.error(error.get("code"), error.get("message", ""), None),
+                writer.event("response.failed", response=plan.response("failed", writer.output, error=error))]
+    if row is not None:  # ended otherwise by someone else: nothing to say but how it ended
+        return [*events, writer.event(f"response.{row.status}", response=plan.response(row.status, writer.output))]
+    return [*events, writer.error("server_error", "The response was deleted while it was being generated.", None)]
 
 
 def _divert(pieces: list[spec.ToolCallPiece], calls: dict[int, spec.ToolCallPiece],
@@ -284,6 +389,9 @@ class _Gateway:
         the calls and their results, and the next answers may cite what they found."""
         turns = list(self.chat.messages)
         made = [spec.ToolCall(call_id(c.id), c.name or "", c.arguments or "{}") for c in calls.values()]
+        limit = self.plan.request.max_tool_calls
+        if limit is not None:  # calls past max_tool_calls are ignored, as at OpenAI
+            made = made[:max(limit - self.ran, 0)]
         turns.append(spec.Message("assistant", "", tuple(made)))
         asked = next((m.text() for m in reversed(self.plan.spec.messages) if m.role == "user"), "")
         budget = file_search_format.budget_for(self.plan.model.context_window)
@@ -351,18 +459,78 @@ async def _persist_failure(ctx: AppContext, plan: Plan, failed: dict[str, Any]) 
 # ---- background --------------------------------------------------------------------------------
 
 
-async def enqueue(ctx: AppContext, plan: Plan, *, send: bool = True) -> dict[str, Any]:
-    """Store a background response ``queued`` with its input, and (``send``) its job; the Response."""
-    if send and ctx.backends.jobs is None:
+async def enqueue(ctx: AppContext, plan: Plan) -> dict[str, Any]:
+    """Store a background response ``queued`` with its input, and send its job; the Response.
+
+    If the job cannot be sent, the client gets the error and the response is failed at once (one
+    conditional statement: a job that did get through and claimed it first wins), not left queued
+    until its deadline."""
+    if ctx.backends.jobs is None:
         raise InvalidRequest("Background responses need a job queue, and this deployment has none "
                              "(the JOBS Queue binding).", param="background")
+    await _store_queued(ctx, plan)
+    try:
+        await ctx.backends.jobs.send(Job(JOB_KIND, plan.response_id, plan.owner))
+    except Exception as exc:
+        await _fail(ctx, plan.row("failed"), ("queued",), "The response's background job could not be queued.")
+        if isinstance(exc, APIError):
+            raise
+        raise UpstreamError(f"The job queue failed: {exc}") from exc
+    return plan.response("queued", [])
+
+
+async def start_streamed(ctx: AppContext, plan: Plan) -> None:
+    """Store a background response that is generated in its (streaming) request: ``queued`` with its
+    input, then claimed (``in_progress``). If the claim fails, the response is failed at once (when D1
+    lets it: else its deadline ends it) and the client gets the error."""
+    await _store_queued(ctx, plan)
+    try:
+        await claim(ctx, plan.response_id)
+    except BaseException:  # D1 failing, or the request cancelled: not left queued without a job
+        await _fail(ctx, plan.row("failed"), ("queued",), "The response could not be started.")
+        raise
+
+
+async def _store_queued(ctx: AppContext, plan: Plan) -> None:
     db, now = ctx.backends.db, ctx.now()
     row = plan.row("queued", deadline=now + DEADLINE)
     new_input = [items.NewItem(plan.response_id, "input", item) for item in plan.input]
     await db.batch([responses.insert(db, row, now), *await items.stage(ctx.backends, plan.owner, new_input, now)])
-    if send and ctx.backends.jobs is not None:
-        await ctx.backends.jobs.send(Job(JOB_KIND, plan.response_id, plan.owner))
-    return plan.response("queued", [])
+
+
+async def _fail(ctx: AppContext, row: ResponseRow, was: tuple[str, ...], message: str) -> bool:
+    """``row``'s response failed with ``message`` if it is still one of ``was`` (best effort: if D1 fails
+    too, its deadline ends it); whether it was."""
+    failed = replace(row, status="failed", error={"code": "server_error", "message": message})
+    try:
+        return await responses.fail(ctx.backends.db, failed, ctx.now(), was=was)
+    except Exception:
+        log.warning("could not fail response %s", row.id, exc_info=True)
+        return False
+
+
+async def hand_off(ctx: AppContext, plan: Plan) -> None:
+    """A background response generated in its streaming request whose client went away before it
+    ended goes on in the background, as at OpenAI: ``queued`` again (with a new deadline) and a
+    ``responses.run`` job sent, which generates it from the start (what the stream had shown is
+    dropped) for ``GET`` to return (and replay) once done. Without a job queue, or when the job cannot
+    be sent, it is failed at once rather than left to its deadline. Never raises."""
+    db, now = ctx.backends.db, ctx.now()
+    try:
+        if ctx.backends.jobs is None:
+            await _fail(ctx, plan.row("failed"), ("in_progress",), "The stream was closed before the response "
+                        "was generated, and this deployment has no job queue to finish it in the background.")
+            return
+        if not await responses.requeue(db, plan.response_id, now, now + DEADLINE):
+            return  # it had ended (completed, cancelled …)
+        try:
+            await ctx.backends.jobs.send(Job(JOB_KIND, plan.response_id, plan.owner))
+        except Exception:
+            log.warning("could not queue response %s after its stream closed", plan.response_id, exc_info=True)
+            await _fail(ctx, plan.row("failed"), ("queued",), "The stream was closed before the response was "
+                        "generated, and its background job could not be queued.")
+    except Exception:
+        log.warning("could not hand response %s to the background", plan.response_id, exc_info=True)
 
 
 async def claim(ctx: AppContext, response_id: str) -> bool:
@@ -372,12 +540,17 @@ async def claim(ctx: AppContext, response_id: str) -> bool:
 async def plan_of(ctx: AppContext, row: ResponseRow) -> Plan:
     """The plan of a stored (background) response, rebuilt from its row and input items."""
     stored_input = await items.all_of(ctx.backends, row.id, ["input"])
+    echoed = row.request
+    if row.settings is not None:
+        settings = row.settings
+    else:  # stored before its settings were kept: the echo (with OpenAI's defaults filled in) stands for them
+        settings = {k: echoed[k] for k in ("tool_choice", "parallel_tool_calls", "temperature", "top_p",
+                                           "max_output_tokens", "truncation", "store")}
+        settings["reasoning"] = {"effort": echoed["reasoning"]["effort"]}
     request = CreateResponse.model_validate({
-        **{k: row.request[k] for k in ("instructions", "tools", "tool_choice", "parallel_tool_calls", "temperature",
-                                        "top_p", "max_output_tokens", "truncation", "metadata", "store")},
-        "text": row.request["text"], "reasoning": {"effort": row.request["reasoning"]["effort"]},
-        "model": row.model, "previous_response_id": row.previous_response_id, "conversation": row.conversation_id,
-        "background": True,
+        **settings, "instructions": echoed["instructions"], "tools": echoed["tools"], "text": echoed["text"],
+        "metadata": echoed["metadata"], "model": row.model, "previous_response_id": row.previous_response_id,
+        "conversation": row.conversation_id, "background": True,
     })
     return await prepare(ctx, request, owner=row.owner, reader=None, response_id=row.id, new_input=stored_input)
 
@@ -389,9 +562,12 @@ async def run_job(ctx: AppContext, job: Job) -> None:
         return
     try:
         plan = await plan_of(ctx, row)
-    except APIError as error:  # its context changed since it was queued (a deleted previous response …)
-        failed = replace(row, status="failed", error={"code": "server_error", "message": error.message})
-        await ctx.backends.db.batch([responses.finish(ctx.backends.db, failed, ctx.now(), was=("queued",))])
+    except APIError as error:
+        if isinstance(error, UpstreamError) and error.status >= 500:
+            raise  # D1 or R2 failing: the job is retried (if they keep failing, the deadline ends the response)
+        # its context changed since it was queued (a deleted previous response …): it cannot run
+        await responses.fail(ctx.backends.db, replace(row, status="failed", error={
+            "code": "server_error", "message": error.message}), ctx.now(), was=("queued",))
         return
     plan.created_at = row.created_at
     if not await claim(ctx, row.id):

@@ -1,11 +1,12 @@
-"""A run's status changes made outside its execution: cancel, submitted tool outputs, expiry.
+"""A run's status changes made outside its execution: cancel, submitted tool outputs, expiry, a run that cannot start.
 
-OpenAI's status machine::
+OpenAI's status machine (and the gateway's own arrow for a run nothing will execute, ``queued → failed``)::
 
     queued ──► in_progress ──► completed | requires_action | incomplete | failed
       │            │                          │
       │            └──► cancelling ──► cancelled ◄── (cancel, from queued or requires_action)
-      └─────────── any of queued / in_progress / requires_action past expires_at ──► expired
+      ├─────────── any of queued / in_progress / requires_action past expires_at ──► expired
+      └─────────── its job not sent, or its stream failed before it started ──► failed
                                                       requires_action ──(tool outputs)──► queued
 
 Each arrow is one conditional ``UPDATE`` (:func:`..repositories.runs.transition`) whose one changed
@@ -17,6 +18,7 @@ scheduled cleanup (:func:`cleanup`).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from ..context import AppContext
@@ -24,8 +26,10 @@ from ..errors import InvalidRequest
 from ..ports import Backends, Database, Job
 from ..repositories import messages, run_steps, runs
 from ..settings import Settings
-from ..types.runs import AssistantStreamEvent, Run, RunStep, StepStatus
+from ..types.runs import AssistantStreamEvent, LastError, Run, RunStatus, RunStep, StepStatus
 from ..types.threads import Message, text_part
+
+log = logging.getLogger(__name__)
 
 RUN_TTL = 600
 """Seconds a run may stay queued or in progress, or wait for tool outputs, before it expires (OpenAI: 10 minutes)."""
@@ -42,7 +46,7 @@ def event_for(run: Run) -> AssistantStreamEvent:
     return AssistantStreamEvent(f"thread.run.{run.status}", run)
 
 
-async def _tidy(db: Database, run_id: str, status: str, now: int, reply: Message | None = None, text: str = "") -> None:
+async def tidy(db: Database, run_id: str, status: str, now: int, reply: Message | None = None, text: str = "") -> None:
     """End what the run left unfinished when it ended ``status``: its reply ``incomplete`` (with the text
     it had, when the executor knows it), its open steps ``cancelled`` / ``expired`` / ``failed``."""
     if status not in _ENDING:
@@ -62,11 +66,11 @@ async def expire(db: Database, run_id: str, now: int) -> bool:
     """End an overdue active run: ``expired`` (a ``cancelling`` one: ``cancelled``); whether this call did."""
     if await runs.transition(db, run_id, ("cancelling",), "cancelled", now,
                              {"cancelled_at": now, "expires_at": None}, deadline="passed"):
-        await _tidy(db, run_id, "cancelled", now)
+        await tidy(db, run_id, "cancelled", now)
         return True
     if await runs.transition(db, run_id, ("queued", "in_progress", "requires_action"), "expired", now,
                              {"required_action": None}, deadline="passed"):
-        await _tidy(db, run_id, "expired", now)
+        await tidy(db, run_id, "expired", now)
         return True
     return False
 
@@ -101,8 +105,26 @@ async def settle(ctx: AppContext, run_id: str, reply: Message | None, text: str)
     if run.status == "cancelling" and await runs.transition(db, run_id, ("cancelling",), "cancelled", now,
                                                             {"cancelled_at": now, "expires_at": None}):
         run = run.model_copy(update={"status": "cancelled", "cancelled_at": now, "expires_at": None})
-    await _tidy(db, run_id, run.status, now, reply, text)
+    await tidy(db, run_id, run.status, now, reply, text)
     return run
+
+
+async def fail_unstarted(ctx: AppContext, run_id: str, error: LastError,
+                         sources: tuple[RunStatus, ...] = ("queued",)) -> Run | None:
+    """End ``failed``, with ``error`` as its ``last_error``, a run that nothing will execute: its job
+    could not be sent, or the stream that was to execute it failed before it started. Its open steps
+    (a tool-calls step whose outputs it was to record) end ``failed`` too. The run as it now is when
+    this call ended it; None when it had left ``sources`` meanwhile."""
+    db, now = ctx.backends.db, ctx.now()
+    if not await runs.transition(db, run_id, sources, "failed", now,
+                                 {"failed_at": now, "last_error": error.model_dump(), "expires_at": None}):
+        return None
+    try:
+        await tidy(db, run_id, "failed", now)
+    except Exception:  # the run has ended, as it must; its steps stay as they were
+        log.warning("run %s failed, but its steps could not be closed", run_id, exc_info=True)
+    stored = await runs.get_by_id(db, run_id)
+    return None if stored is None else stored.run
 
 
 async def hand_off(ctx: AppContext, run: Run, owner: str, reply: Message | None, steps: list[RunStep]) -> None:
@@ -114,15 +136,15 @@ async def hand_off(ctx: AppContext, run: Run, owner: str, reply: Message | None,
         error = {"code": "server_error", "message": "The stream was closed before the run ended."}
         if await runs.transition(db, run.id, ("in_progress",), "failed", now,
                                  {"failed_at": now, "last_error": error, "expires_at": None}):
-            await _tidy(db, run.id, "failed", now, reply)
+            await tidy(db, run.id, "failed", now, reply)
         return
     if not await runs.transition(db, run.id, ("in_progress",), "queued", now, {"expires_at": now + RUN_TTL}):
         return
-    unfinished = [s.id for s in steps if s.status == "in_progress"] + ([reply.id] if reply is not None else [])
-    await db.batch([
-        db.prepare(f"DELETE FROM {table} WHERE id = ? AND status = 'in_progress'").bind(object_id)
-        for object_id in unfinished for table in ("run_steps", "messages")
-    ])
+    unfinished = [run_steps.delete_unfinished_statement(db, s.id) for s in steps if s.status == "in_progress"]
+    if reply is not None:
+        unfinished.append(messages.delete_unfinished_statement(db, reply.id))
+    if unfinished:
+        await db.batch(unfinished)
     await ctx.backends.jobs.send(Job("runs.execute", run.id, owner))
 
 
@@ -135,7 +157,7 @@ async def cancel(ctx: AppContext, run: Run) -> Run:
         if run.status in ("queued", "requires_action"):
             if await runs.transition(db, run.id, (run.status,), "cancelled", now,
                                      {"cancelled_at": now, "expires_at": None, "required_action": None}):
-                await _tidy(db, run.id, "cancelled", now)
+                await tidy(db, run.id, "cancelled", now)
                 return await _reread(db, run)
         elif run.status == "in_progress":
             if await runs.transition(db, run.id, ("in_progress",), "cancelling", now):

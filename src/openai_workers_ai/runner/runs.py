@@ -27,6 +27,7 @@ the way its new status says (:mod:`.run_status`). A failure of Workers AI or D1 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
@@ -50,6 +51,7 @@ from . import file_search_tool, run_context, run_status
 from .run_status import RUN_TTL, event_for
 
 Event = AssistantStreamEvent
+log = logging.getLogger(__name__)
 
 CHECK_EVERY = 1.0
 """Seconds between looks at the run's status while the model streams (a cancel is noticed within it)."""
@@ -97,6 +99,34 @@ async def execute(ctx: AppContext, run_id: str) -> AsyncGenerator[Event, None]:
             run_status.hand_off(ctx, generation.run, stored.owner, generation.message, generation.steps))
         await asyncio.shield(handing)  # a cancelled request must not cancel the hand-off too
         raise
+
+
+async def execute_inline(ctx: AppContext, run_id: str) -> AsyncGenerator[Event, None]:
+    """:func:`execute`, for a caller that is the run's only executor (a stream; a deployment without a
+    job queue), so that no job retries it: a failure before the run started (D1 failing at its first
+    read or at its claim) ends it ``failed`` with ``last_error`` — rather than leave it ``queued``,
+    blocking its thread until it expires — and the events say so. If even that cannot be written,
+    the failure is raised (the run then expires)."""
+    started = False
+    failure: Exception | None = None
+    try:
+        async with aclosing(execute(ctx, run_id)) as events:
+            async for event in events:
+                started = True
+                yield event
+    except Exception as exc:
+        if started:
+            raise
+        failure = exc
+    if failure is None:
+        return
+    log.warning("run %s could not start; it fails", run_id, exc_info=failure)
+    # in_progress too: the claim may have been written before D1's answer was lost, and nothing else
+    # executes this run
+    ended = await run_status.fail_unstarted(ctx, run_id, last_error(failure), ("queued", "in_progress"))
+    if ended is None:
+        raise failure
+    yield event_for(ended)
 
 
 @dataclass
@@ -415,9 +445,24 @@ class _Generation:
         yield event_for(ended)
 
     async def fail(self, exc: Exception) -> AsyncGenerator[Event, None]:
-        """End the run ``failed`` with ``last_error`` (the reply so far kept, ``incomplete``)."""
+        """End the run ``failed`` with ``last_error`` (the reply so far kept, ``incomplete``; the steps
+        ``failed``). The run's transition comes first, on its own: when D1 is what failed, and fails
+        again, the run still ends ``failed`` if D1 takes that one statement. The reply and steps are
+        written after it (unguarded: the run is no longer ``in_progress``), and if that batch fails
+        too they are closed without the reply's text."""
         error = last_error(exc)
         now = self.ctx.now()
+        usage = self._run_usage()
+        if not await runs.transition(self.db, self.run.id, ("in_progress",), "failed", now, {
+            "failed_at": now, "last_error": error.model_dump(), "expires_at": None, **usage
+        }):
+            async for event in self._interrupted():
+                yield event
+            return
+        self.run = self.run.model_copy(update={
+            "status": "failed", "failed_at": now, "last_error": error, "expires_at": None,
+            "usage": CompletionUsage(prompt_tokens=usage["prompt_tokens"], completion_tokens=usage["completion_tokens"],
+                                     total_tokens=usage["prompt_tokens"] + usage["completion_tokens"])})
         step_error = StepError(code="rate_limit_exceeded" if error.code == "rate_limit_exceeded" else "server_error",
                                message=error.message)
         statements = []
@@ -425,25 +470,24 @@ class _Generation:
             self.message = self.message.model_copy(update={
                 "content": [text_part("".join(self.text))], "status": "incomplete", "incomplete_at": now,
                 "incomplete_details": {"reason": "run_failed"}})
-            statements.append(messages.finish_statement(self.db, self.message, self.run.id))
+            statements.append(messages.finish_statement(self.db, self.message))
         failed_steps = []
         for step in self.steps:
             step = step.model_copy(update={"status": "failed", "failed_at": now, "last_error": step_error})
             failed_steps.append(step)
-            statements.append(run_steps.finish_statement(self.db, step))
-        if statements:
-            await self.db.batch(statements)
-        if not await runs.transition(self.db, self.run.id, ("in_progress",), "failed", now, {
-            "failed_at": now, "last_error": error.model_dump(), "expires_at": None, **self._run_usage()
-        }):
-            async for event in self._interrupted():
-                yield event
-            return
+            statements.append(run_steps.finish_statement(self.db, step, running=False))
+        try:
+            if statements:
+                await self.db.batch(statements)
+        except Exception:
+            log.warning("run %s failed; writing its reply and steps failed too", self.run.id, exc_info=True)
+            try:
+                await run_status.tidy(self.db, self.run.id, "failed", now)
+            except Exception:
+                log.warning("run %s failed; its reply and steps could not be closed", self.run.id, exc_info=True)
         for step in failed_steps:
             yield Event("thread.run.step.failed", step)
-        ended = await runs.get_by_id(self.db, self.run.id)
-        if ended is not None:
-            yield event_for(ended.run)
+        yield event_for(self.run)
 
     async def _record_outputs(self, outputs: list[dict[str, str]]) -> AsyncGenerator[Event, None]:
         """The outputs submitted for the run's pending tool calls, written into their step (completed)."""

@@ -1,5 +1,6 @@
-"""Removing what ingestion stored: a file's vectors and chunks, a file from its store, a whole store;
-and the scheduled sweep that finishes what stopped halfway (``maintenance.CLEANUPS``).
+"""Removing what ingestion stored: a file's vectors and chunks, a file from its store or from every
+store (its upload deleted or expired), a whole store; and the scheduled sweep that finishes what
+stopped halfway (``maintenance.CLEANUPS``).
 
 The vector index and D1 share no transaction, so the file row is the journal: ingestion records
 ``chunk_count`` before it stores the vectors of those chunks, and a file or store is marked
@@ -50,6 +51,22 @@ async def remove_file(backends: Backends, store_id: str, file_id: str, now: int)
         return
     await purge(backends, store_id, file_id, row.chunk_count)
     await vector_store_files.remove(db, store_id, file_id)
+
+
+async def forget_file(backends: Backends, file_id: str, now: int) -> None:
+    """Take a file whose upload is being deleted (``DELETE /v1/files``, expiry) out of every store that
+    holds it, whoever owns the store: all its rows marked ``deleting`` in one statement (gone from
+    lists, counts, ``usage_bytes`` and searches at once), then each removed as :func:`remove_file`
+    does. A removal that fails is logged and left, marked, for :func:`sweep`; a failure to mark
+    raises, and the file's delete is retried (``storage.delete``'s ``detach``)."""
+    db = backends.db
+    await vector_store_files.mark_file_deleting(db, file_id, now)
+    for store_id in await vector_store_files.stores_holding(db, file_id):
+        try:
+            await remove_file(backends, store_id, file_id, now)
+        except Exception:  # marked: the sweep finishes it
+            log.warning("could not take file %s out of vector store %s (the sweep will)", file_id, store_id,
+                        exc_info=True)
 
 
 async def remove_store(backends: Backends, store_id: str) -> None:

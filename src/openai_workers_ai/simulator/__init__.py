@@ -14,6 +14,8 @@ Public conventions (also in the README):
   reasoning, per model family: :mod:`.chat_behaviour` and :mod:`.chat_families`.
 - ``fail:<status>`` as the last user message (or prompt) fails the call the way
   Workers AI fails with that HTTP status (400, 404, 429, 500, 503 …).
+- ``wait:<seconds>`` at the start of the last user message (or prompt) makes the model take that long
+  (at most a minute) before it answers the rest: ``wait:2 echo: hi`` answers ``hi`` after 2 s.
 - streams are real Workers AI SSE events, cut into transport chunks of a few
   bytes that split events and multi-byte UTF-8 characters.
 - ``models()`` lists the simulator's catalog as Workers AI's live catalog does
@@ -25,6 +27,7 @@ Public conventions (also in the README):
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +48,7 @@ from . import (
 )
 from .failures import SimulatedFailure, no_such_model
 from .models_search import search_objects
+from .words import waited
 
 Handler = Callable[[ModelInfo, dict[str, Any]], "dict[str, Any] | bytes | AsyncIterator[bytes]"]
 
@@ -88,6 +92,9 @@ class Simulator:
         self, model: str, inputs: dict[str, Any], options: dict[str, Any] | None = None
     ) -> dict[str, Any] | bytes | AsyncIterator[bytes]:
         """:meth:`ports.AI.run`: the simulated answer; a simulated failure is raised as the gateway's upstream error."""
+        delay, inputs = waited(inputs)
+        if delay:  # ``wait:<seconds>``: a model slow to answer
+            await asyncio.sleep(delay)
         try:
             result = self.answer(model, inputs)
         except SimulatedFailure as failure:

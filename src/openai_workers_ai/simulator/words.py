@@ -47,6 +47,43 @@ def last_user_text(inputs: dict[str, Any]) -> str:
     return ""
 
 
+_WAIT = re.compile(r"^wait:(\d+(?:\.\d+)?)[ \t]*\n?")
+MAX_WAIT = 60.0
+"""Longest ``wait:`` a request may ask for (seconds)."""
+
+
+def waited(inputs: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+    """``wait:<seconds>`` at the start of the last user message (or prompt): how long the model takes
+    (at most :data:`MAX_WAIT`) and the inputs without the directive (the rest is answered as usual);
+    ``(0, inputs)`` without one."""
+    if "messages" not in inputs:
+        prompt = inputs.get("prompt")
+        match = _WAIT.match(prompt) if isinstance(prompt, str) else None
+        if prompt is None or match is None:
+            return 0.0, inputs
+        return min(float(match.group(1)), MAX_WAIT), {**inputs, "prompt": prompt[match.end():] or " "}
+    if not isinstance(inputs["messages"], list):  # left for the input checks to refuse
+        return 0.0, inputs
+    messages = list(inputs["messages"])
+    last = next((i for i in range(len(messages) - 1, -1, -1)
+                 if isinstance(messages[i], dict) and messages[i].get("role") == "user"), None)
+    if last is None or not isinstance(content := messages[last].get("content", ""), (str, list)):
+        return 0.0, inputs
+    parts = [content] if isinstance(content, str) else [
+        p for p in content if isinstance(p, dict) and p.get("type") == "text"][:1]
+    text = next((p if isinstance(p, str) else str(p.get("text", "")) for p in parts), "")
+    match = _WAIT.match(text)
+    if match is None:
+        return 0.0, inputs
+    rest = text[match.end():]
+    if isinstance(content, str):
+        messages[last] = {**messages[last], "content": rest}
+    else:
+        messages[last] = {**messages[last], "content": [
+            {**p, "text": rest} if any(p is q for q in parts) else p for p in content]}
+    return min(float(match.group(1)), MAX_WAIT), {**inputs, "messages": messages}
+
+
 def prompt_text(inputs: dict[str, Any]) -> str:
     """The whole prompt as text (for counting prompt tokens)."""
     if "messages" not in inputs:

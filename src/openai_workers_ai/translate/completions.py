@@ -1,21 +1,26 @@
-"""Legacy completions: a ``CreateCompletionRequest`` → specs (one per prompt), and ``text_completion`` frames (pure)."""
+"""Legacy completions: a ``CreateCompletionRequest`` → specs (one per prompt), and the ``text_completion``
+object or its SSE frames (pure)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from json import dumps
 
 from ..catalog import ModelInfo
 from ..errors import InvalidRequest
-from ..types.completions import CreateCompletionRequest
-from ..workers_ai.spec import ChatSpec, Sampling, Usage
+from ..types.completions import Completion, CompletionChoice, CreateCompletionRequest
+from ..workers_ai.spec import ChatSpec, Generated, Sampling, Usage
 from .chat_completion import usage_of
 
 MAX_PROMPTS = 128
 """Prompts one request may complete: each is one generation (run at most 6 at a time)."""
+DEFAULT_MAX_TOKENS = 16
+"""``max_tokens`` when the request names none: OpenAI's documented default for this endpoint."""
 
 
 def prompt_specs(req: CreateCompletionRequest, model: ModelInfo, prompts: list[str]) -> list[ChatSpec]:
-    """One spec per prompt (each becomes one choice); ``prompts`` are the request's, as text."""
+    """One spec per prompt (each becomes one choice); ``prompts`` are the request's, as text (token-id prompts
+    decoded: ``workers_ai/vocabularies.py`` ``decoded``)."""
     if req.n not in (None, 1) or req.best_of not in (None, 1):
         raise InvalidRequest("Only n=1 and best_of=1 are supported.", param="n" if req.n not in (None, 1) else "best_of")
     if req.suffix:
@@ -28,29 +33,52 @@ def prompt_specs(req: CreateCompletionRequest, model: ModelInfo, prompts: list[s
             f"Invalid 'prompt': array too long. Expected an array with maximum length {MAX_PROMPTS}, but got an "
             f"array with length {len(prompts)} instead.", param="prompt")
     sampling = Sampling(
-        max_tokens=req.max_tokens, temperature=req.temperature, top_p=req.top_p, seed=req.seed,
+        max_tokens=DEFAULT_MAX_TOKENS if req.max_tokens is None else req.max_tokens,
+        temperature=req.temperature, top_p=req.top_p, seed=req.seed,
         frequency_penalty=req.frequency_penalty, presence_penalty=req.presence_penalty,
     )
     return [ChatSpec(model=model, prompt=prompt, sampling=sampling, stop=tuple(req.stop_sequences)) for prompt in prompts]
 
 
-class ChunkWriter:
-    """Encodes ``text_completion`` SSE frames for one response."""
+def echoed(spec: ChatSpec, echo: bool | None) -> str:
+    """What a choice starts with: its prompt, with ``echo``."""
+    return (spec.prompt or "") if echo else ""
 
-    __slots__ = ("head", "include_usage")
+
+def completion(completion_id: str, created: int, model: str, specs: Sequence[ChatSpec], results: Sequence[Generated],
+               echo: bool | None) -> Completion:
+    """The ``text_completion`` object: one choice per prompt, and the usage of them all."""
+    choices = [
+        CompletionChoice(text=echoed(spec, echo) + r.choices[0].text, index=i,
+                         finish_reason=r.choices[0].finish_reason)  # type: ignore[arg-type]  # no tools: never "tool_calls"
+        for i, (r, spec) in enumerate(zip(results, specs, strict=True))
+    ]
+    return Completion(id=completion_id, created=created, model=model, choices=choices,
+                      usage=usage_of(sum((r.usage for r in results), Usage(0, 0))))
+
+
+class ChunkWriter:
+    """Encodes ``text_completion`` SSE frames for one response, and counts its usage over the prompts."""
+
+    __slots__ = ("head", "include_usage", "used")
 
     def __init__(self, completion_id: str, created: int, model: str, include_usage: bool) -> None:
         self.head = {"id": completion_id, "object": "text_completion", "created": created, "model": model}
         self.include_usage = include_usage
+        self.used = Usage(0, 0)
 
     def text(self, index: int, text: str, finish_reason: str | None = None) -> bytes:
         """A choice's text (and, at its end, its ``finish_reason``)."""
         choice = {"text": text, "index": index, "logprobs": None, "finish_reason": finish_reason}
         return self._frame([choice], None)
 
-    def usage(self, usage: Usage) -> bytes:
-        """The usage frame (``stream_options.include_usage``): no choices."""
-        return self._frame([], usage_of(usage).model_dump())
+    def count(self, usage: Usage) -> None:
+        """A prompt's generation is done: its usage counts."""
+        self.used += usage
+
+    def usage(self) -> bytes:
+        """The usage frame of all the prompts (``stream_options.include_usage``): no choices."""
+        return self._frame([], usage_of(self.used).model_dump())
 
     def _frame(self, choices: list[dict[str, object]], usage: dict[str, int] | None) -> bytes:
         body: dict[str, object] = {**self.head, "choices": choices}

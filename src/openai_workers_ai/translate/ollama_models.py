@@ -104,6 +104,7 @@ def _known(catalog: Catalog, name: str, *, guess: bool) -> ModelInfo | None:
 
 _SIZE = re.compile(r"(?:^|-)(\d+(?:\.\d+)?)([bm])(?=-|$)", re.IGNORECASE)
 _QUANT = re.compile(r"(?:^|-)(fp8|fp16|bf16|int8|awq)(?=-|$)", re.IGNORECASE)
+_LETTERS = re.compile(r"[a-z]+")
 
 
 def listed_name(info: ModelInfo) -> str:
@@ -121,7 +122,7 @@ def model_family(info: ModelInfo) -> str | None:
     short = short_name(info.id).lower()
     if short.startswith("gpt-oss"):
         return "gpt-oss"
-    match = re.match(r"[a-z]+", short)
+    match = _LETTERS.match(short)
     return match.group(0) if match else None
 
 

@@ -3,13 +3,14 @@
 ``/api/chat`` puts text in ``message.content`` (key ``message``), ``/api/generate``
 in ``response`` (key ``response``). Tool calls, gathered from their streamed
 fragments, come whole (arguments as JSON objects) in one object before the
-``done: true`` summary, which carries the durations Ollama reports (:class:`Timings`).
+``done: true`` summary, which carries the durations Ollama reports (:class:`Timings`). Each object's
+``created_at`` is read from the app's clock when it is made (:func:`created_at`).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from json import loads
 from typing import Any, Literal
@@ -21,9 +22,13 @@ from .ollama_models import iso
 Key = Literal["message", "response"]
 
 
-def now() -> str:
-    """The current time as Ollama writes ``created_at``."""
-    return iso(time.time())
+Clock = Callable[[], float]
+"""Seconds since the epoch, with their fraction (the app context's ``clock``)."""
+
+
+def created_at(clock: Clock) -> str:
+    """The clock's time as Ollama writes ``created_at``: RFC 3339, UTC, with microseconds."""
+    return iso(clock())
 
 
 def done_reason(finish_reason: FinishReason) -> str:
@@ -98,9 +103,10 @@ def _arguments(raw: str) -> dict[str, Any]:
 
 
 async def objects(
-    name: str, events: AsyncIterator[Event], timings: Timings, *, key: Key, thinking: bool
+    name: str, events: AsyncIterator[Event], timings: Timings, *, key: Key, thinking: bool, clock: Clock
 ) -> AsyncIterator[dict[str, Any]]:
-    """Ollama stream objects: ``done: false`` pieces, then the ``done: true`` summary."""
+    """Ollama stream objects: ``done: false`` pieces, then the ``done: true`` summary, each made at ``clock``'s
+    time."""
     calls = ToolCalls()
     reason: FinishReason = "stop"
     async for event in events:
@@ -109,19 +115,19 @@ async def objects(
             calls.add(event.tool_calls)
             reasoning = event.reasoning if thinking else ""
             if event.text or reasoning:
-                yield _object(name, key, event.text, reasoning, [])
+                yield _object(name, key, event.text, reasoning, [], clock)
         elif isinstance(event, Finish):
             reason = event.reason
         elif isinstance(event, Done):
             if calls.calls:
-                yield _object(name, key, "", "", calls.ollama())
-            final = _object(name, key, "", "", [])
+                yield _object(name, key, "", "", calls.ollama(), clock)
+            final = _object(name, key, "", "", [], clock)
             final.update(done=True, done_reason=done_reason(reason), **timings.metrics(event.usage))
             yield final
 
 
-def _object(name: str, key: Key, text: str, thinking: str, calls: list[dict[str, Any]]) -> dict[str, Any]:
-    obj: dict[str, Any] = {"model": name, "created_at": now()}
+def _object(name: str, key: Key, text: str, thinking: str, calls: list[dict[str, Any]], clock: Clock) -> dict[str, Any]:
+    obj: dict[str, Any] = {"model": name, "created_at": created_at(clock)}
     if key == "message":
         message: dict[str, Any] = {"role": "assistant", "content": text}
         if thinking:

@@ -11,7 +11,10 @@ Two steps, both pure:
 
 Consecutive ``function_call`` items become one assistant turn with tool calls, a
 ``function_call_output`` a ``tool`` turn, a ``compaction`` item the summary it carries. Reasoning
-items are history the chat path has no place for (the gpt-oss path gets them back as they came); a
+items are stored, listed and chained, but no model reads them back: the spec's messages have no
+place for them, and both paths build the model's input from those messages (the gpt-oss path too:
+``workers_ai/families.responses_inputs`` turns the messages into Workers AI's Responses-shaped
+input), so a model sees its earlier answers without the thinking that led to them. A
 ``file_search_call`` is history too (the answer that used its results follows it).
 """
 

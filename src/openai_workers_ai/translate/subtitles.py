@@ -43,6 +43,8 @@ _CUE_TIME = re.compile(
     r"^\s*((?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3})\s*-->\s*((?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3})"
 )
 
+_CUE_BREAK = re.compile(r"\r?\n\s*\r?\n")
+
 
 def _seconds(stamp: str) -> float:
     parts = stamp.replace(",", ".").split(":")
@@ -55,7 +57,7 @@ def _seconds(stamp: str) -> float:
 def parse_vtt(text: str) -> list[tuple[float, float, str]]:
     """``(start, end, text)`` for each cue of a WebVTT document (as Whisper writes it)."""
     cues: list[tuple[float, float, str]] = []
-    for block in re.split(r"\r?\n\s*\r?\n", text or ""):
+    for block in _CUE_BREAK.split(text or ""):
         lines = block.strip().splitlines()
         for i, line in enumerate(lines):
             match = _CUE_TIME.match(line)

@@ -1,7 +1,7 @@
 """Image URLs in a spec's messages → ``data:`` URLs, the only form Workers AI vision models take.
 
 ``https://`` (and ``http://``) images are downloaded through the
-:class:`~openai_workers_ai.ports.Fetcher` port (the Worker's ``fetch``; httpx
+:class:`~openai_workers_ai.ports.Fetcher` port (the Worker's ``fetch``; aiohttp
 locally), concurrently, at most ``max_image_bytes`` each. Failures are a 400
 naming the part, as OpenAI reports a failed image download.
 """

@@ -161,6 +161,15 @@ async def _download(ctx: AppContext, encoding: Encoding) -> bytes:
     return fetched.body
 
 
+async def decoded(ctx: AppContext, model: str, arrays: list[list[int]], param: str) -> list[str]:
+    """Token-id inputs as text, decoded with the encoding of the OpenAI model ``model`` (as the request names
+    it); a 400 naming ``param`` (``param[i]`` when there are several) for an id the encoding does not have."""
+    if not arrays:
+        return []
+    vocab = await vocabulary(ctx, encoding_for(model))
+    return [vocab.decode(ids, param if len(arrays) == 1 else f"{param}[{i}]") for i, ids in enumerate(arrays)]
+
+
 def is_token_array(value: Any) -> bool:
     """Whether ``value`` is a non-empty list of integers (booleans are not)."""
     return isinstance(value, list) and bool(value) and all(type(v) is int for v in value)

@@ -23,7 +23,7 @@ async def respond(
         events = await primed(pipeline.stream(ctx, spec))
     except InvalidRequest as error:
         raise ollama.reworded(error) from None
-    objects = ollama_replies.objects(name, events, timings, key=key, thinking=thinking)
+    objects = ollama_replies.objects(name, events, timings, key=key, thinking=thinking, clock=ctx.clock)
     if streaming:
         return ndjson_response(objects)
     return json_response(await ollama_replies.collect(objects, key))

@@ -8,7 +8,7 @@ from starlette.responses import Response
 from ...context import context
 from ...replies import json_response
 from ...translate import ollama, ollama_models
-from ...translate.ollama_replies import Timings, now
+from ...translate.ollama_replies import Timings, created_at
 from ...types.ollama import GenerateRequest
 from ...validation import parse_ollama
 from ._respond import respond
@@ -22,7 +22,7 @@ async def create(request: Request) -> Response:
     name = body.model or model.id
     if not body.prompt and not body.images:  # Ollama's "load the model" request
         return json_response({
-            "model": name, "created_at": now(), "response": "",
+            "model": name, "created_at": created_at(ctx.clock), "response": "",
             "done": True, "done_reason": "unload" if ollama.unloads(body.keep_alive) else "load",
         })
     spec = ollama.generate_spec(body, model, name)
