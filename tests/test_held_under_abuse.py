@@ -176,7 +176,9 @@ async def test_image_urls_of_10_mib_cost_a_bounded_peak(tmp_path: Path) -> None:
                     with peak_growth(proc.pid) as growth:
                         r = await client.post("/v1/chat/completions",
                                               json=chat([f"{images_url}/{i}.png" for i in range(count)]))
-                    assert r.status_code == 400 and r.json()["error"]["code"] == code, r.text
+                    assert r.status_code == 400 and r.headers["content-type"] == "application/json", \
+                        f"{count} URLs: {r.status_code} {r.headers.get('content-type')} {r.text[:300]!r}"
+                    assert r.json()["error"]["code"] == code, f"{count} URLs: {r.text[:300]}"
                     assert growth[0] < bound, f"{count} URLs: peak +{growth[0] / MIB:.0f} MiB"  # was: +1.1 GB for 25
                     if code == "too_many_images":
                         assert images.requests == before  # refused before anything was downloaded
