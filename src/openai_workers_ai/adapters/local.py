@@ -313,10 +313,11 @@ class RestAI:
             return _stream(response, self.timeout)
         try:
             # A body that trickles in (each chunk within the read timeout) is still bounded as a whole.
-            raw = await asyncio.wait_for(response.read(), TOTAL_TIMEOUT)
+            async with asyncio.timeout(TOTAL_TIMEOUT):  # no task of its own, as wait_for makes on 3.11
+                raw = await response.read()
         except _ERRORS as exc:
             if isinstance(exc, asyncio.TimeoutError) and not isinstance(exc, aiohttp.ServerTimeoutError):
-                raise UpstreamError(  # wait_for's: the whole answer took too long (each chunk was in time)
+                raise UpstreamError(  # the timeout's: the whole answer took too long (each chunk was in time)
                     f"Workers AI did not send its whole answer within {TOTAL_TIMEOUT:g} seconds.", status=504,
                     code="upstream_timeout") from exc
             raise _unreachable(exc, self.timeout, "Workers AI's answer was cut off") from exc
