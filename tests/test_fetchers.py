@@ -62,13 +62,6 @@ def test_workers_fetcher_reads_the_body_and_enforces_the_limit() -> None:
         import asyncio
         from openai_workers_ai.adapters.workers import WorkersFetcher
 
-        class FetchResponse(JsProxy):
-            js_name = "Response"
-            def __init__(self, status, headers, chunks):
-                self.status, self.ok = status, 200 <= status < 300
-                self.headers = Headers.new(headers)
-                self.body = ReadableStream(chunks) if chunks is not None else jsnull
-
         PAGES = {
             "https://img.test/a.png": (200, [("content-type", "image/png")], [b"\\x89PNG", b"more"]),
             "https://img.test/big": (200, [("content-length", "999")], [b"x"]),
@@ -170,13 +163,6 @@ def test_workers_fetcher_checks_every_redirect_hop() -> None:
         import asyncio
         from openai_workers_ai.adapters.workers import WorkersFetcher
         from openai_workers_ai.outbound import Refused
-
-        class FetchResponse(JsProxy):
-            js_name = "Response"
-            def __init__(self, status, headers):
-                self.status, self.ok = status, 200 <= status < 300
-                self.headers = Headers.new(headers)
-                self.body = ReadableStream([b"\\x89PNG"])
 
         HOPS = {"https://img.test/a": (302, [("location", "https://img.test/b")]),
                 "https://img.test/b": (302, [("location", "http://169.254.169.254/latest")]),
@@ -383,13 +369,6 @@ def test_the_workers_fetcher_gives_every_hop_one_timeout_signal() -> None:
         """
         import asyncio
         from openai_workers_ai.adapters.workers import WorkersFetcher
-
-        class FetchResponse(JsProxy):
-            js_name = "Response"
-            def __init__(self, status, headers):
-                self.status, self.ok = status, 200 <= status < 300
-                self.headers = Headers.new(headers)
-                self.body = ReadableStream([b"\\x89PNG"])
 
         class Signal:
             pass

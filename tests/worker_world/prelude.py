@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from typing import Any, TypeVar
 
 from . import _cloudflare_compat_flags, _pyodide_entrypoint_helper, js, pyodide
@@ -17,8 +17,8 @@ from .bindings import Env, FakeAI, FakeD1, FakeR2, FakeR2Object
 from .js import Headers, ReadableStream
 
 __all__ = [
-    "ArrayBuffer", "Env", "FakeAI", "FakeD1", "FakeR2", "FakeR2Object", "Headers", "JsArray", "JsException", "JsObject",
-    "JsProxy", "ReadableStream", "Uint8Array", "asyncio", "js", "jsnull", "run", "sys",
+    "ArrayBuffer", "Env", "FakeAI", "FakeD1", "FakeR2", "FakeR2Object", "FetchResponse", "Headers", "JsArray",
+    "JsException", "JsObject", "JsProxy", "ReadableStream", "Uint8Array", "asyncio", "js", "jsnull", "run", "sys",
 ]
 
 T = TypeVar("T")
@@ -37,3 +37,15 @@ sys.modules.update(
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
+
+
+class FetchResponse(JsProxy):
+    """What the global ``fetch`` resolves to: a JS ``Response`` with ``status``, ``ok``, ``headers`` and a
+    ``body`` stream of ``chunks`` (``None``: no body, ``jsnull``)."""
+
+    js_name = "Response"
+
+    def __init__(self, status: int, headers: list[tuple[str, str]], chunks: Sequence[bytes] | None = (b"\x89PNG",)) -> None:
+        self.status, self.ok = status, 200 <= status < 300
+        self.headers = Headers.new(headers)
+        self.body = ReadableStream(list(chunks)) if chunks is not None else jsnull
