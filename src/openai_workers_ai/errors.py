@@ -75,6 +75,12 @@ class InvalidRequest(APIError):
     status = 400
     type = "invalid_request_error"
 
+    @classmethod
+    def array_too_long(cls, param: str, limit: int, length: int) -> InvalidRequest:
+        """OpenAI's 400 for a list longer than its ``limit`` (its words and code)."""
+        return cls(f"Invalid '{param}': array too long. Expected an array with maximum length {limit}, but got "
+                   f"an array with length {length} instead.", param=param, code="array_above_max_length")
+
 
 class AuthenticationError(APIError):
     status = 401

@@ -200,9 +200,7 @@ def _array(node: Node, value: list[Any], param: str) -> InvalidRequest | None:
                               f"{node['minItems']}, but got an array with length {len(value)} instead.",
                               param=param, code="array_below_min_length")
     if "maxItems" in node and len(value) > node["maxItems"]:
-        return InvalidRequest(f"Invalid '{param}': array too long. Expected an array with maximum length "
-                              f"{node['maxItems']}, but got an array with length {len(value)} instead.",
-                              param=param, code="array_above_max_length")
+        return InvalidRequest.array_too_long(param, node["maxItems"], len(value))
     items = node.get("items")
     if items is not None:
         for i, item in enumerate(value):

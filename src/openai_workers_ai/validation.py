@@ -120,9 +120,7 @@ def _too_long(path: tuple[str | int, ...], limit: int, length: int, words: str) 
     param = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
     if words == "ollama":
         return InvalidRequest(f"invalid value for '{param}': at most {limit} items, got {length}", param=param)
-    return InvalidRequest(
-        f"Invalid '{param}': array too long. Expected an array with maximum length {limit}, but got an "
-        f"array with length {length} instead.", param=param, code="array_above_max_length")
+    return InvalidRequest.array_too_long(param, limit, length)
 
 
 @cache

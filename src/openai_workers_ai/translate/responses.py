@@ -167,8 +167,7 @@ def _message(raw: Item, where: str) -> Item:
 
 def _parts(parts: list[Any], where: str) -> list[Any]:
     if len(parts) > MAX_CONTENT_PARTS:
-        raise _bad(f"Invalid '{where}': array too long. Expected an array with maximum length {MAX_CONTENT_PARTS}, "
-                   f"but got an array with length {len(parts)} instead.", where, "array_above_max_length")
+        raise InvalidRequest.array_too_long(where, MAX_CONTENT_PARTS, len(parts))
     return parts
 
 
