@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
 from . import spec_rules
-from .context import context
+from .context import AppContext, context
 from .errors import InvalidRequest
 from .limits import read_body
 
@@ -43,7 +43,12 @@ async def parse_json(request: Request, model: type[M], *, task: str | None = Non
     ctx = context(request)
     body = await read_body(request, ctx.settings.max_json_bytes)
     check_size(body)
-    raw = _input(body)
+    return validate_for(ctx, model, body, _input(body), task=task)
+
+
+def validate_for(ctx: AppContext, model: type[M], body: bytes, raw: Any, *, task: str | None = None) -> M:
+    """:func:`validate` for a request of the app (``raw``: the body as parsed, already counted); with
+    ``task``, the body's ``model`` is resolved for that task first (a 404 before any field's 400)."""
     if task is not None and isinstance(raw, dict) and isinstance(raw.get("model"), str) and raw["model"]:
         ctx.catalog.resolve(raw["model"], task=task)
     return validate(model, body, raw)

@@ -31,7 +31,7 @@ from ..translate import file_search
 from ..translate import response_objects as objects
 from ..translate import responses as translate
 from ..types.responses import INCLUDABLE, CompactBody, CreateResponse, TokenCountsBody
-from ..validation import check_size, includes, parse_json, validate
+from ..validation import check_size, includes, parse_json, validate_for
 from ..workers_ai import pipeline, spec
 
 RESPONSE_ID = re.compile(r"^resp_[0-9a-f]{48}$")
@@ -284,9 +284,7 @@ class _Socket:
             if body.pop(transport_only, None):
                 raise InvalidRequest(f"'{transport_only}' is not supported over WebSocket (responses always "
                                      "stream).", param=transport_only)
-        if isinstance(body.get("model"), str) and body["model"]:  # the model first, as over HTTP
-            self.ctx.catalog.resolve(body["model"], task="text-generation")
-        req = validate(CreateResponse, json_bytes(body), body)  # OpenAI's rules, as over HTTP
+        req = validate_for(self.ctx, CreateResponse, json_bytes(body), body, task="text-generation")  # as over HTTP
         cached = self.remembered.get(req.previous_response_id) if req.previous_response_id else None
         plan = await runner.prepare(self.ctx, req, owner=self.who.key_hash,
                                     reader=None if self.who.admin else self.who.key_hash, cached=cached)
