@@ -26,9 +26,11 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
 
 from .context import AppContext, Clock
+from .fanout import gather_bounded
 from .ports import MAX_DELAY, Job
 from .repositories import images
 from .runner import ingest, responses, runs
@@ -110,24 +112,22 @@ async def consume(ctx: AppContext, deliveries: Iterable[Delivery], *, concurrenc
     retry), as soon as it ends. A malformed message is dropped. Jobs of one batch may be the same job
     delivered twice: handlers are idempotent under concurrent delivery too (one conditional statement
     decides which delivery does the work)."""
-    gate = asyncio.Semaphore(concurrency)
 
-    async def run(delivery: Delivery) -> None:
+    async def run(delivery: Delivery) -> None:  # never raises: a job's failure is its message's retry
         job = delivery.job
         if job is None:
             log.warning("dropping a queue message that is not a job")
             delivery.ack()
             return
-        async with gate:
-            try:
-                await execute(ctx, job)
-            except Exception:
-                log.exception("job %s %s failed; retrying", job.kind, job.id)
-                delivery.retry()
-                return
+        try:
+            await execute(ctx, job)
+        except Exception:
+            log.exception("job %s %s failed; retrying", job.kind, job.id)
+            delivery.retry()
+            return
         delivery.ack()
 
-    await asyncio.gather(*(run(delivery) for delivery in deliveries))
+    await gather_bounded([partial(run, delivery) for delivery in deliveries], concurrency)
 
 
 @dataclass(order=True, slots=True)

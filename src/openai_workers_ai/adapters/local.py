@@ -80,10 +80,10 @@ class SQLiteD1:
             self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute("PRAGMA synchronous = NORMAL")
 
-    def transaction(self, *, write: bool = False) -> _Transaction:
+    def transaction(self, *, write: bool = False) -> Transaction:
         """A context manager: one transaction (or a part of the open one), rolled back on error.
         ``write``: it will write after reading, so it takes the write lock first."""
-        return _Transaction(self.conn, "BEGIN IMMEDIATE" if write else "BEGIN")
+        return Transaction(self.conn, "BEGIN IMMEDIATE" if write else "BEGIN")
 
     def prepare(self, sql: str) -> SQLiteStatement:
         return SQLiteStatement(self, sql)
@@ -118,12 +118,16 @@ BUSY_TIMEOUT = 10.0
 """Seconds a statement waits for another process's write transaction before failing."""
 
 
-class _Transaction:
+class Transaction:
+    """A context manager over a SQLite connection: one transaction (``begin``: ``BEGIN IMMEDIATE`` to
+    take the write lock first), committed at the end, rolled back on an error; inside a transaction
+    already open, a part of that one (no statement of its own)."""
+
     def __init__(self, conn: sqlite3.Connection, begin: str = "BEGIN") -> None:
         self.conn, self.begin = conn, begin
         self.nested = conn.in_transaction
 
-    def __enter__(self) -> _Transaction:
+    def __enter__(self) -> Transaction:
         if not self.nested:
             self.conn.execute(self.begin)
         return self

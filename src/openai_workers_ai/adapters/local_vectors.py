@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from ..errors import UpstreamError
 from ..ports import MetadataValue, Vector, VectorMatch
+from .local import Transaction
 
 MAX_TOP_K = 100  # Vectorize's limit without returned values or metadata
 _OPERATORS = ("$eq", "$ne", "$in", "$nin")
@@ -83,8 +84,10 @@ class LocalVectorIndex:
         self._postings: dict[str, dict[tuple[str, MetadataValue], set[int]]] = {}
         """Metadata key → value → slots holding it: filters are set operations, not a scan."""
 
-    def _writing(self) -> _Write:
-        return _Write(self.conn)
+    def _writing(self) -> Transaction:
+        """A write transaction: the write lock taken at ``BEGIN`` (waiting up to :data:`BUSY_TIMEOUT` for
+        another process's)."""
+        return Transaction(self.conn, "BEGIN IMMEDIATE")
 
     def _catch_up(self, *, locked: bool = False) -> None:
         """Apply what other processes wrote since this one last looked. Unless ``locked`` (in a write
@@ -94,8 +97,7 @@ class LocalVectorIndex:
             version = self.conn.execute("PRAGMA data_version").fetchone()[0]
             if version == self._data_version:
                 return
-            self.conn.execute("BEGIN")  # one snapshot for the generation and the rows
-        try:
+        with Transaction(self.conn):  # one snapshot for the generation and the rows (or the write's own)
             generation, forgotten = self.conn.execute(
                 "SELECT generation, forgotten FROM vectors_generation").fetchone()
             if generation != self._generation:
@@ -111,9 +113,6 @@ class LocalVectorIndex:
                 if rows:
                     self._place([(i, np.frombuffer(v, dtype=np.float32), loads(m)) for i, v, m in rows])
                 self._generation = generation
-        finally:
-            if not locked:
-                self.conn.execute("COMMIT")
         if not locked:
             self._data_version = version
 
@@ -265,20 +264,6 @@ class LocalVectorIndex:
                 self._ids[slot] = None
                 self._metadata[slot] = None
                 self._free.append(slot)
-
-
-class _Write:
-    """A write transaction: the write lock taken at ``BEGIN`` (waiting up to :data:`BUSY_TIMEOUT`
-    for another process's), committed at the end, rolled back on an error."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    def __enter__(self) -> None:
-        self.conn.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, kind: object, exc: object, tb: object) -> None:
-        self.conn.execute("COMMIT" if kind is None else "ROLLBACK")
 
 
 def _term(value: Any) -> tuple[str, Any]:
