@@ -106,9 +106,10 @@ def normalized(host: str) -> str:
 
 
 def literal(host: str) -> Address | None:
-    """The address a URL host names literally (``[::1]``, ``127.0.0.1``, ``2130706433``, ``0x7f.1``),
-    or None for a host name; :class:`Refused` for a host that ends in a number but is no address."""
-    host = normalized(host).strip("[]")
+    """The address a (:func:`normalized`) URL host names literally (``[::1]``, ``127.0.0.1``,
+    ``2130706433``, ``0x7f.1``), or None for a host name; :class:`Refused` for a host that ends in a
+    number but is no address."""
+    host = host.strip("[]")
     try:
         return ipaddress.ip_address(host)
     except ValueError:
