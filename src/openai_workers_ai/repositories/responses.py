@@ -80,11 +80,14 @@ def stored_request(request: dict[str, Any], settings: dict[str, Any] | None) -> 
     return json_bytes(request if settings is None else {**request, SETTINGS_KEY: settings})
 
 
-def insert(db: Database, row: ResponseRow, now: int) -> Statement:
-    """The statement inserting ``row``."""
+def insert(db: Database, row: ResponseRow, now: int, request_json: bytes | None = None) -> Statement:
+    """The statement inserting ``row`` (``request_json``: its ``request`` column, when already made by
+    :func:`stored_request`)."""
+    if request_json is None:
+        request_json = stored_request(row.request, row.settings)
     return db.prepare(f"INSERT INTO responses ({_COLUMNS}, updated_at) VALUES ({', '.join('?' * 15)})").bind(
         row.id, row.owner, row.status, row.model, int(row.background), row.previous_response_id,
-        row.conversation_id, stored_request(row.request, row.settings).decode(), _json(row.usage), _json(row.error),
+        row.conversation_id, request_json.decode(), _json(row.usage), _json(row.error),
         _json(row.incomplete_details),
         row.created_at, row.completed_at, row.deadline, now,
     )

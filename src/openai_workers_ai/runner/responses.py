@@ -94,6 +94,9 @@ class Plan:
     """The items before the input (the chain's or the conversation's), as stored."""
     settings: dict[str, Any] | None = None
     """A background response's request settings as sent (:func:`settings_of`), stored with it."""
+    request_json: bytes | None = None
+    """The ``request`` column's JSON (the echo and the settings), made once to size it, then stored as is
+    (None for a job's plan: its row is there already)."""
 
     @property
     def store(self) -> bool:
@@ -138,8 +141,10 @@ async def prepare(ctx: AppContext, req: CreateResponse, *, owner: str, reader: s
     check_request(req)
     echoed = objects.echo(req)
     settings = settings_of(req) if req.background else None
+    request_json = None
     if response_id is None:  # checked when the request was made, not again when its job runs
-        _check_size(echoed, settings)
+        request_json = responses.stored_request(echoed, settings)
+        _check_size(echoed, request_json)
     model = ctx.catalog.resolve(req.model or ctx.settings.default_model, task="text-generation")
     new = new_input if new_input is not None else translate.input_items(req.input)
     if cached is not None and req.conversation_id is None:  # with a conversation: its 400 (both given), or its checks
@@ -159,7 +164,7 @@ async def prepare(ctx: AppContext, req: CreateResponse, *, owner: str, reader: s
                 await t.check(ctx, tool, i, reader)
             gateway[t.function.name] = (t, tool)
     return Plan(response_id or translate.object_id("resp_"), owner, model, req, echoed, stored_new, chat, ctx.now(),
-                gateway, past.items, settings)
+                gateway, past.items, settings, request_json)
 
 
 SETTINGS_LEFT_OUT = frozenset({"model", "input", "instructions", "tools", "text", "metadata", "previous_response_id",
@@ -175,10 +180,10 @@ def settings_of(req: CreateResponse) -> dict[str, Any]:
     return req.model_dump(mode="json", by_alias=True, exclude_unset=True, exclude=set(SETTINGS_LEFT_OUT))
 
 
-def _check_size(echoed: dict[str, Any], settings: dict[str, Any] | None) -> None:
-    """A 400 when the request fields a response stores (its whole echo, and a background response's
-    settings) would not fit a D1 row with room to spare — decided before the model runs."""
-    size = len(responses.stored_request(echoed, settings))
+def _check_size(echoed: dict[str, Any], request_json: bytes) -> None:
+    """A 400 when the request fields a response stores (``request_json``: its whole echo, and a background
+    response's settings) would not fit a D1 row with room to spare — decided before the model runs."""
+    size = len(request_json)
     if size <= MAX_ECHO_BYTES:
         return
     sizes = {name: len(translate.dumps_compact(value).encode()) for name, value in echoed.items()}
@@ -436,7 +441,7 @@ async def _persist(ctx: AppContext, plan: Plan, final: dict[str, Any]) -> None:
         return
     new_input = [items.NewItem(plan.response_id, "input", item) for item in plan.input]
     statements = await items.stage(backends, plan.owner, [*new_input, *output, *conversation], now)
-    await db.batch([responses.insert(db, row, now), *statements])
+    await db.batch([responses.insert(db, row, now, plan.request_json), *statements])
 
 
 async def _persist_failure(ctx: AppContext, plan: Plan, failed: dict[str, Any]) -> None:
@@ -450,7 +455,7 @@ async def _persist_failure(ctx: AppContext, plan: Plan, failed: dict[str, Any]) 
             await db.batch([responses.finish(db, row, now)])
         else:
             new_input = [items.NewItem(plan.response_id, "input", item) for item in plan.input]
-            await db.batch([responses.insert(db, row, now),
+            await db.batch([responses.insert(db, row, now, plan.request_json),
                             *await items.stage(ctx.backends, plan.owner, new_input, now)])
     except Exception:
         log.warning("could not record the failure of response %s", plan.response_id, exc_info=True)
@@ -495,7 +500,7 @@ async def _store_queued(ctx: AppContext, plan: Plan) -> None:
     db, now = ctx.backends.db, ctx.now()
     row = plan.row("queued", deadline=now + DEADLINE)
     new_input = [items.NewItem(plan.response_id, "input", item) for item in plan.input]
-    await db.batch([responses.insert(db, row, now), *await items.stage(ctx.backends, plan.owner, new_input, now)])
+    await db.batch([responses.insert(db, row, now, plan.request_json), *await items.stage(ctx.backends, plan.owner, new_input, now)])
 
 
 async def _fail(ctx: AppContext, row: ResponseRow, was: tuple[str, ...], message: str) -> bool:

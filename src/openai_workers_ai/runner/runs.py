@@ -316,10 +316,7 @@ class _Generation:
                                        "usage": usage})
         await run_steps.finish_statement(self.db, step).run()
         yield Event("thread.run.step.completed", step)
-        usage_now = self._run_usage()
-        prompt, completion = usage_now["prompt_tokens"], usage_now["completion_tokens"]
-        self.run = self.run.model_copy(update={"usage": CompletionUsage(
-            prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion)})
+        self.run = self.run.model_copy(update={"usage": self._usage_object(self._run_usage())})
         self.usage, self.message, self.text, self.searches = None, None, [], {}
         self.steps = [s for s in self.steps if s.id != step.id and s.type == "tool_calls" and s.status == "in_progress"]
 
@@ -358,6 +355,12 @@ class _Generation:
         now = self.usage or Usage(0, 0)
         return {"prompt_tokens": before.prompt_tokens + now.prompt_tokens,
                 "completion_tokens": before.completion_tokens + now.completion_tokens}
+
+    @staticmethod
+    def _usage_object(usage: dict[str, int]) -> CompletionUsage:
+        """:meth:`_run_usage` (the columns' counts) as the run's ``usage``."""
+        return CompletionUsage(prompt_tokens=usage["prompt_tokens"], completion_tokens=usage["completion_tokens"],
+                               total_tokens=usage["prompt_tokens"] + usage["completion_tokens"])
 
     def _generation_usage(self) -> CompletionUsage:
         if self.usage is None:
@@ -461,8 +464,7 @@ class _Generation:
             return
         self.run = self.run.model_copy(update={
             "status": "failed", "failed_at": now, "last_error": error, "expires_at": None,
-            "usage": CompletionUsage(prompt_tokens=usage["prompt_tokens"], completion_tokens=usage["completion_tokens"],
-                                     total_tokens=usage["prompt_tokens"] + usage["completion_tokens"])})
+            "usage": self._usage_object(usage)})
         step_error = StepError(code="rate_limit_exceeded" if error.code == "rate_limit_exceeded" else "server_error",
                                message=error.message)
         statements = []
