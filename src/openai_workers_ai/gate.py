@@ -65,7 +65,6 @@ LISTEN_AFTER = 0.05
 """Seconds after its body was read that a request starts listening for its client leaving: longer
 than the gateway's own work on a request, shorter than any model's answer."""
 
-_FOREIGN = "origin_not_allowed"
 _LOOPBACK_ORIGIN = re.compile(r"^https?://(?:localhost|127\.0\.0\.1|\[::1\])(?::\d{1,5})?$", re.IGNORECASE)
 
 
@@ -76,7 +75,7 @@ def _from_a_web_page(headers: Headers) -> PermissionDenied | None:
             or headers.get("sec-fetch-site", "").lower() in ("cross-site", "same-site"):
         return PermissionDenied(
             "This server runs without API keys, so it answers no web page: requests from another origin "
-            "are refused. Set ACCESS_TOKEN (and CORS_ALLOW_ORIGINS) to serve browsers.", code=_FOREIGN)
+            "are refused. Set ACCESS_TOKEN (and CORS_ALLOW_ORIGINS) to serve browsers.", code="origin_not_allowed")
     return None
 
 
@@ -193,14 +192,15 @@ class Gate:
 
     async def _not_http(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
-            error = (_from_a_web_page(Headers(scope=scope)) if self.keyless else None) or self.keys.admit(scope)
-            if isinstance(error, AuthenticationError) or (isinstance(error, PermissionDenied) and error.code == _FOREIGN):
+            foreign = _from_a_web_page(Headers(scope=scope)) if self.keyless else None
+            error = foreign or self.keys.admit(scope)
+            if error is None:
+                await self.websockets(scope, receive, send)
+            elif foreign is not None or isinstance(error, AuthenticationError):
                 # refused at the handshake (HTTP 403), before any message
                 await send({"type": "websocket.close", "code": 1008, "reason": error.message[:120]})
-            elif error is not None:
-                await render(error, flavor_of(scope["path"]))(scope, receive, send)
             else:
-                await self.websockets(scope, receive, send)
+                await render(error, flavor_of(scope["path"]))(scope, receive, send)
         else:  # lifespan
             await self.app(scope, receive, send)
 
