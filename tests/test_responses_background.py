@@ -309,15 +309,26 @@ async def test_a_streamed_background_response_goes_on_when_its_client_leaves(
     assert replayed[-1]["type"] == "response.completed" and replayed[-1]["response"]["output"] == done["output"]
 
 
-async def test_a_stream_closed_mid_response_hands_it_to_a_job(ctx: AppContext, db: SQLiteD1,
-                                                                runner_jobs: InProcessJobs) -> None:
+async def streamed_in_background(ctx: AppContext) -> runner.Plan:
+    """A background response that its (streaming) request is to generate, stored and claimed."""
     plan = await runner.prepare(ctx, CreateResponse.model_validate(
         {"model": LLAMA, "input": LONG, "background": True, "stream": True}), owner="o", reader="o")
     await runner.start_streamed(ctx, plan)
+    return plan
+
+
+async def closed_at_first_delta(ctx: AppContext, plan: runner.Plan) -> None:
+    """The response's stream, closed at its first text delta (a server whose send failed)."""
     async with aclosing(runner.execute(ctx, plan, streaming=True)) as events:
         async for event in events:
             if event["type"] == "response.output_text.delta":
-                break  # the stream is closed here (a server whose send failed)
+                break
+
+
+async def test_a_stream_closed_mid_response_hands_it_to_a_job(ctx: AppContext, db: SQLiteD1,
+                                                                runner_jobs: InProcessJobs) -> None:
+    plan = await streamed_in_background(ctx)
+    await closed_at_first_delta(ctx, plan)
     row = await responses_repo.get(db, plan.response_id, None)
     assert row is not None and row.status == "queued" and row.deadline == int(ctx.now()) + runner.DEADLINE
     assert len(runner_jobs) == 1
@@ -329,13 +340,8 @@ async def test_without_a_queue_a_stream_closed_mid_response_fails_it_at_once(
         simulator: Simulator, db: SQLiteD1, bucket: FolderR2, clock: Clock) -> None:
     queueless: AppContext = create_app(Backends(ai=simulator, db=db, bucket=bucket),
                                        Settings(access_token=(KEY,)), clock=clock).state.ctx
-    plan = await runner.prepare(queueless, CreateResponse.model_validate(
-        {"model": LLAMA, "input": LONG, "background": True, "stream": True}), owner="o", reader="o")
-    await runner.start_streamed(queueless, plan)
-    async with aclosing(runner.execute(queueless, plan, streaming=True)) as events:
-        async for event in events:
-            if event["type"] == "response.output_text.delta":
-                break
+    plan = await streamed_in_background(queueless)
+    await closed_at_first_delta(queueless, plan)
     row = await responses_repo.get(db, plan.response_id, None)
     assert row is not None and row.status == "failed" and row.deadline is None
     assert row.error is not None and "no job queue" in row.error["message"]
@@ -343,18 +349,13 @@ async def test_without_a_queue_a_stream_closed_mid_response_fails_it_at_once(
 
 async def test_a_queue_failing_at_the_hand_off_fails_the_response_at_once(
         ctx: AppContext, db: SQLiteD1, runner_jobs: InProcessJobs, monkeypatch: pytest.MonkeyPatch) -> None:
-    plan = await runner.prepare(ctx, CreateResponse.model_validate(
-        {"model": LLAMA, "input": LONG, "background": True, "stream": True}), owner="o", reader="o")
-    await runner.start_streamed(ctx, plan)
+    plan = await streamed_in_background(ctx)
 
     async def failing_send(job: Job, *, delay: int = 0) -> None:
         raise UpstreamError("The job queue failed: simulated")
 
     monkeypatch.setattr(runner_jobs, "send", failing_send)
-    async with aclosing(runner.execute(ctx, plan, streaming=True)) as events:
-        async for event in events:
-            if event["type"] == "response.output_text.delta":
-                break
+    await closed_at_first_delta(ctx, plan)
     row = await responses_repo.get(db, plan.response_id, None)
     assert row is not None and row.status == "failed" and row.error is not None
     assert "could not be queued" in row.error["message"]
