@@ -11,6 +11,7 @@ import socket
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from openai_workers_ai.adapters.local import SQLiteD1
 
@@ -83,3 +84,20 @@ def stand_in(options: Options, sockets: list[socket.socket]) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     while True:
         time.sleep(0.05)
+
+
+def open_new_files(folder: str, barrier: Any, rounds: int, failures: Any) -> None:
+    """In a process of its own: with the others, open each of ``rounds`` new SQLite files at once
+    (as ``serve --workers N`` opens its data folder); how many openings failed goes to ``failures``."""
+    import sqlite3
+
+    from openai_workers_ai.adapters.local import connect
+
+    failed = 0
+    for n in range(rounds):
+        barrier.wait()
+        try:
+            connect(Path(folder) / f"{n}.sqlite3").close()
+        except sqlite3.OperationalError:
+            failed += 1
+    failures.put(failed)

@@ -33,7 +33,7 @@ from openai_workers_ai.simulator.rest import create_rest_app
 
 from .conftest import ROOT
 from .e2e.conftest import free_port, output, start, stop
-from .process_targets import GRACE, JOBS, claim_jobs, migrate
+from .process_targets import GRACE, JOBS, claim_jobs, migrate, open_new_files
 from .served import served
 
 # ---- SQLite shared by processes -------------------------------------------------------------
@@ -67,6 +67,25 @@ def test_processes_starting_at_once_apply_each_migration_once(tmp_path: Path) ->
     assert sorted(name for applied in results for name in applied) == names
     recorded = [row[0] for row in SQLiteD1(path).conn.execute("SELECT name FROM d1_migrations ORDER BY id")]
     assert recorded == names
+
+
+def test_processes_opening_a_new_file_at_once_all_get_it_in_wal_mode(tmp_path: Path) -> None:
+    # Putting a new file in WAL mode needs it to itself, and SQLite refuses a second process at once
+    # ("database is locked", without its busy timeout): two server processes starting on a new data
+    # folder failed so (in CI, on the vector index's file).
+    spawn = multiprocessing.get_context("spawn")
+    barrier, failures, rounds = spawn.Barrier(4), spawn.Queue(), 40
+    processes = [spawn.Process(target=open_new_files, args=(str(tmp_path), barrier, rounds, failures))
+                 for _ in range(4)]
+    for process in processes:
+        process.start()
+    try:
+        assert [failures.get(timeout=60) for _ in processes] == [0] * 4
+    finally:
+        for process in processes:
+            process.join(10)
+    assert {SQLiteD1(tmp_path / f"{n}.sqlite3").conn.execute("PRAGMA journal_mode").fetchone()[0]
+            for n in range(rounds)} == {"wal"}
 
 
 # ---- the supervisor -------------------------------------------------------------------------

@@ -69,16 +69,9 @@ class SQLiteD1:
     """
 
     def __init__(self, path: str | Path = ":memory:") -> None:
-        self.conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
+        self.conn = connect(path)
         self.conn.row_factory = sqlite3.Row
         self.conn.execute("PRAGMA foreign_keys = ON")
-        if str(path) != ":memory:":
-            # Each statement commits on its own (as on D1): in WAL mode with synchronous=NORMAL a commit
-            # is not an fsync (~0.03 ms instead of ~0.6 ms here); a crash of the machine may lose the
-            # last commits, never corrupt the file. Readers no longer wait for a writer either, and the
-            # mode is kept in the file: every process of `serve --workers N` sees it.
-            self.conn.execute("PRAGMA journal_mode = WAL")
-            self.conn.execute("PRAGMA synchronous = NORMAL")
 
     def transaction(self, *, write: bool = False) -> Transaction:
         """A context manager: one transaction (or a part of the open one), rolled back on error.
@@ -116,6 +109,34 @@ class SQLiteD1:
 
 BUSY_TIMEOUT = 10.0
 """Seconds a statement waits for another process's write transaction before failing."""
+
+
+def connect(path: str | Path) -> sqlite3.Connection:
+    """A connection to the SQLite file at ``path`` (``:memory:``: a database of its own), shared with
+    other processes (``serve --workers N``): autocommit (transactions are :class:`Transaction`'s),
+    waiting up to :data:`BUSY_TIMEOUT` for another's write.
+
+    A file is in WAL mode with synchronous=NORMAL: a commit is not an fsync (~0.03 ms instead of
+    ~0.6 ms here); a crash of the machine may lose the last commits, never corrupt the file; readers
+    do not wait for a writer. Putting a new file in WAL mode needs it to itself, and SQLite answers
+    "database is locked" at once, without waiting, to a process doing so while another does: it is
+    tried again until :data:`BUSY_TIMEOUT`.
+    """
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
+    if str(path) == ":memory:":
+        return conn
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                conn.close()
+                raise
+            time.sleep(0.005)
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
 
 
 class Transaction:

@@ -12,7 +12,6 @@ are in docs/vector_stores.md, "The local index".
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from json import dumps, loads
 from pathlib import Path
@@ -23,12 +22,10 @@ import numpy.typing as npt
 
 from ..errors import UpstreamError
 from ..ports import MetadataValue, Vector, VectorMatch
-from .local import Transaction
+from .local import Transaction, connect
 
 MAX_TOP_K = 100  # Vectorize's limit without returned values or metadata
 _OPERATORS = ("$eq", "$ne", "$in", "$nin")
-BUSY_TIMEOUT = 10.0
-"""Seconds a write waits for another process's (as the local D1 does)."""
 KEEP_DELETIONS = 1000
 """Generations (write calls) whose deletions are kept for other processes to catch up with; one
 further behind reloads the whole index."""
@@ -58,10 +55,7 @@ class LocalVectorIndex:
     """
 
     def __init__(self, path: str | Path = ":memory:") -> None:
-        self.conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
-        if str(path) != ":memory:":  # readers and the writer do not block each other (as the local D1)
-            self.conn.execute("PRAGMA journal_mode = WAL")
-            self.conn.execute("PRAGMA synchronous = NORMAL")
+        self.conn = connect(path)  # as the local D1's: WAL, waiting for another process's write
         with self._writing():  # processes starting at once: one creates (or upgrades) the tables
             for statement in _SCHEMA:
                 self.conn.execute(statement)
@@ -85,8 +79,8 @@ class LocalVectorIndex:
         """Metadata key → value → slots holding it: filters are set operations, not a scan."""
 
     def _writing(self) -> Transaction:
-        """A write transaction: the write lock taken at ``BEGIN`` (waiting up to :data:`BUSY_TIMEOUT` for
-        another process's)."""
+        """A write transaction: the write lock taken at ``BEGIN`` (waiting up to
+        :data:`.local.BUSY_TIMEOUT` for another process's)."""
         return Transaction(self.conn, "BEGIN IMMEDIATE")
 
     def _catch_up(self, *, locked: bool = False) -> None:
