@@ -173,3 +173,43 @@ async def test_images_only_in_user_messages(client: httpx.AsyncClient, role: str
                 {"role": "user", "content": "hi"}]
     r = await client.post(URL, json={"model": SCOUT, "messages": messages})
     assert f"role '{role}' contains an image URL" in error_of(r, "messages[0]")["message"]
+
+
+class SlowFetcher(FakeFetcher):
+    """A small PNG for every URL, after a pause; counts how many downloads run at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.running = self.most = 0
+
+    async def get(self, url: str, *, max_bytes: int) -> Fetched:
+        import asyncio
+
+        self.running += 1
+        self.most = max(self.most, self.running)
+        try:
+            await asyncio.sleep(0.01)
+            return Fetched(PNG, "image/png")
+        finally:
+            self.running -= 1
+
+
+@pytest.mark.parametrize(("max_image_bytes", "at_once"), [(10 * 1024 * 1024, 3), (1024 * 1024, 6)])
+async def test_downloads_at_once_are_what_the_budget_holds(max_image_bytes: int, at_once: int) -> None:
+    # 32 MiB of downloads a request: at the 10 MiB image limit, no more than 3 are in flight
+    # (in flight is bounded like what is kept); at 1 MiB, the usual 6.
+    from openai_workers_ai.app import create_app
+    from openai_workers_ai.settings import Settings
+
+    from .conftest import KEY
+
+    fetcher = SlowFetcher()
+    app = create_app(Backends(ai=Simulator(), db=SQLiteD1(":memory:"), bucket=FolderR2("/tmp/unused-r2"),
+                              fetcher=fetcher), Settings(access_token=(KEY,), max_image_bytes=max_image_bytes))
+    urls = [f"https://img.test/{i}.png" for i in range(12)]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t",
+                                 headers={"authorization": f"Bearer {KEY}"}) as c:
+        r = await c.post(URL, json=body(SCOUT, *urls))
+    assert r.status_code == 200, r.text
+    assert r.json()["choices"][0]["message"]["content"].startswith("I received 12 images")
+    assert fetcher.most == at_once

@@ -16,7 +16,7 @@ from functools import partial
 
 from .. import outbound
 from ..errors import InvalidRequest
-from ..fanout import gather_bounded
+from ..fanout import MAX_IN_FLIGHT, gather_bounded
 from ..media_types import IMAGE_TYPES, image_type
 from ..ports import Fetcher
 from ..types.common import MAX_IMAGES
@@ -57,7 +57,9 @@ async def _download(fetcher: Fetcher, url: str, param: str, max_bytes: int) -> s
             f"The URL {url} did not return a supported image (png, jpeg, gif, webp).",
             param=param, code="invalid_image_format",
         )
-    return f"data:{media_type};base64,{base64.b64encode(fetched.body).decode()}"
+    encoded = base64.b64encode(fetched.body)
+    del fetched  # the body goes before the URL's text is made: two copies at a time, not three
+    return f"data:{media_type};base64,{encoded.decode()}"
 
 
 MAX_DOWNLOADED_BYTES = 32 * 1024 * 1024
@@ -102,7 +104,10 @@ async def inline(spec: ChatSpec, fetcher: Fetcher | None, max_bytes: int) -> Cha
                                  param=part.url_where, code="image_too_large")
         return url
 
-    urls = await gather_bounded([partial(download, part) for part in downloads])
+    # No more downloads at once than the budget holds at the image limit (3 at 10 MiB): what is in
+    # flight is bounded like what is kept.
+    urls = await gather_bounded([partial(download, part) for part in downloads],
+                                limit=max(1, min(MAX_IN_FLIGHT, MAX_DOWNLOADED_BYTES // max_bytes)))
     inlined = {id(part): replace(part, url=url) for part, url in zip(downloads, urls, strict=True)}
     messages = tuple(
         replace(m, content=tuple(inlined.get(id(p), p) for p in m.content)) if m.images() else m
