@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -151,6 +152,41 @@ async def test_r2_list(bucket: FolderR2) -> None:
     await bucket.delete(["img/1", "img/3"])
     assert [o.key for o in await bucket.list("img/")] == ["img/2"]
     assert (await bucket.list("img/"))[0].size == 5
+
+
+async def test_r2_an_object_deleted_by_another_process_meanwhile(bucket: FolderR2, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    # `serve --workers N`: another process may delete an object between this one's steps.
+    await bucket.put("k", b"x" * 3000, content_type="text/plain")
+    got = await bucket.get("k")
+    await bucket.delete("k")  # after get, before the body is read (a download already answering 200)
+    assert got is not None and got.size == 3000 and await read(got) == b"x" * 3000
+    assert await bucket.head("k") is None and await bucket.get("k") is None
+    # deleted between the listing of the folder and the reading of an object's metadata: left out
+    await bucket.put("a", b"1")
+    gone = tmp_path / "r2" / ("0" * 64)
+    real_glob = Path.glob
+    monkeypatch.setattr(Path, "glob", lambda self, pattern: [*real_glob(self, pattern), gone.with_suffix(".json")])
+    assert [o.key for o in await bucket.list()] == ["a"]
+    # metadata there, bytes just deleted: None, not an error
+    await bucket.put("b", b"2")
+    monkeypatch.setattr(Path, "glob", real_glob)
+    for path in (tmp_path / "r2").iterdir():
+        if path.suffix != ".json" and path.with_suffix(".json").exists() and path.read_bytes() == b"2":
+            path.unlink()
+    assert await bucket.head("b") is None and await bucket.get("b") is None
+
+
+async def test_r2_leftovers_of_a_killed_write_are_removed(bucket: FolderR2, tmp_path: Path) -> None:
+    root = tmp_path / "r2"
+    old = [root / "a.1234.part", root / "a.1234.json-part"]  # a write killed before either was renamed
+    for path in old:
+        path.write_bytes(b"partial")
+        os.utime(path, (0, 0))
+    fresh = root / "b.5678.json-part"
+    fresh.write_bytes(b"being written")
+    assert bucket.remove_partials(older_than=3600) == 2
+    assert not any(path.exists() for path in old) and fresh.exists()
 
 
 async def test_r2_keys_with_any_characters(bucket: FolderR2) -> None:

@@ -15,6 +15,7 @@ import asyncio
 import binascii
 import hashlib
 import ipaddress
+import os
 import secrets
 import socket
 import sqlite3
@@ -22,7 +23,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from json import dumps, loads
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urljoin
 
 import aiohttp
@@ -185,11 +186,12 @@ class FolderR2:
         self.root.mkdir(parents=True, exist_ok=True)
 
     def remove_partials(self, older_than: float) -> int:
-        """Delete ``.part`` files untouched for ``older_than`` seconds (a write a killed process left);
-        return how many. A write in progress touches its file with every chunk."""
+        """Delete ``.part`` files (and metadata ``.json-part`` ones) untouched for ``older_than`` seconds
+        (a write a killed process left); return how many. A write in progress touches its file with
+        every chunk."""
         removed = 0
         cutoff = time.time() - older_than
-        for partial in self.root.glob("*.part"):
+        for partial in [*self.root.glob("*.part"), *self.root.glob("*.json-part")]:
             try:
                 if partial.stat().st_mtime < cutoff:
                     partial.unlink()
@@ -232,17 +234,22 @@ class FolderR2:
 
     async def head(self, key: str) -> StoredObject | None:
         path = self._path(key)
-        sidecar = path.with_suffix(".json")
-        if not path.exists() or not sidecar.exists():
+        meta = _metadata(path.with_suffix(".json"))
+        if meta is None or not path.exists():
             return None
-        meta = loads(sidecar.read_text())
         return StoredObject(key, meta["size"], meta["content_type"], meta["metadata"])
 
     async def get(self, key: str) -> StoredObject | None:
-        head = await self.head(key)
-        if head is None:
+        path = self._path(key)
+        meta = _metadata(path.with_suffix(".json"))
+        try:  # opened now: a delete from here on (another request, another process) leaves these bytes readable
+            f = path.open("rb") if meta is not None else None
+        except FileNotFoundError:
+            f = None
+        if meta is None or f is None:
             return None
-        return StoredObject(head.key, head.size, head.content_type, head.metadata, _read(self._path(key)))
+        size = os.fstat(f.fileno()).st_size  # the bytes that will be read, whatever a later put does
+        return StoredObject(key, size, meta["content_type"], meta["metadata"], _read(f))
 
     async def delete(self, keys: str | Sequence[str]) -> None:
         for key in [keys] if isinstance(keys, str) else keys:
@@ -253,15 +260,24 @@ class FolderR2:
     async def list(self, prefix: str = "", limit: int = 1000) -> list[StoredObject]:
         out = []
         for sidecar in sorted(self.root.glob("*.json")):
-            meta = loads(sidecar.read_text())
-            if meta["key"].startswith(prefix):
+            meta = _metadata(sidecar)
+            if meta is not None and meta["key"].startswith(prefix):
                 out.append(StoredObject(meta["key"], meta["size"], meta["content_type"], meta["metadata"]))
         out.sort(key=lambda o: o.key)
         return out[:limit]
 
 
-async def _read(path: Path, chunk_size: int = 1 << 20) -> AsyncIterator[bytes]:
-    with path.open("rb") as f:
+def _metadata(sidecar: Path) -> dict[str, Any] | None:
+    """An object's metadata, or None when it is gone (deleted meanwhile, maybe by another process)."""
+    try:
+        value: dict[str, Any] = loads(sidecar.read_text())
+    except FileNotFoundError:
+        return None
+    return value
+
+
+async def _read(f: BinaryIO, chunk_size: int = 1 << 20) -> AsyncIterator[bytes]:
+    with f:
         while chunk := f.read(chunk_size):
             yield chunk
 
