@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from pydantic import BaseModel
 
+from openai_workers_ai import ids as id_maker
 from openai_workers_ai.adapters.local import SQLiteD1
 from openai_workers_ai.errors import InvalidRequest
 from openai_workers_ai.pagination import Page, list_object, page
+from openai_workers_ai.repositories import items
 from openai_workers_ai.repositories.pages import page_of
 from openai_workers_ai.types.common import Metadata, Request
 
@@ -104,3 +108,33 @@ def test_metadata_at_the_limits_is_fine() -> None:
     assert Tagged.model_validate({"metadata": None}).metadata is None
     with pytest.raises(ValueError):  # values are strings, as OpenAI's are
         Bag.model_validate({"metadata": {"a": 1}})
+
+
+# ---- ids that sort by creation time, across processes ------------------------------------------
+
+
+def test_sortable_ids_keep_the_clocks_millisecond_and_sort_in_creation_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(id_maker, "_last_ms", 0)
+    monkeypatch.setattr(id_maker, "_count", 0)
+    made = [id_maker.new_sortable_id("msg_", 1_700_000_000_000) for _ in range(32)]  # a thread's 32 messages at once
+    assert made == sorted(made) and len(set(made)) == 32
+    assert len({m[4:12] for m in made}) == 1 and all(len(m) == 4 + 24 for m in made)  # one millisecond, not 32
+    # another process (or isolate) adds a message a millisecond later: it is listed after all 32
+    monkeypatch.setattr(id_maker, "_last_ms", 0)
+    monkeypatch.setattr(id_maker, "_count", 0)
+    assert id_maker.new_sortable_id("msg_", 1_700_000_000_001) > made[-1]
+    # a clock that goes back does not reorder this process's ids; past 62² ids in one millisecond, the next one
+    burst = [id_maker.new_sortable_id("msg_", 1_700_000_000_000) for _ in range(62 ** 2 + 2)]
+    assert burst == sorted(burst) and burst[0] > made[-1]
+    assert burst[-1][4:12] > burst[0][4:12]
+
+
+def test_item_row_keys_of_two_processes_sort_in_the_order_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Process A adds four items to a conversation; process B (its own last key) adds one a moment later,
+    # in the same second of the app's clock: B's sorts after A's (it sorted between them).
+    now = int(time.time())
+    first = [items.row_key(now, "aaaaaaaaaa") for _ in range(4)]
+    monkeypatch.setattr(items, "_last", 0)
+    time.sleep(0.002)
+    later = items.row_key(now, "0000000000")
+    assert first == sorted(first) and later > first[-1]

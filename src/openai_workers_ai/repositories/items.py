@@ -14,6 +14,7 @@ appear together or not at all.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from json import loads
@@ -51,9 +52,11 @@ _last = 0
 def row_key(now: int, suffix: str) -> str:
     """A fresh row key: time-ordered (microseconds, bumped past the last one this process issued, so
     keys made together still sort in order and differ), then ``suffix`` (random: keys of other processes
-    differ too), so rows read back in the order written."""
+    differ too), so rows read back in the order written. The microseconds are the wall clock's (``now``,
+    the app's clock in whole seconds, is only a floor): items another process (or isolate) adds to the
+    same conversation a moment later sort after these, not between them."""
     global _last
-    _last = max(now * 1_000_000, _last + 1)
+    _last = max(now * 1_000_000, time.time_ns() // 1000, _last + 1)
     return f"it{_last:014x}{suffix}"
 
 
