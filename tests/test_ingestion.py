@@ -244,3 +244,19 @@ async def test_the_sweep_deletes_expired_stores_and_fails_stalled_ingestions(
     row = await file_row(client, stalled, stalled_file)
     assert row["status"] == "failed" and row["last_error"]["code"] == "server_error"
     assert len(vectors) == 1
+
+
+async def test_a_twin_behind_never_lowers_the_chunk_count(client: httpx.AsyncClient, app: Any,
+                                                          vectors: FailingIndex) -> None:
+    """Two ingestions of one file (its own job and a store's batch job): the one behind reports fewer
+    chunks than are stored; the file must still own them all, so removing it deletes every vector."""
+    store_id, file_id = await attach(client)
+    await drain(app)
+    stored = len(vectors)
+    assert stored > 25
+    ctx, db = app.state.ctx, app.state.ctx.backends.db
+    await db.prepare("UPDATE vector_store_files SET status = 'in_progress'").run()  # while the first still ran
+    assert await ingest.vector_store_files.heartbeat(db, store_id, file_id, ctx.now(), chunk_count=5)
+    await db.prepare("UPDATE vector_store_files SET status = 'completed'").run()  # then the first completed
+    assert (await client.delete(f"/v1/vector_stores/{store_id}/files/{file_id}")).status_code == 200
+    assert len(vectors) == 0 and await rows(app, "vector_store_chunks") == 0

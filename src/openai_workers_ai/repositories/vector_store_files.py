@@ -167,9 +167,15 @@ async def transition(db: Database, store_id: str, file_id: str, expected: str | 
     return changed == 1
 
 
-async def heartbeat(db: Database, store_id: str, file_id: str, now: int, **columns: object) -> bool:
-    """A running ingestion's step: still ``in_progress``? (and ``updated_at``, ``columns`` set)."""
-    return await transition(db, store_id, file_id, IN_PROGRESS, IN_PROGRESS, now, **columns)
+async def heartbeat(db: Database, store_id: str, file_id: str, now: int, chunk_count: int) -> bool:
+    """A running ingestion's step: still ``in_progress``? (and ``updated_at`` set, ``chunk_count`` raised
+    to what it has stored: never lowered, so a twin ingestion of the file behind another one cannot make
+    the count of chunks the file may own, which a purge deletes, smaller than what is stored)."""
+    changed = await db.prepare(
+        "UPDATE vector_store_files SET updated_at = ?, chunk_count = MAX(chunk_count, ?)"
+        " WHERE vector_store_id = ? AND id = ? AND status = ?"
+    ).bind(now, chunk_count, store_id, file_id, IN_PROGRESS).run()
+    return changed == 1
 
 
 async def set_attributes(db: Database, store_id: str, file_id: str, attributes: dict[str, MetadataValue]) -> bool:
