@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
+from . import procfs
 from .e2e.conftest import free_port
 from .served import served
 
@@ -267,7 +268,11 @@ def test_sigterm_stops_a_server_whose_request_is_stalled(tmp_path: Path) -> None
             # A request in flight that never ends: its body is promised and never sent.
             stalled.sendall(f"POST /v1/chat/completions HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {KEY}\r\n"
                             "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{".encode())
-            time.sleep(0.5)
+            deadline = time.monotonic() + 10  # the server has taken the connection (on a slow machine: later)
+            while time.monotonic() < deadline and \
+                    not any(procfs.holder([proc.pid], inode) for inode in procfs.accepted_on(int(port))):
+                time.sleep(0.02)
+            time.sleep(0.2)  # ... and read the headers it was sent with
             assert proc.poll() is None
             started = time.monotonic()
             proc.send_signal(signal.SIGTERM)

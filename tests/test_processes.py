@@ -31,6 +31,7 @@ from openai_workers_ai.adapters.local import FolderR2, SQLiteD1
 from openai_workers_ai.simulator import Simulator
 from openai_workers_ai.simulator.rest import create_rest_app
 
+from . import procfs
 from .conftest import ROOT
 from .e2e.conftest import free_port, output, start, stop
 from .process_targets import GRACE, JOBS, claim_jobs, migrate, open_new_files
@@ -164,22 +165,6 @@ def test_a_taken_port_is_a_clear_error() -> None:
 # ---- the real server with two processes ------------------------------------------------------
 
 
-def _children(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(p) for p in path.read_text().split()] if path.exists() else []
-
-
-def _connections(pid: int) -> int:
-    """Established TCP connections a process holds (sockets other than the listening one)."""
-    count = 0
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            count += os.readlink(fd).startswith("socket:")
-        except OSError:
-            continue
-    return count - 1
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_serve_with_two_workers_shares_the_port_and_the_data(tmp_path: Path) -> None:
     key = "sk-workers"
@@ -191,7 +176,7 @@ def test_serve_with_two_workers_shares_the_port_and_the_data(tmp_path: Path) -> 
                     "--ai", "simulator"], env, url + "/health", cwd=tmp_path)
     try:
         assert "processes: 2" in output(server)
-        workers = [pid for pid in _children(server.pid) if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()]
+        workers = [pid for pid in procfs.children(server.pid) if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()]
         assert len(workers) == 2
         headers = {"authorization": f"Bearer {key}"}
         # Many kept-alive connections: the kernel spreads them over both processes.
@@ -202,7 +187,8 @@ def test_serve_with_two_workers_shares_the_port_and_the_data(tmp_path: Path) -> 
                 r = client.post("/v1/files", data={"purpose": "user_data"}, files={"file": (f"f{i}.txt", f"file {i}".encode())})
                 assert r.status_code == 200, r.text
                 ids.append(r.json()["id"])
-            assert all(_connections(pid) >= 1 for pid in workers), "both processes serve"
+            serving = {procfs.holder(workers, inode) for inode in procfs.accepted_on(port)}
+            assert serving == set(workers), "both processes serve"
             # What one process stored, every process reads: SQLite file and folder are shared.
             for i, client in enumerate(clients):
                 listed = {f["id"] for f in client.get("/v1/files").json()["data"]}
@@ -223,27 +209,6 @@ def test_serve_with_two_workers_shares_the_port_and_the_data(tmp_path: Path) -> 
 # ---- background work with two processes, end to end -----------------------------------------
 
 
-def _proc_tcp_inode(local_port: int, remote_port: int) -> str | None:
-    """The socket inode of the IPv4 TCP connection ``127.0.0.1:local_port → :remote_port`` (``/proc/net/tcp``)."""
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        if int(fields[1].rsplit(":", 1)[1], 16) == local_port and int(fields[2].rsplit(":", 1)[1], 16) == remote_port:
-            return fields[9]
-    return None
-
-
-def _holder(pids: list[int], inode: str | None) -> int | None:
-    """Which of ``pids`` holds the socket ``inode`` open."""
-    for pid in pids:
-        for fd in Path(f"/proc/{pid}/fd").iterdir():
-            try:
-                if os.readlink(fd) == f"socket:[{inode}]":
-                    return pid
-            except OSError:
-                continue
-    return None
-
-
 class _RecordingUpstream:
     """The simulator's Workers AI REST API, recording each model call's body and the server process that
     made it (found while the call's connection is open: its socket, in ``/proc``, is that process's)."""
@@ -260,8 +225,8 @@ class _RecordingUpstream:
         while more:
             message = await receive()
             body, more = body + message.get("body", b""), message.get("more_body", False)
-        inode = _proc_tcp_inode(scope["client"][1], scope["server"][1])
-        self.calls.append((body, _holder(self.workers, inode)))
+        inode = procfs.inode_of(scope["client"][1], scope["server"][1])
+        self.calls.append((body, procfs.holder(self.workers, inode)))
         replayed = False
 
         async def replay() -> dict[str, Any]:
@@ -315,7 +280,7 @@ def test_background_jobs_run_once_each_with_two_workers(tmp_path: Path) -> None:
     upstream = _RecordingUpstream()
     with _served_in_a_thread(upstream) as upstream_url:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDFLARE_")}
-        env.update(ACCESS_TOKEN=key, IMAGE_URL_TTL="1", LIVE_CATALOG_TTL="0", CLOUDFLARE_ACCOUNT_ID="acc",
+        env.update(ACCESS_TOKEN=key, IMAGE_URL_TTL="3", LIVE_CATALOG_TTL="0", CLOUDFLARE_ACCOUNT_ID="acc",
                    CLOUDFLARE_API_TOKEN="t", CLOUDFLARE_API_BASE_URL=upstream_url)
         port = free_port()
         url = f"http://127.0.0.1:{port}"
@@ -323,7 +288,7 @@ def test_background_jobs_run_once_each_with_two_workers(tmp_path: Path) -> None:
         server = start(["serve", "--port", str(port), "--data-dir", str(data), "--workers", "2", "--ai", "rest"],
                        env, url + "/health", cwd=tmp_path)
         try:
-            upstream.workers = [pid for pid in _children(server.pid)
+            upstream.workers = [pid for pid in procfs.children(server.pid)
                                 if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()]
             assert len(upstream.workers) == 2
             bucket = FolderR2(data / "r2")  # the servers' R2 folder, read as they read it

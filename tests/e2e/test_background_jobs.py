@@ -19,11 +19,12 @@ from .conftest import E2E_KEY, free_port, start, stop
 
 @pytest.fixture(scope="module")
 def short_lived(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """A server whose image URLs live one second; its base URL and data folder."""
+    """A server whose image URLs live three seconds (long enough to be seen stored on a slow machine);
+    its base URL and data folder."""
     port = free_port()
     data = tmp_path_factory.mktemp("jobs-data")
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDFLARE_")}
-    env.update(ACCESS_TOKEN=E2E_KEY, IMAGE_URL_TTL="1")
+    env.update(ACCESS_TOKEN=E2E_KEY, IMAGE_URL_TTL="3")
     url = f"http://127.0.0.1:{port}"
     proc = start(["serve", "--port", str(port), "--data-dir", str(data), "--ai", "simulator"], env, url + "/health",
                  cwd=data)
