@@ -242,11 +242,11 @@ class FolderR2:
     async def get(self, key: str) -> StoredObject | None:
         path = self._path(key)
         meta = _metadata(path.with_suffix(".json"))
+        if meta is None:
+            return None
         try:  # opened now: a delete from here on (another request, another process) leaves these bytes readable
-            f = path.open("rb") if meta is not None else None
+            f = path.open("rb")
         except FileNotFoundError:
-            f = None
-        if meta is None or f is None:
             return None
         size = os.fstat(f.fileno()).st_size  # the bytes that will be read, whatever a later put does
         return StoredObject(key, size, meta["content_type"], meta["metadata"], _read(f))
