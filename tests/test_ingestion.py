@@ -260,3 +260,31 @@ async def test_a_twin_behind_never_lowers_the_chunk_count(client: httpx.AsyncCli
     await db.prepare("UPDATE vector_store_files SET status = 'completed'").run()  # then the first completed
     assert (await client.delete(f"/v1/vector_stores/{store_id}/files/{file_id}")).status_code == 200
     assert len(vectors) == 0 and await rows(app, "vector_store_chunks") == 0
+
+
+async def test_a_twin_completing_while_this_one_fails_gets_its_chunks_back(
+    client: httpx.AsyncClient, app: Any, simulator: FailingEmbeddings, vectors: FailingIndex,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """This ingestion fails mid-file and deletes what it stored, which (same ids) is also what a twin
+    stored; the twin completes the file before this one marks it failed: the file is ingested again,
+    not left completed without chunks."""
+    simulator.fail_on = 3
+    store_id, file_id = await attach(client)
+    ctx = app.state.ctx
+    original = ingest.vector_store_files.transition
+    twin = {"done": False}
+
+    async def twin_completes_first(db: Any, s: str, f: str, expected: Any, status: str, now: int,
+                                   **columns: Any) -> bool:
+        if status == "failed" and not twin["done"]:
+            twin["done"] = True
+            await original(db, s, f, expected, "completed", now)  # the twin's completion comes first
+        return await original(db, s, f, expected, status, now, **columns)
+
+    monkeypatch.setattr(ingest.vector_store_files, "transition", twin_completes_first)
+    await ingest.ingest(ctx, store_id, file_id)
+    assert twin["done"]
+    row = await file_row(client, store_id, file_id)
+    assert row["status"] == "completed", row
+    assert len(vectors) > 25 and await rows(app, "vector_store_chunks") == len(vectors)

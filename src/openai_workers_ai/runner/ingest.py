@@ -118,10 +118,21 @@ async def _store_vectors(ctx: AppContext, store_id: str, file_id: str, step: lis
 
 
 async def _fail(ctx: AppContext, row: StoreFileRow, count: int, code: str, message: str) -> None:
-    """Delete what the ingestion stored, then mark the file ``failed`` (if it still is in progress)."""
-    await vectors.purge(ctx.backends, row.vector_store_id, row.id, max(count, row.chunk_count))
-    await vector_store_files.transition(ctx.backends.db, row.vector_store_id, row.id, IN_PROGRESS, FAILED,
-                                        ctx.now(), last_error_code=code, last_error_message=message[:1000])
+    """Delete what the ingestion stored, then mark the file ``failed`` (if it still is in progress: if
+    the delete fails, the file stays in progress and the job is retried).
+
+    A twin ingestion of the same file (its own job and a store's batch job) may have completed it
+    meanwhile: the chunks it stored have the same ids as ours, so the delete took them too. Then the
+    file is ingested again, here."""
+    store_id, db = row.vector_store_id, ctx.backends.db
+    await vectors.purge(ctx.backends, store_id, row.id, max(count, row.chunk_count))
+    if await vector_store_files.transition(db, store_id, row.id, IN_PROGRESS, FAILED, ctx.now(),
+                                           last_error_code=code, last_error_message=message[:1000]):
+        return
+    if await vector_store_files.transition(db, store_id, row.id, COMPLETED, IN_PROGRESS, ctx.now()):
+        log.warning("a twin ingestion completed %s in %s while this one cleaned up: ingesting it again",
+                    row.id, store_id)
+        await ingest(ctx, store_id, row.id)
 
 
 async def _abandon(ctx: AppContext, store_id: str, file_id: str, count: int) -> None:
