@@ -194,3 +194,14 @@ async def test_r2_keys_with_any_characters(bucket: FolderR2) -> None:
     await bucket.put(key, b"safe")
     assert await read(await bucket.get(key)) == b"safe"
     assert [o.key for o in await bucket.list("../")] == [key]
+
+
+async def test_the_local_d1_refuses_what_d1_refuses(db: SQLiteD1) -> None:
+    # D1's limits: a value (or row) over 2,000,000 bytes, more than 100 bound parameters a statement.
+    await db.prepare("CREATE TABLE t (v TEXT)").run()
+    await db.prepare("INSERT INTO t (v) VALUES (?)").bind("x" * 1_999_000).run()
+    with pytest.raises(UpstreamError, match="D1_ERROR"):
+        await db.prepare("INSERT INTO t (v) VALUES (?)").bind("x" * 2_000_001).run()
+    await db.prepare(f"SELECT * FROM t WHERE v IN ({', '.join('?' * 100)})").bind(*range(100)).all()
+    with pytest.raises(UpstreamError, match="D1_ERROR"):
+        await db.prepare(f"SELECT * FROM t WHERE v IN ({', '.join('?' * 101)})").bind(*range(101)).all()

@@ -60,6 +60,11 @@ class SQLiteStatement:
             return conn.execute(self.sql, self.params).rowcount
 
 
+D1_MAX_PARAMETERS = 100
+D1_MAX_ROW_BYTES = 2_000_000
+D1_MAX_SQL_BYTES = 100_000
+
+
 class SQLiteD1:
     """D1 on SQLite. Each statement is its own transaction; ``batch`` is one transaction.
 
@@ -73,6 +78,11 @@ class SQLiteD1:
         self.conn = connect(path)
         self.conn.row_factory = sqlite3.Row
         self.conn.execute("PRAGMA foreign_keys = ON")
+        # D1's own limits (its "Limits" page), so that what D1 would refuse fails here too, not first
+        # when deployed: 100 bound parameters a statement, 2,000,000 bytes a value or row, 100 KB of SQL.
+        self.conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, D1_MAX_PARAMETERS)
+        self.conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, D1_MAX_ROW_BYTES)
+        self.conn.setlimit(sqlite3.SQLITE_LIMIT_SQL_LENGTH, D1_MAX_SQL_BYTES)
 
     def transaction(self, *, write: bool = False) -> Transaction:
         """A context manager: one transaction (or a part of the open one), rolled back on error.
