@@ -268,6 +268,15 @@ async def test_bad_file_search_tools(client: httpx.AsyncClient, tool: dict[str, 
     assert r.json()["error"]["param"] == param, r.text
 
 
+async def test_at_most_ten_stores_a_search(client: httpx.AsyncClient, app: Any) -> None:
+    # Their ids and the files pushed to the index make one Vectorize filter (under 2,048 bytes).
+    store_id, _ = await corpus_store(client, app)
+    r = await client.post("/v1/responses", json={"model": SCOUT, "input": "hi",
+                                                 "tools": [file_search(*[store_id] * 11)]})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "array_above_max_length", r.text
+    assert r.json()["error"]["param"] == "tools[0].vector_store_ids"
+
+
 async def test_one_search_tool_and_no_function_of_its_name(client: httpx.AsyncClient, app: Any) -> None:
     store_id, _ = await corpus_store(client, app)
     twice = await client.post("/v1/responses", json={"model": SCOUT, "input": "hi",

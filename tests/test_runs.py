@@ -381,3 +381,32 @@ async def test_without_a_job_queue_a_run_executes_before_the_reply(simulator: Si
         created_thread = await thread(client, "echo: at once")
         r = await client.post(f"/v1/threads/{created_thread['id']}/runs", json={"assistant_id": asst["id"]})
         assert (await ok(r, "RunObject"))["status"] == "completed"
+
+
+async def test_values_a_d1_row_cannot_hold_are_400s_not_502s(client: httpx.AsyncClient, jobs: InProcessJobs,
+                                                             ctx: AppContext) -> None:
+    # Each fits the 16 MiB body limit; none fits a D1 row (2 MB): refused, naming the param, nothing stored.
+    big = "x" * (1024 * 1024 + 1)
+    asst = await assistant(client)
+    created_thread = await thread(client, "echo: hi")
+    thread_id = created_thread["id"]
+    for url, body, param in [
+        (f"/v1/threads/{thread_id}/messages", {"role": "user", "content": big}, "content"),
+        (f"/v1/threads/{thread_id}/messages",
+         {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:image/png;base64," + big}}]},
+         "content"),
+        ("/v1/threads", {"messages": [{"role": "user", "content": "hi"}, {"role": "user", "content": big}]},
+         "messages[1].content"),
+        (f"/v1/threads/{thread_id}/runs", {"assistant_id": asst["id"], "additional_instructions": big},
+         "additional_instructions"),
+    ]:
+        error = error_of(await client.post(url, json=body), 400)
+        assert error["param"] == param and "D1 row" in error["message"], (url, error)
+    assert len(await listed(client, f"/v1/threads/{thread_id}/messages", "ListMessagesResponse")) == 1
+    waiting = await finished(client, jobs, ctx, await run(client, (await thread(client, CALL_WEATHER))["id"], asst["id"]))
+    call = waiting["required_action"]["submit_tool_outputs"]["tool_calls"][0]["id"]
+    url = f"/v1/threads/{waiting['thread_id']}/runs/{waiting['id']}/submit_tool_outputs"
+    error = error_of(await client.post(url, json={"tool_outputs": [{"tool_call_id": call, "output": big}]}), 400)
+    assert error["param"] == "tool_outputs"
+    assert (await ok(client.get(f"/v1/threads/{waiting['thread_id']}/runs/{waiting['id']}")))["status"] == \
+        "requires_action"

@@ -1,4 +1,5 @@
-"""Size limits on bytes coming in: request bodies (:func:`read_body`, ``multipart``) and downloads (the fetchers).
+"""Size limits on bytes coming in: request bodies (:func:`read_body`, ``multipart``), downloads (the
+fetchers), and values stored in a D1 row (:func:`check_fits_a_row`).
 
 A declared ``Content-Length`` past the limit is refused before reading; the
 bytes are counted as they arrive either way, since the header may be absent or lie.
@@ -7,10 +8,12 @@ bytes are counted as they arrive either way, since the header may be absent or l
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from json import dumps
+from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
 
-from .errors import PayloadTooLarge
+from .errors import InvalidRequest, PayloadTooLarge
 
 
 def declared_over(content_length: str | None, limit: int) -> bool:
@@ -56,3 +59,17 @@ async def read_body(request: Request, limit: int) -> bytes:
         parts.append(chunk)
         if not message.get("more_body", False):
             return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+MAX_ROW_VALUE_BYTES = 1024 * 1024
+"""Bytes of JSON one stored value may take (a thread message's content, a run's instructions, its tool
+outputs, a response's echoed request fields): a D1 row holds at most 2 MB, and has other columns."""
+
+
+def check_fits_a_row(value: Any, param: str, what: str) -> None:
+    """A 400 naming ``param`` when ``value`` would take more than :data:`MAX_ROW_VALUE_BYTES` as JSON
+    (D1 would refuse the row: a 502 after the fact)."""
+    size = len(dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass"))
+    if size > MAX_ROW_VALUE_BYTES:
+        raise InvalidRequest(f"{what} must be under {MAX_ROW_VALUE_BYTES // 2**20} MiB of JSON here (a D1 row holds "
+                             f"2 MB); this is {size} bytes.", param=param)

@@ -12,6 +12,7 @@ from ..catalog import ModelInfo
 from ..context import AppContext, context, owner
 from ..errors import InvalidRequest, NotFound
 from ..ids import new_sortable_id
+from ..limits import check_fits_a_row
 from ..repositories import files, threads
 from ..runner.file_search_tool import check_stores
 from ..translate import file_search, strict_schema
@@ -150,6 +151,7 @@ async def new_message(
                                                                    "detail": part.image_url.detail or "auto"}})
             else:
                 content.append(text_part(part.text))
+    check_fits_a_row(content, f"{where}content", "A message's content (an image is best sent as a file: image_file)")
     attachments: list[dict[str, Any]] = []
     for k, attachment in enumerate(body.attachments or ()):
         param = f"{where}attachments[{k}]"

@@ -20,6 +20,7 @@ from .. import jobs
 from ..context import AppContext, context, owner, principal
 from ..errors import APIError, InvalidRequest
 from ..ids import new_sortable_id
+from ..limits import check_fits_a_row
 from ..pagination import list_object, page
 from ..ports import Job
 from ..replies import json_response
@@ -173,6 +174,7 @@ def _new_run(ctx: AppContext, body: RunSettings, assistant: Assistant, thread_id
     instructions = body.instructions if body.instructions is not None else (assistant.instructions or "")
     if additional_instructions:
         instructions = f"{instructions}\n\n{additional_instructions}" if instructions else additional_instructions
+        check_fits_a_row(instructions, "additional_instructions", "The run's instructions with 'additional_instructions'")
     tool_choice = _tool_choice(body, tools)
     response_format = (response_format_json(body.response_format) if body.response_format is not None
                        else assistant.response_format)

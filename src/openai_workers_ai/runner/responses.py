@@ -43,6 +43,7 @@ from ..catalog import ModelInfo
 from ..context import AppContext
 from ..errors import APIError, InvalidRequest, UpstreamError
 from ..ids import call_id
+from ..limits import MAX_ROW_VALUE_BYTES
 from ..ports import Job
 from ..repositories import conversations, items, responses
 from ..repositories.responses import ResponseRow
@@ -66,7 +67,7 @@ MAX_ROUNDS = 8
 CHECK_EVERY = 1.0
 """Seconds between looks at a streamed background response's status while the model streams (a cancel
 is noticed within it, and the model stopped)."""
-MAX_ECHO_BYTES = 1024 * 1024
+MAX_ECHO_BYTES = MAX_ROW_VALUE_BYTES
 """The request fields a response stores (its whole echo: instructions, tools, text.format, tool_choice,
 metadata …, and a background response's settings) must fit a D1 row (2 MB) with room to spare."""
 

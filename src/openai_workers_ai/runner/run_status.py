@@ -23,6 +23,7 @@ from typing import Any
 
 from ..context import AppContext
 from ..errors import InvalidRequest
+from ..limits import check_fits_a_row
 from ..ports import Backends, Database, Job
 from ..repositories import messages, run_steps, runs
 from ..settings import Settings
@@ -189,6 +190,7 @@ async def submit_tool_outputs(ctx: AppContext, run: Run, outputs: list[dict[str,
     missing = [c for c in pending if c not in given]
     if missing:
         raise InvalidRequest(f"Expected tool outputs for call_ids {pending}, got {list(given)}.", param="tool_outputs")
+    check_fits_a_row(given, "tool_outputs", "The tool outputs")
     now = ctx.now()
     if not await runs.transition(ctx.backends.db, run.id, ("requires_action",), "queued", now, {
         "required_action": None, "tool_outputs": [{"tool_call_id": c, "output": o} for c, o in given.items()],

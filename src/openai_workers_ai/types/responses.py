@@ -95,11 +95,16 @@ class CreateResponse(Context):
     context_management: list[dict[str, Any]] | None = None
 
 
+MAX_SEARCHED_STORES = 10
+"""Vector stores one ``file_search`` tool may search: their ids and the files pushed to the index must
+fit one Vectorize metadata filter (under 2,048 bytes of JSON), and each store costs D1 queries."""
+
+
 class FileSearchToolParam(Request):
     """A ``file_search`` entry of ``tools`` (the gateway runs the search: :mod:`..runner.file_search_tool`)."""
 
     type: Literal["file_search"]
-    vector_store_ids: list[StrictStr]
+    vector_store_ids: Annotated[list[StrictStr], Field(max_length=MAX_SEARCHED_STORES)]
     max_num_results: Annotated[int, Strict(), Field(ge=1, le=50)] | None = None
     filters: AnyFilter | None = None
     ranking_options: RankingOptions | None = None
