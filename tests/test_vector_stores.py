@@ -317,3 +317,19 @@ async def test_modify_refuses_bad_bodies_and_changes_nothing(client: httpx.Async
     error = r.json()["error"]
     assert (error["type"], error["param"]) == ("invalid_request_error", param), error
     assert (await client.get(f"/v1/vector_stores/{store['id']}")).json() == store
+
+
+async def test_a_large_batch_looks_its_files_up_a_hundred_at_a_time(client: httpx.AsyncClient, app: Any,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # A batch names up to 2,000 files; one D1 query each would pass a Worker's subrequest budget.
+    store_id = (await client.post("/v1/vector_stores", json={})).json()["id"]
+    ids = [await upload(client, f"f{i}.txt", f"document {i}") for i in range(150)]
+    db = app.state.ctx.backends.db
+    queries: list[str] = []
+    prepare = db.prepare
+    monkeypatch.setattr(db, "prepare", lambda sql: (queries.append(sql), prepare(sql))[1])
+    r = await client.post(f"/v1/vector_stores/{store_id}/file_batches", json={"file_ids": [*ids, ids[0]]})
+    assert r.status_code == 200, r.text
+    assert len([q for q in queries if q.startswith("SELECT") and " FROM files " in q]) == 2  # 150 ids: 98 + 52
+    r = await client.post(f"/v1/vector_stores/{store_id}/file_batches", json={"file_ids": [*ids[:120], "file-nope"]})
+    assert r.status_code == 404 and r.json()["error"]["param"] == "file_ids[120]", r.text

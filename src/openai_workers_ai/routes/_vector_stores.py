@@ -133,9 +133,10 @@ def chunking(strategy: ChunkingStrategy | None) -> tuple[int, int]:
 async def filenames(request: Request, file_ids: Sequence[str], param: str) -> dict[str, str]:
     """The name of each file the caller may attach (their own, unexpired); a 404 naming ``param`` for any other."""
     ctx = context(request)
+    found = await files.get_many(ctx.backends.db, [i for i in file_ids if FILE_ID.match(i)], owner(request), ctx.now())
     out: dict[str, str] = {}
     for n, file_id in enumerate(file_ids):
-        row = await files.get(ctx.backends.db, file_id, owner(request), ctx.now()) if FILE_ID.match(file_id) else None
+        row = found.get(file_id)
         if row is None:
             where = {"file_id": "file_id", "files": f"files[{n}].file_id"}.get(param, f"{param}[{n}]")
             raise NotFound(f"No file found with id '{file_id}'.", param=where)
