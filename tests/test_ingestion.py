@@ -288,3 +288,40 @@ async def test_a_twin_completing_while_this_one_fails_gets_its_chunks_back(
     row = await file_row(client, store_id, file_id)
     assert row["status"] == "completed", row
     assert len(vectors) > 25 and await rows(app, "vector_store_chunks") == len(vectors)
+
+
+async def test_a_long_file_is_ingested_over_several_jobs(client: httpx.AsyncClient, app: Any,
+                                                         vectors: FailingIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A job runs a few steps and queues the rest (a Worker invocation has a budget of calls); each job
+    resumes after what the one before stored, redoing only its last step."""
+    monkeypatch.setattr(ingest, "STEPS_PER_JOB", 2)
+    store_id, file_id = await attach(client)  # ~30 chunks in steps of 5
+    sent: list[Any] = []
+    original = jobs.send
+
+    async def counted(ctx: Any, job: Any, *, delay: int = 0) -> bool:
+        sent.append(job)
+        return await original(ctx, job, delay=delay)
+
+    monkeypatch.setattr(jobs, "send", counted)
+    await drain(app)
+    assert (await file_row(client, store_id, file_id))["status"] == "completed"
+    chunk_rows = await rows(app, "vector_store_chunks")
+    assert chunk_rows == len(vectors) > 25
+    steps = -(-chunk_rows // 5)
+    # the first job ran two steps; each job after it redid the last step before it, then one more
+    assert [job.kind for job in sent] == ["vector_stores.ingest"] * (steps - 2)
+    assert vectors.upserts == steps + len(sent)
+
+
+async def test_a_batch_job_shares_its_steps_among_its_files(client: httpx.AsyncClient, app: Any,
+                                                            vectors: FailingIndex,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ingest, "STEPS_PER_JOB", 3)
+    first, second = await upload(client, "a.txt", TEXT), await upload(client, "b.txt", TEXT.upper())
+    r = await client.post("/v1/vector_stores", json={"file_ids": [first, second], "chunking_strategy": STATIC})
+    store_id = r.json()["id"]
+    await drain(app)
+    for file_id in (first, second):
+        assert (await file_row(client, store_id, file_id))["status"] == "completed"
+    assert await rows(app, "vector_store_chunks") == len(vectors) > 50

@@ -48,9 +48,12 @@ async def _expire_image(ctx: AppContext, job: Job) -> None:
 
 
 async def _ingest(ctx: AppContext, job: Job) -> None:
-    """``vector_stores.ingest``: one file of a vector store (id ``vs_…/file-…``)."""
+    """``vector_stores.ingest``: one file of a vector store (id ``vs_…/file-…``), a few steps per job; the
+    job queues itself again for the rest (or, with no queue, goes on)."""
     store_id, _, file_id = job.id.partition("/")
-    await ingest.ingest(ctx, store_id, file_id)
+    while not (await ingest.ingest(ctx, store_id, file_id)).finished:
+        if await send(ctx, job):
+            return
 
 
 async def _ingest_batch(ctx: AppContext, job: Job) -> None:

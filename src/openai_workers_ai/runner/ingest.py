@@ -1,7 +1,8 @@
 """Ingestion: a file attached to a vector store → text → chunks → embeddings → vectors.
 
 Run by the ``vector_stores.ingest`` job (one file) and ``vector_stores.ingest_batch`` (a store's or a
-batch's files, a few per job), or inline where there is no job queue. Each step of
+batch's files, a few per job), or inline where there is no job queue; a job runs at most
+:data:`STEPS_PER_JOB` steps and queues the rest (the next run resumes after the stored steps). Each step of
 :data:`STEP` chunks is one heartbeat (the file still ``in_progress``? its ``chunk_count`` raised
 first, so the file row always names every vector it may own), one D1 batch of chunk rows, the
 embeddings (Workers AI, in the model's batches) and one upsert into the vector index.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from itertools import islice
 
 from ..context import AppContext
@@ -36,46 +38,73 @@ log = logging.getLogger(__name__)
 STEP = 100
 """Chunks per step: one D1 batch, one vector upsert (a 1 MB text file is ~700 chunks)."""
 FILES_PER_JOB = 4
-"""Files one ``vector_stores.ingest_batch`` job ingests before it queues the rest (a Worker
-invocation may make 1,000 calls to Cloudflare services; a 1 MB file takes about 30)."""
+"""Files one ``vector_stores.ingest_batch`` job takes on before it queues the rest."""
+STEPS_PER_JOB = 20
+"""Steps one job runs (over all its files) before it queues the rest as a job of its own. A step is ~4
+calls to Cloudflare services (a heartbeat, the chunk rows, the embeddings, the upsert), and the jobs of one
+Queue batch (up to 10) share one Worker invocation's budget of 1,000 calls; a 16 MiB file in the smallest
+chunks is ~800 steps."""
 
 
-async def ingest(ctx: AppContext, store_id: str, file_id: str) -> None:
-    """Ingest one file of a store if it is still ``in_progress`` (else nothing: a redelivery)."""
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """What one ingestion run did: ``steps`` run, and whether the file needs no more (False: it stopped
+    after its last step allowed, still ``in_progress``, to be resumed by another run)."""
+
+    steps: int
+    finished: bool
+
+
+async def ingest(ctx: AppContext, store_id: str, file_id: str, max_steps: int | None = None) -> Progress:
+    """Ingest one file of a store if it is still ``in_progress`` (else nothing: a redelivery), at most
+    ``max_steps`` steps of it (:data:`STEPS_PER_JOB`). A run resumes where an earlier one stopped: the
+    steps up to the file's ``chunk_count`` are stored, but the last one, counted before it is stored, is
+    run again."""
+    max_steps = STEPS_PER_JOB if max_steps is None else max_steps
     db = ctx.backends.db
     row = await vector_store_files.get(db, store_id, file_id)
     if row is None or row.status != IN_PROGRESS:
-        return
-    count = 0
+        return Progress(0, True)
+    count = steps = 0
     try:
         text = await _text(ctx, store_id, row)
         for step in _steps(text, row):
-            count = step[-1].index + 1
+            end = step[-1].index + 1
+            if end < row.chunk_count:  # stored by an earlier run
+                count = end
+                continue
+            if steps == max_steps:
+                return Progress(steps, False)
+            count, steps = end, steps + 1
             if not await vector_store_files.heartbeat(db, store_id, file_id, ctx.now(), chunk_count=count):
                 await _abandon(ctx, store_id, file_id, count)
-                return
+                return Progress(steps, True)
             await chunks.upsert(db, store_id, file_id, [(c.index, c.text, c.tokens) for c in step])
             await _store_vectors(ctx, store_id, file_id, step)
         if count == 0:
             raise Unreadable("invalid_file", f"{row.filename} has no text to index.")
     except Unreadable as exc:
-        await _fail(ctx, row, count, exc.code, exc.message)
-        return
+        return await _fail(ctx, row, count, exc.code, exc.message)
     except APIError as exc:  # Workers AI, the vector index or D1 failed (translated at the adapters)
         log.warning("ingesting %s into %s failed: %s", file_id, store_id, exc.message)
-        await _fail(ctx, row, count, "server_error", exc.message)
-        return
+        return await _fail(ctx, row, count, "server_error", exc.message)
     usage = len(text.encode()) + 4 * _dimensions(ctx) * count
     if not await vector_store_files.transition(db, store_id, file_id, IN_PROGRESS, COMPLETED, ctx.now(),
                                                usage_bytes=usage):
         await _abandon(ctx, store_id, file_id, count)
+    return Progress(steps, True)
 
 
 async def ingest_pending(ctx: AppContext, store_id: str, batch_id: str | None, limit: int = FILES_PER_JOB) -> bool:
-    """Ingest up to ``limit`` files of the store (or batch) still ``in_progress``; True when more are left."""
+    """Ingest files of the store (or batch) still ``in_progress``: up to ``limit`` of them, within
+    :data:`STEPS_PER_JOB` steps in all; True when more are left."""
     waiting = await vector_store_files.pending(ctx.backends.db, store_id, batch_id, limit + 1)
+    budget = STEPS_PER_JOB
     for file_id in waiting[:limit]:
-        await ingest(ctx, store_id, file_id)
+        progress = await ingest(ctx, store_id, file_id, budget)
+        budget -= progress.steps
+        if not progress.finished or budget <= 0:
+            return True
     return len(waiting) > limit
 
 
@@ -117,7 +146,7 @@ async def _store_vectors(ctx: AppContext, store_id: str, file_id: str, step: lis
                         for c, v in zip(step, values, strict=True)])
 
 
-async def _fail(ctx: AppContext, row: StoreFileRow, count: int, code: str, message: str) -> None:
+async def _fail(ctx: AppContext, row: StoreFileRow, count: int, code: str, message: str) -> Progress:
     """Delete what the ingestion stored, then mark the file ``failed`` (if it still is in progress: if
     the delete fails, the file stays in progress and the job is retried).
 
@@ -128,11 +157,13 @@ async def _fail(ctx: AppContext, row: StoreFileRow, count: int, code: str, messa
     await vectors.purge(ctx.backends, store_id, row.id, max(count, row.chunk_count))
     if await vector_store_files.transition(db, store_id, row.id, IN_PROGRESS, FAILED, ctx.now(),
                                            last_error_code=code, last_error_message=message[:1000]):
-        return
-    if await vector_store_files.transition(db, store_id, row.id, COMPLETED, IN_PROGRESS, ctx.now()):
+        return Progress(0, True)
+    if await vector_store_files.transition(db, store_id, row.id, COMPLETED, IN_PROGRESS, ctx.now(),
+                                           chunk_count=0):
         log.warning("a twin ingestion completed %s in %s while this one cleaned up: ingesting it again",
                     row.id, store_id)
-        await ingest(ctx, store_id, row.id)
+        return await ingest(ctx, store_id, row.id)
+    return Progress(0, True)
 
 
 async def _abandon(ctx: AppContext, store_id: str, file_id: str, count: int) -> None:
