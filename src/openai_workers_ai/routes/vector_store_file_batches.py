@@ -79,8 +79,7 @@ async def cancel(request: Request) -> Response:
     ctx = context(request)
     await vector_store_file_batches.cancel(ctx.backends.db, batch.id)
     for row in await vector_store_files.cancel_batch(ctx.backends.db, store.id, batch.id, ctx.now()):
-        if row.chunk_count:  # a file not started has nothing to delete (one that starts now finds it cancelled)
-            await vectors.purge(ctx.backends, store.id, row.id, row.chunk_count)
+        await vectors.purge(ctx.backends, store.id, row.id, row.chunk_count)
     return await _render(request, BatchRow(batch.id, batch.vector_store_id, batch.created_at, True))
 
 

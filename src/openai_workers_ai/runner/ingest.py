@@ -152,18 +152,20 @@ async def _fail(ctx: AppContext, row: StoreFileRow, count: int, code: str, messa
 
     A twin ingestion of the same file (its own job and a store's batch job) may have completed it
     meanwhile: the chunks it stored have the same ids as ours, so the delete took them too. Then the
-    file is ingested again, here."""
-    store_id, db = row.vector_store_id, ctx.backends.db
+    file starts over, here: the rest of the twin's chunks deleted, its count back to 0 (the file row
+    never names fewer chunks than are stored), and ingested again."""
+    store_id, db, now = row.vector_store_id, ctx.backends.db, ctx.now()
     await vectors.purge(ctx.backends, store_id, row.id, max(count, row.chunk_count))
-    if await vector_store_files.transition(db, store_id, row.id, IN_PROGRESS, FAILED, ctx.now(),
+    if await vector_store_files.transition(db, store_id, row.id, IN_PROGRESS, FAILED, now,
                                            last_error_code=code, last_error_message=message[:1000]):
         return Progress(0, True)
-    if await vector_store_files.transition(db, store_id, row.id, COMPLETED, IN_PROGRESS, ctx.now(),
-                                           chunk_count=0):
-        log.warning("a twin ingestion completed %s in %s while this one cleaned up: ingesting it again",
-                    row.id, store_id)
-        return await ingest(ctx, store_id, row.id)
-    return Progress(0, True)
+    if not await vector_store_files.transition(db, store_id, row.id, COMPLETED, IN_PROGRESS, now):
+        return Progress(0, True)
+    log.warning("a twin ingestion completed %s in %s while this one cleaned up: ingesting it again", row.id, store_id)
+    twin = await vector_store_files.get(db, store_id, row.id)
+    await vectors.purge(ctx.backends, store_id, row.id, twin.chunk_count if twin is not None else 0)
+    await vector_store_files.transition(db, store_id, row.id, IN_PROGRESS, IN_PROGRESS, now, chunk_count=0)
+    return await ingest(ctx, store_id, row.id)
 
 
 async def _abandon(ctx: AppContext, store_id: str, file_id: str, count: int) -> None:

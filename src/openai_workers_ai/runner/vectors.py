@@ -37,7 +37,10 @@ async def delete_vectors(backends: Backends, ids: Sequence[str]) -> None:
 
 
 async def purge(backends: Backends, store_id: str, file_id: str, count: int) -> None:
-    """Delete the vectors of a file's first ``count`` chunks, then its chunk rows."""
+    """Delete the vectors of a file's first ``count`` chunks, then its chunk rows. A count of 0 (a file
+    whose ingestion has not started) has nothing to delete: a chunk is counted before it is stored."""
+    if count == 0:
+        return
     await delete_vectors(backends, chunks.vector_ids(store_id, file_id, count))
     await chunks.delete_for_file(backends.db, store_id, file_id)
 
