@@ -3,6 +3,7 @@ https images are downloaded through the Fetcher port (a fake here, no network)."
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from typing import Any
 
@@ -183,8 +184,6 @@ class SlowFetcher(FakeFetcher):
         self.running = self.most = 0
 
     async def get(self, url: str, *, max_bytes: int) -> Fetched:
-        import asyncio
-
         self.running += 1
         self.most = max(self.most, self.running)
         try:
