@@ -33,7 +33,7 @@ from .context import AppContext, Clock
 from .fanout import gather_bounded
 from .ports import MAX_DELAY, Job
 from .repositories import images
-from .runner import ingest, responses, runs
+from .runner import ingest, responses, runs, vectors
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +65,31 @@ async def _ingest_batch(ctx: AppContext, job: Job) -> None:
             return
 
 
+async def _delete_store(ctx: AppContext, job: Job) -> None:
+    """``vector_stores.delete``: a store being deleted (``vs_…``), a few steps per job, the rest queued."""
+    await vectors.delete_store(ctx.backends, job.id)
+
+
+async def _delete_store_file(ctx: AppContext, job: Job) -> None:
+    """``vector_store_files.delete``: a file being taken out of a store (``vs_…/file-…``), likewise."""
+    store_id, _, file_id = job.id.partition("/")
+    await vectors.delete_file(ctx.backends, store_id, file_id, ctx.now())
+
+
+async def _forget_file(ctx: AppContext, job: Job) -> None:
+    """``files.leave_vector_stores``: a deleted file (``file-…``) taken out of every store, likewise."""
+    await vectors.forget_file(ctx.backends, job.id, ctx.now())
+
+
 HANDLERS: dict[str, Handler] = {
     "images.expire": _expire_image,
     responses.JOB_KIND: responses.run_job,  # generate a background response
     runs.JOB_KIND: runs.run_job,  # execute an Assistants run
     "vector_stores.ingest": _ingest,
     "vector_stores.ingest_batch": _ingest_batch,
+    vectors.STORE_JOB: _delete_store,
+    vectors.FILE_JOB: _delete_store_file,
+    vectors.FORGET_JOB: _forget_file,
 }
 
 

@@ -28,8 +28,9 @@ def vector_id(store_id: str, file_id: str, index: int) -> str:
     return f"{urlsafe_b64encode(digest).decode().rstrip('=')}.{index}"
 
 
-def vector_ids(store_id: str, file_id: str, count: int) -> list[str]:
-    return [vector_id(store_id, file_id, i) for i in range(count)]
+def vector_ids(store_id: str, file_id: str, count: int, *, start: int = 0) -> list[str]:
+    """The vector ids of a file's chunks ``start`` to ``count`` (excluded)."""
+    return [vector_id(store_id, file_id, i) for i in range(start, count)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +61,10 @@ async def upsert(db: Database, store_id: str, file_id: str, chunks: Sequence[tup
         await db.batch(statements[start : start + 100])
 
 
-async def delete_for_file(db: Database, store_id: str, file_id: str) -> None:
-    await db.prepare("DELETE FROM vector_store_chunks WHERE vector_store_id = ? AND file_id = ?").bind(
-        store_id, file_id
+async def delete_for_file(db: Database, store_id: str, file_id: str, *, start: int = 0) -> None:
+    """A file's chunk rows from index ``start`` on."""
+    await db.prepare("DELETE FROM vector_store_chunks WHERE vector_store_id = ? AND file_id = ? AND idx >= ?").bind(
+        store_id, file_id, start
     ).run()
 
 

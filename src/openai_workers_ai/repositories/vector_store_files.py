@@ -195,12 +195,21 @@ async def cancel_batch(db: Database, store_id: str, batch_id: str, now: int) -> 
     return [StoreFileRow.from_row(r) for r in rows]
 
 
-async def all_of(db: Database, store_id: str) -> list[StoreFileRow]:
-    """Every file of the store, in any status (to delete their vectors)."""
-    rows = await db.prepare(f"SELECT {_COLUMNS} FROM vector_store_files WHERE vector_store_id = ?").bind(
-        store_id
-    ).all()
-    return [StoreFileRow.from_row(r) for r in rows]
+async def chunk_counts(db: Database, store_id: str, limit: int) -> list[tuple[str, int]]:
+    """``(file id, chunk_count)`` of up to ``limit`` files of the store, in any status (to delete them)."""
+    rows = await db.prepare(
+        "SELECT id, chunk_count FROM vector_store_files WHERE vector_store_id = ? ORDER BY id LIMIT ?"
+    ).bind(store_id, limit).all()
+    return [(r["id"], int(r["chunk_count"])) for r in rows]
+
+
+async def lower_chunk_count(db: Database, store_id: str, file_id: str, expected: int, count: int) -> bool:
+    """A purge stopped halfway: the file may own ``count`` chunks now, if it still names ``expected`` (a
+    twin ingestion may have raised it since; then the count stays, and the next purge starts there)."""
+    changed = await db.prepare(
+        "UPDATE vector_store_files SET chunk_count = ? WHERE vector_store_id = ? AND id = ? AND chunk_count = ?"
+    ).bind(count, store_id, file_id, expected).run()
+    return changed == 1
 
 
 async def remove(db: Database, store_id: str, file_id: str) -> None:
@@ -208,6 +217,14 @@ async def remove(db: Database, store_id: str, file_id: str) -> None:
     await db.prepare("DELETE FROM vector_store_files WHERE vector_store_id = ? AND id = ?").bind(
         store_id, file_id
     ).run()
+
+
+async def remove_many(db: Database, store_id: str, file_ids: Sequence[str]) -> None:
+    """Rows of the store's files (at most 99 ids), and with them (foreign keys) their chunks."""
+    if file_ids:
+        await db.prepare(
+            f"DELETE FROM vector_store_files WHERE vector_store_id = ? AND id IN ({', '.join('?' * len(file_ids))})"
+        ).bind(store_id, *file_ids).run()
 
 
 async def mark_file_deleting(db: Database, file_id: str, now: int) -> None:

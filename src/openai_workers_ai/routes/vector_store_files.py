@@ -72,7 +72,7 @@ async def delete(request: Request) -> Response:
     store = await visible_store(request)
     row = await visible_file(request, store)
     ctx = context(request)
-    await vectors.remove_file(ctx.backends, store.id, row.id, ctx.now())
+    await vectors.delete_file(ctx.backends, store.id, row.id, ctx.now())  # a large file's rest in a job
     return json_response({"id": row.id, "object": "vector_store.file.deleted", "deleted": True})
 
 

@@ -78,7 +78,7 @@ async def delete(request: Request) -> Response:
         row = await vector_stores.get_deletable(ctx.backends.db, store_id, owner(request))
     if row is None:
         raise store_not_found(store_id)
-    await vectors.remove_store(ctx.backends, row.id)
+    await vectors.delete_store(ctx.backends, row.id)  # gone from the API now; a large store's rest in a job
     return json_response({"id": row.id, "object": "vector_store.deleted", "deleted": True})
 
 
