@@ -157,3 +157,51 @@ def test_cli_cleanup_clears_what_a_killed_server_left(
     out = capsys.readouterr().out
     assert "files_stale=1" in out and "partials_removed=1" in out
     assert not partial.exists() and fresh.exists()
+
+
+class CountedCalls:
+    """Calls the run makes to D1 (statements prepared) and R2, counted at the backends themselves."""
+
+    def __init__(self, db: SQLiteD1, bucket: FolderR2, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls = 0
+        for target, names in ((db, ["prepare", "batch"]), (bucket, ["put", "get", "head", "delete", "list"])):
+            for name in names:
+                monkeypatch.setattr(target, name, self._counted(getattr(target, name)))
+
+    def _counted(self, method: Any) -> Any:
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            return method(*args, **kwargs)
+        return counted
+
+    def take(self) -> int:
+        calls, self.calls = self.calls, 0
+        return calls
+
+
+async def test_a_backlog_is_cleaned_a_bounded_run_at_a_time_and_no_cleanup_waits_behind_it(
+    backends: Backends, db: SQLiteD1, bucket: FolderR2, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Worker invocation may make 1,000 calls: a run stops at ``CALLS_PER_RUN`` (here 30) wherever it is,
+    the next goes on, and each run starts with the next cleanup in turn, so an expired image is deleted
+    within a round of runs however many expired files wait."""
+    monkeypatch.setattr(maintenance, "CALLS_PER_RUN", 30)
+    now = 1_800_000_000 - 1_800_000_000 % 3600  # the top of an hour: the files' cleanup goes first
+    for i in range(60):
+        await bucket.put(insert(db, f"file-{i:03}", "processed", 0, expires_at=now - 10), b"x")
+    await bucket.put("images/old.png", b"png", metadata={"expires_at": str(now - 10)})
+    calls = CountedCalls(db, bucket, monkeypatch)
+    runs: list[dict[str, int]] = []
+    files_left = [60]
+    while files_left[-1] or "images/old.png" in await keys(bucket):
+        calls.take()
+        counts = await run_scheduled(backends, Settings(), now=now + 3600 * len(runs))
+        assert calls.take() <= 30, counts
+        runs.append(counts)
+        files_left.append(len(ids(db)))
+        assert len(runs) < 40
+    assert runs[0].get("out_of_calls") == 1 and 0 < files_left[1] < 60  # stopped at its limit, having done some
+    assert await keys(bucket) == []  # the files a stop left marked ``deleting`` were finished once stale (6 h)
+    image_run = next(i for i, r in enumerate(runs) if r.get("images_expired"))
+    assert image_run < len(maintenance.CLEANUPS)  # not after the 60 files: its turn came first
+    assert all(r["errors"] == 0 for r in runs)
