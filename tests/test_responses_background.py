@@ -319,7 +319,7 @@ async def streamed_in_background(ctx: AppContext) -> runner.Plan:
 
 async def closed_at_first_delta(ctx: AppContext, plan: runner.Plan) -> None:
     """The response's stream, closed at its first text delta (a server whose send failed)."""
-    async with aclosing(runner.execute(ctx, plan, streaming=True)) as events:
+    async with aclosing(runner.execute(ctx, plan)) as events:
         async for event in events:
             if event["type"] == "response.output_text.delta":
                 break

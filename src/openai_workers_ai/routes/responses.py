@@ -49,13 +49,10 @@ async def create(request: Request) -> Response:
     if body.background and not body.stream:
         return json_response(await runner.enqueue(ctx, plan))
     if not body.stream:
-        final: dict[str, Any] = {}
-        async for event in runner.execute(ctx, plan, streaming=False):
-            final = event.get("response", final)
-        return json_bytes_response(final)
+        return json_bytes_response(await runner.complete(ctx, plan))
     if body.background:  # streamed while stored as a background response (cancellable, with a deadline)
         await runner.start_streamed(ctx, plan)
-    return _sse(await primed(runner.execute(ctx, plan, streaming=True)))
+    return _sse(await primed(runner.execute(ctx, plan)))
 
 
 def _sse(events: AsyncIterator[objects.Event], starting_after: int = -1) -> Response:
@@ -289,7 +286,7 @@ class _Socket:
         plan = await runner.prepare(self.ctx, req, owner=self.who.key_hash,
                                     reader=None if self.who.admin else self.who.key_hash, cached=cached)
         final: dict[str, Any] | None = None
-        async for event in runner.execute(self.ctx, plan, streaming=True):
+        async for event in runner.execute(self.ctx, plan):
             await self.send(event, stream_id)
             final = event.get("response", final)
         if final is not None and final["status"] != "failed":

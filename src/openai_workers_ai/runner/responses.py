@@ -3,10 +3,11 @@
 :func:`prepare` decides everything a response needs while the request is still open (so every
 400 / 404 is an HTTP error): the model, the history (``previous_response_id`` chain or
 ``conversation``), the input items in their stored shape, the spec for the pipeline.
-:func:`execute` runs it and yields the Responses events; it serves all the ways a response runs:
+:func:`execute` runs it and yields the Responses events (:func:`complete` the same steps, drained); they
+serve all the ways a response runs:
 
 - ``stream: true`` — the route encodes the events as SSE (or WebSocket messages) as they come;
-- otherwise — the route drains it and answers the last event's response;
+- otherwise — :func:`complete` drains them and the route answers the last event's response;
 - ``background: true`` — :func:`enqueue` stores the response ``queued`` and sends a
   ``responses.run`` job; the job (:func:`run_job`) claims it (``queued`` → ``in_progress``,
   conditional: a redelivered message finds nothing to do) and drains the same generator, its
@@ -203,9 +204,10 @@ def gateway_functions() -> dict[str, spec.Tool]:
 # ---- running ---------------------------------------------------------------------------------
 
 
-async def execute(ctx: AppContext, plan: Plan, *, streaming: bool) -> AsyncIterator[objects.Event]:
-    """The response's events, ending with ``response.completed`` / ``incomplete`` / ``failed`` (drained,
-    when not ``streaming``: then only the item and closing events are made).
+async def execute(ctx: AppContext, plan: Plan) -> AsyncIterator[objects.Event]:
+    """The response's events, streamed, ending with ``response.completed`` / ``incomplete`` / ``failed``
+    (:func:`complete` runs the same steps without streaming: then only the item and closing events are
+    made, and it answers the last one's response).
 
     A failure of the model is reported in-band when streaming or in the background (an ``error``
     event, then ``response.failed``, and the failure stored); a foreground response that does not
@@ -216,17 +218,27 @@ async def execute(ctx: AppContext, plan: Plan, *, streaming: bool) -> AsyncItera
     executor looks every :data:`CHECK_EVERY` seconds while the model streams, and once more at the end),
     its stream ends with an ``error`` event ``response_cancelled``. If its client goes away (the request
     is cancelled, or the stream closed) before it ends, it is handed to a job (:func:`hand_off`)."""
-    events = _execute(ctx, plan, streaming=streaming)
+    events = _execute(ctx, plan, streaming=True)
     try:
         async for event in events:
             yield event if not plan.gateway else file_search_format.shown(event, plan.request.include)
     except (asyncio.CancelledError, GeneratorExit):  # the stream's client went away
-        if streaming and plan.request.background:
+        if plan.request.background:
             handing = asyncio.ensure_future(hand_off(ctx, plan))
             await asyncio.shield(handing)  # a cancelled request must not cancel the hand-off too
         raise
     finally:
         await events.aclose()  # type: ignore[attr-defined]  # an async generator: has aclose()
+
+
+async def complete(ctx: AppContext, plan: Plan) -> dict[str, Any]:
+    """The response run to its end without streaming (:func:`execute`'s events drained): its Response
+    object as it ends."""
+    final: dict[str, Any] = {}
+    async with aclosing(_execute(ctx, plan, streaming=False)) as events:  # type: ignore[type-var]  # an async generator
+        async for event in events:
+            final = event.get("response", final)
+    return final if not plan.gateway else file_search_format.shown(final, plan.request.include)
 
 
 async def _execute(ctx: AppContext, plan: Plan, *, streaming: bool) -> AsyncIterator[objects.Event]:
@@ -578,8 +590,7 @@ async def run_job(ctx: AppContext, job: Job) -> None:
     plan.created_at = row.created_at
     if not await claim(ctx, row.id):
         return
-    async for _ in execute(ctx, plan, streaming=False):
-        pass
+    await complete(ctx, plan)
 
 
 def dumps_event(event: objects.Event) -> str:
