@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import shutil
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from openai_workers_ai.adapters.local import SQLiteD1
+from openai_workers_ai.adapters.local import FolderR2, SQLiteD1
 from openai_workers_ai.errors import UpstreamError
+from openai_workers_ai.ports import Database
+from openai_workers_ai.repositories import conversations
 from openai_workers_ai.simulator import Simulator
 
-from .conftest import ADMIN_KEY, OTHER_KEY
+from .conftest import ADMIN_KEY, OTHER_KEY, ROOT
 from .openapi import assert_matches
 
 LLAMA = "@cf/meta/llama-3.1-8b-instruct"
@@ -139,3 +144,85 @@ async def test_a_failed_response_appends_nothing(client: httpx.AsyncClient, db: 
                                                  "conversation": conversation["id"]})
     assert r.status_code == 502
     assert (await items_of(client, conversation["id"]))["data"] == []  # all or nothing
+
+
+def message(text: str, item_id: str) -> dict[str, Any]:
+    return {"role": "user", "content": text, "id": item_id}
+
+
+async def test_two_requests_adding_one_id_at_once_one_wins(client: httpx.AsyncClient,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    conversation = await new_conversation(client)
+    path = f"/v1/conversations/{conversation['id']}/items"
+    real, checks = conversations.item_ids, 0
+    both_checked = asyncio.Barrier(2)
+
+    async def checked_together(db: Database, conversation_id: str, ids: list[str]) -> set[str]:
+        nonlocal checks
+        found = await real(db, conversation_id, ids)
+        checks += 1
+        if checks <= 2:
+            await both_checked.wait()  # neither request writes before both have checked: the race
+        return found
+
+    monkeypatch.setattr(conversations, "item_ids", checked_together)
+    requests = {"a": [message("a", "msg_a"), message("a", "msg_same")],
+                "b": [message("b", "msg_b"), message("b", "msg_same")]}
+    answers = await asyncio.gather(*(client.post(path, json={"items": sent}) for sent in requests.values()))
+    assert sorted(r.status_code for r in answers) == [200, 400], [r.text for r in answers]
+    winner, loser = ("a", "b") if answers[0].status_code == 200 else ("b", "a")
+    error = answers[list(requests).index(loser)].json()["error"]
+    assert error["param"] == "items" and error["message"] == "The conversation already has an item with id 'msg_same'."
+    listed = await items_of(client, conversation["id"], order="asc")
+    # the id once, and all of the winner's items, none of the loser's (its batch was rolled back)
+    assert [(i["id"], i["content"][0]["text"]) for i in listed["data"]] == [
+        (f"msg_{winner}", winner), ("msg_same", winner)]
+
+
+@pytest.mark.parametrize("repeated_is_large", [False, True])
+async def test_a_request_that_loses_the_race_leaves_nothing_staged(
+    client: httpx.AsyncClient, db: SQLiteD1, bucket: FolderR2, monkeypatch: pytest.MonkeyPatch,
+    repeated_is_large: bool,
+) -> None:
+    conversation = await new_conversation(client, items=[message("first", "msg_same")])
+    path = f"/v1/conversations/{conversation['id']}/items"
+
+    async def checked_before_the_other_wrote(db: Database, conversation_id: str, ids: list[str]) -> set[str]:
+        return set()
+
+    monkeypatch.setattr(conversations, "item_ids", checked_before_the_other_wrote)
+    large = "x" * 70_000  # over items.INLINE_MAX: staged in R2 before the batch
+    sent = [message(large, "msg_big"), message(large if repeated_is_large else "small", "msg_same")]
+    r = await client.post(path, json={"items": sent})
+    assert r.status_code == 400 and r.json()["error"]["param"] == "items", r.text
+    assert await db.prepare("SELECT item_id, status FROM items ORDER BY id").all() == [
+        {"item_id": "msg_same", "status": "ready"}]  # msg_big's staged row is gone …
+    assert await bucket.list("items/", 10) == []  # … and so are its bytes
+    assert (await client.post(path, json={"items": [message(large, "msg_big")]})).status_code == 200
+
+
+async def test_the_migration_keeps_ids_a_conversation_already_repeats(tmp_path: Path) -> None:
+    earlier = tmp_path / "migrations"
+    earlier.mkdir()
+    for path in sorted((ROOT / "migrations").glob("*.sql")):
+        if path.name < "0006":
+            shutil.copy(path, earlier)
+    db = SQLiteD1(tmp_path / "d1.sqlite")
+    db.apply_migrations(earlier)
+    insert = ("INSERT INTO items (id, container, role, item_id, owner, type, data, bytes, status, created_at, "
+              "updated_at) VALUES (?, ?, ?, ?, 'o', 'message', '{}', 2, 'ready', 1, 1)")
+    rows = [("it1", "conv_1", "item", "msg_x"), ("it2", "conv_1", "item", "msg_x")]  # stored before the fix
+    await db.batch([db.prepare(insert).bind(*row) for row in rows])
+    assert db.apply_migrations(ROOT / "migrations") == ["0006_conversation_item_ids.sql"]
+    kept = await db.prepare("SELECT id FROM items WHERE item_id = 'msg_x' ORDER BY id").all()
+    assert [row["id"] for row in kept] == ["it1", "it2"]
+    with pytest.raises(UpstreamError, match="conversation_item_id_taken"):  # a third one is refused
+        await db.prepare(insert).bind("it3", "conv_1", "item", "msg_x").run()
+    with pytest.raises(UpstreamError, match="conversation_item_id_taken"):  # whatever it is sent with
+        await db.batch([db.prepare(insert).bind("it4", "conv_1", "item", "msg_y"),
+                        db.prepare(insert).bind("it5", "conv_1", "item", "msg_y")])
+    assert await db.prepare("SELECT id FROM items WHERE item_id = 'msg_y'").all() == []
+    # a response's own items, and another conversation's, may share the id
+    await db.batch([db.prepare(insert).bind("it6", "resp_1", "input", "msg_x"),
+                    db.prepare(insert).bind("it7", "resp_1", "output", "msg_x"),
+                    db.prepare(insert).bind("it8", "conv_2", "item", "msg_x")])

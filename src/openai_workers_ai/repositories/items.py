@@ -13,6 +13,7 @@ appear together or not at all.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from collections.abc import Sequence
@@ -21,11 +22,13 @@ from json import loads
 from typing import Any
 
 from .. import storage
-from ..errors import InvalidRequest
+from ..errors import APIError, InvalidRequest
 from ..pagination import Page
 from ..ports import Backends, Database, ObjectStore, Statement
 from ..replies import json_bytes
 from .pages import page_of
+
+log = logging.getLogger(__name__)
 
 ITEMS = storage.BlobTable(table="items", prefix="items/", ready="ready")
 INLINE_MAX = 64 * 1024
@@ -61,9 +64,11 @@ def row_key(now: int, suffix: str) -> str:
 
 
 async def stage(
-    backends: Backends, owner: str, items: Sequence[NewItem], now: int, guard: tuple[str, tuple[object, ...]] = ("", ())
+    backends: Backends, owner: str, items: Sequence[NewItem], now: int, guard: tuple[str, tuple[object, ...]] = ("", ()),
+    *, staged: list[tuple[str, str]] | None = None,
 ) -> list[Statement]:
-    """The statements that store ``items`` (for the caller's batch); large items are staged in R2 first.
+    """The statements that store ``items`` (for the caller's batch); large items are staged in R2 first
+    (each one's row key and object key appended to ``staged``, when given, as soon as it is).
 
     ``guard`` (``" AND EXISTS (…)"`` and its parameters) makes every statement conditional, so a
     batch whose guard fails writes nothing (a cancelled response's output). Unguarded small items
@@ -95,6 +100,8 @@ async def stage(
                            storage.UPLOADING, now, now),
             body=encoded, content_type="application/json", now=now,
         )
+        if staged is not None:
+            staged.append((key, object_key))
         statements.append(db.prepare(storage.ready_sql(ITEMS, condition)).bind(now, key, *params))
     for start in range(0, len(rows), ROWS_PER_INSERT):
         chunk = rows[start:start + ROWS_PER_INSERT]
@@ -102,6 +109,41 @@ async def stage(
         statements.append(db.prepare(f"INSERT INTO items ({_COLUMNS}) VALUES {values}").bind(
             *(value for row in chunk for value in row)))
     return statements
+
+
+ITEM_ID_TAKEN = "conversation_item_id_taken"
+"""The message ``migrations/0006_conversation_item_ids.sql``'s trigger aborts an insert with: it would
+have given a conversation a second item with the same id (found in the error D1 or SQLite reports)."""
+
+
+class ItemIdTaken(Exception):
+    """A write would have repeated an item id in a conversation (:data:`ITEM_ID_TAKEN`); nothing of its
+    batch was written, and the items it had staged in R2 are gone."""
+
+
+async def write(
+    backends: Backends, owner: str, items: Sequence[NewItem], now: int, *, before: Sequence[Statement] = (),
+    after: Sequence[Statement] = (), guard: tuple[str, tuple[object, ...]] = ("", ()),
+) -> None:
+    """Store ``items`` (:func:`stage`) in one batch with ``before`` and ``after``: all or nothing.
+
+    When an insert would repeat an item id in a conversation (a concurrent request added it after
+    this one checked), :class:`ItemIdTaken` is raised, once the rows and R2 objects of the items
+    staged so far are deleted (else they would hold their ids until the sweep). Any other failure
+    is raised as it is (the sweep removes what was staged)."""
+    staged: list[tuple[str, str]] = []
+    try:
+        statements = await stage(backends, owner, items, now, guard, staged=staged)
+        await backends.db.batch([*before, *statements, *after])
+    except APIError as error:
+        if ITEM_ID_TAKEN not in error.message:
+            raise
+        for key, object_key in staged:
+            try:
+                await storage.delete(backends, ITEMS, key, object_key, now)
+            except Exception:
+                log.warning("could not discard staged item %s (the sweep will)", key, exc_info=True)
+        raise ItemIdTaken(error.message) from error
 
 
 class MissingContent(Exception):

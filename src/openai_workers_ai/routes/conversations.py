@@ -13,6 +13,7 @@ from starlette.responses import Response
 from ..context import context, owner, principal
 from ..errors import InvalidRequest, NotFound
 from ..pagination import list_object, page
+from ..ports import Database
 from ..replies import json_response
 from ..repositories import conversations, items
 from ..repositories.conversations import ConversationRow
@@ -95,12 +96,21 @@ async def create_items(request: Request) -> Response:
     row = await _row(request)
     body = await parse_json(request, CreateItemsBody)
     new = _new_items(body.items)
-    taken = await conversations.item_ids(ctx.backends.db, row.id, [item["id"] for item in new])
+    ids = [item["id"] for item in new]
+    await _not_taken(ctx.backends.db, row.id, ids)
+    try:
+        await items.write(ctx.backends, row.owner, conversations.in_conversation(row.id, new), ctx.now())
+    except items.ItemIdTaken:  # added by a concurrent request since the check: this one wrote nothing
+        await _not_taken(ctx.backends.db, row.id, ids)
+        raise InvalidRequest("The conversation already has an item with one of these ids.", param="items") from None
+    return json_response(list_object(shown(new, include), False))
+
+
+async def _not_taken(db: Database, conversation_id: str, ids: list[str]) -> None:
+    """A 400 if the conversation already holds one of ``ids``."""
+    taken = await conversations.item_ids(db, conversation_id, ids)
     if taken:
         raise InvalidRequest(f"The conversation already has an item with id '{sorted(taken)[0]}'.", param="items")
-    staged = await items.stage(ctx.backends, row.owner, conversations.in_conversation(row.id, new), ctx.now())
-    await ctx.backends.db.batch(staged)
-    return json_response(list_object(shown(new, include), False))
 
 
 async def _item(request: Request) -> tuple[ConversationRow, str, dict[str, Any]]:
