@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +12,17 @@ import httpx
 import pytest
 
 from openai_workers_ai.adapters.local import FolderR2, SQLiteD1
+from openai_workers_ai.context import AppContext
 from openai_workers_ai.errors import UpstreamError
 from openai_workers_ai.ports import Database
 from openai_workers_ai.repositories import conversations
 from openai_workers_ai.simulator import Simulator
+from openai_workers_ai.workers_ai import pipeline
+from openai_workers_ai.workers_ai.spec import ChatSpec, Event, Generated
 
 from .conftest import ADMIN_KEY, OTHER_KEY, ROOT
 from .openapi import assert_matches
+from .responses_util import sse_events
 
 LLAMA = "@cf/meta/llama-3.1-8b-instruct"
 
@@ -199,6 +204,62 @@ async def test_a_request_that_loses_the_race_leaves_nothing_staged(
         {"item_id": "msg_same", "status": "ready"}]  # msg_big's staged row is gone …
     assert await bucket.list("items/", 10) == []  # … and so are its bytes
     assert (await client.post(path, json={"items": [message(large, "msg_big")]})).status_code == 200
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_response_whose_input_id_was_added_meanwhile_is_a_400(
+    client: httpx.AsyncClient, db: SQLiteD1, monkeypatch: pytest.MonkeyPatch, stream: bool
+) -> None:
+    conversation = await new_conversation(client)
+    path = f"/v1/conversations/{conversation['id']}/items"
+
+    async def add_meanwhile() -> None:  # another request adds the id while the model runs
+        assert (await client.post(path, json={"items": [message("theirs", "msg_mine")]})).status_code == 200
+
+    real_complete, real_stream = pipeline.complete, pipeline.stream
+
+    async def complete(ctx: AppContext, spec: ChatSpec) -> Generated:
+        await add_meanwhile()
+        return await real_complete(ctx, spec)
+
+    async def streamed(ctx: AppContext, spec: ChatSpec) -> AsyncIterator[Event]:
+        await add_meanwhile()
+        async for event in real_stream(ctx, spec):
+            yield event
+
+    monkeypatch.setattr(pipeline, "complete", complete)
+    monkeypatch.setattr(pipeline, "stream", streamed)
+    r = await client.post("/v1/responses", json={"model": LLAMA, "input": [message("echo: mine", "msg_mine")],
+                                                 "conversation": conversation["id"], "stream": stream})
+    expected = "Duplicate item found with id msg_mine. Remove duplicate items from your input and try again."
+    if stream:  # the stream had begun: the error ends it, and the response is stored failed
+        events = sse_events(r)
+        assert [e["type"] for e in events[-2:]] == ["error", "response.failed"]
+        assert events[-2]["message"] == expected
+    else:
+        assert r.status_code == 400 and r.json()["error"]["message"] == expected, r.text
+        assert r.json()["error"]["param"] == "input"
+        assert await db.prepare("SELECT id FROM responses").all() == []  # nothing of it was stored
+    listed = await items_of(client, conversation["id"])
+    assert [(i["id"], i["content"][0]["text"]) for i in listed["data"]] == [("msg_mine", "theirs")]
+
+
+@pytest.mark.parametrize("input_items", [
+    [message("echo: again", "msg_old")],  # an id the conversation holds
+    [message("echo: one", "msg_new"), message("echo: two", "msg_new")],  # an id twice in the input
+    [{"type": "item_reference", "id": "msg_old"}],  # a reference to an item the conversation holds
+])
+async def test_a_response_repeating_an_id_of_its_conversation_is_a_400_before_the_model_runs(
+    client: httpx.AsyncClient, simulator: Simulator, input_items: list[dict[str, Any]]
+) -> None:
+    conversation = await new_conversation(client, items=[message("old", "msg_old")])
+    before = len(simulator.calls)
+    r = await client.post("/v1/responses", json={"model": LLAMA, "input": input_items,
+                                                 "conversation": conversation["id"]})
+    assert r.status_code == 400 and r.json()["error"]["param"] == "input", r.text
+    assert r.json()["error"]["message"].startswith("Duplicate item found with id msg_")
+    assert len(simulator.calls) == before
+    assert [i["id"] for i in (await items_of(client, conversation["id"]))["data"]] == ["msg_old"]
 
 
 async def test_the_migration_keeps_ids_a_conversation_already_repeats(tmp_path: Path) -> None:

@@ -155,6 +155,8 @@ async def prepare(ctx: AppContext, req: CreateResponse, *, owner: str, reader: s
         past = await response_inputs.history(ctx, req.previous_response_id, req.conversation_id, reader)
     resolved_new = await response_inputs.references(ctx, new, reader)
     stored_new = [item if item.get("type") != "item_reference" else resolved_new[i] for i, item in enumerate(new)]
+    if req.conversation_id is not None:  # appended to the conversation, which holds an id once
+        _check_new_ids(past.items, stored_new)
     wheres = [past.where] * len(past.items) + [f"input[{i}]" for i in range(len(new))]
     resolved = [await response_inputs.resolve(ctx, item, where, reader)
                 for item, where in zip([*past.items, *resolved_new], wheres, strict=True)]
@@ -167,6 +169,24 @@ async def prepare(ctx: AppContext, req: CreateResponse, *, owner: str, reader: s
             gateway[t.function.name] = (t, tool)
     return Plan(response_id or translate.object_id("resp_"), owner, model, req, echoed, stored_new, chat, ctx.now(),
                 gateway, past.items, settings, request_json)
+
+
+def _check_new_ids(past: list[Item], new: list[Item]) -> None:
+    """A 400 (OpenAI's) when an input item has the id of an item of the conversation (``past``) or of
+    an input item before it: the conversation would hold it twice."""
+    seen = {item.get("id") for item in past}
+    for item in new:
+        item_id = item.get("id")
+        if item_id is None:
+            continue
+        if item_id in seen:
+            raise _duplicate(str(item_id))
+        seen.add(item_id)
+
+
+def _duplicate(item_id: str) -> InvalidRequest:
+    return InvalidRequest(f"Duplicate item found with id {item_id}. Remove duplicate items from your input and "
+                          "try again.", param="input")
 
 
 SETTINGS_LEFT_OUT = frozenset({"model", "input", "instructions", "tools", "text", "metadata", "previous_response_id",
@@ -447,14 +467,18 @@ async def _persist(ctx: AppContext, plan: Plan, final: dict[str, Any]) -> None:
     conversation = [] if plan.conversation_id is None else conversations.in_conversation(
         plan.conversation_id, [*plan.input, *final["output"]])
     db = backends.db
-    if plan.request.background:
-        guard = responses.in_progress_guard(plan.response_id)
-        statements = await items.stage(backends, plan.owner, [*output, *conversation], now, guard)
-        await db.batch([*statements, responses.finish(db, row, now)])
-        return
-    new_input = [items.NewItem(plan.response_id, "input", item) for item in plan.input]
-    statements = await items.stage(backends, plan.owner, [*new_input, *output, *conversation], now)
-    await db.batch([responses.insert(db, row, now, plan.request_json), *statements])
+    try:
+        if plan.request.background:
+            await items.write(backends, plan.owner, [*output, *conversation], now,
+                              guard=responses.in_progress_guard(plan.response_id), after=[responses.finish(db, row, now)])
+            return
+        new_input = [items.NewItem(plan.response_id, "input", item) for item in plan.input]
+        await items.write(backends, plan.owner, [*new_input, *output, *conversation], now,
+                          before=[responses.insert(db, row, now, plan.request_json)])
+    except items.ItemIdTaken:  # added to the conversation by a concurrent request while the model ran
+        ids = [str(item.get("id")) for item in plan.input]
+        taken = await conversations.item_ids(db, str(plan.conversation_id), ids)
+        raise _duplicate(next((i for i in ids if i in taken), "of an input item")) from None
 
 
 async def _persist_failure(ctx: AppContext, plan: Plan, failed: dict[str, Any]) -> None:
