@@ -111,9 +111,9 @@ async def stage(
     return statements
 
 
-ITEM_ID_TAKEN = "conversation_item_id_taken"
-"""The message ``migrations/0006_conversation_item_ids.sql``'s trigger aborts an insert with: it would
-have given a conversation a second item with the same id (found in the error D1 or SQLite reports)."""
+ITEM_ID_TAKEN = "UNIQUE constraint failed: items.container, items.item_id"
+"""What D1 and SQLite report when an insert would have given a conversation a second item with the same id
+(``migrations/0006_conversation_item_ids.sql``'s unique index)."""
 
 
 class ItemIdTaken(Exception):
