@@ -505,3 +505,27 @@ async def test_a_gateway_run_tool_is_run_by_the_server(client: httpx.AsyncClient
     assert ran == ["answer"]
     assert [i["type"] for i in response["output"]] == ["function_call", "message"]
     assert text_of(response) == "Tool results: found: the manual says 42"
+
+
+@pytest.mark.parametrize("repeat", ["input", "chain"])
+async def test_an_input_repeating_an_item_id_is_openais_400_before_the_model_runs(
+    client: httpx.AsyncClient, simulator: Simulator, repeat: str
+) -> None:
+    """As OpenAI answers a client that replays items it already sent (in the same input, or those of the
+    ``previous_response_id`` chain): "Duplicate item found with id …", ``param: input``."""
+    first = await create(client, model=LLAMA, input="echo: first")
+    said = first["output"][0]
+    body: dict[str, Any] = {"model": LLAMA, "input": [said, {"role": "user", "content": "echo: next"}, said]}
+    if repeat == "chain":
+        body = {"model": LLAMA, "previous_response_id": first["id"],
+                "input": [said, {"role": "user", "content": "echo: next"}]}
+    before = len(simulator.calls)
+    r = await client.post("/v1/responses", json=body)
+    assert r.status_code == 400, r.text
+    assert r.json()["error"] == {
+        "message": f"Duplicate item found with id {said['id']}. Remove duplicate items from your input and try again.",
+        "type": "invalid_request_error", "param": "input", "code": None}
+    assert len(simulator.calls) == before
+    # the same items, each once, are taken
+    body["input"] = body["input"][1:] if repeat == "chain" else body["input"][:2]
+    assert (await client.post("/v1/responses", json=body)).status_code == 200

@@ -155,8 +155,7 @@ async def prepare(ctx: AppContext, req: CreateResponse, *, owner: str, reader: s
         past = await response_inputs.history(ctx, req.previous_response_id, req.conversation_id, reader)
     resolved_new = await response_inputs.references(ctx, new, reader)
     stored_new = [item if item.get("type") != "item_reference" else resolved_new[i] for i, item in enumerate(new)]
-    if req.conversation_id is not None:  # appended to the conversation, which holds an id once
-        _check_new_ids(past.items, stored_new)
+    _check_new_ids(past.items, stored_new)
     wheres = [past.where] * len(past.items) + [f"input[{i}]" for i in range(len(new))]
     resolved = [await response_inputs.resolve(ctx, item, where, reader)
                 for item, where in zip([*past.items, *resolved_new], wheres, strict=True)]
@@ -172,8 +171,9 @@ async def prepare(ctx: AppContext, req: CreateResponse, *, owner: str, reader: s
 
 
 def _check_new_ids(past: list[Item], new: list[Item]) -> None:
-    """A 400 (OpenAI's) when an input item has the id of an item of the conversation (``past``) or of
-    an input item before it: the conversation would hold it twice."""
+    """A 400 (OpenAI's) when an input item has the id of an item before it: of the conversation or the
+    ``previous_response_id`` chain (``past``), or of the input (a conversation would hold it twice; the model
+    would read it twice)."""
     seen = {item.get("id") for item in past}
     for item in new:
         item_id = item.get("id")
