@@ -17,6 +17,7 @@ from openai_workers_ai import jobs as jobs_module
 from openai_workers_ai.adapters.local import SQLiteD1
 from openai_workers_ai.adapters.local_vectors import LocalVectorIndex
 from openai_workers_ai.app import create_app
+from openai_workers_ai.errors import UpstreamError
 from openai_workers_ai.maintenance import run_scheduled
 from openai_workers_ai.ports import Backends
 from openai_workers_ai.runner import ingest, vectors
@@ -255,3 +256,61 @@ async def test_without_a_queue_the_sweep_finishes_a_large_delete_a_bounded_run_a
     assert runs and max(runs) <= 30 + CALLS_PER_STEP * STEPS + 1, runs  # every cleanup's look-ups, the steps
     assert await held(db, vectors_index, store_id) == {
         "vector_stores": 0, "vector_store_files": 0, "vector_store_chunks": 0, "fts": 0, "vectors": 0}
+
+
+@pytest.mark.parametrize("then", ["attached again", "swept"])
+async def test_a_cancelled_files_chunks_are_never_lost_track_of(
+    client: httpx.AsyncClient, app: Any, db: SQLiteD1, vectors_index: CountingIndex,
+    monkeypatch: pytest.MonkeyPatch, then: str,
+) -> None:
+    """A batch cancelled mid-ingestion whose cleanup failed (the index down) leaves the file ``cancelled``
+    with chunks stored: attaching it again (here with larger chunks, so fewer of them) must not forget
+    them — its vectors all go when it is removed — and the sweep cleans them up on its own too."""
+    monkeypatch.setattr(ingest, "STEPS_PER_JOB", 2)
+    monkeypatch.setattr(ingest, "STEP", 5)
+    store_id = await new_store(client)
+    file_id = await upload(client, "long.txt", TEXT * 2)
+    r = await client.post(f"/v1/vector_stores/{store_id}/file_batches",
+                          json={"file_ids": [file_id], "chunking_strategy": STATIC})
+    batch_id = r.json()["id"]
+    sent: list[Any] = []
+
+    async def held_back(ctx: Any, job: Any, *, delay: int = 0) -> bool:  # the rest of the ingestion waits
+        sent.append(job)
+        return True
+
+    with monkeypatch.context() as holding:
+        holding.setattr(jobs_module, "send", held_back)
+        await drain(app)
+    stored = len(vectors_index)
+    assert stored == 10  # two steps of five chunks, then the job queued the rest (held back here)
+
+    async def index_down(self: CountingIndex, ids: Sequence[str]) -> None:
+        raise UpstreamError("Vector index error", code="vector_index_error")
+
+    with monkeypatch.context() as down:
+        down.setattr(CountingIndex, "delete", index_down)
+        r = await client.post(f"/v1/vector_stores/{store_id}/file_batches/{batch_id}/cancel")
+        assert r.status_code >= 500  # the cancel's cleanup failed
+    assert len(vectors_index) == stored
+    if then == "swept":
+        counts = await run_scheduled(app.state.ctx.backends, app.state.ctx.settings,
+                                     now=app.state.ctx.now() + vectors.STALE_AFTER + 1)
+        assert counts["vector_store_files_stale"] == 1
+        row = await db.prepare("SELECT status, chunk_count FROM vector_store_files WHERE id = ?").bind(file_id).first()
+        assert row is not None and (row["status"], row["chunk_count"]) == ("cancelled", 0)
+        assert len(vectors_index) == await chunk_count(db) == 0
+        return
+
+    bigger = {"type": "static", "static": {"max_chunk_size_tokens": 400, "chunk_overlap_tokens": 0}}
+    r = await client.post(f"/v1/vector_stores/{store_id}/files", json={"file_id": file_id, "chunking_strategy": bigger})
+    assert r.status_code == 200, r.text
+    await drain(app)
+    row = await db.prepare("SELECT status, chunk_count FROM vector_store_files WHERE id = ?").bind(file_id).first()
+    assert row is not None and row["status"] == "completed" and 0 < row["chunk_count"] < stored
+    assert len(vectors_index) == row["chunk_count"]  # the cancelled attempt's vectors went before it started over
+
+    r = await client.delete(f"/v1/vector_stores/{store_id}/files/{file_id}")
+    assert r.status_code == 200
+    await drain(app)
+    assert len(vectors_index) == await chunk_count(db) == 0

@@ -204,8 +204,8 @@ async def chunk_counts(db: Database, store_id: str, limit: int) -> list[tuple[st
 
 
 async def lower_chunk_count(db: Database, store_id: str, file_id: str, expected: int, count: int) -> bool:
-    """A purge stopped halfway: the file may own ``count`` chunks now, if it still names ``expected`` (a
-    twin ingestion may have raised it since; then the count stays, and the next purge starts there)."""
+    """A purge deleted the file's chunks from ``count`` on: it may own ``count`` chunks now, if it still
+    names ``expected`` (a twin ingestion may have raised it since; then the count stays)."""
     changed = await db.prepare(
         "UPDATE vector_store_files SET chunk_count = ? WHERE vector_store_id = ? AND id = ? AND chunk_count = ?"
     ).bind(count, store_id, file_id, expected).run()
@@ -217,6 +217,20 @@ async def remove(db: Database, store_id: str, file_id: str) -> None:
     await db.prepare("DELETE FROM vector_store_files WHERE vector_store_id = ? AND id = ?").bind(
         store_id, file_id
     ).run()
+
+
+async def left_behind(db: Database, store_id: str, file_ids: Sequence[str]) -> list[tuple[str, int]]:
+    """``(file id, chunk_count)`` of those of ``file_ids`` in the store that failed or were cancelled with
+    chunks still counted (their cleanup failed, or has not run yet)."""
+    found: list[tuple[str, int]] = []
+    for start in range(0, len(file_ids), 96):
+        chunk = file_ids[start : start + 96]
+        rows = await db.prepare(
+            f"SELECT id, chunk_count FROM vector_store_files WHERE vector_store_id = ? AND id IN ({', '.join('?' * len(chunk))})"
+            " AND status IN (?, ?) AND chunk_count > 0"
+        ).bind(store_id, *chunk, FAILED, CANCELLED).all()
+        found += [(r["id"], int(r["chunk_count"])) for r in rows]
+    return found
 
 
 async def remove_many(db: Database, store_id: str, file_ids: Sequence[str]) -> None:
@@ -243,8 +257,10 @@ async def stores_holding(db: Database, file_id: str) -> list[str]:
 
 
 async def stale(db: Database, before: int, limit: int) -> list[StoreFileRow]:
-    """Files whose ingestion or delete stopped without finishing (no heartbeat since ``before``)."""
+    """Files whose ingestion or delete stopped without finishing (no heartbeat since ``before``), and failed
+    or cancelled ones whose chunks their cleanup left."""
     rows = await db.prepare(
-        f"SELECT {_COLUMNS} FROM vector_store_files WHERE status IN (?, ?) AND updated_at <= ? ORDER BY updated_at LIMIT ?"
-    ).bind(IN_PROGRESS, DELETING, before, limit).all()
+        f"SELECT {_COLUMNS} FROM vector_store_files WHERE (status IN (?, ?)"
+        " OR (status IN (?, ?) AND chunk_count > 0)) AND updated_at <= ? ORDER BY updated_at LIMIT ?"
+    ).bind(IN_PROGRESS, DELETING, FAILED, CANCELLED, before, limit).all()
     return [StoreFileRow.from_row(r) for r in rows]

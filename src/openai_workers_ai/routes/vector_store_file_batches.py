@@ -63,6 +63,7 @@ async def create(request: Request) -> Response:
         rows = [new_file_row(store.id, file_id, names[file_id], body.chunking_strategy, body.attributes, batch.id, now)
                 for file_id in names]
     await vector_store_file_batches.create(ctx.backends.db, batch)
+    await vectors.clear_earlier_attempts(ctx.backends, store.id, [row.id for row in rows])
     await vector_store_files.attach(ctx.backends.db, rows)
     await start_ingestion(request, Job("vector_stores.ingest_batch", f"{store.id}/{batch.id}", store.owner))
     return await _render(request, batch)

@@ -39,6 +39,7 @@ async def create(request: Request) -> Response:
     now = ctx.now()
     row = new_file_row(store.id, body.file_id, names[body.file_id], body.chunking_strategy, body.attributes,
                        None, now)
+    await vectors.clear_earlier_attempts(ctx.backends, store.id, [row.id])
     await vector_store_files.attach(ctx.backends.db, [row])
     await start_ingestion(request, Job("vector_stores.ingest", f"{store.id}/{body.file_id}", store.owner))
     attached = await vector_store_files.get(ctx.backends.db, store.id, body.file_id)

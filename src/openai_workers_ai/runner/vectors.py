@@ -72,19 +72,29 @@ async def delete_vectors(backends: Backends, ids: Sequence[str]) -> None:
 
 async def purge(backends: Backends, store_id: str, file_id: str, count: int, budget: Budget | None = None) -> bool:
     """Delete the vectors and chunk rows of a file's first ``count`` chunks, the last first, up to
-    :data:`DELETE_BATCH` a step; True when none is left. Out of ``budget``, the file's ``chunk_count`` is
-    lowered to what is left (unless a twin ingestion raised it meanwhile), and False. A count of 0 (a file
-    whose ingestion has not started) has nothing to delete: a chunk is counted before it is stored."""
+    :data:`DELETE_BATCH` a step, and bring its ``chunk_count`` down to 0; True when none is left. Out of
+    ``budget``, the count is lowered to what is left, and False. (The count is lowered only from ``count``:
+    a twin ingestion that raised it meanwhile keeps it, and the next purge starts there.) A count of 0 (a
+    file whose ingestion has not started) has nothing to delete: a chunk is counted before it is stored."""
     left = count
     while left > 0:
         if budget is not None and not budget.take():
-            await vector_store_files.lower_chunk_count(backends.db, store_id, file_id, count, left)
-            return False
+            break
         start = max(0, left - DELETE_BATCH)
         await delete_vectors(backends, chunks.vector_ids(store_id, file_id, left, start=start))
         await chunks.delete_for_file(backends.db, store_id, file_id, start=start)
         left = start
-    return True
+    if left != count:
+        await vector_store_files.lower_chunk_count(backends.db, store_id, file_id, count, left)
+    return left == 0
+
+
+async def clear_earlier_attempts(backends: Backends, store_id: str, file_ids: Sequence[str]) -> None:
+    """Before files start over (attached again after they failed or were cancelled, which sets their
+    ``chunk_count`` back to 0): what an earlier attempt stored and its cleanup left (it failed, or has
+    not run yet) is purged first, so no vector outlives the count that named it."""
+    for file_id, count in await vector_store_files.left_behind(backends.db, store_id, file_ids):
+        await purge(backends, store_id, file_id, count)
 
 
 async def remove_file(backends: Backends, store_id: str, file_id: str, now: int, budget: Budget) -> bool:
@@ -175,8 +185,8 @@ async def _later(backends: Backends, job: Job) -> None:
 
 async def sweep(backends: Backends, settings: Settings, now: int) -> dict[str, int]:
     """The scheduled cleanup: expired stores and stores whose delete stopped halfway are deleted;
-    files whose ingestion stopped (no heartbeat for :data:`STALE_AFTER`) fail, and files whose
-    delete stopped are deleted — all within one :class:`Budget`: the rest of a delete is queued as its
+    files whose ingestion stopped (no heartbeat for :data:`STALE_AFTER`) fail, files whose delete
+    stopped are deleted, and failed or cancelled files whose chunks their cleanup left are purged — all within one :class:`Budget`: the rest of a delete is queued as its
     job, the rest of a stopped ingestion's purge left for the next run. Counts (of what was finished):
     ``vector_stores_deleted``, ``vector_store_files_stale``."""
     done = {"vector_stores_deleted": 0, "vector_store_files_stale": 0}
@@ -190,6 +200,8 @@ async def sweep(backends: Backends, settings: Settings, now: int) -> dict[str, i
         try:
             if row.status == DELETING:
                 finished = await delete_file(backends, row.vector_store_id, row.id, now, budget)
+            elif row.status != IN_PROGRESS:  # failed or cancelled, with chunks its cleanup left
+                finished = await purge(backends, row.vector_store_id, row.id, row.chunk_count, budget)
             elif finished := await purge(backends, row.vector_store_id, row.id, row.chunk_count, budget):
                 await vector_store_files.transition(
                     backends.db, row.vector_store_id, row.id, IN_PROGRESS, FAILED, now,
