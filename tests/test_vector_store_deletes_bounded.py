@@ -314,3 +314,27 @@ async def test_a_cancelled_files_chunks_are_never_lost_track_of(
     assert r.status_code == 200
     await drain(app)
     assert len(vectors_index) == await chunk_count(db) == 0
+
+
+async def test_cancelling_a_batch_of_large_files_purges_them_over_bounded_jobs(
+    client: httpx.AsyncClient, app: Any, db: SQLiteD1, vectors_index: CountingIndex,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store_id = await new_store(client)
+    file_ids = await attached(client, app, store_id, [TEXT, TEXT, TEXT])
+    total = await chunk_count(db)
+    assert total > BATCH * STEPS * 2
+    # as if still being ingested when the batch is cancelled: chunks stored, counted, the files in progress
+    db.conn.execute("UPDATE vector_store_files SET status = 'in_progress'")
+    batch = db.conn.execute("SELECT batch_id FROM vector_store_files LIMIT 1").fetchone()[0]
+    calls = Calls(db, vectors_index)
+
+    r = await client.post(f"/v1/vector_stores/{store_id}/file_batches/{batch}/cancel")
+    assert r.status_code == 200 and r.json()["file_counts"]["cancelled"] == 3, r.text
+    assert calls.take() <= 8 + CALLS_PER_STEP * STEPS + 1
+    ran = await jobs_one_by_one(app, calls, monkeypatch)
+    assert ran and {kind for kind, _ in ran} == {"vector_stores.purge"}
+    assert max(n for _, n in ran) <= 2 + CALLS_PER_STEP * STEPS + 2, ran
+    assert len(vectors_index) == await chunk_count(db) == 0
+    rows = db.conn.execute("SELECT id, status, chunk_count FROM vector_store_files ORDER BY id").fetchall()
+    assert [tuple(r) for r in rows] == [(file_id, "cancelled", 0) for file_id in sorted(file_ids)]

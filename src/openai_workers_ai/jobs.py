@@ -76,6 +76,11 @@ async def _delete_store_file(ctx: AppContext, job: Job) -> None:
     await vectors.delete_file(ctx.backends, store_id, file_id, ctx.now())
 
 
+async def _purge_cancelled(ctx: AppContext, job: Job) -> None:
+    """``vector_stores.purge``: what cancelled files of a store (``vs_…``) stored, likewise."""
+    await vectors.purge_cancelled(ctx.backends, job.id)
+
+
 async def _forget_file(ctx: AppContext, job: Job) -> None:
     """``files.leave_vector_stores``: a deleted file (``file-…``) taken out of every store, likewise."""
     await vectors.forget_file(ctx.backends, job.id, ctx.now())
@@ -90,6 +95,7 @@ HANDLERS: dict[str, Handler] = {
     vectors.STORE_JOB: _delete_store,
     vectors.FILE_JOB: _delete_store_file,
     vectors.FORGET_JOB: _forget_file,
+    vectors.PURGE_JOB: _purge_cancelled,
 }
 
 

@@ -219,9 +219,16 @@ async def remove(db: Database, store_id: str, file_id: str) -> None:
     ).run()
 
 
-async def left_behind(db: Database, store_id: str, file_ids: Sequence[str]) -> list[tuple[str, int]]:
-    """``(file id, chunk_count)`` of those of ``file_ids`` in the store that failed or were cancelled with
-    chunks still counted (their cleanup failed, or has not run yet)."""
+async def left_behind(db: Database, store_id: str, file_ids: Sequence[str] | None = None,
+                      limit: int = 96) -> list[tuple[str, int]]:
+    """``(file id, chunk_count)`` of files of the store (of ``file_ids``, or up to ``limit`` of all) that
+    failed or were cancelled with chunks still counted (their cleanup failed, or has not run yet)."""
+    if file_ids is None:
+        rows = await db.prepare(
+            "SELECT id, chunk_count FROM vector_store_files WHERE vector_store_id = ? AND status IN (?, ?)"
+            " AND chunk_count > 0 ORDER BY id LIMIT ?"
+        ).bind(store_id, FAILED, CANCELLED, limit).all()
+        return [(r["id"], int(r["chunk_count"])) for r in rows]
     found: list[tuple[str, int]] = []
     for start in range(0, len(file_ids), 96):
         chunk = file_ids[start : start + 96]

@@ -79,8 +79,8 @@ async def cancel(request: Request) -> Response:
     batch = await _visible_batch(request, store)
     ctx = context(request)
     await vector_store_file_batches.cancel(ctx.backends.db, batch.id)
-    for row in await vector_store_files.cancel_batch(ctx.backends.db, store.id, batch.id, ctx.now()):
-        await vectors.purge(ctx.backends, store.id, row.id, row.chunk_count)
+    cancelled = await vector_store_files.cancel_batch(ctx.backends.db, store.id, batch.id, ctx.now())
+    await vectors.purge_cancelled(ctx.backends, store.id, [(row.id, row.chunk_count) for row in cancelled])
     return await _render(request, BatchRow(batch.id, batch.vector_store_id, batch.created_at, True))
 
 

@@ -47,6 +47,8 @@ FILE_JOB = "vector_store_files.delete"
 """Job: go on taking a file out of a store (id ``vs_…/file-…``), already marked ``deleting``."""
 FORGET_JOB = "files.leave_vector_stores"
 """Job: go on taking a deleted file out of every store that held it (id ``file-…``)."""
+PURGE_JOB = "vector_stores.purge"
+"""Job: go on purging what cancelled (or failed) files of a store (id ``vs_…``) stored."""
 
 
 class Budget:
@@ -87,6 +89,24 @@ async def purge(backends: Backends, store_id: str, file_id: str, count: int, bud
     if left != count:
         await vector_store_files.lower_chunk_count(backends.db, store_id, file_id, count, left)
     return left == 0
+
+
+async def purge_cancelled(backends: Backends, store_id: str, files: Sequence[tuple[str, int]] | None = None,
+                          budget: Budget | None = None) -> bool:
+    """Purge what cancelled or failed files of the store stored (``files``: ``(id, chunk_count)`` of the
+    ones just cancelled; by default those :func:`~.vector_store_files.left_behind` finds), within ``budget``
+    (a run's own by default), the rest queued as a job; True when it is done."""
+    budget = budget or Budget()
+    todo = files if files is not None else await vector_store_files.left_behind(backends.db, store_id,
+                                                                                 limit=FILES_PER_STEP)
+    for file_id, count in todo:
+        if not await purge(backends, store_id, file_id, count, budget):
+            break
+    else:
+        if files is not None or len(todo) < FILES_PER_STEP:  # else more may be left than one look finds
+            return True
+    await _later(backends, Job(PURGE_JOB, store_id))
+    return False
 
 
 async def clear_earlier_attempts(backends: Backends, store_id: str, file_ids: Sequence[str]) -> None:
