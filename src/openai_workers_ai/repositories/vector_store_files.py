@@ -255,11 +255,11 @@ async def mark_file_deleting(db: Database, file_id: str, now: int) -> None:
     ).bind(DELETING, now, file_id, DELETING).run()
 
 
-async def stores_holding(db: Database, file_id: str) -> list[str]:
-    """The stores with a row of the file, in any status (``migrations/0005``: found by file id)."""
+async def stores_holding(db: Database, file_id: str, limit: int) -> list[str]:
+    """Up to ``limit`` stores with a row of the file, in any status (``migrations/0005``: found by file id)."""
     rows = await db.prepare(
-        "SELECT vector_store_id FROM vector_store_files WHERE id = ? ORDER BY vector_store_id"
-    ).bind(file_id).all()
+        "SELECT vector_store_id FROM vector_store_files WHERE id = ? ORDER BY vector_store_id LIMIT ?"
+    ).bind(file_id, limit).all()
     return [r["vector_store_id"] for r in rows]
 
 

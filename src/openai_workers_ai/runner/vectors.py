@@ -151,7 +151,7 @@ async def forget_file(backends: Backends, file_id: str, now: int, budget: Budget
     db = backends.db
     budget = budget or Budget()
     await vector_store_files.mark_file_deleting(db, file_id, now)
-    for store_id in await vector_store_files.stores_holding(db, file_id):
+    for store_id in await vector_store_files.stores_holding(db, file_id, limit=budget.steps + 1):  # each takes a step
         try:
             if not await remove_file(backends, store_id, file_id, now, budget):
                 await _later(backends, Job(FORGET_JOB, file_id))
