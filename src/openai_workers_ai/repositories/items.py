@@ -232,12 +232,26 @@ def delete_statements(db: Database, container: str, now: int) -> list[Statement]
     ]
 
 
+R2_DELETE_BATCH = 1000
+"""Keys per R2 delete call (R2 deletes at most 1,000 at once)."""
+
+
 async def finish_deletes(backends: Backends, container: str, now: int) -> None:
-    """Delete the R2 objects of ``container``'s ``deleting`` rows, then the rows (the sweep retries a failure)."""
-    rows = await backends.db.prepare(
-        "SELECT id, object_key FROM items WHERE container = ? AND status = ?").bind(container, storage.DELETING).all()
-    for row in rows:
-        await storage.delete(backends, ITEMS, row["id"], row["object_key"], now)
+    """Delete the R2 objects of ``container``'s ``deleting`` rows, then the rows: a thousand at a time, each
+    one R2 call and one D1 statement (a conversation of 500 images was 1,500 calls, past an invocation's
+    1,000). A failure is retried by the sweep; an object whose row went first is an orphan it removes."""
+    db = backends.db
+    while True:
+        rows = await db.prepare(
+            "SELECT id, object_key FROM items WHERE container = ? AND status = ? ORDER BY id LIMIT ?"
+        ).bind(container, storage.DELETING, R2_DELETE_BATCH).all()
+        if not rows:
+            return
+        await backends.bucket.delete([row["object_key"] for row in rows])
+        await db.prepare("DELETE FROM items WHERE container = ? AND status = ? AND id <= ?").bind(
+            container, storage.DELETING, rows[-1]["id"]).run()
+        if len(rows) < R2_DELETE_BATCH:
+            return
 
 
 async def delete_one(backends: Backends, key: str, object_key: str | None, now: int) -> None:
