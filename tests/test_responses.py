@@ -178,6 +178,31 @@ async def test_a_function_tool_round_trip(client: httpx.AsyncClient) -> None:
     assert text_of(third) == "Tool results: sunny"
 
 
+async def test_a_function_call_left_without_its_output_is_openais_400(client: httpx.AsyncClient) -> None:
+    """OpenAI answers every ``function_call`` of the context with its output or refuses the request (400 'No tool
+    output found for function call …', param ``input``), before the model runs: a follow-up that skips the
+    output (a chain, a conversation) is refused, the same follow-up with it runs."""
+    first = await create(client, model=SCOUT, input='call:get_weather {"city": "Paris"}', tools=[WEATHER])
+    [call] = first["output"]
+    r = await client.post("/v1/responses", json={"model": SCOUT, "tools": [WEATHER], "input": "and now?",
+                                                 "previous_response_id": first["id"]})
+    error = error_of(r, 400)
+    assert error["param"] == "input" and error["message"] == f"No tool output found for function call {call['call_id']}."
+    conversation = (await client.post("/v1/conversations", json={})).json()
+    await create(client, model=SCOUT, input='call:get_weather {"city": "Oslo"}', tools=[WEATHER],
+                 conversation=conversation["id"])
+    r = await client.post("/v1/responses", json={"model": SCOUT, "tools": [WEATHER], "input": "and now?",
+                                                 "conversation": conversation["id"]})
+    assert error_of(r, 400)["message"].startswith("No tool output found for function call call_")
+    r = await client.post("/v1/responses/input_tokens", json={"model": SCOUT, "input": "and now?",
+                                                              "previous_response_id": first["id"]})
+    assert error_of(r, 400)["param"] == "input"
+    answered = await create(client, model=SCOUT, previous_response_id=first["id"], tools=[WEATHER], input=[
+        {"type": "function_call_output", "call_id": call["call_id"], "output": "22°C"},
+        {"role": "user", "content": "and now?"}])
+    assert answered["status"] == "completed"
+
+
 async def test_streamed_tool_calls(client: httpx.AsyncClient) -> None:
     r = await client.post("/v1/responses", json={
         "model": SCOUT, "tools": [WEATHER], "stream": True,
@@ -399,8 +424,13 @@ async def test_compact_makes_an_item_that_feeds_back(client: httpx.AsyncClient, 
     ({"input": [{"role": "user", "content": [{"type": "output_text", "text": "x"}]}]}, "input[0].content[0].type",
      "input_text"),
     ({"input": [{"role": "user", "content": "x", "phase": "final_answer"}]}, "input[0].phase", "assistant"),
-    ({"input": [{"type": "function_call_output", "call_id": "call_x", "output": "1"}]}, "input[0].call_id",
-     "No tool call"),
+    ({"input": [{"type": "function_call_output", "call_id": "call_x", "output": "1"}]}, "input",
+     "No tool call found for function call output with call_id call_x"),
+    ({"input": [{"role": "user", "content": "hi"},
+                {"type": "function_call", "call_id": "call_y", "name": "f", "arguments": "{}"},
+                {"role": "user", "content": "and?"}]}, "input", "No tool output found for function call call_y."),
+    ({"input": [{"type": "function_call", "call_id": "call_z", "name": "f", "arguments": "{}"}]}, "input",
+     "No tool output found for function call call_z."),
     ({"input": [{"type": "function_call", "name": "f", "arguments": "{}"}]}, "input[0].call_id", "Missing"),
     ({"input": "hi", "tools": [{"type": "web_search"}]}, "tools[0].type", "function"),
     ({"input": "hi", "tools": [{"type": "function", "name": "f", "strict": True,

@@ -234,7 +234,8 @@ def messages(items: Sequence[Item], wheres: Sequence[str]) -> list[spec.Message]
     out: list[spec.Message] = []
     pending_calls: list[spec.ToolCall] = []
     call_where = ""
-    known_calls: set[str] = set()
+    known_calls: dict[str, None] = {}  # in order: the first unanswered one is named
+    answered: set[str] = set()
 
     def flush() -> None:
         nonlocal pending_calls
@@ -252,15 +253,15 @@ def messages(items: Sequence[Item], wheres: Sequence[str]) -> list[spec.Message]
             if not pending_calls:
                 call_where = where
             pending_calls.append(spec.ToolCall(item["call_id"], item["name"], item["arguments"]))
-            known_calls.add(item["call_id"])
+            known_calls[item["call_id"]] = None
             continue
         flush()
         if kind == "message":
             out.append(_turn(item, where))
         elif kind == "function_call_output":
             if item["call_id"] not in known_calls:
-                raise _bad(f"No tool call found for function call output with call_id {item['call_id']}.",
-                           f"{where}.call_id")
+                raise _bad(f"No tool call found for function call output with call_id {item['call_id']}.", "input")
+            answered.add(item["call_id"])
             output = item["output"]
             text = output if isinstance(output, str) else "".join(
                 p.get("text", "") for p in output if p.get("type") == "input_text")
@@ -269,6 +270,9 @@ def messages(items: Sequence[Item], wheres: Sequence[str]) -> list[spec.Message]
             summary = compaction_summary(item["encrypted_content"], f"{where}.encrypted_content")
             out.append(spec.Message("system", f"A summary of the conversation so far:\n{summary}", where=where))
     flush()
+    unanswered = next((c for c in known_calls if c not in answered), None)
+    if unanswered is not None:  # OpenAI's 400 (param ``input``, wherever the call is): every call needs its output
+        raise _bad(f"No tool output found for function call {unanswered}.", "input")
     return out
 
 
