@@ -458,6 +458,25 @@ async def test_bad_requests_are_400s_naming_the_param(client: httpx.AsyncClient,
     assert error["param"] == param and needle.lower() in error["message"].lower(), error
 
 
+@pytest.mark.parametrize(("item", "prefix"), [
+    ({"type": "message", "role": "user", "content": "hi", "id": "item_1"}, "msg"),
+    ({"role": "assistant", "content": "hi", "id": "019f629b-43ee-7a82-acb1-3071dbffbdad"}, "msg"),
+    ({"type": "function_call", "call_id": "call_1", "name": "f", "arguments": "{}", "id": "call_1"}, "fc"),
+    ({"type": "reasoning", "summary": [], "id": "item_df7e40c3f04fc8ade5c3800e"}, "rs"),
+])
+async def test_an_item_id_with_another_types_prefix_is_openais_400(client: httpx.AsyncClient, item: dict[str, Any],
+                                                                   prefix: str) -> None:
+    """OpenAI checks a sent item's id against its type's prefix (``msg``, ``fc``, ``rs``): 400 ``invalid_id_prefix``,
+    in a response's input as in the items added to a conversation."""
+    r = await client.post("/v1/responses", json={"model": LLAMA, "input": [
+        {"role": "user", "content": "first"}, item, {"role": "user", "content": "hi"}]})
+    assert error_of(r, 400) == {"message": f"Invalid 'input[1].id': '{item['id']}'. Expected an ID that begins with "
+                                           f"'{prefix}'.", "type": "invalid_request_error", "param": "input[1].id",
+                                "code": "invalid_id_prefix"}
+    r = await client.post("/v1/conversations", json={"items": [item]})
+    assert error_of(r, 400)["param"] == "items[0].id"
+
+
 async def test_unknown_previous_response_and_conversation(client: httpx.AsyncClient) -> None:
     error = error_of(await client.post("/v1/responses", json={"model": LLAMA, "input": "hi",
                                                               "previous_response_id": "resp_nope"}), 404)

@@ -38,6 +38,9 @@ ROLES: dict[str, spec.Role] = {"user": "user", "system": "system", "developer": 
 PHASES = ("commentary", "final_answer")
 PREFIXES = {"message": "msg_", "function_call": "fc_", "function_call_output": "fco_", "reasoning": "rs_",
             "compaction": "cmp_", "file_search_call": "fs_"}
+ID_PREFIXES = {"message": "msg", "function_call": "fc", "reasoning": "rs"}
+"""What a sent item's id must begin with, by type (OpenAI's 400 ``invalid_id_prefix`` otherwise; the types
+whose rule OpenAI is seen to apply)."""
 COMPACTION_PREFIX = "owai-compaction-v1:"
 """A ``compaction`` item's ``encrypted_content`` here is this prefix and the summary, base64-encoded
 (readable, not encrypted: the summary is the client's own conversation)."""
@@ -142,6 +145,10 @@ def _id(raw: Item, kind: str, where: str) -> str:
         return object_id(PREFIXES[kind])
     if not isinstance(given, str) or not given:
         raise _bad(f"Invalid type for '{where}.id': expected a string.", f"{where}.id")
+    prefix = ID_PREFIXES.get(kind)
+    if prefix is not None and not given.startswith(prefix):
+        raise _bad(f"Invalid '{where}.id': '{given}'. Expected an ID that begins with '{prefix}'.", f"{where}.id",
+                   "invalid_id_prefix")
     return given
 
 
