@@ -59,6 +59,19 @@ async def test_create_retrieve_update_delete(client: httpx.AsyncClient, db: SQLi
     assert (await db.prepare("SELECT COUNT(*) AS n FROM items").first()) == {"n": 0}
 
 
+async def test_update_with_metadata_null_clears_it(client: httpx.AsyncClient) -> None:
+    """``metadata`` is required and nullable in OpenAI's ``UpdateConversationBody`` (the official client's
+    ``conversations.update(id, metadata=None)`` sends ``null``): it clears the metadata, as null does on create."""
+    conversation = await new_conversation(client, metadata={"topic": "demo"})
+    path = f"/v1/conversations/{conversation['id']}"
+    r = await client.post(path, json={"metadata": None})
+    assert r.status_code == 200, r.text
+    assert r.json() == {**conversation, "metadata": {}} and (await client.get(path)).json() == r.json()
+    assert_matches(r.json(), "ConversationResource")
+    r = await client.post(path, json={})
+    assert r.status_code == 400 and r.json()["error"]["param"] == "metadata"
+
+
 async def test_items_are_added_listed_retrieved_and_deleted(client: httpx.AsyncClient) -> None:
     conversation = await new_conversation(client, items=[{"role": "user", "content": "one"}])
     path = f"/v1/conversations/{conversation['id']}/items"

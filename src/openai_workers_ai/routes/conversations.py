@@ -71,8 +71,9 @@ async def retrieve(request: Request) -> Response:
 async def update(request: Request) -> Response:
     row = await _row(request)
     body = await parse_json(request, UpdateConversationBody)
-    await conversations.update_metadata(context(request).backends.db, row.id, body.metadata)
-    return json_response(conversation_object(row.id, row.created_at, body.metadata))
+    metadata = body.metadata or {}
+    await conversations.update_metadata(context(request).backends.db, row.id, metadata)
+    return json_response(conversation_object(row.id, row.created_at, metadata))
 
 
 async def delete(request: Request) -> Response:

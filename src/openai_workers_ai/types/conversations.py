@@ -18,7 +18,8 @@ class CreateConversationBody(Request):
 
 
 class UpdateConversationBody(Request):
-    metadata: Metadata
+    metadata: Metadata | None
+    """Required, and nullable as in OpenAI's spec: ``null`` clears it."""
 
 
 class CreateItemsBody(Request):
