@@ -18,9 +18,19 @@ from openai_workers_ai.settings import Settings
 from openai_workers_ai.simulator import Simulator
 
 from .conftest import KEY, OTHER_KEY
+from .openapi import assert_matches
 from .responses_util import checked
 
 LLAMA = "@cf/meta/llama-3.1-8b-instruct"
+
+
+def ws_error(event: dict[str, Any], status: int | None = 400) -> dict[str, Any]:
+    """A WebSocket ``error`` event, checked as OpenAI's ``ResponseWsError`` (``status``: a request's error has the
+    HTTP status it would have had; None for one in the response's stream): its ``error`` payload."""
+    assert_matches(event, "ResponseWsError")
+    assert event.get("status") == status, event
+    payload: dict[str, Any] = event["error"]
+    return payload
 
 
 def turn(ws: Any, **body: Any) -> list[dict[str, Any]]:
@@ -43,15 +53,25 @@ def test_responses_over_a_websocket(app: Any, simulator: Simulator) -> None:
         second = checked(turn(ws, input="echo: two", store=False, previous_response_id=response["id"]))
         assert second[-1]["response"]["previous_response_id"] == response["id"]
         assert [m["content"] for m in simulator.calls[-1][1]["messages"]] == ["echo: one", "one", "echo: two"]
-        [error] = turn(ws, input="hi", stream=True)
-        assert error["type"] == "error" and error["param"] == "stream"
-        [error] = turn(ws, input="hi", previous_response_id="resp_unknown")
-        assert error["code"] == "previous_response_not_found"
+        [event] = turn(ws, input="hi", stream=True)
+        error = ws_error(event)
+        assert error["type"] == "invalid_request_error" and error["param"] == "stream"
+        [event] = turn(ws, input="hi", previous_response_id="resp_unknown")
+        assert ws_error(event, 404)["code"] == "previous_response_not_found"
         # The body meets OpenAI's rules as over HTTP, the model answered first.
-        [error] = turn(ws, input="hi", max_output_tokens=1)
+        [event] = turn(ws, input="hi", max_output_tokens=1)
+        error = ws_error(event)
         assert error["param"] == "max_output_tokens" and error["code"] == "integer_below_min_value", error
-        [error] = turn(ws, input="hi", model="no-such-model", temperature=5)
-        assert error["code"] == "model_not_found", error
+        [event] = turn(ws, input="hi", model="no-such-model", temperature=5)
+        assert ws_error(event, 404)["code"] == "model_not_found", event
+        # The model failing before it answers: the error it would be over HTTP.
+        [event] = turn(ws, input="fail:500")
+        assert ws_error(event, 502)["message"]
+        # … and failing in the middle: the error in the stream (numbered, no status), then response.failed.
+        events = turn(ws, input="fail-mid:500")
+        assert events[-1]["sequence_number"] == events[-2]["sequence_number"] + 1
+        assert ws_error(events[-1], None)["type"] == "server_error"
+        assert json.loads(ws.receive_text())["type"] == "response.failed"
         stored = checked(turn(ws, input="echo: three"))[-1]["response"]
     with TestClient(app) as client:
         r = client.get(f"/v1/responses/{stored['id']}", headers={"authorization": f"Bearer {KEY}"})
@@ -129,8 +149,8 @@ def test_bad_messages_get_error_events_and_the_socket_stays_open(app: Any) -> No
         for raw, param in (("not json", None), ('{"type": "session.update"}', "type"),
                            ('{"type": "response.create", "stream_id": "bad id!", "input": "x"}', "stream_id")):
             ws.send_text(raw)
-            error = json.loads(ws.receive_text())
-            assert error["type"] == "error" and error["param"] == param, error
+            error = ws_error(json.loads(ws.receive_text()))
+            assert error["param"] == param, error
         ws.send_bytes(json.dumps({"type": "response.create", "model": LLAMA, "input": "echo: bytes",
                                   "store": False}).encode())
         done = events_until_done(ws, 1)[-1]
@@ -146,9 +166,10 @@ def test_a_continuation_on_the_socket_still_checks_the_conversation(app: Any) ->
             mine = turn(ws, input="echo: mine")[-1]["response"]
             # Continuing a response the socket remembers, into another key's conversation: refused as
             # over HTTP (both fields together are a 400), and nothing is appended to it.
-            [error] = turn(ws, input="echo: injected", previous_response_id=mine["id"], conversation=theirs["id"])
+            [event] = turn(ws, input="echo: injected", previous_response_id=mine["id"], conversation=theirs["id"])
+            error = ws_error(event)
             assert error["param"] == "previous_response_id" and "together" in error["message"]
-            [error] = turn(ws, input="echo: injected", conversation=theirs["id"])
-            assert error["code"] == "conversation_not_found"
+            [event] = turn(ws, input="echo: injected", conversation=theirs["id"])
+            assert ws_error(event, 404)["code"] == "conversation_not_found"
         listed = client.get(f"/v1/conversations/{theirs['id']}/items", headers=other).json()["data"]
         assert [item["content"][0]["text"] for item in listed] == ["theirs"]

@@ -391,7 +391,7 @@ describe("OpenAI API", () => {
     socket.send(JSON.stringify({ type: "response.create", model, input: "echo: two", previous_response_id: first.id,
       store: false }));
     await until("the continuation", () => ended().length === 2);
-    assert.equal(got.events.find((e) => e.type === "error").message, "Messages must be JSON objects.");
+    assert.equal(got.events.find((e) => e.type === "error").error.message, "Messages must be JSON objects.");
     assert.equal(ended()[1].response.previous_response_id, first.id);
     assert.equal(ended()[1].response.output[0].content[0].text, "two");
     assert.equal(got.closed, null);

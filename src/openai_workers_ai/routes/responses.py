@@ -217,6 +217,20 @@ async def websocket(ws: WebSocket) -> None:
         await socket.close()
 
 
+WS_ERROR_TYPES = {"rate_limit_exceeded": "requests", "response_cancelled": "invalid_request_error"}
+"""An in-stream error's code → its payload's ``type`` over a WebSocket (``server_error`` otherwise), as
+:mod:`..errors` types the same failures over HTTP."""
+
+
+def _ws_error(event: objects.Event) -> objects.Event:
+    """An SSE ``error`` event (``ResponseErrorEvent``: code, message, param) as the WebSocket sends it: OpenAI's
+    ``ResponseWsError``, the same fields in an ``error`` payload with a ``type``, and the ``sequence_number``."""
+    code = event.get("code")
+    return {"type": "error", "sequence_number": event["sequence_number"],
+            "error": {"type": WS_ERROR_TYPES.get(str(code), "server_error"), "code": code,
+                      "message": event.get("message", ""), "param": event.get("param")}}
+
+
 class _Socket:
     """One WebSocket's lanes, what it remembers, and its sends (one at a time)."""
 
@@ -230,14 +244,16 @@ class _Socket:
         self.remembered: dict[str, list[Any]] = {}
 
     async def send(self, event: objects.Event, stream_id: str | None) -> None:
+        if event["type"] == "error" and "error" not in event:  # one in the response's stream: OpenAI's socket shape
+            event = _ws_error(event)
         if stream_id is not None:
             event = {**event, "stream_id": stream_id}
         async with self.sending:
             await self.ws.send_text(runner.dumps_event(event))
 
     async def fail(self, error: APIError, stream_id: str | None) -> None:
-        await self.send({"type": "error", "code": error.code, "message": error.message, "param": error.param,
-                         "sequence_number": 0}, stream_id)
+        """A message's error (the HTTP error it would be): OpenAI's ``ResponseWsError``, with its ``status``."""
+        await self.send({"type": "error", "status": error.status, **error.to_openai()}, stream_id)
 
     async def take(self, raw: str) -> None:
         """One client message: checked, then queued on its lane."""
