@@ -226,12 +226,13 @@ async def test_a_websocket_message_is_counted_too(app) -> None:  # noqa: ANN001
     with TestClient(app) as client, client.websocket_connect(
             "/v1/responses", headers={"authorization": f"Bearer {KEY}"}) as ws:
         ws.send_text(json.dumps({"type": "response.create", "model": "gpt-4o-mini", "input": [[]] * 40_000}))
-        error = json.loads(ws.receive_text())
-        assert error["type"] == "error" and error["code"] == "too_many_json_values"
+        event = json.loads(ws.receive_text())  # OpenAI's ResponseWsError: the payload under "error"
+        assert event["type"] == "error" and event["error"]["code"] == "too_many_json_values"
         items = [{"role": "user", "content": "hi"}] * (MAX_INPUT_ITEMS + 1)
         ws.send_text(json.dumps({"type": "response.create", "model": "gpt-4o-mini", "input": items}))
-        error = json.loads(ws.receive_text())
-        assert error["type"] == "error" and error["param"] == "input" and error["code"] == "array_above_max_length"
+        event = json.loads(ws.receive_text())
+        error = event["error"]
+        assert event["type"] == "error" and error["param"] == "input" and error["code"] == "array_above_max_length"
 
 
 def parts(n: int, kind: str = "text") -> list[dict]:  # type: ignore[type-arg]
