@@ -394,17 +394,28 @@ async def test_input_tokens_is_an_estimate_that_grows_with_the_input(client: htt
     assert 0 < counts[0] < counts[1]
 
 
-async def test_compact_makes_an_item_that_feeds_back(client: httpx.AsyncClient, simulator: Simulator) -> None:
+async def test_compact_keeps_the_user_messages_and_makes_an_item_that_feeds_back(
+    client: httpx.AsyncClient, simulator: Simulator
+) -> None:
+    """As OpenAI's compacted window: the user messages as they were, then one ``compaction`` item for the
+    rest (the assistant's answers, tool calls, reasoning); fed back as input, it continues the conversation."""
     first = await create(client, input="echo: we chose blue")
-    r = await client.post("/v1/responses/compact", json={"model": LLAMA, "previous_response_id": first["id"]})
+    r = await client.post("/v1/responses/compact", json={
+        "model": LLAMA, "previous_response_id": first["id"], "input": [{"role": "user", "content": "echo: and red"}]})
     assert r.status_code == 200, r.text
     compacted = r.json()
     assert_matches(compacted, "CompactResource")
-    [item] = compacted["output"]
+    kept, item = compacted["output"][:-1], compacted["output"][-1]
+    assert [(m["type"], m["role"], m["status"], m["content"]) for m in kept] == [
+        ("message", "user", "completed", [{"type": "input_text", "text": text}])
+        for text in ("echo: we chose blue", "echo: and red")]
+    stored_input = (await client.get(f"/v1/responses/{first['id']}/input_items")).json()["data"]
+    assert kept[0]["id"] == stored_input[0]["id"] and kept[1]["id"].startswith("msg_")  # as stored, or new
     assert item["type"] == "compaction" and item["id"].startswith("cmp_")
-    follow = await create(client, input=[item, {"role": "user", "content": "echo: go on"}])
-    system = simulator.calls[-1][1]["messages"][0]
-    assert system["role"] == "system" and system["content"].startswith("A summary of the conversation so far:")
+    follow = await create(client, input=[*kept, item, {"role": "user", "content": "echo: go on"}])
+    sent = simulator.calls[-1][1]["messages"]
+    assert [m["role"] for m in sent] == ["user", "user", "system", "user"]
+    assert sent[2]["content"].startswith("A summary of the conversation so far:")
     assert text_of(follow) == "go on"
     error = error_of(await client.post("/v1/responses", json={"model": LLAMA, "input": [
         {"type": "compaction", "encrypted_content": "c29tZXRoaW5n"}]}), 400)

@@ -30,7 +30,7 @@ from ..streaming import primed, sse, sse_response
 from ..translate import file_search
 from ..translate import response_objects as objects
 from ..translate import responses as translate
-from ..types.responses import INCLUDABLE, CompactBody, CreateResponse, TokenCountsBody
+from ..types.responses import INCLUDABLE, CompactBody, CreateResponse, Item, TokenCountsBody
 from ..validation import check_size, includes, parse_json, validate_for
 from ..workers_ai import pipeline, spec
 
@@ -150,8 +150,8 @@ async def input_items(request: Request) -> Response:
 # ---- input_tokens, compact -------------------------------------------------------------------
 
 
-async def _context(request: Request, body: TokenCountsBody | CompactBody) -> tuple[spec.ChatSpec, list[str]]:
-    """The spec a response with this context would run, and its turns as text lines."""
+async def _context(request: Request, body: TokenCountsBody | CompactBody) -> tuple[spec.ChatSpec, list[str], list[Item]]:
+    """The spec a response with this context would run, its turns as text lines, and its items."""
     ctx = context(request)
     reader = owner(request)
     req = body if isinstance(body, TokenCountsBody) else TokenCountsBody(
@@ -166,11 +166,11 @@ async def _context(request: Request, body: TokenCountsBody | CompactBody) -> tup
     chat = translate.chat_spec(req, model, resolved, wheres, gateway_tools=runner.gateway_functions())
     lines = [f"{m.role}: {m.text()}" + "".join(f" [called {c.name}({c.arguments})]" for c in m.tool_calls)
              for m in chat.messages]
-    return chat, lines
+    return chat, lines, [*past.items, *new]
 
 
 async def input_tokens(request: Request) -> Response:
-    chat, _ = await _context(request, await parse_json(request, TokenCountsBody, task="text-generation"))
+    chat, _, _ = await _context(request, await parse_json(request, TokenCountsBody, task="text-generation"))
     tools = sum(spec.estimate_tokens(translate.dumps_compact(t.parameters or {}) + t.name) for t in chat.tools)
     return json_response({"object": "response.input_tokens",
                           "input_tokens": translate.estimated_tokens(chat.messages) + tools})
@@ -183,14 +183,15 @@ SUMMARIZE = ("Summarize the conversation below for whoever continues it: keep ev
 async def compact(request: Request) -> Response:
     ctx = context(request)
     body = await parse_json(request, CompactBody, task="text-generation")
-    chat, lines = await _context(request, body)
+    chat, lines, items = await _context(request, body)
     summary_spec = spec.ChatSpec(model=chat.model, messages=(
         spec.Message("system", SUMMARIZE), spec.Message("user", "\n".join(lines), where="input")))
     generated = await pipeline.complete(ctx, summary_spec)
     usage = objects.usage_object(generated.usage)
+    kept = [item for item in items if item.get("type") == "message" and item.get("role") == "user"]
     return json_response({"id": translate.object_id("resp_"), "object": "response.compaction",
                           "created_at": ctx.now(),
-                          "output": [translate.compaction_item(generated.choices[0].text)], "usage": usage})
+                          "output": [*kept, translate.compaction_item(generated.choices[0].text)], "usage": usage})
 
 
 # ---- WebSocket mode --------------------------------------------------------------------------
