@@ -187,10 +187,10 @@ async def sweep(
         f"SELECT id, object_key FROM {name} WHERE status = ? AND expires_at IS NOT NULL"
         " AND expires_at <= ? ORDER BY expires_at LIMIT ?"
     ).bind(table.ready, now, SWEEP_BATCH).all()
-    stale = await db.prepare(
-        f"SELECT id, object_key FROM {name} WHERE status IN (?, ?) AND updated_at <= ?"
+    stale = await db.prepare(  # the statuses written out: the partial index <table>_unsettled (0007) is on them
+        f"SELECT id, object_key FROM {name} WHERE status IN ('{UPLOADING}', '{DELETING}') AND updated_at <= ?"
         " ORDER BY updated_at LIMIT ?"
-    ).bind(UPLOADING, DELETING, now - stale_after, SWEEP_BATCH).all()
+    ).bind(now - stale_after, SWEEP_BATCH).all()
     done = {"expired": 0, "stale": 0}
     for kind, rows in (("expired", expired), ("stale", stale)):
         for row in rows:

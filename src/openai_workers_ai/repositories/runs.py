@@ -105,8 +105,8 @@ async def list_page(db: Database, thread_id: str, page: Page) -> tuple[list[Run]
 
 async def active_in(db: Database, thread_id: str) -> str | None:
     """The id of the thread's active run, if it has one."""
-    row = await db.prepare(
-        f"SELECT id FROM runs WHERE thread_id = ? AND status IN ({_ACTIVE}) ORDER BY id DESC LIMIT 1"
+    row = await db.prepare(  # `+id`: found by runs_thread_active (active runs only), not by walking runs_thread_id
+        f"SELECT id FROM runs WHERE thread_id = ? AND status IN ({_ACTIVE}) ORDER BY +id DESC LIMIT 1"
     ).bind(thread_id).first()
     return None if row is None else str(row["id"])
 

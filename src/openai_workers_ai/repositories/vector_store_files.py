@@ -264,10 +264,14 @@ async def stores_holding(db: Database, file_id: str, limit: int) -> list[str]:
 
 
 async def stale(db: Database, before: int, limit: int) -> list[StoreFileRow]:
-    """Files whose ingestion or delete stopped without finishing (no heartbeat since ``before``), and failed
-    or cancelled ones whose chunks their cleanup left."""
-    rows = await db.prepare(
-        f"SELECT {_COLUMNS} FROM vector_store_files WHERE (status IN (?, ?)"
-        " OR (status IN (?, ?) AND chunk_count > 0)) AND updated_at <= ? ORDER BY updated_at LIMIT ?"
-    ).bind(IN_PROGRESS, DELETING, FAILED, CANCELLED, before, limit).all()
+    """Files whose ingestion or delete stopped without finishing (no heartbeat since ``before``), then failed
+    or cancelled ones whose chunks their cleanup left: up to ``limit`` of each."""
+    rows = await db.prepare(  # the statuses written out: the partial index vector_store_files_unsettled is on them
+        f"SELECT {_COLUMNS} FROM vector_store_files WHERE status IN ('{IN_PROGRESS}', '{DELETING}')"
+        " AND updated_at <= ? ORDER BY updated_at LIMIT ?"
+    ).bind(before, limit).all()
+    rows += await db.prepare(  # likewise vector_store_files_left_behind
+        f"SELECT {_COLUMNS} FROM vector_store_files WHERE status IN ('{FAILED}', '{CANCELLED}') AND chunk_count > 0"
+        " AND updated_at <= ? ORDER BY updated_at LIMIT ?"
+    ).bind(before, limit).all()
     return [StoreFileRow.from_row(r) for r in rows]
