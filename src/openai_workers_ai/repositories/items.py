@@ -238,18 +238,18 @@ R2_DELETE_BATCH = 1000
 
 async def finish_deletes(backends: Backends, container: str, now: int) -> None:
     """Delete the R2 objects of ``container``'s ``deleting`` rows, then the rows: a thousand at a time, each
-    one R2 call and one D1 statement (a conversation of 500 images was 1,500 calls, past an invocation's
+    one R2 call and one D1 batch (a conversation of 500 images was 1,500 calls, past an invocation's
     1,000). A failure is retried by the sweep; an object whose row went first is an orphan it removes."""
     db = backends.db
     while True:
-        rows = await db.prepare(
-            "SELECT id, object_key FROM items WHERE container = ? AND status = ? ORDER BY id LIMIT ?"
-        ).bind(container, storage.DELETING, R2_DELETE_BATCH).all()
+        rows = await db.prepare("SELECT id, object_key FROM items WHERE container = ? AND status = ? LIMIT ?").bind(
+            container, storage.DELETING, R2_DELETE_BATCH).all()
         if not rows:
             return
         await backends.bucket.delete([row["object_key"] for row in rows])
-        await db.prepare("DELETE FROM items WHERE container = ? AND status = ? AND id <= ?").bind(
-            container, storage.DELETING, rows[-1]["id"]).run()
+        ids = [row["id"] for row in rows]
+        await db.batch([db.prepare(f"DELETE FROM items WHERE id IN ({', '.join('?' * len(chunk))})").bind(*chunk)
+                        for chunk in (ids[i : i + 99] for i in range(0, len(ids), 99))])
         if len(rows) < R2_DELETE_BATCH:
             return
 
