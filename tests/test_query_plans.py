@@ -42,10 +42,11 @@ ALLOWED: list[tuple[str, str, str]] = [
     (r"^SELECT .* FROM (assistants|threads|files|vector_stores|conversations|responses) WHERE .*"
      r"ORDER BY id (ASC|DESC) LIMIT \?$",
      r"^SCAN \w+ USING INDEX sqlite_autoindex_\w+_1$", "walks the primary key in order up to the LIMIT"),
-    # Keyword search: FTS5 ranks what MATCH found; bm25 is known only once a row is found.
+    # Keyword search: FTS5 ranks what MATCH found (the searched stores' chunks only: the match names
+    # them first, tests/test_keyword_search_scope.py); bm25 is known only once a row is found.
     (r"vector_store_chunks_fts MATCH \?", r"^SCAN s VIRTUAL TABLE INDEX 0:M\d+$", "FTS5's own index"),
     (r"vector_store_chunks_fts MATCH \?.*ORDER BY bm25", r"USE TEMP B-TREE FOR ORDER BY",
-     "ranks the chunks MATCH found"),
+     "ranks the searched stores' chunks MATCH found"),
     # Sorts of rows an equality search already bounded to one parent.
     (r"FROM vector_store_files WHERE vector_store_id = \?( AND batch_id = \?)? GROUP BY status",
      r"USE TEMP B-TREE FOR GROUP BY", "file_counts: one store's (one batch's) files, by status"),

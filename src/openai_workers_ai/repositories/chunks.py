@@ -113,12 +113,13 @@ async def keyword_search(db: Database, store_ids: Sequence[str], query: str, lim
     expression = match_expression(query)
     if expression is None:
         return []
+    stores = " OR ".join(f'vector_store_id : "{store_id}"' for store_id in store_ids)  # ids: letters, digits, _
     marks = ", ".join("?" * len(store_ids))
-    rows = await db.prepare(
+    rows = await db.prepare(  # the stores matched first: only their chunks are read and ranked (by their text)
         "SELECT c.vector_id, c.vector_store_id, c.file_id, c.idx, c.text, f.filename, f.attributes"
         " FROM vector_store_chunks_fts s JOIN vector_store_chunks c ON c.rowid = s.rowid"
         " JOIN vector_store_files f ON f.vector_store_id = c.vector_store_id AND f.id = c.file_id"
         f" WHERE vector_store_chunks_fts MATCH ? AND c.vector_store_id IN ({marks}) AND f.status = ?"
-        " ORDER BY bm25(vector_store_chunks_fts), c.vector_id LIMIT ?"
-    ).bind(expression, *store_ids, "completed", limit).all()
+        " ORDER BY bm25(vector_store_chunks_fts, 1.0, 0.0), c.vector_id LIMIT ?"
+    ).bind(f"({stores}) AND ({expression})", *store_ids, "completed", limit).all()
     return [_found(r) for r in rows]
