@@ -185,6 +185,16 @@ async def test_content_pages(client: httpx.AsyncClient, app: Any, monkeypatch: p
     assert (await client.get(url + "?page=x")).status_code == 400
 
 
+@pytest.mark.parametrize("token", ["99999999999999999999999", "-99999999999999999999999", "٣", "1_0", " 3"])
+async def test_a_page_token_no_page_made_is_400_not_500(client: httpx.AsyncClient, app: Any, token: str) -> None:
+    # A page token past SQLite's 64-bit integers raised OverflowError in the query (a 500); a Unicode
+    # digit or an underscore, which int() reads, was taken as a token though no page names one.
+    store_id, ids = await store_with(client, app, {"a.txt": "some words"})
+    r = await client.get(f"/v1/vector_stores/{store_id}/files/{ids['a.txt']}/content", params={"page": token})
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["param"] == "page"
+
+
 @pytest.mark.parametrize(("name", "content", "expected"), [
     ("page.html", "<html><head><style>p{}</style></head><body><h2>Refunds</h2><p>Refunds take five days.</p></body></html>",
      "## Refunds\n\nRefunds take five days."),

@@ -4,6 +4,8 @@ and read the parsed text of its chunks. See docs/vector_stores.md."""
 
 from __future__ import annotations
 
+import re
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -29,6 +31,8 @@ from ._vector_stores import (
 
 CONTENT_PAGE = 200
 """Chunks per page of ``…/content``."""
+PAGE_TOKEN = re.compile(r"-?[0-9]{1,19}")
+"""A ``page`` token: the index of the last chunk of the page before (ASCII digits; D1 holds 64-bit integers)."""
 
 
 async def create(request: Request) -> Response:
@@ -82,7 +86,7 @@ async def content(request: Request) -> Response:
     store = await visible_store(request)
     row = await visible_file(request, store)
     raw = request.query_params.get("page") or "-1"
-    if not raw.lstrip("-").isdigit():
+    if not PAGE_TOKEN.fullmatch(raw) or not -1 <= int(raw) < 2**63:  # a chunk index, as next_page gives it
         raise InvalidRequest(f"Invalid value for 'page': '{raw}' is not a page token.", param="page")
     texts = await chunks.texts(context(request).backends.db, store.id, row.id, int(raw), CONTENT_PAGE + 1)
     more = len(texts) > CONTENT_PAGE
