@@ -16,8 +16,11 @@ from pydantic import (
     StrictInt,
     StrictStr,
     Tag,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from ..errors import InvalidRequest
 from .common import Lenient, Metadata, Request, check_metadata
@@ -114,12 +117,17 @@ class ComparisonFilter(Request):
     key: StrictStr
     value: Scalar | list[StrictStr | StrictInt | StrictFloat]
 
-    @model_validator(mode="after")
-    def _value_fits_type(self) -> ComparisonFilter:
-        if (self.type in ("in", "nin")) != isinstance(self.value, list):
-            wanted = "an array" if self.type in ("in", "nin") else "a string, number or boolean"
-            raise ValueError(f"the value of a '{self.type}' filter must be {wanted}")
-        return self
+    @field_validator("value")
+    @classmethod
+    def _value_fits_type(cls, value: Any, info: ValidationInfo) -> Any:
+        # A field's own error, so that the param names the value (``filters.filters[0].value``), in
+        # words of our own (a ValueError's message would come with pydantic's "Value error, ").
+        kind = info.data.get("type")  # absent when the type itself was refused
+        if kind is not None and (kind in ("in", "nin")) != isinstance(value, list):
+            wanted = "an array of strings or numbers" if kind in ("in", "nin") else "a string, number or boolean"
+            raise PydanticCustomError("invalid_type", "the '{kind}' comparison takes {wanted}.",
+                                      {"kind": kind, "wanted": wanted})
+        return value
 
 
 def _filter_kind(value: Any) -> str:
