@@ -301,6 +301,8 @@ async def test_purpose_filter(client: httpx.AsyncClient) -> None:
 @pytest.mark.parametrize(("params", "param"), [
     ({"limit": "0"}, "limit"), ({"limit": "10001"}, "limit"), ({"limit": "ten"}, "limit"),
     ({"limit": "-1"}, "limit"), ({"order": "newest"}, "order"),
+    # int() reads these as 10, 5 and 5; no client sends them, and no integer is written so
+    ({"limit": "1_0"}, "limit"), ({"limit": "٥"}, "limit"), ({"limit": " 5"}, "limit"),
 ])
 async def test_bad_list_params_are_400(client: httpx.AsyncClient, params: dict[str, str], param: str) -> None:
     assert_error(await client.get("/v1/files", params=params), 400, param)

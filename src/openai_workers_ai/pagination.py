@@ -8,6 +8,7 @@ object it names was deleted.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -15,6 +16,7 @@ from typing import Any, Literal
 from .errors import InvalidRequest
 
 Order = Literal["asc", "desc"]
+_INTEGER = re.compile(r"[+-]?[0-9]{1,18}")  # longer is out of range anyway (and int() of a huge string is slow)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +62,8 @@ def _order(raw: str | None, default: Order) -> Order:
 def _limit(raw: str | None, default: int, maximum: int) -> int:
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
+    # ASCII digits only: int() also reads "1_0", " 5" and non-ASCII digits ("٥"), which are no integer's JSON
+    value = int(raw) if _INTEGER.fullmatch(raw) else 0
     if not 1 <= value <= maximum:
         raise InvalidRequest(
             f"Invalid value for 'limit': expected an integer between 1 and {maximum}, got '{raw}'.",
