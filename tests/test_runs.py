@@ -145,17 +145,20 @@ async def test_a_tool_call_through_requires_action_and_submit_tool_outputs(
     steps = await listed(client, f"{base}/runs/{waiting['id']}/steps", "ListRunStepsResponse")
     assert [(s["type"], s["status"]) for s in steps] == [("tool_calls", "in_progress")]
     assert steps[0]["step_details"]["tool_calls"] == [{**calls[0], "function": {**calls[0]["function"], "output": None}}]
+    assert steps[0]["usage"] is None  # RunStepCompletionUsage: null while the step is in_progress
     assert await listed(client, f"{base}/messages?run_id={waiting['id']}", "ListMessagesResponse") == []
 
     submitted = await ok(client.post(f"{base}/runs/{waiting['id']}/submit_tool_outputs",
                                      json={"tool_outputs": [{"tool_call_id": calls[0]["id"], "output": "sunny"}]}),
                          "RunObject")
     assert submitted["status"] == "queued" and submitted["required_action"] is None
+    assert submitted["usage"] is None  # RunCompletionUsage: null until the run ends (OpenAI's example answer)
     done = await finished(client, jobs, ctx, submitted)
     assert done["status"] == "completed"
     assert done["usage"]["prompt_tokens"] > waiting["usage"]["prompt_tokens"]  # both generations counted
     steps = await listed(client, f"{base}/runs/{done['id']}/steps?order=asc", "ListRunStepsResponse")
     assert [(s["type"], s["status"]) for s in steps] == [("tool_calls", "completed"), ("message_creation", "completed")]
+    assert steps[0]["usage"] == waiting["usage"]  # the first generation's, shown once the step completed
     assert steps[0]["step_details"]["tool_calls"][0]["function"]["output"] == "sunny"
     reply = (await listed(client, f"{base}/messages", "ListMessagesResponse"))[0]
     assert reply["content"][0]["text"]["value"] == "Tool results: sunny"
@@ -185,6 +188,10 @@ async def test_a_streamed_tool_call_and_streamed_outputs(client: httpx.AsyncClie
     assert sequence[:6] == ["thread.run.queued", "thread.run.in_progress", "thread.run.step.completed",
                             "thread.run.step.created", "thread.run.step.in_progress", "thread.message.created"]
     assert pairs[2][1]["step_details"]["tool_calls"][0]["function"]["output"] == "rain"
+    # OpenAI's streamed example: the requeued run shows no usage until it ends, and the waiting step
+    # none while it was in_progress
+    assert [data["usage"] for name, data in pairs[:2]] == [None, None]
+    assert pairs[2][1]["usage"] is not None and pairs[-1][1]["usage"] is not None
     assert text_of(pairs) == "Tool results: rain" and sequence[-1] == "thread.run.completed"
 
 

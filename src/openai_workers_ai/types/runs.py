@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from json import dumps
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, Strict, StrictBool
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, Strict, StrictBool, field_serializer
 
 from .assistants import (
     AssistantTool,
@@ -92,6 +92,11 @@ RunStatus = Literal[
 ]
 ACTIVE: tuple[RunStatus, ...] = ("queued", "in_progress", "requires_action", "cancelling")
 """A thread with a run in one of these takes no new run and no new message."""
+UNENDED: tuple[RunStatus, ...] = ("queued", "in_progress", "cancelling")
+"""A run in one of these shows ``usage: null`` (OpenAI's RunCompletionUsage: "null if the run is not in a
+terminal state (i.e. in_progress, queued, etc.)"; its submit_tool_outputs example answers the queued run
+with ``usage: null``). A ``requires_action`` run shows what it spent so far: the clients' polling helpers
+stop there, as at a terminal state."""
 
 
 class LastError(BaseModel):
@@ -129,6 +134,12 @@ class Run(BaseModel):
     response_format: str | dict[str, Any]
     reasoning_effort: str | None = None
 
+    @field_serializer("usage", mode="wrap")
+    def _shown_usage(self, usage: CompletionUsage | None, handler: SerializerFunctionWrapHandler) -> Any:
+        """``usage`` as the client sees it: null until the run ends (:data:`UNENDED`); the executor
+        keeps counting on the attribute, and the row keeps the counts."""
+        return None if self.status in UNENDED else handler(usage)
+
 
 StepStatus = Literal["in_progress", "cancelled", "failed", "completed", "expired"]
 
@@ -155,6 +166,13 @@ class RunStep(BaseModel):
     completed_at: int | None = None
     metadata: dict[str, str] = {}
     usage: CompletionUsage | None = None
+
+    @field_serializer("usage", mode="wrap")
+    def _shown_usage(self, usage: CompletionUsage | None, handler: SerializerFunctionWrapHandler) -> Any:
+        """``usage`` as the client sees it: null while the step is ``in_progress`` (OpenAI's
+        RunStepCompletionUsage), so a tool-calls step waiting for outputs shows its generation's usage
+        only once it completes."""
+        return None if self.status == "in_progress" else handler(usage)
 
 
 @dataclass(frozen=True, slots=True)
