@@ -34,6 +34,22 @@ async def test_openai_beta_header_is_accepted_not_required(client: httpx.AsyncCl
     assert r.status_code == 200
 
 
+@pytest.mark.parametrize(("method", "path"), [
+    ("POST", "/v1/assistants"), ("GET", "/v1/assistants"), ("POST", "/v1/threads"), ("POST", "/v1/threads/runs"),
+    ("GET", "/v1/threads/thread_x/messages"), ("GET", "/v1/threads/thread_x/runs/run_x/steps"),
+])
+async def test_the_v1_beta_header_is_openais_400(client: httpx.AsyncClient, method: str, path: str) -> None:
+    """An application still on Assistants v1 (``OpenAI-Beta: assistants=v1``, as old clients send) gets
+    OpenAI's answer, quoted in client issues (supershaneski/openai-assistants-api-multi-user-sample#4,
+    JZO001/Forge.OpenAI#25: code ``invalid_beta``), not v2 answers to v1 bodies it would misread."""
+    r = await client.request(method, path, json={"model": SCOUT}, headers={"OpenAI-Beta": "assistants=v1"})
+    error = error_of(r, 400)
+    assert error == {"message": "The v1 Assistants API has been deprecated. Please try again by setting the header "
+                                "'OpenAI-Beta: assistants=v2'. See the migration guide for more information: "
+                                "https://platform.openai.com/docs/assistants/migration.",
+                     "type": "invalid_request_error", "param": None, "code": "invalid_beta"}
+
+
 @pytest.mark.parametrize(("body", "param", "words"), [
     ({"tools": [{"type": "code_interpreter"}]}, "tools[0].type", "not offered"),
     ({"tools": [WEATHER, {"type": "file_search"}, {"type": "file_search"}]}, "tools[2]", "Only one"),

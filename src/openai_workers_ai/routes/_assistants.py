@@ -3,10 +3,12 @@ thread, and a client's new message (its files checked)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from functools import wraps
 from typing import Any
 
 from starlette.requests import Request
+from starlette.responses import Response
 
 from ..catalog import ModelInfo
 from ..context import AppContext, context, owner
@@ -27,6 +29,30 @@ from ._vector_stores import create_store
 NO_CODE_INTERPRETER = ("The code_interpreter tool is not offered: Workers AI has no sandbox to run code in. "
                        "Use function tools and run code on your side.")
 INCLUDABLE = {file_search.RESULT_CONTENT}
+
+
+V1_RETIRED = ("The v1 Assistants API has been deprecated. Please try again by setting the header "
+              "'OpenAI-Beta: assistants=v2'. See the migration guide for more information: "
+              "https://platform.openai.com/docs/assistants/migration.")
+"""OpenAI's 400 (code ``invalid_beta``) for ``OpenAI-Beta: assistants=v1``, as client issues quote it
+(supershaneski/openai-assistants-api-multi-user-sample#4, JZO001/Forge.OpenAI#25)."""
+
+
+def v2(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    """An Assistants door: ``OpenAI-Beta: assistants=v2`` (what the clients send) or no such header is
+    served; ``assistants=v1`` is OpenAI's 400, rather than v2 answers to an application written for v1
+    (whose bodies and objects differ: ``file_ids``, the ``retrieval`` tool)."""
+
+    @wraps(handler)
+    async def checked(request: Request) -> Response:
+        beta = request.headers.get("openai-beta")
+        if beta is not None:
+            features = {part.strip().lower() for part in beta.split(",")}
+            if "assistants=v1" in features and "assistants=v2" not in features:
+                raise InvalidRequest(V1_RETIRED, code="invalid_beta")
+        return await handler(request)
+
+    return checked
 
 
 def check_include(request: Request) -> list[str]:
