@@ -185,13 +185,13 @@ async def test_a_streamed_tool_call_and_streamed_outputs(client: httpx.AsyncClie
                                       json={"tool_outputs": [{"tool_call_id": call_id, "output": "rain"}],
                                             "stream": True}))
     sequence = names(pairs)
-    assert sequence[:6] == ["thread.run.queued", "thread.run.in_progress", "thread.run.step.completed",
+    # OpenAI's streamed submit_tool_outputs example: the tool-calls step completed with the outputs first,
+    # then the run queued and in_progress (no usage until it ends), then the reply
+    assert sequence[:6] == ["thread.run.step.completed", "thread.run.queued", "thread.run.in_progress",
                             "thread.run.step.created", "thread.run.step.in_progress", "thread.message.created"]
-    assert pairs[2][1]["step_details"]["tool_calls"][0]["function"]["output"] == "rain"
-    # OpenAI's streamed example: the requeued run shows no usage until it ends, and the waiting step
-    # none while it was in_progress
-    assert [data["usage"] for name, data in pairs[:2]] == [None, None]
-    assert pairs[2][1]["usage"] is not None and pairs[-1][1]["usage"] is not None
+    assert pairs[0][1]["step_details"]["tool_calls"][0]["function"]["output"] == "rain"
+    assert [data["usage"] for name, data in pairs[1:3]] == [None, None]
+    assert pairs[0][1]["usage"] is not None and pairs[-1][1]["usage"] is not None
     assert text_of(pairs) == "Tool results: rain" and sequence[-1] == "thread.run.completed"
 
 

@@ -152,7 +152,10 @@ async def submit_tool_outputs(request: Request) -> Response:
     body = await parse_json(request, SubmitToolOutputsRunRequest)
     run = await _visible(request)
     run = await run_status.submit_tool_outputs(ctx, run, [o.model_dump() for o in body.tool_outputs])
-    return await _start(ctx, run, owner(request), bool(body.stream), [AssistantStreamEvent("thread.run.queued", run)])
+    if body.stream:
+        return _stream([], _outputs_first(AssistantStreamEvent("thread.run.queued", run),
+                                          _shown(executor.execute_inline(ctx, run.id), ())))
+    return await _start(ctx, run, owner(request), False, [])
 
 
 # ---- a new run ------------------------------------------------------------------------------------
@@ -256,6 +259,32 @@ async def _shown(events: AsyncIterator[AssistantStreamEvent], include: Sequence[
         if isinstance(event.data, RunStep):
             event = AssistantStreamEvent(event.event, shown_step(event.data, include))
         yield event
+
+
+async def _outputs_first(queued: AssistantStreamEvent, events: AsyncIterator[AssistantStreamEvent]
+                         ) -> AsyncIterator[AssistantStreamEvent]:
+    """A streamed ``submit_tool_outputs`` in OpenAI's order (its streamed example): the tool-calls step,
+    completed with the outputs, comes first, then ``thread.run.queued`` and ``thread.run.in_progress``.
+    The executor records the outputs once it has claimed the run (the step is written only while the
+    run is ``in_progress``), so the run's two events are held until the steps it completed have passed."""
+    held = [queued]
+    try:
+        async for event in events:
+            if held and event.event == "thread.run.in_progress":
+                held.append(event)
+                continue
+            if held and not (event.event == "thread.run.step.completed" and isinstance(event.data, RunStep)
+                             and event.data.type == "tool_calls"):
+                for waiting in held:
+                    yield waiting
+                held = []
+            yield event
+    except Exception:
+        for waiting in held:  # what was held goes out before the error event
+            yield waiting
+        raise
+    for waiting in held:
+        yield waiting
 
 
 ANNOUNCEMENTS = frozenset({"thread.run.step.created", "thread.run.step.in_progress", "thread.message.created",
