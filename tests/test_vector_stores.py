@@ -349,3 +349,31 @@ async def test_a_large_batch_costs_a_few_queries_not_a_few_a_file(client: httpx.
     r = await client.post(f"/v1/vector_stores/{store_id}/file_batches/{batch_id}/cancel")
     assert r.status_code == 200 and r.json()["file_counts"]["cancelled"] == 150, r.text
     assert len(queries) < 10, queries
+
+
+async def test_a_stores_files_are_listed_in_the_order_attached(backends: Backends, settings: Settings,
+                                                               clock: Clock) -> None:
+    """As OpenAI lists them, by ``created_at`` (when attached), not by when the files were uploaded; the
+    cursors follow that order both ways."""
+    app = create_app(backends, settings, clock=clock)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t",
+                                 headers={"authorization": f"Bearer {KEY}"}) as client:
+        uploaded = [await upload(client, f"{name}.txt", f"About {name}.") for name in "abcd"]
+        store_id = (await client.post("/v1/vector_stores", json={})).json()["id"]
+        attached = [uploaded[i] for i in (2, 0, 3, 1)]
+        for file_id in attached:
+            clock.now += 1
+            r = await client.post(f"/v1/vector_stores/{store_id}/files", json={"file_id": file_id})
+            assert r.status_code == 200, r.text
+
+        async def listed(**params: Any) -> tuple[list[str], bool]:
+            r = await client.get(f"/v1/vector_stores/{store_id}/files", params=params)
+            assert r.status_code == 200, r.text
+            return [f["id"] for f in r.json()["data"]], r.json()["has_more"]
+
+        assert await listed(order="asc") == (attached, False)
+        assert await listed() == (attached[::-1], False)  # newest first by default
+        assert await listed(order="asc", limit=2) == (attached[:2], True)
+        assert await listed(order="asc", after=attached[1]) == (attached[2:], False)
+        assert await listed(order="desc", after=attached[2]) == (attached[1::-1], False)
+        assert await listed(order="asc", before=attached[2]) == (attached[:2], False)

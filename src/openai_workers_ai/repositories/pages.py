@@ -1,17 +1,29 @@
-"""One page of a table by its sortable ``id`` (every list endpoint's SQL)."""
+"""One page of a table by its sortable ``id`` (every list endpoint's SQL), or by a column then ``id``."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from ..pagination import Page
 from ..ports import Database
 
 
+@dataclass(frozen=True, slots=True)
+class SortKey:
+    """A list ordered by ``column``, then ``id`` (for rows whose ids do not follow the order the API lists
+    them in): a cursor's ``column`` is read by ``lookup``, SQL with its ``params`` then a ``?`` for the cursor."""
+
+    column: str
+    lookup: str
+    params: tuple[object, ...] = ()
+
+
 async def page_of(
-    db: Database, select: str, where: str, params: list[object], page: Page
+    db: Database, select: str, where: str, params: list[object], page: Page, key: SortKey | None = None
 ) -> tuple[list[dict[str, Any]], bool]:
-    """The rows of ``select … WHERE where`` on ``page`` (ordered by ``id``), and whether more follow.
+    """The rows of ``select … WHERE where`` on ``page`` (ordered by ``id``, or by ``key``), and whether more
+    follow.
 
     ``after`` / ``before`` are cursors in the list's own order; a page ``before`` a cursor is
     the ``limit`` rows nearest to it, read backwards and turned round.
@@ -19,16 +31,17 @@ async def page_of(
     ascending = page.order == "asc"
     conditions: list[str] = []
     args = list(params)
-    if page.after is not None:
-        conditions.append("id > ?" if ascending else "id < ?")
-        args.append(page.after)
-    if page.before is not None:
-        conditions.append("id < ?" if ascending else "id > ?")
-        args.append(page.before)
+    sort = "id" if key is None else f"({key.column}, id)"
+    for cursor, later in ((page.after, ascending), (page.before, not ascending)):
+        if cursor is None:
+            continue
+        conditions.append(f"{sort} {'>' if later else '<'} " + ("?" if key is None else f"(({key.lookup}), ?)"))
+        args += [cursor] if key is None else [*key.params, cursor, cursor]
     backwards = page.before is not None and page.after is None
     direction = "ASC" if ascending != backwards else "DESC"
     clause = "".join(f" AND {c}" for c in conditions)
-    rows = await db.prepare(f"{select} WHERE {where}{clause} ORDER BY id {direction} LIMIT ?").bind(
+    order = f"id {direction}" if key is None else f"{key.column} {direction}, id {direction}"
+    rows = await db.prepare(f"{select} WHERE {where}{clause} ORDER BY {order} LIMIT ?").bind(
         *args, page.limit + 1
     ).all()
     has_more = len(rows) > page.limit

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..pagination import Page
 from ..ports import Database, MetadataValue
-from .pages import page_of
+from .pages import SortKey, page_of
 
 IN_PROGRESS, COMPLETED, FAILED, CANCELLED, DELETING = "in_progress", "completed", "failed", "cancelled", "deleting"
 STATUSES = (IN_PROGRESS, COMPLETED, FAILED, CANCELLED)
@@ -108,7 +108,9 @@ async def list_page(
     if batch_id is not None:
         where += " AND batch_id = ?"
         params.append(batch_id)
-    rows, has_more = await page_of(db, f"SELECT {_COLUMNS} FROM vector_store_files", where, params, page)
+    attached = SortKey("created_at", "SELECT created_at FROM vector_store_files WHERE vector_store_id = ? AND id = ?",
+                       (store_id,))  # listed in the order attached (OpenAI's created_at), not by file id
+    rows, has_more = await page_of(db, f"SELECT {_COLUMNS} FROM vector_store_files", where, params, page, attached)
     return [StoreFileRow.from_row(r) for r in rows], has_more
 
 
