@@ -123,17 +123,18 @@ async def stage(
     key: str,
     insert_sql: str,
     insert_params: tuple[object, ...],
-    body: bytes,
+    body: bytes | bytearray | AsyncIterator[bytes],
     content_type: str | None,
     now: int,
-) -> None:
-    """The first two steps of :func:`write` — the row inserted ``uploading``, the bytes put — leaving
+) -> StoredObject:
+    """The first two steps of :func:`write` — the row inserted ``uploading``, the bytes put (whole or
+    streamed; what R2 stored is returned) — leaving
     the third to the caller: :func:`ready_sql` in its own ``db.batch``, so the object becomes visible
     together with whatever else that batch writes (a response and its items, all or nothing). A row
     never marked ready is a crashed write's, removed by :func:`sweep`; a failure here undoes both."""
     await backends.db.prepare(insert_sql).bind(*insert_params).run()
     try:
-        await backends.bucket.put(key, body, content_type=content_type)
+        return await backends.bucket.put(key, body, content_type=content_type)
     except BaseException:
         await _discard(backends, table, object_id, key, now)
         raise

@@ -124,6 +124,11 @@ def _purpose(fields: dict[str, str]) -> str:
     purpose = fields.get("purpose")
     if purpose is None:
         raise InvalidRequest("Missing required parameter: 'purpose'.", param="purpose")
+    return check_purpose(purpose)
+
+
+def check_purpose(purpose: str) -> str:
+    """``purpose`` if it is one of :data:`PURPOSES`; OpenAI's 400 otherwise (``/v1/uploads`` too)."""
     if purpose not in PURPOSES:
         raise InvalidRequest(
             f"Invalid value for 'purpose': '{purpose}' is not one of {', '.join(PURPOSES)}.",
