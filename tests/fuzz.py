@@ -33,6 +33,7 @@ from openai_workers_ai.types import (
     ollama,
     runs,
     threads,
+    uploads,
     vector_stores,
 )
 from openai_workers_ai.types import responses as responses_types
@@ -239,6 +240,18 @@ SPECS: dict[str, Spec] = {
         files={"file": ("a.jsonl", b'{"a": 1}\n', "application/jsonl")},
         extra=frozenset({"expires_after.anchor", "expires_after.seconds", "limit", "order", "after"}),
     ),
+    "/uploads": Spec("json", (
+        {"filename": "a.jsonl", "purpose": "fine-tune", "bytes": 10, "mime_type": "text/jsonl"},
+        {"filename": "a.jsonl", "purpose": "batch", "bytes": 10, "mime_type": "text/jsonl",
+         "expires_after": {"anchor": "created_at", "seconds": 3600}},
+    ), (uploads.CreateUploadBody,), ("CreateUploadRequest",), extra=frozenset({"expires_after.seconds"})),
+    "/uploads/{upload_id}/parts": Spec(
+        "multipart", ({},), (), ("AddUploadPartRequest",), files={"data": ("blob", b"abc", "application/octet-stream")},
+        extra=frozenset({"upload_id"}),
+    ),
+    "/uploads/{upload_id}/complete": Spec("json", ({"part_ids": ["part_abc123"], "md5": "0" * 32},),
+                                          (uploads.CompleteUploadBody,), ("CompleteUploadRequest",),
+                                          extra=frozenset({"upload_id"})),
     "/responses": Spec("json", (
         {"model": LLAMA, "input": "hi", "max_output_tokens": 16},
         {"model": SCOUT, "instructions": "be brief", "metadata": {"k": "v"}, "stream": True, "input": RESPONSE_ITEMS,
@@ -515,7 +528,7 @@ def concrete(template: str) -> str:
                "response_id": "resp_abc123", "conversation_id": "conv_abc123", "item_id": "msg_abc123",
                "assistant_id": "asst_abc123", "thread_id": "thread_abc123", "message_id": "msg_abc123",
                "run_id": "run_abc123", "step_id": "step_abc123", "vector_store_id": "vs_abc123",
-               "batch_id": "vsfb_abc123"}
+               "batch_id": "vsfb_abc123", "upload_id": "upload_abc123"}
     return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: samples[m.group(1)], template)
 
 

@@ -2,7 +2,7 @@
 
 D1 bills and limits by rows read, and stops a query at 30 s: a statement that scans a table growing with
 use (files, items, responses, runs, vector_store_chunks …) gets slower and dearer as users store more.
-This test drives a representative workload through the app (files, responses, conversations, the
+This test drives a representative workload through the app (files, uploads, responses, conversations, the
 Assistants API, vector stores, the scheduled cleanup), records every distinct statement it sends to D1
 (what the Worker would send: the local D1 runs the same SQL), and asks SQLite for each one's plan with
 the parameters it ran with. A plan fails when it
@@ -133,6 +133,19 @@ async def files_workload(client: httpx.AsyncClient, admin: httpx.AsyncClient) ->
     await ok(client.get("/v1/files", params={"purpose": "batch"}))
     await ok(admin.get("/v1/files", params={"limit": 2}))
     await ok(client.delete(f"/v1/files/{expiring['id']}"))
+
+
+async def uploads_workload(client: httpx.AsyncClient, admin: httpx.AsyncClient) -> None:
+    new = {"filename": "big.jsonl", "purpose": "fine-tune", "bytes": 4, "mime_type": "text/jsonl"}
+    upload = await ok(client.post("/v1/uploads", json=new))
+    path = f"/v1/uploads/{upload['id']}"
+    parts = [(await ok(client.post(f"{path}/parts", files={"data": ("b", data)})))["id"] for data in (b"ab", b"cd")]
+    await ok(admin.post(f"{path}/complete", json={"part_ids": parts}))
+    cancelled = await ok(client.post("/v1/uploads", json=new))
+    await ok(client.post(f"/v1/uploads/{cancelled['id']}/parts", files={"data": ("b", b"ab")}))
+    await ok(client.post(f"/v1/uploads/{cancelled['id']}/cancel"))
+    left = await ok(client.post("/v1/uploads", json=new))  # expires with its part: the cleanup's
+    await ok(client.post(f"/v1/uploads/{left['id']}/parts", files={"data": ("b", b"ab")}))
 
 
 async def responses_workload(client: httpx.AsyncClient, app: Any) -> None:
@@ -270,6 +283,7 @@ async def test_every_statement_reads_through_an_index(
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
                                  headers={"authorization": f"Bearer {ADMIN_KEY}"}) as admin:
         await files_workload(client, admin)
+        await uploads_workload(client, admin)
         await responses_workload(client, app)
         await conversations_workload(client)
         await assistants_workload(client, admin, app)

@@ -23,7 +23,7 @@ from functools import partial
 from typing import Any
 
 from .ports import Backends
-from .repositories import files, images, responses
+from .repositories import files, images, responses, uploads
 from .runner import run_status, vectors
 from .settings import Settings
 
@@ -45,6 +45,7 @@ async def files_cleanup(backends: Backends, settings: Settings, now: int) -> dic
 CLEANUPS: list[Cleanup] = [
     files_cleanup,  # expired files (out of vector stores too), crashed uploads/deletes, R2 objects without a row
     images.cleanup,  # generated images past their URL expiry
+    uploads.cleanup,  # parts of expired, completed or cancelled uploads; rows of uploads expired a day ago
     responses.cleanup,  # background responses past their deadline; items' crashed writes and orphans
     run_status.cleanup,  # Assistants runs left queued / in progress / waiting past their expires_at
     vectors.sweep,  # expired vector stores, half-done deletes, ingestions that stopped
