@@ -155,12 +155,16 @@ async def joined(backends: Backends, ordered: list[PartRow]) -> AsyncIterator[by
 
 async def drop_parts(backends: Backends, upload_id: str, now: int) -> None:
     """Delete an upload's parts (completed or cancelled): first each part's row is made to expire now, so
-    any a failure here leaves are deleted by the scheduled sweep."""
+    any a failure here leaves are deleted by the scheduled sweep. Never raises: the upload is done."""
     db = backends.db
-    await db.prepare("UPDATE upload_parts SET expires_at = ? WHERE upload_id = ?").bind(now, upload_id).run()
-    rows = await db.prepare(
-        "SELECT id, object_key FROM upload_parts WHERE upload_id = ? ORDER BY id LIMIT ?"
-    ).bind(upload_id, PARTS_DELETED_INLINE).all()
+    try:
+        await db.prepare("UPDATE upload_parts SET expires_at = ? WHERE upload_id = ?").bind(now, upload_id).run()
+        rows = await db.prepare(
+            "SELECT id, object_key FROM upload_parts WHERE upload_id = ? ORDER BY id LIMIT ?"
+        ).bind(upload_id, PARTS_DELETED_INLINE).all()
+    except Exception:  # the upload is done: its parts expire with it (within the hour) and are swept then
+        log.warning("could not delete the parts of upload %s (the sweep will)", upload_id, exc_info=True)
+        return
     for row in rows:
         await _delete_part(backends, row["id"], row["object_key"], now)
 
