@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -66,6 +67,19 @@ def settings() -> Settings:
 @pytest.fixture
 def simulator() -> Simulator:
     return Simulator()
+
+
+def migrated_before(tmp_path: Path, migration: str) -> SQLiteD1:
+    """A database file in ``tmp_path`` with the migrations before ``migration`` (a file name) applied, as a
+    deployment made before it has: to check that the migration takes the data such a deployment holds."""
+    earlier = tmp_path / "migrations-before"
+    earlier.mkdir()
+    for path in sorted((ROOT / "migrations").glob("*.sql")):
+        if path.name < migration:
+            shutil.copy(path, earlier)
+    db = SQLiteD1(tmp_path / "d1.sqlite")
+    db.apply_migrations(earlier)
+    return db
 
 
 @pytest.fixture

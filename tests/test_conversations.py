@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from openai_workers_ai.simulator import Simulator
 from openai_workers_ai.workers_ai import pipeline
 from openai_workers_ai.workers_ai.spec import ChatSpec, Event, Generated
 
-from .conftest import ADMIN_KEY, OTHER_KEY, ROOT
+from .conftest import ADMIN_KEY, OTHER_KEY, ROOT, migrated_before
 from .openapi import assert_matches
 from .responses_util import sse_events
 
@@ -276,13 +275,7 @@ async def test_a_response_repeating_an_id_of_its_conversation_is_a_400_before_th
 
 
 async def test_the_migration_keeps_ids_a_conversation_already_repeats(tmp_path: Path) -> None:
-    earlier = tmp_path / "migrations"
-    earlier.mkdir()
-    for path in sorted((ROOT / "migrations").glob("*.sql")):
-        if path.name < "0006":
-            shutil.copy(path, earlier)
-    db = SQLiteD1(tmp_path / "d1.sqlite")
-    db.apply_migrations(earlier)
+    db = migrated_before(tmp_path, "0006_conversation_item_ids.sql")
     insert = ("INSERT INTO items (id, container, role, item_id, owner, type, data, bytes, status, created_at, "
               "updated_at) VALUES (?, ?, ?, ?, 'o', 'message', '{}', 2, 'ready', 1, 1)")
     rows = [("it1", "conv_1", "item", "msg_x"), ("it2", "conv_1", "item", "msg_x")]  # stored before the fix

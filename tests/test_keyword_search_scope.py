@@ -4,14 +4,13 @@ own virtual-machine steps (deterministic), not time."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
 from openai_workers_ai.adapters.local import SQLiteD1
 from openai_workers_ai.repositories import chunks
 
-from .conftest import ROOT
+from .conftest import ROOT, migrated_before
 
 
 def store_with_chunks(db: SQLiteD1, store_id: str, texts: list[str]) -> None:
@@ -54,13 +53,7 @@ async def test_a_search_reads_its_stores_chunks_not_every_stores(db: SQLiteD1) -
 
 
 async def test_the_migration_indexes_the_chunks_already_stored(tmp_path: Path) -> None:
-    earlier = tmp_path / "migrations"
-    earlier.mkdir()
-    for path in sorted((ROOT / "migrations").glob("*.sql")):
-        if path.name < "0008":
-            shutil.copy(path, earlier)
-    db = SQLiteD1(tmp_path / "d1.sqlite")
-    db.apply_migrations(earlier)
+    db = migrated_before(tmp_path, "0008_keyword_search_by_store.sql")
     store_with_chunks(db, "vs_old", [f"invoice {i} total" for i in range(12)])
     assert "0008_keyword_search_by_store.sql" in db.apply_migrations(ROOT / "migrations")
     indexed = db.conn.execute("SELECT COUNT(*) FROM vector_store_chunks_fts WHERE vector_store_chunks_fts MATCH"
