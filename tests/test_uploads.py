@@ -148,6 +148,9 @@ async def test_create_errors(client: httpx.AsyncClient) -> None:
     assert_error(await create(client, 5, purpose="nonsense"), 400, "purpose", "is not one of")
     assert_error(await create(client, 5, mime_type="not a type"), 400, "mime_type")
     assert_error(await create(client, 0), 400, "bytes")
+    # what one Worker invocation can join (a read a part, a write every 8 MiB, 1,000 calls in all)
+    assert (await create(client, 4 << 30)).status_code == 200
+    assert_error(await create(client, (4 << 30) + 1), 400, "bytes")
     assert_error(await create(client, 5, expires_after={"anchor": "created_at", "seconds": 60}),
                  400, "expires_after.seconds")
     r = await client.post("/v1/uploads", json={"filename": "a", "purpose": "assistants", "bytes": 1})
@@ -184,6 +187,7 @@ async def test_complete_errors(client: httpx.AsyncClient, db: SQLiteD1) -> None:
     assert_error(await client.post(path, json={"part_ids": [one]}), 400, "bytes", "(3)")
     assert_error(await client.post(path, json={"part_ids": []}), 400, "part_ids")
     assert_error(await client.post(path, json={}), 400, "part_ids")
+    assert_error(await client.post(path, json={"part_ids": [one] * 401}), 400, "part_ids")
     assert_error(await client.post(path, json={"part_ids": [one, two], "md5": "0" * 32}), 400, "md5")
     assert [dict(r)["status"] for r in db.conn.execute("SELECT status FROM uploads")] == ["pending"]
     assert db.conn.execute("SELECT count(*) FROM files").fetchone()[0] == 0  # the md5 undid the file

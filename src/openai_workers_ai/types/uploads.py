@@ -10,10 +10,14 @@ from pydantic import Field, StrictInt, StrictStr
 
 from .common import Request
 
-MAX_UPLOAD_BYTES = 8 << 30
-"""An upload's size at most: OpenAI's "an Upload can accept at most 8 GB in total"."""
-MAX_PARTS = 10_000
-"""Part ids one completion may name (R2 joins at most 10,000 parts into one object)."""
+MAX_UPLOAD_BYTES = 4 << 30
+"""An upload's size at most: 4 GiB (OpenAI's 8 GB halved). Completing an upload joins its parts in one
+request, and a Worker invocation may make 1,000 calls to Cloudflare services: one read a part and one
+write every 8 MiB of the file (``adapters/workers.py`` ``R2_PART_BYTES``): 4 GiB in :data:`MAX_PARTS`
+parts is ~920 calls."""
+MAX_PARTS = 400
+"""Part ids one completion may name (see :data:`MAX_UPLOAD_BYTES`; the ``openai`` client's
+``upload_file_chunked`` sends 64 MB parts: 4 GiB is 64 of them)."""
 
 
 class ExpiresAfter(Request):
