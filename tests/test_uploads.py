@@ -260,7 +260,7 @@ async def test_a_part_for_an_upload_completed_meanwhile_is_not_kept(
     client: httpx.AsyncClient, backends: Backends, db: SQLiteD1, bucket: FolderR2, clock: Clock
 ) -> None:
     upload = await created(client, 1)
-    row = await uploads_repo.get(db, upload["id"], None)
+    row = await uploads_repo.get(db, upload["id"], None, int(clock.now))
     assert row is not None
     await uploads_repo.cancel(db, upload["id"], int(clock.now))
 
@@ -292,3 +292,19 @@ async def test_completing_deletes_the_parts_in_a_few_calls(
     assert len(deletes) == 1 and len(deletes[0]) == 6
     assert part_rows(db) == [] and await part_objects(bucket) == []
     assert (await client.get(f"/v1/files/{r.json()['file']['id']}/content")).content == b"AABBCCDDEEFF"
+
+
+async def test_a_completion_that_stopped_without_an_end_can_be_made_again(
+    client: httpx.AsyncClient, db: SQLiteD1, clock: Clock
+) -> None:
+    """A Worker killed while it joins the parts (out of CPU time, say) leaves the upload ``completing``: after
+    ``ABANDONED_AFTER`` it takes a completion again; before, it is being completed."""
+    upload = await created(client, 2)
+    part = await part_id(client, upload["id"], b"ok")
+    db.conn.execute("UPDATE uploads SET status = 'completing', updated_at = ?", (int(clock.now),))
+    path = f"/v1/uploads/{upload['id']}/complete"
+    assert_error(await client.post(path, json={"part_ids": [part]}), 400, "upload_id", "being completed")
+    clock.now += uploads_repo.ABANDONED_AFTER
+    done = await client.post(path, json={"part_ids": [part]})
+    assert done.status_code == 200 and done.json()["status"] == "completed", done.text
+    assert (await client.get(f"/v1/files/{done.json()['file']['id']}/content")).content == b"ok"

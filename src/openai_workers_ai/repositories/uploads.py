@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from .. import storage
@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 PARTS = storage.BlobTable(table="upload_parts", prefix="upload_parts/", ready="ready")
 
 PENDING, COMPLETING, COMPLETED, CANCELLED = "pending", "completing", "completed", "cancelled"
+ABANDONED_AFTER = 900
+"""Seconds after which a completion never heard of again (``completing``) is taken to have stopped."""
 KEPT_AFTER_EXPIRY = 86400
 """Seconds an upload's row is kept past its ``expires_at`` (its parts are gone by then), then dropped."""
 ROWS_PER_CLEANUP = 50
@@ -73,15 +75,23 @@ async def create(db: Database, row: UploadRow, now: int) -> None:
            row.created_at, row.expires_at, row.status, row.file_id, now).run()
 
 
-async def get(db: Database, upload_id: str, owner: str | None) -> UploadRow | None:
-    """The upload (the caller's unless admin), whatever its status, or None."""
+async def get(db: Database, upload_id: str, owner: str | None, now: int) -> UploadRow | None:
+    """The upload (the caller's unless admin), whatever its status, or None. A completion that stopped
+    without an end (its Worker killed: out of CPU time, say) left it ``completing``: after
+    :data:`ABANDONED_AFTER` it is ``pending`` again, so the client can complete it again."""
     params: list[object] = [upload_id]
     owned = ""
     if owner is not None:
         owned = " AND owner = ?"
         params.append(owner)
-    row = await db.prepare(f"SELECT {_COLUMNS} FROM uploads WHERE id = ?{owned}").bind(*params).first()
-    return UploadRow.from_row(row) if row else None
+    row = await db.prepare(f"SELECT {_COLUMNS}, updated_at FROM uploads WHERE id = ?{owned}").bind(*params).first()
+    if row is None:
+        return None
+    upload = UploadRow.from_row(row)
+    if upload.status == COMPLETING and row["updated_at"] <= now - ABANDONED_AFTER:
+        await release(db, upload_id, now, abandoned_before=now - ABANDONED_AFTER)
+        upload = replace(upload, status=PENDING)
+    return upload
 
 
 async def add_part(backends: Backends, upload: UploadRow, part_id: str, key: str,
@@ -123,11 +133,13 @@ async def claim(db: Database, upload_id: str, now: int) -> bool:
     return changed == 1
 
 
-async def release(db: Database, upload_id: str, now: int) -> None:
-    """A completion that failed: the upload is pending again."""
+async def release(db: Database, upload_id: str, now: int, *, abandoned_before: int | None = None) -> None:
+    """A completion that failed (or, with ``abandoned_before``, one last heard of before then): the upload
+    is pending again."""
+    stopped = "" if abandoned_before is None else " AND updated_at <= ?"
     await db.prepare(
-        f"UPDATE uploads SET status = '{PENDING}', updated_at = ? WHERE id = ? AND status = '{COMPLETING}'"
-    ).bind(now, upload_id).run()
+        f"UPDATE uploads SET status = '{PENDING}', updated_at = ? WHERE id = ? AND status = '{COMPLETING}'{stopped}"
+    ).bind(now, upload_id, *([] if abandoned_before is None else [abandoned_before])).run()
 
 
 async def completed(db: Database, upload_id: str, file_id: str, now: int) -> None:

@@ -94,7 +94,8 @@ async def _upload(request: Request) -> UploadRow:
     upload_id: str = request.path_params["upload_id"]
     row = None
     if UPLOAD_ID.match(upload_id):
-        row = await uploads.get(context(request).backends.db, upload_id, owner(request))
+        ctx = context(request)
+        row = await uploads.get(ctx.backends.db, upload_id, owner(request), ctx.now())
     if row is None:
         raise NotFound(f"No such Upload object: {upload_id}", param="upload_id")
     return row
