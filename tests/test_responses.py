@@ -589,3 +589,19 @@ async def test_an_input_repeating_an_item_id_is_openais_400_before_the_model_run
     # the same items, each once, are taken
     body["input"] = body["input"][1:] if repeat == "chain" else body["input"][:2]
     assert (await client.post("/v1/responses", json=body)).status_code == 200
+
+
+async def test_an_id_with_characters_no_id_has_is_openais_400(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    """As OpenAI answers a template placeholder left in ``previous_response_id`` or an empty item id."""
+    before = len(simulator.calls)
+    r = await client.post("/v1/responses", json={"model": LLAMA, "input": "hi", "previous_response_id": "@results.ress"})
+    assert r.status_code == 400 and r.json()["error"] == {
+        "message": "Invalid 'previous_response_id': '@results.ress'. Expected an ID that contains letters, numbers, "
+                   "underscores, or dashes, but this value contained additional characters.",
+        "type": "invalid_request_error", "param": "previous_response_id", "code": None}, r.text
+    r = await client.post("/v1/responses", json={"model": LLAMA, "input": [
+        {"type": "message", "role": "user", "content": "hi"},
+        {"type": "function_call", "id": "", "call_id": "c1", "name": "f", "arguments": "{}"}]})
+    assert r.status_code == 400 and r.json()["error"]["param"] == "input[1].id", r.text
+    assert r.json()["error"]["message"].startswith("Invalid 'input[1].id': ''. Expected an ID that contains letters")
+    assert len(simulator.calls) == before

@@ -19,7 +19,7 @@ from ..context import AppContext
 from ..errors import APIError, InvalidRequest, NotFound
 from ..media_types import IMAGE_TYPES, image_type
 from ..repositories import conversations, files, items, responses
-from ..translate.responses import text_of_file
+from ..translate.responses import check_id, text_of_file
 from ..types.responses import Item
 
 
@@ -39,6 +39,7 @@ async def history(ctx: AppContext, previous_response_id: str | None, conversatio
         raise InvalidRequest("'previous_response_id' and 'conversation' cannot be used together.",
                              param="previous_response_id")
     if previous_response_id is not None:
+        check_id(previous_response_id, "previous_response_id")
         row = await responses.get(db, previous_response_id, owner)
         if row is None:
             raise NotFound(f"Previous response with id '{previous_response_id}' not found.",

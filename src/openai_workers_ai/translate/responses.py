@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import secrets
 from collections.abc import Mapping, Sequence
 from json import dumps, loads
@@ -139,12 +140,24 @@ def _string(raw: Item, key: str, where: str, default: str | None = None) -> str:
     return value
 
 
+ID_CHARACTERS = re.compile(r"[A-Za-z0-9_-]+")
+"""What an id an OpenAI client sends (an item's, ``previous_response_id``) may be made of."""
+
+
+def check_id(value: str, param: str) -> None:
+    """OpenAI's 400 for an id with characters no id has (an empty one too)."""
+    if not ID_CHARACTERS.fullmatch(value):
+        raise _bad(f"Invalid '{param}': '{value}'. Expected an ID that contains letters, numbers, underscores, or "
+                   "dashes, but this value contained additional characters.", param)
+
+
 def _id(raw: Item, kind: str, where: str) -> str:
     given = raw.get("id")
     if given is None:
         return object_id(PREFIXES[kind])
-    if not isinstance(given, str) or not given:
+    if not isinstance(given, str):
         raise _bad(f"Invalid type for '{where}.id': expected a string.", f"{where}.id")
+    check_id(given, f"{where}.id")
     prefix = ID_PREFIXES.get(kind)
     if prefix is not None and not given.startswith(prefix):
         raise _bad(f"Invalid '{where}.id': '{given}'. Expected an ID that begins with '{prefix}'.", f"{where}.id",
