@@ -377,3 +377,22 @@ async def test_a_stores_files_are_listed_in_the_order_attached(backends: Backend
         assert await listed(order="asc", after=attached[1]) == (attached[2:], False)
         assert await listed(order="desc", after=attached[2]) == (attached[1::-1], False)
         assert await listed(order="asc", before=attached[2]) == (attached[:2], False)
+
+
+async def test_a_file_or_batch_still_ingesting_tells_the_polling_helpers_when_to_look_again(
+    client: httpx.AsyncClient, app: Any
+) -> None:
+    """``openai-poll-after-ms`` (the official clients' ``poll`` / ``create_and_poll`` wait by it, 1 s without)."""
+    store_id = (await client.post("/v1/vector_stores", json={})).json()["id"]
+    file_id = await upload(client, "a.txt", "Cats purr.")
+    r = await client.post(f"/v1/vector_stores/{store_id}/file_batches", json={"file_ids": [file_id]})
+    batch_id = r.json()["id"]
+    file_url, batch_url = (f"/v1/vector_stores/{store_id}/files/{file_id}",
+                           f"/v1/vector_stores/{store_id}/file_batches/{batch_id}")
+    for url in (file_url, batch_url):
+        r = await client.get(url)
+        assert r.json()["status"] == "in_progress" and r.headers["openai-poll-after-ms"] == "250", r.headers
+    await drain(app)
+    for url in (file_url, batch_url):
+        r = await client.get(url)
+        assert r.json()["status"] == "completed" and "openai-poll-after-ms" not in r.headers

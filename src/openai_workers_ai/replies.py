@@ -31,3 +31,15 @@ def json_bytes(value: Any) -> bytes:
 def json_bytes_response(value: Any, status: int = 200) -> Response:
     """A JSON reply serialized with :func:`json_bytes`."""
     return Response(json_bytes(value), status_code=status, media_type="application/json")
+
+
+POLL_AFTER = "openai-poll-after-ms"
+"""The header the official clients' polling helpers (``runs.poll``, ``vector_stores.files.poll``,
+``file_batches.poll``, and their ``create_and_poll``) wait by before the next look (1,000 ms without it)."""
+
+
+def polled(response: Response, unfinished: bool, after_ms: int) -> Response:
+    """``response`` with :data:`POLL_AFTER` when what it shows is still ``unfinished``."""
+    if unfinished:
+        response.headers[POLL_AFTER] = str(after_ms)
+    return response

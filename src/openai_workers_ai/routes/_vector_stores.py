@@ -26,6 +26,9 @@ BATCH_ID = re.compile(r"^vsfb_[0-9A-Za-z]{24}$")
 FILE_ID = re.compile(r"^file-[0-9A-Za-z]{24}$")
 MAX_LIMIT = 100
 
+POLL_AFTER_MS = 250
+"""``openai-poll-after-ms`` on a file or batch still being ingested (:func:`..replies.polled`)."""
+
 
 def store_object(row: StoreRow, counts: Counts, usage: int, now: int) -> dict[str, Any]:
     """OpenAI's ``vector_store`` object."""

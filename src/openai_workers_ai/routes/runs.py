@@ -23,7 +23,7 @@ from ..ids import new_sortable_id
 from ..limits import check_fits_a_row
 from ..pagination import list_object, page
 from ..ports import Job
-from ..replies import json_response
+from ..replies import json_response, polled
 from ..repositories import assistants, messages, runs, threads
 from ..runner import run_status
 from ..runner import runs as executor
@@ -56,7 +56,7 @@ from ._assistants import (
 )
 
 POLL_AFTER_MS = 100
-"""``openai-poll-after-ms`` on an unfinished run: the official clients' polling helpers wait this long."""
+"""``openai-poll-after-ms`` on an unfinished run (:func:`..replies.polled`)."""
 UNFINISHED = ("queued", "in_progress", "cancelling")
 UNSENT = LastError(code="server_error", message="The run could not be queued for execution.")
 """A run's ``last_error`` when its ``runs.execute`` job could not be sent (the run then fails at once)."""
@@ -128,10 +128,7 @@ async def _visible(request: Request) -> Run:
 
 async def retrieve(request: Request) -> Response:
     run = await _visible(request)
-    response = json_response(run)
-    if run.status in UNFINISHED:
-        response.headers["openai-poll-after-ms"] = str(POLL_AFTER_MS)
-    return response
+    return polled(json_response(run), run.status in UNFINISHED, POLL_AFTER_MS)
 
 
 async def modify(request: Request) -> Response:

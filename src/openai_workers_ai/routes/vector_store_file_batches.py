@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -12,7 +14,7 @@ from ..errors import NotFound
 from ..ids import new_sortable_id
 from ..pagination import list_object, page
 from ..ports import Job
-from ..replies import json_response
+from ..replies import json_response, polled
 from ..repositories import vector_store_file_batches, vector_store_files
 from ..repositories.vector_store_file_batches import BatchRow
 from ..repositories.vector_stores import StoreRow
@@ -22,6 +24,7 @@ from ..validation import parse_json
 from ._vector_stores import (
     BATCH_ID,
     MAX_LIMIT,
+    POLL_AFTER_MS,
     batch_object,
     file_object,
     filenames,
@@ -42,9 +45,13 @@ async def _visible_batch(request: Request, store: StoreRow) -> BatchRow:
     return row
 
 
-async def _render(request: Request, row: BatchRow) -> Response:
+async def _batch(request: Request, row: BatchRow) -> dict[str, Any]:
     counts = await vector_store_files.counts(context(request).backends.db, row.vector_store_id, row.id)
-    return json_response(batch_object(row, counts))
+    return batch_object(row, counts)
+
+
+async def _render(request: Request, row: BatchRow) -> Response:
+    return json_response(await _batch(request, row))
 
 
 async def create(request: Request) -> Response:
@@ -71,7 +78,8 @@ async def create(request: Request) -> Response:
 
 async def retrieve(request: Request) -> Response:
     store = await visible_store(request)
-    return await _render(request, await _visible_batch(request, store))
+    batch = await _batch(request, await _visible_batch(request, store))
+    return polled(json_response(batch), batch["status"] == "in_progress", POLL_AFTER_MS)
 
 
 async def cancel(request: Request) -> Response:

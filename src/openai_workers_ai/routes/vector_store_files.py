@@ -13,13 +13,15 @@ from ..context import context
 from ..errors import InvalidRequest
 from ..pagination import list_object, page
 from ..ports import Job
-from ..replies import json_response
+from ..replies import json_response, polled
 from ..repositories import chunks, vector_store_files
+from ..repositories.vector_store_files import IN_PROGRESS
 from ..runner import vectors
 from ..types.vector_stores import CreateVectorStoreFileRequest, UpdateVectorStoreFileAttributesRequest
 from ..validation import parse_json
 from ._vector_stores import (
     MAX_LIMIT,
+    POLL_AFTER_MS,
     file_object,
     filenames,
     new_file_row,
@@ -61,7 +63,8 @@ async def list_files(request: Request) -> Response:
 
 async def retrieve(request: Request) -> Response:
     store = await visible_store(request)
-    return json_response(file_object(await visible_file(request, store)))
+    row = await visible_file(request, store)
+    return polled(json_response(file_object(row)), row.status == IN_PROGRESS, POLL_AFTER_MS)
 
 
 async def update(request: Request) -> Response:
