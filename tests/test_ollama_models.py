@@ -73,6 +73,10 @@ async def test_show_errors(client: httpx.AsyncClient) -> None:
     assert r.status_code == 404 and r.json() == {"error": "model 'mixtral:8x7b' not found"}
     r = await client.post("/api/show")
     assert r.status_code == 400 and r.json() == {"error": "missing request body"}
+    # Ollama's ShowHandler (server/routes.go): no model (nor name) is a 400, not the default model's details.
+    for body in ({}, {"model": ""}, {"name": ""}):
+        r = await client.post("/api/show", json=body)
+        assert r.status_code == 400 and r.json() == {"error": "model is required"}, body
 
 
 async def test_ps(client: httpx.AsyncClient) -> None:
@@ -99,6 +103,8 @@ async def test_names_map_to_workers_ai(client: httpx.AsyncClient, name: str) -> 
     ("gemma3", "@cf/google/gemma-3-12b-it"),
     ("deepseek-r1:32b", "@cf/deepseek-ai/deepseek-r1-distill-qwen-32b"),
     ("bge-m3:latest", "@cf/baai/bge-m3"),
+    ("bge-large", "@cf/baai/bge-large-en-v1.5"),  # the library's bge-large:latest is bge-large:335m
+    ("bge-large:latest", "@cf/baai/bge-large-en-v1.5"),
     ("gpt-4o-mini", "@cf/meta/llama-4-scout-17b-16e-instruct"),  # the OpenAI-side aliases work too
 ])
 async def test_library_and_alias_names(client: httpx.AsyncClient, name: str, model_id: str) -> None:

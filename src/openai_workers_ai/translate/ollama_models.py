@@ -55,6 +55,7 @@ OLLAMA_DEFAULT_TAGS = {
     "mistral-small3.1": "mistral-small3.1:24b", "qwq": "qwq:32b", "qwen2.5-coder": "qwen2.5-coder:32b",
     "qwen3": "qwen3:30b", "deepseek-r1": "deepseek-r1:32b", "gpt-oss": "gpt-oss:20b",
     "embeddinggemma": "embeddinggemma:300m", "qwen3-embedding": "qwen3-embedding:0.6b",
+    "bge-large": "bge-large:335m",
 }
 
 # How Ollama words what a model of each task is for ("x" does not support <action>).

@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from ...catalog import ModelInfo
 from ...context import AppContext, context
-from ...errors import ModelNotFound
+from ...errors import InvalidRequest, ModelNotFound
 from ...replies import json_response
 from ...translate import ollama_models
 from ...types.ollama import ModelRequest
@@ -68,6 +68,8 @@ async def ps(request: Request) -> Response:
 
 async def show(request: Request) -> Response:
     body = await parse_ollama(request, ModelRequest)
+    if not body.model_name:  # as Ollama's ShowHandler: no default model's details
+        raise InvalidRequest("model is required")
     info = ollama_models.resolve(context(request).catalog, body.model_name)
     return json_response({
         "modelfile": f"# Served by Cloudflare Workers AI; there is no local Modelfile.\nFROM {info.id}\n",
