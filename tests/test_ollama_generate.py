@@ -56,6 +56,15 @@ async def test_raw_refuses_format(client: httpx.AsyncClient) -> None:
     assert r.status_code == 400 and "raw" in r.json()["error"]
 
 
+async def test_raw_refuses_system_template_context(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    # Ollama's GenerateHandler (server/routes.go) refuses these with raw rather than dropping them.
+    for extra in ({"system": "be terse"}, {"template": "{{ .Prompt }}"}, {"context": [1, 2, 3]}):
+        r = await client.post(URL, json={"model": "llama3.1", "prompt": "x", "raw": True, **extra})
+        assert r.status_code == 400, extra
+        assert r.json() == {"error": "raw mode does not support template, system, or context"}
+    assert simulator.calls == []
+
+
 async def test_suffix_refused(client: httpx.AsyncClient) -> None:
     r = await client.post(URL, json={"model": "llama3.1", "prompt": "def f():", "suffix": "    return x"})
     assert r.status_code == 400 and r.json() == {"error": '"llama3.1" does not support insert'}

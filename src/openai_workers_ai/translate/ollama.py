@@ -48,6 +48,8 @@ def generate_spec(body: GenerateRequest, model: ModelInfo, name: str) -> spec.Ch
         raise InvalidRequest(f'"{name}" does not support insert')
     options = body.options or Options()
     if body.raw:
+        if body.template or body.system or body.context:  # Ollama's GenerateHandler, in its words
+            raise InvalidRequest("raw mode does not support template, system, or context")
         if body.images or body.format:
             raise InvalidRequest("raw mode does not support images or format; send them without raw")
         return spec.ChatSpec(model=model, prompt=body.prompt or "", raw=True, sampling=_sampling(options),
