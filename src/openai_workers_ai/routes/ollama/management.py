@@ -3,7 +3,8 @@
 The models are hosted by Workers AI: there is nothing to download, upload,
 build, copy or delete. Pulling a model the gateway serves succeeds at once
 (in Ollama's status format, so ``ollama pull`` and Open WebUI are content);
-everything else is a 403 saying why. Unknown models are 404s, as in Ollama.
+everything else is a 403 saying why. Unknown models are 404s, as in Ollama, and so is
+``HEAD`` of a blob (none is stored).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ...context import context
-from ...errors import InvalidRequest, PermissionDenied
+from ...errors import InvalidRequest, NotFound, PermissionDenied
 from ...replies import json_response
 from ...streaming import ndjson_response
 from ...translate import ollama_models
@@ -69,4 +70,6 @@ async def delete(request: Request) -> Response:
 
 
 async def blob(request: Request) -> Response:
+    if request.method == "HEAD":  # no blob is ever stored: missing, as Ollama's HeadBlobHandler says
+        raise NotFound(f'blob "{request.path_params["digest"]}" not found')
     raise PermissionDenied(f"{HOSTED}; blobs cannot be uploaded")
