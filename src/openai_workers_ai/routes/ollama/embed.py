@@ -16,7 +16,7 @@ from ...translate.ollama_replies import Timings
 from ...types.embeddings import MAX_INPUTS
 from ...types.ollama import EmbeddingsRequest, EmbedRequest
 from ...validation import parse_ollama
-from ...workers_ai.embeddings import check_dimensions, embed
+from ...workers_ai.embeddings import embed, shorten
 from ...workers_ai.spec import estimate_tokens
 
 
@@ -35,12 +35,15 @@ async def create(request: Request) -> Response:
         for i, text in enumerate(texts):
             if estimate_tokens(text) > model.context_window:
                 raise InvalidRequest(f"input {i} length exceeds maximum context length ({model.context_window})")
-    check_dimensions(model, body.dimensions)
     vectors: list[list[float]] = []
     tokens = 0
     if texts:
         timings.call()
-        vectors, tokens = await embed(ctx.backends.ai, model, texts, body.dimensions)
+        vectors, tokens = await embed(ctx.backends.ai, model, texts)
+    # As Ollama's EmbedHandler: any model's vectors are cut to 0 < dimensions < their length and
+    # renormalised; other values leave them whole (never a 400).
+    dimensions = body.dimensions or 0
+    vectors = [shorten(v, dimensions) if 0 < dimensions < len(v) else v for v in vectors]
     metrics = timings.metrics(None)
     # Written by hand: vectors at float32 precision (Ollama's []float32), as /v1/embeddings writes them.
     arrays = ",".join(map(to_json_floats, vectors))
