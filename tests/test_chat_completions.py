@@ -223,8 +223,9 @@ async def test_token_limit_finishes_with_length(client: httpx.AsyncClient, field
     assert body["usage"]["completion_tokens"] == 3
 
 
-async def test_max_completion_tokens_wins_over_max_tokens(client: httpx.AsyncClient) -> None:
-    body = await ok(client, "echo: one two three four five", max_tokens=4, max_completion_tokens=2)
+async def test_max_completion_tokens_limits_the_answer(client: httpx.AsyncClient) -> None:
+    # with max_tokens too it is a 400, as at OpenAI (test_token_limits_and_logit_bias_are_refused_in_openai_s_words)
+    body = await ok(client, "echo: one two three four five", max_completion_tokens=2)
     assert body["choices"][0]["message"]["content"] == "one two"
 
 
@@ -613,3 +614,30 @@ async def test_strict_types_and_empty_content_array_as_openai(client: httpx.Asyn
         r = await client.post("/v1/chat/completions", json={**base, **extra})
         assert r.status_code == 400, (extra, r.text)
         assert r.json()["error"]["param"] == param
+
+
+@pytest.mark.parametrize(("fields", "message", "param", "code"), [
+    # it-at-m/mucgpt#608, OpenBMB/ChatDev#446 quote OpenAI's 400 for max_tokens below 1
+    ({"max_tokens": 0}, "Invalid 'max_tokens': integer below minimum value. Expected a value >= 1, but got 0 instead.",
+     "max_tokens", "integer_below_min_value"),
+    ({"max_completion_tokens": -3}, "Invalid 'max_completion_tokens': integer below minimum value. Expected a value "
+     ">= 1, but got -3 instead.", "max_completion_tokens", "integer_below_min_value"),
+    # langchain-ai/langgraph#5943 quotes OpenAI's 400 for both limits at once
+    ({"max_tokens": 5, "max_completion_tokens": 5},
+     "Setting 'max_tokens' and 'max_completion_tokens' at the same time is not supported.", "max_tokens",
+     "invalid_parameter_combination"),
+    # OkGoDoIt/OpenAI-API-dotnet#163 quotes OpenAI's 400 for a logit_bias keyed by a word, not a token id
+    ({"logit_bias": {"AI": 10}}, "Invalid key in 'logit_bias': AI. You should only be submitting non-negative "
+     "integers.", "logit_bias", None),
+    ({"logit_bias": {"-1": 10}}, "Invalid key in 'logit_bias': -1. You should only be submitting non-negative "
+     "integers.", "logit_bias", None),
+])
+async def test_token_limits_and_logit_bias_are_refused_in_openai_s_words(
+        client: httpx.AsyncClient, fields: dict[str, Any], message: str, param: str, code: str | None) -> None:
+    r = await chat(client, **fields)
+    assert r.status_code == 400, r.text
+    assert r.json()["error"] == {"message": message, "type": "invalid_request_error", "param": param, "code": code}
+
+
+async def test_logit_bias_by_token_id_is_taken(client: httpx.AsyncClient) -> None:
+    await ok(client, logit_bias={"50256": -100, "0": 3})

@@ -613,6 +613,18 @@ def _image_outside_user(body: dict[str, Any]) -> tuple[int, str] | None:
     return None
 
 
+_TOKEN_ID = re.compile(r"[0-9]+")
+
+
+def _logit_bias_key(body: dict[str, Any]) -> str | None:
+    """OpenAI's 400 for the first ``logit_bias`` key that is not a token id (a word, a negative number)."""
+    bias = body.get("logit_bias")
+    for key in bias if isinstance(bias, dict) else ():
+        if _TOKEN_ID.fullmatch(key) is None:
+            return f"Invalid key in 'logit_bias': {key}. You should only be submitting non-negative integers."
+    return None
+
+
 CROSS_FIELD: tuple[Rule, ...] = (
     Rule("CreateChatCompletionRequest", "messages",
          "ChatCompletionRequestMessageContentPartImage is a part of user messages only (the other roles' "
@@ -649,6 +661,20 @@ CROSS_FIELD: tuple[Rule, ...] = (
          lambda b: "Invalid value for 'parallel_tool_calls': 'parallel_tool_calls' is only allowed when 'tools' "
                    "are specified."
          if _given(b, "parallel_tool_calls") and not b.get("tools") else None, given="parallel_tool_calls"),
+    Rule("CreateChatCompletionRequest", "max_tokens",
+         "max_tokens: 'This value is now deprecated in favor of max_completion_tokens' (one or the other; OpenAI's "
+         "400 for both is quoted in langchain-ai/langgraph#5943)",
+         lambda b: "Setting 'max_tokens' and 'max_completion_tokens' at the same time is not supported."
+         if _given(b, "max_tokens") and _given(b, "max_completion_tokens") else None,
+         "invalid_parameter_combination", given="max_completion_tokens"),
+    Rule("CreateChatCompletionRequest", "logit_bias",
+         "logit_bias: 'maps tokens (specified by their token ID in the tokenizer)' (OpenAI's 400 for a key that is "
+         "no token id is quoted in OkGoDoIt/OpenAI-API-dotnet#163)",
+         _logit_bias_key, None, given="logit_bias"),
+    Rule("CreateCompletionRequest", "logit_bias",
+         "logit_bias: 'maps tokens (specified by their token ID in the GPT tokenizer)' (OpenAI's 400 quoted in "
+         "sashabaranov/go-openai#129)",
+         _logit_bias_key, None, given="logit_bias"),
     Rule("CreateCompletionRequest", "best_of",
          "best_of: 'When used with n, best_of controls the number of candidate completions and n specifies how "
          "many to return – best_of must be greater than n.'",

@@ -80,6 +80,12 @@ DOCUMENTED: tuple[tuple[str, str, dict[str, Any], str], ...] = (
      "logit_bias: 'an associated bias value from -100 to 100'"),
     ("CreateCompletionRequest", "logit_bias.*", {"minimum": -100, "maximum": 100},
      "logit_bias: 'an associated bias value from -100 to 100'"),
+    ("CreateChatCompletionRequest", "max_tokens", {"minimum": 1},
+     "max_tokens: 'The maximum number of tokens that can be generated', which OpenAI holds to at least 1: \"Invalid "
+     "'max_tokens': integer below minimum value. Expected a value >= 1, but got 0 instead.\" (it-at-m/mucgpt#608)"),
+    ("CreateChatCompletionRequest", "max_completion_tokens", {"minimum": 1},
+     "max_completion_tokens: 'An upper bound for the number of tokens that can be generated', max_tokens' successor "
+     "(at least 1, as max_tokens)"),
     ("CreateChatCompletionRequest", "tools", {"maxItems": 128},
      "tools: 'A max of 128 functions are supported.' (as for functions)"),
     ("FunctionObject", "name", {"maxLength": 64, "pattern": "^[a-zA-Z0-9_-]+$"},
