@@ -641,3 +641,21 @@ async def test_token_limits_and_logit_bias_are_refused_in_openai_s_words(
 
 async def test_logit_bias_by_token_id_is_taken(client: httpx.AsyncClient) -> None:
     await ok(client, logit_bias={"50256": -100, "0": 3})
+
+
+@pytest.mark.parametrize("assistant", [{"role": "assistant", "content": None}, {"role": "assistant"}])
+async def test_an_assistant_message_without_content_or_tool_calls_is_refused(
+        client: httpx.AsyncClient, assistant: dict[str, Any]) -> None:
+    # the spec: content is 'Required unless tool_calls or function_call is specified'; OpenAI's words for it
+    # are quoted in vercel/ai#14950 (checked against the live API) and vercel/ai#13744
+    r = await client.post(URL, json={"model": LLAMA, "messages": [*user("hi"), assistant, *user("echo: hi")]})
+    assert r.status_code == 400, r.text
+    assert r.json()["error"] == {"message": "Invalid value for 'content': expected a string, got null.",
+                                 "type": "invalid_request_error", "param": "messages[1].content", "code": None}
+
+
+async def test_an_assistant_message_with_empty_content_is_taken(client: httpx.AsyncClient) -> None:
+    # vercel/ai#14950: the live API takes content "" without tool calls
+    r = await client.post(URL, json={"model": LLAMA, "messages": [*user("hi"), {"role": "assistant", "content": ""},
+                                                                 *user("echo: hi")]})
+    assert r.status_code == 200, r.text

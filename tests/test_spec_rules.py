@@ -104,6 +104,11 @@ ROWS: list[tuple[str, dict[str, Any], str, str | None, str]] = [
     (CHAT, {"max_tokens": 0}, "max_tokens", "integer_below_min_value",
      "max_tokens: OpenAI's \"Invalid 'max_tokens': integer below minimum value. Expected a value >= 1, but got 0 "
      "instead.\" (it-at-m/mucgpt#608)"),
+    (CHAT, {"tools": []}, "tools", "empty_array",
+     "tools: OpenAI refuses an empty list (\"[] is too short - 'tools'\", JetBrains/koog#786, QwenLM/qwen-code#2054)"),
+    (CHAT, {"messages": [USER, {"role": "assistant", "content": "x", "tool_calls": []}, USER]},
+     "messages[1].tool_calls", "empty_array",
+     "ChatCompletionMessageToolCalls: \"Invalid 'messages[1].tool_calls': empty array. …\" (openai/openai-node#1341)"),
     (CHAT, {"max_completion_tokens": 0}, "max_completion_tokens", "integer_below_min_value",
      "max_completion_tokens: the upper bound max_tokens was, at least 1 as max_tokens is"),
     # -- types (spec: type)
@@ -186,6 +191,8 @@ ROWS: list[tuple[str, dict[str, Any], str, str | None, str]] = [
     (CHAT, {"messages": [{"role": "system", "content": [{"type": "image_url", "image_url": {"url": "data:,"}}]}, USER]},
      "messages[0]", None, "image parts belong to user messages only"),
     (COMPLETIONS, {"best_of": 1, "n": 2}, "best_of", "invalid_value", "best_of: 'best_of must be greater than n'"),
+    (CHAT, {"messages": [USER, {"role": "assistant", "content": None}, USER]}, "messages[1].content", None,
+     "ChatCompletionRequestAssistantMessage.content: 'Required unless tool_calls or function_call is specified.'"),
     (CHAT, {"max_tokens": 5, "max_completion_tokens": 5}, "max_tokens", "invalid_parameter_combination",
      "max_tokens: 'deprecated in favor of max_completion_tokens'; OpenAI refuses both (langchain-ai/langgraph#5943)"),
     (CHAT, {"logit_bias": {"AI": 5}}, "logit_bias", None,

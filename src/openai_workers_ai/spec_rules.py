@@ -613,6 +613,16 @@ def _image_outside_user(body: dict[str, Any]) -> tuple[int, str] | None:
     return None
 
 
+def _silent_assistant(body: dict[str, Any]) -> int | None:
+    """The index of the first assistant message with neither content nor tool calls (nor a function call)."""
+    messages = body.get("messages")
+    for i, message in enumerate(messages if isinstance(messages, list) else ()):
+        if (isinstance(message, dict) and message.get("role") == "assistant" and message.get("content") is None
+                and not message.get("tool_calls") and not message.get("function_call")):
+            return i
+    return None
+
+
 _TOKEN_ID = re.compile(r"[0-9]+")
 
 
@@ -661,6 +671,12 @@ CROSS_FIELD: tuple[Rule, ...] = (
          lambda b: "Invalid value for 'parallel_tool_calls': 'parallel_tool_calls' is only allowed when 'tools' "
                    "are specified."
          if _given(b, "parallel_tool_calls") and not b.get("tools") else None, given="parallel_tool_calls"),
+    Rule("CreateChatCompletionRequest", "messages",
+         "ChatCompletionRequestAssistantMessage.content: 'Required unless tool_calls or function_call is specified.' "
+         "(OpenAI's words for it quoted in vercel/ai#14950)",
+         lambda b: None if _silent_assistant(b) is None else
+         "Invalid value for 'content': expected a string, got null.",
+         None, where=lambda b: f"messages[{_silent_assistant(b)}].content", given="messages"),
     Rule("CreateChatCompletionRequest", "max_tokens",
          "max_tokens: 'This value is now deprecated in favor of max_completion_tokens' (one or the other; OpenAI's "
          "400 for both is quoted in langchain-ai/langgraph#5943)",
