@@ -174,7 +174,7 @@ SPECS: dict[str, Spec] = {
         {"model": LLAMA, "messages": CHAT_MESSAGES, "stream": True, "stream_options": {"include_usage": True},
          "stop": ["x", "y"], "temperature": 0.5, "n": 1, "logprobs": False, "max_completion_tokens": 4},
         {"model": SCOUT, "messages": RICH_MESSAGES, "tools": [TOOL],
-         "tool_choice": {"type": "function", "function": {"name": "f"}}, "metadata": {"k": "v"},
+         "tool_choice": {"type": "function", "function": {"name": "f"}}, "metadata": {"k": "v"}, "store": True,
          "logit_bias": {"50256": -100}},
         {"model": LLAMA, "messages": CHAT_MESSAGES, "response_format": {
             "type": "json_schema", "json_schema": {"name": "s", "strict": True, "schema": {

@@ -195,13 +195,13 @@ async def test_configured_alias(simulator: Simulator, backends: Backends) -> Non
 
 async def test_sampling_fields_are_forwarded(client: httpx.AsyncClient, simulator: Simulator) -> None:
     await ok(client, temperature=0.5, top_p=0.9, seed=42, frequency_penalty=0.5, presence_penalty=-0.5,
-             max_tokens=50, user="u-1", metadata={"trace": "abc"})
+             max_tokens=50, user="u-1", metadata={"trace": "abc"}, store=True)
     inputs = simulator.calls[-1][1]
     assert inputs["temperature"] == 0.5 and inputs["top_p"] == 0.9 and inputs["seed"] == 42
     assert inputs["frequency_penalty"] == 0.5 and inputs["presence_penalty"] == -0.5
     assert inputs["max_tokens"] == 50
     # user and metadata are the gateway's business, not the model's
-    assert "user" not in inputs and "metadata" not in inputs
+    assert "user" not in inputs and "metadata" not in inputs and "store" not in inputs
 
 
 async def test_seed_makes_answers_reproducible(client: httpx.AsyncClient) -> None:
@@ -659,3 +659,15 @@ async def test_an_assistant_message_with_empty_content_is_taken(client: httpx.As
     r = await client.post(URL, json={"model": LLAMA, "messages": [*user("hi"), {"role": "assistant", "content": ""},
                                                                  *user("echo: hi")]})
     assert r.status_code == 200, r.text
+
+
+async def test_metadata_needs_store_as_at_openai(client: httpx.AsyncClient) -> None:
+    # OpenAI's 400, quoted in tmc/langchaingo#1484 (gpt-5-nano), QwenLM/qwen-code#243 and BerriAI/litellm#23108
+    for fields in ({"metadata": {"k": "v"}}, {"metadata": {"k": "v"}, "store": False}):
+        r = await chat(client, **fields)
+        assert r.status_code == 400, r.text
+        error = r.json()["error"]
+        assert (error["message"], error["param"]) == (
+            "The 'metadata' parameter is only allowed when 'store' is enabled.", "metadata")
+    await ok(client, metadata={"k": "v"}, store=True)
+    await ok(client, metadata=None)

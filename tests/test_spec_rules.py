@@ -193,6 +193,9 @@ ROWS: list[tuple[str, dict[str, Any], str, str | None, str]] = [
     (COMPLETIONS, {"best_of": 1, "n": 2}, "best_of", "invalid_value", "best_of: 'best_of must be greater than n'"),
     (CHAT, {"messages": [USER, {"role": "assistant", "content": None}, USER]}, "messages[1].content", None,
      "ChatCompletionRequestAssistantMessage.content: 'Required unless tool_calls or function_call is specified.'"),
+    (CHAT, {"metadata": {"k": "v"}}, "metadata", "invalid_value",
+     "metadata without store: OpenAI's \"The 'metadata' parameter is only allowed when 'store' is enabled.\" "
+     "(tmc/langchaingo#1484, QwenLM/qwen-code#243)"),
     (CHAT, {"max_tokens": 5, "max_completion_tokens": 5}, "max_tokens", "invalid_parameter_combination",
      "max_tokens: 'deprecated in favor of max_completion_tokens'; OpenAI refuses both (langchain-ai/langgraph#5943)"),
     (CHAT, {"logit_bias": {"AI": 5}}, "logit_bias", None,
@@ -418,7 +421,7 @@ async def test_a_model_of_another_task_is_answered_before_the_fields(client: htt
 @pytest.mark.parametrize("fields", [
     {"audio": {"voice": "alloy", "format": "wav"}},  # audio without the audio modality: ignored
     {"prediction": {"type": "content", "content": "hi"}},
-    {"logit_bias": {"50256": -100}, "top_logprobs": 3, "logprobs": True, "metadata": {"k": "v"}},
+    {"logit_bias": {"50256": -100}, "top_logprobs": 3, "logprobs": True, "metadata": {"k": "v"}, "store": True},
     {"stop": "x", "service_tier": "auto", "verbosity": "low", "store": False},
 ])
 async def test_what_openai_takes_is_taken(client: httpx.AsyncClient, fields: dict[str, Any]) -> None:

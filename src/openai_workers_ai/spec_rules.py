@@ -677,6 +677,11 @@ CROSS_FIELD: tuple[Rule, ...] = (
          lambda b: None if _silent_assistant(b) is None else
          "Invalid value for 'content': expected a string, got null.",
          None, where=lambda b: f"messages[{_silent_assistant(b)}].content", given="messages"),
+    Rule("CreateChatCompletionRequest", "metadata",
+         "metadata: tags of a stored completion ('store: Whether or not to store the output of this chat completion "
+         "request'); OpenAI's 400 without store is quoted in tmc/langchaingo#1484 and QwenLM/qwen-code#243",
+         lambda b: "The 'metadata' parameter is only allowed when 'store' is enabled."
+         if _given(b, "metadata") and b.get("store") is not True else None, given="metadata"),
     Rule("CreateChatCompletionRequest", "max_tokens",
          "max_tokens: 'This value is now deprecated in favor of max_completion_tokens' (one or the other; OpenAI's "
          "400 for both is quoted in langchain-ai/langgraph#5943)",
