@@ -40,8 +40,9 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import APIError
 from .ports import Backends, StoredObject
@@ -173,6 +174,21 @@ async def delete(backends: Backends, table: BlobTable, object_id: str, key: str,
     await db.prepare(f"DELETE FROM {table.table} WHERE id = ? AND status = ?").bind(
         object_id, DELETING
     ).run()
+
+
+async def delete_many(backends: Backends, table: BlobTable, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Delete up to 1,000 rows (``id``, ``object_key``) no request reads any more (marked so by the caller:
+    ``deleting``, or expired): their R2 objects in one call, then the rows in one D1 batch — two calls, not
+    :func:`delete`'s three a row. A failure leaves them to :func:`sweep`; an object whose row went first is an
+    orphan it removes."""
+    if not rows:
+        return
+    await backends.bucket.delete([row["object_key"] for row in rows])
+    ids = [row["id"] for row in rows]
+    step = _D1_MAX_PARAMS - 1
+    db = backends.db
+    await db.batch([db.prepare(f"DELETE FROM {table.table} WHERE id IN ({', '.join('?' * len(chunk))})").bind(*chunk)
+                    for chunk in (ids[i : i + step] for i in range(0, len(ids), step))])
 
 
 async def sweep(

@@ -244,12 +244,7 @@ async def finish_deletes(backends: Backends, container: str, now: int) -> None:
     while True:
         rows = await db.prepare("SELECT id, object_key FROM items WHERE container = ? AND status = ? LIMIT ?").bind(
             container, storage.DELETING, R2_DELETE_BATCH).all()
-        if not rows:
-            return
-        await backends.bucket.delete([row["object_key"] for row in rows])
-        ids = [row["id"] for row in rows]
-        await db.batch([db.prepare(f"DELETE FROM items WHERE id IN ({', '.join('?' * len(chunk))})").bind(*chunk)
-                        for chunk in (ids[i : i + 99] for i in range(0, len(ids), 99))])
+        await storage.delete_many(backends, ITEMS, rows)
         if len(rows) < R2_DELETE_BATCH:
             return
 

@@ -176,12 +176,7 @@ async def drop_parts(backends: Backends, upload_id: str, now: int) -> None:
         await db.prepare("UPDATE upload_parts SET expires_at = ? WHERE upload_id = ?").bind(now, upload_id).run()
         rows = await db.prepare("SELECT id, object_key FROM upload_parts WHERE upload_id = ? LIMIT ?").bind(
             upload_id, PARTS_DELETED_INLINE).all()
-        if not rows:
-            return
-        await backends.bucket.delete([row["object_key"] for row in rows])
-        ids = [row["id"] for row in rows]
-        await db.batch([db.prepare(f"DELETE FROM upload_parts WHERE id IN ({', '.join('?' * len(chunk))})").bind(*chunk)
-                        for chunk in (ids[i : i + 99] for i in range(0, len(ids), 99))])
+        await storage.delete_many(backends, PARTS, rows)
     except Exception:  # the upload is done: its parts expire with it (within the hour) and are swept then
         log.warning("could not delete the parts of upload %s (the sweep will)", upload_id, exc_info=True)
 
