@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import httpx
+import pytest
 
 from openai_workers_ai.simulator import Simulator
 
@@ -85,3 +87,22 @@ async def test_legacy_embeddings(client: httpx.AsyncClient) -> None:
     assert r2.json()["embeddings"][0] == r.json()["embedding"]
     r = await client.post("/api/embeddings", json={"model": "bge-base-en-v1.5", "prompt": ""})
     assert r.json() == {"embedding": []}
+
+
+async def test_embed_scales_every_vector_to_unit_length_and_the_older_endpoint_does_not(
+    client: httpx.AsyncClient, simulator: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As Ollama's EmbedHandler normalises each embedding (server/routes.go) and its EmbeddingsHandler does
+    not; here a model whose vectors are not of unit length (three times it)."""
+    run = simulator.run
+
+    async def longer(model: str, inputs: Any, options: Any = None) -> Any:
+        out = await run(model, inputs, options)
+        return {**out, "data": [[3 * x for x in vector] for vector in out["data"]]}
+
+    monkeypatch.setattr(simulator, "run", longer)
+    embedded = (await client.post(URL, json={"model": "bge-m3", "input": ["a", "b"]})).json()["embeddings"]
+    assert [round(norm(v), 5) for v in embedded] == [1.0, 1.0]
+    legacy = (await client.post("/api/embeddings", json={"model": "bge-m3", "prompt": "a"})).json()["embedding"]
+    assert round(norm(legacy), 4) == 3.0
+    assert embedded[0] == pytest.approx([x / 3 for x in legacy], rel=1e-5, abs=1e-7)

@@ -40,10 +40,10 @@ async def create(request: Request) -> Response:
     if texts:
         timings.call()
         vectors, tokens = await embed(ctx.backends.ai, model, texts)
-    # As Ollama's EmbedHandler: any model's vectors are cut to 0 < dimensions < their length and
-    # renormalised; other values leave them whole (never a 400).
+    # As Ollama's EmbedHandler: every vector is scaled to unit length, and cut first to 0 < dimensions <
+    # its length (other values leave it whole; never a 400). The older /api/embeddings does neither.
     dimensions = body.dimensions or 0
-    vectors = [shorten(v, dimensions) if 0 < dimensions < len(v) else v for v in vectors]
+    vectors = [shorten(v, dimensions if 0 < dimensions < len(v) else len(v)) for v in vectors]
     metrics = timings.metrics(None)
     # Written by hand: vectors at float32 precision (Ollama's []float32), as /v1/embeddings writes them.
     arrays = ",".join(map(to_json_floats, vectors))
