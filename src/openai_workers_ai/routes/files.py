@@ -101,7 +101,7 @@ async def _store(request: Request, upload: FilePart, fields: dict[str, str], rea
 
     def final() -> dict[str, Any]:  # the whole form is read: its last word counts
         final_purpose = _purpose(fields)
-        return {"purpose": final_purpose, "expires_at": _expires_at(fields, final_purpose, now)}
+        return {"purpose": final_purpose, "expires_at": expires_at(_expires_after(fields), final_purpose, now)}
 
     body = _streamed(first, chunks, reader, fields)
     stored = await files.create(context(request).backends, row, body, now, final)
@@ -137,11 +137,23 @@ def check_purpose(purpose: str) -> str:
     return purpose
 
 
-def _expires_at(fields: dict[str, str], purpose: str, now: int) -> int | None:
-    seconds = _expires_after(fields)
+def expires_at(seconds: int | None, purpose: str, now: int) -> int | None:
+    """When a file made now expires: ``seconds`` after it (``expires_after``), else a batch file's default
+    (:data:`BATCH_EXPIRY`), else never (``/v1/uploads`` too)."""
     if seconds is None and purpose == "batch":
         seconds = BATCH_EXPIRY
     return now + seconds if seconds is not None else None
+
+
+def check_expiry(seconds: int | None) -> int:
+    """``expires_after.seconds`` when it is an integer in range; OpenAI's 400 otherwise (``/v1/uploads`` too)."""
+    if seconds is None or not MIN_EXPIRY <= seconds <= MAX_EXPIRY:
+        raise InvalidRequest(
+            f"Invalid value for 'expires_after.seconds': expected an integer between "
+            f"{MIN_EXPIRY} and {MAX_EXPIRY}.",
+            param="expires_after.seconds",
+        )
+    return seconds
 
 
 def _expires_after(fields: dict[str, str]) -> int | None:
@@ -159,13 +171,7 @@ def _expires_after(fields: dict[str, str]) -> int | None:
         value = int(seconds) if seconds is not None else None
     except ValueError:
         value = None
-    if value is None or not MIN_EXPIRY <= value <= MAX_EXPIRY:
-        raise InvalidRequest(
-            f"Invalid value for 'expires_after.seconds': expected an integer between "
-            f"{MIN_EXPIRY} and {MAX_EXPIRY}.",
-            param="expires_after.seconds",
-        )
-    return value
+    return check_expiry(value)
 
 
 async def list_files(request: Request) -> Response:

@@ -31,7 +31,7 @@ from ..repositories.uploads import UploadRow
 from ..storage import object_key
 from ..types.uploads import CompleteUploadBody, CreateUploadBody
 from ..validation import parse_json
-from .files import BATCH_EXPIRY, MAX_EXPIRY, MEDIA_TYPE, MIN_EXPIRY, check_purpose, file_object
+from .files import MEDIA_TYPE, check_expiry, check_purpose, expires_at, file_object
 
 UPLOAD_ID = re.compile(r"^upload_[0-9A-Za-z]{24}$")
 UPLOAD_EXPIRY = 3600
@@ -67,11 +67,7 @@ async def create(request: Request) -> Response:
     if not MEDIA_TYPE.match(body.mime_type):  # the file is served with it as its Content-Type
         raise InvalidRequest(f"Invalid value for 'mime_type': {body.mime_type!r} is not a MIME type.",
                              param="mime_type")
-    seconds = body.expires_after.seconds if body.expires_after is not None else None
-    if seconds is not None and not MIN_EXPIRY <= seconds <= MAX_EXPIRY:
-        raise InvalidRequest(
-            f"Invalid value for 'expires_after.seconds': expected an integer between {MIN_EXPIRY} and "
-            f"{MAX_EXPIRY}.", param="expires_after.seconds")
+    seconds = check_expiry(body.expires_after.seconds) if body.expires_after is not None else None
     now_ms = int(ctx.clock() * 1000)
     now = now_ms // 1000
     row = UploadRow(
@@ -106,8 +102,7 @@ def _check_pending(row: UploadRow, now: int, doing: str) -> None:
     if row.status == uploads.PENDING and row.expires_at <= now:
         raise InvalidRequest(f"Cannot {doing} upload {row.id}: it has expired.", param="upload_id")
     if row.status != uploads.PENDING:
-        status = "being completed" if row.status == uploads.COMPLETING else row.status
-        raise InvalidRequest(f"Cannot {doing} upload {row.id}: it is already {status}.", param="upload_id")
+        raise InvalidRequest(f"Cannot {doing} upload {row.id}: it is already {_state(row)}.", param="upload_id")
 
 
 async def add_part(request: Request) -> Response:
@@ -167,9 +162,7 @@ async def complete(request: Request) -> Response:
     ordered = [stored[part_id] for part_id in body.part_ids]
     total = sum(part.bytes for part in ordered)
     if total != row.bytes:
-        raise InvalidRequest(
-            f"The number of bytes uploaded ({total}) does not match the upload's bytes ({row.bytes}).",
-            param="bytes")
+        raise _wrong_size(total, row)
     if not await uploads.claim(db, row.id, now):
         fresh = await _upload(request)
         _check_pending(fresh, ctx.now(), "complete")
@@ -203,16 +196,11 @@ async def _join(request: Request, row: UploadRow, ordered: list[uploads.PartRow]
 
     def final() -> dict[str, Any]:
         if counted != row.bytes:
-            raise InvalidRequest(
-                f"The number of bytes uploaded ({counted}) does not match the upload's bytes ({row.bytes}).",
-                param="bytes")
+            raise _wrong_size(counted, row)
         if md5 is not None and md5.lower() != digest.hexdigest():
             raise InvalidRequest("The md5 checksum does not match the uploaded bytes.", param="md5")
         return {}
 
-    seconds = row.file_expires_after
-    if seconds is None and row.purpose == "batch":
-        seconds = BATCH_EXPIRY
     file_id = new_sortable_id("file-", now_ms)
     new = FileRow(
         id=file_id,
@@ -223,10 +211,20 @@ async def _join(request: Request, row: UploadRow, ordered: list[uploads.PartRow]
         bytes=0,  # set from what R2 stored
         content_type=row.mime_type,
         created_at=now,
-        expires_at=now + seconds if seconds is not None else None,
+        expires_at=expires_at(row.file_expires_after, row.purpose, now),
         status="uploading",
     )
     return await files_repo.create(ctx.backends, new, body(), now, final)
+
+
+def _wrong_size(size: int, row: UploadRow) -> InvalidRequest:
+    return InvalidRequest(f"The number of bytes uploaded ({size}) does not match the upload's bytes ({row.bytes}).",
+                          param="bytes")
+
+
+def _state(row: UploadRow) -> str:
+    """The upload's status in words (a completion in progress is "being completed")."""
+    return "being completed" if row.status == uploads.COMPLETING else row.status
 
 
 async def cancel(request: Request) -> Response:
@@ -234,9 +232,7 @@ async def cancel(request: Request) -> Response:
     row = await _upload(request)
     now = ctx.now()
     if not await uploads.cancel(ctx.backends.db, row.id, now):
-        raise InvalidRequest(f"Cannot cancel upload {row.id}: it is already "
-                             f"{'being completed' if row.status == uploads.COMPLETING else row.status}.",
-                             param="upload_id")
+        raise InvalidRequest(f"Cannot cancel upload {row.id}: it is already {_state(row)}.", param="upload_id")
     await uploads.drop_parts(ctx.backends, row.id, now)
     done = replace(row, status=uploads.CANCELLED)
     return json_response(upload_object(done, now))
