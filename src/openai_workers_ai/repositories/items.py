@@ -65,10 +65,10 @@ def row_key(now: int, suffix: str) -> str:
 
 async def stage(
     backends: Backends, owner: str, items: Sequence[NewItem], now: int, guard: tuple[str, tuple[object, ...]] = ("", ()),
-    *, staged: list[tuple[str, str]] | None = None,
+    *, staged: list[dict[str, str]] | None = None,
 ) -> list[Statement]:
     """The statements that store ``items`` (for the caller's batch); large items are staged in R2 first
-    (each one's row key and object key appended to ``staged``, when given, as soon as it is).
+    (each one's row, ``{id, object_key}``, appended to ``staged``, when given, as soon as it is).
 
     ``guard`` (``" AND EXISTS (…)"`` and its parameters) makes every statement conditional, so a
     batch whose guard fails writes nothing (a cancelled response's output). Unguarded small items
@@ -101,7 +101,7 @@ async def stage(
             body=encoded, content_type="application/json", now=now,
         )
         if staged is not None:
-            staged.append((key, object_key))
+            staged.append({"id": key, "object_key": object_key})
         statements.append(db.prepare(storage.ready_sql(ITEMS, condition)).bind(now, key, *params))
     for start in range(0, len(rows), ROWS_PER_INSERT):
         chunk = rows[start:start + ROWS_PER_INSERT]
@@ -131,18 +131,17 @@ async def write(
     this one checked), :class:`ItemIdTaken` is raised, once the rows and R2 objects of the items
     staged so far are deleted (else they would hold their ids until the sweep). Any other failure
     is raised as it is (the sweep removes what was staged)."""
-    staged: list[tuple[str, str]] = []
+    staged: list[dict[str, str]] = []
     try:
         statements = await stage(backends, owner, items, now, guard, staged=staged)
         await backends.db.batch([*before, *statements, *after])
     except APIError as error:
         if ITEM_ID_TAKEN not in error.message:
             raise
-        for key, object_key in staged:
-            try:
-                await storage.delete(backends, ITEMS, key, object_key, now)
-            except Exception:
-                log.warning("could not discard staged item %s (the sweep will)", key, exc_info=True)
+        try:
+            await storage.delete_many(backends, ITEMS, staged)
+        except Exception:
+            log.warning("could not discard the items staged for %s (the sweep will)", owner, exc_info=True)
         raise ItemIdTaken(error.message) from error
 
 
