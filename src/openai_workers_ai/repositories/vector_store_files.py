@@ -197,10 +197,13 @@ async def cancel_batch(db: Database, store_id: str, batch_id: str, now: int) -> 
     return [StoreFileRow.from_row(r) for r in rows]
 
 
-async def chunk_counts(db: Database, store_id: str, limit: int) -> list[tuple[str, int]]:
-    """``(file id, chunk_count)`` of up to ``limit`` files of the store, in any status (to delete them)."""
+async def chunk_counts(db: Database, store_id: str, limit: int, *, left_behind: bool = False) -> list[tuple[str, int]]:
+    """``(file id, chunk_count)`` of up to ``limit`` files of the store, in any status (to delete them) — or,
+    ``left_behind``, only those that failed or were cancelled with chunks still counted (their cleanup
+    failed, or has not run yet)."""
+    only = f" AND status IN ('{FAILED}', '{CANCELLED}') AND chunk_count > 0" if left_behind else ""
     rows = await db.prepare(
-        "SELECT id, chunk_count FROM vector_store_files WHERE vector_store_id = ? ORDER BY id LIMIT ?"
+        f"SELECT id, chunk_count FROM vector_store_files WHERE vector_store_id = ?{only} ORDER BY id LIMIT ?"
     ).bind(store_id, limit).all()
     return [(r["id"], int(r["chunk_count"])) for r in rows]
 
@@ -221,16 +224,9 @@ async def remove(db: Database, store_id: str, file_id: str) -> None:
     ).run()
 
 
-async def left_behind(db: Database, store_id: str, file_ids: Sequence[str] | None = None,
-                      limit: int = 96) -> list[tuple[str, int]]:
-    """``(file id, chunk_count)`` of files of the store (of ``file_ids``, or up to ``limit`` of all) that
-    failed or were cancelled with chunks still counted (their cleanup failed, or has not run yet)."""
-    if file_ids is None:
-        rows = await db.prepare(
-            "SELECT id, chunk_count FROM vector_store_files WHERE vector_store_id = ? AND status IN (?, ?)"
-            " AND chunk_count > 0 ORDER BY id LIMIT ?"
-        ).bind(store_id, FAILED, CANCELLED, limit).all()
-        return [(r["id"], int(r["chunk_count"])) for r in rows]
+async def left_behind(db: Database, store_id: str, file_ids: Sequence[str]) -> list[tuple[str, int]]:
+    """``(file id, chunk_count)`` of those of ``file_ids`` in the store that failed or were cancelled with
+    chunks still counted (their cleanup failed, or has not run yet)."""
     found: list[tuple[str, int]] = []
     for start in range(0, len(file_ids), 96):
         chunk = file_ids[start : start + 96]

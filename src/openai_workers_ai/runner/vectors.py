@@ -12,7 +12,8 @@ returned by a search, whatever is left of them.
 A delete is bounded, whatever it deletes: a Worker invocation may make 1,000 calls to Cloudflare
 services, and a store may hold a million chunks. Each run (a request, a job, the sweep) takes at most a
 :class:`Budget` of steps — a step is one call to the vector index (up to :data:`DELETE_BATCH` ids) and a
-statement or two of D1 — and queues the rest as a job (:data:`JOB_KINDS`) that does the same. What a
+statement or two of D1 — and queues the rest as a job (:data:`STORE_JOB`, :data:`FILE_JOB`,
+:data:`FORGET_JOB`, :data:`PURGE_JOB`) that does the same. What a
 stopped run did stays done: a store's files go as their vectors go, and a large file's ``chunk_count``
 is lowered to what is left of it. The store or file is marked ``deleting`` first, so it has already
 left every list, count and search.
@@ -94,11 +95,11 @@ async def purge(backends: Backends, store_id: str, file_id: str, count: int, bud
 async def purge_cancelled(backends: Backends, store_id: str, files: Sequence[tuple[str, int]] | None = None,
                           budget: Budget | None = None) -> bool:
     """Purge what cancelled or failed files of the store stored (``files``: ``(id, chunk_count)`` of the
-    ones just cancelled; by default those :func:`~.vector_store_files.left_behind` finds), within ``budget``
+    ones just cancelled; by default those ``chunk_counts(left_behind=True)`` finds), within ``budget``
     (a run's own by default), the rest queued as a job; True when it is done."""
     budget = budget or Budget()
-    todo = files if files is not None else await vector_store_files.left_behind(backends.db, store_id,
-                                                                                 limit=FILES_PER_STEP)
+    todo = files if files is not None else await vector_store_files.chunk_counts(
+        backends.db, store_id, FILES_PER_STEP, left_behind=True)
     for file_id, count in todo:
         if not await purge(backends, store_id, file_id, count, budget):
             break
@@ -206,9 +207,9 @@ async def _later(backends: Backends, job: Job) -> None:
 async def sweep(backends: Backends, settings: Settings, now: int) -> dict[str, int]:
     """The scheduled cleanup: expired stores and stores whose delete stopped halfway are deleted;
     files whose ingestion stopped (no heartbeat for :data:`STALE_AFTER`) fail, files whose delete
-    stopped are deleted, and failed or cancelled files whose chunks their cleanup left are purged — all within one :class:`Budget`: the rest of a delete is queued as its
-    job, the rest of a stopped ingestion's purge left for the next run. Counts (of what was finished):
-    ``vector_stores_deleted``, ``vector_store_files_stale``."""
+    stopped are deleted, and failed or cancelled files whose chunks their cleanup left are purged — all
+    within one :class:`Budget`: the rest of a delete is queued as its job, the rest of a purge left for
+    the next run. Counts (of what was finished): ``vector_stores_deleted``, ``vector_store_files_stale``."""
     done = {"vector_stores_deleted": 0, "vector_store_files_stale": 0}
     budget = Budget()
     for store_id in await vector_stores.to_clean(backends.db, now, SWEEP_BATCH):
@@ -220,9 +221,9 @@ async def sweep(backends: Backends, settings: Settings, now: int) -> dict[str, i
         try:
             if row.status == DELETING:
                 finished = await delete_file(backends, row.vector_store_id, row.id, now, budget)
-            elif row.status != IN_PROGRESS:  # failed or cancelled, with chunks its cleanup left
+            else:  # a stopped ingestion, or a failed or cancelled file with chunks its cleanup left
                 finished = await purge(backends, row.vector_store_id, row.id, row.chunk_count, budget)
-            elif finished := await purge(backends, row.vector_store_id, row.id, row.chunk_count, budget):
+            if finished and row.status == IN_PROGRESS:
                 await vector_store_files.transition(
                     backends.db, row.vector_store_id, row.id, IN_PROGRESS, FAILED, now,
                     last_error_code="server_error", last_error_message="The file's ingestion was interrupted.")
