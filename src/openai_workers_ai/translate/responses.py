@@ -39,9 +39,9 @@ ROLES: dict[str, spec.Role] = {"user": "user", "system": "system", "developer": 
 PHASES = ("commentary", "final_answer")
 PREFIXES = {"message": "msg_", "function_call": "fc_", "function_call_output": "fco_", "reasoning": "rs_",
             "compaction": "cmp_", "file_search_call": "fs_"}
-ID_PREFIXES = {"message": "msg", "function_call": "fc", "reasoning": "rs"}
+ID_PREFIXES = {kind: PREFIXES[kind].rstrip("_") for kind in ("message", "function_call", "reasoning")}
 """What a sent item's id must begin with, by type (OpenAI's 400 ``invalid_id_prefix`` otherwise; the types
-whose rule OpenAI is seen to apply)."""
+whose rule OpenAI is seen to apply): the ids made here, without their ``_``."""
 COMPACTION_PREFIX = "owai-compaction-v1:"
 """A ``compaction`` item's ``encrypted_content`` here is this prefix and the summary, base64-encoded
 (readable, not encrypted: the summary is the client's own conversation)."""
