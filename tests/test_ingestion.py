@@ -180,8 +180,8 @@ async def test_deleting_or_cancelling_mid_ingestion_leaves_nothing(client: httpx
     steps = {"n": 0}
     original = ingest._store_vectors
 
-    async def interrupted(ctx: Any, s: str, f: str, step: Any) -> None:
-        await original(ctx, s, f, step)
+    async def interrupted(ctx: Any, row: Any, step: Any) -> None:
+        await original(ctx, row, step)
         steps["n"] += 1
         if steps["n"] == 2:  # the client acts between two steps
             if action == "delete file":
@@ -199,6 +199,40 @@ async def test_deleting_or_cancelling_mid_ingestion_leaves_nothing(client: httpx
         assert (await file_row(client, store_id, file_id))["status"] == "cancelled"
     else:
         assert await rows(app, "vector_store_files") == 0
+
+
+async def test_an_ingestion_of_a_cancelled_attempt_stops_when_the_file_is_attached_again(
+        client: httpx.AsyncClient, app: Any, vectors: FailingIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The batch is cancelled between two steps of an ingestion and the file attached again before the
+    first ingestion's next heartbeat: the file is ``in_progress`` again, but not at the attempt that
+    ingestion is at, so it stops there (it went on, storing under its own ids) and deletes only what it
+    stored itself; the new attempt's ingestion completes the file."""
+    store_id = (await client.post("/v1/vector_stores", json={})).json()["id"]
+    file_id = await upload(client, "long.txt", TEXT)
+    r = await client.post(f"/v1/vector_stores/{store_id}/file_batches",
+                          json={"file_ids": [file_id], "chunking_strategy": STATIC})
+    batch_id = r.json()["id"]
+    steps = {"first": 0}
+    original = ingest._store_vectors
+
+    async def interrupted(ctx: Any, row: Any, step: Any) -> None:
+        await original(ctx, row, step)
+        if row.attempt == 0:
+            steps["first"] += 1
+            if steps["first"] == 2:  # the client cancels, and attaches the file again, between two steps
+                r = await client.post(f"/v1/vector_stores/{store_id}/file_batches/{batch_id}/cancel")
+                assert r.status_code == 200, r.text
+                r = await client.post(f"/v1/vector_stores/{store_id}/files",
+                                      json={"file_id": file_id, "chunking_strategy": STATIC})
+                assert r.status_code == 200, r.text  # in progress again: its ingestion queued
+
+    monkeypatch.setattr(ingest, "_store_vectors", interrupted)
+    await drain(app)
+    assert steps["first"] == 2  # the first ingestion stopped at its next heartbeat
+    row = await file_row(client, store_id, file_id)
+    assert row["status"] == "completed", row
+    chunk_count = (await app.state.ctx.backends.db.prepare("SELECT chunk_count FROM vector_store_files").first())
+    assert len(vectors) == await rows(app, "vector_store_chunks") == chunk_count["chunk_count"] > 25
 
 
 async def test_a_store_delete_cascades(client: httpx.AsyncClient, app: Any, vectors: FailingIndex) -> None:
@@ -256,7 +290,7 @@ async def test_a_twin_behind_never_lowers_the_chunk_count(client: httpx.AsyncCli
     assert stored > 25
     ctx, db = app.state.ctx, app.state.ctx.backends.db
     await db.prepare("UPDATE vector_store_files SET status = 'in_progress'").run()  # while the first still ran
-    assert await ingest.vector_store_files.heartbeat(db, store_id, file_id, ctx.now(), chunk_count=5)
+    assert await ingest.vector_store_files.heartbeat(db, store_id, file_id, 0, ctx.now(), chunk_count=5)
     await db.prepare("UPDATE vector_store_files SET status = 'completed'").run()  # then the first completed
     assert (await client.delete(f"/v1/vector_stores/{store_id}/files/{file_id}")).status_code == 200
     assert len(vectors) == 0 and await rows(app, "vector_store_chunks") == 0

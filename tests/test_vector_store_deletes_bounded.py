@@ -316,6 +316,53 @@ async def test_a_cancelled_files_chunks_are_never_lost_track_of(
     assert len(vectors_index) == await chunk_count(db) == 0
 
 
+async def test_a_purge_of_a_cancelled_attempt_spares_the_file_attached_again_meanwhile(
+    client: httpx.AsyncClient, app: Any, db: SQLiteD1, vectors_index: CountingIndex,
+) -> None:
+    """A queued purge of a cancelled file is under way when the file is attached again and ingested anew:
+    the purge goes on deleting what the cancelled attempt stored — and nothing of the new attempt, which
+    stores its vectors and chunk rows under ids of its own (they were the same ids: the new attempt lost
+    its first vectors, its chunks and its count)."""
+    store_id = await new_store(client)
+    [file_id] = await attached(client, app, store_id, [TEXT])
+    stored = await chunk_count(db)
+    assert stored == len(vectors_index) > BATCH * STEPS
+    # cancelled mid-ingestion, its cleanup not done yet: what it stored is still counted (a purge job queued)
+    await db.prepare("UPDATE vector_store_files SET status = 'cancelled'").run()
+    old_ids = set(vectors_index._slot)
+    attached_again = False
+    delete = CountingIndex.delete
+
+    async def attach_again_first(index: CountingIndex, ids: Sequence[str]) -> None:
+        nonlocal attached_again
+        if not attached_again:  # the job has read the file and starts deleting: the client attaches it again
+            attached_again = True
+            r = await client.post(f"/v1/vector_stores/{store_id}/files",
+                                  json={"file_id": file_id, "chunking_strategy": STATIC})
+            assert r.status_code == 200, r.text
+            await drain(app)
+        await delete(index, ids)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(CountingIndex, "delete", attach_again_first)
+        assert not await vectors.purge_cancelled(app.state.ctx.backends, store_id)  # its steps, the rest queued
+        await drain(app)
+    assert attached_again
+    r = await client.get(f"/v1/vector_stores/{store_id}/files/{file_id}")
+    assert r.status_code == 200 and r.json()["status"] == "completed", r.text
+    row = await db.prepare("SELECT chunk_count, attempt FROM vector_store_files").first()
+    assert row is not None and (row["chunk_count"], row["attempt"]) == (stored, 1)
+    assert len(vectors_index) == await chunk_count(db) == stored  # every chunk of the new attempt, and no other
+    assert not old_ids & set(vectors_index._slot)
+    r = await client.get(f"/v1/vector_stores/{store_id}/files/{file_id}/content")
+    assert r.status_code == 200 and len(r.json()["data"]) == stored
+
+    r = await client.delete(f"/v1/vector_stores/{store_id}/files/{file_id}")
+    assert r.status_code == 200
+    await drain(app)
+    assert len(vectors_index) == await chunk_count(db) == 0
+
+
 async def test_cancelling_a_batch_of_large_files_purges_them_over_bounded_jobs(
     client: httpx.AsyncClient, app: Any, db: SQLiteD1, vectors_index: CountingIndex,
     monkeypatch: pytest.MonkeyPatch,

@@ -20,7 +20,7 @@ from openai_workers_ai.errors import UpstreamError
 from openai_workers_ai.maintenance import run_scheduled
 from openai_workers_ai.ports import Backends, Vector, VectorMatch
 from openai_workers_ai.repositories import vector_store_files
-from openai_workers_ai.repositories.chunks import vector_ids
+from openai_workers_ai.repositories.chunks import Stored
 from openai_workers_ai.runner.vectors import STALE_AFTER
 from openai_workers_ai.settings import Settings
 
@@ -88,7 +88,7 @@ async def assert_gone(client: httpx.AsyncClient, app: Any, vectors: LocalVectorI
     assert await rows_of(app.state.ctx.backends.db, file_id) == {"vector_store_files": 0, "vector_store_chunks": 0,
                                                                  "fts": 0}
     for store_id in stores:
-        assert not set(vector_ids(store_id, file_id, 1)) & set(vectors._slot)
+        assert not set(Stored(store_id, file_id, 0, 1).vector_ids()) & set(vectors._slot)
     assert len(vectors) == 1  # the tea file's one chunk
 
 

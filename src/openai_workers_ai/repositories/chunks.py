@@ -21,16 +21,30 @@ D1_MAX_PARAMS = 100  # D1 binds at most 100 parameters per statement
 _WORD = re.compile(r"\w+")
 
 
-def vector_id(store_id: str, file_id: str, index: int) -> str:
-    """The id of a chunk's vector: the same for the same store, file and chunk (so a redelivered
-    ingestion overwrites rather than duplicates), and under Vectorize's 64 bytes."""
-    digest = hashlib.sha256(f"{store_id}\x00{file_id}".encode()).digest()[:16]
+def vector_id(store_id: str, file_id: str, index: int, attempt: int = 0) -> str:
+    """The id of a chunk's vector: the same for the same store, file, attempt and chunk (so a redelivered
+    ingestion overwrites rather than duplicates), another for another attempt at the file (attached again
+    after it failed or was cancelled: ``migrations/0012``), and under Vectorize's 64 bytes. Attempt 0's
+    ids are the ones chunks had before attempts were counted."""
+    key = f"{store_id}\x00{file_id}" + (f"\x00{attempt}" if attempt else "")
+    digest = hashlib.sha256(key.encode()).digest()[:16]
     return f"{urlsafe_b64encode(digest).decode().rstrip('=')}.{index}"
 
 
-def vector_ids(store_id: str, file_id: str, count: int, *, start: int = 0) -> list[str]:
-    """The vector ids of a file's chunks ``start`` to ``count`` (excluded)."""
-    return [vector_id(store_id, file_id, i) for i in range(start, count)]
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What one attempt at ingesting a file of a store may have stored: its first ``count`` chunks, each a
+    row here and a vector in the index (ingestion counts a chunk before it stores it)."""
+
+    store_id: str
+    file_id: str
+    attempt: int
+    count: int
+
+    def vector_ids(self, start: int = 0, end: int | None = None) -> list[str]:
+        """The vector ids of chunks ``start`` to ``end`` (excluded; ``count`` by default)."""
+        return [vector_id(self.store_id, self.file_id, i, self.attempt)
+                for i in range(start, self.count if end is None else end)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,40 +60,41 @@ class Found:
     attributes: dict[str, MetadataValue]
 
 
-async def upsert(db: Database, store_id: str, file_id: str, chunks: Sequence[tuple[int, str, int]]) -> None:
-    """Store ``(index, text, tokens)`` chunks of a file (one transaction per 100), replacing any
-    with the same index: an upsert, so the FTS triggers see an update, not a silent replace."""
+async def upsert(db: Database, store_id: str, file_id: str, attempt: int,
+                 chunks: Sequence[tuple[int, str, int]]) -> None:
+    """Store ``(index, text, tokens)`` chunks of an attempt at a file (one transaction per 100), replacing
+    any with the same index: an upsert, so the FTS triggers see an update, not a silent replace."""
     statements = [
         db.prepare(
-            "INSERT INTO vector_store_chunks (vector_id, vector_store_id, file_id, idx, text, tokens)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (vector_id) DO UPDATE SET text = excluded.text,"
+            "INSERT INTO vector_store_chunks (vector_id, vector_store_id, file_id, attempt, idx, text, tokens)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (vector_id) DO UPDATE SET text = excluded.text,"
             " tokens = excluded.tokens"
-        ).bind(vector_id(store_id, file_id, index), store_id, file_id, index, text, tokens)
+        ).bind(vector_id(store_id, file_id, index, attempt), store_id, file_id, attempt, index, text, tokens)
         for index, text, tokens in chunks
     ]
     for start in range(0, len(statements), 100):
         await db.batch(statements[start : start + 100])
 
 
-async def delete_for_file(db: Database, store_id: str, file_id: str, *, start: int = 0) -> None:
-    """A file's chunk rows from index ``start`` on."""
-    await db.prepare("DELETE FROM vector_store_chunks WHERE vector_store_id = ? AND file_id = ? AND idx >= ?").bind(
-        store_id, file_id, start
-    ).run()
+async def delete_for_file(db: Database, stored: Stored, *, start: int = 0) -> None:
+    """The chunk rows of an attempt at a file from index ``start`` on."""
+    await db.prepare(
+        "DELETE FROM vector_store_chunks WHERE vector_store_id = ? AND file_id = ? AND idx >= ? AND attempt = ?"
+    ).bind(stored.store_id, stored.file_id, start, stored.attempt).run()
 
 
-async def texts(db: Database, store_id: str, file_id: str, after: int, limit: int) -> list[tuple[int, str]]:
-    """``(index, text)`` of a file's chunks past ``after``, in order."""
+async def texts(db: Database, store_id: str, file_id: str, attempt: int, after: int, limit: int) -> list[tuple[int, str]]:
+    """``(index, text)`` of the chunks of an attempt at a file past ``after``, in order."""
     rows = await db.prepare(
         "SELECT idx, text FROM vector_store_chunks WHERE vector_store_id = ? AND file_id = ? AND idx > ?"
-        " ORDER BY idx LIMIT ?"
-    ).bind(store_id, file_id, after, limit).all()
+        " AND attempt = ? ORDER BY idx LIMIT ?"
+    ).bind(store_id, file_id, after, attempt, limit).all()
     return [(int(r["idx"]), r["text"]) for r in rows]
 
 
 _FOUND = ("SELECT c.vector_id, c.vector_store_id, c.file_id, c.idx, c.text, f.filename, f.attributes"
           " FROM vector_store_chunks c JOIN vector_store_files f"
-          " ON f.vector_store_id = c.vector_store_id AND f.id = c.file_id")
+          " ON f.vector_store_id = c.vector_store_id AND f.id = c.file_id AND f.attempt = c.attempt")
 
 
 def _found(row: dict[str, Any]) -> Found:
@@ -88,7 +103,7 @@ def _found(row: dict[str, Any]) -> Found:
 
 
 async def by_vector_ids(db: Database, ids: Sequence[str]) -> dict[str, Found]:
-    """The chunks (of completed files) under these vector ids; ids of nothing are left out."""
+    """The chunks (of completed files, their current attempt) under these vector ids; ids of nothing are left out."""
     out: dict[str, Found] = {}
     step = D1_MAX_PARAMS - 1
     for start in range(0, len(ids), step):
@@ -109,7 +124,7 @@ def match_expression(query: str) -> str | None:
 
 
 async def keyword_search(db: Database, store_ids: Sequence[str], query: str, limit: int) -> list[Found]:
-    """The chunks of completed files in the stores that best match ``query``'s words (BM25), best first."""
+    """The chunks of completed files (their current attempt) in the stores that best match ``query``'s words (BM25), best first."""
     expression = match_expression(query)
     if expression is None:
         return []
@@ -119,6 +134,7 @@ async def keyword_search(db: Database, store_ids: Sequence[str], query: str, lim
         "SELECT c.vector_id, c.vector_store_id, c.file_id, c.idx, c.text, f.filename, f.attributes"
         " FROM vector_store_chunks_fts s JOIN vector_store_chunks c ON c.rowid = s.rowid"
         " JOIN vector_store_files f ON f.vector_store_id = c.vector_store_id AND f.id = c.file_id"
+        " AND f.attempt = c.attempt"
         f" WHERE vector_store_chunks_fts MATCH ? AND c.vector_store_id IN ({marks}) AND f.status = ?"
         " ORDER BY bm25(vector_store_chunks_fts, 1.0, 0.0), c.vector_id LIMIT ?"
     ).bind(f"({stores}) AND ({expression})", *store_ids, "completed", limit).all()

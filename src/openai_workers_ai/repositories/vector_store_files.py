@@ -15,6 +15,7 @@ from typing import Any
 
 from ..pagination import Page
 from ..ports import Database, MetadataValue
+from .chunks import Stored
 from .pages import SortKey, page_of
 
 IN_PROGRESS, COMPLETED, FAILED, CANCELLED, DELETING = "in_progress", "completed", "failed", "cancelled", "deleting"
@@ -22,7 +23,7 @@ STATUSES = (IN_PROGRESS, COMPLETED, FAILED, CANCELLED)
 """The statuses a client sees (``deleting`` files are invisible)."""
 
 _COLUMNS = ("vector_store_id, id, batch_id, filename, status, last_error_code, last_error_message, attributes, "
-            "chunk_tokens, overlap_tokens, chunk_count, usage_bytes, created_at, updated_at")
+            "chunk_tokens, overlap_tokens, chunk_count, usage_bytes, created_at, updated_at, attempt")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +44,20 @@ class StoreFileRow:
     usage_bytes: int
     created_at: int
     updated_at: int
+    attempt: int = 0
+    """Which attachment of the file this is: 0, then one more each time it is attached again after it
+    failed or was cancelled (what each attempt stores has ids of its own: :class:`chunks.Stored`)."""
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> StoreFileRow:
         values = {f.name: row[f.name] for f in fields(cls)}
         values["attributes"] = loads(row["attributes"])
         return cls(**values)
+
+    @property
+    def stored(self) -> Stored:
+        """What this attempt at the file may have stored."""
+        return Stored(self.vector_store_id, self.id, self.attempt, self.chunk_count)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,14 +80,15 @@ class Counts:
 
 async def attach(db: Database, rows: Sequence[StoreFileRow]) -> None:
     """Attach files (one transaction). A file already in the store is left as it is, unless it had
-    failed or been cancelled: then it starts over with the new strategy, attributes and batch."""
+    failed or been cancelled: then it starts over, a new attempt, with the new strategy, attributes and batch."""
     statements = [
         db.prepare(
-            f"INSERT INTO vector_store_files ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, 0, 0, ?, ?)"
+            f"INSERT INTO vector_store_files ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, 0, 0, ?, ?, 0)"
             " ON CONFLICT (vector_store_id, id) DO UPDATE SET status = excluded.status, batch_id = excluded.batch_id,"
             " attributes = excluded.attributes, chunk_tokens = excluded.chunk_tokens,"
             " overlap_tokens = excluded.overlap_tokens, last_error_code = NULL, last_error_message = NULL,"
-            " chunk_count = 0, usage_bytes = 0, updated_at = excluded.updated_at"
+            " chunk_count = 0, usage_bytes = 0, updated_at = excluded.updated_at,"
+            " attempt = vector_store_files.attempt + 1"
             " WHERE vector_store_files.status IN (?, ?)"
         ).bind(row.vector_store_id, row.id, row.batch_id, row.filename, IN_PROGRESS, dumps(row.attributes),
                row.chunk_tokens, row.overlap_tokens, row.created_at, row.updated_at, FAILED, CANCELLED)
@@ -156,27 +166,29 @@ async def usage_bytes(db: Database, store_id: str) -> int:
 
 
 async def transition(db: Database, store_id: str, file_id: str, expected: str | Sequence[str], status: str,
-                     now: int, **columns: object) -> bool:
+                     now: int, *, attempt: int | None = None, **columns: object) -> bool:
     """Move the file from ``expected`` (one status or several) to ``status``, setting ``columns``
-    (names from code); True when it was in ``expected`` and moved."""
+    (names from code); True when it was in ``expected`` (and at ``attempt``, when given) and moved."""
     olds = [expected] if isinstance(expected, str) else list(expected)
     assignments = "".join(f", {column} = ?" for column in columns)
     marks = ", ".join("?" * len(olds))
+    same_attempt = "" if attempt is None else " AND attempt = ?"
     changed = await db.prepare(
         f"UPDATE vector_store_files SET status = ?, updated_at = ?{assignments}"
-        f" WHERE vector_store_id = ? AND id = ? AND status IN ({marks})"
-    ).bind(status, now, *columns.values(), store_id, file_id, *olds).run()
+        f" WHERE vector_store_id = ? AND id = ? AND status IN ({marks}){same_attempt}"
+    ).bind(status, now, *columns.values(), store_id, file_id, *olds, *([] if attempt is None else [attempt])).run()
     return changed == 1
 
 
-async def heartbeat(db: Database, store_id: str, file_id: str, now: int, chunk_count: int) -> bool:
-    """A running ingestion's step: still ``in_progress``? (and ``updated_at`` set, ``chunk_count`` raised
-    to what it has stored: never lowered, so a twin ingestion of the file behind another one cannot make
-    the count of chunks the file may own, which a purge deletes, smaller than what is stored)."""
+async def heartbeat(db: Database, store_id: str, file_id: str, attempt: int, now: int, chunk_count: int) -> bool:
+    """A running ingestion's step: still ``in_progress``, the same attempt? (and ``updated_at`` set,
+    ``chunk_count`` raised to what it has stored: never lowered, so a twin ingestion of the file behind
+    another one cannot make the count of chunks the file may own, which a purge deletes, smaller than
+    what is stored)."""
     changed = await db.prepare(
         "UPDATE vector_store_files SET updated_at = ?, chunk_count = MAX(chunk_count, ?)"
-        " WHERE vector_store_id = ? AND id = ? AND status = ?"
-    ).bind(now, chunk_count, store_id, file_id, IN_PROGRESS).run()
+        " WHERE vector_store_id = ? AND id = ? AND status = ? AND attempt = ?"
+    ).bind(now, chunk_count, store_id, file_id, IN_PROGRESS, attempt).run()
     return changed == 1
 
 
@@ -197,23 +209,29 @@ async def cancel_batch(db: Database, store_id: str, batch_id: str, now: int) -> 
     return [StoreFileRow.from_row(r) for r in rows]
 
 
-async def chunk_counts(db: Database, store_id: str, limit: int, *, left_behind: bool = False) -> list[tuple[str, int]]:
-    """``(file id, chunk_count)`` of up to ``limit`` files of the store, in any status (to delete them) — or,
-    ``left_behind``, only those that failed or were cancelled with chunks still counted (their cleanup
-    failed, or has not run yet)."""
+def _stored(store_id: str, rows: Sequence[dict[str, Any]]) -> list[Stored]:
+    return [Stored(store_id, r["id"], int(r["attempt"]), int(r["chunk_count"])) for r in rows]
+
+
+async def chunk_counts(db: Database, store_id: str, limit: int, *, left_behind: bool = False) -> list[Stored]:
+    """What up to ``limit`` files of the store stored, in any status (to delete them) — or, ``left_behind``,
+    only files that failed or were cancelled with chunks still counted (their cleanup failed, or has not
+    run yet)."""
     only = f" AND status IN ('{FAILED}', '{CANCELLED}') AND chunk_count > 0" if left_behind else ""
     rows = await db.prepare(
-        f"SELECT id, chunk_count FROM vector_store_files WHERE vector_store_id = ?{only} ORDER BY id LIMIT ?"
+        f"SELECT id, chunk_count, attempt FROM vector_store_files WHERE vector_store_id = ?{only} ORDER BY id LIMIT ?"
     ).bind(store_id, limit).all()
-    return [(r["id"], int(r["chunk_count"])) for r in rows]
+    return _stored(store_id, rows)
 
 
-async def lower_chunk_count(db: Database, store_id: str, file_id: str, expected: int, count: int) -> bool:
-    """A purge deleted the file's chunks from ``count`` on: it may own ``count`` chunks now, if it still
-    names ``expected`` (a twin ingestion may have raised it since; then the count stays)."""
+async def lower_chunk_count(db: Database, stored: Stored, count: int) -> bool:
+    """A purge deleted an attempt's chunks from ``count`` on: the file may own ``count`` chunks now, if it
+    still names ``stored.count`` of that attempt (a twin ingestion may have raised it since, or the file
+    started over; then the count stays)."""
     changed = await db.prepare(
-        "UPDATE vector_store_files SET chunk_count = ? WHERE vector_store_id = ? AND id = ? AND chunk_count = ?"
-    ).bind(count, store_id, file_id, expected).run()
+        "UPDATE vector_store_files SET chunk_count = ?"
+        " WHERE vector_store_id = ? AND id = ? AND chunk_count = ? AND attempt = ?"
+    ).bind(count, stored.store_id, stored.file_id, stored.count, stored.attempt).run()
     return changed == 1
 
 
@@ -224,17 +242,17 @@ async def remove(db: Database, store_id: str, file_id: str) -> None:
     ).run()
 
 
-async def left_behind(db: Database, store_id: str, file_ids: Sequence[str]) -> list[tuple[str, int]]:
-    """``(file id, chunk_count)`` of those of ``file_ids`` in the store that failed or were cancelled with
-    chunks still counted (their cleanup failed, or has not run yet)."""
-    found: list[tuple[str, int]] = []
+async def left_behind(db: Database, store_id: str, file_ids: Sequence[str]) -> list[Stored]:
+    """What those of ``file_ids`` in the store that failed or were cancelled with chunks still counted
+    stored (their cleanup failed, or has not run yet)."""
+    found: list[Stored] = []
     for start in range(0, len(file_ids), 96):
         chunk = file_ids[start : start + 96]
         rows = await db.prepare(
-            f"SELECT id, chunk_count FROM vector_store_files WHERE vector_store_id = ? AND id IN ({', '.join('?' * len(chunk))})"
-            " AND status IN (?, ?) AND chunk_count > 0"
+            f"SELECT id, chunk_count, attempt FROM vector_store_files WHERE vector_store_id = ?"
+            f" AND id IN ({', '.join('?' * len(chunk))}) AND status IN (?, ?) AND chunk_count > 0"
         ).bind(store_id, *chunk, FAILED, CANCELLED).all()
-        found += [(r["id"], int(r["chunk_count"])) for r in rows]
+        found += _stored(store_id, rows)
     return found
 
 

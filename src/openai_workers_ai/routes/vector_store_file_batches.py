@@ -88,7 +88,7 @@ async def cancel(request: Request) -> Response:
     ctx = context(request)
     await vector_store_file_batches.cancel(ctx.backends.db, batch.id)
     cancelled = await vector_store_files.cancel_batch(ctx.backends.db, store.id, batch.id, ctx.now())
-    await vectors.purge_cancelled(ctx.backends, store.id, [(row.id, row.chunk_count) for row in cancelled])
+    await vectors.purge_cancelled(ctx.backends, store.id, [row.stored for row in cancelled])
     return await _render(request, BatchRow(batch.id, batch.vector_store_id, batch.created_at, True))
 
 

@@ -91,7 +91,7 @@ async def content(request: Request) -> Response:
     raw = request.query_params.get("page") or "-1"
     if not PAGE_TOKEN.fullmatch(raw) or not -1 <= int(raw) < 2**63:  # a chunk index, as next_page gives it
         raise InvalidRequest(f"Invalid value for 'page': '{raw}' is not a page token.", param="page")
-    texts = await chunks.texts(context(request).backends.db, store.id, row.id, int(raw), CONTENT_PAGE + 1)
+    texts = await chunks.texts(context(request).backends.db, store.id, row.id, row.attempt, int(raw), CONTENT_PAGE + 1)
     more = len(texts) > CONTENT_PAGE
     texts = texts[:CONTENT_PAGE]
     return json_response({

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import islice
 
 from ..context import AppContext
@@ -76,11 +76,11 @@ async def ingest(ctx: AppContext, store_id: str, file_id: str, max_steps: int | 
             if steps == max_steps:
                 return Progress(steps, False)
             count, steps = end, steps + 1
-            if not await vector_store_files.heartbeat(db, store_id, file_id, ctx.now(), chunk_count=count):
-                await _abandon(ctx, store_id, file_id, count)
+            if not await vector_store_files.heartbeat(db, store_id, file_id, row.attempt, ctx.now(), chunk_count=count):
+                await _abandon(ctx, row, count)
                 return Progress(steps, True)
-            await chunks.upsert(db, store_id, file_id, [(c.index, c.text, c.tokens) for c in step])
-            await _store_vectors(ctx, store_id, file_id, step)
+            await chunks.upsert(db, store_id, file_id, row.attempt, [(c.index, c.text, c.tokens) for c in step])
+            await _store_vectors(ctx, row, step)
         if count == 0:
             raise Unreadable("invalid_file", f"{row.filename} has no text to index.")
     except Unreadable as exc:
@@ -90,8 +90,8 @@ async def ingest(ctx: AppContext, store_id: str, file_id: str, max_steps: int | 
         return await _fail(ctx, row, count, "server_error", exc.message)
     usage = len(text.encode()) + 4 * _dimensions(ctx) * count
     if not await vector_store_files.transition(db, store_id, file_id, IN_PROGRESS, COMPLETED, ctx.now(),
-                                               usage_bytes=usage):
-        await _abandon(ctx, store_id, file_id, count)
+                                               attempt=row.attempt, usage_bytes=usage):
+        await _abandon(ctx, row, count)
     return Progress(steps, True)
 
 
@@ -135,14 +135,14 @@ def _dimensions(ctx: AppContext) -> int:
     return (model.dimensions or 0) if model is not None else 0
 
 
-async def _store_vectors(ctx: AppContext, store_id: str, file_id: str, step: list[Chunk]) -> None:
+async def _store_vectors(ctx: AppContext, row: StoreFileRow, step: list[Chunk]) -> None:
     index = ctx.backends.vectors
     if index is None:  # keyword search only
         return
     model = ctx.catalog.resolve(ctx.settings.vector_store_embedding_model, task="text-embeddings")
     values, _ = await embed(ctx.backends.ai, model, [c.text for c in step])
-    metadata = {"vector_store_id": store_id, "file_id": file_id}
-    await index.upsert([Vector(chunks.vector_id(store_id, file_id, c.index), v, dict(metadata))
+    metadata = {"vector_store_id": row.vector_store_id, "file_id": row.id}
+    await index.upsert([Vector(chunks.vector_id(row.vector_store_id, row.id, c.index, row.attempt), v, dict(metadata))
                         for c, v in zip(step, values, strict=True)])
 
 
@@ -155,22 +155,27 @@ async def _fail(ctx: AppContext, row: StoreFileRow, count: int, code: str, messa
     file starts over, here: the rest of the twin's chunks deleted, its count back to 0 (the file row
     never names fewer chunks than are stored), and ingested again."""
     store_id, db, now = row.vector_store_id, ctx.backends.db, ctx.now()
-    await vectors.purge(ctx.backends, store_id, row.id, max(count, row.chunk_count))
-    if await vector_store_files.transition(db, store_id, row.id, IN_PROGRESS, FAILED, now,
+    await vectors.purge(ctx.backends, replace(row.stored, count=max(count, row.chunk_count)))
+    if await vector_store_files.transition(db, store_id, row.id, IN_PROGRESS, FAILED, now, attempt=row.attempt,
                                            last_error_code=code, last_error_message=message[:1000]):
         return Progress(0, True)
-    if not await vector_store_files.transition(db, store_id, row.id, COMPLETED, IN_PROGRESS, now):
+    if not await vector_store_files.transition(db, store_id, row.id, COMPLETED, IN_PROGRESS, now, attempt=row.attempt):
         return Progress(0, True)
     log.warning("a twin ingestion completed %s in %s while this one cleaned up: ingesting it again", row.id, store_id)
     twin = await vector_store_files.get(db, store_id, row.id)
-    await vectors.purge(ctx.backends, store_id, row.id, twin.chunk_count if twin is not None else 0)
-    await vector_store_files.transition(db, store_id, row.id, IN_PROGRESS, IN_PROGRESS, now, chunk_count=0)
+    if twin is not None and twin.attempt == row.attempt:
+        await vectors.purge(ctx.backends, twin.stored)
+    await vector_store_files.transition(db, store_id, row.id, IN_PROGRESS, IN_PROGRESS, now, attempt=row.attempt,
+                                        chunk_count=0)
     return await ingest(ctx, store_id, row.id)
 
 
-async def _abandon(ctx: AppContext, store_id: str, file_id: str, count: int) -> None:
-    """The file stopped being ``in_progress`` under us: unless a twin completed it, delete what we stored."""
-    row = await vector_store_files.get(ctx.backends.db, store_id, file_id, deleting=True)
+async def _abandon(ctx: AppContext, started: StoreFileRow, count: int) -> None:
+    """The file stopped being ``in_progress`` (at this attempt) under us: unless a twin completed it, delete
+    what we stored — of our attempt only (the file may have started over meanwhile)."""
+    row = await vector_store_files.get(ctx.backends.db, started.vector_store_id, started.id, deleting=True)
+    if row is not None and row.attempt != started.attempt:
+        row = None  # the file started over: the new attempt is not ours to touch
     if row is not None and row.status == COMPLETED:
         return
-    await vectors.purge(ctx.backends, store_id, file_id, max(count, row.chunk_count if row else 0))
+    await vectors.purge(ctx.backends, replace(started.stored, count=max(count, row.chunk_count if row else 0)))

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 
 from ..ports import Backends, Job
 from ..repositories import chunks, vector_store_files, vector_stores
+from ..repositories.chunks import Stored
 from ..repositories.vector_store_files import DELETING, FAILED, IN_PROGRESS, STATUSES
 from ..settings import Settings
 
@@ -73,35 +74,37 @@ async def delete_vectors(backends: Backends, ids: Sequence[str]) -> None:
         await backends.vectors.delete(ids[start : start + DELETE_BATCH])
 
 
-async def purge(backends: Backends, store_id: str, file_id: str, count: int, budget: Budget | None = None) -> bool:
-    """Delete the vectors and chunk rows of a file's first ``count`` chunks, the last first, up to
-    :data:`DELETE_BATCH` a step, and bring its ``chunk_count`` down to 0; True when none is left. Out of
-    ``budget``, the count is lowered to what is left, and False. (The count is lowered only from ``count``:
-    a twin ingestion that raised it meanwhile keeps it, and the next purge starts there.) A count of 0 (a
-    file whose ingestion has not started) has nothing to delete: a chunk is counted before it is stored."""
-    left = count
+async def purge(backends: Backends, stored: Stored, budget: Budget | None = None) -> bool:
+    """Delete the vectors and chunk rows of an attempt's first ``stored.count`` chunks, the last first, up
+    to :data:`DELETE_BATCH` a step, and bring the file's ``chunk_count`` down to 0; True when none is left.
+    Out of ``budget``, the count is lowered to what is left, and False. (The count is lowered only from
+    ``stored.count`` of that attempt: a twin ingestion that raised it meanwhile keeps it, and the next purge
+    starts there; a file that started over meanwhile keeps its own.) A count of 0 (a file whose ingestion
+    has not started) has nothing to delete: a chunk is counted before it is stored. Only that attempt's
+    chunks are deleted: a new attempt at the file, started meanwhile, stores under ids of its own."""
+    left = stored.count
     while left > 0:
         if budget is not None and not budget.take():
             break
         start = max(0, left - DELETE_BATCH)
-        await delete_vectors(backends, chunks.vector_ids(store_id, file_id, left, start=start))
-        await chunks.delete_for_file(backends.db, store_id, file_id, start=start)
+        await delete_vectors(backends, stored.vector_ids(start, left))
+        await chunks.delete_for_file(backends.db, stored, start=start)
         left = start
-    if left != count:
-        await vector_store_files.lower_chunk_count(backends.db, store_id, file_id, count, left)
+    if left != stored.count:
+        await vector_store_files.lower_chunk_count(backends.db, stored, left)
     return left == 0
 
 
-async def purge_cancelled(backends: Backends, store_id: str, files: Sequence[tuple[str, int]] | None = None,
+async def purge_cancelled(backends: Backends, store_id: str, files: Sequence[Stored] | None = None,
                           budget: Budget | None = None) -> bool:
-    """Purge what cancelled or failed files of the store stored (``files``: ``(id, chunk_count)`` of the
-    ones just cancelled; by default those ``chunk_counts(left_behind=True)`` finds), within ``budget``
-    (a run's own by default), the rest queued as a job; True when it is done."""
+    """Purge what cancelled or failed files of the store stored (``files``: the ones just cancelled; by
+    default those ``chunk_counts(left_behind=True)`` finds), within ``budget`` (a run's own by default),
+    the rest queued as a job; True when it is done."""
     budget = budget or Budget()
     todo = files if files is not None else await vector_store_files.chunk_counts(
         backends.db, store_id, FILES_PER_STEP, left_behind=True)
-    for file_id, count in todo:
-        if not await purge(backends, store_id, file_id, count, budget):
+    for stored in todo:
+        if not await purge(backends, stored, budget):
             break
     else:
         if files is not None or len(todo) < FILES_PER_STEP:  # else more may be left than one look finds
@@ -114,8 +117,8 @@ async def clear_earlier_attempts(backends: Backends, store_id: str, file_ids: Se
     """Before files start over (attached again after they failed or were cancelled, which sets their
     ``chunk_count`` back to 0): what an earlier attempt stored and its cleanup left (it failed, or has
     not run yet) is purged first, so no vector outlives the count that named it."""
-    for file_id, count in await vector_store_files.left_behind(backends.db, store_id, file_ids):
-        await purge(backends, store_id, file_id, count)
+    for stored in await vector_store_files.left_behind(backends.db, store_id, file_ids):
+        await purge(backends, stored)
 
 
 async def remove_file(backends: Backends, store_id: str, file_id: str, now: int, budget: Budget) -> bool:
@@ -128,7 +131,7 @@ async def remove_file(backends: Backends, store_id: str, file_id: str, now: int,
     row = await vector_store_files.get(db, store_id, file_id, deleting=True)
     if row is None:
         return True
-    if not await purge(backends, store_id, file_id, row.chunk_count, budget):
+    if not await purge(backends, row.stored, budget):
         return False
     await vector_store_files.remove(db, store_id, file_id)
     return True
@@ -175,15 +178,15 @@ async def remove_store(backends: Backends, store_id: str, budget: Budget) -> boo
             return True
         ids: list[str] = []
         done: list[str] = []
-        for file_id, count in left:
-            if len(ids) + count > DELETE_BATCH:
+        for stored in left:
+            if len(ids) + stored.count > DELETE_BATCH:
                 if not done:  # too many chunks for one call: this file alone, in ranges
-                    if not await purge(backends, store_id, file_id, count, budget):
+                    if not await purge(backends, stored, budget):
                         return False
-                    done.append(file_id)
+                    done.append(stored.file_id)
                 break
-            ids += chunks.vector_ids(store_id, file_id, count)
-            done.append(file_id)
+            ids += stored.vector_ids()
+            done.append(stored.file_id)
         await delete_vectors(backends, ids)
         await vector_store_files.remove_many(db, store_id, done)
     return False
@@ -222,10 +225,10 @@ async def sweep(backends: Backends, settings: Settings, now: int) -> dict[str, i
             if row.status == DELETING:
                 finished = await delete_file(backends, row.vector_store_id, row.id, now, budget)
             else:  # a stopped ingestion, or a failed or cancelled file with chunks its cleanup left
-                finished = await purge(backends, row.vector_store_id, row.id, row.chunk_count, budget)
+                finished = await purge(backends, row.stored, budget)
             if finished and row.status == IN_PROGRESS:
                 await vector_store_files.transition(
-                    backends.db, row.vector_store_id, row.id, IN_PROGRESS, FAILED, now,
+                    backends.db, row.vector_store_id, row.id, IN_PROGRESS, FAILED, now, attempt=row.attempt,
                     last_error_code="server_error", last_error_message="The file's ingestion was interrupted.")
         except Exception:
             log.warning("sweep could not finish vector store file %s", row.id, exc_info=True)
