@@ -120,6 +120,14 @@ async def test_r2_put_get_head_delete(bucket: FolderR2) -> None:
     await bucket.delete("files/a.txt")  # deleting what is gone is fine, as in R2
 
 
+async def test_r2_get_a_byte_range(bucket: FolderR2) -> None:
+    await bucket.put("r", parts(b"0123456789" * 300_000))  # 3 MB: past one read's chunk
+    assert await read(await bucket.get("r", span=(4, 3))) == b"456"
+    assert await read(await bucket.get("r", span=(2_999_998, 10))) == b"89"  # fewer past the end
+    middle = await read(await bucket.get("r", span=(5, 2_000_000)))
+    assert len(middle) == 2_000_000 and middle[:3] == b"567" and middle[-1:] == b"4"
+
+
 async def test_r2_streamed_put_and_overwrite(bucket: FolderR2) -> None:
     stored = await bucket.put("big", parts(b"a" * 1000, b"b" * 24))
     assert stored.size == 1024 and stored.content_type is None and stored.metadata == {}

@@ -119,6 +119,8 @@ def test_d1_and_r2_adapters() -> None:
             assert (stored.key, stored.size, stored.content_type, stored.metadata) == ("a/1", 11, "text/plain", {"owner": "x"})
             got = await bucket.get("a/1")
             assert b"".join([c async for c in got.body]) == b"hello world" and got.content_type == "text/plain"
+            ranged = await bucket.get("a/1", span=(6, 3))  # R2's {range: {offset, length}}
+            assert b"".join([c async for c in ranged.body]) == b"wor"
             assert await bucket.get("missing") is None and await bucket.head("missing") is None
 
             async def body():

@@ -138,8 +138,9 @@ class ObjectStore(Protocol):
         """Store ``body`` (whole, or streamed) under ``key``, replacing any object there; return what was stored."""
         ...
 
-    async def get(self, key: str) -> StoredObject | None:
-        """The object with its ``body`` to read, or None if there is none."""
+    async def get(self, key: str, *, span: tuple[int, int] | None = None) -> StoredObject | None:
+        """The object with its ``body`` to read, or None if there is none; with ``span`` (offset, length),
+        only those bytes of it (fewer past its end)."""
         ...
 
     async def head(self, key: str) -> StoredObject | None:

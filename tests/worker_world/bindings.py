@@ -143,11 +143,15 @@ class FakeR2(JsProxy):
         self.uploads.append(FakeR2Upload(self, key, options))
         return self.uploads[-1]
 
-    async def get(self, key: str) -> FakeR2Object | JsProxy:
+    async def get(self, key: str, options: Any = None) -> FakeR2Object | JsProxy:
         obj = self.objects.get(key)
         if obj is None:
             return jsnull
-        obj.body = ReadableStream([obj.data[:3], obj.data[3:]])
+        data = obj.data
+        if options is not None:  # R2's {range: {offset, length}}
+            offset, length = options.range.offset, options.range.length
+            data = data[offset : offset + length]
+        obj.body = ReadableStream([data[:3], data[3:]])
         return obj
 
     async def head(self, key: str) -> FakeR2Object | JsProxy:

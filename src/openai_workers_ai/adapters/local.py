@@ -249,7 +249,7 @@ class FolderR2:
             return None
         return StoredObject(key, meta["size"], meta["content_type"], meta["metadata"])
 
-    async def get(self, key: str) -> StoredObject | None:
+    async def get(self, key: str, *, span: tuple[int, int] | None = None) -> StoredObject | None:
         path = self._path(key)
         meta = _metadata(path.with_suffix(".json"))
         if meta is None:
@@ -259,7 +259,10 @@ class FolderR2:
         except FileNotFoundError:
             return None
         size = os.fstat(f.fileno()).st_size  # the bytes that will be read, whatever a later put does
-        return StoredObject(key, size, meta["content_type"], meta["metadata"], _read(f))
+        if span is not None:
+            f.seek(span[0])
+        return StoredObject(key, size, meta["content_type"], meta["metadata"],
+                            _read(f, left=None if span is None else span[1]))
 
     async def delete(self, keys: str | Sequence[str]) -> None:
         for key in [keys] if isinstance(keys, str) else keys:
@@ -286,10 +289,13 @@ def _metadata(sidecar: Path) -> dict[str, Any] | None:
     return value
 
 
-async def _read(f: BinaryIO, chunk_size: int = 1 << 20) -> AsyncIterator[bytes]:
+async def _read(f: BinaryIO, chunk_size: int = 1 << 20, left: int | None = None) -> AsyncIterator[bytes]:
+    """The file's bytes from where it stands (``left`` of them at most), then closed."""
     with f:
-        while chunk := f.read(chunk_size):
+        while chunk := f.read(chunk_size if left is None else min(chunk_size, left)):
             yield chunk
+            if left is not None:
+                left -= len(chunk)
 
 
 CONNECT_TIMEOUT = 10.0

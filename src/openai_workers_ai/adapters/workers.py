@@ -327,9 +327,12 @@ class WorkersR2:
                 pass
             raise
 
-    async def get(self, key: str) -> StoredObject | None:
+    async def get(self, key: str, *, span: tuple[int, int] | None = None) -> StoredObject | None:
         try:
-            obj = await self._bucket.get(key)
+            if span is None:
+                obj = await self._bucket.get(key)
+            else:
+                obj = await self._bucket.get(key, to_js({"range": {"offset": span[0], "length": span[1]}}))
         except JsException as exc:
             raise _storage_error(exc) from exc
         if is_null(obj):
