@@ -18,6 +18,7 @@ SQLite plans without statistics (D1 runs no ``ANALYZE``), so the plan here is th
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Awaitable, Iterator
 from typing import Any
@@ -39,7 +40,7 @@ ALLOWED: list[tuple[str, str, str]] = [
     (r"\bd1_migrations\b", r"SCAN d1_migrations", "one row a migration file"),
     # A list of everything (an admin key, no owner) in id order: the scan walks the primary key in the
     # order asked and stops at the LIMIT; the rows it skips are the few in flight (uploading, deleting).
-    (r"^SELECT .* FROM (assistants|threads|files|vector_stores|conversations|responses) WHERE .*"
+    (r"^SELECT .* FROM (assistants|threads|files|vector_stores|conversations|responses|batches) WHERE .*"
      r"ORDER BY id (ASC|DESC) LIMIT \?$",
      r"^SCAN \w+ USING INDEX sqlite_autoindex_\w+_1$", "walks the primary key in order up to the LIMIT"),
     # Keyword search: FTS5 ranks what MATCH found (the searched stores' chunks only: the match names
@@ -146,6 +147,23 @@ async def uploads_workload(client: httpx.AsyncClient, admin: httpx.AsyncClient) 
     await ok(client.post(f"/v1/uploads/{cancelled['id']}/cancel"))
     left = await ok(client.post("/v1/uploads", json=new))  # expires with its part: the cleanup's
     await ok(client.post(f"/v1/uploads/{left['id']}/parts", files={"data": ("b", b"ab")}))
+
+
+async def batches_workload(client: httpx.AsyncClient, admin: httpx.AsyncClient, app: Any) -> None:
+    line = {"custom_id": "a", "method": "POST", "url": "/v1/chat/completions",
+            "body": {"model": LLAMA, "messages": [{"role": "user", "content": "echo: hi"}]}}
+    requests = (json.dumps(line) + "\n").encode()
+    for ending in ("completed", "cancelled"):
+        r = await client.post("/v1/files", files={"file": ("r.jsonl", requests)}, data={"purpose": "batch"})
+        batch = await ok(client.post("/v1/batches", json={
+            "input_file_id": r.json()["id"], "endpoint": "/v1/chat/completions", "completion_window": "24h"}))
+        if ending == "cancelled":
+            await ok(client.post(f"/v1/batches/{batch['id']}/cancel"))
+        await drain(app)
+        await ok(client.get(f"/v1/batches/{batch['id']}"))
+    listed = await ok(client.get("/v1/batches", params={"limit": 1}))
+    await ok(client.get("/v1/batches", params={"after": listed["data"][0]["id"]}))
+    await ok(admin.get("/v1/batches", params={"limit": 1}))
 
 
 async def responses_workload(client: httpx.AsyncClient, app: Any) -> None:
@@ -284,6 +302,7 @@ async def test_every_statement_reads_through_an_index(
                                  headers={"authorization": f"Bearer {ADMIN_KEY}"}) as admin:
         await files_workload(client, admin)
         await uploads_workload(client, admin)
+        await batches_workload(client, admin, app)
         await responses_workload(client, app)
         await conversations_workload(client)
         await assistants_workload(client, admin, app)

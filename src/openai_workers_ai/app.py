@@ -7,21 +7,25 @@ the API's index: find any endpoint here in one hop.
 
 from __future__ import annotations
 
+import asyncio
 import time
+from functools import partial
 
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount, WebSocketRoute
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Message
 
+from .auth import Principal
 from .catalog import Catalog
 from .context import AppContext, Clock
-from .gate import Gate
+from .gate import Gate, answer
 from .ports import Backends
 from .routes import (
     assistants,
     audio_speech,
     audio_transcriptions,
     audio_translations,
+    batches,
     chat_completions,
     completions,
     conversations,
@@ -80,6 +84,10 @@ OPENAI: list[BaseRoute] = [
     Route("/files/{file_id}", files.delete, methods=["DELETE"]),
     Route("/files/{file_id}/content", files.content, methods=["GET"]),
     Route("/uploads", uploads.create, methods=["POST"]),
+    Route("/batches", batches.create, methods=["POST"]),
+    Route("/batches", batches.list_batches, methods=["GET"]),
+    Route("/batches/{batch_id}", batches.retrieve, methods=["GET"]),
+    Route("/batches/{batch_id}/cancel", batches.cancel, methods=["POST"]),
     Route("/uploads/{upload_id}/parts", uploads.add_part, methods=["POST"]),
     Route("/uploads/{upload_id}/complete", uploads.complete, methods=["POST"]),
     Route("/uploads/{upload_id}/cancel", uploads.cancel, methods=["POST"]),
@@ -188,5 +196,40 @@ def create_app(backends: Backends, settings: Settings, clock: Clock = time.time)
     """
     app = _App(settings)
     catalog = Catalog(aliases=settings.model_aliases, default_model=settings.default_model)
-    app.state.ctx = AppContext(backends=backends, settings=settings, catalog=catalog, clock=clock)
+    app.state.ctx = AppContext(backends=backends, settings=settings, catalog=catalog, clock=clock,
+                               dispatch=partial(_dispatch, app))
     return app
+
+
+async def _dispatch(app: _App, caller: Principal, path: str, body: bytes) -> tuple[int, bytes]:
+    """``POST /v1{path}`` with a JSON ``body``, as ``caller``, through the routes in this process (no key
+    check, no HTTP): its status and body, an error rendered as over HTTP (:data:`~.context.Dispatch`)."""
+    full = f"/v1{path}"
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": full, "raw_path": full.encode(), "root_path": "", "query_string": b"", "client": None,
+             "server": None, "app": app, "state": {"principal": caller},
+             "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]}
+    sent = False
+    status, chunks = 500, []
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.Future()  # the client never leaves
+        raise AssertionError("unreachable")
+
+    async def send(message: Message) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    try:
+        await app.router(scope, receive, send)
+    except Exception as exc:
+        chunks.clear()
+        await answer(exc, scope, receive)(scope, receive, send)
+    return status, b"".join(chunks)

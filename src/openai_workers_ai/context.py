@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from starlette.requests import Request
@@ -20,6 +20,9 @@ from .settings import Settings
 
 Clock = Callable[[], float]
 """Seconds since the epoch (``time.time``); tests pass their own to move time."""
+Dispatch = Callable[[Principal, str, bytes], Awaitable[tuple[int, bytes]]]
+"""The app's own routes, called in-process: ``(caller, path under /v1, JSON body)`` → ``(status, body)``
+of that ``POST`` (errors answered in OpenAI's format, as over HTTP). What a batch's requests run through."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +35,8 @@ class AppContext:
     live_catalog: LiveCatalog = field(default_factory=LiveCatalog)
     """The catalog with Workers AI's live models merged in (``GET /v1/models`` only)."""
     clock: Clock = time.time
+    dispatch: Dispatch | None = None
+    """The app's routes (set by ``create_app``), for work that runs requests of its own (batches)."""
 
     def now(self) -> int:
         """The current time in whole seconds, as OpenAI's ``created_at`` fields count it."""

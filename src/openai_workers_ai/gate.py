@@ -175,7 +175,7 @@ class Gate:
         except Exception as exc:
             if started:
                 raise
-            await _answer(exc, scope, receive)(scope, receive, respond)
+            await answer(exc, scope, receive)(scope, receive, respond)
         finally:
             if timer is not None:
                 timer.cancel()
@@ -205,7 +205,7 @@ class Gate:
             await self.app(scope, receive, send)
 
 
-def _answer(exc: Exception, scope: Scope, receive: Receive) -> Response:
+def answer(exc: Exception, scope: Scope, receive: Receive) -> Response:
     """The error response for what the route raised, in the addressed API's shape."""
     if isinstance(exc, APIError):
         return render(exc, flavor_of(scope["path"]))

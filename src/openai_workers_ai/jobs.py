@@ -33,7 +33,7 @@ from .context import AppContext, Clock
 from .fanout import gather_bounded
 from .ports import MAX_DELAY, Job
 from .repositories import images
-from .runner import ingest, responses, runs, vectors
+from .runner import batches, ingest, responses, runs, vectors
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,14 @@ async def _forget_file(ctx: AppContext, job: Job) -> None:
     await vectors.forget_file(ctx.backends, job.id, ctx.now())
 
 
+async def _run_batch(ctx: AppContext, job: Job) -> None:
+    """``batches.run``: a batch (``batch_…``): its input checked, then a slice of its requests a run, then its
+    files; the job queues itself again for the rest (or, with no queue, goes on)."""
+    while await batches.run(ctx, job.id):
+        if await send(ctx, job):
+            return
+
+
 HANDLERS: dict[str, Handler] = {
     "images.expire": _expire_image,
     responses.JOB_KIND: responses.run_job,  # generate a background response
@@ -96,6 +104,7 @@ HANDLERS: dict[str, Handler] = {
     vectors.FILE_JOB: _delete_store_file,
     vectors.FORGET_JOB: _forget_file,
     vectors.PURGE_JOB: _purge_cancelled,
+    batches.JOB_KIND: _run_batch,
 }
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from .ports import Backends
 from .repositories import files, images, responses, uploads
-from .runner import run_status, vectors
+from .runner import batches, run_status, vectors
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,7 @@ CLEANUPS: list[Cleanup] = [
     responses.cleanup,  # background responses past their deadline; items' crashed writes and orphans
     run_status.cleanup,  # Assistants runs left queued / in progress / waiting past their expires_at
     vectors.sweep,  # expired vector stores, half-done deletes, ingestions that stopped
+    batches.cleanup,  # batches whose job went quiet: sent again (a run past the window ends them expired)
 ]
 
 

@@ -1,0 +1,391 @@
+"""The Batch API's executor: a batch's requests answered in the background, a slice per run of its job.
+
+A run of the job (:data:`JOB_KIND`, id ``batch_…``) does one thing and queues the next:
+
+1. ``validating``: the input file read once, line by line; every line checked (JSON, a unique
+   ``custom_id``, ``method`` POST, ``url`` the batch's endpoint, a ``body`` object, one ``model`` for all).
+   Bad lines fail the batch with OpenAI's error codes, each naming its line; else the byte offset of every
+   :data:`SLICE`-th line is recorded, and the batch is ``in_progress``.
+2. ``in_progress``: the next slice of requests (read by byte range) answered through the app's own routes
+   (``ctx.dispatch``: the same validation, translation and model calls as over HTTP, as the batch's
+   creator), :data:`CONCURRENCY` at a time; their lines written to R2 objects of the slice's own (one for
+   the output, one for the errors); the slice counted done with one conditional statement, so a
+   redelivered run writes the same objects again and counts nothing twice.
+3. Every slice done (or ``cancelling``, or the window passed): the slices' lines joined, in order, into an
+   output file and an error file (``batch_output``); for an expired batch, the requests never run are in
+   the error file as ``batch_expired``; then ``completed`` / ``cancelled`` / ``expired``.
+
+A run is bounded: one slice is :data:`SLICE` model calls and a few calls to R2 and D1; joining reads each
+slice's object once (a batch of 50,000 requests has 500). The hourly cleanup sends the job again for a
+batch not heard of in :data:`STALLED_AFTER` seconds (its message lost), or whose window passed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from functools import partial
+from json import JSONDecodeError, dumps, loads
+from typing import Any
+
+from ..auth import Principal
+from ..context import AppContext
+from ..fanout import MAX_IN_FLIGHT, gather_bounded
+from ..ids import new_id, new_sortable_id
+from ..ports import Backends, Job
+from ..repositories import batches, files
+from ..repositories.batches import BatchRow
+from ..repositories.files import FileRow
+from ..settings import Settings
+from ..storage import object_key
+
+log = logging.getLogger(__name__)
+
+JOB_KIND = "batches.run"
+ENDPOINTS = ("/v1/responses", "/v1/chat/completions", "/v1/embeddings", "/v1/completions", "/v1/moderations")
+"""The endpoints a batch may run here (OpenAI's also take images and videos: not these)."""
+MAX_REQUESTS = 50_000
+"""Requests a batch may hold (OpenAI's limit)."""
+MAX_INPUT_BYTES = 200 * 2**20
+"""The largest input file (OpenAI's limit)."""
+SLICE = 100
+"""Requests one run answers."""
+CONCURRENCY = MAX_IN_FLIGHT
+"""Requests of a slice in flight at once (a Worker's simultaneous outbound connections)."""
+MAX_ERRORS = 100
+"""Bad lines a failed batch lists (the first ones)."""
+STALLED_AFTER = 3600
+"""Seconds without a word from a batch's job after which the cleanup sends it again."""
+CLEANUP_BATCH = 50
+WINDOW_SECONDS = {"24h": 86400}
+OUTPUT_EXPIRY = 30 * 86400
+"""Seconds an output or error file is kept, unless ``output_expires_after`` says otherwise (OpenAI's default
+for batch files)."""
+PARTS_PREFIX = "batches/"
+OUTPUT, ERRORS = "output", "errors"
+
+
+def part_key(batch_id: str, kind: str, index: int) -> str:
+    """The R2 key of slice ``index``'s lines of ``kind`` (in key order: slice order)."""
+    return f"{PARTS_PREFIX}{batch_id}/{kind}/{index:06d}"
+
+
+async def run(ctx: AppContext, batch_id: str) -> bool:
+    """One run of the batch's job; True when work is left (the job goes on)."""
+    db = ctx.backends.db
+    row = await batches.get(db, batch_id, None)
+    if row is None or row.status not in batches.RUNNING:
+        return False  # a redelivery after the end
+    now = ctx.now()
+    if row.status == batches.CANCELLING:
+        await finish(ctx, row, batches.CANCELLED)
+        return False
+    if row.status == batches.FINALIZING:
+        await finish(ctx, row, batches.COMPLETED)
+        return False
+    if now >= row.expires_at:
+        await finish(ctx, row, batches.EXPIRED)
+        return False
+    if row.status == batches.VALIDATING:
+        return await validate(ctx, row)
+    if row.next_slice >= row.slices:
+        if await batches.transition(db, row.id, batches.IN_PROGRESS, batches.FINALIZING, now, finalizing_at=now):
+            await finish(ctx, row, batches.COMPLETED)
+        return False
+    await answer_slice(ctx, row)
+    return True
+
+
+# ---- validating --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One line of the input: its number (from 1), ``custom_id`` and ``body``."""
+
+    line: int
+    custom_id: str
+    body: dict[str, Any]
+
+
+class _Checker:
+    """The lines of an input file, checked as OpenAI checks them; the errors found."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.endpoint = endpoint
+        self.errors: list[dict[str, Any]] = []
+        self.ids: set[str] = set()
+        self.model: str | None = None
+
+    def error(self, code: str, message: str, line: int | None, param: str | None = None) -> None:
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append({"code": code, "message": message, "param": param, "line": line})
+
+    def check(self, raw: bytes, line: int) -> None:
+        request = parse_line(raw)
+        if request is None:
+            self.error("invalid_json_line", "This line is not parseable as valid JSON.", line)
+            return
+        custom_id, method, url, body = (request.get(k) for k in ("custom_id", "method", "url", "body"))
+        if not isinstance(custom_id, str) or not custom_id:
+            self.error("missing_required_parameter", "Each request must have a 'custom_id' string.", line, "custom_id")
+        elif custom_id in self.ids:
+            self.error("duplicate_custom_id", f"The custom_id '{custom_id}' is used by more than one request; "
+                       "each custom_id must be unique.", line, "custom_id")
+        else:
+            self.ids.add(custom_id)
+        if method != "POST":
+            self.error("invalid_method", "The request's 'method' must be 'POST'.", line, "method")
+        if url != self.endpoint:
+            self.error("url_mismatch", f"The request's 'url' must be the batch's endpoint, '{self.endpoint}'.",
+                       line, "url")
+        if not isinstance(body, dict):
+            self.error("invalid_request", "The request's 'body' must be a JSON object.", line, "body")
+            return
+        model = body.get("model")
+        if isinstance(model, str):
+            if self.model is None:
+                self.model = model
+            elif model != self.model:
+                self.error("model_mismatch", f"Every request of a batch must use the same model; this one uses "
+                           f"'{model}', an earlier one '{self.model}'.", line, "body.model")
+
+
+def parse_line(raw: bytes) -> dict[str, Any] | None:
+    """A line's request object, or None when it is no JSON object."""
+    try:
+        value = loads(raw)
+    except (JSONDecodeError, UnicodeDecodeError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+async def lines_of(body: AsyncIterator[bytes]) -> AsyncIterator[tuple[int, bytes]]:
+    """``(offset, line)`` of every line of a stream (its ``\\n`` left out; a last line without one too)."""
+    buffer, offset = b"", 0
+    async for chunk in body:
+        buffer += chunk
+        start = 0
+        while (end := buffer.find(b"\n", start)) >= 0:
+            yield offset + start, buffer[start:end]
+            start = end + 1
+        offset += start
+        buffer = buffer[start:]
+    if buffer:
+        yield offset, buffer
+
+
+async def validate(ctx: AppContext, row: BatchRow) -> bool:
+    """Read and check the input file: ``in_progress`` with its slices found (True), or ``failed`` (False)."""
+    db, now = ctx.backends.db, ctx.now()
+    checker = _Checker(row.endpoint)
+    offsets: list[int] = []
+    total = end = physical = 0
+    stored = await files.get(db, row.input_file_id, None if row.admin else row.owner, now)
+    got = None if stored is None else await ctx.backends.bucket.get(stored.object_key)
+    if got is None or got.body is None:
+        checker.error("invalid_file", f"The input file {row.input_file_id} no longer exists.", None, "input_file_id")
+    else:
+        async for offset, raw in lines_of(got.body):
+            end, physical = offset + len(raw) + 1, physical + 1
+            if not raw.strip():
+                continue  # blank lines (a trailing newline) hold no request
+            if total % SLICE == 0:
+                offsets.append(offset)
+            total += 1
+            if total <= MAX_REQUESTS:
+                checker.check(raw, physical)
+        if total == 0:
+            checker.error("empty_file", "The input file holds no requests.", None, "input_file_id")
+        elif total > MAX_REQUESTS:
+            checker.error("too_many_tasks", f"A batch may hold at most {MAX_REQUESTS} requests; this file holds "
+                          f"{total}.", None, "input_file_id")
+    if checker.errors:
+        await batches.transition(db, row.id, batches.VALIDATING, batches.FAILED, now, failed_at=now,
+                                 errors=checker.errors, total=0)
+        return False
+    moved = await batches.transition(db, row.id, batches.VALIDATING, batches.IN_PROGRESS, now, in_progress_at=now,
+                                     total=total, offsets=[*offsets, end], model=checker.model)
+    return moved
+
+
+# ---- in progress -------------------------------------------------------------------------------
+
+
+async def requests_of(ctx: AppContext, row: BatchRow, first: int, last: int) -> list[Request]:
+    """The requests of slices ``first`` to ``last`` (excluded), read by byte range; ``[]`` when the input is
+    gone (its lines then fail)."""
+    assert row.offsets is not None
+    db, start = ctx.backends.db, row.offsets[first]
+    stored = await files.get(db, row.input_file_id, None, ctx.now())
+    got = None if stored is None else await ctx.backends.bucket.get(
+        stored.object_key, span=(start, row.offsets[last] - start))
+    if got is None or got.body is None:
+        return []
+    out: list[Request] = []
+    line = first * SLICE
+    async for _, raw in lines_of(got.body):
+        if not raw.strip():
+            continue
+        line += 1
+        request = parse_line(raw) or {}
+        out.append(Request(line, str(request.get("custom_id")), request.get("body") or {}))
+    return out
+
+
+async def answer_slice(ctx: AppContext, row: BatchRow) -> None:
+    """Answer slice ``row.next_slice``, write its lines, count it done."""
+    index = row.next_slice
+    requests = await requests_of(ctx, row, index, index + 1)
+    if not requests:  # the input file was deleted (or expired) meanwhile
+        await finish(ctx, row, batches.FAILED, errors=[{
+            "code": "invalid_file", "message": f"The input file {row.input_file_id} no longer exists.",
+            "param": "input_file_id", "line": None}])
+        return
+    who = Principal(key_hash=row.owner, admin=row.admin)
+    path = row.endpoint.removeprefix("/v1")
+    answers = await gather_bounded([partial(_answer, ctx, who, row.endpoint, path, r) for r in requests],
+                                   CONCURRENCY)
+    output = [line for ok, line, _ in answers if ok]
+    errors = [line for ok, line, _ in answers if not ok]
+    usage = dict(row.usage)
+    for _, _, used in answers:
+        for name, count in used.items():
+            usage[name] = usage.get(name, 0) + count
+    bucket = ctx.backends.bucket
+    for kind, lines in ((OUTPUT, output), (ERRORS, errors)):
+        if lines:
+            await bucket.put(part_key(row.id, kind, index), b"".join(lines), content_type="application/jsonl")
+    if not await batches.slice_done(ctx.backends.db, row, len(output), len(errors), usage, ctx.now()):
+        log.info("slice %d of batch %s was answered twice (a redelivery); counted once", index, row.id)
+
+
+async def _answer(ctx: AppContext, who: Principal, endpoint: str, path: str,
+                  request: Request) -> tuple[bool, bytes, dict[str, int]]:
+    """One request answered: (succeeded, its output line, its usage)."""
+    body: Any
+    if request.body.get("stream") is True:
+        status, body = 400, _error_body("Streaming is not available in a batch: leave 'stream' out.", "stream")
+    elif endpoint == "/v1/responses" and request.body.get("background") is True:
+        status, body = 400, _error_body("Background responses are not available in a batch.", "background")
+    elif ctx.dispatch is None:
+        status, body = 500, _error_body("This deployment cannot run batches.", None)
+    else:
+        status, raw = await ctx.dispatch(who, path, dumps(request.body).encode())
+        try:
+            body = loads(raw)
+        except (JSONDecodeError, UnicodeDecodeError):
+            status, body = 500, _error_body("The server had an error while processing your request.", None)
+    line = {"id": new_id("batch_req_"), "custom_id": request.custom_id,
+            "response": {"status_code": status, "request_id": new_id("req_"), "body": body}, "error": None}
+    ok = 200 <= status < 300
+    return ok, (dumps(line, separators=(",", ":")) + "\n").encode(), usage_of(body) if ok else {}
+
+
+def _error_body(message: str, param: str | None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": "invalid_request_error", "param": param, "code": None}}
+
+
+def usage_of(body: Any) -> dict[str, int]:
+    """The tokens an answer used, as a batch's ``usage`` counts them (chat and completions: prompt and
+    completion tokens; Responses: input and output tokens; embeddings: prompt tokens)."""
+    usage = body.get("usage") if isinstance(body, dict) else None
+    if not isinstance(usage, dict):
+        return {}
+
+    def number(value: Any) -> int:
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+    def detail(name: str, key: str) -> int:
+        details = usage.get(name)
+        return number(details.get(key)) if isinstance(details, dict) else 0
+
+    return {
+        "input_tokens": number(usage.get("input_tokens", usage.get("prompt_tokens"))),
+        "output_tokens": number(usage.get("output_tokens", usage.get("completion_tokens"))),
+        "cached_tokens": detail("input_tokens_details", "cached_tokens") + detail("prompt_tokens_details",
+                                                                                  "cached_tokens"),
+        "reasoning_tokens": detail("output_tokens_details", "reasoning_tokens")
+        + detail("completion_tokens_details", "reasoning_tokens"),
+    }
+
+
+# ---- the end -----------------------------------------------------------------------------------
+
+
+async def finish(ctx: AppContext, row: BatchRow, ending: str, errors: list[dict[str, Any]] | None = None) -> None:
+    """Join the slices' lines into the output and error files (for an expired batch, the requests never run
+    are errors ``batch_expired``), end the batch as ``ending``, then delete the slices' objects. A run that
+    stops halfway is done again by the next: a file already made is kept (its id is in the row)."""
+    db, bucket, now = ctx.backends.db, ctx.backends.bucket, ctx.now()
+    if ending == batches.EXPIRED and row.offsets is not None and row.next_slice < row.slices:
+        expired = [_expired_line(r) for r in await requests_of(ctx, row, row.next_slice, row.slices)]
+        if expired:
+            await bucket.put(part_key(row.id, ERRORS, row.slices), b"".join(expired), content_type="application/jsonl")
+    made: dict[str, str | None] = {"output_file_id": row.output_file_id, "error_file_id": row.error_file_id}
+    for kind, column, name in ((OUTPUT, "output_file_id", "output"), (ERRORS, "error_file_id", "error")):
+        if made[column] is None and (file_id := await _join(ctx, row, kind, f"{row.id}_{name}.jsonl", now)):
+            made[column] = file_id
+            await batches.record_file(db, row.id, column, file_id)  # a run that stops after this keeps it
+    columns: dict[str, object] = {f"{ending}_at": now}
+    if errors is not None:
+        columns["errors"] = errors
+    if ending == batches.EXPIRED and row.next_slice < row.slices:
+        columns["failed"] = row.failed + max(0, row.total - row.completed - row.failed)
+    expected = {batches.COMPLETED: (batches.FINALIZING,), batches.CANCELLED: (batches.CANCELLING,),
+                batches.FAILED: (batches.IN_PROGRESS,)}.get(ending, batches.RUNNING)
+    if not await batches.transition(db, row.id, expected, ending, now, **columns):
+        log.info("batch %s ended meanwhile; its files were made twice", row.id)
+    keys = [o.key for kind in (OUTPUT, ERRORS)
+            for o in await bucket.list(f"{PARTS_PREFIX}{row.id}/{kind}/", limit=1000)]
+    if keys:
+        await bucket.delete(keys)
+
+
+def _expired_line(request: Request) -> bytes:
+    line = {"id": new_id("batch_req_"), "custom_id": request.custom_id, "response": None,
+            "error": {"code": "batch_expired",
+                      "message": "This request could not be executed before the completion window expired."}}
+    return (dumps(line, separators=(",", ":")) + "\n").encode()
+
+
+async def _join(ctx: AppContext, row: BatchRow, kind: str, filename: str, now: int) -> str | None:
+    """A ``batch_output`` file of the slices' objects of ``kind``, in order; None when there are none."""
+    bucket = ctx.backends.bucket
+    # One list call: a batch has at most MAX_REQUESTS / SLICE + 1 objects of a kind (R2 lists 1,000 a call).
+    parts = [o.key for o in await bucket.list(f"{PARTS_PREFIX}{row.id}/{kind}/", limit=1000)]
+    if not parts:
+        return None
+
+    async def joined() -> AsyncIterator[bytes]:
+        for key in parts:
+            got = await bucket.get(key)
+            if got is not None and got.body is not None:
+                async for chunk in got.body:
+                    yield chunk
+
+    file_id = new_sortable_id("file-", int(ctx.clock() * 1000))
+    seconds = row.output_expires_after or OUTPUT_EXPIRY
+    made = await files.create(ctx.backends, FileRow(
+        id=file_id, owner=row.owner, object_key=object_key(files.FILES, file_id), filename=filename,
+        purpose="batch_output", bytes=0, content_type="application/jsonl", created_at=now,
+        expires_at=now + seconds, status="uploading"), joined(), now)
+    return made.id
+
+
+# ---- the cleanup -------------------------------------------------------------------------------
+
+
+async def cleanup(backends: Backends, settings: Settings, now: int) -> dict[str, int]:
+    """Batches whose job went quiet for :data:`STALLED_AFTER` (its message lost) get it sent again; a run
+    that finds the window passed ends them ``expired``."""
+    resent = 0
+    if backends.jobs is None:
+        return {"batches_resumed": 0}
+    for row in await batches.stalled(backends.db, now - STALLED_AFTER, CLEANUP_BATCH):
+        await batches.touch(backends.db, row.id, now)
+        await backends.jobs.send(Job(JOB_KIND, row.id, row.owner))
+        resent += 1
+    return {"batches_resumed": resent}
+

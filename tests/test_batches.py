@@ -1,0 +1,364 @@
+"""``/v1/batches`` in-process: a file of requests answered in the background through the app's own routes;
+the input checked as OpenAI checks it (bad lines fail the batch, each error naming its line); slices of
+requests a run, counted once however often a run is delivered; output and error files in order; cancel,
+expiry, ownership, errors; the cleanup resuming a batch whose job went quiet."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from openai_workers_ai.app import create_app
+from openai_workers_ai.jobs import InProcessJobs
+from openai_workers_ai.maintenance import run_scheduled
+from openai_workers_ai.ports import Backends
+from openai_workers_ai.repositories import batches as batches_repo
+from openai_workers_ai.runner import batches as runner
+from openai_workers_ai.settings import Settings
+
+from .conftest import ADMIN_KEY, KEY, OTHER_KEY, Clock
+from .openapi import assert_matches
+
+MODEL = "@cf/meta/llama-3.1-8b-instruct"
+CHAT = "/v1/chat/completions"
+
+
+@pytest.fixture
+def app(backends: Backends, settings: Settings, clock: Clock) -> Any:
+    return create_app(backends, settings, clock)
+
+
+@pytest.fixture
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
+                                 headers={"authorization": f"Bearer {KEY}"}) as c:
+        yield c
+
+
+def chat_line(custom_id: str, text: str, **body: Any) -> dict[str, Any]:
+    return {"custom_id": custom_id, "method": "POST", "url": CHAT,
+            "body": {"model": MODEL, "messages": [{"role": "user", "content": text}], **body}}
+
+
+def jsonl(lines: list[Any]) -> bytes:
+    return b"".join((line if isinstance(line, bytes) else json.dumps(line).encode()) + b"\n" for line in lines)
+
+
+async def upload(client: httpx.AsyncClient, data: bytes, purpose: str = "batch", key: str = KEY) -> str:
+    r = await client.post("/v1/files", files={"file": ("requests.jsonl", data)}, data={"purpose": purpose},
+                          headers={"authorization": f"Bearer {key}"})
+    assert r.status_code == 200, r.text
+    return str(r.json()["id"])
+
+
+async def create(client: httpx.AsyncClient, file_id: str, endpoint: str = CHAT, **fields: Any) -> httpx.Response:
+    return await client.post("/v1/batches", json={"input_file_id": file_id, "endpoint": endpoint,
+                                                  "completion_window": "24h", **fields})
+
+
+async def created(client: httpx.AsyncClient, data: bytes, endpoint: str = CHAT, **fields: Any) -> dict[str, Any]:
+    r = await create(client, await upload(client, data), endpoint, **fields)
+    assert r.status_code == 200, r.text
+    check(r.json())
+    return r.json()  # type: ignore[no-any-return]
+
+
+def check(batch: dict[str, Any]) -> None:
+    assert_matches({k: v for k, v in batch.items() if v is not None}, "Batch")
+
+
+async def drain(app: Any) -> None:
+    jobs = app.state.ctx.backends.jobs
+    assert isinstance(jobs, InProcessJobs)
+    await jobs.drain(app.state.ctx)
+
+
+async def drain_count(app: Any) -> int:
+    jobs = app.state.ctx.backends.jobs
+    assert isinstance(jobs, InProcessJobs)
+    return await jobs.drain(app.state.ctx)
+
+
+async def retrieve(client: httpx.AsyncClient, batch_id: str) -> dict[str, Any]:
+    r = await client.get(f"/v1/batches/{batch_id}")
+    assert r.status_code == 200, r.text
+    check(r.json())
+    return r.json()  # type: ignore[no-any-return]
+
+
+async def lines_of(client: httpx.AsyncClient, file_id: str | None) -> list[dict[str, Any]]:
+    if file_id is None:
+        return []
+    r = await client.get(f"/v1/files/{file_id}/content")
+    assert r.status_code == 200, r.text
+    return [json.loads(line) for line in r.content.splitlines()]
+
+
+async def test_a_batch_of_chats_is_answered_in_order_into_an_output_and_an_error_file(
+        client: httpx.AsyncClient, app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner, "SLICE", 3)  # four slices for ten requests
+    requests = [chat_line(f"req-{i}", f"echo: answer {i}") for i in range(10)]
+    requests[4] = chat_line("req-4", "fail:400")
+    requests[7] = chat_line("req-7", "hi", max_tokens=0)  # refused by the route's own validation
+    batch = await created(client, jsonl(requests), metadata={"job": "nightly"})
+    assert batch["status"] == "validating" and batch["request_counts"] == {"total": 0, "completed": 0, "failed": 0}
+    assert batch["expires_at"] == batch["created_at"] + 86400 and batch["metadata"] == {"job": "nightly"}
+
+    await drain(app)
+    done = await retrieve(client, batch["id"])
+    assert done["status"] == "completed", done
+    assert done["request_counts"] == {"total": 10, "completed": 8, "failed": 2}
+    assert done["model"] == MODEL
+    assert all(done[k] is not None for k in ("in_progress_at", "finalizing_at", "completed_at"))
+    assert done["usage"]["input_tokens"] > 0 and done["usage"]["output_tokens"] > 0
+    assert done["usage"]["total_tokens"] == done["usage"]["input_tokens"] + done["usage"]["output_tokens"]
+
+    output = await lines_of(client, done["output_file_id"])
+    assert [line["custom_id"] for line in output] == [f"req-{i}" for i in range(10) if i not in (4, 7)]
+    for line in output:
+        assert line["id"].startswith("batch_req_") and line["error"] is None
+        assert line["response"]["status_code"] == 200 and line["response"]["request_id"].startswith("req_")
+        body = line["response"]["body"]
+        assert_matches(body, "CreateChatCompletionResponse")
+        assert body["choices"][0]["message"]["content"] == f"answer {line['custom_id'][4:]}"
+    errors = await lines_of(client, done["error_file_id"])
+    assert [(e["custom_id"], e["response"]["status_code"]) for e in errors] == [("req-4", 400), ("req-7", 400)]
+    assert errors[1]["response"]["body"]["error"]["param"] == "max_tokens"
+    r = await client.get(f"/v1/files/{done['output_file_id']}")
+    assert r.json()["purpose"] == "batch_output" and r.json()["filename"] == f"{batch['id']}_output.jsonl"
+    assert r.json()["expires_at"] == r.json()["created_at"] + runner.OUTPUT_EXPIRY
+    assert not await app.state.ctx.backends.bucket.list(runner.PARTS_PREFIX)  # the slices' objects deleted
+
+
+@pytest.mark.parametrize(("endpoint", "body", "schema"), [
+    ("/v1/embeddings", {"model": "@cf/baai/bge-small-en-v1.5", "input": ["one", "two"]}, "CreateEmbeddingResponse"),
+    ("/v1/completions", {"model": MODEL, "prompt": "echo: hi"}, "CreateCompletionResponse"),
+    ("/v1/responses", {"model": MODEL, "input": "echo: hi"}, "Response"),
+    ("/v1/moderations", {"input": "hello"}, "CreateModerationResponse"),
+])
+async def test_each_endpoint_a_batch_runs(client: httpx.AsyncClient, app: Any, endpoint: str, body: dict[str, Any],
+                                          schema: str) -> None:
+    line = {"custom_id": "only", "method": "POST", "url": endpoint, "body": body}
+    batch = await created(client, jsonl([line]), endpoint)
+    await drain(app)
+    done = await retrieve(client, batch["id"])
+    assert done["status"] == "completed" and done["request_counts"]["completed"] == 1, done
+    [out] = await lines_of(client, done["output_file_id"])
+    assert_matches(out["response"]["body"], schema)
+    assert done["error_file_id"] is None
+
+
+async def test_a_response_in_a_batch_is_stored_for_the_batchs_creator(client: httpx.AsyncClient, app: Any) -> None:
+    line = {"custom_id": "r", "method": "POST", "url": "/v1/responses", "body": {"model": MODEL, "input": "echo: x"}}
+    batch = await created(client, jsonl([line]), "/v1/responses")
+    await drain(app)
+    [out] = await lines_of(client, (await retrieve(client, batch["id"]))["output_file_id"])
+    response_id = out["response"]["body"]["id"]
+    assert (await client.get(f"/v1/responses/{response_id}")).status_code == 200
+    other = await client.get(f"/v1/responses/{response_id}", headers={"authorization": f"Bearer {OTHER_KEY}"})
+    assert other.status_code == 404
+
+
+@pytest.mark.parametrize(("lines", "code", "line_no", "param"), [
+    ([b"{not json"], "invalid_json_line", 1, None),
+    ([chat_line("a", "x"), chat_line("a", "y")], "duplicate_custom_id", 2, "custom_id"),
+    ([chat_line("a", "x"), {**chat_line("b", "y"), "url": "/v1/embeddings"}], "url_mismatch", 2, "url"),
+    ([chat_line("a", "x"), {**chat_line("b", "y"), "body": {"model": "@cf/qwen/qwq-32b", "messages": []}}],
+     "model_mismatch", 2, "body.model"),
+    ([{**chat_line("a", "x"), "method": "GET"}], "invalid_method", 1, "method"),
+    ([{"method": "POST", "url": CHAT, "body": {}}], "missing_required_parameter", 1, "custom_id"),
+    ([{**chat_line("a", "x"), "body": [1]}], "invalid_request", 1, "body"),
+    ([b"", b"  "], "empty_file", None, "input_file_id"),
+])
+async def test_bad_input_fails_the_batch_naming_each_line(client: httpx.AsyncClient, app: Any, lines: list[Any],
+                                                          code: str, line_no: int | None, param: str | None) -> None:
+    batch = await created(client, jsonl(lines))
+    await drain(app)
+    done = await retrieve(client, batch["id"])
+    assert done["status"] == "failed" and done["failed_at"] is not None, done
+    [error] = done["errors"]["data"]
+    assert (error["code"], error["line"], error["param"]) == (code, line_no, param), error
+    assert done["output_file_id"] is None and done["error_file_id"] is None
+    assert done["request_counts"]["total"] == 0
+
+
+async def test_an_error_names_the_files_line_blank_lines_counted(client: httpx.AsyncClient, app: Any) -> None:
+    batch = await created(client, jsonl([chat_line("a", "x"), b"", b"{oops"]))
+    await drain(app)
+    [error] = (await retrieve(client, batch["id"]))["errors"]["data"]
+    assert (error["code"], error["line"]) == ("invalid_json_line", 3)
+
+
+async def test_finishing_again_after_a_failure_makes_each_file_once(
+        client: httpx.AsyncClient, app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    batch = await created(client, jsonl([chat_line("ok", "echo: x"), chat_line("bad", "fail:400")]))
+    create_file = runner.files.create
+    calls = []
+
+    async def second_fails(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args[1].filename)
+        if len(calls) == 2:  # the error file, the first time: the run stops after the output file was made
+            raise OSError("R2 is down")
+        return await create_file(*args, **kwargs)
+
+    monkeypatch.setattr(runner.files, "create", second_fails)
+    await drain(app)  # the job fails once, and is retried
+    done = await retrieve(client, batch["id"])
+    assert done["status"] == "completed" and done["output_file_id"] and done["error_file_id"], done
+    assert calls == [f"{batch['id']}_output.jsonl", f"{batch['id']}_error.jsonl", f"{batch['id']}_error.jsonl"]
+    outputs = [f for f in (await client.get("/v1/files")).json()["data"] if f["purpose"] == "batch_output"]
+    assert len(outputs) == 2
+
+
+async def test_too_many_requests_fail_the_batch(client: httpx.AsyncClient, app: Any,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner, "MAX_REQUESTS", 3)
+    batch = await created(client, jsonl([chat_line(f"r{i}", "x") for i in range(4)]))
+    await drain(app)
+    done = await retrieve(client, batch["id"])
+    assert done["status"] == "failed" and done["errors"]["data"][0]["code"] == "too_many_tasks"
+
+
+async def test_streaming_and_background_lines_fail_alone(client: httpx.AsyncClient, app: Any) -> None:
+    batch = await created(client, jsonl([chat_line("s", "x", stream=True), chat_line("ok", "echo: fine")]))
+    await drain(app)
+    done = await retrieve(client, batch["id"])
+    assert done["request_counts"] == {"total": 2, "completed": 1, "failed": 1}
+    [error] = await lines_of(client, done["error_file_id"])
+    assert error["custom_id"] == "s" and error["response"]["body"]["error"]["param"] == "stream"
+
+
+async def test_create_errors(client: httpx.AsyncClient, app: Any) -> None:
+    good = await upload(client, jsonl([chat_line("a", "x")]))
+    r = await create(client, good, "/v1/videos")
+    assert r.status_code == 400 and r.json()["error"]["param"] == "endpoint"
+    r = await create(client, good, "/v1/chat/completion")
+    assert r.status_code == 400 and r.json()["error"]["param"] == "endpoint"
+    r = await client.post("/v1/batches", json={"input_file_id": good, "endpoint": CHAT, "completion_window": "1h"})
+    assert r.status_code == 400 and r.json()["error"]["param"] == "completion_window"
+    r = await create(client, "file-nope")
+    assert r.status_code == 404 and r.json()["error"]["param"] == "input_file_id"
+    r = await create(client, await upload(client, jsonl([chat_line("a", "x")]), purpose="assistants"))
+    assert r.status_code == 400 and "purpose 'batch'" in r.json()["error"]["message"]
+    other = await upload(client, jsonl([chat_line("a", "x")]), key=OTHER_KEY)
+    assert (await create(client, other)).status_code == 404  # another key's file
+    r = await create(client, good, output_expires_after={"anchor": "created_at", "seconds": 60})
+    assert r.status_code == 400 and "output_expires_after" in r.json()["error"]["param"]
+    r = await create(client, good, metadata={"k": 1})
+    assert r.status_code == 400
+    assert (await client.get("/v1/batches")).json()["data"] == []  # nothing made by the refusals
+
+
+async def test_ownership_listing_and_not_found(client: httpx.AsyncClient, app: Any, clock: Clock) -> None:
+    ids = []
+    for _ in range(3):
+        ids.append((await created(client, jsonl([chat_line("a", "echo: x")])))["id"])
+        clock.now += 1
+    page = (await client.get("/v1/batches", params={"limit": 2})).json()
+    assert [b["id"] for b in page["data"]] == ids[::-1][:2] and page["has_more"] is True
+    rest = (await client.get("/v1/batches", params={"after": page["last_id"]})).json()
+    assert [b["id"] for b in rest["data"]] == ids[:1] and rest["has_more"] is False
+    other = {"authorization": f"Bearer {OTHER_KEY}"}
+    assert (await client.get("/v1/batches", headers=other)).json()["data"] == []
+    assert (await client.get(f"/v1/batches/{ids[0]}", headers=other)).status_code == 404
+    assert (await client.post(f"/v1/batches/{ids[0]}/cancel", headers=other)).status_code == 404
+    admin = {"authorization": f"Bearer {ADMIN_KEY}"}
+    assert (await client.get(f"/v1/batches/{ids[0]}", headers=admin)).status_code == 200
+    r = await client.get("/v1/batches/batch_nope")
+    assert r.status_code == 404 and r.json()["error"]["param"] == "batch_id"
+
+
+async def test_cancel_keeps_what_was_answered(client: httpx.AsyncClient, app: Any,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner, "SLICE", 2)
+    batch = await created(client, jsonl([chat_line(f"r{i}", f"echo: {i}") for i in range(6)]))
+    ctx = app.state.ctx
+    assert await runner.run(ctx, batch["id"])  # validated
+    assert await runner.run(ctx, batch["id"])  # the first slice answered
+    r = await client.post(f"/v1/batches/{batch['id']}/cancel")
+    assert r.status_code == 200 and r.json()["status"] == "cancelling" and r.json()["cancelling_at"] is not None
+    await drain(app)
+    done = await retrieve(client, batch["id"])
+    assert done["status"] == "cancelled" and done["cancelled_at"] is not None
+    assert done["request_counts"] == {"total": 6, "completed": 2, "failed": 0}
+    assert [line["custom_id"] for line in await lines_of(client, done["output_file_id"])] == ["r0", "r1"]
+    r = await client.post(f"/v1/batches/{batch['id']}/cancel")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "batch_not_cancellable"
+
+
+async def test_a_batch_past_its_window_expires_with_the_rest_as_errors(
+        client: httpx.AsyncClient, app: Any, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner, "SLICE", 2)
+    batch = await created(client, jsonl([chat_line(f"r{i}", f"echo: {i}") for i in range(5)]))
+    ctx = app.state.ctx
+    assert await runner.run(ctx, batch["id"]) and await runner.run(ctx, batch["id"])  # validated, one slice
+    clock.now += 86400
+    await drain(app)
+    done = await retrieve(client, batch["id"])
+    assert done["status"] == "expired" and done["expired_at"] is not None
+    assert done["request_counts"] == {"total": 5, "completed": 2, "failed": 3}
+    assert [line["custom_id"] for line in await lines_of(client, done["output_file_id"])] == ["r0", "r1"]
+    errors = await lines_of(client, done["error_file_id"])
+    assert [(e["custom_id"], e["error"]["code"], e["response"]) for e in errors] == [
+        ("r2", "batch_expired", None), ("r3", "batch_expired", None), ("r4", "batch_expired", None)]
+
+
+async def test_a_redelivered_run_counts_its_slice_once(client: httpx.AsyncClient, app: Any,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner, "SLICE", 2)
+    batch = await created(client, jsonl([chat_line(f"r{i}", f"echo: {i}") for i in range(4)]))
+    ctx = app.state.ctx
+    assert await runner.run(ctx, batch["id"])
+    row = await batches_repo.get(ctx.backends.db, batch["id"], None)
+    assert row is not None
+    await runner.answer_slice(ctx, row)
+    await runner.answer_slice(ctx, row)  # the same run delivered twice, from the same state
+    await drain(app)
+    done = await retrieve(client, batch["id"])
+    assert done["request_counts"] == {"total": 4, "completed": 4, "failed": 0}
+    assert [line["custom_id"] for line in await lines_of(client, done["output_file_id"])] == ["r0", "r1", "r2", "r3"]
+
+
+async def test_the_cleanup_resumes_a_batch_whose_job_was_lost(client: httpx.AsyncClient, app: Any, clock: Clock,
+                                                              jobs: InProcessJobs,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    async def lost(job: Any, *, delay: int = 0) -> None:
+        return None
+
+    with monkeypatch.context() as losing:
+        losing.setattr(jobs, "send", lost)  # the message lost
+        batch = await created(client, jsonl([chat_line("a", "echo: x")]))
+    assert await drain_count(app) == 0
+    clock.now += runner.STALLED_AFTER + 1
+    counts = await run_scheduled(app.state.ctx.backends, app.state.ctx.settings, now=int(clock.now))
+    assert counts["batches_resumed"] == 1
+    await drain(app)
+    assert (await retrieve(client, batch["id"]))["status"] == "completed"
+
+
+async def test_the_input_file_deleted_mid_batch_fails_it(client: httpx.AsyncClient, app: Any,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner, "SLICE", 1)
+    batch = await created(client, jsonl([chat_line("a", "echo: 1"), chat_line("b", "echo: 2")]))
+    ctx = app.state.ctx
+    assert await runner.run(ctx, batch["id"]) and await runner.run(ctx, batch["id"])
+    assert (await client.delete(f"/v1/files/{batch['input_file_id']}")).status_code == 200
+    await drain(app)
+    done = await retrieve(client, batch["id"])
+    assert done["status"] == "failed" and done["errors"]["data"][0]["code"] == "invalid_file"
+    assert [line["custom_id"] for line in await lines_of(client, done["output_file_id"])] == ["a"]
+
+
+async def test_without_a_queue_a_batch_is_refused(backends: Backends, settings: Settings) -> None:
+    app = create_app(Backends(ai=backends.ai, db=backends.db, bucket=backends.bucket), settings)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t",
+                                 headers={"authorization": f"Bearer {KEY}"}) as client:
+        file_id = await upload(client, jsonl([chat_line("a", "x")]))
+        r = await create(client, file_id)
+    assert r.status_code == 400 and "Queue" in r.json()["error"]["message"]
