@@ -24,6 +24,7 @@ from openai_workers_ai.routes.images import _Fields as ImageFormFields
 from openai_workers_ai.types import (
     assistants,
     audio,
+    batches,
     chat,
     completions,
     conversations,
@@ -252,6 +253,11 @@ SPECS: dict[str, Spec] = {
     "/uploads/{upload_id}/complete": Spec("json", ({"part_ids": ["part_abc123"], "md5": "0" * 32},),
                                           (uploads.CompleteUploadBody,), ("CompleteUploadRequest",),
                                           extra=frozenset({"upload_id"})),
+    "/batches": Spec("json", (
+        {"input_file_id": "file-abc123", "endpoint": "/v1/chat/completions", "completion_window": "24h"},
+        {"input_file_id": "file-abc123", "endpoint": "/v1/embeddings", "completion_window": "24h",
+         "metadata": {"k": "v"}, "output_expires_after": {"anchor": "created_at", "seconds": 3600}},
+    ), (batches.CreateBatchBody,), ("CreateBatchRequest",)),
     "/responses": Spec("json", (
         {"model": LLAMA, "input": "hi", "max_output_tokens": 16},
         {"model": SCOUT, "instructions": "be brief", "metadata": {"k": "v"}, "stream": True, "input": RESPONSE_ITEMS,
