@@ -3,6 +3,8 @@ exactly what the ``types.chat`` models (the object's documented shape) serialize
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from openai_workers_ai.replies import json_bytes
@@ -22,21 +24,28 @@ CHOICES = [
 ]
 
 
-def modelled(completion_id: str, created: int, model: str, generated: Generated) -> ChatCompletion:
+def modelled(completion_id: str, created: int, model: str, generated: Generated,
+             functions: bool = False) -> ChatCompletion:
     """The object built from the models."""
     def message(c: Choice) -> ChatCompletionMessage:
         calls = [ToolCall(id=p.id if (p.id or "").startswith("call_") else f"call_{p.id}",
                           function=FunctionCall(name=p.name or "", arguments=p.arguments or "{}"))
                  for p in c.tool_calls] or None
-        return ChatCompletionMessage(content=c.text if (c.text or not calls) else None, tool_calls=calls,
-                                     reasoning_content=c.reasoning or None)
+        content = c.text if (c.text or not calls) else None
+        if functions and calls:  # the deprecated functions: the first call, as function_call
+            return ChatCompletionMessage(content=content, function_call=calls[0].function,
+                                         reasoning_content=c.reasoning or None)
+        return ChatCompletionMessage(content=content, tool_calls=calls, reasoning_content=c.reasoning or None)
+
+    def reason(c: Choice) -> Any:
+        return "function_call" if functions and c.finish_reason == "tool_calls" else c.finish_reason
 
     u = generated.usage
     usage = CompletionUsage(prompt_tokens=u.prompt_tokens, completion_tokens=u.completion_tokens,
                             total_tokens=u.total_tokens, completion_tokens_details=CompletionTokensDetails(
                                 reasoning_tokens=u.reasoning_tokens) if u.reasoning_tokens else None)
     return ChatCompletion(id=completion_id, created=created, model=model, usage=usage, choices=[
-        ChatChoice(index=i, message=message(c), finish_reason=c.finish_reason) for i, c in enumerate(generated.choices)])
+        ChatChoice(index=i, message=message(c), finish_reason=reason(c)) for i, c in enumerate(generated.choices)])
 
 
 @pytest.mark.parametrize("usage", [Usage(5, 2), Usage(5, 30, 11)])
@@ -44,3 +53,9 @@ def modelled(completion_id: str, created: int, model: str, generated: Generated)
 def test_the_object_is_what_the_models_serialize(choices: list[Choice], usage: Usage) -> None:
     args = ("chatcmpl-x", 1700000000, "@cf/meta/llama-3.1-8b-instruct", Generated(choices, usage))
     assert json_bytes(completion(*args)) == modelled(*args).model_dump_json().encode()
+
+
+@pytest.mark.parametrize("choices", [[c] for c in CHOICES] + [CHOICES])
+def test_the_object_answering_functions_is_what_the_models_serialize(choices: list[Choice]) -> None:
+    args = ("chatcmpl-x", 1700000000, "@cf/meta/llama-3.1-8b-instruct", Generated(choices, Usage(5, 2)))
+    assert json_bytes(completion(*args, True)) == modelled(*args, True).model_dump_json().encode()

@@ -185,3 +185,29 @@ def test_forcing_a_tool_on_a_classic_model(client: OpenAI) -> None:
         [call] = completion.choices[0].message.tool_calls or []
         assert call.function.name == TOOL["function"]["name"] and json.loads(call.function.arguments)
         assert completion.choices[0].finish_reason == "tool_calls"
+
+
+@pytest.mark.parametrize("model", [CLASSIC, GLM])
+def test_deprecated_functions_round_trip(client: OpenAI, model: str) -> None:
+    """``functions=`` / ``function_call=``, still parameters of the official client: the answer carries
+    ``message.function_call`` and ``finish_reason: "function_call"``, and a ``function`` message answers it."""
+    function: Any = TOOL["function"]
+    messages: list[Any] = [{"role": "user", "content": ASK}]
+    first = client.chat.completions.create(model=model, messages=messages, functions=[function])
+    assert_matches(first.model_dump(exclude_unset=True), "CreateChatCompletionResponse")
+    assert first.choices[0].finish_reason == "function_call"
+    call = first.choices[0].message.function_call
+    assert call is not None and call.name == "GetWeather" and first.choices[0].message.tool_calls is None
+    assert GetWeather.model_validate_json(call.arguments) == GetWeather(city="Paris", unit="C")
+    messages += [first.choices[0].message, {"role": "function", "name": call.name, "content": "21 degrees"}]
+    final = client.chat.completions.create(model=model, messages=messages, functions=[function],
+                                           function_call="auto")
+    assert final.choices[0].finish_reason == "stop"
+    assert final.choices[0].message.content == "Tool results: 21 degrees"
+    streamed = client.chat.completions.create(model=model, messages=messages[:1], functions=[function],
+                                              function_call={"name": "GetWeather"}, stream=True)
+    chunks = list(streamed)
+    deltas = [c.choices[0].delta.function_call for c in chunks if c.choices and c.choices[0].delta.function_call]
+    assert deltas[0].name == "GetWeather"
+    GetWeather.model_validate_json("".join(d.arguments or "" for d in deltas))  # forced: held to the schema
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "function_call"

@@ -11,7 +11,7 @@ from ..context import context
 from ..ids import new_id
 from ..replies import json_bytes_response
 from ..streaming import SSE_DONE, primed, sse_response
-from ..translate.chat import chat_spec
+from ..translate.chat import chat_spec, uses_functions
 from ..translate.chat_completion import ChunkWriter, completion
 from ..types.chat import CreateChatCompletionRequest
 from ..validation import parse_json
@@ -24,11 +24,12 @@ async def create(request: Request) -> Response:
     body = await parse_json(request, CreateChatCompletionRequest, task="text-generation")
     model = ctx.catalog.resolve(body.model, task="text-generation")
     spec = chat_spec(body, model)
-    completion_id, created = new_id("chatcmpl-"), ctx.now()
+    completion_id, created, functions = new_id("chatcmpl-"), ctx.now(), uses_functions(body)
     if not body.stream:
-        return json_bytes_response(completion(completion_id, created, model.id, await pipeline.complete(ctx, spec)))
+        generated = await pipeline.complete(ctx, spec)
+        return json_bytes_response(completion(completion_id, created, model.id, generated, functions))
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
-    writer = ChunkWriter(completion_id, created, model.id, include_usage)
+    writer = ChunkWriter(completion_id, created, model.id, include_usage, functions)
     events = await primed(pipeline.stream(ctx, spec))
     return sse_response(_frames(writer, events, spec.n))
 

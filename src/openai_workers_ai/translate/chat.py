@@ -39,15 +39,17 @@ def chat_spec(req: CreateChatCompletionRequest, model: ModelInfo) -> spec.ChatSp
     check_tool_history(req.messages)
     check_image_roles(req.messages)
     check_outputs(req)
-    messages = tuple(_message(m, i) for i, m in enumerate(req.messages))
+    messages = _messages(req.messages)
     output_format = _output_format(req)
-    tools, choice = _tools(req)
+    legacy = uses_functions(req)
+    tools, choice = _functions(req) if legacy else _tools(req)
     return spec.ChatSpec(
         model=model,
         messages=messages,
         tools=tools,
         tool_choice=choice,
-        parallel_tool_calls=req.parallel_tool_calls,
+        # legacy function calling has no parallel calls: one function_call per choice
+        parallel_tool_calls=False if legacy else req.parallel_tool_calls,
         output_format=output_format,
         sampling=spec.Sampling(
             max_tokens=req.token_limit, temperature=req.temperature, top_p=req.top_p, seed=req.seed,
@@ -56,10 +58,35 @@ def chat_spec(req: CreateChatCompletionRequest, model: ModelInfo) -> spec.ChatSp
         reasoning_effort=req.reasoning_effort,
         stop=tuple(req.stop_sequences),
         n=n,
+        params=FUNCTION_PARAMS if legacy else spec.Params(),
     )
 
 
-def _message(message: Message, index: int) -> spec.Message:
+FUNCTION_PARAMS = spec.Params(tools="functions", tool_choice="function_call")
+"""What the deprecated ``functions`` / ``function_call`` stand in for, so a 400 names the param sent."""
+
+
+def uses_functions(req: CreateChatCompletionRequest) -> bool:
+    """Whether the request calls functions the deprecated way (``functions``, not ``tools``): its answer
+    then carries ``message.function_call`` and ``finish_reason: "function_call"``."""
+    return req.functions is not None
+
+
+def _messages(messages: list[Message]) -> tuple[spec.Message, ...]:
+    """The neutral turns. A deprecated assistant ``function_call`` is a tool call with an id made
+    here, and a ``function`` message after it that call's result (the legacy protocol has no ids)."""
+    out: list[spec.Message] = []
+    last_call: str | None = None
+    for index, message in enumerate(messages):
+        if message.role == "assistant" and message.function_call is not None and not message.tool_calls:
+            last_call = f"call_function_{index}"
+            out.append(_message(message, index, last_call))
+        else:
+            out.append(_message(message, index, last_call if message.role == "function" else None))
+    return tuple(out)
+
+
+def _message(message: Message, index: int, function_call_id: str | None = None) -> spec.Message:
     where = f"messages[{index}]"
     content: str | tuple[spec.Part, ...] = message.content if isinstance(message.content, str) else message.text()
     if isinstance(message.content, list):
@@ -76,25 +103,51 @@ def _message(message: Message, index: int) -> spec.Message:
         if any(isinstance(p, spec.ImagePart) for p in parts):
             content = tuple(parts)
     role = spec.ROLES[message.role]
+    calls = tuple(spec.ToolCall(c.id, c.function.name, c.function.arguments) for c in message.tool_calls or ())
+    if role == "assistant" and function_call_id and message.function_call is not None:
+        calls = (spec.ToolCall(function_call_id, message.function_call.name, message.function_call.arguments),)
     return spec.Message(
         role=role,
         content=content,
-        tool_calls=tuple(spec.ToolCall(c.id, c.function.name, c.function.arguments) for c in message.tool_calls or ()),
-        tool_call_id=message.tool_call_id,
+        tool_calls=calls,
+        tool_call_id=message.tool_call_id or (function_call_id if message.role == "function" else None),
         name=message.name if role == "tool" else None,
         where=where,
     )
 
 
+def _functions(req: CreateChatCompletionRequest) -> tuple[tuple[spec.Tool, ...], spec.ToolChoice]:
+    """The deprecated ``functions`` as function tools, ``function_call`` as the choice among them
+    (``none`` / ``auto`` / ``{"name"}``; ``auto`` when absent), with OpenAI's 400s."""
+    if req.tools is not None:
+        # OpenAI's answer, quoted in microsoft/autogen#3285
+        raise InvalidRequest(
+            "Invalid request: 'functions' and 'tools' cannot both be provided. 'functions' are deprecated; "
+            "use the 'tools' parameter instead.",
+        )
+    functions = req.functions or []
+    call = req.function_call
+    tools = tuple(spec.Tool(f.name, f.description, f.parameters, f.strict) for f in functions)
+    if isinstance(call, dict):  # its 'name' is required by OpenAI's rules (spec_rules), checked before this
+        name = call.get("name", "")
+        if name not in {tool.name for tool in tools}:
+            raise InvalidRequest(
+                f"Invalid value for 'function_call': no function named '{name}' was specified in the "
+                "'functions' parameter.",
+                param="function_call",
+            )
+        return tools, spec.Forced(name)
+    if call == "none":
+        return (), None
+    return tools, "auto"
+
+
 def _tools(req: CreateChatCompletionRequest) -> tuple[tuple[spec.Tool, ...], spec.ToolChoice]:
     """The tools the model may call and the choice among them; a 400 for choices OpenAI refuses."""
-    if req.functions:
-        raise InvalidRequest(
-            "'functions' is deprecated and not supported here; send 'tools' instead.", param="functions"
-        )
     if req.function_call is not None:
+        # OpenAI's answer, quoted in Azure-Samples/azure-search-openai-demo#1175
         raise InvalidRequest(
-            "'function_call' is deprecated and not supported here; send 'tool_choice' instead.",
+            "Invalid value for 'function_call': 'function_call' is only allowed when 'functions' are specified.",
             param="function_call",
         )
     for position, tool in enumerate(req.tools or ()):

@@ -23,12 +23,20 @@ def tool_calls(pieces: list[ToolCallPiece]) -> list[dict[str, Any]] | None:
              "function": {"name": p.name or "", "arguments": p.arguments or "{}"}} for p in pieces]
 
 
-def message(choice: Choice) -> dict[str, Any]:
-    """The assistant ``message`` of a chat completion choice."""
+def function_call(piece: ToolCallPiece) -> dict[str, str]:
+    """The deprecated ``function_call`` of a chat message: the call, with no id."""
+    return {"name": piece.name or "", "arguments": piece.arguments or "{}"}
+
+
+def message(choice: Choice, functions: bool = False) -> dict[str, Any]:
+    """The assistant ``message`` of a chat completion choice; with ``functions`` (the request sent the
+    deprecated ``functions``), its one call as ``function_call`` rather than ``tool_calls``."""
     calls = tool_calls(choice.tool_calls)
     out: dict[str, Any] = {"role": "assistant", "content": choice.text if (choice.text or not calls) else None,
                            "refusal": None}
-    if calls:
+    if calls and functions:
+        out["function_call"] = function_call(choice.tool_calls[0])
+    elif calls:
         out["tool_calls"] = calls
     if choice.reasoning:
         out["reasoning_content"] = choice.reasoning
@@ -36,11 +44,18 @@ def message(choice: Choice) -> dict[str, Any]:
     return out
 
 
-def completion(completion_id: str, created: int, model: str, generated: Generated) -> dict[str, Any]:
-    """The ``chat.completion``: one choice per generated answer."""
+def reason_of(reason: str, functions: bool = False) -> str:
+    """The choice's ``finish_reason``: ``function_call`` for a call answering deprecated ``functions``."""
+    return "function_call" if functions and reason == "tool_calls" else reason
+
+
+def completion(completion_id: str, created: int, model: str, generated: Generated,
+               functions: bool = False) -> dict[str, Any]:
+    """The ``chat.completion``: one choice per generated answer (``functions``: see :func:`message`)."""
     return {
         "id": completion_id, "object": "chat.completion", "created": created, "model": model,
-        "choices": [{"index": i, "message": message(c), "logprobs": None, "finish_reason": c.finish_reason}
+        "choices": [{"index": i, "message": message(c, functions), "logprobs": None,
+                     "finish_reason": reason_of(c.finish_reason, functions)}
                     for i, c in enumerate(generated.choices)],
         "usage": usage_data(generated.usage),
     }
@@ -65,11 +80,14 @@ def usage_of(u: Usage) -> CompletionUsage:
 class ChunkWriter:
     """Encodes ``chat.completion.chunk`` SSE frames for one response."""
 
-    __slots__ = ("head", "include_usage", "seen_calls", "_text_frame")
+    __slots__ = ("functions", "head", "include_usage", "seen_calls", "_text_frame")
 
-    def __init__(self, completion_id: str, created: int, model: str, include_usage: bool) -> None:
+    def __init__(self, completion_id: str, created: int, model: str, include_usage: bool,
+                 functions: bool = False) -> None:
         self.head = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model}
         self.include_usage = include_usage
+        self.functions = functions
+        """The request sent the deprecated ``functions``: a call streams as ``delta.function_call``."""
         self.seen_calls: set[tuple[int, int]] = set()
         # The hot path (a content-only delta of choice 0) is a template around the text:
         # encoding one string instead of the whole chunk keeps a frame at ~1 µs.
@@ -100,9 +118,20 @@ class ChunkWriter:
             delta["reasoning_content"] = reasoning
         if text:
             delta["content"] = text
-        if calls:
+        if calls and self.functions:
+            first = [self._function_call(c, index) for c in calls if c.index == 0]  # one call per choice
+            if first:
+                delta["function_call"] = first[0]
+        elif calls:
             delta["tool_calls"] = [self._call(c, index) for c in calls]
         return self.frame([_choice(index, delta)])
+
+    def _function_call(self, piece: ToolCallPiece, choice: int) -> dict[str, Any]:
+        # As a tool call's deltas, without index, id or type: the name first, then arguments.
+        if (choice, piece.index) in self.seen_calls:
+            return {"arguments": piece.arguments}
+        self.seen_calls.add((choice, piece.index))
+        return {"name": piece.name or "", "arguments": piece.arguments}
 
     def _call(self, piece: ToolCallPiece, choice: int = 0) -> dict[str, Any]:
         # The first delta of a call carries its id, type and name; later ones only arguments.
@@ -118,7 +147,7 @@ class ChunkWriter:
 
     def finish(self, finish_reason: str, index: int = 0) -> bytes:
         """The choice's last chunk: an empty delta with its ``finish_reason``."""
-        return self.frame([_choice(index, {}, finish_reason)])
+        return self.frame([_choice(index, {}, reason_of(finish_reason, self.functions))])
 
     def usage(self, usage: Usage) -> bytes:
         """The usage chunk (``stream_options.include_usage``): no choices."""

@@ -196,11 +196,13 @@ class _OmitsNone(BaseModel):
 
 
 class ChatCompletionMessage(_OmitsNone):
-    _omit_if_none = ("tool_calls", "reasoning_content")
+    _omit_if_none = ("function_call", "tool_calls", "reasoning_content")
 
     role: Literal["assistant"] = "assistant"
     content: str | None
     refusal: str | None = None
+    function_call: FunctionCall | None = None
+    """Deprecated: the call, when the request sent ``functions`` (then never ``tool_calls``)."""
     tool_calls: list[ToolCall] | None = None
     reasoning_content: str | None = None
     annotations: list[Any] = []
@@ -210,7 +212,7 @@ class Choice(BaseModel):
     index: int
     message: ChatCompletionMessage
     logprobs: None = None
-    finish_reason: Literal["stop", "length", "tool_calls", "content_filter"]
+    finish_reason: Literal["stop", "length", "tool_calls", "content_filter", "function_call"]
 
 
 class ChatCompletion(_OmitsNone):
