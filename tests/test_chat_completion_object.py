@@ -11,7 +11,7 @@ from openai_workers_ai.replies import json_bytes
 from openai_workers_ai.translate.chat_completion import completion
 from openai_workers_ai.types.chat import ChatCompletion, ChatCompletionMessage, FunctionCall, ToolCall
 from openai_workers_ai.types.chat import Choice as ChatChoice
-from openai_workers_ai.types.common import CompletionTokensDetails, CompletionUsage
+from openai_workers_ai.types.common import ChatCompletionTokensDetails, CompletionUsage, PromptTokensDetails
 from openai_workers_ai.workers_ai.spec import Choice, Generated, ToolCallPiece, Usage
 
 CALL = ToolCallPiece(0, "call_1", "get_weather", '{"city": "Paris"}')
@@ -42,13 +42,14 @@ def modelled(completion_id: str, created: int, model: str, generated: Generated,
 
     u = generated.usage
     usage = CompletionUsage(prompt_tokens=u.prompt_tokens, completion_tokens=u.completion_tokens,
-                            total_tokens=u.total_tokens, completion_tokens_details=CompletionTokensDetails(
-                                reasoning_tokens=u.reasoning_tokens) if u.reasoning_tokens else None)
+                            total_tokens=u.total_tokens,
+                            prompt_tokens_details=PromptTokensDetails(cached_tokens=u.cached_tokens),
+                            completion_tokens_details=ChatCompletionTokensDetails(reasoning_tokens=u.reasoning_tokens))
     return ChatCompletion(id=completion_id, created=created, model=model, usage=usage, choices=[
         ChatChoice(index=i, message=message(c), finish_reason=reason(c)) for i, c in enumerate(generated.choices)])
 
 
-@pytest.mark.parametrize("usage", [Usage(5, 2), Usage(5, 30, 11)])
+@pytest.mark.parametrize("usage", [Usage(5, 2), Usage(5, 30, 11), Usage(2048, 3, 0, 1024)])
 @pytest.mark.parametrize("choices", [[c] for c in CHOICES] + [CHOICES])
 def test_the_object_is_what_the_models_serialize(choices: list[Choice], usage: Usage) -> None:
     args = ("chatcmpl-x", 1700000000, "@cf/meta/llama-3.1-8b-instruct", Generated(choices, usage))

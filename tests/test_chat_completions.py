@@ -15,6 +15,7 @@ from openai_workers_ai.simulator import Simulator
 
 from .conftest import KEY
 from .openapi import assert_matches
+from .test_chat_upstream_shapes import usage
 
 URL = "/v1/chat/completions"
 LLAMA = "@cf/meta/llama-3.1-8b-instruct"
@@ -84,7 +85,7 @@ async def test_non_streaming_matches_openai_schema(client: httpx.AsyncClient) ->
         "role": "assistant", "content": "hello there", "refusal": None, "annotations": []
     }
     assert body["choices"][0]["finish_reason"] == "stop"
-    assert body["usage"] == {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
+    assert body["usage"] == usage(3, 2)
 
 
 async def test_created_is_in_seconds_and_ids_unique(client: httpx.AsyncClient) -> None:
@@ -514,7 +515,7 @@ async def test_crlf_comments_and_multiline_data_from_upstream(backends: Backends
     pieces = [body[i : i + 3] for i in range(0, len(body), 3)]
     chunks = await raw_stream_client(backends, settings, *pieces)
     assert content_of(chunks) == "héllo wörld"
-    assert chunks[-1]["usage"] == {"prompt_tokens": 7, "completion_tokens": 2, "total_tokens": 9}
+    assert chunks[-1]["usage"] == usage(7, 2)
 
 
 async def test_openai_shaped_upstream_stream(backends: Backends, settings: Settings) -> None:
@@ -565,7 +566,7 @@ async def test_usage_is_estimated_when_workers_ai_reports_none(backends: Backend
     body = r.json()
     assert_matches(body, "CreateChatCompletionResponse")
     # one token per 4 characters, rounded up: "twelve chars" → 3, the answer → 4
-    assert body["usage"] == {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}
+    assert body["usage"] == usage(3, 4)
 
 
 async def test_whole_answer_to_a_stream_request_is_streamed(backends: Backends, settings: Settings) -> None:

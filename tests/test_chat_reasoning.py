@@ -126,8 +126,11 @@ async def test_reasoning_tokens_are_counted_in_usage(client: httpx.AsyncClient, 
     assert 0 < streamed["completion_tokens_details"]["reasoning_tokens"] <= streamed["completion_tokens"]
 
 
-async def test_no_reasoning_no_details(client: httpx.AsyncClient) -> None:
-    assert "completion_tokens_details" not in (await client.post(URL, json=chat(PLAIN))).json()["usage"]
+async def test_no_reasoning_zero_reasoning_tokens(client: httpx.AsyncClient) -> None:
+    # OpenAI sends the details always (its API reference's chat completion example), 0 without reasoning
+    usage = (await client.post(URL, json=chat(PLAIN))).json()["usage"]
+    assert usage["completion_tokens_details"]["reasoning_tokens"] == 0
+    assert usage["prompt_tokens_details"] == {"cached_tokens": 0, "audio_tokens": 0}
 
 
 async def test_a_reported_reasoning_count_is_kept() -> None:

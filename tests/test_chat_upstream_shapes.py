@@ -46,6 +46,14 @@ QWEN_TOOL_STREAM = [
 TOOLS = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
 
 
+def usage(prompt: int, completion: int, reasoning: int = 0, cached: int = 0) -> dict[str, Any]:
+    """A chat completion's usage as OpenAI sends it: both details objects, always."""
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion,
+            "prompt_tokens_details": {"cached_tokens": cached, "audio_tokens": 0},
+            "completion_tokens_details": {"reasoning_tokens": reasoning, "audio_tokens": 0,
+                                          "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}}
+
+
 class Replay:
     """An AI backend answering every call with one canned output (SSE events when streaming)."""
 
@@ -86,8 +94,7 @@ async def test_gemma4_stream_usage_reasoning_and_text(tmp_path: Any) -> None:
     assert "".join(d.get("content") or "" for d in deltas) == "Hello there"
     assert "".join(d.get("reasoning_content") or "" for d in deltas) == "Thinking."
     # Workers AI reports no reasoning count: "Thinking." is estimated at 3 tokens (~4 characters each).
-    assert chunks[-1]["usage"] == {"prompt_tokens": 147, "completion_tokens": 16, "total_tokens": 163,
-                                   "completion_tokens_details": {"reasoning_tokens": 3}}
+    assert chunks[-1]["usage"] == usage(147, 16, reasoning=3)
 
 
 async def test_chunk_usage_is_summed_without_a_totals_event(tmp_path: Any) -> None:
@@ -95,8 +102,23 @@ async def test_chunk_usage_is_summed_without_a_totals_event(tmp_path: Any) -> No
     body = {"model": GEMMA4, "messages": [{"role": "user", "content": "hi"}], "stream": True,
             "stream_options": {"include_usage": True}}
     chunks = chunks_of(await post(Replay(events=events), tmp_path, body))
-    assert chunks[-1]["usage"] == {"prompt_tokens": 147, "completion_tokens": 3, "total_tokens": 150,
-                                   "completion_tokens_details": {"reasoning_tokens": 3}}
+    assert chunks[-1]["usage"] == usage(147, 3, reasoning=3)
+
+
+async def test_cached_prompt_tokens_workers_ai_reports_are_passed_on(tmp_path: Any) -> None:
+    """Workers AI's ``prompt_tokens_details.cached_tokens`` (gemma-4's totals carry it, S9) is OpenAI's."""
+    totals = GEMMA4_STREAM[6].replace('"cached_tokens":0', '"cached_tokens":128')
+    body = {"model": GEMMA4, "messages": [{"role": "user", "content": "hi"}], "stream": True,
+            "stream_options": {"include_usage": True}}
+    chunks = chunks_of(await post(Replay(events=[*GEMMA4_STREAM[:6], totals]), tmp_path, body))
+    assert chunks[-1]["usage"] == usage(147, 16, reasoning=3, cached=128)
+    whole = {"id": "x", "object": "chat.completion", "choices": [
+        {"index": 0, "message": {"role": "assistant", "content": "Hi"}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 2048, "completion_tokens": 1, "total_tokens": 2049,
+                  "prompt_tokens_details": {"cached_tokens": 1024}}}
+    r = await post(Replay(whole=whole), tmp_path, {"model": GEMMA4, "messages": [{"role": "user", "content": "hi"}]})
+    assert_matches(r.json(), "CreateChatCompletionResponse")
+    assert r.json()["usage"] == usage(2048, 1, cached=1024)
 
 
 async def test_qwen_tool_call_stream(tmp_path: Any) -> None:

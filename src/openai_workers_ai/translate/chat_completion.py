@@ -62,16 +62,18 @@ def completion(completion_id: str, created: int, model: str, generated: Generate
 
 
 def usage_data(u: Usage) -> dict[str, Any]:
-    """OpenAI's ``usage`` object for token counts, as JSON data."""
-    usage: dict[str, Any] = {"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens,
-                             "total_tokens": u.total_tokens}
-    if u.reasoning_tokens:
-        usage["completion_tokens_details"] = {"reasoning_tokens": u.reasoning_tokens}
-    return usage
+    """A chat completion's ``usage``, as JSON data: with both details objects always, as OpenAI sends
+    them (its API reference's chat completion example); audio and predicted outputs are always 0."""
+    return {"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens,
+            "total_tokens": u.total_tokens,
+            "prompt_tokens_details": {"cached_tokens": u.cached_tokens, "audio_tokens": 0},
+            "completion_tokens_details": {"reasoning_tokens": u.reasoning_tokens, "audio_tokens": 0,
+                                          "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}}
 
 
 def usage_of(u: Usage) -> CompletionUsage:
-    """OpenAI's ``usage`` object for token counts."""
+    """A legacy completion's ``usage`` (``/v1/completions``): OpenAI's example there has no details, so
+    only the reasoning count, where there was reasoning."""
     details = CompletionTokensDetails(reasoning_tokens=u.reasoning_tokens) if u.reasoning_tokens else None
     return CompletionUsage(prompt_tokens=u.prompt_tokens, completion_tokens=u.completion_tokens,
                            total_tokens=u.total_tokens, completion_tokens_details=details)
@@ -96,7 +98,7 @@ class ChunkWriter:
         prefix, _, suffix = template.partition(dumps(marker))
         self._text_frame = (prefix.encode(), suffix.encode())
 
-    def frame(self, choices: list[dict[str, Any]], usage: dict[str, int] | None = None) -> bytes:
+    def frame(self, choices: list[dict[str, Any]], usage: dict[str, Any] | None = None) -> bytes:
         """One chunk holding ``choices`` (and ``usage`` when the client asked for it)."""
         chunk: dict[str, Any] = {**self.head, "choices": choices}
         if self.include_usage:

@@ -88,18 +88,36 @@ class CompletionTokensDetails(BaseModel):
     reasoning_tokens: int = 0
 
 
+class ChatCompletionTokensDetails(CompletionTokensDetails):
+    """A chat completion's ``completion_tokens_details``, every field OpenAI sends (audio and predicted
+    outputs are not available on Workers AI: always 0)."""
+
+    audio_tokens: int = 0
+    accepted_prediction_tokens: int = 0
+    rejected_prediction_tokens: int = 0
+
+
+class PromptTokensDetails(BaseModel):
+    """A chat completion's ``prompt_tokens_details``, as OpenAI sends it."""
+
+    cached_tokens: int = 0
+    audio_tokens: int = 0
+
+
 class CompletionUsage(BaseModel):
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
-    completion_tokens_details: CompletionTokensDetails | None = None
+    prompt_tokens_details: PromptTokensDetails | None = None
+    completion_tokens_details: ChatCompletionTokensDetails | CompletionTokensDetails | None = None
 
     @model_serializer(mode="wrap")
     def _omit_no_details(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        # Only where reasoning was produced; left out otherwise (as before, and as OpenAI's older models).
+        # Details left out where none are given (a legacy completion without reasoning, as OpenAI's example).
         data: dict[str, Any] = handler(self)
-        if data.get("completion_tokens_details", 0) is None:
-            del data["completion_tokens_details"]
+        for name in ("prompt_tokens_details", "completion_tokens_details"):
+            if data.get(name, 0) is None:
+                del data[name]
         return data
 
 

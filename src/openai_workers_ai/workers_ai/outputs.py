@@ -56,7 +56,10 @@ def _usage(raw: Any) -> Usage | None:
         return None
     details = raw.get("completion_tokens_details")
     reasoning = details.get("reasoning_tokens") if isinstance(details, dict) else None
-    return Usage(prompt, completion, reasoning if isinstance(reasoning, int) and 0 <= reasoning <= completion else 0)
+    prompt_details = raw.get("prompt_tokens_details")  # e.g. {"cached_tokens": 0} on gemma-4's totals
+    cached = prompt_details.get("cached_tokens") if isinstance(prompt_details, dict) else None
+    return Usage(prompt, completion, reasoning if isinstance(reasoning, int) and 0 <= reasoning <= completion else 0,
+                 cached if isinstance(cached, int) and 0 <= cached <= prompt else 0)
 
 
 def _arguments(raw: Any) -> str:

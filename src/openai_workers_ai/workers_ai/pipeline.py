@@ -93,7 +93,7 @@ def _total(usages: Any) -> Usage:
     """Choices of one prompt: the prompt counted once, as OpenAI counts it; completions summed."""
     listed: list[Usage] = list(usages)
     return Usage(listed[0].prompt_tokens if listed else 0, sum(u.completion_tokens for u in listed),
-                 sum(u.reasoning_tokens for u in listed))
+                 sum(u.reasoning_tokens for u in listed), listed[0].cached_tokens if listed else 0)
 
 
 # ---- one choice --------------------------------------------------------------------------------
@@ -133,7 +133,7 @@ def _usage(call: ModelCall, reported: Usage | None, produced: str, reasoning: st
         reported = Usage(estimate_tokens(call.prompt_text), estimate_tokens(produced + reasoning))
     if reasoning and not reported.reasoning_tokens:
         estimate = min(estimate_tokens(reasoning), reported.completion_tokens)
-        reported = Usage(reported.prompt_tokens, reported.completion_tokens, estimate)
+        reported = Usage(reported.prompt_tokens, reported.completion_tokens, estimate, reported.cached_tokens)
     return reported
 
 

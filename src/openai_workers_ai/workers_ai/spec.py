@@ -195,6 +195,8 @@ class Usage:
     reasoning_tokens: int = 0
     """Of ``completion_tokens``, those spent on reasoning (Workers AI's count when it reports one,
     else estimated from the reasoning text as the rest is)."""
+    cached_tokens: int = 0
+    """Of ``prompt_tokens``, those served from the prompt cache (Workers AI's count when it reports one)."""
 
     @property
     def total_tokens(self) -> int:
@@ -203,7 +205,7 @@ class Usage:
     def __add__(self, other: Usage) -> Usage:
         """Two generations of different prompts (completions' prompts): everything summed."""
         return Usage(self.prompt_tokens + other.prompt_tokens, self.completion_tokens + other.completion_tokens,
-                     self.reasoning_tokens + other.reasoning_tokens)
+                     self.reasoning_tokens + other.reasoning_tokens, self.cached_tokens + other.cached_tokens)
 
 
 @dataclass(slots=True)
