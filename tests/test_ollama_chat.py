@@ -124,6 +124,28 @@ async def test_bad_option_names_the_option(client: httpx.AsyncClient) -> None:
     assert r.status_code == 400 and "options.temperature" in r.json()["error"]
 
 
+@pytest.mark.parametrize(("keep_alive", "error"), [
+    ("5", 'time: missing unit in duration "5"'),
+    ("soon", 'time: invalid duration "soon"'),
+    ("5y", 'time: unknown unit "y" in duration "5y"'),
+    (True, "Unsupported type: 'bool'"),
+])
+async def test_an_unparseable_keep_alive_is_ollamas_400(client: httpx.AsyncClient, simulator: Simulator,
+                                                       keep_alive: Any, error: str) -> None:
+    """Ollama's api.Duration.UnmarshalJSON (api/types.go) fails the bind, and its handlers answer 400 with
+    the error's own words (server/routes.go: c.ShouldBindJSON … gin.H{"error": err.Error()})."""
+    r = await client.post(URL, json={"model": "llama3.1", "messages": user("hi"), "keep_alive": keep_alive})
+    assert r.status_code == 400 and r.json() == {"error": error}
+    assert simulator.calls == []
+
+
+@pytest.mark.parametrize("keep_alive", [300, -1, "5m", "1h30m", "-1s", "300ms", "0", None])
+async def test_durations_ollama_takes(client: httpx.AsyncClient, keep_alive: Any) -> None:
+    r = await client.post(URL, json={"model": "llama3.1", "messages": user("hi"), "keep_alive": keep_alive,
+                                     "stream": False})
+    assert r.status_code == 200, r.text
+
+
 async def test_tool_call(client: httpx.AsyncClient, simulator: Simulator) -> None:
     body = await chat(client, 'call:get_weather {"city": "Paris"}', model="llama3.3", tools=TOOLS)
     [call] = body["message"]["tool_calls"]
@@ -264,6 +286,11 @@ async def test_load_and_unload(client: httpx.AsyncClient, simulator: Simulator) 
     assert body["message"] == {"role": "assistant", "content": ""}
     r = await client.post(URL, json={"model": "llama3.1", "messages": [], "keep_alive": 0})
     assert r.json()["done_reason"] == "unload"
+    for zero in ("0s", "0.0m", 0.5):  # a zero duration as Ollama reads it (a number is whole seconds)
+        r = await client.post(URL, json={"model": "llama3.1", "messages": [], "keep_alive": zero})
+        assert r.json()["done_reason"] == "unload"
+    r = await client.post(URL, json={"model": "llama3.1", "messages": [], "keep_alive": "1s"})
+    assert r.json()["done_reason"] == "load"
     assert simulator.calls == []
     r = await client.post(URL, json={"model": "nope", "messages": []})
     assert r.status_code == 404

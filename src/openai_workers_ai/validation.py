@@ -379,5 +379,7 @@ def _ollama_invalid(exc: ValidationError) -> InvalidRequest:
         return InvalidRequest(f"invalid JSON body: {first['msg'].removeprefix('Invalid JSON: ')}")
     if not first["loc"]:
         return InvalidRequest("invalid request body: expected a JSON object")
+    if first["type"] == "ollama":  # already in Ollama's words (types.ollama.OLLAMA_ERROR)
+        return InvalidRequest(first["msg"])
     param = dotted(first["loc"])
     return InvalidRequest(f"invalid value for '{param}': {first['msg']}", param=param)

@@ -65,9 +65,9 @@ def reworded(error: InvalidRequest) -> InvalidRequest:
     return InvalidRequest(message[:1].lower() + message[1:], code=error.code)
 
 
-def unloads(keep_alive: object) -> bool:
-    """``keep_alive: 0`` with no prompt is Ollama's unload request."""
-    return keep_alive in (0, 0.0, "0", "0s", "0m", "0h")
+def unloads(keep_alive: float | None) -> bool:
+    """``keep_alive`` of zero (``0``, ``0.5``, ``"0s"``, ``"0m"`` …) with no prompt is Ollama's unload request."""
+    return keep_alive == 0
 
 
 def _sampling(options: Options) -> spec.Sampling:

@@ -7,15 +7,79 @@ accepted and have no effect.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import BeforeValidator, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from .chat import FunctionDefinition
 from .common import MAX_IMAGES, Lenient
 from .embeddings import MAX_INPUTS
 
 JSON = dict[str, Any]
+
+
+OLLAMA_ERROR = "ollama"
+"""The type of a validation error worded as Ollama words it: its message is the whole 400."""
+
+_UNITS = {"ns": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "\u03bcs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_NUMBER = re.compile(r"(\d*)(?:\.(\d*))?")
+_UNIT = re.compile(r"[^\d.]*")
+
+
+def go_duration(text: str) -> float:
+    """Go's ``time.ParseDuration``, in seconds ("5m", "1h30m", "-1s", "0"); ValueError worded as Go's."""
+    quoted = '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    rest, sign = text, 1.0
+    if rest[:1] in ("-", "+"):
+        sign, rest = (-1.0 if rest[0] == "-" else 1.0), rest[1:]
+    if rest == "0":
+        return 0.0
+    if not rest:
+        raise ValueError(f"time: invalid duration {quoted}")
+    total = 0.0
+    while rest:
+        number = _NUMBER.match(rest)
+        assert number is not None  # the pattern matches the empty string
+        whole, fraction = number.group(1), number.group(2)
+        if not whole and not fraction:
+            raise ValueError(f"time: invalid duration {quoted}")
+        rest = rest[number.end():]
+        unit = _UNIT.match(rest)
+        assert unit is not None
+        if not unit.group():
+            raise ValueError(f"time: missing unit in duration {quoted}")
+        if unit.group() not in _UNITS:
+            raise ValueError(f'time: unknown unit "{unit.group()}" in duration {quoted}')
+        total += float(f"{whole or 0}.{fraction or 0}") * _UNITS[unit.group()]
+        rest = rest[unit.end():]
+    return sign * total
+
+
+FOREVER = (2**63 - 1) / 1e9
+"""A negative ``keep_alive``, in seconds: Go's longest ``time.Duration``, as Ollama sets it."""
+
+
+def _keep_alive(value: Any) -> float | None:
+    """``keep_alive`` as Ollama's ``api.Duration`` reads it, in seconds: a number is whole seconds, a
+    string a Go duration, a negative either way is forever (:data:`FOREVER`); anything else is Ollama's 400."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return FOREVER if value < 0 else float(int(value))
+    if isinstance(value, str):
+        try:
+            seconds = go_duration(value)
+        except ValueError as error:
+            raise PydanticCustomError(OLLAMA_ERROR, "{message}", {"message": str(error)}) from None
+        return FOREVER if seconds < 0 else seconds
+    go_type = {bool: "bool", list: "[]interface {}", dict: "map[string]interface {}"}.get(type(value), "")
+    raise PydanticCustomError(OLLAMA_ERROR, "{message}", {"message": f"Unsupported type: '{go_type}'"})
+
+
+KeepAlive = Annotated[float | None, BeforeValidator(_keep_alive)]
+"""``keep_alive``: seconds (:data:`FOREVER` for a negative one), or None when not sent."""
 
 
 class Options(Lenient):
@@ -70,7 +134,7 @@ class Generative(Lenient):
     options: Options | None = None
     stream: bool | None = True
     think: bool | str | None = None
-    keep_alive: float | int | str | None = None
+    keep_alive: KeepAlive = None
 
     @property
     def streaming(self) -> bool:
@@ -105,7 +169,7 @@ class EmbedRequest(Lenient):
     truncate: bool | None = True
     dimensions: int | None = None
     options: Options | None = None
-    keep_alive: float | int | str | None = None
+    keep_alive: KeepAlive = None
 
 
 class EmbeddingsRequest(Lenient):
@@ -114,7 +178,7 @@ class EmbeddingsRequest(Lenient):
     model: str | None = None
     prompt: str = ""
     options: Options | None = None
-    keep_alive: float | int | str | None = None
+    keep_alive: KeepAlive = None
 
 
 class ModelRequest(Lenient):
