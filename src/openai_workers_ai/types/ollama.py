@@ -85,8 +85,8 @@ KeepAlive = Annotated[float | None, BeforeValidator(_keep_alive)]
 class Options(Lenient):
     """``options``: the Modelfile parameters a request may set."""
 
-    # The ranges OpenAI takes (Workers AI's are no wider).
-    temperature: Annotated[float, Field(ge=0, le=2)] | None = None
+    # No range: Ollama has none, and Workers AI checks the model's own (its 400 comes back).
+    temperature: float | None = None
     top_p: Annotated[float, Field(ge=0, le=1)] | None = None
     top_k: int | None = None
     min_p: float | None = None
