@@ -149,6 +149,12 @@ async def test_an_unparseable_keep_alive_is_ollamas_400(client: httpx.AsyncClien
     assert simulator.calls == []
 
 
+async def test_an_infinite_keep_alive_is_a_400(client: httpx.AsyncClient) -> None:
+    body = b'{"model": "llama3.1", "messages": [{"role": "user", "content": "hi"}], "keep_alive": 1e999}'
+    r = await client.post(URL, content=body)
+    assert r.status_code == 400 and "keep_alive" in r.json()["error"]
+
+
 @pytest.mark.parametrize("keep_alive", [300, -1, "5m", "1h30m", "-1s", "300ms", "0", None])
 async def test_durations_ollama_takes(client: httpx.AsyncClient, keep_alive: Any) -> None:
     r = await client.post(URL, json={"model": "llama3.1", "messages": user("hi"), "keep_alive": keep_alive,

@@ -7,6 +7,7 @@ accepted and have no effect.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any, Literal
 
@@ -67,6 +68,8 @@ def _keep_alive(value: Any) -> float | None:
     if value is None:
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value):  # 1e999: left for the gateway's "numbers must be finite" 400
+            return float(value)
         return FOREVER if value < 0 else float(int(value))
     if isinstance(value, str):
         try:
