@@ -43,10 +43,8 @@ async def update_metadata(db: Database, conversation_id: str, metadata: dict[str
 
 async def delete(backends: Backends, conversation_id: str, now: int) -> None:
     """Delete the conversation and its items (R2 objects after the rows)."""
-    db = backends.db
-    await db.batch([db.prepare("DELETE FROM conversations WHERE id = ?").bind(conversation_id),
-                    *items.delete_statements(db, conversation_id, now)])
-    await items.finish_deletes(backends, conversation_id, now)
+    await items.delete_container(backends, conversation_id, now,
+                                 backends.db.prepare("DELETE FROM conversations WHERE id = ?").bind(conversation_id))
 
 
 async def item_ids(db: Database, conversation_id: str, ids: list[str]) -> set[str]:

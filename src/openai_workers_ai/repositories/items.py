@@ -207,6 +207,11 @@ async def get(backends: Backends, container: str, item_id: str) -> tuple[str, di
     return (row["id"], loaded[0]) if loaded else None
 
 
+REFERABLE = "('input', 'output', 'item')"
+"""The roles of the items an ``item_reference`` may name: a response's and a conversation's (not a stored chat
+completion's)."""
+
+
 async def find(backends: Backends, owner: str | None, item_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     """The caller's stored items with these API ids (for ``item_reference``), newest first wins."""
     found: dict[str, dict[str, Any]] = {}
@@ -215,7 +220,8 @@ async def find(backends: Backends, owner: str | None, item_ids: Sequence[str]) -
         marks = ", ".join("?" * len(chunk))
         owned = "" if owner is None else " AND owner = ?"
         rows = await backends.db.prepare(
-            f"{_SELECT} WHERE item_id IN ({marks}) AND status = 'ready'{owned} ORDER BY id DESC"
+            f"{_SELECT} WHERE item_id IN ({marks}) AND status = 'ready'{owned} AND role IN {REFERABLE}"
+            " ORDER BY id DESC"
         ).bind(*chunk, *([] if owner is None else [owner])).all()
         for row, item in zip(rows, await load(backends.bucket, rows), strict=False):
             found.setdefault(row["item_id"], item)
@@ -229,6 +235,14 @@ def delete_statements(db: Database, container: str, now: int) -> list[Statement]
         db.prepare("UPDATE items SET status = ?, updated_at = ? WHERE container = ? AND object_key IS NOT NULL").bind(
             storage.DELETING, now, container),
     ]
+
+
+async def delete_container(backends: Backends, container: str, now: int, owner_row: Statement) -> None:
+    """Delete ``container`` (``owner_row``: the statement deleting its own row) with its items, in one batch,
+    then the R2 objects of its large items (:func:`finish_deletes`)."""
+    db = backends.db
+    await db.batch([owner_row, *delete_statements(db, container, now)])
+    await finish_deletes(backends, container, now)
 
 
 R2_DELETE_BATCH = 1000

@@ -197,10 +197,8 @@ async def chain_items(backends: Backends, response_id: str, owner: str | None) -
 
 async def delete(backends: Backends, response_id: str, now: int) -> None:
     """Delete the response and its items (R2 objects after the rows; the sweep finishes a failed delete)."""
-    db = backends.db
-    await db.batch([db.prepare("DELETE FROM responses WHERE id = ?").bind(response_id),
-                    *items.delete_statements(db, response_id, now)])
-    await items.finish_deletes(backends, response_id, now)
+    await items.delete_container(backends, response_id, now,
+                                 backends.db.prepare("DELETE FROM responses WHERE id = ?").bind(response_id))
 
 
 async def cleanup(backends: Backends, settings: Settings, now: int) -> dict[str, int]:
