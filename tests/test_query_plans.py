@@ -43,6 +43,13 @@ ALLOWED: list[tuple[str, str, str]] = [
     (r"^SELECT .* FROM (assistants|threads|files|vector_stores|conversations|responses|batches) WHERE .*"
      r"ORDER BY id (ASC|DESC) LIMIT \?$",
      r"^SCAN \w+ USING INDEX sqlite_autoindex_\w+_1$", "walks the primary key in order up to the LIMIT"),
+    # Stored chat completions of every key (an admin key), in created order: as above, the (created_at, id)
+    # index walked in the order asked up to the LIMIT.
+    (r"^SELECT .* FROM chat_completions WHERE 1( AND .*)? ORDER BY created_at (ASC|DESC), id (ASC|DESC) LIMIT \?$",
+     r"^SCAN chat_completions USING INDEX chat_completions_created$", "walks (created_at, id) in order up to the LIMIT"),
+    # A list's metadata[key]=value filter reads the metadata of the completion at hand: 16 pairs at most.
+    (r"FROM chat_completions WHERE .*EXISTS \(SELECT 1 FROM json_each\(metadata\)", r"^SCAN json_each VIRTUAL TABLE",
+     "one completion's metadata (16 pairs at most)"),
     # Keyword search: FTS5 ranks what MATCH found (the searched stores' chunks only: the match names
     # them first, tests/test_keyword_search_scope.py); bm25 is known only once a row is found.
     (r"vector_store_chunks_fts MATCH \?", r"^SCAN s VIRTUAL TABLE INDEX 0:M\d+$", "FTS5's own index"),
@@ -189,6 +196,26 @@ async def responses_workload(client: httpx.AsyncClient, app: Any) -> None:
     await ok(client.delete(f"/v1/responses/{first['id']}"))
 
 
+async def chat_completions_workload(client: httpx.AsyncClient, admin: httpx.AsyncClient) -> None:
+    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "echo: one"}]
+    stored = await ok(client.post("/v1/chat/completions", json={
+        "model": LLAMA, "messages": messages, "store": True, "metadata": {"k": "v"}}))
+    streamed = await client.post("/v1/chat/completions", json={"model": LLAMA, "messages": messages, "store": True,
+                                                                "stream": True})
+    assert streamed.status_code == 200
+    path = f"/v1/chat/completions/{stored['id']}"
+    await ok(client.get(path))
+    await ok(client.post(path, json={"metadata": {"k": "w"}}))
+    listed = await ok(client.get("/v1/chat/completions", params={"limit": 1}))
+    await ok(client.get("/v1/chat/completions", params={"after": listed["data"][0]["id"], "order": "desc"}))
+    await ok(client.get("/v1/chat/completions", params={"model": LLAMA, "metadata[k]": "w"}))
+    await ok(admin.get("/v1/chat/completions", params={"limit": 1}))
+    await ok(admin.get("/v1/chat/completions", params={"model": LLAMA, "after": listed["data"][0]["id"]}))
+    messages_page = await ok(client.get(f"{path}/messages", params={"limit": 1}))
+    await ok(client.get(f"{path}/messages", params={"after": messages_page["data"][0]["id"], "order": "desc"}))
+    await ok(client.delete(path))
+
+
 async def conversations_workload(client: httpx.AsyncClient) -> None:
     conversation = await ok(client.post("/v1/conversations", json={
         "items": [{"type": "message", "role": "user", "content": "hello"}], "metadata": {"k": "v"}}))
@@ -304,6 +331,7 @@ async def test_every_statement_reads_through_an_index(
         await uploads_workload(client, admin)
         await batches_workload(client, admin, app)
         await responses_workload(client, app)
+        await chat_completions_workload(client, admin)
         await conversations_workload(client)
         await assistants_workload(client, admin, app)
         await vector_stores_workload(client, admin, app)

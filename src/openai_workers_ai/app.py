@@ -58,6 +58,11 @@ from .validation import read_models
 
 OPENAI: list[BaseRoute] = [
     Route("/chat/completions", chat_completions.create, methods=["POST"]),
+    Route("/chat/completions", chat_completions.list_completions, methods=["GET"]),
+    Route("/chat/completions/{completion_id}", chat_completions.retrieve, methods=["GET"]),
+    Route("/chat/completions/{completion_id}", chat_completions.update, methods=["POST"]),
+    Route("/chat/completions/{completion_id}", chat_completions.delete, methods=["DELETE"]),
+    Route("/chat/completions/{completion_id}/messages", chat_completions.list_messages, methods=["GET"]),
     Route("/completions", completions.create, methods=["POST"]),
     Route("/responses", responses.create, methods=["POST"]),
     WebSocketRoute("/responses", responses.websocket),

@@ -46,7 +46,8 @@ CLEANUPS: list[Cleanup] = [
     files_cleanup,  # expired files (out of vector stores too), crashed uploads/deletes, R2 objects without a row
     images.cleanup,  # generated images past their URL expiry
     uploads.cleanup,  # parts of expired, completed or cancelled uploads; rows of uploads expired a day ago
-    responses.cleanup,  # background responses past their deadline; items' crashed writes and orphans
+    responses.cleanup,  # background responses past their deadline; items' crashed writes and orphans (the
+    #                     items of responses, conversations and stored chat completions, which do not expire)
     run_status.cleanup,  # Assistants runs left queued / in progress / waiting past their expires_at
     vectors.sweep,  # expired vector stores, half-done deletes, ingestions that stopped
     batches.cleanup,  # batches whose job went quiet: sent again (a run past the window ends them expired)

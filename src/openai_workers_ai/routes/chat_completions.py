@@ -1,22 +1,30 @@
-"""``POST /v1/chat/completions``."""
+"""``/v1/chat/completions``: create; and the completions stored with ``store: true`` — list, retrieve,
+update (metadata), delete, and their request messages (:mod:`..repositories.chat_completions`)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any
 
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..context import context
+from ..context import AppContext, context, owner, principal
+from ..errors import NotFound
 from ..ids import new_id
-from ..replies import json_bytes_response
+from ..pagination import list_object, page
+from ..replies import json_bytes_response, json_response
+from ..repositories import chat_completions
+from ..repositories.chat_completions import ChatCompletionRow
 from ..streaming import SSE_DONE, primed, sse_response
 from ..translate.chat import chat_spec, uses_functions
-from ..translate.chat_completion import ChunkWriter, completion
-from ..types.chat import CreateChatCompletionRequest
+from ..translate.chat_completion import Assembly, ChunkWriter, completion, stored_message
+from ..types.chat import CreateChatCompletionRequest, UpdateChatCompletionRequest
+from ..types.common import check_metadata
 from ..validation import parse_json
 from ..workers_ai import pipeline
-from ..workers_ai.spec import Delta, Done, Event, Finish
+from ..workers_ai.spec import Delta, Done, Event, Finish, Generated
 
 
 async def create(request: Request) -> Response:
@@ -26,11 +34,18 @@ async def create(request: Request) -> Response:
     spec = chat_spec(body, model)
     completion_id, created, functions = new_id("chatcmpl-"), ctx.now(), uses_functions(body)
     if not body.stream:
-        generated = await pipeline.complete(ctx, spec)
-        return json_bytes_response(completion(completion_id, created, model.id, generated, functions))
+        result = completion(completion_id, created, model.id, await pipeline.complete(ctx, spec), functions)
+        if body.store:
+            await _store(ctx, request, body, result)
+        return json_bytes_response(result)
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
     writer = ChunkWriter(completion_id, created, model.id, include_usage, functions)
     events = await primed(pipeline.stream(ctx, spec))
+    if body.store:
+        async def keep(generated: Generated) -> None:
+            await _store(ctx, request, body, completion(completion_id, created, model.id, generated, functions))
+
+        events = _kept(events, Assembly(spec.n), keep)
     return sse_response(_frames(writer, events, spec.n))
 
 
@@ -46,3 +61,88 @@ async def _frames(writer: ChunkWriter, events: AsyncIterator[Event], n: int) -> 
         elif isinstance(event, Done) and writer.include_usage:
             yield writer.usage(event.usage)
     yield SSE_DONE
+
+
+async def _kept(events: AsyncIterator[Event], assembly: Assembly,
+                keep: Callable[[Generated], Awaitable[None]]) -> AsyncIterator[Event]:
+    """``events``, put together as they pass (each before its chunk is written); once the last has passed, the
+    completion they make is kept — before ``[DONE]``, so a client that read the stream to its end finds it
+    stored. A stream that fails, or whose client leaves, keeps nothing."""
+    async for event in events:
+        assembly.add(event)
+        yield event
+    await keep(assembly.generated())
+
+
+async def _store(ctx: AppContext, request: Request, body: CreateChatCompletionRequest, result: dict[str, Any]) -> None:
+    """Keep ``result`` (``store: true``) with the request's messages and metadata, owned by the caller's key."""
+    completion_id = result["id"]
+    row = ChatCompletionRow(completion_id, principal(request).key_hash, result["model"], body.metadata or {},
+                            result["created"])
+    messages = [stored_message(completion_id, i, m) for i, m in enumerate(body.messages)]
+    await chat_completions.store(ctx.backends, row, result, messages, ctx.now())
+
+
+# ---- stored completions ----------------------------------------------------------------------
+
+
+def metadata_filter(query: QueryParams) -> dict[str, str]:
+    """A list's ``metadata[key]=value`` parameters (every pair must match), checked as metadata is."""
+    pairs = {name[len("metadata["):-1]: value for name, value in query.multi_items()
+             if name.startswith("metadata[") and name.endswith("]")}
+    return check_metadata(pairs)
+
+
+async def list_completions(request: Request) -> Response:
+    ctx = context(request)
+    query = request.query_params
+    data, has_more = await chat_completions.list_page(
+        ctx.backends, owner(request), page(query, default_order="asc"), model=query.get("model") or None,
+        metadata=metadata_filter(query))
+    return json_response(list_object(data, has_more))
+
+
+async def _row(request: Request) -> ChatCompletionRow:
+    completion_id: str = request.path_params["completion_id"]
+    row = await chat_completions.get(context(request).backends.db, completion_id, owner(request))
+    if row is None:
+        raise _not_found(completion_id)
+    return row
+
+
+def _not_found(completion_id: str) -> NotFound:
+    return NotFound(f"Chat completion with id '{completion_id}' not found.", param="completion_id")
+
+
+async def _shown(request: Request, row: ChatCompletionRow) -> Response:
+    found = await chat_completions.completion_of(context(request).backends, row)
+    if found is None:  # deleted since its row was read
+        raise _not_found(row.id)
+    return json_response(found)
+
+
+async def retrieve(request: Request) -> Response:
+    return await _shown(request, await _row(request))
+
+
+async def update(request: Request) -> Response:
+    row = await _row(request)
+    body = await parse_json(request, UpdateChatCompletionRequest)
+    metadata: Mapping[str, str] = body.metadata or {}
+    await chat_completions.update_metadata(context(request).backends.db, row.id, dict(metadata))
+    return await _shown(request, ChatCompletionRow(row.id, row.owner, row.model, dict(metadata), row.created_at))
+
+
+async def delete(request: Request) -> Response:
+    ctx = context(request)
+    row = await _row(request)
+    await chat_completions.delete(ctx.backends, row.id, ctx.now())
+    return json_response({"object": "chat.completion.deleted", "id": row.id, "deleted": True})
+
+
+async def list_messages(request: Request) -> Response:
+    ctx = context(request)
+    row = await _row(request)
+    data, has_more = await chat_completions.messages_page(ctx.backends, row.id,
+                                                          page(request.query_params, default_order="asc"))
+    return json_response(list_object(data, has_more))

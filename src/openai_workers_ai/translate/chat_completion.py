@@ -7,8 +7,9 @@ from json.encoder import encode_basestring
 from typing import Any
 
 from ..ids import call_id
+from ..types.chat import ImagePart, Message, TextPart
 from ..types.common import CompletionTokensDetails, CompletionUsage
-from ..workers_ai.spec import Choice, Generated, ToolCallPiece, Usage
+from ..workers_ai.spec import Choice, Delta, Done, Event, Finish, FinishReason, Generated, ToolCallPiece, Usage
 
 # The chat.completion object is built as JSON data, as the chunks are: it equals what the
 # ``types.chat.ChatCompletion`` model (its documented shape) serializes to, field for field
@@ -158,3 +159,64 @@ class ChunkWriter:
 
 def _choice(index: int, delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
     return {"index": index, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+
+
+# ---- stored completions (``store: true``) ---------------------------------------------------
+
+
+class Assembly:
+    """A streamed completion's events put back together: :meth:`generated` is the :class:`Generated` the
+    non-streamed request would have had, so the stored ``chat.completion`` is the one it would have returned.
+
+    A tool call that came without an id is given one here, before the chunk that opens it is written, so
+    the id the stream showed is the id stored."""
+
+    __slots__ = ("texts", "reasonings", "calls", "reasons", "usage")
+
+    def __init__(self, n: int) -> None:
+        self.texts: list[list[str]] = [[] for _ in range(n)]
+        self.reasonings: list[list[str]] = [[] for _ in range(n)]
+        self.calls: list[dict[int, ToolCallPiece]] = [{} for _ in range(n)]
+        self.reasons: list[FinishReason] = ["stop"] * n
+        self.usage = Usage(0, 0)
+
+    def add(self, event: Event) -> None:
+        if isinstance(event, Delta):
+            self.texts[event.index].append(event.text)
+            self.reasonings[event.index].append(event.reasoning)
+            calls = self.calls[event.index]
+            for piece in event.tool_calls:
+                whole = calls.get(piece.index)
+                if whole is None:
+                    piece.id = call_id(piece.id)
+                    calls[piece.index] = ToolCallPiece(piece.index, piece.id, piece.name, piece.arguments)
+                else:
+                    whole.arguments += piece.arguments
+        elif isinstance(event, Finish):
+            self.reasons[event.index] = event.reason
+        elif isinstance(event, Done):
+            self.usage = event.usage
+
+    def generated(self) -> Generated:
+        choices = [Choice("".join(text), "".join(reasoning), [calls[k] for k in sorted(calls)], reason, self.usage)
+                   for text, reasoning, calls, reason in zip(self.texts, self.reasonings, self.calls, self.reasons,
+                                                             strict=True)]
+        return Generated(choices, self.usage)
+
+
+def stored_message(completion_id: str, index: int, message: Message) -> dict[str, Any]:
+    """A request message as ``GET /chat/completions/{id}/messages`` lists it (OpenAI's
+    ``ChatCompletionMessageList`` item): its id is the completion's and its place, ``-0`` for the first;
+    ``content`` is its text, and ``content_parts`` its text and image parts when it was sent as parts."""
+    parts = None if not isinstance(message.content, list) else [
+        part.model_dump(exclude_none=True) for part in message.content if isinstance(part, TextPart | ImagePart)]
+    out: dict[str, Any] = {
+        "id": f"{completion_id}-{index}", "role": message.role,
+        "content": message.content if isinstance(message.content, str) else (message.text() or None),
+        "refusal": message.refusal, "name": message.name, "content_parts": parts,
+    }
+    if message.tool_calls:
+        out["tool_calls"] = [call.model_dump() for call in message.tool_calls]
+    if message.tool_call_id is not None:
+        out["tool_call_id"] = message.tool_call_id
+    return out

@@ -14,7 +14,7 @@ from pydantic import (
     model_validator,
 )
 
-from .common import MAX_CONTENT_PARTS, CompletionUsage, Lenient, Sampling, StreamOptions
+from .common import MAX_CONTENT_PARTS, CompletionUsage, Lenient, Metadata, Request, Sampling, StreamOptions
 
 
 class TextPart(Lenient):
@@ -156,7 +156,7 @@ class CreateChatCompletionRequest(Sampling):
     response_format: ResponseFormat | None = None
     logprobs: StrictBool | None = None
     top_logprobs: Annotated[int, Field(ge=0, le=20)] | None = None
-    metadata: dict[str, str] | None = None
+    metadata: Metadata | None = None
     store: bool | None = None
     service_tier: str | None = None
     reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"] | None = None
@@ -175,6 +175,12 @@ class CreateChatCompletionRequest(Sampling):
     @property
     def token_limit(self) -> int | None:
         return self.max_completion_tokens or self.max_tokens
+
+
+class UpdateChatCompletionRequest(Request):
+    """``POST /chat/completions/{completion_id}``: only ``metadata`` (required; ``null`` clears it)."""
+
+    metadata: Metadata | None
 
 
 # ---- responses ------------------------------------------------------------
