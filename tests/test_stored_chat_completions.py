@@ -1,0 +1,348 @@
+"""Stored chat completions (``store: true``): what is stored, streamed or not; the list, retrieve, update,
+delete and messages routes; ownership; pagination and filters; errors."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from openai_workers_ai.adapters.local import FolderR2, SQLiteD1
+from openai_workers_ai.app import create_app
+from openai_workers_ai.ports import Backends
+from openai_workers_ai.settings import Settings
+
+from .conftest import ADMIN_KEY, KEY, OTHER_KEY, Clock
+from .openapi import assert_matches
+
+LLAMA = "@cf/meta/llama-3.1-8b-instruct"
+SCOUT = "@cf/meta/llama-4-scout-17b-16e-instruct"  # tools and vision
+URL = "/v1/chat/completions"
+WEATHER = {"type": "function", "function": {"name": "get_weather", "parameters": {
+    "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}
+
+
+def messages(text: str = "echo: hi") -> list[dict[str, Any]]:
+    return [{"role": "system", "content": "Be brief."}, {"role": "user", "content": text}]
+
+
+async def create(client: httpx.AsyncClient, **body: Any) -> dict[str, Any]:
+    r = await client.post(URL, json={"model": LLAMA, "messages": messages(), "store": True, **body})
+    assert r.status_code == 200, r.text
+    created: dict[str, Any] = r.json()
+    return created
+
+
+async def got(client: httpx.AsyncClient, path: str, **params: Any) -> dict[str, Any]:
+    r = await client.get(path, params=params)
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def as_listed(completion: dict[str, Any], metadata: dict[str, str] | None = None) -> dict[str, Any]:
+    """A returned completion as stored and read back: with its metadata."""
+    return {**completion, "metadata": metadata or {}}
+
+
+def check_messages(listed: dict[str, Any]) -> None:
+    """``ChatCompletionMessageList``, but for ``role``: the spec's schema reuses the assistant's response
+    message, whose role is the constant ``assistant``, while the list holds the request's messages of every
+    role (OpenAI's own example of the list shows a ``user`` message)."""
+    assert all(m["role"] in ("system", "developer", "user", "assistant", "tool", "function") for m in listed["data"])
+    assert_matches({**listed, "data": [{**m, "role": "assistant"} for m in listed["data"]]},
+                   "ChatCompletionMessageList")
+
+
+async def count(db: SQLiteD1, sql: str) -> int:
+    row = await db.prepare(f"SELECT COUNT(*) AS n FROM {sql}").first()
+    assert row is not None
+    return int(row["n"])
+
+
+def other(client: httpx.AsyncClient, key: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=client._transport, base_url="http://testserver",
+                             headers={"authorization": f"Bearer {key}"})
+
+
+# ---- storing ---------------------------------------------------------------------------------
+
+
+async def test_stored_as_returned_with_its_metadata(client: httpx.AsyncClient) -> None:
+    created = await create(client, metadata={"topic": "demo"})
+    stored = await got(client, f"{URL}/{created['id']}")
+    assert stored == as_listed(created, {"topic": "demo"})
+    assert stored["id"].startswith("chatcmpl-") and stored["choices"][0]["message"]["content"] == "hi"
+    assert_matches(stored, "CreateChatCompletionResponse")
+
+
+async def test_without_store_nothing_is_written(client: httpx.AsyncClient, db: SQLiteD1) -> None:
+    for store in ({}, {"store": False}):
+        r = await client.post(URL, json={"model": LLAMA, "messages": messages(), **store})
+        assert r.status_code == 200, r.text
+        assert (await client.get(f"{URL}/{r.json()['id']}")).status_code == 404
+        streamed = await client.post(URL, json={"model": LLAMA, "messages": messages(), "stream": True, **store})
+        assert streamed.status_code == 200
+    assert await count(db, "chat_completions") == 0 and await count(db, "items") == 0
+    assert (await got(client, URL))["data"] == []
+
+
+def sse_chunks(r: httpx.Response) -> list[dict[str, Any]]:
+    datas = [line[len("data: "):] for line in r.text.splitlines() if line.startswith("data: ")]
+    assert datas[-1] == "[DONE]"
+    return [json.loads(d) for d in datas[:-1]]
+
+
+async def test_a_stream_is_stored_as_the_completion_it_makes(client: httpx.AsyncClient) -> None:
+    r = await client.post(URL, json={"model": LLAMA, "messages": messages("echo: one two three"), "store": True,
+                                     "stream": True, "n": 2, "metadata": {"k": "v"}})
+    assert r.status_code == 200, r.text
+    chunks = sse_chunks(r)
+    stored = await got(client, f"{URL}/{chunks[0]['id']}")
+    assert_matches(stored, "CreateChatCompletionResponse")
+    assert stored["object"] == "chat.completion" and stored["created"] == chunks[0]["created"]
+    assert stored["metadata"] == {"k": "v"} and stored["usage"]["total_tokens"] > 0
+    for index in (0, 1):
+        text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks
+                       if c["choices"] and c["choices"][0]["index"] == index)
+        choice = stored["choices"][index]
+        assert choice["message"]["content"] == text == "one two three"
+        assert choice["finish_reason"] == "stop" and choice["index"] == index
+    # the same request not streamed returns the same object (but for id, created and metadata)
+    whole = await create(client, messages=messages("echo: one two three"), n=2)
+    keys = ("id", "created", "metadata")
+    assert {k: v for k, v in stored.items() if k not in keys} == {k: v for k, v in whole.items() if k not in keys}
+
+
+async def test_a_streamed_tool_call_is_stored_with_the_id_the_stream_showed(client: httpx.AsyncClient) -> None:
+    r = await client.post(URL, json={"model": SCOUT, "store": True, "stream": True, "tools": [WEATHER], "messages": [
+        {"role": "user", "content": 'call:get_weather {"city": "Paris"}'}]})
+    assert r.status_code == 200, r.text
+    chunks = sse_chunks(r)
+    opened = [call for c in chunks if c["choices"] for call in c["choices"][0]["delta"].get("tool_calls", [])
+              if "id" in call]
+    assert len(opened) == 1
+    stored = await got(client, f"{URL}/{chunks[0]['id']}")
+    assert_matches(stored, "CreateChatCompletionResponse")
+    (call,) = stored["choices"][0]["message"]["tool_calls"]
+    assert call["id"] == opened[0]["id"] and call["function"]["name"] == "get_weather"
+    assert json.loads(call["function"]["arguments"]) == {"city": "Paris"}
+    assert stored["choices"][0]["finish_reason"] == "tool_calls"
+
+
+async def test_a_failed_generation_stores_nothing(client: httpx.AsyncClient, db: SQLiteD1) -> None:
+    r = await client.post(URL, json={"model": LLAMA, "messages": messages("fail:500"), "store": True})
+    assert r.status_code == 502, r.text
+    r = await client.post(URL, json={"model": LLAMA, "messages": messages("fail-mid:500"), "store": True,
+                                     "stream": True})
+    assert r.status_code == 200 and "[DONE]" not in r.text and "error" in r.text, r.text
+    assert await count(db, "chat_completions") == 0 and await count(db, "items") == 0
+
+
+# ---- messages --------------------------------------------------------------------------------
+
+
+async def test_messages_are_listed_in_order_with_ids(client: httpx.AsyncClient) -> None:
+    sent = [{"role": "developer", "content": "Be brief.", "name": "rules"},
+            {"role": "user", "content": [{"type": "text", "text": "echo: "}, {"type": "text", "text": "hi"}]},
+            {"role": "assistant", "content": None, "tool_calls": [
+                {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "call_1", "content": "sunny"},
+            {"role": "user", "content": "echo: ok"}]
+    created = await create(client, model=SCOUT, messages=sent, tools=[WEATHER])
+    path = f"{URL}/{created['id']}/messages"
+    listed = await got(client, path)
+    check_messages(listed)
+    data = listed["data"]
+    assert [m["id"] for m in data] == [f"{created['id']}-{i}" for i in range(5)]
+    assert [m["role"] for m in data] == ["developer", "user", "assistant", "tool", "user"]
+    assert data[0] == {"id": f"{created['id']}-0", "role": "developer", "content": "Be brief.", "refusal": None,
+                       "name": "rules", "content_parts": None}
+    assert data[1]["content"] == "echo: hi" and data[1]["content_parts"] == sent[1]["content"]
+    assert data[2]["content"] is None and data[2]["tool_calls"] == sent[2]["tool_calls"]
+    assert data[3]["tool_call_id"] == "call_1" and data[3]["content"] == "sunny"
+    assert (listed["first_id"], listed["last_id"], listed["has_more"]) == (data[0]["id"], data[-1]["id"], False)
+    # pages
+    first = await got(client, path, limit=2)
+    assert [m["id"] for m in first["data"]] == [m["id"] for m in data[:2]] and first["has_more"] is True
+    rest = await got(client, path, limit=10, after=first["last_id"])
+    assert [m["id"] for m in rest["data"]] == [m["id"] for m in data[2:]] and rest["has_more"] is False
+    backwards = await got(client, path, order="desc", limit=2)
+    assert [m["id"] for m in backwards["data"]] == [data[4]["id"], data[3]["id"]]
+    r = await client.get(path, params={"after": "msg_nope"})
+    assert r.status_code == 400 and r.json()["error"]["param"] == "after"
+
+
+async def test_a_large_message_lives_in_r2_and_goes_with_the_completion(
+    client: httpx.AsyncClient, db: SQLiteD1, bucket: FolderR2
+) -> None:
+    image = "data:image/png;base64," + base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 400).decode()
+    sent = [{"role": "user", "content": [{"type": "text", "text": "what is it?"},
+                                         {"type": "image_url", "image_url": {"url": image}}]}]
+    created = await create(client, model=SCOUT, messages=sent)
+    assert await count(db, "items WHERE object_key IS NOT NULL AND status = 'ready'") == 1
+    assert len(await bucket.list("items/", 100)) == 1
+    listed = await got(client, f"{URL}/{created['id']}/messages")
+    assert listed["data"][0]["content_parts"][1]["image_url"]["url"] == image
+    check_messages(listed)
+    r = await client.delete(f"{URL}/{created['id']}")
+    assert r.status_code == 200, r.text
+    assert await count(db, "items") == 0 and await count(db, "chat_completions") == 0
+    assert await bucket.list("items/", 100) == []
+
+
+# ---- list ------------------------------------------------------------------------------------
+
+
+async def test_list_pages_in_created_order(backends: Backends, settings: Settings, clock: Clock) -> None:
+    transport = httpx.ASGITransport(app=create_app(backends, settings, clock=clock))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
+                                 headers={"authorization": f"Bearer {KEY}"}) as c:
+        ids = []
+        for _ in range(5):
+            ids.append((await create(c))["id"])
+            clock.now += 1
+        listed = await got(c, URL)
+        assert_matches(listed, "ChatCompletionList")
+        assert [x["id"] for x in listed["data"]] == ids and listed["has_more"] is False  # asc by default
+        assert [x["created"] for x in listed["data"]] == sorted(x["created"] for x in listed["data"])
+        first = await got(c, URL, limit=2)
+        assert [x["id"] for x in first["data"]] == ids[:2] and first["has_more"] is True
+        assert (first["first_id"], first["last_id"]) == (ids[0], ids[1])
+        second = await got(c, URL, limit=2, after=first["last_id"])
+        assert [x["id"] for x in second["data"]] == ids[2:4] and second["has_more"] is True
+        assert [x["id"] for x in (await got(c, URL, after=second["last_id"]))["data"]] == ids[4:]
+        desc = await got(c, URL, order="desc", limit=3)
+        assert [x["id"] for x in desc["data"]] == ids[::-1][:3]
+        after = await got(c, URL, order="desc", after=ids[2])
+        assert [x["id"] for x in after["data"]] == [ids[1], ids[0]]
+
+
+async def test_completions_made_in_the_same_second_page_by_id(client: httpx.AsyncClient) -> None:
+    ids = sorted([(await create(client))["id"] for _ in range(4)])
+    listed = await got(client, URL)
+    if len({x["created"] for x in listed["data"]}) == 1:  # the wall clock did not tick meanwhile
+        assert [x["id"] for x in listed["data"]] == ids
+    seen: list[str] = []
+    after = None
+    while True:
+        page = await got(client, URL, limit=1, **({"after": after} if after else {}))
+        seen += [x["id"] for x in page["data"]]
+        if not page["has_more"]:
+            break
+        after = page["last_id"]
+    assert sorted(seen) == ids and len(seen) == 4
+
+
+async def test_list_filters_by_model_and_metadata(client: httpx.AsyncClient) -> None:
+    a = await create(client, metadata={"team": "a", "env": "prod"})
+    b = await create(client, model=SCOUT, metadata={"team": "b", "env": "prod"})
+    c = await create(client, metadata={"team": "a", "env": "dev"})
+
+    async def ids(**params: Any) -> list[str]:
+        return sorted(x["id"] for x in (await got(client, URL, **params))["data"])
+
+    assert await ids(model=SCOUT) == [b["id"]]
+    assert await ids(model=LLAMA) == sorted([a["id"], c["id"]])
+    assert await ids(**{"metadata[team]": "a"}) == sorted([a["id"], c["id"]])
+    assert await ids(**{"metadata[team]": "a", "metadata[env]": "prod"}) == [a["id"]]
+    assert await ids(**{"metadata[env]": "prod"}, model=SCOUT) == [b["id"]]
+    assert await ids(**{"metadata[team]": "z"}) == []
+    assert await ids(**{"metadata[nope]": "a"}) == []
+    listed = await got(client, URL, **{"metadata[env]": "prod"})
+    assert_matches(listed, "ChatCompletionList")
+    assert {x["id"]: x["metadata"] for x in listed["data"]} == {
+        a["id"]: {"team": "a", "env": "prod"}, b["id"]: {"team": "b", "env": "prod"}}
+
+
+@pytest.mark.parametrize(("params", "param"), [
+    ({"limit": "0"}, "limit"), ({"limit": "101"}, "limit"), ({"limit": "x"}, "limit"), ({"order": "up"}, "order"),
+    ({"metadata[" + "k" * 65 + "]": "v"}, "metadata"), ({"metadata[k]": "v" * 513}, "metadata.k"),
+    ({f"metadata[k{i}]": "v" for i in range(17)}, "metadata"),
+])
+async def test_list_errors_are_400s(client: httpx.AsyncClient, params: dict[str, str], param: str) -> None:
+    r = await client.get(URL, params=params)
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert error["type"] == "invalid_request_error" and error["param"] == param and error["message"]
+    assert set(error) == {"message", "type", "param", "code"}
+
+
+# ---- update, delete, errors ------------------------------------------------------------------
+
+
+async def test_update_sets_metadata_only(client: httpx.AsyncClient) -> None:
+    created = await create(client, metadata={"a": "1"})
+    path = f"{URL}/{created['id']}"
+    r = await client.post(path, json={"metadata": {"b": "2"}})
+    assert r.status_code == 200, r.text
+    assert r.json() == as_listed(created, {"b": "2"}) == await got(client, path)
+    assert_matches(r.json(), "CreateChatCompletionResponse")
+    assert [x["id"] for x in (await got(client, URL, **{"metadata[b]": "2"}))["data"]] == [created["id"]]
+    assert (await got(client, URL, **{"metadata[a]": "1"}))["data"] == []
+    cleared = await client.post(path, json={"metadata": None})
+    assert cleared.status_code == 200 and cleared.json()["metadata"] == {}
+    for body, param in (({"metadata": {"a": "1"}, "model": LLAMA}, "model"), ({}, "metadata"),
+                        ({"metadata": {"a": 1}}, "metadata.a"), ({"metadata": {"k" * 65: "v"}}, "metadata"),
+                        ({"metadata": {f"k{i}": "v" for i in range(17)}}, "metadata")):
+        bad = await client.post(path, json=body)
+        assert bad.status_code == 400, (body, bad.text)
+        assert bad.json()["error"]["param"] == param, (body, bad.text)
+    bad = await client.post(path, content=b"{", headers={"content-type": "application/json"})
+    assert bad.status_code == 400
+    assert (await got(client, path))["metadata"] == {}
+
+
+async def test_delete(client: httpx.AsyncClient, db: SQLiteD1) -> None:
+    created = await create(client)
+    path = f"{URL}/{created['id']}"
+    r = await client.delete(path)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"object": "chat.completion.deleted", "id": created["id"], "deleted": True}
+    assert_matches(r.json(), "ChatCompletionDeleted")
+    for method in ("GET", "POST", "DELETE"):
+        assert (await client.request(method, path, json={"metadata": {}})).status_code == 404
+    assert (await client.get(f"{path}/messages")).status_code == 404
+    assert await count(db, "chat_completions") == 0 and await count(db, "items") == 0
+
+
+@pytest.mark.parametrize("completion_id", ["chatcmpl-doesnotexist0000000000", "nope", "resp_" + "0" * 48])
+async def test_unknown_ids_are_404s(client: httpx.AsyncClient, completion_id: str) -> None:
+    for method, suffix in (("GET", ""), ("POST", ""), ("DELETE", ""), ("GET", "/messages")):
+        r = await client.request(method, f"{URL}/{completion_id}{suffix}", json={"metadata": {}})
+        assert r.status_code == 404, r.text
+        assert r.json() == {"error": {"message": f"Chat completion with id '{completion_id}' not found.",
+                                      "type": "invalid_request_error", "param": "completion_id", "code": None}}
+
+
+async def test_a_response_item_reference_does_not_reach_a_stored_message(client: httpx.AsyncClient) -> None:
+    created = await create(client)
+    r = await client.post("/v1/responses", json={"model": LLAMA, "input": [
+        {"type": "item_reference", "id": f"{created['id']}-1"}]})
+    assert r.status_code in (400, 404), r.text
+
+
+# ---- ownership -------------------------------------------------------------------------------
+
+
+async def test_another_key_sees_nothing_an_admin_key_sees_all(client: httpx.AsyncClient) -> None:
+    mine = await create(client, metadata={"k": "v"})
+    async with other(client, OTHER_KEY) as theirs, other(client, ADMIN_KEY) as admin:
+        their_own = await create(theirs)
+        path = f"{URL}/{mine['id']}"
+        for method, suffix in (("GET", ""), ("POST", ""), ("DELETE", ""), ("GET", "/messages")):
+            r = await theirs.request(method, f"{path}{suffix}", json={"metadata": {}})
+            assert r.status_code == 404, (method, suffix, r.text)
+        assert [x["id"] for x in (await got(theirs, URL))["data"]] == [their_own["id"]]
+        assert [x["id"] for x in (await got(client, URL))["data"]] == [mine["id"]]
+        assert sorted(x["id"] for x in (await got(admin, URL))["data"]) == sorted([mine["id"], their_own["id"]])
+        assert (await got(admin, URL, **{"metadata[k]": "v"}))["data"][0]["id"] == mine["id"]
+        assert (await got(admin, path)) == as_listed(mine, {"k": "v"})
+        assert len((await got(admin, f"{path}/messages"))["data"]) == 2
+        updated = await admin.post(path, json={"metadata": {"by": "admin"}})
+        assert updated.status_code == 200 and (await got(client, path))["metadata"] == {"by": "admin"}
+        assert (await admin.delete(path)).status_code == 200
+    assert (await client.get(path)).status_code == 404
