@@ -534,7 +534,7 @@ def concrete(template: str) -> str:
                "response_id": "resp_abc123", "conversation_id": "conv_abc123", "item_id": "msg_abc123",
                "assistant_id": "asst_abc123", "thread_id": "thread_abc123", "message_id": "msg_abc123",
                "run_id": "run_abc123", "step_id": "step_abc123", "vector_store_id": "vs_abc123",
-               "batch_id": "vsfb_abc123", "upload_id": "upload_abc123"}
+               "batch_id": "vsfb_abc123", "upload_id": "upload_abc123", "completion_id": "chatcmpl-abc123"}
     return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: samples[m.group(1)], template)
 
 

@@ -24,7 +24,7 @@ SAMPLES = {"model": "@cf/meta/llama-3.1-8b-instruct", "file_id": "file-abc123", 
            "response_id": "resp_abc123", "conversation_id": "conv_abc123", "item_id": "msg_abc123",
            "assistant_id": "asst_abc123", "thread_id": "thread_abc123", "message_id": "msg_abc123",
            "run_id": "run_abc123", "step_id": "step_abc123", "vector_store_id": "vs_abc123", "batch_id": "vsfb_abc123",
-           "upload_id": "upload_abc123"}
+           "upload_id": "upload_abc123", "completion_id": "chatcmpl-abc123"}
 # Reachable without a key: liveness probes and images fetched by unguessable name.
 # `auth.PUBLIC` decides; it may open no more than these, and must open the first two.
 MAY_BE_PUBLIC = {"/", "/health", "/api/version", "/llm/ollama/", "/llm/ollama/api/version",
@@ -153,7 +153,7 @@ async def test_no_access_token_refuses_everything(backends: Backends, env: dict[
         ("GET", "/v1/nope", 404, "unknown_url"),
         ("GET", "/llm/openai/v1/nope", 404, "unknown_url"),
         ("GET", "/nope", 404, "unknown_url"),
-        ("GET", "/v1/chat/completions", 405, "method_not_allowed"),
+        ("PUT", "/v1/chat/completions", 405, "method_not_allowed"),
         ("DELETE", "/v1/models", 405, "method_not_allowed"),
         ("PUT", "/llm/openai/v1/completions", 405, "method_not_allowed"),
     ],
