@@ -322,7 +322,8 @@ async def test_a_response_item_reference_does_not_reach_a_stored_message(client:
     created = await create(client)
     r = await client.post("/v1/responses", json={"model": LLAMA, "input": [
         {"type": "item_reference", "id": f"{created['id']}-1"}]})
-    assert r.status_code in (400, 404), r.text
+    assert r.status_code == 404, r.text  # as any id it never made: the message is no Responses item
+    assert r.json()["error"]["param"] == "input[0].id"
 
 
 # ---- ownership -------------------------------------------------------------------------------

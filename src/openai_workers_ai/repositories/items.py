@@ -1,4 +1,5 @@
-"""The ``items`` table (``migrations/0002_responses.sql``): the items of responses and conversations.
+"""The ``items`` table (``migrations/0002_responses.sql``): the items of responses and conversations, and
+the completion and messages of stored chat completions (:mod:`.chat_completions`).
 
 A row is one item of one container (a response's ``input`` or ``output``, a conversation's
 ``item``). Its JSON is in the row when it is at most :data:`INLINE_MAX` bytes, else in R2 under
