@@ -219,6 +219,8 @@ async def test_list_pages_in_created_order(backends: Backends, settings: Setting
         assert [x["id"] for x in desc["data"]] == ids[::-1][:3]
         after = await got(c, URL, order="desc", after=ids[2])
         assert [x["id"] for x in after["data"]] == [ids[1], ids[0]]
+        assert await got(c, URL, after="chatcmpl-unknown") == {
+            "object": "list", "data": [], "first_id": None, "last_id": None, "has_more": False}
 
 
 async def test_completions_made_in_the_same_second_page_by_id(client: httpx.AsyncClient) -> None:
@@ -247,6 +249,8 @@ async def test_list_filters_by_model_and_metadata(client: httpx.AsyncClient) -> 
 
     assert await ids(model=SCOUT) == [b["id"]]
     assert await ids(model=LLAMA) == sorted([a["id"], c["id"]])
+    assert await ids(model="gpt-4o-mini") == [b["id"]]  # an alias: the model it stands for (Scout)
+    assert await ids(model="no-such-model") == [] and await ids(model="@cf/baai/bge-m3") == []
     assert await ids(**{"metadata[team]": "a"}) == sorted([a["id"], c["id"]])
     assert await ids(**{"metadata[team]": "a", "metadata[env]": "prod"}) == [a["id"]]
     assert await ids(**{"metadata[env]": "prod"}, model=SCOUT) == [b["id"]]

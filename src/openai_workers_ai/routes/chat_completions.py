@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..context import AppContext, context, owner, principal
-from ..errors import NotFound
+from ..errors import APIError, NotFound
 from ..ids import new_id
 from ..pagination import list_object, page
 from ..replies import json_bytes_response, json_response
@@ -93,11 +93,22 @@ def metadata_filter(query: QueryParams) -> dict[str, str]:
     return check_metadata(pairs)
 
 
+def model_filter(ctx: AppContext, name: str | None) -> str | None:
+    """A list's ``model``: the model id the completions name, for any name a create takes (an alias answers
+    as the Workers AI model it stands for); a name no create would take matches nothing, as it is."""
+    if not name:
+        return None
+    try:
+        return ctx.catalog.resolve(name, task="text-generation").id
+    except APIError:
+        return name
+
+
 async def list_completions(request: Request) -> Response:
     ctx = context(request)
     query = request.query_params
     data, has_more = await chat_completions.list_page(
-        ctx.backends, owner(request), page(query, default_order="asc"), model=query.get("model") or None,
+        ctx.backends, owner(request), page(query, default_order="asc"), model=model_filter(ctx, query.get("model")),
         metadata=metadata_filter(query))
     return json_response(list_object(data, has_more))
 
