@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 import wave
 from typing import Any
 
@@ -14,6 +16,7 @@ import pytest
 from openai_workers_ai.simulator import Simulator
 from openai_workers_ai.translate.speech import AURA_VOICES, OPENAI_VOICES
 
+from .openapi import assert_matches
 from .test_audio_transcriptions import error_of
 
 URL = "/v1/audio/speech"
@@ -101,6 +104,25 @@ async def test_bad_requests(client: httpx.AsyncClient, body: dict[str, Any], par
     request = {"model": "tts-1", "input": TEXT, "voice": "alloy", **body}
     request = {k: v for k, v in request.items() if v is not None}
     assert error_of(await client.post(URL, json=request), 400)["param"] == param
+
+
+@pytest.mark.parametrize("model", ["gpt-4o-mini-tts", "@cf/myshell-ai/melotts", "@cf/deepgram/aura-1"])
+async def test_sse_stream_format(client: httpx.AsyncClient, model: str) -> None:
+    # OpenAI's speech stream: CreateSpeechResponseStreamEvent, speech.audio.delta (base64) then speech.audio.done
+    # with usage; "`sse` is not supported for `tts-1` or `tts-1-hd`" (the names: test_bad_requests).
+    whole = await speak(client, model=model)
+    r = await speak(client, model=model, stream_format="sse")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream"), r.text
+    events = [json.loads(line[6:]) for line in r.text.split("\n") if line.startswith("data: ")]
+    for event in events:
+        assert_matches(event, "CreateSpeechResponseStreamEvent")
+    *deltas, done = events
+    assert len(deltas) > 1 and {e["type"] for e in deltas} == {"speech.audio.delta"}
+    assert b"".join(base64.b64decode(e["audio"]) for e in deltas) == whole.content
+    tokens = (len(TEXT) + 3) // 4
+    assert done == {"type": "speech.audio.done", "usage": {"input_tokens": tokens, "output_tokens": 0,
+                                                           "total_tokens": tokens}}
+    assert error_of(await speak(client, model="tts-1-hd", stream_format="sse"), 400)["param"] == "stream_format"
 
 
 async def test_speed_one_and_long_input_are_fine(client: httpx.AsyncClient) -> None:

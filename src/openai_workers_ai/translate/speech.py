@@ -8,22 +8,33 @@
   OpenAI format (``pcm`` is raw 24 kHz 16-bit little-endian mono, as OpenAI's).
   OpenAI voices map onto Aura speakers (:data:`AURA_VOICES`); Aura's own
   speaker names are accepted as they are.
-- ``speed`` other than 1.0, ``instructions`` and ``stream_format: "sse"`` have
-  no Workers AI equivalent: a 400 rather than audio that ignores them.
+- ``speed`` other than 1.0 and ``instructions`` have no Workers AI equivalent: a 400
+  rather than audio that ignores them.
+- ``stream_format: "sse"`` (not for ``tts-1`` / ``tts-1-hd``, as OpenAI's): the finished
+  audio as ``speech.audio.delta`` events and a ``speech.audio.done`` (:func:`sse_events`).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import AsyncIterator
+from json import dumps
 from typing import Any
 
 from ..catalog import ModelInfo
 from ..errors import InvalidRequest, UpstreamError
+from ..streaming import sse
+from ..workers_ai.spec import estimate_tokens
 
 OPENAI_VOICES = ("alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage",
                  "shimmer", "verse", "marin", "cedar")
 MELOTTS_LANGUAGES = ("en", "es", "fr", "zh", "ja", "ko")
+NO_SSE = ("tts-1", "tts-1-hd")
+"""Model names OpenAI refuses ``stream_format: "sse"`` for (CreateSpeechRequest.stream_format: "`sse` is not
+supported for `tts-1` or `tts-1-hd`"); the others may stream events, whatever Workers AI model answers."""
+SSE_CHUNK = 16 * 1024
+"""Audio bytes per ``speech.audio.delta`` event (before base64)."""
 
 # OpenAI voice → speaker, per Aura model (each a speaker the model's schema lists).
 AURA_VOICES: dict[str, dict[str, str]] = {
@@ -97,3 +108,16 @@ def audio_bytes(info: ModelInfo, output: Any) -> bytes:
         except binascii.Error:
             pass
     raise UpstreamError(f"Workers AI returned no audio for {info.id}.")
+
+
+async def sse_events(audio: bytes, text: str) -> AsyncIterator[bytes]:
+    """OpenAI's speech stream (``CreateSpeechResponseStreamEvent``): the audio, base64 in ``speech.audio.delta``
+    events of :data:`SSE_CHUNK` bytes, then ``speech.audio.done`` with ``usage``. Workers AI's TTS models answer
+    with the whole audio and no token counts: ``input_tokens`` is the estimate (4 characters a token),
+    ``output_tokens`` 0."""
+    for start in range(0, len(audio), SSE_CHUNK):
+        chunk = base64.b64encode(audio[start:start + SSE_CHUNK]).decode()
+        yield sse(dumps({"type": "speech.audio.delta", "audio": chunk}))
+    tokens = estimate_tokens(text)
+    usage = {"input_tokens": tokens, "output_tokens": 0, "total_tokens": tokens}
+    yield sse(dumps({"type": "speech.audio.done", "usage": usage}))
