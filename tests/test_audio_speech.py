@@ -125,6 +125,13 @@ async def test_sse_stream_format(client: httpx.AsyncClient, model: str) -> None:
     assert error_of(await speak(client, model="tts-1-hd", stream_format="sse"), 400)["param"] == "stream_format"
 
 
+async def test_empty_input_in_openais_words(client: httpx.AsyncClient) -> None:
+    error = error_of(await speak(client, input=""), 400)
+    assert error == {"message": "Invalid 'input': string too short. Expected a string with minimum length 1, but got "
+                                "a string with length 0 instead.", "type": "invalid_request_error", "param": "input",
+                     "code": "string_below_min_length"}
+
+
 async def test_speed_one_and_long_input_are_fine(client: httpx.AsyncClient) -> None:
     assert (await speak(client, speed=1.0, input="word " * 819)).status_code == 200
 

@@ -125,6 +125,30 @@ async def test_temperature_is_validated(client: httpx.AsyncClient) -> None:
     assert error["param"] == "temperature"
 
 
+@pytest.mark.parametrize(
+    ("fields", "message", "code"),
+    [
+        ({"response_format": "xml"}, "Invalid value: 'xml'. Supported values are: 'json', 'text', 'srt', "
+         "'verbose_json', 'vtt', and 'diarized_json'.", "invalid_value"),
+        ({"temperature": "1.5"}, "Invalid 'temperature': decimal above maximum value. Expected a value <= 1, but got "
+         "1.5 instead.", "decimal_above_max_value"),
+        ({"temperature": "-1"}, "Invalid 'temperature': decimal below minimum value. Expected a value >= 0, but got "
+         "-1 instead.", "decimal_below_min_value"),
+        ({"temperature": "warm"}, "Invalid type for 'temperature': expected a decimal, but got a string instead.",
+         "invalid_type"),
+    ],
+)
+async def test_form_fields_are_refused_in_openais_words(client: httpx.AsyncClient, fields: dict[str, str],
+                                                       message: str, code: str) -> None:
+    # The form is checked by the door's model; its errors are worded and coded as OpenAI's spec rules are
+    # (docs/validation.md's table), not in pydantic's words ("Input should be 'json', 'text' …").
+    error = error_of(await transcribe(client, **fields), 400)
+    assert (error["message"], error["code"]) == (message, code)
+    error = error_of(await client.post("/v1/audio/translations", data={"model": "whisper-1", **fields},
+                                       files={"file": ("a.wav", make_wav(1.0), "audio/wav")}), 400)
+    assert error["code"] == code
+
+
 @pytest.mark.parametrize("model", ["@cf/openai/whisper", "@cf/openai/whisper-tiny-en"])
 async def test_whisper_byte_array_models(client: httpx.AsyncClient, simulator: Simulator, model: str) -> None:
     r = await transcribe(client, make_wav(5.0), model=model, response_format="verbose_json",

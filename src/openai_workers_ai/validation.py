@@ -304,7 +304,51 @@ def invalid_request(exc: ValidationError, body: bytes | dict[str, Any] | None = 
         return InvalidRequest(f"Missing required parameter: '{param}'.", param=param)
     if first["type"] == "extra_forbidden":
         return InvalidRequest(f"Unrecognized request argument supplied: {param or '(an empty name)'}", param=param)
+    worded = _in_openai_words(first, param)
+    if worded is not None:
+        return worded
     return InvalidRequest(f"Invalid value for '{param}': {message}", param=param)
+
+
+_EXPECTED = {"float_parsing": "a decimal", "float_type": "a decimal", "int_parsing": "an integer",
+             "int_type": "an integer", "int_from_float": "an integer", "bool_parsing": "a boolean",
+             "bool_type": "a boolean", "string_type": "a string"}
+_GOT = {str: "a string", int: "an integer", float: "a decimal", bool: "a boolean", list: "an array",
+        dict: "an object", type(None): "null"}
+
+
+def _number(value: Any) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def _in_openai_words(error: Any, param: str | None) -> InvalidRequest | None:
+    """A door model's own enum, range or length rule (a multipart form's fields; a bound the gateway adds),
+    worded and coded as ``spec_rules`` words the same rule of OpenAI's spec; None for other errors."""
+    kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
+    if kind == "literal_error":
+        expected = ", and ".join(ctx.get("expected", "").rsplit(" or ", 1))
+        return InvalidRequest(f"Invalid value: '{value}'. Supported values are: {expected}.", param=param,
+                              code="invalid_value")
+    if kind in _EXPECTED:
+        got = _GOT.get(type(value), "a value")
+        return InvalidRequest(f"Invalid type for '{param}': expected {_EXPECTED[kind]}, but got {got} instead.",
+                              param=param, code="invalid_type")
+    bounds = {"greater_than_equal": ("ge", "below minimum", ">=", "below_min"),
+              "less_than_equal": ("le", "above maximum", "<=", "above_max")}
+    if kind in bounds:
+        key, side, relation, code = bounds[kind]
+        noun = "decimal" if isinstance(ctx.get(key), float) else "integer"
+        return InvalidRequest(
+            f"Invalid '{param}': {noun} {side} value. Expected a value {relation} {_number(ctx.get(key))}, but got "
+            f"{value} instead.", param=param, code=f"{noun}_{code}_value")
+    lengths = {"string_too_short": ("short", "minimum", "min_length", "below_min"),
+               "string_too_long": ("long", "maximum", "max_length", "above_max")}
+    if kind in lengths and isinstance(value, str):
+        word, limit, key, code = lengths[kind]
+        return InvalidRequest(
+            f"Invalid '{param}': string too {word}. Expected a string with {limit} length {ctx.get(key)}, but got "
+            f"a string with length {len(value)} instead.", param=param, code=f"string_{code}_length")
+    return None
 
 
 def dotted(loc: tuple[int | str, ...], data: Any = None) -> str:
