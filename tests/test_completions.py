@@ -96,6 +96,39 @@ async def test_max_tokens_finishes_with_length(client: httpx.AsyncClient, simula
     assert simulator.calls[-1][1]["max_tokens"] == 2
 
 
+async def test_empty_prompt_is_a_prompt(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    # OpenAI takes "" (the spec's string prompt has no minLength); Workers AI's `prompt` has minLength 1 and
+    # answered 5006, so the model is sent OpenAI's default, "<|endoftext|>" ("as if from the beginning of a new
+    # document"); the echo is the prompt as given.
+    body = await ok(client, ["", "echo: a"], echo=True)
+    assert body["choices"][1]["text"] == "echo: aa"
+    assert sorted(inputs["prompt"] for _, inputs in simulator.calls) == ["<|endoftext|>", "echo: a"]
+    assert not body["choices"][0]["text"].startswith("<|endoftext|>")
+    out = await chunks(client, "", echo=True)
+    assert not texts(out)[0].startswith("<|endoftext|>")
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_max_tokens_0_generates_nothing(client: httpx.AsyncClient, simulator: Simulator, stream: bool) -> None:
+    # The spec's max_tokens minimum is 0 for completions (1 for chat): the choice is the echoed prompt, or empty,
+    # finished by `length`; no model is called.
+    if stream:
+        out = await chunks(client, ["echo: one two", "echo: three"], echo=True, max_tokens=0,
+                           stream_options={"include_usage": True})
+        assert texts(out) == {0: "echo: one two", 1: "echo: three"}
+        assert [c["choices"][0]["finish_reason"] for c in out if c["choices"]][-1] == "length"
+        assert out[-1]["usage"]["completion_tokens"] == 0
+    else:
+        body = await ok(client, "echo: one two", max_tokens=0)
+        assert body["choices"][0] | {"logprobs": None} == {"text": "", "index": 0, "logprobs": None,
+                                                           "finish_reason": "length"}
+        assert body["usage"] == {"prompt_tokens": 4, "completion_tokens": 0, "total_tokens": 4}
+        assert (await ok(client, "echo: one two", max_tokens=0, echo=True))["choices"][0]["text"] == "echo: one two"
+    assert simulator.calls == []
+    error = (await complete(client, max_tokens=-1)).json()["error"]
+    assert (error["param"], error["code"]) == ("max_tokens", "integer_below_min_value")
+
+
 @pytest.mark.parametrize(("stop", "expected"), [("three", "one two "), (["x", "two"], "one ")])
 async def test_stop(client: httpx.AsyncClient, stop: Any, expected: str) -> None:
     body = await ok(client, "echo: one two three", stop=stop)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from functools import partial
 
 from starlette.requests import Request
@@ -17,7 +17,7 @@ from ..translate.completions import ChunkWriter, completion, echoed, prompt_spec
 from ..types.completions import CreateCompletionRequest
 from ..validation import parse_json
 from ..workers_ai import pipeline
-from ..workers_ai.spec import ChatSpec, Delta, Done, Event, Finish
+from ..workers_ai.spec import ChatSpec, Choice, Delta, Done, Event, Finish, Generated, Usage, estimate_tokens
 from ..workers_ai.vocabularies import decoded
 
 
@@ -28,25 +28,27 @@ async def create(request: Request) -> Response:
     prompts = body.prompts() or await decoded(ctx, body.model, body.token_arrays(), "prompt")
     specs = prompt_specs(body, model, prompts)
     completion_id, created = new_id("cmpl-"), ctx.now()
+    complete, stream = (pipeline.complete, pipeline.stream) if body.max_tokens != 0 else (_nothing, _nothing_streamed)
     if not body.stream:
-        results = await gather_bounded([partial(pipeline.complete, ctx, spec) for spec in specs])
-        return json_response(completion(completion_id, created, model.id, specs, results, body.echo))
+        results = await gather_bounded([partial(complete, ctx, spec) for spec in specs])
+        return json_response(completion(completion_id, created, model.id, prompts, results, body.echo))
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
     writer = ChunkWriter(completion_id, created, model.id, include_usage)
     # Start the first prompt's model call now: its failure is an error status, not an
     # in-band event (the echoed prompt would otherwise have started the stream).
-    first = await primed(pipeline.stream(ctx, specs[0]))
-    return sse_response(_frames(ctx, writer, specs, first, bool(body.echo)))
+    first = await primed(stream(ctx, specs[0]))
+    return sse_response(_frames(ctx, writer, specs, prompts, first, bool(body.echo), stream))
 
 
 async def _frames(
-    ctx: AppContext, writer: ChunkWriter, specs: list[ChatSpec], first: AsyncIterator[Event], echo: bool
+    ctx: AppContext, writer: ChunkWriter, specs: list[ChatSpec], prompts: list[str], first: AsyncIterator[Event],
+    echo: bool, stream: Callable[[AppContext, ChatSpec], AsyncIterator[Event]],
 ) -> AsyncIterator[bytes]:
     """Prompts stream one after another, each chunk carrying its choice ``index``."""
     for index, spec in enumerate(specs):
         if echo:
-            yield writer.text(index, echoed(spec, echo))
-        async for event in first if index == 0 else pipeline.stream(ctx, spec):
+            yield writer.text(index, echoed(prompts[index], echo))
+        async for event in first if index == 0 else stream(ctx, spec):
             if isinstance(event, Delta) and event.text:
                 yield writer.text(index, event.text)
             elif isinstance(event, Finish):
@@ -56,3 +58,17 @@ async def _frames(
     if writer.include_usage:
         yield writer.usage()
     yield SSE_DONE
+
+
+async def _nothing(ctx: AppContext, spec: ChatSpec) -> Generated:
+    """``max_tokens: 0`` (OpenAI's minimum for completions): no tokens, so no model call; the choice is empty
+    (or the echoed prompt) and finishes with ``length``. The prompt's tokens are estimated (no model counted them)."""
+    usage = Usage(estimate_tokens(spec.prompt or ""), 0)
+    return Generated([Choice("", "", [], "length", usage)], usage)
+
+
+async def _nothing_streamed(ctx: AppContext, spec: ChatSpec) -> AsyncIterator[Event]:
+    """:func:`_nothing`, as stream events."""
+    generated = await _nothing(ctx, spec)
+    yield Finish(0, "length")
+    yield Done(generated.usage)

@@ -8,7 +8,7 @@ from json import dumps
 
 from ..catalog import ModelInfo
 from ..errors import InvalidRequest
-from ..types.completions import Completion, CompletionChoice, CreateCompletionRequest
+from ..types.completions import DEFAULT_PROMPT, Completion, CompletionChoice, CreateCompletionRequest
 from ..workers_ai.spec import ChatSpec, Generated, Sampling, Usage
 from .chat_completion import usage_of
 
@@ -37,21 +37,24 @@ def prompt_specs(req: CreateCompletionRequest, model: ModelInfo, prompts: list[s
         temperature=req.temperature, top_p=req.top_p, seed=req.seed,
         frequency_penalty=req.frequency_penalty, presence_penalty=req.presence_penalty,
     )
-    return [ChatSpec(model=model, prompt=prompt, sampling=sampling, stop=tuple(req.stop_sequences)) for prompt in prompts]
+    # An empty prompt is a prompt to OpenAI (generation from the start of a document); Workers AI's `prompt`
+    # has minLength 1, so the model is sent OpenAI's default, as when no prompt is given.
+    return [ChatSpec(model=model, prompt=prompt or DEFAULT_PROMPT, sampling=sampling, stop=tuple(req.stop_sequences))
+            for prompt in prompts]
 
 
-def echoed(spec: ChatSpec, echo: bool | None) -> str:
-    """What a choice starts with: its prompt, with ``echo``."""
-    return (spec.prompt or "") if echo else ""
+def echoed(prompt: str, echo: bool | None) -> str:
+    """What a choice starts with: its prompt (as the request gave it), with ``echo``."""
+    return prompt if echo else ""
 
 
-def completion(completion_id: str, created: int, model: str, specs: Sequence[ChatSpec], results: Sequence[Generated],
+def completion(completion_id: str, created: int, model: str, prompts: Sequence[str], results: Sequence[Generated],
                echo: bool | None) -> Completion:
     """The ``text_completion`` object: one choice per prompt, and the usage of them all."""
     choices = [
-        CompletionChoice(text=echoed(spec, echo) + r.choices[0].text, index=i,
+        CompletionChoice(text=echoed(prompt, echo) + r.choices[0].text, index=i,
                          finish_reason=r.choices[0].finish_reason)  # type: ignore[arg-type]  # no tools: never "tool_calls"
-        for i, (r, spec) in enumerate(zip(results, specs, strict=True))
+        for i, (r, prompt) in enumerate(zip(results, prompts, strict=True))
     ]
     return Completion(id=completion_id, created=created, model=model, choices=choices,
                       usage=usage_of(sum((r.usage for r in results), Usage(0, 0))))
