@@ -279,6 +279,14 @@ async def test_edit_errors(client: httpx.AsyncClient, form_files: dict, data: di
     assert r.json()["error"]["param"] == param
 
 
+async def test_edit_without_prompt_is_a_missing_parameter(client: httpx.AsyncClient) -> None:
+    # CreateImageEditRequest requires `prompt`: OpenAI's "Missing required parameter" (it said "expected a string,
+    # but got null", as if a null had been sent).
+    r = await client.post("/v1/images/edits", files={"image": ("x.png", png(8, 8), "image/png")})
+    assert r.json()["error"] == {"message": "Missing required parameter: 'prompt'.", "type": "invalid_request_error",
+                                 "param": "prompt", "code": "missing_required_parameter"}
+
+
 async def test_edit_requires_multipart(client: httpx.AsyncClient) -> None:
     r = await client.post("/v1/images/edits", json={"prompt": "p"})
     assert r.status_code == 400

@@ -301,7 +301,8 @@ def invalid_request(exc: ValidationError, body: bytes | dict[str, Any] | None = 
     param = dotted(first["loc"], _input(body)) or None
     message = first["msg"]
     if first["type"] == "missing":
-        return InvalidRequest(f"Missing required parameter: '{param}'.", param=param)
+        return InvalidRequest(f"Missing required parameter: '{param}'.", param=param,
+                              code="missing_required_parameter")  # as spec_rules codes it
     if first["type"] == "extra_forbidden":
         return InvalidRequest(f"Unrecognized request argument supplied: {param or '(an empty name)'}", param=param)
     worded = _in_openai_words(first, param)

@@ -227,7 +227,8 @@ def _fields(form: Form, prompt: str | None = None) -> _Fields:
     values: dict[str, Any] = {
         name: values[-1] for name, values in form.fields.items() if not name.endswith("[]")
     }
-    values.setdefault("prompt", prompt)
+    if prompt is not None:  # variations' fixed prompt; an edit without one is missing a required field
+        values.setdefault("prompt", prompt)
     values.pop("input_fidelity", None)  # a gpt-image edit option with no Workers AI counterpart
     return validate(_Fields, values)  # pydantic's lax mode reads "2" as 2 and "true" as True
 
