@@ -35,6 +35,7 @@ QUESTION = "echo: The quick brown fox jumps over the lazy dog."
 CHAT = {"model": MODEL, "temperature": 0.7, "max_tokens": 64,
         "messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": QUESTION}]}
 RESPONSE = {"model": MODEL, "temperature": 0.7, "max_output_tokens": 64, "instructions": SYSTEM, "input": QUESTION}
+STORED_CHAT = {**CHAT, "store": True}  # stored as a response is: the completion and its request messages in D1
 
 
 class CountingD1(SQLiteD1):
@@ -75,17 +76,19 @@ def app_with(db: SQLiteD1) -> Any:
 
 
 async def cpu_ratio(n: int, rounds: int) -> dict[str, float]:
-    """CPU per request: ``POST /v1/responses`` (stored, not streamed) vs ``POST /v1/chat/completions``."""
+    """CPU per request: ``POST /v1/responses`` (stored, not streamed) vs ``POST /v1/chat/completions``, not
+    stored and stored (``store: true``)."""
     db = SQLiteD1()
     app = app_with(db)
     plain, timed = db.conn, TimedConnection(db.conn)
     chat = asgi_post(app, "/v1/chat/completions", json.dumps(CHAT).encode())
     response = asgi_post(app, "/v1/responses", json.dumps(RESPONSE).encode())
+    stored_chat = asgi_post(app, "/v1/chat/completions", json.dumps(STORED_CHAT).encode())
     for _ in range(200):
-        assert (await chat())[0] == 200 and (await response())[0] == 200
-    per: dict[str, list[float]] = {"chat": [], "responses": [], "sqlite": []}
+        assert (await chat())[0] == 200 and (await response())[0] == 200 and (await stored_chat())[0] == 200
+    per: dict[str, list[float]] = {"chat": [], "responses": [], "stored_chat": [], "sqlite": []}
     for _ in range(rounds):
-        for name, call in (("chat", chat), ("responses", response)):
+        for name, call in (("chat", chat), ("responses", response), ("stored_chat", stored_chat)):
             c0 = time.process_time()
             for _ in range(n):
                 await call()
@@ -99,10 +102,12 @@ async def cpu_ratio(n: int, rounds: int) -> dict[str, float]:
         per["sqlite"].append(timed.cpu / n * 1000)
         plain.execute("DELETE FROM items")  # every round on tables of the same size
         plain.execute("DELETE FROM responses")
+        plain.execute("DELETE FROM chat_completions")
     chat_ms, responses_ms = statistics.median(per["chat"]), statistics.median(per["responses"])
-    sqlite_ms = statistics.median(per["sqlite"])
+    sqlite_ms, stored_ms = statistics.median(per["sqlite"]), statistics.median(per["stored_chat"])
     return {"chat_cpu_ms": chat_ms, "responses_cpu_ms": responses_ms, "ratio": responses_ms / chat_ms,
-            "sqlite_cpu_ms": sqlite_ms, "ratio_without_sqlite": (responses_ms - sqlite_ms) / chat_ms}
+            "sqlite_cpu_ms": sqlite_ms, "ratio_without_sqlite": (responses_ms - sqlite_ms) / chat_ms,
+            "stored_chat_cpu_ms": stored_ms, "ratio_to_stored_chat": responses_ms / stored_ms}
 
 
 async def chain_reads(turns: int) -> dict[str, int]:
@@ -139,6 +144,8 @@ async def main() -> None:
     print(f"  of which SQLite's own work           {cpu['sqlite_cpu_ms']:.3f} ms (D1's, outside the Worker)")
     print(f"ratio responses / chat               {cpu['ratio']:.2f}x  (target <= 1.5x)")
     print(f"ratio without SQLite's own work      {cpu['ratio_without_sqlite']:.2f}x")
+    print(f"stored chat completion (store: true) {cpu['stored_chat_cpu_ms']:.3f} ms CPU per request")
+    print(f"ratio responses / stored chat        {cpu['ratio_to_stored_chat']:.2f}x  (both stored in D1)")
     for turns in (1, 5, 20):
         reads = await chain_reads(turns)
         print(f"continue a {reads['turns']:>2}-turn previous_response_id chain: {reads['d1_reads']} D1 reads")
