@@ -503,6 +503,38 @@ describe("OpenAI API", () => {
     assert.equal(worker.env.DB.query("SELECT COUNT(*) AS n FROM vector_store_chunks")[0].n, 0);
   });
 
+  test("batches: a file of requests answered by the queue through the app's own routes, its slices read by range", async () => {
+    const jobs = worker.env.JOBS;
+    jobs.sent.length = 0;
+    const model = "@cf/meta/llama-3.1-8b-instruct";
+    const line = (id, content) => JSON.stringify({ custom_id: id, method: "POST", url: "/v1/chat/completions",
+      body: { model, messages: [{ role: "user", content }] } });
+    const form = new FormData();
+    form.append("purpose", "batch");
+    form.append("file", new Blob([[line("a", "echo: one"), line("b", "fail:400"), line("c", "echo: three")].join("\n") + "\n"]),
+                "requests.jsonl");
+    const file = await json("POST", "/v1/files", { body: form });
+    const created = await json("POST", "/v1/batches", { json: {
+      input_file_id: file.id, endpoint: "/v1/chat/completions", completion_window: "24h" } });
+    assert.equal(created.status, "validating");
+    for (let run = 0; run < 10 && jobs.sent.length; run++) {  // each run queues the next: validate, a slice, finalize
+      const batch = jobs.batch();
+      await worker.queue(batch);
+      assert.deepEqual(batch.messages.map((m) => m.fate), ["ack"]);
+    }
+    assert.equal(jobs.sent.length, 0);
+    const done = await json("GET", `/v1/batches/${created.id}`);
+    assert.equal(done.status, "completed");
+    assert.deepEqual(done.request_counts, { total: 3, completed: 2, failed: 1 });
+    const text = async (id) => { const r = await call("GET", `/v1/files/${id}/content`); const t = await r.text(); await worker.settle(); return t; };
+    const output = (await text(done.output_file_id)).trim().split("\n").map((l) => JSON.parse(l));
+    assert.deepEqual(output.map((o) => [o.custom_id, o.response.body.choices[0].message.content]), [["a", "one"], ["c", "three"]]);
+    const errors = (await text(done.error_file_id)).trim().split("\n").map((l) => JSON.parse(l));
+    assert.deepEqual(errors.map((e) => [e.custom_id, e.response.status_code]), [["b", 400]]);
+    const ranged = worker.env.BUCKET.ranges.filter(([key]) => key.includes(file.id));
+    assert.deepEqual(ranged.map(([, range]) => range), [{ offset: 0, length: file.bytes }]);  // the one slice, by range
+  });
+
   test("errors: a 400 in OpenAI's format, and a failed binding call mapped once", async () => {
     const bad = await json("POST", "/v1/chat/completions", { json: { model: "@cf/meta/llama-3.1-8b-instruct" } }, 400);
     assert.equal(bad.error.type, "invalid_request_error");

@@ -50,10 +50,11 @@ class R2Object {
 }
 
 class R2ObjectBody extends R2Object {
-  constructor(object) {
+  constructor(object, range) {
     super(object.key, object.data, object);
     this.uploaded = object.uploaded;
-    this.body = chunked(object.data);
+    // R2's {range: {offset, length}}: only those bytes in the body (fewer past the end); size stays the object's
+    this.body = chunked(range ? object.data.subarray(range.offset, range.offset + range.length) : object.data);
   }
 }
 
@@ -93,6 +94,7 @@ export class MemoryR2 {
   constructor() {
     this.objects = new Map();
     this.uploads = [];
+    this.ranges = [];  // [key, {offset, length}] of every ranged get
   }
 
   store(key, data, options) {
@@ -105,9 +107,10 @@ export class MemoryR2 {
     return this.store(key, await bytesOf(value), options);
   }
 
-  async get(key) {
+  async get(key, options = {}) {
     const object = this.objects.get(key);
-    return object ? new R2ObjectBody(object) : null;
+    if (options.range) this.ranges.push([key, { offset: options.range.offset, length: options.range.length }]);
+    return object ? new R2ObjectBody(object, options.range) : null;
   }
 
   async head(key) {
