@@ -32,6 +32,8 @@ CREATE TABLE IF NOT EXISTS batches (
     usage              TEXT NOT NULL DEFAULT '{}', -- JSON: input_tokens, output_tokens, cached and reasoning tokens
     offsets            TEXT,                     -- JSON list: byte offset of every slice's first line, then the end
     next_slice         INTEGER NOT NULL DEFAULT 0, -- the slice the next run answers
+    claimed_by         TEXT,                     -- the run answering next_slice (two deliveries at once: one runs)
+    claimed_until      INTEGER,                  -- when that claim lapses (its run killed), Unix seconds
     updated_at         INTEGER NOT NULL
 );
 -- A key's batches, newest first (`WHERE owner = ? … ORDER BY id DESC`), and every batch for an admin key.

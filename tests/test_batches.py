@@ -5,6 +5,7 @@ expiry, ownership, errors; the cleanup resuming a batch whose job went quiet."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -322,6 +323,78 @@ async def test_a_redelivered_run_counts_its_slice_once(client: httpx.AsyncClient
     done = await retrieve(client, batch["id"])
     assert done["request_counts"] == {"total": 4, "completed": 4, "failed": 0}
     assert [line["custom_id"] for line in await lines_of(client, done["output_file_id"])] == ["r0", "r1", "r2", "r3"]
+
+
+async def test_a_job_delivered_twice_at_once_answers_each_request_once(
+        client: httpx.AsyncClient, app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner, "SLICE", 2)
+    batch = await created(client, jsonl([chat_line(f"r{i}", f"echo: {i}") for i in range(4)]))
+    ctx = app.state.ctx
+    assert await runner.run(ctx, batch["id"])  # validated
+    answered: list[str] = []
+    original = runner._answer
+
+    async def slow(*args: Any) -> Any:
+        answered.append(args[-1].custom_id)
+        await asyncio.sleep(0.01)  # the other delivery runs meanwhile
+        return await original(*args)
+
+    monkeypatch.setattr(runner, "_answer", slow)
+    both = await asyncio.gather(runner.run(ctx, batch["id"]), runner.run(ctx, batch["id"]))
+    assert sorted(both) == [False, True]  # one answered the slice and goes on; the other found it claimed
+    assert answered == ["r0", "r1"]
+    await drain(app)
+    assert answered == ["r0", "r1", "r2", "r3"]
+    done = await retrieve(client, batch["id"])
+    assert done["request_counts"] == {"total": 4, "completed": 4, "failed": 0}
+    assert len(await lines_of(client, done["output_file_id"])) == 4
+
+
+async def test_a_slice_claimed_by_a_killed_run_is_taken_after_the_lease_and_a_failed_run_lets_go_at_once(
+        client: httpx.AsyncClient, app: Any, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    batch = await created(client, jsonl([chat_line("a", "echo: x")]))
+    ctx, db = app.state.ctx, app.state.ctx.backends.db
+    assert await runner.run(ctx, batch["id"])
+    await db.prepare("UPDATE batches SET claimed_by = 'run_killed', claimed_until = ?").bind(
+        int(clock.now) + runner.LEASE).run()
+    assert not await runner.run(ctx, batch["id"])  # held by a run that died: this one stops
+    clock.now += runner.LEASE
+    put = type(ctx.backends.bucket).put
+    failures = iter([True])
+
+    async def failing_once(bucket: Any, key: str, *args: Any, **kwargs: Any) -> Any:
+        if "/output/" in key and next(failures, False):
+            raise OSError("R2 is down")
+        return await put(bucket, key, *args, **kwargs)
+
+    monkeypatch.setattr(type(ctx.backends.bucket), "put", failing_once)
+    with pytest.raises(OSError):
+        await runner.run(ctx, batch["id"])  # the lease lapsed: taken; then R2 fails, and the claim is let go
+    assert await runner.run(ctx, batch["id"])  # the retry takes it at once
+    assert not await runner.run(ctx, batch["id"])  # finalized
+    done = await retrieve(client, batch["id"])
+    assert done["status"] == "completed" and done["request_counts"]["completed"] == 1
+
+
+async def test_a_slice_answered_while_the_batch_was_cancelled_leaves_nothing_behind(
+        client: httpx.AsyncClient, app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    batch = await created(client, jsonl([chat_line("a", "echo: x"), chat_line("b", "echo: y")]))
+    ctx = app.state.ctx
+    assert await runner.run(ctx, batch["id"])
+    original = runner._answer
+
+    async def cancelled_meanwhile(*args: Any) -> Any:
+        await client.post(f"/v1/batches/{batch['id']}/cancel")
+        return await original(*args)
+
+    monkeypatch.setattr(runner, "_answer", cancelled_meanwhile)
+    assert not await runner.run(ctx, batch["id"])  # answered, not counted: its lines deleted
+    monkeypatch.setattr(runner, "_answer", original)
+    await drain(app)
+    done = await retrieve(client, batch["id"])
+    assert done["status"] == "cancelled" and done["request_counts"]["completed"] == 0
+    assert done["output_file_id"] is None
+    assert not await ctx.backends.bucket.list(runner.PARTS_PREFIX)
 
 
 async def test_the_cleanup_resumes_a_batch_whose_job_was_lost(client: httpx.AsyncClient, app: Any, clock: Clock,

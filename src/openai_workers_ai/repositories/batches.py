@@ -121,14 +121,32 @@ async def transition(db: Database, batch_id: str, expected: str | Sequence[str],
     return changed == 1
 
 
-async def slice_done(db: Database, row: BatchRow, completed: int, failed: int, usage: dict[str, int],
+async def claim_slice(db: Database, row: BatchRow, run: str, now: int, lease: int) -> bool:
+    """Run ``run`` takes slice ``row.next_slice`` for ``lease`` seconds; False when the batch moved on, left
+    ``in_progress``, or another run holds the slice (a delivery of the job twice at once: one answers it)."""
+    changed = await db.prepare(
+        "UPDATE batches SET claimed_by = ?, claimed_until = ?, updated_at = ? WHERE id = ? AND next_slice = ?"
+        " AND status = ? AND (claimed_by IS NULL OR claimed_until <= ?)"
+    ).bind(run, now + lease, now, row.id, row.next_slice, IN_PROGRESS, now).run()
+    return changed == 1
+
+
+async def release_slice(db: Database, batch_id: str, run: str) -> None:
+    """Run ``run`` lets its slice go (it failed: a retry may take it at once)."""
+    await db.prepare("UPDATE batches SET claimed_by = NULL, claimed_until = NULL WHERE id = ? AND claimed_by = ?").bind(
+        batch_id, run).run()
+
+
+async def slice_done(db: Database, row: BatchRow, run: str, completed: int, failed: int, usage: dict[str, int],
                      now: int) -> bool:
-    """The slice ``row.next_slice`` answered (its lines written): the counts and usage added, the next slice
-    due; False when another run got there first (or the batch left ``in_progress``), and nothing changed."""
+    """The slice ``row.next_slice`` answered by ``run``, its claimant (its lines written): the counts and usage
+    added, the next slice due, the claim let go; False when the claim was lost (it lapsed and another run
+    took the slice, or the batch left ``in_progress``), and nothing changed."""
     changed = await db.prepare(
         "UPDATE batches SET next_slice = next_slice + 1, completed = completed + ?, failed = failed + ?,"
-        " usage = ?, updated_at = ? WHERE id = ? AND next_slice = ? AND status = ?"
-    ).bind(completed, failed, _value("usage", usage), now, row.id, row.next_slice, IN_PROGRESS).run()
+        " usage = ?, claimed_by = NULL, claimed_until = NULL, updated_at = ?"
+        " WHERE id = ? AND next_slice = ? AND status = ? AND claimed_by = ?"
+    ).bind(completed, failed, _value("usage", usage), now, row.id, row.next_slice, IN_PROGRESS, run).run()
     return changed == 1
 
 

@@ -6,11 +6,13 @@ A run of the job (:data:`JOB_KIND`, id ``batch_…``) does one thing and queues 
    ``custom_id``, ``method`` POST, ``url`` the batch's endpoint, a ``body`` object, one ``model`` for all).
    Bad lines fail the batch with OpenAI's error codes, each naming its line; else the byte offset of every
    :data:`SLICE`-th line is recorded, and the batch is ``in_progress``.
-2. ``in_progress``: the next slice of requests (read by byte range) answered through the app's own routes
-   (``ctx.dispatch``: the same validation, translation and model calls as over HTTP, as the batch's
-   creator), :data:`CONCURRENCY` at a time; their lines written to R2 objects of the slice's own (one for
-   the output, one for the errors); the slice counted done with one conditional statement, so a
-   redelivered run writes the same objects again and counts nothing twice.
+2. ``in_progress``: the next slice claimed (a job delivered twice at once: one run answers it, the other
+   stops; a run killed mid-slice loses its claim after :data:`LEASE`), its requests (read by byte range)
+   answered through the app's own routes (``ctx.dispatch``: the same validation, translation and model
+   calls as over HTTP, as the batch's creator), :data:`CONCURRENCY` at a time; their lines written to R2
+   objects of that run's own (one for the output, one for the errors); the slice counted done with one
+   conditional statement, which only its claimant's passes. A run whose slice was not counted (the batch
+   cancelled meanwhile) deletes what it wrote.
 3. Every slice done (or ``cancelling``, or the window passed): the slices' lines joined, in order, into an
    output file and an error file (``batch_output``); for an expired batch, the requests never run are in
    the error file as ``batch_expired``; then ``completed`` / ``cancelled`` / ``expired``.
@@ -55,6 +57,9 @@ CONCURRENCY = MAX_IN_FLIGHT
 """Requests of a slice in flight at once (a Worker's simultaneous outbound connections)."""
 MAX_ERRORS = 100
 """Bad lines a failed batch lists (the first ones)."""
+LEASE = 1800
+"""Seconds a run holds its slice: longer than a slice takes (100 requests, 6 at a time, each within the
+gateway's timeouts), so only a run that was killed loses it."""
 STALLED_AFTER = 3600
 """Seconds without a word from a batch's job after which the cleanup sends it again."""
 CLEANUP_BATCH = 50
@@ -66,9 +71,9 @@ PARTS_PREFIX = "batches/"
 OUTPUT, ERRORS = "output", "errors"
 
 
-def part_key(batch_id: str, kind: str, index: int) -> str:
-    """The R2 key of slice ``index``'s lines of ``kind`` (in key order: slice order)."""
-    return f"{PARTS_PREFIX}{batch_id}/{kind}/{index:06d}"
+def part_key(batch_id: str, kind: str, index: int, run: str) -> str:
+    """The R2 key of slice ``index``'s lines of ``kind`` as run ``run`` wrote them (in key order: slice order)."""
+    return f"{PARTS_PREFIX}{batch_id}/{kind}/{index:06d}-{run}"
 
 
 async def run(ctx: AppContext, batch_id: str) -> bool:
@@ -93,8 +98,7 @@ async def run(ctx: AppContext, batch_id: str) -> bool:
         if await batches.transition(db, row.id, batches.IN_PROGRESS, batches.FINALIZING, now, finalizing_at=now):
             await finish(ctx, row, batches.COMPLETED)
         return False
-    await answer_slice(ctx, row)
-    return True
+    return await answer_slice(ctx, row)
 
 
 # ---- validating --------------------------------------------------------------------------------
@@ -234,15 +238,27 @@ async def requests_of(ctx: AppContext, row: BatchRow, first: int, last: int) -> 
     return out
 
 
-async def answer_slice(ctx: AppContext, row: BatchRow) -> None:
-    """Answer slice ``row.next_slice``, write its lines, count it done."""
+async def answer_slice(ctx: AppContext, row: BatchRow) -> bool:
+    """Claim slice ``row.next_slice``, answer it, write its lines, count it done; True when the job goes on.
+    A run that finds the slice claimed (the job delivered twice at once) stops: the claimant goes on."""
+    db, run = ctx.backends.db, new_id("run_")
+    if not await batches.claim_slice(db, row, run, ctx.now(), LEASE):
+        return False
+    try:
+        return await _answer_claimed(ctx, row, run)
+    except BaseException:
+        await batches.release_slice(db, row.id, run)  # a retry takes the slice at once, not after the lease
+        raise
+
+
+async def _answer_claimed(ctx: AppContext, row: BatchRow, run: str) -> bool:
     index = row.next_slice
     requests = await requests_of(ctx, row, index, index + 1)
     if not requests:  # the input file was deleted (or expired) meanwhile
         await finish(ctx, row, batches.FAILED, errors=[{
             "code": "invalid_file", "message": f"The input file {row.input_file_id} no longer exists.",
             "param": "input_file_id", "line": None}])
-        return
+        return False
     who = Principal(key_hash=row.owner, admin=row.admin)
     path = row.endpoint.removeprefix("/v1")
     answers = await gather_bounded([partial(_answer, ctx, who, row.endpoint, path, r) for r in requests],
@@ -254,11 +270,16 @@ async def answer_slice(ctx: AppContext, row: BatchRow) -> None:
         for name, count in used.items():
             usage[name] = usage.get(name, 0) + count
     bucket = ctx.backends.bucket
-    for kind, lines in ((OUTPUT, output), (ERRORS, errors)):
-        if lines:
-            await bucket.put(part_key(row.id, kind, index), b"".join(lines), content_type="application/jsonl")
-    if not await batches.slice_done(ctx.backends.db, row, len(output), len(errors), usage, ctx.now()):
-        log.info("slice %d of batch %s was answered twice (a redelivery); counted once", index, row.id)
+    written = [part_key(row.id, kind, index, run) for kind, lines in ((OUTPUT, output), (ERRORS, errors)) if lines]
+    for key, lines in zip(written, [lines for lines in (output, errors) if lines], strict=True):
+        await bucket.put(key, b"".join(lines), content_type="application/jsonl")
+    if not await batches.slice_done(ctx.backends.db, row, run, len(output), len(errors), usage, ctx.now()):
+        # cancelled or ended meanwhile (or the claim lapsed): these lines were not counted, so they are not kept
+        log.info("slice %d of batch %s was answered but not counted: the batch moved on", index, row.id)
+        if written:
+            await bucket.delete(written)
+        return False
+    return True
 
 
 async def _answer(ctx: AppContext, who: Principal, endpoint: str, path: str,
@@ -322,7 +343,8 @@ async def finish(ctx: AppContext, row: BatchRow, ending: str, errors: list[dict[
     if ending == batches.EXPIRED and row.offsets is not None and row.next_slice < row.slices:
         expired = [_expired_line(r) for r in await requests_of(ctx, row, row.next_slice, row.slices)]
         if expired:
-            await bucket.put(part_key(row.id, ERRORS, row.slices), b"".join(expired), content_type="application/jsonl")
+            await bucket.put(part_key(row.id, ERRORS, row.slices, "expired"), b"".join(expired),
+                             content_type="application/jsonl")
     made: dict[str, str | None] = {"output_file_id": row.output_file_id, "error_file_id": row.error_file_id}
     for kind, column, name in ((OUTPUT, "output_file_id", "output"), (ERRORS, "error_file_id", "error")):
         if made[column] is None and (file_id := await _join(ctx, row, kind, f"{row.id}_{name}.jsonl", now)):
