@@ -1,7 +1,8 @@
 -- Batch API (/v1/batches): a JSONL file of requests run in the background, their answers joined into an
 -- output file and an error file (the `files` table). A batch is a row; each run of its job answers a slice
 -- of its requests (the input file read by byte range: `offsets`) and writes their lines to R2 objects of
--- its own (`batches/<id>/output/<first line>` and `.../errors/...`), which finalizing joins into the files.
+-- its own (`batches/<id>/output/<slice>-<run>` and `.../errors/...`); finalizing joins those of the runs that
+-- counted their slice (`runs`) into the files.
 CREATE TABLE IF NOT EXISTS batches (
     id                 TEXT PRIMARY KEY,         -- batch_<time-ordered base62>
     owner              TEXT NOT NULL,            -- SHA-256 (hex) of the API key that created it
@@ -34,6 +35,8 @@ CREATE TABLE IF NOT EXISTS batches (
     next_slice         INTEGER NOT NULL DEFAULT 0, -- the slice the next run answers
     claimed_by         TEXT,                     -- the run answering next_slice (two deliveries at once: one runs)
     claimed_until      INTEGER,                  -- when that claim lapses (its run killed), Unix seconds
+    runs               TEXT NOT NULL DEFAULT '[]', -- JSON list: the run whose lines count, slice by slice (the
+                                                 -- R2 objects finalizing joins; other runs' are left out)
     updated_at         INTEGER NOT NULL
 );
 -- A key's batches, newest first (`WHERE owner = ? … ORDER BY id DESC`), and every batch for an admin key.

@@ -371,7 +371,8 @@ async def test_a_slice_claimed_by_a_killed_run_is_taken_after_the_lease_and_a_fa
     with pytest.raises(OSError):
         await runner.run(ctx, batch["id"])  # the lease lapsed: taken; then R2 fails, and the claim is let go
     assert await runner.run(ctx, batch["id"])  # the retry takes it at once
-    assert not await runner.run(ctx, batch["id"])  # finalized
+    while await runner.run(ctx, batch["id"]):  # finalized
+        pass
     done = await retrieve(client, batch["id"])
     assert done["status"] == "completed" and done["request_counts"]["completed"] == 1
 
@@ -435,3 +436,111 @@ async def test_without_a_queue_a_batch_is_refused(backends: Backends, settings: 
         file_id = await upload(client, jsonl([chat_line("a", "x")]))
         r = await create(client, file_id)
     assert r.status_code == 400 and "Queue" in r.json()["error"]["message"]
+
+
+async def test_lines_of_a_run_that_failed_before_its_slice_was_counted_are_not_in_the_files(
+        client: httpx.AsyncClient, app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A run that wrote its slice's lines and then failed (D1 down, or killed) before counting the slice: its
+    # retry answers the slice again; the files hold each request once, as the counts do.
+    monkeypatch.setattr(runner, "SLICE", 2)
+    batch = await created(client, jsonl([chat_line(f"r{i}", f"echo: {i}") for i in range(4)] + [
+        chat_line("bad", "fail:400")]))
+    slice_done = batches_repo.slice_done
+    failures = iter([True])
+
+    async def failing_once(*args: Any, **kwargs: Any) -> bool:
+        if next(failures, False):
+            raise OSError("D1 is down")
+        return await slice_done(*args, **kwargs)
+
+    monkeypatch.setattr(batches_repo, "slice_done", failing_once)
+    await drain(app)  # the first slice's run fails after writing its lines; the job is retried
+    done = await retrieve(client, batch["id"])
+    assert done["status"] == "completed" and done["request_counts"] == {"total": 5, "completed": 4, "failed": 1}
+    assert [line["custom_id"] for line in await lines_of(client, done["output_file_id"])] == ["r0", "r1", "r2", "r3"]
+    assert [line["custom_id"] for line in await lines_of(client, done["error_file_id"])] == ["bad"]
+    assert not await app.state.ctx.backends.bucket.list(runner.PARTS_PREFIX)
+
+
+async def test_lines_written_while_the_batch_was_being_cancelled_are_not_in_the_files(
+        client: httpx.AsyncClient, app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The run's lines are in R2, the batch is cancelled and its files made before the run finds its slice not
+    # counted: those lines are not in the cancelled batch's files (its counts leave them out).
+    batch = await created(client, jsonl([chat_line("a", "echo: x"), chat_line("b", "echo: y")]))
+    ctx = app.state.ctx
+    assert await runner.run(ctx, batch["id"])
+    slice_done = batches_repo.slice_done
+
+    async def cancelled_and_finished_first(*args: Any, **kwargs: Any) -> bool:
+        await client.post(f"/v1/batches/{batch['id']}/cancel")
+        await drain(app)
+        return await slice_done(*args, **kwargs)
+
+    monkeypatch.setattr(batches_repo, "slice_done", cancelled_and_finished_first)
+    assert not await runner.run(ctx, batch["id"])
+    done = await retrieve(client, batch["id"])
+    assert done["status"] == "cancelled" and done["request_counts"] == {"total": 2, "completed": 0, "failed": 0}
+    assert done["output_file_id"] is None
+    assert not await ctx.backends.bucket.list(runner.PARTS_PREFIX)
+
+
+async def test_a_slice_counted_while_the_batch_expires_is_in_its_files_and_counts(
+        client: httpx.AsyncClient, app: Any, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A run answering a slice when the window passes: either its slice counts (its lines in the output file)
+    # or it does not (its requests expired); never counted as answered and as expired both.
+    monkeypatch.setattr(runner, "SLICE", 2)
+    batch = await created(client, jsonl([chat_line(f"r{i}", f"echo: {i}") for i in range(4)]))
+    ctx = app.state.ctx
+    assert await runner.run(ctx, batch["id"])  # validated
+    reached, gate = asyncio.Event(), asyncio.Event()
+    slice_done, join = batches_repo.slice_done, runner._join
+
+    async def waiting(*args: Any, **kwargs: Any) -> bool:
+        reached.set()
+        await gate.wait()
+        return await slice_done(*args, **kwargs)
+
+    async def joining(*args: Any, **kwargs: Any) -> Any:
+        gate.set()  # the slice counted while its lines are joined
+        await asyncio.sleep(0.01)
+        return await join(*args, **kwargs)
+
+    monkeypatch.setattr(batches_repo, "slice_done", waiting)
+    monkeypatch.setattr(runner, "_join", joining)
+    answering = asyncio.create_task(runner.run(ctx, batch["id"]))
+    await reached.wait()
+    clock.now += 86400
+    await runner.run(ctx, batch["id"])  # the window passed
+    gate.set()
+    await answering
+    while await runner.run(ctx, batch["id"]):
+        pass
+    done = await retrieve(client, batch["id"])
+    counts = done["request_counts"]
+    assert done["status"] == "expired" and counts["completed"] + counts["failed"] == counts["total"] == 4, done
+    assert len(await lines_of(client, done["output_file_id"])) == counts["completed"]
+    assert len(await lines_of(client, done["error_file_id"])) == counts["failed"]
+
+
+async def test_a_run_makes_at_most_one_file(client: httpx.AsyncClient, app: Any,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each file reads one object a slice (500 for 50,000 requests): both in one run would pass the 1,000 calls a
+    # Worker invocation may make.
+    monkeypatch.setattr(runner, "SLICE", 1)
+    batch = await created(client, jsonl([chat_line("a", "echo: x"), chat_line("b", "fail:400")]))
+    ctx, join = app.state.ctx, runner._join
+    joined: list[str] = []
+
+    async def joining(ctx: Any, row: Any, kind: str, *args: Any) -> Any:
+        joined.append(kind)
+        return await join(ctx, row, kind, *args)
+
+    monkeypatch.setattr(runner, "_join", joining)
+    runs = []
+    while await runner.run(ctx, batch["id"]):
+        runs.append(joined[:])
+        joined.clear()
+    runs.append(joined)
+    assert max(len(kinds) for kinds in runs) == 1 and [k for kinds in runs for k in kinds] == ["output", "errors"]
+    done = await retrieve(client, batch["id"])
+    assert done["status"] == "completed" and done["output_file_id"] and done["error_file_id"]

@@ -27,8 +27,8 @@ RUNNING = (VALIDATING, IN_PROGRESS, FINALIZING, CANCELLING)
 _COLUMNS = ("id, owner, admin, endpoint, model, input_file_id, completion_window, status, errors, output_file_id,"
             " error_file_id, output_expires_after, metadata, created_at, in_progress_at, expires_at, finalizing_at,"
             " completed_at, failed_at, expired_at, cancelling_at, cancelled_at, total, completed, failed, usage,"
-            " offsets, next_slice")
-_JSON = {"errors", "metadata", "usage", "offsets"}
+            " offsets, next_slice, runs")
+_JSON = {"errors", "metadata", "usage", "offsets", "runs"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +63,8 @@ class BatchRow:
     usage: dict[str, int]
     offsets: list[int] | None
     next_slice: int
+    runs: list[str]
+    """The run whose lines count, for each slice done (``runs[i]``: slice ``i``'s)."""
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> BatchRow:
@@ -140,13 +142,14 @@ async def release_slice(db: Database, batch_id: str, run: str) -> None:
 async def slice_done(db: Database, row: BatchRow, run: str, completed: int, failed: int, usage: dict[str, int],
                      now: int) -> bool:
     """The slice ``row.next_slice`` answered by ``run``, its claimant (its lines written): the counts and usage
-    added, the next slice due, the claim let go; False when the claim was lost (it lapsed and another run
+    added, ``run`` recorded as the one whose lines count for it, the next slice due, the claim let go; False when the claim was lost (it lapsed and another run
     took the slice, or the batch left ``in_progress``), and nothing changed."""
     changed = await db.prepare(
         "UPDATE batches SET next_slice = next_slice + 1, completed = completed + ?, failed = failed + ?,"
-        " usage = ?, claimed_by = NULL, claimed_until = NULL, updated_at = ?"
+        " usage = ?, runs = ?, claimed_by = NULL, claimed_until = NULL, updated_at = ?"
         " WHERE id = ? AND next_slice = ? AND status = ? AND claimed_by = ?"
-    ).bind(completed, failed, _value("usage", usage), now, row.id, row.next_slice, IN_PROGRESS, run).run()
+    ).bind(completed, failed, _value("usage", usage), _value("runs", [*row.runs, run]), now, row.id, row.next_slice,
+           IN_PROGRESS, run).run()
     return changed == 1
 
 

@@ -94,7 +94,7 @@ async def create(request: Request) -> Response:
         metadata=body.metadata or {}, created_at=now, in_progress_at=None,
         expires_at=now + runner.WINDOW_SECONDS[body.completion_window], finalizing_at=None, completed_at=None,
         failed_at=None, expired_at=None, cancelling_at=None, cancelled_at=None, total=0, completed=0, failed=0,
-        usage={}, offsets=None, next_slice=0,
+        usage={}, offsets=None, next_slice=0, runs=[],
     )
     await batches.create(ctx.backends.db, row, now)
     try:

@@ -13,12 +13,13 @@ A run of the job (:data:`JOB_KIND`, id ``batch_…``) does one thing and queues 
    objects of that run's own (one for the output, one for the errors); the slice counted done with one
    conditional statement, which only its claimant's passes. A run whose slice was not counted (the batch
    cancelled meanwhile) deletes what it wrote.
-3. Every slice done (or ``cancelling``, or the window passed): the slices' lines joined, in order, into an
-   output file and an error file (``batch_output``); for an expired batch, the requests never run are in
-   the error file as ``batch_expired``; then ``completed`` / ``cancelled`` / ``expired``.
+3. Every slice done, or the window passed (both: ``finalizing``, where no slice is counted any more), or
+   ``cancelling``: the lines of the runs that counted their slices (``runs``) joined, in order, into an
+   output file, then (the next run) an error file (``batch_output``); for an expired batch, the requests
+   never run are in the error file as ``batch_expired``; then ``completed`` / ``cancelled`` / ``expired``.
 
-A run is bounded: one slice is :data:`SLICE` model calls and a few calls to R2 and D1; joining reads each
-slice's object once (a batch of 50,000 requests has 500). The hourly cleanup sends the job again for a
+A run is bounded: one slice is :data:`SLICE` requests and a few calls to R2 and D1; joining a file reads
+each slice's object once (a batch of 50,000 requests has 500), one file a run. The hourly cleanup sends the job again for a
 batch not heard of in :data:`STALLED_AFTER` seconds (its message lost), or whose window passed.
 """
 
@@ -29,6 +30,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import partial
 from json import JSONDecodeError, dumps, loads
+from secrets import token_hex
 from typing import Any
 
 from ..auth import Principal
@@ -69,6 +71,8 @@ OUTPUT_EXPIRY = 30 * 86400
 for batch files)."""
 PARTS_PREFIX = "batches/"
 OUTPUT, ERRORS = "output", "errors"
+EXPIRED_RUN = "expired"
+"""The run of the object holding an expired batch's requests never run (after every slice's)."""
 
 
 def part_key(batch_id: str, kind: str, index: int, run: str) -> str:
@@ -84,20 +88,21 @@ async def run(ctx: AppContext, batch_id: str) -> bool:
         return False  # a redelivery after the end
     now = ctx.now()
     if row.status == batches.CANCELLING:
-        await finish(ctx, row, batches.CANCELLED)
-        return False
-    if row.status == batches.FINALIZING:
-        await finish(ctx, row, batches.COMPLETED)
-        return False
+        return await finish(ctx, row, batches.CANCELLED)
+    if row.status == batches.FINALIZING:  # every slice done, or the window passed first
+        return await finish(ctx, row, batches.COMPLETED if row.next_slice >= row.slices else batches.EXPIRED)
     if now >= row.expires_at:
-        await finish(ctx, row, batches.EXPIRED)
-        return False
+        if row.status == batches.VALIDATING:
+            return await finish(ctx, row, batches.EXPIRED)
+        # Out of in_progress first: no run counts a slice from now on, so the next run joins lines that stay
+        # as they are, and counts the requests left as expired.
+        await batches.transition(db, row.id, batches.IN_PROGRESS, batches.FINALIZING, now, finalizing_at=now)
+        return True
     if row.status == batches.VALIDATING:
         return await validate(ctx, row)
     if row.next_slice >= row.slices:
-        if await batches.transition(db, row.id, batches.IN_PROGRESS, batches.FINALIZING, now, finalizing_at=now):
-            await finish(ctx, row, batches.COMPLETED)
-        return False
+        await batches.transition(db, row.id, batches.IN_PROGRESS, batches.FINALIZING, now, finalizing_at=now)
+        return True
     return await answer_slice(ctx, row)
 
 
@@ -241,7 +246,7 @@ async def requests_of(ctx: AppContext, row: BatchRow, first: int, last: int) -> 
 async def answer_slice(ctx: AppContext, row: BatchRow) -> bool:
     """Claim slice ``row.next_slice``, answer it, write its lines, count it done; True when the job goes on.
     A run that finds the slice claimed (the job delivered twice at once) stops: the claimant goes on."""
-    db, run = ctx.backends.db, new_id("run_")
+    db, run = ctx.backends.db, token_hex(4)
     if not await batches.claim_slice(db, row, run, ctx.now(), LEASE):
         return False
     try:
@@ -255,10 +260,11 @@ async def _answer_claimed(ctx: AppContext, row: BatchRow, run: str) -> bool:
     index = row.next_slice
     requests = await requests_of(ctx, row, index, index + 1)
     if not requests:  # the input file was deleted (or expired) meanwhile
-        await finish(ctx, row, batches.FAILED, errors=[{
+        more = await finish(ctx, row, batches.FAILED, errors=[{
             "code": "invalid_file", "message": f"The input file {row.input_file_id} no longer exists.",
             "param": "input_file_id", "line": None}])
-        return False
+        await batches.release_slice(ctx.backends.db, row.id, run)  # the next run (the rest of the files) takes it
+        return more
     who = Principal(key_hash=row.owner, admin=row.admin)
     path = row.endpoint.removeprefix("/v1")
     answers = await gather_bounded([partial(_answer, ctx, who, row.endpoint, path, r) for r in requests],
@@ -335,34 +341,47 @@ def usage_of(body: Any) -> dict[str, int]:
 # ---- the end -----------------------------------------------------------------------------------
 
 
-async def finish(ctx: AppContext, row: BatchRow, ending: str, errors: list[dict[str, Any]] | None = None) -> None:
-    """Join the slices' lines into the output and error files (for an expired batch, the requests never run
-    are errors ``batch_expired``), end the batch as ``ending``, then delete the slices' objects. A run that
-    stops halfway is done again by the next: a file already made is kept (its id is in the row)."""
+async def finish(ctx: AppContext, row: BatchRow, ending: str, errors: list[dict[str, Any]] | None = None) -> bool:
+    """Join the counted slices' lines into the output file, then (the next run) the error file (for an
+    expired batch, the requests never run are errors ``batch_expired``), end the batch as ``ending``, then
+    delete the slices' objects. True when a file was made and the rest is the next run's: each file reads up
+    to :data:`MAX_REQUESTS` / :data:`SLICE` objects, so one run makes one. A run that stops halfway is done
+    again by the next: a file already made is kept (its id is in the row)."""
     db, bucket, now = ctx.backends.db, ctx.backends.bucket, ctx.now()
-    if ending == batches.EXPIRED and row.offsets is not None and row.next_slice < row.slices:
-        expired = [_expired_line(r) for r in await requests_of(ctx, row, row.next_slice, row.slices)]
-        if expired:
-            await bucket.put(part_key(row.id, ERRORS, row.slices, "expired"), b"".join(expired),
-                             content_type="application/jsonl")
-    made: dict[str, str | None] = {"output_file_id": row.output_file_id, "error_file_id": row.error_file_id}
-    for kind, column, name in ((OUTPUT, "output_file_id", "output"), (ERRORS, "error_file_id", "error")):
-        if made[column] is None and (file_id := await _join(ctx, row, kind, f"{row.id}_{name}.jsonl", now)):
-            made[column] = file_id
-            await batches.record_file(db, row.id, column, file_id)  # a run that stops after this keeps it
+    if row.output_file_id is None and (file_id := await _join(ctx, row, OUTPUT, f"{row.id}_output.jsonl", now)):
+        await batches.record_file(db, row.id, "output_file_id", file_id)  # a run that stops after this keeps it
+        return True
+    unrun = ending == batches.EXPIRED and row.offsets is not None and row.next_slice < row.slices
+    if row.error_file_id is None:
+        if unrun:
+            expired = [_expired_line(r) for r in await requests_of(ctx, row, row.next_slice, row.slices)]
+            if expired:
+                await bucket.put(part_key(row.id, ERRORS, row.slices, EXPIRED_RUN), b"".join(expired),
+                                 content_type="application/jsonl")
+        if file_id := await _join(ctx, row, ERRORS, f"{row.id}_error.jsonl", now):
+            await batches.record_file(db, row.id, "error_file_id", file_id)
     columns: dict[str, object] = {f"{ending}_at": now}
     if errors is not None:
         columns["errors"] = errors
-    if ending == batches.EXPIRED and row.next_slice < row.slices:
+    if unrun:
         columns["failed"] = row.failed + max(0, row.total - row.completed - row.failed)
     expected = {batches.COMPLETED: (batches.FINALIZING,), batches.CANCELLED: (batches.CANCELLING,),
-                batches.FAILED: (batches.IN_PROGRESS,)}.get(ending, batches.RUNNING)
+                batches.FAILED: (batches.IN_PROGRESS,),
+                batches.EXPIRED: (batches.VALIDATING, batches.FINALIZING)}[ending]
     if not await batches.transition(db, row.id, expected, ending, now, **columns):
         log.info("batch %s ended meanwhile; its files were made twice", row.id)
     keys = [o.key for kind in (OUTPUT, ERRORS)
             for o in await bucket.list(f"{PARTS_PREFIX}{row.id}/{kind}/", limit=1000)]
     if keys:
         await bucket.delete(keys)
+    return False
+
+
+def _counted(row: BatchRow, key: str) -> bool:
+    """Whether the object ``key`` (:func:`part_key`) holds lines that count: its run's slice was counted, or
+    they are the requests an expired batch never ran."""
+    index, _, run = key.rsplit("/", 1)[-1].partition("-")
+    return run == EXPIRED_RUN or (index.isdigit() and int(index) < len(row.runs) and row.runs[int(index)] == run)
 
 
 def _expired_line(request: Request) -> bytes:
@@ -375,8 +394,9 @@ def _expired_line(request: Request) -> bytes:
 async def _join(ctx: AppContext, row: BatchRow, kind: str, filename: str, now: int) -> str | None:
     """A ``batch_output`` file of the slices' objects of ``kind``, in order; None when there are none."""
     bucket = ctx.backends.bucket
-    # One list call: a batch has at most MAX_REQUESTS / SLICE + 1 objects of a kind (R2 lists 1,000 a call).
-    parts = [o.key for o in await bucket.list(f"{PARTS_PREFIX}{row.id}/{kind}/", limit=1000)]
+    # One list call: a batch has at most MAX_REQUESTS / SLICE + 1 objects of a kind (R2 lists 1,000 a call),
+    # and as many more left by runs whose slice was not counted (failed or cancelled after writing): skipped.
+    parts = [o.key for o in await bucket.list(f"{PARTS_PREFIX}{row.id}/{kind}/", limit=1000) if _counted(row, o.key)]
     if not parts:
         return None
 
