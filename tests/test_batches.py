@@ -544,3 +544,14 @@ async def test_a_run_makes_at_most_one_file(client: httpx.AsyncClient, app: Any,
     assert max(len(kinds) for kinds in runs) == 1 and [k for kinds in runs for k in kinds] == ["output", "errors"]
     done = await retrieve(client, batch["id"])
     assert done["status"] == "completed" and done["output_file_id"] and done["error_file_id"]
+
+
+async def test_a_failed_batchs_errors_quote_long_values_clipped(client: httpx.AsyncClient, app: Any) -> None:
+    # 100 errors each quoting a 100,000-character custom_id would be 10 MB in one D1 value (D1 stores 2 MB a
+    # row): the job would fail at every run, the batch left validating.
+    long_id = "x" * 100_000
+    batch = await created(client, jsonl([chat_line(long_id, "a") for _ in range(3)]))
+    await drain(app)
+    done = await retrieve(client, batch["id"])
+    assert done["status"] == "failed" and [e["code"] for e in done["errors"]["data"]] == ["duplicate_custom_id"] * 2
+    assert all(len(e["message"]) < 300 for e in done["errors"]["data"])

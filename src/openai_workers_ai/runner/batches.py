@@ -140,7 +140,7 @@ class _Checker:
         if not isinstance(custom_id, str) or not custom_id:
             self.error("missing_required_parameter", "Each request must have a 'custom_id' string.", line, "custom_id")
         elif custom_id in self.ids:
-            self.error("duplicate_custom_id", f"The custom_id '{custom_id}' is used by more than one request; "
+            self.error("duplicate_custom_id", f"The custom_id '{_clip(custom_id)}' is used by more than one request; "
                        "each custom_id must be unique.", line, "custom_id")
         else:
             self.ids.add(custom_id)
@@ -158,7 +158,13 @@ class _Checker:
                 self.model = model
             elif model != self.model:
                 self.error("model_mismatch", f"Every request of a batch must use the same model; this one uses "
-                           f"'{model}', an earlier one '{self.model}'.", line, "body.model")
+                           f"'{_clip(model)}', an earlier one '{_clip(self.model)}'.", line, "body.model")
+
+
+def _clip(value: str, most: int = 100) -> str:
+    """A value of the input quoted in an error, at most ``most`` characters: the batch's errors (up to
+    :data:`MAX_ERRORS`) are one D1 value, and D1 stores at most 2 MB in a row."""
+    return value if len(value) <= most else value[:most] + "…"
 
 
 def parse_line(raw: bytes) -> dict[str, Any] | None:
