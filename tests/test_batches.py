@@ -555,3 +555,22 @@ async def test_a_failed_batchs_errors_quote_long_values_clipped(client: httpx.As
     done = await retrieve(client, batch["id"])
     assert done["status"] == "failed" and [e["code"] for e in done["errors"]["data"]] == ["duplicate_custom_id"] * 2
     assert all(len(e["message"]) < 300 for e in done["errors"]["data"])
+
+
+async def test_a_run_that_fails_deleting_the_slices_objects_is_run_again(
+        client: httpx.AsyncClient, app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    batch = await created(client, jsonl([chat_line("a", "echo: x")]))
+    bucket = app.state.ctx.backends.bucket
+    delete = type(bucket).delete
+    failures = iter([True])
+
+    async def failing_once(self: Any, keys: Any) -> None:
+        if next(failures, False):
+            raise OSError("R2 is down")
+        await delete(self, keys)
+
+    monkeypatch.setattr(type(bucket), "delete", failing_once)
+    await drain(app)
+    done = await retrieve(client, batch["id"])
+    assert done["status"] == "completed" and len(await lines_of(client, done["output_file_id"])) == 1
+    assert not await bucket.list(runner.PARTS_PREFIX)  # not left behind by the batch that ended

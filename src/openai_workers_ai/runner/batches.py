@@ -349,8 +349,8 @@ def usage_of(body: Any) -> dict[str, int]:
 
 async def finish(ctx: AppContext, row: BatchRow, ending: str, errors: list[dict[str, Any]] | None = None) -> bool:
     """Join the counted slices' lines into the output file, then (the next run) the error file (for an
-    expired batch, the requests never run are errors ``batch_expired``), end the batch as ``ending``, then
-    delete the slices' objects. True when a file was made and the rest is the next run's: each file reads up
+    expired batch, the requests never run are errors ``batch_expired``), delete the slices' objects, end
+    the batch as ``ending``. True when a file was made and the rest is the next run's: each file reads up
     to :data:`MAX_REQUESTS` / :data:`SLICE` objects, so one run makes one. A run that stops halfway is done
     again by the next: a file already made is kept (its id is in the row)."""
     db, bucket, now = ctx.backends.db, ctx.backends.bucket, ctx.now()
@@ -374,12 +374,14 @@ async def finish(ctx: AppContext, row: BatchRow, ending: str, errors: list[dict[
     expected = {batches.COMPLETED: (batches.FINALIZING,), batches.CANCELLED: (batches.CANCELLING,),
                 batches.FAILED: (batches.IN_PROGRESS,),
                 batches.EXPIRED: (batches.VALIDATING, batches.FINALIZING)}[ending]
-    if not await batches.transition(db, row.id, expected, ending, now, **columns):
-        log.info("batch %s ended meanwhile; its files were made twice", row.id)
+    # The slices' objects deleted before the batch ends: a run that fails here is run again (its files are
+    # in the row), where after the end nothing would delete them.
     keys = [o.key for kind in (OUTPUT, ERRORS)
             for o in await bucket.list(f"{PARTS_PREFIX}{row.id}/{kind}/", limit=1000)]
     if keys:
         await bucket.delete(keys)
+    if not await batches.transition(db, row.id, expected, ending, now, **columns):
+        log.info("batch %s ended meanwhile; its files were made twice", row.id)
     return False
 
 
