@@ -139,7 +139,8 @@ class Delivery(Protocol):
 
 
 BATCH_CONCURRENCY = 10
-"""Jobs of one Queue batch run at once: a whole batch (``max_batch_size`` in ``wrangler.toml``)."""
+"""Jobs of one Queue batch run at once: a whole batch (``max_batch_size`` in ``wrangler.toml``, 1: each job
+has an invocation's 1,000 calls to Cloudflare services to itself)."""
 
 
 async def consume(ctx: AppContext, deliveries: Iterable[Delivery], *, concurrency: int = BATCH_CONCURRENCY) -> None:

@@ -41,9 +41,9 @@ FILES_PER_JOB = 4
 """Files one ``vector_stores.ingest_batch`` job takes on before it queues the rest."""
 STEPS_PER_JOB = 20
 """Steps one job runs (over all its files) before it queues the rest as a job of its own. A step is ~4
-calls to Cloudflare services (a heartbeat, the chunk rows, the embeddings, the upsert), and the jobs of one
-Queue batch (up to 10) share one Worker invocation's budget of 1,000 calls; a 16 MiB file in the smallest
-chunks is ~800 steps."""
+calls to Cloudflare services (a heartbeat, the chunk rows, the embeddings, the upsert): ~80 of a Worker
+invocation's 1,000 (sized for ten jobs to share one; ``wrangler.toml`` now gives each job its own); a 16 MiB
+file in the smallest chunks is ~800 steps."""
 
 
 @dataclass(frozen=True, slots=True)

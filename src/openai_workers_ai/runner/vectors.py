@@ -39,7 +39,8 @@ STALE_AFTER = 6 * 3600
 SWEEP_BATCH = 20
 STEPS_PER_RUN = 25
 """Steps one run of a delete takes before it queues the rest: each is at most 3 calls to Cloudflare
-services (~1,000 vectors), and the jobs of one Queue batch (up to 10) share an invocation's 1,000 calls."""
+services (~1,000 vectors), ~75 of an invocation's 1,000 (sized for ten jobs to share one; ``wrangler.toml``
+now gives each job its own)."""
 FILES_PER_STEP = 98
 """Files of a store one step takes on (their ids are bound in one statement: D1 binds at most 100)."""
 
