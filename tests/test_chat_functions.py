@@ -129,3 +129,26 @@ async def test_function_call_naming_an_unknown_function(client: httpx.AsyncClien
 async def test_functions_on_a_model_without_function_calling(client: httpx.AsyncClient) -> None:
     r = await client.post(URL, json=body_of("@cf/meta/llama-3.1-8b-instruct"))
     error_of(r, "functions")
+
+
+async def test_stored_with_functions_as_returned_and_as_sent(client: httpx.AsyncClient) -> None:
+    """``store: true`` with the deprecated ``functions``: the completion read back is the one returned (its
+    ``function_call``, streamed or not), and the request's assistant ``function_call`` and ``function`` message
+    are listed as sent (``ChatCompletionResponseMessage.function_call``), not dropped."""
+    created = await ok(client, GLM, store=True)
+    assert (await client.get(f"{URL}/{created['id']}")).json() == {**created, "metadata": {}}
+    r = await client.post(URL, json=body_of(GLM, store=True, stream=True))
+    chunks = chat_chunks(r)
+    streamed = "".join(c["choices"][0]["delta"]["function_call"]["arguments"] for c in chunks
+                       if c["choices"] and "function_call" in c["choices"][0]["delta"])
+    stored = (await client.get(f"{URL}/{chunks[0]['id']}")).json()["choices"][0]
+    assert stored["finish_reason"] == "function_call" and "tool_calls" not in stored["message"]
+    assert stored["message"]["function_call"] == {"name": "get_weather", "arguments": streamed}
+    call = {"name": "get_weather", "arguments": '{"city": "Paris"}'}
+    history = [{"role": "user", "content": "weather?"}, {"role": "assistant", "content": None, "function_call": call},
+               {"role": "function", "name": "get_weather", "content": "21"}]
+    created = await ok(client, GLM, history, store=True)
+    listed = (await client.get(f"{URL}/{created['id']}/messages")).json()["data"]
+    assert listed[1]["role"] == "assistant" and listed[1]["content"] is None and listed[1]["function_call"] == call
+    assert "function_call" not in listed[0] and "function_call" not in listed[2]
+    assert (listed[2]["role"], listed[2]["name"], listed[2]["content"]) == ("function", "get_weather", "21")

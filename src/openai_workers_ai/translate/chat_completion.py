@@ -207,7 +207,8 @@ class Assembly:
 def stored_message(completion_id: str, index: int, message: Message) -> dict[str, Any]:
     """A request message as ``GET /chat/completions/{id}/messages`` lists it (OpenAI's
     ``ChatCompletionMessageList`` item): its id is the completion's and its place, ``-0`` for the first;
-    ``content`` is its text, and ``content_parts`` its text and image parts when it was sent as parts."""
+    ``content`` is its text, and ``content_parts`` its text and image parts when it was sent as parts; an
+    assistant's ``tool_calls`` or deprecated ``function_call`` and a tool message's ``tool_call_id`` as sent."""
     parts = None if not isinstance(message.content, list) else [
         part.model_dump(exclude_none=True) for part in message.content if isinstance(part, TextPart | ImagePart)]
     out: dict[str, Any] = {
@@ -217,6 +218,8 @@ def stored_message(completion_id: str, index: int, message: Message) -> dict[str
     }
     if message.tool_calls:
         out["tool_calls"] = [call.model_dump() for call in message.tool_calls]
+    if message.function_call is not None:  # the deprecated call (ChatCompletionResponseMessage.function_call)
+        out["function_call"] = message.function_call.model_dump()
     if message.tool_call_id is not None:
         out["tool_call_id"] = message.tool_call_id
     return out
