@@ -351,3 +351,26 @@ async def test_another_key_sees_nothing_an_admin_key_sees_all(client: httpx.Asyn
         assert updated.status_code == 200 and (await got(client, path))["metadata"] == {"by": "admin"}
         assert (await admin.delete(path)).status_code == 200
     assert (await client.get(path)).status_code == 404
+
+
+async def test_another_keys_id_as_a_cursor_is_unknown(backends: Backends, settings: Settings, clock: Clock) -> None:
+    """``after`` / ``before`` name the caller's own completions: another key's id gives the empty page an
+    unknown id gives, not the caller's completions made after (or before) it, which would tell that it exists
+    and when it was made."""
+    transport = httpx.ASGITransport(app=create_app(backends, settings, clock=clock))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
+                                 headers={"authorization": f"Bearer {KEY}"}) as mine:
+        theirs, admin = other(mine, OTHER_KEY), other(mine, ADMIN_KEY)
+        early = await create(mine)
+        clock.now += 10
+        their_id = (await create(theirs))["id"]
+        clock.now += 10
+        late = await create(mine)
+        empty = {"object": "list", "data": [], "first_id": None, "last_id": None, "has_more": False}
+        assert await got(mine, URL, after=their_id) == empty
+        assert await got(mine, URL, after=their_id, order="desc") == empty
+        assert await got(mine, URL, after="chatcmpl-unknown") == empty
+        assert [x["id"] for x in (await got(mine, URL, after=early["id"]))["data"]] == [late["id"]]
+        assert [x["id"] for x in (await got(admin, URL, after=their_id))["data"]] == [late["id"]]
+        await theirs.aclose()
+        await admin.aclose()

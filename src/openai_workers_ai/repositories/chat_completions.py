@@ -35,6 +35,14 @@ _WITH_COMPLETION = (
 """A page's rows with their completion's item (its JSON, or its R2 key): one query for the page."""
 _CREATED = SortKey("created_at", "SELECT created_at FROM chat_completions WHERE id = ?")
 """Lists are in ``created`` order (OpenAI's ``order`` is by timestamp; the ids are random), then by id."""
+
+
+def _created(owner: str | None) -> SortKey:
+    """The list's order, its cursors read among ``owner``'s completions (every key's for an admin): another
+    key's id is as unknown as any (an empty page), not a place in the caller's list that tells when it was made."""
+    if owner is None:
+        return _CREATED
+    return SortKey("created_at", "SELECT created_at FROM chat_completions WHERE owner = ? AND id = ?", (owner,))
 METADATA_MATCHES = "EXISTS (SELECT 1 FROM json_each(metadata) WHERE key = ? AND value = ?)"
 """A list's ``metadata[key]=value`` filter: one completion's metadata (16 pairs at most) is read for it."""
 
@@ -101,7 +109,8 @@ async def list_page(
     for key, value in (metadata or {}).items():
         conditions.append(METADATA_MATCHES)
         params += [key, value]
-    rows, has_more = await page_of(backends.db, _WITH_COMPLETION, " AND ".join(conditions), params, page, _CREATED)
+    rows, has_more = await page_of(backends.db, _WITH_COMPLETION, " AND ".join(conditions), params, page,
+                                    _created(owner))
     out = []
     for row in rows:
         loaded = await items.load(backends.bucket, [row])
