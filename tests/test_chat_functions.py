@@ -96,6 +96,24 @@ async def test_the_history_reaches_the_model_as_one_tool_round_trip(client: http
     assert sent[2]["role"] == "tool" and sent[2]["tool_call_id"] == tool_call["id"] and sent[2]["content"] == "21"
 
 
+@pytest.mark.parametrize("model", TOOL_MODELS)
+async def test_a_function_result_with_no_call_before_it_is_read_as_one(client: httpx.AsyncClient,
+                                                                       simulator: Simulator, model: str) -> None:
+    """OpenAI takes a ``function`` message anywhere; Workers AI refuses a tool result that answers no call on
+    some models (GLM, gpt-oss: 5006 "tool_call_id is missing"). Each result reaches the model answering a
+    call of its function; a second result of one call gets a call of its own."""
+    history = [{"role": "user", "content": "weather?"}, {"role": "function", "name": "get_weather", "content": "21"},
+               {"role": "function", "name": "get_weather", "content": "22"}]
+    final = (await ok(client, model, history))["choices"][0]
+    assert final["message"]["content"] == "Tool results: 22"  # the simulator answers the results that end the chat
+    if model == GLM:
+        sent = simulator.calls[-1][1]["messages"]
+        assert [m["role"] for m in sent] == ["user", "assistant", "tool", "assistant", "tool"]
+        assert [c["function"] for m in sent[1::2] for c in m.get("tool_calls", [])] == [
+            {"name": "get_weather", "arguments": "{}"}] * 2
+        assert sent[2]["tool_call_id"] == sent[1]["tool_calls"][0]["id"] != sent[4]["tool_call_id"]
+
+
 @pytest.mark.parametrize("model", [CLASSIC, GLM])
 async def test_function_call_choices(client: httpx.AsyncClient, simulator: Simulator, model: str) -> None:
     forced = (await ok(client, model, "weather in Paris?", function_call={"name": "get_weather"}))["choices"][0]

@@ -74,15 +74,25 @@ def uses_functions(req: CreateChatCompletionRequest) -> bool:
 
 def _messages(messages: list[Message]) -> tuple[spec.Message, ...]:
     """The neutral turns. A deprecated assistant ``function_call`` is a tool call with an id made
-    here, and a ``function`` message after it that call's result (the legacy protocol has no ids)."""
+    here, and the ``function`` message after it that call's result (the legacy protocol has no ids). A
+    ``function`` message with no call of its name before it still unanswered (OpenAI takes one anywhere)
+    gets one: an assistant turn calling that function, made here, so that every model reads a result of
+    a call (Workers AI refuses a tool result that answers none, for some models)."""
     out: list[spec.Message] = []
-    last_call: str | None = None
+    pending: tuple[str, str] | None = None  # (id, name) of the last function_call, until a result answers it
     for index, message in enumerate(messages):
         if message.role == "assistant" and message.function_call is not None and not message.tool_calls:
-            last_call = f"call_function_{index}"
-            out.append(_message(message, index, last_call))
+            pending = (f"call_function_{index}", message.function_call.name)
+            out.append(_message(message, index, pending[0]))
+        elif message.role == "function":
+            if pending is None or pending[1] != message.name:
+                pending = (f"call_function_{index}", message.name or "")
+                out.append(spec.Message(role="assistant", tool_calls=(spec.ToolCall(pending[0], pending[1], "{}"),),
+                                        where=f"messages[{index}]"))
+            out.append(_message(message, index, pending[0]))
+            pending = None
         else:
-            out.append(_message(message, index, last_call if message.role == "function" else None))
+            out.append(_message(message, index))
     return tuple(out)
 
 
