@@ -428,6 +428,40 @@ async def test_the_input_file_deleted_mid_batch_fails_it(client: httpx.AsyncClie
     assert [line["custom_id"] for line in await lines_of(client, done["output_file_id"])] == ["a"]
 
 
+async def test_a_batch_of_a_revoked_key_stops_with_what_was_answered(
+        client: httpx.AsyncClient, app: Any, backends: Backends, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner, "SLICE", 1)
+    batch = await created(client, jsonl([chat_line("a", "echo: 1"), chat_line("b", "echo: 2")]))
+    ctx = app.state.ctx
+    assert await runner.run(ctx, batch["id"]) and await runner.run(ctx, batch["id"])  # validated, "a" answered
+    revoked = create_app(backends, Settings(access_token=(OTHER_KEY,), admin_tokens=(ADMIN_KEY,)), clock)
+    await drain(revoked)  # the same queue and storage, the key that made the batch no longer configured
+    done = await retrieve(client, batch["id"])
+    assert done["status"] == "failed" and done["errors"]["data"][0]["code"] == "invalid_api_key"
+    assert done["request_counts"] == {"total": 2, "completed": 1, "failed": 0}
+    assert [line["custom_id"] for line in await lines_of(client, done["output_file_id"])] == ["a"]
+
+
+async def test_an_admin_key_made_plain_runs_its_batch_as_a_plain_key(
+        client: httpx.AsyncClient, app: Any, backends: Backends, clock: Clock) -> None:
+    admin = {"authorization": f"Bearer {ADMIN_KEY}"}
+    other_file = await upload(client, jsonl([chat_line("x", "echo: x")]), key=OTHER_KEY)
+    line = {"custom_id": "r", "method": "POST", "url": "/v1/responses",
+            "body": {"model": MODEL, "input": [{"role": "user", "content": [
+                {"type": "input_file", "file_id": other_file}]}]}}
+    file_id = await upload(client, jsonl([line]), key=ADMIN_KEY)
+    r = await client.post("/v1/batches", headers=admin, json={
+        "input_file_id": file_id, "endpoint": "/v1/responses", "completion_window": "24h"})
+    assert r.status_code == 200, r.text
+    demoted = create_app(backends, Settings(access_token=(KEY, OTHER_KEY, ADMIN_KEY)), clock)
+    await drain(demoted)
+    done = (await client.get(f"/v1/batches/{r.json()['id']}", headers=admin)).json()
+    assert done["request_counts"] == {"total": 1, "completed": 0, "failed": 1}, done  # another key's file: unseen
+    [error] = [json.loads(x) for x in (await client.get(f"/v1/files/{done['error_file_id']}/content",
+                                                        headers=admin)).content.splitlines()]
+    assert error["response"]["status_code"] == 404
+
+
 async def test_without_a_queue_a_batch_is_refused(backends: Backends, settings: Settings) -> None:
     app = create_app(Backends(ai=backends.ai, db=backends.db, bucket=backends.bucket), settings)
     transport = httpx.ASGITransport(app=app)

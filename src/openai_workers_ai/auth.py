@@ -128,6 +128,19 @@ class Keys:
             self._known[key] = state["principal"]
         return None
 
+    def current(self, key_hash_hex: str) -> Principal | None:
+        """Who the key with this hash (an owner, as stored) is now: a principal, an admin or not as the
+        settings say today; None when the settings no longer take that key (work it left running stops)."""
+        if self.settings.auth_disabled:
+            return LOCAL if key_hash_hex == LOCAL.key_hash else None
+        try:
+            digest = bytes.fromhex(key_hash_hex)
+        except ValueError:
+            return None
+        if not _matches(digest, self._keys):
+            return None
+        return Principal(key_hash_hex, admin=_matches(digest, self._admins))
+
     def authenticate(self, key: str | None) -> Principal:
         """The principal for a presented key; :class:`AuthenticationError` if none is configured, given or matching."""
         settings = self.settings

@@ -33,7 +33,7 @@ from json import JSONDecodeError, dumps, loads
 from secrets import token_hex
 from typing import Any
 
-from ..auth import Principal
+from ..auth import Keys, Principal
 from ..context import AppContext
 from ..fanout import MAX_IN_FLIGHT, gather_bounded
 from ..ids import new_id, new_sortable_id
@@ -271,7 +271,13 @@ async def _answer_claimed(ctx: AppContext, row: BatchRow, run: str) -> bool:
             "param": "input_file_id", "line": None}])
         await batches.release_slice(ctx.backends.db, row.id, run)  # the next run (the rest of the files) takes it
         return more
-    who = Principal(key_hash=row.owner, admin=row.admin)
+    who = Keys(ctx.settings).current(row.owner)
+    if who is None:  # the key that created the batch was revoked: it stops, as that key's requests would
+        more = await finish(ctx, row, batches.FAILED, errors=[{
+            "code": "invalid_api_key", "message": "The API key that created this batch is no longer accepted.",
+            "param": None, "line": None}])
+        await batches.release_slice(ctx.backends.db, row.id, run)
+        return more
     path = row.endpoint.removeprefix("/v1")
     answers = await gather_bounded([partial(_answer, ctx, who, row.endpoint, path, r) for r in requests],
                                    CONCURRENCY)
