@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import base64
 import json
+import random
+import string
+import zlib
 from typing import Any
 
 import httpx
+import pytest
 
+from openai_workers_ai.errors import InvalidRequest
 from openai_workers_ai.simulator import Simulator
+from openai_workers_ai.translate import ollama_context
+from openai_workers_ai.types.ollama import MAX_CONTEXT_BYTES, MAX_CONTEXT_INTS
 
 from .test_ollama_chat import METRICS, assert_final, lines
 
@@ -49,6 +56,9 @@ async def test_raw_prompt(client: httpx.AsyncClient, simulator: Simulator) -> No
     assert inputs["prompt"] == "echo: [INST] hi [/INST]" and inputs["raw"] is True and "messages" not in inputs
     assert inputs["max_tokens"] == 2 and inputs["top_k"] == 5
     assert body["response"] == "[INST] hi" and body["done_reason"] == "length"
+    assert "context" not in body  # Ollama tokenizes a context only `if !req.Raw` (server/routes.go)
+    body = await generate(client, "echo: x", raw=True, context=[])  # an empty one is not refused with raw
+    assert body["response"] == "x" and "context" not in body
 
 
 async def test_raw_refuses_format(client: httpx.AsyncClient) -> None:
@@ -126,3 +136,93 @@ async def test_failure_mid_stream(client: httpx.AsyncClient) -> None:
     r = await client.post(URL, json={"model": "llama3.1", "prompt": "fail-mid:503"})
     objs = lines(r)
     assert objs[0]["response"] == "partial " and set(objs[-1]) == {"error"}
+
+
+async def test_context_continues_the_conversation(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    # Ollama answers with `context` and runs a later generate on it, then the new prompt (GenerateHandler).
+    first = await generate(client, "echo: The sky is blue.", system="Be brief.")
+    context = first["context"]
+    assert isinstance(context, list) and all(type(i) is int and 0 <= i < 1 << 24 for i in context)
+    assert list(first).index("context") == list(first).index("done_reason") + 1
+    assert_final(first)
+    second = await generate(client, "echo: What colour is it?", context=context, system="Be brief.")
+    assert simulator.calls[-1][1]["messages"] == [
+        {"role": "system", "content": "Be brief."},  # once: it is already in force in the context
+        {"role": "user", "content": "echo: The sky is blue."},
+        {"role": "assistant", "content": "The sky is blue."},
+        {"role": "user", "content": "echo: What colour is it?"},
+    ]
+    assert second["response"] == "What colour is it?"
+    await generate(client, "echo: three", context=second["context"], system="Now be verbose.")
+    assert [m["role"] for m in simulator.calls[-1][1]["messages"]] == [
+        "system", "user", "assistant", "user", "assistant", "system", "user"]  # a new one where Ollama puts it
+    assert simulator.calls[-1][1]["messages"][-2] == {"role": "system", "content": "Now be verbose."}
+    assert ollama_context.decode(second["context"])[-1] == ("assistant", "What colour is it?")
+
+
+async def test_context_streamed_on_the_last_object_only(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    r = await client.post(URL, json={"model": "llama3.1", "prompt": "echo: a b c"})
+    *pieces, final = lines(r)
+    assert pieces and all("context" not in o for o in pieces)
+    assert ollama_context.decode(final["context"]) == (("user", "echo: a b c"), ("assistant", "a b c"))
+    r = await client.post(URL, json={"model": "llama3.1", "prompt": "echo: d", "context": final["context"]})
+    assert [m["content"] for m in simulator.calls[-1][1]["messages"]] == ["echo: a b c", "a b c", "echo: d"]
+    r = await client.post(URL, json={"model": "llama3.1", "prompt": "fail-mid:503", "context": final["context"]})
+    assert all("context" not in o for o in lines(r))
+
+
+async def test_context_without_thinking_and_empty(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    body = await generate(client, "why?", model="deepseek-r1:32b", context=[])
+    assert body["thinking"] and ollama_context.decode(body["context"]) == (
+        ("user", "why?"), ("assistant", body["response"]))  # the answer, not its reasoning
+    assert simulator.calls[-1][1]["messages"] == [{"role": "user", "content": "why?"}]
+    load = await client.post(URL, json={"model": "llama3.1", "context": [1, 2]})  # load: context not read
+    assert load.status_code == 200 and "context" not in load.json()
+
+
+async def test_context_errors(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    good = (await generate(client, "echo: hi"))["context"]
+    calls = len(simulator.calls)
+    bad: list[object] = [
+        "abc", [1.5], ["1"], [True], [None], {"a": 1},  # not Go's []int
+        [1, 2, 3],  # token ids from a real Ollama
+        [ollama_context.MAGIC], [ollama_context.MAGIC, 5, 1],  # cut short
+        [good[0], good[1], *good[2:-1], 1 << 24], [good[0], good[1], *good[2:-1], -1],  # out of range
+        [good[0], good[1], *[i ^ 0x5A5A5A for i in good[2:]]],  # damaged
+        [good[0], good[1] + 99, *good[2:]],
+        [good[0], -1, *good[2:]],
+    ]
+    for context in bad:
+        r = await client.post(URL, json={"model": "llama3.1", "prompt": "x", "context": context})
+        assert r.status_code == 400, context
+        assert set(r.json()) == {"error"} and "context" in r.json()["error"], context
+    r = await client.post(URL, json={"model": "llama3.1", "prompt": "x", "context": [0] * (MAX_CONTEXT_INTS + 1)})
+    assert r.status_code == 400 and r.json() == {
+        "error": f"invalid value for 'context': at most {MAX_CONTEXT_INTS} items, got {MAX_CONTEXT_INTS + 1}"}
+    assert len(simulator.calls) == calls
+
+
+def test_context_codec_bounds() -> None:
+    turns = (("system", "sys"), ("user", "q"), ("assistant", "a"))
+    assert ollama_context.decode(ollama_context.encode(turns)) == turns
+    assert ollama_context.decode(ollama_context.encode([("user", "\ud800 é 😀"), ("assistant", "")])) == (
+        ("user", "\ud800 é 😀"), ("assistant", ""))
+    big = "x" * (MAX_CONTEXT_BYTES // 3)
+    long = [("system", "sys"), *[(r, f"{n} {big}") for n in range(4) for r in ("user", "assistant")]]
+    kept = ollama_context.decode(ollama_context.encode(long))  # the oldest exchanges are dropped
+    assert kept[0] == ("system", "sys") and kept[1][0] == "user" and kept[-1] == long[-1] and len(kept) == 3
+    noise = "".join(random.Random(0).choices(string.ascii_letters + string.digits, k=MAX_CONTEXT_BYTES - 20))
+    worst = ollama_context.encode([("user", noise)])  # as little as text deflates
+    assert len(worst) <= MAX_CONTEXT_INTS and ollama_context.decode(worst) == (("user", noise),)
+    with pytest.raises(InvalidRequest, match="over"):  # a deflate bomb is cut off at the bound
+        ollama_context.decode(made(b"[" + b" " * (MAX_CONTEXT_BYTES + 10) + b"]"))
+    for forged in (b"[" * 100_000, b'[[["user"], "x"]]', b'{"user": "x"}', b'[["tool", "x"]]', b"\xff", b"[1]"):
+        with pytest.raises(InvalidRequest, match="damaged"):
+            ollama_context.decode(made(forged))
+
+
+def made(data: bytes) -> list[int]:
+    """A context in this server's format carrying ``data`` (well formed or not)."""
+    packed = zlib.compress(data)
+    padded = packed + bytes(-len(packed) % 3)
+    return [ollama_context.MAGIC, len(packed), *(int.from_bytes(padded[i:i + 3], "big") for i in range(0, len(padded), 3))]

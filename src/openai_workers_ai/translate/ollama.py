@@ -23,6 +23,7 @@ from ..media_types import image_type
 from ..types.common import MAX_IMAGES
 from ..types.ollama import ChatRequest, GenerateRequest, Message, Options
 from ..workers_ai import spec
+from . import ollama_context
 
 
 def chat_spec(body: ChatRequest, model: ModelInfo, name: str) -> spec.ChatSpec:
@@ -42,8 +43,12 @@ def chat_spec(body: ChatRequest, model: ModelInfo, name: str) -> spec.ChatSpec:
     )
 
 
-def generate_spec(body: GenerateRequest, model: ModelInfo, name: str) -> spec.ChatSpec:
-    """``/api/generate``: the prompt as one user turn (after ``system``), or raw with ``raw: true``."""
+def generate_spec(
+    body: GenerateRequest, model: ModelInfo, name: str
+) -> tuple[spec.ChatSpec, tuple[ollama_context.Turn, ...] | None]:
+    """``/api/generate``: the ``context``'s turns, ``system`` and the prompt (with the images) as chat turns
+    (:func:`.ollama_context.continued`), and those turns, the answer's ``context`` to be made of them; or
+    the raw prompt with ``raw: true``, and no turns (Ollama gives a raw answer no ``context``)."""
     if body.suffix:
         raise InvalidRequest(f'"{name}" does not support insert')
     options = body.options or Options()
@@ -52,11 +57,14 @@ def generate_spec(body: GenerateRequest, model: ModelInfo, name: str) -> spec.Ch
             raise InvalidRequest("raw mode does not support template, system, or context")
         if body.images or body.format:
             raise InvalidRequest("raw mode does not support images or format; send them without raw")
-        return spec.ChatSpec(model=model, prompt=body.prompt or "", raw=True, sampling=_sampling(options),
-                             stop=tuple(s for s in options.stop or () if s))
-    turns = [Message(role="system", content=body.system)] if body.system else []
+        raw = spec.ChatSpec(model=model, prompt=body.prompt or "", raw=True, sampling=_sampling(options),
+                            stop=tuple(s for s in options.stop or () if s))
+        return raw, None
+    conversation = ollama_context.continued(ollama_context.decode(body.context or ()), body.system, body.prompt or "")
+    turns = [Message(role=role, content=text) for role, text in conversation[:-1]]
     turns.append(Message(role="user", content=body.prompt or "", images=body.images))
-    return chat_spec(ChatRequest(messages=turns, format=body.format, options=options, think=body.think), model, name)
+    request = ChatRequest(messages=turns, format=body.format, options=options, think=body.think)
+    return chat_spec(request, model, name), conversation
 
 
 def reworded(error: InvalidRequest) -> InvalidRequest:

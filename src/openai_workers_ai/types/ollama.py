@@ -11,7 +11,7 @@ import math
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, field_validator
+from pydantic import BeforeValidator, Field, StrictInt, field_validator
 from pydantic_core import PydanticCustomError
 
 from .chat import FunctionDefinition
@@ -156,6 +156,14 @@ class ChatRequest(Generative):
     tools: list[Tool] | None = None
 
 
+MAX_CONTEXT_BYTES = 1024 * 1024
+"""The longest conversation a generate ``context`` carries (:mod:`..translate.ollama_context`): 1 MiB of JSON,
+more text than any Workers AI model's window takes (about 250,000 tokens)."""
+MAX_CONTEXT_INTS = 2 + (MAX_CONTEXT_BYTES + (MAX_CONTEXT_BYTES >> 12) + (MAX_CONTEXT_BYTES >> 14) + 64) // 3 + 1
+"""The longest ``context`` list taken: what :data:`MAX_CONTEXT_BYTES` deflates to at worst (zlib's
+``compressBound``, with room to spare), three bytes an int, after the two of the header."""
+
+
 class GenerateRequest(Generative):
     prompt: str | None = None
     system: str | None = None
@@ -163,7 +171,8 @@ class GenerateRequest(Generative):
     images: Annotated[list[str], Field(max_length=MAX_IMAGES)] | None = None
     raw: bool | None = None
     template: str | None = None
-    context: list[int] | None = None
+    context: Annotated[list[StrictInt], Field(max_length=MAX_CONTEXT_INTS)] | None = None
+    """The ``context`` of an earlier answer (ints, as Go's ``[]int`` takes them: no strings, floats or bools)."""
 
 
 class EmbedRequest(Lenient):

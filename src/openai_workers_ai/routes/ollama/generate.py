@@ -25,6 +25,7 @@ async def create(request: Request) -> Response:
             "model": name, "created_at": created_at(ctx.clock), "response": "",
             "done": True, "done_reason": "unload" if ollama.unloads(body.keep_alive) else "load",
         })
-    spec = ollama.generate_spec(body, model, name)
+    spec, conversation = ollama.generate_spec(body, model, name)
     thinking = body.think is not False
-    return await respond(ctx, spec, name, timings, key="response", streaming=body.streaming, thinking=thinking)
+    return await respond(ctx, spec, name, timings, key="response", streaming=body.streaming, thinking=thinking,
+                         conversation=conversation)
