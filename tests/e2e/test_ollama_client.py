@@ -107,6 +107,23 @@ def test_generate(client: ollama.Client) -> None:
     assert r.done and r.done_reason == "load"
 
 
+def test_generate_context(client: ollama.Client) -> None:
+    # generate -> generate(context=...): the earlier turns reach the model before the new prompt (the
+    # simulator counts every turn's words as prompt tokens), and the answer's context carries them on.
+    first = client.generate(model="llama3.2", prompt="echo: The sky is blue.", system="Be brief.")
+    assert first.context and all(isinstance(i, int) for i in first.context)
+    alone = client.generate(model="llama3.2", prompt="echo: What colour?", system="Be brief.")
+    second = client.generate(model="llama3.2", prompt="echo: What colour?", system="Be brief.", context=first.context)
+    assert second.response == "What colour?" and second.done
+    assert (second.prompt_eval_count or 0) > (alone.prompt_eval_count or 0)
+    parts = list(client.generate(model="llama3.2", prompt="echo: And now?", context=second.context, stream=True))
+    assert all(p.context is None for p in parts[:-1]) and parts[-1].context
+    assert len(parts[-1].context) >= len(second.context)
+    with pytest.raises(ollama.ResponseError) as error:
+        client.generate(model="llama3.2", prompt="x", context=[1, 2, 3])  # token ids of a real Ollama
+    assert error.value.status_code == 400 and "context" in error.value.error
+
+
 def test_embed(client: ollama.Client) -> None:
     r = client.embed(model="bge-m3", input=["Why is the sky blue?", "Why is the grass green?"])
     assert len(r.embeddings) == 2 and len(r.embeddings[0]) == 1024
