@@ -102,6 +102,92 @@ def test_workers_fetcher_reads_the_body_and_enforces_the_limit() -> None:
     assert out.strip() == "ok 6"
 
 
+
+async def test_http_fetcher_posts() -> None:
+    """POST (webhook events): the body and headers arrive as given; anything but a 2xx, a redirect included
+    (not followed), and a refused connection are raised; inward URLs are refused as for GET."""
+    received: list[tuple[str, bytes, dict[bytes, bytes]]] = []
+
+    async def serve(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        received.append((scope["method"], body, dict(scope["headers"])))
+        status, headers = {"/ok": (200, []), "/moved": (302, [(b"location", b"/ok")])}.get(scope["path"], (500, []))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"ignored"})
+
+    fetcher = HttpFetcher(allow_http=True, allow_private=True)  # the test server is on loopback, plain http
+    try:
+        async with served(serve) as url:
+            await fetcher.post(f"{url}/ok", b'{"a":1}', headers={"content-type": "application/json", "x-h": "v"})
+            method, body, headers = received[0]
+            assert (method, body, headers[b"content-type"], headers[b"x-h"]) == ("POST", b'{"a":1}',
+                                                                                  b"application/json", b"v")
+            with pytest.raises(OSError, match="HTTP 500"):
+                await fetcher.post(f"{url}/fails", b"x", headers={})
+            with pytest.raises(OSError, match="HTTP 302"):
+                await fetcher.post(f"{url}/moved", b"x", headers={})
+            assert [path_body[1] for path_body in received] == [b'{"a":1}', b"x", b"x"]  # the redirect not followed
+        with pytest.raises(aiohttp.ClientConnectionError):
+            await fetcher.post(f"{refused_url()}/ok", b"x", headers={})
+    finally:
+        await fetcher.aclose()
+    strict = HttpFetcher()
+    try:
+        for inward in ("https://127.0.0.1/hook", "https://localhost/hook", "http://example.com/hook"):
+            with pytest.raises(Refused):
+                await strict.post(inward, b"x", headers={})
+    finally:
+        await strict.aclose()
+
+
+def test_workers_fetcher_posts() -> None:
+    out = worker_world(
+        """
+        import asyncio
+        from openai_workers_ai.adapters.workers import WorkersFetcher
+        from openai_workers_ai.outbound import Refused
+
+        STATUS = {"https://hooks.test/ok": 200, "https://hooks.test/fails": 503, "https://hooks.test/moved": 302}
+        sent = []
+
+        async def fetch(url, init=None):
+            sent.append((url, init.method, init.body.to_bytes(), getattr(init.headers, "x_h", None), init.redirect))
+            if url not in STATUS:
+                raise JsException("TypeError", "Network connection lost.")
+            return FetchResponse(STATUS[url], [], [b"ignored"])
+        js.fetch = fetch
+
+        async def main():
+            fetcher = WorkersFetcher()
+            await fetcher.post("https://hooks.test/ok", b'{"a":1}', headers={"x_h": "v"})
+            print(sent[0])
+            for url, expected in [("https://hooks.test/fails", "HTTP 503"), ("https://hooks.test/moved", "HTTP 302"),
+                                  ("https://hooks.test/offline", "Network connection lost")]:
+                try:
+                    await fetcher.post(url, b"x", headers={})
+                except OSError as exc:
+                    assert expected in str(exc), (url, exc)
+                else:
+                    raise AssertionError(url)
+            for url in ("https://127.0.0.1/hook", "http://hooks.test/ok", "https://[::1]/hook"):
+                try:
+                    await fetcher.post(url, b"x", headers={})
+                except Refused:
+                    continue
+                raise AssertionError(url)
+            print("ok", len(sent))
+
+        asyncio.run(main())
+        """
+    )
+    assert out.splitlines() == ["('https://hooks.test/ok', 'POST', b'{\"a\":1}', 'v', 'manual')", "ok 4"]
+
+
 INWARD = ["http://example.com/a.png", "https://127.0.0.1/a.png", "https://localhost/a.png", "https://LOCALHOST./a",
           "https://a.localhost/x", "https://[::1]/a.png", "https://0.0.0.0/a.png", "https://10.1.2.3/a",
           "https://169.254.169.254/latest/meta-data/", "https://100.64.0.1/a", "https://[::ffff:127.0.0.1]/a",

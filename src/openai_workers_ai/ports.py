@@ -165,14 +165,20 @@ class Fetched:
 
 
 class Fetcher(Protocol):
-    """Outbound HTTP GET (the Worker's global ``fetch``), for inputs given by URL
-    such as chat ``image_url`` parts.
-
-    Raises any exception on failure (network error, non-2xx status, or a body
-    larger than ``max_bytes``); callers turn it into a 400 naming the input.
+    """Outbound HTTP (the Worker's global ``fetch``), under :mod:`openai_workers_ai.outbound`'s policy:
+    GET for inputs given by URL such as chat ``image_url`` parts, POST for webhook events.
     """
 
-    async def get(self, url: str, *, max_bytes: int) -> Fetched: ...
+    async def get(self, url: str, *, max_bytes: int) -> Fetched:
+        """The resource at ``url``, redirects followed (each hop checked). Raises any exception on failure
+        (network error, non-2xx status, or a body larger than ``max_bytes``); callers turn it into a 400
+        naming the input."""
+        ...
+
+    async def post(self, url: str, body: bytes, *, headers: dict[str, str]) -> None:
+        """POST ``body`` with ``headers`` to ``url``; its answer's body is not read. Redirects are not
+        followed: anything but a 2xx answer, or a network error, is raised (as :class:`OSError`)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -626,3 +626,10 @@ class HttpFetcher:
                 )
                 return Fetched(body, response.headers.get("content-type"))
         raise outbound.Refused(f"more than {outbound.MAX_REDIRECTS} redirects")
+
+    async def post(self, url: str, body: bytes, *, headers: dict[str, str]) -> None:
+        outbound.check(url, allow_http=self.allow_http, allow_private=self.allow_private)
+        async with asyncio.timeout(outbound.FETCH_TIMEOUT):  # connecting, sending, the answer's head (TimeoutError)
+            async with self.session().post(url, data=body, headers=headers, allow_redirects=False) as response:
+                if not 200 <= response.status < 300:
+                    raise OSError(f"HTTP {response.status}")

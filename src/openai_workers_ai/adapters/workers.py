@@ -160,6 +160,19 @@ class WorkersFetcher:
             return Fetched(body, str(content_type) if content_type else None)
         raise outbound.Refused(f"more than {outbound.MAX_REDIRECTS} redirects")
 
+    async def post(self, url: str, body: bytes, *, headers: dict[str, str]) -> None:
+        outbound.check(url, allow_http=self.allow_http)
+        init: dict[str, Any] = {"method": "POST", "body": body, "headers": headers, "redirect": "manual"}
+        timeout = getattr(getattr(js, "AbortSignal", None), "timeout", None)
+        if timeout is not None:
+            init["signal"] = timeout(int(outbound.FETCH_TIMEOUT * 1000))
+        try:
+            response = await js.fetch(url, to_js(init))
+        except JsException as exc:
+            raise OSError(js_error_text(exc)) from exc
+        if not response.ok:  # a redirect too (``manual``: not followed), as a webhook's sender treats it
+            raise OSError(f"HTTP {response.status}")
+
 
 # --- D1 ---------------------------------------------------------------------------------
 
