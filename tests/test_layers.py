@@ -26,7 +26,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = tuple((name, frozenset(units)) 
     ("executors of the stateful APIs", {"runner"}),
     ("API formats, translated (pure)", {"translate"}),
     ("the generation pipeline; data access", {"workers_ai", "repositories"}),
-    ("request plumbing", {"validation", "storage", "gate", "routing"}),
+    ("request plumbing", {"validation", "storage", "gate", "routing", "webhooks"}),
     ("the app context", {"context"}),
     ("building blocks", {"catalog", "auth", "types", "multipart", "streaming", "pagination", "replies",
                          "spec_rules"}),

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Protocol
 
+from . import webhooks
 from .context import AppContext, Clock
 from .fanout import gather_bounded
 from .ports import MAX_DELAY, Job
@@ -94,6 +95,12 @@ async def _run_batch(ctx: AppContext, job: Job) -> None:
             return
 
 
+async def _send_webhook(ctx: AppContext, job: Job) -> None:
+    """``webhooks.send``: one webhook event (``evt_…/<type>/<object id>/<created_at>``), POSTed; a failure
+    is raised, and the job retried (the same event id each time)."""
+    await webhooks.deliver(ctx.backends, ctx.settings, job, ctx.now())
+
+
 HANDLERS: dict[str, Handler] = {
     "images.expire": _expire_image,
     responses.JOB_KIND: responses.run_job,  # generate a background response
@@ -105,6 +112,7 @@ HANDLERS: dict[str, Handler] = {
     vectors.FORGET_JOB: _forget_file,
     vectors.PURGE_JOB: _purge_cancelled,
     batches.JOB_KIND: _run_batch,
+    webhooks.JOB_KIND: _send_webhook,
 }
 
 

@@ -58,6 +58,11 @@ class Settings:
     """Seconds ``GET /v1/models`` keeps Workers AI's live model catalog before fetching it again; 0: static catalog only."""
     vector_store_embedding_model: str = "@cf/baai/bge-m3"
     """The model that embeds vector stores' chunks and queries; the vector index must have its dimensions."""
+    webhook_url: str = ""
+    """Where OpenAI's webhook events for background responses and batches are POSTed (``webhooks.py``);
+    with :attr:`webhook_secret`, else none are sent."""
+    webhook_secret: str = ""
+    """The key webhook events are signed with (``whsec_<base64>``, as OpenAI's; a secret)."""
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str], **overrides: object) -> Settings:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from json import dumps, loads
 from typing import Any
 
-from .. import storage
+from .. import storage, webhooks
 from ..ports import Backends, Database, Statement
 from ..replies import json_bytes
 from ..settings import Settings
@@ -127,13 +127,14 @@ async def status_of(db: Database, response_id: str) -> str | None:
     return None if row is None else str(row["status"])
 
 
-async def current(db: Database, row: ResponseRow, now: int) -> ResponseRow:
+async def current(backends: Backends, settings: Settings, row: ResponseRow, now: int) -> ResponseRow:
     """``row`` as it stands now: failed first when it is still active past its deadline (the read that
-    finds it overdue ends it, as the cron would)."""
+    finds it overdue ends it, as the cron would; its ``response.failed`` webhook event queued)."""
     if row.status not in ACTIVE or row.deadline is None or row.deadline > now:
         return row
-    await expire(db, row.id, now)
-    return await get(db, row.id, None) or row
+    if await expire(backends.db, row.id, now):
+        await webhooks.notify(backends, settings, "response.failed", row.id, row.owner, now)
+    return await get(backends.db, row.id, None) or row
 
 
 async def claim(db: Database, response_id: str, now: int) -> bool:
@@ -206,10 +207,14 @@ async def cleanup(backends: Backends, settings: Settings, now: int) -> dict[str,
     and deletes finished; R2 item objects without a row removed."""
     db = backends.db
     overdue = await db.prepare(
-        "SELECT id FROM responses WHERE deadline IS NOT NULL AND deadline <= ? AND status IN ('queued', 'in_progress')"
-        " LIMIT ?"
+        "SELECT id, owner FROM responses WHERE deadline IS NOT NULL AND deadline <= ?"
+        " AND status IN ('queued', 'in_progress') LIMIT ?"
     ).bind(now, SWEEP_BATCH).all()
-    expired = sum([await expire(db, row["id"], now) for row in overdue])
+    expired = 0
+    for row in overdue:
+        if await expire(db, row["id"], now):
+            expired += 1
+            await webhooks.notify(backends, settings, "response.failed", row["id"], row["owner"], now)
     counts = await storage.sweep(backends, ITEMS, now)
     counts = {k: v for k, v in counts.items() if v}
     if expired:

@@ -26,6 +26,7 @@ from ..repositories.batches import BatchRow
 from ..runner import batches as runner
 from ..types.batches import CreateBatchBody
 from ..validation import parse_json
+from ..webhooks import notify
 
 BATCH_ID = re.compile(r"^batch_[0-9A-Za-z]{24}$")
 
@@ -102,8 +103,9 @@ async def create(request: Request) -> Response:
     except Exception as exc:  # not left validating for a day: failed at once
         error = {"code": "server_error", "message": "The batch's job could not be queued.", "param": None,
                  "line": None}
-        await batches.transition(ctx.backends.db, row.id, batches.VALIDATING, batches.FAILED, now, failed_at=now,
-                                 errors=[error])
+        if await batches.transition(ctx.backends.db, row.id, batches.VALIDATING, batches.FAILED, now, failed_at=now,
+                                    errors=[error]):
+            await notify(ctx.backends, ctx.settings, "batch.failed", row.id, row.owner, now)
         raise UpstreamError(f"The job queue failed: {exc}") from exc
     return json_response(batch_object(row))
 

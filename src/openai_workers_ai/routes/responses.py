@@ -32,6 +32,7 @@ from ..translate import response_objects as objects
 from ..translate import responses as translate
 from ..types.responses import INCLUDABLE, CompactBody, CreateResponse, Item, TokenCountsBody
 from ..validation import check_size, includes, parse_json, validate_for
+from ..webhooks import notify
 from ..workers_ai import pipeline, spec
 
 RESPONSE_ID = re.compile(r"^resp_[0-9a-f]{48}$")
@@ -88,7 +89,7 @@ async def _row(request: Request) -> ResponseRow:
     if RESPONSE_ID.match(response_id):
         row = await responses.get(ctx.backends.db, response_id, owner(request))
         if row is not None:
-            row = await responses.current(ctx.backends.db, row, ctx.now())
+            row = await responses.current(ctx.backends, ctx.settings, row, ctx.now())
     if row is None:
         raise _not_found(response_id)
     return row
@@ -135,7 +136,9 @@ async def cancel(request: Request) -> Response:
     if not row.background:
         raise InvalidRequest("Cannot cancel a synchronous response: only background responses can be cancelled.",
                              param="response_id")
-    await responses.cancel(ctx.backends.db, row.id, ctx.now())
+    now = ctx.now()
+    if await responses.cancel(ctx.backends.db, row.id, now):
+        await notify(ctx.backends, ctx.settings, "response.cancelled", row.id, row.owner, now)
     return json_response(await response_of(ctx, await _row(request)))
 
 

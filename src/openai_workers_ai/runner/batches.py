@@ -33,6 +33,7 @@ from json import JSONDecodeError, dumps, loads
 from secrets import token_hex
 from typing import Any
 
+from .. import webhooks
 from ..auth import Keys, Principal
 from ..context import AppContext
 from ..fanout import MAX_IN_FLIGHT, gather_bounded
@@ -217,8 +218,9 @@ async def validate(ctx: AppContext, row: BatchRow) -> bool:
             checker.error("too_many_tasks", f"A batch may hold at most {MAX_REQUESTS} requests; this file holds "
                           f"{total}.", None, "input_file_id")
     if checker.errors:
-        await batches.transition(db, row.id, batches.VALIDATING, batches.FAILED, now, failed_at=now,
-                                 errors=checker.errors, total=0)
+        if await batches.transition(db, row.id, batches.VALIDATING, batches.FAILED, now, failed_at=now,
+                                    errors=checker.errors, total=0):
+            await webhooks.notify(ctx.backends, ctx.settings, "batch.failed", row.id, row.owner, now)
         return False
     moved = await batches.transition(db, row.id, batches.VALIDATING, batches.IN_PROGRESS, now, in_progress_at=now,
                                      total=total, offsets=[*offsets, end], model=checker.model)
@@ -388,6 +390,8 @@ async def finish(ctx: AppContext, row: BatchRow, ending: str, errors: list[dict[
         await bucket.delete(keys)
     if not await batches.transition(db, row.id, expected, ending, now, **columns):
         log.info("batch %s ended meanwhile; its files were made twice", row.id)
+        return False
+    await webhooks.notify(ctx.backends, ctx.settings, f"batch.{ending}", row.id, row.owner, now)
     return False
 
 

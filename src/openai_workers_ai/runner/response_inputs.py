@@ -44,7 +44,7 @@ async def history(ctx: AppContext, previous_response_id: str | None, conversatio
         if row is None:
             raise NotFound(f"Previous response with id '{previous_response_id}' not found.",
                            param="previous_response_id", code="previous_response_not_found")
-        row = await responses.current(db, row, ctx.now())  # past its deadline: failed first, then continued
+        row = await responses.current(ctx.backends, ctx.settings, row, ctx.now())  # past its deadline: failed first, then continued
         if row.status in responses.ACTIVE:
             raise InvalidRequest(f"Previous response with id '{previous_response_id}' is still {row.status}; "
                                  "wait for it to finish.", param="previous_response_id")

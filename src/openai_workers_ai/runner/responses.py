@@ -40,6 +40,7 @@ from dataclasses import dataclass, field, replace
 from json import dumps
 from typing import Any
 
+from .. import webhooks
 from ..catalog import ModelInfo
 from ..context import AppContext
 from ..errors import APIError, InvalidRequest, UpstreamError
@@ -471,6 +472,7 @@ async def _persist(ctx: AppContext, plan: Plan, final: dict[str, Any]) -> None:
         if plan.request.background:
             await items.write(backends, plan.owner, [*output, *conversation], now,
                               guard=responses.in_progress_guard(plan.response_id), after=[responses.finish(db, row, now)])
+            await _ended_if_stored(ctx, plan, row)
             return
         new_input = [items.NewItem(plan.response_id, "input", item) for item in plan.input]
         await items.write(backends, plan.owner, [*new_input, *output, *conversation], now,
@@ -490,6 +492,7 @@ async def _persist_failure(ctx: AppContext, plan: Plan, failed: dict[str, Any]) 
     try:
         if plan.request.background:
             await db.batch([responses.finish(db, row, now)])
+            await _ended_if_stored(ctx, plan, row)
         else:
             new_input = [items.NewItem(plan.response_id, "input", item) for item in plan.input]
             await db.batch([responses.insert(db, row, now, plan.request_json),
@@ -545,10 +548,36 @@ async def _fail(ctx: AppContext, row: ResponseRow, was: tuple[str, ...], message
     too, its deadline ends it); whether it was."""
     failed = replace(row, status="failed", error={"code": "server_error", "message": message})
     try:
-        return await responses.fail(ctx.backends.db, failed, ctx.now(), was=was)
+        ended = await responses.fail(ctx.backends.db, failed, ctx.now(), was=was)
     except Exception:
         log.warning("could not fail response %s", row.id, exc_info=True)
         return False
+    if ended:
+        await _ended(ctx, row.id, row.owner, "failed")
+    return ended
+
+
+async def _ended_if_stored(ctx: AppContext, plan: Plan, row: ResponseRow) -> None:
+    """After a background response's end (``row``) was written in a batch, whose finish statement may have
+    changed nothing (cancelled, or past its deadline, meanwhile): its webhook event, when the stored row
+    shows that end — its status and error. Only that finish ever stores ``completed`` / ``incomplete`` (a
+    cancel or a deadline stores other statuses), and a deadline's ``failed`` has an error of its own, so
+    the row showing this end means this run ended the response. Never raises."""
+    if not webhooks.enabled(ctx.settings):
+        return
+    try:
+        stored = await responses.get(ctx.backends.db, plan.response_id, None)
+    except Exception:
+        log.warning("could not read how response %s ended; no webhook event", plan.response_id, exc_info=True)
+        return
+    if stored is not None and (stored.status, stored.error) == (row.status, row.error):
+        await _ended(ctx, plan.response_id, plan.owner, row.status)
+
+
+async def _ended(ctx: AppContext, response_id: str, owner: str | None, status: str) -> None:
+    """A background response ended as ``status`` (by the statement that ended it): its webhook event
+    ``response.<status>`` queued, when this deployment sends them (never raises)."""
+    await webhooks.notify(ctx.backends, ctx.settings, f"response.{status}", response_id, owner, ctx.now())
 
 
 async def hand_off(ctx: AppContext, plan: Plan) -> None:
@@ -608,8 +637,9 @@ async def run_job(ctx: AppContext, job: Job) -> None:
         if isinstance(error, UpstreamError) and error.status >= 500:
             raise  # D1 or R2 failing: the job is retried (if they keep failing, the deadline ends the response)
         # its context changed since it was queued (a deleted previous response …): it cannot run
-        await responses.fail(ctx.backends.db, replace(row, status="failed", error={
-            "code": "server_error", "message": error.message}), ctx.now(), was=("queued",))
+        if await responses.fail(ctx.backends.db, replace(row, status="failed", error={
+                "code": "server_error", "message": error.message}), ctx.now(), was=("queued",)):
+            await _ended(ctx, row.id, row.owner, "failed")
         return
     plan.created_at = row.created_at
     if not await claim(ctx, row.id):
