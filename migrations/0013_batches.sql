@@ -5,8 +5,8 @@
 -- counted their slice (`runs`) into the files.
 CREATE TABLE IF NOT EXISTS batches (
     id                 TEXT PRIMARY KEY,         -- batch_<time-ordered base62>
-    owner              TEXT NOT NULL,            -- SHA-256 (hex) of the API key that created it
-    admin              INTEGER NOT NULL,         -- 1 when that key is an admin key (its requests run as one)
+    owner              TEXT NOT NULL,            -- SHA-256 (hex) of the API key that created it (its requests run
+                                                 -- as that key is configured when they run)
     endpoint           TEXT NOT NULL,
     model              TEXT,                     -- the model its requests name (one for all)
     input_file_id      TEXT NOT NULL,

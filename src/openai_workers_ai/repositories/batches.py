@@ -24,7 +24,7 @@ COMPLETED, EXPIRED, CANCELLING, CANCELLED = "completed", "expired", "cancelling"
 RUNNING = (VALIDATING, IN_PROGRESS, FINALIZING, CANCELLING)
 """The statuses a batch's job still has work in."""
 
-_COLUMNS = ("id, owner, admin, endpoint, model, input_file_id, completion_window, status, errors, output_file_id,"
+_COLUMNS = ("id, owner, endpoint, model, input_file_id, completion_window, status, errors, output_file_id,"
             " error_file_id, output_expires_after, metadata, created_at, in_progress_at, expires_at, finalizing_at,"
             " completed_at, failed_at, expired_at, cancelling_at, cancelled_at, total, completed, failed, usage,"
             " offsets, next_slice, runs")
@@ -37,7 +37,6 @@ class BatchRow:
 
     id: str
     owner: str
-    admin: bool
     endpoint: str
     model: str | None
     input_file_id: str
@@ -71,7 +70,6 @@ class BatchRow:
         values = {f.name: row[f.name] for f in fields(cls)}
         for name in _JSON:
             values[name] = None if values[name] is None else loads(values[name])
-        values["admin"] = bool(values["admin"])
         return cls(**values)
 
     @property

@@ -86,9 +86,8 @@ async def create(request: Request) -> Response:
     if input_file.bytes > runner.MAX_INPUT_BYTES:
         raise InvalidRequest(f"The input file is {input_file.bytes} bytes; a batch's may be at most "
                              f"{runner.MAX_INPUT_BYTES} (200 MB).", param="input_file_id")
-    who = principal(request)
     row = BatchRow(
-        id=new_sortable_id("batch_", now_ms), owner=who.key_hash, admin=who.admin, endpoint=body.endpoint,
+        id=new_sortable_id("batch_", now_ms), owner=principal(request).key_hash, endpoint=body.endpoint,
         model=None, input_file_id=input_file.id, completion_window=body.completion_window,
         status=batches.VALIDATING, errors=None, output_file_id=None, error_file_id=None,
         output_expires_after=body.output_expires_after.seconds if body.output_expires_after else None,

@@ -112,9 +112,8 @@ async def run(ctx: AppContext, batch_id: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Request:
-    """One line of the input: its number (from 1), ``custom_id`` and ``body``."""
+    """One request of the input: its ``custom_id`` and ``body``."""
 
-    line: int
     custom_id: str
     body: dict[str, Any]
 
@@ -198,12 +197,11 @@ async def validate(ctx: AppContext, row: BatchRow) -> bool:
     checker = _Checker(row.endpoint)
     offsets: list[int] = []
     total = end = physical = 0
-    stored = await files.get(db, row.input_file_id, None if row.admin else row.owner, now)
-    got = None if stored is None else await ctx.backends.bucket.get(stored.object_key)
-    if got is None or got.body is None:
+    got = await _input(ctx, row)
+    if got is None:
         checker.error("invalid_file", f"The input file {row.input_file_id} no longer exists.", None, "input_file_id")
     else:
-        async for offset, raw in lines_of(got.body):
+        async for offset, raw in lines_of(got):
             end, physical = offset + len(raw) + 1, physical + 1
             if not raw.strip():
                 continue  # blank lines (a trailing newline) hold no request
@@ -230,24 +228,26 @@ async def validate(ctx: AppContext, row: BatchRow) -> bool:
 # ---- in progress -------------------------------------------------------------------------------
 
 
+async def _input(ctx: AppContext, row: BatchRow, span: tuple[int, int] | None = None) -> AsyncIterator[bytes] | None:
+    """The batch's input file's bytes (those of ``span``: offset, length), or None when it is gone."""
+    stored = await files.get(ctx.backends.db, row.input_file_id, None, ctx.now())
+    got = None if stored is None else await ctx.backends.bucket.get(stored.object_key, span=span)
+    return None if got is None else got.body
+
+
 async def requests_of(ctx: AppContext, row: BatchRow, first: int, last: int) -> list[Request]:
     """The requests of slices ``first`` to ``last`` (excluded), read by byte range; ``[]`` when the input is
     gone (its lines then fail)."""
     assert row.offsets is not None
-    db, start = ctx.backends.db, row.offsets[first]
-    stored = await files.get(db, row.input_file_id, None, ctx.now())
-    got = None if stored is None else await ctx.backends.bucket.get(
-        stored.object_key, span=(start, row.offsets[last] - start))
-    if got is None or got.body is None:
+    start = row.offsets[first]
+    got = await _input(ctx, row, (start, row.offsets[last] - start))
+    if got is None:
         return []
     out: list[Request] = []
-    line = first * SLICE
-    async for _, raw in lines_of(got.body):
-        if not raw.strip():
-            continue
-        line += 1
-        request = parse_line(raw) or {}
-        out.append(Request(line, str(request.get("custom_id")), request.get("body") or {}))
+    async for _, raw in lines_of(got):
+        if raw.strip():
+            request = parse_line(raw) or {}
+            out.append(Request(str(request.get("custom_id")), request.get("body") or {}))
     return out
 
 
@@ -268,18 +268,12 @@ async def _answer_claimed(ctx: AppContext, row: BatchRow, run: str) -> bool:
     index = row.next_slice
     requests = await requests_of(ctx, row, index, index + 1)
     if not requests:  # the input file was deleted (or expired) meanwhile
-        more = await finish(ctx, row, batches.FAILED, errors=[{
-            "code": "invalid_file", "message": f"The input file {row.input_file_id} no longer exists.",
-            "param": "input_file_id", "line": None}])
-        await batches.release_slice(ctx.backends.db, row.id, run)  # the next run (the rest of the files) takes it
-        return more
+        return await _stop(ctx, row, run, "invalid_file", f"The input file {row.input_file_id} no longer exists.",
+                           "input_file_id")
     who = Keys(ctx.settings).current(row.owner)
     if who is None:  # the key that created the batch was revoked: it stops, as that key's requests would
-        more = await finish(ctx, row, batches.FAILED, errors=[{
-            "code": "invalid_api_key", "message": "The API key that created this batch is no longer accepted.",
-            "param": None, "line": None}])
-        await batches.release_slice(ctx.backends.db, row.id, run)
-        return more
+        return await _stop(ctx, row, run, "invalid_api_key",
+                           "The API key that created this batch is no longer accepted.", None)
     path = row.endpoint.removeprefix("/v1")
     answers = await gather_bounded([partial(_answer, ctx, who, row.endpoint, path, r) for r in requests],
                                    CONCURRENCY)
@@ -290,9 +284,11 @@ async def _answer_claimed(ctx: AppContext, row: BatchRow, run: str) -> bool:
         for name, count in used.items():
             usage[name] = usage.get(name, 0) + count
     bucket = ctx.backends.bucket
-    written = [part_key(row.id, kind, index, run) for kind, lines in ((OUTPUT, output), (ERRORS, errors)) if lines]
-    for key, lines in zip(written, [lines for lines in (output, errors) if lines], strict=True):
-        await bucket.put(key, b"".join(lines), content_type="application/jsonl")
+    written: list[str] = []
+    for kind, lines in ((OUTPUT, output), (ERRORS, errors)):
+        if lines:
+            written.append(part_key(row.id, kind, index, run))
+            await bucket.put(written[-1], b"".join(lines), content_type="application/jsonl")
     if not await batches.slice_done(ctx.backends.db, row, run, len(output), len(errors), usage, ctx.now()):
         # cancelled or ended meanwhile (or the claim lapsed): these lines were not counted, so they are not kept
         log.info("slice %d of batch %s was answered but not counted: the batch moved on", index, row.id)
@@ -300,6 +296,15 @@ async def _answer_claimed(ctx: AppContext, row: BatchRow, run: str) -> bool:
             await bucket.delete(written)
         return False
     return True
+
+
+async def _stop(ctx: AppContext, row: BatchRow, run: str, code: str, message: str, param: str | None) -> bool:
+    """The batch fails (``code``) with what was answered; the slice ``run`` claimed is let go, for the next
+    run (the rest of the files). True when that run is needed."""
+    more = await finish(ctx, row, batches.FAILED, errors=[{"code": code, "message": message, "param": param,
+                                                           "line": None}])
+    await batches.release_slice(ctx.backends.db, row.id, run)
+    return more
 
 
 async def _answer(ctx: AppContext, who: Principal, endpoint: str, path: str,
@@ -318,10 +323,15 @@ async def _answer(ctx: AppContext, who: Principal, endpoint: str, path: str,
             body = loads(raw)
         except (JSONDecodeError, UnicodeDecodeError):
             status, body = 500, _error_body("The server had an error while processing your request.", None)
-    line = {"id": new_id("batch_req_"), "custom_id": request.custom_id,
-            "response": {"status_code": status, "request_id": new_id("req_"), "body": body}, "error": None}
     ok = 200 <= status < 300
-    return ok, (dumps(line, separators=(",", ":")) + "\n").encode(), usage_of(body) if ok else {}
+    response = {"status_code": status, "request_id": new_id("req_"), "body": body}
+    return ok, _line(request, response, None), usage_of(body) if ok else {}
+
+
+def _line(request: Request, response: dict[str, Any] | None, error: dict[str, str] | None) -> bytes:
+    """A line of the output or error file (OpenAI's ``BatchRequestOutput``), newline-ended."""
+    line = {"id": new_id("batch_req_"), "custom_id": request.custom_id, "response": response, "error": error}
+    return (dumps(line, separators=(",", ":")) + "\n").encode()
 
 
 def _error_body(message: str, param: str | None) -> dict[str, Any]:
@@ -403,10 +413,8 @@ def _counted(row: BatchRow, key: str) -> bool:
 
 
 def _expired_line(request: Request) -> bytes:
-    line = {"id": new_id("batch_req_"), "custom_id": request.custom_id, "response": None,
-            "error": {"code": "batch_expired",
-                      "message": "This request could not be executed before the completion window expired."}}
-    return (dumps(line, separators=(",", ":")) + "\n").encode()
+    return _line(request, None, {"code": "batch_expired",
+                                 "message": "This request could not be executed before the completion window expired."})
 
 
 async def _join(ctx: AppContext, row: BatchRow, kind: str, filename: str, now: int) -> str | None:
