@@ -132,8 +132,7 @@ async def current(backends: Backends, settings: Settings, row: ResponseRow, now:
     finds it overdue ends it, as the cron would; its ``response.failed`` webhook event queued)."""
     if row.status not in ACTIVE or row.deadline is None or row.deadline > now:
         return row
-    if await expire(backends.db, row.id, now):
-        await webhooks.notify(backends, settings, "response.failed", row.id, row.owner, now)
+    await expire(backends, settings, row.id, row.owner, now)
     return await get(backends.db, row.id, None) or row
 
 
@@ -167,13 +166,17 @@ def _expired_error() -> str:
     return dumps({"code": "server_error", "message": "The response was not generated before its deadline."})
 
 
-async def expire(db: Database, response_id: str, now: int) -> bool:
-    """A response past its deadline, still ``queued`` / ``in_progress`` → ``failed``."""
-    changed = await db.prepare(
+async def expire(backends: Backends, settings: Settings, response_id: str, owner: str | None, now: int) -> bool:
+    """A response past its deadline, still ``queued`` / ``in_progress`` → ``failed``, its ``response.failed``
+    webhook event queued; True when this call ended it."""
+    changed = await backends.db.prepare(
         "UPDATE responses SET status = 'failed', error = ?, deadline = NULL, updated_at = ?"
         " WHERE id = ? AND status IN ('queued', 'in_progress') AND deadline IS NOT NULL AND deadline <= ?"
     ).bind(_expired_error(), now, response_id, now).run()
-    return changed == 1
+    if changed != 1:
+        return False
+    await webhooks.notify(backends, settings, "response.failed", response_id, owner, now)
+    return True
 
 
 async def chain_items(backends: Backends, response_id: str, owner: str | None) -> list[dict[str, Any]]:
@@ -212,9 +215,7 @@ async def cleanup(backends: Backends, settings: Settings, now: int) -> dict[str,
     ).bind(now, SWEEP_BATCH).all()
     expired = 0
     for row in overdue:
-        if await expire(db, row["id"], now):
-            expired += 1
-            await webhooks.notify(backends, settings, "response.failed", row["id"], row["owner"], now)
+        expired += await expire(backends, settings, row["id"], row["owner"], now)
     counts = await storage.sweep(backends, ITEMS, now)
     counts = {k: v for k, v in counts.items() if v}
     if expired:

@@ -4,6 +4,7 @@ update (metadata), delete, and their request messages (:mod:`..repositories.chat
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from starlette.datastructures import QueryParams
@@ -141,7 +142,7 @@ async def update(request: Request) -> Response:
     body = await parse_json(request, UpdateChatCompletionRequest)
     metadata: Mapping[str, str] = body.metadata or {}
     await chat_completions.update_metadata(context(request).backends.db, row.id, dict(metadata))
-    return await _shown(request, ChatCompletionRow(row.id, row.owner, row.model, dict(metadata), row.created_at))
+    return await _shown(request, replace(row, metadata=dict(metadata)))
 
 
 async def delete(request: Request) -> Response:
