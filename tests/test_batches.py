@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -223,6 +225,64 @@ async def test_too_many_requests_fail_the_batch(client: httpx.AsyncClient, app: 
     await drain(app)
     done = await retrieve(client, batch["id"])
     assert done["status"] == "failed" and done["errors"]["data"][0]["code"] == "too_many_tasks"
+
+
+async def chunked(data: bytes, cuts: list[int]) -> AsyncIterator[bytes]:
+    for start, end in zip([0, *cuts], [*cuts, len(data)], strict=True):
+        yield data[start:end]
+
+
+@pytest.mark.parametrize("seed", range(40))
+async def test_lines_of_splits_a_stream_however_its_chunks_fall(seed: int) -> None:
+    rng = random.Random(seed)
+    lines = [bytes(rng.choice(b"ab{} ") for _ in range(rng.choice((0, 1, 5, 30, 120)))) for _ in range(rng.randint(1, 12))]
+    data = b"\n".join(lines) + rng.choice((b"", b"\n"))
+    cuts = sorted(rng.sample(range(1, len(data)), min(len(data) - 1, rng.randint(0, 40)))) if len(data) > 1 else []
+    expected, offset = [], 0
+    for line in data.split(b"\n")[:-1] if data.endswith(b"\n") or not data else data.split(b"\n"):
+        expected.append((offset, line))
+        offset += len(line) + 1
+    assert [x async for x in runner.lines_of(chunked(data, cuts))] == expected
+    longest = rng.choice((0, 5, 29, 30))
+    assert [x async for x in runner.lines_of(chunked(data, cuts), longest)] == [
+        (at, line if len(line) <= longest else None) for at, line in expected]
+
+
+async def test_a_line_longer_than_a_request_body_may_be_fails_the_batch(
+        backends: Backends, settings: Settings, clock: Clock) -> None:
+    app = create_app(backends, replace(settings, max_json_bytes=2000), clock)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
+                                 headers={"authorization": f"Bearer {KEY}"}) as client:
+        batch = await created(client, jsonl([chat_line("a", "x"), chat_line("b", "y" * 3000), chat_line("c", "z")]))
+        await drain(app)
+        done = await retrieve(client, batch["id"])
+    assert done["status"] == "failed", done
+    [error] = done["errors"]["data"]
+    assert (error["code"], error["line"]) == ("request_too_large", 2), error
+    assert "2000 bytes" in error["message"]
+
+
+async def test_slices_hold_at_most_slice_bytes_of_lines(backends: Backends, settings: Settings, clock: Clock,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner, "SLICE_BYTES", 1500)
+    app = create_app(backends, replace(settings, max_json_bytes=1000), clock)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    lines = [chat_line(f"r{i}", f"echo: {i} " + "w" * 500) for i in range(5)]  # ~620 bytes a line: 2 a slice
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
+                                 headers={"authorization": f"Bearer {KEY}"}) as client:
+        batch = await created(client, jsonl(lines))
+        ctx = app.state.ctx
+        assert await runner.run(ctx, batch["id"])  # validated
+        row = await batches_repo.get(ctx.backends.db, batch["id"], None)
+        assert row is not None and row.slices == 3 and row.offsets is not None
+        sizes = [b - a for a, b in zip(row.offsets, row.offsets[1:], strict=False)]
+        assert all(size <= 1500 for size in sizes) and sum(sizes) == len(jsonl(lines)), sizes
+        await drain(app)
+        done = await retrieve(client, batch["id"])
+        assert done["request_counts"] == {"total": 5, "completed": 5, "failed": 0}
+        assert [line["custom_id"] for line in await lines_of(client, done["output_file_id"])] == [
+            f"r{i}" for i in range(5)]
 
 
 async def test_streaming_and_background_lines_fail_alone(client: httpx.AsyncClient, app: Any) -> None:

@@ -90,13 +90,49 @@ async def requests(app: Any, count: int) -> dict[str, float]:
     return {"first_request": first, "request": statistics.median(times)}
 
 
+async def batch_validation(mib: int = 8) -> float:
+    """Seconds a batch's validation takes per MiB of input (``runner.batches``: the lines split and
+    checked as ``validate`` does; ~4 KiB chat requests in 64 KiB chunks, as a stream from R2 comes), the
+    median of 3: what decides whether a 200 MB file fits a run's CPU time."""
+    from openai_workers_ai.runner import batches
+
+    text = "Summarise this paragraph, please. " * 118
+    one = [dumps({"custom_id": f"r{i}", "method": "POST", "url": "/v1/chat/completions", "body": {
+        "model": "@cf/meta/llama-3.1-8b-instruct", "messages": [{"role": "user", "content": f"{i} {text}"}]}})
+        for i in range(64)]
+    data = ("\n".join(one) + "\n").encode()
+    data = data * (mib * 2**20 // len(data))
+    chunk = 64 * 1024
+
+    async def stream() -> Any:
+        for at in range(0, len(data), chunk):
+            yield data[at:at + chunk]
+
+    took = []
+    for _ in range(3):
+        checker = batches._Checker("/v1/chat/completions")
+        start = time.perf_counter()
+        async for number, (_, raw) in aenumerate(batches.lines_of(stream(), 16 * 2**20)):
+            assert raw is not None
+            checker.check(raw, number)
+        took.append(time.perf_counter() - start)
+    return statistics.median(took) / (len(data) / 2**20)
+
+
+async def aenumerate(items: Any) -> Any:
+    number = 0
+    async for item in items:
+        number += 1
+        yield number, item
+
+
 async def figures(count: int = 200) -> dict[str, float]:
     """The build and the requests under CPython as the Pyodide suite measures them: after the code
     has run (its scenarios come first there), a new app's build, first request and median."""
     app, _ = build()
     await requests(app, count)
     app, built = build()
-    return {"create_app": built, **await requests(app, count)}
+    return {"create_app": built, **await requests(app, count), "batch_validation": await batch_validation()}
 
 
 def import_entry() -> float:
@@ -136,6 +172,7 @@ def report(pyodide: dict[str, float], cpython: dict[str, float]) -> str:
         "shell_first_request": "first request through the shell (build incl.)",
         "shell_request": "chat request through the shell, median",
         "binding_call": "  of which inside env.AI.run (loopback HTTP)",
+        "batch_validation": "a batch's input validated, per MiB",
     }
     for key, name in names.items():
         if key in pyodide or key in cpython:

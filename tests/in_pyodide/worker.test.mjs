@@ -587,4 +587,7 @@ describe("figures", () => {
     measured.destroy();
     app.destroy();
   });
+  test("a batch's input validated, as under CPython", async () => {
+    figures.batch_validation = await world.pyodide.pyimport("measure").batch_validation();
+  });
 });

@@ -4,8 +4,9 @@ A run of the job (:data:`JOB_KIND`, id ``batch_…``) does one thing and queues 
 
 1. ``validating``: the input file read once, line by line; every line checked (JSON, a unique
    ``custom_id``, ``method`` POST, ``url`` the batch's endpoint, a ``body`` object, one ``model`` for all).
-   Bad lines fail the batch with OpenAI's error codes, each naming its line; else the byte offset of every
-   :data:`SLICE`-th line is recorded, and the batch is ``in_progress``.
+   Bad lines fail the batch with OpenAI's error codes, each naming its line; else where each slice starts
+   is recorded (a slice: :data:`SLICE` requests, or fewer when more would pass :data:`SLICE_BYTES` of the
+   file), and the batch is ``in_progress``.
 2. ``in_progress``: the next slice claimed (a job delivered twice at once: one run answers it, the other
    stops; a run killed mid-slice loses its claim after :data:`LEASE`), its requests (read by byte range)
    answered through the app's own routes (``ctx.dispatch``: the same validation, translation and model
@@ -18,8 +19,9 @@ A run of the job (:data:`JOB_KIND`, id ``batch_…``) does one thing and queues 
    output file, then (the next run) an error file (``batch_output``); for an expired batch, the requests
    never run are in the error file as ``batch_expired``; then ``completed`` / ``cancelled`` / ``expired``.
 
-A run is bounded: one slice is :data:`SLICE` requests and a few calls to R2 and D1; joining a file reads
-each slice's object once (a batch of 50,000 requests has 500), one file a run. The hourly cleanup sends the job again for a
+A run is bounded: one slice is at most :data:`SLICE` requests and :data:`SLICE_BYTES` of lines (what it holds
+in memory) and a few calls to R2 and D1; joining a file reads each slice's object once (a batch has at most
+:data:`MOST_SLICES`), one file a run. The hourly cleanup sends the job again for a
 batch not heard of in :data:`STALLED_AFTER` seconds (its message lost), or whose window passed.
 """
 
@@ -29,6 +31,7 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import partial
+from hashlib import blake2b
 from json import JSONDecodeError, dumps, loads
 from secrets import token_hex
 from typing import Any
@@ -55,7 +58,14 @@ MAX_REQUESTS = 50_000
 MAX_INPUT_BYTES = 200 * 2**20
 """The largest input file (OpenAI's limit)."""
 SLICE = 100
-"""Requests one run answers."""
+"""Requests one run answers (at most)."""
+SLICE_BYTES = 16 * 2**20
+"""The bytes of input lines a slice holds (at most; or the request body limit, when larger: a line may be that
+long, and is a slice of its own then). Two slices in a row hold more than this, so a 200 MB file is at most
+26 slices by size."""
+MOST_SLICES = MAX_REQUESTS // SLICE + 2 * MAX_INPUT_BYTES // SLICE_BYTES + 1
+"""The slices a batch has at most (526): those that hold :data:`SLICE` requests, and those a longer line would
+have passed :data:`SLICE_BYTES`."""
 CONCURRENCY = MAX_IN_FLIGHT
 """Requests of a slice in flight at once (a Worker's simultaneous outbound connections)."""
 MAX_ERRORS = 100
@@ -124,7 +134,7 @@ class _Checker:
     def __init__(self, endpoint: str) -> None:
         self.endpoint = endpoint
         self.errors: list[dict[str, Any]] = []
-        self.ids: set[str] = set()
+        self.ids: set[bytes] = set()  # digests: a set of the ids themselves could hold most of a 200 MB file
         self.model: str | None = None
 
     def error(self, code: str, message: str, line: int | None, param: str | None = None) -> None:
@@ -139,11 +149,11 @@ class _Checker:
         custom_id, method, url, body = (request.get(k) for k in ("custom_id", "method", "url", "body"))
         if not isinstance(custom_id, str) or not custom_id:
             self.error("missing_required_parameter", "Each request must have a 'custom_id' string.", line, "custom_id")
-        elif custom_id in self.ids:
+        elif (digest := blake2b(custom_id.encode(), digest_size=16).digest()) in self.ids:
             self.error("duplicate_custom_id", f"The custom_id '{_clip(custom_id)}' is used by more than one request; "
                        "each custom_id must be unique.", line, "custom_id")
         else:
-            self.ids.add(custom_id)
+            self.ids.add(digest)
         if method != "POST":
             self.error("invalid_method", "The request's 'method' must be 'POST'.", line, "method")
         if url != self.endpoint:
@@ -176,37 +186,64 @@ def parse_line(raw: bytes) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-async def lines_of(body: AsyncIterator[bytes]) -> AsyncIterator[tuple[int, bytes]]:
-    """``(offset, line)`` of every line of a stream (its ``\\n`` left out; a last line without one too)."""
-    buffer, offset = b"", 0
+async def lines_of(body: AsyncIterator[bytes], longest: int | None = None) -> AsyncIterator[tuple[int, bytes | None]]:
+    """``(offset, line)`` of every line of a stream (its ``\\n`` left out; a last line without one too). A line
+    longer than ``longest`` bytes is ``(offset, None)``: its bytes are let go as they pass, not held.
+
+    Linear in the stream's size however its lines and chunks fall: each chunk is searched once, and a line
+    spread over many chunks is joined once (a 200 MB line in 64 KiB chunks, appended to one buffer, was
+    copied ~3,000 times)."""
+    held: list[bytes] = []  # the pieces of the line so far, from the chunks before this one
+    size = 0  # their bytes
+    too_long = False
+    line_at = position = 0  # the line's offset; the chunk's
     async for chunk in body:
-        buffer += chunk
         start = 0
-        while (end := buffer.find(b"\n", start)) >= 0:
-            yield offset + start, buffer[start:end]
+        while (end := chunk.find(b"\n", start)) >= 0:
+            if too_long or (longest is not None and size + end - start > longest):
+                yield line_at, None
+            else:
+                yield line_at, b"".join([*held, chunk[start:end]]) if held else chunk[start:end]
+            held, size, too_long = [], 0, False
             start = end + 1
-        offset += start
-        buffer = buffer[start:]
-    if buffer:
-        yield offset, buffer
+            line_at = position + start
+        if start < len(chunk) and not too_long:
+            size += len(chunk) - start
+            if longest is not None and size > longest:
+                held, too_long = [], True
+            else:
+                held.append(chunk[start:] if start else chunk)
+        position += len(chunk)
+    if held or too_long:
+        yield line_at, None if too_long else b"".join(held)
 
 
 async def validate(ctx: AppContext, row: BatchRow) -> bool:
     """Read and check the input file: ``in_progress`` with its slices found (True), or ``failed`` (False)."""
     db, now = ctx.backends.db, ctx.now()
     checker = _Checker(row.endpoint)
-    offsets: list[int] = []
-    total = end = physical = 0
+    longest = ctx.settings.max_json_bytes
+    slice_bytes = max(longest, SLICE_BYTES)
+    offsets: list[int] = []  # where each slice starts
+    total = end = physical = in_slice = 0
     got = await _input(ctx, row)
     if got is None:
         checker.error("invalid_file", f"The input file {row.input_file_id} no longer exists.", None, "input_file_id")
     else:
-        async for offset, raw in lines_of(got):
-            end, physical = offset + len(raw) + 1, physical + 1
+        async for offset, raw in lines_of(got, longest):
+            physical += 1
+            if raw is None:
+                total += 1
+                checker.error("request_too_large", f"This line is longer than {longest} bytes, the most a request's "
+                              "JSON body may be here.", physical)
+                continue
+            end = offset + len(raw) + 1
             if not raw.strip():
                 continue  # blank lines (a trailing newline) hold no request
-            if total % SLICE == 0:
-                offsets.append(offset)
+            if not offsets or in_slice == SLICE or end - 1 - offsets[-1] > slice_bytes:
+                offsets.append(offset)  # a new slice: the last one holds SLICE requests, or would pass slice_bytes
+                in_slice = 0
+            in_slice += 1
             total += 1
             if total <= MAX_REQUESTS:
                 checker.check(raw, physical)
@@ -235,20 +272,18 @@ async def _input(ctx: AppContext, row: BatchRow, span: tuple[int, int] | None = 
     return None if got is None else got.body
 
 
-async def requests_of(ctx: AppContext, row: BatchRow, first: int, last: int) -> list[Request]:
-    """The requests of slices ``first`` to ``last`` (excluded), read by byte range; ``[]`` when the input is
-    gone (its lines then fail)."""
+async def requests_in(ctx: AppContext, row: BatchRow, first: int, last: int) -> AsyncIterator[Request]:
+    """The requests of slices ``first`` to ``last`` (excluded), one at a time, read by byte range; none when
+    the input is gone (its lines then fail)."""
     assert row.offsets is not None
     start = row.offsets[first]
     got = await _input(ctx, row, (start, row.offsets[last] - start))
     if got is None:
-        return []
-    out: list[Request] = []
+        return
     async for _, raw in lines_of(got):
-        if raw.strip():
+        if raw is not None and raw.strip():
             request = parse_line(raw) or {}
-            out.append(Request(str(request.get("custom_id")), request.get("body") or {}))
-    return out
+            yield Request(str(request.get("custom_id")), request.get("body") or {})
 
 
 async def answer_slice(ctx: AppContext, row: BatchRow) -> bool:
@@ -266,7 +301,7 @@ async def answer_slice(ctx: AppContext, row: BatchRow) -> bool:
 
 async def _answer_claimed(ctx: AppContext, row: BatchRow, run: str) -> bool:
     index = row.next_slice
-    requests = await requests_of(ctx, row, index, index + 1)
+    requests = [request async for request in requests_in(ctx, row, index, index + 1)]
     if not requests:  # the input file was deleted (or expired) meanwhile
         return await _stop(ctx, row, run, "invalid_file", f"The input file {row.input_file_id} no longer exists.",
                            "input_file_id")
@@ -369,7 +404,7 @@ async def finish(ctx: AppContext, row: BatchRow, ending: str, errors: list[dict[
     """Join the counted slices' lines into the output file, then (the next run) the error file (for an
     expired batch, the requests never run are errors ``batch_expired``), delete the slices' objects, end
     the batch as ``ending``. True when a file was made and the rest is the next run's: each file reads up
-    to :data:`MAX_REQUESTS` / :data:`SLICE` objects, so one run makes one. A run that stops halfway is done
+    to :data:`MOST_SLICES` + 1 objects, so one run makes one. A run that stops halfway is done
     again by the next: a file already made is kept (its id is in the row)."""
     db, bucket, now = ctx.backends.db, ctx.backends.bucket, ctx.now()
     if row.output_file_id is None and (file_id := await _join(ctx, row, OUTPUT, f"{row.id}_output.jsonl", now)):
@@ -378,7 +413,7 @@ async def finish(ctx: AppContext, row: BatchRow, ending: str, errors: list[dict[
     unrun = ending == batches.EXPIRED and row.offsets is not None and row.next_slice < row.slices
     if row.error_file_id is None:
         if unrun:
-            expired = [_expired_line(r) for r in await requests_of(ctx, row, row.next_slice, row.slices)]
+            expired = [_expired_line(r) async for r in requests_in(ctx, row, row.next_slice, row.slices)]
             if expired:
                 await bucket.put(part_key(row.id, ERRORS, row.slices, EXPIRED_RUN), b"".join(expired),
                                  content_type="application/jsonl")
@@ -420,7 +455,7 @@ def _expired_line(request: Request) -> bytes:
 async def _join(ctx: AppContext, row: BatchRow, kind: str, filename: str, now: int) -> str | None:
     """A ``batch_output`` file of the slices' objects of ``kind``, in order; None when there are none."""
     bucket = ctx.backends.bucket
-    # One list call: a batch has at most MAX_REQUESTS / SLICE + 1 objects of a kind (R2 lists 1,000 a call),
+    # One list call: a batch has at most MOST_SLICES + 1 objects of a kind (R2 lists 1,000 a call),
     # and as many more left by runs whose slice was not counted (failed or cancelled after writing): skipped.
     parts = [o.key for o in await bucket.list(f"{PARTS_PREFIX}{row.id}/{kind}/", limit=1000) if _counted(row, o.key)]
     if not parts:
