@@ -22,7 +22,7 @@ from openai_workers_ai.adapters.local import FolderR2, SQLiteD1
 from openai_workers_ai.app import create_app
 from openai_workers_ai.jobs import InProcessJobs
 from openai_workers_ai.maintenance import run_scheduled
-from openai_workers_ai.ports import Backends, Fetched, Job
+from openai_workers_ai.ports import MAX_DELAY, Backends, Fetched, Job
 from openai_workers_ai.runner import responses as runner
 from openai_workers_ai.settings import Settings
 from openai_workers_ai.simulator import Simulator
@@ -152,6 +152,9 @@ def test_an_event_travels_as_a_job_id() -> None:
     event = webhooks.Event("evt_x1", "batch.expired", "batch_abc", 1719168000)
     assert webhooks.Event.from_job_id(event.job_id()) == event
     assert webhooks.Event.from_job_id("evt_x1/batch.expired/batch_abc") is None
+    again = webhooks.Event("evt_x1", "batch.expired", "batch_abc", 1719168000, retries=3)
+    assert webhooks.Event.from_job_id(again.job_id()) == again and again.job_id() == event.job_id() + "/3"
+    assert webhooks.Event.from_job_id(again.job_id() + "/1") is None
     assert webhooks.enabled(Settings(webhook_url=HOOK, webhook_secret=SECRET))
     assert not webhooks.enabled(Settings(webhook_url=HOOK)) and not webhooks.enabled(Settings(webhook_secret=SECRET))
     assert Settings.from_mapping({"WEBHOOK_URL": HOOK, "WEBHOOK_SECRET": SECRET}).webhook_secret == SECRET
@@ -233,16 +236,43 @@ async def test_a_failed_background_response(client: httpx.AsyncClient, app: Any,
 
 
 async def test_a_failing_receiver_gets_the_same_event_again(client: httpx.AsyncClient, app: Any,
-                                                            receiver: Receiver) -> None:
-    receiver.failures = 2  # answered 500 twice: the job is retried (InProcessJobs: three attempts)
+                                                            receiver: Receiver, clock: Clock) -> None:
+    receiver.failures = 2  # answered 500 twice: delivered again 5 s, then 10 s later
     response = await background(client)
+    started = clock.now
     await drain(app)
-    events = receiver.events()  # each delivery verifies
-    assert len(events) == 3
+    assert len(receiver.posts) == 1
+    for wait in (5, 10):
+        clock.now += wait - 1
+        await drain(app)
+        assert len(receiver.posts) == 1 + (wait == 10)  # not before its time
+        clock.now += 1
+        await drain(app)
+    assert len(receiver.posts) == 3 and len(app.state.ctx.backends.jobs) == 0
+    events = receiver.events(at=clock.now)  # each delivery verifies
     assert {e.id for e in events} == {events[0].id} and {body for _, body, _ in receiver.posts} == {
         receiver.posts[0][1]}
     assert {h["webhook-id"] for _, _, h in receiver.posts} == {receiver.posts[0][2]["webhook-id"]}
+    assert [int(h["webhook-timestamp"]) - started for _, _, h in receiver.posts] == [0, 5, 15]  # signed afresh
     check_event(events[0], "response.completed", response["id"])
+
+
+async def test_a_receiver_down_for_good_gets_the_event_with_backoff_for_72_hours(
+        client: httpx.AsyncClient, app: Any, receiver: Receiver, clock: Clock) -> None:
+    receiver.failures = 1_000
+    await background(client)
+    ended = clock.now
+    jobs = app.state.ctx.backends.jobs
+    await drain(app)
+    times = []
+    while len(jobs):
+        clock.now = jobs._heap[0].due  # the next delivery's time
+        await drain(app)
+        times.append(clock.now - ended)
+    gaps = [b - a for a, b in zip([0.0, *times], times, strict=False)]
+    assert gaps[:5] == [5, 10, 20, 40, 80] and max(gaps) == MAX_DELAY  # doubling, at most 12 h
+    assert len(receiver.posts) == 19 and times[-1] <= 72 * 3600 < times[-1] + MAX_DELAY
+    assert len({body for _, body, _ in receiver.posts}) == 1
 
 
 @pytest.mark.parametrize("configured", [{}, {"webhook_url": HOOK}, {"webhook_secret": SECRET}])

@@ -12,9 +12,11 @@ v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">``, keyed wi
 An event is decided where the conditional status update that ends its object commits (whichever
 statement ends it, only that one calls :func:`notify`), and delivered by a ``webhooks.send`` job
 (:data:`JOB_KIND`): the job carries the event (its id, type, object and time), so every delivery of it —
-a failed POST is raised and the job retried, a queue may redeliver — sends the same event id and body,
-for receivers to deduplicate, signed afresh (a new ``webhook-timestamp``: receivers refuse one more than
-five minutes old). At least once, as OpenAI's.
+a failed POST tried again, a queue may redeliver — sends the same event id and body, for receivers to
+deduplicate, signed afresh (a new ``webhook-timestamp``: receivers refuse one more than five minutes old).
+At least once, as OpenAI's; and, as OpenAI's, a failed delivery is tried again with exponential backoff
+for up to 72 hours (:data:`RETRY_FIRST`, :data:`RETRY_FOR`): each attempt a job of its own, sent with
+the delay, so the schedule is the same behind a Cloudflare Queue and the local runner.
 
 The POST goes through the app's :class:`~.ports.Fetcher`, under :mod:`.outbound`'s policy like any URL
 this server fetches: https only (``FETCH_ALLOW_HTTP`` allows http), public addresses only.
@@ -27,11 +29,11 @@ import binascii
 import hashlib
 import hmac
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from json import dumps
 
 from .ids import new_id
-from .ports import Backends, Job
+from .ports import MAX_DELAY, Backends, Job
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,12 @@ RESPONSE_ENDINGS = ("completed", "failed", "cancelled", "incomplete")
 BATCH_ENDINGS = ("completed", "failed", "expired", "cancelled")
 """The statuses a batch ends in, each an event ``batch.<status>``."""
 USER_AGENT = "openai-workers-ai/1.0 (webhooks)"
+RETRY_FIRST = 5
+"""Seconds before a failed delivery's first retry; each next one waits twice as long (at most
+:data:`~.ports.MAX_DELAY`, 12 h)."""
+RETRY_FOR = 72 * 3600
+"""How long after its event a delivery is still tried (OpenAI's 72 hours): 19 deliveries in all, the last ~71 h after
+the first."""
 
 
 def enabled(settings: Settings) -> bool:
@@ -52,23 +60,32 @@ def enabled(settings: Settings) -> bool:
 @dataclass(frozen=True, slots=True)
 class Event:
     """One event: its id (``evt_…``), type (``response.completed`` …), the object it is about, and when
-    that object ended (``created_at``, Unix seconds)."""
+    that object ended (``created_at``, Unix seconds); ``retries``: the failed deliveries before this one."""
 
     id: str
     type: str
     object_id: str
     created_at: int
+    retries: int = 0
 
     def job_id(self) -> str:
-        """The event as a job's id: ``<event id>/<type>/<object id>/<created_at>`` (none of them has a ``/``)."""
-        return f"{self.id}/{self.type}/{self.object_id}/{self.created_at}"
+        """The event as a job's id: ``<event id>/<type>/<object id>/<created_at>``, and ``/<retries>`` after a
+        failed delivery (none of them has a ``/``)."""
+        head = f"{self.id}/{self.type}/{self.object_id}/{self.created_at}"
+        return f"{head}/{self.retries}" if self.retries else head
 
     @classmethod
     def from_job_id(cls, job_id: str) -> Event | None:
         parts = job_id.split("/")
-        if len(parts) != 4 or not parts[3].isdigit():
+        if len(parts) not in (4, 5) or not all(part.isdigit() for part in parts[3:]):
             return None
-        return cls(parts[0], parts[1], parts[2], int(parts[3]))
+        return cls(parts[0], parts[1], parts[2], *map(int, parts[3:]))
+
+    def next_retry(self, now: int) -> int | None:
+        """Seconds until this event's next delivery after one failed at ``now``; None once past
+        :data:`RETRY_FOR` (it is dropped)."""
+        delay = min(RETRY_FIRST * 2**self.retries, MAX_DELAY)
+        return delay if now + delay <= self.created_at + RETRY_FOR else None
 
     def body(self) -> bytes:
         """The JSON body OpenAI sends (``Webhook*`` in the spec)."""
@@ -121,14 +138,27 @@ def headers(secret: str, event: Event, body: bytes, timestamp: int) -> dict[str,
 
 async def deliver(backends: Backends, settings: Settings, job: Job, now: int) -> None:
     """``webhooks.send``: POST the job's event to ``WEBHOOK_URL``, signed at ``now``. A failure (network,
-    a non-2xx answer, a 3xx included) is raised, for the queue to retry. A job that is no event, or that
-    arrives where webhooks are no longer configured, is dropped (logged)."""
+    a non-2xx answer, a 3xx included) sends the event's next delivery, delayed (:meth:`Event.next_retry`),
+    or drops it 72 hours after the event (logged); if that cannot be sent, it is raised, for the queue to
+    retry this one. A job that is no event, or that arrives where webhooks are no longer configured, is
+    dropped (logged)."""
     event = Event.from_job_id(job.id)
     if event is None:
         log.warning("dropping a webhook job that is no event: %r", job.id)
         return
-    if not enabled(settings) or backends.fetcher is None:
+    if not enabled(settings) or backends.fetcher is None or backends.jobs is None:
         log.warning("dropping webhook event %s (%s): webhooks are not configured here", event.id, event.type)
         return
     body = event.body()
-    await backends.fetcher.post(settings.webhook_url, body, headers=headers(settings.webhook_secret, event, body, now))
+    try:
+        await backends.fetcher.post(settings.webhook_url, body,
+                                    headers=headers(settings.webhook_secret, event, body, now))
+    except Exception as exc:
+        delay = event.next_retry(now)
+        if delay is None:
+            log.error("dropping webhook event %s (%s) after %d failed deliveries over 72 hours: %s", event.id,
+                      event.type, event.retries + 1, exc)
+            return
+        log.warning("webhook event %s (%s) not delivered (%s); trying again in %d s", event.id, event.type, exc, delay)
+        await backends.jobs.send(Job(JOB_KIND, replace(event, retries=event.retries + 1).job_id(), job.owner),
+                                 delay=delay)
