@@ -4,6 +4,7 @@
 // Run by tests/in_pyodide/run (see docs/pyodide.md); SIMULATOR_URL names the simulator.
 
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 
@@ -282,6 +283,57 @@ describe("OpenAI API", () => {
     batch = jobs.batch();
     await worker.queue(batch);
     assert.deepEqual(batch.messages.map((m) => m.fate), ["ack"]);
+  });
+
+  test("webhooks: a background response's end is POSTed through fetch, signed; a failed delivery is sent again, delayed", async () => {
+    const secret = Buffer.from("a test secret of thirty-two byte").toString("base64");
+    world.pyodide.runPython("import entry; entry._isolate.clear()");  // a new isolate: its app built from its env
+    const hooked = makeWorker(world, makeEnv(process.env.SIMULATOR_URL, {
+      WEBHOOK_URL: "https://hooks.example.com/openai", WEBHOOK_SECRET: `whsec_${secret}`,
+    }));
+    const posts = [];
+    const fetch = globalThis.fetch;
+    globalThis.fetch = async (url, init) => {  // the receiver: answers the first delivery 500, then 200
+      if (!String(url).startsWith("https://hooks.example.com/")) return fetch(url, init);
+      posts.push({ url: String(url), method: init.method, redirect: init.redirect, headers: new Headers(init.headers),
+        body: new TextDecoder().decode(init.body) });
+      return new Response("", { status: posts.length === 1 ? 500 : 200 });
+    };
+    try {
+      const created = await hooked.fetch(request("POST", "/v1/responses", {
+        json: { model: "@cf/meta/llama-3.1-8b-instruct", input: "echo: hooked", background: true } }));
+      const text = await created.text();
+      await hooked.settle();
+      assert.equal(created.status, 200, text);
+      const response = JSON.parse(text);
+      const jobs = hooked.env.JOBS;
+      for (const delivery of [0, 1, 2]) {  // the response's job, then the event's two deliveries
+        const batch = jobs.batch();
+        assert.equal(batch.messages.length, 1, `delivery ${delivery}`);
+        await hooked.queue(batch);
+        assert.deepEqual(batch.messages.map((m) => m.fate), ["ack"]);
+        if (delivery === 1) assert.deepEqual(jobs.sent.map((m) => m.options), [{ delaySeconds: 5 }]);  // answered 500
+      }
+      assert.equal(jobs.sent.length, 0);
+      assert.equal(posts.length, 2);
+      for (const post of posts) {
+        assert.equal(post.url, "https://hooks.example.com/openai");
+        assert.equal(post.method, "POST");
+        assert.equal(post.redirect, "manual");
+        const event = JSON.parse(post.body);
+        assert.equal(event.type, "response.completed");
+        assert.equal(event.data.id, response.id);
+        const [id, timestamp] = [post.headers.get("webhook-id"), post.headers.get("webhook-timestamp")];
+        const expected = createHmac("sha256", Buffer.from(secret, "base64")).update(`${id}.${timestamp}.${post.body}`)
+          .digest("base64");
+        assert.equal(post.headers.get("webhook-signature"), `v1,${expected}`);
+      }
+      assert.equal(posts[1].body, posts[0].body);  // the same event, delivered again
+      assert.equal(posts[1].headers.get("webhook-id"), posts[0].headers.get("webhook-id"));
+    } finally {
+      globalThis.fetch = fetch;
+      world.pyodide.runPython("import entry; entry._isolate.clear()");  // the other scenarios' isolate again
+    }
   });
 
   test("assistants: a run goes to env.JOBS and the queue handler executes it, once; a streamed tool call", async () => {
