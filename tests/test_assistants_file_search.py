@@ -9,15 +9,18 @@ from typing import Any
 import httpx
 import pytest
 
+from openai_workers_ai.app import create_app
 from openai_workers_ai.context import AppContext
 from openai_workers_ai.errors import UpstreamError
 from openai_workers_ai.jobs import InProcessJobs
+from openai_workers_ai.ports import Backends
 from openai_workers_ai.runner import file_search_tool
+from openai_workers_ai.settings import Settings
 from openai_workers_ai.simulator import Simulator, chat_behaviour
 
 from .assistants import CALL_WEATHER, LLAMA, WEATHER, assistant, error_of, events, finished, listed, names, ok, run
 from .assistants import thread as new_thread
-from .conftest import OTHER_KEY
+from .conftest import KEY, OTHER_KEY, START, Clock
 from .openapi import assert_matches
 from .test_file_search import CORPUS, corpus_store
 from .vector_stores_util import drain, store_with, upload
@@ -307,3 +310,49 @@ async def test_workers_ai_failing_while_searching_fails_the_run(client: httpx.As
     assert done["status"] == "failed" and done["last_error"]["code"] == "server_error"
     (step,) = await steps_of(client, done)
     assert step["status"] == "failed" and step["step_details"]["tool_calls"][0]["type"] == "file_search"
+
+
+async def test_a_threads_own_store_expires_a_week_after_its_last_run(backends: Backends, settings: Settings,
+                                                                    jobs: InProcessJobs, clock: Clock) -> None:
+    # OpenAI's file search guide: "Vector stores created using thread helpers (like
+    # tool_resources.file_search.vector_stores in Threads …) have a default expiration policy of 7 days after
+    # they were last active (defined as the last time the vector store was part of a run)."
+    app = create_app(backends, settings, clock=clock)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t",
+                                 headers={"authorization": f"Bearer {KEY}"}) as client:
+        file_id = await upload(client, "passwords.md", ANSWER)
+        helper = {"file_search": {"vector_stores": [{"file_ids": [file_id]}]}}
+        asst = await searching_assistant(client, None)
+        made = await new_thread(client, QUESTION, tool_resources=helper)
+        modified = await ok(client.post(f"/v1/threads/{(await new_thread(client))['id']}",
+                                        json={"tool_resources": helper}), "ThreadObject")
+        thread_and_run = await ok(client.post("/v1/threads/runs", json={
+            "assistant_id": asst["id"], "thread": {"tool_resources": helper}}), "RunObject")
+        given_to_thread = await ok(client.post("/v1/threads/runs", json={
+            "assistant_id": asst["id"], "tool_resources": helper}), "RunObject")
+        threads = [made, modified, *[await ok(client.get(f"/v1/threads/{r['thread_id']}"))
+                                     for r in (thread_and_run, given_to_thread)]]
+        await jobs.drain(app.state.ctx)
+        for made_thread in threads:
+            (store_id,) = made_thread["tool_resources"]["file_search"]["vector_store_ids"]
+            store = await ok(client.get(f"/v1/vector_stores/{store_id}"), "VectorStoreObject")
+            assert store["expires_after"] == {"anchor": "last_active_at", "days": 7}
+            assert (store["last_active_at"], store["expires_at"]) == (START, START + 7 * 86400)
+        own = await assistant(client, tools=[SEARCH], tool_resources=helper)  # an assistant's: no default
+        (own_store,) = own["tool_resources"]["file_search"]["vector_store_ids"]
+        store = await ok(client.get(f"/v1/vector_stores/{own_store}"), "VectorStoreObject")
+        assert "expires_after" not in store and store["expires_at"] is None
+
+        # Six days on, a run of the thread with the file_search tool keeps its store, searched or not.
+        (store_id,) = made["tool_resources"]["file_search"]["vector_store_ids"]
+        clock.now += 6 * 86400
+        created = await run(client, made["id"], asst["id"], tool_choice="none")
+        await jobs.drain(app.state.ctx)
+        done = await ok(client.get(f"/v1/threads/{made['id']}/runs/{created['id']}"), "RunObject")
+        assert done["status"] == "completed"
+        steps = await listed(client, f"/v1/threads/{made['id']}/runs/{created['id']}/steps", "ListRunStepsResponse")
+        assert [s["type"] for s in steps] == ["message_creation"]  # it did not search
+        store = await ok(client.get(f"/v1/vector_stores/{store_id}"), "VectorStoreObject")
+        assert (store["last_active_at"], store["expires_at"]) == (int(clock.now), int(clock.now) + 7 * 86400)
+        clock.now += 7 * 86400  # a week with no run: expired
+        assert (await ok(client.get(f"/v1/vector_stores/{store_id}")))["status"] == "expired"

@@ -29,6 +29,10 @@ from ._vector_stores import create_store
 NO_CODE_INTERPRETER = ("The code_interpreter tool is not offered: Workers AI has no sandbox to run code in. "
                        "Use function tools and run code on your side.")
 INCLUDABLE = {file_search.RESULT_CONTENT}
+THREAD_STORE_DAYS = 7
+"""A store a thread's ``tool_resources.file_search.vector_stores`` makes expires this many days after it was
+last active, as at OpenAI ("Thread vector stores have default expiration policies": its file search guide);
+an assistant's has no default."""
 
 
 V1_RETIRED = ("The v1 Assistants API has been deprecated. Please try again by setting the header "
@@ -105,10 +109,11 @@ def checked_tools(tools: Sequence[AssistantTool], param: str = "tools") -> list[
 
 
 async def checked_resources(request: Request, resources: ToolResources | None,
-                            param: str = "tool_resources") -> dict[str, Any]:
+                            param: str = "tool_resources", *, thread: bool = False) -> dict[str, Any]:
     """``tool_resources`` as stored: a 400 for code_interpreter files (not on offer); the file_search
     stores checked as the caller's (404; an expired one 400), and a store made from
-    ``vector_stores[0]`` (its files attached and ingested) named instead."""
+    ``vector_stores[0]`` (its files attached and ingested) named instead — a ``thread``'s expiring
+    :data:`THREAD_STORE_DAYS` after it was last active."""
     stored = tool_resources_json(resources)
     if resources is None:
         return stored
@@ -125,6 +130,7 @@ async def checked_resources(request: Request, resources: ToolResources | None,
     for new in search.vector_stores or ():
         row = await create_store(request, file_ids=new.file_ids, metadata=new.metadata,
                                  chunking_strategy=new.chunking_strategy,
+                                 expires_after_days=THREAD_STORE_DAYS if thread else None,
                                  param=f"{param}.file_search.vector_stores[0].file_ids")
         ids.append(row.id)
     stored["file_search"] = {"vector_store_ids": ids}

@@ -94,8 +94,9 @@ async def create_thread_and_run(request: Request) -> Response:
              for i, m in enumerate((given.messages if given else None) or ())]
     # Last, as they may create vector stores. The run's own resources go to its new thread where the
     # thread names none (a run has no resources of its own to keep).
-    resources = await checked_resources(request, given.tool_resources if given else None, "thread.tool_resources")
-    for kind, value in (await checked_resources(request, body.tool_resources)).items():
+    resources = await checked_resources(request, given.tool_resources if given else None, "thread.tool_resources",
+                                        thread=True)
+    for kind, value in (await checked_resources(request, body.tool_resources, thread=True)).items():
         resources.setdefault(kind, value)
     thread = thread.model_copy(update={"tool_resources": resources})
     db, key = ctx.backends.db, principal(request).key_hash

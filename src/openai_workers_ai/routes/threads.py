@@ -27,7 +27,8 @@ async def create(request: Request) -> Response:
                     metadata=body.metadata or {})
     first = [await new_message(request, m, thread.id, f"messages[{i}].") for i, m in enumerate(body.messages or ())]
     # last: it may create a vector store
-    thread = thread.model_copy(update={"tool_resources": await checked_resources(request, body.tool_resources)})
+    resources = await checked_resources(request, body.tool_resources, thread=True)
+    thread = thread.model_copy(update={"tool_resources": resources})
     await threads.create(ctx.backends.db, thread, principal(request).key_hash, first)
     return json_response(thread)
 
@@ -40,7 +41,8 @@ async def modify(request: Request) -> Response:
     body = await parse_json(request, ModifyThreadRequest)
     thread = await thread_of(request)
     if "tool_resources" in body.model_fields_set:
-        thread = thread.model_copy(update={"tool_resources": await checked_resources(request, body.tool_resources)})
+        resources = await checked_resources(request, body.tool_resources, thread=True)
+        thread = thread.model_copy(update={"tool_resources": resources})
     if "metadata" in body.model_fields_set:
         thread = thread.model_copy(update={"metadata": body.metadata or {}})
     await threads.update(context(request).backends.db, thread)

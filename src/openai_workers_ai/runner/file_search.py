@@ -26,6 +26,7 @@ from ..errors import InvalidRequest, NotFound, UpstreamError
 from ..ports import MetadataValue
 from ..repositories import chunks, vector_store_files, vector_stores
 from ..repositories.chunks import Found
+from ..repositories.vector_stores import StoreRow
 from ..types.vector_stores import Filter, RankingOptions
 from ..workers_ai.embeddings import embed
 from .attribute_filters import matches
@@ -77,6 +78,14 @@ def rewrite(query: str) -> str:
     return " ".join(words) or query.strip()
 
 
+async def keep_active(ctx: AppContext, store: StoreRow) -> None:
+    """The store is in use (searched, or part of a run): its ``last_active_at`` is now, and its expiry
+    moves with it; at most once every :data:`TOUCH_EVERY` seconds (not one D1 write per search)."""
+    now = ctx.now()
+    if now - store.last_active_at >= TOUCH_EVERY:
+        await vector_stores.touch(ctx.backends.db, store.id, now)
+
+
 async def file_search(
     ctx: AppContext,
     vector_store_ids: Sequence[str],
@@ -103,8 +112,7 @@ async def file_search(
             raise NotFound(f"No vector store found with id '{store_id}'.", param="vector_store_ids")
         if store.expired(now):
             raise InvalidRequest(f"Vector store {store_id} has expired.", param="vector_store_ids")
-        if now - store.last_active_at >= TOUCH_EVERY:  # not one D1 write per search
-            await vector_stores.touch(db, store_id, now)
+        await keep_active(ctx, store)
     store_ids = list(dict.fromkeys(vector_store_ids))
     if not store_ids:
         return []

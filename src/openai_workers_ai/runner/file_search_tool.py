@@ -24,7 +24,7 @@ from ..types.runs import Run
 from ..types.vector_stores import Filter, RankingOptions
 from ..validation import validate
 from ..workers_ai import spec
-from .file_search import file_search
+from .file_search import file_search, keep_active
 from .gateway import Ran
 
 
@@ -130,6 +130,16 @@ async def run_options(ctx: AppContext, run: Run) -> Options:
     ranking = settings.get("ranking_options")
     return Options(tuple(dict.fromkeys(store_ids)), settings.get("max_num_results") or ASSISTANTS_MAX_RESULTS,
                    None, validate(RankingOptions, ranking) if ranking else None)
+
+
+async def keep_run_stores_active(ctx: AppContext, run: Run) -> None:
+    """A run with the file_search tool makes its stores active, searched or not: OpenAI counts a store
+    active when it was last "part of a run" (what a thread's store's default expiry runs from)."""
+    options = await run_options(ctx, run)
+    for store_id in options.vector_store_ids:
+        row = await vector_stores.get(ctx.backends.db, store_id, None)
+        if row is not None and not row.expired(ctx.now()):
+            await keep_active(ctx, row)
 
 
 def _store_ids(resources: dict[str, object] | None) -> list[str]:

@@ -155,6 +155,8 @@ class _Generation:
         return int(self.ctx.clock() * 1000)
 
     async def generate(self, tool_outputs: list[dict[str, str]] | None) -> AsyncGenerator[Event, None]:
+        if self._searching():
+            await file_search_tool.keep_run_stores_active(self.ctx, self.run)
         if tool_outputs:
             async for event in self._record_outputs(tool_outputs):
                 yield event
