@@ -695,6 +695,29 @@ async def test_a_prompt_that_cannot_fit_max_prompt_tokens_ends_incomplete(client
     assert simulator.calls == []
 
 
+async def test_max_prompt_tokens_covers_the_whole_run(client: httpx.AsyncClient, jobs: InProcessJobs,
+                                                     ctx: AppContext, simulator: Simulator) -> None:
+    # OpenAI: "These limits apply to the total number of tokens used in all completions throughout the Run's
+    # lifecycle. [...] If only 200 prompt tokens [...] are used in the first completion, the second completion
+    # will have available limits of 300 prompt tokens". The simulator counts a word a token; the gateway
+    # estimates four characters a token, so these ~210 words are ~120 tokens of prompt to fit.
+    asst = await assistant(client)
+    created_thread = await thread(client, CALL_WEATHER + "\n" + "w " * 200)
+    waiting = await finished(client, jobs, ctx, await run(client, created_thread["id"], asst["id"],
+                                                         max_prompt_tokens=256))
+    assert waiting["status"] == "requires_action"
+    used = waiting["usage"]["prompt_tokens"]
+    assert 200 < used < 256  # the first completion fitted, and left 256 - used for the rest of the run
+    call = waiting["required_action"]["submit_tool_outputs"]["tool_calls"][0]["id"]
+    calls = len(simulator.calls)
+    await ok(client.post(f"/v1/threads/{created_thread['id']}/runs/{waiting['id']}/submit_tool_outputs",
+                         json={"tool_outputs": [{"tool_call_id": call, "output": "sunny"}]}))
+    done = await finished(client, jobs, ctx, waiting)
+    assert done["status"] == "incomplete" and done["incomplete_details"] == {"reason": "max_prompt_tokens"}
+    assert len(simulator.calls) == calls  # no second completion: its prompt needs more than what is left
+    assert done["usage"]["prompt_tokens"] == used
+
+
 async def test_max_completion_tokens_ends_incomplete(client: httpx.AsyncClient, jobs: InProcessJobs,
                                                      ctx: AppContext) -> None:
     created_thread, created = await started(client, "echo: " + " ".join(["word"] * 300), max_completion_tokens=256)

@@ -22,9 +22,10 @@ MAX_ATTACHED_BYTES = 1024 * 1024
 """The most of an attached file a run reads (its text is cut there; the prompt is trimmed to fit anyway)."""
 
 
-async def spec_for(ctx: AppContext, run: Run, completion_used: int) -> tuple[ChatSpec, list[Source]]:
-    """The spec of the run's next generation, and the file_search results its answer may cite
-    (``translate.PromptTooLong`` when it cannot fit)."""
+async def spec_for(ctx: AppContext, run: Run, completion_used: int, prompt_used: int = 0
+                   ) -> tuple[ChatSpec, list[Source]]:
+    """The spec of the run's next generation (the tokens its earlier ones used counted against its limits),
+    and the file_search results its answer may cite (``translate.PromptTooLong`` when it cannot fit)."""
     db = ctx.backends.db
     model = ctx.catalog.resolve(run.model, task="text-generation")
     thread = await messages.context(db, run.thread_id, exclude_run=run.id)
@@ -34,7 +35,8 @@ async def spec_for(ctx: AppContext, run: Run, completion_used: int) -> tuple[Cha
     ])
     read = await _files(ctx, thread, vision=model.supports(VISION))
     own = translate.run_turns(steps, replies, budget_for(model.context_window))
-    return (translate.run_spec(run, model, translate.thread_turns(thread, read, model), own, completion_used),
+    return (translate.run_spec(run, model, translate.thread_turns(thread, read, model), own, completion_used,
+                               prompt_used),
             own.sources)
 
 

@@ -162,12 +162,13 @@ class _Generation:
                 yield event
         while True:  # a generation, then another after each file search
             spent = self.run.usage.completion_tokens if self.run.usage else 0
+            prompted = self.run.usage.prompt_tokens if self.run.usage else 0
             if self.run.max_completion_tokens is not None and spent >= self.run.max_completion_tokens:
                 async for event in self._end("incomplete", {"incomplete_details": {"reason": "max_completion_tokens"}}):
                     yield event
                 return
             try:
-                spec, self.sources = await run_context.spec_for(self.ctx, self.run, spent)
+                spec, self.sources = await run_context.spec_for(self.ctx, self.run, spent, prompted)
                 self.asked = next((m.text() for m in reversed(spec.messages) if m.role == "user"), "")
             except translate.PromptTooLong:
                 async for event in self._end("incomplete", {"incomplete_details": {"reason": "max_prompt_tokens"}}):

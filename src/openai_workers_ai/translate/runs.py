@@ -6,9 +6,11 @@ replies, its tool calls with their outputs, its file searches with their results
 (``image_file`` parts arrive here already read, as ``data:`` URLs); attached files' text is added to
 the message it is attached to. The thread is trimmed to fit: ``truncation_strategy`` ``last_messages``
 keeps the last *n* messages; ``auto`` drops the oldest until the prompt fits ``max_prompt_tokens``
-and the model's context window (estimated at ~4 characters a token). The run's own turns and the
-thread's last message are never dropped; if even they do not fit ``max_prompt_tokens``, the run ends
-``incomplete`` (:class:`PromptTooLong`).
+and the model's context window (estimated at ~4 characters a token). ``max_prompt_tokens``, as
+``max_completion_tokens``, covers the whole run: each generation has what the earlier ones left of it
+(OpenAI: "the second completion will have available limits of 300 prompt tokens"). The run's own turns
+and the thread's last message are never dropped; if even they do not fit, the run ends ``incomplete``
+(:class:`PromptTooLong`).
 """
 
 from __future__ import annotations
@@ -109,9 +111,11 @@ def run_turns(steps: Sequence[RunStep], replies: Mapping[str, Message], budget: 
     return Own(own.turns, own.sources, searches)
 
 
-def run_spec(run: Run, model: ModelInfo, thread: list[Turns], own: Own, completion_used: int = 0) -> spec.ChatSpec:
+def run_spec(run: Run, model: ModelInfo, thread: list[Turns], own: Own, completion_used: int = 0,
+             prompt_used: int = 0) -> spec.ChatSpec:
     """The spec for the run's next generation: ``thread`` trimmed to fit, then the run's ``own`` turns.
-    ``completion_used``: completion tokens the run already spent (``max_completion_tokens`` covers them all).
+    ``completion_used`` / ``prompt_used``: the tokens the run's earlier generations spent
+    (``max_completion_tokens`` and ``max_prompt_tokens`` cover them all).
 
     Once the run has searched, a ``required`` or file_search ``tool_choice`` has been met (the model
     may answer); after :data:`MAX_SEARCHES` searches it is no longer offered the search."""
@@ -119,7 +123,8 @@ def run_spec(run: Run, model: ModelInfo, thread: list[Turns], own: Own, completi
     if run.max_completion_tokens is not None:
         max_tokens = max(1, run.max_completion_tokens - completion_used)
     system = (spec.Message("system", run.instructions, where="instructions"),) if run.instructions else ()
-    kept = _truncated(run, model, system, thread, own.turns, max_tokens)
+    max_prompt = None if run.max_prompt_tokens is None else run.max_prompt_tokens - prompt_used
+    kept = _truncated(run, model, system, thread, own.turns, max_tokens, max_prompt)
     tools, choice = _tools(run.tools, run.tool_choice, search=own.searches < MAX_SEARCHES)
     if own.searches and (choice == "required" or choice == spec.Forced(file_search.NAME)):
         choice = "auto"
@@ -183,14 +188,15 @@ def _tokens(messages: Sequence[spec.Message]) -> int:
 
 
 def _truncated(
-    run: Run, model: ModelInfo, system: Turns, thread: list[Turns], own: list[Turns], max_tokens: int | None
+    run: Run, model: ModelInfo, system: Turns, thread: list[Turns], own: list[Turns], max_tokens: int | None,
+    max_prompt: int | None,
 ) -> list[Turns]:
     strategy = run.truncation_strategy
     if strategy.get("type") == "last_messages" and strategy.get("last_messages"):
         thread = thread[-int(strategy["last_messages"]):]
     budgets = []
-    if run.max_prompt_tokens is not None:
-        budgets.append(run.max_prompt_tokens)
+    if max_prompt is not None:
+        budgets.append(max_prompt)
     if model.context_window:
         reserve = max_tokens if max_tokens is not None else DEFAULT_RESERVE
         budgets.append(model.context_window - min(reserve, model.context_window // 4))
@@ -204,7 +210,7 @@ def _truncated(
             total -= sizes[start]
             start += 1
     kept = thread[start:]
-    if run.max_prompt_tokens is not None and fixed + sum(sizes[start:]) > run.max_prompt_tokens:
+    if max_prompt is not None and fixed + sum(sizes[start:]) > max_prompt:
         raise PromptTooLong()
     return kept
 
