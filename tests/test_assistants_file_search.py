@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from openai import AsyncAssistantEventHandler, AsyncOpenAI
 
 from openai_workers_ai.app import create_app
 from openai_workers_ai.context import AppContext
@@ -116,6 +117,29 @@ async def test_a_streamed_run(client: httpx.AsyncClient, app: Any) -> None:
     plain = events(await client.post(f"/v1/threads/{second['id']}/runs",
                                      json={"assistant_id": asst["id"], "stream": True}))
     assert all("content" not in r for r in plain[6][1]["step_details"]["tool_calls"][0]["file_search"]["results"])
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the client marks the Assistants API deprecated
+async def test_the_official_clients_stream_helper_reads_the_search_call(client: httpx.AsyncClient, app: Any) -> None:
+    store_id, ids = await corpus_store(client, app)
+    asst = await searching_assistant(client, store_id)
+    created_thread = await new_thread(client, QUESTION)
+    created: list[Any] = []
+
+    class Handler(AsyncAssistantEventHandler):
+        async def on_tool_call_created(self, tool_call: Any) -> None:
+            created.append(tool_call)
+
+    official = AsyncOpenAI(base_url="http://testserver/v1", api_key=KEY, http_client=client, max_retries=0)
+    async with official.beta.threads.runs.stream(thread_id=created_thread["id"], assistant_id=asst["id"],
+                                                 event_handler=Handler()) as stream:
+        await stream.until_done()
+        run_id = (await stream.get_final_run()).id
+    steps = await official.beta.threads.runs.steps.list(run_id, thread_id=created_thread["id"], order="asc")
+    call = steps.data[0].step_details.tool_calls[0]  # type: ignore[union-attr]
+    assert call.type == "file_search" and call.file_search.results[0].file_id == ids["passwords.md"]
+    # the call the helper saw created is the call the step holds (not its id twice over: 'call_…call_…')
+    assert [(c.type, c.id) for c in created] == [("file_search", call.id)]
 
 
 async def test_the_threads_and_the_assistants_stores_are_both_searched(

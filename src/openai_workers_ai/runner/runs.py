@@ -303,8 +303,12 @@ class _Generation:
         self.steps.append(step)  # a failure while searching fails it with the run
         for event in events:
             yield event
-        yield Event("thread.run.step.created", step)
-        yield Event("thread.run.step.in_progress", step)
+        # Announced with no calls, which the delta then brings, as a function call's step is: the official
+        # clients add a step's deltas to the step created, and would read a call sent in both as
+        # ``call_…call_…`` (strings concatenated).
+        announced = step.model_copy(update={"step_details": {"type": "tool_calls", "tool_calls": []}})
+        yield Event("thread.run.step.created", announced)
+        yield Event("thread.run.step.in_progress", announced)
         yield Event("thread.run.step.delta", {"id": step.id, "object": "thread.run.step.delta", "delta": {
             "step_details": {"type": "tool_calls", "tool_calls": [
                 {"index": i, **file_search.step_call(c.id or "", ranking, None)} for i, c in enumerate(calls)]}}})
