@@ -60,6 +60,8 @@ def checked(events: list[dict[str, Any]], first: int = 0) -> list[dict[str, Any]
     if first != 0:  # a tail (``starting_after``): its items were opened before it
         return events
     assert [e["type"] for e in events[:2]] == ["response.created", "response.in_progress"]
+    # nothing made yet: the official client's stream helpers start from this output, then add each item
+    assert [e["response"]["output"] for e in events[:2]] == [[], []]
     open_items: dict[int, dict[str, Any]] = {}
     done_items: dict[int, dict[str, Any]] = {}
     texts: dict[int, str] = {}

@@ -10,12 +10,13 @@ from typing import Any
 
 import httpx
 import pytest
+from openai import AsyncOpenAI
 
 from openai_workers_ai.adapters.local import FolderR2, SQLiteD1
 from openai_workers_ai.repositories import items as items_repo
 from openai_workers_ai.simulator import Simulator
 
-from .conftest import ADMIN_KEY, OTHER_KEY
+from .conftest import ADMIN_KEY, KEY, OTHER_KEY
 from .images_util import rgba_png
 from .openapi import assert_matches
 from .responses_util import checked, sse_events
@@ -357,6 +358,19 @@ async def test_retrieve_replays_the_stream(client: httpx.AsyncClient) -> None:
     later = await client.get(f"/v1/responses/{response['id']}", params={"stream": "true", "starting_after": "3"})
     tail = [json.loads(line[6:]) for line in later.text.split("\n") if line.startswith("data: ")]
     checked(tail, first=4)
+
+
+async def test_the_official_clients_stream_helper_resumes_a_stored_response(client: httpx.AsyncClient) -> None:
+    """``responses.stream(response_id=…)`` (a replay) accumulates the items from their events: the replay's
+    ``response.created`` holds none of them yet (else: "Duplicate response output index 0")."""
+    official = AsyncOpenAI(base_url="http://testserver/v1", api_key=KEY, http_client=client, max_retries=0)
+    response = await official.responses.create(model="@cf/qwen/qwen3-30b-a3b-fp8", input="echo: before")  # thinks
+    async with official.responses.stream(response_id=response.id) as stream:
+        kinds = [event.type async for event in stream]
+        final = await stream.get_final_response()
+    assert kinds.count("response.output_item.added") == len(response.output) == 2
+    assert final.output_text == response.output_text == "before"
+    assert [item.id for item in final.output] == [item.id for item in response.output]
 
 
 async def test_delete(client: httpx.AsyncClient, db: SQLiteD1) -> None:

@@ -347,7 +347,8 @@ def replay(response: dict[str, Any]) -> list[Event]:
     """The events a stream of ``response`` would have carried, rebuilt from the stored object (a
     response still queued or in progress, or cancelled, gets no closing event)."""
     writer = EventWriter()
-    start = {**response, "status": "in_progress", "output": writer.output, "completed_at": None}
+    # Nothing made yet (the events are all built before any is sent: the writer's output would be whole by then)
+    start = {**response, "status": "in_progress", "output": [], "completed_at": None}
     start.pop("usage", None)
     events = [writer.lifecycle("response.created", start), writer.lifecycle("response.in_progress", start)]
     for position, item in enumerate(response["output"]):
