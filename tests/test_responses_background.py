@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from openai import AsyncOpenAI
 
 from openai_workers_ai.adapters.local import FolderR2, SQLiteD1
 from openai_workers_ai.app import create_app
@@ -20,6 +21,7 @@ from openai_workers_ai.jobs import InProcessJobs, execute
 from openai_workers_ai.maintenance import run_scheduled
 from openai_workers_ai.ports import Backends, Job
 from openai_workers_ai.repositories import responses as responses_repo
+from openai_workers_ai.routes import responses as responses_route
 from openai_workers_ai.runner import responses as runner
 from openai_workers_ai.settings import Settings
 from openai_workers_ai.simulator import Simulator
@@ -149,6 +151,46 @@ async def test_completion_first_then_cancel_changes_nothing(client: httpx.AsyncC
     await runner_jobs.drain(ctx)
     r = await client.post(f"/v1/responses/{response['id']}/cancel")
     assert r.status_code == 200 and r.json()["status"] == "completed"
+
+
+async def test_a_stream_of_a_queued_response_follows_it_to_its_end(client: httpx.AsyncClient, ctx: AppContext,
+                                                                   runner_jobs: InProcessJobs,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """``GET …?stream=true`` of a response still queued / in progress (the official client's
+    ``responses.stream(response_id=…)``, resuming a background response) streams until it ends, as OpenAI's does:
+    its first events at once, the rest when its job is done — not a stream that stops without an end."""
+    monkeypatch.setattr(responses_route, "FOLLOW_EVERY", 0.01)
+    looking = asyncio.Event()
+    real_status_of = responses_repo.status_of
+
+    async def status_of(db: Any, response_id: str) -> str | None:
+        looking.set()  # the stream is waiting for the response to end
+        return await real_status_of(db, response_id)
+
+    monkeypatch.setattr(responses_repo, "status_of", status_of)
+    official = AsyncOpenAI(base_url="http://testserver/v1", api_key=KEY, http_client=client, max_retries=0)
+    response = await queue(client)
+
+    async def resumed() -> tuple[list[str], Any]:
+        async with official.responses.stream(response_id=response["id"]) as stream:
+            return [event.type async for event in stream], await stream.get_final_response()
+
+    following = asyncio.ensure_future(resumed())
+    await asyncio.wait_for(looking.wait(), 10)
+    await runner_jobs.drain(ctx)
+    kinds, final = await following
+    assert kinds[0] == "response.created" and kinds[-1] == "response.completed"
+    assert final.status == "completed" and final.output_text == "later"
+
+    looking.clear()
+    cancelled = await queue(client)
+    url = f"/v1/responses/{cancelled['id']}"
+    streamed = asyncio.ensure_future(client.get(url, params={"stream": "true"}))
+    await asyncio.wait_for(looking.wait(), 10)
+    assert (await client.post(f"{url}/cancel")).json()["status"] == "cancelled"
+    events = sse_events(await streamed)  # ends as its own stream would: no response.cancelled event exists
+    assert [e["type"] for e in events] == ["response.created", "response.in_progress", "error"]
+    assert events[-1]["code"] == "response_cancelled"
 
 
 async def test_only_background_responses_are_cancelled(client: httpx.AsyncClient) -> None:

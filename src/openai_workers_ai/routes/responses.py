@@ -106,21 +106,60 @@ async def response_of(ctx: AppContext, row: ResponseRow) -> dict[str, Any]:
     )
 
 
+FOLLOW_EVERY = 1.0
+"""Seconds between looks at a background response still queued / in progress that a stream follows."""
+
+
 async def retrieve(request: Request) -> Response:
     include = includes(request, INCLUDABLE)
     ctx = context(request)
-    response = file_search.shown(await response_of(ctx, await _row(request)), include)
+    row = await _row(request)
+    response = file_search.shown(await response_of(ctx, row), include)
     if request.query_params.get("stream", "").lower() != "true":
         return json_response(response)
     raw = request.query_params.get("starting_after", "-1")
     if not raw.lstrip("-").isdigit():
         raise InvalidRequest("Invalid value for 'starting_after': expected an integer.", param="starting_after")
+    reader = owner(request)
 
     async def replayed() -> AsyncIterator[objects.Event]:
-        for event in objects.replay(response):
+        events = objects.replay(response)
+        if row.status in responses.ACTIVE:  # followed to its end: its first events now, the rest once it ends
+            for event in events:
+                yield event
+            ended = await _ended(ctx, row, reader)
+            if ended is None:
+                yield {"type": "error", "code": "server_error", "message": "The response was deleted.", "param": None,
+                       "sequence_number": len(events)}
+                return
+            whole = objects.replay(file_search.shown(await response_of(ctx, ended), include))
+            if ended.status == "cancelled":  # as its own stream ends (stream events have no response.cancelled)
+                whole.append({"type": "error", "code": "response_cancelled", "message": "The response was cancelled.",
+                              "param": None, "sequence_number": len(whole)})
+            events = whole[len(events):]
+        for event in events:
             yield event
 
     return _sse(replayed(), int(raw))
+
+
+async def _ended(ctx: AppContext, row: ResponseRow, reader: str | None) -> ResponseRow | None:
+    """``row``'s response once it is no longer queued / in progress (failed at its deadline if it gets there
+    first), looked at every :data:`FOLLOW_EVERY` seconds; None if it is deleted meanwhile."""
+    while True:
+        await asyncio.sleep(FOLLOW_EVERY)
+        status = await responses.status_of(ctx.backends.db, row.id)
+        if status is None:
+            return None
+        if status in responses.ACTIVE and (row.deadline is None or row.deadline > ctx.now()):
+            continue
+        found = await responses.get(ctx.backends.db, row.id, reader)
+        if found is None:
+            return None
+        found = await responses.current(ctx.backends, ctx.settings, found, ctx.now())
+        if found.status not in responses.ACTIVE:
+            return found
+        row = found  # queued again with a new deadline (its stream's client left, a job took over)
 
 
 async def delete(request: Request) -> Response:
