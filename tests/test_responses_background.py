@@ -193,6 +193,28 @@ async def test_a_stream_of_a_queued_response_follows_it_to_its_end(client: httpx
     assert events[-1]["code"] == "response_cancelled"
 
 
+async def test_a_followed_stream_looks_a_bounded_number_of_times(client: httpx.AsyncClient,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stream following a response that does not end (its job never runs) stops after FOLLOW_LOOKS D1 reads,
+    with an error event, not one read a second for as long as the client stays (a Worker may make 1,000 calls)."""
+    monkeypatch.setattr(responses_route, "FOLLOW_EVERY", 0.001)
+    monkeypatch.setattr(responses_route, "FOLLOW_MOST", 0.001)
+    monkeypatch.setattr(responses_route, "FOLLOW_LOOKS", 3)
+    looks = []
+    real_status_of = responses_repo.status_of
+
+    async def status_of(db: Any, response_id: str) -> str | None:
+        looks.append(response_id)
+        return await real_status_of(db, response_id)
+
+    monkeypatch.setattr(responses_repo, "status_of", status_of)
+    response = await queue(client)
+    events = sse_events(await client.get(f"/v1/responses/{response['id']}", params={"stream": "true"}))
+    assert [e["type"] for e in events] == ["response.created", "response.in_progress", "error"]
+    assert "still queued" in events[-1]["message"] and len(looks) == 3
+    assert (await client.get(f"/v1/responses/{response['id']}")).json()["status"] == "queued"  # it goes on
+
+
 async def test_only_background_responses_are_cancelled(client: httpx.AsyncClient) -> None:
     r = await client.post("/v1/responses", json={"model": LLAMA, "input": "hi"})
     error = await client.post(f"/v1/responses/{r.json()['id']}/cancel")

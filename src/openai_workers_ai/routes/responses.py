@@ -107,7 +107,13 @@ async def response_of(ctx: AppContext, row: ResponseRow) -> dict[str, Any]:
 
 
 FOLLOW_EVERY = 1.0
-"""Seconds between looks at a background response still queued / in progress that a stream follows."""
+"""Seconds before the first look at a background response still queued / in progress that a stream follows;
+each next look waits half as long again, up to :data:`FOLLOW_MOST`."""
+FOLLOW_MOST = 10.0
+FOLLOW_LOOKS = 150
+"""Looks a followed stream makes at most (~24 minutes, past a response's 15-minute deadline): one D1 read each,
+and a Worker invocation may make 1,000 calls; after them the stream ends with an ``error`` event (the response
+goes on, to be retrieved)."""
 
 
 async def retrieve(request: Request) -> Response:
@@ -128,9 +134,10 @@ async def retrieve(request: Request) -> Response:
             for event in events:
                 yield event
             ended = await _ended(ctx, row, reader)
-            if ended is None:
-                yield {"type": "error", "code": "server_error", "message": "The response was deleted.", "param": None,
-                       "sequence_number": len(events)}
+            if ended is None or ended.status in responses.ACTIVE:
+                yield {"type": "error", "code": "server_error", "param": None, "sequence_number": len(events),
+                       "message": "The response was deleted." if ended is None else
+                       f"The response is still {ended.status}; retrieve it later, or stream it again."}
                 return
             whole = objects.replay(file_search.shown(await response_of(ctx, ended), include))
             if ended.status == "cancelled":  # as its own stream ends (stream events have no response.cancelled)
@@ -145,9 +152,9 @@ async def retrieve(request: Request) -> Response:
 
 async def _ended(ctx: AppContext, row: ResponseRow, reader: str | None) -> ResponseRow | None:
     """``row``'s response once it is no longer queued / in progress (failed at its deadline if it gets there
-    first), looked at every :data:`FOLLOW_EVERY` seconds; None if it is deleted meanwhile."""
-    while True:
-        await asyncio.sleep(FOLLOW_EVERY)
+    first), or as it is after :data:`FOLLOW_LOOKS` looks; None if it is deleted meanwhile."""
+    for look in range(FOLLOW_LOOKS):
+        await asyncio.sleep(min(FOLLOW_EVERY * 1.5**look, FOLLOW_MOST))
         status = await responses.status_of(ctx.backends.db, row.id)
         if status is None:
             return None
@@ -160,6 +167,7 @@ async def _ended(ctx: AppContext, row: ResponseRow, reader: str | None) -> Respo
         if found.status not in responses.ACTIVE:
             return found
         row = found  # queued again with a new deadline (its stream's client left, a job took over)
+    return row
 
 
 async def delete(request: Request) -> Response:
