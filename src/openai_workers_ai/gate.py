@@ -57,6 +57,7 @@ from .errors import (
     flavor_of,
     render,
 )
+from .limits import header
 from .settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ class Gate:
             return
         cors = self.cors
         headers = Headers(scope=scope)
-        origin = headers.get("origin") if cors is not None else None
+        origin = header(scope, b"origin") if cors is not None else None
         if cors is not None and origin is not None and scope["method"] == "OPTIONS" \
                 and "access-control-request-method" in headers:
             await cors.preflight_response(request_headers=headers)(scope, receive, send)

@@ -12,8 +12,20 @@ from json import dumps
 from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
+from starlette.types import Scope
 
 from .errors import InvalidRequest, PayloadTooLarge
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    """The value of a request's header ``name`` (lower case; the first, if sent more than once), or
+    None: what Starlette's ``request.headers.get`` answers, read from the scope without building a
+    ``Headers`` (whose ``get`` raises and catches a ``KeyError`` for a header not sent)."""
+    headers: list[tuple[bytes, bytes]] = scope["headers"]
+    for key, value in headers:
+        if key == name:
+            return value.decode("latin-1")
+    return None
 
 
 def declared_over(content_length: str | None, limit: int) -> bool:
@@ -44,7 +56,7 @@ async def read_body(request: Request, limit: int) -> bytes:
     def too_large() -> PayloadTooLarge:
         return PayloadTooLarge(f"Request body is larger than the limit of {limit} bytes.")
 
-    if declared_over(request.headers.get("content-length"), limit):
+    if declared_over(header(request.scope, b"content-length"), limit):
         raise too_large()
     parts: list[bytes] = []
     size = 0

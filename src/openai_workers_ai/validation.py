@@ -25,7 +25,7 @@ from starlette.requests import Request
 from . import spec_rules
 from .context import AppContext, context
 from .errors import InvalidRequest
-from .limits import read_body
+from .limits import header, read_body
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -34,7 +34,8 @@ async def parse_json(request: Request, model: type[M], *, task: str | None = Non
     """Validate a JSON body into ``model``; every failure is a 400 naming the ``param``. With
     ``task``, the body's ``model`` is resolved for that task first, as OpenAI answers an unknown
     model (404) before it looks at the other fields."""
-    content_type = request.headers.get("content-type", "application/json")
+    sent = header(request.scope, b"content-type")
+    content_type = "application/json" if sent is None else sent
     media_type = content_type.partition(";")[0].strip().lower()
     if media_type != "application/json" and not media_type.endswith("+json"):
         raise InvalidRequest(
