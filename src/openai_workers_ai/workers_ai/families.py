@@ -52,8 +52,6 @@ class ModelCall:
     inputs: dict[str, Any]
     stop: tuple[str, ...] = ()
     max_tokens: int | None = None
-    prompt_text: str = ""
-    """The prompt as text, for estimating prompt tokens when Workers AI reports none."""
     streams: bool = True
     """False when the model cannot stream these inputs (e.g. classic JSON mode): the
     pipeline then runs it whole and replays the answer."""
@@ -121,7 +119,6 @@ def calls(spec: ChatSpec) -> list[ModelCall]:
         inputs=inputs,
         stop=spec.stop,
         max_tokens=spec.sampling.max_tokens,
-        prompt_text=spec.prompt_text(),
         streams=streams,
         tool_names=frozenset(t.name for t in spec.tools) if recoverable else frozenset(),
         forced=tuple(t.name for t in forced),

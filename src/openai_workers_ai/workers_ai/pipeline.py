@@ -59,7 +59,7 @@ async def complete(ctx: AppContext, spec: ChatSpec) -> Generated:
     calls = await _prepare(ctx, spec)
     ai = ctx.backends.ai
     choices = await gather_bounded([partial(_complete, ai, call, spec) for call in calls])
-    return Generated(choices, _total(c.usage for c in choices))
+    return Generated(choices, _total([c.usage for c in choices]))
 
 
 async def stream(ctx: AppContext, spec: ChatSpec) -> AsyncGenerator[Event, None]:
@@ -89,11 +89,13 @@ async def _prepare(ctx: AppContext, spec: ChatSpec) -> list[ModelCall]:
     return families.calls(spec)
 
 
-def _total(usages: Any) -> Usage:
-    """Choices of one prompt: the prompt counted once, as OpenAI counts it; completions summed."""
-    listed: list[Usage] = list(usages)
-    return Usage(listed[0].prompt_tokens if listed else 0, sum(u.completion_tokens for u in listed),
-                 sum(u.reasoning_tokens for u in listed), listed[0].cached_tokens if listed else 0)
+def _total(usages: list[Usage]) -> Usage:
+    """Choices of one prompt: the prompt counted once, as OpenAI counts it; completions summed (one
+    choice, as most requests ask: its own usage)."""
+    if len(usages) == 1:
+        return usages[0]
+    return Usage(usages[0].prompt_tokens if usages else 0, sum(u.completion_tokens for u in usages),
+                 sum(u.reasoning_tokens for u in usages), usages[0].cached_tokens if usages else 0)
 
 
 # ---- one choice --------------------------------------------------------------------------------
@@ -126,11 +128,11 @@ def _finish(call: ModelCall, upstream: str | None, usage: Usage, stopped: bool, 
     return "stop"
 
 
-def _usage(call: ModelCall, reported: Usage | None, produced: str, reasoning: str) -> Usage:
-    """Workers AI's counts when it reports them, else estimates; reasoning tokens estimated from
-    the reasoning text when it reports none (never more than the completion)."""
+def _usage(spec: ChatSpec, reported: Usage | None, produced: str, reasoning: str) -> Usage:
+    """Workers AI's counts when it reports them, else estimates (the prompt's from its text); reasoning
+    tokens estimated from the reasoning text when it reports none (never more than the completion)."""
     if reported is None:
-        reported = Usage(estimate_tokens(call.prompt_text), estimate_tokens(produced + reasoning))
+        reported = Usage(estimate_tokens(spec.prompt_text()), estimate_tokens(produced + reasoning))
     if reasoning and not reported.reasoning_tokens:
         estimate = min(estimate_tokens(reasoning), reported.completion_tokens)
         reported = Usage(reported.prompt_tokens, reported.completion_tokens, estimate, reported.cached_tokens)
@@ -148,7 +150,7 @@ def _choice(call: ModelCall, spec: ChatSpec, raw: dict[str, Any]) -> Choice:
     out = parse_output(raw)
     text, stopped = cut_at_stop(out.text, list(call.stop))
     text, tool_calls = _settled(spec, call, text, out.tool_calls)
-    usage = _usage(call, out.usage, out.text, out.reasoning)
+    usage = _usage(spec, out.usage, out.text, out.reasoning)
     return Choice(text, out.reasoning, tool_calls, _finish(call, out.finish_reason, usage, stopped, bool(tool_calls)),
                   usage)
 
@@ -208,7 +210,7 @@ async def _stream(
         if tail:
             produced.append(tail)
             yield Delta(index, tail)
-    usage = _usage(call, None if stopped else (reported or chunked), "".join(produced), "".join(thoughts))
+    usage = _usage(spec, None if stopped else (reported or chunked), "".join(produced), "".join(thoughts))
     usages.append(usage)
     yield Finish(index, _finish(call, upstream_finish, usage, stopped, tools))
 
