@@ -58,10 +58,12 @@ def chat_spec(req: CreateChatCompletionRequest, model: ModelInfo) -> spec.ChatSp
         reasoning_effort=req.reasoning_effort,
         stop=tuple(req.stop_sequences),
         n=n,
-        params=FUNCTION_PARAMS if legacy else spec.Params(),
+        params=FUNCTION_PARAMS if legacy else PARAMS,
     )
 
 
+PARAMS = spec.Params()
+"""The spec's fields as chat completions names them (its own names)."""
 FUNCTION_PARAMS = spec.Params(tools="functions", tool_choice="function_call")
 """What the deprecated ``functions`` / ``function_call`` stand in for, so a 400 names the param sent."""
 
