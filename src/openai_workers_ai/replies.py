@@ -28,9 +28,23 @@ def json_bytes(value: Any) -> bytes:
         return dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
 
 
-def json_bytes_response(value: Any, status: int = 200) -> Response:
-    """A JSON reply serialized with :func:`json_bytes`."""
-    return Response(json_bytes(value), status_code=status, media_type="application/json")
+def json_bytes_response(value: Any) -> Response:
+    """A JSON reply (200) serialized with :func:`json_bytes`."""
+    return _JSONBytes(json_bytes(value))
+
+
+class _JSONBytes(Response):
+    """What ``Response(body, media_type="application/json")`` is for JSON bytes and a 200, its headers
+    written out as Starlette works them out (``content-length``, then ``content-type``) rather than
+    worked out per reply."""
+
+    media_type = "application/json"
+
+    def __init__(self, body: bytes) -> None:
+        self.status_code = 200
+        self.background = None
+        self.body = body
+        self.raw_headers = [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]
 
 
 POLL_AFTER = "openai-poll-after-ms"
