@@ -102,11 +102,10 @@ class Gate:
             await self._not_http(scope, receive, send)
             return
         cors = self.cors
-        headers = Headers(scope=scope)
         origin = header(scope, b"origin") if cors is not None else None
         if cors is not None and origin is not None and scope["method"] == "OPTIONS" \
-                and "access-control-request-method" in headers:
-            await cors.preflight_response(request_headers=headers)(scope, receive, send)
+                and header(scope, b"access-control-request-method") is not None:
+            await cors.preflight_response(request_headers=Headers(scope=scope))(scope, receive, send)
             return
         started = complete = False
 
@@ -119,13 +118,13 @@ class Gate:
                         # What CORSMiddleware adds for a request that is no browser's (the usual case).
                         message["headers"] = [*message.get("headers", ()), (b"vary", b"Origin")]
                     else:
-                        await cors.send(message, send, headers)  # sends it, with the CORS headers
+                        await cors.send(message, send, Headers(scope=scope))  # sends it, with the CORS headers
                         return
             elif message["type"] == "http.response.body" and not message.get("more_body", False):
                 complete = True
             await send(message)
 
-        error = (_from_a_web_page(headers) if self.keyless else None) or self.keys.admit(scope)
+        error = (_from_a_web_page(Headers(scope=scope)) if self.keyless else None) or self.keys.admit(scope)
         caller: str = scope["state"]["principal"].key_hash if error is None else ""
         if error is None and caller and self.max_in_flight:
             if self.in_flight.get(caller, 0) >= self.max_in_flight:
