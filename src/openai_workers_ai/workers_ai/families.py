@@ -44,9 +44,10 @@ GPT_OSS_EFFORT = {"minimal": "low", "low": "low", "medium": "medium", "high": "h
 SEED_MAX = 9_999_999_999
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ModelCall:
-    """One Workers AI call and what the gateway enforces around it."""
+    """One Workers AI call and what the gateway enforces around it (built per request: a plain dataclass,
+    never changed once built, as :mod:`.spec` says)."""
 
     model: ModelInfo
     inputs: dict[str, Any]
