@@ -46,7 +46,7 @@ def check(schema: str, body: Any) -> None:
     for rule in first:
         if (rule.given is None or rule.given in body) and (error := rule.broken(body)) is not None:
             raise error
-    if not _valid(node)(body) and (error := _error(node, body, "")) is not None:
+    if not _VALID[id(node)](body) and (error := _error(node, body, "")) is not None:
         raise error
     for rule in later:
         if (rule.given is None or rule.given in body) and (error := rule.broken(body)) is not None:
@@ -415,6 +415,7 @@ def _compiled(node: Node) -> Valid:
     fitting: frozenset[type] | None = None  # the Python types every "type" admits
     by_type: dict[type, list[Valid]] = {}  # what values of a type must meet besides
     objects: list[Node] = []
+    enum_types: frozenset[type] = frozenset()  # the types of an enum's values
     parts, others = _conjuncts(node)
     for part in parts:
         if "type" in part:
@@ -422,6 +423,7 @@ def _compiled(node: Node) -> Valid:
             fitting = admitted if fitting is None else fitting & admitted
         if "enum" in part:
             others.append(_enum_test(part["enum"]))
+            enum_types = frozenset(type(v) for v in part["enum"])
         for t, kind in _KINDS.items():
             if (kind_test := _kind_test(part, kind)) is not None:
                 by_type.setdefault(t, []).append(kind_test)
@@ -436,6 +438,12 @@ def _compiled(node: Node) -> Valid:
         return (lambda value: True) if fitting is None else (lambda value: type(value) in fitting)
     if fitting is None and not checks and len(others) == 1:
         return others[0]
+    # A test that takes only values of the node's one type is the node's test as it is (one call, not two).
+    if not checks and len(others) == 1 and enum_types and fitting is not None and enum_types <= fitting:
+        return others[0]  # an enum (its test takes only values of its values' types)
+    if not others and fitting is not None and len(fitting) == 1 and fitting == checks.keys() \
+            and next(iter(fitting)) in (dict, list):
+        return checks[next(iter(fitting))]  # an object's or an array's rules (their tests take only one)
 
     def meets(value: Any) -> bool:
         kind = type(value)
@@ -477,6 +485,8 @@ def _kind_test(node: Node, kind: str) -> Valid | None:
         item = _valid(node["items"]) if "items" in node else None
 
         def fits(value: list[Any]) -> bool:
+            if type(value) is not list:  # (an array's test takes only an array: see _compiled)
+                return False
             if (fewest is not None and len(value) < fewest) or (most is not None and len(value) > most):
                 return False
             if item is not None:
@@ -505,6 +515,8 @@ def _object_test(parts: list[Node]) -> Valid:
              for p in parts if "additionalProperties" in p]
 
     def fits(value: dict[str, Any]) -> bool:
+        if type(value) is not dict:  # (an object's test takes only an object: see _compiled)
+            return False
         if most is not None and len(value) > most:
             return False
         if longest_key is not None and any(len(key) > longest_key for key in value):
