@@ -115,7 +115,8 @@ def _message(message: Message, index: int, function_call_id: str | None = None) 
         if any(isinstance(p, spec.ImagePart) for p in parts):
             content = tuple(parts)
     role = spec.ROLES[message.role]
-    calls = tuple(spec.ToolCall(c.id, c.function.name, c.function.arguments) for c in message.tool_calls or ())
+    calls = tuple(spec.ToolCall(c.id, c.function.name, c.function.arguments)
+                  for c in message.tool_calls) if message.tool_calls else ()
     if role == "assistant" and function_call_id and message.function_call is not None:
         calls = (spec.ToolCall(function_call_id, message.function_call.name, message.function_call.arguments),)
     return spec.Message(
@@ -167,7 +168,7 @@ def _tools(req: CreateChatCompletionRequest) -> tuple[tuple[spec.Tool, ...], spe
             strict_schema.check_tool(position, tool.function.name, tool.function.parameters)
     tools = list(req.tools or ())
     choice = req.tool_choice
-    if isinstance(choice, AllowedToolsChoice) and tools:
+    if tools and isinstance(choice, AllowedToolsChoice):
         # A subset of the tools, in a mode: sent as those tools with tool_choice auto / required.
         names = [t.function.name for t in tools]
         for position, ref in enumerate(choice.allowed_tools.tools):

@@ -122,7 +122,7 @@ def calls(spec: ChatSpec) -> list[ModelCall]:
         max_tokens=spec.sampling.max_tokens,
         streams=streams,
         tool_names=frozenset(t.name for t in spec.tools) if recoverable else frozenset(),
-        forced=tuple(t.name for t in forced),
+        forced=tuple(t.name for t in forced) if forced else (),
     )
     seed = spec.sampling.seed
     if spec.n == 1 or seed is None:
