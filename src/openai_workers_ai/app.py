@@ -191,7 +191,8 @@ class _App(Starlette):
         self.settings = settings
 
     def build_middleware_stack(self) -> ASGIApp:
-        return Gate(self.router, self.settings)
+        # (the router's own stack, what Router.__call__ would await: one coroutine a request fewer)
+        return Gate(self.router.middleware_stack, self.settings)
 
 
 def create_app(backends: Backends, settings: Settings, clock: Clock = time.time) -> Starlette:
