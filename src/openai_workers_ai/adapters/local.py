@@ -369,9 +369,12 @@ class RestAI:
         if response.status < 400 and content_type.startswith("text/event-stream"):
             return _stream(response, self.timeout)
         try:
-            # A body that trickles in (each chunk within the read timeout) is still bounded as a whole.
-            async with asyncio.timeout(TOTAL_TIMEOUT):  # no task of its own, as wait_for makes on 3.11
-                raw = await response.read()
+            if response.content.is_eof():  # all of it came with the headers (a short answer): nothing to wait for
+                raw = await response.read()  # (without the timeout's timer, ~3.5 µs of CPU)
+            else:
+                # A body that trickles in (each chunk within the read timeout) is still bounded as a whole.
+                async with asyncio.timeout(TOTAL_TIMEOUT):  # no task of its own, as wait_for makes on 3.11
+                    raw = await response.read()
         except _ERRORS as exc:
             if isinstance(exc, asyncio.TimeoutError) and not isinstance(exc, aiohttp.ServerTimeoutError):
                 raise UpstreamError(  # the timeout's: the whole answer took too long (each chunk was in time)
