@@ -44,13 +44,13 @@ def check(schema: str, body: Any) -> None:
         return
     first, later = _cross_field(schema)
     for rule in first:
-        if (rule.given is None or rule.given in body) and (error := rule.broken(body)) is not None:
-            raise error
+        if (rule.given is None or rule.given in body) and (message := rule.check(body)) is not None:
+            raise rule.error(body, message)
     if not _VALID[id(node)](body) and (error := _error(node, body, "")) is not None:
         raise error
     for rule in later:
-        if (rule.given is None or rule.given in body) and (error := rule.broken(body)) is not None:
-            raise error
+        if (rule.given is None or rule.given in body) and (message := rule.check(body)) is not None:
+            raise rule.error(body, message)
 
 
 def _cross_field(schema: str) -> tuple[tuple[Rule, ...], tuple[Rule, ...]]:
@@ -599,10 +599,8 @@ class Rule:
     given: str | None = None
     """A key the rule cannot be broken without: a body that lacks it (most do) is not checked."""
 
-    def broken(self, body: dict[str, Any]) -> InvalidRequest | None:
-        message = self.check(body)
-        if message is None:
-            return None
+    def error(self, body: dict[str, Any], message: str) -> InvalidRequest:
+        """The 400 for ``body``, which breaks the rule (``message``: what :attr:`check` answered)."""
         return InvalidRequest(message, param=self.where(body) if self.where else self.param, code=self.code)
 
 
