@@ -212,7 +212,10 @@ class Gate:
                 loop.call_later(due - now, self._start_due)
                 return
             del self.waiting[start_listening]
-            start_listening()
+            try:
+                start_listening()
+            except Exception:  # one request's failure must not leave the others' timer unarmed
+                logger.exception("could not start listening for a client")
         self.timer_loop = None
 
     async def _not_http(self, scope: Scope, receive: Receive, send: Send) -> None:
