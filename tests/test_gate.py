@@ -127,3 +127,24 @@ async def test_a_completion_stops_when_its_client_leaves(db: SQLiteD1, bucket: F
     started = asyncio.get_running_loop().time()
     await asyncio.wait_for(app_over(ai, db, bucket)(scope, receive, send), timeout=2)
     assert asyncio.get_running_loop().time() - started < gate.LISTEN_AFTER + 0.5 and sent == []
+
+
+async def test_the_shared_listen_timer_starts_every_due_request_even_after_one_that_fails() -> None:
+    """Requests whose body was read share one timer; a listener that cannot start (logged) does not stop the
+    timer from starting the others', nor from being armed again for later requests."""
+    async def nothing(scope: Any, receive: Any, send: Any) -> None:
+        pass
+
+    the_gate = gate.Gate(nothing, Settings(access_token=("sk-x",)))
+    started: list[str] = []
+
+    def failing() -> None:
+        raise RuntimeError("no listener")
+
+    the_gate._listen_later(failing)
+    the_gate._listen_later(lambda: started.append("second"))
+    await asyncio.sleep(gate.LISTEN_AFTER * 3)
+    assert started == ["second"] and not the_gate.waiting
+    the_gate._listen_later(lambda: started.append("later"))
+    await asyncio.sleep(gate.LISTEN_AFTER * 3)
+    assert started == ["second", "later"]
