@@ -15,7 +15,6 @@ appear together or not at all.
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from typing import Any
 
 from .. import storage
 from ..errors import APIError, InvalidRequest
+from ..ids import random_bytes
 from ..pagination import Page
 from ..ports import Backends, Database, ObjectStore, Statement
 from ..replies import json_bytes
@@ -78,7 +78,7 @@ async def stage(
     condition, params = guard
     statements: list[Statement] = []
     rows: list[tuple[object, ...]] = []
-    suffix = secrets.token_hex(5)  # one draw per batch: the stamps already differ within it
+    suffix = random_bytes(5).hex()  # one per batch: the stamps already differ within it
     for new in items:
         key = row_key(now, suffix)
         encoded = json_bytes(new.item)

@@ -23,13 +23,13 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-import secrets
 from collections.abc import Mapping, Sequence
 from json import dumps, loads
 from typing import Any
 
 from ..catalog import ModelInfo
 from ..errors import InvalidRequest
+from ..ids import random_bytes
 from ..types.common import MAX_CONTENT_PARTS
 from ..types.responses import Context, CreateResponse, Item
 from ..workers_ai import spec
@@ -51,7 +51,7 @@ PARAMS = spec.Params(tools="tools", tool_choice="tool_choice", output_format="te
 
 def object_id(prefix: str) -> str:
     """A Responses id: ``prefix`` and 48 random hex digits, as OpenAI's look (``msg_67cc…``)."""
-    return prefix + secrets.token_hex(24)
+    return prefix + random_bytes(24).hex()
 
 
 def _bad(message: str, param: str, code: str | None = None) -> InvalidRequest:
