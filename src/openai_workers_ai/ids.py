@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import string
+import time
 from collections.abc import Iterator
 
 _ALPHABET = string.ascii_letters + string.digits
@@ -92,6 +93,20 @@ def _ordered(number: int, length: int) -> str:
         number, digit = divmod(number, 62)
         digits = _ORDERED[digit] + digits
     return digits
+
+
+_last_us = 0
+
+
+def new_hex_id(prefix: str, length: int = 48) -> str:
+    """``prefix`` and ``length`` hex digits, as OpenAI's Responses ids look (``msg_67cc…``: they begin with
+    the time): the time in microseconds (14 digits, bumped past the last id this process made), then
+    random ones (34 of 48: 136 bits). Time-ordered, so the rows and index entries a stored response adds
+    (keyed by its id and its items' ids) go at the end of their B-trees, SQLite's and D1's, not at random
+    places among the older ones (~10 µs of SQLite's work a stored response here)."""
+    global _last_us
+    _last_us = max(time.time_ns() // 1000, _last_us + 1)
+    return f"{prefix}{_last_us:014x}{random_bytes((length - 14) // 2).hex()}"
 
 
 def call_id(upstream: str | None = None) -> str:

@@ -29,7 +29,7 @@ from typing import Any
 
 from ..catalog import ModelInfo
 from ..errors import InvalidRequest
-from ..ids import random_bytes
+from ..ids import new_hex_id
 from ..types.common import MAX_CONTENT_PARTS
 from ..types.responses import Context, CreateResponse, Item
 from ..workers_ai import spec
@@ -50,8 +50,8 @@ PARAMS = spec.Params(tools="tools", tool_choice="tool_choice", output_format="te
 
 
 def object_id(prefix: str) -> str:
-    """A Responses id: ``prefix`` and 48 random hex digits, as OpenAI's look (``msg_67cc…``)."""
-    return prefix + random_bytes(24).hex()
+    """A Responses id: ``prefix`` and 48 hex digits, time-ordered (:func:`~..ids.new_hex_id`)."""
+    return new_hex_id(prefix)
 
 
 def _bad(message: str, param: str, code: str | None = None) -> InvalidRequest:
