@@ -83,10 +83,15 @@ async def references(ctx: AppContext, new: list[Item], owner: str | None) -> lis
     return out
 
 
+def reads_files(item: Item) -> bool:
+    """Whether :func:`resolve` has files to read for ``item`` (else the model reads it as it is)."""
+    return item.get("type") == "message" and any(
+        p.get("type") == "input_file" or p.get("file_id") for p in item["content"])
+
+
 async def resolve(ctx: AppContext, item: Item, where: str, owner: str | None) -> Item:
     """``item`` as the model reads it: file parts read (images as data URLs, text files as text)."""
-    if item.get("type") != "message" or not any(
-            p.get("type") == "input_file" or p.get("file_id") for p in item["content"]):
+    if not reads_files(item):
         return item
     parts: list[Item] = []
     for k, part in enumerate(item["content"]):

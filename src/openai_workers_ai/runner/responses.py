@@ -152,14 +152,16 @@ async def prepare(ctx: AppContext, req: CreateResponse, *, owner: str, reader: s
     new = new_input if new_input is not None else translate.input_items(req.input)
     if cached is not None and req.conversation_id is None:  # with a conversation: its 400 (both given), or its checks
         past = response_inputs.History(cached, "previous_response_id")
+    elif req.previous_response_id is None and req.conversation_id is None:
+        past = response_inputs.History([], "input")  # nothing before the input (nothing to read)
     else:
         past = await response_inputs.history(ctx, req.previous_response_id, req.conversation_id, reader)
-    resolved_new = await response_inputs.references(ctx, new, reader)
-    stored_new = [item if item.get("type") != "item_reference" else resolved_new[i] for i, item in enumerate(new)]
-    _check_new_ids(past.items, stored_new)
+    if any(item.get("type") == "item_reference" for item in new):
+        new = await response_inputs.references(ctx, new, reader)  # stored as the items they name
+    _check_new_ids(past.items, new)
     wheres = [past.where] * len(past.items) + [f"input[{i}]" for i in range(len(new))]
-    resolved = [await response_inputs.resolve(ctx, item, where, reader)
-                for item, where in zip([*past.items, *resolved_new], wheres, strict=True)]
+    resolved = [await response_inputs.resolve(ctx, item, where, reader) if response_inputs.reads_files(item) else item
+                for item, where in zip([*past.items, *new], wheres, strict=True)]
     chat = translate.chat_spec(req, model, resolved, wheres, gateway_tools=gateway_functions())
     gateway: dict[str, tuple[GatewayTool, Item]] = {}
     for i, tool in enumerate(req.tools or ()):
@@ -167,7 +169,7 @@ async def prepare(ctx: AppContext, req: CreateResponse, *, owner: str, reader: s
             if response_id is None:  # checked when the request was made, not again when its job runs
                 await t.check(ctx, tool, i, reader)
             gateway[t.function.name] = (t, tool)
-    return Plan(response_id or translate.object_id("resp_"), owner, model, req, echoed, stored_new, chat, ctx.now(),
+    return Plan(response_id or translate.object_id("resp_"), owner, model, req, echoed, new, chat, ctx.now(),
                 gateway, past.items, settings, request_json)
 
 
