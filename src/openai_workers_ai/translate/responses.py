@@ -290,8 +290,8 @@ def messages(items: Sequence[Item], wheres: Sequence[str]) -> list[spec.Message]
             summary = compaction_summary(item["encrypted_content"], f"{where}.encrypted_content")
             out.append(spec.Message("system", f"A summary of the conversation so far:\n{summary}", where=where))
     flush()
-    unanswered = next((c for c in known_calls if c not in answered), None)
-    if unanswered is not None:  # OpenAI's 400 (param ``input``, wherever the call is): every call needs its output
+    if len(answered) < len(known_calls):  # OpenAI's 400 (param ``input``, wherever it is): each call needs its output
+        unanswered = next(c for c in known_calls if c not in answered)
         raise _bad(f"No tool output found for function call {unanswered}.", "input")
     return out
 
@@ -308,9 +308,10 @@ def _turn(item: Item, where: str) -> spec.Message:
         elif kind == "input_image":
             part_where = f"{where}.content[{k}]"
             parts.append(spec.ImagePart(part["image_url"], part_where, f"{part_where}.image_url"))
-    if any(isinstance(p, spec.ImagePart) for p in parts):
+    texts = [p for p in parts if isinstance(p, str)]
+    if len(texts) < len(parts):  # an image among them
         return spec.Message(role, tuple(parts), where=where)
-    return spec.Message(role, "".join(p for p in parts if isinstance(p, str)), where=where)
+    return spec.Message(role, "".join(texts), where=where)
 
 
 # ---- the spec ----------------------------------------------------------------------------------
@@ -324,10 +325,11 @@ def chat_spec(req: Context, model: ModelInfo, items: Sequence[Item], wheres: Seq
         turns.insert(0, spec.Message("system", req.instructions, where="instructions"))
     output_format = _output_format(req, turns)
     tools, choice = tools_of(req, gateway_tools)
-    sampling = spec.Sampling(max_tokens=max_tokens)
     if isinstance(req, CreateResponse):
         sampling = spec.Sampling(max_tokens=req.max_output_tokens or max_tokens, temperature=req.temperature,
                                  top_p=req.top_p)
+    else:
+        sampling = spec.Sampling(max_tokens=max_tokens)
     turns = fit(turns, model, req.truncation or "disabled", sampling.max_tokens)
     if not any(t.role != "system" for t in turns):
         raise _bad("The response has no input: send 'input' (or a 'previous_response_id' / 'conversation' "
@@ -394,10 +396,12 @@ def tools_of(req: Context, gateway_tools: Mapping[str, spec.Tool] | None = None
 
     A gateway-run tool (``gateway_tools``: type → function, for types such as ``file_search`` that the
     server runs itself) is offered to the model as that function; any other non-function type is a 400."""
+    if not req.tools:  # most requests: no tools to check, a choice among none
+        return (), _choice(req.tool_choice, [], {})
     gateway = gateway_tools or {}
     tools: list[spec.Tool] = []
     hosted: dict[str, spec.Tool] = {}
-    for i, tool in enumerate(req.tools or ()):
+    for i, tool in enumerate(req.tools):
         where = f"tools[{i}]"
         if not isinstance(tool, dict):
             raise _bad(f"Invalid '{where}': expected an object.", where)
@@ -427,7 +431,7 @@ def tools_of(req: Context, gateway_tools: Mapping[str, spec.Tool] | None = None
         tools.append(spec.Tool(name, description if isinstance(description, str) else None, parameters,
                                tool.get("strict") if isinstance(tool.get("strict"), bool) else None))
     taken = {f.name: kind for kind, f in hosted.items()}
-    for i, tool in enumerate(req.tools or ()):
+    for i, tool in enumerate(req.tools):
         if tool.get("type") == "function" and tool.get("name") in taken:
             raise _bad(f"Invalid 'tools[{i}].name': the function name '{tool['name']}' is the "
                        f"{taken[tool['name']]} tool's; choose another.", f"tools[{i}].name")
@@ -436,7 +440,6 @@ def tools_of(req: Context, gateway_tools: Mapping[str, spec.Tool] | None = None
 
 
 def _choice(choice: str | Item | None, tools: list[spec.Tool], hosted: Mapping[str, spec.Tool]) -> spec.ToolChoice:
-    names = {t.name for t in tools}
     if choice is None or (isinstance(choice, str) and choice in ("auto", "none", "required")):
         if choice == "required" and not tools:
             raise _bad("Invalid value for 'tool_choice': 'required' needs at least one tool.", "tool_choice")
@@ -444,6 +447,7 @@ def _choice(choice: str | Item | None, tools: list[spec.Tool], hosted: Mapping[s
     if not isinstance(choice, dict):
         raise _bad(f"Invalid value for 'tool_choice': '{choice}' is not one of none, auto, required.", "tool_choice")
     kind = choice.get("type")
+    names = {t.name for t in tools}
     if kind == "function":
         name = choice.get("name")
         if not isinstance(name, str) or name not in names:
