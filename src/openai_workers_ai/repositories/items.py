@@ -39,9 +39,12 @@ ROWS_PER_INSERT = 9
 """Item rows per INSERT: 10 parameters each, under D1's 100 per statement."""
 _COLUMNS = "id, container, role, item_id, owner, type, data, object_key, bytes, status, created_at, updated_at"
 _SELECT = "SELECT id, item_id, data, object_key FROM items"
+_INSERT_ROWS = [f"INSERT INTO items ({_COLUMNS}) VALUES "
+                + ", ".join(["(?, ?, ?, ?, ?, ?, ?, NULL, ?, 'ready', ?, ?)"] * rows) for rows in range(ROWS_PER_INSERT + 1)]
+"""The INSERT of that many small items' rows (each statement's SQL made once, not per write)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class NewItem:
     """An item to store in ``container``."""
 
@@ -77,7 +80,7 @@ async def stage(
     db = backends.db
     condition, params = guard
     statements: list[Statement] = []
-    rows: list[tuple[object, ...]] = []
+    rows: list[object] = []  # the unguarded small items' rows, one after another (10 values each)
     suffix = random_bytes(5).hex()  # one per batch: the stamps already differ within it
     for new in items:
         key = row_key(now, suffix)
@@ -91,7 +94,7 @@ async def stage(
                     f"INSERT INTO items ({_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, NULL, ?, 'ready', ?, ? WHERE 1{condition}"
                 ).bind(*row, *params))
             else:
-                rows.append(row)
+                rows += row
             continue
         object_key = storage.object_key(ITEMS, key)
         await storage.stage(
@@ -104,11 +107,9 @@ async def stage(
         if staged is not None:
             staged.append({"id": key, "object_key": object_key})
         statements.append(db.prepare(storage.ready_sql(ITEMS, condition)).bind(now, key, *params))
-    for start in range(0, len(rows), ROWS_PER_INSERT):
-        chunk = rows[start:start + ROWS_PER_INSERT]
-        values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, NULL, ?, 'ready', ?, ?)"] * len(chunk))
-        statements.append(db.prepare(f"INSERT INTO items ({_COLUMNS}) VALUES {values}").bind(
-            *(value for row in chunk for value in row)))
+    for start in range(0, len(rows), ROWS_PER_INSERT * 10):
+        values = rows[start:start + ROWS_PER_INSERT * 10]
+        statements.append(db.prepare(_INSERT_ROWS[len(values) // 10]).bind(*values))
     return statements
 
 

@@ -34,6 +34,7 @@ SETTINGS_KEY = "__settings"
 
 _COLUMNS = ("id, owner, status, model, background, previous_response_id, conversation_id, request, usage, error,"
             " incomplete_details, created_at, completed_at, deadline")
+_INSERT = f"INSERT INTO responses ({_COLUMNS}, updated_at) VALUES ({', '.join('?' * 15)})"
 
 
 def _json(value: Any) -> str | None:
@@ -85,7 +86,7 @@ def insert(db: Database, row: ResponseRow, now: int, request_json: bytes | None 
     :func:`stored_request`)."""
     if request_json is None:
         request_json = stored_request(row.request, row.settings)
-    return db.prepare(f"INSERT INTO responses ({_COLUMNS}, updated_at) VALUES ({', '.join('?' * 15)})").bind(
+    return db.prepare(_INSERT).bind(
         row.id, row.owner, row.status, row.model, int(row.background), row.previous_response_id,
         row.conversation_id, request_json.decode(), _json(row.usage), _json(row.error),
         _json(row.incomplete_details),
