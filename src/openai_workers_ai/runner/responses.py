@@ -281,7 +281,7 @@ async def _execute(ctx: AppContext, plan: Plan, *, streaming: bool) -> AsyncIter
         yield writer.lifecycle("response.created", started)
         yield writer.lifecycle("response.in_progress", started)
     try:
-        reason, usage = None, spec.Usage(0, 0)
+        reason, usage = None, NO_USAGE
         gateway = _Gateway(plan, plan.spec)
         stopped = False
         for round_ in range(MAX_ROUNDS):
@@ -304,14 +304,18 @@ async def _execute(ctx: AppContext, plan: Plan, *, streaming: bool) -> AsyncIter
                         elif isinstance(event, spec.Finish):
                             reason = event.reason
                         else:
-                            usage = usage + event.usage
+                            usage = _plus(usage, event.usage)
             else:
                 generated = await pipeline.complete(ctx, chat)
                 choice = generated.choices[0]
                 choice.tool_calls = _divert(choice.tool_calls, calls, plan)
-                writer.output.extend(objects.cited(item, gateway.sources) for item in objects.output_items(choice)
-                                     if not (calls and item["type"] == "message" and not choice.text))
-                reason, usage = choice.finish_reason, usage + generated.usage
+                made = objects.output_items(choice)
+                if calls and not choice.text:  # only gateway tools called: no empty message before their items
+                    made = [item for item in made if item["type"] != "message"]
+                if gateway.sources:  # answers written after a search cite what it found
+                    made = [objects.cited(item, gateway.sources) for item in made]
+                writer.output += made
+                reason, usage = choice.finish_reason, _plus(usage, generated.usage)
             if stopped or not calls:
                 break
             for out in writer.close_open():
@@ -382,6 +386,15 @@ async def _ending_as_stored(ctx: AppContext, plan: Plan, writer: objects.EventWr
     if row is not None:  # ended otherwise by someone else: nothing to say but how it ended
         return [*events, writer.event(f"response.{row.status}", response=plan.response(row.status, writer.output))]
     return [*events, writer.error("server_error", "The response was deleted while it was being generated.", None)]
+
+
+NO_USAGE = spec.Usage(0, 0)
+"""A response's usage before its first model call."""
+
+
+def _plus(usage: spec.Usage, more: spec.Usage) -> spec.Usage:
+    """``usage`` and a model call's ``more`` (after no usage, ``more`` as it is: most responses make one call)."""
+    return more if usage is NO_USAGE else usage + more
 
 
 def _divert(pieces: list[spec.ToolCallPiece], calls: dict[int, spec.ToolCallPiece],

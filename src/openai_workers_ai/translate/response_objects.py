@@ -149,15 +149,18 @@ def output_items(choice: Choice) -> list[Item]:
         out.append(reasoning_item(choice.reasoning, status))
     if choice.text or not (choice.reasoning or choice.tool_calls):
         out.append(message_output(choice.text, status))
-    out.extend(function_call_item(piece) for piece in choice.tool_calls)
+    if choice.tool_calls:
+        out += [function_call_item(piece) for piece in choice.tool_calls]
     return out
 
 
 def reasoning_tokens(items: list[Item], usage: Usage) -> int:
     """The output tokens spent reasoning (Workers AI does not say: estimated from the text's share)."""
     text = sum(len(p.get("text", "")) for i in items if i["type"] == "reasoning" for p in i["content"])
+    if not text:  # most answers: no reasoning
+        return 0
     total = text + sum(len(p.get("text", "")) for i in items if i["type"] == "message" for p in i["content"])
-    return usage.completion_tokens * text // total if total else 0
+    return usage.completion_tokens * text // total
 
 
 class EventWriter:
