@@ -67,7 +67,10 @@ class Context(Request):
 
     @property
     def conversation_id(self) -> str | None:
-        return self.conversation.id if isinstance(self.conversation, ConversationRef) else self.conversation
+        # None or a string answered first: isinstance of a pydantic model's class runs its metaclass's Python
+        # __instancecheck__ (~0.1 µs, and a response reads this ~8 times)
+        conversation = self.conversation
+        return conversation if conversation is None or isinstance(conversation, str) else conversation.id
 
 
 class CreateResponse(Context):
