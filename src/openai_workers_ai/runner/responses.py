@@ -258,9 +258,8 @@ async def complete(ctx: AppContext, plan: Plan) -> dict[str, Any]:
     """The response run to its end without streaming (:func:`execute`'s events drained): its Response
     object as it ends."""
     final: dict[str, Any] = {}
-    async with aclosing(_execute(ctx, plan, streaming=False)) as events:  # type: ignore[type-var]  # an async generator
-        async for event in events:
-            final = event.get("response", final)
+    async for event in _execute(ctx, plan, streaming=False):  # to its end or its failure: nothing left to close
+        final = event.get("response", final)
     return final if not plan.gateway else file_search_format.shown(final, plan.request.include)
 
 
