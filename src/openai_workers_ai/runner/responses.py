@@ -160,8 +160,10 @@ async def prepare(ctx: AppContext, req: CreateResponse, *, owner: str, reader: s
         new = await response_inputs.references(ctx, new, reader)  # stored as the items they name
     _check_new_ids(past.items, new)
     wheres = [past.where] * len(past.items) + [f"input[{i}]" for i in range(len(new))]
-    resolved = [await response_inputs.resolve(ctx, item, where, reader) if response_inputs.reads_files(item) else item
-                for item, where in zip([*past.items, *new], wheres, strict=True)]
+    resolved = [*past.items, *new]  # as the model reads them: an item's files read
+    for k, item in enumerate(resolved):
+        if response_inputs.reads_files(item):
+            resolved[k] = await response_inputs.resolve(ctx, item, wheres[k], reader)
     chat = translate.chat_spec(req, model, resolved, wheres, gateway_tools=gateway_functions())
     gateway: dict[str, tuple[GatewayTool, Item]] = {}
     for i, tool in enumerate(req.tools or ()):
