@@ -39,9 +39,10 @@ ROWS_PER_INSERT = 9
 """Item rows per INSERT: 10 parameters each, under D1's 100 per statement."""
 _COLUMNS = "id, container, role, item_id, owner, type, data, object_key, bytes, status, created_at, updated_at"
 _SELECT = "SELECT id, item_id, data, object_key FROM items"
-_INSERT_ROWS = [f"INSERT INTO items ({_COLUMNS}) VALUES "
-                + ", ".join(["(?, ?, ?, ?, ?, ?, ?, NULL, ?, 'ready', ?, ?)"] * rows) for rows in range(ROWS_PER_INSERT + 1)]
-"""The INSERT of that many small items' rows (each statement's SQL made once, not per write)."""
+_ROW = "(?, ?, ?, ?, ?, ?, ?, NULL, ?, 'ready', ?, ?)"
+_INSERT_ROWS = {rows: f"INSERT INTO items ({_COLUMNS}) VALUES " + ", ".join([_ROW] * rows)
+                for rows in range(1, ROWS_PER_INSERT + 1)}
+"""Row count → the INSERT of that many small items' rows (each statement's SQL made once, not per write)."""
 
 
 @dataclass(slots=True)
