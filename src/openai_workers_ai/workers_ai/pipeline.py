@@ -56,8 +56,12 @@ if TYPE_CHECKING:
 
 async def complete(ctx: AppContext, spec: ChatSpec) -> Generated:
     """Run every choice whole, concurrently."""
-    calls = await _prepare(ctx, spec)
+    # (a model without vision has no images to inline: its calls made here, without _prepare's coroutine)
+    calls = await _prepare(ctx, spec) if spec.model.supports(VISION) else families.calls(spec)
     ai = ctx.backends.ai
+    if len(calls) == 1:  # one choice, as most requests ask: awaited here, not through gather_bounded
+        choice = await _complete(ai, calls[0], spec)
+        return Generated([choice], choice.usage)
     choices = await gather_bounded([partial(_complete, ai, call, spec) for call in calls])
     return Generated(choices, _total([c.usage for c in choices]))
 
