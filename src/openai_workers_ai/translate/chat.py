@@ -1,8 +1,8 @@
 """A ``CreateChatCompletionRequest`` → the neutral :class:`~..workers_ai.spec.ChatSpec` (pure).
 
 Everything that is OpenAI's rule rather than the model's is checked here, as OpenAI
-checks it: tool turns answer the calls before them, images only in user turns,
-``allowed_tools`` and a named ``tool_choice`` name given tools, ``json_object``
+checks it: tool turns answer the calls before them (images only in user turns: :mod:`..spec_rules`,
+on the body, before it is read), ``allowed_tools`` and a named ``tool_choice`` name given tools, ``json_object``
 needs the word "json", ``strict`` schemas follow the Structured Outputs rules,
 outputs Workers AI cannot give (audio, web search) are refused; ``audio`` without the audio
 modality is ignored, as OpenAI ignores it. What the model can
@@ -37,7 +37,6 @@ def chat_spec(req: CreateChatCompletionRequest, model: ModelInfo) -> spec.ChatSp
             param="n",
         )
     check_tool_history(req.messages)
-    check_image_roles(req.messages)
     check_outputs(req)
     messages = _messages(req.messages)
     output_format = _output_format(req)
@@ -251,18 +250,6 @@ def check_tool_history(messages: list[Message]) -> None:
             f"'tool_call_id'. The following tool_call_ids did not have response messages: {', '.join(pending)}",
             param=f"messages[{index}].role",
         )
-
-
-def check_image_roles(messages: list[Message]) -> None:
-    """OpenAI takes images in user messages only."""
-    for i, message in enumerate(messages):
-        if message.role != "user" and isinstance(message.content, list):
-            if any(isinstance(part, ImagePart) for part in message.content):
-                raise InvalidRequest(
-                    f"Invalid 'messages[{i}]'. Image URLs are only allowed for messages with role 'user', "
-                    f"but this message with role '{message.role}' contains an image URL.",
-                    param=f"messages[{i}]",
-                )
 
 
 def check_outputs(req: CreateChatCompletionRequest) -> None:
