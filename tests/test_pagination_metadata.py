@@ -133,9 +133,9 @@ def test_item_row_keys_of_two_processes_sort_in_the_order_written(monkeypatch: p
     # Process A adds four items to a conversation; process B (its own last key) adds one a moment later,
     # in the same second of the app's clock: B's sorts after A's (it sorted between them).
     now = int(time.time())
-    monkeypatch.setattr(items, "_last", 0)  # as a fresh process (tests before this one wrote keys at the tests' clock, years on)
+    monkeypatch.setattr(id_maker, "_last_us", 0)  # as a fresh process (tests before this one wrote keys at the tests' clock, years on)
     first = [items.row_key(now, "aaaaaaaaaa") for _ in range(4)]
-    monkeypatch.setattr(items, "_last", 0)
+    monkeypatch.setattr(id_maker, "_last_us", 0)
     time.sleep(0.002)
     later = items.row_key(now, "0000000000")
     assert first == sorted(first) and later > first[-1]

@@ -98,15 +98,21 @@ def _ordered(number: int, length: int) -> str:
 _last_us = 0
 
 
+def microseconds(floor: int = 0) -> int:
+    """The wall clock in microseconds (at least ``floor``), bumped past the last stamp this process made:
+    stamps made together still differ and sort in the order they were made."""
+    global _last_us
+    _last_us = max(floor, time.time_ns() // 1000, _last_us + 1)
+    return _last_us
+
+
 def new_hex_id(prefix: str) -> str:
     """``prefix`` and 48 hex digits, as OpenAI's Responses ids look (``msg_67cc…``: they begin with the
-    time): the time in microseconds (7 bytes, bumped past the last id this process made), then 17 random
-    bytes (136 bits). Time-ordered, so the rows and index entries a stored response adds (keyed by its id
-    and its items' ids) go at the end of their B-trees, SQLite's and D1's, not at random places among the
-    older ones (~10 µs of SQLite's work a stored response here)."""
-    global _last_us
-    _last_us = max(time.time_ns() // 1000, _last_us + 1)
-    return prefix + (_last_us.to_bytes(7, "big") + random_bytes(17)).hex()
+    time): the time in microseconds (7 bytes, :func:`microseconds`), then 17 random bytes (136 bits).
+    Time-ordered, so the rows and index entries a stored response adds (keyed by its id and its items'
+    ids) go at the end of their B-trees, SQLite's and D1's, not at random places among the older ones
+    (~10 µs of SQLite's work a stored response here)."""
+    return prefix + (microseconds().to_bytes(7, "big") + random_bytes(17)).hex()
 
 
 def call_id(upstream: str | None = None) -> str:

@@ -15,7 +15,6 @@ appear together or not at all.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from json import loads
@@ -23,7 +22,7 @@ from typing import Any
 
 from .. import storage
 from ..errors import APIError, InvalidRequest
-from ..ids import random_bytes
+from ..ids import microseconds, random_bytes
 from ..pagination import Page
 from ..ports import Backends, Database, ObjectStore, Statement
 from ..replies import json_bytes
@@ -40,6 +39,7 @@ ROWS_PER_INSERT = 9
 _COLUMNS = "id, container, role, item_id, owner, type, data, object_key, bytes, status, created_at, updated_at"
 _SELECT = "SELECT id, item_id, data, object_key FROM items"
 _ROW = "(?, ?, ?, ?, ?, ?, ?, NULL, ?, 'ready', ?, ?)"
+_VALUES_PER_ROW = _ROW.count("?")
 _INSERT_ROWS = {rows: f"INSERT INTO items ({_COLUMNS}) VALUES " + ", ".join([_ROW] * rows)
                 for rows in range(1, ROWS_PER_INSERT + 1)}
 """Row count → the INSERT of that many small items' rows (each statement's SQL made once, not per write)."""
@@ -54,18 +54,13 @@ class NewItem:
     item: dict[str, Any]
 
 
-_last = 0
-
-
 def row_key(now: int, suffix: str) -> str:
-    """A fresh row key: time-ordered (microseconds, bumped past the last one this process issued, so
-    keys made together still sort in order and differ), then ``suffix`` (random: keys of other processes
-    differ too), so rows read back in the order written. The microseconds are the wall clock's (``now``,
-    the app's clock in whole seconds, is only a floor): items another process (or isolate) adds to the
-    same conversation a moment later sort after these, not between them."""
-    global _last
-    _last = max(now * 1_000_000, time.time_ns() // 1000, _last + 1)
-    return f"it{_last:014x}{suffix}"
+    """A fresh row key: time-ordered (:func:`~..ids.microseconds`: keys made together still sort in order
+    and differ), then ``suffix`` (random: keys of other processes differ too), so rows read back in the
+    order written. The microseconds are the wall clock's (``now``, the app's clock in whole seconds, is only
+    a floor): items another process (or isolate) adds to the same conversation a moment later sort after
+    these, not between them."""
+    return f"it{microseconds(now * 1_000_000):014x}{suffix}"
 
 
 async def stage(
@@ -81,7 +76,7 @@ async def stage(
     db = backends.db
     condition, params = guard
     statements: list[Statement] = []
-    rows: list[object] = []  # the unguarded small items' rows, one after another (10 values each)
+    rows: list[object] = []  # the unguarded small items' rows, one after another (_VALUES_PER_ROW values each)
     suffix = random_bytes(5).hex()  # one per batch: the stamps already differ within it
     for new in items:
         key = row_key(now, suffix)
@@ -108,9 +103,10 @@ async def stage(
         if staged is not None:
             staged.append({"id": key, "object_key": object_key})
         statements.append(db.prepare(storage.ready_sql(ITEMS, condition)).bind(now, key, *params))
-    for start in range(0, len(rows), ROWS_PER_INSERT * 10):
-        values = rows[start:start + ROWS_PER_INSERT * 10]
-        statements.append(db.prepare(_INSERT_ROWS[len(values) // 10]).bind(*values))
+    per_insert = ROWS_PER_INSERT * _VALUES_PER_ROW
+    for start in range(0, len(rows), per_insert):
+        values = rows[start:start + per_insert]
+        statements.append(db.prepare(_INSERT_ROWS[len(values) // _VALUES_PER_ROW]).bind(*values))
     return statements
 
 
