@@ -37,11 +37,13 @@ def output(proc: subprocess.Popen[bytes]) -> str:
     return LOGS[proc.pid].read_text(errors="replace")
 
 
-def start(args: list[str], env: dict[str, str], url: str, cwd: Path) -> subprocess.Popen[bytes]:
+def start(args: list[str], env: dict[str, str], url: str, cwd: Path,
+          entry: tuple[str, ...] = ("-m", "openai_workers_ai.cli")) -> subprocess.Popen[bytes]:
+    """The CLI (``entry``: how Python runs it) with ``args``, once ``url`` answers."""
     # Output goes to a file, not a pipe nobody drains (a full pipe would freeze the server).
     with tempfile.NamedTemporaryFile(dir=cwd, prefix=f"{args[0]}-", suffix=".log", delete=False) as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "openai_workers_ai.cli", *args],
+            [sys.executable, *entry, *args],
             cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
     LOGS[proc.pid] = Path(log.name)

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import base64
 import os
-import subprocess
-import sys
-import tempfile
 import textwrap
 import threading
 import time
@@ -15,11 +12,10 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import httpx
 import openai
 import pytest
 
-from .conftest import E2E_KEY, ROOT, free_port, stop
+from .conftest import E2E_KEY, ROOT, free_port, start, stop
 
 SECRET = "whsec_" + base64.b64encode(b"the e2e webhook secret, 32 bytes").decode()
 
@@ -73,21 +69,9 @@ def server(tmp_path: Path, receiver: tuple[str, Received]) -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDFLARE_")}
     env.update(ACCESS_TOKEN=E2E_KEY, WEBHOOK_URL=receiver[0], WEBHOOK_SECRET=SECRET, FETCH_ALLOW_HTTP="true",
                PYTHONPATH=str(ROOT / "src"))
-    with tempfile.NamedTemporaryFile(dir=tmp_path, prefix="serve-", suffix=".log", delete=False) as log:
-        proc = subprocess.Popen([sys.executable, "-c", SERVE, "serve", "--port", str(port), "--data-dir",
-                                 str(tmp_path / "data"), "--ai", "simulator"], cwd=tmp_path, env=env, stdout=log,
-                                stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"server did not start:\n{Path(log.name).read_text(errors='replace')}")
-        try:
-            if httpx.get(url + "/health", timeout=0.5).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.05)
+    proc = start(["serve", "--port", str(port), "--data-dir", str(tmp_path / "data"), "--ai", "simulator"],
+                 env, url + "/health", cwd=tmp_path, entry=("-c", SERVE))
     yield url
     stop(proc)
 
