@@ -415,10 +415,12 @@ async def test_compact_keeps_the_user_messages_and_makes_an_item_that_feeds_back
     rest (the assistant's answers, tool calls, reasoning); fed back as input, it continues the conversation."""
     first = await create(client, input="echo: we chose blue")
     r = await client.post("/v1/responses/compact", json={
-        "model": LLAMA, "previous_response_id": first["id"], "input": [{"role": "user", "content": "echo: and red"}]})
+        "model": LLAMA, "previous_response_id": first["id"], "input": [{"role": "user", "content": "echo: and red"}],
+        "safety_identifier": "user-42"})
     assert r.status_code == 200, r.text
     compacted = r.json()
     assert_matches(compacted, "CompactResource")
+    assert compacted["safety_identifier"] == "user-42"  # openai-python 3.63's CompactedResponse shows it
     kept, item = compacted["output"][:-1], compacted["output"][-1]
     assert [(m["type"], m["role"], m["status"], m["content"]) for m in kept] == [
         ("message", "user", "completed", [{"type": "input_text", "text": text}])

@@ -107,7 +107,7 @@ def test_background_polling_and_cancel(client: OpenAI) -> None:
 
 
 def test_conversations_crud_and_responses_in_them(client: OpenAI) -> None:
-    conversation = client.conversations.create(metadata={"topic": "e2e"},
+    conversation = client.conversations.create(metadata={"topic": "e2e"}, safety_identifier="user-42",
                                                items=[{"type": "message", "role": "user", "content": "echo: hi"}])
     assert client.conversations.retrieve(conversation.id).metadata == {"topic": "e2e"}
     client.conversations.update(conversation.id, metadata={"topic": "changed"})

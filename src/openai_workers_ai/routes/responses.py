@@ -239,9 +239,11 @@ async def compact(request: Request) -> Response:
     generated = await pipeline.complete(ctx, summary_spec)
     usage = objects.usage_object(generated.usage)
     kept = [item for item in items if item.get("type") == "message" and item.get("role") == "user"]
-    return json_response({"id": translate.object_id("resp_"), "object": "response.compaction",
-                          "created_at": ctx.now(),
-                          "output": [*kept, translate.compaction_item(generated.choices[0].text)], "usage": usage})
+    compacted = {"id": translate.object_id("resp_"), "object": "response.compaction", "created_at": ctx.now(),
+                 "output": [*kept, translate.compaction_item(generated.choices[0].text)], "usage": usage}
+    if body.safety_identifier is not None:
+        compacted["safety_identifier"] = body.safety_identifier
+    return json_response(compacted)
 
 
 # ---- WebSocket mode --------------------------------------------------------------------------

@@ -15,6 +15,8 @@ MAX_ITEMS = 20
 class CreateConversationBody(Request):
     metadata: Metadata | None = None
     items: Annotated[list[dict[str, Any]], Field(max_length=MAX_ITEMS)] | None = None
+    safety_identifier: str | None = None
+    """Accepted (OpenAI's abuse monitoring; nothing here reads it, and the conversation object does not show it)."""
 
 
 class UpdateConversationBody(Request):

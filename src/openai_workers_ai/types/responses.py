@@ -136,6 +136,8 @@ class CompactBody(Request):
     prompt_cache_retention: str | None = None
     prompt_cache_options: dict[str, Any] | None = None
     service_tier: str | None = None
+    safety_identifier: str | None = None
+    """Accepted; shown on the compacted response, as OpenAI shows the one it used."""
 
 
 INCLUDABLE = frozenset({
