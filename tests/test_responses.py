@@ -150,6 +150,22 @@ async def test_reasoning_items_are_history_no_model_reads_back(client: httpx.Asy
     assert [m["role"] for m in simulator.calls[-1][1]["messages"]] == ["assistant", "user"]  # the chat path too
 
 
+async def test_function_tools_are_echoed_strict_by_default(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    """OpenAI's Responses API makes a function tool strict unless it says ``strict: false`` (its function-calling
+    guide), and echoes ``strict: true``: in the Response, its stream's, and the stored one. The model is still
+    called with ``strict`` as sent (a schema left loose is not held to the strict rules)."""
+    loose = {"type": "function", "name": "lookup", "parameters": {"type": "object", "properties": {"q": {}}}}
+    tools = [loose, {**loose, "name": "other", "strict": None}, {**loose, "name": "lax", "strict": False}]
+    response = await create(client, model=SCOUT, input='call:lookup {"q": 1}', tools=tools)
+    assert [t["strict"] for t in response["tools"]] == [True, True, False]
+    assert ["strict" not in t["function"] for t in simulator.calls[-1][1]["tools"]] == [True, True, True]
+    stored = (await client.get(f"/v1/responses/{response['id']}")).json()
+    assert [t["strict"] for t in stored["tools"]] == [True, True, False]
+    r = await client.post("/v1/responses", json={"model": SCOUT, "input": "hi", "tools": tools, "stream": True})
+    events = [e for e in sse_events(r) if "response" in e]
+    assert events and all([t["strict"] for t in e["response"]["tools"]] == [True, True, False] for e in events)
+
+
 async def test_max_output_tokens_makes_an_incomplete_response(client: httpx.AsyncClient) -> None:
     story = "echo: " + " ".join(["once upon a time by the sea"] * 8)  # longer than OpenAI's least budget (16)
     response = await create(client, input=story, max_output_tokens=16)

@@ -97,8 +97,9 @@ async def test_a_queued_response_keeps_its_request(client: httpx.AsyncClient, ct
     await runner_jobs.drain(ctx)
     done = await status(client, response["id"])
     assert done["status"] == "completed" and done["output"][0]["type"] == "function_call"
-    assert done["tools"][0]["strict"] is None and done["metadata"] == {"a": "b"} and done["max_output_tokens"] == 50
+    assert done["tools"][0]["strict"] is True and done["metadata"] == {"a": "b"} and done["max_output_tokens"] == 50
     inputs = simulator.calls[-1][1]
+    assert "strict" not in inputs["tools"][0]["function"]  # echoed strict (OpenAI's default), called as sent
     assert inputs["messages"][0] == {"role": "system", "content": "Use tools."} and inputs["max_tokens"] == 50
 
 

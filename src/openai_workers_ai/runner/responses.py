@@ -196,15 +196,26 @@ def _duplicate(item_id: str) -> InvalidRequest:
 
 SETTINGS_LEFT_OUT = frozenset({"model", "input", "instructions", "tools", "text", "metadata", "previous_response_id",
                                "conversation", "background", "stream", "stream_options"})
-"""Fields a background response's settings leave out: the row has them (its echo, lossless for these, or
-its columns), or they are the request's transport (``text.verbosity`` is filled in by the echo and
+"""Fields a background response's settings leave out: the row has them (its echo, lossless for these but
+function tools' ``strict``, kept apart: :data:`LOOSE_TOOLS`; or its columns), or they are the request's transport (``text.verbosity`` is filled in by the echo and
 changes nothing here)."""
+
+
+LOOSE_TOOLS = "tools_without_strict"
+"""The settings' key for the positions of the function tools sent without ``strict`` (or with null): the echo
+says ``strict: true`` for them, as OpenAI's does, but the model is called with ``strict`` as sent (a
+``strict: true`` schema is held to OpenAI's rules; one left out is not), so the job restores it."""
 
 
 def settings_of(req: CreateResponse) -> dict[str, Any]:
     """The request's settings as sent (what a background response's job rebuilds its request from,
     besides the echoed fields): only the fields the client set, so a default stays the model's."""
-    return req.model_dump(mode="json", by_alias=True, exclude_unset=True, exclude=set(SETTINGS_LEFT_OUT))
+    settings = req.model_dump(mode="json", by_alias=True, exclude_unset=True, exclude=set(SETTINGS_LEFT_OUT))
+    loose = [i for i, tool in enumerate(req.tools or ())
+             if tool.get("type") == "function" and not isinstance(tool.get("strict"), bool)]
+    if loose:
+        settings[LOOSE_TOOLS] = loose
+    return settings
 
 
 def _check_size(echoed: dict[str, Any], request_json: bytes) -> None:
@@ -628,14 +639,17 @@ async def plan_of(ctx: AppContext, row: ResponseRow) -> Plan:
     """The plan of a stored (background) response, rebuilt from its row and input items."""
     stored_input = await items.all_of(ctx.backends, row.id, ["input"])
     echoed = row.request
+    tools = echoed["tools"]
     if row.settings is not None:
-        settings = row.settings
+        settings = dict(row.settings)
+        loose = set(settings.pop(LOOSE_TOOLS, ()))
+        tools = [{**tool, "strict": None} if i in loose else tool for i, tool in enumerate(tools)]
     else:  # stored before its settings were kept: the echo (with OpenAI's defaults filled in) stands for them
         settings = {k: echoed[k] for k in ("tool_choice", "parallel_tool_calls", "temperature", "top_p",
                                            "max_output_tokens", "truncation", "store")}
         settings["reasoning"] = {"effort": echoed["reasoning"]["effort"]}
     request = CreateResponse.model_validate({
-        **settings, "instructions": echoed["instructions"], "tools": echoed["tools"], "text": echoed["text"],
+        **settings, "instructions": echoed["instructions"], "tools": tools, "text": echoed["text"],
         "metadata": echoed["metadata"], "model": row.model, "previous_response_id": row.previous_response_id,
         "conversation": row.conversation_id, "background": True,
     })

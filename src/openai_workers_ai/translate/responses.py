@@ -497,9 +497,12 @@ def echo_tools(tools: list[Item] | None) -> list[Item]:
     out: list[Item] = []
     for tool in tools or ():
         if tool.get("type") == "function":
-            # ``strict`` as sent (null when left out): a stored response's tools are read back as its request
+            # ``strict`` true when left out (or null): the Responses API's function tools are strict by default
+            # (OpenAI's function-calling guide), and OpenAI echoes them so; the model call still gets ``strict``
+            # as sent (a background job rebuilds it: runner/responses.py's LOOSE_TOOLS)
+            strict = tool.get("strict")
             out.append({"type": "function", "name": tool.get("name"), "description": tool.get("description"),
-                        "parameters": tool.get("parameters"), "strict": tool.get("strict")})
+                        "parameters": tool.get("parameters"), "strict": strict if isinstance(strict, bool) else True})
         elif tool.get("type") == "file_search":  # OpenAI's defaults filled in
             out.append({**tool, "filters": tool.get("filters"), "max_num_results": tool.get("max_num_results", 10),
                         "ranking_options": {"ranker": "auto", "score_threshold": 0.0,
