@@ -56,6 +56,22 @@ async def test_create_ingest_retrieve_list_modify_delete(client: httpx.AsyncClie
     assert (await client.get(f"/v1/files/{ids['cats.txt']}")).status_code == 200
 
 
+async def test_modify_takes_null_as_the_sdk_sends_it(client: httpx.AsyncClient) -> None:
+    """``client.vector_stores.update(id, metadata=None)`` sends ``"metadata": null``: the spec's
+    UpdateVectorStoreRequest allows null for ``name``, ``metadata`` and ``expires_after``; null clears each
+    (as ``metadata: null`` does on every other update endpoint), and a field left out changes nothing."""
+    store = (await client.post("/v1/vector_stores", json={
+        "name": "kb", "metadata": {"a": "b"}, "expires_after": {"anchor": "last_active_at", "days": 3}})).json()
+    r = await client.post(f"/v1/vector_stores/{store['id']}", json={})
+    assert r.status_code == 200 and r.json() == store
+    r = await client.post(f"/v1/vector_stores/{store['id']}", json={"metadata": None})
+    assert r.status_code == 200, r.text
+    assert (r.json()["name"], r.json()["metadata"], r.json()["expires_after"]) == ("kb", {}, store["expires_after"])
+    r = await client.post(f"/v1/vector_stores/{store['id']}", json={"name": None, "expires_after": None})
+    assert (r.json()["name"], r.json().get("expires_after"), r.json()["expires_at"]) == ("", None, None)
+    assert (await client.get(f"/v1/vector_stores/{store['id']}")).json() == r.json()
+
+
 async def test_pagination_as_openai_pages(client: httpx.AsyncClient) -> None:
     created = [(await client.post("/v1/vector_stores", json={"name": f"s{i}"})).json()["id"] for i in range(5)]
     first = (await client.get("/v1/vector_stores?limit=2")).json()

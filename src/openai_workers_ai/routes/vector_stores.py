@@ -56,11 +56,12 @@ async def modify(request: Request) -> Response:
     body = await parse_json(request, UpdateVectorStoreRequest)
     ctx = context(request)
     changes: dict[str, object] = {}
-    if body.name is not None:
-        changes["name"] = body.name
-    if body.metadata is not None:
-        changes["metadata"] = dict(body.metadata)
-    if "expires_after" in body.model_fields_set:  # null removes the expiry
+    sent = body.model_fields_set
+    if "name" in sent:  # null: no name, as a store created without one
+        changes["name"] = body.name or ""
+    if "metadata" in sent:  # null clears it, as every other update endpoint here does
+        changes["metadata"] = dict(body.metadata or {})
+    if "expires_after" in sent:  # null removes the expiry
         days = body.expires_after.days if body.expires_after else None
         changes.update(expires_after_days=days, expires_at=expiry(days, row.last_active_at))
     await vector_stores.update(ctx.backends.db, row.id, changes)
