@@ -128,6 +128,28 @@ async def test_create_thread_and_run(client: httpx.AsyncClient, jobs: InProcessJ
     assert names(pairs)[-1] == "thread.run.completed"
 
 
+@pytest.mark.parametrize("instructions", [None, "Greet the user."])
+async def test_a_run_on_an_empty_thread_completes(client: httpx.AsyncClient, jobs: InProcessJobs, ctx: AppContext,
+                                                  simulator: Simulator, instructions: str | None) -> None:
+    """OpenAI runs an empty thread (the model answers from the instructions, or from nothing); Workers AI
+    refuses an empty ``messages``, so the model is given one empty user turn when there is no other."""
+    asst = await assistant(client, model=LLAMA, tools=[], instructions=instructions)
+    empty = await thread(client)
+    done = await finished(client, jobs, ctx, await run(client, empty["id"], asst["id"]))
+    assert done["status"] == "completed" and done["last_error"] is None, done
+    messages = simulator.calls[-1][1]["messages"]
+    assert messages == ([{"role": "system", "content": instructions}] if instructions else
+                        [{"role": "user", "content": ""}])
+    replies = await listed(client, f"/v1/threads/{empty['id']}/messages", "ListMessagesResponse")
+    assert [m["role"] for m in replies] == ["assistant"] and replies[0]["content"][0]["text"]["value"]
+    pairs = events(await client.post(f"/v1/threads/{(await thread(client))['id']}/runs",
+                                     json={"assistant_id": asst["id"], "stream": True}))
+    assert names(pairs)[-1] == "thread.run.completed"
+    # "If no thread is provided when running a request, an empty thread will be created." (createThreadAndRun)
+    created = await ok(client.post("/v1/threads/runs", json={"assistant_id": asst["id"]}), "RunObject")
+    assert (await finished(client, jobs, ctx, created))["status"] == "completed"
+
+
 async def test_a_tool_call_through_requires_action_and_submit_tool_outputs(
     client: httpx.AsyncClient, jobs: InProcessJobs, ctx: AppContext
 ) -> None:

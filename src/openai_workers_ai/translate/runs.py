@@ -111,6 +111,12 @@ def run_turns(steps: Sequence[RunStep], replies: Mapping[str, Message], budget: 
     return Own(own.turns, own.sources, searches)
 
 
+NOTHING_SAID = spec.Message("user", "", where="thread")
+"""The model's one turn for a run on an empty thread without instructions: OpenAI runs it (the model
+answers from nothing), and Workers AI refuses an empty ``messages``, so the model is told nothing by an
+empty user turn."""
+
+
 def run_spec(run: Run, model: ModelInfo, thread: list[Turns], own: Own, completion_used: int = 0,
              prompt_used: int = 0) -> spec.ChatSpec:
     """The spec for the run's next generation: ``thread`` trimmed to fit, then the run's ``own`` turns.
@@ -128,9 +134,10 @@ def run_spec(run: Run, model: ModelInfo, thread: list[Turns], own: Own, completi
     tools, choice = _tools(run.tools, run.tool_choice, search=own.searches < MAX_SEARCHES)
     if own.searches and (choice == "required" or choice == spec.Forced(file_search.NAME)):
         choice = "auto"
+    messages = (*system, *(m for turns in (*kept, *own.turns) for m in turns))
     return spec.ChatSpec(
         model=model,
-        messages=(*system, *(m for turns in (*kept, *own.turns) for m in turns)),
+        messages=messages or (NOTHING_SAID,),
         tools=tools,
         tool_choice=choice,
         parallel_tool_calls=run.parallel_tool_calls,
