@@ -146,7 +146,8 @@ async def pending(db: Database, store_id: str, batch_id: str | None, limit: int)
 
 
 async def counts(db: Database, store_id: str, batch_id: str | None = None) -> Counts:
-    """``file_counts`` of a store, or of one of its batches."""
+    """``file_counts`` of a store's files, or of one of its batches' (a store's own are kept in its row:
+    :attr:`.vector_stores.StoreRow.file_counts`)."""
     where, params = "vector_store_id = ?", [store_id]
     if batch_id is not None:
         where += " AND batch_id = ?"
@@ -156,13 +157,6 @@ async def counts(db: Database, store_id: str, batch_id: str | None = None) -> Co
     ).bind(*params).all()
     found = {r["status"]: int(r["n"]) for r in rows if r["status"] in STATUSES}
     return Counts(**found)
-
-
-async def usage_bytes(db: Database, store_id: str) -> int:
-    row = await db.prepare(
-        "SELECT COALESCE(SUM(usage_bytes), 0) AS n FROM vector_store_files WHERE vector_store_id = ? AND status = ?"
-    ).bind(store_id, COMPLETED).first()
-    return int(row["n"]) if row else 0
 
 
 async def transition(db: Database, store_id: str, file_id: str, expected: str | Sequence[str], status: str,

@@ -14,12 +14,17 @@ from typing import Any
 from ..pagination import Page
 from ..ports import Database
 from .pages import page_of
+from .vector_store_files import Counts
 
 ACTIVE, DELETING = "active", "deleting"
 DAY = 86400
 
 _COLUMNS = ("id, owner, name, description, metadata, expires_after_days, expires_at, last_active_at, "
             "created_at, status")
+_READ = (f"{_COLUMNS}, file_counts_in_progress, file_counts_completed, file_counts_failed, file_counts_cancelled, "
+         "usage_bytes")
+"""What a read takes: the columns written, and the file counts and usage the triggers of
+``migrations/0014_vector_store_file_counts.sql`` keep (the store's files are not read)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,12 +41,18 @@ class StoreRow:
     last_active_at: int
     created_at: int
     status: str
+    file_counts: Counts = Counts()
+    """Its files per status (kept by triggers; a new store has none)."""
+    usage_bytes: int = 0
+    """Its completed files' ``usage_bytes``, added up (kept likewise)."""
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> StoreRow:
-        values = {f.name: row[f.name] for f in fields(cls)}
+        values = {f.name: row[f.name] for f in fields(cls) if f.name != "file_counts"}
         values["metadata"] = loads(row["metadata"])
-        return cls(**values)
+        counts = Counts(int(row["file_counts_in_progress"]), int(row["file_counts_completed"]),
+                        int(row["file_counts_failed"]), int(row["file_counts_cancelled"]))
+        return cls(**values, file_counts=counts)
 
     def expired(self, now: int) -> bool:
         return self.expires_at is not None and self.expires_at <= now
@@ -71,7 +82,7 @@ async def get(db: Database, store_id: str, owner: str | None) -> StoreRow | None
     params: list[object] = [store_id, ACTIVE]
     owned = _owned(owner, params)
     row = await db.prepare(
-        f"SELECT {_COLUMNS} FROM vector_stores WHERE id = ? AND status = ?{owned}"
+        f"SELECT {_READ} FROM vector_stores WHERE id = ? AND status = ?{owned}"
     ).bind(*params).first()
     return StoreRow.from_row(row) if row else None
 
@@ -80,14 +91,14 @@ async def get_deletable(db: Database, store_id: str, owner: str | None) -> Store
     """A store the caller may delete: a visible one, or one whose earlier delete failed halfway."""
     params: list[object] = [store_id]
     owned = _owned(owner, params)
-    row = await db.prepare(f"SELECT {_COLUMNS} FROM vector_stores WHERE id = ?{owned}").bind(*params).first()
+    row = await db.prepare(f"SELECT {_READ} FROM vector_stores WHERE id = ?{owned}").bind(*params).first()
     return StoreRow.from_row(row) if row else None
 
 
 async def list_page(db: Database, *, owner: str | None, page: Page) -> tuple[list[StoreRow], bool]:
     params: list[object] = [ACTIVE]
     where = "status = ?" + _owned(owner, params)
-    rows, has_more = await page_of(db, f"SELECT {_COLUMNS} FROM vector_stores", where, params, page)
+    rows, has_more = await page_of(db, f"SELECT {_READ} FROM vector_stores", where, params, page)
     return [StoreRow.from_row(r) for r in rows], has_more
 
 

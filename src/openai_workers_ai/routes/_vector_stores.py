@@ -85,9 +85,7 @@ def batch_object(row: BatchRow, counts: Counts) -> dict[str, Any]:
 
 
 async def render_store(ctx: AppContext, row: StoreRow) -> dict[str, Any]:
-    db = ctx.backends.db
-    return store_object(row, await vector_store_files.counts(db, row.id),
-                        await vector_store_files.usage_bytes(db, row.id), ctx.now())
+    return store_object(row, row.file_counts, row.usage_bytes, ctx.now())
 
 
 def store_not_found(store_id: str) -> NotFound:
@@ -182,4 +180,6 @@ async def create_store(request: Request, *, file_ids: Sequence[str], param: str 
             new_file_row(row.id, file_id, filename, chunking_strategy, None, None, now)
             for file_id, filename in names.items()])
         await start_ingestion(request, Job("vector_stores.ingest_batch", row.id, row.owner))
+        # read again for its file_counts (its files' triggers counted them in its row)
+        return await vector_stores.get(ctx.backends.db, row.id, None) or row
     return row
