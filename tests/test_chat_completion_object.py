@@ -12,7 +12,7 @@ from openai_workers_ai.translate.chat_completion import completion
 from openai_workers_ai.types.chat import ChatCompletion, ChatCompletionMessage, FunctionCall, ToolCall
 from openai_workers_ai.types.chat import Choice as ChatChoice
 from openai_workers_ai.types.common import ChatCompletionTokensDetails, CompletionUsage, PromptTokensDetails
-from openai_workers_ai.workers_ai.spec import Choice, Generated, ToolCallPiece, Usage
+from openai_workers_ai.workers_ai.spec import Choice, Generated, ToolCallPiece, Usage, gather
 
 CALL = ToolCallPiece(0, "call_1", "get_weather", '{"city": "Paris"}')
 CHOICES = [
@@ -60,3 +60,15 @@ def test_the_object_is_what_the_models_serialize(choices: list[Choice], usage: U
 def test_the_object_answering_functions_is_what_the_models_serialize(choices: list[Choice]) -> None:
     args = ("chatcmpl-x", 1700000000, "@cf/meta/llama-3.1-8b-instruct", Generated(choices, Usage(5, 2)))
     assert json_bytes(completion(*args, True)) == modelled(*args, True).model_dump_json().encode()
+
+
+def test_streamed_fragments_gather_into_whole_calls() -> None:
+    """One rule for every door (chat, Ollama, Responses, runs): a call opens at its index's first fragment
+    (a copy), later fragments extend its arguments and fill in an id or name still missing."""
+    calls: dict[int, ToolCallPiece] = {}
+    first = ToolCallPiece(0, None, "get_weather", '{"ci')
+    assert gather(calls, first) is calls[0] and calls[0] is not first
+    assert gather(calls, ToolCallPiece(1, "b", "lookup", "{}")) is calls[1]
+    assert gather(calls, ToolCallPiece(0, "a", "other", 'ty": "Paris"}')) is None
+    assert calls[0] == ToolCallPiece(0, "a", "get_weather", '{"city": "Paris"}')  # the first name kept
+    assert first.arguments == '{"ci' and calls[1].arguments == "{}"

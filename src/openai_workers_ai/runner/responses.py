@@ -417,8 +417,7 @@ def _divert(pieces: list[spec.ToolCallPiece], calls: dict[int, spec.ToolCallPiec
     out = []
     for piece in pieces:
         if piece.index in calls or piece.name in plan.gateway:
-            held = calls.setdefault(piece.index, spec.ToolCallPiece(piece.index, piece.id, piece.name))
-            held.arguments += piece.arguments
+            spec.gather(calls, piece)
         else:
             out.append(piece)
     return out

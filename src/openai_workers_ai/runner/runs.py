@@ -46,7 +46,7 @@ from ..types.common import CompletionUsage
 from ..types.runs import AssistantStreamEvent, LastError, Run, RunStatus, RunStep, StepError
 from ..types.threads import Message, text_part
 from ..workers_ai import pipeline
-from ..workers_ai.spec import Delta, Done, Finish, FinishReason, ToolCallPiece, Usage
+from ..workers_ai.spec import Delta, Done, Finish, FinishReason, ToolCallPiece, Usage, gather
 from . import file_search_tool, run_context, run_status
 from .run_status import RUN_TTL, event_for
 
@@ -216,8 +216,8 @@ class _Generation:
         kept = []
         for piece in delta.tool_calls:  # the gateway's file_search calls are held for the gateway to run
             if piece.index in self.searches or (piece.name == file_search.NAME and self._searching()):
-                held = self.searches.setdefault(piece.index, ToolCallPiece(piece.index, call_id(piece.id), piece.name))
-                held.arguments += piece.arguments
+                if (opened := gather(self.searches, piece)) is not None:
+                    opened.id = call_id(piece.id)
             else:
                 kept.append(piece)
         delta.tool_calls = kept
@@ -264,14 +264,11 @@ class _Generation:
         return step
 
     def _call_delta(self, piece: ToolCallPiece) -> dict[str, Any]:
-        known = self.calls.get(piece.index)
-        if known is None:
-            self.calls[piece.index] = ToolCallPiece(piece.index, call_id(piece.id), piece.name, piece.arguments)
-            known = self.calls[piece.index]
-            return {"index": piece.index, "id": known.id, "type": "function",
-                    "function": {"name": piece.name or "", "arguments": piece.arguments, "output": None}}
-        known.arguments += piece.arguments
-        return {"index": piece.index, "type": "function", "function": {"arguments": piece.arguments}}
+        if (opened := gather(self.calls, piece)) is None:
+            return {"index": piece.index, "type": "function", "function": {"arguments": piece.arguments}}
+        opened.id = call_id(piece.id)
+        return {"index": piece.index, "id": opened.id, "type": "function",
+                "function": {"name": piece.name or "", "arguments": piece.arguments, "output": None}}
 
     # ---- file search ----------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from typing import Any
 from ..ids import call_id
 from ..types.chat import ImagePart, Message, TextPart
 from ..types.common import CompletionTokensDetails, CompletionUsage
-from ..workers_ai.spec import Choice, Delta, Done, Event, Finish, FinishReason, Generated, ToolCallPiece, Usage
+from ..workers_ai.spec import Choice, Delta, Done, Event, Finish, FinishReason, Generated, ToolCallPiece, Usage, gather
 
 # The chat.completion object is built as JSON data, as the chunks are: it equals what the
 # ``types.chat.ChatCompletion`` model (its documented shape) serializes to, field for field
@@ -186,12 +186,8 @@ class Assembly:
             self.reasonings[event.index].append(event.reasoning)
             calls = self.calls[event.index]
             for piece in event.tool_calls:
-                whole = calls.get(piece.index)
-                if whole is None:
-                    piece.id = call_id(piece.id)
-                    calls[piece.index] = ToolCallPiece(piece.index, piece.id, piece.name, piece.arguments)
-                else:
-                    whole.arguments += piece.arguments
+                if (opened := gather(calls, piece)) is not None:  # its id in OpenAI's form, streamed so too
+                    piece.id = opened.id = call_id(piece.id)
         elif isinstance(event, Finish):
             self.reasons[event.index] = event.reason
         elif isinstance(event, Done):

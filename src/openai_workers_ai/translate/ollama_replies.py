@@ -16,7 +16,7 @@ from json import loads
 from typing import Any, Literal
 
 from ..ids import new_id
-from ..workers_ai.spec import Delta, Done, Event, Finish, FinishReason, ToolCallPiece, Usage
+from ..workers_ai.spec import Delta, Done, Event, Finish, FinishReason, ToolCallPiece, Usage, gather
 from .ollama_models import iso
 
 Key = Literal["message", "response"]
@@ -77,13 +77,8 @@ class ToolCalls:
 
     def add(self, pieces: list[ToolCallPiece]) -> None:
         """Gather streamed fragments: the first of an index opens a call, later ones extend its arguments."""
-        for p in pieces:
-            seen = self.calls.get(p.index)
-            if seen is None:
-                self.calls[p.index] = ToolCallPiece(p.index, p.id, p.name, p.arguments)
-            else:
-                seen.id, seen.name = seen.id or p.id, seen.name or p.name
-                seen.arguments += p.arguments
+        for piece in pieces:
+            gather(self.calls, piece)
 
     def ollama(self) -> list[dict[str, Any]]:
         """The calls, whole, in Ollama's shape (arguments as an object)."""

@@ -223,6 +223,19 @@ class ToolCallPiece:
     arguments: str = ""
 
 
+def gather(calls: dict[int, ToolCallPiece], piece: ToolCallPiece) -> ToolCallPiece | None:
+    """Add a streamed fragment to the whole call of its ``index`` in ``calls``: the first fragment of an
+    index opens the call (a copy: the fragment stays as it came), later ones extend its arguments and fill
+    in an id or a name it still lacks. The call when this fragment opened it, else None."""
+    whole = calls.get(piece.index)
+    if whole is None:
+        whole = calls[piece.index] = ToolCallPiece(piece.index, piece.id, piece.name, piece.arguments)
+        return whole
+    whole.id, whole.name = whole.id or piece.id, whole.name or piece.name
+    whole.arguments += piece.arguments
+    return None
+
+
 FinishReason = Literal["stop", "length", "tool_calls"]
 
 
