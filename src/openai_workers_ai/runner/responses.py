@@ -197,8 +197,8 @@ def _duplicate(item_id: str) -> InvalidRequest:
 SETTINGS_LEFT_OUT = frozenset({"model", "input", "instructions", "tools", "text", "metadata", "previous_response_id",
                                "conversation", "background", "stream", "stream_options"})
 """Fields a background response's settings leave out: the row has them (its echo, lossless for these but
-function tools' ``strict``, kept apart: :data:`LOOSE_TOOLS`; or its columns), or they are the request's transport (``text.verbosity`` is filled in by the echo and
-changes nothing here)."""
+function tools' ``strict``, kept apart: :data:`LOOSE_TOOLS`; or its columns), or they are the request's
+transport (``text.verbosity`` is filled in by the echo and changes nothing here)."""
 
 
 LOOSE_TOOLS = "tools_without_strict"
