@@ -48,6 +48,34 @@ def claim_jobs(path: str, owner: int, seed: int) -> list[int]:
     return asyncio.run(claim())
 
 
+def run_jobs(path: str, me: int, processes: int, log: str) -> int:
+    """In a process of its own: the server's job runner over the jobs file at ``path`` until the file has
+    none left; each ``test.once`` job it runs is a line ``<id> <me>`` appended to ``log``. How many it ran."""
+    from openai_workers_ai import jobs
+    from openai_workers_ai.adapters.local_jobs import SQLiteJobs
+
+    ran = 0
+
+    async def record(ctx: Any, job: Any) -> None:
+        nonlocal ran
+        with open(log, "a") as f:  # one short write in append mode: lines of processes never mix
+            f.write(f"{job.id} {me}\n")
+        ran += 1
+        await asyncio.sleep(0.002)  # the job's work
+
+    jobs.HANDLERS["test.once"] = record
+    runner = jobs.InProcessJobs(store=SQLiteJobs(path))
+    all_ready(Path(path).parent, me, processes)
+
+    async def run() -> None:
+        async with runner.running(None):  # type: ignore[arg-type]  # the handler reads no context
+            while len(runner):
+                await asyncio.sleep(0.02)
+
+    asyncio.run(run())
+    return ran
+
+
 def migrate(path: str, migrations: str, me: int) -> list[str]:
     db = SQLiteD1(path)
     all_ready(Path(path).parent, me, 4)

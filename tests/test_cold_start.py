@@ -19,6 +19,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "openai_workers_ai"
 LOCAL_ONLY = {"uvicorn", "uvloop", "httptools", "aiohttp", "yarl", "multidict", "aiohappyeyeballs", "httpx", "numpy",
               "sqlite3", "_sqlite3", "socketserver", "http.server", "multiprocessing", "openai_workers_ai.cli",
               "openai_workers_ai.adapters.local", "openai_workers_ai.adapters.local_vectors",
+              "openai_workers_ai.adapters.local_jobs",
               "openai_workers_ai.simulator", "openai_workers_ai.processes", "openai_workers_ai.server_protocol"}
 
 SCRIPT = """

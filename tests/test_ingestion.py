@@ -266,7 +266,7 @@ async def test_the_sweep_deletes_expired_stores_and_fails_stalled_ingestions(
     await drain(app)
     stalled, stalled_file = await attach(client)  # its job is lost: never drained
     jobs_queue = ctx.backends.jobs
-    jobs_queue._heap.clear()
+    jobs_queue.store = jobs.MemoryJobs()
     await ctx.backends.db.prepare("UPDATE vector_store_files SET chunk_count = 3 WHERE vector_store_id = ?").bind(
         stalled).run()
     await vectors.upsert([Vector(f"{i}", [1.0] * 1024, {}) for i in range(1)])  # an unrelated vector stays

@@ -34,7 +34,7 @@ from openai_workers_ai.simulator.rest import create_rest_app
 from . import procfs
 from .conftest import ROOT
 from .e2e.conftest import free_port, output, start, stop
-from .process_targets import GRACE, JOBS, claim_jobs, migrate, open_new_files
+from .process_targets import GRACE, JOBS, claim_jobs, migrate, open_new_files, run_jobs
 from .served import served
 
 # ---- SQLite shared by processes -------------------------------------------------------------
@@ -58,6 +58,26 @@ def test_each_job_is_claimed_once_by_processes_racing_for_it(tmp_path: Path) -> 
     assert all(done == 1 for _, done in rows)
     claims = db.conn.execute("SELECT job, owner FROM claims ORDER BY job").fetchall()
     assert [(job, owner) for job, owner in claims] == sorted((j, o) for o, jobs in enumerate(results) for j in jobs)
+
+
+
+def test_job_runners_in_processes_sharing_the_jobs_file_run_each_job_once(tmp_path: Path) -> None:
+    """``serve --workers N``'s runners over one ``jobs.sqlite3``: every job queued there runs exactly once,
+    each process taking some (a job is taken with one conditional UPDATE, which one process wins)."""
+    from openai_workers_ai.adapters.local_jobs import SQLiteJobs
+    from openai_workers_ai.ports import Job
+
+    path = tmp_path / "jobs.sqlite3"
+    store = SQLiteJobs(path)
+    for i in range(JOBS):
+        store.put(Job("test.once", str(i)), 0)
+    log = tmp_path / "ran.txt"
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        counts = pool.starmap(run_jobs, [(str(path), me, 2, str(log)) for me in range(2)])
+    lines = [line.split() for line in log.read_text().splitlines()]
+    assert sorted(int(job) for job, _ in lines) == list(range(JOBS))  # each once, none twice, none lost
+    assert sum(counts) == JOBS and all(counts), f"both processes ran jobs: {counts}"
+    assert len(store) == 0
 
 
 def test_processes_starting_at_once_apply_each_migration_once(tmp_path: Path) -> None:
@@ -266,12 +286,14 @@ def test_background_jobs_run_once_each_with_two_workers(tmp_path: Path) -> None:
     """Background Responses and Assistants runs made through two server processes are each generated
     exactly once, and a generated image's expiry job runs too.
 
-    Why it holds: a job is data sent to the :class:`~openai_workers_ai.jobs.InProcessJobs` of the process
-    that served the request creating it, a heap in that process's memory that no other process sees, so
-    each message has one consumer; that runner retries a failed job (at least once delivery, as a Queue
-    redelivers in the Worker), and every handler first claims its row with one conditional statement in
-    the shared SQLite file (``responses.claim``, a run's ``queued → in_progress`` transition), which one
-    caller wins (WAL, busy timeout: ``test_each_job_is_claimed_once_by_processes_racing_for_it``).
+    Why it holds: a job is data put in the data folder's jobs file (``jobs.sqlite3``) by the
+    :class:`~openai_workers_ai.jobs.InProcessJobs` of the process that served the request creating it;
+    each process's runner takes due jobs from the file with one conditional UPDATE, which one process wins
+    (``test_job_runners_in_processes_sharing_the_jobs_file_run_each_job_once``); a failed job is retried
+    (at least once delivery, as a Queue redelivers in the Worker), and every handler first claims its row
+    with one conditional statement in the shared SQLite file (``responses.claim``, a run's ``queued →
+    in_progress`` transition), which one caller wins (WAL, busy timeout:
+    ``test_each_job_is_claimed_once_by_processes_racing_for_it``).
 
     Proven here end to end: the server runs ``--ai rest`` against the simulator's REST API served by this
     test, which records every model call and which server process made it: each prompt reached the model

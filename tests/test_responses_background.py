@@ -17,7 +17,7 @@ from openai_workers_ai.adapters.local import FolderR2, SQLiteD1
 from openai_workers_ai.app import create_app
 from openai_workers_ai.context import AppContext
 from openai_workers_ai.errors import UpstreamError
-from openai_workers_ai.jobs import InProcessJobs, execute
+from openai_workers_ai.jobs import InProcessJobs, MemoryJobs, execute
 from openai_workers_ai.maintenance import run_scheduled
 from openai_workers_ai.ports import Backends, Job
 from openai_workers_ai.repositories import responses as responses_repo
@@ -226,7 +226,7 @@ async def test_a_lost_job_is_failed_at_its_deadline_on_read_or_by_the_cron(
         client: httpx.AsyncClient, ctx: AppContext, runner_jobs: InProcessJobs, clock: Clock,
         backends: Backends) -> None:
     first, second = await queue(client), await queue(client)
-    runner_jobs._heap.clear()  # the messages are lost
+    runner_jobs.store = MemoryJobs()  # the messages are lost
     clock.now += runner.DEADLINE - 1
     assert (await status(client, first["id"]))["status"] == "queued"
     clock.now += 1
@@ -630,7 +630,7 @@ async def test_an_item_missing_from_r2_fails_the_chain_not_silently(client: http
 async def test_a_previous_response_past_its_deadline_is_failed_before_it_is_continued(
         client: httpx.AsyncClient, runner_jobs: InProcessJobs, clock: Clock) -> None:
     lost = await queue(client, "echo: lost")
-    runner_jobs._heap.clear()  # its message is lost
+    runner_jobs.store = MemoryJobs()  # its message is lost
     body = {"model": LLAMA, "input": "echo: next", "previous_response_id": lost["id"]}
     early = await client.post("/v1/responses", json=body)
     assert early.status_code == 400 and "still queued" in early.json()["error"]["message"]

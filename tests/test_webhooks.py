@@ -266,7 +266,7 @@ async def test_a_receiver_down_for_good_gets_the_event_with_backoff_for_72_hours
     await drain(app)
     times = []
     while len(jobs):
-        clock.now = jobs._heap[0].due  # the next delivery's time
+        clock.now = jobs.store.next_due()  # the next delivery's time
         await drain(app)
         times.append(clock.now - ended)
     gaps = [b - a for a, b in zip([0.0, *times], times, strict=False)]

@@ -9,7 +9,8 @@
 ``serve`` runs uvicorn (httptools and uvloop where installed) in one process, or with ``--workers N``
 in N processes sharing one listening socket, the SQLite file and the data folder; each process
 builds its own app and backends and runs :func:`process_lifetime` around serving (the background-job
-runner among them: a job runs in the process that sent it).
+runner among them: the processes share the jobs in the data folder's ``jobs.sqlite3``, each job run by
+one at a time, and a restarted server runs what the stopped one left queued).
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ import dataclasses
 import gc
 import ipaddress
 import os
+import signal
 import sys
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +48,8 @@ GRACEFUL_SHUTDOWN = 10
 """Seconds a server process, told to stop (SIGTERM, SIGINT), gives the requests in flight to finish
 before it cancels them and exits (uvicorn alone waits for them forever)."""
 MIGRATIONS = ROOT / "migrations"
+JOBS_FILE = "jobs.sqlite3"
+"""The background jobs' file in the data folder (``adapters/local_jobs.py``; not D1's, not migrated)."""
 
 
 def load_environment(cwd: Path) -> dict[str, str]:
@@ -82,12 +86,15 @@ def prepare_data(data_dir: Path, migrations: Path = MIGRATIONS) -> None:
 
 def local_backends(data_dir: Path, ai: AI, settings: Settings | None = None) -> Backends:
     """SQLite, a folder and a vector index under ``data_dir`` (prepared), ``ai``, the URL fetcher, and
-    an in-process job runner (started by :func:`process_lifetime`)."""
+    an in-process job runner (started by :func:`process_lifetime`) over the jobs in ``jobs.sqlite3``
+    there (what a stopped server had queued, and what the other processes queue)."""
+    from .adapters.local_jobs import SQLiteJobs
     from .adapters.local_vectors import LocalVectorIndex  # numpy: loaded when a server starts, not on import
 
     return Backends(ai=ai, db=SQLiteD1(data_dir / "d1.sqlite3"), bucket=FolderR2(data_dir / "r2"),
                     fetcher=HttpFetcher(allow_http=settings is not None and settings.fetch_allow_http),
-                    jobs=InProcessJobs(), vectors=LocalVectorIndex(data_dir / "vectors.sqlite3"))
+                    jobs=InProcessJobs(store=SQLiteJobs(data_dir / JOBS_FILE)),
+                    vectors=LocalVectorIndex(data_dir / "vectors.sqlite3"))
 
 
 def build_local_app(
@@ -165,6 +172,8 @@ def serve_process(options: ServeOptions, sockets: list[Any] | None = None) -> No
                             limit_concurrency=options.limit_concurrency,
                             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN)
 
+    server = _Server(config)
+
     async def run() -> None:
         async with process_lifetime(app.state.ctx):
             # What start-up loaded (the app, pydantic's validators: ~70,000 objects) lives as long as the
@@ -173,10 +182,29 @@ def serve_process(options: ServeOptions, sockets: list[Any] | None = None) -> No
             gc.collect()
             gc.freeze()
             gc.set_threshold(10_000, 10, 10)
-            await uvicorn.Server(config).serve(sockets)
+            await server.serve(sockets)
 
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         runner.run(run())
+    for signum in reversed(server.stopped_by):  # the process ends as the signal ends it (SIGTERM: -15)
+        signal.raise_signal(signum)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, except that the signal it stopped for (SIGTERM, SIGINT) is raised again once the
+    process's lifetime has ended (:func:`process_lifetime`: the job runner giving its running jobs back to
+    the jobs file, the pools closed), not as soon as it stops serving, which ended the process there."""
+
+    stopped_by: tuple[int, ...] = ()
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            try:
+                yield
+            finally:
+                self.stopped_by = tuple(self._captured_signals)
+                self._captured_signals.clear()
 
 
 def _http_protocol() -> Any:

@@ -9,8 +9,11 @@ the same :func:`execute` with the app's :class:`~.context.AppContext`:
   concurrently;
 - the local server: :class:`InProcessJobs`, a task in the server's event loop,
   started by the CLI (not by ASGI lifespan, which the Worker's bridge runs
-  around every request);
-- tests: the same :class:`InProcessJobs`, run on demand with :meth:`~InProcessJobs.drain`.
+  around every request), over a SQLite file that outlives the process and that
+  the server's processes share (``adapters/local_jobs.py``, never imported here:
+  the Worker loads this module);
+- tests: the same :class:`InProcessJobs`, in memory (:class:`MemoryJobs`) or over
+  a file, run on demand with :meth:`~InProcessJobs.drain`.
 
 Delivery is at least once — a failed job is retried, a Queue may redeliver — so every
 handler is idempotent: it re-reads the state and changes it with one conditional
@@ -176,6 +179,49 @@ async def consume(ctx: AppContext, deliveries: Iterable[Delivery], *, concurrenc
     await gather_bounded([partial(run, delivery) for delivery in deliveries], concurrency)
 
 
+@dataclass(slots=True)
+class Claimed:
+    """A job taken from a :class:`JobStore` to run: its ``attempt`` (from 1) and the store's ``ref`` to it."""
+
+    job: Job
+    attempt: int
+    ref: object = None
+
+
+class JobStore(Protocol):
+    """Where :class:`InProcessJobs` keeps its jobs: :class:`MemoryJobs` (tests; lost when the process ends),
+    or a file several processes share and a restart finds again (``adapters/local_jobs.py``)."""
+
+    poll: float | None
+    """Seconds between looks for jobs this process did not put (another process's, a lease that lapsed);
+    None: only this process puts any, and :meth:`InProcessJobs.send` wakes it."""
+    lease: float | None
+    """Seconds a taken job stays this process's unless renewed; None: taken is taken."""
+
+    def __len__(self) -> int: ...
+
+    def put(self, job: Job, due: float) -> None:
+        """Queue ``job`` (its first attempt) to run at ``due``."""
+
+    def take(self, now: float) -> Claimed | None:
+        """The earliest job due at ``now``, claimed by this process; None when none is."""
+
+    def next_due(self) -> float | None:
+        """When the earliest job (or lease) is due; None when there is none."""
+
+    def done(self, claimed: Claimed) -> None:
+        """A claimed job succeeded (or is dropped): it is gone."""
+
+    def retry(self, claimed: Claimed, due: float) -> None:
+        """A claimed job failed: its next attempt runs at ``due``."""
+
+    def renew(self, now: float) -> None:
+        """Every job still claimed by this process stays so for another :attr:`lease` from ``now``."""
+
+    def release(self, now: float) -> None:
+        """Every job still claimed by this process is given back, due at ``now`` (the runner stops)."""
+
+
 @dataclass(order=True, slots=True)
 class _Queued:
     due: float
@@ -184,58 +230,127 @@ class _Queued:
     attempt: int = 1
 
 
+class MemoryJobs:
+    """:class:`JobStore` in this process's memory: a heap of due times. What it holds when the process
+    ends is lost (tests drain it; the local server keeps its jobs in a file instead)."""
+
+    poll: float | None = None
+    lease: float | None = None
+
+    def __init__(self) -> None:
+        self._heap: list[_Queued] = []
+        self._seq = 0
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+    def put(self, job: Job, due: float) -> None:
+        self._push(job, due, 1)
+
+    def _push(self, job: Job, due: float, attempt: int) -> None:
+        self._seq += 1
+        heapq.heappush(self._heap, _Queued(due, self._seq, job, attempt))
+
+    def take(self, now: float) -> Claimed | None:
+        if not self._heap or self._heap[0].due > now:
+            return None
+        queued = heapq.heappop(self._heap)
+        return Claimed(queued.job, queued.attempt)
+
+    def next_due(self) -> float | None:
+        return self._heap[0].due if self._heap else None
+
+    def done(self, claimed: Claimed) -> None:
+        pass
+
+    def retry(self, claimed: Claimed, due: float) -> None:
+        self._push(claimed.job, due, claimed.attempt + 1)
+
+    def renew(self, now: float) -> None:
+        pass
+
+    def release(self, now: float) -> None:
+        pass
+
+
+CONCURRENCY = 8
+"""Jobs an :class:`InProcessJobs` runs at once (in each server process)."""
+
+
 class InProcessJobs:
-    """:class:`~.ports.Jobs` in this process: a heap of due times, run by :meth:`running`
-    (the local server) or by :meth:`drain` (tests). A failed job is retried after
-    ``retry_after`` seconds, at most ``max_attempts`` times, then logged and dropped
-    (the local dead-letter queue). Jobs still queued when the process stops are lost:
-    what they would have done is left to the scheduled cleanup and to deadlines on read."""
+    """:class:`~.ports.Jobs` in this process: jobs kept by a :class:`JobStore` (in memory by default), run
+    by :meth:`running` (the local server) or by :meth:`drain` (tests). A failed job is retried after
+    ``retry_after`` seconds, at most ``max_attempts`` times, then logged and dropped (the local
+    dead-letter queue). With the local server's store (a SQLite file, ``adapters/local_jobs.py``) jobs
+    outlive the process, and processes sharing the file share its jobs, each run by one at a time."""
 
     def __init__(
-        self, clock: Clock = time.time, *, max_attempts: int = 3, retry_after: float = 5.0, concurrency: int = 8
+        self, clock: Clock = time.time, *, max_attempts: int = 3, retry_after: float = 5.0,
+        concurrency: int = CONCURRENCY, store: JobStore | None = None,
     ) -> None:
         self.clock = clock
         self.max_attempts = max_attempts
         self.retry_after = retry_after
         self.concurrency = concurrency
-        self._heap: list[_Queued] = []
-        self._seq = 0
+        self.store: JobStore = store if store is not None else MemoryJobs()
         self._wake = asyncio.Event()
 
     def __len__(self) -> int:
-        return len(self._heap)
+        return len(self.store)
 
     async def send(self, job: Job, *, delay: int = 0) -> None:
-        self._push(job, self.clock() + delay, 1)
-
-    def _push(self, job: Job, due: float, attempt: int) -> None:
-        self._seq += 1
-        heapq.heappush(self._heap, _Queued(due, self._seq, job, attempt))
+        self.store.put(job, self.clock() + delay)
         self._wake.set()
 
     async def drain(self, ctx: AppContext) -> int:
         """Run every job due now — including those sent or retried while draining — and return
         how many ran. Later jobs wait (advance the clock to reach them)."""
         ran = 0
-        while self._heap and self._heap[0].due <= self.clock():
-            await self._run(ctx, heapq.heappop(self._heap), retry_now=True)
+        while (claimed := self._take()) is not None:
+            await self._run(ctx, claimed, retry_now=True)
             ran += 1
         return ran
 
-    async def _run(self, ctx: AppContext, queued: _Queued, *, retry_now: bool = False) -> None:
+    def _take(self) -> Claimed | None:
+        """The next job due, one that ran out of attempts (its process ended while it ran, each time)
+        dropped on the way."""
+        while (claimed := self.store.take(self.clock())) is not None:
+            if claimed.attempt <= self.max_attempts:
+                return claimed
+            log.error("job %s %s failed %d times; dropped (its process ended while it ran)",
+                      claimed.job.kind, claimed.job.id, claimed.attempt - 1)
+            self._settle(self.store.done, claimed)
+        return None
+
+    async def _run(self, ctx: AppContext, claimed: Claimed, *, retry_now: bool = False) -> None:
+        job = claimed.job
         try:
-            await execute(ctx, queued.job)
+            await execute(ctx, job)
         except Exception:
-            if queued.attempt >= self.max_attempts:
-                log.exception("job %s %s failed %d times; dropped", queued.job.kind, queued.job.id, queued.attempt)
+            if claimed.attempt >= self.max_attempts:
+                log.exception("job %s %s failed %d times; dropped", job.kind, job.id, claimed.attempt)
+                self._settle(self.store.done, claimed)
                 return
-            log.warning("job %s %s failed; retrying", queued.job.kind, queued.job.id, exc_info=True)
+            log.warning("job %s %s failed; retrying", job.kind, job.id, exc_info=True)
             due = self.clock() + (0 if retry_now else self.retry_after)
-            self._push(queued.job, due, queued.attempt + 1)
+            self._settle(partial(self.store.retry, due=due), claimed)
+            return
+        self._settle(self.store.done, claimed)
+
+    @staticmethod
+    def _settle(record: Callable[[Claimed], None], claimed: Claimed) -> None:
+        """A job's fate recorded; if the store fails, the job stays claimed and runs again when its lease
+        lapses (at least once)."""
+        try:
+            record(claimed)
+        except Exception:
+            log.exception("could not record the end of job %s %s; it will run again", claimed.job.kind,
+                          claimed.job.id)
 
     @asynccontextmanager
     async def running(self, ctx: AppContext) -> AsyncIterator[None]:
-        """Run jobs as they come due, in a task of the current event loop, for the block's duration."""
+        """Run jobs as they come due, in a task of the current event loop, for the block's duration.
+        Jobs still running when it ends are cancelled and given back to the store (due at once)."""
         task = asyncio.create_task(self._loop(ctx), name="openai-workers-ai jobs")
         try:
             yield
@@ -244,25 +359,45 @@ class InProcessJobs:
             await asyncio.gather(task, return_exceptions=True)
 
     async def _loop(self, ctx: AppContext) -> None:
-        gate = asyncio.Semaphore(self.concurrency)
+        """Take due jobs while fewer than :attr:`concurrency` run; else sleep until the next is due, a job
+        is sent or ends, the store's :attr:`~JobStore.poll` interval passes (jobs other processes put),
+        or held leases need renewing (every quarter of the lease)."""
+        store = self.store
         tasks: set[asyncio.Task[None]] = set()
+        renew_every = store.lease / 4 if store.lease else None
+        renewed = self.clock()
 
-        async def run(queued: _Queued) -> None:
-            try:
-                await self._run(ctx, queued)
-            finally:
-                gate.release()
+        def ended(task: asyncio.Task[None]) -> None:
+            tasks.discard(task)
+            self._wake.set()
 
         try:
             while True:
                 self._wake.clear()
-                if self._heap and self._heap[0].due <= self.clock():
-                    await gate.acquire()
-                    task = asyncio.create_task(run(heapq.heappop(self._heap)))
-                    tasks.add(task)
-                    task.add_done_callback(tasks.discard)
-                    continue
-                timeout = None if not self._heap else max(0.0, self._heap[0].due - self.clock())
+                now = self.clock()
+                waits: list[float] = []
+                try:
+                    if renew_every is not None and tasks:
+                        if now - renewed >= renew_every:
+                            store.renew(now)
+                            renewed = now
+                        waits.append(renewed + renew_every - now)
+                    if len(tasks) < self.concurrency:
+                        claimed = self._take()
+                        if claimed is not None:
+                            task = asyncio.create_task(self._run(ctx, claimed))
+                            tasks.add(task)
+                            task.add_done_callback(ended)
+                            continue
+                        due = store.next_due()
+                        if due is not None:
+                            waits.append(due - now)
+                except Exception:  # the store failing (a disk full, a lock held too long): look again later
+                    log.exception("the job store failed; trying again")
+                    waits.append(store.poll or self.retry_after)
+                if store.poll is not None:
+                    waits.append(store.poll)
+                timeout = max(0.0, min(waits)) if waits else None
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout)
                 except TimeoutError:
@@ -271,3 +406,8 @@ class InProcessJobs:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            try:
+                store.release(self.clock())
+            except Exception:
+                log.exception("could not give back the jobs this process was running; they run again when "
+                              "their leases lapse")

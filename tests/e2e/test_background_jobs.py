@@ -1,11 +1,15 @@
-"""The local server runs background jobs itself: a generated image's expiry job deletes it on time."""
+"""The local server runs background jobs itself: a generated image's expiry job deletes it on time; a job
+still queued when the server stops (or is killed) runs once it is started again."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import sqlite3
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -13,6 +17,7 @@ import openai
 import pytest
 
 from openai_workers_ai.adapters.local import FolderR2
+from openai_workers_ai.jobs import CONCURRENCY
 
 from .conftest import E2E_KEY, free_port, start, stop
 
@@ -48,3 +53,49 @@ def test_an_image_is_deleted_by_the_servers_job_runner(short_lived: tuple[str, P
         time.sleep(0.1)
     assert stored() == [], "the expiry job did not run"
     assert httpx.get(image.data[0].url).status_code == 404
+
+
+@pytest.mark.parametrize("how", ["stopped", "killed"])
+def test_a_background_response_queued_when_the_server_ends_completes_after_a_restart(tmp_path: Path,
+                                                                                      how: str) -> None:
+    """The server's jobs are in its data folder (``jobs.sqlite3``): a background response whose job had not
+    run yet when the server was stopped (SIGTERM) or killed (SIGKILL) is generated once it is started again
+    on the same folder. Its job waits behind as many slow ones as the server runs at once."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDFLARE_")}
+    env.update(ACCESS_TOKEN=E2E_KEY)
+    args = ["serve", "--port", str(port), "--data-dir", str(tmp_path / "data"), "--ai", "simulator"]
+    proc = start(args, env, url + "/health", cwd=tmp_path)
+    try:
+        client = openai.OpenAI(base_url=url + "/v1", api_key=E2E_KEY, max_retries=0)
+        busy = [client.responses.create(model="gpt-4o-mini", input="wait:60 busy", background=True).id
+                for _ in range(CONCURRENCY)]
+        deadline = time.monotonic() + 10
+        while any(client.responses.retrieve(i).status == "queued" for i in busy) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert {client.responses.retrieve(i).status for i in busy} == {"in_progress"}  # every slot taken
+        waiting = client.responses.create(model="gpt-4o-mini", input="echo: after the restart", background=True)
+        time.sleep(0.5)
+        assert client.responses.retrieve(waiting.id).status == "queued"
+    finally:
+        if how == "killed":
+            proc.kill()
+            proc.wait(10)
+        else:
+            stop(proc)
+    assert proc.returncode == -(signal.SIGKILL if how == "killed" else signal.SIGTERM)
+    with closing(sqlite3.connect(tmp_path / "data" / "jobs.sqlite3")) as jobs:
+        claimed, free = jobs.execute("SELECT count(claim), count(*) - count(claim) FROM jobs").fetchone()
+    # stopped: the jobs it was running given back (due at once); killed: theirs until their leases lapse
+    assert (claimed, free) == ((CONCURRENCY, 1) if how == "killed" else (0, CONCURRENCY + 1))
+    proc = start(args, env, url + "/health", cwd=tmp_path)
+    try:
+        response = client.responses.retrieve(waiting.id)
+        deadline = time.monotonic() + 10
+        while response.status in ("queued", "in_progress") and time.monotonic() < deadline:
+            time.sleep(0.05)
+            response = client.responses.retrieve(waiting.id)
+        assert response.status == "completed" and response.output_text == "after the restart"
+    finally:
+        stop(proc)

@@ -17,6 +17,7 @@ const LOCAL_ONLY = [
   "sqlite3", "_sqlite3", "socketserver", "http.server", "multiprocessing",
   "openai_workers_ai.cli", "openai_workers_ai.adapters.local", "openai_workers_ai.simulator",
   "openai_workers_ai.adapters.local_vectors", "openai_workers_ai.processes", "openai_workers_ai.server_protocol",
+  "openai_workers_ai.adapters.local_jobs",
 ];
 
 let world;

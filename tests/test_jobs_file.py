@@ -1,0 +1,184 @@
+"""The local server's jobs in a SQLite file (``adapters/local_jobs.py``): they outlive the runner that
+queued them, delays included; a lapsed lease (a process killed mid-job) makes a job due again; failures
+are retried then dropped; a running runner finds jobs another process put. Processes racing over one
+file: ``tests/test_processes.py``; a server stopped and started again: ``tests/e2e/test_background_jobs.py``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import cast
+
+import pytest
+
+from openai_workers_ai import jobs as jobs_module
+from openai_workers_ai.adapters.local_jobs import LEASE, SQLiteJobs
+from openai_workers_ai.context import AppContext
+from openai_workers_ai.jobs import InProcessJobs
+from openai_workers_ai.ports import Job
+
+from .conftest import Clock
+
+CTX = cast(AppContext, object())  # the handlers here do not read it
+
+
+@pytest.fixture
+def ran(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The ids of ``test.record`` jobs, as they run."""
+    record: list[str] = []
+
+    async def handler(context: AppContext, job: Job) -> None:
+        record.append(job.id)
+
+    monkeypatch.setitem(jobs_module.HANDLERS, "test.record", handler)
+    return record
+
+
+def runner(path: Path, clock: Clock) -> InProcessJobs:
+    return InProcessJobs(clock, store=SQLiteJobs(path))
+
+
+async def test_a_job_queued_before_a_stop_runs_after_the_restart(tmp_path: Path, clock: Clock, ran: list[str]) -> None:
+    path = tmp_path / "jobs.sqlite3"
+    before = runner(path, clock)
+    await before.send(Job("test.record", "queued", owner="k"))
+    assert len(before) == 1
+    del before  # stopped before it ran
+    after = runner(path, clock)
+    assert len(after) == 1
+    assert await after.drain(CTX) == 1 and ran == ["queued"]
+    assert len(after) == 0 and await runner(path, clock).drain(CTX) == 0  # done: gone from the file
+
+
+async def test_the_job_carries_its_owner_through_the_file(tmp_path: Path, clock: Clock) -> None:
+    store = SQLiteJobs(tmp_path / "jobs.sqlite3")
+    store.put(Job("k", "i", owner="o"), clock())
+    store.put(Job("k", "j"), clock())
+    taken = [store.take(clock()), store.take(clock())]
+    assert [c.job for c in taken if c] == [Job("k", "i", owner="o"), Job("k", "j")]
+
+
+async def test_a_delayed_job_survives_a_restart_and_runs_at_its_time(tmp_path: Path, clock: Clock,
+                                                                    ran: list[str]) -> None:
+    path = tmp_path / "jobs.sqlite3"
+    await runner(path, clock).send(Job("test.record", "later"), delay=3600)
+    after = runner(path, clock)
+    assert await after.drain(CTX) == 0
+    clock.now += 3599
+    assert await after.drain(CTX) == 0 and ran == []
+    clock.now += 1
+    assert await after.drain(CTX) == 1 and ran == ["later"]
+
+
+async def test_a_job_whose_process_died_runs_again_once_its_lease_lapses(tmp_path: Path, clock: Clock,
+                                                                        ran: list[str]) -> None:
+    path = tmp_path / "jobs.sqlite3"
+    dead = SQLiteJobs(path)
+    dead.put(Job("test.record", "orphan"), clock())
+    assert dead.take(clock()) is not None  # taken, then the process was killed: no end recorded, no renewal
+    survivor = runner(path, clock)
+    assert await survivor.drain(CTX) == 0  # still leased
+    clock.now += LEASE - 1
+    assert await survivor.drain(CTX) == 0
+    clock.now += 1
+    assert await survivor.drain(CTX) == 1 and ran == ["orphan"]
+    assert len(survivor) == 0
+
+
+async def test_a_renewed_lease_keeps_a_long_job_its_own(tmp_path: Path, clock: Clock) -> None:
+    path = tmp_path / "jobs.sqlite3"
+    running, other = SQLiteJobs(path), SQLiteJobs(path)
+    running.put(Job("k", "long"), clock())
+    claimed = running.take(clock())
+    assert claimed is not None
+    for _ in range(10):  # ten leases long, renewed as the runner does
+        clock.now += LEASE / 4
+        running.renew(clock())
+        assert other.take(clock()) is None
+    running.done(claimed)
+    clock.now += 2 * LEASE
+    assert other.take(clock()) is None and len(other) == 0
+
+
+async def test_failures_are_retried_then_dropped(tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    attempts: list[str] = []
+
+    async def flaky(context: AppContext, job: Job) -> None:
+        attempts.append(job.id)
+        if job.id == "always" or attempts.count(job.id) == 1:
+            raise RuntimeError("boom")
+
+    monkeypatch.setitem(jobs_module.HANDLERS, "test.flaky", flaky)
+    path = tmp_path / "jobs.sqlite3"
+    jobs = runner(path, clock)
+    await jobs.send(Job("test.flaky", "once"))
+    await jobs.send(Job("test.flaky", "always"))
+    assert await jobs.drain(CTX) == 2 + 1 + 2  # both; "once" again; "always" twice more (drain retries at once)
+    assert attempts.count("once") == 2 and attempts.count("always") == jobs.max_attempts == 3
+    assert len(jobs) == 0
+    assert "job test.flaky always failed 3 times; dropped" in caplog.text
+
+
+async def test_a_retry_waits_in_the_file_through_a_restart(tmp_path: Path, clock: Clock) -> None:
+    path = tmp_path / "jobs.sqlite3"
+    store = SQLiteJobs(path)
+    store.put(Job("k", "failed once"), clock())
+    claimed = store.take(clock())
+    assert claimed is not None
+    store.retry(claimed, clock() + 5)  # as the running runner does: after retry_after
+    restarted = SQLiteJobs(path)
+    assert restarted.take(clock() + 4) is None
+    again = restarted.take(clock() + 5)
+    assert again is not None and again.job == Job("k", "failed once") and again.attempt == 2
+
+
+async def test_a_job_that_kills_its_process_every_time_is_dropped(tmp_path: Path, clock: Clock, ran: list[str],
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "jobs.sqlite3"
+    SQLiteJobs(path).put(Job("test.record", "poison"), clock())
+    for attempt in (1, 2, 3):
+        claimed = SQLiteJobs(path).take(clock())  # a process takes it and dies
+        assert claimed is not None and claimed.attempt == attempt
+        clock.now += LEASE
+    with caplog.at_level(logging.ERROR):
+        assert await runner(path, clock).drain(CTX) == 0
+    assert ran == [] and len(SQLiteJobs(path)) == 0
+    assert "job test.record poison failed 3 times; dropped (its process ended while it ran)" in caplog.text
+
+
+async def test_a_running_runner_finds_jobs_another_process_put(tmp_path: Path, ran: list[str]) -> None:
+    path = tmp_path / "jobs.sqlite3"
+    jobs = InProcessJobs(store=SQLiteJobs(path))
+    async with jobs.running(CTX):
+        await asyncio.sleep(0.05)  # idle: waiting on its timed look
+        SQLiteJobs(path).put(Job("test.record", "theirs"), 0)  # another process's: nothing wakes this one
+        for _ in range(100):
+            if ran:
+                break
+            await asyncio.sleep(0.05)
+    assert ran == ["theirs"] and len(jobs) == 0
+
+
+async def test_jobs_running_when_the_runner_stops_are_given_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 ran: list[str]) -> None:
+    started = asyncio.Event()
+
+    async def hangs(context: AppContext, job: Job) -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    monkeypatch.setitem(jobs_module.HANDLERS, "test.hangs", hangs)
+    path = tmp_path / "jobs.sqlite3"
+    jobs = InProcessJobs(store=SQLiteJobs(path))
+    async with jobs.running(CTX):
+        await jobs.send(Job("test.hangs", "cut short"))
+        await asyncio.wait_for(started.wait(), timeout=5)
+    # cancelled by the stop, and due again at once (not after its lease), its attempt not counted
+    monkeypatch.setitem(jobs_module.HANDLERS, "test.hangs", jobs_module.HANDLERS["test.record"])
+    restarted = InProcessJobs(store=SQLiteJobs(path))
+    claimed = restarted.store.take(restarted.clock())
+    assert claimed is not None and claimed.attempt == 1
+    restarted.store.release(restarted.clock())
+    assert await restarted.drain(CTX) == 1 and ran == ["cut short"]
