@@ -10,14 +10,18 @@ import logging
 from pathlib import Path
 from typing import cast
 
+import httpx
 import pytest
+from starlette.applications import Starlette
 
 from openai_workers_ai import jobs as jobs_module
 from openai_workers_ai.adapters.local_jobs import LEASE, SQLiteJobs
 from openai_workers_ai.context import AppContext
 from openai_workers_ai.jobs import InProcessJobs
 from openai_workers_ai.ports import Job
+from openai_workers_ai.simulator import words
 
+from .assistants import assistant, ok, run, thread
 from .conftest import Clock
 
 CTX = cast(AppContext, object())  # the handlers here do not read it
@@ -182,3 +186,62 @@ async def test_jobs_running_when_the_runner_stops_are_given_back(tmp_path: Path,
     assert claimed is not None and claimed.attempt == 1
     restarted.store.release(restarted.clock())
     assert await restarted.drain(CTX) == 1 and ran == ["cut short"]
+
+
+@pytest.fixture
+def jobs(tmp_path: Path) -> InProcessJobs:
+    """The app's runner (``client``, ``app``) over a jobs file, as ``serve``'s."""
+    return InProcessJobs(store=SQLiteJobs(tmp_path / "jobs.sqlite3"))
+
+
+async def test_a_background_response_cut_short_by_a_stop_is_generated_after_the_restart(
+    tmp_path: Path, client: httpx.AsyncClient, app: Starlette, jobs: InProcessJobs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    r = await client.post("/v1/responses", json={"model": "gpt-4o-mini", "input": "wait:60 echo: again",
+                                                 "background": True})
+    assert r.status_code == 200, r.text
+    response_id = r.json()["id"]
+
+    async def status() -> str:
+        return str((await client.get(f"/v1/responses/{response_id}")).json()["status"])
+
+    async with jobs.running(app.state.ctx):
+        for _ in range(500):
+            if await status() == "in_progress":
+                break
+            await asyncio.sleep(0.01)
+        assert await status() == "in_progress"  # the model is answering …
+    assert await status() == "queued"  # … when the server stops: queued again, its job given back
+    monkeypatch.setattr(words, "MAX_WAIT", 0.0)  # the model quick this time
+    restarted = InProcessJobs(store=SQLiteJobs(tmp_path / "jobs.sqlite3"))
+    assert await restarted.drain(app.state.ctx) == 1
+    done = (await client.get(f"/v1/responses/{response_id}")).json()
+    assert done["status"] == "completed" and done["output"][0]["content"][0]["text"] == "again"
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+async def test_an_assistants_run_cut_short_by_a_stop_is_executed_after_the_restart(
+    tmp_path: Path, client: httpx.AsyncClient, app: Starlette, jobs: InProcessJobs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asst = await assistant(client)
+    created_thread = await thread(client, "wait:60 echo: resumed")
+    created = await run(client, created_thread["id"], asst["id"])
+    url = f"/v1/threads/{created_thread['id']}/runs/{created['id']}"
+
+    async def status() -> str:
+        return str((await ok(client.get(url)))["status"])
+
+    async with jobs.running(app.state.ctx):
+        for _ in range(500):
+            if await status() == "in_progress":
+                break
+            await asyncio.sleep(0.01)
+        assert await status() == "in_progress"
+    assert await status() == "queued"  # handed back (its executor's hand-off), its job in the file
+    monkeypatch.setattr(words, "MAX_WAIT", 0.0)
+    restarted = InProcessJobs(store=SQLiteJobs(tmp_path / "jobs.sqlite3"))
+    await restarted.drain(app.state.ctx)
+    assert await status() == "completed" and len(restarted) == 0
+    replies = (await ok(client.get(f"/v1/threads/{created_thread['id']}/messages", params={"order": "asc"})))["data"]
+    assert [m["role"] for m in replies] == ["user", "assistant"]
+    assert replies[1]["content"][0]["text"]["value"] == "resumed"

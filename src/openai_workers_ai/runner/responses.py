@@ -673,7 +673,13 @@ async def run_job(ctx: AppContext, job: Job) -> None:
     plan.created_at = row.created_at
     if not await claim(ctx, row.id):
         return
-    await complete(ctx, plan)
+    try:
+        await complete(ctx, plan)
+    except asyncio.CancelledError:  # the runner stopping (the local server told to stop): the job is given
+        # back to its queue, and finds the response queued again (generated from the start), not in_progress
+        now = ctx.now()
+        await asyncio.shield(responses.requeue(ctx.backends.db, row.id, now, now + DEADLINE))
+        raise
 
 
 def dumps_event(event: objects.Event) -> str:
