@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import platform
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -147,3 +151,19 @@ async def test_process_lifetime_runs_the_jobs_and_closes_the_http_clients(tmp_pa
     plain = create_app(Backends(ai=Simulator(), db=SQLiteD1(), bucket=FolderR2(tmp_path)), Settings())
     async with cli.process_lifetime(plain.state.ctx):
         pass  # backends without pools to close, and no job runner
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="madvise and /proc are Linux's")
+def test_huge_pages_back_a_server_process_memory_where_linux_allows() -> None:
+    """``huge_pages`` (each server process, once started) leaves a process's objects as they were; on
+    Linux 6.1+ with transparent huge pages not ``never``, its heap is then mapped with 2 MiB pages."""
+    code = ("from openai_workers_ai.cli import huge_pages\n"
+            "data = [str(i) * 10 for i in range(400_000)]\n"
+            "huge_pages()\n"
+            "assert data[123_456] == '123456' * 10 and len(data) == 400_000\n"
+            "print(sum(int(line.split()[1]) for line in open('/proc/self/smaps') if line.startswith('AnonHugePages')))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    thp = Path("/sys/kernel/mm/transparent_hugepage/enabled")
+    release = tuple(int(part) for part in re.findall(r"\d+", platform.release())[:2])
+    if release >= (6, 1) and thp.exists() and "[never]" not in thp.read_text():
+        assert int(done.stdout) > 0

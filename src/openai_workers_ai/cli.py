@@ -182,6 +182,7 @@ def serve_process(options: ServeOptions, sockets: list[Any] | None = None) -> No
             gc.collect()
             gc.freeze()
             gc.set_threshold(10_000, 10, 10)
+            huge_pages()
             await server.serve(sockets)
 
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
@@ -205,6 +206,45 @@ class _Server(uvicorn.Server):
             finally:
                 self.stopped_by = tuple(self._captured_signals)
                 self._captured_signals.clear()
+
+
+MADV_HUGEPAGE, MADV_COLLAPSE = 14, 25  # Linux's madvise(2) advice values
+_HUGE = 1 << 21  # a transparent huge page: 2 MiB (x86-64, and arm64 with 4 KiB pages)
+
+
+def huge_pages() -> None:
+    """Back the process's memory (Python's objects: its heap and pymalloc's arenas) with 2 MiB pages,
+    where Linux allows it; elsewhere, or where it refuses, nothing changes.
+
+    A request touches objects spread over ~100 MB (the app, pydantic's validators, the modules), and at
+    concurrency 1 it finds most of them out of the CPU's caches and address translations after each idle
+    gap: with 4 KiB pages, many of its memory reads first walk the page tables. Linux's default (THP
+    ``madvise``) gives huge pages only to memory that asks: this asks (``MADV_HUGEPAGE``, also for what
+    those regions grow into) and has what is already there collapsed into huge pages now
+    (``MADV_COLLAPSE``, Linux 6.1+; ~0.1 s once, at start). ``bench/paired.py``: ~9% less CPU and
+    latency a chat at c=1. The cost: memory in a 2 MiB region is resident as a whole."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        madvise = libc.madvise
+        with open("/proc/self/maps") as maps:
+            lines = maps.read().splitlines()
+    except (OSError, AttributeError):
+        return
+    madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    for line in lines:
+        fields = line.split()
+        # private, writable memory of no file: the heap and anonymous mappings (pymalloc's arenas)
+        if not fields[1].startswith("rw") or fields[1][3] != "p" or (len(fields) > 5 and fields[5] != "[heap]"):
+            continue
+        low, high = (int(bound, 16) for bound in fields[0].split("-"))
+        start, end = (low + _HUGE - 1) & -_HUGE, high & -_HUGE
+        if end > start:
+            madvise(start, end - start, MADV_HUGEPAGE)
+            madvise(start, end - start, MADV_COLLAPSE)
 
 
 def _http_protocol() -> Any:
