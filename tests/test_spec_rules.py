@@ -330,6 +330,9 @@ ROWS: list[tuple[str, dict[str, Any], str, str | None, str]] = [
     (STORE_FILE, {"attributes": {"k": []}}, "attributes.k", "invalid_type",
      "VectorStoreFileAttributes values: a string, a number or a boolean"),
     (FILE_BATCHES, {"file_ids": []}, "file_ids", "empty_array", "CreateVectorStoreFileBatchRequest.file_ids minItems 1"),
+    (FILE_BATCHES, {"files": [{"file_id": "file-x"}, {"file_id": "file-x", "attributes": {"k" * 65: "v"}}]},
+     "files[1].attributes", "invalid_value", "VectorStoreFileAttributes propertyNames maxLength 64 (a file's own "
+     "attributes in a batch: named by its place, not as the batch's 'attributes')"),
     (FILE_BATCHES, {"file_ids": ["file-x"] * 2001}, "file_ids", "array_above_max_length",
      "CreateVectorStoreFileBatchRequest.file_ids maxItems 2000"),
     # -- conversations

@@ -197,6 +197,9 @@ class Deriver:
         for key in KEPT:
             if key in schema and key != "required":
                 out[key] = schema[key]
+        names = schema.get("propertyNames")
+        if isinstance(names, dict) and "maxLength" in names:  # keys' length (a vector store file's attributes)
+            out["propertyNames"] = {"maxLength": names["maxLength"]}
         required = [r for r in schema.get("required", ()) if r != "model"]
         if required:
             out["required"] = required
