@@ -275,7 +275,12 @@ async def test_file_batches(client: httpx.AsyncClient, app: Any, vectors: LocalV
     # {}: the spec's first form (file_ids) is the one named missing
     for body, param in (({}, "file_ids"), ({"file_ids": ids[:1], "files": [{"file_id": ids[0]}]}, "file_ids"),
                         ({"file_ids": []}, "file_ids"), ({"file_ids": ["file-x"]}, "file_ids[0]"),
-                        ({"files": [{"file_id": ids[0]}, {"file_id": "file-x"}]}, "files[1].file_id")):
+                        ({"files": [{"file_id": ids[0]}, {"file_id": "file-x"}]}, "files[1].file_id"),
+                        # a file's own chunking or attributes: named by its place, not as the batch's own fields
+                        ({"files": [{"file_id": ids[0]}, {"file_id": ids[1], "chunking_strategy": {
+                            "type": "static", "static": {"max_chunk_size_tokens": 100, "chunk_overlap_tokens": 51}}}]},
+                         "files[1].chunking_strategy.static.chunk_overlap_tokens"),
+                        ({"files": [{"file_id": ids[0], "attributes": {"k" * 65: "v"}}]}, "files[0].attributes")):
         r = await client.post(f"/v1/vector_stores/{store_id}/file_batches", json=body)
         assert r.status_code in (400, 404) and r.json()["error"]["param"] == param, (body, r.text)
 

@@ -40,14 +40,16 @@ class StaticChunking(Request):
     max_chunk_size_tokens: Annotated[int, Strict(), Field(ge=100, le=4096)]
     chunk_overlap_tokens: Annotated[int, Strict(), Field(ge=0)]
 
-    @model_validator(mode="after")
-    def _overlap_at_most_half(self) -> StaticChunking:
-        if self.chunk_overlap_tokens > self.max_chunk_size_tokens // 2:
-            raise InvalidRequest(
-                "Invalid 'chunking_strategy.static.chunk_overlap_tokens': the overlap must not exceed half of "
-                f"max_chunk_size_tokens ({self.max_chunk_size_tokens // 2}).",
-                param="chunking_strategy.static.chunk_overlap_tokens")
-        return self
+    @field_validator("chunk_overlap_tokens")
+    @classmethod
+    def _overlap_at_most_half(cls, overlap: int, info: ValidationInfo) -> int:
+        # A validation error, not a 400 raised here: its param is then the field's place in the request
+        # (a file batch's files[i].chunking_strategy…, not the batch's own chunking_strategy).
+        size = info.data.get("max_chunk_size_tokens")
+        if isinstance(size, int) and overlap > size // 2:
+            raise PydanticCustomError("overlap_above_half", "the overlap must not exceed half of "
+                                      "max_chunk_size_tokens ({half}).", {"half": size // 2})
+        return overlap
 
 
 class StaticChunkingStrategy(Request):
