@@ -227,6 +227,42 @@ async def test_too_many_requests_fail_the_batch(client: httpx.AsyncClient, app: 
     assert done["status"] == "failed" and done["errors"]["data"][0]["code"] == "too_many_tasks"
 
 
+def embed_line(custom_id: str, value: Any) -> dict[str, Any]:
+    return {"custom_id": custom_id, "method": "POST", "url": "/v1/embeddings",
+            "body": {"model": "@cf/baai/bge-small-en-v1.5", "input": value}}
+
+
+async def test_an_embeddings_batch_of_more_than_50000_inputs_fails(client: httpx.AsyncClient, app: Any) -> None:
+    # OpenAI's CreateBatchRequest.endpoint: "/v1/embeddings batches are also restricted to a maximum of 50,000
+    # embedding inputs across all requests in the batch" — here 25 requests of 2,048 inputs each (51,200)
+    batch = await created(client, jsonl([embed_line(f"e{i}", ["x"] * 2048) for i in range(25)]), "/v1/embeddings")
+    await drain(app)
+    done = await retrieve(client, batch["id"])
+    assert done["status"] == "failed", done
+    [error] = done["errors"]["data"]
+    assert (error["code"], error["line"], error["param"]) == ("too_many_tasks", None, "input_file_id")
+    assert "51200" in error["message"]
+
+
+async def test_an_embeddings_batch_counts_each_input_once(client: httpx.AsyncClient, app: Any,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner, "MAX_EMBEDDING_INPUTS", 5)
+    # a string, a token array, and strings or token arrays one each: 1 + 1 + 2 + 1 = 5, at the limit
+    lines = [embed_line("a", "one"), embed_line("b", [1, 2, 3]), embed_line("c", ["two", "three"]),
+             embed_line("d", [[4, 5]])]
+    done = await retrieve(client, (await created(client, jsonl(lines), "/v1/embeddings"))["id"])
+    await drain(app)
+    done = await retrieve(client, done["id"])
+    assert done["status"] == "completed" and done["request_counts"]["total"] == 4, done
+    failed = await created(client, jsonl([*lines, embed_line("e", "six")]), "/v1/embeddings")
+    await drain(app)
+    assert (await retrieve(client, failed["id"]))["errors"]["data"][0]["code"] == "too_many_tasks"
+    # other endpoints' bodies are not counted
+    chats = await created(client, jsonl([chat_line(f"r{i}", "echo: x") for i in range(6)]))
+    await drain(app)
+    assert (await retrieve(client, chats["id"]))["status"] == "completed"
+
+
 async def chunked(data: bytes, cuts: list[int]) -> AsyncIterator[bytes]:
     for start, end in zip([0, *cuts], [*cuts, len(data)], strict=True):
         yield data[start:end]

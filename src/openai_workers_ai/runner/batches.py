@@ -55,6 +55,9 @@ ENDPOINTS = ("/v1/responses", "/v1/chat/completions", "/v1/embeddings", "/v1/com
 """The endpoints a batch may run here (OpenAI's also take images and videos: not these)."""
 MAX_REQUESTS = 50_000
 """Requests a batch may hold (OpenAI's limit)."""
+MAX_EMBEDDING_INPUTS = 50_000
+"""Inputs an ``/v1/embeddings`` batch may hold across all its requests (OpenAI's limit: ``CreateBatchRequest.endpoint``,
+"restricted to a maximum of 50,000 embedding inputs across all requests in the batch")."""
 MAX_INPUT_BYTES = 200 * 2**20
 """The largest input file (OpenAI's limit)."""
 SLICE = 100
@@ -136,6 +139,7 @@ class _Checker:
         self.errors: list[dict[str, Any]] = []
         self.ids: set[bytes] = set()  # digests: a set of the ids themselves could hold most of a 200 MB file
         self.model: str | None = None
+        self.inputs = 0  # an embeddings batch's inputs, over all its requests
 
     def error(self, code: str, message: str, line: int | None, param: str | None = None) -> None:
         if len(self.errors) < MAX_ERRORS:
@@ -162,6 +166,8 @@ class _Checker:
         if not isinstance(body, dict):
             self.error("invalid_request", "The request's 'body' must be a JSON object.", line, "body")
             return
+        if self.endpoint == "/v1/embeddings":
+            self.inputs += embedding_inputs(body.get("input"))
         model = body.get("model")
         if isinstance(model, str):
             if self.model is None:
@@ -169,6 +175,14 @@ class _Checker:
             elif model != self.model:
                 self.error("model_mismatch", f"Every request of a batch must use the same model; this one uses "
                            f"'{_clip(model)}', an earlier one '{_clip(self.model)}'.", line, "body.model")
+
+
+def embedding_inputs(value: Any) -> int:
+    """How many inputs an embeddings request's ``input`` holds: a string or one array of token ids is one; an
+    array of strings or of token arrays, one each (anything else, which the request's route refuses, one)."""
+    if isinstance(value, list) and value and not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        return len(value)
+    return 1
 
 
 def _clip(value: str, most: int = 100) -> str:
@@ -252,6 +266,9 @@ async def validate(ctx: AppContext, row: BatchRow) -> bool:
         elif total > MAX_REQUESTS:
             checker.error("too_many_tasks", f"A batch may hold at most {MAX_REQUESTS} requests; this file holds "
                           f"{total}.", None, "input_file_id")
+        elif checker.inputs > MAX_EMBEDDING_INPUTS:
+            checker.error("too_many_tasks", f"An embeddings batch may hold at most {MAX_EMBEDDING_INPUTS} inputs "
+                          f"across its requests; this file holds {checker.inputs}.", None, "input_file_id")
     if checker.errors:
         if await batches.transition(db, row.id, batches.VALIDATING, batches.FAILED, now, failed_at=now,
                                     errors=checker.errors, total=0):
