@@ -62,6 +62,12 @@ def test_errors(client: OpenAI) -> None:
         client.vector_stores.create(chunking_strategy={"type": "static", "static": {
             "max_chunk_size_tokens": 800, "chunk_overlap_tokens": 500}})
     assert caught.value.body["param"] == "chunking_strategy.static.chunk_overlap_tokens"  # type: ignore[index]
+    # a file batch's per-file strategy is named by its place in files
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.vector_stores.file_batches.create(vector_store_id=client.vector_stores.create().id, files=[
+            {"file_id": "file-missing", "chunking_strategy": {"type": "static", "static": {
+                "max_chunk_size_tokens": 800, "chunk_overlap_tokens": 500}}}])
+    assert caught.value.body["param"] == "files[0].chunking_strategy.static.chunk_overlap_tokens"  # type: ignore[index]
     with pytest.raises(openai.NotFoundError):
         client.vector_stores.files.create(vector_store_id=client.vector_stores.create().id, file_id="file-missing")
 
