@@ -243,7 +243,8 @@ BODIES = {
 
 
 @pytest.mark.parametrize("path", sorted(BODIES))
-async def test_a_bug_is_a_500_in_the_apis_shape_with_cors(backends: Backends, path: str) -> None:
+async def test_a_bug_is_a_500_in_the_apis_shape_with_cors(backends: Backends, path: str,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
     settings = Settings(access_token=("sk-one",))
     broken = Backends(ai=Boom(), db=backends.db, bucket=backends.bucket)  # type: ignore[arg-type]
     async with make_client(broken, settings, authorization="Bearer sk-one", origin="https://app.example") as c:
@@ -253,6 +254,23 @@ async def test_a_bug_is_a_500_in_the_apis_shape_with_cors(backends: Backends, pa
     assert "secret internals" not in r.text
     assert_matches(r.json(), "ErrorResponse")
     assert r.json()["error"]["type"] == "server_error"
+    request_id = r.headers["x-request-id"]  # named by the answer and by the log line of the bug, as OpenAI asks
+    assert f"request ID {request_id}" in r.json()["error"]["message"]
+    assert any(request_id in record.getMessage() and record.exc_info for record in caplog.records)
+
+
+async def test_every_answer_has_a_request_id_as_openais(backends: Backends) -> None:
+    """``x-request-id: req_<32 hex>`` on every answer, a refusal and a 404 too (the official clients show it
+    as ``_request_id``), a new one for each request."""
+    settings = Settings(access_token=("sk-one",))
+    seen = []
+    async with make_client(backends, settings, authorization="Bearer sk-one") as c:
+        for r in (await c.get("/v1/models"), await c.get("/v1/models"), await c.get("/v1/files/file-none"),
+                  await c.get("/v1/models", headers={"authorization": "Bearer wrong"}), await c.get("/api/tags"),
+                  await c.options("/v1/models", headers={"origin": "https://app.example"})):
+            assert re.fullmatch(r"req_[0-9a-f]{32}", r.headers["x-request-id"]), r.headers
+            seen.append(r.headers["x-request-id"])
+    assert len(set(seen)) == len(seen)
 
 
 async def test_every_answer_varies_by_origin(anon: httpx.AsyncClient) -> None:

@@ -47,6 +47,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from . import ids
 from .auth import Keys
 from .errors import (
     APIError,
@@ -114,15 +115,16 @@ class Gate:
             await cors.preflight_response(request_headers=Headers(scope=scope))(scope, receive, send)
             return
         started = complete = False
+        request_id = ids.request_id()
 
         async def respond(message: Message) -> None:
             nonlocal started, complete
             if message["type"] == "http.response.start":
                 started = True
+                message["headers"] = headers = [*message.get("headers", ()), (b"x-request-id", request_id.encode())]
                 if cors is not None:
-                    if origin is None and not any(name == b"vary" for name, _ in message.get("headers", ())):
-                        # What CORSMiddleware adds for a request that is no browser's (the usual case).
-                        message["headers"] = [*message.get("headers", ()), (b"vary", b"Origin")]
+                    if origin is None and not any(name == b"vary" for name, _ in headers):
+                        headers.append((b"vary", b"Origin"))  # what CORSMiddleware adds for a request no browser's
                     else:
                         await cors.send(message, send, Headers(scope=scope))  # sends it, with the CORS headers
                         return
@@ -180,7 +182,7 @@ class Gate:
         except Exception as exc:
             if started:
                 raise
-            await answer(exc, scope, receive)(scope, receive, respond)
+            await answer(exc, scope, receive, request_id)(scope, receive, respond)
         finally:
             self.waiting.pop(start_listening, None)
             if listener is not None:
@@ -233,15 +235,20 @@ class Gate:
             await self.app(scope, receive, send)
 
 
-def answer(exc: Exception, scope: Scope, receive: Receive) -> Response:
-    """The error response for what the route raised, in the addressed API's shape."""
+def answer(exc: Exception, scope: Scope, receive: Receive, request_id: str = "") -> Response:
+    """The error response for what the route raised, in the addressed API's shape (a bug's names the
+    request's id, which its log line names too, as OpenAI's 500s ask to be quoted by it)."""
     if isinstance(exc, APIError):
         return render(exc, flavor_of(scope["path"]))
     if isinstance(exc, HTTPException):
         return _http_error_response(Request(scope, receive), exc)
     # A bug: still answered in the API's own shape (and inside CORS, so a browser can read it).
-    logger.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"), exc_info=exc)
-    return render(APIError("The server had an error while processing your request."), flavor_of(scope["path"]))
+    logger.exception("unhandled error on %s %s (request %s)", scope.get("method"), scope.get("path"), request_id,
+                     exc_info=exc)
+    message = "The server had an error while processing your request."
+    if request_id:
+        message += f" (Please include the request ID {request_id} in your message.)"
+    return render(APIError(message), flavor_of(scope["path"]))
 
 
 def _http_error_response(request: Request, exc: HTTPException) -> Response:

@@ -115,6 +115,11 @@ def new_hex_id(prefix: str) -> str:
     return prefix + (microseconds().to_bytes(7, "big") + random_bytes(17)).hex()
 
 
+def request_id() -> str:
+    """A request's id as OpenAI's ``x-request-id`` header gives it: ``req_`` and 32 hex digits."""
+    return "req_" + random_bytes(16).hex()
+
+
 def call_id(upstream: str | None = None) -> str:
     """A tool call's id in OpenAI's form (``call_…``): ``upstream``'s id kept inside it (so a call
     sent back matches), or a fresh one."""

@@ -35,6 +35,7 @@ def test_chat(client: OpenAI) -> None:
     assert completion.choices[0].message.content == "Hello, naïve 🙂"
     assert completion.choices[0].finish_reason == "stop"
     assert completion.usage is not None and completion.usage.completion_tokens == 3
+    assert completion._request_id is not None and completion._request_id.startswith("req_")  # x-request-id
 
 
 def test_chat_stream(client: OpenAI) -> None:
@@ -84,6 +85,7 @@ def test_errors_are_the_clients_exceptions(client: OpenAI, server: str) -> None:
     with pytest.raises(openai.NotFoundError) as not_found:
         client.chat.completions.create(model="gpt-9-ultra", messages=user)  # type: ignore[arg-type]
     assert not_found.value.code == "model_not_found"
+    assert not_found.value.request_id is not None and not_found.value.request_id.startswith("req_")
     with pytest.raises(openai.NotFoundError):
         client.models.retrieve("@cf/acme/nothing")
     with pytest.raises(openai.BadRequestError) as bad:
