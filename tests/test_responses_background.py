@@ -4,6 +4,7 @@ deadlines, and faults injected into D1, R2 and Workers AI at each step."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
@@ -13,6 +14,7 @@ import httpx
 import pytest
 from openai import AsyncOpenAI
 
+from openai_workers_ai import webhooks
 from openai_workers_ai.adapters.local import FolderR2, SQLiteD1
 from openai_workers_ai.app import create_app
 from openai_workers_ai.context import AppContext
@@ -315,8 +317,8 @@ async def test_a_deleted_previous_response_fails_the_queued_one(client: httpx.As
 
 async def test_claim_is_one_conditional_statement(ctx: AppContext, client: httpx.AsyncClient) -> None:
     response = await queue(client)
-    assert await responses_repo.claim(ctx.backends.db, response["id"], 0) is True
-    assert await responses_repo.claim(ctx.backends.db, response["id"], 0) is False
+    assert await responses_repo.claim(ctx.backends.db, response["id"], 0) is not None
+    assert await responses_repo.claim(ctx.backends.db, response["id"], 0) is None
 
 
 # ---- a streamed background response: its client leaving, a cancel while it streams ------------------
@@ -701,3 +703,181 @@ async def test_d1_failing_while_a_streamed_background_response_looks_at_its_stat
     assert flaky.times < 1000  # it looked, and failed to
     assert events[-1]["type"] == "response.completed"  # the generation went on; its conditional end decided
     assert (await status(flaky_client, events[-1]["response"]["id"]))["status"] == "completed"
+
+
+# ---- a generator that dies: its response taken over by a redelivered job ------------------------------
+
+
+def text_of(response: dict[str, Any]) -> list[str]:
+    return [part["text"] for item in response["output"] for part in item["content"]]
+
+
+async def claimed_by_a_dead_generator(client: httpx.AsyncClient, runner_jobs: InProcessJobs, db: SQLiteD1,
+                                      clock: Clock, text: str = "echo: later") -> tuple[str, str]:
+    """A background response whose job was delivered and claimed it (``in_progress``, its liveness mark
+    now), and whose process then died: its id and the dead generator's claim."""
+    response = await queue(client, text)
+    runner_jobs.store = MemoryJobs()  # the job was taken …
+    token = await responses_repo.claim(db, response["id"], int(clock.now))  # … claimed it, and died
+    assert token is not None
+    return response["id"], token
+
+
+async def test_a_response_whose_generator_died_is_taken_over_by_its_redelivered_job(
+        client: httpx.AsyncClient, ctx: AppContext, runner_jobs: InProcessJobs, simulator: Simulator,
+        db: SQLiteD1, clock: Clock) -> None:
+    response_id, _ = await claimed_by_a_dead_generator(client, runner_jobs, db, clock)
+    job = Job(runner.JOB_KIND, response_id, None)
+    clock.now += runner.STALE_AFTER + 1  # its mark not refreshed since: the generator is taken for dead
+    await execute(ctx, job)  # the Queue delivers its job again (locally: its lease lapsed)
+    done = await status(client, response_id)
+    assert done["status"] == "completed" and text_of(done) == ["later"]
+    assert len(simulator.calls) == 1 and await count(db, "items WHERE role = 'output'") == 1
+    await execute(ctx, job)  # delivered once more: it has ended, nothing to do
+    assert len(simulator.calls) == 1 and await count(db, "items WHERE role = 'output'") == 1
+    assert len(runner_jobs) == 0
+
+
+async def test_a_fresh_mark_is_not_taken_over_and_the_job_comes_back(
+        client: httpx.AsyncClient, ctx: AppContext, runner_jobs: InProcessJobs, simulator: Simulator,
+        db: SQLiteD1, clock: Clock) -> None:
+    """A delivery that finds the response in progress with a fresh mark generates nothing, and sends its
+    job again, due when the mark would be stale: if the generator died meanwhile, that one takes over."""
+    response_id, _ = await claimed_by_a_dead_generator(client, runner_jobs, db, clock)
+    clock.now += 60
+    await execute(ctx, Job(runner.JOB_KIND, response_id, None))
+    assert (await status(client, response_id))["status"] == "in_progress" and simulator.calls == []
+    assert len(runner_jobs) == 1 and runner_jobs.store.next_due() == clock.now + runner.STALE_AFTER - 60 + 1
+    assert await runner_jobs.drain(ctx) == 0  # not due yet
+    clock.now += runner.STALE_AFTER - 60 + 1
+    assert await runner_jobs.drain(ctx) == 1
+    done = await status(client, response_id)
+    assert done["status"] == "completed" and len(simulator.calls) == 1 and len(runner_jobs) == 0
+    assert await count(db, "items WHERE role = 'output'") == 1
+
+
+async def test_the_job_of_a_live_generator_comes_back_until_the_deadline_then_ends_it(
+        client: httpx.AsyncClient, ctx: AppContext, runner_jobs: InProcessJobs, simulator: Simulator,
+        db: SQLiteD1, clock: Clock) -> None:
+    """A generator that keeps refreshing its mark is never taken over; its job, delivered meanwhile, comes
+    back a bounded number of times: at the deadline the response is failed, and nothing is sent again."""
+    response_id, token = await claimed_by_a_dead_generator(client, runner_jobs, db, clock)
+    await runner_jobs.send(Job(runner.JOB_KIND, response_id, None))  # a second delivery of its job
+    deliveries = 0
+    while len(runner_jobs):
+        due = runner_jobs.store.next_due()
+        assert due is not None
+        clock.now = due
+        assert await responses_repo.refresh(db, response_id, token, int(clock.now))  # the generator is alive
+        assert await runner_jobs.drain(ctx) == 1
+        deliveries += 1
+        assert deliveries <= runner.DEADLINE // runner.STALE_AFTER + 2
+    failed = await status(client, response_id)
+    assert failed["status"] == "failed" and "deadline" in failed["error"]["message"]
+    assert simulator.calls == [] and clock.now > failed["created_at"] + runner.DEADLINE
+    assert not await responses_repo.refresh(db, response_id, token, int(clock.now))  # the generator told to stop
+
+
+def hooked(ctx: AppContext) -> AppContext:
+    """``ctx`` for a deployment that sends webhook events (queued as jobs, counted by :func:`webhook_jobs`)."""
+    return dataclasses.replace(ctx, settings=dataclasses.replace(
+        ctx.settings, webhook_url="https://hooks.test/", webhook_secret="secret"))
+
+
+def webhook_jobs(runner_jobs: InProcessJobs, clock: Clock) -> list[str]:
+    """The webhook events queued, by type (taken out of the queue)."""
+    types = []
+    while (claimed := runner_jobs.store.take(clock.now)) is not None:
+        assert claimed.job.kind == webhooks.JOB_KIND
+        types.append(claimed.job.id.split("/")[1])
+    return types
+
+
+class Held:
+    """A model call held until :attr:`release` is set (:attr:`entered` once it waits), answering ``text``."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.entered, self.release = asyncio.Event(), asyncio.Event()
+
+
+def held(simulator: Simulator, monkeypatch: pytest.MonkeyPatch, *calls: Held) -> None:
+    """The simulator's first model calls held, one :class:`Held` each, in order; the calls after them
+    answer at once, as asked."""
+    real, waiting = simulator.run, list(calls)
+
+    async def run(model: str, inputs: dict[str, Any], options: dict[str, Any] | None = None) -> Any:
+        if waiting:
+            call = waiting.pop(0)
+            call.entered.set()
+            await call.release.wait()
+            inputs = {**inputs, "messages": [*inputs["messages"][:-1], {"role": "user", "content": f"echo: {call.text}"}]}
+        return await real(model, inputs, options)
+
+    monkeypatch.setattr(simulator, "run", run)
+
+
+async def test_a_slow_generator_taken_over_writes_nothing(
+        client: httpx.AsyncClient, ctx: AppContext, runner_jobs: InProcessJobs, simulator: Simulator,
+        db: SQLiteD1, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A generator that was only slow (its model call outlasting the stale limit, its refresh not yet due)
+    loses to the delivery that took it over, even when it finishes first: its finish and its items are
+    conditional on its claim, so it writes neither its output nor its status, and sends no webhook event;
+    the response ends as the taker writes it."""
+    response = await queue(client)
+    runner_jobs.store = MemoryJobs()
+    job = Job(runner.JOB_KIND, response["id"], None)
+    slow_call, taker_call = Held("stale"), Held("fresh")
+    held(simulator, monkeypatch, slow_call, taker_call)
+    slow = asyncio.create_task(execute(hooked(ctx), job))
+    await asyncio.wait_for(slow_call.entered.wait(), 5)
+    clock.now += runner.STALE_AFTER + 1  # no refresh meanwhile (one is due every 30 real seconds)
+    taker = asyncio.create_task(execute(hooked(ctx), job))  # a redelivery takes it over, from the start
+    await asyncio.wait_for(taker_call.entered.wait(), 5)
+    slow_call.release.set()
+    await asyncio.wait_for(slow, 5)  # its model answers first: its end is written nowhere
+    assert (await status(client, response["id"]))["status"] == "in_progress"
+    assert await count(db, "items WHERE role = 'output'") == 0
+    taker_call.release.set()
+    await asyncio.wait_for(taker, 5)
+    done = await status(client, response["id"])
+    assert done["status"] == "completed" and text_of(done) == ["fresh"]
+    assert await count(db, "items WHERE role = 'output'") == 1
+    assert webhook_jobs(runner_jobs, clock) == ["response.completed"]  # the taker's alone
+
+
+async def test_a_slow_generator_taken_over_is_stopped_by_its_next_refresh(
+        client: httpx.AsyncClient, ctx: AppContext, runner_jobs: InProcessJobs, simulator: Simulator,
+        db: SQLiteD1, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner, "REFRESH_EVERY", 0.01)
+    response = await queue(client)
+    runner_jobs.store = MemoryJobs()
+    job = Job(runner.JOB_KIND, response["id"], None)
+    slow_call = Held("stale")
+    held(simulator, monkeypatch, slow_call)
+    slow = asyncio.create_task(execute(ctx, job))
+    await asyncio.wait_for(slow_call.entered.wait(), 5)
+    clock.now += 10
+    await asyncio.sleep(0.05)  # it refreshes its mark while its model works
+    row = await responses_repo.get(db, response["id"], None)
+    assert row is not None and row.status == "in_progress" and row.updated_at == int(clock.now)
+    clock.now += runner.STALE_AFTER + 1  # … then its process stalls (its refreshes stop getting through)
+    assert await responses_repo.take_over(db, response["id"], int(clock.now), int(clock.now) - runner.STALE_AFTER)
+    await asyncio.wait_for(slow, 5)  # its next refresh finds it taken over: its model call is stopped
+    assert not slow_call.release.is_set() and await count(db, "items WHERE role = 'output'") == 0
+    assert (await status(client, response["id"]))["status"] == "in_progress"  # the taker's to end
+
+
+async def test_a_live_generators_mark_is_not_taken_over(ctx: AppContext, client: httpx.AsyncClient,
+                                                        db: SQLiteD1, clock: Clock) -> None:
+    """The takeover is one conditional statement: a fresh mark, a second taker, an ended response: none."""
+    response = await queue(client)
+    now = int(clock.now)
+    assert await responses_repo.take_over(db, response["id"], now, now) is None  # queued: claimed, not taken
+    assert await responses_repo.claim(db, response["id"], now) is not None
+    assert await responses_repo.take_over(db, response["id"], now + 60, now + 60 - runner.STALE_AFTER) is None
+    later = now + runner.STALE_AFTER + 1
+    assert await responses_repo.take_over(db, response["id"], later, later - runner.STALE_AFTER) is not None
+    assert await responses_repo.take_over(db, response["id"], later, later - runner.STALE_AFTER) is None
+    late = now + runner.DEADLINE + 1  # past its deadline: the deadline ends it, nobody takes it
+    assert await responses_repo.take_over(db, response["id"], late, late - runner.STALE_AFTER) is None

@@ -9,10 +9,17 @@ The ``request`` column holds the request fields the Response object echoes; a ba
 also holds, under :data:`SETTINGS_KEY`, the request's other settings as the client sent them (the
 echo fills in defaults, and leaves ``include`` out), so its job runs with exactly the request's
 settings. :class:`ResponseRow` keeps the two apart (``request`` and ``settings``).
+
+A background response's generator holds a claim (``migrations/0015_response_claims.sql``): a token its
+:func:`claim` (or :func:`take_over`) sets, on which every write of that generator is conditional (the
+liveness mark :func:`refresh`, :func:`finish` and its items' :func:`in_progress_guard`, :func:`requeue`).
+While the response is ``in_progress``, ``updated_at`` is its liveness mark: no other statement writes an
+``in_progress`` row without ending it or queueing it again.
 """
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from json import dumps, loads
 from typing import Any
@@ -35,6 +42,7 @@ SETTINGS_KEY = "__settings"
 _COLUMNS = ("id, owner, status, model, background, previous_response_id, conversation_id, request, usage, error,"
             " incomplete_details, created_at, completed_at, deadline")
 _INSERT = f"INSERT INTO responses ({_COLUMNS}, updated_at) VALUES ({', '.join('?' * 15)})"
+_SELECT = f"SELECT {_COLUMNS}, claim, updated_at FROM responses"
 
 
 def _json(value: Any) -> str | None:
@@ -62,6 +70,10 @@ class ResponseRow:
     settings: dict[str, Any] | None = None
     """A background response's request settings as sent (None for a foreground one, or one stored
     before they were kept)."""
+    claim: str | None = None
+    """The token of the job delivery that generates (or ended) it, when one claimed it."""
+    updated_at: int | None = None
+    """When the row was last written; while it is ``in_progress``, its generator's liveness mark."""
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> ResponseRow:
@@ -73,7 +85,7 @@ class ResponseRow:
         return cls(row["id"], row["owner"], row["status"], row["model"], bool(row["background"]),
                    row["previous_response_id"], row["conversation_id"], request, decoded("usage"),
                    decoded("error"), decoded("incomplete_details"), row["created_at"], row["completed_at"],
-                   row["deadline"], settings)
+                   row["deadline"], settings, row.get("claim"), row.get("updated_at"))
 
 
 def stored_request(request: dict[str, Any], settings: dict[str, Any] | None) -> bytes:
@@ -94,30 +106,38 @@ def insert(db: Database, row: ResponseRow, now: int, request_json: bytes | None 
     )
 
 
-def in_progress_guard(response_id: str) -> tuple[str, tuple[object, ...]]:
-    """A condition (for :func:`items.stage`) that holds while the response is still ``in_progress``."""
-    return " AND EXISTS (SELECT 1 FROM responses WHERE id = ? AND status = 'in_progress')", (response_id,)
+def in_progress_guard(response_id: str, claim: str | None = None) -> tuple[str, tuple[object, ...]]:
+    """A condition (for :func:`items.stage`) that holds while the response is still ``in_progress`` (and,
+    with ``claim``, still that claim's: not taken over)."""
+    if claim is None:
+        return " AND EXISTS (SELECT 1 FROM responses WHERE id = ? AND status = 'in_progress')", (response_id,)
+    return (" AND EXISTS (SELECT 1 FROM responses WHERE id = ? AND status = 'in_progress' AND claim = ?)",
+            (response_id, claim))
 
 
-def finish(db: Database, row: ResponseRow, now: int, *, was: tuple[str, ...] = ("in_progress",)) -> Statement:
-    """The statement moving a response from one of ``was`` to its final state (``row``'s status and results)."""
+def finish(db: Database, row: ResponseRow, now: int, *, was: tuple[str, ...] = ("in_progress",),
+           claim: str | None = None) -> Statement:
+    """The statement moving a response from one of ``was`` to its final state (``row``'s status and results);
+    with ``claim``, only while the response is still that claim's (its generator was not taken over)."""
     marks = ", ".join("?" * len(was))
+    claimed = "" if claim is None else " AND claim = ?"
     return db.prepare(
         "UPDATE responses SET status = ?, usage = ?, error = ?, incomplete_details = ?, completed_at = ?,"
-        f" deadline = NULL, updated_at = ? WHERE id = ? AND status IN ({marks})"
+        f" deadline = NULL, updated_at = ? WHERE id = ? AND status IN ({marks}){claimed}"
     ).bind(row.status, _json(row.usage), _json(row.error), _json(row.incomplete_details), row.completed_at, now,
-           row.id, *was)
+           row.id, *was, *(() if claim is None else (claim,)))
 
 
-async def fail(db: Database, row: ResponseRow, now: int, *, was: tuple[str, ...]) -> bool:
-    """:func:`finish` run alone (``row`` failed, with its error); whether the response was one of ``was``."""
-    return await finish(db, row, now, was=was).run() == 1
+async def fail(db: Database, row: ResponseRow, now: int, *, was: tuple[str, ...], claim: str | None = None) -> bool:
+    """:func:`finish` run alone (``row`` failed, with its error); whether the response was one of ``was``
+    (and, with ``claim``, still that claim's)."""
+    return await finish(db, row, now, was=was, claim=claim).run() == 1
 
 
 async def get(db: Database, response_id: str, owner: str | None) -> ResponseRow | None:
     """The response (the caller's, unless admin), or None."""
     owned = "" if owner is None else " AND owner = ?"
-    row = await db.prepare(f"SELECT {_COLUMNS} FROM responses WHERE id = ?{owned}").bind(
+    row = await db.prepare(f"{_SELECT} WHERE id = ?{owned}").bind(
         response_id, *([] if owner is None else [owner])).first()
     return ResponseRow.from_row(row) if row else None
 
@@ -137,20 +157,50 @@ async def current(backends: Backends, settings: Settings, row: ResponseRow, now:
     return await get(backends.db, row.id, None) or row
 
 
-async def claim(db: Database, response_id: str, now: int) -> bool:
-    """``queued`` → ``in_progress``; False when another delivery (or a cancel) got there first."""
+def _new_claim() -> str:
+    return secrets.token_hex(8)
+
+
+async def claim(db: Database, response_id: str, now: int) -> str | None:
+    """``queued`` → ``in_progress``, its liveness mark ``now``: the new claim's token; None when another
+    delivery (or a cancel) got there first."""
+    token = _new_claim()
     changed = await db.prepare(
-        "UPDATE responses SET status = 'in_progress', updated_at = ? WHERE id = ? AND status = 'queued'"
-    ).bind(now, response_id).run()
+        "UPDATE responses SET status = 'in_progress', claim = ?, updated_at = ? WHERE id = ? AND status = 'queued'"
+    ).bind(token, now, response_id).run()
+    return token if changed == 1 else None
+
+
+async def take_over(db: Database, response_id: str, now: int, stale_before: int) -> str | None:
+    """An ``in_progress`` response whose liveness mark is older than ``stale_before`` (its generator died),
+    and whose deadline is still ahead, claimed anew (its mark ``now``): the new claim's token; None when it
+    is not so (its generator is alive, another delivery took it first, it ended)."""
+    token = _new_claim()
+    changed = await db.prepare(
+        "UPDATE responses SET claim = ?, updated_at = ? WHERE id = ? AND status = 'in_progress' AND updated_at < ?"
+        " AND deadline > ?"
+    ).bind(token, now, response_id, stale_before, now).run()
+    return token if changed == 1 else None
+
+
+async def refresh(db: Database, response_id: str, claim: str, now: int) -> bool:
+    """The liveness mark of an ``in_progress`` response set to ``now`` by its generator (``claim``); False
+    when it is no longer that generator's to write (taken over, cancelled, failed at its deadline, deleted)."""
+    changed = await db.prepare(
+        "UPDATE responses SET updated_at = ? WHERE id = ? AND status = 'in_progress' AND claim = ?"
+    ).bind(now, response_id, claim).run()
     return changed == 1
 
 
-async def requeue(db: Database, response_id: str, now: int, deadline: int) -> bool:
-    """``in_progress`` → ``queued`` again, with a new deadline (a stream's client left: its job takes
-    over); False when it had ended meanwhile (completed, cancelled …)."""
+async def requeue(db: Database, response_id: str, now: int, deadline: int, claim: str | None = None) -> bool:
+    """``in_progress`` → ``queued`` again, with a new deadline, by its generator (``claim``, when it has one:
+    a stream's client left, or the runner stops; a job takes over); False when it had ended meanwhile
+    (completed, cancelled …) or is another generator's."""
+    claimed = "" if claim is None else " AND claim = ?"
     changed = await db.prepare(
-        "UPDATE responses SET status = 'queued', deadline = ?, updated_at = ? WHERE id = ? AND status = 'in_progress'"
-    ).bind(deadline, now, response_id).run()
+        "UPDATE responses SET status = 'queued', claim = NULL, deadline = ?, updated_at = ?"
+        f" WHERE id = ? AND status = 'in_progress'{claimed}"
+    ).bind(deadline, now, response_id, *(() if claim is None else (claim,))).run()
     return changed == 1
 
 

@@ -11,7 +11,10 @@ serve all the ways a response runs:
 - ``background: true`` — :func:`enqueue` stores the response ``queued`` and sends a
   ``responses.run`` job; the job (:func:`run_job`) claims it (``queued`` → ``in_progress``,
   conditional: a redelivered message finds nothing to do) and drains the same generator, its
-  request rebuilt from the row (:func:`plan_of`: the echoed fields and the settings as sent);
+  request rebuilt from the row (:func:`plan_of`: the echoed fields and the settings as sent),
+  refreshing the row's liveness mark meanwhile; a delivery that finds it ``in_progress`` with a mark
+  older than :data:`STALE_AFTER` (its generator died) takes it over and generates it from the start,
+  and one that finds the mark fresh comes back later (:func:`run_job`);
 - ``background`` with ``stream`` — :func:`start_streamed` stores it ``queued`` and claims it, and the
   request streams the generator; if the client goes away first, :func:`hand_off` queues it again for
   a job, and a cancel meanwhile ends the stream as stored.
@@ -46,7 +49,7 @@ from ..context import AppContext
 from ..errors import APIError, InvalidRequest, UpstreamError
 from ..ids import call_id
 from ..limits import MAX_ROW_VALUE_BYTES
-from ..ports import Job
+from ..ports import MAX_DELAY, Job
 from ..repositories import conversations, items, responses
 from ..repositories.responses import ResponseRow
 from ..streaming import primed
@@ -64,6 +67,12 @@ log = logging.getLogger(__name__)
 JOB_KIND = "responses.run"
 DEADLINE = 15 * 60
 """Seconds a background response may stay queued / in progress before it is failed."""
+REFRESH_EVERY = 30.0
+"""Seconds between a background response's job generator's refreshes of its liveness mark (``updated_at``:
+one small conditional UPDATE each)."""
+STALE_AFTER = 120
+"""Seconds after its liveness mark past which an ``in_progress`` background response's generator is taken
+for dead (four missed refreshes): a delivery of its job then takes it over."""
 MAX_ROUNDS = 8
 """Model calls per response when gateway-run tools are called."""
 CHECK_EVERY = 1.0
@@ -100,6 +109,8 @@ class Plan:
     request_json: bytes | None = None
     """The ``request`` column's JSON (the echo and the settings), made once to size it, then stored as is
     (None for a job's plan: its row is there already)."""
+    claim: str | None = None
+    """A background response's claim (its generator's token): its end is written only while it holds."""
 
     @property
     def store(self) -> bool:
@@ -497,7 +508,8 @@ async def _persist(ctx: AppContext, plan: Plan, final: dict[str, Any]) -> None:
     try:
         if plan.request.background:
             await items.write(backends, plan.owner, [*output, *conversation], now,
-                              guard=responses.in_progress_guard(plan.response_id), after=[responses.finish(db, row, now)])
+                              guard=responses.in_progress_guard(plan.response_id, plan.claim),
+                              after=[responses.finish(db, row, now, claim=plan.claim)])
             await _ended_if_stored(ctx, plan, row)
             return
         new_input = [items.NewItem(plan.response_id, "input", item) for item in plan.input]
@@ -517,7 +529,7 @@ async def _persist_failure(ctx: AppContext, plan: Plan, failed: dict[str, Any]) 
     row = plan.row("failed", error=failed["error"])
     try:
         if plan.request.background:
-            await db.batch([responses.finish(db, row, now)])
+            await db.batch([responses.finish(db, row, now, claim=plan.claim)])
             await _ended_if_stored(ctx, plan, row)
         else:
             new_input = [items.NewItem(plan.response_id, "input", item) for item in plan.input]
@@ -556,7 +568,7 @@ async def start_streamed(ctx: AppContext, plan: Plan) -> None:
     lets it: else its deadline ends it) and the client gets the error."""
     await _store_queued(ctx, plan)
     try:
-        await claim(ctx, plan.response_id)
+        plan.claim = await responses.claim(ctx.backends.db, plan.response_id, ctx.now())
     except BaseException:  # D1 failing, or the request cancelled: not left queued without a job
         await _fail(ctx, plan.row("failed"), ("queued",), "The response could not be started.")
         raise
@@ -588,7 +600,8 @@ async def _ended_if_stored(ctx: AppContext, plan: Plan, row: ResponseRow) -> Non
     changed nothing (cancelled, or past its deadline, meanwhile): its webhook event, when the stored row
     shows that end — its status and error. Only that finish ever stores ``completed`` / ``incomplete`` (a
     cancel or a deadline stores other statuses), and a deadline's ``failed`` has an error of its own, so
-    the row showing this end means this run ended the response. Never raises."""
+    the row showing this end — and this run's claim — means this run ended the response (not a delivery
+    that took it over meanwhile). Never raises."""
     if not webhooks.enabled(ctx.settings):
         return
     try:
@@ -596,7 +609,7 @@ async def _ended_if_stored(ctx: AppContext, plan: Plan, row: ResponseRow) -> Non
     except Exception:
         log.warning("could not read how response %s ended; no webhook event", plan.response_id, exc_info=True)
         return
-    if stored is not None and (stored.status, stored.error) == (row.status, row.error):
+    if stored is not None and (stored.status, stored.error, stored.claim) == (row.status, row.error, plan.claim):
         await _ended(ctx, plan.response_id, plan.owner, row.status)
 
 
@@ -618,7 +631,7 @@ async def hand_off(ctx: AppContext, plan: Plan) -> None:
             await _fail(ctx, plan.row("failed"), ("in_progress",), "The stream was closed before the response "
                         "was generated, and this deployment has no job queue to finish it in the background.")
             return
-        if not await responses.requeue(db, plan.response_id, now, now + DEADLINE):
+        if not await responses.requeue(db, plan.response_id, now, now + DEADLINE, plan.claim):
             return  # it had ended (completed, cancelled …)
         try:
             await ctx.backends.jobs.send(Job(JOB_KIND, plan.response_id, plan.owner))
@@ -628,10 +641,6 @@ async def hand_off(ctx: AppContext, plan: Plan) -> None:
                         "generated, and its background job could not be queued.")
     except Exception:
         log.warning("could not hand response %s to the background", plan.response_id, exc_info=True)
-
-
-async def claim(ctx: AppContext, response_id: str) -> bool:
-    return await responses.claim(ctx.backends.db, response_id, ctx.now())
 
 
 async def plan_of(ctx: AppContext, row: ResponseRow) -> Plan:
@@ -656,9 +665,27 @@ async def plan_of(ctx: AppContext, row: ResponseRow) -> Plan:
 
 
 async def run_job(ctx: AppContext, job: Job) -> None:
-    """``responses.run``: generate a queued background response (a second delivery finds it claimed)."""
-    row = await responses.get(ctx.backends.db, job.id, None)
-    if row is None or row.status != "queued":
+    """``responses.run``: generate a background response — ``queued``, claimed; or ``in_progress`` with a
+    liveness mark older than :data:`STALE_AFTER` (its generator died: a killed process, an evicted
+    consumer), taken over and generated from the start. One conditional statement each, so two deliveries
+    never both generate it; a delivery that finds it ended does nothing.
+
+    Found ``in_progress`` with a fresh mark (its generator alive, or dead for less than :data:`STALE_AFTER`),
+    the job is sent again, due when the mark would be stale, so that a generator that dies later is still
+    replaced; past its deadline the response is failed instead, which ends the loop."""
+    db, now = ctx.backends.db, ctx.now()
+    row = await responses.get(db, job.id, None)
+    if row is None or row.status not in responses.ACTIVE:
+        return
+    if row.deadline is not None and row.deadline <= now:
+        await responses.expire(ctx.backends, ctx.settings, row.id, row.owner, now)
+        return
+    if row.status == "in_progress" and (age := now - (row.updated_at or 0)) < STALE_AFTER:
+        if ctx.backends.jobs is not None:  # (no queue: nothing else would send it; its deadline ends it)
+            due = STALE_AFTER - age + 1
+            if row.deadline is not None:  # at most just past its deadline, which this job then ends
+                due = min(due, row.deadline - now + 1)
+            await ctx.backends.jobs.send(job, delay=max(1, min(due, MAX_DELAY)))
         return
     try:
         plan = await plan_of(ctx, row)
@@ -666,20 +693,63 @@ async def run_job(ctx: AppContext, job: Job) -> None:
         if isinstance(error, UpstreamError) and error.status >= 500:
             raise  # D1 or R2 failing: the job is retried (if they keep failing, the deadline ends the response)
         # its context changed since it was queued (a deleted previous response …): it cannot run
-        if await responses.fail(ctx.backends.db, replace(row, status="failed", error={
-                "code": "server_error", "message": error.message}), ctx.now(), was=("queued",)):
+        token = None
+        if row.status == "in_progress" and (token := await _take(ctx, row.id)) is None:
+            return
+        if await responses.fail(db, replace(row, status="failed", error={
+                "code": "server_error", "message": error.message}), ctx.now(), was=(row.status,), claim=token):
             await _ended(ctx, row.id, row.owner, "failed")
         return
     plan.created_at = row.created_at
-    if not await claim(ctx, row.id):
+    if row.status == "queued":
+        plan.claim = await responses.claim(db, row.id, ctx.now())
+    else:
+        plan.claim = await _take(ctx, row.id)
+        if plan.claim is not None:
+            log.warning("response %s: its generator stopped refreshing its mark; generating it again", row.id)
+    if plan.claim is None:
         return
+    await _generate(ctx, plan)
+
+
+async def _take(ctx: AppContext, response_id: str) -> str | None:
+    now = ctx.now()
+    return await responses.take_over(ctx.backends.db, response_id, now, now - STALE_AFTER)
+
+
+async def _generate(ctx: AppContext, plan: Plan) -> None:
+    """A job's generation of its claimed response (:func:`complete`), its liveness mark refreshed every
+    :data:`REFRESH_EVERY` seconds meanwhile. A refresh that finds the response no longer this claim's
+    (taken over, cancelled, failed at its deadline) stops the model: nothing of it would be written."""
+    assert plan.claim is not None
+    generating = asyncio.ensure_future(complete(ctx, plan))
     try:
-        await complete(ctx, plan)
+        while True:
+            done, _ = await asyncio.wait({generating}, timeout=REFRESH_EVERY)
+            if done:
+                generating.result()
+                return
+            if not await _refresh(ctx, plan.response_id, plan.claim):
+                log.warning("response %s is no longer this job's to generate; stopped", plan.response_id)
+                generating.cancel()
+                await asyncio.gather(generating, return_exceptions=True)
+                return
     except asyncio.CancelledError:  # the runner stopping (the local server told to stop): the job is given
         # back to its queue, and finds the response queued again (generated from the start), not in_progress
+        generating.cancel()
         now = ctx.now()
-        await asyncio.shield(responses.requeue(ctx.backends.db, row.id, now, now + DEADLINE))
+        await asyncio.shield(responses.requeue(ctx.backends.db, plan.response_id, now, now + DEADLINE, plan.claim))
         raise
+
+
+async def _refresh(ctx: AppContext, response_id: str, claim: str) -> bool:
+    """The liveness mark refreshed; whether the response is still this claim's (a D1 failure says yes: the
+    generation goes on, and its conditional end decides)."""
+    try:
+        return await responses.refresh(ctx.backends.db, response_id, claim, ctx.now())
+    except APIError:
+        log.warning("could not refresh the liveness mark of response %s", response_id, exc_info=True)
+        return True
 
 
 def dumps_event(event: objects.Event) -> str:
