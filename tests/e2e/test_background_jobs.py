@@ -99,3 +99,49 @@ def test_a_background_response_queued_when_the_server_ends_completes_after_a_res
         assert response.status == "completed" and response.output_text == "after the restart"
     finally:
         stop(proc)
+
+
+def test_a_background_response_whose_server_was_killed_mid_generation_completes_after_a_restart(
+        tmp_path: Path) -> None:
+    """A server killed (SIGKILL) while it generates a background response leaves it ``in_progress``, its job
+    claimed in ``jobs.sqlite3``: started again on the same folder, the job is delivered again once its lease
+    lapses, finds the response's liveness mark stale, takes it over and generates it — once.
+
+    What time would do is done to the files instead of waited for: the killed process's lease (120 s) is
+    made to lapse, and the response's liveness mark (``updated_at``, stale after 120 s) made old."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDFLARE_")}
+    env.update(ACCESS_TOKEN=E2E_KEY)
+    data = tmp_path / "data"
+    args = ["serve", "--port", str(port), "--data-dir", str(data), "--ai", "simulator"]
+    proc = start(args, env, url + "/health", cwd=tmp_path)
+    try:
+        client = openai.OpenAI(base_url=url + "/v1", api_key=E2E_KEY, max_retries=0)
+        response = client.responses.create(model="gpt-4o-mini", input="wait:2 echo: survived", background=True)
+        deadline = time.monotonic() + 10
+        while client.responses.retrieve(response.id).status == "queued" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert client.responses.retrieve(response.id).status == "in_progress"  # the model is answering …
+    finally:
+        proc.kill()  # … when the server is killed
+        proc.wait(10)
+    with closing(sqlite3.connect(data / "jobs.sqlite3")) as jobs, jobs:
+        assert jobs.execute("UPDATE jobs SET due = 0 WHERE claim IS NOT NULL").rowcount == 1  # its lease lapsed
+    with closing(sqlite3.connect(data / "d1.sqlite3")) as d1, d1:
+        row = d1.execute("SELECT status, claim FROM responses WHERE id = ?", (response.id,)).fetchone()
+        assert row[0] == "in_progress" and row[1] is not None
+        assert d1.execute("UPDATE responses SET updated_at = updated_at - 600 WHERE id = ?",
+                          (response.id,)).rowcount == 1  # its mark not refreshed for ten minutes
+    proc = start(args, env, url + "/health", cwd=tmp_path)
+    try:
+        done = client.responses.retrieve(response.id)
+        deadline = time.monotonic() + 20
+        while done.status in ("queued", "in_progress") and time.monotonic() < deadline:
+            time.sleep(0.1)
+            done = client.responses.retrieve(response.id)
+        assert done.status == "completed" and done.output_text == "survived" and len(done.output) == 1
+    finally:
+        stop(proc)
+    with closing(sqlite3.connect(data / "jobs.sqlite3")) as jobs:
+        assert jobs.execute("SELECT count(*) FROM jobs").fetchone()[0] == 0
