@@ -19,7 +19,7 @@ from openai_workers_ai.adapters.local import FolderR2, SQLiteD1
 from openai_workers_ai.app import create_app
 from openai_workers_ai.context import AppContext
 from openai_workers_ai.errors import UpstreamError
-from openai_workers_ai.jobs import InProcessJobs
+from openai_workers_ai.jobs import InProcessJobs, MemoryJobs
 from openai_workers_ai.maintenance import run_scheduled
 from openai_workers_ai.ports import Backends, Job, Statement
 from openai_workers_ai.repositories import runs as repositories_runs
@@ -787,3 +787,177 @@ async def test_a_run_of_a_thread_made_by_another_client_is_the_thread_owners(
             "role": "user", "content": "echo: read", "attachments": [{"file_id": notes}]}]}))
         await finished(client, local, app.state.ctx, await run(client, created_thread["id"], asst["id"]))
         assert "owned text" in (await messages_of(client, created_thread["id"]))[0]["content"][0]["text"]["value"]
+
+
+# ---- an executor that dies: its run taken over by a redelivered job -------------------------------------
+
+
+async def claimed_by_a_dead_executor(client: httpx.AsyncClient, jobs: InProcessJobs, ctx: AppContext,
+                                     text: str = "echo: hello", *, replying: bool = False
+                                     ) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """A thread and a run whose job was delivered and claimed it (``in_progress``, its liveness mark now) —
+    and, ``replying``, started its reply (a message and its step, ``in_progress``) — and whose process then
+    died; and the dead executor's claim."""
+    created_thread, created = await started(client, text)
+    jobs.store = MemoryJobs()  # the job was taken …
+    stored = await repositories_runs.get_by_id(ctx.backends.db, created["id"])
+    assert stored is not None
+    claim = await executor._claim(ctx, stored)  # … claimed the run …
+    assert claim is not None
+    if replying:  # … began its reply, and died
+        running = stored.run.model_copy(update={"status": "in_progress"})
+        async for _ in executor._Generation(ctx, running, claim=claim)._start_message():
+            pass
+    return created_thread, created, claim
+
+
+async def steps_of(client: httpx.AsyncClient, created: dict[str, Any]) -> list[dict[str, Any]]:
+    return await listed(client, f"/v1/threads/{created['thread_id']}/runs/{created['id']}/steps?order=asc",
+                        "ListRunStepsResponse")
+
+
+async def in_order(client: httpx.AsyncClient, thread_id: str) -> list[dict[str, Any]]:
+    return await listed(client, f"/v1/threads/{thread_id}/messages?order=asc", "ListMessagesResponse")
+
+
+async def test_a_run_whose_executor_died_is_taken_over_by_its_redelivered_job(
+        client: httpx.AsyncClient, jobs: InProcessJobs, ctx: AppContext, clock: Clock, simulator: Simulator) -> None:
+    created_thread, created, _ = await claimed_by_a_dead_executor(client, jobs, ctx, replying=True)
+    assert [m["status"] for m in await in_order(client, created_thread["id"])] == ["completed", "in_progress"]
+    clock.now += executor.STALE_AFTER + 1  # its mark not refreshed since: the executor is taken for dead
+    job = Job(executor.JOB_KIND, created["id"])
+    await executor.run_job(ctx, job)  # the Queue delivers its job again (locally: its lease lapsed)
+    done = await ok(client.get(f"/v1/threads/{created['thread_id']}/runs/{created['id']}"), "RunObject")
+    assert done["status"] == "completed" and len(simulator.calls) == 1
+    replies = await in_order(client, created_thread["id"])  # the dead executor's reply dropped, not doubled
+    assert [(m["role"], m["status"]) for m in replies] == [("user", "completed"), ("assistant", "completed")]
+    assert replies[1]["content"][0]["text"]["value"] == "hello"
+    assert [(s["type"], s["status"]) for s in await steps_of(client, created)] == [("message_creation", "completed")]
+    await executor.run_job(ctx, job)  # once more: it has ended, nothing to do
+    assert len(simulator.calls) == 1 and len(jobs) == 0
+
+
+async def test_a_taken_over_run_records_the_tool_outputs_its_dead_executor_had_not(
+        client: httpx.AsyncClient, jobs: InProcessJobs, ctx: AppContext, clock: Clock) -> None:
+    """The tool-calls step awaiting the submitted outputs is not the dead executor's to drop: its taker
+    records them, and the model goes on."""
+    created_thread, created = await started(client, CALL_WEATHER)
+    assert (await finished(client, jobs, ctx, created))["status"] == "requires_action"
+    pending = (await ok(client.get(f"/v1/threads/{created['thread_id']}/runs/{created['id']}")))["required_action"]
+    call = pending["submit_tool_outputs"]["tool_calls"][0]
+    url = f"/v1/threads/{created['thread_id']}/runs/{created['id']}/submit_tool_outputs"
+    await ok(client.post(url, json={"tool_outputs": [{"tool_call_id": call["id"], "output": "sunny"}]}))
+    jobs.store = MemoryJobs()  # its job taken, the run claimed, and the process dead
+    stored = await repositories_runs.get_by_id(ctx.backends.db, created["id"])
+    assert stored is not None and await executor._claim(ctx, stored) is not None
+    clock.now += executor.STALE_AFTER + 1
+    await executor.run_job(ctx, Job(executor.JOB_KIND, created["id"]))
+    done = await ok(client.get(f"/v1/threads/{created['thread_id']}/runs/{created['id']}"), "RunObject")
+    assert done["status"] == "completed"
+    steps = await steps_of(client, created)
+    assert [(s["type"], s["status"]) for s in steps] == [("tool_calls", "completed"), ("message_creation", "completed")]
+    assert steps[0]["step_details"]["tool_calls"][0]["function"]["output"] == "sunny"
+
+
+async def test_a_fresh_mark_is_not_taken_over_and_the_run_job_comes_back(
+        client: httpx.AsyncClient, jobs: InProcessJobs, ctx: AppContext, clock: Clock, simulator: Simulator) -> None:
+    created_thread, created, _ = await claimed_by_a_dead_executor(client, jobs, ctx)
+    clock.now += 60
+    await executor.run_job(ctx, Job(executor.JOB_KIND, created["id"]))
+    assert simulator.calls == [] and len(jobs) == 1
+    assert jobs.store.next_due() == clock.now + executor.STALE_AFTER - 60 + 1
+    clock.now += executor.STALE_AFTER - 60 + 1
+    assert await jobs.drain(ctx) == 1  # now stale: taken over
+    done = await ok(client.get(f"/v1/threads/{created['thread_id']}/runs/{created['id']}"), "RunObject")
+    assert done["status"] == "completed" and len(simulator.calls) == 1 and len(jobs) == 0
+
+
+async def test_the_job_of_a_live_executor_comes_back_until_the_run_expires(
+        client: httpx.AsyncClient, jobs: InProcessJobs, ctx: AppContext, clock: Clock, simulator: Simulator) -> None:
+    created_thread, created, claim = await claimed_by_a_dead_executor(client, jobs, ctx)
+    await jobs.send(Job(executor.JOB_KIND, created["id"]))  # a second delivery of its job
+    deliveries = 0
+    while len(jobs):
+        due = jobs.store.next_due()
+        assert due is not None
+        clock.now = due
+        assert await repositories_runs.refresh(ctx.backends.db, created["id"], claim, int(clock.now))  # alive
+        assert await jobs.drain(ctx) == 1
+        deliveries += 1
+        assert deliveries <= run_status.RUN_TTL // executor.STALE_AFTER + 2
+    expired = await ok(client.get(f"/v1/threads/{created['thread_id']}/runs/{created['id']}"), "RunObject")
+    assert expired["status"] == "expired" and simulator.calls == []
+
+
+class Held:
+    """A model call held until :attr:`release` is set (:attr:`entered` once it waits), answering ``text``."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.entered, self.release = asyncio.Event(), asyncio.Event()
+
+
+def held(simulator: Simulator, monkeypatch: pytest.MonkeyPatch, *calls: Held) -> None:
+    real, waiting = simulator.run, list(calls)
+
+    async def run(model: str, inputs: dict[str, Any], options: dict[str, Any] | None = None) -> Any:
+        if waiting:
+            call = waiting.pop(0)
+            call.entered.set()
+            await call.release.wait()
+            inputs = {**inputs, "messages": [*inputs["messages"][:-1], {"role": "user", "content": f"echo: {call.text}"}]}
+        return await real(model, inputs, options)
+
+    monkeypatch.setattr(simulator, "run", run)
+
+
+async def test_a_slow_executor_taken_over_writes_nothing(
+        client: httpx.AsyncClient, jobs: InProcessJobs, ctx: AppContext, clock: Clock, simulator: Simulator,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An executor that was only slow loses to the delivery that took its run over, even when its model
+    answers first: its reply, its steps and its end are conditional on its claim, so none is written; the
+    run ends as its taker writes it."""
+    created_thread, created = await started(client, "echo: hello")
+    jobs.store = MemoryJobs()
+    job = Job(executor.JOB_KIND, created["id"])
+    slow_call, taker_call = Held("stale"), Held("fresh")
+    held(simulator, monkeypatch, slow_call, taker_call)
+    slow = asyncio.create_task(executor.run_job(ctx, job))
+    await asyncio.wait_for(slow_call.entered.wait(), 5)
+    clock.now += executor.STALE_AFTER + 1  # no refresh meanwhile (one is due every 30 real seconds)
+    taker = asyncio.create_task(executor.run_job(ctx, job))
+    await asyncio.wait_for(taker_call.entered.wait(), 5)
+    slow_call.release.set()
+    await asyncio.wait_for(slow, 5)  # its model answers first: nothing of it is written
+    url = f"/v1/threads/{created['thread_id']}/runs/{created['id']}"
+    assert (await ok(client.get(url)))["status"] == "in_progress"
+    assert [m["role"] for m in await in_order(client, created_thread["id"])] == ["user"]
+    assert await steps_of(client, created) == []
+    taker_call.release.set()
+    await asyncio.wait_for(taker, 5)
+    assert (await ok(client.get(url), "RunObject"))["status"] == "completed"
+    replies = await in_order(client, created_thread["id"])
+    assert [m["role"] for m in replies] == ["user", "assistant"] and replies[1]["content"][0]["text"]["value"] == "fresh"
+    assert [(s["type"], s["status"]) for s in await steps_of(client, created)] == [("message_creation", "completed")]
+
+
+async def test_a_run_executor_taken_over_is_stopped_by_its_next_refresh(
+        client: httpx.AsyncClient, jobs: InProcessJobs, ctx: AppContext, clock: Clock, simulator: Simulator,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(executor, "REFRESH_EVERY", 0.01)
+    created_thread, created = await started(client, "echo: hello")
+    jobs.store = MemoryJobs()
+    slow_call = Held("stale")
+    held(simulator, monkeypatch, slow_call)
+    slow = asyncio.create_task(executor.run_job(ctx, Job(executor.JOB_KIND, created["id"])))
+    await asyncio.wait_for(slow_call.entered.wait(), 5)
+    clock.now += 10
+    await asyncio.sleep(0.05)  # it refreshes its mark while its model works
+    stored = await repositories_runs.get_by_id(ctx.backends.db, created["id"])
+    assert stored is not None and stored.updated_at == int(clock.now)
+    clock.now += executor.STALE_AFTER + 1  # … then its process stalls
+    now = int(clock.now)
+    assert await repositories_runs.take_over(ctx.backends.db, created["id"], now, now - executor.STALE_AFTER)
+    await asyncio.wait_for(slow, 5)  # its next refresh finds it taken over: it is stopped, handing nothing back
+    assert not slow_call.release.is_set() and len(jobs) == 0
+    assert (await ok(client.get(f"/v1/threads/{created['thread_id']}/runs/{created['id']}")))["status"] == "in_progress"

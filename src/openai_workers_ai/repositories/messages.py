@@ -13,6 +13,7 @@ from ..types.runs import ACTIVE
 from ..types.threads import Message
 from .columns import from_json, to_json
 from .pages import page_of
+from .runs import running_guard
 
 _COLUMNS = ("id, created_at, thread_id, status, incomplete_details, completed_at, incomplete_at, role, content, "
             "assistant_id, run_id, attachments, metadata")
@@ -37,14 +38,14 @@ def insert_statement(db: Database, message: Message) -> Statement:
     return db.prepare(f"INSERT INTO messages ({', '.join(_INSERTED)}) VALUES ({marks})").bind(*_values(message))
 
 
-def insert_for_run_statement(db: Database, message: Message, run_id: str) -> Statement:
+def insert_for_run_statement(db: Database, message: Message, run_id: str, claim: str | None = None) -> Statement:
     """Insert a run's reply, only while the run is ``in_progress`` (a cancelled run, or a deleted
-    thread, gets nothing more)."""
+    thread, gets nothing more) — and, with ``claim``, still that executor's."""
     marks = ", ".join("?" * len(_INSERTED))
+    guard, params = running_guard(run_id, claim)
     return db.prepare(
-        f"INSERT INTO messages ({', '.join(_INSERTED)}) SELECT {marks}"
-        " WHERE EXISTS (SELECT 1 FROM runs WHERE id = ? AND status = 'in_progress')"
-    ).bind(*_values(message), run_id)
+        f"INSERT INTO messages ({', '.join(_INSERTED)}) SELECT {marks} WHERE 1{guard}"
+    ).bind(*_values(message), *params)
 
 
 def insert_unless_running_statement(db: Database, message: Message) -> Statement:
@@ -111,15 +112,16 @@ async def delete(db: Database, thread_id: str, message_id: str) -> bool:
     return changed == 1
 
 
-def finish_statement(db: Database, message: Message, running: str | None = None) -> Statement:
+def finish_statement(db: Database, message: Message, running: str | None = None, claim: str | None = None) -> Statement:
     """Write a run's reply whole (its content and final status) while it is ``in_progress``; with
-    ``running`` (the run's id), only while that run is ``in_progress`` too."""
-    guard = " AND EXISTS (SELECT 1 FROM runs WHERE id = ? AND status = 'in_progress')" if running else ""
+    ``running`` (the run's id), only while that run is ``in_progress`` too (and, with ``claim``, still
+    that executor's)."""
+    guard, params = running_guard(running, claim) if running else ("", [])
     return db.prepare(
         "UPDATE messages SET content = ?, status = ?, completed_at = ?, incomplete_at = ?, incomplete_details = ?"
         f" WHERE id = ? AND status = 'in_progress'{guard}"
     ).bind(to_json(message.content), message.status, message.completed_at, message.incomplete_at,
-           to_json(message.incomplete_details), message.id, *([running] if running else []))
+           to_json(message.incomplete_details), message.id, *params)
 
 
 def close_statement(db: Database, run_id: str, reason: str, now: int) -> Statement:
@@ -128,6 +130,11 @@ def close_statement(db: Database, run_id: str, reason: str, now: int) -> Stateme
         "UPDATE messages SET status = 'incomplete', incomplete_at = ?, incomplete_details = ?"
         " WHERE run_id = ? AND status = 'in_progress'"
     ).bind(now, to_json({"reason": reason}), run_id)
+
+
+def delete_unfinished_of_run_statement(db: Database, run_id: str) -> Statement:
+    """Delete every reply of the run still ``in_progress`` (a dead executor's: its run is taken over)."""
+    return db.prepare("DELETE FROM messages WHERE run_id = ? AND status = 'in_progress'").bind(run_id)
 
 
 def delete_unfinished_statement(db: Database, message_id: str) -> Statement:

@@ -10,7 +10,7 @@ also holds, under :data:`SETTINGS_KEY`, the request's other settings as the clie
 echo fills in defaults, and leaves ``include`` out), so its job runs with exactly the request's
 settings. :class:`ResponseRow` keeps the two apart (``request`` and ``settings``).
 
-A background response's generator holds a claim (``migrations/0015_response_claims.sql``): a token its
+A background response's generator holds a claim (``migrations/0015_generator_claims.sql``): a token its
 :func:`claim` (or :func:`take_over`) sets, on which every write of that generator is conditional (the
 liveness mark :func:`refresh`, :func:`finish` and its items' :func:`in_progress_guard`, :func:`requeue`).
 While the response is ``in_progress``, ``updated_at`` is its liveness mark: no other statement writes an

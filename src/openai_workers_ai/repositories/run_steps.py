@@ -13,6 +13,7 @@ from ..types.common import CompletionUsage
 from ..types.runs import RunStep, StepStatus
 from .columns import from_json, to_json
 from .pages import page_of
+from .runs import running_guard
 
 _FIELDS = ("id", "run_id", "thread_id", "assistant_id", "created_at", "type", "status", "step_details", "last_error",
            "expired_at", "cancelled_at", "failed_at", "completed_at")
@@ -30,21 +31,21 @@ def _step(row: dict[str, Any]) -> RunStep:
     return RunStep(**values)
 
 
-def insert_statement(db: Database, step: RunStep) -> Statement:
-    """Insert a run's new step, only while the run is ``in_progress``."""
+def insert_statement(db: Database, step: RunStep, claim: str | None = None) -> Statement:
+    """Insert a run's new step, only while the run is ``in_progress`` (with ``claim``: still that executor's)."""
     values = [to_json(getattr(step, c)) if c in _JSON else getattr(step, c) for c in _FIELDS]
     marks = ", ".join("?" * len(_FIELDS))
+    guard, params = running_guard(step.run_id, claim)
     return db.prepare(
-        f"INSERT INTO run_steps ({', '.join(_FIELDS)}) SELECT {marks}"
-        " WHERE EXISTS (SELECT 1 FROM runs WHERE id = ? AND status = 'in_progress')"
-    ).bind(*values, step.run_id)
+        f"INSERT INTO run_steps ({', '.join(_FIELDS)}) SELECT {marks} WHERE 1{guard}"
+    ).bind(*values, *params)
 
 
-def finish_statement(db: Database, step: RunStep, running: bool = True) -> Statement:
+def finish_statement(db: Database, step: RunStep, running: bool = True, claim: str | None = None) -> Statement:
     """Write a step's final state (status, details, usage, error, end time) while it is ``in_progress``;
-    with ``running``, only while its run is ``in_progress`` too."""
+    with ``running``, only while its run is ``in_progress`` too (with ``claim``: still that executor's)."""
     usage = step.usage
-    guard = " AND EXISTS (SELECT 1 FROM runs WHERE id = ? AND status = 'in_progress')" if running else ""
+    guard, params = running_guard(step.run_id, claim) if running else ("", [])
     ended_at = _ENDED_AT.get(step.status)
     return db.prepare(
         "UPDATE run_steps SET status = ?, step_details = ?, last_error = ?, prompt_tokens = ?, completion_tokens = ?"
@@ -52,7 +53,7 @@ def finish_statement(db: Database, step: RunStep, running: bool = True) -> State
     ).bind(
         step.status, to_json(step.step_details), to_json(step.last_error and step.last_error.model_dump()),
         usage and usage.prompt_tokens, usage and usage.completion_tokens,
-        *([getattr(step, ended_at)] if ended_at else []), step.id, *([step.run_id] if running else []),
+        *([getattr(step, ended_at)] if ended_at else []), step.id, *params,
     )
 
 

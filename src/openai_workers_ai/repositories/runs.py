@@ -4,10 +4,17 @@ A status changes only through :func:`transition`: one conditional ``UPDATE … W
 (…)``, and the caller learns whether its one row changed. Two actors racing (a redelivered job, a
 cancel, the expiry sweep, the executor) can therefore never both win, and a run that reached a final
 status never leaves it.
+
+An executing run's executor holds a claim (``migrations/0015_generator_claims.sql``): a token set when it
+moves the run to ``in_progress`` (or by :func:`take_over`), on which its writes are conditional (its
+transitions, the liveness mark :func:`refresh`, its reply's and steps' :func:`running_guard`). While the
+run is ``in_progress``, ``updated_at`` is its liveness mark: only :func:`transition` writes it otherwise,
+and every transition moves the run out of ``in_progress``.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -24,7 +31,7 @@ _FIELDS = ("id", "thread_id", "assistant_id", "created_at", "status", "model", "
            "tool_choice", "parallel_tool_calls", "response_format", "reasoning_effort", "required_action",
            "last_error", "incomplete_details", "started_at", "expires_at", "cancelled_at", "failed_at",
            "completed_at")
-_COLUMNS = ", ".join((*_FIELDS, "owner", "tool_outputs", "prompt_tokens", "completion_tokens"))
+_COLUMNS = ", ".join((*_FIELDS, "owner", "tool_outputs", "prompt_tokens", "completion_tokens", "claim", "updated_at"))
 _JSON = frozenset({"tools", "metadata", "truncation_strategy", "tool_choice", "response_format", "required_action",
                    "last_error", "incomplete_details"})
 _ACTIVE = ", ".join(f"'{status}'" for status in ACTIVE)
@@ -38,6 +45,10 @@ class StoredRun:
     owner: str
     tool_outputs: list[dict[str, str]] | None
     """Outputs submitted for the pending tool calls, for the executor to record in their step."""
+    claim: str | None = None
+    """The token of the executor that moved it to ``in_progress`` last (or took it over)."""
+    updated_at: int | None = None
+    """When its status last changed; while it is ``in_progress``, its executor's liveness mark."""
 
 
 def _stored(row: dict[str, Any]) -> StoredRun:
@@ -47,7 +58,8 @@ def _stored(row: dict[str, Any]) -> StoredRun:
         prompt, completion = row["prompt_tokens"], row["completion_tokens"] or 0
         values["usage"] = CompletionUsage(prompt_tokens=prompt, completion_tokens=completion,
                                           total_tokens=prompt + completion)
-    return StoredRun(Run(**values), row["owner"], from_json(row["tool_outputs"]))
+    return StoredRun(Run(**values), row["owner"], from_json(row["tool_outputs"]), row.get("claim"),
+                     row.get("updated_at"))
 
 
 def _insert_values(run: Run, owner: str) -> list[object]:
@@ -122,16 +134,53 @@ async def overdue(db: Database, now: int, limit: int, thread_id: str | None = No
     return [str(r["id"]) for r in rows]
 
 
+def new_claim() -> str:
+    return secrets.token_hex(8)
+
+
+def running_guard(run_id: str, claim: str | None) -> tuple[str, list[object]]:
+    """A condition (`` AND EXISTS (…)``, and its parameters) that holds while the run is ``in_progress`` (and,
+    with ``claim``, still that executor's: not taken over)."""
+    if claim is None:
+        return " AND EXISTS (SELECT 1 FROM runs WHERE id = ? AND status = 'in_progress')", [run_id]
+    return " AND EXISTS (SELECT 1 FROM runs WHERE id = ? AND status = 'in_progress' AND claim = ?)", [run_id, claim]
+
+
+async def take_over(db: Database, run_id: str, now: int, stale_before: int) -> str | None:
+    """An ``in_progress`` run whose liveness mark is older than ``stale_before`` (its executor died), before
+    its expiry, claimed anew (its mark ``now``): the new claim; None when it is not so (its executor is
+    alive, another delivery took it first, it left ``in_progress``)."""
+    token = new_claim()
+    changed = await db.prepare(
+        "UPDATE runs SET claim = ?, updated_at = ? WHERE id = ? AND status = 'in_progress' AND updated_at < ?"
+        " AND (expires_at IS NULL OR expires_at > ?)"
+    ).bind(token, now, run_id, stale_before, now).run()
+    return token if changed == 1 else None
+
+
+async def refresh(db: Database, run_id: str, claim: str, now: int) -> bool:
+    """The liveness mark of an ``in_progress`` run set to ``now`` by its executor (``claim``); False when it
+    is no longer that executor's (taken over, cancelling, expired, deleted)."""
+    changed = await db.prepare(
+        "UPDATE runs SET updated_at = ? WHERE id = ? AND status = 'in_progress' AND claim = ?"
+    ).bind(now, run_id, claim).run()
+    return changed == 1
+
+
 async def transition(
     db: Database, run_id: str, sources: tuple[RunStatus, ...], status: RunStatus, now: int,
     changes: Mapping[str, object] | None = None, *, deadline: Literal["ahead", "passed"] | None = None,
+    claim: str | None = None,
 ) -> bool:
     """Move the run from one of ``sources`` to ``status`` (with ``changes`` to other columns) in one
     conditional statement; whether its row changed. ``deadline``: only if ``expires_at`` is still
-    ``ahead`` (or unset), or only if it has ``passed``."""
+    ``ahead`` (or unset), or only if it has ``passed``. ``claim``: only while the run is that executor's."""
     marks = ", ".join("?" * len(sources))
     where = f"id = ? AND status IN ({marks})"
     params: list[object] = [run_id, *sources]
+    if claim is not None:
+        where += " AND claim = ?"
+        params.append(claim)
     if deadline == "ahead":
         where += " AND (expires_at IS NULL OR expires_at > ?)"
         params.append(now)

@@ -128,18 +128,21 @@ async def fail_unstarted(ctx: AppContext, run_id: str, error: LastError,
     return None if stored is None else stored.run
 
 
-async def hand_off(ctx: AppContext, run: Run, owner: str, reply: Message | None, steps: list[RunStep]) -> None:
+async def hand_off(ctx: AppContext, run: Run, owner: str, reply: Message | None, steps: list[RunStep],
+                   claim: str | None = None) -> None:
     """A streamed run whose client went away mid-run goes on in the background, as at OpenAI: the reply
     and steps it had started are dropped, and it is ``queued`` again with a ``runs.execute`` job (which
-    starts the generation over). Without a job queue it fails instead, rather than wait for its expiry."""
+    starts the generation over). Without a job queue it fails instead, rather than wait for its expiry.
+    Only while the run is its executor's (``claim``): one taken over is left to its taker."""
     db, now = ctx.backends.db, ctx.now()
     if ctx.backends.jobs is None:
         error = {"code": "server_error", "message": "The stream was closed before the run ended."}
         if await runs.transition(db, run.id, ("in_progress",), "failed", now,
-                                 {"failed_at": now, "last_error": error, "expires_at": None}):
+                                 {"failed_at": now, "last_error": error, "expires_at": None}, claim=claim):
             await tidy(db, run.id, "failed", now, reply)
         return
-    if not await runs.transition(db, run.id, ("in_progress",), "queued", now, {"expires_at": now + RUN_TTL}):
+    if not await runs.transition(db, run.id, ("in_progress",), "queued", now,
+                                 {"expires_at": now + RUN_TTL, "claim": None}, claim=claim):
         return
     unfinished = [run_steps.delete_unfinished_statement(db, s.id) for s in steps if s.status == "in_progress"]
     if reply is not None:

@@ -22,6 +22,10 @@ cancelled, expired or deleted with its thread meanwhile gets nothing more writte
 notices (it also looks every :data:`CHECK_EVERY` seconds while the model streams) and ends the run
 the way its new status says (:mod:`.run_status`). A failure of Workers AI or D1 mid-run ends it
 ``failed`` with ``last_error``; if even that cannot be written, the run expires at ``expires_at``.
+
+A job's executor refreshes the run's liveness mark every :data:`REFRESH_EVERY` seconds, and its writes are
+conditional on its claim too: a delivery of the job that finds the mark stale (its executor died) takes the
+run over and executes it again (:func:`run_job`), and an executor that was only slow writes nothing more.
 """
 
 from __future__ import annotations
@@ -31,13 +35,13 @@ import logging
 import time
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from ..context import AppContext
 from ..errors import APIError, UpstreamError
 from ..ids import call_id, new_sortable_id
-from ..ports import Database, Job
+from ..ports import MAX_DELAY, Database, Job
 from ..repositories import messages, run_steps, runs
 from ..translate import file_search
 from ..translate import runs as translate
@@ -55,38 +59,148 @@ log = logging.getLogger(__name__)
 
 CHECK_EVERY = 1.0
 """Seconds between looks at the run's status while the model streams (a cancel is noticed within it)."""
+REFRESH_EVERY = 30.0
+"""Seconds between a job's executor's refreshes of the run's liveness mark (``updated_at``: one small
+conditional UPDATE each)."""
+STALE_AFTER = 120
+"""Seconds after its liveness mark past which an ``in_progress`` run's executor is taken for dead (four
+missed refreshes): a delivery of its job then takes it over."""
 
 
 JOB_KIND = "runs.execute"
 NO_USAGE = CompletionUsage(prompt_tokens=0, completion_tokens=0, total_tokens=0)
 
 
+async def _claim(ctx: AppContext, stored: runs.StoredRun) -> str | None:
+    """``queued`` → ``in_progress`` (before its expiry), with a new claim: the claim; None when the run was
+    not queued (another delivery claimed it, it was cancelled or expired)."""
+    token, now = runs.new_claim(), ctx.now()
+    if await runs.transition(ctx.backends.db, stored.run.id, ("queued",), "in_progress", now,
+                             {"started_at": stored.run.started_at or now, "claim": token}, deadline="ahead"):
+        return token
+    return None
+
+
 async def run_job(ctx: AppContext, job: Job) -> None:
     """``runs.execute``: an Assistants run, executed in the background (sent when it is created, and when
-    its tool outputs arrive); its events are drained, the executor writes what they say."""
-    async with aclosing(execute(ctx, job.id)) as events:
-        async for _ in events:
-            pass
+    its tool outputs arrive); its events are drained, the executor writes what they say.
+
+    A run ``queued`` is claimed; one ``in_progress`` whose liveness mark is older than :data:`STALE_AFTER`
+    (its executor died) is taken over — the reply and steps its executor had left unfinished dropped, as
+    a stream's hand-off drops them — and executed again from there. One found ``in_progress`` with a
+    fresh mark sends the job again, due when the mark would be stale; past its expiry the run expires
+    instead, which ends that loop (as at :func:`.responses.run_job`)."""
+    db, now = ctx.backends.db, ctx.now()
+    stored = await runs.get_by_id(db, job.id)
+    if stored is None:
+        return
+    run = stored.run
+    if run.status == "queued":
+        claim = await _claim(ctx, stored)
+        if claim is None:
+            await run_status.expire_if_overdue(ctx, run.id)
+            return
+    elif run.status == "in_progress":
+        if run.expires_at is not None and run.expires_at <= now:
+            await run_status.expire(db, run.id, now)
+            return
+        if (age := now - (stored.updated_at or 0)) < STALE_AFTER:
+            if ctx.backends.jobs is not None:  # (no queue: nothing else would send it; its expiry ends it)
+                due = STALE_AFTER - age + 1
+                if run.expires_at is not None:  # at most just past its expiry, which this job then ends
+                    due = min(due, run.expires_at - now + 1)
+                await ctx.backends.jobs.send(job, delay=max(1, min(due, MAX_DELAY)))
+            return
+        claim = await runs.take_over(db, run.id, now, now - STALE_AFTER)
+        if claim is None:
+            return
+        log.warning("run %s: its executor stopped refreshing its mark; executing it again", run.id)
+        await _drop_unfinished(ctx, stored)
+    else:
+        return
+    await _execute_refreshing(ctx, run.id, claim)
 
 
-async def execute(ctx: AppContext, run_id: str) -> AsyncGenerator[Event, None]:
+async def _drop_unfinished(ctx: AppContext, stored: runs.StoredRun) -> None:
+    """What a dead executor of the run left unfinished — its reply still ``in_progress``, its steps still
+    ``in_progress`` but a tool-calls step whose calls the submitted outputs answer (its new executor records
+    them) — deleted: the run's new executor starts that generation over."""
+    db = ctx.backends.db
+    answered = {o["tool_call_id"] for o in stored.tool_outputs or ()}
+    statements = [messages.delete_unfinished_of_run_statement(db, stored.run.id)]
+    for step in await run_steps.of_run(db, stored.run.id):
+        if step.status != "in_progress":
+            continue
+        calls = step.step_details.get("tool_calls") if step.type == "tool_calls" else None
+        if calls and answered and all(c.get("id") in answered for c in calls):
+            continue  # awaiting its outputs' record
+        statements.append(run_steps.delete_unfinished_statement(db, step.id))
+    await db.batch(statements)
+
+
+async def _execute_refreshing(ctx: AppContext, run_id: str, claim: str) -> None:
+    """The job's execution of its claimed run (its events drained), the run's liveness mark refreshed every
+    :data:`REFRESH_EVERY` seconds meanwhile. A refresh that finds the run taken over stops the execution
+    (nothing of it would be written); one that finds it cancelling or ended lets the executor notice, as
+    it does within :data:`CHECK_EVERY` while the model streams, and end it so."""
+    async def drained() -> None:
+        async with aclosing(execute(ctx, run_id, claim)) as events:
+            async for _ in events:
+                pass
+
+    executing = asyncio.ensure_future(drained())
+    try:
+        while True:
+            done, _ = await asyncio.wait({executing}, timeout=REFRESH_EVERY)
+            if done:
+                executing.result()
+                return
+            if not await _refresh(ctx, run_id, claim):
+                stored = await runs.get_by_id(ctx.backends.db, run_id)
+                if stored is not None and stored.run.status == "in_progress" and stored.claim != claim:
+                    log.warning("run %s is no longer this job's to execute; stopped", run_id)
+                    executing.cancel()  # its hand-off, conditional on its claim, writes nothing
+                    await asyncio.gather(executing, return_exceptions=True)
+                    return
+    except asyncio.CancelledError:  # the runner stopping: the executor hands the run back (queued, its job sent)
+        executing.cancel()
+        await asyncio.gather(executing, return_exceptions=True)
+        raise
+
+
+async def _refresh(ctx: AppContext, run_id: str, claim: str) -> bool:
+    """The liveness mark refreshed; whether the run is still this claim's and ``in_progress`` (a D1 failure
+    says yes: the execution goes on, and its conditional writes decide)."""
+    try:
+        return await runs.refresh(ctx.backends.db, run_id, claim, ctx.now())
+    except APIError:
+        log.warning("could not refresh the liveness mark of run %s", run_id, exc_info=True)
+        return True
+
+
+async def execute(ctx: AppContext, run_id: str, claim: str | None = None) -> AsyncGenerator[Event, None]:
     """Claim the run if it is ``queued`` and run it; yield its events. A run that is not queued (a
     redelivered job, a run cancelled or expired before it started) is left as it is: the events then
-    say only where it ended, if it did."""
+    say only where it ended, if it did. With ``claim``, the run was claimed (or taken over) already by
+    the job running it: it is run while it is still that claim's."""
     db, now = ctx.backends.db, ctx.now()
     stored = await runs.get_by_id(db, run_id)
     if stored is None:
         return
-    started_at = stored.run.started_at or now
-    if not await runs.transition(db, run_id, ("queued",), "in_progress", now, {"started_at": started_at},
-                                 deadline="ahead"):
-        ended = await run_status.expire_if_overdue(ctx, run_id)
-        if ended is not None and ended.status not in ("queued", "in_progress"):
-            yield event_for(ended)
-        return
-    run = stored.run.model_copy(update={"status": "in_progress", "started_at": started_at})
+    if claim is None:
+        claim = await _claim(ctx, stored)
+        if claim is None:
+            ended = await run_status.expire_if_overdue(ctx, run_id)
+            if ended is not None and ended.status not in ("queued", "in_progress"):
+                yield event_for(ended)
+            return
+        stored = replace(stored, run=stored.run.model_copy(update={
+            "status": "in_progress", "started_at": stored.run.started_at or now}))
+    elif (stored.run.status, stored.claim) != ("in_progress", claim):
+        return  # ended, or taken over, since the job claimed it
+    run = stored.run
     yield Event("thread.run.in_progress", run)
-    generation = _Generation(ctx, run)
+    generation = _Generation(ctx, run, claim=claim)
     try:
         async with aclosing(generation.generate(stored.tool_outputs)) as generated:
             async for event in generated:
@@ -96,7 +210,7 @@ async def execute(ctx: AppContext, run_id: str) -> AsyncGenerator[Event, None]:
             yield event
     except BaseException:  # closed or cancelled: a stream's client went away; the run goes on in the background
         handing = asyncio.ensure_future(
-            run_status.hand_off(ctx, generation.run, stored.owner, generation.message, generation.steps))
+            run_status.hand_off(ctx, generation.run, stored.owner, generation.message, generation.steps, claim))
         await asyncio.shield(handing)  # a cancelled request must not cancel the hand-off too
         raise
 
@@ -146,6 +260,8 @@ class _Generation:
     asked: str = ""
     """The user's last words (the query when the model's file_search arguments name none)."""
     usage: Usage | None = None
+    claim: str | None = None
+    """The executor's claim on the run: its writes are conditional on it (none once it is taken over)."""
 
     @property
     def db(self) -> Database:
@@ -246,8 +362,8 @@ class _Generation:
                           assistant_id=self.run.assistant_id, run_id=self.run.id, attachments=[], metadata={})
         step = self._new_step("message_creation", {"type": "message_creation",
                                                    "message_creation": {"message_id": message.id}})
-        await self.db.batch([run_steps.insert_statement(self.db, step),
-                             messages.insert_for_run_statement(self.db, message, self.run.id)])
+        await self.db.batch([run_steps.insert_statement(self.db, step, self.claim),
+                             messages.insert_for_run_statement(self.db, message, self.run.id, self.claim)])
         self.message = message
         self.steps.append(step)
         for event in (Event("thread.run.step.created", step), Event("thread.run.step.in_progress", step),
@@ -259,7 +375,7 @@ class _Generation:
 
     async def _start_tool_step(self) -> RunStep:
         step = self._new_step("tool_calls", {"type": "tool_calls", "tool_calls": []})
-        await run_steps.insert_statement(self.db, step).run()
+        await run_steps.insert_statement(self.db, step, self.claim).run()
         self.steps.append(step)
         return step
 
@@ -280,7 +396,7 @@ class _Generation:
         events: list[Event] = []
         if self.message is not None:
             self.message, ended = self._reply(self.message, "stop", now)
-            statements.append(messages.finish_statement(self.db, self.message, self.run.id))
+            statements.append(messages.finish_statement(self.db, self.message, self.run.id, self.claim))
             events += ended
         usage = self._generation_usage()  # to the generation's first step: its reply's, or the search's
         for i, step in enumerate(self.steps):
@@ -288,14 +404,14 @@ class _Generation:
                 step = step.model_copy(update={"status": "completed", "completed_at": now, "usage": usage})
                 usage = NO_USAGE
                 self.steps[i] = step
-                statements.append(run_steps.finish_statement(self.db, step))
+                statements.append(run_steps.finish_statement(self.db, step, claim=self.claim))
                 events.append(Event("thread.run.step.completed", step))
         options = await file_search_tool.run_options(self.ctx, self.run)
         ranking = options.ranking_options.model_dump(exclude_none=True) if options.ranking_options else None
         calls = [c for _, c in sorted(self.searches.items())]
         step = self._new_step("tool_calls", {"type": "tool_calls", "tool_calls": [
             file_search.step_call(c.id or "", ranking, None) for c in calls]})
-        statements.append(run_steps.insert_statement(self.db, step))
+        statements.append(run_steps.insert_statement(self.db, step, self.claim))
         await self.db.batch(statements)
         self.steps.append(step)  # a failure while searching fails it with the run
         for event in events:
@@ -318,7 +434,7 @@ class _Generation:
         step = step.model_copy(update={"status": "completed", "completed_at": self.ctx.now(),
                                        "step_details": {"type": "tool_calls", "tool_calls": done},
                                        "usage": usage})
-        await run_steps.finish_statement(self.db, step).run()
+        await run_steps.finish_statement(self.db, step, claim=self.claim).run()
         yield Event("thread.run.step.completed", step)
         self.run = self.run.model_copy(update={"usage": self._usage_object(self._run_usage())})
         self.usage, self.message, self.text, self.searches = None, None, [], {}
@@ -391,7 +507,7 @@ class _Generation:
         statements = []
         if self.message is not None:
             self.message, ended = self._reply(self.message, finish, now)
-            statements.append(messages.finish_statement(self.db, self.message, self.run.id))
+            statements.append(messages.finish_statement(self.db, self.message, self.run.id, self.claim))
             events += ended
         for i, step in enumerate(self.steps):
             if step.type == "tool_calls":
@@ -404,7 +520,7 @@ class _Generation:
                                                "usage": self._step_usage(step)})
                 events.append(Event("thread.run.step.completed", step))
             self.steps[i] = step
-            statements.append(run_steps.finish_statement(self.db, step))
+            statements.append(run_steps.finish_statement(self.db, step, claim=self.claim))
         if statements:
             await self.db.batch(statements)
         usage = self._run_usage()
@@ -429,7 +545,7 @@ class _Generation:
         now = self.ctx.now()
         if status == "incomplete" and "prompt_tokens" not in changes:
             changes = {**changes, **self._run_usage(), "expires_at": None}
-        if not await runs.transition(self.db, self.run.id, ("in_progress",), status, now, changes):
+        if not await runs.transition(self.db, self.run.id, ("in_progress",), status, now, changes, claim=self.claim):
             async for event in self._interrupted():
                 yield event
             return
@@ -462,7 +578,7 @@ class _Generation:
         usage = self._run_usage()
         if not await runs.transition(self.db, self.run.id, ("in_progress",), "failed", now, {
             "failed_at": now, "last_error": error.model_dump(), "expires_at": None, **usage
-        }):
+        }, claim=self.claim):
             async for event in self._interrupted():
                 yield event
             return
@@ -506,7 +622,7 @@ class _Generation:
                      for c in step.step_details["tool_calls"]]
             step = step.model_copy(update={"status": "completed", "completed_at": now,
                                            "step_details": {"type": "tool_calls", "tool_calls": calls}})
-            await run_steps.finish_statement(self.db, step).run()
+            await run_steps.finish_statement(self.db, step, claim=self.claim).run()
             yield Event("thread.run.step.completed", step)
 
 
