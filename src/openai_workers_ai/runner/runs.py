@@ -116,7 +116,8 @@ async def run_job(ctx: AppContext, job: Job) -> None:
             return
         log.warning("run %s: its executor stopped refreshing its mark; executing it again", run.id)
         await _drop_unfinished(ctx, stored)
-    else:
+    else:  # requires_action, cancelling, ended: nothing to execute (an overdue one expires, as before)
+        await run_status.expire_if_overdue(ctx, run.id)
         return
     await _execute_refreshing(ctx, run.id, claim)
 
