@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import cast
 
 import httpx
 import pytest
@@ -12,7 +13,7 @@ from openai_workers_ai import jobs as jobs_module
 from openai_workers_ai.adapters.local import FolderR2, SQLiteD1
 from openai_workers_ai.app import create_app
 from openai_workers_ai.context import AppContext
-from openai_workers_ai.jobs import InProcessJobs, consume, execute
+from openai_workers_ai.jobs import InProcessJobs, MemoryJobs, consume, execute
 from openai_workers_ai.ports import MAX_DELAY, Backends, Job
 from openai_workers_ai.repositories import images
 from openai_workers_ai.settings import Settings
@@ -243,3 +244,20 @@ async def test_without_a_queue_nothing_is_sent(tmp_path: Path) -> None:
     app = create_app(Backends(ai=Simulator(), db=SQLiteD1(), bucket=FolderR2(tmp_path)), Settings())
     assert await jobs_module.send(app.state.ctx, Job("images.expire", "x.png")) is False
 
+
+
+async def test_a_stop_that_lands_as_the_runner_wakes_still_stops_it() -> None:
+    """The runner woken (a job sent, or one ending) in the very turn it is told to stop: it stops. (Python
+    3.11's ``asyncio.wait_for`` returns, swallowing the cancel, when the wait it was cancelled in has just
+    ended: the runner went on, and ``running()`` waited for it forever.)"""
+    store = MemoryJobs()
+    store.poll = 1.0  # a timed wait, as the jobs file's runner waits
+    runner = InProcessJobs(store=store)
+
+    async def stopped_as_woken() -> None:
+        async with runner.running(cast(AppContext, None)):
+            for _ in range(3):
+                await asyncio.sleep(0)  # the runner waits to be woken
+            runner._wake.set()  # woken … and stopped in the same turn
+
+    await asyncio.wait_for(stopped_as_woken(), timeout=5)

@@ -398,10 +398,14 @@ class InProcessJobs:
                 if store.poll is not None:
                     waits.append(store.poll)
                 timeout = max(0.0, min(waits)) if waits else None
+                # not asyncio.wait_for: Python 3.11's returns, swallowing a cancel (the runner told to stop),
+                # when the wait it was cancelled in has just ended (a job sent, or one ending), and the runner
+                # would go on; asyncio.wait raises it
+                woken = asyncio.ensure_future(self._wake.wait())
                 try:
-                    await asyncio.wait_for(self._wake.wait(), timeout)
-                except TimeoutError:
-                    pass
+                    await asyncio.wait({woken}, timeout=timeout)
+                finally:
+                    woken.cancel()
         finally:
             for task in tasks:
                 task.cancel()
