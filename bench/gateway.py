@@ -147,18 +147,19 @@ async def measure(url: str, pid: int, sizes: dict[str, int]) -> Figures:
     )
 
 
-async def direct_p50(upstream: str, n: int) -> float:
-    """Latency at concurrency 1 of the same chat asked of the stand-in itself: what a gateway adds to."""
+async def direct_p50(upstream: str, n: int, start: int = 0, warm: int = 100) -> float:
+    """Latency at concurrency 1 of the same chat asked of the stand-in itself: what a gateway adds to (the
+    median of ``n`` chats after ``warm`` more, numbered from ``start``)."""
     load = Load(upstream, UPSTREAM_TOKEN, f"/client/v4/accounts/{ACCOUNT}/ai/run/{MODEL}")
     latencies = []
-    for i in range(n + 100):
+    for i in range(start, start + warm + n):
         body = dumps({"messages": [{"role": "user", "content": f"req-{i}"}], "max_tokens": TOKENS}).encode()
         t0 = time.perf_counter()
         status, answer = await load.post(body)
         latencies.append(time.perf_counter() - t0)
         assert status == 200 and loads(answer)["result"]["response"] == expected(i)
     await load.close()
-    return statistics.median(latencies[100:]) * 1000
+    return statistics.median(latencies[warm:]) * 1000
 
 
 @dataclass

@@ -26,15 +26,13 @@ import argparse
 import statistics
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
-from json import dumps, loads
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import KEY, ROOT, free_port, tree_cpu  # noqa: E402
-from gateway import ACCOUNT, BENCH, UPSTREAM_TOKEN, Gateway, floor, project, running, stack  # noqa: E402
-from load import MODEL, TOKENS, Load, expected, run  # noqa: E402
+from gateway import BENCH, Gateway, direct_p50, floor, project, running, stack  # noqa: E402
+from load import TOKENS, Load, run  # noqa: E402
 
 
 @dataclass
@@ -60,19 +58,6 @@ def gateway(spec: str, upstream: str, data_dir: Path) -> Gateway:
     return g
 
 
-async def direct_block(upstream: str, n: int, start: int) -> float:
-    load = Load(upstream, UPSTREAM_TOKEN, f"/client/v4/accounts/{ACCOUNT}/ai/run/{MODEL}")
-    latencies = []
-    for i in range(start, start + n):
-        body = dumps({"messages": [{"role": "user", "content": f"req-{i}"}], "max_tokens": TOKENS}).encode()
-        t0 = time.perf_counter()
-        status, answer = await load.post(body)
-        latencies.append(time.perf_counter() - t0)
-        assert status == 200 and loads(answer)["result"]["response"] == expected(i)
-    await load.close()
-    return statistics.median(latencies) * 1000
-
-
 async def compare(a: Side, b: Side, upstream: str, blocks: int, size: int, warm: int, counter: int) -> list[float]:
     """``blocks`` cycles against the running pair; the stand-in's own p50 in each."""
     loads_ = {id(s): Load(s.gateway.url, KEY) for s in (a, b)}
@@ -89,7 +74,7 @@ async def compare(a: Side, b: Side, upstream: str, blocks: int, size: int, warm:
             side.cpu_us.append((tree_cpu(side.pid) - c0) / size * 1e6)
             side.p50_ms.append(statistics.median(latencies) * 1000)
             counter += size
-        direct.append(await direct_block(upstream, size, counter))
+        direct.append(await direct_p50(upstream, size, counter, warm=0))
         counter += size
     for load in loads_.values():
         await load.close()
