@@ -30,6 +30,7 @@ from openai_workers_ai.simulator import Simulator
 from openai_workers_ai.types.responses import CreateResponse
 
 from .conftest import KEY, Clock
+from .held_calls import Held, held
 from .openapi import assert_matches
 from .responses_util import sse_events
 from .sse import post_and_leave
@@ -791,30 +792,6 @@ def webhook_jobs(runner_jobs: InProcessJobs, clock: Clock) -> list[str]:
         assert claimed.job.kind == webhooks.JOB_KIND
         types.append(claimed.job.id.split("/")[1])
     return types
-
-
-class Held:
-    """A model call held until :attr:`release` is set (:attr:`entered` once it waits), answering ``text``."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.entered, self.release = asyncio.Event(), asyncio.Event()
-
-
-def held(simulator: Simulator, monkeypatch: pytest.MonkeyPatch, *calls: Held) -> None:
-    """The simulator's first model calls held, one :class:`Held` each, in order; the calls after them
-    answer at once, as asked."""
-    real, waiting = simulator.run, list(calls)
-
-    async def run(model: str, inputs: dict[str, Any], options: dict[str, Any] | None = None) -> Any:
-        if waiting:
-            call = waiting.pop(0)
-            call.entered.set()
-            await call.release.wait()
-            inputs = {**inputs, "messages": [*inputs["messages"][:-1], {"role": "user", "content": f"echo: {call.text}"}]}
-        return await real(model, inputs, options)
-
-    monkeypatch.setattr(simulator, "run", run)
 
 
 async def test_a_slow_generator_taken_over_writes_nothing(

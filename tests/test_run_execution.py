@@ -31,6 +31,7 @@ from openai_workers_ai.types.runs import AssistantStreamEvent
 
 from .assistants import CALL_WEATHER, LLAMA, assistant, error_of, events, finished, listed, names, ok, run, thread
 from .conftest import KEY, Clock
+from .held_calls import Held, held
 from .openapi import assert_matches
 from .sse import post_and_leave
 from .test_threads import PNG, upload
@@ -887,28 +888,6 @@ async def test_the_job_of_a_live_executor_comes_back_until_the_run_expires(
         assert deliveries <= run_status.RUN_TTL // executor.STALE_AFTER + 2
     expired = await ok(client.get(f"/v1/threads/{created['thread_id']}/runs/{created['id']}"), "RunObject")
     assert expired["status"] == "expired" and simulator.calls == []
-
-
-class Held:
-    """A model call held until :attr:`release` is set (:attr:`entered` once it waits), answering ``text``."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.entered, self.release = asyncio.Event(), asyncio.Event()
-
-
-def held(simulator: Simulator, monkeypatch: pytest.MonkeyPatch, *calls: Held) -> None:
-    real, waiting = simulator.run, list(calls)
-
-    async def run(model: str, inputs: dict[str, Any], options: dict[str, Any] | None = None) -> Any:
-        if waiting:
-            call = waiting.pop(0)
-            call.entered.set()
-            await call.release.wait()
-            inputs = {**inputs, "messages": [*inputs["messages"][:-1], {"role": "user", "content": f"echo: {call.text}"}]}
-        return await real(model, inputs, options)
-
-    monkeypatch.setattr(simulator, "run", run)
 
 
 async def test_a_slow_executor_taken_over_writes_nothing(
