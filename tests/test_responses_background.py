@@ -24,6 +24,7 @@ from openai_workers_ai.maintenance import run_scheduled
 from openai_workers_ai.ports import Backends, Job
 from openai_workers_ai.repositories import responses as responses_repo
 from openai_workers_ai.routes import responses as responses_route
+from openai_workers_ai.runner import liveness
 from openai_workers_ai.runner import responses as runner
 from openai_workers_ai.settings import Settings
 from openai_workers_ai.simulator import Simulator
@@ -826,7 +827,7 @@ async def test_a_slow_generator_taken_over_writes_nothing(
 async def test_a_slow_generator_taken_over_is_stopped_by_its_next_refresh(
         client: httpx.AsyncClient, ctx: AppContext, runner_jobs: InProcessJobs, simulator: Simulator,
         db: SQLiteD1, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(runner, "REFRESH_EVERY", 0.01)
+    monkeypatch.setattr(liveness, "REFRESH_EVERY", 0.01)
     response = await queue(client)
     runner_jobs.store = MemoryJobs()
     job = Job(runner.JOB_KIND, response["id"], None)

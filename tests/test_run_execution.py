@@ -23,7 +23,7 @@ from openai_workers_ai.jobs import InProcessJobs, MemoryJobs
 from openai_workers_ai.maintenance import run_scheduled
 from openai_workers_ai.ports import Backends, Job, Statement
 from openai_workers_ai.repositories import runs as repositories_runs
-from openai_workers_ai.runner import run_status
+from openai_workers_ai.runner import liveness, run_status
 from openai_workers_ai.runner import runs as executor
 from openai_workers_ai.settings import Settings
 from openai_workers_ai.simulator import Simulator
@@ -923,7 +923,7 @@ async def test_a_slow_executor_taken_over_writes_nothing(
 async def test_a_run_executor_taken_over_is_stopped_by_its_next_refresh(
         client: httpx.AsyncClient, jobs: InProcessJobs, ctx: AppContext, clock: Clock, simulator: Simulator,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(executor, "REFRESH_EVERY", 0.01)
+    monkeypatch.setattr(liveness, "REFRESH_EVERY", 0.01)
     created_thread, created = await started(client, "echo: hello")
     jobs.store = MemoryJobs()
     slow_call = Held("stale")

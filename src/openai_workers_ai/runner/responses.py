@@ -49,7 +49,7 @@ from ..context import AppContext
 from ..errors import APIError, InvalidRequest, UpstreamError
 from ..ids import call_id
 from ..limits import MAX_ROW_VALUE_BYTES
-from ..ports import MAX_DELAY, Job
+from ..ports import Job
 from ..repositories import conversations, items, responses
 from ..repositories.responses import ResponseRow
 from ..streaming import primed
@@ -59,20 +59,15 @@ from ..translate import responses as translate
 from ..translate.citations import Source
 from ..types.responses import INCLUDABLE, CreateResponse, Item
 from ..workers_ai import pipeline, spec
-from . import file_search_tool, response_inputs
+from . import file_search_tool, liveness, response_inputs
 from .gateway import GatewayTool
+from .liveness import STALE_AFTER
 
 log = logging.getLogger(__name__)
 
 JOB_KIND = "responses.run"
 DEADLINE = 15 * 60
 """Seconds a background response may stay queued / in progress before it is failed."""
-REFRESH_EVERY = 30.0
-"""Seconds between a background response's job generator's refreshes of its liveness mark (``updated_at``:
-one small conditional UPDATE each)."""
-STALE_AFTER = 120
-"""Seconds after its liveness mark past which an ``in_progress`` background response's generator is taken
-for dead (four missed refreshes): a delivery of its job then takes it over."""
 MAX_ROUNDS = 8
 """Model calls per response when gateway-run tools are called."""
 CHECK_EVERY = 1.0
@@ -680,12 +675,8 @@ async def run_job(ctx: AppContext, job: Job) -> None:
     if row.deadline is not None and row.deadline <= now:
         await responses.expire(ctx.backends, ctx.settings, row.id, row.owner, now)
         return
-    if row.status == "in_progress" and (age := now - (row.updated_at or 0)) < STALE_AFTER:
-        if ctx.backends.jobs is not None:  # (no queue: nothing else would send it; its deadline ends it)
-            due = STALE_AFTER - age + 1
-            if row.deadline is not None:  # at most just past its deadline, which this job then ends
-                due = min(due, row.deadline - now + 1)
-            await ctx.backends.jobs.send(job, delay=max(1, min(due, MAX_DELAY)))
+    if row.status == "in_progress" and liveness.alive(row.updated_at, now):
+        await liveness.come_back(ctx, job, row.updated_at, row.deadline, now)
         return
     try:
         plan = await plan_of(ctx, row)
@@ -719,37 +710,23 @@ async def _take(ctx: AppContext, response_id: str) -> str | None:
 
 async def _generate(ctx: AppContext, plan: Plan) -> None:
     """A job's generation of its claimed response (:func:`complete`), its liveness mark refreshed every
-    :data:`REFRESH_EVERY` seconds meanwhile. A refresh that finds the response no longer this claim's
+    :data:`.liveness.REFRESH_EVERY` seconds meanwhile. A refresh that finds the response no longer this claim's
     (taken over, cancelled, failed at its deadline) stops the model: nothing of it would be written."""
-    assert plan.claim is not None
-    generating = asyncio.ensure_future(complete(ctx, plan))
+    claim = plan.claim
+    assert claim is not None
+
+    async def still_ours() -> bool:
+        return await liveness.marked(responses.refresh(ctx.backends.db, plan.response_id, claim, ctx.now()),
+                                     f"response {plan.response_id}")
+
     try:
-        while True:
-            done, _ = await asyncio.wait({generating}, timeout=REFRESH_EVERY)
-            if done:
-                generating.result()
-                return
-            if not await _refresh(ctx, plan.response_id, plan.claim):
-                log.warning("response %s is no longer this job's to generate; stopped", plan.response_id)
-                generating.cancel()
-                await asyncio.gather(generating, return_exceptions=True)
-                return
+        if not await liveness.refreshing(complete(ctx, plan), still_ours):
+            log.warning("response %s is no longer this job's to generate; stopped", plan.response_id)
     except asyncio.CancelledError:  # the runner stopping (the local server told to stop): the job is given
         # back to its queue, and finds the response queued again (generated from the start), not in_progress
-        generating.cancel()
         now = ctx.now()
-        await asyncio.shield(responses.requeue(ctx.backends.db, plan.response_id, now, now + DEADLINE, plan.claim))
+        await asyncio.shield(responses.requeue(ctx.backends.db, plan.response_id, now, now + DEADLINE, claim))
         raise
-
-
-async def _refresh(ctx: AppContext, response_id: str, claim: str) -> bool:
-    """The liveness mark refreshed; whether the response is still this claim's (a D1 failure says yes: the
-    generation goes on, and its conditional end decides)."""
-    try:
-        return await responses.refresh(ctx.backends.db, response_id, claim, ctx.now())
-    except APIError:
-        log.warning("could not refresh the liveness mark of response %s", response_id, exc_info=True)
-        return True
 
 
 def dumps_event(event: objects.Event) -> str:

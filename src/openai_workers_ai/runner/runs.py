@@ -23,7 +23,7 @@ notices (it also looks every :data:`CHECK_EVERY` seconds while the model streams
 the way its new status says (:mod:`.run_status`). A failure of Workers AI or D1 mid-run ends it
 ``failed`` with ``last_error``; if even that cannot be written, the run expires at ``expires_at``.
 
-A job's executor refreshes the run's liveness mark every :data:`REFRESH_EVERY` seconds, and its writes are
+A job's executor refreshes the run's liveness mark every :data:`.liveness.REFRESH_EVERY` seconds, and its writes are
 conditional on its claim too: a delivery of the job that finds the mark stale (its executor died) takes the
 run over and executes it again (:func:`run_job`), and an executor that was only slow writes nothing more.
 """
@@ -41,7 +41,7 @@ from typing import Any, Literal
 from ..context import AppContext
 from ..errors import APIError, UpstreamError
 from ..ids import call_id, new_sortable_id
-from ..ports import MAX_DELAY, Database, Job
+from ..ports import Database, Job
 from ..repositories import messages, run_steps, runs
 from ..translate import file_search
 from ..translate import runs as translate
@@ -51,7 +51,8 @@ from ..types.runs import AssistantStreamEvent, LastError, Run, RunStatus, RunSte
 from ..types.threads import Message, text_part
 from ..workers_ai import pipeline
 from ..workers_ai.spec import Delta, Done, Finish, FinishReason, ToolCallPiece, Usage, gather
-from . import file_search_tool, run_context, run_status
+from . import file_search_tool, liveness, run_context, run_status
+from .liveness import STALE_AFTER
 from .run_status import RUN_TTL, event_for
 
 Event = AssistantStreamEvent
@@ -59,12 +60,6 @@ log = logging.getLogger(__name__)
 
 CHECK_EVERY = 1.0
 """Seconds between looks at the run's status while the model streams (a cancel is noticed within it)."""
-REFRESH_EVERY = 30.0
-"""Seconds between a job's executor's refreshes of the run's liveness mark (``updated_at``: one small
-conditional UPDATE each)."""
-STALE_AFTER = 120
-"""Seconds after its liveness mark past which an ``in_progress`` run's executor is taken for dead (four
-missed refreshes): a delivery of its job then takes it over."""
 
 
 JOB_KIND = "runs.execute"
@@ -104,12 +99,8 @@ async def run_job(ctx: AppContext, job: Job) -> None:
         if run.expires_at is not None and run.expires_at <= now:
             await run_status.expire(db, run.id, now)
             return
-        if (age := now - (stored.updated_at or 0)) < STALE_AFTER:
-            if ctx.backends.jobs is not None:  # (no queue: nothing else would send it; its expiry ends it)
-                due = STALE_AFTER - age + 1
-                if run.expires_at is not None:  # at most just past its expiry, which this job then ends
-                    due = min(due, run.expires_at - now + 1)
-                await ctx.backends.jobs.send(job, delay=max(1, min(due, MAX_DELAY)))
+        if liveness.alive(stored.updated_at, now):
+            await liveness.come_back(ctx, job, stored.updated_at, run.expires_at, now)
             return
         claim = await runs.take_over(db, run.id, now, now - STALE_AFTER)
         if claim is None:
@@ -141,42 +132,23 @@ async def _drop_unfinished(ctx: AppContext, stored: runs.StoredRun) -> None:
 
 async def _execute_refreshing(ctx: AppContext, run_id: str, claim: str) -> None:
     """The job's execution of its claimed run (its events drained), the run's liveness mark refreshed every
-    :data:`REFRESH_EVERY` seconds meanwhile. A refresh that finds the run taken over stops the execution
-    (nothing of it would be written); one that finds it cancelling or ended lets the executor notice, as
-    it does within :data:`CHECK_EVERY` while the model streams, and end it so."""
+    :data:`.liveness.REFRESH_EVERY` seconds meanwhile. A refresh that finds the run taken over stops the
+    execution (nothing of it would be written); one that finds it cancelling or ended lets the executor
+    notice, as it does within :data:`CHECK_EVERY` while the model streams, and end it so. Cancelled (the
+    runner stopping), the executor hands the run back (queued, its job sent)."""
     async def drained() -> None:
         async with aclosing(execute(ctx, run_id, claim)) as events:
             async for _ in events:
                 pass
 
-    executing = asyncio.ensure_future(drained())
-    try:
-        while True:
-            done, _ = await asyncio.wait({executing}, timeout=REFRESH_EVERY)
-            if done:
-                executing.result()
-                return
-            if not await _refresh(ctx, run_id, claim):
-                stored = await runs.get_by_id(ctx.backends.db, run_id)
-                if stored is not None and stored.run.status == "in_progress" and stored.claim != claim:
-                    log.warning("run %s is no longer this job's to execute; stopped", run_id)
-                    executing.cancel()  # its hand-off, conditional on its claim, writes nothing
-                    await asyncio.gather(executing, return_exceptions=True)
-                    return
-    except asyncio.CancelledError:  # the runner stopping: the executor hands the run back (queued, its job sent)
-        executing.cancel()
-        await asyncio.gather(executing, return_exceptions=True)
-        raise
+    async def still_ours() -> bool:
+        if await liveness.marked(runs.refresh(ctx.backends.db, run_id, claim, ctx.now()), f"run {run_id}"):
+            return True
+        stored = await runs.get_by_id(ctx.backends.db, run_id)
+        return not (stored is not None and stored.run.status == "in_progress" and stored.claim != claim)
 
-
-async def _refresh(ctx: AppContext, run_id: str, claim: str) -> bool:
-    """The liveness mark refreshed; whether the run is still this claim's and ``in_progress`` (a D1 failure
-    says yes: the execution goes on, and its conditional writes decide)."""
-    try:
-        return await runs.refresh(ctx.backends.db, run_id, claim, ctx.now())
-    except APIError:
-        log.warning("could not refresh the liveness mark of run %s", run_id, exc_info=True)
-        return True
+    if not await liveness.refreshing(drained(), still_ours):  # its hand-off, conditional on its claim, writes nothing
+        log.warning("run %s is no longer this job's to execute; stopped", run_id)
 
 
 async def execute(ctx: AppContext, run_id: str, claim: str | None = None) -> AsyncGenerator[Event, None]:
