@@ -115,6 +115,12 @@ def new_hex_id(prefix: str) -> str:
     return prefix + (microseconds().to_bytes(7, "big") + random_bytes(17)).hex()
 
 
+def claim_token() -> str:
+    """A claim's token (16 hex digits): whose a row is to write — a background response's generator, a
+    run's executor (the repositories' conditional statements require it), a local job's runner."""
+    return random_bytes(8).hex()
+
+
 def request_id() -> str:
     """A request's id as OpenAI's ``x-request-id`` header gives it: ``req_`` and 32 hex digits."""
     return "req_" + random_bytes(16).hex()

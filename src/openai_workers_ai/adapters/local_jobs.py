@@ -24,10 +24,10 @@ but not D1's: its schema is here, not in ``migrations/`` (the Worker's D1, which
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 from typing import cast
 
+from ..ids import claim_token
 from ..jobs import Claimed
 from ..ports import Job
 from .local import Transaction, connect
@@ -72,7 +72,7 @@ class SQLiteJobs:
                          (job.kind, job.id, job.owner, due))
 
     def take(self, now: float) -> Claimed | None:
-        claim = secrets.token_hex(8)
+        claim = claim_token()
         with self._writing():
             rows = self.conn.execute(
                 "UPDATE jobs SET claim = ?, due = ?, attempt = attempt + (claim IS NOT NULL)"

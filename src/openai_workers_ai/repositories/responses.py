@@ -19,12 +19,12 @@ While the response is ``in_progress``, ``updated_at`` is its liveness mark: no o
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from json import dumps, loads
 from typing import Any
 
 from .. import storage, webhooks
+from ..ids import claim_token
 from ..ports import Backends, Database, Statement
 from ..replies import json_bytes
 from ..settings import Settings
@@ -157,14 +157,10 @@ async def current(backends: Backends, settings: Settings, row: ResponseRow, now:
     return await get(backends.db, row.id, None) or row
 
 
-def _new_claim() -> str:
-    return secrets.token_hex(8)
-
-
 async def claim(db: Database, response_id: str, now: int) -> str | None:
     """``queued`` → ``in_progress``, its liveness mark ``now``: the new claim's token; None when another
     delivery (or a cancel) got there first."""
-    token = _new_claim()
+    token = claim_token()
     changed = await db.prepare(
         "UPDATE responses SET status = 'in_progress', claim = ?, updated_at = ? WHERE id = ? AND status = 'queued'"
     ).bind(token, now, response_id).run()
@@ -175,7 +171,7 @@ async def take_over(db: Database, response_id: str, now: int, stale_before: int)
     """An ``in_progress`` response whose liveness mark is older than ``stale_before`` (its generator died),
     and whose deadline is still ahead, claimed anew (its mark ``now``): the new claim's token; None when it
     is not so (its generator is alive, another delivery took it first, it ended)."""
-    token = _new_claim()
+    token = claim_token()
     changed = await db.prepare(
         "UPDATE responses SET claim = ?, updated_at = ? WHERE id = ? AND status = 'in_progress' AND updated_at < ?"
         " AND deadline > ?"

@@ -14,11 +14,11 @@ and every transition moves the run out of ``in_progress``.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ..ids import claim_token
 from ..pagination import Page
 from ..ports import Database, Statement
 from ..types.common import CompletionUsage
@@ -134,10 +134,6 @@ async def overdue(db: Database, now: int, limit: int, thread_id: str | None = No
     return [str(r["id"]) for r in rows]
 
 
-def new_claim() -> str:
-    return secrets.token_hex(8)
-
-
 def running_guard(run_id: str, claim: str | None) -> tuple[str, list[object]]:
     """A condition (`` AND EXISTS (…)``, and its parameters) that holds while the run is ``in_progress`` (and,
     with ``claim``, still that executor's: not taken over)."""
@@ -150,7 +146,7 @@ async def take_over(db: Database, run_id: str, now: int, stale_before: int) -> s
     """An ``in_progress`` run whose liveness mark is older than ``stale_before`` (its executor died), before
     its expiry, claimed anew (its mark ``now``): the new claim; None when it is not so (its executor is
     alive, another delivery took it first, it left ``in_progress``)."""
-    token = new_claim()
+    token = claim_token()
     changed = await db.prepare(
         "UPDATE runs SET claim = ?, updated_at = ? WHERE id = ? AND status = 'in_progress' AND updated_at < ?"
         " AND (expires_at IS NULL OR expires_at > ?)"

@@ -40,7 +40,7 @@ from typing import Any, Literal
 
 from ..context import AppContext
 from ..errors import APIError, UpstreamError
-from ..ids import call_id, new_sortable_id
+from ..ids import call_id, claim_token, new_sortable_id
 from ..ports import Database, Job
 from ..repositories import messages, run_steps, runs
 from ..translate import file_search
@@ -69,7 +69,7 @@ NO_USAGE = CompletionUsage(prompt_tokens=0, completion_tokens=0, total_tokens=0)
 async def _claim(ctx: AppContext, stored: runs.StoredRun) -> str | None:
     """``queued`` → ``in_progress`` (before its expiry), with a new claim: the claim; None when the run was
     not queued (another delivery claimed it, it was cancelled or expired)."""
-    token, now = runs.new_claim(), ctx.now()
+    token, now = claim_token(), ctx.now()
     if await runs.transition(ctx.backends.db, stored.run.id, ("queued",), "in_progress", now,
                              {"started_at": stored.run.started_at or now, "claim": token}, deadline="ahead"):
         return token
