@@ -26,13 +26,9 @@ from .conftest import E2E_KEY, free_port, start, stop
 def short_lived(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """A server whose image URLs live three seconds (long enough to be seen stored on a slow machine);
     its base URL and data folder."""
-    port = free_port()
     data = tmp_path_factory.mktemp("jobs-data")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDFLARE_")}
-    env.update(ACCESS_TOKEN=E2E_KEY, IMAGE_URL_TTL="3")
-    url = f"http://127.0.0.1:{port}"
-    proc = start(["serve", "--port", str(port), "--data-dir", str(data), "--ai", "simulator"], env, url + "/health",
-                 cwd=data)
+    args, env, url = server(data, IMAGE_URL_TTL="3")
+    proc = start(args, env, url + "/health", cwd=data)
     yield url, data
     stop(proc)
 
@@ -55,17 +51,33 @@ def test_an_image_is_deleted_by_the_servers_job_runner(short_lived: tuple[str, P
     assert httpx.get(image.data[0].url).status_code == 404
 
 
+def server(data: Path, **env: str) -> tuple[list[str], dict[str, str], str]:
+    """The arguments, environment and URL of a server on a free port, on the simulator, keeping its data in
+    ``data`` (the official clients' key its one)."""
+    port = free_port()
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDFLARE_")}
+    environ.update(ACCESS_TOKEN=E2E_KEY, **env)
+    return (["serve", "--port", str(port), "--data-dir", str(data), "--ai", "simulator"], environ,
+            f"http://127.0.0.1:{port}")
+
+
+def ended(client: openai.OpenAI, response_id: str, within: float) -> openai.types.responses.Response:
+    """The response once it is neither queued nor in progress (or as it is after ``within`` seconds)."""
+    response = client.responses.retrieve(response_id)
+    deadline = time.monotonic() + within
+    while response.status in ("queued", "in_progress") and time.monotonic() < deadline:
+        time.sleep(0.05)
+        response = client.responses.retrieve(response_id)
+    return response
+
+
 @pytest.mark.parametrize("how", ["stopped", "killed"])
 def test_a_background_response_queued_when_the_server_ends_completes_after_a_restart(tmp_path: Path,
                                                                                       how: str) -> None:
     """The server's jobs are in its data folder (``jobs.sqlite3``): a background response whose job had not
     run yet when the server was stopped (SIGTERM) or killed (SIGKILL) is generated once it is started again
     on the same folder. Its job waits behind as many slow ones as the server runs at once."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDFLARE_")}
-    env.update(ACCESS_TOKEN=E2E_KEY)
-    args = ["serve", "--port", str(port), "--data-dir", str(tmp_path / "data"), "--ai", "simulator"]
+    args, env, url = server(tmp_path / "data")
     proc = start(args, env, url + "/health", cwd=tmp_path)
     try:
         client = openai.OpenAI(base_url=url + "/v1", api_key=E2E_KEY, max_retries=0)
@@ -91,11 +103,7 @@ def test_a_background_response_queued_when_the_server_ends_completes_after_a_res
     assert (claimed, free) == ((CONCURRENCY, 1) if how == "killed" else (0, CONCURRENCY + 1))
     proc = start(args, env, url + "/health", cwd=tmp_path)
     try:
-        response = client.responses.retrieve(waiting.id)
-        deadline = time.monotonic() + 10
-        while response.status in ("queued", "in_progress") and time.monotonic() < deadline:
-            time.sleep(0.05)
-            response = client.responses.retrieve(waiting.id)
+        response = ended(client, waiting.id, within=10)
         assert response.status == "completed" and response.output_text == "after the restart"
     finally:
         stop(proc)
@@ -109,12 +117,8 @@ def test_a_background_response_whose_server_was_killed_mid_generation_completes_
 
     What time would do is done to the files instead of waited for: the killed process's lease (120 s) is
     made to lapse, and the response's liveness mark (``updated_at``, stale after 120 s) made old."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDFLARE_")}
-    env.update(ACCESS_TOKEN=E2E_KEY)
     data = tmp_path / "data"
-    args = ["serve", "--port", str(port), "--data-dir", str(data), "--ai", "simulator"]
+    args, env, url = server(data)
     proc = start(args, env, url + "/health", cwd=tmp_path)
     try:
         client = openai.OpenAI(base_url=url + "/v1", api_key=E2E_KEY, max_retries=0)
@@ -135,11 +139,7 @@ def test_a_background_response_whose_server_was_killed_mid_generation_completes_
                           (response.id,)).rowcount == 1  # its mark not refreshed for ten minutes
     proc = start(args, env, url + "/health", cwd=tmp_path)
     try:
-        done = client.responses.retrieve(response.id)
-        deadline = time.monotonic() + 20
-        while done.status in ("queued", "in_progress") and time.monotonic() < deadline:
-            time.sleep(0.1)
-            done = client.responses.retrieve(response.id)
+        done = ended(client, response.id, within=20)
         assert done.status == "completed" and done.output_text == "survived" and len(done.output) == 1
     finally:
         stop(proc)
