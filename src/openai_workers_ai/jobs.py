@@ -192,11 +192,14 @@ class JobStore(Protocol):
     """Where :class:`InProcessJobs` keeps its jobs: :class:`MemoryJobs` (tests; lost when the process ends),
     or a file several processes share and a restart finds again (``adapters/local_jobs.py``)."""
 
-    poll: float | None
-    """Seconds between looks for jobs this process did not put (another process's, a lease that lapsed);
-    None: only this process puts any, and :meth:`InProcessJobs.send` wakes it."""
-    lease: float | None
-    """Seconds a taken job stays this process's unless renewed; None: taken is taken."""
+    @property
+    def poll(self) -> float | None:
+        """Seconds between looks for jobs this process did not put (another process's, a lease that lapsed);
+        None: only this process puts any, and :meth:`InProcessJobs.send` wakes it."""
+
+    @property
+    def lease(self) -> float | None:
+        """Seconds a taken job stays this process's unless renewed; None: taken is taken."""
 
     def __len__(self) -> int: ...
 

@@ -47,12 +47,11 @@ _SCHEMA = (
 class SQLiteJobs:
     """:class:`~openai_workers_ai.jobs.JobStore` in the SQLite file at ``path``, shared by processes."""
 
-    poll: float | None = POLL
+    poll: float = POLL
 
     def __init__(self, path: str | Path, *, lease: float = LEASE) -> None:
         self.conn = connect(path)
-        self.lease: float | None = lease
-        self._lease = lease
+        self.lease = lease
         self._held: dict[int, str] = {}  # seq → claim: the jobs this store's process runs
         with self._writing():
             for statement in _SCHEMA:
@@ -77,7 +76,7 @@ class SQLiteJobs:
             rows = self.conn.execute(
                 "UPDATE jobs SET claim = ?, due = ?, attempt = attempt + (claim IS NOT NULL)"
                 " WHERE seq = (SELECT seq FROM jobs WHERE due <= ? ORDER BY due, seq LIMIT 1)"
-                " RETURNING seq, kind, id, owner, attempt", (claim, now + self._lease, now)).fetchall()
+                " RETURNING seq, kind, id, owner, attempt", (claim, now + self.lease, now)).fetchall()
         if not rows:
             return None
         seq, kind, job_id, owner, attempt = rows[0]
@@ -109,7 +108,7 @@ class SQLiteJobs:
             return
         with self._writing():
             self.conn.executemany("UPDATE jobs SET due = ? WHERE seq = ? AND claim = ?",
-                             [(now + self._lease, seq, claim) for seq, claim in self._held.items()])
+                             [(now + self.lease, seq, claim) for seq, claim in self._held.items()])
 
     def release(self, now: float) -> None:
         if not self._held:
