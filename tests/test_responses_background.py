@@ -740,6 +740,21 @@ async def test_a_response_whose_generator_died_is_taken_over_by_its_redelivered_
     assert len(runner_jobs) == 0
 
 
+async def test_a_cancel_of_a_response_whose_generator_died_ends_it_at_once(
+        client: httpx.AsyncClient, ctx: AppContext, runner_jobs: InProcessJobs, simulator: Simulator,
+        db: SQLiteD1, clock: Clock) -> None:
+    """A response's cancel is one statement, whoever generates it: a dead generator leaves nothing to wait
+    for, and its job delivered again finds the response ended."""
+    response_id, _ = await claimed_by_a_dead_generator(client, runner_jobs, db, clock)
+    clock.now += 30
+    r = await client.post(f"/v1/responses/{response_id}/cancel")
+    assert r.status_code == 200 and r.json()["status"] == "cancelled"
+    clock.now += runner.STALE_AFTER + 1
+    await execute(ctx, Job(runner.JOB_KIND, response_id, None))
+    assert (await status(client, response_id))["status"] == "cancelled" and simulator.calls == []
+    assert len(runner_jobs) == 0
+
+
 async def test_a_fresh_mark_is_not_taken_over_and_the_job_comes_back(
         client: httpx.AsyncClient, ctx: AppContext, runner_jobs: InProcessJobs, simulator: Simulator,
         db: SQLiteD1, clock: Clock) -> None:

@@ -940,3 +940,76 @@ async def test_a_run_executor_taken_over_is_stopped_by_its_next_refresh(
     await asyncio.wait_for(slow, 5)  # its next refresh finds it taken over: it is stopped, handing nothing back
     assert not slow_call.release.is_set() and len(jobs) == 0
     assert (await ok(client.get(f"/v1/threads/{created['thread_id']}/runs/{created['id']}")))["status"] == "in_progress"
+
+
+# ---- a cancel of a run whose executor died ---------------------------------------------------------------
+
+
+async def test_a_cancel_of_a_run_whose_executor_died_cancels_it_at_once(
+        client: httpx.AsyncClient, jobs: InProcessJobs, ctx: AppContext, clock: Clock, simulator: Simulator) -> None:
+    """No executor is left to end the cancel: the cancel ends it, as OpenAI's would, not its expiry."""
+    created_thread, created, _ = await claimed_by_a_dead_executor(client, jobs, ctx, replying=True)
+    clock.now += executor.STALE_AFTER + 1
+    url = f"/v1/threads/{created['thread_id']}/runs/{created['id']}"
+    cancelled = await ok(client.post(f"{url}/cancel"), "RunObject")
+    assert cancelled["status"] == "cancelled" and cancelled["cancelled_at"] == int(clock.now)
+    assert [m["status"] for m in await in_order(client, created_thread["id"])] == ["completed", "incomplete"]
+    assert [(s["type"], s["status"]) for s in await steps_of(client, created)] == [("message_creation", "cancelled")]
+    await executor.run_job(ctx, Job(executor.JOB_KIND, created["id"]))  # its job delivered again: nothing to do
+    assert simulator.calls == [] and (await ok(client.get(url)))["status"] == "cancelled"
+
+
+async def test_a_cancelling_run_whose_executor_dies_is_cancelled_when_its_mark_goes_stale(
+        client: httpx.AsyncClient, jobs: InProcessJobs, ctx: AppContext, clock: Clock, simulator: Simulator) -> None:
+    """Cancelled while its executor still looked alive, then the executor is gone: the move to ``cancelling``
+    keeps the executor's mark, and once that is stale a read — or the job's next delivery — cancels it."""
+    created_thread, created, _ = await claimed_by_a_dead_executor(client, jobs, ctx)
+    url = f"/v1/threads/{created['thread_id']}/runs/{created['id']}"
+    clock.now += 60
+    assert (await ok(client.post(f"{url}/cancel")))["status"] == "cancelling"
+    await executor.run_job(ctx, Job(executor.JOB_KIND, created["id"]))  # its mark fresh: comes back when stale
+    assert len(jobs) == 1 and jobs.store.next_due() == clock.now + executor.STALE_AFTER - 60 + 1
+    assert (await ok(client.get(url)))["status"] == "cancelling"
+    clock.now += executor.STALE_AFTER - 60 + 1
+    assert await jobs.drain(ctx) == 1
+    stored = await repositories_runs.get_by_id(ctx.backends.db, created["id"])
+    assert stored is not None and stored.run.status == "cancelled" and simulator.calls == []
+    assert len(jobs) == 0
+
+
+async def test_a_cancelling_run_is_cancelled_by_a_read_once_its_executor_is_stale(
+        client: httpx.AsyncClient, jobs: InProcessJobs, ctx: AppContext, clock: Clock) -> None:
+    created_thread, created, _ = await claimed_by_a_dead_executor(client, jobs, ctx, replying=True)
+    url = f"/v1/threads/{created['thread_id']}/runs/{created['id']}"
+    assert (await ok(client.post(f"{url}/cancel")))["status"] == "cancelling"
+    clock.now += executor.STALE_AFTER + 1
+    assert (await ok(client.get(url), "RunObject"))["status"] == "cancelled"
+    assert [m["status"] for m in await in_order(client, created_thread["id"])] == ["completed", "incomplete"]
+
+
+async def test_a_live_executor_ending_a_cancel_slowly_is_not_overtaken(
+        client: httpx.AsyncClient, jobs: InProcessJobs, ctx: AppContext, clock: Clock) -> None:
+    """An executor that goes on refreshing its mark while ``cancelling`` keeps the run: neither a read nor a
+    cancel ends it for it."""
+    created_thread, created, claim = await claimed_by_a_dead_executor(client, jobs, ctx)
+    url = f"/v1/threads/{created['thread_id']}/runs/{created['id']}"
+    clock.now += executor.STALE_AFTER - 1
+    assert await repositories_runs.refresh(ctx.backends.db, created["id"], claim, int(clock.now))
+    assert (await ok(client.post(f"{url}/cancel")))["status"] == "cancelling"
+    clock.now += executor.STALE_AFTER - 1
+    assert await repositories_runs.refresh(ctx.backends.db, created["id"], claim, int(clock.now))  # alive, slow
+    clock.now += executor.STALE_AFTER - 1
+    assert (await ok(client.get(url)))["status"] == "cancelling"
+    error_of(await client.post(f"{url}/cancel"), 400)
+
+
+async def test_an_abandoned_cancel_loses_to_a_delivery_that_took_the_run_over(
+        client: httpx.AsyncClient, jobs: InProcessJobs, ctx: AppContext, clock: Clock) -> None:
+    created_thread, created, _ = await claimed_by_a_dead_executor(client, jobs, ctx)
+    clock.now += executor.STALE_AFTER + 1
+    now = int(clock.now)
+    stale = await repositories_runs.get_by_id(ctx.backends.db, created["id"])
+    assert stale is not None
+    assert await repositories_runs.take_over(ctx.backends.db, created["id"], now, now - executor.STALE_AFTER)
+    assert not await run_status.cancel_abandoned(ctx.backends.db, stale, now)  # its claim is gone
+    assert await repositories_runs.status_of(ctx.backends.db, created["id"]) == "in_progress"

@@ -8,8 +8,9 @@ status never leaves it.
 An executing run's executor holds a claim (``migrations/0015_generator_claims.sql``): a token set when it
 moves the run to ``in_progress`` (or by :func:`take_over`), on which its writes are conditional (its
 transitions, the liveness mark :func:`refresh`, its reply's and steps' :func:`running_guard`). While the
-run is ``in_progress``, ``updated_at`` is its liveness mark: only :func:`transition` writes it otherwise,
-and every transition moves the run out of ``in_progress``.
+run is ``in_progress`` or ``cancelling``, ``updated_at`` is its liveness mark: only :func:`transition` writes
+it otherwise, every transition moves the run out of ``in_progress``, and the move to ``cancelling`` keeps
+the mark (the executor goes on refreshing it until it ends the cancel; a stale one says it died).
 """
 
 from __future__ import annotations
@@ -155,10 +156,10 @@ async def take_over(db: Database, run_id: str, now: int, stale_before: int) -> s
 
 
 async def refresh(db: Database, run_id: str, claim: str, now: int) -> bool:
-    """The liveness mark of an ``in_progress`` run set to ``now`` by its executor (``claim``); False when it
-    is no longer that executor's (taken over, cancelling, expired, deleted)."""
+    """The liveness mark of an ``in_progress`` (or ``cancelling``) run set to ``now`` by its executor
+    (``claim``); False when it is no longer that executor's (taken over, ended, deleted)."""
     changed = await db.prepare(
-        "UPDATE runs SET updated_at = ? WHERE id = ? AND status = 'in_progress' AND claim = ?"
+        "UPDATE runs SET updated_at = ? WHERE id = ? AND status IN ('in_progress', 'cancelling') AND claim = ?"
     ).bind(now, run_id, claim).run()
     return changed == 1
 
@@ -166,11 +167,13 @@ async def refresh(db: Database, run_id: str, claim: str, now: int) -> bool:
 async def transition(
     db: Database, run_id: str, sources: tuple[RunStatus, ...], status: RunStatus, now: int,
     changes: Mapping[str, object] | None = None, *, deadline: Literal["ahead", "passed"] | None = None,
-    claim: str | None = None,
+    claim: str | None = None, stale_before: int | None = None,
 ) -> bool:
     """Move the run from one of ``sources`` to ``status`` (with ``changes`` to other columns) in one
     conditional statement; whether its row changed. ``deadline``: only if ``expires_at`` is still
-    ``ahead`` (or unset), or only if it has ``passed``. ``claim``: only while the run is that executor's."""
+    ``ahead`` (or unset), or only if it has ``passed``. ``claim``: only while the run is that executor's.
+    ``stale_before``: only while its liveness mark is older (its executor died). ``updated_at`` is set to
+    ``now``, but by a move to ``cancelling``, which keeps the executor's mark."""
     marks = ", ".join("?" * len(sources))
     where = f"id = ? AND status IN ({marks})"
     params: list[object] = [run_id, *sources]
@@ -183,7 +186,11 @@ async def transition(
     elif deadline == "passed":
         where += " AND expires_at <= ?"
         params.append(now)
-    changed = await update_where(db, "runs", {"status": status, "updated_at": now, **(changes or {})}, where, params)
+    if stale_before is not None:
+        where += " AND updated_at < ?"
+        params.append(stale_before)
+    marked = {} if status == "cancelling" else {"updated_at": now}
+    changed = await update_where(db, "runs", {"status": status, **marked, **(changes or {})}, where, params)
     return changed == 1
 
 

@@ -29,6 +29,7 @@ from ..repositories import messages, run_steps, runs
 from ..settings import Settings
 from ..types.runs import AssistantStreamEvent, LastError, Run, RunStatus, RunStep, StepStatus
 from ..types.threads import Message, text_part
+from . import liveness
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,8 @@ async def expire_overdue(ctx: AppContext, thread_id: str) -> None:
 
 
 async def expire_if_overdue(ctx: AppContext, run_id: str) -> Run | None:
-    """The run as it now is, expired first if it is past its deadline (None: it is gone)."""
+    """The run as it now is, expired first if it is past its deadline — and ``cancelled`` if it is
+    ``cancelling`` and its executor died (:func:`cancel_abandoned`) — (None: it is gone)."""
     db, now = ctx.backends.db, ctx.now()
     stored = await runs.get_by_id(db, run_id)
     if stored is None:
@@ -93,7 +95,26 @@ async def expire_if_overdue(ctx: AppContext, run_id: str) -> Run | None:
     if run.status in ("queued", "in_progress", "requires_action", "cancelling") and (run.expires_at or now + 1) <= now:
         await expire(db, run_id, now)
         stored = await runs.get_by_id(db, run_id)
+    elif run.status == "cancelling" and await cancel_abandoned(db, stored, now):
+        stored = await runs.get_by_id(db, run_id)
     return None if stored is None else stored.run
+
+
+async def cancel_abandoned(db: Database, stored: runs.StoredRun, now: int) -> bool:
+    """A run ``in_progress`` or ``cancelling`` whose executor died — its liveness mark older than
+    :data:`.liveness.STALE_AFTER` — ``cancelled`` at once, its reply and steps ended as a cancel ends them:
+    no executor is left to end the cancel. One conditional statement, on the run's claim and its mark
+    still stale, so an executor that is only slow (it refreshed meanwhile) is never overtaken, and a
+    delivery that took the run over first wins. Whether this call cancelled it."""
+    if stored.run.status not in ("in_progress", "cancelling") or liveness.alive(stored.updated_at, now):
+        return False
+    if not await runs.transition(db, stored.run.id, (stored.run.status,), "cancelled", now,
+                                 {"cancelled_at": now, "expires_at": None}, claim=stored.claim,
+                                 stale_before=now - liveness.STALE_AFTER):
+        return False
+    log.warning("run %s: cancelled, its executor having stopped refreshing its mark", stored.run.id)
+    await tidy(db, stored.run.id, "cancelled", now)
+    return True
 
 
 async def settle(ctx: AppContext, run_id: str, reply: Message | None, text: str) -> Run | None:
@@ -153,8 +174,9 @@ async def hand_off(ctx: AppContext, run: Run, owner: str, reply: Message | None,
 
 
 async def cancel(ctx: AppContext, run: Run) -> Run:
-    """Cancel the run: at once when nothing executes it (queued, requires_action), else ``cancelling``
-    for its executor to end. A 400 when it has already ended."""
+    """Cancel the run: at once when nothing executes it (queued, requires_action, or in progress with an
+    executor that died: :func:`cancel_abandoned`), else ``cancelling`` for its executor to end. A 400 when
+    it has already ended."""
     db = ctx.backends.db
     for _ in range(3):  # the status may change between the read and the update: read again
         now = ctx.now()
@@ -164,6 +186,9 @@ async def cancel(ctx: AppContext, run: Run) -> Run:
                 await tidy(db, run.id, "cancelled", now)
                 return await _reread(db, run)
         elif run.status == "in_progress":
+            stored = await runs.get_by_id(db, run.id)
+            if stored is not None and await cancel_abandoned(db, stored, now):
+                return await _reread(db, run)
             if await runs.transition(db, run.id, ("in_progress",), "cancelling", now):
                 return await _reread(db, run)
         else:

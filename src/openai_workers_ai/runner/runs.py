@@ -84,7 +84,8 @@ async def run_job(ctx: AppContext, job: Job) -> None:
     (its executor died) is taken over — the reply and steps its executor had left unfinished dropped, as
     a stream's hand-off drops them — and executed again from there. One found ``in_progress`` with a
     fresh mark sends the job again, due when the mark would be stale; past its expiry the run expires
-    instead, which ends that loop (as at :func:`.responses.run_job`)."""
+    instead, which ends that loop (as at :func:`.responses.run_job`). One found ``cancelling`` is ``cancelled``
+    if its executor died (:func:`.run_status.cancel_abandoned`), else comes back likewise."""
     db, now = ctx.backends.db, ctx.now()
     stored = await runs.get_by_id(db, job.id)
     if stored is None:
@@ -108,7 +109,9 @@ async def run_job(ctx: AppContext, job: Job) -> None:
         log.warning("run %s: its executor stopped refreshing its mark; executing it again", run.id)
         await _drop_unfinished(ctx, stored)
     else:  # requires_action, cancelling, ended: nothing to execute (an overdue one expires, as before)
-        await run_status.expire_if_overdue(ctx, run.id)
+        ended = await run_status.expire_if_overdue(ctx, run.id)  # a cancelling one whose executor died: cancelled
+        if ended is not None and ended.status == "cancelling":  # its executor alive: come back, lest it die
+            await liveness.come_back(ctx, job, stored.updated_at, ended.expires_at, now)
         return
     await _execute_refreshing(ctx, run.id, claim)
 
