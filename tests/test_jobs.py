@@ -261,3 +261,38 @@ async def test_a_stop_that_lands_as_the_runner_wakes_still_stops_it() -> None:
             runner._wake.set()  # woken … and stopped in the same turn
 
     await asyncio.wait_for(stopped_as_woken(), timeout=5)
+
+
+async def test_a_job_that_hangs_is_cancelled_at_its_ceiling_retried_then_dropped(
+    ctx: AppContext, clock: Clock, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    cancelled: list[str] = []
+
+    async def hangs(context: AppContext, job: Job) -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.append(job.id)
+            raise
+
+    monkeypatch.setitem(jobs_module.HANDLERS, "test.hangs", hangs)
+    runner = InProcessJobs(clock, max_run=0.01)
+    await runner.send(Job("test.hangs", "stuck"))
+    assert await runner.drain(ctx) == runner.max_attempts  # each attempt cut short, then it is dropped
+    assert cancelled == ["stuck"] * runner.max_attempts and len(runner) == 0
+    assert "job test.hangs stuck ran for more than 0.01 s; cancelled" in caplog.text
+    assert f"job test.hangs stuck failed {runner.max_attempts} times; dropped" in caplog.text
+
+
+async def test_a_job_within_its_ceiling_is_not_cut_short(ctx: AppContext, clock: Clock,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    ran: list[str] = []
+
+    async def brief(context: AppContext, job: Job) -> None:
+        await asyncio.sleep(0)
+        ran.append(job.id)
+
+    monkeypatch.setitem(jobs_module.HANDLERS, "test.brief", brief)
+    runner = InProcessJobs(clock, max_run=5)
+    await runner.send(Job("test.brief", "quick"))
+    assert await runner.drain(ctx) == 1 and ran == ["quick"] and len(runner) == 0

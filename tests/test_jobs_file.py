@@ -245,3 +245,24 @@ async def test_an_assistants_run_cut_short_by_a_stop_is_executed_after_the_resta
     replies = (await ok(client.get(f"/v1/threads/{created_thread['id']}/messages", params={"order": "asc"})))["data"]
     assert [m["role"] for m in replies] == ["user", "assistant"]
     assert replies[1]["content"][0]["text"]["value"] == "resumed"
+
+
+async def test_a_job_that_hangs_gives_its_lease_back_at_its_ceiling(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A running runner cancels a job past its ceiling and records a failed attempt in the file: the job is
+    no longer this process's (its lease not renewed for ever), and is due again after ``retry_after``."""
+    async def hangs(context: AppContext, job: Job) -> None:
+        await asyncio.Event().wait()
+
+    monkeypatch.setitem(jobs_module.HANDLERS, "test.hangs", hangs)
+    path = tmp_path / "jobs.sqlite3"
+    jobs = InProcessJobs(store=SQLiteJobs(path), max_run=0.05, retry_after=600)
+    async with jobs.running(CTX):
+        await jobs.send(Job("test.hangs", "stuck"))
+        for _ in range(200):
+            row = SQLiteJobs(path).conn.execute("SELECT attempt, claim, due FROM jobs").fetchone()
+            if row[0] == 2:
+                break
+            await asyncio.sleep(0.01)
+    attempt, claim, due = row
+    assert attempt == 2 and claim is None and due > jobs.clock() + 500

@@ -278,20 +278,32 @@ class MemoryJobs:
 
 CONCURRENCY = 8
 """Jobs an :class:`InProcessJobs` runs at once (in each server process)."""
+MAX_RUN = 3600.0
+"""Seconds one run of a job may take in an :class:`InProcessJobs` (an hour: twice the longest job's bound, a
+batch slice's 30 minutes; a background response's is 15, a run's 10). Past it the job is cancelled — as a
+Queue's consumer is ended at its wall-clock limit — and that counts as a failed attempt: a job that hangs
+is tried again (after ``retry_after``) and dropped after its last attempt, rather than hold its lease, and a
+place among the runner's :data:`CONCURRENCY`, for ever. A cancelled background response or run is put back
+``queued`` by its handler, as when the server stops."""
+
+
+class RanTooLong(Exception):
+    """A job ran past :data:`MAX_RUN` (its runner's ``max_run``) and was cancelled."""
 
 
 class InProcessJobs:
     """:class:`~.ports.Jobs` in this process: jobs kept by a :class:`JobStore` (in memory by default), run
     by :meth:`running` (the local server) or by :meth:`drain` (tests). A failed job is retried after
     ``retry_after`` seconds, at most ``max_attempts`` times, then logged and dropped (the local
-    dead-letter queue). With the local server's store (a SQLite file, ``adapters/local_jobs.py``) jobs
+    dead-letter queue); one running past ``max_run`` seconds is cancelled, and that is a failure. With the local server's store (a SQLite file, ``adapters/local_jobs.py``) jobs
     outlive the process, and processes sharing the file share its jobs, each run by one at a time."""
 
     def __init__(
         self, clock: Clock = time.time, *, max_attempts: int = 3, retry_after: float = 5.0,
-        concurrency: int = CONCURRENCY, store: JobStore | None = None,
+        concurrency: int = CONCURRENCY, store: JobStore | None = None, max_run: float = MAX_RUN,
     ) -> None:
         self.clock = clock
+        self.max_run = max_run
         self.max_attempts = max_attempts
         self.retry_after = retry_after
         self.concurrency = concurrency
@@ -328,7 +340,7 @@ class InProcessJobs:
     async def _run(self, ctx: AppContext, claimed: Claimed, *, retry_now: bool = False) -> None:
         job = claimed.job
         try:
-            await execute(ctx, job)
+            await self._bounded(ctx, job)
         except Exception:
             if claimed.attempt >= self.max_attempts:
                 log.exception("job %s %s failed %d times; dropped", job.kind, job.id, claimed.attempt)
@@ -339,6 +351,17 @@ class InProcessJobs:
             self._settle(partial(self.store.retry, due=due), claimed)
             return
         self._settle(self.store.done, claimed)
+
+    async def _bounded(self, ctx: AppContext, job: Job) -> None:
+        """:func:`execute`, cancelled past :attr:`max_run` seconds, which raises :class:`RanTooLong`."""
+        limit = asyncio.timeout(self.max_run)  # in this task: a job that ends is recorded without a pause
+        try:
+            async with limit:
+                await execute(ctx, job)
+        except TimeoutError:
+            if not limit.expired():
+                raise  # the job's own
+            raise RanTooLong(f"job {job.kind} {job.id} ran for more than {self.max_run:g} s; cancelled") from None
 
     @staticmethod
     def _settle(record: Callable[[Claimed], None], claimed: Claimed) -> None:
