@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from pathlib import Path
 from typing import cast
 
@@ -15,7 +16,8 @@ import pytest
 from starlette.applications import Starlette
 
 from openai_workers_ai import jobs as jobs_module
-from openai_workers_ai.adapters.local_jobs import LEASE, SQLiteJobs
+from openai_workers_ai.adapters.local_jobs import LEASE, SCHEMA_VERSION, NewerJobsFile, SQLiteJobs
+from openai_workers_ai.cli import JOBS_FILE, prepare_data
 from openai_workers_ai.context import AppContext
 from openai_workers_ai.jobs import InProcessJobs
 from openai_workers_ai.ports import Job
@@ -266,3 +268,52 @@ async def test_a_job_that_hangs_gives_its_lease_back_at_its_ceiling(tmp_path: Pa
             await asyncio.sleep(0.01)
     attempt, claim, due = row
     assert attempt == 2 and claim is None and due > jobs.clock() + 500
+
+
+# ---- the file's version ------------------------------------------------------------------------------
+
+
+def user_version(path: Path) -> int:
+    conn = sqlite3.connect(path)
+    try:
+        return int(conn.execute("PRAGMA user_version").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def test_a_new_jobs_file_says_its_version(tmp_path: Path) -> None:
+    SQLiteJobs(tmp_path / "jobs.sqlite3").conn.close()
+    assert user_version(tmp_path / "jobs.sqlite3") == SCHEMA_VERSION == 1
+
+
+async def test_a_jobs_file_from_before_versions_keeps_its_jobs(tmp_path: Path, clock: Clock, ran: list[str]) -> None:
+    """A file an older server wrote (no version: 0) is brought up to date in place, its queued jobs kept."""
+    path = tmp_path / "jobs.sqlite3"
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE jobs (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, id TEXT NOT NULL,"
+                " owner TEXT, due REAL NOT NULL, attempt INTEGER NOT NULL DEFAULT 1, claim TEXT)")
+    old.execute("CREATE INDEX jobs_by_due ON jobs (due, seq)")
+    old.execute("INSERT INTO jobs (kind, id, owner, due) VALUES ('test.record', 'kept', NULL, 0)")
+    old.commit()
+    old.close()
+    assert user_version(path) == 0
+    after = runner(path, clock)
+    assert user_version(path) == SCHEMA_VERSION and len(after) == 1
+    assert await after.drain(CTX) == 1 and ran == ["kept"]
+
+
+def test_a_jobs_file_of_a_newer_server_is_refused_before_serve_starts(tmp_path: Path) -> None:
+    path = tmp_path / JOBS_FILE
+    SQLiteJobs(path).put(Job("future.kind", "theirs"), 0)
+    newer = sqlite3.connect(path)
+    newer.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    newer.close()
+    with pytest.raises(NewerJobsFile):
+        SQLiteJobs(path)
+    with pytest.raises(SystemExit) as refused:
+        prepare_data(tmp_path)
+    assert f"has version {SCHEMA_VERSION + 1}, newer than this server's {SCHEMA_VERSION}" in str(refused.value)
+    assert user_version(path) == SCHEMA_VERSION + 1  # left as it was: its jobs still there
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT kind, id FROM jobs").fetchall() == [("future.kind", "theirs")]
+    conn.close()

@@ -79,9 +79,17 @@ def choose_ai(kind: str | None, settings: Settings, env: dict[str, str] | None =
 
 
 def prepare_data(data_dir: Path, migrations: Path = MIGRATIONS) -> None:
-    """Make the data folder and bring the SQLite file up to date (once, before any process serves)."""
+    """Make the data folder and bring the SQLite files up to date (once, before any process serves): the
+    D1 file, and the jobs file — a jobs file written by a newer server is refused here, with the reason,
+    rather than by a request's job later."""
+    from .adapters.local_jobs import NewerJobsFile, SQLiteJobs
+
     data_dir.mkdir(parents=True, exist_ok=True)
     SQLiteD1(data_dir / "d1.sqlite3").apply_migrations(migrations)
+    try:
+        SQLiteJobs(data_dir / JOBS_FILE).conn.close()
+    except NewerJobsFile as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def local_backends(data_dir: Path, ai: AI, settings: Settings | None = None) -> Backends:

@@ -19,7 +19,11 @@ crashed process's jobs waiting as long; renewed, the lease only has to outlast a
 (SQLite's busy timeout is 10 s), and what a killed process held runs again within :data:`LEASE`.
 
 The file is the local D1's kind (``local.connect``: WAL, a busy timeout, writes in ``BEGIN IMMEDIATE``)
-but not D1's: its schema is here, not in ``migrations/`` (the Worker's D1, which has no such table).
+but not D1's: its schema is here, not in ``migrations/`` (the Worker's D1, which has no such table). Its
+version is the file's ``PRAGMA user_version`` (:data:`SCHEMA_VERSION`): opening a file brings an older one up
+to date in place, its jobs kept (a file from before the version was kept says 0, and has version 1's
+table), and refuses a newer one (:class:`NewerJobsFile`: a newer server's file, which this one cannot read
+safely) — ``serve`` checks it before it starts.
 """
 
 from __future__ import annotations
@@ -37,11 +41,28 @@ LEASE = 120.0
 POLL = 1.0
 """Seconds between a process's looks at the file for jobs it did not send itself (another process's,
 retries and delays due, leases lapsed): a job another process sent waits at most this long."""
-_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS jobs (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,"
-    " id TEXT NOT NULL, owner TEXT, due REAL NOT NULL, attempt INTEGER NOT NULL DEFAULT 1, claim TEXT)",
-    "CREATE INDEX IF NOT EXISTS jobs_by_due ON jobs (due, seq)",
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (  # 1: the jobs table (IF NOT EXISTS: a file from before versions were kept has it already)
+        "CREATE TABLE IF NOT EXISTS jobs (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,"
+        " id TEXT NOT NULL, owner TEXT, due REAL NOT NULL, attempt INTEGER NOT NULL DEFAULT 1, claim TEXT)",
+        "CREATE INDEX IF NOT EXISTS jobs_by_due ON jobs (due, seq)",
+    ),
 )
+"""The statements that bring the file from version ``i`` to ``i + 1`` (``_MIGRATIONS[i]``); a new version is
+one more entry, which keeps the jobs a file holds."""
+SCHEMA_VERSION = len(_MIGRATIONS)
+"""The jobs file's version this code reads and writes (its ``PRAGMA user_version``)."""
+
+
+class NewerJobsFile(Exception):
+    """The jobs file was written by a newer version of the server (its ``user_version`` is past
+    :data:`SCHEMA_VERSION`)."""
+
+    def __init__(self, path: str | Path, version: int) -> None:
+        super().__init__(f"The jobs file {path} has version {version}, newer than this server's "
+                         f"{SCHEMA_VERSION}: it was written by a newer version of openai-workers-ai. Run that "
+                         f"version, or move the file away (its queued jobs are then not run).")
+        self.version = version
 
 
 class SQLiteJobs:
@@ -53,9 +74,23 @@ class SQLiteJobs:
         self.conn = connect(path)
         self.lease = lease
         self._held: dict[int, str] = {}  # seq → claim: the jobs this store's process runs
+        try:
+            self._migrate(path)
+        except BaseException:
+            self.conn.close()
+            raise
+
+    def _migrate(self, path: str | Path) -> None:
+        """The file brought to :data:`SCHEMA_VERSION` in one transaction (its jobs kept); a newer one refused."""
         with self._writing():
-            for statement in _SCHEMA:
-                self.conn.execute(statement)
+            version = int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+            if version > SCHEMA_VERSION:
+                raise NewerJobsFile(path, version)
+            for statements in _MIGRATIONS[version:]:
+                for statement in statements:
+                    self.conn.execute(statement)
+            if version != SCHEMA_VERSION:
+                self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _writing(self) -> Transaction:
         """A write transaction (``BEGIN IMMEDIATE``: the write lock taken first, waiting up to the busy
