@@ -17,6 +17,7 @@ from openai import AsyncOpenAI
 from openai_workers_ai import webhooks
 from openai_workers_ai.adapters.local import FolderR2, SQLiteD1
 from openai_workers_ai.app import create_app
+from openai_workers_ai.auth import key_hash
 from openai_workers_ai.context import AppContext
 from openai_workers_ai.errors import UpstreamError
 from openai_workers_ai.jobs import InProcessJobs, MemoryJobs, execute
@@ -33,7 +34,7 @@ from openai_workers_ai.types.responses import CreateResponse
 from .conftest import KEY, Clock
 from .held_calls import Held, held
 from .openapi import assert_matches
-from .responses_util import sse_events
+from .responses_util import checked, sse_events
 from .sse import post_and_leave
 from .test_run_execution import FlakyD1
 
@@ -297,15 +298,20 @@ async def test_background_needs_a_queue(tmp_path: Any, simulator: Simulator, db:
     assert r.status_code == 400 and r.json()["error"]["param"] == "background"
 
 
-async def test_background_streaming_runs_inline_and_is_stored(client: httpx.AsyncClient, db: SQLiteD1,
-                                                              runner_jobs: InProcessJobs) -> None:
+async def test_background_streaming_runs_inline_and_is_stored(
+        client: httpx.AsyncClient, ctx: AppContext, runner_jobs: InProcessJobs, clock: Clock,
+        simulator: Simulator) -> None:
     r = await client.post("/v1/responses", json={"model": LLAMA, "input": "echo: now", "background": True,
                                                  "stream": True})
     events = sse_events(r)
     final = events[-1]["response"]
-    assert final["background"] is True and final["status"] == "completed" and len(runner_jobs) == 0
+    assert final["background"] is True and final["status"] == "completed"
     stored = await status(client, final["id"])
     assert stored["status"] == "completed" and stored["output"] == final["output"]
+    assert len(runner_jobs) == 1 and runner_jobs.store.next_due() == clock.now + runner.STALE_AFTER + 1
+    clock.now += runner.STALE_AFTER + 1  # its watchdog: the stream ended, nothing to do
+    assert await runner_jobs.drain(ctx) == 1 and len(runner_jobs) == 0 and len(simulator.calls) == 1
+    assert await status(client, final["id"]) == stored
 
 
 async def test_a_deleted_previous_response_fails_the_queued_one(client: httpx.AsyncClient, ctx: AppContext,
@@ -368,7 +374,7 @@ async def test_a_streamed_background_response_goes_on_when_its_client_leaves(
     await post_and_leave(app, "/v1/responses", {"model": LLAMA, "input": LONG, "background": True, "stream": True},
                          b"response.output_text.delta")
     row = await only_response(db)
-    assert row["status"] == "queued" and len(runner_jobs) == 1  # handed to a job, not left in_progress
+    assert row["status"] == "queued" and len(runner_jobs) == 2  # handed to a job (and its watchdog, later)
     assert simulator.streams[-1].closed and not simulator.streams[-1].finished  # the request's model call stopped
     assert await runner_jobs.drain(ctx) == 1
     done = await status(client, row["id"])
@@ -378,10 +384,10 @@ async def test_a_streamed_background_response_goes_on_when_its_client_leaves(
     assert replayed[-1]["type"] == "response.completed" and replayed[-1]["response"]["output"] == done["output"]
 
 
-async def streamed_in_background(ctx: AppContext) -> runner.Plan:
+async def streamed_in_background(ctx: AppContext, owner: str = "o") -> runner.Plan:
     """A background response that its (streaming) request is to generate, stored and claimed."""
     plan = await runner.prepare(ctx, CreateResponse.model_validate(
-        {"model": LLAMA, "input": LONG, "background": True, "stream": True}), owner="o", reader="o")
+        {"model": LLAMA, "input": LONG, "background": True, "stream": True}), owner=owner, reader=owner)
     await runner.start_streamed(ctx, plan)
     return plan
 
@@ -400,7 +406,7 @@ async def test_a_stream_closed_mid_response_hands_it_to_a_job(ctx: AppContext, d
     await closed_at_first_delta(ctx, plan)
     row = await responses_repo.get(db, plan.response_id, None)
     assert row is not None and row.status == "queued" and row.deadline == int(ctx.now()) + runner.DEADLINE
-    assert len(runner_jobs) == 1
+    assert len(runner_jobs) == 2  # the hand-off's job, and the stream's watchdog (due later)
     await runner_jobs.drain(ctx)
     assert await responses_repo.status_of(db, plan.response_id) == "completed"
 
@@ -435,7 +441,7 @@ async def test_a_stream_that_ends_first_hands_nothing_over(client: httpx.AsyncCl
     events = sse_events(await client.post("/v1/responses", json={
         "model": LLAMA, "input": "echo: done", "background": True, "stream": True}))
     assert events[-1]["type"] == "response.completed"
-    assert (await only_response(db))["status"] == "completed" and len(runner_jobs) == 0
+    assert (await only_response(db))["status"] == "completed" and len(runner_jobs) == 1  # only its watchdog
 
 
 async def test_cancelling_a_streamed_background_response_ends_its_stream_as_cancelled(
@@ -874,3 +880,72 @@ async def test_a_live_generators_mark_is_not_taken_over(ctx: AppContext, client:
     assert await responses_repo.take_over(db, response["id"], later, later - runner.STALE_AFTER) is None
     late = now + runner.DEADLINE + 1  # past its deadline: the deadline ends it, nobody takes it
     assert await responses_repo.take_over(db, response["id"], late, late - runner.STALE_AFTER) is None
+
+
+# ---- a streamed background response whose process died: taken over by its watchdog ------------------------
+
+
+async def abandoned_mid_stream(ctx: AppContext) -> tuple[runner.Plan, list[dict[str, Any]], AsyncIterator[Any]]:
+    """A background response streamed in its request, whose process died at its first text delta (its
+    stream never resumed nor closed): its plan, the events its client saw, and the stream (to close at the
+    end of the test)."""
+    plan = await streamed_in_background(ctx, key_hash(KEY))  # the test client's
+    stream = runner.execute(ctx, plan)
+    seen = []
+    async for event in stream:
+        seen.append(event)
+        if event["type"] == "response.output_text.delta":
+            break
+    return plan, seen, stream
+
+
+async def test_a_streamed_background_response_whose_process_died_is_taken_over_by_its_watchdog(
+        client: httpx.AsyncClient, ctx: AppContext, runner_jobs: InProcessJobs, simulator: Simulator,
+        db: SQLiteD1, clock: Clock) -> None:
+    """Its watchdog job, sent when it started and due when its mark would be stale, takes it over, as the
+    redelivered job of a queued one would; a stream resumed from what its client saw goes on where it was,
+    its sequence numbers following on, no item shown twice."""
+    plan, seen, stream = await abandoned_mid_stream(ctx)
+    assert len(runner_jobs) == 1 and await runner_jobs.drain(ctx) == 0  # the watchdog, not due yet
+    clock.now += runner.STALE_AFTER + 1  # its mark not refreshed since: the stream's process is taken for dead
+    assert await runner_jobs.drain(ctx) == 1
+    done = await status(client, plan.response_id)
+    assert done["status"] == "completed" and text_of(done) == [LONG.removeprefix("echo: ")]
+    assert len(simulator.calls) == 2 and await count(db, "items WHERE role = 'output'") == 1
+    last = seen[-1]["sequence_number"]
+    r = await client.get(f"/v1/responses/{plan.response_id}", params={"stream": "true", "starting_after": last})
+    assert r.status_code == 200
+    resumed = checked([json.loads(line[6:]) for line in r.text.split("\n") if line.startswith("data: ")], last + 1)
+    assert not [e for e in resumed if e["type"] in ("response.created", "response.output_item.added")]
+    # the tail is the stored response's replay (its taker's, one delta per item): the item's text is whole in
+    # its done events and the last one
+    assert [e["text"] for e in resumed if e["type"] == "response.output_text.done"] == text_of(done)
+    assert resumed[-1]["type"] == "response.completed"
+    assert resumed[-1]["response"]["output"] == done["output"]
+    await stream.aclose()  # type: ignore[attr-defined]  # the dead stream closed at last: it hands nothing back
+    assert (await status(client, plan.response_id))["status"] == "completed" and len(runner_jobs) == 0
+
+
+async def test_a_streamed_background_response_refreshes_its_mark_and_its_watchdog_leaves_it_be(
+        ctx: AppContext, runner_jobs: InProcessJobs, simulator: Simulator, db: SQLiteD1, clock: Clock,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(liveness, "REFRESH_EVERY", 0.01)
+    call = Held("live")
+    held(simulator, monkeypatch, call)
+    plan = await streamed_in_background(ctx)
+    streaming = asyncio.create_task(_drain(runner.execute(ctx, plan)))
+    await asyncio.wait_for(call.entered.wait(), 5)
+    clock.now += runner.STALE_AFTER + 1
+    await asyncio.sleep(0.05)  # it refreshes its mark while its model works
+    row = await responses_repo.get(db, plan.response_id, None)
+    assert row is not None and row.updated_at == int(clock.now)
+    assert await runner_jobs.drain(ctx) == 1  # the watchdog finds it alive: comes back later, generates nothing
+    assert len(runner_jobs) == 1 and len(simulator.calls) == 0
+    call.release.set()
+    await asyncio.wait_for(streaming, 5)
+    assert await responses_repo.status_of(db, plan.response_id) == "completed" and len(simulator.calls) == 1
+
+
+async def _drain(events: AsyncIterator[Any]) -> None:
+    async for _ in events:
+        pass

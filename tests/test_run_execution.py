@@ -279,7 +279,9 @@ async def test_a_stream_closed_mid_run_hands_the_run_to_the_background(
     assert (await ok(client.get(base)))["status"] == "queued"
     assert [m["role"] for m in await messages_of(client, created_thread["id"])] == ["user"]
     assert await listed(client, f"{base}/steps", "ListRunStepsResponse") == []
-    assert len(jobs) == 2  # its own job, and the hand-off's: the first to run generates, the other finds nothing
+    # its own job, the hand-off's, and the stream's watchdog (due when its mark would be stale): the first to
+    # run generates, the others find nothing to do
+    assert len(jobs) == 3
     done = await finished(client, jobs, ctx, created)
     assert done["status"] == "completed"
     replies = await messages_of(client, created_thread["id"])
@@ -297,7 +299,7 @@ async def test_a_client_that_disconnects_mid_stream_leaves_the_run_to_the_backgr
     await post_and_leave(app, f"/v1/threads/{created_thread['id']}/runs", {"assistant_id": asst["id"], "stream": True},
                          b"thread.message.delta")
     await asyncio.sleep(0.01)
-    assert len(jobs) == 1
+    assert len(jobs) == 2  # the hand-off's job, and the stream's watchdog (later)
     await jobs.drain(app.state.ctx)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver",
                                  headers={"authorization": f"Bearer {KEY}"}) as client:
@@ -1013,3 +1015,45 @@ async def test_an_abandoned_cancel_loses_to_a_delivery_that_took_the_run_over(
     assert await repositories_runs.take_over(ctx.backends.db, created["id"], now, now - executor.STALE_AFTER)
     assert not await run_status.cancel_abandoned(ctx.backends.db, stale, now)  # its claim is gone
     assert await repositories_runs.status_of(ctx.backends.db, created["id"]) == "in_progress"
+
+
+# ---- a streamed run whose process died: taken over by its watchdog ------------------------------------
+
+
+async def test_a_streamed_run_whose_process_died_is_taken_over_by_its_watchdog(
+        client: httpx.AsyncClient, jobs: InProcessJobs, ctx: AppContext, clock: Clock, simulator: Simulator) -> None:
+    created_thread, created = await started(client, "echo: hello")
+    jobs.store = MemoryJobs()  # executed in its request instead (its job, for the test, gone)
+    stream = executor.execute(ctx, created["id"])
+    await until(stream, "thread.message.delta")  # the stream is never resumed: as if its process died
+    assert len(jobs) == 1 and await jobs.drain(ctx) == 0  # its watchdog, due when its mark would be stale
+    clock.now += executor.STALE_AFTER + 1
+    assert await jobs.drain(ctx) == 1
+    url = f"/v1/threads/{created['thread_id']}/runs/{created['id']}"
+    assert (await ok(client.get(url), "RunObject"))["status"] == "completed" and len(simulator.calls) == 2
+    replies = await in_order(client, created_thread["id"])  # the dead stream's reply dropped, not doubled
+    assert [(m["role"], m["status"]) for m in replies] == [("user", "completed"), ("assistant", "completed")]
+    assert [(s["type"], s["status"]) for s in await steps_of(client, created)] == [("message_creation", "completed")]
+    await stream.aclose()  # closed at last: taken over, it hands nothing back
+    assert (await ok(client.get(url)))["status"] == "completed" and len(jobs) == 0
+
+
+async def test_a_streamed_run_refreshes_its_mark_and_its_watchdog_leaves_it_be(
+        client: httpx.AsyncClient, jobs: InProcessJobs, ctx: AppContext, clock: Clock, simulator: Simulator,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(liveness, "REFRESH_EVERY", 0.01)
+    created_thread, created = await started(client, "echo: hello")
+    jobs.store = MemoryJobs()
+    call = Held("live")
+    held(simulator, monkeypatch, call)
+    streaming = asyncio.create_task(rest(executor.execute(ctx, created["id"])))
+    await asyncio.wait_for(call.entered.wait(), 5)
+    clock.now += executor.STALE_AFTER + 1
+    await asyncio.sleep(0.05)  # it refreshes its mark while its model works
+    stored = await repositories_runs.get_by_id(ctx.backends.db, created["id"])
+    assert stored is not None and stored.updated_at == int(clock.now)
+    assert await jobs.drain(ctx) == 1  # the watchdog finds it alive: comes back later, executes nothing
+    assert len(jobs) == 1 and len(simulator.calls) == 0
+    call.release.set()
+    events = await asyncio.wait_for(streaming, 5)
+    assert events[-1].event == "thread.run.completed" and len(simulator.calls) == 1

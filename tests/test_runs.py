@@ -102,7 +102,7 @@ async def test_a_streamed_run_sends_openais_event_sequence(client: httpx.AsyncCl
     assert completed_message["content"][0]["text"]["value"] == "Streams are layered and simple"
     final = pairs[-1][1]
     assert final["status"] == "completed" and final["usage"]["completion_tokens"] == 5
-    assert len(jobs) == 0  # executed inline
+    assert len(jobs) == 1  # executed inline: only its watchdog, due when its mark would be stale
     stored = await ok(client.get(f"/v1/threads/{created_thread['id']}/runs/{final['id']}"))
     assert stored == final
     messages = await listed(client, f"/v1/threads/{created_thread['id']}/messages", "ListMessagesResponse")

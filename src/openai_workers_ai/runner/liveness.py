@@ -3,7 +3,8 @@ while it generates, so that a delivery of the job finding its generator dead (a 
 evicted Queue consumer) takes it over, and one finding it alive leaves it be.
 
 The generator refreshes a liveness mark on the row (``updated_at``) every :data:`REFRESH_EVERY` seconds
-(:func:`refreshing`); a mark older than :data:`STALE_AFTER` says it died. Each resource's repository
+(:func:`refreshing`; a generation streamed in its request, which no job runs: :func:`kept`, with a
+watchdog job sent when it starts, :func:`watch`); a mark older than :data:`STALE_AFTER` says it died. Each resource's repository
 writes the mark and takes a row over with its own conditional statements (``refresh``, ``take_over``),
 under a claim token (:func:`~openai_workers_ai.ids.claim_token`) every write of the generator requires.
 """
@@ -12,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 from ..context import AppContext
 from ..errors import APIError
@@ -75,3 +77,33 @@ async def refreshing(work: Awaitable[object], still_ours: Callable[[], Awaitable
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         raise
+
+
+async def watch(ctx: AppContext, job: Job, ends_at: int | None, now: int) -> None:
+    """For a generation streamed in its request (claimed, its mark ``now``), which no job runs: its ``job``
+    sent, due when the mark would be stale, as :func:`come_back` sends one. If the stream's process dies,
+    that delivery takes the row over; while the stream lives it comes back; once it ended it does nothing.
+    Never raises: without it the row's deadline (or expiry) still ends it."""
+    try:
+        await come_back(ctx, job, now, ends_at, now)
+    except Exception:
+        log.warning("could not queue the watchdog of %s %s", job.kind, job.id, exc_info=True)
+
+
+@asynccontextmanager
+async def kept(refresh: Callable[[], Awaitable[bool]], what: str) -> AsyncIterator[None]:
+    """While the block runs — a generation streamed in its request — its liveness mark refreshed every
+    :data:`REFRESH_EVERY` seconds (``refresh``, the repository's conditional statement) by a task of its own,
+    until the row is no longer the generator's (the stream notices a cancel by its own looks)."""
+    async def refreshing_mark() -> None:
+        while True:
+            await asyncio.sleep(REFRESH_EVERY)
+            if not await marked(refresh(), what):
+                return
+
+    task = asyncio.ensure_future(refreshing_mark())
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

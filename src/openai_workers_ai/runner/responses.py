@@ -15,9 +15,10 @@ serve all the ways a response runs:
   refreshing the row's liveness mark meanwhile; a delivery that finds it ``in_progress`` with a mark
   older than :data:`STALE_AFTER` (its generator died) takes it over and generates it from the start,
   and one that finds the mark fresh comes back later (:func:`run_job`);
-- ``background`` with ``stream`` — :func:`start_streamed` stores it ``queued`` and claims it, and the
-  request streams the generator; if the client goes away first, :func:`hand_off` queues it again for
-  a job, and a cancel meanwhile ends the stream as stored.
+- ``background`` with ``stream`` — :func:`start_streamed` stores it ``queued``, claims it and sends its
+  job as a watchdog (due when its mark would be stale: it takes over if the request's process dies), and
+  the request streams the generator, refreshing the mark; if the client goes away first, :func:`hand_off`
+  queues it again for a job, and a cancel meanwhile ends the stream as stored.
 
 Persistence happens at step boundaries, never per delta: a foreground response is written once,
 when it is done (the response, its input and output items, and the conversation's new items in
@@ -38,7 +39,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
-from contextlib import aclosing
+from contextlib import AbstractAsyncContextManager, aclosing, nullcontext
 from dataclasses import dataclass, field, replace
 from json import dumps
 from typing import Any
@@ -262,8 +263,9 @@ async def execute(ctx: AppContext, plan: Plan) -> AsyncIterator[objects.Event]:
     is cancelled, or the stream closed) before it ends, it is handed to a job (:func:`hand_off`)."""
     events = _execute(ctx, plan, streaming=True)
     try:
-        async for event in events:
-            yield event if not plan.gateway else file_search_format.shown(event, plan.request.include)
+        async with _kept(ctx, plan):
+            async for event in events:
+                yield event if not plan.gateway else file_search_format.shown(event, plan.request.include)
     except (asyncio.CancelledError, GeneratorExit):  # the stream's client went away
         if plan.request.background:
             handing = asyncio.ensure_future(hand_off(ctx, plan))
@@ -271,6 +273,16 @@ async def execute(ctx: AppContext, plan: Plan) -> AsyncIterator[objects.Event]:
         raise
     finally:
         await events.aclose()  # type: ignore[attr-defined]  # an async generator: has aclose()
+
+
+def _kept(ctx: AppContext, plan: Plan) -> AbstractAsyncContextManager[None]:
+    """A background response streamed in its request: its liveness mark refreshed while it streams, as a
+    job's generator refreshes it (:func:`start_streamed` sent its watchdog)."""
+    claim = plan.claim
+    if not plan.request.background or claim is None:
+        return nullcontext()
+    return liveness.kept(lambda: responses.refresh(ctx.backends.db, plan.response_id, claim, ctx.now()),
+                         f"response {plan.response_id}")
 
 
 async def complete(ctx: AppContext, plan: Plan) -> dict[str, Any]:
@@ -560,13 +572,18 @@ async def enqueue(ctx: AppContext, plan: Plan) -> dict[str, Any]:
 async def start_streamed(ctx: AppContext, plan: Plan) -> None:
     """Store a background response that is generated in its (streaming) request: ``queued`` with its
     input, then claimed (``in_progress``). If the claim fails, the response is failed at once (when D1
-    lets it: else its deadline ends it) and the client gets the error."""
+    lets it: else its deadline ends it) and the client gets the error. Claimed, its ``responses.run`` job
+    is sent as its watchdog (:func:`.liveness.watch`), due when its mark would be stale: if the request's
+    process dies, that job takes the response over, as it would a job's."""
     await _store_queued(ctx, plan)
     try:
         plan.claim = await responses.claim(ctx.backends.db, plan.response_id, ctx.now())
     except BaseException:  # D1 failing, or the request cancelled: not left queued without a job
         await _fail(ctx, plan.row("failed"), ("queued",), "The response could not be started.")
         raise
+    if plan.claim is not None:
+        now = ctx.now()
+        await liveness.watch(ctx, Job(JOB_KIND, plan.response_id, plan.owner), now + DEADLINE, now)
 
 
 async def _store_queued(ctx: AppContext, plan: Plan) -> None:

@@ -34,7 +34,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncGenerator
-from contextlib import aclosing
+from contextlib import AbstractAsyncContextManager, aclosing, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -158,11 +158,15 @@ async def execute(ctx: AppContext, run_id: str, claim: str | None = None) -> Asy
     """Claim the run if it is ``queued`` and run it; yield its events. A run that is not queued (a
     redelivered job, a run cancelled or expired before it started) is left as it is: the events then
     say only where it ended, if it did. With ``claim``, the run was claimed (or taken over) already by
-    the job running it: it is run while it is still that claim's."""
+    the job running it: it is run while it is still that claim's. Without, it runs in its request (a
+    stream), which no job runs: its ``runs.execute`` job is sent as its watchdog once it is claimed
+    (:func:`.liveness.watch`), and its mark refreshed while it runs, as a job's executor does — if the
+    request's process dies, that job takes the run over."""
     db, now = ctx.backends.db, ctx.now()
     stored = await runs.get_by_id(db, run_id)
     if stored is None:
         return
+    streamed = claim is None
     if claim is None:
         claim = await _claim(ctx, stored)
         if claim is None:
@@ -172,13 +176,15 @@ async def execute(ctx: AppContext, run_id: str, claim: str | None = None) -> Asy
             return
         stored = replace(stored, run=stored.run.model_copy(update={
             "status": "in_progress", "started_at": stored.run.started_at or now}))
+        await liveness.watch(ctx, Job(JOB_KIND, run_id, stored.owner), stored.run.expires_at, now)
     elif (stored.run.status, stored.claim) != ("in_progress", claim):
         return  # ended, or taken over, since the job claimed it
     run = stored.run
     yield Event("thread.run.in_progress", run)
     generation = _Generation(ctx, run, claim=claim)
     try:
-        async with aclosing(generation.generate(stored.tool_outputs)) as generated:
+        async with _kept(ctx, run_id, claim if streamed else None), \
+                aclosing(generation.generate(stored.tool_outputs)) as generated:
             async for event in generated:
                 yield event
     except Exception as exc:  # a failed model call, a D1 error, a bug: the run fails, it never stays in_progress
@@ -189,6 +195,14 @@ async def execute(ctx: AppContext, run_id: str, claim: str | None = None) -> Asy
             run_status.hand_off(ctx, generation.run, stored.owner, generation.message, generation.steps, claim))
         await asyncio.shield(handing)  # a cancelled request must not cancel the hand-off too
         raise
+
+
+def _kept(ctx: AppContext, run_id: str, claim: str | None) -> AbstractAsyncContextManager[None]:
+    """A run executed in its request (``claim``: its executor's; None for a job's, which
+    :func:`_execute_refreshing` refreshes): its liveness mark refreshed while it runs."""
+    if claim is None:
+        return nullcontext()
+    return liveness.kept(lambda: runs.refresh(ctx.backends.db, run_id, claim, ctx.now()), f"run {run_id}")
 
 
 async def execute_inline(ctx: AppContext, run_id: str) -> AsyncGenerator[Event, None]:
