@@ -1,5 +1,6 @@
 """The local server runs background jobs itself: a generated image's expiry job deletes it on time; a job
-still queued when the server stops (or is killed) runs once it is started again."""
+still queued when the server stops (or is killed) runs once it is started again; a background response or
+an Assistants run whose server was killed mid-generation is taken over after a restart."""
 
 from __future__ import annotations
 
@@ -141,6 +142,51 @@ def test_a_background_response_whose_server_was_killed_mid_generation_completes_
     try:
         done = ended(client, response.id, within=20)
         assert done.status == "completed" and done.output_text == "survived" and len(done.output) == 1
+    finally:
+        stop(proc)
+    with closing(sqlite3.connect(data / "jobs.sqlite3")) as jobs:
+        assert jobs.execute("SELECT count(*) FROM jobs").fetchone()[0] == 0
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the official client's Assistants API
+def test_an_assistants_run_whose_server_was_killed_mid_execution_completes_after_a_restart(
+        tmp_path: Path) -> None:
+    """The run's counterpart of the test above, with the official client's Assistants API: a server killed
+    (SIGKILL) while it executes a run leaves it ``in_progress``; started again on the same folder, the
+    run's job is delivered again, takes the run over and executes it — once: one reply, one step."""
+    data = tmp_path / "data"
+    args, env, url = server(data)
+    proc = start(args, env, url + "/health", cwd=tmp_path)
+    try:
+        client = openai.OpenAI(base_url=url + "/v1", api_key=E2E_KEY, max_retries=0)
+        assistant = client.beta.assistants.create(model="gpt-4o-mini", instructions="Be brief.")
+        thread = client.beta.threads.create(messages=[{"role": "user", "content": "wait:2 echo: survived"}])
+        run = client.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id)
+        deadline = time.monotonic() + 10
+        while (client.beta.threads.runs.retrieve(run.id, thread_id=thread.id).status == "queued"
+               and time.monotonic() < deadline):
+            time.sleep(0.05)
+        assert client.beta.threads.runs.retrieve(run.id, thread_id=thread.id).status == "in_progress"
+    finally:
+        proc.kill()  # … while the model answers
+        proc.wait(10)
+    with closing(sqlite3.connect(data / "jobs.sqlite3")) as jobs, jobs:
+        assert jobs.execute("UPDATE jobs SET due = 0 WHERE claim IS NOT NULL").rowcount == 1  # its lease lapsed
+    with closing(sqlite3.connect(data / "d1.sqlite3")) as d1, d1:
+        row = d1.execute("SELECT status, claim FROM runs WHERE id = ?", (run.id,)).fetchone()
+        assert row[0] == "in_progress" and row[1] is not None
+        assert d1.execute("UPDATE runs SET updated_at = updated_at - 300 WHERE id = ?",
+                          (run.id,)).rowcount == 1  # its mark not refreshed for five minutes
+    proc = start(args, env, url + "/health", cwd=tmp_path)
+    try:
+        done = client.beta.threads.runs.poll(run.id, thread_id=thread.id, poll_interval_ms=50)
+        assert done.status == "completed"
+        replies = client.beta.threads.messages.list(thread.id, order="asc").data
+        assert [m.role for m in replies] == ["user", "assistant"]
+        text = replies[1].content[0]
+        assert text.type == "text" and text.text.value == "survived"
+        steps = client.beta.threads.runs.steps.list(run.id, thread_id=thread.id).data
+        assert [(s.type, s.status) for s in steps] == [("message_creation", "completed")]
     finally:
         stop(proc)
     with closing(sqlite3.connect(data / "jobs.sqlite3")) as jobs:
