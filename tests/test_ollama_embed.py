@@ -79,6 +79,17 @@ async def test_errors(client: httpx.AsyncClient) -> None:
     assert r.status_code == 400 and "input" in r.json()["error"]
 
 
+async def test_a_missing_model_is_ollamas_answer(client: httpx.AsyncClient) -> None:
+    """No default embedding model: a missing (or empty) model is what Ollama answers — /api/embed's 404
+    (EmbedHandler, server/routes.go) and /api/embeddings' 400 (EmbeddingsHandler)."""
+    for body in ({"input": "x"}, {"model": "", "input": "x"}):
+        r = await client.post(URL, json=body)
+        assert r.status_code == 404 and r.json() == {"error": "model '' not found"}, body
+    for body in ({"prompt": "x"}, {"model": "", "prompt": "x"}):
+        r = await client.post("/api/embeddings", json=body)
+        assert r.status_code == 400 and r.json() == {"error": "model is required"}, body
+
+
 async def test_legacy_embeddings(client: httpx.AsyncClient) -> None:
     r = await client.post("/api/embeddings", json={"model": "bge-base-en-v1.5:latest", "prompt": "Here is an article"})
     assert r.status_code == 200

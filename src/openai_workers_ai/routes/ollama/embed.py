@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ...context import context
-from ...errors import InvalidRequest
+from ...errors import InvalidRequest, ModelNotFound
 from ...replies import json_response
 from ...translate import ollama_models
 from ...translate.embeddings import to_json_floats
@@ -24,8 +24,10 @@ async def create(request: Request) -> Response:
     timings = Timings()
     ctx = context(request)
     body = await parse_ollama(request, EmbedRequest)
+    if not body.model:  # no default embedding model: Ollama's EmbedHandler's 404, model '' not found
+        raise ModelNotFound("")
     model = ollama_models.resolve(ctx.catalog, body.model, "text-embeddings", "embeddings")
-    name = body.model or model.id
+    name = body.model
     texts = ([body.input] if body.input else []) if isinstance(body.input, str) else list(body.input)
     if len(texts) > MAX_INPUTS:
         raise InvalidRequest(f"invalid input: at most {MAX_INPUTS} inputs may be embedded in one request")
@@ -59,6 +61,8 @@ async def legacy(request: Request) -> Response:
     """``/api/embeddings``: one ``prompt`` → ``{"embedding": [...]}`` (empty for an empty prompt)."""
     ctx = context(request)
     body = await parse_ollama(request, EmbeddingsRequest)
+    if not body.model:  # as Ollama's EmbeddingsHandler
+        raise InvalidRequest("model is required")
     model = ollama_models.resolve(ctx.catalog, body.model, "text-embeddings", "embeddings")
     if not body.prompt:
         return json_response({"embedding": []})
