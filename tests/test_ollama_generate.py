@@ -118,6 +118,12 @@ async def test_load_and_unload(client: httpx.AsyncClient, simulator: Simulator) 
     assert r.json() == {**r.json(), "response": "", "done": True, "done_reason": "load", "model": "llama3.2"}
     r = await client.post(URL, json={"model": "llama3.2", "prompt": "", "keep_alive": "0"})
     assert r.json()["done_reason"] == "unload"
+    # Images without a prompt load the model too: Ollama's GenerateHandler answers any empty prompt so.
+    r = await client.post(URL, json={"model": "llama4:scout", "images": [PNG]})
+    assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+    assert r.json() == {**r.json(), "response": "", "done": True, "done_reason": "load"}
+    r = await client.post(URL, json={"model": "llama4:scout", "prompt": "", "images": [PNG], "keep_alive": 0})
+    assert r.json()["done_reason"] == "unload"
     assert simulator.calls == []
 
 

@@ -20,7 +20,7 @@ async def create(request: Request) -> Response:
     body = await parse_ollama(request, GenerateRequest)
     model = ollama_models.resolve(ctx.catalog, body.model, "text-generation", "generate")
     name = body.model or model.id
-    if not body.prompt and not body.images:  # Ollama's "load the model" request
+    if not body.prompt:  # Ollama's "load the model" request (GenerateHandler: an empty prompt, images or not)
         return json_response({
             "model": name, "created_at": created_at(ctx.clock), "response": "",
             "done": True, "done_reason": "unload" if ollama.unloads(body.keep_alive) else "load",
