@@ -193,6 +193,15 @@ async def test_tool_results_round_trip(client: httpx.AsyncClient, simulator: Sim
     assert "get_weather" in sent[1]["content"]  # classic models get the call written into the turn
 
 
+async def test_roles_are_read_in_any_case(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    """Ollama's Message.UnmarshalJSON (api/types.go) lower-cases every role: "System", "USER" are taken."""
+    messages = [{"role": "System", "content": "be brief"}, {"role": "USER", "content": "echo: cased"},
+                {"role": "Assistant", "content": "cased"}, {"role": "User", "content": "echo: again"}]
+    body = await chat(client, messages=messages)
+    assert body["message"]["content"] == "again"
+    assert [m["role"] for m in simulator.calls[-1][1]["messages"]] == ["system", "user", "assistant", "user"]
+
+
 async def test_tool_call_ids_pair_native(client: httpx.AsyncClient, simulator: Simulator) -> None:
     messages = [
         {"role": "user", "content": "weather?"},

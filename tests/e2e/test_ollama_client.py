@@ -44,6 +44,8 @@ def test_chat(client: ollama.Client) -> None:
     assert r.message.role == "assistant" and r.message.content == "Hello Ollama"
     assert r.done and r.done_reason == "stop" and r.eval_count == 2
     assert r.total_duration and r.total_duration >= (r.eval_duration or 0)
+    r = client.chat(model="llama3.1:8b", messages=[{"role": "User", "content": "echo: any case"}])  # as Ollama
+    assert r.message.content == "any case"
 
 
 def test_chat_streaming(client: ollama.Client) -> None:

@@ -128,6 +128,12 @@ class Message(Lenient):
     tool_call_id: str | None = None
     thinking: str | None = None
 
+    @field_validator("role", mode="before")
+    @classmethod
+    def _lower_case_role(cls, value: Any) -> Any:
+        # Ollama's Message.UnmarshalJSON (api/types.go) lower-cases the role: "User" is "user".
+        return value.lower() if isinstance(value, str) else value
+
 
 class Generative(Lenient):
     """What ``/api/chat`` and ``/api/generate`` share."""
