@@ -300,8 +300,16 @@ async def test_thinking(client: httpx.AsyncClient) -> None:
 async def test_think_refused(client: httpx.AsyncClient) -> None:
     r = await client.post(URL, json={"model": "llama3.1", "messages": user("x"), "think": True})
     assert r.status_code == 400 and r.json() == {"error": '"llama3.1" does not support thinking'}
-    r = await client.post(URL, json={"model": "gpt-oss:20b", "messages": user("x"), "think": "max"})
-    assert r.status_code == 400 and "think" in r.json()["error"]
+    # Ollama's api.ThinkValue (api/types.go) refuses any other value as the body is read, whatever the model.
+    levels = '(must be "high", "medium", "low", true, or false)'
+    for model in ("gpt-oss:20b", "llama3.1"):
+        for value in ("max", "True"):
+            r = await client.post(URL, json={"model": model, "messages": user("x"), "think": value})
+            assert r.status_code == 400 and r.json() == {"error": f'invalid think value: "{value}" {levels}'}
+        for value in (1, 0, [], {"effort": "low"}):
+            r = await client.post(URL, json={"model": model, "messages": user("x"), "think": value})
+            assert r.status_code == 400, value
+            assert r.json() == {"error": 'think must be a boolean or string ("high", "medium", "low", true, or false)'}
 
 
 async def test_load_and_unload(client: httpx.AsyncClient, simulator: Simulator) -> None:

@@ -98,6 +98,10 @@ def test_chat_images_and_thinking(client: ollama.Client) -> None:
     assert r.message.content == "I received 1 image: image/png."
     r = client.chat(model="gpt-oss:20b", messages=[{"role": "user", "content": "why is the sky blue?"}], think="low")
     assert (r.message.thinking or "").startswith("The user asks") and r.message.content
+    with pytest.raises(ollama.ResponseError) as caught:
+        client.chat(model="gpt-oss:20b", messages=[{"role": "user", "content": "why?"}], think="max")  # type: ignore[arg-type]
+    assert caught.value.status_code == 400
+    assert caught.value.error == 'invalid think value: "max" (must be "high", "medium", "low", true, or false)'
 
 
 def test_generate(client: ollama.Client) -> None:

@@ -21,7 +21,7 @@ from ..catalog import REASONING, ModelInfo
 from ..errors import InvalidRequest
 from ..media_types import image_type
 from ..types.common import MAX_IMAGES
-from ..types.ollama import ChatRequest, GenerateRequest, Message, Options
+from ..types.ollama import ChatRequest, GenerateRequest, Message, Options, ThinkLevel
 from ..workers_ai import spec
 from . import ollama_context
 
@@ -106,17 +106,13 @@ def _format(value: str | dict[str, Any] | None, turns: list[Message]) -> spec.Ou
     raise InvalidRequest(f'invalid format: "{value}"; expected "json" or a JSON schema object')
 
 
-def _reasoning_effort(think: bool | str | None, model: ModelInfo, name: str) -> str | None:
+def _reasoning_effort(think: bool | ThinkLevel | None, model: ModelInfo, name: str) -> str | None:
     if think is None or think is False:
         # ``think: false``: turn reasoning off where the model lets it be turned off.
         return "none" if think is False and "none" in model.names("reasoning_effort") else None
     if not model.supports(REASONING):
         raise InvalidRequest(f'"{name}" does not support thinking')
-    if think is True:
-        return None
-    if think not in ("low", "medium", "high"):
-        raise InvalidRequest(f'invalid think value: "{think}" (expected true, false, "low", "medium" or "high")')
-    return think
+    return None if think is True else think  # a level: Ollama's request type has taken no other string
 
 
 def image_url(data: str, where: str) -> str:

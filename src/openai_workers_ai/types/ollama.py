@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BeforeValidator, Field, StrictInt, field_validator
 from pydantic_core import PydanticCustomError
@@ -29,9 +29,14 @@ _NUMBER = re.compile(r"(\d*)(?:\.(\d*))?")
 _UNIT = re.compile(r"[^\d.]*")
 
 
+def go_quoted(text: str) -> str:
+    """``text`` as Go's ``%q`` writes the strings these errors quote."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def go_duration(text: str) -> float:
     """Go's ``time.ParseDuration``, in seconds ("5m", "1h30m", "-1s", "0"); ValueError worded as Go's."""
-    quoted = '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    quoted = go_quoted(text)
     rest, sign = text, 1.0
     if rest[:1] in ("-", "+"):
         sign, rest = (-1.0 if rest[0] == "-" else 1.0), rest[1:]
@@ -83,6 +88,26 @@ def _keep_alive(value: Any) -> float | None:
 
 KeepAlive = Annotated[float | None, BeforeValidator(_keep_alive)]
 """``keep_alive``: seconds (:data:`FOREVER` for a negative one), or None when not sent."""
+
+
+ThinkLevel = Literal["high", "medium", "low"]
+THINK_LEVELS: tuple[str, ...] = get_args(ThinkLevel)
+
+
+def _think(value: Any) -> Any:
+    """``think`` as Ollama's ``api.ThinkValue`` reads it (``UnmarshalJSON`` in ``api/types.go``): a boolean or
+    one of :data:`THINK_LEVELS`, anything else its 400 whatever the model (it fails the request's decoding)."""
+    if value is None or isinstance(value, bool) or value in THINK_LEVELS:
+        return value
+    if isinstance(value, str):
+        message = f'invalid think value: {go_quoted(value)} (must be "high", "medium", "low", true, or false)'
+    else:
+        message = 'think must be a boolean or string ("high", "medium", "low", true, or false)'
+    raise PydanticCustomError(OLLAMA_ERROR, "{message}", {"message": message})
+
+
+Think = Annotated[bool | ThinkLevel | None, BeforeValidator(_think)]
+"""``think``: true, false, a level, or None when not sent."""
 
 
 class Options(Lenient):
@@ -142,7 +167,7 @@ class Generative(Lenient):
     format: str | JSON | None = None
     options: Options | None = None
     stream: bool | None = True
-    think: bool | str | None = None
+    think: Think = None
     keep_alive: KeepAlive = None
 
     @property
