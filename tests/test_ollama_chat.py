@@ -119,6 +119,18 @@ async def test_options_reach_workers_ai(client: httpx.AsyncClient, simulator: Si
     assert "seed" not in simulator.calls[-1][1]
 
 
+
+async def test_integer_options_take_any_number(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    """Ollama's Options.FromMap (api/types.go) cuts a JSON number to its whole part for an integer option."""
+    body = await chat(client, "echo: a b c d", options={"num_predict": 2.9, "top_k": 20.5, "seed": 42.0,
+                                                       "num_ctx": 4096.5})
+    assert body["message"]["content"] == "a b" and body["done_reason"] == "length"
+    inputs = simulator.calls[-1][1]
+    assert inputs["max_tokens"] == 2 and inputs["top_k"] == 20 and inputs["seed"] == 42
+    r = await client.post(URL, json={"model": "llama3.1", "messages": user("x"), "options": {"top_k": "many"}})
+    assert r.status_code == 400 and "options.top_k" in r.json()["error"]
+
+
 async def test_bad_option_names_the_option(client: httpx.AsyncClient) -> None:
     body = {"model": "llama3.1", "messages": user("hi"), "options": {"temperature": "hot"}}
     r = await client.post(URL, json=body)

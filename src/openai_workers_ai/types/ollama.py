@@ -126,6 +126,15 @@ class Options(Lenient):
     presence_penalty: Annotated[float, Field(ge=-2, le=2)] | None = None
     frequency_penalty: Annotated[float, Field(ge=-2, le=2)] | None = None
 
+    @field_validator("top_k", "seed", "num_predict", "num_ctx", mode="before")
+    @classmethod
+    def _whole(cls, value: Any) -> Any:
+        # Ollama's Options.FromMap (api/types.go) sets an integer option from a JSON number cut to its whole
+        # part (int64(float64)): num_predict 100.7 is 100.
+        if isinstance(value, float) and math.isfinite(value):
+            return int(value)
+        return value
+
     @field_validator("stop", mode="before")
     @classmethod
     def _one_stop(cls, value: Any) -> Any:
