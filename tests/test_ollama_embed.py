@@ -75,8 +75,12 @@ async def test_errors(client: httpx.AsyncClient) -> None:
     assert r.status_code == 400 and r.json() == {"error": '"llama3.1" does not support embeddings'}
     r = await client.post(URL, json={"model": "all-minilm", "input": "x"})
     assert r.status_code == 404 and r.json() == {"error": "model 'all-minilm' not found"}
-    r = await client.post(URL, json={"model": "bge-m3", "input": [1, 2]})
-    assert r.status_code == 400 and "input" in r.json()["error"]
+    # Ollama's EmbedHandler (server/routes.go): a string, a list of strings or null, else "invalid input type".
+    for value in ([1, 2], ["a", 2], 5, {"text": "a"}, True, [["a"]]):
+        r = await client.post(URL, json={"model": "bge-m3", "input": value})
+        assert r.status_code == 400 and r.json() == {"error": "invalid input type"}, value
+    r = await client.post(URL, json={"model": "bge-m3", "input": None})
+    assert r.status_code == 200 and r.json()["embeddings"] == []
 
 
 async def test_a_missing_model_is_ollamas_answer(client: httpx.AsyncClient) -> None:

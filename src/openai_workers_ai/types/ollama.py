@@ -215,9 +215,21 @@ class GenerateRequest(Generative):
     """The ``context`` of an earlier answer (ints, as Go's ``[]int`` takes them: no strings, floats or bools)."""
 
 
+def _embed_input(value: Any) -> Any:
+    """``input`` as Ollama's EmbedHandler (``server/routes.go``) reads it: a string, a list of strings, or
+    nothing (null: no input); anything else is its 400 ``invalid input type``."""
+    if value is None:
+        return []
+    if isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        return value
+    raise PydanticCustomError(OLLAMA_ERROR, "invalid input type")
+
+
 class EmbedRequest(Lenient):
     model: str | None = None
-    input: str | Annotated[list[str], Field(max_length=MAX_INPUTS)] = Field(default_factory=list)
+    input: Annotated[
+        str | Annotated[list[str], Field(max_length=MAX_INPUTS)], BeforeValidator(_embed_input)
+    ] = Field(default_factory=list)
     truncate: bool | None = True
     dimensions: int | None = None
     options: Options | None = None
