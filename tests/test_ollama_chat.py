@@ -336,6 +336,8 @@ async def test_load_and_unload(client: httpx.AsyncClient, simulator: Simulator) 
         assert r.json()["done_reason"] == "unload"
     r = await client.post(URL, json={"model": "llama3.1", "messages": [], "keep_alive": "1s"})
     assert r.json()["done_reason"] == "load"
+    r = await client.post(URL, json={"model": "llama3.1", "messages": None})  # Go reads null as no messages
+    assert r.status_code == 200 and r.json()["done_reason"] == "load"
     assert simulator.calls == []
     r = await client.post(URL, json={"model": "nope", "messages": []})
     assert r.status_code == 404

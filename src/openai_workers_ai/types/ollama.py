@@ -195,6 +195,12 @@ class ChatRequest(Generative):
     messages: Annotated[list[Message], Field(max_length=2048)] = Field(default_factory=list)  # as OpenAI's
     tools: list[Tool] | None = None
 
+    @field_validator("messages", mode="before")
+    @classmethod
+    def _no_messages(cls, value: Any) -> Any:
+        # Go decodes null into a nil slice: no messages, Ollama's load request.
+        return [] if value is None else value
+
 
 MAX_CONTEXT_BYTES = 1024 * 1024
 """The longest conversation a generate ``context`` carries (:mod:`..translate.ollama_context`): 1 MiB of JSON,
