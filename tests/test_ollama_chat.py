@@ -338,6 +338,13 @@ async def test_load_and_unload(client: httpx.AsyncClient, simulator: Simulator) 
     assert r.json()["done_reason"] == "load"
     r = await client.post(URL, json={"model": "llama3.1", "messages": None})  # Go reads null as no messages
     assert r.status_code == 200 and r.json()["done_reason"] == "load"
+    # Ollama's ChatHandler refuses thinking on a model without it before loading, not before unloading.
+    r = await client.post(URL, json={"model": "llama3.1", "think": True})
+    assert r.status_code == 400 and r.json() == {"error": '"llama3.1" does not support thinking'}
+    r = await client.post(URL, json={"model": "llama3.1", "think": "low", "keep_alive": 0})
+    assert r.status_code == 200 and r.json()["done_reason"] == "unload"
+    r = await client.post(URL, json={"model": "llama3.1", "think": False})
+    assert r.status_code == 200 and r.json()["done_reason"] == "load"
     assert simulator.calls == []
     r = await client.post(URL, json={"model": "nope", "messages": []})
     assert r.status_code == 404

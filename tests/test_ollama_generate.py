@@ -124,6 +124,13 @@ async def test_load_and_unload(client: httpx.AsyncClient, simulator: Simulator) 
     assert r.json() == {**r.json(), "response": "", "done": True, "done_reason": "load"}
     r = await client.post(URL, json={"model": "llama4:scout", "prompt": "", "images": [PNG], "keep_alive": 0})
     assert r.json()["done_reason"] == "unload"
+    # GenerateHandler refuses thinking on a model without it before loading, not before unloading.
+    r = await client.post(URL, json={"model": "llama3.2", "think": "high"})
+    assert r.status_code == 400 and r.json() == {"error": '"llama3.2" does not support thinking'}
+    r = await client.post(URL, json={"model": "llama3.2", "think": True, "keep_alive": "0s"})
+    assert r.status_code == 200 and r.json()["done_reason"] == "unload"
+    r = await client.post(URL, json={"model": "qwq", "think": True})
+    assert r.status_code == 200 and r.json()["done_reason"] == "load"
     assert simulator.calls == []
 
 

@@ -38,7 +38,7 @@ def chat_spec(body: ChatRequest, model: ModelInfo, name: str) -> spec.ChatSpec:
         ),
         output_format=_format(body.format, body.messages),
         sampling=_sampling(options),
-        reasoning_effort=_reasoning_effort(body.think, model, name),
+        reasoning_effort=reasoning_effort(body.think, model, name),
         stop=tuple(s for s in options.stop or () if s),
     )
 
@@ -106,7 +106,8 @@ def _format(value: str | dict[str, Any] | None, turns: list[Message]) -> spec.Ou
     raise InvalidRequest(f'invalid format: "{value}"; expected "json" or a JSON schema object')
 
 
-def _reasoning_effort(think: bool | ThinkLevel | None, model: ModelInfo, name: str) -> str | None:
+def reasoning_effort(think: bool | ThinkLevel | None, model: ModelInfo, name: str) -> str | None:
+    """The reasoning effort ``think`` asks of ``model``; Ollama's 400 when it asks a model that does not reason to."""
     if think is None or think is False:
         # ``think: false``: turn reasoning off where the model lets it be turned off.
         return "none" if think is False and "none" in model.names("reasoning_effort") else None

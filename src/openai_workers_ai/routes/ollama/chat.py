@@ -20,10 +20,13 @@ async def create(request: Request) -> Response:
     body = await parse_ollama(request, ChatRequest)
     model = ollama_models.resolve(ctx.catalog, body.model, "text-generation", "chat")
     name = body.model or model.id
+    unload = not body.messages and ollama.unloads(body.keep_alive)
+    if not unload:  # as Ollama's ChatHandler: thinking refused before a load, not before an unload
+        ollama.reasoning_effort(body.think, model, name)
     if not body.messages:  # Ollama's "load the model" request: nothing to load here
         return json_response({
             "model": name, "created_at": created_at(ctx.clock), "message": {"role": "assistant", "content": ""},
-            "done_reason": "unload" if ollama.unloads(body.keep_alive) else "load", "done": True,
+            "done_reason": "unload" if unload else "load", "done": True,
         })
     spec = ollama.chat_spec(body, model, name)
     thinking = body.think is not False

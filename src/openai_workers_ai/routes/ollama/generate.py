@@ -20,10 +20,13 @@ async def create(request: Request) -> Response:
     body = await parse_ollama(request, GenerateRequest)
     model = ollama_models.resolve(ctx.catalog, body.model, "text-generation", "generate")
     name = body.model or model.id
+    unload = not body.prompt and ollama.unloads(body.keep_alive)
+    if not unload:  # as Ollama's GenerateHandler: thinking refused before a load, not before an unload
+        ollama.reasoning_effort(body.think, model, name)
     if not body.prompt:  # Ollama's "load the model" request (GenerateHandler: an empty prompt, images or not)
         return json_response({
             "model": name, "created_at": created_at(ctx.clock), "response": "",
-            "done": True, "done_reason": "unload" if ollama.unloads(body.keep_alive) else "load",
+            "done": True, "done_reason": "unload" if unload else "load",
         })
     spec, conversation = ollama.generate_spec(body, model, name)
     thinking = body.think is not False
