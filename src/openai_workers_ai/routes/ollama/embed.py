@@ -34,9 +34,10 @@ async def create(request: Request) -> Response:
     if any(not t for t in texts):
         raise InvalidRequest("invalid input: an input string is empty")
     if body.truncate is False and model.context_window:
-        for i, text in enumerate(texts):
-            if estimate_tokens(text) > model.context_window:
-                raise InvalidRequest(f"input {i} length exceeds maximum context length ({model.context_window})")
+        if any(estimate_tokens(text) > model.context_window for text in texts):
+            # Ollama's runner's errorInputTooLong (runner/ollamarunner/runner.go), its 400 word for word: clients
+            # look for it to split their input.
+            raise InvalidRequest("the input length exceeds the context length")
     vectors: list[list[float]] = []
     tokens = 0
     if texts:
