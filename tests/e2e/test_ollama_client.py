@@ -63,6 +63,9 @@ def test_chat_stop_and_num_predict(client: ollama.Client) -> None:
     r = client.chat(model="llama3.1", messages=[{"role": "user", "content": "echo: a b c d"}],
                     options={"num_predict": 2})
     assert r.message.content == "a b" and r.done_reason == "length"
+    r = client.chat(model="llama3.1", messages=[{"role": "user", "content": "echo: a b c d"}],
+                    options={"num_predict": 2.5})  # an integer option cut to its whole part, as Ollama's
+    assert r.message.content == "a b" and r.done_reason == "length"
 
 
 def test_chat_tools(client: ollama.Client) -> None:
@@ -111,6 +114,8 @@ def test_generate(client: ollama.Client) -> None:
     assert "".join(p.response or "" for p in parts) == "a b c" and parts[-1].done and parts[-1].eval_count == 3
     r = client.generate(model="llama3.2", prompt="")
     assert r.done and r.done_reason == "load"
+    r = client.generate(model="llama4:scout", prompt="", images=[PNG])  # an empty prompt loads, images or not
+    assert r.done and r.done_reason == "load" and r.response == ""
 
 
 def test_generate_context(client: ollama.Client) -> None:
