@@ -27,11 +27,12 @@ async def test_tags_lists_catalog_honestly(client: httpx.AsyncClient) -> None:
     llama = models["llama-3.1-8b-instruct:latest"]
     assert llama["model"] == llama["name"] and llama["remote_model"] == LLAMA
     assert llama["digest"] == hashlib.sha256(LLAMA.encode()).hexdigest()
-    assert llama["size"] is None and llama["modified_at"].startswith("2025-")
-    assert llama["details"] == {"parent_model": "", "format": None, "family": "llama", "families": ["llama"],
-                                "parameter_size": "8B", "quantization_level": None}
+    # Ollama's Go types (api/types.go) write a number or a string, never null: its zero values where unknown.
+    assert llama["size"] == 0 and llama["modified_at"].startswith("2025-")
+    assert llama["details"] == {"parent_model": "", "format": "", "family": "llama", "families": ["llama"],
+                                "parameter_size": "8B", "quantization_level": ""}
     assert models["llama-3.3-70b-instruct-fp8-fast:latest"]["details"]["quantization_level"] == "FP8"
-    assert models["kimi-k2.6:latest"]["details"]["parameter_size"] is None  # the name states none
+    assert models["kimi-k2.6:latest"]["details"]["parameter_size"] == ""  # the name states none
     assert models["bge-m3:latest"]["details"]["family"] == "bge"
     assert models["gpt-oss-120b:latest"]["details"]["family"] == "gpt-oss"
 
@@ -83,8 +84,11 @@ async def test_ps(client: httpx.AsyncClient) -> None:
     r = await client.get("/api/ps")
     models = {m["name"]: m for m in r.json()["models"]}
     assert models["gpt-oss-20b:latest"]["context_length"] == 128000
-    assert models["llama-3.1-8b-instruct:latest"]["context_length"] is None
-    assert models["llama-3.1-8b-instruct:latest"]["size_vram"] is None
+    llama = models["llama-3.1-8b-instruct:latest"]
+    # Go's zero values where nothing is known (typed clients refuse null); never unloaded: it expires when
+    # Ollama's keep_alive -1 does, the longest Go duration from now (~292 years).
+    assert llama["context_length"] == 0 and llama["size_vram"] == 0 and llama["size"] == 0
+    assert llama["expires_at"][:4] > "2300" and llama["expires_at"].endswith("Z")
 
 
 @pytest.mark.parametrize("name", [

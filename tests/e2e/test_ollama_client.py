@@ -151,12 +151,14 @@ def test_list_show_ps(client: ollama.Client) -> None:
     names = {m.model: m for m in client.list().models}
     llama = names["llama-3.1-8b-instruct:latest"]
     assert llama.details and llama.details.family == "llama" and llama.details.parameter_size == "8B"
-    assert llama.size is None and llama.digest and len(llama.digest) == 64 and llama.modified_at
+    assert llama.size == 0 and llama.digest and len(llama.digest) == 64 and llama.modified_at
     shown = client.show("llama-3.1-8b-instruct:latest")
     assert shown.capabilities == ["completion"] and shown.modelinfo
     assert client.show("gpt-oss:20b").modelinfo["gpt-oss.context_length"] == 128000
     running = {m.model: m for m in client.ps().models}
     assert running["gpt-oss-20b:latest"].context_length == 128000
+    gpt = running["gpt-oss-20b:latest"]
+    assert gpt.size_vram == 0 and gpt.expires_at is not None and gpt.expires_at.year > 2300  # loaded for good
 
 
 def test_pull_and_management(client: ollama.Client) -> None:

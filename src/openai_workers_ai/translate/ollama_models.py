@@ -128,18 +128,19 @@ def model_family(info: ModelInfo) -> str | None:
 
 
 def details(info: ModelInfo) -> dict[str, Any]:
-    """Ollama's ``details``: what the model's name states; null where it states nothing."""
+    """Ollama's ``details``: what the model's name states; ``""`` where it states nothing (Go's zero value,
+    as Ollama writes an unknown string; ``families`` null when empty, as Go writes a nil list)."""
     short = short_name(info.id)
     family = model_family(info)
     size = _SIZE.search(short)
     quant = _QUANT.search(short)
     return {
         "parent_model": "",
-        "format": None,
-        "family": family,
+        "format": "",
+        "family": family or "",
         "families": [family] if family else None,
-        "parameter_size": f"{size.group(1)}{size.group(2).upper()}" if size else None,
-        "quantization_level": quant.group(1).upper() if quant else None,
+        "parameter_size": f"{size.group(1)}{size.group(2).upper()}" if size else "",
+        "quantization_level": quant.group(1).upper() if quant else "",
     }
 
 

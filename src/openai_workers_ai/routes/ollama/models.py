@@ -1,8 +1,9 @@
 """``GET /api/tags``, ``POST /api/show``, ``GET /api/ps``: the Workers AI catalog, Ollama-shaped.
 
-Only facts the catalog has are reported; ``size``, ``format`` and the like are
-null (the weights are Cloudflare's, not files here). ``digest`` is the SHA-256
-of the Workers AI model id — stable, but not a hash of any weights.
+Only facts the catalog has are reported; what it does not have (``size``, ``format`` and the like: the
+weights are Cloudflare's, not files here) is Ollama's zero value, 0 or ``""``, as its Go types always write
+a number or a string (typed clients refuse a null there). ``digest`` is the SHA-256 of the Workers AI model
+id — stable, but not a hash of any weights.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ..models import CATALOG_CREATED
 
 # Ollama serves language and embedding models; the other Workers AI tasks have no Ollama API.
 TASKS = ("text-generation", "text-embeddings")
+FOREVER = (2**63 - 1) // 10**9  # seconds: Go's longest time.Duration, Ollama's keep_alive of a negative value
 
 
 def listed(ctx: AppContext) -> list[tuple[str, ModelInfo]]:
@@ -47,7 +49,7 @@ def _entry(name: str, info: ModelInfo) -> dict[str, Any]:
         "model": name,
         "remote_model": info.id,
         "modified_at": ollama_models.iso(CATALOG_CREATED),
-        "size": None,
+        "size": 0,
         "digest": ollama_models.digest(info.id),
         "details": ollama_models.details(info),
     }
@@ -58,9 +60,11 @@ async def tags(request: Request) -> Response:
 
 
 async def ps(request: Request) -> Response:
-    """Workers AI models are always loaded: every listed model, without memory figures."""
+    """Workers AI models are always loaded: every listed model, without memory figures (0), expiring when
+    Ollama's model kept loaded forever (``keep_alive: -1``) does: the longest duration Go has from now."""
+    expires_at = ollama_models.iso(context(request).now() + FOREVER)
     models = [
-        {**_entry(name, m), "expires_at": None, "size_vram": None, "context_length": m.context_window}
+        {**_entry(name, m), "expires_at": expires_at, "size_vram": 0, "context_length": m.context_window or 0}
         for name, m in listed(context(request))
     ]
     return json_response({"models": models})
