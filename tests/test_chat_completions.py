@@ -88,6 +88,17 @@ async def test_non_streaming_matches_openai_schema(client: httpx.AsyncClient) ->
     assert body["usage"] == usage(3, 2)
 
 
+@pytest.mark.parametrize("tier", [None, "auto", "default", "flex", "priority"])
+async def test_the_service_tier_that_served_is_reported(client: httpx.AsyncClient, tier: str | None) -> None:
+    """OpenAI's ServiceTier: the response includes "the service_tier value based on the processing mode
+    actually used to serve the request", which may differ from the one asked for; its API reference's chat
+    completion example, asking none, answers "default". Workers AI has one mode: the standard one."""
+    fields = {} if tier is None else {"service_tier": tier}
+    assert (await ok(client, **fields))["service_tier"] == "default"
+    chunks = await stream_chunks(client, "echo: a b", stream_options={"include_usage": True}, **fields)
+    assert {c["service_tier"] for c in chunks} == {"default"}
+
+
 async def test_created_is_in_seconds_and_ids_unique(client: httpx.AsyncClient) -> None:
     import time
 

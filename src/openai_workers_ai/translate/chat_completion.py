@@ -15,6 +15,12 @@ from ..workers_ai.spec import Choice, Delta, Done, Event, Finish, FinishReason, 
 # ``types.chat.ChatCompletion`` model (its documented shape) serializes to, field for field
 # (tests/test_chat_completion_object.py holds them equal), at a fraction of the model's cost.
 
+SERVICE_TIER = "default"
+"""The ``service_tier`` a completion and each of its chunks report: the processing mode that served the request
+(OpenAI's ``ServiceTier``: "the response body will include the service_tier value based on the processing mode
+actually used", which may differ from the one asked for). Workers AI has one, so it is OpenAI's standard one,
+``default``, as its API reference's chat completion example answers a request that named none."""
+
 
 def tool_calls(pieces: list[ToolCallPiece]) -> list[dict[str, Any]] | None:
     """The ``tool_calls`` of a chat message (None when there are none)."""
@@ -58,7 +64,7 @@ def completion(completion_id: str, created: int, model: str, generated: Generate
         "choices": [{"index": i, "message": message(c, functions), "logprobs": None,
                      "finish_reason": reason_of(c.finish_reason, functions)}
                     for i, c in enumerate(generated.choices)],
-        "usage": usage_data(generated.usage),
+        "usage": usage_data(generated.usage), "service_tier": SERVICE_TIER,
     }
 
 
@@ -87,7 +93,8 @@ class ChunkWriter:
 
     def __init__(self, completion_id: str, created: int, model: str, include_usage: bool,
                  functions: bool = False) -> None:
-        self.head = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model}
+        self.head = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model,
+                     "service_tier": SERVICE_TIER}
         self.include_usage = include_usage
         self.functions = functions
         """The request sent the deprecated ``functions``: a call streams as ``delta.function_call``."""

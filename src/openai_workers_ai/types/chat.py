@@ -222,7 +222,7 @@ class Choice(BaseModel):
 
 
 class ChatCompletion(_OmitsNone):
-    _omit_if_none = ("system_fingerprint", "service_tier")
+    _omit_if_none = ("system_fingerprint",)
 
     id: str
     object: Literal["chat.completion"] = "chat.completion"
@@ -230,5 +230,6 @@ class ChatCompletion(_OmitsNone):
     model: str
     choices: list[Choice]
     usage: CompletionUsage
+    service_tier: Literal["default"] = "default"
+    """The processing mode that served the request (``translate.chat_completion.SERVICE_TIER``)."""
     system_fingerprint: str | None = None
-    service_tier: str | None = None
