@@ -99,6 +99,23 @@ async def test_the_service_tier_that_served_is_reported(client: httpx.AsyncClien
     assert {c["service_tier"] for c in chunks} == {"default"}
 
 
+@pytest.mark.parametrize("options", [None, {"include_usage": True}, {"include_obfuscation": True}])
+async def test_chunks_carry_obfuscation_by_default(client: httpx.AsyncClient, options: Any) -> None:
+    """OpenAI's chunk schema: the obfuscation field "is included by default and omitted when
+    `stream_options.include_obfuscation` is `false`"."""
+    fields = {} if options is None else {"stream_options": options}
+    chunks = await stream_chunks(client, "echo: a b c", **fields)
+    assert all(isinstance(c["obfuscation"], str) and c["obfuscation"] for c in chunks)
+    assert content_of(chunks) == "a b c"
+
+
+async def test_include_obfuscation_false_leaves_it_out(client: httpx.AsyncClient) -> None:
+    chunks = await stream_chunks(client, "echo: a b c", stream_options={"include_obfuscation": False,
+                                                                        "include_usage": True})
+    assert not any("obfuscation" in c for c in chunks)
+    assert content_of(chunks) == "a b c" and chunks[-1]["usage"]["completion_tokens"] == 3
+
+
 async def test_created_is_in_seconds_and_ids_unique(client: httpx.AsyncClient) -> None:
     import time
 

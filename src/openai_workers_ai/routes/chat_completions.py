@@ -39,8 +39,10 @@ async def create(request: Request) -> Response:
         if body.store:
             await _store(ctx, request, body, result)
         return json_bytes_response(result)
-    include_usage = bool(body.stream_options and body.stream_options.include_usage)
-    writer = ChunkWriter(completion_id, created, model.id, include_usage, functions)
+    options = body.stream_options
+    include_usage = bool(options and options.include_usage)
+    obfuscate = not (options and options.include_obfuscation is False)  # OpenAI's default: included
+    writer = ChunkWriter(completion_id, created, model.id, include_usage, functions, obfuscate)
     events = await primed(pipeline.stream(ctx, spec))
     if body.store:
         async def keep(generated: Generated) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from base64 import urlsafe_b64encode
 from json import dumps
 from json.encoder import encode_basestring
+from random import getrandbits
 from typing import Any
 
 from ..ids import call_id
@@ -87,30 +89,46 @@ def usage_of(u: Usage) -> CompletionUsage:
 
 
 class ChunkWriter:
-    """Encodes ``chat.completion.chunk`` SSE frames for one response."""
+    """Encodes ``chat.completion.chunk`` SSE frames for one response.
 
-    __slots__ = ("functions", "head", "include_usage", "seen_calls", "_text_frame")
+    With ``obfuscate`` (OpenAI's default: ``stream_options.include_obfuscation`` not ``false``) every chunk
+    carries an ``obfuscation`` string of random characters, "added to normalize the size of streamed chunks"
+    (OpenAI's chunk schema): it pads the chunk's text to a multiple of 16 characters, as OpenAI's streams do
+    (a one-character delta comes with 15, a seven-character one with 9)."""
+
+    __slots__ = ("functions", "head", "include_usage", "obfuscate", "seen_calls", "_text_frame")
 
     def __init__(self, completion_id: str, created: int, model: str, include_usage: bool,
-                 functions: bool = False) -> None:
+                 functions: bool = False, obfuscate: bool = False) -> None:
         self.head = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model,
                      "service_tier": SERVICE_TIER}
         self.include_usage = include_usage
         self.functions = functions
         """The request sent the deprecated ``functions``: a call streams as ``delta.function_call``."""
+        self.obfuscate = obfuscate
         self.seen_calls: set[tuple[int, int]] = set()
-        # The hot path (a content-only delta of choice 0) is a template around the text:
+        # The hot path (a content-only delta of choice 0) is a template around the text (and the padding):
         # encoding one string instead of the whole chunk keeps a frame at ~1 µs.
-        marker = "\x00"
-        template = self.frame([_choice(0, {"content": marker})]).decode()
-        prefix, _, suffix = template.partition(dumps(marker))
-        self._text_frame = (prefix.encode(), suffix.encode())
+        marker, pad = "\x00", "\x01"
+        chunk: dict[str, Any] = {**self.head, "choices": [_choice(0, {"content": marker})]}
+        if include_usage:
+            chunk["usage"] = None
+        if obfuscate:
+            chunk["obfuscation"] = pad
+        prefix, _, rest = dumps(chunk, ensure_ascii=False, separators=(",", ":")).partition(dumps(marker))
+        # (prefix) "text" (middle) padding (end): without obfuscation the padding and the end are empty
+        middle, _, end = rest.partition(dumps(pad)) if obfuscate else (rest, "", "")
+        quote = '"' if obfuscate else ""
+        self._text_frame = (f"data: {prefix}".encode(), f"{middle}{quote}".encode(), f"{quote}{end}\n\n".encode())
 
-    def frame(self, choices: list[dict[str, Any]], usage: dict[str, Any] | None = None) -> bytes:
-        """One chunk holding ``choices`` (and ``usage`` when the client asked for it)."""
+    def frame(self, choices: list[dict[str, Any]], usage: dict[str, Any] | None = None, size: int = 0) -> bytes:
+        """One chunk holding ``choices`` (and ``usage`` when the client asked for it); ``size`` is how many
+        characters of text it carries (what its obfuscation pads)."""
         chunk: dict[str, Any] = {**self.head, "choices": choices}
         if self.include_usage:
             chunk["usage"] = usage
+        if self.obfuscate:
+            chunk["obfuscation"] = _padding(size).decode()
         # "replace": a lone surrogate (an upstream \\ud83d escape cut from its pair) must not crash the stream.
         return b"data: " + dumps(chunk, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace") + b"\n\n"
 
@@ -121,8 +139,9 @@ class ChunkWriter:
     def delta(self, text: str, reasoning: str, calls: list[ToolCallPiece], index: int = 0) -> bytes:
         """A content / reasoning / tool-call delta of choice ``index``."""
         if index == 0 and text and not reasoning and not calls:
-            prefix, suffix = self._text_frame
-            return prefix + encode_basestring(text).encode("utf-8", "replace") + suffix
+            prefix, middle, suffix = self._text_frame
+            padding = _padding(len(text)) if self.obfuscate else b""
+            return prefix + encode_basestring(text).encode("utf-8", "replace") + middle + padding + suffix
         delta: dict[str, Any] = {}
         if reasoning:
             delta["reasoning_content"] = reasoning
@@ -134,7 +153,8 @@ class ChunkWriter:
                 delta["function_call"] = first[0]
         elif calls:
             delta["tool_calls"] = [self._call(c, index) for c in calls]
-        return self.frame([_choice(index, delta)])
+        size = len(text) + len(reasoning) + sum(len(c.arguments or "") + len(c.name or "") for c in calls)
+        return self.frame([_choice(index, delta)], size=size)
 
     def _function_call(self, piece: ToolCallPiece, choice: int) -> dict[str, Any]:
         # As a tool call's deltas, without index, id or type: the name first, then arguments.
@@ -162,6 +182,13 @@ class ChunkWriter:
     def usage(self, usage: Usage) -> bytes:
         """The usage chunk (``stream_options.include_usage``): no choices."""
         return self.frame([], usage_data(usage))
+
+
+def _padding(size: int) -> bytes:
+    """Random characters (base64url) that bring ``size`` characters of text up to the next multiple of 16 (1 to
+    16). Only their number matters (what they hide is the length of the text, under TLS), so they come from
+    ``random``, at a third of ``secrets``' cost on the hot path."""
+    return urlsafe_b64encode(getrandbits(96).to_bytes(12, "big"))[:16 - size % 16]
 
 
 def _choice(index: int, delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
