@@ -110,6 +110,21 @@ async def test_tool_call_streamed(client: httpx.AsyncClient, model: str) -> None
     assert chunks[-1]["usage"]["completion_tokens"] > 0
 
 
+@pytest.mark.parametrize("model", [CLASSIC, SCOUT])
+async def test_an_answer_that_starts_with_a_call_opens_with_it(client: httpx.AsyncClient, model: str) -> None:
+    """As OpenAI streams a tool call: the first chunk is the role, ``content: null`` and the call's first delta
+    (no ``content: ""`` chunk before it), so a stream put back together has the whole answer's ``content``,
+    null. A text answer still opens with ``{"role": "assistant", "content": "", "refusal": null}``."""
+    chunks = await chunks_of(client, model)
+    opening = chunks[0]["choices"][0]["delta"]
+    assert opening["role"] == "assistant" and opening["content"] is None and opening["refusal"] is None
+    assert opening["tool_calls"][0]["function"]["name"] == "get_weather" and "id" in opening["tool_calls"][0]
+    assert not any(c["choices"][0]["delta"].get("role") for c in chunks[1:])
+    assert not any("content" in c["choices"][0]["delta"] for c in chunks[1:])
+    text = await chunks_of(client, model, "echo: hi")
+    assert text[0]["choices"][0]["delta"] == {"role": "assistant", "content": "", "refusal": None}
+
+
 @pytest.mark.parametrize("model", TOOL_MODELS)
 async def test_parallel_calls_and_parallel_tool_calls_false(client: httpx.AsyncClient, model: str) -> None:
     two = f"{CALL}\ncall:get_time {{\"zone\": \"UTC\"}}"

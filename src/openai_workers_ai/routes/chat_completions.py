@@ -53,10 +53,17 @@ async def create(request: Request) -> Response:
 
 
 async def _frames(writer: ChunkWriter, events: AsyncIterator[Event], n: int) -> AsyncIterator[bytes]:
-    """Role chunks for every choice, then the choices' deltas as they come, each with its index."""
-    for index in range(n):
-        yield writer.role(index)
+    """The choices' deltas as they come, each with its index, a choice's first one opened with its role: an
+    answer that starts with a tool call opens with the call (``content: null``), as OpenAI's streams do;
+    any other with a chunk of its own (``content: ""``)."""
+    opened = [False] * n
     async for event in events:
+        if isinstance(event, Delta | Finish) and not opened[event.index]:
+            opened[event.index] = True
+            if isinstance(event, Delta) and event.tool_calls and not (event.text or event.reasoning):
+                yield writer.delta("", "", event.tool_calls, event.index, opening=True)
+                continue
+            yield writer.role(event.index)
         if isinstance(event, Delta):
             yield writer.delta(event.text, event.reasoning, event.tool_calls, event.index)
         elif isinstance(event, Finish):

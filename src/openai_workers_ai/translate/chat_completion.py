@@ -136,13 +136,15 @@ class ChunkWriter:
         """The opening delta of a choice: role ``assistant``, empty content."""
         return self.frame([_choice(index, {"role": "assistant", "content": "", "refusal": None})])
 
-    def delta(self, text: str, reasoning: str, calls: list[ToolCallPiece], index: int = 0) -> bytes:
-        """A content / reasoning / tool-call delta of choice ``index``."""
+    def delta(self, text: str, reasoning: str, calls: list[ToolCallPiece], index: int = 0,
+              opening: bool = False) -> bytes:
+        """A content / reasoning / tool-call delta of choice ``index``; ``opening``: its first, a tool call
+        (``calls``), with the role and ``content: null`` (the answer has no text)."""
         if index == 0 and text and not reasoning and not calls:
             prefix, middle, suffix = self._text_frame
             padding = _padding(len(text)) if self.obfuscate else b""
             return prefix + encode_basestring(text).encode("utf-8", "replace") + middle + padding + suffix
-        delta: dict[str, Any] = {}
+        delta: dict[str, Any] = {"role": "assistant", "content": None} if opening else {}
         if reasoning:
             delta["reasoning_content"] = reasoning
         if text:
@@ -153,6 +155,8 @@ class ChunkWriter:
                 delta["function_call"] = first[0]
         elif calls:
             delta["tool_calls"] = [self._call(c, index) for c in calls]
+        if opening:
+            delta["refusal"] = None
         size = len(text) + len(reasoning) + sum(len(c.arguments or "") + len(c.name or "") for c in calls)
         return self.frame([_choice(index, delta)], size=size)
 
