@@ -121,12 +121,15 @@ class ChunkWriter:
         quote = '"' if obfuscate else ""
         self._text_frame = (f"data: {prefix}".encode(), f"{middle}{quote}".encode(), f"{quote}{end}\n\n".encode())
 
-    def frame(self, choices: list[dict[str, Any]], usage: dict[str, Any] | None = None, size: int = 0) -> bytes:
-        """One chunk holding ``choices`` (and ``usage`` when the client asked for it); ``size`` is how many
-        characters of text it carries (what its obfuscation pads)."""
+    def frame(self, choices: list[dict[str, Any]], usage: dict[str, Any] | None = None, size: int = 0,
+              moderation: dict[str, Any] | None = None) -> bytes:
+        """One chunk holding ``choices`` (and ``usage`` when the client asked for it; ``moderation`` on the
+        moderation chunk); ``size`` is how many characters of text it carries (what its obfuscation pads)."""
         chunk: dict[str, Any] = {**self.head, "choices": choices}
         if self.include_usage:
             chunk["usage"] = usage
+        if moderation is not None:
+            chunk["moderation"] = moderation
         if self.obfuscate:
             chunk["obfuscation"] = _padding(size).decode()
         # "replace": a lone surrogate (an upstream \\ud83d escape cut from its pair) must not crash the stream.
@@ -186,6 +189,10 @@ class ChunkWriter:
     def usage(self, usage: Usage) -> bytes:
         """The usage chunk (``stream_options.include_usage``): no choices."""
         return self.frame([], usage_data(usage))
+
+    def moderation(self, moderation: dict[str, Any]) -> bytes:
+        """The moderation chunk of a moderated completion: no choices, the ``moderation`` results."""
+        return self.frame([], moderation=moderation)
 
 
 def _padding(size: int) -> bytes:
