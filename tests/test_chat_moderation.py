@@ -78,6 +78,9 @@ async def test_a_failed_moderation_is_an_error_object_and_the_answer_stands(clie
 
 
 @pytest.mark.parametrize(("moderation", "param", "code"), [
+    ({}, "moderation.model", "missing_required_parameter"),  # ModerationParam requires its model
+    ({"policy": None}, "moderation.model", "missing_required_parameter"),
+    ({**MODERATED, "policy": {"input": {}}}, "moderation.policy.input.mode", "missing_required_parameter"),
     ({"model": "gpt-4o-mini"}, "moderation.model", "model_not_supported"),
     ({**MODERATED, "policy": {"input": {"mode": "block"}}}, "moderation.policy.input.mode", "unsupported_value"),
     ({**MODERATED, "policy": {"output": {"mode": "block"}}}, "moderation.policy.output.mode", "unsupported_value"),

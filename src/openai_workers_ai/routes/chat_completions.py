@@ -26,7 +26,7 @@ from ..streaming import SSE_DONE, primed, sse_response
 from ..translate import moderations
 from ..translate.chat import chat_spec, uses_functions
 from ..translate.chat_completion import Assembly, ChunkWriter, completion, stored_message
-from ..types.chat import CreateChatCompletionRequest, UpdateChatCompletionRequest
+from ..types.chat import CreateChatCompletionRequest, ModerationParam, ModerationPolicy, UpdateChatCompletionRequest
 from ..types.common import check_metadata
 from ..validation import parse_json
 from ..workers_ai import pipeline
@@ -63,7 +63,8 @@ async def create(request: Request) -> Response:
     include_usage = bool(options and options.include_usage)
     obfuscate = not (options and options.include_obfuscation is False)  # OpenAI's default: included
     writer = ChunkWriter(completion_id, created, model.id, include_usage, functions, obfuscate)
-    assembly, moderation = Assembly(spec.n), dict[str, Any]()
+    assembly = Assembly(spec.n)
+    moderation: dict[str, Any] = {}  # a moderated stream's, once it is done: the stored completion's too
 
     async def keep(generated: Generated) -> None:
         if body.store:
@@ -119,7 +120,7 @@ async def _cancelling(frames: AsyncIterator[bytes], task: asyncio.Task[Any]) -> 
 # ---- moderated completions (``moderation``) -----------------------------------------------------
 
 
-def _moderator(ctx: AppContext, moderation: Any) -> ModelInfo | None:
+def _moderator(ctx: AppContext, moderation: ModerationParam | None) -> ModelInfo | None:
     """The moderation model of a moderated completion (``moderation: {model, policy}``), None without one.
 
     OpenAI's moderated completions score the request's input and the generated output and return the
@@ -127,17 +128,17 @@ def _moderator(ctx: AppContext, moderation: Any) -> ModelInfo | None:
     block looks like) is refused rather than scored."""
     if moderation is None:
         return None
-    policy = moderation.get("policy") or {}
-    for side in ("input", "output"):
-        if (policy.get(side) or {}).get("mode") == "block":
+    policy = moderation.policy or ModerationPolicy()
+    for side, config in (("input", policy.input), ("output", policy.output)):
+        if config is not None and config.mode == "block":
             raise InvalidRequest(
                 f"Unsupported value: 'moderation.policy.{side}.mode' does not support 'block' here; only 'score' "
                 "is supported (the results come back in the completion's 'moderation').",
                 param=f"moderation.policy.{side}.mode", code="unsupported_value")
-    model = ctx.catalog.resolve(moderation["model"], task="text-generation", param="moderation.model")
+    model = ctx.catalog.resolve(moderation.model, task="text-generation", param="moderation.model")
     if model.family != "llama-guard":
         raise InvalidRequest(
-            f"The model `{moderation['model']}` is not a moderation model; use omni-moderation-latest "
+            f"The model `{moderation.model}` is not a moderation model; use omni-moderation-latest "
             "(@cf/meta/llama-guard-3-8b).", param="moderation.model", code="model_not_supported")
     return model
 

@@ -144,6 +144,22 @@ class ResponseFormat(Lenient):
         return self
 
 
+class ModerationConfig(Lenient):
+    mode: Literal["score", "block"]
+
+
+class ModerationPolicy(Lenient):
+    input: ModerationConfig | None = None
+    output: ModerationConfig | None = None
+
+
+class ModerationParam(Lenient):
+    """``moderation``: a moderated completion (its ``model`` required, as OpenAI's ``ModerationParam`` has it)."""
+
+    model: str
+    policy: ModerationPolicy | None = None
+
+
 class CreateChatCompletionRequest(Sampling):
     model: str
     messages: Annotated[list[Message], Field(min_length=1, max_length=2048)]  # OpenAI's limit
@@ -169,7 +185,7 @@ class CreateChatCompletionRequest(Sampling):
     prompt_cache_key: str | None = None
     prompt_cache_retention: str | None = None
     prompt_cache_options: dict[str, Any] | None = None
-    moderation: Any = None
+    moderation: ModerationParam | None = None
     stream_options: StreamOptions | None = None
 
     @property
