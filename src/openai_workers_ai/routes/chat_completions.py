@@ -3,7 +3,6 @@ update (metadata), delete, and their request messages (:mod:`..repositories.chat
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import replace
 from functools import partial
@@ -13,24 +12,22 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..catalog import ModelInfo
 from ..context import AppContext, context, owner, principal
-from ..errors import APIError, InvalidRequest, NotFound
-from ..fanout import gather_bounded
+from ..errors import APIError, NotFound
 from ..ids import new_id
 from ..pagination import list_object, page
 from ..replies import json_bytes_response, json_response
 from ..repositories import chat_completions
 from ..repositories.chat_completions import ChatCompletionRow
 from ..streaming import SSE_DONE, primed, sse_response
-from ..translate import moderations
 from ..translate.chat import chat_spec, uses_functions
 from ..translate.chat_completion import Assembly, ChunkWriter, completion, stored_message
-from ..types.chat import CreateChatCompletionRequest, ModerationParam, ModerationPolicy, UpdateChatCompletionRequest
+from ..types.chat import CreateChatCompletionRequest, UpdateChatCompletionRequest
 from ..types.common import check_metadata
 from ..validation import parse_json
 from ..workers_ai import pipeline
-from ..workers_ai.spec import Choice, Delta, Done, Event, Finish, Generated
+from ..workers_ai.spec import Delta, Done, Event, Finish, Generated
+from . import _moderation
 
 
 async def create(request: Request) -> Response:
@@ -38,10 +35,10 @@ async def create(request: Request) -> Response:
     body = await parse_json(request, CreateChatCompletionRequest, task="text-generation")
     model = ctx.catalog.resolve(body.model, task="text-generation")
     spec = chat_spec(body, model)
-    moderator = _moderator(ctx, body.moderation)
+    moderator = _moderation.moderator(ctx, body.moderation)
     completion_id, created, functions = new_id("chatcmpl-"), ctx.now(), uses_functions(body)
     # A moderated completion's input is classified while the model answers.
-    checked = None if moderator is None else _classify_input(ctx, moderator, body)
+    checked = None if moderator is None else _moderation.classify_input(ctx, moderator, body)
     try:
         if not body.stream:
             generated = await pipeline.complete(ctx, spec)
@@ -54,7 +51,7 @@ async def create(request: Request) -> Response:
     if not body.stream:
         result = completion(completion_id, created, model.id, generated, functions)
         if moderator is not None and checked is not None:
-            output = await _classify(ctx, moderator, [_output_text(c) for c in generated.choices])
+            output = await _moderation.classify(ctx, moderator, [_moderation.output_text(c) for c in generated.choices])
             result["moderation"] = {"input": await checked, "output": output}
         if body.store:
             await _store(ctx, request, body, result)
@@ -77,8 +74,8 @@ async def create(request: Request) -> Response:
         events = _kept(events, assembly, keep)
     if moderator is None or checked is None:
         return sse_response(_frames(writer, events, spec.n))
-    moderate = partial(_moderate, ctx, moderator, checked, assembly, moderation)
-    return sse_response(_cancelling(_frames(writer, events, spec.n, moderate), checked))
+    moderate = partial(_moderation.moderate_stream, ctx, moderator, checked, assembly, moderation)
+    return sse_response(_moderation.cancelling(_frames(writer, events, spec.n, moderate), checked))
 
 
 async def _frames(writer: ChunkWriter, events: AsyncIterator[Event], n: int,
@@ -105,81 +102,6 @@ async def _frames(writer: ChunkWriter, events: AsyncIterator[Event], n: int,
             if writer.include_usage:
                 yield writer.usage(event.usage)
     yield SSE_DONE
-
-
-async def _cancelling(frames: AsyncIterator[bytes], task: asyncio.Task[Any]) -> AsyncIterator[bytes]:
-    """``frames``; ``task`` (the input's moderation) cancelled if they end before it is awaited (a failure,
-    or a client that left)."""
-    try:
-        async for frame in frames:
-            yield frame
-    finally:
-        task.cancel()
-
-
-# ---- moderated completions (``moderation``) -----------------------------------------------------
-
-
-def _moderator(ctx: AppContext, moderation: ModerationParam | None) -> ModelInfo | None:
-    """The moderation model of a moderated completion (``moderation: {model, policy}``), None without one.
-
-    OpenAI's moderated completions score the request's input and the generated output and return the
-    results beside the answer ("The model still generates normally"). ``block`` (no source says what a
-    block looks like) is refused rather than scored."""
-    if moderation is None:
-        return None
-    policy = moderation.policy or ModerationPolicy()
-    for side, config in (("input", policy.input), ("output", policy.output)):
-        if config is not None and config.mode == "block":
-            raise InvalidRequest(
-                f"Unsupported value: 'moderation.policy.{side}.mode' does not support 'block' here; only 'score' "
-                "is supported (the results come back in the completion's 'moderation').",
-                param=f"moderation.policy.{side}.mode", code="unsupported_value")
-    model = ctx.catalog.resolve(moderation.model, task="text-generation", param="moderation.model")
-    if model.family != "llama-guard":
-        raise InvalidRequest(
-            f"The model `{moderation.model}` is not a moderation model; use omni-moderation-latest "
-            "(@cf/meta/llama-guard-3-8b).", param="moderation.model", code="model_not_supported")
-    return model
-
-
-def _classify_input(ctx: AppContext, model: ModelInfo, body: CreateChatCompletionRequest) -> asyncio.Task[Any]:
-    """The input's moderation, started now: it runs while the model answers."""
-    return asyncio.ensure_future(_classify(ctx, model, [_input_text(body)]))
-
-
-async def _moderate(ctx: AppContext, model: ModelInfo, checked: asyncio.Task[Any], assembly: Assembly,
-                    into: dict[str, Any]) -> dict[str, Any]:
-    """A streamed completion's ``moderation``, once its choices are done (also put ``into`` what it stores)."""
-    output = await _classify(ctx, model, [_output_text(c) for c in assembly.generated().choices])
-    into.update(input=await checked, output=output)
-    return into
-
-
-def _input_text(body: CreateChatCompletionRequest) -> str:
-    """What the input's moderation reads: the text of every message, one per line."""
-    return "\n".join(text for message in body.messages if (text := message.text()))
-
-
-def _output_text(choice: Choice) -> str:
-    """What a choice's moderation reads: its text and its calls' arguments."""
-    return "\n".join(text for text in [choice.text, *(c.arguments or "" for c in choice.tool_calls)] if text)
-
-
-async def _classify(ctx: AppContext, model: ModelInfo, texts: list[str]) -> dict[str, Any]:
-    """OpenAI's ``ChatCompletionModerationResults`` for ``texts`` (one result each; an empty text is not
-    flagged and costs no call), or its ``ChatCompletionModerationError`` when Llama Guard fails: the answer
-    stands without its moderation."""
-    async def one(text: str) -> dict[str, Any]:
-        verdict = moderations.verdict(await ctx.backends.ai.run(model.id, moderations.guard_inputs(text))) \
-            if text else (False, [])
-        return {"type": "moderation_result", "model": model.id, **moderations.result(*verdict)}
-
-    try:
-        results = await gather_bounded([partial(one, text) for text in texts])
-    except APIError as error:
-        return {"type": "error", "code": error.code or "moderation_failed", "message": error.message}
-    return {"type": "moderation_results", "model": model.id, "results": results}
 
 
 async def _kept(events: AsyncIterator[Event], assembly: Assembly,

@@ -16,6 +16,7 @@ from ..replies import json_response
 from ..translate import moderations
 from ..types.moderations import CreateModerationRequest
 from ..validation import parse_json
+from ._moderation import moderation_model
 
 DEFAULT_MODEL = "omni-moderation-latest"
 MAX_INPUTS = 32  # strings per request: each is one Llama Guard call
@@ -25,13 +26,7 @@ async def create(request: Request) -> Response:
     ctx = context(request)
     body = await parse_json(request, CreateModerationRequest, task="text-generation")
     texts = input_texts(body.input)
-    model = ctx.catalog.resolve(body.model or DEFAULT_MODEL, task="text-generation")
-    if model.family != "llama-guard":
-        raise InvalidRequest(
-            f"The model `{body.model}` is not a moderation model; use omni-moderation-latest "
-            "(@cf/meta/llama-guard-3-8b).",
-            param="model", code="model_not_supported",
-        )
+    model = moderation_model(ctx, body.model or DEFAULT_MODEL, "model")
     ai = ctx.backends.ai
     outputs = await gather_bounded([partial(ai.run, model.id, moderations.guard_inputs(t)) for t in texts])
     results = [moderations.result(*moderations.verdict(output)) for output in outputs]
