@@ -13,8 +13,10 @@ import pytest
 from openai import AsyncOpenAI
 
 from openai_workers_ai.adapters.local import FolderR2, SQLiteD1
+from openai_workers_ai.replies import json_bytes
 from openai_workers_ai.repositories import items as items_repo
 from openai_workers_ai.simulator import Simulator
+from openai_workers_ai.translate import response_objects as objects
 
 from .conftest import ADMIN_KEY, KEY, OTHER_KEY
 from .images_util import rgba_png
@@ -67,6 +69,65 @@ async def test_a_response_is_openais_object_and_is_stored(client: httpx.AsyncCli
     assert usage["output_tokens"] == 2 and usage["total_tokens"] == usage["input_tokens"] + 2
     stored = (await client.get(f"/v1/responses/{response['id']}")).json()
     assert stored == response
+
+
+@pytest.mark.parametrize("body", [
+    {"input": "echo: Hello there", "instructions": "Be brief.", "temperature": 1e-05, "top_p": 0.25},
+    {"input": "echo: émoji ✓ \u2028 \"quoted\"", "metadata": {"k": "v"}, "user": "u-1", "store": False},
+    {"input": "echo: " + " ".join(["once upon a time by the sea"] * 8), "max_output_tokens": 16},  # incomplete
+])
+async def test_the_reply_is_the_objects_json(client: httpx.AsyncClient, body: dict[str, Any]) -> None:
+    """The reply is put together from the JSON of the response's stored parts (runner.complete_json): byte for
+    byte what serializing the whole Response object gives (replies.json_bytes), and it is what GET shows."""
+    r = await client.post("/v1/responses", json={"model": LLAMA, **body})
+    assert r.status_code == 200, r.text
+    response = json.loads(r.content)
+    assert r.content == json_bytes(response)  # the members in the object's order, serialized as it would be
+    if response["store"]:
+        assert (await client.get(f"/v1/responses/{response['id']}")).json() == response
+
+
+async def test_a_lone_surrogate_in_the_answer_is_replaced(client: httpx.AsyncClient, simulator: Simulator,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """An answer holding half a surrogate pair (pydantic-core serializes no such string): the reply and the
+    stored item are json.dumps's, the half replaced, as before the reply was put together from parts."""
+    async def cut(model: str, inputs: dict[str, Any], options: dict[str, Any] | None = None) -> dict[str, Any]:
+        return {"response": "half \ud83d", "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}}
+
+    monkeypatch.setattr(simulator, "run", cut)
+    r = await client.post("/v1/responses", json={"model": LLAMA, "input": "hi", "temperature": 1e-05})
+    assert r.status_code == 200, r.text
+    response = json.loads(r.content)
+    assert text_of(response) == "half ?" and response["temperature"] == 1e-05
+    assert r.content == json.dumps(response, ensure_ascii=False, separators=(",", ":")).encode()
+    assert (await client.get(f"/v1/responses/{response['id']}")).json() == response
+
+
+def test_response_json_is_the_response_objects() -> None:
+    """``response_json`` puts a Response's JSON together from its parts' JSON, as ``response_object`` lays it out."""
+    echoed = {"instructions": "Be brief. ✓", "max_output_tokens": None, "metadata": {"a": "b"}, "temperature": 0.7,
+              "tools": [{"type": "function", "name": "f", "parameters": {"x": [1, 2.5, None]}}], "user": "u"}
+    items = [{"id": "msg_1", "type": "message", "content": [{"type": "output_text", "text": "hi \"there\""}]},
+             {"id": "fc_1", "type": "function_call", "arguments": "{}"}]
+    usage = {"input_tokens": 3, "input_tokens_details": {"cached_tokens": 0}, "total_tokens": 5}
+    for output, fields in [
+        (items, {}),
+        ([], {"usage": None}),
+        (items[:1], {"previous_response_id": "resp_abc", "incomplete_details": {"reason": "max_output_tokens"}}),
+        (items[1:], {"conversation_id": "conv_1", "background": True, "completed_at": 17, "status": "failed",
+                     "error": {"code": "server_error", "message": "x"}}),
+    ]:
+        fields = {"status": "completed", "usage": usage, **fields}
+        whole = objects.response_object("resp_1", created_at=12, model="@cf/m", echoed=echoed, output=output,
+                                        **fields)
+        made = fields.pop("usage")
+        parts = objects.response_json("resp_1", created_at=12, model="@cf/m", echoed_json=json_bytes(echoed),
+                                      output_json=[json_bytes(item) for item in output],
+                                      usage_json=None if made is None else json_bytes(made), **fields)
+        assert parts == json_bytes(whole)
+    assert objects.response_json("resp_1", created_at=1, status="completed", model="m", echoed_json=b"{}",
+                                 output_json=[]) == json_bytes(
+        objects.response_object("resp_1", created_at=1, status="completed", model="m", echoed={}, output=[]))
 
 
 async def test_store_false_is_not_stored(client: httpx.AsyncClient, db: SQLiteD1) -> None:

@@ -102,8 +102,13 @@ def microseconds(floor: int = 0) -> int:
     """The wall clock in microseconds (at least ``floor``), bumped past the last stamp this process made:
     stamps made together still differ and sort in the order they were made."""
     global _last_us
-    _last_us = max(floor, time.time_ns() // 1000, _last_us + 1)
-    return _last_us
+    stamp = time.time_ns() // 1000
+    if stamp <= _last_us:
+        stamp = _last_us + 1
+    if stamp < floor:
+        stamp = floor
+    _last_us = stamp
+    return stamp
 
 
 def new_hex_id(prefix: str) -> str:

@@ -28,9 +28,24 @@ def json_bytes(value: Any) -> bytes:
         return dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
 
 
+def pydantic_json(value: Any) -> bytes | None:
+    """``value``'s :func:`json_bytes` when pydantic-core serializes it (None when only the fallback can: a
+    lone surrogate). JSON made so is a part of any larger value's :func:`json_bytes` as it is (an object's
+    JSON is its members' JSON, joined), so it can be made once for two uses."""
+    try:
+        return to_json(value)
+    except PydanticSerializationError:
+        return None
+
+
 def json_bytes_response(value: Any) -> Response:
     """A JSON reply (200) serialized with :func:`json_bytes`."""
     return _JSONBytes(json_bytes(value))
+
+
+def json_reply(body: bytes) -> Response:
+    """A JSON reply (200) of ``body``, JSON made already (as :func:`json_bytes` makes it)."""
+    return _JSONBytes(body)
 
 
 class _JSONBytes(Response):

@@ -40,6 +40,8 @@ from ..workers_ai.errors import upstream_error
 class SQLiteStatement:
     """:class:`ports.Statement` on :class:`SQLiteD1`: the SQL and its bound parameters."""
 
+    __slots__ = ("db", "sql", "params")
+
     def __init__(self, db: SQLiteD1, sql: str, params: tuple[Any, ...] = ()) -> None:
         self.db, self.sql, self.params = db, sql, params
 
@@ -93,11 +95,27 @@ class SQLiteD1:
         return SQLiteStatement(self, sql)
 
     async def batch(self, statements: Sequence[Statement]) -> None:
-        with self.transaction(write=True) as conn:
+        for statement in statements:
+            if not isinstance(statement, SQLiteStatement):
+                raise TypeError("SQLiteD1.batch runs only statements this database prepared")
+        conn = self.conn
+        if conn.in_transaction:  # a part of the transaction already open (as Transaction nests)
+            with self.transaction(write=True) as tx:
+                for statement in statements:
+                    tx.execute(statement.sql, statement.params)  # type: ignore[attr-defined]
+            return
+        # What ``with self.transaction(write=True)`` does, written out: a stored response's batch is
+        # ~2 µs of Python less without the context manager and its per-statement wrapper.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
             for statement in statements:
-                if not isinstance(statement, SQLiteStatement):
-                    raise TypeError("SQLiteD1.batch runs only statements this database prepared")
-                conn.execute(statement.sql, statement.params)
+                conn.execute(statement.sql, statement.params)  # type: ignore[attr-defined]
+        except BaseException as exc:
+            conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise UpstreamError(f"D1_ERROR: {exc}") from exc
+            raise
+        conn.execute("COMMIT")
 
     def apply_migrations(self, directory: str | Path) -> list[str]:
         """Apply ``*.sql`` files not yet recorded in ``d1_migrations``, in name order."""

@@ -43,6 +43,7 @@ _VALUES_PER_ROW = _ROW.count("?")
 _INSERT_ROWS = {rows: f"INSERT INTO items ({_COLUMNS}) VALUES " + ", ".join([_ROW] * rows)
                 for rows in range(1, ROWS_PER_INSERT + 1)}
 """Row count → the INSERT of that many small items' rows (each statement's SQL made once, not per write)."""
+_PER_INSERT = ROWS_PER_INSERT * _VALUES_PER_ROW
 
 
 @dataclass(slots=True)
@@ -52,6 +53,8 @@ class NewItem:
     container: str
     role: str
     item: dict[str, Any]
+    encoded: bytes | None = None
+    """The item's JSON, when made already (as :func:`~..replies.json_bytes` makes it)."""
 
 
 def row_key(now: int, suffix: str) -> str:
@@ -60,7 +63,7 @@ def row_key(now: int, suffix: str) -> str:
     order written. The microseconds are the wall clock's (``now``, the app's clock in whole seconds, is only
     a floor): items another process (or isolate) adds to the same conversation a moment later sort after
     these, not between them."""
-    return f"it{microseconds(now * 1_000_000):014x}{suffix}"
+    return "it" + microseconds(now * 1_000_000).to_bytes(7, "big").hex() + suffix  # (14 hex digits: f"{…:014x}")
 
 
 async def stage(
@@ -79,10 +82,11 @@ async def stage(
     rows: list[object] = []  # the unguarded small items' rows, one after another (_VALUES_PER_ROW values each)
     suffix = random_bytes(5).hex()  # one per batch: the stamps already differ within it
     for new in items:
+        item = new.item
         key = row_key(now, suffix)
-        encoded = json_bytes(new.item)
+        encoded = new.encoded if new.encoded is not None else json_bytes(item)
         size = len(encoded)
-        item_id, kind = str(new.item.get("id", "")), str(new.item.get("type", ""))
+        item_id, kind = str(item.get("id", "")), str(item.get("type", ""))
         if size <= INLINE_MAX:
             row = (key, new.container, new.role, item_id, owner, kind, encoded.decode(), size, now, now)
             if condition:
@@ -103,9 +107,12 @@ async def stage(
         if staged is not None:
             staged.append({"id": key, "object_key": object_key})
         statements.append(db.prepare(storage.ready_sql(ITEMS, condition)).bind(now, key, *params))
-    per_insert = ROWS_PER_INSERT * _VALUES_PER_ROW
-    for start in range(0, len(rows), per_insert):
-        values = rows[start:start + per_insert]
+    if len(rows) <= _PER_INSERT:  # most writes: one INSERT
+        if rows:
+            statements.append(db.prepare(_INSERT_ROWS[len(rows) // _VALUES_PER_ROW]).bind(*rows))
+        return statements
+    for start in range(0, len(rows), _PER_INSERT):
+        values = rows[start:start + _PER_INSERT]
         statements.append(db.prepare(_INSERT_ROWS[len(values) // _VALUES_PER_ROW]).bind(*values))
     return statements
 

@@ -21,7 +21,7 @@ from starlette.websockets import WebSocket
 from ..context import AppContext, context, owner, principal
 from ..errors import APIError, InvalidRequest, NotFound
 from ..pagination import list_object, page
-from ..replies import json_bytes, json_bytes_response, json_response
+from ..replies import json_bytes, json_reply, json_response
 from ..repositories import items, responses
 from ..repositories.responses import ResponseRow
 from ..runner import response_inputs
@@ -50,7 +50,7 @@ async def create(request: Request) -> Response:
     if body.background and not body.stream:
         return json_response(await runner.enqueue(ctx, plan))
     if not body.stream:
-        return json_bytes_response(await runner.complete(ctx, plan))
+        return json_reply(await runner.complete_json(ctx, plan))
     if body.background:  # streamed while stored as a background response (cancellable, with a deadline)
         await runner.start_streamed(ctx, plan)
     return _sse(await primed(runner.execute(ctx, plan)))

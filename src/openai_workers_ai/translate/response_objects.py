@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..ids import call_id
+from ..replies import pydantic_json
 from ..types.responses import CreateResponse, Item
 from ..workers_ai.spec import Choice, Delta, FinishReason, ToolCallPiece, Usage
 from .citations import Citer, Source, cite_text
@@ -30,7 +31,8 @@ Event = dict[str, Any]
 
 def echo(req: CreateResponse) -> dict[str, Any]:
     """The request fields a Response echoes (OpenAI's defaults where the request left them out)."""
-    fmt = req.text.format if req.text and req.text.format else None
+    text, reasoning = req.text, req.reasoning  # (each read once: a pydantic model's attributes cost more)
+    fmt = text.format if text is not None else None
     text_format: dict[str, Any] = {"type": "text"}
     if fmt is not None and fmt.type == "json_object":
         text_format = {"type": "json_object"}
@@ -45,15 +47,15 @@ def echo(req: CreateResponse) -> dict[str, Any]:
         "parallel_tool_calls": True if req.parallel_tool_calls is None else req.parallel_tool_calls,
         "prompt_cache_key": req.prompt_cache_key,
         "prompt_cache_retention": req.prompt_cache_retention,
-        "reasoning": {"effort": req.reasoning.effort if req.reasoning else None,
-                      "summary": req.reasoning.summary if req.reasoning else None},
+        "reasoning": {"effort": reasoning.effort if reasoning is not None else None,
+                      "summary": reasoning.summary if reasoning is not None else None},
         "safety_identifier": req.safety_identifier,
         "service_tier": "default",
         "store": req.store is not False,
         "temperature": 1.0 if req.temperature is None else req.temperature,
-        "text": {"format": text_format, "verbosity": (req.text.verbosity if req.text else None) or "medium"},
+        "text": {"format": text_format, "verbosity": (text.verbosity if text is not None else None) or "medium"},
         "tool_choice": "auto" if req.tool_choice is None else req.tool_choice,
-        "tools": echo_tools(req.tools),
+        "tools": echo_tools(req.tools) if req.tools else [],
         "top_logprobs": req.top_logprobs or 0,
         "top_p": 1.0 if req.top_p is None else req.top_p,
         "truncation": req.truncation or "disabled",
@@ -99,6 +101,40 @@ def response_object(
     if usage is not None:  # absent until the response is generated (the schema has no null)
         response["usage"] = usage
     return response
+
+
+def response_json(
+    response_id: str, *, created_at: int, status: str, model: str, echoed_json: bytes, output_json: Sequence[bytes],
+    usage_json: bytes | None = None, error: dict[str, Any] | None = None,
+    incomplete_details: dict[str, Any] | None = None, completed_at: int | None = None,
+    previous_response_id: str | None = None, conversation_id: str | None = None, background: bool = False,
+) -> bytes | None:
+    """:func:`response_object`'s JSON (``json_bytes``'s bytes), put together from the JSON of its echoed
+    fields, its output items and its usage as pydantic-core made them (:func:`~..replies.pydantic_json`: for
+    the response's rows), rather than serialized again; its members in :func:`response_object`'s order. None
+    when the rest cannot be made so (then neither could the whole object's)."""
+    head = pydantic_json({
+        "id": response_id,
+        "object": "response",
+        "created_at": created_at,
+        "status": status,
+        "background": background,
+        "completed_at": completed_at,
+        "conversation": {"id": conversation_id} if conversation_id else None,
+        "error": error,
+        "incomplete_details": incomplete_details,
+        "model": model,
+    })
+    previous = pydantic_json(previous_response_id)
+    if head is None or previous is None:
+        return None
+    parts = [head[:-1], b',"output":[', b",".join(output_json), b'],"previous_response_id":', previous]
+    if len(echoed_json) > 2:  # the echo's members: its JSON object's, without the braces
+        parts += (b",", echoed_json[1:-1])
+    if usage_json is not None:
+        parts += (b',"usage":', usage_json)
+    parts.append(b"}")
+    return b"".join(parts)
 
 
 def outcome(reason: FinishReason | None) -> tuple[str, dict[str, Any] | None]:
@@ -156,8 +192,13 @@ def output_items(choice: Choice) -> list[Item]:
 
 def reasoning_tokens(items: list[Item], usage: Usage) -> int:
     """The output tokens spent reasoning (Workers AI does not say: estimated from the text's share)."""
+    for item in items:
+        if item["type"] == "reasoning":
+            break
+    else:  # most answers: no reasoning
+        return 0
     text = sum(len(p.get("text", "")) for i in items if i["type"] == "reasoning" for p in i["content"])
-    if not text:  # most answers: no reasoning
+    if not text:
         return 0
     total = text + sum(len(p.get("text", "")) for i in items if i["type"] == "message" for p in i["content"])
     return usage.completion_tokens * text // total

@@ -252,6 +252,13 @@ def compaction_summary(content: str, where: str) -> str:
 def messages(items: Sequence[Item], wheres: Sequence[str]) -> list[spec.Message]:
     """Resolved items (files read as text or images, references looked up) → the spec's turns."""
     out: list[spec.Message] = []
+    for item, where in zip(items, wheres, strict=True):  # most contexts: messages only, a turn each
+        if item.get("type") != "message":
+            break
+        out.append(_turn(item, where))
+    else:
+        return out
+    out = []
     pending_calls: list[spec.ToolCall] = []
     call_where = ""
     known_calls: dict[str, None] = {}  # in order: the first unanswered one is named
@@ -298,6 +305,9 @@ def messages(items: Sequence[Item], wheres: Sequence[str]) -> list[spec.Message]
 
 def _turn(item: Item, where: str) -> spec.Message:
     role = ROLES[item["role"]]
+    content = item["content"]
+    if len(content) == 1 and content[0].get("type") in ("input_text", "output_text"):  # most turns: one text
+        return spec.Message(role, content[0]["text"], where=where)
     parts: list[spec.Part] = []
     for k, part in enumerate(item["content"]):
         kind = part.get("type")
@@ -325,13 +335,16 @@ def chat_spec(req: Context, model: ModelInfo, items: Sequence[Item], wheres: Seq
         turns.insert(0, spec.Message("system", req.instructions, where="instructions"))
     output_format = _output_format(req, turns)
     tools, choice = tools_of(req, gateway_tools)
-    if isinstance(req, CreateResponse):
+    if type(req) is CreateResponse or isinstance(req, CreateResponse):  # (a pydantic class's isinstance is Python's)
         sampling = spec.Sampling(max_tokens=req.max_output_tokens or max_tokens, temperature=req.temperature,
                                  top_p=req.top_p)
     else:
         sampling = spec.Sampling(max_tokens=max_tokens)
     turns = fit(turns, model, req.truncation or "disabled", sampling.max_tokens)
-    if not any(t.role != "system" for t in turns):
+    for turn in turns:
+        if turn.role != "system":
+            break
+    else:
         raise _bad("The response has no input: send 'input' (or a 'previous_response_id' / 'conversation' "
                    "with items).", "input")
     return spec.ChatSpec(
