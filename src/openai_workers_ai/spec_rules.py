@@ -435,7 +435,9 @@ def _compiled(node: Node) -> Valid:
         by_type.setdefault(dict, []).append(_object_test(objects))
     checks = {t: _all(tests) for t, tests in by_type.items()}
     if not checks and not others:
-        return (lambda value: True) if fitting is None else (lambda value: type(value) in fitting)
+        test: Valid = (lambda value: True) if fitting is None else (lambda value: type(value) in fitting)
+        _BY_TYPE[id(test)] = fitting, checks
+        return test
     if fitting is None and not checks and len(others) == 1:
         return others[0]
     # A test that takes only values of the node's one type is the node's test as it is (one call, not two).
@@ -457,7 +459,25 @@ def _compiled(node: Node) -> Valid:
                 return False
         return True
 
+    if not others:
+        _BY_TYPE[id(meets)] = fitting, checks
     return meets
+
+
+_BY_TYPE: dict[int, tuple[frozenset[type] | None, dict[type, Valid]]] = {}
+"""Compiled tests that only check a value's type and what values of each type must meet (by the test's id):
+a union that has already told the value's type calls what that type must meet, or nothing."""
+
+
+def _for_type(test: Valid, kind: type) -> Valid | bool:
+    """What ``test`` asks of a value of Python type ``kind``: a narrower test, or always True or False."""
+    known = _BY_TYPE.get(id(test))
+    if known is None:
+        return test
+    fitting, checks = known
+    if fitting is not None and kind not in fitting:
+        return False
+    return checks.get(kind, True)
 
 
 def _enum_test(values: list[Any]) -> Valid:
@@ -539,16 +559,29 @@ def _object_test(parts: list[Node]) -> Valid:
 def _union_test(options: list[Node]) -> Valid:
     """``_union``: the options that admit the value's JSON type, told apart by their tag when they
     have one, else any that takes the value."""
-    by_type = {t: _union_test_for(options, kind) for t, kind in _KINDS.items()}
-    unknown = _union_test_for(options, "unknown")
-    return lambda value: by_type.get(type(value), unknown)(value)
+    by_type = {t: _union_test_for(options, kind, t) for t, kind in _KINDS.items()}
+    found = _union_test_for(options, "unknown", None)
+    unknown: Valid = _always if found is True else _never if found is False else found
+    always = frozenset(t for t, test in by_type.items() if test is True)
+    tests = {t: _never if test is False else test for t, test in by_type.items() if test is not True}
+    return lambda value: type(value) in always or tests.get(type(value), unknown)(value)
 
 
-def _union_test_for(options: list[Node], kind: str) -> Valid:
+def _always(value: Any) -> bool:
+    return True
+
+
+def _never(value: Any) -> bool:
+    return False
+
+
+def _union_test_for(options: list[Node], kind: str, python_type: type | None) -> Valid | bool:
+    """The union's test for values of JSON type ``kind`` (of ``python_type``; None: of no JSON type), or True
+    when every such value passes."""
     candidates = _CANDIDATES[id(options), kind] = [o for o in options if _admits(o, kind)]  # (for _union too)
     if not candidates:
         expected = any(_types(option) for option in options)
-        return lambda value: not expected
+        return _never if expected else True
     tag = None
     if kind == "object" and len(candidates) > 1:
         tag = _TAGS[id(candidates)] = _tag(candidates)
@@ -562,7 +595,13 @@ def _union_test_for(options: list[Node], kind: str) -> Valid:
             return test is not None and test(value)
 
         return tagged
-    tests = [_valid(option) for option in candidates]
+    narrowed = [_valid(option) if python_type is None else _for_type(_valid(option), python_type)
+                for option in candidates]
+    if any(test is True for test in narrowed):
+        return True
+    tests = [test for test in narrowed if not isinstance(test, bool)]
+    if not tests:
+        return _never
     if len(tests) == 1:
         return tests[0]
 
