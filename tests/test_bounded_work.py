@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
+import re
 
 import httpx
 import pytest
@@ -11,11 +13,11 @@ import pytest
 from openai_workers_ai.errors import InvalidRequest
 from openai_workers_ai.fanout import MAX_IN_FLIGHT, gather_bounded
 from openai_workers_ai.translate.completions import MAX_PROMPTS
-from openai_workers_ai.types.common import MAX_CONTENT_PARTS
+from openai_workers_ai.types.common import MAX_CONTENT_PARTS, Request
 from openai_workers_ai.types.embeddings import MAX_INPUTS
 from openai_workers_ai.types.responses import MAX_INPUT_ITEMS
 from openai_workers_ai.types.threads import MAX_THREAD_MESSAGES
-from openai_workers_ai.validation import MAX_CONTAINERS, MAX_VALUES, check_size
+from openai_workers_ai.validation import MAX_CONTAINERS, MAX_VALUES, _maybe_not_finite, check_size, validate
 
 
 async def test_fanout_keeps_order_and_its_bound() -> None:
@@ -331,3 +333,39 @@ async def test_the_images_of_a_request_are_bounded_in_number_and_bytes(
     assert r.status_code == 400 and r.json()["error"]["code"] == code
     if code == "too_many_images":
         assert fetcher.requested == 0  # refused before anything was fetched
+
+
+# ---- numbers JSON cannot hold: found without a regular expression tried at every digit ----------------
+
+
+class _Scores(Request):
+    score: float | None = None
+    scores: list[float] = []
+
+
+@pytest.mark.parametrize("number", ["1e400", "-1e400", "1E+400", "2.5e999", "9" * 309 + ".5", "-" + "1" * 310 + ".0", "NaN",
+                                    "Infinity", "-Infinity"])
+def test_a_number_no_float_holds_is_a_400(number: str) -> None:
+    for body, param in ((f'{{"score": {number}}}', "score"), (f'{{"scores": [1, 2, {number}]}}', "scores[2]")):
+        with pytest.raises(InvalidRequest) as info:
+            validate(_Scores, body.encode())
+        assert info.value.param == param and "numbers must be finite" in str(info.value)
+
+
+@pytest.mark.parametrize("number", ["1e308", "1.7976931348623157e+308", "-1E+300", "9" * 308 + ".5", "1e-400", "0.5"])
+def test_a_number_a_float_holds_is_taken(number: str) -> None:
+    assert validate(_Scores, f'{{"score": {number}}}'.encode()).score == float(number)
+
+
+def test_the_pre_filter_misses_no_number_the_regular_expressions_found() -> None:
+    """The bytes search flags every body the two regular expressions it replaced flagged (and a few more,
+    which only cost a walk of the validated request)."""
+    exponent, long_number = re.compile(rb"\d[eE]\+?\d{3}"), re.compile(rb"\d{309}")
+    rng = random.Random(7)
+    alphabet = b"0123456789eE+-. x\"NaIfinty"
+    for _ in range(20_000):
+        body = bytes(rng.choice(alphabet) for _ in range(rng.randrange(1, 40)))
+        if rng.random() < 0.01:
+            body += b"7" * rng.randrange(300, 320)
+        if exponent.search(body) or long_number.search(body) or b"NaN" in body or b"Infinity" in body:
+            assert _maybe_not_finite(body), body

