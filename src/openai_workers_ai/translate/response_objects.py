@@ -83,21 +83,11 @@ def response_object(
     previous_response_id: str | None = None, conversation_id: str | None = None, background: bool = False,
 ) -> dict[str, Any]:
     """OpenAI's ``response`` object."""
-    response = {
-        "id": response_id,
-        "object": "response",
-        "created_at": created_at,
-        "status": status,
-        "background": background,
-        "completed_at": completed_at,
-        "conversation": {"id": conversation_id} if conversation_id else None,
-        "error": error,
-        "incomplete_details": incomplete_details,
-        "model": model,
-        "output": output,
-        "previous_response_id": previous_response_id,
-        **echoed,
-    }
+    response = _head(response_id, created_at, status, model, error, incomplete_details, completed_at,
+                     conversation_id, background)
+    response["output"] = output
+    response["previous_response_id"] = previous_response_id
+    response.update(echoed)
     if usage is not None:  # absent until the response is generated (the schema has no null)
         response["usage"] = usage
     return response
@@ -113,18 +103,8 @@ def response_json(
     fields, its output items and its usage as pydantic-core made them (:func:`~..replies.pydantic_json`: for
     the response's rows), rather than serialized again; its members in :func:`response_object`'s order. None
     when the rest cannot be made so (then neither could the whole object's)."""
-    head = pydantic_json({
-        "id": response_id,
-        "object": "response",
-        "created_at": created_at,
-        "status": status,
-        "background": background,
-        "completed_at": completed_at,
-        "conversation": {"id": conversation_id} if conversation_id else None,
-        "error": error,
-        "incomplete_details": incomplete_details,
-        "model": model,
-    })
+    head = pydantic_json(_head(response_id, created_at, status, model, error, incomplete_details, completed_at,
+                               conversation_id, background))
     previous = pydantic_json(previous_response_id)
     if head is None or previous is None:
         return None
@@ -135,6 +115,24 @@ def response_json(
         parts += (b',"usage":', usage_json)
     parts.append(b"}")
     return b"".join(parts)
+
+
+def _head(response_id: str, created_at: int, status: str, model: str, error: dict[str, Any] | None,
+          incomplete_details: dict[str, Any] | None, completed_at: int | None, conversation_id: str | None,
+          background: bool) -> dict[str, Any]:
+    """A response object's members before its ``output``, in OpenAI's order."""
+    return {
+        "id": response_id,
+        "object": "response",
+        "created_at": created_at,
+        "status": status,
+        "background": background,
+        "completed_at": completed_at,
+        "conversation": {"id": conversation_id} if conversation_id else None,
+        "error": error,
+        "incomplete_details": incomplete_details,
+        "model": model,
+    }
 
 
 def outcome(reason: FinishReason | None) -> tuple[str, dict[str, Any] | None]:
