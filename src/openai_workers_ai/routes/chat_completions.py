@@ -19,6 +19,7 @@ from ..pagination import list_object, page
 from ..replies import json_bytes_response, json_response
 from ..repositories import chat_completions
 from ..repositories.chat_completions import ChatCompletionRow
+from ..runner import moderation as moderating
 from ..streaming import SSE_DONE, primed, sse_response
 from ..translate.chat import chat_spec, uses_functions
 from ..translate.chat_completion import Assembly, ChunkWriter, completion, stored_message
@@ -27,7 +28,6 @@ from ..types.common import check_metadata
 from ..validation import parse_json
 from ..workers_ai import pipeline
 from ..workers_ai.spec import Delta, Done, Event, Finish, Generated
-from . import _moderation
 
 
 async def create(request: Request) -> Response:
@@ -35,10 +35,10 @@ async def create(request: Request) -> Response:
     body = await parse_json(request, CreateChatCompletionRequest, task="text-generation")
     model = ctx.catalog.resolve(body.model, task="text-generation")
     spec = chat_spec(body, model)
-    moderator = _moderation.moderator(ctx, body.moderation)
+    moderator = moderating.moderator(ctx, body.moderation)
     completion_id, created, functions = new_id("chatcmpl-"), ctx.now(), uses_functions(body)
     # A moderated completion's input is classified while the model answers.
-    checked = None if moderator is None else _moderation.classify_input(ctx, moderator, body)
+    checked = None if moderator is None else moderating.classify_input(ctx, moderator, body)
     try:
         if not body.stream:
             generated = await pipeline.complete(ctx, spec)
@@ -51,7 +51,7 @@ async def create(request: Request) -> Response:
     if not body.stream:
         result = completion(completion_id, created, model.id, generated, functions)
         if moderator is not None and checked is not None:
-            output = await _moderation.classify(ctx, moderator, [_moderation.output_text(c) for c in generated.choices])
+            output = await moderating.classify(ctx, moderator, [moderating.output_text(c) for c in generated.choices])
             result["moderation"] = {"input": await checked, "output": output}
         if body.store:
             await _store(ctx, request, body, result)
@@ -74,8 +74,8 @@ async def create(request: Request) -> Response:
         events = _kept(events, assembly, keep)
     if moderator is None or checked is None:
         return sse_response(_frames(writer, events, spec.n))
-    moderate = partial(_moderation.moderate_stream, ctx, moderator, checked, assembly, moderation)
-    return sse_response(_moderation.cancelling(_frames(writer, events, spec.n, moderate), checked))
+    moderate = partial(moderating.moderate_stream, ctx, moderator, checked, assembly, moderation)
+    return sse_response(moderating.cancelling(_frames(writer, events, spec.n, moderate), checked))
 
 
 async def _frames(writer: ChunkWriter, events: AsyncIterator[Event], n: int,

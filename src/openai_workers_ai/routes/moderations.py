@@ -13,10 +13,10 @@ from ..errors import InvalidRequest
 from ..fanout import gather_bounded
 from ..ids import new_id
 from ..replies import json_response
+from ..runner.moderation import moderation_model
 from ..translate import moderations
 from ..types.moderations import CreateModerationRequest
 from ..validation import parse_json
-from ._moderation import moderation_model
 
 DEFAULT_MODEL = "omni-moderation-latest"
 MAX_INPUTS = 32  # strings per request: each is one Llama Guard call

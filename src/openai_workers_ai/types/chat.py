@@ -15,6 +15,7 @@ from pydantic import (
 )
 
 from .common import MAX_CONTENT_PARTS, CompletionUsage, Lenient, Metadata, Request, Sampling, StreamOptions
+from .moderations import ModerationParam
 
 
 class TextPart(Lenient):
@@ -142,22 +143,6 @@ class ResponseFormat(Lenient):
         if self.type == "json_schema" and self.json_schema is None:
             raise ValueError("json_schema is required when type is 'json_schema'")
         return self
-
-
-class ModerationConfig(Lenient):
-    mode: Literal["score", "block"]
-
-
-class ModerationPolicy(Lenient):
-    input: ModerationConfig | None = None
-    output: ModerationConfig | None = None
-
-
-class ModerationParam(Lenient):
-    """``moderation``: a moderated completion (its ``model`` required, as OpenAI's ``ModerationParam`` has it)."""
-
-    model: str
-    policy: ModerationPolicy | None = None
 
 
 class CreateChatCompletionRequest(Sampling):

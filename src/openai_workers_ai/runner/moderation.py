@@ -1,7 +1,8 @@
 """Moderation on Llama Guard 3, for the doors that classify text: the model a request names
 (:func:`moderation_model`, ``/v1/moderations`` and moderated completions), and moderated chat completions
 (``moderation: {model, policy}``): the input classified while the model answers, each choice's output once it
-is done, the results beside the answer in OpenAI's shape. Not a route module."""
+is done, the results beside the answer in OpenAI's shape. In ``runner/``, below the doors, so that an executor
+may use it too."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from ..errors import APIError, InvalidRequest
 from ..fanout import gather_bounded
 from ..translate import moderations
 from ..translate.chat_completion import Assembly
-from ..types.chat import CreateChatCompletionRequest, ModerationParam, ModerationPolicy
+from ..types.chat import CreateChatCompletionRequest
+from ..types.moderations import ModerationParam, ModerationPolicy
 from ..workers_ai.spec import Choice
 
 
