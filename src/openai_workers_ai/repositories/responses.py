@@ -41,7 +41,7 @@ SETTINGS_KEY = "__settings"
 
 _COLUMNS = ("id, owner, status, model, background, previous_response_id, conversation_id, request, usage, error,"
             " incomplete_details, created_at, completed_at, deadline")
-_SELECT = f"SELECT {_COLUMNS}, claim, updated_at FROM responses"
+_SELECT = f"SELECT {_COLUMNS}, claim, updated_at, moderation FROM responses"
 
 
 def _json(value: Any) -> str | None:
@@ -73,6 +73,8 @@ class ResponseRow:
     """The token of the job delivery that generates (or ended) it, when one claimed it."""
     updated_at: int | None = None
     """When the row was last written; while it is ``in_progress``, its generator's liveness mark."""
+    moderation: dict[str, Any] | None = None
+    """A moderated response's results, once it ended (``migrations/0016_response_moderation.sql``)."""
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> ResponseRow:
@@ -84,7 +86,7 @@ class ResponseRow:
         return cls(row["id"], row["owner"], row["status"], row["model"], bool(row["background"]),
                    row["previous_response_id"], row["conversation_id"], request, decoded("usage"),
                    decoded("error"), decoded("incomplete_details"), row["created_at"], row["completed_at"],
-                   row["deadline"], settings, row.get("claim"), row.get("updated_at"))
+                   row["deadline"], settings, row.get("claim"), row.get("updated_at"), decoded("moderation"))
 
 
 def stored_request(request: dict[str, Any], settings: dict[str, Any] | None) -> bytes:
@@ -107,8 +109,12 @@ def insert(db: Database, row: ResponseRow, now: int, request_json: bytes | None 
                                       _json(row.error), _json(row.incomplete_details), row.completed_at, row.deadline)
     nulls = (a is None, b is None, c is None, d is None, e is None, f is None, g is None)
     sql = _INSERTS.get(nulls) or _insert_sql(nulls)
+    values = [value for value in optional if value is not None]
+    if row.moderation is not None:  # (a column left out is NULL: the SQL of every other response is as it was)
+        sql = sql.replace(") VALUES (", ", moderation) VALUES (", 1)[:-1] + ", ?)"
+        values.append(json_bytes(row.moderation).decode())
     return db.prepare(sql).bind(row.id, row.owner, row.status, row.model, int(row.background), request_json.decode(),
-                                row.created_at, now, *[value for value in optional if value is not None])
+                                row.created_at, now, *values)
 
 
 _OPTIONAL = ("previous_response_id", "conversation_id", "usage", "error", "incomplete_details", "completed_at",
@@ -142,9 +148,9 @@ def finish(db: Database, row: ResponseRow, now: int, *, was: tuple[str, ...] = (
     claimed = "" if claim is None else " AND claim = ?"
     return db.prepare(
         "UPDATE responses SET status = ?, usage = ?, error = ?, incomplete_details = ?, completed_at = ?,"
-        f" deadline = NULL, updated_at = ? WHERE id = ? AND status IN ({marks}){claimed}"
+        f" deadline = NULL, updated_at = ?, moderation = ? WHERE id = ? AND status IN ({marks}){claimed}"
     ).bind(row.status, _json(row.usage), _json(row.error), _json(row.incomplete_details), row.completed_at, now,
-           row.id, *was, *(() if claim is None else (claim,)))
+           _json(row.moderation), row.id, *was, *(() if claim is None else (claim,)))
 
 
 async def fail(db: Database, row: ResponseRow, now: int, *, was: tuple[str, ...], claim: str | None = None) -> bool:

@@ -102,7 +102,7 @@ async def response_of(ctx: AppContext, row: ResponseRow) -> dict[str, Any]:
         row.id, created_at=row.created_at, status=row.status, model=row.model, echoed=row.request, output=output,
         usage=row.usage, error=row.error, incomplete_details=row.incomplete_details, completed_at=row.completed_at,
         previous_response_id=row.previous_response_id, conversation_id=row.conversation_id,
-        background=row.background,
+        background=row.background, moderation=row.moderation,
     )
 
 

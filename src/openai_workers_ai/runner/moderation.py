@@ -1,8 +1,9 @@
 """Moderation on Llama Guard 3, for the doors that classify text: the model a request names
-(:func:`moderation_model`, ``/v1/moderations`` and moderated completions), and moderated chat completions
+(:func:`moderation_model`, ``/v1/moderations`` and moderated completions); moderated chat completions
 (``moderation: {model, policy}``): the input classified while the model answers, each choice's output once it
-is done, the results beside the answer in OpenAI's shape. In ``runner/``, below the doors, so that an executor
-may use it too."""
+is done, the results beside the answer in OpenAI's shape; and moderated responses (:func:`score_input`,
+:func:`response_moderation`: one result each for the response's input items and its output items). In
+``runner/``, below the doors, so that the Responses executor may use it too."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from ..translate import moderations
 from ..translate.chat_completion import Assembly
 from ..types.chat import CreateChatCompletionRequest
 from ..types.moderations import ModerationParam, ModerationPolicy
+from ..types.responses import Item
 from ..workers_ai.spec import Choice
 
 
@@ -87,13 +89,71 @@ async def classify(ctx: AppContext, model: ModelInfo, texts: list[str]) -> dict[
     """OpenAI's ``ChatCompletionModerationResults`` for ``texts`` (one result each; an empty text is not
     flagged and costs no call), or its ``ChatCompletionModerationError`` when Llama Guard fails: the answer
     stands without its moderation."""
-    async def one(text: str) -> dict[str, Any]:
-        verdict = moderations.verdict(await ctx.backends.ai.run(model.id, moderations.guard_inputs(text))) \
-            if text else (False, [])
-        return {"type": "moderation_result", "model": model.id, **moderations.result(*verdict)}
-
     try:
-        results = await gather_bounded([partial(one, text) for text in texts])
+        results = await gather_bounded([partial(_result, ctx, model, text) for text in texts])
     except APIError as error:
-        return {"type": "error", "code": error.code or "moderation_failed", "message": error.message}
+        return _error(error)
     return {"type": "moderation_results", "model": model.id, "results": results}
+
+
+async def score(ctx: AppContext, model: ModelInfo, text: str) -> dict[str, Any]:
+    """A response's side (its input or its output) scored: OpenAI's ``ModerationResultBody`` for ``text``, or
+    its ``ModerationErrorBody`` when Llama Guard fails (the response stands without that side's result)."""
+    try:
+        return await _result(ctx, model, text)
+    except APIError as error:
+        return _error(error)
+
+
+async def _result(ctx: AppContext, model: ModelInfo, text: str) -> dict[str, Any]:
+    """One ``moderation_result`` for ``text`` (an empty text is not flagged and costs no call)."""
+    verdict = moderations.verdict(await ctx.backends.ai.run(model.id, moderations.guard_inputs(text))) \
+        if text else (False, [])
+    return {"type": "moderation_result", "model": model.id, **moderations.result(*verdict)}
+
+
+def _error(error: APIError) -> dict[str, Any]:
+    return {"type": "error", "code": error.code or "moderation_failed", "message": error.message}
+
+
+# ---- moderated responses ---------------------------------------------------------------------
+
+
+TEXT_PARTS = frozenset({"input_text", "output_text", "text", "refusal"})
+
+
+def score_input(ctx: AppContext, model: ModelInfo, items: list[Item]) -> asyncio.Task[dict[str, Any]]:
+    """A response's input (its input ``items``) scored, started now: it runs while the model answers."""
+    return asyncio.ensure_future(score(ctx, model, items_text(items)))
+
+
+async def response_moderation(ctx: AppContext, model: ModelInfo, checked: asyncio.Task[dict[str, Any]],
+                              output: list[Item]) -> dict[str, Any]:
+    """A moderated response's ``moderation`` (OpenAI's ``Moderation``), once its ``output`` is done: the input's
+    result (``checked``: :func:`score_input`'s task) and the output's, each a result or an error."""
+    return {"input": await checked, "output": await score(ctx, model, items_text(output))}
+
+
+def items_text(items: list[Item]) -> str:
+    """What a response's moderation reads of its input or output items: their text parts (a message's text
+    and refusals; a tool output's), the arguments of function calls, one per line. Images, files, reasoning
+    and the gateway's own items (a file search) are not read."""
+    texts: list[str] = []
+    for item in items:
+        kind = item.get("type")
+        if kind == "message":
+            texts += _parts_text(item.get("content"))
+        elif kind == "function_call":
+            texts.append(str(item.get("arguments") or ""))
+        elif kind == "function_call_output":
+            texts += _parts_text(item.get("output"))
+    return "\n".join(text for text in texts if text)
+
+
+def _parts_text(content: Any) -> list[str]:
+    if isinstance(content, str):
+        return [content]
+    if not isinstance(content, list):
+        return []
+    return [str(part.get("text") or part.get("refusal") or "") for part in content
+            if isinstance(part, dict) and part.get("type") in TEXT_PARTS]

@@ -8,8 +8,8 @@ serve all the ways a response runs:
 
 - ``stream: true`` — the route encodes the events as SSE (or WebSocket messages) as they come;
 - otherwise — :func:`complete` drains them and the route answers the last event's response
-  (:func:`complete_json`: a foreground response without gateway-run tools takes the same steps without
-  making the events nobody reads, its reply put together from the JSON its rows were stored with);
+  (:func:`complete_json`: a foreground, unmoderated response without gateway-run tools takes the same steps
+  without making the events nobody reads, its reply put together from the JSON its rows were stored with);
 - ``background: true`` — :func:`enqueue` stores the response ``queued`` and sends a
   ``responses.run`` job; the job (:func:`run_job`) claims it (``queued`` → ``in_progress``,
   conditional: a redelivered message finds nothing to do) and drains the same generator, its
@@ -63,7 +63,7 @@ from ..translate import responses as translate
 from ..translate.citations import Source
 from ..types.responses import INCLUDABLE, CreateResponse, Item
 from ..workers_ai import pipeline, spec
-from . import file_search_tool, liveness, response_inputs
+from . import file_search_tool, liveness, moderation, response_inputs
 from .gateway import GatewayTool
 from .liveness import STALE_AFTER
 
@@ -114,6 +114,8 @@ class Plan:
     """The echo's JSON as pydantic-core made it (:func:`~..replies.pydantic_json`), for the reply: a
     foreground response's ``request_json`` (None when only the fallback could make it, and for a
     background response, whose ``request_json`` holds its settings too)."""
+    moderator: ModelInfo | None = None
+    """A moderated response's moderation model (``moderation: {model, policy}``): its input and output scored."""
 
     @property
     def store(self) -> bool:
@@ -125,11 +127,12 @@ class Plan:
 
     def row(self, status: str, *, usage: dict[str, Any] | None = None, error: dict[str, Any] | None = None,
             incomplete_details: dict[str, Any] | None = None, completed_at: int | None = None,
-            deadline: int | None = None) -> ResponseRow:
+            deadline: int | None = None, moderation: dict[str, Any] | None = None) -> ResponseRow:
         request = self.request
         return ResponseRow(self.response_id, self.owner, status, self.model.id, bool(request.background),
                            request.previous_response_id, request.conversation_id, self.echoed, usage, error,
-                           incomplete_details, self.created_at, completed_at, deadline, self.settings)
+                           incomplete_details, self.created_at, completed_at, deadline, self.settings,
+                           moderation=moderation)
 
     def response(self, status: str, output: list[Item], **fields: Any) -> dict[str, Any]:
         return objects.response_object(
@@ -167,6 +170,7 @@ async def prepare(ctx: AppContext, req: CreateResponse, *, owner: str, reader: s
         request_json = echo_json or responses.stored_request(echoed, settings)
         _check_size(echoed, request_json)
     model = ctx.catalog.resolve(req.model or ctx.settings.default_model, task="text-generation")
+    moderator = None if req.moderation is None else moderation.moderator(ctx, req.moderation)
     new = new_input if new_input is not None else translate.input_items(req.input)
     # A text input is one user message of text, with a fresh id: nothing to look up, repeat or read.
     text_input = new_input is None and isinstance(req.input, str)
@@ -194,7 +198,7 @@ async def prepare(ctx: AppContext, req: CreateResponse, *, owner: str, reader: s
                 await t.check(ctx, tool, i, reader)
             gateway[t.function.name] = (t, tool)
     return Plan(response_id or translate.object_id("resp_"), owner, model, req, echoed, new, chat, ctx.now(),
-                gateway, past.items, settings, request_json, echo_json=echo_json)
+                gateway, past.items, settings, request_json, echo_json=echo_json, moderator=moderator)
 
 
 _INPUT_WHERES = tuple(f"input[{i}]" for i in range(16))
@@ -313,7 +317,7 @@ def _kept(ctx: AppContext, plan: Plan) -> AbstractAsyncContextManager[None]:
 async def complete(ctx: AppContext, plan: Plan) -> dict[str, Any]:
     """The response run to its end without streaming (:func:`execute`'s events drained): its Response
     object as it ends."""
-    if not plan.gateway and not plan.request.background:
+    if not plan.gateway and not plan.request.background and plan.moderator is None:
         return (await _answered(ctx, plan)).response(plan)
     final: dict[str, Any] = {}
     async for event in _execute(ctx, plan, streaming=False):  # to its end or its failure: nothing left to close
@@ -322,10 +326,10 @@ async def complete(ctx: AppContext, plan: Plan) -> dict[str, Any]:
 
 
 async def complete_json(ctx: AppContext, plan: Plan) -> bytes:
-    """:func:`complete`'s Response object as JSON (:func:`~..replies.json_bytes`'s bytes). A foreground
-    response without gateway-run tools is put together from the JSON its rows were stored with, made once
-    (:func:`~..translate.response_objects.response_json`: ~3 µs less than serializing it again)."""
-    if not plan.gateway and not plan.request.background:
+    """:func:`complete`'s Response object as JSON (:func:`~..replies.json_bytes`'s bytes). A foreground,
+    unmoderated response without gateway-run tools is put together from the JSON its rows were stored with, made
+    once (:func:`~..translate.response_objects.response_json`: ~3 µs less than serializing it again)."""
+    if not plan.gateway and not plan.request.background and plan.moderator is None:
         return (await _answered(ctx, plan)).json(plan)
     return json_bytes(await complete(ctx, plan))
 
@@ -391,6 +395,8 @@ async def _execute(ctx: AppContext, plan: Plan, *, streaming: bool) -> AsyncIter
         started = plan.response("in_progress", writer.output)
         yield writer.lifecycle("response.created", started)
         yield writer.lifecycle("response.in_progress", started)
+    # A moderated response's input is scored while the model answers (its task cancelled if it fails or stops).
+    scoring = None if plan.moderator is None else moderation.score_input(ctx, plan.moderator, plan.input)
     try:
         reason, usage = None, NO_USAGE
         gateway = _Gateway(plan, plan.spec)
@@ -444,9 +450,13 @@ async def _execute(ctx: AppContext, plan: Plan, *, streaming: bool) -> AsyncIter
         status, incomplete = objects.outcome(reason)
         for out in writer.close_all("incomplete" if status == "incomplete" else "completed"):
             yield out
+        moderated = None if scoring is None or plan.moderator is None else \
+            await moderation.response_moderation(ctx, plan.moderator, scoring, writer.output)
         final = plan.response(status, writer.output, completed_at=ctx.now(), incomplete_details=incomplete,
-                              usage=objects.usage_object(usage, objects.reasoning_tokens(writer.output, usage)))
-        await _persist(ctx, plan, status, final["output"], final["usage"], incomplete, final["completed_at"])
+                              usage=objects.usage_object(usage, objects.reasoning_tokens(writer.output, usage)),
+                              moderation=moderated)
+        await _persist(ctx, plan, status, final["output"], final["usage"], incomplete, final["completed_at"],
+                       moderation=moderated)
     except APIError as error:
         if not streaming and not plan.request.background:
             raise
@@ -459,6 +469,9 @@ async def _execute(ctx: AppContext, plan: Plan, *, streaming: bool) -> AsyncIter
                                writer.event("response.failed", response=failed)):
             yield out
         return
+    finally:
+        if scoring is not None:  # (done by now, unless the response failed or stopped)
+            scoring.cancel()
     instead = await _ending_as_stored(ctx, plan, writer, status) if watched else None
     for out in instead or (writer.event(f"response.{status}", response=final),):
         yield out
@@ -584,14 +597,16 @@ def _error_code(error: APIError) -> str:
 
 async def _persist(ctx: AppContext, plan: Plan, status: str, output_items: list[Item], usage: dict[str, Any],
                    incomplete_details: dict[str, Any] | None, completed_at: int,
-                   output_json: list[bytes | None] | None = None, usage_json: bytes | None = None) -> None:
+                   output_json: list[bytes | None] | None = None, usage_json: bytes | None = None,
+                   moderation: dict[str, Any] | None = None) -> None:
     """Store the finished response (when ``store``), and append to its conversation — one batch.
     ``output_json`` and ``usage_json``: the output items' and the usage's JSON, when made already (each as
-    ``json_bytes`` makes it; None where it was not)."""
+    ``json_bytes`` makes it; None where it was not); ``moderation``: a moderated response's results."""
     if not plan.store:
         return
     backends, now = ctx.backends, ctx.now()
-    row = plan.row(status, usage=usage, incomplete_details=incomplete_details, completed_at=completed_at)
+    row = plan.row(status, usage=usage, incomplete_details=incomplete_details, completed_at=completed_at,
+                   moderation=moderation)
     encoded = output_json or [None] * len(output_items)
     output = [items.NewItem(plan.response_id, "output", item, made) for item, made in zip(output_items, encoded, strict=True)]
     conversation = [] if plan.conversation_id is None else [

@@ -81,8 +81,9 @@ def response_object(
     usage: dict[str, Any] | None = None, error: dict[str, Any] | None = None,
     incomplete_details: dict[str, Any] | None = None, completed_at: int | None = None,
     previous_response_id: str | None = None, conversation_id: str | None = None, background: bool = False,
+    moderation: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """OpenAI's ``response`` object."""
+    """OpenAI's ``response`` object (``moderation``: a moderated response's results, once it ended)."""
     response = _head(response_id, created_at, status, model, error, incomplete_details, completed_at,
                      conversation_id, background)
     response["output"] = output
@@ -90,6 +91,8 @@ def response_object(
     response.update(echoed)
     if usage is not None:  # absent until the response is generated (the schema has no null)
         response["usage"] = usage
+    if moderation is not None:  # only a moderated response's
+        response["moderation"] = moderation
     return response
 
 
@@ -392,6 +395,7 @@ def replay(response: dict[str, Any]) -> list[Event]:
     # Nothing made yet (the events are all built before any is sent: the writer's output would be whole by then)
     start = {**response, "status": "in_progress", "output": [], "completed_at": None}
     start.pop("usage", None)
+    start.pop("moderation", None)
     events = [writer.lifecycle("response.created", start), writer.lifecycle("response.in_progress", start)]
     for position, item in enumerate(response["output"]):
         kind = item["type"]

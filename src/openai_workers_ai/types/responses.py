@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, Strict, StrictBool, StrictStr
 
 from .common import Lenient, Metadata, Request
+from .moderations import ModerationParam
 from .vector_stores import AnyFilter, RankingOptions
 
 Item = dict[str, Any]
@@ -94,7 +95,7 @@ class CreateResponse(Context):
     service_tier: str | None = None
     top_logprobs: Annotated[int, Strict(), Field(ge=0, le=20)] | None = None
     prompt: dict[str, Any] | None = None
-    moderation: dict[str, Any] | None = None
+    moderation: ModerationParam | None = None
     context_management: list[dict[str, Any]] | None = None
 
 
