@@ -5,14 +5,17 @@ In-process over the simulator, whose Llama Guard flags ``bomb`` (S9)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
 import pytest
+from starlette.testclient import TestClient
 
 from openai_workers_ai.jobs import InProcessJobs
 from openai_workers_ai.simulator import Simulator
 
+from .conftest import KEY
 from .openapi import assert_matches
 from .responses_util import sse_events
 
@@ -92,6 +95,24 @@ async def test_a_stream_carries_it_on_its_closing_event_only(client: httpx.Async
     assert (await client.get(f"{URL}/{final['response']['id']}")).json()["moderation"] == moderation
     replayed = sse_events(await client.get(f"{URL}/{final['response']['id']}", params={"stream": "true"}))
     assert "moderation" not in replayed[0]["response"] and replayed[-1]["response"]["moderation"] == moderation
+
+
+async def test_a_response_that_fails_has_none(client: httpx.AsyncClient) -> None:
+    """The model failing in the middle of a stream: ``response.failed``, without moderation (nothing to score
+    the output of), and the stored response has none either."""
+    events = sse_events(await client.post(URL, json=body_of("fail-mid:500", stream=True)))
+    assert events[-1]["type"] == "response.failed" and "moderation" not in events[-1]["response"]
+    stored = (await client.get(f"{URL}/{events[-1]['response']['id']}")).json()
+    assert stored["status"] == "failed" and "moderation" not in stored
+
+
+def test_a_websocket_response_is_moderated(app: Any) -> None:
+    with TestClient(app) as client, client.websocket_connect(
+            URL, headers={"authorization": f"Bearer {KEY}"}) as ws:
+        ws.send_text(json.dumps({"type": "response.create", **body_of("echo: a bomb")}))
+        while (event := json.loads(ws.receive_text()))["type"] != "response.completed":
+            assert "moderation" not in event.get("response", {})
+        assert flagged(event["response"]["moderation"]["input"]) and flagged(event["response"]["moderation"]["output"])
 
 
 async def test_an_incomplete_response_is_moderated_too(client: httpx.AsyncClient) -> None:
