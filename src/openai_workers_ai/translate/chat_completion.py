@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from base64 import urlsafe_b64encode
 from json import dumps
 from json.encoder import encode_basestring
-from random import getrandbits
 from typing import Any
 
-from ..ids import call_id
+from ..ids import call_id, padding
 from ..types.chat import ImagePart, Message, TextPart
 from ..types.common import CompletionTokensDetails, CompletionUsage
 from ..workers_ai.spec import Choice, Delta, Done, Event, Finish, FinishReason, Generated, ToolCallPiece, Usage, gather
@@ -131,7 +129,7 @@ class ChunkWriter:
         if moderation is not None:
             chunk["moderation"] = moderation
         if self.obfuscate:
-            chunk["obfuscation"] = _padding(size).decode()
+            chunk["obfuscation"] = padding(size).decode()
         # "replace": a lone surrogate (an upstream \\ud83d escape cut from its pair) must not crash the stream.
         return b"data: " + dumps(chunk, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace") + b"\n\n"
 
@@ -145,8 +143,8 @@ class ChunkWriter:
         (``calls``), with the role and ``content: null`` (the answer has no text)."""
         if index == 0 and text and not reasoning and not calls:
             prefix, middle, suffix = self._text_frame
-            padding = _padding(len(text)) if self.obfuscate else b""
-            return prefix + encode_basestring(text).encode("utf-8", "replace") + middle + padding + suffix
+            pad = padding(len(text)) if self.obfuscate else b""
+            return prefix + encode_basestring(text).encode("utf-8", "replace") + middle + pad + suffix
         delta: dict[str, Any] = {"role": "assistant", "content": None} if opening else {}
         if reasoning:
             delta["reasoning_content"] = reasoning
@@ -193,13 +191,6 @@ class ChunkWriter:
     def moderation(self, moderation: dict[str, Any]) -> bytes:
         """The moderation chunk of a moderated completion: no choices, the ``moderation`` results."""
         return self.frame([], moderation=moderation)
-
-
-def _padding(size: int) -> bytes:
-    """Random characters (base64url) that bring ``size`` characters of text up to the next multiple of 16 (1 to
-    16). Only their number matters (what they hide is the length of the text, under TLS), so they come from
-    ``random``, at a third of ``secrets``' cost on the hot path."""
-    return urlsafe_b64encode(getrandbits(96).to_bytes(12, "big"))[:16 - size % 16]
 
 
 def _choice(index: int, delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
