@@ -99,3 +99,20 @@ def checked(events: list[dict[str, Any]], first: int = 0) -> list[dict[str, Any]
         assert [i["id"] for i in terminal[0]["response"]["output"]] == [done_items[k]["id"] for k in sorted(done_items)]
         assert_matches(terminal[0]["response"], "Response")
     return events
+
+
+def obfuscated_kinds(events: list[dict[str, Any]]) -> set[str]:
+    """Checks that every delta event (``response.….delta``) carries ``obfuscation`` (OpenAI's default): 1 to 16
+    random base64url characters that bring its ``delta`` up to a multiple of 16; and that no other event has one.
+    Returns the delta events' types."""
+    kinds = set()
+    for event in events:
+        if event["type"].endswith(".delta"):
+            pad = event["obfuscation"]
+            assert isinstance(pad, str) and 1 <= len(pad) <= 16, event
+            assert pad.strip("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == "", event
+            assert (len(event["delta"]) + len(pad)) % 16 == 0, event
+            kinds.add(event["type"])
+        else:
+            assert "obfuscation" not in event, event
+    return kinds

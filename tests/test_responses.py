@@ -21,7 +21,7 @@ from openai_workers_ai.translate import response_objects as objects
 from .conftest import ADMIN_KEY, KEY, OTHER_KEY
 from .images_util import rgba_png
 from .openapi import assert_matches
-from .responses_util import checked, sse_events
+from .responses_util import checked, obfuscated_kinds, sse_events
 
 LLAMA = "@cf/meta/llama-3.1-8b-instruct"
 SCOUT = "@cf/meta/llama-4-scout-17b-16e-instruct"  # tools, vision, tool_choice
@@ -421,6 +421,80 @@ async def test_truncation(client: httpx.AsyncClient, simulator: Simulator) -> No
     assert trimmed["status"] == "completed" and trimmed["truncation"] == "auto"
     sent = simulator.calls[-1][1]["messages"]
     assert len(sent) == 1 and sent[0]["content"].startswith("echo: y")
+
+
+# ---- obfuscation -----------------------------------------------------------------------------
+
+REASONS = {"model": "@cf/qwen/qwen3-30b-a3b-fp8", "input": "echo: the answer to it all", "reasoning": {"effort": "low"}}
+CALLS = {"model": SCOUT, "input": 'call:get_weather {"city": "Paris"}', "tools": [WEATHER]}
+
+
+@pytest.mark.parametrize("options", [None, {}, {"include_obfuscation": True}])
+async def test_delta_events_carry_obfuscation_by_default(client: httpx.AsyncClient, options: Any) -> None:
+    """OpenAI's ``ResponseStreamOptions.include_obfuscation``: "Stream obfuscation adds random characters to an
+    `obfuscation` field on streaming delta events to normalize payload sizes … included by default"."""
+    extra = {} if options is None else {"stream_options": options}
+    kinds = set()
+    for body in (REASONS, CALLS):
+        r = await client.post("/v1/responses", json={**body, "stream": True, **extra})
+        kinds |= obfuscated_kinds(sse_events(r))  # the events still match OpenAI's event schemas
+    assert kinds == {"response.reasoning_text.delta", "response.output_text.delta",
+                     "response.function_call_arguments.delta"}
+
+
+async def test_include_obfuscation_false_leaves_it_out(client: httpx.AsyncClient) -> None:
+    for body in (REASONS, CALLS):
+        r = await client.post("/v1/responses", json={**body, "stream": True,
+                                                     "stream_options": {"include_obfuscation": False}})
+        assert "obfuscation" not in r.text
+        assert any(e["type"].endswith(".delta") for e in sse_events(r))
+
+
+async def test_obfuscation_is_random_and_never_stored(client: httpx.AsyncClient) -> None:
+    """Added as an event is sent: two streams of the same text differ in it, and a resumed stream
+    (``GET …?stream=true``) of a response streamed with it follows its own ``include_obfuscation``."""
+    pads = []
+    for _ in range(2):
+        events = sse_events(await client.post("/v1/responses", json={**REASONS, "stream": True}))
+        pads.append([e["obfuscation"] for e in events if "obfuscation" in e])
+    assert pads[0] != pads[1] and len(pads[0]) == len(pads[1]) > 0
+    url = f"/v1/responses/{events[-1]['response']['id']}"
+    r = await client.get(url, params={"stream": "true", "include_obfuscation": "false"})
+    assert "obfuscation" not in r.text and sse_events(r)[-1]["response"] == events[-1]["response"]
+    assert "obfuscation" not in (await client.get(url)).text
+
+
+async def test_a_resumed_stream_carries_obfuscation_unless_the_client_declines(client: httpx.AsyncClient) -> None:
+    """The official client sends ``include_obfuscation`` as a query parameter of ``responses.retrieve(…,
+    stream=True)``; without it the replayed deltas carry ``obfuscation``, as streamed ones do."""
+    response = await create(client, **REASONS)
+    url = f"/v1/responses/{response['id']}"
+    kinds = obfuscated_kinds(sse_events(await client.get(url, params={"stream": "true"})))
+    assert kinds == {"response.reasoning_text.delta", "response.output_text.delta"}
+    later = await client.get(url, params={"stream": "true", "starting_after": "3", "include_obfuscation": "true"})
+    tail = [json.loads(line[6:]) for line in later.text.split("\n") if line.startswith("data: ")]
+    assert obfuscated_kinds(checked(tail, first=4))
+    official = AsyncOpenAI(base_url="http://testserver/v1", api_key=KEY, http_client=client, max_retries=0)
+    for include, carried in ((False, False), (True, True)):
+        stream = await official.responses.retrieve(response["id"], stream=True, include_obfuscation=include)
+        deltas = [event async for event in stream if event.type.endswith(".delta")]
+        assert deltas and all(hasattr(event, "obfuscation") is carried for event in deltas)
+
+
+def test_dumps_event_pads_every_kind_of_delta() -> None:
+    """Any ``response.….delta`` event (a refusal's, a summary's too), whatever its delta's length; the field is
+    last, as in OpenAI's streams, and the rest of the event is as without it."""
+    for kind in ("response.output_text.delta", "response.refusal.delta", "response.reasoning_summary_text.delta",
+                 "response.function_call_arguments.delta"):
+        for delta in ("", "P", "**Craft", "x" * 16, "é" * 17, '"\\'):
+            event = {"type": kind, "sequence_number": 3, "item_id": "msg_1", "output_index": 0, "delta": delta}
+            encoded = objects.dumps_event(event, obfuscate=True)
+            decoded = json.loads(encoded)
+            assert list(decoded)[-1] == "obfuscation" and obfuscated_kinds([decoded]) == {kind}
+            assert {k: v for k, v in decoded.items() if k != "obfuscation"} == event
+            assert objects.dumps_event(event) == json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+    done = {"type": "response.output_text.done", "sequence_number": 4, "text": "P"}
+    assert "obfuscation" not in objects.dumps_event(done, obfuscate=True)
 
 
 # ---- stored responses ------------------------------------------------------------------------

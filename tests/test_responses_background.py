@@ -34,7 +34,7 @@ from openai_workers_ai.types.responses import CreateResponse
 from .conftest import KEY, Clock
 from .held_calls import Held, held
 from .openapi import assert_matches
-from .responses_util import checked, sse_events
+from .responses_util import checked, obfuscated_kinds, sse_events
 from .sse import post_and_leave
 from .test_run_execution import FlakyD1
 
@@ -365,6 +365,18 @@ async def only_response(db: SQLiteD1) -> dict[str, Any]:
     rows = await db.prepare("SELECT id, status, error FROM responses").all()
     assert len(rows) == 1
     return rows[0]
+
+
+@pytest.mark.parametrize("include", [None, True, False])
+async def test_a_streamed_background_response_follows_include_obfuscation(client: httpx.AsyncClient,
+                                                                         include: bool | None) -> None:
+    options = {} if include is None else {"stream_options": {"include_obfuscation": include}}
+    events = sse_events(await client.post("/v1/responses", json={"model": LLAMA, "input": "echo: now and then",
+                                                                 "background": True, "stream": True, **options}))
+    deltas = [e for e in events if e["type"] == "response.output_text.delta"]
+    assert deltas and all(("obfuscation" in e) is (include is not False) for e in deltas)
+    if include is not False:
+        assert obfuscated_kinds(events) == {"response.output_text.delta"}
 
 
 async def test_a_streamed_background_response_goes_on_when_its_client_leaves(

@@ -19,7 +19,7 @@ from openai_workers_ai.simulator import Simulator
 
 from .conftest import KEY, OTHER_KEY
 from .openapi import assert_matches
-from .responses_util import checked
+from .responses_util import checked, obfuscated_kinds
 
 LLAMA = "@cf/meta/llama-3.1-8b-instruct"
 
@@ -41,6 +41,21 @@ def turn(ws: Any, **body: Any) -> list[dict[str, Any]]:
         events.append(event)
         if event["type"] in ("response.completed", "response.incomplete", "response.failed", "error"):
             return events
+
+
+def test_delta_events_carry_obfuscation_unless_declined(app: Any) -> None:
+    """As over SSE: each delta event carries ``obfuscation`` (OpenAI's default), left out when the message's
+    ``stream_options.include_obfuscation`` is false; the ``stream_id`` a lane's events echo stays."""
+    with TestClient(app) as client, client.websocket_connect(
+            "/v1/responses", headers={"authorization": f"Bearer {KEY}"}) as ws:
+        events = checked(turn(ws, input="echo: one two three", store=False))
+        assert obfuscated_kinds(events) == {"response.output_text.delta"}
+        events = turn(ws, input="echo: one two three", store=False, stream_id="lane-1")
+        assert obfuscated_kinds(events) and {e["stream_id"] for e in events} == {"lane-1"}
+        declined = checked(turn(ws, input="echo: one two three", store=False,
+                                stream_options={"include_obfuscation": False}))
+        assert any(e["type"] == "response.output_text.delta" for e in declined)
+        assert not any("obfuscation" in e for e in declined)
 
 
 def test_responses_over_a_websocket(app: Any, simulator: Simulator) -> None:

@@ -53,22 +53,28 @@ async def create(request: Request) -> Response:
         return json_reply(await runner.complete_json(ctx, plan))
     if body.background:  # streamed while stored as a background response (cancellable, with a deadline)
         await runner.start_streamed(ctx, plan)
-    return _sse(await primed(runner.execute(ctx, plan)))
+    return _sse(await primed(runner.execute(ctx, plan)), obfuscate=_obfuscated(body))
 
 
-def _sse(events: AsyncIterator[objects.Event], starting_after: int = -1) -> Response:
+def _obfuscated(body: CreateResponse) -> bool:
+    """Whether the delta events carry ``obfuscation``: OpenAI's default, unless
+    ``stream_options.include_obfuscation`` is false."""
+    return not (body.stream_options and body.stream_options.get("include_obfuscation") is False)
+
+
+def _sse(events: AsyncIterator[objects.Event], starting_after: int = -1, *, obfuscate: bool) -> Response:
     last = [starting_after]
 
     async def frames() -> AsyncIterator[bytes]:
         async for event in events:
             last[0] = event["sequence_number"]
             if event["sequence_number"] > starting_after:
-                yield sse(runner.dumps_event(event), event=event["type"])
+                yield sse(objects.dumps_event(event, obfuscate), event=event["type"])
 
     def on_error(error: APIError) -> bytes:  # a bug: the executor reports model failures itself
         event = {"type": "error", "code": error.code, "message": error.message, "param": error.param,
                  "sequence_number": last[0] + 1}
-        return sse(runner.dumps_event(event), event="error")
+        return sse(objects.dumps_event(event), event="error")
 
     return sse_response(frames(), on_error=on_error)
 
@@ -147,7 +153,9 @@ async def retrieve(request: Request) -> Response:
         for event in events:
             yield event
 
-    return _sse(replayed(), int(raw))
+    # the official client sends include_obfuscation=false (a query parameter here) to go without it
+    obfuscate = request.query_params.get("include_obfuscation", "").lower() != "false"
+    return _sse(replayed(), int(raw), obfuscate=obfuscate)
 
 
 async def _ended(ctx: AppContext, row: ResponseRow, reader: str | None) -> ResponseRow | None:
@@ -296,13 +304,13 @@ class _Socket:
         self.sending = asyncio.Lock()
         self.remembered: dict[str, list[Any]] = {}
 
-    async def send(self, event: objects.Event, stream_id: str | None) -> None:
+    async def send(self, event: objects.Event, stream_id: str | None, obfuscate: bool = False) -> None:
         if event["type"] == "error" and "error" not in event:  # one in the response's stream: OpenAI's socket shape
             event = _ws_error(event)
         if stream_id is not None:
             event = {**event, "stream_id": stream_id}
         async with self.sending:
-            await self.ws.send_text(runner.dumps_event(event))
+            await self.ws.send_text(objects.dumps_event(event, obfuscate))
 
     async def fail(self, error: APIError, stream_id: str | None) -> None:
         """A message's error (the HTTP error it would be): OpenAI's ``ResponseWsError``, with its ``status``."""
@@ -355,8 +363,9 @@ class _Socket:
         plan = await runner.prepare(self.ctx, req, owner=self.who.key_hash,
                                     reader=None if self.who.admin else self.who.key_hash, cached=cached)
         final: dict[str, Any] | None = None
+        obfuscate = _obfuscated(req)
         async for event in runner.execute(self.ctx, plan):
-            await self.send(event, stream_id)
+            await self.send(event, stream_id, obfuscate)
             final = event.get("response", final)
         if final is not None and final["status"] != "failed":
             self.remembered[plan.response_id] = [*plan.history, *plan.input, *final["output"]]

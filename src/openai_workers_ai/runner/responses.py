@@ -43,7 +43,6 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, aclosing, nullcontext
 from dataclasses import dataclass, field, replace
-from json import dumps
 from typing import Any
 
 from .. import webhooks
@@ -845,7 +844,3 @@ async def _generate(ctx: AppContext, plan: Plan) -> None:
         now = ctx.now()
         await asyncio.shield(responses.requeue(ctx.backends.db, plan.response_id, now, now + DEADLINE, claim))
         raise
-
-
-def dumps_event(event: objects.Event) -> str:
-    return dumps(event, ensure_ascii=False, separators=(",", ":"))

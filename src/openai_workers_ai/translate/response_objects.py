@@ -11,15 +11,17 @@
   ``function_call_arguments.done``, or a gateway tool's ``response.file_search_call.in_progress`` →
   ``….searching`` → ``….completed``) → ``output_item.done``, then ``response.completed`` /
   ``incomplete`` / ``failed``;
-- :func:`replay` — the same sequence rebuilt from a stored response (``GET …?stream=true``).
+- :func:`replay` — the same sequence rebuilt from a stored response (``GET …?stream=true``);
+- :func:`dumps_event` — an event as the client gets it: its JSON, a delta's ``obfuscation`` added as it is sent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from json import dumps
 from typing import Any
 
-from ..ids import call_id
+from ..ids import call_id, padding
 from ..replies import pydantic_json
 from ..types.responses import CreateResponse, Item
 from ..workers_ai.spec import Choice, Delta, FinishReason, ToolCallPiece, Usage
@@ -417,3 +419,15 @@ def replay(response: dict[str, Any]) -> list[Event]:
     if response["status"] in closing:
         events.append(writer.event(closing[response["status"]], response=response))
     return events
+
+
+def dumps_event(event: Event, obfuscate: bool = False) -> str:
+    """``event`` as JSON. With ``obfuscate`` (OpenAI's default: ``stream_options.include_obfuscation``, or a
+    resumed stream's ``include_obfuscation`` parameter, not false) a delta event (``response.….delta``) ends
+    with an ``obfuscation`` string of random characters, "to normalize payload sizes as a mitigation to
+    certain side-channel attacks" (OpenAI's ``ResponseStreamOptions``): it pads the ``delta`` to a multiple
+    of 16 characters. Added here, as it is sent: no event kept or replayed holds it."""
+    text = dumps(event, ensure_ascii=False, separators=(",", ":"))
+    if obfuscate and event["type"].endswith(".delta"):  # its padding is base64url: nothing to escape
+        return f'{text[:-1]},"obfuscation":"{padding(len(event["delta"])).decode()}"}}'
+    return text
