@@ -9,12 +9,11 @@ from typing import Any
 import httpx
 import pytest
 
+from .moderation_util import GUARD, MODERATED, UNMODERATABLE
 from .openapi import assert_matches
 from .sse import chat_chunks
 
 URL = "/v1/chat/completions"
-GUARD = "@cf/meta/llama-guard-3-8b"
-MODERATED = {"model": "omni-moderation-latest"}
 
 
 def body_of(content: str, **fields: Any) -> dict[str, Any]:
@@ -77,14 +76,7 @@ async def test_a_failed_moderation_is_an_error_object_and_the_answer_stands(clie
     assert_matches(body["moderation"], "ChatCompletionModeration")
 
 
-@pytest.mark.parametrize(("moderation", "param", "code"), [
-    ({}, "moderation.model", "missing_required_parameter"),  # ModerationParam requires its model
-    ({"policy": None}, "moderation.model", "missing_required_parameter"),
-    ({**MODERATED, "policy": {"input": {}}}, "moderation.policy.input.mode", "missing_required_parameter"),
-    ({"model": "gpt-4o-mini"}, "moderation.model", "model_not_supported"),
-    ({**MODERATED, "policy": {"input": {"mode": "block"}}}, "moderation.policy.input.mode", "unsupported_value"),
-    ({**MODERATED, "policy": {"output": {"mode": "block"}}}, "moderation.policy.output.mode", "unsupported_value"),
-])
+@pytest.mark.parametrize(("moderation", "param", "code"), UNMODERATABLE)
 async def test_what_cannot_be_moderated_is_a_400(client: httpx.AsyncClient, moderation: dict[str, Any], param: str,
                                                  code: str) -> None:
     r = await client.post(URL, json={**body_of("echo: hi"), "moderation": moderation})

@@ -16,13 +16,12 @@ from openai_workers_ai.jobs import InProcessJobs
 from openai_workers_ai.simulator import Simulator
 
 from .conftest import KEY
+from .moderation_util import GUARD, MODERATED, UNMODERATABLE
 from .openapi import assert_matches
 from .responses_util import sse_events
 
 URL = "/v1/responses"
-GUARD = "@cf/meta/llama-guard-3-8b"
 LLAMA = "@cf/meta/llama-3.1-8b-instruct"
-MODERATED = {"model": "omni-moderation-latest"}
 
 
 def body_of(text: str | list[dict[str, Any]], **fields: Any) -> dict[str, Any]:
@@ -155,14 +154,7 @@ async def test_without_store_it_is_answered_and_not_kept(client: httpx.AsyncClie
     assert (await client.get(f"{URL}/{body['id']}")).status_code == 404
 
 
-@pytest.mark.parametrize(("moderation", "param", "code"), [
-    ({}, "moderation.model", "missing_required_parameter"),  # ModerationParam requires its model
-    ({"policy": None}, "moderation.model", "missing_required_parameter"),
-    ({**MODERATED, "policy": {"input": {}}}, "moderation.policy.input.mode", "missing_required_parameter"),
-    ({"model": "gpt-4o-mini"}, "moderation.model", "model_not_supported"),
-    ({**MODERATED, "policy": {"input": {"mode": "block"}}}, "moderation.policy.input.mode", "unsupported_value"),
-    ({**MODERATED, "policy": {"output": {"mode": "block"}}}, "moderation.policy.output.mode", "unsupported_value"),
-])
+@pytest.mark.parametrize(("moderation", "param", "code"), UNMODERATABLE)
 @pytest.mark.parametrize("background", [False, True])
 async def test_what_cannot_be_moderated_is_a_400(client: httpx.AsyncClient, moderation: dict[str, Any], param: str,
                                                  code: str, background: bool) -> None:
