@@ -124,6 +124,12 @@ class Plan:
     def conversation_id(self) -> str | None:
         return self.request.conversation_id
 
+    @property
+    def direct(self) -> bool:
+        """A foreground, unmoderated response without gateway-run tools: one model call, answered without
+        the events nobody reads when it is not streamed (:func:`_answered`)."""
+        return not self.gateway and not self.request.background and self.moderator is None
+
     def row(self, status: str, *, usage: dict[str, Any] | None = None, error: dict[str, Any] | None = None,
             incomplete_details: dict[str, Any] | None = None, completed_at: int | None = None,
             deadline: int | None = None, moderation: dict[str, Any] | None = None) -> ResponseRow:
@@ -316,7 +322,7 @@ def _kept(ctx: AppContext, plan: Plan) -> AbstractAsyncContextManager[None]:
 async def complete(ctx: AppContext, plan: Plan) -> dict[str, Any]:
     """The response run to its end without streaming (:func:`execute`'s events drained): its Response
     object as it ends."""
-    if not plan.gateway and not plan.request.background and plan.moderator is None:
+    if plan.direct:
         return (await _answered(ctx, plan)).response(plan)
     final: dict[str, Any] = {}
     async for event in _execute(ctx, plan, streaming=False):  # to its end or its failure: nothing left to close
@@ -328,7 +334,7 @@ async def complete_json(ctx: AppContext, plan: Plan) -> bytes:
     """:func:`complete`'s Response object as JSON (:func:`~..replies.json_bytes`'s bytes). A foreground,
     unmoderated response without gateway-run tools is put together from the JSON its rows were stored with, made
     once (:func:`~..translate.response_objects.response_json`: ~3 µs less than serializing it again)."""
-    if not plan.gateway and not plan.request.background and plan.moderator is None:
+    if plan.direct:
         return (await _answered(ctx, plan)).json(plan)
     return json_bytes(await complete(ctx, plan))
 
