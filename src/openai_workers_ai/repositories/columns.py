@@ -1,4 +1,5 @@
-"""What the Assistants tables share: JSON columns, the ownership clause, and one-row conditional updates."""
+"""What the tables' repositories share: JSON columns, the ownership clause, one-row conditional updates, and
+the conditional statement that gives a row to a new claim (:func:`claimed`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Mapping
 from json import dumps, loads
 from typing import Any
 
+from ..ids import claim_token
 from ..ports import Database
 
 
@@ -35,3 +37,11 @@ async def update_where(
     assignments = ", ".join(f"{column} = ?" for column in changes)
     values = [to_json(v) if isinstance(v, (dict, list)) else v for v in changes.values()]
     return await db.prepare(f"UPDATE {table} SET {assignments} WHERE {where}").bind(*values, *params).run()
+
+
+async def claimed(db: Database, sql: str, *params: object) -> str | None:
+    """A new claim's token (:func:`~..ids.claim_token`) when ``sql`` — a one-row conditional UPDATE whose first
+    parameter is that token, ``params`` the rest — changed its row; None when its conditions did not hold."""
+    token = claim_token()
+    changed = await db.prepare(sql).bind(token, *params).run()
+    return token if changed == 1 else None

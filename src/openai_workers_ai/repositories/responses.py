@@ -24,11 +24,11 @@ from json import dumps, loads
 from typing import Any
 
 from .. import storage, webhooks
-from ..ids import claim_token
 from ..ports import Backends, Database, Statement
 from ..replies import json_bytes
 from ..settings import Settings
 from . import items
+from .columns import claimed
 from .items import ITEMS
 
 ACTIVE = ("queued", "in_progress")
@@ -105,20 +105,16 @@ def insert(db: Database, row: ResponseRow, now: int, request_json: bytes | None 
     if request_json is None:
         request_json = stored_request(row.request, row.settings)
     usage = usage_json.decode() if usage_json is not None else _json(row.usage)
-    a, b, c, d, e, f, g = optional = (row.previous_response_id, row.conversation_id, usage,
-                                      _json(row.error), _json(row.incomplete_details), row.completed_at, row.deadline)
-    nulls = (a is None, b is None, c is None, d is None, e is None, f is None, g is None)
+    optional = (row.previous_response_id, row.conversation_id, usage, _json(row.error),
+                _json(row.incomplete_details), row.completed_at, row.deadline, _json(row.moderation))
+    nulls = tuple([value is None for value in optional])
     sql = _INSERTS.get(nulls) or _insert_sql(nulls)
-    values = [value for value in optional if value is not None]
-    if row.moderation is not None:  # (a column left out is NULL: the SQL of every other response is as it was)
-        sql = sql.replace(") VALUES (", ", moderation) VALUES (", 1)[:-1] + ", ?)"
-        values.append(json_bytes(row.moderation).decode())
     return db.prepare(sql).bind(row.id, row.owner, row.status, row.model, int(row.background), request_json.decode(),
-                                row.created_at, now, *values)
+                                row.created_at, now, *[value for value in optional if value is not None])
 
 
 _OPTIONAL = ("previous_response_id", "conversation_id", "usage", "error", "incomplete_details", "completed_at",
-             "deadline")
+             "deadline", "moderation")
 """The columns :func:`insert` may write NULL, in the order it takes them."""
 _INSERTS: dict[tuple[bool, ...], str] = {}
 """Which optional columns are NULL → :func:`insert`'s SQL (made once each)."""
@@ -185,23 +181,18 @@ async def current(backends: Backends, settings: Settings, row: ResponseRow, now:
 async def claim(db: Database, response_id: str, now: int) -> str | None:
     """``queued`` → ``in_progress``, its liveness mark ``now``: the new claim's token; None when another
     delivery (or a cancel) got there first."""
-    token = claim_token()
-    changed = await db.prepare(
-        "UPDATE responses SET status = 'in_progress', claim = ?, updated_at = ? WHERE id = ? AND status = 'queued'"
-    ).bind(token, now, response_id).run()
-    return token if changed == 1 else None
+    return await claimed(
+        db, "UPDATE responses SET status = 'in_progress', claim = ?, updated_at = ? WHERE id = ? AND status = 'queued'",
+        now, response_id)
 
 
 async def take_over(db: Database, response_id: str, now: int, stale_before: int) -> str | None:
     """An ``in_progress`` response whose liveness mark is older than ``stale_before`` (its generator died),
     and whose deadline is still ahead, claimed anew (its mark ``now``): the new claim's token; None when it
     is not so (its generator is alive, another delivery took it first, it ended)."""
-    token = claim_token()
-    changed = await db.prepare(
-        "UPDATE responses SET claim = ?, updated_at = ? WHERE id = ? AND status = 'in_progress' AND updated_at < ?"
-        " AND deadline > ?"
-    ).bind(token, now, response_id, stale_before, now).run()
-    return token if changed == 1 else None
+    return await claimed(
+        db, "UPDATE responses SET claim = ?, updated_at = ? WHERE id = ? AND status = 'in_progress' AND updated_at < ?"
+        " AND deadline > ?", now, response_id, stale_before, now)
 
 
 async def refresh(db: Database, response_id: str, claim: str, now: int) -> bool:

@@ -19,12 +19,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..ids import claim_token
 from ..pagination import Page
 from ..ports import Database, Statement
 from ..types.common import CompletionUsage
 from ..types.runs import ACTIVE, Run, RunStatus
-from .columns import from_json, to_json, update_where
+from .columns import claimed, from_json, to_json, update_where
 from .pages import page_of
 
 _FIELDS = ("id", "thread_id", "assistant_id", "created_at", "status", "model", "instructions", "tools", "metadata",
@@ -147,12 +146,9 @@ async def take_over(db: Database, run_id: str, now: int, stale_before: int) -> s
     """An ``in_progress`` run whose liveness mark is older than ``stale_before`` (its executor died), before
     its expiry, claimed anew (its mark ``now``): the new claim; None when it is not so (its executor is
     alive, another delivery took it first, it left ``in_progress``)."""
-    token = claim_token()
-    changed = await db.prepare(
-        "UPDATE runs SET claim = ?, updated_at = ? WHERE id = ? AND status = 'in_progress' AND updated_at < ?"
-        " AND (expires_at IS NULL OR expires_at > ?)"
-    ).bind(token, now, run_id, stale_before, now).run()
-    return token if changed == 1 else None
+    return await claimed(
+        db, "UPDATE runs SET claim = ?, updated_at = ? WHERE id = ? AND status = 'in_progress' AND updated_at < ?"
+        " AND (expires_at IS NULL OR expires_at > ?)", now, run_id, stale_before, now)
 
 
 async def refresh(db: Database, run_id: str, claim: str, now: int) -> bool:
