@@ -98,24 +98,8 @@ class SQLiteD1:
         for statement in statements:
             if not isinstance(statement, SQLiteStatement):
                 raise TypeError("SQLiteD1.batch runs only statements this database prepared")
-        conn = self.conn
-        if conn.in_transaction:  # a part of the transaction already open (as Transaction nests)
-            with self.transaction(write=True) as tx:
-                for statement in statements:
-                    tx.execute(statement.sql, statement.params)  # type: ignore[attr-defined]
-            return
-        # What ``with self.transaction(write=True)`` does, written out: a stored response's batch is
-        # ~2 µs of Python less without the context manager and its per-statement wrapper.
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in statements:
-                conn.execute(statement.sql, statement.params)  # type: ignore[attr-defined]
-        except BaseException as exc:
-            conn.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.Error):
-                raise UpstreamError(f"D1_ERROR: {exc}") from exc
-            raise
-        conn.execute("COMMIT")
+        with self.transaction(write=True) as tx:
+            tx.execute_all(statements)  # type: ignore[arg-type]  # SQLiteStatements: checked above
 
     def apply_migrations(self, directory: str | Path) -> list[str]:
         """Apply ``*.sql`` files not yet recorded in ``d1_migrations``, in name order."""
@@ -173,6 +157,8 @@ class Transaction:
     take the write lock first), committed at the end, rolled back on an error; inside a transaction
     already open, a part of that one (no statement of its own)."""
 
+    __slots__ = ("begin", "conn", "nested")
+
     def __init__(self, conn: sqlite3.Connection, begin: str = "BEGIN") -> None:
         self.conn, self.begin = conn, begin
         self.nested = conn.in_transaction
@@ -190,6 +176,16 @@ class Transaction:
     def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         try:
             return self.conn.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise UpstreamError(f"D1_ERROR: {exc}") from exc
+
+    def execute_all(self, statements: Sequence[SQLiteStatement]) -> None:
+        """Each statement run in turn (:meth:`execute`'s errors, without a wrapper a statement: a stored
+        response's batch is ~2 µs of Python less)."""
+        conn = self.conn
+        try:
+            for statement in statements:
+                conn.execute(statement.sql, statement.params)
         except sqlite3.Error as exc:
             raise UpstreamError(f"D1_ERROR: {exc}") from exc
 
