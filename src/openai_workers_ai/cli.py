@@ -32,6 +32,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from .adapters.local import FolderR2, HttpFetcher, RestAI, SQLiteD1
+from .adapters.local_jobs import NewerJobsFile, SQLiteJobs
 from .app import create_app
 from .catalog import Catalog
 from .context import AppContext
@@ -82,8 +83,6 @@ def prepare_data(data_dir: Path, migrations: Path = MIGRATIONS) -> None:
     """Make the data folder and bring the SQLite files up to date (once, before any process serves): the
     D1 file, and the jobs file — a jobs file written by a newer server is refused here, with the reason,
     rather than by a request's job later."""
-    from .adapters.local_jobs import NewerJobsFile, SQLiteJobs
-
     data_dir.mkdir(parents=True, exist_ok=True)
     SQLiteD1(data_dir / "d1.sqlite3").apply_migrations(migrations)
     try:
@@ -96,7 +95,6 @@ def local_backends(data_dir: Path, ai: AI, settings: Settings | None = None) -> 
     """SQLite, a folder and a vector index under ``data_dir`` (prepared), ``ai``, the URL fetcher, and
     an in-process job runner (started by :func:`process_lifetime`) over the jobs in ``jobs.sqlite3``
     there (what a stopped server had queued, and what the other processes queue)."""
-    from .adapters.local_jobs import SQLiteJobs
     from .adapters.local_vectors import LocalVectorIndex  # numpy: loaded when a server starts, not on import
 
     return Backends(ai=ai, db=SQLiteD1(data_dir / "d1.sqlite3"), bucket=FolderR2(data_dir / "r2"),

@@ -18,13 +18,12 @@ from ...context import AppContext, context
 from ...errors import InvalidRequest, ModelNotFound
 from ...replies import json_response
 from ...translate import ollama_models
-from ...types.ollama import ModelRequest
+from ...types.ollama import FOREVER, ModelRequest
 from ...validation import parse_ollama
 from ..models import CATALOG_CREATED
 
 # Ollama serves language and embedding models; the other Workers AI tasks have no Ollama API.
 TASKS = ("text-generation", "text-embeddings")
-FOREVER = (2**63 - 1) // 10**9  # seconds: Go's longest time.Duration, Ollama's keep_alive of a negative value
 
 
 def listed(ctx: AppContext) -> list[tuple[str, ModelInfo]]:
