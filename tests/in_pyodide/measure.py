@@ -172,11 +172,17 @@ def report(pyodide: dict[str, float], cpython: dict[str, float]) -> str:
         "shell_first_request": "first request through the shell (build incl.)",
         "shell_request": "chat request through the shell, median",
         "binding_call": "  of which inside env.AI.run (loopback HTTP)",
+        "shell_chat_own": "chat through the shell, AI and D1 apart",
+        "shell_response_own": "stored Response, the same (median)",
+        "shell_response_d1": "  its D1 statements (node:sqlite)",
         "batch_validation": "a batch's input validated, per MiB",
     }
     for key, name in names.items():
         if key in pyodide or key in cpython:
             lines.append(_row(name, pyodide.get(key), cpython.get(key)))
+    if pyodide.get("shell_chat_own") and pyodide.get("shell_response_own"):
+        ratio = pyodide["shell_response_own"] / pyodide["shell_chat_own"]
+        lines.append(f"  stored Response / chat, through the shell, AI and D1 apart: {ratio:.2f}x")
     return "\n".join(lines)
 
 

@@ -40,11 +40,15 @@ class D1PreparedStatement {
   }
 
   execute(method) {
+    const start = performance.now();
+    let result;
     try {
-      return this.database.sqlite.prepare(this.sql)[method](...this.values);
+      result = this.database.sqlite.prepare(this.sql)[method](...this.values);
     } catch (error) {
       throw d1Error(error);
     }
+    this.database.seconds += (performance.now() - start) / 1000;
+    return result;
   }
 
   meta(changes = 0, lastRowId = 0) {
@@ -69,6 +73,7 @@ class D1PreparedStatement {
 export class SqliteD1 {
   constructor(migrationsDir) {
     this.sqlite = new DatabaseSync(":memory:");
+    this.seconds = 0; // time spent in SQLite: D1's work, which in workerd is not the isolate's
     for (const name of readdirSync(migrationsDir).filter((n) => n.endsWith(".sql")).sort()) {
       this.sqlite.exec(readFileSync(join(migrationsDir, name), "utf8"));
     }
@@ -80,16 +85,22 @@ export class SqliteD1 {
 
   // All or nothing, as D1 runs a batch in one transaction.
   async batch(statements) {
-    this.sqlite.exec("BEGIN");
+    this.timed("BEGIN");
     try {
       const results = [];
       for (const statement of statements) results.push(await statement.run());
-      this.sqlite.exec("COMMIT");
+      this.timed("COMMIT");
       return results;
     } catch (error) {
       this.sqlite.exec("ROLLBACK");
       throw error;
     }
+  }
+
+  timed(sql) {
+    const start = performance.now();
+    this.sqlite.exec(sql);
+    this.seconds += (performance.now() - start) / 1000;
   }
 
   // For scenarios: a query straight on the database, outside the Worker.
