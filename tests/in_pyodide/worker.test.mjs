@@ -646,9 +646,10 @@ describe("figures", () => {
   });
 
   test("a stored Response against a chat, through the shell (figures: the isolate's own time)", async () => {
-    // Last: its many requests make V8 optimize the shell's JS, and Node 22's V8 then crashed deoptimizing
-    // in the WebSocket scenario. bench/responses.py's ratio in the Worker's runtime: each request's time less what env.AI (the simulator, over
-    // loopback) and env.DB (node:sqlite, in this thread) took, which in workerd is not the isolate's.
+    // bench/responses.py's ratio in the Worker's runtime: each request's time less what env.AI (the
+    // simulator, over loopback) and env.DB (node:sqlite, in this thread) took, which in workerd is not the
+    // isolate's. Last: its many requests make V8 optimize the shell's JS, and Node 22's V8 then crashed
+    // deoptimizing in the WebSocket scenario.
     const text = "echo: The quick brown fox jumps over the lazy dog.";
     const system = "You are a helpful assistant.";
     const chat = { model: "@cf/meta/llama-3.1-8b-instruct", temperature: 0.7, max_tokens: 64,
