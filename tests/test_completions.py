@@ -173,12 +173,34 @@ async def test_empty_token_arrays_are_refused(client: httpx.AsyncClient, prompt:
         assert r.json()["error"]["code"] == "empty_array"  # the spec's minItems on inner token arrays
 
 
-@pytest.mark.parametrize(("fields", "param"), [({"n": 2}, "n"), ({"best_of": 3}, "best_of"),
-                                                ({"suffix": "end"}, "suffix")])
+@pytest.mark.parametrize(("fields", "param"), [({"n": 5}, "n"), ({"best_of": 3}, "best_of"),
+                                                ({"n": 2, "best_of": 3}, "best_of"), ({"suffix": "end"}, "suffix"),
+                                                ({"prompt": [f"echo: {i}" for i in range(65)], "n": 2}, "n")])
 async def test_unsupported_options(client: httpx.AsyncClient, fields: dict[str, Any], param: str) -> None:
-    r = await complete(client, **fields)
+    r = await complete(client, **{"prompt": "echo: hi", **fields})
     assert r.status_code == 400
     assert r.json()["error"]["param"] == param
+
+
+async def test_n_gives_n_choices_per_prompt_in_openai_s_order(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    # Prompt p's choice k is at index p * n + k; each choice is one model call; usage counts each prompt once.
+    body = await ok(client, ["echo: a", "echo: b c"], n=2, echo=True)
+    assert [(c["index"], c["text"]) for c in body["choices"]] == [
+        (0, "echo: aa"), (1, "echo: aa"), (2, "echo: b cb c"), (3, "echo: b cb c")]
+    assert len(simulator.calls) == 4
+    assert body["usage"]["prompt_tokens"] == 2 + 3 and body["usage"]["completion_tokens"] == 2 * (1 + 2)
+    assert (await ok(client, "echo: x", n=3, best_of=3))["choices"][2]["index"] == 2  # best_of = n: the same
+    out = await chunks(client, ["echo: one two", "echo: three"], n=2, echo=True, stream_options={"include_usage": True})
+    assert texts(out) == {0: "echo: one twoone two", 1: "echo: one twoone two", 2: "echo: threethree",
+                          3: "echo: threethree"}
+    finishes = {ch["index"]: ch["finish_reason"] for c in out for ch in c["choices"] if ch["finish_reason"]}
+    assert finishes == {0: "stop", 1: "stop", 2: "stop", 3: "stop"}
+    assert out[-1]["usage"]["completion_tokens"] == 2 * (2 + 1)
+    nothing = await ok(client, "echo: one", n=2, max_tokens=0)
+    assert [(c["index"], c["text"], c["finish_reason"]) for c in nothing["choices"]] == [(0, "", "length"),
+                                                                                         (1, "", "length")]
+    out = await chunks(client, "echo: one", n=2, max_tokens=0, echo=True)
+    assert texts(out) == {0: "echo: one", 1: "echo: one"}
 
 
 async def test_invalid_fields(client: httpx.AsyncClient) -> None:

@@ -64,6 +64,8 @@ def test_completions(client: OpenAI) -> None:
     assert_matches(completion.model_dump(exclude_unset=True), "CreateCompletionResponse")
     assert [(c.index, c.text, c.finish_reason) for c in completion.choices] == [(0, "a", "length"), (1, "c", "length")]
     assert completion.usage is not None and completion.usage.completion_tokens == 2
+    several = client.completions.create(model=MODEL, prompt=["echo: a", "echo: b"], n=2)
+    assert [(c.index, c.text) for c in several.choices] == [(0, "a"), (1, "a"), (2, "b"), (3, "b")]
 
 
 def test_completions_stream(client: OpenAI) -> None:

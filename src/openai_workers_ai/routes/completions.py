@@ -44,15 +44,18 @@ async def _frames(
     ctx: AppContext, writer: ChunkWriter, specs: list[ChatSpec], prompts: list[str], first: AsyncIterator[Event],
     echo: bool, stream: Callable[[AppContext, ChatSpec], AsyncIterator[Event]],
 ) -> AsyncIterator[bytes]:
-    """Prompts stream one after another, each chunk carrying its choice ``index``."""
-    for index, spec in enumerate(specs):
+    """Prompts stream one after another (a prompt's ``n`` choices together), each chunk carrying its choice's
+    ``index``: prompt *p*'s choice *k* is ``p * n + k``."""
+    for p, spec in enumerate(specs):
+        base = p * spec.n
         if echo:
-            yield writer.text(index, echoed(prompts[index], echo))
-        async for event in first if index == 0 else stream(ctx, spec):
+            for k in range(spec.n):
+                yield writer.text(base + k, echoed(prompts[p], echo))
+        async for event in first if p == 0 else stream(ctx, spec):
             if isinstance(event, Delta) and event.text:
-                yield writer.text(index, event.text)
+                yield writer.text(base + event.index, event.text)
             elif isinstance(event, Finish):
-                yield writer.text(index, "", event.reason)
+                yield writer.text(base + event.index, "", event.reason)
             elif isinstance(event, Done):
                 writer.count(event.usage)
     if writer.include_usage:
@@ -64,11 +67,12 @@ async def _nothing(ctx: AppContext, spec: ChatSpec) -> Generated:
     """``max_tokens: 0`` (OpenAI's minimum for completions): no tokens, so no model call; the choice is empty
     (or the echoed prompt) and finishes with ``length``. The prompt's tokens are estimated (no model counted them)."""
     usage = Usage(estimate_tokens(spec.prompt or ""), 0)
-    return Generated([Choice("", "", [], "length", usage)], usage)
+    return Generated([Choice("", "", [], "length", usage) for _ in range(spec.n)], usage)
 
 
 async def _nothing_streamed(ctx: AppContext, spec: ChatSpec) -> AsyncIterator[Event]:
     """:func:`_nothing`, as stream events."""
     generated = await _nothing(ctx, spec)
-    yield Finish(0, "length")
+    for k in range(spec.n):
+        yield Finish(k, "length")
     yield Done(generated.usage)

@@ -10,6 +10,7 @@ from ..catalog import ModelInfo
 from ..errors import InvalidRequest
 from ..types.completions import DEFAULT_PROMPT, Completion, CompletionChoice, CreateCompletionRequest
 from ..workers_ai.spec import ChatSpec, Generated, Sampling, Usage
+from .chat import MAX_N
 from .chat_completion import usage_of
 
 MAX_PROMPTS = 128
@@ -19,10 +20,16 @@ DEFAULT_MAX_TOKENS = 16
 
 
 def prompt_specs(req: CreateCompletionRequest, model: ModelInfo, prompts: list[str]) -> list[ChatSpec]:
-    """One spec per prompt (each becomes one choice); ``prompts`` are the request's, as text (token-id prompts
+    """One spec per prompt (each becomes ``n`` choices); ``prompts`` are the request's, as text (token-id prompts
     decoded: ``workers_ai/vocabularies.py`` ``decoded``)."""
-    if req.n not in (None, 1) or req.best_of not in (None, 1):
-        raise InvalidRequest("Only n=1 and best_of=1 are supported.", param="n" if req.n not in (None, 1) else "best_of")
+    n = req.n or 1
+    if n > MAX_N:
+        raise InvalidRequest(
+            f"Invalid value for 'n': at most {MAX_N} choices per prompt are supported (each is one Workers AI call).",
+            param="n")
+    if req.best_of not in (None, n):  # (below n: the rules' 400, as OpenAI's)
+        raise InvalidRequest("best_of above n is not supported: Workers AI gives no log probabilities to choose "
+                             "the best completions by; ask for n completions instead.", param="best_of")
     if req.suffix:
         raise InvalidRequest("suffix is not supported by Workers AI models.", param="suffix")
     if not prompts:
@@ -32,6 +39,9 @@ def prompt_specs(req: CreateCompletionRequest, model: ModelInfo, prompts: list[s
         raise InvalidRequest(
             f"Invalid 'prompt': array too long. Expected an array with maximum length {MAX_PROMPTS}, but got an "
             f"array with length {len(prompts)} instead.", param="prompt")
+    if len(prompts) * n > MAX_PROMPTS:
+        raise InvalidRequest(f"Too many completions: {len(prompts)} prompts with n={n} make {len(prompts) * n}; at "
+                             f"most {MAX_PROMPTS} per request (each is one Workers AI call).", param="n")
     sampling = Sampling(
         max_tokens=DEFAULT_MAX_TOKENS if req.max_tokens is None else req.max_tokens,
         temperature=req.temperature, top_p=req.top_p, seed=req.seed,
@@ -39,8 +49,8 @@ def prompt_specs(req: CreateCompletionRequest, model: ModelInfo, prompts: list[s
     )
     # An empty prompt is a prompt to OpenAI (generation from the start of a document); Workers AI's `prompt`
     # has minLength 1, so the model is sent OpenAI's default, as when no prompt is given.
-    return [ChatSpec(model=model, prompt=prompt or DEFAULT_PROMPT, sampling=sampling, stop=tuple(req.stop_sequences))
-            for prompt in prompts]
+    return [ChatSpec(model=model, prompt=prompt or DEFAULT_PROMPT, sampling=sampling, stop=tuple(req.stop_sequences),
+                     n=n) for prompt in prompts]
 
 
 def echoed(prompt: str, echo: bool | None) -> str:
@@ -50,11 +60,12 @@ def echoed(prompt: str, echo: bool | None) -> str:
 
 def completion(completion_id: str, created: int, model: str, prompts: Sequence[str], results: Sequence[Generated],
                echo: bool | None) -> Completion:
-    """The ``text_completion`` object: one choice per prompt, and the usage of them all."""
+    """The ``text_completion`` object: ``n`` choices per prompt (prompt *p*'s choice *k* at index ``p * n + k``,
+    as OpenAI orders them), and the usage of them all."""
     choices = [
-        CompletionChoice(text=echoed(prompt, echo) + r.choices[0].text, index=i,
-                         finish_reason=r.choices[0].finish_reason)  # type: ignore[arg-type]  # no tools: never "tool_calls"
-        for i, (r, prompt) in enumerate(zip(results, prompts, strict=True))
+        CompletionChoice(text=echoed(prompt, echo) + choice.text, index=len(r.choices) * p + k,
+                         finish_reason=choice.finish_reason)  # type: ignore[arg-type]  # no tools: never "tool_calls"
+        for p, (r, prompt) in enumerate(zip(results, prompts, strict=True)) for k, choice in enumerate(r.choices)
     ]
     return Completion(id=completion_id, created=created, model=model, choices=choices,
                       usage=usage_of(sum((r.usage for r in results), Usage(0, 0))))
