@@ -237,7 +237,9 @@ async def find(backends: Backends, owner: str | None, item_ids: Sequence[str]) -
 def delete_statements(db: Database, container: str, now: int) -> list[Statement]:
     """Statements deleting ``container``'s inline items and marking its R2 ones ``deleting``."""
     return [
-        db.prepare("DELETE FROM items WHERE container = ? AND object_key IS NULL").bind(container),
+        # `+object_key`: not a look-up in object_key's unique index, where the NULLs are every inline item in the
+        # table (SQLite, without statistics, takes `object_key IS NULL` there for one row): by the container.
+        db.prepare("DELETE FROM items WHERE container = ? AND +object_key IS NULL").bind(container),
         db.prepare("UPDATE items SET status = ?, updated_at = ? WHERE container = ? AND object_key IS NOT NULL").bind(
             storage.DELETING, now, container),
     ]
