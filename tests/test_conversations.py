@@ -14,7 +14,7 @@ from openai_workers_ai.adapters.local import FolderR2, SQLiteD1
 from openai_workers_ai.context import AppContext
 from openai_workers_ai.errors import UpstreamError
 from openai_workers_ai.ports import Database
-from openai_workers_ai.repositories import conversations
+from openai_workers_ai.repositories import conversations, items
 from openai_workers_ai.simulator import Simulator
 from openai_workers_ai.workers_ai import pipeline
 from openai_workers_ai.workers_ai.spec import ChatSpec, Event, Generated
@@ -294,3 +294,53 @@ async def test_the_migration_keeps_ids_a_conversation_already_repeats(tmp_path: 
     await db.batch([db.prepare(insert).bind("it6", "resp_1", "input", "msg_x"),
                     db.prepare(insert).bind("it7", "resp_1", "output", "msg_x"),
                     db.prepare(insert).bind("it8", "conv_2", "item", "msg_x")])
+
+
+async def test_0017_numbers_the_repeats_and_still_holds_an_id_once(tmp_path: Path) -> None:
+    db = migrated_before(tmp_path, "0017_fewer_index_entries.sql")
+    insert = ("INSERT INTO items (id, container, role, item_id, owner, type, data, bytes, status, created_at, "
+              "updated_at, legacy_duplicate) VALUES (?, 'conv_1', 'item', ?, 'o', 'message', '{}', 2, 'ready', 1, 1, ?)")
+    rows = [("it1", "msg_x", 0), ("it2", "msg_x", 1), ("it3", "msg_x", 1),  # as 0006 left three copies of an id
+            ("it4", "msg_y", 1), ("it5", "msg_y", 1),  # ... and two, once the first of three was deleted
+            ("it6", "msg_z", 0)]
+    await db.batch([db.prepare(insert).bind(*row) for row in rows])
+    assert db.apply_migrations(ROOT / "migrations")[0] == "0017_fewer_index_entries.sql"
+    numbered = await db.prepare("SELECT id, legacy_duplicate FROM items ORDER BY id").all()
+    assert [(row["id"], row["legacy_duplicate"]) for row in numbered] == [
+        ("it1", 0), ("it2", 1), ("it3", 2), ("it4", 1), ("it5", 2), ("it6", 0)]
+    for key, item_id in (("it7", "msg_x"), ("it8", "msg_z")):  # an id held is refused still
+        with pytest.raises(UpstreamError, match=items.ITEM_ID_TAKEN):
+            await db.prepare(insert).bind(key, item_id, 0).run()
+    # Applied again (wrangler would not, but the statements must allow it), it changes nothing.
+    db.conn.executescript((ROOT / "migrations" / "0017_fewer_index_entries.sql").read_text())
+    assert await db.prepare("SELECT id, legacy_duplicate FROM items ORDER BY id").all() == numbered
+    indexes = {row["name"] for row in await db.prepare("SELECT name FROM sqlite_master WHERE type = 'index'").all()}
+    assert {"items_conversation_item", "items_referable"} <= indexes
+    assert not indexes & {"items_container_item", "items_conversation_item_once", "items_owner_item",
+                          "responses_owner_id", "conversations_owner_id"}
+
+
+async def test_an_id_a_conversation_repeats_is_retrieved_deleted_and_paged_by(
+    client: httpx.AsyncClient, db: SQLiteD1
+) -> None:
+    """An id stored twice before 0006 (numbered by 0017) is found through the conversation's index of ids:
+    retrieved and deleted first copy first, named by a cursor, and held until its last copy is deleted."""
+    conversation = await new_conversation(client, items=[message("one", "msg_x"), message("after", "msg_after")])
+    db.conn.execute(  # the copies, stored right after the first
+        "INSERT INTO items (id, container, role, item_id, owner, type, data, bytes, status, created_at, updated_at,"
+        " legacy_duplicate) SELECT id || '-' || n, container, role, item_id, owner, type,"
+        " replace(data, '\"one\"', '\"copy ' || n || '\"'), bytes, status, created_at, updated_at, n"
+        " FROM items, (SELECT 1 AS n UNION ALL SELECT 2) WHERE item_id = 'msg_x'")
+    path = f"/v1/conversations/{conversation['id']}/items"
+    listed = await items_of(client, conversation["id"], order="asc")
+    assert [i["content"][0]["text"] for i in listed["data"]] == ["one", "copy 1", "copy 2", "after"]
+    page = await items_of(client, conversation["id"], order="asc", after="msg_x")  # after the first copy
+    assert [i["content"][0]["text"] for i in page["data"]] == ["copy 1", "copy 2", "after"]
+    for text in ("one", "copy 1", "copy 2"):
+        got = await client.get(f"{path}/msg_x")
+        assert got.status_code == 200 and got.json()["content"][0]["text"] == text, got.text
+        taken = await client.post(path, json={"items": [message("again", "msg_x")]})
+        assert taken.status_code == 400 and taken.json()["error"]["param"] == "items", taken.text
+        assert (await client.delete(f"{path}/msg_x")).status_code == 200
+    assert (await client.get(f"{path}/msg_x")).status_code == 404
+    assert (await client.post(path, json={"items": [message("again", "msg_x")]})).status_code == 200

@@ -60,10 +60,15 @@ ALLOWED: list[tuple[str, str, str]] = [
      r"USE TEMP B-TREE FOR GROUP BY", "file_counts: one store's (one batch's) files, by status"),
     (r"FROM vector_store_files WHERE id = \? ORDER BY vector_store_id", r"USE TEMP B-TREE FOR ORDER BY",
      "the stores one file is in"),
-    (r"FROM items WHERE container = \? AND item_id = \?", r"USE TEMP B-TREE FOR ORDER BY",
-     "the rows of one id in one container (one, bar legacy duplicates)"),
-    (r"FROM items WHERE item_id IN \(.*\) AND status = 'ready' AND owner = \?", r"USE TEMP B-TREE FOR ORDER BY",
-     "the caller's items of the ids asked for"),
+    (r"FROM items WHERE container = \? AND role = 'item' AND legacy_duplicate >= 0 AND item_id = \?",
+     r"USE TEMP B-TREE FOR ORDER BY", "the rows of one id in one conversation (one, bar legacy duplicates)"),
+    (r"FROM items WHERE item_id IN \(.*\) AND status = 'ready'( AND owner = \?)? AND role IN",
+     r"USE TEMP B-TREE FOR ORDER BY", "the (caller's) items of the ids asked for"),
+    # A cursor of a response's input items (of a stored completion's messages) among that container's items of
+    # that role: a response's input is 2,048 items at most (no index of every item by its id is written for it).
+    (r"^SELECT id FROM items WHERE container = \? AND role = \? AND item_id = \?$",
+     r"^not by item_id: SEARCH items USING INDEX items_container \(container=\? AND role=\?\)$",
+     "one response's input items"),
     (r"FROM items WHERE container = \? AND role IN \(", r"USE TEMP B-TREE FOR ORDER BY",
      "one response's input and output items"),
     (r"^WITH RECURSIVE chain", r"USE TEMP B-TREE FOR ORDER BY",
@@ -74,6 +79,7 @@ ALLOWED: list[tuple[str, str, str]] = [
 
 NOT_TABLES = re.compile(r"^SCAN (CONSTANT ROW|\d+ CONSTANT ROWS|chain)\b")  # VALUES, a CTE
 BY_STATUS_ONLY = re.compile(r"\(status=\?\)$")
+BY_ITEM_ID = re.compile(r"\bFROM items\b.*\bitem_id (= \?|IN \()")
 IS_NULL = re.compile(r"(?<![+\w.])(\w+) IS NULL\b")
 
 
@@ -87,7 +93,8 @@ def partial_indexes(db: SQLiteD1) -> set[str]:
 def problems(sql: str, plan: list[str], partial: set[str]) -> list[str]:
     """The plan steps of ``sql`` that read more than its result needs, and :data:`ALLOWED` does not excuse:
     besides scans, searches by status alone and sorts, a search by the NULLs of a column (``x IS NULL`` in a
-    unique index: the NULLs are every row without one, which SQLite, without statistics, rates as one row)."""
+    unique index: the NULLs are every row without one, which SQLite, without statistics, rates as one row),
+    and a look-up of items by their API id that does not search by it (it reads the container's every item)."""
     found = []
     nulls = IS_NULL.findall(sql)
     for step in plan:
@@ -96,6 +103,10 @@ def problems(sql: str, plan: list[str], partial: set[str]) -> list[str]:
             "TEMP B-TREE" in step) or (step.startswith("SEARCH ") and BY_STATUS_ONLY.search(step) is not None) or (
             step.startswith("SEARCH ") and any(re.search(rf"\({column}=\?", step) for column in nulls))
         if bad and not any(re.search(s, sql) and re.search(p, step) for s, p, _ in ALLOWED):
+            found.append(step)
+    if BY_ITEM_ID.search(sql) and not any("item_id=?" in step for step in plan):
+        step = f"not by item_id: {plan[0]}"
+        if not any(re.search(s, sql) and re.search(p, step) for s, p, _ in ALLOWED):
             found.append(step)
     return found
 
@@ -178,7 +189,7 @@ async def batches_workload(client: httpx.AsyncClient, admin: httpx.AsyncClient, 
     await ok(admin.get("/v1/batches", params={"limit": 1}))
 
 
-async def responses_workload(client: httpx.AsyncClient, app: Any) -> None:
+async def responses_workload(client: httpx.AsyncClient, admin: httpx.AsyncClient, app: Any) -> None:
     first = await ok(client.post("/v1/responses", json={"model": LLAMA, "input": "echo: one"}))
     second = await ok(client.post("/v1/responses", json={
         "model": LLAMA, "input": "echo: two", "previous_response_id": first["id"]}))
@@ -189,6 +200,8 @@ async def responses_workload(client: httpx.AsyncClient, app: Any) -> None:
     # An item_reference to an item stored earlier.
     output_id = second["output"][0]["id"]
     await ok(client.post("/v1/responses", json={
+        "model": LLAMA, "input": [{"type": "item_reference", "id": output_id}, {"role": "user", "content": "hi"}]}))
+    await ok(admin.post("/v1/responses", json={  # an admin key's: any key's item (no owner to search by)
         "model": LLAMA, "input": [{"type": "item_reference", "id": output_id}, {"role": "user", "content": "hi"}]}))
     streamed = await client.post("/v1/responses", json={"model": LLAMA, "input": "echo: s", "stream": True})
     assert streamed.status_code == 200
@@ -335,7 +348,7 @@ async def test_every_statement_reads_through_an_index(
         await files_workload(client, admin)
         await uploads_workload(client, admin)
         await batches_workload(client, admin, app)
-        await responses_workload(client, app)
+        await responses_workload(client, admin, app)
         await chat_completions_workload(client, admin)
         await conversations_workload(client)
         await assistants_workload(client, admin, app)
@@ -368,6 +381,11 @@ def test_the_checker_flags_scans_status_searches_and_sorts(db: SQLiteD1) -> None
     assert check("DELETE FROM items WHERE container = ? AND object_key IS NULL", "c") == [
         "SEARCH items USING INDEX sqlite_autoindex_items_2 (object_key=?)"]
     assert check("DELETE FROM items WHERE container = ? AND +object_key IS NULL", "c") == []
+    # A conversation's items by id: the rows of that id, not every item of the conversation.
+    assert check("SELECT id FROM items WHERE container = ? AND role = 'item' AND item_id IN (?, ?)", "c", "a", "b") == [
+        "not by item_id: SEARCH items USING INDEX items_container (container=? AND role=?)"]
+    assert check("SELECT id FROM items WHERE container = ? AND role = 'item' AND legacy_duplicate >= 0"
+                 " AND item_id IN (?, ?)", "c", "a", "b") == []
     db.conn.execute("CREATE INDEX items_by_status ON items (status)")
-    assert check("SELECT id FROM items WHERE container = ? AND item_id = ? AND status = ?", "c", "i", "ready") == [
+    assert check("SELECT id FROM items WHERE container = ? AND status = ?", "c", "ready") == [
         "SEARCH items USING INDEX items_by_status (status=?)"]

@@ -154,6 +154,9 @@ async def test_input_items_are_listed_paginated(client: httpx.AsyncClient) -> No
     assert [i["id"] for i in rest["data"]][0] == "msg_mine" and rest["has_more"] is False
     error = error_of(await client.get(path, params={"after": "msg_nope"}), 400)
     assert error["param"] == "after"
+    # A cursor names an item of the list: not one of the response's output items (it was a place after them all).
+    error = error_of(await client.get(path, params={"before": response["output"][0]["id"]}), 400)
+    assert error["param"] == "before"
 
 
 async def test_streaming_follows_openais_event_sequence(client: httpx.AsyncClient) -> None:
@@ -674,6 +677,20 @@ async def test_item_references_read_stored_items(client: httpx.AsyncClient, simu
                                 {"role": "user", "content": "echo: next"}])
     assert [m["content"] for m in simulator.calls[-1][1]["messages"]] == ["echo: remembered", "remembered",
                                                                           "echo: next"]
+
+
+async def test_an_admin_keys_item_reference_reads_any_keys_item(client: httpx.AsyncClient,
+                                                                 simulator: Simulator) -> None:
+    await create(client, input=[{"role": "user", "content": "echo: mine", "id": "msg_mine"}])
+    admin = {"authorization": f"Bearer {ADMIN_KEY}"}
+    r = await client.post("/v1/responses", headers=admin, json={"model": LLAMA, "input": [
+        {"type": "item_reference", "id": "msg_mine"}, {"role": "user", "content": "echo: next"}]})
+    assert r.status_code == 200, r.text
+    assert [m["content"] for m in simulator.calls[-1][1]["messages"]] == ["echo: mine", "echo: next"]
+    other = {"authorization": f"Bearer {OTHER_KEY}"}
+    error = error_of(await client.post("/v1/responses", headers=other, json={"model": LLAMA, "input": [
+        {"type": "item_reference", "id": "msg_mine"}]}), 404)
+    assert error["param"] == "input[0].id"
 
 
 async def test_model_failures(client: httpx.AsyncClient, db: SQLiteD1) -> None:

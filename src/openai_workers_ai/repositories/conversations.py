@@ -53,7 +53,7 @@ async def item_ids(db: Database, conversation_id: str, ids: list[str]) -> set[st
     for start in range(0, len(ids), 90):
         chunk = ids[start:start + 90]
         rows = await db.prepare(
-            f"SELECT item_id FROM items WHERE container = ? AND item_id IN ({', '.join('?' * len(chunk))})"
+            f"SELECT item_id FROM items WHERE {items.IN_CONVERSATION} IN ({', '.join('?' * len(chunk))})"
         ).bind(conversation_id, *chunk).all()
         found.update(row["item_id"] for row in rows)
     return found

@@ -119,7 +119,7 @@ async def stage(
 
 ITEM_ID_TAKEN = "UNIQUE constraint failed: items.container, items.item_id"
 """What D1 and SQLite report when an insert would have given a conversation a second item with the same id
-(``migrations/0006_conversation_item_ids.sql``'s unique index)."""
+(the start of it: ``migrations/0017_fewer_index_entries.sql``'s unique index adds ``, items.legacy_duplicate``)."""
 
 
 class ItemIdTaken(Exception):
@@ -182,16 +182,37 @@ async def all_of(backends: Backends, container: str, roles: Sequence[str]) -> li
     return await load(backends.bucket, rows)
 
 
+CONVERSATION = "item"
+"""A conversation's items' role."""
+IN_CONVERSATION = "container = ? AND role = 'item' AND legacy_duplicate >= 0 AND item_id"
+"""The start of a look-up of a conversation's items by id (``= ?`` or ``IN (…)`` follows), read through
+``items_conversation_item`` (``migrations/0017_fewer_index_entries.sql``): the rows of those ids. ``role = 'item'``
+is in the SQL (not bound) so that SQLite may use that partial index; ``legacy_duplicate >= 0`` (always true) is a
+bound in its third column, which makes SQLite (no statistics) rate it above ``items_container`` (container, role,
+id), which would read every item of the conversation (``tests/test_query_plans.py`` checks the plans)."""
+
+
+def _cursor(container: str, role: str, item_id: str) -> tuple[str, tuple[str, ...]]:
+    """The look-up of a cursor's row among ``container``'s items of ``role``: in a conversation (as many items as
+    it was given), by :data:`IN_CONVERSATION`; in a response or a stored completion, through ``items_container``:
+    at most that container's items of that role (a response's input: 2,048 at most), so that no index of every
+    item by its id is written for theirs."""
+    if role == CONVERSATION:
+        return f"SELECT id FROM items WHERE {IN_CONVERSATION} = ?", (container, item_id)
+    return "SELECT id FROM items WHERE container = ? AND role = ? AND item_id = ?", (container, role, item_id)
+
+
 async def page_in(
     backends: Backends, container: str, role: str, page: Page
 ) -> tuple[list[dict[str, Any]], bool]:
-    """One page of ``container``'s items; ``after`` / ``before`` name items by their API id."""
+    """One page of ``container``'s items of ``role``; ``after`` / ``before`` name items (of that role) by their
+    API id."""
     db = backends.db
     cursors: dict[str, str | None] = {"after": page.after, "before": page.before}
     for name, item_id in cursors.items():
         if item_id is not None:
-            row = await db.prepare("SELECT id FROM items WHERE container = ? AND item_id = ?").bind(
-                container, item_id).first()
+            sql, args = _cursor(container, role, item_id)
+            row = await db.prepare(sql).bind(*args).first()
             if row is None:
                 raise InvalidRequest(f"Invalid '{name}': no item with id '{item_id}' in this list.", param=name)
             cursors[name] = row["id"]
@@ -202,11 +223,12 @@ async def page_in(
     return await load(backends.bucket, rows), has_more
 
 
-async def get(backends: Backends, container: str, item_id: str) -> tuple[str, dict[str, Any]] | None:
-    """(row key, item) of ``container``'s item ``item_id``, or None."""
+async def get(backends: Backends, conversation_id: str, item_id: str) -> tuple[str, dict[str, Any]] | None:
+    """(row key, item) of the conversation's item ``item_id`` (the first stored, should the id be repeated:
+    ``migrations/0017_fewer_index_entries.sql``), or None."""
     row = await backends.db.prepare(
-        f"{_SELECT} WHERE container = ? AND item_id = ? AND status = 'ready' ORDER BY id LIMIT 1"
-    ).bind(container, item_id).first()
+        f"{_SELECT} WHERE {IN_CONVERSATION} = ? AND status = 'ready' ORDER BY id LIMIT 1"
+    ).bind(conversation_id, item_id).first()
     if row is None:
         return None
     loaded = await load(backends.bucket, [row])

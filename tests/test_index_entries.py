@@ -1,0 +1,77 @@
+"""The index entries a stored response, a conversation's item and a stored chat completion write.
+
+D1 bills and limits by rows written, and a write counts one row for the table and one for each index it adds an
+entry to (a partial index only when the row is one it holds): ``migrations/0017_fewer_index_entries.sql``. These
+tests count, table by table and index by index, the entries each request adds, so that an index that starts
+holding these rows (or a statement that writes a row twice) shows here.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import httpx
+
+from openai_workers_ai.adapters.local import SQLiteD1
+
+LLAMA = "@cf/meta/llama-3.1-8b-instruct"
+TABLES = ("responses", "conversations", "items", "chat_completions")
+
+
+def entries(db: SQLiteD1) -> Counter[str]:
+    """Rows of each table of :data:`TABLES`, and entries of each of their indexes: every row for a full index
+    (a UNIQUE column's too, NULLs included), the rows its ``WHERE`` holds for a partial one."""
+    counts: Counter[str] = Counter()
+    for table in TABLES:
+        counts[table] = db.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        for name, sql in db.conn.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?", (table,)).fetchall():
+            where = " ".join((sql or "").split()).partition(" WHERE ")[2] or "1"
+            counts[name] = db.conn.execute(f"SELECT count(*) FROM {table} WHERE {where}").fetchone()[0]
+    return counts
+
+
+async def written(db: SQLiteD1, request: Any) -> tuple[dict[str, int], int]:
+    """The entries ``request`` adds (by table and index), and the rows its statements changed (an update too)."""
+    before, changes = entries(db), db.conn.total_changes
+    r = await request
+    assert r.status_code == 200, r.text
+    after = entries(db)
+    return {name: after[name] - before[name] for name in after if after[name] != before[name]}, (
+        db.conn.total_changes - changes)
+
+
+async def test_a_stored_response_writes_12_entries(client: httpx.AsyncClient, db: SQLiteD1) -> None:
+    added, changed = await written(db, client.post("/v1/responses", json={"model": LLAMA, "input": "echo: hi"}))
+    assert changed == 3  # its row and its two items, each written once
+    assert added == {
+        "responses": 1, "sqlite_autoindex_responses_1": 1,  # the row, its id
+        "items": 2, "sqlite_autoindex_items_1": 2,  # the input and output message, their row keys,
+        "sqlite_autoindex_items_2": 2,  # their object_key (NULL: still an entry of its UNIQUE index)
+        "items_container": 2, "items_referable": 2,  # their container's list; item_reference's look-up
+    }
+    assert sum(added.values()) == 12  # 15 before 0017
+
+
+async def test_a_conversations_item_writes_6_entries(client: httpx.AsyncClient, db: SQLiteD1) -> None:
+    conversation = (await client.post("/v1/conversations", json={})).json()
+    added, changed = await written(db, client.post(
+        f"/v1/conversations/{conversation['id']}/items", json={"items": [{"role": "user", "content": "hi"}]}))
+    assert changed == 1
+    assert added == {"items": 1, "sqlite_autoindex_items_1": 1, "sqlite_autoindex_items_2": 1, "items_container": 1,
+                     "items_referable": 1, "items_conversation_item": 1}  # 7 before 0017
+    # A response in the conversation: its own 12, and its input and output appended to the conversation.
+    added, changed = await written(db, client.post("/v1/responses", json={
+        "model": LLAMA, "input": "echo: hi", "conversation": conversation["id"]}))
+    assert changed == 5 and sum(added.values()) == 12 + 2 * 6  # 29 before 0017
+
+
+async def test_a_stored_chat_completions_items_are_in_no_index_of_ids(client: httpx.AsyncClient,
+                                                                     db: SQLiteD1) -> None:
+    added, changed = await written(db, client.post("/v1/chat/completions", json={
+        "model": LLAMA, "messages": [{"role": "user", "content": "echo: hi"}], "store": True}))
+    assert changed == 3  # the completion's row; its object and its one message as items
+    items = {name: n for name, n in added.items() if name.startswith(("items", "sqlite_autoindex_items"))}
+    assert items == {"items": 2, "sqlite_autoindex_items_1": 2, "sqlite_autoindex_items_2": 2,
+                     "items_container": 2}  # 12 before 0017
