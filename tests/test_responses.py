@@ -484,6 +484,22 @@ async def test_a_resumed_stream_carries_obfuscation_unless_the_client_declines(c
         assert deltas and all(hasattr(event, "obfuscation") is carried for event in deltas)
 
 
+async def test_a_bad_boolean_or_integer_query_value_is_a_400_naming_it(client: httpx.AsyncClient) -> None:
+    """``stream`` and ``include_obfuscation`` are booleans in OpenAI's spec (the official client sends ``true`` /
+    ``false``), ``starting_after`` an integer: another value is a 400 naming it, not taken for true (or a 500)."""
+    response = await create(client, input="echo: flags")
+    url = f"/v1/responses/{response['id']}"
+    for params, param in (({"stream": "true", "include_obfuscation": "maybe"}, "include_obfuscation"),
+                          ({"include_obfuscation": "nope"}, "include_obfuscation"),
+                          ({"stream": "sometimes"}, "stream"),
+                          ({"stream": "true", "starting_after": "--3"}, "starting_after"),
+                          ({"stream": "true", "starting_after": "1.5"}, "starting_after")):
+        assert error_of(await client.get(url, params=params), 400)["param"] == param, params
+    r = await client.get(url, params={"stream": "True", "include_obfuscation": "False"})
+    assert "obfuscation" not in r.text and sse_events(r)[-1]["response"] == response
+    assert (await client.get(url, params={"stream": "false"})).json() == response
+
+
 def test_dumps_event_pads_every_kind_of_delta() -> None:
     """Any ``response.….delta`` event (a refusal's, a summary's too), whatever its delta's length; the field is
     last, as in OpenAI's streams, and the rest of the event is as without it."""

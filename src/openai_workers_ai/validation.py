@@ -397,6 +397,23 @@ def _is_union_tag(part: str) -> bool:
     )
 
 
+_TRUE = frozenset({"true", "1", "t", "y", "yes", "on"})
+_FALSE = frozenset({"false", "0", "f", "n", "no", "off"})
+
+
+def query_flag(request: Request, name: str, default: bool) -> bool:
+    """A boolean query parameter (``true`` / ``false``, as the official client sends them; the spellings
+    pydantic takes for a boolean too), ``default`` when absent; a 400 naming it for anything else."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if raw.lower() in _TRUE:
+        return True
+    if raw.lower() in _FALSE:
+        return False
+    raise InvalidRequest(f"Invalid value for '{name}': expected a boolean, got '{raw}'.", param=name)
+
+
 def includes(request: Request, allowed: Collection[str]) -> list[str]:
     """The ``include`` query values (``include`` or ``include[]``, repeated), each one of ``allowed``."""
     values = request.query_params.getlist("include") + request.query_params.getlist("include[]")

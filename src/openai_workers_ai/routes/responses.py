@@ -31,11 +31,12 @@ from ..translate import file_search
 from ..translate import response_objects as objects
 from ..translate import responses as translate
 from ..types.responses import INCLUDABLE, CompactBody, CreateResponse, Item, TokenCountsBody
-from ..validation import check_size, includes, parse_json, validate_for
+from ..validation import check_size, includes, parse_json, query_flag, validate_for
 from ..webhooks import notify
 from ..workers_ai import pipeline, spec
 
 RESPONSE_ID = re.compile(r"^resp_[0-9a-f]{48}$")
+INTEGER = re.compile(r"^-?[0-9]{1,18}$")
 
 log = logging.getLogger(__name__)
 
@@ -124,14 +125,17 @@ goes on, to be retrieved)."""
 
 async def retrieve(request: Request) -> Response:
     include = includes(request, INCLUDABLE)
+    stream = query_flag(request, "stream", False)
+    # the official client sends include_obfuscation=false (a query parameter here) to go without it
+    obfuscate = query_flag(request, "include_obfuscation", True)
+    raw = request.query_params.get("starting_after", "-1")
+    if not INTEGER.match(raw):
+        raise InvalidRequest("Invalid value for 'starting_after': expected an integer.", param="starting_after")
     ctx = context(request)
     row = await _row(request)
     response = file_search.shown(await response_of(ctx, row), include)
-    if request.query_params.get("stream", "").lower() != "true":
+    if not stream:
         return json_response(response)
-    raw = request.query_params.get("starting_after", "-1")
-    if not raw.lstrip("-").isdigit():
-        raise InvalidRequest("Invalid value for 'starting_after': expected an integer.", param="starting_after")
     reader = owner(request)
 
     async def replayed() -> AsyncIterator[objects.Event]:
@@ -153,8 +157,6 @@ async def retrieve(request: Request) -> Response:
         for event in events:
             yield event
 
-    # the official client sends include_obfuscation=false (a query parameter here) to go without it
-    obfuscate = request.query_params.get("include_obfuscation", "").lower() != "false"
     return _sse(replayed(), int(raw), obfuscate=obfuscate)
 
 
