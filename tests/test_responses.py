@@ -543,6 +543,38 @@ async def test_the_official_clients_stream_helper_resumes_a_stored_response(clie
     assert [item.id for item in final.output] == [item.id for item in response.output]
 
 
+def without_obfuscation(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in event.items() if k != "obfuscation"} for event in events]
+
+
+TWO_CALLS = {"model": SCOUT, "tools": [WEATHER],
+             "input": 'call:get_weather {"city": "Paris"}\ncall:get_weather {"city": "Lyon"}'}
+
+
+@pytest.mark.parametrize("body", [REASONS, CALLS, TWO_CALLS, {"model": LLAMA, "input": "echo: " + "word " * 40}])
+async def test_a_streamed_responses_replay_is_its_stream(client: httpx.AsyncClient, body: dict[str, Any]) -> None:
+    """``GET …?stream=true`` of a streamed response sends the events its stream sent, numbered as they were
+    (OpenAI keeps a stream's events): a client resuming it from the last number it saw (``starting_after``, or
+    the official client's ``responses.stream(response_id=…, starting_after=…)``) gets the rest of it — every
+    delta it had not seen, and the closing event — never a gap, a repeat or a stream with no end."""
+    live = without_obfuscation(sse_events(await client.post("/v1/responses", json={**body, "stream": True})))
+    assert len([e for e in live if e["type"].endswith(".delta")]) > len(live[-1]["response"]["output"])
+    url = f"/v1/responses/{live[-1]['response']['id']}"
+    assert without_obfuscation(sse_events(await client.get(url, params={"stream": "true"}))) == live
+    official = AsyncOpenAI(base_url="http://testserver/v1", api_key=KEY, http_client=client, max_retries=0)
+    for seen in (2, len(live) // 2, len(live) - 2):
+        r = await client.get(url, params={"stream": "true", "starting_after": str(seen)})
+        tail = [json.loads(line[6:]) for line in r.text.split("\n") if line.startswith("data: ")]
+        assert without_obfuscation(checked(tail, first=seen + 1)) == live[seen + 1:]
+        async with official.responses.stream(response_id=live[0]["response"]["id"], starting_after=seen) as stream:
+            rest = [(event.type, event.sequence_number) async for event in stream]
+            final = await stream.get_final_response()
+        assert rest == [(e["type"], e["sequence_number"]) for e in live[seen + 1:]]
+        assert final.output_text == text_of(live[-1]["response"])
+        assert final.id == live[-1]["response"]["id"] and final.status == live[-1]["response"]["status"]
+        assert [item.id for item in final.output] == [item["id"] for item in live[-1]["response"]["output"]]
+
+
 async def test_delete(client: httpx.AsyncClient, db: SQLiteD1) -> None:
     response = await create(client, input="echo: bye")
     r = await client.delete(f"/v1/responses/{response['id']}")

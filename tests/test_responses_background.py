@@ -377,6 +377,13 @@ async def test_a_streamed_background_response_follows_include_obfuscation(client
     assert deltas and all(("obfuscation" in e) is (include is not False) for e in deltas)
     if include is not False:
         assert obfuscated_kinds(events) == {"response.output_text.delta"}
+    # OpenAI keeps such a stream to resume (GET …?stream=true&starting_after=N): its events, numbered as they were
+    url = f"/v1/responses/{events[-1]['response']['id']}"
+    for first in (0, len(events) - 3):
+        r = await client.get(url, params={"stream": "true", "starting_after": first - 1})
+        tail = checked([json.loads(line[6:]) for line in r.text.split("\n") if line.startswith("data: ")], first)
+        assert [{k: v for k, v in e.items() if k != "obfuscation"} for e in tail] == [
+            {k: v for k, v in e.items() if k != "obfuscation"} for e in events[first:]]
 
 
 async def test_a_streamed_background_response_goes_on_when_its_client_leaves(

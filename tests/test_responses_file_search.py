@@ -86,6 +86,11 @@ async def test_the_answer_comes_from_the_files_and_cites_them(client: httpx.Asyn
         assert kinds.index("response.output_text.annotation.added") < kinds.index("response.output_text.done")
         shown = "".join(e["delta"] for e in events if e["type"] == "response.output_text.delta")
         assert shown == ANSWER  # the marker never reached the client
+        # a replay (a resumed stream) sends these very events, the search's and the citation's in their places
+        replayed = sse_events(await client.get(f"/v1/responses/{response['id']}", params={"stream": "true"}))
+        unpadded = [{k: v for k, v in e.items() if k != "obfuscation"} for e in events[:-1]]
+        assert [{k: v for k, v in e.items() if k != "obfuscation"} for e in replayed[:-1]] == unpadded
+        assert replayed[-1]["response"] == {k: v for k, v in response.items() if k != "_events"}
     stored = (await client.get(f"/v1/responses/{response['id']}")).json()
     assert stored["output"][-1]["content"][0] == part and call_of(stored)["results"] is None
 

@@ -41,7 +41,7 @@ SETTINGS_KEY = "__settings"
 
 _COLUMNS = ("id, owner, status, model, background, previous_response_id, conversation_id, request, usage, error,"
             " incomplete_details, created_at, completed_at, deadline")
-_SELECT = f"SELECT {_COLUMNS}, claim, updated_at, moderation FROM responses"
+_SELECT = f"SELECT {_COLUMNS}, claim, updated_at, moderation, stream_shape FROM responses"
 
 
 def _json(value: Any) -> str | None:
@@ -75,6 +75,10 @@ class ResponseRow:
     """When the row was last written; while it is ``in_progress``, its generator's liveness mark."""
     moderation: dict[str, Any] | None = None
     """A moderated response's results, once it ended (``migrations/0016_response_moderation.sql``)."""
+    stream_shape: list[Any] | None = None
+    """A streamed response's stream as its stored object does not say it (an ended one's; None when it was
+    not streamed): :attr:`~..translate.response_objects.EventWriter.shape`
+    (``migrations/0017_response_stream_shape.sql``)."""
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> ResponseRow:
@@ -86,7 +90,8 @@ class ResponseRow:
         return cls(row["id"], row["owner"], row["status"], row["model"], bool(row["background"]),
                    row["previous_response_id"], row["conversation_id"], request, decoded("usage"),
                    decoded("error"), decoded("incomplete_details"), row["created_at"], row["completed_at"],
-                   row["deadline"], settings, row.get("claim"), row.get("updated_at"), decoded("moderation"))
+                   row["deadline"], settings, row.get("claim"), row.get("updated_at"), decoded("moderation"),
+                   None if row.get("stream_shape") is None else loads(row["stream_shape"]))
 
 
 def stored_request(request: dict[str, Any], settings: dict[str, Any] | None) -> bytes:
@@ -106,7 +111,8 @@ def insert(db: Database, row: ResponseRow, now: int, request_json: bytes | None 
         request_json = stored_request(row.request, row.settings)
     usage = usage_json.decode() if usage_json is not None else _json(row.usage)
     optional = (row.previous_response_id, row.conversation_id, usage, _json(row.error),
-                _json(row.incomplete_details), row.completed_at, row.deadline, _json(row.moderation))
+                _json(row.incomplete_details), row.completed_at, row.deadline, _json(row.moderation),
+                _json(row.stream_shape))
     nulls = tuple([value is None for value in optional])
     sql = _INSERTS.get(nulls) or _insert_sql(nulls)
     return db.prepare(sql).bind(row.id, row.owner, row.status, row.model, int(row.background), request_json.decode(),
@@ -114,7 +120,7 @@ def insert(db: Database, row: ResponseRow, now: int, request_json: bytes | None 
 
 
 _OPTIONAL = ("previous_response_id", "conversation_id", "usage", "error", "incomplete_details", "completed_at",
-             "deadline", "moderation")
+             "deadline", "moderation", "stream_shape")
 """The columns :func:`insert` may write NULL, in the order it takes them."""
 _INSERTS: dict[tuple[bool, ...], str] = {}
 """Which optional columns are NULL → :func:`insert`'s SQL (made once each)."""
@@ -144,9 +150,10 @@ def finish(db: Database, row: ResponseRow, now: int, *, was: tuple[str, ...] = (
     claimed = "" if claim is None else " AND claim = ?"
     return db.prepare(
         "UPDATE responses SET status = ?, usage = ?, error = ?, incomplete_details = ?, completed_at = ?,"
-        f" deadline = NULL, updated_at = ?, moderation = ? WHERE id = ? AND status IN ({marks}){claimed}"
+        f" deadline = NULL, updated_at = ?, moderation = ?, stream_shape = ? WHERE id = ? AND status IN ({marks})"
+        f"{claimed}"
     ).bind(row.status, _json(row.usage), _json(row.error), _json(row.incomplete_details), row.completed_at, now,
-           _json(row.moderation), row.id, *was, *(() if claim is None else (claim,)))
+           _json(row.moderation), _json(row.stream_shape), row.id, *was, *(() if claim is None else (claim,)))
 
 
 async def fail(db: Database, row: ResponseRow, now: int, *, was: tuple[str, ...], claim: str | None = None) -> bool:

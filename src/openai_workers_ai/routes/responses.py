@@ -139,7 +139,7 @@ async def retrieve(request: Request) -> Response:
     reader = owner(request)
 
     async def replayed() -> AsyncIterator[objects.Event]:
-        events = objects.replay(response)
+        events = objects.replay(response, row.stream_shape)
         if row.status in responses.ACTIVE:  # followed to its end: its first events now, the rest once it ends
             for event in events:
                 yield event
@@ -149,7 +149,7 @@ async def retrieve(request: Request) -> Response:
                        "message": "The response was deleted." if ended is None else
                        f"The response is still {ended.status}; retrieve it later, or stream it again."}
                 return
-            whole = objects.replay(file_search.shown(await response_of(ctx, ended), include))
+            whole = objects.replay(file_search.shown(await response_of(ctx, ended), include), ended.stream_shape)
             if ended.status == "cancelled":  # as its own stream ends (stream events have no response.cancelled)
                 whole.append({"type": "error", "code": "response_cancelled", "message": "The response was cancelled.",
                               "param": None, "sequence_number": len(whole)})

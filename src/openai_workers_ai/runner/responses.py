@@ -132,12 +132,13 @@ class Plan:
 
     def row(self, status: str, *, usage: dict[str, Any] | None = None, error: dict[str, Any] | None = None,
             incomplete_details: dict[str, Any] | None = None, completed_at: int | None = None,
-            deadline: int | None = None, moderation: dict[str, Any] | None = None) -> ResponseRow:
+            deadline: int | None = None, moderation: dict[str, Any] | None = None,
+            stream_shape: list[Any] | None = None) -> ResponseRow:
         request = self.request
         return ResponseRow(self.response_id, self.owner, status, self.model.id, bool(request.background),
                            request.previous_response_id, request.conversation_id, self.echoed, usage, error,
                            incomplete_details, self.created_at, completed_at, deadline, self.settings,
-                           moderation=moderation)
+                           moderation=moderation, stream_shape=stream_shape)
 
     def response(self, status: str, output: list[Item], **fields: Any) -> dict[str, Any]:
         return objects.response_object(
@@ -461,7 +462,7 @@ async def _execute(ctx: AppContext, plan: Plan, *, streaming: bool) -> AsyncIter
                               usage=objects.usage_object(usage, objects.reasoning_tokens(writer.output, usage)),
                               moderation=moderated)
         await _persist(ctx, plan, status, final["output"], final["usage"], incomplete, final["completed_at"],
-                       moderation=moderated)
+                       moderation=moderated, stream_shape=writer.shape if streaming else None)
     except APIError as error:
         if not streaming and not plan.request.background:
             raise
@@ -603,15 +604,16 @@ def _error_code(error: APIError) -> str:
 async def _persist(ctx: AppContext, plan: Plan, status: str, output_items: list[Item], usage: dict[str, Any],
                    incomplete_details: dict[str, Any] | None, completed_at: int,
                    output_json: list[bytes | None] | None = None, usage_json: bytes | None = None,
-                   moderation: dict[str, Any] | None = None) -> None:
+                   moderation: dict[str, Any] | None = None, stream_shape: list[Any] | None = None) -> None:
     """Store the finished response (when ``store``), and append to its conversation — one batch.
     ``output_json`` and ``usage_json``: the output items' and the usage's JSON, when made already (each as
-    ``json_bytes`` makes it; None where it was not); ``moderation``: a moderated response's results."""
+    ``json_bytes`` makes it; None where it was not); ``moderation``: a moderated response's results;
+    ``stream_shape``: a streamed one's stream (:attr:`~..translate.response_objects.EventWriter.shape`)."""
     if not plan.store:
         return
     backends, now = ctx.backends, ctx.now()
     row = plan.row(status, usage=usage, incomplete_details=incomplete_details, completed_at=completed_at,
-                   moderation=moderation)
+                   moderation=moderation, stream_shape=stream_shape)
     encoded = output_json or [None] * len(output_items)
     output = [items.NewItem(plan.response_id, "output", item, made) for item, made in zip(output_items, encoded, strict=True)]
     conversation = [] if plan.conversation_id is None else [

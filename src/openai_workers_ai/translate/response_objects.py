@@ -208,11 +208,16 @@ def reasoning_tokens(items: list[Item], usage: Usage) -> int:
 
 
 class EventWriter:
-    """A response's stream events, numbered; it accumulates the output items as it goes."""
+    """A response's stream events, numbered; it accumulates the output items as it goes, and the stream's
+    :attr:`shape`."""
 
     def __init__(self) -> None:
         self.output: list[Item] = []
         self.seq = -1
+        self.shape: list[list[Any]] = []
+        """What the events said that the output items, once done, do not: each event's type (and output index),
+        a run of deltas to one item as one entry with their lengths (``[type, index, [length, …]]``), so that
+        :func:`replay` rebuilds the same events, numbered as they were sent."""
         self._open: Item | None = None  # the reasoning item or message receiving deltas
         self._text = ""
         self._calls: dict[tuple[int, int], int] = {}  # (round, call index) → output index
@@ -223,6 +228,15 @@ class EventWriter:
 
     def event(self, kind: str, **fields: Any) -> Event:
         self.seq += 1
+        index = fields.get("output_index")
+        if "delta" in fields:
+            last = self.shape[-1] if self.shape else None
+            if last is not None and last[0] == kind and last[1] == index:
+                last[2].append(len(fields["delta"]))
+            else:
+                self.shape.append([kind, index, [len(fields["delta"])]])
+        else:
+            self.shape.append([kind] if index is None else [kind, index])
         return {"type": kind, "sequence_number": self.seq, **fields}
 
     def lifecycle(self, kind: str, response: dict[str, Any]) -> Event:
@@ -390,14 +404,18 @@ def _copy(item: Item) -> Item:
     return {**item, "content": list(item["content"])} if "content" in item else dict(item)
 
 
-def replay(response: dict[str, Any]) -> list[Event]:
+def replay(response: dict[str, Any], shape: list[list[Any]] | None = None) -> list[Event]:
     """The events a stream of ``response`` would have carried, rebuilt from the stored object (a
-    response still queued or in progress, or cancelled, gets no closing event)."""
-    writer = EventWriter()
+    response still queued or in progress, or cancelled, gets no closing event): with the ``shape`` of the
+    stream it had (:attr:`EventWriter.shape`), those very events, numbered as they were sent; without, one
+    delta per item."""
     # Nothing made yet (the events are all built before any is sent: the writer's output would be whole by then)
     start = {**response, "status": "in_progress", "output": [], "completed_at": None}
     start.pop("usage", None)
     start.pop("moderation", None)
+    if shape is not None and all(len(entry) == 1 or entry[1] < len(response["output"]) for entry in shape):
+        return _shaped(response, start, shape)
+    writer = EventWriter()
     events = [writer.lifecycle("response.created", start), writer.lifecycle("response.in_progress", start)]
     for position, item in enumerate(response["output"]):
         kind = item["type"]
@@ -419,6 +437,78 @@ def replay(response: dict[str, Any]) -> list[Event]:
     if response["status"] in closing:
         events.append(writer.event(closing[response["status"]], response=response))
     return events
+
+
+def _shaped(response: dict[str, Any], start: dict[str, Any], shape: list[list[Any]]) -> list[Event]:
+    """:func:`replay` of a streamed response: its stream's events, rebuilt from its ``shape`` and its items."""
+    output: list[Item] = response["output"]
+    events: list[Event] = []
+    sent: dict[int, int] = {}  # output index → characters of its text (or arguments) sent in deltas
+    noted: dict[int, int] = {}  # output index → annotations sent
+
+    def event(kind: str, **fields: Any) -> None:
+        events.append({"type": kind, "sequence_number": len(events), **fields})
+
+    for entry in shape:
+        kind = entry[0]
+        if len(entry) == 1:  # response.created, response.in_progress
+            event(kind, response=start)
+            continue
+        index = entry[1]
+        item = output[index]
+        if item["type"] == "function_call":
+            whole = item["arguments"]
+        else:
+            whole = "".join(p.get("text", p.get("refusal", "")) for p in item.get("content", ()))
+        at = {"item_id": item["id"], "output_index": index}
+        if len(entry) == 3:  # a run of deltas
+            for length in entry[2]:
+                begin = sent.get(index, 0)
+                sent[index] = begin + length
+                delta = whole[begin:begin + length]
+                if kind == "response.function_call_arguments.delta":
+                    event(kind, **at, delta=delta)
+                elif kind == "response.output_text.delta":
+                    event(kind, **at, content_index=0, delta=delta, logprobs=[])
+                else:
+                    event(kind, **at, content_index=0, delta=delta)
+        elif kind == "response.output_item.added":
+            event(kind, output_index=index, item=_added(item))
+        elif kind == "response.output_item.done":
+            event(kind, output_index=index, item=_copy(item))
+        elif kind == "response.content_part.added":
+            event(kind, **at, content_index=0,
+                  part={"type": "reasoning_text", "text": ""} if item["type"] == "reasoning" else _text_part(""))
+        elif kind == "response.content_part.done":
+            event(kind, **at, content_index=0, part=item["content"][0])
+        elif kind == "response.output_text.annotation.added":
+            number = noted[index] = noted.get(index, -1) + 1
+            event(kind, **at, content_index=0, annotation_index=number,
+                  annotation=item["content"][0]["annotations"][number])
+        elif kind == "response.output_text.done":
+            event(kind, **at, content_index=0, text=whole, logprobs=[])
+        elif kind == "response.reasoning_text.done":
+            event(kind, **at, content_index=0, text=whole)
+        elif kind == "response.function_call_arguments.done":
+            event(kind, **at, name=item["name"], arguments=whole)
+        else:  # a gateway tool's item's progress (response.file_search_call.searching …)
+            event(kind, output_index=index, item_id=item["id"])
+    closing = {"completed": "response.completed", "incomplete": "response.incomplete", "failed": "response.failed"}
+    if response["status"] in closing:
+        event(closing[response["status"]], response=response)
+    return events
+
+
+def _added(item: Item) -> Item:
+    """``item`` as its ``response.output_item.added`` event showed it, before anything of it was made."""
+    kind = item["type"]
+    if kind in ("message", "reasoning"):
+        return {**item, "status": "in_progress", "content": []}
+    if kind == "function_call":
+        return {**item, "status": "in_progress", "arguments": ""}
+    if kind == "file_search_call":  # a gateway tool's: searching, without results yet
+        return {**item, "status": "in_progress", "results": None}
+    return _copy(item)
 
 
 def dumps_event(event: Event, obfuscate: bool = False) -> str:
