@@ -15,6 +15,7 @@ from openai import AsyncOpenAI
 from openai_workers_ai.adapters.local import FolderR2, SQLiteD1
 from openai_workers_ai.replies import json_bytes
 from openai_workers_ai.repositories import items as items_repo
+from openai_workers_ai.runner import responses as runner
 from openai_workers_ai.simulator import Simulator
 from openai_workers_ai.translate import response_objects as objects
 
@@ -573,6 +574,18 @@ async def test_a_streamed_responses_replay_is_its_stream(client: httpx.AsyncClie
         assert final.output_text == text_of(live[-1]["response"])
         assert final.id == live[-1]["response"]["id"] and final.status == live[-1]["response"]["status"]
         assert [item.id for item in final.output] == [item["id"] for item in live[-1]["response"]["output"]]
+
+
+async def test_a_stream_too_long_to_keep_is_replayed_with_one_delta_an_item(client: httpx.AsyncClient,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past :data:`runner.SHAPED_EVENTS` events a stream's shape is not stored (a D1 row holds 2 MB): its replay is
+    still OpenAI's event sequence, one delta an item."""
+    monkeypatch.setattr(runner, "SHAPED_EVENTS", 10)
+    live = sse_events(await client.post("/v1/responses", json={**REASONS, "stream": True}))
+    assert len(live) > 10
+    replayed = sse_events(await client.get(f"/v1/responses/{live[-1]['response']['id']}", params={"stream": "true"}))
+    assert [e for e in replayed if e["type"].endswith(".delta")] and len(replayed) < len(live)
+    assert replayed[-1]["response"] == live[-1]["response"]
 
 
 async def test_delete(client: httpx.AsyncClient, db: SQLiteD1) -> None:

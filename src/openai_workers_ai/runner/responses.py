@@ -73,6 +73,10 @@ DEADLINE = 15 * 60
 """Seconds a background response may stay queued / in progress before it is failed."""
 MAX_ROUNDS = 8
 """Model calls per response when gateway-run tools are called."""
+SHAPED_EVENTS = 50_000
+"""Events a stream may have for its shape to be stored (:attr:`~..translate.response_objects.EventWriter.shape`;
+each delta's length a few bytes of JSON: well under D1's 2 MB row beside a 1 MiB echo); a longer one is replayed
+with one delta per item."""
 CHECK_EVERY = 1.0
 """Seconds between looks at a streamed background response's status while the model streams (a cancel
 is noticed within it, and the model stopped)."""
@@ -462,7 +466,8 @@ async def _execute(ctx: AppContext, plan: Plan, *, streaming: bool) -> AsyncIter
                               usage=objects.usage_object(usage, objects.reasoning_tokens(writer.output, usage)),
                               moderation=moderated)
         await _persist(ctx, plan, status, final["output"], final["usage"], incomplete, final["completed_at"],
-                       moderation=moderated, stream_shape=writer.shape if streaming else None)
+                       moderation=moderated,
+                       stream_shape=writer.shape if streaming and writer.seq < SHAPED_EVENTS else None)
     except APIError as error:
         if not streaming and not plan.request.background:
             raise
