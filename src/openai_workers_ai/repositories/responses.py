@@ -78,7 +78,7 @@ class ResponseRow:
     stream_shape: list[Any] | None = None
     """A streamed response's stream as its stored object does not say it (an ended one's; None when it was
     not streamed): :attr:`~..translate.response_objects.EventWriter.shape`
-    (``migrations/0017_response_stream_shape.sql``)."""
+    (``migrations/0018_response_stream_shape.sql``)."""
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> ResponseRow:
