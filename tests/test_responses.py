@@ -529,6 +529,12 @@ async def test_retrieve_replays_the_stream(client: httpx.AsyncClient) -> None:
     later = await client.get(f"/v1/responses/{response['id']}", params={"stream": "true", "starting_after": "3"})
     tail = [json.loads(line[6:]) for line in later.text.split("\n") if line.startswith("data: ")]
     checked(tail, first=4)
+    # Not streamed, its replay has one delta an item: a client that followed a longer stream (one a job finished
+    # after its client left) and asks to start after its end gets the ending, numbered on, not an endless stream.
+    beyond = len(events) + 40
+    r = await client.get(f"/v1/responses/{response['id']}", params={"stream": "true", "starting_after": beyond})
+    [ending] = checked([json.loads(line[6:]) for line in r.text.split("\n") if line.startswith("data: ")], beyond + 1)
+    assert ending == {**events[-1], "sequence_number": beyond + 1}
 
 
 async def test_the_official_clients_stream_helper_resumes_a_stored_response(client: httpx.AsyncClient) -> None:

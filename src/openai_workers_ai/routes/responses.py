@@ -63,14 +63,27 @@ def _obfuscated(body: CreateResponse) -> bool:
     return not (body.stream_options and body.stream_options.get("include_obfuscation") is False)
 
 
+CLOSING = frozenset({"response.completed", "response.incomplete", "response.failed", "error"})
+"""The events a stream ends with."""
+
+
 def _sse(events: AsyncIterator[objects.Event], starting_after: int = -1, *, obfuscate: bool) -> Response:
     last = [starting_after]
 
     async def frames() -> AsyncIterator[bytes]:
+        final = None
         async for event in events:
             last[0] = event["sequence_number"]
             if event["sequence_number"] > starting_after:
+                final = None
                 yield sse(objects.dumps_event(event, obfuscate), event=event["type"])
+            elif event["type"] in CLOSING:
+                final = event
+        # A replay shorter than the stream its client followed (a response a job finished without streaming, after
+        # the client left: stored without its stream's shape, so one delta an item) ended before the number the
+        # client asks to start after: its ending, numbered after that one, rather than a stream that never ends.
+        if final is not None and starting_after > final["sequence_number"]:
+            yield sse(objects.dumps_event({**final, "sequence_number": starting_after + 1}), event=final["type"])
 
     def on_error(error: APIError) -> bytes:  # a bug: the executor reports model failures itself
         event = {"type": "error", "code": error.code, "message": error.message, "param": error.param,
