@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..context import context
-from ..errors import NotFound
+from ..errors import InvalidRequest, NotFound
 from ..ids import new_sortable_id
 from ..pagination import list_object, page
 from ..ports import Job
@@ -83,11 +83,18 @@ async def retrieve(request: Request) -> Response:
 
 
 async def cancel(request: Request) -> Response:
+    """Its files still in progress end ``cancelled``; a batch that has ended (none in progress, or already
+    cancelled) is a 400, as a run that has ended is, and keeps its status."""
     store = await visible_store(request)
     batch = await _visible_batch(request, store)
     ctx = context(request)
+    cancelled = [] if batch.cancelled else await vector_store_files.cancel_batch(
+        ctx.backends.db, store.id, batch.id, ctx.now())
+    if not cancelled:
+        fresh = await vector_store_file_batches.get(ctx.backends.db, store.id, batch.id) or batch
+        status = (await _batch(request, fresh))["status"]
+        raise InvalidRequest(f"Cannot cancel a vector store file batch with status '{status}'.", param=None)
     await vector_store_file_batches.cancel(ctx.backends.db, batch.id)
-    cancelled = await vector_store_files.cancel_batch(ctx.backends.db, store.id, batch.id, ctx.now())
     await vectors.purge_cancelled(ctx.backends, store.id, [row.stored for row in cancelled])
     return await _render(request, BatchRow(batch.id, batch.vector_store_id, batch.created_at, True))
 
