@@ -83,15 +83,19 @@ async def retrieve(request: Request) -> Response:
 
 
 async def cancel(request: Request) -> Response:
-    """Its files still in progress end ``cancelled``; a batch that has ended (none in progress, or already
-    cancelled) is a 400, as a run that has ended is, and keeps its status."""
+    """Its files still in progress end ``cancelled``. A batch cancelled already is answered as it is (a
+    retry of a cancel whose cleanup failed); one that has ended otherwise (``completed``, ``failed``: no file
+    in progress) is a 400, as a run that has ended is, and keeps its status."""
     store = await visible_store(request)
     batch = await _visible_batch(request, store)
     ctx = context(request)
-    cancelled = [] if batch.cancelled else await vector_store_files.cancel_batch(
-        ctx.backends.db, store.id, batch.id, ctx.now())
+    if batch.cancelled:
+        return await _render(request, batch)
+    cancelled = await vector_store_files.cancel_batch(ctx.backends.db, store.id, batch.id, ctx.now())
     if not cancelled:
         fresh = await vector_store_file_batches.get(ctx.backends.db, store.id, batch.id) or batch
+        if fresh.cancelled:  # a cancel at the same time took its files
+            return await _render(request, fresh)
         status = (await _batch(request, fresh))["status"]
         raise InvalidRequest(f"Cannot cancel a vector store file batch with status '{status}'.", param=None)
     await vector_store_file_batches.cancel(ctx.backends.db, batch.id)
