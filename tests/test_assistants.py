@@ -26,7 +26,9 @@ async def test_defaults_and_the_model_named_as_the_client_named_it(client: httpx
     created = await ok(client.post("/v1/assistants", json={"model": "gpt-4o-mini"}), "AssistantObject")
     assert created["model"] == "gpt-4o-mini"
     assert created["tools"] == [] and created["metadata"] == {} and created["response_format"] == "auto"
-    assert created["name"] is None and created["instructions"] is None and created["temperature"] is None
+    assert created["name"] is None and created["instructions"] is None
+    # OpenAI's defaults shown ("If not set, defaults to 1"; its examples' 1.0), as the clients print them
+    assert created["temperature"] == 1.0 and created["top_p"] == 1.0
 
 
 async def test_openai_beta_header_is_accepted_not_required(client: httpx.AsyncClient) -> None:

@@ -341,6 +341,19 @@ async def test_a_run_overrides_its_assistant(client: httpx.AsyncClient, jobs: In
     assert inherited["temperature"] == 0.2 and inherited["metadata"] == {} and inherited["instructions"] == "Be brief."
 
 
+async def test_unset_sampling_shows_openais_default_and_leaves_the_models(client: httpx.AsyncClient,
+                                                                          ctx: AppContext) -> None:
+    """An assistant and a run without ``temperature`` / ``top_p`` show 1.0, OpenAI's default, as its objects
+    do; what generates is still the model's own default (nothing stored, nothing sent)."""
+    created_thread = await thread(client, "echo: hi")
+    created = await run(client, created_thread["id"], (await assistant(client))["id"])
+    assert (created["temperature"], created["top_p"]) == (1.0, 1.0)
+    listed_runs = await listed(client, f"/v1/threads/{created_thread['id']}/runs", "ListRunsResponse")
+    assert (listed_runs[0]["temperature"], listed_runs[0]["top_p"]) == (1.0, 1.0)
+    row = await ctx.backends.db.prepare("SELECT temperature, top_p FROM runs WHERE id = ?").bind(created["id"]).first()
+    assert (row["temperature"], row["top_p"]) == (None, None)
+
+
 @pytest.mark.parametrize(("body", "param", "status"), [
     ({"tools": [{"type": "code_interpreter"}]}, "tools[0].type", 400),
     ({"tool_choice": {"type": "function", "function": {"name": "nope"}}}, "tool_choice.function.name", 400),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, Strict
+from pydantic import BaseModel, Field, Strict, field_serializer
 
 from .chat import FunctionDefinition, ResponseFormat
 from .common import Lenient, Metadata, Request
@@ -120,6 +120,17 @@ class Assistant(BaseModel):
     top_p: float | None
     response_format: str | dict[str, Any]
     reasoning_effort: str | None
+
+    @field_serializer("temperature", "top_p")
+    def _shown_sampling(self, value: float | None) -> float:
+        return shown_sampling(value)
+
+
+def shown_sampling(value: float | None) -> float:
+    """``temperature`` or ``top_p`` as an assistant or a run shows it: OpenAI's default, 1, when unset ("If
+    not set, defaults to 1", and its examples' ``1.0``). Only the shown value: unset, the model's own
+    default is what generates, as in the Responses echo."""
+    return 1.0 if value is None else value
 
 
 class Deleted(BaseModel):

@@ -17,6 +17,7 @@ from .assistants import (
     Temperature,
     ToolResources,
     TopP,
+    shown_sampling,
 )
 from .common import CompletionUsage, Lenient, Metadata, Request
 from .threads import MAX_THREAD_MESSAGES, CreateMessageRequest, CreateThreadRequest
@@ -133,6 +134,10 @@ class Run(BaseModel):
     parallel_tool_calls: bool
     response_format: str | dict[str, Any]
     reasoning_effort: str | None = None
+
+    @field_serializer("temperature", "top_p")
+    def _shown_sampling(self, value: float | None) -> float:
+        return shown_sampling(value)
 
     @field_serializer("usage", mode="wrap")
     def _shown_usage(self, usage: CompletionUsage | None, handler: SerializerFunctionWrapHandler) -> Any:
