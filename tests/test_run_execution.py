@@ -216,14 +216,20 @@ async def test_cancel_while_the_model_streams(client: httpx.AsyncClient, ctx: Ap
         cancelling = await ok(client.post(f"{base}/cancel"), "RunObject")
         assert cancelling["status"] == "cancelling"
         tail = await rest(stream)
-    assert [e.event for e in tail] == ["thread.run.step.cancelled", "thread.run.cancelled"]
+    # the reply and the step as stored: the clients' stream helpers end the message on
+    # thread.message.incomplete (on_text_done, on_message_done)
+    assert [e.event for e in tail] == ["thread.message.incomplete", "thread.run.step.cancelled", "thread.run.cancelled"]
+    streamed_reply, streamed_step = tail[0].data.model_dump(), tail[1].data.model_dump()
+    assert streamed_reply["status"] == "incomplete" and streamed_reply["incomplete_details"] == {"reason": "run_cancelled"}
+    assert streamed_step["status"] == "cancelled" and streamed_step["cancelled_at"] is not None
     ended = await ok(client.get(base), "RunObject")
     assert ended["status"] == "cancelled" and ended["cancelled_at"] is not None
     reply = (await messages_of(client, created_thread["id"]))[0]
     assert reply["status"] == "incomplete" and reply["incomplete_details"] == {"reason": "run_cancelled"}
     assert reply["content"][0]["text"]["value"].startswith("w0")  # what was written is kept
     steps = await listed(client, f"{base}/steps", "ListRunStepsResponse")
-    assert [s["status"] for s in steps] == ["cancelled"]
+    assert [s["status"] for s in steps] == ["cancelled"] and steps == [streamed_step]
+    assert await ok(client.get(f"/v1/threads/{created_thread['id']}/messages/{reply['id']}")) == streamed_reply
 
 
 async def test_a_run_whose_thread_is_deleted_mid_stream_stops_and_leaves_nothing(
@@ -247,7 +253,7 @@ async def test_a_run_read_past_its_deadline_mid_stream_expires(client: httpx.Asy
         clock.now += 601
         assert (await ok(client.get(base), "RunObject"))["status"] == "expired"
         tail = [e.event for e in await rest(stream)]
-    assert tail == ["thread.run.step.expired", "thread.run.expired"]
+    assert tail == ["thread.message.incomplete", "thread.run.step.expired", "thread.run.expired"]
     reply = (await messages_of(client, created_thread["id"]))[0]
     assert reply["status"] == "incomplete" and reply["incomplete_details"] == {"reason": "run_expired"}
 
@@ -344,7 +350,8 @@ async def test_workers_ai_failing_mid_stream(client: httpx.AsyncClient) -> None:
     created_thread = await thread(client, "fail-mid:503")
     base = f"/v1/threads/{created_thread['id']}"
     pairs = events(await client.post(f"{base}/runs", json={"assistant_id": asst["id"], "stream": True}))
-    assert names(pairs)[-2:] == ["thread.run.step.failed", "thread.run.failed"]
+    assert names(pairs)[-3:] == ["thread.message.incomplete", "thread.run.step.failed", "thread.run.failed"]
+    assert pairs[-3][1]["status"] == "incomplete" and pairs[-3][1]["incomplete_details"] == {"reason": "run_failed"}
     failed = pairs[-1][1]
     assert failed["last_error"]["code"] == "server_error"
     assert pairs[-2][1]["last_error"] == failed["last_error"]

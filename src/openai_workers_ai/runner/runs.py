@@ -551,10 +551,18 @@ class _Generation:
         if ended is None:
             return
         self.run = ended
-        for step in self.steps:
-            if step.status == "in_progress":
-                kind = {"cancelled": "cancelled", "expired": "expired"}.get(ended.status, "failed")
-                yield Event(f"thread.run.step.{kind}", step.model_copy(update={"status": kind}))
+        # As they are now stored: the reply incomplete (the clients' stream helpers call on_message_done
+        # on thread.message.incomplete), the steps ended with their timestamp.
+        if self.message is not None and self.message.status == "in_progress":
+            reply = await messages.get(self.db, self.run.thread_id, self.message.id)
+            if reply is not None and reply.status == "incomplete":
+                self.message = reply
+                yield Event("thread.message.incomplete", reply)
+        open_steps = {step.id for step in self.steps if step.status == "in_progress"}
+        if open_steps:
+            for step in await run_steps.of_run(self.db, self.run.id):
+                if step.id in open_steps and step.status != "in_progress":
+                    yield Event(f"thread.run.step.{step.status}", step)
         yield event_for(ended)
 
     async def fail(self, exc: Exception) -> AsyncGenerator[Event, None]:
@@ -578,8 +586,9 @@ class _Generation:
         step_error = StepError(code="rate_limit_exceeded" if error.code == "rate_limit_exceeded" else "server_error",
                                message=error.message)
         statements = []
+        reply = None
         if self.message is not None:
-            self.message = self.message.model_copy(update={
+            self.message = reply = self.message.model_copy(update={
                 "content": [text_part("".join(self.text))], "status": "incomplete", "incomplete_at": now,
                 "incomplete_details": {"reason": "run_failed"}})
             statements.append(messages.finish_statement(self.db, self.message))
@@ -597,6 +606,8 @@ class _Generation:
                 await run_status.tidy(self.db, self.run.id, "failed", now)
             except Exception:
                 log.warning("run %s failed; its reply and steps could not be closed", self.run.id, exc_info=True)
+        if reply is not None:
+            yield Event("thread.message.incomplete", reply)
         for step in failed_steps:
             yield Event("thread.run.step.failed", step)
         yield event_for(self.run)
