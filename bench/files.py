@@ -39,12 +39,12 @@ def main() -> None:
     with local_server("bench-files-") as (url, pid):
         with httpx.Client(base_url=url, headers=headers, timeout=300) as client:
             # Warm up (imports, first-request setup) so the baseline is the steady state.
-            warm = client.post("/v1/files", data={"purpose": "user_data"}, files={"file": ("w", b"w")})
+            warm = client.post("/v1/files", data={"purpose": "vision"}, files={"file": ("w", b"w")})
             warm.raise_for_status()
             client.delete(f"/v1/files/{warm.json()['id']}")
             for _ in range(args.runs):
                 request = client.build_request(
-                    "POST", "/v1/files", data={"purpose": "user_data"},
+                    "POST", "/v1/files", data={"purpose": "vision"},
                     files={"file": ("big.bin", payload, "application/octet-stream")},
                 )
                 body = request.read()

@@ -90,6 +90,14 @@ async def test_content_is_the_bytes_with_the_stored_content_type(client: httpx.A
     assert response.headers["content-disposition"] == "attachment; filename*=UTF-8''pic%20%C3%BC.png"
 
 
+async def test_user_data_files_cannot_be_downloaded(client: httpx.AsyncClient) -> None:
+    body = await uploaded(client, b"private", purpose="user_data")  # as at OpenAI: a 400, no param, no code
+    response = await client.get(f"/v1/files/{body['id']}/content")
+    assert_error(response, 400, None, "Not allowed to download files of purpose: user_data")
+    assert response.json()["error"]["code"] is None
+    assert (await client.get(f"/v1/files/{body['id']}")).json() == body  # its metadata is still served
+
+
 async def test_delete_removes_row_and_bytes(
     client: httpx.AsyncClient, db: SQLiteD1, bucket: FolderR2
 ) -> None:

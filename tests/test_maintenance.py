@@ -128,7 +128,7 @@ async def test_the_worker_cron_signature_matches(backends: Backends, settings: S
 
 
 async def test_uploads_survive_the_sweep(client: httpx.AsyncClient, backends: Backends, settings: Settings) -> None:
-    response = await client.post("/v1/files", data={"purpose": "user_data"}, files={"file": ("a", b"keep")})
+    response = await client.post("/v1/files", data={"purpose": "vision"}, files={"file": ("a", b"keep")})
     counts = await run_scheduled(backends, settings, now=int(time.time()) + STALE_AFTER * 10)
     expected = {"errors": 0, "files_expired": 0, "files_stale": 0, "files_orphans": 0}
     assert counts.items() >= expected.items()  # other resources add their own counts

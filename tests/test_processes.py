@@ -204,7 +204,7 @@ def test_serve_with_two_workers_shares_the_port_and_the_data(tmp_path: Path) -> 
         try:
             ids = []
             for i, client in enumerate(clients):
-                r = client.post("/v1/files", data={"purpose": "user_data"}, files={"file": (f"f{i}.txt", f"file {i}".encode())})
+                r = client.post("/v1/files", data={"purpose": "vision"}, files={"file": (f"f{i}.txt", f"file {i}".encode())})
                 assert r.status_code == 200, r.text
                 ids.append(r.json()["id"])
             serving = {procfs.holder(workers, inode) for inode in procfs.accepted_on(port)}

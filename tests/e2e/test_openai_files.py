@@ -42,6 +42,9 @@ def test_expires_after_and_errors(client: OpenAI, tmp_path) -> None:  # noqa: AN
             file=f, purpose="user_data", expires_after={"anchor": "created_at", "seconds": 3600}
         )
     assert created.filename == "doc.txt" and created.expires_at == created.created_at + 3600
+    with pytest.raises(openai.BadRequestError) as private:  # as at OpenAI: user_data is for models to read
+        client.files.content(created.id)
+    assert private.value.message.endswith("Not allowed to download files of purpose: user_data")
     with pytest.raises(openai.BadRequestError) as bad:
         client.files.create(file=("x.txt", b"x"), purpose="nonsense")  # type: ignore[arg-type]
     assert bad.value.body["param"] == "purpose"  # type: ignore[index]
@@ -97,11 +100,11 @@ def test_a_file_sent_before_its_purpose_over_http(client: OpenAI, server: str) -
     payload = os.urandom(3 * 1024 * 1024)
     body = (b'--B\r\nContent-Disposition: form-data; name="file"; filename="blob.bin"\r\n'
             b"Content-Type: application/octet-stream\r\n\r\n" + payload +
-            b'\r\n--B\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nuser_data\r\n--B--\r\n')
+            b'\r\n--B\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nvision\r\n--B--\r\n')
     response = httpx.post(f"{server}/v1/files", content=body, headers={
         "authorization": f"Bearer {E2E_KEY}", "content-type": "multipart/form-data; boundary=B"})
     assert response.status_code == 200, response.text
     file_id = response.json()["id"]
-    assert client.files.retrieve(file_id).purpose == "user_data"
+    assert client.files.retrieve(file_id).purpose == "vision"
     assert client.files.content(file_id).content == payload
     client.files.delete(file_id)

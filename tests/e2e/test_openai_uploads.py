@@ -44,7 +44,7 @@ def test_upload_file_chunked(client: OpenAI, tmp_path: Path) -> None:
     payload = os.urandom(300_000)
     path = tmp_path / "doc.bin"
     path.write_bytes(payload)
-    done = client.uploads.upload_file_chunked(file=path, mime_type="application/octet-stream", purpose="user_data",
+    done = client.uploads.upload_file_chunked(file=path, mime_type="application/octet-stream", purpose="vision",
                                               bytes=len(payload), part_size=100_000)
     assert done.status == "completed" and done.file is not None and done.file.filename == "doc.bin"
     assert client.files.content(done.file.id).content == payload

@@ -29,6 +29,8 @@ from ..runner import vectors
 from ..storage import object_key
 
 PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
+NOT_DOWNLOADABLE = ("user_data",)
+"""Purposes whose bytes OpenAI never hands back (``GET …/content`` is its 400): they are for models to read."""
 FILE_ID = re.compile(r"^file-[0-9A-Za-z]{24}$")
 MIN_EXPIRY, MAX_EXPIRY = 3600, 30 * 86400
 BATCH_EXPIRY = 30 * 86400  # OpenAI: batch files expire after 30 days unless told otherwise
@@ -203,6 +205,8 @@ async def retrieve(request: Request) -> Response:
 
 async def content(request: Request) -> Response:
     row = await _visible(request)
+    if row.purpose in NOT_DOWNLOADABLE:
+        raise InvalidRequest(f"Not allowed to download files of purpose: {row.purpose}")
     stored = await context(request).backends.bucket.get(row.object_key)
     if stored is None or stored.body is None:  # deleted since the row was read
         raise _not_found(row.id)
