@@ -384,8 +384,24 @@ async def test_cancel_keeps_what_was_answered(client: httpx.AsyncClient, app: An
     assert done["status"] == "cancelled" and done["cancelled_at"] is not None
     assert done["request_counts"] == {"total": 6, "completed": 2, "failed": 0}
     assert [line["custom_id"] for line in await lines_of(client, done["output_file_id"])] == ["r0", "r1"]
-    r = await client.post(f"/v1/batches/{batch['id']}/cancel")
-    assert r.status_code == 400 and r.json()["error"]["code"] == "batch_not_cancellable"
+    r = await client.post(f"/v1/batches/{batch['id']}/cancel")  # as at OpenAI: a 409, no param, no code
+    assert r.status_code == 409 and r.json() == {"error": {
+        "message": "Cannot cancel a batch with status 'cancelled'.", "type": "invalid_request_error", "param": None,
+        "code": None}}
+
+
+async def test_a_finalizing_or_ended_batch_is_not_cancelled(client: httpx.AsyncClient, app: Any) -> None:
+    batch = await created(client, jsonl([chat_line("a", "echo: x")]))
+    ctx = app.state.ctx
+    while (await retrieve(client, batch["id"]))["status"] != "finalizing":
+        assert await runner.run(ctx, batch["id"])
+    for status in ("finalizing", "completed"):  # OpenAI's 409 (the client's ConflictError), the batch untouched
+        r = await client.post(f"/v1/batches/{batch['id']}/cancel")
+        assert r.status_code == 409 and r.json()["error"]["message"] == f"Cannot cancel a batch with status '{status}'."
+        assert r.json()["error"]["param"] is None and r.json()["error"]["code"] is None
+        assert (await retrieve(client, batch["id"]))["cancelling_at"] is None
+        await drain(app)
+    assert (await retrieve(client, batch["id"]))["status"] == "completed"
 
 
 async def test_a_batch_past_its_window_expires_with_the_rest_as_errors(

@@ -66,7 +66,8 @@ def test_a_bad_file_fails_with_its_line_and_an_ended_batch_is_not_cancelled(clie
     done = until_ended(client, batch)
     assert done.status == "failed" and done.errors is not None and done.errors.data is not None
     assert [(e.code, e.line) for e in done.errors.data] == [("duplicate_custom_id", 2)]
-    with pytest.raises(openai.BadRequestError):
+    with pytest.raises(openai.ConflictError) as ended:  # as at OpenAI: a 409
         client.batches.cancel(batch.id)
+    assert ended.value.message.endswith("Cannot cancel a batch with status 'failed'.")
     with pytest.raises(openai.NotFoundError):
         client.batches.retrieve("batch_000000000000000000000000")

@@ -135,9 +135,8 @@ async def cancel(request: Request) -> Response:
     ctx = context(request)
     row = await _batch(request)
     now = ctx.now()
-    if row.status not in (batches.VALIDATING, batches.IN_PROGRESS, batches.CANCELLING):
-        raise InvalidRequest(f"Cannot cancel a batch that is {row.status}.", param="batch_id",
-                             code="batch_not_cancellable")
+    if row.status not in (batches.VALIDATING, batches.IN_PROGRESS, batches.CANCELLING):  # OpenAI's 409 (ConflictError)
+        raise InvalidRequest(f"Cannot cancel a batch with status '{row.status}'.", status=409)
     if await batches.transition(ctx.backends.db, row.id, (batches.VALIDATING, batches.IN_PROGRESS),
                                 batches.CANCELLING, now, cancelling_at=now) and ctx.backends.jobs is not None:
         await ctx.backends.jobs.send(Job(runner.JOB_KIND, row.id, row.owner))
