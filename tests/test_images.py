@@ -75,7 +75,8 @@ async def test_dall_e_3_flux_jpeg_with_revised_prompt(client: httpx.AsyncClient,
 
 
 async def test_gpt_image_defaults_to_b64_json(client: httpx.AsyncClient) -> None:
-    r = await client.post(GEN, json={"prompt": "x", "model": "gpt-image-1", "quality": "high"})
+    r = await client.post(GEN, json={"prompt": "x", "model": "gpt-image-1", "quality": "high",
+                                     "safety_identifier": "user-1"})  # sent by the client; no effect here
     assert r.status_code == 200, r.text
     body = r.json()
     assert_matches(body, "ImagesResponse")
@@ -271,6 +272,8 @@ async def test_edit_accepts_jpeg_and_image_array_field(client: httpx.AsyncClient
         ({"image": ("x.png", png(8, 8), "image/png"), "mask": ("m.png", rgba_png(8, 8, bytes(64)), "image/png")},
          {"prompt": "p", "model": "@cf/runwayml/stable-diffusion-v1-5-img2img"}, 400, "mask"),
         ({"image": ("x.png", png(8, 8), "image/png")}, {"prompt": "p", "bogus": "1"}, 400, "bogus"),
+        ({"image": ("x.png", png(8, 8), "image/png")}, {"prompt": "p", "stream": "true"}, 400, "stream"),
+        ({"image": ("x.png", png(8, 8), "image/png")}, {"prompt": "p", "output_format": "jpeg"}, 400, "output_format"),
     ],
 )
 async def test_edit_errors(client: httpx.AsyncClient, form_files: dict, data: dict, status: int, param: str) -> None:

@@ -64,7 +64,8 @@ async def edits(request: Request) -> Response:
     model = _edit_model(ctx, form.get("model"), inpainting=mask is not None)
     if mask is not None:
         mask = masks.inpainting_mask(mask, image)  # OpenAI's transparent = edit → SD's white = repaint
-    _check_common(fields.prompt, fields.n, None, fields.background)
+    _check_common(fields.prompt, fields.n, fields.stream, fields.background)
+    _check_output_format(model, fields.output_format)
     size = images.parse_size(fields.size, model)
     calls = [
         images.edit_inputs(model, fields.prompt, size, image, mask, EDIT_STRENGTH)

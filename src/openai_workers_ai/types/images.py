@@ -26,3 +26,4 @@ class CreateImageRequest(Request):
     stream: bool | None = None
     partial_images: Annotated[int, Field(ge=0, le=3)] | None = None
     user: str | None = None
+    safety_identifier: str | None = None  # the client sends it (as chat's); no effect here, as `user`
