@@ -83,6 +83,9 @@ async def test_gpt_image_defaults_to_b64_json(client: httpx.AsyncClient) -> None
     assert "b64_json" in body["data"][0]
     assert body["output_format"] == "jpeg" and body["size"] == "1024x1024" and body["quality"] == "high"
     assert body["background"] == "opaque"
+    # As OpenAI's for GPT image models (the client's `usage`): the prompt's estimate, no image or output tokens.
+    assert body["usage"] == {"input_tokens": 1, "input_tokens_details": {"text_tokens": 1, "image_tokens": 0},
+                             "output_tokens": 0, "total_tokens": 1}
 
 
 async def test_url_stored_jpeg_and_other_mount(client: httpx.AsyncClient, app) -> None:  # noqa: ANN001

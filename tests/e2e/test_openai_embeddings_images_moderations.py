@@ -66,6 +66,10 @@ def test_images_generate_b64_json(client: openai.OpenAI) -> None:
     result = client.images.generate(model="dall-e-3", prompt="a dog", response_format="b64_json")
     assert result.data[0].revised_prompt == "a dog"
     assert jpeg_size(base64.b64decode(result.data[0].b64_json or "")) == (1024, 1024)
+    result = client.images.generate(model="gpt-image-1", prompt="a red fox in the snow", quality="low")
+    assert result.output_format == "jpeg" and result.size == "1024x1024" and result.quality == "low"
+    assert result.usage is not None and result.usage.total_tokens == result.usage.input_tokens == 6
+    assert result.usage.input_tokens_details.text_tokens == 6 and result.usage.output_tokens == 0
     with pytest.raises(openai.BadRequestError) as info:
         client.images.generate(model="dall-e-3", prompt="a dog", size="1792x1024")
     assert info.value.body["param"] == "size"  # type: ignore[index]

@@ -27,6 +27,7 @@ from ..repositories import images as stored
 from ..translate import images, masks
 from ..types.images import CreateImageRequest
 from ..validation import parse_json, validate
+from ..workers_ai.spec import estimate_tokens
 
 MAX_N = 4
 """Images per request: each is one Workers AI call, run concurrently (OpenAI allows 10)."""
@@ -52,7 +53,7 @@ async def generations(request: Request) -> Response:
     revised = body.prompt if (body.model or "").lower() == "dall-e-3" else None
     response_format = _format(body.response_format, body.model)
     return await _respond(request, ctx, model, calls, response_format, revised,
-                          _gpt_image_fields(body.model, size, body.quality))
+                          _gpt_image_fields(body.model, size, body.quality, body.prompt))
 
 
 async def edits(request: Request) -> Response:
@@ -72,7 +73,7 @@ async def edits(request: Request) -> Response:
         for _ in range(fields.n or 1)
     ]
     return await _respond(request, ctx, model, calls, _format(fields.response_format, fields.model), None,
-                          _gpt_image_fields(fields.model, size, fields.quality))
+                          _gpt_image_fields(fields.model, size, fields.quality, fields.prompt))
 
 
 async def variations(request: Request) -> Response:
@@ -145,12 +146,18 @@ async def _respond(
 
 
 def _gpt_image_fields(
-    model_name: str | None, size: tuple[int, int], quality: str | None
+    model_name: str | None, size: tuple[int, int], quality: str | None, prompt: str
 ) -> dict[str, Any] | None:
-    """What OpenAI adds for GPT image models: ``background``, ``size``, ``quality`` (+ ``output_format``)."""
+    """What OpenAI adds for GPT image models: ``background``, ``size``, ``quality``, ``usage`` (+ ``output_format``).
+
+    Workers AI counts no tokens: ``usage`` is the prompt's estimate (4 characters a token), no image or
+    output tokens."""
     if not (model_name or "").lower().startswith("gpt-image"):
         return None
-    out: dict[str, Any] = {"background": "opaque"}
+    tokens = estimate_tokens(prompt)
+    out: dict[str, Any] = {"background": "opaque", "usage": {
+        "input_tokens": tokens, "input_tokens_details": {"text_tokens": tokens, "image_tokens": 0},
+        "output_tokens": 0, "total_tokens": tokens}}
     if f"{size[0]}x{size[1]}" in ("1024x1024", "1024x1536", "1536x1024"):
         out["size"] = f"{size[0]}x{size[1]}"
     if quality in ("low", "medium", "high"):
