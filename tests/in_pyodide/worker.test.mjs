@@ -499,7 +499,7 @@ describe("OpenAI API", () => {
     const size = 8 * 1024 * 1024 + 1000; // one full 8 MiB part, then the rest
     const payload = new Uint8Array(size).map((_, i) => 97 + (i % 26));
     const form = new FormData();
-    form.append("purpose", "user_data");
+    form.append("purpose", "vision");
     form.append("file", new Blob([payload], { type: "text/plain" }), "big.txt");
     const created = await json("POST", "/v1/files", { body: form });
     assert.equal(created.bytes, size);
