@@ -347,6 +347,25 @@ ROWS: list[tuple[str, dict[str, Any], str, str | None, str]] = [
      "POST /conversations/{id}/items: items maxItems 20 ('You may add up to 20 items at a time.')"),
     (ITEMS, {"items": [{"type": "function_call", "name": "f", "arguments": "{}"}]}, "items[0].call_id",
      "missing_required_parameter", "FunctionToolCall required call_id"),
+    # -- what OpenAI's client 3.63.0 sends that the spec predates (tests/spec/rules.py NEWER)
+    (IMAGES, {"quality": "ultra"}, "quality", "invalid_value", "image_generate_params.quality (adds xhigh, max)"),
+    (IMAGES, {"output_format": "bmp"}, "output_format", "invalid_value",
+     "image_generate_params.output_format (adds gif, svg)"),
+    (IMAGES, {"complexity": "max"}, "complexity", "invalid_value", "image_generate_params.complexity low/medium/high"),
+    (IMAGES, {"frame_count": 17}, "frame_count", "integer_above_max_value",
+     "image_generate_params.frame_count: 'integers from 2 through 16'"),
+    (IMAGES, {"frame_duration_ms": "200"}, "frame_duration_ms", "invalid_type",
+     "image_generate_params.frame_duration_ms: Optional[int]"),
+    (IMAGES, {"svg": {}}, "svg.model", "missing_required_parameter", "image_generate_params.Svg.model Required"),
+    (RESPONSES, {"prompt_cache_options": {"ttl": "1d"}}, "prompt_cache_options.ttl", "invalid_value",
+     "PromptCacheOptions.ttl: '30m' or '12h'"),
+    (RESPONSES, {"access_programs": {"cyber": "red"}}, "access_programs.cyber", "invalid_value",
+     "response_create_params.AccessPrograms.cyber enum"),
+    (RESPONSES, {"background_options": {"completion_window": "1h"}}, "background_options.completion_window",
+     "invalid_value", "response_create_params.BackgroundOptions.completion_window: soonest, 2h, 8h"),
+    (RESPONSES, {"image": {"context_compression": "on"}}, "image.context_compression", "invalid_value",
+     "response_create_params.Image.context_compression: auto, enabled, disabled"),
+    (COMPACT, {"image": "auto"}, "image", "invalid_type", "response_compact_params.image: an object"),
 ]
 
 
@@ -391,6 +410,18 @@ def test_documented_rules_are_in_the_derived_rules() -> None:
                 assert all(f"'{k}': {v!r}" in text for k, v in value.items()), (schema, key)
             else:
                 assert f"'{key}': {value!r}" in text, (schema, key)
+
+
+def test_newer_rules_are_in_the_derived_rules() -> None:
+    """Each :data:`NEWER` row (what the client sends that the spec predates) is in the derived rules."""
+    for schema, path, rule, why in derivation.NEWER:
+        assert why and (schema in derivation.SCHEMAS or schema in spec_rules.DEFS), schema
+        root = json.loads(json.dumps(spec_rules.SCHEMAS[schema] if schema in spec_rules.SCHEMAS
+                                     else spec_rules.DEFS[schema]))
+        node = derivation._at(root, path, json.loads(json.dumps(spec_rules.DEFS)))
+        options = [o for o in node.get("anyOf", ()) if o.get("type") != ["null"]]
+        for target in [node] if "anyOf" in rule else options or [node]:
+            assert all(target.get(key) == value for key, value in rule.items()), (schema, path, target)
 
 
 def test_every_served_request_has_its_rules_and_model() -> None:
@@ -440,6 +471,13 @@ async def test_what_openai_takes_is_taken(client: httpx.AsyncClient, fields: dic
                                   "content": [{"type": "output_text", "text": "hello"}]}, USER]}),
     (RESPONSES, {"input": [USER, {"type": "message", "role": "assistant", "id": "msg_1", "status": "completed",
                                   "content": [{"type": "output_text", "text": "hello", "annotations": []}]}]}),
+    # what OpenAI's client 3.63.0 sends that the spec predates (tests/spec/rules.py NEWER)
+    (IMAGES, {"quality": "xhigh", "output_format": "gif", "complexity": "high", "frame_count": 4,
+              "frame_duration_ms": 100, "svg": {"model": "x", "reasoning": {"effort": "low"}}}),
+    (RESPONSES, {"prompt_cache_options": {"ttl": "12h"}, "access_programs": {"cyber": "standard"},
+                 "background_options": {"completion_window": "2h", "continuation_id": "c"},
+                 "image": {"context_compression": "auto"}}),
+    (COMPACT, {"prompt_cache_options": {"ttl": "12h"}, "image": {"context_compression": "disabled"}}),
     # allOf: [{$ref}, {nullable: true}] takes null
     (STORE, {"expires_after": None}),
     (RUNS, {"truncation_strategy": None, "tool_choice": None, "response_format": None}),

@@ -118,6 +118,54 @@ DOCUMENTED: tuple[tuple[str, str, dict[str, Any], str], ...] = (
 )
 
 
+# (schema, dotted path, the keywords set, what OpenAI's Python client 3.63.0 says of it). Values and fields
+# the client sends that this spec (2026-08-21) predates: without them a request OpenAI takes would be
+# refused as an unknown value. Applied as DOCUMENTED rows are; a newer spec that has them makes a row moot.
+NEWER: tuple[tuple[str, str, dict[str, Any], str], ...] = (
+    ("CreateImageRequest", "quality",
+     {"enum": ["standard", "hd", "low", "medium", "high", "xhigh", "max", "auto"]},
+     "image_generate_params.quality: Literal['low', 'medium', 'high', 'xhigh', 'max', 'auto', 'standard', 'hd']"),
+    ("CreateImageRequest", "output_format", {"enum": ["png", "jpeg", "webp", "gif", "svg"]},
+     "image_generate_params.output_format: Literal['png', 'webp', 'jpeg', 'gif', 'svg']"),
+    ("CreateImageRequest", "complexity",
+     {"anyOf": [{"type": ["string"], "enum": ["low", "medium", "high"]}, {"type": ["null"]}]},
+     "image_generate_params.complexity: Optional[Literal['low', 'medium', 'high']] ('Computation spent planning "
+     "the image, independently of rendering quality.')"),
+    ("CreateImageRequest", "frame_count",
+     {"anyOf": [{"type": ["integer"], "minimum": 2, "maximum": 16}, {"type": ["null"]}]},
+     "image_generate_params.frame_count: Optional[int] ('Number of frames for GIF output. Accepts integers from 2 "
+     "through 16.')"),
+    ("CreateImageRequest", "frame_duration_ms", {"anyOf": [{"type": ["integer"]}, {"type": ["null"]}]},
+     "image_generate_params.frame_duration_ms: Optional[int] ('Requested delay per GIF frame, in milliseconds.')"),
+    ("CreateImageRequest", "svg",
+     {"anyOf": [{"type": ["object"], "required": ["model"], "properties": {"model": {"type": ["string"]}}},
+                       {"type": ["null"]}]},
+     "image_generate_params.svg: Optional[Svg], Svg.model: Required[str] ('Selects the model and reasoning effort "
+     "used to author SVG output.')"),
+    ("PromptCacheTTLEnum", "", {"enum": ["30m", "12h"]},
+     "PromptCacheOptions.ttl: Literal['30m', '12h'] ('Supported values are `30m` (the default) and `12h`.')"),
+    ("CreateResponse", "access_programs",
+     {"type": ["object"], "properties": {"cyber": {"type": ["string"],
+                                                   "enum": ["standard", "daybreak_blue", "daybreak_red"]}}},
+     "response_create_params.access_programs: AccessPrograms, cyber: Literal['standard', 'daybreak_blue', "
+     "'daybreak_red'] ('Domain-specific access programs to use for this request.')"),
+    ("CreateResponse", "background_options",
+     {"type": ["object"], "properties": {"completion_window": {"type": ["string"], "enum": ["soonest", "2h", "8h"]},
+                                         "continuation_id": {"type": ["string"]}}},
+     "response_create_params.background_options: BackgroundOptions, completion_window: Literal['soonest', '2h', "
+     "'8h'], continuation_id: str ('Options for background execution on HTTP requests.')"),
+    ("CreateResponse", "image",
+     {"type": ["object"], "properties": {"context_compression": {"type": ["string"],
+                                                                 "enum": ["auto", "enabled", "disabled"]}}},
+     "response_create_params.image: Image, context_compression: Literal['auto', 'enabled', 'disabled'] ('Request "
+     "level image options.')"),
+    ("CompactBody", "image",
+     {"type": ["object"], "properties": {"context_compression": {"type": ["string"],
+                                                                 "enum": ["auto", "enabled", "disabled"]}}},
+     "response_compact_params.image: Image, context_compression: Literal['auto', 'enabled', 'disabled']"),
+)
+
+
 # (definition, the keys its ``required`` lists that OpenAI does not require, why). The spec marks as
 # required what its SDKs always send (nullable fields the generated types must carry); OpenAI takes
 # requests without them, documents them as optional, and so does the gateway.
@@ -287,7 +335,7 @@ def derive() -> tuple[dict[str, Any], dict[str, Any]]:
         if not node["required"]:
             del node["required"]
     # Definitions first, so that a served request's own rule patches a copy that has them.
-    for schema, path, rule, _why in sorted(DOCUMENTED, key=lambda d: d[0] in roots):
+    for schema, path, rule, _why in sorted((*DOCUMENTED, *NEWER), key=lambda d: d[0] in roots):
         if rule:
             _patch(_at(roots[schema] if schema in roots else deriver.defs[schema], path, deriver.defs), rule)
     used: dict[str, Any] = {}
