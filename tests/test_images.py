@@ -184,6 +184,31 @@ async def test_delete_expired(bucket: FolderR2) -> None:
     assert await bucket.head(stored.PREFIX + foreign) is not None
 
 
+async def test_newer_quality_and_complexity_are_taken(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    # OpenAI's client 3.63.0: quality xhigh / max (FLUX's most steps, as high) and complexity (planning effort:
+    # no Workers AI model plans before it draws, so it has no effect), echoed as OpenAI's GPT image models do.
+    for quality in ("xhigh", "max"):
+        r = await client.post(GEN, json={"prompt": "x", "model": "gpt-image-1", "quality": quality,
+                                         "complexity": "high"})
+        assert r.status_code == 200, r.text
+        assert r.json()["quality"] == quality
+        assert simulator.calls[-1] == ("@cf/black-forest-labs/flux-1-schnell", {"prompt": "x", "steps": 8})
+
+
+@pytest.mark.parametrize("fields", [
+    {"output_format": "gif"}, {"output_format": "svg"}, {"frame_count": 4}, {"frame_duration_ms": 100},
+    {"svg": {"model": "gpt-5"}}, {"output_format": "gif", "frame_count": 4},
+])
+async def test_gif_and_svg_output_are_refused_by_name(client: httpx.AsyncClient, fields: dict) -> None:
+    """GIF and SVG output (client 3.63.0) no Workers AI image model makes: a 400 naming the field, not an
+    unknown value or argument."""
+    r = await client.post(GEN, json={"prompt": "x", "model": "gpt-image-1", **fields})
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert error["param"] == next(iter(fields)) and error["type"] == "invalid_request_error"
+    assert "is not supported here" in error["message"], error
+
+
 # ---- edits and variations ------------------------------------------------------------------
 
 
@@ -283,6 +308,22 @@ async def test_edit_errors(client: httpx.AsyncClient, form_files: dict, data: di
     r = await client.post("/v1/images/edits", files=form_files or {"other": ("o", b"o")}, data=data)
     assert r.status_code == status, r.text
     assert r.json()["error"]["param"] == param
+
+
+async def test_edit_takes_the_newer_fields_and_names_what_it_cannot_do(client: httpx.AsyncClient) -> None:
+    image = {"image": ("x.png", png(8, 8), "image/png")}
+    r = await client.post("/v1/images/edits", files=image, data={"prompt": "p", "quality": "max", "complexity": "low"})
+    assert r.status_code == 200, r.text
+    for form_files, data, param in [
+        (image, {"prompt": "p", "output_format": "svg", "svg[model]": "gpt-5"}, "output_format"),
+        (image, {"prompt": "p", "svg[model]": "gpt-5", "svg[reasoning][effort]": "low"}, "svg"),
+        (image, {"prompt": "p", "frame_count": "4"}, "frame_count"),
+        ({**image, "markup": ("m.png", rgba_png(8, 8, bytes(64)), "image/png")}, {"prompt": "p"}, "markup"),
+    ]:
+        r = await client.post("/v1/images/edits", files=form_files, data=data)
+        assert r.status_code == 400, r.text
+        error = r.json()["error"]
+        assert error["param"] == param and "is not supported here" in error["message"], error
 
 
 async def test_edit_without_prompt_is_a_missing_parameter(client: httpx.AsyncClient) -> None:

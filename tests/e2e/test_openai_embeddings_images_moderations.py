@@ -76,6 +76,19 @@ def test_images_generate_b64_json(client: openai.OpenAI) -> None:
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the client marks create_variation deprecated
+def test_images_the_client_s_newer_options(client: openai.OpenAI) -> None:
+    """client 3.63.0's quality `xhigh`, `complexity`, and GIF / SVG output: taken, or a 400 naming the field."""
+    result = client.images.generate(model="gpt-image-1", prompt="a fox", quality="xhigh", complexity="high")
+    assert result.quality == "xhigh" and result.data and result.data[0].b64_json
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.images.generate(model="gpt-image-1", prompt="a fox", output_format="gif", frame_count=4)
+    assert caught.value.param == "output_format" and "is not supported here" in caught.value.message
+    source = png(64, 64, b"svg")
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.images.edit(image=("in.png", source, "image/png"), prompt="x", svg={"model": "gpt-5"})
+    assert caught.value.param == "svg"
+
+
 def test_images_edit_and_variation(client: openai.OpenAI) -> None:
     source = png(64, 64, b"e2e")
     result = client.images.edit(

@@ -45,6 +45,7 @@ async def generations(request: Request) -> Response:
     images.check_model(model)
     _check_common(body.prompt, body.n, body.stream, body.background)
     _check_output_format(model, body.output_format)
+    _check_still(body)
     images.check_prompt(model, body.prompt)
     size = images.parse_size(body.size, model)
     calls = [
@@ -60,6 +61,9 @@ async def edits(request: Request) -> Response:
     ctx = context(request)
     form = await parse_form(request, max_file_bytes=ctx.settings.max_image_bytes, max_files=2, what="image")
     fields = _fields(form)
+    if "markup" in form.files:
+        raise InvalidRequest("'markup' is not supported here: the Workers AI image models edit by a prompt and an "
+                             "optional mask, and take no drawn guide.", param="markup")
     image = _required_image(form, "image")
     mask = _image_file(form, "mask")
     model = _edit_model(ctx, form.get("model"), inpainting=mask is not None)
@@ -67,6 +71,7 @@ async def edits(request: Request) -> Response:
         mask = masks.inpainting_mask(mask, image)  # OpenAI's transparent = edit → SD's white = repaint
     _check_common(fields.prompt, fields.n, fields.stream, fields.background)
     _check_output_format(model, fields.output_format)
+    _check_still(fields)
     size = images.parse_size(fields.size, model)
     calls = [
         images.edit_inputs(model, fields.prompt, size, image, mask, EDIT_STRENGTH)
@@ -160,7 +165,7 @@ def _gpt_image_fields(
         "output_tokens": 0, "total_tokens": tokens}}
     if f"{size[0]}x{size[1]}" in ("1024x1024", "1024x1536", "1536x1024"):
         out["size"] = f"{size[0]}x{size[1]}"
-    if quality in ("low", "medium", "high"):
+    if quality in ("low", "medium", "high", "xhigh", "max"):
         out["quality"] = quality
     return out
 
@@ -218,11 +223,29 @@ def _check_common(prompt: str, n: int | None, stream: bool | None, background: s
 
 def _check_output_format(model: ModelInfo, output_format: str | None) -> None:
     native = "png" if model.family == "stable-diffusion" else "jpeg"
+    if output_format in ("gif", "svg"):
+        raise InvalidRequest(
+            f"'output_format' '{output_format}' is not supported here: the Workers AI image models draw still "
+            f"raster images (`{model.id}` produces {native} images).", param="output_format",
+        )
     if output_format is not None and output_format != native:
         raise InvalidRequest(
             f"Invalid value for 'output_format': `{model.id}` produces {native} images.",
             param="output_format",
         )
+
+
+_STILL_ONLY = {"frame_count": "GIF", "frame_duration_ms": "GIF", "svg": "SVG"}
+"""Fields of OpenAI's GIF and SVG output, which no Workers AI image model makes."""
+
+
+def _check_still(body: CreateImageRequest) -> None:
+    for name, kind in _STILL_ONLY.items():
+        if getattr(body, name) is not None:
+            raise InvalidRequest(
+                f"'{name}' is not supported here: it is an option of {kind} output, which the Workers AI image "
+                "models cannot make (they draw still raster images).", param=name,
+            )
 
 
 class _Fields(CreateImageRequest):
@@ -233,8 +256,12 @@ class _Fields(CreateImageRequest):
 
 def _fields(form: Form, prompt: str | None = None) -> _Fields:
     values: dict[str, Any] = {
-        name: values[-1] for name, values in form.fields.items() if not name.endswith("[]")
+        name: values[-1] for name, values in form.fields.items() if not name.endswith("[]") and "[" not in name
     }
+    for name in form.fields:  # an object sent as fields (the client's `svg[model]`): present, held as such
+        outer, bracket, _ = name.partition("[")
+        if bracket and not name.endswith("[]"):
+            values.setdefault(outer, {})
     if prompt is not None:  # variations' fixed prompt; an edit without one is missing a required field
         values.setdefault("prompt", prompt)
     values.pop("input_fidelity", None)  # a gpt-image edit option with no Workers AI counterpart

@@ -121,7 +121,7 @@ def generation_inputs(
     """One Workers AI call's input for one image."""
     inputs: dict[str, Any] = {"prompt": prompt}
     if model.id == FIXED_1024:
-        if quality in ("hd", "high"):
+        if quality in ("hd", "high", "xhigh", "max"):
             inputs["steps"] = 8  # the schema's maximum (default 4)
         return inputs  # the schema allows no other field
     inputs["width"], inputs["height"] = size
