@@ -314,3 +314,42 @@ async def test_per_word_vtt_cues_become_sentences(client: httpx.AsyncClient, mon
     body = (await transcribe(client, make_wav(2.0), model="@cf/openai/whisper", response_format="verbose_json")).json()
     assert [(s["start"], s["end"], s["text"]) for s in body["segments"]] == [
         (0.0, 0.9, " Hi there."), (1.0, 1.9, " Bye now.")]
+
+
+# ---- what OpenAI's client 3.63.0 sends: keywords, languages, known speakers ------------------------------
+
+
+async def test_one_possible_language_is_the_language(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    r = await transcribe(client, **{"languages[]": ["fr"]})
+    assert r.status_code == 200, r.text
+    assert simulator.calls[-1][1]["language"] == "fr"
+    # Several: the model detects the language, as with none; `language` wins over them.
+    assert (await transcribe(client, **{"languages[]": ["fr", "de"]})).status_code == 200
+    assert "language" not in simulator.calls[-1][1]
+    assert (await transcribe(client, language="es", **{"languages[]": ["fr"]})).status_code == 200
+    assert simulator.calls[-1][1]["language"] == "es"
+    r = await transcribe(client, model="@cf/deepgram/nova-3", **{"languages[]": ["pt-BR"]})
+    assert r.status_code == 200 and simulator.calls[-1][1]["language"] == "pt-BR"
+    error = error_of(await transcribe(client, **{"languages[]": ["fr", "klingon"]}), 400)
+    assert (error["param"], error["code"]) == ("languages", "invalid_language_format")
+
+
+async def test_keywords_guide_whisper_and_nova(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    # Whisper large-v3-turbo: the words lead its initial_prompt (how Whisper is told spellings), then the prompt.
+    r = await transcribe(client, prompt="Earlier: the demo.", **{"keywords[]": ["Zorblax", "Cloudflare Workers"]})
+    assert r.status_code == 200, r.text
+    assert simulator.calls[-1][1]["initial_prompt"] == "Zorblax, Cloudflare Workers Earlier: the demo."
+    # Nova-3: its keyterm, which is one string.
+    r = await transcribe(client, model="@cf/deepgram/nova-3", **{"keywords[]": ["Zorblax"]})
+    assert r.status_code == 200 and simulator.calls[-1][1]["keyterm"] == "Zorblax"
+    error = error_of(await transcribe(client, model="@cf/deepgram/nova-3", **{"keywords[]": ["a", "b"]}), 400)
+    assert error["param"] == "keywords" and "one key term" in error["message"]
+    error = error_of(await transcribe(client, model="@cf/openai/whisper", **{"keywords[]": ["a"]}), 400)
+    assert error["param"] == "keywords" and "is not supported here" in error["message"]
+
+
+@pytest.mark.parametrize("name", ["known_speaker_names", "known_speaker_references"])
+async def test_known_speakers_are_refused_by_name(client: httpx.AsyncClient, name: str) -> None:
+    error = error_of(await transcribe(client, **{f"{name}[]": ["agent"]}), 400)
+    assert (error["param"], error["type"]) == (name, "invalid_request_error")
+    assert "is not supported here" in error["message"]

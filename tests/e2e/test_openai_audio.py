@@ -58,6 +58,21 @@ def test_transcription_explicit_models_and_language(client: openai.OpenAI) -> No
     assert french.language == "french"
 
 
+def test_transcription_keywords_languages_and_known_speakers(client: openai.OpenAI) -> None:
+    """client 3.63.0's keywords and languages are taken (the client sends them as keywords[] / languages[]);
+    known speakers are a 400 naming the field."""
+    french = client.audio.transcriptions.create(model="whisper-1", file=("a.wav", FRENCH), languages=["fr"],
+                                                keywords=["Zorblax"], response_format="verbose_json")
+    assert french.language == "french" and french.text
+    result = client.audio.transcriptions.create(model="@cf/deepgram/nova-3", file=("a.wav", AUDIO),
+                                                keywords=["Zorblax"], languages=["en", "fr"])
+    assert result.text
+    with pytest.raises(openai.BadRequestError) as info:
+        client.audio.transcriptions.create(model="whisper-1", file=("a.wav", AUDIO), known_speaker_names=["agent"],
+                                           known_speaker_references=["data:audio/wav;base64,AAAA"])
+    assert info.value.param == "known_speaker_names"
+
+
 def test_transcription_stream(client: openai.OpenAI) -> None:
     events = list(client.audio.transcriptions.create(model="gpt-4o-transcribe", file=("a.wav", AUDIO), stream=True))
     assert events[-1].type == "transcript.text.done"

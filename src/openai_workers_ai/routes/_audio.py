@@ -29,7 +29,8 @@ from ..validation import validate
 M = TypeVar("M", bound=BaseModel)
 ASR = "automatic-speech-recognition"
 MIN_SECONDS = 0.1  # OpenAI refuses shorter audio
-_LISTS = ("timestamp_granularities", "include")
+_LISTS = ("timestamp_granularities", "include", "keywords", "languages", "known_speaker_names",
+          "known_speaker_references")
 
 
 async def read_upload(request: Request, model: type[M]) -> tuple[M, UploadedFile, str, float | None]:

@@ -31,6 +31,11 @@ async def create(request: Request) -> Response:
     if body.include:
         raise InvalidRequest(f"include[]=logprobs is not supported by `{body.model}`.", param="include",
                              code="unsupported_value")
+    for name in ("known_speaker_names", "known_speaker_references"):
+        if getattr(body, name):
+            raise InvalidRequest(f"'{name}' is not supported here: the Workers AI transcription models do not tell "
+                                 "speakers apart by name (OpenAI's gpt-4o-transcribe-diarize and diarized_json are "
+                                 "not offered).", param=name)
     if body.timestamp_granularities and body.response_format != "verbose_json":
         raise InvalidRequest("timestamp_granularities requires response_format 'verbose_json'.",
                              param="timestamp_granularities", code="invalid_value")
@@ -39,10 +44,10 @@ async def create(request: Request) -> Response:
     if stream and body.response_format not in ("json", "text"):
         raise InvalidRequest(f"Streaming is not supported with response_format '{body.response_format}'.",
                              param="stream", code="unsupported_value")
-    # Nova-3 takes BCP-47 tags as they are; Whisper wants one of its language codes.
-    language = (body.language or None) if info.family == "deepgram" else audio.language_code(body.language)
+    language = audio.transcription_language(info, body.language, body.languages)
     inputs = audio.transcription_inputs(info, upload.data, fmt, language=language, prompt=body.prompt,
-                                        vad=body.chunking_strategy is not None, release=True)
+                                        vad=body.chunking_strategy is not None, release=True,
+                                        keywords=body.keywords or ())
     del upload  # now only in `inputs`: as a byte list (the buffer was released), or the bytes themselves
     output = await ctx.backends.ai.run(info.id, inputs)
     del inputs

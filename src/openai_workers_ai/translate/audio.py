@@ -17,6 +17,7 @@ Families (``ModelInfo.family``):
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -118,7 +119,7 @@ def audio_format(filename: str | None, content_type: str | None) -> str:
     )
 
 
-def language_code(value: str | None) -> str | None:
+def language_code(value: str | None, param: str = "language") -> str | None:
     """An OpenAI ``language`` (ISO-639-1; Whisper's names accepted too) as Whisper's code; 400 if unknown."""
     if value is None or value == "":
         return None
@@ -129,7 +130,7 @@ def language_code(value: str | None) -> str | None:
         return _NAMES[key]
     raise InvalidRequest(
         f"Invalid language '{value}'. Language parameter must be specified in ISO-639-1 format.",
-        param="language", code="invalid_language_format",
+        param=param, code="invalid_language_format",
     )
 
 
@@ -150,20 +151,44 @@ def check_supported(info: ModelInfo) -> None:
         )
 
 
+def transcription_language(info: ModelInfo, language: str | None, languages: Sequence[str] | None) -> str | None:
+    """The language to transcribe in: ``language``, else the one of ``languages`` (OpenAI's possible languages),
+    else None (the model detects it; several possible languages are detected among all). Nova-3 takes BCP-47
+    tags as they are; Whisper wants one of its language codes (400 otherwise, naming the field)."""
+    deepgram = info.family == "deepgram"
+    possible: set[str] = set()
+    for code in languages or ():
+        checked = code if deepgram else language_code(code, "languages")
+        if checked:
+            possible.add(checked)
+    if language:
+        return language if deepgram else language_code(language)
+    return possible.pop() if len(possible) == 1 else None
+
+
 def transcription_inputs(
     info: ModelInfo, audio: bytes | bytearray, fmt: str, *,
     language: str | None = None, prompt: str | None = None, vad: bool = False, release: bool = False,
+    keywords: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The Workers AI input for transcribing ``audio`` (already checked to be ``fmt``).
+
+    ``keywords`` (OpenAI's words or phrases to guide the transcription) go where each model is guided:
+    Whisper large-v3-turbo's ``initial_prompt``, before the ``prompt`` (Whisper's way of being told
+    spellings); Nova-3's ``keyterm`` (one: the input is a string); a 400 for the models that take neither.
 
     With ``release``, a ``bytearray`` is emptied once it has been re-encoded as a
     byte list, so a large upload is not held twice over; base64 models get the
     bytes themselves as :class:`~openai_workers_ai.ports.Base64Bytes`.
     """
+    keywords = [k.strip() for k in keywords if k.strip()]
     if info.family == "whisper":
         if language and language != "en" and info.id.endswith("-en"):
             raise InvalidRequest(f"`{info.id}` only transcribes English.", param="language",
                                  code="unsupported_language")
+        if keywords:
+            raise InvalidRequest(f"'keywords' is not supported here: `{info.id}` takes no prompt or key terms; "
+                                 "use whisper-1 (Whisper large-v3-turbo) or @cf/deepgram/nova-3.", param="keywords")
         values = list(audio)
         _release(audio, release)
         return {"audio": values}
@@ -174,13 +199,19 @@ def transcription_inputs(
             inputs["language"] = language
         else:
             inputs["detect_language"] = True
+        if len(keywords) > 1:
+            raise InvalidRequest(f"'keywords' holds {len(keywords)} entries: `{info.id}` takes one key term (its "
+                                 "`keyterm` input is a single string).", param="keywords")
+        if keywords:
+            inputs["keyterm"] = keywords[0]
         return inputs
     # Base64 text, made by the adapter where it sends it: the core holds the upload once.
     out: dict[str, Any] = {"audio": Base64Bytes(audio), "task": "transcribe"}
     if language:
         out["language"] = language
-    if prompt:
-        out["initial_prompt"] = prompt
+    guide = " ".join(part for part in (", ".join(keywords), prompt) if part)
+    if guide:
+        out["initial_prompt"] = guide
     if vad:
         out["vad_filter"] = True
     return out

@@ -25,6 +25,10 @@ class CreateTranscriptionRequest(Request):
     include: list[Literal["logprobs"]] | None = None
     stream: bool | None = None
     chunking_strategy: Literal["auto"] | dict[str, Any] | None = None
+    keywords: list[str] | None = None
+    languages: list[str] | None = None
+    known_speaker_names: list[str] | None = None
+    known_speaker_references: list[str] | None = None
 
 
 class CreateTranslationRequest(Request):
