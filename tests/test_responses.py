@@ -629,6 +629,31 @@ async def test_input_tokens_is_an_estimate_that_grows_with_the_input(client: htt
     assert 0 < counts[0] < counts[1]
 
 
+async def test_client_3_63_request_options_are_taken_or_refused_by_name(client: httpx.AsyncClient) -> None:
+    """access_programs, image and prompt_cache_options.ttl 12h (OpenAI's client 3.63.0): what this server does
+    anyway is taken (Standard, no image compression, no prompt cache); what it cannot do is a 400 naming it."""
+    await create(client, input="echo: hi", access_programs={"cyber": "standard"},
+                 image={"context_compression": "disabled"}, prompt_cache_options={"ttl": "12h", "mode": "implicit"},
+                 background_options={"completion_window": "soonest", "continuation_id": "c-1"})
+    for fields, param in [
+        ({"access_programs": {"cyber": "daybreak_blue"}}, "access_programs.cyber"),
+        ({"image": {"context_compression": "enabled"}}, "image.context_compression"),
+    ]:
+        error = error_of(await client.post("/v1/responses", json={"model": LLAMA, "input": "hi", **fields}), 400)
+        assert error["param"] == param and "is not supported here" in error["message"], error
+    # "The `2h` and `8h` completion windows require `background: true` … and `stream: false` or omitted."
+    for fields in ({}, {"background": True, "stream": True}):
+        error = error_of(await client.post("/v1/responses", json={
+            "model": LLAMA, "input": "hi", "background_options": {"completion_window": "8h"}, **fields}), 400)
+        assert error["param"] == "background_options.completion_window", error
+    r = await client.post("/v1/responses/compact", json={"model": LLAMA, "input": "echo: hi",
+                                                         "image": {"context_compression": "auto"}})
+    assert r.status_code == 200, r.text
+    r = await client.post("/v1/responses/compact", json={"model": LLAMA, "input": "echo: hi",
+                                                         "image": {"context_compression": "enabled"}})
+    assert error_of(r, 400)["param"] == "image.context_compression"
+
+
 async def test_compact_keeps_the_user_messages_and_makes_an_item_that_feeds_back(
     client: httpx.AsyncClient, simulator: Simulator
 ) -> None:

@@ -707,6 +707,16 @@ async def test_a_background_response_runs_with_the_requests_settings(
     assert "__settings" not in stored and stored["temperature"] == 1.0 and stored["user"] == "u-1"
 
 
+async def test_a_completion_window_is_kept_by_running_at_once(
+        client: httpx.AsyncClient, ctx: AppContext, runner_jobs: InProcessJobs) -> None:
+    """background_options (client 3.63.0): a 2h or 8h window is met by a response that starts at once."""
+    response = await queue(client, "echo: later", background_options={"completion_window": "2h",
+                                                                       "continuation_id": "c-1"})
+    assert response["status"] == "queued"
+    await runner_jobs.drain(ctx)
+    assert (await status(client, response["id"]))["status"] == "completed"
+
+
 async def test_a_response_queued_before_its_settings_were_kept_still_runs(
         client: httpx.AsyncClient, ctx: AppContext, runner_jobs: InProcessJobs, db: SQLiteD1) -> None:
     response = await queue(client, "echo: old row", temperature=0.5)

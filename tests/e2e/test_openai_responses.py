@@ -33,6 +33,20 @@ def test_create_plain_and_output_text(client: OpenAI) -> None:
     assert client.responses.retrieve(response.id).output_text == "Hello from Responses"
 
 
+def test_client_3_63_request_options(client: OpenAI) -> None:
+    """access_programs, image, background_options and prompt_cache_options as the client sends them: taken where
+    this server does it anyway, a 400 naming the field where it cannot."""
+    response = client.responses.create(model="gpt-4o-mini", input="echo: options", access_programs={"cyber": "standard"},
+                                       image={"context_compression": "auto"}, prompt_cache_options={"ttl": "12h"},
+                                       background_options={"completion_window": "soonest"})
+    assert response.output_text == "options"
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.responses.create(model="gpt-4o-mini", input="hi", access_programs={"cyber": "daybreak_red"})
+    assert caught.value.param == "access_programs.cyber"
+    compacted = client.responses.compact(model="gpt-4o-mini", input="echo: hi", image={"context_compression": "disabled"})
+    assert compacted.output
+
+
 def test_tools_round_trip_with_function_call_output(client: OpenAI) -> None:
     first = client.responses.create(model=SCOUT, input='call:get_weather {"city": "Paris"}',
                                     tools=[WEATHER])  # type: ignore[list-item]

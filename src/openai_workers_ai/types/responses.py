@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, Strict, StrictBool, StrictStr
+from pydantic import Field, Strict, StrictBool, StrictStr, model_validator
 
+from ..errors import InvalidRequest
 from .common import Lenient, Metadata, Request
 from .moderations import ModerationParam
 from .vector_stores import AnyFilter, RankingOptions
@@ -45,6 +46,28 @@ class ReasoningParam(Lenient):
 
 class ConversationRef(Lenient):
     id: str
+
+
+class AccessPrograms(Lenient):
+    cyber: Literal["standard", "daybreak_blue", "daybreak_red"] | None = None
+
+
+class BackgroundOptions(Lenient):
+    completion_window: Literal["soonest", "2h", "8h"] | None = None
+    continuation_id: str | None = None  # a hint for ordering related background requests: no effect here
+
+
+class ImageOptions(Lenient):
+    context_compression: Literal["auto", "enabled", "disabled"] | None = None
+
+
+def check_image_options(image: ImageOptions | None) -> None:
+    """``image.context_compression: enabled`` requires a compression this server does not have: a 400; ``auto``
+    and ``disabled`` are what it does (no compression)."""
+    if image is not None and image.context_compression == "enabled":
+        raise InvalidRequest("'image.context_compression' 'enabled' is not supported here: the Workers AI models "
+                             "are sent images as given, without context compression (use 'auto' or 'disabled').",
+                             param="image.context_compression")
 
 
 Temperature = Annotated[float, Strict(), Field(ge=0, le=2)]
@@ -97,6 +120,26 @@ class CreateResponse(Context):
     prompt: dict[str, Any] | None = None
     moderation: ModerationParam | None = None
     context_management: list[dict[str, Any]] | None = None
+    access_programs: AccessPrograms | None = None
+    background_options: BackgroundOptions | None = None
+    image: ImageOptions | None = None
+
+    @model_validator(mode="after")
+    def _options_this_server_can_keep(self) -> CreateResponse:
+        """Client 3.63.0's request options: a 400 naming what cannot be kept, rather than ignoring it."""
+        cyber = self.access_programs.cyber if self.access_programs is not None else None
+        if cyber is not None and cyber != "standard":
+            raise InvalidRequest(f"'access_programs.cyber' '{cyber}' is not supported here: the Workers AI models "
+                                 "have no Cyber access tiers (every request is Standard).",
+                                 param="access_programs.cyber")
+        window = self.background_options.completion_window if self.background_options is not None else None
+        if window in ("2h", "8h") and (not self.background or self.stream):
+            # OpenAI: "The `2h` and `8h` completion windows require `background: true`, Standard processing, and
+            # `stream: false` or omitted." (a background response here starts at once: within any window)
+            raise InvalidRequest(f"The '{window}' completion window requires background: true and stream false or "
+                                 "omitted.", param="background_options.completion_window")
+        check_image_options(self.image)
+        return self
 
 
 MAX_SEARCHED_STORES = 10
@@ -139,6 +182,12 @@ class CompactBody(Request):
     service_tier: str | None = None
     safety_identifier: str | None = None
     """Accepted; shown on the compacted response, as OpenAI shows the one it used."""
+    image: ImageOptions | None = None
+
+    @model_validator(mode="after")
+    def _image_options(self) -> CompactBody:
+        check_image_options(self.image)
+        return self
 
 
 INCLUDABLE = frozenset({
