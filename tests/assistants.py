@@ -19,6 +19,8 @@ WEATHER = {"type": "function", "function": {
     "name": "get_weather", "description": "The weather in a city.",
     "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
 }}
+WEATHER_SHOWN = {"type": "function", "function": {**WEATHER["function"], "strict": False}}
+""":data:`WEATHER` as an assistant or a run shows it: OpenAI's ``strict: false`` filled in."""
 CALL_WEATHER = 'call:get_weather {"city": "Paris"}'
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from .assistants import LLAMA, SCOUT, WEATHER, assistant, error_of, listed, ok, thread
+from .assistants import LLAMA, SCOUT, WEATHER, WEATHER_SHOWN, assistant, error_of, listed, ok, run, thread
 from .conftest import ADMIN_KEY, OTHER_KEY
 
 
@@ -16,10 +16,39 @@ async def test_create_shows_every_field_as_openai_does(client: httpx.AsyncClient
     assert created["id"].startswith("asst_") and created["object"] == "assistant"
     assert created["model"] == SCOUT and created["instructions"] == "Be brief."
     assert created["name"] == "Weather" and created["description"] == "Says the weather"
-    assert created["tools"] == [WEATHER] and created["tool_resources"] == {}
+    assert created["tools"] == [WEATHER_SHOWN] and created["tool_resources"] == {}
     assert created["metadata"] == {"team": "a"} and created["temperature"] == 0.3 and created["top_p"] == 0.9
     assert created["response_format"] == fmt
     assert await ok(client.get(f"/v1/assistants/{created['id']}"), "AssistantObject") == created
+
+
+SEARCH_SHOWN = {"type": "file_search",
+                "file_search": {"ranking_options": {"ranker": "default_2024_08_21", "score_threshold": 0.0}}}
+"""``{"type": "file_search"}`` as OpenAI shows it on an assistant and its runs (the official client's print
+of one: ``FileSearch(max_num_results=None, ranking_options=FileSearchRankingOptions(score_threshold=0.0,
+ranker='default_2024_08_21'))``)."""
+
+
+async def test_tools_and_resources_show_openais_defaults(client: httpx.AsyncClient) -> None:
+    strict = {"type": "function", "function": {"name": "lookup", "strict": True, "parameters": {
+        "type": "object", "properties": {}, "required": [], "additionalProperties": False}}}
+    created = await assistant(client, tools=[{"type": "file_search"}, WEATHER, strict])
+    assert created["tools"] == [SEARCH_SHOWN, WEATHER_SHOWN, strict]
+    # an assistant with the file_search tool and no store shows an empty file_search resource
+    assert created["tool_resources"] == {"file_search": {"vector_store_ids": []}}
+    assert await ok(client.get(f"/v1/assistants/{created['id']}"), "AssistantObject") == created
+    # a run shows its tools the same way, and tool_resources {} (OpenAI's runs: tool_resources={})
+    started = await run(client, (await thread(client, "echo: hi"))["id"], created["id"])
+    assert started["tools"] == [SEARCH_SHOWN, WEATHER_SHOWN, strict] and started["tool_resources"] == {}
+    given = {"type": "file_search",
+             "file_search": {"max_num_results": 5, "ranking_options": {"ranker": "auto", "score_threshold": 0.4}}}
+    changed = await ok(client.post(f"/v1/assistants/{created['id']}", json={"tools": [given]}), "AssistantObject")
+    assert changed["tools"] == [{"type": "file_search", "file_search": {
+        "max_num_results": 5, "ranking_options": {"ranker": "default_2024_08_21", "score_threshold": 0.4}}}]
+    # what it shows is accepted back as it is
+    again = await ok(client.post(f"/v1/assistants/{created['id']}", json={"tools": changed["tools"]}),
+                     "AssistantObject")
+    assert again["tools"] == changed["tools"]
 
 
 async def test_defaults_and_the_model_named_as_the_client_named_it(client: httpx.AsyncClient) -> None:
@@ -147,7 +176,8 @@ async def test_modify_tool_resources(client: httpx.AsyncClient) -> None:
     [made_id] = made["tool_resources"]["file_search"]["vector_store_ids"]
     assert made_id != store["id"] and (await ok(client.get(f"/v1/vector_stores/{made_id}")))["id"] == made_id
     cleared = await ok(client.post(url, json={"tool_resources": {}}), "AssistantObject")
-    assert cleared["tool_resources"] == {} and (await ok(client.get(url)))["tool_resources"] == {}
+    empty = {"file_search": {"vector_store_ids": []}}  # OpenAI's show of no store beside the file_search tool
+    assert cleared["tool_resources"] == empty and (await ok(client.get(url)))["tool_resources"] == empty
 
 
 async def test_delete_leaves_its_threads(client: httpx.AsyncClient) -> None:

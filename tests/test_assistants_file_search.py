@@ -30,6 +30,8 @@ CONTENT = "step_details.tool_calls[*].file_search.results[*].content"
 QUESTION = "How do I reset my password?"
 ANSWER = "To reset a forgotten password, open Settings, choose Security and press Reset password."
 SEARCH = {"type": "file_search"}
+SEARCH_SHOWN = {"type": "file_search",
+                "file_search": {"ranking_options": {"ranker": "default_2024_08_21", "score_threshold": 0.0}}}
 
 
 @pytest.fixture
@@ -59,7 +61,7 @@ async def test_a_run_searches_then_answers_citing_the_file(client: httpx.AsyncCl
                                                            ctx: AppContext) -> None:
     store_id, ids = await corpus_store(client, app)
     asst = await searching_assistant(client, store_id)
-    assert asst["tools"] == [SEARCH] and asst["tool_resources"] == {"file_search": {"vector_store_ids": [store_id]}}
+    assert asst["tools"] == [SEARCH_SHOWN] and asst["tool_resources"] == {"file_search": {"vector_store_ids": [store_id]}}
     created_thread = await new_thread(client, QUESTION)
     done = await finished(client, jobs, ctx, await run(client, created_thread["id"], asst["id"]))
     assert done["status"] == "completed" and done["usage"]["total_tokens"] > 0

@@ -23,7 +23,7 @@ from .assistants import (
     CALL_WEATHER,
     LLAMA,
     SCOUT,
-    WEATHER,
+    WEATHER_SHOWN,
     assistant,
     error_of,
     events,
@@ -52,7 +52,7 @@ async def test_a_run_in_the_background(client: httpx.AsyncClient, jobs: InProces
     created_thread = await thread(client, "echo: Hello from the thread")
     created = await run(client, created_thread["id"], asst["id"])
     assert created["assistant_id"] == asst["id"] and created["thread_id"] == created_thread["id"]
-    assert created["model"] == SCOUT and created["instructions"] == "Be brief." and created["tools"] == [WEATHER]
+    assert created["model"] == SCOUT and created["instructions"] == "Be brief." and created["tools"] == [WEATHER_SHOWN]
     assert created["usage"] is None and created["started_at"] is None
     assert created["expires_at"] == created["created_at"] + 600
     assert created["truncation_strategy"] == {"type": "auto", "last_messages": None}

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from json import loads
 from typing import Any
 
+from ..types.assistants import FILE_SEARCH_RANKER
 from ..workers_ai import spec
 from .citations import Source
 
@@ -101,7 +102,7 @@ def shown(value: Any, include: Sequence[str] | None) -> Any:
 
 # ---- Assistants ---------------------------------------------------------------------------------
 
-RANKER = "default_2024_08_21"
+RANKER = FILE_SEARCH_RANKER
 """The ranker an Assistants step names when ``auto`` (or nothing) was asked: the hybrid search, reranked."""
 RESULT_CONTENT = "step_details.tool_calls[*].file_search.results[*].content"
 

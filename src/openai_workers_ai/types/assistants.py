@@ -125,6 +125,48 @@ class Assistant(BaseModel):
     def _shown_sampling(self, value: float | None) -> float:
         return shown_sampling(value)
 
+    @field_serializer("tools")
+    def _shown_tools(self, tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return shown_tools(tools)
+
+    @field_serializer("tool_resources")
+    def _shown_resources(self, resources: dict[str, Any] | None) -> dict[str, Any]:
+        """OpenAI shows an empty ``file_search`` resource on an assistant with the file_search tool and
+        no store (``ToolResourcesFileSearch(vector_store_ids=[])`` in the official client's print of an
+        assistant created with ``tools=[{"type": "file_search"}]`` alone), and ``{}`` on one without."""
+        shown = dict(resources or {})
+        if "file_search" not in shown and any(t.get("type") == "file_search" for t in self.tools):
+            shown["file_search"] = {"vector_store_ids": []}
+        return shown
+
+
+FILE_SEARCH_RANKER = "default_2024_08_21"
+"""The ranker OpenAI names for ``auto`` (or none asked) in a file_search tool and its run steps."""
+
+
+def shown_tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """An assistant's or a run's tools as OpenAI shows them, its defaults filled in: a function's
+    ``strict: false``, the file_search tool's ``ranking_options`` (``ranker: default_2024_08_21``,
+    ``score_threshold: 0.0``) — as the official client prints OpenAI's assistants and runs made with
+    ``{"type": "file_search"}`` and functions without ``strict``. ``max_num_results`` only when given
+    (OpenAI's show ``max_num_results=None``). Only the shown form: the stored tools stay as given."""
+    return [_shown_tool(t) for t in tools]
+
+
+def _shown_tool(tool: dict[str, Any]) -> dict[str, Any]:
+    if tool.get("type") == "function":
+        function = tool.get("function") or {}
+        return tool if function.get("strict") is not None else {**tool, "function": {**function, "strict": False}}
+    if tool.get("type") == "file_search":
+        options = dict(tool.get("file_search") or {})
+        ranking = options.get("ranking_options") or {}
+        ranker = ranking.get("ranker")
+        options["ranking_options"] = {
+            "ranker": FILE_SEARCH_RANKER if ranker in (None, "auto") else ranker,
+            "score_threshold": ranking.get("score_threshold", 0.0)}
+        return {**tool, "file_search": options}
+    return tool
+
 
 def shown_sampling(value: float | None) -> float:
     """``temperature`` or ``top_p`` as an assistant or a run shows it: OpenAI's default, 1, when unset ("If

@@ -18,6 +18,7 @@ from .assistants import (
     ToolResources,
     TopP,
     shown_sampling,
+    shown_tools,
 )
 from .common import CompletionUsage, Lenient, Metadata, Request
 from .threads import MAX_THREAD_MESSAGES, CreateMessageRequest, CreateThreadRequest
@@ -123,6 +124,10 @@ class Run(BaseModel):
     model: str
     instructions: str
     tools: list[dict[str, Any]]
+    tool_resources: dict[str, Any] = {}
+    """Always ``{}``: a run keeps no resources of its own (its thread's and assistant's are read). Not in
+    OpenAI's schema, but in its runs: the official client prints ``tool_resources={}`` on them, the
+    file_search tool among their tools or not."""
     metadata: dict[str, str]
     usage: CompletionUsage | None = None
     temperature: float | None = None
@@ -138,6 +143,10 @@ class Run(BaseModel):
     @field_serializer("temperature", "top_p")
     def _shown_sampling(self, value: float | None) -> float:
         return shown_sampling(value)
+
+    @field_serializer("tools")
+    def _shown_tools(self, tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return shown_tools(tools)
 
     @field_serializer("usage", mode="wrap")
     def _shown_usage(self, usage: CompletionUsage | None, handler: SerializerFunctionWrapHandler) -> Any:
