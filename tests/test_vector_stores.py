@@ -295,6 +295,34 @@ async def test_file_batches(client: httpx.AsyncClient, app: Any, vectors: LocalV
         assert r.status_code in (400, 404) and r.json()["error"]["param"] == param, (body, r.text)
 
 
+async def test_a_batch_counts_the_files_it_names_that_the_store_has_already(
+        client: httpx.AsyncClient, app: Any, vectors: LocalVectorIndex) -> None:
+    """A file already in the store, completed or still in progress, is part of a batch that names it,
+    as it is: counted and listed by the batch, not ingested again."""
+    store_id = (await client.post("/v1/vector_stores", json={})).json()["id"]
+    done, pending, new = [await upload(client, f"{n}.txt", f"document {n} about {n}") for n in ("a", "b", "c")]
+    assert (await client.post(f"/v1/vector_stores/{store_id}/files", json={"file_id": done})).status_code == 200
+    await drain(app)
+    stored = len(vectors)
+    first = (await client.post(f"/v1/vector_stores/{store_id}/file_batches", json={"file_ids": [pending]})).json()
+    r = await client.post(f"/v1/vector_stores/{store_id}/file_batches", json={"file_ids": [done, pending, new]})
+    assert r.status_code == 200, r.text
+    batch = r.json()
+    assert batch["status"] == "in_progress"
+    assert batch["file_counts"] == {"in_progress": 2, "completed": 1, "failed": 0, "cancelled": 0, "total": 3}
+    # the file is in one batch, its last: the first batch no longer counts it
+    earlier = (await client.get(f"/v1/vector_stores/{store_id}/file_batches/{first['id']}")).json()
+    assert earlier["file_counts"]["total"] == 0
+    await drain(app)
+    ended = (await client.get(f"/v1/vector_stores/{store_id}/file_batches/{batch['id']}")).json()
+    assert ended["status"] == "completed" and ended["file_counts"]["completed"] == 3
+    files = (await client.get(f"/v1/vector_stores/{store_id}/file_batches/{batch['id']}/files")).json()["data"]
+    assert sorted(f["id"] for f in files) == sorted([done, pending, new])
+    store = (await client.get(f"/v1/vector_stores/{store_id}")).json()
+    assert store["file_counts"]["completed"] == 3 and store["file_counts"]["total"] == 3
+    assert len(vectors) == stored + 2  # the completed file was not ingested again
+
+
 async def test_an_expired_store_shows_expired_and_refuses_use(client: httpx.AsyncClient, app: Any,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     store_id = (await client.post("/v1/vector_stores", json={

@@ -14,7 +14,7 @@ from json import dumps, loads
 from typing import Any
 
 from ..pagination import Page
-from ..ports import Database, MetadataValue
+from ..ports import Database, MetadataValue, Statement
 from .chunks import Stored
 from .pages import SortKey, page_of
 
@@ -80,8 +80,18 @@ class Counts:
 
 async def attach(db: Database, rows: Sequence[StoreFileRow]) -> None:
     """Attach files (one transaction). A file already in the store is left as it is, unless it had
-    failed or been cancelled: then it starts over, a new attempt, with the new strategy, attributes and batch."""
-    statements = [
+    failed or been cancelled: then it starts over, a new attempt, with the new strategy, attributes and batch.
+    A batch (the rows' ``batch_id``) also takes in the files it names that are in the store already,
+    ``in_progress`` or ``completed``, as they are (not ingested again): it counts and lists them, as it
+    does a file it starts over; the batch that had one no longer does (a file is in one batch, its last)."""
+    statements: list[Statement] = []
+    batch_id = rows[0].batch_id if rows else None  # the rows are of one store, and of one batch or none
+    if batch_id is not None:
+        statements.append(db.prepare(
+            "UPDATE vector_store_files SET batch_id = ? WHERE vector_store_id = ? AND status IN (?, ?)"
+            " AND id IN (SELECT value FROM json_each(?)) AND batch_id IS NOT ?"
+        ).bind(batch_id, rows[0].vector_store_id, IN_PROGRESS, COMPLETED, dumps([row.id for row in rows]), batch_id))
+    statements += [
         db.prepare(
             f"INSERT INTO vector_store_files ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, 0, 0, ?, ?, 0)"
             " ON CONFLICT (vector_store_id, id) DO UPDATE SET status = excluded.status, batch_id = excluded.batch_id,"
