@@ -436,6 +436,17 @@ async def test_a_stores_files_are_listed_in_the_order_attached(backends: Backend
         assert await listed(order="asc", after=attached[1]) == (attached[2:], False)
         assert await listed(order="desc", after=attached[2]) == (attached[1::-1], False)
         assert await listed(order="asc", before=attached[2]) == (attached[:2], False)
+        assert await listed(order="asc", after=attached[3]) == ([], False)  # the end of the list: no error
+        # a cursor the store no longer has (taken out of it) has no place in the list: a 400 naming it, as the
+        # item lists answer, not an empty page that reads as the end of the list
+        r = await client.delete(f"/v1/vector_stores/{store_id}/files/{attached[1]}")
+        assert r.status_code == 200, r.text
+        for name in ("after", "before"):
+            r = await client.get(f"/v1/vector_stores/{store_id}/files", params={name: attached[1]})
+            assert r.status_code == 400 and r.json()["error"]["param"] == name, r.text
+            assert r.json()["error"]["message"] == f"Invalid '{name}': no file with id '{attached[1]}' in this list."
+        r = await client.get(f"/v1/vector_stores/{store_id}/files", params={"after": "file-nope"})
+        assert r.status_code == 400 and r.json()["error"]["param"] == "after", r.text
 
 
 async def test_a_file_or_batch_still_ingesting_tells_the_polling_helpers_when_to_look_again(

@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 from json import dumps, loads
 from typing import Any
 
+from ..errors import InvalidRequest
 from ..pagination import Page
 from ..ports import Database, MetadataValue, Statement
 from .chunks import Stored
@@ -117,6 +118,11 @@ async def get(db: Database, store_id: str, file_id: str, *, deleting: bool = Fal
     return StoreFileRow.from_row(row) if row else None
 
 
+_ATTACHED = "SELECT created_at FROM vector_store_files WHERE vector_store_id = ? AND id = ?"
+"""A cursor's place: lists are in the order files were attached (OpenAI's ``created_at``), not by file id, so
+a cursor is looked up; one the store no longer has (taken out of it) has no place, and is a 400 naming it."""
+
+
 async def list_page(
     db: Database, store_id: str, page: Page, *, status: str | None = None, batch_id: str | None = None
 ) -> tuple[list[StoreFileRow], bool]:
@@ -128,10 +134,14 @@ async def list_page(
     if batch_id is not None:
         where += " AND batch_id = ?"
         params.append(batch_id)
-    attached = SortKey("created_at", "SELECT created_at FROM vector_store_files WHERE vector_store_id = ? AND id = ?",
-                       (store_id,))  # listed in the order attached (OpenAI's created_at), not by file id
+    attached = SortKey("created_at", _ATTACHED, (store_id,))
     rows, has_more = await page_of(db, f"SELECT {_COLUMNS} FROM vector_store_files", where, params, page, attached)
+    if not rows:  # a cursor the store does not have finds nothing: say so, as the item lists do
+        for name, cursor in (("after", page.after), ("before", page.before)):
+            if cursor is not None and await db.prepare(_ATTACHED).bind(store_id, cursor).first() is None:
+                raise InvalidRequest(f"Invalid '{name}': no file with id '{cursor}' in this list.", param=name)
     return [StoreFileRow.from_row(r) for r in rows], has_more
+
 
 
 async def in_store(db: Database, store_ids: Sequence[str], status: str = COMPLETED) -> list[StoreFileRow]:
