@@ -50,6 +50,10 @@ ALLOWED: list[tuple[str, str, str]] = [
     # A list's metadata[key]=value filter reads the metadata of the completion at hand: 16 pairs at most.
     (r"FROM chat_completions WHERE .*EXISTS \(SELECT 1 FROM json_each\(metadata\)", r"^SCAN json_each VIRTUAL TABLE",
      "one completion's metadata (16 pairs at most)"),
+    # A new batch takes in the files it names that its store has already: the batch's own ids (2,000 at
+    # most), each searched by the primary key.
+    (r"^UPDATE vector_store_files SET batch_id = \? WHERE .*id IN \(SELECT value FROM json_each\(\?\)\)",
+     r"^SCAN json_each VIRTUAL TABLE", "the batch's own file ids, each found by the primary key"),
     # Keyword search: FTS5 ranks what MATCH found (the searched stores' chunks only: the match names
     # them first, tests/test_keyword_search_scope.py); bm25 is known only once a row is found.
     (r"vector_store_chunks_fts MATCH \?", r"^SCAN s VIRTUAL TABLE INDEX 0:M\d+$", "FTS5's own index"),
