@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import typing
+
 import httpx
 import pytest
+from openai.types import audio_model, embedding_model, image_model, moderation_model
+from openai.types.audio import speech_model
+from openai.types.shared import chat_model, responses_model
 
 from openai_workers_ai.app import create_app
 from openai_workers_ai.catalog import Catalog
+from openai_workers_ai.catalog.catalog import SNAPSHOT
+from openai_workers_ai.errors import ModelNotFound
 from openai_workers_ai.ports import Backends
 from openai_workers_ai.settings import Settings
 
@@ -98,3 +105,59 @@ async def test_wrong_method(client: httpx.AsyncClient) -> None:
     r = await client.post("/v1/models", json={})
     assert r.status_code == 405
     assert r.json()["error"]["code"] == "method_not_allowed"
+
+
+def _names(literal: object) -> list[str]:
+    """The model names an official-client ``Literal`` (or union of them) lists."""
+    out: list[str] = []
+    for arg in typing.get_args(literal):
+        out += [arg] if isinstance(arg, str) else _names(arg)
+    return out
+
+
+NOT_SERVED = {
+    # agents whose answers are their tools' (web research, a computer's screen), and models trained for one
+    # field or program: no Workers AI model stands in for them (MODEL_ALIASES can name one)
+    "o3-deep-research", "o4-mini-deep-research", "computer-use-preview", "gpt-daybreak-blue-latest",
+    "gpt-daybreak-red-latest", "gpt-5.6-cyber", "gpt-6-cyber", "gpt-rosalind-research", "gpt-6-rosalind",
+    "gpt-6.2-astra-law", "gpt-6-astra-healthcare", "gpt-6.1-sol-healthcare", "gpt-6.2-astra-healthcare",
+    "gpt-6.2-sol-healthcare",
+    "gpt-4o-transcribe-diarize",  # its diarized_json needs speakers named
+}
+
+
+@pytest.mark.parametrize(("literal", "task"), [
+    (responses_model.ResponsesModel, "text-generation"), (chat_model.ChatModel, "text-generation"),
+    (image_model.ImageModel, "text-to-image"), (audio_model.AudioModel, "automatic-speech-recognition"),
+    (speech_model.SpeechModel, "text-to-speech"), (embedding_model.EmbeddingModel, "text-embeddings"),
+    (moderation_model.ModerationModel, None)])
+def test_every_model_name_the_official_client_knows_is_served(literal: object, task: str | None) -> None:
+    """Code written against OpenAI names its models as the client's types list them (their dated snapshots
+    too): each resolves here, for its endpoint's task, but the few :data:`NOT_SERVED` (a 404 then)."""
+    catalog = Catalog()
+    for name in _names(literal):
+        if SNAPSHOT.sub("", name) in NOT_SERVED:
+            with pytest.raises(ModelNotFound):
+                catalog.resolve(name, task=task)
+            continue
+        assert catalog.resolve(name, task=task).task == (task or "text-generation"), name  # (Llama Guard's)
+
+
+def test_a_dated_snapshot_resolves_as_its_name() -> None:
+    catalog = Catalog(aliases={"house-model": LLAMA})
+    assert catalog.resolve("gpt-4o-2024-08-06").id == catalog.aliases["gpt-4o"]
+    assert catalog.resolve("GPT-4-0613").id == catalog.aliases["gpt-4"]
+    assert catalog.resolve("house-model-2026-01-02").id == LLAMA  # a configured alias's too
+    assert catalog.resolve("gpt-5-mini-2025-08-07").id == "@cf/openai/gpt-oss-20b"
+    for unknown in ("gpt-99-2025-08-07", "nothing-0613"):
+        with pytest.raises(ModelNotFound):
+            catalog.resolve(unknown)
+
+
+async def test_the_gpt_5_names_answer(client: httpx.AsyncClient) -> None:
+    for name, target in (("gpt-5", "@cf/openai/gpt-oss-120b"), ("gpt-5-mini-2025-08-07", "@cf/openai/gpt-oss-20b"),
+                         ("gpt-5-chat-latest", "@cf/meta/llama-4-scout-17b-16e-instruct")):
+        r = await client.post("/v1/chat/completions", json={
+            "model": name, "messages": [{"role": "user", "content": "echo: hello"}]})
+        assert r.status_code == 200, r.text
+        assert r.json()["model"] == target and r.json()["choices"][0]["message"]["content"] == "hello"

@@ -68,6 +68,13 @@ def test_completions(client: OpenAI) -> None:
     assert [(c.index, c.text) for c in several.choices] == [(0, "a"), (1, "a"), (2, "b"), (3, "b")]
 
 
+def test_the_current_openai_model_names(client: OpenAI) -> None:
+    """Names as code written today sends them (the client's types list them), a dated snapshot among them."""
+    reply = client.chat.completions.create(model="gpt-5-mini-2025-08-07", messages=[{"role": "user", "content": "echo: hi"}])
+    assert reply.model == "@cf/openai/gpt-oss-20b" and reply.choices[0].message.content == "hi"
+    assert client.responses.create(model="gpt-5", input="echo: there").output_text == "there"
+
+
 def test_completions_stream(client: OpenAI) -> None:
     chunks = list(client.completions.create(model=MODEL, prompt="echo: streamed words", stream=True))
     assert "".join(c.choices[0].text for c in chunks) == "streamed words"

@@ -8,6 +8,7 @@ capabilities of its task guessed conservatively), or an alias
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 
 from ..errors import InvalidRequest, ModelNotFound
@@ -32,6 +33,11 @@ def _by_lower(names: Iterable[str]) -> dict[str, str]:
 _MODELS = _by_id(data.MODELS)
 _SHORT = _by_short_name(_MODELS)
 _LOWER = _by_lower((*_MODELS, *data.ALIASES))
+
+
+SNAPSHOT = re.compile(r"-(?:\d{4}-\d{2}-\d{2}|\d{4})$")
+"""A dated snapshot's suffix (``gpt-4o-2024-08-06``, ``gpt-4-0613``): a name with one that is no alias itself
+resolves as the name without it, as OpenAI's snapshots are versions of the model their name names."""
 
 
 class Catalog:
@@ -66,6 +72,8 @@ class Catalog:
                 raise InvalidRequest("you must provide a model parameter", param=param)
             name = self.default_model
         key = self._lower.get(name.lower(), name)
+        if key not in self.aliases and key not in self.models and (undated := SNAPSHOT.sub("", key)) != key:
+            key = self._lower.get(undated.lower(), key)  # (a snapshot of no known name stays as asked: a 404)
         target = self.aliases.get(key, key)
         info = self.models.get(target)
         if info is None:

@@ -196,7 +196,7 @@ MODELS: tuple[ModelInfo, ...] = (
     ModelInfo("@cf/pipecat-ai/smart-turn-v2", "voice-activity-detection", "pipecat-ai", None, _none, "smart-turn", description="Smart Turn v2: audio-native end-of-turn detection for voice agents."),
 )
 
-ALIASES: dict[str, str] = {
+ALIASES: dict[str, str] = {  # (a dated snapshot, `gpt-4o-2024-08-06`, resolves as its name: catalog.SNAPSHOT)
     # chat
     "gpt-3.5-turbo": "@cf/meta/llama-3.1-8b-instruct-fast",
     "gpt-4o-mini": "@cf/meta/llama-4-scout-17b-16e-instruct",
@@ -206,12 +206,40 @@ ALIASES: dict[str, str] = {
     "gpt-4.1": "@cf/meta/llama-3.3-70b-instruct-fp8-fast",
     "gpt-4": "@cf/meta/llama-3.3-70b-instruct-fp8-fast",
     "gpt-4-turbo": "@cf/meta/llama-3.3-70b-instruct-fp8-fast",
-    # reasoning
+    "gpt-4-32k": "@cf/meta/llama-3.3-70b-instruct-fp8-fast",
+    "gpt-4-turbo-preview": "@cf/meta/llama-3.3-70b-instruct-fp8-fast",
+    "gpt-4-0125-preview": "@cf/meta/llama-3.3-70b-instruct-fp8-fast",
+    "gpt-4-1106-preview": "@cf/meta/llama-3.3-70b-instruct-fp8-fast",
+    "gpt-4-vision-preview": "@cf/meta/llama-4-scout-17b-16e-instruct",
+    "gpt-3.5-turbo-16k": "@cf/meta/llama-3.1-8b-instruct-fast",
+    # chat models without reasoning (ChatGPT's, the audio and search previews: text in, text out here)
+    "chatgpt-4o-latest": "@cf/meta/llama-4-scout-17b-16e-instruct",
+    "gpt-5-chat-latest": "@cf/meta/llama-4-scout-17b-16e-instruct",
+    "gpt-5.1-chat-latest": "@cf/meta/llama-4-scout-17b-16e-instruct",
+    "gpt-5.2-chat-latest": "@cf/meta/llama-4-scout-17b-16e-instruct",
+    "gpt-5.3-chat-latest": "@cf/meta/llama-4-scout-17b-16e-instruct",
+    "gpt-4o-audio-preview": "@cf/meta/llama-4-scout-17b-16e-instruct",
+    "gpt-4o-mini-audio-preview": "@cf/meta/llama-4-scout-17b-16e-instruct",
+    "gpt-audio-mini": "@cf/meta/llama-4-scout-17b-16e-instruct",
+    "gpt-4o-search-preview": "@cf/meta/llama-4-scout-17b-16e-instruct",
+    "gpt-4o-mini-search-preview": "@cf/meta/llama-4-scout-17b-16e-instruct",
+    # reasoning: OpenAI's open-weight reasoning models, the larger for the full-size names, the smaller for
+    # mini / nano (and for the GPT-5.6 and GPT-6 tiers, whose sizes OpenAI does not state: the larger)
     "o1-mini": "@cf/openai/gpt-oss-20b",
     "o3-mini": "@cf/openai/gpt-oss-20b",
     "o4-mini": "@cf/openai/gpt-oss-20b",
     "o1": "@cf/openai/gpt-oss-120b",
     "o3": "@cf/openai/gpt-oss-120b",
+    "o1-preview": "@cf/openai/gpt-oss-120b",
+    "o1-pro": "@cf/openai/gpt-oss-120b",
+    "o3-pro": "@cf/openai/gpt-oss-120b",
+    "codex-mini-latest": "@cf/openai/gpt-oss-20b",
+    **{name: "@cf/openai/gpt-oss-120b" for name in (
+        "gpt-5", "gpt-5-pro", "gpt-5-codex", "gpt-5.1", "gpt-5.1-codex", "gpt-5.1-codex-max", "gpt-5.2",
+        "gpt-5.2-pro", "gpt-5.4", "gpt-5.5", "gpt-5.5-pro", "gpt-5.6-sol", "gpt-5.6-terra", "gpt-5.6-luna",
+        "gpt-6-astra", "gpt-6-sol", "gpt-6-luna", "gpt-6.1-sol", "gpt-6.1-terra", "gpt-6.2-astra", "gpt-6.2-sol")},
+    **{name: "@cf/openai/gpt-oss-20b" for name in (
+        "gpt-5-mini", "gpt-5-nano", "gpt-5.1-mini", "gpt-5.4-mini", "gpt-5.4-nano")},
     "gpt-oss-120b": "@cf/openai/gpt-oss-120b",
     "gpt-oss-20b": "@cf/openai/gpt-oss-20b",
     "openai/gpt-oss-120b": "@cf/openai/gpt-oss-120b",
@@ -228,15 +256,19 @@ ALIASES: dict[str, str] = {
     "whisper-1": "@cf/openai/whisper-large-v3-turbo",
     "gpt-4o-transcribe": "@cf/openai/whisper-large-v3-turbo",
     "gpt-4o-mini-transcribe": "@cf/openai/whisper-large-v3-turbo",
+    "gpt-transcribe": "@cf/openai/whisper-large-v3-turbo",
     "tts-1": "@cf/myshell-ai/melotts",
     "tts-1-hd": "@cf/deepgram/aura-1",
     "gpt-4o-mini-tts": "@cf/deepgram/aura-2-en",
     # images
     "dall-e-2": "@cf/stabilityai/stable-diffusion-xl-base-1.0",
     "dall-e-3": "@cf/black-forest-labs/flux-1-schnell",
-    "gpt-image-1": "@cf/black-forest-labs/flux-1-schnell",
+    **{name: "@cf/black-forest-labs/flux-1-schnell" for name in (
+        "gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5", "gpt-image-2", "gpt-image-2.5-sunburst",
+        "gpt-image-2.5-flare", "gpt-image-2.6-sunburst", "gpt-image-2.6-flare", "chatgpt-image-latest")},
     # moderation
     "omni-moderation-latest": "@cf/meta/llama-guard-3-8b",
+    "omni-moderation-2024-09-26": "@cf/meta/llama-guard-3-8b",  # (the snapshot -latest names)
     "text-moderation-latest": "@cf/meta/llama-guard-3-8b",
     "text-moderation-stable": "@cf/meta/llama-guard-3-8b",
 }

@@ -157,7 +157,7 @@ def _gpt_image_fields(
 
     Workers AI counts no tokens: ``usage`` is the prompt's estimate (4 characters a token), no image or
     output tokens."""
-    if not (model_name or "").lower().startswith("gpt-image"):
+    if not _gpt_image(model_name):
         return None
     tokens = estimate_tokens(prompt)
     out: dict[str, Any] = {"background": "opaque", "usage": {
@@ -196,7 +196,12 @@ def _format(requested: str | None, model_name: str | None) -> str:
     if requested is not None:
         return requested
     # GPT image models always answer with base64; DALL·E defaults to url.
-    return "b64_json" if (model_name or "").lower().startswith("gpt-image") else "url"
+    return "b64_json" if _gpt_image(model_name) else "url"
+
+
+def _gpt_image(model_name: str | None) -> bool:
+    """Whether the request names one of OpenAI's GPT image models (``gpt-image-…``, ``chatgpt-image-latest``)."""
+    return (model_name or "").lower().startswith(("gpt-image", "chatgpt-image"))
 
 
 def _check_common(prompt: str, n: int | None, stream: bool | None, background: str | None) -> None:

@@ -61,7 +61,7 @@ ENCODINGS: dict[str, Encoding] = {
 }
 
 # tiktoken's model → encoding table (model.py): these names and their dated/suffixed versions.
-O200K_NAMES = ("gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "o1", "o3", "o4", "chatgpt-4o", "gpt-oss", "codex-mini",
+O200K_NAMES = ("gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "gpt-6", "o1", "o3", "o4", "chatgpt-4o", "gpt-oss", "codex-mini",
                "omni-moderation", "gpt-image", "gpt-realtime", "gpt-audio")
 
 
@@ -69,7 +69,7 @@ def encoding_for(model: str) -> Encoding:
     """The encoding a client's tokeniser used for the OpenAI model ``model`` (as the request names it)."""
     name = model.lower()
     for prefix in O200K_NAMES:
-        if name == prefix or name.startswith((prefix + "-", prefix + ":")):
+        if name == prefix or name.startswith((prefix + "-", prefix + ":", prefix + ".")):  # gpt-5.4 is gpt-5's
             return ENCODINGS["o200k_base"]
     return ENCODINGS["cl100k_base"]
 
