@@ -506,6 +506,23 @@ async def test_a_cancel_stops_the_model_of_a_streamed_background_response(
     assert (await only_response(db))["status"] == "cancelled"
 
 
+async def test_a_cancelled_responses_replay_ends_as_its_stream_did(client: httpx.AsyncClient) -> None:
+    """Replayed once cancelled (GET …?stream=true), a response's stream ends with the ``error`` event
+    ``response_cancelled``, as its own stream and a followed one do; a client resuming past it (from the last
+    number its stream sent) gets that ending, numbered next, not an empty stream with no ending."""
+    r = await client.post("/v1/responses", json={"model": LLAMA, "input": "echo: never made", "background": True})
+    response_id = r.json()["id"]
+    assert (await client.post(f"/v1/responses/{response_id}/cancel")).json()["status"] == "cancelled"
+    url = f"/v1/responses/{response_id}"
+    events = sse_events(await client.get(url, params={"stream": "true"}))  # (checked: numbered, one ending last)
+    assert [e["type"] for e in events] == ["response.created", "response.in_progress", "error"]
+    assert events[-1] == {"type": "error", "code": "response_cancelled", "message": "The response was cancelled.",
+                          "param": None, "sequence_number": 2}
+    r = await client.get(url, params={"stream": "true", "starting_after": "40"})
+    resumed = [json.loads(line[6:]) for line in r.text.split("\n") if line.startswith("data: ")]
+    assert resumed == [{**events[-1], "sequence_number": 41}]
+
+
 # ---- faults at each step: the job queue, D1, R2 ----------------------------------------------------
 
 

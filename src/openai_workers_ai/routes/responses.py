@@ -162,15 +162,25 @@ async def retrieve(request: Request) -> Response:
                        "message": "The response was deleted." if ended is None else
                        f"The response is still {ended.status}; retrieve it later, or stream it again."}
                 return
-            whole = objects.replay(file_search.shown(await response_of(ctx, ended), include), ended.stream_shape)
-            if ended.status == "cancelled":  # as its own stream ends (stream events have no response.cancelled)
-                whole.append({"type": "error", "code": "response_cancelled", "message": "The response was cancelled.",
-                              "param": None, "sequence_number": len(whole)})
+            whole = _ended_as_cancelled(objects.replay(file_search.shown(await response_of(ctx, ended), include),
+                                                       ended.stream_shape), ended)
             events = whole[len(events):]
+        else:
+            events = _ended_as_cancelled(events, row)
         for event in events:
             yield event
 
     return _sse(replayed(), int(raw), obfuscate=obfuscate)
+
+
+def _ended_as_cancelled(events: list[objects.Event], row: ResponseRow) -> list[objects.Event]:
+    """A cancelled response's replay ends as its own stream did, with an ``error`` event ``response_cancelled``
+    (stream events have no ``response.cancelled``): followed to its cancel, or replayed once cancelled (a
+    client resuming after the cancel gets that ending, numbered after what it saw, not an empty stream)."""
+    if row.status != "cancelled":
+        return events
+    return [*events, {"type": "error", "code": "response_cancelled", "message": "The response was cancelled.",
+                      "param": None, "sequence_number": len(events)}]
 
 
 async def _ended(ctx: AppContext, row: ResponseRow, reader: str | None) -> ResponseRow | None:
