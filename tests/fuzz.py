@@ -509,15 +509,21 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+LINE_END = re.compile(r"\r\n|\r|\n")
+
+
 def not_strict_json(r: httpx.Response) -> str | None:
     """A JSON / NDJSON / SSE answer holding ``NaN`` or ``Infinity`` (Python's json writes them; no client reads them)."""
     media_type = r.headers.get("content-type", "").partition(";")[0]
+    # Lines end where NDJSON's and SSE's do, at CR / LF only: str.splitlines would also cut a JSON string at a
+    # U+2028, U+0085 … written as is (as they may be: JSON escapes only control characters)
+    lines = LINE_END.split(r.text)
     if media_type == "application/json":
         documents = [r.text]
     elif media_type == "application/x-ndjson":
-        documents = [line for line in r.text.splitlines() if line.strip()]
+        documents = [line for line in lines if line.strip()]
     elif media_type == "text/event-stream":
-        documents = [line[5:] for line in r.text.splitlines() if line.startswith("data:") and "[DONE]" not in line]
+        documents = [line[5:] for line in lines if line.startswith("data:") and "[DONE]" not in line]
     else:
         return None
     for document in documents:

@@ -35,6 +35,7 @@ from .fuzz import (
     concrete,
     json_cases,
     multipart_cases,
+    not_strict_json,
     png,
     run_cases,
     suffix,
@@ -254,6 +255,18 @@ async def test_a_mask_claiming_too_many_pixels_is_refused_before_inflating(clien
     error = r.json()["error"]
     assert error["param"] == "mask" and "4096x4096" in error["message"]
 
+
+
+@pytest.mark.parametrize("media_type", ["text/event-stream", "application/x-ndjson"])
+def test_a_stream_is_cut_into_lines_as_its_clients_cut_it(media_type: str) -> None:
+    """The checker reads a stream's lines at CR / LF only, as SSE and NDJSON clients do: a JSON string holding
+    U+2028 or U+0085 as is (a completion echoing token ids that decode to them) is no broken document; NaN is."""
+    def answer(text: str) -> httpx.Response:
+        line = f"data: {text}" if media_type == "text/event-stream" else text
+        return httpx.Response(200, headers={"content-type": media_type}, text=f"{line}\r\n\r\n")
+
+    assert not_strict_json(answer(json.dumps({"text": "a\u2028b\x85c\u2029"}, ensure_ascii=False))) is None
+    assert not_strict_json(answer('{"a": NaN}')) is not None
 
 
 # ---- requests valid for OpenAI's own schemas -------------------------------------------------
