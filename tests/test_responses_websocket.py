@@ -93,6 +93,21 @@ def test_responses_over_a_websocket(app: Any, simulator: Simulator) -> None:
         assert r.json()["output"] == stored["output"]
 
 
+def test_a_lone_surrogate_is_refused_as_over_http(app: Any) -> None:
+    """A string holding a lone surrogate (a ``\\ud800`` escape without its pair) is a 400, as the HTTP door's
+    JSON parser answers it, not taken (and stored) with a "?" in its place; the socket goes on."""
+    with TestClient(app) as client, client.websocket_connect(
+            "/v1/responses", headers={"authorization": f"Bearer {KEY}"}) as ws:
+        for field in ('"input": "echo: a\\ud800b"', '"input": "hi", "metadata": {"k": "\\udfff"}'):
+            ws.send_text(f'{{"type": "response.create", "model": "{LLAMA}", {field}}}')
+            error = ws_error(json.loads(ws.receive_text()))
+            assert error["param"] is None and "surrogate" in error["message"], error
+        assert checked(turn(ws, input="echo: whole"))[-1]["response"]["status"] == "completed"
+        r = client.post("/v1/responses", content=b'{"model": "%s", "input": "a\\ud800b"}' % LLAMA.encode(),
+                        headers={"authorization": f"Bearer {KEY}", "content-type": "application/json"})
+        assert r.status_code == 400 and r.json()["error"]["param"] is None
+
+
 def test_the_websocket_needs_a_key(app: Any) -> None:
     with TestClient(app) as client, pytest.raises(WebSocketDisconnect) as refused:  # noqa: PT012
         with client.websocket_connect("/v1/responses", headers={"authorization": "Bearer wrong"}):

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from json import loads
 from typing import Any
 
+from pydantic_core import PydanticSerializationError, to_json
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
@@ -21,7 +22,7 @@ from starlette.websockets import WebSocket
 from ..context import AppContext, context, owner, principal
 from ..errors import APIError, InvalidRequest, NotFound
 from ..pagination import list_object, page
-from ..replies import json_bytes, json_reply, json_response
+from ..replies import json_reply, json_response
 from ..repositories import items, responses
 from ..repositories.responses import ResponseRow
 from ..runner import response_inputs
@@ -383,7 +384,13 @@ class _Socket:
             if body.pop(transport_only, None):
                 raise InvalidRequest(f"'{transport_only}' is not supported over WebSocket (responses always "
                                      "stream).", param=transport_only)
-        req = validate_for(self.ctx, CreateResponse, json_bytes(body), body, task="text-generation")  # as over HTTP
+        try:
+            raw = to_json(body)
+        except PydanticSerializationError:  # a lone surrogate (an "\ud800" escape without its pair): the HTTP
+            # door's JSON parser refuses it; taken, it would be stored as "?"
+            raise InvalidRequest("We could not parse the JSON of your message: a string holds a lone surrogate "
+                                 "(a \\ud800-\\udfff escape without its pair).") from None
+        req = validate_for(self.ctx, CreateResponse, raw, body, task="text-generation")  # as over HTTP
         cached = self.remembered.get(req.previous_response_id) if req.previous_response_id else None
         plan = await runner.prepare(self.ctx, req, owner=self.who.key_hash,
                                     reader=None if self.who.admin else self.who.key_hash, cached=cached)
