@@ -197,6 +197,27 @@ async def test_an_error_names_the_files_line_blank_lines_counted(client: httpx.A
     assert (error["code"], error["line"]) == ("invalid_json_line", 3)
 
 
+@pytest.mark.parametrize("lone", ["custom_id", "model", "url", "method", "content"])
+async def test_a_line_holding_a_lone_surrogate_is_no_valid_json(client: httpx.AsyncClient, app: Any, lone: str) -> None:
+    """A ``\\ud800`` escape without its pair (JSON the HTTP door's parser refuses) makes its line an
+    ``invalid_json_line``: it was a validating job failing at each try (a custom_id), or a batch whose stored
+    errors quoted it (a model, a url) and answered a 500 when retrieved or listed."""
+    line = json.dumps(chat_line("a", "echo: x"))
+    line = {"custom_id": line.replace('"a"', '"a\\udfff"', 1), "content": line.replace("echo: x", "echo: \\ud800"),
+            "model": line.replace(MODEL, "x\\ud800"), "url": line.replace(CHAT, CHAT + "\\ud800"),
+            "method": line.replace('"POST"', '"P\\ud800"')}[lone]
+    pair = json.dumps(chat_line("b", "echo: \U0001f600"))  # (json.dumps escapes it as a pair: \ud83d\ude00)
+    batch = await created(client, jsonl([chat_line("first", "echo: y"), line.encode(), pair.encode()]))
+    await drain(app)
+    done = await retrieve(client, batch["id"])
+    assert done["status"] == "failed", done
+    assert [(e["code"], e["line"]) for e in done["errors"]["data"]] == [("invalid_json_line", 2)]
+    assert (await client.get("/v1/batches")).status_code == 200
+    batch = await created(client, jsonl([pair.encode()]))  # a pair is a character, as ever
+    await drain(app)
+    assert (await retrieve(client, batch["id"]))["status"] == "completed"
+
+
 async def test_finishing_again_after_a_failure_makes_each_file_once(
         client: httpx.AsyncClient, app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     batch = await created(client, jsonl([chat_line("ok", "echo: x"), chat_line("bad", "fail:400")]))

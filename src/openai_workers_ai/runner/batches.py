@@ -28,6 +28,7 @@ batch not heard of in :data:`STALLED_AFTER` seconds (its message lost), or whose
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import partial
@@ -191,12 +192,22 @@ def _clip(value: str, most: int = 100) -> str:
     return value if len(value) <= most else value[:most] + "…"
 
 
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
 def parse_line(raw: bytes) -> dict[str, Any] | None:
-    """A line's request object, or None when it is no JSON object."""
+    """A line's request object, or None when it is no JSON object, or holds a lone surrogate (a ``\\ud800``
+    escape without its pair): JSON the HTTP door's parser refuses, and text no D1 value, file or reply can hold
+    (the line's custom_id, model or url would be quoted in the batch's errors or its files)."""
     try:
         value = loads(raw)
     except (JSONDecodeError, UnicodeDecodeError, RecursionError):
         return None
+    if _SURROGATE_ESCAPE.search(raw) is not None:  # (a pair is fine: only a lone one cannot be UTF-8)
+        try:
+            dumps(value, ensure_ascii=False).encode()
+        except UnicodeEncodeError:
+            return None
     return value if isinstance(value, dict) else None
 
 
