@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from openai_workers_ai.adapters.local import SQLiteD1
 from openai_workers_ai.app import create_app
 from openai_workers_ai.jobs import InProcessJobs
 from openai_workers_ai.maintenance import run_scheduled
@@ -216,6 +217,21 @@ async def test_a_line_holding_a_lone_surrogate_is_no_valid_json(client: httpx.As
     batch = await created(client, jsonl([pair.encode()]))  # a pair is a character, as ever
     await drain(app)
     assert (await retrieve(client, batch["id"]))["status"] == "completed"
+
+
+async def test_a_batch_stored_with_a_lone_surrogate_in_its_errors_is_still_answered(
+        client: httpx.AsyncClient, app: Any, db: SQLiteD1) -> None:
+    """Stored before lines holding one were refused, such errors made every retrieve and list a 500: the
+    replies write U+FFFD in its place instead."""
+    batch = await created(client, jsonl([chat_line("a", "echo: x")]))
+    await drain(app)
+    errors = json.dumps([{"code": "invalid_model", "message": "bad model 'x\ud800'", "param": "body.model",
+                          "line": 1}])  # escaped (\\ud800), as JSON text stores it: read back, a lone surrogate
+    await db.prepare("UPDATE batches SET errors = ? WHERE id = ?").bind(errors, batch["id"]).run()
+    [error] = (await retrieve(client, batch["id"]))["errors"]["data"]
+    assert error["message"] == "bad model 'x\ufffd'"
+    r = await client.get("/v1/batches")
+    assert r.status_code == 200 and r.json()["data"][0]["errors"]["data"][0]["message"] == "bad model 'x\ufffd'"
 
 
 async def test_finishing_again_after_a_failure_makes_each_file_once(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from json import dumps
 from typing import Any
 
@@ -11,12 +12,31 @@ from starlette.responses import Response
 
 
 def json_response(payload: BaseModel | dict[str, Any] | list[Any], status: int = 200) -> Response:
-    """``payload`` as compact JSON (a pydantic model as it serializes itself)."""
+    """``payload`` as compact JSON (a pydantic model as it serializes itself). A lone surrogate (text no UTF-8
+    can hold: stored before a check refused it, say) becomes U+FFFD, as in :func:`json_bytes`: never a 500."""
     if isinstance(payload, BaseModel):
-        body = payload.model_dump_json()
+        try:
+            body = payload.model_dump_json().encode()
+        except PydanticSerializationError:  # pydantic refuses a lone surrogate; dumps keeps it, and encode replaces it
+            body = _replaced(payload.model_dump(mode="json"))
     else:
-        body = dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        body = _replaced(payload)
     return Response(body, status_code=status, media_type="application/json")
+
+
+def _replacement_character(error: UnicodeError) -> tuple[bytes, int]:
+    """An encoding error handler: each character UTF-8 cannot hold (a lone surrogate) written as U+FFFD
+    (the ``replace`` handler writes ``?``). Its UTF-8 bytes: the UTF-8 codec takes no replacement text
+    beyond ASCII."""
+    assert isinstance(error, UnicodeEncodeError)
+    return "\ufffd".encode() * (error.end - error.start), error.end
+
+
+codecs.register_error("openai_workers_ai.fffd", _replacement_character)
+
+
+def _replaced(value: Any) -> bytes:
+    return dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "openai_workers_ai.fffd")
 
 
 def json_bytes(value: Any) -> bytes:
@@ -25,7 +45,7 @@ def json_bytes(value: Any) -> bytes:
     try:
         return to_json(value)
     except PydanticSerializationError:
-        return dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
+        return _replaced(value)
 
 
 def pydantic_json(value: Any) -> bytes | None:
