@@ -105,7 +105,20 @@ class ModifyAssistantRequest(Request):
 # ---- responses ------------------------------------------------------------
 
 
-class Assistant(BaseModel):
+class ShownSettings(BaseModel):
+    """An assistant's or a run's settings as OpenAI shows them: its defaults filled in (:func:`shown_sampling`,
+    :func:`shown_tools`); the stored ones stay as given."""
+
+    @field_serializer("temperature", "top_p", check_fields=False)
+    def _shown_sampling(self, value: float | None) -> float:
+        return shown_sampling(value)
+
+    @field_serializer("tools", check_fields=False)
+    def _shown_tools(self, tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return shown_tools(tools)
+
+
+class Assistant(ShownSettings):
     id: str
     object: Literal["assistant"] = "assistant"
     created_at: int
@@ -120,14 +133,6 @@ class Assistant(BaseModel):
     top_p: float | None
     response_format: str | dict[str, Any]
     reasoning_effort: str | None
-
-    @field_serializer("temperature", "top_p")
-    def _shown_sampling(self, value: float | None) -> float:
-        return shown_sampling(value)
-
-    @field_serializer("tools")
-    def _shown_tools(self, tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return shown_tools(tools)
 
     @field_serializer("tool_resources")
     def _shown_resources(self, resources: dict[str, Any] | None) -> dict[str, Any]:

@@ -14,11 +14,10 @@ from .assistants import (
     Instructions,
     ReasoningEffort,
     ResponseFormatOption,
+    ShownSettings,
     Temperature,
     ToolResources,
     TopP,
-    shown_sampling,
-    shown_tools,
 )
 from .common import CompletionUsage, Lenient, Metadata, Request
 from .threads import MAX_THREAD_MESSAGES, CreateMessageRequest, CreateThreadRequest
@@ -106,7 +105,7 @@ class LastError(BaseModel):
     message: str
 
 
-class Run(BaseModel):
+class Run(ShownSettings):
     id: str
     object: Literal["thread.run"] = "thread.run"
     created_at: int
@@ -139,14 +138,6 @@ class Run(BaseModel):
     parallel_tool_calls: bool
     response_format: str | dict[str, Any]
     reasoning_effort: str | None = None
-
-    @field_serializer("temperature", "top_p")
-    def _shown_sampling(self, value: float | None) -> float:
-        return shown_sampling(value)
-
-    @field_serializer("tools")
-    def _shown_tools(self, tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return shown_tools(tools)
 
     @field_serializer("usage", mode="wrap")
     def _shown_usage(self, usage: CompletionUsage | None, handler: SerializerFunctionWrapHandler) -> Any:
