@@ -75,7 +75,7 @@ async def test_plain_models_have_no_reasoning(client: httpx.AsyncClient) -> None
 
 @pytest.mark.parametrize(
     ("model", "effort", "sent"),
-    [(OSS, "minimal", "low"), (OSS, "xhigh", "high"), (OSS, "max", "high"), (OSS, "medium", "medium"), (GLM, "high", "high"),
+    [(OSS, "none", "low"), (OSS, "minimal", "low"), (OSS, "xhigh", "high"), (OSS, "max", "high"), (OSS, "medium", "medium"), (GLM, "high", "high"),
      (QWQ, "high", None)],  # classic reasoning models always think: nothing to send
 )
 async def test_reasoning_effort_per_family(
@@ -88,7 +88,7 @@ async def test_reasoning_effort_per_family(
 
 @pytest.mark.parametrize(
     ("model", "effort", "code"),
-    [(PLAIN, "low", "unsupported_parameter"), (OSS, "none", None), ("@cf/zai-org/glm-5.2", "low", None),
+    [(PLAIN, "low", "unsupported_parameter"), ("@cf/zai-org/glm-5.2", "low", None),
      (GLM, "extreme", "invalid_value")],  # not in the spec's ReasoningEffort enum
 )
 async def test_reasoning_effort_400s(client: httpx.AsyncClient, model: str, effort: str, code: str | None) -> None:

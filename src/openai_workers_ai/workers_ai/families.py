@@ -40,7 +40,10 @@ from .spec import ChatSpec, Forced, ImagePart, Message, Sampling, Tool
 
 NATIVE = frozenset({"openai", "gpt-oss"})
 # gpt-oss takes low|medium|high and cannot turn reasoning off.
-GPT_OSS_EFFORT = {"minimal": "low", "low": "low", "medium": "medium", "high": "high", "xhigh": "high", "max": "high"}
+GPT_OSS_EFFORT = {"none": "low", "minimal": "low", "low": "low", "medium": "medium", "high": "high", "xhigh": "high",
+                  "max": "high"}
+"""OpenAI's efforts → gpt-oss's (low, medium, high). gpt-oss always reasons: ``none`` (what the Agents SDK sends by
+default for the GPT-5.x names, which are served by gpt-oss) and ``minimal`` are its least."""
 SEED_MAX = 9_999_999_999
 
 
@@ -343,10 +346,9 @@ def reasoning_inputs(spec: ChatSpec) -> dict[str, Any]:
     if not native(model):
         return {}  # classic reasoning models (qwq, deepseek-r1) always think; nothing to set
     if model.family == "gpt-oss":
-        if effort not in GPT_OSS_EFFORT:
+        if effort not in GPT_OSS_EFFORT:  # (a value OpenAI's spec adds later)
             raise InvalidRequest(
-                f"The model `{model.id}` always reasons; {param} must be one of "
-                "minimal, low, medium, high, xhigh, max.",
+                f"Invalid value for '{param}': the model `{model.id}` takes one of {', '.join(GPT_OSS_EFFORT)}.",
                 param=param,
             )
         return {"reasoning_effort": GPT_OSS_EFFORT[effort]}

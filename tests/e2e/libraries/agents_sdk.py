@@ -12,6 +12,7 @@ import json
 import sys
 
 from agents import Agent, Runner, function_tool, set_default_openai_api, set_default_openai_client, set_tracing_disabled
+from agents.models import get_default_model
 from openai import AsyncOpenAI
 
 calls: list[str] = []
@@ -28,9 +29,10 @@ def main(base_url: str, key: str) -> None:
     set_tracing_disabled(True)
     set_default_openai_api("responses")
     set_default_openai_client(AsyncOpenAI(base_url=base_url, api_key=key, max_retries=0))
-    agent = Agent(name="weather", instructions="Answer with the weather.", model="gpt-4o-mini", tools=[get_weather])
+    # No model named: the SDK's default (0.24.0's: gpt-5.6-luna, served by gpt-oss-120b, Responses-native)
+    agent = Agent(name="weather", instructions="Answer with the weather.", tools=[get_weather])
     result = asyncio.run(Runner.run(agent, 'call:get_weather {"city": "Lisbon"}'))
-    print(json.dumps({"calls": calls, "final_output": result.final_output}))
+    print(json.dumps({"calls": calls, "final_output": result.final_output, "model": agent.model or get_default_model()}))
 
 
 if __name__ == "__main__":
