@@ -143,7 +143,6 @@ async def list_page(
     return [StoreFileRow.from_row(r) for r in rows], has_more
 
 
-
 async def in_store(db: Database, store_ids: Sequence[str], status: str = COMPLETED) -> list[StoreFileRow]:
     """Every file of the stores in ``status`` (for filters on attributes)."""
     marks = ", ".join("?" * len(store_ids))

@@ -261,7 +261,7 @@ class _Fields(CreateImageRequest):
 
 def _fields(form: Form, prompt: str | None = None) -> _Fields:
     values: dict[str, Any] = {
-        name: values[-1] for name, values in form.fields.items() if not name.endswith("[]") and "[" not in name
+        name: values[-1] for name, values in form.fields.items() if "[" not in name  # (name[] lists, svg[model] objects)
     }
     for name in form.fields:  # an object sent as fields (the client's `svg[model]`): present, held as such
         outer, bracket, _ = name.partition("[")

@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator
 from json import loads
 from typing import Any
 
-from pydantic_core import PydanticSerializationError, to_json
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
@@ -22,7 +21,7 @@ from starlette.websockets import WebSocket
 from ..context import AppContext, context, owner, principal
 from ..errors import APIError, InvalidRequest, NotFound
 from ..pagination import list_object, page
-from ..replies import json_reply, json_response
+from ..replies import json_reply, json_response, pydantic_json
 from ..repositories import items, responses
 from ..repositories.responses import ResponseRow
 from ..runner import response_inputs
@@ -64,8 +63,8 @@ def _obfuscated(body: CreateResponse) -> bool:
     return not (body.stream_options and body.stream_options.get("include_obfuscation") is False)
 
 
-CLOSING = frozenset({"response.completed", "response.incomplete", "response.failed", "error"})
-"""The events a stream ends with."""
+CLOSING = frozenset({*objects.CLOSING_EVENTS.values(), "error"})
+"""The events a stream ends with (``error``: a cancelled one's ``response_cancelled``)."""
 
 
 def _sse(events: AsyncIterator[objects.Event], starting_after: int = -1, *, obfuscate: bool) -> Response:
@@ -384,12 +383,11 @@ class _Socket:
             if body.pop(transport_only, None):
                 raise InvalidRequest(f"'{transport_only}' is not supported over WebSocket (responses always "
                                      "stream).", param=transport_only)
-        try:
-            raw = to_json(body)
-        except PydanticSerializationError:  # a lone surrogate (an "\ud800" escape without its pair): the HTTP
-            # door's JSON parser refuses it; taken, it would be stored as "?"
+        raw = pydantic_json(body)
+        if raw is None:  # a lone surrogate (an "\ud800" escape without its pair): the HTTP door's JSON parser
+            # refuses it; taken, it would be stored replaced
             raise InvalidRequest("We could not parse the JSON of your message: a string holds a lone surrogate "
-                                 "(a \\ud800-\\udfff escape without its pair).") from None
+                                 "(a \\ud800-\\udfff escape without its pair).")
         req = validate_for(self.ctx, CreateResponse, raw, body, task="text-generation")  # as over HTTP
         cached = self.remembered.get(req.previous_response_id) if req.previous_response_id else None
         plan = await runner.prepare(self.ctx, req, owner=self.who.key_hash,

@@ -404,6 +404,15 @@ def _copy(item: Item) -> Item:
     return {**item, "content": list(item["content"])} if "content" in item else dict(item)
 
 
+CLOSING_EVENTS = {"completed": "response.completed", "incomplete": "response.incomplete", "failed": "response.failed"}
+"""A stored response's status → the event its stream ended with (queued, in progress, cancelled: none)."""
+
+
+def _text_of(item: Item) -> str:
+    """A message's or reasoning item's text (or refusal), as its deltas carried it."""
+    return "".join(p.get("text", p.get("refusal", "")) for p in item.get("content", ()))
+
+
 def replay(response: dict[str, Any], shape: list[list[Any]] | None = None) -> list[Event]:
     """The events a stream of ``response`` would have carried, rebuilt from the stored object (a
     response still queued or in progress, or cancelled, gets no closing event): with the ``shape`` of the
@@ -420,8 +429,7 @@ def replay(response: dict[str, Any], shape: list[list[Any]] | None = None) -> li
     for position, item in enumerate(response["output"]):
         kind = item["type"]
         if kind in ("message", "reasoning"):
-            text = "".join(p.get("text", p.get("refusal", "")) for p in item.get("content", ()))
-            events += writer._write(kind, text, item["id"])
+            events += writer._write(kind, _text_of(item), item["id"])
             events += writer.annotate([a for p in item.get("content", ()) for a in p.get("annotations") or ()])
             events += writer.close_open(item.get("status", "completed"))
         elif kind == "function_call":
@@ -433,9 +441,8 @@ def replay(response: dict[str, Any], shape: list[list[Any]] | None = None) -> li
             events += writer.end_item(item)
         else:
             events += writer.add_items([item])
-    closing = {"completed": "response.completed", "incomplete": "response.incomplete", "failed": "response.failed"}
-    if response["status"] in closing:
-        events.append(writer.event(closing[response["status"]], response=response))
+    if response["status"] in CLOSING_EVENTS:
+        events.append(writer.event(CLOSING_EVENTS[response["status"]], response=response))
     return events
 
 
@@ -459,7 +466,7 @@ def _shaped(response: dict[str, Any], start: dict[str, Any], shape: list[list[An
         if item["type"] == "function_call":
             whole = item["arguments"]
         else:
-            whole = "".join(p.get("text", p.get("refusal", "")) for p in item.get("content", ()))
+            whole = _text_of(item)
         at = {"item_id": item["id"], "output_index": index}
         if len(entry) == 3:  # a run of deltas
             for length in entry[2]:
@@ -493,9 +500,8 @@ def _shaped(response: dict[str, Any], start: dict[str, Any], shape: list[list[An
             event(kind, **at, name=item["name"], arguments=whole)
         else:  # a gateway tool's item's progress (response.file_search_call.searching …)
             event(kind, output_index=index, item_id=item["id"])
-    closing = {"completed": "response.completed", "incomplete": "response.incomplete", "failed": "response.failed"}
-    if response["status"] in closing:
-        event(closing[response["status"]], response=response)
+    if response["status"] in CLOSING_EVENTS:
+        event(CLOSING_EVENTS[response["status"]], response=response)
     return events
 
 
