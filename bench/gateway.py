@@ -39,7 +39,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import KEY, ROOT, free_port, process_tree, tree_cpu  # noqa: E402
-from load import MODEL, TOKENS, Load, expected, run  # noqa: E402
+from load import MODEL, TOKENS, Load, expected, prepare, run  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 ACCOUNT, UPSTREAM_TOKEN = "bench", "bench-token"
@@ -122,6 +122,7 @@ def running(argv: list[str], env: dict[str, str], health_url: str, log_dir: Path
 
 
 async def measure(url: str, pid: int, sizes: dict[str, int]) -> Figures:
+    prepare(max(sizes.values()))
     load = Load(url, KEY)
     await load.concurrent(sizes["warm"], load.chat)  # imports, pools, caches
     await load.concurrent(sizes["warm"] // 10, load.stream)
@@ -173,6 +174,7 @@ class Throughput:
 
 
 async def throughput(url: str, n: int, gateway: int, stand_in: int) -> Throughput:
+    prepare(n)
     load = Load(url, KEY)
     await load.concurrent(n // 5, load.chat)
     machine0, g0, s0, l0 = machine_cpu(), tree_cpu(gateway), tree_cpu(stand_in), time.process_time()

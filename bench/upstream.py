@@ -31,9 +31,40 @@ def _usage(tokens: int) -> dict[str, int]:
     return {"prompt_tokens": 12, "completion_tokens": tokens, "total_tokens": tokens + 12}
 
 
-class _Protocol(asyncio.Protocol):
+def _chunk(event: str) -> bytes:
+    data = b"data: " + event.encode() + b"\n\n"
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+class _Replies:
+    """The REST API's replies to a prompt, all but the prompt's part made once: the stand-in's CPU a chat
+    is what it takes from the cores the gateway under test shares."""
+
     def __init__(self, tokens: int) -> None:
-        self.tokens = tokens
+        rest = reply_tokens("", tokens)[1:]
+        self.suffix = "".join(rest)
+        self.plain_head = b'{"result": {"response": '
+        self.plain_tail = (', "tool_calls": [], "usage": ' + dumps(_usage(tokens))
+                           + '}, "success": true, "errors": [], "messages": []}').encode()
+        events = [dumps({"response": piece, "p": "abcdefgh"}) for piece in rest]
+        events += [dumps({"response": "", "usage": _usage(tokens)}), "[DONE]"]
+        self.stream_tail = [*(_chunk(event) for event in events), b"0\r\n\r\n"]
+
+    def plain(self, prompt: str) -> bytes:
+        """The whole HTTP reply to a non-streaming run, as ``dumps`` of the envelope makes it."""
+        body = self.plain_head + dumps(prompt + self.suffix).encode() + self.plain_tail
+        return b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s" % (
+            len(body), body)
+
+    def stream(self, prompt: str) -> list[bytes]:
+        """The HTTP reply to a streamed run, written a chunk at a time: one an event, as Workers AI sends them."""
+        head = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+        return [head, _chunk(dumps({"response": prompt, "p": "abcdefgh"})), *self.stream_tail]
+
+
+class _Protocol(asyncio.Protocol):
+    def __init__(self, tokens: int, replies: _Replies) -> None:
+        self.tokens, self.replies = tokens, replies
         self.parser = httptools.HttpRequestParser(self)
         self.body: list[bytes] = []
         self.transport: asyncio.Transport | None = None
@@ -69,24 +100,13 @@ class _Protocol(asyncio.Protocol):
             self.transport.write(b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\n"
                                  b"content-length: %d\r\n\r\n%s" % (len(body), body))
             return
-        pieces = reply_tokens(prompt, self.tokens)
         if self.url.endswith(b"/ai/v1/chat/completions"):
-            self.openai(pieces, bool(inputs.get("stream")), str(inputs.get("model")))
+            self.openai(reply_tokens(prompt, self.tokens), bool(inputs.get("stream")), str(inputs.get("model")))
         elif inputs.get("stream"):
-            self.transport.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
-                                 b"transfer-encoding: chunked\r\n\r\n")
-            events = [dumps({"response": piece, "p": "abcdefgh"}) for piece in pieces]
-            events.append(dumps({"response": "", "usage": _usage(self.tokens)}))
-            events.append("[DONE]")
-            for event in events:
-                data = b"data: " + event.encode() + b"\n\n"
-                self.transport.write(b"%x\r\n%s\r\n" % (len(data), data))
-            self.transport.write(b"0\r\n\r\n")
+            for data in self.replies.stream(prompt):
+                self.transport.write(data)
         else:
-            result = {"response": "".join(pieces), "tool_calls": [], "usage": _usage(self.tokens)}
-            body = dumps({"result": result, "success": True, "errors": [], "messages": []}).encode()
-            self.transport.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
-                                 b"content-length: %d\r\n\r\n%s" % (len(body), body))
+            self.transport.write(self.replies.plain(prompt))
         if not self.parser.should_keep_alive():
             self.transport.close()
 
@@ -115,7 +135,9 @@ class _Protocol(asyncio.Protocol):
 
 
 async def serve(host: str, port: int, tokens: int) -> None:
-    server = await asyncio.get_running_loop().create_server(lambda: _Protocol(tokens), host, port, backlog=1024)
+    replies = _Replies(tokens)
+    server = await asyncio.get_running_loop().create_server(lambda: _Protocol(tokens, replies), host, port,
+                                                            backlog=1024)
     async with server:
         await server.serve_forever()
 
