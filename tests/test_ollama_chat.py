@@ -350,6 +350,16 @@ async def test_load_and_unload(client: httpx.AsyncClient, simulator: Simulator) 
     assert r.status_code == 404
 
 
+async def test_a_missing_model_is_ollamas_400(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    """No default model: Ollama's ChatHandler (server/routes.go) answers a missing, empty or blank model (its
+    names are trimmed first) with a 400, for a chat and for a load request alike."""
+    for body in ({"messages": user("echo: hi")}, {"model": "", "messages": user("x")}, {"model": " ", "messages": []},
+                 {"model": None}, {"keep_alive": 0}):
+        r = await client.post(URL, json=body)
+        assert r.status_code == 400 and r.json() == {"error": "model is required"}, body
+    assert simulator.calls == []
+
+
 async def test_errors(client: httpx.AsyncClient) -> None:
     r = await client.post(URL, json={"model": "no-such-model", "messages": user("x")})
     assert r.status_code == 404 and r.json() == {"error": "model 'no-such-model' not found"}

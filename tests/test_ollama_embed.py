@@ -89,7 +89,7 @@ async def test_a_missing_model_is_ollamas_answer(client: httpx.AsyncClient) -> N
     for body in ({"input": "x"}, {"model": "", "input": "x"}):
         r = await client.post(URL, json=body)
         assert r.status_code == 404 and r.json() == {"error": "model '' not found"}, body
-    for body in ({"prompt": "x"}, {"model": "", "prompt": "x"}):
+    for body in ({"prompt": "x"}, {"model": "", "prompt": "x"}, {"model": " ", "prompt": "x"}):
         r = await client.post("/api/embeddings", json=body)
         assert r.status_code == 400 and r.json() == {"error": "model is required"}, body
 

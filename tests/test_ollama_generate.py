@@ -134,6 +134,17 @@ async def test_load_and_unload(client: httpx.AsyncClient, simulator: Simulator) 
     assert simulator.calls == []
 
 
+async def test_a_missing_model_is_ollamas_404(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    """No default model: Ollama's GenerateHandler (server/routes.go) answers a missing, empty or blank model with
+    its 404, naming the model as sent, for a prompt and for a load request alike."""
+    for body in ({"prompt": "echo: hi"}, {"model": "", "prompt": "x"}, {"model": None}, {"keep_alive": 0}):
+        r = await client.post(URL, json=body)
+        assert r.status_code == 404 and r.json() == {"error": "model '' not found"}, body
+    r = await client.post(URL, json={"model": "  ", "prompt": "x"})
+    assert r.status_code == 404 and r.json() == {"error": "model '  ' not found"}
+    assert simulator.calls == []
+
+
 async def test_errors(client: httpx.AsyncClient) -> None:
     r = await client.post(URL, json={"model": "nomic-embed-text", "prompt": "x"})
     assert r.status_code == 404 and r.json() == {"error": "model 'nomic-embed-text' not found"}

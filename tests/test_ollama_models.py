@@ -75,7 +75,7 @@ async def test_show_errors(client: httpx.AsyncClient) -> None:
     r = await client.post("/api/show")
     assert r.status_code == 400 and r.json() == {"error": "missing request body"}
     # Ollama's ShowHandler (server/routes.go): no model (nor name) is a 400, not the default model's details.
-    for body in ({}, {"model": ""}, {"name": ""}):
+    for body in ({}, {"model": ""}, {"name": ""}, {"model": "  "}):
         r = await client.post("/api/show", json=body)
         assert r.status_code == 400 and r.json() == {"error": "model is required"}, body
 

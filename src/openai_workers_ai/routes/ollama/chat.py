@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ...context import context
+from ...errors import InvalidRequest
 from ...replies import json_response
 from ...translate import ollama, ollama_models
 from ...translate.ollama_replies import Timings, created_at
@@ -18,8 +19,10 @@ async def create(request: Request) -> Response:
     timings = Timings()
     ctx = context(request)
     body = await parse_ollama(request, ChatRequest)
-    model = ollama_models.resolve(ctx.catalog, body.model, "text-generation", "chat")
-    name = body.model or model.id
+    if not (body.model or "").strip():  # no default model: Ollama's ChatHandler's 400 (server/routes.go)
+        raise InvalidRequest("model is required")
+    name = body.model or ""
+    model = ollama_models.resolve(ctx.catalog, name, "text-generation", "chat")
     unload = not body.messages and ollama.unloads(body.keep_alive)
     if not unload:  # as Ollama's ChatHandler: thinking refused before a load, not before an unload
         ollama.reasoning_effort(body.think, model, name)

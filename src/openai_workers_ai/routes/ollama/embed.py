@@ -62,7 +62,7 @@ async def legacy(request: Request) -> Response:
     """``/api/embeddings``: one ``prompt`` → ``{"embedding": [...]}`` (empty for an empty prompt)."""
     ctx = context(request)
     body = await parse_ollama(request, EmbeddingsRequest)
-    if not body.model:  # as Ollama's EmbeddingsHandler
+    if not (body.model or "").strip():  # as Ollama's EmbeddingsHandler (its model names are trimmed first)
         raise InvalidRequest("model is required")
     model = ollama_models.resolve(ctx.catalog, body.model, "text-embeddings", "embeddings")
     if not body.prompt:

@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ...context import context
+from ...errors import ModelNotFound
 from ...replies import json_response
 from ...translate import ollama, ollama_models
 from ...translate.ollama_replies import Timings, created_at
@@ -18,8 +19,10 @@ async def create(request: Request) -> Response:
     timings = Timings()
     ctx = context(request)
     body = await parse_ollama(request, GenerateRequest)
-    model = ollama_models.resolve(ctx.catalog, body.model, "text-generation", "generate")
-    name = body.model or model.id
+    name = body.model or ""
+    if not name.strip():  # no default model: Ollama's GenerateHandler's 404 (server/routes.go), model '' not found
+        raise ModelNotFound(name)
+    model = ollama_models.resolve(ctx.catalog, name, "text-generation", "generate")
     unload = not body.prompt and ollama.unloads(body.keep_alive)
     if not unload:  # as Ollama's GenerateHandler: thinking refused before a load, not before an unload
         ollama.reasoning_effort(body.think, model, name)

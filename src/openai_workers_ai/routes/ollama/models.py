@@ -71,7 +71,7 @@ async def ps(request: Request) -> Response:
 
 async def show(request: Request) -> Response:
     body = await parse_ollama(request, ModelRequest)
-    if not body.model_name:  # as Ollama's ShowHandler: no default model's details
+    if not (body.model_name or "").strip():  # as Ollama's ShowHandler: no default model's details
         raise InvalidRequest("model is required")
     info = ollama_models.resolve(context(request).catalog, body.model_name)
     return json_response({
