@@ -104,6 +104,13 @@ async def test_legacy_embeddings(client: httpx.AsyncClient) -> None:
     assert r.json() == {"embedding": []}
 
 
+async def test_an_option_of_the_wrong_type_is_ollamas_error(client: httpx.AsyncClient) -> None:
+    """Embed takes options too, checked as Ollama's Options.FromMap (api/types.go) checks them."""
+    for url, text in ((URL, "input"), ("/api/embeddings", "prompt")):
+        r = await client.post(url, json={"model": "bge-m3", text: "x", "options": {"num_ctx": "2048"}})
+        assert r.status_code == 400 and r.json() == {"error": 'option "num_ctx" must be of type integer'}, url
+
+
 async def test_embed_scales_every_vector_to_unit_length_and_the_older_endpoint_does_not(
     client: httpx.AsyncClient, simulator: Simulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -153,7 +153,9 @@ async def test_errors(client: httpx.AsyncClient) -> None:
     r = await client.post(URL, json={"model": "llama3.1", "prompt": 5})
     assert r.status_code == 400 and "'prompt'" in r.json()["error"]
     r = await client.post(URL, json={"model": "llama3.1", "prompt": "x", "options": {"num_predict": "many"}})
-    assert r.status_code == 400 and "options.num_predict" in r.json()["error"]
+    assert r.status_code == 400 and r.json() == {"error": 'option "num_predict" must be of type integer'}
+    r = await client.post(URL, json={"model": "llama3.1", "prompt": "x", "options": {"temperature": "0.5"}})
+    assert r.status_code == 400 and r.json() == {"error": 'option "temperature" must be of type float32'}
 
 
 async def test_failure_mid_stream(client: httpx.AsyncClient) -> None:

@@ -173,6 +173,17 @@ def test_errors(client: ollama.Client, server: str, monkeypatch: pytest.MonkeyPa
     with pytest.raises(ollama.ResponseError) as caught:
         client.chat(model="mixtral:8x7b", messages=[{"role": "user", "content": "hi"}])
     assert caught.value.status_code == 404 and caught.value.error == "model 'mixtral:8x7b' not found"
+    # What the client refuses to send (no model) or corrects (a number as a string), over plain HTTP:
+    # Ollama's answers — ChatHandler's, GenerateHandler's and Options.FromMap's words.
+    headers = {"Authorization": f"Bearer {E2E_KEY}"}
+    hi = [{"role": "user", "content": "hi"}]
+    r = httpx.post(f"{server}/api/chat", json={"messages": hi}, headers=headers)
+    assert r.status_code == 400 and r.json() == {"error": "model is required"}
+    r = httpx.post(f"{server}/api/generate", json={"model": "", "prompt": "hi"}, headers=headers)
+    assert r.status_code == 404 and r.json() == {"error": "model '' not found"}
+    body = {"model": "llama3.1", "messages": hi, "options": {"temperature": "0.5"}}
+    r = httpx.post(f"{server}/api/chat", json=body, headers=headers)
+    assert r.status_code == 400 and r.json() == {"error": 'option "temperature" must be of type float32'}
     with pytest.raises(ollama.ResponseError) as caught:
         list(client.chat(model="llama3.1", messages=[{"role": "user", "content": "fail-mid:500"}], stream=True))
     assert caught.value.error  # the stream's one {"error": …} line

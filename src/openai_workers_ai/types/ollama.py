@@ -11,7 +11,7 @@ import math
 import re
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BeforeValidator, Field, StrictInt, field_validator
+from pydantic import BeforeValidator, Field, StrictInt, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from .chat import FunctionDefinition
@@ -110,8 +110,50 @@ Think = Annotated[bool | ThinkLevel | None, BeforeValidator(_think)]
 """``think``: true, false, a level, or None when not sent."""
 
 
+_INTEGER, _FLOAT, _BOOLEAN = "integer", "float32", "boolean"
+OPTION_TYPES: dict[str, str] = {
+    **dict.fromkeys(("num_keep", "seed", "num_predict", "top_k", "repeat_last_n", "num_ctx", "num_batch", "num_gpu",
+                     "main_gpu", "num_thread"), _INTEGER),
+    **dict.fromkeys(("top_p", "min_p", "typical_p", "temperature", "repeat_penalty", "presence_penalty",
+                     "frequency_penalty"), _FLOAT),
+    "use_mmap": _BOOLEAN,
+}
+"""The typed fields of Ollama's ``api.Options`` (``api/types.go``) but ``stop``, by JSON name: the Go type each
+must decode into."""
+
+
+def _option_error(key: str, what: str) -> PydanticCustomError:
+    return PydanticCustomError(OLLAMA_ERROR, "{message}", {"message": f"option {go_quoted(key)} must be of {what}"})
+
+
+def _typed_options(value: Any) -> Any:
+    """``options`` checked as Ollama's ``Options.FromMap`` (``api/types.go``) checks them: a known option of the
+    wrong JSON type (a number sent as a string, ``"temperature": "0.5"``) is its error, word for word; null and
+    unknown options are skipped, as there. (A bare string ``stop`` stays taken, as one stop sequence.)"""
+    if not isinstance(value, dict):
+        return value
+    for key, item in value.items():
+        kind = OPTION_TYPES.get(key)
+        if key == "stop" and item is not None and not isinstance(item, str):
+            if not isinstance(item, list):
+                raise _option_error(key, "type array")
+            if not all(isinstance(s, str) for s in item):
+                raise _option_error(key, "an array of strings")
+        if item is None or kind is None:
+            continue
+        number = isinstance(item, (int, float)) and not isinstance(item, bool)
+        if (kind == _BOOLEAN and not isinstance(item, bool)) or (kind != _BOOLEAN and not number):
+            raise _option_error(key, f"type {kind}")
+    return value
+
+
 class Options(Lenient):
     """``options``: the Modelfile parameters a request may set."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _typed(cls, value: Any) -> Any:
+        return _typed_options(value)
 
     # No range: Ollama has none, and Workers AI checks the model's own (its 400 comes back).
     temperature: float | None = None
