@@ -120,6 +120,21 @@ async def test_options_reach_workers_ai(client: httpx.AsyncClient, simulator: Si
 
 
 
+async def test_sampling_options_are_read_as_ollamas_sampler_reads_them(
+    client: httpx.AsyncClient, simulator: Simulator
+) -> None:
+    """Ollama's sampler (sample/samplers.go NewSampler, transforms.go topK): top_k 0 or below is no top-k cut,
+    top_p is held to 0-1 (1.5 is 1: no nucleus cut), a negative temperature is 0 (greedy). They were sent on
+    as asked, and refused (Workers AI takes top_k 1-50 only; top_p above 1 was the gateway's 400)."""
+    for top_k in (0, -1):
+        await chat(client, options={"top_k": top_k})
+        assert "top_k" not in simulator.calls[-1][1]
+    await chat(client, options={"top_p": 1.5, "temperature": -0.5})
+    assert simulator.calls[-1][1]["top_p"] == 1.0 and simulator.calls[-1][1]["temperature"] == 0.0
+    await chat(client, options={"top_p": -0.25})
+    assert simulator.calls[-1][1]["top_p"] == 0.0
+
+
 async def test_integer_options_take_any_number(client: httpx.AsyncClient, simulator: Simulator) -> None:
     """Ollama's Options.FromMap (api/types.go) cuts a JSON number to its whole part for an integer option."""
     body = await chat(client, "echo: a b c d", options={"num_predict": 2.9, "top_k": 20.5, "seed": 42.0,

@@ -79,12 +79,15 @@ def unloads(keep_alive: float | None) -> bool:
 
 
 def _sampling(options: Options) -> spec.Sampling:
-    # Ollama: a negative seed means random; num_predict -1 = no limit, -2 = fill the context.
+    # Ollama: a negative seed means random; num_predict -1 = no limit, -2 = fill the context. As its sampler
+    # (sample/samplers.go NewSampler, transforms.go topK) reads the rest: a temperature below 0 is 0 (greedy),
+    # top_p is held to 0-1 (1 and above: no nucleus cut), a top_k of 0 or below is no top-k cut at all.
+    temperature, top_p, top_k = options.temperature, options.top_p, options.top_k
     return spec.Sampling(
         max_tokens=options.num_predict if options.num_predict is not None and options.num_predict > 0 else None,
-        temperature=options.temperature,
-        top_p=options.top_p,
-        top_k=options.top_k,
+        temperature=None if temperature is None else max(temperature, 0.0),
+        top_p=None if top_p is None else min(max(top_p, 0.0), 1.0),
+        top_k=top_k if top_k is not None and top_k > 0 else None,
         seed=options.seed if options.seed is not None and options.seed >= 0 else None,
         frequency_penalty=options.frequency_penalty,
         presence_penalty=options.presence_penalty,

@@ -155,9 +155,10 @@ class Options(Lenient):
     def _typed(cls, value: Any) -> Any:
         return _typed_options(value)
 
-    # No range: Ollama has none, and Workers AI checks the model's own (its 400 comes back).
+    # No range: Ollama has none (its sampler holds temperature and top_p to theirs, translate.ollama too),
+    # and Workers AI checks the model's own (its 400 comes back).
     temperature: float | None = None
-    top_p: Annotated[float, Field(ge=0, le=1)] | None = None
+    top_p: float | None = None
     top_k: int | None = None
     min_p: float | None = None
     seed: int | None = None
