@@ -345,6 +345,18 @@ async def test_thinking(client: httpx.AsyncClient) -> None:
     assert "thinking" not in body["message"] and body["message"]["content"]
 
 
+async def test_thinking_opens_without_whitespace(client: httpx.AsyncClient) -> None:
+    """Ollama's thinking parser (thinking/parser.go) eats the whitespace thinking opens with (QwQ's opens
+    with a line break), streamed or not; the rest is left as the model wrote it."""
+    body = await chat(client, "echo: ok", model="qwq:32b")
+    assert body["message"]["thinking"] == "The user asks: echo: ok. I will answer.\n"
+    objs = await stream(client, "echo: ok", model="qwq:32b")
+    thoughts = [o["message"]["thinking"] for o in objs if "thinking" in o["message"]]
+    assert thoughts[0] == "The" and "".join(thoughts) == body["message"]["thinking"]
+    body = (await client.post("/api/generate", json={"model": "qwq", "prompt": "echo: ok", "stream": False})).json()
+    assert body["thinking"] == "The user asks: echo: ok. I will answer.\n"
+
+
 async def test_think_refused(client: httpx.AsyncClient) -> None:
     r = await client.post(URL, json={"model": "llama3.1", "messages": user("x"), "think": True})
     assert r.status_code == 400 and r.json() == {"error": '"llama3.1" does not support thinking'}

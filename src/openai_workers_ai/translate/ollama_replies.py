@@ -104,11 +104,15 @@ async def objects(
     time."""
     calls = ToolCalls()
     reason: FinishReason = "stop"
+    thought = False  # whether any thinking but whitespace has been given yet
     async for event in events:
         timings.event()
         if isinstance(event, Delta):
             calls.add(event.tool_calls)
             reasoning = event.reasoning if thinking else ""
+            if not thought:  # Ollama's thinking parser (thinking/parser.go) eats the whitespace thinking opens with
+                reasoning = reasoning.lstrip()
+                thought = bool(reasoning)
             if event.text or reasoning:
                 yield _object(name, key, event.text, reasoning, [], clock)
         elif isinstance(event, Finish):
