@@ -20,8 +20,9 @@ async def test_pull_known_model_succeeds(client: httpx.AsyncClient) -> None:
 async def test_pull_unknown_model(client: httpx.AsyncClient) -> None:
     r = await client.post("/api/pull", json={"model": "mixtral"})
     assert r.status_code == 404 and r.json() == {"error": "model 'mixtral' not found"}
-    r = await client.post("/api/pull", json={})
-    assert r.status_code == 400 and r.json() == {"error": "model is required"}
+    for body in ({}, {"model": ""}, {"name": " "}):  # PullHandler's words (server/routes.go)
+        r = await client.post("/api/pull", json=body)
+        assert r.status_code == 400 and r.json() == {"error": "invalid model name"}, body
 
 
 async def test_push_create_copy_delete_refused(client: httpx.AsyncClient) -> None:
@@ -48,10 +49,13 @@ async def test_head_blob_is_not_found(client: httpx.AsyncClient) -> None:
 async def test_unknown_models_are_404(client: httpx.AsyncClient) -> None:
     r = await client.request("DELETE", "/api/delete", json={"model": "mixtral"})
     assert r.status_code == 404 and r.json() == {"error": "model 'mixtral' not found"}
+    # As Ollama's CopyHandler (server/routes.go): both names checked, then the source looked up.
     r = await client.post("/api/copy", json={"source": "mixtral", "destination": "x"})
-    assert r.status_code == 404
+    assert r.status_code == 404 and r.json() == {"error": 'model "mixtral" not found'}
     r = await client.post("/api/copy", json={"destination": "x"})
-    assert r.status_code == 400 and r.json() == {"error": "source is required"}
+    assert r.status_code == 400 and r.json() == {"error": 'source "" is invalid'}
+    r = await client.post("/api/copy", json={"source": "mixtral"})
+    assert r.status_code == 400 and r.json() == {"error": 'destination "" is invalid'}
 
 
 async def test_version_and_root_are_public(app) -> None:  # noqa: ANN001

@@ -16,26 +16,26 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ...context import context
-from ...errors import InvalidRequest, NotFound, PermissionDenied
+from ...errors import InvalidRequest, ModelNotFound, NotFound, PermissionDenied
 from ...replies import json_response
 from ...streaming import ndjson_response
 from ...translate import ollama_models
-from ...types.ollama import CopyRequest, ModelRequest
+from ...types.ollama import CopyRequest, ModelRequest, go_quoted
 from ...validation import parse_ollama
 
 HOSTED = "models are hosted by Cloudflare Workers AI"
 
 
-def _known(request: Request, name: str | None, field: str = "model") -> None:
-    """404 unless the gateway serves ``name``."""
-    if not name:
-        raise InvalidRequest(f"{field} is required")
+def _known(request: Request, name: str | None, missing: str = "model is required") -> None:
+    """400 ``missing`` without a name, 404 unless the gateway serves ``name``."""
+    if not (name or "").strip():
+        raise InvalidRequest(missing)
     ollama_models.resolve(context(request).catalog, name)
 
 
 async def pull(request: Request) -> Response:
     body = await parse_ollama(request, ModelRequest)
-    _known(request, body.model_name)
+    _known(request, body.model_name, "invalid model name")  # Ollama's PullHandler's words (errtypes)
     if body.stream is False:
         return json_response({"status": "success"})
     return ndjson_response(_statuses({"status": "success"}))
@@ -58,8 +58,15 @@ async def create(request: Request) -> Response:
 
 
 async def copy(request: Request) -> Response:
+    """As Ollama's CopyHandler: both names checked first, then the source looked up (its 404 quotes it)."""
     body = await parse_ollama(request, CopyRequest)
-    _known(request, body.source, "source")
+    for field, name in (("source", body.source), ("destination", body.destination)):
+        if not (name or "").strip():
+            raise InvalidRequest(f"{field} {go_quoted(name or '')} is invalid")
+    try:
+        _known(request, body.source)
+    except ModelNotFound:
+        raise NotFound(f"model {go_quoted(body.source or '')} not found") from None
     raise PermissionDenied(f"{HOSTED}; they cannot be copied (set MODEL_ALIASES to add a name)")
 
 
