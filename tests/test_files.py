@@ -81,7 +81,7 @@ async def test_upload_returns_the_file_object(client: httpx.AsyncClient) -> None
 
 async def test_content_is_the_bytes_with_the_stored_content_type(client: httpx.AsyncClient) -> None:
     payload = bytes(range(256)) * 40
-    body = await uploaded(client, payload, filename="pic ü.png", content_type="image/png")
+    body = await uploaded(client, payload, filename="pic ü.png", content_type="image/png", purpose="vision")
     response = await client.get(f"/v1/files/{body['id']}/content")
     assert response.status_code == 200
     assert response.content == payload
@@ -90,12 +90,19 @@ async def test_content_is_the_bytes_with_the_stored_content_type(client: httpx.A
     assert response.headers["content-disposition"] == "attachment; filename*=UTF-8''pic%20%C3%BC.png"
 
 
-async def test_user_data_files_cannot_be_downloaded(client: httpx.AsyncClient) -> None:
-    body = await uploaded(client, b"private", purpose="user_data")  # as at OpenAI: a 400, no param, no code
+@pytest.mark.parametrize("purpose", ["user_data", "assistants"])
+async def test_files_for_models_to_read_cannot_be_downloaded(client: httpx.AsyncClient, purpose: str) -> None:
+    body = await uploaded(client, b"private", purpose=purpose)  # as at OpenAI: a 400, no param, no code
     response = await client.get(f"/v1/files/{body['id']}/content")
-    assert_error(response, 400, None, "Not allowed to download files of purpose: user_data")
+    assert_error(response, 400, None, f"Not allowed to download files of purpose: {purpose}")
     assert response.json()["error"]["code"] is None
     assert (await client.get(f"/v1/files/{body['id']}")).json() == body  # its metadata is still served
+
+
+@pytest.mark.parametrize("purpose", ["batch", "vision"])
+async def test_batch_and_vision_files_can_be_downloaded(client: httpx.AsyncClient, purpose: str) -> None:
+    body = await uploaded(client, b"mine", purpose=purpose)
+    assert (await client.get(f"/v1/files/{body['id']}/content")).content == b"mine"
 
 
 async def test_delete_removes_row_and_bytes(
@@ -326,7 +333,7 @@ async def test_limit_bounds_are_accepted(client: httpx.AsyncClient) -> None:
 
 
 async def test_another_key_cannot_see_or_touch_a_file(client: httpx.AsyncClient, db: SQLiteD1) -> None:
-    mine = await uploaded(client, b"secret")
+    mine = await uploaded(client, b"secret", purpose="batch")
     theirs = await uploaded(client, b"theirs", key=OTHER_KEY)
     for method, suffix in [("GET", ""), ("GET", "/content"), ("DELETE", "")]:
         response = await client.request(method, f"/v1/files/{mine['id']}{suffix}", headers=as_key(OTHER_KEY))
@@ -351,7 +358,7 @@ async def test_rows_store_a_hash_of_the_key_never_the_key(client: httpx.AsyncCli
 
 
 async def test_admin_keys_see_and_manage_every_file(client: httpx.AsyncClient) -> None:
-    mine = await uploaded(client, b"mine")
+    mine = await uploaded(client, b"mine", purpose="batch")
     theirs = await uploaded(client, b"theirs", key=OTHER_KEY)
     admin = as_key(ADMIN_KEY)
     listed = (await client.get("/v1/files", params={"order": "asc"}, headers=admin)).json()
@@ -460,11 +467,11 @@ async def test_a_bad_field_after_a_streamed_file_undoes_the_upload(
 
 
 async def test_only_the_first_file_part_named_file_is_stored(client: httpx.AsyncClient) -> None:
-    response = await post_form(client, ("other", b"ignored"), ("purpose", "assistants"),
+    response = await post_form(client, ("other", b"ignored"), ("purpose", "batch"),
                                ("file", b"first"), ("file", b"second"))
     assert response.status_code == 200
     assert (await client.get(f"/v1/files/{response.json()['id']}/content")).content == b"first"
-    response = await post_form(client, ("file", b"first"), ("file", b"second"), ("purpose", "assistants"))
+    response = await post_form(client, ("file", b"first"), ("file", b"second"), ("purpose", "batch"))
     assert (await client.get(f"/v1/files/{response.json()['id']}/content")).content == b"first"
 
 
@@ -503,7 +510,7 @@ async def test_the_upload_reaches_r2_as_a_stream(
 
     monkeypatch.setattr(bucket, "put", spy)
     payload = bytes(range(256)) * 4096  # 1 MiB, sent in 64 KiB chunks
-    data = form_body(("purpose", "assistants"), ("file", payload))
+    data = form_body(("purpose", "batch"), ("file", payload))
 
     async def chunked():  # noqa: ANN202
         for i in range(0, len(data), 65536):

@@ -155,7 +155,7 @@ async def files_workload(client: httpx.AsyncClient, admin: httpx.AsyncClient) ->
     expiring = await ok(client.post("/v1/files", files={"file": ("b.txt", b"b")}, data={
         "purpose": "batch", "expires_after[anchor]": "created_at", "expires_after[seconds]": "3600"}))
     await ok(client.get(f"/v1/files/{file_id}"))
-    assert (await client.get(f"/v1/files/{file_id}/content")).status_code == 200
+    assert (await client.get(f"/v1/files/{expiring['id']}/content")).status_code == 200
     listed = await ok(client.get("/v1/files", params={"limit": 1}))
     await ok(client.get("/v1/files", params={"limit": 1, "after": listed["data"][0]["id"], "order": "asc"}))
     await ok(client.get("/v1/files", params={"purpose": "batch"}))

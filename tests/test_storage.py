@@ -155,7 +155,7 @@ async def upload(
 ) -> httpx.Response:
     """Fields first (the openai client's order) or the file first (openai-node's): the purpose
     is then known only after the bytes went to R2."""
-    parts = [("purpose", "assistants"), ("file", content)]
+    parts = [("purpose", "batch"), ("file", content)]
     return await client.post("/v1/files", content=form_body(*(parts[::-1] if file_first else parts)),
                              headers={"content-type": f"multipart/form-data; boundary={BOUNDARY}"})
 
@@ -284,7 +284,7 @@ async def test_a_failing_sweep_is_finished_by_the_next(world_factory: Any, mode:
         world = world_factory(name)
         for _ in range(2):
             response = await world.client.post(
-                "/v1/files", data={"purpose": "assistants", "expires_after[anchor]": "created_at",
+                "/v1/files", data={"purpose": "batch", "expires_after[anchor]": "created_at",
                                    "expires_after[seconds]": "3600"}, files={"file": ("a", b"x")})
             assert response.status_code == 200
         await world.bucket.put(orphan, b"left behind")

@@ -45,6 +45,11 @@ def test_expires_after_and_errors(client: OpenAI, tmp_path) -> None:  # noqa: AN
     with pytest.raises(openai.BadRequestError) as private:  # as at OpenAI: user_data is for models to read
         client.files.content(created.id)
     assert private.value.message.endswith("Not allowed to download files of purpose: user_data")
+    for_assistants = client.files.create(file=("kb.txt", b"kb"), purpose="assistants")
+    with pytest.raises(openai.BadRequestError) as private:  # nor are an assistant's
+        client.files.content(for_assistants.id)
+    assert private.value.message.endswith("Not allowed to download files of purpose: assistants")
+    client.files.delete(for_assistants.id)
     with pytest.raises(openai.BadRequestError) as bad:
         client.files.create(file=("x.txt", b"x"), purpose="nonsense")  # type: ignore[arg-type]
     assert bad.value.body["param"] == "purpose"  # type: ignore[index]
@@ -73,7 +78,7 @@ def test_auto_pagination_walks_every_page(client: OpenAI) -> None:
 
 
 def test_the_admin_key_sees_every_file(client: OpenAI, server: str) -> None:
-    created = client.files.create(file=("mine.txt", b"mine"), purpose="assistants")
+    created = client.files.create(file=("mine.txt", b"mine"), purpose="batch")
     admin = OpenAI(base_url=f"{server}/v1", api_key=ADMIN, max_retries=0)
     assert created.id in [f.id for f in admin.files.list()]
     assert admin.files.content(created.id).content == b"mine"

@@ -49,7 +49,7 @@ def test_upload_file_chunked(client: OpenAI, tmp_path: Path) -> None:
     assert done.status == "completed" and done.file is not None and done.file.filename == "doc.bin"
     assert client.files.content(done.file.id).content == payload
     in_memory = client.uploads.upload_file_chunked(file=payload[:1000], filename="m.bin", bytes=1000,
-                                                   mime_type="application/octet-stream", purpose="assistants",
+                                                   mime_type="application/octet-stream", purpose="batch",
                                                    part_size=300)
     assert in_memory.file is not None and client.files.content(in_memory.file.id).content == payload[:1000]
     for file_id in (done.file.id, in_memory.file.id):

@@ -29,8 +29,9 @@ from ..runner import vectors
 from ..storage import object_key
 
 PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
-NOT_DOWNLOADABLE = ("user_data",)
-"""Purposes whose bytes OpenAI never hands back (``GET …/content`` is its 400): they are for models to read."""
+NOT_DOWNLOADABLE = ("assistants", "user_data")
+"""Purposes whose bytes OpenAI never hands back (``GET …/content`` is its 400): they are for models to read.
+OpenAI serves ``batch``, ``vision`` and what it made itself (``batch_output`` here)."""
 FILE_ID = re.compile(r"^file-[0-9A-Za-z]{24}$")
 MIN_EXPIRY, MAX_EXPIRY = 3600, 30 * 86400
 BATCH_EXPIRY = 30 * 86400  # OpenAI: batch files expire after 30 days unless told otherwise
