@@ -101,6 +101,26 @@ async def test_configured_aliases_are_listed(backends: Backends) -> None:
         assert (await c.get("/v1/models/@cf/acme/brand-new")).status_code == 404
 
 
+@pytest.mark.parametrize("name", [LLAMA, "gpt-4o-mini", "GPT-4O-MINI", "@cf/baai/bge-base-en-v1.5"])
+async def test_delete_a_served_model_is_refused(client: httpx.AsyncClient, name: str) -> None:
+    # OpenAI deletes only the fine-tuned models an organization owns: every model here is Workers AI's.
+    r = await client.delete(f"/v1/models/{name}")
+    assert r.status_code == 403, r.text
+    assert_matches(r.json(), "ErrorResponse")
+    error = r.json()["error"]
+    assert error["type"] == "invalid_request_error" and error["param"] is None and error["code"] is None
+    assert name.lower() in error["message"].lower()
+    assert (await client.get(f"/v1/models/{name}")).status_code == 200  # still there
+
+
+@pytest.mark.parametrize("name", ["gpt-9", "ft:gpt-4o-mini:acme:mine:abc123", "@cf/acme/not-in-catalog", ""])
+async def test_delete_an_unknown_model(client: httpx.AsyncClient, name: str) -> None:
+    r = await client.delete(f"/v1/models/{name}")
+    assert r.status_code == 404, r.text
+    assert_matches(r.json(), "ErrorResponse")
+    assert r.json()["error"]["code"] == "model_not_found"
+
+
 async def test_wrong_method(client: httpx.AsyncClient) -> None:
     r = await client.post("/v1/models", json={})
     assert r.status_code == 405

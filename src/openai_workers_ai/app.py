@@ -84,6 +84,7 @@ OPENAI: list[BaseRoute] = [
     Route("/moderations", moderations.create, methods=["POST"]),
     Route("/models", models.list_models, methods=["GET"]),
     Route("/models/{model:path}", models.retrieve, methods=["GET"]),
+    Route("/models/{model:path}", models.delete, methods=["DELETE"]),
     Route("/files", files.create, methods=["POST"]),
     Route("/files", files.list_files, methods=["GET"]),
     Route("/files/{file_id}", files.retrieve, methods=["GET"]),

@@ -89,6 +89,17 @@ def test_models(client: OpenAI) -> None:
     assert client.models.retrieve("gpt-4o-mini").id == "gpt-4o-mini"
 
 
+def test_models_cannot_be_deleted(client: OpenAI) -> None:
+    # OpenAI deletes only an organization's fine-tuned models; none here is one.
+    with pytest.raises(openai.PermissionDeniedError) as refused:
+        client.models.delete("gpt-4o-mini")
+    assert refused.value.status_code == 403 and "gpt-4o-mini" in refused.value.message
+    assert client.models.retrieve("gpt-4o-mini").id == "gpt-4o-mini"
+    with pytest.raises(openai.NotFoundError) as unknown:
+        client.models.delete("ft:gpt-4o-mini:acme:mine:abc123")
+    assert unknown.value.code == "model_not_found"
+
+
 def test_errors_are_the_clients_exceptions(client: OpenAI, server: str) -> None:
     user = [{"role": "user", "content": "hi"}]
     with pytest.raises(openai.NotFoundError) as not_found:

@@ -1,4 +1,5 @@
-"""``GET /v1/models`` and ``GET /v1/models/{model}``: the Workers AI catalog plus aliases.
+"""``GET /v1/models`` and ``GET /v1/models/{model}``: the Workers AI catalog plus aliases;
+``DELETE /v1/models/{model}``: OpenAI's refusal, since no model here is a fine-tuned one the caller owns.
 
 The catalog is the static one with the models of Workers AI's live catalog it lacks
 (:mod:`openai_workers_ai.live_catalog`); other endpoints resolve models from the static one only.
@@ -13,7 +14,7 @@ from starlette.responses import Response
 
 from ..catalog import Catalog, ModelInfo
 from ..context import AppContext, context
-from ..errors import ModelNotFound
+from ..errors import ModelNotFound, PermissionDenied
 from ..replies import json_response
 
 # The catalog carries no release dates; `created` is the date the catalog was compiled.
@@ -60,7 +61,8 @@ async def list_models(request: Request) -> Response:
     return json_response({"object": "list", "data": all_models(await _catalog(context(request)))})
 
 
-async def retrieve(request: Request) -> Response:
+async def _served(request: Request) -> dict[str, Any]:
+    """The model object ``GET /v1/models/{model}`` answers; ``model_not_found`` for a name it does not list."""
     catalog = await _catalog(context(request))
     name: str = request.path_params["model"]
     if not name:  # `GET /v1/models/` names no model (resolve would pick the default one)
@@ -70,4 +72,18 @@ async def retrieve(request: Request) -> Response:
     alias = next((a for a in catalog.aliases if a.lower() == name.lower()), None)
     if info.id not in catalog.models and alias is None:
         raise ModelNotFound(name)
-    return json_response(model_object(info, alias if alias and alias != info.id else None))
+    return model_object(info, alias if alias and alias != info.id else None)
+
+
+async def retrieve(request: Request) -> Response:
+    return json_response(await _served(request))
+
+
+async def delete(request: Request) -> Response:
+    """OpenAI deletes only the fine-tuned models an organization owns; here every model is Workers AI's,
+    so a served one is a 403 (and stays), an unknown one the 404 ``retrieve`` answers."""
+    served = await _served(request)
+    raise PermissionDenied(
+        f"You have insufficient permissions to delete the model '{served['id']}': only fine-tuned models "
+        "your organization owns can be deleted, and this server has none."
+    )
