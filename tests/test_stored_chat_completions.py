@@ -219,8 +219,19 @@ async def test_list_pages_in_created_order(backends: Backends, settings: Setting
         assert [x["id"] for x in desc["data"]] == ids[::-1][:3]
         after = await got(c, URL, order="desc", after=ids[2])
         assert [x["id"] for x in after["data"]] == [ids[1], ids[0]]
-        assert await got(c, URL, after="chatcmpl-unknown") == {
-            "object": "list", "data": [], "first_id": None, "last_id": None, "has_more": False}
+        last = await got(c, URL, after=ids[-1])  # the last one: an empty page, not an unknown cursor
+        assert last == {"object": "list", "data": [], "first_id": None, "last_id": None, "has_more": False}
+        assert_unknown_cursor(await c.get(URL, params={"after": "chatcmpl-unknown"}), "after", "chatcmpl-unknown")
+        assert_unknown_cursor(await c.get(URL, params={"before": "chatcmpl-unknown"}), "before", "chatcmpl-unknown")
+        assert (await c.delete(f"{URL}/{ids[1]}")).status_code == 200  # a deleted one is no place in the list
+        assert_unknown_cursor(await c.get(URL, params={"after": ids[1]}), "after", ids[1])
+
+
+def assert_unknown_cursor(r: httpx.Response, name: str, cursor: str) -> None:
+    """A cursor that names no completion of the caller's is a 400 naming it, as the other cursor lists answer."""
+    assert r.status_code == 400, r.text
+    assert r.json()["error"] == {"message": f"Invalid '{name}': no chat completion with id '{cursor}' in this list.",
+                                 "type": "invalid_request_error", "param": name, "code": None}
 
 
 async def test_completions_made_in_the_same_second_page_by_id(client: httpx.AsyncClient) -> None:
@@ -354,9 +365,9 @@ async def test_another_key_sees_nothing_an_admin_key_sees_all(client: httpx.Asyn
 
 
 async def test_another_keys_id_as_a_cursor_is_unknown(backends: Backends, settings: Settings, clock: Clock) -> None:
-    """``after`` / ``before`` name the caller's own completions: another key's id gives the empty page an
-    unknown id gives, not the caller's completions made after (or before) it, which would tell that it exists
-    and when it was made."""
+    """``after`` / ``before`` name the caller's own completions: another key's id gives the 400 an unknown id
+    gives, not the caller's completions made after (or before) it, which would tell that it exists and when it
+    was made."""
     transport = httpx.ASGITransport(app=create_app(backends, settings, clock=clock))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
                                  headers={"authorization": f"Bearer {KEY}"}) as mine:
@@ -366,10 +377,9 @@ async def test_another_keys_id_as_a_cursor_is_unknown(backends: Backends, settin
         their_id = (await create(theirs))["id"]
         clock.now += 10
         late = await create(mine)
-        empty = {"object": "list", "data": [], "first_id": None, "last_id": None, "has_more": False}
-        assert await got(mine, URL, after=their_id) == empty
-        assert await got(mine, URL, after=their_id, order="desc") == empty
-        assert await got(mine, URL, after="chatcmpl-unknown") == empty
+        assert_unknown_cursor(await mine.get(URL, params={"after": their_id}), "after", their_id)
+        assert_unknown_cursor(await mine.get(URL, params={"after": their_id, "order": "desc"}), "after", their_id)
+        assert_unknown_cursor(await mine.get(URL, params={"after": "chatcmpl-unknown"}), "after", "chatcmpl-unknown")
         assert [x["id"] for x in (await got(mine, URL, after=early["id"]))["data"]] == [late["id"]]
         assert [x["id"] for x in (await got(admin, URL, after=their_id))["data"]] == [late["id"]]
         await theirs.aclose()

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from json import dumps, loads
 from typing import Any
 
+from ..errors import InvalidRequest
 from ..pagination import Page
 from ..ports import Backends, Database, Statement
 from . import items
@@ -39,7 +40,7 @@ _CREATED = SortKey("created_at", "SELECT created_at FROM chat_completions WHERE 
 
 def _created(owner: str | None) -> SortKey:
     """The list's order, its cursors read among ``owner``'s completions (every key's for an admin): another
-    key's id is as unknown as any (an empty page), not a place in the caller's list that tells when it was made."""
+    key's id is as unknown as any (a 400), not a place in the caller's list that tells when it was made."""
     if owner is None:
         return _CREATED
     return SortKey("created_at", "SELECT created_at FROM chat_completions WHERE owner = ? AND id = ?", (owner,))
@@ -98,7 +99,8 @@ async def list_page(
     metadata: Mapping[str, str] | None = None,
 ) -> tuple[list[dict[str, Any]], bool]:
     """One page of stored ``chat.completion`` objects (the caller's, unless admin), of ``model`` and with every
-    pair of ``metadata`` when given; ``after`` / ``before`` name completions by id."""
+    pair of ``metadata`` when given; ``after`` / ``before`` name completions by id, and one that names none of
+    the caller's (unknown, deleted, another key's) is a 400 naming it, as the other lists' cursors are."""
     params: list[object] = []
     conditions = ["1"] if owner is None else ["owner = ?"]
     if owner is not None:
@@ -109,8 +111,14 @@ async def list_page(
     for key, value in (metadata or {}).items():
         conditions.append(METADATA_MATCHES)
         params += [key, value]
-    rows, has_more = await page_of(backends.db, _WITH_COMPLETION, " AND ".join(conditions), params, page,
-                                    _created(owner))
+    created = _created(owner)
+    rows, has_more = await page_of(backends.db, _WITH_COMPLETION, " AND ".join(conditions), params, page, created)
+    if not rows:  # a cursor that names no completion finds nothing: say so (looked up only then)
+        for name, cursor in (("after", page.after), ("before", page.before)):
+            if cursor is not None and await backends.db.prepare(created.lookup).bind(
+                    *created.params, cursor).first() is None:
+                raise InvalidRequest(f"Invalid '{name}': no chat completion with id '{cursor}' in this list.",
+                                     param=name)
     out = []
     for row in rows:
         loaded = await items.load(backends.bucket, [row])
