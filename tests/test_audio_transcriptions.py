@@ -207,8 +207,58 @@ async def test_stream_falls_back_to_one_delta(client: httpx.AsyncClient, monkeyp
     monkeypatch.setitem(HANDLERS, "automatic-speech-recognition", odd)
     r = await transcribe(client, model="gpt-4o-transcribe", stream="true")
     events = [json.loads(line[6:]) for line in r.text.split("\n") if line.startswith("data: ")]
+    usage = {"type": "tokens", "input_tokens": 30, "input_token_details": {"text_tokens": 0, "audio_tokens": 30},
+             "output_tokens": 4, "total_tokens": 34}  # 3 s at 10 a second; "Hello, world.": 13 characters
     assert events == [{"type": "transcript.text.delta", "delta": "Hello, world."},
-                      {"type": "transcript.text.done", "text": "Hello, world."}]
+                      {"type": "transcript.text.done", "text": "Hello, world.", "usage": usage}]
+
+
+def estimated(text: str) -> int:
+    return (len(text) + 3) // 4  # the gateway's estimate: ~4 characters a token
+
+
+@pytest.mark.parametrize("model", ["gpt-4o-transcribe", "gpt-4o-mini-transcribe", "GPT-4o-Mini-Transcribe-2025-12-15",
+                                   "gpt-transcribe"])
+async def test_token_billed_models_report_tokens(client: httpx.AsyncClient, model: str) -> None:
+    # OpenAI bills these by tokens, and says so in `usage`; here the counts are estimates.
+    prompt = "Spell it Zürich."
+    r = await transcribe(client, make_wav(4.2), model=model, prompt=prompt, keywords=["Basel"])
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert_matches(body, "CreateTranscriptionResponseJson")
+    text_tokens = estimated("Basel " + prompt)
+    assert body["usage"] == {
+        "type": "tokens", "input_tokens": 42 + text_tokens,
+        "input_token_details": {"text_tokens": text_tokens, "audio_tokens": 42},  # 4.2 s at 10 a second
+        "output_tokens": estimated(body["text"]), "total_tokens": 42 + text_tokens + estimated(body["text"]),
+    }
+    assert (await transcribe(client, make_wav(4.2), model=model)).json()["usage"]["input_token_details"] == {
+        "text_tokens": 0, "audio_tokens": 42}
+
+
+@pytest.mark.parametrize("model", ["whisper-1", "@cf/openai/whisper-large-v3-turbo", "@cf/openai/whisper"])
+async def test_other_models_report_duration(client: httpx.AsyncClient, model: str) -> None:
+    prompt = {"prompt": "x"} if model == "whisper-1" else {}  # @cf/openai/whisper takes none
+    body = (await transcribe(client, make_wav(4.2), model=model, **prompt)).json()
+    assert body["usage"] == {"type": "duration", "seconds": 5}
+
+
+async def test_verbose_json_usage_is_duration(client: httpx.AsyncClient) -> None:
+    # verbose_json's schema (and the client's TranscriptionVerbose) has only the duration usage
+    body = (await transcribe(client, make_wav(4.2), model="gpt-4o-transcribe", response_format="verbose_json")).json()
+    assert_matches(body, "CreateTranscriptionResponseVerboseJson")
+    assert body["usage"] == {"type": "duration", "seconds": 5}
+
+
+async def test_streamed_usage(client: httpx.AsyncClient) -> None:
+    r = await transcribe(client, make_wav(6.0), model="gpt-4o-mini-transcribe", stream="true")
+    done = [json.loads(line[6:]) for line in r.text.split("\n") if line.startswith("data: ")][-1]
+    assert done["usage"]["type"] == "tokens" and done["usage"]["input_token_details"]["audio_tokens"] == 60
+    assert done["usage"]["output_tokens"] == estimated(done["text"])
+    # The done event's usage is the token kind only: a model billed by duration streams none.
+    r = await transcribe(client, make_wav(6.0), model="@cf/openai/whisper-large-v3-turbo", stream="true")
+    done = [json.loads(line[6:]) for line in r.text.split("\n") if line.startswith("data: ")][-1]
+    assert done["type"] == "transcript.text.done" and "usage" not in done
 
 
 async def test_stream_is_ignored_for_whisper_1(client: httpx.AsyncClient) -> None:

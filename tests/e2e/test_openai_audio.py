@@ -77,6 +77,19 @@ def test_transcription_stream(client: openai.OpenAI) -> None:
     events = list(client.audio.transcriptions.create(model="gpt-4o-transcribe", file=("a.wav", AUDIO), stream=True))
     assert events[-1].type == "transcript.text.done"
     assert "".join(e.delta for e in events if e.type == "transcript.text.delta") == events[-1].text
+    done = events[-1]
+    assert done.type == "transcript.text.done" and done.usage is not None and done.usage.type == "tokens"
+    assert done.usage.input_token_details is not None and done.usage.input_token_details.audio_tokens == 60
+
+
+def test_token_billed_transcription_usage(client: openai.OpenAI) -> None:
+    result = client.audio.transcriptions.create(model="gpt-4o-mini-transcribe", file=("a.wav", AUDIO),
+                                                prompt="Names: Zürich.")
+    usage = result.usage
+    assert usage is not None and usage.type == "tokens"  # the client's UsageTokens, as from OpenAI
+    assert usage.input_token_details is not None and usage.input_token_details.audio_tokens == 60  # 6 s
+    assert usage.input_token_details.text_tokens == 4 and usage.output_tokens > 0
+    assert usage.total_tokens == usage.input_tokens + usage.output_tokens == 64 + usage.output_tokens
 
 
 def test_transcription_errors(client: openai.OpenAI) -> None:

@@ -19,6 +19,7 @@ from ..translate import audio, subtitles
 from ..translate.audio import Transcript
 from ..types.audio import (
     DurationUsage,
+    TokensUsage,
     Transcription,
     TranscriptionSegment,
     TranscriptionVerbose,
@@ -80,8 +81,11 @@ def render(
     fmt: str,
     task: Literal["transcribe", "translate"],
     granularities: Sequence[str] | None = None,
+    tokens: dict[str, Any] | None = None,
 ) -> Response:
-    """The transcript in OpenAI's ``response_format``: JSON objects, or text/plain bodies."""
+    """The transcript in OpenAI's ``response_format``: JSON objects, or text/plain bodies. A transcription's
+    ``json`` carries ``tokens`` as its usage when given (a token-billed model's), else the seconds of audio;
+    ``verbose_json``'s usage is always the seconds (its schema has no other)."""
     if fmt == "text":
         return PlainTextResponse(transcript.text + "\n")
     if fmt == "srt":
@@ -91,7 +95,8 @@ def render(
     duration = round(transcript.duration or 0.0, 3)
     usage = DurationUsage(seconds=math.ceil(duration)) if task == "transcribe" else None
     if fmt == "json":
-        return json_response(Transcription(text=transcript.text, usage=usage).model_dump(exclude_none=True))
+        shown = TokensUsage.model_validate(tokens) if tokens is not None else usage
+        return json_response(Transcription(text=transcript.text, usage=shown).model_dump(exclude_none=True))
     wanted = granularities or ["segment"]
     verbose = TranscriptionVerbose(
         task=task,

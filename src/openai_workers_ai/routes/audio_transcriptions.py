@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from json import dumps
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -52,14 +53,19 @@ async def create(request: Request) -> Response:
     output = await ctx.backends.ai.run(info.id, inputs)
     del inputs
     transcript = audio.transcript_from(info, output, language=language, duration=duration)
+    tokens = None  # OpenAI's usage for its token-billed models, estimated (docs/audio.md)
+    if audio.billed_by_tokens(body.model):
+        tokens = audio.token_usage(transcript.duration or 0.0, audio.text_guide(body.keywords or (), body.prompt),
+                                   transcript.text)
     if stream:
-        return sse_response(_events(transcript))
-    return render(transcript, body.response_format, "transcribe", body.timestamp_granularities)
+        return sse_response(_events(transcript, tokens))
+    return render(transcript, body.response_format, "transcribe", body.timestamp_granularities, tokens)
 
 
-async def _events(transcript: Transcript) -> AsyncIterator[bytes]:
+async def _events(transcript: Transcript, usage: dict[str, Any] | None) -> AsyncIterator[bytes]:
     """Workers AI's Whisper does not stream: the finished transcript, one delta per segment
-    (one delta for it all when the segments do not add up to the text exactly)."""
+    (one delta for it all when the segments do not add up to the text exactly). The done event
+    carries ``usage`` when the model is token-billed (its schema has no duration usage)."""
     deltas = [s.text for s in transcript.segments if s.text]
     if deltas:
         deltas[0] = deltas[0].lstrip()
@@ -67,6 +73,9 @@ async def _events(transcript: Transcript) -> AsyncIterator[bytes]:
         deltas = [transcript.text] if transcript.text else []
     for delta in deltas:
         yield sse(dumps({"type": "transcript.text.delta", "delta": delta}, ensure_ascii=False))
-    yield sse(dumps({"type": "transcript.text.done", "text": transcript.text}, ensure_ascii=False))
+    done: dict[str, Any] = {"type": "transcript.text.done", "text": transcript.text}
+    if usage is not None:
+        done["usage"] = usage
+    yield sse(dumps(done, ensure_ascii=False))
 
 

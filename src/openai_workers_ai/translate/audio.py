@@ -16,14 +16,17 @@ Families (``ModelInfo.family``):
 
 from __future__ import annotations
 
+import math
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..catalog import ModelInfo
+from ..catalog.catalog import SNAPSHOT
 from ..errors import InvalidRequest, UpstreamError
 from ..ports import Base64Bytes
+from ..workers_ai.spec import estimate_tokens
 from .subtitles import parse_vtt
 
 TRANSCRIBE_FAMILIES = ("whisper", "whisper-v3", "deepgram")
@@ -209,12 +212,50 @@ def transcription_inputs(
     out: dict[str, Any] = {"audio": Base64Bytes(audio), "task": "transcribe"}
     if language:
         out["language"] = language
-    guide = " ".join(part for part in (", ".join(keywords), prompt) if part)
+    guide = text_guide(keywords, prompt)
     if guide:
         out["initial_prompt"] = guide
     if vad:
         out["vad_filter"] = True
     return out
+
+
+def text_guide(keywords: Sequence[str], prompt: str | None) -> str:
+    """The text a transcription is guided by: the ``keywords``, then the ``prompt`` (large-v3-turbo's
+    ``initial_prompt``; what a token-billed model's usage counts as text input)."""
+    keywords = [k.strip() for k in keywords if k.strip()]
+    return " ".join(part for part in (", ".join(keywords), prompt) if part)
+
+
+TOKEN_BILLED = frozenset({"gpt-4o-transcribe", "gpt-4o-mini-transcribe", "gpt-transcribe"})
+"""OpenAI's transcription models billed by tokens, whose ``usage`` is ``type: "tokens"`` (their dated
+snapshots too); ``whisper-1`` is billed by the second of audio (``type: "duration"``), as Workers AI ids are
+here."""
+AUDIO_TOKENS_PER_SECOND = 10
+"""The audio token estimate: one token per 100 ms of audio, the rate reported for a user's audio in OpenAI's
+Realtime API (Workers AI's Whisper counts no tokens)."""
+
+
+def billed_by_tokens(model: str) -> bool:
+    """Whether OpenAI reports token usage for transcriptions by ``model`` (the name the request used)."""
+    return SNAPSHOT.sub("", model.lower()) in TOKEN_BILLED
+
+
+def token_usage(duration: float, guide: str, text: str) -> dict[str, Any]:
+    """A token-billed transcription's ``usage``, estimated: audio tokens from the ``duration``
+    (:data:`AUDIO_TOKENS_PER_SECOND`), text tokens from the ``guide`` (keywords and prompt) and output
+    tokens from the transcript's ``text``, both as the gateway estimates text
+    (:func:`~openai_workers_ai.workers_ai.spec.estimate_tokens`)."""
+    audio_tokens = math.ceil(round(duration * AUDIO_TOKENS_PER_SECOND, 6))
+    text_tokens = estimate_tokens(guide)
+    output_tokens = estimate_tokens(text)
+    return {
+        "type": "tokens",
+        "input_tokens": audio_tokens + text_tokens,
+        "input_token_details": {"text_tokens": text_tokens, "audio_tokens": audio_tokens},
+        "output_tokens": output_tokens,
+        "total_tokens": audio_tokens + text_tokens + output_tokens,
+    }
 
 
 def _release(audio: bytes | bytearray, release: bool) -> None:

@@ -64,9 +64,22 @@ class DurationUsage(BaseModel):
     seconds: int | float
 
 
+class InputTokenDetails(BaseModel):
+    text_tokens: int
+    audio_tokens: int
+
+
+class TokensUsage(BaseModel):
+    type: Literal["tokens"] = "tokens"
+    input_tokens: int
+    input_token_details: InputTokenDetails
+    output_tokens: int
+    total_tokens: int
+
+
 class Transcription(BaseModel):
     text: str
-    usage: DurationUsage | None = None
+    usage: TokensUsage | DurationUsage | None = None
 
 
 class TranscriptionVerbose(BaseModel):
