@@ -51,7 +51,7 @@ def sse_events(r: httpx.Response) -> list[dict[str, Any]]:
 
 def checked(events: list[dict[str, Any]], first: int = 0) -> list[dict[str, Any]]:
     """``events`` validated one by one, and as a sequence: numbered from ``first`` without gaps; created and
-    in_progress first; every delta between its item's added and done; indexes and ids consistent; one
+    in_progress first (a background response's with queued between them); every delta between its item's added and done; indexes and ids consistent; one
     terminal event last. Returns ``events``."""
     assert [e["sequence_number"] for e in events] == list(range(first, first + len(events)))
     for event in events:
@@ -59,13 +59,20 @@ def checked(events: list[dict[str, Any]], first: int = 0) -> list[dict[str, Any]
         assert_matches(event, "ResponseStreamEvent")
     if first != 0:  # a tail (``starting_after``): its items were opened before it
         return events
-    assert [e["type"] for e in events[:2]] == ["response.created", "response.in_progress"]
+    # OpenAI's background streams open with the response queued: created (queued), queued, then in_progress
+    expected = ([("response.created", "queued"), ("response.queued", "queued"), ("response.in_progress", "in_progress")]
+                if events[0]["response"]["background"] else
+                [("response.created", "in_progress"), ("response.in_progress", "in_progress")])
+    opening = len(expected)
+    if [e["type"] for e in events[opening - 1:]] == ["error"]:  # a stream of a response that never started
+        opening -= 1
+    assert [(e["type"], e["response"]["status"]) for e in events[:opening]] == expected[:opening]
     # nothing made yet: the official client's stream helpers start from this output, then add each item
-    assert [e["response"]["output"] for e in events[:2]] == [[], []]
+    assert [e["response"]["output"] for e in events[:opening]] == [[]] * opening
     open_items: dict[int, dict[str, Any]] = {}
     done_items: dict[int, dict[str, Any]] = {}
     texts: dict[int, str] = {}
-    for event in events[2:]:
+    for event in events[opening:]:
         kind = event["type"]
         if kind == "response.output_item.added":
             index = event["output_index"]

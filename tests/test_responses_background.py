@@ -195,7 +195,7 @@ async def test_a_stream_of_a_queued_response_follows_it_to_its_end(client: httpx
     await asyncio.wait_for(looking.wait(), 10)
     assert (await client.post(f"{url}/cancel")).json()["status"] == "cancelled"
     events = sse_events(await streamed)  # ends as its own stream would: no response.cancelled event exists
-    assert [e["type"] for e in events] == ["response.created", "response.in_progress", "error"]
+    assert [e["type"] for e in events] == ["response.created", "response.queued", "response.in_progress", "error"]
     assert events[-1]["code"] == "response_cancelled"
 
 
@@ -216,7 +216,8 @@ async def test_a_followed_stream_looks_a_bounded_number_of_times(client: httpx.A
     monkeypatch.setattr(responses_repo, "status_of", status_of)
     response = await queue(client)
     events = sse_events(await client.get(f"/v1/responses/{response['id']}", params={"stream": "true"}))
-    assert [e["type"] for e in events] == ["response.created", "response.in_progress", "error"]
+    # not started: no response.in_progress (OpenAI's background stream sends it when generation begins)
+    assert [e["type"] for e in events] == ["response.created", "response.queued", "error"]
     assert "still queued" in events[-1]["message"] and len(looks) == 3
     assert (await client.get(f"/v1/responses/{response['id']}")).json()["status"] == "queued"  # it goes on
 
@@ -367,6 +368,25 @@ async def only_response(db: SQLiteD1) -> dict[str, Any]:
     return rows[0]
 
 
+async def test_a_streamed_background_response_opens_queued_as_openais_do(client: httpx.AsyncClient) -> None:
+    """OpenAI's background stream opens ``response.created`` (status ``queued``), ``response.queued``, then
+    ``response.in_progress`` as generation begins (0, 1, 2); resumed after 0, it goes on with ``response.queued``."""
+    official = AsyncOpenAI(base_url="http://testserver/v1", api_key=KEY, http_client=client, max_retries=0)
+    stream = await official.responses.create(model=LLAMA, input="echo: queued first", background=True, stream=True)
+    events = [event async for event in stream]
+    assert [(e.type, e.sequence_number, e.response.status) for e in events[:3]] == [  # type: ignore[union-attr]
+        ("response.created", 0, "queued"), ("response.queued", 1, "queued"), ("response.in_progress", 2, "in_progress")]
+    assert events[-1].type == "response.completed" and events[-1].response.output_text == "queued first"
+    resumed = await official.responses.retrieve(events[0].response.id, stream=True, starting_after=0)  # type: ignore[union-attr]
+    kinds = [(event.type, event.sequence_number) async for event in resumed]
+    assert kinds == [(e.type, e.sequence_number) for e in events[1:]]
+    async with official.responses.stream(model=LLAMA, input="echo: helper", background=True) as helper:
+        opening = [event.type async for event in helper][:3]
+        final = await helper.get_final_response()
+    assert opening == ["response.created", "response.queued", "response.in_progress"]
+    assert final.status == "completed" and final.background is True and final.output_text == "helper"
+
+
 @pytest.mark.parametrize("include", [None, True, False])
 async def test_a_streamed_background_response_follows_include_obfuscation(client: httpx.AsyncClient,
                                                                          include: bool | None) -> None:
@@ -515,9 +535,9 @@ async def test_a_cancelled_responses_replay_ends_as_its_stream_did(client: httpx
     assert (await client.post(f"/v1/responses/{response_id}/cancel")).json()["status"] == "cancelled"
     url = f"/v1/responses/{response_id}"
     events = sse_events(await client.get(url, params={"stream": "true"}))  # (checked: numbered, one ending last)
-    assert [e["type"] for e in events] == ["response.created", "response.in_progress", "error"]
+    assert [e["type"] for e in events] == ["response.created", "response.queued", "response.in_progress", "error"]
     assert events[-1] == {"type": "error", "code": "response_cancelled", "message": "The response was cancelled.",
-                          "param": None, "sequence_number": 2}
+                          "param": None, "sequence_number": 3}
     r = await client.get(url, params={"stream": "true", "starting_after": "40"})
     resumed = [json.loads(line[6:]) for line in r.text.split("\n") if line.startswith("data: ")]
     assert resumed == [{**events[-1], "sequence_number": 41}]

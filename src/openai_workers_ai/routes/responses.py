@@ -154,6 +154,8 @@ async def retrieve(request: Request) -> Response:
     async def replayed() -> AsyncIterator[objects.Event]:
         events = objects.replay(response, row.stream_shape)
         if row.status in responses.ACTIVE:  # followed to its end: its first events now, the rest once it ends
+            if row.status == "queued":  # not started: response.created and response.queued, not in_progress yet
+                events = events[:2]
             for event in events:
                 yield event
             ended = await _ended(ctx, row, reader)

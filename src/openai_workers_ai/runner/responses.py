@@ -402,9 +402,8 @@ async def _execute(ctx: AppContext, plan: Plan, *, streaming: bool) -> AsyncIter
     watched = streaming and bool(plan.request.background)  # stored in_progress while this request runs it
     writer = objects.EventWriter()
     if streaming:  # drained (not streamed), only the last event counts
-        started = plan.response("in_progress", writer.output)
-        yield writer.lifecycle("response.created", started)
-        yield writer.lifecycle("response.in_progress", started)
+        for kind, status in objects.opening(bool(plan.request.background)):
+            yield writer.lifecycle(kind, plan.response(status, writer.output))
     # A moderated response's input is scored while the model answers (its task cancelled if it fails or stops).
     scoring = None if plan.moderator is None else moderation.score_input(ctx, plan.moderator, plan.input)
     try:

@@ -5,7 +5,8 @@
 - :func:`output_items` — a whole answer (:class:`~..workers_ai.spec.Choice`) as output items:
   a ``reasoning`` item, a ``message`` with one ``output_text`` part, ``function_call`` items;
 - :class:`EventWriter` — streamed pipeline events as OpenAI's event sequence, each with the next
-  ``sequence_number``: ``response.created``, ``response.in_progress``, per item
+  ``sequence_number``: ``response.created`` (a background response's ``queued``, then ``response.queued``),
+  ``response.in_progress``, per item
   ``output_item.added`` → (``content_part.added`` → text / reasoning deltas (and
   ``output_text.annotation.added``) → ``….done`` → ``content_part.done``, or argument deltas →
   ``function_call_arguments.done``, or a gateway tool's ``response.file_search_call.in_progress`` →
@@ -404,6 +405,15 @@ def _copy(item: Item) -> Item:
     return {**item, "content": list(item["content"])} if "content" in item else dict(item)
 
 
+def opening(background: bool) -> tuple[tuple[str, str], ...]:
+    """The events a stream opens with, and the status each shows: ``response.created`` and
+    ``response.in_progress``; a background response's (created ``queued``) has ``response.queued`` between
+    them, as OpenAI's background streams do."""
+    if background:
+        return ("response.created", "queued"), ("response.queued", "queued"), ("response.in_progress", "in_progress")
+    return ("response.created", "in_progress"), ("response.in_progress", "in_progress")
+
+
 CLOSING_EVENTS = {"completed": "response.completed", "incomplete": "response.incomplete", "failed": "response.failed"}
 """A stored response's status → the event its stream ended with (queued, in progress, cancelled: none)."""
 
@@ -425,7 +435,8 @@ def replay(response: dict[str, Any], shape: list[list[Any]] | None = None) -> li
     if shape is not None and all(len(entry) == 1 or entry[1] < len(response["output"]) for entry in shape):
         return _shaped(response, start, shape)
     writer = EventWriter()
-    events = [writer.lifecycle("response.created", start), writer.lifecycle("response.in_progress", start)]
+    events = [writer.lifecycle(kind, {**start, "status": status})
+              for kind, status in opening(bool(response.get("background")))]
     for position, item in enumerate(response["output"]):
         kind = item["type"]
         if kind in ("message", "reasoning"):
@@ -458,8 +469,9 @@ def _shaped(response: dict[str, Any], start: dict[str, Any], shape: list[list[An
 
     for entry in shape:
         kind = entry[0]
-        if len(entry) == 1:  # response.created, response.in_progress
-            event(kind, response=start)
+        if len(entry) == 1:  # response.created, (a background response's response.queued), response.in_progress
+            queued = kind == "response.queued" or (kind == "response.created" and response.get("background"))
+            event(kind, response={**start, "status": "queued"} if queued else start)
             continue
         index = entry[1]
         item = output[index]
