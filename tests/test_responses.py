@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from openai import AsyncOpenAI
+from openai import AsyncOpenAI, BadRequestError
 
 from openai_workers_ai.adapters.local import FolderR2, SQLiteD1
 from openai_workers_ai.replies import json_bytes
@@ -458,8 +458,8 @@ async def test_obfuscation_is_random_and_never_stored(client: httpx.AsyncClient)
     """Added as an event is sent: two streams of the same text differ in it, and a resumed stream
     (``GET …?stream=true``) of a response streamed with it follows its own ``include_obfuscation``."""
     pads = []
-    for _ in range(2):
-        events = sse_events(await client.post("/v1/responses", json={**REASONS, "stream": True}))
+    for _ in range(2):  # (in the background: OpenAI replays the streams of background responses only)
+        events = sse_events(await client.post("/v1/responses", json={**REASONS, "stream": True, "background": True}))
         pads.append([e["obfuscation"] for e in events if "obfuscation" in e])
     assert pads[0] != pads[1] and len(pads[0]) == len(pads[1]) > 0
     url = f"/v1/responses/{events[-1]['response']['id']}"
@@ -471,7 +471,7 @@ async def test_obfuscation_is_random_and_never_stored(client: httpx.AsyncClient)
 async def test_a_resumed_stream_carries_obfuscation_unless_the_client_declines(client: httpx.AsyncClient) -> None:
     """The official client sends ``include_obfuscation`` as a query parameter of ``responses.retrieve(…,
     stream=True)``; without it the replayed deltas carry ``obfuscation``, as streamed ones do."""
-    response = await create(client, **REASONS)
+    response = await in_background(client, **REASONS)
     url = f"/v1/responses/{response['id']}"
     kinds = obfuscated_kinds(sse_events(await client.get(url, params={"stream": "true"})))
     assert kinds == {"response.reasoning_text.delta", "response.output_text.delta"}
@@ -488,7 +488,7 @@ async def test_a_resumed_stream_carries_obfuscation_unless_the_client_declines(c
 async def test_a_bad_boolean_or_integer_query_value_is_a_400_naming_it(client: httpx.AsyncClient) -> None:
     """``stream`` and ``include_obfuscation`` are booleans in OpenAI's spec (the official client sends ``true`` /
     ``false``), ``starting_after`` an integer: another value is a 400 naming it, not taken for true (or a 500)."""
-    response = await create(client, input="echo: flags")
+    response = await in_background(client, input="echo: flags")
     url = f"/v1/responses/{response['id']}"
     for params, param in (({"stream": "true", "include_obfuscation": "maybe"}, "include_obfuscation"),
                           ({"include_obfuscation": "nope"}, "include_obfuscation"),
@@ -520,8 +520,38 @@ def test_dumps_event_pads_every_kind_of_delta() -> None:
 # ---- stored responses ------------------------------------------------------------------------
 
 
-async def test_retrieve_replays_the_stream(client: httpx.AsyncClient) -> None:
-    response = await create(client, model="@cf/qwen/qwen3-30b-a3b-fp8", input="echo: replayed")
+async def in_background(client: httpx.AsyncClient, **body: Any) -> dict[str, Any]:
+    """A response streamed in the background, as stored (OpenAI replays no other:
+    :func:`test_only_a_background_response_is_replayed`)."""
+    events = sse_events(await client.post("/v1/responses", json={"model": LLAMA, **body, "background": True,
+                                                                 "stream": True}))
+    response: dict[str, Any] = events[-1]["response"]
+    return response
+
+
+async def test_only_a_background_response_is_replayed(client: httpx.AsyncClient) -> None:
+    """OpenAI keeps the events of a background response only: ``GET …?stream=true`` of another, streamed or not,
+    is its 400 (``param`` ``stream``), and the official client's ``responses.stream(response_id=…)`` raises it."""
+    official = AsyncOpenAI(base_url="http://testserver/v1", api_key=KEY, http_client=client, max_retries=0)
+    streamed = sse_events(await client.post("/v1/responses", json={"model": LLAMA, "input": "hi", "stream": True}))
+    for response in (await create(client, input="echo: not kept"), streamed[-1]["response"]):
+        url = f"/v1/responses/{response['id']}"
+        assert error_of(await client.get(url, params={"stream": "true"}), 400) == {
+            "message": "This response cannot be streamed because it was not created with background=true.",
+            "type": "invalid_request_error", "param": "stream", "code": "invalid_request_error"}
+        assert (await client.get(url, params={"stream": "false"})).json() == response
+        with pytest.raises(BadRequestError, match="not created with background=true"):
+            async with official.responses.stream(response_id=response["id"]) as stream:
+                [event async for event in stream]
+    assert error_of(await client.get("/v1/responses/resp_unknown", params={"stream": "true"}), 404)
+
+
+async def test_retrieve_replays_the_stream(client: httpx.AsyncClient, app: Any) -> None:
+    """A background response generated by its job (not streamed) is replayed with one delta an item."""
+    queued = await create(client, model="@cf/qwen/qwen3-30b-a3b-fp8", input="echo: replayed", background=True)
+    await app.state.ctx.backends.jobs.drain(app.state.ctx)
+    response = (await client.get(f"/v1/responses/{queued['id']}")).json()
+    assert response["status"] == "completed"
     r = await client.get(f"/v1/responses/{response['id']}", params={"stream": "true"})
     events = sse_events(r)
     assert events[-1]["response"] == response
@@ -537,11 +567,15 @@ async def test_retrieve_replays_the_stream(client: httpx.AsyncClient) -> None:
     assert ending == {**events[-1], "sequence_number": beyond + 1}
 
 
-async def test_the_official_clients_stream_helper_resumes_a_stored_response(client: httpx.AsyncClient) -> None:
+async def test_the_official_clients_stream_helper_resumes_a_stored_response(client: httpx.AsyncClient,
+                                                                           app: Any) -> None:
     """``responses.stream(response_id=…)`` (a replay) accumulates the items from their events: the replay's
     ``response.created`` holds none of them yet (else: "Duplicate response output index 0")."""
     official = AsyncOpenAI(base_url="http://testserver/v1", api_key=KEY, http_client=client, max_retries=0)
-    response = await official.responses.create(model="@cf/qwen/qwen3-30b-a3b-fp8", input="echo: before")  # thinks
+    queued = await official.responses.create(model="@cf/qwen/qwen3-30b-a3b-fp8", input="echo: before",  # thinks
+                                             background=True)
+    await app.state.ctx.backends.jobs.drain(app.state.ctx)
+    response = await official.responses.retrieve(queued.id)
     async with official.responses.stream(response_id=response.id) as stream:
         kinds = [event.type async for event in stream]
         final = await stream.get_final_response()
@@ -564,7 +598,8 @@ async def test_a_streamed_responses_replay_is_its_stream(client: httpx.AsyncClie
     (OpenAI keeps a stream's events): a client resuming it from the last number it saw (``starting_after``, or
     the official client's ``responses.stream(response_id=…, starting_after=…)``) gets the rest of it — every
     delta it had not seen, and the closing event — never a gap, a repeat or a stream with no end."""
-    live = without_obfuscation(sse_events(await client.post("/v1/responses", json={**body, "stream": True})))
+    live = without_obfuscation(sse_events(await client.post("/v1/responses", json={**body, "stream": True,
+                                                                                     "background": True})))
     assert len([e for e in live if e["type"].endswith(".delta")]) > len(live[-1]["response"]["output"])
     url = f"/v1/responses/{live[-1]['response']['id']}"
     assert without_obfuscation(sse_events(await client.get(url, params={"stream": "true"}))) == live
@@ -587,7 +622,7 @@ async def test_a_stream_too_long_to_keep_is_replayed_with_one_delta_an_item(clie
     """Past :data:`runner.SHAPED_EVENTS` events a stream's shape is not stored (a D1 row holds 2 MB): its replay is
     still OpenAI's event sequence, one delta an item."""
     monkeypatch.setattr(runner, "SHAPED_EVENTS", 10)
-    live = sse_events(await client.post("/v1/responses", json={**REASONS, "stream": True}))
+    live = sse_events(await client.post("/v1/responses", json={**REASONS, "stream": True, "background": True}))
     assert len(live) > 10
     replayed = sse_events(await client.get(f"/v1/responses/{live[-1]['response']['id']}", params={"stream": "true"}))
     assert [e for e in replayed if e["type"].endswith(".delta")] and len(replayed) < len(live)

@@ -59,7 +59,8 @@ def answer_of(response: dict[str, Any]) -> dict[str, Any]:
 async def test_the_answer_comes_from_the_files_and_cites_them(client: httpx.AsyncClient, app: Any,
                                                               stream: bool) -> None:
     store_id, ids = await corpus_store(client, app)
-    response = await respond(client, stream=stream, input=QUESTION, tools=[file_search(store_id)])
+    # streamed in the background, to replay it (OpenAI replays the streams of background responses only)
+    response = await respond(client, stream=stream, background=stream, input=QUESTION, tools=[file_search(store_id)])
     assert [i["type"] for i in response["output"]] == ["file_search_call", "message"]
     call = call_of(response)
     assert call["status"] == "completed" and call["queries"] == [QUESTION] and call["results"] is None
@@ -109,6 +110,14 @@ async def test_results_when_include_asks_for_them(client: httpx.AsyncClient, app
     url = f"/v1/responses/{response['id']}"
     assert call_of((await client.get(url)).json())["results"] is None
     assert call_of((await client.get(url, params={"include": RESULTS})).json())["results"] == results
+    # a background response's replay (OpenAI replays no other) shows them too when it asks
+    response = await respond(client, stream=stream, background=True, input=QUESTION,
+                             tools=[file_search(store_id, max_num_results=2)], include=[RESULTS])
+    url = f"/v1/responses/{response['id']}"
+    if not stream:  # queued: its job generates it
+        await app.state.ctx.backends.jobs.drain(app.state.ctx)
+        response = (await client.get(url, params={"include": RESULTS})).json()
+    assert call_of(response)["results"] == results
     replayed = sse_events(await client.get(url, params={"stream": "true", "include[]": RESULTS}))
     assert [e["type"] for e in replayed].count("response.output_text.annotation.added") == 1
     assert call_of(replayed[-1]["response"]) == call_of(response)

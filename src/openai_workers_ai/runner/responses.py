@@ -466,7 +466,7 @@ async def _execute(ctx: AppContext, plan: Plan, *, streaming: bool) -> AsyncIter
                               moderation=moderated)
         await _persist(ctx, plan, status, final["output"], final["usage"], incomplete, final["completed_at"],
                        moderation=moderated,
-                       stream_shape=writer.shape if streaming and writer.seq < SHAPED_EVENTS else None)
+                       stream_shape=writer.shape if watched and writer.seq < SHAPED_EVENTS else None)
     except APIError as error:
         if not streaming and not plan.request.background:
             raise
