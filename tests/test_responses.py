@@ -215,6 +215,53 @@ async def test_reasoning_items_are_history_no_model_reads_back(client: httpx.Asy
     assert [m["role"] for m in simulator.calls[-1][1]["messages"]] == ["assistant", "user"]  # the chat path too
 
 
+async def test_a_configuration_update_sets_what_follows(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    """A ``configuration_update`` item (client 3.63's ``ResponseConfigurationUpdateItemParam``) changes
+    ``reasoning.effort`` and / or ``text.format`` for the responses after it, each setting until a later update
+    replaces it; the request's own settings stay the baseline the Response echoes (OpenAI's mid-conversation effort
+    change, which keeps the cached prompt). It is stored and listed as an input item, and chained."""
+    official = AsyncOpenAI(base_url="http://testserver/v1", api_key=KEY, http_client=client, max_retries=0)
+    oss = "@cf/openai/gpt-oss-20b"
+    first = await official.responses.create(model=oss, reasoning={"effort": "low"}, input=[
+        {"role": "user", "content": "echo: think hard"},
+        {"type": "configuration_update", "reasoning": {"effort": "high"}}])
+    assert simulator.calls[-1][1]["reasoning"] == {"effort": "high"}
+    assert first.reasoning is not None and first.reasoning.effort == "low"  # the baseline, as sent
+    listed = (await official.responses.input_items.list(first.id, order="asc")).data
+    assert [item.type for item in listed] == ["message", "configuration_update"]
+    assert listed[1].id.startswith("cfg_") and listed[1].reasoning.effort == "high"  # type: ignore[union-attr]
+    schema = {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"],
+              "additionalProperties": False}
+    await official.responses.create(model=oss, reasoning={"effort": "low"}, previous_response_id=first.id,
+                                    input=[{"type": "configuration_update", "text": {"format": {
+                                        "type": "json_schema", "name": "answer", "schema": schema, "strict": True}}},
+                                           {"role": "user", "content": "echo: {\"a\": \"b\"}"}])
+    inputs = simulator.calls[-1][1]  # the earlier update's effort still holds, and the new format too
+    assert inputs["reasoning"] == {"effort": "high"} and inputs["text"]["format"]["name"] == "answer"
+    await create(client, model=LLAMA, input=[{"role": "user", "content": "echo: hi"}, {
+        "type": "configuration_update", "id": "cfg_mine", "text": {"format": {"type": "text"}}}])
+    assert "response_format" not in simulator.calls[-1][1]
+    # what cannot be honoured is a 400 naming the item
+    bad = {"model": LLAMA, "input": [{"role": "user", "content": "hi"},
+                                     {"type": "configuration_update", "reasoning": {"effort": "high"}}]}
+    assert error_of(await client.post("/v1/responses", json=bad), 400)["param"] == "input[1].reasoning.effort"
+    for update, param in (({}, "input[1]"), ({"reasoning": {"effort": "huge"}}, "input[1].reasoning.effort"),
+                          ({"text": {"format": {"type": "json_schema", "name": "x"}}}, "input[1].text.format.schema")):
+        body = {"model": "@cf/openai/gpt-oss-20b", "input": [
+            {"role": "user", "content": "hi"}, {"type": "configuration_update", **update}]}
+        assert error_of(await client.post("/v1/responses", json=body), 400)["param"] == param, update
+    twice = [{"role": "user", "content": "hi"}, *[{"type": "configuration_update", "reasoning": {"effort": e}}
+                                                   for e in ("low", "high")]]
+    error = error_of(await client.post("/v1/responses", json={"model": "@cf/openai/gpt-oss-20b", "input": twice}), 400)
+    assert error["param"] == "input[2]" and "follows another" in error["message"]
+    conversation = (await client.post("/v1/conversations", json={"items": [
+        {"type": "configuration_update", "reasoning": {"effort": "medium"}}]})).json()
+    listed = (await client.get(f"/v1/conversations/{conversation['id']}/items")).json()["data"]
+    assert [(i["type"], i["reasoning"]) for i in listed] == [("configuration_update", {"effort": "medium"})]
+    await create(client, model="@cf/openai/gpt-oss-20b", conversation=conversation["id"], input="echo: and so")
+    assert simulator.calls[-1][1]["reasoning"] == {"effort": "medium"}
+
+
 async def test_function_tools_are_echoed_strict_by_default(client: httpx.AsyncClient, simulator: Simulator) -> None:
     """OpenAI's Responses API makes a function tool strict unless it says ``strict: false`` (its function-calling
     guide), and echoes ``strict: true``: in the Response, its stream's, and the stored one. The model is still

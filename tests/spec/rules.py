@@ -120,7 +120,8 @@ DOCUMENTED: tuple[tuple[str, str, dict[str, Any], str], ...] = (
 
 # (schema, dotted path, the keywords set, what OpenAI's Python client 3.63.0 says of it). Values and fields
 # the client sends that this spec (2026-08-21) predates: without them a request OpenAI takes would be
-# refused as an unknown value. Applied as DOCUMENTED rows are; a newer spec that has them makes a row moot.
+# refused as an unknown value. Applied as DOCUMENTED rows are (``+anyOf`` adds members to a union); a newer
+# spec that has them makes a row moot.
 NEWER: tuple[tuple[str, str, dict[str, Any], str], ...] = (
     ("CreateImageRequest", "quality",
      {"enum": ["standard", "hd", "low", "medium", "high", "xhigh", "max", "auto"]},
@@ -163,6 +164,18 @@ NEWER: tuple[tuple[str, str, dict[str, Any], str], ...] = (
      {"type": ["object"], "properties": {"context_compression": {"type": ["string"],
                                                                  "enum": ["auto", "enabled", "disabled"]}}},
      "response_compact_params.image: Image, context_compression: Literal['auto', 'enabled', 'disabled']"),
+    ("InputItem", "",
+     {"+anyOf": [{"type": ["object"], "required": ["type"], "properties": {
+         "type": {"type": ["string"], "enum": ["configuration_update"]},
+         "id": {"anyOf": [{"type": ["string"]}, {"type": ["null"]}]},
+         "reasoning": {"type": ["object"], "properties": {"effort": {"$ref": "ReasoningEffort"}}},
+         "text": {"type": ["object"], "required": ["format"], "properties": {
+             "format": {"anyOf": [{"$ref": "ResponseFormatText"}, {"$ref": "TextResponseFormatJsonSchema"}]}}}}}]},
+     "response_input_item_param.ResponseConfigurationUpdateItemParamParam: type: Required[Literal["
+     "'configuration_update']], id: Optional[str], reasoning: {effort: Optional[ReasoningEffort]}, text: {format: "
+     "Required[Union[ResponseFormatText, ResponseFormatTextJSONSchemaConfigParam]]} ('An update to the "
+     "conversation's response configuration. Supply reasoning, text, or both. Each setting stays in effect until a "
+     "later update replaces it.')"),
 )
 
 
@@ -312,6 +325,12 @@ def _at(node: dict[str, Any], path: str, defs: dict[str, Any]) -> dict[str, Any]
 
 
 def _patch(node: dict[str, Any], rule: dict[str, Any]) -> None:
+    rule = dict(rule)
+    added = rule.pop("+anyOf", None)  # more members of a union (an item type newer than the spec)
+    if added is not None:
+        node["anyOf"].extend(json.loads(json.dumps(added)))
+    if not rule:
+        return
     options = [o for o in node.get("anyOf", ()) if o.get("type") != ["null"]]
     for target in options or [node]:
         _merge(target, json.loads(json.dumps(rule)))

@@ -24,6 +24,7 @@ import base64
 import binascii
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from json import dumps, loads
 from typing import Any
 
@@ -31,14 +32,14 @@ from ..catalog import ModelInfo
 from ..errors import InvalidRequest
 from ..ids import new_hex_id
 from ..types.common import MAX_CONTENT_PARTS
-from ..types.responses import Context, CreateResponse, Item
+from ..types.responses import Context, CreateResponse, Item, TextFormat
 from ..workers_ai import spec
 from . import strict_schema
 
 ROLES: dict[str, spec.Role] = {"user": "user", "system": "system", "developer": "system", "assistant": "assistant"}
 PHASES = ("commentary", "final_answer")
 PREFIXES = {"message": "msg_", "function_call": "fc_", "function_call_output": "fco_", "reasoning": "rs_",
-            "compaction": "cmp_", "file_search_call": "fs_"}
+            "compaction": "cmp_", "file_search_call": "fs_", "configuration_update": "cfg_"}
 ID_PREFIXES = {kind: PREFIXES[kind].rstrip("_") for kind in ("message", "function_call", "reasoning")}
 """What a sent item's id must begin with, by type (OpenAI's 400 ``invalid_id_prefix`` otherwise; the types
 whose rule OpenAI is seen to apply): the ids made here, without their ``_``."""
@@ -68,7 +69,12 @@ def input_items(value: str | list[Item] | None) -> list[Item]:
         return []
     if isinstance(value, str):
         return [message_item("user", [{"type": "input_text", "text": value}])]
-    return [item_of(item, f"input[{i}]") for i, item in enumerate(value)]
+    items = [item_of(item, f"input[{i}]") for i, item in enumerate(value)]
+    for i in range(1, len(items)):
+        if items[i]["type"] == items[i - 1]["type"] == "configuration_update":
+            raise _bad(f"Invalid 'input[{i}]': a 'configuration_update' item follows another; send one update "
+                       "with both settings instead.", f"input[{i}]")
+    return items
 
 
 def message_item(role: str, content: list[Item], item_id: str | None = None, phase: str | None = None) -> Item:
@@ -114,6 +120,8 @@ def item_of(raw: Any, where: str) -> Item:
     if kind == "compaction":
         summary = compaction_summary(_string(raw, "encrypted_content", where), f"{where}.encrypted_content")
         return compaction_item(summary, raw.get("id") if isinstance(raw.get("id"), str) else None)
+    if kind == "configuration_update":
+        return _configuration_update(raw, where)
     if kind == "file_search_call":  # a response's output sent back as input: the search it ran
         queries = raw.get("queries", [])
         if not isinstance(queries, list) or not all(isinstance(q, str) for q in queries):
@@ -128,7 +136,29 @@ def item_of(raw: Any, where: str) -> Item:
     if kind is None:
         raise _bad(f"Missing required parameter: '{where}.type'.", f"{where}.type")
     raise _bad(f"Input items of type '{kind}' are not supported here (supported: message, function_call, "
-               "function_call_output, file_search_call, reasoning, compaction, item_reference).", f"{where}.type")
+               "function_call_output, file_search_call, reasoning, compaction, configuration_update, "
+               "item_reference).", f"{where}.type")
+
+
+def _configuration_update(raw: Item, where: str) -> Item:
+    """A ``configuration_update`` item: new ``reasoning.effort`` and / or ``text.format`` for the responses
+    generated after it (:func:`chat_spec`), each until a later update replaces it."""
+    item: Item = {"id": _string(raw, "id", where) if raw.get("id") is not None else object_id("cfg_"),
+                  "type": "configuration_update"}
+    for key in ("reasoning", "text"):
+        value = raw.get(key)
+        if value is not None and not isinstance(value, dict):
+            raise _bad(f"Invalid type for '{where}.{key}': expected an object.", f"{where}.{key}")
+    if raw.get("reasoning") is not None:
+        item["reasoning"] = {"effort": raw["reasoning"].get("effort")}
+    if raw.get("text") is not None:
+        if not isinstance(raw["text"].get("format"), dict):
+            raise _bad(f"Missing required parameter: '{where}.text.format'.", f"{where}.text.format")
+        item["text"] = {"format": raw["text"]["format"]}
+    if len(item) == 2:
+        raise _bad(f"Invalid '{where}': a 'configuration_update' item updates 'reasoning', 'text' or both; it has "
+                   "neither.", where)
+    return item
 
 
 def _string(raw: Item, key: str, where: str, default: str | None = None) -> str:
@@ -333,7 +363,18 @@ def chat_spec(req: Context, model: ModelInfo, items: Sequence[Item], wheres: Seq
     turns = messages(items, wheres)
     if req.instructions:
         turns.insert(0, spec.Message("system", req.instructions, where="instructions"))
-    output_format = _output_format(req, turns)
+    effort = req.reasoning.effort if req.reasoning else None
+    fmt = req.text.format if req.text else None
+    params = PARAMS
+    for item, where in zip(items, wheres, strict=True):  # the last update of each setting holds
+        if item.get("type") == "configuration_update":
+            if "reasoning" in item:
+                effort = item["reasoning"]["effort"]
+                params = replace(params, reasoning_effort=f"{where}.reasoning.effort")
+            if "text" in item:
+                fmt = TextFormat.model_validate(item["text"]["format"])
+                params = replace(params, output_format=f"{where}.text.format")
+    output_format = _output_format(fmt, turns, params.output_format)
     tools, choice = tools_of(req, gateway_tools)
     if type(req) is CreateResponse or isinstance(req, CreateResponse):  # (a pydantic class's isinstance is Python's)
         sampling = spec.Sampling(max_tokens=req.max_output_tokens or max_tokens, temperature=req.temperature,
@@ -350,7 +391,7 @@ def chat_spec(req: Context, model: ModelInfo, items: Sequence[Item], wheres: Seq
     return spec.ChatSpec(
         model=model, messages=tuple(turns), tools=tools, tool_choice=choice,
         parallel_tool_calls=req.parallel_tool_calls, output_format=output_format, sampling=sampling,
-        reasoning_effort=req.reasoning.effort if req.reasoning else None, params=PARAMS, native_format="responses",
+        reasoning_effort=effort, params=params, native_format="responses",
     )
 
 
@@ -382,8 +423,7 @@ def fit(turns: list[spec.Message], model: ModelInfo, truncation: str, max_tokens
     return system + rest
 
 
-def _output_format(req: Context, turns: Sequence[spec.Message]) -> spec.OutputFormat | None:
-    fmt = req.text.format if req.text else None
+def _output_format(fmt: TextFormat | None, turns: Sequence[spec.Message], param: str) -> spec.OutputFormat | None:
     if fmt is None or fmt.type == "text":
         return None
     if fmt.type == "json_object":
@@ -392,13 +432,13 @@ def _output_format(req: Context, turns: Sequence[spec.Message]) -> spec.OutputFo
                        "of type 'json_object'.", "input")
         return spec.OutputFormat("json_object")
     if not fmt.name:
-        raise _bad("Missing required parameter: 'text.format.name'.", "text.format.name")
+        raise _bad(f"Missing required parameter: '{param}.name'.", f"{param}.name")
     if fmt.schema_ is None:
-        raise _bad("Missing required parameter: 'text.format.schema'.", "text.format.schema")
+        raise _bad(f"Missing required parameter: '{param}.schema'.", f"{param}.schema")
     if fmt.strict:
         found = strict_schema.problem(fmt.schema_)
         if found:
-            raise _bad(f"Invalid schema for response_format '{fmt.name}': {found}", "text.format.schema",
+            raise _bad(f"Invalid schema for response_format '{fmt.name}': {found}", f"{param}.schema",
                        "invalid_json_schema")
     return spec.OutputFormat("json_schema", fmt.schema_, fmt.name, fmt.description, fmt.strict)
 
