@@ -146,12 +146,12 @@ async def retrieve(request: Request) -> Response:
         raise InvalidRequest("Invalid value for 'starting_after': expected an integer.", param="starting_after")
     ctx = context(request)
     row = await _row(request)
+    if stream and not row.background:  # OpenAI keeps the events of background responses only
+        raise InvalidRequest("This response cannot be streamed because it was not created with background=true.",
+                             param="stream", code="invalid_request_error")
     response = file_search.shown(await response_of(ctx, row), include)
     if not stream:
         return json_response(response)
-    if not row.background:  # OpenAI keeps the events of background responses only
-        raise InvalidRequest("This response cannot be streamed because it was not created with background=true.",
-                             param="stream", code="invalid_request_error")
     reader = owner(request)
 
     async def replayed() -> AsyncIterator[objects.Event]:
