@@ -184,6 +184,9 @@ def test_errors(client: ollama.Client, server: str, monkeypatch: pytest.MonkeyPa
     body = {"model": "llama3.1", "messages": hi, "options": {"temperature": "0.5"}}
     r = httpx.post(f"{server}/api/chat", json=body, headers=headers)
     assert r.status_code == 400 and r.json() == {"error": 'option "temperature" must be of type float32'}
+    with pytest.raises(ollama.ResponseError) as caught:  # a bare string is no stop list (Options.FromMap)
+        client.generate(model="llama3.1", prompt="echo: a. b", options={"stop": "."})
+    assert caught.value.status_code == 400 and caught.value.error == 'option "stop" must be of type array'
     with pytest.raises(ollama.ResponseError) as caught:
         list(client.chat(model="llama3.1", messages=[{"role": "user", "content": "fail-mid:500"}], stream=True))
     assert caught.value.error  # the stream's one {"error": …} line

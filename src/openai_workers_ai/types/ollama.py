@@ -129,12 +129,12 @@ def _option_error(key: str, what: str) -> PydanticCustomError:
 def _typed_options(value: Any) -> Any:
     """``options`` checked as Ollama's ``Options.FromMap`` (``api/types.go``) checks them: a known option of the
     wrong JSON type (a number sent as a string, ``"temperature": "0.5"``) is its error, word for word; null and
-    unknown options are skipped, as there. (A bare string ``stop`` stays taken, as one stop sequence.)"""
+    unknown options are skipped, as there. ``stop`` is an array of strings (a bare string is its error too)."""
     if not isinstance(value, dict):
         return value
     for key, item in value.items():
         kind = OPTION_TYPES.get(key)
-        if key == "stop" and item is not None and not isinstance(item, str):
+        if key == "stop" and item is not None:
             if not isinstance(item, list):
                 raise _option_error(key, "type array")
             if not all(isinstance(s, str) for s in item):
@@ -177,12 +177,6 @@ class Options(Lenient):
         if isinstance(value, float) and math.isfinite(value):
             return int(value)
         return value
-
-    @field_validator("stop", mode="before")
-    @classmethod
-    def _one_stop(cls, value: Any) -> Any:
-        # A Modelfile's single ``PARAMETER stop`` is sometimes sent as a bare string.
-        return [value] if isinstance(value, str) else value
 
 
 class FunctionCall(Lenient):
