@@ -334,13 +334,13 @@ SPECS: dict[str, Spec] = {
          "options": OLLAMA_OPTIONS, "keep_alive": 0},
     ), (ollama.EmbedRequest,)),
     "/api/embeddings": Spec("json", ({"model": "embeddinggemma", "prompt": "hi", "options": OLLAMA_OPTIONS},),
-                            (ollama.EmbeddingsRequest,)),
-    "/api/show": Spec("json", ({"model": "llama3.1", "verbose": True}, {"name": "llama3.1"}), (ollama.ModelRequest,)),
-    "/api/pull": Spec("json", ({"model": "llama3.1", "stream": False}, {"name": "llama3.1"}), (ollama.ModelRequest,)),
-    "/api/push": Spec("json", ({"model": "llama3.1"},), (ollama.ModelRequest,)),
-    "/api/create": Spec("json", ({"model": "x"},), (ollama.ModelRequest,)),
+                            (ollama.EmbeddingRequest,)),
+    "/api/show": Spec("json", ({"model": "llama3.1", "verbose": True}, {"name": "llama3.1"}), (ollama.ShowRequest,)),
+    "/api/pull": Spec("json", ({"model": "llama3.1", "stream": False}, {"name": "llama3.1"}), (ollama.PullRequest,)),
+    "/api/push": Spec("json", ({"model": "llama3.1"},), (ollama.PushRequest,)),
+    "/api/create": Spec("json", ({"model": "x"},), (ollama.CreateRequest,)),
     "/api/copy": Spec("json", ({"source": "llama3.1", "destination": "y"},), (ollama.CopyRequest,)),
-    "/api/delete": Spec("json", ({"model": "llama3.1"},), (ollama.ModelRequest,)),
+    "/api/delete": Spec("json", ({"model": "llama3.1"},), (ollama.DeleteRequest,)),
 }
 
 

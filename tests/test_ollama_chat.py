@@ -408,6 +408,63 @@ async def test_a_missing_model_is_ollamas_400(client: httpx.AsyncClient, simulat
     assert simulator.calls == []
 
 
+def go_mismatch(kind: str, field: str, go_type: str) -> dict[str, str]:
+    return {"error": f"json: cannot unmarshal {kind} into Go struct field {field} of type {go_type}"}
+
+
+@pytest.mark.parametrize(("url", "body", "error"), [
+    # Go's decoder takes no string for a bool or a number (nor the reverse); Ollama's handlers answer its
+    # error as a 400 (c.ShouldBindJSON in server/routes.go). The first field of the body at fault is named.
+    (URL, {"model": "llama3.1", "messages": user("hi"), "stream": "false"},
+     go_mismatch("string", "ChatRequest.stream", "bool")),
+    (URL, {"model": "llama3.1", "messages": user("hi"), "stream": 0}, go_mismatch("number", "ChatRequest.stream", "bool")),
+    (URL, {"model": "llama3.1", "messages": user("hi"), "truncate": "yes", "shift": 1},
+     go_mismatch("string", "ChatRequest.truncate", "bool")),
+    (URL, {"model": "llama3.1", "messages": user("hi"), "shift": 1, "truncate": "yes"},
+     go_mismatch("number", "ChatRequest.shift", "bool")),
+    (URL, {"model": 3, "messages": user("hi")}, go_mismatch("number", "ChatRequest.model", "string")),
+    (URL, {"model": "llama3.1", "messages": user(5)}, go_mismatch("number", "ChatRequest.messages.content", "string")),
+    (URL, {"model": "llama3.1", "messages": user("hi", images=[1])},
+     go_mismatch("number", "ChatRequest.messages.images", "api.ImageData")),
+    (URL, {"model": "llama3.1", "messages": user("hi"), "options": "x"},
+     go_mismatch("string", "ChatRequest.options", "map[string]interface {}")),
+    (URL, {"model": "llama3.1", "messages": user("hi"), "tools": {}}, go_mismatch("object", "ChatRequest.tools", "api.Tools")),
+    ("/api/generate", {"model": "llama3.1", "prompt": "hi", "raw": "yes"},
+     go_mismatch("string", "GenerateRequest.raw", "bool")),
+    ("/api/generate", {"model": "llama3.1", "prompt": ["hi"]}, go_mismatch("array", "GenerateRequest.prompt", "string")),
+    ("/api/generate", {"model": "llama3.1", "prompt": "hi", "system": True},
+     go_mismatch("bool", "GenerateRequest.system", "string")),
+    ("/api/embed", {"model": "embeddinggemma", "input": "hi", "truncate": "false"},
+     go_mismatch("string", "EmbedRequest.truncate", "bool")),
+    ("/api/embed", {"model": "embeddinggemma", "input": "hi", "dimensions": "128"},
+     go_mismatch("string", "EmbedRequest.dimensions", "int")),
+    ("/api/embed", {"model": "embeddinggemma", "input": "hi", "dimensions": 1.5},
+     go_mismatch("number 1.5", "EmbedRequest.dimensions", "int")),
+    ("/api/embeddings", {"model": "embeddinggemma", "prompt": 1}, go_mismatch("number", "EmbeddingRequest.prompt", "string")),
+    ("/api/show", {"model": "llama3.1", "verbose": "true"}, go_mismatch("string", "ShowRequest.verbose", "bool")),
+    ("/api/pull", {"model": "llama3.1", "stream": "false"}, go_mismatch("string", "PullRequest.stream", "bool")),
+    ("/api/copy", {"source": "llama3.1", "destination": 2}, go_mismatch("number", "CopyRequest.destination", "string")),
+])
+async def test_a_field_of_another_json_type_is_gos_error(
+    client: httpx.AsyncClient, simulator: Simulator, url: str, body: dict[str, Any], error: dict[str, str]
+) -> None:
+    r = await client.post(url, json=body)
+    assert r.status_code == 400 and r.json() == error
+    assert simulator.calls == []
+
+
+async def test_what_ollama_decodes_is_taken(client: httpx.AsyncClient) -> None:
+    """Go's decoding is strict, but these are Ollama's own types: think a bool or a level, keep_alive a number or
+    a duration, format "json" or a schema, null for any field (left unset)."""
+    await chat(client, think=False, keep_alive=5, format="json", truncate=True, shift=False)
+    await chat(client, keep_alive="5m", format={"type": "object"}, options=None, truncate=None)
+    await chat(client, "echo: hi", model="qwen3", think="low")
+    r = await client.post(URL, json={"model": "llama3.1", "messages": user("echo: hi"), "stream": None})
+    assert r.status_code == 200 and lines(r)[-1]["done"] is True
+    r = await client.post("/api/embeddings", json={"model": "embeddinggemma", "prompt": None})
+    assert r.status_code == 200 and r.json() == {"embedding": []}
+
+
 async def test_errors(client: httpx.AsyncClient) -> None:
     r = await client.post(URL, json={"model": "no-such-model", "messages": user("x")})
     assert r.status_code == 404 and r.json() == {"error": "model 'no-such-model' not found"}
@@ -420,7 +477,8 @@ async def test_errors(client: httpx.AsyncClient) -> None:
     r = await client.post(URL, json=[1])
     assert r.status_code == 400 and "JSON object" in r.json()["error"]
     r = await client.post(URL, json={"model": "llama3.1", "messages": "hi"})
-    assert r.status_code == 400 and "'messages'" in r.json()["error"]
+    error = "json: cannot unmarshal string into Go struct field ChatRequest.messages of type []api.Message"
+    assert r.status_code == 400 and r.json() == {"error": error}
     r = await client.post(URL, json={"model": "llama3.1", "messages": [{"content": "x"}]})
     assert r.status_code == 400 and "messages[0].role" in r.json()["error"]
     r = await client.get(URL)

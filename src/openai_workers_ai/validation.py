@@ -437,18 +437,57 @@ async def parse_ollama(request: Request, model: type[M], *, optional: bool = Fal
     try:
         result = model.model_validate_json(body)
     except ValidationError as exc:
-        raise _ollama_invalid(exc) from None
+        raise _ollama_invalid(exc, model.__name__, _input(body)) from None
     check_finite(result)
     return result
 
 
-def _ollama_invalid(exc: ValidationError) -> InvalidRequest:
-    first = exc.errors(include_url=False)[0]
+_GO_SCALARS = {"bool_type": "bool", "string_type": "string", "int_type": "int"}
+"""Pydantic's strict type errors, by the Go type Ollama's field has."""
+_GO_FIELDS = {"messages": "[]api.Message", "tools": "api.Tools", "images": "[]api.ImageData",
+              "options": "map[string]interface {}"}
+"""The Go types of Ollama's top-level fields that hold a list or an object."""
+
+
+def _ollama_invalid(exc: ValidationError, struct: str = "", data: Any = None) -> InvalidRequest:
+    errors = exc.errors(include_url=False)
+    # Go's decoder reports the first field in the body that fails, pydantic the first in the model.
+    keys = list(data) if isinstance(data, dict) else []
+    first = min(errors, key=lambda e: keys.index(e["loc"][0]) if e["loc"] and e["loc"][0] in keys else len(keys))
     if first["type"] == "json_invalid":
         return InvalidRequest(f"invalid JSON body: {first['msg'].removeprefix('Invalid JSON: ')}")
     if not first["loc"]:
         return InvalidRequest("invalid request body: expected a JSON object")
     if first["type"] == "ollama":  # already in Ollama's words (types.ollama.OLLAMA_ERROR)
         return InvalidRequest(first["msg"])
+    mismatch = _go_mismatch(first, struct)
+    if mismatch:
+        return InvalidRequest(mismatch)
     param = dotted(first["loc"])
     return InvalidRequest(f"invalid value for '{param}': {first['msg']}", param=param)
+
+
+def _go_mismatch(error: Any, struct: str) -> str | None:
+    """A JSON value of the wrong type for an Ollama field, worded as Go's ``json.UnmarshalTypeError``, which
+    Ollama's handlers answer with (``c.ShouldBindJSON``, ``server/routes.go``): ``json: cannot unmarshal string
+    into Go struct field ChatRequest.stream of type bool``. The field is its JSON path without list indexes
+    (``ChatRequest.messages.content``); None for an error of another kind."""
+    loc = error["loc"]
+    go_type = _GO_SCALARS.get(error["type"])
+    if go_type is None and len(loc) == 1 and error["type"] in ("list_type", "dict_type", "model_type"):
+        go_type = _GO_FIELDS.get(str(loc[0]))
+    if go_type is None or not struct or loc[0] == "format":  # format is Go's json.RawMessage: any JSON
+        return None
+    value = error["input"]
+    if isinstance(value, bool):
+        kind = "bool"
+    elif isinstance(value, (int, float)):  # Go names the number it cannot make an int of
+        kind = f"number {value!r}" if go_type == "int" else "number"
+    elif isinstance(value, str):
+        kind = "string"
+    else:
+        kind = "array" if isinstance(value, list) else "object"
+    path = ".".join(str(p) for p in loc if isinstance(p, str))
+    if go_type == "string" and isinstance(loc[-1], int) and loc[-2] == "images":
+        go_type = "api.ImageData"  # an image is Go's []byte, decoded from a base64 string
+    return f"json: cannot unmarshal {kind} into Go struct field {struct}.{path} of type {go_type}"

@@ -184,6 +184,10 @@ def test_errors(client: ollama.Client, server: str, monkeypatch: pytest.MonkeyPa
     body = {"model": "llama3.1", "messages": hi, "options": {"temperature": "0.5"}}
     r = httpx.post(f"{server}/api/chat", json=body, headers=headers)
     assert r.status_code == 400 and r.json() == {"error": 'option "temperature" must be of type float32'}
+    r = httpx.post(f"{server}/api/generate", json={"model": "llama3.1", "prompt": "hi", "stream": "false"},
+                   headers=headers)  # Go's decoder takes no string for a bool: its error, Ollama's 400
+    error = "json: cannot unmarshal string into Go struct field GenerateRequest.stream of type bool"
+    assert r.status_code == 400 and r.json() == {"error": error}
     with pytest.raises(ollama.ResponseError) as caught:  # a bare string is no stop list (Options.FromMap)
         client.generate(model="llama3.1", prompt="echo: a. b", options={"stop": "."})
     assert caught.value.status_code == 400 and caught.value.error == 'option "stop" must be of type array'

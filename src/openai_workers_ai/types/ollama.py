@@ -1,6 +1,9 @@
 """Ollama API request bodies, as Ollama's server (``api/types.go``) takes them.
 
-Unknown fields are ignored, as Ollama's JSON decoder ignores them. Options
+Unknown fields are ignored, as Ollama's JSON decoder ignores them. Known ones are as strict as Go's decoder:
+a string is no boolean or number there (``"stream": "false"`` is its 400, worded as Go words it by
+:func:`..validation.parse_ollama`), so booleans, strings and integers here are pydantic's strict types. Each
+request class is named as Ollama's Go struct is, as Go's errors name it. Options
 Ollama knows but Workers AI has no use for (``num_ctx``, ``mirostat`` …) are
 accepted and have no effect.
 """
@@ -11,7 +14,7 @@ import math
 import re
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BeforeValidator, Field, StrictInt, field_validator, model_validator
+from pydantic import BeforeValidator, Field, StrictBool, StrictInt, StrictStr, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from .chat import FunctionDefinition
@@ -180,24 +183,24 @@ class Options(Lenient):
 
 
 class FunctionCall(Lenient):
-    name: str
+    name: StrictStr
     arguments: JSON = Field(default_factory=dict)
     index: int | None = None
 
 
 class ToolCall(Lenient):
-    id: str | None = None
+    id: StrictStr | None = None
     function: FunctionCall
 
 
 class Message(Lenient):
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
-    content: str | None = ""
-    images: Annotated[list[str], Field(max_length=MAX_IMAGES)] | None = None
+    content: StrictStr | None = ""
+    images: Annotated[list[StrictStr], Field(max_length=MAX_IMAGES)] | None = None
     tool_calls: list[ToolCall] | None = None
-    tool_name: str | None = None
-    tool_call_id: str | None = None
-    thinking: str | None = None
+    tool_name: StrictStr | None = None
+    tool_call_id: StrictStr | None = None
+    thinking: StrictStr | None = None
 
     @field_validator("role", mode="before")
     @classmethod
@@ -209,12 +212,15 @@ class Message(Lenient):
 class Generative(Lenient):
     """What ``/api/chat`` and ``/api/generate`` share."""
 
-    model: str | None = None
+    model: StrictStr | None = None
     format: str | JSON | None = None
     options: Options | None = None
-    stream: bool | None = True
+    stream: StrictBool | None = True
     think: Think = None
     keep_alive: KeepAlive = None
+    truncate: StrictBool | None = None
+    """No effect (Workers AI cuts nothing), but a boolean, as Ollama's ``*bool`` takes it; so is ``shift``."""
+    shift: StrictBool | None = None
 
     @property
     def streaming(self) -> bool:
@@ -248,12 +254,12 @@ MAX_CONTEXT_INTS = 2 + (MAX_CONTEXT_BYTES + (MAX_CONTEXT_BYTES >> 12) + (MAX_CON
 
 
 class GenerateRequest(Generative):
-    prompt: str | None = None
-    system: str | None = None
-    suffix: str | None = None
-    images: Annotated[list[str], Field(max_length=MAX_IMAGES)] | None = None
-    raw: bool | None = None
-    template: str | None = None
+    prompt: StrictStr | None = None
+    system: StrictStr | None = None
+    suffix: StrictStr | None = None
+    images: Annotated[list[StrictStr], Field(max_length=MAX_IMAGES)] | None = None
+    raw: StrictBool | None = None
+    template: StrictStr | None = None
     context: Annotated[list[StrictInt], Field(max_length=MAX_CONTEXT_INTS)] | None = None
     """The ``context`` of an earlier answer (ints, as Go's ``[]int`` takes them: no strings, floats or bools)."""
 
@@ -269,39 +275,60 @@ def _embed_input(value: Any) -> Any:
 
 
 class EmbedRequest(Lenient):
-    model: str | None = None
+    model: StrictStr | None = None
     input: Annotated[
         str | Annotated[list[str], Field(max_length=MAX_INPUTS)], BeforeValidator(_embed_input)
     ] = Field(default_factory=list)
-    truncate: bool | None = True
-    dimensions: int | None = None
+    truncate: StrictBool | None = True
+    dimensions: StrictInt | None = None
     options: Options | None = None
     keep_alive: KeepAlive = None
 
 
-class EmbeddingsRequest(Lenient):
+class EmbeddingRequest(Lenient):
     """The older ``/api/embeddings``: one ``prompt``, one vector."""
 
-    model: str | None = None
-    prompt: str = ""
+    model: StrictStr | None = None
+    prompt: StrictStr | None = None
     options: Options | None = None
     keep_alive: KeepAlive = None
 
 
 class ModelRequest(Lenient):
-    """``/api/show``, ``/api/pull``, ``/api/push``, ``/api/create``, ``/api/delete``."""
+    """``/api/show``, ``/api/pull``, ``/api/push``, ``/api/create``, ``/api/delete``: one of the subclasses."""
 
-    model: str | None = None
-    name: str | None = None
+    model: StrictStr | None = None
+    name: StrictStr | None = None
     """Deprecated spelling of ``model``, still sent by older clients."""
-    stream: bool | None = True
-    verbose: bool | None = None
+    stream: StrictBool | None = True
+    verbose: StrictBool | None = None
+    insecure: StrictBool | None = None
 
     @property
     def model_name(self) -> str | None:
         return self.model or self.name
 
 
+class ShowRequest(ModelRequest):
+    """``/api/show``."""
+
+
+class PullRequest(ModelRequest):
+    """``/api/pull``."""
+
+
+class PushRequest(ModelRequest):
+    """``/api/push``."""
+
+
+class CreateRequest(ModelRequest):
+    """``/api/create``."""
+
+
+class DeleteRequest(ModelRequest):
+    """``/api/delete``."""
+
+
 class CopyRequest(Lenient):
-    source: str | None = None
-    destination: str | None = None
+    source: StrictStr | None = None
+    destination: StrictStr | None = None

@@ -14,7 +14,7 @@ from ...translate import ollama_models
 from ...translate.embeddings import to_json_floats
 from ...translate.ollama_replies import Timings
 from ...types.embeddings import MAX_INPUTS
-from ...types.ollama import EmbeddingsRequest, EmbedRequest
+from ...types.ollama import EmbeddingRequest, EmbedRequest
 from ...validation import parse_ollama
 from ...workers_ai.embeddings import embed, shorten
 from ...workers_ai.spec import estimate_tokens
@@ -61,7 +61,7 @@ async def create(request: Request) -> Response:
 async def legacy(request: Request) -> Response:
     """``/api/embeddings``: one ``prompt`` → ``{"embedding": [...]}`` (empty for an empty prompt)."""
     ctx = context(request)
-    body = await parse_ollama(request, EmbeddingsRequest)
+    body = await parse_ollama(request, EmbeddingRequest)
     if not (body.model or "").strip():  # as Ollama's EmbeddingsHandler (its model names are trimmed first)
         raise InvalidRequest("model is required")
     model = ollama_models.resolve(ctx.catalog, body.model, "text-embeddings", "embeddings")

@@ -20,7 +20,7 @@ from ...errors import InvalidRequest, ModelNotFound, NotFound, PermissionDenied
 from ...replies import json_response
 from ...streaming import ndjson_response
 from ...translate import ollama_models
-from ...types.ollama import CopyRequest, ModelRequest, go_quoted
+from ...types.ollama import CopyRequest, CreateRequest, DeleteRequest, PullRequest, PushRequest, go_quoted
 from ...validation import parse_ollama
 
 HOSTED = "models are hosted by Cloudflare Workers AI"
@@ -34,7 +34,7 @@ def _known(request: Request, name: str | None, missing: str = "model is required
 
 
 async def pull(request: Request) -> Response:
-    body = await parse_ollama(request, ModelRequest)
+    body = await parse_ollama(request, PullRequest)
     _known(request, body.model_name, "invalid model name")  # Ollama's PullHandler's words (errtypes)
     if body.stream is False:
         return json_response({"status": "success"})
@@ -47,13 +47,13 @@ async def _statuses(*statuses: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
 
 
 async def push(request: Request) -> Response:
-    body = await parse_ollama(request, ModelRequest)
+    body = await parse_ollama(request, PushRequest)
     _known(request, body.model_name)
     raise PermissionDenied(f"{HOSTED}; they cannot be pushed")
 
 
 async def create(request: Request) -> Response:
-    await parse_ollama(request, ModelRequest, optional=True)
+    await parse_ollama(request, CreateRequest, optional=True)
     raise PermissionDenied(f"{HOSTED}; new models cannot be created here")
 
 
@@ -71,7 +71,7 @@ async def copy(request: Request) -> Response:
 
 
 async def delete(request: Request) -> Response:
-    body = await parse_ollama(request, ModelRequest)
+    body = await parse_ollama(request, DeleteRequest)
     _known(request, body.model_name)
     raise PermissionDenied(f"{HOSTED}; they cannot be deleted")
 

@@ -18,7 +18,7 @@ from ...context import AppContext, context
 from ...errors import InvalidRequest, ModelNotFound
 from ...replies import json_response
 from ...translate import ollama_models
-from ...types.ollama import FOREVER, ModelRequest
+from ...types.ollama import FOREVER, ShowRequest
 from ...validation import parse_ollama
 from ..models import CATALOG_CREATED
 
@@ -70,7 +70,7 @@ async def ps(request: Request) -> Response:
 
 
 async def show(request: Request) -> Response:
-    body = await parse_ollama(request, ModelRequest)
+    body = await parse_ollama(request, ShowRequest)
     if not (body.model_name or "").strip():  # as Ollama's ShowHandler: no default model's details
         raise InvalidRequest("model is required")
     info = ollama_models.resolve(context(request).catalog, body.model_name)
