@@ -398,6 +398,37 @@ async def test_load_and_unload(client: httpx.AsyncClient, simulator: Simulator) 
     assert r.status_code == 404
 
 
+@pytest.mark.parametrize(("url", "empty"), [(URL, {"messages": []}), ("/api/generate", {"prompt": ""})])
+async def test_options_are_read_where_ollama_reads_them(
+    client: httpx.AsyncClient, simulator: Simulator, url: str, empty: dict[str, Any]
+) -> None:
+    """Ollama's Chat- and GenerateHandler read options in scheduleRunner (server/routes.go): after the model's
+    lookup, an unload request and the thinking check, before a load request is answered."""
+    bad = {"options": {"temperature": "hot"}}
+    error = {"error": 'option "temperature" must be of type float32'}
+    r = await client.post(url, json={"model": "llama3.1", **empty, **bad, "keep_alive": 0})
+    assert r.status_code == 200 and r.json()["done_reason"] == "unload"
+    r = await client.post(url, json={"model": "no-such-model", **empty, **bad})
+    assert r.status_code == 404 and r.json() == {"error": "model 'no-such-model' not found"}
+    r = await client.post(url, json={"model": "llama3.1", **empty, **bad, "think": True})
+    assert r.status_code == 400 and r.json() == {"error": '"llama3.1" does not support thinking'}
+    r = await client.post(url, json={"model": "llama3.1", **empty, **bad})  # a load request
+    assert r.status_code == 400 and r.json() == error
+    r = await client.post(url, json={"model": "llama3.1", **empty, "options": {"presence_penalty": 3}})
+    assert r.status_code == 400 and "'options.presence_penalty'" in r.json()["error"]
+    assert simulator.calls == []
+
+
+async def test_embedding_options_are_read_after_the_model_lookup(client: httpx.AsyncClient) -> None:
+    """As Ollama's EmbedHandler and EmbeddingsHandler read them, in scheduleRunner after the model's lookup."""
+    for url, text in (("/api/embed", "input"), ("/api/embeddings", "prompt")):
+        body = {"model": "no-such-model", text: "hi", "options": {"top_k": "many"}}
+        r = await client.post(url, json=body)
+        assert r.status_code == 404 and r.json() == {"error": "model 'no-such-model' not found"}, url
+        r = await client.post(url, json={**body, "model": "embeddinggemma"})
+        assert r.status_code == 400 and r.json() == {"error": 'option "top_k" must be of type integer'}, url
+
+
 async def test_a_missing_model_is_ollamas_400(client: httpx.AsyncClient, simulator: Simulator) -> None:
     """No default model: Ollama's ChatHandler (server/routes.go) answers a missing, empty or blank model (its
     names are trimmed first) with a 400, for a chat and for a load request alike."""

@@ -26,6 +26,7 @@ from . import spec_rules
 from .context import AppContext, context
 from .errors import InvalidRequest
 from .limits import header, read_body
+from .types.ollama import Options
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -440,6 +441,20 @@ async def parse_ollama(request: Request, model: type[M], *, optional: bool = Fal
         raise _ollama_invalid(exc, model.__name__, _input(body)) from None
     check_finite(result)
     return result
+
+
+def ollama_options(options: dict[str, Any] | None) -> Options:
+    """A request's ``options`` as Ollama's ``Options.FromMap`` (``api/types.go``) reads them; a 400 in its words
+    (Ollama's 500). Called where Ollama's handlers read them (``scheduleRunner``, ``server/routes.go``): after the
+    model's lookup, an unload request and the thinking check."""
+    try:
+        return Options.model_validate(options or {})
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        if first["type"] == "ollama":  # Options.FromMap's own words
+            raise InvalidRequest(first["msg"]) from None
+        param = dotted(("options", *first["loc"]))
+        raise InvalidRequest(f"invalid value for '{param}': {first['msg']}", param=param) from None
 
 
 _GO_SCALARS = {"bool_type": "bool", "string_type": "string", "int_type": "int"}

@@ -188,6 +188,12 @@ def test_errors(client: ollama.Client, server: str, monkeypatch: pytest.MonkeyPa
                    headers=headers)  # Go's decoder takes no string for a bool: its error, Ollama's 400
     error = "json: cannot unmarshal string into Go struct field GenerateRequest.stream of type bool"
     assert r.status_code == 400 and r.json() == {"error": error}
+    # Options are read where Ollama reads them: not on an unload request, nor before the model's lookup.
+    r = client.generate(model="llama3.1", keep_alive=0, options={"temperature": "hot"})
+    assert r.done_reason == "unload"
+    with pytest.raises(ollama.ResponseError) as caught:
+        client.chat(model="mixtral:8x7b", messages=hi, options={"temperature": "hot"})
+    assert caught.value.status_code == 404
     with pytest.raises(ollama.ResponseError) as caught:  # a bare string is no stop list (Options.FromMap)
         client.generate(model="llama3.1", prompt="echo: a. b", options={"stop": "."})
     assert caught.value.status_code == 400 and caught.value.error == 'option "stop" must be of type array'

@@ -26,9 +26,8 @@ from ..workers_ai import spec
 from . import ollama_context
 
 
-def chat_spec(body: ChatRequest, model: ModelInfo, name: str) -> spec.ChatSpec:
-    """The spec for ``/api/chat``."""
-    options = body.options or Options()
+def chat_spec(body: ChatRequest, model: ModelInfo, name: str, options: Options) -> spec.ChatSpec:
+    """The spec for ``/api/chat``, with its ``options`` read (:func:`..validation.ollama_options`)."""
     return spec.ChatSpec(
         model=model,
         messages=messages(body.messages),
@@ -44,14 +43,13 @@ def chat_spec(body: ChatRequest, model: ModelInfo, name: str) -> spec.ChatSpec:
 
 
 def generate_spec(
-    body: GenerateRequest, model: ModelInfo, name: str
+    body: GenerateRequest, model: ModelInfo, name: str, options: Options
 ) -> tuple[spec.ChatSpec, tuple[ollama_context.Turn, ...] | None]:
     """``/api/generate``: the ``context``'s turns, ``system`` and the prompt (with the images) as chat turns
     (:func:`.ollama_context.continued`), and those turns, the answer's ``context`` to be made of them; or
     the raw prompt with ``raw: true``, and no turns (Ollama gives a raw answer no ``context``)."""
     if body.suffix:
         raise InvalidRequest(f'"{name}" does not support insert')
-    options = body.options or Options()
     if body.raw:
         if body.template or body.system or body.context:  # Ollama's GenerateHandler, in its words
             raise InvalidRequest("raw mode does not support template, system, or context")
@@ -63,8 +61,8 @@ def generate_spec(
     conversation = ollama_context.continued(ollama_context.decode(body.context or ()), body.system, body.prompt or "")
     turns = [Message(role=role, content=text) for role, text in conversation[:-1]]
     turns.append(Message(role="user", content=body.prompt or "", images=body.images))
-    request = ChatRequest(messages=turns, format=body.format, options=options, think=body.think)
-    return chat_spec(request, model, name), conversation
+    request = ChatRequest(messages=turns, format=body.format, think=body.think)
+    return chat_spec(request, model, name, options), conversation
 
 
 def reworded(error: InvalidRequest) -> InvalidRequest:

@@ -214,7 +214,9 @@ class Generative(Lenient):
 
     model: StrictStr | None = None
     format: str | JSON | None = None
-    options: Options | None = None
+    options: JSON | None = None
+    """Go's ``map[string]interface {}``: read as :class:`Options` (:func:`..validation.ollama_options`) where
+    Ollama's handlers read them, after the model's lookup, an unload and the thinking check."""
     stream: StrictBool | None = True
     think: Think = None
     keep_alive: KeepAlive = None
@@ -281,7 +283,7 @@ class EmbedRequest(Lenient):
     ] = Field(default_factory=list)
     truncate: StrictBool | None = True
     dimensions: StrictInt | None = None
-    options: Options | None = None
+    options: JSON | None = None
     keep_alive: KeepAlive = None
 
 
@@ -290,7 +292,7 @@ class EmbeddingRequest(Lenient):
 
     model: StrictStr | None = None
     prompt: StrictStr | None = None
-    options: Options | None = None
+    options: JSON | None = None
     keep_alive: KeepAlive = None
 
 

@@ -15,7 +15,7 @@ from ...translate.embeddings import to_json_floats
 from ...translate.ollama_replies import Timings
 from ...types.embeddings import MAX_INPUTS
 from ...types.ollama import EmbeddingRequest, EmbedRequest
-from ...validation import parse_ollama
+from ...validation import ollama_options, parse_ollama
 from ...workers_ai.embeddings import embed, shorten
 from ...workers_ai.spec import estimate_tokens
 
@@ -27,6 +27,7 @@ async def create(request: Request) -> Response:
     if not body.model:  # no default embedding model: Ollama's EmbedHandler's 404, model '' not found
         raise ModelNotFound("")
     model = ollama_models.resolve(ctx.catalog, body.model, "text-embeddings", "embeddings")
+    ollama_options(body.options)  # read as Ollama's EmbedHandler reads them, after the model's lookup; no effect
     name = body.model
     texts = ([body.input] if body.input else []) if isinstance(body.input, str) else list(body.input)
     if len(texts) > MAX_INPUTS:
@@ -65,6 +66,7 @@ async def legacy(request: Request) -> Response:
     if not (body.model or "").strip():  # as Ollama's EmbeddingsHandler (its model names are trimmed first)
         raise InvalidRequest("model is required")
     model = ollama_models.resolve(ctx.catalog, body.model, "text-embeddings", "embeddings")
+    ollama_options(body.options)  # as Ollama's EmbeddingsHandler, after the model's lookup, before an empty prompt
     if not body.prompt:
         return json_response({"embedding": []})
     vectors, _ = await embed(ctx.backends.ai, model, [body.prompt])
