@@ -250,6 +250,22 @@ async def test_roles_are_read_in_any_case(client: httpx.AsyncClient, simulator: 
     assert [m["role"] for m in simulator.calls[-1][1]["messages"]] == ["system", "user", "assistant", "user"]
 
 
+async def test_a_role_workers_ai_has_no_turn_for_is_skipped(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    """Ollama takes any role and leaves it to the model's template, and the templates of the models Workers AI
+    hosts render only system, user, assistant and tool turns: another role's message is skipped, not a 400."""
+    messages = [{"role": "system", "content": "be brief"}, {"role": "Narrator", "content": "meanwhile"},
+                {"content": "no role"}, {"role": None, "content": "null role"}, {"role": "user", "content": "echo: hi"}]
+    body = await chat(client, messages=messages)
+    assert body["message"]["content"] == "hi"
+    sent = simulator.calls[-1][1]["messages"]
+    assert [(m["role"], m["content"]) for m in sent] == [("system", "be brief"), ("user", "echo: hi")]
+    calls = len(simulator.calls)
+    r = await client.post(URL, json={"model": "llama3.1", "messages": [{"role": "foo", "content": "x"}]})
+    error = "no message has a role Workers AI takes (system, user, assistant or tool)"
+    assert r.status_code == 400 and r.json() == {"error": error}  # nothing left to send: no call is made
+    assert len(simulator.calls) == calls
+
+
 async def test_tool_call_ids_pair_native(client: httpx.AsyncClient, simulator: Simulator) -> None:
     messages = [
         {"role": "user", "content": "weather?"},
@@ -510,8 +526,9 @@ async def test_errors(client: httpx.AsyncClient) -> None:
     r = await client.post(URL, json={"model": "llama3.1", "messages": "hi"})
     error = "json: cannot unmarshal string into Go struct field ChatRequest.messages of type []api.Message"
     assert r.status_code == 400 and r.json() == {"error": error}
-    r = await client.post(URL, json={"model": "llama3.1", "messages": [{"content": "x"}]})
-    assert r.status_code == 400 and "messages[0].role" in r.json()["error"]
+    r = await client.post(URL, json={"model": "llama3.1", "messages": [{"content": "x"}]})  # Go's role ""
+    error = "no message has a role Workers AI takes (system, user, assistant or tool)"
+    assert r.status_code == 400 and r.json() == {"error": error}
     r = await client.get(URL)
     assert r.status_code == 405 and set(r.json()) == {"error"}
 

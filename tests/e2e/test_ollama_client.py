@@ -46,6 +46,10 @@ def test_chat(client: ollama.Client) -> None:
     assert r.total_duration and r.total_duration >= (r.eval_duration or 0)
     r = client.chat(model="llama3.1:8b", messages=[{"role": "User", "content": "echo: any case"}])  # as Ollama
     assert r.message.content == "any case"
+    # Any role is taken, as Ollama takes it; one Workers AI has no turn for is skipped, as templates skip it.
+    r = client.chat(model="llama3.1", messages=[{"role": "narrator", "content": "echo: skipped"},
+                                                {"role": "user", "content": "echo: kept"}])
+    assert r.message.content == "kept"
 
 
 def test_chat_streaming(client: ollama.Client) -> None:

@@ -139,6 +139,11 @@ def messages(turns: list[Message]) -> tuple[spec.Message, ...]:
     out: list[spec.Message] = []
     unanswered: list[tuple[str, str]] = []  # (id, function name) of the last assistant's calls
     for i, m in enumerate(turns):
+        if m.role not in spec.ROLES:
+            # Ollama takes any role and leaves it to the model's template: the templates of the models Workers
+            # AI hosts (Llama 3.1 and later, Mistral, Gemma, Qwen) render only system, user, assistant and
+            # tool turns, and skip the others.
+            continue
         where = f"messages[{i}]"
         content: str | tuple[spec.Part, ...] = m.content or ""
         if m.images:
@@ -154,6 +159,8 @@ def messages(turns: list[Message]) -> tuple[spec.Message, ...]:
         role = spec.ROLES[m.role]
         answered = (_answered(unanswered, m) or f"call_{i}") if role == "tool" else None
         out.append(spec.Message(role, content, calls, answered, m.tool_name if role == "tool" else None, where))
+    if not out:  # Ollama would prompt the model with nothing; Workers AI takes no empty conversation
+        raise InvalidRequest("no message has a role Workers AI takes (system, user, assistant or tool)")
     return tuple(out)
 
 

@@ -194,7 +194,9 @@ class ToolCall(Lenient):
 
 
 class Message(Lenient):
-    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    role: StrictStr = ""
+    """Any role, as Ollama passes every role to the model's template (:func:`..translate.ollama.messages` skips
+    those Workers AI has no turn for, as the templates of the models it hosts do)."""
     content: StrictStr | None = ""
     images: Annotated[list[StrictStr], Field(max_length=MAX_IMAGES)] | None = None
     tool_calls: list[ToolCall] | None = None
@@ -205,8 +207,8 @@ class Message(Lenient):
     @field_validator("role", mode="before")
     @classmethod
     def _lower_case_role(cls, value: Any) -> Any:
-        # Ollama's Message.UnmarshalJSON (api/types.go) lower-cases the role: "User" is "user".
-        return value.lower() if isinstance(value, str) else value
+        # Ollama's Message.UnmarshalJSON (api/types.go) lower-cases the role: "User" is "user"; null is Go's "".
+        return "" if value is None else value.lower() if isinstance(value, str) else value
 
 
 class Generative(Lenient):
