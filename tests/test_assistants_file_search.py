@@ -367,7 +367,7 @@ async def test_a_threads_own_store_expires_a_week_after_its_last_run(backends: B
         own = await assistant(client, tools=[SEARCH], tool_resources=helper)  # an assistant's: no default
         (own_store,) = own["tool_resources"]["file_search"]["vector_store_ids"]
         store = await ok(client.get(f"/v1/vector_stores/{own_store}"), "VectorStoreObject")
-        assert "expires_after" not in store and store["expires_at"] is None
+        assert store["expires_after"] is None and store["expires_at"] is None
 
         # Six days on, a run of the thread with the file_search tool keeps its store, searched or not.
         (store_id,) = made["tool_resources"]["file_search"]["vector_store_ids"]

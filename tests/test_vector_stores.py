@@ -56,6 +56,33 @@ async def test_create_ingest_retrieve_list_modify_delete(client: httpx.AsyncClie
     assert (await client.get(f"/v1/files/{ids['cats.txt']}")).status_code == 200
 
 
+async def test_store_object_as_openai_records_it(client: httpx.AsyncClient, app: Any) -> None:
+    """The ``vector_store`` object has the fields OpenAI sends, ``expires_after`` null when unset, as recorded
+    in pydantic/pydantic-ai's tests/models/cassettes/test_openai_responses/
+    test_openai_responses_model_file_search_tool_with_results.yaml (created_at 1765387622, Dec 2025):
+    ``{created_at, description: null, expires_after: null, expires_at: null, file_counts: {cancelled, completed,
+    failed, in_progress, total}, id, last_active_at, metadata: {}, name, object, status, usage_bytes}``; the
+    same in test_openai_responses_file_citation_context_replay.yaml (created_at 1787809814, Aug 2026)."""
+    recorded = {"id", "object", "created_at", "name", "description", "usage_bytes", "file_counts", "status",
+                "expires_after", "expires_at", "last_active_at", "metadata"}
+    made = (await client.post("/v1/vector_stores", json={"name": "test-file-search"})).json()
+    store_id = made["id"]
+    for store in (made, (await client.get(f"/v1/vector_stores/{store_id}")).json(),
+                  (await client.get("/v1/vector_stores")).json()["data"][0],
+                  (await client.post(f"/v1/vector_stores/{store_id}", json={"name": "x"})).json()):
+        assert set(store) == recorded, set(store) ^ recorded
+        assert_matches(store, "VectorStoreObject")
+        assert (store["description"], store["expires_after"], store["expires_at"]) == (None, None, None)
+        assert store["metadata"] == {} and store["status"] == "completed" and store["usage_bytes"] == 0
+        assert isinstance(store["last_active_at"], int) and isinstance(store["created_at"], int)
+        assert store["file_counts"] == {"in_progress": 0, "completed": 0, "failed": 0, "cancelled": 0, "total": 0}
+    dated = (await client.post(f"/v1/vector_stores/{store_id}", json={
+        "expires_after": {"anchor": "last_active_at", "days": 2}})).json()
+    assert set(dated) == recorded and dated["expires_after"] == {"anchor": "last_active_at", "days": 2}
+    cleared = (await client.post(f"/v1/vector_stores/{store_id}", json={"expires_after": None})).json()
+    assert set(cleared) == recorded and cleared["expires_after"] is None
+
+
 async def test_modify_takes_null_as_the_sdk_sends_it(client: httpx.AsyncClient) -> None:
     """``client.vector_stores.update(id, metadata=None)`` sends ``"metadata": null``: the spec's
     UpdateVectorStoreRequest allows null for ``name``, ``metadata`` and ``expires_after``; null clears each
@@ -68,7 +95,7 @@ async def test_modify_takes_null_as_the_sdk_sends_it(client: httpx.AsyncClient) 
     assert r.status_code == 200, r.text
     assert (r.json()["name"], r.json()["metadata"], r.json()["expires_after"]) == ("kb", {}, store["expires_after"])
     r = await client.post(f"/v1/vector_stores/{store['id']}", json={"name": None, "expires_after": None})
-    assert (r.json()["name"], r.json().get("expires_after"), r.json()["expires_at"]) == ("", None, None)
+    assert (r.json()["name"], r.json()["expires_after"], r.json()["expires_at"]) == ("", None, None)
     assert (await client.get(f"/v1/vector_stores/{store['id']}")).json() == r.json()
 
 

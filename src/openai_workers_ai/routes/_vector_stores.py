@@ -33,7 +33,7 @@ POLL_AFTER_MS = 250
 def store_object(row: StoreRow, counts: Counts, usage: int, now: int) -> dict[str, Any]:
     """OpenAI's ``vector_store`` object."""
     status = "expired" if row.expired(now) else "in_progress" if counts.in_progress else "completed"
-    store: dict[str, Any] = {
+    return {
         "id": row.id,
         "object": "vector_store",
         "created_at": row.created_at,
@@ -42,13 +42,13 @@ def store_object(row: StoreRow, counts: Counts, usage: int, now: int) -> dict[st
         "usage_bytes": usage,
         "file_counts": counts.as_dict(),
         "status": status,
+        # null when unset, as OpenAI sends it (the spec has no null for it; its recorded answers do)
+        "expires_after": None if row.expires_after_days is None
+        else {"anchor": "last_active_at", "days": row.expires_after_days},
         "expires_at": row.expires_at,
         "last_active_at": row.last_active_at,
         "metadata": row.metadata,
     }
-    if row.expires_after_days is not None:  # the schema has no null for it: left out when unset
-        store["expires_after"] = {"anchor": "last_active_at", "days": row.expires_after_days}
-    return store
 
 
 def file_object(row: StoreFileRow) -> dict[str, Any]:
