@@ -99,6 +99,25 @@ async def test_the_service_tier_that_served_is_reported(client: httpx.AsyncClien
     assert {c["service_tier"] for c in chunks} == {"default"}
 
 
+async def test_system_fingerprint_is_null_and_present(client: httpx.AsyncClient) -> None:
+    """OpenAI sends ``system_fingerprint`` on every completion and every chunk, ``null`` where it has no
+    fingerprint to give (pydantic/pydantic-ai, tests/models/cassettes/test_openai/
+    test_openai_text_verbosity_chat_completions.yaml, recorded 2026-10-02: ``service_tier: default``,
+    ``system_fingerprint: null`` last; test_openai_moderation_stream.yaml, 2026-07: every chunk
+    ``…,"service_tier":"default","system_fingerprint":null,"choices":…``). Workers AI gives none."""
+    body = await ok(client)
+    assert list(body) == ["id", "object", "created", "model", "choices", "usage", "service_tier",
+                          "system_fingerprint"]
+    assert body["system_fingerprint"] is None
+    for options in (None, {"include_usage": True}):
+        fields = {} if options is None else {"stream_options": options}
+        chunks = await stream_chunks(client, "echo: a b", **fields)
+        for chunk in chunks:
+            assert list(chunk)[:7] == ["id", "object", "created", "model", "service_tier", "system_fingerprint",
+                                       "choices"]
+            assert chunk["system_fingerprint"] is None
+
+
 @pytest.mark.parametrize("options", [None, {"include_usage": True}, {"include_obfuscation": True}])
 async def test_chunks_carry_obfuscation_by_default(client: httpx.AsyncClient, options: Any) -> None:
     """OpenAI's chunk schema: the obfuscation field "is included by default and omitted when

@@ -20,7 +20,7 @@ def test_text_delta_fast_path_equals_full_chunk(text: str, include_usage: bool, 
     assert frame.startswith(b"data: ") and frame.endswith(b"\n\n")
     expected = {
         "id": "chatcmpl-x", "object": "chat.completion.chunk", "created": 123,
-        "model": "@cf/meta/llama-3.1-8b-instruct", "service_tier": "default",
+        "model": "@cf/meta/llama-3.1-8b-instruct", "service_tier": "default", "system_fingerprint": None,
         "choices": [{"index": 0, "delta": {"content": text}, "logprobs": None, "finish_reason": None}],
     }
     if include_usage:

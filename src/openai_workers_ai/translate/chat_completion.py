@@ -21,6 +21,10 @@ SERVICE_TIER = "default"
 actually used", which may differ from the one asked for). Workers AI has one, so it is OpenAI's standard one,
 ``default``, as its API reference's chat completion example answers a request that named none."""
 
+SYSTEM_FINGERPRINT = None
+"""The ``system_fingerprint`` a completion and each of its chunks carry: OpenAI sends the key always, ``null``
+where it has no fingerprint of the backend to give (its recordings of 2026); Workers AI gives none."""
+
 
 def tool_calls(pieces: list[ToolCallPiece]) -> list[dict[str, Any]] | None:
     """The ``tool_calls`` of a chat message (None when there are none)."""
@@ -64,7 +68,7 @@ def completion(completion_id: str, created: int, model: str, generated: Generate
         "choices": [{"index": i, "message": message(c, functions), "logprobs": None,
                      "finish_reason": reason_of(c.finish_reason, functions)}
                     for i, c in enumerate(generated.choices)],
-        "usage": usage_data(generated.usage), "service_tier": SERVICE_TIER,
+        "usage": usage_data(generated.usage), "service_tier": SERVICE_TIER, "system_fingerprint": SYSTEM_FINGERPRINT,
     }
 
 
@@ -99,7 +103,7 @@ class ChunkWriter:
     def __init__(self, completion_id: str, created: int, model: str, include_usage: bool,
                  functions: bool = False, obfuscate: bool = False) -> None:
         self.head = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model,
-                     "service_tier": SERVICE_TIER}
+                     "service_tier": SERVICE_TIER, "system_fingerprint": SYSTEM_FINGERPRINT}
         self.include_usage = include_usage
         self.functions = functions
         """The request sent the deprecated ``functions``: a call streams as ``delta.function_call``."""

@@ -222,9 +222,7 @@ class Choice(BaseModel):
     finish_reason: Literal["stop", "length", "tool_calls", "content_filter", "function_call"]
 
 
-class ChatCompletion(_OmitsNone):
-    _omit_if_none = ("system_fingerprint",)
-
+class ChatCompletion(BaseModel):
     id: str
     object: Literal["chat.completion"] = "chat.completion"
     created: int
@@ -233,4 +231,5 @@ class ChatCompletion(_OmitsNone):
     usage: CompletionUsage
     service_tier: Literal["default"] = "default"
     """The processing mode that served the request (``translate.chat_completion.SERVICE_TIER``)."""
-    system_fingerprint: str | None = None
+    system_fingerprint: None = None
+    """Always ``null``, and always sent, as OpenAI sends it where it has no fingerprint to give."""
