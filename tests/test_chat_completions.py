@@ -118,6 +118,19 @@ async def test_system_fingerprint_is_null_and_present(client: httpx.AsyncClient)
             assert chunk["system_fingerprint"] is None
 
 
+async def test_prompt_tokens_details_carry_cache_write_tokens(client: httpx.AsyncClient) -> None:
+    """OpenAI's usage names the prompt tokens written to its cache, 0 where none were: recordings of its
+    chat completions from 2026-08 on show ``"prompt_tokens_details":{"cached_tokens":0,"cache_write_tokens":0,
+    "audio_tokens":0}`` (pydantic/pydantic-ai, tests/models/cassettes/test_openai/
+    test_openai_text_verbosity_chat_completions.yaml, recorded 2026-10-02), and the spec (2026-08-21) and the
+    client (``PromptTokensDetails.cache_write_tokens``) have the field. Workers AI writes no prompt cache."""
+    details = (await ok(client))["usage"]["prompt_tokens_details"]
+    assert list(details) == ["cached_tokens", "cache_write_tokens", "audio_tokens"]
+    assert details["cache_write_tokens"] == 0
+    chunks = await stream_chunks(client, "echo: a b", stream_options={"include_usage": True})
+    assert chunks[-1]["usage"]["prompt_tokens_details"] == details
+
+
 @pytest.mark.parametrize("options", [None, {"include_usage": True}, {"include_obfuscation": True}])
 async def test_chunks_carry_obfuscation_by_default(client: httpx.AsyncClient, options: Any) -> None:
     """OpenAI's chunk schema: the obfuscation field "is included by default and omitted when

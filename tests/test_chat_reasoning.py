@@ -130,7 +130,7 @@ async def test_no_reasoning_zero_reasoning_tokens(client: httpx.AsyncClient) -> 
     # OpenAI sends the details always (its API reference's chat completion example), 0 without reasoning
     usage = (await client.post(URL, json=chat(PLAIN))).json()["usage"]
     assert usage["completion_tokens_details"]["reasoning_tokens"] == 0
-    assert usage["prompt_tokens_details"] == {"cached_tokens": 0, "audio_tokens": 0}
+    assert usage["prompt_tokens_details"] == {"cached_tokens": 0, "cache_write_tokens": 0, "audio_tokens": 0}
 
 
 async def test_a_reported_reasoning_count_is_kept() -> None:

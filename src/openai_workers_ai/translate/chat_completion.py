@@ -74,10 +74,11 @@ def completion(completion_id: str, created: int, model: str, generated: Generate
 
 def usage_data(u: Usage) -> dict[str, Any]:
     """A chat completion's ``usage``, as JSON data: with both details objects always, as OpenAI sends
-    them (its API reference's chat completion example); audio and predicted outputs are always 0."""
+    them (its API reference's chat completion example); audio, predicted outputs and prompt tokens written to
+    a cache (``cache_write_tokens``, in OpenAI's answers since 2026-08) are always 0."""
     return {"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens,
             "total_tokens": u.total_tokens,
-            "prompt_tokens_details": {"cached_tokens": u.cached_tokens, "audio_tokens": 0},
+            "prompt_tokens_details": {"cached_tokens": u.cached_tokens, "cache_write_tokens": 0, "audio_tokens": 0},
             "completion_tokens_details": {"reasoning_tokens": u.reasoning_tokens, "audio_tokens": 0,
                                           "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}}
 

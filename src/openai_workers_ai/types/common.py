@@ -100,6 +100,7 @@ class PromptTokensDetails(BaseModel):
     """A chat completion's ``prompt_tokens_details``, as OpenAI sends it."""
 
     cached_tokens: int = 0
+    cache_write_tokens: int = 0
     audio_tokens: int = 0
 
 
