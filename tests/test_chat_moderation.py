@@ -51,15 +51,19 @@ async def test_without_moderation_there_is_none(client: httpx.AsyncClient) -> No
     assert "moderation" not in body
 
 
-async def test_a_stream_has_a_moderation_chunk_before_usage_and_stores_it(client: httpx.AsyncClient) -> None:
+async def test_a_stream_ends_with_its_moderation_chunk_and_stores_it(client: httpx.AsyncClient) -> None:
     """The chunk schema: moderation is "Present on the moderation chunk when moderated completions are
-    requested"; the usage chunk stays the last one."""
+    requested". OpenAI sends it last, after the usage chunk, with ``usage: null`` (pydantic/pydantic-ai,
+    tests/models/cassettes/test_openai/test_openai_moderation_stream.yaml, gpt-5, 2026-07: the finish chunk,
+    the usage chunk, then ``"choices":[],"moderation":{…},"usage":null``, then ``[DONE]``)."""
     r = await client.post(URL, json=body_of("echo: a bomb", stream=True, store=True,
                                             stream_options={"include_usage": True}))
     chunks = chat_chunks(r)
     [moderated] = [c for c in chunks if c.get("moderation")]
-    assert moderated["choices"] == [] and moderated["usage"] is None and chunks[-2] is moderated
-    assert chunks[-1]["usage"]["completion_tokens"] > 0
+    assert moderated["choices"] == [] and moderated["usage"] is None and chunks[-1] is moderated
+    assert list(moderated)[6:] == ["choices", "moderation", "usage", "obfuscation"]
+    assert chunks[-2]["choices"] == [] and chunks[-2]["usage"]["completion_tokens"] > 0
+    assert chunks[-3]["choices"][0]["finish_reason"] == "stop"
     assert flags(moderated["moderation"]["input"]) == [True] and flags(moderated["moderation"]["output"]) == [True]
     stored = (await client.get(f"{URL}/{chunks[0]['id']}")).json()
     assert stored["moderation"] == moderated["moderation"]

@@ -82,8 +82,8 @@ async def _frames(writer: ChunkWriter, events: AsyncIterator[Event], n: int,
                   moderate: Callable[[], Awaitable[dict[str, Any]]] | None = None) -> AsyncIterator[bytes]:
     """The choices' deltas as they come, each with its index, a choice's first one opened with its role: an
     answer that starts with a tool call opens with the call (``content: null``), as OpenAI's streams do;
-    any other with a chunk of its own (``content: ""``). Once every choice is done, the moderation chunk
-    (``moderate``: moderated completions) and the usage chunk (``include_usage``)."""
+    any other with a chunk of its own (``content: ""``). Once every choice is done, the usage chunk
+    (``include_usage``), then the moderation chunk (``moderate``: moderated completions), as OpenAI orders them."""
     opened = [False] * n
     async for event in events:
         if isinstance(event, Delta | Finish) and not opened[event.index]:
@@ -97,10 +97,10 @@ async def _frames(writer: ChunkWriter, events: AsyncIterator[Event], n: int,
         elif isinstance(event, Finish):
             yield writer.finish(event.reason, event.index)
         elif isinstance(event, Done):
-            if moderate is not None:
-                yield writer.moderation(await moderate())
             if writer.include_usage:
                 yield writer.usage(event.usage)
+            if moderate is not None:
+                yield writer.moderation(await moderate())
     yield SSE_DONE
 
 

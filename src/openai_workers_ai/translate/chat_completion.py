@@ -129,10 +129,10 @@ class ChunkWriter:
         """One chunk holding ``choices`` (and ``usage`` when the client asked for it; ``moderation`` on the
         moderation chunk); ``size`` is how many characters of text it carries (what its obfuscation pads)."""
         chunk: dict[str, Any] = {**self.head, "choices": choices}
+        if moderation is not None:  # before usage, as OpenAI's moderation chunk has it
+            chunk["moderation"] = moderation
         if self.include_usage:
             chunk["usage"] = usage
-        if moderation is not None:
-            chunk["moderation"] = moderation
         if self.obfuscate:
             chunk["obfuscation"] = padding(size).decode()
         # "replace": a lone surrogate (an upstream \\ud83d escape cut from its pair) must not crash the stream.
