@@ -273,6 +273,24 @@ async def test_every_answer_has_a_request_id_as_openais(backends: Backends) -> N
     assert len(set(seen)) == len(seen)
 
 
+async def test_openai_answers_name_the_api_version_and_processing_time(backends: Backends) -> None:
+    """OpenAI's answers carry ``openai-version: 2020-10-01`` and ``openai-processing-ms`` (an integer), a
+    stream's too (every recording of its traffic, e.g. pydantic/pydantic-ai's
+    tests/models/cassettes/test_openai/test_openai_text_verbosity_chat_completions.yaml, 2026-10-02, and
+    test_run_stream_sync_streams_real_model.yaml's event streams); Ollama's API sends neither."""
+    settings = Settings(access_token=("sk-one",))
+    async with make_client(backends, settings, authorization="Bearer sk-one") as c:
+        chat = {"model": "@cf/meta/llama-3.1-8b-instruct", "messages": [{"role": "user", "content": "echo: hi"}]}
+        for r in (await c.get("/v1/models"), await c.post("/v1/chat/completions", json=chat),
+                  await c.post("/v1/chat/completions", json={**chat, "stream": True}),
+                  await c.get("/v1/files/file-none"),
+                  await c.get("/v1/models", headers={"authorization": "Bearer wrong"})):
+            assert r.headers["openai-version"] == "2020-10-01", r.headers
+            assert re.fullmatch(r"\d+", r.headers["openai-processing-ms"]), r.headers
+        ollama = await c.get("/api/tags")
+        assert "openai-version" not in ollama.headers and "openai-processing-ms" not in ollama.headers
+
+
 async def test_every_answer_varies_by_origin(anon: httpx.AsyncClient) -> None:
     # CORSMiddleware's Vary: Origin, also on answers to clients that send no Origin (caches must not share them).
     for headers in ({"authorization": "Bearer sk-one"}, {"authorization": "Bearer sk-one", "origin": "https://app.example"}, {}):

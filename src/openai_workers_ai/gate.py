@@ -38,6 +38,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Callable
+from time import perf_counter
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
@@ -67,6 +68,11 @@ logger = logging.getLogger(__name__)
 LISTEN_AFTER = 0.05
 """Seconds after its body was read that a request starts listening for its client leaving: longer
 than the gateway's own work on a request, shorter than any model's answer."""
+
+OPENAI_VERSION = (b"openai-version", b"2020-10-01")
+"""The API version every answer of OpenAI's names (in every recording of its traffic, 2023 to 2026), beside
+``openai-processing-ms``: the milliseconds from the request's arrival to its answer's start (a stream's
+headers), as OpenAI's own count."""
 
 _LOOPBACK_ORIGIN = re.compile(r"^https?://(?:localhost|127\.0\.0\.1|\[::1\])(?::\d{1,5})?$", re.IGNORECASE)
 
@@ -116,12 +122,16 @@ class Gate:
             return
         started = complete = False
         request_id = ids.request_id()
+        openai = flavor_of(scope["path"]) == "openai"
+        arrived = perf_counter()
 
         async def respond(message: Message) -> None:
             nonlocal started, complete
             if message["type"] == "http.response.start":
                 started = True
                 message["headers"] = headers = [*message.get("headers", ()), (b"x-request-id", request_id.encode())]
+                if openai:
+                    headers += (OPENAI_VERSION, (b"openai-processing-ms", b"%d" % ((perf_counter() - arrived) * 1000)))
                 if cors is not None:
                     if origin is None and not any(name == b"vary" for name, _ in headers):
                         headers.append((b"vary", b"Origin"))  # what CORSMiddleware adds for a request no browser's
