@@ -88,6 +88,23 @@ async def test_gpt_image_defaults_to_b64_json(client: httpx.AsyncClient) -> None
                              "output_tokens": 0, "total_tokens": 1}
 
 
+@pytest.mark.parametrize(("quality", "reported"), [(None, "medium"), ("auto", "medium"), ("standard", "medium"),
+                                                 ("low", "low"), ("medium", "medium"), ("hd", "high")])
+async def test_gpt_image_reports_the_quality_it_drew_at(client: httpx.AsyncClient, quality: str | None,
+                                                        reported: str) -> None:
+    """OpenAI's GPT image answers always name the quality used (low, medium or high), ``auto`` or none asked
+    too (a gpt-image-1 answer to a request naming none: ``"background": "opaque", "data": […], "output_format":
+    "png", "quality": "high", "size": "1024x1024", "usage": {…}``, as a public project kept it, 2025-06), in
+    that order. FLUX.1 schnell draws at its default steps unless asked for high quality: medium."""
+    fields = {} if quality is None else {"quality": quality}
+    r = await client.post(GEN, json={"prompt": "x", "model": "gpt-image-1", **fields})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert_matches(body, "ImagesResponse")
+    assert list(body) == ["created", "background", "data", "output_format", "quality", "size", "usage"]
+    assert body["quality"] == reported
+
+
 async def test_url_stored_jpeg_and_other_mount(client: httpx.AsyncClient, app) -> None:  # noqa: ANN001
     r = await client.post(
         "/llm/openai/v1/images/generations", json={"prompt": "x", "model": "dall-e-3"},

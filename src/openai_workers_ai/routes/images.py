@@ -145,8 +145,10 @@ async def _respond(
             item["revised_prompt"] = revised_prompt
         data.append(item)
     body: dict[str, Any] = {"created": created, "data": data}
-    if extra is not None:
-        body.update(extra, output_format="jpeg" if extension == "jpg" else extension)
+    if extra is not None:  # in OpenAI's order: created, background, data, output_format, quality, size, usage
+        body = {"created": created, "background": extra["background"], "data": data,
+                "output_format": "jpeg" if extension == "jpg" else extension,
+                **{key: extra[key] for key in ("quality", "size", "usage") if key in extra}}
     return json_response(body)
 
 
@@ -154,6 +156,9 @@ def _gpt_image_fields(
     model_name: str | None, size: tuple[int, int], quality: str | None, prompt: str
 ) -> dict[str, Any] | None:
     """What OpenAI adds for GPT image models: ``background``, ``size``, ``quality``, ``usage`` (+ ``output_format``).
+
+    ``quality`` is the one drawn at, always named, as OpenAI's answers name it: ``auto``, ``standard`` or none
+    asked is ``medium`` (FLUX's default steps), ``hd`` is ``high`` (its most steps).
 
     Workers AI counts no tokens: ``usage`` is the prompt's estimate (4 characters a token), no image or
     output tokens."""
@@ -165,8 +170,8 @@ def _gpt_image_fields(
         "output_tokens": 0, "total_tokens": tokens}}
     if f"{size[0]}x{size[1]}" in ("1024x1024", "1024x1536", "1536x1024"):
         out["size"] = f"{size[0]}x{size[1]}"
-    if quality in ("low", "medium", "high", "xhigh", "max"):
-        out["quality"] = quality
+    out["quality"] = quality if quality in ("low", "medium", "high", "xhigh", "max") else \
+        "high" if quality == "hd" else "medium"
     return out
 
 
