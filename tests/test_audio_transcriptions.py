@@ -236,6 +236,24 @@ async def test_token_billed_models_report_tokens(client: httpx.AsyncClient, mode
         "text_tokens": 0, "audio_tokens": 42}
 
 
+@pytest.mark.parametrize("model", ["gpt-transcribe", "GPT-Transcribe-2026-03-01"])
+async def test_gpt_transcribe_reports_the_languages_it_heard(client: httpx.AsyncClient, model: str) -> None:
+    """The spec (2026-08-21) and the client's ``Transcription.languages`` / ``TranscriptionTextDoneEvent.languages``:
+    "The languages detected in the audio. Returned by `gpt-transcribe`. An empty array indicates that no language
+    could be reliably detected." — in the JSON answer and in the stream's done event; other names have none."""
+    r = await transcribe(client, make_wav(3.0, comment="lang=sv"), model=model)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert_matches(body, "CreateTranscriptionResponseJson")
+    assert body["languages"] == [{"code": "sv"}]
+    r = await transcribe(client, make_wav(3.0, comment="lang=fr"), model=model, stream="true")
+    done = [json.loads(line[6:]) for line in r.text.split("\n") if line.startswith("data: ")][-1]
+    assert_matches(done, "TranscriptTextDoneEvent")
+    assert done["type"] == "transcript.text.done" and done["languages"] == [{"code": "fr"}]
+    for other in ("whisper-1", "gpt-4o-transcribe"):
+        assert "languages" not in (await transcribe(client, make_wav(3.0), model=other)).json()
+
+
 @pytest.mark.parametrize("model", ["whisper-1", "@cf/openai/whisper-large-v3-turbo", "@cf/openai/whisper"])
 async def test_other_models_report_duration(client: httpx.AsyncClient, model: str) -> None:
     prompt = {"prompt": "x"} if model == "whisper-1" else {}  # @cf/openai/whisper takes none

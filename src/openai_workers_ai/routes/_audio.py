@@ -21,6 +21,7 @@ from ..types.audio import (
     DurationUsage,
     TokensUsage,
     Transcription,
+    TranscriptionLanguage,
     TranscriptionSegment,
     TranscriptionVerbose,
     TranscriptionWord,
@@ -82,9 +83,11 @@ def render(
     task: Literal["transcribe", "translate"],
     granularities: Sequence[str] | None = None,
     tokens: dict[str, Any] | None = None,
+    languages: list[dict[str, str]] | None = None,
 ) -> Response:
     """The transcript in OpenAI's ``response_format``: JSON objects, or text/plain bodies. A transcription's
-    ``json`` carries ``tokens`` as its usage when given (a token-billed model's), else the seconds of audio;
+    ``json`` carries ``tokens`` as its usage when given (a token-billed model's), else the seconds of audio, and
+    ``languages`` when given (``gpt-transcribe``'s);
     ``verbose_json``'s usage is always the seconds (its schema has no other)."""
     if fmt == "text":
         return PlainTextResponse(transcript.text + "\n")
@@ -96,7 +99,9 @@ def render(
     usage = DurationUsage(seconds=math.ceil(duration)) if task == "transcribe" else None
     if fmt == "json":
         shown = TokensUsage.model_validate(tokens) if tokens is not None else usage
-        return json_response(Transcription(text=transcript.text, usage=shown).model_dump(exclude_none=True))
+        heard = None if languages is None else [TranscriptionLanguage(**language) for language in languages]
+        return json_response(Transcription(text=transcript.text, languages=heard, usage=shown)
+                             .model_dump(exclude_none=True))
     wanted = granularities or ["segment"]
     verbose = TranscriptionVerbose(
         task=task,

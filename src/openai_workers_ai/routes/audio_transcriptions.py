@@ -57,15 +57,18 @@ async def create(request: Request) -> Response:
     if audio.billed_by_tokens(body.model):
         tokens = audio.token_usage(transcript.duration or 0.0, audio.text_guide(body.keywords or (), body.prompt),
                                    transcript.text)
+    languages = audio.detected_languages(body.model, transcript)
     if stream:
-        return sse_response(_events(transcript, tokens))
-    return render(transcript, body.response_format, "transcribe", body.timestamp_granularities, tokens)
+        return sse_response(_events(transcript, tokens, languages))
+    return render(transcript, body.response_format, "transcribe", body.timestamp_granularities, tokens, languages)
 
 
-async def _events(transcript: Transcript, usage: dict[str, Any] | None) -> AsyncIterator[bytes]:
+async def _events(transcript: Transcript, usage: dict[str, Any] | None,
+                  languages: list[dict[str, str]] | None = None) -> AsyncIterator[bytes]:
     """Workers AI's Whisper does not stream: the finished transcript, one delta per segment
     (one delta for it all when the segments do not add up to the text exactly). The done event
-    carries ``usage`` when the model is token-billed (its schema has no duration usage)."""
+    carries ``usage`` when the model is token-billed (its schema has no duration usage), and ``languages``
+    for ``gpt-transcribe``."""
     deltas = [s.text for s in transcript.segments if s.text]
     if deltas:
         deltas[0] = deltas[0].lstrip()
@@ -74,6 +77,8 @@ async def _events(transcript: Transcript, usage: dict[str, Any] | None) -> Async
     for delta in deltas:
         yield sse(dumps({"type": "transcript.text.delta", "delta": delta}, ensure_ascii=False))
     done: dict[str, Any] = {"type": "transcript.text.done", "text": transcript.text}
+    if languages is not None:
+        done["languages"] = languages
     if usage is not None:
         done["usage"] = usage
     yield sse(dumps(done, ensure_ascii=False))

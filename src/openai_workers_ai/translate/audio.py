@@ -241,6 +241,15 @@ def billed_by_tokens(model: str) -> bool:
     return SNAPSHOT.sub("", model.lower()) in TOKEN_BILLED
 
 
+def detected_languages(model: str, transcript: Transcript) -> list[dict[str, str]] | None:
+    """OpenAI's ``languages`` of a transcription, "Returned by `gpt-transcribe`" (the spec, the client's
+    ``Transcription``): the language the model heard, ``[]`` ("no language could be reliably detected") when it
+    reports none; None for the other names (the name the request used)."""
+    if SNAPSHOT.sub("", model.lower()) != "gpt-transcribe":
+        return None
+    return [{"code": transcript.language}] if transcript.language else []
+
+
 def token_usage(duration: float, guide: str, text: str) -> dict[str, Any]:
     """A token-billed transcription's ``usage``, estimated: audio tokens from the ``duration``
     (:data:`AUDIO_TOKENS_PER_SECOND`), text tokens from the ``guide`` (keywords and prompt) and output

@@ -77,8 +77,14 @@ class TokensUsage(BaseModel):
     total_tokens: int
 
 
+class TranscriptionLanguage(BaseModel):
+    code: str
+
+
 class Transcription(BaseModel):
     text: str
+    languages: list[TranscriptionLanguage] | None = None
+    """The languages heard: ``gpt-transcribe``'s only (``translate.audio.detected_languages``)."""
     usage: TokensUsage | DurationUsage | None = None
 
 
