@@ -215,6 +215,19 @@ async def test_reasoning_items_are_history_no_model_reads_back(client: httpx.Asy
     assert [m["role"] for m in simulator.calls[-1][1]["messages"]] == ["assistant", "user"]  # the chat path too
 
 
+async def test_assistant_history_without_a_type_is_taken(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    """The Vercel AI SDK's OpenAI provider (``@ai-sdk/openai``, its default Responses model) sends earlier assistant
+    turns as ``{role: "assistant", content: [{type: "output_text", text}]}``, no ``type: "message"`` (only other
+    hosts' providers set ``explicitMessageItemType``); OpenAI takes it as the assistant's message."""
+    await create(client, model=SCOUT, store=False, input=[
+        {"role": "system", "content": "Be terse."},
+        {"role": "user", "content": [{"type": "input_text", "text": "hi"}]},
+        {"role": "assistant", "content": [{"type": "output_text", "text": "hello"}]},
+        {"role": "user", "content": [{"type": "input_text", "text": "echo: again"}]}])
+    assert [(m["role"], m["content"]) for m in simulator.calls[-1][1]["messages"][1:]] == [
+        ("user", "hi"), ("assistant", "hello"), ("user", "echo: again")]
+
+
 async def test_a_configuration_update_sets_what_follows(client: httpx.AsyncClient, simulator: Simulator) -> None:
     """A ``configuration_update`` item (client 3.63's ``ResponseConfigurationUpdateItemParam``) changes
     ``reasoning.effort`` and / or ``text.format`` for the responses after it, each setting until a later update

@@ -474,6 +474,8 @@ async def test_what_openai_takes_is_taken(client: httpx.AsyncClient, fields: dic
                                   "content": [{"type": "output_text", "text": "hello"}]}, USER]}),
     (RESPONSES, {"input": [USER, {"type": "message", "role": "assistant", "id": "msg_1", "status": "completed",
                                   "content": [{"type": "output_text", "text": "hello", "annotations": []}]}]}),
+    (RESPONSES, {"input": [USER, {"role": "assistant", "content": [{"type": "output_text", "text": "hello"}]}, USER]}),
+    (ITEMS, {"items": [{"role": "assistant", "content": [{"type": "output_text", "text": "hello"}]}]}),
     # what OpenAI's client 3.63.0 sends that the spec predates (tests/spec/rules.py NEWER)
     (IMAGES, {"quality": "xhigh", "output_format": "gif", "complexity": "high", "frame_count": 4,
               "frame_duration_ms": 100, "svg": {"model": "x", "reasoning": {"effort": "low"}}}),

@@ -283,6 +283,12 @@ def _tag(options: list[Node]) -> tuple[str, dict[Any, Node]] | None:
     return name, {v: shared[0] if len(shared) == 1 else _shared(shared) for v, shared in by_value.items()}
 
 
+def _untold(options: list[Node], name: str) -> list[Node]:
+    """The options of a tagged union that do not require its tag ``name`` (an assistant message sent back
+    without its ``type``), which a value without the tag may still be."""
+    return [o for o in options if name not in _resolved(o).get("required", ())]
+
+
 _SHARED: dict[tuple[int, ...], Node] = {}
 
 
@@ -320,14 +326,16 @@ def _union(options: list[Node], value: Any, param: str) -> InvalidRequest | None
         if tag is not None:
             name, by_value = tag
             where = _where(param, name)
-            if name not in value:
+            if name in value:
+                chosen = by_value.get(value[name]) if isinstance(value[name], (str, int, float, bool)) else None
+                if chosen is None:
+                    return InvalidRequest(f"Invalid value: '{_shown(value[name])}'. Supported values are: "
+                                          f"{_quoted(list(by_value))}.", param=where, code="invalid_value")
+                return _error(chosen, value, param)
+            candidates = _untold(candidates, name)  # the options that may leave the tag out, if any
+            if not candidates:
                 return InvalidRequest(f"Missing required parameter: '{where}'.", param=where,
                                       code="missing_required_parameter")
-            chosen = by_value.get(value[name]) if isinstance(value[name], (str, int, float, bool)) else None
-            if chosen is None:
-                return InvalidRequest(f"Invalid value: '{_shown(value[name])}'. Supported values are: "
-                                      f"{_quoted(list(by_value))}.", param=where, code="invalid_value")
-            return _error(chosen, value, param)
     errors = []
     for option in candidates:
         found = _error(option, value, param)
@@ -609,9 +617,12 @@ def _union_test_for(options: list[Node], kind: str, python_type: type | None) ->
     if tag is not None:
         name, by_value = tag
         chosen = {v: _valid(option) for v, option in by_value.items()}
+        untold = [_valid(option) for option in _untold(candidates, name)]
 
         def tagged(value: Any) -> bool:
             told = value.get(name, _ABSENT)
+            if told is _ABSENT:
+                return any(test(value) for test in untold)
             test = chosen.get(told) if isinstance(told, (str, int, float, bool)) else None
             return test is not None and test(value)
 

@@ -188,9 +188,11 @@ RELAXED: tuple[tuple[str, tuple[str, ...], str], ...] = (
      "by default' in Responses); 'parameters' is nullable (a function that takes none)"),
     ("InputImageContent", ("detail",),
      "input_image.detail: the vision guide's input_image parts leave it out (it defaults to auto)"),
-    ("OutputMessage", ("id", "status"),
+    ("OutputMessage", ("id", "status", "type"),
      "an assistant message sent back as history: required as fields of the output object; as input the "
-     "gateway takes it without them, as hand-built histories send it (an id, when given, is kept)"),
+     "gateway takes it without them, as hand-built histories send it (an id, when given, is kept), and "
+     "without its type, as the Vercel AI SDK's OpenAI provider sends it ({role: 'assistant', content: "
+     "[{type: 'output_text', text}]}; only other hosts' providers set explicitMessageItemType)"),
     ("OutputTextContent", ("annotations", "logprobs"),
      "output_text parts sent back as history: what the model returned with the text, not input"),
 )
