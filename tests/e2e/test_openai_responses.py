@@ -47,6 +47,20 @@ def test_client_3_63_request_options(client: OpenAI) -> None:
     assert compacted.output
 
 
+def test_what_libraries_send_to_openai_as_the_client_sends_it(client: OpenAI) -> None:
+    """llama-index's OpenAIResponses passes its unset user on (``user=None``: the client sends "user": null), and
+    the Vercel AI SDK sends earlier assistant turns without ``type: "message"``: OpenAI takes both."""
+    response = client.responses.create(
+        model="gpt-4o-mini", user=None,  # type: ignore[arg-type]
+        input=[{"role": "user", "content": "hi"},
+               {"role": "assistant", "content": [{"type": "output_text", "text": "hello"}]},  # type: ignore[list-item]
+               {"role": "user", "content": "echo: again"}])
+    assert response.output_text == "again"
+    chat = client.chat.completions.create(model="gpt-4o-mini", user=None,  # type: ignore[arg-type]
+                                          messages=[{"role": "user", "content": "echo: chat"}])
+    assert chat.choices[0].message.content == "chat"
+
+
 def test_tools_round_trip_with_function_call_output(client: OpenAI) -> None:
     first = client.responses.create(model=SCOUT, input='call:get_weather {"city": "Paris"}',
                                     tools=[WEATHER])  # type: ignore[list-item]

@@ -179,6 +179,16 @@ NEWER: tuple[tuple[str, str, dict[str, Any], str], ...] = (
 )
 
 
+# (schema, dotted path, the keywords set, who sends it to OpenAI). What OpenAI takes that the spec refuses, as
+# the libraries built on it send it to OpenAI itself; applied as DOCUMENTED rows are.
+TAKEN: tuple[tuple[str, str, dict[str, Any], str], ...] = (
+    ("ModelResponseProperties", "user", {"type": ["string", "null"]},
+     "llama-index-llms-openai's OpenAIResponses sends 'user': null on every request unless given a user "
+     "(_get_model_kwargs: \"user\": self.user, None by default), against OpenAI itself in its own tests "
+     "(test_chat_with_api); chat completions share the property"),
+)
+
+
 # (definition, the keys its ``required`` lists that OpenAI does not require, why). The spec marks as
 # required what its SDKs always send (nullable fields the generated types must carry); OpenAI takes
 # requests without them, documents them as optional, and so does the gateway.
@@ -356,7 +366,7 @@ def derive() -> tuple[dict[str, Any], dict[str, Any]]:
         if not node["required"]:
             del node["required"]
     # Definitions first, so that a served request's own rule patches a copy that has them.
-    for schema, path, rule, _why in sorted((*DOCUMENTED, *NEWER), key=lambda d: d[0] in roots):
+    for schema, path, rule, _why in sorted((*DOCUMENTED, *NEWER, *TAKEN), key=lambda d: d[0] in roots):
         if rule:
             _patch(_at(roots[schema] if schema in roots else deriver.defs[schema], path, deriver.defs), rule)
     used: dict[str, Any] = {}
