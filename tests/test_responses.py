@@ -72,6 +72,56 @@ async def test_a_response_is_openais_object_and_is_stored(client: httpx.AsyncCli
     assert stored == response
 
 
+RECORDED_MEMBERS = {
+    "id", "object", "created_at", "status", "background", "completed_at", "error", "frequency_penalty",
+    "incomplete_details", "instructions", "max_output_tokens", "max_tool_calls", "model", "moderation", "output",
+    "parallel_tool_calls", "presence_penalty", "previous_response_id", "prompt_cache_key", "prompt_cache_retention",
+    "reasoning", "safety_identifier", "service_tier", "store", "temperature", "text", "tool_choice", "tool_usage",
+    "tools", "top_logprobs", "top_p", "truncation", "usage", "user", "metadata"}
+"""The members of every Response OpenAI sent in a capture of its traffic of 2026-09-17 (gpt-4o-mini: a plain
+response, its ``response.created`` / ``response.completed`` events, a queued background response), also in
+pydantic/pydantic-ai's ``tests/models/cassettes/test_openai_responses/`` (e.g. ``test_openai_responses_gpt_5_6_
+reasoning_off_keeps_sampling_params.yaml``, 2026-07): ``frequency_penalty`` / ``presence_penalty`` 0.0,
+``moderation``, ``user`` and (until generated) ``usage`` null, ``tool_usage`` at zero, and no ``conversation``
+unless the response belongs to one (``test_openai_conversation_id_streaming_provider_details.yaml``, 2026-04)."""
+TOOL_USAGE = {"image_gen": {"input_tokens": 0, "input_tokens_details": {"image_tokens": 0, "text_tokens": 0},
+                            "output_tokens": 0, "output_tokens_details": {"image_tokens": 0, "text_tokens": 0},
+                            "total_tokens": 0},
+              "web_search": {"num_requests": 0}}
+
+
+def assert_recorded_members(response: dict[str, Any], *, generated: bool, conversation: bool = False) -> None:
+    assert set(response) == RECORDED_MEMBERS | ({"conversation"} if conversation else set()), set(response) ^ RECORDED_MEMBERS
+    assert response["frequency_penalty"] == 0.0 and response["presence_penalty"] == 0.0
+    assert isinstance(response["frequency_penalty"], float) and isinstance(response["presence_penalty"], float)
+    assert response["moderation"] is None and response["tool_usage"] == TOOL_USAGE
+    assert (response["usage"] is not None) is generated
+    assert_matches(response, "Response")
+
+
+async def test_every_response_has_the_members_openai_sends(client: httpx.AsyncClient, db: SQLiteD1) -> None:
+    body = {"model": LLAMA, "input": "echo: hi"}
+    made = await create(client, **body)
+    assert_recorded_members(made, generated=True)
+    assert made["user"] is None
+    assert_recorded_members((await client.get(f"/v1/responses/{made['id']}")).json(), generated=True)
+    events = sse_events(await client.post("/v1/responses", json={**body, "stream": True}))
+    for event in events:
+        if "response" in event:
+            assert_recorded_members(event["response"], generated=event is events[-1])
+    queued = await create(client, **body, background=True)
+    assert queued["status"] == "queued"
+    assert_recorded_members(queued, generated=False)
+    assert_recorded_members((await client.get(f"/v1/responses/{queued['id']}")).json(), generated=False)
+    conversation = (await client.post("/v1/conversations", json={})).json()["id"]
+    within = await create(client, **body, conversation=conversation)
+    assert_recorded_members(within, generated=True, conversation=True)
+    assert within["conversation"] == {"id": conversation}
+    # A response stored before its echo held ``user``: null all the same
+    await db.prepare("UPDATE responses SET request = json_remove(request, '$.user') WHERE id = ?").bind(made["id"]).run()
+    assert (await client.get(f"/v1/responses/{made['id']}")).json()["user"] is None
+
+
 @pytest.mark.parametrize("body", [
     {"input": "echo: Hello there", "instructions": "Be brief.", "temperature": 1e-05, "top_p": 0.25},
     {"input": "echo: émoji ✓ \u2028 \"quoted\"", "metadata": {"k": "v"}, "user": "u-1", "store": False},
@@ -126,9 +176,10 @@ def test_response_json_is_the_response_objects() -> None:
                                       output_json=[json_bytes(item) for item in output],
                                       usage_json=None if made is None else json_bytes(made), **fields)
         assert parts == json_bytes(whole)
-    assert objects.response_json("resp_1", created_at=1, status="completed", model="m", echoed_json=b"{}",
+    assert objects.response_json("resp_1", created_at=1, status="completed", model="m", echoed_json=b'{"user":null}',
                                  output_json=[]) == json_bytes(
-        objects.response_object("resp_1", created_at=1, status="completed", model="m", echoed={}, output=[]))
+        objects.response_object("resp_1", created_at=1, status="completed", model="m", echoed={"user": None},
+                                output=[]))
 
 
 async def test_store_false_is_not_stored(client: httpx.AsyncClient, db: SQLiteD1) -> None:

@@ -57,8 +57,8 @@ async def test_the_input_and_output_are_scored_on_the_response(client: httpx.Asy
 
 async def test_without_moderation_there_is_none(client: httpx.AsyncClient, simulator: Simulator) -> None:
     body = (await client.post(URL, json={**body_of("echo: a bomb"), "moderation": None})).json()
-    assert "moderation" not in body and guard_calls(simulator) == []
-    assert "moderation" not in (await client.get(f"{URL}/{body['id']}")).json()
+    assert body["moderation"] is None and guard_calls(simulator) == []
+    assert (await client.get(f"{URL}/{body['id']}")).json()["moderation"] is None
 
 
 async def test_the_input_is_the_responses_own_input_items(client: httpx.AsyncClient, simulator: Simulator) -> None:
@@ -87,23 +87,23 @@ async def test_a_stream_carries_it_on_its_closing_event_only(client: httpx.Async
     # (in the background: OpenAI replays the streams of background responses only)
     r = await client.post(URL, json=body_of("echo: a bomb", stream=True, background=True))
     events = sse_events(r)
-    assert all("moderation" not in e.get("response", {}) for e in events[:-1])
+    assert all(e["response"]["moderation"] is None for e in events[:-1] if "response" in e)
     final = events[-1]
     assert final["type"] == "response.completed"
     moderation = final["response"]["moderation"]
     assert flagged(moderation["input"]) and flagged(moderation["output"])
     assert (await client.get(f"{URL}/{final['response']['id']}")).json()["moderation"] == moderation
     replayed = sse_events(await client.get(f"{URL}/{final['response']['id']}", params={"stream": "true"}))
-    assert "moderation" not in replayed[0]["response"] and replayed[-1]["response"]["moderation"] == moderation
+    assert replayed[0]["response"]["moderation"] is None and replayed[-1]["response"]["moderation"] == moderation
 
 
 async def test_a_response_that_fails_has_none(client: httpx.AsyncClient) -> None:
     """The model failing in the middle of a stream: ``response.failed``, without moderation (nothing to score
     the output of), and the stored response has none either."""
     events = sse_events(await client.post(URL, json=body_of("fail-mid:500", stream=True)))
-    assert events[-1]["type"] == "response.failed" and "moderation" not in events[-1]["response"]
+    assert events[-1]["type"] == "response.failed" and events[-1]["response"]["moderation"] is None
     stored = (await client.get(f"{URL}/{events[-1]['response']['id']}")).json()
-    assert stored["status"] == "failed" and "moderation" not in stored
+    assert stored["status"] == "failed" and stored["moderation"] is None
 
 
 def test_a_websocket_response_is_moderated(app: Any) -> None:
@@ -111,7 +111,7 @@ def test_a_websocket_response_is_moderated(app: Any) -> None:
             URL, headers={"authorization": f"Bearer {KEY}"}) as ws:
         ws.send_text(json.dumps({"type": "response.create", **body_of("echo: a bomb")}))
         while (event := json.loads(ws.receive_text()))["type"] != "response.completed":
-            assert "moderation" not in event.get("response", {})
+            assert event.get("response", {}).get("moderation") is None
         assert flagged(event["response"]["moderation"]["input"]) and flagged(event["response"]["moderation"]["output"])
 
 
@@ -124,7 +124,7 @@ async def test_an_incomplete_response_is_moderated_too(client: httpx.AsyncClient
 async def test_a_background_response_is_moderated_by_its_job(client: httpx.AsyncClient, app: Any,
                                                              jobs: InProcessJobs) -> None:
     queued = (await client.post(URL, json=body_of("echo: a bomb", background=True))).json()
-    assert queued["status"] == "queued" and "moderation" not in queued
+    assert queued["status"] == "queued" and queued["moderation"] is None
     assert await jobs.drain(app.state.ctx) == 1
     done = (await client.get(f"{URL}/{queued['id']}")).json()
     assert_matches(done, "Response")

@@ -31,6 +31,16 @@ from .responses import echo_tools, object_id
 
 Event = dict[str, Any]
 
+TOOL_USAGE: dict[str, Any] = {
+    "image_gen": {"input_tokens": 0, "input_tokens_details": {"image_tokens": 0, "text_tokens": 0},
+                  "output_tokens": 0, "output_tokens_details": {"image_tokens": 0, "text_tokens": 0},
+                  "total_tokens": 0},
+    "web_search": {"num_requests": 0},
+}
+"""A Response's ``tool_usage``: what OpenAI's hosted tools (image generation, web search) used, zero here, as
+OpenAI shows it when they were not used (in every Response and event it sends since mid-2026). Never mutated."""
+_TOOL_USAGE_JSON_MEMBER = b',"tool_usage":' + dumps(TOOL_USAGE, separators=(",", ":")).encode() + b',"usage":'
+
 
 def echo(req: CreateResponse) -> dict[str, Any]:
     """The request fields a Response echoes (OpenAI's defaults where the request left them out)."""
@@ -62,9 +72,8 @@ def echo(req: CreateResponse) -> dict[str, Any]:
         "top_logprobs": req.top_logprobs or 0,
         "top_p": 1.0 if req.top_p is None else req.top_p,
         "truncation": req.truncation or "disabled",
+        "user": req.user,  # null when not given, as OpenAI's Responses show it (its spec has no null)
     }
-    if req.user is not None:  # a string when given, else absent (the schema has no null)
-        echoed["user"] = req.user
     return echoed
 
 
@@ -86,16 +95,20 @@ def response_object(
     previous_response_id: str | None = None, conversation_id: str | None = None, background: bool = False,
     moderation: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """OpenAI's ``response`` object (``moderation``: a moderated response's results, once it ended)."""
+    """OpenAI's ``response`` object (``moderation``: a moderated response's results, once it ended; ``usage``:
+    null until the response is generated, as in OpenAI's ``response.created`` and a queued response)."""
     response = _head(response_id, created_at, status, model, error, incomplete_details, completed_at,
                      conversation_id, background)
+    if moderation is not None:  # only a moderated response's (null otherwise)
+        response["moderation"] = moderation
     response["output"] = output
+    response["presence_penalty"] = 0.0
     response["previous_response_id"] = previous_response_id
     response.update(echoed)
-    if usage is not None:  # absent until the response is generated (the schema has no null)
-        response["usage"] = usage
-    if moderation is not None:  # only a moderated response's
-        response["moderation"] = moderation
+    if "user" not in echoed:  # a response stored before the echo held its null
+        response["user"] = None
+    response["tool_usage"] = TOOL_USAGE
+    response["usage"] = usage
     return response
 
 
@@ -114,31 +127,35 @@ def response_json(
     previous = pydantic_json(previous_response_id)
     if head is None or previous is None:
         return None
-    parts = [head[:-1], b',"output":[', b",".join(output_json), b'],"previous_response_id":', previous]
+    parts = [head[:-1], b',"output":[', b",".join(output_json), b'],"presence_penalty":0.0,"previous_response_id":',
+             previous]
     if len(echoed_json) > 2:  # the echo's members: its JSON object's, without the braces
         parts += (b",", echoed_json[1:-1])
-    if usage_json is not None:
-        parts += (b',"usage":', usage_json)
-    parts.append(b"}")
+    parts += (_TOOL_USAGE_JSON_MEMBER, usage_json if usage_json is not None else b"null", b"}")
     return b"".join(parts)
 
 
 def _head(response_id: str, created_at: int, status: str, model: str, error: dict[str, Any] | None,
           incomplete_details: dict[str, Any] | None, completed_at: int | None, conversation_id: str | None,
           background: bool) -> dict[str, Any]:
-    """A response object's members before its ``output``, in OpenAI's order."""
-    return {
+    """A response object's members before its ``output``, in OpenAI's order (``conversation`` only when the
+    response belongs to one: OpenAI's Responses have no ``conversation`` member otherwise)."""
+    head: dict[str, Any] = {
         "id": response_id,
         "object": "response",
         "created_at": created_at,
         "status": status,
         "background": background,
         "completed_at": completed_at,
-        "conversation": {"id": conversation_id} if conversation_id else None,
-        "error": error,
-        "incomplete_details": incomplete_details,
-        "model": model,
     }
+    if conversation_id:
+        head["conversation"] = {"id": conversation_id}
+    head["error"] = error
+    head["frequency_penalty"] = 0.0
+    head["incomplete_details"] = incomplete_details
+    head["model"] = model
+    head["moderation"] = None
+    return head
 
 
 def outcome(reason: FinishReason | None) -> tuple[str, dict[str, Any] | None]:
@@ -429,9 +446,8 @@ def replay(response: dict[str, Any], shape: list[list[Any]] | None = None) -> li
     stream it had (:attr:`EventWriter.shape`), those very events, numbered as they were sent; without, one
     delta per item."""
     # Nothing made yet (the events are all built before any is sent: the writer's output would be whole by then)
-    start = {**response, "status": "in_progress", "output": [], "completed_at": None}
-    start.pop("usage", None)
-    start.pop("moderation", None)
+    start = {**response, "status": "in_progress", "output": [], "completed_at": None, "moderation": None,
+             "usage": None}
     if shape is not None and all(len(entry) == 1 or entry[1] < len(response["output"]) for entry in shape):
         return _shaped(response, start, shape)
     writer = EventWriter()
