@@ -570,7 +570,8 @@ async def test_obfuscation_is_random_and_never_stored(client: httpx.AsyncClient)
     (``GET …?stream=true``) of a response streamed with it follows its own ``include_obfuscation``."""
     pads = []
     for _ in range(2):  # (in the background: OpenAI replays the streams of background responses only)
-        events = sse_events(await client.post("/v1/responses", json={**REASONS, "stream": True, "background": True}))
+        events = sse_events(await client.post("/v1/responses", json={
+            **REASONS, "stream": True, "background": True, "stream_options": {"include_obfuscation": True}}))
         pads.append([e["obfuscation"] for e in events if "obfuscation" in e])
     assert pads[0] != pads[1] and len(pads[0]) == len(pads[1]) > 0
     url = f"/v1/responses/{events[-1]['response']['id']}"
@@ -579,21 +580,33 @@ async def test_obfuscation_is_random_and_never_stored(client: httpx.AsyncClient)
     assert "obfuscation" not in (await client.get(url)).text
 
 
-async def test_a_resumed_stream_carries_obfuscation_unless_the_client_declines(client: httpx.AsyncClient) -> None:
-    """The official client sends ``include_obfuscation`` as a query parameter of ``responses.retrieve(…,
-    stream=True)``; without it the replayed deltas carry ``obfuscation``, as streamed ones do."""
-    response = await in_background(client, **REASONS)
+async def test_a_background_stream_carries_obfuscation_only_when_asked(client: httpx.AsyncClient) -> None:
+    """OpenAI's background streams, and their replays (``GET …?stream=true``, with or without ``starting_after``),
+    have no ``obfuscation`` on their deltas: pydantic/pydantic-ai's ``tests/models/cassettes/test_openai_responses/
+    test_background_mode_streaming_vcr.yaml``, ``…_starting_after_vcr.yaml`` and ``…_continuation_vcr.yaml``
+    (2026-02, the official client asking nothing of it). Asked for (``stream_options.include_obfuscation``, the
+    ``include_obfuscation`` query parameter the official client sends), they carry it."""
+    events = sse_events(await client.post("/v1/responses", json={**REASONS, "stream": True, "background": True}))
+    assert any(e["type"].endswith(".delta") for e in events) and not any("obfuscation" in e for e in events)
+    response = events[-1]["response"]
     url = f"/v1/responses/{response['id']}"
-    kinds = obfuscated_kinds(sse_events(await client.get(url, params={"stream": "true"})))
+    for params in ({"stream": "true"}, {"stream": "true", "starting_after": "0"}):
+        replayed = (await client.get(url, params=params)).text
+        assert '.delta"' in replayed and "obfuscation" not in replayed
+    kinds = obfuscated_kinds(sse_events(await client.get(url, params={"stream": "true", "include_obfuscation": "true"})))
     assert kinds == {"response.reasoning_text.delta", "response.output_text.delta"}
     later = await client.get(url, params={"stream": "true", "starting_after": "3", "include_obfuscation": "true"})
     tail = [json.loads(line[6:]) for line in later.text.split("\n") if line.startswith("data: ")]
     assert obfuscated_kinds(checked(tail, first=4))
     official = AsyncOpenAI(base_url="http://testserver/v1", api_key=KEY, http_client=client, max_retries=0)
-    for include, carried in ((False, False), (True, True)):
-        stream = await official.responses.retrieve(response["id"], stream=True, include_obfuscation=include)
+    for include, carried in ((None, False), (False, False), (True, True)):
+        options = {} if include is None else {"include_obfuscation": include}
+        stream = await official.responses.retrieve(response["id"], stream=True, **options)
         deltas = [event async for event in stream if event.type.endswith(".delta")]
         assert deltas and all(hasattr(event, "obfuscation") is carried for event in deltas)
+    asked = sse_events(await client.post("/v1/responses", json={
+        **REASONS, "stream": True, "background": True, "stream_options": {"include_obfuscation": True}}))
+    assert obfuscated_kinds(asked) == kinds
 
 
 async def test_a_bad_boolean_or_integer_query_value_is_a_400_naming_it(client: httpx.AsyncClient) -> None:

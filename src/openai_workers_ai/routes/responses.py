@@ -58,9 +58,12 @@ async def create(request: Request) -> Response:
 
 
 def _obfuscated(body: CreateResponse) -> bool:
-    """Whether the delta events carry ``obfuscation``: OpenAI's default, unless
-    ``stream_options.include_obfuscation`` is false."""
-    return not (body.stream_options and body.stream_options.get("include_obfuscation") is False)
+    """Whether the delta events carry ``obfuscation``: as ``stream_options.include_obfuscation`` says; by default
+    a foreground stream's do and a background stream's do not, as in OpenAI's recorded streams (pydantic/pydantic-ai's
+    ``tests/models/cassettes/test_openai_responses/test_background_mode_streaming*_vcr.yaml``, 2026-02: no
+    ``obfuscation`` on a background stream's deltas, nor on its replays; a foreground stream's all have one)."""
+    asked = body.stream_options.get("include_obfuscation") if body.stream_options else None
+    return asked is True or (asked is None and not body.background)
 
 
 CLOSING = frozenset({*objects.CLOSING_EVENTS.values(), "error"})
@@ -139,8 +142,9 @@ goes on, to be retrieved)."""
 async def retrieve(request: Request) -> Response:
     include = includes(request, INCLUDABLE)
     stream = query_flag(request, "stream", False)
-    # the official client sends include_obfuscation=false (a query parameter here) to go without it
-    obfuscate = query_flag(request, "include_obfuscation", True)
+    # the official client sends include_obfuscation (a query parameter here) when asked to; without it, none: the
+    # replays are of background streams, whose deltas OpenAI sends without obfuscation (_obfuscated)
+    obfuscate = query_flag(request, "include_obfuscation", False)
     raw = request.query_params.get("starting_after", "-1")
     if not INTEGER.match(raw):
         raise InvalidRequest("Invalid value for 'starting_after': expected an integer.", param="starting_after")
