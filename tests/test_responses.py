@@ -122,6 +122,29 @@ async def test_every_response_has_the_members_openai_sends(client: httpx.AsyncCl
     assert (await client.get(f"/v1/responses/{made['id']}")).json()["user"] is None
 
 
+async def test_service_tier_and_reasoning_as_openai_echoes_them(client: httpx.AsyncClient, jobs: Any,
+                                                              app: Any) -> None:
+    """``service_tier`` is "auto" while a response waits or is generated, "default" once done (a capture of
+    api.openai.com of 2026-09-17: "service_tier flips from auto in response.created to default in
+    response.completed", and a queued background response's is "auto"; pydantic/pydantic-ai's
+    ``test_background_mode_vcr.yaml``, 2026-02, the same for a GET while queued / in progress / completed).
+    ``reasoning`` has ``context`` (null unless sent: ``{"context":null,"effort":null,"summary":null}`` for
+    gpt-4o-mini in that capture)."""
+    events = sse_events(await client.post("/v1/responses", json={"model": LLAMA, "input": "hi", "stream": True}))
+    assert [e["response"]["service_tier"] for e in events if "response" in e] == ["auto", "auto", "default"]
+    assert events[0]["response"]["reasoning"] == {"context": None, "effort": None, "summary": None}
+    queued = await create(client, input="hi", background=True)
+    assert queued["service_tier"] == "auto"
+    assert (await client.get(f"/v1/responses/{queued['id']}")).json()["service_tier"] == "auto"
+    await jobs.drain(app.state.ctx)
+    done = (await client.get(f"/v1/responses/{queued['id']}")).json()
+    assert done["status"] == "completed" and done["service_tier"] == "default"
+    made = await create(client, model="@cf/qwen/qwen3-30b-a3b-fp8", input="hi",
+                        reasoning={"context": "all_turns", "effort": "low"})
+    assert made["reasoning"] == {"context": "all_turns", "effort": "low", "summary": None}
+    assert (await client.get(f"/v1/responses/{made['id']}")).json()["reasoning"] == made["reasoning"]
+
+
 @pytest.mark.parametrize("body", [
     {"input": "echo: Hello there", "instructions": "Be brief.", "temperature": 1e-05, "top_p": 0.25},
     {"input": "echo: émoji ✓ \u2028 \"quoted\"", "metadata": {"k": "v"}, "user": "u-1", "store": False},

@@ -60,8 +60,8 @@ def echo(req: CreateResponse) -> dict[str, Any]:
         "parallel_tool_calls": True if req.parallel_tool_calls is None else req.parallel_tool_calls,
         "prompt_cache_key": req.prompt_cache_key,
         "prompt_cache_retention": req.prompt_cache_retention,
-        "reasoning": {"effort": reasoning.effort if reasoning is not None else None,
-                      "summary": reasoning.summary if reasoning is not None else None},
+        "reasoning": {"context": None, "effort": None, "summary": None} if reasoning is None else
+                     {"context": reasoning.context, "effort": reasoning.effort, "summary": reasoning.summary},
         "safety_identifier": req.safety_identifier,
         "service_tier": "default",
         "store": req.store is not False,
@@ -107,9 +107,14 @@ def response_object(
     response.update(echoed)
     if "user" not in echoed:  # a response stored before the echo held its null
         response["user"] = None
+    if status in _BEFORE_SERVICE:  # OpenAI's Responses say "auto" until a tier serves them, then "default"
+        response["service_tier"] = "auto"
     response["tool_usage"] = TOOL_USAGE
     response["usage"] = usage
     return response
+
+
+_BEFORE_SERVICE = frozenset({"queued", "in_progress"})
 
 
 def response_json(
@@ -447,7 +452,7 @@ def replay(response: dict[str, Any], shape: list[list[Any]] | None = None) -> li
     delta per item."""
     # Nothing made yet (the events are all built before any is sent: the writer's output would be whole by then)
     start = {**response, "status": "in_progress", "output": [], "completed_at": None, "moderation": None,
-             "usage": None}
+             "service_tier": "auto", "usage": None}
     if shape is not None and all(len(entry) == 1 or entry[1] < len(response["output"]) for entry in shape):
         return _shaped(response, start, shape)
     writer = EventWriter()

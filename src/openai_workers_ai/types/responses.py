@@ -39,6 +39,7 @@ class TextParam(Lenient):
 
 
 class ReasoningParam(Lenient):
+    context: Literal["auto", "current_turn", "all_turns"] | None = None  # echoed; no model here reads it
     effort: Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"] | None = None
     summary: Literal["auto", "concise", "detailed"] | None = None
     generate_summary: Literal["auto", "concise", "detailed"] | None = None
