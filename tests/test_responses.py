@@ -792,7 +792,7 @@ async def test_another_keys_response_is_a_404_but_admins_see_it(client: httpx.As
         error = error_of(await client.request(method, f"/v1/responses/{response['id']}{path}", headers=other), 404)
         assert error["param"] == "response_id"
     error = error_of(await client.post("/v1/responses", headers=other, json={
-        "model": LLAMA, "input": "hi", "previous_response_id": response["id"]}), 404)
+        "model": LLAMA, "input": "hi", "previous_response_id": response["id"]}), 400)  # as an unknown one
     assert error["code"] == "previous_response_not_found" and error["param"] == "previous_response_id"
     admin = {"authorization": f"Bearer {ADMIN_KEY}"}
     assert (await client.get(f"/v1/responses/{response['id']}", headers=admin)).json() == response
@@ -933,9 +933,13 @@ async def test_an_item_id_with_another_types_prefix_is_openais_400(client: httpx
 
 
 async def test_unknown_previous_response_and_conversation(client: httpx.AsyncClient) -> None:
+    """An unknown previous response is OpenAI's 400 (a capture of api.openai.com of 2026-09-17: HTTP 400,
+    ``{"message": "Previous response with id 'resp_000…' not found.", "type": "invalid_request_error", "param":
+    "previous_response_id", "code": "previous_response_not_found"}``), not a 404."""
     error = error_of(await client.post("/v1/responses", json={"model": LLAMA, "input": "hi",
-                                                              "previous_response_id": "resp_nope"}), 404)
-    assert error["code"] == "previous_response_not_found"
+                                                              "previous_response_id": "resp_nope"}), 400)
+    assert error == {"message": "Previous response with id 'resp_nope' not found.", "type": "invalid_request_error",
+                     "param": "previous_response_id", "code": "previous_response_not_found"}
     error = error_of(await client.post("/v1/responses", json={"model": LLAMA, "input": "hi",
                                                               "conversation": "conv_nope"}), 404)
     assert error["param"] == "conversation"

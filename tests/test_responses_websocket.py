@@ -72,7 +72,7 @@ def test_responses_over_a_websocket(app: Any, simulator: Simulator) -> None:
         error = ws_error(event)
         assert error["type"] == "invalid_request_error" and error["param"] == "stream"
         [event] = turn(ws, input="hi", previous_response_id="resp_unknown")
-        assert ws_error(event, 404)["code"] == "previous_response_not_found"
+        assert ws_error(event, 400)["code"] == "previous_response_not_found"
         # The body meets OpenAI's rules as over HTTP, the model answered first.
         [event] = turn(ws, input="hi", max_output_tokens=1)
         error = ws_error(event)
