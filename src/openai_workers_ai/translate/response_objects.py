@@ -145,22 +145,14 @@ def _head(response_id: str, created_at: int, status: str, model: str, error: dic
           background: bool) -> dict[str, Any]:
     """A response object's members before its ``output``, in OpenAI's order (``conversation`` only when the
     response belongs to one: OpenAI's Responses have no ``conversation`` member otherwise)."""
-    head: dict[str, Any] = {
-        "id": response_id,
-        "object": "response",
-        "created_at": created_at,
-        "status": status,
-        "background": background,
-        "completed_at": completed_at,
-    }
     if conversation_id:
-        head["conversation"] = {"id": conversation_id}
-    head["error"] = error
-    head["frequency_penalty"] = 0.0
-    head["incomplete_details"] = incomplete_details
-    head["model"] = model
-    head["moderation"] = None
-    return head
+        return {"id": response_id, "object": "response", "created_at": created_at, "status": status,
+                "background": background, "completed_at": completed_at, "conversation": {"id": conversation_id},
+                "error": error, "frequency_penalty": 0.0, "incomplete_details": incomplete_details, "model": model,
+                "moderation": None}
+    return {"id": response_id, "object": "response", "created_at": created_at, "status": status,
+            "background": background, "completed_at": completed_at, "error": error, "frequency_penalty": 0.0,
+            "incomplete_details": incomplete_details, "model": model, "moderation": None}
 
 
 def outcome(reason: FinishReason | None) -> tuple[str, dict[str, Any] | None]:
