@@ -100,9 +100,10 @@ def _sse(events: AsyncIterator[objects.Event], starting_after: int = -1, *, obfu
 
 
 def _not_found(response_id: str) -> NotFound:
-    # Only a well-formed id is a param at fault (``GET /responses/compact`` names no response).
-    return NotFound(f"Response with id '{response_id}' not found.",
-                    param="response_id" if RESPONSE_ID.match(response_id) else None)
+    # OpenAI's words, with neither param nor code: {"message": "Response with id 'resp_6838…' not found.", "type":
+    # "invalid_request_error", "param": null, "code": null} (the body of OpenAI's 404 as openai/openai-dotnet's and
+    # BerriAI/litellm's tests hold it)
+    return NotFound(f"Response with id '{response_id}' not found.")
 
 
 async def _row(request: Request) -> ResponseRow:
