@@ -426,6 +426,8 @@ async def test_streamed_tool_calls(client: httpx.AsyncClient) -> None:
     events = sse_events(r)
     done = [e for e in events if e["type"] == "response.function_call_arguments.done"]
     assert [json.loads(e["arguments"]) for e in done] == [{"city": "Paris"}, {"city": "Oslo"}]
+    # OpenAI's members (a gpt-5.4 stream of 2026-05 held in a public repository's tests; the client 3.63's type)
+    assert all(set(e) == {"type", "sequence_number", "item_id", "output_index", "arguments"} for e in done)
     assert [i["type"] for i in events[-1]["response"]["output"]] == ["function_call", "function_call"]
 
 

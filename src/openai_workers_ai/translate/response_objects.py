@@ -374,8 +374,11 @@ class EventWriter:
                 continue
             item["status"] = "completed"
             item["arguments"] = item["arguments"] or "{}"
+            # No ``name``: OpenAI sends none (a gpt-5.4 stream of 2026-05 in a public repository's tests:
+            # {"type":"response.function_call_arguments.done","arguments":…,"item_id":…,"output_index":0,
+            # "sequence_number":4}), nor does the official client 3.63 type one; the spec's copy is older.
             events.append(self.event("response.function_call_arguments.done", item_id=item["id"], output_index=index,
-                                     name=item["name"], arguments=item["arguments"]))
+                                     arguments=item["arguments"]))
             events.append(self.event("response.output_item.done", output_index=index, item=_copy(item)))
         return events
 
@@ -522,7 +525,7 @@ def _shaped(response: dict[str, Any], start: dict[str, Any], shape: list[list[An
         elif kind == "response.reasoning_text.done":
             event(kind, **at, content_index=0, text=whole)
         elif kind == "response.function_call_arguments.done":
-            event(kind, **at, name=item["name"], arguments=whole)
+            event(kind, **at, arguments=whole)
         else:  # a gateway tool's item's progress (response.file_search_call.searching …)
             event(kind, output_index=index, item_id=item["id"])
     if response["status"] in CLOSING_EVENTS:
