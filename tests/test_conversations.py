@@ -117,7 +117,7 @@ async def test_another_keys_conversation_is_a_404(client: httpx.AsyncClient) -> 
         assert r.status_code == 404, (method, suffix, r.text)
     r = await client.post("/v1/responses", headers=other, json={"model": LLAMA, "input": "hi",
                                                                 "conversation": conversation["id"]})
-    assert r.status_code == 404 and r.json()["error"]["param"] == "conversation"
+    assert r.status_code == 404 and r.json()["error"]["message"] == f"Conversation with id '{conversation['id']}' not found."
     admin = {"authorization": f"Bearer {ADMIN_KEY}"}
     assert (await client.get(path, headers=admin)).status_code == 200
 

@@ -200,6 +200,6 @@ def test_a_continuation_on_the_socket_still_checks_the_conversation(app: Any) ->
             error = ws_error(event)
             assert error["param"] == "previous_response_id" and "together" in error["message"]
             [event] = turn(ws, input="echo: injected", conversation=theirs["id"])
-            assert ws_error(event, 404)["code"] == "conversation_not_found"
+            assert ws_error(event, 404)["message"] == f"Conversation with id '{theirs['id']}' not found."
         listed = client.get(f"/v1/conversations/{theirs['id']}/items", headers=other).json()["data"]
         assert [item["content"][0]["text"] for item in listed] == ["theirs"]

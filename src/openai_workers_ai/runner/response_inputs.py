@@ -61,8 +61,9 @@ async def history(ctx: AppContext, previous_response_id: str | None, conversatio
         return History(chained, "previous_response_id")
     if conversation_id is not None:
         if await conversations.get(db, conversation_id, owner) is None:
-            raise NotFound(f"Conversation with id '{conversation_id}' not found.", param="conversation",
-                           code="conversation_not_found")
+            # OpenAI's 404 names neither param nor code (observed 2026-08-30, gpt-5.6-terra, a public repository's
+            # tests: {status: 404, param: null, code: null, message: "Conversation with id 'conv_…' not found."})
+            raise NotFound(f"Conversation with id '{conversation_id}' not found.")
         return History(await items.all_of(ctx.backends, conversation_id, ["item"]), "conversation")
     return History([], "input")
 
