@@ -31,18 +31,14 @@ test_openai_text_verbosity_chat_completions.yaml)."""
 @cache
 def _spec() -> dict[str, Any]:
     spec: dict[str, Any] = _nullable(json.loads(gzip.decompress(SPEC.read_bytes())))
-    schemas = spec["components"]["schemas"]
-    for schema, fields in RECORDED_NULLS.items():
-        for field in fields:
-            properties = schemas[schema]["properties"]
-            properties[field] = {"anyOf": [properties[field], {"type": "null"}]}
     return spec
 
 
 @cache
 def _as_recorded() -> dict[str, Any]:
     """The spec that replies are checked against: where OpenAI's own traffic contradicts its spec, made to say
-    what the traffic shows (a copy: the request rules, ``tests/spec/rules.py``, derive from the spec as it is).
+    what the traffic shows (a copy: the request rules, ``tests/spec/rules.py``, derive from the spec as it is):
+    :data:`RECORDED_NULLS`, and the Response's below.
 
     A Response's ``user`` and ``usage`` are null when not given / not yet generated: e.g. a ``response.created``
     event recorded 2026-09-17 (gpt-4o-mini, ``"usage":null,"user":null``) and pydantic/pydantic-ai's
@@ -50,6 +46,10 @@ def _as_recorded() -> dict[str, Any]:
     response: ``usage: null``, ``user: null``); the spec has neither null."""
     spec = copy.deepcopy(_spec())
     schemas = spec["components"]["schemas"]
+    for schema, fields in RECORDED_NULLS.items():
+        for field in fields:
+            recorded = schemas[schema]["properties"]
+            recorded[field] = {"anyOf": [recorded[field], {"type": "null"}]}
     user = schemas["ModelResponseProperties"]["properties"]["user"]
     schemas["ModelResponseProperties"]["properties"]["user"] = {"anyOf": [user, {"type": "null"}]}
     properties = schemas["Response"]["allOf"][2]["properties"]
