@@ -70,7 +70,7 @@ async def test_the_answer_comes_from_the_files_and_cites_them(client: httpx.Asyn
     assert part["annotations"] == [{"type": "file_citation", "file_id": ids["passwords.md"],
                                     "filename": "passwords.md", "index": len(ANSWER)}]
     assert response["tools"] == [{"type": "file_search", "vector_store_ids": [store_id], "filters": None,
-                                  "max_num_results": 10, "ranking_options": {"ranker": "auto",
+                                  "max_num_results": 20, "ranking_options": {"ranker": "auto",
                                                                              "score_threshold": 0.0}}]
     if stream:
         events = response["_events"]
@@ -94,6 +94,17 @@ async def test_the_answer_comes_from_the_files_and_cites_them(client: httpx.Asyn
         assert replayed[-1]["response"] == {k: v for k, v in response.items() if k != "_events"}
     stored = (await client.get(f"/v1/responses/{response['id']}")).json()
     assert stored["output"][-1]["content"][0] == part and call_of(stored)["results"] is None
+
+
+async def test_a_tool_without_max_num_results_finds_up_to_twenty(client: httpx.AsyncClient, app: Any) -> None:
+    """OpenAI's default for the Responses tool is 20 results (its echo in a recording of its traffic:
+    pydantic/pydantic-ai's test_openai_responses_model_file_search_tool_with_results.yaml, 2025-12), where the
+    store search endpoint's is 10."""
+    notes = {f"note-{i}.md": f"Note {i}: to reset a password, open Settings (step {i})." for i in range(25)}
+    store_id, _ = await store_with(client, app, notes)
+    response = await respond(client, input=QUESTION, tools=[file_search(store_id)], include=[RESULTS])
+    assert len(call_of(response)["results"]) == 20
+    assert response["tools"][0]["max_num_results"] == 20
 
 
 @pytest.mark.parametrize("stream", [False, True])

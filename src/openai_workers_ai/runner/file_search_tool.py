@@ -18,7 +18,7 @@ from ..errors import APIError, InvalidRequest, NotFound
 from ..repositories import assistants, threads, vector_stores
 from ..translate import file_search as tool
 from ..translate.citations import Source
-from ..translate.responses import object_id
+from ..translate.responses import FILE_SEARCH_MAX_RESULTS, object_id
 from ..types.responses import FileSearchTools, Item
 from ..types.runs import Run
 from ..types.vector_stores import Filter, RankingOptions
@@ -71,7 +71,7 @@ async def search(ctx: AppContext, options: Options, queries: Sequence[str], firs
 
 # ---- Responses ------------------------------------------------------------------------------------
 
-RESPONSES_MAX_RESULTS = 10
+RESPONSES_MAX_RESULTS = FILE_SEARCH_MAX_RESULTS
 
 
 def response_options(declared: Item, index: int) -> Options:

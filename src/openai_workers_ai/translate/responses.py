@@ -40,6 +40,10 @@ ROLES: dict[str, spec.Role] = {"user": "user", "system": "system", "developer": 
 PHASES = ("commentary", "final_answer")
 PREFIXES = {"message": "msg_", "function_call": "fc_", "function_call_output": "fco_", "reasoning": "rs_",
             "compaction": "cmp_", "file_search_call": "fs_", "configuration_update": "cfg_"}
+FILE_SEARCH_MAX_RESULTS = 20
+"""A Responses file_search tool's ``max_num_results`` when left out: what OpenAI echoes and searches for
+(pydantic/pydantic-ai's recording test_openai_responses_model_file_search_tool_with_results.yaml, 2025-12:
+a tool sent without it is echoed with ``max_num_results: 20``)."""
 ID_PREFIXES = {kind: PREFIXES[kind].rstrip("_") for kind in ("message", "function_call", "reasoning")}
 """What a sent item's id must begin with, by type (OpenAI's 400 ``invalid_id_prefix`` otherwise; the types
 whose rule OpenAI is seen to apply): the ids made here, without their ``_``."""
@@ -557,7 +561,8 @@ def echo_tools(tools: list[Item] | None) -> list[Item]:
             out.append({"type": "function", "name": tool.get("name"), "description": tool.get("description"),
                         "parameters": tool.get("parameters"), "strict": strict if isinstance(strict, bool) else True})
         elif tool.get("type") == "file_search":  # OpenAI's defaults filled in
-            out.append({**tool, "filters": tool.get("filters"), "max_num_results": tool.get("max_num_results", 10),
+            out.append({**tool, "filters": tool.get("filters"),
+                        "max_num_results": tool.get("max_num_results", FILE_SEARCH_MAX_RESULTS),
                         "ranking_options": {"ranker": "auto", "score_threshold": 0.0,
                                             **(tool.get("ranking_options") or {})}})
         else:
