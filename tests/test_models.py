@@ -76,9 +76,11 @@ async def test_retrieve_matches_list_entry(client: httpx.AsyncClient) -> None:
         assert (await client.get(f"/v1/models/{model_id}")).json() == listed[model_id]
 
 
-@pytest.mark.parametrize("name", ["gpt-9", "@cf/acme/not-in-catalog", "", "@cf/meta/llama-3.1-8b-instruct/extra"])
-async def test_retrieve_unknown(client: httpx.AsyncClient, name: str) -> None:
-    r = await client.get(f"/v1/models/{name}")
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+@pytest.mark.parametrize("name", ["gpt-9", "@cf/acme/not-in-catalog", "", "@cf/meta/llama-3.1-8b-instruct/extra",
+                                  "ft:gpt-4o-mini:acme:mine:abc123"])
+async def test_retrieve_or_delete_unknown(client: httpx.AsyncClient, method: str, name: str) -> None:
+    r = await client.request(method, f"/v1/models/{name}")
     assert r.status_code == 404, r.text
     assert_matches(r.json(), "ErrorResponse")
     assert r.json()["error"]["code"] == "model_not_found"
@@ -111,14 +113,6 @@ async def test_delete_a_served_model_is_refused(client: httpx.AsyncClient, name:
     assert error["type"] == "invalid_request_error" and error["param"] is None and error["code"] is None
     assert name.lower() in error["message"].lower()
     assert (await client.get(f"/v1/models/{name}")).status_code == 200  # still there
-
-
-@pytest.mark.parametrize("name", ["gpt-9", "ft:gpt-4o-mini:acme:mine:abc123", "@cf/acme/not-in-catalog", ""])
-async def test_delete_an_unknown_model(client: httpx.AsyncClient, name: str) -> None:
-    r = await client.delete(f"/v1/models/{name}")
-    assert r.status_code == 404, r.text
-    assert_matches(r.json(), "ErrorResponse")
-    assert r.json()["error"]["code"] == "model_not_found"
 
 
 async def test_wrong_method(client: httpx.AsyncClient) -> None:
