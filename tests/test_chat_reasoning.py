@@ -11,6 +11,7 @@ import pytest
 from openai_workers_ai.simulator import Simulator
 
 from .openapi import assert_matches
+from .responses_util import sse_events
 from .sse import chat_chunks
 
 URL = "/v1/chat/completions"
@@ -138,5 +139,36 @@ async def test_a_reported_reasoning_count_is_kept() -> None:
 
     raw = {"choices": [{"message": {"content": "x", "reasoning_content": "long thought"}}],
            "usage": {"prompt_tokens": 3, "completion_tokens": 40, "completion_tokens_details": {"reasoning_tokens": 37}}}
+    usage = parse_output(raw).usage
+    assert usage is not None and usage.reasoning_tokens == 37
+
+
+@pytest.mark.parametrize("content", ["echo: the answer is 42", "echo: ok", "call:get_weather {\"city\": \"Paris\"}"])
+@pytest.mark.parametrize("model", ["gpt-5-mini", OSS, QWEN3])
+async def test_reasoning_tokens_are_the_same_in_both_doors(client: httpx.AsyncClient, model: str, content: str) -> None:
+    # One rule for both doors: the reasoning's share of the completion; never all of it when the model
+    # also wrote text or a call.
+    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
+    chat_usage = (await client.post(URL, json=chat(model, content, tools=tools))).json()["usage"]
+    flat = [{"type": "function", "name": "get_weather", "parameters": {"type": "object"}}]
+    r = await client.post("/v1/responses", json={"model": model, "input": content, "tools": flat})
+    usage = r.json()["usage"]
+    assert usage["output_tokens"] == chat_usage["completion_tokens"]
+    reasoning = chat_usage["completion_tokens_details"]["reasoning_tokens"]
+    assert usage["output_tokens_details"]["reasoning_tokens"] == reasoning
+    assert 0 < reasoning < chat_usage["completion_tokens"]
+    chunks = await chunks_of(client, {**chat(model, content, tools=tools), "stream_options": {"include_usage": True}})
+    assert chunks[-1]["usage"]["completion_tokens_details"]["reasoning_tokens"] == reasoning
+    r = await client.post("/v1/responses", json={"model": model, "input": content, "tools": flat, "stream": True})
+    assert sse_events(r)[-1]["response"]["usage"] == usage
+
+
+async def test_a_reported_reasoning_count_in_a_response_is_kept() -> None:
+    from openai_workers_ai.workers_ai.outputs import parse_output
+
+    # gpt-oss given Responses input answers with a Response, whose usage says it as OpenAI's does
+    raw = {"output": [{"type": "reasoning", "content": [{"type": "reasoning_text", "text": "long thought"}]},
+                      {"type": "message", "content": [{"type": "output_text", "text": "x"}]}],
+           "usage": {"input_tokens": 3, "output_tokens": 40, "output_tokens_details": {"reasoning_tokens": 37}}}
     usage = parse_output(raw).usage
     assert usage is not None and usage.reasoning_tokens == 37

@@ -381,7 +381,7 @@ async def _answered(ctx: AppContext, plan: Plan) -> _Answer:
     choice = generated.choices[0]
     output = objects.output_items(choice)
     status, incomplete = objects.outcome(choice.finish_reason)
-    usage = objects.usage_object(generated.usage, objects.reasoning_tokens(output, generated.usage))
+    usage = objects.usage_object(generated.usage)
     answer = _Answer(status, output, usage, incomplete, ctx.now(), [pydantic_json(item) for item in output],
                      pydantic_json(usage))
     await _persist(ctx, plan, status, output, usage, incomplete, answer.completed_at, answer.output_json,
@@ -462,7 +462,7 @@ async def _execute(ctx: AppContext, plan: Plan, *, streaming: bool) -> AsyncIter
         moderated = None if scoring is None or plan.moderator is None else \
             await moderation.response_moderation(ctx, plan.moderator, scoring, writer.output)
         final = plan.response(status, writer.output, completed_at=ctx.now(), incomplete_details=incomplete,
-                              usage=objects.usage_object(usage, objects.reasoning_tokens(writer.output, usage)),
+                              usage=objects.usage_object(usage),
                               moderation=moderated)
         await _persist(ctx, plan, status, final["output"], final["usage"], incomplete, final["completed_at"],
                        moderation=moderated,

@@ -77,13 +77,13 @@ def echo(req: CreateResponse) -> dict[str, Any]:
     return echoed
 
 
-def usage_object(usage: Usage, reasoning_tokens: int = 0) -> dict[str, Any]:
-    """A Response's ``usage``."""
+def usage_object(usage: Usage) -> dict[str, Any]:
+    """A Response's ``usage`` (its reasoning tokens counted as a chat completion's are)."""
     return {
         "input_tokens": usage.prompt_tokens,
         "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
         "output_tokens": usage.completion_tokens,
-        "output_tokens_details": {"reasoning_tokens": min(reasoning_tokens, usage.completion_tokens)},
+        "output_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
         "total_tokens": usage.total_tokens,
     }
 
@@ -206,20 +206,6 @@ def output_items(choice: Choice) -> list[Item]:
     if choice.tool_calls:
         out += [function_call_item(piece) for piece in choice.tool_calls]
     return out
-
-
-def reasoning_tokens(items: list[Item], usage: Usage) -> int:
-    """The output tokens spent reasoning (Workers AI does not say: estimated from the text's share)."""
-    for item in items:
-        if item["type"] == "reasoning":
-            break
-    else:  # most answers: no reasoning
-        return 0
-    text = sum(len(p.get("text", "")) for i in items if i["type"] == "reasoning" for p in i["content"])
-    if not text:
-        return 0
-    total = text + sum(len(p.get("text", "")) for i in items if i["type"] == "message" for p in i["content"])
-    return usage.completion_tokens * text // total
 
 
 class EventWriter:

@@ -54,7 +54,7 @@ def _usage(raw: Any) -> Usage | None:
     completion = raw.get("completion_tokens", raw.get("output_tokens"))
     if not isinstance(prompt, int) or not isinstance(completion, int):
         return None
-    details = raw.get("completion_tokens_details")
+    details = raw.get("completion_tokens_details", raw.get("output_tokens_details"))
     reasoning = details.get("reasoning_tokens") if isinstance(details, dict) else None
     prompt_details = raw.get("prompt_tokens_details")  # e.g. {"cached_tokens": 0} on gemma-4's totals
     cached = prompt_details.get("cached_tokens") if isinstance(prompt_details, dict) else None

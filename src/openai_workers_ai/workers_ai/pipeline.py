@@ -47,6 +47,7 @@ from .spec import (
     ToolCallPiece,
     Usage,
     estimate_tokens,
+    reasoning_share,
 )
 from .stops import StopScanner, cut_at_stop
 
@@ -132,13 +133,14 @@ def _finish(call: ModelCall, upstream: str | None, usage: Usage, stopped: bool, 
     return "stop"
 
 
-def _usage(spec: ChatSpec, reported: Usage | None, produced: str, reasoning: str) -> Usage:
+def _usage(spec: ChatSpec, reported: Usage | None, produced: str, reasoning: str, called: int = 0) -> Usage:
     """Workers AI's counts when it reports them, else estimates (the prompt's from its text); reasoning
-    tokens estimated from the reasoning text when it reports none (never more than the completion)."""
+    tokens, when it reports none, the reasoning text's share of the completion (``called``: the
+    characters of the tool calls' arguments, written too)."""
     if reported is None:
         reported = Usage(estimate_tokens(spec.prompt_text()), estimate_tokens(produced + reasoning))
     if reasoning and not reported.reasoning_tokens:
-        estimate = min(estimate_tokens(reasoning), reported.completion_tokens)
+        estimate = reasoning_share(reported.completion_tokens, len(reasoning), len(produced) + called)
         reported = Usage(reported.prompt_tokens, reported.completion_tokens, estimate, reported.cached_tokens)
     return reported
 
@@ -154,7 +156,7 @@ def _choice(call: ModelCall, spec: ChatSpec, raw: dict[str, Any]) -> Choice:
     out = parse_output(raw)
     text, stopped = cut_at_stop(out.text, list(call.stop))
     text, tool_calls = _settled(spec, call, text, out.tool_calls)
-    usage = _usage(spec, out.usage, out.text, out.reasoning)
+    usage = _usage(spec, out.usage, out.text, out.reasoning, sum(len(c.arguments) for c in out.tool_calls))
     return Choice(text, out.reasoning, tool_calls, _finish(call, out.finish_reason, usage, stopped, bool(tool_calls)),
                   usage)
 
@@ -187,6 +189,7 @@ async def _stream(
     stopped = tools = False
     produced: list[str] = []
     thoughts: list[str] = []
+    called = 0  # characters of tool-call arguments
     async with aclosing(sse_events(raw)) as events:
         async for data in events:
             event = _event(data)
@@ -204,6 +207,7 @@ async def _stream(
             text, calls = _settled(spec, call, text, piece.tool_calls) if piece.tool_calls else (text, piece.tool_calls)
             tools = tools or bool(calls)
             if text or reasoning or calls:
+                called += sum(len(c.arguments) for c in calls)
                 produced.append(text)
                 thoughts.append(reasoning)
                 yield Delta(index, text, reasoning, calls)
@@ -214,7 +218,7 @@ async def _stream(
         if tail:
             produced.append(tail)
             yield Delta(index, tail)
-    usage = _usage(spec, None if stopped else (reported or chunked), "".join(produced), "".join(thoughts))
+    usage = _usage(spec, None if stopped else (reported or chunked), "".join(produced), "".join(thoughts), called)
     usages.append(usage)
     yield Finish(index, _finish(call, upstream_finish, usage, stopped, tools))
 

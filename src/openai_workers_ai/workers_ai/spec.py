@@ -191,6 +191,15 @@ def estimate_tokens(text: str) -> int:
     return (len(text) + 3) // 4
 
 
+def reasoning_share(completion_tokens: int, reasoning: int, visible: int) -> int:
+    """Of ``completion_tokens``, those spent reasoning when Workers AI does not say: the reasoning text's
+    share of what the model wrote (``reasoning`` and ``visible`` characters: the text and the tool calls'
+    arguments). Never all of it when the model also wrote something visible; the one rule of every door."""
+    if not reasoning or completion_tokens <= 0:
+        return 0
+    return completion_tokens * reasoning // (reasoning + visible)
+
+
 @dataclass(frozen=True, slots=True)
 class Usage:
     """Token counts."""
@@ -199,7 +208,7 @@ class Usage:
     completion_tokens: int
     reasoning_tokens: int = 0
     """Of ``completion_tokens``, those spent on reasoning (Workers AI's count when it reports one,
-    else estimated from the reasoning text as the rest is)."""
+    else :func:`reasoning_share`)."""
     cached_tokens: int = 0
     """Of ``prompt_tokens``, those served from the prompt cache (Workers AI's count when it reports one)."""
 
