@@ -201,3 +201,74 @@ async def test_strict_tool_parameters(client: httpx.AsyncClient) -> None:
     error = r.json()["error"]
     assert (error["param"], error["code"]) == ("tools[1].function.parameters", "invalid_function_parameters")
     assert error["message"].startswith("Invalid schema for function 'f'")
+
+
+# ---- json_object with the schema in the prompt --------------------------------------------------------
+# Programs that ask for json_object put the schema they want in the conversation; the simulator's answer
+# fits it, as a model's would. The prompts below are copied in shape from what the libraries send.
+
+USER_SCHEMA: dict[str, Any] = {
+    "$defs": {"Address": {"properties": {"city": {"title": "City", "type": "string"},
+                                         "zip": {"title": "Zip", "type": "string"}},
+                          "required": ["city", "zip"], "title": "Address", "type": "object"}},
+    "properties": {"name": {"title": "Name", "type": "string"}, "age": {"title": "Age", "type": "integer"},
+                   "address": {"$ref": "#/$defs/Address"}},
+    "required": ["name", "age", "address"], "title": "User", "type": "object"}
+
+
+def instructor_json(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """instructor's JSON mode (1.x, OpenAI-compatible providers): the schema, indented, in the system message."""
+    system = ("\nAs a genius expert, your task is to understand the content and provide\nthe parsed objects in json "
+              f"that match the following json_schema:\n\n\n{json.dumps(schema, indent=2)}\n\n"
+              "Make sure to return an instance of the JSON, not the schema itself\n")
+    return [{"role": "system", "content": system}, {"role": "user", "content": "Jason lives in Paris, 75001; he is 25."}]
+
+
+def langchain_json(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """LangChain's JSON / Pydantic output parsers' format instructions (title and type dropped): an example
+    schema, an object that is not one, then the real schema in a code block."""
+    reduced = {k: v for k, v in schema.items() if k not in ("title", "type")}
+    instructions = (
+        "The output should be formatted as a JSON instance that conforms to the JSON schema below.\n\n"
+        'As an example, for the schema {"properties": {"foo": {"title": "Foo", "description": "a list of strings", '
+        '"type": "array", "items": {"type": "string"}}}, "required": ["foo"]}\nthe object {"foo": ["bar", "baz"]} is '
+        'a well-formatted instance of the schema. The object {"properties": {"foo": ["bar", "baz"]}} is not '
+        f"well-formatted.\n\nHere is the output schema:\n```\n{json.dumps(reduced)}\n```")
+    return [{"role": "system", "content": "Answer the user query.\n" + instructions},
+            {"role": "user", "content": [{"type": "text", "text": "Jason lives in Paris, 75001; he is 25."}]}]
+
+
+@pytest.mark.parametrize("messages", [instructor_json(USER_SCHEMA), langchain_json(USER_SCHEMA)],
+                         ids=["instructor", "langchain"])
+@pytest.mark.parametrize("model", [CLASSIC, GLM, OSS, QWEN3])
+async def test_json_object_fits_a_schema_in_the_prompt(client: httpx.AsyncClient, model: str,
+                                                        messages: list[dict[str, Any]]) -> None:
+    body = {"model": model, "messages": messages, "response_format": {"type": "json_object"}}
+    value = valid((await ok(client, body))["choices"][0]["message"]["content"], USER_SCHEMA)
+    assert set(value) == {"name", "age", "address"} and set(value["address"]) == {"city", "zip"}
+    again = (await ok(client, body))["choices"][0]["message"]["content"]
+    assert json.loads(again) == value  # deterministic
+
+
+async def test_json_object_fits_a_schema_in_responses_instructions(client: httpx.AsyncClient) -> None:
+    # pydantic-ai's prompted output, through the Responses door (gpt-oss takes it as Responses input)
+    instructions = ("Always respond with a JSON object that's compatible with this schema:\n\n"
+                    f"{json.dumps(USER_SCHEMA)}\n\nDon't include any text or Markdown fencing before or after.\n")
+    r = await client.post("/v1/responses", json={"model": OSS, "instructions": instructions, "input": "Jason, 25.",
+                                                 "text": {"format": {"type": "json_object"}}})
+    assert r.status_code == 200, r.text
+    message = next(i for i in r.json()["output"] if i["type"] == "message")
+    valid(message["content"][0]["text"], USER_SCHEMA)
+
+
+@pytest.mark.parametrize("content", [
+    "Answer in JSON.",
+    'Answer in JSON like {"properties": {"foo": ["bar"]}}.',  # not a schema: a property that is no schema
+    'Answer in JSON for {"type": "object", "properties": {"n": {"type": "integer", "minimum": "x"}}}.',  # unreadable
+    'Answer in JSON: {"type": "string", "properties": {"n": {}}}',  # no object
+    "Answer in JSON: {" * 500,
+])
+async def test_json_object_without_a_schema_in_the_prompt_answers_answer(client: httpx.AsyncClient,
+                                                                          content: str) -> None:
+    body = await ok(client, chat(GLM, content, response_format={"type": "json_object"}))
+    assert list(json.loads(body["choices"][0]["message"]["content"])) == ["answer"]

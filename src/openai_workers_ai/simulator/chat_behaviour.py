@@ -19,8 +19,9 @@ Conventions (all deterministic; listed in the README):
 - **tool results**: when the conversation ends with other ``tool`` messages the model
   answers ``Tool results: <content>; <content>``.
 - **JSON mode** (``response_format`` json_object / json_schema, or ``guided_json``):
-  the answer is a JSON instance valid for the schema (json_object:
-  ``{"answer": "<the usual reply>"}``).
+  the answer is a JSON instance valid for the schema. json_object (or ``guided_json``
+  ``{"type": "object"}``): an instance of the schema the conversation's text gives
+  (``prompt_schema.py``), else ``{"answer": "<the usual reply>"}``.
 - **vision**: a request carrying images is answered ``I received <n> image(s):
   <media types>.`` (unless the last user message is an ``echo:``).
 - **reasoning** models think first: ``The user asks: <first words>. I will answer.``;
@@ -35,8 +36,9 @@ from json import dumps, loads
 from typing import Any
 
 from ..catalog import REASONING, ModelInfo
-from .failures import invalid_input
+from .failures import SimulatedFailure, invalid_input
 from .json_instance import instance
+from .prompt_schema import prompt_schema
 from .words import last_user_text, reply, tokens, truncate
 
 DEFAULT_MAX_TOKENS = 256
@@ -45,6 +47,8 @@ _TEXT_CALL = re.compile(r"^call-text:([A-Za-z0-9_.\-]+)\s*(.*)$")
 _SOURCE = re.compile(r"^\[(\d+)\] \S")
 _SENTENCE = re.compile(r"^(.+?[.!?])(?=\s|$)", re.S)
 FILE_SEARCH = "file_search"
+ANY_OBJECT = {"type": "object"}
+"""The schema a ``json_object`` request becomes for ``guided_json`` models."""
 
 
 @dataclass(slots=True)
@@ -211,6 +215,19 @@ def json_schema_of(inputs: dict[str, Any]) -> tuple[bool, Any]:
     return True, spec if isinstance(spec, dict) else {"type": "object"}
 
 
+def _prompted(inputs: dict[str, Any], seed: str) -> dict[str, Any] | None:
+    """An instance of the schema the conversation's text asks for, when it asks for one the simulator can
+    read (a prompt is no ``response_format``: a schema it cannot read is no 400, just not followed)."""
+    schema = prompt_schema(inputs)
+    if schema is None:
+        return None
+    try:
+        value = instance(schema, seed)
+    except SimulatedFailure:
+        return None
+    return value if isinstance(value, dict) else None
+
+
 def thinks(model: ModelInfo, inputs: dict[str, Any]) -> bool:
     """Whether the model reasons for these inputs (not when thinking is turned off)."""
     kwargs = inputs.get("chat_template_kwargs")
@@ -253,7 +270,10 @@ def decide(model: ModelInfo, inputs: dict[str, Any], prompt: str) -> Answer:
         answer.completion_tokens = tokens(answer.reasoning) + spent
         return answer
     if json_mode:
-        if schema is None:
+        prompted = _prompted(inputs, last) if schema is None or schema == ANY_OBJECT else None
+        if prompted is not None:
+            answer.value = prompted
+        elif schema is None:
             answer.value = {"answer": reply(inputs)}
         elif _search_schema(schema):
             answer.value = _arguments(FILE_SEARCH, schema, last)
