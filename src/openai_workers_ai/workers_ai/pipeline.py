@@ -156,7 +156,8 @@ def _choice(call: ModelCall, spec: ChatSpec, raw: dict[str, Any]) -> Choice:
     out = parse_output(raw)
     text, stopped = cut_at_stop(out.text, list(call.stop))
     text, tool_calls = _settled(spec, call, text, out.tool_calls)
-    usage = _usage(spec, out.usage, out.text, out.reasoning, sum(len(c.arguments) for c in out.tool_calls))
+    called = sum(len(c.arguments) for c in out.tool_calls) if out.tool_calls else 0
+    usage = _usage(spec, out.usage, out.text, out.reasoning, called)
     return Choice(text, out.reasoning, tool_calls, _finish(call, out.finish_reason, usage, stopped, bool(tool_calls)),
                   usage)
 
@@ -207,7 +208,8 @@ async def _stream(
             text, calls = _settled(spec, call, text, piece.tool_calls) if piece.tool_calls else (text, piece.tool_calls)
             tools = tools or bool(calls)
             if text or reasoning or calls:
-                called += sum(len(c.arguments) for c in calls)
+                if calls:
+                    called += sum(len(c.arguments) for c in calls)
                 produced.append(text)
                 thoughts.append(reasoning)
                 yield Delta(index, text, reasoning, calls)
