@@ -145,8 +145,51 @@ async def test_service_tier_and_reasoning_as_openai_echoes_them(client: httpx.As
     assert (await client.get(f"/v1/responses/{made['id']}")).json()["reasoning"] == made["reasoning"]
 
 
+async def test_penalties_reach_the_model_and_are_echoed(client: httpx.AsyncClient, simulator: Simulator) -> None:
+    """``frequency_penalty`` / ``presence_penalty``: OpenAI's Responses API takes them (TAKEN in tests/spec/rules.py);
+    passed to the model as chat completions pass them, and echoed as sent (0.0 when not: the recorded members)."""
+    response = await create(client, input="echo: again", frequency_penalty=0.5, presence_penalty=-1.25)
+    assert text_of(response) == "again"
+    inputs = simulator.calls[-1][1]
+    assert inputs["frequency_penalty"] == 0.5 and inputs["presence_penalty"] == -1.25
+    assert response["frequency_penalty"] == 0.5 and response["presence_penalty"] == -1.25
+    members = list(response)  # where OpenAI puts them, as when not sent
+    assert members.index("frequency_penalty") == members.index("error") + 1
+    assert members.index("presence_penalty") == members.index("output") + 1
+    assert (await client.get(f"/v1/responses/{response['id']}")).json() == response
+    one = await create(client, input="echo: one", presence_penalty=2)
+    assert one["presence_penalty"] == 2.0 and one["frequency_penalty"] == 0.0
+    assert "frequency_penalty" not in simulator.calls[-1][1]  # left to the model's default
+    events = sse_events(await client.post("/v1/responses", json={"model": LLAMA, "input": "echo: streamed",
+                                                                 "frequency_penalty": -2, "stream": True}))
+    assert {e["response"]["frequency_penalty"] for e in events if "response" in e} == {-2.0}
+    assert simulator.calls[-1][1]["frequency_penalty"] == -2
+
+
+@pytest.mark.parametrize(("body", "error"), [
+    ({"presence_penalty": "x"}, {"param": "presence_penalty", "code": "invalid_type"}),
+    ({"frequency_penalty": 2.5}, {"param": "frequency_penalty", "code": "decimal_above_max_value"}),
+    ({"presence_penalty": -3}, {"param": "presence_penalty", "code": "decimal_below_min_value"}),
+    # OpenAI's reasoning models refuse them (gpt-5.6-terra, 2026-08-30: no code): the models here that reason too
+    ({"model": "@cf/openai/gpt-oss-20b", "presence_penalty": 0.5},
+     {"param": "presence_penalty", "code": None,
+      "message": "Unsupported parameter: 'presence_penalty' is not supported with this model."}),
+    ({"model": "gpt-5.6-terra", "frequency_penalty": 0},
+     {"param": "frequency_penalty", "code": None,
+      "message": "Unsupported parameter: 'frequency_penalty' is not supported with this model."}),
+    ({"model": "@cf/qwen/qwq-32b", "frequency_penalty": 0.1}, {"param": "frequency_penalty", "code": None}),
+])
+async def test_bad_penalties_are_openais_400s(client: httpx.AsyncClient, simulator: Simulator,
+                                              body: dict[str, Any], error: dict[str, Any]) -> None:
+    calls = len(simulator.calls)
+    got = error_of(await client.post("/v1/responses", json={"model": LLAMA, "input": "hi", **body}), 400)
+    assert {k: got[k] for k in error} == error
+    assert len(simulator.calls) == calls
+
+
 @pytest.mark.parametrize("body", [
     {"input": "echo: Hello there", "instructions": "Be brief.", "temperature": 1e-05, "top_p": 0.25},
+    {"input": "echo: penalised", "frequency_penalty": 0.5, "presence_penalty": 1},
     {"input": "echo: émoji ✓ \u2028 \"quoted\"", "metadata": {"k": "v"}, "user": "u-1", "store": False},
     {"input": "echo: " + " ".join(["once upon a time by the sea"] * 8), "max_output_tokens": 16},  # incomplete
 ])

@@ -746,6 +746,19 @@ async def test_a_background_response_runs_with_the_requests_settings(
     assert "__settings" not in stored and stored["temperature"] == 1.0 and stored["user"] == "u-1"
 
 
+async def test_a_background_response_runs_with_the_requests_penalties(
+        client: httpx.AsyncClient, ctx: AppContext, runner_jobs: InProcessJobs, simulator: Simulator) -> None:
+    """The penalties are settings a job rebuilds its request from, as the foreground passes them to the model."""
+    response = await queue(client, "echo: penalised", frequency_penalty=0.75, presence_penalty=-0.5)
+    assert response["frequency_penalty"] == 0.75 and response["presence_penalty"] == -0.5
+    await runner_jobs.drain(ctx)
+    inputs = simulator.calls[-1][1]
+    assert inputs["frequency_penalty"] == 0.75 and inputs["presence_penalty"] == -0.5
+    stored = await status(client, response["id"])
+    assert stored["status"] == "completed"
+    assert stored["frequency_penalty"] == 0.75 and stored["presence_penalty"] == -0.5
+
+
 async def test_a_completion_window_is_kept_by_running_at_once(
         client: httpx.AsyncClient, ctx: AppContext, runner_jobs: InProcessJobs) -> None:
     """background_options (client 3.63.0): a 2h or 8h window is met by a response that starts at once."""

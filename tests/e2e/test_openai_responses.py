@@ -61,6 +61,19 @@ def test_what_libraries_send_to_openai_as_the_client_sends_it(client: OpenAI) ->
     assert chat.choices[0].message.content == "chat"
 
 
+def test_penalties_as_the_client_sends_them(client: OpenAI) -> None:
+    """The client has no penalty arguments for Responses: they go as ``extra_body``, as OpenAI takes them; a
+    reasoning model's 400 names the field."""
+    response = client.responses.create(model="gpt-4o-mini", input="echo: penalised",
+                                       extra_body={"frequency_penalty": 0.5, "presence_penalty": 0.25})
+    assert response.output_text == "penalised"
+    assert response.model_extra is not None
+    assert (response.model_extra["frequency_penalty"], response.model_extra["presence_penalty"]) == (0.5, 0.25)
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.responses.create(model="gpt-5.6-terra", input="hi", extra_body={"presence_penalty": 0.5})
+    assert caught.value.param == "presence_penalty"
+
+
 def test_tools_round_trip_with_function_call_output(client: OpenAI) -> None:
     first = client.responses.create(model=SCOUT, input='call:get_weather {"city": "Paris"}',
                                     tools=[WEATHER])  # type: ignore[list-item]

@@ -180,8 +180,16 @@ NEWER: tuple[tuple[str, str, dict[str, Any], str], ...] = (
 
 
 # (schema, dotted path, the keywords set, who sends it to OpenAI). What OpenAI takes that the spec refuses, as
-# the libraries built on it send it to OpenAI itself; applied as DOCUMENTED rows are.
+# the libraries built on it send it to OpenAI itself, or as OpenAI's own recorded answers show it takes it;
+# applied as DOCUMENTED rows are.
 TAKEN: tuple[tuple[str, str, dict[str, Any], str], ...] = (
+    *(("CreateResponse", penalty, {"anyOf": [{"type": ["number"], "minimum": -2, "maximum": 2}, {"type": ["null"]}]},
+        f"{penalty}: OpenAI's Responses API knows it and checks it as a number (a public repository's tests of "
+        f"OpenAI's error bodies, observed 2026-08-30 on gpt-5.6-terra: \"Invalid type for '{penalty}': expected a "
+        f"decimal, but got a string instead.\"; a valid value on that reasoning model: \"Unsupported parameter: "
+        f"'{penalty}' is not supported with this model.\", not \"Unknown parameter\"), and every Response it sends "
+        "has the member; the range is chat's (-2 to 2)")
+      for penalty in ("frequency_penalty", "presence_penalty")),
     ("ModelResponseProperties", "user", {"type": ["string", "null"]},
      "llama-index-llms-openai's OpenAIResponses sends 'user': null on every request unless given a user "
      "(_get_model_kwargs: \"user\": self.user, None by default), against OpenAI itself in its own tests "

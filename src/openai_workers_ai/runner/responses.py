@@ -176,7 +176,9 @@ async def prepare(ctx: AppContext, req: CreateResponse, *, owner: str, reader: s
     request_json = echo_json = None
     if response_id is None:  # checked when the request was made, not again when its job runs
         if settings is None:  # the stored request is the echo: its JSON, made once for the row and the reply
-            echo_json = pydantic_json(echoed)
+            # (with penalties, the reply is made whole: response_json places the echo's members in one run)
+            echo_json = (pydantic_json(echoed) if req.frequency_penalty is None and req.presence_penalty is None
+                         else None)
         request_json = echo_json or responses.stored_request(echoed, settings)
         _check_size(echoed, request_json)
     model = ctx.catalog.resolve(req.model or ctx.settings.default_model, task="text-generation")

@@ -74,6 +74,11 @@ def echo(req: CreateResponse) -> dict[str, Any]:
         "truncation": req.truncation or "disabled",
         "user": req.user,  # null when not given, as OpenAI's Responses show it (its spec has no null)
     }
+    # The penalties only when sent: a Response shows 0.0 for them otherwise (in its own places: response_object)
+    if req.frequency_penalty is not None:
+        echoed["frequency_penalty"] = req.frequency_penalty
+    if req.presence_penalty is not None:
+        echoed["presence_penalty"] = req.presence_penalty
     return echoed
 
 
@@ -104,7 +109,7 @@ def response_object(
     response["output"] = output
     response["presence_penalty"] = 0.0
     response["previous_response_id"] = previous_response_id
-    response.update(echoed)
+    response.update(echoed)  # (the penalties, when sent, replace the 0.0s where they are)
     if "user" not in echoed:  # a response stored before the echo held its null
         response["user"] = None
     if status in _BEFORE_SERVICE:  # OpenAI's Responses say "auto" until a tier serves them, then "default"
@@ -126,7 +131,8 @@ def response_json(
     """:func:`response_object`'s JSON (``json_bytes``'s bytes), put together from the JSON of its echoed
     fields, its output items and its usage as pydantic-core made them (:func:`~..replies.pydantic_json`: for
     the response's rows), rather than serialized again; its members in :func:`response_object`'s order. None
-    when the rest cannot be made so (then neither could the whole object's)."""
+    when the rest cannot be made so (then neither could the whole object's). Not for an echo with penalties
+    (:func:`echo`), whose members go elsewhere in the object."""
     head = pydantic_json(_head(response_id, created_at, status, model, error, incomplete_details, completed_at,
                                conversation_id, background))
     previous = pydantic_json(previous_response_id)

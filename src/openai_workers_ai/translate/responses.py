@@ -28,7 +28,7 @@ from dataclasses import replace
 from json import dumps, loads
 from typing import Any
 
-from ..catalog import ModelInfo
+from ..catalog import REASONING, ModelInfo
 from ..errors import InvalidRequest
 from ..ids import new_hex_id
 from ..types.common import MAX_CONTENT_PARTS
@@ -382,7 +382,8 @@ def chat_spec(req: Context, model: ModelInfo, items: Sequence[Item], wheres: Seq
     tools, choice = tools_of(req, gateway_tools)
     if type(req) is CreateResponse or isinstance(req, CreateResponse):  # (a pydantic class's isinstance is Python's)
         sampling = spec.Sampling(max_tokens=req.max_output_tokens or max_tokens, temperature=req.temperature,
-                                 top_p=req.top_p)
+                                 top_p=req.top_p, frequency_penalty=req.frequency_penalty,
+                                 presence_penalty=req.presence_penalty)
     else:
         sampling = spec.Sampling(max_tokens=max_tokens)
     turns = fit(turns, model, req.truncation or "disabled", sampling.max_tokens)
@@ -392,11 +393,22 @@ def chat_spec(req: Context, model: ModelInfo, items: Sequence[Item], wheres: Seq
     else:
         raise _bad("The response has no input: send 'input' (or a 'previous_response_id' / 'conversation' "
                    "with items).", "input")
+    if (sampling.frequency_penalty is not None or sampling.presence_penalty is not None) and model.supports(REASONING):
+        _check_penalties(sampling)
     return spec.ChatSpec(
         model=model, messages=tuple(turns), tools=tools, tool_choice=choice,
         parallel_tool_calls=req.parallel_tool_calls, output_format=output_format, sampling=sampling,
         reasoning_effort=effort, params=params, native_format="responses",
     )
+
+
+def _check_penalties(sampling: spec.Sampling) -> None:
+    """OpenAI's reasoning models take no penalties (its 400 on gpt-5.6-terra, observed 2026-08-30, without a
+    code): nor do the models here that reason (the catalog's ``reasoning``)."""
+    for name, value in (("frequency_penalty", sampling.frequency_penalty),
+                        ("presence_penalty", sampling.presence_penalty)):
+        if value is not None:
+            raise _bad(f"Unsupported parameter: '{name}' is not supported with this model.", name)
 
 
 def estimated_tokens(turns: Sequence[spec.Message]) -> int:

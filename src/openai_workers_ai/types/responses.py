@@ -73,6 +73,7 @@ def check_image_options(image: ImageOptions | None) -> None:
 
 Temperature = Annotated[float, Strict(), Field(ge=0, le=2)]
 TopP = Annotated[float, Strict(), Field(ge=0, le=1)]
+Penalty = Annotated[float, Strict(), Field(ge=-2, le=2)]
 
 
 class Context(Request):
@@ -103,6 +104,9 @@ class CreateResponse(Context):
 
     temperature: Temperature | None = None
     top_p: TopP | None = None
+    frequency_penalty: Penalty | None = None
+    """Passed to the model as chat completions pass it; echoed as sent (0.0 when not). A reasoning model's 400."""
+    presence_penalty: Penalty | None = None
     max_output_tokens: Annotated[int, Strict(), Field(ge=1)] | None = None
     max_tool_calls: Annotated[int, Strict(), Field(ge=1)] | None = None
     store: StrictBool | None = True
