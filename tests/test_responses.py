@@ -947,7 +947,7 @@ async def test_compact_keeps_the_user_messages_and_makes_an_item_that_feeds_back
     ({"input": "hi", "include": ["everything"]}, "include[0]", "everything"),
     ({"input": "hi", "previous_response_id": "resp_x", "conversation": "conv_y"}, "previous_response_id",
      "together"),
-    ({}, "input", "no input"),
+    ({}, "input", "Missing required parameter: 'input'."),
     ({"input": "hi", "reasoning": {"effort": "high"}}, "reasoning.effort", "not supported"),
     ({"input": "hi", "tools": [WEATHER], "model": "@cf/meta/llama-3.1-8b-instruct"}, "tools", "tools"),
     ({"input": "hi", "bogus": 1}, "bogus", "Unrecognized"),
@@ -957,6 +957,51 @@ async def test_bad_requests_are_400s_naming_the_param(client: httpx.AsyncClient,
     body.setdefault("model", LLAMA)
     error = error_of(await client.post("/v1/responses", json=body), 400)
     assert error["param"] == param and needle.lower() in error["message"].lower(), error
+
+
+NO_INPUT = {"message": "One of \"input\" or \"previous_response_id\" or 'prompt' or 'conversation' must be provided.",
+            "type": "invalid_request_error", "param": None, "code": "missing_required_parameter"}
+
+
+@pytest.mark.parametrize(("body", "error"), [
+    # OpenAI's (gpt-5.6-terra, observed 2026-08-30 in a public repository's tests of its error bodies), for an
+    # input left out, and one empty with nothing else to answer ([] or "": both, before the model's own 400s)
+    ({}, {"message": "Missing required parameter: 'input'.", "type": "invalid_request_error", "param": "input",
+          "code": "missing_required_parameter"}),
+    ({"input": []}, NO_INPUT),
+    ({"input": ""}, NO_INPUT),
+    ({"input": [], "model": "@cf/openai/gpt-oss-20b", "presence_penalty": 0.5}, NO_INPUT),
+    ({"input": "hi", "messages": [{"role": "user", "content": "hi"}]},
+     {"message": "Unsupported parameter: 'messages'. In the Responses API, this parameter has moved to 'input'. Try "
+                 "again with the new parameter. See the API documentation for more information: "
+                 "https://platform.openai.com/docs/api-reference/responses/create.",
+      "type": "invalid_request_error", "param": None, "code": "unsupported_parameter"}),
+    ({"input": "hi", "messages": None}, {"param": None, "code": "unsupported_parameter"}),
+    # summary's deprecated old name (in OpenAI's spec and client), which OpenAI refuses as unknown (also
+    # openai/openai-go#392, 2025-05, the same body)
+    ({"input": "hi", "reasoning": {"generate_summary": "concise"}},
+     {"message": "Unknown parameter: 'reasoning.generate_summary'.", "type": "invalid_request_error",
+      "param": "reasoning.generate_summary", "code": "unknown_parameter"}),
+])
+async def test_what_openai_refuses_is_refused_in_its_words(client: httpx.AsyncClient, simulator: Simulator,
+                                                           body: dict[str, Any], error: dict[str, Any]) -> None:
+    calls = len(simulator.calls)
+    got = error_of(await client.post("/v1/responses", json={"model": LLAMA, **body}), 400)
+    assert {k: got[k] for k in error} == error
+    assert len(simulator.calls) == calls
+
+
+async def test_an_empty_input_continues_a_chain_or_a_conversation(client: httpx.AsyncClient,
+                                                                  simulator: Simulator) -> None:
+    """Only an empty input with nothing before it is refused: with a previous response or a conversation, the
+    model reads what they hold."""
+    first = await create(client, input="echo: first")
+    await create(client, input=[], previous_response_id=first["id"])
+    assert [m["content"] for m in simulator.calls[-1][1]["messages"]] == ["echo: first", "first"]
+    conversation = (await client.post("/v1/conversations", json={"items": [
+        {"role": "user", "content": "echo: held"}]})).json()["id"]
+    await create(client, input="", conversation=conversation)
+    assert [m["content"] for m in simulator.calls[-1][1]["messages"]][0] == "echo: held"
 
 
 @pytest.mark.parametrize(("item", "prefix"), [

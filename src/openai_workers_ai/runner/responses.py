@@ -171,6 +171,8 @@ async def prepare(ctx: AppContext, req: CreateResponse, *, owner: str, reader: s
     A job passes the stored ``response_id`` and ``new_input``; a WebSocket passes ``cached``, the
     history it kept of its last response (used instead of reading the chain)."""
     check_request(req)
+    if new_input is None and not req.input and req.previous_response_id is None and req.conversation is None:
+        raise _no_input(req)
     echoed = objects.echo(req)
     settings = settings_of(req) if req.background else None
     request_json = echo_json = None
@@ -235,6 +237,15 @@ def _check_new_ids(past: list[Item], new: list[Item]) -> None:
         if item_id in seen:
             raise _duplicate(str(item_id))
         seen.add(item_id)
+
+
+def _no_input(req: CreateResponse) -> InvalidRequest:
+    """OpenAI's 400 for a request with nothing to answer (observed 2026-08-30 on gpt-5.6-terra, in a public
+    repository's tests of OpenAI's error bodies): ``input`` left out, or empty (``[]``, ``""``: param null)."""
+    if req.input is None:
+        return InvalidRequest("Missing required parameter: 'input'.", param="input", code="missing_required_parameter")
+    return InvalidRequest("One of \"input\" or \"previous_response_id\" or 'prompt' or 'conversation' must be "
+                          "provided.", code="missing_required_parameter")
 
 
 def _duplicate(item_id: str) -> InvalidRequest:

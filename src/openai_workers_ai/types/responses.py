@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, Strict, StrictBool, StrictStr, model_validator
+from pydantic import Field, Strict, StrictBool, StrictStr, field_validator, model_validator
 
 from ..errors import InvalidRequest
 from .common import Lenient, Metadata, Request
@@ -42,7 +42,15 @@ class ReasoningParam(Lenient):
     context: Literal["auto", "current_turn", "all_turns"] | None = None  # echoed; no model here reads it
     effort: Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"] | None = None
     summary: Literal["auto", "concise", "detailed"] | None = None
-    generate_summary: Literal["auto", "concise", "detailed"] | None = None
+    generate_summary: Any = None
+    """``summary``'s old name, in OpenAI's spec and client as deprecated, which OpenAI refuses as unknown (its 400 in
+    openai/openai-go#392, 2025-05, and on gpt-5.6-terra, observed 2026-08-30): sent, whatever its value, the same."""
+
+    @field_validator("generate_summary")
+    @classmethod
+    def _unknown(cls, _value: Any) -> None:
+        raise InvalidRequest("Unknown parameter: 'reasoning.generate_summary'.", param="reasoning.generate_summary",
+                             code="unknown_parameter")
 
 
 class ConversationRef(Lenient):
@@ -70,6 +78,12 @@ def check_image_options(image: ImageOptions | None) -> None:
                              "are sent images as given, without context compression (use 'auto' or 'disabled').",
                              param="image.context_compression")
 
+
+MOVED = ("Unsupported parameter: 'messages'. In the Responses API, this parameter has moved to 'input'. Try again "
+         "with the new parameter. See the API documentation for more information: "
+         "https://platform.openai.com/docs/api-reference/responses/create.")
+"""OpenAI's 400 for chat's ``messages`` sent to ``/v1/responses`` (param null; observed 2026-08-30 on gpt-5.6-terra,
+in a public repository's tests of OpenAI's error bodies)."""
 
 Temperature = Annotated[float, Strict(), Field(ge=0, le=2)]
 TopP = Annotated[float, Strict(), Field(ge=0, le=1)]
@@ -128,6 +142,13 @@ class CreateResponse(Context):
     access_programs: AccessPrograms | None = None
     background_options: BackgroundOptions | None = None
     image: ImageOptions | None = None
+    messages: Any = None
+    """Chat's field, never taken: sent (whatever its value), it is OpenAI's 400 saying it moved (:data:`MOVED`)."""
+
+    @field_validator("messages")
+    @classmethod
+    def _moved_to_input(cls, _value: Any) -> None:
+        raise InvalidRequest(MOVED, code="unsupported_parameter")
 
     @model_validator(mode="after")
     def _options_this_server_can_keep(self) -> CreateResponse:
