@@ -107,6 +107,19 @@ async def test_bad_conversations_are_400s(client: httpx.AsyncClient, body: dict[
     assert r.status_code == 400 and r.json()["error"]["param"] == param, r.text
 
 
+async def test_an_unknown_key_is_the_responses_apis_400(client: httpx.AsyncClient) -> None:
+    """The Conversations API words an unknown key as the Responses API does, not as chat completions does."""
+    conversation = await new_conversation(client)
+    path = f"/v1/conversations/{conversation['id']}"
+    for url, body in (("/v1/conversations", {"bogus": 1}), (path, {"metadata": None, "bogus": 1}),
+                      (f"{path}/items", {"items": [{"role": "user", "content": "x"}], "bogus": 1})):
+        r = await client.post(url, json=body)
+        assert r.status_code == 400, r.text
+        error = r.json()["error"]
+        assert error == {"message": "Unknown parameter: 'bogus'.", "type": "invalid_request_error", "param": "bogus",
+                         "code": "unknown_parameter"}, (url, error)
+
+
 async def test_another_keys_conversation_is_a_404(client: httpx.AsyncClient) -> None:
     conversation = await new_conversation(client, items=[{"role": "user", "content": "secret", "id": "msg_s"}])
     other = {"authorization": f"Bearer {OTHER_KEY}"}

@@ -911,6 +911,11 @@ async def test_compact_keeps_the_user_messages_and_makes_an_item_that_feeds_back
         {"type": "compaction", "encrypted_content": "c29tZXRoaW5n"}]}), 400)
     assert error["param"] == "input[0].encrypted_content"
     assert error_of(await client.post("/v1/responses/compact", json={"input": "x"}), 400)["param"] == "model"
+    # an unknown key in the Responses API's words (OpenAI's remote compaction: "Unknown parameter:
+    # 'prompt_cache_retention'.", code unknown_parameter, in a public repository's tests)
+    error = error_of(await client.post("/v1/responses/compact", json={"model": LLAMA, "input": "x", "bogus": 1}), 400)
+    assert (error["message"], error["param"], error["code"]) == ("Unknown parameter: 'bogus'.", "bogus",
+                                                                 "unknown_parameter")
 
 
 # ---- errors ------------------------------------------------------------------------------------
@@ -950,7 +955,7 @@ async def test_compact_keeps_the_user_messages_and_makes_an_item_that_feeds_back
     ({}, "input", "Missing required parameter: 'input'."),
     ({"input": "hi", "reasoning": {"effort": "high"}}, "reasoning.effort", "not supported"),
     ({"input": "hi", "tools": [WEATHER], "model": "@cf/meta/llama-3.1-8b-instruct"}, "tools", "tools"),
-    ({"input": "hi", "bogus": 1}, "bogus", "Unrecognized"),
+    ({"input": "hi", "bogus": 1}, "bogus", "Unknown parameter: 'bogus'."),
 ])
 async def test_bad_requests_are_400s_naming_the_param(client: httpx.AsyncClient, body: dict[str, Any], param: str,
                                                       needle: str) -> None:
@@ -977,6 +982,11 @@ NO_INPUT = {"message": "One of \"input\" or \"previous_response_id\" or 'prompt'
                  "https://platform.openai.com/docs/api-reference/responses/create.",
       "type": "invalid_request_error", "param": None, "code": "unsupported_parameter"}),
     ({"input": "hi", "messages": None}, {"param": None, "code": "unsupported_parameter"}),
+    # an unknown key, in the Responses API's words, not chat completions' ("Unrecognized request argument
+    # supplied: system", no code); also OpenAI's answer to o3-deep-research sent chat's 'system'
+    ({"input": "hi", "system": "be brief"},
+     {"message": "Unknown parameter: 'system'.", "type": "invalid_request_error", "param": "system",
+      "code": "unknown_parameter"}),
     # summary's deprecated old name (in OpenAI's spec and client), which OpenAI refuses as unknown (also
     # openai/openai-go#392, 2025-05, the same body)
     ({"input": "hi", "reasoning": {"generate_summary": "concise"}},

@@ -221,7 +221,7 @@ def validate(model: type[M], body: bytes | dict[str, Any], raw: Any = None) -> M
             return model.model_validate(body)
         result = model.model_validate_json(body or b"null")
     except ValidationError as exc:
-        raise invalid_request(exc, body) from None
+        raise invalid_request(exc, body, model) from None
     if isinstance(body, dict) or _maybe_not_finite(body):
         check_finite(result)
     return result
@@ -296,8 +296,10 @@ def _most_telling(errors: list[Any]) -> Any:
     return min(errors, key=lambda e: (e["type"].endswith("_type"), -len(e["loc"])))
 
 
-def invalid_request(exc: ValidationError, body: bytes | dict[str, Any] | None = None) -> InvalidRequest:
-    """The 400 for a validation failure, worded as OpenAI words it, with the ``param`` at fault."""
+def invalid_request(exc: ValidationError, body: bytes | dict[str, Any] | None = None,
+                    model: type[BaseModel] | None = None) -> InvalidRequest:
+    """The 400 for a validation failure, worded as OpenAI words it, with the ``param`` at fault (an unknown key in
+    the words of ``model``'s API: ``Request.UNKNOWN_PARAMETER``)."""
     errors = exc.errors(include_url=False)
     first = errors[0]
     if first["type"] in ("json_invalid", "model_type", "model_attributes_type") and not first["loc"]:
@@ -312,6 +314,8 @@ def invalid_request(exc: ValidationError, body: bytes | dict[str, Any] | None = 
         return InvalidRequest(f"Missing required parameter: '{param}'.", param=param,
                               code="missing_required_parameter")  # as spec_rules codes it
     if first["type"] == "extra_forbidden":
+        if getattr(model, "UNKNOWN_PARAMETER", False):
+            return InvalidRequest(f"Unknown parameter: '{param or ''}'.", param=param, code="unknown_parameter")
         return InvalidRequest(f"Unrecognized request argument supplied: {param or '(an empty name)'}", param=param)
     worded = _in_openai_words(first, param)
     if worded is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -23,6 +23,10 @@ class Request(BaseModel):
     """A request body: unknown top-level fields are rejected, as OpenAI does."""
 
     model_config = ConfigDict(extra="forbid")
+    UNKNOWN_PARAMETER: ClassVar[bool] = False
+    """How an unknown key is refused: chat completions' words (``Unrecognized request argument supplied: x``, no
+    code), as the older endpoints refuse it; True for the Responses and Conversations APIs' (``Unknown parameter:
+    'x'.``, code ``unknown_parameter``)."""
 
 
 class Lenient(BaseModel):

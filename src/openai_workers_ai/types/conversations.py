@@ -13,6 +13,7 @@ MAX_ITEMS = 20
 
 
 class CreateConversationBody(Request):
+    UNKNOWN_PARAMETER = True
     metadata: Metadata | None = None
     items: Annotated[list[dict[str, Any]], Field(max_length=MAX_ITEMS)] | None = None
     safety_identifier: str | None = None
@@ -20,11 +21,13 @@ class CreateConversationBody(Request):
 
 
 class UpdateConversationBody(Request):
+    UNKNOWN_PARAMETER = True
     metadata: Metadata | None
     """Required, and nullable as in OpenAI's spec: ``null`` clears it."""
 
 
 class CreateItemsBody(Request):
+    UNKNOWN_PARAMETER = True
     items: Annotated[list[dict[str, Any]], Field(max_length=MAX_ITEMS)]
 
 

@@ -93,6 +93,8 @@ Penalty = Annotated[float, Strict(), Field(ge=-2, le=2)]
 class Context(Request):
     """What decides a response's context: shared by create, ``input_tokens`` and ``compact``."""
 
+    UNKNOWN_PARAMETER = True
+
     model: str | None = None
     input: Input | None = None
     instructions: str | None = None
@@ -176,6 +178,8 @@ fit one Vectorize metadata filter (under 2,048 bytes of JSON), and each store co
 class FileSearchToolParam(Request):
     """A ``file_search`` entry of ``tools`` (the gateway runs the search: :mod:`..runner.file_search_tool`)."""
 
+    UNKNOWN_PARAMETER = True
+
     type: Literal["file_search"]
     vector_store_ids: Annotated[list[StrictStr], Field(max_length=MAX_SEARCHED_STORES)]
     max_num_results: Annotated[int, Strict(), Field(ge=1, le=50)] | None = None
@@ -185,6 +189,8 @@ class FileSearchToolParam(Request):
 
 class FileSearchTools(Request):
     """``tools`` with only its ``file_search`` entries checked (the others None), so errors name ``tools[i]…``."""
+
+    UNKNOWN_PARAMETER = True
 
     tools: list[FileSearchToolParam | None]
 
@@ -197,6 +203,8 @@ class TokenCountsBody(Context):
 
 class CompactBody(Request):
     """``POST /v1/responses/compact``: ``model`` is required."""
+
+    UNKNOWN_PARAMETER = True
 
     model: str
     input: Input | None = None
