@@ -145,6 +145,22 @@ async def test_service_tier_and_reasoning_as_openai_echoes_them(client: httpx.As
     assert (await client.get(f"/v1/responses/{made['id']}")).json()["reasoning"] == made["reasoning"]
 
 
+@pytest.mark.parametrize("body", [
+    {"reasoning": {"context": "auto", "effort": "low", "summary": "auto", "mode": "standard"}},
+    {"reasoning": {"mode": "some-newer-mode"}},  # the client's Union[str, Literal['standard', 'pro']]
+    {"text": {"format": {"type": "text"}, "verbosity": "low"}},
+    {"text": {"format": {"type": "json_object"}}, "input": "answer in json"},
+    {"text": {"format": {"type": "json_schema", "name": "s", "description": "d", "strict": True, "schema": {
+        "type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"], "additionalProperties": False}}}},
+    {"stream": True, "stream_options": {"include_obfuscation": False}},
+])
+async def test_every_key_the_clients_types_list_is_taken(client: httpx.AsyncClient, body: dict[str, Any]) -> None:
+    """Unknown keys inside reasoning, text, text.format and stream_options are refused; each key openai-python
+    3.63's Reasoning, ResponseTextConfigParam (its three format types) and StreamOptions list is still taken."""
+    r = await client.post("/v1/responses", json={"model": "@cf/qwen/qwen3-30b-a3b-fp8", "input": "hi", **body})
+    assert r.status_code == 200, r.text
+
+
 async def test_penalties_reach_the_model_and_are_echoed(client: httpx.AsyncClient, simulator: Simulator) -> None:
     """``frequency_penalty`` / ``presence_penalty``: OpenAI's Responses API takes them (TAKEN in tests/spec/rules.py);
     passed to the model as chat completions pass them, and echoed as sent (0.0 when not: the recorded members)."""
@@ -992,6 +1008,26 @@ NO_INPUT = {"message": "One of \"input\" or \"previous_response_id\" or 'prompt'
     ({"input": "hi", "reasoning": {"generate_summary": "concise"}},
      {"message": "Unknown parameter: 'reasoning.generate_summary'.", "type": "invalid_request_error",
       "param": "reasoning.generate_summary", "code": "unknown_parameter"}),
+    # an unknown key inside reasoning, text, text.format (a key another format type has: OpenAI's 400 for a text
+    # format's 'name' in public repositories' tests) and stream_options (gpt-5.6-terra, observed 2026-08-30)
+    ({"input": "hi", "reasoning": {"foo": 1}},
+     {"message": "Unknown parameter: 'reasoning.foo'.", "type": "invalid_request_error", "param": "reasoning.foo",
+      "code": "unknown_parameter"}),
+    ({"input": "hi", "text": {"foo": 1}},
+     {"message": "Unknown parameter: 'text.foo'.", "type": "invalid_request_error", "param": "text.foo",
+      "code": "unknown_parameter"}),
+    ({"input": "hi", "text": {"format": {"type": "json_schema", "name": "s", "schema": {}, "foo": 1}}},
+     {"message": "Unknown parameter: 'text.format.foo'.", "type": "invalid_request_error", "param": "text.format.foo",
+      "code": "unknown_parameter"}),
+    ({"input": "hi", "text": {"format": {"type": "text", "name": "s"}}},
+     {"message": "Unknown parameter: 'text.format.name'.", "type": "invalid_request_error", "param": "text.format.name",
+      "code": "unknown_parameter"}),
+    ({"input": "hi", "text": {"format": {"type": "json_object", "schema": {}}}},
+     {"message": "Unknown parameter: 'text.format.schema'.", "type": "invalid_request_error", "param": "text.format.schema",
+      "code": "unknown_parameter"}),
+    ({"input": "hi", "stream": True, "stream_options": {"foo": True}},
+     {"message": "Unknown parameter: 'stream_options.foo'.", "type": "invalid_request_error", "param": "stream_options.foo",
+      "code": "unknown_parameter"}),
 ])
 async def test_what_openai_refuses_is_refused_in_its_words(client: httpx.AsyncClient, simulator: Simulator,
                                                            body: dict[str, Any], error: dict[str, Any]) -> None:

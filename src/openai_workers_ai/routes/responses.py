@@ -62,7 +62,7 @@ def _obfuscated(body: CreateResponse) -> bool:
     a foreground stream's do and a background stream's do not, as in OpenAI's recorded streams (pydantic/pydantic-ai's
     ``tests/models/cassettes/test_openai_responses/test_background_mode_streaming*_vcr.yaml``, 2026-02: no
     ``obfuscation`` on a background stream's deltas, nor on its replays; a foreground stream's all have one)."""
-    asked = body.stream_options.get("include_obfuscation") if body.stream_options else None
+    asked = body.stream_options.include_obfuscation if body.stream_options is not None else None
     return asked is True or (asked is None and not body.background)
 
 

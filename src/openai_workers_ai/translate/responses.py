@@ -368,7 +368,7 @@ def chat_spec(req: Context, model: ModelInfo, items: Sequence[Item], wheres: Seq
     if req.instructions:
         turns.insert(0, spec.Message("system", req.instructions, where="instructions"))
     effort = req.reasoning.effort if req.reasoning else None
-    fmt = req.text.format if req.text else None
+    fmt: TextFormat | None = req.text.format if req.text else None
     params = PARAMS
     for item, where in zip(items, wheres, strict=True):  # the last update of each setting holds
         if item.get("type") == "configuration_update":

@@ -29,6 +29,13 @@ class Request(BaseModel):
     'x'.``, code ``unknown_parameter``)."""
 
 
+class Closed(BaseModel):
+    """A nested request object whose unknown keys are refused, as the Responses API refuses them
+    (``Unknown parameter: 'reasoning.foo'.``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 class Lenient(BaseModel):
     """A nested request object: unknown keys are ignored."""
 

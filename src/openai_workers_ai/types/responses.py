@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, Strict, StrictBool, StrictStr, field_validator, model_validator
+from pydantic import ConfigDict, Field, Strict, StrictBool, StrictStr, field_validator, model_validator
 
 from ..errors import InvalidRequest
-from .common import Lenient, Metadata, Request
+from .common import Closed, Lenient, Metadata, Request
 from .moderations import ModerationParam
 from .vector_stores import AnyFilter, RankingOptions
 
@@ -33,15 +33,40 @@ class TextFormat(Lenient):
     strict: StrictBool | None = None
 
 
-class TextParam(Lenient):
-    format: TextFormat | None = None
+_JSON_SCHEMA_ONLY = ("name", "schema", "description", "strict")
+
+
+class TextFormatParam(TextFormat):
+    """A request's ``text.format``: a key its ``type`` does not have is OpenAI's 400 (``Unknown parameter:
+    'text.format.name'.`` for a ``text`` format with a name; the client's three format types list no others)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="after")
+    def _keys_of_its_type(self) -> TextFormatParam:
+        if self.type != "json_schema" and (sent := self.model_fields_set.difference(("type",))):
+            key = next(k for k in _JSON_SCHEMA_ONLY if k in sent or f"{k}_" in sent)
+            raise InvalidRequest(f"Unknown parameter: 'text.format.{key}'.", param=f"text.format.{key}",
+                                 code="unknown_parameter")
+        return self
+
+
+class TextParam(Closed):
+    format: TextFormatParam | None = None
     verbosity: Literal["low", "medium", "high"] | None = None
 
 
-class ReasoningParam(Lenient):
+class StreamOptions(Closed):
+    include_obfuscation: StrictBool | None = None
+
+
+class ReasoningParam(Closed):
     context: Literal["auto", "current_turn", "all_turns"] | None = None  # echoed; no model here reads it
     effort: Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"] | None = None
     summary: Literal["auto", "concise", "detailed"] | None = None
+    mode: str | None = None
+    """The client's (3.63) ``Union[str, Literal['standard', 'pro']]`` ('Controls the reasoning execution mode');
+    taken, and changes nothing here."""
     generate_summary: Any = None
     """``summary``'s old name, in OpenAI's spec and client as deprecated, which OpenAI refuses as unknown (its 400 in
     openai/openai-go#392, 2025-05, and on gpt-5.6-terra, observed 2026-08-30): sent, whatever its value, the same."""
@@ -128,7 +153,7 @@ class CreateResponse(Context):
     store: StrictBool | None = True
     background: StrictBool | None = False
     stream: StrictBool | None = False
-    stream_options: dict[str, Any] | None = None
+    stream_options: StreamOptions | None = None
     metadata: Metadata | None = None
     user: str | None = None
     safety_identifier: str | None = None
