@@ -416,13 +416,18 @@ def test_documented_rules_are_in_the_derived_rules() -> None:
                 assert f"'{key}': {value!r}" in text, (schema, key)
 
 
+def _derived_node(schema: str, path: Any, why: str) -> Any:
+    """The derived rules' node a NEWER or TAKEN row names (its schema served, its reason given)."""
+    assert why and (schema in derivation.SCHEMAS or schema in spec_rules.DEFS), schema
+    root = json.loads(json.dumps(spec_rules.SCHEMAS[schema] if schema in spec_rules.SCHEMAS
+                                 else spec_rules.DEFS[schema]))
+    return derivation._at(root, path, json.loads(json.dumps(spec_rules.DEFS)))
+
+
 def test_newer_rules_are_in_the_derived_rules() -> None:
     """Each :data:`NEWER` row (what the client sends that the spec predates) is in the derived rules."""
     for schema, path, rule, why in derivation.NEWER:
-        assert why and (schema in derivation.SCHEMAS or schema in spec_rules.DEFS), schema
-        root = json.loads(json.dumps(spec_rules.SCHEMAS[schema] if schema in spec_rules.SCHEMAS
-                                     else spec_rules.DEFS[schema]))
-        node = derivation._at(root, path, json.loads(json.dumps(spec_rules.DEFS)))
+        node = _derived_node(schema, path, why)
         if "+anyOf" in rule:  # members added to a union
             assert all(member in node["anyOf"] for member in rule["+anyOf"]), (schema, path)
             continue
@@ -434,10 +439,7 @@ def test_newer_rules_are_in_the_derived_rules() -> None:
 def test_taken_rules_are_in_the_derived_rules() -> None:
     """Each :data:`TAKEN` row (what OpenAI takes that the spec refuses) is in the derived rules."""
     for schema, path, rule, why in derivation.TAKEN:
-        assert why and (schema in derivation.SCHEMAS or schema in spec_rules.DEFS), schema
-        root = json.loads(json.dumps(spec_rules.SCHEMAS[schema] if schema in spec_rules.SCHEMAS
-                                     else spec_rules.DEFS[schema]))
-        node = derivation._at(root, path, json.loads(json.dumps(spec_rules.DEFS)))
+        node = _derived_node(schema, path, why)
         assert all(node.get(key) == value for key, value in rule.items()), (schema, path, node)
 
 
