@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from json import dumps, loads
 from typing import Any
 
-from ..errors import InvalidRequest
 from ..pagination import Page
 from ..ports import Backends, Database, Statement
 from . import items
@@ -34,7 +33,7 @@ _WITH_COMPLETION = (
     " FROM chat_completions"
 )
 """A page's rows with their completion's item (its JSON, or its R2 key): one query for the page."""
-_CREATED = SortKey("created_at", "SELECT created_at FROM chat_completions WHERE id = ?")
+_CREATED = SortKey("created_at", "SELECT created_at FROM chat_completions WHERE id = ?", noun="chat completion")
 """Lists are in ``created`` order (OpenAI's ``order`` is by timestamp; the ids are random), then by id."""
 
 
@@ -43,7 +42,8 @@ def _created(owner: str | None) -> SortKey:
     key's id is as unknown as any (a 400), not a place in the caller's list that tells when it was made."""
     if owner is None:
         return _CREATED
-    return SortKey("created_at", "SELECT created_at FROM chat_completions WHERE owner = ? AND id = ?", (owner,))
+    return SortKey("created_at", "SELECT created_at FROM chat_completions WHERE owner = ? AND id = ?", (owner,),
+                   "chat completion")
 METADATA_MATCHES = "EXISTS (SELECT 1 FROM json_each(metadata) WHERE key = ? AND value = ?)"
 """A list's ``metadata[key]=value`` filter: one completion's metadata (16 pairs at most) is read for it."""
 
@@ -111,14 +111,8 @@ async def list_page(
     for key, value in (metadata or {}).items():
         conditions.append(METADATA_MATCHES)
         params += [key, value]
-    created = _created(owner)
-    rows, has_more = await page_of(backends.db, _WITH_COMPLETION, " AND ".join(conditions), params, page, created)
-    if not rows:  # a cursor that names no completion finds nothing: say so (looked up only then)
-        for name, cursor in (("after", page.after), ("before", page.before)):
-            if cursor is not None and await backends.db.prepare(created.lookup).bind(
-                    *created.params, cursor).first() is None:
-                raise InvalidRequest(f"Invalid '{name}': no chat completion with id '{cursor}' in this list.",
-                                     param=name)
+    rows, has_more = await page_of(backends.db, _WITH_COMPLETION, " AND ".join(conditions), params, page,
+                                    _created(owner))
     out = []
     for row in rows:
         loaded = await items.load(backends.bucket, [row])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import InvalidRequest
 from ..pagination import Page
 from ..ports import Database
 
@@ -12,11 +13,14 @@ from ..ports import Database
 @dataclass(frozen=True, slots=True)
 class SortKey:
     """A list ordered by ``column``, then ``id`` (for rows whose ids do not follow the order the API lists
-    them in): a cursor's ``column`` is read by ``lookup``, SQL with its ``params`` then a ``?`` for the cursor."""
+    them in): a cursor's ``column`` is read by ``lookup``, SQL with its ``params`` then a ``?`` for the cursor.
+    A cursor ``lookup`` does not find (unknown, deleted, another key's) is a 400 naming it, as one of the
+    ``noun`` s the list holds."""
 
     column: str
     lookup: str
     params: tuple[object, ...] = ()
+    noun: str = "item"
 
 
 async def page_of(
@@ -26,7 +30,8 @@ async def page_of(
     follow.
 
     ``after`` / ``before`` are cursors in the list's own order; a page ``before`` a cursor is
-    the ``limit`` rows nearest to it, read backwards and turned round.
+    the ``limit`` rows nearest to it, read backwards and turned round. A ``key``'s cursor must name a row
+    (:class:`SortKey`).
     """
     ascending = page.order == "asc"
     conditions: list[str] = []
@@ -44,6 +49,10 @@ async def page_of(
     rows = await db.prepare(f"{select} WHERE {where}{clause} ORDER BY {order} LIMIT ?").bind(
         *args, page.limit + 1
     ).all()
+    if not rows and key is not None:  # a cursor that names no row finds nothing: say so (looked up only then)
+        for name, cursor in (("after", page.after), ("before", page.before)):
+            if cursor is not None and await db.prepare(key.lookup).bind(*key.params, cursor).first() is None:
+                raise InvalidRequest(f"Invalid '{name}': no {key.noun} with id '{cursor}' in this list.", param=name)
     has_more = len(rows) > page.limit
     rows = rows[: page.limit]
     if backwards:

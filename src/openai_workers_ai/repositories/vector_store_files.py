@@ -13,7 +13,6 @@ from dataclasses import dataclass, fields
 from json import dumps, loads
 from typing import Any
 
-from ..errors import InvalidRequest
 from ..pagination import Page
 from ..ports import Database, MetadataValue, Statement
 from .chunks import Stored
@@ -134,12 +133,8 @@ async def list_page(
     if batch_id is not None:
         where += " AND batch_id = ?"
         params.append(batch_id)
-    attached = SortKey("created_at", _ATTACHED, (store_id,))
+    attached = SortKey("created_at", _ATTACHED, (store_id,), noun="file")
     rows, has_more = await page_of(db, f"SELECT {_COLUMNS} FROM vector_store_files", where, params, page, attached)
-    if not rows:  # a cursor the store does not have finds nothing: say so, as the item lists do
-        for name, cursor in (("after", page.after), ("before", page.before)):
-            if cursor is not None and await db.prepare(_ATTACHED).bind(store_id, cursor).first() is None:
-                raise InvalidRequest(f"Invalid '{name}': no file with id '{cursor}' in this list.", param=name)
     return [StoreFileRow.from_row(r) for r in rows], has_more
 
 
