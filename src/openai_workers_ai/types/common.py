@@ -132,6 +132,10 @@ class CompletionUsage(BaseModel):
         return data
 
 
+Penalty = Annotated[float, Strict(), Field(ge=-2, le=2)]
+"""A ``frequency_penalty`` or ``presence_penalty``, as chat completions and Responses take it."""
+
+
 class Sampling(Request):
     """Sampling fields shared by chat completions and completions. (``stream_options`` without ``stream`` is
     spec_rules' 400, answered on the body before it is validated here, as OpenAI words it.)"""
@@ -142,8 +146,8 @@ class Sampling(Request):
     max_tokens: Annotated[int, Strict(), Field(ge=1)] | None = None
     n: Annotated[int, Strict(), Field(ge=1, le=128)] | None = None
     seed: Annotated[int, Strict()] | None = None
-    frequency_penalty: Annotated[float, Strict(), Field(ge=-2, le=2)] | None = None
-    presence_penalty: Annotated[float, Strict(), Field(ge=-2, le=2)] | None = None
+    frequency_penalty: Penalty | None = None
+    presence_penalty: Penalty | None = None
     stop: str | Annotated[list[str], Field(max_length=4)] | None = None
     stream: StrictBool | None = False
     stream_options: StreamOptions | None = None

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field, Strict, StrictBool, StrictStr, field_validator, model_validator
 
 from ..errors import InvalidRequest
-from .common import Closed, Lenient, Metadata, Request
+from .common import Closed, Lenient, Metadata, Penalty, Request
 from .moderations import ModerationParam
 from .vector_stores import AnyFilter, RankingOptions
 
@@ -112,7 +112,6 @@ in a public repository's tests of OpenAI's error bodies)."""
 
 Temperature = Annotated[float, Strict(), Field(ge=0, le=2)]
 TopP = Annotated[float, Strict(), Field(ge=0, le=1)]
-Penalty = Annotated[float, Strict(), Field(ge=-2, le=2)]
 
 
 class Context(Request):
