@@ -31,6 +31,13 @@ class History:
     where: str
 
 
+def _previous_not_found(previous_response_id: str) -> InvalidRequest:
+    """An unknown (or another key's) previous response: a 400, as OpenAI's (recorded 2026-09-17: HTTP 400, code
+    previous_response_not_found)."""
+    return InvalidRequest(f"Previous response with id '{previous_response_id}' not found.",
+                          param="previous_response_id", code="previous_response_not_found")
+
+
 async def history(ctx: AppContext, previous_response_id: str | None, conversation_id: str | None,
                   owner: str | None) -> History:
     """The stored items a response continues from (an unknown or other key's id: a 400 for a previous response,
@@ -42,9 +49,8 @@ async def history(ctx: AppContext, previous_response_id: str | None, conversatio
     if previous_response_id is not None:
         check_id(previous_response_id, "previous_response_id")
         row = await responses.get(db, previous_response_id, owner)
-        if row is None:  # a 400, as OpenAI's (recorded 2026-09-17: HTTP 400, code previous_response_not_found)
-            raise InvalidRequest(f"Previous response with id '{previous_response_id}' not found.",
-                                 param="previous_response_id", code="previous_response_not_found")
+        if row is None:
+            raise _previous_not_found(previous_response_id)
         row = await responses.current(ctx.backends, ctx.settings, row, ctx.now())  # past its deadline: failed first, then continued
         if row.status in responses.ACTIVE:
             raise InvalidRequest(f"Previous response with id '{previous_response_id}' is still {row.status}; "
@@ -53,8 +59,7 @@ async def history(ctx: AppContext, previous_response_id: str | None, conversatio
             chained = await responses.chain_items(ctx.backends, previous_response_id, None)
         except items.MissingContent:  # an item's R2 object is gone: deleted meanwhile, or lost
             if await responses.get(db, previous_response_id, owner) is None:
-                raise InvalidRequest(f"Previous response with id '{previous_response_id}' not found.",
-                                     param="previous_response_id", code="previous_response_not_found") from None
+                raise _previous_not_found(previous_response_id) from None
             raise APIError("An item of the previous response's chain could not be read (its stored content is "
                            "missing). Retry; if it persists, start a new chain.", param="previous_response_id",
                            code="server_error") from None
