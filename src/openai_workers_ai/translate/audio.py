@@ -236,16 +236,21 @@ AUDIO_TOKENS_PER_SECOND = 10
 Realtime API (Workers AI's Whisper counts no tokens)."""
 
 
+def _undated(model: str) -> str:
+    """The name the request used, without a dated snapshot's suffix (``gpt-4o-transcribe-2025-03-20``)."""
+    return SNAPSHOT.sub("", model.lower())
+
+
 def billed_by_tokens(model: str) -> bool:
     """Whether OpenAI reports token usage for transcriptions by ``model`` (the name the request used)."""
-    return SNAPSHOT.sub("", model.lower()) in TOKEN_BILLED
+    return _undated(model) in TOKEN_BILLED
 
 
 def detected_languages(model: str, transcript: Transcript) -> list[dict[str, str]] | None:
     """OpenAI's ``languages`` of a transcription, "Returned by `gpt-transcribe`" (the spec, the client's
     ``Transcription``): the language the model heard, ``[]`` ("no language could be reliably detected") when it
     reports none; None for the other names (the name the request used)."""
-    if SNAPSHOT.sub("", model.lower()) != "gpt-transcribe":
+    if _undated(model) != "gpt-transcribe":
         return None
     return [{"code": transcript.language}] if transcript.language else []
 
