@@ -265,12 +265,12 @@ class _Fields(CreateImageRequest):
 
 
 def _fields(form: Form, prompt: str | None = None) -> _Fields:
-    values: dict[str, Any] = {
-        name: values[-1] for name, values in form.fields.items() if "[" not in name  # (name[] lists, svg[model] objects)
-    }
-    for name in form.fields:  # an object sent as fields (the client's `svg[model]`): present, held as such
+    values: dict[str, Any] = {}
+    for name, sent in form.fields.items():
         outer, bracket, _ = name.partition("[")
-        if bracket and not name.endswith("[]"):
+        if not bracket:
+            values[name] = sent[-1]
+        elif not name.endswith("[]"):  # an object sent as fields (the client's `svg[model]`): present, held as such
             values.setdefault(outer, {})
     if prompt is not None:  # variations' fixed prompt; an edit without one is missing a required field
         values.setdefault("prompt", prompt)
