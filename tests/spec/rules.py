@@ -118,6 +118,11 @@ DOCUMENTED: tuple[tuple[str, str, dict[str, Any], str], ...] = (
 )
 
 
+_IMAGE_OPTIONS = {"type": ["object"], "properties": {"context_compression": {"type": ["string"],
+                                                                          "enum": ["auto", "enabled", "disabled"]}}}
+"""Client 3.63's request-level ``image`` options (a Response's and a compaction's)."""
+
+
 # (schema, dotted path, the keywords set, what OpenAI's Python client 3.63.0 says of it). Values and fields
 # the client sends that this spec (2026-08-21) predates: without them a request OpenAI takes would be
 # refused as an unknown value. Applied as DOCUMENTED rows are (``+anyOf`` adds members to a union); a newer
@@ -155,14 +160,10 @@ NEWER: tuple[tuple[str, str, dict[str, Any], str], ...] = (
                                          "continuation_id": {"type": ["string"]}}},
      "response_create_params.background_options: BackgroundOptions, completion_window: Literal['soonest', '2h', "
      "'8h'], continuation_id: str ('Options for background execution on HTTP requests.')"),
-    ("CreateResponse", "image",
-     {"type": ["object"], "properties": {"context_compression": {"type": ["string"],
-                                                                 "enum": ["auto", "enabled", "disabled"]}}},
+    ("CreateResponse", "image", _IMAGE_OPTIONS,
      "response_create_params.image: Image, context_compression: Literal['auto', 'enabled', 'disabled'] ('Request "
      "level image options.')"),
-    ("CompactBody", "image",
-     {"type": ["object"], "properties": {"context_compression": {"type": ["string"],
-                                                                 "enum": ["auto", "enabled", "disabled"]}}},
+    ("CompactBody", "image", _IMAGE_OPTIONS,
      "response_compact_params.image: Image, context_compression: Literal['auto', 'enabled', 'disabled']"),
     ("InputItem", "",
      {"+anyOf": [{"type": ["object"], "required": ["type"], "properties": {
