@@ -75,3 +75,21 @@ async def test_a_stored_chat_completions_items_are_in_no_index_of_ids(client: ht
     items = {name: n for name, n in added.items() if name.startswith(("items", "sqlite_autoindex_items"))}
     assert items == {"items": 2, "sqlite_autoindex_items_1": 2, "sqlite_autoindex_items_2": 2,
                      "items_container": 2}  # 12 before 0017
+
+
+def test_no_insert_builds_a_temporary_table_for_an_index(db: SQLiteD1) -> None:
+    """A partial index's condition is evaluated for every row inserted; written as a list of three or more
+    constants (``status IN ('a', 'b', 'c')``) it made SQLite build a temporary B-tree of the list each time an
+    insert ran (``migrations/0019_partial_indexes_as_comparisons.sql``). No table's insert does now."""
+    tables = [name for (name,) in db.conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND sql NOT LIKE '%VIRTUAL%'"
+        " AND name NOT LIKE '%_fts%'")]
+    assert {"items", "runs", "batches", "files"} <= set(tables)
+    building = {}
+    for table in tables:
+        columns = [row[1] for row in db.conn.execute(f"PRAGMA table_info({table})")]
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        opcodes = [row[1] for row in db.conn.execute(f"EXPLAIN {sql}", [None] * len(columns))]
+        if "OpenEphemeral" in opcodes:
+            building[table] = sql
+    assert building == {}

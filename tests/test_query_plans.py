@@ -66,7 +66,7 @@ ALLOWED: list[tuple[str, str, str]] = [
      "the stores one file is in"),
     (r"FROM items WHERE container = \? AND role = 'item' AND legacy_duplicate >= 0 AND item_id = \?",
      r"USE TEMP B-TREE FOR ORDER BY", "the rows of one id in one conversation (one, bar legacy duplicates)"),
-    (r"FROM items WHERE item_id IN \(.*\) AND status = 'ready'( AND owner = \?)? AND role IN",
+    (r"FROM items WHERE item_id IN \(.*\) AND status = 'ready'( AND owner = \?)? AND \(role = 'input' OR",
      r"USE TEMP B-TREE FOR ORDER BY", "the (caller's) items of the ids asked for"),
     # A cursor of a response's input items (of a stored completion's messages) among that container's items of
     # that role: a response's input is 2,048 items at most (no index of every item by its id is written for it).
@@ -77,7 +77,7 @@ ALLOWED: list[tuple[str, str, str]] = [
      "one response's input and output items"),
     (r"^WITH RECURSIVE chain", r"USE TEMP B-TREE FOR ORDER BY",
      "the items of a previous_response_id chain (its depth is capped)"),
-    (r"FROM runs WHERE thread_id = \? AND status IN \(", r"USE TEMP B-TREE FOR ORDER BY",
+    (r"FROM runs WHERE thread_id = \? AND \(status = 'queued' OR", r"USE TEMP B-TREE FOR ORDER BY",
      "a thread's active runs (one at most)"),
 ]
 

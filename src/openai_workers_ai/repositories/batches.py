@@ -17,6 +17,7 @@ from typing import Any
 
 from ..pagination import Page
 from ..ports import Database
+from .columns import any_of
 from .pages import page_of
 
 VALIDATING, FAILED, IN_PROGRESS, FINALIZING = "validating", "failed", "in_progress", "finalizing"
@@ -164,8 +165,7 @@ async def touch(db: Database, batch_id: str, now: int) -> None:
 
 async def stalled(db: Database, before: int, limit: int) -> list[BatchRow]:
     """Batches with work left whose job has not been heard of since ``before``, oldest first."""
-    marks = ", ".join(f"'{s}'" for s in RUNNING)  # written out: the partial index batches_unsettled is on them
-    rows = await db.prepare(
-        f"SELECT {_COLUMNS} FROM batches WHERE status IN ({marks}) AND updated_at <= ? ORDER BY updated_at LIMIT ?"
+    rows = await db.prepare(  # the statuses written out: the partial index batches_unsettled is on them
+        f"SELECT {_COLUMNS} FROM batches WHERE {any_of('status', RUNNING)} AND updated_at <= ? ORDER BY updated_at LIMIT ?"
     ).bind(before, limit).all()
     return [BatchRow.from_row(r) for r in rows]

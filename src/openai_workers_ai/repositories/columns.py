@@ -3,7 +3,7 @@ the conditional statement that gives a row to a new claim (:func:`claimed`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from json import dumps, loads
 from typing import Any
 
@@ -19,6 +19,14 @@ def to_json(value: Any) -> str | None:
 def from_json(text: str | None) -> Any:
     """A JSON column's value (NULL is None)."""
     return None if text is None else loads(text)
+
+
+def any_of(column: str, values: Sequence[str]) -> str:
+    """``column`` equal to one of the constants ``values``, as comparisons joined by OR, in parentheses: the form
+    of the partial indexes' conditions (``migrations/0019_partial_indexes_as_comparisons.sql``), which a query
+    must repeat to read through one. (SQLite runs a list of three or more constants, ``IN ('a', 'b', 'c')``,
+    through a temporary B-tree built each time the statement runs.)"""
+    return "(" + " OR ".join(f"{column} = '{value}'" for value in values) + ")"
 
 
 def owned(owner: str | None, params: list[object], column: str = "owner") -> str:

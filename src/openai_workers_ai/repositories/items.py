@@ -26,6 +26,7 @@ from ..ids import microseconds, random_bytes
 from ..pagination import Page
 from ..ports import Backends, Database, ObjectStore, Statement
 from ..replies import json_bytes
+from .columns import any_of
 from .pages import page_of
 
 log = logging.getLogger(__name__)
@@ -235,7 +236,7 @@ async def get(backends: Backends, conversation_id: str, item_id: str) -> tuple[s
     return (row["id"], loaded[0]) if loaded else None
 
 
-REFERABLE = "('input', 'output', 'item')"
+REFERABLE = any_of("role", ("input", "output", "item"))
 """The roles of the items an ``item_reference`` may name: a response's and a conversation's (not a stored chat
 completion's)."""
 
@@ -248,7 +249,7 @@ async def find(backends: Backends, owner: str | None, item_ids: Sequence[str]) -
         marks = ", ".join("?" * len(chunk))
         owned = "" if owner is None else " AND owner = ?"
         rows = await backends.db.prepare(
-            f"{_SELECT} WHERE item_id IN ({marks}) AND status = 'ready'{owned} AND role IN {REFERABLE}"
+            f"{_SELECT} WHERE item_id IN ({marks}) AND status = 'ready'{owned} AND {REFERABLE}"
             " ORDER BY id DESC"
         ).bind(*chunk, *([] if owner is None else [owner])).all()
         for row, item in zip(rows, await load(backends.bucket, rows), strict=False):

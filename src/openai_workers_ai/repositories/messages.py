@@ -11,7 +11,7 @@ from ..pagination import Page
 from ..ports import Database, Statement
 from ..types.runs import ACTIVE
 from ..types.threads import Message
-from .columns import from_json, to_json
+from .columns import any_of, from_json, to_json
 from .pages import page_of
 from .runs import running_guard
 
@@ -20,7 +20,7 @@ _COLUMNS = ("id, created_at, thread_id, status, incomplete_details, completed_at
 _JSON = frozenset({"incomplete_details", "content", "attachments", "metadata"})
 _INSERTED = ("id", "thread_id", "created_at", "role", "content", "attachments", "metadata", "status",
              "assistant_id", "run_id", "completed_at")
-_ACTIVE = ", ".join(f"'{status}'" for status in ACTIVE)
+_ACTIVE = any_of("status", ACTIVE)
 CONTEXT_MESSAGES = 500
 """The most recent messages a run reads as its context (truncation keeps what fits of them)."""
 
@@ -54,7 +54,7 @@ def insert_unless_running_statement(db: Database, message: Message) -> Statement
     marks = ", ".join("?" * len(_INSERTED))
     return db.prepare(
         f"INSERT INTO messages ({', '.join(_INSERTED)}) SELECT {marks}"
-        f" WHERE NOT EXISTS (SELECT 1 FROM runs WHERE thread_id = ? AND status IN ({_ACTIVE}))"
+        f" WHERE NOT EXISTS (SELECT 1 FROM runs WHERE thread_id = ? AND {_ACTIVE})"
     ).bind(*_values(message), message.thread_id)
 
 

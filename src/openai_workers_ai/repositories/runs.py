@@ -23,7 +23,7 @@ from ..pagination import Page
 from ..ports import Database, Statement
 from ..types.common import CompletionUsage
 from ..types.runs import ACTIVE, Run, RunStatus
-from .columns import claimed, from_json, to_json, update_where
+from .columns import any_of, claimed, from_json, to_json, update_where
 from .pages import page_of
 
 _FIELDS = ("id", "thread_id", "assistant_id", "created_at", "status", "model", "instructions", "tools", "metadata",
@@ -34,7 +34,7 @@ _FIELDS = ("id", "thread_id", "assistant_id", "created_at", "status", "model", "
 _COLUMNS = ", ".join((*_FIELDS, "owner", "tool_outputs", "prompt_tokens", "completion_tokens", "claim", "updated_at"))
 _JSON = frozenset({"tools", "metadata", "truncation_strategy", "tool_choice", "response_format", "required_action",
                    "last_error", "incomplete_details"})
-_ACTIVE = ", ".join(f"'{status}'" for status in ACTIVE)
+_ACTIVE = any_of("status", ACTIVE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +83,7 @@ async def insert_unless_active(db: Database, run: Run, owner: str, before: Seque
     marks = ", ".join("?" * (len(_FIELDS) + 2))
     statement = db.prepare(
         f"INSERT INTO runs ({', '.join(_FIELDS)}, owner, updated_at) SELECT {marks}"
-        f" WHERE NOT EXISTS (SELECT 1 FROM runs WHERE thread_id = ? AND status IN ({_ACTIVE}))"
+        f" WHERE NOT EXISTS (SELECT 1 FROM runs WHERE thread_id = ? AND {_ACTIVE})"
     ).bind(*_insert_values(run, owner), run.thread_id)
     if not before:
         return await statement.run() == 1
@@ -118,14 +118,14 @@ async def list_page(db: Database, thread_id: str, page: Page) -> tuple[list[Run]
 async def active_in(db: Database, thread_id: str) -> str | None:
     """The id of the thread's active run, if it has one."""
     row = await db.prepare(  # `+id`: found by runs_thread_active (active runs only), not by walking runs_thread_id
-        f"SELECT id FROM runs WHERE thread_id = ? AND status IN ({_ACTIVE}) ORDER BY +id DESC LIMIT 1"
+        f"SELECT id FROM runs WHERE thread_id = ? AND {_ACTIVE} ORDER BY +id DESC LIMIT 1"
     ).bind(thread_id).first()
     return None if row is None else str(row["id"])
 
 
 async def overdue(db: Database, now: int, limit: int, thread_id: str | None = None) -> list[str]:
     """Active runs past their ``expires_at`` (of one thread, or of all), oldest deadline first."""
-    where, params = f"status IN ({_ACTIVE}) AND expires_at <= ?", [now, *([thread_id] if thread_id else [])]
+    where, params = f"{_ACTIVE} AND expires_at <= ?", [now, *([thread_id] if thread_id else [])]
     if thread_id is not None:
         where += " AND thread_id = ?"
     rows = await db.prepare(f"SELECT id FROM runs WHERE {where} ORDER BY expires_at LIMIT ?").bind(
