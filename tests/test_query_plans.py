@@ -50,17 +50,17 @@ ALLOWED: list[tuple[str, str, str]] = [
     # A list's metadata[key]=value filter reads the metadata of the completion at hand: 16 pairs at most.
     (r"FROM chat_completions WHERE .*EXISTS \(SELECT 1 FROM json_each\(metadata\)", r"^SCAN json_each VIRTUAL TABLE",
      "one completion's metadata (16 pairs at most)"),
-    # A new batch takes in the files it names that its store has already: the batch's own ids (2,000 at
-    # most), each searched by the primary key.
-    (r"^UPDATE vector_store_files SET batch_id = \? WHERE .*id IN \(SELECT value FROM json_each\(\?\)\)",
-     r"^SCAN json_each VIRTUAL TABLE", "the batch's own file ids, each found by the primary key"),
+    # A new batch holds the files it names: the batch's own ids (2,000 at most), each written by its key.
+    (r"^INSERT OR IGNORE INTO vector_store_file_batch_files .* SELECT \?, \?, value FROM json_each\(\?\)$",
+     r"^SCAN json_each VIRTUAL TABLE", "the batch's own file ids, each written by the primary key"),
     # Keyword search: FTS5 ranks what MATCH found (the searched stores' chunks only: the match names
     # them first, tests/test_keyword_search_scope.py); bm25 is known only once a row is found.
     (r"vector_store_chunks_fts MATCH \?", r"^SCAN s VIRTUAL TABLE INDEX 0:M\d+$", "FTS5's own index"),
     (r"vector_store_chunks_fts MATCH \?.*ORDER BY bm25", r"USE TEMP B-TREE FOR ORDER BY",
      "ranks the searched stores' chunks MATCH found"),
     # Sorts of rows an equality search already bounded to one parent.
-    (r"FROM vector_store_files WHERE vector_store_id = \?( AND batch_id = \?)? GROUP BY status",
+    (r"FROM vector_store_files WHERE vector_store_id = \?( AND id IN \(SELECT file_id FROM vector_store_file_batch_files"
+     r" WHERE batch_id = \?\))? GROUP BY status",
      r"USE TEMP B-TREE FOR GROUP BY", "file_counts: one store's (one batch's) files, by status"),
     (r"FROM vector_store_files WHERE id = \? ORDER BY vector_store_id", r"USE TEMP B-TREE FOR ORDER BY",
      "the stores one file is in"),

@@ -337,9 +337,9 @@ async def test_a_batch_counts_the_files_it_names_that_the_store_has_already(
     batch = r.json()
     assert batch["status"] == "in_progress"
     assert batch["file_counts"] == {"in_progress": 2, "completed": 1, "failed": 0, "cancelled": 0, "total": 3}
-    # the file is in one batch, its last: the first batch no longer counts it
+    # the file is in both batches: the first still counts it
     earlier = (await client.get(f"/v1/vector_stores/{store_id}/file_batches/{first['id']}")).json()
-    assert earlier["file_counts"]["total"] == 0
+    assert earlier["file_counts"]["total"] == earlier["file_counts"]["in_progress"] == 1
     await drain(app)
     ended = (await client.get(f"/v1/vector_stores/{store_id}/file_batches/{batch['id']}")).json()
     assert ended["status"] == "completed" and ended["file_counts"]["completed"] == 3
@@ -348,6 +348,51 @@ async def test_a_batch_counts_the_files_it_names_that_the_store_has_already(
     store = (await client.get(f"/v1/vector_stores/{store_id}")).json()
     assert store["file_counts"]["completed"] == 3 and store["file_counts"]["total"] == 3
     assert len(vectors) == stored + 2  # the completed file was not ingested again
+
+
+async def test_a_file_two_batches_named_is_in_both_and_counted_once_by_the_store(
+        client: httpx.AsyncClient, app: Any, vectors: LocalVectorIndex) -> None:
+    """Each batch counts and lists every file it named, with the file's one status; the store has the file
+    once. A file a later batch started over (it had failed) is counted by every batch as it is now, and
+    cancelling an earlier batch cancels it; a file taken out of the store leaves its batches for good."""
+    store_id = (await client.post("/v1/vector_stores", json={})).json()["id"]
+    shared, own, bad = (await upload(client, "a.txt", "document a about a"),
+                        await upload(client, "b.txt", "document b about b"), await upload(client, "c.bin", b"\x00"))
+    batches = f"/v1/vector_stores/{store_id}/file_batches"
+    first = (await client.post(batches, json={"file_ids": [shared, bad]})).json()["id"]
+    await drain(app)
+    r = await client.post(batches, json={"file_ids": [shared, own, bad]})
+    assert r.status_code == 200, r.text
+    second = r.json()["id"]
+    await drain(app)
+
+    async def counted(batch_id: str) -> tuple[dict[str, int], list[str]]:
+        batch = (await client.get(f"{batches}/{batch_id}")).json()
+        listed = (await client.get(f"{batches}/{batch_id}/files", params={"order": "asc"})).json()["data"]
+        return batch["file_counts"], sorted(f["id"] for f in listed)
+
+    both_failed = {"in_progress": 0, "completed": 1, "failed": 1, "cancelled": 0, "total": 2}
+    assert await counted(first) == (both_failed, sorted([shared, bad]))
+    assert await counted(second) == ({**both_failed, "completed": 2, "total": 3}, sorted([shared, own, bad]))
+    store = (await client.get(f"/v1/vector_stores/{store_id}")).json()
+    assert store["file_counts"] == {"in_progress": 0, "completed": 2, "failed": 1, "cancelled": 0, "total": 3}
+
+    # a third batch starts the failed file over; the first batch, cancelled, cancels it (it is in that batch too)
+    third = (await client.post(batches, json={"file_ids": [bad]})).json()["id"]
+    r = await client.post(f"{batches}/{first}/cancel")
+    assert r.status_code == 200 and r.json()["status"] == "cancelled", r.text
+    cancelled = {"in_progress": 0, "completed": 0, "failed": 0, "cancelled": 1, "total": 1}
+    assert await counted(third) == (cancelled, [bad])
+    assert r.json()["file_counts"] == {**cancelled, "completed": 1, "total": 2}
+
+    # taken out of the store, a file leaves every batch that named it
+    assert (await client.delete(f"/v1/vector_stores/{store_id}/files/{shared}")).status_code == 200
+    await drain(app)
+    assert (await counted(second))[1] == sorted([own, bad])
+    assert (await counted(first))[0]["total"] == 1
+    r = await client.post(f"/v1/vector_stores/{store_id}/files", json={"file_id": shared})  # attached again alone
+    assert r.status_code == 200, r.text
+    assert (await counted(first))[0]["total"] == 1
 
 
 async def test_an_expired_store_shows_expired_and_refuses_use(client: httpx.AsyncClient, app: Any,

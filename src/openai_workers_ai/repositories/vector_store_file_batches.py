@@ -1,5 +1,6 @@
 """The ``vector_store_file_batches`` table: a batch is its id, its store and whether it was cancelled;
-its status and ``file_counts`` follow from its files (``vector_store_files.batch_id``)."""
+its status and ``file_counts`` follow from its files, every file it named (``vector_store_file_batch_files``,
+written as :func:`.vector_store_files.attach` attaches them; read by ``vector_store_files``)."""
 
 from __future__ import annotations
 

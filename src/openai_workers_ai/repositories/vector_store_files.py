@@ -14,7 +14,7 @@ from json import dumps, loads
 from typing import Any
 
 from ..pagination import Page
-from ..ports import Database, MetadataValue, Statement
+from ..ports import Database, MetadataValue
 from .chunks import Stored
 from .pages import SortKey, page_of
 
@@ -33,6 +33,8 @@ class StoreFileRow:
     vector_store_id: str
     id: str
     batch_id: str | None
+    """The batch whose job ingests the file (a batch holds every file it named:
+    ``vector_store_file_batch_files``)."""
     filename: str
     status: str
     last_error_code: str | None
@@ -81,17 +83,10 @@ class Counts:
 async def attach(db: Database, rows: Sequence[StoreFileRow]) -> None:
     """Attach files (one transaction). A file already in the store is left as it is, unless it had
     failed or been cancelled: then it starts over, a new attempt, with the new strategy, attributes and batch.
-    A batch (the rows' ``batch_id``) also takes in the files it names that are in the store already,
-    ``in_progress`` or ``completed``, as they are (not ingested again): it counts and lists them, as it
-    does a file it starts over; the batch that had one no longer does (a file is in one batch, its last)."""
-    statements: list[Statement] = []
-    batch_id = rows[0].batch_id if rows else None  # the rows are of one store, and of one batch or none
-    if batch_id is not None:
-        statements.append(db.prepare(
-            "UPDATE vector_store_files SET batch_id = ? WHERE vector_store_id = ? AND status IN (?, ?)"
-            " AND id IN (SELECT value FROM json_each(?)) AND batch_id IS NOT ?"
-        ).bind(batch_id, rows[0].vector_store_id, IN_PROGRESS, COMPLETED, dumps([row.id for row in rows]), batch_id))
-    statements += [
+    A batch (the rows' ``batch_id``) holds every file it names (``vector_store_file_batch_files``): those
+    the store has already too, ``in_progress`` or ``completed``, as they are (not ingested again), and a file
+    stays in every batch that named it, each counting and listing it with its status."""
+    statements = [
         db.prepare(
             f"INSERT INTO vector_store_files ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, 0, 0, ?, ?, 0)"
             " ON CONFLICT (vector_store_id, id) DO UPDATE SET status = excluded.status, batch_id = excluded.batch_id,"
@@ -104,6 +99,12 @@ async def attach(db: Database, rows: Sequence[StoreFileRow]) -> None:
                row.chunk_tokens, row.overlap_tokens, row.created_at, row.updated_at, FAILED, CANCELLED)
         for row in rows
     ]
+    batch_id = rows[0].batch_id if rows else None  # the rows are of one store, and of one batch or none
+    if batch_id is not None:  # after the files' rows, which its rows name (a foreign key)
+        statements.append(db.prepare(
+            "INSERT OR IGNORE INTO vector_store_file_batch_files (batch_id, vector_store_id, file_id)"
+            " SELECT ?, ?, value FROM json_each(?)"
+        ).bind(batch_id, rows[0].vector_store_id, dumps([row.id for row in rows])))
     for start in range(0, len(statements), 100):
         await db.batch(statements[start : start + 100])
 
@@ -116,6 +117,9 @@ async def get(db: Database, store_id: str, file_id: str, *, deleting: bool = Fal
     ).bind(store_id, file_id).first()
     return StoreFileRow.from_row(row) if row else None
 
+
+_IN_BATCH = " AND id IN (SELECT file_id FROM vector_store_file_batch_files WHERE batch_id = ?)"
+"""A batch's files: every file it named (a file a later batch named again too)."""
 
 _ATTACHED = "SELECT created_at FROM vector_store_files WHERE vector_store_id = ? AND id = ?"
 """A cursor's place: lists are in the order files were attached (OpenAI's ``created_at``), not by file id, so
@@ -131,7 +135,7 @@ async def list_page(
         where += " AND status = ?"
         params.append(status)
     if batch_id is not None:
-        where += " AND batch_id = ?"
+        where += _IN_BATCH
         params.append(batch_id)
     attached = SortKey("created_at", _ATTACHED, (store_id,), noun="file")
     rows, has_more = await page_of(db, f"SELECT {_COLUMNS} FROM vector_store_files", where, params, page, attached)
@@ -148,7 +152,8 @@ async def in_store(db: Database, store_ids: Sequence[str], status: str = COMPLET
 
 
 async def pending(db: Database, store_id: str, batch_id: str | None, limit: int) -> list[str]:
-    """Ids of files still ``in_progress`` in the store (or in one of its batches)."""
+    """Ids of files still ``in_progress`` in the store (or whose ingestion one of its batches started: their
+    ``batch_id``, not every file the batch holds, so that a file two batches named is ingested by one job)."""
     where, params = "vector_store_id = ? AND status = ?", [store_id, IN_PROGRESS]
     if batch_id is not None:
         where += " AND batch_id = ?"
@@ -164,7 +169,7 @@ async def counts(db: Database, store_id: str, batch_id: str | None = None) -> Co
     :attr:`.vector_stores.StoreRow.file_counts`)."""
     where, params = "vector_store_id = ?", [store_id]
     if batch_id is not None:
-        where += " AND batch_id = ?"
+        where += _IN_BATCH
         params.append(batch_id)
     rows = await db.prepare(
         f"SELECT status, COUNT(*) AS n FROM vector_store_files WHERE {where} GROUP BY status"
@@ -208,11 +213,11 @@ async def set_attributes(db: Database, store_id: str, file_id: str, attributes: 
 
 
 async def cancel_batch(db: Database, store_id: str, batch_id: str, now: int) -> list[StoreFileRow]:
-    """The batch's files still in progress, now ``cancelled`` (each with the chunk count it may own): one
-    statement, however many files the batch has (up to 2,000)."""
+    """The batch's files still in progress (those a later batch named too), now ``cancelled`` (each with the
+    chunk count it may own): one statement, however many files the batch has (up to 2,000)."""
     rows = await db.prepare(
         "UPDATE vector_store_files SET status = ?, updated_at = ?"
-        f" WHERE vector_store_id = ? AND batch_id = ? AND status = ? RETURNING {_COLUMNS}"
+        f" WHERE vector_store_id = ?{_IN_BATCH} AND status = ? RETURNING {_COLUMNS}"
     ).bind(CANCELLED, now, store_id, batch_id, IN_PROGRESS).all()
     return [StoreFileRow.from_row(r) for r in rows]
 
