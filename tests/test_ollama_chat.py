@@ -132,7 +132,7 @@ async def test_sampling_options_are_read_as_ollamas_sampler_reads_them(
     await chat(client, options={"top_p": 1.5, "temperature": -0.5})
     assert simulator.calls[-1][1]["top_p"] == 1.0 and simulator.calls[-1][1]["temperature"] == 0.0
     await chat(client, options={"top_p": -0.25})
-    assert simulator.calls[-1][1]["top_p"] == 0.0
+    assert simulator.calls[-1][1]["top_p"] == 0.001  # Workers AI's least (0 keeps the likeliest token, as it does)
 
 
 async def test_integer_options_take_any_number(client: httpx.AsyncClient, simulator: Simulator) -> None:
@@ -173,13 +173,25 @@ async def test_null_and_unknown_options_are_skipped(client: httpx.AsyncClient, s
     assert "temperature" not in simulator.calls[-1][1]
 
 
-async def test_temperature_has_no_range_of_its_own(client: httpx.AsyncClient, simulator: Simulator) -> None:
-    """Ollama takes any temperature (api/types.go: a plain float32); the model's own range is Workers AI's
-    to check (the classic models' schema takes 0–5), its 400 worded as Ollama words errors."""
-    await chat(client, options={"temperature": 3.5})
-    assert simulator.calls[-1][1]["temperature"] == 3.5
-    r = await client.post(URL, json={"model": "llama3.1", "messages": user("hi"), "options": {"temperature": 9}})
-    assert r.status_code == 400 and "temperature" in r.json()["error"] and "param" not in r.json()
+@pytest.mark.parametrize("url", [URL, "/api/generate"])
+async def test_sampling_options_past_workers_ais_ranges_are_held_to_them(
+    client: httpx.AsyncClient, simulator: Simulator, url: str
+) -> None:
+    """Ollama takes any top_k, temperature or repeat_penalty (api/types.go: plain numbers; its default top_k is
+    40, and clients send 100 and more); Workers AI's schemas take top_k 1-50, temperature 0-5,
+    repetition_penalty 0-2, so past them each is held to the bound, not Workers AI's 400 sent back."""
+    text = {"messages": user("echo: hi")} if url == URL else {"prompt": "echo: hi"}
+    options = {"top_k": 100, "temperature": 9, "repeat_penalty": 3.5, "top_p": 0.9, "seed": 12_345_678_901}
+    r = await client.post(url, json={"model": "llama3.1", **text, "stream": False, "options": options})
+    assert r.status_code == 200, r.text
+    inputs = simulator.calls[-1][1]
+    assert (inputs["top_k"], inputs["temperature"], inputs["repetition_penalty"]) == (50, 5.0, 2.0)
+    assert inputs["top_p"] == 0.9 and 1 <= inputs["seed"] <= 9_999_999_999
+    r = await client.post(url, json={"model": "llama3.1", **text, "stream": False,
+                                     "options": {"top_k": 50, "temperature": 3.5, "repeat_penalty": -1}})
+    assert r.status_code == 200, r.text
+    inputs = simulator.calls[-1][1]
+    assert (inputs["top_k"], inputs["temperature"], inputs["repetition_penalty"]) == (50, 3.5, 0.0)
 
 
 @pytest.mark.parametrize(("keep_alive", "error"), [

@@ -72,6 +72,14 @@ def test_chat_stop_and_num_predict(client: ollama.Client) -> None:
     assert r.message.content == "a b" and r.done_reason == "length"
 
 
+def test_sampling_options_past_workers_ais_ranges_are_held_to_them(client: ollama.Client) -> None:
+    # Ollama takes any top_k (its default is 40; clients send 100), Workers AI 1-50: held to 50, not its 400.
+    options = {"top_k": 100, "temperature": 9, "repeat_penalty": 3}
+    assert client.generate(model="llama3.1", prompt="echo: held", options=options).response == "held"
+    r = client.chat(model="llama3.1", messages=[{"role": "user", "content": "echo: held"}], options=options)
+    assert r.message.content == "held"
+
+
 def test_chat_tools(client: ollama.Client) -> None:
     messages = [{"role": "user", "content": 'call:get_weather {"city": "Paris"}'}]
     r = client.chat(model="llama3.3", messages=messages, tools=[get_weather])

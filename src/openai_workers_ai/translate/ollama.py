@@ -76,20 +76,27 @@ def unloads(keep_alive: float | None) -> bool:
     return keep_alive == 0
 
 
+_TEMPERATURE_MAX, _TOP_P_MIN, _TOP_K_MAX, _REPEAT_PENALTY_MAX = 5.0, 0.001, 50, 2.0
+"""The bounds of Workers AI's text-generation input schemas (developers.cloudflare.com/workers-ai/models/
+llama-3-8b-instruct/, qwen3-30b-a3b-fp8/ …: temperature 0-5, top_p 0.001-1, top_k 1-50, repetition_penalty
+0-2), which Ollama's options have none of (plain numbers in api/types.go): a value past them is held to them,
+as Ollama would have run it, not Workers AI's 400. (Seeds are folded into its range by ``families.sampling``.)"""
+
+
 def _sampling(options: Options) -> spec.Sampling:
     # Ollama: a negative seed means random; num_predict -1 = no limit, -2 = fill the context. As its sampler
     # (sample/samplers.go NewSampler, transforms.go topK) reads the rest: a temperature below 0 is 0 (greedy),
     # top_p is held to 0-1 (1 and above: no nucleus cut), a top_k of 0 or below is no top-k cut at all.
-    temperature, top_p, top_k = options.temperature, options.top_p, options.top_k
+    temperature, top_p, top_k, repeat = options.temperature, options.top_p, options.top_k, options.repeat_penalty
     return spec.Sampling(
         max_tokens=options.num_predict if options.num_predict is not None and options.num_predict > 0 else None,
-        temperature=None if temperature is None else max(temperature, 0.0),
-        top_p=None if top_p is None else min(max(top_p, 0.0), 1.0),
-        top_k=top_k if top_k is not None and top_k > 0 else None,
+        temperature=None if temperature is None else min(max(temperature, 0.0), _TEMPERATURE_MAX),
+        top_p=None if top_p is None else min(max(top_p, _TOP_P_MIN), 1.0),
+        top_k=min(top_k, _TOP_K_MAX) if top_k is not None and top_k > 0 else None,
         seed=options.seed if options.seed is not None and options.seed >= 0 else None,
         frequency_penalty=options.frequency_penalty,
         presence_penalty=options.presence_penalty,
-        repetition_penalty=options.repeat_penalty,
+        repetition_penalty=None if repeat is None else min(max(repeat, 0.0), _REPEAT_PENALTY_MAX),
     )
 
 

@@ -158,8 +158,7 @@ class Options(Lenient):
     def _typed(cls, value: Any) -> Any:
         return _typed_options(value)
 
-    # No range: Ollama has none (its sampler holds temperature and top_p to theirs, translate.ollama too),
-    # and Workers AI checks the model's own (its 400 comes back).
+    # No range: Ollama has none; translate.ollama holds the sampling options to Workers AI's ranges.
     temperature: float | None = None
     top_p: float | None = None
     top_k: int | None = None
