@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import httpx
@@ -259,6 +260,40 @@ async def test_json_object_fits_a_schema_in_responses_instructions(client: httpx
     assert r.status_code == 200, r.text
     message = next(i for i in r.json()["output"] if i["type"] == "message")
     valid(message["content"][0]["text"], USER_SCHEMA)
+
+
+MD_JSON = "Return the correct JSON response within a ```json codeblock. not the JSON_SCHEMA"
+"""instructor's MD_JSON mode's request (instructor/mode handlers: merged into the last user message)."""
+
+
+def instructor_md_json(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """instructor's MD_JSON mode: its JSON mode's system message, no ``response_format``, and the user's message
+    ending with :data:`MD_JSON` (consecutive user messages merged)."""
+    system, user = instructor_json(schema)
+    return [system, {"role": "user", "content": f"{user['content']}\n\n{MD_JSON}"}]
+
+
+def codeblock(text: str) -> str:
+    """The ```json block's body, which instructor's MD_JSON mode parses."""
+    match = re.search(r"```(?:json)?\s*(.*?)\s*```", text, re.DOTALL)
+    assert match is not None, text
+    return match.group(1)
+
+
+@pytest.mark.parametrize("model", [CLASSIC, GLM, OSS, QWEN3])
+async def test_a_json_codeblock_asked_for_in_the_prompt_fits_its_schema(client: httpx.AsyncClient,
+                                                                         model: str) -> None:
+    body = {"model": model, "messages": instructor_md_json(USER_SCHEMA)}
+    text = (await ok(client, body))["choices"][0]["message"]["content"]
+    assert text.startswith("```json\n") and text.endswith("\n```"), text
+    value = valid(codeblock(text), USER_SCHEMA)
+    assert set(value) == {"name", "age", "address"}
+    assert codeblock(await streamed_text(client, {**body, "stream": True})) == codeblock(text)
+    # without a schema in the conversation, or with an echo, the usual answer
+    plain = [{"role": "user", "content": f"Jason is 25.\n\n{MD_JSON}"}]
+    assert "```" not in (await ok(client, {"model": model, "messages": plain}))["choices"][0]["message"]["content"]
+    echo = [instructor_md_json(USER_SCHEMA)[0], {"role": "user", "content": "echo: ```json {}```"}]
+    assert (await ok(client, {"model": model, "messages": echo}))["choices"][0]["message"]["content"] == "```json {}```"
 
 
 @pytest.mark.parametrize("content", [

@@ -102,6 +102,13 @@ def test_instructor_default_mode(server: str) -> None:
     assert got["tool_choice"] == {"type": "function", "function": {"name": "UserInfo"}}
 
 
+def test_instructor_md_json_mode(server: str) -> None:
+    """No response_format: the simulator answers the ```json code block the prompt asks for, fitting its schema."""
+    got = structured("instructor_md_json", server, INSTRUCTOR)
+    assert got["response_format"] is None and "```json codeblock" in got["asked"]
+    assert set(got["user"]) == {"name", "age", "emails"} and 0 <= got["user"]["age"] <= 150
+
+
 def test_pydantic_ai_agent_with_an_output_type(server: str) -> None:
     got = structured("pydantic_ai_output_type", server, PYDANTIC_AI)
     assert set(got["output"]) == {"city", "country", "population"} and got["output_tokens"] > 0

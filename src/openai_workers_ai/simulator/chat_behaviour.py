@@ -22,6 +22,10 @@ Conventions (all deterministic; listed in the README):
   the answer is a JSON instance valid for the schema. json_object (or ``guided_json``
   ``{"type": "object"}``): an instance of the schema the conversation's text gives
   (``prompt_schema.py``), else ``{"answer": "<the usual reply>"}``.
+- **a fenced JSON answer asked for in the prompt** (instructor's MD_JSON mode: no ``response_format``, the
+  schema in the system message, "… within a ```json codeblock" ending the user's): when the last user
+  message mentions a ```json block and the conversation gives a schema (``prompt_schema.py``), the answer is
+  an instance of it in a ```json block.
 - **vision**: a request carrying images is answered ``I received <n> image(s):
   <media types>.`` (unless the last user message is an ``echo:``).
 - **reasoning** models think first: ``The user asks: <first words>. I will answer.``;
@@ -47,6 +51,9 @@ _TEXT_CALL = re.compile(r"^call-text:([A-Za-z0-9_.\-]+)\s*(.*)$")
 _SOURCE = re.compile(r"^\[(\d+)\] \S")
 _SENTENCE = re.compile(r"^(.+?[.!?])(?=\s|$)", re.S)
 FILE_SEARCH = "file_search"
+FENCE = "```json"
+"""A Markdown code block of JSON, as a prompt asks for one (instructor's MD_JSON: "Return the correct JSON
+response within a ```json codeblock. not the JSON_SCHEMA")."""
 ANY_OBJECT = {"type": "object"}
 """The schema a ``json_object`` request becomes for ``guided_json`` models."""
 
@@ -228,6 +235,16 @@ def _prompted(inputs: dict[str, Any], seed: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+def _fenced(inputs: dict[str, Any], last: str) -> str | None:
+    """An instance of the schema the conversation gives, in the ```json block its last user message asks
+    for (instructor's MD_JSON mode parses the block), or None (an ``echo:`` is echoed; no schema, the usual
+    reply)."""
+    if last.startswith("echo:"):
+        return None
+    value = _prompted(inputs, last)
+    return None if value is None else f"{FENCE}\n{dumps(value, indent=2, ensure_ascii=False)}\n```"
+
+
 def thinks(model: ModelInfo, inputs: dict[str, Any]) -> bool:
     """Whether the model reasons for these inputs (not when thinking is turned off)."""
     kwargs = inputs.get("chat_template_kwargs")
@@ -282,6 +299,8 @@ def decide(model: ModelInfo, inputs: dict[str, Any], prompt: str) -> Answer:
         answer.text = dumps(answer.value, ensure_ascii=False)
     elif results:
         answer.text = cited_answer(results) or "Tool results: " + "; ".join(results)
+    elif FENCE in last and (fenced := _fenced(inputs, last)) is not None:
+        answer.text = fenced
     elif pictures and not last.startswith("echo:"):
         kinds = ", ".join(u[5:].partition(";")[0] or "unknown" for u in pictures)
         answer.text = f"I received {len(pictures)} image{'s' if len(pictures) != 1 else ''}: {kinds}."

@@ -1,11 +1,12 @@
-"""The JSON schema a conversation asks for in its text, for the simulator's ``json_object`` answers.
+"""The JSON schema a conversation asks for in its text, for the simulator's ``json_object`` (and fenced) answers.
 
 Programs that ask for ``response_format: {"type": "json_object"}`` usually say in a message what the
 object must look like: instructor's JSON mode puts the schema, indented, in the system message;
 LangChain's output parsers give an example schema, then the real one in a code block; pydantic-ai's
 prompted output writes it in the instructions. The schema found is the last JSON object in the system,
 developer and user messages (or the prompt) with ``properties`` that are all schemas and no ``type``
-but ``object``, or a ``$ref`` into its own ``$defs``. Looked for only in JSON-object mode.
+but ``object``, or a ``$ref`` into its own ``$defs``. Looked for only in JSON-object mode, and when the last
+user message asks for the answer in a ```json code block (instructor's MD_JSON mode: ``chat_behaviour.FENCE``).
 """
 
 from __future__ import annotations

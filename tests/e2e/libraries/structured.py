@@ -61,6 +61,22 @@ def instructor_default_mode(base: str, key: str) -> dict[str, Any]:
     return {"mode": client.mode.value, "user": user.model_dump(), "tool_choice": sent.bodies[-1]["tool_choice"]}
 
 
+def instructor_md_json(base: str, key: str) -> dict[str, Any]:
+    """instructor's Mode.MD_JSON: no response_format, the answer asked for in a ```json code block."""
+    import instructor
+    from openai import OpenAI
+
+    sent = Recorded()
+    client = instructor.from_openai(OpenAI(base_url=base, api_key=key, max_retries=0, http_client=sent.client),
+                                    mode=instructor.Mode.MD_JSON)
+    user = client.chat.completions.create(
+        model=MODEL, response_model=UserInfo, max_retries=0,
+        messages=[{"role": "user", "content": "John Doe is 30, reachable at john@example.com."}])
+    body = sent.bodies[-1]
+    return {"user": user.model_dump(), "response_format": body.get("response_format"),
+            "asked": body["messages"][-1]["content"]}
+
+
 def pydantic_ai_output_type(base: str, key: str) -> dict[str, Any]:
     from pydantic_ai import Agent
     from pydantic_ai.models.openai import OpenAIChatModel
@@ -111,7 +127,7 @@ def _cosine(a: list[float], b: list[float]) -> float:
     return dot / (math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b)))
 
 
-SCENARIOS = {f.__name__: f for f in (instructor_default_mode, pydantic_ai_output_type, langchain_function_calling,
+SCENARIOS = {f.__name__: f for f in (instructor_default_mode, instructor_md_json, pydantic_ai_output_type, langchain_function_calling,
                                      langchain_embeddings)}
 
 if __name__ == "__main__":
