@@ -25,6 +25,10 @@ EVENT_SCHEMAS = {
     "response.output_text.done": "ResponseTextDoneEvent",
     "response.reasoning_text.delta": "ResponseReasoningTextDeltaEvent",
     "response.reasoning_text.done": "ResponseReasoningTextDoneEvent",
+    "response.reasoning_summary_part.added": "ResponseReasoningSummaryPartAddedEvent",
+    "response.reasoning_summary_text.delta": "ResponseReasoningSummaryTextDeltaEvent",
+    "response.reasoning_summary_text.done": "ResponseReasoningSummaryTextDoneEvent",
+    "response.reasoning_summary_part.done": "ResponseReasoningSummaryPartDoneEvent",
     "response.function_call_arguments.delta": "ResponseFunctionCallArgumentsDeltaEvent",
     "response.function_call_arguments.done": "ResponseFunctionCallArgumentsDoneEvent",
     "response.output_text.annotation.added": "ResponseOutputTextAnnotationAddedEvent",
@@ -72,6 +76,7 @@ def checked(events: list[dict[str, Any]], first: int = 0) -> list[dict[str, Any]
     open_items: dict[int, dict[str, Any]] = {}
     done_items: dict[int, dict[str, Any]] = {}
     texts: dict[int, str] = {}
+    summaries: dict[int, str] = {}  # output index → its summary part: "added", then "done"
     for event in events[opening:]:
         kind = event["type"]
         if kind == "response.output_item.added":
@@ -84,18 +89,28 @@ def checked(events: list[dict[str, Any]], first: int = 0) -> list[dict[str, Any]
             index = event["output_index"]
             assert open_items.pop(index)["id"] == event["item"]["id"]
             done_items[index] = event["item"]
-            if event["item"]["type"] in ("message", "reasoning") and event["item"]["content"]:
+            if event["item"]["type"] in ("message", "reasoning") and event["item"].get("content"):
                 assert event["item"]["content"][0]["text"] == texts[index]
+            if event["item"]["type"] == "reasoning" and "content" not in event["item"]:  # a summary
+                assert [p["text"] for p in event["item"]["summary"]] == [texts[index]]
+                assert summaries.get(index) == "done", "the summary part is done before its item"
             if event["item"]["type"] == "function_call":
                 assert event["item"]["arguments"] == texts[index] or not texts[index]
         elif "item_id" in event:
             index = event["output_index"]
             assert index in open_items, f"{kind} outside its item"
             assert open_items[index]["id"] == event["item_id"]
-            assert event.get("content_index", 0) == 0
+            assert event.get("content_index", 0) == 0 and event.get("summary_index", 0) == 0
+            if kind.startswith("response.reasoning_summary_"):  # OpenAI's order: part added, deltas, done
+                part = kind.removeprefix("response.reasoning_summary_part.") if "_part." in kind else None
+                assert (summaries.get(index), part) in ((None, "added"), ("added", None), ("added", "done")), kind
+                if part is not None:
+                    summaries[index] = part
+                    assert event["part"] == {"type": "summary_text", "text": "" if part == "added" else texts[index]}
             if kind.endswith(".delta"):
                 texts[index] += event["delta"]
-            elif kind in ("response.output_text.done", "response.reasoning_text.done"):
+            elif kind in ("response.output_text.done", "response.reasoning_text.done",
+                          "response.reasoning_summary_text.done"):
                 assert event["text"] == texts[index]
             elif kind == "response.function_call_arguments.done":
                 assert event["arguments"] == texts[index] or not texts[index]

@@ -18,6 +18,7 @@ from openai_workers_ai.repositories import items as items_repo
 from openai_workers_ai.runner import responses as runner
 from openai_workers_ai.simulator import Simulator
 from openai_workers_ai.translate import response_objects as objects
+from openai_workers_ai.workers_ai import spec
 
 from .conftest import ADMIN_KEY, KEY, OTHER_KEY
 from .images_util import rgba_png
@@ -321,6 +322,71 @@ async def test_reasoning_comes_as_a_reasoning_item(client: httpx.AsyncClient, mo
     events = sse_events(r)
     assert "response.reasoning_text.delta" in [e["type"] for e in events]
     assert [i["type"] for i in events[-1]["response"]["output"]] == ["reasoning", "message"]
+
+
+@pytest.mark.parametrize("model", ["@cf/openai/gpt-oss-120b", "@cf/qwen/qwq-32b",
+                                   "@cf/deepseek-ai/deepseek-r1-distill-qwen-32b"])
+async def test_a_reasoning_summary_is_the_reasoning_as_openai_streams_one(client: httpx.AsyncClient,
+                                                                          model: str) -> None:
+    """``reasoning.summary`` set: the reasoning item carries the model's reasoning as its one ``summary_text`` part
+    and no ``content``, as OpenAI's reasoning models answer (an o3 stream of 2025-09 recorded in bella-assistants'
+    docs); streamed, OpenAI's summary events in its order: ``reasoning_summary_part.added`` (empty part) before the
+    first ``reasoning_summary_text.delta``, ``….text.done`` with the text, ``….part.done`` with the part, then
+    ``output_item.done`` with the whole summary. Stored the same; given back as input, taken."""
+    body = {"model": model, "input": "echo: the answer", "reasoning": {"effort": "low"}}
+    plain = await create(client, **body)
+    thought = plain["output"][0]["content"][0]["text"]
+    for summary in ("auto", "concise", "detailed"):
+        whole = await create(client, **{**body, "reasoning": {"effort": "low", "summary": summary}})
+        item = whole["output"][0]
+        assert item == {"id": item["id"], "type": "reasoning", "status": "completed",
+                        "summary": [{"type": "summary_text", "text": thought}]}
+        assert whole["reasoning"]["summary"] == summary and text_of(whole) == "the answer"
+        assert (await client.get(f"/v1/responses/{whole['id']}")).json() == whole
+    events = sse_events(await client.post("/v1/responses", json={
+        **body, "reasoning": {"effort": "low", "summary": "detailed"}, "stream": True}))
+    final = events[-1]["response"]
+    item = final["output"][0]
+    assert [p["type"] for p in item["summary"]] == ["summary_text"] and "content" not in item
+    assert item["summary"][0]["text"].strip() == thought  # (a stream's reasoning keeps the model's newlines)
+    mine = [e for e in events if e.get("item_id") == item["id"] or e.get("item", {}).get("id") == item["id"]]
+    kinds = [e["type"] for e in mine]
+    deltas = kinds.count("response.reasoning_summary_text.delta")
+    assert deltas > 0 and kinds == [
+        "response.output_item.added", "response.reasoning_summary_part.added",
+        *["response.reasoning_summary_text.delta"] * deltas, "response.reasoning_summary_text.done",
+        "response.reasoning_summary_part.done", "response.output_item.done"]
+    assert mine[0]["item"] == {"id": item["id"], "type": "reasoning", "summary": [], "status": "in_progress"}
+    assert mine[-1]["item"] == item and mine[-2]["part"] == item["summary"][0]
+    assert mine[-3]["text"] == item["summary"][0]["text"]
+    assert {e["output_index"] for e in mine} == {0} and {e["summary_index"] for e in mine[1:-1]} == {0}
+    assert not any(e["type"].startswith(("response.reasoning_text.", "response.content_part.")) and
+                   e["output_index"] == 0 for e in events)
+    assert (await client.get(f"/v1/responses/{final['id']}")).json() == final
+    # given back as input (the OpenAI Agents SDK sends its output items back): history, as any reasoning item
+    again = await create(client, model=model, reasoning={"effort": "low", "summary": "auto"},
+                         input=[{"role": "user", "content": "echo: the answer"}, *final["output"],
+                                {"role": "user", "content": "echo: more"}])
+    assert text_of(again) == "more"
+
+
+def test_a_summary_cut_short_says_so() -> None:
+    """A summarized reasoning item cut short (``max_output_tokens`` reached while the model reasons): its
+    ``reasoning_summary_part.done`` has ``status: incomplete`` (the spec's "set to `incomplete` when generation was
+    interrupted"), streamed and replayed."""
+    writer = objects.EventWriter(summary=True)
+    events = [*writer.delta(spec.Delta(0, reasoning="The user")), *writer.close_all("incomplete")]
+    done = [e for e in events if e["type"] == "response.reasoning_summary_part.done"]
+    assert done == [{"type": "response.reasoning_summary_part.done", "sequence_number": 4,
+                     "item_id": writer.output[0]["id"], "output_index": 0, "summary_index": 0,
+                     "part": {"type": "summary_text", "text": "The user"},
+                     "status": "incomplete"}]
+    assert writer.output[0]["status"] == "incomplete"
+    response = {"id": "resp_1", "status": "incomplete", "background": True, "output": writer.output}
+    for shape in (writer.shape, None):
+        replayed = objects.replay(response, shape)
+        again = [e for e in replayed if e["type"] == "response.reasoning_summary_part.done"]
+        assert [{**e, "sequence_number": 4} for e in again] == done
 
 
 async def test_gpt_oss_gets_responses_shaped_input(client: httpx.AsyncClient, simulator: Simulator) -> None:

@@ -127,6 +127,28 @@ def test_stream(client: OpenAI) -> None:
     assert "".join(deltas) == final.output_text == "streamed through the helper"
 
 
+def test_stream_with_a_reasoning_summary(client: OpenAI) -> None:
+    """``reasoning.summary`` as the client's stream helper reads it (Codex-style handlers): the summary events, typed,
+    the final response's reasoning item with its summary; sent back as input, as the Agents SDK sends it."""
+    summary, kinds = [], []
+    with client.responses.stream(model="@cf/openai/gpt-oss-120b", input="echo: the answer",
+                                 reasoning={"effort": "low", "summary": "auto"}) as stream:
+        for event in stream:
+            kinds.append(event.type)
+            if event.type == "response.reasoning_summary_text.delta":
+                summary.append(event.delta)
+        final = stream.get_final_response()
+    reasoning = final.output[0]
+    assert reasoning.type == "reasoning" and [p.text for p in reasoning.summary] == ["".join(summary)]
+    assert reasoning.content is None and final.output_text == "the answer"
+    assert kinds.index("response.reasoning_summary_part.added") < kinds.index("response.reasoning_summary_text.delta")
+    assert "response.reasoning_summary_part.done" in kinds and "response.reasoning_text.delta" not in kinds
+    again = client.responses.create(model="@cf/openai/gpt-oss-120b", reasoning={"summary": "auto"}, input=[
+        {"role": "user", "content": "echo: the answer"}, *[item.model_dump(exclude_none=True) for item in final.output],
+        {"role": "user", "content": "echo: more"}])  # type: ignore[misc]
+    assert again.output_text == "more"
+
+
 def test_background_polling_and_cancel(client: OpenAI) -> None:
     response = client.responses.create(model="gpt-4o-mini", input="echo: in the background", background=True)
     assert response.status in ("queued", "in_progress", "completed")

@@ -129,6 +129,13 @@ class Plan:
         return self.request.conversation_id
 
     @property
+    def summarized(self) -> bool:
+        """Whether the request set ``reasoning.summary``: its reasoning then comes as a summary
+        (:func:`~..translate.response_objects.reasoning_item`)."""
+        reasoning = self.request.reasoning
+        return reasoning is not None and reasoning.summary is not None
+
+    @property
     def direct(self) -> bool:
         """A foreground, unmoderated response without gateway-run tools: one model call, answered without
         the events nobody reads when it is not streamed (:func:`_answered`)."""
@@ -392,7 +399,7 @@ async def _answered(ctx: AppContext, plan: Plan) -> _Answer:
     output items, the response stored — without the events nobody reads (~4 µs of a stored response)."""
     generated = await pipeline.complete(ctx, plan.spec)
     choice = generated.choices[0]
-    output = objects.output_items(choice)
+    output = objects.output_items(choice, bool(choice.reasoning) and plan.summarized)
     status, incomplete = objects.outcome(choice.finish_reason)
     usage = objects.usage_object(generated.usage)
     answer = _Answer(status, output, usage, incomplete, ctx.now(), [pydantic_json(item) for item in output],
@@ -413,7 +420,7 @@ async def _execute(ctx: AppContext, plan: Plan, *, streaming: bool) -> AsyncIter
                     "code": _error_code(error), "message": error.message}))
             raise
     watched = streaming and bool(plan.request.background)  # stored in_progress while this request runs it
-    writer = objects.EventWriter()
+    writer = objects.EventWriter(plan.summarized)
     if streaming:  # drained (not streamed), only the last event counts
         for kind, status in objects.opening(bool(plan.request.background)):
             yield writer.lifecycle(kind, plan.response(status, writer.output))
@@ -448,7 +455,7 @@ async def _execute(ctx: AppContext, plan: Plan, *, streaming: bool) -> AsyncIter
                 generated = await pipeline.complete(ctx, chat)
                 choice = generated.choices[0]
                 choice.tool_calls = _divert(choice.tool_calls, calls, plan)
-                made = objects.output_items(choice)
+                made = objects.output_items(choice, plan.summarized)
                 if calls and not choice.text:  # only gateway tools called: no empty message before their items
                     made = [item for item in made if item["type"] != "message"]
                 if gateway.sources:  # answers written after a search cite what it found
@@ -792,7 +799,7 @@ async def plan_of(ctx: AppContext, row: ResponseRow) -> Plan:
     else:  # stored before its settings were kept: the echo (with OpenAI's defaults filled in) stands for them
         settings = {k: echoed[k] for k in ("tool_choice", "parallel_tool_calls", "temperature", "top_p",
                                            "max_output_tokens", "truncation", "store")}
-        settings["reasoning"] = {"effort": echoed["reasoning"]["effort"]}
+        settings["reasoning"] = {"effort": echoed["reasoning"]["effort"], "summary": echoed["reasoning"].get("summary")}
     request = CreateResponse.model_validate({
         **settings, "instructions": echoed["instructions"], "tools": tools, "text": echoed["text"],
         "metadata": echoed["metadata"], "model": row.model, "previous_response_id": row.previous_response_id,

@@ -3,12 +3,15 @@
 - :func:`echo` — the request fields a Response echoes, as OpenAI echoes them (defaults filled in);
 - :func:`response_object` — the ``response`` object;
 - :func:`output_items` — a whole answer (:class:`~..workers_ai.spec.Choice`) as output items:
-  a ``reasoning`` item, a ``message`` with one ``output_text`` part, ``function_call`` items;
+  a ``reasoning`` item (its text as ``content``, or as ``summary`` when the request asked for one), a ``message``
+  with one ``output_text`` part, ``function_call`` items;
 - :class:`EventWriter` — streamed pipeline events as OpenAI's event sequence, each with the next
   ``sequence_number``: ``response.created`` (a background response's ``queued``, then ``response.queued``),
   ``response.in_progress``, per item
   ``output_item.added`` → (``content_part.added`` → text / reasoning deltas (and
-  ``output_text.annotation.added``) → ``….done`` → ``content_part.done``, or argument deltas →
+  ``output_text.annotation.added``) → ``….done`` → ``content_part.done``, or a summarized reasoning item's
+  ``reasoning_summary_part.added`` → ``reasoning_summary_text.delta``s → ``….done`` →
+  ``reasoning_summary_part.done``, or argument deltas →
   ``function_call_arguments.done``, or a gateway tool's ``response.file_search_call.in_progress`` →
   ``….searching`` → ``….completed``) → ``output_item.done``, then ``response.completed`` /
   ``incomplete`` / ``failed``;
@@ -168,7 +171,15 @@ def outcome(reason: FinishReason | None) -> tuple[str, dict[str, Any] | None]:
     return "completed", None
 
 
-def reasoning_item(text: str, status: str = "completed", item_id: str | None = None) -> Item:
+def reasoning_item(text: str, status: str = "completed", item_id: str | None = None, summary: bool = False) -> Item:
+    """The model's reasoning as a ``reasoning`` item: its ``content`` (as open-weight gpt-oss comes from
+    OpenAI-compatible servers); with ``summary`` (the request's ``reasoning.summary`` set), its one ``summary_text``
+    part instead, without ``content``, as OpenAI's reasoning models answer a request for a summary (an o3 stream of
+    2025-09 recorded in bella-assistants' docs: ``{"id","type":"reasoning","summary":[{"type":"summary_text",…}]}``).
+    The text is the reasoning itself, not a shorter summary: no model here writes one."""
+    if summary:
+        return {"id": item_id or object_id("rs_"), "type": "reasoning",
+                "summary": [{"type": "summary_text", "text": text}] if text else [], "status": status}
     return {"id": item_id or object_id("rs_"), "type": "reasoning", "summary": [],
             "content": [{"type": "reasoning_text", "text": text}] if text else [], "status": status}
 
@@ -201,12 +212,12 @@ def cited(item: Item, sources: Sequence[Source]) -> Item:
     return {**item, "content": content}
 
 
-def output_items(choice: Choice) -> list[Item]:
-    """A whole answer as output items."""
+def output_items(choice: Choice, summary: bool = False) -> list[Item]:
+    """A whole answer as output items (``summary``: its reasoning as a summary, :func:`reasoning_item`)."""
     status = "incomplete" if choice.finish_reason == "length" else "completed"
     out: list[Item] = []
     if choice.reasoning:
-        out.append(reasoning_item(choice.reasoning, status))
+        out.append(reasoning_item(choice.reasoning, status, summary=summary))
     if choice.text or not (choice.reasoning or choice.tool_calls):
         out.append(message_output(choice.text, status))
     if choice.tool_calls:
@@ -218,7 +229,9 @@ class EventWriter:
     """A response's stream events, numbered; it accumulates the output items as it goes, and the stream's
     :attr:`shape`."""
 
-    def __init__(self) -> None:
+    def __init__(self, summary: bool = False) -> None:
+        self.summary = summary
+        """Whether reasoning is written as a summary (:func:`reasoning_item`): its items have no ``content``."""
         self.output: list[Item] = []
         self.seq = -1
         self.shape: list[list[Any]] = []
@@ -272,18 +285,21 @@ class EventWriter:
         events: list[Event] = []
         if self._open is None or self._open["type"] != kind:
             events += self.close_open()
-            item = (reasoning_item("", "in_progress", item_id) if kind == "reasoning"
+            item = (reasoning_item("", "in_progress", item_id, self.summary) if kind == "reasoning"
                     else message_output("", "in_progress", item_id))
-            item["content"] = []
             self.output.append(item)
             self._open, self._text = item, ""
             self._citer = Citer(self._sources) if kind == "message" and self._sources else None
             self._annotations = []
             index = len(self.output) - 1
             events.append(self.event("response.output_item.added", output_index=index, item=_copy(item)))
-            part = {"type": "reasoning_text", "text": ""} if kind == "reasoning" else _text_part("")
-            events.append(self.event("response.content_part.added", item_id=item["id"], output_index=index,
-                                     content_index=0, part=part))
+            if "content" not in item:  # a summary: OpenAI opens its part before the first delta
+                events.append(self.event("response.reasoning_summary_part.added", item_id=item["id"],
+                                         output_index=index, summary_index=0, part=_summary_part("")))
+            else:
+                part = {"type": "reasoning_text", "text": ""} if kind == "reasoning" else _text_part("")
+                events.append(self.event("response.content_part.added", item_id=item["id"], output_index=index,
+                                         content_index=0, part=part))
         found: list[Item] = []
         if kind == "message" and self._citer is not None:
             text, found = self._citer.feed(text)
@@ -295,6 +311,9 @@ class EventWriter:
         self._text += text
         item_id, index = self._open["id"], self.output.index(self._open)
         if kind == "reasoning":
+            if "content" not in self._open:
+                return [self.event("response.reasoning_summary_text.delta", item_id=item_id, output_index=index,
+                                   summary_index=0, delta=text)]
             return [self.event("response.reasoning_text.delta", item_id=item_id, output_index=index, content_index=0,
                                delta=text)]
         return [self.event("response.output_text.delta", item_id=item_id, output_index=index, content_index=0,
@@ -324,6 +343,14 @@ class EventWriter:
         item, self._open = self._open, None
         index = self.output.index(item)
         item["status"] = status
+        if "content" not in item:  # a summarized reasoning item (OpenAI's ….done events, then the whole item)
+            summary = _summary_part(self._text)
+            item["summary"] = [summary]
+            ended = {"status": "incomplete"} if status == "incomplete" else {}
+            at = {"item_id": item["id"], "output_index": index, "summary_index": 0}
+            return [*events, self.event("response.reasoning_summary_text.done", **at, text=self._text),
+                    self.event("response.reasoning_summary_part.done", **at, part=summary, **ended),
+                    self.event("response.output_item.done", output_index=index, item=_copy(item))]
         if item["type"] == "reasoning":
             part: Item = {"type": "reasoning_text", "text": self._text}
             done = self.event("response.reasoning_text.done", item_id=item["id"], output_index=index,
@@ -410,6 +437,10 @@ class EventWriter:
         return self.event("error", code=code, message=message, param=param)
 
 
+def _summary_part(text: str) -> Item:
+    return {"type": "summary_text", "text": text}
+
+
 def _copy(item: Item) -> Item:
     return {**item, "content": list(item["content"])} if "content" in item else dict(item)
 
@@ -428,8 +459,12 @@ CLOSING_EVENTS = {"completed": "response.completed", "incomplete": "response.inc
 
 
 def _text_of(item: Item) -> str:
-    """A message's or reasoning item's text (or refusal), as its deltas carried it."""
-    return "".join(p.get("text", p.get("refusal", "")) for p in item.get("content", ()))
+    """A message's or reasoning item's text (or refusal; a summarized reasoning item's summary), as its deltas
+    carried it."""
+    parts = item.get("content")
+    if parts is None:
+        parts = item.get("summary", ())
+    return "".join(p.get("text", p.get("refusal", "")) for p in parts)
 
 
 def replay(response: dict[str, Any], shape: list[list[Any]] | None = None) -> list[Event]:
@@ -448,6 +483,7 @@ def replay(response: dict[str, Any], shape: list[list[Any]] | None = None) -> li
     for position, item in enumerate(response["output"]):
         kind = item["type"]
         if kind in ("message", "reasoning"):
+            writer.summary = "content" not in item
             events += writer._write(kind, _text_of(item), item["id"])
             events += writer.annotate([a for p in item.get("content", ()) for a in p.get("annotations") or ()])
             events += writer.close_open(item.get("status", "completed"))
@@ -497,6 +533,8 @@ def _shaped(response: dict[str, Any], start: dict[str, Any], shape: list[list[An
                     event(kind, **at, delta=delta)
                 elif kind == "response.output_text.delta":
                     event(kind, **at, content_index=0, delta=delta, logprobs=[])
+                elif kind == "response.reasoning_summary_text.delta":
+                    event(kind, **at, summary_index=0, delta=delta)
                 else:
                     event(kind, **at, content_index=0, delta=delta)
         elif kind == "response.output_item.added":
@@ -518,6 +556,13 @@ def _shaped(response: dict[str, Any], start: dict[str, Any], shape: list[list[An
             event(kind, **at, content_index=0, text=whole)
         elif kind == "response.function_call_arguments.done":
             event(kind, **at, arguments=whole)
+        elif kind == "response.reasoning_summary_part.added":
+            event(kind, **at, summary_index=0, part=_summary_part(""))
+        elif kind == "response.reasoning_summary_text.done":
+            event(kind, **at, summary_index=0, text=whole)
+        elif kind == "response.reasoning_summary_part.done":
+            ended = {"status": "incomplete"} if item.get("status") == "incomplete" else {}
+            event(kind, **at, summary_index=0, part=_summary_part(whole), **ended)
         else:  # a gateway tool's item's progress (response.file_search_call.searching …)
             event(kind, output_index=index, item_id=item["id"])
     if response["status"] in CLOSING_EVENTS:
@@ -529,7 +574,7 @@ def _added(item: Item) -> Item:
     """``item`` as its ``response.output_item.added`` event showed it, before anything of it was made."""
     kind = item["type"]
     if kind in ("message", "reasoning"):
-        return {**item, "status": "in_progress", "content": []}
+        return {**item, "status": "in_progress", "content" if "content" in item else "summary": []}
     if kind == "function_call":
         return {**item, "status": "in_progress", "arguments": ""}
     if kind == "file_search_call":  # a gateway tool's: searching, without results yet
