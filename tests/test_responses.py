@@ -154,10 +154,21 @@ async def test_service_tier_and_reasoning_as_openai_echoes_them(client: httpx.As
     {"text": {"format": {"type": "json_schema", "name": "s", "description": "d", "strict": True, "schema": {
         "type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"], "additionalProperties": False}}}},
     {"stream": True, "stream_options": {"include_obfuscation": False}},
+    {"prompt_cache_options": {"comparison_response_id": "resp_1", "mode": "explicit", "prewarm": False, "ttl": "12h"}},
+    {"context_management": [{"type": "compaction", "compact_threshold": 1000}, {"type": "compaction"}]},
+    {"input": [{"role": "user", "content": "hi"}, {"type": "configuration_update", "id": "cfg_1",
+                                                    "reasoning": {"effort": "high"}, "text": {"format": {
+                                                        "type": "json_schema", "name": "s", "description": "d",
+                                                        "strict": True, "schema": {"type": "object", "properties": {},
+                                                                                  "additionalProperties": False}}}}]},
+    {"input": [{"role": "user", "content": "hi"}, {"type": "configuration_update", "text": {"format": {
+        "type": "text"}}}]},
 ])
 async def test_every_key_the_clients_types_list_is_taken(client: httpx.AsyncClient, body: dict[str, Any]) -> None:
-    """Unknown keys inside reasoning, text, text.format and stream_options are refused; each key openai-python
-    3.63's Reasoning, ResponseTextConfigParam (its three format types) and StreamOptions list is still taken."""
+    """Unknown keys inside reasoning, text, text.format, stream_options, prompt_cache_options, context_management
+    entries and configuration_update items are refused; each key openai-python 3.63's Reasoning,
+    ResponseTextConfigParam (its three format types), StreamOptions, PromptCacheOptions, ContextManagement and
+    ResponseConfigurationUpdateItemParamParam list is still taken."""
     r = await client.post("/v1/responses", json={"model": "@cf/qwen/qwen3-30b-a3b-fp8", "input": "hi", **body})
     assert r.status_code == 200, r.text
 
@@ -998,6 +1009,15 @@ async def test_compact_keeps_the_user_messages_and_makes_an_item_that_feeds_back
     error = error_of(await client.post("/v1/responses/compact", json={"model": LLAMA, "input": "x", "bogus": 1}), 400)
     assert (error["message"], error["param"], error["code"]) == ("Unknown parameter: 'bogus'.", "bogus",
                                                                  "unknown_parameter")
+    # its prompt_cache_options: the two keys client 3.63's response_compact_params lists, no other
+    compact = {"model": LLAMA, "input": "echo: x"}
+    r = await client.post("/v1/responses/compact", json={**compact, "prompt_cache_options": {"mode": "implicit",
+                                                                                            "ttl": "30m"}})
+    assert r.status_code == 200, r.text
+    error = error_of(await client.post("/v1/responses/compact", json={
+        **compact, "prompt_cache_options": {"prewarm": True}}), 400)
+    assert (error["message"], error["param"], error["code"]) == (
+        "Unknown parameter: 'prompt_cache_options.prewarm'.", "prompt_cache_options.prewarm", "unknown_parameter")
 
 
 # ---- errors ------------------------------------------------------------------------------------
@@ -1094,6 +1114,26 @@ NO_INPUT = {"message": "One of \"input\" or \"previous_response_id\" or 'prompt'
     ({"input": "hi", "stream": True, "stream_options": {"foo": True}},
      {"message": "Unknown parameter: 'stream_options.foo'.", "type": "invalid_request_error", "param": "stream_options.foo",
       "code": "unknown_parameter"}),
+    # and inside prompt_cache_options, a context_management entry and a configuration_update item, at any depth
+    # (OpenAI's words for an input item's unknown key: {"code":"unknown_parameter","message":"Unknown parameter:
+    # 'input[2].status'.","param":"input[2].status"} in a public gateway's tests)
+    ({"input": "hi", "prompt_cache_options": {"ttl": "30m", "foo": 1}},
+     {"message": "Unknown parameter: 'prompt_cache_options.foo'.", "type": "invalid_request_error",
+      "param": "prompt_cache_options.foo", "code": "unknown_parameter"}),
+    ({"input": "hi", "context_management": [{"type": "compaction"}, {"type": "compaction", "threshold": 1000}]},
+     {"message": "Unknown parameter: 'context_management[1].threshold'.", "type": "invalid_request_error",
+      "param": "context_management[1].threshold", "code": "unknown_parameter"}),
+    *[({"model": "@cf/openai/gpt-oss-20b", "input": [{"role": "user", "content": "hi"},
+                                                   {"type": "configuration_update", **update}]},
+       {"message": f"Unknown parameter: '{param}'.", "type": "invalid_request_error", "param": param,
+        "code": "unknown_parameter"})
+      for update, param in (
+          ({"reasoning": {"effort": "low"}, "status": "completed"}, "input[1].status"),
+          ({"reasoning": {"effort": "low", "summary": "auto"}}, "input[1].reasoning.summary"),
+          ({"text": {"format": {"type": "text"}, "verbosity": "low"}}, "input[1].text.verbosity"),
+          ({"text": {"format": {"type": "text", "name": "x"}}}, "input[1].text.format.name"),
+          ({"text": {"format": {"type": "json_schema", "name": "x", "schema": {}, "foo": 1}}},
+           "input[1].text.format.foo"))],
 ])
 async def test_what_openai_refuses_is_refused_in_its_words(client: httpx.AsyncClient, simulator: Simulator,
                                                            body: dict[str, Any], error: dict[str, Any]) -> None:

@@ -146,7 +146,9 @@ def item_of(raw: Any, where: str) -> Item:
 
 def _configuration_update(raw: Item, where: str) -> Item:
     """A ``configuration_update`` item: new ``reasoning.effort`` and / or ``text.format`` for the responses
-    generated after it (:func:`chat_spec`), each until a later update replaces it."""
+    generated after it (:func:`chat_spec`), each until a later update replaces it. A key client 3.63's
+    ``ResponseConfigurationUpdateItemParam`` does not list, at any depth, is OpenAI's 400 (:func:`_known_keys`)."""
+    _known_keys(raw, ("type", "id", "reasoning", "text"), where)
     item: Item = {"id": _string(raw, "id", where) if raw.get("id") is not None else object_id("cfg_"),
                   "type": "configuration_update"}
     for key in ("reasoning", "text"):
@@ -154,15 +156,35 @@ def _configuration_update(raw: Item, where: str) -> Item:
         if value is not None and not isinstance(value, dict):
             raise _bad(f"Invalid type for '{where}.{key}': expected an object.", f"{where}.{key}")
     if raw.get("reasoning") is not None:
+        _known_keys(raw["reasoning"], ("effort",), f"{where}.reasoning")
         item["reasoning"] = {"effort": raw["reasoning"].get("effort")}
     if raw.get("text") is not None:
-        if not isinstance(raw["text"].get("format"), dict):
+        _known_keys(raw["text"], ("format",), f"{where}.text")
+        fmt = raw["text"].get("format")
+        if not isinstance(fmt, dict):
             raise _bad(f"Missing required parameter: '{where}.text.format'.", f"{where}.text.format")
-        item["text"] = {"format": raw["text"]["format"]}
+        if (keys := _FORMAT_KEYS.get(str(fmt.get("type")))) is not None:  # (another: the spec's rules refused it)
+            _known_keys(fmt, keys, f"{where}.text.format")
+        item["text"] = {"format": fmt}
     if len(item) == 2:
         raise _bad(f"Invalid '{where}': a 'configuration_update' item updates 'reasoning', 'text' or both; it has "
                    "neither.", where)
     return item
+
+
+_FORMAT_KEYS = {"text": ("type",), "json_schema": ("type", "name", "schema", "description", "strict")}
+"""The keys of a ``configuration_update``'s ``text.format``, by its type (the client's ``ResponseFormatText`` and
+``ResponseFormatTextJSONSchemaConfigParam``), as a request's ``text.format`` has them."""
+
+
+def _known_keys(raw: Item, known: tuple[str, ...], where: str) -> None:
+    """OpenAI's 400 for a key ``raw`` (at ``where``) does not have: ``Unknown parameter: 'input[1].foo'.``, code
+    ``unknown_parameter``, as OpenAI answers an input item's unknown key (``{"code":"unknown_parameter","message":
+    "Unknown parameter: 'input[2].status'.","param":"input[2].status"}`` in a public gateway's tests) and the request's
+    own objects' (:class:`~..types.common.Closed`)."""
+    for key in raw:
+        if key not in known:
+            raise _bad(f"Unknown parameter: '{where}.{key}'.", f"{where}.{key}", "unknown_parameter")
 
 
 def _string(raw: Item, key: str, where: str, default: str | None = None) -> str:

@@ -78,6 +78,31 @@ class ReasoningParam(Closed):
                              code="unknown_parameter")
 
 
+class CompactPromptCacheOptions(Closed):
+    """``/v1/responses/compact``'s ``prompt_cache_options``: the keys client 3.63's ``response_compact_params``
+    lists; another is OpenAI's 400 ``Unknown parameter: 'prompt_cache_options.x'.``. Their values are checked by
+    the spec's rules (:mod:`..spec_rules`) first; none changes anything here (there is no prompt cache)."""
+
+    mode: str | None = None
+    ttl: str | None = None
+
+
+class PromptCacheOptions(CompactPromptCacheOptions):
+    """A response's ``prompt_cache_options``: client 3.63's ``PromptCacheOptions`` of ``response_create_params``
+    lists two keys more."""
+
+    comparison_response_id: str | None = None
+    prewarm: StrictBool | None = None
+
+
+class ContextManagement(Closed):
+    """An entry of ``context_management`` (client 3.63's ``ContextManagement``): its type and value checked by the
+    spec's rules first; another key is OpenAI's 400 ``Unknown parameter: 'context_management[0].x'.``."""
+
+    type: str
+    compact_threshold: Annotated[int, Strict()] | None = None
+
+
 class ConversationRef(Lenient):
     id: str
 
@@ -158,13 +183,13 @@ class CreateResponse(Context):
     safety_identifier: str | None = None
     prompt_cache_key: str | None = None
     prompt_cache_retention: Literal["in_memory", "24h"] | None = None
-    prompt_cache_options: dict[str, Any] | None = None
+    prompt_cache_options: PromptCacheOptions | None = None
     include: list[str] | None = None
     service_tier: str | None = None
     top_logprobs: Annotated[int, Strict(), Field(ge=0, le=20)] | None = None
     prompt: dict[str, Any] | None = None
     moderation: ModerationParam | None = None
-    context_management: list[dict[str, Any]] | None = None
+    context_management: list[ContextManagement] | None = None
     access_programs: AccessPrograms | None = None
     background_options: BackgroundOptions | None = None
     image: ImageOptions | None = None
@@ -236,7 +261,7 @@ class CompactBody(Request):
     previous_response_id: str | None = None
     prompt_cache_key: str | None = None
     prompt_cache_retention: str | None = None
-    prompt_cache_options: dict[str, Any] | None = None
+    prompt_cache_options: CompactPromptCacheOptions | None = None
     service_tier: str | None = None
     safety_identifier: str | None = None
     """Accepted; shown on the compacted response, as OpenAI shows the one it used."""
