@@ -116,6 +116,45 @@ async def test_library_and_alias_names(client: httpx.AsyncClient, name: str, mod
     assert r.json()["remote_model"] == model_id
 
 
+@pytest.mark.parametrize(("name", "model_id"), [
+    ("gpt-oss:120b-cloud", "@cf/openai/gpt-oss-120b"),
+    ("gpt-oss:20b-cloud", "@cf/openai/gpt-oss-20b"),
+    ("gpt-oss:20b:cloud", "@cf/openai/gpt-oss-20b"),  # the newer explicit suffix (modelref.ParseRef)
+    ("GPT-OSS:120B-Cloud", "@cf/openai/gpt-oss-120b"),
+    ("kimi-k2.6:cloud", "@cf/moonshotai/kimi-k2.6"),
+    ("glm-5.2:cloud", "@cf/zai-org/glm-5.2"),
+    ("deepseek-v4-flash:cloud", "@cf/deepseek-ai/deepseek-v4-flash-0731"),
+    ("nemotron-3-super:cloud", "@cf/nvidia/nemotron-3-120b-a12b"),
+])
+async def test_cloud_names(client: httpx.AsyncClient, name: str, model_id: str) -> None:
+    r = await client.post("/api/show", json={"model": name})
+    assert r.status_code == 200 and r.json()["remote_model"] == model_id, name
+
+
+async def test_cloud_names_chat_generate_show(client: httpx.AsyncClient) -> None:
+    name = "gpt-oss:120b-cloud"
+    messages = [{"role": "user", "content": "echo: from the cloud"}]
+    r = await client.post("/api/chat", json={"model": name, "messages": messages, "stream": False})
+    assert r.status_code == 200 and r.json()["message"]["content"] == "from the cloud"
+    assert r.json()["model"] == name  # echoed as asked, as Ollama's remote models answer (resp.Model = origModel)
+    r = await client.post("/api/generate", json={"model": "glm-5.2:cloud", "prompt": "echo: hi", "stream": False})
+    assert r.status_code == 200 and r.json()["response"] == "hi" and r.json()["model"] == "glm-5.2:cloud"
+    shown = (await client.post("/api/show", json={"model": name})).json()
+    assert shown == (await client.post("/api/show", json={"model": "gpt-oss:120b"})).json()
+    assert shown["capabilities"] == ["completion", "tools", "thinking"]
+    # Ollama's /api/tags lists the models pulled to it, and a cloud model needs none: no "-cloud" name is listed.
+    assert not [n for n in await tags(client) if "cloud" in n]
+
+
+@pytest.mark.parametrize("name", ["kimi-k2:1t-cloud", "qwen3-coder:480b-cloud", "minimax-m2:cloud",
+                                  "llama3.1:8b-cloud", "gpt-oss:cloud", "my-cloud", "foo:bar-cloud/baz"])
+async def test_cloud_names_without_a_workers_ai_model(client: httpx.AsyncClient, name: str) -> None:
+    for path, body in (("/api/show", {}), ("/api/chat", {"messages": [{"role": "user", "content": "hi"}]}),
+                       ("/api/generate", {"prompt": "hi"})):
+        r = await client.post(path, json={"model": name, "stream": False, **body})
+        assert r.status_code == 404 and r.json() == {"error": f"model '{name}' not found"}, (path, name)
+
+
 async def test_configured_aliases(backends: Backends) -> None:
     settings = Settings(access_token=(KEY,), model_aliases={
         "house-model:7b": "@cf/meta/llama-3.2-3b-instruct", "embedder": "@cf/baai/bge-small-en-v1.5",

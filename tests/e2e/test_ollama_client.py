@@ -173,6 +173,17 @@ def test_list_show_ps(client: ollama.Client) -> None:
     assert gpt.size_vram == 0 and gpt.expires_at is not None and gpt.expires_at.year > 2300  # loaded for good
 
 
+def test_cloud_model_names(client: ollama.Client) -> None:
+    # Ollama's cloud names (`ollama run gpt-oss:120b-cloud`) reach the same model on Workers AI.
+    r = client.chat(model="gpt-oss:120b-cloud", messages=[{"role": "user", "content": "echo: cloud"}])
+    assert r.message.content == "cloud" and r.model == "gpt-oss:120b-cloud"
+    assert client.generate(model="gpt-oss:20b-cloud", prompt="echo: hi").response == "hi"
+    assert client.show("gpt-oss:120b-cloud").modelinfo["gpt-oss.context_length"] == 128000
+    with pytest.raises(ollama.ResponseError) as caught:  # no Workers AI model: Ollama's 404
+        client.chat(model="kimi-k2:1t-cloud", messages=[{"role": "user", "content": "hi"}])
+    assert caught.value.status_code == 404 and caught.value.error == "model 'kimi-k2:1t-cloud' not found"
+
+
 def test_pull_and_management(client: ollama.Client) -> None:
     assert client.pull("llama3.1:8b").status == "success"
     assert [p.status for p in client.pull("llama3.1:8b", stream=True)] == ["success"]

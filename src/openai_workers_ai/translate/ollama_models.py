@@ -3,7 +3,9 @@
 A name (:func:`resolve`) may be a configured or built-in alias, a Workers AI id,
 a short id (``llama-3.1-8b-instruct``, optionally ``:latest`` — how ``/api/tags``
 lists models), or an Ollama library name where Workers AI hosts that model
-(``llama3.1:8b``, table :data:`OLLAMA_NAMES`).
+(``llama3.1:8b``, table :data:`OLLAMA_NAMES`), or the name of one of Ollama's cloud models
+(``gpt-oss:120b-cloud``, ``glm-5.2:cloud``) where Workers AI hosts the same model (table
+:data:`OLLAMA_CLOUD_NAMES`).
 
 Listings report only what is known: family, parameter size and quantization as
 the model's name states them, context length and embedding size from the
@@ -58,6 +60,22 @@ OLLAMA_DEFAULT_TAGS = {
     "bge-large": "bge-large:335m",
 }
 
+# Ollama's cloud models, by the name ollama.com serves them under (the request's name without its ``-cloud`` or
+# ``:cloud`` suffix) → the same model on Workers AI. Only where it is the same model: ``kimi-k2:1t`` (K2-0905),
+# ``deepseek-v3.1:671b``, ``qwen3-coder:480b``, ``glm-4.6``, ``minimax-m2``, ``qwen3-vl:235b`` and ``gemma4:31b``
+# have none, and stay Ollama's 404.
+OLLAMA_CLOUD_NAMES: dict[str, str] = {
+    "gpt-oss:20b": "@cf/openai/gpt-oss-20b",
+    "gpt-oss:120b": "@cf/openai/gpt-oss-120b",
+    "kimi-k2.5": "@cf/moonshotai/kimi-k2.5",
+    "kimi-k2.6": "@cf/moonshotai/kimi-k2.6",
+    "glm-5.2": "@cf/zai-org/glm-5.2",
+    "glm-5.3": "@cf/zai-org/glm-5.3",
+    "deepseek-v4-flash": "@cf/deepseek-ai/deepseek-v4-flash-0731",
+    "deepseek-v4-pro": "@cf/deepseek-ai/deepseek-v4-pro-0813",
+    "nemotron-3-super": "@cf/nvidia/nemotron-3-120b-a12b",  # Nemotron 3 Super: 120B, 12B active
+}
+
 # How Ollama words what a model of each task is for ("x" does not support <action>).
 ACTIONS = {"text-generation": "chat", "text-embeddings": "embeddings"}
 
@@ -89,7 +107,25 @@ def _lookup(catalog: Catalog, name: str | None) -> ModelInfo:
         info = catalog.by_short_name(candidate) or _known(catalog, candidate, guess=True)
         if info is not None:
             return info
+    info = _cloud(catalog, name)
+    if info is not None:
+        return info
     raise ModelNotFound(name)
+
+
+def _cloud(catalog: Catalog, name: str) -> ModelInfo | None:
+    """The Workers AI model a cloud model's name stands for, or None. The name is read as Ollama's
+    ``modelref.ParseRef`` (``internal/modelref/modelref.go``) reads it: a last tag ``cloud``
+    (``glm-5.2:cloud``, ``gpt-oss:120b:cloud``) or ending in ``-cloud`` (``gpt-oss:120b-cloud``), in any case,
+    names the model ollama.com serves as what precedes it."""
+    base, colon, tag = name.rpartition(":")
+    tag = tag.strip().lower()
+    if tag != "cloud":
+        if not colon or "/" in tag or not tag.endswith("-cloud"):
+            return None
+        base = f"{base}:{tag.removesuffix('-cloud')}"
+    model_id = OLLAMA_CLOUD_NAMES.get(base.lower().removesuffix(":latest"))
+    return catalog.models.get(model_id) if model_id else None
 
 
 def _known(catalog: Catalog, name: str, *, guess: bool) -> ModelInfo | None:
