@@ -14,7 +14,7 @@ from openai_workers_ai.app import create_app
 from openai_workers_ai.context import AppContext
 from openai_workers_ai.errors import UpstreamError
 from openai_workers_ai.jobs import InProcessJobs
-from openai_workers_ai.ports import Backends
+from openai_workers_ai.ports import Backends, Database
 from openai_workers_ai.runner import file_search_tool
 from openai_workers_ai.settings import Settings
 from openai_workers_ai.simulator import Simulator, chat_behaviour
@@ -24,7 +24,7 @@ from .assistants import thread as new_thread
 from .conftest import KEY, OTHER_KEY, START, Clock
 from .openapi import assert_matches
 from .test_file_search import CORPUS, corpus_store
-from .vector_stores_util import drain, store_with, upload
+from .vector_stores_util import drain, store_reads, store_with, upload
 
 CONTENT = "step_details.tool_calls[*].file_search.results[*].content"
 QUESTION = "How do I reset my password?"
@@ -85,6 +85,19 @@ async def test_a_run_searches_then_answers_citing_the_file(client: httpx.AsyncCl
     assert text["value"] == f"{ANSWER} [0]"
     assert text["annotations"] == [{"type": "file_citation", "text": "[0]", "start_index": len(ANSWER) + 1,
                                     "end_index": len(ANSWER) + 4, "file_citation": {"file_id": ids["passwords.md"]}}]
+
+
+async def test_a_search_reads_its_store_once(client: httpx.AsyncClient, app: Any, jobs: InProcessJobs,
+                                             ctx: AppContext, db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    store_id, _ = await corpus_store(client, app)
+    asst = await searching_assistant(client, store_id)
+    created_thread = await new_thread(client, QUESTION)
+    reads = store_reads(monkeypatch, db)
+    done = await finished(client, jobs, ctx, await run(client, created_thread["id"], asst["id"]))
+    assert done["status"] == "completed" and [s["type"] for s in await steps_of(client, done)] == [
+        "tool_calls", "message_creation"]
+    # made active when the run starts, then read once by its search (skipped if deleted or expired since)
+    assert len(reads) == 2, reads
 
 
 async def test_a_streamed_run(client: httpx.AsyncClient, app: Any) -> None:

@@ -9,13 +9,14 @@ from typing import Any
 import httpx
 import pytest
 
+from openai_workers_ai.ports import Database
 from openai_workers_ai.simulator import Simulator, chat_behaviour
 
 from .conftest import ADMIN_KEY, OTHER_KEY
 from .openapi import assert_matches
 from .responses_util import sse_events
 from .test_file_search import ATTRIBUTES, CORPUS, corpus_store
-from .vector_stores_util import drain, store_with
+from .vector_stores_util import drain, store_reads, store_with
 
 SCOUT = "@cf/meta/llama-4-scout-17b-16e-instruct"  # tools and tool_choice
 HERMES = "@hf/nousresearch/hermes-2-pro-mistral-7b"  # tools, but no tool_choice: a forced call is constrained output
@@ -53,6 +54,17 @@ def answer_of(response: dict[str, Any]) -> dict[str, Any]:
     assert message["type"] == "message"
     part: dict[str, Any] = message["content"][0]
     return part
+
+
+async def test_a_search_reads_its_store_once(client: httpx.AsyncClient, app: Any, db: Database,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    store_id, _ = await corpus_store(client, app)
+    reads = store_reads(monkeypatch, db)
+    response = await respond(client, input=QUESTION, tools=[file_search(store_id)])
+    assert call_of(response)["status"] == "completed"
+    # the caller's store checked when the request is made (404, 400), then read once when the search runs
+    # (skipped if deleted or expired since; its last_active_at moved): not once more for the search itself
+    assert len(reads) == 2 and "AND owner = ?" in reads[0] and "AND owner = ?" not in reads[1], reads
 
 
 @pytest.mark.parametrize("stream", [False, True])

@@ -8,8 +8,10 @@ import zlib
 from typing import Any
 
 import httpx
+import pytest
 
 from openai_workers_ai.jobs import InProcessJobs
+from openai_workers_ai.ports import Database, Statement
 
 
 async def upload(client: httpx.AsyncClient, name: str, content: bytes | str, content_type: str | None = None) -> str:
@@ -33,6 +35,20 @@ async def drain(app: Any) -> None:
     jobs = app.state.ctx.backends.jobs
     assert isinstance(jobs, InProcessJobs)
     await jobs.drain(app.state.ctx)
+
+
+def store_reads(monkeypatch: pytest.MonkeyPatch, db: Database) -> list[str]:
+    """The statements reading a vector store's row by id, appended as ``db`` prepares them."""
+    reads: list[str] = []
+    prepare = db.prepare
+
+    def counting(sql: str) -> Statement:
+        if sql.lstrip().upper().startswith("SELECT") and " FROM vector_stores WHERE id = ?" in sql:
+            reads.append(sql)
+        return prepare(sql)
+
+    monkeypatch.setattr(db, "prepare", counting)
+    return reads
 
 
 def pdf(*lines: str, compress: bool = False) -> bytes:

@@ -96,24 +96,30 @@ async def file_search(
     ranking_options: RankingOptions | None = None,
     owner: str | None,
     rewrite_query: bool = False,
+    skip_gone: bool = False,
 ) -> list[Result]:
     """The best chunks of the caller's stores for ``query`` (a string or several), best first.
 
     Raises ``NotFound`` (param ``vector_store_ids``) for a store the caller cannot see,
-    ``InvalidRequest`` for an expired store or an empty query. ``queries_for`` gives the queries
-    actually searched (what a ``file_search_call`` reports)."""
+    ``InvalidRequest`` for an expired store or an empty query; with ``skip_gone`` (the file_search
+    tool, whose stores were checked when the request was made), a store deleted or expired since is
+    left out instead. ``queries_for`` gives the queries actually searched (what a ``file_search_call``
+    reports)."""
     db = ctx.backends.db
     max_num_results = max(1, min(50, max_num_results))  # OpenAI's bounds, for callers that did not check
     queries = queries_for(query, rewrite_query)
     now = ctx.now()
+    store_ids = []
     for store_id in dict.fromkeys(vector_store_ids):
         store = await vector_stores.get(db, store_id, owner)
-        if store is None:
-            raise NotFound(f"No vector store found with id '{store_id}'.", param="vector_store_ids")
-        if store.expired(now):
+        if store is None or store.expired(now):
+            if skip_gone:
+                continue
+            if store is None:
+                raise NotFound(f"No vector store found with id '{store_id}'.", param="vector_store_ids")
             raise InvalidRequest(f"Vector store {store_id} has expired.", param="vector_store_ids")
         await keep_active(ctx, store)
-    store_ids = list(dict.fromkeys(vector_store_ids))
+        store_ids.append(store_id)
     if not store_ids:
         return []
     allowed = await _allowed_files(ctx, store_ids, filters)

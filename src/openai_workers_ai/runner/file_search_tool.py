@@ -48,23 +48,12 @@ async def check_stores(ctx: AppContext, store_ids: Sequence[str], reader: str | 
             raise InvalidRequest(f"Vector store {store_id} has expired; it cannot be searched.", param=param)
 
 
-async def usable_stores(ctx: AppContext, store_ids: Sequence[str]) -> tuple[str, ...]:
-    """The stores that still exist and have not expired (their owner was checked when they were named)."""
-    out = []
-    for store_id in dict.fromkeys(store_ids):
-        row = await vector_stores.get(ctx.backends.db, store_id, None)
-        if row is not None and not row.expired(ctx.now()):
-            out.append(store_id)
-    return tuple(out)
-
-
 async def search(ctx: AppContext, options: Options, queries: Sequence[str], first: int) -> list[Source]:
-    """The results for ``queries`` as sources numbered from ``first``, best first (stores gone since skipped)."""
-    store_ids = await usable_stores(ctx, options.vector_store_ids)
-    if not store_ids:
-        return []
-    results = await file_search(ctx, store_ids, list(queries), max_num_results=options.max_num_results,
-                                filters=options.filters, ranking_options=options.ranking_options, owner=None)
+    """The results for ``queries`` as sources numbered from ``first``, best first (stores gone since skipped;
+    their owner was checked when they were named)."""
+    results = await file_search(ctx, options.vector_store_ids, list(queries), max_num_results=options.max_num_results,
+                                filters=options.filters, ranking_options=options.ranking_options, owner=None,
+                                skip_gone=True)
     return [Source(first + i, r.file_id, r.filename, r.text, r.score, dict(r.attributes))
             for i, r in enumerate(results)]
 
