@@ -326,11 +326,13 @@ async def test_delete(client: httpx.AsyncClient, db: SQLiteD1) -> None:
 
 @pytest.mark.parametrize("completion_id", ["chatcmpl-doesnotexist0000000000", "nope", "resp_" + "0" * 48])
 async def test_unknown_ids_are_404s(client: httpx.AsyncClient, completion_id: str) -> None:
+    """As OpenAI's (openai/openai-dotnet, tests/SessionRecords/ChatStoreTests/StoredChatCompletionsWork.json and
+    GetChatCompletionMessagesWithBasicUsage_PM.json: GET of the completion and of its messages)."""
     for method, suffix in (("GET", ""), ("POST", ""), ("DELETE", ""), ("GET", "/messages")):
         r = await client.request(method, f"{URL}/{completion_id}{suffix}", json={"metadata": {}})
         assert r.status_code == 404, r.text
-        assert r.json() == {"error": {"message": f"Chat completion with id '{completion_id}' not found.",
-                                      "type": "invalid_request_error", "param": "completion_id", "code": None}}
+        assert r.json() == {"error": {"message": f"Completion {completion_id} not found",
+                                      "type": "invalid_request_error", "param": "completion_id", "code": "not_found"}}
 
 
 async def test_a_response_item_reference_does_not_reach_a_stored_message(client: httpx.AsyncClient) -> None:

@@ -163,7 +163,9 @@ async def _row(request: Request) -> ChatCompletionRow:
 
 
 def _not_found(completion_id: str) -> NotFound:
-    return NotFound(f"Chat completion with id '{completion_id}' not found.", param="completion_id")
+    """OpenAI's 404 for a completion it does not hold (openai/openai-dotnet,
+    tests/SessionRecords/ChatStoreTests/StoredChatCompletionsWork.json: a GET before and after the DELETE)."""
+    return NotFound(f"Completion {completion_id} not found", param="completion_id", code="not_found")
 
 
 async def _shown(request: Request, row: ChatCompletionRow) -> Response:
