@@ -49,11 +49,13 @@ def as_listed(completion: dict[str, Any], metadata: dict[str, str] | None = None
 
 
 def check_messages(listed: dict[str, Any]) -> None:
-    """``ChatCompletionMessageList``, but for ``role``: the spec's schema reuses the assistant's response
-    message, whose role is the constant ``assistant``, while the list holds the request's messages of every
-    role (OpenAI's own example of the list shows a ``user`` message)."""
+    """``ChatCompletionMessageList``, but for ``role`` and ``refusal``: the spec's schema reuses the assistant's
+    response message, whose role is the constant ``assistant`` and which requires ``refusal``, while the list
+    holds the request's messages of every role, with no ``refusal`` (OpenAI's own example of the list, and its
+    recorded answers: openai/openai-dotnet, tests/SessionRecords/ChatStoreTests/
+    GetChatCompletionMessagesWithBasicUsage_PM.json, show a ``user`` message without one)."""
     assert all(m["role"] in ("system", "developer", "user", "assistant", "tool", "function") for m in listed["data"])
-    assert_matches({**listed, "data": [{**m, "role": "assistant"} for m in listed["data"]]},
+    assert_matches({**listed, "data": [{"refusal": None, **m, "role": "assistant"} for m in listed["data"]]},
                    "ChatCompletionMessageList")
 
 
@@ -159,8 +161,10 @@ async def test_messages_are_listed_in_order_with_ids(client: httpx.AsyncClient) 
     data = listed["data"]
     assert [m["id"] for m in data] == [f"{created['id']}-{i}" for i in range(5)]
     assert [m["role"] for m in data] == ["developer", "user", "assistant", "tool", "user"]
-    assert data[0] == {"id": f"{created['id']}-0", "role": "developer", "content": "Be brief.", "refusal": None,
-                       "name": "rules", "content_parts": None}
+    # OpenAI's members in its order (openai/openai-dotnet, tests/SessionRecords/ChatStoreTests/
+    # GetChatCompletionMessagesWithBasicUsage_PM.json): no refusal but an assistant's own
+    assert list(data[0].items()) == [("id", f"{created['id']}-0"), ("role", "developer"), ("content", "Be brief."),
+                                     ("content_parts", None), ("name", "rules")]
     assert data[1]["content"] == "echo: hi" and data[1]["content_parts"] == sent[1]["content"]
     assert data[2]["content"] is None and data[2]["tool_calls"] == sent[2]["tool_calls"]
     assert data[3]["tool_call_id"] == "call_1" and data[3]["content"] == "sunny"

@@ -245,14 +245,19 @@ def stored_message(completion_id: str, index: int, message: Message) -> dict[str
     """A request message as ``GET /chat/completions/{id}/messages`` lists it (OpenAI's
     ``ChatCompletionMessageList`` item): its id is the completion's and its place, ``-0`` for the first;
     ``content`` is its text, and ``content_parts`` its text and image parts when it was sent as parts; an
-    assistant's ``tool_calls`` or deprecated ``function_call`` and a tool message's ``tool_call_id`` as sent."""
+    assistant's ``refusal``, ``tool_calls`` or deprecated ``function_call`` and a tool message's ``tool_call_id``
+    as sent. The members and their order are OpenAI's (openai/openai-dotnet,
+    tests/SessionRecords/ChatStoreTests/GetChatCompletionMessagesWithBasicUsage_PM.json: ``id, role, content,
+    content_parts, name``, no ``refusal``; the spec's example of the list too)."""
     parts = None if not isinstance(message.content, list) else [
         part.model_dump(exclude_none=True) for part in message.content if isinstance(part, TextPart | ImagePart)]
     out: dict[str, Any] = {
         "id": f"{completion_id}-{index}", "role": message.role,
         "content": message.content if isinstance(message.content, str) else (message.text() or None),
-        "refusal": message.refusal, "name": message.name, "content_parts": parts,
+        "content_parts": parts, "name": message.name,
     }
+    if message.refusal is not None:
+        out["refusal"] = message.refusal
     if message.tool_calls:
         out["tool_calls"] = [call.model_dump() for call in message.tool_calls]
     if message.function_call is not None:  # the deprecated call (ChatCompletionResponseMessage.function_call)
