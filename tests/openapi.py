@@ -20,12 +20,15 @@ RECORDED_NULLS = {
     "VectorStoreObject": ("expires_after",),
     "CreateChatCompletionResponse": ("system_fingerprint",),
     "CreateChatCompletionStreamResponse": ("system_fingerprint",),
+    "ChatCompletionResponseMessage": ("tool_calls", "function_call"),
 }
 """Fields OpenAI answers with null where its spec has no null, as recordings of its answers show (each
 test that relies on one quotes its recording): the spec is widened to take them. A chat completion's and
 its chunks' ``system_fingerprint`` (deprecated in the spec) is null in recorded gpt-5 (2026-07) and gpt-5.6
 (2026-10) traffic (pydantic/pydantic-ai, tests/models/cassettes/test_openai/test_openai_moderation_stream.yaml,
-test_openai_text_verbosity_chat_completions.yaml)."""
+test_openai_text_verbosity_chat_completions.yaml). A stored chat completion's messages carry ``tool_calls`` and
+``function_call`` null when it made no call (openai/openai-dotnet,
+tests/SessionRecords/ChatStoreTests/StoredChatCompletionsWork.json: ``GET /v1/chat/completions/{id}``)."""
 
 
 @cache

@@ -43,8 +43,34 @@ async def got(client: httpx.AsyncClient, path: str, **params: Any) -> dict[str, 
     return body
 
 
+RECORDED_KEYS = ["object", "id", "model", "created", "request_id", "tool_choice", "usage", "seed", "top_p",
+                 "temperature", "presence_penalty", "frequency_penalty", "system_fingerprint", "input_user",
+                 "service_tier", "tools", "metadata", "choices", "response_format"]
+"""A stored completion's members, in order, as OpenAI answers ``GET /chat/completions/{id}`` (openai/openai-dotnet,
+tests/SessionRecords/ChatStoreTests/StoredChatCompletionsWork.json, UpdateChatCompletionWorks.json)."""
+
+
+def with_refusals(stored: dict[str, Any]) -> dict[str, Any]:
+    """A stored completion as the spec reads it: the stored messages OpenAI answers have no ``refusal`` (the
+    recordings of :data:`RECORDED_KEYS`), which the spec's ``ChatCompletionResponseMessage`` requires."""
+    return {**stored, "choices": [{**c, "message": {**c["message"], "refusal": None}} for c in stored["choices"]]}
+
+
+def check_stored(stored: dict[str, Any]) -> None:
+    """OpenAI's members in its order, and ``CreateChatCompletionResponse`` (what the spec says the GET returns)."""
+    assert list(stored) == RECORDED_KEYS, list(stored)
+    assert all(list(c["message"]) == ["content", "role", "tool_calls", "function_call"] for c in stored["choices"])
+    assert_matches(with_refusals(stored), "CreateChatCompletionResponse")
+
+
+def check_list(listed: dict[str, Any]) -> None:
+    for stored in listed["data"]:
+        check_stored(stored)
+    assert_matches({**listed, "data": [with_refusals(c) for c in listed["data"]]}, "ChatCompletionList")
+
+
 def as_listed(completion: dict[str, Any], metadata: dict[str, str] | None = None) -> dict[str, Any]:
-    """A returned completion as stored and read back: with its metadata."""
+    """A stored completion as read back with other metadata."""
     return {**completion, "metadata": metadata or {}}
 
 
@@ -73,12 +99,38 @@ def other(client: httpx.AsyncClient, key: str) -> httpx.AsyncClient:
 # ---- storing ---------------------------------------------------------------------------------
 
 
-async def test_stored_as_returned_with_its_metadata(client: httpx.AsyncClient) -> None:
+async def test_stored_as_openai_keeps_it_with_its_metadata(client: httpx.AsyncClient) -> None:
+    """Not the created object but OpenAI's record of it (:data:`RECORDED_KEYS`): the request's sampling parameters
+    (OpenAI's defaults where not sent), usage without details, messages without refusal or annotations."""
     created = await create(client, metadata={"topic": "demo"})
     stored = await got(client, f"{URL}/{created['id']}")
-    assert stored == as_listed(created, {"topic": "demo"})
-    assert stored["id"].startswith("chatcmpl-") and stored["choices"][0]["message"]["content"] == "hi"
-    assert_matches(stored, "CreateChatCompletionResponse")
+    check_stored(stored)
+    assert {k: stored[k] for k in ("id", "model", "created", "service_tier", "system_fingerprint")} == {
+        k: created[k] for k in ("id", "model", "created", "service_tier", "system_fingerprint")}
+    assert stored["request_id"].startswith("req_") and len(stored["request_id"]) == 36
+    assert stored["usage"] == {k: created["usage"][k] for k in ("total_tokens", "completion_tokens", "prompt_tokens")}
+    assert (stored["tool_choice"], stored["seed"], stored["tools"], stored["input_user"],
+            stored["response_format"]) == (None, None, None, None, None)
+    assert (stored["top_p"], stored["temperature"], stored["presence_penalty"], stored["frequency_penalty"]) == (
+        1.0, 1.0, 0.0, 0.0)
+    assert stored["metadata"] == {"topic": "demo"}
+    assert stored["choices"] == [{"index": 0, "message": {"content": "hi", "role": "assistant", "tool_calls": None,
+                                                          "function_call": None},
+                                  "finish_reason": "stop", "logprobs": None}]
+
+
+async def test_stored_with_the_requests_parameters_as_sent(client: httpx.AsyncClient) -> None:
+    fmt = {"type": "json_schema", "json_schema": {"name": "w", "schema": {"type": "object"}}}
+    created = await create(client, model=SCOUT, tools=[WEATHER], tool_choice="required", seed=7, top_p=0.5,
+                           temperature=0.2, presence_penalty=0.1, frequency_penalty=-0.1, user="u1",
+                           response_format=fmt, messages=[{"role": "user", "content": 'call:get_weather {"city": "Oslo"}'}])
+    stored = await got(client, f"{URL}/{created['id']}")
+    check_stored(stored)
+    assert {k: stored[k] for k in ("tool_choice", "seed", "top_p", "temperature", "presence_penalty",
+                                   "frequency_penalty", "input_user", "tools", "response_format")} == {
+        "tool_choice": "required", "seed": 7, "top_p": 0.5, "temperature": 0.2, "presence_penalty": 0.1,
+        "frequency_penalty": -0.1, "input_user": "u1", "tools": [WEATHER], "response_format": fmt}
+    assert stored["choices"][0]["message"]["tool_calls"] == created["choices"][0]["message"]["tool_calls"]
 
 
 async def test_without_store_nothing_is_written(client: httpx.AsyncClient, db: SQLiteD1) -> None:
@@ -104,7 +156,7 @@ async def test_a_stream_is_stored_as_the_completion_it_makes(client: httpx.Async
     assert r.status_code == 200, r.text
     chunks = sse_chunks(r)
     stored = await got(client, f"{URL}/{chunks[0]['id']}")
-    assert_matches(stored, "CreateChatCompletionResponse")
+    check_stored(stored)
     assert stored["object"] == "chat.completion" and stored["created"] == chunks[0]["created"]
     assert stored["metadata"] == {"k": "v"} and stored["usage"]["total_tokens"] > 0
     for index in (0, 1):
@@ -113,9 +165,9 @@ async def test_a_stream_is_stored_as_the_completion_it_makes(client: httpx.Async
         choice = stored["choices"][index]
         assert choice["message"]["content"] == text == "one two three"
         assert choice["finish_reason"] == "stop" and choice["index"] == index
-    # the same request not streamed returns the same object (but for id, created and metadata)
-    whole = await create(client, messages=messages("echo: one two three"), n=2)
-    keys = ("id", "created", "metadata")
+    # the same request not streamed is stored as the same object (but for id, created, request_id and metadata)
+    whole = await got(client, f"{URL}/{(await create(client, messages=messages('echo: one two three'), n=2))['id']}")
+    keys = ("id", "created", "request_id", "metadata")
     assert {k: v for k, v in stored.items() if k not in keys} == {k: v for k, v in whole.items() if k not in keys}
 
 
@@ -128,7 +180,7 @@ async def test_a_streamed_tool_call_is_stored_with_the_id_the_stream_showed(clie
               if "id" in call]
     assert len(opened) == 1
     stored = await got(client, f"{URL}/{chunks[0]['id']}")
-    assert_matches(stored, "CreateChatCompletionResponse")
+    check_stored(stored)
     (call,) = stored["choices"][0]["message"]["tool_calls"]
     assert call["id"] == opened[0]["id"] and call["function"]["name"] == "get_weather"
     assert json.loads(call["function"]["arguments"]) == {"city": "Paris"}
@@ -210,7 +262,7 @@ async def test_list_pages_in_created_order(backends: Backends, settings: Setting
             ids.append((await create(c))["id"])
             clock.now += 1
         listed = await got(c, URL)
-        assert_matches(listed, "ChatCompletionList")
+        check_list(listed)
         assert [x["id"] for x in listed["data"]] == ids and listed["has_more"] is False  # asc by default
         assert [x["created"] for x in listed["data"]] == sorted(x["created"] for x in listed["data"])
         first = await got(c, URL, limit=2)
@@ -272,7 +324,7 @@ async def test_list_filters_by_model_and_metadata(client: httpx.AsyncClient) -> 
     assert await ids(**{"metadata[team]": "z"}) == []
     assert await ids(**{"metadata[nope]": "a"}) == []
     listed = await got(client, URL, **{"metadata[env]": "prod"})
-    assert_matches(listed, "ChatCompletionList")
+    check_list(listed)
     assert {x["id"]: x["metadata"] for x in listed["data"]} == {
         a["id"]: {"team": "a", "env": "prod"}, b["id"]: {"team": "b", "env": "prod"}}
 
@@ -296,10 +348,11 @@ async def test_list_errors_are_400s(client: httpx.AsyncClient, params: dict[str,
 async def test_update_sets_metadata_only(client: httpx.AsyncClient) -> None:
     created = await create(client, metadata={"a": "1"})
     path = f"{URL}/{created['id']}"
+    before = await got(client, path)
     r = await client.post(path, json={"metadata": {"b": "2"}})
     assert r.status_code == 200, r.text
-    assert r.json() == as_listed(created, {"b": "2"}) == await got(client, path)
-    assert_matches(r.json(), "CreateChatCompletionResponse")
+    assert r.json() == as_listed(before, {"b": "2"}) == await got(client, path)
+    check_stored(r.json())
     assert [x["id"] for x in (await got(client, URL, **{"metadata[b]": "2"}))["data"]] == [created["id"]]
     assert (await got(client, URL, **{"metadata[a]": "1"}))["data"] == []
     cleared = await client.post(path, json={"metadata": None})
@@ -351,7 +404,7 @@ async def test_a_response_item_reference_does_not_reach_a_stored_message(client:
 
 
 async def test_another_key_sees_nothing_an_admin_key_sees_all(client: httpx.AsyncClient) -> None:
-    mine = await create(client, metadata={"k": "v"})
+    mine = await got(client, f"{URL}/{(await create(client, metadata={'k': 'v'}))['id']}")
     async with other(client, OTHER_KEY) as theirs, other(client, ADMIN_KEY) as admin:
         their_own = await create(theirs)
         path = f"{URL}/{mine['id']}"

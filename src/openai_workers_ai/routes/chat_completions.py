@@ -22,7 +22,7 @@ from ..repositories.chat_completions import ChatCompletionRow
 from ..runner import moderation as moderating
 from ..streaming import SSE_DONE, primed, sse_response
 from ..translate.chat import chat_spec, uses_functions
-from ..translate.chat_completion import Assembly, ChunkWriter, completion, stored_message
+from ..translate.chat_completion import Assembly, ChunkWriter, completion, stored_completion, stored_message
 from ..types.chat import CreateChatCompletionRequest, UpdateChatCompletionRequest
 from ..types.common import check_metadata
 from ..validation import parse_json
@@ -116,12 +116,13 @@ async def _kept(events: AsyncIterator[Event], assembly: Assembly,
 
 
 async def _store(ctx: AppContext, request: Request, body: CreateChatCompletionRequest, result: dict[str, Any]) -> None:
-    """Keep ``result`` (``store: true``) with the request's messages and metadata, owned by the caller's key."""
+    """Keep ``result`` (``store: true``) as OpenAI keeps it, with the request's messages and metadata, owned by
+    the caller's key."""
     completion_id = result["id"]
     row = ChatCompletionRow(completion_id, principal(request).key_hash, result["model"], body.metadata or {},
                             result["created"])
     messages = [stored_message(completion_id, i, m) for i, m in enumerate(body.messages)]
-    await chat_completions.store(ctx.backends, row, result, messages, ctx.now())
+    await chat_completions.store(ctx.backends, row, stored_completion(result, body), messages, ctx.now())
 
 
 # ---- stored completions ----------------------------------------------------------------------

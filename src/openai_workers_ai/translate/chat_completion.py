@@ -6,8 +6,10 @@ from json import dumps
 from json.encoder import encode_basestring
 from typing import Any
 
-from ..ids import call_id, padding
-from ..types.chat import ImagePart, Message, TextPart
+from pydantic import BaseModel
+
+from ..ids import call_id, padding, request_id
+from ..types.chat import CreateChatCompletionRequest, ImagePart, Message, TextPart
 from ..types.common import CompletionTokensDetails, CompletionUsage
 from ..workers_ai.spec import Choice, Delta, Done, Event, Finish, FinishReason, Generated, ToolCallPiece, Usage, gather
 
@@ -239,6 +241,50 @@ class Assembly:
                    for text, reasoning, calls, reason in zip(self.texts, self.reasonings, self.calls, self.reasons,
                                                              strict=True)]
         return Generated(choices, self.usage)
+
+
+def stored_completion(result: dict[str, Any], body: CreateChatCompletionRequest) -> dict[str, Any]:
+    """The ``chat.completion`` ``result`` as OpenAI keeps it with ``store: true``, the object its
+    ``GET /chat/completions/{id}``, list and update answer: not the created object but its own record of it, as
+    recorded (openai/openai-dotnet, tests/SessionRecords/ChatStoreTests/StoredChatCompletionsWork.json,
+    UpdateChatCompletionWorks.json, GetChatCompletionsWithMetadataFiltering.json), members in that order: a
+    ``request_id``, the request's ``tool_choice``, ``seed``, ``top_p``, ``temperature``, penalties, ``user``
+    (``input_user``), ``tools`` and ``response_format`` (OpenAI's defaults, 1.0 and 0.0, for the sampling ones not
+    sent; a seed not sent is null: no seed was used), ``usage`` without its details, and each message as
+    ``content, role, tool_calls, function_call`` (null when none; no ``refusal`` or ``annotations``). ``metadata``
+    is where it goes, filled in as it stands when read; members OpenAI has not (``reasoning_content``,
+    ``moderation``) are kept."""
+    usage = result["usage"]
+    choices = []
+    for choice in result["choices"]:
+        sent = choice["message"]
+        message = {"content": sent["content"], "role": sent["role"], "tool_calls": sent.get("tool_calls"),
+                   "function_call": sent.get("function_call")}
+        message.update((k, v) for k, v in sent.items() if k not in message and k not in ("refusal", "annotations"))
+        choices.append({"index": choice["index"], "message": message, "finish_reason": choice["finish_reason"],
+                        "logprobs": choice["logprobs"]})
+
+    stored = {
+        "object": result["object"], "id": result["id"], "model": result["model"], "created": result["created"],
+        "request_id": request_id(), "tool_choice": _as_sent(body.tool_choice),
+        "usage": {"total_tokens": usage["total_tokens"], "completion_tokens": usage["completion_tokens"],
+                  "prompt_tokens": usage["prompt_tokens"]},
+        "seed": body.seed, "top_p": 1.0 if body.top_p is None else body.top_p,
+        "temperature": 1.0 if body.temperature is None else body.temperature,
+        "presence_penalty": body.presence_penalty or 0.0, "frequency_penalty": body.frequency_penalty or 0.0,
+        "system_fingerprint": result["system_fingerprint"], "input_user": body.user,
+        "service_tier": result["service_tier"], "tools": _as_sent(body.tools), "metadata": {}, "choices": choices,
+        "response_format": _as_sent(body.response_format),
+    }
+    stored.update((k, v) for k, v in result.items() if k not in stored and k != "usage")
+    return stored
+
+
+def _as_sent(value: Any) -> Any:
+    """A request parameter as the client sent it (its parsed models dumped back to JSON data)."""
+    if isinstance(value, list):
+        return [_as_sent(v) for v in value]
+    return value.model_dump(mode="json", by_alias=True, exclude_unset=True) if isinstance(value, BaseModel) else value
 
 
 def stored_message(completion_id: str, index: int, message: Message) -> dict[str, Any]:
