@@ -261,21 +261,22 @@ async def test_list_pages_in_created_order(backends: Backends, settings: Setting
         for _ in range(5):
             ids.append((await create(c))["id"])
             clock.now += 1
+        # newest first when no order is named, as OpenAI answers (openai/openai-dotnet, tests/SessionRecords/
+        # ChatStoreTests/GetChatCompletionsWithEmptyOptionsAsync.json), though the spec says asc
         listed = await got(c, URL)
         check_list(listed)
-        assert [x["id"] for x in listed["data"]] == ids and listed["has_more"] is False  # asc by default
-        assert [x["created"] for x in listed["data"]] == sorted(x["created"] for x in listed["data"])
-        first = await got(c, URL, limit=2)
+        assert [x["id"] for x in listed["data"]] == ids[::-1] and listed["has_more"] is False
+        desc = await got(c, URL, limit=3)
+        assert [x["id"] for x in desc["data"]] == ids[::-1][:3] and desc["has_more"] is True
+        after = await got(c, URL, after=ids[2])
+        assert [x["id"] for x in after["data"]] == [ids[1], ids[0]]
+        first = await got(c, URL, limit=2, order="asc")
         assert [x["id"] for x in first["data"]] == ids[:2] and first["has_more"] is True
         assert (first["first_id"], first["last_id"]) == (ids[0], ids[1])
-        second = await got(c, URL, limit=2, after=first["last_id"])
+        second = await got(c, URL, limit=2, order="asc", after=first["last_id"])
         assert [x["id"] for x in second["data"]] == ids[2:4] and second["has_more"] is True
-        assert [x["id"] for x in (await got(c, URL, after=second["last_id"]))["data"]] == ids[4:]
-        desc = await got(c, URL, order="desc", limit=3)
-        assert [x["id"] for x in desc["data"]] == ids[::-1][:3]
-        after = await got(c, URL, order="desc", after=ids[2])
-        assert [x["id"] for x in after["data"]] == [ids[1], ids[0]]
-        last = await got(c, URL, after=ids[-1])  # the last one: an empty page, not an unknown cursor
+        assert [x["id"] for x in (await got(c, URL, order="asc", after=second["last_id"]))["data"]] == ids[4:]
+        last = await got(c, URL, order="asc", after=ids[-1])  # the last one: an empty page, not an unknown cursor
         assert last == {"object": "list", "data": [], "first_id": None, "last_id": None, "has_more": False}
         assert_unknown_cursor(await c.get(URL, params={"after": "chatcmpl-unknown"}), "after", "chatcmpl-unknown")
         assert_unknown_cursor(await c.get(URL, params={"before": "chatcmpl-unknown"}), "before", "chatcmpl-unknown")
@@ -292,7 +293,7 @@ def assert_unknown_cursor(r: httpx.Response, name: str, cursor: str) -> None:
 
 async def test_completions_made_in_the_same_second_page_by_id(client: httpx.AsyncClient) -> None:
     ids = sorted([(await create(client))["id"] for _ in range(4)])
-    listed = await got(client, URL)
+    listed = await got(client, URL, order="asc")
     if len({x["created"] for x in listed["data"]}) == 1:  # the wall clock did not tick meanwhile
         assert [x["id"] for x in listed["data"]] == ids
     seen: list[str] = []
@@ -437,9 +438,10 @@ async def test_another_keys_id_as_a_cursor_is_unknown(backends: Backends, settin
         clock.now += 10
         late = await create(mine)
         assert_unknown_cursor(await mine.get(URL, params={"after": their_id}), "after", their_id)
-        assert_unknown_cursor(await mine.get(URL, params={"after": their_id, "order": "desc"}), "after", their_id)
+        assert_unknown_cursor(await mine.get(URL, params={"after": their_id, "order": "asc"}), "after", their_id)
         assert_unknown_cursor(await mine.get(URL, params={"after": "chatcmpl-unknown"}), "after", "chatcmpl-unknown")
-        assert [x["id"] for x in (await got(mine, URL, after=early["id"]))["data"]] == [late["id"]]
-        assert [x["id"] for x in (await got(admin, URL, after=their_id))["data"]] == [late["id"]]
+        assert [x["id"] for x in (await got(mine, URL, after=late["id"]))["data"]] == [early["id"]]
+        assert [x["id"] for x in (await got(mine, URL, after=early["id"], order="asc"))["data"]] == [late["id"]]
+        assert [x["id"] for x in (await got(admin, URL, after=their_id))["data"]] == [early["id"]]
         await theirs.aclose()
         await admin.aclose()

@@ -42,8 +42,8 @@ def test_store_retrieve_list_update_messages_delete(client: OpenAI) -> None:
 
     listed = client.chat.completions.list(metadata={"run": run})
     assert sorted(c.id for c in listed.data) == sorted([created.id, streamed_id])
-    if listed.data[0].created != listed.data[1].created:  # in created order (within a second, by id)
-        assert [c.id for c in listed.data] == [created.id, streamed_id]
+    if listed.data[0].created != listed.data[1].created:  # newest first (within a second, by id)
+        assert [c.id for c in listed.data] == [streamed_id, created.id]
     only = client.chat.completions.list(metadata={"run": run, "kind": "streamed"}, model=MODEL)
     assert [c.id for c in only.data] == [streamed_id]
     paged = [c.id for c in client.chat.completions.list(metadata={"run": run}, limit=1)]  # auto-pagination

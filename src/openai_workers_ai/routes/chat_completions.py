@@ -147,10 +147,14 @@ def model_filter(ctx: AppContext, name: str | None) -> str | None:
 
 
 async def list_completions(request: Request) -> Response:
+    """The caller's stored completions, newest first unless ``order=asc``: the spec says ``asc`` is the default,
+    but OpenAI answers a list that names no order newest first (openai/openai-dotnet,
+    tests/SessionRecords/ChatStoreTests/GetChatCompletionsWithEmptyOptionsAsync.json,
+    GetChatCompletionsHandlesLargeLimits.json)."""
     ctx = context(request)
     query = request.query_params
     data, has_more = await chat_completions.list_page(
-        ctx.backends, owner(request), page(query, default_order="asc"), model=model_filter(ctx, query.get("model")),
+        ctx.backends, owner(request), page(query, default_order="desc"), model=model_filter(ctx, query.get("model")),
         metadata=metadata_filter(query))
     return json_response(list_object(data, has_more))
 
