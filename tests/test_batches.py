@@ -111,6 +111,15 @@ async def test_a_batch_of_chats_is_answered_in_order_into_an_output_and_an_error
     requests[7] = chat_line("req-7", "hi", max_tokens=0)  # refused by the route's own validation
     batch = await created(client, jsonl(requests), metadata={"job": "nightly"})
     assert batch["status"] == "validating" and batch["request_counts"] == {"total": 0, "completed": 0, "failed": 0}
+    # OpenAI's members in its order (openai/openai-dotnet, tests/SessionRecords/BatchTests/
+    # CreateGetAndCancelBatchProtocol.json)
+    assert list(batch) == [
+        "id", "object", "endpoint", "model", "errors", "input_file_id", "completion_window", "status", "output_file_id",
+        "error_file_id", "created_at", "in_progress_at", "expires_at", "finalizing_at", "completed_at", "failed_at",
+        "expired_at", "cancelling_at", "cancelled_at", "request_counts", "usage", "metadata"]
+    assert list(batch["usage"].items()) == [
+        ("input_tokens", 0), ("output_tokens", 0), ("total_tokens", 0), ("input_tokens_details", {"cached_tokens": 0}),
+        ("output_tokens_details", {"reasoning_tokens": 0})]
     assert batch["expires_at"] == batch["created_at"] + 86400 and batch["metadata"] == {"job": "nightly"}
 
     await drain(app)

@@ -32,7 +32,9 @@ BATCH_ID = re.compile(r"^batch_[0-9A-Za-z]{24}$")
 
 
 def batch_object(row: BatchRow) -> dict[str, Any]:
-    """OpenAI's ``batch`` object."""
+    """OpenAI's ``batch`` object, its members in the order OpenAI answers them (openai/openai-dotnet,
+    tests/SessionRecords/BatchTests/CreateGetAndCancelBatchProtocol.json; ``usage``: input, output and total
+    tokens, then the two details)."""
     usage = row.usage
     return {
         "id": row.id,
@@ -57,10 +59,10 @@ def batch_object(row: BatchRow) -> dict[str, Any]:
         "request_counts": {"total": row.total, "completed": row.completed, "failed": row.failed},
         "usage": {
             "input_tokens": usage.get("input_tokens", 0),
-            "input_tokens_details": {"cached_tokens": usage.get("cached_tokens", 0)},
             "output_tokens": usage.get("output_tokens", 0),
-            "output_tokens_details": {"reasoning_tokens": usage.get("reasoning_tokens", 0)},
             "total_tokens": usage.get("input_tokens", 0) + usage.get("output_tokens", 0),
+            "input_tokens_details": {"cached_tokens": usage.get("cached_tokens", 0)},
+            "output_tokens_details": {"reasoning_tokens": usage.get("reasoning_tokens", 0)},
         },
         "metadata": row.metadata or None,
     }
