@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
@@ -133,9 +134,10 @@ async def test_a_batch_of_chats_is_answered_in_order_into_an_output_and_an_error
 
     output = await lines_of(client, done["output_file_id"])
     assert [line["custom_id"] for line in output] == [f"req-{i}" for i in range(10) if i not in (4, 7)]
-    for line in output:
-        assert line["id"].startswith("batch_req_") and line["error"] is None
-        assert line["response"]["status_code"] == 200 and line["response"]["request_id"].startswith("req_")
+    for line in output:  # ids as in OpenAI's output files (BerriAI/litellm,
+        # tests/batches_tests/test_batches_logging_unit_tests.py: batch_req_ and 32 hex digits; request_id 32 of them)
+        assert re.fullmatch(r"batch_req_[0-9a-f]{32}", line["id"]) and line["error"] is None
+        assert line["response"]["status_code"] == 200 and re.fullmatch(r"[0-9a-f]{32}", line["response"]["request_id"])
         body = line["response"]["body"]
         assert_matches(body, "CreateChatCompletionResponse")
         assert body["choices"][0]["message"]["content"] == f"answer {line['custom_id'][4:]}"

@@ -41,7 +41,7 @@ from .. import webhooks
 from ..auth import Keys, Principal
 from ..context import AppContext
 from ..fanout import MAX_IN_FLIGHT, gather_bounded
-from ..ids import new_id, new_sortable_id
+from ..ids import new_sortable_id, random_bytes
 from ..ports import Backends, Job
 from ..repositories import batches, files
 from ..repositories.batches import BatchRow
@@ -387,13 +387,17 @@ async def _answer(ctx: AppContext, who: Principal, endpoint: str, path: str,
         except (JSONDecodeError, UnicodeDecodeError):
             status, body = 500, _error_body("The server had an error while processing your request.", None)
     ok = 200 <= status < 300
-    response = {"status_code": status, "request_id": new_id("req_"), "body": body}
+    response = {"status_code": status, "request_id": random_bytes(16).hex(), "body": body}
     return ok, _line(request, response, None), usage_of(body) if ok else {}
 
 
 def _line(request: Request, response: dict[str, Any] | None, error: dict[str, str] | None) -> bytes:
-    """A line of the output or error file (OpenAI's ``BatchRequestOutput``), newline-ended."""
-    line = {"id": new_id("batch_req_"), "custom_id": request.custom_id, "response": response, "error": error}
+    """A line of the output or error file (OpenAI's ``BatchRequestOutput``), newline-ended. Its ``id`` is
+    ``batch_req_`` and 32 hex digits, a response's ``request_id`` 32 hex digits with no ``req_``, as in OpenAI's
+    output files (BerriAI/litellm, tests/batches_tests/test_batches_logging_unit_tests.py: a gpt-4o-mini
+    batch's output, ``"id": "batch_req_6769ca59…", "request_id": "07bc45ab4e7e26ac23a0c949973327e7"``)."""
+    line = {"id": "batch_req_" + random_bytes(16).hex(), "custom_id": request.custom_id, "response": response,
+            "error": error}
     return (dumps(line, separators=(",", ":")) + "\n").encode()
 
 
