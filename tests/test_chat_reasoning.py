@@ -97,6 +97,8 @@ async def test_reasoning_effort_400s(client: httpx.AsyncClient, model: str, effo
     assert r.status_code == 400, r.text
     error = r.json()["error"]
     assert error["param"] == "reasoning_effort" and error["code"] == code
+    if code == "unsupported_parameter":  # OpenAI's words for gpt-4o / gpt-4.1 (families.reasoning_inputs)
+        assert error["message"] == "Unsupported parameter: 'reasoning_effort' is not supported with this model."
 
 
 async def test_gpt_oss_gets_chat_completions_input(client: httpx.AsyncClient, simulator: Simulator) -> None:

@@ -381,6 +381,27 @@ async def test_a_reasoning_summary_is_the_reasoning_as_openai_streams_one(client
     assert text_of(again) == "more"
 
 
+async def test_reasoning_on_a_model_that_does_not_reason_is_openais_400(client: httpx.AsyncClient) -> None:
+    """A model that does not reason takes neither ``reasoning.effort`` nor ``reasoning.summary``: OpenAI's 400s in its
+    words (gpt-4o / gpt-4.1's: the effort's "with this model", the summary's naming the model), not a response
+    without a reasoning item (a background one's too, before it is queued). ``reasoning`` with neither
+    (``context`` only) is taken."""
+    official = AsyncOpenAI(base_url="http://testserver/v1", api_key=KEY, http_client=client, max_retries=0)
+    for extra in ({}, {"background": True}, {"stream": True}):
+        r = await client.post("/v1/responses", json={"model": LLAMA, "input": "hi", "reasoning": {"summary": "auto"},
+                                                     **extra})
+        assert error_of(r, 400) == {
+            "message": f"Unsupported parameter: 'reasoning.summary' is not supported with the '{LLAMA}' model.",
+            "type": "invalid_request_error", "param": "reasoning.summary", "code": "unsupported_parameter"}
+    with pytest.raises(BadRequestError, match="'reasoning.summary' is not supported"):
+        await official.responses.create(model=LLAMA, input="hi", reasoning={"effort": "low", "summary": "concise"})
+    assert error_of(await client.post("/v1/responses", json={"model": LLAMA, "input": "hi",
+                                                             "reasoning": {"effort": "low"}}), 400) == {
+        "message": "Unsupported parameter: 'reasoning.effort' is not supported with this model.",
+        "type": "invalid_request_error", "param": "reasoning.effort", "code": "unsupported_parameter"}
+    assert text_of(await create(client, model=LLAMA, input="echo: plain", reasoning={"context": "auto"})) == "plain"
+
+
 def test_a_summary_cut_short_says_so() -> None:
     """A summarized reasoning item cut short (``max_output_tokens`` reached while the model reasons): its
     ``reasoning_summary_part.done`` has ``status: incomplete`` (the spec's "set to `incomplete` when generation was

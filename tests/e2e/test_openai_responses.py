@@ -127,6 +127,18 @@ def test_stream(client: OpenAI) -> None:
     assert "".join(deltas) == final.output_text == "streamed through the helper"
 
 
+def test_a_reasoning_summary_on_gpt_4_1_is_openais_400(client: OpenAI) -> None:
+    """``gpt-4.1`` (a Llama here, as at OpenAI a model that does not reason) refuses ``reasoning.summary`` as OpenAI's
+    does, naming the model it resolved to."""
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.responses.create(model="gpt-4.1", input="hi", reasoning={"summary": "auto"})
+    assert raised.value.param == "reasoning.summary" and raised.value.code == "unsupported_parameter"
+    assert raised.value.body == {  # type: ignore[comparison-overlap]
+        "type": "invalid_request_error", "param": "reasoning.summary", "code": "unsupported_parameter",
+        "message": ("Unsupported parameter: 'reasoning.summary' is not supported with the "
+                    "'@cf/meta/llama-3.3-70b-instruct-fp8-fast' model.")}
+
+
 def test_stream_with_a_reasoning_summary(client: OpenAI) -> None:
     """``reasoning.summary`` as the client's stream helper reads it (Codex-style handlers): the summary events, typed,
     the final response's reasoning item with its summary; sent back as input, as the Agents SDK sends it."""

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .. import webhooks
-from ..catalog import ModelInfo
+from ..catalog import REASONING, ModelInfo
 from ..context import AppContext
 from ..errors import APIError, InvalidRequest, UpstreamError
 from ..ids import call_id
@@ -191,6 +191,8 @@ async def prepare(ctx: AppContext, req: CreateResponse, *, owner: str, reader: s
         request_json = echo_json or responses.stored_request(echoed, settings)
         _check_size(echoed, request_json)
     model = ctx.catalog.resolve(req.model or ctx.settings.default_model, task="text-generation")
+    if req.reasoning is not None and req.reasoning.summary is not None and not model.supports(REASONING):
+        raise _no_summary(model)
     moderator = None if req.moderation is None else moderation.moderator(ctx, req.moderation)
     new = new_input if new_input is not None else translate.input_items(req.input)
     # A text input is one user message of text, with a fresh id: nothing to look up, repeat or read.
@@ -253,6 +255,14 @@ def _no_input(req: CreateResponse) -> InvalidRequest:
         return InvalidRequest("Missing required parameter: 'input'.", param="input", code="missing_required_parameter")
     return InvalidRequest("One of \"input\" or \"previous_response_id\" or 'prompt' or 'conversation' must be "
                           "provided.", code="missing_required_parameter")
+
+
+def _no_summary(model: ModelInfo) -> InvalidRequest:
+    """OpenAI's 400 for ``reasoning.summary`` sent to a model that does not reason (docker/docker-agent#2166,
+    2026-03: gpt-5-chat-latest; roackb2/heddle#227, 2026-07: gpt-4.1-2025-04-14, the model named as resolved):
+    the effort's 400 (:func:`..workers_ai.families.reasoning_inputs`) says "with this model" instead."""
+    return InvalidRequest(f"Unsupported parameter: 'reasoning.summary' is not supported with the '{model.id}' model.",
+                          param="reasoning.summary", code="unsupported_parameter")
 
 
 def _duplicate(item_id: str) -> InvalidRequest:

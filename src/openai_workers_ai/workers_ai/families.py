@@ -333,13 +333,16 @@ def _constrained(spec: ChatSpec, schema: dict[str, Any] | None) -> tuple[dict[st
 
 
 def reasoning_inputs(spec: ChatSpec) -> dict[str, Any]:
-    """``reasoning_effort`` where the model takes it; a 400 for models that don't reason."""
+    """``reasoning_effort`` where the model takes it; for models that don't reason, OpenAI's 400 in its words
+    (gpt-4o / gpt-4.1: "Unsupported parameter: 'reasoning.effort' is not supported with this model.", code
+    ``unsupported_parameter``, in RageAgainstThePixel/OpenAI-DotNet#500 and BoundaryML/baml#2708; chat's
+    ``reasoning_effort`` the same)."""
     effort, model, param = spec.reasoning_effort, spec.model, spec.params.reasoning_effort
     if effort is None:
         return {}
     if not model.supports(REASONING):
         raise InvalidRequest(
-            f"Unsupported parameter: '{param}' is not supported with the model `{model.id}`.",
+            f"Unsupported parameter: '{param}' is not supported with this model.",
             param=param,
             code="unsupported_parameter",
         )
