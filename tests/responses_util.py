@@ -8,6 +8,12 @@ from typing import Any
 
 import httpx
 
+from openai_workers_ai.auth import key_hash
+from openai_workers_ai.context import AppContext
+from openai_workers_ai.runner import responses as runner
+from openai_workers_ai.types.responses import CreateResponse
+
+from .conftest import KEY
 from .openapi import assert_matches
 
 EVENT_SCHEMAS = {
@@ -138,3 +144,16 @@ def obfuscated_kinds(events: list[dict[str, Any]]) -> set[str]:
         else:
             assert "obfuscation" not in event, event
     return kinds
+
+
+async def left_before_it_began(ctx: AppContext, **body: Any) -> str:
+    """The id of a background response created with ``stream: true`` (by the test client's key) whose client left
+    before it began: queued again for its job, as :func:`~openai_workers_ai.runner.responses.hand_off` leaves one.
+    Its job generates it without streaming, and ``GET …?stream=true`` replays it (one delta an item), as OpenAI
+    keeps the events of a response created with ``background`` and ``stream``."""
+    owner = key_hash(KEY)
+    plan = await runner.prepare(ctx, CreateResponse.model_validate({**body, "background": True, "stream": True}),
+                                owner=owner, reader=owner)
+    await runner.start_streamed(ctx, plan)
+    await runner.hand_off(ctx, plan)
+    return plan.response_id

@@ -34,7 +34,7 @@ from openai_workers_ai.types.responses import CreateResponse
 from .conftest import KEY, Clock
 from .held_calls import Held, held
 from .openapi import assert_matches
-from .responses_util import checked, obfuscated_kinds, sse_events
+from .responses_util import checked, left_before_it_began, obfuscated_kinds, sse_events
 from .sse import post_and_leave
 from .test_run_execution import FlakyD1
 
@@ -175,10 +175,10 @@ async def test_a_stream_of_a_queued_response_follows_it_to_its_end(client: httpx
 
     monkeypatch.setattr(responses_repo, "status_of", status_of)
     official = AsyncOpenAI(base_url="http://testserver/v1", api_key=KEY, http_client=client, max_retries=0)
-    response = await queue(client)
+    response_id = await left_before_it_began(ctx, model=LLAMA, input="echo: later")
 
     async def resumed() -> tuple[list[str], Any]:
-        async with official.responses.stream(response_id=response["id"]) as stream:
+        async with official.responses.stream(response_id=response_id) as stream:
             return [event.type async for event in stream], await stream.get_final_response()
 
     following = asyncio.ensure_future(resumed())
@@ -189,8 +189,7 @@ async def test_a_stream_of_a_queued_response_follows_it_to_its_end(client: httpx
     assert final.status == "completed" and final.output_text == "later"
 
     looking.clear()
-    cancelled = await queue(client)
-    url = f"/v1/responses/{cancelled['id']}"
+    url = f"/v1/responses/{await left_before_it_began(ctx, model=LLAMA, input='echo: later')}"
     streamed = asyncio.ensure_future(client.get(url, params={"stream": "true"}))
     await asyncio.wait_for(looking.wait(), 10)
     assert (await client.post(f"{url}/cancel")).json()["status"] == "cancelled"
@@ -199,7 +198,7 @@ async def test_a_stream_of_a_queued_response_follows_it_to_its_end(client: httpx
     assert events[-1]["code"] == "response_cancelled"
 
 
-async def test_a_followed_stream_looks_a_bounded_number_of_times(client: httpx.AsyncClient,
+async def test_a_followed_stream_looks_a_bounded_number_of_times(client: httpx.AsyncClient, ctx: AppContext,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """A stream following a response that does not end (its job never runs) stops after FOLLOW_LOOKS D1 reads,
     with an error event, not one read a second for as long as the client stays (a Worker may make 1,000 calls)."""
@@ -214,12 +213,12 @@ async def test_a_followed_stream_looks_a_bounded_number_of_times(client: httpx.A
         return await real_status_of(db, response_id)
 
     monkeypatch.setattr(responses_repo, "status_of", status_of)
-    response = await queue(client)
-    events = sse_events(await client.get(f"/v1/responses/{response['id']}", params={"stream": "true"}))
+    url = f"/v1/responses/{await left_before_it_began(ctx, model=LLAMA, input='echo: later')}"
+    events = sse_events(await client.get(url, params={"stream": "true"}))
     # not started: no response.in_progress (OpenAI's background stream sends it when generation begins)
     assert [e["type"] for e in events] == ["response.created", "response.queued", "error"]
     assert "still queued" in events[-1]["message"] and len(looks) == 3
-    assert (await client.get(f"/v1/responses/{response['id']}")).json()["status"] == "queued"  # it goes on
+    assert (await client.get(url)).json()["status"] == "queued"  # it goes on
 
 
 async def test_only_background_responses_are_cancelled(client: httpx.AsyncClient) -> None:
@@ -331,12 +330,12 @@ async def test_a_reasoning_summary_is_replayed_as_it_was_streamed(client: httpx.
 
     assert unpadded(replayed) == unpadded(events)
     assert "response.reasoning_summary_part.added" in [e["type"] for e in events]
-    queued = await queue(client, **body)
+    queued = await left_before_it_began(ctx, **body)
     assert await runner_jobs.drain(ctx) == 1
-    done = await status(client, queued["id"])
+    done = await status(client, queued)
     summary = done["output"][0]["summary"]
     assert [p["type"] for p in summary] == ["summary_text"] and "content" not in done["output"][0]
-    replayed = sse_events(await client.get(f"/v1/responses/{queued['id']}", params={"stream": "true"}))
+    replayed = sse_events(await client.get(f"/v1/responses/{queued}", params={"stream": "true"}))
     assert [(e["type"], e.get("delta")) for e in replayed if e.get("output_index") == 0] == [
         ("response.output_item.added", None), ("response.reasoning_summary_part.added", None),
         ("response.reasoning_summary_text.delta", summary[0]["text"]), ("response.reasoning_summary_text.done", None),
@@ -557,12 +556,11 @@ async def test_a_cancel_stops_the_model_of_a_streamed_background_response(
     assert (await only_response(db))["status"] == "cancelled"
 
 
-async def test_a_cancelled_responses_replay_ends_as_its_stream_did(client: httpx.AsyncClient) -> None:
+async def test_a_cancelled_responses_replay_ends_as_its_stream_did(client: httpx.AsyncClient, ctx: AppContext) -> None:
     """Replayed once cancelled (GET …?stream=true), a response's stream ends with the ``error`` event
     ``response_cancelled``, as its own stream and a followed one do; a client resuming past it (from the last
     number its stream sent) gets that ending, numbered next, not an empty stream with no ending."""
-    r = await client.post("/v1/responses", json={"model": LLAMA, "input": "echo: never made", "background": True})
-    response_id = r.json()["id"]
+    response_id = await left_before_it_began(ctx, model=LLAMA, input="echo: never made")
     assert (await client.post(f"/v1/responses/{response_id}/cancel")).json()["status"] == "cancelled"
     url = f"/v1/responses/{response_id}"
     events = sse_events(await client.get(url, params={"stream": "true"}))  # (checked: numbered, one ending last)

@@ -14,7 +14,7 @@ from openai_workers_ai.simulator import Simulator, chat_behaviour
 
 from .conftest import ADMIN_KEY, OTHER_KEY
 from .openapi import assert_matches
-from .responses_util import sse_events
+from .responses_util import left_before_it_began, sse_events
 from .test_file_search import ATTRIBUTES, CORPUS, corpus_store
 from .vector_stores_util import drain, store_reads, store_with
 
@@ -133,11 +133,14 @@ async def test_results_when_include_asks_for_them(client: httpx.AsyncClient, app
     url = f"/v1/responses/{response['id']}"
     assert call_of((await client.get(url)).json())["results"] is None
     assert call_of((await client.get(url, params={"include": RESULTS})).json())["results"] == results
-    # a background response's replay (OpenAI replays no other) shows them too when it asks
-    response = await respond(client, stream=stream, background=True, input=QUESTION,
-                             tools=[file_search(store_id, max_num_results=2)], include=[RESULTS])
-    url = f"/v1/responses/{response['id']}"
-    if not stream:  # queued: its job generates it
+    # a background stream's replay (OpenAI replays no other) shows them too when it asks
+    body = {"model": SCOUT, "input": QUESTION, "tools": [file_search(store_id, max_num_results=2)],
+            "include": [RESULTS]}
+    if stream:
+        response = await respond(client, stream=True, background=True, **body)
+        url = f"/v1/responses/{response['id']}"
+    else:  # its client left before it began: its job generates it
+        url = f"/v1/responses/{await left_before_it_began(app.state.ctx, **body)}"
         await app.state.ctx.backends.jobs.drain(app.state.ctx)
         response = (await client.get(url, params={"include": RESULTS})).json()
     assert call_of(response)["results"] == results

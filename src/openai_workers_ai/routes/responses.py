@@ -154,6 +154,11 @@ async def retrieve(request: Request) -> Response:
     if stream and not row.background:  # OpenAI keeps the events of background responses only
         raise InvalidRequest("This response cannot be streamed because it was not created with background=true.",
                              param="stream", code="invalid_request_error")
+    if stream and row.settings is not None and runner.NOT_STREAMED in row.settings:
+        # nor of one created without stream: OpenAI's background guide resumes one "created with both background
+        # and stream set to true"; its words as Azure/azure-sdk-for-python's agentserver Responses host gives them
+        raise InvalidRequest("This response cannot be streamed because it was not created with stream=true.",
+                             param="stream", code="invalid_request_error")
     response = file_search.shown(await response_of(ctx, row), include)
     if not stream:
         return json_response(response)

@@ -283,6 +283,12 @@ says ``strict: true`` for them, as OpenAI's does, but the model is called with `
 ``strict: true`` schema is held to OpenAI's rules; one left out is not), so the job restores it."""
 
 
+NOT_STREAMED = "created_without_stream"
+"""The settings' key marking a background response created without ``stream``: OpenAI keeps no events of one
+to resume, and ``GET …?stream=true`` of it is its 400. (One stored before the mark was kept has none, and is
+replayed as before.)"""
+
+
 def settings_of(req: CreateResponse) -> dict[str, Any]:
     """The request's settings as sent (what a background response's job rebuilds its request from,
     besides the echoed fields): only the fields the client set, so a default stays the model's."""
@@ -291,6 +297,8 @@ def settings_of(req: CreateResponse) -> dict[str, Any]:
              if tool.get("type") == "function" and not isinstance(tool.get("strict"), bool)]
     if loose:
         settings[LOOSE_TOOLS] = loose
+    if not req.stream:
+        settings[NOT_STREAMED] = True
     return settings
 
 
@@ -805,6 +813,7 @@ async def plan_of(ctx: AppContext, row: ResponseRow) -> Plan:
     if row.settings is not None:
         settings = dict(row.settings)
         loose = set(settings.pop(LOOSE_TOOLS, ()))
+        settings.pop(NOT_STREAMED, None)
         tools = [{**tool, "strict": None} if i in loose else tool for i, tool in enumerate(tools)]
     else:  # stored before its settings were kept: the echo (with OpenAI's defaults filled in) stands for them
         settings = {k: echoed[k] for k in ("tool_choice", "parallel_tool_calls", "temperature", "top_p",
