@@ -451,6 +451,17 @@ async def test_unknown_top_level_field(client: httpx.AsyncClient) -> None:
     assert err["message"] == "Unrecognized request argument supplied: frobnicate"
 
 
+async def test_prompt_cache_options_takes_the_clients_keys_only(client: httpx.AsyncClient) -> None:
+    """``prompt_cache_options``: the keys the official client (3.63) lists for chat (``mode``, ``ttl``) are taken, and
+    change nothing (there is no prompt cache); another is refused in chat's words for an unknown key, as the Responses
+    API refuses one in its own."""
+    taken = await ok(client, "echo: cached", prompt_cache_options={"mode": "explicit", "ttl": "30m"})
+    assert taken["choices"][0]["message"]["content"] == "cached"
+    err = error_of(await chat(client, prompt_cache_options={"ttl": "30m", "prewarm": True}), 400)
+    assert err == {"message": "Unrecognized request argument supplied: prompt_cache_options.prewarm",
+                   "type": "invalid_request_error", "param": "prompt_cache_options.prewarm", "code": None}
+
+
 @pytest.mark.parametrize("missing", ["model", "messages"])
 async def test_missing_required(client: httpx.AsyncClient, missing: str) -> None:
     body = {"model": LLAMA, "messages": user("hi")}

@@ -111,6 +111,18 @@ def test_json_mode_on_a_model_without_it(client: OpenAI) -> None:
     assert info.value.param == "response_format" and info.value.code == "response_format_not_supported"
 
 
+def test_prompt_cache_options(client: OpenAI) -> None:
+    """The client's ``prompt_cache_options`` keys are taken; another (sent as the client sends a dict) is chat's 400."""
+    messages: Any = [{"role": "user", "content": "echo: cached"}]
+    done = client.chat.completions.create(model=CLASSIC, messages=messages,
+                                          prompt_cache_options={"mode": "implicit", "ttl": "30m"})
+    assert done.choices[0].message.content == "cached"
+    with pytest.raises(openai.BadRequestError) as info:
+        client.chat.completions.create(model=CLASSIC, messages=messages,
+                                       prompt_cache_options={"ttl": "30m", "prewarm": True})  # type: ignore[typeddict-unknown-key]
+    assert info.value.param == "prompt_cache_options.prewarm" and info.value.code is None
+
+
 def test_vision_with_a_data_url(client: OpenAI) -> None:
     completion = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": [
         {"type": "text", "text": "What do you see?"},

@@ -14,7 +14,7 @@ from pydantic import (
     model_validator,
 )
 
-from .common import MAX_CONTENT_PARTS, CompletionUsage, Lenient, Metadata, Request, Sampling, StreamOptions
+from .common import MAX_CONTENT_PARTS, Closed, CompletionUsage, Lenient, Metadata, Request, Sampling, StreamOptions
 from .moderations import ModerationParam
 
 
@@ -145,6 +145,16 @@ class ResponseFormat(Lenient):
         return self
 
 
+class PromptCacheOptions(Closed):
+    """``prompt_cache_options``: the keys client 3.63's ``completion_create_params.PromptCacheOptions`` lists;
+    another is refused in chat's words for an unknown key (``Unrecognized request argument supplied:
+    prompt_cache_options.x``), as the Responses API refuses one in its own. Neither changes anything here (there is
+    no prompt cache), and their values are taken as sent (OpenAI's spec has no rule for them on chat)."""
+
+    mode: Any = None
+    ttl: Any = None
+
+
 class CreateChatCompletionRequest(Sampling):
     model: str
     messages: Annotated[list[Message], Field(min_length=1, max_length=2048)]  # OpenAI's limit
@@ -169,7 +179,7 @@ class CreateChatCompletionRequest(Sampling):
     safety_identifier: str | None = None
     prompt_cache_key: str | None = None
     prompt_cache_retention: str | None = None
-    prompt_cache_options: dict[str, Any] | None = None
+    prompt_cache_options: PromptCacheOptions | None = None
     moderation: ModerationParam | None = None
     stream_options: StreamOptions | None = None
 
