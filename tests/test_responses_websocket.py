@@ -19,7 +19,7 @@ from openai_workers_ai.simulator import Simulator
 
 from .conftest import KEY, OTHER_KEY
 from .openapi import assert_matches
-from .responses_util import checked, obfuscated_kinds
+from .responses_util import checked, obfuscated_kinds, sse_events
 
 LLAMA = "@cf/meta/llama-3.1-8b-instruct"
 
@@ -91,6 +91,36 @@ def test_responses_over_a_websocket(app: Any, simulator: Simulator) -> None:
     with TestClient(app) as client:
         r = client.get(f"/v1/responses/{stored['id']}", headers={"authorization": f"Bearer {KEY}"})
         assert r.json()["output"] == stored["output"]
+
+
+def test_a_reasoning_summary_streams_as_over_sse(app: Any) -> None:
+    """``reasoning.summary`` over the socket: the reasoning item's summary events (``reasoning_summary_part.added``,
+    the text's deltas and ``….done``, ``….part.done``), in the order and with the text an SSE stream of the same
+    request sends them; on a model that does not reason, the 400 HTTP gives, as an ``error`` event."""
+    body = {"model": "@cf/openai/gpt-oss-120b", "input": "echo: the answer", "store": False,
+            "reasoning": {"effort": "low", "summary": "auto"}}
+
+    def shape(events: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        return [(e["type"], e.get("output_index"), e.get("summary_index"), e.get("delta"), e.get("text"),
+                 e.get("part")) for e in events]
+
+    with TestClient(app) as client, client.websocket_connect(
+            "/v1/responses", headers={"authorization": f"Bearer {KEY}"}) as ws:
+        socket = checked(turn(ws, **body))
+        sse = sse_events(client.post("/v1/responses", json={**body, "stream": True},
+                                     headers={"authorization": f"Bearer {KEY}"}))
+        assert shape(socket) == shape(sse)
+        kinds = [e["type"] for e in socket if e.get("output_index") == 0]
+        deltas = kinds.count("response.reasoning_summary_text.delta")
+        assert deltas > 0 and kinds == [
+            "response.output_item.added", "response.reasoning_summary_part.added",
+            *["response.reasoning_summary_text.delta"] * deltas, "response.reasoning_summary_text.done",
+            "response.reasoning_summary_part.done", "response.output_item.done"]
+        [done] = [e for e in socket if e["type"] == "response.reasoning_summary_text.done"]
+        item = socket[-1]["response"]["output"][0]
+        assert item["summary"] == [{"type": "summary_text", "text": done["text"]}] and "content" not in item
+        [event] = turn(ws, **{**body, "model": LLAMA})
+        assert ws_error(event)["param"] == "reasoning.summary"
 
 
 def test_a_lone_surrogate_is_refused_as_over_http(app: Any) -> None:
