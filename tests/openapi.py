@@ -17,7 +17,7 @@ SPEC = Path(__file__).resolve().parent / "spec" / "openai-openapi.json.gz"
 
 
 RECORDED_NULLS = {
-    "VectorStoreObject": ("expires_after",),
+    "VectorStoreObject": ("expires_after", "name"),
     "CreateChatCompletionResponse": ("system_fingerprint",),
     "CreateChatCompletionStreamResponse": ("system_fingerprint",),
     "ChatCompletionResponseMessage": ("tool_calls", "function_call"),
@@ -28,7 +28,10 @@ its chunks' ``system_fingerprint`` (deprecated in the spec) is null in recorded 
 (2026-10) traffic (pydantic/pydantic-ai, tests/models/cassettes/test_openai/test_openai_moderation_stream.yaml,
 test_openai_text_verbosity_chat_completions.yaml). A stored chat completion's messages carry ``tool_calls`` and
 ``function_call`` null when it made no call (openai/openai-dotnet,
-tests/SessionRecords/ChatStoreTests/StoredChatCompletionsWork.json: ``GET /v1/chat/completions/{id}``)."""
+tests/SessionRecords/ChatStoreTests/StoredChatCompletionsWork.json: ``GET /v1/chat/completions/{id}``). A vector
+store created without a name has ``name`` null (openai/openai-dotnet,
+tests/SessionRecords/VectorStoresTests/CanCreateGetAndDeleteVectorStores.json: ``POST /v1/vector_stores`` with
+``{}``, 2025-09)."""
 
 
 @cache

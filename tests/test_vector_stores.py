@@ -95,8 +95,22 @@ async def test_modify_takes_null_as_the_sdk_sends_it(client: httpx.AsyncClient) 
     assert r.status_code == 200, r.text
     assert (r.json()["name"], r.json()["metadata"], r.json()["expires_after"]) == ("kb", {}, store["expires_after"])
     r = await client.post(f"/v1/vector_stores/{store['id']}", json={"name": None, "expires_after": None})
-    assert (r.json()["name"], r.json()["expires_after"], r.json()["expires_at"]) == ("", None, None)
+    assert (r.json()["name"], r.json()["expires_after"], r.json()["expires_at"]) == (None, None, None)
     assert (await client.get(f"/v1/vector_stores/{store['id']}")).json() == r.json()
+
+
+async def test_a_store_without_a_name_answers_name_null(client: httpx.AsyncClient) -> None:
+    """OpenAI answers ``name: null`` for a store created without one (the spec has no null for it), as
+    recorded in openai/openai-dotnet, tests/SessionRecords/VectorStoresTests/CanCreateGetAndDeleteVectorStores.json
+    (``POST /v1/vector_stores`` with ``{}`` and with only ``file_ids``, 2025-09: ``"name": null``,
+    ``"description": null``) and CanUseBatchIngestion.json; a named store keeps its name."""
+    store = (await client.post("/v1/vector_stores", json={})).json()
+    assert (store["name"], store["description"]) == (None, None)
+    assert_matches(store, "VectorStoreObject")
+    assert (await client.get(f"/v1/vector_stores/{store['id']}")).json()["name"] is None
+    assert (await client.get("/v1/vector_stores")).json()["data"][0]["name"] is None
+    named = (await client.post(f"/v1/vector_stores/{store['id']}", json={"name": "kb"})).json()
+    assert named["name"] == "kb"
 
 
 async def test_pagination_as_openai_pages(client: httpx.AsyncClient) -> None:

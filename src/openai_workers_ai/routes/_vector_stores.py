@@ -37,7 +37,7 @@ def store_object(row: StoreRow, counts: Counts, usage: int, now: int) -> dict[st
         "id": row.id,
         "object": "vector_store",
         "created_at": row.created_at,
-        "name": row.name,
+        "name": row.name or None,  # a store with no name: null, as OpenAI sends it (stored as "")
         "description": row.description,
         "usage_bytes": usage,
         "file_counts": counts.as_dict(),
