@@ -44,7 +44,7 @@ def _spec() -> dict[str, Any]:
 def _as_recorded() -> dict[str, Any]:
     """The spec that replies are checked against: where OpenAI's own traffic contradicts its spec, made to say
     what the traffic shows (a copy: the request rules, ``tests/spec/rules.py``, derive from the spec as it is):
-    :data:`RECORDED_NULLS`, and the Response's below.
+    :data:`RECORDED_NULLS`, and the Response's and the file batch's below.
 
     A Response's ``user`` and ``usage`` are null when not given / not yet generated: e.g. a ``response.created``
     event recorded 2026-09-17 (gpt-4o-mini, ``"usage":null,"user":null``) and pydantic/pydantic-ai's
@@ -60,6 +60,11 @@ def _as_recorded() -> dict[str, Any]:
     schemas["ModelResponseProperties"]["properties"]["user"] = {"anyOf": [user, {"type": "null"}]}
     properties = schemas["Response"]["allOf"][2]["properties"]
     properties["usage"] = {"anyOf": [properties["usage"], {"type": "null"}]}
+    # a vector store file batch is ``vector_store.file_batch`` in OpenAI's answers (openai/openai-dotnet,
+    # tests/SessionRecords/VectorStoresTests/CanUseBatchIngestion.json, 2025-09, and
+    # CanTestGetVectorStoreFilesInBatchCollectionOptions.json, 2025-10), as the spec's own description says; its
+    # enum says ``vector_store.files_batch``
+    schemas["VectorStoreFileBatchObject"]["properties"]["object"]["enum"] = ["vector_store.file_batch"]
     # ``response.function_call_arguments.done`` has no ``name`` in OpenAI's streams (2026-05, gpt-5.4) nor in the
     # official client 3.63's type
     done = schemas["ResponseFunctionCallArgumentsDoneEvent"]

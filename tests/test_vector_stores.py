@@ -336,6 +336,26 @@ async def test_file_batches(client: httpx.AsyncClient, app: Any, vectors: LocalV
         assert r.status_code in (400, 404) and r.json()["error"]["param"] == param, (body, r.text)
 
 
+async def test_a_batch_object_as_openai_records_it(client: httpx.AsyncClient, app: Any) -> None:
+    """A file batch is ``vector_store.file_batch`` with its members in OpenAI's order, as recorded in
+    openai/openai-dotnet, tests/SessionRecords/VectorStoresTests/CanUseBatchIngestion.json (2025-09) and
+    CanTestGetVectorStoreFilesInBatchCollectionOptions.json (2025-10), ``POST …/file_batches``: ``{id, object:
+    "vector_store.file_batch", created_at, status, vector_store_id, file_counts}`` (the spec's enum says
+    ``vector_store.files_batch``, its description ``vector_store.file_batch``)."""
+    store_id = (await client.post("/v1/vector_stores", json={})).json()["id"]
+    ids = [await upload(client, f"f{i}.txt", f"document number {i}") for i in range(2)]
+    batches = f"/v1/vector_stores/{store_id}/file_batches"
+    made = (await client.post(batches, json={"file_ids": ids[:1]})).json()
+    cancelled = (await client.post(f"{batches}/{(await client.post(batches, json={'file_ids': ids[1:]})).json()['id']}"
+                                   "/cancel")).json()
+    await drain(app)
+    for batch in (made, (await client.get(f"{batches}/{made['id']}")).json(), cancelled):
+        assert list(batch) == ["id", "object", "created_at", "status", "vector_store_id", "file_counts"]
+        assert batch["object"] == "vector_store.file_batch" and batch["vector_store_id"] == store_id
+        assert_matches(batch, "VectorStoreFileBatchObject")
+    assert (made["status"], cancelled["status"]) == ("in_progress", "cancelled")
+
+
 async def test_a_batch_counts_the_files_it_names_that_the_store_has_already(
         client: httpx.AsyncClient, app: Any, vectors: LocalVectorIndex) -> None:
     """A file already in the store, completed or still in progress, is part of a batch that names it,

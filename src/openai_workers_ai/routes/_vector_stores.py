@@ -71,7 +71,8 @@ def file_object(row: StoreFileRow) -> dict[str, Any]:
 
 
 def batch_object(row: BatchRow, counts: Counts) -> dict[str, Any]:
-    """OpenAI's ``vector_store.files_batch`` object; its status follows from its files."""
+    """OpenAI's ``vector_store.file_batch`` object (so named in its answers, though its spec's enum says
+    ``vector_store.files_batch``); its status follows from its files."""
     if row.cancelled:
         status = "cancelled"
     elif counts.in_progress:
@@ -80,8 +81,8 @@ def batch_object(row: BatchRow, counts: Counts) -> dict[str, Any]:
         status = "failed"
     else:
         status = "completed"
-    return {"id": row.id, "object": "vector_store.files_batch", "created_at": row.created_at,
-            "vector_store_id": row.vector_store_id, "status": status, "file_counts": counts.as_dict()}
+    return {"id": row.id, "object": "vector_store.file_batch", "created_at": row.created_at, "status": status,
+            "vector_store_id": row.vector_store_id, "file_counts": counts.as_dict()}
 
 
 async def render_store(ctx: AppContext, row: StoreRow) -> dict[str, Any]:
