@@ -177,6 +177,25 @@ async def test_unknown_and_malformed_ids_are_404(client: httpx.AsyncClient) -> N
         assert r.json()["error"]["type"] == "invalid_request_error"
 
 
+async def test_a_store_id_with_characters_no_id_has_is_openais_400(client: httpx.AsyncClient) -> None:
+    """OpenAI answers a path ``vector_store_id`` with characters outside letters, digits, ``_`` and ``-`` with a 400
+    naming it, as BerriAI/litellm#34788 quotes (``Invalid 'vector_store_id': 'lit6612-qa-vectors:litellm-index-
+    5049eabb'. Expected an ID that contains letters, numbers, underscores, or dashes, but this value contained
+    additional characters.``, ``invalid_request_error``, param ``vector_store_id``, code ``invalid_v…``, cut there:
+    ``invalid_value``, the code OpenAI gives the sibling "Expected an ID that begins with …", continuedev/continue#11494);
+    it was a 404. An id of the right characters that names no store stays a 404."""
+    bad = "kb-index:v2"
+    expected = {"message": f"Invalid 'vector_store_id': '{bad}'. Expected an ID that contains letters, numbers, "
+                           "underscores, or dashes, but this value contained additional characters.",
+                "type": "invalid_request_error", "param": "vector_store_id", "code": "invalid_value"}
+    for method, path, body in (("GET", "", None), ("POST", "", {"name": "x"}), ("DELETE", "", None),
+                               ("POST", "/search", {"query": "cats"}), ("GET", "/files", None),
+                               ("POST", "/file_batches", {"file_ids": []})):
+        r = await client.request(method, f"/v1/vector_stores/{bad}{path}", json=body)
+        assert (r.status_code, r.json()) == (400, {"error": expected}), (method, path, r.text)
+    assert (await client.get("/v1/vector_stores/kb-index_v2")).status_code == 404
+
+
 async def test_files_attach_list_filter_update_content_delete(client: httpx.AsyncClient, app: Any,
                                                             vectors: LocalVectorIndex) -> None:
     store_id = (await client.post("/v1/vector_stores", json={"name": "kb"})).json()["id"]

@@ -19,6 +19,7 @@ from ..repositories.vector_store_file_batches import BatchRow
 from ..repositories.vector_store_files import IN_PROGRESS, STATUSES, Counts, StoreFileRow
 from ..repositories.vector_stores import ACTIVE, StoreRow, expiry
 from ..runner.chunking import DEFAULT_CHUNK_TOKENS, DEFAULT_OVERLAP_TOKENS
+from ..translate.responses import check_id
 from ..types.vector_stores import ChunkingStrategy, StaticChunkingStrategy
 
 STORE_ID = re.compile(r"^vs_[0-9A-Za-z]{24}$")
@@ -93,9 +94,18 @@ def store_not_found(store_id: str) -> NotFound:
     return NotFound(f"No vector store found with id '{store_id}'.")
 
 
+def path_store_id(request: Request) -> str:
+    """The path's ``vector_store_id``; one with characters no id has is OpenAI's 400 naming it (BerriAI/litellm#34788
+    quotes OpenAI's answer: ``Invalid 'vector_store_id': '…'. Expected an ID that contains letters, numbers,
+    underscores, or dashes, …``, param ``vector_store_id``, code ``invalid_value``), not a 404."""
+    store_id: str = request.path_params["vector_store_id"]
+    check_id(store_id, "vector_store_id", "invalid_value")
+    return store_id
+
+
 async def visible_store(request: Request, *, usable: bool = False) -> StoreRow:
     """The store the path names, if the caller may see it (404 otherwise); ``usable``: and unexpired (400)."""
-    store_id: str = request.path_params["vector_store_id"]
+    store_id = path_store_id(request)
     row = None
     if STORE_ID.match(store_id):
         row = await vector_stores.get(context(request).backends.db, store_id, owner(request))

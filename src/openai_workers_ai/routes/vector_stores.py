@@ -24,6 +24,7 @@ from ._vector_stores import (
     MAX_LIMIT,
     STORE_ID,
     create_store,
+    path_store_id,
     render_store,
     store_not_found,
     visible_store,
@@ -73,7 +74,7 @@ async def modify(request: Request) -> Response:
 
 async def delete(request: Request) -> Response:
     ctx = context(request)
-    store_id: str = request.path_params["vector_store_id"]
+    store_id = path_store_id(request)
     row = None
     if STORE_ID.match(store_id):
         row = await vector_stores.get_deletable(ctx.backends.db, store_id, owner(request))

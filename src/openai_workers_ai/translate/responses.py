@@ -200,11 +200,11 @@ ID_CHARACTERS = re.compile(r"[A-Za-z0-9_-]+")
 """What an id an OpenAI client sends (an item's, ``previous_response_id``) may be made of."""
 
 
-def check_id(value: str, param: str) -> None:
+def check_id(value: str, param: str, code: str | None = None) -> None:
     """OpenAI's 400 for an id with characters no id has (an empty one too)."""
     if not ID_CHARACTERS.fullmatch(value):
         raise _bad(f"Invalid '{param}': '{value}'. Expected an ID that contains letters, numbers, underscores, or "
-                   "dashes, but this value contained additional characters.", param)
+                   "dashes, but this value contained additional characters.", param, code)
 
 
 def _id(raw: Item, kind: str, where: str) -> str:
