@@ -196,6 +196,21 @@ async def test_a_store_id_with_characters_no_id_has_is_openais_400(client: httpx
     assert (await client.get("/v1/vector_stores/kb-index_v2")).status_code == 404
 
 
+async def test_a_batch_id_without_the_batch_prefix_is_openais_400(client: httpx.AsyncClient) -> None:
+    """Cancelling a file batch by the store's id (a ``vs_`` id) is OpenAI's 400 ``Invalid 'batch_id': 'vs_…'.
+    Expected an ID that begins with 'vsfb_'.``, as logged in webgptorg/promptbook,
+    prompts/2026-01-0461-agents-server-agents-taking-sooooooo-long-to-prepare-and-answer.md (param and code not
+    shown there: ``batch_id``, and ``invalid_value`` as OpenAI gives that message for an item id,
+    continuedev/continue#11494); retrieving the batch or its files by such an id answers the same. It was a 404."""
+    store_id = (await client.post("/v1/vector_stores", json={})).json()["id"]
+    expected = {"message": f"Invalid 'batch_id': '{store_id}'. Expected an ID that begins with 'vsfb_'.",
+                "type": "invalid_request_error", "param": "batch_id", "code": "invalid_value"}
+    batch = f"/v1/vector_stores/{store_id}/file_batches/{store_id}"
+    for method, path in (("POST", f"{batch}/cancel"), ("GET", batch), ("GET", f"{batch}/files")):
+        r = await client.request(method, path)
+        assert (r.status_code, r.json()) == (400, {"error": expected}), (method, path, r.text)
+
+
 async def test_files_attach_list_filter_update_content_delete(client: httpx.AsyncClient, app: Any,
                                                             vectors: LocalVectorIndex) -> None:
     store_id = (await client.post("/v1/vector_stores", json={"name": "kb"})).json()["id"]

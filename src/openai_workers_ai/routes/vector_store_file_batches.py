@@ -36,7 +36,14 @@ from ._vector_stores import (
 
 
 async def _visible_batch(request: Request, store: StoreRow) -> BatchRow:
+    """The batch the path names in ``store`` (404 otherwise). An id without a batch's prefix is OpenAI's 400
+    naming ``batch_id`` (its words, quoted in webgptorg/promptbook's
+    prompts/2026-01-0461-agents-server-agents-taking-sooooooo-long-to-prepare-and-answer.md: ``400 Invalid
+    'batch_id': 'vs_…'. Expected an ID that begins with 'vsfb_'.``, a cancel given the store's id)."""
     batch_id: str = request.path_params["batch_id"]
+    if not batch_id.startswith("vsfb_"):
+        raise InvalidRequest(f"Invalid 'batch_id': '{batch_id}'. Expected an ID that begins with 'vsfb_'.",
+                             param="batch_id", code="invalid_value")
     row = None
     if BATCH_ID.match(batch_id):
         row = await vector_store_file_batches.get(context(request).backends.db, store.id, batch_id)
