@@ -79,6 +79,21 @@ async def test_upload_returns_the_file_object(client: httpx.AsyncClient) -> None
     assert again.status_code == 200 and again.json() == body
 
 
+FILE_MEMBERS = ["object", "id", "purpose", "filename", "bytes", "created_at", "expires_at", "status", "status_details"]
+"""The file object's members in the order OpenAI sends them (openai/openai-dotnet,
+tests/SessionRecords/FilesTests/UploadFile(UsingBinaryData).json, GetFile.json, ListFiles.json)."""
+
+
+async def test_members_are_in_openai_order(client: httpx.AsyncClient) -> None:
+    body = await uploaded(client)
+    assert list(body) == FILE_MEMBERS
+    assert list((await client.get(f"/v1/files/{body['id']}")).json()) == FILE_MEMBERS
+    listed = (await client.get("/v1/files")).json()
+    assert list(listed) == ["object", "data", "has_more", "first_id", "last_id"]
+    assert list(listed["data"][0]) == FILE_MEMBERS
+    assert list((await client.delete(f"/v1/files/{body['id']}")).json()) == ["object", "deleted", "id"]
+
+
 async def test_content_is_the_bytes_with_the_stored_content_type(client: httpx.AsyncClient) -> None:
     payload = bytes(range(256)) * 40
     body = await uploaded(client, payload, filename="pic ü.png", content_type="image/png", purpose="vision")
@@ -111,7 +126,7 @@ async def test_delete_removes_row_and_bytes(
     body = await uploaded(client)
     response = await client.delete(f"/v1/files/{body['id']}")
     assert response.status_code == 200
-    assert response.json() == {"id": body["id"], "object": "file", "deleted": True}
+    assert response.json() == {"object": "file", "deleted": True, "id": body["id"]}
     assert_matches(response.json(), "DeleteFileResponse")
     assert rows(db) == [] and await bucket.list() == []
     for method, path in [("GET", ""), ("GET", "/content"), ("DELETE", "")]:
@@ -262,7 +277,7 @@ async def test_list_envelope_and_default_order(client: httpx.AsyncClient) -> Non
 
 async def test_empty_list(client: httpx.AsyncClient) -> None:
     body = (await client.get("/v1/files")).json()
-    assert body == {"object": "list", "data": [], "first_id": None, "last_id": None, "has_more": False}
+    assert body == {"object": "list", "data": [], "has_more": False, "first_id": None, "last_id": None}
 
 
 @pytest.mark.parametrize("order", ["asc", "desc"])

@@ -40,15 +40,13 @@ def page(query: Mapping[str, str], *, default_limit: int = 20, max_limit: int = 
     )
 
 
-def list_object(data: Sequence[Mapping[str, Any]], has_more: bool) -> dict[str, Any]:
-    """OpenAI's list envelope around one page of objects."""
-    return {
-        "object": "list",
-        "data": list(data),
-        "first_id": data[0]["id"] if data else None,
-        "last_id": data[-1]["id"] if data else None,
-        "has_more": has_more,
-    }
+def list_object(data: Sequence[Mapping[str, Any]], has_more: bool, *, has_more_first: bool = False) -> dict[str, Any]:
+    """OpenAI's list envelope around one page of objects; ``has_more_first`` puts ``has_more`` before the
+    ids, as the Files list sends it."""
+    ids = {"first_id": data[0]["id"] if data else None, "last_id": data[-1]["id"] if data else None}
+    if has_more_first:
+        return {"object": "list", "data": list(data), "has_more": has_more, **ids}
+    return {"object": "list", "data": list(data), **ids, "has_more": has_more}
 
 
 def _order(raw: str | None, default: Order) -> Order:

@@ -42,15 +42,15 @@ MEDIA_TYPE = re.compile(rf"^{_TOKEN}/{_TOKEN}(?:[ \t]*;[ \t]*{_TOKEN}=(?:{_TOKEN
 
 
 def file_object(row: FileRow) -> dict[str, Any]:
-    """OpenAI's ``file`` object."""
+    """OpenAI's ``file`` object, its members in the order OpenAI sends them (``object`` first)."""
     return {
-        "id": row.id,
         "object": "file",
+        "id": row.id,
+        "purpose": row.purpose,
+        "filename": row.filename,
         "bytes": row.bytes,
         "created_at": row.created_at,
         "expires_at": row.expires_at,
-        "filename": row.filename,
-        "purpose": row.purpose,
         "status": "processed",
         "status_details": None,
     }
@@ -186,7 +186,7 @@ async def list_files(request: Request) -> Response:
         page=page(request.query_params, default_limit=MAX_LIMIT, max_limit=MAX_LIMIT),
         purpose=request.query_params.get("purpose") or None,
     )
-    return json_response(list_object([file_object(row) for row in rows], has_more))
+    return json_response(list_object([file_object(row) for row in rows], has_more, has_more_first=True))
 
 
 async def _visible(request: Request) -> FileRow:
@@ -231,4 +231,4 @@ async def delete(request: Request) -> Response:
     if row is None:
         raise _not_found(file_id)
     await files.delete(ctx.backends, row, now, detach=vectors.forget_file)  # and out of every vector store
-    return json_response({"id": row.id, "object": "file", "deleted": True})
+    return json_response({"object": "file", "deleted": True, "id": row.id})
