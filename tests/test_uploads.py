@@ -81,6 +81,11 @@ async def part_objects(bucket: FolderR2) -> list[str]:
 # --- the happy path --------------------------------------------------------------------------
 
 
+UPLOAD_MEMBERS = ["id", "object", "bytes", "created_at", "filename", "purpose", "status", "expires_at"]
+"""An upload's members as OpenAI sends them, ``file`` only once completed (openai/openai-dotnet,
+tests/SessionRecords/UploadsTests/CreateUploadWorks(True).json, CancelUploadWorks.json, CompleteUploadWorks.json)."""
+
+
 async def test_parts_completed_in_the_order_named_make_a_file(
     client: httpx.AsyncClient, db: SQLiteD1, bucket: FolderR2, clock: Clock
 ) -> None:
@@ -88,11 +93,13 @@ async def test_parts_completed_in_the_order_named_make_a_file(
     check_upload(upload)
     assert UPLOAD_ID.match(upload["id"]) and upload["object"] == "upload" and upload["status"] == "pending"
     assert upload["expires_at"] == upload["created_at"] + UPLOAD_EXPIRY == int(clock.now) + 3600
-    assert upload["file"] is None and upload["bytes"] == 11 and upload["filename"] == "data.jsonl"
+    assert list(upload) == UPLOAD_MEMBERS  # no "file" member, not a null one
+    assert upload["bytes"] == 11 and upload["filename"] == "data.jsonl"
     second = await add_part(client, upload["id"], b" world")
     assert second.status_code == 200, second.text
     part = second.json()
     assert_matches(part, "UploadPart")
+    assert list(part) == ["id", "object", "created_at", "upload_id"]
     assert part["object"] == "upload.part" and part["upload_id"] == upload["id"] and part["id"].startswith("part_")
     first = await part_id(client, upload["id"], b"hello")
     md5 = hashlib.md5(b"hello world").hexdigest()
@@ -101,6 +108,7 @@ async def test_parts_completed_in_the_order_named_make_a_file(
     done = r.json()
     check_upload(done)
     assert done["status"] == "completed" and done["id"] == upload["id"]
+    assert list(done) == [*UPLOAD_MEMBERS, "file"]
     file = done["file"]
     assert FILE_ID.match(file["id"]) and file["bytes"] == 11 and file["filename"] == "data.jsonl"
     assert file["purpose"] == "fine-tune" and file["status"] == "processed" and file["expires_at"] is None
@@ -133,7 +141,7 @@ async def test_cancel_deletes_the_parts(client: httpx.AsyncClient, db: SQLiteD1,
     r = await client.post(f"/v1/uploads/{upload['id']}/cancel")
     assert r.status_code == 200, r.text
     check_upload(r.json())
-    assert r.json()["status"] == "cancelled" and r.json()["file"] is None
+    assert r.json()["status"] == "cancelled" and list(r.json()) == UPLOAD_MEMBERS
     assert part_rows(db) == [] and await part_objects(bucket) == []
     assert_error(await add_part(client, upload["id"], b"x"), 400, "upload_id", "cancelled")
     assert_error(await client.post(f"/v1/uploads/{upload['id']}/complete", json={"part_ids": [part]}),

@@ -41,13 +41,14 @@ MAX_PART_BYTES = 64 << 20
 
 
 def upload_object(row: UploadRow, now: int, file: FileRow | None = None) -> dict[str, Any]:
-    """OpenAI's ``upload`` object (``status`` ``expired`` once a pending upload is past ``expires_at``)."""
+    """OpenAI's ``upload`` object (``status`` ``expired`` once a pending upload is past ``expires_at``); ``file``
+    only once there is one: OpenAI's pending and cancelled uploads have no ``file`` member, not a null one."""
     status = row.status
     if status == uploads.PENDING and row.expires_at <= now:
         status = "expired"
     elif status == uploads.COMPLETING:
         status = uploads.PENDING
-    return {
+    upload = {
         "id": row.id,
         "object": "upload",
         "bytes": row.bytes,
@@ -56,8 +57,10 @@ def upload_object(row: UploadRow, now: int, file: FileRow | None = None) -> dict
         "purpose": row.purpose,
         "status": status,
         "expires_at": row.expires_at,
-        "file": file_object(file) if file is not None else None,
     }
+    if file is not None:
+        upload["file"] = file_object(file)
+    return upload
 
 
 async def create(request: Request) -> Response:
