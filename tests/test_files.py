@@ -183,6 +183,12 @@ async def test_missing_file_is_400(client: httpx.AsyncClient) -> None:
 
 async def test_missing_or_bad_purpose_is_400(client: httpx.AsyncClient, db: SQLiteD1) -> None:
     assert_error(await upload(client, purpose=None), 400, "purpose", "Missing required parameter")
+    bad = await upload(client, purpose="world_domination")
+    message = ("'world_domination' is not one of ['fine-tune', 'assistants', 'batch', 'user_data', 'vision', 'evals']"
+               " - 'purpose'")  # OpenAI's words and body (openai/openai-dotnet, UploadFileCanParseServiceError.json)
+    assert bad.status_code == 400
+    assert bad.json() == {"error": {"message": message, "type": "invalid_request_error", "param": "purpose", "code": None},
+                          "detail": {"message": message, "code": None}}
     assert_error(await upload(client, purpose="assistants_output"), 400, "purpose", "'assistants_output'")
     assert rows(db) == []
 

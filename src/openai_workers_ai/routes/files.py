@@ -56,6 +56,18 @@ def file_object(row: FileRow) -> dict[str, Any]:
     }
 
 
+class InvalidPurpose(InvalidRequest):
+    """OpenAI's 400 for an upload's unknown ``purpose``, in its words, with the top-level ``detail`` it adds
+    beside ``error`` (openai/openai-dotnet, tests/SessionRecords/FilesTests/UploadFileCanParseServiceError.json)."""
+
+    def __init__(self, purpose: str) -> None:
+        listed = ", ".join(f"'{p}'" for p in ("fine-tune", "assistants", "batch", "user_data", "vision", "evals"))
+        super().__init__(f"'{purpose}' is not one of [{listed}] - 'purpose'", param="purpose")
+
+    def to_openai(self) -> dict[str, Any]:
+        return {**super().to_openai(), "detail": {"message": self.message, "code": self.code}}
+
+
 def _not_found(file_id: str) -> NotFound:
     return NotFound(f"No such File object: {file_id}", param="id")
 
@@ -127,11 +139,14 @@ def _purpose(fields: dict[str, str]) -> str:
     purpose = fields.get("purpose")
     if purpose is None:
         raise InvalidRequest("Missing required parameter: 'purpose'.", param="purpose")
-    return check_purpose(purpose)
+    if purpose not in PURPOSES:
+        raise InvalidPurpose(purpose)
+    return purpose
 
 
 def check_purpose(purpose: str) -> str:
-    """``purpose`` if it is one of :data:`PURPOSES`; OpenAI's 400 otherwise (``/v1/uploads`` too)."""
+    """``purpose`` if it is one of :data:`PURPOSES`; a 400 otherwise (``/v1/uploads``: no recording of its words
+    there, so not :class:`InvalidPurpose`'s)."""
     if purpose not in PURPOSES:
         raise InvalidRequest(
             f"Invalid value for 'purpose': '{purpose}' is not one of {', '.join(PURPOSES)}.",
