@@ -4,6 +4,7 @@ cancel; ownership, every error, expiry and the scheduled cleanup of parts left b
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -119,6 +120,22 @@ async def test_parts_completed_in_the_order_named_make_a_file(
     assert part_rows(db) == [] and await part_objects(bucket) == []  # the parts are gone
     deleted = await client.delete(f"/v1/files/{file['id']}")
     assert deleted.status_code == 200 and deleted.json()["deleted"] is True
+
+
+async def test_ids_are_openai_s_and_older_ones_are_still_found(client: httpx.AsyncClient, db: SQLiteD1) -> None:
+    # openai/openai-dotnet, tests/SessionRecords/UploadsTests/CompleteUploadWorks.json: "upload_68cb2a7db1008191a9fc811a39b4a95b"
+    # (created_at 1758145149 = 0x68cb2a7d), "part_68cb2a7e21c88191a82274273ca367ef" (created_at 1758145150)
+    upload = await created(client, 3)
+    assert re.fullmatch(r"upload_[0-9a-f]{32}", upload["id"]) and int(upload["id"][7:15], 16) == upload["created_at"]
+    part = (await add_part(client, upload["id"], b"abc")).json()
+    assert re.fullmatch(r"part_[0-9a-f]{32}", part["id"]) and int(part["id"][5:13], 16) == part["created_at"]
+    old = "upload_" + "Ab3" * 8  # as ids were made here before
+    db.conn.execute("UPDATE uploads SET id = ? WHERE id = ?", (old, upload["id"]))
+    db.conn.execute("UPDATE upload_parts SET upload_id = ? WHERE upload_id = ?", (old, upload["id"]))
+    assert UPLOAD_ID.match(old)
+    done = await client.post(f"/v1/uploads/{old}/complete", json={"part_ids": [part["id"]]})
+    assert done.status_code == 200, done.text
+    assert done.json()["id"] == old
 
 
 async def test_expires_after_and_batch_files_expire_as_files_do(client: httpx.AsyncClient, clock: Clock) -> None:

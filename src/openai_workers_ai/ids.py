@@ -124,6 +124,13 @@ def new_hex_id(prefix: str) -> str:
     return prefix + (microseconds().to_bytes(7, "big") + random_bytes(17)).hex()
 
 
+def new_dated_hex_id(prefix: str, now: int) -> str:
+    """``prefix``, ``now`` (seconds) as 8 hex digits, then 24 random hex digits (96 bits): OpenAI's upload and
+    upload part ids (``upload_68cb2a7db100…``, ``part_68cb2a7e21c8…``: their first 8 digits are their
+    ``created_at``)."""
+    return f"{prefix}{now:08x}{random_bytes(12).hex()}"
+
+
 def claim_token() -> str:
     """A claim's token (16 hex digits): whose a row is to write — a background response's generator, a
     run's executor (the repositories' conditional statements require it), a local job's runner."""

@@ -21,7 +21,7 @@ from starlette.responses import Response
 
 from ..context import context, owner, principal
 from ..errors import InvalidRequest, NotFound
-from ..ids import new_sortable_id
+from ..ids import new_dated_hex_id, new_sortable_id
 from ..multipart import FilePart, FormReader
 from ..replies import json_response
 from ..repositories import files as files_repo
@@ -33,7 +33,8 @@ from ..types.uploads import CompleteUploadBody, CreateUploadBody
 from ..validation import parse_json
 from .files import MEDIA_TYPE, check_expiry, check_purpose, expires_at, file_object
 
-UPLOAD_ID = re.compile(r"^upload_[0-9A-Za-z]{24}$")
+UPLOAD_ID = re.compile(r"^upload_(?:[0-9a-f]{32}|[0-9A-Za-z]{24})$")
+"""OpenAI's upload ids (:func:`new_dated_hex_id`), or the 24 letters and digits of those made here before."""
 UPLOAD_EXPIRY = 3600
 """An upload takes parts for an hour after it is created, as OpenAI's do."""
 MAX_PART_BYTES = 64 << 20
@@ -71,10 +72,9 @@ async def create(request: Request) -> Response:
         raise InvalidRequest(f"Invalid value for 'mime_type': {body.mime_type!r} is not a MIME type.",
                              param="mime_type")
     seconds = check_expiry(body.expires_after.seconds) if body.expires_after is not None else None
-    now_ms = int(ctx.clock() * 1000)
-    now = now_ms // 1000
+    now = ctx.now()
     row = UploadRow(
-        id=new_sortable_id("upload_", now_ms),
+        id=new_dated_hex_id("upload_", now),
         owner=principal(request).key_hash,
         filename=body.filename,
         purpose=purpose,
@@ -112,8 +112,7 @@ async def add_part(request: Request) -> Response:
     """One part: the form's ``data`` file streamed to its own R2 object (at most :data:`MAX_PART_BYTES`)."""
     ctx = context(request)
     row = await _upload(request)
-    now_ms = int(ctx.clock() * 1000)
-    now = now_ms // 1000
+    now = ctx.now()
     _check_pending(row, now, "add a part to")
     reader = FormReader(request, max_file_bytes=MAX_PART_BYTES, what="part")
     while (part := await reader.next()) is not None:
@@ -122,7 +121,7 @@ async def add_part(request: Request) -> Response:
             first = await anext(chunks, None)
             if first is None:
                 raise InvalidRequest("The part is empty: send at least one byte.", param="data")
-            part_id = new_sortable_id("part_", now_ms)
+            part_id = new_dated_hex_id("part_", now)
             stored = await uploads.add_part(ctx.backends, row, part_id, object_key(uploads.PARTS, part_id),
                                             _rest(first, chunks, reader), now)
             if not stored:  # completed, cancelled or expired while the bytes came in
