@@ -12,7 +12,7 @@ from openai_workers_ai.adapters.local import FolderR2, SQLiteD1
 from openai_workers_ai.app import create_app
 from openai_workers_ai.maintenance import run_scheduled
 from openai_workers_ai.ports import Backends
-from openai_workers_ai.routes.files import BATCH_EXPIRY, FILE_ID, PURPOSES
+from openai_workers_ai.routes.files import BATCH_EXPIRY, FILE_ID, PURPOSES, _attachment
 from openai_workers_ai.settings import Settings
 
 from .conftest import ADMIN_KEY, KEY, OTHER_KEY
@@ -103,6 +103,16 @@ async def test_content_is_the_bytes_with_the_stored_content_type(client: httpx.A
     assert response.headers["content-type"] == "image/png"
     assert response.headers["content-length"] == str(len(payload))
     assert response.headers["content-disposition"] == "attachment; filename*=UTF-8''pic%20%C3%BC.png"
+
+
+async def test_an_ascii_filename_is_downloaded_as_a_quoted_string(client: httpx.AsyncClient) -> None:
+    # as OpenAI sends it (openai/openai-dotnet, tests/SessionRecords/FilesTests/DownloadContent.json)
+    body = await uploaded(client, b"png", filename="images_dog_and_cat.png", content_type="image/png", purpose="vision")
+    response = await client.get(f"/v1/files/{body['id']}/content")
+    assert response.headers["content-disposition"] == 'attachment; filename="images_dog_and_cat.png"'
+    # a double quote or a backslash would need escaping in a quoted string: RFC 6266's filename* instead
+    assert _attachment('say "hi".txt') == "attachment; filename*=UTF-8''say%20%22hi%22.txt"
+    assert _attachment("a\\b.txt") == "attachment; filename*=UTF-8''a%5Cb.txt"
 
 
 @pytest.mark.parametrize("purpose", ["user_data", "assistants"])

@@ -231,9 +231,22 @@ async def content(request: Request) -> Response:
         media_type=row.content_type,
         headers={
             "content-length": str(stored.size),
-            "content-disposition": f"attachment; filename*=UTF-8''{quote(row.filename, safe='')}",
+            "content-disposition": _attachment(row.filename),
         },
     )
+
+
+_QUOTABLE = re.compile(r'^[ !#-\[\]-~]*$')
+"""Printable ASCII but the double quote and the backslash: a filename a quoted string carries as it is."""
+
+
+def _attachment(filename: str) -> str:
+    """``Content-Disposition`` of a download: ``filename="…"`` as OpenAI sends it (openai/openai-dotnet,
+    tests/SessionRecords/FilesTests/DownloadContent.json: ``attachment; filename="images_dog_and_cat.png"``),
+    RFC 6266's ``filename*`` for a name a quoted string cannot carry as it is."""
+    if _QUOTABLE.match(filename):
+        return f'attachment; filename="{filename}"'
+    return f"attachment; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 async def delete(request: Request) -> Response:
