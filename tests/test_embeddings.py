@@ -108,7 +108,6 @@ async def test_dimensions_equal_to_native_is_accepted(client: httpx.AsyncClient)
     [
         ("text-embedding-3-small", 256, "does not support specifying dimensions"),
         ("@cf/qwen/qwen3-embedding-0.6b", 2048, "at most 1024"),
-        ("@cf/google/embeddinggemma-300m", 0, "Expected a value >= 1"),
     ],
 )
 async def test_dimensions_errors(client: httpx.AsyncClient, model: str, dimensions: int, fragment: str) -> None:
@@ -117,6 +116,20 @@ async def test_dimensions_errors(client: httpx.AsyncClient, model: str, dimensio
     error = r.json()["error"]
     assert error["param"] == "dimensions" and fragment in error["message"]
     assert error["type"] == "invalid_request_error"
+
+
+@pytest.mark.parametrize("inputs", ["foo", ["prompt"], [[1]]])
+async def test_dimensions_below_one_is_openais_recorded_400(client: httpx.AsyncClient, inputs: object) -> None:
+    # openai/openai-dotnet tests/SessionRecords/EmbeddingsTests/BadOptions.json and
+    # GenerateMultipleEmbeddingsWithBadOptions(UsingStrings|UsingIntegers).json: the same 400 for each input shape.
+    r = await client.post("/v1/embeddings", json={"input": inputs, "model": "text-embedding-3-small",
+                                                  "encoding_format": "base64", "dimensions": -42})
+    assert r.status_code == 400
+    assert r.json() == {"error": {"message": "-42 is less than the minimum of 1 - 'dimensions'",
+                                  "type": "invalid_request_error", "param": None, "code": None}}
+    r = await client.post("/v1/embeddings", json={"input": "hi", "model": "@cf/google/embeddinggemma-300m",
+                                                  "dimensions": 0})
+    assert r.json()["error"]["message"] == "0 is less than the minimum of 1 - 'dimensions'"
 
 
 @pytest.mark.parametrize(

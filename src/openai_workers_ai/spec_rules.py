@@ -665,8 +665,8 @@ class Rule:
     code: str | None = "invalid_value"
     first: bool = False
     """Checked before the schema's own rules (OpenAI answers it first)."""
-    where: Callable[[dict[str, Any]], str] | None = None
-    """The param at fault, when it depends on the body (else :attr:`param`)."""
+    where: Callable[[dict[str, Any]], str | None] | None = None
+    """The param at fault, when it depends on the body (else :attr:`param`); None where OpenAI names none."""
     given: str | None = None
     """A key the rule cannot be broken without: a body that lacks it (most do) is not checked."""
 
@@ -783,6 +783,13 @@ CROSS_FIELD: tuple[Rule, ...] = (
          lambda b: f"Invalid value for 'best_of': best_of ({b['best_of']}) must be at least n ({b['n']})."
          if isinstance(b.get("best_of"), int) and isinstance(b.get("n"), int) and b["best_of"] < b["n"] else None,
          given="best_of"),
+    Rule("CreateEmbeddingRequest", "dimensions",
+         "CreateEmbeddingRequest.dimensions minimum 1, answered in the words OpenAI's embeddings use for it "
+         "(param and code null): openai/openai-dotnet tests/SessionRecords/EmbeddingsTests/BadOptions.json and "
+         "GenerateMultipleEmbeddingsWithBadOptions(UsingStrings|UsingIntegers).json",
+         lambda b: f"{b['dimensions']} is less than the minimum of 1 - 'dimensions'"
+         if type(b.get("dimensions")) is int and b["dimensions"] < 1 else None,
+         None, first=True, where=lambda b: None, given="dimensions"),
     Rule("CreateEmbeddingRequest", "dimensions",
          "dimensions: 'Only supported in text-embedding-3 and later models.'",
          lambda b: "This model does not support specifying dimensions."
