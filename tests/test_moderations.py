@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 
@@ -25,6 +27,25 @@ async def test_safe_input(client: httpx.AsyncClient, simulator: Simulator) -> No
     assert res["llama_guard_categories"] == []
     model, inputs = simulator.calls[-1]
     assert inputs["messages"] == [{"role": "user", "content": "I love sunny days."}]
+
+
+RECORDED_ORDER = ["harassment", "harassment/threatening", "sexual", "hate", "hate/threatening", "illicit",
+                  "illicit/violent", "self-harm/intent", "self-harm/instructions", "self-harm", "sexual/minors",
+                  "violence", "violence/graphic"]
+
+
+async def test_id_and_category_order_are_omni_moderations(client: httpx.AsyncClient) -> None:
+    # openai/openai-dotnet tests/SessionRecords/ModerationsTests/ClassifyMultipleInputs.json (omni-moderation-latest):
+    # "id": "modr-6388", each result's three maps keyed in this order.
+    r = await client.post("/v1/moderations", json={"model": "omni-moderation-latest", "input": [
+        "I forgot to water my houseplants!", "I am killing all my houseplants!"]})
+    body = r.json()
+    assert list(body) == ["id", "model", "results"]
+    assert re.fullmatch(r"modr-\d{1,4}", body["id"]), body["id"]
+    for res in body["results"]:
+        assert list(res)[:4] == ["flagged", "categories", "category_scores", "category_applied_input_types"]
+        for member in ("categories", "category_scores", "category_applied_input_types"):
+            assert list(res[member]) == RECORDED_ORDER
 
 
 async def test_list_of_inputs_flags_in_order(client: httpx.AsyncClient) -> None:

@@ -131,6 +131,13 @@ def new_dated_hex_id(prefix: str, now: int) -> str:
     return f"{prefix}{now:08x}{random_bytes(12).hex()}"
 
 
+def moderation_id() -> str:
+    """A moderation's id as OpenAI's omni-moderation gives it: ``modr-`` and a decimal number (``modr-913``,
+    ``modr-6998``; the five recorded are below 10,000), no longer the 29 random characters of the text
+    moderation models (openai/openai-dotnet tests/SessionRecords/ModerationsTests, 2025-09 and later)."""
+    return f"modr-{int.from_bytes(random_bytes(4), 'big') % 10_000}"
+
+
 def claim_token() -> str:
     """A claim's token (16 hex digits): whose a row is to write — a background response's generator, a
     run's executor (the repositories' conditional statements require it), a local job's runner."""

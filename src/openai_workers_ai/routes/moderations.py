@@ -11,7 +11,7 @@ from starlette.responses import Response
 from ..context import context
 from ..errors import InvalidRequest
 from ..fanout import gather_bounded
-from ..ids import new_id
+from ..ids import moderation_id
 from ..replies import json_response
 from ..runner.moderation import moderation_model
 from ..translate import moderations
@@ -30,7 +30,7 @@ async def create(request: Request) -> Response:
     ai = ctx.backends.ai
     outputs = await gather_bounded([partial(ai.run, model.id, moderations.guard_inputs(t)) for t in texts])
     results = [moderations.result(*moderations.verdict(output)) for output in outputs]
-    return json_response({"id": new_id("modr-"), "model": model.id, "results": results})
+    return json_response({"id": moderation_id(), "model": model.id, "results": results})
 
 
 def input_texts(value: Any) -> list[str]:

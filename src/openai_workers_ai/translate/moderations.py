@@ -17,10 +17,12 @@ from typing import Any
 from ..errors import UpstreamError
 
 CATEGORIES: tuple[str, ...] = (
-    "harassment", "harassment/threatening", "hate", "hate/threatening", "illicit", "illicit/violent",
-    "self-harm", "self-harm/intent", "self-harm/instructions", "sexual", "sexual/minors",
-    "violence", "violence/graphic",
+    "harassment", "harassment/threatening", "sexual", "hate", "hate/threatening", "illicit", "illicit/violent",
+    "self-harm/intent", "self-harm/instructions", "self-harm", "sexual/minors", "violence", "violence/graphic",
 )
+"""OpenAI's categories in the order omni-moderation sends them, in ``categories``, ``category_scores`` and
+``category_applied_input_types`` alike (openai/openai-dotnet tests/SessionRecords/ModerationsTests/
+ClassifySingleInput.json, ClassifyMultipleInputs.json, ClassifyInputsWithTextAndImage.json)."""
 
 # Llama Guard 3 hazard taxonomy (MLCommons) → OpenAI moderation categories.
 HAZARDS: dict[str, tuple[str, tuple[str, ...]]] = {
