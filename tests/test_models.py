@@ -83,7 +83,10 @@ async def test_retrieve_or_delete_unknown(client: httpx.AsyncClient, method: str
     r = await client.request(method, f"/v1/models/{name}")
     assert r.status_code == 404, r.text
     assert_matches(r.json(), "ErrorResponse")
-    assert r.json()["error"]["code"] == "model_not_found"
+    # openai/openai-dotnet tests/SessionRecords/ModelsTests/GetModelCanParseServiceError.json and
+    # DeleteModelCanParseServiceError.json (GET and DELETE /v1/models/fake_id)
+    assert r.json() == {"error": {"message": f"The model '{name}' does not exist", "type": "invalid_request_error",
+                                  "param": "model", "code": "model_not_found"}}
 
 
 async def test_configured_aliases_are_listed(backends: Backends) -> None:

@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from ..catalog import Catalog, ModelInfo
 from ..context import AppContext, context
-from ..errors import ModelNotFound, PermissionDenied
+from ..errors import ModelNotFound, NotFound, PermissionDenied
 from ..replies import json_response
 
 # The catalog carries no release dates; `created` is the date the catalog was compiled.
@@ -66,13 +66,24 @@ async def _served(request: Request) -> dict[str, Any]:
     catalog = await _catalog(context(request))
     name: str = request.path_params["model"]
     if not name:  # `GET /v1/models/` names no model (resolve would pick the default one)
-        raise ModelNotFound(name)
-    info = catalog.resolve(name)
+        raise _not_found(name)
+    try:
+        info = catalog.resolve(name)
+    except ModelNotFound:
+        raise _not_found(name) from None
     # Answer with the name as listed (aliases match case-insensitively).
     alias = next((a for a in catalog.aliases if a.lower() == name.lower()), None)
     if info.id not in catalog.models and alias is None:
-        raise ModelNotFound(name)
+        raise _not_found(name)
     return model_object(info, alias if alias and alias != info.id else None)
+
+
+def _not_found(name: str) -> NotFound:
+    """The 404 ``GET`` and ``DELETE /v1/models/{model}`` answer for a name not served, in their words, which are
+    not those of an unknown model in a request body (``ModelNotFound``): ``param`` is ``model``
+    (openai/openai-dotnet tests/SessionRecords/ModelsTests/GetModelCanParseServiceError.json and
+    DeleteModelCanParseServiceError.json)."""
+    return NotFound(f"The model '{name}' does not exist", param="model", code="model_not_found")
 
 
 async def retrieve(request: Request) -> Response:
