@@ -78,6 +78,9 @@ async def test_verbose_json_words_and_segments(client: httpx.AsyncClient) -> Non
     assert all(0 <= w["start"] < w["end"] <= 5.0 for w in words)
     assert [w["start"] for w in words] == sorted(w["start"] for w in words)
     assert body["segments"]
+    # segments before words, as openai/openai-dotnet tests/SessionRecords/TranscriptionTests/
+    # TimestampsWork(Word, Segment).json has them
+    assert list(body) == ["task", "language", "duration", "text", "segments", "words", "usage"]
 
 
 async def test_verbose_json_words_only(client: httpx.AsyncClient) -> None:
@@ -98,6 +101,9 @@ async def test_text_srt_vtt_are_plain_text(client: httpx.AsyncClient) -> None:
         number, times, line = block.split("\n")
         assert number == str(i) and line == segment["text"].strip()
         assert times == f"{clock(segment['start'], ',')} --> {clock(segment['end'], ',')}"
+    # OpenAI's SRT ends with one more line break after the last cue's blank line (openai/openai-dotnet
+    # tests/SessionRecords/TranscriptionTests/TranscriptionFormatsWork(%srt%).json: Content-Length 64 for one cue)
+    assert srt.endswith(verbose["segments"][-1]["text"].strip() + "\n\n\n")
     vtt = (await transcribe(client, make_wav(6.0), response_format="vtt")).text
     first = verbose["segments"][0]
     assert vtt.startswith(f"WEBVTT\n\n{clock(first['start'], '.')} --> {clock(first['end'], '.')}\n")
@@ -227,6 +233,9 @@ async def test_token_billed_models_report_tokens(client: httpx.AsyncClient, mode
     body = r.json()
     assert_matches(body, "CreateTranscriptionResponseJson")
     text_tokens = estimated("Basel " + prompt)
+    # in OpenAI's order: openai/openai-dotnet tests/SessionRecords/TranscriptionTests/
+    # TranscriptionUsageWorks(%gpt-4o-mini-transcribe%).json
+    assert list(body["usage"]) == ["type", "total_tokens", "input_tokens", "input_token_details", "output_tokens"]
     assert body["usage"] == {
         "type": "tokens", "input_tokens": 42 + text_tokens,
         "input_token_details": {"text_tokens": text_tokens, "audio_tokens": 42},  # 4.2 s at 10 a second
@@ -273,6 +282,9 @@ async def test_streamed_usage(client: httpx.AsyncClient) -> None:
     done = [json.loads(line[6:]) for line in r.text.split("\n") if line.startswith("data: ")][-1]
     assert done["usage"]["type"] == "tokens" and done["usage"]["input_token_details"]["audio_tokens"] == 60
     assert done["usage"]["output_tokens"] == estimated(done["text"])
+    # as the done event of openai/openai-dotnet tests/SessionRecords/TranscriptionTests/
+    # StreamingTranscriptionWorks(UsingFilePath).json orders it
+    assert list(done["usage"]) == ["type", "total_tokens", "input_tokens", "input_token_details", "output_tokens"]
     # The done event's usage is the token kind only: a model billed by duration streams none.
     r = await transcribe(client, make_wav(6.0), model="@cf/openai/whisper-large-v3-turbo", stream="true")
     done = [json.loads(line[6:]) for line in r.text.split("\n") if line.startswith("data: ")][-1]

@@ -53,6 +53,8 @@ async def test_json_text_srt_vtt(client: httpx.AsyncClient) -> None:
     assert (await translate(client, audio, response_format="text")).text == body["text"] + "\n"
     srt = (await translate(client, audio, response_format="srt")).text
     assert srt.startswith("1\n00:00:00,000 --> ") and "[en] " in srt
+    # openai/openai-dotnet tests/SessionRecords/TranslationTests/TranslationFormatsWork(%srt%).json: a last "\n"
+    assert srt.endswith(".\n\n\n")
     vtt = (await translate(client, audio, response_format="vtt")).text
     assert vtt.startswith("WEBVTT\n\n00:00:00.000 --> ")
 

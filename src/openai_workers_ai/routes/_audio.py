@@ -108,8 +108,6 @@ def render(
         language=audio.language_name(transcript.language),
         duration=duration,
         text=transcript.text,
-        words=[TranscriptionWord(word=w.word, start=w.start, end=w.end) for w in transcript.words]
-        if "word" in wanted else None,
         segments=[
             TranscriptionSegment(
                 id=i, seek=int(s.start // 30) * 3000, start=s.start, end=s.end, text=s.text, tokens=[],
@@ -118,6 +116,8 @@ def render(
             )
             for i, s in enumerate(transcript.segments)
         ] if "segment" in wanted else None,
+        words=[TranscriptionWord(word=w.word, start=w.start, end=w.end) for w in transcript.words]
+        if "word" in wanted else None,
         usage=usage,
     )
     return json_response(verbose.model_dump(exclude_none=True))

@@ -263,12 +263,12 @@ def token_usage(duration: float, guide: str, text: str) -> dict[str, Any]:
     audio_tokens = math.ceil(round(duration * AUDIO_TOKENS_PER_SECOND, 6))
     text_tokens = estimate_tokens(guide)
     output_tokens = estimate_tokens(text)
-    return {
+    return {  # in OpenAI's order, as types.audio.TokensUsage (the stream's done event sends this dict)
         "type": "tokens",
+        "total_tokens": audio_tokens + text_tokens + output_tokens,
         "input_tokens": audio_tokens + text_tokens,
         "input_token_details": {"text_tokens": text_tokens, "audio_tokens": audio_tokens},
         "output_tokens": output_tokens,
-        "total_tokens": audio_tokens + text_tokens + output_tokens,
     }
 
 

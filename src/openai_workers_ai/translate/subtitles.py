@@ -1,6 +1,6 @@
 """Timed text: SubRip (``srt``) and WebVTT (``vtt``) out, WebVTT cues in.
 
-OpenAI's formats: cues numbered from 1 in SRT (``00:00:01,500``), an unnumbered
+OpenAI's formats: cues numbered from 1 in SRT (``00:00:01,500``, a last blank line after them), an unnumbered
 ``WEBVTT`` file (``00:00:01.500``); cue text without Whisper's leading space.
 """
 
@@ -25,11 +25,15 @@ def _clock(seconds: float, separator: str) -> str:
 
 
 def srt(segments: Sequence[Timed]) -> str:
-    """SubRip subtitles, one cue per segment."""
-    return "".join(
+    """SubRip subtitles, one cue per segment, and one more line break at the end, as OpenAI's end
+    (openai/openai-dotnet tests/SessionRecords/TranscriptionTests/TranscriptionFormatsWork(%srt%).json, one cue,
+    Content-Length 64; TranslationTests/TranslationFormatsWork(%srt%).json, five cues). No cues: an empty body
+    (no recording shows OpenAI's)."""
+    cues = "".join(
         f"{i}\n{_clock(s.start, ',')} --> {_clock(s.end, ',')}\n{s.text.strip()}\n\n"
         for i, s in enumerate(segments, start=1)
     )
+    return cues + "\n" if cues else ""
 
 
 def vtt(segments: Sequence[Timed]) -> str:

@@ -70,11 +70,14 @@ class InputTokenDetails(BaseModel):
 
 
 class TokensUsage(BaseModel):
+    """In the order OpenAI sends it, the total second (openai/openai-dotnet tests/SessionRecords/
+    TranscriptionTests/TranscriptionUsageWorks(%gpt-4o-mini-transcribe%).json)."""
+
     type: Literal["tokens"] = "tokens"
+    total_tokens: int
     input_tokens: int
     input_token_details: InputTokenDetails
     output_tokens: int
-    total_tokens: int
 
 
 class TranscriptionLanguage(BaseModel):
@@ -93,8 +96,10 @@ class TranscriptionVerbose(BaseModel):
     language: str
     duration: float
     text: str
-    words: list[TranscriptionWord] | None = None
     segments: list[TranscriptionSegment] | None = None
+    """Before ``words`` when both are asked for, as OpenAI sends them (openai/openai-dotnet
+    tests/SessionRecords/TranscriptionTests/TimestampsWork(Word, Segment).json)."""
+    words: list[TranscriptionWord] | None = None
     usage: DurationUsage | None = None
 
 
