@@ -962,9 +962,11 @@ async def test_a_stream_too_long_to_keep_is_replayed_with_one_delta_an_item(clie
 
 
 async def test_delete(client: httpx.AsyncClient, db: SQLiteD1) -> None:
+    """The deleted object as OpenAI answers it (openai/openai-dotnet,
+    tests/SessionRecords/ResponsesTests/CanDeleteResponse.json: ``DELETE /v1/responses/{id}``)."""
     response = await create(client, input="echo: bye")
     r = await client.delete(f"/v1/responses/{response['id']}")
-    assert r.json() == {"id": response["id"], "object": "response", "deleted": True}
+    assert list(r.json().items()) == [("id", response["id"]), ("object", "response.deleted"), ("deleted", True)]
     for method, path in (("GET", ""), ("DELETE", ""), ("GET", "/input_items")):
         assert (await client.request(method, f"/v1/responses/{response['id']}{path}")).status_code == 404
     assert (await db.prepare("SELECT COUNT(*) AS n FROM items").first()) == {"n": 0}

@@ -222,7 +222,7 @@ async def delete(request: Request) -> Response:
     ctx = context(request)
     row = await _row(request)
     await responses.delete(ctx.backends, row.id, ctx.now())
-    return json_response({"id": row.id, "object": "response", "deleted": True})
+    return json_response({"id": row.id, "object": "response.deleted", "deleted": True})
 
 
 async def cancel(request: Request) -> Response:
