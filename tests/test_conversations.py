@@ -96,6 +96,29 @@ async def test_items_are_added_listed_retrieved_and_deleted(client: httpx.AsyncC
     assert duplicate.status_code == 400 and duplicate.json()["error"]["param"] == "items"
 
 
+async def test_the_item_list_is_as_openai_answers_it(client: httpx.AsyncClient) -> None:
+    """The exchange of openai/openai-dotnet tests/SessionRecords/ResponsesTests/ResponseUsingConversations.json:
+    a conversation made with one item, a response in it, then its items listed without parameters: newest first,
+    each message as stored, the list's members ``object, data, first_id, has_more, last_id`` in that order
+    (the ids around ``has_more``; the items added answer in the same list shape)."""
+    conversation = await new_conversation(client, metadata={"topic": "test"},
+                                          items=[{"type": "message", "role": "user", "content": "tell me a joke"}])
+    assert list(conversation) == ["id", "object", "created_at", "metadata"]
+    r = await client.post("/v1/responses", json={
+        "model": LLAMA, "conversation": {"id": conversation["id"]},
+        "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "tell me another"}]}]})
+    assert r.status_code == 200, r.text
+    listed = await items_of(client, conversation["id"])
+    assert list(listed) == ["object", "data", "first_id", "has_more", "last_id"]
+    assert [(i["role"], i["content"][0]["type"]) for i in listed["data"]] == [
+        ("assistant", "output_text"), ("user", "input_text"), ("user", "input_text")]
+    assert listed["first_id"] == listed["data"][0]["id"] and listed["last_id"] == listed["data"][-1]["id"]
+    assert listed["has_more"] is False and listed["data"][-1]["status"] == "completed"
+    added = await client.post(f"/v1/conversations/{conversation['id']}/items",
+                              json={"items": [{"role": "user", "content": "x"}]})
+    assert list(added.json()) == ["object", "data", "first_id", "has_more", "last_id"]
+
+
 @pytest.mark.parametrize(("body", "param"), [
     ({"items": [{"role": "user", "content": "x"}] * 21}, "items"),
     ({"metadata": {"k" * 65: "v"}}, "metadata"),

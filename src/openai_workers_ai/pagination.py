@@ -40,13 +40,21 @@ def page(query: Mapping[str, str], *, default_limit: int = 20, max_limit: int = 
     )
 
 
-def list_object(data: Sequence[Mapping[str, Any]], has_more: bool, *, has_more_first: bool = False) -> dict[str, Any]:
-    """OpenAI's list envelope around one page of objects; ``has_more_first`` puts ``has_more`` before the
-    ids, as the Files list sends it."""
-    ids = {"first_id": data[0]["id"] if data else None, "last_id": data[-1]["id"] if data else None}
-    if has_more_first:
-        return {"object": "list", "data": list(data), "has_more": has_more, **ids}
-    return {"object": "list", "data": list(data), **ids, "has_more": has_more}
+ListTail = tuple[Literal["first_id", "last_id", "has_more"], ...]
+IDS_FIRST: ListTail = ("first_id", "last_id", "has_more")
+HAS_MORE_FIRST: ListTail = ("has_more", "first_id", "last_id")
+"""The Files list's order (openai/openai-dotnet tests/SessionRecords/FilesTests/ListFiles.json)."""
+HAS_MORE_BETWEEN: ListTail = ("first_id", "has_more", "last_id")
+"""A conversation's items' order (openai/openai-dotnet tests/SessionRecords/ResponsesTests/
+ResponseUsingConversations.json: ``GET /v1/conversations/{id}/items``)."""
+
+
+def list_object(data: Sequence[Mapping[str, Any]], has_more: bool, *, tail: ListTail = IDS_FIRST) -> dict[str, Any]:
+    """OpenAI's list envelope around one page of objects: ``object``, ``data``, then ``first_id``, ``last_id``
+    and ``has_more`` in the order ``tail`` names, as the list's own recordings send them."""
+    members = {"first_id": data[0]["id"] if data else None, "last_id": data[-1]["id"] if data else None,
+               "has_more": has_more}
+    return {"object": "list", "data": list(data), **{name: members[name] for name in tail}}
 
 
 def _order(raw: str | None, default: Order) -> Order:

@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from ..context import context, owner, principal
 from ..errors import InvalidRequest, NotFound
-from ..pagination import list_object, page
+from ..pagination import HAS_MORE_BETWEEN, list_object, page
 from ..ports import Database
 from ..replies import json_response
 from ..repositories import conversations, items
@@ -88,7 +88,7 @@ async def list_items(request: Request) -> Response:
     ctx = context(request)
     row = await _row(request)
     data, has_more = await items.page_in(ctx.backends, row.id, "item", page(request.query_params))
-    return json_response(list_object(shown(data, include), has_more))
+    return json_response(list_object(shown(data, include), has_more, tail=HAS_MORE_BETWEEN))
 
 
 async def create_items(request: Request) -> Response:
@@ -104,7 +104,7 @@ async def create_items(request: Request) -> Response:
     except items.ItemIdTaken:  # added by a concurrent request since the check: this one wrote nothing
         await _not_taken(ctx.backends.db, row.id, ids)
         raise InvalidRequest("The conversation already has an item with one of these ids.", param="items") from None
-    return json_response(list_object(shown(new, include), False))
+    return json_response(list_object(shown(new, include), False, tail=HAS_MORE_BETWEEN))
 
 
 async def _not_taken(db: Database, conversation_id: str, ids: list[str]) -> None:

@@ -21,7 +21,7 @@ from ..context import context, owner, principal
 from ..errors import InvalidRequest, NotFound
 from ..ids import new_sortable_id
 from ..multipart import FilePart, FormReader
-from ..pagination import list_object, page
+from ..pagination import HAS_MORE_FIRST, list_object, page
 from ..replies import json_response
 from ..repositories import files
 from ..repositories.files import FileRow
@@ -201,7 +201,7 @@ async def list_files(request: Request) -> Response:
         page=page(request.query_params, default_limit=MAX_LIMIT, max_limit=MAX_LIMIT),
         purpose=request.query_params.get("purpose") or None,
     )
-    return json_response(list_object([file_object(row) for row in rows], has_more, has_more_first=True))
+    return json_response(list_object([file_object(row) for row in rows], has_more, tail=HAS_MORE_FIRST))
 
 
 async def _visible(request: Request) -> FileRow:
