@@ -114,6 +114,8 @@ async def test_the_item_list_is_as_openai_answers_it(client: httpx.AsyncClient) 
         ("assistant", "output_text"), ("user", "input_text"), ("user", "input_text")]
     assert listed["first_id"] == listed["data"][0]["id"] and listed["last_id"] == listed["data"][-1]["id"]
     assert listed["has_more"] is False and listed["data"][-1]["status"] == "completed"
+    assert all(list(item) == ["id", "type", "status", "content", "role"] for item in listed["data"])
+    assert list(listed["data"][0]["content"][0]) == ["type", "annotations", "logprobs", "text"]
     added = await client.post(f"/v1/conversations/{conversation['id']}/items",
                               json={"items": [{"role": "user", "content": "x"}]})
     assert list(added.json()) == ["object", "data", "first_id", "has_more", "last_id"]

@@ -972,6 +972,30 @@ async def test_delete(client: httpx.AsyncClient, db: SQLiteD1) -> None:
     assert (await db.prepare("SELECT COUNT(*) AS n FROM items").first()) == {"n": 0}
 
 
+async def test_a_message_lists_its_members_as_openai_does(client: httpx.AsyncClient) -> None:
+    """A message item is ``id, type, status, content, role`` and an ``output_text`` part ``type, annotations,
+    logprobs, text``, in that order, wherever OpenAI answers one: the output (also streamed), the input items,
+    a conversation's items, a compaction's kept messages. Sources, all openai/openai-dotnet
+    tests/SessionRecords/ResponsesTests/: CanDeleteResponse.json (client 2.13.0, POST and GET /v1/responses),
+    ResponseUsingConversations.json (GET /v1/conversations/{id}/items: the user's and the assistant's),
+    CanCompactConversation.json (POST /v1/responses/compact: the kept user message)."""
+    message, text = ["id", "type", "status", "content", "role"], ["type", "annotations", "logprobs", "text"]
+    response = await create(client, input=[{"type": "message", "role": "user",
+                                            "content": [{"type": "input_text", "text": "Hello, model!"}]},
+                                           {"role": "assistant", "content": "Hi."}, {"role": "user", "content": "x"}])
+    assert list(response["output"][0]) == message and list(response["output"][0]["content"][0]) == text
+    stored = (await client.get(f"/v1/responses/{response['id']}")).json()["output"][0]
+    assert list(stored) == message and list(stored["content"][0]) == text
+    given = (await client.get(f"/v1/responses/{response['id']}/input_items", params={"order": "asc"})).json()["data"]
+    assert all(list(item) == message for item in given) and list(given[1]["content"][0]) == text
+    events = sse_events(await client.post("/v1/responses", json={"model": LLAMA, "input": "hi", "stream": True}))
+    items = [e["item"] for e in events if e["type"].startswith("response.output_item.")]
+    parts = [e["part"] for e in events if e["type"].startswith("response.content_part.")]
+    assert items and all(list(item) == message for item in items) and all(list(p) == text for p in parts)
+    compacted = (await client.post("/v1/responses/compact", json={"model": LLAMA, "input": given})).json()
+    assert list(compacted["output"][0]) == message
+
+
 async def test_another_keys_response_is_a_404_but_admins_see_it(client: httpx.AsyncClient) -> None:
     response = await create(client, input="echo: mine")
     other = {"authorization": f"Bearer {OTHER_KEY}"}

@@ -186,8 +186,8 @@ def reasoning_item(text: str, status: str = "completed", item_id: str | None = N
 
 def message_output(text: str, status: str = "completed", item_id: str | None = None) -> Item:
     content = [_text_part(text)] if status != "in_progress" else []
-    return {"id": item_id or object_id("msg_"), "type": "message", "status": status, "role": "assistant",
-            "content": content}
+    return {"id": item_id or object_id("msg_"), "type": "message", "status": status, "content": content,
+            "role": "assistant"}
 
 
 def function_call_item(piece: ToolCallPiece, status: str = "completed", item_id: str | None = None) -> Item:
@@ -196,7 +196,7 @@ def function_call_item(piece: ToolCallPiece, status: str = "completed", item_id:
 
 
 def _text_part(text: str, annotations: list[Item] | None = None) -> Item:
-    return {"type": "output_text", "text": text, "annotations": annotations or [], "logprobs": []}
+    return {"type": "output_text", "annotations": annotations or [], "logprobs": [], "text": text}
 
 
 def cited(item: Item, sources: Sequence[Source]) -> Item:

@@ -82,8 +82,8 @@ def input_items(value: str | list[Item] | None) -> list[Item]:
 
 
 def message_item(role: str, content: list[Item], item_id: str | None = None, phase: str | None = None) -> Item:
-    item: Item = {"id": item_id or object_id("msg_"), "type": "message", "status": "completed", "role": role,
-                  "content": content}
+    item: Item = {"id": item_id or object_id("msg_"), "type": "message", "status": "completed", "content": content,
+                  "role": role}
     if phase is not None:
         item["phase"] = phase
     return item
@@ -228,7 +228,7 @@ def _message(raw: Item, where: str) -> Item:
                    f"{where}.role")
     content = raw.get("content")
     if isinstance(content, str):
-        parts = [{"type": "output_text", "text": content, "annotations": [], "logprobs": []} if role == "assistant"
+        parts = [{"type": "output_text", "annotations": [], "logprobs": [], "text": content} if role == "assistant"
                  else {"type": "input_text", "text": content}]
     elif isinstance(content, list):
         parts = [_part(p, f"{where}.content[{k}]", role) for k, p in enumerate(_parts(content, f"{where}.content"))]
@@ -258,7 +258,7 @@ def _part(raw: Any, where: str, role: str) -> Item:
     if kind == "input_text":
         return {"type": kind, "text": _string(raw, "text", where)}
     if kind == "output_text":
-        return {"type": kind, "text": _string(raw, "text", where), "annotations": [], "logprobs": []}
+        return {"type": kind, "annotations": [], "logprobs": [], "text": _string(raw, "text", where)}
     if kind == "refusal":
         return {"type": kind, "refusal": _string(raw, "refusal", where)}
     if kind == "input_image":
