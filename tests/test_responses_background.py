@@ -126,9 +126,12 @@ async def test_cancel_before_it_runs(client: httpx.AsyncClient, ctx: AppContext,
     r = await client.post(f"/v1/responses/{response['id']}/cancel")
     assert r.status_code == 200 and r.json()["status"] == "cancelled"
     assert_matches(r.json(), "Response")
+    # as OpenAI's (openai/openai-dotnet tests/SessionRecords/ResponsesTests/CanCancelBackgroundResponses.json)
+    assert r.json()["service_tier"] == "auto" and r.json()["output"] == [] and r.json()["usage"] is None
     await runner_jobs.drain(ctx)
     assert simulator.calls == []
     assert (await status(client, response["id"]))["status"] == "cancelled"
+    assert (await status(client, response["id"]))["service_tier"] == "auto"
     again = await client.post(f"/v1/responses/{response['id']}/cancel")  # idempotent
     assert again.json()["status"] == "cancelled"
 

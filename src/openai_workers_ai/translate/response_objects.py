@@ -115,14 +115,16 @@ def response_object(
     response.update(echoed)  # (the penalties, when sent, replace the 0.0s where they are)
     if "user" not in echoed:  # a response stored before the echo held its null
         response["user"] = None
-    if status in _BEFORE_SERVICE:  # OpenAI's Responses say "auto" until a tier serves them, then "default"
+    if status in _UNSERVED:  # OpenAI's Responses say "auto" until a tier serves them, then "default"
         response["service_tier"] = "auto"
     response["tool_usage"] = TOOL_USAGE
     response["usage"] = usage
     return response
 
 
-_BEFORE_SERVICE = frozenset({"queued", "in_progress"})
+_UNSERVED = frozenset({"queued", "in_progress", "cancelled"})
+"""A cancelled response was not served to its end: "auto" too (openai/openai-dotnet
+tests/SessionRecords/ResponsesTests/CanCancelBackgroundResponses.json, POST /v1/responses/{id}/cancel)."""
 
 
 def response_json(
