@@ -12,6 +12,7 @@ import pytest
 from openai_workers_ai.ports import Base64Bytes
 from openai_workers_ai.settings import Settings
 from openai_workers_ai.simulator import Simulator
+from openai_workers_ai.translate import audio
 from openai_workers_ai.translate.subtitles import parse_vtt
 
 from .audio import make_wav
@@ -74,13 +75,34 @@ async def test_verbose_json_words_and_segments(client: httpx.AsyncClient) -> Non
     body = r.json()
     assert_matches(body, "CreateTranscriptionResponseVerboseJson")
     words = body["words"]
-    assert " ".join(w["word"] for w in words) == body["text"]
+    assert " ".join(w["word"] for w in words) == " ".join(audio.bare_word(w) for w in body["text"].split())
     assert all(0 <= w["start"] < w["end"] <= 5.0 for w in words)
     assert [w["start"] for w in words] == sorted(w["start"] for w in words)
     assert body["segments"]
     # segments before words, as openai/openai-dotnet tests/SessionRecords/TranscriptionTests/
     # TimestampsWork(Word, Segment).json has them
     assert list(body) == ["task", "language", "duration", "text", "segments", "words", "usage"]
+
+
+async def test_verbose_json_words_carry_no_punctuation(client: httpx.AsyncClient,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # OpenAI's words drop the text's punctuation: openai/openai-dotnet tests/SessionRecords/TranscriptionTests/
+    # TimestampsWork(Word, Segment).json answers "text": "Hello, world. This is a test." with the words
+    # "Hello", "world", "This", "is", "a", "test"; an apostrophe inside a word stays ("don't").
+    from openai_workers_ai.simulator import HANDLERS
+
+    said = "Hello, world. Don't \u2014 \"test\"!"
+    words = [{"word": w, "start": i * 0.5, "end": i * 0.5 + 0.4} for i, w in enumerate(said.split())]
+
+    def whisper(info, inputs):  # noqa: ANN001, ANN202
+        return {"text": said, "word_count": len(words), "words": words, "vtt": ""}
+
+    monkeypatch.setitem(HANDLERS, "automatic-speech-recognition", whisper)
+    body = (await transcribe(client, make_wav(3.0), model="@cf/openai/whisper", response_format="verbose_json",
+                             **{"timestamp_granularities[]": ["word", "segment"]})).json()
+    assert [w["word"] for w in body["words"]] == ["Hello", "world", "Don't", "test"]
+    assert [w["start"] for w in body["words"]] == [0.0, 0.5, 1.0, 2.0]
+    assert body["text"] == said and "".join(s["text"] for s in body["segments"]).strip() == said
 
 
 async def test_verbose_json_words_only(client: httpx.AsyncClient) -> None:

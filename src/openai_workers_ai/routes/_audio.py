@@ -116,7 +116,9 @@ def render(
             )
             for i, s in enumerate(transcript.segments)
         ] if "segment" in wanted else None,
-        words=[TranscriptionWord(word=w.word, start=w.start, end=w.end) for w in transcript.words]
+        # without their punctuation, as OpenAI's (the segments and text keep it)
+        words=[TranscriptionWord(word=bare, start=w.start, end=w.end)
+               for w in transcript.words if (bare := audio.bare_word(w.word))]
         if "word" in wanted else None,
         usage=usage,
     )

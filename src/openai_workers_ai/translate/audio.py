@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import struct
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -304,6 +305,17 @@ def _words(items: Any, key: str = "word") -> list[Word]:
         if isinstance(w, dict) and isinstance(w.get(key) or w.get("word"), str):
             out.append(Word(str(w.get(key) or w.get("word")).strip(), _num(w.get("start")), _num(w.get("end"))))
     return out
+
+
+def bare_word(word: str) -> str:
+    """A word as OpenAI's ``words[]`` show it: leading and trailing punctuation dropped, inner kept
+    (``"Hello,"`` → ``"Hello"``, ``"test."`` → ``"test"``, ``"don't"`` stays)."""
+    start, end = 0, len(word)
+    while start < end and unicodedata.category(word[start]).startswith("P"):
+        start += 1
+    while end > start and unicodedata.category(word[end - 1]).startswith("P"):
+        end -= 1
+    return word[start:end]
 
 
 def _group(words: list[Word], max_seconds: float = 30.0) -> list[Segment]:
