@@ -18,6 +18,7 @@ import pytest
 
 from openai_workers_ai.adapters.local import SQLiteD1
 from openai_workers_ai.app import create_app
+from openai_workers_ai.ids import new_sortable_id
 from openai_workers_ai.jobs import InProcessJobs
 from openai_workers_ai.maintenance import run_scheduled
 from openai_workers_ai.ports import Backends
@@ -397,6 +398,27 @@ async def test_create_errors(client: httpx.AsyncClient, app: Any) -> None:
     r = await create(client, good, metadata={"k": 1})
     assert r.status_code == 400
     assert (await client.get("/v1/batches")).json()["data"] == []  # nothing made by the refusals
+
+
+async def test_batch_ids_are_dated_hex_and_the_older_form_still_serves(
+        client: httpx.AsyncClient, backends: Backends, clock: Clock) -> None:
+    # OpenAI's: batch_ and 32 hex digits, the first 8 the created_at (openai/openai-dotnet
+    # tests/SessionRecords/BatchTests/ListBatchesProtocol.json: "batch_68c98953e66c81909d850866ce61a5a0",
+    # "created_at": 1758038355, which is 0x68c98953).
+    clock.now = 1758038355
+    batch = await created(client, jsonl([chat_line("a", "echo: x")]))
+    assert re.fullmatch(r"batch_68c98953[0-9a-f]{24}", batch["id"]) and batch["created_at"] == 1758038355
+    # An id made before (batch_ and 24 letters and digits, a millisecond stamp first) is still found, and
+    # sorts before the hex ones, as it was made before them.
+    old = new_sortable_id("batch_", (clock.now - 60) * 1000)
+    row = await batches_repo.get(backends.db, batch["id"], None)
+    assert row is not None
+    await batches_repo.create(backends.db, replace(row, id=old, created_at=clock.now - 60), clock.now - 60)
+    assert (await client.get(f"/v1/batches/{old}")).json()["id"] == old
+    assert [b["id"] for b in (await client.get("/v1/batches")).json()["data"]] == [batch["id"], old]
+    rest = (await client.get("/v1/batches", params={"after": batch["id"]})).json()
+    assert [b["id"] for b in rest["data"]] == [old]
+    assert (await client.get("/v1/batches/batch_68c98953e66c81909d850866ce61a5a")).status_code == 404
 
 
 async def test_ownership_listing_and_not_found(client: httpx.AsyncClient, app: Any, clock: Clock) -> None:

@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from ..context import context, owner, principal
 from ..errors import InvalidRequest, NotFound, UpstreamError
-from ..ids import new_sortable_id
+from ..ids import new_dated_hex_id
 from ..pagination import list_object, page
 from ..ports import Job
 from ..replies import json_response
@@ -28,7 +28,11 @@ from ..types.batches import CreateBatchBody
 from ..validation import parse_json
 from ..webhooks import notify
 
-BATCH_ID = re.compile(r"^batch_[0-9A-Za-z]{24}$")
+# ``batch_`` and 32 hex digits, the first 8 its created_at, as OpenAI's (openai/openai-dotnet
+# tests/SessionRecords/BatchTests/ListBatchesProtocol.json: batch_68c98953e66c…, created_at 1758038355 =
+# 0x68c98953); or 24 letters and digits, as the ids made here before. The hex ones sort after those (a
+# digit 6 and on, against their 0), so a list by id stays newest first across both.
+BATCH_ID = re.compile(r"^batch_(?:[0-9a-f]{32}|[0-9A-Za-z]{24})$")
 
 
 def batch_object(row: BatchRow) -> dict[str, Any]:
@@ -77,8 +81,7 @@ async def create(request: Request) -> Response:
     if ctx.backends.jobs is None:
         raise InvalidRequest("Batches need a job queue, and this deployment has none (the JOBS Queue binding).",
                              param="input_file_id")
-    now_ms = int(ctx.clock() * 1000)
-    now = now_ms // 1000
+    now = ctx.now()
     input_file = await files.get(ctx.backends.db, body.input_file_id, owner(request), now)
     if input_file is None:
         raise NotFound(f"No such File object: {body.input_file_id}", param="input_file_id")
@@ -89,7 +92,7 @@ async def create(request: Request) -> Response:
         raise InvalidRequest(f"The input file is {input_file.bytes} bytes; a batch's may be at most "
                              f"{runner.MAX_INPUT_BYTES} (200 MB).", param="input_file_id")
     row = BatchRow(
-        id=new_sortable_id("batch_", now_ms), owner=principal(request).key_hash, endpoint=body.endpoint,
+        id=new_dated_hex_id("batch_", now), owner=principal(request).key_hash, endpoint=body.endpoint,
         model=None, input_file_id=input_file.id, completion_window=body.completion_window,
         status=batches.VALIDATING, errors=None, output_file_id=None, error_file_id=None,
         output_expires_after=body.output_expires_after.seconds if body.output_expires_after else None,
