@@ -130,10 +130,8 @@ class Plan:
 
     @property
     def summarized(self) -> bool:
-        """Whether the request set ``reasoning.summary``: its reasoning then comes as a summary
-        (:func:`~..translate.response_objects.reasoning_item`)."""
-        reasoning = self.request.reasoning
-        return reasoning is not None and reasoning.summary is not None
+        """Whether the request set ``reasoning.summary`` (:func:`asks_summary`)."""
+        return asks_summary(self.request)
 
     @property
     def direct(self) -> bool:
@@ -156,6 +154,13 @@ class Plan:
             self.response_id, created_at=self.created_at, status=status, model=self.model.id, echoed=self.echoed,
             output=output, previous_response_id=self.request.previous_response_id,
             conversation_id=self.conversation_id, background=bool(self.request.background), **fields)
+
+
+def asks_summary(req: CreateResponse) -> bool:
+    """Whether the request set ``reasoning.summary``: its reasoning then comes as a summary
+    (:func:`~..translate.response_objects.reasoning_item`), and a model that does not reason refuses it."""
+    reasoning = req.reasoning
+    return reasoning is not None and reasoning.summary is not None
 
 
 def check_request(req: CreateResponse) -> None:
@@ -191,7 +196,7 @@ async def prepare(ctx: AppContext, req: CreateResponse, *, owner: str, reader: s
         request_json = echo_json or responses.stored_request(echoed, settings)
         _check_size(echoed, request_json)
     model = ctx.catalog.resolve(req.model or ctx.settings.default_model, task="text-generation")
-    if req.reasoning is not None and req.reasoning.summary is not None and not model.supports(REASONING):
+    if asks_summary(req) and not model.supports(REASONING):
         raise _no_summary(model)
     moderator = None if req.moderation is None else moderation.moderator(ctx, req.moderation)
     new = new_input if new_input is not None else translate.input_items(req.input)
@@ -417,7 +422,7 @@ async def _answered(ctx: AppContext, plan: Plan) -> _Answer:
     output items, the response stored — without the events nobody reads (~4 µs of a stored response)."""
     generated = await pipeline.complete(ctx, plan.spec)
     choice = generated.choices[0]
-    output = objects.output_items(choice, bool(choice.reasoning) and plan.summarized)
+    output = objects.output_items(choice, plan.summarized)
     status, incomplete = objects.outcome(choice.finish_reason)
     usage = objects.usage_object(generated.usage)
     answer = _Answer(status, output, usage, incomplete, ctx.now(), [pydantic_json(item) for item in output],

@@ -181,7 +181,7 @@ def reasoning_item(text: str, status: str = "completed", item_id: str | None = N
     The text is the reasoning itself, not a shorter summary: no model here writes one."""
     if summary:
         return {"id": item_id or object_id("rs_"), "type": "reasoning",
-                "summary": [{"type": "summary_text", "text": text}] if text else [], "status": status}
+                "summary": [_summary_part(text)] if text else [], "status": status}
     return {"id": item_id or object_id("rs_"), "type": "reasoning", "summary": [],
             "content": [{"type": "reasoning_text", "text": text}] if text else [], "status": status}
 
