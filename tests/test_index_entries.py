@@ -42,16 +42,27 @@ async def written(db: SQLiteD1, request: Any) -> tuple[dict[str, int], int]:
         db.conn.total_changes - changes)
 
 
-async def test_a_stored_response_writes_12_entries(client: httpx.AsyncClient, db: SQLiteD1) -> None:
+async def test_a_stored_response_writes_7_entries(client: httpx.AsyncClient, db: SQLiteD1) -> None:
     added, changed = await written(db, client.post("/v1/responses", json={"model": LLAMA, "input": "echo: hi"}))
-    assert changed == 3  # its row and its two items, each written once
+    assert changed == 2  # its row (which keeps its input message) and its output message, each written once
     assert added == {
         "responses": 1, "sqlite_autoindex_responses_1": 1,  # the row, its id
-        "items": 2, "sqlite_autoindex_items_1": 2,  # the input and output message, their row keys,
-        "sqlite_autoindex_items_2": 2,  # their object_key (NULL: still an entry of its UNIQUE index)
-        "items_container": 2, "items_referable": 2,  # their container's list; item_reference's look-up
+        "items": 1, "sqlite_autoindex_items_1": 1,  # the output message, its row key,
+        "sqlite_autoindex_items_2": 1,  # its object_key (NULL: still an entry of its UNIQUE index)
+        "items_container": 1, "items_referable": 1,  # its container's list; item_reference's look-up
     }
-    assert sum(added.values()) == 12  # 15 before 0017
+    assert sum(added.values()) == 7  # 15 before 0017, 12 before 0021
+
+
+async def test_a_stored_response_with_input_items_writes_5_entries_an_item(client: httpx.AsyncClient,
+                                                                           db: SQLiteD1) -> None:
+    """An input the row does not keep (two messages; one sent with its id) is rows of items, as before 0021."""
+    for body in ([{"role": "user", "content": "hi"}, {"role": "user", "content": "echo: hi"}],
+                 [{"type": "message", "id": "msg_mine", "role": "user", "content": "echo: hi"}]):
+        added, changed = await written(db, client.post("/v1/responses", json={"model": LLAMA, "input": body}))
+        assert changed == 2 + len(body)
+        assert added["items"] == 1 + len(body) and added["items_referable"] == 1 + len(body)
+        assert sum(added.values()) == 2 + 5 * (1 + len(body))
 
 
 async def test_a_conversations_item_writes_6_entries(client: httpx.AsyncClient, db: SQLiteD1) -> None:
@@ -61,7 +72,8 @@ async def test_a_conversations_item_writes_6_entries(client: httpx.AsyncClient, 
     assert changed == 1
     assert added == {"items": 1, "sqlite_autoindex_items_1": 1, "sqlite_autoindex_items_2": 1, "items_container": 1,
                      "items_referable": 1, "items_conversation_item": 1}  # 7 before 0017
-    # A response in the conversation: its own 12, and its input and output appended to the conversation.
+    # A response in the conversation: its row and its input and output as items (12), and both appended to the
+    # conversation (its row keeps no input: a conversation's items are read as rows).
     added, changed = await written(db, client.post("/v1/responses", json={
         "model": LLAMA, "input": "echo: hi", "conversation": conversation["id"]}))
     assert changed == 5 and sum(added.values()) == 12 + 2 * 6  # 29 before 0017

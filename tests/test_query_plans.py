@@ -207,6 +207,11 @@ async def responses_workload(client: httpx.AsyncClient, admin: httpx.AsyncClient
         "model": LLAMA, "input": [{"type": "item_reference", "id": output_id}, {"role": "user", "content": "hi"}]}))
     await ok(admin.post("/v1/responses", json={  # an admin key's: any key's item (no owner to search by)
         "model": LLAMA, "input": [{"type": "item_reference", "id": output_id}, {"role": "user", "content": "hi"}]}))
+    # An item_reference to an input message a response's row keeps (its id is the response's).
+    kept_id = "msg_" + first["id"].removeprefix("resp_")
+    for caller in (client, admin):
+        await ok(caller.post("/v1/responses", json={
+            "model": LLAMA, "input": [{"type": "item_reference", "id": kept_id}, {"role": "user", "content": "hi"}]}))
     streamed = await client.post("/v1/responses", json={"model": LLAMA, "input": "echo: s", "stream": True})
     assert streamed.status_code == 200
     queued = await ok(client.post("/v1/responses", json={"model": LLAMA, "input": "echo: bg", "background": True}))

@@ -306,6 +306,78 @@ async def test_input_items_are_listed_paginated(client: httpx.AsyncClient) -> No
     assert error["param"] == "before"
 
 
+async def test_a_text_input_is_kept_in_the_responses_row(client: httpx.AsyncClient, db: SQLiteD1) -> None:
+    """One message the response gave its id to (a text, or one message sent without an id), in no conversation:
+    its row keeps it (``migrations/0021_response_input_in_row.sql``), and everything that reads a response's
+    input reads it there, as it reads input stored as rows of items."""
+    for sent in ("echo: kept", [{"role": "user", "content": "echo: kept"}]):
+        response = await create(client, input=sent)
+        kept_id = "msg_" + response["id"].removeprefix("resp_")
+        row = await db.prepare("SELECT input_item FROM responses WHERE id = ?").bind(response["id"]).first()
+        assert row is not None and json.loads(row["input_item"])["id"] == kept_id
+        assert await db.prepare("SELECT role FROM items WHERE container = ?").bind(response["id"]).all() == [
+            {"role": "output"}]  # no row of items for the input
+        path = f"/v1/responses/{response['id']}/input_items"
+        for order in ("asc", "desc"):
+            listed = (await client.get(path, params={"order": order})).json()
+            assert_matches(listed, "ResponseItemList")
+            assert listed == {"object": "list", "data": [{
+                "id": kept_id, "type": "message", "status": "completed",
+                "content": [{"type": "input_text", "text": "echo: kept"}], "role": "user"}],
+                "first_id": kept_id, "last_id": kept_id, "has_more": False}
+        for cursor in ("after", "before"):
+            assert (await client.get(path, params={cursor: kept_id})).json()["data"] == []
+            assert error_of(await client.get(path, params={cursor: "msg_nope"}), 400) == {
+                "message": "Invalid '" + cursor + "': no item with id 'msg_nope' in this list.",
+                "type": "invalid_request_error", "param": cursor, "code": None}
+
+
+async def test_kept_inputs_are_read_in_chains_and_item_references(client: httpx.AsyncClient, simulator: Simulator,
+                                                                  db: SQLiteD1) -> None:
+    first = await create(client, input="echo: one")  # kept in its row
+    second = await create(client, input=[{"role": "user", "content": "a"}, {"role": "user", "content": "echo: two"}],
+                          previous_response_id=first["id"])  # rows of items
+    third = await create(client, input="echo: three", previous_response_id=second["id"])  # kept
+    await create(client, input="echo: four", previous_response_id=third["id"])
+    assert [m["content"] for m in simulator.calls[-1][1]["messages"]] == [
+        "echo: one", "one", "a", "echo: two", "two", "echo: three", "three", "echo: four"]
+    chained = await db.prepare("SELECT count(*) AS n FROM responses WHERE input_item IS NOT NULL").first()
+    assert chained == {"n": 3}
+    # An item_reference names a kept input as it names an item stored as a row (an admin key's: any key's).
+    kept_id = "msg_" + first["id"].removeprefix("resp_")
+    for headers in ({}, {"authorization": f"Bearer {ADMIN_KEY}"}):
+        r = await client.post("/v1/responses", headers=headers, json={"model": LLAMA, "input": [
+            {"type": "item_reference", "id": kept_id}, {"type": "item_reference", "id": second["output"][0]["id"]},
+            {"role": "user", "content": "echo: five"}]})
+        assert r.status_code == 200, r.text
+        assert [m["content"] for m in simulator.calls[-1][1]["messages"]] == ["echo: one", "two", "echo: five"]
+    other = {"authorization": f"Bearer {OTHER_KEY}"}
+    error = error_of(await client.post("/v1/responses", headers=other, json={"model": LLAMA, "input": [
+        {"type": "item_reference", "id": kept_id}]}), 404)
+    assert error["param"] == "input[0].id"
+    # Deleted with its response (one that no later input copied, as the references above copied the first's).
+    gone = await create(client, input="echo: gone")
+    assert (await client.delete(f"/v1/responses/{gone['id']}")).status_code == 200
+    error = error_of(await client.post("/v1/responses", json={"model": LLAMA, "input": [
+        {"type": "item_reference", "id": "msg_" + gone["id"].removeprefix("resp_")}]}), 404)
+    assert error["param"] == "input[0].id"
+
+
+async def test_an_input_the_row_does_not_keep_is_rows_of_items(client: httpx.AsyncClient, db: SQLiteD1) -> None:
+    conversation = (await client.post("/v1/conversations", json={})).json()
+    large = "echo: " + "x" * (items_repo.INLINE_MAX + 10)  # its JSON over a row's share: an item in R2
+    for body in ({"input": [{"role": "user", "content": "echo: hi", "id": "msg_sent"}]},  # sent with its id
+                 {"input": "echo: hi", "conversation": conversation["id"]},  # a conversation reads rows
+                 {"input": large}):
+        response = await create(client, **body)
+        row = await db.prepare("SELECT input_item FROM responses WHERE id = ?").bind(response["id"]).first()
+        assert row == {"input_item": None}
+        inputs = await db.prepare("SELECT item_id FROM items WHERE container = ? AND role = 'input'").bind(
+            response["id"]).all()
+        listed = (await client.get(f"/v1/responses/{response['id']}/input_items")).json()["data"]
+        assert [i["id"] for i in listed] == [r["item_id"] for r in inputs] and len(listed) == 1
+
+
 async def test_streaming_follows_openais_event_sequence(client: httpx.AsyncClient) -> None:
     r = await client.post("/v1/responses", json={"model": LLAMA, "input": "echo: Streaming works, café ☕",
                                                  "stream": True})

@@ -203,6 +203,11 @@ def _cursor(container: str, role: str, item_id: str) -> tuple[str, tuple[str, ..
     return "SELECT id FROM items WHERE container = ? AND role = ? AND item_id = ?", (container, role, item_id)
 
 
+def not_in_list(cursor: str, item_id: str) -> InvalidRequest:
+    """The 400 for a cursor (``after`` / ``before``) naming no item of the list."""
+    return InvalidRequest(f"Invalid '{cursor}': no item with id '{item_id}' in this list.", param=cursor)
+
+
 async def page_in(
     backends: Backends, container: str, role: str, page: Page
 ) -> tuple[list[dict[str, Any]], bool]:
@@ -215,7 +220,7 @@ async def page_in(
             sql, args = _cursor(container, role, item_id)
             row = await db.prepare(sql).bind(*args).first()
             if row is None:
-                raise InvalidRequest(f"Invalid '{name}': no item with id '{item_id}' in this list.", param=name)
+                raise not_in_list(name, item_id)
             cursors[name] = row["id"]
     rows, has_more = await page_of(
         db, _SELECT, "container = ? AND role = ? AND status = 'ready'", [container, role],

@@ -10,6 +10,11 @@ also holds, under :data:`SETTINGS_KEY`, the request's other settings as the clie
 echo fills in defaults, and leaves ``include`` out), so its job runs with exactly the request's
 settings. :class:`ResponseRow` keeps the two apart (``request`` and ``settings``).
 
+A response's input is rows of ``items`` (:mod:`.items`), unless it is one message the response gave its id to
+(:func:`input_message_id`) and the response is in no conversation: then the response's own row keeps it
+(``input_item``), and :func:`chain_items`, :func:`input_items` and :func:`inputs_kept` read it there — a stored
+response with a text input writes one row of ``items`` (its output message), not two.
+
 A background response's generator holds a claim (``migrations/0015_generator_claims.sql``): a token its
 :func:`claim` (or :func:`take_over`) sets, on which every write of that generator is conditional (the
 liveness mark :func:`refresh`, :func:`finish` and its items' :func:`in_progress_guard`, :func:`requeue`).
@@ -19,11 +24,13 @@ While the response is ``in_progress``, ``updated_at`` is its liveness mark: no o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from json import dumps, loads
 from typing import Any
 
 from .. import storage, webhooks
+from ..pagination import Page
 from ..ports import Backends, Database, Statement
 from ..replies import json_bytes
 from ..settings import Settings
@@ -41,7 +48,7 @@ SETTINGS_KEY = "__settings"
 
 _COLUMNS = ("id, owner, status, model, background, previous_response_id, conversation_id, request, usage, error,"
             " incomplete_details, created_at, completed_at, deadline")
-_SELECT = f"SELECT {_COLUMNS}, claim, updated_at, moderation, stream_shape FROM responses"
+_SELECT = f"SELECT {_COLUMNS}, claim, updated_at, moderation, stream_shape, input_item FROM responses"
 
 
 def _json(value: Any) -> str | None:
@@ -79,6 +86,9 @@ class ResponseRow:
     """A streamed response's stream as its stored object does not say it (an ended one's; None when it was
     not streamed): :attr:`~..translate.response_objects.EventWriter.shape`
     (``migrations/0018_response_stream_shape.sql``)."""
+    input_item: str | None = None
+    """The JSON of the response's input when its row keeps it (:func:`input_message_id`; None when its input is
+    rows of ``items``: ``migrations/0021_response_input_in_row.sql``)."""
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> ResponseRow:
@@ -91,7 +101,7 @@ class ResponseRow:
                    row["previous_response_id"], row["conversation_id"], request, decoded("usage"),
                    decoded("error"), decoded("incomplete_details"), row["created_at"], row["completed_at"],
                    row["deadline"], settings, row.get("claim"), row.get("updated_at"), decoded("moderation"),
-                   None if row.get("stream_shape") is None else loads(row["stream_shape"]))
+                   None if row.get("stream_shape") is None else loads(row["stream_shape"]), row.get("input_item"))
 
 
 def stored_request(request: dict[str, Any], settings: dict[str, Any] | None) -> bytes:
@@ -100,9 +110,10 @@ def stored_request(request: dict[str, Any], settings: dict[str, Any] | None) -> 
 
 
 def insert(db: Database, row: ResponseRow, now: int, request_json: bytes | None = None,
-           usage_json: bytes | None = None) -> Statement:
+           usage_json: bytes | None = None, input_json: bytes | None = None) -> Statement:
     """The statement inserting ``row`` (``request_json``: its ``request`` column, when already made by
-    :func:`stored_request`; ``usage_json``: its usage's, when made already).
+    :func:`stored_request`; ``usage_json``: its usage's, when made already; ``input_json``: the input message the
+    row keeps, :func:`keeps_input`).
 
     Its optional columns that are NULL are written NULL in the SQL rather than bound as None (the same row,
     on D1 as on SQLite; a None bound costs Python's sqlite3 ~0.4 µs, looking for an adapter for it, and a
@@ -112,7 +123,7 @@ def insert(db: Database, row: ResponseRow, now: int, request_json: bytes | None 
     usage = usage_json.decode() if usage_json is not None else _json(row.usage)
     optional = (row.previous_response_id, row.conversation_id, usage, _json(row.error),
                 _json(row.incomplete_details), row.completed_at, row.deadline, _json(row.moderation),
-                _json(row.stream_shape))
+                _json(row.stream_shape), None if input_json is None else input_json.decode())
     nulls = tuple([value is None for value in optional])
     sql = _INSERTS.get(nulls) or _insert_sql(nulls)
     return db.prepare(sql).bind(row.id, row.owner, row.status, row.model, int(row.background), request_json.decode(),
@@ -120,7 +131,7 @@ def insert(db: Database, row: ResponseRow, now: int, request_json: bytes | None 
 
 
 _OPTIONAL = ("previous_response_id", "conversation_id", "usage", "error", "incomplete_details", "completed_at",
-             "deadline", "moderation", "stream_shape")
+             "deadline", "moderation", "stream_shape", "input_item")
 """The columns :func:`insert` may write NULL, in the order it takes them."""
 _INSERTS: dict[tuple[bool, ...], str] = {}
 """Which optional columns are NULL → :func:`insert`'s SQL (made once each)."""
@@ -249,10 +260,17 @@ async def expire(backends: Backends, settings: Settings, response_id: str, owner
     return True
 
 
+def input_message_id(response_id: str) -> str:
+    """The id of the input message a response's row keeps (``migrations/0021_response_input_in_row.sql``):
+    ``msg_`` and the response's own hex digits, so that an ``item_reference`` to it finds the row by its key."""
+    return "msg_" + response_id.removeprefix("resp_")
+
+
 async def chain_items(backends: Backends, response_id: str, owner: str | None) -> list[dict[str, Any]]:
     """The input and output items of ``response_id`` and of every response before it in its
-    ``previous_response_id`` chain, oldest first: one D1 query however long the chain (a recursive CTE),
-    plus one R2 read per item too large for its row (:class:`~.items.MissingContent` if one is gone)."""
+    ``previous_response_id`` chain, oldest first (a response's input, whether its row keeps it or rows of
+    items hold it, before its output): one D1 query however long the chain (a recursive CTE), plus one R2
+    read per item too large for its row (:class:`~.items.MissingContent` if one is gone)."""
     owned = "" if owner is None else " AND r.owner = ?"
     rows = await backends.db.prepare(
         "WITH RECURSIVE chain(id, depth) AS ("
@@ -260,13 +278,44 @@ async def chain_items(backends: Backends, response_id: str, owner: str | None) -
         " UNION ALL"
         " SELECT r.previous_response_id, chain.depth + 1 FROM responses r JOIN chain ON r.id = chain.id"
         " WHERE r.previous_response_id IS NOT NULL AND chain.depth < ?)"
-        " SELECT i.id, i.item_id, i.data, i.object_key FROM chain"
-        " JOIN responses r ON r.id = chain.id"
-        " JOIN items i ON i.container = chain.id"
+        " SELECT i.id, i.data, i.object_key, chain.depth, CASE i.role WHEN 'input' THEN 0 ELSE 1 END AS part"
+        " FROM chain JOIN responses r ON r.id = chain.id JOIN items i ON i.container = chain.id"
         f" WHERE i.status = 'ready' AND i.role IN ('input', 'output'){owned}"
-        " ORDER BY chain.depth DESC, CASE i.role WHEN 'input' THEN 0 ELSE 1 END, i.id"
-    ).bind(response_id, MAX_CHAIN, *([] if owner is None else [owner])).all()
+        " UNION ALL"
+        " SELECT '', r.input_item, NULL, chain.depth, 0 FROM chain JOIN responses r ON r.id = chain.id"
+        f" WHERE r.input_item IS NOT NULL{owned}"
+        " ORDER BY 4 DESC, 5, 1"
+    ).bind(response_id, MAX_CHAIN, *([] if owner is None else [owner, owner])).all()
     return await items.load(backends.bucket, rows, whole=True)
+
+
+async def input_items(backends: Backends, row: ResponseRow, page: Page) -> tuple[list[dict[str, Any]], bool]:
+    """One page of the response's input items: the message its row keeps, or its rows of items."""
+    if row.input_item is None:
+        return await items.page_in(backends, row.id, "input", page)
+    item = loads(row.input_item)
+    for cursor, item_id in (("after", page.after), ("before", page.before)):
+        if item_id is not None and item_id != item["id"]:
+            raise items.not_in_list(cursor, item_id)
+    return ([] if page.after or page.before else [item]), False
+
+
+async def inputs_kept(db: Database, owner: str | None, item_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The caller's input messages that responses' rows keep, by these ids (:func:`input_message_id`; for an
+    ``item_reference`` no row of items answers)."""
+    wanted = {"resp_" + item_id.removeprefix("msg_"): item_id for item_id in item_ids if item_id.startswith("msg_")}
+    found: dict[str, dict[str, Any]] = {}
+    keys = list(wanted)
+    owned = "" if owner is None else " AND owner = ?"
+    for start in range(0, len(keys), 90):  # D1 binds at most 100 parameters
+        chunk = keys[start:start + 90]
+        rows = await db.prepare(
+            f"SELECT id, input_item FROM responses WHERE id IN ({', '.join('?' * len(chunk))})"
+            f" AND input_item IS NOT NULL{owned}"
+        ).bind(*chunk, *([] if owner is None else [owner])).all()
+        for row in rows:
+            found[wanted[row["id"]]] = loads(row["input_item"])
+    return found
 
 
 async def delete(backends: Backends, response_id: str, now: int) -> None:

@@ -241,7 +241,7 @@ async def input_items(request: Request) -> Response:
     include = includes(request, INCLUDABLE)
     ctx = context(request)
     row = await _row(request)
-    data, has_more = await items.page_in(ctx.backends, row.id, "input", page(request.query_params))
+    data, has_more = await responses.input_items(ctx.backends, row, page(request.query_params))
     return json_response(list_object(file_search.shown(data, include), has_more))
 
 

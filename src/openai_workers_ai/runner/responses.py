@@ -134,6 +134,13 @@ class Plan:
         return asks_summary(self.request)
 
     @property
+    def keeps_input(self) -> bool:
+        """Whether the response's row keeps its input (``migrations/0021_response_input_in_row.sql``): one
+        message it gave its id to (:func:`~..repositories.responses.input_message_id`), in no conversation."""
+        return (self.conversation_id is None and len(self.input) == 1
+                and self.input[0].get("id") == responses.input_message_id(self.response_id))
+
+    @property
     def direct(self) -> bool:
         """A foreground, unmoderated response without gateway-run tools: one model call, answered without
         the events nobody reads when it is not streamed (:func:`_answered`)."""
@@ -199,9 +206,12 @@ async def prepare(ctx: AppContext, req: CreateResponse, *, owner: str, reader: s
     if asks_summary(req) and not model.supports(REASONING):
         raise _no_summary(model)
     moderator = None if req.moderation is None else moderation.moderator(ctx, req.moderation)
+    plan_id = response_id or translate.object_id("resp_")
     new = new_input if new_input is not None else translate.input_items(req.input)
     # A text input is one user message of text, with a fresh id: nothing to look up, repeat or read.
     text_input = new_input is None and isinstance(req.input, str)
+    if new_input is None and _one_message_without_id(req.input):  # its row may keep it (Plan.keeps_input)
+        new[0]["id"] = responses.input_message_id(plan_id)
     if cached is not None and req.conversation_id is None:  # with a conversation: its 400 (both given), or its checks
         past = response_inputs.History(cached, "previous_response_id")
     elif req.previous_response_id is None and req.conversation_id is None:
@@ -225,8 +235,17 @@ async def prepare(ctx: AppContext, req: CreateResponse, *, owner: str, reader: s
             if response_id is None:  # checked when the request was made, not again when its job runs
                 await t.check(ctx, tool, i, reader)
             gateway[t.function.name] = (t, tool)
-    return Plan(response_id or translate.object_id("resp_"), owner, model, req, echoed, new, chat, ctx.now(),
+    return Plan(plan_id, owner, model, req, echoed, new, chat, ctx.now(),
                 gateway, past.items, settings, request_json, echo_json=echo_json, moderator=moderator)
+
+
+def _one_message_without_id(value: str | list[Item] | None) -> bool:
+    """Whether ``input`` is one message the response gives its id to: a text, or one message sent without an id."""
+    if isinstance(value, str):
+        return True
+    if value is None or len(value) != 1 or not isinstance(first := value[0], dict) or first.get("id") is not None:
+        return False
+    return first.get("type", "message" if "role" in first else None) == "message"
 
 
 _INPUT_WHERES = tuple(f"input[{i}]" for i in range(16))
@@ -674,9 +693,12 @@ async def _persist(ctx: AppContext, plan: Plan, status: str, output_items: list[
                               after=[responses.finish(db, row, now, claim=plan.claim)])
             await _ended_if_stored(ctx, plan, row)
             return
-        new_input = [items.NewItem(plan.response_id, "input", item) for item in plan.input]
+        kept = json_bytes(plan.input[0]) if plan.keeps_input else None
+        if kept is not None and len(kept) > items.INLINE_MAX:  # too large for a row: an item in R2
+            kept = None
+        new_input = [] if kept is not None else [items.NewItem(plan.response_id, "input", item) for item in plan.input]
         await items.write(backends, plan.owner, [*new_input, *output, *conversation], now,
-                          before=[responses.insert(db, row, now, plan.request_json, usage_json)])
+                          before=[responses.insert(db, row, now, plan.request_json, usage_json, kept)])
     except items.ItemIdTaken:  # added to the conversation by a concurrent request while the model ran
         ids = [str(item.get("id")) for item in plan.input]
         taken = await conversations.item_ids(db, str(plan.conversation_id), ids)
