@@ -42,16 +42,11 @@ async def written(db: SQLiteD1, request: Any) -> tuple[dict[str, int], int]:
         db.conn.total_changes - changes)
 
 
-async def test_a_stored_response_writes_7_entries(client: httpx.AsyncClient, db: SQLiteD1) -> None:
+async def test_a_stored_response_writes_2_entries(client: httpx.AsyncClient, db: SQLiteD1) -> None:
     added, changed = await written(db, client.post("/v1/responses", json={"model": LLAMA, "input": "echo: hi"}))
-    assert changed == 2  # its row (which keeps its input message) and its output message, each written once
-    assert added == {
-        "responses": 1, "sqlite_autoindex_responses_1": 1,  # the row, its id
-        "items": 1, "sqlite_autoindex_items_1": 1,  # the output message, its row key,
-        "sqlite_autoindex_items_2": 1,  # its object_key (NULL: still an entry of its UNIQUE index)
-        "items_container": 1, "items_referable": 1,  # its container's list; item_reference's look-up
-    }
-    assert sum(added.values()) == 7  # 15 before 0017, 12 before 0021
+    assert changed == 1  # its row, which keeps its input and output messages, written once
+    assert added == {"responses": 1, "sqlite_autoindex_responses_1": 1}  # the row, its id
+    # 15 before 0017, 12 before 0021, 7 before 0022
 
 
 async def test_a_stored_response_with_input_items_writes_5_entries_an_item(client: httpx.AsyncClient,
@@ -60,9 +55,9 @@ async def test_a_stored_response_with_input_items_writes_5_entries_an_item(clien
     for body in ([{"role": "user", "content": "hi"}, {"role": "user", "content": "echo: hi"}],
                  [{"type": "message", "id": "msg_mine", "role": "user", "content": "echo: hi"}]):
         added, changed = await written(db, client.post("/v1/responses", json={"model": LLAMA, "input": body}))
-        assert changed == 2 + len(body)
-        assert added["items"] == 1 + len(body) and added["items_referable"] == 1 + len(body)
-        assert sum(added.values()) == 2 + 5 * (1 + len(body))
+        assert changed == 1 + len(body)  # the answer kept in the row
+        assert added["items"] == len(body) and added["items_referable"] == len(body)
+        assert sum(added.values()) == 2 + 5 * len(body)
 
 
 async def test_a_conversations_item_writes_6_entries(client: httpx.AsyncClient, db: SQLiteD1) -> None:

@@ -306,17 +306,24 @@ async def test_input_items_are_listed_paginated(client: httpx.AsyncClient) -> No
     assert error["param"] == "before"
 
 
-async def test_a_text_input_is_kept_in_the_responses_row(client: httpx.AsyncClient, db: SQLiteD1) -> None:
-    """One message the response gave its id to (a text, or one message sent without an id), in no conversation:
-    its row keeps it (``migrations/0021_response_input_in_row.sql``), and everything that reads a response's
-    input reads it there, as it reads input stored as rows of items."""
+async def test_a_text_input_and_answer_are_kept_in_the_responses_row(client: httpx.AsyncClient,
+                                                                     db: SQLiteD1) -> None:
+    """One input message the response gave its id to (a text, or one message sent without an id), and one output
+    message of a response answered in its request without streaming, in no conversation: its row keeps them
+    (``migrations/0021_…``, ``0022_…``), and everything that reads a response's items reads them there, as it
+    reads items stored as rows."""
     for sent in ("echo: kept", [{"role": "user", "content": "echo: kept"}]):
         response = await create(client, input=sent)
-        kept_id = "msg_" + response["id"].removeprefix("resp_")
-        row = await db.prepare("SELECT input_item FROM responses WHERE id = ?").bind(response["id"]).first()
+        digits = response["id"].removeprefix("resp_")
+        kept_id = "msg_" + digits
+        assert response["output"][0]["id"] == "msg_" + digits[:-1] + "0123456789abcdef0"[int(digits[-1], 16) + 1]
+        row = await db.prepare("SELECT input_item, output_item FROM responses WHERE id = ?").bind(
+            response["id"]).first()
         assert row is not None and json.loads(row["input_item"])["id"] == kept_id
-        assert await db.prepare("SELECT role FROM items WHERE container = ?").bind(response["id"]).all() == [
-            {"role": "output"}]  # no row of items for the input
+        assert json.loads(row["output_item"]) == response["output"][0]
+        assert await db.prepare("SELECT role FROM items WHERE container = ?").bind(response["id"]).all() == []
+        retrieved = (await client.get(f"/v1/responses/{response['id']}")).json()
+        assert retrieved == response
         path = f"/v1/responses/{response['id']}/input_items"
         for order in ("asc", "desc"):
             listed = (await client.get(path, params={"order": order})).json()
@@ -341,16 +348,18 @@ async def test_kept_inputs_are_read_in_chains_and_item_references(client: httpx.
     await create(client, input="echo: four", previous_response_id=third["id"])
     assert [m["content"] for m in simulator.calls[-1][1]["messages"]] == [
         "echo: one", "one", "a", "echo: two", "two", "echo: three", "three", "echo: four"]
-    chained = await db.prepare("SELECT count(*) AS n FROM responses WHERE input_item IS NOT NULL").first()
-    assert chained == {"n": 3}
-    # An item_reference names a kept input as it names an item stored as a row (an admin key's: any key's).
+    chained = await db.prepare("SELECT count(*) AS n FROM responses WHERE input_item IS NOT NULL"
+                               " AND output_item IS NOT NULL").first()
+    assert chained == {"n": 3}  # the second's input is rows (two messages), its answer kept
+    # An item_reference names a kept message as it names an item stored as a row (an admin key's: any key's).
     kept_id = "msg_" + first["id"].removeprefix("resp_")
     for headers in ({}, {"authorization": f"Bearer {ADMIN_KEY}"}):
         r = await client.post("/v1/responses", headers=headers, json={"model": LLAMA, "input": [
-            {"type": "item_reference", "id": kept_id}, {"type": "item_reference", "id": second["output"][0]["id"]},
-            {"role": "user", "content": "echo: five"}]})
+            {"type": "item_reference", "id": kept_id}, {"type": "item_reference", "id": third["output"][0]["id"]},
+            {"type": "item_reference", "id": first["output"][0]["id"]}, {"role": "user", "content": "echo: five"}]})
         assert r.status_code == 200, r.text
-        assert [m["content"] for m in simulator.calls[-1][1]["messages"]] == ["echo: one", "two", "echo: five"]
+        assert [m["content"] for m in simulator.calls[-1][1]["messages"]] == ["echo: one", "three", "one",
+                                                                              "echo: five"]
     other = {"authorization": f"Bearer {OTHER_KEY}"}
     error = error_of(await client.post("/v1/responses", headers=other, json={"model": LLAMA, "input": [
         {"type": "item_reference", "id": kept_id}]}), 404)
@@ -376,6 +385,24 @@ async def test_an_input_the_row_does_not_keep_is_rows_of_items(client: httpx.Asy
             response["id"]).all()
         listed = (await client.get(f"/v1/responses/{response['id']}/input_items")).json()["data"]
         assert [i["id"] for i in listed] == [r["item_id"] for r in inputs] and len(listed) == 1
+
+
+async def test_an_output_the_row_does_not_keep_is_rows_of_items(client: httpx.AsyncClient, db: SQLiteD1) -> None:
+    """A streamed response's output, a function call, and an answer over a row's share are rows of items."""
+    conversation = (await client.post("/v1/conversations", json={})).json()
+    streamed = sse_events(await client.post("/v1/responses", json={"model": LLAMA, "input": "echo: s", "stream": True}))
+    ids = [streamed[-1]["response"]["id"]]
+    for body in ({"model": SCOUT, "input": 'call:get_weather {"city": "Paris"}', "tools": [WEATHER]},
+                 {"input": "echo: hi", "conversation": conversation["id"]},
+                 {"input": "echo: " + "y" * (items_repo.INLINE_MAX + 10)}):
+        ids.append((await create(client, **body))["id"])
+    for response_id in ids:
+        row = await db.prepare("SELECT output_item FROM responses WHERE id = ?").bind(response_id).first()
+        assert row == {"output_item": None}
+        stored = await db.prepare("SELECT item_id FROM items WHERE container = ? AND role = 'output'").bind(
+            response_id).all()
+        retrieved = (await client.get(f"/v1/responses/{response_id}")).json()
+        assert [i["id"] for i in retrieved["output"]] == [r["item_id"] for r in stored] != []
 
 
 async def test_streaming_follows_openais_event_sequence(client: httpx.AsyncClient) -> None:

@@ -98,6 +98,9 @@ class SQLiteD1:
         for statement in statements:
             if not isinstance(statement, SQLiteStatement):
                 raise TypeError("SQLiteD1.batch runs only statements this database prepared")
+        if len(statements) == 1:  # one statement is a transaction of its own: no BEGIN and COMMIT to send
+            Transaction(self.conn).execute_all(statements)  # type: ignore[arg-type]  # checked above
+            return
         with self.transaction(write=True) as tx:
             tx.execute_all(statements)  # type: ignore[arg-type]  # SQLiteStatements: checked above
 

@@ -77,6 +77,8 @@ async def stage(
     ``guard`` (``" AND EXISTS (…)"`` and its parameters) makes every statement conditional, so a
     batch whose guard fails writes nothing (a cancelled response's output). Unguarded small items
     share statements, :data:`ROWS_PER_INSERT` rows each (D1 binds at most 100 parameters)."""
+    if not items:
+        return []
     db = backends.db
     condition, params = guard
     statements: list[Statement] = []

@@ -10,10 +10,11 @@ also holds, under :data:`SETTINGS_KEY`, the request's other settings as the clie
 echo fills in defaults, and leaves ``include`` out), so its job runs with exactly the request's
 settings. :class:`ResponseRow` keeps the two apart (``request`` and ``settings``).
 
-A response's input is rows of ``items`` (:mod:`.items`), unless it is one message the response gave its id to
-(:func:`input_message_id`) and the response is in no conversation: then the response's own row keeps it
-(``input_item``), and :func:`chain_items`, :func:`input_items` and :func:`inputs_kept` read it there — a stored
-response with a text input writes one row of ``items`` (its output message), not two.
+A response's input and output are rows of ``items`` (:mod:`.items`), except a message the response gave its id to
+(:func:`kept_ids`) when it is in no conversation: its one input message (a text input), and its one output message
+when it was answered in its request without streaming. The response's own row keeps those (``input_item``,
+``output_item``), and :func:`chain_items`, :func:`input_items`, :func:`output_items` and :func:`items_kept` read
+them there: a stored response with a text input and a text answer writes no row of ``items``.
 
 A background response's generator holds a claim (``migrations/0015_generator_claims.sql``): a token its
 :func:`claim` (or :func:`take_over`) sets, on which every write of that generator is conditional (the
@@ -48,7 +49,7 @@ SETTINGS_KEY = "__settings"
 
 _COLUMNS = ("id, owner, status, model, background, previous_response_id, conversation_id, request, usage, error,"
             " incomplete_details, created_at, completed_at, deadline")
-_SELECT = f"SELECT {_COLUMNS}, claim, updated_at, moderation, stream_shape, input_item FROM responses"
+_SELECT = f"SELECT {_COLUMNS}, claim, updated_at, moderation, stream_shape, input_item, output_item FROM responses"
 
 
 def _json(value: Any) -> str | None:
@@ -87,8 +88,11 @@ class ResponseRow:
     not streamed): :attr:`~..translate.response_objects.EventWriter.shape`
     (``migrations/0018_response_stream_shape.sql``)."""
     input_item: str | None = None
-    """The JSON of the response's input when its row keeps it (:func:`input_message_id`; None when its input is
+    """The JSON of the response's input message when its row keeps it (:func:`kept_ids`; None when its input is
     rows of ``items``: ``migrations/0021_response_input_in_row.sql``)."""
+    output_item: str | None = None
+    """The JSON of the response's output message when its row keeps it (:func:`kept_ids`; None when its output is
+    rows of ``items``: ``migrations/0022_response_output_in_row.sql``)."""
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> ResponseRow:
@@ -101,7 +105,8 @@ class ResponseRow:
                    row["previous_response_id"], row["conversation_id"], request, decoded("usage"),
                    decoded("error"), decoded("incomplete_details"), row["created_at"], row["completed_at"],
                    row["deadline"], settings, row.get("claim"), row.get("updated_at"), decoded("moderation"),
-                   None if row.get("stream_shape") is None else loads(row["stream_shape"]), row.get("input_item"))
+                   None if row.get("stream_shape") is None else loads(row["stream_shape"]), row.get("input_item"),
+                   row.get("output_item"))
 
 
 def stored_request(request: dict[str, Any], settings: dict[str, Any] | None) -> bytes:
@@ -110,10 +115,11 @@ def stored_request(request: dict[str, Any], settings: dict[str, Any] | None) -> 
 
 
 def insert(db: Database, row: ResponseRow, now: int, request_json: bytes | None = None,
-           usage_json: bytes | None = None, input_json: bytes | None = None) -> Statement:
+           usage_json: bytes | None = None, input_json: bytes | None = None,
+           output_json: bytes | None = None) -> Statement:
     """The statement inserting ``row`` (``request_json``: its ``request`` column, when already made by
-    :func:`stored_request`; ``usage_json``: its usage's, when made already; ``input_json``: the input message the
-    row keeps, :func:`keeps_input`).
+    :func:`stored_request`; ``usage_json``: its usage's, when made already; ``input_json`` and ``output_json``:
+    the input and the output message the row keeps, :func:`kept_ids`).
 
     Its optional columns that are NULL are written NULL in the SQL rather than bound as None (the same row,
     on D1 as on SQLite; a None bound costs Python's sqlite3 ~0.4 µs, looking for an adapter for it, and a
@@ -123,7 +129,8 @@ def insert(db: Database, row: ResponseRow, now: int, request_json: bytes | None 
     usage = usage_json.decode() if usage_json is not None else _json(row.usage)
     optional = (row.previous_response_id, row.conversation_id, usage, _json(row.error),
                 _json(row.incomplete_details), row.completed_at, row.deadline, _json(row.moderation),
-                _json(row.stream_shape), None if input_json is None else input_json.decode())
+                _json(row.stream_shape), None if input_json is None else input_json.decode(),
+                None if output_json is None else output_json.decode())
     nulls = tuple([value is None for value in optional])
     sql = _INSERTS.get(nulls) or _insert_sql(nulls)
     return db.prepare(sql).bind(row.id, row.owner, row.status, row.model, int(row.background), request_json.decode(),
@@ -131,7 +138,7 @@ def insert(db: Database, row: ResponseRow, now: int, request_json: bytes | None 
 
 
 _OPTIONAL = ("previous_response_id", "conversation_id", "usage", "error", "incomplete_details", "completed_at",
-             "deadline", "moderation", "stream_shape", "input_item")
+             "deadline", "moderation", "stream_shape", "input_item", "output_item")
 """The columns :func:`insert` may write NULL, in the order it takes them."""
 _INSERTS: dict[tuple[bool, ...], str] = {}
 """Which optional columns are NULL → :func:`insert`'s SQL (made once each)."""
@@ -260,10 +267,23 @@ async def expire(backends: Backends, settings: Settings, response_id: str, owner
     return True
 
 
-def input_message_id(response_id: str) -> str:
-    """The id of the input message a response's row keeps (``migrations/0021_response_input_in_row.sql``):
-    ``msg_`` and the response's own hex digits, so that an ``item_reference`` to it finds the row by its key."""
-    return "msg_" + response_id.removeprefix("resp_")
+def kept_ids(response_id: str) -> tuple[str, str]:
+    """The ids of the input and the output message a response's row may keep (``migrations/0021_…``,
+    ``0022_…``): ``msg_`` and the response's own hex digits, the output's with the last one moved up by one
+    (mod 16). An ``item_reference`` to either finds the row by the response's key (:func:`items_kept`)."""
+    digits = response_id.removeprefix("resp_")
+    return "msg_" + digits, "msg_" + digits[:-1] + _HEX[(_HEX.index(digits[-1]) + 1) % 16]
+
+
+_HEX = "0123456789abcdef"
+
+
+def _keepers(item_id: str) -> list[str]:
+    """The responses whose rows would keep a message with this id (:func:`kept_ids`, backwards)."""
+    digits = item_id.removeprefix("msg_")
+    if digits == item_id or not digits or digits[-1] not in _HEX:
+        return []
+    return ["resp_" + digits, "resp_" + digits[:-1] + _HEX[(_HEX.index(digits[-1]) - 1) % 16]]
 
 
 async def chain_items(backends: Backends, response_id: str, owner: str | None) -> list[dict[str, Any]]:
@@ -284,8 +304,11 @@ async def chain_items(backends: Backends, response_id: str, owner: str | None) -
         " UNION ALL"
         " SELECT '', r.input_item, NULL, chain.depth, 0 FROM chain JOIN responses r ON r.id = chain.id"
         f" WHERE r.input_item IS NOT NULL{owned}"
+        " UNION ALL"
+        " SELECT '', r.output_item, NULL, chain.depth, 1 FROM chain JOIN responses r ON r.id = chain.id"
+        f" WHERE r.output_item IS NOT NULL{owned}"
         " ORDER BY 4 DESC, 5, 1"
-    ).bind(response_id, MAX_CHAIN, *([] if owner is None else [owner, owner])).all()
+    ).bind(response_id, MAX_CHAIN, *([] if owner is None else [owner] * 3)).all()
     return await items.load(backends.bucket, rows, whole=True)
 
 
@@ -300,21 +323,32 @@ async def input_items(backends: Backends, row: ResponseRow, page: Page) -> tuple
     return ([] if page.after or page.before else [item]), False
 
 
-async def inputs_kept(db: Database, owner: str | None, item_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """The caller's input messages that responses' rows keep, by these ids (:func:`input_message_id`; for an
-    ``item_reference`` no row of items answers)."""
-    wanted = {"resp_" + item_id.removeprefix("msg_"): item_id for item_id in item_ids if item_id.startswith("msg_")}
+async def output_items(backends: Backends, row: ResponseRow) -> list[dict[str, Any]]:
+    """The response's output items (none while it is queued or in progress): the message its row keeps, or its
+    rows of items."""
+    if row.output_item is not None:
+        return [loads(row.output_item)]
+    return [] if row.status in ACTIVE else await items.all_of(backends, row.id, ["output"])
+
+
+async def items_kept(db: Database, owner: str | None, item_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The caller's messages that responses' rows keep, by these ids (:func:`kept_ids`: for an ``item_reference``
+    no row of items answers)."""
+    wanted = set(item_ids)
+    keys = sorted({key for item_id in wanted for key in _keepers(item_id)})
     found: dict[str, dict[str, Any]] = {}
-    keys = list(wanted)
     owned = "" if owner is None else " AND owner = ?"
     for start in range(0, len(keys), 90):  # D1 binds at most 100 parameters
         chunk = keys[start:start + 90]
         rows = await db.prepare(
-            f"SELECT id, input_item FROM responses WHERE id IN ({', '.join('?' * len(chunk))})"
-            f" AND input_item IS NOT NULL{owned}"
+            f"SELECT input_item, output_item FROM responses WHERE id IN ({', '.join('?' * len(chunk))})"
+            f" AND (input_item IS NOT NULL OR output_item IS NOT NULL){owned}"
         ).bind(*chunk, *([] if owner is None else [owner])).all()
         for row in rows:
-            found[wanted[row["id"]]] = loads(row["input_item"])
+            for kept in (row["input_item"], row["output_item"]):
+                item = None if kept is None else loads(kept)
+                if item is not None and item["id"] in wanted:
+                    found[item["id"]] = item
     return found
 
 

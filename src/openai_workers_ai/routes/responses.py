@@ -22,7 +22,7 @@ from ..context import AppContext, context, owner, principal
 from ..errors import APIError, InvalidRequest, NotFound
 from ..pagination import list_object, page
 from ..replies import json_reply, json_response, pydantic_json
-from ..repositories import items, responses
+from ..repositories import responses
 from ..repositories.responses import ResponseRow
 from ..runner import response_inputs
 from ..runner import responses as runner
@@ -121,7 +121,7 @@ async def _row(request: Request) -> ResponseRow:
 
 async def response_of(ctx: AppContext, row: ResponseRow) -> dict[str, Any]:
     """The stored response as OpenAI's object."""
-    output = [] if row.status in responses.ACTIVE else await items.all_of(ctx.backends, row.id, ["output"])
+    output = await responses.output_items(ctx.backends, row)
     return objects.response_object(
         row.id, created_at=row.created_at, status=row.status, model=row.model, echoed=row.request, output=output,
         usage=row.usage, error=row.error, incomplete_details=row.incomplete_details, completed_at=row.completed_at,

@@ -133,12 +133,11 @@ class Plan:
         """Whether the request set ``reasoning.summary`` (:func:`asks_summary`)."""
         return asks_summary(self.request)
 
-    @property
-    def keeps_input(self) -> bool:
-        """Whether the response's row keeps its input (``migrations/0021_response_input_in_row.sql``): one
-        message it gave its id to (:func:`~..repositories.responses.input_message_id`), in no conversation."""
-        return (self.conversation_id is None and len(self.input) == 1
-                and self.input[0].get("id") == responses.input_message_id(self.response_id))
+    def kept(self, new: list[Item], output: bool) -> bool:
+        """Whether the response's row keeps these input or output items (``migrations/0021_…``, ``0022_…``): one
+        message it gave its id to (:func:`~..repositories.responses.kept_ids`), in no conversation."""
+        return (self.conversation_id is None and len(new) == 1
+                and new[0].get("id") == responses.kept_ids(self.response_id)[output])
 
     @property
     def direct(self) -> bool:
@@ -210,8 +209,8 @@ async def prepare(ctx: AppContext, req: CreateResponse, *, owner: str, reader: s
     new = new_input if new_input is not None else translate.input_items(req.input)
     # A text input is one user message of text, with a fresh id: nothing to look up, repeat or read.
     text_input = new_input is None and isinstance(req.input, str)
-    if new_input is None and _one_message_without_id(req.input):  # its row may keep it (Plan.keeps_input)
-        new[0]["id"] = responses.input_message_id(plan_id)
+    if new_input is None and _one_message_without_id(req.input):  # its row may keep it (Plan.kept)
+        new[0]["id"] = responses.kept_ids(plan_id)[0]
     if cached is not None and req.conversation_id is None:  # with a conversation: its 400 (both given), or its checks
         past = response_inputs.History(cached, "previous_response_id")
     elif req.previous_response_id is None and req.conversation_id is None:
@@ -442,6 +441,8 @@ async def _answered(ctx: AppContext, plan: Plan) -> _Answer:
     generated = await pipeline.complete(ctx, plan.spec)
     choice = generated.choices[0]
     output = objects.output_items(choice, plan.summarized)
+    if len(output) == 1 and output[0]["type"] == "message":  # its row may keep it (Plan.kept)
+        output[0]["id"] = responses.kept_ids(plan.response_id)[1]
     status, incomplete = objects.outcome(choice.finish_reason)
     usage = objects.usage_object(generated.usage)
     answer = _Answer(status, output, usage, incomplete, ctx.now(), [pydantic_json(item) for item in output],
@@ -693,16 +694,26 @@ async def _persist(ctx: AppContext, plan: Plan, status: str, output_items: list[
                               after=[responses.finish(db, row, now, claim=plan.claim)])
             await _ended_if_stored(ctx, plan, row)
             return
-        kept = json_bytes(plan.input[0]) if plan.keeps_input else None
-        if kept is not None and len(kept) > items.INLINE_MAX:  # too large for a row: an item in R2
-            kept = None
-        new_input = [] if kept is not None else [items.NewItem(plan.response_id, "input", item) for item in plan.input]
-        await items.write(backends, plan.owner, [*new_input, *output, *conversation], now,
-                          before=[responses.insert(db, row, now, plan.request_json, usage_json, kept)])
+        kept_input = _kept_json(plan, plan.input, None, output=False)
+        kept_output = _kept_json(plan, output_items, encoded[0] if encoded else None, output=True)
+        new_input = [] if kept_input else [items.NewItem(plan.response_id, "input", item) for item in plan.input]
+        await items.write(backends, plan.owner, [*new_input, *([] if kept_output else output), *conversation], now,
+                          before=[responses.insert(db, row, now, plan.request_json, usage_json, kept_input,
+                                                   kept_output)])
     except items.ItemIdTaken:  # added to the conversation by a concurrent request while the model ran
         ids = [str(item.get("id")) for item in plan.input]
         taken = await conversations.item_ids(db, str(plan.conversation_id), ids)
         raise _duplicate(next((i for i in ids if i in taken), "of an input item")) from None
+
+
+def _kept_json(plan: Plan, new: list[Item], made: bytes | None, *, output: bool) -> bytes | None:
+    """The JSON of the message the response's row keeps of ``new``, its input or its output (:meth:`Plan.kept`;
+    ``made``: that JSON when made already), or None: they are rows of items (an item's JSON over
+    :data:`~..repositories.items.INLINE_MAX` too, which R2 holds)."""
+    if not plan.kept(new, output):
+        return None
+    encoded = made if made is not None else json_bytes(new[0])
+    return encoded if len(encoded) <= items.INLINE_MAX else None
 
 
 async def _persist_failure(ctx: AppContext, plan: Plan, failed: dict[str, Any]) -> None:
