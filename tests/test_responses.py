@@ -387,11 +387,18 @@ async def test_an_input_the_row_does_not_keep_is_rows_of_items(client: httpx.Asy
         assert [i["id"] for i in listed] == [r["item_id"] for r in inputs] and len(listed) == 1
 
 
-async def test_an_output_the_row_does_not_keep_is_rows_of_items(client: httpx.AsyncClient, db: SQLiteD1) -> None:
-    """A streamed response's output, a function call, and an answer over a row's share are rows of items."""
+async def test_an_output_the_row_does_not_keep_is_rows_of_items(client: httpx.AsyncClient, db: SQLiteD1,
+                                                                app: Any) -> None:
+    """A background response's output, a function call, a conversation's response's and an answer over a row's share
+    are rows of items (a response streamed in its request keeps its answer as one answered without streaming)."""
     conversation = (await client.post("/v1/conversations", json={})).json()
     streamed = sse_events(await client.post("/v1/responses", json={"model": LLAMA, "input": "echo: s", "stream": True}))
-    ids = [streamed[-1]["response"]["id"]]
+    kept = await db.prepare("SELECT output_item FROM responses WHERE id = ?").bind(
+        streamed[-1]["response"]["id"]).first()
+    assert kept is not None and json.loads(kept["output_item"]) == streamed[-1]["response"]["output"][0]
+    queued = await create(client, input="echo: bg", background=True)
+    await app.state.ctx.backends.jobs.drain(app.state.ctx)
+    ids = [queued["id"]]
     for body in ({"model": SCOUT, "input": 'call:get_weather {"city": "Paris"}', "tools": [WEATHER]},
                  {"input": "echo: hi", "conversation": conversation["id"]},
                  {"input": "echo: " + "y" * (items_repo.INLINE_MAX + 10)}):

@@ -12,7 +12,7 @@ settings. :class:`ResponseRow` keeps the two apart (``request`` and ``settings``
 
 A response's input and output are rows of ``items`` (:mod:`.items`), except a message the response gave its id to
 (:func:`kept_ids`) when it is in no conversation: its one input message (a text input), and its one output message
-when it was answered in its request without streaming. The response's own row keeps those (``input_item``,
+when it was generated in its request (not in the background). The response's own row keeps those (``input_item``,
 ``output_item``), and :func:`chain_items`, :func:`input_items`, :func:`output_items` and :func:`items_kept` read
 them there: a stored response with a text input and a text answer writes no row of ``items``.
 

@@ -133,6 +133,14 @@ class Plan:
         """Whether the request set ``reasoning.summary`` (:func:`asks_summary`)."""
         return asks_summary(self.request)
 
+    @property
+    def kept_output_id(self) -> str | None:
+        """The id of the output message its row would keep (:meth:`kept`), for its first message: a stored
+        response in no conversation, generated in its request."""
+        if not self.store or self.conversation_id is not None or self.request.background:
+            return None
+        return responses.kept_ids(self.response_id)[1]
+
     def kept(self, new: list[Item], output: bool) -> bool:
         """Whether the response's row keeps these input or output items (``migrations/0021_…``, ``0022_…``): one
         message it gave its id to (:func:`~..repositories.responses.kept_ids`), in no conversation."""
@@ -206,11 +214,13 @@ async def prepare(ctx: AppContext, req: CreateResponse, *, owner: str, reader: s
         raise _no_summary(model)
     moderator = None if req.moderation is None else moderation.moderator(ctx, req.moderation)
     plan_id = response_id or translate.object_id("resp_")
-    new = new_input if new_input is not None else translate.input_items(req.input)
+    # An input of one message without an id gets the id its row would keep it under (Plan.kept).
+    kept_id = responses.kept_ids(plan_id)[0] if new_input is None and _one_message_without_id(req.input) else None
+    new = new_input if new_input is not None else translate.input_items(req.input, kept_id)
+    if kept_id is not None and new[0]["id"] != kept_id:  # one message sent without an id, given a fresh one
+        new[0]["id"] = kept_id
     # A text input is one user message of text, with a fresh id: nothing to look up, repeat or read.
     text_input = new_input is None and isinstance(req.input, str)
-    if new_input is None and _one_message_without_id(req.input):  # its row may keep it (Plan.kept)
-        new[0]["id"] = responses.kept_ids(plan_id)[0]
     if cached is not None and req.conversation_id is None:  # with a conversation: its 400 (both given), or its checks
         past = response_inputs.History(cached, "previous_response_id")
     elif req.previous_response_id is None and req.conversation_id is None:
@@ -440,9 +450,7 @@ async def _answered(ctx: AppContext, plan: Plan) -> _Answer:
     output items, the response stored — without the events nobody reads (~4 µs of a stored response)."""
     generated = await pipeline.complete(ctx, plan.spec)
     choice = generated.choices[0]
-    output = objects.output_items(choice, plan.summarized)
-    if len(output) == 1 and output[0]["type"] == "message":  # its row may keep it (Plan.kept)
-        output[0]["id"] = responses.kept_ids(plan.response_id)[1]
+    output = objects.output_items(choice, plan.summarized, plan.kept_output_id)
     status, incomplete = objects.outcome(choice.finish_reason)
     usage = objects.usage_object(generated.usage)
     answer = _Answer(status, output, usage, incomplete, ctx.now(), [pydantic_json(item) for item in output],
@@ -463,7 +471,7 @@ async def _execute(ctx: AppContext, plan: Plan, *, streaming: bool) -> AsyncIter
                     "code": _error_code(error), "message": error.message}))
             raise
     watched = streaming and bool(plan.request.background)  # stored in_progress while this request runs it
-    writer = objects.EventWriter(plan.summarized)
+    writer = objects.EventWriter(plan.summarized, plan.kept_output_id)
     if streaming:  # drained (not streamed), only the last event counts
         for kind, status in objects.opening(bool(plan.request.background)):
             yield writer.lifecycle(kind, plan.response(status, writer.output))

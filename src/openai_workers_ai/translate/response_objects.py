@@ -214,14 +214,15 @@ def cited(item: Item, sources: Sequence[Source]) -> Item:
     return {**item, "content": content}
 
 
-def output_items(choice: Choice, summary: bool = False) -> list[Item]:
-    """A whole answer as output items (``summary``: its reasoning as a summary, :func:`reasoning_item`)."""
+def output_items(choice: Choice, summary: bool = False, message_id: str | None = None) -> list[Item]:
+    """A whole answer as output items (``summary``: its reasoning as a summary, :func:`reasoning_item`;
+    ``message_id``: its message's id, else a fresh one)."""
     status = "incomplete" if choice.finish_reason == "length" else "completed"
     out: list[Item] = []
     if choice.reasoning:
         out.append(reasoning_item(choice.reasoning, status, summary=summary))
     if choice.text or not (choice.reasoning or choice.tool_calls):
-        out.append(message_output(choice.text, status))
+        out.append(message_output(choice.text, status, message_id))
     if choice.tool_calls:
         out += [function_call_item(piece) for piece in choice.tool_calls]
     return out
@@ -231,9 +232,11 @@ class EventWriter:
     """A response's stream events, numbered; it accumulates the output items as it goes, and the stream's
     :attr:`shape`."""
 
-    def __init__(self, summary: bool = False) -> None:
+    def __init__(self, summary: bool = False, message_id: str | None = None) -> None:
         self.summary = summary
         """Whether reasoning is written as a summary (:func:`reasoning_item`): its items have no ``content``."""
+        self.message_id = message_id
+        """The id of the first message it opens (else a fresh one, as for the others)."""
         self.output: list[Item] = []
         self.seq = -1
         self.shape: list[list[Any]] = []
@@ -287,6 +290,8 @@ class EventWriter:
         events: list[Event] = []
         if self._open is None or self._open["type"] != kind:
             events += self.close_open()
+            if kind == "message" and item_id is None:
+                item_id, self.message_id = self.message_id, None
             item = (reasoning_item("", "in_progress", item_id, self.summary) if kind == "reasoning"
                     else message_output("", "in_progress", item_id))
             self.output.append(item)

@@ -66,13 +66,14 @@ def _bad(message: str, param: str, code: str | None = None) -> InvalidRequest:
 # ---- input items -------------------------------------------------------------------------------
 
 
-def input_items(value: str | list[Item] | None) -> list[Item]:
+def input_items(value: str | list[Item] | None, message_id: str | None = None) -> list[Item]:
     """The request's ``input`` as items in their stored shape (``item_reference`` s left as they are,
-    for the runner to look up); a 400 naming the param for any bad item."""
+    for the runner to look up); a 400 naming the param for any bad item. ``message_id``: the id of a text
+    input's message (else a fresh one)."""
     if value is None:
         return []
     if isinstance(value, str):
-        return [message_item("user", [{"type": "input_text", "text": value}])]
+        return [message_item("user", [{"type": "input_text", "text": value}], message_id)]
     items = [item_of(item, f"input[{i}]") for i, item in enumerate(value)]
     for i in range(1, len(items)):
         if items[i]["type"] == items[i - 1]["type"] == "configuration_update":
