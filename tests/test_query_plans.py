@@ -195,8 +195,9 @@ async def batches_workload(client: httpx.AsyncClient, admin: httpx.AsyncClient, 
 
 async def responses_workload(client: httpx.AsyncClient, admin: httpx.AsyncClient, app: Any) -> None:
     first = await ok(client.post("/v1/responses", json={"model": LLAMA, "input": "echo: one"}))
-    second = await ok(client.post("/v1/responses", json={
-        "model": LLAMA, "input": "echo: two", "previous_response_id": first["id"]}))
+    second = await ok(client.post("/v1/responses", json={  # two messages: rows of items (a text: kept in the row)
+        "model": LLAMA, "input": [{"role": "user", "content": "hi"}, {"role": "user", "content": "echo: two"}],
+        "previous_response_id": first["id"]}))
     await ok(client.get(f"/v1/responses/{second['id']}"))
     items = await ok(client.get(f"/v1/responses/{second['id']}/input_items", params={"limit": 1}))
     await ok(client.get(f"/v1/responses/{second['id']}/input_items",
