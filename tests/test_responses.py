@@ -293,6 +293,9 @@ async def test_input_items_are_listed_paginated(client: httpx.AsyncClient) -> No
     path = f"/v1/responses/{response['id']}/input_items"
     listed = (await client.get(path)).json()
     assert_matches(listed, "ResponseItemList")
+    # OpenAI's members and order (openai/openai-dotnet tests/SessionRecords/ResponseStoreTests/
+    # GetInputItemsWithPaginationNoOptions.json), newest first when no order is given
+    assert list(listed) == ["object", "data", "first_id", "has_more", "last_id"]
     assert [i["role"] for i in listed["data"]] == ["user", "assistant", "user", "user", "developer"]  # desc
     assert listed["data"][2]["id"] == "msg_mine" and listed["data"][1]["phase"] == "commentary"
     page = (await client.get(path, params={"order": "asc", "limit": 2})).json()

@@ -46,7 +46,8 @@ HAS_MORE_FIRST: ListTail = ("has_more", "first_id", "last_id")
 """The Files list's order (openai/openai-dotnet tests/SessionRecords/FilesTests/ListFiles.json)."""
 HAS_MORE_BETWEEN: ListTail = ("first_id", "has_more", "last_id")
 """A conversation's items' order (openai/openai-dotnet tests/SessionRecords/ResponsesTests/
-ResponseUsingConversations.json: ``GET /v1/conversations/{id}/items``)."""
+ResponseUsingConversations.json: ``GET /v1/conversations/{id}/items``), and a response's input items'
+(ResponseStoreTests/GetInputItemsWithPaginationNoOptions.json: ``GET /v1/responses/{id}/input_items``)."""
 
 
 def list_object(data: Sequence[Mapping[str, Any]], has_more: bool, *, tail: ListTail = IDS_FIRST) -> dict[str, Any]:

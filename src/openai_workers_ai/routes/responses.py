@@ -20,7 +20,7 @@ from starlette.websockets import WebSocket
 
 from ..context import AppContext, context, owner, principal
 from ..errors import APIError, InvalidRequest, NotFound
-from ..pagination import list_object, page
+from ..pagination import HAS_MORE_BETWEEN, list_object, page
 from ..replies import json_reply, json_response, pydantic_json
 from ..repositories import responses
 from ..repositories.responses import ResponseRow
@@ -242,7 +242,7 @@ async def input_items(request: Request) -> Response:
     ctx = context(request)
     row = await _row(request)
     data, has_more = await responses.input_items(ctx.backends, row, page(request.query_params))
-    return json_response(list_object(file_search.shown(data, include), has_more))
+    return json_response(list_object(file_search.shown(data, include), has_more, tail=HAS_MORE_BETWEEN))
 
 
 # ---- input_tokens, compact -------------------------------------------------------------------
