@@ -696,6 +696,17 @@ async def test_streamed_tool_calls(client: httpx.AsyncClient) -> None:
     # OpenAI's members (a gpt-5.4 stream of 2026-05 held in a public repository's tests; the client 3.63's type)
     assert all(set(e) == {"type", "sequence_number", "item_id", "output_index", "arguments"} for e in done)
     assert [i["type"] for i in events[-1]["response"]["output"]] == ["function_call", "function_call"]
+    # The item's members in OpenAI's order, at added and done, in the Response, stored and listed as input
+    # (openai/openai-dotnet tests/SessionRecords/ResponsesToolTests/FunctionToolStreamingWorks.json, 2026-08)
+    order = ["id", "type", "status", "arguments", "call_id", "name"]
+    items = [e["item"] for e in events if e["type"].startswith("response.output_item.")]
+    stored = (await client.get(f"/v1/responses/{events[-1]['response']['id']}")).json()["output"]
+    assert [list(i) for i in items + events[-1]["response"]["output"] + stored] == [order] * 8
+    sent = {"type": "function_call", "call_id": "call_1", "name": "get_weather", "arguments": "{}"}
+    answered = await create(client, model=SCOUT, tools=[WEATHER], input=[
+        sent, {"type": "function_call_output", "call_id": "call_1", "output": "22°C"}])
+    listed = (await client.get(f"/v1/responses/{answered['id']}/input_items", params={"order": "asc"})).json()
+    assert list(listed["data"][0]) == order
 
 
 async def test_tool_choice_and_parallel_tool_calls(client: httpx.AsyncClient) -> None:

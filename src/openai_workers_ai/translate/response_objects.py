@@ -193,8 +193,12 @@ def message_output(text: str, status: str = "completed", item_id: str | None = N
 
 
 def function_call_item(piece: ToolCallPiece, status: str = "completed", item_id: str | None = None) -> Item:
-    return {"id": item_id or object_id("fc_"), "type": "function_call", "status": status, "call_id": call_id(piece.id),
-            "name": piece.name or "", "arguments": piece.arguments or ("{}" if status == "completed" else "")}
+    """A ``function_call`` item, its members in OpenAI's order (``id, type, status, arguments, call_id, name``:
+    openai/openai-dotnet tests/SessionRecords/ResponsesToolTests/FunctionToolStreamingWorks.json, 2026-08, at
+    ``output_item.added``, at ``…done`` and in the Response)."""
+    return {"id": item_id or object_id("fc_"), "type": "function_call", "status": status,
+            "arguments": piece.arguments or ("{}" if status == "completed" else ""), "call_id": call_id(piece.id),
+            "name": piece.name or ""}
 
 
 def _text_part(text: str, annotations: list[Item] | None = None) -> Item:

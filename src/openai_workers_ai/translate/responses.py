@@ -102,9 +102,9 @@ def item_of(raw: Any, where: str) -> Item:
     if kind == "message":
         return _message(raw, where)
     if kind == "function_call":
-        return {"id": _id(raw, kind, where), "type": kind, "status": "completed",
-                "call_id": _string(raw, "call_id", where), "name": _string(raw, "name", where),
-                "arguments": _string(raw, "arguments", where, default="{}")}
+        item_id, call, name = _id(raw, kind, where), _string(raw, "call_id", where), _string(raw, "name", where)
+        return {"id": item_id, "type": kind, "status": "completed",  # OpenAI's order (function_call_item)
+                "arguments": _string(raw, "arguments", where, default="{}"), "call_id": call, "name": name}
     if kind == "function_call_output":
         output = raw.get("output")
         if isinstance(output, list):
