@@ -106,6 +106,11 @@ async def test_every_response_has_the_members_openai_sends(client: httpx.AsyncCl
     made = await create(client, **body)
     assert_recorded_members(made, generated=True)
     assert made["user"] is None
+    # usage's members in OpenAI's order (openai/openai-dotnet tests/SessionRecords/ResponseStoreTests/
+    # GetInputItemsWithCombinedOptions.json, 2026-08)
+    assert list(made["usage"]) == ["input_tokens", "input_tokens_details", "output_tokens", "output_tokens_details",
+                                   "total_tokens"]
+    assert list(made["usage"]["input_tokens_details"]) == ["cache_write_tokens", "cached_tokens"]
     assert_recorded_members((await client.get(f"/v1/responses/{made['id']}")).json(), generated=True)
     events = sse_events(await client.post("/v1/responses", json={**body, "stream": True}))
     for event in events:

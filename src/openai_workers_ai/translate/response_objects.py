@@ -86,10 +86,12 @@ def echo(req: CreateResponse) -> dict[str, Any]:
 
 
 def usage_object(usage: Usage) -> dict[str, Any]:
-    """A Response's ``usage`` (its reasoning tokens counted as a chat completion's are)."""
+    """A Response's ``usage`` (its reasoning tokens counted as a chat completion's are), its members in OpenAI's
+    order (``cache_write_tokens`` before ``cached_tokens``: openai/openai-dotnet tests/SessionRecords/
+    ResponseStoreTests/GetInputItemsWithCombinedOptions.json, ResponsesToolTests/FunctionToolStreamingWorks.json)."""
     return {
         "input_tokens": usage.prompt_tokens,
-        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+        "input_tokens_details": {"cache_write_tokens": 0, "cached_tokens": 0},
         "output_tokens": usage.completion_tokens,
         "output_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
         "total_tokens": usage.total_tokens,
