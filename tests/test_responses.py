@@ -635,6 +635,11 @@ async def test_function_tools_are_echoed_strict_by_default(client: httpx.AsyncCl
     r = await client.post("/v1/responses", json={"model": SCOUT, "input": "hi", "tools": tools, "stream": True})
     events = [e for e in sse_events(r) if "response" in e]
     assert events and all([t["strict"] for t in e["response"]["tools"]] == [True, True, False] for e in events)
+    # Each with OpenAI's members, in its order (openai/openai-dotnet tests/SessionRecords/ResponsesToolTests/
+    # FunctionToolStreamingWorks.json, 2026-08): output_schema null unless sent
+    order = ["type", "description", "name", "output_schema", "parameters", "strict"]
+    assert [list(t) for t in response["tools"] + stored["tools"] + events[-1]["response"]["tools"]] == [order] * 9
+    assert {t["output_schema"] for t in response["tools"]} == {None}
 
 
 async def test_max_output_tokens_makes_an_incomplete_response(client: httpx.AsyncClient) -> None:

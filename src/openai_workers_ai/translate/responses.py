@@ -592,9 +592,12 @@ def echo_tools(tools: list[Item] | None) -> list[Item]:
             # ``strict`` true when left out (or null): the Responses API's function tools are strict by default
             # (OpenAI's function-calling guide), and OpenAI echoes them so; the model call still gets ``strict``
             # as sent (a background job rebuilds it: runner/responses.py's LOOSE_TOOLS)
+            # OpenAI's members and order: type, description, name, output_schema (null unless sent), parameters,
+            # strict (openai/openai-dotnet tests/SessionRecords/ResponsesToolTests/FunctionToolStreamingWorks.json)
             strict = tool.get("strict")
-            out.append({"type": "function", "name": tool.get("name"), "description": tool.get("description"),
-                        "parameters": tool.get("parameters"), "strict": strict if isinstance(strict, bool) else True})
+            out.append({"type": "function", "description": tool.get("description"), "name": tool.get("name"),
+                        "output_schema": tool.get("output_schema"), "parameters": tool.get("parameters"),
+                        "strict": strict if isinstance(strict, bool) else True})
         elif tool.get("type") == "file_search":  # OpenAI's defaults filled in
             out.append({**tool, "filters": tool.get("filters"),
                         "max_num_results": tool.get("max_num_results", FILE_SEARCH_MAX_RESULTS),
