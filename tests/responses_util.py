@@ -55,6 +55,9 @@ def sse_events(r: httpx.Response) -> list[dict[str, Any]]:
         assert lines[0].startswith("event: ") and lines[1].startswith("data: "), block
         event = json.loads(lines[1][6:])
         assert event["type"] == lines[0][7:]
+        # OpenAI's member order: type, then the rest alphabetically, sequence_number and obfuscation among them
+        # (openai/openai-dotnet tests/SessionRecords/ResponsesTests/ReasoningStreamingWorks.json, 2026-08)
+        assert list(event) == ["type", *sorted(set(event) - {"type"})], list(event)
         events.append(event)
     return checked(events)
 

@@ -940,14 +940,17 @@ async def test_a_bad_boolean_or_integer_query_value_is_a_400_naming_it(client: h
 
 def test_dumps_event_pads_every_kind_of_delta() -> None:
     """Any ``response.….delta`` event (a refusal's, a summary's too), whatever its delta's length; the field is
-    last, as in OpenAI's streams, and the rest of the event is as without it."""
+    in its alphabetical place, before ``output_index``, as in OpenAI's streams of 2026 (openai/openai-dotnet
+    tests/SessionRecords/ResponsesTests/ReasoningStreamingWorks.json: ``…"item_id":…,"obfuscation":"7",
+    "output_index":0,"sequence_number":4,"summary_index":0}``), and the rest of the event is as without it."""
     for kind in ("response.output_text.delta", "response.refusal.delta", "response.reasoning_summary_text.delta",
                  "response.function_call_arguments.delta"):
-        for delta in ("", "P", "**Craft", "x" * 16, "é" * 17, '"\\'):
-            event = {"type": kind, "sequence_number": 3, "item_id": "msg_1", "output_index": 0, "delta": delta}
+        for delta in ("", "P", "**Craft", "x" * 16, "é" * 17, '"\\', ',"output_index":'):
+            event = {"type": kind, "delta": delta, "item_id": "msg_1", "output_index": 0, "sequence_number": 3}
             encoded = objects.dumps_event(event, obfuscate=True)
             decoded = json.loads(encoded)
-            assert list(decoded)[-1] == "obfuscation" and obfuscated_kinds([decoded]) == {kind}
+            assert list(decoded) == ["type", "delta", "item_id", "obfuscation", "output_index", "sequence_number"]
+            assert obfuscated_kinds([decoded]) == {kind}
             assert {k: v for k, v in decoded.items() if k != "obfuscation"} == event
             assert objects.dumps_event(event) == json.dumps(event, ensure_ascii=False, separators=(",", ":"))
     done = {"type": "response.output_text.done", "sequence_number": 4, "text": "P"}

@@ -173,9 +173,10 @@ async def retrieve(request: Request) -> Response:
                 yield event
             ended = await _ended(ctx, row, reader)
             if ended is None or ended.status in responses.ACTIVE:
-                yield {"type": "error", "code": "server_error", "param": None, "sequence_number": len(events),
+                yield {"type": "error", "code": "server_error",
                        "message": "The response was deleted." if ended is None else
-                       f"The response is still {ended.status}; retrieve it later, or stream it again."}
+                       f"The response is still {ended.status}; retrieve it later, or stream it again.",
+                       "param": None, "sequence_number": len(events)}
                 return
             whole = _ended_as_cancelled(objects.replay(file_search.shown(await response_of(ctx, ended), include),
                                                        ended.stream_shape), ended)

@@ -268,7 +268,7 @@ class EventWriter:
                 self.shape.append([kind, index, [len(fields["delta"])]])
         else:
             self.shape.append([kind] if index is None else [kind, index])
-        return {"type": kind, "sequence_number": self.seq, **fields}
+        return _event(kind, self.seq, fields)
 
     def lifecycle(self, kind: str, response: dict[str, Any]) -> Event:
         """``response.created`` / ``in_progress`` … carrying ``response`` (whose output is :attr:`output`)."""
@@ -450,6 +450,16 @@ class EventWriter:
         return self.event("error", code=code, message=message, param=param)
 
 
+def _event(kind: str, seq: int, fields: dict[str, Any]) -> Event:
+    """An event as OpenAI sends it: ``type``, then its other members, ``sequence_number`` among them, in
+    alphabetical order (openai/openai-dotnet tests/SessionRecords/ResponsesToolTests/FunctionToolStreamingWorks.json
+    and ResponsesTests/ReasoningStreamingWorks.json, 2026-08: ``{"type":"response.output_text.delta",
+    "content_index":0,"delta":…,"item_id":…,"logprobs":[],"obfuscation":…,"output_index":1,"sequence_number":87}``,
+    ``…output_text.done`` with ``text`` after ``sequence_number``; 2025's streams had ``sequence_number`` second)."""
+    fields["sequence_number"] = seq
+    return {"type": kind, **{name: fields[name] for name in sorted(fields)}}
+
+
 def _summary_part(text: str) -> Item:
     return {"type": "summary_text", "text": text}
 
@@ -522,7 +532,7 @@ def _shaped(response: dict[str, Any], start: dict[str, Any], shape: list[list[An
     noted: dict[int, int] = {}  # output index → annotations sent
 
     def event(kind: str, **fields: Any) -> None:
-        events.append({"type": kind, "sequence_number": len(events), **fields})
+        events.append(_event(kind, len(events), fields))
 
     for entry in shape:
         kind = entry[0]
@@ -600,8 +610,11 @@ def dumps_event(event: Event, obfuscate: bool = False) -> str:
     resumed stream's ``include_obfuscation`` parameter, not false) a delta event (``response.….delta``) ends
     with an ``obfuscation`` string of random characters, "to normalize payload sizes as a mitigation to
     certain side-channel attacks" (OpenAI's ``ResponseStreamOptions``): it pads the ``delta`` to a multiple
-    of 16 characters. Added here, as it is sent: no event kept or replayed holds it."""
+    of 16 characters. Added here, as it is sent: no event kept or replayed holds it; in its alphabetical place
+    (:func:`_event`), before ``output_index``, which every delta event has (and no string of it can hold unescaped)."""
     text = dumps(event, ensure_ascii=False, separators=(",", ":"))
     if obfuscate and event["type"].endswith(".delta"):  # its padding is base64url: nothing to escape
-        return f'{text[:-1]},"obfuscation":"{padding(len(event["delta"])).decode()}"}}'
+        at = text.find(',"output_index":')
+        at = len(text) - 1 if at < 0 else at
+        return f'{text[:at]},"obfuscation":"{padding(len(event["delta"])).decode()}"{text[at:]}'
     return text
