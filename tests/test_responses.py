@@ -111,6 +111,9 @@ async def test_every_response_has_the_members_openai_sends(client: httpx.AsyncCl
     assert list(made["usage"]) == ["input_tokens", "input_tokens_details", "output_tokens", "output_tokens_details",
                                    "total_tokens"]
     assert list(made["usage"]["input_tokens_details"]) == ["cache_write_tokens", "cached_tokens"]
+    # prompt_cache_retention "in_memory" when not sent (the same recording), as sent otherwise
+    assert made["prompt_cache_retention"] == "in_memory"
+    assert (await create(client, **body, prompt_cache_retention="24h"))["prompt_cache_retention"] == "24h"
     assert_recorded_members((await client.get(f"/v1/responses/{made['id']}")).json(), generated=True)
     events = sse_events(await client.post("/v1/responses", json={**body, "stream": True}))
     for event in events:

@@ -62,7 +62,9 @@ def echo(req: CreateResponse) -> dict[str, Any]:
         "metadata": req.metadata or {},
         "parallel_tool_calls": True if req.parallel_tool_calls is None else req.parallel_tool_calls,
         "prompt_cache_key": req.prompt_cache_key,
-        "prompt_cache_retention": req.prompt_cache_retention,
+        # "in_memory" when not sent, as OpenAI's Responses of 2026-08 show it (openai/openai-dotnet tests/
+        # SessionRecords/ResponseStoreTests/GetInputItemsWithCombinedOptions.json, gpt-4o-mini; earlier ones: null)
+        "prompt_cache_retention": req.prompt_cache_retention or "in_memory",
         "reasoning": {"context": None, "effort": None, "summary": None} if reasoning is None else
                      {"context": reasoning.context, "effort": reasoning.effort, "summary": reasoning.summary},
         "safety_identifier": req.safety_identifier,
