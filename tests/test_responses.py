@@ -742,6 +742,15 @@ async def test_json_schema_output(client: httpx.AsyncClient) -> None:
         "type": "json_schema", "name": "person", "schema": schema, "strict": True}})
     assert set(json.loads(text_of(response))) == {"name", "age"}
     assert response["text"]["format"]["name"] == "person"
+    # Echoed as OpenAI echoes it: its members in this order, description null and strict true when not sent
+    # (openai/openai-dotnet tests/SessionRecords/ResponsesTests/StructuredOutputs(%gpt-4o-mini%).json)
+    unsaid = await create(client, input="a person", text={"format": {"type": "json_schema", "name": "person",
+                                                                     "schema": schema}})
+    assert unsaid["text"]["format"] == {"type": "json_schema", "description": None, "name": "person", "schema": schema,
+                                        "strict": True}
+    assert list(unsaid["text"]["format"]) == ["type", "description", "name", "schema", "strict"]
+    assert list(response["text"]["format"]) == ["type", "description", "name", "schema", "strict"]
+    assert (await client.get(f"/v1/responses/{unsaid['id']}")).json()["text"] == unsaid["text"]
     loose = await create(client, input="answer in JSON", text={"format": {"type": "json_object"}})
     assert isinstance(json.loads(text_of(loose)), dict)
 

@@ -108,6 +108,22 @@ async def test_a_queued_response_keeps_its_request(client: httpx.AsyncClient, ct
     assert inputs["messages"][0] == {"role": "system", "content": "Use tools."} and inputs["max_tokens"] == 50
 
 
+async def test_a_queued_json_schema_without_strict_stays_loose(client: httpx.AsyncClient, ctx: AppContext,
+                                                               runner_jobs: InProcessJobs) -> None:
+    """A json_schema format sent without ``strict`` is echoed ``strict: true``, as OpenAI echoes it, but its schema
+    is not held to the strict rules: nor by its job, which rebuilds the request from the echo."""
+    loose = {"type": "object", "properties": {"name": {"type": "string"}}}  # no required, no additionalProperties
+    r = await client.post("/v1/responses", json={"model": LLAMA, "input": "a person", "background": True,
+                                                 "text": {"format": {"type": "json_schema", "name": "p",
+                                                                     "schema": loose}}})
+    response = r.json()
+    assert response["text"]["format"]["strict"] is True
+    await runner_jobs.drain(ctx)
+    done = await status(client, response["id"])
+    assert done["status"] == "completed", done["error"]
+    assert done["text"] == response["text"]
+
+
 async def test_a_redelivered_job_does_not_generate_twice(client: httpx.AsyncClient, ctx: AppContext,
                                                          runner_jobs: InProcessJobs, simulator: Simulator) -> None:
     response = await queue(client)

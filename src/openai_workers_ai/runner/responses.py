@@ -316,6 +316,11 @@ says ``strict: true`` for them, as OpenAI's does, but the model is called with `
 ``strict: true`` schema is held to OpenAI's rules; one left out is not), so the job restores it."""
 
 
+LOOSE_FORMAT = "text_format_without_strict"
+"""The settings' mark of a ``json_schema`` text format sent without ``strict`` (or with null): echoed ``strict:
+true`` as OpenAI's is, held to the strict rules as sent (not), as :data:`LOOSE_TOOLS` for function tools."""
+
+
 NOT_STREAMED = "created_without_stream"
 """The settings' key marking a background response created without ``stream``: OpenAI keeps no events of one
 to resume, and ``GET …?stream=true`` of it is its 400. (One stored before the mark was kept has none, and is
@@ -330,6 +335,9 @@ def settings_of(req: CreateResponse) -> dict[str, Any]:
              if tool.get("type") == "function" and not isinstance(tool.get("strict"), bool)]
     if loose:
         settings[LOOSE_TOOLS] = loose
+    fmt = req.text.format if req.text is not None else None
+    if fmt is not None and fmt.type == "json_schema" and fmt.strict is None:
+        settings[LOOSE_FORMAT] = True
     if not req.stream:
         settings[NOT_STREAMED] = True
     return settings
@@ -855,18 +863,20 @@ async def plan_of(ctx: AppContext, row: ResponseRow) -> Plan:
     """The plan of a stored (background) response, rebuilt from its row and input items."""
     stored_input = await items.all_of(ctx.backends, row.id, ["input"])
     echoed = row.request
-    tools = echoed["tools"]
+    tools, text = echoed["tools"], echoed["text"]
     if row.settings is not None:
         settings = dict(row.settings)
         loose = set(settings.pop(LOOSE_TOOLS, ()))
         settings.pop(NOT_STREAMED, None)
         tools = [{**tool, "strict": None} if i in loose else tool for i, tool in enumerate(tools)]
+        if settings.pop(LOOSE_FORMAT, False):
+            text = {**text, "format": {**text["format"], "strict": None}}
     else:  # stored before its settings were kept: the echo (with OpenAI's defaults filled in) stands for them
         settings = {k: echoed[k] for k in ("tool_choice", "parallel_tool_calls", "temperature", "top_p",
                                            "max_output_tokens", "truncation", "store")}
         settings["reasoning"] = {"effort": echoed["reasoning"]["effort"], "summary": echoed["reasoning"].get("summary")}
     request = CreateResponse.model_validate({
-        **settings, "instructions": echoed["instructions"], "tools": tools, "text": echoed["text"],
+        **settings, "instructions": echoed["instructions"], "tools": tools, "text": text,
         "metadata": echoed["metadata"], "model": row.model, "previous_response_id": row.previous_response_id,
         "conversation": row.conversation_id, "background": True,
     })

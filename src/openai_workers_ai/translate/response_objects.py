@@ -53,8 +53,10 @@ def echo(req: CreateResponse) -> dict[str, Any]:
     if fmt is not None and fmt.type == "json_object":
         text_format = {"type": "json_object"}
     elif fmt is not None and fmt.type == "json_schema":
-        described = {"name": fmt.name, "schema": fmt.schema_, "description": fmt.description, "strict": fmt.strict}
-        text_format = {"type": "json_schema", **{k: v for k, v in described.items() if v is not None}}
+        # OpenAI's members and order, description null and strict true when not sent, as for function tools
+        # (openai/openai-dotnet tests/SessionRecords/ResponsesTests/StructuredOutputs(%gpt-4o-mini%).json)
+        text_format = {"type": "json_schema", "description": fmt.description, "name": fmt.name, "schema": fmt.schema_,
+                       "strict": True if fmt.strict is None else fmt.strict}
     echoed = {
         "instructions": req.instructions,
         "max_output_tokens": req.max_output_tokens,
