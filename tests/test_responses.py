@@ -451,6 +451,11 @@ async def test_reasoning_comes_as_a_reasoning_item(client: httpx.AsyncClient, mo
     events = sse_events(r)
     assert "response.reasoning_text.delta" in [e["type"] for e in events]
     assert [i["type"] for i in events[-1]["response"]["output"]] == ["reasoning", "message"]
+    # content before summary, as OpenAI's reasoning items (openai/openai-dotnet tests/SessionRecords/ResponsesTests/
+    # ReasoningStreamingWorks.json, 2026-08); status, which they do not carry, last
+    reasoning = [whole["output"][0], events[-1]["response"]["output"][0],
+                 *(e["item"] for e in events if e["type"].startswith("response.output_item.") and e["output_index"] == 0)]
+    assert [list(i) for i in reasoning] == [["id", "type", "content", "summary", "status"]] * 4
 
 
 @pytest.mark.parametrize("model", ["@cf/openai/gpt-oss-120b", "@cf/qwen/qwq-32b",

@@ -188,8 +188,11 @@ def reasoning_item(text: str, status: str = "completed", item_id: str | None = N
     if summary:
         return {"id": item_id or object_id("rs_"), "type": "reasoning",
                 "summary": [_summary_part(text)] if text else [], "status": status}
-    return {"id": item_id or object_id("rs_"), "type": "reasoning", "summary": [],
-            "content": [{"type": "reasoning_text", "text": text}] if text else [], "status": status}
+    # content before summary, as OpenAI's reasoning items list them (openai/openai-dotnet tests/SessionRecords/
+    # ResponsesTests/ReasoningStreamingWorks.json, 2026-08: {"id","type":"reasoning","content":[],
+    # "encrypted_content",…,"summary":[…]}; they carry no status, kept here last)
+    return {"id": item_id or object_id("rs_"), "type": "reasoning",
+            "content": [{"type": "reasoning_text", "text": text}] if text else [], "summary": [], "status": status}
 
 
 def message_output(text: str, status: str = "completed", item_id: str | None = None) -> Item:
