@@ -117,6 +117,12 @@ async def test_a_tool_without_max_num_results_finds_up_to_twenty(client: httpx.A
     response = await respond(client, input=QUESTION, tools=[file_search(store_id)], include=[RESULTS])
     assert len(call_of(response)["results"]) == 20
     assert response["tools"][0]["max_num_results"] == 20
+    # the echo's members in OpenAI's order (openai/openai-dotnet tests/SessionRecords/ResponsesToolTests/
+    # FileSearch.json, 2026-08: the tool sent as {type, vector_store_ids})
+    assert response["tools"][0] == {"type": "file_search", "filters": None, "max_num_results": 20,
+                                    "ranking_options": {"ranker": "auto", "score_threshold": 0.0},
+                                    "vector_store_ids": [store_id]}
+    assert list(response["tools"][0]) == ["type", "filters", "max_num_results", "ranking_options", "vector_store_ids"]
 
 
 @pytest.mark.parametrize("stream", [False, True])

@@ -598,11 +598,14 @@ def echo_tools(tools: list[Item] | None) -> list[Item]:
             out.append({"type": "function", "description": tool.get("description"), "name": tool.get("name"),
                         "output_schema": tool.get("output_schema"), "parameters": tool.get("parameters"),
                         "strict": strict if isinstance(strict, bool) else True})
-        elif tool.get("type") == "file_search":  # OpenAI's defaults filled in
-            out.append({**tool, "filters": tool.get("filters"),
-                        "max_num_results": tool.get("max_num_results", FILE_SEARCH_MAX_RESULTS),
-                        "ranking_options": {"ranker": "auto", "score_threshold": 0.0,
-                                            **(tool.get("ranking_options") or {})}})
+        elif tool.get("type") == "file_search":  # OpenAI's defaults filled in, its members in its order: type,
+            # filters, max_num_results, ranking_options, vector_store_ids (openai/openai-dotnet
+            # tests/SessionRecords/ResponsesToolTests/FileSearch.json, 2026-08)
+            echoed = {"type": "file_search", "filters": None, "max_num_results": None, "ranking_options": None, **tool}
+            echoed["filters"] = tool.get("filters")
+            echoed["max_num_results"] = tool.get("max_num_results", FILE_SEARCH_MAX_RESULTS)
+            echoed["ranking_options"] = {"ranker": "auto", "score_threshold": 0.0, **(tool.get("ranking_options") or {})}
+            out.append(echoed)
         else:
             out.append(dict(tool))
     return out
