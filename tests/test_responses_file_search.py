@@ -93,6 +93,10 @@ async def test_the_answer_comes_from_the_files_and_cites_them(client: httpx.Asyn
             "response.file_search_call.searching", "response.file_search_call.completed",
             "response.output_item.done"]
         assert events[search - 1]["item"]["status"] == "in_progress"
+        # added before the search, without its queries yet (openai/openai-dotnet tests/SessionRecords/
+        # ResponsesToolTests/FileSearchCallStreaming.json: {"id":"fs_…","type":"file_search_call",
+        # "status":"in_progress","queries":[],"results":null}), which come with output_item.done
+        assert events[search - 1]["item"] == {**call, "status": "in_progress", "queries": [], "results": None}
         assert events[search + 3]["item"] == call
         added = [e for e in events if e["type"] == "response.output_text.annotation.added"]
         assert [e["annotation"] for e in added] == part["annotations"] and added[0]["annotation_index"] == 0

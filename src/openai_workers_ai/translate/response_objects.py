@@ -437,7 +437,7 @@ class EventWriter:
         events: list[Event] = self.close_open()
         self.output.append(item)
         index = len(self.output) - 1
-        events.append(self.event("response.output_item.added", output_index=index, item=_copy(item)))
+        events.append(self.event("response.output_item.added", output_index=index, item=_added(item)))
         events.append(self.event(f"response.{item['type']}.in_progress", output_index=index, item_id=item["id"]))
         item["status"] = working
         events.append(self.event(f"response.{item['type']}.{working}", output_index=index, item_id=item["id"]))
@@ -607,8 +607,9 @@ def _added(item: Item) -> Item:
         return {**item, "status": "in_progress", "content" if "content" in item else "summary": []}
     if kind == "function_call":
         return {**item, "status": "in_progress", "arguments": ""}
-    if kind == "file_search_call":  # a gateway tool's: searching, without results yet
-        return {**item, "status": "in_progress", "results": None}
+    if kind == "file_search_call":  # a gateway tool's: before its search, without queries nor results yet, as
+        # OpenAI's (openai/openai-dotnet tests/SessionRecords/ResponsesToolTests/FileSearchCallStreaming.json)
+        return {**item, "status": "in_progress", "queries": [], "results": None}
     return _copy(item)
 
 
