@@ -125,3 +125,21 @@ async def listed(client: httpx.AsyncClient, url: str, schema: str) -> list[dict[
     else:
         assert body == {"object": "list", "data": [], "first_id": None, "last_id": None, "has_more": False}
     return data
+
+
+# The members of each object in the order OpenAI's answers list them: openai/openai-dotnet
+# tests/SessionRecords/AssistantsTests/BasicAssistantOperationsWork.json (assistants), BasicThreadOperationsWork.json
+# (threads), BasicRunOperationsWork.json (runs), StreamingRunWorks.json (thread.run.*, thread.run.step.* and
+# thread.message.* events) and BasicRunStepFunctionalityWorks.json (a run's steps listed).
+ASSISTANT_MEMBERS = ["id", "object", "created_at", "name", "description", "model", "instructions", "tools", "top_p",
+                     "temperature", "reasoning_effort", "tool_resources", "metadata", "response_format"]
+THREAD_MEMBERS = ["id", "object", "created_at", "metadata", "tool_resources"]
+MESSAGE_MEMBERS = ["id", "object", "created_at", "assistant_id", "thread_id", "run_id", "status", "incomplete_details",
+                   "incomplete_at", "completed_at", "role", "content", "attachments", "metadata"]
+RUN_MEMBERS = ["id", "object", "created_at", "assistant_id", "thread_id", "status", "started_at", "expires_at",
+               "cancelled_at", "failed_at", "completed_at", "required_action", "last_error", "model", "instructions",
+               "tools", "tool_resources", "metadata", "temperature", "top_p", "reasoning_effort",
+               "max_completion_tokens", "max_prompt_tokens", "truncation_strategy", "incomplete_details", "usage",
+               "response_format", "tool_choice", "parallel_tool_calls"]
+STEP_MEMBERS = ["id", "object", "created_at", "run_id", "assistant_id", "thread_id", "type", "status", "cancelled_at",
+                "completed_at", "expired_at", "failed_at", "last_error", "step_details", "metadata", "usage"]

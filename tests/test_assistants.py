@@ -5,7 +5,19 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from .assistants import LLAMA, SCOUT, WEATHER, WEATHER_SHOWN, assistant, error_of, listed, ok, run, thread
+from .assistants import (
+    ASSISTANT_MEMBERS,
+    LLAMA,
+    SCOUT,
+    WEATHER,
+    WEATHER_SHOWN,
+    assistant,
+    error_of,
+    listed,
+    ok,
+    run,
+    thread,
+)
 from .conftest import ADMIN_KEY, OTHER_KEY
 
 
@@ -58,6 +70,18 @@ async def test_defaults_and_the_model_named_as_the_client_named_it(client: httpx
     assert created["name"] is None and created["instructions"] is None
     # OpenAI's defaults shown ("If not set, defaults to 1"; its examples' 1.0), as the clients print them
     assert created["temperature"] == 1.0 and created["top_p"] == 1.0
+
+
+async def test_an_assistant_lists_its_members_in_openais_order(client: httpx.AsyncClient) -> None:
+    """As OpenAI's answers list them: ``top_p``, ``temperature``, ``reasoning_effort`` after ``tools``,
+    ``response_format`` last (openai/openai-dotnet tests/SessionRecords/AssistantsTests/
+    BasicAssistantOperationsWork.json: create, modify, retrieve, list)."""
+    created = await ok(client.post("/v1/assistants", json={"model": "gpt-4o"}), "AssistantObject")
+    assert list(created) == ASSISTANT_MEMBERS
+    changed = await ok(client.post(f"/v1/assistants/{created['id']}", json={"name": "test assistant name"}))
+    assert list(changed) == ASSISTANT_MEMBERS
+    assert list(await ok(client.get(f"/v1/assistants/{created['id']}"))) == ASSISTANT_MEMBERS
+    assert [list(a) for a in await listed(client, "/v1/assistants", "ListAssistantsResponse")] == [ASSISTANT_MEMBERS]
 
 
 async def test_openai_beta_header_is_accepted_not_required(client: httpx.AsyncClient) -> None:

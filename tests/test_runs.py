@@ -22,7 +22,10 @@ from openai_workers_ai.simulator import Simulator
 from .assistants import (
     CALL_WEATHER,
     LLAMA,
+    MESSAGE_MEMBERS,
+    RUN_MEMBERS,
     SCOUT,
+    STEP_MEMBERS,
     WEATHER_SHOWN,
     assistant,
     error_of,
@@ -107,6 +110,29 @@ async def test_a_streamed_run_sends_openais_event_sequence(client: httpx.AsyncCl
     assert stored == final
     messages = await listed(client, f"/v1/threads/{created_thread['id']}/messages", "ListMessagesResponse")
     assert messages[0] == completed_message
+
+
+async def test_runs_steps_and_messages_list_their_members_in_openais_order(client: httpx.AsyncClient,
+                                                                           jobs: InProcessJobs, ctx: AppContext) -> None:
+    """Each object in every event of a streamed run, and as retrieved and listed, lists its members as OpenAI's
+    do (openai/openai-dotnet tests/SessionRecords/AssistantsTests/StreamingRunWorks.json,
+    BasicRunOperationsWork.json, BasicRunStepFunctionalityWorks.json)."""
+    asst = await assistant(client)
+    created_thread = await thread(client, "echo: Hello there")
+    r = await client.post(f"/v1/threads/{created_thread['id']}/runs", json={"assistant_id": asst["id"], "stream": True})
+    members = {"thread.run": RUN_MEMBERS, "thread.run.step": STEP_MEMBERS, "thread.message": MESSAGE_MEMBERS,
+               "thread.message.delta": ["id", "object", "delta"]}
+    for name, data in events(r):
+        assert list(data) == members[data["object"]], name
+    final = events(r)[-1][1]
+    assert list(await ok(client.get(f"/v1/threads/{created_thread['id']}/runs/{final['id']}"))) == RUN_MEMBERS
+    steps = await listed(client, f"/v1/threads/{created_thread['id']}/runs/{final['id']}/steps", "ListRunStepsResponse")
+    assert [list(s) for s in steps] == [STEP_MEMBERS]
+    queued = await run(client, created_thread["id"], asst["id"])
+    assert list(queued) == RUN_MEMBERS
+    await finished(client, jobs, ctx, queued)
+    assert [list(r) for r in await listed(client, f"/v1/threads/{created_thread['id']}/runs", "ListRunsResponse")] == [
+        RUN_MEMBERS, RUN_MEMBERS]
 
 
 async def test_create_thread_and_run(client: httpx.AsyncClient, jobs: InProcessJobs, ctx: AppContext) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from openai_workers_ai.adapters.local import SQLiteD1
 
-from .assistants import assistant, error_of, listed, ok, run, thread
+from .assistants import MESSAGE_MEMBERS, THREAD_MEMBERS, assistant, error_of, listed, ok, run, thread
 from .conftest import ADMIN_KEY, OTHER_KEY
 from .images_util import rgba_png
 
@@ -38,6 +38,22 @@ async def test_create_with_messages_metadata_and_tool_resources(client: httpx.As
         assert m["role"] == "user" and m["thread_id"] == created["id"] and m["run_id"] is None
         assert m["content"][0] == {"type": "text", "text": {"value": m["content"][0]["text"]["value"],
                                                             "annotations": []}}
+
+
+async def test_threads_and_messages_list_their_members_in_openais_order(client: httpx.AsyncClient) -> None:
+    """A thread's ``metadata`` before its ``tool_resources``; a message's ``assistant_id``, ``thread_id`` and
+    ``run_id`` after ``created_at``, ``incomplete_at`` before ``completed_at`` (openai/openai-dotnet
+    tests/SessionRecords/AssistantsTests/BasicThreadOperationsWork.json, BasicMessageOperationsWork.json and the
+    thread.message events of StreamingRunWorks.json)."""
+    created = await thread(client, "Hello, world!")
+    assert list(created) == THREAD_MEMBERS
+    assert list(await ok(client.get(f"/v1/threads/{created['id']}"))) == THREAD_MEMBERS
+    changed = await ok(client.post(f"/v1/threads/{created['id']}", json={"metadata": {"k": "v"}}))
+    assert list(changed) == THREAD_MEMBERS
+    message = await ok(client.post(f"/v1/threads/{created['id']}/messages", json={"role": "user", "content": "hi"}))
+    assert list(message) == MESSAGE_MEMBERS
+    listed_messages = await listed(client, f"/v1/threads/{created['id']}/messages", "ListMessagesResponse")
+    assert [list(m) for m in listed_messages] == [MESSAGE_MEMBERS, MESSAGE_MEMBERS]
 
 
 async def test_an_empty_thread(client: httpx.AsyncClient) -> None:

@@ -127,12 +127,12 @@ class Assistant(ShownSettings):
     model: str
     instructions: str | None
     tools: list[dict[str, Any]]
+    top_p: float | None
+    temperature: float | None
+    reasoning_effort: str | None
     tool_resources: dict[str, Any] | None
     metadata: dict[str, str]
-    temperature: float | None
-    top_p: float | None
     response_format: str | dict[str, Any]
-    reasoning_effort: str | None
 
     @field_serializer("tool_resources")
     def _shown_resources(self, resources: dict[str, Any] | None) -> dict[str, Any]:

@@ -106,20 +106,22 @@ class LastError(BaseModel):
 
 
 class Run(ShownSettings):
+    """A run, its members in the order OpenAI's answers list them (openai/openai-dotnet
+    tests/SessionRecords/AssistantsTests/BasicRunOperationsWork.json, StreamingRunWorks.json)."""
+
     id: str
     object: Literal["thread.run"] = "thread.run"
     created_at: int
-    thread_id: str
     assistant_id: str
+    thread_id: str
     status: RunStatus
-    required_action: dict[str, Any] | None = None
-    last_error: LastError | None = None
-    expires_at: int | None = None
     started_at: int | None = None
+    expires_at: int | None = None
     cancelled_at: int | None = None
     failed_at: int | None = None
     completed_at: int | None = None
-    incomplete_details: dict[str, str] | None = None
+    required_action: dict[str, Any] | None = None
+    last_error: LastError | None = None
     model: str
     instructions: str
     tools: list[dict[str, Any]]
@@ -128,16 +130,17 @@ class Run(ShownSettings):
     OpenAI's schema, but in its runs: the official client prints ``tool_resources={}`` on them, the
     file_search tool among their tools or not."""
     metadata: dict[str, str]
-    usage: CompletionUsage | None = None
     temperature: float | None = None
     top_p: float | None = None
-    max_prompt_tokens: int | None = None
+    reasoning_effort: str | None = None
     max_completion_tokens: int | None = None
+    max_prompt_tokens: int | None = None
     truncation_strategy: dict[str, Any]
+    incomplete_details: dict[str, str] | None = None
+    usage: CompletionUsage | None = None
+    response_format: str | dict[str, Any]
     tool_choice: str | dict[str, Any]
     parallel_tool_calls: bool
-    response_format: str | dict[str, Any]
-    reasoning_effort: str | None = None
 
     @field_serializer("usage", mode="wrap")
     def _shown_usage(self, usage: CompletionUsage | None, handler: SerializerFunctionWrapHandler) -> Any:
@@ -155,20 +158,23 @@ class StepError(BaseModel):
 
 
 class RunStep(BaseModel):
+    """A run step, its members in the order OpenAI's answers list them (openai/openai-dotnet
+    tests/SessionRecords/AssistantsTests/StreamingRunWorks.json, BasicRunStepFunctionalityWorks.json)."""
+
     id: str
     object: Literal["thread.run.step"] = "thread.run.step"
     created_at: int
+    run_id: str
     assistant_id: str
     thread_id: str
-    run_id: str
     type: Literal["message_creation", "tool_calls"]
     status: StepStatus
-    step_details: dict[str, Any]
-    last_error: StepError | None = None
-    expired_at: int | None = None
     cancelled_at: int | None = None
-    failed_at: int | None = None
     completed_at: int | None = None
+    expired_at: int | None = None
+    failed_at: int | None = None
+    last_error: StepError | None = None
+    step_details: dict[str, Any]
     metadata: dict[str, str] = {}
     usage: CompletionUsage | None = None
 

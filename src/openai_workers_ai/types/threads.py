@@ -80,8 +80,8 @@ class Thread(BaseModel):
     id: str
     object: Literal["thread"] = "thread"
     created_at: int
-    tool_resources: dict[str, Any] | None
     metadata: dict[str, str]
+    tool_resources: dict[str, Any] | None
 
 
 MessageStatus = Literal["in_progress", "incomplete", "completed"]
@@ -93,15 +93,15 @@ class Message(BaseModel):
     id: str
     object: Literal["thread.message"] = "thread.message"
     created_at: int
+    assistant_id: str | None = None
     thread_id: str
+    run_id: str | None = None
     status: MessageStatus
     incomplete_details: dict[str, str] | None = None
-    completed_at: int | None = None
     incomplete_at: int | None = None
+    completed_at: int | None = None
     role: Literal["user", "assistant"]
     content: list[dict[str, Any]]
-    assistant_id: str | None = None
-    run_id: str | None = None
     attachments: list[dict[str, Any]] | None = None
     metadata: dict[str, str]
 
