@@ -716,8 +716,6 @@ async def test_max_prompt_tokens_covers_the_whole_run(client: httpx.AsyncClient,
     waiting = await finished(client, jobs, ctx, await run(client, created_thread["id"], asst["id"],
                                                          max_prompt_tokens=256))
     assert waiting["status"] == "requires_action"
-    used = waiting["usage"]["prompt_tokens"]
-    assert 200 < used < 256  # the first completion fitted, and left 256 - used for the rest of the run
     call = waiting["required_action"]["submit_tool_outputs"]["tool_calls"][0]["id"]
     calls = len(simulator.calls)
     await ok(client.post(f"/v1/threads/{created_thread['id']}/runs/{waiting['id']}/submit_tool_outputs",
@@ -725,7 +723,8 @@ async def test_max_prompt_tokens_covers_the_whole_run(client: httpx.AsyncClient,
     done = await finished(client, jobs, ctx, waiting)
     assert done["status"] == "incomplete" and done["incomplete_details"] == {"reason": "max_prompt_tokens"}
     assert len(simulator.calls) == calls  # no second completion: its prompt needs more than what is left
-    assert done["usage"]["prompt_tokens"] == used
+    used = done["usage"]["prompt_tokens"]  # the first completion's alone
+    assert 200 < used < 256  # it fitted, and left 256 - used for the rest of the run
 
 
 async def test_max_completion_tokens_ends_incomplete(client: httpx.AsyncClient, jobs: InProcessJobs,

@@ -93,11 +93,12 @@ RunStatus = Literal[
 ]
 ACTIVE: tuple[RunStatus, ...] = ("queued", "in_progress", "requires_action", "cancelling")
 """A thread with a run in one of these takes no new run and no new message."""
-UNENDED: tuple[RunStatus, ...] = ("queued", "in_progress", "cancelling")
+UNENDED: tuple[RunStatus, ...] = ("queued", "in_progress", "requires_action", "cancelling")
 """A run in one of these shows ``usage: null`` (OpenAI's RunCompletionUsage: "null if the run is not in a
 terminal state (i.e. in_progress, queued, etc.)"; its submit_tool_outputs example answers the queued run
-with ``usage: null``). A ``requires_action`` run shows what it spent so far: the clients' polling helpers
-stop there, as at a terminal state."""
+with ``usage: null``), a run waiting for tool outputs too: OpenAI's ``requires_action`` runs, polled and
+streamed, show ``usage: null`` (openai/openai-dotnet tests/SessionRecords/AssistantsTests/FunctionToolsWork.json,
+StreamingToolCall().json)."""
 
 
 class LastError(BaseModel):
