@@ -62,6 +62,17 @@ async def test_an_empty_thread(client: httpx.AsyncClient) -> None:
     assert await listed(client, f"/v1/threads/{created['id']}/messages", "ListMessagesResponse") == []
 
 
+async def test_a_thread_created_without_a_body(client: httpx.AsyncClient) -> None:
+    """``POST /v1/threads`` with no body at all (``Content-Length: 0``, no content type), as the .NET client sends
+    it, is a new empty thread, as at OpenAI (openai/openai-dotnet tests/SessionRecords/AssistantsTests/
+    BasicThreadOperationsWork.json: 200, ``metadata: {}``, ``tool_resources: {}``); a body that is not JSON is
+    still a 400."""
+    created = await ok(client.post("/v1/threads"), "ThreadObject")
+    assert created["id"].startswith("thread_") and created["metadata"] == {} and created["tool_resources"] == {}
+    assert await listed(client, f"/v1/threads/{created['id']}/messages", "ListMessagesResponse") == []
+    error_of(await client.post("/v1/threads", content=b" ", headers={"content-type": "application/json"}), 400)
+
+
 async def test_modify_the_thread(client: httpx.AsyncClient) -> None:
     created = await thread(client, metadata={"a": "1"})
     changed = await ok(client.post(f"/v1/threads/{created['id']}", json={"metadata": {"b": "2"}}), "ThreadObject")

@@ -48,6 +48,15 @@ async def parse_json(request: Request, model: type[M], *, task: str | None = Non
     return validate_for(ctx, model, body, _input(body), task=task)
 
 
+async def parse_optional_json(request: Request, model: type[M]) -> M:
+    """:func:`parse_json` for a body whose every field is optional: no body at all (``Content-Length: 0``) is
+    ``{}``, as OpenAI takes it (the .NET client's ``POST /v1/threads`` without options, recorded: openai/openai-dotnet
+    tests/SessionRecords/AssistantsTests/BasicThreadOperationsWork.json, answered 200 with a new thread)."""
+    if header(request.scope, b"content-length") == "0":
+        return validate(model, b"{}", {})
+    return await parse_json(request, model)
+
+
 def validate_for(ctx: AppContext, model: type[M], body: bytes, raw: Any, *, task: str | None = None) -> M:
     """:func:`validate` for a request of the app (``raw``: the body as parsed, already counted); with
     ``task``, the body's ``model`` is resolved for that task first (a 404 before any field's 400)."""

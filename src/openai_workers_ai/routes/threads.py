@@ -15,13 +15,13 @@ from ..replies import json_response
 from ..repositories import threads
 from ..types.assistants import Deleted
 from ..types.threads import CreateThreadRequest, ModifyThreadRequest, Thread
-from ..validation import parse_json
+from ..validation import parse_json, parse_optional_json
 from ._assistants import checked_resources, new_message, now_ms, thread_of
 
 
 async def create(request: Request) -> Response:
     ctx = context(request)
-    body = await parse_json(request, CreateThreadRequest)
+    body = await parse_optional_json(request, CreateThreadRequest)
     ms = now_ms(ctx)
     thread = Thread(id=new_sortable_id("thread_", ms), created_at=ms // 1000, tool_resources={},
                     metadata=body.metadata or {})
