@@ -22,6 +22,7 @@ RECORDED_NULLS = {
     "CreateChatCompletionStreamResponse": ("system_fingerprint",),
     "ChatCompletionResponseMessage": ("tool_calls", "function_call"),
     "TextResponseFormatJsonSchema": ("description",),
+    "RunObject": ("instructions",),
 }
 """Fields OpenAI answers with null where its spec has no null, as recordings of its answers show (each
 test that relies on one quotes its recording): the spec is widened to take them. A chat completion's and
@@ -33,7 +34,9 @@ tests/SessionRecords/ChatStoreTests/StoredChatCompletionsWork.json: ``GET /v1/ch
 store created without a name has ``name`` null (openai/openai-dotnet,
 tests/SessionRecords/VectorStoresTests/CanCreateGetAndDeleteVectorStores.json: ``POST /v1/vector_stores`` with
 ``{}``, 2025-09). A Response's ``text.format`` of type ``json_schema`` sent without a ``description`` echoes it
-null (openai/openai-dotnet, tests/SessionRecords/ResponsesTests/StructuredOutputs(%gpt-4o-mini%).json, 2025-09)."""
+null (openai/openai-dotnet, tests/SessionRecords/ResponsesTests/StructuredOutputs(%gpt-4o-mini%).json, 2025-09). A
+run of an assistant without instructions has ``instructions`` null (openai/openai-dotnet,
+tests/SessionRecords/AssistantsTests/BasicRunOperationsWork.json, 2025-10)."""
 
 
 @cache

@@ -163,6 +163,8 @@ async def test_a_run_on_an_empty_thread_completes(client: httpx.AsyncClient, job
     empty = await thread(client)
     done = await finished(client, jobs, ctx, await run(client, empty["id"], asst["id"]))
     assert done["status"] == "completed" and done["last_error"] is None, done
+    # none: null, as OpenAI's run of an assistant without instructions (BasicRunOperationsWork.json)
+    assert done["instructions"] == instructions
     messages = simulator.calls[-1][1]["messages"]
     assert messages == ([{"role": "system", "content": instructions}] if instructions else
                         [{"role": "user", "content": ""}])

@@ -143,6 +143,13 @@ class Run(ShownSettings):
     tool_choice: str | dict[str, Any]
     parallel_tool_calls: bool
 
+    @field_serializer("instructions")
+    def _shown_instructions(self, instructions: str) -> str | None:
+        """``null`` for a run without instructions (its assistant has none, nor the run), as OpenAI shows it
+        (openai/openai-dotnet tests/SessionRecords/AssistantsTests/BasicRunOperationsWork.json: ``"instructions":
+        null``); the row keeps ``''``."""
+        return instructions or None
+
     @field_serializer("usage", mode="wrap")
     def _shown_usage(self, usage: CompletionUsage | None, handler: SerializerFunctionWrapHandler) -> Any:
         """``usage`` as the client sees it: null until the run ends (:data:`UNENDED`); the executor
