@@ -142,4 +142,5 @@ RUN_MEMBERS = ["id", "object", "created_at", "assistant_id", "thread_id", "statu
                "max_completion_tokens", "max_prompt_tokens", "truncation_strategy", "incomplete_details", "usage",
                "response_format", "tool_choice", "parallel_tool_calls"]
 STEP_MEMBERS = ["id", "object", "created_at", "run_id", "assistant_id", "thread_id", "type", "status", "cancelled_at",
-                "completed_at", "expired_at", "failed_at", "last_error", "step_details", "metadata", "usage"]
+                "completed_at", "expires_at", "failed_at", "last_error", "step_details", "usage"]
+"""A step's: ``expires_at`` where OpenAI's spec has ``expired_at``, and no ``metadata``, in every recorded step."""

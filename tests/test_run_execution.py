@@ -582,7 +582,11 @@ async def test_a_run_waiting_for_tool_outputs_expires(client: httpx.AsyncClient,
     r = await client.post(f"{base}/submit_tool_outputs", json={"tool_outputs": [{"tool_call_id": call, "output": "x"}]})
     assert error_of(r, 400)["message"] == 'Runs in status "expired" do not accept tool outputs.'
     steps = await listed(client, f"{base}/steps", "ListRunStepsResponse")
-    assert steps[0]["status"] == "expired" and steps[0]["expired_at"] is not None
+    # as OpenAI's steps, it shows its run's expires_at (the deadline it passed), no expired_at
+    expired = await ok(client.get(base))
+    assert expired["status"] == "expired" and expired["expires_at"] is not None
+    assert steps[0]["status"] == "expired" and steps[0]["expires_at"] == expired["expires_at"]
+    assert "expired_at" not in steps[0]
 
 
 async def test_tool_outputs_that_lose_a_race_to_expiry(client: httpx.AsyncClient, jobs: InProcessJobs,

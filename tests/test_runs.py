@@ -124,10 +124,16 @@ async def test_runs_steps_and_messages_list_their_members_in_openais_order(clien
                "thread.message.delta": ["id", "object", "delta"]}
     for name, data in events(r):
         assert list(data) == members[data["object"]], name
-    final = events(r)[-1][1]
+    pairs = events(r)
+    final = pairs[-1][1]
     assert list(await ok(client.get(f"/v1/threads/{created_thread['id']}/runs/{final['id']}"))) == RUN_MEMBERS
+    # a step shows its run's expires_at while the run has one (streamed, the run not yet ended), null once the
+    # run ended (listed after it completed), as OpenAI's (StreamingRunWorks.json, BasicRunStepFunctionalityWorks.json)
+    expires_at = pairs[0][1]["expires_at"]
+    assert expires_at is not None and final["expires_at"] is None
+    assert {data["expires_at"] for name, data in pairs if name.startswith("thread.run.step.")} == {expires_at}
     steps = await listed(client, f"/v1/threads/{created_thread['id']}/runs/{final['id']}/steps", "ListRunStepsResponse")
-    assert [list(s) for s in steps] == [STEP_MEMBERS]
+    assert [list(s) for s in steps] == [STEP_MEMBERS] and steps[0]["expires_at"] is None
     queued = await run(client, created_thread["id"], asst["id"])
     assert list(queued) == RUN_MEMBERS
     await finished(client, jobs, ctx, queued)

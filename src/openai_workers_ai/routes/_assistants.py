@@ -20,7 +20,7 @@ from ..runner.file_search_tool import check_stores
 from ..translate import file_search, strict_schema
 from ..translate import runs as translate
 from ..types.assistants import AssistantTool, FunctionTool, ToolResources, tool_json, tool_resources_json
-from ..types.runs import RunStep
+from ..types.runs import Run, RunStep
 from ..types.threads import CreateMessageRequest, ImageFileContent, ImageURLContent, Message, Thread, text_part
 from ..validation import includes
 from ..workers_ai import families
@@ -64,10 +64,14 @@ def check_include(request: Request) -> list[str]:
     return includes(request, INCLUDABLE)
 
 
-def shown_step(step: RunStep, include: Sequence[str]) -> RunStep:
-    """A run step as the client sees it: file search results' ``content`` only when ``include`` names it."""
+def shown_step(step: RunStep, include: Sequence[str], run: Run | None = None) -> RunStep:
+    """A run step as the client sees it: file search results' ``content`` only when ``include`` names it; read
+    from D1, its ``run``'s ``expires_at`` (a step the executor streams has it already)."""
     details = file_search.step_shown(step.step_details, include)
-    return step if details is step.step_details else step.model_copy(update={"step_details": details})
+    update: dict[str, Any] = {} if details is step.step_details else {"step_details": details}
+    if run is not None:
+        update["expires_at"] = run.expires_at
+    return step.model_copy(update=update) if update else step
 
 
 def not_found(kind: str, object_id: str) -> NotFound:

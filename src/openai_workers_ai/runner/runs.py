@@ -343,7 +343,7 @@ class _Generation:
     def _new_step(self, kind: Literal["message_creation", "tool_calls"], details: dict[str, Any]) -> RunStep:
         return RunStep(id=new_sortable_id("step_", self._now_ms()), created_at=self.ctx.now(),
                        assistant_id=self.run.assistant_id, thread_id=self.run.thread_id, run_id=self.run.id,
-                       type=kind, status="in_progress", step_details=details)
+                       type=kind, status="in_progress", step_details=details, expires_at=self.run.expires_at)
 
     async def _start_message(self) -> AsyncGenerator[Event, None]:
         now_ms = self._now_ms()
@@ -621,7 +621,7 @@ class _Generation:
                 continue
             calls = [{**c, "function": {**c["function"], "output": by_id.get(c["id"], c["function"].get("output"))}}
                      for c in step.step_details["tool_calls"]]
-            step = step.model_copy(update={"status": "completed", "completed_at": now,
+            step = step.model_copy(update={"status": "completed", "completed_at": now, "expires_at": self.run.expires_at,
                                            "step_details": {"type": "tool_calls", "tool_calls": calls}})
             await run_steps.finish_statement(self.db, step, claim=self.claim).run()
             yield Event("thread.run.step.completed", step)

@@ -166,8 +166,10 @@ class StepError(BaseModel):
 
 
 class RunStep(BaseModel):
-    """A run step, its members in the order OpenAI's answers list them (openai/openai-dotnet
-    tests/SessionRecords/AssistantsTests/StreamingRunWorks.json, BasicRunStepFunctionalityWorks.json)."""
+    """A run step, its members as OpenAI's answers list them (openai/openai-dotnet
+    tests/SessionRecords/AssistantsTests/StreamingRunWorks.json, StreamingToolCall().json,
+    BasicRunStepFunctionalityWorks.json): ``expires_at`` (its run's, while the run has one: ``null`` once the run
+    ended) where the spec has ``expired_at``, and no ``metadata``."""
 
     id: str
     object: Literal["thread.run.step"] = "thread.run.step"
@@ -179,12 +181,14 @@ class RunStep(BaseModel):
     status: StepStatus
     cancelled_at: int | None = None
     completed_at: int | None = None
-    expired_at: int | None = None
+    expires_at: int | None = None
+    """Its run's ``expires_at``, set where the step is shown (not stored)."""
     failed_at: int | None = None
     last_error: StepError | None = None
     step_details: dict[str, Any]
-    metadata: dict[str, str] = {}
     usage: CompletionUsage | None = None
+    expired_at: int | None = Field(default=None, exclude=True)
+    """When it expired (stored, not shown: OpenAI's steps show no ``expired_at``)."""
 
     @field_serializer("usage", mode="wrap")
     def _shown_usage(self, usage: CompletionUsage | None, handler: SerializerFunctionWrapHandler) -> Any:
