@@ -572,6 +572,24 @@ async def test_a_queued_run_expires_on_read_and_its_job_then_does_nothing(
         "completed"
 
 
+async def test_a_run_keeps_its_expiry_through_tool_outputs(client: httpx.AsyncClient, jobs: InProcessJobs,
+                                                            ctx: AppContext, clock: Clock) -> None:
+    """``expires_at`` is set when the run is created and stays the same while it waits for tool outputs and once
+    they are submitted, as OpenAI's (openai/openai-dotnet tests/SessionRecords/AssistantsTests/FunctionToolsWork.json:
+    queued, requires_action, queued again and in_progress all ``"expires_at": 1761862279``)."""
+    created_thread, created = await started(client, CALL_WEATHER)
+    clock.now += 300
+    waiting = await finished(client, jobs, ctx, created)
+    assert waiting["status"] == "requires_action" and waiting["expires_at"] == created["expires_at"]
+    call = waiting["required_action"]["submit_tool_outputs"]["tool_calls"][0]["id"]
+    clock.now += 200
+    base = f"/v1/threads/{created_thread['id']}/runs/{created['id']}"
+    queued = await ok(client.post(f"{base}/submit_tool_outputs",
+                                  json={"tool_outputs": [{"tool_call_id": call, "output": "x"}]}))
+    assert queued["status"] == "queued" and queued["expires_at"] == created["expires_at"]
+    assert (await finished(client, jobs, ctx, queued))["status"] == "completed"
+
+
 async def test_a_run_waiting_for_tool_outputs_expires(client: httpx.AsyncClient, jobs: InProcessJobs,
                                                       ctx: AppContext, clock: Clock) -> None:
     created_thread, created = await started(client, CALL_WEATHER)

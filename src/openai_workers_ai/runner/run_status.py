@@ -34,7 +34,9 @@ from . import liveness
 log = logging.getLogger(__name__)
 
 RUN_TTL = 600
-"""Seconds a run may stay queued or in progress, or wait for tool outputs, before it expires (OpenAI: 10 minutes)."""
+"""Seconds a run may stay queued or in progress, or wait for tool outputs, before it expires (OpenAI: 10 minutes),
+counted from its creation: OpenAI's ``expires_at`` stays the same through ``requires_action`` and the tool outputs
+(openai/openai-dotnet tests/SessionRecords/AssistantsTests/FunctionToolsWork.json, StreamingToolCall().json)."""
 SWEEP_BATCH = 100
 """Overdue runs expired per scheduled cleanup."""
 
@@ -222,7 +224,6 @@ async def submit_tool_outputs(ctx: AppContext, run: Run, outputs: list[dict[str,
     now = ctx.now()
     if not await runs.transition(ctx.backends.db, run.id, ("requires_action",), "queued", now, {
         "required_action": None, "tool_outputs": [{"tool_call_id": c, "output": o} for c, o in given.items()],
-        "expires_at": now + RUN_TTL,
     }, deadline="ahead"):
         current = await expire_if_overdue(ctx, run.id)
         status = current.status if current else "expired"

@@ -53,7 +53,7 @@ from ..workers_ai import pipeline
 from ..workers_ai.spec import Delta, Done, Finish, FinishReason, ToolCallPiece, Usage, gather
 from . import file_search_tool, liveness, run_context, run_status
 from .liveness import STALE_AFTER
-from .run_status import RUN_TTL, event_for
+from .run_status import event_for
 
 Event = AssistantStreamEvent
 log = logging.getLogger(__name__)
@@ -517,7 +517,7 @@ class _Generation:
         status: RunStatus
         changes: dict[str, Any]
         if self.calls:
-            status, changes = "requires_action", {"expires_at": now + RUN_TTL, "required_action": {
+            status, changes = "requires_action", {"required_action": {
                 "type": "submit_tool_outputs", "submit_tool_outputs": {"tool_calls": self._tool_calls()}}}
         elif cut:
             status, changes = "incomplete", {"incomplete_details": {"reason": "max_completion_tokens"},
