@@ -63,6 +63,25 @@ async def test_tools_and_resources_show_openais_defaults(client: httpx.AsyncClie
     assert again["tools"] == changed["tools"]
 
 
+async def test_a_function_without_parameters_shows_openais_empty_ones(client: httpx.AsyncClient) -> None:
+    """A function given without ``parameters`` shows ``{"type": "object", "properties": {}}``, its members in
+    OpenAI's order (openai/openai-dotnet tests/SessionRecords/AssistantsTests/StreamingToolCall().json: sent as
+    ``{"description", "name"}``, shown ``{"name", "description", "parameters", "strict": false}``), on the
+    assistant and on its runs."""
+    bare = {"type": "function", "function": {"description": "Gets the user's current weather",
+                                             "name": "get_current_weather"}}
+    shown = {"type": "function", "function": {"name": "get_current_weather",
+                                              "description": "Gets the user's current weather",
+                                              "parameters": {"type": "object", "properties": {}}, "strict": False}}
+    created = await assistant(client, tools=[bare])
+    assert created["tools"] == [shown] and list(created["tools"][0]["function"]) == list(shown["function"])
+    started = await run(client, (await thread(client, "echo: hi"))["id"], created["id"])
+    assert started["tools"] == [shown]
+    # what it shows is accepted back as it is
+    again = await ok(client.post(f"/v1/assistants/{created['id']}", json={"tools": created["tools"]}))
+    assert again["tools"] == [shown]
+
+
 async def test_defaults_and_the_model_named_as_the_client_named_it(client: httpx.AsyncClient) -> None:
     created = await ok(client.post("/v1/assistants", json={"model": "gpt-4o-mini"}), "AssistantObject")
     assert created["model"] == "gpt-4o-mini"

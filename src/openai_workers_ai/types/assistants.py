@@ -153,15 +153,27 @@ def shown_tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """An assistant's or a run's tools as OpenAI shows them, its defaults filled in: a function's
     ``strict: false``, the file_search tool's ``ranking_options`` (``ranker: default_2024_08_21``,
     ``score_threshold: 0.0``) — as the official client prints OpenAI's assistants and runs made with
-    ``{"type": "file_search"}`` and functions without ``strict``. ``max_num_results`` only when given
+    ``{"type": "file_search"}`` and functions without ``strict``; a function's ``parameters``
+    (:data:`NO_PARAMETERS` when it has none). ``max_num_results`` only when given
     (OpenAI's show ``max_num_results=None``). Only the shown form: the stored tools stay as given."""
     return [_shown_tool(t) for t in tools]
+
+
+NO_PARAMETERS = {"type": "object", "properties": {}}
+"""The ``parameters`` OpenAI shows for a function given none (openai/openai-dotnet
+tests/SessionRecords/AssistantsTests/StreamingToolCall().json: ``{"description", "name"}`` is shown with
+``"parameters": {"type": "object", "properties": {}}, "strict": false``)."""
 
 
 def _shown_tool(tool: dict[str, Any]) -> dict[str, Any]:
     if tool.get("type") == "function":
         function = tool.get("function") or {}
-        return tool if function.get("strict") is not None else {**tool, "function": {**function, "strict": False}}
+        if function.get("strict") is not None and "parameters" in function:
+            return tool
+        shown = {name: function[name] for name in ("name", "description") if name in function}
+        shown["parameters"] = function.get("parameters", NO_PARAMETERS)
+        shown["strict"] = function.get("strict") or False
+        return {**tool, "function": shown}
     if tool.get("type") == "file_search":
         options = dict(tool.get("file_search") or {})
         ranking = options.get("ranking_options") or {}
