@@ -34,11 +34,12 @@ async def test_create_shows_every_field_as_openai_does(client: httpx.AsyncClient
     assert await ok(client.get(f"/v1/assistants/{created['id']}"), "AssistantObject") == created
 
 
-SEARCH_SHOWN = {"type": "file_search",
-                "file_search": {"ranking_options": {"ranker": "default_2024_08_21", "score_threshold": 0.0}}}
+SEARCH_SHOWN = {"type": "file_search", "file_search": {
+    "ranking_options": {"ranker": "default_2024_08_21", "score_threshold": 0.0, "hybrid_search": None}}}
 """``{"type": "file_search"}`` as OpenAI shows it on an assistant and its runs (the official client's print
 of one: ``FileSearch(max_num_results=None, ranking_options=FileSearchRankingOptions(score_threshold=0.0,
-ranker='default_2024_08_21'))``)."""
+ranker='default_2024_08_21'))``), with ``hybrid_search: null`` as OpenAI's answers show it (openai/openai-dotnet
+tests/SessionRecords/AssistantsTests/BasicAssistantOperationsWork.json, FileSearchWorks.json)."""
 
 
 async def test_tools_and_resources_show_openais_defaults(client: httpx.AsyncClient) -> None:
@@ -56,7 +57,8 @@ async def test_tools_and_resources_show_openais_defaults(client: httpx.AsyncClie
              "file_search": {"max_num_results": 5, "ranking_options": {"ranker": "auto", "score_threshold": 0.4}}}
     changed = await ok(client.post(f"/v1/assistants/{created['id']}", json={"tools": [given]}), "AssistantObject")
     assert changed["tools"] == [{"type": "file_search", "file_search": {
-        "max_num_results": 5, "ranking_options": {"ranker": "default_2024_08_21", "score_threshold": 0.4}}}]
+        "max_num_results": 5, "ranking_options": {"ranker": "default_2024_08_21", "score_threshold": 0.4,
+                                                   "hybrid_search": None}}}]
     # what it shows is accepted back as it is
     again = await ok(client.post(f"/v1/assistants/{created['id']}", json={"tools": changed["tools"]}),
                      "AssistantObject")

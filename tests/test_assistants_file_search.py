@@ -30,8 +30,8 @@ CONTENT = "step_details.tool_calls[*].file_search.results[*].content"
 QUESTION = "How do I reset my password?"
 ANSWER = "To reset a forgotten password, open Settings, choose Security and press Reset password."
 SEARCH = {"type": "file_search"}
-SEARCH_SHOWN = {"type": "file_search",
-                "file_search": {"ranking_options": {"ranker": "default_2024_08_21", "score_threshold": 0.0}}}
+SEARCH_SHOWN = {"type": "file_search", "file_search": {
+    "ranking_options": {"ranker": "default_2024_08_21", "score_threshold": 0.0, "hybrid_search": None}}}
 
 
 @pytest.fixture

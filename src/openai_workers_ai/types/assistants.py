@@ -153,7 +153,9 @@ def shown_tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """An assistant's or a run's tools as OpenAI shows them, its defaults filled in: a function's
     ``strict: false``, the file_search tool's ``ranking_options`` (``ranker: default_2024_08_21``,
     ``score_threshold: 0.0``) — as the official client prints OpenAI's assistants and runs made with
-    ``{"type": "file_search"}`` and functions without ``strict``; a function's ``parameters``
+    ``{"type": "file_search"}`` and functions without ``strict``; ``hybrid_search: null`` in the ranking options
+    (openai/openai-dotnet tests/SessionRecords/AssistantsTests/BasicAssistantOperationsWork.json,
+    FileSearchWorks.json: every file_search tool of an assistant or a run, 2025-10); a function's ``parameters``
     (:data:`NO_PARAMETERS` when it has none). ``max_num_results`` only when given
     (OpenAI's show ``max_num_results=None``). Only the shown form: the stored tools stay as given."""
     return [_shown_tool(t) for t in tools]
@@ -180,7 +182,7 @@ def _shown_tool(tool: dict[str, Any]) -> dict[str, Any]:
         ranker = ranking.get("ranker")
         options["ranking_options"] = {
             "ranker": FILE_SEARCH_RANKER if ranker in (None, "auto") else ranker,
-            "score_threshold": ranking.get("score_threshold", 0.0)}
+            "score_threshold": ranking.get("score_threshold", 0.0), "hybrid_search": None}
         return {**tool, "file_search": options}
     return tool
 
