@@ -23,7 +23,7 @@ from .assistants import CALL_WEATHER, LLAMA, WEATHER, assistant, error_of, event
 from .assistants import thread as new_thread
 from .conftest import KEY, OTHER_KEY, START, Clock
 from .openapi import assert_matches
-from .test_file_search import CORPUS, corpus_store
+from .test_file_search import ATTRIBUTES, CORPUS, corpus_store
 from .vector_stores_util import drain, store_reads, store_with, upload
 
 CONTENT = "step_details.tool_calls[*].file_search.results[*].content"
@@ -73,11 +73,15 @@ async def test_a_run_searches_then_answers_citing_the_file(client: httpx.AsyncCl
     results = call["file_search"]["results"]
     assert results[0]["file_id"] == ids["passwords.md"] and results[0]["file_name"] == "passwords.md"
     assert all("content" not in r for r in results) and len(results) == 4
+    # each result's members as OpenAI's (FileSearchWorks.json): the file's attributes before the content
+    assert [list(r) for r in results] == [["file_id", "file_name", "score", "attributes"]] * 4
+    assert results[0]["attributes"] == ATTRIBUTES["passwords.md"]  # the file's in its store
     assert reply["type"] == "message_creation"
     assert search["usage"]["completion_tokens"] > 0 and reply["usage"]["completion_tokens"] > 0
     assert done["usage"]["completion_tokens"] == search["usage"]["completion_tokens"] + reply["usage"]["completion_tokens"]
     with_content = (await steps_of(client, done, include=True))[0]["step_details"]["tool_calls"][0]["file_search"]
     assert with_content["results"][0]["content"] == [{"type": "text", "text": CORPUS["passwords.md"]}]
+    assert list(with_content["results"][0]) == ["file_id", "file_name", "score", "attributes", "content"]
     step = await ok(client.get(f"/v1/threads/{done['thread_id']}/runs/{done['id']}/steps/{search['id']}",
                                params={"include[]": CONTENT}), "RunStepObject")
     assert step["step_details"]["tool_calls"][0]["file_search"] == with_content

@@ -113,7 +113,7 @@ def test_results_are_shown_only_when_included() -> None:
     details = {"type": "tool_calls", "tool_calls": [tool.step_call("call_1", None, [PASSWORDS])]}
     hidden = tool.step_shown(details, [])
     assert hidden["tool_calls"][0]["file_search"]["results"] == [
-        {"file_id": "file-a", "file_name": "passwords.md", "score": 0.0}]
+        {"file_id": "file-a", "file_name": "passwords.md", "score": 0.0, "attributes": {}}]
     assert hidden["tool_calls"][0]["file_search"]["ranking_options"] == {"ranker": "default_2024_08_21",
                                                                          "score_threshold": 0.0}
     assert tool.step_shown(details, [tool.RESULT_CONTENT]) is details

@@ -108,7 +108,10 @@ RESULT_CONTENT = "step_details.tool_calls[*].file_search.results[*].content"
 
 
 def step_call(call_id: str, ranking_options: dict[str, Any] | None, sources: Sequence[Source] | None) -> dict[str, Any]:
-    """A run step's ``file_search`` tool call (``sources`` None: still searching)."""
+    """A run step's ``file_search`` tool call (``sources`` None: still searching); each result with its file's
+    ``attributes`` before its ``content``, as OpenAI's (openai/openai-dotnet
+    tests/SessionRecords/AssistantsTests/FileSearchWorks.json: ``file_id``, ``file_name``, ``score``, ``attributes``,
+    ``content``)."""
     options = dict(ranking_options or {})
     if options.get("ranker") in (None, "auto"):
         options["ranker"] = RANKER
@@ -116,7 +119,7 @@ def step_call(call_id: str, ranking_options: dict[str, Any] | None, sources: Seq
     details: dict[str, Any] = {}
     if sources is not None:
         details = {"ranking_options": options, "results": [
-            {"file_id": s.file_id, "file_name": s.filename, "score": s.score,
+            {"file_id": s.file_id, "file_name": s.filename, "score": s.score, "attributes": s.attributes,
              "content": [{"type": "text", "text": s.text}]} for s in sources]}
     return {"id": call_id, "type": "file_search", "file_search": details}
 
