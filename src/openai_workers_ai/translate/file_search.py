@@ -108,7 +108,9 @@ RESULT_CONTENT = "step_details.tool_calls[*].file_search.results[*].content"
 
 
 def step_call(call_id: str, ranking_options: dict[str, Any] | None, sources: Sequence[Source] | None) -> dict[str, Any]:
-    """A run step's ``file_search`` tool call (``sources`` None: still searching); each result with its file's
+    """A run step's ``file_search`` tool call (``sources`` None: still searching, ``results: []``, as OpenAI's
+    ``thread.run.step.delta`` naming the call: openai/openai-dotnet
+    tests/SessionRecords/AssistantsTests/FileSearchStreamingWorks.json); each result with its file's
     ``attributes`` before its ``content``, as OpenAI's (openai/openai-dotnet
     tests/SessionRecords/AssistantsTests/FileSearchWorks.json: ``file_id``, ``file_name``, ``score``, ``attributes``,
     ``content``)."""
@@ -116,12 +118,9 @@ def step_call(call_id: str, ranking_options: dict[str, Any] | None, sources: Seq
     if options.get("ranker") in (None, "auto"):
         options["ranker"] = RANKER
     options.setdefault("score_threshold", 0.0)
-    details: dict[str, Any] = {}
-    if sources is not None:
-        details = {"ranking_options": options, "results": [
-            {"file_id": s.file_id, "file_name": s.filename, "score": s.score, "attributes": s.attributes,
-             "content": [{"type": "text", "text": s.text}]} for s in sources]}
-    return {"id": call_id, "type": "file_search", "file_search": details}
+    results = [{"file_id": s.file_id, "file_name": s.filename, "score": s.score, "attributes": s.attributes,
+                "content": [{"type": "text", "text": s.text}]} for s in sources or ()]
+    return {"id": call_id, "type": "file_search", "file_search": {"ranking_options": options, "results": results}}
 
 
 def step_shown(step_details: dict[str, Any], include: Sequence[str] | None) -> dict[str, Any]:
