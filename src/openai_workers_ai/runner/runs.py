@@ -446,7 +446,10 @@ class _Generation:
         })
         events = []
         if annotations:
-            delta: dict[str, Any] = {"annotations": [{"index": i, **a} for i, a in enumerate(annotations)]}
+            # each as OpenAI streams one: its index, and ``quote: ""`` in its file_citation (openai/openai-dotnet
+            # tests/SessionRecords/AssistantsTests/FileSearchStreamingWorks.json)
+            delta: dict[str, Any] = {"annotations": [
+                {"index": i, **a, "file_citation": {**a["file_citation"], "quote": ""}} for i, a in enumerate(annotations)]}
             if text != streamed:
                 delta["value"] = text[len(streamed):]
             events.append(Event("thread.message.delta", {"id": message.id, "object": "thread.message.delta",
