@@ -141,6 +141,38 @@ async def test_runs_steps_and_messages_list_their_members_in_openais_order(clien
         RUN_MEMBERS, RUN_MEMBERS]
 
 
+async def test_usage_shows_openais_details(client: httpx.AsyncClient, jobs: InProcessJobs, ctx: AppContext,
+                                           db: SQLiteD1) -> None:
+    """A run's and a step's usage as OpenAI's: the counts, then ``prompt_token_details.cached_tokens`` (so spelled)
+    and ``completion_tokens_details.reasoning_tokens`` (openai/openai-dotnet tests/SessionRecords/AssistantsTests/
+    BasicRunOperationsWork.json, StreamingRunWorks.json, BasicRunStepFunctionalityWorks.json); a reasoning
+    model's reasoning counted, on its step and summed on its run."""
+    members = ["prompt_tokens", "completion_tokens", "total_tokens", "prompt_token_details", "completion_tokens_details"]
+    asst = await assistant(client)
+    created_thread = await thread(client, "echo: Hello there")
+    pairs = events(await client.post(f"/v1/threads/{created_thread['id']}/runs",
+                                     json={"assistant_id": asst["id"], "stream": True}))
+    step, final = pairs[-2][1], pairs[-1][1]
+    for usage in (step["usage"], final["usage"]):
+        assert list(usage) == members
+        assert usage["prompt_token_details"] == {"cached_tokens": 0}
+        assert usage["completion_tokens_details"] == {"reasoning_tokens": 0}
+    stored = await ok(client.get(f"/v1/threads/{created_thread['id']}/runs/{final['id']}"))
+    assert stored["usage"] == final["usage"]
+    reasoning = await assistant(client, model="@cf/openai/gpt-oss-20b", tools=[], instructions=None)
+    done = await finished(client, jobs, ctx, await run(client, (await thread(client, "Why is the sky blue?"))["id"],
+                                                       reasoning["id"]))
+    assert done["status"] == "completed", done
+    assert 0 < done["usage"]["completion_tokens_details"]["reasoning_tokens"] <= done["usage"]["completion_tokens"]
+    steps = await listed(client, f"/v1/threads/{done['thread_id']}/runs/{done['id']}/steps", "ListRunStepsResponse")
+    assert steps[0]["usage"] == done["usage"]
+    # a run and its steps stored before migrations/0021 (no details) show 0s
+    for table in ("runs", "run_steps"):
+        db.conn.execute(f"UPDATE {table} SET cached_tokens = NULL, reasoning_tokens = NULL")
+    before = await ok(client.get(f"/v1/threads/{done['thread_id']}/runs/{done['id']}"), "RunObject")
+    assert before["usage"] == {**done["usage"], "completion_tokens_details": {"reasoning_tokens": 0}}
+
+
 async def test_create_thread_and_run(client: httpx.AsyncClient, jobs: InProcessJobs, ctx: AppContext) -> None:
     asst = await assistant(client)
     body = {"assistant_id": asst["id"], "thread": {"messages": [{"role": "user", "content": "echo: new thread"}],

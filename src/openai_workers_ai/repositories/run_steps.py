@@ -9,15 +9,14 @@ from typing import Any
 
 from ..pagination import Page
 from ..ports import Database, Statement
-from ..types.common import CompletionUsage
-from ..types.runs import RunStep, StepStatus
+from ..types.runs import RunStep, StepStatus, run_usage
 from .columns import from_json, to_json
 from .pages import page_of
 from .runs import running_guard
 
 _FIELDS = ("id", "run_id", "thread_id", "assistant_id", "created_at", "type", "status", "step_details", "last_error",
            "expired_at", "cancelled_at", "failed_at", "completed_at")
-_COLUMNS = ", ".join((*_FIELDS, "prompt_tokens", "completion_tokens"))
+_COLUMNS = ", ".join((*_FIELDS, "prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens"))
 _JSON = frozenset({"step_details", "last_error"})
 _ENDED_AT = {"cancelled": "cancelled_at", "failed": "failed_at", "completed": "completed_at", "expired": "expired_at"}
 
@@ -25,9 +24,8 @@ _ENDED_AT = {"cancelled": "cancelled_at", "failed": "failed_at", "completed": "c
 def _step(row: dict[str, Any]) -> RunStep:
     values = {k: from_json(row[k]) if k in _JSON else row[k] for k in _FIELDS}
     if row["prompt_tokens"] is not None:
-        prompt, completion = row["prompt_tokens"], row["completion_tokens"] or 0
-        values["usage"] = CompletionUsage(prompt_tokens=prompt, completion_tokens=completion,
-                                          total_tokens=prompt + completion)
+        values["usage"] = run_usage(row["prompt_tokens"], row["completion_tokens"] or 0, row["cached_tokens"] or 0,
+                                    row["reasoning_tokens"] or 0)
     return RunStep(**values)
 
 
@@ -48,11 +46,14 @@ def finish_statement(db: Database, step: RunStep, running: bool = True, claim: s
     guard, params = running_guard(step.run_id, claim) if running else ("", [])
     ended_at = _ENDED_AT.get(step.status)
     return db.prepare(
-        "UPDATE run_steps SET status = ?, step_details = ?, last_error = ?, prompt_tokens = ?, completion_tokens = ?"
-        f"{f', {ended_at} = ?' if ended_at else ''} WHERE id = ? AND status = 'in_progress'{guard}"
+        "UPDATE run_steps SET status = ?, step_details = ?, last_error = ?, prompt_tokens = ?, completion_tokens = ?,"
+        f" cached_tokens = ?, reasoning_tokens = ?{f', {ended_at} = ?' if ended_at else ''}"
+        f" WHERE id = ? AND status = 'in_progress'{guard}"
     ).bind(
         step.status, to_json(step.step_details), to_json(step.last_error and step.last_error.model_dump()),
         usage and usage.prompt_tokens, usage and usage.completion_tokens,
+        usage and usage.prompt_tokens_details and usage.prompt_tokens_details.cached_tokens,
+        usage and usage.completion_tokens_details and usage.completion_tokens_details.reasoning_tokens,
         *([getattr(step, ended_at)] if ended_at else []), step.id, *params,
     )
 

@@ -21,8 +21,7 @@ from typing import Any, Literal
 
 from ..pagination import Page
 from ..ports import Database, Statement
-from ..types.common import CompletionUsage
-from ..types.runs import ACTIVE, Run, RunStatus
+from ..types.runs import ACTIVE, Run, RunStatus, run_usage
 from .columns import any_of, claimed, from_json, to_json, update_where
 from .pages import page_of
 
@@ -31,7 +30,8 @@ _FIELDS = ("id", "thread_id", "assistant_id", "created_at", "status", "model", "
            "tool_choice", "parallel_tool_calls", "response_format", "reasoning_effort", "required_action",
            "last_error", "incomplete_details", "started_at", "expires_at", "cancelled_at", "failed_at",
            "completed_at")
-_COLUMNS = ", ".join((*_FIELDS, "owner", "tool_outputs", "prompt_tokens", "completion_tokens", "claim", "updated_at"))
+_COLUMNS = ", ".join((*_FIELDS, "owner", "tool_outputs", "prompt_tokens", "completion_tokens", "cached_tokens",
+                      "reasoning_tokens", "claim", "updated_at"))
 _JSON = frozenset({"tools", "metadata", "truncation_strategy", "tool_choice", "response_format", "required_action",
                    "last_error", "incomplete_details"})
 _ACTIVE = any_of("status", ACTIVE)
@@ -55,9 +55,8 @@ def _stored(row: dict[str, Any]) -> StoredRun:
     values = {k: from_json(row[k]) if k in _JSON else row[k] for k in _FIELDS}
     values["parallel_tool_calls"] = bool(values["parallel_tool_calls"])
     if row["prompt_tokens"] is not None:
-        prompt, completion = row["prompt_tokens"], row["completion_tokens"] or 0
-        values["usage"] = CompletionUsage(prompt_tokens=prompt, completion_tokens=completion,
-                                          total_tokens=prompt + completion)
+        values["usage"] = run_usage(row["prompt_tokens"], row["completion_tokens"] or 0, row["cached_tokens"] or 0,
+                                    row["reasoning_tokens"] or 0)
     return StoredRun(Run(**values), row["owner"], from_json(row["tool_outputs"]), row.get("claim"),
                      row.get("updated_at"))
 

@@ -47,7 +47,7 @@ from ..translate import file_search
 from ..translate import runs as translate
 from ..translate.citations import Source, message_annotations
 from ..types.common import CompletionUsage
-from ..types.runs import AssistantStreamEvent, LastError, Run, RunStatus, RunStep, StepError
+from ..types.runs import AssistantStreamEvent, LastError, Run, RunStatus, RunStep, StepError, run_usage
 from ..types.threads import Message, text_part
 from ..workers_ai import pipeline
 from ..workers_ai.spec import Delta, Done, Finish, FinishReason, ToolCallPiece, Usage, gather
@@ -63,7 +63,7 @@ CHECK_EVERY = 1.0
 
 
 JOB_KIND = "runs.execute"
-NO_USAGE = CompletionUsage(prompt_tokens=0, completion_tokens=0, total_tokens=0)
+NO_USAGE = run_usage(0, 0)
 
 
 async def _claim(ctx: AppContext, stored: runs.StoredRun) -> str | None:
@@ -464,29 +464,33 @@ class _Generation:
                 for _, p in sorted(self.calls.items())]
 
     def _run_usage(self) -> dict[str, int]:
-        before = self.run.usage or CompletionUsage(prompt_tokens=0, completion_tokens=0, total_tokens=0)
+        """The run's counts (its columns) with the generation's added."""
+        before = self.run.usage
         now = self.usage or Usage(0, 0)
-        return {"prompt_tokens": before.prompt_tokens + now.prompt_tokens,
-                "completion_tokens": before.completion_tokens + now.completion_tokens}
+        cached = before.prompt_tokens_details.cached_tokens if before and before.prompt_tokens_details else 0
+        details = before.completion_tokens_details if before else None
+        return {"prompt_tokens": (before.prompt_tokens if before else 0) + now.prompt_tokens,
+                "completion_tokens": (before.completion_tokens if before else 0) + now.completion_tokens,
+                "cached_tokens": cached + now.cached_tokens,
+                "reasoning_tokens": (details.reasoning_tokens if details else 0) + now.reasoning_tokens}
 
     @staticmethod
     def _usage_object(usage: dict[str, int]) -> CompletionUsage:
         """:meth:`_run_usage` (the columns' counts) as the run's ``usage``."""
-        return CompletionUsage(prompt_tokens=usage["prompt_tokens"], completion_tokens=usage["completion_tokens"],
-                               total_tokens=usage["prompt_tokens"] + usage["completion_tokens"])
+        return run_usage(usage["prompt_tokens"], usage["completion_tokens"], usage["cached_tokens"],
+                         usage["reasoning_tokens"])
 
     def _generation_usage(self) -> CompletionUsage:
         if self.usage is None:
             return NO_USAGE
-        return CompletionUsage(prompt_tokens=self.usage.prompt_tokens, completion_tokens=self.usage.completion_tokens,
-                               total_tokens=self.usage.total_tokens)
+        return run_usage(self.usage.prompt_tokens, self.usage.completion_tokens, self.usage.cached_tokens,
+                         self.usage.reasoning_tokens)
 
     def _step_usage(self, step: RunStep) -> CompletionUsage | None:
         # The generation's usage goes to its first step (a reply and tool calls of one answer share it).
         if self.usage is None or step is not self.steps[0]:
-            return CompletionUsage(prompt_tokens=0, completion_tokens=0, total_tokens=0)
-        return CompletionUsage(prompt_tokens=self.usage.prompt_tokens, completion_tokens=self.usage.completion_tokens,
-                               total_tokens=self.usage.total_tokens)
+            return NO_USAGE
+        return self._generation_usage()
 
     async def _finish(self, finish: FinishReason) -> AsyncGenerator[Event, None]:
         """Write the reply and the steps whole, then end the run by what the model did."""

@@ -19,7 +19,7 @@ from .assistants import (
     ToolResources,
     TopP,
 )
-from .common import CompletionUsage, Lenient, Metadata, Request
+from .common import CompletionTokensDetails, CompletionUsage, Lenient, Metadata, PromptTokensDetails, Request
 from .threads import MAX_THREAD_MESSAGES, CreateMessageRequest, CreateThreadRequest
 
 
@@ -87,6 +87,27 @@ class SubmitToolOutputsRunRequest(Request):
 
 # ---- responses ------------------------------------------------------------
 
+def run_usage(prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0, reasoning_tokens: int = 0
+              ) -> CompletionUsage:
+    """A run's or a step's ``usage``: its counts, and of them those served from the prompt cache and those spent
+    reasoning (shown by :func:`run_usage_json`)."""
+    return CompletionUsage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
+                           total_tokens=prompt_tokens + completion_tokens,
+                           prompt_tokens_details=PromptTokensDetails(cached_tokens=cached_tokens),
+                           completion_tokens_details=CompletionTokensDetails(reasoning_tokens=reasoning_tokens))
+
+
+def run_usage_json(usage: CompletionUsage) -> dict[str, Any]:
+    """A run's or a step's ``usage`` as OpenAI shows it: the counts, then ``prompt_token_details`` (so spelled)
+    and ``completion_tokens_details`` (openai/openai-dotnet tests/SessionRecords/AssistantsTests/
+    BasicRunOperationsWork.json, StreamingRunWorks.json, BasicRunStepFunctionalityWorks.json)."""
+    prompt, completion = usage.prompt_tokens_details, usage.completion_tokens_details
+    return {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
+            "total_tokens": usage.total_tokens,
+            "prompt_token_details": {"cached_tokens": prompt.cached_tokens if prompt else 0},
+            "completion_tokens_details": {"reasoning_tokens": completion.reasoning_tokens if completion else 0}}
+
+
 RunStatus = Literal[
     "queued", "in_progress", "requires_action", "cancelling", "cancelled", "failed", "completed", "incomplete",
     "expired",
@@ -152,9 +173,9 @@ class Run(ShownSettings):
 
     @field_serializer("usage", mode="wrap")
     def _shown_usage(self, usage: CompletionUsage | None, handler: SerializerFunctionWrapHandler) -> Any:
-        """``usage`` as the client sees it: null until the run ends (:data:`UNENDED`); the executor
-        keeps counting on the attribute, and the row keeps the counts."""
-        return None if self.status in UNENDED else handler(usage)
+        """``usage`` as the client sees it (:func:`run_usage_json`): null until the run ends (:data:`UNENDED`);
+        the executor keeps counting on the attribute, and the row keeps the counts."""
+        return None if self.status in UNENDED or usage is None else run_usage_json(usage)
 
 
 StepStatus = Literal["in_progress", "cancelled", "failed", "completed", "expired"]
@@ -194,8 +215,8 @@ class RunStep(BaseModel):
     def _shown_usage(self, usage: CompletionUsage | None, handler: SerializerFunctionWrapHandler) -> Any:
         """``usage`` as the client sees it: null while the step is ``in_progress`` (OpenAI's
         RunStepCompletionUsage), so a tool-calls step waiting for outputs shows its generation's usage
-        only once it completes."""
-        return None if self.status == "in_progress" else handler(usage)
+        only once it completes; shown as a run's is (:func:`run_usage_json`)."""
+        return None if self.status == "in_progress" or usage is None else run_usage_json(usage)
 
 
 @dataclass(frozen=True, slots=True)
