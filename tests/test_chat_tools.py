@@ -99,6 +99,17 @@ async def test_tool_call_whole(client: httpx.AsyncClient, model: str) -> None:
     assert json.loads(call["function"]["arguments"]) == ARGS
 
 
+async def test_a_calls_message_has_openais_member_order(client: httpx.AsyncClient) -> None:
+    """The call comes before ``refusal``: ``role, content, tool_calls, refusal, annotations``, as OpenAI's
+    answers order them (openai/openai-dotnet, tests/SessionRecords/ChatToolTests/ParallelToolCalls.json,
+    ConstraintsWork.json, NoParameterToolWorks.json); a text answer has no call: ``role, content, refusal,
+    annotations`` (HelloWorldChat.json)."""
+    called = (await ok(client, SCOUT))["choices"][0]["message"]
+    assert list(called) == ["role", "content", "tool_calls", "refusal", "annotations"]
+    said = (await ok(client, SCOUT, "echo: hi"))["choices"][0]["message"]
+    assert list(said) == ["role", "content", "refusal", "annotations"]
+
+
 @pytest.mark.parametrize("model", TOOL_MODELS)
 async def test_tool_call_streamed(client: httpx.AsyncClient, model: str) -> None:
     chunks = await chunks_of(client, model, stream_options={"include_usage": True})

@@ -43,14 +43,19 @@ def function_call(piece: ToolCallPiece) -> dict[str, str]:
 
 def message(choice: Choice, functions: bool = False) -> dict[str, Any]:
     """The assistant ``message`` of a chat completion choice; with ``functions`` (the request sent the
-    deprecated ``functions``), its one call as ``function_call`` rather than ``tool_calls``."""
+    deprecated ``functions``), its one call as ``function_call`` rather than ``tool_calls``. Its members in
+    OpenAI's order: ``role``, ``content``, the call (``tool_calls`` or ``function_call``), ``refusal``,
+    ``annotations`` (openai/openai-dotnet, tests/SessionRecords/ChatToolTests/ParallelToolCalls.json,
+    FunctionsWork.json)."""
     calls = tool_calls(choice.tool_calls)
-    out: dict[str, Any] = {"role": "assistant", "content": choice.text if (choice.text or not calls) else None,
-                           "refusal": None}
-    if calls and functions:
-        out["function_call"] = function_call(choice.tool_calls[0])
-    elif calls:
-        out["tool_calls"] = calls
+    out: dict[str, Any]
+    if not calls:
+        out = {"role": "assistant", "content": choice.text, "refusal": None}
+    elif functions:
+        out = {"role": "assistant", "content": choice.text or None,
+               "function_call": function_call(choice.tool_calls[0]), "refusal": None}
+    else:
+        out = {"role": "assistant", "content": choice.text or None, "tool_calls": calls, "refusal": None}
     if choice.reasoning:
         out["reasoning_content"] = choice.reasoning
     out["annotations"] = []

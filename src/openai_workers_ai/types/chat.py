@@ -217,10 +217,10 @@ class ChatCompletionMessage(_OmitsNone):
 
     role: Literal["assistant"] = "assistant"
     content: str | None
-    refusal: str | None = None
     function_call: FunctionCall | None = None
     """Deprecated: the call, when the request sent ``functions`` (then never ``tool_calls``)."""
     tool_calls: list[ToolCall] | None = None
+    refusal: str | None = None
     reasoning_content: str | None = None
     annotations: list[Any] = []
 
