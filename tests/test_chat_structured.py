@@ -204,6 +204,22 @@ async def test_strict_tool_parameters(client: httpx.AsyncClient) -> None:
     assert error["message"].startswith("Invalid schema for function 'f'")
 
 
+
+async def test_a_strict_tool_without_parameters_is_openais_400(client: httpx.AsyncClient) -> None:
+    """A strict tool must give its parameters: without them OpenAI reads an object schema with no
+    ``additionalProperties: false`` and refuses it (openai/openai-dotnet, tests/SessionRecords/ChatToolTests/
+    StructuredOutputs(WithoutSchema,Strict,FailureExpected).json); not strict, it is taken."""
+    tool = {"type": "function", "function": {"name": "get_favorite_color_for_day_of_week", "strict": True,
+                                             "description": "Gets the favorite color of the user on that day."}}
+    r = await client.post(URL, json=chat(GLM, tools=[tool]))
+    assert r.status_code == 400, r.text
+    assert r.json()["error"] == {
+        "message": "Invalid schema for function 'get_favorite_color_for_day_of_week': In context=(), "
+                   "'additionalProperties' is required to be supplied and to be false.",
+        "type": "invalid_request_error", "param": "tools[0].function.parameters", "code": "invalid_function_parameters"}
+    lenient = {"type": "function", "function": {k: v for k, v in tool["function"].items() if k != "strict"}}
+    assert (await client.post(URL, json=chat(GLM, tools=[lenient]))).status_code == 200
+
 # ---- json_object with the schema in the prompt --------------------------------------------------------
 # Programs that ask for json_object put the schema they want in the conversation; the simulator's answer
 # fits it, as a model's would. The prompts below are copied in shape from what the libraries send.

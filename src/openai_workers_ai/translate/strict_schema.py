@@ -61,9 +61,11 @@ def check_response_format(name: str, schema: Any) -> None:
 
 
 def check_tool(position: int, name: str, schema: Any) -> None:
-    """400 (``invalid_function_parameters``) unless a strict tool's parameters follow OpenAI's rules."""
-    found = problem(schema if schema is not None else {"type": "object", "properties": {},
-                                                       "additionalProperties": False})
+    """400 (``invalid_function_parameters``) unless a strict tool's parameters follow OpenAI's rules. A tool
+    without ``parameters`` has an object schema with no ``additionalProperties: false``, which OpenAI refuses
+    ("In context=(), 'additionalProperties' is required to be supplied and to be false.", openai/openai-dotnet,
+    tests/SessionRecords/ChatToolTests/StructuredOutputs(WithoutSchema,Strict,FailureExpected).json)."""
+    found = problem(schema if schema is not None else {"type": "object", "properties": {}})
     if found:
         raise InvalidRequest(f"Invalid schema for function '{name}': {found}",
                              param=f"tools[{position}].function.parameters", code="invalid_function_parameters")
