@@ -86,6 +86,25 @@ async def test_gpt_image_defaults_to_b64_json(client: httpx.AsyncClient) -> None
     # As OpenAI's for GPT image models (the client's `usage`): the prompt's estimate, no image or output tokens.
     assert body["usage"] == {"input_tokens": 1, "input_tokens_details": {"text_tokens": 1, "image_tokens": 0},
                              "output_tokens": 0, "total_tokens": 1}
+    # in OpenAI's order (openai/openai-dotnet, tests/SessionRecords/ImagesTests/GptImage1Works.json,
+    # GenerationOfMultipleImagesWithBytesResponseWorks.json)
+    assert list(body["usage"]) == ["input_tokens", "input_tokens_details", "output_tokens", "total_tokens"]
+    assert list(body["usage"]["input_tokens_details"]) == ["image_tokens", "text_tokens"]
+
+
+@pytest.mark.parametrize(("response_format", "members"), [("url", ["revised_prompt", "url"]),
+                                                          ("b64_json", ["b64_json", "revised_prompt"])])
+async def test_dall_e_3_revised_prompt_where_openai_puts_it(client: httpx.AsyncClient, response_format: str,
+                                                            members: list[str]) -> None:
+    """dall-e-3's image: ``revised_prompt`` before its ``url`` (openai/openai-dotnet,
+    tests/SessionRecords/ImagesTests/BasicGenerationWorks.json), after its ``b64_json``
+    (GenerationWithBytesResponseWorks.json)."""
+    r = await client.post(GEN, json={"prompt": "An isolated stop sign.", "model": "dall-e-3",
+                                     "response_format": response_format})
+    assert r.status_code == 200, r.text
+    assert list(r.json()) == ["created", "data"]
+    [item] = r.json()["data"]
+    assert list(item) == members
 
 
 @pytest.mark.parametrize(("quality", "reported"), [(None, "medium"), ("auto", "medium"), ("standard", "medium"),

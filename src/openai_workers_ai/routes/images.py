@@ -134,15 +134,18 @@ async def _respond(
         found = images.sniff(raw)
         assert found is not None  # image_bytes checked it
         extension = found.extension
+        # dall-e-3's revised_prompt where OpenAI puts it: after b64_json, before url (openai/openai-dotnet,
+        # tests/SessionRecords/ImagesTests/GenerationWithBytesResponseWorks.json, BasicGenerationWorks.json)
         if response_format == "b64_json":
             item: dict[str, Any] = {"b64_json": base64.b64encode(raw).decode("ascii")}
+            if revised_prompt is not None:
+                item["revised_prompt"] = revised_prompt
         else:
             ttl = ctx.settings.image_url_ttl
             name = await stored.save(ctx.backends.bucket, raw, found.extension, now=created, ttl=ttl)
             await jobs.send(ctx, Job("images.expire", name), delay=ttl)
-            item = {"url": image_url(request, name)}
-        if revised_prompt is not None:
-            item["revised_prompt"] = revised_prompt
+            url = image_url(request, name)
+            item = {"url": url} if revised_prompt is None else {"revised_prompt": revised_prompt, "url": url}
         data.append(item)
     body: dict[str, Any] = {"created": created, "data": data}
     if extra is not None:  # in OpenAI's order: created, background, data, output_format, quality, size, usage
@@ -166,7 +169,7 @@ def _gpt_image_fields(
         return None
     tokens = estimate_tokens(prompt)
     out: dict[str, Any] = {"background": "opaque", "usage": {
-        "input_tokens": tokens, "input_tokens_details": {"text_tokens": tokens, "image_tokens": 0},
+        "input_tokens": tokens, "input_tokens_details": {"image_tokens": 0, "text_tokens": tokens},
         "output_tokens": 0, "total_tokens": tokens}}
     if f"{size[0]}x{size[1]}" in ("1024x1024", "1024x1536", "1536x1024"):
         out["size"] = f"{size[0]}x{size[1]}"
