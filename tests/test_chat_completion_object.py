@@ -25,8 +25,9 @@ CHOICES = [
 
 
 def modelled(completion_id: str, created: int, model: str, generated: Generated,
-             functions: bool = False) -> ChatCompletion:
+             called: str = "tool_calls") -> ChatCompletion:
     """The object built from the models."""
+    functions = called == "function_call"
     def message(c: Choice) -> ChatCompletionMessage:
         calls = [ToolCall(id=p.id if (p.id or "").startswith("call_") else f"call_{p.id}",
                           function=FunctionCall(name=p.name or "", arguments=p.arguments or "{}"))
@@ -38,7 +39,7 @@ def modelled(completion_id: str, created: int, model: str, generated: Generated,
         return ChatCompletionMessage(content=content, tool_calls=calls, reasoning_content=c.reasoning or None)
 
     def reason(c: Choice) -> Any:
-        return "function_call" if functions and c.finish_reason == "tool_calls" else c.finish_reason
+        return called if c.finish_reason == "tool_calls" else c.finish_reason
 
     u = generated.usage
     usage = CompletionUsage(prompt_tokens=u.prompt_tokens, completion_tokens=u.completion_tokens,
@@ -59,7 +60,13 @@ def test_the_object_is_what_the_models_serialize(choices: list[Choice], usage: U
 @pytest.mark.parametrize("choices", [[c] for c in CHOICES] + [CHOICES])
 def test_the_object_answering_functions_is_what_the_models_serialize(choices: list[Choice]) -> None:
     args = ("chatcmpl-x", 1700000000, "@cf/meta/llama-3.1-8b-instruct", Generated(choices, Usage(5, 2)))
-    assert json_bytes(completion(*args, True)) == modelled(*args, True).model_dump_json().encode()
+    assert json_bytes(completion(*args, "function_call")) == modelled(*args, "function_call").model_dump_json().encode()
+
+
+@pytest.mark.parametrize("choices", [[c] for c in CHOICES] + [CHOICES])
+def test_the_object_answering_a_named_choice_is_what_the_models_serialize(choices: list[Choice]) -> None:
+    args = ("chatcmpl-x", 1700000000, "@cf/meta/llama-3.1-8b-instruct", Generated(choices, Usage(5, 2)))
+    assert json_bytes(completion(*args, "stop")) == modelled(*args, "stop").model_dump_json().encode()
 
 
 def test_streamed_fragments_gather_into_whole_calls() -> None:

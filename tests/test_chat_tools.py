@@ -200,6 +200,22 @@ async def test_tool_choice_required_and_named_force_a_call(client: httpx.AsyncCl
     assert "zone" in json.loads(calls[0]["function"]["arguments"])
 
 
+@pytest.mark.parametrize("model", [CLASSIC, SCOUT, GLM, OSS])
+async def test_a_named_choice_that_called_finishes_with_stop(client: httpx.AsyncClient, model: str) -> None:
+    """A named function choice answers its call with ``finish_reason: "stop"``, as OpenAI does
+    (openai/openai-dotnet, tests/SessionRecords/ChatToolTests/ConstraintsWork.json: ``tool_choice``
+    ``{"type": "function", "function": {"name": …}}`` → the call and ``"finish_reason": "stop"``, where ``auto``
+    answers ``tool_calls``), streamed too; ``auto`` and ``required`` stay ``tool_calls``."""
+    named = {"type": "function", "function": {"name": "get_weather"}}
+    choice = (await ok(client, model, CALL, tool_choice=named))["choices"][0]
+    assert choice["finish_reason"] == "stop" and choice["message"]["tool_calls"]
+    chunks = await chunks_of(client, model, CALL, tool_choice=named)
+    assert [c["choices"][0]["finish_reason"] for c in chunks if c["choices"] and c["choices"][0]["finish_reason"]] \
+        == ["stop"] and accumulate(chunks)
+    for other in ("auto", "required"):
+        assert (await ok(client, model, CALL, tool_choice=other))["choices"][0]["finish_reason"] == "tool_calls"
+
+
 # ---- multi-turn ---------------------------------------------------------------------------
 
 

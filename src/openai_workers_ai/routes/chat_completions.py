@@ -21,7 +21,7 @@ from ..repositories import chat_completions
 from ..repositories.chat_completions import ChatCompletionRow
 from ..runner import moderation as moderating
 from ..streaming import SSE_DONE, primed, sse_response
-from ..translate.chat import chat_spec, uses_functions
+from ..translate.chat import called_as, chat_spec
 from ..translate.chat_completion import Assembly, ChunkWriter, completion, stored_completion, stored_message
 from ..types.chat import CreateChatCompletionRequest, UpdateChatCompletionRequest
 from ..types.common import check_metadata
@@ -36,7 +36,7 @@ async def create(request: Request) -> Response:
     model = ctx.catalog.resolve(body.model, task="text-generation")
     spec = chat_spec(body, model)
     moderator = moderating.moderator(ctx, body.moderation)
-    completion_id, created, functions = new_id("chatcmpl-"), ctx.now(), uses_functions(body)
+    completion_id, created, called = new_id("chatcmpl-"), ctx.now(), called_as(body)
     # A moderated completion's input is classified while the model answers.
     checked = None if moderator is None else moderating.classify_input(ctx, moderator, body)
     try:
@@ -49,7 +49,7 @@ async def create(request: Request) -> Response:
             checked.cancel()
         raise
     if not body.stream:
-        result = completion(completion_id, created, model.id, generated, functions)
+        result = completion(completion_id, created, model.id, generated, called)
         if moderator is not None and checked is not None:
             output = await moderating.classify(ctx, moderator, [moderating.output_text(c) for c in generated.choices])
             result["moderation"] = {"input": await checked, "output": output}
@@ -59,13 +59,13 @@ async def create(request: Request) -> Response:
     options = body.stream_options
     include_usage = bool(options and options.include_usage)
     obfuscate = not (options and options.include_obfuscation is False)  # OpenAI's default: included
-    writer = ChunkWriter(completion_id, created, model.id, include_usage, functions, obfuscate)
+    writer = ChunkWriter(completion_id, created, model.id, include_usage, called, obfuscate)
     assembly = Assembly(spec.n)
     moderation: dict[str, Any] = {}  # a moderated stream's, once it is done: the stored completion's too
 
     async def keep(generated: Generated) -> None:
         if body.store:
-            result = completion(completion_id, created, model.id, generated, functions)
+            result = completion(completion_id, created, model.id, generated, called)
             if moderation:
                 result["moderation"] = moderation
             await _store(ctx, request, body, result)

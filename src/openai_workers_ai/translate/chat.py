@@ -67,6 +67,16 @@ FUNCTION_PARAMS = spec.Params(tools="functions", tool_choice="function_call")
 """What the deprecated ``functions`` / ``function_call`` stand in for, so a 400 names the param sent."""
 
 
+def called_as(req: CreateChatCompletionRequest) -> str:
+    """The ``finish_reason`` of an answer that called: ``function_call`` for the deprecated ``functions``; ``stop``
+    for a named function choice, as OpenAI answers one (openai/openai-dotnet,
+    tests/SessionRecords/ChatToolTests/ConstraintsWork.json: ``tool_choice`` ``{"type": "function", …}``, the call
+    made, ``"finish_reason": "stop"``; ``auto`` there answers ``tool_calls``); else ``tool_calls``."""
+    if req.functions is not None:
+        return "function_call"
+    return "stop" if type(req.tool_choice) is NamedToolChoice else "tool_calls"
+
+
 def uses_functions(req: CreateChatCompletionRequest) -> bool:
     """Whether the request calls functions the deprecated way (``functions``, not ``tools``): its answer
     then carries ``message.function_call`` and ``finish_reason: "function_call"``."""

@@ -62,18 +62,20 @@ def message(choice: Choice, functions: bool = False) -> dict[str, Any]:
     return out
 
 
-def reason_of(reason: str, functions: bool = False) -> str:
-    """The choice's ``finish_reason``: ``function_call`` for a call answering deprecated ``functions``."""
-    return "function_call" if functions and reason == "tool_calls" else reason
+def reason_of(reason: str, called: str = "tool_calls") -> str:
+    """The choice's ``finish_reason``: for an answer that called, ``called`` (:func:`..translate.chat.called_as`)."""
+    return called if reason == "tool_calls" else reason
 
 
 def completion(completion_id: str, created: int, model: str, generated: Generated,
-               functions: bool = False) -> dict[str, Any]:
-    """The ``chat.completion``: one choice per generated answer (``functions``: see :func:`message`)."""
+               called: str = "tool_calls") -> dict[str, Any]:
+    """The ``chat.completion``: one choice per generated answer; ``called`` is the ``finish_reason`` of one that
+    called (``function_call``: the request sent the deprecated ``functions``, see :func:`message`)."""
+    functions = called == "function_call"
     return {
         "id": completion_id, "object": "chat.completion", "created": created, "model": model,
         "choices": [{"index": i, "message": message(c, functions), "logprobs": None,
-                     "finish_reason": reason_of(c.finish_reason, functions)}
+                     "finish_reason": called if c.finish_reason == "tool_calls" else c.finish_reason}
                     for i, c in enumerate(generated.choices)],
         "usage": usage_data(generated.usage), "service_tier": SERVICE_TIER, "system_fingerprint": SYSTEM_FINGERPRINT,
     }
@@ -106,14 +108,16 @@ class ChunkWriter:
     (OpenAI's chunk schema): it pads the chunk's text to a multiple of 16 characters, as OpenAI's streams do
     (a one-character delta comes with 15, a seven-character one with 9)."""
 
-    __slots__ = ("functions", "head", "include_usage", "obfuscate", "seen_calls", "_text_frame")
+    __slots__ = ("called", "functions", "head", "include_usage", "obfuscate", "seen_calls", "_text_frame")
 
     def __init__(self, completion_id: str, created: int, model: str, include_usage: bool,
-                 functions: bool = False, obfuscate: bool = False) -> None:
+                 called: str = "tool_calls", obfuscate: bool = False) -> None:
         self.head = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model,
                      "service_tier": SERVICE_TIER, "system_fingerprint": SYSTEM_FINGERPRINT}
         self.include_usage = include_usage
-        self.functions = functions
+        self.called = called
+        """The ``finish_reason`` of a choice that called (:func:`completion`)."""
+        self.functions = called == "function_call"
         """The request sent the deprecated ``functions``: a call streams as ``delta.function_call``."""
         self.obfuscate = obfuscate
         self.seen_calls: set[tuple[int, int]] = set()
@@ -194,7 +198,7 @@ class ChunkWriter:
 
     def finish(self, finish_reason: str, index: int = 0) -> bytes:
         """The choice's last chunk: an empty delta with its ``finish_reason``."""
-        return self.frame([_choice(index, {}, reason_of(finish_reason, self.functions))])
+        return self.frame([_choice(index, {}, reason_of(finish_reason, self.called))])
 
     def usage(self, usage: Usage) -> bytes:
         """The usage chunk (``stream_options.include_usage``): no choices."""
