@@ -733,6 +733,18 @@ async def test_an_assistant_message_with_empty_content_is_taken(client: httpx.As
     assert r.status_code == 200, r.text
 
 
+
+async def test_an_assistant_message_with_only_a_refusal_is_taken(client: httpx.AsyncClient,
+                                                                 simulator: Simulator) -> None:
+    """An assistant turn that refused (``refusal``, no ``content``) is taken, as OpenAI takes it when a client
+    sends its refusal back (openai/openai-dotnet, tests/SessionRecords/ChatTests/StructuredRefusalWorks.json,
+    the second request: 200); the model reads the refusal as what the assistant said."""
+    refused = {"role": "assistant", "refusal": "I'm very sorry, but I can't assist with that request."}
+    r = await client.post(URL, json={"model": LLAMA, "messages": [*user("hi"), refused, *user("echo: why?")]})
+    assert r.status_code == 200, r.text
+    sent = simulator.calls[-1][1]["messages"]
+    assert sent[1] == {"role": "assistant", "content": "I'm very sorry, but I can't assist with that request."}
+
 async def test_metadata_needs_store_as_at_openai(client: httpx.AsyncClient) -> None:
     # OpenAI's 400, quoted in tmc/langchaingo#1484 (gpt-5-nano), QwenLM/qwen-code#243 and BerriAI/litellm#23108
     for fields in ({"metadata": {"k": "v"}}, {"metadata": {"k": "v"}, "store": False}):

@@ -695,11 +695,14 @@ def _image_outside_user(body: dict[str, Any]) -> tuple[int, str] | None:
 
 
 def _silent_assistant(body: dict[str, Any]) -> int | None:
-    """The index of the first assistant message with neither content nor tool calls (nor a function call)."""
+    """The index of the first assistant message with neither content nor tool calls (nor a function call, nor a
+    refusal: OpenAI takes an assistant turn that only refused, openai/openai-dotnet,
+    tests/SessionRecords/ChatTests/StructuredRefusalWorks.json)."""
     messages = body.get("messages")
     for i, message in enumerate(messages if isinstance(messages, list) else ()):
         if (isinstance(message, dict) and message.get("role") == "assistant" and message.get("content") is None
-                and not message.get("tool_calls") and not message.get("function_call")):
+                and not message.get("tool_calls") and not message.get("function_call")
+                and not message.get("refusal")):
             return i
     return None
 
@@ -754,7 +757,8 @@ CROSS_FIELD: tuple[Rule, ...] = (
          if _given(b, "parallel_tool_calls") and not b.get("tools") else None, given="parallel_tool_calls"),
     Rule("CreateChatCompletionRequest", "messages",
          "ChatCompletionRequestAssistantMessage.content: 'Required unless tool_calls or function_call is specified.' "
-         "(OpenAI's words for it quoted in vercel/ai#14950)",
+         "(OpenAI's words for it quoted in vercel/ai#14950; a refusal stands for it, as OpenAI's recorded answers "
+         "take one: openai/openai-dotnet, tests/SessionRecords/ChatTests/StructuredRefusalWorks.json)",
          lambda b: None if _silent_assistant(b) is None else
          "Invalid value for 'content': expected a string, got null.",
          None, where=lambda b: f"messages[{_silent_assistant(b)}].content", given="messages"),

@@ -109,7 +109,9 @@ def _messages(messages: list[Message]) -> tuple[spec.Message, ...]:
 
 def _message(message: Message, index: int, function_call_id: str | None = None) -> spec.Message:
     where = f"messages[{index}]"
-    content: str | tuple[spec.Part, ...] = message.content if isinstance(message.content, str) else message.text()
+    # an assistant turn that only refused said its refusal
+    content: str | tuple[spec.Part, ...] = message.content if isinstance(message.content, str) else (
+        message.text() or message.refusal or "")
     if isinstance(message.content, list):
         parts: list[spec.Part] = []
         for k, part in enumerate(message.content):
