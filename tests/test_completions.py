@@ -157,6 +157,19 @@ async def test_stream_several_prompts_with_echo_stop_and_usage(client: httpx.Asy
     assert usage["completion_tokens"] >= 3
 
 
+
+async def test_chunks_have_openai_s_member_order(client: httpx.AsyncClient) -> None:
+    """A ``text_completion`` chunk has ``choices`` before ``model``, and ``usage`` (null until the usage chunk)
+    last; the usage chunk is ``id, object, created, model, usage, choices``, as recorded from OpenAI's API
+    (vercel/ai, packages/openai/src/completion/__fixtures__/openai-completion-text.chunks.txt); the whole object
+    keeps ``model`` before ``choices`` (openai-completion-text.json)."""
+    head = ["id", "object", "created"]
+    out = await chunks(client, "echo: one two", stream_options={"include_usage": True})
+    assert [list(c) for c in out[:-1]] == [[*head, "choices", "model", "usage"]] * (len(out) - 1)
+    assert list(out[-1]) == [*head, "model", "usage", "choices"]
+    assert [list(c) for c in await chunks(client, "echo: one two")] == [[*head, "choices", "model"]] * len(out[:-1])
+    assert list(await ok(client)) == [*head, "model", "choices", "usage"]
+
 async def test_stream_max_tokens(client: httpx.AsyncClient) -> None:
     out = await chunks(client, "echo: one two three four", max_tokens=3)
     assert texts(out) == {0: "one two three"}

@@ -72,19 +72,28 @@ def completion(completion_id: str, created: int, model: str, prompts: Sequence[s
 
 
 class ChunkWriter:
-    """Encodes ``text_completion`` SSE frames for one response, and counts its usage over the prompts."""
+    """Encodes ``text_completion`` SSE frames for one response, and counts its usage over the prompts.
 
-    __slots__ = ("head", "include_usage", "used")
+    Members in the order OpenAI's chunks have them: ``id, object, created, choices, model`` (and ``usage``, null,
+    when the client asked for the usage chunk), the usage chunk ``id, object, created, model, usage, choices``
+    (vercel/ai, packages/openai/src/completion/__fixtures__/openai-completion-text.chunks.txt, recorded from
+    gpt-3.5-turbo-instruct)."""
+
+    __slots__ = ("head", "include_usage", "model", "used")
 
     def __init__(self, completion_id: str, created: int, model: str, include_usage: bool) -> None:
-        self.head = {"id": completion_id, "object": "text_completion", "created": created, "model": model}
+        self.head = {"id": completion_id, "object": "text_completion", "created": created}
+        self.model = model
         self.include_usage = include_usage
         self.used = Usage(0, 0)
 
     def text(self, index: int, text: str, finish_reason: str | None = None) -> bytes:
         """A choice's text (and, at its end, its ``finish_reason``)."""
         choice = {"text": text, "index": index, "logprobs": None, "finish_reason": finish_reason}
-        return self._frame([choice], None)
+        body: dict[str, object] = {**self.head, "choices": [choice], "model": self.model}
+        if self.include_usage:
+            body["usage"] = None
+        return _frame(body)
 
     def count(self, usage: Usage) -> None:
         """A prompt's generation is done: its usage counts."""
@@ -92,10 +101,8 @@ class ChunkWriter:
 
     def usage(self) -> bytes:
         """The usage frame of all the prompts (``stream_options.include_usage``): no choices."""
-        return self._frame([], usage_of(self.used).model_dump())
+        return _frame({**self.head, "model": self.model, "usage": usage_of(self.used).model_dump(), "choices": []})
 
-    def _frame(self, choices: list[dict[str, object]], usage: dict[str, int] | None) -> bytes:
-        body: dict[str, object] = {**self.head, "choices": choices}
-        if self.include_usage:
-            body["usage"] = usage
-        return b"data: " + dumps(body, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
+
+def _frame(body: dict[str, object]) -> bytes:
+    return b"data: " + dumps(body, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
