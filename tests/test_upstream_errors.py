@@ -43,6 +43,32 @@ def test_classify(message: str, expected: tuple[int, str]) -> None:
     assert classify(message) == expected
 
 
+
+@pytest.mark.parametrize("message", [
+    # the binding's words for a prompt past the model's window, as recorded in cloudflare/cloudflare-docs#29731
+    "AiError: This model's maximum context length is 131072 tokens. However, you requested 16000 output tokens and "
+    "your prompt contains at least 115073 input tokens, for a total of at least 131073 tokens. Please reduce the "
+    "length of the input prompt or reduce max_tokens.",
+    # /ai/v1/chat/completions' words, as recorded in anomalyco/models.dev#4422
+    "Requested token count exceeds the model's maximum context length of 256000 tokens. You requested a total of "
+    "256878 tokens: 31216 tokens from the input messages and 225662 tokens for the completion.",
+    # the classic models' words, under either code they come with
+    "5021: The estimated number of input and maximum output tokens (155740) exceeded this model context window "
+    "limit (128000).",
+    "3010: AiError: The estimated number of input and maximum output tokens (35000) exceeded this model context "
+    "window limit (24000)",
+])
+@pytest.mark.parametrize("status", [None, 400, 413])
+def test_a_prompt_past_the_context_window_is_openais_context_length_exceeded(message: str,
+                                                                             status: int | None) -> None:
+    """OpenAI answers a prompt its model cannot hold with a 400 ``context_length_exceeded`` ("This model's maximum
+    context length is … tokens. However, your messages resulted in … tokens.", ``invalid_request_error``: quoted
+    in ChatGPTNextWeb/NextChat#2358 and AsyncFuncAI/deepwiki-open#144), which clients read to trim their history;
+    from the binding (no status) it was a 502, over REST a 413 or a plain 400."""
+    assert classify(message, status) == (400, "context_length_exceeded")
+    error = upstream_error(message, status)
+    assert (error.status, error.type, error.code) == (400, "invalid_request_error", "context_length_exceeded")
+
 def test_http_status_is_the_fallback() -> None:
     assert classify("Oops", 429) == (429, "rate_limit_exceeded")
     assert classify("Oops", 400) == (400, "invalid_request")

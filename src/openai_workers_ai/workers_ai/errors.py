@@ -70,6 +70,13 @@ DEFAULT: tuple[int, str] = (502, "upstream_error")
 _PREFIX = re.compile(r"^(?:\s*(?:Ai|InferenceUpstream|Inference|Type|Range)?Error:\s*)+", re.IGNORECASE)
 _CODE = re.compile(r"(?<![\w.])([345]\d{3}):\s")
 
+# A prompt past the model's context window, in each wording Workers AI has for it, whatever code or status it
+# comes with (5021, 3010, a 413 or 400): OpenAI's 400 ``context_length_exceeded``, which clients read to trim their
+# history. The binding's (vLLM's) words are quoted in cloudflare/cloudflare-docs#29731, /ai/v1's in
+# anomalyco/models.dev#4422; OpenAI's answer in ChatGPTNextWeb/NextChat#2358 and AsyncFuncAI/deepwiki-open#144.
+_CONTEXT = re.compile(r"maximum context length|context window limit", re.I)
+CONTEXT_LENGTH_EXCEEDED: tuple[int, str] = (400, "context_length_exceeded")
+
 # When there is no (known) numeric code, the words decide. Order matters.
 _PATTERNS: tuple[tuple[re.Pattern[str], tuple[int, str]], ...] = (
     (re.compile(r"no such model|model not found|invalid model|unknown model", re.I), (404, "model_not_found")),
@@ -98,6 +105,8 @@ def classify(message: str, status: int | None = None) -> tuple[int, str]:
     """Map a Workers AI error message (and the HTTP status it came with, if
     any, as from the REST API) to the (HTTP status, error code) we answer with."""
     text = clean_message(message)
+    if _CONTEXT.search(text):
+        return CONTEXT_LENGTH_EXCEEDED
     match = _CODE.search(text)
     if match and int(match.group(1)) in CODES:
         return CODES[int(match.group(1))]
