@@ -67,11 +67,11 @@ async def test_a_conversations_item_writes_6_entries(client: httpx.AsyncClient, 
     assert changed == 1
     assert added == {"items": 1, "sqlite_autoindex_items_1": 1, "sqlite_autoindex_items_2": 1, "items_container": 1,
                      "items_referable": 1, "items_conversation_item": 1}  # 7 before 0017
-    # A response in the conversation: its row and its input and output as items (12), and both appended to the
-    # conversation (its row keeps no input: a conversation's items are read as rows).
+    # A response in the conversation: its row, which keeps its input and output messages (2), and both appended to
+    # the conversation as rows of items (a conversation's items are read as rows).
     added, changed = await written(db, client.post("/v1/responses", json={
         "model": LLAMA, "input": "echo: hi", "conversation": conversation["id"]}))
-    assert changed == 5 and sum(added.values()) == 12 + 2 * 6  # 29 before 0017
+    assert changed == 3 and sum(added.values()) == 2 + 2 * 6  # 29 before 0017, 24 before 0021
 
 
 async def test_a_stored_chat_completions_items_are_in_no_index_of_ids(client: httpx.AsyncClient,

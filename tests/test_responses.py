@@ -350,6 +350,30 @@ async def test_a_text_input_and_answer_are_kept_in_the_responses_row(client: htt
                 "type": "invalid_request_error", "param": cursor, "code": None}
 
 
+async def test_a_conversations_response_keeps_its_messages_and_the_conversation_its_copies(
+        client: httpx.AsyncClient, simulator: Simulator, db: SQLiteD1) -> None:
+    conversation = (await client.post("/v1/conversations", json={})).json()
+    first = await create(client, input="echo: one", conversation=conversation["id"])
+    kept = await db.prepare("SELECT input_item, output_item FROM responses WHERE id = ?").bind(first["id"]).first()
+    assert kept is not None and json.loads(kept["output_item"]) == first["output"][0]
+    assert await db.prepare("SELECT role FROM items WHERE container = ?").bind(first["id"]).all() == []
+    listed = (await client.get(f"/v1/conversations/{conversation['id']}/items", params={"order": "asc"})).json()
+    assert [i["id"] for i in listed["data"]] == [json.loads(kept["input_item"])["id"], first["output"][0]["id"]]
+    inputs = (await client.get(f"/v1/responses/{first['id']}/input_items")).json()["data"]
+    assert inputs == [listed["data"][0]]
+    # The next turn reads the conversation's rows; the response, deleted, leaves the conversation whole.
+    await create(client, input="echo: two", conversation=conversation["id"])
+    assert [m["content"] for m in simulator.calls[-1][1]["messages"]] == ["echo: one", "one", "echo: two"]
+    assert (await client.delete(f"/v1/responses/{first['id']}")).status_code == 200
+    after = (await client.get(f"/v1/conversations/{conversation['id']}/items", params={"order": "asc"})).json()
+    assert [i["id"] for i in after["data"]][:2] == [i["id"] for i in listed["data"]]
+    # An item_reference to it finds the conversation's copy (one of the key's items).
+    r = await client.post("/v1/responses", json={"model": LLAMA, "input": [
+        {"type": "item_reference", "id": first["output"][0]["id"]}, {"role": "user", "content": "echo: three"}]})
+    assert r.status_code == 200, r.text
+    assert [m["content"] for m in simulator.calls[-1][1]["messages"]] == ["one", "echo: three"]
+
+
 async def test_kept_inputs_are_read_in_chains_and_item_references(client: httpx.AsyncClient, simulator: Simulator,
                                                                   db: SQLiteD1) -> None:
     first = await create(client, input="echo: one")  # kept in its row
@@ -387,7 +411,7 @@ async def test_an_input_the_row_does_not_keep_is_rows_of_items(client: httpx.Asy
     conversation = (await client.post("/v1/conversations", json={})).json()
     large = "echo: " + "x" * (items_repo.INLINE_MAX + 10)  # its JSON over a row's share: an item in R2
     for body in ({"input": [{"role": "user", "content": "echo: hi", "id": "msg_sent"}]},  # sent with its id
-                 {"input": "echo: hi", "conversation": conversation["id"]},  # a conversation reads rows
+                 {"input": [{"role": "user", "content": "echo: hi", "id": "msg_c"}], "conversation": conversation["id"]},
                  {"input": large}):
         response = await create(client, **body)
         row = await db.prepare("SELECT input_item FROM responses WHERE id = ?").bind(response["id"]).first()
@@ -400,9 +424,8 @@ async def test_an_input_the_row_does_not_keep_is_rows_of_items(client: httpx.Asy
 
 async def test_an_output_the_row_does_not_keep_is_rows_of_items(client: httpx.AsyncClient, db: SQLiteD1,
                                                                 app: Any) -> None:
-    """A background response's output, a function call, a conversation's response's and an answer over a row's share
-    are rows of items (a response streamed in its request keeps its answer as one answered without streaming)."""
-    conversation = (await client.post("/v1/conversations", json={})).json()
+    """A background response's output, a function call and an answer over a row's share are rows of items (a response
+    streamed in its request keeps its answer as one answered without streaming)."""
     streamed = sse_events(await client.post("/v1/responses", json={"model": LLAMA, "input": "echo: s", "stream": True}))
     kept = await db.prepare("SELECT output_item FROM responses WHERE id = ?").bind(
         streamed[-1]["response"]["id"]).first()
@@ -411,7 +434,6 @@ async def test_an_output_the_row_does_not_keep_is_rows_of_items(client: httpx.As
     await app.state.ctx.backends.jobs.drain(app.state.ctx)
     ids = [queued["id"]]
     for body in ({"model": SCOUT, "input": 'call:get_weather {"city": "Paris"}', "tools": [WEATHER]},
-                 {"input": "echo: hi", "conversation": conversation["id"]},
                  {"input": "echo: " + "y" * (items_repo.INLINE_MAX + 10)}):
         ids.append((await create(client, **body))["id"])
     for response_id in ids:

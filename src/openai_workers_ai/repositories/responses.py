@@ -11,10 +11,10 @@ echo fills in defaults, and leaves ``include`` out), so its job runs with exactl
 settings. :class:`ResponseRow` keeps the two apart (``request`` and ``settings``).
 
 A response's input and output are rows of ``items`` (:mod:`.items`), except a message the response gave its id to
-(:func:`kept_ids`) when it is in no conversation: its one input message (a text input), and its one output message
-when it was generated in its request (not in the background). The response's own row keeps those (``input_item``,
-``output_item``), and :func:`chain_items`, :func:`input_items`, :func:`output_items` and :func:`items_kept` read
-them there: a stored response with a text input and a text answer writes no row of ``items``.
+(:func:`kept_ids`): its one input message (a text input), and its one output message when it was generated in its
+request (not in the background). The response's own row keeps those (``input_item``, ``output_item``), and
+:func:`chain_items`, :func:`input_items`, :func:`output_items` and :func:`items_kept` read them there: a stored
+response with a text input and a text answer writes no row of ``items`` (but a conversation's copies).
 
 A background response's generator holds a claim (``migrations/0015_generator_claims.sql``): a token its
 :func:`claim` (or :func:`take_over`) sets, on which every write of that generator is conditional (the

@@ -136,16 +136,16 @@ class Plan:
     @property
     def kept_output_id(self) -> str | None:
         """The id of the output message its row would keep (:meth:`kept`), for its first message: a stored
-        response in no conversation, generated in its request."""
-        if not self.store or self.conversation_id is not None or self.request.background:
+        response generated in its request."""
+        if not self.store or self.request.background:
             return None
         return responses.kept_ids(self.response_id)[1]
 
     def kept(self, new: list[Item], output: bool) -> bool:
         """Whether the response's row keeps these input or output items (``migrations/0021_…``, ``0022_…``): one
-        message it gave its id to (:func:`~..repositories.responses.kept_ids`), in no conversation."""
-        return (self.conversation_id is None and len(new) == 1
-                and new[0].get("id") == responses.kept_ids(self.response_id)[output])
+        message it gave its id to (:func:`~..repositories.responses.kept_ids`). (A conversation's copies of them
+        are rows of items all the same: its items are read as rows.)"""
+        return len(new) == 1 and new[0].get("id") == responses.kept_ids(self.response_id)[output]
 
     @property
     def direct(self) -> bool:
