@@ -59,7 +59,7 @@ def ctx(app) -> AppContext:  # noqa: ANN001
     return context
 
 
-async def queue(client: httpx.AsyncClient, text: str = "echo: later", **body: Any) -> dict[str, Any]:
+async def queue(client: httpx.AsyncClient, text: str | list[Any] = "echo: later", **body: Any) -> dict[str, Any]:
     r = await client.post("/v1/responses", json={"model": LLAMA, "input": text, "background": True, **body})
     assert r.status_code == 200, r.text
     response: dict[str, Any] = r.json()
@@ -92,6 +92,26 @@ async def test_queued_then_generated_by_its_job(client: httpx.AsyncClient, ctx: 
     assert done["completed_at"] is not None and done["usage"]["output_tokens"] == 1
     items = (await client.get(f"/v1/responses/{response['id']}/input_items")).json()
     assert [i["content"][0]["text"] for i in items["data"]] == ["echo: later"]
+
+
+async def test_a_queued_response_keeps_its_text_input_in_its_row(client: httpx.AsyncClient, ctx: AppContext,
+                                                                 runner_jobs: InProcessJobs, db: SQLiteD1,
+                                                                 simulator: Simulator) -> None:
+    """Its job reads the input from the row (``migrations/0021_response_input_in_row.sql``); its output, written by
+    the job, is rows of items."""
+    response = await queue(client, "echo: kept")
+    assert await count(db, "items") == 0
+    row = await db.prepare("SELECT input_item FROM responses WHERE id = ?").bind(response["id"]).first()
+    assert row is not None and json.loads(row["input_item"])["content"][0]["text"] == "echo: kept"
+    await runner_jobs.drain(ctx)
+    assert simulator.calls[-1][1]["messages"] == [{"role": "user", "content": "echo: kept"}]
+    done = await status(client, response["id"])
+    assert done["status"] == "completed" and done["output"][0]["content"][0]["text"] == "kept"
+    assert await count(db, "items WHERE role = 'output'") == 1
+    nxt = (await client.post("/v1/responses", json={"model": LLAMA, "input": "echo: next",
+                                                    "previous_response_id": response["id"]})).json()
+    assert nxt["status"] == "completed"
+    assert [m["content"] for m in simulator.calls[-1][1]["messages"]] == ["echo: kept", "kept", "echo: next"]
 
 
 async def test_a_queued_response_keeps_its_request(client: httpx.AsyncClient, ctx: AppContext,
@@ -630,13 +650,16 @@ async def flaky_client(flaky_app: Any) -> AsyncIterator[httpx.AsyncClient]:
 
 CLAIM = "SET status = 'in_progress'"
 READ_INPUT = "role IN (?)"
+ROWS_OF_INPUT = [{"role": "user", "content": "hi"}, {"role": "user", "content": "echo: later"}]
+"""Two messages: an input stored as rows of items, which ``plan_of`` reads with :data:`READ_INPUT` (a text input is
+in the response's row: ``migrations/0021_response_input_in_row.sql``)."""
 
 
 @pytest.mark.parametrize("statement", [CLAIM, READ_INPUT])
 async def test_d1_failing_at_the_claim_or_at_plan_of_is_retried(
         flaky_client: httpx.AsyncClient, flaky_app: Any, flaky: FlakyD1, runner_jobs: InProcessJobs,
         simulator: Simulator, statement: str) -> None:
-    response = await queue(flaky_client)
+    response = await queue(flaky_client, ROWS_OF_INPUT)
     flaky.arm(lambda sql: statement in sql, times=1)
     assert await runner_jobs.drain(flaky_app.state.ctx) == 2  # failed once (not failing the response), retried
     assert flaky.times == 0
@@ -659,7 +682,7 @@ async def test_d1_failing_at_the_claim_of_a_streamed_background_response(
 async def test_d1_failing_at_plan_of_for_good_leaves_it_to_the_deadline(
         flaky_client: httpx.AsyncClient, flaky_app: Any, flaky: FlakyD1, runner_jobs: InProcessJobs,
         clock: Clock) -> None:
-    response = await queue(flaky_client)
+    response = await queue(flaky_client, ROWS_OF_INPUT)
     flaky.arm(lambda sql: READ_INPUT in sql, times=100)
     await runner_jobs.drain(flaky_app.state.ctx)  # every attempt fails: dropped (the dead-letter queue)
     flaky.arm(lambda sql: False)

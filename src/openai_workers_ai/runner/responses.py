@@ -43,6 +43,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, aclosing, nullcontext
 from dataclasses import dataclass, field, replace
+from json import loads
 from typing import Any
 
 from .. import webhooks
@@ -51,7 +52,7 @@ from ..context import AppContext
 from ..errors import APIError, InvalidRequest, UpstreamError
 from ..ids import call_id
 from ..limits import MAX_ROW_VALUE_BYTES
-from ..ports import Job
+from ..ports import Job, Statement
 from ..replies import json_bytes, pydantic_json
 from ..repositories import conversations, items, responses
 from ..repositories.responses import ResponseRow
@@ -743,9 +744,7 @@ async def _persist_failure(ctx: AppContext, plan: Plan, failed: dict[str, Any]) 
             await db.batch([responses.finish(db, row, now, claim=plan.claim)])
             await _ended_if_stored(ctx, plan, row)
         else:
-            new_input = [items.NewItem(plan.response_id, "input", item) for item in plan.input]
-            await db.batch([responses.insert(db, row, now, plan.request_json),
-                            *await items.stage(ctx.backends, plan.owner, new_input, now)])
+            await db.batch(await _row_and_input(ctx, plan, row, now))
     except Exception:
         log.warning("could not record the failure of response %s", plan.response_id, exc_info=True)
 
@@ -792,9 +791,16 @@ async def start_streamed(ctx: AppContext, plan: Plan) -> None:
 
 async def _store_queued(ctx: AppContext, plan: Plan) -> None:
     db, now = ctx.backends.db, ctx.now()
-    row = plan.row("queued", deadline=now + DEADLINE)
-    new_input = [items.NewItem(plan.response_id, "input", item) for item in plan.input]
-    await db.batch([responses.insert(db, row, now, plan.request_json), *await items.stage(ctx.backends, plan.owner, new_input, now)])
+    await db.batch(await _row_and_input(ctx, plan, plan.row("queued", deadline=now + DEADLINE), now))
+
+
+async def _row_and_input(ctx: AppContext, plan: Plan, row: ResponseRow, now: int) -> list[Statement]:
+    """The statements storing the response's ``row`` (queued, or failed in its request) and its input: in the row
+    when it keeps it (:meth:`Plan.kept`), else as rows of items."""
+    kept_input = _kept_json(plan, plan.input, None, output=False)
+    new_input = [] if kept_input else [items.NewItem(plan.response_id, "input", item) for item in plan.input]
+    return [responses.insert(ctx.backends.db, row, now, plan.request_json, input_json=kept_input),
+            *await items.stage(ctx.backends, plan.owner, new_input, now)]
 
 
 async def _fail(ctx: AppContext, row: ResponseRow, was: tuple[str, ...], message: str) -> bool:
@@ -861,7 +867,8 @@ async def hand_off(ctx: AppContext, plan: Plan) -> None:
 
 async def plan_of(ctx: AppContext, row: ResponseRow) -> Plan:
     """The plan of a stored (background) response, rebuilt from its row and input items."""
-    stored_input = await items.all_of(ctx.backends, row.id, ["input"])
+    stored_input = ([loads(row.input_item)] if row.input_item is not None
+                    else await items.all_of(ctx.backends, row.id, ["input"]))
     echoed = row.request
     tools, text = echoed["tools"], echoed["text"]
     if row.settings is not None:
