@@ -424,15 +424,18 @@ async def test_an_input_the_row_does_not_keep_is_rows_of_items(client: httpx.Asy
 
 async def test_an_output_the_row_does_not_keep_is_rows_of_items(client: httpx.AsyncClient, db: SQLiteD1,
                                                                 app: Any) -> None:
-    """A background response's output, a function call and an answer over a row's share are rows of items (a response
-    streamed in its request keeps its answer as one answered without streaming)."""
+    """A function call and an answer over a row's share are rows of items (a response streamed in its request, and
+    one generated in the background, keep their answer as one answered in its request without streaming)."""
     streamed = sse_events(await client.post("/v1/responses", json={"model": LLAMA, "input": "echo: s", "stream": True}))
     kept = await db.prepare("SELECT output_item FROM responses WHERE id = ?").bind(
         streamed[-1]["response"]["id"]).first()
     assert kept is not None and json.loads(kept["output_item"]) == streamed[-1]["response"]["output"][0]
     queued = await create(client, input="echo: bg", background=True)
     await app.state.ctx.backends.jobs.drain(app.state.ctx)
-    ids = [queued["id"]]
+    done = (await client.get(f"/v1/responses/{queued['id']}")).json()
+    kept = await db.prepare("SELECT output_item FROM responses WHERE id = ?").bind(queued["id"]).first()
+    assert done["status"] == "completed" and kept is not None and json.loads(kept["output_item"]) == done["output"][0]
+    ids = []
     for body in ({"model": SCOUT, "input": 'call:get_weather {"city": "Paris"}', "tools": [WEATHER]},
                  {"input": "echo: " + "y" * (items_repo.INLINE_MAX + 10)}):
         ids.append((await create(client, **body))["id"])

@@ -81,6 +81,12 @@ async def count(db: SQLiteD1, sql: str) -> int:
     return int(row["n"])
 
 
+async def outputs(db: SQLiteD1) -> int:
+    """Output items stored: rows of items, and messages kept in their responses' rows
+    (``migrations/0022_response_output_in_row.sql``)."""
+    return await count(db, "items WHERE role = 'output'") + await count(db, "responses WHERE output_item IS NOT NULL")
+
+
 async def test_queued_then_generated_by_its_job(client: httpx.AsyncClient, ctx: AppContext,
                                                 runner_jobs: InProcessJobs) -> None:
     response = await queue(client)
@@ -94,11 +100,11 @@ async def test_queued_then_generated_by_its_job(client: httpx.AsyncClient, ctx: 
     assert [i["content"][0]["text"] for i in items["data"]] == ["echo: later"]
 
 
-async def test_a_queued_response_keeps_its_text_input_in_its_row(client: httpx.AsyncClient, ctx: AppContext,
-                                                                 runner_jobs: InProcessJobs, db: SQLiteD1,
-                                                                 simulator: Simulator) -> None:
-    """Its job reads the input from the row (``migrations/0021_response_input_in_row.sql``); its output, written by
-    the job, is rows of items."""
+async def test_a_queued_response_keeps_its_messages_in_its_row(client: httpx.AsyncClient, ctx: AppContext,
+                                                               runner_jobs: InProcessJobs, db: SQLiteD1,
+                                                               simulator: Simulator) -> None:
+    """Its job reads the input from the row (``migrations/0021_response_input_in_row.sql``), and writes its answer
+    there as it ends it (``0022``): no row of items."""
     response = await queue(client, "echo: kept")
     assert await count(db, "items") == 0
     row = await db.prepare("SELECT input_item FROM responses WHERE id = ?").bind(response["id"]).first()
@@ -107,7 +113,9 @@ async def test_a_queued_response_keeps_its_text_input_in_its_row(client: httpx.A
     assert simulator.calls[-1][1]["messages"] == [{"role": "user", "content": "echo: kept"}]
     done = await status(client, response["id"])
     assert done["status"] == "completed" and done["output"][0]["content"][0]["text"] == "kept"
-    assert await count(db, "items WHERE role = 'output'") == 1
+    assert await count(db, "items") == 0
+    kept = await db.prepare("SELECT output_item FROM responses WHERE id = ?").bind(response["id"]).first()
+    assert kept is not None and json.loads(kept["output_item"]) == done["output"][0]
     nxt = (await client.post("/v1/responses", json={"model": LLAMA, "input": "echo: next",
                                                     "previous_response_id": response["id"]})).json()
     assert nxt["status"] == "completed"
@@ -187,7 +195,7 @@ async def test_cancel_wins_a_race_with_completion(client: httpx.AsyncClient, ctx
     await runner_jobs.drain(ctx)
     final = await status(client, response["id"])
     assert final["status"] == "cancelled" and final["output"] == [] and final["completed_at"] is None
-    assert await count(db, "items WHERE role = 'output'") == 0  # the finished output was discarded
+    assert await outputs(db) == 0  # the finished output was discarded
 
 
 async def test_completion_first_then_cancel_changes_nothing(client: httpx.AsyncClient, ctx: AppContext,
@@ -301,7 +309,7 @@ async def test_d1_failing_at_the_last_step_leaves_no_half_written_response(
     monkeypatch.setattr(db, "batch", failing_batch)
     await runner_jobs.drain(ctx)  # retried, then dropped: every attempt fails
     monkeypatch.setattr(db, "batch", real_batch)
-    assert await count(db, "items WHERE role = 'output'") == 0
+    assert await outputs(db) == 0
     assert (await status(client, response["id"]))["status"] == "in_progress"
     clock.now += runner.DEADLINE
     assert (await status(client, response["id"]))["status"] == "failed"  # never stuck
@@ -571,7 +579,7 @@ async def test_cancelling_a_streamed_background_response_ends_its_stream_as_canc
                           "param": None, "sequence_number": len(events) - 1}
     stored = await status(client, events[0]["response"]["id"])
     assert stored["status"] == "cancelled" and stored["output"] == []
-    assert await count(db, "items WHERE role = 'output'") == 0
+    assert await outputs(db) == 0
 
 
 async def test_a_cancel_stops_the_model_of_a_streamed_background_response(
@@ -708,7 +716,7 @@ async def test_r2_failing_at_a_background_finish(client: httpx.AsyncClient, ctx:
     monkeypatch.setattr(bucket, "put", real_put)
     failed = await status(client, response["id"])
     assert failed["status"] == "failed" and failed["error"] == {"code": "server_error", "message": "R2 is down"}
-    assert failed["output"] == [] and await count(db, "items WHERE role = 'output'") == 0
+    assert failed["output"] == [] and await outputs(db) == 0
     # the chain continues from what was stored: its input, no half-written output
     nxt = await client.post("/v1/responses", json={"model": LLAMA, "input": "echo: next",
                                                    "previous_response_id": response["id"]})
@@ -890,9 +898,9 @@ async def test_a_response_whose_generator_died_is_taken_over_by_its_redelivered_
     await execute(ctx, job)  # the Queue delivers its job again (locally: its lease lapsed)
     done = await status(client, response_id)
     assert done["status"] == "completed" and text_of(done) == ["later"]
-    assert len(simulator.calls) == 1 and await count(db, "items WHERE role = 'output'") == 1
+    assert len(simulator.calls) == 1 and await outputs(db) == 1
     await execute(ctx, job)  # delivered once more: it has ended, nothing to do
-    assert len(simulator.calls) == 1 and await count(db, "items WHERE role = 'output'") == 1
+    assert len(simulator.calls) == 1 and await outputs(db) == 1
     assert len(runner_jobs) == 0
 
 
@@ -926,7 +934,7 @@ async def test_a_fresh_mark_is_not_taken_over_and_the_job_comes_back(
     assert await runner_jobs.drain(ctx) == 1
     done = await status(client, response_id)
     assert done["status"] == "completed" and len(simulator.calls) == 1 and len(runner_jobs) == 0
-    assert await count(db, "items WHERE role = 'output'") == 1
+    assert await outputs(db) == 1
 
 
 async def test_the_job_of_a_live_generator_comes_back_until_the_deadline_then_ends_it(
@@ -986,12 +994,12 @@ async def test_a_slow_generator_taken_over_writes_nothing(
     slow_call.release.set()
     await asyncio.wait_for(slow, 5)  # its model answers first: its end is written nowhere
     assert (await status(client, response["id"]))["status"] == "in_progress"
-    assert await count(db, "items WHERE role = 'output'") == 0
+    assert await outputs(db) == 0
     taker_call.release.set()
     await asyncio.wait_for(taker, 5)
     done = await status(client, response["id"])
     assert done["status"] == "completed" and text_of(done) == ["fresh"]
-    assert await count(db, "items WHERE role = 'output'") == 1
+    assert await outputs(db) == 1
     assert webhook_jobs(runner_jobs, clock) == ["response.completed"]  # the taker's alone
 
 
@@ -1013,7 +1021,7 @@ async def test_a_slow_generator_taken_over_is_stopped_by_its_next_refresh(
     clock.now += runner.STALE_AFTER + 1  # … then its process stalls (its refreshes stop getting through)
     assert await responses_repo.take_over(db, response["id"], int(clock.now), int(clock.now) - runner.STALE_AFTER)
     await asyncio.wait_for(slow, 5)  # its next refresh finds it taken over: its model call is stopped
-    assert not slow_call.release.is_set() and await count(db, "items WHERE role = 'output'") == 0
+    assert not slow_call.release.is_set() and await outputs(db) == 0
     assert (await status(client, response["id"]))["status"] == "in_progress"  # the taker's to end
 
 
@@ -1061,7 +1069,7 @@ async def test_a_streamed_background_response_whose_process_died_is_taken_over_b
     assert await runner_jobs.drain(ctx) == 1
     done = await status(client, plan.response_id)
     assert done["status"] == "completed" and text_of(done) == [LONG.removeprefix("echo: ")]
-    assert len(simulator.calls) == 2 and await count(db, "items WHERE role = 'output'") == 1
+    assert len(simulator.calls) == 2 and await outputs(db) == 1
     last = seen[-1]["sequence_number"]
     r = await client.get(f"/v1/responses/{plan.response_id}", params={"stream": "true", "starting_after": last})
     assert r.status_code == 200

@@ -11,8 +11,8 @@ echo fills in defaults, and leaves ``include`` out), so its job runs with exactl
 settings. :class:`ResponseRow` keeps the two apart (``request`` and ``settings``).
 
 A response's input and output are rows of ``items`` (:mod:`.items`), except a message the response gave its id to
-(:func:`kept_ids`): its one input message (a text input), and its one output message when it was generated in its
-request (not in the background). The response's own row keeps those (``input_item``, ``output_item``), and
+(:func:`kept_ids`): its one input message (a text input) and its one output message. The response's own row keeps
+those (``input_item``, ``output_item``), and
 :func:`chain_items`, :func:`input_items`, :func:`output_items` and :func:`items_kept` read them there: a stored
 response with a text input and a text answer writes no row of ``items`` (but a conversation's copies).
 
@@ -161,17 +161,19 @@ def in_progress_guard(response_id: str, claim: str | None = None) -> tuple[str, 
 
 
 def finish(db: Database, row: ResponseRow, now: int, *, was: tuple[str, ...] = ("in_progress",),
-           claim: str | None = None) -> Statement:
-    """The statement moving a response from one of ``was`` to its final state (``row``'s status and results);
-    with ``claim``, only while the response is still that claim's (its generator was not taken over)."""
+           claim: str | None = None, output_json: bytes | None = None) -> Statement:
+    """The statement moving a response from one of ``was`` to its final state (``row``'s status and results;
+    ``output_json``: the output message its row keeps, :func:`kept_ids`); with ``claim``, only while the response
+    is still that claim's (its generator was not taken over)."""
     marks = ", ".join("?" * len(was))
     claimed = "" if claim is None else " AND claim = ?"
     return db.prepare(
         "UPDATE responses SET status = ?, usage = ?, error = ?, incomplete_details = ?, completed_at = ?,"
-        f" deadline = NULL, updated_at = ?, moderation = ?, stream_shape = ? WHERE id = ? AND status IN ({marks})"
-        f"{claimed}"
+        f" deadline = NULL, updated_at = ?, moderation = ?, stream_shape = ?, output_item = ? WHERE id = ?"
+        f" AND status IN ({marks}){claimed}"
     ).bind(row.status, _json(row.usage), _json(row.error), _json(row.incomplete_details), row.completed_at, now,
-           _json(row.moderation), _json(row.stream_shape), row.id, *was, *(() if claim is None else (claim,)))
+           _json(row.moderation), _json(row.stream_shape), None if output_json is None else output_json.decode(),
+           row.id, *was, *(() if claim is None else (claim,)))
 
 
 async def fail(db: Database, row: ResponseRow, now: int, *, was: tuple[str, ...], claim: str | None = None) -> bool:

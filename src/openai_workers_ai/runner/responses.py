@@ -136,11 +136,9 @@ class Plan:
 
     @property
     def kept_output_id(self) -> str | None:
-        """The id of the output message its row would keep (:meth:`kept`), for its first message: a stored
-        response generated in its request."""
-        if not self.store or self.request.background:
-            return None
-        return responses.kept_ids(self.response_id)[1]
+        """The id of the output message its row would keep (:meth:`kept`), for its first message (a stored
+        response's)."""
+        return responses.kept_ids(self.response_id)[1] if self.store else None
 
     def kept(self, new: list[Item], output: bool) -> bool:
         """Whether the response's row keeps these input or output items (``migrations/0021_…``, ``0022_…``): one
@@ -515,7 +513,7 @@ async def _execute(ctx: AppContext, plan: Plan, *, streaming: bool) -> AsyncIter
                 generated = await pipeline.complete(ctx, chat)
                 choice = generated.choices[0]
                 choice.tool_calls = _divert(choice.tool_calls, calls, plan)
-                made = objects.output_items(choice, plan.summarized)
+                made = objects.output_items(choice, plan.summarized, writer.next_message_id())
                 if calls and not choice.text:  # only gateway tools called: no empty message before their items
                     made = [item for item in made if item["type"] != "message"]
                 if gateway.sources:  # answers written after a search cite what it found
@@ -699,7 +697,9 @@ async def _persist(ctx: AppContext, plan: Plan, status: str, output_items: list[
     row = plan.row(status, usage=usage, incomplete_details=incomplete_details, completed_at=completed_at,
                    moderation=moderation, stream_shape=stream_shape)
     encoded = output_json or [None] * len(output_items)
-    output = [items.NewItem(plan.response_id, "output", item, made) for item, made in zip(output_items, encoded, strict=True)]
+    kept_output = _kept_json(plan, output_items, encoded[0] if encoded else None, output=True)
+    output = [] if kept_output else [
+        items.NewItem(plan.response_id, "output", item, made) for item, made in zip(output_items, encoded, strict=True)]
     conversation = [] if plan.conversation_id is None else [
         *conversations.in_conversation(plan.conversation_id, plan.input),
         *[items.NewItem(plan.conversation_id, "item", item, made) for item, made in zip(output_items, encoded, strict=True)]]
@@ -708,13 +708,12 @@ async def _persist(ctx: AppContext, plan: Plan, status: str, output_items: list[
         if plan.request.background:
             await items.write(backends, plan.owner, [*output, *conversation], now,
                               guard=responses.in_progress_guard(plan.response_id, plan.claim),
-                              after=[responses.finish(db, row, now, claim=plan.claim)])
+                              after=[responses.finish(db, row, now, claim=plan.claim, output_json=kept_output)])
             await _ended_if_stored(ctx, plan, row)
             return
         kept_input = _kept_json(plan, plan.input, None, output=False)
-        kept_output = _kept_json(plan, output_items, encoded[0] if encoded else None, output=True)
         new_input = [] if kept_input else [items.NewItem(plan.response_id, "input", item) for item in plan.input]
-        await items.write(backends, plan.owner, [*new_input, *([] if kept_output else output), *conversation], now,
+        await items.write(backends, plan.owner, [*new_input, *output, *conversation], now,
                           before=[responses.insert(db, row, now, plan.request_json, usage_json, kept_input,
                                                    kept_output)])
     except items.ItemIdTaken:  # added to the conversation by a concurrent request while the model ran

@@ -285,6 +285,11 @@ class EventWriter:
         """A new model call of the same response (after a gateway-run tool): its calls are new items."""
         self._round += 1
 
+    def next_message_id(self) -> str | None:
+        """The id for the next message: :attr:`message_id` for the first (then None: a fresh one)."""
+        message_id, self.message_id = self.message_id, None
+        return message_id
+
     def cite(self, sources: Sequence[Source]) -> None:
         """Messages written from now on may cite ``sources`` (their markers become annotations)."""
         self._sources = list(sources)
@@ -304,7 +309,7 @@ class EventWriter:
         if self._open is None or self._open["type"] != kind:
             events += self.close_open()
             if kind == "message" and item_id is None:
-                item_id, self.message_id = self.message_id, None
+                item_id = self.next_message_id()
             item = (reasoning_item("", "in_progress", item_id, self.summary) if kind == "reasoning"
                     else message_output("", "in_progress", item_id))
             self.output.append(item)
