@@ -1,7 +1,7 @@
--- A response whose input is one message it gave the id to (a text input, or one message sent without an id) keeps
--- that message in its own row, not in a row of `items` (a conversation it is in still gets its copy as a row): the
--- message's id is `msg_` and the response's own hex digits, so an `item_reference` to it finds the row by the
--- response's key. A stored response with a text input then writes 7 rows on D1, not 12 (its row: 2; its output
--- message: 5). NULL for every other response (its input is rows of `items`, as before), and for every response
--- stored before this.
+-- A response whose input is one item it gave the id to (a text input, or one item sent without an id) keeps that
+-- item in its own row, not in a row of `items` (a conversation it is in still gets its copy as a row): the item's id
+-- is its type's prefix (`msg_`, `fco_` …) and the response's own hex digits, so an `item_reference` to it finds the
+-- row by the response's key. A stored response with a text input then writes 7 rows on D1, not 12 (its row: 2; its
+-- output message: 5). NULL for every other response (its input is rows of `items`, as before), and for every
+-- response stored before this.
 ALTER TABLE responses ADD COLUMN input_item TEXT;

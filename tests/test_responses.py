@@ -374,6 +374,29 @@ async def test_a_conversations_response_keeps_its_messages_and_the_conversation_
     assert [m["content"] for m in simulator.calls[-1][1]["messages"]] == ["one", "echo: three"]
 
 
+async def test_a_function_calling_loop_keeps_each_turns_items_in_its_row(client: httpx.AsyncClient,
+                                                                         db: SQLiteD1) -> None:
+    """A function call as the one output item, and its output as the next turn's one input item (sent without an
+    id), are kept in their responses' rows, with ids of their own types (``fc_``, ``fco_``)."""
+    first = await create(client, model=SCOUT, input='call:get_weather {"city": "Paris"}', tools=[WEATHER])
+    call = first["output"][0]
+    digits = first["id"].removeprefix("resp_")
+    assert call["type"] == "function_call" and call["id"].startswith("fc_") and call["id"][3:-1] == digits[:-1]
+    second = await create(client, model=SCOUT, tools=[WEATHER], previous_response_id=first["id"], input=[
+        {"type": "function_call_output", "call_id": call["call_id"], "output": "sunny"}])
+    given = (await client.get(f"/v1/responses/{second['id']}/input_items")).json()["data"]
+    assert [i["type"] for i in given] == ["function_call_output"]
+    assert given[0]["id"] == "fco_" + second["id"].removeprefix("resp_")
+    for response in (first, second):
+        assert await db.prepare("SELECT role FROM items WHERE container = ?").bind(response["id"]).all() == []
+    assert text_of(second) == "Tool results: sunny"  # the model read the call and its output from the rows
+    # Both found by item_reference as items stored as rows are.
+    r = await client.post("/v1/responses", json={"model": SCOUT, "tools": [WEATHER], "input": [
+        {"type": "item_reference", "id": call["id"]}, {"type": "item_reference", "id": given[0]["id"]}]})
+    assert r.status_code == 200, r.text
+    assert text_of(r.json()) == "Tool results: sunny"
+
+
 async def test_kept_inputs_are_read_in_chains_and_item_references(client: httpx.AsyncClient, simulator: Simulator,
                                                                   db: SQLiteD1) -> None:
     first = await create(client, input="echo: one")  # kept in its row
@@ -424,8 +447,9 @@ async def test_an_input_the_row_does_not_keep_is_rows_of_items(client: httpx.Asy
 
 async def test_an_output_the_row_does_not_keep_is_rows_of_items(client: httpx.AsyncClient, db: SQLiteD1,
                                                                 app: Any) -> None:
-    """A function call and an answer over a row's share are rows of items (a response streamed in its request, and
-    one generated in the background, keep their answer as one answered in its request without streaming)."""
+    """Two output items (reasoning and its answer) and an answer over a row's share are rows of items (a response
+    streamed in its request, and one generated in the background, keep their answer as one answered in its request
+    without streaming)."""
     streamed = sse_events(await client.post("/v1/responses", json={"model": LLAMA, "input": "echo: s", "stream": True}))
     kept = await db.prepare("SELECT output_item FROM responses WHERE id = ?").bind(
         streamed[-1]["response"]["id"]).first()
@@ -436,9 +460,11 @@ async def test_an_output_the_row_does_not_keep_is_rows_of_items(client: httpx.As
     kept = await db.prepare("SELECT output_item FROM responses WHERE id = ?").bind(queued["id"]).first()
     assert done["status"] == "completed" and kept is not None and json.loads(kept["output_item"]) == done["output"][0]
     ids = []
-    for body in ({"model": SCOUT, "input": 'call:get_weather {"city": "Paris"}', "tools": [WEATHER]},
+    for body in ({"model": "@cf/qwen/qwen3-30b-a3b-fp8", "input": "echo: hi", "reasoning": {"effort": "low"}},
                  {"input": "echo: " + "y" * (items_repo.INLINE_MAX + 10)}):
         ids.append((await create(client, **body))["id"])
+    assert [i["type"] for i in (await client.get(f"/v1/responses/{ids[0]}")).json()["output"]] == [
+        "reasoning", "message"]
     for response_id in ids:
         row = await db.prepare("SELECT output_item FROM responses WHERE id = ?").bind(response_id).first()
         assert row == {"output_item": None}

@@ -10,11 +10,12 @@ also holds, under :data:`SETTINGS_KEY`, the request's other settings as the clie
 echo fills in defaults, and leaves ``include`` out), so its job runs with exactly the request's
 settings. :class:`ResponseRow` keeps the two apart (``request`` and ``settings``).
 
-A response's input and output are rows of ``items`` (:mod:`.items`), except a message the response gave its id to
-(:func:`kept_ids`): its one input message (a text input) and its one output message. The response's own row keeps
-those (``input_item``, ``output_item``), and
-:func:`chain_items`, :func:`input_items`, :func:`output_items` and :func:`items_kept` read them there: a stored
-response with a text input and a text answer writes no row of ``items`` (but a conversation's copies).
+A response's input and output are rows of ``items`` (:mod:`.items`), except an item the response gave its id to
+(:func:`kept_digits`) when it is the only one: its one input item (a text input, one message or function call output
+sent without an id) and its one output item (a message, a function call). The response's own row keeps those
+(``input_item``, ``output_item``), and :func:`chain_items`, :func:`input_items`, :func:`output_items` and
+:func:`items_kept` read them there: a stored text exchange, or a turn of a function-calling loop, writes no row of
+``items`` (but a conversation's copies).
 
 A background response's generator holds a claim (``migrations/0015_generator_claims.sql``): a token its
 :func:`claim` (or :func:`take_over`) sets, on which every write of that generator is conditional (the
@@ -88,10 +89,10 @@ class ResponseRow:
     not streamed): :attr:`~..translate.response_objects.EventWriter.shape`
     (``migrations/0018_response_stream_shape.sql``)."""
     input_item: str | None = None
-    """The JSON of the response's input message when its row keeps it (:func:`kept_ids`; None when its input is
+    """The JSON of the response's input item when its row keeps it (:func:`kept_digits`; None when its input is
     rows of ``items``: ``migrations/0021_response_input_in_row.sql``)."""
     output_item: str | None = None
-    """The JSON of the response's output message when its row keeps it (:func:`kept_ids`; None when its output is
+    """The JSON of the response's output item when its row keeps it (:func:`kept_digits`; None when its output is
     rows of ``items``: ``migrations/0022_response_output_in_row.sql``)."""
 
     @classmethod
@@ -119,7 +120,7 @@ def insert(db: Database, row: ResponseRow, now: int, request_json: bytes | None 
            output_json: bytes | None = None) -> Statement:
     """The statement inserting ``row`` (``request_json``: its ``request`` column, when already made by
     :func:`stored_request`; ``usage_json``: its usage's, when made already; ``input_json`` and ``output_json``:
-    the input and the output message the row keeps, :func:`kept_ids`).
+    the input and the output item the row keeps, :func:`keeps`).
 
     Its optional columns that are NULL are written NULL in the SQL rather than bound as None (the same row,
     on D1 as on SQLite; a None bound costs Python's sqlite3 ~0.4 µs, looking for an adapter for it, and a
@@ -163,7 +164,7 @@ def in_progress_guard(response_id: str, claim: str | None = None) -> tuple[str, 
 def finish(db: Database, row: ResponseRow, now: int, *, was: tuple[str, ...] = ("in_progress",),
            claim: str | None = None, output_json: bytes | None = None) -> Statement:
     """The statement moving a response from one of ``was`` to its final state (``row``'s status and results;
-    ``output_json``: the output message its row keeps, :func:`kept_ids`); with ``claim``, only while the response
+    ``output_json``: the output item its row keeps, :func:`keeps`); with ``claim``, only while the response
     is still that claim's (its generator was not taken over)."""
     marks = ", ".join("?" * len(was))
     claimed = "" if claim is None else " AND claim = ?"
@@ -269,21 +270,27 @@ async def expire(backends: Backends, settings: Settings, response_id: str, owner
     return True
 
 
-def kept_ids(response_id: str) -> tuple[str, str]:
-    """The ids of the input and the output message a response's row may keep (``migrations/0021_…``,
-    ``0022_…``): ``msg_`` and the response's own hex digits, the output's with the last one moved up by one
-    (mod 16). An ``item_reference`` to either finds the row by the response's key (:func:`items_kept`)."""
+def kept_digits(response_id: str) -> tuple[str, str]:
+    """The digits of the ids of the input and the output item a response's row may keep (``migrations/0021_…``,
+    ``0022_…``), after their type's prefix (``msg_``, ``fc_`` …): the response's own hex digits, the output's with
+    the last one moved up by one (mod 16). An ``item_reference`` to either finds the row by the response's key
+    (:func:`items_kept`)."""
     digits = response_id.removeprefix("resp_")
-    return "msg_" + digits, "msg_" + digits[:-1] + _HEX[(_HEX.index(digits[-1]) + 1) % 16]
+    return digits, digits[:-1] + _HEX[(_HEX.index(digits[-1]) + 1) % 16]
+
+
+def keeps(response_id: str, new: Sequence[dict[str, Any]], *, output: bool) -> bool:
+    """Whether a response's row keeps these input or output items: one item, its id made by :func:`kept_digits`."""
+    return len(new) == 1 and str(new[0].get("id", "")).partition("_")[2] == kept_digits(response_id)[output]
 
 
 _HEX = "0123456789abcdef"
 
 
 def _keepers(item_id: str) -> list[str]:
-    """The responses whose rows would keep a message with this id (:func:`kept_ids`, backwards)."""
-    digits = item_id.removeprefix("msg_")
-    if digits == item_id or not digits or digits[-1] not in _HEX:
+    """The responses whose rows would keep an item with this id (:func:`kept_digits`, backwards)."""
+    digits = item_id.partition("_")[2]
+    if not digits or digits[-1] not in _HEX:
         return []
     return ["resp_" + digits, "resp_" + digits[:-1] + _HEX[(_HEX.index(digits[-1]) - 1) % 16]]
 
@@ -315,7 +322,7 @@ async def chain_items(backends: Backends, response_id: str, owner: str | None) -
 
 
 async def input_items(backends: Backends, row: ResponseRow, page: Page) -> tuple[list[dict[str, Any]], bool]:
-    """One page of the response's input items: the message its row keeps, or its rows of items."""
+    """One page of the response's input items: the one its row keeps, or its rows of items."""
     if row.input_item is None:
         return await items.page_in(backends, row.id, "input", page)
     item = loads(row.input_item)
@@ -326,15 +333,15 @@ async def input_items(backends: Backends, row: ResponseRow, page: Page) -> tuple
 
 
 async def output_items(backends: Backends, row: ResponseRow) -> list[dict[str, Any]]:
-    """The response's output items (none while it is queued or in progress): the message its row keeps, or its
-    rows of items."""
+    """The response's output items (none while it is queued or in progress): the one its row keeps, or its rows of
+    items."""
     if row.output_item is not None:
         return [loads(row.output_item)]
     return [] if row.status in ACTIVE else await items.all_of(backends, row.id, ["output"])
 
 
 async def items_kept(db: Database, owner: str | None, item_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """The caller's messages that responses' rows keep, by these ids (:func:`kept_ids`: for an ``item_reference``
+    """The caller's items that responses' rows keep, by these ids (:func:`kept_digits`: for an ``item_reference``
     no row of items answers)."""
     wanted = set(item_ids)
     keys = sorted({key for item_id in wanted for key in _keepers(item_id)})

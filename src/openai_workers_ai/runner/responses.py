@@ -135,16 +135,10 @@ class Plan:
         return asks_summary(self.request)
 
     @property
-    def kept_output_id(self) -> str | None:
-        """The id of the output message its row would keep (:meth:`kept`), for its first message (a stored
-        response's)."""
-        return responses.kept_ids(self.response_id)[1] if self.store else None
-
-    def kept(self, new: list[Item], output: bool) -> bool:
-        """Whether the response's row keeps these input or output items (``migrations/0021_…``, ``0022_…``): one
-        message it gave its id to (:func:`~..repositories.responses.kept_ids`). (A conversation's copies of them
-        are rows of items all the same: its items are read as rows.)"""
-        return len(new) == 1 and new[0].get("id") == responses.kept_ids(self.response_id)[output]
+    def kept_output_digits(self) -> str | None:
+        """The digits of the id of the output item its row would keep, for its first output item (a stored
+        response's: :func:`~..repositories.responses.kept_digits`)."""
+        return responses.kept_digits(self.response_id)[1] if self.store else None
 
     @property
     def direct(self) -> bool:
@@ -213,11 +207,11 @@ async def prepare(ctx: AppContext, req: CreateResponse, *, owner: str, reader: s
         raise _no_summary(model)
     moderator = None if req.moderation is None else moderation.moderator(ctx, req.moderation)
     plan_id = response_id or translate.object_id("resp_")
-    # An input of one message without an id gets the id its row would keep it under (Plan.kept).
-    kept_id = responses.kept_ids(plan_id)[0] if new_input is None and _one_message_without_id(req.input) else None
-    new = new_input if new_input is not None else translate.input_items(req.input, kept_id)
-    if kept_id is not None and new[0]["id"] != kept_id:  # one message sent without an id, given a fresh one
-        new[0]["id"] = kept_id
+    # An input of one item without an id gets the id its row would keep it under (responses.keeps).
+    kept = responses.kept_digits(plan_id)[0] if new_input is None and _one_item_without_id(req.input) else None
+    new = new_input if new_input is not None else translate.input_items(req.input, kept and "msg_" + kept)
+    if kept is not None and not isinstance(req.input, str):  # one item sent without an id, given a fresh one
+        new[0]["id"] = translate.PREFIXES[new[0]["type"]] + kept
     # A text input is one user message of text, with a fresh id: nothing to look up, repeat or read.
     text_input = new_input is None and isinstance(req.input, str)
     if cached is not None and req.conversation_id is None:  # with a conversation: its 400 (both given), or its checks
@@ -247,13 +241,12 @@ async def prepare(ctx: AppContext, req: CreateResponse, *, owner: str, reader: s
                 gateway, past.items, settings, request_json, echo_json=echo_json, moderator=moderator)
 
 
-def _one_message_without_id(value: str | list[Item] | None) -> bool:
-    """Whether ``input`` is one message the response gives its id to: a text, or one message sent without an id."""
+def _one_item_without_id(value: str | list[Item] | None) -> bool:
+    """Whether ``input`` is one item the response gives its id to: a text, or one item sent without an id."""
     if isinstance(value, str):
         return True
-    if value is None or len(value) != 1 or not isinstance(first := value[0], dict) or first.get("id") is not None:
-        return False
-    return first.get("type", "message" if "role" in first else None) == "message"
+    return (value is not None and len(value) == 1 and isinstance(value[0], dict) and value[0].get("id") is None
+            and value[0].get("type") != "item_reference")
 
 
 _INPUT_WHERES = tuple(f"input[{i}]" for i in range(16))
@@ -457,7 +450,7 @@ async def _answered(ctx: AppContext, plan: Plan) -> _Answer:
     output items, the response stored — without the events nobody reads (~4 µs of a stored response)."""
     generated = await pipeline.complete(ctx, plan.spec)
     choice = generated.choices[0]
-    output = objects.output_items(choice, plan.summarized, plan.kept_output_id)
+    output = objects.output_items(choice, plan.summarized, plan.kept_output_digits)
     status, incomplete = objects.outcome(choice.finish_reason)
     usage = objects.usage_object(generated.usage)
     answer = _Answer(status, output, usage, incomplete, ctx.now(), [pydantic_json(item) for item in output],
@@ -478,7 +471,7 @@ async def _execute(ctx: AppContext, plan: Plan, *, streaming: bool) -> AsyncIter
                     "code": _error_code(error), "message": error.message}))
             raise
     watched = streaming and bool(plan.request.background)  # stored in_progress while this request runs it
-    writer = objects.EventWriter(plan.summarized, plan.kept_output_id)
+    writer = objects.EventWriter(plan.summarized, plan.kept_output_digits)
     if streaming:  # drained (not streamed), only the last event counts
         for kind, status in objects.opening(bool(plan.request.background)):
             yield writer.lifecycle(kind, plan.response(status, writer.output))
@@ -513,7 +506,7 @@ async def _execute(ctx: AppContext, plan: Plan, *, streaming: bool) -> AsyncIter
                 generated = await pipeline.complete(ctx, chat)
                 choice = generated.choices[0]
                 choice.tool_calls = _divert(choice.tool_calls, calls, plan)
-                made = objects.output_items(choice, plan.summarized, writer.next_message_id())
+                made = objects.output_items(choice, plan.summarized, writer.take_first_id())
                 if calls and not choice.text:  # only gateway tools called: no empty message before their items
                     made = [item for item in made if item["type"] != "message"]
                 if gateway.sources:  # answers written after a search cite what it found
@@ -723,10 +716,10 @@ async def _persist(ctx: AppContext, plan: Plan, status: str, output_items: list[
 
 
 def _kept_json(plan: Plan, new: list[Item], made: bytes | None, *, output: bool) -> bytes | None:
-    """The JSON of the message the response's row keeps of ``new``, its input or its output (:meth:`Plan.kept`;
+    """The JSON of the item the response's row keeps of ``new``, its input or its output (:func:`responses.keeps`;
     ``made``: that JSON when made already), or None: they are rows of items (an item's JSON over
     :data:`~..repositories.items.INLINE_MAX` too, which R2 holds)."""
-    if not plan.kept(new, output):
+    if not responses.keeps(plan.response_id, new, output=output):
         return None
     encoded = made if made is not None else json_bytes(new[0])
     return encoded if len(encoded) <= items.INLINE_MAX else None
@@ -795,7 +788,7 @@ async def _store_queued(ctx: AppContext, plan: Plan) -> None:
 
 async def _row_and_input(ctx: AppContext, plan: Plan, row: ResponseRow, now: int) -> list[Statement]:
     """The statements storing the response's ``row`` (queued, or failed in its request) and its input: in the row
-    when it keeps it (:meth:`Plan.kept`), else as rows of items."""
+    when it keeps it (:func:`responses.keeps`), else as rows of items."""
     kept_input = _kept_json(plan, plan.input, None, output=False)
     new_input = [] if kept_input else [items.NewItem(plan.response_id, "input", item) for item in plan.input]
     return [responses.insert(ctx.backends.db, row, now, plan.request_json, input_json=kept_input),

@@ -227,29 +227,35 @@ def cited(item: Item, sources: Sequence[Source]) -> Item:
     return {**item, "content": content}
 
 
-def output_items(choice: Choice, summary: bool = False, message_id: str | None = None) -> list[Item]:
+def output_items(choice: Choice, summary: bool = False, first_id: str | None = None) -> list[Item]:
     """A whole answer as output items (``summary``: its reasoning as a summary, :func:`reasoning_item`;
-    ``message_id``: its message's id, else a fresh one)."""
+    ``first_id``: the digits of its first item's id, after its type's prefix, else a fresh id)."""
     status = "incomplete" if choice.finish_reason == "length" else "completed"
     out: list[Item] = []
     if choice.reasoning:
-        out.append(reasoning_item(choice.reasoning, status, summary=summary))
+        out.append(reasoning_item(choice.reasoning, status, _first("rs_", first_id, out), summary=summary))
     if choice.text or not (choice.reasoning or choice.tool_calls):
-        out.append(message_output(choice.text, status, message_id))
+        out.append(message_output(choice.text, status, _first("msg_", first_id, out)))
     if choice.tool_calls:
-        out += [function_call_item(piece) for piece in choice.tool_calls]
+        out += [function_call_item(piece, item_id=_first("fc_", first_id, out) if i == 0 else None)
+                for i, piece in enumerate(choice.tool_calls)]
     return out
+
+
+def _first(prefix: str, digits: str | None, output: list[Item]) -> str | None:
+    """The id of an output's first item (``output`` still empty) when ``digits`` are given for it, else None."""
+    return prefix + digits if digits is not None and not output else None
 
 
 class EventWriter:
     """A response's stream events, numbered; it accumulates the output items as it goes, and the stream's
     :attr:`shape`."""
 
-    def __init__(self, summary: bool = False, message_id: str | None = None) -> None:
+    def __init__(self, summary: bool = False, first_id: str | None = None) -> None:
         self.summary = summary
         """Whether reasoning is written as a summary (:func:`reasoning_item`): its items have no ``content``."""
-        self.message_id = message_id
-        """The id of the first message it opens (else a fresh one, as for the others)."""
+        self.first_id = first_id
+        """The digits of its first output item's id, after its type's prefix (else a fresh id, as for the others)."""
         self.output: list[Item] = []
         self.seq = -1
         self.shape: list[list[Any]] = []
@@ -285,10 +291,10 @@ class EventWriter:
         """A new model call of the same response (after a gateway-run tool): its calls are new items."""
         self._round += 1
 
-    def next_message_id(self) -> str | None:
-        """The id for the next message: :attr:`message_id` for the first (then None: a fresh one)."""
-        message_id, self.message_id = self.message_id, None
-        return message_id
+    def take_first_id(self) -> str | None:
+        """:attr:`first_id` while no output item is written yet (for :func:`output_items`), else None."""
+        first_id, self.first_id = self.first_id, None
+        return first_id if not self.output else None
 
     def cite(self, sources: Sequence[Source]) -> None:
         """Messages written from now on may cite ``sources`` (their markers become annotations)."""
@@ -308,10 +314,9 @@ class EventWriter:
         events: list[Event] = []
         if self._open is None or self._open["type"] != kind:
             events += self.close_open()
-            if kind == "message" and item_id is None:
-                item_id = self.next_message_id()
-            item = (reasoning_item("", "in_progress", item_id, self.summary) if kind == "reasoning"
-                    else message_output("", "in_progress", item_id))
+            first = _first("rs_" if kind == "reasoning" else "msg_", self.take_first_id(), self.output)
+            item = (reasoning_item("", "in_progress", item_id or first, self.summary) if kind == "reasoning"
+                    else message_output("", "in_progress", item_id or first))
             self.output.append(item)
             self._open, self._text = item, ""
             self._citer = Citer(self._sources) if kind == "message" and self._sources else None
@@ -395,7 +400,7 @@ class EventWriter:
         key = (self._round, piece.index)
         if key not in self._calls:
             events += self.close_open()
-            item = function_call_item(piece, "in_progress", item_id)
+            item = function_call_item(piece, "in_progress", item_id or _first("fc_", self.take_first_id(), self.output))
             item["arguments"] = ""
             self.output.append(item)
             self._calls[key] = len(self.output) - 1
