@@ -405,8 +405,12 @@ async def test_load_and_unload(client: httpx.AsyncClient, simulator: Simulator) 
     body = r.json()
     assert r.status_code == 200 and body["done"] is True and body["done_reason"] == "load"
     assert body["message"] == {"role": "assistant", "content": ""}
+    # api.ChatResponse's members in its order, done before done_reason (ollama/ollama server/routes.go answers
+    # a load with the struct), as the streamed answers have them
+    assert list(body) == ["model", "created_at", "message", "done", "done_reason"]
     r = await client.post(URL, json={"model": "llama3.1", "messages": [], "keep_alive": 0})
     assert r.json()["done_reason"] == "unload"
+    assert list(r.json()) == ["model", "created_at", "message", "done", "done_reason"]
     for zero in ("0s", "0.0m", 0.5):  # a zero duration as Ollama reads it (a number is whole seconds)
         r = await client.post(URL, json={"model": "llama3.1", "messages": [], "keep_alive": zero})
         assert r.json()["done_reason"] == "unload"

@@ -37,5 +37,5 @@ async def create(request: Request) -> Response:
 def _loaded(ctx: AppContext, name: str, reason: str) -> Response:
     return json_response({
         "model": name, "created_at": created_at(ctx.clock), "message": {"role": "assistant", "content": ""},
-        "done_reason": reason, "done": True,
+        "done": True, "done_reason": reason,
     })
