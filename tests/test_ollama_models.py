@@ -56,6 +56,9 @@ async def test_show(client: httpx.AsyncClient) -> None:
     r = await client.post("/api/show", json={"model": "gpt-oss:20b"})
     body = r.json()
     assert body["remote_model"] == "@cf/openai/gpt-oss-20b"
+    # api.ShowResponse's order (ollama/ollama api/types.go): … details, messages, remote_model, remote_host,
+    # model_info, projector_info, tensors, capabilities, modified_at
+    assert list(body) == ["modelfile", "details", "remote_model", "model_info", "capabilities", "modified_at"]
     assert body["capabilities"] == ["completion", "tools", "thinking"]
     assert body["model_info"]["gpt-oss.context_length"] == 128000
     assert body["details"]["parameter_size"] == "20B"

@@ -77,8 +77,8 @@ async def show(request: Request) -> Response:
     return json_response({
         "modelfile": f"# Served by Cloudflare Workers AI; there is no local Modelfile.\nFROM {info.id}\n",
         "details": ollama_models.details(info),
+        "remote_model": info.id,
         "model_info": ollama_models.model_info(info),
         "capabilities": ollama_models.capabilities(info),
-        "remote_model": info.id,
         "modified_at": ollama_models.iso(CATALOG_CREATED),
     })
