@@ -92,6 +92,9 @@ async def test_ps(client: httpx.AsyncClient) -> None:
     # Ollama's keep_alive -1 does, the longest Go duration from now (~292 years).
     assert llama["context_length"] == 0 and llama["size_vram"] == 0 and llama["size"] == 0
     assert llama["expires_at"][:4] > "2300" and llama["expires_at"].endswith("Z")
+    # api.ProcessModelResponse's members in its order (ollama/ollama api/types.go, docs/api.md "List Running
+    # Models"): no modified_at nor remote_model, which /api/tags has
+    assert list(llama) == ["name", "model", "size", "digest", "details", "expires_at", "size_vram", "context_length"]
 
 
 @pytest.mark.parametrize("name", [

@@ -60,10 +60,13 @@ async def tags(request: Request) -> Response:
 
 async def ps(request: Request) -> Response:
     """Workers AI models are always loaded: every listed model, without memory figures (0), expiring when
-    Ollama's model kept loaded forever (``keep_alive: -1``) does: the longest duration Go has from now."""
+    Ollama's model kept loaded forever (``keep_alive: -1``) does: the longest duration Go has from now. The
+    members are Ollama's ``api.ProcessModelResponse``'s: no ``modified_at`` or ``remote_model`` (``/api/tags``')."""
     expires_at = ollama_models.iso(context(request).now() + FOREVER)
     models = [
-        {**_entry(name, m), "expires_at": expires_at, "size_vram": 0, "context_length": m.context_window or 0}
+        {"name": name, "model": name, "size": 0, "digest": ollama_models.digest(m.id),
+         "details": ollama_models.details(m), "expires_at": expires_at, "size_vram": 0,
+         "context_length": m.context_window or 0}
         for name, m in listed(context(request))
     ]
     return json_response({"models": models})
