@@ -29,6 +29,7 @@ async def test_tags_lists_catalog_honestly(client: httpx.AsyncClient) -> None:
     assert llama["digest"] == hashlib.sha256(LLAMA.encode()).hexdigest()
     # Ollama's Go types (api/types.go) write a number or a string, never null: its zero values where unknown.
     assert llama["size"] == 0 and llama["modified_at"].startswith("2025-")
+    assert "." not in llama["modified_at"]  # a whole second: Go's RFC 3339 writes no fraction of zeros
     assert llama["details"] == {"parent_model": "", "format": "", "family": "llama", "families": ["llama"],
                                 "parameter_size": "8B", "quantization_level": ""}
     assert models["llama-3.3-70b-instruct-fp8-fast:latest"]["details"]["quantization_level"] == "FP8"

@@ -203,5 +203,6 @@ def model_info(info: ModelInfo) -> dict[str, Any]:
 
 
 def iso(ts: float) -> str:
-    """RFC 3339 with microseconds, as Ollama writes times."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """RFC 3339 in UTC as Ollama's Go encoder writes a time (``golang/go`` ``src/time/format_rfc3339.go``): the
+    fraction (microseconds here) without its trailing zeros, and without the dot when nothing is left."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f").rstrip("0").rstrip(".") + "Z"

@@ -27,7 +27,7 @@ Clock = Callable[[], float]
 
 
 def created_at(clock: Clock) -> str:
-    """The clock's time as Ollama writes ``created_at``: RFC 3339, UTC, with microseconds."""
+    """The clock's time as Ollama writes ``created_at``: RFC 3339, UTC, microseconds without trailing zeros."""
     return iso(clock())
 
 
