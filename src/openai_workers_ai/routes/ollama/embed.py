@@ -39,11 +39,10 @@ async def create(request: Request) -> Response:
             # Ollama's runner's errorInputTooLong (runner/ollamarunner/runner.go), its 400 word for word: clients
             # look for it to split their input.
             raise InvalidRequest("the input length exceeds the context length")
-    vectors: list[list[float]] = []
-    tokens = 0
-    if texts:
-        timings.call()
-        vectors, tokens = await embed(ctx.backends.ai, model, texts)
+    if not texts:  # Ollama's EmbedHandler answers before it embeds: no durations nor count (zero: omitted)
+        return json_response({"model": name, "embeddings": []})
+    timings.call()
+    vectors, tokens = await embed(ctx.backends.ai, model, texts)
     # As Ollama's EmbedHandler: every vector is scaled to unit length, and cut first to 0 < dimensions <
     # its length (other values leave it whole; never a 400). The older /api/embeddings does neither.
     dimensions = body.dimensions or 0
