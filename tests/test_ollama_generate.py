@@ -107,6 +107,8 @@ async def test_format(client: httpx.AsyncClient) -> None:
 async def test_thinking(client: httpx.AsyncClient) -> None:
     body = await generate(client, "why?", model="deepseek-r1:32b")
     assert body["thinking"].strip().startswith("The user asks") and body["response"]
+    # api.GenerateResponse's order (ollama/ollama api/types.go): thinking right after response, not at the end
+    assert list(body)[:6] == ["model", "created_at", "response", "thinking", "done", "done_reason"]
     body = await generate(client, "why?", model="deepseek-r1:32b", think=False)
     assert "thinking" not in body
     r = await client.post(URL, json={"model": "qwq", "prompt": "why?"})

@@ -163,6 +163,8 @@ async def collect(stream: AsyncIterator[dict[str, Any]], key: Key) -> dict[str, 
             message["tool_calls"] = calls
     else:
         final["response"] = "".join(text)
-        if any(thinking):
-            final["thinking"] = "".join(thinking)
+        if any(thinking):  # right after response, where api.GenerateResponse has it (the last object had none)
+            items = list(final.items())
+            at = list(final).index("response") + 1
+            final = dict([*items[:at], ("thinking", "".join(thinking)), *items[at:]])
     return final
