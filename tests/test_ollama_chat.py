@@ -537,8 +537,35 @@ async def test_errors(client: httpx.AsyncClient) -> None:
     assert r.status_code == 400 and r.json() == {"error": "missing request body"}
     r = await client.post(URL, content=b"{nope")
     assert r.status_code == 400 and r.json()["error"].startswith("invalid JSON body")
-    r = await client.post(URL, json=[1])
-    assert r.status_code == 400 and "JSON object" in r.json()["error"]
+    r = await client.post(URL, content=b'{"model": "llama3.1", "messages": [')
+    assert r.status_code == 400 and r.json() == {"error": "unexpected EOF"}  # Go's json.Decoder, cut short
+
+
+@pytest.mark.parametrize(("url", "struct"), [
+    ("/api/chat", "ChatRequest"), ("/api/generate", "GenerateRequest"), ("/api/embed", "EmbedRequest"),
+    ("/api/embeddings", "EmbeddingRequest"), ("/api/show", "ShowRequest"), ("/api/pull", "PullRequest"),
+    ("/api/copy", "CopyRequest"),
+])
+async def test_a_body_that_is_no_object_is_gos_error(client: httpx.AsyncClient, url: str, struct: str) -> None:
+    """Ollama binds a body with gin's ShouldBindJSON, one json.Decoder.Decode into the handler's struct
+    (gin-gonic/gin binding/json.go), and answers a failure with the error itself (server/routes.go): a JSON
+    value of another kind is Go's UnmarshalTypeError naming the struct."""
+    for body, kind in ((b"[1]", "array"), (b'"x"', "string"), (b"1", "number"), (b"true", "bool")):
+        r = await client.post(url, content=body)
+        error = f"json: cannot unmarshal {kind} into Go value of type api.{struct}"
+        assert r.status_code == 400 and r.json() == {"error": error}, body
+
+
+async def test_a_null_body_and_what_follows_the_object_are_gos(client: httpx.AsyncClient) -> None:
+    # Go decodes null into a struct as nothing: a body without a model (Ollama's ChatHandler: 400)
+    r = await client.post(URL, content=b"null")
+    assert r.status_code == 400 and r.json() == {"error": "model is required"}
+    r = await client.post("/api/generate", content=b" null ")
+    assert r.status_code == 404 and r.json() == {"error": "model '' not found"}
+    # json.Decoder reads the first value and leaves the rest of the body unread
+    body = json.dumps({"model": "llama3.1", "messages": user("echo: read"), "stream": False}).encode()
+    r = await client.post(URL, content=body + b"\n{trailing}")
+    assert r.status_code == 200 and r.json()["message"]["content"] == "read"
     r = await client.post(URL, json={"model": "llama3.1", "messages": "hi"})
     error = "json: cannot unmarshal string into Go struct field ChatRequest.messages of type []api.Message"
     assert r.status_code == 400 and r.json() == {"error": error}

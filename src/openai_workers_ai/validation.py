@@ -10,6 +10,7 @@ Both refuse bodies past ``MAX_JSON_BYTES`` (413) and numbers JSON cannot hold.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import sys
@@ -447,13 +448,47 @@ async def parse_ollama(request: Request, model: type[M], *, optional: bool = Fal
             return model()
         raise InvalidRequest("missing request body")
     check_size(body, "ollama")
-    check_lengths(model, _input(body), "ollama")
-    try:
-        result = model.model_validate_json(body)
-    except ValidationError as exc:
-        raise _ollama_invalid(exc, model.__name__, _input(body)) from None
+    result = _go_decoded(model, body)
     check_finite(result)
     return result
+
+
+def _go_decoded(model: type[M], body: bytes, *, whole: bool = True) -> M:
+    """``body`` as ``model``, read as Ollama reads a body: gin's ``ShouldBindJSON``, one ``json.Decoder.Decode``
+    into the handler's struct (``gin-gonic/gin`` ``binding/json.go``), whose error Ollama's handlers answer
+    with (``server/routes.go``). Where pydantic refuses the body as a whole (the error path only): the
+    decoder reads the first JSON value and leaves what follows it unread, decodes ``null`` into the struct as
+    nothing, names a value of another kind by Go's ``UnmarshalTypeError``, and a value cut short is
+    ``unexpected EOF``."""
+    check_lengths(model, _input(body), "ollama")
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        if first["type"] == "json_invalid":
+            message = first["msg"]
+            if "EOF while parsing" in message:
+                raise InvalidRequest("unexpected EOF") from None
+            value = _first_value(body) if whole and "trailing characters" in message else None
+            if value is not None:
+                return _go_decoded(model, value, whole=False)
+        elif not first["loc"]:  # JSON, but no object
+            data = _input(body)
+            if data is None:  # null: Go leaves the struct as it was
+                return model()
+            kind = {list: "array", str: "string", bool: "bool"}.get(type(data), "number")
+            raise InvalidRequest(f"json: cannot unmarshal {kind} into Go value of type api.{model.__name__}") from None
+        raise _ollama_invalid(exc, model.__name__, _input(body)) from None
+
+
+def _first_value(body: bytes) -> bytes | None:
+    """The body's first JSON value, where more follows it; None if it does not open with one."""
+    text = body.decode("utf-8", "surrogateescape")
+    try:
+        _, end = json.JSONDecoder().raw_decode(text, len(text) - len(text.lstrip(" \t\r\n")))
+    except ValueError:
+        return None
+    return text[:end].encode("utf-8", "surrogateescape")
 
 
 def ollama_options(options: dict[str, Any] | None) -> Options:
