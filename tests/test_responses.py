@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+import re
 from typing import Any
 
 import httpx
@@ -15,6 +16,7 @@ from openai import AsyncOpenAI, BadRequestError
 from openai_workers_ai.adapters.local import FolderR2, SQLiteD1
 from openai_workers_ai.replies import json_bytes
 from openai_workers_ai.repositories import items as items_repo
+from openai_workers_ai.repositories import responses as responses_repo
 from openai_workers_ai.routes import responses as responses_route
 from openai_workers_ai.runner import responses as runner
 from openai_workers_ai.simulator import Simulator
@@ -472,6 +474,216 @@ async def test_an_output_the_row_does_not_keep_is_rows_of_items(client: httpx.As
             response_id).all()
         retrieved = (await client.get(f"/v1/responses/{response_id}")).json()
         assert [i["id"] for i in retrieved["output"]] == [r["item_id"] for r in stored] != []
+
+
+def kept_ids_of(response_id: str) -> tuple[str, str]:
+    """The ids of the input and output message a response's row keeps (``msg_`` and its hex digits; the output's
+    last digit one up, mod 16), worked out here apart from the code under test."""
+    digits = response_id.removeprefix("resp_")
+    return "msg_" + digits, "msg_" + digits[:-1] + "0123456789abcdef"[(int(digits[-1], 16) + 1) % 16]
+
+
+def test_kept_ids_and_their_keepers_are_inverses() -> None:
+    """Every last hex digit, the wrap from f to 0 too: each kept id leads back to the response that keeps it."""
+    for digit in "0123456789abcdef":
+        response_id = "resp_" + "0662078bc00d51c5dacc9114f38f2be655d80678f029b10" + digit
+        ids = responses_repo.kept_ids(response_id)
+        assert ids == kept_ids_of(response_id)
+        assert all(response_id in responses_repo._keepers(item_id) for item_id in ids)
+    assert [responses_repo._keepers(i) for i in ("rs_0662", "msg_", "msg_xyz", "msg_0662Z")] == [[]] * 4
+
+
+async def test_item_references_find_kept_messages_whatever_the_last_digit(
+        client: httpx.AsyncClient, simulator: Simulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A response whose id ends in f keeps its answer under an id ending in 0 (and one ending in 0, its text under
+    an id ending in 0): an item_reference finds each, for its key and an admin's, not another key's."""
+    real = runner.translate.object_id
+    ending = iter("f0")
+    monkeypatch.setattr(runner.translate, "object_id",
+                        lambda prefix: real(prefix)[:-1] + next(ending) if prefix == "resp_" else real(prefix))
+    made = [await create(client, input=f"echo: {n}") for n in ("f", "0")]
+    monkeypatch.undo()
+    assert [r["id"][-1] for r in made] == ["f", "0"] and [r["output"][0]["id"][-1] for r in made] == ["0", "1"]
+    for response in made:
+        for item_id, text in zip(kept_ids_of(response["id"]), (f"echo: {response['id'][-1]}", response["id"][-1]),
+                                 strict=True):
+            for headers in ({}, {"authorization": f"Bearer {ADMIN_KEY}"}):
+                r = await client.post("/v1/responses", headers=headers, json={"model": LLAMA, "input": [
+                    {"type": "item_reference", "id": item_id}, {"role": "user", "content": "echo: next"}]})
+                assert r.status_code == 200, r.text
+                assert simulator.calls[-1][1]["messages"][0]["content"] == text
+            error = error_of(await client.post("/v1/responses", headers={"authorization": f"Bearer {OTHER_KEY}"},
+                                               json={"model": LLAMA, "input": [
+                                                   {"type": "item_reference", "id": item_id}]}), 404)
+            assert error["param"] == "input[0].id"
+
+
+async def test_responses_stored_before_their_rows_kept_messages_are_read_beside_new_ones(
+        client: httpx.AsyncClient, simulator: Simulator, db: SQLiteD1, app: Any) -> None:
+    """Rows written before migrations 0021 and 0022 (a text exchange's input and output as rows of items, the row's
+    columns NULL), in a chain with responses whose rows keep their messages: chained in order, retrieved, listed
+    and referenced as before."""
+    backends = app.state.ctx.backends
+
+    async def stored_the_old_way(response: dict[str, Any]) -> None:
+        row = await db.prepare("SELECT owner, input_item, output_item FROM responses WHERE id = ?").bind(
+            response["id"]).first()
+        assert row is not None and row["input_item"] is not None and row["output_item"] is not None
+        new = [items_repo.NewItem(response["id"], role, json.loads(row[f"{role}_item"])) for role in ("input", "output")]
+        await db.batch([db.prepare("UPDATE responses SET input_item = NULL, output_item = NULL WHERE id = ?").bind(
+            response["id"]), *await items_repo.stage(backends, row["owner"], new, response["created_at"])])
+
+    first = await create(client, input="echo: one")
+    second = await create(client, input="echo: two", previous_response_id=first["id"])
+    third = await create(client, input="echo: three", previous_response_id=second["id"])
+    for old in (first, third):
+        await stored_the_old_way(old)
+    await create(client, input="echo: four", previous_response_id=third["id"])
+    assert [m["content"] for m in simulator.calls[-1][1]["messages"]] == [
+        "echo: one", "one", "echo: two", "two", "echo: three", "three", "echo: four"]
+    for response in (first, second, third):
+        assert (await client.get(f"/v1/responses/{response['id']}")).json() == response
+        listed = (await client.get(f"/v1/responses/{response['id']}/input_items")).json()
+        assert [i["id"] for i in listed["data"]] == [kept_ids_of(response["id"])[0]]
+    r = await client.post("/v1/responses", json={"model": LLAMA, "input": [
+        {"type": "item_reference", "id": item_id} for response in (first, second) for item_id in
+        kept_ids_of(response["id"])]})
+    assert r.status_code == 200, r.text
+    assert [m["content"] for m in simulator.calls[-1][1]["messages"]] == ["echo: one", "one", "echo: two", "two"]
+    error = error_of(await client.post("/v1/responses", json={  # a repeat of an old row's id, as of a kept one's
+        "model": LLAMA, "previous_response_id": third["id"], "input": [
+            {"type": "item_reference", "id": kept_ids_of(first["id"])[1]}]}), 400)
+    assert error["message"].startswith(f"Duplicate item found with id {kept_ids_of(first['id'])[1]}.")
+
+
+async def test_truncation_drops_the_oldest_turns_of_a_chain_kept_in_rows(client: httpx.AsyncClient,
+                                                                          simulator: Simulator) -> None:
+    previous = None
+    for turn in range(4):  # ~6,000 estimated tokens a message, its answer as many: past hermes' 24,000 by the third
+        previous = (await create(client, model=HERMES, input=f"echo: {turn} " + "x " * 12_000,
+                                 previous_response_id=previous, truncation="auto"))["id"]
+    trimmed = await create(client, model=HERMES, input="echo: last", previous_response_id=previous, truncation="auto")
+    assert trimmed["status"] == "completed"
+    sent = [m["content"].split(" ")[:2] for m in simulator.calls[-1][1]["messages"]]
+    assert sent[0] == ["echo:", sent[1][0]] and sent[-1] == ["echo:", "last"]  # a user turn first, then its answer
+    assert 1 < len(sent) < 9 and sent[-3:-1] == [["echo:", "3"], ["3", "x"]]
+
+
+async def test_a_kept_message_with_files_is_read_by_the_model_and_by_its_chain(client: httpx.AsyncClient,
+                                                                               simulator: Simulator,
+                                                                               db: SQLiteD1) -> None:
+    png = rgba_png(2, 2, b"\xff" * 4)
+    image = (await client.post("/v1/files", files={"file": ("a.png", png, "image/png")},
+                               data={"purpose": "vision"})).json()
+    notes = (await client.post("/v1/files", files={"file": ("notes.txt", b"the secret is 42", "text/plain")},
+                               data={"purpose": "user_data"})).json()
+    seen = await create(client, model=SCOUT, input=[{"role": "user", "content": [
+        {"type": "input_text", "text": "what is this"}, {"type": "input_image", "file_id": image["id"]}]}])
+    read = await create(client, input=[{"role": "user", "content": [
+        {"type": "input_text", "text": "echo: "}, {"type": "input_file", "file_id": notes["id"]}]}])
+    assert text_of(seen) == "I received 1 image: image/png." and text_of(read) == "File notes.txt:\nthe secret is 42"
+    for response in (seen, read):  # kept as sent (by file_id), read again on the next turn
+        row = await db.prepare("SELECT input_item FROM responses WHERE id = ?").bind(response["id"]).first()
+        assert row is not None and "file_id" in json.loads(row["input_item"])["content"][1]
+    follow = await create(client, model=SCOUT, input="and now?", previous_response_id=seen["id"])
+    assert text_of(follow) == "I received 1 image: image/png."
+    await create(client, input="echo: again", previous_response_id=read["id"])
+    assert simulator.calls[-1][1]["messages"][0]["content"] == "echo: File notes.txt:\nthe secret is 42"
+    await create(client, input=[{"type": "item_reference", "id": kept_ids_of(read["id"])[0]}])
+    assert simulator.calls[-1][1]["messages"][0]["content"] == "echo: File notes.txt:\nthe secret is 42"
+
+
+async def test_a_kept_id_repeated_in_a_later_input_is_a_duplicate(client: httpx.AsyncClient) -> None:
+    """A kept message's id in a later input of its chain is OpenAI's duplicate 400, as a stored item's; a response not
+    stored, or deleted, has no message to continue from or to reference."""
+    first = await create(client, input="echo: one")
+    for item_id in kept_ids_of(first["id"]):
+        for sent in ({"type": "item_reference", "id": item_id},
+                     {"type": "message", "id": item_id, "role": "user", "content": "echo: again"}):
+            error = error_of(await client.post("/v1/responses", json={
+                "model": LLAMA, "previous_response_id": first["id"], "input": [sent]}), 400)
+            assert error["message"] == (f"Duplicate item found with id {item_id}. Remove duplicate items from your "
+                                        "input and try again.") and error["param"] == "input"
+        error = error_of(await client.post("/v1/responses", json={"model": LLAMA, "input": [
+            {"type": "item_reference", "id": item_id}, {"type": "item_reference", "id": item_id}]}), 400)
+        assert error["message"].startswith(f"Duplicate item found with id {item_id}.")
+    unstored = await create(client, input="echo: not kept", store=False)
+    error = error_of(await client.post("/v1/responses", json={"model": LLAMA, "input": "hi",
+                                                              "previous_response_id": unstored["id"]}), 400)
+    assert error["code"] == "previous_response_not_found"
+    assert (await client.delete(f"/v1/responses/{first['id']}")).status_code == 200  # its messages go with it
+    for path in (first["id"], f"{first['id']}/input_items"):
+        assert error_of(await client.get(f"/v1/responses/{path}"), 404)["message"] == (
+            f"Response with id '{first['id']}' not found.")
+    error = error_of(await client.post("/v1/responses", json={"model": LLAMA, "input": "hi",
+                                                              "previous_response_id": first["id"]}), 400)
+    assert error["code"] == "previous_response_not_found"
+    for item_id in (*kept_ids_of(first["id"]), kept_ids_of(unstored["id"])[0], unstored["output"][0]["id"]):
+        error = error_of(await client.post("/v1/responses", json={"model": LLAMA, "input": [
+            {"type": "item_reference", "id": item_id}]}), 404)
+        assert error["param"] == "input[0].id"
+
+
+async def test_keeping_messages_in_the_row_changes_nothing_a_client_sees(
+        client: httpx.AsyncClient, simulator: Simulator, app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same requests, their messages kept in the responses' rows, then every item stored as a row (as before
+    migrations 0021 and 0022: kept_ids giving ids no message has): the same replies, stored responses, input items,
+    conversation items, compactions and model calls, but for the ids."""
+    png = rgba_png(2, 2, b"\xff" * 4)
+    image = (await client.post("/v1/files", files={"file": ("a.png", png, "image/png")},
+                               data={"purpose": "vision"})).json()
+
+    async def seen() -> list[Any]:
+        out: list[Any] = []
+        start = len(simulator.calls)
+
+        async def post(**body: Any) -> dict[str, Any]:
+            r = await client.post("/v1/responses", json={"model": LLAMA, **body})
+            made = sse_events(r)[-1]["response"] if body.get("stream") else r.json()
+            out.append((r.status_code, made, (await client.get(f"/v1/responses/{made['id']}")).json(),
+                        *[(await client.get(f"/v1/responses/{made['id']}/input_items",
+                                            params={"order": order, "limit": 1})).json() for order in ("asc", "desc")]))
+            return made
+
+        one = await post(input="echo: one")
+        two = await post(input=[{"role": "user", "content": "echo: two"}], previous_response_id=one["id"])
+        three = await post(input=[{"role": "user", "content": "x"}, {"role": "user", "content": "echo: three"}],
+                           previous_response_id=two["id"], stream=True)
+        four = await post(model=SCOUT, previous_response_id=three["id"], input=[{"role": "user", "content": [
+            {"type": "input_text", "text": "see"}, {"type": "input_image", "file_id": image["id"]}]}])
+        await post(model=SCOUT, input="and?", previous_response_id=four["id"], stream=True)
+        reasoned = await post(model="@cf/openai/gpt-oss-20b", input="echo: r", previous_response_id=two["id"],
+                              reasoning={"effort": "low"})
+        referred = await post(input=[{"type": "item_reference", "id": one["output"][0]["id"]},
+                                     {"type": "item_reference", "id": reasoned["output"][-1]["id"]},
+                                     {"role": "user", "content": "echo: refs"}])
+        conversation = (await client.post("/v1/conversations", json={})).json()
+        await post(input="echo: in it", conversation=conversation["id"])
+        await post(input="echo: and on", conversation=conversation["id"], stream=True)
+        out.append((await client.get(f"/v1/conversations/{conversation['id']}/items")).json())
+        queued = await post(input="echo: later", background=True)
+        await app.state.ctx.backends.jobs.drain(app.state.ctx)
+        out.append((await client.get(f"/v1/responses/{queued['id']}")).json())
+        await post(input="echo: after", previous_response_id=queued["id"])
+        compacted = (await client.post("/v1/responses/compact", json={
+            "model": LLAMA, "input": "echo: c", "previous_response_id": referred["id"]})).json()
+        out.append({**compacted, "id": None, "output": compacted["output"][:-1]})  # (its summary: a model's)
+        out.append((await client.post("/v1/responses/input_tokens", json={
+            "model": LLAMA, "input": "echo: c", "previous_response_id": referred["id"]})).json())
+        out.append(simulator.calls[start:])
+        return out
+
+    def without_ids(value: Any) -> str:
+        names: dict[str, str] = {}
+        text = json.dumps(value, sort_keys=True)
+        text = re.sub(r"\b(msg|resp|rs|conv|cmp)_[0-9a-f]{48}\b",
+                      lambda m: names.setdefault(m.group(0), f"{m.group(1)}#{len(names)}"), text)
+        return re.sub(r'"(created_at|completed_at)": \d+', r'"\1": 0', text)
+
+    kept = await seen()
+    monkeypatch.setattr(responses_repo, "kept_ids", lambda response_id: (runner.translate.object_id("msg_"),) * 2)
+    as_rows = await seen()
+    assert [without_ids(part) for part in kept] == [without_ids(part) for part in as_rows]
 
 
 async def test_streaming_follows_openais_event_sequence(client: httpx.AsyncClient) -> None:

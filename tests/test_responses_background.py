@@ -122,6 +122,33 @@ async def test_a_queued_response_keeps_its_messages_in_its_row(client: httpx.Asy
     assert [m["content"] for m in simulator.calls[-1][1]["messages"]] == ["echo: kept", "kept", "echo: next"]
 
 
+async def test_a_cancelled_failed_or_streamed_background_response_keeps_its_input(
+        client: httpx.AsyncClient, ctx: AppContext, runner_jobs: InProcessJobs, simulator: Simulator) -> None:
+    """Kept in its row whatever its end (cancelled before its job, failed by its model, streamed in its request and
+    replayed): listed as its input item and referenced by its id (``msg_`` and the response's hex digits)."""
+    cancelled = await queue(client, "echo: cancelled")
+    assert (await client.post(f"/v1/responses/{cancelled['id']}/cancel")).json()["status"] == "cancelled"
+    failed = await queue(client, "fail:500")
+    await runner_jobs.drain(ctx)
+    assert (await status(client, failed["id"]))["status"] == "failed"
+    events = sse_events(await client.post("/v1/responses", json={"model": LLAMA, "input": "echo: streamed",
+                                                                 "background": True, "stream": True}))
+    streamed = events[-1]["response"]
+    replayed = sse_events(await client.get(f"/v1/responses/{streamed['id']}", params={"stream": "true"}))
+    assert replayed[-1]["response"]["output"] == streamed["output"] == (await status(client, streamed["id"]))["output"]
+    for response, text in ((cancelled, "echo: cancelled"), (failed, "fail:500"), (streamed, "echo: streamed")):
+        item_id = "msg_" + response["id"].removeprefix("resp_")
+        listed = (await client.get(f"/v1/responses/{response['id']}/input_items")).json()["data"]
+        assert [(i["id"], i["content"][0]["text"]) for i in listed] == [(item_id, text)]
+        r = await client.post("/v1/responses", json={"model": LLAMA, "input": [
+            {"type": "item_reference", "id": item_id}, {"role": "user", "content": "echo: next"}]})
+        assert r.status_code == 200, r.text
+        assert simulator.calls[-1][1]["messages"][0]["content"] == text
+    r = await client.post("/v1/responses", json={"model": LLAMA, "input": "echo: after",
+                                                 "previous_response_id": streamed["id"]})
+    assert r.status_code == 200, r.text
+    assert [m["content"] for m in simulator.calls[-1][1]["messages"]] == ["echo: streamed", "streamed", "echo: after"]
+
 async def test_a_queued_response_keeps_its_request(client: httpx.AsyncClient, ctx: AppContext,
                                                    runner_jobs: InProcessJobs, simulator: Simulator) -> None:
     tool = {"type": "function", "name": "lookup", "parameters": {"type": "object", "properties": {"q": {}}}}

@@ -97,6 +97,21 @@ async def test_a_stream_carries_it_on_its_closing_event_only(client: httpx.Async
     assert replayed[0]["response"]["moderation"] is None and replayed[-1]["response"]["moderation"] == moderation
 
 
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_moderated_response_is_read_back_as_made(client: httpx.AsyncClient, simulator: Simulator,
+                                                        stream: bool) -> None:
+    """Its messages stored as a response's are (its text input in its row), with its moderation: retrieved as
+    answered, listed, and continued."""
+    r = await client.post(URL, json=body_of("echo: a bomb", stream=stream))
+    made = sse_events(r)[-1]["response"] if stream else r.json()
+    assert flagged(made["moderation"]["output"])
+    assert (await client.get(f"{URL}/{made['id']}")).json() == made
+    listed = (await client.get(f"{URL}/{made['id']}/input_items")).json()["data"]
+    assert [(i["id"], i["content"][0]["text"]) for i in listed] == [("msg_" + made["id"][5:], "echo: a bomb")]
+    r = await client.post(URL, json={"model": LLAMA, "input": "echo: and", "previous_response_id": made["id"]})
+    assert r.status_code == 200, r.text
+    assert [m["content"] for m in simulator.calls[-1][1]["messages"]] == ["echo: a bomb", "a bomb", "echo: and"]
+
 async def test_a_response_that_fails_has_none(client: httpx.AsyncClient) -> None:
     """The model failing in the middle of a stream: ``response.failed``, without moderation (nothing to score
     the output of), and the stored response has none either."""

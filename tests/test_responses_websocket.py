@@ -233,3 +233,31 @@ def test_a_continuation_on_the_socket_still_checks_the_conversation(app: Any) ->
             assert ws_error(event, 404)["message"] == f"Conversation with id '{theirs['id']}' not found."
         listed = client.get(f"/v1/conversations/{theirs['id']}/items", headers=other).json()["data"]
         assert [item["content"][0]["text"] for item in listed] == ["theirs"]
+
+
+def test_a_stored_response_is_continued_on_its_socket_and_on_another(app: Any, simulator: Simulator) -> None:
+    """A socket's stored response (its row keeps its messages: ``migrations/0021_…``, ``0022_…``) continued on the
+    socket (from its memory) and on a new one (from storage) alike; its messages referenced, and repeated (a 400)."""
+    key = {"authorization": f"Bearer {KEY}"}
+
+    def continued(ws: Any, first: dict[str, Any], second: dict[str, Any]) -> list[dict[str, Any]]:
+        answer = first["output"][0]["id"]
+        referred = checked(turn(ws, input=[{"type": "item_reference", "id": answer},
+                                           {"role": "user", "content": "echo: three"}]))[-1]["response"]
+        assert [m["content"] for m in simulator.calls[-1][1]["messages"]] == ["one", "echo: three"]
+        chained = checked(turn(ws, input="echo: four", previous_response_id=second["id"]))[-1]["response"]
+        assert [m["content"] for m in simulator.calls[-1][1]["messages"]] == [
+            "echo: one", "one", "echo: two", "two", "echo: four"]
+        [event] = turn(ws, input=[{"type": "item_reference", "id": answer}], previous_response_id=second["id"])
+        assert ws_error(event)["message"].startswith(f"Duplicate item found with id {answer}.")
+        return [referred, chained]
+
+    with TestClient(app) as client:
+        with client.websocket_connect("/v1/responses", headers=key) as ws:
+            first = checked(turn(ws, input="echo: one"))[-1]["response"]
+            second = checked(turn(ws, input="echo: two", previous_response_id=first["id"]))[-1]["response"]
+            made = continued(ws, first, second)
+        with client.websocket_connect("/v1/responses", headers=key) as ws:
+            made += continued(ws, first, second)
+        for response in made:
+            assert client.get(f"/v1/responses/{response['id']}", headers=key).json() == response
