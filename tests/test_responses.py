@@ -487,10 +487,11 @@ def test_kept_ids_and_their_keepers_are_inverses() -> None:
     """Every last hex digit, the wrap from f to 0 too: each kept id leads back to the response that keeps it."""
     for digit in "0123456789abcdef":
         response_id = "resp_" + "0662078bc00d51c5dacc9114f38f2be655d80678f029b10" + digit
-        ids = responses_repo.kept_ids(response_id)
+        ids = tuple("msg_" + digits for digits in responses_repo.kept_digits(response_id))
         assert ids == kept_ids_of(response_id)
         assert all(response_id in responses_repo._keepers(item_id) for item_id in ids)
-    assert [responses_repo._keepers(i) for i in ("rs_0662", "msg_", "msg_xyz", "msg_0662Z")] == [[]] * 4
+        assert response_id in responses_repo._keepers("fc_" + ids[1][4:])  # any type's prefix
+    assert [responses_repo._keepers(i) for i in ("msg0662", "msg_", "msg_xyz", "msg_0662Z")] == [[]] * 4
 
 
 async def test_item_references_find_kept_messages_whatever_the_last_digit(
@@ -627,7 +628,7 @@ async def test_a_kept_id_repeated_in_a_later_input_is_a_duplicate(client: httpx.
 async def test_keeping_messages_in_the_row_changes_nothing_a_client_sees(
         client: httpx.AsyncClient, simulator: Simulator, app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """The same requests, their messages kept in the responses' rows, then every item stored as a row (as before
-    migrations 0021 and 0022: kept_ids giving ids no message has): the same replies, stored responses, input items,
+    migrations 0021 and 0022: responses.keeps answering no): the same replies, stored responses, input items,
     conversation items, compactions and model calls, but for the ids."""
     png = rgba_png(2, 2, b"\xff" * 4)
     image = (await client.post("/v1/files", files={"file": ("a.png", png, "image/png")},
@@ -681,7 +682,7 @@ async def test_keeping_messages_in_the_row_changes_nothing_a_client_sees(
         return re.sub(r'"(created_at|completed_at)": \d+', r'"\1": 0', text)
 
     kept = await seen()
-    monkeypatch.setattr(responses_repo, "kept_ids", lambda response_id: (runner.translate.object_id("msg_"),) * 2)
+    monkeypatch.setattr(responses_repo, "keeps", lambda *args, **kwargs: False)
     as_rows = await seen()
     assert [without_ids(part) for part in kept] == [without_ids(part) for part in as_rows]
 
