@@ -12,8 +12,10 @@ from collections import Counter
 from typing import Any
 
 import httpx
+import pytest
 
 from openai_workers_ai.adapters.local import SQLiteD1
+from openai_workers_ai.repositories import chat_completions
 
 LLAMA = "@cf/meta/llama-3.1-8b-instruct"
 TABLES = ("responses", "conversations", "items", "chat_completions")
@@ -74,14 +76,27 @@ async def test_a_conversations_item_writes_6_entries(client: httpx.AsyncClient, 
     assert changed == 3 and sum(added.values()) == 2 + 2 * 6  # 29 before 0017, 24 before 0021
 
 
-async def test_a_stored_chat_completions_items_are_in_no_index_of_ids(client: httpx.AsyncClient,
-                                                                     db: SQLiteD1) -> None:
+async def test_a_stored_chat_completion_writes_its_row_alone(client: httpx.AsyncClient, db: SQLiteD1) -> None:
+    """Its row keeps its object and its messages (``migrations/0024_chat_completion_in_row.sql``): one INSERT."""
+    added, changed = await written(db, client.post("/v1/chat/completions", json={
+        "model": LLAMA, "messages": [{"role": "user", "content": "echo: hi"}], "store": True}))
+    assert changed == 1
+    assert added == {"chat_completions": 1, "sqlite_autoindex_chat_completions_1": 1,
+                     "chat_completions_owner_created": 1, "chat_completions_owner_model_created": 1,
+                     "chat_completions_created": 1}  # 17 before 0017, 13 before 0024 (its object and message: 4 each)
+
+
+async def test_a_stored_chat_completions_items_are_in_no_index_of_ids(client: httpx.AsyncClient, db: SQLiteD1,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its object and messages as items (too large for its row; every completion stored before 0024): 4 each."""
+    monkeypatch.setattr(chat_completions, "keeps", lambda encoded: False)
     added, changed = await written(db, client.post("/v1/chat/completions", json={
         "model": LLAMA, "messages": [{"role": "user", "content": "echo: hi"}], "store": True}))
     assert changed == 3  # the completion's row; its object and its one message as items
     items = {name: n for name, n in added.items() if name.startswith(("items", "sqlite_autoindex_items"))}
     assert items == {"items": 2, "sqlite_autoindex_items_1": 2, "sqlite_autoindex_items_2": 2,
                      "items_container": 2}  # 12 before 0017
+    assert sum(added.values()) == 5 + 2 * 4
 
 
 def test_no_insert_builds_a_temporary_table_for_an_index(db: SQLiteD1) -> None:

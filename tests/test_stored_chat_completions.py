@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import Any
 
 import httpx
@@ -13,6 +14,8 @@ import pytest
 from openai_workers_ai.adapters.local import FolderR2, SQLiteD1
 from openai_workers_ai.app import create_app
 from openai_workers_ai.ports import Backends
+from openai_workers_ai.replies import json_bytes
+from openai_workers_ai.repositories import chat_completions as chat_completions_repo
 from openai_workers_ai.settings import Settings
 
 from .conftest import ADMIN_KEY, KEY, OTHER_KEY, Clock
@@ -239,6 +242,9 @@ async def test_a_large_message_lives_in_r2_and_goes_with_the_completion(
     sent = [{"role": "user", "content": [{"type": "text", "text": "what is it?"},
                                          {"type": "image_url", "image_url": {"url": image}}]}]
     created = await create(client, model=SCOUT, messages=sent)
+    completion, kept = await columns(db, created["id"])
+    assert completion is not None and kept is None  # the row keeps the completion, not the message
+    assert await count(db, "items") == 1
     assert await count(db, "items WHERE object_key IS NOT NULL AND status = 'ready'") == 1
     assert len(await bucket.list("items/", 100)) == 1
     listed = await got(client, f"{URL}/{created['id']}/messages")
@@ -445,3 +451,219 @@ async def test_another_keys_id_as_a_cursor_is_unknown(backends: Backends, settin
         assert [x["id"] for x in (await got(admin, URL, after=their_id))["data"]] == [early["id"]]
         await theirs.aclose()
         await admin.aclose()
+
+
+# ---- what the row keeps ----------------------------------------------------------------------
+
+
+async def columns(db: SQLiteD1, completion_id: str) -> tuple[Any, Any]:
+    """The completion object and the messages its row keeps (None: they are items)."""
+    row = await db.prepare("SELECT completion, messages FROM chat_completions WHERE id = ?").bind(completion_id).first()
+    assert row is not None
+    return tuple(None if row[name] is None else json.loads(row[name]) for name in ("completion", "messages"))
+
+
+TOOL_TURN = [{"role": "developer", "content": "Be brief.", "name": "rules"},
+             {"role": "user", "content": [{"type": "text", "text": "echo: "}, {"type": "text", "text": "hi"}]},
+             {"role": "assistant", "content": None, "tool_calls": [
+                 {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}]},
+             {"role": "tool", "tool_call_id": "call_1", "content": "sunny"},
+             {"role": "user", "content": "echo: ok"}]
+BODIES: list[dict[str, Any]] = [
+    {"messages": [{"role": "user", "content": "echo: one"}]},
+    {"model": SCOUT, "messages": TOOL_TURN, "tools": [WEATHER], "metadata": {"team": "a"}},
+    {"messages": messages("echo: three"), "metadata": {"team": "b"}, "stream": True},
+    {"messages": messages("echo: four"), "n": 2, "metadata": {"team": "a", "env": "dev"}},
+]
+"""Completions of 1, 5 and 2 messages, of two models, streamed or not, with and without metadata."""
+
+
+async def reads(client: httpx.AsyncClient, ids: list[str]) -> list[Any]:
+    """Every read a client makes of the stored completions ``ids`` (made in that order, a second apart): each one,
+    its messages on every page (each ``order``, ``limit``, ``after`` and ``before`` of its ids and of none), and
+    the list on every page and filter."""
+    out: list[Any] = []
+
+    async def answer(path: str, params: dict[str, Any]) -> None:
+        r = await client.get(path, params=params)
+        out.append((path, params, r.status_code, r.json()))
+
+    for completion_id in ids:
+        await answer(f"{URL}/{completion_id}", {})
+        path = f"{URL}/{completion_id}/messages"
+        message_ids = [m["id"] for m in (await got(client, path))["data"]]
+        cursors = [None, *message_ids, f"{completion_id}-9", ids[0] if completion_id != ids[0] else "nope"]
+        for order in (None, "asc", "desc"):
+            for limit in (None, 1, 2, 3):
+                for after in cursors:
+                    for before in cursors:
+                        await answer(path, {name: value for name, value in (
+                            ("order", order), ("limit", limit), ("after", after), ("before", before))
+                            if value is not None})
+    for order in (None, "asc", "desc"):
+        for limit in (None, 1, 3):
+            for after in (None, *ids, "chatcmpl-unknown"):
+                for before in (None, ids[0], ids[-1]):
+                    await answer(URL, {name: value for name, value in (
+                        ("order", order), ("limit", limit), ("after", after), ("before", before)) if value is not None})
+    for filters in ({"model": LLAMA}, {"model": SCOUT}, {"model": "gpt-4o-mini"}, {"metadata[team]": "a"},
+                    {"metadata[team]": "a", "metadata[env]": "dev"}, {"metadata[team]": "a", "model": LLAMA},
+                    {"metadata[team]": "z"}):
+        for cursor in ({}, {"after": ids[1]}, {"after": ids[1], "order": "asc", "limit": 1}):
+            await answer(URL, {**filters, **cursor})
+    return out
+
+
+async def stored_and_read(client: httpx.AsyncClient, clock: Clock, db: SQLiteD1) -> list[Any]:
+    """The completions of :data:`BODIES` stored, read (:func:`reads`), updated and deleted: every answer."""
+    out: list[Any] = []
+    ids = []
+    for body in BODIES:
+        r = await client.post(URL, json={"model": LLAMA, "store": True, **body})
+        assert r.status_code == 200, r.text
+        answer = sse_chunks(r) if body.get("stream") else r.json()
+        ids.append(answer[0]["id"] if body.get("stream") else answer["id"])
+        out.append(answer)
+        clock.now += 1
+    out += await reads(client, ids)
+    updated = await client.post(f"{URL}/{ids[1]}", json={"metadata": {"team": "c"}})
+    out += [updated.json(), await got(client, URL, **{"metadata[team]": "c"}), await got(client, f"{URL}/{ids[1]}")]
+    for completion_id in ids:
+        out.append((await client.delete(f"{URL}/{completion_id}")).json())
+        out += [(r.status_code, r.json()) for r in (await client.get(f"{URL}/{completion_id}"),
+                                                   await client.get(f"{URL}/{completion_id}/messages"))]
+    assert await count(db, "chat_completions") == 0 and await count(db, "items") == 0
+    out.append(await got(client, URL))
+    return out
+
+
+def without_ids(answers: list[Any]) -> list[str]:
+    """``answers`` in JSON, the completions' ids named in the order they first appear, without times, request ids
+    or a stream's random ``obfuscation``."""
+    names: dict[str, str] = {}
+    out = []
+    for answer in answers:
+        text = json.dumps(answer, sort_keys=True)
+        text = re.sub(r"chatcmpl-[A-Za-z0-9]{24}", lambda m: names.setdefault(m.group(0), f"chatcmpl#{len(names)}"),
+                      text)
+        out.append(re.sub(r'"(created|request_id|obfuscation)": ("[^"]*"|\d+)', r'"\1": 0', text))
+    return out
+
+
+async def test_the_row_keeps_the_completion_and_its_messages(client: httpx.AsyncClient, db: SQLiteD1) -> None:
+    """``migrations/0024_chat_completion_in_row.sql``: no row of items, the completion and its messages read there."""
+    created = await create(client, model=SCOUT, messages=TOOL_TURN, tools=[WEATHER], metadata={"k": "v"})
+    completion, kept = await columns(db, created["id"])
+    assert await count(db, "items") == 0
+    stored = await got(client, f"{URL}/{created['id']}")
+    assert {**completion, "metadata": stored["metadata"]} == stored and list(completion) == list(stored)
+    assert kept == (await got(client, f"{URL}/{created['id']}/messages"))["data"]
+    assert [m["id"] for m in kept] == [f"{created['id']}-{i}" for i in range(len(TOOL_TURN))]
+    assert (await got(client, URL))["data"] == [stored]
+
+
+async def test_keeping_them_in_the_row_changes_nothing_a_client_sees(
+        backends: Backends, settings: Settings, clock: Clock, db: SQLiteD1, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same completions kept in their rows, then as rows of items (as before 0024: ``keeps`` answering no):
+    the same answers to the create, the retrieve, every page of messages and of the list, the update and the
+    delete, but for the ids."""
+    transport = httpx.ASGITransport(app=create_app(backends, settings, clock=clock))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
+                                 headers={"authorization": f"Bearer {KEY}"}) as c:
+        kept = await stored_and_read(c, clock, db)
+        monkeypatch.setattr(chat_completions_repo, "keeps", lambda encoded: False)
+        as_rows = await stored_and_read(c, clock, db)
+    assert len(kept) > 1000
+    assert without_ids(kept) == without_ids(as_rows)
+
+
+async def test_completions_stored_before_0024_are_read_as_before(
+        backends: Backends, settings: Settings, clock: Clock, db: SQLiteD1, bucket: FolderR2) -> None:
+    """Rows written as before 0024 (the row's new columns NULL; the completion and its messages rows of items,
+    inserted by the SQL that wrote them then) answer every read as the same completions kept in their rows, and
+    are deleted with their items."""
+    transport = httpx.ASGITransport(app=create_app(backends, settings, clock=clock))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
+                                 headers={"authorization": f"Bearer {KEY}"}) as c:
+        ids = []
+        for body in BODIES:
+            r = await c.post(URL, json={"model": LLAMA, "store": True, **body})
+            ids.append(sse_chunks(r)[0]["id"] if body.get("stream") else r.json()["id"])
+            clock.now += 1
+        kept = await reads(c, ids)
+        for completion_id in ids[1:]:
+            await stored_the_old_way(db, completion_id)
+        assert await count(db, "chat_completions WHERE completion IS NULL AND messages IS NULL") == 3
+        assert await count(db, "items") == (1 + 5) + (1 + 2) + (1 + 2)  # each one's object and messages
+        assert await reads(c, ids) == kept
+        for completion_id in ids:
+            assert (await c.delete(f"{URL}/{completion_id}")).status_code == 200
+        assert await count(db, "chat_completions") == 0 and await count(db, "items") == 0
+
+
+async def stored_the_old_way(db: SQLiteD1, completion_id: str) -> None:
+    """The completion's row written again as the code before 0024 wrote it: its five columns, and its completion
+    object and messages as rows of items (``migrations/0011_chat_completions.sql``)."""
+    row = await db.prepare("SELECT * FROM chat_completions WHERE id = ?").bind(completion_id).first()
+    assert row is not None and row["completion"] is not None and row["messages"] is not None
+    insert = ("INSERT INTO items (id, container, role, item_id, owner, type, data, object_key, bytes, status,"
+              " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, 'ready', ?, ?)")
+    values = [("completion", json.loads(row["completion"])), *(("message", m) for m in json.loads(row["messages"]))]
+    await db.batch([
+        db.prepare("DELETE FROM chat_completions WHERE id = ?").bind(completion_id),
+        db.prepare("INSERT INTO chat_completions (id, owner, model, metadata, created_at) VALUES (?, ?, ?, ?, ?)").bind(
+            completion_id, row["owner"], row["model"], row["metadata"], row["created_at"]),
+        *(db.prepare(insert).bind(f"it{row['created_at'] * 1_000_000 + i:014x}{completion_id[-10:]}", completion_id,
+                                  role, str(item.get("id", "")), row["owner"], str(item.get("type", "")),
+                                  json_bytes(item).decode(), len(json_bytes(item)), row["created_at"],
+                                  row["created_at"])
+          for i, (role, item) in enumerate(values)),
+    ])
+
+
+async def test_messages_too_large_together_are_items(client: httpx.AsyncClient, db: SQLiteD1,
+                                                     bucket: FolderR2) -> None:
+    """Messages of more than MESSAGES_MAX of JSON together, each small, are rows of items (none in R2); the
+    completion is kept all the same."""
+    text = "x" * 60_000  # each message's JSON under INLINE_MAX
+    sent = [{"role": "user", "content": text} for _ in range(chat_completions_repo.MESSAGES_MAX // 60_000)]
+    sent.append({"role": "user", "content": "echo: " + text})
+    created = await create(client, messages=sent)
+    completion, kept = await columns(db, created["id"])
+    assert completion is not None and kept is None
+    assert await count(db, "items WHERE role = 'message' AND object_key IS NULL") == len(sent)
+    assert await bucket.list("items/", 100) == []
+    listed = await got(client, f"{URL}/{created['id']}/messages", limit=100)
+    assert [m["content"] for m in listed["data"]] == [m["content"] for m in sent]
+    assert (await client.delete(f"{URL}/{created['id']}")).status_code == 200
+    assert await count(db, "items") == 0
+
+
+async def test_a_completion_too_large_for_the_row_is_an_item(client: httpx.AsyncClient, db: SQLiteD1) -> None:
+    """A completion object of more than INLINE_MAX of JSON is an item (its messages kept all the same); the
+    retrieve and the list read it there."""
+    created = await create(client, messages=messages("echo: " + "y" * 40_000), n=2, metadata={"k": "v"})
+    completion, kept = await columns(db, created["id"])
+    assert completion is None and kept is not None and len(kept) == 2
+    assert await count(db, "items WHERE role = 'completion'") == 1 and await count(db, "items") == 1
+    stored = await got(client, f"{URL}/{created['id']}")
+    assert [c["message"]["content"] for c in stored["choices"]] == ["y" * 40_000] * 2
+    assert (await got(client, URL))["data"] == [stored] == (await got(client, URL, **{"metadata[k]": "v"}))["data"]
+    assert (await client.delete(f"{URL}/{created['id']}")).status_code == 200
+    assert await count(db, "items") == 0 and await count(db, "chat_completions") == 0
+
+
+async def test_a_kept_completion_is_one_statement_to_store_read_and_delete(client: httpx.AsyncClient,
+                                                                           db: SQLiteD1) -> None:
+    """Its row alone: stored by one INSERT (a batch of one statement: no BEGIN and COMMIT), retrieved by the read
+    of its row, deleted by one DELETE (no items to look for)."""
+    sent: list[tuple[str, ...]] = []
+    db.conn.set_trace_callback(lambda sql: sent.append(
+        (sql.split()[0], *re.findall(r"\b(?:FROM|INTO|UPDATE) (\w+)", sql))))
+    created = await create(client)
+    assert sent == [("INSERT", "chat_completions")]
+    for method, statements in (("GET", [("SELECT", "chat_completions")]),
+                               ("DELETE", [("SELECT", "chat_completions"), ("DELETE", "chat_completions")])):
+        sent.clear()
+        assert (await client.request(method, f"{URL}/{created['id']}")).status_code == 200
+        assert [sql for sql in sent if sql not in (("BEGIN",), ("COMMIT",))] == statements

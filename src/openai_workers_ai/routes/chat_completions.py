@@ -195,13 +195,13 @@ async def update(request: Request) -> Response:
 async def delete(request: Request) -> Response:
     ctx = context(request)
     row = await _row(request)
-    await chat_completions.delete(ctx.backends, row.id, ctx.now())
+    await chat_completions.delete(ctx.backends, row, ctx.now())
     return json_response({"object": "chat.completion.deleted", "id": row.id, "deleted": True})
 
 
 async def list_messages(request: Request) -> Response:
     ctx = context(request)
     row = await _row(request)
-    data, has_more = await chat_completions.messages_page(ctx.backends, row.id,
+    data, has_more = await chat_completions.messages_page(ctx.backends, row,
                                                           page(request.query_params, default_order="asc"))
     return json_response(list_object(data, has_more))
