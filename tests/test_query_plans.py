@@ -18,6 +18,7 @@ SQLite plans without statistics (D1 runs no ``ANALYZE``), so the plan here is th
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Awaitable, Iterator
@@ -241,6 +242,16 @@ async def chat_completions_workload(client: httpx.AsyncClient, admin: httpx.Asyn
     await ok(admin.get("/v1/chat/completions", params={"model": LLAMA, "after": listed["data"][0]["id"]}))
     messages_page = await ok(client.get(f"{path}/messages", params={"limit": 1}))
     await ok(client.get(f"{path}/messages", params={"after": messages_page["data"][0]["id"], "order": "desc"}))
+    await ok(client.delete(path))
+    # Messages too large for the completion's row (an image sent as a data URL: one in R2) are rows of items.
+    image = "data:image/png;base64," + base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(70_000)).decode()
+    large = await ok(client.post("/v1/chat/completions", json={"model": SCOUT, "store": True, "messages": [
+        *messages, {"role": "user", "content": [{"type": "image_url", "image_url": {"url": image}}]}]}))
+    path = f"/v1/chat/completions/{large['id']}"
+    await ok(client.get(path))
+    messages_page = await ok(client.get(f"{path}/messages", params={"limit": 1}))
+    await ok(client.get(f"{path}/messages", params={"after": messages_page["data"][0]["id"], "order": "desc"}))
+    await ok(client.get(f"{path}/messages", params={"before": messages_page["data"][0]["id"]}))
     await ok(client.delete(path))
 
 
