@@ -202,13 +202,17 @@ async def test_a_failed_generation_stores_nothing(client: httpx.AsyncClient, db:
 # ---- messages --------------------------------------------------------------------------------
 
 
+TOOL_TURN = [{"role": "developer", "content": "Be brief.", "name": "rules"},
+             {"role": "user", "content": [{"type": "text", "text": "echo: "}, {"type": "text", "text": "hi"}]},
+             {"role": "assistant", "content": None, "tool_calls": [
+                 {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}]},
+             {"role": "tool", "tool_call_id": "call_1", "content": "sunny"},
+             {"role": "user", "content": "echo: ok"}]
+"""A tool round trip's messages: each role, a name, a text in parts, a call and its output."""
+
+
 async def test_messages_are_listed_in_order_with_ids(client: httpx.AsyncClient) -> None:
-    sent = [{"role": "developer", "content": "Be brief.", "name": "rules"},
-            {"role": "user", "content": [{"type": "text", "text": "echo: "}, {"type": "text", "text": "hi"}]},
-            {"role": "assistant", "content": None, "tool_calls": [
-                {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}]},
-            {"role": "tool", "tool_call_id": "call_1", "content": "sunny"},
-            {"role": "user", "content": "echo: ok"}]
+    sent = TOOL_TURN
     created = await create(client, model=SCOUT, messages=sent, tools=[WEATHER])
     path = f"{URL}/{created['id']}/messages"
     listed = await got(client, path)
@@ -463,12 +467,6 @@ async def columns(db: SQLiteD1, completion_id: str) -> tuple[Any, Any]:
     return tuple(None if row[name] is None else json.loads(row[name]) for name in ("completion", "messages"))
 
 
-TOOL_TURN = [{"role": "developer", "content": "Be brief.", "name": "rules"},
-             {"role": "user", "content": [{"type": "text", "text": "echo: "}, {"type": "text", "text": "hi"}]},
-             {"role": "assistant", "content": None, "tool_calls": [
-                 {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}]},
-             {"role": "tool", "tool_call_id": "call_1", "content": "sunny"},
-             {"role": "user", "content": "echo: ok"}]
 BODIES: list[dict[str, Any]] = [
     {"messages": [{"role": "user", "content": "echo: one"}]},
     {"model": SCOUT, "messages": TOOL_TURN, "tools": [WEATHER], "metadata": {"team": "a"}},
