@@ -79,7 +79,7 @@ async def references(ctx: AppContext, new: list[Item], owner: str | None) -> lis
     if not wanted:
         return new
     found = await items.find(ctx.backends, owner, wanted)
-    if len(found) < len(set(wanted)):  # the rest may be messages kept in their responses' rows
+    if len(found) < len(set(wanted)):  # the rest may be items kept in their responses' rows
         found.update(await responses.items_kept(ctx.backends.db, owner, [i for i in wanted if i not in found]))
     out: list[Item] = []
     for i, item in enumerate(new):
