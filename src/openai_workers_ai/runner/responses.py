@@ -136,8 +136,9 @@ class Plan:
 
     @property
     def kept_output_digits(self) -> str | None:
-        """The digits of the id of the output item its row would keep, for its first output item (a stored
-        response's: :func:`~..repositories.responses.kept_digits`)."""
+        """The digits its first output item's id gets after its type's prefix: those of the output item its row
+        would keep (:func:`~..repositories.responses.kept_digits`), so that an output of that one item is kept;
+        None when the response is not stored (every output item gets a fresh id)."""
         return responses.kept_digits(self.response_id)[1] if self.store else None
 
     @property
@@ -210,9 +211,9 @@ async def prepare(ctx: AppContext, req: CreateResponse, *, owner: str, reader: s
     # An input of one item without an id gets the id its row would keep it under (responses.keeps).
     kept = responses.kept_digits(plan_id)[0] if new_input is None and _one_item_without_id(req.input) else None
     new = new_input if new_input is not None else translate.input_items(req.input, kept and "msg_" + kept)
-    if kept is not None and not isinstance(req.input, str):  # one item sent without an id, given a fresh one
+    if kept is not None and not isinstance(req.input, str):  # one item sent without an id: the kept id, not a fresh one
         new[0]["id"] = translate.PREFIXES[new[0]["type"]] + kept
-    # A text input is one user message of text, with a fresh id: nothing to look up, repeat or read.
+    # A text input is one user message of text, its id made here (kept_digits): nothing to look up, repeat or read.
     text_input = new_input is None and isinstance(req.input, str)
     if cached is not None and req.conversation_id is None:  # with a conversation: its 400 (both given), or its checks
         past = response_inputs.History(cached, "previous_response_id")
@@ -242,7 +243,8 @@ async def prepare(ctx: AppContext, req: CreateResponse, *, owner: str, reader: s
 
 
 def _one_item_without_id(value: str | list[Item] | None) -> bool:
-    """Whether ``input`` is one item the response gives its id to: a text, or one item sent without an id."""
+    """Whether the request's ``input`` (``value``) is one item the response gives its id to: a text, or one item
+    sent without an id (not an ``item_reference``, which names a stored item)."""
     if isinstance(value, str):
         return True
     return (value is not None and len(value) == 1 and isinstance(value[0], dict) and value[0].get("id") is None
@@ -680,7 +682,9 @@ async def _persist(ctx: AppContext, plan: Plan, status: str, output_items: list[
                    incomplete_details: dict[str, Any] | None, completed_at: int,
                    output_json: list[bytes | None] | None = None, usage_json: bytes | None = None,
                    moderation: dict[str, Any] | None = None, stream_shape: list[Any] | None = None) -> None:
-    """Store the finished response (when ``store``), and append to its conversation — one batch.
+    """Store the finished response (when ``store``), and append to its conversation — one batch. Its input and
+    its output are in its row when the row keeps them (:func:`_kept_json`; a background response's input was stored
+    when it was queued), else rows of items; the conversation's copies are rows of items either way.
     ``output_json`` and ``usage_json``: the output items' and the usage's JSON, when made already (each as
     ``json_bytes`` makes it; None where it was not); ``moderation``: a moderated response's results;
     ``stream_shape``: a streamed one's stream (:attr:`~..translate.response_objects.EventWriter.shape`)."""
