@@ -255,7 +255,8 @@ class EventWriter:
         self.summary = summary
         """Whether reasoning is written as a summary (:func:`reasoning_item`): its items have no ``content``."""
         self.first_id = first_id
-        """The digits of its first output item's id, after its type's prefix (else a fresh id, as for the others)."""
+        """The digits of its first output item's id, after its type's prefix, until :meth:`take_first_id` takes
+        them (None: a fresh id, as for the others)."""
         self.output: list[Item] = []
         self.seq = -1
         self.shape: list[list[Any]] = []
@@ -292,7 +293,8 @@ class EventWriter:
         self._round += 1
 
     def take_first_id(self) -> str | None:
-        """:attr:`first_id` while no output item is written yet (for :func:`output_items`), else None."""
+        """:attr:`first_id`, taken once (it is None afterwards): for the output's first item, made by
+        :func:`output_items` or begun here; None when an output item was written already (it got its own id)."""
         first_id, self.first_id = self.first_id, None
         return first_id if not self.output else None
 
