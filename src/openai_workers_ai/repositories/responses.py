@@ -11,9 +11,10 @@ echo fills in defaults, and leaves ``include`` out), so its job runs with exactl
 settings. :class:`ResponseRow` keeps the two apart (``request`` and ``settings``).
 
 A response's input and output are rows of ``items`` (:mod:`.items`), except an item the response gave its id to
-(:func:`kept_digits`) when it is the only one: its one input item (a text input, one message or function call output
-sent without an id) and its one output item (a message, a function call). The response's own row keeps those
-(``input_item``, ``output_item``), and :func:`chain_items`, :func:`input_items`, :func:`output_items` and
+(:func:`kept_digits`) when it is the only one: its one input item (a text input, or one item of any type sent without
+an id, such as a function call output) and its one output item (a message, a function call, …), each when its JSON
+is at most :data:`~.items.INLINE_MAX` (a larger one is a row of items, its JSON in R2). The response's own row keeps
+those (``input_item``, ``output_item``), and :func:`chain_items`, :func:`input_items`, :func:`output_items` and
 :func:`items_kept` read them there: a stored text exchange, or a turn of a function-calling loop, writes no row of
 ``items`` (but a conversation's copies).
 
@@ -341,8 +342,9 @@ async def output_items(backends: Backends, row: ResponseRow) -> list[dict[str, A
 
 
 async def items_kept(db: Database, owner: str | None, item_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """The caller's items that responses' rows keep, by these ids (:func:`kept_digits`: for an ``item_reference``
-    no row of items answers)."""
+    """Those of ``item_ids`` that responses' rows keep (:func:`kept_digits`), each item by its id: the ids an
+    ``item_reference`` names that no row of ``items`` answered. Only the caller's responses' (``owner`` None: every
+    key's); an id no row keeps is left out."""
     wanted = set(item_ids)
     keys = sorted({key for item_id in wanted for key in _keepers(item_id)})
     found: dict[str, dict[str, Any]] = {}
