@@ -322,9 +322,10 @@ async def test_input_items_are_listed_paginated(client: httpx.AsyncClient) -> No
 async def test_a_text_input_and_answer_are_kept_in_the_responses_row(client: httpx.AsyncClient,
                                                                      db: SQLiteD1) -> None:
     """One input message the response gave its id to (a text, or one message sent without an id), and one output
-    message of a response answered in its request without streaming, in no conversation: its row keeps them
-    (``migrations/0021_…``, ``0022_…``), and everything that reads a response's items reads them there, as it
-    reads items stored as rows."""
+    message: its row keeps them (``migrations/0021_…``, ``0022_…``), and everything that reads a response's items
+    reads them there, as it reads items stored as rows. Here a response answered in its request without streaming,
+    in no conversation; the tests below keep a conversation's, a streamed, a background response's and a function
+    call's too."""
     for sent in ("echo: kept", [{"role": "user", "content": "echo: kept"}]):
         response = await create(client, input=sent)
         digits = response["id"].removeprefix("resp_")
@@ -477,8 +478,9 @@ async def test_an_output_the_row_does_not_keep_is_rows_of_items(client: httpx.As
 
 
 def kept_ids_of(response_id: str) -> tuple[str, str]:
-    """The ids of the input and output message a response's row keeps (``msg_`` and its hex digits; the output's
-    last digit one up, mod 16), worked out here apart from the code under test."""
+    """The ids of the input and output message a response's row keeps, when they are messages (``msg_`` and its hex
+    digits; the output's last digit one up, mod 16; another type's item has its own prefix), worked out here apart
+    from the code under test."""
     digits = response_id.removeprefix("resp_")
     return "msg_" + digits, "msg_" + digits[:-1] + "0123456789abcdef"[(int(digits[-1], 16) + 1) % 16]
 

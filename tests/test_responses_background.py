@@ -82,7 +82,7 @@ async def count(db: SQLiteD1, sql: str) -> int:
 
 
 async def outputs(db: SQLiteD1) -> int:
-    """Output items stored: rows of items, and messages kept in their responses' rows
+    """Output items stored: rows of items, and items kept in their responses' rows
     (``migrations/0022_response_output_in_row.sql``)."""
     return await count(db, "items WHERE role = 'output'") + await count(db, "responses WHERE output_item IS NOT NULL")
 
