@@ -4,7 +4,8 @@
 A row is a completion's owner, model, metadata and time, what lists filter and order on. It keeps the completion
 object (``completion``) and the request's messages (``messages``: a JSON array, in order, each with its ``id``) when
 they are small (:func:`keeps`; ``migrations/0024_chat_completion_in_row.sql``): a stored completion is then its row
-alone, one INSERT. Otherwise (an image sent as a data URL), and for every completion stored before 0024, they are
+alone, one INSERT. Otherwise (a message over 64 KiB, as an image sent as a data URL makes one; or the messages over
+:data:`MESSAGES_MAX` together), and for every completion stored before 0024, they are
 items of the completion (:mod:`.items`, container: the completion's id; roles :data:`COMPLETION` and
 :data:`MESSAGE`): each in its row, or in R2 when larger than :data:`~.items.INLINE_MAX`, written and deleted as
 every item is. Readers take the row's column when it is set, the items otherwise. Ownership is a filter here, as
