@@ -862,7 +862,8 @@ async def hand_off(ctx: AppContext, plan: Plan) -> None:
 
 
 async def plan_of(ctx: AppContext, row: ResponseRow) -> Plan:
-    """The plan of a stored (background) response, rebuilt from its row and input items."""
+    """The plan of a stored (background) response, rebuilt from its row and its input (the item its row keeps, or
+    its rows of items)."""
     stored_input = ([loads(row.input_item)] if row.input_item is not None
                     else await items.all_of(ctx.backends, row.id, ["input"]))
     echoed = row.request
