@@ -271,6 +271,9 @@ async def expire(backends: Backends, settings: Settings, response_id: str, owner
     return True
 
 
+_HEX = "0123456789abcdef"
+
+
 def kept_digits(response_id: str) -> tuple[str, str]:
     """The digits of the ids of the input and the output item a response's row may keep (``migrations/0021_…``,
     ``0022_…``), after their type's prefix (``msg_``, ``fc_`` …): the response's own hex digits, the output's with
@@ -283,9 +286,6 @@ def kept_digits(response_id: str) -> tuple[str, str]:
 def keeps(response_id: str, new: Sequence[dict[str, Any]], *, output: bool) -> bool:
     """Whether a response's row keeps these input or output items: one item, its id made by :func:`kept_digits`."""
     return len(new) == 1 and str(new[0].get("id", "")).partition("_")[2] == kept_digits(response_id)[output]
-
-
-_HEX = "0123456789abcdef"
 
 
 def _keepers(item_id: str) -> list[str]:
