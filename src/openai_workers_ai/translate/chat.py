@@ -72,7 +72,7 @@ def called_as(req: CreateChatCompletionRequest) -> str:
     for a named function choice, as OpenAI answers one (openai/openai-dotnet,
     tests/SessionRecords/ChatToolTests/ConstraintsWork.json: ``tool_choice`` ``{"type": "function", …}``, the call
     made, ``"finish_reason": "stop"``; ``auto`` there answers ``tool_calls``); else ``tool_calls``."""
-    if req.functions is not None:
+    if uses_functions(req):
         return "function_call"
     return "stop" if type(req.tool_choice) is NamedToolChoice else "tool_calls"
 

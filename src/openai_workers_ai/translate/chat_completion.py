@@ -75,7 +75,7 @@ def completion(completion_id: str, created: int, model: str, generated: Generate
     return {
         "id": completion_id, "object": "chat.completion", "created": created, "model": model,
         "choices": [{"index": i, "message": message(c, functions), "logprobs": None,
-                     "finish_reason": called if c.finish_reason == "tool_calls" else c.finish_reason}
+                     "finish_reason": reason_of(c.finish_reason, called)}
                     for i, c in enumerate(generated.choices)],
         "usage": usage_data(generated.usage), "service_tier": SERVICE_TIER, "system_fingerprint": SYSTEM_FINGERPRINT,
     }
