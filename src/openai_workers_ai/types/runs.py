@@ -113,13 +113,11 @@ RunStatus = Literal[
     "expired",
 ]
 ACTIVE: tuple[RunStatus, ...] = ("queued", "in_progress", "requires_action", "cancelling")
-"""A thread with a run in one of these takes no new run and no new message."""
-UNENDED: tuple[RunStatus, ...] = ("queued", "in_progress", "requires_action", "cancelling")
-"""A run in one of these shows ``usage: null`` (OpenAI's RunCompletionUsage: "null if the run is not in a
-terminal state (i.e. in_progress, queued, etc.)"; its submit_tool_outputs example answers the queued run
-with ``usage: null``), a run waiting for tool outputs too: OpenAI's ``requires_action`` runs, polled and
-streamed, show ``usage: null`` (openai/openai-dotnet tests/SessionRecords/AssistantsTests/FunctionToolsWork.json,
-StreamingToolCall().json)."""
+"""A thread with a run in one of these takes no new run and no new message. A run in one of these shows ``usage:
+null`` too (OpenAI's RunCompletionUsage: "null if the run is not in a terminal state (i.e. in_progress, queued,
+etc.)"; its submit_tool_outputs example answers the queued run with ``usage: null``), a run waiting for tool
+outputs included: OpenAI's ``requires_action`` runs, polled and streamed, show ``usage: null`` (openai/openai-dotnet
+tests/SessionRecords/AssistantsTests/FunctionToolsWork.json, StreamingToolCall().json)."""
 
 
 class LastError(BaseModel):
@@ -173,9 +171,9 @@ class Run(ShownSettings):
 
     @field_serializer("usage", mode="wrap")
     def _shown_usage(self, usage: CompletionUsage | None, handler: SerializerFunctionWrapHandler) -> Any:
-        """``usage`` as the client sees it (:func:`run_usage_json`): null until the run ends (:data:`UNENDED`);
+        """``usage`` as the client sees it (:func:`run_usage_json`): null until the run ends (:data:`ACTIVE`);
         the executor keeps counting on the attribute, and the row keeps the counts."""
-        return None if self.status in UNENDED or usage is None else run_usage_json(usage)
+        return None if self.status in ACTIVE or usage is None else run_usage_json(usage)
 
 
 StepStatus = Literal["in_progress", "cancelled", "failed", "completed", "expired"]
