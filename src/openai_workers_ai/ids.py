@@ -131,6 +131,12 @@ def new_dated_hex_id(prefix: str, now: int) -> str:
     return f"{prefix}{now:08x}{random_bytes(12).hex()}"
 
 
+def dated_hex_id_pattern(prefix: str) -> str:
+    """The regular expression of ``prefix``'s ids: :func:`new_dated_hex_id`'s (32 hex digits), or the 24 letters
+    and digits :func:`new_sortable_id` made for them before."""
+    return rf"^{prefix}(?:[0-9a-f]{{32}}|[0-9A-Za-z]{{24}})$"
+
+
 def moderation_id() -> str:
     """A moderation's id as OpenAI's omni-moderation gives it: ``modr-`` and a decimal number (``modr-913``,
     ``modr-6998``; the five recorded are below 10,000), no longer the 29 random characters of the text

@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from ..context import context, owner, principal
 from ..errors import InvalidRequest, NotFound, UpstreamError
-from ..ids import new_dated_hex_id
+from ..ids import dated_hex_id_pattern, new_dated_hex_id
 from ..pagination import list_object, page
 from ..ports import Job
 from ..replies import json_response
@@ -32,7 +32,7 @@ from ..webhooks import notify
 # tests/SessionRecords/BatchTests/ListBatchesProtocol.json: batch_68c98953e66c…, created_at 1758038355 =
 # 0x68c98953); or 24 letters and digits, as the ids made here before. The hex ones sort after those (a
 # digit 6 and on, against their 0), so a list by id stays newest first across both.
-BATCH_ID = re.compile(r"^batch_(?:[0-9a-f]{32}|[0-9A-Za-z]{24})$")
+BATCH_ID = re.compile(dated_hex_id_pattern("batch_"))
 
 
 def batch_object(row: BatchRow) -> dict[str, Any]:

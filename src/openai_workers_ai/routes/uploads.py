@@ -21,7 +21,7 @@ from starlette.responses import Response
 
 from ..context import context, owner, principal
 from ..errors import InvalidRequest, NotFound
-from ..ids import new_dated_hex_id, new_sortable_id
+from ..ids import dated_hex_id_pattern, new_dated_hex_id, new_sortable_id
 from ..multipart import FilePart, FormReader
 from ..replies import json_response
 from ..repositories import files as files_repo
@@ -33,7 +33,7 @@ from ..types.uploads import CompleteUploadBody, CreateUploadBody
 from ..validation import parse_json
 from .files import MEDIA_TYPE, check_expiry, check_purpose, expires_at, file_object
 
-UPLOAD_ID = re.compile(r"^upload_(?:[0-9a-f]{32}|[0-9A-Za-z]{24})$")
+UPLOAD_ID = re.compile(dated_hex_id_pattern("upload_"))
 """OpenAI's upload ids (:func:`new_dated_hex_id`), or the 24 letters and digits of those made here before."""
 UPLOAD_EXPIRY = 3600
 """An upload takes parts for an hour after it is created, as OpenAI's do."""
